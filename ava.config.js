@@ -1,0 +1,8 @@
+export default {
+  files: ['test/**/*.test.ts', 'raft/**/*.test.ts', 'server/**/*.test.ts'],
+  extensions: { ts: 'module' },
+  nodeArguments: ['--import=tsx'],
+  workerThreads: false,
+  timeout: '2m',
+  concurrency: 2,
+};
