@@ -32,11 +32,14 @@ export interface ConfState {
   readonly learners: readonly NodeId[];
 }
 
-/** A single-server membership change (Raft dissertation §4.1). */
+/**
+ * A single-server membership change (Raft dissertation §4.1). `address` is opaque to the
+ * core: runtimes use it to reach a member they have not met before.
+ */
 export type ConfChange =
-  | { readonly kind: 'addLearner'; readonly node: NodeId }
+  | { readonly kind: 'addLearner'; readonly node: NodeId; readonly address?: string }
   | { readonly kind: 'promote'; readonly node: NodeId }
-  | { readonly kind: 'addVoter'; readonly node: NodeId }
+  | { readonly kind: 'addVoter'; readonly node: NodeId; readonly address?: string }
   | { readonly kind: 'remove'; readonly node: NodeId };
 
 /** Describes the log prefix a snapshot replaces. */
@@ -202,6 +205,8 @@ export interface Ready {
   readonly committedEntries: readonly Entry[];
   readonly messages: readonly Message[];
   readonly readStates: readonly ReadState[];
+  /** Read contexts that will never be served (leadership lost, no leader): fail them. */
+  readonly failedReads: readonly string[];
   /** False when nothing needs fsync (e.g. only messages and applies). */
   readonly mustSync: boolean;
 }
