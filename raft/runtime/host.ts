@@ -1,0 +1,343 @@
+import { decodeConfChange } from '../core/conf-change.js';
+import { RaftError, ProposalDroppedError } from '../core/errors.js';
+import { RaftCore, type RaftConfig } from '../core/raft.js';
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  Ready,
+  Snapshot,
+  SoftState,
+  Status,
+} from '../core/types.js';
+
+/**
+ * The replicated state machine. `apply` must be deterministic: the same commands in the
+ * same order yield the same results and the same `snapshot()` bytes on every member, so
+ * nothing in it may read clocks, randomness or the environment.
+ */
+export interface StateMachine<Result, Query, QueryResult> {
+  /** Applies committed commands in log order; returns one result per command. */
+  apply(commands: readonly AppliedCommand[]): Result[];
+  /** A self-contained image of the current state. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot's image. */
+  restore(data: Uint8Array): void;
+  /** Answers a read against the current state; must not change it. */
+  query(q: Query): QueryResult;
+}
+
+export interface AppliedCommand {
+  readonly index: number;
+  readonly term: number;
+  readonly data: Uint8Array;
+}
+
+/** What the host needs from durable storage (see raft/storage for the real one). */
+export interface HostStorage {
+  load(): { hardState: HardState; snapshot: Snapshot | null; entries: Entry[] };
+  saveHardState(hs: HardState): void;
+  append(entries: readonly Entry[]): void;
+  installSnapshot(snap: Snapshot): void;
+  saveSnapshot(snap: Snapshot): void;
+  compact(index: number): void;
+  sync(): void;
+}
+
+export interface HostOptions<R, Q, QR> {
+  readonly raft: RaftConfig;
+  readonly storage: HostStorage;
+  readonly stateMachine: StateMachine<R, Q, QR>;
+  /** Membership for a brand-new cluster (ignored once storage holds a snapshot). */
+  readonly bootstrap: ConfState;
+  /** Hands messages to the network; must not block. Called only after persisting. */
+  readonly send: (messages: readonly Message[]) => void;
+  /** Take a snapshot after this many applied entries (0 disables). */
+  readonly snapshotEvery?: number;
+  /** Entries kept in the log behind a snapshot for slow followers. */
+  readonly snapshotRetain?: number;
+  readonly onSoftState?: (s: SoftState) => void;
+  readonly onConfChange?: (cc: ConfChange, conf: ConfState) => void;
+  /** A snapshot was taken locally (`taken`) or installed from the leader (`installed`). */
+  readonly onSnapshot?: (snap: Snapshot, how: 'taken' | 'installed') => void;
+}
+
+export type Callback<T> = (err: Error | null, value?: T) => void;
+
+interface PendingProposal<R> {
+  readonly term: number;
+  readonly done: Callback<R>;
+}
+
+interface PendingRead<Q, QR> {
+  readonly query: Q;
+  readonly done: Callback<QR>;
+}
+
+/**
+ * Drives a {@link RaftCore} against storage, a network and a state machine, in the order
+ * the Ready contract requires: persist (one fsync per batch), then send, then apply, then
+ * advance. It owns no timers or sockets: the real runtime and the simulator both call
+ * `tick`, `receive` and `process`, so the simulator exercises exactly this code.
+ *
+ * Reads are batched: every read queued while a ReadIndex round is in flight shares the next
+ * round, so a burst of reads costs one heartbeat round, not one each.
+ */
+export class RaftHost<R, Q, QR> {
+  readonly core: RaftCore;
+  private readonly storage: HostStorage;
+  private readonly sm: StateMachine<R, Q, QR>;
+  private readonly opts: HostOptions<R, Q, QR>;
+  private readonly pending = new Map<number, PendingProposal<R>>();
+  private readQueue: PendingRead<Q, QR>[] = [];
+  private readonly readsInFlight = new Map<string, PendingRead<Q, QR>[]>();
+  /** Read batches whose index is known, waiting for the state machine to catch up. */
+  private readsAwaitingApply: { index: number; reads: PendingRead<Q, QR>[] }[] = [];
+  private readCounter = 0;
+  private appliedConfChanges: Entry[] = [];
+  private applied: number;
+  private snapshotIndex: number;
+  private closed = false;
+
+  constructor(opts: HostOptions<R, Q, QR>) {
+    this.opts = opts;
+    this.storage = opts.storage;
+    this.sm = opts.stateMachine;
+    const recovered = opts.storage.load();
+    if (recovered.snapshot) this.sm.restore(recovered.snapshot.data);
+    this.applied = recovered.snapshot?.meta.index ?? 0;
+    this.snapshotIndex = this.applied;
+    this.core = new RaftCore(opts.raft, {
+      hardState: recovered.hardState,
+      snapshot: recovered.snapshot,
+      entries: recovered.entries,
+      conf: opts.bootstrap,
+    });
+  }
+
+  tick(): void {
+    if (this.closed) return;
+    this.core.tick();
+  }
+
+  receive(m: Message): void {
+    if (this.closed) return;
+    this.core.step(m);
+  }
+
+  /**
+   * Proposes a command; `done` runs once it is applied (with the state machine's result) or
+   * when it certainly will not be (NotLeader, ProposalDropped), or with `outcome_unknown`
+   * when this member can no longer tell.
+   */
+  propose(data: Uint8Array, done: Callback<R>): void {
+    if (this.closed) return done(new RaftError('stopped', 'the member is shutting down'));
+    if (data.length === 0) return done(new RaftError('invariant_violated', 'empty command'));
+    let at: { index: number; term: number };
+    try {
+      at = this.core.propose(data);
+    } catch (err) {
+      return done(err as Error);
+    }
+    this.pending.set(at.index, { term: at.term, done });
+  }
+
+  /** Proposes a membership change; `done` runs once it is applied. */
+  proposeConfChange(cc: ConfChange, done: Callback<void>): void {
+    if (this.closed) return done(new RaftError('stopped', 'the member is shutting down'));
+    let at: { index: number; term: number };
+    try {
+      at = this.core.proposeConfChange(cc);
+    } catch (err) {
+      return done(err as Error);
+    }
+    this.pending.set(at.index, { term: at.term, done: (err) => done(err) });
+  }
+
+  /** A linearizable read: answered after a ReadIndex round and the state machine catching up. */
+  read(query: Q, done: Callback<QR>): void {
+    if (this.closed) return done(new RaftError('stopped', 'the member is shutting down'));
+    this.readQueue.push({ query, done });
+  }
+
+  status(): Status {
+    return this.core.status();
+  }
+
+  /** Does all outstanding work. Call after every input (tick, message, proposal, read). */
+  process(): void {
+    if (this.closed) return;
+    this.startReadRound();
+    while (this.core.hasReady()) {
+      const rd = this.core.ready();
+      this.handleReady(rd);
+      this.core.advance(rd);
+      this.reportConfChanges();
+      this.serveReads();
+      this.maybeSnapshot();
+    }
+  }
+
+  /** Fails everything pending; the member takes no further input. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const stopped = () => new RaftError('stopped', 'the member is shutting down');
+    for (const p of this.pending.values())
+      p.done(new RaftError('outcome_unknown', 'the member stopped before the command was applied'));
+    this.pending.clear();
+    for (const r of this.readQueue) r.done(stopped());
+    for (const batch of this.readsInFlight.values()) for (const r of batch) r.done(stopped());
+    for (const w of this.readsAwaitingApply) for (const r of w.reads) r.done(stopped());
+    this.readQueue = [];
+    this.readsInFlight.clear();
+    this.readsAwaitingApply = [];
+  }
+
+  private handleReady(rd: Ready): void {
+    // 1. Persist. The hard state goes first so no stored entry is newer than the stored term.
+    if (rd.hardState) this.storage.saveHardState(rd.hardState);
+    if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
+    if (rd.entries.length > 0) {
+      this.storage.append(rd.entries);
+      this.storage.sync();
+    }
+    // 2. Send: only now may others rely on what we persisted.
+    if (rd.messages.length > 0) this.opts.send(rd.messages);
+    // 3. Apply.
+    if (rd.snapshot) this.applySnapshot(rd.snapshot);
+    if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+    if (rd.softState) {
+      if (rd.softState.role !== 'leader') this.failForwardedReads();
+      this.opts.onSoftState?.(rd.softState);
+    }
+    for (const rs of rd.readStates) {
+      const reads = this.readsInFlight.get(rs.context);
+      if (!reads) continue;
+      this.readsInFlight.delete(rs.context);
+      this.readsAwaitingApply.push({ index: rs.index, reads });
+    }
+    for (const ctx of rd.failedReads) {
+      const reads = this.readsInFlight.get(ctx);
+      if (!reads) continue;
+      this.readsInFlight.delete(ctx);
+      for (const r of reads)
+        r.done(new RaftError('no_leader', 'leadership changed during the read; retry'));
+    }
+  }
+
+  private applySnapshot(snap: Snapshot): void {
+    this.sm.restore(snap.data);
+    this.applied = snap.meta.index;
+    this.snapshotIndex = snap.meta.index;
+    this.opts.onSnapshot?.(snap, 'installed');
+    // Our own proposals inside the snapshot may or may not be in it: we cannot tell.
+    for (const [index, p] of this.pending) {
+      if (index > snap.meta.index) continue;
+      this.pending.delete(index);
+      p.done(
+        new RaftError('outcome_unknown', 'replaced by a snapshot before the outcome was known'),
+      );
+    }
+  }
+
+  private applyEntries(entries: readonly Entry[]): void {
+    const commands: AppliedCommand[] = [];
+    for (const e of entries) {
+      if (e.type === 'normal' && e.data.length > 0) {
+        commands.push({ index: e.index, term: e.term, data: e.data });
+      }
+    }
+    const results = commands.length > 0 ? this.sm.apply(commands) : [];
+    let next = 0;
+    for (const e of entries) {
+      let result: R | undefined;
+      if (e.type === 'normal' && e.data.length > 0) result = results[next++];
+      if (e.type === 'conf') this.appliedConfChanges.push(e);
+      const p = this.pending.get(e.index);
+      if (p) {
+        this.pending.delete(e.index);
+        if (p.term === e.term) p.done(null, result);
+        else p.done(new ProposalDroppedError('another leader overwrote the proposal; retry'));
+      }
+      this.applied = e.index;
+    }
+  }
+
+  /** Reports membership changes once the core has applied them (in advance()). */
+  private reportConfChanges(): void {
+    const entries = this.appliedConfChanges;
+    if (entries.length === 0) return;
+    this.appliedConfChanges = [];
+    const conf = this.core.status().conf;
+    for (const e of entries) {
+      const cc = decodeConfChange(e.data);
+      if (cc) this.opts.onConfChange?.(cc, conf);
+    }
+  }
+
+  private startReadRound(): void {
+    if (this.readQueue.length === 0) return;
+    const batch = this.readQueue;
+    this.readQueue = [];
+    const context = `${this.core.id}.${++this.readCounter}`;
+    try {
+      this.core.readIndex(context);
+    } catch (err) {
+      for (const r of batch) r.done(err as Error);
+      return;
+    }
+    this.readsInFlight.set(context, batch);
+  }
+
+  private serveReads(): void {
+    if (this.readsAwaitingApply.length === 0) return;
+    const still: typeof this.readsAwaitingApply = [];
+    for (const w of this.readsAwaitingApply) {
+      if (w.index > this.applied) {
+        still.push(w);
+        continue;
+      }
+      for (const r of w.reads) {
+        let value: QR;
+        try {
+          value = this.sm.query(r.query);
+        } catch (err) {
+          r.done(err as Error);
+          continue;
+        }
+        r.done(null, value);
+      }
+    }
+    this.readsAwaitingApply = still;
+  }
+
+  /** Reads forwarded to a leader we no longer follow will never be answered. */
+  private failForwardedReads(): void {
+    for (const [ctx, reads] of this.readsInFlight) {
+      this.readsInFlight.delete(ctx);
+      for (const r of reads)
+        r.done(new RaftError('no_leader', 'leadership changed during the read; retry'));
+    }
+  }
+
+  private maybeSnapshot(): void {
+    const every = this.opts.snapshotEvery ?? 0;
+    if (every <= 0 || this.applied - this.snapshotIndex < every) return;
+    const index = this.applied;
+    const term = this.core.termAt(index);
+    if (term === undefined) return;
+    const snap: Snapshot = {
+      meta: { index, term, conf: this.core.status().conf },
+      data: this.sm.snapshot(),
+    };
+    this.storage.saveSnapshot(snap);
+    const retain = this.opts.snapshotRetain ?? 0;
+    this.core.compact(snap, retain);
+    this.storage.compact(Math.max(0, index - retain));
+    this.snapshotIndex = index;
+    this.opts.onSnapshot?.(snap, 'taken');
+  }
+}
