@@ -1,0 +1,238 @@
+/**
+ * A member's durable Raft state in one data directory:
+ *
+ *   <dir>/hardstate                 term and vote (hard-state.ts)
+ *   <dir>/snap/<index>-<term>.snap  the two newest snapshots (snapshots.ts)
+ *   <dir>/wal/<first index>.wal     the write-ahead log segments (wal.ts)
+ *
+ * Recovery: the newest valid snapshot S, then the WAL replayed (resets clear what came before
+ * them). The log kept after S is the WAL's live entries past S.index, but only if the WAL also
+ * holds the entry at S.index with S.term (or starts right after S.index): by the Log Matching
+ * property the entries after a matching entry belong with S; otherwise they are discarded.
+ * When that leaves the WAL out of line with S, a reset record is written so it lines up again.
+ *
+ * Crash windows, and why each recovers correctly:
+ * - Un-synced appends: only the last segment can hold them (a segment is synced before the next
+ *   is created). A torn record there is cut off, and the rest of the batch with it; every record
+ *   before the last `sync()` was fdatasynced and survives.
+ * - installSnapshot writes the snapshot durably (tmp, fsync, rename, fsync dir), then appends a
+ *   reset and syncs. Crash before the rename is durable: the old snapshot and log come back,
+ *   as if the install never started (it had not returned). Crash after the snapshot is durable
+ *   but before the reset is: S is found with the old WAL; old entries are kept only when the
+ *   WAL holds S.index with S.term (a log the leader's matches), otherwise dropped and a reset is
+ *   written at recovery. A reset is durable only after its snapshot, so a reset past the newest
+ *   valid snapshot means that snapshot decayed: corruption, not a crash.
+ * - A torn tail after a reset: the reset was synced before the entries that followed it, so
+ *   recovery gives the snapshot plus whatever part of those entries survived intact.
+ * - saveSnapshot only adds a snapshot file: before its rename is durable the old snapshot is
+ *   used with the same log; after, entries up to S.index are dropped. The two newest snapshots
+ *   are kept, so deleting older ones is never needed for correctness.
+ * - compact deletes the oldest segments one at a time, each made durable (fsync dir) before the
+ *   next, so a crash leaves a suffix of segments and never a hole in the log; and only entries
+ *   <= the newest snapshot go, so no gap can open between the snapshot and the log. It syncs
+ *   the WAL first: a segment whose entries were all overwritten may go only once the
+ *   overwriting records are durable, or a crash would lose both versions.
+ * - saveHardState is an atomic replace: the old or the new term and vote, never a mix.
+ * - Repairs made during recovery (tail truncation, removing an empty segment, the reset) are
+ *   each durable before the log is used, and recovery repeated after a crash in the middle of
+ *   them arrives at the same state.
+ */
+import { join } from 'node:path';
+import type { Entry, HardState, Snapshot } from '../core/types.js';
+import { StorageCorruptError, StorageRequestError } from './errors.js';
+import type { SyncFileSystem } from './fs.js';
+import { HardStateFile } from './hard-state.js';
+import type { StorageLogger } from './logger.js';
+import { SnapshotStore } from './snapshots.js';
+import { WriteAheadLog, type WalContents } from './wal.js';
+
+/** Everything a member needs to resume after a restart. */
+export interface RecoveredState {
+  hardState: HardState;
+  snapshot: Snapshot | null;
+  /** Contiguous, first index = (snapshot?.meta.index ?? 0) + 1. */
+  entries: Entry[];
+}
+
+/** The persistence the Raft runtime relies on. */
+export interface RaftStorage {
+  /** Reads everything back after a restart (or an empty state for a new member). */
+  load(): RecoveredState;
+  /** Durable on return (atomic replace). Called before `append` when both change. */
+  saveHardState(hs: HardState): void;
+  /** Buffered: durable only after `sync()`. An entry at an index already stored replaces it and all after it. */
+  append(entries: readonly Entry[]): void;
+  /** A snapshot received from the leader: replaces the whole log. Durable on return. */
+  installSnapshot(snap: Snapshot): void;
+  /** A snapshot taken locally for compaction; the log after it stays. Durable on return. */
+  saveSnapshot(snap: Snapshot): void;
+  /** Drops log segments whose entries are all <= index (index must be <= the newest saved snapshot's). */
+  compact(index: number): void;
+  /** One fsync that makes every preceding append durable. */
+  sync(): void;
+  close(): void;
+}
+
+export interface DurableStorageOptions {
+  readonly fs: SyncFileSystem;
+  /** The member's data directory; created if missing. */
+  readonly dir: string;
+  /** Told about every repair recovery makes (torn tails cut, damaged snapshots skipped). */
+  readonly logger: StorageLogger;
+  /** WAL segment size; default 64 MiB. */
+  readonly segmentBytes?: number;
+}
+
+/**
+ * {@link RaftStorage} on a {@link SyncFileSystem}. Call `load()` once before anything else;
+ * it throws {@link StorageCorruptError} when the data cannot be trusted, and the member must
+ * then refuse to start.
+ */
+export class DurableStorage implements RaftStorage {
+  readonly #options: DurableStorageOptions;
+  readonly #hardState: HardStateFile;
+  readonly #snapshots: SnapshotStore;
+  #wal: WriteAheadLog | null = null;
+  #snapshotIndex = 0;
+  #lastIndex = 0;
+  #closed = false;
+
+  constructor(options: DurableStorageOptions) {
+    this.#options = options;
+    this.#hardState = new HardStateFile(options.fs, join(options.dir, 'hardstate'));
+    this.#snapshots = new SnapshotStore(options.fs, join(options.dir, 'snap'), options.logger);
+  }
+
+  load(): RecoveredState {
+    if (this.#wal !== null || this.#closed) {
+      throw new StorageRequestError('load() runs once, on a storage not yet loaded');
+    }
+    const { fs, dir, logger, segmentBytes } = this.#options;
+    fs.mkdirp(dir);
+    const hardState = this.#hardState.load();
+    const snapshot = this.#snapshots.load();
+    const walDir = join(dir, 'wal');
+    const { wal, contents } = WriteAheadLog.open({ fs, dir: walDir, logger, segmentBytes });
+    this.#wal = wal;
+    const entries = this.#lineUp(wal, snapshot, contents, walDir);
+    return { hardState, snapshot, entries };
+  }
+
+  saveHardState(hs: HardState): void {
+    this.#loaded();
+    this.#hardState.save(hs);
+  }
+
+  append(entries: readonly Entry[]): void {
+    const wal = this.#loaded();
+    const first = entries[0];
+    const last = entries.at(-1);
+    if (first === undefined || last === undefined) return;
+    if (first.index <= this.#snapshotIndex) {
+      throw new StorageRequestError(
+        `entry ${first.index} is covered by the snapshot at ${this.#snapshotIndex}`,
+      );
+    }
+    if (first.index > this.#lastIndex + 1) {
+      throw new StorageRequestError(`entry ${first.index} leaves a gap after ${this.#lastIndex}`);
+    }
+    wal.append(entries);
+    this.#lastIndex = last.index;
+  }
+
+  installSnapshot(snap: Snapshot): void {
+    const wal = this.#loaded();
+    const { index, term } = snap.meta;
+    if (index < this.#snapshotIndex) {
+      throw new StorageRequestError(
+        `snapshot ${index} is older than the stored ${this.#snapshotIndex}`,
+      );
+    }
+    // Snapshot first: a durable reset must never point at a snapshot that is not.
+    this.#snapshots.save(snap);
+    wal.reset(index, term);
+    wal.sync();
+    this.#snapshotIndex = this.#lastIndex = index;
+  }
+
+  saveSnapshot(snap: Snapshot): void {
+    this.#loaded();
+    const { index } = snap.meta;
+    if (index < this.#snapshotIndex || index > this.#lastIndex) {
+      throw new StorageRequestError(
+        `a local snapshot must lie in [${this.#snapshotIndex}, ${this.#lastIndex}], not at ${index}`,
+      );
+    }
+    this.#snapshots.save(snap);
+    this.#snapshotIndex = index;
+  }
+
+  compact(index: number): void {
+    const wal = this.#loaded();
+    if (index > this.#snapshotIndex) {
+      throw new StorageRequestError(
+        `cannot compact to ${index}: the newest snapshot is at ${this.#snapshotIndex}`,
+      );
+    }
+    wal.compact(index);
+  }
+
+  sync(): void {
+    this.#loaded().sync();
+  }
+
+  /** Syncs pending appends and releases the files. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wal?.close();
+  }
+
+  /** File names of the WAL segments, oldest first (for tests and operators). */
+  segmentNames(): string[] {
+    return this.#loaded().segmentNames();
+  }
+
+  #loaded(): WriteAheadLog {
+    if (this.#closed) throw new StorageRequestError('the storage is closed');
+    if (this.#wal === null) throw new StorageRequestError('call load() first');
+    return this.#wal;
+  }
+
+  /** Applies the recovery rules to the replayed WAL (see the top of this file). */
+  #lineUp(
+    wal: WriteAheadLog,
+    snapshot: Snapshot | null,
+    { base, entries }: WalContents,
+    walDir: string,
+  ): Entry[] {
+    const index = snapshot?.meta.index ?? 0;
+    const term = snapshot?.meta.term ?? 0;
+    this.#snapshotIndex = this.#lastIndex = index;
+    // An empty WAL takes its first entry at any index: the next append starts it after the snapshot.
+    if (base === null) return [];
+    if (base > index) {
+      throw new StorageCorruptError(
+        `the log starts after index ${base} but the newest valid snapshot is at ${index}`,
+        walDir,
+      );
+    }
+    const last = base + entries.length;
+    if (last >= index && (base === index || entries[index - base - 1]?.term === term)) {
+      this.#lastIndex = last;
+      return entries.slice(index - base);
+    }
+    this.#options.logger.warn(
+      'durable storage: the log does not continue the snapshot; dropping it',
+      {
+        snapshotIndex: index,
+        snapshotTerm: term,
+        logLastIndex: last,
+        droppedEntries: Math.max(0, last - index),
+      },
+    );
+    wal.reset(index, term);
+    wal.sync();
+    return [];
+  }
+}

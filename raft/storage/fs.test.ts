@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { DurableStorage } from './durable-log.js';
+import { NodeFileSystem } from './fs.js';
+import { entries, RecordingLogger } from './test-support.js';
+
+function tempDir(t: { teardown: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'raft-storage-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('NodeFileSystem does what the storage asks of the real disk', (t) => {
+  const root = tempDir(t);
+  const fs = new NodeFileSystem();
+  const dir = join(root, 'a', 'b');
+  fs.mkdirp(dir);
+  t.true(fs.exists(dir));
+  t.is(fs.fsyncCount, 2, 'the parents of both new directories are synced');
+  fs.mkdirp(dir);
+  t.is(fs.fsyncCount, 2, 'an existing directory costs nothing');
+
+  const log = fs.openAppend(join(dir, 'log'));
+  log.append(new Uint8Array([1, 2, 3]));
+  log.append(new Uint8Array([4]));
+  log.sync();
+  t.is(log.size(), 4);
+  log.close();
+  const reopened = fs.openAppend(join(dir, 'log'));
+  t.is(reopened.size(), 4, 'reopening keeps the contents');
+  reopened.close();
+
+  const read = fs.readFile(join(dir, 'log'));
+  t.is(read.constructor, Uint8Array);
+  t.deepEqual(read, new Uint8Array([1, 2, 3, 4]));
+  fs.truncate(join(dir, 'log'), 2);
+  t.deepEqual(fs.readFile(join(dir, 'log')), new Uint8Array([1, 2]));
+
+  fs.writeFile(join(dir, 'state.tmp'), new Uint8Array([9]));
+  fs.syncFile(join(dir, 'state.tmp'));
+  fs.rename(join(dir, 'state.tmp'), join(dir, 'state'));
+  fs.syncDir(dir);
+  t.deepEqual(fs.list(dir), ['log', 'state']);
+  fs.unlink(join(dir, 'log'));
+  t.false(fs.exists(join(dir, 'log')));
+  t.is(fs.fsyncCount, 5);
+});
+
+test('DurableStorage round-trips on the real disk', (t) => {
+  const dir = join(tempDir(t), 'member');
+  const options = {
+    fs: new NodeFileSystem(),
+    dir,
+    logger: new RecordingLogger(),
+    segmentBytes: 200,
+  };
+  const storage = new DurableStorage(options);
+  t.deepEqual(storage.load().entries, []);
+  storage.saveHardState({ term: 3, vote: 1 });
+  for (let index = 1; index <= 30; index++) storage.append(entries(index, index, 3));
+  storage.sync();
+  storage.saveSnapshot({
+    meta: { index: 20, term: 3, conf: { voters: [1, 2, 3], learners: [] } },
+    data: new Uint8Array([7, 7]),
+  });
+  storage.compact(20);
+  storage.close();
+
+  const state = new DurableStorage(options).load();
+  t.deepEqual(state.hardState, { term: 3, vote: 1 });
+  t.deepEqual(state.snapshot?.data, new Uint8Array([7, 7]));
+  t.deepEqual(state.entries, entries(21, 30, 3));
+  t.deepEqual(options.logger.warnings, []);
+});

@@ -1,0 +1,147 @@
+/**
+ * The synchronous file-system surface durable storage needs. Synchronous on purpose: the Raft
+ * runtime persists, then sends, and the simulator must stay deterministic; an fsync costs a
+ * fraction of a millisecond, so blocking is cheaper than the bookkeeping async would need.
+ */
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** A file opened for appending. Bytes written are in the OS cache until `sync`. */
+export interface AppendFile {
+  /** Writes all of `bytes` at the end of the file (not durable yet). */
+  append(bytes: Uint8Array): void;
+  /** fdatasync: every byte appended so far survives a power loss once this returns. */
+  sync(): void;
+  /** Current length in bytes, including un-synced appends. */
+  size(): number;
+  close(): void;
+}
+
+/**
+ * Durability contract: file contents are durable after `AppendFile.sync` / `syncFile`; creating,
+ * renaming and unlinking a name is durable only after `syncDir` of its directory. `mkdirp` is
+ * durable on return.
+ */
+export interface SyncFileSystem {
+  /** Creates `dir` and any missing parents, durably. */
+  mkdirp(dir: string): void;
+  /** Names (not paths) in `dir`, sorted. */
+  list(dir: string): string[];
+  exists(path: string): boolean;
+  readFile(path: string): Uint8Array;
+  /** Opens `path` for appending, creating it empty if missing. */
+  openAppend(path: string): AppendFile;
+  /** Creates or replaces `path` with `bytes`, without syncing. */
+  writeFile(path: string, bytes: Uint8Array): void;
+  syncFile(path: string): void;
+  /** Atomically replaces `to` with `from`. */
+  rename(from: string, to: string): void;
+  unlink(path: string): void;
+  truncate(path: string, length: number): void;
+  /** Makes every create, rename and unlink in `dir` durable. */
+  syncDir(dir: string): void;
+}
+
+/** {@link SyncFileSystem} on the real disk through node:fs. Counts fsyncs for benchmarks. */
+export class NodeFileSystem implements SyncFileSystem {
+  #fsyncs = 0;
+
+  /** fsync/fdatasync calls made so far, on files and directories. */
+  get fsyncCount(): number {
+    return this.#fsyncs;
+  }
+
+  mkdirp(dir: string): void {
+    const firstCreated = mkdirSync(dir, { recursive: true });
+    if (firstCreated === undefined) return;
+    // A new directory's name lives in its parent: sync each parent from the deepest new
+    // directory up to the first one created.
+    const top = resolve(firstCreated);
+    for (let created = resolve(dir); ; created = dirname(created)) {
+      this.syncDir(dirname(created));
+      if (created === top) break;
+    }
+  }
+
+  list(dir: string): string[] {
+    return readdirSync(dir).sort();
+  }
+
+  exists(path: string): boolean {
+    return existsSync(path);
+  }
+
+  readFile(path: string): Uint8Array {
+    const buf = readFileSync(path);
+    // A plain Uint8Array view, so that `slice` copies (Buffer#slice does not).
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  openAppend(path: string): AppendFile {
+    const fd = openSync(path, 'a');
+    let size = fstatSync(fd).size;
+    return {
+      append: (bytes) => {
+        for (let done = 0; done < bytes.length;) {
+          done += writeSync(fd, bytes, done, bytes.length - done);
+        }
+        size += bytes.length;
+      },
+      sync: () => {
+        fdatasyncSync(fd);
+        this.#fsyncs++;
+      },
+      size: () => size,
+      close: () => closeSync(fd),
+    };
+  }
+
+  writeFile(path: string, bytes: Uint8Array): void {
+    writeFileSync(path, bytes);
+  }
+
+  syncFile(path: string): void {
+    this.#fsyncOpened(path, 'r+');
+  }
+
+  rename(from: string, to: string): void {
+    renameSync(from, to);
+  }
+
+  unlink(path: string): void {
+    unlinkSync(path);
+  }
+
+  truncate(path: string, length: number): void {
+    truncateSync(path, length);
+  }
+
+  syncDir(dir: string): void {
+    this.#fsyncOpened(dir, 'r');
+  }
+
+  #fsyncOpened(path: string, flags: string): void {
+    const fd = openSync(path, flags);
+    try {
+      fsyncSync(fd);
+      this.#fsyncs++;
+    } finally {
+      closeSync(fd);
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Snapshot files, one per snapshot, named `<index>-<term>.snap` (zero-padded, so names sort by
+ * index). Each is written atomically (temporary file, fsync, rename, fsync the directory).
+ *
+ * Format: `[u32 magic][u32 crc32 of the rest][u64 index][u64 term][u32 voters][u32 learners]
+ * [u64 voter ids][u64 learner ids][data]`, little-endian.
+ */
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { NodeId, Snapshot } from '../core/types.js';
+import { getU64, setU64, viewOf } from './codec.js';
+import type { SyncFileSystem } from './fs.js';
+import type { StorageLogger } from './logger.js';
+
+const MAGIC = 0x314e5352; // "RSN1"
+const FIXED_BYTES = 32;
+const SNAPSHOT_NAME = /^(\d{16})-(\d{16})\.snap$/;
+/** The newest is the one in use; the one before is kept in case the newest decays. */
+const RETAINED = 2;
+
+/** The snapshot files in one directory. */
+export class SnapshotStore {
+  readonly #fs: SyncFileSystem;
+  readonly #dir: string;
+  readonly #logger: StorageLogger;
+
+  constructor(fs: SyncFileSystem, dir: string, logger: StorageLogger) {
+    this.#fs = fs;
+    this.#dir = dir;
+    this.#logger = logger;
+  }
+
+  /**
+   * Creates the directory if needed, removes temporaries a crash left behind, and returns the
+   * newest snapshot that decodes and checksums correctly. A damaged newer one is reported and
+   * skipped.
+   */
+  load(): Snapshot | null {
+    this.#fs.mkdirp(this.#dir);
+    for (const name of this.#fs.list(this.#dir)) {
+      if (name.endsWith('.tmp')) this.#fs.unlink(join(this.#dir, name));
+    }
+    for (const name of this.#names().reverse()) {
+      const path = join(this.#dir, name);
+      const snapshot = decodeSnapshot(this.#fs.readFile(path));
+      if (snapshot !== null && name === snapshotName(snapshot)) return snapshot;
+      this.#logger.warn('snapshot store: skipping a damaged snapshot', { path });
+    }
+    return null;
+  }
+
+  /** Durable on return. Then deletes all but the {@link RETAINED} newest snapshots. */
+  save(snapshot: Snapshot): void {
+    const name = snapshotName(snapshot);
+    const path = join(this.#dir, name);
+    const tmp = `${path}.tmp`;
+    this.#fs.writeFile(tmp, encodeSnapshot(snapshot));
+    this.#fs.syncFile(tmp);
+    this.#fs.rename(tmp, path);
+    this.#fs.syncDir(this.#dir);
+    const stale = this.#names().slice(0, -RETAINED);
+    for (const old of stale) this.#fs.unlink(join(this.#dir, old));
+    // Not needed for correctness (a resurrected old snapshot is only skipped over), but it
+    // keeps deleted files from coming back after a crash.
+    if (stale.length > 0) this.#fs.syncDir(this.#dir);
+  }
+
+  /** Snapshot file names, oldest first. */
+  #names(): string[] {
+    return this.#fs.list(this.#dir).filter((name) => SNAPSHOT_NAME.test(name));
+  }
+}
+
+function snapshotName({ meta }: Snapshot): string {
+  return `${String(meta.index).padStart(16, '0')}-${String(meta.term).padStart(16, '0')}.snap`;
+}
+
+function encodeSnapshot({ meta, data }: Snapshot): Uint8Array {
+  const { voters, learners } = meta.conf;
+  const dataAt = FIXED_BYTES + 8 * (voters.length + learners.length);
+  const bytes = new Uint8Array(dataAt + data.length);
+  const view = viewOf(bytes);
+  view.setUint32(0, MAGIC, true);
+  setU64(view, 8, meta.index);
+  setU64(view, 16, meta.term);
+  view.setUint32(24, voters.length, true);
+  view.setUint32(28, learners.length, true);
+  [...voters, ...learners].forEach((id, i) => setU64(view, FIXED_BYTES + 8 * i, id));
+  bytes.set(data, dataAt);
+  view.setUint32(4, crc32(bytes.subarray(8)), true);
+  return bytes;
+}
+
+/** The snapshot in `bytes`, or `null` when they are not a whole, intact snapshot file. */
+function decodeSnapshot(bytes: Uint8Array): Snapshot | null {
+  const view = viewOf(bytes);
+  if (bytes.length < FIXED_BYTES || view.getUint32(0, true) !== MAGIC) return null;
+  if (crc32(bytes.subarray(8)) !== view.getUint32(4, true)) return null;
+  const index = getU64(view, 8);
+  const term = getU64(view, 16);
+  const voterCount = view.getUint32(24, true);
+  const dataAt = FIXED_BYTES + 8 * (voterCount + view.getUint32(28, true));
+  if (index === undefined || term === undefined || dataAt > bytes.length) return null;
+  const ids: NodeId[] = [];
+  for (let at = FIXED_BYTES; at < dataAt; at += 8) {
+    const id = getU64(view, at);
+    if (id === undefined) return null;
+    ids.push(id);
+  }
+  const conf = { voters: ids.slice(0, voterCount), learners: ids.slice(voterCount) };
+  return { meta: { index, term, conf }, data: bytes.slice(dataAt) };
+}
