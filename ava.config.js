@@ -1,5 +1,5 @@
 export default {
-  files: ['test/**/*.test.ts', 'raft/**/*.test.ts', 'server/**/*.test.ts'],
+  files: ['test/**/*.test.ts', 'raft/**/*.test.ts', 'server/**/*.test.ts', 'lab/**/*.test.ts'],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
   workerThreads: false,
