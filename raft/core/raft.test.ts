@@ -1,17 +1,47 @@
 import test from 'ava';
-import { RaftError } from './errors.js';
+import type { RaftError } from './errors.js';
 import { candidateLogIsUpToDate } from './vote-check.js';
 import { quorumMatchIndex, tallyVotes } from './quorum.js';
 import { data, TestCluster, text } from './test-cluster.js';
 import type { AppendMsg } from './types.js';
 
 test('the vote check compares last terms first, then lengths', (t) => {
-  const cases: [string, { lastTerm: number; lastIndex: number }, { lastTerm: number; lastIndex: number }, boolean][] = [
-    ['higher last term wins even with a shorter log', { lastTerm: 3, lastIndex: 5 }, { lastTerm: 2, lastIndex: 90 }, true],
-    ['lower last term loses even with a longer log', { lastTerm: 2, lastIndex: 90 }, { lastTerm: 3, lastIndex: 5 }, false],
-    ['same term, longer log wins', { lastTerm: 3, lastIndex: 6 }, { lastTerm: 3, lastIndex: 5 }, true],
-    ['same term, same length is up to date', { lastTerm: 3, lastIndex: 5 }, { lastTerm: 3, lastIndex: 5 }, true],
-    ['same term, shorter log loses', { lastTerm: 3, lastIndex: 4 }, { lastTerm: 3, lastIndex: 5 }, false],
+  const cases: [
+    string,
+    { lastTerm: number; lastIndex: number },
+    { lastTerm: number; lastIndex: number },
+    boolean,
+  ][] = [
+    [
+      'higher last term wins even with a shorter log',
+      { lastTerm: 3, lastIndex: 5 },
+      { lastTerm: 2, lastIndex: 90 },
+      true,
+    ],
+    [
+      'lower last term loses even with a longer log',
+      { lastTerm: 2, lastIndex: 90 },
+      { lastTerm: 3, lastIndex: 5 },
+      false,
+    ],
+    [
+      'same term, longer log wins',
+      { lastTerm: 3, lastIndex: 6 },
+      { lastTerm: 3, lastIndex: 5 },
+      true,
+    ],
+    [
+      'same term, same length is up to date',
+      { lastTerm: 3, lastIndex: 5 },
+      { lastTerm: 3, lastIndex: 5 },
+      true,
+    ],
+    [
+      'same term, shorter log loses',
+      { lastTerm: 3, lastIndex: 4 },
+      { lastTerm: 3, lastIndex: 5 },
+      false,
+    ],
     ['empty logs', { lastTerm: 0, lastIndex: 0 }, { lastTerm: 0, lastIndex: 0 }, true],
   ];
   for (const [name, candidate, voter, expected] of cases) {
@@ -27,11 +57,45 @@ test('quorum arithmetic', (t) => {
     [4, 3],
     [5, 1],
   ]);
-  t.is(quorumMatchIndex([1, 2, 3, 4, 5], (id) => match.get(id) ?? 0), 5);
-  t.is(quorumMatchIndex([1, 2, 3], (id) => match.get(id) ?? 0), 7);
-  t.is(tallyVotes([1, 2, 3], new Map([[1, true], [2, true]])), 'won');
-  t.is(tallyVotes([1, 2, 3], new Map([[2, false], [3, false]])), 'lost');
-  t.is(tallyVotes([1, 2, 3, 4, 5], new Map([[1, true], [2, true], [3, false]])), 'pending');
+  t.is(
+    quorumMatchIndex([1, 2, 3, 4, 5], (id) => match.get(id) ?? 0),
+    5,
+  );
+  t.is(
+    quorumMatchIndex([1, 2, 3], (id) => match.get(id) ?? 0),
+    7,
+  );
+  t.is(
+    tallyVotes(
+      [1, 2, 3],
+      new Map([
+        [1, true],
+        [2, true],
+      ]),
+    ),
+    'won',
+  );
+  t.is(
+    tallyVotes(
+      [1, 2, 3],
+      new Map([
+        [2, false],
+        [3, false],
+      ]),
+    ),
+    'lost',
+  );
+  t.is(
+    tallyVotes(
+      [1, 2, 3, 4, 5],
+      new Map([
+        [1, true],
+        [2, true],
+        [3, false],
+      ]),
+    ),
+    'pending',
+  );
 });
 
 test('a member that times out wins a pre-vote, then the election, and commits an empty entry', (t) => {
@@ -57,8 +121,15 @@ test('proposals commit once a quorum stores them and are applied in order everyw
   c.deliverAll();
   c.tickAll(1);
   for (const id of [1, 2, 3, 4, 5]) {
-    const applied = c.get(id).applied.filter((e) => e.data.length > 0).map(text);
-    t.deepEqual(applied, Array.from({ length: 20 }, (_, i) => `v${i}`), `member ${id}`);
+    const applied = c
+      .get(id)
+      .applied.filter((e) => e.data.length > 0)
+      .map(text);
+    t.deepEqual(
+      applied,
+      Array.from({ length: 20 }, (_, i) => `v${i}`),
+      `member ${id}`,
+    );
   }
 });
 
@@ -138,7 +209,16 @@ test('commit rule: a new leader never commits an old-term entry by counting repl
   const x = c.core(1).entry(2);
   t.is(x?.term, 1);
   if (!x) return;
-  const onlyX: AppendMsg = { type: 'app', from: 1, to: 3, term, prevIndex: 1, prevTerm: 1, entries: [x], commit: c.core(1).status().commit };
+  const onlyX: AppendMsg = {
+    type: 'app',
+    from: 1,
+    to: 3,
+    term,
+    prevIndex: 1,
+    prevTerm: 1,
+    entries: [x],
+    commit: c.core(1).status().commit,
+  };
   c.core(3).step(onlyX);
   c.core(2).step({ ...onlyX, to: 2 });
   c.deliverAll(1000, (m) => m.type !== 'app');
@@ -146,13 +226,19 @@ test('commit rule: a new leader never commits an old-term entry by counting repl
   // not count as committed, or member 5 (whose last term is higher) could still win and
   // overwrite it.
   t.is(c.core(3).entry(2)?.term, 1);
-  t.true(c.core(1).status().commit < 2, 'an old-term entry on a majority is not committed by counting');
+  t.true(
+    c.core(1).status().commit < 2,
+    'an old-term entry on a majority is not committed by counting',
+  );
   // Once the leader's own-term entry reaches the majority, X commits with it.
   c.deliverAll();
   c.tick(1, 2);
   t.true(c.core(1).status().commit >= 3);
   t.is(c.core(1).entry(2)?.term, 1);
-  t.is(text(c.core(1).entry(2) ?? { index: 0, term: 0, type: 'normal', data: new Uint8Array() }), 'X');
+  t.is(
+    text(c.core(1).entry(2) ?? { index: 0, term: 0, type: 'normal', data: new Uint8Array() }),
+    'X',
+  );
 });
 
 test('log conflict resolution: a divergent follower is repaired, skipping whole terms at once', (t) => {
@@ -179,8 +265,12 @@ test('log conflict resolution: a divergent follower is repaired, skipping whole 
   const s1 = c.core(1).status();
   const s2 = c.core(2).status();
   t.is(s1.lastIndex, s2.lastIndex);
-  for (let i = 1; i <= s2.lastIndex; i++) t.is(c.core(1).termAt(i), c.core(2).termAt(i), `index ${i}`);
-  t.false(c.get(1).applied.some((e) => text(e).startsWith('lost')), 'uncommitted entries were never applied');
+  for (let i = 1; i <= s2.lastIndex; i++)
+    t.is(c.core(1).termAt(i), c.core(2).termAt(i), `index ${i}`);
+  t.false(
+    c.get(1).applied.some((e) => text(e).startsWith('lost')),
+    'uncommitted entries were never applied',
+  );
   t.true(rejections <= 2, `repaired in ${rejections} rejections, not one per entry`);
 });
 
@@ -334,7 +424,10 @@ test('snapshots: a member behind the compacted log is sent the snapshot in chunk
   c.deliverAll();
   const applied = c.core(1).status().applied;
   const image = data('state-machine-image-of-22-bytes');
-  c.core(1).compact({ meta: { index: applied, term: 1, conf: { voters: [1, 2, 3], learners: [] } }, data: image }, 0);
+  c.core(1).compact(
+    { meta: { index: applied, term: 1, conf: { voters: [1, 2, 3], learners: [] } }, data: image },
+    0,
+  );
   t.is(c.core(1).status().firstIndex, applied + 1);
   c.core(1).propose(data('after'));
   c.heal();
@@ -358,7 +451,17 @@ test('snapshots: a member behind the compacted log is sent the snapshot in chunk
   t.deepEqual(c.get(3).snapshot?.data, image);
   t.is(c.get(3).snapshot?.meta.index, applied);
   t.is(c.core(3).status().lastIndex, c.core(1).status().lastIndex);
-  t.is(text(c.get(3).applied[c.get(3).applied.length - 1] ?? { index: 0, term: 0, type: 'normal', data: new Uint8Array() }), 'after');
+  t.is(
+    text(
+      c.get(3).applied[c.get(3).applied.length - 1] ?? {
+        index: 0,
+        term: 0,
+        type: 'normal',
+        data: new Uint8Array(),
+      },
+    ),
+    'after',
+  );
 });
 
 test('the core refuses to be driven between ready() and advance()', (t) => {

@@ -39,7 +39,10 @@ export class TestCluster {
 
   constructor(
     ids: readonly NodeId[],
-    options: Partial<Omit<RaftConfig, 'id'>> & { conf?: ConfState; randomFor?: (id: NodeId) => () => number } = {},
+    options: Partial<Omit<RaftConfig, 'id'>> & {
+      conf?: ConfState;
+      randomFor?: (id: NodeId) => () => number;
+    } = {},
   ) {
     const conf = options.conf ?? { voters: [...ids], learners: [] };
     this.conf = conf;
@@ -58,7 +61,11 @@ export class TestCluster {
     this.members.set(id, { ...old, core, applied: [], readStates: [], failedReads: [] });
   }
 
-  add(id: NodeId, conf: ConfState, options: Partial<Omit<RaftConfig, 'id'>> & { randomFor?: (id: NodeId) => () => number } = {}): TestMember {
+  add(
+    id: NodeId,
+    conf: ConfState,
+    options: Partial<Omit<RaftConfig, 'id'>> & { randomFor?: (id: NodeId) => () => number } = {},
+  ): TestMember {
     const core = new RaftCore(
       {
         id,
@@ -69,8 +76,12 @@ export class TestCluster {
         preVote: options.preVote ?? true,
         checkQuorum: options.checkQuorum ?? true,
         ...(options.maxAppendBytes === undefined ? {} : { maxAppendBytes: options.maxAppendBytes }),
-        ...(options.maxInflightMsgs === undefined ? {} : { maxInflightMsgs: options.maxInflightMsgs }),
-        ...(options.snapshotChunkBytes === undefined ? {} : { snapshotChunkBytes: options.snapshotChunkBytes }),
+        ...(options.maxInflightMsgs === undefined
+          ? {}
+          : { maxInflightMsgs: options.maxInflightMsgs }),
+        ...(options.snapshotChunkBytes === undefined
+          ? {}
+          : { snapshotChunkBytes: options.snapshotChunkBytes }),
         ...(options.promotionLag === undefined ? {} : { promotionLag: options.promotionLag }),
       },
       { hardState: { term: 0, vote: 0 }, snapshot: null, entries: [], conf },

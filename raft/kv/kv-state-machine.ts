@@ -125,6 +125,10 @@ export class KvStateMachine implements StateMachine<KvResult, KvQuery, KvReadRes
 
   private open(data?: Uint8Array): Database {
     const db = data ? new this.SQL.Database(data) : new this.SQL.Database();
+    // The database lives in memory and Raft provides durability: a rollback journal in
+    // memory keeps transactions atomic without writing journal pages through the WASM FS.
+    db.run('PRAGMA journal_mode = MEMORY');
+    db.run('PRAGMA synchronous = OFF');
     db.run(
       'CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID',
     );

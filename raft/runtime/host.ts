@@ -66,6 +66,19 @@ export interface HostOptions<R, Q, QR> {
 
 export type Callback<T> = (err: Error | null, value?: T) => void;
 
+/** Counters of the host's work since it started, for operators and benchmarks. */
+export interface HostMetrics {
+  /** Ready rounds handled. */
+  readonly readies: number;
+  /** Rounds that appended entries (each is one fsync). */
+  readonly syncedAppends: number;
+  readonly entriesAppended: number;
+  readonly messagesSent: number;
+  readonly entriesApplied: number;
+  readonly readsServed: number;
+  readonly snapshotsTaken: number;
+}
+
 interface PendingProposal<R> {
   readonly term: number;
   readonly done: Callback<R>;
@@ -97,6 +110,15 @@ export class RaftHost<R, Q, QR> {
   private readsAwaitingApply: { index: number; reads: PendingRead<Q, QR>[] }[] = [];
   private readCounter = 0;
   private appliedConfChanges: Entry[] = [];
+  private readonly counters = {
+    readies: 0,
+    syncedAppends: 0,
+    entriesAppended: 0,
+    messagesSent: 0,
+    entriesApplied: 0,
+    readsServed: 0,
+    snapshotsTaken: 0,
+  };
   private applied: number;
   private snapshotIndex: number;
   private closed = false;
@@ -166,6 +188,10 @@ export class RaftHost<R, Q, QR> {
     return this.core.status();
   }
 
+  metrics(): HostMetrics {
+    return { ...this.counters };
+  }
+
   /** Does all outstanding work. Call after every input (tick, message, proposal, read). */
   process(): void {
     if (this.closed) return;
@@ -197,15 +223,21 @@ export class RaftHost<R, Q, QR> {
   }
 
   private handleReady(rd: Ready): void {
+    this.counters.readies++;
     // 1. Persist. The hard state goes first so no stored entry is newer than the stored term.
     if (rd.hardState) this.storage.saveHardState(rd.hardState);
     if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
     if (rd.entries.length > 0) {
       this.storage.append(rd.entries);
       this.storage.sync();
+      this.counters.syncedAppends++;
+      this.counters.entriesAppended += rd.entries.length;
     }
     // 2. Send: only now may others rely on what we persisted.
-    if (rd.messages.length > 0) this.opts.send(rd.messages);
+    if (rd.messages.length > 0) {
+      this.counters.messagesSent += rd.messages.length;
+      this.opts.send(rd.messages);
+    }
     // 3. Apply.
     if (rd.snapshot) this.applySnapshot(rd.snapshot);
     if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
@@ -251,6 +283,7 @@ export class RaftHost<R, Q, QR> {
       }
     }
     const results = commands.length > 0 ? this.sm.apply(commands) : [];
+    this.counters.entriesApplied += entries.length;
     let next = 0;
     for (const e of entries) {
       let result: R | undefined;
@@ -308,6 +341,7 @@ export class RaftHost<R, Q, QR> {
           r.done(err as Error);
           continue;
         }
+        this.counters.readsServed++;
         r.done(null, value);
       }
     }
@@ -338,6 +372,7 @@ export class RaftHost<R, Q, QR> {
     this.core.compact(snap, retain);
     this.storage.compact(Math.max(0, index - retain));
     this.snapshotIndex = index;
+    this.counters.snapshotsTaken++;
     this.opts.onSnapshot?.(snap, 'taken');
   }
 }

@@ -1,0 +1,238 @@
+/**
+ * Real multi-process Raft clusters on loopback, for tests and benchmarks: each member is its
+ * own `node` process (raft/cmd/node.ts) with its own data directory, talking mutual TLS.
+ * The harness can kill -9, SIGSTOP/SIGCONT and restart members.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureCertificate, ensureCertificateAuthority } from '../../lab/pki.js';
+import { RaftClient } from '../client/raft-client.js';
+import type { NodeId } from '../core/types.js';
+import type { NodeStatus } from '../runtime/raft-node.js';
+import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
+import type { NodeConfigFile } from '../cmd/config.js';
+
+const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const NODE_ENTRY = join(REPO, 'raft/cmd/node.ts');
+
+export interface ProcessClusterOptions {
+  /** Where data, configs, certificates and logs go. */
+  readonly dir: string;
+  readonly size?: number;
+  /** Member i listens for Raft on basePort + i and for clients on basePort + 100 + i. */
+  readonly basePort: number;
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+  readonly snapshotEvery?: number;
+  readonly snapshotRetain?: number;
+}
+
+export interface ClusterMember {
+  readonly id: NodeId;
+  readonly raft: NetAddress;
+  readonly client: NetAddress;
+  readonly configPath: string;
+  readonly logPath: string;
+  process: ChildProcess | null;
+  paused: boolean;
+}
+
+export class ProcessCluster {
+  readonly members = new Map<NodeId, ClusterMember>();
+  private constructor(
+    readonly options: ProcessClusterOptions,
+    readonly tls: MutualTlsMaterial,
+  ) {}
+
+  /** Writes certificates and configs, starts every member and waits for a leader. */
+  static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
+    const size = options.size ?? 5;
+    const pkiDir = join(options.dir, 'pki');
+    const ca = await ensureCertificateAuthority(pkiDir);
+    const client = await ensureCertificate(pkiDir, 'client', { ca, usages: 'client', days: 30 });
+    const cluster = new ProcessCluster(options, {
+      ca: ca.certPem,
+      cert: client.certPem,
+      key: client.keyPem,
+    });
+    const addresses: Record<string, { raft: string; client: string }> = {};
+    for (let id = 1; id <= size; id++) {
+      addresses[String(id)] = {
+        raft: `127.0.0.1:${options.basePort + id}`,
+        client: `127.0.0.1:${options.basePort + 100 + id}`,
+      };
+    }
+    for (let id = 1; id <= size; id++) {
+      await ensureCertificate(pkiDir, `member-${id}`, {
+        ca,
+        usages: 'both',
+        ipAddresses: ['127.0.0.1'],
+        days: 30,
+      });
+      const memberDir = join(options.dir, `member-${id}`);
+      mkdirSync(memberDir, { recursive: true });
+      const config: NodeConfigFile = {
+        id,
+        clusterId: 'raft-test',
+        dataDir: join(memberDir, 'data'),
+        members: addresses,
+        tls: {
+          ca: join(pkiDir, 'ca.pem'),
+          cert: join(pkiDir, `member-${id}.pem`),
+          key: join(pkiDir, `member-${id}-key.pem`),
+        },
+        join: false,
+        tickMs: options.tickMs ?? 50,
+        electionTicks: options.electionTicks ?? 10,
+        heartbeatTicks: 1,
+        snapshotEvery: options.snapshotEvery ?? 50_000,
+        snapshotRetain: options.snapshotRetain ?? 5_000,
+      };
+      const configPath = join(memberDir, 'config.json');
+      writeFileSync(configPath, JSON.stringify(config, null, 2));
+      cluster.members.set(id, {
+        id,
+        raft: { host: '127.0.0.1', port: options.basePort + id },
+        client: { host: '127.0.0.1', port: options.basePort + 100 + id },
+        configPath,
+        logPath: join(memberDir, 'member.log'),
+        process: null,
+        paused: false,
+      });
+    }
+    await Promise.all([...cluster.members.keys()].map((id) => cluster.startMember(id)));
+    return cluster;
+  }
+
+  /** A client that knows every member's client address. */
+  client(attemptTimeoutMs = 2_000): RaftClient {
+    return new RaftClient({
+      members: [...this.members.values()].map((m) => m.client),
+      tls: this.tls,
+      attemptTimeoutMs,
+    });
+  }
+
+  /** Starts (or restarts) a member and resolves once it reports ready. */
+  async startMember(id: NodeId): Promise<void> {
+    const m = this.member(id);
+    if (m.process) throw new Error(`member ${id} is already running`);
+    const { createWriteStream } = await import('node:fs');
+    const log = createWriteStream(m.logPath, { flags: 'a' });
+    // RAFT_NODE_ARGS adds Node flags to member processes, e.g. --cpu-prof for profiling.
+    const extra = process.env.RAFT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(
+      process.execPath,
+      [...extra, '--import', 'tsx', NODE_ENTRY, '--config', m.configPath],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    m.process = child;
+    m.paused = false;
+    child.stderr.pipe(log);
+    child.on('exit', () => {
+      if (m.process === child) m.process = null;
+    });
+    await new Promise<void>((resolveReady, reject) => {
+      let out = '';
+      const timer = setTimeout(
+        () => reject(new Error(`member ${id} did not start in time (see ${m.logPath})`)),
+        30_000,
+      );
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('"event":"ready"')) {
+          clearTimeout(timer);
+          resolveReady();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`member ${id} exited with ${code} while starting (see ${m.logPath})`));
+      });
+    });
+  }
+
+  /** Sends a signal and, for fatal ones, waits until the process is gone. */
+  async kill(id: NodeId, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const m = this.member(id);
+    const child = m.process;
+    if (!child) return;
+    if (m.paused) child.kill('SIGCONT');
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill(signal);
+    await exited;
+    m.process = null;
+    m.paused = false;
+  }
+
+  pause(id: NodeId): void {
+    const m = this.member(id);
+    if (m.process && !m.paused) {
+      m.process.kill('SIGSTOP');
+      m.paused = true;
+    }
+  }
+
+  resume(id: NodeId): void {
+    const m = this.member(id);
+    if (m.process && m.paused) {
+      m.process.kill('SIGCONT');
+      m.paused = false;
+    }
+  }
+
+  async restart(id: NodeId): Promise<void> {
+    await this.kill(id);
+    await this.startMember(id);
+  }
+
+  /** Status of every running, unpaused member that answers. */
+  async statuses(client: RaftClient): Promise<NodeStatus[]> {
+    const live = [...this.members.values()].filter((m) => m.process && !m.paused);
+    const all = await Promise.all(
+      live.map((m) => client.status(m.client, 1_000).catch(() => null)),
+    );
+    return all.filter((s): s is NodeStatus => s !== null);
+  }
+
+  /** Waits until a member reports itself leader; returns its id. */
+  async waitForLeader(client: RaftClient, timeoutMs = 20_000, exclude?: NodeId): Promise<NodeId> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const leader = (await this.statuses(client)).find(
+        (s) => s.role === 'leader' && s.id !== exclude,
+      );
+      if (leader) return leader.id;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('no leader elected in time');
+  }
+
+  /** Stops every member (SIGTERM, then SIGKILL if it lingers). Idempotent. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.members.values()].map(async (m) => {
+        const child = m.process;
+        if (!child) return;
+        if (m.paused) child.kill('SIGCONT');
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+        m.process = null;
+      }),
+    );
+  }
+
+  private member(id: NodeId): ClusterMember {
+    const m = this.members.get(id);
+    if (!m) throw new Error(`no member ${id}`);
+    return m;
+  }
+}
