@@ -1,0 +1,66 @@
+/**
+ * `npm run sim -- --seeds <n> [--seed <s>] [--json] [--verbose]`: runs the deterministic
+ * simulator over many seeds. A failing seed prints its trace; the same seed replays exactly.
+ */
+import { parseArgs } from 'node:util';
+import { loadSqlJs } from '../kv/sql.js';
+import { Simulation } from './simulator.js';
+
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '100' },
+    seed: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+const SQL = await loadSqlJs();
+const seeds: number[] =
+  values.seed !== undefined ? [Number(values.seed)] : range(Number(values.seeds));
+if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) {
+  process.stderr.write('--seeds and --seed take non-negative integers\n');
+  process.exit(1);
+}
+
+const failedSeeds: number[] = [];
+const started = performance.now();
+let acked = 0;
+for (const seed of seeds) {
+  const sim = new Simulation(seed, SQL);
+  const result = sim.run();
+  acked += result.stats.acked;
+  if (!result.ok) {
+    failedSeeds.push(seed);
+    process.stderr.write(
+      `\nseed ${seed} FAILED: ${result.failure ?? ''}\nprofile: ${JSON.stringify(sim.profile)}\n`,
+    );
+    process.stderr.write(result.trace.slice(-120).join('\n') + '\n');
+    process.stderr.write(`replay with: npm run sim -- --seed ${seed} --verbose\n`);
+  } else if (values.verbose) {
+    process.stderr.write(result.trace.join('\n') + '\n');
+  }
+  if (values.verbose || !values.json) {
+    process.stderr.write(
+      `seed ${seed}: ${result.ok ? 'ok' : 'FAILED'} ${JSON.stringify(result.stats)}\n`,
+    );
+  }
+}
+const summary = {
+  runs: seeds.length,
+  failures: failedSeeds.length,
+  failedSeeds,
+  ackedWrites: acked,
+  seconds: Math.round((performance.now() - started) / 100) / 10,
+};
+process.stdout.write(
+  (values.json
+    ? JSON.stringify(summary)
+    : `\n${summary.runs} runs, ${summary.failures} failures${failedSeeds.length ? ` (seeds ${failedSeeds.join(', ')})` : ''}, ${summary.seconds}s`) +
+    '\n',
+);
+process.exitCode = failedSeeds.length > 0 ? 1 : 0;
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
