@@ -1,0 +1,133 @@
+/**
+ * Looking at other people's agendas, with privacy and hierarchy respected.
+ *
+ * Viewer V may see user U's agenda only if V = U or they share a group. U's agenda is U's
+ * commitments (accepted, not cancelled). Each occurrence is shown in full when
+ * {@link canSeeDetails}, otherwise as a busy block — start, end, `busy: true`, nothing else.
+ */
+import { Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { attendeeOf, commitmentsOf } from './attendance.js';
+import { conflictingSubset, occurrencesIn } from './conflicts.js';
+import { compareText } from './decisions.js';
+import { isSuperior, membershipOf, sharedGroups } from './groups.js';
+import { MAX_GROUP_MEMBERS } from './limits.js';
+import { validateQueryInterval, validateUsername } from './validation.js';
+import { busyBlock, eventView } from './views.js';
+import type { BusyBlock, EventView } from './views.js';
+import type { EventRecord, GroupName, GroupRecord, Millis, Username } from './types.js';
+
+/**
+ * Whether V may look at U's agenda at all: V = U, or they share a group.
+ */
+export function canViewAgenda(
+  groups: readonly GroupRecord[],
+  viewer: Username,
+  owner: Username,
+): boolean {
+  return viewer === owner || sharedGroups(groups, viewer, owner).length > 0;
+}
+
+/**
+ * The privacy rule for one event of U's agenda seen by V — the single place it is decided.
+ * Full details iff V = U, or V is on the event's attendee list, or the event is `public`,
+ * or it is `busy` and V is superior to U in a hierarchical group they share. So a `private`
+ * event is a busy block for everyone but its attendees, superiors included.
+ */
+export function canSeeDetails(
+  groups: readonly GroupRecord[],
+  viewer: Username,
+  owner: Username,
+  record: EventRecord,
+): boolean {
+  if (viewer === owner || attendeeOf(record, viewer) !== undefined) return true;
+  switch (record.event.visibility) {
+    case 'public':
+      return true;
+    case 'busy':
+      return sharedGroups(groups, viewer, owner).some((g) => isSuperior(g, viewer, owner));
+    case 'private':
+      return false;
+  }
+}
+
+/** Whose agendas to show: a group's members, or named users. */
+export type AgendaTargets = { readonly group: GroupName } | { readonly users: readonly Username[] };
+
+export interface AgendaQuery {
+  readonly viewer: Username;
+  readonly targets: AgendaTargets;
+  readonly from: Millis;
+  readonly to: Millis;
+}
+
+export interface AgendaContext {
+  /** The registered users among named targets. */
+  readonly existingUsers: ReadonlySet<Username>;
+  /** Every group the viewer belongs to (including a target group), with members. */
+  readonly groups: readonly GroupRecord[];
+  /** Events the targets attend that may reach into the interval (extra rows are ignored). */
+  readonly events: readonly EventRecord[];
+}
+
+/** One entry of an agenda: full details or a busy block. */
+export type AgendaEntry = EventView | BusyBlock;
+
+/** One user's agenda over the interval, in start order. */
+export interface AgendaView {
+  readonly user: Username;
+  readonly entries: readonly AgendaEntry[];
+}
+
+function resolveTargets(query: AgendaQuery, context: AgendaContext): Username[] {
+  if ('group' in query.targets) {
+    const name = query.targets.group;
+    const group = context.groups.find((g) => g.group.name === name);
+    if (group === undefined) throw new NotFound(`no group named ${name}`);
+    if (membershipOf(group, query.viewer) === undefined) {
+      throw new Forbidden(`you are not a member of ${name}`);
+    }
+    return group.members.map((m) => m.username).sort(compareText);
+  }
+  const users = [...new Set(query.targets.users.map((u) => validateUsername(u.trim())))];
+  if (users.length === 0) throw new InvalidInput('name at least one user', { field: 'users' });
+  if (users.length > MAX_GROUP_MEMBERS) {
+    throw new InvalidInput(`at most ${MAX_GROUP_MEMBERS} users at once`, { field: 'users' });
+  }
+  const unknown = users.filter((u) => u !== query.viewer && !context.existingUsers.has(u));
+  if (unknown.length > 0) throw new NotFound(`no user named ${unknown.join(', ')}`);
+  const hidden = users.filter((u) => !canViewAgenda(context.groups, query.viewer, u));
+  if (hidden.length > 0) {
+    throw new Forbidden(
+      `you share no group with ${hidden.join(', ')}, so you cannot see their agenda`,
+    );
+  }
+  return users;
+}
+
+/**
+ * `agenda --group g | --users a,b`: each target's agenda over `[from, to)` as the viewer
+ * may see it. Entries keep the targets' conflict flags (only in full-detail entries).
+ * @throws InvalidInput (interval, names), NotFound (group or user), Forbidden (not a member
+ * of the group; no shared group with a named user).
+ */
+export function viewAgendas(query: AgendaQuery, context: AgendaContext): AgendaView[] {
+  const window = validateQueryInterval(query.from, query.to);
+  return resolveTargets(query, context).map((owner) => {
+    const commitments = commitmentsOf(owner, context.events);
+    const byId = new Map(commitments.map((r) => [r.event.id, r]));
+    const occurrences = occurrencesIn(commitments, window).sort(
+      (a, b) => a.start - b.start || a.end - b.end || compareText(a.eventId, b.eventId),
+    );
+    const conflicting = conflictingSubset(occurrences, occurrences);
+    const entries = occurrences.flatMap((occurrence): AgendaEntry[] => {
+      const record = byId.get(occurrence.eventId);
+      if (record === undefined) return [];
+      return [
+        canSeeDetails(context.groups, query.viewer, owner, record)
+          ? eventView(record.event, occurrence, 'accepted', conflicting.has(occurrence))
+          : busyBlock(occurrence),
+      ];
+    });
+    return { user: owner, entries };
+  });
+}

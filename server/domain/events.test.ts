@@ -1,0 +1,514 @@
+import test from 'ava';
+import { Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
+import {
+  cancelEvent,
+  cancelOccurrence,
+  createEvent,
+  listEvents,
+  showEvent,
+  updateEvent,
+} from './events.js';
+import type { CreateEventCommand } from './events.js';
+import {
+  at,
+  commit,
+  group,
+  groupOf,
+  record,
+  recordOf,
+  recordsOf,
+  statusOf,
+  worldWith,
+} from './test-fixtures.js';
+import type { World } from './test-fixtures.js';
+import type { Notification } from './types.js';
+
+const now = at('2025-06-01T00:00:00Z');
+const corp = group('corp', 'hierarchical', { boss: 0, manager: 1, manager2: 1, dev: 2 });
+const club = group('club', 'flat', { olga: 0, pete: 0, quinn: 0 });
+const slot = { start: at('2025-06-02T09:00:00Z'), end: at('2025-06-02T10:00:00Z') };
+
+function create(world: World, command: Omit<CreateEventCommand, 'now'>) {
+  return createEvent(
+    { now, ...command },
+    {
+      existingUsers: new Set(world.users.keys()),
+      group: command.group === undefined ? undefined : groupOf(world, command.group),
+      events: recordsOf(world),
+    },
+  );
+}
+
+function told(notifications: readonly Notification[]): string[] {
+  return notifications.map((n) => `${n.to}:${n.change}`).sort();
+}
+
+test('a personal event is confirmed and accepted for its organizer', (t) => {
+  const world = worldWith([], [], ['alice']);
+  const d = create(world, { actor: 'alice', eventId: 'e1', draft: { title: 'Dentist', ...slot } });
+  t.like(d.result.event, {
+    id: 'e1',
+    title: 'Dentist',
+    status: 'confirmed',
+    myStatus: 'accepted',
+    organizer: 'alice',
+    group: null,
+    conflict: false,
+    start: '2025-06-02T09:00:00.000Z',
+    end: '2025-06-02T10:00:00.000Z',
+  });
+  t.deepEqual(told(d.notifications), ['alice:created']);
+  const after = commit(world, d);
+  t.is(statusOf(after, 'e1', 'alice'), 'accepted');
+});
+
+test('an appointment is confirmed for the organizer and pending for each invitee', (t) => {
+  const world = worldWith([], [], ['alice', 'bob', 'carol']);
+  const d = create(world, {
+    actor: 'alice',
+    eventId: 'e1',
+    draft: { title: 'Coffee', ...slot },
+    with: ['bob', 'carol', 'bob'],
+  });
+  const after = commit(world, d);
+  t.is(after.events.get('e1')?.status, 'confirmed');
+  t.is(statusOf(after, 'e1', 'alice'), 'accepted');
+  t.is(statusOf(after, 'e1', 'bob'), 'pending');
+  t.is(statusOf(after, 'e1', 'carol'), 'pending');
+  t.deepEqual(told(d.notifications), ['alice:created', 'bob:invited', 'carol:invited']);
+});
+
+test('appointments refuse unknown people, yourself, and a group at the same time', (t) => {
+  const world = worldWith([corp], [], ['alice']);
+  t.throws(
+    () =>
+      create(world, {
+        actor: 'alice',
+        eventId: 'e',
+        draft: { title: 'x', ...slot },
+        with: ['ghost'],
+      }),
+    { instanceOf: NotFound, message: /ghost/ },
+  );
+  t.throws(
+    () =>
+      create(world, {
+        actor: 'alice',
+        eventId: 'e',
+        draft: { title: 'x', ...slot },
+        with: ['alice'],
+      }),
+    { instanceOf: InvalidInput },
+  );
+  t.throws(
+    () =>
+      create(world, {
+        actor: 'boss',
+        eventId: 'e',
+        draft: { title: 'x', ...slot },
+        with: ['dev'],
+        group: 'corp',
+      }),
+    { instanceOf: InvalidInput },
+  );
+});
+
+test('a hierarchical group event is imposed below the organizer and an invitation at or above', (t) => {
+  // dev already has something at that time: the imposition goes ahead and is flagged.
+  const busy = record({ id: 'busy', organizer: 'dev', ...slot });
+  const world = worldWith([corp], [busy]);
+  const d = create(world, {
+    actor: 'manager',
+    eventId: 'e1',
+    draft: { title: 'Sprint review', ...slot },
+    group: 'corp',
+  });
+  const after = commit(world, d);
+  t.is(after.events.get('e1')?.status, 'confirmed');
+  t.is(statusOf(after, 'e1', 'manager'), 'accepted');
+  t.is(statusOf(after, 'e1', 'dev'), 'accepted', 'ranked below: accepted at once');
+  t.is(statusOf(after, 'e1', 'boss'), 'pending', 'ranked above: invited');
+  t.is(statusOf(after, 'e1', 'manager2'), 'pending', 'same rank: invited');
+  t.deepEqual(d.result.imposedConflicts, ['dev']);
+  t.deepEqual(told(d.notifications), [
+    'boss:invited',
+    'dev:imposed',
+    'manager2:invited',
+    'manager:created',
+  ]);
+  t.deepEqual(d.result.event.group, 'corp');
+  // The imposed conflict shows up in dev's list.
+  const listed = listEvents(
+    { actor: 'dev', from: at('2025-06-02T00:00:00Z'), to: at('2025-06-03T00:00:00Z') },
+    { events: recordsOf(after) },
+  );
+  t.deepEqual(
+    listed.map((e) => [e.id, e.conflict]),
+    [
+      ['busy', true],
+      ['e1', true],
+    ],
+  );
+});
+
+test('a flat group event is pending until everyone answers', (t) => {
+  const world = worldWith([club]);
+  const after = commit(
+    world,
+    create(world, {
+      actor: 'olga',
+      eventId: 'e1',
+      draft: { title: 'Dinner', ...slot },
+      group: 'club',
+    }),
+  );
+  t.is(after.events.get('e1')?.status, 'pending');
+  t.is(statusOf(after, 'e1', 'pete'), 'pending');
+  t.is(after.events.get('e1')?.group?.kind, 'flat');
+});
+
+test('group events need an existing group and a member organizer', (t) => {
+  const world = worldWith([corp], [], ['stranger']);
+  t.throws(
+    () =>
+      create(world, { actor: 'boss', eventId: 'e', draft: { title: 'x', ...slot }, group: 'nope' }),
+    { instanceOf: NotFound },
+  );
+  t.throws(
+    () =>
+      create(world, {
+        actor: 'stranger',
+        eventId: 'e',
+        draft: { title: 'x', ...slot },
+        group: 'corp',
+      }),
+    { instanceOf: Forbidden },
+  );
+});
+
+test('creating over your own commitments is refused with the list, unless allowed', (t) => {
+  const world = worldWith(
+    [],
+    [
+      record({ id: 'lunch', title: 'Lunch', start: at('2025-06-02T09:30:00Z') }),
+      record({ id: 'maybe', start: at('2025-06-02T09:00:00Z') }, {}),
+      record({ id: 'gone', start: at('2025-06-02T09:00:00Z'), status: 'cancelled' }),
+      record({ id: 'adjacent', start: at('2025-06-02T10:00:00Z') }),
+    ],
+  );
+  // "maybe" is organized by alice too, so it is a commitment: remove it to test pending.
+  const world2 = {
+    ...world,
+    attendees: world.attendees.map((a) =>
+      a.eventId === 'maybe' ? { ...a, status: 'pending' as const } : a,
+    ),
+  };
+  const error = t.throws(() =>
+    create(world2, { actor: 'alice', eventId: 'e1', draft: { title: 'x', ...slot } }),
+  );
+  t.true(error instanceof Conflict);
+  t.deepEqual((error as Conflict).conflicts, [
+    {
+      id: 'lunch',
+      title: 'Lunch',
+      start: '2025-06-02T09:30:00.000Z',
+      end: '2025-06-02T10:30:00.000Z',
+    },
+  ]);
+  t.regex(error.message, /"Lunch"/);
+  const d = create(world2, {
+    actor: 'alice',
+    eventId: 'e1',
+    draft: { title: 'x', ...slot },
+    allowConflict: true,
+  });
+  t.true(d.result.event.conflict);
+  t.is(d.result.conflicts.length, 1);
+});
+
+test('a recurring event conflicts through its occurrences, across a DST change', (t) => {
+  // Weekly 09:00 Madrid from March; a one-off at 07:00Z on 7 April is 09:00 CEST.
+  const weekly = record({
+    id: 'weekly',
+    title: 'Weekly',
+    start: at('2025-03-17T08:00:00Z'),
+    end: at('2025-03-17T09:00:00Z'),
+    timeZone: 'Europe/Madrid',
+    recurrence: { rule: { freq: 'WEEKLY', interval: 1 }, exceptions: [] },
+  });
+  const world = worldWith([], [weekly]);
+  const march = at('2025-03-01T00:00:00Z');
+  const clash = () =>
+    createEvent(
+      {
+        actor: 'alice',
+        eventId: 'x',
+        now: march,
+        draft: { title: 'x', start: at('2025-04-07T07:00:00Z'), end: at('2025-04-07T07:30:00Z') },
+      },
+      { existingUsers: new Set(), group: undefined, events: recordsOf(world) },
+    );
+  const error = t.throws(clash, { instanceOf: Conflict });
+  t.deepEqual(
+    error.conflicts.map((c) => c.start),
+    ['2025-04-07T07:00:00.000Z'],
+  );
+  // 08:00Z that day is 10:00 in Madrid: free, although it was the meeting's UTC time in winter.
+  t.notThrows(() =>
+    createEvent(
+      {
+        actor: 'alice',
+        eventId: 'y',
+        now: march,
+        draft: { title: 'y', start: at('2025-04-07T08:00:00Z'), end: at('2025-04-07T08:30:00Z') },
+      },
+      { existingUsers: new Set(), group: undefined, events: recordsOf(world) },
+    ),
+  );
+});
+
+test('the organizer updates; a new time asks accepted invitees again, imposed ones stay', (t) => {
+  const hier = { name: 'corp', kind: 'hierarchical' } as const;
+  const world = worldWith(
+    [corp],
+    [
+      record(
+        { id: 'e1', organizer: 'manager', ...slot, group: hier },
+        { boss: 'accepted', manager2: 'declined', dev: ['accepted', 'imposed'] },
+      ),
+    ],
+  );
+  const context = {
+    record: recordOf(world, 'e1'),
+    existingUsers: new Set(world.users.keys()),
+    events: recordsOf(world),
+  };
+  const renamed = updateEvent(
+    { actor: 'manager', eventId: 'e1', now, changes: { title: 'Renamed' } },
+    context,
+  );
+  const w1 = commit(world, renamed);
+  t.is(w1.events.get('e1')?.title, 'Renamed');
+  t.is(w1.events.get('e1')?.revision, 1);
+  t.is(statusOf(w1, 'e1', 'boss'), 'accepted', 'a new title does not reopen answers');
+  t.deepEqual(told(renamed.notifications), ['boss:updated', 'dev:updated', 'manager:updated']);
+
+  const moved = updateEvent(
+    { actor: 'manager', eventId: 'e1', now, changes: { start: at('2025-06-03T09:00:00Z') } },
+    context,
+  );
+  const w2 = commit(world, moved);
+  t.is(w2.events.get('e1')?.end, at('2025-06-03T10:00:00Z'), 'moving the start keeps the duration');
+  t.is(statusOf(w2, 'e1', 'boss'), 'pending');
+  t.is(statusOf(w2, 'e1', 'dev'), 'accepted');
+  t.is(statusOf(w2, 'e1', 'manager2'), 'declined');
+
+  t.deepEqual(
+    updateEvent({ actor: 'manager', eventId: 'e1', now, changes: { title: 'e1' } }, context)
+      .mutations,
+    [],
+    'no change, no write',
+  );
+  t.throws(
+    () => updateEvent({ actor: 'boss', eventId: 'e1', now, changes: { title: 'Mine' } }, context),
+    { instanceOf: Forbidden },
+  );
+  t.throws(
+    () =>
+      updateEvent({ actor: 'stranger', eventId: 'e1', now, changes: { title: 'Mine' } }, context),
+    { instanceOf: NotFound },
+  );
+  t.throws(
+    () =>
+      updateEvent({ actor: 'manager', eventId: 'e1', now, changes: { end: slot.start } }, context),
+    { instanceOf: InvalidInput },
+  );
+  t.throws(
+    () =>
+      updateEvent(
+        { actor: 'manager', eventId: 'e1', now, changes: {}, invite: ['boss2'] },
+        context,
+      ),
+    { instanceOf: NotFound },
+  );
+});
+
+test('moving a flat-group event makes it wait for everyone again', (t) => {
+  const flat = { name: 'club', kind: 'flat' } as const;
+  const world = worldWith(
+    [club],
+    [
+      record(
+        { id: 'e1', organizer: 'olga', ...slot, group: flat },
+        { pete: 'accepted', quinn: 'accepted' },
+      ),
+    ],
+  );
+  const d = updateEvent(
+    { actor: 'olga', eventId: 'e1', now, changes: { start: at('2025-06-05T09:00:00Z') } },
+    { record: recordOf(world, 'e1'), existingUsers: new Set(), events: recordsOf(world) },
+  );
+  const after = commit(world, d);
+  t.is(after.events.get('e1')?.status, 'pending');
+  t.is(statusOf(after, 'e1', 'pete'), 'pending');
+});
+
+test('updates can invite more people to an appointment, and refuse a clashing new time', (t) => {
+  const world = worldWith(
+    [],
+    [
+      record({ id: 'e1', ...slot }),
+      record({ id: 'other', title: 'Other', start: at('2025-06-03T09:00:00Z') }),
+    ],
+    ['bob'],
+  );
+  const context = {
+    record: recordOf(world, 'e1'),
+    existingUsers: new Set(world.users.keys()),
+    events: recordsOf(world),
+  };
+  const invited = updateEvent(
+    { actor: 'alice', eventId: 'e1', now, changes: {}, invite: ['bob'] },
+    context,
+  );
+  t.is(statusOf(commit(world, invited), 'e1', 'bob'), 'pending');
+  t.true(
+    invited.notifications.some(
+      (n) => n.to === 'bob' && n.kind === 'event' && n.change === 'invited',
+    ),
+  );
+  t.throws(
+    () =>
+      updateEvent(
+        { actor: 'alice', eventId: 'e1', now, changes: { start: at('2025-06-03T09:30:00Z') } },
+        context,
+      ),
+    { instanceOf: Conflict },
+  );
+  t.notThrows(() =>
+    updateEvent(
+      {
+        actor: 'alice',
+        eventId: 'e1',
+        now,
+        changes: { start: at('2025-06-03T09:30:00Z') },
+        allowConflict: true,
+      },
+      context,
+    ),
+  );
+});
+
+test('cancelling tells everyone who has not declined; only the organizer may', (t) => {
+  const world = worldWith(
+    [],
+    [record({ id: 'e1', ...slot }, { bob: 'accepted', carol: 'pending', dan: 'declined' })],
+  );
+  const d = cancelEvent({ actor: 'alice', eventId: 'e1', now }, { record: recordOf(world, 'e1') });
+  t.is(commit(world, d).events.get('e1')?.status, 'cancelled');
+  t.deepEqual(told(d.notifications), ['alice:cancelled', 'bob:cancelled', 'carol:cancelled']);
+  t.throws(
+    () => cancelEvent({ actor: 'bob', eventId: 'e1', now }, { record: recordOf(world, 'e1') }),
+    { instanceOf: Forbidden, message: /decline/ },
+  );
+  const again = cancelEvent(
+    { actor: 'alice', eventId: 'e1', now },
+    { record: recordOf(commit(world, d), 'e1') },
+  );
+  t.deepEqual(again.mutations, []);
+  t.throws(
+    () =>
+      updateEvent(
+        { actor: 'alice', eventId: 'e1', now, changes: { title: 'z' } },
+        { record: recordOf(commit(world, d), 'e1'), existingUsers: new Set(), events: [] },
+      ),
+    { instanceOf: InvalidInput, message: /cancelled/ },
+  );
+});
+
+test('one occurrence of a series can be cancelled', (t) => {
+  const daily = record({
+    id: 'd',
+    start: at('2025-06-02T09:00:00Z'),
+    recurrence: { rule: { freq: 'DAILY', interval: 1, count: 5 }, exceptions: [] },
+  });
+  const world = worldWith([], [daily]);
+  const d = cancelOccurrence(
+    { actor: 'alice', eventId: 'd', occurrenceStart: at('2025-06-03T09:00:00Z'), now },
+    { record: recordOf(world, 'd') },
+  );
+  const after = commit(world, d);
+  const listed = listEvents(
+    { actor: 'alice', from: at('2025-06-01T00:00:00Z'), to: at('2025-06-10T00:00:00Z') },
+    { events: recordsOf(after) },
+  );
+  t.deepEqual(
+    listed.map((e) => e.start.slice(0, 10)),
+    ['2025-06-02', '2025-06-04', '2025-06-05', '2025-06-06'],
+  );
+  t.true(listed.every((e) => e.id === 'd' && e.recurrence === 'FREQ=DAILY;COUNT=5'));
+  t.throws(
+    () =>
+      cancelOccurrence(
+        { actor: 'alice', eventId: 'd', occurrenceStart: at('2025-06-03T10:00:00Z'), now },
+        { record: recordOf(world, 'd') },
+      ),
+    { instanceOf: NotFound },
+  );
+});
+
+test('lists show every event you are on, with your answer and conflicts', (t) => {
+  const world = worldWith(
+    [],
+    [
+      record({ id: 'mine', organizer: 'bob', start: at('2025-06-02T09:00:00Z') }),
+      record({ id: 'invite', start: at('2025-06-02T09:30:00Z') }, { bob: 'pending' }),
+      record({ id: 'no', start: at('2025-06-02T09:00:00Z') }, { bob: 'declined' }),
+      record(
+        { id: 'off', start: at('2025-06-02T09:00:00Z'), status: 'cancelled' },
+        { bob: 'accepted' },
+      ),
+      record({ id: 'later', start: at('2025-06-02T15:00:00Z') }, { bob: 'accepted' }),
+      record({ id: 'not-bobs', start: at('2025-06-02T09:00:00Z') }),
+    ],
+  );
+  const listed = listEvents(
+    { actor: 'bob', from: at('2025-06-02T00:00:00Z'), to: at('2025-06-03T00:00:00Z') },
+    { events: recordsOf(world) },
+  );
+  t.deepEqual(
+    listed.map((e) => [e.id, e.status, e.myStatus, e.conflict]),
+    [
+      ['mine', 'confirmed', 'accepted', false], // the overlapping invitation is not accepted
+      ['no', 'confirmed', 'declined', false],
+      ['off', 'cancelled', 'accepted', false],
+      ['invite', 'confirmed', 'pending', true],
+      ['later', 'confirmed', 'accepted', false],
+    ],
+  );
+});
+
+test('show gives attendees to people on the list only', (t) => {
+  const world = worldWith([], [record({ id: 'e1', ...slot }, { bob: 'pending' })]);
+  const shown = showEvent(
+    { actor: 'bob', eventId: 'e1', now },
+    { record: recordOf(world, 'e1'), events: recordsOf(world) },
+  );
+  t.deepEqual(shown.attendees, [
+    { username: 'alice', status: 'accepted', role: 'organizer' },
+    { username: 'bob', status: 'pending', role: 'invitee' },
+  ]);
+  t.is(shown.myStatus, 'pending');
+  t.throws(
+    () =>
+      showEvent(
+        { actor: 'eve', eventId: 'e1', now },
+        { record: recordOf(world, 'e1'), events: [] },
+      ),
+    { instanceOf: NotFound },
+  );
+  t.throws(
+    () => showEvent({ actor: 'bob', eventId: 'e2', now }, { record: undefined, events: [] }),
+    { instanceOf: NotFound },
+  );
+});

@@ -1,0 +1,553 @@
+/**
+ * Creating, changing, cancelling and listing events.
+ *
+ * - A personal event: the organizer alone, accepted, the event confirmed.
+ * - An appointment (`with`): confirmed and accepted for the organizer at once; each invitee
+ *   gets a pending invitation.
+ * - A hierarchical-group event: every current member attends. Members ranked strictly below
+ *   the organizer have it imposed — accepted at once, even if it conflicts (it is then
+ *   flagged, not refused); members at the organizer's rank or above get an invitation.
+ * - A flat-group event: every current member is invited and the event stays `pending`
+ *   until all accept (then `confirmed`); one decline cancels it (see invitations).
+ *
+ * The organizer's own conflicts refuse creation (and a time change) unless
+ * `allowConflict`. Only the organizer changes or cancels an event. When its time changes,
+ * invitees who had accepted are asked again (their yes was for another time) and a
+ * flat-group event waits for everyone again; imposed attendees stay accepted.
+ */
+import { Forbidden, InvalidInput, NotFound } from '../errors.js';
+import type { ConflictingEvent } from '../errors.js';
+import { attendeeOf, commitmentsOf, consensusStatus, requireAttendance } from './attendance.js';
+import { conflictError, conflictingSubset, findConflicts, occurrencesIn } from './conflicts.js';
+import { compareText, decide, eventNotice } from './decisions.js';
+import { membershipOf } from './groups.js';
+import { MAX_INVITEES } from './limits.js';
+import { expandOccurrences, formatRecurrenceRule, isOccurrenceStart } from './recurrence.js';
+import { validateEventDraft, validateQueryInterval, validateUsername } from './validation.js';
+import type { EventDetails, EventDraft } from './validation.js';
+import { eventDetailsView, eventView } from './views.js';
+import type { EventDetailsView, EventView } from './views.js';
+import type {
+  Attendee,
+  CalendarEvent,
+  Decision,
+  EventId,
+  EventRecord,
+  GroupName,
+  GroupRecord,
+  Millis,
+  Mutation,
+  Notification,
+  Username,
+} from './types.js';
+
+/** The outcome of scheduling: the event as its organizer sees it, and who is double-booked. */
+export interface ScheduledEvent {
+  readonly event: EventDetailsView;
+  /** The organizer's commitments it overlaps (non-empty only with `allowConflict`). */
+  readonly conflicts: readonly ConflictingEvent[];
+  /** Members it was imposed on although it conflicts with their agenda. */
+  readonly imposedConflicts: readonly Username[];
+}
+
+function validateInvitees(
+  names: readonly string[],
+  organizer: Username,
+  known: ReadonlySet<Username>,
+): Username[] {
+  const invitees = [...new Set(names.map((n) => validateUsername(n.trim())))];
+  if (invitees.includes(organizer)) {
+    throw new InvalidInput('you organize the event: do not invite yourself', { field: 'with' });
+  }
+  if (invitees.length > MAX_INVITEES) {
+    throw new InvalidInput(`at most ${MAX_INVITEES} people can be invited by name`, {
+      field: 'with',
+    });
+  }
+  const unknown = invitees.filter((n) => !known.has(n));
+  if (unknown.length > 0) throw new NotFound(`no user named ${unknown.join(', ')}`);
+  return invitees;
+}
+
+export interface CreateEventCommand {
+  readonly actor: Username;
+  /** The new event's id, chosen by the caller. */
+  readonly eventId: EventId;
+  readonly now: Millis;
+  readonly draft: EventDraft;
+  /** People to invite (an appointment). Not together with `group`. */
+  readonly with?: readonly Username[];
+  /** The group whose members attend. Not together with `with`. */
+  readonly group?: GroupName;
+  readonly allowConflict?: boolean;
+}
+
+export interface CreateEventContext {
+  /** The registered users among `with`. */
+  readonly existingUsers: ReadonlySet<Username>;
+  /** The group named by `group`, with its members. */
+  readonly group: GroupRecord | undefined;
+  /**
+   * Events of the organizer — and, for a hierarchical group, of the members ranked below
+   * them — that may reach into the event's {@link conflictWindow}. Extra rows are ignored.
+   */
+  readonly events: readonly EventRecord[];
+}
+
+/**
+ * Schedules a personal event, an appointment or a group event (rules above).
+ * @throws InvalidInput (draft; both `with` and `group`), NotFound (invitee or group),
+ * Forbidden (not a member of the group), Conflict (the organizer's agenda, unless allowed).
+ */
+export function createEvent(
+  command: CreateEventCommand,
+  context: CreateEventContext,
+): Decision<ScheduledEvent> {
+  const details = validateEventDraft(command.draft);
+  const organizer = command.actor;
+  if (command.with !== undefined && command.with.length > 0 && command.group !== undefined) {
+    throw new InvalidInput('invite people or a group, not both', { field: 'with' });
+  }
+
+  const attendees: Attendee[] = [
+    { eventId: command.eventId, username: organizer, status: 'accepted', role: 'organizer' },
+  ];
+  let group: GroupRecord | undefined;
+  if (command.group !== undefined) {
+    group = context.group;
+    if (group === undefined || group.group.name !== command.group) {
+      throw new NotFound(`no group named ${command.group}`);
+    }
+    const me = membershipOf(group, organizer);
+    if (me === undefined) throw new Forbidden(`you are not a member of ${group.group.name}`);
+    for (const member of [...group.members].sort((a, b) => compareText(a.username, b.username))) {
+      if (member.username === organizer) continue;
+      // Ranked strictly below the organizer: imposed, accepted at once. Otherwise invited.
+      const imposed = group.group.kind === 'hierarchical' && member.level > me.level;
+      attendees.push({
+        eventId: command.eventId,
+        username: member.username,
+        status: imposed ? 'accepted' : 'pending',
+        role: imposed ? 'imposed' : 'invitee',
+      });
+    }
+  } else if (command.with !== undefined) {
+    for (const username of validateInvitees(command.with, organizer, context.existingUsers)) {
+      attendees.push({ eventId: command.eventId, username, status: 'pending', role: 'invitee' });
+    }
+  }
+
+  const event: CalendarEvent = {
+    id: command.eventId,
+    ...details,
+    organizer,
+    group: group === undefined ? null : { name: group.group.name, kind: group.group.kind },
+    status: group?.group.kind === 'flat' ? consensusStatus(attendees) : 'confirmed',
+    createdAt: command.now,
+    updatedAt: command.now,
+    revision: 0,
+  };
+
+  const conflicts = findConflicts(event, organizer, context.events, command.now);
+  if (conflicts.length > 0 && command.allowConflict !== true) {
+    throw conflictError('this event overlaps events you have accepted', conflicts);
+  }
+  const imposedConflicts = attendees
+    .filter(
+      (a) =>
+        a.role === 'imposed' &&
+        findConflicts(event, a.username, context.events, command.now).length > 0,
+    )
+    .map((a) => a.username);
+
+  const notifications: Notification[] = attendees.map((a) =>
+    eventNotice(
+      a.username,
+      a.role === 'organizer' ? 'created' : a.role === 'imposed' ? 'imposed' : 'invited',
+      event.id,
+      organizer,
+    ),
+  );
+  return decide(
+    {
+      event: eventDetailsView({ event, attendees }, 'accepted', conflicts.length > 0),
+      conflicts,
+      imposedConflicts,
+    },
+    [
+      { kind: 'insertEvent', event },
+      ...attendees.map((attendee): Mutation => ({ kind: 'putAttendee', attendee })),
+    ],
+    notifications,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** The fields of an event that `event update` may change; absent fields keep their value. */
+export interface EventChanges {
+  readonly title?: string;
+  /** Moving the start alone keeps the duration. */
+  readonly start?: Millis;
+  readonly end?: Millis;
+  readonly timeZone?: string;
+  readonly description?: string;
+  readonly location?: string;
+  readonly visibility?: string;
+  /** New RRULE text, or null to make the event one-off. */
+  readonly recurrence?: string | null;
+  readonly exceptions?: readonly Millis[];
+}
+
+export interface UpdateEventCommand {
+  readonly actor: Username;
+  readonly eventId: EventId;
+  readonly now: Millis;
+  readonly changes: EventChanges;
+  /** More people to invite (not for group events); people already attending are left as they are. */
+  readonly invite?: readonly Username[];
+  readonly allowConflict?: boolean;
+}
+
+export interface UpdateEventContext {
+  readonly record: EventRecord | undefined;
+  /** The registered users among `invite`. */
+  readonly existingUsers: ReadonlySet<Username>;
+  /** The organizer's events that may reach into the updated event's conflict window. */
+  readonly events: readonly EventRecord[];
+}
+
+function currentDraft(event: CalendarEvent): EventDraft {
+  return {
+    title: event.title,
+    start: event.start,
+    end: event.end,
+    timeZone: event.timeZone,
+    description: event.description,
+    location: event.location,
+    visibility: event.visibility,
+    recurrence: event.recurrence === null ? null : formatRecurrenceRule(event.recurrence.rule),
+    exceptions: event.recurrence?.exceptions ?? [],
+  };
+}
+
+function mergeChanges(event: CalendarEvent, changes: EventChanges): EventDraft {
+  const current = currentDraft(event);
+  const start = changes.start ?? event.start;
+  const end =
+    changes.end ?? (changes.start === undefined ? event.end : start + (event.end - event.start));
+  const recurrence = changes.recurrence === undefined ? current.recurrence : changes.recurrence;
+  return {
+    title: changes.title ?? current.title,
+    start,
+    end,
+    timeZone: changes.timeZone ?? current.timeZone,
+    description: changes.description ?? current.description,
+    location: changes.location ?? current.location,
+    visibility: changes.visibility ?? current.visibility,
+    recurrence,
+    exceptions: changes.exceptions ?? (recurrence === null ? [] : current.exceptions),
+  };
+}
+
+function sameTiming(event: CalendarEvent, details: EventDetails): boolean {
+  const rule = (e: { recurrence: CalendarEvent['recurrence'] }): string | null =>
+    e.recurrence === null ? null : formatRecurrenceRule(e.recurrence.rule);
+  return (
+    event.start === details.start &&
+    event.end === details.end &&
+    event.timeZone === details.timeZone &&
+    rule(event) === rule(details)
+  );
+}
+
+function sameExceptions(event: CalendarEvent, details: EventDetails): boolean {
+  const a = event.recurrence?.exceptions ?? [];
+  const b = details.recurrence?.exceptions ?? [];
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameDetails(event: CalendarEvent, details: EventDetails): boolean {
+  return (
+    sameTiming(event, details) &&
+    event.title === details.title &&
+    event.description === details.description &&
+    event.location === details.location &&
+    event.visibility === details.visibility &&
+    sameExceptions(event, details)
+  );
+}
+
+function requireOrganizer(
+  record: EventRecord | undefined,
+  eventId: EventId,
+  actor: Username,
+  verb: string,
+): EventRecord {
+  const { record: found } = requireAttendance(record, eventId, actor);
+  if (found.event.organizer !== actor) {
+    throw new Forbidden(`only the organizer (${found.event.organizer}) can ${verb} this event`);
+  }
+  if (found.event.status === 'cancelled') {
+    throw new InvalidInput(`the event "${found.event.title}" is cancelled`, { field: 'eventId' });
+  }
+  return found;
+}
+
+/**
+ * The organizer changes an event (rules above). Every attendee who has not declined is
+ * told; new invitees get an invitation. Changing nothing changes nothing.
+ * @throws NotFound, Forbidden (not the organizer), InvalidInput (cancelled, bad fields,
+ * inviting to a group event), Conflict (the new time, for the organizer, unless allowed).
+ */
+export function updateEvent(
+  command: UpdateEventCommand,
+  context: UpdateEventContext,
+): Decision<ScheduledEvent> {
+  const record = requireOrganizer(context.record, command.eventId, command.actor, 'change');
+  const before = record.event;
+  const details = validateEventDraft(mergeChanges(before, command.changes));
+
+  const invitees =
+    command.invite === undefined || command.invite.length === 0
+      ? []
+      : validateInvitees(command.invite, command.actor, context.existingUsers).filter(
+          (n) => attendeeOf(record, n) === undefined,
+        );
+  if (invitees.length > 0 && before.group !== null) {
+    throw new InvalidInput(
+      `group events invite the members of ${before.group.name}; add people to the group instead`,
+      {
+        field: 'invite',
+      },
+    );
+  }
+
+  if (sameDetails(before, details) && invitees.length === 0) {
+    return decide(
+      { event: eventDetailsView(record, 'accepted', false), conflicts: [], imposedConflicts: [] },
+      [],
+      [],
+    );
+  }
+
+  const retimed = !sameTiming(before, details);
+  const attendees: Attendee[] = [
+    ...record.attendees.map((a) =>
+      retimed && a.role === 'invitee' && a.status === 'accepted'
+        ? { ...a, status: 'pending' as const }
+        : a,
+    ),
+    ...invitees.map((username): Attendee => ({
+      eventId: before.id,
+      username,
+      status: 'pending',
+      role: 'invitee',
+    })),
+  ];
+  const event: CalendarEvent = {
+    ...before,
+    ...details,
+    status: before.group?.kind === 'flat' ? consensusStatus(attendees) : before.status,
+    updatedAt: command.now,
+    revision: before.revision + 1,
+  };
+
+  // Fewer exceptions bring occurrences back, which may collide as a new time would.
+  const recheck = retimed || !sameExceptions(before, details);
+  const conflicts = recheck ? findConflicts(event, command.actor, context.events, command.now) : [];
+  if (conflicts.length > 0 && command.allowConflict !== true) {
+    throw conflictError('as changed, this event overlaps events you have accepted', conflicts);
+  }
+
+  const changed = attendees.filter((a, i) => record.attendees[i] !== a);
+  const mutations: Mutation[] = [
+    { kind: 'updateEvent', event },
+    ...changed.map((attendee): Mutation => ({ kind: 'putAttendee', attendee })),
+  ];
+  const notifications: Notification[] = [
+    ...record.attendees
+      .filter((a) => a.status !== 'declined')
+      .map((a) => eventNotice(a.username, 'updated', event.id, command.actor)),
+    ...invitees.map((n) => eventNotice(n, 'invited', event.id, command.actor)),
+  ];
+  return decide(
+    {
+      event: eventDetailsView({ event, attendees }, 'accepted', conflicts.length > 0),
+      conflicts,
+      imposedConflicts: [],
+    },
+    mutations,
+    notifications,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+
+export interface CancelEventCommand {
+  readonly actor: Username;
+  readonly eventId: EventId;
+  readonly now: Millis;
+}
+
+export interface EventContext {
+  readonly record: EventRecord | undefined;
+}
+
+/**
+ * The organizer cancels the event (the whole series). Every attendee who has not declined
+ * is told. Cancelling a cancelled event changes nothing.
+ * @throws NotFound, Forbidden (not the organizer: decline instead).
+ */
+export function cancelEvent(
+  command: CancelEventCommand,
+  context: EventContext,
+): Decision<EventDetailsView> {
+  const { record } = requireAttendance(context.record, command.eventId, command.actor);
+  if (record.event.organizer !== command.actor) {
+    throw new Forbidden(
+      `only the organizer (${record.event.organizer}) can cancel this event; decline it instead`,
+    );
+  }
+  if (record.event.status === 'cancelled')
+    return decide(eventDetailsView(record, 'accepted', false), [], []);
+  const event: CalendarEvent = {
+    ...record.event,
+    status: 'cancelled',
+    updatedAt: command.now,
+    revision: record.event.revision + 1,
+  };
+  return decide(
+    eventDetailsView({ event, attendees: record.attendees }, 'accepted', false),
+    [{ kind: 'updateEvent', event }],
+    record.attendees
+      .filter((a) => a.status !== 'declined')
+      .map((a) => eventNotice(a.username, 'cancelled', event.id, command.actor)),
+  );
+}
+
+export interface CancelOccurrenceCommand {
+  readonly actor: Username;
+  readonly eventId: EventId;
+  /** The start of the occurrence to remove. */
+  readonly occurrenceStart: Millis;
+  readonly now: Millis;
+}
+
+/**
+ * The organizer removes one occurrence of a recurring event (it becomes an exception).
+ * Every attendee who has not declined is told the series was updated.
+ * @throws NotFound (event, or no occurrence starts then), Forbidden, InvalidInput (not recurring).
+ */
+export function cancelOccurrence(
+  command: CancelOccurrenceCommand,
+  context: EventContext,
+): Decision<EventDetailsView> {
+  const record = requireOrganizer(context.record, command.eventId, command.actor, 'change');
+  const { event: before } = record;
+  if (before.recurrence === null) {
+    throw new InvalidInput('the event does not repeat: cancel the event itself', {
+      field: 'occurrenceStart',
+    });
+  }
+  if (!isOccurrenceStart(before, command.occurrenceStart)) {
+    throw new NotFound(
+      `the event has no occurrence starting at ${new Date(command.occurrenceStart).toISOString()}`,
+    );
+  }
+  const exceptions = [...before.recurrence.exceptions, command.occurrenceStart].sort(
+    (a, b) => a - b,
+  );
+  const event: CalendarEvent = {
+    ...before,
+    recurrence: { rule: before.recurrence.rule, exceptions },
+    updatedAt: command.now,
+    revision: before.revision + 1,
+  };
+  return decide(
+    eventDetailsView({ event, attendees: record.attendees }, 'accepted', false),
+    [{ kind: 'updateEvent', event }],
+    record.attendees
+      .filter((a) => a.status !== 'declined')
+      .map((a) => eventNotice(a.username, 'updated', event.id, command.actor)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+
+export interface ListEventsQuery {
+  readonly actor: Username;
+  readonly from: Millis;
+  readonly to: Millis;
+}
+
+export interface EventsContext {
+  /** The actor's events that may reach into the interval (extra rows are ignored). */
+  readonly events: readonly EventRecord[];
+}
+
+/**
+ * `event list`: every occurrence in `[from, to)` of every event the actor is on the list
+ * of — accepted, pending, declined, and cancelled ones too (their status says so) — in
+ * start order. `conflict` marks occurrences, accepted or still to answer, that overlap
+ * another of the actor's commitments: for a pending invitation it warns that accepting
+ * would be refused.
+ */
+export function listEvents(query: ListEventsQuery, context: EventsContext): EventView[] {
+  const window = validateQueryInterval(query.from, query.to);
+  const mine = uniqueAttended(context.events, query.actor);
+  const committed = occurrencesIn(commitmentsOf(query.actor, mine), window);
+  const rows = mine.flatMap((record) => {
+    const status = attendeeOf(record, query.actor)?.status ?? 'pending';
+    return expandOccurrences(record.event, window).map((occurrence) => ({
+      record,
+      status,
+      occurrence,
+    }));
+  });
+  const live = rows
+    .filter((r) => r.record.event.status !== 'cancelled' && r.status !== 'declined')
+    .map((r) => r.occurrence);
+  const conflicting = conflictingSubset(live, committed);
+  return rows
+    .sort(
+      (a, b) =>
+        a.occurrence.start - b.occurrence.start ||
+        a.occurrence.end - b.occurrence.end ||
+        compareText(a.record.event.id, b.record.event.id),
+    )
+    .map((r) => eventView(r.record.event, r.occurrence, r.status, conflicting.has(r.occurrence)));
+}
+
+function uniqueAttended(records: readonly EventRecord[], username: Username): EventRecord[] {
+  const byId = new Map<string, EventRecord>();
+  for (const r of records) {
+    if (!byId.has(r.event.id) && attendeeOf(r, username) !== undefined) byId.set(r.event.id, r);
+  }
+  return [...byId.values()];
+}
+
+export interface ShowEventQuery {
+  readonly actor: Username;
+  readonly eventId: EventId;
+  readonly now: Millis;
+}
+
+export interface ShowEventContext {
+  readonly record: EventRecord | undefined;
+  /** The actor's events that may reach into the event's conflict window. */
+  readonly events: readonly EventRecord[];
+}
+
+/**
+ * `event show`: the whole event with its attendees, to the people on its list.
+ * `conflict` says whether it (still to come, not declined) overlaps another commitment.
+ * @throws NotFound (also for people not on the list).
+ */
+export function showEvent(query: ShowEventQuery, context: ShowEventContext): EventDetailsView {
+  const { record, attendee } = requireAttendance(context.record, query.eventId, query.actor);
+  const live = record.event.status !== 'cancelled' && attendee.status !== 'declined';
+  const conflict =
+    live && findConflicts(record.event, query.actor, context.events, query.now).length > 0;
+  return eventDetailsView(record, attendee.status, conflict);
+}

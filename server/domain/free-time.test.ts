@@ -1,0 +1,84 @@
+import test from 'ava';
+import { Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { findCommonFreeTime, freeGaps, mergeIntervals } from './free-time.js';
+import { at, group, record, recordsOf, worldWith } from './test-fixtures.js';
+
+const team = group('team', 'flat', { ann: 0, ben: 0 });
+const h = (hh: string) => at(`2025-06-02T${hh}:00Z`);
+
+test('intervals merge when they overlap or touch', (t) => {
+  t.deepEqual(
+    mergeIntervals([
+      { start: 5, end: 7 },
+      { start: 1, end: 3 },
+      { start: 3, end: 4 },
+      { start: 6, end: 9 },
+    ]),
+    [
+      { start: 1, end: 4 },
+      { start: 5, end: 9 },
+    ],
+  );
+});
+
+test('free gaps are maximal and at least the duration', (t) => {
+  const busy = [
+    { start: 10, end: 20 },
+    { start: 25, end: 30 },
+    { start: 0, end: 2 },
+  ];
+  t.deepEqual(freeGaps(busy, { start: 0, end: 40 }, 5), [
+    { start: 2, end: 10 },
+    { start: 20, end: 25 },
+    { start: 30, end: 40 },
+  ]);
+  t.deepEqual(freeGaps(busy, { start: 0, end: 40 }, 6), [
+    { start: 2, end: 10 },
+    { start: 30, end: 40 },
+  ]);
+  t.deepEqual(freeGaps([], { start: 0, end: 40 }, 41), []);
+});
+
+test('common free time of a group over its members’ commitments', (t) => {
+  const world = worldWith(
+    [team],
+    [
+      record({ id: 'a', organizer: 'ann', start: h('09:00'), end: h('10:00') }),
+      record({ id: 'b', organizer: 'ben', start: h('10:30'), end: h('12:00') }),
+      record({ id: 'c', organizer: 'ben', start: h('13:00'), end: h('13:30') }, { ann: 'pending' }),
+      record({
+        id: 'd',
+        organizer: 'ann',
+        start: h('15:00'),
+        end: h('16:00'),
+        status: 'cancelled',
+      }),
+      record({ id: 'e', organizer: 'eve', start: h('16:00'), end: h('17:00') }),
+    ],
+  );
+  const slots = findCommonFreeTime(
+    { actor: 'ann', group: 'team', from: h('08:00'), to: h('18:00'), duration: 45 * 60_000 },
+    { group: { group: team.group, members: team.members }, events: recordsOf(world) },
+  );
+  t.deepEqual(slots, [
+    { start: '2025-06-02T08:00:00.000Z', end: '2025-06-02T09:00:00.000Z' },
+    { start: '2025-06-02T12:00:00.000Z', end: '2025-06-02T13:00:00.000Z' },
+    { start: '2025-06-02T13:30:00.000Z', end: '2025-06-02T18:00:00.000Z' },
+  ]);
+});
+
+test('free time is for members, with a sane duration', (t) => {
+  const query = { actor: 'ann', group: 'team', from: h('08:00'), to: h('18:00'), duration: 60_000 };
+  t.throws(() => findCommonFreeTime({ ...query, actor: 'eve' }, { group: team, events: [] }), {
+    instanceOf: Forbidden,
+  });
+  t.throws(() => findCommonFreeTime(query, { group: undefined, events: [] }), {
+    instanceOf: NotFound,
+  });
+  t.throws(() => findCommonFreeTime({ ...query, duration: 0 }, { group: team, events: [] }), {
+    instanceOf: InvalidInput,
+  });
+  t.throws(() => findCommonFreeTime({ ...query, duration: 90_000 }, { group: team, events: [] }), {
+    instanceOf: InvalidInput,
+  });
+});

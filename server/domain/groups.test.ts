@@ -1,0 +1,393 @@
+import test from 'ava';
+import { Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
+import type { AgendaError } from '../errors.js';
+import {
+  addMember,
+  changeLevel,
+  createGroup,
+  leaveGroup,
+  removeMember,
+  showGroup,
+  transferOwnership,
+} from './groups.js';
+import {
+  at,
+  commit,
+  group,
+  groupOf,
+  record,
+  recordsOf,
+  statusOf,
+  worldWith,
+} from './test-fixtures.js';
+import type { GroupRecord, Notification } from './types.js';
+
+const now = at('2025-06-01T00:00:00Z');
+// boss 0 > manager 1 > lead 2 > dev 3 (another manager at 1: peer)
+const corp = group('corp', 'hierarchical', { boss: 0, manager: 1, manager2: 1, lead: 2, dev: 3 });
+const club = group('club', 'flat', { olga: 0, pete: 0 });
+const user = (username: string) => ({ username, displayName: username });
+
+test('the creator owns a new group at level 0', (t) => {
+  const d = createGroup(
+    { actor: 'alice', name: 'team', kind: 'hierarchical' },
+    { existing: undefined },
+  );
+  t.deepEqual(d.result, {
+    name: 'team',
+    kind: 'hierarchical',
+    owner: 'alice',
+    members: [{ username: 'alice', level: 0 }],
+  });
+  t.deepEqual(d.mutations, [
+    { kind: 'insertGroup', group: { name: 'team', kind: 'hierarchical', owner: 'alice' } },
+    { kind: 'putMembership', membership: { group: 'team', username: 'alice', level: 0 } },
+  ]);
+  t.throws(
+    () => createGroup({ actor: 'bob', name: 'team', kind: 'flat' }, { existing: d.result }),
+    { instanceOf: Conflict },
+  );
+  t.throws(() => createGroup({ actor: 'bob', name: 'x', kind: 'flat' }, { existing: undefined }), {
+    instanceOf: InvalidInput,
+  });
+  t.throws(
+    () => createGroup({ actor: 'bob', name: 'team2', kind: 'tree' }, { existing: undefined }),
+    { instanceOf: InvalidInput },
+  );
+});
+
+/** 'ok', or the class of the error the rules raise. */
+type Outcome = 'ok' | (new (message: string) => AgendaError);
+const additions: ReadonlyArray<
+  [string, GroupRecord, string, number | undefined, Outcome, number?]
+> = [
+  ['the owner adds at any level', corp, 'boss', 5, 'ok', 5],
+  ['the owner adds by default one below', corp, 'boss', undefined, 'ok', 1],
+  ['a member adds strictly below', corp, 'manager', 2, 'ok', 2],
+  ['a member adds by default one below', corp, 'lead', undefined, 'ok', 3],
+  ['a member adding at their own level', corp, 'manager', 1, Forbidden],
+  ['a member adding above themselves', corp, 'lead', 1, Forbidden],
+  ['a level that is not a whole number', corp, 'boss', 1.5, InvalidInput],
+  ['a negative level', corp, 'boss', -1, InvalidInput],
+  ['the owner of a flat group adds', club, 'olga', undefined, 'ok', 0],
+  ['a member of a flat group adds', club, 'pete', undefined, Forbidden],
+  ['a level in a flat group', club, 'olga', 1, InvalidInput],
+];
+for (const [name, g, actor, level, outcome, expectedLevel] of additions) {
+  test(`add member: ${name}`, (t) => {
+    const run = () =>
+      addMember(
+        {
+          actor,
+          group: g.group.name,
+          username: 'newbie',
+          now,
+          ...(level === undefined ? {} : { level }),
+        },
+        { group: g, user: user('newbie'), groupEvents: [] },
+      );
+    if (outcome === 'ok') {
+      const d = run();
+      t.deepEqual(d.mutations[0], {
+        kind: 'putMembership',
+        membership: { group: g.group.name, username: 'newbie', level: expectedLevel },
+      });
+      t.true(
+        d.notifications.some(
+          (n) => n.to === 'newbie' && n.kind === 'group' && n.change === 'member_added',
+        ),
+      );
+    } else {
+      t.throws(run, { instanceOf: outcome });
+    }
+  });
+}
+
+test('add member: unknown group, unknown user, outsiders, duplicates', (t) => {
+  t.throws(
+    () =>
+      addMember(
+        { actor: 'boss', group: 'nope', username: 'x', now },
+        { group: undefined, user: user('xyz'), groupEvents: [] },
+      ),
+    { instanceOf: NotFound },
+  );
+  t.throws(
+    () =>
+      addMember(
+        { actor: 'boss', group: 'corp', username: 'ghost', now },
+        { group: corp, user: undefined, groupEvents: [] },
+      ),
+    { instanceOf: NotFound, message: /no user named ghost/ },
+  );
+  t.throws(
+    () =>
+      addMember(
+        { actor: 'stranger', group: 'corp', username: 'newbie', now },
+        { group: corp, user: user('newbie'), groupEvents: [] },
+      ),
+    { instanceOf: Forbidden },
+  );
+  t.throws(
+    () =>
+      addMember(
+        { actor: 'boss', group: 'corp', username: 'dev', now },
+        { group: corp, user: user('dev'), groupEvents: [] },
+      ),
+    { instanceOf: Conflict, message: /already a member/ },
+  );
+});
+
+const removals: ReadonlyArray<[string, GroupRecord, string, string, Outcome]> = [
+  ['the owner removes anyone', corp, 'boss', 'manager', 'ok'],
+  ['a member removes someone strictly below', corp, 'manager', 'dev', 'ok'],
+  ['a member removing a peer', corp, 'manager', 'manager2', Forbidden],
+  ['a member removing a superior', corp, 'lead', 'manager', Forbidden],
+  ['anybody removing the owner', corp, 'manager', 'boss', Forbidden],
+  ['removing yourself', corp, 'lead', 'lead', InvalidInput],
+  ['removing a non-member', corp, 'boss', 'stranger', NotFound],
+  ['the owner of a flat group removes', club, 'olga', 'pete', 'ok'],
+  ['a member of a flat group removing', club, 'pete', 'olga', Forbidden],
+];
+for (const [name, g, actor, target, outcome] of removals) {
+  test(`remove member: ${name}`, (t) => {
+    const run = () =>
+      removeMember(
+        { actor, group: g.group.name, username: target, now },
+        { group: g, groupEvents: [] },
+      );
+    if (outcome === 'ok') {
+      const d = run();
+      t.deepEqual(d.mutations[0], {
+        kind: 'deleteMembership',
+        group: g.group.name,
+        username: target,
+      });
+      t.false(d.result.members.some((m) => m.username === target));
+    } else {
+      t.throws(run, { instanceOf: outcome });
+    }
+  });
+}
+
+test('anyone may leave; the owner only last, which dissolves the group', (t) => {
+  const left = leaveGroup({ actor: 'dev', group: 'corp', now }, { group: corp, groupEvents: [] });
+  t.deepEqual(left.mutations, [{ kind: 'deleteMembership', group: 'corp', username: 'dev' }]);
+  t.throws(
+    () => leaveGroup({ actor: 'boss', group: 'corp', now }, { group: corp, groupEvents: [] }),
+    { instanceOf: Forbidden, message: /transfer ownership/ },
+  );
+  t.throws(
+    () => leaveGroup({ actor: 'stranger', group: 'corp', now }, { group: corp, groupEvents: [] }),
+    { instanceOf: NotFound },
+  );
+
+  const solo = group('solo', 'flat', { alice: 0 });
+  const future = record({
+    id: 'f',
+    start: at('2025-07-01T10:00:00Z'),
+    group: { name: 'solo', kind: 'flat' },
+  });
+  const d = leaveGroup(
+    { actor: 'alice', group: 'solo', now },
+    { group: solo, groupEvents: [future] },
+  );
+  t.is(d.result.group, null);
+  t.deepEqual(d.mutations.slice(0, 2), [
+    { kind: 'deleteMembership', group: 'solo', username: 'alice' },
+    { kind: 'deleteGroup', group: 'solo' },
+  ]);
+  t.like(d.mutations[2], { kind: 'updateEvent', event: { id: 'f', group: null } });
+});
+
+test('only the owner changes levels, never their own', (t) => {
+  const d = changeLevel(
+    { actor: 'boss', group: 'corp', username: 'dev', level: 1 },
+    { group: corp },
+  );
+  t.deepEqual(d.mutations, [
+    { kind: 'putMembership', membership: { group: 'corp', username: 'dev', level: 1 } },
+  ]);
+  t.true(d.notifications.some((n) => n.to === 'dev'));
+  t.throws(
+    () =>
+      changeLevel({ actor: 'manager', group: 'corp', username: 'dev', level: 5 }, { group: corp }),
+    { instanceOf: Forbidden },
+  );
+  t.throws(
+    () =>
+      changeLevel({ actor: 'boss', group: 'corp', username: 'boss', level: 1 }, { group: corp }),
+    { instanceOf: InvalidInput },
+  );
+  t.throws(
+    () =>
+      changeLevel({ actor: 'olga', group: 'club', username: 'pete', level: 1 }, { group: club }),
+    { instanceOf: InvalidInput, message: /flat/ },
+  );
+  t.deepEqual(
+    changeLevel({ actor: 'boss', group: 'corp', username: 'dev', level: 3 }, { group: corp })
+      .mutations,
+    [],
+  );
+});
+
+test('ownership transfer swaps levels so nobody else moves', (t) => {
+  const d = transferOwnership({ actor: 'boss', group: 'corp', to: 'lead' }, { group: corp });
+  t.is(d.result.owner, 'lead');
+  t.deepEqual(
+    d.result.members.map((m) => [m.username, m.level]),
+    [
+      ['lead', 0],
+      ['manager', 1],
+      ['manager2', 1],
+      ['boss', 2],
+      ['dev', 3],
+    ],
+  );
+  t.throws(
+    () => transferOwnership({ actor: 'manager', group: 'corp', to: 'dev' }, { group: corp }),
+    { instanceOf: Forbidden },
+  );
+  t.throws(
+    () => transferOwnership({ actor: 'boss', group: 'corp', to: 'ghost' }, { group: corp }),
+    { instanceOf: NotFound },
+  );
+});
+
+test('a group is shown to its members only', (t) => {
+  t.is(showGroup({ actor: 'dev', group: 'corp' }, { group: corp }).members.length, 5);
+  t.throws(() => showGroup({ actor: 'stranger', group: 'corp' }, { group: corp }), {
+    instanceOf: Forbidden,
+  });
+  t.deepEqual(showGroup({ actor: 'pete', group: 'club' }, { group: club }).members, [
+    { username: 'olga', level: null },
+    { username: 'pete', level: null },
+  ]);
+});
+
+test('a newcomer receives future events: imposed from superiors, invitations from the others', (t) => {
+  const hier = { name: 'corp', kind: 'hierarchical' } as const;
+  const events = [
+    record({ id: 'by-boss', organizer: 'boss', start: at('2025-06-10T09:00:00Z'), group: hier }),
+    record({ id: 'by-lead', organizer: 'lead', start: at('2025-06-11T09:00:00Z'), group: hier }),
+    record({ id: 'by-dev', organizer: 'dev', start: at('2025-06-12T09:00:00Z'), group: hier }),
+    record({ id: 'past', organizer: 'boss', start: at('2025-05-01T09:00:00Z'), group: hier }),
+    record({
+      id: 'cancelled',
+      organizer: 'boss',
+      start: at('2025-06-13T09:00:00Z'),
+      group: hier,
+      status: 'cancelled',
+    }),
+    record({
+      id: 'other-group',
+      organizer: 'boss',
+      start: at('2025-06-13T09:00:00Z'),
+      group: { name: 'x', kind: 'hierarchical' },
+    }),
+    record({
+      id: 'endless-weekly',
+      organizer: 'manager',
+      start: at('2024-01-01T09:00:00Z'),
+      group: hier,
+      recurrence: { rule: { freq: 'WEEKLY', interval: 1 }, exceptions: [] },
+    }),
+  ];
+  let world = worldWith([corp], events, ['newbie']);
+  world = commit(
+    world,
+    addMember(
+      { actor: 'lead', group: 'corp', username: 'newbie', level: 3, now },
+      { group: groupOf(world, 'corp'), user: user('newbie'), groupEvents: recordsOf(world) },
+    ),
+  );
+  t.is(statusOf(world, 'by-boss', 'newbie'), 'accepted');
+  t.is(statusOf(world, 'by-lead', 'newbie'), 'accepted');
+  t.is(statusOf(world, 'endless-weekly', 'newbie'), 'accepted');
+  t.is(statusOf(world, 'by-dev', 'newbie'), 'pending', 'a peer organized it');
+  t.is(statusOf(world, 'past', 'newbie'), undefined);
+  t.is(statusOf(world, 'cancelled', 'newbie'), undefined);
+  t.is(statusOf(world, 'other-group', 'newbie'), undefined);
+  t.is(
+    world.attendees.find((a) => a.eventId === 'by-boss' && a.username === 'newbie')?.role,
+    'imposed',
+  );
+});
+
+test('in a flat group a newcomer joins only the events still waiting for answers', (t) => {
+  const flat = { name: 'club', kind: 'flat' } as const;
+  const events = [
+    record(
+      {
+        id: 'waiting',
+        organizer: 'olga',
+        start: at('2025-06-10T09:00:00Z'),
+        group: flat,
+        status: 'pending',
+      },
+      { pete: 'pending' },
+    ),
+    record(
+      { id: 'decided', organizer: 'olga', start: at('2025-06-11T09:00:00Z'), group: flat },
+      { pete: 'accepted' },
+    ),
+  ];
+  const d = addMember(
+    { actor: 'olga', group: 'club', username: 'quinn', now },
+    { group: club, user: user('quinn'), groupEvents: events },
+  );
+  const world = commit(worldWith([club], events, ['quinn']), d);
+  t.is(statusOf(world, 'waiting', 'quinn'), 'pending');
+  t.is(statusOf(world, 'decided', 'quinn'), undefined);
+  t.true(
+    d.notifications.some(
+      (n: Notification) => n.kind === 'event' && n.to === 'quinn' && n.change === 'invited',
+    ),
+  );
+});
+
+test('leaving drops you from future group events, and a flat event waiting only for you is confirmed', (t) => {
+  const flat = { name: 'club', kind: 'flat' } as const;
+  const trio = group('club', 'flat', { olga: 0, pete: 0, quinn: 0 });
+  const events = [
+    record(
+      {
+        id: 'waiting',
+        organizer: 'olga',
+        start: at('2025-06-10T09:00:00Z'),
+        group: flat,
+        status: 'pending',
+      },
+      { pete: 'accepted', quinn: 'pending' },
+    ),
+    record(
+      {
+        id: 'quinns',
+        organizer: 'quinn',
+        start: at('2025-06-12T09:00:00Z'),
+        group: flat,
+        status: 'pending',
+      },
+      { olga: 'pending', pete: 'pending' },
+    ),
+    record(
+      { id: 'old', organizer: 'olga', start: at('2025-05-10T09:00:00Z'), group: flat },
+      { pete: 'accepted', quinn: 'accepted' },
+    ),
+  ];
+  const d = leaveGroup(
+    { actor: 'quinn', group: 'club', now },
+    { group: trio, groupEvents: events },
+  );
+  const world = commit(worldWith([trio], events), d);
+  t.is(statusOf(world, 'waiting', 'quinn'), undefined);
+  t.is(world.events.get('waiting')?.status, 'confirmed');
+  t.is(statusOf(world, 'quinns', 'quinn'), 'accepted', 'an organizer keeps their own events');
+  t.is(statusOf(world, 'old', 'quinn'), 'accepted', 'history stays');
+  t.true(
+    d.notifications.some((n) => n.kind === 'event' && n.to === 'pete' && n.change === 'confirmed'),
+  );
+  t.true(
+    d.notifications.some((n) => n.kind === 'event' && n.to === 'quinn' && n.change === 'removed'),
+  );
+});

@@ -1,0 +1,340 @@
+import test from 'ava';
+import ICAL from 'ical.js';
+import { InvalidInput } from '../errors.js';
+import { exportAgenda, exportICalendar, importICalendar } from './icalendar.js';
+import { at, record } from './test-fixtures.js';
+import { validateEventDraft } from './validation.js';
+import type { EventDraft } from './validation.js';
+import type { EventRecord } from './types.js';
+
+const now = at('2025-06-01T12:00:00Z');
+
+function fromDraft(
+  id: string,
+  draft: EventDraft,
+  others: Parameters<typeof record>[1] = {},
+): EventRecord {
+  return record(
+    {
+      id,
+      ...validateEventDraft(draft),
+      createdAt: at('2025-05-01T00:00:00Z'),
+      updatedAt: at('2025-05-02T00:00:00Z'),
+      revision: 3,
+    },
+    others,
+  );
+}
+
+const originals: EventRecord[] = [
+  fromDraft('utc-one-off', {
+    title: 'Dentist',
+    start: at('2025-06-02T09:00:00Z'),
+    end: at('2025-06-02T09:45:00Z'),
+    visibility: 'public',
+  }),
+  fromDraft(
+    'madrid-weekly',
+    {
+      title: 'Standup; daily, short',
+      start: at('2025-03-17T08:00:00Z'),
+      end: at('2025-03-17T08:15:00Z'),
+      timeZone: 'Europe/Madrid',
+      description: 'Line one,\nline two; with "quotes" and \\ backslash',
+      location: 'Room 4, floor 2',
+      recurrence: 'FREQ=WEEKLY;BYDAY=MO,WE,FR;UNTIL=20251231T230000Z',
+      exceptions: [at('2025-04-02T07:00:00Z'), at('2025-03-19T08:00:00Z')],
+      visibility: 'private',
+    },
+    { bob: 'accepted', carol: 'pending', dan: 'declined' },
+  ),
+  fromDraft('ny-monthly', {
+    title: 'Last Friday review',
+    start: at('2025-01-31T20:00:00Z'),
+    end: at('2025-01-31T21:30:00Z'),
+    timeZone: 'America/New_York',
+    recurrence: 'FREQ=MONTHLY;BYDAY=-1FR;COUNT=12',
+  }),
+  fromDraft('tokyo-yearly', {
+    title: 'Anniversary',
+    start: at('2025-04-01T00:00:00Z'),
+    end: at('2025-04-01T03:00:00Z'),
+    timeZone: 'Asia/Tokyo',
+    recurrence: 'FREQ=YEARLY;INTERVAL=2;BYMONTHDAY=1',
+    visibility: 'busy',
+  }),
+];
+
+test('an export imports back to the same events', (t) => {
+  const text = exportICalendar(originals, { now });
+  const { events, skipped } = importICalendar(text, { defaultTimeZone: 'UTC' });
+  t.deepEqual(skipped, []);
+  t.deepEqual(
+    events.map((e) => e.uid),
+    originals
+      .map((r) => r.event.id)
+      .sort(
+        (a, b) =>
+          (originals.find((r) => r.event.id === a)?.event.start ?? 0) -
+          (originals.find((r) => r.event.id === b)?.event.start ?? 0),
+      ),
+  );
+  for (const imported of events) {
+    const original = originals.find((r) => r.event.id === imported.uid)?.event;
+    if (original === undefined) return t.fail(`unexpected ${imported.uid ?? 'no uid'}`);
+    const { title, start, end, timeZone, description, location, visibility, recurrence } = original;
+    t.deepEqual(
+      validateEventDraft(imported.draft),
+      { title, start, end, timeZone, description, location, visibility, recurrence },
+      original.id,
+    );
+  }
+});
+
+test('the export says what calendar apps need', (t) => {
+  const folded = exportICalendar(originals, { now, calendarName: 'Agenda of alice' });
+  t.true(
+    folded.split('\r\n').every((line) => Buffer.byteLength(line) <= 75),
+    'lines are folded',
+  );
+  const text = folded.replace(/\r\n[ \t]/g, '');
+  t.true(text.startsWith('BEGIN:VCALENDAR\r\n'));
+  for (const line of [
+    'VERSION:2.0',
+    'X-WR-CALNAME:Agenda of alice',
+    'TZID:Europe/Madrid',
+    'DTSTART;TZID=Europe/Madrid:20250317T090000',
+    'DTEND;TZID=Europe/Madrid:20250317T091500',
+    'EXDATE;TZID=Europe/Madrid:20250402T090000',
+    'RRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR;UNTIL=20251231T230000Z',
+    'DTSTART:20250602T090000Z',
+    'CLASS:PUBLIC',
+    'CLASS:CONFIDENTIAL',
+    'CLASS:PRIVATE',
+    'STATUS:CONFIRMED',
+    'SEQUENCE:3',
+    'DTSTAMP:20250601T120000Z',
+    'ORGANIZER;CN=alice:mailto:alice@agenda.invalid',
+    'ATTENDEE;CN=carol;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT:mailto:carol@agenda.invalid',
+    'ATTENDEE;CN=dan;PARTSTAT=DECLINED;ROLE=REQ-PARTICIPANT:mailto:dan@agenda.invalid',
+  ]) {
+    t.true(text.includes(`\r\n${line}\r\n`), line);
+  }
+  t.true(text.includes('DESCRIPTION:Line one\\,\\nline two\\; with "quotes" and \\\\ backslash'));
+});
+
+test('the generated VTIMEZONE places times like the zone database does', (t) => {
+  const text = exportICalendar(originals, { now });
+  const calendar = new ICAL.Component(ICAL.parse(text) as unknown[]);
+  for (const zoneComponent of calendar.getAllSubcomponents('vtimezone')) {
+    const zone = new ICAL.Timezone(zoneComponent);
+    const tzid = String(zoneComponent.getFirstPropertyValue('tzid'));
+    for (const event of calendar.getAllSubcomponents('vevent')) {
+      const dtstart = event.getFirstProperty('dtstart');
+      if (dtstart?.getParameter('tzid') !== tzid) continue;
+      const time = dtstart.getFirstValue() as InstanceType<typeof ICAL.Time>;
+      const placed = ICAL.Time.fromData(
+        {
+          year: time.year,
+          month: time.month,
+          day: time.day,
+          hour: time.hour,
+          minute: time.minute,
+          second: time.second,
+        },
+        zone,
+      );
+      const original = originals.find((r) => r.event.id === event.getFirstPropertyValue('uid'));
+      t.is(placed.toUnixTime() * 1000, original?.event.start ?? Number.NaN, tzid);
+    }
+    // A summer instant too, not only the (winter) event starts.
+    const summer = ICAL.Time.fromData(
+      { year: 2025, month: 7, day: 1, hour: 12, minute: 0, second: 0 },
+      zone,
+    );
+    const expected = {
+      'Europe/Madrid': '2025-07-01T10:00:00Z',
+      'America/New_York': '2025-07-01T16:00:00Z',
+      'Asia/Tokyo': '2025-07-01T03:00:00Z',
+    }[tzid];
+    t.is(summer.toUnixTime() * 1000, at(expected ?? 'invalid'), tzid);
+  }
+});
+
+const foreign = [
+  'BEGIN:VCALENDAR',
+  'VERSION:2.0',
+  'PRODID:-//Someone//Else//EN',
+  'BEGIN:VTIMEZONE',
+  'TZID:W. Europe Standard Time',
+  'BEGIN:STANDARD',
+  'DTSTART:16010101T030000',
+  'TZOFFSETFROM:+0200',
+  'TZOFFSETTO:+0100',
+  'RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10',
+  'END:STANDARD',
+  'BEGIN:DAYLIGHT',
+  'DTSTART:16010101T020000',
+  'TZOFFSETFROM:+0100',
+  'TZOFFSETTO:+0200',
+  'RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3',
+  'END:DAYLIGHT',
+  'END:VTIMEZONE',
+  'BEGIN:VEVENT',
+  'UID:google-weekly',
+  'DTSTART;TZID=Europe/Madrid:20250303T100000',
+  'DTEND;TZID=Europe/Madrid:20250303T110000',
+  'RRULE:FREQ=WEEKLY;WKST=SU;BYDAY=MO',
+  'SUMMARY:Weekly sync',
+  'CLASS:PRIVATE',
+  'BEGIN:VALARM',
+  'ACTION:DISPLAY',
+  'TRIGGER:-PT10M',
+  'END:VALARM',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:outlook',
+  'DTSTART;TZID=W. Europe Standard Time:20250702T100000',
+  'DURATION:PT45M',
+  'SUMMARY:Outlook meeting',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:holiday',
+  'DTSTART;VALUE=DATE:20250815',
+  'SUMMARY:Holiday',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:floating',
+  'DTSTART:20250610T090000',
+  'DTEND:20250610T100000',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:google-weekly',
+  'RECURRENCE-ID;TZID=Europe/Madrid:20250310T100000',
+  'DTSTART;TZID=Europe/Madrid:20250310T120000',
+  'DTEND;TZID=Europe/Madrid:20250310T130000',
+  'SUMMARY:Weekly sync (moved)',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:hourly',
+  'DTSTART:20250610T090000Z',
+  'DTEND:20250610T091000Z',
+  'RRULE:FREQ=HOURLY',
+  'SUMMARY:Hourly ping',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:rdate',
+  'DTSTART:20250610T090000Z',
+  'DTEND:20250610T091000Z',
+  'RDATE:20250612T090000Z',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:gone',
+  'DTSTART:20250610T090000Z',
+  'DTEND:20250610T091000Z',
+  'STATUS:CANCELLED',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:no-start',
+  'SUMMARY:When?',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:backwards',
+  'DTSTART:20250610T090000Z',
+  'DTEND:20250610T080000Z',
+  'END:VEVENT',
+  'BEGIN:VTODO',
+  'UID:todo',
+  'SUMMARY:Buy milk',
+  'END:VTODO',
+  'END:VCALENDAR',
+  '',
+].join('\r\n');
+
+test('a foreign file: what we support is imported, the rest reported', (t) => {
+  const { events, skipped } = importICalendar(foreign, { defaultTimeZone: 'Europe/Madrid' });
+  const byUid = new Map(events.map((e) => [e.uid, e.draft]));
+  t.deepEqual([...byUid.keys()], ['google-weekly', 'outlook', 'holiday', 'floating']);
+  t.like(byUid.get('google-weekly'), {
+    title: 'Weekly sync',
+    start: at('2025-03-03T09:00:00Z'),
+    end: at('2025-03-03T10:00:00Z'),
+    timeZone: 'Europe/Madrid',
+    visibility: 'busy',
+  });
+  t.is(
+    validateEventDraft(byUid.get('google-weekly') as EventDraft).recurrence?.rule.freq,
+    'WEEKLY',
+  );
+  // A Windows zone name, placed by the file's own VTIMEZONE (summer: +02:00), kept in UTC.
+  t.like(byUid.get('outlook'), {
+    start: at('2025-07-02T08:00:00Z'),
+    end: at('2025-07-02T08:45:00Z'),
+    timeZone: 'UTC',
+  });
+  // An all-day date lasts the day in the importer's zone.
+  t.like(byUid.get('holiday'), {
+    start: at('2025-08-14T22:00:00Z'),
+    end: at('2025-08-15T22:00:00Z'),
+    timeZone: 'Europe/Madrid',
+  });
+  t.like(byUid.get('floating'), {
+    title: '(untitled)',
+    start: at('2025-06-10T07:00:00Z'),
+    timeZone: 'Europe/Madrid',
+  });
+
+  const reasons = new Map(skipped.map((s) => [`${s.component}:${s.uid ?? ''}`, s.reason]));
+  t.regex(reasons.get('VEVENT:google-weekly') ?? '', /RECURRENCE-ID/);
+  t.regex(reasons.get('VEVENT:hourly') ?? '', /FREQ=HOURLY is not supported/);
+  t.regex(reasons.get('VEVENT:rdate') ?? '', /RDATE/);
+  t.regex(reasons.get('VEVENT:gone') ?? '', /cancelled/);
+  t.regex(reasons.get('VEVENT:no-start') ?? '', /no start/);
+  t.regex(reasons.get('VEVENT:backwards') ?? '', /end must be after the start/);
+  t.regex(reasons.get('VTODO:todo') ?? '', /only events/);
+  t.is(skipped.length, 7);
+});
+
+test('files that are not iCalendar are refused clearly', (t) => {
+  for (const text of [
+    '',
+    'hello',
+    '{"json": true}',
+    'BEGIN:VCARD\r\nFN:x\r\nEND:VCARD\r\n',
+    'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:nope\r\n',
+  ]) {
+    const error = t.throws(
+      () => importICalendar(text, { defaultTimeZone: 'UTC' }),
+      undefined,
+      JSON.stringify(text),
+    );
+    t.true(error instanceof InvalidInput, JSON.stringify(text));
+  }
+  t.throws(
+    () =>
+      importICalendar('BEGIN:VCALENDAR\r\n' + 'X'.repeat(6 * 1024 * 1024), {
+        defaultTimeZone: 'UTC',
+      }),
+    { instanceOf: InvalidInput, message: /at most 5 MB/ },
+  );
+  t.throws(() => importICalendar(foreign, { defaultTimeZone: 'Nowhere/Land' }), {
+    instanceOf: InvalidInput,
+  });
+});
+
+test('exporting an agenda leaves out what the user declined and what lies outside the interval', (t) => {
+  const records = [
+    record({ id: 'in', start: at('2025-06-02T09:00:00Z') }, { bob: 'accepted' }),
+    record({ id: 'declined', start: at('2025-06-02T11:00:00Z') }, { bob: 'declined' }),
+    record({ id: 'invited', start: at('2025-06-02T12:00:00Z') }, { bob: 'pending' }),
+    record({ id: 'before', start: at('2025-05-02T09:00:00Z') }, { bob: 'accepted' }),
+    record({ id: 'not-bobs', start: at('2025-06-02T09:00:00Z') }),
+  ];
+  const text = exportAgenda(
+    { actor: 'bob', now, from: at('2025-06-01T00:00:00Z'), to: at('2025-07-01T00:00:00Z') },
+    { events: records },
+  );
+  const uids = [...text.matchAll(/\r\nUID:([^\r]+)/g)].map((m) => m[1]);
+  t.deepEqual(uids, ['in', 'invited']);
+  t.true(text.includes('X-WR-CALNAME:Agenda of bob'));
+});

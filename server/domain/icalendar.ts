@@ -1,0 +1,533 @@
+/**
+ * iCalendar (RFC 5545) export and import, through `ical.js`.
+ *
+ * Export writes one VEVENT per event (a recurring event once, with RRULE and EXDATE) in
+ * its own zone (`DTSTART;TZID=Europe/Madrid:…`, with a generated VTIMEZONE so apps without
+ * zone data still place it right) or in UTC, plus organizer, attendees with their answers,
+ * STATUS, SEQUENCE and CLASS.
+ *
+ * Import turns each VEVENT into an {@link EventDraft} for the importer's own agenda (other
+ * attendees are not invited; the file's answers are not ours to give). Whatever we do not
+ * support is skipped and reported, never silently bent: other component kinds, changed
+ * single occurrences (RECURRENCE-ID), RDATE, several RRULEs, rules outside our subset,
+ * unknown zones, events we would refuse to create.
+ *
+ * Round trip: importing an export gives back title, start, end, zone, description,
+ * location, visibility, recurrence and exceptions unchanged.
+ */
+import ICAL from 'ical.js';
+import { DateTime, IANAZone } from 'luxon';
+import { AgendaError, InvalidInput } from '../errors.js';
+import { compareText } from './decisions.js';
+import { TIME } from './limits.js';
+import { formatRecurrenceRule, seriesEnd } from './recurrence.js';
+import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
+import { validateEventDraft, validateTimeZone } from './validation.js';
+import type { EventDraft } from './validation.js';
+import type {
+  AttendeeStatus,
+  CalendarEvent,
+  EventRecord,
+  EventStatus,
+  Millis,
+  Username,
+  Visibility,
+} from './types.js';
+
+type Component = InstanceType<typeof ICAL.Component>;
+type Property = InstanceType<typeof ICAL.Property>;
+type Time = InstanceType<typeof ICAL.Time>;
+
+/** Largest file `importICalendar` reads. */
+export const MAX_ICALENDAR_BYTES = 5 * 1024 * 1024;
+/** Most events one import may hold. */
+export const MAX_IMPORTED_EVENTS = 5000;
+
+const PRODUCT_ID = '-//Agenda//Agenda calendar//EN';
+/** Users have no e-mail addresses; `.invalid` (RFC 2606) can never reach anybody. */
+const ADDRESS_DOMAIN = 'agenda.invalid';
+
+/**
+ * Our visibilities ordered by strictness map onto CLASS values ordered by strictness as
+ * calendar apps read them: PUBLIC < PRIVATE (show as busy) < CONFIDENTIAL.
+ */
+const CLASS_OF: Readonly<Record<Visibility, string>> = {
+  public: 'PUBLIC',
+  busy: 'PRIVATE',
+  private: 'CONFIDENTIAL',
+};
+const VISIBILITY_OF: Readonly<Record<string, Visibility>> = {
+  PUBLIC: 'public',
+  PRIVATE: 'busy',
+  CONFIDENTIAL: 'private',
+};
+const STATUS_OF: Readonly<Record<EventStatus, string>> = {
+  confirmed: 'CONFIRMED',
+  pending: 'TENTATIVE',
+  cancelled: 'CANCELLED',
+};
+const PARTSTAT_OF: Readonly<Record<AttendeeStatus, string>> = {
+  accepted: 'ACCEPTED',
+  pending: 'NEEDS-ACTION',
+  declined: 'DECLINED',
+};
+
+function address(username: Username): string {
+  return `mailto:${username}@${ADDRESS_DOMAIN}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Export
+
+function utcTime(instant: Millis): Time {
+  return ICAL.Time.fromJSDate(new Date(instant), true);
+}
+
+/** A floating DATE-TIME showing a wall-clock reading (encoded as by `wallClockOf`). */
+function wallTime(wall: number): Time {
+  const d = new Date(wall);
+  return ICAL.Time.fromData({
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+    isDate: false,
+  });
+}
+
+/** A DATE-TIME property in the event's zone (TZID + local time) or in UTC. */
+function instantProperty(name: string, instant: Millis, zone: string): Property {
+  const property = new ICAL.Property(name);
+  if (zone === 'UTC') {
+    property.setValue(utcTime(instant));
+    return property;
+  }
+  property.setValue(wallTime(wallClockOf(instant, zone)));
+  property.setParameter('tzid', zone);
+  return property;
+}
+
+function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+}
+
+function observance(zone: string, at: Millis, offsetFrom: number): Component {
+  // A fixed locale keeps zone abbreviations (TZNAME) independent of the machine's settings.
+  const after = DateTime.fromMillis(at, { zone, locale: 'en-US' });
+  const component = new ICAL.Component(after.isInDST ? 'daylight' : 'standard');
+  // An observance starts at the local time of the transition read with the old offset.
+  component.addPropertyWithValue('dtstart', wallTime(at + offsetFrom * TIME.MINUTE));
+  component.addPropertyWithValue(
+    'tzoffsetfrom',
+    ICAL.UtcOffset.fromString(formatOffset(offsetFrom)),
+  );
+  component.addPropertyWithValue(
+    'tzoffsetto',
+    ICAL.UtcOffset.fromString(formatOffset(after.offset)),
+  );
+  const name = after.offsetNameShort;
+  if (name !== null && /^[A-Za-z]{2,6}$/.test(name)) component.addPropertyWithValue('tzname', name);
+  return component;
+}
+
+/**
+ * A VTIMEZONE for `zone` listing its offset at the start of `fromYear` and every transition
+ * until the end of `toYear`, computed from the zone database luxon sees.
+ */
+function vtimezone(zone: string, fromYear: number, toYear: number): Component {
+  const component = new ICAL.Component('vtimezone');
+  component.addPropertyWithValue('tzid', zone);
+  const start = Date.UTC(fromYear, 0, 1);
+  const end = Date.UTC(toYear + 1, 0, 1);
+  component.addSubcomponent(observance(zone, start, offsetAt(zone, start)));
+  for (const change of offsetChanges(zone, start, end)) {
+    component.addSubcomponent(observance(zone, change.at, change.from));
+  }
+  return component;
+}
+
+function yearOf(instant: Millis): number {
+  return new Date(instant).getUTCFullYear();
+}
+
+/** How far ahead endless series need zone data in an export. */
+const ENDLESS_SERIES_YEARS = 2;
+/** Bound on the years one VTIMEZONE covers. */
+const MAX_VTIMEZONE_YEARS = 30;
+
+function zoneComponents(events: readonly CalendarEvent[], now: Millis): Component[] {
+  const years = new Map<string, { from: number; to: number }>();
+  for (const event of events) {
+    if (event.timeZone === 'UTC') continue;
+    const end = seriesEnd(event);
+    const last = Number.isFinite(end)
+      ? end
+      : Math.max(event.start, now) + ENDLESS_SERIES_YEARS * 366 * TIME.DAY;
+    const span = years.get(event.timeZone);
+    const from = Math.min(span?.from ?? Infinity, yearOf(event.start) - 1);
+    const to = Math.max(span?.to ?? -Infinity, yearOf(last));
+    years.set(event.timeZone, { from, to: Math.min(to, from + MAX_VTIMEZONE_YEARS) });
+  }
+  return [...years.entries()]
+    .sort(([a], [b]) => compareText(a, b))
+    .map(([zone, span]) => vtimezone(zone, span.from, span.to));
+}
+
+function vevent(record: EventRecord, now: Millis): Component {
+  const { event } = record;
+  const component = new ICAL.Component('vevent');
+  component.addPropertyWithValue('uid', event.id);
+  component.addPropertyWithValue('dtstamp', utcTime(now));
+  component.addPropertyWithValue('created', utcTime(event.createdAt));
+  component.addPropertyWithValue('last-modified', utcTime(event.updatedAt));
+  component.addPropertyWithValue('sequence', event.revision);
+  component.addProperty(instantProperty('dtstart', event.start, event.timeZone));
+  component.addProperty(instantProperty('dtend', event.end, event.timeZone));
+  component.addPropertyWithValue('summary', event.title);
+  if (event.description !== '') component.addPropertyWithValue('description', event.description);
+  if (event.location !== '') component.addPropertyWithValue('location', event.location);
+  component.addPropertyWithValue('class', CLASS_OF[event.visibility]);
+  component.addPropertyWithValue('status', STATUS_OF[event.status]);
+  if (event.recurrence !== null) {
+    component.addPropertyWithValue(
+      'rrule',
+      ICAL.Recur.fromString(formatRecurrenceRule(event.recurrence.rule)),
+    );
+    for (const exception of event.recurrence.exceptions) {
+      component.addProperty(instantProperty('exdate', exception, event.timeZone));
+    }
+  }
+  const organizer = component.addPropertyWithValue('organizer', address(event.organizer));
+  organizer.setParameter('cn', event.organizer);
+  for (const attendee of record.attendees) {
+    const property = component.addPropertyWithValue('attendee', address(attendee.username));
+    property.setParameter('cn', attendee.username);
+    property.setParameter('partstat', PARTSTAT_OF[attendee.status]);
+    property.setParameter('role', attendee.role === 'organizer' ? 'CHAIR' : 'REQ-PARTICIPANT');
+  }
+  return component;
+}
+
+export interface ExportOptions {
+  /** The export's timestamp (DTSTAMP), passed in so that exports are reproducible. */
+  readonly now: Millis;
+  /** Shown by calendar apps as the calendar's name (X-WR-CALNAME). */
+  readonly calendarName?: string;
+}
+
+/** The events as one VCALENDAR text (CRLF lines, folded), events in start order. */
+export function exportICalendar(records: readonly EventRecord[], options: ExportOptions): string {
+  const calendar = new ICAL.Component('vcalendar');
+  calendar.addPropertyWithValue('version', '2.0');
+  calendar.addPropertyWithValue('prodid', PRODUCT_ID);
+  calendar.addPropertyWithValue('calscale', 'GREGORIAN');
+  if (options.calendarName !== undefined)
+    calendar.addPropertyWithValue('x-wr-calname', options.calendarName);
+  const sorted = [...records].sort(
+    (a, b) => a.event.start - b.event.start || compareText(a.event.id, b.event.id),
+  );
+  for (const zone of zoneComponents(
+    sorted.map((r) => r.event),
+    options.now,
+  ))
+    calendar.addSubcomponent(zone);
+  for (const record of sorted) calendar.addSubcomponent(vevent(record, options.now));
+  return calendar.toString() + '\r\n';
+}
+
+export interface ExportAgendaQuery {
+  readonly actor: Username;
+  readonly now: Millis;
+  /** Only series that may have occurrences in `[from, to)`; everything when absent. */
+  readonly from?: Millis;
+  readonly to?: Millis;
+}
+
+/**
+ * `agenda export` and the subscription feed: the actor's events (all they are on the list
+ * of and have not declined, cancelled ones included so subscribers drop them) as iCalendar.
+ */
+export function exportAgenda(
+  query: ExportAgendaQuery,
+  context: { readonly events: readonly EventRecord[] },
+): string {
+  const from = query.from ?? Number.NEGATIVE_INFINITY;
+  const to = query.to ?? Number.POSITIVE_INFINITY;
+  const seen = new Set<string>();
+  const chosen = context.events.filter((r) => {
+    if (seen.has(r.event.id)) return false;
+    seen.add(r.event.id);
+    const me = r.attendees.find((a) => a.username === query.actor);
+    return (
+      me !== undefined &&
+      me.status !== 'declined' &&
+      r.event.start < to &&
+      seriesEnd(r.event) > from
+    );
+  });
+  return exportICalendar(chosen, { now: query.now, calendarName: `Agenda of ${query.actor}` });
+}
+
+// ---------------------------------------------------------------------------------------
+// Import
+
+/** One VEVENT ready to become an event of the importer. */
+export interface ImportedEvent {
+  /** The VEVENT's UID, if it had one. */
+  readonly uid: string | null;
+  readonly draft: EventDraft;
+}
+
+/** A component left out of the import, and why. */
+export interface SkippedComponent {
+  /** `VEVENT`, `VTODO`, … */
+  readonly component: string;
+  readonly uid: string | null;
+  readonly summary: string | null;
+  readonly reason: string;
+}
+
+export interface ImportResult {
+  readonly events: readonly ImportedEvent[];
+  readonly skipped: readonly SkippedComponent[];
+}
+
+export interface ImportOptions {
+  /** Zone for floating times and all-day dates (the importer's zone). */
+  readonly defaultTimeZone: string;
+}
+
+/** Thrown inside the import for one component; becomes a {@link SkippedComponent}. */
+class Unsupported extends Error {}
+
+function textValue(component: Component, name: string): string | null {
+  const value = component.getFirstPropertyValue(name);
+  return typeof value === 'string' ? value : null;
+}
+
+function timeOf(property: Property): Time {
+  const value = property.getFirstValue();
+  if (!(value instanceof ICAL.Time))
+    throw new Unsupported(`${property.name.toUpperCase()} is not a date or time`);
+  return value;
+}
+
+function tzidOf(property: Property): string | null {
+  const tzid = property.getParameter('tzid');
+  return typeof tzid === 'string' && tzid !== '' ? tzid : null;
+}
+
+function isUtc(time: Time): boolean {
+  return time.zone === ICAL.Timezone.utcTimezone || time.zone?.tzid === 'UTC';
+}
+
+interface Placed {
+  readonly instant: Millis;
+  /** The IANA zone the time was written in, or null for UTC or a non-IANA zone. */
+  readonly zone: string | null;
+}
+
+/**
+ * Where a DATE or DATE-TIME value lies on the timeline: UTC as is, a TZID naming an IANA
+ * zone through luxon, another TZID through the file's own VTIMEZONE, floating times and
+ * dates in the importer's zone.
+ */
+function place(
+  time: Time,
+  tzid: string | null,
+  zones: ReadonlyMap<string, Component>,
+  defaultZone: string,
+): Placed {
+  const wall = Date.UTC(
+    time.year,
+    time.month - 1,
+    time.day,
+    time.isDate ? 0 : time.hour,
+    time.isDate ? 0 : time.minute,
+    time.isDate ? 0 : time.second,
+  );
+  if (!time.isDate && isUtc(time)) return { instant: wall, zone: null };
+  if (tzid !== null && !time.isDate) {
+    if (IANAZone.isValidZone(tzid)) {
+      const zone = validateTimeZone(tzid);
+      return { instant: instantOfWallClock(wall, zone), zone };
+    }
+    const definition = zones.get(tzid);
+    if (definition === undefined) {
+      throw new Unsupported(
+        `the time zone "${tzid}" is neither an IANA zone nor defined in the file`,
+      );
+    }
+    const zoned = ICAL.Time.fromData(
+      {
+        year: time.year,
+        month: time.month,
+        day: time.day,
+        hour: time.hour,
+        minute: time.minute,
+        second: time.second,
+        isDate: false,
+      },
+      new ICAL.Timezone(definition),
+    );
+    return { instant: zoned.toUnixTime() * TIME.SECOND, zone: null };
+  }
+  return { instant: instantOfWallClock(wall, defaultZone), zone: defaultZone };
+}
+
+function endOf(
+  component: Component,
+  start: Placed,
+  zones: ReadonlyMap<string, Component>,
+  defaultZone: string,
+  startTime: Time,
+): Millis {
+  const dtend = component.getFirstProperty('dtend');
+  if (dtend !== null) return place(timeOf(dtend), tzidOf(dtend), zones, defaultZone).instant;
+  const duration = component.getFirstPropertyValue('duration');
+  if (duration instanceof ICAL.Duration) return start.instant + duration.toSeconds() * TIME.SECOND;
+  if (startTime.isDate) {
+    // An all-day event without an end lasts its day (RFC 5545 §3.6.1), in local time.
+    return instantOfWallClock(wallClockOf(start.instant, defaultZone) + TIME.DAY, defaultZone);
+  }
+  throw new Unsupported('the event has neither an end nor a duration');
+}
+
+function toDraft(
+  component: Component,
+  zones: ReadonlyMap<string, Component>,
+  defaultZone: string,
+): EventDraft {
+  if (component.getFirstProperty('recurrence-id') !== null) {
+    throw new Unsupported(
+      'a changed single occurrence (RECURRENCE-ID) is not supported; the series keeps its planned time',
+    );
+  }
+  if (component.getFirstProperty('rdate') !== null) throw new Unsupported('RDATE is not supported');
+  const rrules = component.getAllProperties('rrule');
+  if (rrules.length > 1) throw new Unsupported('an event with several RRULEs is not supported');
+  const status = textValue(component, 'status');
+  if (status?.toUpperCase() === 'CANCELLED') throw new Unsupported('the event is cancelled');
+
+  const dtstart = component.getFirstProperty('dtstart');
+  if (dtstart === null) throw new Unsupported('the event has no start (DTSTART)');
+  const startTime = timeOf(dtstart);
+  const start = place(startTime, tzidOf(dtstart), zones, defaultZone);
+  const end = endOf(component, start, zones, defaultZone, startTime);
+  const rule = rrules[0]?.getFirstValue();
+  if (rrules.length === 1 && start.zone === null && tzidOf(dtstart) !== null) {
+    throw new Unsupported(
+      `a recurring event in the non-IANA zone "${tzidOf(dtstart) ?? ''}" cannot be expanded correctly`,
+    );
+  }
+  const timeZone = start.zone ?? 'UTC';
+  const exceptions = component.getAllProperties('exdate').flatMap((property) =>
+    property.getValues().map((value: unknown) => {
+      if (!(value instanceof ICAL.Time)) throw new Unsupported('EXDATE is not a date or time');
+      return place(value, tzidOf(property), zones, timeZone).instant;
+    }),
+  );
+  const classText = textValue(component, 'class')?.toUpperCase();
+  return {
+    title: textValue(component, 'summary') ?? '(untitled)',
+    start: start.instant,
+    end,
+    timeZone,
+    description: textValue(component, 'description') ?? '',
+    location: textValue(component, 'location') ?? '',
+    visibility: (classText === undefined ? undefined : VISIBILITY_OF[classText]) ?? 'busy',
+    recurrence: rule === undefined || rule === null ? null : String(rule),
+    exceptions: rule === undefined || rule === null ? [] : exceptions,
+  };
+}
+
+function parseCalendars(text: string): Component[] {
+  let parsed: unknown;
+  try {
+    parsed = ICAL.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new InvalidInput(`the file is not valid iCalendar: ${detail}`, {
+      field: 'file',
+      cause: error,
+    });
+  }
+  const roots: unknown[] =
+    Array.isArray(parsed) && typeof parsed[0] === 'string'
+      ? [parsed]
+      : Array.isArray(parsed)
+        ? parsed
+        : [];
+  const calendars = roots.map((root) => new ICAL.Component(root as unknown[]));
+  if (calendars.length === 0 || calendars.some((c) => c.name !== 'vcalendar')) {
+    throw new InvalidInput('the file is not an iCalendar calendar (no VCALENDAR)', {
+      field: 'file',
+    });
+  }
+  return calendars;
+}
+
+/**
+ * Reads an iCalendar file into event drafts for the importer, skipping (and reporting)
+ * what is unsupported. Each draft passed validation; `createEvent` re-validates anyway.
+ * @throws InvalidInput when the file is not iCalendar at all, or too big.
+ */
+export function importICalendar(text: string, options: ImportOptions): ImportResult {
+  const defaultZone = validateTimeZone(options.defaultTimeZone);
+  if (Buffer.byteLength(text, 'utf8') > MAX_ICALENDAR_BYTES) {
+    throw new InvalidInput(
+      `an iCalendar file has at most ${MAX_ICALENDAR_BYTES / 1024 / 1024} MB`,
+      { field: 'file' },
+    );
+  }
+  if (!/BEGIN:VCALENDAR/i.test(text)) {
+    throw new InvalidInput('the file is not an iCalendar calendar (no BEGIN:VCALENDAR)', {
+      field: 'file',
+    });
+  }
+  const events: ImportedEvent[] = [];
+  const skipped: SkippedComponent[] = [];
+  for (const calendar of parseCalendars(text)) {
+    const zones = new Map<string, Component>();
+    for (const zone of calendar.getAllSubcomponents('vtimezone')) {
+      const tzid = textValue(zone, 'tzid');
+      if (tzid !== null) zones.set(tzid, zone);
+    }
+    for (const component of calendar.getAllSubcomponents()) {
+      const name = component.name.toUpperCase();
+      if (name === 'VTIMEZONE') continue;
+      const uid = textValue(component, 'uid');
+      const summary = textValue(component, 'summary');
+      if (name !== 'VEVENT') {
+        skipped.push({
+          component: name,
+          uid,
+          summary,
+          reason: 'only events (VEVENT) are imported',
+        });
+        continue;
+      }
+      if (events.length >= MAX_IMPORTED_EVENTS) {
+        throw new InvalidInput(`an import holds at most ${MAX_IMPORTED_EVENTS} events`, {
+          field: 'file',
+        });
+      }
+      try {
+        const draft = toDraft(component, zones, defaultZone);
+        validateEventDraft(draft);
+        events.push({ uid, draft });
+      } catch (error) {
+        const reason =
+          error instanceof Unsupported || error instanceof AgendaError
+            ? error.message
+            : `the event could not be read (${error instanceof Error ? error.message : String(error)})`;
+        skipped.push({ component: name, uid, summary, reason });
+      }
+    }
+  }
+  return { events, skipped };
+}

@@ -1,0 +1,189 @@
+/**
+ * # The calendar domain
+ *
+ * Every user-facing rule of Agenda, as pure functions over plain data. This folder knows
+ * nothing of Redis, HTTP or sql.js: no I/O, no clock, no randomness, no hidden state.
+ *
+ * ## The decision-function pattern
+ *
+ * The store (SQLite inside the Raft state machine) runs each command in three steps:
+ *
+ * 1. **Load** the rows the operation's `…Context` names (the actor's group, the event and
+ *    its attendees, the commitments that may collide…). Loading more than asked is
+ *    harmless — every operation filters what it is given — loading less is a bug.
+ * 2. **Decide**: call the operation with the command (actor, fields, and — because `apply`
+ *    must be deterministic — the new ids and `now` carried inside the command). It either
+ *    throws an `AgendaError` from `../errors.js` (`invalid`, `forbidden`, `not_found`,
+ *    `conflict` with the occurrences in the way) or returns a {@link Decision}:
+ *    `mutations` (rows to insert/update/delete, in order), `notifications` (who to tell
+ *    what, for live updates) and `result` (what to answer, in the CLI's field names).
+ * 3. **Apply** the mutations verbatim, publish the notifications, return the result.
+ *
+ * Queries (`list…`, `show…`, `view…`, `find…`, `conflictsFor`, `exportAgenda`) take the same
+ * kind of context and return views directly.
+ *
+ * ## What to load: windows
+ *
+ * - {@link conflictWindow}`(details, now)`: the interval in which a candidate event is
+ *   checked; load the commitments of the people concerned that reach into it.
+ * - {@link seriesEnd}`(event)`: no occurrence ends after it (+Infinity for endless series);
+ *   index it to find series reaching into an interval: `start < to AND seriesEnd > from`.
+ *
+ * ## Operations (command → context → result)
+ *
+ * | operation | command | context | result |
+ * |---|---|---|---|
+ * | `registerUser` | username, displayName? | existing user | `User` |
+ * | `createGroup` | actor, name, kind | existing group | `GroupView` |
+ * | `addMember` | actor, group, username, level?, now | group, user, groupEvents | `GroupView` |
+ * | `removeMember` | actor, group, username, now | group, groupEvents | `GroupView` |
+ * | `leaveGroup` | actor, group, now | group, groupEvents | `{ group: GroupView \| null }` |
+ * | `changeLevel` | actor, group, username, level | group | `GroupView` |
+ * | `transferOwnership` | actor, group, to | group | `GroupView` |
+ * | `createEvent` | actor, eventId, now, draft, with? \| group?, allowConflict? | existingUsers, group, events | `ScheduledEvent` |
+ * | `updateEvent` | actor, eventId, now, changes, invite?, allowConflict? | record, existingUsers, events | `ScheduledEvent` |
+ * | `cancelEvent` | actor, eventId, now | record | `EventDetailsView` |
+ * | `cancelOccurrence` | actor, eventId, occurrenceStart, now | record | `EventDetailsView` |
+ * | `acceptInvitation` | actor, eventId, now, allowConflict? | record, events | `EventDetailsView` |
+ * | `declineInvitation` | actor, eventId, now | record | `EventDetailsView` |
+ * | `listEvents` (query) | actor, from, to | events | `EventView[]` |
+ * | `showEvent` (query) | actor, eventId, now | record, events | `EventDetailsView` |
+ * | `listInvitations` (query) | actor, now | events | `EventDetailsView[]` |
+ * | `conflictsFor` (query) | actor, from, to | events | `ConflictView[]` |
+ * | `viewAgendas` (query) | viewer, targets, from, to | existingUsers, groups, events | `AgendaView[]` |
+ * | `findCommonFreeTime` (query) | actor, group, from, to, duration | group, events | `SlotView[]` |
+ * | `showGroup` / `listGroups` (query) | actor, group? | group / groups | `GroupView` / `GroupView[]` |
+ * | `exportAgenda` (query) | actor, now, from?, to? | events | iCalendar text |
+ * | `importICalendar` | file text, defaultTimeZone | — | drafts for `createEvent` + skipped components |
+ *
+ * `events` in a context always means: events with their complete attendee lists, those the
+ * named people attend that may reach into the relevant window.
+ */
+export type * from './types.js';
+export * from './limits.js';
+
+export { registerUser } from './users.js';
+export type { RegisterUserCommand, RegisterUserContext } from './users.js';
+
+export {
+  addMember,
+  changeLevel,
+  createGroup,
+  groupView,
+  isSuperior,
+  leaveGroup,
+  listGroups,
+  membershipOf,
+  removeMember,
+  sharedGroups,
+  showGroup,
+  transferOwnership,
+} from './groups.js';
+export type {
+  AddMemberCommand,
+  AddMemberContext,
+  ChangeLevelCommand,
+  CreateGroupCommand,
+  CreateGroupContext,
+  GroupContext,
+  GroupView,
+  LeaveGroupCommand,
+  LeaveResult,
+  MembershipChangeContext,
+  RemoveMemberCommand,
+  TransferOwnershipCommand,
+} from './groups.js';
+
+export {
+  cancelEvent,
+  cancelOccurrence,
+  createEvent,
+  listEvents,
+  showEvent,
+  updateEvent,
+} from './events.js';
+export type {
+  CancelEventCommand,
+  CancelOccurrenceCommand,
+  CreateEventCommand,
+  CreateEventContext,
+  EventChanges,
+  EventContext,
+  EventsContext,
+  ListEventsQuery,
+  ScheduledEvent,
+  ShowEventContext,
+  ShowEventQuery,
+  UpdateEventCommand,
+  UpdateEventContext,
+} from './events.js';
+
+export { acceptInvitation, declineInvitation, listInvitations } from './invitations.js';
+export type {
+  AnswerInvitationCommand,
+  AnswerInvitationContext,
+  InvitationsQuery,
+} from './invitations.js';
+
+export { conflictWindow, conflictsFor, findConflicts } from './conflicts.js';
+export type { ConflictsContext, ConflictsQuery } from './conflicts.js';
+
+export { canSeeDetails, canViewAgenda, viewAgendas } from './agenda-view.js';
+export type {
+  AgendaContext,
+  AgendaEntry,
+  AgendaQuery,
+  AgendaTargets,
+  AgendaView,
+} from './agenda-view.js';
+
+export { findCommonFreeTime, freeGaps, mergeIntervals } from './free-time.js';
+export type { FreeTimeContext, FreeTimeQuery } from './free-time.js';
+
+export {
+  expandOccurrences,
+  formatRecurrenceRule,
+  isOccurrenceStart,
+  parseRecurrenceRule,
+  seriesEnd,
+} from './recurrence.js';
+export type { Series } from './recurrence.js';
+
+export {
+  exportAgenda,
+  exportICalendar,
+  importICalendar,
+  MAX_ICALENDAR_BYTES,
+  MAX_IMPORTED_EVENTS,
+} from './icalendar.js';
+export type {
+  ExportAgendaQuery,
+  ExportOptions,
+  ImportedEvent,
+  ImportOptions,
+  ImportResult,
+  SkippedComponent,
+} from './icalendar.js';
+
+export {
+  parseDuration,
+  parseInstant,
+  validateDisplayName,
+  validateEventDraft,
+  validateGroupName,
+  validatePassword,
+  validateQueryInterval,
+  validateTimeZone,
+  validateUsername,
+} from './validation.js';
+export type { EventDetails, EventDraft } from './validation.js';
+
+export { toIso } from './views.js';
+export type {
+  AttendeeView,
+  BusyBlock,
+  ConflictView,
+  EventDetailsView,
+  EventView,
+  SlotView,
+} from './views.js';

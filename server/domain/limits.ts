@@ -1,0 +1,51 @@
+/**
+ * The named bounds of the calendar. They keep every decision cheap and every input sane;
+ * the store and the clients may show them to users, so they live in one place.
+ */
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export const USERNAME_MIN_LENGTH = 3;
+export const USERNAME_MAX_LENGTH = 32;
+export const GROUP_NAME_MIN_LENGTH = 2;
+export const GROUP_NAME_MAX_LENGTH = 64;
+export const DISPLAY_NAME_MAX_LENGTH = 100;
+export const PASSWORD_MIN_LENGTH = 8;
+/** scrypt is fed the whole password; an upper bound keeps hashing cost bounded. */
+export const PASSWORD_MAX_LENGTH = 1024;
+
+export const TITLE_MAX_LENGTH = 200;
+export const DESCRIPTION_MAX_LENGTH = 5000;
+export const LOCATION_MAX_LENGTH = 500;
+
+/** Longest single occurrence. Longer spans are not appointments but periods. */
+export const MAX_EVENT_DURATION_MS = 31 * DAY;
+
+/** Instants outside these bounds are almost surely typos (or attacks on date arithmetic). */
+export const EARLIEST_INSTANT = Date.UTC(1970, 0, 1);
+export const LATEST_INSTANT = Date.UTC(2200, 0, 1);
+
+/**
+ * How far conflicts of a recurring event are checked: from the later of its start and
+ * "now", this far ahead. Occurrences beyond it are not compared, which keeps acceptance and
+ * creation cost bounded even for endless series.
+ */
+export const CONFLICT_HORIZON_MS = 2 * 366 * DAY;
+
+/** Longest interval a list, agenda, conflicts or free-time query may span. */
+export const MAX_QUERY_SPAN_MS = 366 * DAY;
+
+export const MAX_RRULE_INTERVAL = 999;
+export const MAX_RRULE_COUNT = 5000;
+export const MAX_EXCEPTIONS = 1000;
+/** People invited by name (`--with`) to one event. */
+export const MAX_INVITEES = 100;
+/** Deepest rank in a hierarchical group. */
+export const MAX_LEVEL = 1000;
+/** Members of one group (every group event has them all as attendees). */
+export const MAX_GROUP_MEMBERS = 1000;
+
+export const TIME = { SECOND, MINUTE, HOUR, DAY } as const;

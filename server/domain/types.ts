@@ -1,0 +1,221 @@
+/**
+ * The calendar's vocabulary as plain data: the rows the store keeps, the changes a decision
+ * asks it to make, and the notifications it asks the services to push. Nothing here has
+ * behaviour, so every value can be persisted, sent over the wire and compared in tests.
+ */
+
+/** An instant: milliseconds since the Unix epoch, UTC, always a whole second. */
+export type Millis = number;
+
+/** A user's unique login name (3–32 of `a-z 0-9 - _ .`). */
+export type Username = string;
+
+/** A group's unique name. */
+export type GroupName = string;
+
+/** An event's id, chosen by the caller (the store) so that decisions stay deterministic. */
+export type EventId = string;
+
+/** A half-open interval `[start, end)` of instants; `end > start`. */
+export interface Interval {
+  readonly start: Millis;
+  readonly end: Millis;
+}
+
+/** A registered person. Credentials live with the users service, not here. */
+export interface User {
+  readonly username: Username;
+  readonly displayName: string;
+}
+
+export type GroupKind = 'flat' | 'hierarchical';
+
+/** A group; its creator is the owner. */
+export interface Group {
+  readonly name: GroupName;
+  readonly kind: GroupKind;
+  readonly owner: Username;
+}
+
+/**
+ * A member of a group. In a hierarchical group a lower `level` is a higher rank and the
+ * owner is always at level 0; in a flat group every level is 0 and carries no meaning.
+ */
+export interface Membership {
+  readonly group: GroupName;
+  readonly username: Username;
+  readonly level: number;
+}
+
+/**
+ * The group an event was scheduled for. The kind is copied at creation because it decides
+ * the event's rules for its whole life (a flat-group event needs everyone's acceptance).
+ */
+export interface GroupRef {
+  readonly name: GroupName;
+  readonly kind: GroupKind;
+}
+
+/** A group with all its members, as decisions about the group need it. */
+export interface GroupRecord {
+  readonly group: Group;
+  readonly members: readonly Membership[];
+}
+
+/**
+ * Who may see what of an event in someone else's agenda: `public` shows details to every
+ * allowed viewer, `busy` (the default) shows a busy block except to attendees and to the
+ * owner's superiors, `private` shows a busy block to everyone but the attendees.
+ */
+export type Visibility = 'public' | 'busy' | 'private';
+
+/** The event as a whole: `pending` only for flat-group events not yet accepted by everyone. */
+export type EventStatus = 'confirmed' | 'pending' | 'cancelled';
+
+/** One attendee's answer, shown to them as `myStatus`. */
+export type AttendeeStatus = 'accepted' | 'pending' | 'declined';
+
+/**
+ * How someone came to attend: the `organizer` created it; an `invitee` was asked and
+ * answers; an `imposed` attendee was placed there, accepted, by a superior in a
+ * hierarchical group and cannot decline.
+ */
+export type AttendeeRole = 'organizer' | 'invitee' | 'imposed';
+
+export type Frequency = 'DAILY' | 'WEEKLY' | 'MONTHLY' | 'YEARLY';
+
+export type Weekday = 'MO' | 'TU' | 'WE' | 'TH' | 'FR' | 'SA' | 'SU';
+
+/** A `BYDAY` entry: a weekday, optionally the n-th (negative: from the end) in the period. */
+export interface WeekdayRule {
+  readonly weekday: Weekday;
+  readonly ordinal?: number;
+}
+
+/**
+ * The supported subset of an RFC 5545 RRULE. Rules are interpreted in the event's time
+ * zone, so wall-clock times survive daylight-saving changes. `until` is an inclusive bound
+ * on occurrence starts; `count` and `until` never appear together.
+ */
+export interface RecurrenceRule {
+  readonly freq: Frequency;
+  readonly interval: number;
+  readonly count?: number;
+  readonly until?: Millis;
+  readonly byDay?: readonly WeekdayRule[];
+  readonly byMonthDay?: readonly number[];
+}
+
+/** A rule plus the starts of the occurrences removed from it (EXDATE), sorted ascending. */
+export interface Recurrence {
+  readonly rule: RecurrenceRule;
+  readonly exceptions: readonly Millis[];
+}
+
+/**
+ * An event (for a recurring event: the series; `start`/`end` are its first occurrence).
+ * `revision` grows by one at every change (it is the iCalendar SEQUENCE).
+ */
+export interface CalendarEvent {
+  readonly id: EventId;
+  readonly title: string;
+  readonly start: Millis;
+  readonly end: Millis;
+  /** IANA zone the event was scheduled in; recurrence is expanded in it. */
+  readonly timeZone: string;
+  readonly description: string;
+  readonly location: string;
+  readonly visibility: Visibility;
+  readonly recurrence: Recurrence | null;
+  readonly organizer: Username;
+  /** The group it was scheduled for, if any. */
+  readonly group: GroupRef | null;
+  readonly status: EventStatus;
+  readonly createdAt: Millis;
+  readonly updatedAt: Millis;
+  readonly revision: number;
+}
+
+/** One person's place in an event. The organizer is an attendee too (role `organizer`). */
+export interface Attendee {
+  readonly eventId: EventId;
+  readonly username: Username;
+  readonly status: AttendeeStatus;
+  readonly role: AttendeeRole;
+}
+
+/** An event with its complete attendee list, the unit the store loads for decisions. */
+export interface EventRecord {
+  readonly event: CalendarEvent;
+  readonly attendees: readonly Attendee[];
+}
+
+/** One occurrence of an event: the series id plus this occurrence's own interval. */
+export interface Occurrence extends Interval {
+  readonly eventId: EventId;
+}
+
+/**
+ * A change a decision asks the store to make. Applying the list in order, and nothing else,
+ * is the whole effect of a command. `put*` inserts or replaces the row with the same key.
+ */
+export type Mutation =
+  | { readonly kind: 'insertUser'; readonly user: User }
+  | { readonly kind: 'insertGroup'; readonly group: Group }
+  | { readonly kind: 'updateGroup'; readonly group: Group }
+  | { readonly kind: 'deleteGroup'; readonly group: GroupName }
+  | { readonly kind: 'putMembership'; readonly membership: Membership }
+  | { readonly kind: 'deleteMembership'; readonly group: GroupName; readonly username: Username }
+  | { readonly kind: 'insertEvent'; readonly event: CalendarEvent }
+  | { readonly kind: 'updateEvent'; readonly event: CalendarEvent }
+  | { readonly kind: 'putAttendee'; readonly attendee: Attendee }
+  | { readonly kind: 'deleteAttendee'; readonly eventId: EventId; readonly username: Username };
+
+/** What happened to an event, from the point of view of the person told. */
+export type EventChange =
+  | 'created'
+  | 'invited'
+  | 'imposed'
+  | 'accepted'
+  | 'declined'
+  | 'confirmed'
+  | 'cancelled'
+  | 'updated'
+  | 'removed';
+
+/** What happened in a group, from the point of view of the person told. */
+export type GroupChange =
+  | 'member_added'
+  | 'member_removed'
+  | 'member_left'
+  | 'level_changed'
+  | 'owner_changed'
+  | 'dissolved';
+
+/** A live update for one user's open streams. */
+export type Notification =
+  | {
+      readonly kind: 'event';
+      readonly to: Username;
+      readonly change: EventChange;
+      readonly eventId: EventId;
+      readonly by: Username;
+    }
+  | {
+      readonly kind: 'group';
+      readonly to: Username;
+      readonly change: GroupChange;
+      readonly group: GroupName;
+      readonly member: Username;
+      readonly by: Username;
+    };
+
+/**
+ * The outcome of a command: the rows to change, who to tell, and what to answer. A command
+ * that changes nothing (e.g. accepting twice) yields empty `mutations` and `notifications`.
+ */
+export interface Decision<Result> {
+  readonly mutations: readonly Mutation[];
+  readonly notifications: readonly Notification[];
+  readonly result: Result;
+}

@@ -1,0 +1,123 @@
+import test from 'ava';
+import { InvalidInput } from '../errors.js';
+import { at } from './test-fixtures.js';
+import {
+  parseDuration,
+  parseInstant,
+  validateEventDraft,
+  validateQueryInterval,
+  validateTimeZone,
+} from './validation.js';
+import type { EventDraft } from './validation.js';
+
+const base: EventDraft = {
+  title: 'Review',
+  start: at('2025-03-03T09:00:00Z'),
+  end: at('2025-03-03T10:00:00Z'),
+};
+
+test('a minimal draft gets its defaults', (t) => {
+  t.deepEqual(validateEventDraft(base), {
+    title: 'Review',
+    start: at('2025-03-03T09:00:00Z'),
+    end: at('2025-03-03T10:00:00Z'),
+    timeZone: 'UTC',
+    description: '',
+    location: '',
+    visibility: 'busy',
+    recurrence: null,
+  });
+});
+
+test('zones are canonicalised and fields trimmed', (t) => {
+  const d = validateEventDraft({
+    ...base,
+    title: '  Review  ',
+    timeZone: 'europe/madrid',
+    visibility: 'public',
+    description: 'line 1\nline 2',
+  });
+  t.is(d.title, 'Review');
+  t.is(d.timeZone, 'Europe/Madrid');
+  t.is(d.visibility, 'public');
+  t.is(d.description, 'line 1\nline 2');
+});
+
+const refused: ReadonlyArray<[string, Partial<EventDraft>, string, RegExp]> = [
+  ['empty title', { title: '   ' }, 'title', /cannot be empty/],
+  ['long title', { title: 'x'.repeat(201) }, 'title', /longer than 200/],
+  ['title with a line break', { title: 'a\nb' }, 'title', /control characters/],
+  ['end before start', { end: at('2025-03-03T08:00:00Z') }, 'end', /end must be after the start/],
+  ['end equal to start', { end: at('2025-03-03T09:00:00Z') }, 'end', /end must be after/],
+  ['too long', { end: at('2025-04-30T09:00:00Z') }, 'end', /at most 31 days/],
+  ['sub-second start', { start: at('2025-03-03T09:00:00.500Z') }, 'start', /whole second/],
+  ['year 2300', { end: at('2300-01-01T00:00:00Z') }, 'end', /between 1970 and 2200/],
+  ['NaN start', { start: Number.NaN }, 'start', /between 1970 and 2200/],
+  ['unknown zone', { timeZone: 'Mars/Olympus' }, 'timeZone', /not an IANA time zone/],
+  ['bad visibility', { visibility: 'secret' }, 'visibility', /public, busy or private/],
+  ['long location', { location: 'x'.repeat(501) }, 'location', /longer than 500/],
+  [
+    'exceptions without recurrence',
+    { exceptions: [at('2025-03-10T09:00:00Z')] },
+    'exceptions',
+    /recurring/,
+  ],
+  ['unsupported rule', { recurrence: 'FREQ=MINUTELY' }, 'recurrence', /not supported/],
+  [
+    'self-overlapping series',
+    { end: at('2025-03-04T10:00:00Z'), recurrence: 'FREQ=DAILY' },
+    'recurrence',
+    /overlap each other/,
+  ],
+  [
+    'UNTIL before start',
+    { recurrence: 'FREQ=DAILY;UNTIL=20250101T000000Z' },
+    'recurrence',
+    /UNTIL is before/,
+  ],
+];
+for (const [name, change, field, reason] of refused) {
+  test(`draft refused: ${name}`, (t) => {
+    const error = t.throws(() => validateEventDraft({ ...base, ...change }));
+    t.true(error instanceof InvalidInput);
+    t.regex(error.message, reason);
+    t.is((error as InvalidInput).field, field);
+  });
+}
+
+test('instants need an explicit offset', (t) => {
+  t.is(parseInstant('2025-03-01T10:00:00+01:00', 'start'), at('2025-03-01T09:00:00Z'));
+  t.is(parseInstant('2025-03-01T09:00Z', 'start'), at('2025-03-01T09:00:00Z'));
+  t.throws(() => parseInstant('2025-03-01T09:00', 'start'), {
+    instanceOf: InvalidInput,
+    message: /needs a UTC offset/,
+  });
+  t.throws(() => parseInstant('yesterday Z', 'start'), {
+    instanceOf: InvalidInput,
+    message: /not an ISO 8601/,
+  });
+});
+
+test('durations read like people write them', (t) => {
+  t.is(parseDuration('45m'), 45 * 60_000);
+  t.is(parseDuration('1h30m'), 90 * 60_000);
+  t.is(parseDuration('2d'), 2 * 86_400_000);
+  t.is(parseDuration('PT1H30M'), 90 * 60_000);
+  for (const bad of ['', '0m', 'soon', 'P1M', '1.5h']) {
+    t.throws(() => parseDuration(bad), { instanceOf: InvalidInput }, bad);
+  }
+});
+
+test('query intervals are ordered and at most a year long', (t) => {
+  t.throws(() => validateQueryInterval(at('2025-01-02T00:00:00Z'), at('2025-01-01T00:00:00Z')), {
+    message: /after "from"/,
+  });
+  t.throws(() => validateQueryInterval(at('2025-01-01T00:00:00Z'), at('2026-06-01T00:00:00Z')), {
+    message: /at most 366 days/,
+  });
+  t.deepEqual(validateQueryInterval(0, 1000), { start: 0, end: 1000 });
+});
+
+test('UTC is the default zone', (t) => {
+  t.is(validateTimeZone(undefined), 'UTC');
+});

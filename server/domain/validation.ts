@@ -1,0 +1,366 @@
+/**
+ * Strict checks of everything a user types, each failure an {@link InvalidInput} whose
+ * message says what is wrong and what would be right. Validators return the value in its
+ * canonical form (trimmed text, canonical zone name, sorted exceptions) so that equal
+ * inputs are stored equally.
+ */
+import { DateTime, Duration, IANAZone } from 'luxon';
+import { InvalidInput } from '../errors.js';
+import {
+  DESCRIPTION_MAX_LENGTH,
+  DISPLAY_NAME_MAX_LENGTH,
+  EARLIEST_INSTANT,
+  GROUP_NAME_MAX_LENGTH,
+  GROUP_NAME_MIN_LENGTH,
+  LATEST_INSTANT,
+  LOCATION_MAX_LENGTH,
+  MAX_EVENT_DURATION_MS,
+  MAX_EXCEPTIONS,
+  MAX_LEVEL,
+  MAX_QUERY_SPAN_MS,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  TIME,
+  TITLE_MAX_LENGTH,
+  USERNAME_MAX_LENGTH,
+  USERNAME_MIN_LENGTH,
+} from './limits.js';
+import { firstOccurrenceStarts, parseRecurrenceRule } from './recurrence.js';
+import type { GroupKind, Interval, Millis, Recurrence, Visibility } from './types.js';
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+// Line breaks and tabs are fine in a description, nowhere else; other control characters never.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const LINE_BREAKS_AND_TABS = /[\n\r\t]/;
+
+function describeDuration(ms: number): string {
+  return ms % TIME.DAY === 0 ? `${ms / TIME.DAY} days` : `${ms / TIME.HOUR} hours`;
+}
+
+function validateName(
+  value: string,
+  what: 'username' | 'group name',
+  min: number,
+  max: number,
+): string {
+  if (value.length < min || value.length > max) {
+    throw new InvalidInput(
+      `a ${what} has ${min} to ${max} characters; "${value}" has ${value.length}`,
+      {
+        field: what === 'username' ? 'username' : 'group',
+      },
+    );
+  }
+  if (!NAME_PATTERN.test(value)) {
+    throw new InvalidInput(
+      `a ${what} uses lowercase letters, digits, '-', '_' and '.', and starts with a letter or digit; "${value}" does not`,
+      { field: what === 'username' ? 'username' : 'group' },
+    );
+  }
+  return value;
+}
+
+/** A username: 3–32 characters of `a-z 0-9 - _ .`, starting with a letter or digit. */
+export function validateUsername(value: string): string {
+  return validateName(value, 'username', USERNAME_MIN_LENGTH, USERNAME_MAX_LENGTH);
+}
+
+/** A group name: 2–64 characters of `a-z 0-9 - _ .`, starting with a letter or digit. */
+export function validateGroupName(value: string): string {
+  return validateName(value, 'group name', GROUP_NAME_MIN_LENGTH, GROUP_NAME_MAX_LENGTH);
+}
+
+function validateText(
+  value: string,
+  field: string,
+  options: { max: number; required: boolean; multiline: boolean },
+): string {
+  const text = value.trim();
+  if (options.required && text === '')
+    throw new InvalidInput(`the ${field} cannot be empty`, { field });
+  if (text.length > options.max) {
+    throw new InvalidInput(`the ${field} is longer than ${options.max} characters`, { field });
+  }
+  if (CONTROL_CHARACTERS.test(text) || (!options.multiline && LINE_BREAKS_AND_TABS.test(text))) {
+    throw new InvalidInput(`the ${field} contains control characters`, { field });
+  }
+  return text;
+}
+
+/** A display name: up to 100 characters on one line; empty means "use the username". */
+export function validateDisplayName(value: string | undefined, username: string): string {
+  if (value === undefined) return username;
+  const text = validateText(value, 'display name', {
+    max: DISPLAY_NAME_MAX_LENGTH,
+    required: false,
+    multiline: false,
+  });
+  return text === '' ? username : text;
+}
+
+/** A password: 8–1024 characters. Hashing is the users service's business. */
+export function validatePassword(value: string): void {
+  if (value.length < PASSWORD_MIN_LENGTH) {
+    throw new InvalidInput(`a password has at least ${PASSWORD_MIN_LENGTH} characters`, {
+      field: 'password',
+    });
+  }
+  if (value.length > PASSWORD_MAX_LENGTH) {
+    throw new InvalidInput(`a password has at most ${PASSWORD_MAX_LENGTH} characters`, {
+      field: 'password',
+    });
+  }
+}
+
+/** An event title: 1–200 characters on one line. */
+export function validateTitle(value: string): string {
+  return validateText(value, 'title', { max: TITLE_MAX_LENGTH, required: true, multiline: false });
+}
+
+export function validateDescription(value: string | undefined): string {
+  if (value === undefined) return '';
+  return validateText(value, 'description', {
+    max: DESCRIPTION_MAX_LENGTH,
+    required: false,
+    multiline: true,
+  });
+}
+
+export function validateLocation(value: string | undefined): string {
+  if (value === undefined) return '';
+  return validateText(value, 'location', {
+    max: LOCATION_MAX_LENGTH,
+    required: false,
+    multiline: false,
+  });
+}
+
+/** `public`, `busy` or `private`; absent means `busy`. */
+export function validateVisibility(value: string | undefined): Visibility {
+  if (value === undefined) return 'busy';
+  if (value === 'public' || value === 'busy' || value === 'private') return value;
+  throw new InvalidInput(`visibility is public, busy or private, not "${value}"`, {
+    field: 'visibility',
+  });
+}
+
+export function validateGroupKind(value: string): GroupKind {
+  if (value === 'flat' || value === 'hierarchical') return value;
+  throw new InvalidInput(`a group is flat or hierarchical, not "${value}"`, { field: 'kind' });
+}
+
+/** Canonical spellings already looked up: `Intl` is slow to ask, and zones are few. */
+const canonicalZones = new Map<string, string>();
+const MAX_CANONICAL_ZONES = 1000;
+
+/** An IANA zone name (any letter case), returned in its canonical spelling; absent means UTC. */
+export function validateTimeZone(value: string | undefined): string {
+  if (value === undefined) return 'UTC';
+  const known = canonicalZones.get(value);
+  if (known !== undefined) return known;
+  if (!IANAZone.isValidZone(value)) {
+    throw new InvalidInput(`"${value}" is not an IANA time zone (like Europe/Madrid or UTC)`, {
+      field: 'timeZone',
+    });
+  }
+  const canonical = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions()
+    .timeZone;
+  if (canonicalZones.size >= MAX_CANONICAL_ZONES) canonicalZones.clear();
+  canonicalZones.set(value, canonical);
+  return canonical;
+}
+
+/** An instant in whole seconds between 1970 and 2200. */
+export function validateInstant(value: number, field: string): Millis {
+  if (!Number.isInteger(value) || value < EARLIEST_INSTANT || value > LATEST_INSTANT) {
+    throw new InvalidInput(`the ${field} must be a time between 1970 and 2200`, { field });
+  }
+  if (value % TIME.SECOND !== 0) {
+    throw new InvalidInput(`the ${field} must be a whole second`, { field });
+  }
+  return value;
+}
+
+/**
+ * Parses an ISO 8601 instant that says its offset (`2025-03-01T09:00:00Z`,
+ * `2025-03-01T10:00+01:00`). Local times are the client's job: only the client knows the
+ * user's zone.
+ */
+export function parseInstant(text: string, field: string): Millis {
+  if (!/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(text.trim())) {
+    throw new InvalidInput(`the ${field} "${text}" needs a UTC offset (e.g. Z or +01:00)`, {
+      field,
+    });
+  }
+  const parsed = DateTime.fromISO(text.trim(), { setZone: true });
+  if (!parsed.isValid) {
+    throw new InvalidInput(`the ${field} "${text}" is not an ISO 8601 time`, { field });
+  }
+  return validateInstant(parsed.toMillis(), field);
+}
+
+/**
+ * Parses a duration such as `1h30m`, `45m`, `2h`, `1d`, `90s` or ISO `PT1H30M` into
+ * milliseconds (positive, whole seconds).
+ */
+export function parseDuration(text: string, field = 'duration'): number {
+  const value = text.trim();
+  let ms: number | undefined;
+  const short = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/i.exec(value);
+  if (short !== null && value !== '') {
+    const [, d, h, m, s] = short;
+    ms =
+      Number(d ?? 0) * TIME.DAY +
+      Number(h ?? 0) * TIME.HOUR +
+      Number(m ?? 0) * TIME.MINUTE +
+      Number(s ?? 0) * TIME.SECOND;
+  } else if (/^P/i.test(value)) {
+    const iso = Duration.fromISO(value.toUpperCase());
+    // Months and years have no fixed length; only exact units are accepted.
+    if (iso.isValid && iso.years === 0 && iso.months === 0) ms = iso.toMillis();
+  }
+  if (ms === undefined || !Number.isFinite(ms)) {
+    throw new InvalidInput(`"${text}" is not a duration (use e.g. 45m, 1h30m, 2d)`, { field });
+  }
+  if (ms <= 0 || ms % TIME.SECOND !== 0) {
+    throw new InvalidInput(`the ${field} must be a positive number of whole seconds`, { field });
+  }
+  return ms;
+}
+
+/** A query interval: `from < to`, both valid instants, at most a year apart. */
+export function validateQueryInterval(from: Millis, to: Millis): Interval {
+  validateInstant(from, 'from');
+  validateInstant(to, 'to');
+  if (to <= from) throw new InvalidInput('"to" must be after "from"', { field: 'to' });
+  if (to - from > MAX_QUERY_SPAN_MS) {
+    throw new InvalidInput(`an interval spans at most ${describeDuration(MAX_QUERY_SPAN_MS)}`, {
+      field: 'to',
+    });
+  }
+  return { start: from, end: to };
+}
+
+/** A rank in a hierarchical group: a whole number from 0 (the owner's) to 1000. */
+export function validateLevel(value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_LEVEL) {
+    throw new InvalidInput(`a level is a whole number from 0 to ${MAX_LEVEL}`, { field: 'level' });
+  }
+  return value;
+}
+
+/** What a user submits to create (or, merged with the current values, update) an event. */
+export interface EventDraft {
+  readonly title: string;
+  readonly start: Millis;
+  readonly end: Millis;
+  /** IANA zone; defaults to UTC. */
+  readonly timeZone?: string;
+  readonly description?: string;
+  readonly location?: string;
+  /** `public`, `busy` or `private`; defaults to `busy`. */
+  readonly visibility?: string;
+  /** RRULE text in the supported subset; absent or null for a one-off event. */
+  readonly recurrence?: string | null;
+  /** Starts of occurrences to leave out (EXDATE); only with a recurrence. */
+  readonly exceptions?: readonly Millis[];
+}
+
+/** A validated draft: every field present and canonical. */
+export interface EventDetails {
+  readonly title: string;
+  readonly start: Millis;
+  readonly end: Millis;
+  readonly timeZone: string;
+  readonly description: string;
+  readonly location: string;
+  readonly visibility: Visibility;
+  readonly recurrence: Recurrence | null;
+}
+
+/** How many occurrences validation inspects to check that a series does not overlap itself. */
+const SELF_OVERLAP_SAMPLE = 400;
+
+function validateRecurrence(
+  text: string,
+  exceptions: readonly Millis[],
+  start: Millis,
+  end: Millis,
+  timeZone: string,
+): { recurrence: Recurrence; start: Millis } {
+  const rule = parseRecurrenceRule(text, timeZone);
+  if (rule.until !== undefined && rule.until < start) {
+    throw new InvalidInput('UNTIL is before the start of the event', { field: 'recurrence' });
+  }
+  const starts = firstOccurrenceStarts(rule, start, timeZone, SELF_OVERLAP_SAMPLE);
+  const first = starts[0];
+  if (first === undefined) {
+    throw new InvalidInput('the recurrence rule produces no occurrence', { field: 'recurrence' });
+  }
+  const duration = end - start;
+  for (let i = 1; i < starts.length; i++) {
+    if ((starts[i] ?? Infinity) - (starts[i - 1] ?? -Infinity) < duration) {
+      throw new InvalidInput(
+        'the occurrences of this series would overlap each other; shorten the event or space the occurrences',
+        { field: 'recurrence' },
+      );
+    }
+  }
+  if (exceptions.length > MAX_EXCEPTIONS) {
+    throw new InvalidInput(`at most ${MAX_EXCEPTIONS} exceptions`, { field: 'exceptions' });
+  }
+  const sorted = [...new Set(exceptions.map((e) => validateInstant(e, 'exception')))].sort(
+    (a, b) => a - b,
+  );
+  return { recurrence: { rule, exceptions: sorted }, start: first };
+}
+
+/**
+ * Validates a draft and returns its canonical details. Beyond field checks: `end > start`,
+ * at most 31 days long, a known zone, a recurrence in the supported subset whose
+ * occurrences do not overlap one another. A recurring event's start moves to the rule's
+ * first occurrence at or after it (keeping the duration), so `start` always is an
+ * occurrence — "every Monday" typed on a Saturday starts on the Monday after.
+ *
+ * @throws InvalidInput naming the field at fault.
+ */
+export function validateEventDraft(draft: EventDraft): EventDetails {
+  const title = validateTitle(draft.title);
+  const timeZone = validateTimeZone(draft.timeZone);
+  let start = validateInstant(draft.start, 'start');
+  let end = validateInstant(draft.end, 'end');
+  if (end <= start) throw new InvalidInput('the end must be after the start', { field: 'end' });
+  if (end - start > MAX_EVENT_DURATION_MS) {
+    throw new InvalidInput(`an event lasts at most ${describeDuration(MAX_EVENT_DURATION_MS)}`, {
+      field: 'end',
+    });
+  }
+  let recurrence: Recurrence | null = null;
+  if (draft.recurrence !== undefined && draft.recurrence !== null) {
+    const validated = validateRecurrence(
+      draft.recurrence,
+      draft.exceptions ?? [],
+      start,
+      end,
+      timeZone,
+    );
+    end = validated.start + (end - start);
+    start = validated.start;
+    recurrence = validated.recurrence;
+  } else if ((draft.exceptions?.length ?? 0) > 0) {
+    throw new InvalidInput('exceptions only make sense for a recurring event', {
+      field: 'exceptions',
+    });
+  }
+  return {
+    title,
+    start,
+    end,
+    timeZone,
+    description: validateDescription(draft.description),
+    location: validateLocation(draft.location),
+    visibility: validateVisibility(draft.visibility),
+    recurrence,
+  };
+}

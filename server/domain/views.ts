@@ -1,0 +1,139 @@
+/**
+ * What users see: events and occurrences with instants as ISO 8601 UTC strings and the
+ * field names of the CLI's `--json` output (`id`, `title`, `start`, `end`, `status`,
+ * `myStatus`, `organizer`, `group`, `conflict`). Decisions compute in milliseconds; only
+ * these views speak ISO.
+ */
+import { formatRecurrenceRule } from './recurrence.js';
+import type {
+  AttendeeRole,
+  AttendeeStatus,
+  CalendarEvent,
+  EventRecord,
+  EventStatus,
+  Interval,
+  Millis,
+  Occurrence,
+  Username,
+  Visibility,
+} from './types.js';
+import type { ConflictingEvent } from '../errors.js';
+
+/** One occurrence (or a one-off event) with full details, as listed to someone entitled to them. */
+export interface EventView {
+  /** The series id; every occurrence of a recurring event carries it. */
+  readonly id: string;
+  readonly title: string;
+  readonly start: string;
+  readonly end: string;
+  readonly status: EventStatus;
+  /** The answer of the agenda's owner (the caller, in their own lists). */
+  readonly myStatus: AttendeeStatus;
+  readonly organizer: Username;
+  readonly group: string | null;
+  /** It overlaps another event the agenda's owner has accepted. */
+  readonly conflict: boolean;
+  readonly timeZone: string;
+  readonly visibility: Visibility;
+  readonly description: string;
+  readonly location: string;
+  /** Canonical RRULE text of the series, or null for a one-off event. */
+  readonly recurrence: string | null;
+}
+
+/** Someone else's event the viewer may not see: when, and nothing else. */
+export interface BusyBlock {
+  readonly start: string;
+  readonly end: string;
+  readonly busy: true;
+}
+
+export interface AttendeeView {
+  readonly username: Username;
+  readonly status: AttendeeStatus;
+  readonly role: AttendeeRole;
+}
+
+/** A whole event (series) as shown by `event show`, invitations and command results. */
+export interface EventDetailsView extends EventView {
+  /** Starts of removed occurrences, ISO UTC. */
+  readonly exceptions: readonly string[];
+  readonly attendees: readonly AttendeeView[];
+  readonly revision: number;
+}
+
+/** Two occurrences that overlap in one user's agenda, and the overlap itself. */
+export interface ConflictView {
+  readonly start: string;
+  readonly end: string;
+  readonly events: readonly [EventView, EventView];
+}
+
+/** A free slot, ISO UTC. */
+export interface SlotView {
+  readonly start: string;
+  readonly end: string;
+}
+
+/** An instant as ISO 8601 UTC with milliseconds, e.g. `2025-03-01T09:00:00.000Z`. */
+export function toIso(instant: Millis): string {
+  return new Date(instant).toISOString();
+}
+
+/** The view of one occurrence of `event` for someone whose answer is `myStatus`. */
+export function eventView(
+  event: CalendarEvent,
+  occurrence: Interval,
+  myStatus: AttendeeStatus,
+  conflict: boolean,
+): EventView {
+  return {
+    id: event.id,
+    title: event.title,
+    start: toIso(occurrence.start),
+    end: toIso(occurrence.end),
+    status: event.status,
+    myStatus,
+    organizer: event.organizer,
+    group: event.group?.name ?? null,
+    conflict,
+    timeZone: event.timeZone,
+    visibility: event.visibility,
+    description: event.description,
+    location: event.location,
+    recurrence: event.recurrence === null ? null : formatRecurrenceRule(event.recurrence.rule),
+  };
+}
+
+/** The whole-series view of `record` for an attendee whose answer is `myStatus`. */
+export function eventDetailsView(
+  record: EventRecord,
+  myStatus: AttendeeStatus,
+  conflict: boolean,
+): EventDetailsView {
+  const { event } = record;
+  return {
+    ...eventView(event, event, myStatus, conflict),
+    exceptions: (event.recurrence?.exceptions ?? []).map(toIso),
+    attendees: record.attendees.map((a) => ({
+      username: a.username,
+      status: a.status,
+      role: a.role,
+    })),
+    revision: event.revision,
+  };
+}
+
+export function busyBlock(occurrence: Interval): BusyBlock {
+  return { start: toIso(occurrence.start), end: toIso(occurrence.end), busy: true };
+}
+
+/** How an occurrence in the way of a decision is reported in a `conflict` error. */
+export function conflictingEvent(event: CalendarEvent, occurrence: Occurrence): ConflictingEvent {
+  return {
+    id: event.id,
+    title: event.title,
+    start: toIso(occurrence.start),
+    end: toIso(occurrence.end),
+  };
+}

@@ -1,0 +1,61 @@
+import test from 'ava';
+import { at } from './test-fixtures.js';
+import { instantOfWallClock, offsetAt, wallClockOf } from './zones.js';
+
+const wall = (iso: string) => at(`${iso}Z`); // a wall-clock reading, encoded as UTC fields
+
+test('wall clocks and instants convert both ways outside DST changes', (t) => {
+  t.is(wallClockOf(at('2025-01-15T08:00:00Z'), 'Europe/Madrid'), wall('2025-01-15T09:00:00'));
+  t.is(wallClockOf(at('2025-07-15T07:00:00Z'), 'Europe/Madrid'), wall('2025-07-15T09:00:00'));
+  t.is(
+    instantOfWallClock(wall('2025-07-15T09:00:00'), 'Europe/Madrid'),
+    at('2025-07-15T07:00:00Z'),
+  );
+  t.is(instantOfWallClock(wall('2025-07-15T09:00:00'), 'Asia/Kolkata'), at('2025-07-15T03:30:00Z'));
+  t.is(offsetAt('America/New_York', at('2025-01-15T00:00:00Z')), -300);
+});
+
+test('a reading that happens twice is its earlier instant, whatever the date today', (t) => {
+  // 26 October 2025, Madrid: 02:30 happens at 00:30Z (CEST) and again at 01:30Z (CET).
+  t.is(
+    instantOfWallClock(wall('2025-10-26T02:30:00'), 'Europe/Madrid'),
+    at('2025-10-26T00:30:00Z'),
+  );
+  // 2 November 2025, New York: 01:30 happens at 05:30Z (EDT) and 06:30Z (EST).
+  t.is(
+    instantOfWallClock(wall('2025-11-02T01:30:00'), 'America/New_York'),
+    at('2025-11-02T05:30:00Z'),
+  );
+});
+
+test('a reading skipped by a jump forward moves forward by the jump', (t) => {
+  t.is(
+    instantOfWallClock(wall('2025-03-30T02:30:00'), 'Europe/Madrid'),
+    at('2025-03-30T01:30:00Z'),
+  );
+  t.is(wallClockOf(at('2025-03-30T01:30:00Z'), 'Europe/Madrid'), wall('2025-03-30T03:30:00'));
+  t.is(
+    instantOfWallClock(wall('2025-03-09T02:15:00'), 'America/New_York'),
+    at('2025-03-09T07:15:00Z'),
+  );
+});
+
+test('every wall-clock reading of a year round-trips except in the gaps', (t) => {
+  for (const zone of ['Europe/Madrid', 'America/New_York', 'Australia/Lord_Howe', 'UTC']) {
+    for (
+      let instant = at('2025-01-01T00:00:00Z');
+      instant < at('2026-01-01T00:00:00Z');
+      instant += 15 * 60_000
+    ) {
+      const back = instantOfWallClock(wallClockOf(instant, zone), zone);
+      // Only the second pass of a repeated reading maps to another (earlier) instant.
+      if (back !== instant) {
+        t.true(
+          back < instant && wallClockOf(back, zone) === wallClockOf(instant, zone),
+          `${zone} ${new Date(instant).toISOString()}`,
+        );
+      }
+    }
+  }
+  t.pass();
+});

@@ -1,0 +1,117 @@
+/**
+ * Wall clocks and the UTC timeline, deterministically. Decisions run inside a replicated
+ * state machine, so the same wall-clock reading must map to the same instant on every
+ * replica at any time of year. luxon's `DateTime.fromObject` resolves ambiguous readings
+ * with an offset guessed from the *current* time, so it is not used for that; these
+ * functions ask the zone database (through luxon's `IANAZone`) only about fixed instants.
+ *
+ * Asking the zone database goes through `Intl` and costs microseconds, which adds up when
+ * expanding long series; offsets are therefore memoized per zone and UTC day (a pure
+ * cache: answers are the same with or without it).
+ */
+import { IANAZone } from 'luxon';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+function zoneNamed(name: string): IANAZone {
+  const zone = IANAZone.create(name);
+  if (!zone.isValid) throw new RangeError(`unknown time zone ${name}`);
+  return zone;
+}
+
+/** A UTC day of a zone: its offset at the start, and where and to what it changes, if it does. */
+interface ZoneDay {
+  readonly offset: number;
+  readonly change: { readonly at: number; readonly offset: number } | null;
+}
+
+/** Bound on memoized zone-days (about 60 years of days for a dozen zones). */
+const MAX_MEMOIZED_DAYS = 250_000;
+const zoneDays = new Map<string, ZoneDay>();
+
+/** The first instant in `(low, high]` whose offset differs from `low`'s. */
+function firstChange(tz: IANAZone, low: number, high: number): number {
+  const before = tz.offset(low);
+  let lo = low;
+  let hi = high;
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (tz.offset(mid) === before) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+function zoneDay(zone: string, day: number): ZoneDay {
+  const key = `${zone}\u0000${day}`;
+  const known = zoneDays.get(key);
+  if (known !== undefined) return known;
+  const tz = zoneNamed(zone);
+  const start = day * DAY;
+  const offset = tz.offset(start);
+  const endOffset = tz.offset(start + DAY);
+  // Zones change offset at most once a day, which the zone database bears out since 1970.
+  const found: ZoneDay =
+    offset === endOffset
+      ? { offset, change: null }
+      : { offset, change: { at: firstChange(tz, start, start + DAY), offset: endOffset } };
+  if (zoneDays.size >= MAX_MEMOIZED_DAYS) zoneDays.clear();
+  zoneDays.set(key, found);
+  return found;
+}
+
+/** The UTC offset of `zone` at `instant`, in minutes. */
+export function offsetAt(zone: string, instant: number): number {
+  const { offset, change } = zoneDay(zone, Math.floor(instant / DAY));
+  return change !== null && instant >= change.at ? change.offset : offset;
+}
+
+/**
+ * What clocks in `zone` read at `instant`, encoded as the UTC instant with the same
+ * calendar fields (so `new Date(wall).getUTCHours()` is the local hour).
+ */
+export function wallClockOf(instant: number, zone: string): number {
+  return instant + offsetAt(zone, instant) * MINUTE;
+}
+
+/**
+ * The instant at which clocks in `zone` read `wall` (encoded as by {@link wallClockOf}).
+ * A reading that happens twice (clocks going back) is the earlier instant; a reading that
+ * never happens (clocks jumping forward) moves forward by the jump — 02:30 on a
+ * spring-forward night becomes 03:30 — as calendar apps do.
+ */
+export function instantOfWallClock(wall: number, zone: string): number {
+  // Zones change offset at most once around any given day, so the offsets a day before and
+  // a day after are the only candidates.
+  const before = offsetAt(zone, wall - DAY);
+  const after = offsetAt(zone, wall + DAY);
+  const early = wall - before * MINUTE;
+  const late = wall - after * MINUTE;
+  const earlyValid = offsetAt(zone, early) === before;
+  const lateValid = offsetAt(zone, late) === after;
+  if (earlyValid && lateValid) return Math.min(early, late);
+  if (lateValid) return late;
+  // Either only the old offset fits, or the reading falls in a gap: reading it with the old
+  // offset lands after the jump, shifted forward by the jump's length.
+  return early;
+}
+
+/** An instant at which a zone's UTC offset changes, with the offsets (minutes) around it. */
+export interface OffsetChange {
+  readonly at: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Every offset change of `zone` in `[from, to)`, in order. */
+export function offsetChanges(zone: string, from: number, to: number): OffsetChange[] {
+  const changes: OffsetChange[] = [];
+  for (let day = Math.floor(from / DAY); day * DAY < to; day++) {
+    const { offset, change } = zoneDay(zone, day);
+    if (change !== null && change.at >= from && change.at < to) {
+      changes.push({ at: change.at, from: offset, to: change.offset });
+    }
+  }
+  return changes;
+}
