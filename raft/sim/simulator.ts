@@ -1,6 +1,6 @@
 import type { SqlJsStatic } from 'sql.js';
 import { RaftError } from '../core/errors.js';
-import type { Message, NodeId, Snapshot } from '../core/types.js';
+import type { ConfChange, Message, NodeId, Snapshot } from '../core/types.js';
 import {
   encodeKvCommand,
   KvStateMachine,
@@ -34,6 +34,8 @@ export interface SimProfile {
   readonly partitionChance: number;
   readonly pauseChance: number;
   readonly transferChance: number;
+  /** Chance per step that the leader starts the next membership change of the churn cycle. */
+  readonly churnChance: number;
   readonly snapshotEvery: number;
   readonly snapshotRetain: number;
 }
@@ -76,6 +78,7 @@ export function profileFor(seed: number): SimProfile {
     partitionChance: harsh ? 0.003 : 0.001,
     pauseChance: harsh ? 0.002 : 0.0005,
     transferChance: 0.001,
+    churnChance: r.pick([0, 0.002, 0.004]),
     snapshotEvery: r.pick([20, 50, 200]),
     snapshotRetain: r.pick([0, 5, 50]),
   };
@@ -193,6 +196,7 @@ export class Simulation {
     snapshotsInstalled: 0,
   };
   private chaos = true;
+  private membershipPendingSince = -1;
 
   constructor(
     private readonly seed: number,
@@ -387,6 +391,7 @@ export class Simulation {
         }
       }
     }
+    if (r.chance(p.churnChance)) this.churnMembership(false);
     if (r.chance(p.powerCutChance)) {
       const node = r.pick(this.nodes);
       if (node.host) {
@@ -697,6 +702,37 @@ export class Simulation {
   // ---------------------------------------------------------------------------------------
   // The end
 
+  /**
+   * Membership churn, one single-server change at a time: remove a follower, then add it
+   * back as a learner (it still holds its old log), then promote it once it has caught up.
+   * With `restoreOnly`, only the steps that bring the cluster back to full size are taken.
+   */
+  private churnMembership(restoreOnly: boolean): void {
+    if (this.membershipPendingSince >= 0 && this.now - this.membershipPendingSince < 400) return;
+    const leader = this.nodes.find((n) => n.host?.status().role === 'leader');
+    const host = leader?.host;
+    if (!leader || !host) return;
+    const conf = host.status().conf;
+    const inConf = (id: NodeId) => conf.voters.includes(id) || conf.learners.includes(id);
+    const learner = conf.learners[0];
+    const missing = this.nodes.map((n) => n.id).find((id) => !inConf(id));
+    let cc: ConfChange;
+    if (learner !== undefined) cc = { kind: 'promote', node: learner };
+    else if (missing !== undefined) cc = { kind: 'addLearner', node: missing };
+    else if (!restoreOnly && conf.voters.length > 2) {
+      cc = {
+        kind: 'remove',
+        node: this.faultRng.pick(conf.voters.filter((id) => id !== leader.id)),
+      };
+    } else return;
+    this.membershipPendingSince = this.now;
+    this.log(`n${leader.id} proposes ${cc.kind} n${cc.node}`);
+    host.proposeConfChange(cc, (err) => {
+      this.membershipPendingSince = -1;
+      this.log(`${cc.kind} n${cc.node}: ${err ? `not done (${err.message})` : 'applied'}`);
+    });
+  }
+
   private heal(): void {
     this.chaos = false;
     this.blocked.clear();
@@ -714,6 +750,7 @@ export class Simulation {
     let verified = false;
     for (; this.now < limit; this.now++) {
       this.step();
+      this.churnMembership(true);
       const busy = this.clients.some((c) => c.current) || this.finalReadKeys.length > 0;
       if (busy) continue;
       const leader = this.nodes.find((n) => n.host?.status().role === 'leader')?.host;
@@ -724,10 +761,13 @@ export class Simulation {
         this.finalReadKeys = Array.from({ length: this.profile.keys }, (_, i) => `k${i + 1}`);
         continue;
       }
+      const full = leader.status().conf.voters.length === this.nodes.length;
       const target = leader.status().commit;
-      const caughtUp = this.nodes.every(
-        (n) => n.host && n.host.status().applied === target && n.host.status().commit === target,
-      );
+      const caughtUp =
+        full &&
+        this.nodes.every(
+          (n) => n.host && n.host.status().applied === target && n.host.status().commit === target,
+        );
       if (caughtUp) return;
     }
     const states = this.nodes.map((n) => {
