@@ -1,0 +1,288 @@
+/**
+ * Store benchmark: `npm run bench:store [-- --json] [--users N] [--events M] [--samples S]`.
+ *
+ * Builds a calendar of N users (default 1,000) with M events each (default 1,000) in
+ * hierarchical groups of 20, entirely through `apply` (batches of 2,000 commands, every
+ * command through the domain: validation, conflict loads, notifications, request log),
+ * then measures the agenda view of a whole 20-member group over one week, inside the
+ * store, from random viewers in random weeks.
+ *
+ * Each user's events: mostly one-hour personal events spread over 2025 (public, busy and
+ * private in turn), 1 % group events imposed on the members below the organizer, 1 %
+ * appointments with two group mates, and 0.5 % weekly series.
+ *
+ * The last line on stdout is the JSON result:
+ * `{"agendaP50Ms","agendaP99Ms","applyPerSec","snapshotMs","dbBytes"}`; with `--json`
+ * it is the only line on stdout and progress goes to stderr.
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { loadSqlJs } from '../../raft/kv/sql.js';
+import { CalendarStore } from './calendar-store.js';
+import { encodeCommand } from './protocol.js';
+import type { CommandBody, StoreResult } from './protocol.js';
+
+const GROUP_SIZE = 20;
+const BATCH = 2_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
+/** Monday 6 January 2025, 00:00 UTC: the first day events are placed on. */
+const YEAR_START = Date.UTC(2025, 0, 6);
+const DAYS = 364;
+const VISIBILITIES = ['busy', 'public', 'private'] as const;
+
+interface Options {
+  readonly json: boolean;
+  readonly users: number;
+  readonly eventsPerUser: number;
+  readonly samples: number;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      users: { type: 'string', default: '1000' },
+      events: { type: 'string', default: '1000' },
+      samples: { type: 'string', default: '500' },
+    },
+  });
+  const users = Number(values.users);
+  const eventsPerUser = Number(values.events);
+  const samples = Number(values.samples);
+  if (![users, eventsPerUser, samples].every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error('--users, --events and --samples take positive whole numbers');
+  }
+  if (users % GROUP_SIZE !== 0) throw new Error(`--users must be a multiple of ${GROUP_SIZE}`);
+  return { json: values.json, users, eventsPerUser, samples };
+}
+
+/** A deterministic PRNG (mulberry32), so every run builds the same calendar. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)] ?? Number.NaN;
+}
+
+const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+/** Feeds commands to the store in batches, as the Raft host does, and counts refusals. */
+class Loader {
+  private pending: Uint8Array[] = [];
+  private index = 0;
+  private sequence = 0;
+  private clock = Date.UTC(2025, 0, 1);
+  applied = 0;
+  refused = new Map<string, number>();
+
+  constructor(private readonly store: CalendarStore) {}
+
+  send(actor: string | null, body: CommandBody): void {
+    this.sequence += 1;
+    this.clock += 1;
+    this.pending.push(
+      encodeCommand({
+        v: 1,
+        requestId: `r${this.sequence}`,
+        actor,
+        at: this.clock,
+        ids: [`e${this.sequence}`],
+        body,
+      }),
+    );
+    if (this.pending.length >= BATCH) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending.map((data) => ({ index: ++this.index, term: 1, data }));
+    this.pending = [];
+    this.count(this.store.apply(batch));
+  }
+
+  private count(results: readonly StoreResult[]): void {
+    for (const r of results) {
+      this.applied += 1;
+      if (!r.ok) this.refused.set(r.error.code, (this.refused.get(r.error.code) ?? 0) + 1);
+    }
+  }
+}
+
+const userName = (i: number) => `user${String(i).padStart(4, '0')}`;
+const groupName = (g: number) => `group${String(g).padStart(3, '0')}`;
+
+function personalEvent(user: number, k: number, eventsPerUser: number): CommandBody {
+  // Three one-hour slots a day (09, 11, 13 UTC), days in turn: a user's events never overlap.
+  const day = (k + user) % DAYS;
+  const slot = Math.floor(k / DAYS) % 3;
+  const start = YEAR_START + day * DAY + (9 + 2 * slot) * HOUR;
+  return {
+    type: 'event.create',
+    draft: {
+      title: `Event ${k} of ${userName(user)}`,
+      start,
+      end: start + HOUR,
+      visibility: VISIBILITIES[k % 3],
+      description: k % 10 === 0 ? 'Bring the quarterly figures.' : '',
+      location: k % 7 === 0 ? 'Room 4' : '',
+    },
+    // Events past the third slot of the year would overlap; let them be flagged, not refused.
+    allowConflict: k >= 3 * DAYS || eventsPerUser > 3 * DAYS,
+  };
+}
+
+function build(store: CalendarStore, o: Options, log: (line: string) => void): number {
+  const random = seededRandom(42);
+  const loader = new Loader(store);
+  const groups = o.users / GROUP_SIZE;
+  for (let u = 0; u < o.users; u++) {
+    loader.send(null, {
+      type: 'user.register',
+      username: userName(u),
+      passwordHash: `scrypt$bench$${u}`,
+    });
+  }
+  for (let g = 0; g < groups; g++) {
+    const owner = userName(g * GROUP_SIZE);
+    loader.send(owner, { type: 'group.create', name: groupName(g), kind: 'hierarchical' });
+    for (let m = 1; m < GROUP_SIZE; m++) {
+      loader.send(owner, {
+        type: 'group.addMember',
+        group: groupName(g),
+        username: userName(g * GROUP_SIZE + m),
+        level: 1 + (m % 3),
+      });
+    }
+  }
+  loader.flush();
+  log(`${o.users} users in ${groups} groups of ${GROUP_SIZE}`);
+
+  const started = performance.now();
+  const total = o.users * o.eventsPerUser;
+  // Interleave users, as real traffic does, rather than loading one agenda at a time.
+  for (let k = 0; k < o.eventsPerUser; k++) {
+    for (let u = 0; u < o.users; u++) {
+      const group = Math.floor(u / GROUP_SIZE);
+      const actor = userName(u);
+      if (k % 100 === 99) {
+        // A group meeting at 15:00, imposed on the members below the organizer.
+        const start = YEAR_START + ((k * 7 + u) % DAYS) * DAY + 15 * HOUR;
+        loader.send(actor, {
+          type: 'event.create',
+          draft: { title: `Team sync ${k}`, start, end: start + HOUR },
+          group: groupName(group),
+          allowConflict: true,
+        });
+      } else if (k % 100 === 49) {
+        // An appointment with two group mates at 17:00.
+        const start = YEAR_START + ((k * 3 + u) % DAYS) * DAY + 17 * HOUR;
+        const mate = () => userName(group * GROUP_SIZE + Math.floor(random() * GROUP_SIZE));
+        loader.send(actor, {
+          type: 'event.create',
+          draft: { title: `Coffee ${k}`, start, end: start + HOUR / 2, visibility: 'public' },
+          with: [...new Set([mate(), mate()])].filter((m) => m !== actor),
+          allowConflict: true,
+        });
+      } else if (k % 200 === 199) {
+        // A weekly series at 19:00 for eight weeks.
+        const start = YEAR_START + ((k + u) % (DAYS - 60)) * DAY + 19 * HOUR;
+        loader.send(actor, {
+          type: 'event.create',
+          draft: {
+            title: `Course ${k}`,
+            start,
+            end: start + HOUR,
+            recurrence: 'FREQ=WEEKLY;COUNT=8',
+          },
+          allowConflict: true,
+        });
+      } else {
+        loader.send(actor, personalEvent(u, k, o.eventsPerUser));
+      }
+    }
+    if ((k + 1) % Math.max(1, Math.floor(o.eventsPerUser / 20)) === 0) {
+      const seconds = (performance.now() - started) / 1000;
+      const done = (k + 1) * o.users;
+      log(
+        `${done.toLocaleString('en')} / ${total.toLocaleString('en')} events, ${Math.round(done / seconds)} commands/s`,
+      );
+    }
+  }
+  loader.flush();
+  const seconds = (performance.now() - started) / 1000;
+  const refused = [...loader.refused].map(([code, n]) => `${code} ${n}`).join(', ');
+  log(`built in ${seconds.toFixed(1)} s${refused === '' ? '' : `; refused: ${refused}`}`);
+  return total / seconds;
+}
+
+function measureAgenda(store: CalendarStore, o: Options, log: (line: string) => void): number[] {
+  const random = seededRandom(7);
+  const groups = o.users / GROUP_SIZE;
+  const view = () => {
+    const g = Math.floor(random() * groups);
+    const viewer = userName(g * GROUP_SIZE + Math.floor(random() * GROUP_SIZE));
+    const from = YEAR_START + Math.floor(random() * 50) * WEEK;
+    const started = performance.now();
+    const answer = store.query({
+      v: 1,
+      actor: viewer,
+      at: Date.UTC(2025, 0, 1),
+      body: { type: 'agenda.view', targets: { group: groupName(g) }, from, to: from + WEEK },
+    });
+    const elapsed = performance.now() - started;
+    if (!answer.ok) throw new Error(`agenda refused: ${answer.error.message}`);
+    return { elapsed, answer };
+  };
+  for (let i = 0; i < 30; i++) view();
+  const timings: number[] = [];
+  let entries = 0;
+  for (let i = 0; i < o.samples; i++) {
+    const { elapsed, answer } = view();
+    timings.push(elapsed);
+    if (answer.ok && 'agendas' in answer.result) {
+      entries += answer.result.agendas.reduce((n, a) => n + a.entries.length, 0);
+    }
+  }
+  log(`${o.samples} agenda views, ${Math.round(entries / o.samples)} entries each on average`);
+  return timings.sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const log = (line: string) => {
+    if (o.json) process.stderr.write(`${line}\n`);
+    else process.stdout.write(`${line}\n`);
+  };
+  const store = new CalendarStore(await loadSqlJs());
+  try {
+    const applyPerSec = build(store, o, log);
+    const timings = measureAgenda(store, o, log);
+    const started = performance.now();
+    const image = store.snapshot();
+    const snapshotMs = performance.now() - started;
+    process.stdout.write(
+      `${JSON.stringify({
+        agendaP50Ms: round(percentile(timings, 50)),
+        agendaP99Ms: round(percentile(timings, 99)),
+        applyPerSec: Math.round(applyPerSec),
+        snapshotMs: Math.round(snapshotMs),
+        dbBytes: image.length,
+      })}\n`,
+    );
+  } finally {
+    store.close();
+  }
+}
+
+await main();

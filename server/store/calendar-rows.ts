@@ -1,0 +1,246 @@
+/**
+ * Loading: the reads that build the contexts the domain's decisions and queries take.
+ * Every loader returns rows in a fixed order (by id or name), so the same image gives the
+ * same context — and so the same decision — on every replica.
+ *
+ * Events always come with their complete attendee lists, as the domain requires.
+ */
+import type { SqlValue } from 'sql.js';
+import type {
+  Attendee,
+  AttendeeRole,
+  AttendeeStatus,
+  CalendarEvent,
+  EventRecord,
+  EventStatus,
+  GroupKind,
+  GroupRecord,
+  Interval,
+  Millis,
+  Recurrence,
+  User,
+  Username,
+  Visibility,
+} from '../domain/index.js';
+import { Internal } from '../errors.js';
+import { ENDLESS, LONG_SPAN, SHORT_SPAN, SHORT_SPAN_MAX_MS } from './schema.js';
+import { integer, nullableText, oneOf, text } from './statements.js';
+import type { PreparedStatement, StatementSet } from './statements.js';
+
+const VISIBILITIES: ReadonlySet<Visibility> = new Set(['public', 'busy', 'private']);
+const EVENT_STATUSES: ReadonlySet<EventStatus> = new Set(['confirmed', 'pending', 'cancelled']);
+const ATTENDEE_STATUSES: ReadonlySet<AttendeeStatus> = new Set(['accepted', 'pending', 'declined']);
+const ROLES: ReadonlySet<AttendeeRole> = new Set(['organizer', 'invitee', 'imposed']);
+const GROUP_KINDS: ReadonlySet<GroupKind> = new Set(['flat', 'hierarchical']);
+
+/** The whole timeline, for loads without bounds. */
+export const ALL_TIME: Interval = { start: -ENDLESS, end: ENDLESS };
+
+/** Which of a person's events a load wants. */
+export type Attendance = 'any' | 'accepted';
+
+// An event row followed by its attendees as JSON: one statement per load, not one per event.
+const EVENT_COLUMNS = `
+  e.id, e.title, e.start_at, e.end_at, e.time_zone, e.description, e.location, e.visibility,
+  e.recurrence, e.organizer, e.group_name, e.group_kind, e.status, e.created_at, e.updated_at,
+  e.revision,
+  (SELECT json_group_array(json_array(x.username, x.status, x.role))
+     FROM attendees x WHERE x.event_id = e.id) AS attendees`;
+
+const GROUP_COLUMNS = `
+  g.name, g.kind, g.owner,
+  (SELECT json_group_array(json_array(x.username, x.level))
+     FROM members x WHERE x.group_name = g.name) AS members`;
+
+/** The SQL of every load, by name (exported so tests can check their query plans). */
+export const LOADS = {
+  userByName: 'SELECT username, display_name FROM users WHERE username = ?',
+  credentialsByName: 'SELECT password_hash FROM credentials WHERE username = ?',
+  usersAmong:
+    'SELECT username FROM users WHERE username IN (SELECT value FROM json_each(?)) ORDER BY username',
+  groupByName: `SELECT ${GROUP_COLUMNS} FROM groups g WHERE g.name = ?`,
+  groupsOfUser: `SELECT ${GROUP_COLUMNS} FROM members m JOIN groups g ON g.name = m.group_name
+    WHERE m.username = ? ORDER BY g.name`,
+  eventById: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ?`,
+  eventIdTaken: 'SELECT 1 FROM events WHERE id = ?',
+  // ?1 people (JSON array), ?2 window start, ?3 window end, ?4 1 for accepted only. The
+  // people drive the join, each probing the two indexes, and the hits drive the event
+  // lookups (CROSS JOIN fixes that order: without statistics the planner might scan events).
+  eventsInWindow: `
+    WITH who AS (SELECT DISTINCT value AS username FROM json_each(?1)),
+    hits AS (
+      SELECT a.event_id FROM who CROSS JOIN attendees a
+       WHERE a.username = who.username AND a.span_class = ${SHORT_SPAN}
+         AND a.start_at > ?2 - ${SHORT_SPAN_MAX_MS} AND a.start_at < ?3 AND a.series_end > ?2
+         AND (?4 = 0 OR a.status = 'accepted')
+      UNION
+      SELECT a.event_id FROM who CROSS JOIN attendees a
+       WHERE a.username = who.username AND a.span_class = ${LONG_SPAN}
+         AND a.series_end > ?2 AND a.start_at < ?3
+         AND (?4 = 0 OR a.status = 'accepted')
+    )
+    SELECT ${EVENT_COLUMNS} FROM hits CROSS JOIN events e ON e.id = hits.event_id
+    ORDER BY hits.event_id`,
+  invitationsOfUser: `SELECT ${EVENT_COLUMNS} FROM attendees a JOIN events e ON e.id = a.event_id
+    WHERE a.username = ? AND a.status = 'pending' AND a.series_end > ? ORDER BY e.id`,
+  eventsOfGroup: `SELECT ${EVENT_COLUMNS} FROM events e
+    WHERE e.group_name = ? AND e.series_end > ? ORDER BY e.id`,
+} as const;
+
+function parseJson(value: SqlValue | undefined): unknown {
+  return JSON.parse(text(value)) as unknown;
+}
+
+/** Organizer first, then by username: how the domain lists the attendees it creates. */
+function attendeeOrder(a: Attendee, b: Attendee): number {
+  const organizer = Number(b.role === 'organizer') - Number(a.role === 'organizer');
+  return organizer || (a.username < b.username ? -1 : a.username > b.username ? 1 : 0);
+}
+
+function attendeesOf(eventId: string, value: SqlValue | undefined): Attendee[] {
+  const list = parseJson(value);
+  if (!Array.isArray(list)) throw new Internal(`attendees of ${eventId} are not a list`);
+  const attendees = list.map((item: unknown): Attendee => {
+    if (!Array.isArray(item)) throw new Internal(`an attendee of ${eventId} is malformed`);
+    const [username, status, role] = item as SqlValue[];
+    return {
+      eventId,
+      username: text(username),
+      status: oneOf(status, ATTENDEE_STATUSES),
+      role: oneOf(role, ROLES),
+    };
+  });
+  return attendees.sort(attendeeOrder);
+}
+
+function eventRecordOf(row: SqlValue[]): EventRecord {
+  const id = text(row[0]);
+  const recurrenceJson = nullableText(row[8]);
+  const groupName = nullableText(row[10]);
+  const groupKind = row[11] === null ? null : oneOf(row[11], GROUP_KINDS);
+  const event: CalendarEvent = {
+    id,
+    title: text(row[1]),
+    start: integer(row[2]),
+    end: integer(row[3]),
+    timeZone: text(row[4]),
+    description: text(row[5]),
+    location: text(row[6]),
+    visibility: oneOf(row[7], VISIBILITIES),
+    // Written by this store from the domain's own Recurrence value.
+    recurrence: recurrenceJson === null ? null : (JSON.parse(recurrenceJson) as Recurrence),
+    organizer: text(row[9]),
+    group: groupName === null || groupKind === null ? null : { name: groupName, kind: groupKind },
+    status: oneOf(row[12], EVENT_STATUSES),
+    createdAt: integer(row[13]),
+    updatedAt: integer(row[14]),
+    revision: integer(row[15]),
+  };
+  return { event, attendees: attendeesOf(id, row[16]) };
+}
+
+function groupRecordOf(row: SqlValue[]): GroupRecord {
+  const name = text(row[0]);
+  const members = parseJson(row[3]);
+  if (!Array.isArray(members)) throw new Internal(`members of ${name} are not a list`);
+  return {
+    group: { name, kind: oneOf(row[1], GROUP_KINDS), owner: text(row[2]) },
+    members: members.map((item: unknown) => {
+      if (!Array.isArray(item)) throw new Internal(`a member of ${name} is malformed`);
+      const [username, level] = item as SqlValue[];
+      return { group: name, username: text(username), level: integer(level) };
+    }),
+  };
+}
+
+/** The calendar's reads, over one connection's prepared statements. */
+export class CalendarRows {
+  private readonly userByName: PreparedStatement;
+  private readonly credentialsByName: PreparedStatement;
+  private readonly usersAmong: PreparedStatement;
+  private readonly groupByName: PreparedStatement;
+  private readonly groupsOfUser: PreparedStatement;
+  private readonly eventById: PreparedStatement;
+  private readonly eventIdTaken: PreparedStatement;
+  private readonly eventsInWindow: PreparedStatement;
+  private readonly invitationsOfUser: PreparedStatement;
+  private readonly eventsOfGroup: PreparedStatement;
+
+  constructor(statements: StatementSet) {
+    this.userByName = statements.prepare(LOADS.userByName);
+    this.credentialsByName = statements.prepare(LOADS.credentialsByName);
+    this.usersAmong = statements.prepare(LOADS.usersAmong);
+    this.groupByName = statements.prepare(LOADS.groupByName);
+    this.groupsOfUser = statements.prepare(LOADS.groupsOfUser);
+    this.eventById = statements.prepare(LOADS.eventById);
+    this.eventIdTaken = statements.prepare(LOADS.eventIdTaken);
+    this.eventsInWindow = statements.prepare(LOADS.eventsInWindow);
+    this.invitationsOfUser = statements.prepare(LOADS.invitationsOfUser);
+    this.eventsOfGroup = statements.prepare(LOADS.eventsOfGroup);
+  }
+
+  user(username: Username): User | undefined {
+    const row = this.userByName.first([username]);
+    return row === undefined ? undefined : { username: text(row[0]), displayName: text(row[1]) };
+  }
+
+  /** The stored password hash of a registered user. */
+  passwordHash(username: Username): string | undefined {
+    const row = this.credentialsByName.first([username]);
+    return row === undefined ? undefined : text(row[0]);
+  }
+
+  /** The registered users among `usernames`. */
+  existingUsers(usernames: readonly string[]): Set<Username> {
+    if (usernames.length === 0) return new Set();
+    return new Set(this.usersAmong.all([JSON.stringify(usernames)]).map((row) => text(row[0])));
+  }
+
+  /** A group with its members. */
+  group(name: string): GroupRecord | undefined {
+    const row = this.groupByName.first([name]);
+    return row === undefined ? undefined : groupRecordOf(row);
+  }
+
+  /** Every group the user belongs to, with members, by name. */
+  groupsOf(username: Username): GroupRecord[] {
+    return this.groupsOfUser.all([username]).map(groupRecordOf);
+  }
+
+  /** An event with its attendees. */
+  event(id: string): EventRecord | undefined {
+    const row = this.eventById.first([id]);
+    return row === undefined ? undefined : eventRecordOf(row);
+  }
+
+  /** Whether an event already has this id. */
+  eventExists(id: string): boolean {
+    return this.eventIdTaken.first([id]) !== undefined;
+  }
+
+  /**
+   * The events any of `people` attends (`accepted` ones only, or any answer) that have an
+   * occurrence reaching into `window` — possibly a few more (series are matched on their
+   * bounds, not occurrence by occurrence), each once, by id.
+   */
+  eventsAttending(
+    people: readonly Username[],
+    window: Interval,
+    attendance: Attendance,
+  ): EventRecord[] {
+    if (people.length === 0) return [];
+    return this.eventsInWindow
+      .all([JSON.stringify(people), window.start, window.end, attendance === 'accepted' ? 1 : 0])
+      .map(eventRecordOf);
+  }
+
+  /** Events the user is invited to, has not answered, and that are not over at `now`. */
+  pendingInvitations(username: Username, now: Millis): EventRecord[] {
+    return this.invitationsOfUser.all([username, now]).map(eventRecordOf);
+  }
+
+  /** The group's events that are not over at `now`. */
+  groupEvents(group: string, now: Millis): EventRecord[] {
+    return this.eventsOfGroup.all([group, now]).map(eventRecordOf);
+  }
+}

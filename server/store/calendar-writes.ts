@@ -1,0 +1,215 @@
+/**
+ * Applying: the domain's mutations, verbatim and in order, with prepared statements. This
+ * is the only code that writes calendar rows, so it is the one place that keeps the
+ * attendee rows' copies of their event's time bounds in step with the event.
+ */
+import { MAX_EVENT_DURATION_MS, seriesEnd } from '../domain/index.js';
+import type {
+  Attendee,
+  CalendarEvent,
+  Group,
+  Membership,
+  Mutation,
+  User,
+  Username,
+} from '../domain/index.js';
+import { ENDLESS, LONG_SPAN, SHORT_SPAN } from './schema.js';
+import type { PreparedStatement, StatementSet } from './statements.js';
+
+/** Where an event sits in the time indexes. */
+interface TimeBounds {
+  readonly seriesEnd: number;
+  readonly spanClass: number;
+}
+
+function timeBounds(event: CalendarEvent): TimeBounds {
+  const end = seriesEnd(event);
+  return {
+    seriesEnd: Number.isFinite(end) ? end : ENDLESS,
+    // Only events that surely end within MAX_EVENT_DURATION_MS of their start may be found
+    // by start; anything else is looked up by its series end.
+    spanClass:
+      event.recurrence === null && end - event.start <= MAX_EVENT_DURATION_MS
+        ? SHORT_SPAN
+        : LONG_SPAN,
+  };
+}
+
+function eventParams(event: CalendarEvent, bounds: TimeBounds): (string | number | null)[] {
+  return [
+    event.title,
+    event.start,
+    event.end,
+    bounds.seriesEnd,
+    bounds.spanClass,
+    event.timeZone,
+    event.description,
+    event.location,
+    event.visibility,
+    event.recurrence === null ? null : JSON.stringify(event.recurrence),
+    event.organizer,
+    event.group?.name ?? null,
+    event.group?.kind ?? null,
+    event.status,
+    event.createdAt,
+    event.updatedAt,
+    event.revision,
+    event.id,
+  ];
+}
+
+/** The calendar's writes, over one connection's prepared statements. */
+export class CalendarWrites {
+  private readonly insertUserRow: PreparedStatement;
+  private readonly insertCredentialsRow: PreparedStatement;
+  private readonly insertGroupRow: PreparedStatement;
+  private readonly updateGroupRow: PreparedStatement;
+  private readonly deleteGroupRow: PreparedStatement;
+  private readonly putMembershipRow: PreparedStatement;
+  private readonly deleteMembershipRow: PreparedStatement;
+  private readonly insertEventRow: PreparedStatement;
+  private readonly updateEventRow: PreparedStatement;
+  private readonly retimeAttendeeRows: PreparedStatement;
+  private readonly putAttendeeRow: PreparedStatement;
+  private readonly deleteAttendeeRow: PreparedStatement;
+
+  constructor(statements: StatementSet) {
+    this.insertUserRow = statements.prepare(
+      'INSERT INTO users (username, display_name) VALUES (?, ?)',
+    );
+    this.insertCredentialsRow = statements.prepare(
+      'INSERT INTO credentials (username, password_hash) VALUES (?, ?)',
+    );
+    this.insertGroupRow = statements.prepare(
+      'INSERT INTO groups (name, kind, owner) VALUES (?, ?, ?)',
+    );
+    this.updateGroupRow = statements.prepare(
+      'UPDATE groups SET kind = ?, owner = ? WHERE name = ?',
+    );
+    this.deleteGroupRow = statements.prepare('DELETE FROM groups WHERE name = ?');
+    this.putMembershipRow = statements.prepare(
+      `INSERT INTO members (group_name, username, level) VALUES (?, ?, ?)
+       ON CONFLICT (group_name, username) DO UPDATE SET level = excluded.level`,
+    );
+    this.deleteMembershipRow = statements.prepare(
+      'DELETE FROM members WHERE group_name = ? AND username = ?',
+    );
+    this.insertEventRow = statements.prepare(
+      `INSERT INTO events (title, start_at, end_at, series_end, span_class, time_zone,
+         description, location, visibility, recurrence, organizer, group_name, group_kind,
+         status, created_at, updated_at, revision, id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.updateEventRow = statements.prepare(
+      `UPDATE events SET title = ?, start_at = ?, end_at = ?, series_end = ?, span_class = ?,
+         time_zone = ?, description = ?, location = ?, visibility = ?, recurrence = ?,
+         organizer = ?, group_name = ?, group_kind = ?, status = ?, created_at = ?,
+         updated_at = ?, revision = ?
+       WHERE id = ?`,
+    );
+    // Touches only rows whose copy is stale, so a change of title rewrites no index entry.
+    this.retimeAttendeeRows = statements.prepare(
+      `UPDATE attendees SET start_at = ?1, series_end = ?2, span_class = ?3
+        WHERE event_id = ?4
+          AND (start_at <> ?1 OR series_end <> ?2 OR span_class <> ?3)`,
+    );
+    // The time bounds come from the event row, so an attendee can only join an event that exists.
+    this.putAttendeeRow = statements.prepare(
+      `INSERT INTO attendees (event_id, username, status, role, start_at, series_end, span_class)
+       SELECT id, ?, ?, ?, start_at, series_end, span_class FROM events WHERE id = ?
+       ON CONFLICT (event_id, username) DO UPDATE SET status = excluded.status, role = excluded.role`,
+    );
+    this.deleteAttendeeRow = statements.prepare(
+      'DELETE FROM attendees WHERE event_id = ? AND username = ?',
+    );
+  }
+
+  /** Applies a decision's mutations in order. */
+  apply(mutations: readonly Mutation[]): void {
+    for (const mutation of mutations) this.applyOne(mutation);
+  }
+
+  /** Keeps the hash the users service computed, next to a user just inserted. */
+  insertCredentials(username: Username, passwordHash: string): void {
+    this.insertCredentialsRow.runOne(
+      [username, passwordHash],
+      `storing credentials of ${username}`,
+    );
+  }
+
+  private applyOne(mutation: Mutation): void {
+    switch (mutation.kind) {
+      case 'insertUser':
+        return this.insertUser(mutation.user);
+      case 'insertGroup':
+        return this.insertGroup(mutation.group);
+      case 'updateGroup':
+        return this.updateGroup(mutation.group);
+      case 'deleteGroup':
+        return this.deleteGroupRow.runOne([mutation.group], `deleting group ${mutation.group}`);
+      case 'putMembership':
+        return this.putMembership(mutation.membership);
+      case 'deleteMembership':
+        return this.deleteMembershipRow.runOne(
+          [mutation.group, mutation.username],
+          `removing ${mutation.username} from ${mutation.group}`,
+        );
+      case 'insertEvent':
+        return this.insertEvent(mutation.event);
+      case 'updateEvent':
+        return this.updateEvent(mutation.event);
+      case 'putAttendee':
+        return this.putAttendee(mutation.attendee);
+      case 'deleteAttendee':
+        return this.deleteAttendeeRow.runOne(
+          [mutation.eventId, mutation.username],
+          `removing ${mutation.username} from event ${mutation.eventId}`,
+        );
+    }
+  }
+
+  private insertUser(user: User): void {
+    this.insertUserRow.runOne([user.username, user.displayName], `inserting user ${user.username}`);
+  }
+
+  private insertGroup(group: Group): void {
+    this.insertGroupRow.runOne(
+      [group.name, group.kind, group.owner],
+      `inserting group ${group.name}`,
+    );
+  }
+
+  private updateGroup(group: Group): void {
+    this.updateGroupRow.runOne(
+      [group.kind, group.owner, group.name],
+      `updating group ${group.name}`,
+    );
+  }
+
+  private putMembership(membership: Membership): void {
+    this.putMembershipRow.runOne(
+      [membership.group, membership.username, membership.level],
+      `adding ${membership.username} to ${membership.group}`,
+    );
+  }
+
+  private insertEvent(event: CalendarEvent): void {
+    this.insertEventRow.runOne(
+      eventParams(event, timeBounds(event)),
+      `inserting event ${event.id}`,
+    );
+  }
+
+  private updateEvent(event: CalendarEvent): void {
+    const bounds = timeBounds(event);
+    this.updateEventRow.runOne(eventParams(event, bounds), `updating event ${event.id}`);
+    this.retimeAttendeeRows.run([event.start, bounds.seriesEnd, bounds.spanClass, event.id]);
+  }
+
+  private putAttendee(attendee: Attendee): void {
+    this.putAttendeeRow.runOne(
+      [attendee.username, attendee.status, attendee.role, attendee.eventId],
+      `adding ${attendee.username} to event ${attendee.eventId}`,
+    );
+  }
+}

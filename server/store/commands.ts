@@ -1,0 +1,342 @@
+/**
+ * Load → decide → apply, one handler per command type. A handler loads the rows the
+ * domain operation's context names (see `server/domain/index.ts`), calls the operation
+ * with the command's actor, `now` and fresh ids, applies the decision's mutations and
+ * returns its result and notifications. Refusals are thrown as `AgendaError`s by the
+ * domain (or here, for what the store itself checks) and become results in the caller.
+ */
+import {
+  acceptInvitation,
+  addMember,
+  cancelEvent,
+  cancelOccurrence,
+  changeLevel,
+  conflictWindow,
+  createEvent,
+  createGroup,
+  declineInvitation,
+  leaveGroup,
+  membershipOf,
+  registerUser,
+  removeMember,
+  transferOwnership,
+  updateEvent,
+  validateEventDraft,
+} from '../domain/index.js';
+import type {
+  Decision,
+  EventDetailsView,
+  EventId,
+  GroupRecord,
+  GroupView,
+  Millis,
+  Notification,
+  Username,
+} from '../domain/index.js';
+import { isAgendaError } from '../errors.js';
+import type { CalendarRows } from './calendar-rows.js';
+import type { CalendarWrites } from './calendar-writes.js';
+import type {
+  CommandOf,
+  CommandResults,
+  CommandType,
+  ImportFailure,
+  StoreCommand,
+} from './protocol.js';
+import type { Registry } from './registry.js';
+
+/** What a handler works with while one command applies. */
+export interface CommandEnvironment {
+  /** The store's clock for this command: `max(at, every earlier at)`. */
+  readonly now: Millis;
+  readonly rows: CalendarRows;
+  readonly writes: CalendarWrites;
+  readonly registry: Registry;
+  /** The registered user acting. @throws Unauthenticated */
+  actor(): Username;
+  /** Refuses the command unless it still carries `count` fresh ids. @throws InvalidInput */
+  requireIds(count: number): void;
+  /** The next of the command's fresh ids, checked unused. @throws InvalidInput */
+  nextId(): EventId;
+}
+
+/** A command's effect as its caller sees it. */
+export interface Applied<Result> {
+  readonly result: Result;
+  readonly notifications: readonly Notification[];
+}
+
+type Handler<T extends CommandType> = (
+  body: CommandOf<T>,
+  env: CommandEnvironment,
+) => Applied<CommandResults[T]>;
+
+/** Applies a decision's mutations and answers its result and notifications. */
+function commit<Result>(env: CommandEnvironment, decision: Decision<Result>): Applied<Result> {
+  env.writes.apply(decision.mutations);
+  return { result: decision.result, notifications: decision.notifications };
+}
+
+/** {@link commit}, with the result put under the protocol's field name. */
+function commitAs<Result, Answer>(
+  env: CommandEnvironment,
+  decision: Decision<Result>,
+  answer: (result: Result) => Answer,
+): Applied<Answer> {
+  const applied = commit(env, decision);
+  return { result: answer(applied.result), notifications: applied.notifications };
+}
+
+const silent = <Result>(result: Result): Applied<Result> => ({ result, notifications: [] });
+const asEvent = (event: EventDetailsView) => ({ event });
+const asGroup = (group: GroupView) => ({ group });
+
+/** Names as the domain will read them (it trims invitees before looking them up). */
+function trimmed(names: readonly string[] | undefined): string[] {
+  return (names ?? []).map((n) => n.trim());
+}
+
+/** The organizer and, in a hierarchical group, the members ranked below them: whose agendas a new event lands in accepted. */
+function acceptingPeople(actor: Username, group: GroupRecord | undefined): Username[] {
+  const me = group === undefined ? undefined : membershipOf(group, actor);
+  if (group === undefined || me === undefined || group.group.kind !== 'hierarchical') {
+    return [actor];
+  }
+  return [actor, ...group.members.filter((m) => m.level > me.level).map((m) => m.username)];
+}
+
+function scheduleEvent(
+  env: CommandEnvironment,
+  actor: Username,
+  eventId: EventId,
+  body: Pick<CommandOf<'event.create'>, 'draft' | 'with' | 'group' | 'allowConflict'>,
+): Applied<CommandResults['event.create']> {
+  // Validating here too is how the store learns the event's real time (a series moves to
+  // its first occurrence) and so which commitments to load; the domain repeats it.
+  const details = validateEventDraft(body.draft);
+  const group = body.group === undefined ? undefined : env.rows.group(body.group);
+  const events = env.rows.eventsAttending(
+    acceptingPeople(actor, group),
+    conflictWindow(details, env.now),
+    'accepted',
+  );
+  return commit(
+    env,
+    createEvent(
+      {
+        actor,
+        eventId,
+        now: env.now,
+        draft: body.draft,
+        with: body.with,
+        group: body.group,
+        allowConflict: body.allowConflict,
+      },
+      { existingUsers: env.rows.existingUsers(trimmed(body.with)), group, events },
+    ),
+  );
+}
+
+function importEvents(
+  body: CommandOf<'event.import'>,
+  env: CommandEnvironment,
+): Applied<CommandResults['event.import']> {
+  const actor = env.actor();
+  env.requireIds(body.events.length);
+  const events: EventDetailsView[] = [];
+  const failed: ImportFailure[] = [];
+  const notifications: Notification[] = [];
+  for (const [index, item] of body.events.entries()) {
+    try {
+      // Each draft takes its own id (refused drafts too), so ids[i] is drafts[i]'s.
+      const applied = scheduleEvent(env, actor, env.nextId(), {
+        draft: item.draft,
+        allowConflict: body.allowConflict,
+      });
+      events.push(applied.result.event);
+      notifications.push(...applied.notifications);
+    } catch (error) {
+      if (!isAgendaError(error)) throw error;
+      failed.push({ index, uid: item.uid, error: error.toWire() });
+    }
+  }
+  return { result: { events, failed }, notifications };
+}
+
+const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
+  'user.register': (body, env) => {
+    const decision = registerUser(
+      { username: body.username, displayName: body.displayName },
+      { existing: env.rows.user(body.username) },
+    );
+    const applied = commitAs(env, decision, (user) => ({ user }));
+    env.writes.insertCredentials(decision.result.username, body.passwordHash);
+    return applied;
+  },
+
+  'event.create': (body, env) => scheduleEvent(env, env.actor(), env.nextId(), body),
+
+  'event.update': (body, env) => {
+    const command = {
+      actor: env.actor(),
+      eventId: body.eventId,
+      now: env.now,
+      changes: body.changes,
+      invite: body.invite,
+      allowConflict: body.allowConflict,
+    };
+    const record = env.rows.event(body.eventId);
+    const existingUsers = env.rows.existingUsers(trimmed(body.invite));
+    // A first decision without commitments tells the event's new time (the domain merges
+    // and validates the changes); its conflict window says which commitments to load.
+    const probe = updateEvent(command, { record, existingUsers, events: [] });
+    const updated = probe.mutations.find((m) => m.kind === 'updateEvent');
+    if (updated === undefined) return commit(env, probe);
+    const window = conflictWindow(updated.event, env.now);
+    const events = env.rows.eventsAttending([command.actor], window, 'accepted');
+    return commit(env, updateEvent(command, { record, existingUsers, events }));
+  },
+
+  'event.cancel': (body, env) =>
+    commitAs(
+      env,
+      cancelEvent(
+        { actor: env.actor(), eventId: body.eventId, now: env.now },
+        { record: env.rows.event(body.eventId) },
+      ),
+      asEvent,
+    ),
+
+  'event.cancelOccurrence': (body, env) =>
+    commitAs(
+      env,
+      cancelOccurrence(
+        {
+          actor: env.actor(),
+          eventId: body.eventId,
+          occurrenceStart: body.occurrenceStart,
+          now: env.now,
+        },
+        { record: env.rows.event(body.eventId) },
+      ),
+      asEvent,
+    ),
+
+  'event.import': importEvents,
+
+  'invitation.accept': (body, env) => {
+    const actor = env.actor();
+    const record = env.rows.event(body.eventId);
+    const events =
+      record === undefined
+        ? []
+        : env.rows.eventsAttending([actor], conflictWindow(record.event, env.now), 'accepted');
+    return commitAs(
+      env,
+      acceptInvitation(
+        { actor, eventId: body.eventId, now: env.now, allowConflict: body.allowConflict },
+        { record, events },
+      ),
+      asEvent,
+    );
+  },
+
+  'invitation.decline': (body, env) =>
+    commitAs(
+      env,
+      declineInvitation(
+        { actor: env.actor(), eventId: body.eventId, now: env.now },
+        { record: env.rows.event(body.eventId) },
+      ),
+      asEvent,
+    ),
+
+  'group.create': (body, env) =>
+    commitAs(
+      env,
+      createGroup(
+        { actor: env.actor(), name: body.name, kind: body.kind },
+        { existing: env.rows.group(body.name)?.group },
+      ),
+      asGroup,
+    ),
+
+  'group.addMember': (body, env) =>
+    commitAs(
+      env,
+      addMember(
+        {
+          actor: env.actor(),
+          group: body.group,
+          username: body.username,
+          level: body.level,
+          now: env.now,
+        },
+        {
+          group: env.rows.group(body.group),
+          user: env.rows.user(body.username),
+          groupEvents: env.rows.groupEvents(body.group, env.now),
+        },
+      ),
+      asGroup,
+    ),
+
+  'group.removeMember': (body, env) =>
+    commitAs(
+      env,
+      removeMember(
+        { actor: env.actor(), group: body.group, username: body.username, now: env.now },
+        {
+          group: env.rows.group(body.group),
+          groupEvents: env.rows.groupEvents(body.group, env.now),
+        },
+      ),
+      asGroup,
+    ),
+
+  'group.leave': (body, env) =>
+    commit(
+      env,
+      leaveGroup(
+        { actor: env.actor(), group: body.group, now: env.now },
+        {
+          group: env.rows.group(body.group),
+          groupEvents: env.rows.groupEvents(body.group, env.now),
+        },
+      ),
+    ),
+
+  'group.changeLevel': (body, env) =>
+    commitAs(
+      env,
+      changeLevel(
+        { actor: env.actor(), group: body.group, username: body.username, level: body.level },
+        { group: env.rows.group(body.group) },
+      ),
+      asGroup,
+    ),
+
+  'group.transferOwnership': (body, env) =>
+    commitAs(
+      env,
+      transferOwnership(
+        { actor: env.actor(), group: body.group, to: body.to },
+        { group: env.rows.group(body.group) },
+      ),
+      asGroup,
+    ),
+
+  'registry.cas': (body, env) => silent(env.registry.compareAndSet(body, env.now)),
+  'lease.acquire': (body, env) => silent(env.registry.acquire(body, env.now)),
+  'lease.release': (body, env) => silent(env.registry.release(body, env.now)),
+};
+
+/** Runs one command's handler. Refusals are thrown; the caller turns them into results. */
+export function runCommand(
+  command: StoreCommand,
+  env: CommandEnvironment,
+): Applied<CommandResults[CommandType]> {
+  // The map is keyed by type, so the handler found is the one for this body.
+  const handler = HANDLERS[command.body.type] as Handler<CommandType>;
+  return handler(command.body, env);
+}

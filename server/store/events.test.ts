@@ -1,0 +1,339 @@
+/**
+ * Accounts, events, appointments and invitations through the store: the rows the domain
+ * needs are loaded, its mutations applied, and later reads see them.
+ */
+import test from 'ava';
+import { importICalendar } from '../domain/index.js';
+import type { EventView } from '../domain/index.js';
+import { at, openStore, StoreClient } from './test-support.js';
+
+const FEB = { from: at('2025-02-01T00:00:00Z'), to: at('2025-03-01T00:00:00Z') };
+
+function oneHour(title: string, iso: string) {
+  const start = at(iso);
+  return { title, start, end: start + 3_600_000 };
+}
+
+const titles = (events: readonly EventView[]) => events.map((e) => e.title);
+
+test('registering keeps the user and the hash the users service computed, for login', async (t) => {
+  const c = new StoreClient(await openStore());
+  t.deepEqual(
+    c.ok(null, {
+      type: 'user.register',
+      username: 'alice',
+      displayName: 'Alice Liddell',
+      passwordHash: 'scrypt$16384$8$1$salt$hash',
+    }),
+    { user: { username: 'alice', displayName: 'Alice Liddell' } },
+  );
+  t.deepEqual(c.read(null, { type: 'user.lookup', username: 'alice' }), {
+    user: { username: 'alice', displayName: 'Alice Liddell' },
+    passwordHash: 'scrypt$16384$8$1$salt$hash',
+  });
+  t.is(
+    c.refused(null, { type: 'user.register', username: 'alice', passwordHash: 'x' }).code,
+    'conflict',
+  );
+  t.is(
+    c.refused(null, { type: 'user.register', username: 'Alice!', passwordHash: 'x' }).code,
+    'invalid',
+  );
+  const missing = c.ask(null, { type: 'user.lookup', username: 'nobody' });
+  t.false(missing.ok);
+  if (!missing.ok) t.is(missing.error.code, 'not_found');
+});
+
+test('only registered users act: an unknown or missing actor is unauthenticated', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  const draft = oneHour('Standup', '2025-02-03T09:00:00Z');
+  t.is(c.refused('mallory', { type: 'event.create', draft }).code, 'unauthenticated');
+  t.is(c.refused(null, { type: 'event.create', draft }).code, 'unauthenticated');
+  const read = c.ask('mallory', { type: 'event.list', ...FEB });
+  t.false(read.ok);
+  if (!read.ok) t.is(read.error.code, 'unauthenticated');
+  t.deepEqual(c.read('alice', { type: 'event.list', ...FEB }), { events: [] });
+});
+
+test('a personal event is stored, listed in its interval only, and refuses overlaps unless allowed', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  const created = c.ok(
+    'alice',
+    { type: 'event.create', draft: oneHour('Standup', '2025-02-03T09:00:00Z') },
+    { ids: ['standup'] },
+  );
+  t.is(created.event.id, 'standup');
+  t.is(created.event.status, 'confirmed');
+
+  const clash = c.refused('alice', {
+    type: 'event.create',
+    draft: oneHour('Clash', '2025-02-03T09:30:00Z'),
+  });
+  t.is(clash.code, 'conflict');
+  t.deepEqual(clash.code === 'conflict' ? clash.details.conflicts.map((x) => x.id) : [], [
+    'standup',
+  ]);
+
+  const allowed = c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: oneHour('Clash', '2025-02-03T09:30:00Z'),
+      allowConflict: true,
+    },
+    { ids: ['clash'] },
+  );
+  t.deepEqual(
+    allowed.conflicts.map((x) => x.id),
+    ['standup'],
+  );
+
+  const { events } = c.read('alice', { type: 'event.list', ...FEB });
+  t.deepEqual(titles(events), ['Standup', 'Clash']);
+  t.true(events.every((e) => e.conflict));
+  t.deepEqual(c.read('alice', { type: 'event.list', from: FEB.to, to: FEB.to + 86_400_000 }), {
+    events: [],
+  });
+  const { conflicts } = c.read('alice', { type: 'conflicts.list', ...FEB });
+  t.is(conflicts.length, 1);
+  t.is(conflicts[0]?.start, '2025-02-03T09:30:00.000Z');
+  t.true(c.read('alice', { type: 'event.show', eventId: 'standup' }).event.conflict);
+});
+
+test('an appointment invites people; their answers are stored and their conflicts checked', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice', 'bob', 'carol');
+  c.ok('carol', { type: 'event.create', draft: oneHour('Dentist', '2025-02-04T12:30:00Z') });
+  const sent = c.send(
+    'alice',
+    {
+      type: 'event.create',
+      draft: oneHour('Lunch', '2025-02-04T12:00:00Z'),
+      with: ['bob', ' carol'],
+    },
+    { ids: ['lunch'] },
+  );
+  t.true(sent.ok);
+  if (sent.ok) {
+    t.deepEqual(
+      sent.notifications.map((n) => [n.to, n.kind === 'event' ? n.change : '']),
+      [
+        ['alice', 'created'],
+        ['bob', 'invited'],
+        ['carol', 'invited'],
+      ],
+    );
+  }
+  t.deepEqual(
+    c.read('bob', { type: 'invitation.list' }).invitations.map((e) => e.id),
+    ['lunch'],
+  );
+  // Carol's dentist overlaps: the invitation warns, accepting is refused unless allowed.
+  const [carolsInvitation] = c.read('carol', { type: 'invitation.list' }).invitations;
+  t.true(carolsInvitation?.conflict);
+  t.is(c.refused('carol', { type: 'invitation.accept', eventId: 'lunch' }).code, 'conflict');
+  t.true(
+    c.ok('carol', { type: 'invitation.accept', eventId: 'lunch', allowConflict: true }).event
+      .conflict,
+  );
+
+  const accepted = c.send('bob', { type: 'invitation.accept', eventId: 'lunch' });
+  t.true(accepted.ok);
+  if (accepted.ok) {
+    t.is(accepted.result.event.myStatus, 'accepted');
+    t.deepEqual(accepted.notifications.map((n) => n.to).sort(), ['alice', 'bob']);
+  }
+  t.deepEqual(c.read('bob', { type: 'invitation.list' }), { invitations: [] });
+  t.is(c.ok('bob', { type: 'invitation.decline', eventId: 'lunch' }).event.myStatus, 'declined');
+  t.deepEqual(
+    c.read('bob', { type: 'event.list', ...FEB }).events.map((e) => e.myStatus),
+    ['declined'],
+  );
+  t.deepEqual(
+    c
+      .read('alice', { type: 'event.show', eventId: 'lunch' })
+      .event.attendees.map((a) => `${a.username}:${a.status}`),
+    ['alice:accepted', 'bob:declined', 'carol:accepted'],
+  );
+
+  t.is(
+    c.refused('alice', {
+      type: 'event.create',
+      draft: oneHour('Ghosts', '2025-02-05T12:00:00Z'),
+      with: ['nobody'],
+    }).code,
+    'not_found',
+  );
+  c.register('dave');
+  t.is(c.refused('dave', { type: 'invitation.accept', eventId: 'lunch' }).code, 'not_found');
+});
+
+test('moving an event moves it in every attendee index and asks accepted invitees again', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice', 'bob', 'dave');
+  c.ok(
+    'alice',
+    { type: 'event.create', draft: oneHour('Review', '2025-02-10T10:00:00Z'), with: ['bob'] },
+    { ids: ['review'] },
+  );
+  c.ok('bob', { type: 'invitation.accept', eventId: 'review' });
+  c.ok('alice', { type: 'event.create', draft: oneHour('Busy', '2025-02-14T10:00:00Z') });
+
+  t.is(
+    c.refused('bob', { type: 'event.update', eventId: 'review', changes: { title: 'Mine' } }).code,
+    'forbidden',
+  );
+  // Into the organizer's own commitments: refused (the store loaded the new window).
+  t.is(
+    c.refused('alice', {
+      type: 'event.update',
+      eventId: 'review',
+      changes: { start: at('2025-02-14T10:30:00Z') },
+    }).code,
+    'conflict',
+  );
+
+  const moved = c.ok('alice', {
+    type: 'event.update',
+    eventId: 'review',
+    changes: { start: at('2025-02-12T10:00:00Z') },
+    invite: ['dave'],
+  });
+  t.is(moved.event.start, '2025-02-12T10:00:00.000Z');
+  t.is(moved.event.revision, 1);
+  const week = (iso: string) => ({ from: at(iso), to: at(iso) + 86_400_000 });
+  for (const who of ['alice', 'bob', 'dave']) {
+    t.deepEqual(c.read(who, { type: 'event.list', ...week('2025-02-10T00:00:00Z') }).events, []);
+    t.deepEqual(
+      titles(c.read(who, { type: 'event.list', ...week('2025-02-12T00:00:00Z') }).events),
+      ['Review'],
+      who,
+    );
+  }
+  // Bob's yes was for another time; Dave is newly invited.
+  t.deepEqual(
+    c.read('bob', { type: 'invitation.list' }).invitations.map((e) => e.id),
+    ['review'],
+  );
+  t.deepEqual(
+    c.read('dave', { type: 'invitation.list' }).invitations.map((e) => e.id),
+    ['review'],
+  );
+});
+
+test('recurring events: occurrences listed, one cancelled, the series cancelled; endless series found years later', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  // Mondays 18:00 in Madrid (17:00 UTC in winter).
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: {
+        ...oneHour('Gym', '2025-02-03T17:00:00Z'),
+        timeZone: 'Europe/Madrid',
+        recurrence: 'FREQ=WEEKLY;COUNT=4',
+      },
+    },
+    { ids: ['gym'] },
+  );
+  const starts = () =>
+    c.read('alice', { type: 'event.list', ...FEB }).events.map((e) => e.start.slice(0, 10));
+  t.deepEqual(starts(), ['2025-02-03', '2025-02-10', '2025-02-17', '2025-02-24']);
+
+  c.ok('alice', {
+    type: 'event.cancelOccurrence',
+    eventId: 'gym',
+    occurrenceStart: at('2025-02-10T17:00:00Z'),
+  });
+  t.deepEqual(starts(), ['2025-02-03', '2025-02-17', '2025-02-24']);
+  // The removed occurrence no longer blocks its hour.
+  c.ok('alice', { type: 'event.create', draft: oneHour('Call', '2025-02-10T17:00:00Z') });
+
+  t.is(c.ok('alice', { type: 'event.cancel', eventId: 'gym' }).event.status, 'cancelled');
+  t.deepEqual(
+    c
+      .read('alice', { type: 'event.list', ...FEB })
+      .events.filter((e) => e.id === 'gym')
+      .map((e) => e.status),
+    ['cancelled', 'cancelled', 'cancelled'],
+  );
+
+  c.ok('alice', {
+    type: 'event.create',
+    draft: { ...oneHour('Walk', '2025-02-01T07:00:00Z'), recurrence: 'FREQ=DAILY' },
+  });
+  const later = c.read('alice', {
+    type: 'event.list',
+    from: at('2027-06-07T00:00:00Z'),
+    to: at('2027-06-14T00:00:00Z'),
+  });
+  t.deepEqual(titles(later.events), Array<string>(7).fill('Walk'));
+});
+
+test('export gives the agenda as iCalendar; import creates each draft with its own id and reports refusals', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice', 'bob');
+  c.ok('alice', { type: 'event.create', draft: oneHour('Standup', '2025-02-03T09:00:00Z') });
+  const { ics } = c.read('alice', { type: 'agenda.export' });
+  t.regex(ics, /SUMMARY:Standup/);
+
+  // Bob imports Alice's export (parsed by the domain, as the users service will do).
+  const parsed = importICalendar(ics, { defaultTimeZone: 'UTC' });
+  const imported = c.ok(
+    'bob',
+    {
+      type: 'event.import',
+      events: [
+        ...parsed.events.map((e) => ({ uid: e.uid, draft: e.draft })),
+        { uid: 'clash', draft: oneHour('Clash', '2025-02-03T09:15:00Z') },
+        { uid: 'bad', draft: { title: '', start: 0, end: 1000 } },
+      ],
+    },
+    { ids: ['imp-1', 'imp-2', 'imp-3'] },
+  );
+  t.deepEqual(
+    imported.events.map((e) => [e.id, e.title]),
+    [['imp-1', 'Standup']],
+  );
+  t.deepEqual(
+    imported.failed.map((f) => [f.index, f.uid, f.error.code]),
+    [
+      [1, 'clash', 'conflict'],
+      [2, 'bad', 'invalid'],
+    ],
+  );
+  t.deepEqual(titles(c.read('bob', { type: 'event.list', ...FEB }).events), ['Standup']);
+
+  const short = c.refused(
+    'bob',
+    { type: 'event.import', events: parsed.events.map((e) => ({ uid: e.uid, draft: e.draft })) },
+    { ids: [] },
+  );
+  t.is(short.code, 'invalid');
+});
+
+test('fresh ids must be fresh: a missing or used id refuses the command', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  const draft = oneHour('Standup', '2025-02-03T09:00:00Z');
+  c.ok('alice', { type: 'event.create', draft }, { ids: ['e1'] });
+  const reused = c.refused(
+    'alice',
+    { type: 'event.create', draft: oneHour('Other', '2025-02-04T09:00:00Z') },
+    { ids: ['e1'] },
+  );
+  t.is(reused.code, 'invalid');
+  t.regex(reused.message, /already in use/);
+  t.is(
+    c.refused(
+      'alice',
+      { type: 'event.create', draft: oneHour('Other', '2025-02-04T09:00:00Z') },
+      { ids: [] },
+    ).code,
+    'invalid',
+  );
+  t.is(c.read('alice', { type: 'event.list', ...FEB }).events.length, 1);
+});

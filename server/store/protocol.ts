@@ -1,0 +1,464 @@
+/**
+ * The store's one protocol: every command and query the calendar store understands, as a
+ * versioned, discriminated union validated with zod, and the results it answers with.
+ * Nothing talks to the store any other way — the DB service decodes bytes with
+ * {@link decodeCommand} / {@link decodeQuery}, clients build them with
+ * {@link encodeCommand} / {@link encodeQuery}.
+ *
+ * Commands travel through the Raft log, so everything `apply` needs to be deterministic is
+ * inside them: `at` (the DB leader's clock when it proposed the command — the only clock the
+ * state machine sees) and `ids` (fresh ids chosen by the caller, consumed in order by the
+ * operations that create rows). `requestId` is the caller's idempotency key: a command
+ * retried with the same id applies once and answers the original result.
+ *
+ * The wire form is JSON. Decoding is strict: unknown fields, wrong types, out-of-range
+ * sizes and other versions are refused with an {@link InvalidInput} naming the field, so a
+ * malformed entry in the log becomes a deterministic `invalid` result, never a crash.
+ */
+import { z } from 'zod';
+import { InvalidInput } from '../errors.js';
+import type { WireError } from '../errors.js';
+import type {
+  AgendaView,
+  ConflictView,
+  EventDetailsView,
+  EventView,
+  GroupView,
+  LeaveResult,
+  Notification,
+  ScheduledEvent,
+  SlotView,
+  User,
+} from '../domain/index.js';
+import { MAX_GROUP_MEMBERS, MAX_IMPORTED_EVENTS, MAX_INVITEES } from '../domain/index.js';
+
+/** The protocol version this module speaks; anything else is refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** Longest id the caller may hand out (request ids and row ids). */
+export const MAX_ID_LENGTH = 64;
+/** Longest registry key or lease name. */
+export const MAX_REGISTRY_KEY_LENGTH = 200;
+/** Largest registry value, in UTF-16 code units. */
+export const MAX_REGISTRY_VALUE_LENGTH = 64 * 1024;
+/** Longest lease: a holder that stops renewing loses it within a day at worst. */
+export const MAX_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
+/** Longest password hash the users service may store (the store never hashes). */
+export const MAX_PASSWORD_HASH_LENGTH = 1024;
+
+// Sanity bounds on free text. The domain enforces the real limits with friendly messages;
+// these only keep absurd payloads out of the log.
+const SHORT_TEXT = 1000;
+const LONG_TEXT = 20_000;
+
+const id = z
+  .string()
+  .min(1)
+  .max(MAX_ID_LENGTH)
+  .regex(/^[A-Za-z0-9_-]+$/, 'ids use letters, digits, "_" and "-"');
+const name = z.string().min(1).max(SHORT_TEXT);
+const instant = z.int();
+const shortText = z.string().max(SHORT_TEXT);
+const longText = z.string().max(LONG_TEXT);
+
+const eventDraft = z.strictObject({
+  title: shortText,
+  start: instant,
+  end: instant,
+  timeZone: shortText.optional(),
+  description: longText.optional(),
+  location: shortText.optional(),
+  visibility: shortText.optional(),
+  recurrence: shortText.nullable().optional(),
+  exceptions: z.array(instant).max(10_000).optional(),
+});
+
+const eventChanges = z.strictObject({
+  title: shortText.optional(),
+  start: instant.optional(),
+  end: instant.optional(),
+  timeZone: shortText.optional(),
+  description: longText.optional(),
+  location: shortText.optional(),
+  visibility: shortText.optional(),
+  recurrence: shortText.nullable().optional(),
+  exceptions: z.array(instant).max(10_000).optional(),
+});
+
+const usernames = (max: number) => z.array(name).max(max);
+
+/** Every command body, by `type`. */
+const commandBody = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('user.register'),
+    username: name,
+    displayName: shortText.optional(),
+    passwordHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
+  }),
+  z.strictObject({
+    type: z.literal('event.create'),
+    draft: eventDraft,
+    with: usernames(MAX_INVITEES * 2).optional(),
+    group: name.optional(),
+    allowConflict: z.boolean().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('event.update'),
+    eventId: id,
+    changes: eventChanges,
+    invite: usernames(MAX_INVITEES * 2).optional(),
+    allowConflict: z.boolean().optional(),
+  }),
+  z.strictObject({ type: z.literal('event.cancel'), eventId: id }),
+  z.strictObject({
+    type: z.literal('event.cancelOccurrence'),
+    eventId: id,
+    occurrenceStart: instant,
+  }),
+  z.strictObject({
+    type: z.literal('event.import'),
+    events: z
+      .array(z.strictObject({ uid: shortText.nullable(), draft: eventDraft }))
+      .max(MAX_IMPORTED_EVENTS),
+    allowConflict: z.boolean().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('invitation.accept'),
+    eventId: id,
+    allowConflict: z.boolean().optional(),
+  }),
+  z.strictObject({ type: z.literal('invitation.decline'), eventId: id }),
+  z.strictObject({ type: z.literal('group.create'), name, kind: shortText }),
+  z.strictObject({
+    type: z.literal('group.addMember'),
+    group: name,
+    username: name,
+    level: z.int().optional(),
+  }),
+  z.strictObject({ type: z.literal('group.removeMember'), group: name, username: name }),
+  z.strictObject({ type: z.literal('group.leave'), group: name }),
+  z.strictObject({
+    type: z.literal('group.changeLevel'),
+    group: name,
+    username: name,
+    level: z.int(),
+  }),
+  z.strictObject({ type: z.literal('group.transferOwnership'), group: name, to: name }),
+  z.strictObject({
+    type: z.literal('registry.cas'),
+    key: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
+    expectedEpoch: z.int().nonnegative().nullable(),
+    value: z.string().max(MAX_REGISTRY_VALUE_LENGTH),
+  }),
+  z.strictObject({
+    type: z.literal('lease.acquire'),
+    name: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
+    holder: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
+    ttlMs: z.int().min(1).max(MAX_LEASE_TTL_MS),
+  }),
+  z.strictObject({
+    type: z.literal('lease.release'),
+    name: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
+    holder: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
+  }),
+]);
+
+const storeCommand = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  requestId: id,
+  actor: name.nullable(),
+  at: z.int().nonnegative(),
+  ids: z.array(id).max(MAX_IMPORTED_EVENTS),
+  body: commandBody,
+});
+
+const agendaTargets = z.union([
+  z.strictObject({ group: name }),
+  z.strictObject({ users: usernames(MAX_GROUP_MEMBERS * 2) }),
+]);
+
+/** Every query body, by `type`. */
+const queryBody = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('event.list'), from: instant, to: instant }),
+  z.strictObject({ type: z.literal('event.show'), eventId: id }),
+  z.strictObject({ type: z.literal('invitation.list') }),
+  z.strictObject({ type: z.literal('conflicts.list'), from: instant, to: instant }),
+  z.strictObject({
+    type: z.literal('agenda.view'),
+    targets: agendaTargets,
+    from: instant,
+    to: instant,
+  }),
+  z.strictObject({
+    type: z.literal('free.find'),
+    group: name,
+    from: instant,
+    to: instant,
+    duration: z.int(),
+  }),
+  z.strictObject({ type: z.literal('group.show'), group: name }),
+  z.strictObject({ type: z.literal('group.list') }),
+  z.strictObject({
+    type: z.literal('agenda.export'),
+    from: instant.optional(),
+    to: instant.optional(),
+  }),
+  z.strictObject({ type: z.literal('user.lookup'), username: name }),
+  z.strictObject({
+    type: z.literal('registry.get'),
+    key: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
+  }),
+  z.strictObject({
+    type: z.literal('lease.get'),
+    name: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
+  }),
+  z.strictObject({ type: z.literal('store.status') }),
+]);
+
+const storeQuery = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  actor: name.nullable(),
+  at: z.int().nonnegative(),
+  body: queryBody,
+});
+
+/** A validated value, read-only all the way down (callers may pass read-only arrays). */
+type Immutable<T> = T extends readonly (infer U)[]
+  ? readonly Immutable<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: Immutable<T[K]> }
+    : T;
+
+/** A command as it travels through the Raft log. */
+export type StoreCommand = Immutable<z.output<typeof storeCommand>>;
+/** The part of a command that says what to do. */
+export type CommandBody = StoreCommand['body'];
+export type CommandType = CommandBody['type'];
+/** The body of the command of type `T`. */
+export type CommandOf<T extends CommandType> = Extract<CommandBody, { type: T }>;
+
+/** A read against the store's current state. */
+export type StoreQuery = Immutable<z.output<typeof storeQuery>>;
+export type QueryBody = StoreQuery['body'];
+export type QueryType = QueryBody['type'];
+/** The body of the query of type `T`. */
+export type QueryOf<T extends QueryType> = Extract<QueryBody, { type: T }>;
+
+// ---------------------------------------------------------------------------------------
+// Results
+
+/** A registry key's current value and its fencing epoch (1 for the first value). */
+export interface RegistryEntry {
+  readonly key: string;
+  readonly value: string;
+  readonly epoch: number;
+}
+
+/** `registry.cas`: the new entry, or the refusal with what is there now. */
+export type CasResult =
+  | { readonly applied: true; readonly entry: RegistryEntry }
+  | { readonly applied: false; readonly current: RegistryEntry | null };
+
+/**
+ * A lease as the store sees it. `holder` is null once released; `epoch` only ever grows,
+ * one step per new tenure. `expired` is relative to the `at` of the command or query.
+ */
+export interface LeaseView {
+  readonly name: string;
+  readonly holder: string | null;
+  readonly epoch: number;
+  readonly expiresAt: number;
+  readonly expired: boolean;
+}
+
+/** `lease.acquire`: held (newly, or `renewed` by the same holder), or refused with the current lease. */
+export type LeaseAcquireResult =
+  | { readonly acquired: true; readonly renewed: boolean; readonly lease: LeaseView }
+  | { readonly acquired: false; readonly lease: LeaseView };
+
+/** `lease.release`: whether the caller held it; the lease as it now is. */
+export interface LeaseReleaseResult {
+  readonly released: boolean;
+  readonly lease: LeaseView | null;
+}
+
+/** One draft of an import that did not become an event, and why. */
+export interface ImportFailure {
+  /** Position of the draft in the command. */
+  readonly index: number;
+  readonly uid: string | null;
+  readonly error: WireError;
+}
+
+/** `event.import`: the events created (in draft order) and the drafts refused. */
+export interface ImportOutcome {
+  readonly events: readonly EventDetailsView[];
+  readonly failed: readonly ImportFailure[];
+}
+
+/** What each command answers when it succeeds. */
+export interface CommandResults {
+  'user.register': { readonly user: User };
+  'event.create': ScheduledEvent;
+  'event.update': ScheduledEvent;
+  'event.cancel': { readonly event: EventDetailsView };
+  'event.cancelOccurrence': { readonly event: EventDetailsView };
+  'event.import': ImportOutcome;
+  'invitation.accept': { readonly event: EventDetailsView };
+  'invitation.decline': { readonly event: EventDetailsView };
+  'group.create': { readonly group: GroupView };
+  'group.addMember': { readonly group: GroupView };
+  'group.removeMember': { readonly group: GroupView };
+  'group.leave': LeaveResult;
+  'group.changeLevel': { readonly group: GroupView };
+  'group.transferOwnership': { readonly group: GroupView };
+  'registry.cas': CasResult;
+  'lease.acquire': LeaseAcquireResult;
+  'lease.release': LeaseReleaseResult;
+}
+
+/** Facts about the store itself, for operators. */
+export interface StoreStatus {
+  readonly schemaVersion: number;
+  /** The store's clock: the largest `at` applied so far. */
+  readonly lastAt: number;
+  /** Distinct requests applied since the store was created (retries not counted). */
+  readonly requestsApplied: number;
+  /** Request ids currently remembered for deduplication. */
+  readonly rememberedRequests: number;
+  /** Size of the database image (what a snapshot weighs). */
+  readonly dbBytes: number;
+}
+
+/** What each query answers when it succeeds, in the CLI's field names. */
+export interface QueryResults {
+  'event.list': { readonly events: readonly EventView[] };
+  'event.show': { readonly event: EventDetailsView };
+  'invitation.list': { readonly invitations: readonly EventDetailsView[] };
+  'conflicts.list': { readonly conflicts: readonly ConflictView[] };
+  'agenda.view': { readonly agendas: readonly AgendaView[] };
+  'free.find': { readonly slots: readonly SlotView[] };
+  'group.show': { readonly group: GroupView };
+  'group.list': { readonly groups: readonly GroupView[] };
+  'agenda.export': { readonly ics: string };
+  'user.lookup': { readonly user: User; readonly passwordHash: string };
+  'registry.get': { readonly entry: RegistryEntry | null };
+  'lease.get': { readonly lease: LeaseView | null };
+  'store.status': StoreStatus;
+}
+
+/**
+ * The outcome of one command. Refusals (`invalid`, `forbidden`, `not_found`, `conflict`,
+ * `unauthenticated`, …) are results, not exceptions. `replayed` is true when the request id
+ * had been applied before and this is the original outcome, answered again.
+ */
+export type StoreResultOf<T extends CommandType> =
+  | {
+      readonly ok: true;
+      readonly result: CommandResults[T];
+      readonly notifications: readonly Notification[];
+      readonly replayed: boolean;
+    }
+  | { readonly ok: false; readonly error: WireError; readonly replayed: boolean };
+
+/** The outcome of any command. */
+export type StoreResult = { [T in CommandType]: StoreResultOf<T> }[CommandType];
+
+/** The outcome of one query. */
+export type StoreQueryResultOf<T extends QueryType> =
+  | { readonly ok: true; readonly result: QueryResults[T] }
+  | { readonly ok: false; readonly error: WireError };
+
+/** The outcome of any query. */
+export type StoreQueryResult = { [T in QueryType]: StoreQueryResultOf<T> }[QueryType];
+
+// ---------------------------------------------------------------------------------------
+// Codec
+
+const encoder = new TextEncoder();
+// Fatal: bytes that are not UTF-8 are refused, not silently repaired.
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function describeIssue(error: z.ZodError): InvalidInput {
+  const issue = error.issues[0];
+  const field = issue === undefined || issue.path.length === 0 ? undefined : issue.path.join('.');
+  const reason = issue?.message ?? 'malformed';
+  return new InvalidInput(field === undefined ? reason : `${field}: ${reason}`, {
+    ...(field === undefined ? {} : { field }),
+    cause: error,
+  });
+}
+
+function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  if (typeof value === 'object' && value !== null && 'v' in value && value.v !== PROTOCOL_VERSION) {
+    throw new InvalidInput(
+      `unsupported ${what} version ${JSON.stringify(value.v)}; this store speaks version ${PROTOCOL_VERSION}`,
+      { field: 'v' },
+    );
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw describeIssue(parsed.error);
+  return parsed.data;
+}
+
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch (error) {
+    throw new InvalidInput(`the ${what} is not UTF-8 text`, { cause: error });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidInput(`the ${what} is not JSON`, { cause: error });
+  }
+}
+
+/**
+ * A command as validated data (unknown fields and wrong types refused).
+ * @throws InvalidInput naming the field at fault.
+ */
+export function parseCommand(value: unknown): StoreCommand {
+  return validate(storeCommand, value, 'command');
+}
+
+/**
+ * A query as validated data.
+ * @throws InvalidInput naming the field at fault.
+ */
+export function parseQuery(value: unknown): StoreQuery {
+  return validate(storeQuery, value, 'query');
+}
+
+/**
+ * The log bytes of a command. Validates first, so a bad command is caught by its sender.
+ * @throws InvalidInput
+ */
+export function encodeCommand(command: StoreCommand): Uint8Array {
+  return encoder.encode(JSON.stringify(parseCommand(command)));
+}
+
+/**
+ * Reads a command from log bytes. Never throws anything but {@link InvalidInput}.
+ * @throws InvalidInput (not UTF-8, not JSON, not a command of this version).
+ */
+export function decodeCommand(bytes: Uint8Array): StoreCommand {
+  return parseCommand(parseJson(bytes, 'command'));
+}
+
+/**
+ * The wire bytes of a query, validated first.
+ * @throws InvalidInput
+ */
+export function encodeQuery(query: StoreQuery): Uint8Array {
+  return encoder.encode(JSON.stringify(parseQuery(query)));
+}
+
+/**
+ * Reads a query from wire bytes. Never throws anything but {@link InvalidInput}.
+ * @throws InvalidInput
+ */
+export function decodeQuery(bytes: Uint8Array): StoreQuery {
+  return parseQuery(parseJson(bytes, 'query'));
+}

@@ -1,0 +1,188 @@
+/**
+ * Reads, one handler per query type: load the rows the domain query's context names, ask
+ * the domain for the view, answer it in the CLI's field names. Queries never write.
+ */
+import {
+  canViewAgenda,
+  conflictWindow,
+  conflictsFor,
+  exportAgenda,
+  findCommonFreeTime,
+  listEvents,
+  listGroups,
+  listInvitations,
+  membershipOf,
+  mergeIntervals,
+  showEvent,
+  showGroup,
+  validateQueryInterval,
+  viewAgendas,
+} from '../domain/index.js';
+import type { EventRecord, Interval, Millis, Username } from '../domain/index.js';
+import { NotFound } from '../errors.js';
+import { ALL_TIME } from './calendar-rows.js';
+import type { CalendarRows } from './calendar-rows.js';
+import type { QueryOf, QueryResults, QueryType, StoreQuery, StoreStatus } from './protocol.js';
+import type { Registry } from './registry.js';
+
+/** What a query handler works with. */
+export interface QueryEnvironment {
+  /** The store's clock for this read: `max(at, every applied at)`. */
+  readonly now: Millis;
+  readonly rows: CalendarRows;
+  readonly registry: Registry;
+  /** The registered user asking. @throws Unauthenticated */
+  actor(): Username;
+  status(): StoreStatus;
+}
+
+type Handler<T extends QueryType> = (body: QueryOf<T>, env: QueryEnvironment) => QueryResults[T];
+
+/** Each record once, by id, in first-seen order. */
+function unique(records: readonly EventRecord[]): EventRecord[] {
+  const byId = new Map<string, EventRecord>();
+  for (const r of records) if (!byId.has(r.event.id)) byId.set(r.event.id, r);
+  return [...byId.values()];
+}
+
+/** The actor's commitments reaching into any of `windows`. */
+function commitmentsIn(
+  env: QueryEnvironment,
+  actor: Username,
+  windows: readonly Interval[],
+): EventRecord[] {
+  return mergeIntervals(windows).flatMap((w) => env.rows.eventsAttending([actor], w, 'accepted'));
+}
+
+const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
+  'event.list': (body, env) => {
+    const actor = env.actor();
+    const window = validateQueryInterval(body.from, body.to);
+    return {
+      events: listEvents(
+        { actor, from: body.from, to: body.to },
+        { events: env.rows.eventsAttending([actor], window, 'any') },
+      ),
+    };
+  },
+
+  'event.show': (body, env) => {
+    const actor = env.actor();
+    const record = env.rows.event(body.eventId);
+    const events =
+      record === undefined
+        ? []
+        : commitmentsIn(env, actor, [conflictWindow(record.event, env.now)]);
+    return { event: showEvent({ actor, eventId: body.eventId, now: env.now }, { record, events }) };
+  },
+
+  'invitation.list': (_body, env) => {
+    const actor = env.actor();
+    const invitations = env.rows.pendingInvitations(actor, env.now);
+    const windows = invitations.map((r) => conflictWindow(r.event, env.now));
+    const events = unique([...invitations, ...commitmentsIn(env, actor, windows)]);
+    return { invitations: listInvitations({ actor, now: env.now }, { events }) };
+  },
+
+  'conflicts.list': (body, env) => {
+    const actor = env.actor();
+    const window = validateQueryInterval(body.from, body.to);
+    return {
+      conflicts: conflictsFor(
+        { actor, from: body.from, to: body.to },
+        { events: env.rows.eventsAttending([actor], window, 'accepted') },
+      ),
+    };
+  },
+
+  'agenda.view': (body, env) => {
+    const viewer = env.actor();
+    const window = validateQueryInterval(body.from, body.to);
+    const groups = env.rows.groupsOf(viewer);
+    let targets: readonly Username[];
+    let existingUsers = new Set<Username>();
+    if ('group' in body.targets) {
+      const name = body.targets.group;
+      const mine = groups.find((g) => g.group.name === name);
+      // A group the viewer is not in is still handed over, so the domain can say "forbidden".
+      const other = mine === undefined ? env.rows.group(name) : undefined;
+      if (other !== undefined) groups.push(other);
+      targets = mine?.members.map((m) => m.username) ?? [];
+    } else {
+      const named = body.targets.users.map((u) => u.trim());
+      existingUsers = env.rows.existingUsers(named);
+      // Only agendas the viewer may see are worth loading; the domain refuses the others.
+      targets = named.filter((u) => canViewAgenda(groups, viewer, u));
+    }
+    return {
+      agendas: viewAgendas(
+        { viewer, targets: body.targets, from: body.from, to: body.to },
+        {
+          existingUsers,
+          groups,
+          events: env.rows.eventsAttending(targets, window, 'accepted'),
+        },
+      ),
+    };
+  },
+
+  'free.find': (body, env) => {
+    const actor = env.actor();
+    const window = validateQueryInterval(body.from, body.to);
+    const group = env.rows.group(body.group);
+    // Outsiders are refused by the domain; their refusal need not load anyone's agenda.
+    const members =
+      group !== undefined && membershipOf(group, actor) !== undefined
+        ? group.members.map((m) => m.username)
+        : [];
+    return {
+      slots: findCommonFreeTime(
+        { actor, group: body.group, from: body.from, to: body.to, duration: body.duration },
+        { group, events: env.rows.eventsAttending(members, window, 'accepted') },
+      ),
+    };
+  },
+
+  'group.show': (body, env) => ({
+    group: showGroup(
+      { actor: env.actor(), group: body.group },
+      { group: env.rows.group(body.group) },
+    ),
+  }),
+
+  'group.list': (_body, env) => {
+    const actor = env.actor();
+    return { groups: listGroups({ actor }, { groups: env.rows.groupsOf(actor) }) };
+  },
+
+  'agenda.export': (body, env) => {
+    const actor = env.actor();
+    const window: Interval = { start: body.from ?? ALL_TIME.start, end: body.to ?? ALL_TIME.end };
+    return {
+      ics: exportAgenda(
+        { actor, now: env.now, from: body.from, to: body.to },
+        { events: env.rows.eventsAttending([actor], window, 'any') },
+      ),
+    };
+  },
+
+  'user.lookup': (body, env) => {
+    const user = env.rows.user(body.username);
+    const passwordHash = env.rows.passwordHash(body.username);
+    if (user === undefined || passwordHash === undefined) {
+      throw new NotFound(`no user named ${body.username}`);
+    }
+    return { user, passwordHash };
+  },
+
+  'registry.get': (body, env) => ({ entry: env.registry.get(body.key) }),
+  'lease.get': (body, env) => ({ lease: env.registry.lease(body.name, env.now) }),
+  'store.status': (_body, env) => env.status(),
+};
+
+/** Runs one query's handler. Refusals are thrown; the caller turns them into results. */
+export function runQuery(query: StoreQuery, env: QueryEnvironment): QueryResults[QueryType] {
+  // The map is keyed by type, so the handler found is the one for this body.
+  const handler = HANDLERS[query.body.type] as Handler<QueryType>;
+  return handler(query.body, env);
+}

@@ -1,0 +1,62 @@
+/**
+ * The loads use the indexes: no load scans a table, and the agenda's time-range load reads
+ * only the two attendee time indexes plus primary-key lookups. The store never runs
+ * ANALYZE, so the plans checked on a fresh schema are the plans it runs with.
+ */
+import test from 'ava';
+import { loadSqlJs } from '../../raft/kv/sql.js';
+import { LOADS } from './calendar-rows.js';
+import { configureConnection, createSchema } from './schema.js';
+
+async function plans(): Promise<Map<string, string[]>> {
+  const SQL = await loadSqlJs();
+  const db = new SQL.Database();
+  configureConnection(db);
+  createSchema(db);
+  const result = new Map<string, string[]>();
+  for (const [name, sql] of Object.entries(LOADS)) {
+    const statement = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
+    const steps: string[] = [];
+    while (statement.step()) steps.push(String(statement.get()[3]));
+    statement.free();
+    result.set(name, steps);
+  }
+  db.close();
+  return result;
+}
+
+// Scanning these is scanning a list the load was handed or built, not a table.
+const HARMLESS_SCANS = /^SCAN (json_each|who|hits)\b/;
+
+test('no load scans a table', async (t) => {
+  for (const [name, steps] of await plans()) {
+    const scans = steps.filter((s) => s.startsWith('SCAN') && !HARMLESS_SCANS.test(s));
+    t.deepEqual(scans, [], `${name}: ${steps.join(' | ')}`);
+  }
+});
+
+test('the agenda load reads the attendee time indexes and looks events up by key', async (t) => {
+  const steps = (await plans()).get('eventsInWindow') ?? [];
+  const uses = (pattern: RegExp) => steps.some((s) => pattern.test(s));
+  t.true(
+    uses(
+      /^SEARCH a USING COVERING INDEX attendees_short_by_start \(username=\? AND span_class=\? AND start_at>\? AND start_at<\?\)/,
+    ),
+    steps.join('\n'),
+  );
+  t.true(
+    uses(
+      /^SEARCH a USING COVERING INDEX attendees_long_by_end \(username=\? AND span_class=\? AND series_end>\?\)/,
+    ),
+    steps.join('\n'),
+  );
+  t.true(uses(/^SEARCH e USING PRIMARY KEY \(id=\?\)/), steps.join('\n'));
+  t.true(uses(/^SEARCH x USING PRIMARY KEY \(event_id=\?\)/), steps.join('\n'));
+});
+
+test('invitations, group events and memberships have their own indexes', async (t) => {
+  const all = await plans();
+  t.true((all.get('invitationsOfUser') ?? []).some((s) => s.includes('attendees_pending_by_end')));
+  t.true((all.get('eventsOfGroup') ?? []).some((s) => s.includes('events_by_group')));
+  t.true((all.get('groupsOfUser') ?? []).some((s) => s.includes('members_by_user')));
+});

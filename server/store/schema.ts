@@ -1,0 +1,199 @@
+/**
+ * The store's SQLite schema. Every replica creates it identically, and snapshots carry it,
+ * so a restored replica never runs it again; {@link SCHEMA_VERSION} in `store_meta` says
+ * which layout an image has.
+ *
+ * The hot reads are per-user time ranges ("the events alice attends that reach into this
+ * week"). They are answered from the attendee rows alone: each attendee row carries a copy
+ * of its event's `start_at`, `series_end` and `span_class`, kept in step by the store, and
+ * two covering indexes serve the two kinds of event:
+ *
+ * - short events (`span_class = 0`: every occurrence ends within
+ *   {@link MAX_EVENT_DURATION_MS} of `start_at` — one-off events) are found by start,
+ *   `start_at ∈ (from − MAX_EVENT_DURATION_MS, to)`: a tight range however many events
+ *   the user has;
+ * - long series (`span_class = 1`: recurring events) are found by `series_end > from`.
+ *
+ * So an agenda query reads only the index entries of the week it shows, never the events
+ * table nor anyone else's rows (asserted with EXPLAIN QUERY PLAN in the tests).
+ */
+import type { Database } from 'sql.js';
+import { MAX_EVENT_DURATION_MS } from '../domain/index.js';
+
+/** Layout version of the database image; bump it with a migration when the schema changes. */
+export const SCHEMA_VERSION = 1;
+
+/** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
+export const ENDLESS = 8_640_000_000_000_000;
+
+/** `span_class` of an event whose occurrences all end within MAX_EVENT_DURATION_MS of its start. */
+export const SHORT_SPAN = 0;
+/** `span_class` of a series whose occurrences may end long after its start. */
+export const LONG_SPAN = 1;
+
+/** Longest a short-span event lasts, so lookups by start know how far back to look. */
+export const SHORT_SPAN_MAX_MS = MAX_EVENT_DURATION_MS;
+
+const TABLES = `
+CREATE TABLE store_meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE users (
+  username     TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- The users service hashes; the store only keeps the hash for login.
+CREATE TABLE credentials (
+  username      TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE groups (
+  name  TEXT PRIMARY KEY,
+  kind  TEXT NOT NULL CHECK (kind IN ('flat', 'hierarchical')),
+  owner TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE members (
+  group_name TEXT NOT NULL,
+  username   TEXT NOT NULL,
+  level      INTEGER NOT NULL,
+  PRIMARY KEY (group_name, username)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+  id          TEXT PRIMARY KEY,
+  title       TEXT NOT NULL,
+  start_at    INTEGER NOT NULL,
+  end_at      INTEGER NOT NULL,
+  series_end  INTEGER NOT NULL,
+  span_class  INTEGER NOT NULL,
+  time_zone   TEXT NOT NULL,
+  description TEXT NOT NULL,
+  location    TEXT NOT NULL,
+  visibility  TEXT NOT NULL CHECK (visibility IN ('public', 'busy', 'private')),
+  -- JSON of the domain's Recurrence ({ rule, exceptions }), or NULL for a one-off event.
+  recurrence  TEXT,
+  organizer   TEXT NOT NULL,
+  group_name  TEXT,
+  group_kind  TEXT CHECK (group_kind IN ('flat', 'hierarchical')),
+  status      TEXT NOT NULL CHECK (status IN ('confirmed', 'pending', 'cancelled')),
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  revision    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- start_at, series_end and span_class are copies of the event's, for the time indexes.
+CREATE TABLE attendees (
+  event_id   TEXT NOT NULL,
+  username   TEXT NOT NULL,
+  status     TEXT NOT NULL CHECK (status IN ('accepted', 'pending', 'declined')),
+  role       TEXT NOT NULL CHECK (role IN ('organizer', 'invitee', 'imposed')),
+  start_at   INTEGER NOT NULL,
+  series_end INTEGER NOT NULL,
+  span_class INTEGER NOT NULL,
+  PRIMARY KEY (event_id, username)
+) WITHOUT ROWID;
+
+-- Request ids applied recently, with the outcome answered, for idempotent retries.
+-- seq grows by one per remembered request; at never decreases along seq.
+CREATE TABLE requests (
+  seq         INTEGER PRIMARY KEY,
+  request_id  TEXT NOT NULL UNIQUE,
+  at          INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  outcome     TEXT NOT NULL
+);
+
+-- Compare-and-set keys with a fencing epoch.
+CREATE TABLE registry (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  epoch      INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Leases; a released lease keeps its row (holder NULL) so epochs keep growing.
+CREATE TABLE leases (
+  name       TEXT PRIMARY KEY,
+  holder     TEXT,
+  epoch      INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+const INDEXES = `
+-- Short events a user attends, by start (agenda, lists, conflicts, free time).
+CREATE INDEX attendees_short_by_start
+  ON attendees (username, span_class, start_at, series_end, status);
+
+-- Series a user attends, by the end of their last occurrence.
+CREATE INDEX attendees_long_by_end
+  ON attendees (username, span_class, series_end, start_at, status);
+
+-- Invitations still to answer.
+CREATE INDEX attendees_pending_by_end
+  ON attendees (username, series_end) WHERE status = 'pending';
+
+-- The groups a user belongs to.
+CREATE INDEX members_by_user ON members (username, group_name);
+
+-- A group's events that are not over (membership changes reach into them).
+CREATE INDEX events_by_group
+  ON events (group_name, series_end) WHERE group_name IS NOT NULL;
+
+CREATE INDEX requests_by_at ON requests (at);
+`;
+
+/** Keys of `store_meta`. */
+export const META = {
+  schemaVersion: 'schema_version',
+  lastAt: 'last_at',
+  lastRequestSeq: 'last_request_seq',
+} as const;
+
+/**
+ * Sets the connection up for a replicated in-memory store: the image lives in memory and
+ * Raft provides durability, so the rollback journal stays in memory and nothing is synced.
+ * A larger page cache keeps big agendas from going through the virtual file system. None
+ * of these settings is stored in the image, so they do not affect snapshot bytes.
+ */
+export function configureConnection(db: Database): void {
+  db.run('PRAGMA journal_mode = MEMORY');
+  db.run('PRAGMA synchronous = OFF');
+  db.run('PRAGMA cache_size = -131072');
+}
+
+/** Creates the schema in an empty database, in one transaction. */
+export function createSchema(db: Database): void {
+  db.run('BEGIN');
+  db.exec(TABLES);
+  db.exec(INDEXES);
+  const meta = db.prepare('INSERT INTO store_meta (key, value) VALUES (?, ?)');
+  try {
+    for (const [key, value] of [
+      [META.schemaVersion, SCHEMA_VERSION],
+      [META.lastAt, 0],
+      [META.lastRequestSeq, 0],
+    ] as const) {
+      meta.run([key, value]);
+    }
+  } finally {
+    meta.free();
+  }
+  db.run('COMMIT');
+}
+
+/** The schema version of an image, or null when the image has no store in it. */
+export function schemaVersionOf(db: Database): number | null {
+  const tables = db.exec(
+    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'store_meta'",
+  );
+  if (tables.length === 0) return null;
+  const rows = db.exec('SELECT value FROM store_meta WHERE key = ?', [META.schemaVersion]);
+  const value = rows[0]?.values[0]?.[0];
+  return typeof value === 'number' ? value : null;
+}

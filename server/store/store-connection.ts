@@ -1,0 +1,98 @@
+/**
+ * One open database image and everything prepared on it: the calendar's reads and writes,
+ * the registry, the request log and the transaction statements. A restore opens a new
+ * connection and closes the old one, so no prepared statement outlives its image.
+ */
+import type { Database, SqlJsStatic } from 'sql.js';
+import { Internal } from '../errors.js';
+import { CalendarRows } from './calendar-rows.js';
+import { CalendarWrites } from './calendar-writes.js';
+import { Registry } from './registry.js';
+import { RequestLog, StoreMeta } from './request-log.js';
+import type { RequestRetention } from './request-log.js';
+import { SCHEMA_VERSION, configureConnection, createSchema, schemaVersionOf } from './schema.js';
+import { StatementSet, integer } from './statements.js';
+import type { PreparedStatement } from './statements.js';
+
+/** An open store image with its prepared statements; see the module comment. */
+export class StoreConnection {
+  readonly rows: CalendarRows;
+  readonly writes: CalendarWrites;
+  readonly registry: Registry;
+  readonly meta: StoreMeta;
+  readonly requests: RequestLog;
+  readonly begin: PreparedStatement;
+  readonly commit: PreparedStatement;
+  readonly rollback: PreparedStatement;
+  /** Per-command savepoint: a failing command is undone without touching its neighbours. */
+  readonly savepoint: PreparedStatement;
+  readonly release: PreparedStatement;
+  readonly rollbackToSavepoint: PreparedStatement;
+  private readonly pageCount: PreparedStatement;
+  private readonly pageSize: PreparedStatement;
+  private readonly statements: StatementSet;
+  private closed = false;
+
+  private constructor(
+    readonly db: Database,
+    retention: RequestRetention,
+  ) {
+    const statements = new StatementSet(db);
+    this.statements = statements;
+    this.rows = new CalendarRows(statements);
+    this.writes = new CalendarWrites(statements);
+    this.registry = new Registry(statements);
+    this.meta = new StoreMeta(statements);
+    this.requests = new RequestLog(statements, this.meta, retention);
+    this.begin = statements.prepare('BEGIN');
+    this.commit = statements.prepare('COMMIT');
+    this.rollback = statements.prepare('ROLLBACK');
+    this.savepoint = statements.prepare('SAVEPOINT command');
+    this.release = statements.prepare('RELEASE command');
+    this.rollbackToSavepoint = statements.prepare('ROLLBACK TO command');
+    this.pageCount = statements.prepare('PRAGMA page_count');
+    this.pageSize = statements.prepare('PRAGMA page_size');
+  }
+
+  /** A fresh store: the schema created, nothing else. Identical on every replica. */
+  static create(SQL: SqlJsStatic, retention: RequestRetention): StoreConnection {
+    const db = new SQL.Database();
+    configureConnection(db);
+    createSchema(db);
+    return new StoreConnection(db, retention);
+  }
+
+  /**
+   * The store in a snapshot image.
+   * @throws Internal when the image is not a store of this schema version.
+   */
+  static open(SQL: SqlJsStatic, image: Uint8Array, retention: RequestRetention): StoreConnection {
+    const db = new SQL.Database(image);
+    try {
+      configureConnection(db);
+      const version = schemaVersionOf(db);
+      if (version !== SCHEMA_VERSION) {
+        throw new Internal(
+          `the snapshot holds store schema ${String(version)}, this store reads ${SCHEMA_VERSION}`,
+        );
+      }
+      return new StoreConnection(db, retention);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** Size of the image in bytes. */
+  bytes(): number {
+    return integer(this.pageCount.first()?.[0]) * integer(this.pageSize.first()?.[0]);
+  }
+
+  /** Frees the statements and the database. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.free();
+    this.db.close();
+  }
+}
