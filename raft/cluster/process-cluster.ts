@@ -15,7 +15,10 @@ import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
 import type { NodeConfigFile } from '../cmd/config.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const NODE_ENTRY = join(REPO, 'raft/cmd/node.ts');
+const KV_MEMBER_ENTRY = join(REPO, 'raft/cmd/node.ts');
+
+/** Answers a member's status, or null when it does not answer. */
+export type StatusProbe = (member: ClusterMember) => Promise<NodeStatus | null>;
 
 export interface ProcessClusterOptions {
   /** Where data, configs, certificates and logs go. */
@@ -27,6 +30,12 @@ export interface ProcessClusterOptions {
   readonly electionTicks?: number;
   readonly snapshotEvery?: number;
   readonly snapshotRetain?: number;
+  /**
+   * The member program: a script taking `--config <file>` in raft/cmd/config.ts's format
+   * that prints `{"event":"ready"}` on stdout once serving. Default: the key-value member.
+   */
+  readonly entry?: string;
+  readonly clusterId?: string;
 }
 
 export interface ClusterMember {
@@ -75,7 +84,7 @@ export class ProcessCluster {
       mkdirSync(memberDir, { recursive: true });
       const config: NodeConfigFile = {
         id,
-        clusterId: 'raft-test',
+        clusterId: options.clusterId ?? 'raft-test',
         dataDir: join(memberDir, 'data'),
         members: addresses,
         tls: {
@@ -89,6 +98,7 @@ export class ProcessCluster {
         heartbeatTicks: 1,
         snapshotEvery: options.snapshotEvery ?? 50_000,
         snapshotRetain: options.snapshotRetain ?? 5_000,
+        peerCertificatePrefix: 'member-',
       };
       const configPath = join(memberDir, 'config.json');
       writeFileSync(configPath, JSON.stringify(config, null, 2));
@@ -125,7 +135,14 @@ export class ProcessCluster {
     const extra = process.env.RAFT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const child = spawn(
       process.execPath,
-      [...extra, '--import', 'tsx', NODE_ENTRY, '--config', m.configPath],
+      [
+        ...extra,
+        '--import',
+        'tsx',
+        this.options.entry ?? KV_MEMBER_ENTRY,
+        '--config',
+        m.configPath,
+      ],
       {
         cwd: REPO,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -192,19 +209,27 @@ export class ProcessCluster {
   }
 
   /** Status of every running, unpaused member that answers. */
-  async statuses(client: RaftClient): Promise<NodeStatus[]> {
+  async statuses(probe: StatusProbe | RaftClient): Promise<NodeStatus[]> {
+    const statusOf = typeof probe === 'function' ? probe : ProcessCluster.kvStatus(probe);
     const live = [...this.members.values()].filter((m) => m.process && !m.paused);
-    const all = await Promise.all(
-      live.map((m) => client.status(m.client, 1_000).catch(() => null)),
-    );
+    const all = await Promise.all(live.map(statusOf));
     return all.filter((s): s is NodeStatus => s !== null);
   }
 
+  /** A probe that asks members' key-value client ports (the default member program). */
+  static kvStatus(client: RaftClient): StatusProbe {
+    return (m) => client.status(m.client, 1_000).catch(() => null);
+  }
+
   /** Waits until a member reports itself leader; returns its id. */
-  async waitForLeader(client: RaftClient, timeoutMs = 20_000, exclude?: NodeId): Promise<NodeId> {
+  async waitForLeader(
+    probe: StatusProbe | RaftClient,
+    timeoutMs = 20_000,
+    exclude?: NodeId,
+  ): Promise<NodeId> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const leader = (await this.statuses(client)).find(
+      const leader = (await this.statuses(probe)).find(
         (s) => s.role === 'leader' && s.id !== exclude,
       );
       if (leader) return leader.id;

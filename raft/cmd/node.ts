@@ -52,6 +52,7 @@ try {
       heartbeatTicks: config.file.heartbeatTicks,
       snapshotEvery: config.file.snapshotEvery,
       snapshotRetain: config.file.snapshotRetain,
+      peerCertificateName: (peer) => `${config.file.peerCertificatePrefix}${peer}`,
       logger,
     },
     sm,

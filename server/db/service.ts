@@ -1,0 +1,334 @@
+/**
+ * The DB service: one Raft member whose state machine is the calendar store, served over
+ * HTTPS with mutual TLS to the logic services and supervisors.
+ *
+ * - `POST /v1/commands`: a store command (its `at` is stamped here, by the leader, and is
+ *   the only clock the replicated state machine sees). Followers forward to the leader (one
+ *   hop); the answer is the store's result. A command whose outcome is unknown (leader lost
+ *   mid-flight, timeout) answers 503 and may be retried with the same `requestId`: the
+ *   store applies a request id once.
+ * - `POST /v1/queries[?consistency=local]`: linearizable by default (ReadIndex, on any
+ *   member); `local` answers from this member's state at once, possibly stale.
+ * - `GET /v1/status`, `GET /healthz`, `GET /readyz`.
+ *
+ * Every response carries `x-agenda-db-leader` (the leader's id as this member knows it).
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SqlJsStatic } from 'sql.js';
+import { Agent, request } from 'undici';
+import { RaftError } from '../../raft/core/errors.js';
+import type { NodeId } from '../../raft/core/types.js';
+import { RaftNode, type MemberAddress, type NodeStatus } from '../../raft/runtime/raft-node.js';
+import type { TransportLogger } from '../../raft/transport/logger.js';
+import type { MutualTlsMaterial, NetAddress } from '../../raft/transport/mutual-tls.js';
+import { isAgendaError } from '../errors.js';
+import { CalendarStore } from '../store/calendar-store.js';
+import {
+  parseCommand,
+  parseQuery,
+  type StoreQuery,
+  type StoreQueryResult,
+  type StoreResult,
+  type StoreStatus,
+} from '../store/protocol.js';
+import { HttpError, readJsonBody, sendError, sendJson } from './http.js';
+
+export interface DbServiceConfig {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  readonly dataDir: string;
+  /** Every member: its Raft address and (as `client`) its HTTPS API address. */
+  readonly members: ReadonlyMap<NodeId, MemberAddress>;
+  readonly join?: boolean;
+  readonly tls: MutualTlsMaterial;
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+  readonly snapshotEvery?: number;
+  readonly snapshotRetain?: number;
+  readonly peerCertificateName?: (id: NodeId) => string;
+  readonly logger: TransportLogger;
+  /** Largest request body. Default 8 MiB (an .ics import can be large). */
+  readonly maxBodyBytes?: number;
+  /** How long a command may wait for its outcome before answering 503. Default 5 s. */
+  readonly commandTimeoutMs?: number;
+}
+
+/** `GET /v1/status`: the member's Raft view and the store's. */
+export interface DbStatus {
+  readonly member: NodeStatus;
+  readonly store: StoreStatus | null;
+}
+
+const FORWARDED = 'x-agenda-forwarded-by';
+const LEADER = 'x-agenda-db-leader';
+
+export class DbService {
+  private readonly server: Server;
+  private readonly forwarder: Agent;
+  /** The leader's clock, never going backwards even if the system clock does. */
+  private lastAt = 0;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly config: DbServiceConfig,
+    readonly node: RaftNode<StoreResult, StoreQuery, StoreQueryResult>,
+    private readonly store: CalendarStore,
+  ) {
+    this.server = createServer(
+      {
+        ca: config.tls.ca,
+        cert: config.tls.cert,
+        key: config.tls.key,
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.3',
+      },
+      (req, res) => void this.handle(req, res),
+    );
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
+    this.forwarder = new Agent({
+      connect: {
+        ca: config.tls.ca,
+        cert: config.tls.cert,
+        key: config.tls.key,
+        rejectUnauthorized: true,
+      },
+      keepAliveTimeout: 30_000,
+      connections: 64,
+    });
+  }
+
+  /** Recovers the member from its data directory and starts serving. */
+  static async start(config: DbServiceConfig, SQL: SqlJsStatic): Promise<DbService> {
+    const api = config.members.get(config.id)?.client;
+    if (!api) throw new Error(`member ${config.id} has no API address in the member list`);
+    const store = new CalendarStore(SQL, {
+      onInternalError: (error, request) =>
+        config.logger.warn('store bug answered as internal', {
+          error: (error as Error).message,
+          stack: (error as Error).stack,
+          request: request.body.type,
+        }),
+    });
+    const node = await RaftNode.start(
+      {
+        id: config.id,
+        clusterId: config.clusterId,
+        dataDir: config.dataDir,
+        members: config.members,
+        ...(config.join === undefined ? {} : { join: config.join }),
+        tls: config.tls,
+        ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
+        ...(config.electionTicks === undefined ? {} : { electionTicks: config.electionTicks }),
+        ...(config.snapshotEvery === undefined ? {} : { snapshotEvery: config.snapshotEvery }),
+        ...(config.snapshotRetain === undefined ? {} : { snapshotRetain: config.snapshotRetain }),
+        ...(config.peerCertificateName ? { peerCertificateName: config.peerCertificateName } : {}),
+        logger: config.logger,
+      },
+      store,
+    );
+    const service = new DbService(config, node, store);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        service.server.once('error', reject);
+        service.server.listen(api.port, api.host, () => {
+          service.server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      await service.close();
+      throw err;
+    }
+    return service;
+  }
+
+  address(): NetAddress {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') throw new Error('not listening');
+    return { host: a.address, port: a.port };
+  }
+
+  /** Stops serving, then stops the member (syncing its storage). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeAllConnections();
+      });
+      await this.forwarder.close();
+      await this.node.close();
+      this.store.close();
+    })();
+    return this.closing;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers = { [LEADER]: String(this.node.status().leader) };
+    try {
+      const url = new URL(req.url ?? '/', 'https://db.invalid');
+      const route = `${req.method ?? ''} ${url.pathname}`;
+      switch (route) {
+        case 'POST /v1/commands':
+          return sendJson(res, 200, await this.command(req), headers);
+        case 'POST /v1/queries':
+          return sendJson(
+            res,
+            200,
+            await this.query(req, url.searchParams.get('consistency')),
+            headers,
+          );
+        case 'GET /v1/status':
+          return sendJson(res, 200, this.status(), headers);
+        case 'GET /healthz':
+          return sendJson(res, 200, { ok: true, role: this.node.status().role }, headers);
+        case 'GET /readyz': {
+          const s = this.node.status();
+          if (s.leader === 0) throw HttpError.of('unavailable', 'no leader is known');
+          return sendJson(res, 200, { ok: true, leader: s.leader }, headers);
+        }
+        default:
+          if (
+            ['/v1/commands', '/v1/queries', '/v1/status', '/healthz', '/readyz'].includes(
+              url.pathname,
+            )
+          ) {
+            throw new HttpError(
+              405,
+              'invalid',
+              `${req.method ?? ''} is not allowed on ${url.pathname}`,
+            );
+          }
+          throw HttpError.of('not_found', `no route ${url.pathname}`);
+      }
+    } catch (err) {
+      sendError(res, this.asHttpError(err), headers);
+    }
+  }
+
+  private async command(req: IncomingMessage): Promise<{ result: StoreResult }> {
+    const body = await readJsonBody(req, this.config.maxBodyBytes ?? 8 << 20);
+    const status = this.node.status();
+    if (status.role !== 'leader') return this.forward(req, body, status);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw HttpError.of('invalid', 'the body must be a command object');
+    }
+    // The leader's clock, stamped once: every replica applies the same `at`.
+    this.lastAt = Math.max(Date.now(), this.lastAt);
+    const command = parseCommand({ ...body, at: this.lastAt });
+    const bytes = new TextEncoder().encode(JSON.stringify(command));
+    const result = await this.node.propose(bytes, {
+      timeoutMs: this.config.commandTimeoutMs ?? 5_000,
+    });
+    return { result };
+  }
+
+  /** Followers pass commands to the leader, once; the answer is relayed as is. */
+  private async forward(
+    req: IncomingMessage,
+    body: unknown,
+    status: NodeStatus,
+  ): Promise<{ result: StoreResult }> {
+    const leaderApi = status.leaderAddress?.client;
+    if (req.headers[FORWARDED] !== undefined || !leaderApi) {
+      throw HttpError.of(
+        'unavailable',
+        'this member is not the leader and no leader is known; retry',
+        {
+          leader: status.leader,
+        },
+      );
+    }
+    let response;
+    try {
+      response = await request(`https://${leaderApi.host}:${leaderApi.port}/v1/commands`, {
+        method: 'POST',
+        dispatcher: this.forwarder,
+        headers: { 'content-type': 'application/json', [FORWARDED]: String(this.config.id) },
+        body: JSON.stringify(body),
+        headersTimeout: (this.config.commandTimeoutMs ?? 5_000) + 1_000,
+        bodyTimeout: (this.config.commandTimeoutMs ?? 5_000) + 1_000,
+      });
+    } catch (err) {
+      throw HttpError.of(
+        'unavailable',
+        `the leader (member ${status.leader}) did not answer: ${(err as Error).message}`,
+        {
+          leader: status.leader,
+        },
+      );
+    }
+    const answer = (await response.body.json()) as {
+      result?: StoreResult;
+      error?: { code: string; message: string };
+    };
+    if (response.statusCode !== 200 || !answer.result) {
+      const e = answer.error;
+      throw new HttpError(
+        response.statusCode,
+        (e?.code as 'unavailable') ?? 'unavailable',
+        e?.message ?? 'the leader refused',
+      );
+    }
+    return { result: answer.result };
+  }
+
+  private async query(
+    req: IncomingMessage,
+    consistency: string | null,
+  ): Promise<{ result: StoreQueryResult }> {
+    if (consistency !== null && consistency !== 'linearizable' && consistency !== 'local') {
+      throw HttpError.of('invalid', 'consistency must be "linearizable" or "local"');
+    }
+    const body = await readJsonBody(req, 1 << 20);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw HttpError.of('invalid', 'the body must be a query object');
+    }
+    const query = parseQuery({ at: Date.now(), ...body });
+    if (consistency === 'local') return { result: this.store.query(query) };
+    return {
+      result: await this.node.read(query, { timeoutMs: this.config.commandTimeoutMs ?? 5_000 }),
+    };
+  }
+
+  private status(): DbStatus {
+    const store = this.store.query({
+      v: 1,
+      actor: null,
+      at: Date.now(),
+      body: { type: 'store.status' },
+    });
+    return { member: this.node.status(), store: store.ok ? (store.result as StoreStatus) : null };
+  }
+
+  private asHttpError(err: unknown): HttpError {
+    if (err instanceof HttpError) return err;
+    if (isAgendaError(err))
+      return HttpError.of(
+        err.code,
+        err.message,
+        err.code === 'invalid' ? { ...err.toWire() } : undefined,
+      );
+    if (err instanceof RaftError) {
+      const retry = 'retry with the same requestId';
+      switch (err.code) {
+        case 'not_leader':
+        case 'no_leader':
+        case 'proposal_dropped':
+          return HttpError.of('unavailable', `leadership changed; ${retry}`);
+        case 'timeout':
+        case 'outcome_unknown':
+          return HttpError.of('unavailable', `the outcome is not known yet; ${retry}`);
+        default:
+          return HttpError.of('unavailable', err.message);
+      }
+    }
+    this.config.logger.warn('unexpected error in the DB API', {
+      error: (err as Error).message,
+      stack: (err as Error).stack,
+    });
+    return HttpError.of('internal', 'internal error');
+  }
+}
