@@ -55,3 +55,18 @@ export class Rng {
     return new Rng(Math.floor(this.float() * 4294967296));
   }
 }
+
+/**
+ * A one-function seeded generator (mulberry32) for tests and benchmarks that only need
+ * floats in [0, 1): the same seed gives the same sequence.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -7,7 +7,7 @@ import test from 'ava';
 import type { Entry, HardState, Snapshot } from '../core/types.js';
 import { DurableStorage, type RecoveredState } from './durable-log.js';
 import { SimFileSystem, SimPowerCutError } from './sim-fs.js';
-import { RecordingLogger, seededRng } from './test-support.js';
+import { RecordingLogger, seededRandom } from './test-support.js';
 
 const SEEDS = 300;
 const STEPS = 120;
@@ -78,7 +78,7 @@ class Run {
 
   constructor(seed: number) {
     this.#seed = seed;
-    this.#rng = seededRng(seed);
+    this.#rng = seededRandom(seed);
     this.#storage = this.#open().storage;
   }
 

@@ -4,7 +4,7 @@ import type { Snapshot } from '../core/types.js';
 import { DurableStorage, type DurableStorageOptions } from './durable-log.js';
 import { StorageCorruptError, StorageRequestError } from './errors.js';
 import { SimFileSystem, SimPowerCutError } from './sim-fs.js';
-import { entries, entry, RecordingLogger, seededRng } from './test-support.js';
+import { entries, entry, RecordingLogger, seededRandom } from './test-support.js';
 
 const dir = '/member';
 
@@ -89,7 +89,7 @@ test('a crash loses only appends after the last sync', (t) => {
     storage.sync();
     storage.append(written.slice(12, 20));
     storage.append(written.slice(20));
-    fs.crash(seededRng(seed), { tornWriteChance: 0.7, garbageChance: 0.5 });
+    fs.crash(seededRandom(seed), { tornWriteChance: 0.7, garbageChance: 0.5 });
     const survived = open(fs, { segmentBytes: 200 }).state.entries;
     t.true(survived.length >= 12, `seed ${seed}`);
     t.deepEqual(survived, written.slice(0, survived.length), `seed ${seed}`);
@@ -104,7 +104,7 @@ test('an installed snapshot survives a crash and stale entries do not', (t) => {
     storage.sync();
     storage.append(entries(11, 12, 1));
     storage.installSnapshot(installed);
-    fs.crash(seededRng(installed.meta.index), { tornWriteChance: 1 });
+    fs.crash(seededRandom(installed.meta.index), { tornWriteChance: 1 });
 
     const after = open(fs);
     t.deepEqual(after.state.snapshot, installed);
@@ -136,7 +136,7 @@ function atEveryStep(
       if (!(error instanceof SimPowerCutError)) throw error;
       finished = false;
     }
-    fs.crash(seededRng(step), { tornWriteChance: 1, garbageChance: 0.5 });
+    fs.crash(seededRandom(step), { tornWriteChance: 1, garbageChance: 0.5 });
     const { state, storage: reopened } = open(fs, options);
     check(state, step);
     // Whatever it recovered to, the log keeps working and reads back the same.
@@ -291,7 +291,7 @@ test('a hard-state save cut short leaves the old or the new state', (t) => {
     storage.saveHardState({ term: 1, vote: 1 });
     fs.cutPowerAfter(step);
     t.throws(() => storage.saveHardState({ term: 2, vote: 3 }), { instanceOf: SimPowerCutError });
-    fs.crash(seededRng(step), { tornWriteChance: 1, garbageChance: 1 });
+    fs.crash(seededRandom(step), { tornWriteChance: 1, garbageChance: 1 });
     t.deepEqual(open(fs).state.hardState, { term: 1, vote: 1 }, `step ${step}`);
   }
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { SimFileSystem, SimFsError, SimPowerCutError } from './sim-fs.js';
-import { seededRng } from './test-support.js';
+import { seededRandom } from './test-support.js';
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 const noTears = { tornWriteChance: 0 };
@@ -19,7 +19,7 @@ test('synced appends survive a crash and un-synced ones vanish without a torn wr
   file.sync();
   file.append(bytes(4, 5));
   t.is(file.size(), 5);
-  fs.crash(seededRng(1), noTears);
+  fs.crash(seededRandom(1), noTears);
   t.deepEqual(fs.readFile('/data/log'), bytes(1, 2, 3));
 });
 
@@ -31,7 +31,7 @@ test('a torn write keeps a prefix of the un-synced bytes, never touching synced 
     file.append(bytes(1, 2, 3));
     file.sync();
     file.append(bytes(4, 5, 6, 7, 8, 9));
-    fs.crash(seededRng(seed), { tornWriteChance: 1, garbageChance: 0 });
+    fs.crash(seededRandom(seed), { tornWriteChance: 1, garbageChance: 0 });
     const after = fs.readFile('/data/log');
     t.true(after.length > 3, `seed ${seed}`);
     t.deepEqual(after, bytes(1, 2, 3, 4, 5, 6, 7, 8, 9).slice(0, after.length));
@@ -46,7 +46,7 @@ test('garbage only ever lands in the torn part', (t) => {
     file.append(bytes(1, 2, 3));
     file.sync();
     file.append(new Uint8Array(100));
-    fs.crash(seededRng(seed), { tornWriteChance: 1, garbageChance: 1 });
+    fs.crash(seededRandom(seed), { tornWriteChance: 1, garbageChance: 1 });
     t.deepEqual(fs.readFile('/data/log').slice(0, 3), bytes(1, 2, 3));
   }
 });
@@ -64,13 +64,13 @@ test('creating, renaming and unlinking revert unless the directory was synced', 
   fs.rename('/data/kept', '/data/moved');
   fs.unlink('/data/doomed');
   t.deepEqual(fs.list('/data'), ['moved', 'new']);
-  fs.crash(seededRng(2));
+  fs.crash(seededRandom(2));
   t.deepEqual(fs.list('/data'), ['doomed', 'kept']);
 
   fs.rename('/data/kept', '/data/moved');
   fs.unlink('/data/doomed');
   fs.syncDir('/data');
-  fs.crash(seededRng(3));
+  fs.crash(seededRandom(3));
   t.deepEqual(fs.list('/data'), ['moved']);
   t.deepEqual(fs.readFile('/data/moved'), bytes(1));
 });
@@ -82,16 +82,16 @@ test('an un-synced truncate or rewrite reverts to the synced contents', (t) => {
   fs.syncDir('/data');
   fs.truncate('/data/f', 2);
   t.deepEqual(fs.readFile('/data/f'), bytes(1, 2));
-  fs.crash(seededRng(4), { tornWriteChance: 1 });
+  fs.crash(seededRandom(4), { tornWriteChance: 1 });
   t.deepEqual(fs.readFile('/data/f'), bytes(1, 2, 3, 4));
 
   fs.writeFile('/data/f', bytes(9));
-  fs.crash(seededRng(5), { tornWriteChance: 1 });
+  fs.crash(seededRandom(5), { tornWriteChance: 1 });
   t.deepEqual(fs.readFile('/data/f'), bytes(1, 2, 3, 4));
 
   fs.truncate('/data/f', 1);
   fs.syncFile('/data/f');
-  fs.crash(seededRng(6));
+  fs.crash(seededRandom(6));
   t.deepEqual(fs.readFile('/data/f'), bytes(1));
 });
 
@@ -103,7 +103,7 @@ test('cutPowerAfter stops the run mid-operation until crash()', (t) => {
   fs.syncDir('/data');
   t.throws(() => file.sync(), { instanceOf: SimPowerCutError });
   t.throws(() => fs.list('/data'), { instanceOf: SimPowerCutError });
-  fs.crash(seededRng(7), noTears);
+  fs.crash(seededRandom(7), noTears);
   t.deepEqual(fs.readFile('/data/log'), bytes());
   // The handle belonged to the process that died.
   t.throws(() => file.append(bytes(2)), { instanceOf: SimFsError, message: /EBADF/ });
@@ -126,7 +126,7 @@ test('a crash with the same seed does the same damage', (t) => {
     const files = ['a', 'b', 'c'].map((name) => fs.openAppend(`/data/${name}`));
     fs.syncDir('/data');
     for (const file of files) file.append(new Uint8Array(64).fill(7));
-    fs.crash(seededRng(seed), { tornWriteChance: 0.7, garbageChance: 0.5 });
+    fs.crash(seededRandom(seed), { tornWriteChance: 0.7, garbageChance: 0.5 });
     return ['a', 'b', 'c'].map((name) => fs.readFile(`/data/${name}`));
   };
   t.deepEqual(run(11), run(11));

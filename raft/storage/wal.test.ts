@@ -4,7 +4,7 @@ import test from 'ava';
 import type { Entry } from '../core/types.js';
 import { StorageCorruptError, StorageRequestError } from './errors.js';
 import { SimFileSystem } from './sim-fs.js';
-import { entries, entry, RecordingLogger, seededRng } from './test-support.js';
+import { entries, entry, RecordingLogger, seededRandom } from './test-support.js';
 import { segmentName, WriteAheadLog, type WalOptions } from './wal.js';
 
 const dir = '/member/wal';
@@ -119,7 +119,7 @@ test('compaction deletes whole segments at or below the index, never the open on
   t.deepEqual(fs.list(dir), [segmentName(4), segmentName(7)]);
   t.is(wal.compact(100), 1);
   t.deepEqual(fs.list(dir), [segmentName(7)]);
-  fs.crash(seededRng(1), { tornWriteChance: 0 });
+  fs.crash(seededRandom(1), { tornWriteChance: 0 });
   // The deletions were durable, and so was what the open segment held when compaction ran.
   t.deepEqual(open(fs).contents, { base: 6, entries: entries(7, 9, 1) });
   t.deepEqual(fs.list(dir), [segmentName(7)]);
@@ -149,7 +149,7 @@ test('a segment superseded by un-synced records is not deleted before they are d
   wal.append([entry(6, 2)]);
   t.deepEqual(wal.segmentNames(), [segmentName(1), segmentName(6)]);
   t.is(wal.compact(0), 1);
-  fs.crash(seededRng(2), { tornWriteChance: 0 });
+  fs.crash(seededRandom(2), { tornWriteChance: 0 });
   // Had segment 1 gone while the overwrite was only in the OS cache, 6@1 and 7@1 (synced)
   // would have been lost with it.
   t.deepEqual(open(fs).contents, { base: 5, entries: [entry(6, 2)] });
@@ -254,7 +254,7 @@ test('an empty last segment left by a crash during rotation is removed', (t) => 
   const { wal } = open(fs, { segmentBytes: 1 });
   wal.append(entries(1, 3, 1));
   wal.append(entries(4, 6, 1));
-  fs.crash(seededRng(3), { tornWriteChance: 0 });
+  fs.crash(seededRandom(3), { tornWriteChance: 0 });
   const after = open(fs, { segmentBytes: 1 });
   t.deepEqual(after.contents.entries, entries(1, 3, 1));
   t.deepEqual(fs.list(dir), [segmentName(1)]);
@@ -272,7 +272,7 @@ test('a crash keeps every synced entry and at most a prefix of the rest', (t) =>
     wal.sync();
     wal.append(written.slice(10, 15));
     wal.append(written.slice(15));
-    fs.crash(seededRng(seed), { tornWriteChance: 0.8, garbageChance: 0.5 });
+    fs.crash(seededRandom(seed), { tornWriteChance: 0.8, garbageChance: 0.5 });
     const survived = open(fs, { segmentBytes: 120 }).contents.entries;
     t.true(survived.length >= 10, `seed ${seed}`);
     t.deepEqual(survived, written.slice(0, survived.length), `seed ${seed}`);

@@ -9,18 +9,9 @@ import {
 } from '../../lab/pki.js';
 import type { TransportLogger } from './logger.js';
 import type { MutualTlsMaterial } from './mutual-tls.js';
+import { seededRandom } from '../sim/rng.js';
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** `length` seeded random bytes. */
 export function randomBytesFrom(random: () => number, length: number): Uint8Array {

@@ -18,10 +18,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SqlJsStatic } from 'sql.js';
 import { Agent, request } from 'undici';
 import { RaftError } from '../../raft/core/errors.js';
-import type { NodeId } from '../../raft/core/types.js';
-import { RaftNode, type MemberAddress, type NodeStatus } from '../../raft/runtime/raft-node.js';
-import type { TransportLogger } from '../../raft/transport/logger.js';
-import type { MutualTlsMaterial, NetAddress } from '../../raft/transport/mutual-tls.js';
+import { RaftNode, type NodeStatus, type RaftNodeConfig } from '../../raft/runtime/raft-node.js';
+import type { NetAddress } from '../../raft/transport/mutual-tls.js';
 import { isAgendaError } from '../errors.js';
 import { CalendarStore } from '../store/calendar-store.js';
 import {
@@ -34,20 +32,8 @@ import {
 } from '../store/protocol.js';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.js';
 
-export interface DbServiceConfig {
-  readonly id: NodeId;
-  readonly clusterId: string;
-  readonly dataDir: string;
-  /** Every member: its Raft address and (as `client`) its HTTPS API address. */
-  readonly members: ReadonlyMap<NodeId, MemberAddress>;
-  readonly join?: boolean;
-  readonly tls: MutualTlsMaterial;
-  readonly tickMs?: number;
-  readonly electionTicks?: number;
-  readonly snapshotEvery?: number;
-  readonly snapshotRetain?: number;
-  readonly peerCertificateName?: (id: NodeId) => string;
-  readonly logger: TransportLogger;
+/** A Raft member's settings (members' `client` addresses are their HTTPS APIs), plus: */
+export interface DbServiceConfig extends RaftNodeConfig {
   /** Largest request body. Default 8 MiB (an .ics import can be large). */
   readonly maxBodyBytes?: number;
   /** How long a command may wait for its outcome before answering 503. Default 5 s. */
@@ -112,23 +98,7 @@ export class DbService {
           request: request.body.type,
         }),
     });
-    const node = await RaftNode.start(
-      {
-        id: config.id,
-        clusterId: config.clusterId,
-        dataDir: config.dataDir,
-        members: config.members,
-        ...(config.join === undefined ? {} : { join: config.join }),
-        tls: config.tls,
-        ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
-        ...(config.electionTicks === undefined ? {} : { electionTicks: config.electionTicks }),
-        ...(config.snapshotEvery === undefined ? {} : { snapshotEvery: config.snapshotEvery }),
-        ...(config.snapshotRetain === undefined ? {} : { snapshotRetain: config.snapshotRetain }),
-        ...(config.peerCertificateName ? { peerCertificateName: config.peerCertificateName } : {}),
-        logger: config.logger,
-      },
-      store,
-    );
+    const node = await RaftNode.start(config, store);
     const service = new DbService(config, node, store);
     try {
       await new Promise<void>((resolve, reject) => {

@@ -21,6 +21,7 @@ import { loadSqlJs } from '../../raft/kv/sql.js';
 import { CalendarStore } from './calendar-store.js';
 import { encodeCommand } from './protocol.js';
 import type { CommandBody, StoreResult } from './protocol.js';
+import { seededRandom } from '../../raft/sim/rng.js';
 
 const GROUP_SIZE = 20;
 const BATCH = 2_000;
@@ -56,18 +57,6 @@ function options(): Options {
   }
   if (users % GROUP_SIZE !== 0) throw new Error(`--users must be a multiple of ${GROUP_SIZE}`);
   return { json: values.json, users, eventsPerUser, samples };
-}
-
-/** A deterministic PRNG (mulberry32), so every run builds the same calendar. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {

@@ -16,6 +16,9 @@ import type {
   StoreQueryResultOf,
   StoreResultOf,
 } from './protocol.js';
+import { seededRandom } from '../../raft/sim/rng.js';
+
+export { seededRandom };
 
 /** Midnight UTC, 1 January 2025: where test clocks start. */
 export const EPOCH = Date.UTC(2025, 0, 1);
@@ -126,16 +129,4 @@ export class StoreClient {
       this.ok(null, { type: 'user.register', username, passwordHash: `hash-${username}` });
     }
   }
-}
-
-/** A small deterministic PRNG (mulberry32) for seeded random logs. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,0 +1,93 @@
+/**
+ * What every member process does around its own work: read `--config` (or exit 1 with the
+ * reason), log JSON lines on stderr, announce readiness on stdout, and stop cleanly once on
+ * SIGTERM/SIGINT. Entry points only: library code never exits the process.
+ */
+import { parseArgs } from 'node:util';
+import type { RaftNodeConfig } from '../runtime/raft-node.js';
+import type { TransportLogger } from '../transport/logger.js';
+import { loadNodeConfig, type LoadedNodeConfig } from './config.js';
+
+/** Parses `--config <file>` and loads it; on any problem prints why and exits with 1. */
+export function loadConfigOrExit(program: string): LoadedNodeConfig {
+  const { values } = parseArgs({ options: { config: { type: 'string' } } });
+  if (!values.config) {
+    process.stderr.write(`usage: ${program} --config <member.json>\n`);
+    process.exit(1);
+  }
+  try {
+    return loadNodeConfig(values.config);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+/** A logger writing one JSON object per line on stderr, tagged with `fields`. */
+export function jsonLogger(fields: Record<string, unknown>): TransportLogger {
+  const log =
+    (level: string) =>
+    (msg: string, extra: Record<string, unknown> = {}) =>
+      process.stderr.write(
+        JSON.stringify({ t: new Date().toISOString(), level, ...fields, msg, ...extra }) + '\n',
+      );
+  return { debug: () => {}, info: log('info'), warn: log('warn') };
+}
+
+/** The Raft member settings a config file describes. */
+export function raftNodeConfigOf(
+  config: LoadedNodeConfig,
+  logger: TransportLogger,
+): RaftNodeConfig {
+  const { file } = config;
+  return {
+    id: file.id,
+    clusterId: file.clusterId,
+    dataDir: config.dataDir,
+    members: config.members,
+    join: file.join,
+    tls: config.tls,
+    tickMs: file.tickMs,
+    electionTicks: file.electionTicks,
+    heartbeatTicks: file.heartbeatTicks,
+    snapshotEvery: file.snapshotEvery,
+    snapshotRetain: file.snapshotRetain,
+    peerCertificateName: (peer) => `${file.peerCertificatePrefix}${peer}`,
+    logger,
+  };
+}
+
+/** Prints the readiness line the lab and the test harness wait for. */
+export function announceReady(fields: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ event: 'ready', pid: process.pid, ...fields }) + '\n');
+}
+
+/** Runs `stop` once on SIGTERM or SIGINT, then exits 0. */
+export function stopOnSignals(logger: TransportLogger, stop: () => Promise<unknown>): void {
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    void stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+/** A member that hits a storage or invariant failure has stopped: exit 1 so it is restarted. */
+export function exitOnFatal(
+  node: { onFatal: (err: Error) => void },
+  logger: TransportLogger,
+): void {
+  node.onFatal = (err) => {
+    logger.warn('exiting after a fatal error', { error: err.message });
+    process.exit(1);
+  };
+}
+
+/** Logs why the member could not start and exits with 1. */
+export function exitOnStartFailure(logger: TransportLogger, err: unknown): never {
+  logger.warn('failed to start', { error: (err as Error).message, stack: (err as Error).stack });
+  process.exit(1);
+}
