@@ -1,0 +1,238 @@
+/**
+ * The public HTTPS API of the gateway, version 1: every route, its request and its answer.
+ * The gateway implements it and the `agenda` CLI calls it; both import this module so they
+ * cannot drift apart. Field names are the stable ones of MISSION §4.
+ *
+ * Conventions:
+ * - Bodies are JSON (`content-type: application/json`) except `.ics` import/export
+ *   (`text/calendar`).
+ * - Instants are ISO 8601 strings WITH an offset (`2026-03-01T09:00:00Z`,
+ *   `2026-03-01T10:00:00+01:00`): local times are resolved by the client, which alone knows
+ *   the user's zone; `timeZone` (IANA) says in which zone a recurrence is expanded.
+ * - Durations are `1h30m`, `45m`, `2h`, `1d` or ISO `PT1H30M`.
+ * - Every request but register, login and the health routes carries
+ *   `authorization: Bearer <token>`.
+ * - Writes may carry `idempotency-key: <id>` (letters, digits, `_`, `-`; ≤ 64): a retry
+ *   with the same key applies once and returns the original answer.
+ * - Errors: `{"error":{"code","message","details"?}}`, status from server/errors.ts
+ *   (400 invalid, 401 unauthenticated, 403 forbidden, 404 not_found, 409 conflict — with
+ *   `details.conflicts` listing the conflicting events — 429 rate_limited, 503 unavailable).
+ */
+import { z } from 'zod';
+import type {
+  AgendaView,
+  ConflictView,
+  EventDetailsView,
+  EventView,
+  GroupView,
+  SlotView,
+} from '../domain/index.js';
+
+export const API_PREFIX = '/v1';
+
+const username = z.string().min(1).max(64);
+const iso = z.string().min(1).max(64);
+const text = (max: number) => z.string().max(max);
+
+// ---------------------------------------------------------------------------------------
+// Accounts
+
+/** `POST /v1/users` → 201 {@link UserAnswer}. */
+export const RegisterRequest = z.strictObject({
+  username,
+  password: z.string().min(1).max(1024),
+  name: text(200).optional(),
+});
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+
+/** `POST /v1/sessions` → 200 {@link LoginAnswer}. Rate-limited per username and address. */
+export const LoginRequest = z.strictObject({ username, password: z.string().min(1).max(1024) });
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+export interface UserInfo {
+  readonly username: string;
+  readonly name: string;
+}
+/** `POST /v1/users`, `GET /v1/me`. */
+export interface UserAnswer {
+  readonly user: UserInfo;
+}
+export interface LoginAnswer {
+  readonly token: string;
+  /** ISO instant the token stops being accepted. */
+  readonly expiresAt: string;
+  readonly user: UserInfo;
+}
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+const eventFields = {
+  title: text(200),
+  start: iso,
+  description: text(5000).optional(),
+  location: text(500).optional(),
+  visibility: z.enum(['public', 'busy', 'private']).optional(),
+  /** RRULE text (FREQ, INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY). */
+  repeat: text(500).optional(),
+  /** IANA zone the event is scheduled in; recurrence is expanded there. Default UTC. */
+  timeZone: text(100).optional(),
+};
+
+/**
+ * `POST /v1/events` → 201 {@link ScheduledAnswer}. Exactly one of `end` and `duration`.
+ * `with` makes an appointment; `group` a group event. A conflict for the organizer is
+ * refused (409) unless `allowConflict`.
+ */
+export const CreateEventRequest = z.strictObject({
+  ...eventFields,
+  end: iso.optional(),
+  duration: text(32).optional(),
+  with: z.array(username).max(200).optional(),
+  group: text(100).optional(),
+  allowConflict: z.boolean().optional(),
+});
+export type CreateEventRequest = z.infer<typeof CreateEventRequest>;
+
+/** `PATCH /v1/events/:id` → 200 {@link ScheduledAnswer}. Absent fields keep their value; `repeat: null` ends recurrence. */
+export const UpdateEventRequest = z.strictObject({
+  title: eventFields.title.optional(),
+  start: iso.optional(),
+  end: iso.optional(),
+  duration: text(32).optional(),
+  description: eventFields.description,
+  location: eventFields.location,
+  visibility: eventFields.visibility,
+  repeat: text(500).nullable().optional(),
+  timeZone: eventFields.timeZone,
+  with: z.array(username).max(200).optional(),
+  allowConflict: z.boolean().optional(),
+});
+export type UpdateEventRequest = z.infer<typeof UpdateEventRequest>;
+
+/** Answer of creating or updating an event. */
+export interface ScheduledAnswer {
+  readonly event: EventDetailsView;
+  /** Conflicts the change created for the organizer (only with `allowConflict`). */
+  readonly conflicts: readonly ConflictView[];
+}
+
+/** `GET /v1/events?from&to` → {@link EventsAnswer}: occurrences expanded inside the interval. */
+export interface EventsAnswer {
+  readonly events: readonly EventView[];
+}
+/** `GET /v1/events/:id`, `DELETE /v1/events/:id` (cancel) → {@link EventAnswer}. */
+export interface EventAnswer {
+  readonly event: EventDetailsView;
+}
+
+// ---------------------------------------------------------------------------------------
+// Invitations
+
+/** `GET /v1/invitations` → pending invitations, next occurrence first. */
+export interface InvitationsAnswer {
+  readonly invitations: readonly EventView[];
+}
+/** `POST /v1/invitations/:eventId/accept` → {@link EventAnswer}; 409 on conflict unless `allowConflict`. */
+export const AcceptRequest = z.strictObject({ allowConflict: z.boolean().optional() });
+export type AcceptRequest = z.infer<typeof AcceptRequest>;
+/** `POST /v1/invitations/:eventId/decline` (empty body) → {@link EventAnswer}. */
+
+// ---------------------------------------------------------------------------------------
+// Groups
+
+/** `POST /v1/groups` → 201 {@link GroupAnswer}. */
+export const CreateGroupRequest = z.strictObject({
+  name: text(100).min(1),
+  kind: z.enum(['flat', 'hierarchical']),
+});
+export type CreateGroupRequest = z.infer<typeof CreateGroupRequest>;
+
+/** `POST /v1/groups/:name/members` → {@link GroupAnswer}. `level` only in hierarchical groups. */
+export const AddMemberRequest = z.strictObject({
+  username,
+  level: z.number().int().min(0).max(1000).optional(),
+});
+export type AddMemberRequest = z.infer<typeof AddMemberRequest>;
+
+/** `PATCH /v1/groups/:name/members/:username` → {@link GroupAnswer} (owner only). */
+export const ChangeLevelRequest = z.strictObject({ level: z.number().int().min(0).max(1000) });
+export type ChangeLevelRequest = z.infer<typeof ChangeLevelRequest>;
+
+/**
+ * `GET /v1/groups/:name`, member add/remove/level → {@link GroupAnswer};
+ * `DELETE /v1/groups/:name/members/:username` removes; `POST /v1/groups/:name/leave` leaves
+ * (answers `{ group: null }` when the group dissolved).
+ */
+export interface GroupAnswer {
+  readonly group: GroupView | null;
+}
+/** `GET /v1/groups` → the caller's groups. */
+export interface GroupsAnswer {
+  readonly groups: readonly GroupView[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Views of time
+
+/** `GET /v1/agendas?group=g&from&to` or `?users=a,b&from&to`, privacy applied per viewer. */
+export interface AgendasAnswer {
+  readonly agendas: readonly AgendaView[];
+}
+/** `GET /v1/conflicts?from&to`. */
+export interface ConflictsAnswer {
+  readonly conflicts: readonly ConflictView[];
+}
+/** `GET /v1/free?group&from&to&duration`: maximal gaps of at least `duration`. */
+export interface FreeAnswer {
+  readonly slots: readonly SlotView[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Interop and live updates
+
+/**
+ * `GET /v1/export?from&to` → `text/calendar` body.
+ * `POST /v1/import[?allowConflict=true]` with a `text/calendar` body → {@link ImportAnswer}.
+ * `POST /v1/feeds` → {@link FeedAnswer}: a subscription URL for calendar apps
+ * (`GET /v1/feeds/:token/calendar.ics`, no other authentication).
+ */
+export interface ImportAnswer {
+  readonly events: readonly EventDetailsView[];
+  readonly failed: readonly {
+    readonly index: number;
+    readonly uid: string;
+    readonly error: { code: string; message: string };
+  }[];
+  /** Components of the file that Agenda does not support, with the reason. */
+  readonly skipped: readonly { readonly uid: string | null; readonly reason: string }[];
+}
+export interface FeedAnswer {
+  readonly url: string;
+}
+
+/**
+ * `GET /v1/stream`: server-sent events of the caller's live updates, one `update` event per
+ * change, `data` being a {@link LiveUpdate}; a comment line every 15 s keeps it open.
+ */
+export type LiveUpdate =
+  | {
+      readonly kind: 'event';
+      readonly change: string;
+      readonly eventId: string;
+      readonly by: string;
+      readonly at: string;
+    }
+  | {
+      readonly kind: 'group';
+      readonly change: string;
+      readonly group: string;
+      readonly member: string;
+      readonly by: string;
+      readonly at: string;
+    };
+
+/** The error body of every refusal. */
+export interface ErrorAnswer {
+  readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
+}
