@@ -3,11 +3,11 @@
  * own `node` process (raft/cmd/node.ts) with its own data directory, talking mutual TLS.
  * The harness can kill -9, SIGSTOP/SIGCONT and restart members.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCertificate, ensureCertificateAuthority } from '../../lab/pki.js';
+import { ManagedProcess } from '../../lab/process.js';
 import { RaftClient } from '../client/raft-client.js';
 import type { NodeId } from '../core/types.js';
 import type { NodeStatus } from '../runtime/raft-node.js';
@@ -43,9 +43,7 @@ export interface ClusterMember {
   readonly raft: NetAddress;
   readonly client: NetAddress;
   readonly configPath: string;
-  readonly logPath: string;
-  process: ChildProcess | null;
-  paused: boolean;
+  readonly process: ManagedProcess;
 }
 
 export class ProcessCluster {
@@ -102,14 +100,28 @@ export class ProcessCluster {
       };
       const configPath = join(memberDir, 'config.json');
       writeFileSync(configPath, JSON.stringify(config, null, 2));
+      // RAFT_NODE_ARGS adds Node flags to member processes, e.g. --cpu-prof for profiling.
+      const extra = process.env.RAFT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
       cluster.members.set(id, {
         id,
         raft: { host: '127.0.0.1', port: options.basePort + id },
         client: { host: '127.0.0.1', port: options.basePort + 100 + id },
         configPath,
-        logPath: join(memberDir, 'member.log'),
-        process: null,
-        paused: false,
+        process: new ManagedProcess({
+          name: `member-${id}`,
+          command: process.execPath,
+          args: [
+            ...extra,
+            '--import',
+            'tsx',
+            options.entry ?? KV_MEMBER_ENTRY,
+            '--config',
+            configPath,
+          ],
+          cwd: REPO,
+          logPath: join(memberDir, 'member.log'),
+          readyWhen: /"event":"ready"/,
+        }),
       });
     }
     await Promise.all([...cluster.members.keys()].map((id) => cluster.startMember(id)));
@@ -127,80 +139,22 @@ export class ProcessCluster {
 
   /** Starts (or restarts) a member and resolves once it reports ready. */
   async startMember(id: NodeId): Promise<void> {
-    const m = this.member(id);
-    if (m.process) throw new Error(`member ${id} is already running`);
-    const { createWriteStream } = await import('node:fs');
-    const log = createWriteStream(m.logPath, { flags: 'a' });
-    // RAFT_NODE_ARGS adds Node flags to member processes, e.g. --cpu-prof for profiling.
-    const extra = process.env.RAFT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(
-      process.execPath,
-      [
-        ...extra,
-        '--import',
-        'tsx',
-        this.options.entry ?? KV_MEMBER_ENTRY,
-        '--config',
-        m.configPath,
-      ],
-      {
-        cwd: REPO,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    m.process = child;
-    m.paused = false;
-    child.stderr.pipe(log);
-    child.on('exit', () => {
-      if (m.process === child) m.process = null;
-    });
-    await new Promise<void>((resolveReady, reject) => {
-      let out = '';
-      const timer = setTimeout(
-        () => reject(new Error(`member ${id} did not start in time (see ${m.logPath})`)),
-        30_000,
-      );
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('"event":"ready"')) {
-          clearTimeout(timer);
-          resolveReady();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`member ${id} exited with ${code} while starting (see ${m.logPath})`));
-      });
-    });
+    await this.member(id).process.start();
   }
 
-  /** Sends a signal and, for fatal ones, waits until the process is gone. */
-  async kill(id: NodeId, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const m = this.member(id);
-    const child = m.process;
-    if (!child) return;
-    if (m.paused) child.kill('SIGCONT');
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill(signal);
-    await exited;
-    m.process = null;
-    m.paused = false;
+  /** SIGKILL (a crash) or SIGTERM (a clean stop); resolves once the process is gone. */
+  async kill(id: NodeId, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+    const p = this.member(id).process;
+    await (signal === 'SIGKILL' ? p.kill() : p.stop());
   }
 
+  /** SIGSTOP: the member freezes with its connections open. */
   pause(id: NodeId): void {
-    const m = this.member(id);
-    if (m.process && !m.paused) {
-      m.process.kill('SIGSTOP');
-      m.paused = true;
-    }
+    this.member(id).process.pause();
   }
 
   resume(id: NodeId): void {
-    const m = this.member(id);
-    if (m.process && m.paused) {
-      m.process.kill('SIGCONT');
-      m.paused = false;
-    }
+    this.member(id).process.resume();
   }
 
   async restart(id: NodeId): Promise<void> {
@@ -211,7 +165,7 @@ export class ProcessCluster {
   /** Status of every running, unpaused member that answers. */
   async statuses(probe: StatusProbe | RaftClient): Promise<NodeStatus[]> {
     const statusOf = typeof probe === 'function' ? probe : ProcessCluster.kvStatus(probe);
-    const live = [...this.members.values()].filter((m) => m.process && !m.paused);
+    const live = [...this.members.values()].filter((m) => m.process.running && !m.process.isPaused);
     const all = await Promise.all(live.map(statusOf));
     return all.filter((s): s is NodeStatus => s !== null);
   }
@@ -240,19 +194,7 @@ export class ProcessCluster {
 
   /** Stops every member (SIGTERM, then SIGKILL if it lingers). Idempotent. */
   async stop(): Promise<void> {
-    await Promise.all(
-      [...this.members.values()].map(async (m) => {
-        const child = m.process;
-        if (!child) return;
-        if (m.paused) child.kill('SIGCONT');
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-        m.process = null;
-      }),
-    );
+    await Promise.all([...this.members.values()].map((m) => m.process.stop()));
   }
 
   private member(id: NodeId): ClusterMember {
