@@ -1,0 +1,85 @@
+/**
+ * Store commands and queries a user asks for directly (`command` / `query` ops): the
+ * service adds the actor, the request id and fresh ids, and answers the store's result
+ * unchanged. Only the calendar's own operations pass: the store's other commands and queries
+ * serve the services themselves and the operators' daemons, never a user.
+ */
+import { Forbidden, Unauthenticated } from '../errors.js';
+import type { Op } from '../protocol/ops.js';
+import type { CommandType, QueryType } from '../store/protocol.js';
+import type { ServiceAnswer, ServiceRequest } from './ports.js';
+import type { StoreSession } from './store-session.js';
+
+/** A `command` or `query` op. */
+export type StoreOp = Extract<Op, { type: 'command' | 'query' }>;
+
+// Keyed by every type, so a new store command or query cannot pass before someone decides.
+const COMMANDS_FOR_USERS: { readonly [T in CommandType]: boolean } = {
+  // The users service registers with a hash it computed itself (account.register); a
+  // user-chosen hash would let anyone register an account with a password they never had.
+  'user.register': false,
+  'event.create': true,
+  'event.update': true,
+  'event.cancel': true,
+  'event.cancelOccurrence': true,
+  'event.import': true,
+  'invitation.accept': true,
+  'invitation.decline': true,
+  'group.create': true,
+  'group.addMember': true,
+  'group.removeMember': true,
+  'group.leave': true,
+  'group.changeLevel': true,
+  'group.transferOwnership': true,
+  // The registry and leases fence supervisors and gateways.
+  'registry.cas': false,
+  'lease.acquire': false,
+  'lease.release': false,
+};
+
+const QUERIES_FOR_USERS: { readonly [T in QueryType]: boolean } = {
+  'event.list': true,
+  'event.show': true,
+  'invitation.list': true,
+  'conflicts.list': true,
+  'agenda.view': true,
+  'free.find': true,
+  'group.show': true,
+  'group.list': true,
+  'agenda.export': true,
+  // Answers the password hash: for login only.
+  'user.lookup': false,
+  'registry.get': false,
+  'lease.get': false,
+  'store.status': false,
+};
+
+/** Whether users may send this store op through a logic service. */
+export function isOpenToUsers(op: StoreOp): boolean {
+  return op.type === 'command' ? COMMANDS_FOR_USERS[op.body.type] : QUERIES_FOR_USERS[op.body.type];
+}
+
+/**
+ * The user the request acts for.
+ * @throws Unauthenticated when the gateway sent no user.
+ */
+export function requireActor(request: ServiceRequest): string {
+  if (request.actor === null) throw new Unauthenticated('this operation needs a signed-in user');
+  return request.actor;
+}
+
+/**
+ * Sends a user's command or query to the store as that user and answers the result.
+ * @throws Unauthenticated (no user), Forbidden (not a user's operation), the store's refusals.
+ */
+export function passThrough(
+  op: StoreOp,
+  request: ServiceRequest,
+  store: StoreSession,
+): Promise<ServiceAnswer> {
+  const actor = requireActor(request);
+  if (!isOpenToUsers(op)) {
+    throw new Forbidden(`${op.body.type} is not available to users`);
+  }
+  return op.type === 'command' ? store.command(actor, op.body) : store.query(actor, op.body);
+}

@@ -1,0 +1,72 @@
+/**
+ * What every logic service does before its own work: refuse a request that has already run
+ * out of time, validate the op at the boundary, check that the op is this service's, and
+ * give the operation a {@link StoreSession} bound to the request.
+ */
+import { asAgendaError, InvalidInput, Unavailable } from '../errors.js';
+import { parseOp, serviceFor } from '../protocol/ops.js';
+import type { Op, ServiceName } from '../protocol/ops.js';
+import type { LogicService, ServiceAnswer, ServiceDependencies, ServiceRequest } from './ports.js';
+import { StoreSession } from './store-session.js';
+
+/** What an operation is given to do its work. */
+export interface OperationCall {
+  readonly request: ServiceRequest;
+  readonly store: StoreSession;
+  /** The service's clock, epoch milliseconds. */
+  readonly clock: () => number;
+}
+
+/** A service's own work on a validated op that belongs to it. */
+export type PerformOperation = (op: Op, call: OperationCall) => Promise<ServiceAnswer>;
+
+/** How an op is named in messages: `account.login`, `command group.create`. */
+export function describeOp(op: Op): string {
+  return op.type === 'command' || op.type === 'query' ? `${op.type} ${op.body.type}` : op.type;
+}
+
+/** The refusal of an op that belongs to another service (the gateway routed it wrong). */
+export function notForThisService(service: ServiceName, op: Op): InvalidInput {
+  return new InvalidInput(
+    `the ${service} service does not handle ${describeOp(op)}; the ${serviceFor(op)} service does`,
+    { field: 'type' },
+  );
+}
+
+/** A {@link LogicService} made of the common checks and a service's own operations. */
+export class ServiceHandler implements LogicService {
+  private readonly clock: () => number;
+
+  constructor(
+    readonly name: ServiceName,
+    private readonly deps: ServiceDependencies,
+    private readonly perform: PerformOperation,
+  ) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  /** See {@link LogicService.handle}; every rejection is an `AgendaError`. */
+  async handle(request: ServiceRequest, signal: AbortSignal): Promise<ServiceAnswer> {
+    try {
+      // Nobody waits for the answer any more (e.g. a request claimed from a dead replica
+      // long after): doing the work would only load the DB. The gateway retries with the
+      // same id if it still wants it.
+      if (signal.aborted || request.deadline <= this.clock()) {
+        throw new Unavailable('the request expired before the service could handle it');
+      }
+      const op = parseOp(request.op);
+      if (serviceFor(op) !== this.name) throw notForThisService(this.name, op);
+      const store = new StoreSession({
+        database: this.deps.database,
+        publisher: this.deps.publisher,
+        log: this.deps.log,
+        clock: this.clock,
+        request,
+        signal,
+      });
+      return await this.perform(op, { request, store, clock: this.clock });
+    } catch (error) {
+      throw asAgendaError(error);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The DB as one request sees it: its command carries the request's id (so a redelivered
+ * request applies once and answers the original result), every call carries the request's
+ * deadline and abort signal, refusals come back as `AgendaError`s, and the notifications of
+ * a command that committed are published as live updates — once, not again on a replay.
+ */
+import { errorFromWire, Internal, Unavailable } from '../errors.js';
+import type {
+  CommandBody,
+  CommandResults,
+  QueryBody,
+  QueryResults,
+  StoreQueryResultOf,
+  StoreResultOf,
+} from '../store/protocol.js';
+import { freshIdsFor, storeRequestId } from './ids.js';
+import { publishNotifications } from './live-updates.js';
+import type { Database, ServiceLog, ServiceRequest, UpdatePublisher } from './ports.js';
+
+export interface StoreSessionOptions {
+  readonly database: Database;
+  readonly publisher: UpdatePublisher;
+  readonly log: ServiceLog;
+  readonly clock: () => number;
+  readonly request: ServiceRequest;
+  readonly signal: AbortSignal;
+}
+
+/** One request's access to the DB; made by `ServiceHandler` for each request it handles. */
+export class StoreSession {
+  private commandSent = false;
+
+  constructor(private readonly options: StoreSessionOptions) {}
+
+  /**
+   * Applies the request's one command and answers its result, after publishing its
+   * notifications (unless the store says it is a replay: they went out the first time).
+   * @throws AgendaError the store's refusal, or Unavailable when the DB did not answer in time.
+   */
+  async command<B extends CommandBody>(
+    actor: string | null,
+    body: B,
+  ): Promise<CommandResults[B['type']]> {
+    // Every operation sends at most one command, under the request id itself. A second one
+    // would need an id of its own derived from the request's; none needs it today, and an
+    // accidental second command must not reuse the id (the store would refuse it).
+    if (this.commandSent) throw new Internal('an operation sent two commands for one request');
+    this.commandSent = true;
+    const { database, request } = this.options;
+    const outcome = (await database.command(
+      { v: 1, requestId: storeRequestId(request.id), actor, ids: freshIdsFor(body), body },
+      this.callOptions(),
+    )) as StoreResultOf<B['type']>;
+    if (!outcome.ok) throw errorFromWire(outcome.error);
+    if (!outcome.replayed) {
+      await publishNotifications(
+        this.options.publisher,
+        this.options.log,
+        outcome.notifications,
+        new Date(this.options.clock()),
+      );
+    }
+    return outcome.result;
+  }
+
+  /**
+   * A linearizable read.
+   * @throws AgendaError the store's refusal, or Unavailable.
+   */
+  async query<B extends QueryBody>(
+    actor: string | null,
+    body: B,
+  ): Promise<QueryResults[B['type']]> {
+    const outcome = (await this.options.database.query(
+      actor,
+      body,
+      this.callOptions(),
+    )) as StoreQueryResultOf<B['type']>;
+    if (!outcome.ok) throw errorFromWire(outcome.error);
+    return outcome.result;
+  }
+
+  private callOptions(): { signal: AbortSignal; deadlineMs: number } {
+    const remaining = this.options.request.deadline - this.options.clock();
+    if (remaining <= 0) throw new Unavailable('the request ran out of time');
+    return { signal: this.options.signal, deadlineMs: remaining };
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The signing key pair on disk: created once with a private file only its owner reads,
+ * kept across restarts, and refused when others could read it.
+ */
+import test from 'ava';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SigningKeyError } from './keys.js';
+import { ensureSigningKeyFiles, loadSigningKey, loadVerificationKey } from './keys.js';
+import { TokenIssuer, verifySessionToken } from './tokens.js';
+
+async function scratch(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'agenda-keys-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('a new key pair is written with a private key only its owner can read, and kept afterwards', async (t) => {
+  const dir = await scratch(t);
+  const files = await ensureSigningKeyFiles(path.join(dir, 'keys'));
+  t.is((await stat(files.privateKeyPath)).mode & 0o777, 0o600);
+  const privatePem = await readFile(files.privateKeyPath, 'utf8');
+  t.regex(privatePem, /^-----BEGIN PRIVATE KEY-----/);
+  t.regex(await readFile(files.publicKeyPath, 'utf8'), /^-----BEGIN PUBLIC KEY-----/);
+
+  t.deepEqual(await ensureSigningKeyFiles(path.join(dir, 'keys')), files);
+  t.is(await readFile(files.privateKeyPath, 'utf8'), privatePem);
+});
+
+test('tokens signed with the loaded private key verify with the loaded public key', async (t) => {
+  const files = await ensureSigningKeyFiles(await scratch(t));
+  const issuer = new TokenIssuer(await loadSigningKey(files.privateKeyPath));
+  const { token } = await issuer.session('alice');
+  const verified = await verifySessionToken(token, await loadVerificationKey(files.publicKeyPath));
+  t.is(verified.username, 'alice');
+});
+
+test('a private key others can read, a missing file or a file that is no key is refused', async (t) => {
+  const dir = await scratch(t);
+  const files = await ensureSigningKeyFiles(dir);
+  await chmod(files.privateKeyPath, 0o644);
+  const exposed = await t.throwsAsync(loadSigningKey(files.privateKeyPath), {
+    instanceOf: SigningKeyError,
+  });
+  t.is(exposed?.code, 'exposed_key');
+
+  const missing = await t.throwsAsync(loadSigningKey(path.join(dir, 'nope.pem')), {
+    instanceOf: SigningKeyError,
+  });
+  t.is(missing?.code, 'unreadable_key');
+
+  const garbage = path.join(dir, 'garbage.pem');
+  await writeFile(garbage, 'not a key', { mode: 0o600 });
+  t.is(
+    (await t.throwsAsync(loadSigningKey(garbage), { instanceOf: SigningKeyError }))?.code,
+    'unreadable_key',
+  );
+  t.is(
+    (await t.throwsAsync(loadVerificationKey(garbage), { instanceOf: SigningKeyError }))?.code,
+    'unreadable_key',
+  );
+});

@@ -1,0 +1,132 @@
+/**
+ * Password hashing with scrypt. A hash carries its cost parameters and salt, so the cost
+ * can be raised later without invalidating stored hashes:
+ *
+ *     scrypt$N=16384,r=8,p=1$<salt, base64url>$<derived key, base64url>
+ *
+ * Hashing runs on libuv's thread pool (the async `scrypt`), never on the event loop.
+ *
+ * The salt of a registration is derived from its request id and username instead of drawn
+ * at random. Request ids are random and unique, so salts stay unique per account, and the
+ * same request handled twice (a replica died after sending it, the bus delivered it again)
+ * yields the same hash, hence the same store command: the store's idempotency recognises it
+ * and answers the original result instead of refusing a different command under a used id.
+ */
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { Internal } from '../errors.js';
+
+/** scrypt's cost parameters: CPU/memory cost `N` (a power of two), block size `r`, parallelism `p`. */
+export interface ScryptCost {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+
+/** OWASP's minimum for scrypt: about 16 MiB and a few tens of milliseconds per hash. */
+export const DEFAULT_SCRYPT_COST: ScryptCost = { N: 16_384, r: 8, p: 1 };
+
+const SALT_BYTES = 16;
+const KEY_BYTES = 32;
+// Bounds on what a stored hash may ask for, so that a corrupt or hostile hash cannot make a
+// login allocate gigabytes or spin for minutes.
+const MAX_N = 1 << 20;
+const MAX_R = 32;
+const MAX_P = 16;
+const HASH_FORMAT =
+  /^scrypt\$N=([1-9][0-9]{0,7}),r=([1-9][0-9]{0,2}),p=([1-9][0-9]{0,2})\$([A-Za-z0-9_-]{8,88})\$([A-Za-z0-9_-]{16,172})$/;
+
+function checkCost(cost: ScryptCost): void {
+  const { N, r, p } = cost;
+  const powerOfTwo = Number.isInteger(N) && N > 1 && (N & (N - 1)) === 0;
+  if (!powerOfTwo || N > MAX_N || !Number.isInteger(r) || r < 1 || r > MAX_R) {
+    throw new Internal(`unusable scrypt cost N=${N},r=${r},p=${p}`);
+  }
+  if (!Number.isInteger(p) || p < 1 || p > MAX_P) {
+    throw new Internal(`unusable scrypt cost N=${N},r=${r},p=${p}`);
+  }
+}
+
+function derive(password: string, salt: Buffer, cost: ScryptCost, length: number): Promise<Buffer> {
+  // scrypt needs 128·N·r bytes; Node refuses above `maxmem` (32 MiB by default).
+  const maxmem = 256 * cost.N * cost.r + 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, length, { ...cost, maxmem }, (error, key) => {
+      if (error) reject(error);
+      else resolve(key);
+    });
+  });
+}
+
+function format(cost: ScryptCost, salt: Buffer, key: Buffer): string {
+  return `scrypt$N=${cost.N},r=${cost.r},p=${cost.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+interface ParsedHash {
+  readonly cost: ScryptCost;
+  readonly salt: Buffer;
+  readonly key: Buffer;
+}
+
+/**
+ * Reads a stored hash.
+ * @throws Internal when it is not a hash this module wrote (our data is broken, not the user's input).
+ */
+export function parsePasswordHash(stored: string): ParsedHash {
+  const match = HASH_FORMAT.exec(stored);
+  if (match === null) throw new Internal('a stored password hash is not in the scrypt format');
+  const [, n, r, p, salt, key] = match;
+  const cost = { N: Number(n), r: Number(r), p: Number(p) };
+  checkCost(cost);
+  return {
+    cost,
+    salt: Buffer.from(salt ?? '', 'base64url'),
+    key: Buffer.from(key ?? '', 'base64url'),
+  };
+}
+
+/** The salt of one registration: unique per request and username, the same on a retry. */
+export function registrationSalt(requestId: string, username: string): Buffer {
+  return createHash('sha256')
+    .update('agenda password salt v1\0')
+    .update(requestId)
+    .update('\0')
+    .update(username)
+    .digest()
+    .subarray(0, SALT_BYTES);
+}
+
+/** Hashes and checks passwords at one cost. */
+export class PasswordHasher {
+  private decoy: Promise<string> | null = null;
+
+  constructor(readonly cost: ScryptCost = DEFAULT_SCRYPT_COST) {
+    checkCost(cost);
+  }
+
+  /** The stored form of `password` with `salt` (see {@link registrationSalt}). */
+  async hash(password: string, salt: Uint8Array): Promise<string> {
+    const saltBytes = Buffer.from(salt);
+    return format(this.cost, saltBytes, await derive(password, saltBytes, this.cost, KEY_BYTES));
+  }
+
+  /**
+   * Whether `password` is the one `stored` was made from, compared in constant time, at the
+   * cost written in the hash.
+   * @throws Internal when `stored` is not a well-formed hash.
+   */
+  async verify(password: string, stored: string): Promise<boolean> {
+    const { cost, salt, key } = parsePasswordHash(stored);
+    const candidate = await derive(password, salt, cost, key.length);
+    return timingSafeEqual(candidate, key);
+  }
+
+  /**
+   * Spends the time of a verification and answers false: what a login for an unknown
+   * username does, so that it cannot be told from a wrong password by its duration.
+   */
+  async verifyNobody(password: string): Promise<false> {
+    this.decoy ??= this.hash(randomBytes(KEY_BYTES).toString('base64url'), randomBytes(SALT_BYTES));
+    await this.verify(password, await this.decoy);
+    return false;
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The users service: accounts (register with a scrypt hash, login with a signed JWT, the
+ * caller's profile), iCalendar import, feed tokens, and every personal calendar command and
+ * query (events, appointments, invitations, agendas, conflicts, free time, export). Group
+ * management and group events belong to the groups service.
+ *
+ * Stateless: everything it knows is in the DB or in the request, so any replica can handle
+ * any request, and a request handled twice applies once (see `StoreSession`).
+ */
+import {
+  importICalendar,
+  validateDisplayName,
+  validatePassword,
+  validateUsername,
+} from '../domain/index.js';
+import type { User } from '../domain/index.js';
+import { isAgendaError, Unauthenticated } from '../errors.js';
+import type { Op } from '../protocol/ops.js';
+import type {
+  FeedAnswer,
+  ImportAnswer,
+  LoginAnswer,
+  UserAnswer,
+  UserInfo,
+} from '../protocol/api.js';
+import { passThrough, requireActor } from '../services/pass-through.js';
+import type {
+  LogicService,
+  ServiceAnswer,
+  ServiceDependencies,
+  ServiceRequest,
+} from '../services/ports.js';
+import { ServiceHandler } from '../services/service-handler.js';
+import type { OperationCall } from '../services/service-handler.js';
+import { PasswordHasher, registrationSalt } from './passwords.js';
+import type { TokenIssuer } from './tokens.js';
+
+/** The same answer for an unknown username and a wrong password: which one it was is nobody's business. */
+const WRONG_CREDENTIALS = 'wrong username or password';
+
+export interface UsersServiceOptions {
+  /** Signs session and feed tokens with the users service's private key. */
+  readonly tokens: TokenIssuer;
+  /** Default: scrypt at `DEFAULT_SCRYPT_COST` (passwords.ts). */
+  readonly passwords?: PasswordHasher;
+}
+
+type OpOf<T extends Op['type']> = Extract<Op, { type: T }>;
+
+function userInfo(user: User): UserInfo {
+  return { username: user.username, name: user.displayName };
+}
+
+/** The path calendar apps subscribe to, relative to the gateway's origin. */
+export function feedPath(token: string): string {
+  return `/v1/feeds/${encodeURIComponent(token)}/calendar.ics`;
+}
+
+export class UsersService implements LogicService {
+  readonly name = 'users' as const;
+  private readonly handler: ServiceHandler;
+  private readonly tokens: TokenIssuer;
+  private readonly passwords: PasswordHasher;
+
+  constructor(deps: ServiceDependencies, options: UsersServiceOptions) {
+    this.tokens = options.tokens;
+    this.passwords = options.passwords ?? new PasswordHasher();
+    this.handler = new ServiceHandler('users', deps, (op, call) => this.perform(op, call));
+  }
+
+  /** See {@link LogicService.handle}. */
+  handle(request: ServiceRequest, signal: AbortSignal): Promise<ServiceAnswer> {
+    return this.handler.handle(request, signal);
+  }
+
+  private perform(op: Op, call: OperationCall): Promise<ServiceAnswer> {
+    switch (op.type) {
+      case 'account.register':
+        return this.register(op, call);
+      case 'account.login':
+        return this.login(op, call);
+      case 'account.me':
+        return this.me(call);
+      case 'agenda.import':
+        return this.importAgenda(op, call);
+      case 'feed.create':
+        return this.createFeed(call);
+      case 'command':
+      case 'query':
+        return passThrough(op, call.request, call.store);
+    }
+  }
+
+  /** Validates, hashes (before the command: the store never sees a password), registers. */
+  private async register(op: OpOf<'account.register'>, call: OperationCall): Promise<UserAnswer> {
+    const username = validateUsername(op.username);
+    validatePassword(op.password);
+    const displayName = validateDisplayName(op.name, username);
+    const passwordHash = await this.passwords.hash(
+      op.password,
+      registrationSalt(call.request.id, username),
+    );
+    const { user } = await call.store.command(null, {
+      type: 'user.register',
+      username,
+      displayName,
+      passwordHash,
+    });
+    return { user: userInfo(user) };
+  }
+
+  /**
+   * Checks the password against the stored hash and issues a session token. An unknown
+   * username costs a verification too, and both failures answer the same.
+   */
+  private async login(op: OpOf<'account.login'>, call: OperationCall): Promise<LoginAnswer> {
+    let account: { readonly user: User; readonly passwordHash: string } | undefined;
+    try {
+      account = await call.store.query(null, { type: 'user.lookup', username: op.username });
+    } catch (error) {
+      if (!isAgendaError(error) || error.code !== 'not_found') throw error;
+    }
+    const valid =
+      account === undefined
+        ? await this.passwords.verifyNobody(op.password)
+        : await this.passwords.verify(op.password, account.passwordHash);
+    if (account === undefined || !valid) throw new Unauthenticated(WRONG_CREDENTIALS);
+    const { token, expiresAt } = await this.tokens.session(account.user.username);
+    return { token, expiresAt: expiresAt.toISOString(), user: userInfo(account.user) };
+  }
+
+  private async me(call: OperationCall): Promise<UserAnswer> {
+    const username = requireActor(call.request);
+    try {
+      const { user } = await call.store.query(username, { type: 'user.lookup', username });
+      return { user: userInfo(user) };
+    } catch (error) {
+      // A valid token for a user the DB does not know (its data was reset): sign in again.
+      if (isAgendaError(error) && error.code === 'not_found') {
+        throw new Unauthenticated(`no user named ${username}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** Parses the file here (the store gets plain drafts), then imports every event in one command. */
+  private async importAgenda(
+    op: OpOf<'agenda.import'>,
+    call: OperationCall,
+  ): Promise<ImportAnswer> {
+    const actor = requireActor(call.request);
+    const parsed = importICalendar(op.ics, { defaultTimeZone: op.defaultTimeZone ?? 'UTC' });
+    const skipped = parsed.skipped.map((s) => ({
+      uid: s.uid,
+      reason: `${s.component}${s.summary === null ? '' : ` "${s.summary}"`}: ${s.reason}`,
+    }));
+    if (parsed.events.length === 0) return { events: [], failed: [], skipped };
+    const outcome = await call.store.command(actor, {
+      type: 'event.import',
+      events: parsed.events,
+      ...(op.allowConflict === undefined ? {} : { allowConflict: op.allowConflict }),
+    });
+    return {
+      events: outcome.events,
+      failed: outcome.failed.map((f) => ({
+        index: f.index,
+        // The API names a failed event by its UID; an event without one has none to give.
+        uid: f.uid ?? '',
+        error: { code: f.error.code, message: f.error.message },
+      })),
+      skipped,
+    };
+  }
+
+  private async createFeed(call: OperationCall): Promise<FeedAnswer> {
+    const { token } = await this.tokens.feed(requireActor(call.request));
+    return { url: feedPath(token) };
+  }
+}

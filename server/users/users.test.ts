@@ -1,0 +1,417 @@
+/**
+ * The users service against the real calendar store (in-process): accounts, tokens,
+ * appointments and their live updates, idempotent retries, iCalendar import, feeds.
+ */
+import test from 'ava';
+import { decodeJwt, decodeProtectedHeader, SignJWT, UnsecuredJWT } from 'jose';
+import type { AgendaError, InvalidInput } from '../errors.js';
+import type { ImportAnswer, LoginAnswer, UserAnswer } from '../protocol/api.js';
+import type { CommandResults, QueryResults } from '../store/protocol.js';
+import {
+  busRequest,
+  EPOCH,
+  HOUR,
+  InProcessDatabase,
+  NEVER,
+  RecordingLog,
+  RecordingPublisher,
+  TestClock,
+} from '../services/test-support.js';
+import { createSigningKeyPair } from './keys.js';
+import { DEFAULT_SCRYPT_COST, parsePasswordHash, PasswordHasher } from './passwords.js';
+import {
+  DEFAULT_SESSION_TTL_MS,
+  FEED_AUDIENCE,
+  TokenIssuer,
+  verifyFeedToken,
+  verifySessionToken,
+} from './tokens.js';
+import { UsersService } from './users-service.js';
+
+/** Counts verifications, to see that a login for an unknown user spends one too. */
+class CountingHasher extends PasswordHasher {
+  verifications = 0;
+
+  override verify(password: string, stored: string): Promise<boolean> {
+    this.verifications += 1;
+    return super.verify(password, stored);
+  }
+}
+
+async function setup() {
+  const clock = new TestClock();
+  const database = await InProcessDatabase.open(clock.read);
+  const publisher = new RecordingPublisher();
+  const keys = await createSigningKeyPair();
+  const passwords = new CountingHasher();
+  const tokens = new TokenIssuer(keys.privateKey, { clock: clock.read });
+  const users = new UsersService(
+    { database, publisher, log: new RecordingLog(), clock: clock.read },
+    { tokens, passwords },
+  );
+  const send = <Answer>(actor: string | null, op: unknown, id?: string) =>
+    users.handle(
+      busRequest(actor, op, { clock, ...(id === undefined ? {} : { id }) }),
+      NEVER,
+    ) as Promise<Answer>;
+  const refused = async (actor: string | null, op: unknown): Promise<AgendaError> => {
+    try {
+      await send(actor, op);
+    } catch (error) {
+      return error as AgendaError;
+    }
+    throw new Error('the request was not refused');
+  };
+  const register = (username: string, password = `${username}-password`) =>
+    send<UserAnswer>(null, { type: 'account.register', username, password });
+  const hashOf = async (username: string) => {
+    const found = await database.query(null, { type: 'user.lookup', username });
+    if (!found.ok) throw new Error(`no user ${username}`);
+    return (found.result as QueryResults['user.lookup']).passwordHash;
+  };
+  return { clock, database, publisher, keys, passwords, users, send, refused, register, hashOf };
+}
+
+const at = (iso: string) => Date.parse(iso);
+
+test('registering keeps an scrypt hash with its cost, and answers the user', async (t) => {
+  const s = await setup();
+  const answer = await s.send<UserAnswer>(null, {
+    type: 'account.register',
+    username: 'alice',
+    password: 'correct horse battery',
+    name: 'Alice Liddell',
+  });
+  t.deepEqual(answer, { user: { username: 'alice', name: 'Alice Liddell' } });
+  const hash = await s.hashOf('alice');
+  t.regex(hash, /^scrypt\$N=16384,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  t.deepEqual(parsePasswordHash(hash).cost, DEFAULT_SCRYPT_COST);
+  t.false(hash.includes('correct horse battery'));
+});
+
+test('the same password registered twice gives two different hashes', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'same old password');
+  await s.register('bob', 'same old password');
+  t.not(await s.hashOf('alice'), await s.hashOf('bob'));
+});
+
+test('registration refuses a bad username or a short password, and a taken username', async (t) => {
+  const s = await setup();
+  const badName = (await s.refused(null, {
+    type: 'account.register',
+    username: 'Alice!',
+    password: 'long enough password',
+  })) as InvalidInput;
+  t.is(badName.code, 'invalid');
+  t.is(badName.field, 'username');
+  const shortPassword = (await s.refused(null, {
+    type: 'account.register',
+    username: 'alice',
+    password: 'short',
+  })) as InvalidInput;
+  t.is(shortPassword.code, 'invalid');
+  t.is(shortPassword.field, 'password');
+  await s.register('alice');
+  t.is(
+    (
+      await s.refused(null, {
+        type: 'account.register',
+        username: 'alice',
+        password: 'another password',
+      })
+    ).code,
+    'conflict',
+  );
+});
+
+test('a registration delivered twice registers once and answers the same both times', async (t) => {
+  const s = await setup();
+  const op = { type: 'account.register', username: 'alice', password: 'correct horse battery' };
+  const first = await s.send<UserAnswer>(null, op, 'register-1');
+  const again = await s.send<UserAnswer>(null, op, 'register-1');
+  t.deepEqual(again, first);
+  t.is(s.database.commands.length, 2);
+  // Same request, same salt, same command: the store recognised the retry.
+  t.is(s.database.commands[1]?.body.type, 'user.register');
+  t.deepEqual(s.database.commands[1]?.body, s.database.commands[0]?.body);
+});
+
+test('login issues an ES256 session token with the users service as issuer, valid 12 hours', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const answer = await s.send<LoginAnswer>(null, {
+    type: 'account.login',
+    username: 'alice',
+    password: 'correct horse battery',
+  });
+  t.deepEqual(answer.user, { username: 'alice', name: 'alice' });
+  t.is(answer.expiresAt, new Date(EPOCH + DEFAULT_SESSION_TTL_MS).toISOString());
+  t.is(decodeProtectedHeader(answer.token).alg, 'ES256');
+  const claims = decodeJwt(answer.token);
+  t.like(claims, {
+    sub: 'alice',
+    iss: 'agenda-users',
+    aud: 'agenda',
+    iat: EPOCH / 1000,
+    exp: (EPOCH + 12 * HOUR) / 1000,
+  });
+  t.regex(String(claims.jti), /^[0-9a-f-]{36}$/);
+  const verified = await verifySessionToken(answer.token, s.keys.publicKey, {
+    at: new Date(EPOCH),
+  });
+  t.is(verified.username, 'alice');
+  t.is(verified.expiresAt.toISOString(), answer.expiresAt);
+});
+
+test('a wrong password and an unknown username get the same answer, after the same work', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const wrongPassword = await s.refused(null, {
+    type: 'account.login',
+    username: 'alice',
+    password: 'incorrect horse',
+  });
+  t.is(s.passwords.verifications, 1);
+  const unknownUser = await s.refused(null, {
+    type: 'account.login',
+    username: 'mallory',
+    password: 'incorrect horse',
+  });
+  t.is(s.passwords.verifications, 2);
+  t.is(wrongPassword.code, 'unauthenticated');
+  t.deepEqual(unknownUser.toWire(), wrongPassword.toWire());
+});
+
+test('session tokens are refused when expired, forged, unsigned or signed by another key', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const { token } = await s.send<LoginAnswer>(null, {
+    type: 'account.login',
+    username: 'alice',
+    password: 'correct horse battery',
+  });
+  const expired = verifySessionToken(token, s.keys.publicKey, { at: new Date(EPOCH + 13 * HOUR) });
+  const expiredError = await t.throwsAsync<AgendaError>(expired);
+  t.is(expiredError?.code, 'unauthenticated');
+  t.regex(expiredError?.message ?? '', /expired/);
+
+  const [header, , signature] = token.split('.');
+  const otherClaims = Buffer.from(JSON.stringify({ ...decodeJwt(token), sub: 'bob' })).toString(
+    'base64url',
+  );
+  const forged = verifySessionToken(`${header}.${otherClaims}.${signature}`, s.keys.publicKey);
+  t.is((await t.throwsAsync<AgendaError>(forged))?.code, 'unauthenticated');
+
+  const unsigned = new UnsecuredJWT({ sub: 'alice', jti: 'x' })
+    .setIssuer('agenda-users')
+    .setAudience('agenda')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .encode();
+  t.is(
+    (await t.throwsAsync<AgendaError>(verifySessionToken(unsigned, s.keys.publicKey)))?.code,
+    'unauthenticated',
+  );
+
+  const stranger = await createSigningKeyPair();
+  const foreign = await new SignJWT({ jti: 'x' })
+    .setProtectedHeader({ alg: 'ES256' })
+    .setSubject('alice')
+    .setIssuer('agenda-users')
+    .setAudience('agenda')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(stranger.privateKey);
+  t.is(
+    (await t.throwsAsync<AgendaError>(verifySessionToken(foreign, s.keys.publicKey)))?.code,
+    'unauthenticated',
+  );
+});
+
+test('me answers the signed-in user', async (t) => {
+  const s = await setup();
+  await s.send(null, {
+    type: 'account.register',
+    username: 'alice',
+    password: 'correct horse battery',
+    name: 'Alice',
+  });
+  t.deepEqual(await s.send<UserAnswer>('alice', { type: 'account.me' }), {
+    user: { username: 'alice', name: 'Alice' },
+  });
+  t.is((await s.refused('ghost', { type: 'account.me' })).code, 'unauthenticated');
+});
+
+test('an appointment is confirmed for the organizer and publishes an invitation to each invitee', async (t) => {
+  const s = await setup();
+  for (const name of ['alice', 'bob', 'carol']) await s.register(name);
+  const start = at('2025-03-03T09:00:00Z');
+  const answer = await s.send<CommandResults['event.create']>('alice', {
+    type: 'command',
+    body: {
+      type: 'event.create',
+      draft: { title: 'Review', start, end: start + HOUR },
+      with: ['bob', 'carol'],
+    },
+  });
+  t.deepEqual(s.publisher.aboutEvent(answer.event.id), [
+    { to: 'alice', change: 'created' },
+    { to: 'bob', change: 'invited' },
+    { to: 'carol', change: 'invited' },
+  ]);
+  for (const p of s.publisher.published)
+    t.like(p.update, { by: 'alice', at: new Date(EPOCH).toISOString() });
+  const invitations = await s.send<QueryResults['invitation.list']>('bob', {
+    type: 'query',
+    body: { type: 'invitation.list' },
+  });
+  t.deepEqual(
+    invitations.invitations.map((e) => e.id),
+    [answer.event.id],
+  );
+
+  const accepted = await s.send<CommandResults['invitation.accept']>('bob', {
+    type: 'command',
+    body: { type: 'invitation.accept', eventId: answer.event.id },
+  });
+  t.is(accepted.event.id, answer.event.id);
+  t.true(
+    s.publisher
+      .aboutEvent(answer.event.id)
+      .some((p) => p.to === 'alice' && p.change === 'accepted'),
+  );
+});
+
+test('a request delivered twice creates one event and publishes its updates once', async (t) => {
+  const s = await setup();
+  for (const name of ['alice', 'bob']) await s.register(name);
+  const start = at('2025-03-03T09:00:00Z');
+  const op = {
+    type: 'command',
+    body: {
+      type: 'event.create',
+      draft: { title: 'Review', start, end: start + HOUR },
+      with: ['bob'],
+    },
+  };
+  const first = await s.send<CommandResults['event.create']>('alice', op, 'gw1-create-7');
+  const again = await s.send<CommandResults['event.create']>('alice', op, 'gw1-create-7');
+  t.deepEqual(again, first);
+  // The retry came with new fresh ids; the store answered the original event all the same.
+  const [sent, resent] = s.database.commands.slice(-2);
+  t.is(resent?.requestId, sent?.requestId);
+  t.notDeepEqual(resent?.ids, sent?.ids);
+  const listed = await s.send<QueryResults['event.list']>('alice', {
+    type: 'query',
+    body: { type: 'event.list', from: start - HOUR, to: start + 2 * HOUR },
+  });
+  t.is(listed.events.length, 1);
+  t.deepEqual(s.publisher.aboutEvent(first.event.id), [
+    { to: 'alice', change: 'created' },
+    { to: 'bob', change: 'invited' },
+  ]);
+});
+
+const ICS = [
+  'BEGIN:VCALENDAR',
+  'VERSION:2.0',
+  'PRODID:-//Agenda tests//EN',
+  'BEGIN:VEVENT',
+  'UID:standup@example.com',
+  'DTSTAMP:20250301T000000Z',
+  'DTSTART:20250303T090000Z',
+  'DTEND:20250303T093000Z',
+  'SUMMARY:Standup',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:clash@example.com',
+  'DTSTAMP:20250301T000000Z',
+  'DTSTART:20250303T091500Z',
+  'DTEND:20250303T100000Z',
+  'SUMMARY:Clash',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:lunch@example.com',
+  'DTSTAMP:20250301T000000Z',
+  'DTSTART;TZID=Europe/Madrid:20250304T130000',
+  'DTEND;TZID=Europe/Madrid:20250304T140000',
+  'SUMMARY:Lunch',
+  'END:VEVENT',
+  'BEGIN:VTODO',
+  'UID:chores@example.com',
+  'SUMMARY:Chores',
+  'END:VTODO',
+  'END:VCALENDAR',
+  '',
+].join('\r\n');
+
+test('an .ics import creates its events in one command, and reports what failed and what was skipped', async (t) => {
+  const s = await setup();
+  await s.register('alice');
+  const answer = await s.send<ImportAnswer>('alice', { type: 'agenda.import', ics: ICS });
+  t.deepEqual(
+    answer.events.map((e) => [e.title, e.start]),
+    [
+      ['Standup', '2025-03-03T09:00:00.000Z'],
+      ['Lunch', '2025-03-04T12:00:00.000Z'],
+    ],
+  );
+  t.is(answer.failed.length, 1);
+  t.like(answer.failed[0], { index: 1, uid: 'clash@example.com', error: { code: 'conflict' } });
+  t.deepEqual(answer.skipped, [
+    { uid: 'chores@example.com', reason: 'VTODO "Chores": only events (VEVENT) are imported' },
+  ]);
+  t.is(s.database.commands.length, 2);
+  t.like(s.database.commands[1], { actor: 'alice', body: { type: 'event.import' } });
+  t.is(s.database.commands[1]?.ids.length, 3);
+  t.deepEqual(
+    s.publisher.published
+      .filter((p) => p.to === 'alice')
+      .map((p) => p.update.kind === 'event' && p.update.change),
+    ['created', 'created'],
+  );
+});
+
+test('an import with nothing to import sends no command; a file that is not iCalendar is invalid', async (t) => {
+  const s = await setup();
+  await s.register('alice');
+  const empty = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nEND:VCALENDAR\r\n',
+  });
+  t.deepEqual(empty, { events: [], failed: [], skipped: [] });
+  t.is(s.database.commands.length, 1);
+  t.is((await s.refused('alice', { type: 'agenda.import', ics: 'hello' })).code, 'invalid');
+});
+
+test('a feed token opens the .ics feed only: it is not a session token, nor the other way round', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const { url } = await s.send<{ url: string }>('alice', { type: 'feed.create' });
+  const match = /^\/v1\/feeds\/([^/]+)\/calendar\.ics$/.exec(url);
+  t.truthy(match);
+  const token = decodeURIComponent(match?.[1] ?? '');
+  t.like(decodeJwt(token), {
+    sub: 'alice',
+    scope: 'feed',
+    aud: FEED_AUDIENCE,
+    iss: 'agenda-users',
+  });
+  const now = { at: new Date(EPOCH) };
+  t.is((await verifyFeedToken(token, s.keys.publicKey, now)).username, 'alice');
+  t.is(
+    (await t.throwsAsync<AgendaError>(verifySessionToken(token, s.keys.publicKey, now)))?.code,
+    'unauthenticated',
+  );
+
+  const session = await s.send<LoginAnswer>(null, {
+    type: 'account.login',
+    username: 'alice',
+    password: 'correct horse battery',
+  });
+  t.is(
+    (await t.throwsAsync<AgendaError>(verifyFeedToken(session.token, s.keys.publicKey, now)))?.code,
+    'unauthenticated',
+  );
+});
