@@ -25,6 +25,7 @@ import type {
   EventDetailsView,
   EventView,
   GroupView,
+  ScheduledEvent,
   SlotView,
 } from '../domain/index.js';
 
@@ -110,12 +111,12 @@ export const UpdateEventRequest = z.strictObject({
 });
 export type UpdateEventRequest = z.infer<typeof UpdateEventRequest>;
 
-/** Answer of creating or updating an event. */
-export interface ScheduledAnswer {
-  readonly event: EventDetailsView;
-  /** Conflicts the change created for the organizer (only with `allowConflict`). */
-  readonly conflicts: readonly ConflictView[];
-}
+/**
+ * Answer of creating or updating an event: the event, the organizer's commitments it
+ * overlaps (non-empty only with `allowConflict`), and the members it was imposed on although
+ * it conflicts with their agenda.
+ */
+export type ScheduledAnswer = ScheduledEvent;
 
 /** `GET /v1/events?from&to` → {@link EventsAnswer}: occurrences expanded inside the interval. */
 export interface EventsAnswer {
@@ -131,7 +132,7 @@ export interface EventAnswer {
 
 /** `GET /v1/invitations` → pending invitations, next occurrence first. */
 export interface InvitationsAnswer {
-  readonly invitations: readonly EventView[];
+  readonly invitations: readonly EventDetailsView[];
 }
 /** `POST /v1/invitations/:eventId/accept` → {@link EventAnswer}; 409 on conflict unless `allowConflict`. */
 export const AcceptRequest = z.strictObject({ allowConflict: z.boolean().optional() });
@@ -201,7 +202,7 @@ export interface ImportAnswer {
   readonly events: readonly EventDetailsView[];
   readonly failed: readonly {
     readonly index: number;
-    readonly uid: string;
+    readonly uid: string | null;
     readonly error: { code: string; message: string };
   }[];
   /** Components of the file that Agenda does not support, with the reason. */
