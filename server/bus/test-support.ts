@@ -1,0 +1,271 @@
+/**
+ * Real redis-server processes for the bus's tests: mutual TLS only (no plain port), no
+ * persistence, primary or replica. Each process is stopped when its test ends, failed or
+ * not, and every process still running is killed if the test worker exits.
+ */
+import { Redis } from 'ioredis';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import type { MutualTlsMaterial } from '../../raft/transport/mutual-tls.js';
+import { BusConnection } from './connection.js';
+import type { BusConnectionOptions, BusLogger } from './connection.js';
+import type { PrimaryAddress, PrimarySource } from './primary-source.js';
+
+export const REDIS_HOST = '127.0.0.1';
+
+/** The certificates of one test file: a CA, the servers' certificate, a client's. */
+export interface RedisTlsFiles {
+  readonly dir: string;
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** For bus connections: signed by the same CA as the servers. */
+  readonly client: MutualTlsMaterial;
+  remove(): Promise<void>;
+}
+
+/** Creates a CA, a server certificate (also used by replicas to authenticate to their primary) and a client certificate. */
+export async function createRedisTls(): Promise<RedisTlsFiles> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'agenda-bus-'));
+  const ca = await createCertificateAuthority();
+  const server = await issueCertificate(ca, {
+    name: 'redis',
+    dnsNames: ['localhost'],
+    ipAddresses: [REDIS_HOST],
+    usages: 'both',
+  });
+  const client = await issueCertificate(ca, { name: 'bus-client', usages: 'client' });
+  const caFile = path.join(dir, 'ca.pem');
+  const certFile = path.join(dir, 'redis.pem');
+  const keyFile = path.join(dir, 'redis-key.pem');
+  await writeFile(caFile, ca.certPem);
+  await writeFile(certFile, server.certPem);
+  await writeFile(keyFile, server.keyPem, { mode: 0o600 });
+  return {
+    dir,
+    caFile,
+    certFile,
+    keyFile,
+    client: { ca: ca.certPem, cert: client.certPem, key: client.keyPem },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Hands out this test file's ports, in order; each file owns a disjoint range in 28000–28999. */
+export class PortRange {
+  private next: number;
+
+  constructor(
+    first: number,
+    private readonly last: number,
+  ) {
+    if (first < 28_000 || last > 28_999 || first > last) {
+      throw new RangeError('bus tests use ports 28000-28999 only');
+    }
+    this.next = first;
+  }
+
+  take(): number {
+    if (this.next > this.last) throw new RangeError('this test file ran out of ports');
+    return this.next++;
+  }
+}
+
+/** A running redis-server. */
+export interface RedisProcess {
+  readonly host: string;
+  readonly port: number;
+  /** This server as a primary of the given fencing epoch. */
+  address(epoch: number): PrimaryAddress;
+  /** An administrative client (mutual TLS), opened on first use and closed with the server. */
+  admin(): Redis;
+  /** SIGKILL: the process dies without a goodbye, as in a crash. */
+  kill(): Promise<void>;
+  /** Stops the server (kills it) and closes the admin client. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export interface StartRedisOptions {
+  readonly ports: PortRange;
+  readonly tls: RedisTlsFiles;
+  /** Starts as a replica of this server. */
+  readonly replicaOf?: RedisProcess;
+  /** Registered as the test's teardown. */
+  readonly teardown: (stop: () => Promise<void>) => void;
+}
+
+/** Starts redis-server on the next free port of the range and waits until it accepts connections. */
+export async function startRedis(options: StartRedisOptions): Promise<RedisProcess> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const port = options.ports.take();
+    const started = await tryStart(port, options);
+    if (started !== null) return started;
+  }
+  throw new Error('redis-server did not start on any of 10 ports');
+}
+
+async function tryStart(port: number, options: StartRedisOptions): Promise<RedisProcess | null> {
+  const { tls } = options;
+  const args = [
+    '--port',
+    '0',
+    '--tls-port',
+    String(port),
+    '--bind',
+    REDIS_HOST,
+    '--tls-cert-file',
+    tls.certFile,
+    '--tls-key-file',
+    tls.keyFile,
+    '--tls-ca-cert-file',
+    tls.caFile,
+    '--tls-auth-clients',
+    'yes',
+    '--tls-replication',
+    'yes',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    tls.dir,
+    '--logfile',
+    '',
+    '--loglevel',
+    'notice',
+    ...(options.replicaOf === undefined
+      ? []
+      : ['--replicaof', options.replicaOf.host, String(options.replicaOf.port)]),
+  ];
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let output = '';
+  const ready = new Promise<boolean>((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      if (output.includes('Ready to accept connections')) resolve(true);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', () => resolve(false));
+    child.once('error', () => resolve(false));
+  });
+  const exited = once(child, 'exit').then(() => running.delete(child));
+  if (!(await ready)) {
+    running.delete(child);
+    if (output.includes('Address already in use')) return null;
+    throw new Error(`redis-server failed to start:\n${output}`);
+  }
+  let admin: Redis | null = null;
+  let stopped: Promise<void> | null = null;
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  const server: RedisProcess = {
+    host: REDIS_HOST,
+    port,
+    address: (epoch) => ({ host: REDIS_HOST, port, epoch }),
+    admin() {
+      if (admin === null) {
+        admin = new Redis({
+          host: REDIS_HOST,
+          port,
+          tls: { ca: tls.client.ca, cert: tls.client.cert, key: tls.client.key },
+          maxRetriesPerRequest: 1,
+          retryStrategy: (attempt: number) => Math.min(attempt * 50, 200),
+        });
+        // Errors surface on the commands; the event would only crash the test worker.
+        admin.on('error', () => undefined);
+      }
+      return admin;
+    },
+    kill,
+    stop() {
+      stopped ??= (async () => {
+        admin?.disconnect();
+        await kill();
+      })();
+      return stopped;
+    },
+  };
+  options.teardown(() => server.stop());
+  return server;
+}
+
+/** A bus connection for a test, closed when the test ends. */
+export function openBus(
+  t: { teardown(fn: () => Promise<void>): void },
+  tls: RedisTlsFiles,
+  primary: PrimarySource,
+  name: string,
+  options: Partial<BusConnectionOptions> = {},
+): BusConnection {
+  const connection = new BusConnection({
+    primary,
+    tls: tls.client,
+    name,
+    checkIntervalMs: 100,
+    ...options,
+  });
+  t.teardown(() => connection.close());
+  return connection;
+}
+
+/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await condition()) return;
+    } catch {
+      // Not yet: the server may still be coming up.
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Waits until `replica` is in sync with its primary. */
+export function waitForReplication(replica: RedisProcess): Promise<void> {
+  return waitFor('the replica to sync', async () => {
+    const info = await replica.admin().info('replication');
+    return info.includes('master_link_status:up');
+  });
+}
+
+/** A logger that remembers every line, for tests that assert what was logged. */
+export class RecordingLogger implements BusLogger {
+  readonly lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+
+  debug(message: string, fields: Record<string, unknown> = {}): void {
+    this.lines.push({ level: 'debug', message, fields });
+  }
+
+  info(message: string, fields: Record<string, unknown> = {}): void {
+    this.lines.push({ level: 'info', message, fields });
+  }
+
+  warn(message: string, fields: Record<string, unknown> = {}): void {
+    this.lines.push({ level: 'warn', message, fields });
+  }
+
+  count(message: string): number {
+    return this.lines.filter((line) => line.message === message).length;
+  }
+}
