@@ -16,6 +16,7 @@ import type { MutualTlsMaterial } from '../../raft/transport/mutual-tls.js';
 import { BusConnection } from './connection.js';
 import type { BusConnectionOptions, BusLogger } from './connection.js';
 import type { PrimaryAddress, PrimarySource } from './primary-source.js';
+import { redisArgs } from '../../lab/redis.js';
 
 export const REDIS_HOST = '127.0.0.1';
 
@@ -117,37 +118,16 @@ export async function startRedis(options: StartRedisOptions): Promise<RedisProce
 
 async function tryStart(port: number, options: StartRedisOptions): Promise<RedisProcess | null> {
   const { tls } = options;
-  const args = [
-    '--port',
-    '0',
-    '--tls-port',
-    String(port),
-    '--bind',
-    REDIS_HOST,
-    '--tls-cert-file',
-    tls.certFile,
-    '--tls-key-file',
-    tls.keyFile,
-    '--tls-ca-cert-file',
-    tls.caFile,
-    '--tls-auth-clients',
-    'yes',
-    '--tls-replication',
-    'yes',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    tls.dir,
-    '--logfile',
-    '',
-    '--loglevel',
-    'notice',
+  const args = redisArgs({
+    name: `redis-${port}`,
+    host: REDIS_HOST,
+    tlsPort: port,
+    dir: tls.dir,
+    tls: { ca: tls.caFile, cert: tls.certFile, key: tls.keyFile },
     ...(options.replicaOf === undefined
-      ? []
-      : ['--replicaof', options.replicaOf.host, String(options.replicaOf.port)]),
-  ];
+      ? {}
+      : { replicaOf: { host: options.replicaOf.host, port: options.replicaOf.port } }),
+  });
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let output = '';
