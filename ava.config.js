@@ -1,5 +1,11 @@
 export default {
-  files: ['test/**/*.test.ts', 'raft/**/*.test.ts', 'server/**/*.test.ts', 'lab/**/*.test.ts'],
+  files: [
+    'test/**/*.test.ts',
+    'raft/**/*.test.ts',
+    'server/**/*.test.ts',
+    'lab/**/*.test.ts',
+    'cli/**/*.test.ts',
+  ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
   workerThreads: false,

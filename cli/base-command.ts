@@ -1,0 +1,343 @@
+/**
+ * What every `agenda` command shares: the global flags (`--json`, `--server`, `--ca`,
+ * `--profile`, `--tz`), the result envelope, and the one place failures become output and
+ * exit codes.
+ *
+ * A command implements {@link AgendaCommand.execute} and returns an {@link Outcome}: the
+ * JSON result (stable field names: `event`, `events`, `invitations`, `group`, `groups`,
+ * `agendas`, `conflicts`, `slots`) and how to show it to a person. With `--json` the result
+ * goes to stdout as one line of JSON and a failure to stderr as `{"error":{code,message,
+ * details}}`; otherwise both are text, coloured only on a terminal without `NO_COLOR`.
+ * Exit codes come from server/errors.ts: 0 ok, 1 usage or invalid input, 2 authentication,
+ * 3 not found or forbidden, 4 conflict, 5 service unavailable.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Errors, Flags } from '@oclif/core';
+import type { Config, Interfaces } from '@oclif/core';
+import type { DateTime } from 'luxon';
+import {
+  Conflict,
+  Internal,
+  InvalidInput,
+  Unauthenticated,
+  asAgendaError,
+  isAgendaError,
+} from '../server/errors.js';
+import type { AgendaError } from '../server/errors.js';
+import { AgendaApi } from './http/agenda-api.js';
+import { GatewayClient, parseServerList } from './http/gateway-client.js';
+import { ProfileStore, defaultConfigDir } from './profiles.js';
+import type { Profile, StoredLogin } from './profiles.js';
+import { processTerminal } from './terminal.js';
+import type { Terminal } from './terminal.js';
+import { currentInstant, parseInterval, parseWhen, resolveZone } from './time.js';
+import { coloursWanted, createPalette } from './ui/palette.js';
+import type { Palette } from './ui/palette.js';
+import { whileSlow } from './ui/spinner.js';
+import { renderConflictingEvents } from './ui/views.js';
+import type { ViewContext } from './ui/views.js';
+
+/** The flags of command `T`, global ones included, as parsed. */
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof AgendaCommand)['baseFlags'] & T['flags']
+>;
+/** The arguments of command `T`, as parsed. */
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
+
+/** What a command did: its JSON result and its human rendering. */
+export interface Outcome<Result extends object = object> {
+  /** Printed as JSON with `--json`; also what `run()` resolves to. */
+  readonly result: Result;
+  /** The text a person sees instead (nothing is printed when empty). */
+  readonly human: () => string;
+  /** The command already printed as it went (`watch`): nothing more to print. */
+  readonly streamed?: boolean;
+  /** Part of the work failed: reported after the result, and it sets the exit code. */
+  readonly failure?: AgendaError;
+}
+
+/** A gateway connection for one command, and the profile it came from. */
+export interface Connection {
+  readonly api: AgendaApi;
+  readonly profile: Profile;
+  /** The stored login, present whenever the connection was asked to be authenticated. */
+  readonly login: StoredLogin | null;
+  readonly servers: readonly URL[];
+  /** Absolute path of the trusted CA file, if any. */
+  readonly caFile: string | null;
+}
+
+/**
+ * A failed command, already reported on stderr. Its `oclif.exit` is the exit code, which is
+ * what the `agenda` binary exits with; in-process callers read {@link CommandFailed.error}.
+ */
+export class CommandFailed extends Errors.ExitError {
+  constructor(readonly error: AgendaError) {
+    super(error.exitCode);
+    this.name = 'CommandFailed';
+  }
+}
+
+/** The base of every `agenda` command; see the module comment. */
+export abstract class AgendaCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({
+      description: 'Print the result as JSON on stdout, and errors as JSON on stderr.',
+      default: false,
+      helpGroup: 'GLOBAL',
+    }),
+    server: Flags.string({
+      description:
+        'Gateway URL(s), comma-separated, tried in order (default: those given at login).',
+      env: 'AGENDA_SERVER',
+      helpGroup: 'GLOBAL',
+    }),
+    ca: Flags.string({
+      description: 'PEM file of the CA to trust, and no other (default: the one given at login).',
+      env: 'AGENDA_CA',
+      helpGroup: 'GLOBAL',
+    }),
+    profile: Flags.string({
+      description: 'Stored login to use; profiles keep separate logins.',
+      env: 'AGENDA_PROFILE',
+      default: 'default',
+      helpGroup: 'GLOBAL',
+    }),
+    tz: Flags.string({
+      description:
+        'IANA zone to read times without an offset in, and to show times in (default: local).',
+      helpGroup: 'GLOBAL',
+    }),
+    'config-dir': Flags.string({
+      description: 'Where logins are stored (default: ~/.config/agenda).',
+      env: 'AGENDA_CONFIG_DIR',
+      hidden: true,
+    }),
+  };
+
+  protected flags!: CommandFlags<T>;
+  protected args!: CommandArgs<T>;
+  /** Where the command reads and writes; the process's terminal unless run with {@link runIn}. */
+  protected terminal: Terminal = processTerminal();
+  private readonly closers: (() => Promise<void>)[] = [];
+  private cachedNow: DateTime | undefined;
+
+  /**
+   * Runs the command against `terminal` instead of the process's own streams: how tests
+   * (and any embedding program) run a command in-process. Resolves to the JSON result;
+   * rejects with {@link CommandFailed} after reporting the failure on `terminal.stderr`.
+   */
+  static async runIn<C extends AgendaCommand<typeof Command>>(
+    this: new (argv: string[], config: Config) => C,
+    argv: string[],
+    config: Config,
+    terminal: Terminal,
+  ): Promise<unknown> {
+    const command = new this(argv, config);
+    command.terminal = terminal;
+    return command._run();
+  }
+
+  override async init(): Promise<void> {
+    await super.init();
+    const ctor = this.ctor as typeof AgendaCommand;
+    const { args, flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: ctor.baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as CommandFlags<T>;
+    this.args = args as CommandArgs<T>;
+  }
+
+  /** Does the command's work. Throwing an {@link AgendaError} sets the exit code. */
+  protected abstract execute(): Promise<Outcome>;
+
+  async run(): Promise<object> {
+    const outcome = await this.execute();
+    if (!outcome.streamed) {
+      if (this.json) {
+        this.terminal.stdout.write(`${JSON.stringify(outcome.result)}\n`);
+      } else {
+        const text = outcome.human();
+        if (text !== '') this.terminal.stdout.write(`${text}\n`);
+      }
+    }
+    if (outcome.failure !== undefined) throw outcome.failure;
+    return outcome.result;
+  }
+
+  protected override catch(thrown: Error): Promise<never> {
+    const error = failureOf(thrown);
+    this.report(error);
+    return Promise.reject(new CommandFailed(error));
+  }
+
+  protected override async finally(thrown: Error | undefined): Promise<void> {
+    await Promise.allSettled(this.closers.map((close) => close()));
+    await super.finally(thrown);
+  }
+
+  /** Whether `--json` was given; read from argv so that even parse errors come out as JSON. */
+  protected get json(): boolean {
+    const flags = this.flags as { json?: boolean } | undefined;
+    if (flags !== undefined) return flags.json === true;
+    const end = this.argv.indexOf('--');
+    return this.argv.slice(0, end === -1 ? undefined : end).includes('--json');
+  }
+
+  /** Colours for stdout. */
+  protected get palette(): Palette {
+    return createPalette(coloursWanted(this.terminal.stdout.isTTY, this.json, this.terminal.env));
+  }
+
+  /** The zone of `--tz`, else the local one. */
+  protected get zone(): string {
+    return resolveZone((this.flags as { tz?: string }).tz);
+  }
+
+  /** "Now" for this command: one instant for every default it computes, whole seconds. */
+  protected get now(): DateTime {
+    this.cachedNow ??= currentInstant(this.zone);
+    return this.cachedNow;
+  }
+
+  /** How human output shows times. */
+  protected get view(): ViewContext {
+    return { zone: this.zone, now: this.now, palette: this.palette };
+  }
+
+  /** Reads a `<when>` flag (see cli/time.ts for the accepted forms). */
+  protected when(text: string, field: string): DateTime {
+    return parseWhen(text, { zone: this.zone, now: this.now, field });
+  }
+
+  /** `--from`/`--to`, defaulting to now → now + 7 days. */
+  protected interval(from: string | undefined, to: string | undefined) {
+    return parseInterval(from, to, { zone: this.zone, now: this.now });
+  }
+
+  /** The stored profiles, in `--config-dir`/`AGENDA_CONFIG_DIR` or the default place. */
+  protected get profiles(): ProfileStore {
+    const flags = this.flags as { 'config-dir'?: string };
+    return new ProfileStore(flags['config-dir'] ?? defaultConfigDir(this.terminal.env));
+  }
+
+  protected get profileName(): string {
+    return (this.flags as { profile: string }).profile;
+  }
+
+  /**
+   * Connects to the gateways of `--server` (else the profile's) trusting `--ca` (else the
+   * profile's). When `authenticated`, the profile must hold an unexpired login.
+   */
+  protected async connect(options: { authenticated: boolean }): Promise<Connection> {
+    const flags = this.flags as { server?: string; ca?: string };
+    const profile = await this.profiles.read(this.profileName);
+    let login: StoredLogin | null = null;
+    if (options.authenticated) {
+      login = profile.login;
+      const on = this.profileName === 'default' ? '' : ` on profile ${this.profileName}`;
+      if (login === null) {
+        throw new Unauthenticated(`not logged in${on}: run agenda login <username>`);
+      }
+      if (Date.parse(login.expiresAt) <= Date.now()) {
+        throw new Unauthenticated(
+          `the login of ${login.username}${on} expired at ${login.expiresAt}: run agenda login ${login.username}`,
+        );
+      }
+    }
+    const serverText = flags.server ?? profile.servers.join(',');
+    if (serverText.trim() === '') {
+      throw new InvalidInput(
+        'no gateway to talk to: pass --server https://host:port (or set AGENDA_SERVER)',
+        { field: 'server' },
+      );
+    }
+    const servers = parseServerList(serverText);
+    const caFile = flags.ca !== undefined ? path.resolve(flags.ca) : profile.ca;
+    const ca = caFile === null ? undefined : await readCertificateAuthority(caFile);
+    const gateway = new GatewayClient({
+      servers,
+      ...(ca === undefined ? {} : { ca }),
+      ...(login === null ? {} : { token: login.token }),
+      userAgent: `agenda-cli/${this.config.version}`,
+    });
+    this.closers.push(() => gateway.close());
+    return { api: new AgendaApi(gateway), profile, login, servers, caFile };
+  }
+
+  /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */
+  protected slow<R>(label: string, work: Promise<R>): Promise<R> {
+    if (this.json) return work;
+    return whileSlow(this.terminal.stderr, label, work);
+  }
+
+  private report(error: AgendaError): void {
+    const { stderr } = this.terminal;
+    if (this.json) {
+      stderr.write(`${JSON.stringify({ error: error.toWire() })}\n`);
+      return;
+    }
+    const palette = createPalette(coloursWanted(stderr.isTTY, false, this.terminal.env));
+    const lines = [`${palette.red('error:')} ${error.message}`];
+    if (error instanceof Conflict && error.conflicts.length > 0) {
+      lines.push(
+        renderConflictingEvents(error.conflicts, {
+          zone: safeZone(this.flags),
+          now: currentInstant('UTC'),
+          palette,
+        }),
+      );
+      if ('allow-conflict' in this.ctor.flags) {
+        lines.push(palette.dim('(add --allow-conflict to do it anyway)'));
+      }
+    }
+    stderr.write(`${lines.join('\n')}\n`);
+  }
+}
+
+/** The zone for showing a failure; a bad `--tz` must not hide the real error. */
+function safeZone(flags: { tz?: string } | undefined): string {
+  try {
+    return resolveZone(flags?.tz);
+  } catch {
+    return resolveZone(undefined);
+  }
+}
+
+/** Any thrown value as the {@link AgendaError} to report. */
+function failureOf(thrown: unknown): AgendaError {
+  if (thrown instanceof CommandFailed) return thrown.error;
+  if (isAgendaError(thrown)) return thrown;
+  // oclif's own refusals (unknown flag, missing argument, bad option value) are usage errors.
+  if (thrown instanceof Errors.CLIError) {
+    return new InvalidInput(thrown.message.replace(/\n?See more help with --help$/, ''), {
+      cause: thrown,
+    });
+  }
+  const unexpected = asAgendaError(thrown);
+  if (unexpected instanceof Internal && thrown instanceof Error) {
+    return new Internal(`an unexpected error occurred: ${thrown.message}`, { cause: thrown });
+  }
+  return unexpected;
+}
+
+async function readCertificateAuthority(file: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new InvalidInput(`cannot read the CA file ${file} (${code})`, {
+      field: 'ca',
+      cause: error,
+    });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new InvalidInput(`${file} holds no PEM certificate`, { field: 'ca' });
+  }
+  return pem;
+}

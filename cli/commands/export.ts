@@ -1,0 +1,64 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Flags } from '@oclif/core';
+import { InvalidInput } from '../../server/errors.js';
+import { AgendaCommand } from '../base-command.js';
+import type { Outcome } from '../base-command.js';
+import { whenFlag } from '../flags.js';
+import { toApiInstant } from '../time.js';
+
+/** `agenda export [--from] [--to] [--output file.ics]`: your agenda as iCalendar. */
+export default class Export extends AgendaCommand<typeof Export> {
+  static override summary = 'Export your agenda as iCalendar (.ics), to a file or stdout.';
+  static override description =
+    'Without --from/--to the whole agenda is exported. With --json and no --output the calendar text is the "calendar" field of the result.';
+  static override examples = [
+    '<%= config.bin %> export --output agenda.ics',
+    '<%= config.bin %> export --from today --to +30d > month.ics',
+  ];
+  static override flags = {
+    from: whenFlag('Export from this time on'),
+    to: whenFlag('Export up to this time'),
+    output: Flags.string({
+      char: 'o',
+      description: 'Write to this file instead of stdout.',
+      helpValue: 'file.ics',
+    }),
+  };
+
+  protected async execute(): Promise<Outcome> {
+    const from = this.flags.from === undefined ? undefined : this.when(this.flags.from, 'from');
+    const to = this.flags.to === undefined ? undefined : this.when(this.flags.to, 'to');
+    if (from !== undefined && to !== undefined && to <= from) {
+      throw new InvalidInput('--to must be after --from', { field: 'to' });
+    }
+    const { api } = await this.connect({ authenticated: true });
+    const calendar = await this.slow(
+      'Exporting…',
+      api.exportCalendar({
+        ...(from === undefined ? {} : { from: toApiInstant(from) }),
+        ...(to === undefined ? {} : { to: toApiInstant(to) }),
+      }),
+    );
+    const { output } = this.flags;
+    if (output === undefined) {
+      if (this.json) return { result: { calendar }, human: () => '' };
+      // Raw, so the file keeps its CRLF line ends byte for byte.
+      this.terminal.stdout.write(calendar);
+      return { result: { calendar }, human: () => '', streamed: true };
+    }
+    const file = path.resolve(output);
+    try {
+      await writeFile(file, calendar);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unwritable';
+      throw new InvalidInput(`cannot write ${output} (${code})`, { field: 'output', cause: error });
+    }
+    const bytes = Buffer.byteLength(calendar);
+    const count = calendar.match(/^BEGIN:VEVENT\r?$/gm)?.length ?? 0;
+    return {
+      result: { file, bytes },
+      human: () => `Exported ${count} event${count === 1 ? '' : 's'} to ${output}.`,
+    };
+  }
+}

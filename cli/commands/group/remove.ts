@@ -1,0 +1,28 @@
+import { Args } from '@oclif/core';
+import { AgendaCommand } from '../../base-command.js';
+import type { Outcome } from '../../base-command.js';
+import { renderGroup } from '../../ui/views.js';
+
+/** `agenda group remove <group> <username>`. */
+export default class GroupRemove extends AgendaCommand<typeof GroupRemove> {
+  static override summary =
+    'Remove a member from a group (owner, or a superior in a hierarchical group).';
+  static override args = {
+    group: Args.string({ description: 'The group.', required: true }),
+    username: Args.string({ description: 'Who to remove.', required: true }),
+  };
+
+  protected async execute(): Promise<Outcome> {
+    const { api } = await this.connect({ authenticated: true });
+    const answer = await this.slow(
+      'Removing the member…',
+      api.removeMember(this.args.group, this.args.username),
+    );
+    const { group } = answer;
+    return {
+      result: answer,
+      human: () =>
+        `Removed ${this.args.username}.${group === null ? '' : `\n${renderGroup(group, this.palette)}`}`,
+    };
+  }
+}

@@ -1,0 +1,22 @@
+import { Args } from '@oclif/core';
+import { AgendaCommand } from '../../base-command.js';
+import type { Outcome } from '../../base-command.js';
+import { renderGroup } from '../../ui/views.js';
+
+/** `agenda group show <group>`: kind, owner, members and levels. */
+export default class GroupShow extends AgendaCommand<typeof GroupShow> {
+  static override summary = 'Show a group: kind, owner, members and their levels.';
+  static override args = {
+    group: Args.string({ description: 'The group.', required: true }),
+  };
+
+  protected async execute(): Promise<Outcome> {
+    const { api } = await this.connect({ authenticated: true });
+    const answer = await this.slow('Fetching the group…', api.showGroup(this.args.group));
+    const { group } = answer;
+    return {
+      result: answer,
+      human: () => (group === null ? '' : renderGroup(group, this.palette)),
+    };
+  }
+}

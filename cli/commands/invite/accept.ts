@@ -1,0 +1,33 @@
+import { Args } from '@oclif/core';
+import { AgendaCommand } from '../../base-command.js';
+import type { Outcome } from '../../base-command.js';
+import { allowConflictFlag } from '../../flags.js';
+import { formatSpan } from '../../ui/views.js';
+
+/** `agenda invite accept <event-id>`. */
+export default class InviteAccept extends AgendaCommand<typeof InviteAccept> {
+  static override summary = 'Accept an invitation.';
+  static override description =
+    'Refused (exit 4, with the events in the way) when it overlaps an event you accepted, unless --allow-conflict.';
+  static override args = {
+    'event-id': Args.string({ description: 'The event you are invited to.', required: true }),
+  };
+  static override flags = { 'allow-conflict': allowConflictFlag };
+
+  protected async execute(): Promise<Outcome> {
+    const { api } = await this.connect({ authenticated: true });
+    const answer = await this.slow(
+      'Accepting…',
+      api.acceptInvitation(this.args['event-id'], {
+        ...(this.flags['allow-conflict'] ? { allowConflict: true } : {}),
+      }),
+    );
+    const { event } = answer;
+    return {
+      result: answer,
+      human: () =>
+        `Accepted ${this.palette.bold(event.title)}, ${formatSpan(event.start, event.end, this.view)}` +
+        `${event.status === 'pending' ? ' (still waiting for the others)' : ''}.`,
+    };
+  }
+}

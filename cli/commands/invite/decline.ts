@@ -1,0 +1,24 @@
+import { Args } from '@oclif/core';
+import { AgendaCommand } from '../../base-command.js';
+import type { Outcome } from '../../base-command.js';
+
+/** `agenda invite decline <event-id>`. */
+export default class InviteDecline extends AgendaCommand<typeof InviteDecline> {
+  static override summary =
+    'Decline an invitation (in a flat group this cancels the event for everyone).';
+  static override args = {
+    'event-id': Args.string({ description: 'The event you are invited to.', required: true }),
+  };
+
+  protected async execute(): Promise<Outcome> {
+    const { api } = await this.connect({ authenticated: true });
+    const answer = await this.slow('Declining…', api.declineInvitation(this.args['event-id']));
+    const { event } = answer;
+    return {
+      result: answer,
+      human: () =>
+        `Declined ${this.palette.bold(event.title)}` +
+        `${event.status === 'cancelled' ? '; the event is now cancelled' : ''}.`,
+    };
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * HTTPS to the gateways, with failover. Each call tries the gateways in the order given and
+ * moves to the next one only when a gateway cannot be reached (refused, reset, timed out,
+ * TLS refused) or answers 503; any other answer is final. A write carries one
+ * `idempotency-key` for all its attempts, so a retry on another gateway of a write the
+ * first one had already applied is answered with the original result instead of applying
+ * twice. Connections are kept alive and reused across calls; only the configured CA is
+ * trusted when one is given.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { API_PREFIX } from '../../server/protocol/api.js';
+import {
+  Internal,
+  InvalidInput,
+  Unauthenticated,
+  Unavailable,
+  errorFromWire,
+} from '../../server/errors.js';
+import type { AgendaError } from '../../server/errors.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** One API call, independent of which gateway answers it. */
+export interface GatewayCall {
+  readonly method: HttpMethod;
+  /** Path under `/v1`, already escaped, e.g. `/events/3f2c`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  /** A JSON body. */
+  readonly json?: unknown;
+  /** A `text/calendar` body. */
+  readonly calendar?: string;
+  /** Sends the stored token; a 401 then means "log in again". */
+  readonly authenticated: boolean;
+  /** The media type wanted; JSON unless said otherwise. */
+  readonly accept?: string;
+}
+
+/** A successful (2xx) answer and the gateway that gave it. */
+export interface GatewayAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  readonly server: URL;
+}
+
+/** An open server-sent-events stream. */
+export interface GatewayStream {
+  readonly server: URL;
+  readonly body: AsyncIterable<Buffer>;
+}
+
+export interface GatewayClientOptions {
+  /** Gateways in order of preference; at least one. */
+  readonly servers: readonly URL[];
+  /** PEM of the only CA to trust; absent means the system's roots. */
+  readonly ca?: string;
+  /** Bearer token for authenticated calls. */
+  readonly token?: string;
+  /** Longest wait for an answer's headers, and between body chunks, per attempt. */
+  readonly timeoutMs?: number;
+  /** Longest wait to establish a connection; short, so a dead host costs little. */
+  readonly connectTimeoutMs?: number;
+  /** Longest silence on a live-update stream before it is presumed dead (heartbeats come every 15 s). */
+  readonly streamIdleMs?: number;
+  /** Sent as `user-agent`. */
+  readonly userAgent?: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
+const DEFAULT_STREAM_IDLE_MS = 45_000;
+
+/** Why one gateway could not be used; the call goes on with the next. */
+class GatewayUnreachable extends Error {
+  override readonly name = 'GatewayUnreachable';
+}
+
+/** A `--server` value that names no usable gateway. */
+export class InvalidServerList extends InvalidInput {
+  constructor(message: string) {
+    super(message, { field: 'server' });
+  }
+}
+
+/** Parses `--server` text: comma-separated URLs; a bare `host:port` means `https://host:port`. */
+export function parseServerList(text: string): URL[] {
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) {
+    throw new InvalidServerList('--server names no gateway');
+  }
+  return entries.map((entry) => {
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) ? entry : `https://${entry}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch {
+      throw new InvalidServerList(`"${entry}" is not a gateway URL (like https://127.0.0.1:8443)`);
+    }
+    if (url.protocol !== 'https:') {
+      throw new InvalidServerList(`"${entry}" is not https: gateways only speak TLS`);
+    }
+    return url;
+  });
+}
+
+/** Talks to the gateways; close it when done so kept-alive connections let the process exit. */
+export class GatewayClient {
+  private readonly servers: readonly URL[];
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly streamIdleMs: number;
+  private readonly userAgent: string;
+  private readonly agent: Agent;
+
+  constructor(options: GatewayClientOptions) {
+    if (options.servers.length === 0) throw new InvalidServerList('no gateway to talk to');
+    this.servers = options.servers;
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.streamIdleMs = options.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS;
+    this.userAgent = options.userAgent ?? 'agenda-cli';
+    this.agent = new Agent({
+      connect: {
+        // With `ca`, Node trusts that CA and nothing else: the lab's gateways, not the world's.
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+        timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      },
+    });
+  }
+
+  /**
+   * Performs the call on the first gateway able to answer it. Resolves with a 2xx answer;
+   * rejects with the {@link AgendaError} the gateway answered, or {@link Unavailable} naming
+   * every gateway's failure when none could answer.
+   */
+  async call(call: GatewayCall, signal?: AbortSignal): Promise<GatewayAnswer> {
+    const idempotencyKey = call.method === 'GET' ? undefined : randomUUID();
+    return this.failover(async (server) => {
+      const response = await this.send(server, call, idempotencyKey, signal);
+      const body = await readBody(response, server);
+      const contentType = headerValue(response.headers['content-type']);
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        return { status: response.statusCode, contentType, body, server };
+      }
+      throw this.refusal(response.statusCode, body, call.authenticated, server);
+    });
+  }
+
+  /** {@link call}, then the JSON answer, checked to carry `field`. */
+  async json<T>(call: GatewayCall, field: string, signal?: AbortSignal): Promise<T> {
+    const answer = await this.call(call, signal);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(answer.body);
+    } catch (error) {
+      throw new Internal(`${answer.server.host} answered with malformed JSON`, { cause: error });
+    }
+    if (typeof parsed !== 'object' || parsed === null || !(field in parsed)) {
+      throw new Internal(`${answer.server.host} answered without "${field}"`);
+    }
+    return parsed as T;
+  }
+
+  /**
+   * Opens `GET path` as a server-sent-events stream on the first gateway able to serve it.
+   * The body fails when the gateway stays silent longer than the idle limit.
+   */
+  async openStream(
+    path: string,
+    signal: AbortSignal,
+    lastEventId?: string,
+  ): Promise<GatewayStream> {
+    const call: GatewayCall = { method: 'GET', path, authenticated: true };
+    return this.failover(async (server) => {
+      const response = await this.send(server, call, undefined, signal, {
+        accept: 'text/event-stream',
+        bodyTimeout: this.streamIdleMs,
+        ...(lastEventId === undefined ? {} : { lastEventId }),
+      });
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        return { server, body: response.body };
+      }
+      const body = await readBody(response, server);
+      throw this.refusal(response.statusCode, body, true, server);
+    });
+  }
+
+  /** Closes kept-alive connections. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.agent.closed) await this.agent.close();
+  }
+
+  private async failover<T>(attempt: (server: URL) => Promise<T>): Promise<T> {
+    const failures: string[] = [];
+    for (const server of this.servers) {
+      try {
+        return await attempt(server);
+      } catch (error) {
+        if (!(error instanceof GatewayUnreachable)) throw error;
+        failures.push(`${server.host}: ${error.message}`);
+      }
+    }
+    throw new Unavailable(`no gateway could answer (${failures.join('; ')})`);
+  }
+
+  private async send(
+    server: URL,
+    call: GatewayCall,
+    idempotencyKey: string | undefined,
+    signal: AbortSignal | undefined,
+    stream?: { accept: string; bodyTimeout: number; lastEventId?: string },
+  ): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = {
+      accept: stream?.accept ?? call.accept ?? 'application/json',
+      'user-agent': this.userAgent,
+    };
+    if (call.authenticated && this.token !== undefined) {
+      headers.authorization = `Bearer ${this.token}`;
+    }
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+    if (stream?.lastEventId !== undefined) headers['last-event-id'] = stream.lastEventId;
+    let body: string | undefined;
+    if (call.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(call.json);
+    } else if (call.calendar !== undefined) {
+      headers['content-type'] = 'text/calendar; charset=utf-8';
+      body = call.calendar;
+    }
+    try {
+      return await this.agent.request({
+        origin: server.origin,
+        path: requestPath(server, call),
+        method: call.method,
+        headers,
+        body,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: stream?.bodyTimeout ?? this.timeoutMs,
+        signal,
+      });
+    } catch (error) {
+      if (signal?.aborted === true) throw error;
+      throw new GatewayUnreachable(describeTransportFailure(error), { cause: error });
+    }
+  }
+
+  /** The error for a non-2xx answer; 503 means "try the next gateway". */
+  private refusal(
+    status: number,
+    body: string,
+    authenticated: boolean,
+    server: URL,
+  ): AgendaError | GatewayUnreachable {
+    const wire = parseErrorBody(body);
+    if (status === 503) {
+      return new GatewayUnreachable(`unavailable${wire === undefined ? '' : `: ${wire.message}`}`);
+    }
+    if (wire === undefined) {
+      return new Internal(`${server.host} answered ${status} without an error body`);
+    }
+    const error = errorFromWire(wire);
+    if (status === 401 && authenticated) {
+      // The stored token was refused (expired, revoked, or signed by another cluster).
+      return new Unauthenticated(`${error.message}: run agenda login`);
+    }
+    return error;
+  }
+}
+
+function requestPath(server: URL, call: GatewayCall): string {
+  const base = server.pathname.replace(/\/+$/, '');
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(call.query ?? {})) {
+    if (value !== undefined) query.set(key, value);
+  }
+  const search = query.size === 0 ? '' : `?${query.toString()}`;
+  return `${base}${API_PREFIX}${call.path}${search}`;
+}
+
+async function readBody(response: Dispatcher.ResponseData, server: URL): Promise<string> {
+  try {
+    return await response.body.text();
+  } catch (error) {
+    throw new GatewayUnreachable(
+      `the answer from ${server.host} was cut off (${describeTransportFailure(error)})`,
+      { cause: error },
+    );
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
+}
+
+/** The `error` member of an error body, when the body is one. */
+function parseErrorBody(body: string): { code: string; message: string } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed !== 'object' || parsed === null || !('error' in parsed)) return undefined;
+    const { error } = parsed;
+    if (typeof error !== 'object' || error === null) return undefined;
+    if (!('code' in error) || !('message' in error)) return undefined;
+    if (typeof error.code !== 'string' || typeof error.message !== 'string') return undefined;
+    return error as { code: string; message: string };
+  } catch {
+    return undefined;
+  }
+}
+
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A person-readable reason a gateway could not be used. */
+function describeTransportFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      return 'connection reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unknown host';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connection timed out';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'no answer in time';
+    default:
+      if (code !== undefined && TLS_TRUST_CODES.has(code)) {
+        return `its certificate is not trusted (${code}); is --ca the lab's CA?`;
+      }
+      return code === undefined ? error.message : `${code}: ${error.message}`;
+  }
+}

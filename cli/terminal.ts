@@ -1,0 +1,45 @@
+/**
+ * The terminal a command talks to: three streams, the environment that shapes output
+ * (`NO_COLOR`) and Ctrl-C. Commands never touch `process` directly, so tests run them
+ * in-process against a recorded terminal.
+ */
+
+/** Where a command writes. `isTTY` decides colours and the spinner. */
+export interface OutputStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+/** Where a command reads a password from. */
+export interface InputStream extends AsyncIterable<string | Buffer> {
+  readonly isTTY?: boolean;
+  setRawMode?(mode: boolean): unknown;
+  setEncoding(encoding: BufferEncoding): unknown;
+  on(event: 'data', listener: (chunk: string | Buffer) => void): unknown;
+  removeListener(event: 'data', listener: (chunk: string | Buffer) => void): unknown;
+  resume(): unknown;
+  pause(): unknown;
+}
+
+export interface Terminal {
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  readonly stdin: InputStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Calls `handler` when the user presses Ctrl-C; the returned function stops listening. */
+  onInterrupt(handler: () => void): () => void;
+}
+
+/** The process's own terminal. */
+export function processTerminal(): Terminal {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    onInterrupt(handler) {
+      process.on('SIGINT', handler);
+      return () => process.off('SIGINT', handler);
+    },
+  };
+}

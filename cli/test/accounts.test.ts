@@ -1,0 +1,255 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import test from 'ava';
+import Login from '../commands/login.js';
+import Logout from '../commands/logout.js';
+import Register from '../commands/register.js';
+import Whoami from '../commands/whoami.js';
+import EventList from '../commands/event/list.js';
+import { promptPassword } from '../password.js';
+import { ProfileStore } from '../profiles.js';
+import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
+import type { TestTls } from './support/fake-gateway.js';
+import { PASSWORD, connectionFlags, logIn, loginAnswer } from './support/fixtures.js';
+import {
+  RecordedOutput,
+  RecordedTerminal,
+  parseJsonLine,
+  runCommand,
+  temporaryConfigDir,
+} from './support/harness.js';
+
+let tls: TestTls;
+test.before(async () => {
+  tls = await createTestTls();
+});
+
+/** A gateway that registers and logs in anyone with {@link PASSWORD}. */
+async function accountsGateway(): Promise<FakeGateway> {
+  const gateway = await FakeGateway.start(tls);
+  gateway
+    .on('POST', '/v1/users', (request) => {
+      const body = JSON.parse(request.body) as { username: string; name?: string };
+      return { status: 201, json: { user: { username: body.username, name: body.name ?? '' } } };
+    })
+    .on('POST', '/v1/sessions', (request) => {
+      const body = JSON.parse(request.body) as { username: string; password: string };
+      return body.password === PASSWORD
+        ? { status: 200, json: loginAnswer(body.username) }
+        : errorAnswer(401, 'unauthenticated', 'wrong username or password');
+    })
+    .on('GET', '/v1/me', (request) => {
+      const token = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
+      const username = token.replace(/^token-of-/, '');
+      return token.startsWith('token-of-')
+        ? { status: 200, json: { user: { username, name: '' } } }
+        : errorAnswer(401, 'unauthenticated', 'the token is not valid');
+    });
+  return gateway;
+}
+
+test('register creates the account, logs in and keeps the token in a 0600 file', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  const run = await runCommand(
+    Register,
+    [
+      'alice',
+      '--name',
+      'Alice Liddell',
+      '--password-stdin',
+      '--json',
+      ...connectionFlags(gateway, tls, configDir),
+    ],
+    new RecordedTerminal({ stdin: `${PASSWORD}\n` }),
+  );
+  t.is(run.exitCode, 0, run.stderr);
+  t.like(parseJsonLine(run.stdout), {
+    user: { username: 'alice', name: 'Alice Liddell' },
+    profile: 'default',
+  });
+
+  const [registration] = gateway.requestsTo('POST', '/v1/users');
+  t.deepEqual(JSON.parse(registration?.body ?? ''), {
+    username: 'alice',
+    password: PASSWORD,
+    name: 'Alice Liddell',
+  });
+  t.is(registration?.headers.authorization, undefined);
+  t.regex(String(registration?.headers['idempotency-key']), /^[A-Za-z0-9_-]{1,64}$/);
+
+  const file = path.join(configDir, 'profiles', 'default.json');
+  t.is((await stat(file)).mode & 0o777, 0o600);
+  t.is((await stat(configDir)).mode & 0o777, 0o700);
+  t.is((await stat(path.dirname(file))).mode & 0o777, 0o700);
+  const stored = JSON.parse(await readFile(file, 'utf8')) as {
+    login: { token: string };
+    servers: string[];
+    ca: string;
+  };
+  t.is(stored.login.token, 'token-of-alice');
+  t.deepEqual(stored.servers, [gateway.url]);
+  t.is(stored.ca, tls.caFile);
+});
+
+test('each profile keeps its own login, and later commands use its token and gateways', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir, { username: 'alice' });
+  await logIn(gateway, tls, configDir, { username: 'bob', profile: 'work' });
+
+  // No --server and no --ca: both come from the profile.
+  const asBob = await runCommand(Whoami, [
+    '--json',
+    '--profile',
+    'work',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(asBob.exitCode, 0, asBob.stderr);
+  t.like(parseJsonLine(asBob.stdout), { user: { username: 'bob' }, profile: 'work' });
+  const asAlice = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  t.like(parseJsonLine(asAlice.stdout), { user: { username: 'alice' }, profile: 'default' });
+
+  const tokens = gateway.requestsTo('GET', '/v1/me').map((r) => r.headers.authorization);
+  t.deepEqual(tokens, ['Bearer token-of-bob', 'Bearer token-of-alice']);
+  for (const profile of ['default', 'work']) {
+    const file = path.join(configDir, 'profiles', `${profile}.json`);
+    t.is((await stat(file)).mode & 0o777, 0o600);
+  }
+});
+
+test('logout forgets the token but keeps the gateways for the next login', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+
+  const logout = await runCommand(Logout, ['--json', '--config-dir', configDir]);
+  t.deepEqual(parseJsonLine(logout.stdout), { profile: 'default', loggedOut: true });
+
+  const whoami = await runCommand(Whoami, ['--config-dir', configDir]);
+  t.is(whoami.exitCode, 2);
+  t.regex(whoami.stderr, /run agenda login/);
+  t.is(gateway.requestsTo('GET', '/v1/me').length, 0);
+
+  const profile = await new ProfileStore(configDir).read('default');
+  t.deepEqual(profile.servers, [gateway.url]);
+  t.is(profile.login, null);
+});
+
+test('a stored login past its expiry exits 2 before any request', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  await new ProfileStore(configDir).write('default', {
+    servers: [gateway.url],
+    ca: tls.caFile,
+    login: { username: 'alice', name: '', token: 'old', expiresAt: '2020-01-01T00:00:00Z' },
+  });
+  const run = await runCommand(EventList, ['--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 2);
+  const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
+  t.is(error.code, 'unauthenticated');
+  t.regex(error.message, /expired.*run agenda login/);
+  t.is(gateway.requests.length, 0);
+});
+
+test('a token the gateway refuses exits 2 and says to run agenda login', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  await new ProfileStore(configDir).write('default', {
+    servers: [gateway.url],
+    ca: tls.caFile,
+    login: {
+      username: 'alice',
+      name: '',
+      token: 'forged',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    },
+  });
+  const run = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 2);
+  t.is(run.stdout, '');
+  const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
+  t.is(error.code, 'unauthenticated');
+  t.regex(error.message, /run agenda login$/);
+});
+
+test('a wrong password exits 2 and stores nothing', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  const run = await runCommand(
+    Login,
+    ['alice', '--password-stdin', ...connectionFlags(gateway, tls, configDir)],
+    new RecordedTerminal({ stdin: 'wrong\n' }),
+  );
+  t.is(run.exitCode, 2);
+  t.regex(run.stderr, /wrong username or password/);
+  t.is((await new ProfileStore(configDir).read('default')).login, null);
+});
+
+test('without a terminal to prompt on, login asks for --password-stdin (exit 1, no request)', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  const run = await runCommand(Login, [
+    'alice',
+    '--json',
+    ...connectionFlags(gateway, tls, configDir),
+  ]);
+  t.is(run.exitCode, 1);
+  t.regex(run.stderr, /--password-stdin/);
+  t.is(gateway.requests.length, 0);
+});
+
+test('an empty --password-stdin exits 1 before any request', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  const run = await runCommand(
+    Login,
+    ['alice', '--password-stdin', ...connectionFlags(gateway, tls, configDir)],
+    new RecordedTerminal({ stdin: '\n' }),
+  );
+  t.is(run.exitCode, 1);
+  t.is(gateway.requests.length, 0);
+});
+
+test('a profile name that is not a file name is refused (exit 1)', async (t) => {
+  const configDir = await temporaryConfigDir();
+  const run = await runCommand(Whoami, ['--profile', '../escape', '--config-dir', configDir]);
+  t.is(run.exitCode, 1);
+  t.regex(run.stderr, /not a profile name/);
+});
+
+test('the password prompt never echoes what is typed, and backspace edits it', async (t) => {
+  const input = Object.assign(new PassThrough(), {
+    isTTY: true,
+    rawModes: [] as boolean[],
+    setRawMode(mode: boolean) {
+      this.rawModes.push(mode);
+      return this;
+    },
+  });
+  const output = new RecordedOutput(true);
+  const answer = promptPassword(input, output, 'Password: ');
+  input.write('hunter3');
+  input.write('\u007f2\r');
+  t.is(await answer, 'hunter2');
+  t.is(output.text, 'Password: \n');
+  t.deepEqual(input.rawModes, [true, false]);
+});
+
+test('Ctrl-C at the password prompt cancels (exit 1)', async (t) => {
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+  const answer = promptPassword(input, new RecordedOutput(true), 'Password: ');
+  input.write('abc\u0003');
+  const error = await t.throwsAsync(answer);
+  t.regex(error?.message ?? '', /cancelled/);
+});

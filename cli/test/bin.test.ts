@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import test from 'ava';
+import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
+import { PASSWORD, eventView, loginAnswer } from './support/fixtures.js';
+import { REPOSITORY_ROOT, parseJsonLine, temporaryConfigDir } from './support/harness.js';
+
+const BIN = path.join(REPOSITORY_ROOT, 'bin', 'agenda.js');
+
+interface Exit {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real `agenda` binary, as `node bin/agenda.js …`, with `env` added to a clean environment. */
+function agenda(args: string[], env: Record<string, string>, stdin = ''): Promise<Exit> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('AGENDA_')),
+  );
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: REPOSITORY_ROOT,
+      env: { ...inherited, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+test('the agenda binary logs in, reuses the stored login and reports errors as JSON with exit codes', async (t) => {
+  const tls = await createTestTls();
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events', { status: 200, json: { events: [eventView()] } })
+    .on('GET', '/v1/events/:id', errorAnswer(404, 'not_found', 'no such event'));
+  const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir(), AGENDA_PROFILE: 'work' };
+
+  const login = await agenda(
+    ['login', 'alice', '--password-stdin', '--json'],
+    { ...env, AGENDA_SERVER: gateway.url, AGENDA_CA: tls.caFile },
+    `${PASSWORD}\n`,
+  );
+  t.is(login.code, 0, login.stderr);
+  t.like(parseJsonLine(login.stdout), { user: { username: 'alice' }, profile: 'work' });
+
+  // No server nor CA this time: the profile remembers them.
+  const list = await agenda(['event', 'list', '--json'], env);
+  t.is(list.code, 0, list.stderr);
+  t.like(parseJsonLine(list.stdout), { events: [{ id: 'e1', title: 'Standup' }] });
+  t.is(gateway.requestsTo('GET', '/v1/events')[0]?.headers.authorization, 'Bearer token-of-alice');
+
+  const missing = await agenda(['event', 'show', 'nope', '--json'], env);
+  t.is(missing.code, 3);
+  t.is(missing.stdout, '');
+  t.deepEqual(parseJsonLine(missing.stderr), {
+    error: { code: 'not_found', message: 'no such event', details: {} },
+  });
+
+  const usage = await agenda(['event', 'add', '--json'], env);
+  t.is(usage.code, 1);
+  t.like(parseJsonLine(usage.stderr), { error: { code: 'invalid' } });
+
+  const unknown = await agenda(['frobnicate'], env);
+  t.is(unknown.code, 1);
+});

@@ -1,0 +1,406 @@
+import test from 'ava';
+import { DateTime } from 'luxon';
+import EventAdd from '../commands/event/add.js';
+import EventCancel from '../commands/event/cancel.js';
+import EventList from '../commands/event/list.js';
+import EventShow from '../commands/event/show.js';
+import EventUpdate from '../commands/event/update.js';
+import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
+import type { TestTls } from './support/fake-gateway.js';
+import {
+  conflictingEvent,
+  eventDetails,
+  eventView,
+  logIn,
+  loginAnswer,
+} from './support/fixtures.js';
+import {
+  RecordedTerminal,
+  parseJsonLine,
+  runCommand,
+  temporaryConfigDir,
+} from './support/harness.js';
+
+/** Where every colour sequence starts. */
+const ESC = '\u001b[';
+
+let tls: TestTls;
+test.before(async () => {
+  tls = await createTestTls();
+});
+
+/** A logged-in config directory and a gateway that answers every event route. */
+async function eventsGateway(): Promise<{ gateway: FakeGateway; configDir: string }> {
+  const gateway = await FakeGateway.start(tls);
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('POST', '/v1/events', (request) => {
+      const body = JSON.parse(request.body) as { title: string; start: string };
+      return {
+        status: 201,
+        json: {
+          event: eventDetails({ title: body.title, start: body.start }),
+          conflicts: body.title === 'Overlapping' ? [conflictingEvent] : [],
+          imposedConflicts: [],
+        },
+      };
+    })
+    .on('GET', '/v1/events', {
+      status: 200,
+      json: {
+        events: [
+          eventView(),
+          eventView({
+            id: 'e2',
+            title: 'Review',
+            status: 'pending',
+            myStatus: 'pending',
+            conflict: true,
+            group: 'team',
+          }),
+          eventView({ id: 'e3', title: 'Offsite', status: 'cancelled' }),
+        ],
+      },
+    })
+    .on('GET', '/v1/events/missing', errorAnswer(404, 'not_found', 'no event missing'))
+    .on('GET', '/v1/events/secret', errorAnswer(403, 'forbidden', 'not your event'))
+    .on('GET', '/v1/events/:id', (_request, params) => ({
+      status: 200,
+      json: { event: eventDetails({ id: params.id ?? '' }) },
+    }))
+    .on('PATCH', '/v1/events/:id', (_request, params) => ({
+      status: 200,
+      json: { event: eventDetails({ id: params.id ?? '' }), conflicts: [], imposedConflicts: [] },
+    }))
+    .on('DELETE', '/v1/events/:id', (_request, params) => ({
+      status: 200,
+      json: { event: eventDetails({ id: params.id ?? '', status: 'cancelled' }) },
+    }));
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  return { gateway, configDir };
+}
+
+function lastBody(gateway: FakeGateway, method: string, path: string): Record<string, unknown> {
+  const requests = gateway.requestsTo(method, path);
+  return JSON.parse(requests[requests.length - 1]?.body ?? '{}') as Record<string, unknown>;
+}
+
+test('event add sends local times with the offset --tz has on that date, across a DST change', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const common = ['--tz', 'Europe/Madrid', '--json', '--config-dir', configDir];
+
+  const winter = await runCommand(EventAdd, [
+    'Before',
+    '--start',
+    '2026-03-28T10:00',
+    '--duration',
+    '1h30m',
+    ...common,
+  ]);
+  t.is(winter.exitCode, 0, winter.stderr);
+  t.like(lastBody(gateway, 'POST', '/v1/events'), {
+    title: 'Before',
+    start: '2026-03-28T10:00:00+01:00',
+    duration: 'PT1H30M',
+    timeZone: 'Europe/Madrid',
+  });
+
+  // Clocks go forward on 2026-03-29 at 02:00 in Madrid: the same wall time is now UTC+2.
+  const summer = await runCommand(EventAdd, [
+    'After',
+    '--start',
+    '2026-03-29 10:00',
+    '--end',
+    '2026-03-29T11:15',
+    ...common,
+  ]);
+  t.is(summer.exitCode, 0, summer.stderr);
+  t.like(lastBody(gateway, 'POST', '/v1/events'), {
+    start: '2026-03-29T10:00:00+02:00',
+    end: '2026-03-29T11:15:00+02:00',
+  });
+
+  // An explicit offset is kept as written, whatever --tz says.
+  await runCommand(EventAdd, [
+    'Explicit',
+    '--start',
+    '2026-03-29T10:00:00Z',
+    '--duration',
+    '45m',
+    ...common,
+  ]);
+  t.like(lastBody(gateway, 'POST', '/v1/events'), {
+    start: '2026-03-29T10:00:00Z',
+    duration: 'PT45M',
+  });
+
+  const envelope = parseJsonLine(summer.stdout) as Record<string, unknown>;
+  t.deepEqual(Object.keys(envelope).sort(), ['conflicts', 'event', 'imposedConflicts']);
+  t.like(envelope, { event: { title: 'After', status: 'confirmed', myStatus: 'accepted' } });
+});
+
+test('a local time that daylight saving skips, or that happens twice, is handled before any request', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const gap = await runCommand(EventAdd, [
+    'Nope',
+    '--start',
+    '2026-03-29T02:30',
+    '--duration',
+    '1h',
+    '--tz',
+    'Europe/Madrid',
+    '--json',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(gap.exitCode, 1);
+  t.regex(gap.stderr, /does not exist in Europe\/Madrid/);
+  t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
+
+  // 02:30 happens twice on 2026-10-25 in Madrid; the first one (still summer time) is meant.
+  const twice = await runCommand(EventAdd, [
+    'Twice',
+    '--start',
+    '2026-10-25T02:30',
+    '--duration',
+    '1h',
+    '--tz',
+    'Europe/Madrid',
+    '--json',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(twice.exitCode, 0, twice.stderr);
+  t.like(lastBody(gateway, 'POST', '/v1/events'), { start: '2026-10-25T02:30:00+02:00' });
+});
+
+test('invalid input exits 1 with a JSON error on stderr and sends nothing', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const cases: [string, string[]][] = [
+    ['an unreadable start', ['X', '--start', 'next blursday', '--duration', '1h']],
+    ['no end nor duration', ['X', '--start', '2026-03-02T09:00']],
+    ['an end before the start', ['X', '--start', '2026-03-02T09:00', '--end', '2026-03-02T08:00']],
+    [
+      'an unknown zone',
+      ['X', '--start', '2026-03-02T09:00', '--duration', '1h', '--tz', 'Mars/Olympus'],
+    ],
+    ['a bad duration', ['X', '--start', '2026-03-02T09:00', '--duration', 'a while']],
+    [
+      'a bad visibility',
+      ['X', '--start', '2026-03-02T09:00', '--duration', '1h', '--visibility', 'loud'],
+    ],
+    [
+      'an unknown flag',
+      ['X', '--start', '2026-03-02T09:00', '--duration', '1h', '--colour', 'red'],
+    ],
+    ['a missing title', ['--start', '2026-03-02T09:00', '--duration', '1h']],
+    [
+      'both end and duration',
+      ['X', '--start', '2026-03-02T09:00', '--duration', '1h', '--end', '2026-03-02T11:00'],
+    ],
+    [
+      'a title the API refuses',
+      ['X'.repeat(201), '--start', '2026-03-02T09:00', '--duration', '1h'],
+    ],
+  ];
+  for (const [what, argv] of cases) {
+    const run = await runCommand(EventAdd, [...argv, '--json', '--config-dir', configDir]);
+    t.is(run.exitCode, 1, what);
+    t.is(run.stdout, '', what);
+    const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
+    t.is(error.code, 'invalid', what);
+    t.true(error.message.length > 0, what);
+  }
+  t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
+});
+
+test('a refused conflict exits 4 and lists the events in the way', async (t) => {
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  gateway.on('POST', '/v1/sessions', { status: 200, json: loginAnswer() }).on(
+    'POST',
+    '/v1/events',
+    errorAnswer(409, 'conflict', 'it overlaps an event you accepted', {
+      conflicts: [conflictingEvent],
+    }),
+  );
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const argv = [
+    'Standup',
+    '--start',
+    '2026-03-02T09:00Z',
+    '--duration',
+    '15m',
+    '--config-dir',
+    configDir,
+  ];
+
+  const json = await runCommand(EventAdd, [...argv, '--json']);
+  t.is(json.exitCode, 4);
+  t.deepEqual(parseJsonLine(json.stderr), {
+    error: {
+      code: 'conflict',
+      message: 'it overlaps an event you accepted',
+      details: { conflicts: [conflictingEvent] },
+    },
+  });
+
+  const human = await runCommand(EventAdd, [...argv, '--tz', 'UTC']);
+  t.is(human.exitCode, 4);
+  t.regex(human.stderr, /Dentist/);
+  t.regex(human.stderr, /09:00–09:45/);
+  t.regex(human.stderr, /--allow-conflict/);
+});
+
+test('--allow-conflict is sent, and the overlaps it allowed are shown', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const run = await runCommand(EventAdd, [
+    'Overlapping',
+    '--start',
+    '2026-03-02T09:00Z',
+    '--duration',
+    '15m',
+    '--allow-conflict',
+    '--with',
+    'bob, carol',
+    '--tz',
+    'UTC',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.like(lastBody(gateway, 'POST', '/v1/events'), { allowConflict: true, with: ['bob', 'carol'] });
+  t.regex(run.stdout, /overlaps another event you accepted/);
+  t.regex(run.stdout, /Dentist/);
+});
+
+test('event list asks for now → +7 days by default and answers {events}', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const before = Date.now();
+  const run = await runCommand(EventList, ['--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  const [request] = gateway.requestsTo('GET', '/v1/events');
+  const from = DateTime.fromISO(request?.query.get('from') ?? '');
+  const to = DateTime.fromISO(request?.query.get('to') ?? '');
+  t.true(Math.abs(from.toMillis() - before) < 5_000);
+  t.is(to.diff(from, 'days').days, 7);
+  t.regex(request?.query.get('from') ?? '', /(Z|[+-]\d{2}:\d{2})$/);
+  const envelope = parseJsonLine(run.stdout) as { events: { id: string }[] };
+  t.deepEqual(Object.keys(envelope), ['events']);
+  t.deepEqual(
+    envelope.events.map((e) => e.id),
+    ['e1', 'e2', 'e3'],
+  );
+
+  const explicit = await runCommand(EventList, [
+    '--from',
+    '2026-03-01',
+    '--to',
+    '2026-03-08',
+    '--tz',
+    'America/New_York',
+    '--json',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(explicit.exitCode, 0, explicit.stderr);
+  const last = gateway.requestsTo('GET', '/v1/events')[1];
+  t.is(last?.query.get('from'), '2026-03-01T00:00:00-05:00');
+  // New York moves to summer time on 2026-03-08 at 02:00, after this midnight.
+  t.is(last?.query.get('to'), '2026-03-08T00:00:00-05:00');
+});
+
+test('event list shows a table with pending, cancelled and conflicting events, coloured only on a terminal', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const argv = ['--tz', 'UTC', '--config-dir', configDir];
+
+  const plain = await runCommand(EventList, argv);
+  t.is(plain.exitCode, 0, plain.stderr);
+  const lines = plain.stdout.trimEnd().split('\n');
+  t.regex(lines[0] ?? '', /^WHEN\s+STARTS\s+TITLE\s+STATUS\s+CONFLICT\s+ORGANIZER\s+GROUP\s+ID$/);
+  t.is(lines.length, 4);
+  // Columns line up: every row has its title where the header has TITLE.
+  const titleColumn = (lines[0] ?? '').indexOf('TITLE');
+  t.deepEqual(
+    lines.slice(1).map((line) => line.slice(titleColumn).split(/\s{2,}/)[0]),
+    ['Standup', 'Review', 'Offsite'],
+  );
+  t.regex(plain.stdout, /Mon 2 Mar 09:00–09:15/);
+  t.regex(plain.stdout, /pending · you: pending/);
+  t.regex(plain.stdout, /⚠ conflict/);
+  t.regex(plain.stdout, /cancelled/);
+  t.false(plain.stdout.includes(ESC), 'no colours off a terminal');
+
+  const tty = await runCommand(EventList, argv, new RecordedTerminal({ tty: true }));
+  t.true(tty.stdout.includes(ESC), 'colours on a terminal');
+  const noColor = await runCommand(
+    EventList,
+    argv,
+    new RecordedTerminal({ tty: true, env: { NO_COLOR: '1' } }),
+  );
+  t.false(noColor.stdout.includes(ESC), 'no colours with NO_COLOR');
+  const json = await runCommand(
+    EventList,
+    [...argv, '--json'],
+    new RecordedTerminal({ tty: true }),
+  );
+  t.false(json.stdout.includes(ESC), 'no colours with --json');
+});
+
+test('event show, update and cancel answer {event} and send only what was asked', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const common = ['--json', '--config-dir', configDir];
+
+  const show = await runCommand(EventShow, ['e1', ...common]);
+  t.deepEqual(Object.keys(parseJsonLine(show.stdout) as object), ['event']);
+
+  const update = await runCommand(EventUpdate, [
+    'e1',
+    '--title',
+    'Daily',
+    '--repeat',
+    'none',
+    '--start',
+    '2026-07-01T09:00',
+    '--tz',
+    'Europe/Madrid',
+    ...common,
+  ]);
+  t.is(update.exitCode, 0, update.stderr);
+  t.deepEqual(lastBody(gateway, 'PATCH', '/v1/events/e1'), {
+    title: 'Daily',
+    repeat: null,
+    start: '2026-07-01T09:00:00+02:00',
+    timeZone: 'Europe/Madrid',
+  });
+  t.like(parseJsonLine(update.stdout), { event: { id: 'e1' }, conflicts: [] });
+
+  const cancel = await runCommand(EventCancel, ['e/1', ...common]);
+  t.is(cancel.exitCode, 0, cancel.stderr);
+  t.is(gateway.requestsTo('DELETE', '/v1/events/e%2F1').length, 1);
+  t.like(parseJsonLine(cancel.stdout), { event: { status: 'cancelled' } });
+
+  const nothing = await runCommand(EventUpdate, ['e1', ...common]);
+  t.is(nothing.exitCode, 1);
+  t.regex(nothing.stderr, /nothing to change/);
+});
+
+test('not found and forbidden exit 3', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const missing = await runCommand(EventShow, ['missing', '--json', '--config-dir', configDir]);
+  t.is(missing.exitCode, 3);
+  t.like(parseJsonLine(missing.stderr), { error: { code: 'not_found' } });
+  const secret = await runCommand(EventShow, ['secret', '--config-dir', configDir]);
+  t.is(secret.exitCode, 3);
+  t.regex(secret.stderr, /^error: not your event$/m);
+});

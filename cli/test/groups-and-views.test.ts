@@ -1,0 +1,265 @@
+import test from 'ava';
+import AgendaOfOthers from '../commands/agenda.js';
+import Conflicts from '../commands/conflicts.js';
+import Free from '../commands/free.js';
+import GroupAdd from '../commands/group/add.js';
+import GroupCreate from '../commands/group/create.js';
+import GroupLeave from '../commands/group/leave.js';
+import GroupList from '../commands/group/list.js';
+import GroupRemove from '../commands/group/remove.js';
+import GroupShow from '../commands/group/show.js';
+import InviteAccept from '../commands/invite/accept.js';
+import InviteDecline from '../commands/invite/decline.js';
+import InviteList from '../commands/invite/list.js';
+import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
+import type { TestTls } from './support/fake-gateway.js';
+import { eventDetails, eventView, groupView, logIn, loginAnswer } from './support/fixtures.js';
+import { parseJsonLine, runCommand, temporaryConfigDir } from './support/harness.js';
+import type { RunnableCommand } from './support/harness.js';
+
+let tls: TestTls;
+let gateway: FakeGateway;
+let configDir: string;
+
+test.before(async () => {
+  tls = await createTestTls();
+  gateway = await FakeGateway.start(tls);
+  const invitation = eventDetails({
+    id: 'e7',
+    title: 'Planning',
+    organizer: 'bob',
+    myStatus: 'pending',
+    status: 'pending',
+    group: 'team',
+  });
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/invitations', { status: 200, json: { invitations: [invitation] } })
+    .on('POST', '/v1/invitations/e7/accept', {
+      status: 200,
+      json: { event: { ...invitation, myStatus: 'accepted' } },
+    })
+    .on('POST', '/v1/invitations/e7/decline', {
+      status: 200,
+      json: { event: { ...invitation, myStatus: 'declined', status: 'cancelled' } },
+    })
+    .on('POST', '/v1/groups', {
+      status: 201,
+      json: { group: groupView({ members: [{ username: 'alice', level: 0 }] }) },
+    })
+    .on('GET', '/v1/groups', {
+      status: 200,
+      json: { groups: [groupView(), groupView({ name: 'book-club', kind: 'flat' })] },
+    })
+    .on('GET', '/v1/groups/:name', { status: 200, json: { group: groupView() } })
+    .on('POST', '/v1/groups/:name/members', { status: 200, json: { group: groupView() } })
+    .on('DELETE', '/v1/groups/:name/members/:username', {
+      status: 200,
+      json: { group: groupView() },
+    })
+    .on('POST', '/v1/groups/:name/leave', { status: 200, json: { group: null } })
+    .on('GET', '/v1/agendas', {
+      status: 200,
+      json: {
+        agendas: [
+          { user: 'alice', entries: [eventView()] },
+          {
+            user: 'bob',
+            entries: [
+              { start: '2026-03-02T10:00:00.000Z', end: '2026-03-02T11:00:00.000Z', busy: true },
+            ],
+          },
+        ],
+      },
+    })
+    .on('GET', '/v1/conflicts', {
+      status: 200,
+      json: {
+        conflicts: [
+          {
+            start: '2026-03-02T09:00:00.000Z',
+            end: '2026-03-02T09:15:00.000Z',
+            events: [eventView(), eventView({ id: 'e9', title: 'Dentist' })],
+          },
+        ],
+      },
+    })
+    .on('GET', '/v1/free', {
+      status: 200,
+      json: { slots: [{ start: '2026-03-02T11:00:00.000Z', end: '2026-03-02T12:30:00.000Z' }] },
+    });
+  configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+});
+
+test.after.always(async () => {
+  await gateway.close();
+});
+
+/** Runs with `--json`, expects success, and returns the parsed envelope. */
+async function envelope(
+  t: { is(actual: unknown, expected: unknown, message?: string): void },
+  command: RunnableCommand,
+  argv: string[],
+): Promise<Record<string, unknown>> {
+  const run = await runCommand(command, [...argv, '--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  return parseJsonLine(run.stdout) as Record<string, unknown>;
+}
+
+test('invite list, accept and decline answer {invitations} and {event}', async (t) => {
+  const list = await envelope(t, InviteList, []);
+  t.deepEqual(Object.keys(list), ['invitations']);
+  t.like(list, {
+    invitations: [{ id: 'e7', myStatus: 'pending', organizer: 'bob', group: 'team' }],
+  });
+
+  const accepted = await envelope(t, InviteAccept, ['e7', '--allow-conflict']);
+  t.like(accepted, { event: { id: 'e7', myStatus: 'accepted' } });
+  t.deepEqual(JSON.parse(gateway.requestsTo('POST', '/v1/invitations/e7/accept')[0]?.body ?? ''), {
+    allowConflict: true,
+  });
+
+  const declined = await envelope(t, InviteDecline, ['e7']);
+  t.like(declined, { event: { myStatus: 'declined', status: 'cancelled' } });
+});
+
+test('group commands answer {group} or {groups} and send names and levels', async (t) => {
+  const created = await envelope(t, GroupCreate, ['team', '--hierarchical']);
+  t.like(created, { group: { name: 'team', kind: 'hierarchical', owner: 'alice' } });
+  t.deepEqual(JSON.parse(gateway.requestsTo('POST', '/v1/groups')[0]?.body ?? ''), {
+    name: 'team',
+    kind: 'hierarchical',
+  });
+
+  await envelope(t, GroupAdd, ['team', 'bob', '--level', '2']);
+  t.deepEqual(JSON.parse(gateway.requestsTo('POST', '/v1/groups/team/members')[0]?.body ?? ''), {
+    username: 'bob',
+    level: 2,
+  });
+
+  const removed = await envelope(t, GroupRemove, ['team', 'bob']);
+  t.deepEqual(Object.keys(removed), ['group']);
+  t.is(gateway.requestsTo('DELETE', '/v1/groups/team/members/bob').length, 1);
+
+  const left = await envelope(t, GroupLeave, ['team']);
+  t.deepEqual(left, { group: null });
+
+  const list = await envelope(t, GroupList, []);
+  t.like(list, { groups: [{ name: 'team' }, { name: 'book-club', kind: 'flat' }] });
+
+  const shown = await envelope(t, GroupShow, ['team']);
+  t.like(shown, {
+    group: {
+      members: [
+        { username: 'alice', level: 0 },
+        { username: 'bob', level: 1 },
+      ],
+    },
+  });
+});
+
+test('group create needs exactly one of --hierarchical and --flat (exit 1)', async (t) => {
+  for (const argv of [['team'], ['team', '--flat', '--hierarchical']]) {
+    const run = await runCommand(GroupCreate, [...argv, '--json', '--config-dir', configDir]);
+    t.is(run.exitCode, 1);
+    t.like(parseJsonLine(run.stderr), { error: { code: 'invalid' } });
+  }
+});
+
+test('agenda, conflicts and free answer {agendas}, {conflicts} and {slots}', async (t) => {
+  const agendas = await envelope(t, AgendaOfOthers, [
+    '--users',
+    'alice, bob',
+    '--from',
+    '2026-03-02T00:00Z',
+    '--to',
+    '2026-03-03T00:00Z',
+  ]);
+  t.like(agendas, { agendas: [{ user: 'alice' }, { user: 'bob', entries: [{ busy: true }] }] });
+  // Tests of this file run concurrently against one gateway: find this test's requests.
+  const agendaQuery = gateway
+    .requestsTo('GET', '/v1/agendas')
+    .find((r) => r.query.has('users'))?.query;
+  t.is(agendaQuery?.get('users'), 'alice,bob');
+  t.is(agendaQuery?.get('from'), '2026-03-02T00:00:00Z');
+
+  await envelope(t, AgendaOfOthers, ['--group', 'team']);
+  t.true(gateway.requestsTo('GET', '/v1/agendas').some((r) => r.query.get('group') === 'team'));
+
+  const conflicts = await envelope(t, Conflicts, []);
+  t.like(conflicts, { conflicts: [{ events: [{ id: 'e1' }, { id: 'e9' }] }] });
+
+  const free = await envelope(t, Free, [
+    '--group',
+    'team',
+    '--duration',
+    '1h30m',
+    '--from',
+    '2026-03-02T09:00Z',
+    '--to',
+    '2026-03-02T18:00Z',
+  ]);
+  t.deepEqual(free, {
+    slots: [{ start: '2026-03-02T11:00:00.000Z', end: '2026-03-02T12:30:00.000Z' }],
+  });
+  const freeQuery = gateway
+    .requestsTo('GET', '/v1/free')
+    .find((r) => r.query.get('duration') === 'PT1H30M')?.query;
+  t.is(freeQuery?.get('group'), 'team');
+  t.is(freeQuery?.get('to'), '2026-03-02T18:00:00Z');
+});
+
+test('agenda needs exactly one of --group and --users, and free needs a real duration (exit 1)', async (t) => {
+  for (const [command, argv] of [
+    [AgendaOfOthers, []],
+    [AgendaOfOthers, ['--group', 'team', '--users', 'bob']],
+    [Free, ['--group', 'team', '--duration', '0m']],
+    [Free, ['--group', 'team', '--duration', '1h', '--from', 'tomorrow', '--to', 'today']],
+  ] as const) {
+    const run = await runCommand(command, [...argv, '--json', '--config-dir', configDir]);
+    t.is(run.exitCode, 1, argv.join(' '));
+    t.like(parseJsonLine(run.stderr), { error: { code: 'invalid' } });
+  }
+});
+
+test('people see busy blocks, slots with their length and conflicts side by side', async (t) => {
+  const agenda = await runCommand(AgendaOfOthers, [
+    '--group',
+    'team',
+    '--tz',
+    'UTC',
+    '--config-dir',
+    configDir,
+  ]);
+  t.regex(agenda.stdout, /^alice$/m);
+  t.regex(agenda.stdout, /^bob\n.*\n.*Mon 2 Mar 10:00–11:00.*busy/m);
+  const free = await runCommand(Free, [
+    '--group',
+    'team',
+    '--duration',
+    '1h',
+    '--tz',
+    'UTC',
+    '--config-dir',
+    configDir,
+  ]);
+  t.regex(free.stdout, /Mon 2 Mar 11:00–12:30\s+1 h 30 min/);
+  const conflicts = await runCommand(Conflicts, ['--tz', 'UTC', '--config-dir', configDir]);
+  t.regex(conflicts.stdout, /Standup.*e1.*Dentist.*e9/);
+});
+
+test('a forbidden agenda view exits 3', async (t) => {
+  const forbidden = await FakeGateway.start(tls);
+  t.teardown(() => forbidden.close());
+  forbidden
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/agendas', errorAnswer(403, 'forbidden', 'you share no group with carol'));
+  const dir = await temporaryConfigDir();
+  await logIn(forbidden, tls, dir);
+  const run = await runCommand(AgendaOfOthers, ['--users', 'carol', '--json', '--config-dir', dir]);
+  t.is(run.exitCode, 3);
+  t.like(parseJsonLine(run.stderr), {
+    error: { code: 'forbidden', message: 'you share no group with carol' },
+  });
+});

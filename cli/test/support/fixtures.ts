@@ -1,0 +1,102 @@
+/**
+ * Canned answers of the fake gateway, shaped like server/protocol/api.ts says, and the
+ * login every authenticated test starts from.
+ */
+import type { EventDetailsView, EventView, GroupView } from '../../../server/domain/index.js';
+import type { ConflictingEvent } from '../../../server/errors.js';
+import type { LoginAnswer } from '../../../server/protocol/api.js';
+import { RecordedTerminal, runCommand } from './harness.js';
+import Login from '../../commands/login.js';
+import type { FakeGateway, TestTls } from './fake-gateway.js';
+
+/** A confirmed one-off event of alice's. */
+export function eventDetails(overrides: Partial<EventDetailsView> = {}): EventDetailsView {
+  return {
+    id: 'e1',
+    title: 'Standup',
+    start: '2026-03-02T09:00:00.000Z',
+    end: '2026-03-02T09:15:00.000Z',
+    status: 'confirmed',
+    myStatus: 'accepted',
+    organizer: 'alice',
+    group: null,
+    conflict: false,
+    timeZone: 'Europe/Madrid',
+    visibility: 'busy',
+    description: '',
+    location: '',
+    recurrence: null,
+    exceptions: [],
+    attendees: [{ username: 'alice', status: 'accepted', role: 'organizer' }],
+    revision: 1,
+    ...overrides,
+  };
+}
+
+/** One occurrence as lists show it. */
+export function eventView(overrides: Partial<EventView> = {}): EventView {
+  const { exceptions: _e, attendees: _a, revision: _r, ...view } = eventDetails();
+  return { ...view, ...overrides };
+}
+
+export function groupView(overrides: Partial<GroupView> = {}): GroupView {
+  return {
+    name: 'team',
+    kind: 'hierarchical',
+    owner: 'alice',
+    members: [
+      { username: 'alice', level: 0 },
+      { username: 'bob', level: 1 },
+    ],
+    ...overrides,
+  };
+}
+
+export const conflictingEvent: ConflictingEvent = {
+  id: 'e9',
+  title: 'Dentist',
+  start: '2026-03-02T09:00:00.000Z',
+  end: '2026-03-02T09:45:00.000Z',
+};
+
+/** The password every test user has. */
+export const PASSWORD = 'correct horse battery';
+
+/** What `POST /v1/sessions` answers for `username`, valid for an hour. */
+export function loginAnswer(username = 'alice'): LoginAnswer {
+  return {
+    token: `token-of-${username}`,
+    expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    user: { username, name: username === 'alice' ? 'Alice Liddell' : '' },
+  };
+}
+
+/** The global flags pointing a command at `gateway` with the test CA and config dir. */
+export function connectionFlags(
+  gateway: { url: string } | string,
+  tls: TestTls,
+  configDir: string,
+): string[] {
+  const url = typeof gateway === 'string' ? gateway : gateway.url;
+  return ['--server', url, '--ca', tls.caFile, '--config-dir', configDir];
+}
+
+/** Logs `username` in through `gateway` (which must answer `POST /v1/sessions`). */
+export async function logIn(
+  gateway: FakeGateway,
+  tls: TestTls,
+  configDir: string,
+  options: { username?: string; profile?: string; terminal?: RecordedTerminal } = {},
+): Promise<void> {
+  const run = await runCommand(
+    Login,
+    [
+      options.username ?? 'alice',
+      '--password-stdin',
+      ...connectionFlags(gateway, tls, configDir),
+      ...(options.profile === undefined ? [] : ['--profile', options.profile]),
+    ],
+    options.terminal ?? new RecordedTerminal({ stdin: `${PASSWORD}\n` }),
+  );
+  if (run.exitCode !== 0) throw new Error(`login failed: ${run.stderr}`);
+}

@@ -1,0 +1,160 @@
+import type { ServerResponse } from 'node:http';
+import test from 'ava';
+import Watch from '../commands/watch.js';
+import type { LiveUpdate } from '../../server/protocol/api.js';
+import { FakeGateway, createTestTls, deadGatewayUrl, errorAnswer } from './support/fake-gateway.js';
+import type { TestTls } from './support/fake-gateway.js';
+import { connectionFlags, eventDetails, logIn, loginAnswer } from './support/fixtures.js';
+import { RecordedTerminal, runCommand, temporaryConfigDir, waitUntil } from './support/harness.js';
+
+let tls: TestTls;
+test.before(async () => {
+  tls = await createTestTls();
+});
+
+const invited: LiveUpdate = {
+  kind: 'event',
+  change: 'invited',
+  eventId: 'e1',
+  by: 'bob',
+  at: '2026-03-01T10:00:00.000Z',
+};
+const joined: LiveUpdate = {
+  kind: 'group',
+  change: 'member_added',
+  group: 'team',
+  member: 'carol',
+  by: 'alice',
+  at: '2026-03-01T10:00:01.000Z',
+};
+
+function openStream(response: ServerResponse): void {
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+  response.write(': connected\n\n');
+}
+
+function sendUpdate(response: ServerResponse, update: LiveUpdate): void {
+  response.write(`event: update\ndata: ${JSON.stringify(update)}\n\n`);
+}
+
+/** A logged-in config dir and a gateway for logging in and looking events up. */
+async function setUp(): Promise<{ gateway: FakeGateway; configDir: string }> {
+  const gateway = await FakeGateway.start(tls);
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events/:id', { status: 200, json: { event: eventDetails() } });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  return { gateway, configDir };
+}
+
+test('watch --json prints each update as one JSON line, skipping heartbeats and other events', async (t) => {
+  const { gateway, configDir } = await setUp();
+  t.teardown(() => gateway.close());
+  gateway.on('GET', '/v1/stream', (_request, _params, response) => {
+    openStream(response);
+    response.write('event: ping\ndata: {}\n\n');
+    sendUpdate(response, invited);
+    // The second update arrives split across writes, mid-line.
+    const text = `event: update\r\ndata: ${JSON.stringify(joined)}\r\n\r\n`;
+    response.write(text.slice(0, 20));
+    response.write(text.slice(20));
+    return undefined;
+  });
+  const run = await runCommand(Watch, ['--json', '--count', '2', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.deepEqual(
+    run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown),
+    [invited, joined],
+  );
+  t.is(run.stderr, '');
+  const [stream] = gateway.requestsTo('GET', '/v1/stream');
+  t.is(stream?.headers.authorization, 'Bearer token-of-alice');
+  t.is(stream?.headers.accept, 'text/event-stream');
+});
+
+test('watch reopens the stream on the next gateway when its gateway dies', async (t) => {
+  const { gateway: first, configDir } = await setUp();
+  const second = await FakeGateway.start(tls);
+  t.teardown(() => Promise.all([first.close(), second.close()]));
+  first.on('GET', '/v1/stream', (_request, _params, response) => {
+    openStream(response);
+    sendUpdate(response, invited);
+    response.end();
+    // The gateway goes away with its stream: the next attempt finds it refusing connections.
+    void first.close();
+    return undefined;
+  });
+  second.on('GET', '/v1/stream', (_request, _params, response) => {
+    openStream(response);
+    sendUpdate(response, joined);
+    return undefined;
+  });
+  const run = await runCommand(Watch, [
+    '--json',
+    '--count',
+    '2',
+    ...connectionFlags(`${first.url},${second.url}`, tls, configDir),
+  ]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.deepEqual(
+    run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown),
+    [invited, joined],
+  );
+  t.is(second.requestsTo('GET', '/v1/stream').length, 1);
+});
+
+test('Ctrl-C ends watch with exit 0; people see readable lines', async (t) => {
+  const { gateway, configDir } = await setUp();
+  t.teardown(() => gateway.close());
+  let stream: ServerResponse | undefined;
+  gateway.on('GET', '/v1/stream', (_request, _params, response) => {
+    openStream(response);
+    stream = response;
+    return undefined;
+  });
+  const terminal = new RecordedTerminal();
+  const running = runCommand(Watch, ['--tz', 'UTC', '--config-dir', configDir], terminal);
+  await waitUntil(() => stream !== undefined && terminal.interruptible, 'the stream is open');
+  sendUpdate(stream as ServerResponse, invited);
+  await waitUntil(() => terminal.stdout.text.includes('\n'), 'the update is printed');
+  terminal.interrupt();
+  const run = await running;
+  t.is(run.exitCode, 0, run.stderr);
+  t.is(run.stdout, '10:00:00  bob invited you to Standup (Mon 2 Mar 09:00–09:15)\n');
+  t.regex(run.stderr, /watching live updates via 127\.0\.0\.1:\d+; Ctrl-C to stop/);
+});
+
+test('while no gateway answers, watch keeps retrying with a growing pause until Ctrl-C', async (t) => {
+  const { gateway, configDir } = await setUp();
+  await gateway.close();
+  const dead = await deadGatewayUrl(tls);
+  const terminal = new RecordedTerminal();
+  const running = runCommand(Watch, connectionFlags(dead, tls, configDir), terminal);
+  await waitUntil(
+    () => (terminal.stderr.text.match(/retrying in/g) ?? []).length >= 2,
+    'two retries are announced',
+  );
+  terminal.interrupt();
+  const run = await running;
+  t.is(run.exitCode, 0);
+  t.regex(run.stderr, /connection refused.*retrying in 0\.2 s\n.*retrying in 0\.4 s/s);
+});
+
+test('a stream the gateway refuses for good (401) exits 2 without retrying', async (t) => {
+  const { gateway, configDir } = await setUp();
+  t.teardown(() => gateway.close());
+  gateway.on('GET', '/v1/stream', errorAnswer(401, 'unauthenticated', 'the token expired'));
+  const run = await runCommand(Watch, ['--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 2);
+  t.like(JSON.parse(run.stderr) as object, {
+    error: { code: 'unauthenticated', message: 'the token expired: run agenda login' },
+  });
+  t.is(gateway.requestsTo('GET', '/v1/stream').length, 1);
+});

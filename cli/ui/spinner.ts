@@ -1,0 +1,40 @@
+/**
+ * A spinner on stderr for calls that turn out slow. It appears only after a delay (quick
+ * calls stay silent) and only on a terminal, and erases itself when the call settles.
+ */
+import type { OutputStream } from '../terminal.js';
+
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const FRAME_MS = 80;
+/** Below this a call feels instant; a spinner would only flicker. */
+export const SPINNER_DELAY_MS = 300;
+
+/** Awaits `work`, showing `label` with a spinner on `stream` while it takes longer than the delay. */
+export async function whileSlow<T>(
+  stream: OutputStream,
+  label: string,
+  work: Promise<T>,
+  delayMs: number = SPINNER_DELAY_MS,
+): Promise<T> {
+  if (stream.isTTY !== true) return work;
+  let frame = 0;
+  let shown = false;
+  let interval: NodeJS.Timeout | undefined;
+  const draw = (): void => {
+    shown = true;
+    stream.write(`\r${FRAMES[frame % FRAMES.length] ?? ''} ${label}`);
+    frame += 1;
+  };
+  const start = setTimeout(() => {
+    draw();
+    interval = setInterval(draw, FRAME_MS);
+  }, delayMs);
+  try {
+    return await work;
+  } finally {
+    clearTimeout(start);
+    if (interval !== undefined) clearInterval(interval);
+    // Carriage return and "erase line": the spinner leaves nothing behind.
+    if (shown) stream.write('\r\u001b[K');
+  }
+}
