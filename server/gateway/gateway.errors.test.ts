@@ -1,0 +1,234 @@
+import test from 'ava';
+import {
+  Conflict,
+  Forbidden,
+  Internal,
+  InvalidInput,
+  NotFound,
+  RateLimited,
+  Unauthenticated,
+  Unavailable,
+} from '../errors.js';
+import { portsFrom, startTestGateway } from './test-support.js';
+
+/** This file's ports: 29700–29799. */
+const nextPort = portsFrom(29700);
+
+const conflicting = [
+  {
+    id: 'e9',
+    title: 'Dentist',
+    start: '2026-03-02T09:00:00.000Z',
+    end: '2026-03-02T10:00:00.000Z',
+  },
+];
+
+const refusals = [
+  {
+    error: new InvalidInput('the title cannot be empty', { field: 'title' }),
+    status: 400,
+    body: {
+      error: { code: 'invalid', message: 'the title cannot be empty', details: { field: 'title' } },
+    },
+  },
+  {
+    error: new Unauthenticated('no user named alice'),
+    status: 401,
+    body: { error: { code: 'unauthenticated', message: 'no user named alice' } },
+  },
+  {
+    error: new Forbidden('only the organizer can change this event'),
+    status: 403,
+    body: { error: { code: 'forbidden', message: 'only the organizer can change this event' } },
+  },
+  {
+    error: new NotFound('no event e1'),
+    status: 404,
+    body: { error: { code: 'not_found', message: 'no event e1' } },
+  },
+  {
+    error: new Conflict('it overlaps 1 event', conflicting),
+    status: 409,
+    body: {
+      error: {
+        code: 'conflict',
+        message: 'it overlaps 1 event',
+        details: { conflicts: conflicting },
+      },
+    },
+  },
+  {
+    error: new Unavailable('the DB has no leader'),
+    status: 503,
+    body: { error: { code: 'unavailable', message: 'the DB has no leader' } },
+  },
+  {
+    error: new Internal('a store invariant broke'),
+    status: 500,
+    body: { error: { code: 'internal', message: 'a store invariant broke' } },
+  },
+];
+
+for (const { error, status, body } of refusals) {
+  test(`a service's ${error.code} refusal answers ${status} with the error body`, async (t) => {
+    const g = await startTestGateway(t, nextPort());
+    g.dispatcher.respond = () => {
+      throw error;
+    };
+    const answer = await g.call('/v1/events/e1', {
+      method: 'DELETE',
+      token: await g.token('alice'),
+    });
+    t.is(answer.status, status);
+    t.deepEqual(answer.json, body);
+    t.regex(String(answer.headers['content-type']), /^application\/json/);
+  });
+}
+
+test('a rate_limited refusal from a service carries retry-after', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  g.dispatcher.respond = () => {
+    throw new RateLimited('slow down', { retryAfterMs: 2_500 });
+  };
+  const answer = await g.call('/v1/me', { token: await g.token('alice') });
+  t.is(answer.status, 429);
+  t.is(answer.headers['retry-after'], '3');
+  t.deepEqual(answer.json, {
+    error: { code: 'rate_limited', message: 'slow down', details: { retryAfterMs: 2_500 } },
+  });
+});
+
+test('an unexpected failure is a 500 that leaks nothing, and is logged', async (t) => {
+  const logged: string[] = [];
+  const g = await startTestGateway(t, nextPort(), {
+    logger: {
+      info() {},
+      warn: (message, fields) => logged.push(`${message} ${String(fields?.error)}`),
+    },
+  });
+  g.dispatcher.respond = () => {
+    throw new TypeError('secret internals at /srv/agenda');
+  };
+  const answer = await g.call('/v1/me', { token: await g.token('alice') });
+  t.is(answer.status, 500);
+  t.deepEqual(answer.json, { error: { code: 'internal', message: 'internal error' } });
+  t.true(logged.some((line) => line.includes('secret internals')));
+});
+
+test('a refusal whose reason is not ASCII still answers, header and all', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  g.dispatcher.respond = () => {
+    throw new Unauthenticated('no user named "zoë" — sign in again');
+  };
+  const answer = await g.call('/v1/me', { token: await g.token('alice') });
+  t.is(answer.status, 401);
+  t.like(answer.json, { error: { message: 'no user named "zoë" — sign in again' } });
+  t.is(
+    answer.headers['www-authenticate'],
+    'Bearer error="invalid_token", error_description="no user named ?zo?? ? sign in again"',
+  );
+});
+
+test('a result that cannot be written as JSON is a 500, and the gateway goes on', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  g.dispatcher.respond = () => ({ big: 1n });
+  const answer = await g.call('/v1/me', { token: await g.token('alice') });
+  t.is(answer.status, 500);
+  t.like(answer.json, { error: { code: 'internal' } });
+  t.is((await g.call('/healthz')).status, 200);
+});
+
+test('a service answering in the wrong shape is a 500, not a malformed answer', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  g.dispatcher.respond = () => ({ nothing: 'useful' });
+  const answer = await g.call('/v1/export', { token: await g.token('alice') });
+  t.is(answer.status, 500);
+  t.like(answer.json, { error: { code: 'internal' } });
+});
+
+test('no answer within the deadline is a 503 naming the request id, and the op is aborted', async (t) => {
+  const g = await startTestGateway(t, nextPort(), { requestDeadlineMs: 150 });
+  g.dispatcher.respond = () => new Promise(() => {});
+  const answer = await g.call('/v1/events/e1', {
+    method: 'DELETE',
+    token: await g.token('alice'),
+    headers: { 'idempotency-key': 'k-1' },
+  });
+  t.is(answer.status, 503);
+  t.like(answer.json, { error: { code: 'unavailable' } });
+  t.regex((answer.json as { error: { message: string } }).error.message, /idempotency-key k-1/);
+  t.true(g.dispatcher.only().options.signal?.aborted);
+});
+
+test('login is rate-limited per username, and recovers as the bucket refills', async (t) => {
+  let now = 0;
+  const g = await startTestGateway(t, nextPort(), {
+    loginClock: () => now,
+    loginLimits: {
+      perUsername: { burst: 3, perMinute: 60 },
+      perAddress: { burst: 100, perMinute: 600 },
+    },
+  });
+  const login = (username: string) =>
+    g.call('/v1/sessions', { body: { username, password: 'guess-guess' } });
+  for (let i = 0; i < 3; i++) t.is((await login('alice')).status, 200);
+  const refused = await login('alice');
+  t.is(refused.status, 429);
+  t.is(refused.headers['retry-after'], '1');
+  t.like(refused.json, { error: { code: 'rate_limited', details: { retryAfterMs: 1_000 } } });
+  t.is(g.dispatcher.calls.length, 3, 'a refused attempt never reaches the users service');
+  // Another account from the same address is not affected, the same one in another case is.
+  t.is((await login('bob')).status, 200);
+  t.is((await login('ALICE')).status, 429);
+  now += 1_000;
+  t.is((await login('alice')).status, 200);
+  t.is((await login('alice')).status, 429);
+  t.regex(g.gateway.metrics.render(), /agenda_gateway_rate_limited_total\{limit="username"\} 3/);
+});
+
+test('login is rate-limited per address across usernames', async (t) => {
+  let now = 0;
+  const g = await startTestGateway(t, nextPort(), {
+    loginClock: () => now,
+    loginLimits: {
+      perUsername: { burst: 10, perMinute: 60 },
+      perAddress: { burst: 4, perMinute: 30 },
+    },
+  });
+  for (let i = 0; i < 4; i++) {
+    const answer = await g.call('/v1/sessions', {
+      body: { username: `user${i}`, password: 'guess-guess' },
+    });
+    t.is(answer.status, 200);
+  }
+  const refused = await g.call('/v1/sessions', {
+    body: { username: 'user9', password: 'guess-guess' },
+  });
+  t.is(refused.status, 429);
+  t.is(refused.headers['retry-after'], '2');
+  t.regex((refused.json as { error: { message: string } }).error.message, /this address/);
+  now += 2_000;
+  const recovered = await g.call('/v1/sessions', {
+    body: { username: 'user9', password: 'guess-guess' },
+  });
+  t.is(recovered.status, 200);
+});
+
+test('/readyz follows the probe, and says why not', async (t) => {
+  let state: { ready: boolean; reason?: string } = { ready: false, reason: 'redis is down' };
+  const g = await startTestGateway(t, nextPort(), { readiness: () => Promise.resolve(state) });
+  const down = await g.call('/readyz');
+  t.is(down.status, 503);
+  t.deepEqual(down.json, { error: { code: 'unavailable', message: 'redis is down' } });
+  state = { ready: true };
+  t.is((await g.call('/readyz')).status, 200);
+  t.is((await g.call('/healthz')).status, 200);
+});
+
+test('close is idempotent and stops serving', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  t.is((await g.call('/healthz')).status, 200);
+  await Promise.all([g.gateway.close(), g.gateway.close()]);
+  await g.gateway.close();
+  await t.throwsAsync(g.call('/healthz'));
+});

@@ -1,0 +1,412 @@
+import test from 'ava';
+import type { Op, ServiceName } from '../protocol/ops.js';
+import { portsFrom, startTestGateway, type CallOptions } from './test-support.js';
+
+/** This file's ports: 29500–29599. */
+const nextPort = portsFrom(29500);
+
+const at = (iso: string): number => Date.parse(iso);
+const MINUTE = 60_000;
+
+interface RouteCase {
+  readonly title: string;
+  readonly path: string;
+  readonly request: CallOptions & { readonly signedIn?: boolean };
+  readonly service: ServiceName;
+  readonly op: Op;
+  /** What the fake service answers; `{}` when absent. */
+  readonly result?: unknown;
+  readonly status?: number;
+  /** Expected JSON answer; the service's result when absent. */
+  readonly answer?: unknown;
+}
+
+const scheduledResult = {
+  event: { id: 'e1', title: 'Standup' },
+  conflicts: [],
+  imposedConflicts: ['carol'],
+};
+
+const cases: readonly RouteCase[] = [
+  {
+    title: 'register needs no token and goes to users',
+    path: '/v1/users',
+    request: { body: { username: 'alice', password: 'correct horse', name: 'Alice' } },
+    service: 'users',
+    op: { type: 'account.register', username: 'alice', password: 'correct horse', name: 'Alice' },
+    result: { user: { username: 'alice', name: 'Alice' } },
+    status: 201,
+  },
+  {
+    title: 'login needs no token',
+    path: '/v1/sessions',
+    request: { body: { username: 'alice', password: 'correct horse' } },
+    service: 'users',
+    op: { type: 'account.login', username: 'alice', password: 'correct horse' },
+    result: { token: 't', expiresAt: '2026-01-01T00:00:00.000Z', user: { username: 'alice' } },
+  },
+  {
+    title: 'me',
+    path: '/v1/me',
+    request: { signedIn: true },
+    service: 'users',
+    op: { type: 'account.me' },
+  },
+  {
+    title: 'create: offsets honoured, duration becomes end, repeat becomes recurrence',
+    path: '/v1/events',
+    request: {
+      signedIn: true,
+      body: {
+        title: 'Standup',
+        start: '2026-03-02T10:00:00+01:00',
+        duration: '1h30m',
+        repeat: 'FREQ=WEEKLY;BYDAY=MO',
+        timeZone: 'Europe/Madrid',
+        visibility: 'public',
+        with: ['bob'],
+        allowConflict: true,
+      },
+    },
+    service: 'users',
+    op: {
+      type: 'command',
+      body: {
+        type: 'event.create',
+        draft: {
+          title: 'Standup',
+          start: at('2026-03-02T09:00:00Z'),
+          end: at('2026-03-02T09:00:00Z') + 90 * MINUTE,
+          timeZone: 'Europe/Madrid',
+          visibility: 'public',
+          recurrence: 'FREQ=WEEKLY;BYDAY=MO',
+        },
+        with: ['bob'],
+        allowConflict: true,
+      },
+    },
+    result: scheduledResult,
+    status: 201,
+  },
+  {
+    title: 'create for a group goes to groups',
+    path: '/v1/events',
+    request: {
+      signedIn: true,
+      body: {
+        title: 'Review',
+        start: '2026-03-02T09:00:00Z',
+        end: '2026-03-02T09:30:00-00:00',
+        group: 'team',
+      },
+    },
+    service: 'groups',
+    op: {
+      type: 'command',
+      body: {
+        type: 'event.create',
+        draft: { title: 'Review', start: at('2026-03-02T09:00Z'), end: at('2026-03-02T09:30Z') },
+        group: 'team',
+      },
+    },
+    result: scheduledResult,
+    status: 201,
+  },
+  {
+    title: 'list events in an interval',
+    path: '/v1/events?from=2026-03-01T00:00:00%2B02:00&to=2026-03-08T00:00:00Z',
+    request: { signedIn: true },
+    service: 'users',
+    op: {
+      type: 'query',
+      body: { type: 'event.list', from: at('2026-02-28T22:00:00Z'), to: at('2026-03-08T00:00Z') },
+    },
+    result: { events: [] },
+  },
+  {
+    title: 'show an event',
+    path: '/v1/events/e-1_x',
+    request: { signedIn: true },
+    service: 'users',
+    op: { type: 'query', body: { type: 'event.show', eventId: 'e-1_x' } },
+  },
+  {
+    title: 'update: new start with duration, recurrence ended, with becomes invite',
+    path: '/v1/events/e1',
+    request: {
+      signedIn: true,
+      method: 'PATCH',
+      body: { start: '2026-03-03T08:00:00-05:00', duration: '45m', repeat: null, with: ['dan'] },
+    },
+    service: 'users',
+    op: {
+      type: 'command',
+      body: {
+        type: 'event.update',
+        eventId: 'e1',
+        changes: {
+          start: at('2026-03-03T13:00:00Z'),
+          end: at('2026-03-03T13:45:00Z'),
+          recurrence: null,
+        },
+        invite: ['dan'],
+      },
+    },
+    result: scheduledResult,
+  },
+  {
+    title: 'cancel an event',
+    path: '/v1/events/e1',
+    request: { signedIn: true, method: 'DELETE' },
+    service: 'users',
+    op: { type: 'command', body: { type: 'event.cancel', eventId: 'e1' } },
+  },
+  {
+    title: 'list invitations',
+    path: '/v1/invitations',
+    request: { signedIn: true },
+    service: 'users',
+    op: { type: 'query', body: { type: 'invitation.list' } },
+  },
+  {
+    title: 'accept an invitation despite a conflict',
+    path: '/v1/invitations/e1/accept',
+    request: { signedIn: true, body: { allowConflict: true } },
+    service: 'users',
+    op: {
+      type: 'command',
+      body: { type: 'invitation.accept', eventId: 'e1', allowConflict: true },
+    },
+  },
+  {
+    title: 'accept with no body',
+    path: '/v1/invitations/e1/accept',
+    request: { signedIn: true, method: 'POST' },
+    service: 'users',
+    op: { type: 'command', body: { type: 'invitation.accept', eventId: 'e1' } },
+  },
+  {
+    title: 'decline an invitation',
+    path: '/v1/invitations/e1/decline',
+    request: { signedIn: true, method: 'POST' },
+    service: 'users',
+    op: { type: 'command', body: { type: 'invitation.decline', eventId: 'e1' } },
+  },
+  {
+    title: 'create a group',
+    path: '/v1/groups',
+    request: { signedIn: true, body: { name: 'team', kind: 'hierarchical' } },
+    service: 'groups',
+    op: { type: 'command', body: { type: 'group.create', name: 'team', kind: 'hierarchical' } },
+    status: 201,
+  },
+  {
+    title: 'list groups',
+    path: '/v1/groups',
+    request: { signedIn: true },
+    service: 'groups',
+    op: { type: 'query', body: { type: 'group.list' } },
+  },
+  {
+    title: 'show a group (name percent-decoded)',
+    path: '/v1/groups/r%26d',
+    request: { signedIn: true },
+    service: 'groups',
+    op: { type: 'query', body: { type: 'group.show', group: 'r&d' } },
+  },
+  {
+    title: 'add a member at a level',
+    path: '/v1/groups/team/members',
+    request: { signedIn: true, body: { username: 'bob', level: 2 } },
+    service: 'groups',
+    op: {
+      type: 'command',
+      body: { type: 'group.addMember', group: 'team', username: 'bob', level: 2 },
+    },
+  },
+  {
+    title: 'change a level',
+    path: '/v1/groups/team/members/bob',
+    request: { signedIn: true, method: 'PATCH', body: { level: 3 } },
+    service: 'groups',
+    op: {
+      type: 'command',
+      body: { type: 'group.changeLevel', group: 'team', username: 'bob', level: 3 },
+    },
+  },
+  {
+    title: 'remove a member',
+    path: '/v1/groups/team/members/bob',
+    request: { signedIn: true, method: 'DELETE' },
+    service: 'groups',
+    op: { type: 'command', body: { type: 'group.removeMember', group: 'team', username: 'bob' } },
+  },
+  {
+    title: 'leave a group (dissolved)',
+    path: '/v1/groups/team/leave',
+    request: { signedIn: true, method: 'POST' },
+    service: 'groups',
+    op: { type: 'command', body: { type: 'group.leave', group: 'team' } },
+    result: { group: null },
+  },
+  {
+    title: "a group's agendas",
+    path: '/v1/agendas?group=team&from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z',
+    request: { signedIn: true },
+    service: 'users',
+    op: {
+      type: 'query',
+      body: {
+        type: 'agenda.view',
+        targets: { group: 'team' },
+        from: at('2026-03-01T00:00Z'),
+        to: at('2026-03-02T00:00Z'),
+      },
+    },
+    result: { agendas: [] },
+  },
+  {
+    title: "some users' agendas",
+    path: '/v1/agendas?users=bob,%20carol&from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z',
+    request: { signedIn: true },
+    service: 'users',
+    op: {
+      type: 'query',
+      body: {
+        type: 'agenda.view',
+        targets: { users: ['bob', 'carol'] },
+        from: at('2026-03-01T00:00Z'),
+        to: at('2026-03-02T00:00Z'),
+      },
+    },
+  },
+  {
+    title: 'conflicts in an interval',
+    path: '/v1/conflicts?from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z',
+    request: { signedIn: true },
+    service: 'users',
+    op: {
+      type: 'query',
+      body: { type: 'conflicts.list', from: at('2026-03-01T00:00Z'), to: at('2026-04-01T00:00Z') },
+    },
+  },
+  {
+    title: 'common free time, duration in ms',
+    path: '/v1/free?group=team&from=2026-03-02T08:00:00Z&to=2026-03-02T18:00:00Z&duration=PT45M',
+    request: { signedIn: true },
+    service: 'users',
+    op: {
+      type: 'query',
+      body: {
+        type: 'free.find',
+        group: 'team',
+        from: at('2026-03-02T08:00Z'),
+        to: at('2026-03-02T18:00Z'),
+        duration: 45 * MINUTE,
+      },
+    },
+    result: { slots: [] },
+  },
+  {
+    title: 'import a calendar',
+    path: '/v1/import?allowConflict=true',
+    request: {
+      signedIn: true,
+      body: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n',
+      headers: { 'content-type': 'text/calendar; charset=utf-8' },
+    },
+    service: 'users',
+    op: { type: 'agenda.import', ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n', allowConflict: true },
+    result: { events: [], failed: [], skipped: [] },
+  },
+];
+
+for (const c of cases) {
+  test(`${c.title}: ${c.request.method ?? (c.request.body === undefined ? 'GET' : 'POST')} ${c.path.split('?')[0] ?? ''}`, async (t) => {
+    const g = await startTestGateway(t, nextPort());
+    g.dispatcher.respond = () => c.result ?? {};
+    const token = c.request.signedIn ? await g.token('alice') : null;
+    const answer = await g.call(c.path, { ...c.request, token });
+    t.is(answer.status, c.status ?? 200, answer.text);
+    t.deepEqual(answer.json, c.answer ?? c.result ?? {});
+    const sent = g.dispatcher.only();
+    t.is(sent.service, c.service);
+    t.is(sent.actor, c.request.signedIn ? 'alice' : null);
+    t.deepEqual(sent.op, c.op);
+  });
+}
+
+test('export answers text/calendar with the service text', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const ics = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n';
+  g.dispatcher.respond = () => ({ ics });
+  const answer = await g.call('/v1/export?from=2026-01-01T00:00:00Z', {
+    token: await g.token('alice'),
+  });
+  t.is(answer.status, 200);
+  t.regex(String(answer.headers['content-type']), /^text\/calendar/);
+  t.is(answer.text, ics);
+  t.deepEqual(g.dispatcher.only().op, {
+    type: 'query',
+    body: { type: 'agenda.export', from: at('2026-01-01T00:00Z') },
+  });
+});
+
+test('a feed is created as an absolute URL, and its token opens the feed', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const feedToken = await g.feedToken('alice');
+  g.dispatcher.respond = ({ op }) =>
+    op.type === 'feed.create'
+      ? { url: `/v1/feeds/${feedToken}/calendar.ics` }
+      : { ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' };
+
+  const created = await g.call('/v1/feeds', { method: 'POST', token: await g.token('alice') });
+  t.is(created.status, 200, created.text);
+  const { url } = created.json as { url: string };
+  t.is(url, `${g.url}/v1/feeds/${feedToken}/calendar.ics`);
+
+  const feed = await g.call(new URL(url).pathname);
+  t.is(feed.status, 200, feed.text);
+  t.regex(String(feed.headers['content-type']), /^text\/calendar/);
+  const exported = g.dispatcher.calls[1];
+  t.is(exported?.actor, 'alice');
+  t.deepEqual(exported?.op, { type: 'query', body: { type: 'agenda.export' } });
+});
+
+test('the feed URL uses the configured public URL', async (t) => {
+  const g = await startTestGateway(t, nextPort(), { publicUrl: 'https://agenda.example:8443/' });
+  g.dispatcher.respond = () => ({ url: '/v1/feeds/a.b.c/calendar.ics' });
+  const created = await g.call('/v1/feeds', { method: 'POST', token: await g.token('alice') });
+  t.deepEqual(created.json, { url: 'https://agenda.example:8443/v1/feeds/a.b.c/calendar.ics' });
+});
+
+test('idempotency-key is the request id, with a deadline; without it each request gets a fresh id', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const token = await g.token('alice');
+  const keyed = await g.call('/v1/events/e1', {
+    method: 'DELETE',
+    token,
+    headers: { 'idempotency-key': 'retry-me_42' },
+  });
+  t.is(keyed.headers['x-request-id'], 'retry-me_42');
+  await g.call('/v1/events/e1', { method: 'DELETE', token });
+  await g.call('/v1/events/e1', { method: 'DELETE', token });
+  const [first, second, third] = g.dispatcher.calls;
+  t.is(first?.options.requestId, 'retry-me_42');
+  t.truthy(second?.options.requestId.match(/^[A-Za-z0-9_-]{16,64}$/));
+  t.not(second?.options.requestId, third?.options.requestId);
+  t.is(first?.options.deadlineMs, 10_000);
+  t.false(first?.options.signal?.aborted ?? true);
+});
+
+test('a malformed idempotency-key is refused before anything is sent', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const answer = await g.call('/v1/events/e1', {
+    method: 'DELETE',
+    token: await g.token('alice'),
+    headers: { 'idempotency-key': 'has spaces;and=more' },
+  });
+  t.is(answer.status, 400);
+  t.like(answer.json, { error: { code: 'invalid', details: { field: 'idempotency-key' } } });
+  t.is(g.dispatcher.calls.length, 0);
+});

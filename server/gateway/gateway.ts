@@ -1,0 +1,521 @@
+/**
+ * The HTTPS API gateway: the one door of Agenda for clients.
+ *
+ * It terminates TLS (1.3 only), authenticates every request with a session token it can
+ * verify but never issue (it holds the users service's public key only), turns the request
+ * into an op for a logic service ({@link Dispatcher}), waits for the result within a
+ * deadline and answers in the shapes of server/protocol/api.ts. It also serves the callers'
+ * live updates as server-sent events ({@link NotificationFeed}), `/healthz`, `/readyz` and
+ * `/metrics`. Apart from open connections it keeps no state, so either gateway of the
+ * active/passive pair can take over at any moment: retries carry the same request id
+ * (`idempotency-key`), which the rest of the system applies once.
+ *
+ * No request can crash it: every handler's failure becomes a JSON refusal, malformed HTTP
+ * is answered 400 at the socket, and a bug answers 500 and is logged.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
+import type { z } from 'zod';
+import {
+  Internal,
+  InvalidInput,
+  isAgendaError,
+  NotFound,
+  RateLimited,
+  Unauthenticated,
+  Unavailable,
+  type AgendaError,
+} from '../errors.js';
+import { serviceFor, type Op } from '../protocol/ops.js';
+import { EventStream, type EventStreamOptions } from './event-stream.js';
+import { HttpRefusal, readBody, refusalOf, sendJson, sendText } from './http.js';
+import { GatewayMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
+import type { Dispatcher, NotificationFeed, ReadinessProbe } from './ports.js';
+import { LoginRateLimiter, type LoginLimits } from './rate-limit.js';
+import { parseJsonBody, QueryParameters } from './requests.js';
+import { apiRoutes, type Answer, type ApiCall, type ApiRoute } from './routes.js';
+import type { Router } from './router.js';
+import { TokenVerifier, type TokenVerifierOptions } from './tokens.js';
+
+/** What the gateway writes to its log; any structured logger fits. */
+export interface GatewayLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface GatewayOptions {
+  /** Address to listen on, e.g. `0.0.0.0` or the virtual IP. */
+  readonly host: string;
+  readonly port: number;
+  /** The server certificate chain and key, PEM. Clients need no certificate. */
+  readonly tls: { readonly cert: string; readonly key: string };
+  /** How session and feed tokens are checked: the users service's public key and claims. */
+  readonly tokens: TokenVerifierOptions;
+  readonly dispatcher: Dispatcher;
+  readonly notifications: NotificationFeed;
+  /** `/readyz`: whether the bus and services can be reached. */
+  readonly readiness: ReadinessProbe;
+  /**
+   * Base of the URLs handed out (feed subscriptions), e.g. `https://agenda.example:8443`.
+   * Default: the `host` header of the request, which is the address the client dialled.
+   */
+  readonly publicUrl?: string;
+  /** How long a request waits for its service's answer. Default 10 s. */
+  readonly requestDeadlineMs?: number;
+  /** Largest JSON body. Default 1 MiB. */
+  readonly maxJsonBytes?: number;
+  /** Largest `.ics` import. Default 8 MiB. */
+  readonly maxCalendarBytes?: number;
+  readonly loginLimits?: LoginLimits;
+  /** The rate limiter's clock (monotonic ms); tests move it. */
+  readonly loginClock?: () => number;
+  readonly stream?: EventStreamOptions;
+  /** How long `close()` lets requests in flight finish before cutting them. Default 5 s. */
+  readonly closeGraceMs?: number;
+  readonly logger?: GatewayLogger;
+}
+
+/** The address the gateway listens on. */
+export interface GatewayAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+const BEARER = /^Bearer +([^\s]+) *$/i;
+/** A `host` header worth echoing in a URL: a name or IP, optional port, nothing else. */
+const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const UNMATCHED = 'unmatched';
+/** Orchestrators poll `/readyz` often; a probe that hangs must not pile requests up. */
+const READINESS_TIMEOUT_MS = 2_000;
+const silentLogger: GatewayLogger = { info() {}, warn() {} };
+
+export class Gateway {
+  /** Counters and histograms behind `/metrics`, readable in-process too. */
+  readonly metrics = new GatewayMetrics();
+  private readonly server: Server;
+  private readonly router: Router<ApiRoute>;
+  private readonly tokens: TokenVerifier;
+  private readonly loginLimiter: LoginRateLimiter;
+  private readonly streams = new Set<EventStream>();
+  /** Open connections and how many requests each is serving, to close idle ones at once. */
+  private readonly connections = new Map<Socket, number>();
+  private readonly logger: GatewayLogger;
+  private readonly deadlineMs: number;
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  /** Set the moment `close()` is first called. */
+  private stopping = false;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.deadlineMs = options.requestDeadlineMs ?? 10_000;
+    this.tokens = new TokenVerifier(options.tokens);
+    this.loginLimiter = new LoginRateLimiter(options.loginLimits, options.loginClock);
+    this.router = apiRoutes()
+      .add('GET', '/healthz', { auth: 'none', handle: () => this.health() })
+      .add('GET', '/readyz', { auth: 'none', handle: () => this.readiness() })
+      .add('GET', '/metrics', { auth: 'none', handle: () => this.metricsText() });
+    this.server = createServer(
+      {
+        cert: options.tls.cert,
+        key: options.tls.key,
+        minVersion: 'TLSv1.3',
+        maxVersion: 'TLSv1.3',
+      },
+      (req, res) => {
+        this.handle(req, res).catch((error: unknown) => this.lastResort(res, error));
+      },
+    );
+    // Slow-loris bounds: headers within 15 s, a whole request (an 8 MiB import) within 60 s.
+    this.server.headersTimeout = 15_000;
+    this.server.requestTimeout = 60_000;
+    this.server.on('clientError', (error: Error, socket: Socket) => {
+      if (socket.writable && !socket.destroyed) {
+        const body = JSON.stringify({
+          error: { code: 'invalid', message: `malformed HTTP request: ${error.message}` },
+        });
+        socket.end(
+          `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      } else {
+        socket.destroy();
+      }
+    });
+    // A failed TLS handshake concerns that client only.
+    this.server.on('tlsClientError', () => {});
+    this.server.on('secureConnection', (socket: Socket) => {
+      this.connections.set(socket, 0);
+      socket.once('close', () => this.connections.delete(socket));
+    });
+  }
+
+  /** Starts listening; resolves once bound. Idempotent. */
+  start(): Promise<void> {
+    this.starting ??= new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        this.logger.info('gateway listening', { ...this.address() });
+        resolve();
+      });
+    });
+    return this.starting;
+  }
+
+  address(): GatewayAddress {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('not listening');
+    return { host: address.address, port: address.port };
+  }
+
+  /**
+   * Stops accepting connections, ends live streams, lets requests in flight finish (up to
+   * `closeGraceMs`), then cuts what remains. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopping = true;
+      for (const stream of this.streams) stream.close();
+      if (!this.server.listening) return;
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      // Connections with no request in progress (some clients open spare ones) go now; the
+      // others when their answer is written (see handle) or when the grace period ends.
+      for (const [socket, active] of this.connections) if (active === 0) socket.destroy();
+      const grace = setTimeout(
+        () => this.server.closeAllConnections(),
+        this.options.closeGraceMs ?? 5_000,
+      );
+      await closed;
+      clearTimeout(grace);
+      this.logger.info('gateway closed');
+    })();
+    return this.closing;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    const queryStart = rawUrl.indexOf('?');
+    const path = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
+    const search = queryStart < 0 ? '' : rawUrl.slice(queryStart + 1);
+    let template = UNMATCHED;
+    let requestId = freshRequestId();
+    let status: number;
+    // Aborted when the client goes away before its answer: the service need not bother.
+    const clientGone = new AbortController();
+    const socket = req.socket;
+    this.connections.set(socket, (this.connections.get(socket) ?? 0) + 1);
+    res.on('close', () => {
+      if (!res.writableFinished) clientGone.abort();
+      const active = this.connections.get(socket);
+      if (active === undefined) return; // the connection is gone already
+      this.connections.set(socket, active - 1);
+      if (active === 1 && this.stopping) socket.destroy();
+    });
+    try {
+      requestId = requestIdOf(req) ?? requestId;
+      const match = this.router.match(method, path);
+      if (match.kind === 'not_found') {
+        throw new NotFound(`no route ${method} ${path.slice(0, 200)}`);
+      }
+      if (match.kind === 'method_not_allowed') {
+        template = match.template;
+        throw new HttpRefusal(405, 'invalid', `${method} is not allowed on ${template}`, {
+          allow: match.allowed.join(', '),
+        });
+      }
+      template = match.route.template;
+      const route = match.route.handler;
+      // Who asks comes first: a stranger learns nothing about what a request would need.
+      const actor = await this.authenticate(req, route, match.params);
+      const query = new QueryParameters(new URLSearchParams(search), route.query ?? []);
+      const answer = await route.handle(
+        this.call(req, res, { params: match.params, query, actor, requestId, clientGone }),
+      );
+      // A stream answered its headers itself and is counted when it opened.
+      if (answer.kind === 'stream') return;
+      if (!res.destroyed) {
+        const headers = { 'x-request-id': requestId };
+        if (answer.kind === 'json') sendJson(res, answer.status, answer.body, headers);
+        else sendText(res, 200, answer.contentType, answer.body, headers);
+      }
+      status = answer.kind === 'json' ? answer.status : 200;
+    } catch (error) {
+      const refusal = refusalOf(this.asRefusal(error, template));
+      status = refusal.status;
+      if (!res.headersSent && !res.destroyed) {
+        sendJson(res, refusal.status, refusal.body, {
+          ...refusal.headers,
+          'x-request-id': requestId,
+        });
+      }
+    }
+    this.metrics.requestAnswered(template, method, status, (performance.now() - started) / 1000);
+  }
+
+  /** The actor of a request: nobody, a session token's user, or a feed token's user. */
+  private async authenticate(
+    req: IncomingMessage,
+    route: ApiRoute,
+    params: Readonly<Record<string, string>>,
+  ): Promise<string | null> {
+    if (route.auth === 'none') return null;
+    if (route.auth === 'feed') {
+      return (await this.tokens.verify(params.token ?? '', 'feed')).actor;
+    }
+    const header = req.headers.authorization;
+    if (header === undefined) {
+      throw new Unauthenticated('this request needs "authorization: Bearer <token>"; log in first');
+    }
+    const token = BEARER.exec(header)?.[1];
+    if (token === undefined) {
+      throw new Unauthenticated('the authorization header must be "Bearer <token>"');
+    }
+    return (await this.tokens.verify(token, 'session')).actor;
+  }
+
+  private call(
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: {
+      readonly params: Readonly<Record<string, string>>;
+      readonly query: QueryParameters;
+      readonly actor: string | null;
+      readonly requestId: string;
+      readonly clientGone: AbortController;
+    },
+  ): ApiCall {
+    const { actor, requestId, clientGone } = context;
+    return {
+      params: context.params,
+      query: context.query,
+      actor,
+      json: async <T>(schema: z.ZodType<T>, options?: { readonly optional?: boolean }) =>
+        parseJsonBody(schema, await readBody(req, 'json', this.options.maxJsonBytes ?? 1 << 20), {
+          optional: options?.optional ?? false,
+        }),
+      calendar: async () => {
+        const text = await readBody(req, 'calendar', this.options.maxCalendarBytes ?? 8 << 20);
+        if (text === null) throw new InvalidInput('this request needs an iCalendar body');
+        return text;
+      },
+      dispatch: (op) => this.dispatch(op, actor, requestId, clientGone.signal),
+      throttleLogin: (username) => this.throttleLogin(username, req),
+      absoluteUrl: (path) => `${this.publicBase(req)}${path}`,
+      stream: () => this.openStream(res, actor ?? '', clientGone.signal),
+    };
+  }
+
+  /**
+   * Sends `op` to its service and waits at most the deadline. Past it the answer is 503:
+   * the op may still apply, and a retry with the same request id will not apply it twice.
+   */
+  private dispatch(
+    op: Op,
+    actor: string | null,
+    requestId: string,
+    clientGone: AbortSignal,
+  ): Promise<unknown> {
+    const service = serviceFor(op);
+    return this.withDeadline(
+      (signal) =>
+        this.options.dispatcher.dispatch(service, actor, op, {
+          requestId,
+          deadlineMs: this.deadlineMs,
+          signal,
+        }),
+      clientGone,
+      () =>
+        new Unavailable(
+          `the ${service} service did not answer within ${this.deadlineMs / 1000} s; ` +
+            `retry with idempotency-key ${requestId}`,
+        ),
+    );
+  }
+
+  /**
+   * Runs `work` with a signal aborted after `timeoutMs` (the request deadline by default) or
+   * when the client leaves, and settles by then even if `work` ignores its signal.
+   */
+  private async withDeadline<T>(
+    work: (signal: AbortSignal) => Promise<T>,
+    clientGone: AbortSignal | null,
+    late: () => AgendaError,
+    timeoutMs = this.deadlineMs,
+  ): Promise<T> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const signal =
+      clientGone === null ? deadline.signal : AbortSignal.any([clientGone, deadline.signal]);
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        if (signal.aborted) return reject(late());
+        signal.addEventListener('abort', () => reject(late()), { once: true });
+        work(signal).then(resolve, reject);
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private throttleLogin(username: string, req: IncomingMessage): void {
+    const outcome = this.loginLimiter.attempt(username, clientAddress(req));
+    if (outcome.allowed) return;
+    this.metrics.loginRefused(outcome.limit);
+    throw new RateLimited(
+      outcome.limit === 'username'
+        ? `too many login attempts for ${username}; try again later`
+        : 'too many login attempts from this address; try again later',
+      { retryAfterMs: outcome.retryAfterMs },
+    );
+  }
+
+  /**
+   * Subscribes to the caller's updates and, once the subscription is live, answers 200 and
+   * streams. No subscription in time (bus down) is a 503 rather than a silent stream.
+   */
+  private async openStream(
+    res: ServerResponse,
+    actor: string,
+    clientGone: AbortSignal,
+  ): Promise<Answer> {
+    const opened = performance.now();
+    const stream: EventStream = new EventStream(res, this.options.stream, {
+      updateWritten: () => this.metrics.updateStreamed(),
+      updateMalformed: (update) =>
+        this.logger.warn('dropped a malformed live update', {
+          actor,
+          update: JSON.stringify(update)?.slice(0, 200),
+        }),
+      overflowed: () => {
+        this.metrics.streamOverflowed();
+        this.logger.warn('cut a live stream whose client does not keep up', { actor });
+      },
+      ended: () => {
+        this.streams.delete(stream);
+        this.metrics.streamClosed();
+        this.logger.info('live stream ended', {
+          actor,
+          seconds: Math.round((performance.now() - opened) / 1000),
+        });
+      },
+    });
+    this.streams.add(stream);
+    this.metrics.streamOpened();
+    let subscribed: Promise<() => void> | undefined;
+    try {
+      const unsubscribe = await this.withDeadline(
+        (signal) => {
+          subscribed = this.options.notifications.subscribe(
+            actor,
+            (update) => stream.push(update),
+            signal,
+          );
+          return subscribed;
+        },
+        clientGone,
+        () => new Unavailable('live updates could not be subscribed in time; retry'),
+      );
+      if (this.stopping) throw new Unavailable('the gateway is shutting down');
+      stream.open(unsubscribe);
+      this.metrics.requestAnswered('/v1/stream', 'GET', 200);
+      return { kind: 'stream' };
+    } catch (error) {
+      stream.close();
+      // A subscription that goes live after all is ended at once.
+      subscribed?.then(
+        (unsubscribe) => unsubscribe(),
+        () => undefined,
+      );
+      if (isAgendaError(error)) throw error;
+      throw new Unavailable('live updates are not available right now', { cause: error });
+    }
+  }
+
+  private publicBase(req: IncomingMessage): string {
+    if (this.options.publicUrl !== undefined) return this.options.publicUrl.replace(/\/+$/, '');
+    const host = req.headers.host;
+    if (host !== undefined && HOST_HEADER.test(host)) return `https://${host}`;
+    const { host: address, port } = this.address();
+    return `https://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  }
+
+  private health(): Promise<Answer> {
+    return Promise.resolve({ kind: 'json', status: 200, body: { ok: true } });
+  }
+
+  /** Ready when the probe says so within {@link READINESS_TIMEOUT_MS}, and not closing. */
+  private async readiness(): Promise<Answer> {
+    if (this.stopping) throw new Unavailable('the gateway is shutting down');
+    let probe: { readonly ready: boolean; readonly reason?: string };
+    try {
+      probe = await this.withDeadline(
+        () => this.options.readiness(),
+        null,
+        () => new Unavailable('the readiness check did not answer in time'),
+        READINESS_TIMEOUT_MS,
+      );
+    } catch (error) {
+      if (isAgendaError(error)) throw error;
+      throw new Unavailable(`the readiness check failed: ${errorMessage(error)}`);
+    }
+    if (!probe.ready) throw new Unavailable(probe.reason ?? 'not ready');
+    return { kind: 'json', status: 200, body: { ok: true } };
+  }
+
+  private metricsText(): Promise<Answer> {
+    return Promise.resolve({
+      kind: 'text',
+      contentType: PROMETHEUS_CONTENT_TYPE,
+      body: this.metrics.render(),
+    });
+  }
+
+  /** Any failure as a refusal: ours as they are, anything else an internal error (logged). */
+  private asRefusal(error: unknown, template: string): AgendaError | HttpRefusal {
+    if (error instanceof HttpRefusal || isAgendaError(error)) return error;
+    this.logger.warn('unexpected failure answered 500', {
+      route: template,
+      error: errorMessage(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    return new Internal('internal error');
+  }
+
+  /** Only reached if writing an answer itself failed; the connection is the only casualty. */
+  private lastResort(res: ServerResponse, error: unknown): void {
+    this.logger.warn('failed to answer a request', { error: errorMessage(error) });
+    res.destroy();
+  }
+}
+
+/** The request id: the client's `idempotency-key` when given, else a fresh random one. */
+function requestIdOf(req: IncomingMessage): string | undefined {
+  const key = req.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw new InvalidInput('the idempotency-key header has 1 to 64 letters, digits, "_" or "-"', {
+      field: 'idempotency-key',
+    });
+  }
+  return key;
+}
+
+function freshRequestId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** The client's address, IPv4-mapped IPv6 addresses written as plain IPv4. */
+function clientAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,305 @@
+/**
+ * REST input → operation bodies, as pure functions: JSON bodies checked against the API's
+ * schemas, query strings and path parameters checked by name, ISO instants (offsets
+ * honoured) turned into milliseconds, `duration` into `end`, `repeat` into `recurrence`,
+ * `with` into `invite` for updates. Every refusal is an {@link InvalidInput} naming the field.
+ */
+import type { z } from 'zod';
+import {
+  LATEST_INSTANT,
+  MAX_GROUP_MEMBERS,
+  parseDuration,
+  parseInstant,
+  validateQueryInterval,
+} from '../domain/index.js';
+import type { Millis } from '../domain/index.js';
+import { InvalidInput } from '../errors.js';
+import type { CreateEventRequest, UpdateEventRequest } from '../protocol/api.js';
+import { MAX_ID_LENGTH } from '../store/protocol.js';
+import type { CommandOf, QueryOf } from '../store/protocol.js';
+
+/** Drops the keys whose value is `undefined`, so op bodies carry only what was given. */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** The first problem zod found, as a refusal naming the field; unknown fields come first. */
+export function describeIssues(error: z.ZodError, where = ''): InvalidInput {
+  const unknown = error.issues.find((issue) => issue.code === 'unrecognized_keys');
+  const issue = unknown ?? error.issues[0];
+  const prefix = where === '' ? '' : `${where}.`;
+  const path = issue?.path.map(String).join('.') ?? '';
+  if (issue?.code === 'unrecognized_keys') {
+    const fields = issue.keys.map((key) => (path === '' ? key : `${path}.${key}`));
+    return new InvalidInput(
+      `unknown field${fields.length > 1 ? 's' : ''} ${fields.map((f) => JSON.stringify(f)).join(', ')}`,
+      { field: `${prefix}${fields[0] ?? ''}`, cause: error },
+    );
+  }
+  const field = path === '' ? undefined : `${prefix}${path}`;
+  const reason = issue?.message ?? 'malformed';
+  return new InvalidInput(field === undefined ? `the body: ${reason}` : `${field}: ${reason}`, {
+    ...(field === undefined ? {} : { field }),
+    cause: error,
+  });
+}
+
+/**
+ * Parses and validates a JSON body. `text` null means no body was sent: then the schema is
+ * applied to `{}` when the body is optional, and refused otherwise.
+ * @throws InvalidInput (no body, not JSON, or not what the schema says).
+ */
+export function parseJsonBody<T>(
+  schema: z.ZodType<T>,
+  text: string | null,
+  options: { readonly optional: boolean },
+): T {
+  if (text === null && !options.optional) {
+    throw new InvalidInput('this request needs a JSON body');
+  }
+  let value: unknown = {};
+  if (text !== null) {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new InvalidInput(`the body is not valid JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw describeIssues(parsed.error);
+  return parsed.data;
+}
+
+/**
+ * A query string checked against the parameters a route accepts: unknown or repeated
+ * parameters are refused rather than ignored, so a typo never silently changes an answer.
+ */
+export class QueryParameters {
+  constructor(
+    private readonly params: URLSearchParams,
+    accepted: readonly string[],
+  ) {
+    const seen = new Set<string>();
+    for (const name of params.keys()) {
+      if (!accepted.includes(name)) {
+        throw new InvalidInput(
+          accepted.length === 0
+            ? `this request takes no query parameters, not "${name}"`
+            : `unknown query parameter "${name}" (accepted: ${accepted.join(', ')})`,
+          { field: name },
+        );
+      }
+      if (seen.has(name)) {
+        throw new InvalidInput(`the query parameter "${name}" is given twice`, { field: name });
+      }
+      seen.add(name);
+    }
+  }
+
+  optional(name: string): string | undefined {
+    return this.params.get(name) ?? undefined;
+  }
+
+  required(name: string): string {
+    const value = this.params.get(name);
+    if (value === null || value.trim() === '') {
+      throw new InvalidInput(`the query parameter "${name}" is required`, { field: name });
+    }
+    return value;
+  }
+
+  /** An ISO instant with offset, in ms. */
+  instant(name: string): Millis {
+    return parseInstant(this.required(name), name);
+  }
+
+  /** `from` and `to`, both required, `from < to`, at most the longest query span apart. */
+  interval(): { readonly from: Millis; readonly to: Millis } {
+    const from = this.instant('from');
+    const to = this.instant('to');
+    validateQueryInterval(from, to);
+    return { from, to };
+  }
+
+  /** `true` or `false`; absent is `undefined`. */
+  flag(name: string): boolean | undefined {
+    const value = this.optional(name);
+    if (value === undefined) return undefined;
+    if (value === 'true') return true;
+    if (value === 'false') return false;
+    throw new InvalidInput(`the query parameter "${name}" is true or false, not "${value}"`, {
+      field: name,
+    });
+  }
+}
+
+const ID = /^[A-Za-z0-9_-]+$/;
+/** Longest names accepted, as in api.ts's bodies; the domain's own rules come after. */
+const MAX_NAME_LENGTH = { group: 100, username: 64 } as const;
+
+/**
+ * Checks a name given in a path or query string: non-empty and bounded. Its own rules are
+ * the domain's business, which refuses with a better reason.
+ * @throws InvalidInput naming `field`.
+ */
+export function checkName(kind: 'group' | 'username', value: string, field: string): string {
+  const name = value.trim();
+  if (name === '') throw new InvalidInput(`the ${kind} is empty`, { field });
+  if (name.length > MAX_NAME_LENGTH[kind]) {
+    throw new InvalidInput(`a ${kind} has at most ${MAX_NAME_LENGTH[kind]} characters`, {
+      field,
+    });
+  }
+  return name;
+}
+
+/**
+ * Checks a path parameter: an event id has the store's id syntax, names are as
+ * {@link checkName} says.
+ * @throws InvalidInput naming the parameter.
+ */
+export function pathParameter(
+  kind: 'eventId' | 'group' | 'username',
+  value: string | undefined,
+): string {
+  if (kind !== 'eventId') return checkName(kind, value ?? '', kind);
+  if (value === undefined || value.length > MAX_ID_LENGTH || !ID.test(value)) {
+    throw new InvalidInput(`"${(value ?? '').slice(0, 80)}" is not an event id`, { field: kind });
+  }
+  return value;
+}
+
+/**
+ * `end` from either `end` or `start + duration` (exactly one of them).
+ * @throws InvalidInput when both or neither are given, or the end falls past the last instant.
+ */
+function endOf(start: Millis, end: string | undefined, duration: string | undefined): Millis {
+  if (end !== undefined && duration !== undefined) {
+    throw new InvalidInput('give either end or duration, not both', { field: 'duration' });
+  }
+  if (end !== undefined) return parseInstant(end, 'end');
+  if (duration === undefined) {
+    throw new InvalidInput('an event needs an end or a duration', { field: 'end' });
+  }
+  const computed = start + parseDuration(duration, 'duration');
+  if (computed > LATEST_INSTANT) {
+    throw new InvalidInput('the duration makes the event end after the year 2200', {
+      field: 'duration',
+    });
+  }
+  return computed;
+}
+
+/** `POST /v1/events` → `event.create`. */
+export function createEventCommand(request: CreateEventRequest): CommandOf<'event.create'> {
+  const start = parseInstant(request.start, 'start');
+  const end = endOf(start, request.end, request.duration);
+  return defined({
+    type: 'event.create' as const,
+    draft: defined({
+      title: request.title,
+      start,
+      end,
+      timeZone: request.timeZone,
+      description: request.description,
+      location: request.location,
+      visibility: request.visibility,
+      recurrence: request.repeat,
+    }),
+    with: request.with,
+    group: request.group,
+    allowConflict: request.allowConflict,
+  });
+}
+
+/**
+ * `PATCH /v1/events/:id` → `event.update`. A new `duration` counts from the new `start`: the
+ * gateway does not know the current one, and moving the start alone already keeps the length.
+ */
+export function updateEventCommand(
+  eventId: string,
+  request: UpdateEventRequest,
+): CommandOf<'event.update'> {
+  const start = request.start === undefined ? undefined : parseInstant(request.start, 'start');
+  let end: Millis | undefined;
+  if (request.duration !== undefined) {
+    if (start === undefined) {
+      throw new InvalidInput('a new duration needs the start it counts from (or give an end)', {
+        field: 'duration',
+      });
+    }
+    end = endOf(start, request.end, request.duration);
+  } else if (request.end !== undefined) {
+    end = parseInstant(request.end, 'end');
+  }
+  return defined({
+    type: 'event.update' as const,
+    eventId,
+    changes: defined({
+      title: request.title,
+      start,
+      end,
+      timeZone: request.timeZone,
+      description: request.description,
+      location: request.location,
+      visibility: request.visibility,
+      recurrence: request.repeat,
+    }),
+    invite: request.with,
+    allowConflict: request.allowConflict,
+  });
+}
+
+/** `GET /v1/agendas?group=g&from&to` or `?users=a,b&from&to` → `agenda.view`. */
+export function agendaViewQuery(query: QueryParameters): QueryOf<'agenda.view'> {
+  const group = query.optional('group');
+  const users = query.optional('users');
+  if ((group === undefined) === (users === undefined)) {
+    throw new InvalidInput('give either group or users', { field: 'group' });
+  }
+  const { from, to } = query.interval();
+  if (group !== undefined) {
+    return {
+      type: 'agenda.view',
+      targets: { group: checkName('group', group, 'group') },
+      from,
+      to,
+    };
+  }
+  const names = (users ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 0) throw new InvalidInput('users lists no username', { field: 'users' });
+  if (names.length > MAX_GROUP_MEMBERS) {
+    throw new InvalidInput(`at most ${MAX_GROUP_MEMBERS} users at once`, { field: 'users' });
+  }
+  return {
+    type: 'agenda.view',
+    targets: { users: names.map((name) => checkName('username', name, 'users')) },
+    from,
+    to,
+  };
+}
+
+/** `GET /v1/free?group&from&to&duration` → `free.find`. */
+export function freeTimeQuery(query: QueryParameters): QueryOf<'free.find'> {
+  const group = checkName('group', query.required('group'), 'group');
+  const { from, to } = query.interval();
+  const duration = parseDuration(query.required('duration'), 'duration');
+  return { type: 'free.find', group, from, to, duration };
+}
+
+/** `GET /v1/export[?from][&to]` → `agenda.export`: both bounds optional, ordered when both given. */
+export function exportQuery(query: QueryParameters): QueryOf<'agenda.export'> {
+  const fromText = query.optional('from');
+  const toText = query.optional('to');
+  const from = fromText === undefined ? undefined : parseInstant(fromText, 'from');
+  const to = toText === undefined ? undefined : parseInstant(toText, 'to');
+  if (from !== undefined && to !== undefined && to <= from) {
+    throw new InvalidInput('"to" must be after "from"', { field: 'to' });
+  }
+  return defined({ type: 'agenda.export' as const, from, to });
+}

@@ -1,0 +1,131 @@
+/**
+ * Session and feed tokens as the gateway checks them, following the users service's
+ * contract (server/users/tokens.ts): compact JWS signed ES256, issuer `agenda-users`, the
+ * username in `sub`, `iat`, `exp` and `jti` required; session tokens have the API's
+ * audience, feed tokens the feed audience and `scope: "feed"`. Each kind is accepted only
+ * where it belongs: a feed URL leaked from a calendar app cannot act on the API, and a
+ * session token does not open feeds (so it is never written into a URL).
+ *
+ * Unlike the users service's own verifier, every refusal says which check failed, because
+ * the person reading the 401 is debugging a client.
+ */
+import { errors, jwtVerify } from 'jose';
+import type { CryptoKey, JWTPayload } from 'jose';
+import { Unauthenticated } from '../errors.js';
+import { TOKEN_ALGORITHM } from '../users/keys.js';
+import { FEED_AUDIENCE, FEED_SCOPE, SESSION_AUDIENCE, TOKEN_ISSUER } from '../users/tokens.js';
+
+/** Where a token may be used: the API (`session`), or only its `.ics` subscription URL. */
+export type TokenKind = 'session' | 'feed';
+
+/** A token that passed every check. */
+export interface VerifiedToken {
+  /** The username the token was issued to: the actor of the request. */
+  readonly actor: string;
+  /** When it stops being accepted, ms since the epoch. */
+  readonly expiresAt: number;
+}
+
+export interface TokenVerifierOptions {
+  /** The users service's public key (see keys.ts). */
+  readonly publicKey: CryptoKey;
+  /** Tolerated clock difference with the users service, in seconds. Default 30. */
+  readonly clockToleranceSec?: number;
+  /** The clock tokens are checked against (epoch ms); tests move it. */
+  readonly now?: () => number;
+}
+
+/** Longest token accepted: real ones are a few hundred bytes; this bounds the work per request. */
+const MAX_TOKEN_LENGTH = 4096;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+const USERNAME = /^[^\s\p{Cc}]{1,64}$/u;
+const AUDIENCE: Readonly<Record<TokenKind, string>> = {
+  session: SESSION_AUDIENCE,
+  feed: FEED_AUDIENCE,
+};
+
+/** Checks tokens with the users service's public key; never needs the private one. */
+export class TokenVerifier {
+  private readonly clockToleranceSec: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: TokenVerifierOptions) {
+    this.clockToleranceSec = options.clockToleranceSec ?? 30;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Verifies `token` as a token of `kind`.
+   * @throws Unauthenticated with the reason (malformed, unsigned, bad signature, expired,
+   *   wrong issuer, the other kind of token…), never anything else.
+   */
+  async verify(token: string, kind: TokenKind): Promise<VerifiedToken> {
+    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
+      throw new Unauthenticated('the token is malformed (expected a compact JWS)');
+    }
+    if (token.endsWith('.')) {
+      throw new Unauthenticated('the token is unsigned (alg "none" is refused)');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.options.publicKey, {
+        algorithms: [TOKEN_ALGORITHM],
+        issuer: TOKEN_ISSUER,
+        audience: AUDIENCE[kind],
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        clockTolerance: this.clockToleranceSec,
+        currentDate: new Date(this.now()),
+      }));
+    } catch (error) {
+      throw new Unauthenticated(reasonOf(error, kind), { cause: error });
+    }
+    const actor = payload.sub;
+    if (typeof actor !== 'string' || !USERNAME.test(actor)) {
+      throw new Unauthenticated('the token does not name a user');
+    }
+    if (kind === 'feed' ? payload.scope !== FEED_SCOPE : payload.scope !== undefined) {
+      throw new Unauthenticated(`the token has the wrong scope for ${describe(kind)}`);
+    }
+    return { actor, expiresAt: (payload.exp ?? 0) * 1000 };
+  }
+}
+
+function describe(kind: TokenKind): string {
+  return kind === 'feed' ? 'a calendar feed' : 'the API';
+}
+
+/**
+ * A person-readable reason for a refused token. The JOSE error classes say which check
+ * failed; claims are only checked after the signature, so a wrong audience is reported
+ * from an authentic payload.
+ */
+function reasonOf(error: unknown, kind: TokenKind): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired; log in again';
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return 'the token signature is not valid';
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return `the token must be signed with ${TOKEN_ALGORITHM}`;
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'iss':
+        return 'the token was not issued by Agenda';
+      case 'aud': {
+        const audience = error.payload.aud;
+        if (kind === 'session' && audience === FEED_AUDIENCE) {
+          return 'a calendar feed token only opens its feed URL; log in for the API';
+        }
+        if (kind === 'feed' && audience === SESSION_AUDIENCE) {
+          return 'a calendar feed needs its feed token, not a session token';
+        }
+        return `the token is not meant for ${describe(kind)}`;
+      }
+      case 'nbf':
+        return 'the token is not valid yet';
+      default:
+        return `the token's "${error.claim}" claim is ${error.reason === 'missing' ? 'missing' : 'invalid'}`;
+    }
+  }
+  return 'the token is malformed';
+}
