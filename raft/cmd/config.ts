@@ -37,20 +37,28 @@ export interface LoadedNodeConfig {
   readonly dataDir: string;
 }
 
-/** Reads and validates a member's config; throws an Error whose message says what is wrong. */
-export function loadNodeConfig(path: string): LoadedNodeConfig {
+/**
+ * Reads a JSON config file and validates it with `schema`; throws an Error naming the file
+ * and every field at fault.
+ */
+export function readJsonConfig<T>(path: string, schema: z.ZodType<T>): T {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new Error(`cannot read config ${path}: ${(err as Error).message}`);
   }
-  const parsed = NodeConfigSchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`invalid config ${path}:\n  ${issues.join('\n  ')}`);
   }
-  const file = parsed.data;
+  return parsed.data;
+}
+
+/** Reads and validates a member's config; throws an Error whose message says what is wrong. */
+export function loadNodeConfig(path: string): LoadedNodeConfig {
+  const file = readJsonConfig(path, NodeConfigSchema);
   const base = dirname(resolve(path));
   const members = new Map<NodeId, MemberAddress>();
   for (const [id, m] of Object.entries(file.members)) {

@@ -1,0 +1,96 @@
+/**
+ * Runs one API gateway: `tsx server/gateway/main.ts --config gateway-1.json` (format:
+ * `GatewayConfigSchema` in server/process-config.ts). It serves the v1 API over HTTPS,
+ * verifies tokens with the users service's public key, and reaches the logic services
+ * through the Redis bus, whose primary it finds (and follows) in the DB registry.
+ */
+import { parseArgs } from 'node:util';
+import {
+  announceReady,
+  exitOnStartFailure,
+  jsonLogger,
+  stopOnSignals,
+} from '../../raft/cmd/daemon.js';
+import { parseHostPort } from '../../raft/runtime/raft-node.js';
+import { BusConnection } from '../bus/connection.js';
+import { NotificationSubscriber } from '../bus/notifications.js';
+import { RegistryPrimarySource } from '../bus/primary-source.js';
+import { Requester } from '../bus/requester.js';
+import { DbClient } from '../db/client.js';
+import { errorFromWire } from '../errors.js';
+import { GatewayConfigSchema, loadProcessConfig } from '../process-config.js';
+import { Gateway } from './gateway.js';
+import { readTokenPublicKey } from './keys.js';
+import type { Dispatcher } from './ports.js';
+
+const { values } = parseArgs({ options: { config: { type: 'string' } } });
+if (!values.config) {
+  process.stderr.write('usage: server/gateway/main.ts --config <gateway.json>\n');
+  process.exit(1);
+}
+let config;
+try {
+  config = loadProcessConfig(values.config, GatewayConfigSchema);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}
+const { file } = config;
+const name = `gateway-${file.id}`;
+const logger = jsonLogger({ service: 'gateway', instance: file.id });
+const listen = parseHostPort(file.listen);
+
+const db = new DbClient({ members: config.db, tls: config.tls });
+const connection = new BusConnection({
+  primary: new RegistryPrimarySource(db),
+  tls: config.tls,
+  name,
+  logger,
+});
+const requester = new Requester({ connection, gatewayId: name, logger });
+const notifications = new NotificationSubscriber(connection, logger);
+
+const dispatcher: Dispatcher = {
+  async dispatch(service, actor, op, { requestId, deadlineMs, signal }) {
+    const reply = await requester.request(service, actor, op, {
+      id: requestId,
+      deadlineMs,
+      ...(signal ? { signal } : {}),
+    });
+    if (reply.ok) return reply.result;
+    throw errorFromWire(reply.error);
+  },
+};
+
+let gateway: Gateway;
+try {
+  if (!listen) throw new Error(`bad listen address ${file.listen}`);
+  await requester.start();
+  gateway = new Gateway({
+    host: listen.host,
+    port: listen.port,
+    tls: { cert: config.tls.cert.toString(), key: config.tls.key.toString() },
+    tokens: { publicKey: await readTokenPublicKey(config.path(file.verificationKey)) },
+    dispatcher,
+    notifications,
+    // Ready when the bus has a primary to send to; the services' liveness shows in answers.
+    readiness: () =>
+      Promise.resolve(
+        connection.primary
+          ? { ready: true }
+          : { ready: false, reason: 'no Redis primary is known yet' },
+      ),
+    ...(file.publicUrl ? { publicUrl: file.publicUrl } : {}),
+    logger,
+  });
+  await gateway.start();
+} catch (err) {
+  exitOnStartFailure(logger, err);
+}
+announceReady({ service: 'gateway', instance: file.id, url: `https://${file.listen}` });
+stopOnSignals(logger, async () => {
+  await gateway.close();
+  await requester.close();
+  await connection.close();
+  await db.close();
+});

@@ -1,0 +1,77 @@
+/**
+ * The config files of the stateless processes (logic services and gateways): JSON,
+ * validated with zod, paths relative to the file. One shape for the parts they share
+ * (TLS material, the DB members), so the lab writes them one way.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { readJsonConfig } from '../raft/cmd/config.js';
+import { parseHostPort } from '../raft/runtime/raft-node.js';
+import type { MutualTlsMaterial, NetAddress } from '../raft/transport/mutual-tls.js';
+
+const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
+
+const common = {
+  /** This process's certificate (server and client use) and the lab CA. */
+  tls: z.strictObject({ ca: z.string(), cert: z.string(), key: z.string() }),
+  /** DB members' HTTPS API addresses by member id. */
+  db: z.record(z.string().regex(/^[1-9][0-9]*$/), hostPort),
+};
+
+export const ServiceConfigSchema = z.strictObject({
+  service: z.enum(['users', 'groups']),
+  instance: z.number().int().positive(),
+  ...common,
+  /** The users service's token-signing private key (PKCS#8 PEM, mode 0600). */
+  signingKey: z.string().optional(),
+  concurrency: z.number().int().min(1).max(1024).default(32),
+});
+export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
+
+export const GatewayConfigSchema = z.strictObject({
+  id: z.number().int().positive(),
+  listen: hostPort,
+  ...common,
+  /** The users service's token verification key (SPKI PEM). */
+  verificationKey: z.string(),
+  /** The public base URL clients use (for feed links), e.g. https://127.0.0.1:8443. */
+  publicUrl: z.string().url().optional(),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+/** A config file read and validated, with its paths resolved and TLS material loaded. */
+export interface Loaded<T> {
+  readonly file: T;
+  readonly tls: MutualTlsMaterial;
+  readonly db: ReadonlyMap<number, NetAddress>;
+  readonly path: (p: string) => string;
+}
+
+/** Reads a config; throws an Error whose message says what is wrong and where. */
+export function loadProcessConfig<
+  T extends { tls: { ca: string; cert: string; key: string }; db: Record<string, string> },
+>(path: string, schema: z.ZodType<T>): Loaded<T> {
+  const file = readJsonConfig(path, schema);
+  const base = dirname(resolve(path));
+  const at = (p: string) => resolve(base, p);
+  const read = (p: string) => {
+    try {
+      return readFileSync(at(p));
+    } catch (err) {
+      throw new Error(`cannot read ${p}: ${(err as Error).message}`);
+    }
+  };
+  const db = new Map<number, NetAddress>();
+  for (const [id, address] of Object.entries(file.db)) {
+    const a = parseHostPort(address);
+    if (a) db.set(Number(id), a);
+  }
+  if (db.size === 0) throw new Error(`config ${path}: no DB members listed`);
+  return {
+    file,
+    tls: { ca: read(file.tls.ca), cert: read(file.tls.cert), key: read(file.tls.key) },
+    db,
+    path: at,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Runs one replica of a logic service: `tsx server/services/main.ts --config users-1.json`
+ * (format: `ServiceConfigSchema` in server/process-config.ts). It finds the Redis primary in
+ * the DB registry (and follows it when the supervisor moves it), consumes its service's
+ * request stream in the shared consumer group, calls the DB service, replies, and publishes
+ * live updates. Stateless: any replica can die; another takes over its pending requests.
+ */
+import { parseArgs } from 'node:util';
+import {
+  announceReady,
+  exitOnStartFailure,
+  jsonLogger,
+  stopOnSignals,
+} from '../../raft/cmd/daemon.js';
+import { BusConnection } from '../bus/connection.js';
+import { NotificationPublisher } from '../bus/notifications.js';
+import { RegistryPrimarySource } from '../bus/primary-source.js';
+import { RequestWorker } from '../bus/worker.js';
+import { DbClient } from '../db/client.js';
+import { GroupsService } from '../groups/groups-service.js';
+import { loadProcessConfig, ServiceConfigSchema } from '../process-config.js';
+import { loadSigningKey } from '../users/keys.js';
+import { TokenIssuer } from '../users/tokens.js';
+import { UsersService } from '../users/users-service.js';
+import type { LogicService } from './ports.js';
+
+const { values } = parseArgs({ options: { config: { type: 'string' } } });
+if (!values.config) {
+  process.stderr.write('usage: server/services/main.ts --config <service.json>\n');
+  process.exit(1);
+}
+let config;
+try {
+  config = loadProcessConfig(values.config, ServiceConfigSchema);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}
+const { file } = config;
+const name = `${file.service}-${file.instance}`;
+const logger = jsonLogger({ service: file.service, instance: file.instance });
+
+const db = new DbClient({ members: config.db, tls: config.tls });
+const connection = new BusConnection({
+  primary: new RegistryPrimarySource(db),
+  tls: config.tls,
+  name,
+  logger,
+});
+const notifications = new NotificationPublisher(connection, logger);
+
+let worker: RequestWorker;
+try {
+  const deps = {
+    database: db,
+    publisher: {
+      publish: async (to: string, update: unknown) => {
+        await notifications.publish(to, update);
+      },
+    },
+    log: logger,
+  };
+  let service: LogicService;
+  if (file.service === 'users') {
+    if (!file.signingKey)
+      throw new Error('the users service needs "signingKey" (its token-signing private key)');
+    service = new UsersService(deps, {
+      tokens: new TokenIssuer(await loadSigningKey(config.path(file.signingKey))),
+    });
+  } else {
+    service = new GroupsService(deps);
+  }
+  worker = new RequestWorker({
+    connection,
+    service: file.service,
+    consumer: name,
+    concurrency: file.concurrency,
+    logger,
+    handler: async (request, signal) => ({
+      ok: true,
+      result: await service.handle(
+        { id: request.id, actor: request.actor, op: request.op, deadline: request.deadline },
+        signal,
+      ),
+    }),
+  });
+} catch (err) {
+  exitOnStartFailure(logger, err);
+}
+announceReady({ service: file.service, instance: file.instance });
+stopOnSignals(logger, async () => {
+  await worker.close();
+  await connection.close();
+  await db.close();
+});
