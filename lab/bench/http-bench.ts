@@ -1,0 +1,154 @@
+/**
+ * `npm run bench -- [--clients 64] [--seconds 10] [--json]`: the full request path under
+ * load. Starts the `npm start` topology in a temporary directory, registers one user per
+ * client, then (1) creates events through the first gateway from `clients` concurrent HTTPS
+ * clients for `seconds` (one every hour of each user's calendar), and (2) reads the agenda
+ * of a 20-member group over one day for `seconds` (`agendaEntries` says how many entries a
+ * read returns: every member is busy every hour, so a day is already a full agenda).
+ * The last line is
+ * `{"createsPerSec","createP50Ms","createP99Ms","agendaPerSec","agendaP99Ms",…}`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { startLocalSystem } from '../local/system.js';
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '64' },
+    seconds: { type: 'string', default: '10' },
+    json: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const clients = Number(values.clients);
+const seconds = Number(values.seconds);
+if (!Number.isInteger(clients) || clients < 20 || !Number.isInteger(seconds) || seconds <= 0) {
+  process.stderr.write(
+    '--clients must be an integer ≥ 20 (the group has 20 members), --seconds a positive integer\n',
+  );
+  process.exit(1);
+}
+const say = (s: string) => process.stderr.write(s + '\n');
+
+const dataDir = mkdtempSync(join(tmpdir(), 'agenda-bench-'));
+say(`starting the whole system in ${dataDir}…`);
+const system = await startLocalSystem({ dataDir, say });
+const base = system.gateways[0] ?? '';
+const dispatcher = new Agent({
+  connect: { ca: readFileSync(system.ca) },
+  connections: clients,
+  keepAliveTimeout: 30_000,
+});
+
+async function call(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; json: unknown }> {
+  const res = await request(`${base}${path}`, {
+    method,
+    dispatcher,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.statusCode, json: await res.body.json() };
+}
+
+function summarize(latencies: number[], elapsedMs: number) {
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    Math.round(
+      (latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0) *
+        10,
+    ) / 10;
+  return { perSec: Math.round((latencies.length * 1000) / elapsedMs), p50: pct(50), p99: pct(99) };
+}
+
+/** Runs `clients` closed loops of `op` for `seconds`; returns latencies of the successes. */
+async function load(op: (client: number, n: number) => Promise<boolean>) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      for (let n = 0; performance.now() < end; n++) {
+        const t0 = performance.now();
+        if (await op(c, n).catch(() => false)) latencies.push(performance.now() - t0);
+        else errors++;
+      }
+    }),
+  );
+  return { ...summarize(latencies, performance.now() - start), count: latencies.length, errors };
+}
+
+try {
+  say(`registering ${clients} users and a 20-member hierarchical group…`);
+  const tokens: string[] = [];
+  for (let i = 0; i < clients; i++) {
+    const username = `bench-${i}`;
+    const password = `password-${i}`;
+    const reg = await call('POST', '/v1/users', { username, password });
+    if (reg.status !== 201)
+      throw new Error(`register ${username}: ${reg.status} ${JSON.stringify(reg.json)}`);
+    const login = await call('POST', '/v1/sessions', { username, password });
+    tokens.push((login.json as { token: string }).token);
+  }
+  const owner = tokens[0] ?? '';
+  await call('POST', '/v1/groups', { name: 'bench', kind: 'hierarchical' }, owner);
+  for (let i = 1; i < 20; i++)
+    await call('POST', '/v1/groups/bench/members', { username: `bench-${i}`, level: 1 }, owner);
+
+  // Each client writes its own slots (an hour apart) so creations never conflict.
+  const week = Date.UTC(2031, 0, 6);
+  say(`creating events from ${clients} clients for ${seconds}s…`);
+  const creates = await load(async (c, n) => {
+    const start = new Date(week + n * 3_600_000 + c * 60_000).toISOString();
+    const r = await call(
+      'POST',
+      '/v1/events',
+      { title: `bench ${c}.${n}`, start, duration: '30m', allowConflict: true },
+      tokens[c],
+    );
+    return r.status === 201;
+  });
+  say(`reading the group's agenda for a day from ${clients} clients for ${seconds}s…`);
+  const from = new Date(week).toISOString();
+  const to = new Date(week + 86_400_000).toISOString();
+  const agendaPath = `/v1/agendas?group=bench&from=${from}&to=${to}`;
+  const sample = await call('GET', agendaPath, undefined, tokens[1]);
+  const agendaEntries = (
+    (sample.json as { agendas?: { entries: unknown[] }[] }).agendas ?? []
+  ).reduce((sum, a) => sum + a.entries.length, 0);
+  const agendas = await load(
+    async (c) => (await call('GET', agendaPath, undefined, tokens[c % 20])).status === 200,
+  );
+  const result = {
+    createsPerSec: creates.perSec,
+    createP50Ms: creates.p50,
+    createP99Ms: creates.p99,
+    agendaPerSec: agendas.perSec,
+    agendaP50Ms: agendas.p50,
+    agendaP99Ms: agendas.p99,
+    creates: creates.count,
+    createErrors: creates.errors,
+    agendaReads: agendas.count,
+    agendaEntries,
+    agendaErrors: agendas.errors,
+    clients,
+    seconds,
+  };
+  if (!values.json) say(JSON.stringify(result, null, 2));
+  process.stdout.write(JSON.stringify(result) + '\n');
+} finally {
+  await dispatcher.close();
+  await system.stop();
+  if (!values.keep) rmSync(dataDir, { recursive: true, force: true });
+}
