@@ -21,6 +21,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    /** Run only the create phase (for profiling); the agenda figures are then 0. */
+    'creates-only': { type: 'boolean', default: false },
   },
 });
 const clients = Number(values.clients);
@@ -127,9 +129,11 @@ try {
   const agendaEntries = (
     (sample.json as { agendas?: { entries: unknown[] }[] }).agendas ?? []
   ).reduce((sum, a) => sum + a.entries.length, 0);
-  const agendas = await load(
-    async (c) => (await call('GET', agendaPath, undefined, tokens[c % 20])).status === 200,
-  );
+  const agendas = values['creates-only']
+    ? { perSec: 0, p50: 0, p99: 0, count: 0, errors: 0 }
+    : await load(
+        async (c) => (await call('GET', agendaPath, undefined, tokens[c % 20])).status === 200,
+      );
   const result = {
     createsPerSec: creates.perSec,
     createP50Ms: creates.p50,

@@ -87,11 +87,14 @@ export async function startLocalSystem(options: StartOptions): Promise<LocalSyst
       });
     }
   };
+  // AGENDA_NODE_ARGS adds Node flags to every daemon, e.g. --cpu-prof for profiling.
+  const nodeFlags = process.env.AGENDA_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const daemon = (name: string, entry: string, config: unknown) =>
     new ManagedProcess({
       name,
       command: process.execPath,
       args: [
+        ...nodeFlags,
         '--import',
         'tsx',
         join(REPO, entry),

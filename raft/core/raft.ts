@@ -91,7 +91,7 @@ export class RaftCore {
   private term: number;
   private vote: NodeId;
   private role: Role = 'follower';
-  private leader: NodeId = NO_NODE;
+  private leaderId: NodeId = NO_NODE;
   private readonly log: RaftLog;
   private conf: ConfState;
   private progress = new Map<NodeId, Progress>();
@@ -177,7 +177,9 @@ export class RaftCore {
     if (m.term > this.term) {
       if (m.type === 'vote') {
         const inLease =
-          this.checkQuorum && this.leader !== NO_NODE && this.electionElapsed < this.electionTicks;
+          this.checkQuorum &&
+          this.leaderId !== NO_NODE &&
+          this.electionElapsed < this.electionTicks;
         // A member that heard from a live leader recently ignores campaigns, so a
         // partitioned member rejoining cannot depose a healthy leader (thesis §4.2.3).
         if (!m.transfer && inLease) return;
@@ -281,14 +283,14 @@ export class RaftCore {
       this.handleReadIndex(context, this.id);
       return;
     }
-    if (this.leader === NO_NODE) throw new RaftError('no_leader', 'no leader is known right now');
-    this.send({ type: 'readIndex', to: this.leader, context });
+    if (this.leaderId === NO_NODE) throw new RaftError('no_leader', 'no leader is known right now');
+    this.send({ type: 'readIndex', to: this.leaderId, context });
   }
 
   /** Hands leadership to `target` once it has caught up (thesis §3.10). */
   transferLeadership(target: NodeId): void {
     this.assertNotInReady();
-    if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId);
     if (target === this.id) return;
     if (!this.conf.voters.includes(target)) {
       throw new RaftError('transfer_refused', `member ${target} is not a voter`);
@@ -344,7 +346,7 @@ export class RaftCore {
     this.assertNotInReady();
     this.flushAppends();
     const hard = this.hardStateChanged() ? { term: this.term, vote: this.vote } : null;
-    const soft = this.softStateChanged() ? { leader: this.leader, role: this.role } : null;
+    const soft = this.softStateChanged() ? { leader: this.leaderId, role: this.role } : null;
     const entries = this.log.unstableEntries();
     const snapshot = this.log.unstableSnapshot;
     const committedEntries = this.log.nextCommittedEntries(this.maxApplyBytes);
@@ -408,7 +410,7 @@ export class RaftCore {
       role: this.role,
       term: this.term,
       vote: this.vote,
-      leader: this.leader,
+      leader: this.leaderId,
       commit: this.log.committed,
       applied: this.log.applied,
       firstIndex: this.log.firstIndex(),
@@ -418,6 +420,11 @@ export class RaftCore {
       transferee: this.leadTransferee,
       peers,
     };
+  }
+
+  /** The leader this member follows (itself when leading), or NO_NODE. */
+  leader(): NodeId {
+    return this.leaderId;
   }
 
   /** Read-only access for invariant checkers and tests. */
@@ -435,14 +442,14 @@ export class RaftCore {
   private becomeFollower(term: number, leader: NodeId): void {
     this.reset(term);
     this.role = 'follower';
-    this.leader = leader;
+    this.leaderId = leader;
   }
 
   private becomePreCandidate(): void {
     // A pre-candidate keeps its term and vote: pre-votes must disrupt nothing.
     this.failPendingReads();
     this.role = 'preCandidate';
-    this.leader = NO_NODE;
+    this.leaderId = NO_NODE;
     this.votes = new Map();
   }
 
@@ -455,7 +462,7 @@ export class RaftCore {
   private becomeLeader(): void {
     this.reset(this.term);
     this.role = 'leader';
-    this.leader = this.id;
+    this.leaderId = this.id;
     this.rebuildProgress();
     // Membership changes are refused until this term's first entry commits.
     this.pendingConfIndex = this.log.lastIndex();
@@ -469,7 +476,7 @@ export class RaftCore {
       this.term = term;
       this.vote = NO_NODE;
     }
-    this.leader = NO_NODE;
+    this.leaderId = NO_NODE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.resetRandomizedTimeout();
@@ -642,7 +649,7 @@ export class RaftCore {
 
   private handleVoteRequest(m: VoteMsg): void {
     const alreadyVotedForThem = this.vote === m.from;
-    const free = this.vote === NO_NODE && this.leader === NO_NODE;
+    const free = this.vote === NO_NODE && this.leaderId === NO_NODE;
     const futureTerm = m.pre && m.term > this.term;
     const upToDate = candidateLogIsUpToDate(
       { lastTerm: m.lastTerm, lastIndex: m.lastIndex },
@@ -687,17 +694,17 @@ export class RaftCore {
     switch (m.type) {
       case 'app':
         this.electionElapsed = 0;
-        this.leader = m.from;
+        this.leaderId = m.from;
         this.handleAppend(m);
         return;
       case 'heartbeat':
         this.electionElapsed = 0;
-        this.leader = m.from;
+        this.leaderId = m.from;
         this.handleHeartbeat(m);
         return;
       case 'snap':
         this.electionElapsed = 0;
-        this.leader = m.from;
+        this.leaderId = m.from;
         this.handleSnapshotChunk(m);
         return;
       case 'timeoutNow':
@@ -963,7 +970,7 @@ export class RaftCore {
   }
 
   private assertCanPropose(): void {
-    if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    if (this.role !== 'leader') throw new NotLeaderError(this.leaderId);
     if (this.leadTransferee !== NO_NODE) {
       throw new ProposalDroppedError('leadership is being transferred; retry shortly');
     }
@@ -1085,7 +1092,7 @@ export class RaftCore {
   }
 
   private softStateChanged(): boolean {
-    return this.leader !== this.prevSoft.leader || this.role !== this.prevSoft.role;
+    return this.leaderId !== this.prevSoft.leader || this.role !== this.prevSoft.role;
   }
 
   private assertNotInReady(): void {

@@ -193,6 +193,11 @@ export class RaftNode<R, Q, QR> {
     this.schedule();
   }
 
+  /** The leader's id as this member knows it (0: none); cheap, unlike `status()`. */
+  leader(): NodeId {
+    return this.host.core.leader();
+  }
+
   status(): NodeStatus {
     const s = this.host.status();
     const stats = this.transport.stats();

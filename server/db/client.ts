@@ -113,9 +113,10 @@ export class DbClient {
           ...(opts.signal ? { signal: opts.signal } : {}),
         });
         const answer = (await res.body.json()) as { result?: T; error?: unknown };
-        this.learnLeader(res.headers['x-agenda-db-leader']);
+        // Prefer the leader next time (no forwarding hop); else stay with whoever answered.
+        const knowsLeader = this.learnLeader(res.headers['x-agenda-db-leader']);
         if (res.statusCode === 200 && answer.result !== undefined) {
-          this.preferred = index;
+          if (!knowsLeader) this.preferred = index;
           return answer.result;
         }
         const err = errorFromWire(answer.error);
@@ -140,9 +141,11 @@ export class DbClient {
   }
 
   /** Every answer names the leader as that member knows it: ask the leader next time. */
-  private learnLeader(header: string | string[] | undefined): void {
+  private learnLeader(header: string | string[] | undefined): boolean {
     const id = Number(Array.isArray(header) ? header[0] : header);
     const index = this.members.findIndex((m) => m.id === id);
-    if (index >= 0) this.preferred = index;
+    if (index < 0) return false;
+    this.preferred = index;
+    return true;
   }
 }

@@ -136,7 +136,7 @@ export class DbService {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const headers = { [LEADER]: String(this.node.status().leader) };
+    const headers = { [LEADER]: String(this.node.leader()) };
     try {
       const url = new URL(req.url ?? '/', 'https://db.invalid');
       const route = `${req.method ?? ''} ${url.pathname}`;
@@ -180,8 +180,7 @@ export class DbService {
 
   private async command(req: IncomingMessage): Promise<{ result: StoreResult }> {
     const body = await readJsonBody(req, this.config.maxBodyBytes ?? 8 << 20);
-    const status = this.node.status();
-    if (status.role !== 'leader') return this.forward(req, body, status);
+    if (this.node.leader() !== this.node.id) return this.forward(req, body, this.node.status());
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw HttpError.of('invalid', 'the body must be a command object');
     }
