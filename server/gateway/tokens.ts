@@ -44,10 +44,21 @@ const AUDIENCE: Readonly<Record<TokenKind, string>> = {
   feed: FEED_AUDIENCE,
 };
 
-/** Checks tokens with the users service's public key; never needs the private one. */
+/** Tokens remembered as verified; a user's token is checked once, not on every request. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+/**
+ * Checks tokens with the users service's public key; never needs the private one.
+ *
+ * A signature check (ES256) costs more than the rest of a request's work at the gateway,
+ * and a client sends the same token with every request, so tokens that passed are
+ * remembered (bounded, oldest forgotten first). A remembered token is still refused once
+ * it expires: the signature and claims cannot change, only the clock.
+ */
 export class TokenVerifier {
   private readonly clockToleranceSec: number;
   private readonly now: () => number;
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(private readonly options: TokenVerifierOptions) {
     this.clockToleranceSec = options.clockToleranceSec ?? 30;
@@ -60,6 +71,23 @@ export class TokenVerifier {
    *   wrong issuer, the other kind of token…), never anything else.
    */
   async verify(token: string, kind: TokenKind): Promise<VerifiedToken> {
+    const cacheKey = `${kind}:${token}`;
+    const known = this.verified.get(cacheKey);
+    if (known) {
+      if (this.now() <= known.expiresAt + this.clockToleranceSec * 1000) return known;
+      this.verified.delete(cacheKey);
+      throw new Unauthenticated('the token has expired; log in again');
+    }
+    const checked = await this.check(token, kind);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(cacheKey, checked);
+    return checked;
+  }
+
+  private async check(token: string, kind: TokenKind): Promise<VerifiedToken> {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
       throw new Unauthenticated('the token is malformed (expected a compact JWS)');
     }
