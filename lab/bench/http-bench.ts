@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { startLocalSystem } from '../local/system.js';
+import { radicaleInstalled, startRadicale } from './radicale.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +24,9 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     /** Run only the create phase (for profiling); the agenda figures are then 0. */
     'creates-only': { type: 'boolean', default: false },
+    /** Then the same kind of load on Radicale (apt-get install radicale), for comparison. */
+    radicale: { type: 'boolean', default: false },
+    'radicale-clients': { type: 'string', default: '8' },
   },
 });
 const clients = Number(values.clients);
@@ -34,6 +38,34 @@ if (!Number.isInteger(clients) || clients < 20 || !Number.isInteger(seconds) || 
   process.exit(1);
 }
 const say = (s: string) => process.stderr.write(s + '\n');
+if (values.radicale && !radicaleInstalled()) {
+  process.stderr.write('--radicale needs radicale: apt-get install radicale\n');
+  process.exit(1);
+}
+
+/** Event PUTs into one Radicale calendar from `--radicale-clients` clients for `seconds`. */
+async function benchRadicale(): Promise<Record<string, unknown>> {
+  const n = Number(values['radicale-clients']);
+  const radicale = await startRadicale(join(dataDir, 'radicale'), 5232);
+  try {
+    say(`PUTting events into Radicale from ${n} clients for ${seconds}s…`);
+    const week = Date.UTC(2031, 0, 6);
+    const r = await load(
+      (c, i) => radicale.put(`r-${c}-${i}`, new Date(week + i * 3_600_000 + c * 60_000)),
+      n,
+    );
+    return {
+      putsPerSec: r.perSec,
+      putP50Ms: r.p50,
+      putP99Ms: r.p99,
+      puts: r.count,
+      errors: r.errors,
+      clients: n,
+    };
+  } finally {
+    await radicale.stop();
+  }
+}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'agenda-bench-'));
 say(`starting the whole system in ${dataDir}…`);
@@ -74,13 +106,13 @@ function summarize(latencies: number[], elapsedMs: number) {
 }
 
 /** Runs `clients` closed loops of `op` for `seconds`; returns latencies of the successes. */
-async function load(op: (client: number, n: number) => Promise<boolean>) {
+async function load(op: (client: number, n: number) => Promise<boolean>, concurrency = clients) {
   const latencies: number[] = [];
   let errors = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
+    Array.from({ length: concurrency }, async (_, c) => {
       for (let n = 0; performance.now() < end; n++) {
         const t0 = performance.now();
         if (await op(c, n).catch(() => false)) latencies.push(performance.now() - t0);
@@ -91,6 +123,7 @@ async function load(op: (client: number, n: number) => Promise<boolean>) {
   return { ...summarize(latencies, performance.now() - start), count: latencies.length, errors };
 }
 
+let result: Record<string, unknown>;
 try {
   say(`registering ${clients} users and a 20-member hierarchical group…`);
   const tokens: string[] = [];
@@ -134,7 +167,7 @@ try {
     : await load(
         async (c) => (await call('GET', agendaPath, undefined, tokens[c % 20])).status === 200,
       );
-  const result = {
+  result = {
     createsPerSec: creates.perSec,
     createP50Ms: creates.p50,
     createP99Ms: creates.p99,
@@ -149,10 +182,15 @@ try {
     clients,
     seconds,
   };
-  if (!values.json) say(JSON.stringify(result, null, 2));
-  process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
   await dispatcher.close();
   await system.stop();
+}
+const report: Record<string, unknown> = { ...result };
+try {
+  if (values.radicale) report.radicale = await benchRadicale();
+} finally {
   if (!values.keep) rmSync(dataDir, { recursive: true, force: true });
 }
+if (!values.json) say(JSON.stringify(report, null, 2));
+process.stdout.write(JSON.stringify(report) + '\n');
