@@ -30,7 +30,8 @@ export default class Import extends AgendaCommand<typeof Import> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow(
       'Importing…',
-      api.importCalendar(calendar, this.flags['allow-conflict']),
+      // Floating times in the file are read like <when> arguments: in --tz or the local zone.
+      api.importCalendar(calendar, this.flags['allow-conflict'], this.zone),
     );
     const first = answer.failed[0];
     const total = answer.events.length + answer.failed.length;

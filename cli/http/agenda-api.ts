@@ -121,9 +121,15 @@ export class AgendaApi {
     );
   }
 
-  cancelEvent(id: string): Promise<EventAnswer> {
+  /** Cancels the whole series, or only the occurrence starting at `occurrence` (ISO). */
+  cancelEvent(id: string, occurrence?: string): Promise<EventAnswer> {
     return this.gateway.json(
-      { method: 'DELETE', path: `/events/${segment(id)}`, authenticated: true },
+      {
+        method: 'DELETE',
+        path: `/events/${segment(id)}`,
+        query: { occurrence },
+        authenticated: true,
+      },
       'event',
     );
   }
@@ -252,12 +258,17 @@ export class AgendaApi {
     return answer.body;
   }
 
-  importCalendar(calendar: string, allowConflict: boolean): Promise<ImportAnswer> {
+  /** `timeZone` reads the file's times that name no zone. */
+  importCalendar(
+    calendar: string,
+    allowConflict: boolean,
+    timeZone: string,
+  ): Promise<ImportAnswer> {
     return this.gateway.json(
       {
         method: 'POST',
         path: '/import',
-        query: { allowConflict: allowConflict ? 'true' : undefined },
+        query: { allowConflict: allowConflict ? 'true' : undefined, timeZone },
         calendar,
         authenticated: true,
       },

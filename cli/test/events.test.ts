@@ -389,6 +389,18 @@ test('event show, update and cancel answer {event} and send only what was asked'
   t.is(gateway.requestsTo('DELETE', '/v1/events/e%2F1').length, 1);
   t.like(parseJsonLine(cancel.stdout), { event: { status: 'cancelled' } });
 
+  const one = await runCommand(EventCancel, [
+    'e1',
+    '--occurrence',
+    '2026-07-08T09:00',
+    '--tz',
+    'Europe/Madrid',
+    ...common,
+  ]);
+  t.is(one.exitCode, 0, one.stderr);
+  const [oneRequest] = gateway.requestsTo('DELETE', '/v1/events/e1');
+  t.is(oneRequest?.query.get('occurrence'), '2026-07-08T09:00:00+02:00', 'only that occurrence');
+
   const nothing = await runCommand(EventUpdate, ['e1', ...common]);
   t.is(nothing.exitCode, 1);
   t.regex(nothing.stderr, /nothing to change/);

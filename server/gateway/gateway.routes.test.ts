@@ -162,6 +162,20 @@ const cases: readonly RouteCase[] = [
     op: { type: 'command', body: { type: 'event.cancel', eventId: 'e1' } },
   },
   {
+    title: 'cancel one occurrence of a series',
+    path: '/v1/events/e1?occurrence=2026-03-09T10:00:00%2B01:00',
+    request: { signedIn: true, method: 'DELETE' },
+    service: 'users',
+    op: {
+      type: 'command',
+      body: {
+        type: 'event.cancelOccurrence',
+        eventId: 'e1',
+        occurrenceStart: at('2026-03-09T09:00Z'),
+      },
+    },
+  },
+  {
     title: 'list invitations',
     path: '/v1/invitations',
     request: { signedIn: true },
@@ -317,6 +331,22 @@ const cases: readonly RouteCase[] = [
     },
     service: 'users',
     op: { type: 'agenda.import', ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n', allowConflict: true },
+    result: { events: [], failed: [], skipped: [] },
+  },
+  {
+    title: 'import reads floating times in the given zone',
+    path: '/v1/import?timeZone=Europe/Madrid',
+    request: {
+      signedIn: true,
+      body: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n',
+      headers: { 'content-type': 'text/calendar' },
+    },
+    service: 'users',
+    op: {
+      type: 'agenda.import',
+      ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n',
+      defaultTimeZone: 'Europe/Madrid',
+    },
     result: { events: [], failed: [], skipped: [] },
   },
 ];

@@ -5,6 +5,7 @@
  * {@link ApiCall}, so this file reads as the route → op mapping and nothing else.
  */
 import { z } from 'zod';
+import { parseInstant, validateTimeZone } from '../domain/index.js';
 import { Internal } from '../errors.js';
 import {
   AcceptRequest,
@@ -170,8 +171,24 @@ export function apiRoutes(): Router<ApiRoute> {
       })
       .add('DELETE', v1('/events/:eventId'), {
         auth: 'user',
-        handle: async (call) =>
-          ok(await call.dispatch(command({ type: 'event.cancel', eventId: eventId(call) }))),
+        query: ['occurrence'],
+        handle: async (call) => {
+          // With ?occurrence=<start> only that occurrence of a series is cancelled.
+          const occurrence = call.query.optional('occurrence');
+          return ok(
+            await call.dispatch(
+              command(
+                occurrence === undefined
+                  ? { type: 'event.cancel', eventId: eventId(call) }
+                  : {
+                      type: 'event.cancelOccurrence',
+                      eventId: eventId(call),
+                      occurrenceStart: parseInstant(occurrence, 'occurrence'),
+                    },
+              ),
+            ),
+          );
+        },
       })
       // Invitations
       .add('GET', v1('/invitations'), {
@@ -291,14 +308,17 @@ export function apiRoutes(): Router<ApiRoute> {
       })
       .add('POST', v1('/import'), {
         auth: 'user',
-        query: ['allowConflict'],
+        query: ['allowConflict', 'timeZone'],
         async handle(call) {
           const allowConflict = call.query.flag('allowConflict');
+          const zone = call.query.optional('timeZone');
           const ics = await call.calendar();
           const op: Op = {
             type: 'agenda.import',
             ics,
             ...(allowConflict === undefined ? {} : { allowConflict }),
+            // Times without a zone in the file are read in this one.
+            ...(zone === undefined ? {} : { defaultTimeZone: validateTimeZone(zone) }),
           };
           return ok(await call.dispatch(op));
         },

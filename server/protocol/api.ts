@@ -122,7 +122,10 @@ export type ScheduledAnswer = ScheduledEvent;
 export interface EventsAnswer {
   readonly events: readonly EventView[];
 }
-/** `GET /v1/events/:id`, `DELETE /v1/events/:id` (cancel) → {@link EventAnswer}. */
+/**
+ * `GET /v1/events/:id`, `DELETE /v1/events/:id` (cancel the whole series, or with
+ * `?occurrence=<instant>` only the occurrence starting then) → {@link EventAnswer}.
+ */
 export interface EventAnswer {
   readonly event: EventDetailsView;
 }
@@ -194,7 +197,8 @@ export interface FreeAnswer {
 
 /**
  * `GET /v1/export?from&to` → `text/calendar` body.
- * `POST /v1/import[?allowConflict=true]` with a `text/calendar` body → {@link ImportAnswer}.
+ * `POST /v1/import[?allowConflict=true][&timeZone=<IANA>]` with a `text/calendar` body →
+ * {@link ImportAnswer}; `timeZone` reads the file's times that name no zone (default UTC).
  * `POST /v1/feeds` → {@link FeedAnswer}: a subscription URL for calendar apps
  * (`GET /v1/feeds/:token/calendar.ics`, no other authentication).
  */

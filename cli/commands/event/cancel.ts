@@ -1,20 +1,35 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
+import { toApiInstant } from '../../time.js';
 
-/** `agenda event cancel <id>`: cancels a whole event (every occurrence) you organize. */
+/** `agenda event cancel <id> [--occurrence <when>]`: cancels an event you organize. */
 export default class EventCancel extends AgendaCommand<typeof EventCancel> {
-  static override summary = 'Cancel an event you organize (all occurrences); attendees are told.';
+  static override summary =
+    'Cancel an event you organize (all occurrences, or one with --occurrence); attendees are told.';
   static override args = {
     id: Args.string({ description: 'The event (series) id.', required: true }),
   };
+  static override flags = {
+    occurrence: Flags.string({
+      description: 'Cancel only the occurrence of a recurring event that starts at this time.',
+      helpValue: '<when>',
+    }),
+  };
 
   protected async execute(): Promise<Outcome> {
+    const occurrence =
+      this.flags.occurrence === undefined
+        ? undefined
+        : toApiInstant(this.when(this.flags.occurrence, 'occurrence'));
     const { api } = await this.connect({ authenticated: true });
-    const answer = await this.slow('Cancelling…', api.cancelEvent(this.args.id));
+    const answer = await this.slow('Cancelling…', api.cancelEvent(this.args.id, occurrence));
     return {
       result: answer,
-      human: () => `Cancelled ${this.palette.bold(answer.event.title)} (${answer.event.id}).`,
+      human: () =>
+        occurrence === undefined
+          ? `Cancelled ${this.palette.bold(answer.event.title)} (${answer.event.id}).`
+          : `Cancelled the ${occurrence} occurrence of ${this.palette.bold(answer.event.title)}.`,
     };
   }
 }
