@@ -250,7 +250,7 @@ test('seeded fuzz: garbage and corrupted messages only ever raise CodecError', (
     }
   }
   t.log(`${decodedCount} of 20000 fuzzed inputs happened to decode`);
-  t.pass();
+  t.true(decodedCount < 20_000, 'garbage is mostly refused, and nothing but CodecError escaped');
 });
 
 test('encoding refuses values the codec cannot represent', (t) => {

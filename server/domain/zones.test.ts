@@ -41,6 +41,7 @@ test('a reading skipped by a jump forward moves forward by the jump', (t) => {
 });
 
 test('every wall-clock reading of a year round-trips except in the gaps', (t) => {
+  let exact = 0;
   for (const zone of ['Europe/Madrid', 'America/New_York', 'Australia/Lord_Howe', 'UTC']) {
     for (
       let instant = at('2025-01-01T00:00:00Z');
@@ -49,7 +50,8 @@ test('every wall-clock reading of a year round-trips except in the gaps', (t) =>
     ) {
       const back = instantOfWallClock(wallClockOf(instant, zone), zone);
       // Only the second pass of a repeated reading maps to another (earlier) instant.
-      if (back !== instant) {
+      if (back === instant) exact++;
+      else {
         t.true(
           back < instant && wallClockOf(back, zone) === wallClockOf(instant, zone),
           `${zone} ${new Date(instant).toISOString()}`,
@@ -57,5 +59,6 @@ test('every wall-clock reading of a year round-trips except in the gaps', (t) =>
       }
     }
   }
-  t.pass();
+  // A year of quarter hours in 4 zones, all but the few repeated readings exact.
+  t.true(exact > 4 * 35_000, `${exact} readings round-tripped exactly`);
 });

@@ -98,7 +98,7 @@ test('quiet streams get keep-alive comments', async (t) => {
   const g = await startTestGateway(t, nextPort(), { stream: { heartbeatMs: 30 } });
   const stream = await openStream(g, await g.token('alice'));
   await waitFor(() => stream.text().includes(': keep-alive\n\n'), 'a keep-alive comment');
-  t.pass();
+  t.true(stream.text().includes(': keep-alive\n\n'));
   stream.abort();
 });
 
@@ -178,6 +178,7 @@ test('a subscription that cannot go live is a 503, not a silent stream', async (
   t.regex((slow.json as { error: { message: string } }).error.message, /in time/);
   // The subscription goes live after the gateway gave up: it is ended at once.
   release();
+  await waitFor(() => g.feed.subscriptions === 1, 'the late subscription to go live');
   await waitFor(() => g.feed.listenerCount('alice') === 0, 'the late subscription to end');
   t.regex(g.gateway.metrics.render(), /^agenda_gateway_open_streams 0$/m);
 });
@@ -205,8 +206,10 @@ test('a client leaving while its subscription is being made leaves nothing behin
     'the stream to be dropped',
   );
   release();
+  // The subscription goes live after the client left; the gateway must drop it at once.
+  await waitFor(() => g.feed.subscriptions === 1, 'the late subscription to go live');
   await waitFor(() => g.feed.listenerCount('alice') === 0, 'the late subscription to end');
-  t.pass();
+  t.is(g.feed.listenerCount('alice'), 0);
 });
 
 test('closing the gateway ends open streams', async (t) => {

@@ -58,6 +58,8 @@ export class FakeDispatcher implements Dispatcher {
  */
 export class FakeFeed implements NotificationFeed {
   private readonly listeners = new Map<string, Set<(update: unknown) => void>>();
+  /** Subscriptions that went live, ever (a late one counts even if dropped at once). */
+  subscriptions = 0;
 
   constructor(
     public live: (username: string, signal?: AbortSignal) => Promise<void> = () =>
@@ -73,6 +75,7 @@ export class FakeFeed implements NotificationFeed {
     const set = this.listeners.get(username) ?? new Set();
     this.listeners.set(username, set);
     set.add(listener);
+    this.subscriptions++;
     return () => set.delete(listener);
   }
 
