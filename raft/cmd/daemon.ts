@@ -8,19 +8,27 @@ import type { RaftNodeConfig } from '../runtime/raft-node.js';
 import type { TransportLogger } from '../transport/logger.js';
 import { loadNodeConfig, type LoadedNodeConfig } from './config.js';
 
-/** Parses `--config <file>` and loads it; on any problem prints why and exits with 1. */
-export function loadConfigOrExit(program: string): LoadedNodeConfig {
+/**
+ * Parses `--config <file>` and loads it with `load`; on any problem prints why and exits
+ * with 1.
+ */
+export function loadOrExit<T>(program: string, load: (path: string) => T): T {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });
   if (!values.config) {
-    process.stderr.write(`usage: ${program} --config <member.json>\n`);
+    process.stderr.write(`usage: ${program} --config <file.json>\n`);
     process.exit(1);
   }
   try {
-    return loadNodeConfig(values.config);
+    return load(values.config);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
   }
+}
+
+/** A Raft member's config from `--config`, or exit 1 with the reason. */
+export function loadConfigOrExit(program: string): LoadedNodeConfig {
+  return loadOrExit(program, loadNodeConfig);
 }
 
 /** A logger writing one JSON object per line on stderr, tagged with `fields`. */

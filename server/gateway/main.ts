@@ -4,11 +4,11 @@
  * verifies tokens with the users service's public key, and reaches the logic services
  * through the Redis bus, whose primary it finds (and follows) in the DB registry.
  */
-import { parseArgs } from 'node:util';
 import {
   announceReady,
   exitOnStartFailure,
   jsonLogger,
+  loadOrExit,
   stopOnSignals,
 } from '../../raft/cmd/daemon.js';
 import { parseHostPort } from '../../raft/runtime/raft-node.js';
@@ -23,18 +23,9 @@ import { Gateway } from './gateway.js';
 import { readTokenPublicKey } from './keys.js';
 import type { Dispatcher } from './ports.js';
 
-const { values } = parseArgs({ options: { config: { type: 'string' } } });
-if (!values.config) {
-  process.stderr.write('usage: server/gateway/main.ts --config <gateway.json>\n');
-  process.exit(1);
-}
-let config;
-try {
-  config = loadProcessConfig(values.config, GatewayConfigSchema);
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(1);
-}
+const config = loadOrExit('server/gateway/main.ts', (path) =>
+  loadProcessConfig(path, GatewayConfigSchema),
+);
 const { file } = config;
 const name = `gateway-${file.id}`;
 const logger = jsonLogger({ service: 'gateway', instance: file.id });

@@ -5,11 +5,11 @@
  * request stream in the shared consumer group, calls the DB service, replies, and publishes
  * live updates. Stateless: any replica can die; another takes over its pending requests.
  */
-import { parseArgs } from 'node:util';
 import {
   announceReady,
   exitOnStartFailure,
   jsonLogger,
+  loadOrExit,
   stopOnSignals,
 } from '../../raft/cmd/daemon.js';
 import { BusConnection } from '../bus/connection.js';
@@ -24,18 +24,9 @@ import { TokenIssuer } from '../users/tokens.js';
 import { UsersService } from '../users/users-service.js';
 import type { LogicService } from './ports.js';
 
-const { values } = parseArgs({ options: { config: { type: 'string' } } });
-if (!values.config) {
-  process.stderr.write('usage: server/services/main.ts --config <service.json>\n');
-  process.exit(1);
-}
-let config;
-try {
-  config = loadProcessConfig(values.config, ServiceConfigSchema);
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(1);
-}
+const config = loadOrExit('server/services/main.ts', (path) =>
+  loadProcessConfig(path, ServiceConfigSchema),
+);
 const { file } = config;
 const name = `${file.service}-${file.instance}`;
 const logger = jsonLogger({ service: file.service, instance: file.instance });
