@@ -53,9 +53,17 @@ export default class Watch extends AgendaCommand<typeof Watch> {
     return describeLiveUpdate(update, event, this.view);
   }
 
-  /** Connection news on stderr for a person; JSON output stays updates only. */
+  /**
+   * Connection news on stderr for a person. With --json only a gap in the updates is
+   * reported, as a `{"kind":"resync"}` line: a program must then re-read what it shows.
+   */
   private observer(): StreamObserver {
-    if (this.json) return {};
+    if (this.json) {
+      return {
+        missed: (reason) =>
+          this.terminal.stdout.write(`${JSON.stringify({ kind: 'resync', reason })}\n`),
+      };
+    }
     const { stderr, env } = this.terminal;
     const { dim } = createPalette(coloursWanted(stderr.isTTY, false, env));
     return {
@@ -67,6 +75,7 @@ export default class Watch extends AgendaCommand<typeof Watch> {
               : `watching live updates via ${server.host}; Ctrl-C to stop`,
           )}\n`,
         ),
+      missed: (reason) => stderr.write(`${dim(`${reason}; re-read with agenda event list`)}\n`),
       retrying: (reason, delayMs) =>
         stderr.write(
           `${dim(`connection lost (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`)}\n`,

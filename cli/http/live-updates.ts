@@ -14,6 +14,8 @@ import { parseServerSentEvents } from './sse.js';
 export interface StreamObserver {
   /** A stream is open on `server` (`reconnected`: after a loss, so updates may have been missed). */
   connected?(server: URL, reconnected: boolean): void;
+  /** The gateway says updates may have been missed (its messaging failed over): re-read. */
+  missed?(reason: string): void;
   /** The stream was lost or could not be opened; the next try comes after `delayMs`. */
   retrying?(reason: string, delayMs: number): void;
 }
@@ -61,6 +63,10 @@ export async function* followLiveUpdates(
       failures = 0;
       for await (const message of parseServerSentEvents(stream.body)) {
         lastEventId = message.id ?? lastEventId;
+        if (message.event === 'resync') {
+          observer.missed?.(resyncReason(message.data));
+          continue;
+        }
         if (message.event !== 'update') continue;
         yield parseLiveUpdate(message.data);
       }
@@ -127,4 +133,15 @@ export function parseLiveUpdate(data: string): LiveUpdate {
     }
   }
   throw new Internal('the gateway sent a live update of an unknown shape');
+}
+
+/** The reason carried by a `resync` event, or a generic one if it is unreadable. */
+function resyncReason(data: string): string {
+  try {
+    const value = JSON.parse(data) as { reason?: unknown };
+    if (typeof value.reason === 'string') return value.reason;
+  } catch {
+    // Fall through to the generic reason.
+  }
+  return 'live updates may have been missed';
 }

@@ -76,6 +76,26 @@ test('watch --json prints each update as one JSON line, skipping heartbeats and 
   t.is(stream?.headers.accept, 'text/event-stream');
 });
 
+test('a resync from the gateway reaches --json readers as a line of its own', async (t) => {
+  const { gateway, configDir } = await setUp();
+  t.teardown(() => gateway.close());
+  gateway.on('GET', '/v1/stream', (_request, _params, response) => {
+    openStream(response);
+    response.write('event: resync\ndata: {"reason":"live updates may have been missed"}\n\n');
+    sendUpdate(response, invited);
+    return undefined;
+  });
+  const run = await runCommand(Watch, ['--json', '--count', '1', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.deepEqual(
+    run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown),
+    [{ kind: 'resync', reason: 'live updates may have been missed' }, invited],
+  );
+});
+
 test('watch reopens the stream on the next gateway when its gateway dies', async (t) => {
   const { gateway: first, configDir } = await setUp();
   const second = await FakeGateway.start(tls);

@@ -129,6 +129,17 @@ export class EventStream {
     this.hooks.updateWritten?.();
   }
 
+  /**
+   * Tells the client that updates may have been missed (the bus subscription was
+   * re-established after a Redis failover or reconnect), so it should re-read what it shows.
+   */
+  resync(reason: string): void {
+    if (this.ended) return;
+    const frame = `event: resync\ndata: ${JSON.stringify({ reason })}\n\n`;
+    if (!this.opened || this.congested) this.queue.push(frame);
+    else this.write(frame);
+  }
+
   /** Ends the stream after what was written so far; idempotent. */
   close(): void {
     if (this.ended) return;

@@ -304,3 +304,13 @@ test('/metrics is Prometheus text with requests by route and status, latency, st
   }
   stream.abort();
 });
+
+test('after a gap in live updates every open stream is told to re-read', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const stream = await openStream(g, await g.token('alice'));
+  await waitFor(() => g.feed.listenerCount('alice') === 1, 'the stream to subscribe');
+  g.feed.gap();
+  await waitFor(() => stream.text().includes('event: resync'), 'a resync event');
+  t.regex(stream.text(), /event: resync\ndata: \{"reason":"live updates may have been missed"\}/);
+  stream.abort();
+});

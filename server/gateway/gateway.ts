@@ -100,6 +100,7 @@ export class Gateway {
   private readonly tokens: TokenVerifier;
   private readonly loginLimiter: LoginRateLimiter;
   private readonly streams = new Set<EventStream>();
+  private readonly stopGapWatch: () => void;
   /** Open connections and how many requests each is serving, to close idle ones at once. */
   private readonly connections = new Map<Socket, number>();
   private readonly logger: GatewayLogger;
@@ -118,6 +119,11 @@ export class Gateway {
       .add('GET', '/healthz', { auth: 'none', handle: () => this.health() })
       .add('GET', '/readyz', { auth: 'none', handle: () => this.readiness() })
       .add('GET', '/metrics', { auth: 'none', handle: () => this.metricsText() });
+    // A gap in live updates (the bus re-subscribed): every open stream is told to re-read.
+    this.stopGapWatch =
+      options.notifications.onGap?.(() => {
+        for (const stream of this.streams) stream.resync('live updates may have been missed');
+      }) ?? (() => {});
     this.server = createServer(
       {
         cert: options.tls.cert,
@@ -179,6 +185,7 @@ export class Gateway {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stopping = true;
+      this.stopGapWatch();
       for (const stream of this.streams) stream.close();
       if (!this.server.listening) return;
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));

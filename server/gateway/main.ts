@@ -39,7 +39,12 @@ const connection = new BusConnection({
   logger,
 });
 const requester = new Requester({ connection, gatewayId: name, logger });
-const notifications = new NotificationSubscriber(connection, logger);
+const subscriber = new NotificationSubscriber(connection, logger);
+const notifications = {
+  subscribe: subscriber.subscribe.bind(subscriber),
+  // Pub/sub delivers at most once: after a re-subscription, clients must re-read.
+  onGap: (listener: () => void) => connection.onResubscribed(listener),
+};
 
 const dispatcher: Dispatcher = {
   async dispatch(service, actor, op, { requestId, deadlineMs, signal }) {

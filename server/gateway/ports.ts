@@ -51,6 +51,11 @@ export interface NotificationFeed {
     listener: (update: unknown) => void,
     signal?: AbortSignal,
   ): Promise<() => void>;
+  /**
+   * Calls `listener` whenever updates may have been lost (subscriptions re-established after
+   * a failover or reconnect: pub/sub delivers at most once). Returns a remover.
+   */
+  onGap?(listener: () => void): () => void;
 }
 
 /** Whether this gateway can serve requests now (its bus is connected, services answer). */

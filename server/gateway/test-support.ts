@@ -60,6 +60,17 @@ export class FakeFeed implements NotificationFeed {
   private readonly listeners = new Map<string, Set<(update: unknown) => void>>();
   /** Subscriptions that went live, ever (a late one counts even if dropped at once). */
   subscriptions = 0;
+  private readonly gapListeners = new Set<() => void>();
+
+  onGap(listener: () => void): () => void {
+    this.gapListeners.add(listener);
+    return () => this.gapListeners.delete(listener);
+  }
+
+  /** Simulates the bus re-subscribing after a failover: updates may have been lost. */
+  gap(): void {
+    for (const listener of this.gapListeners) listener();
+  }
 
   constructor(
     public live: (username: string, signal?: AbortSignal) => Promise<void> = () =>

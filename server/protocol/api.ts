@@ -218,7 +218,9 @@ export interface FeedAnswer {
 
 /**
  * `GET /v1/stream`: server-sent events of the caller's live updates, one `update` event per
- * change, `data` being a {@link LiveUpdate}; a comment line every 15 s keeps it open.
+ * change, `data` being a {@link LiveUpdate}; a comment line every 15 s keeps it open. A
+ * `resync` event (`data: {"reason"}`) says updates may have been missed (the system's
+ * messaging failed over): re-read what you show.
  */
 export type LiveUpdate =
   | {
