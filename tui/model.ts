@@ -1,0 +1,255 @@
+/**
+ * What the operator dashboard shows: one observation of the whole cluster at an instant, and
+ * the failovers read off two consecutive observations.
+ *
+ * A snapshot is what the feed could see, not what is true: a section the feed could not
+ * observe at all is left out (`undefined`), and a member it could not reach is `up: false`
+ * with only what others said about it.
+ */
+import type { Role } from '../raft/core/types.js';
+
+/** A DB (Raft) member that answered its status request. */
+export interface DbMemberUp {
+  id: string;
+  address: string;
+  up: true;
+  role: Role;
+  term: number;
+  /** The leader this member believes in, if any. */
+  leader: string | null;
+  commit: number;
+  applied: number;
+  snapshotIndex: number;
+  /** Entries behind the leader's last index, as the leader sees it; null without a leader. */
+  lagEntries: number | null;
+  /** Milliseconds since the leader last heard from this member; null without a leader. */
+  lastContactMs: number | null;
+}
+
+/** A DB member the feed could not reach. */
+export interface DbMemberDown {
+  id: string;
+  address: string;
+  up: false;
+  /** What the leader last reported, when there is a leader. */
+  lastContactMs: number | null;
+}
+
+export type DbMember = DbMemberUp | DbMemberDown;
+
+/** A Redis instance that answered `INFO replication`. */
+export interface RedisUp {
+  name: string;
+  address: string;
+  up: true;
+  role: 'primary' | 'replica';
+  /** Replication offset (`master_repl_offset` / `slave_repl_offset`). */
+  offset: number;
+  /** For a replica, whether its link to the primary is up; always true for a primary. */
+  linkUp: boolean;
+  /** The fencing epoch the supervisor recorded when it made this instance primary. */
+  epoch?: number;
+}
+
+/** A Redis instance the feed could not reach. */
+export interface RedisDown {
+  name: string;
+  address: string;
+  up: false;
+}
+
+export type RedisInstance = RedisUp | RedisDown;
+
+/** One VIP agent as its peer and the registry see it. */
+export interface VipAgent {
+  host: string;
+  state: 'active' | 'passive' | 'down';
+  /** Milliseconds since this agent's last heartbeat; null if none was ever seen. */
+  lastHeartbeatMs: number | null;
+}
+
+export interface VipStatus {
+  address: string;
+  /** The host holding the virtual IP, or null when nobody does. */
+  owner: string | null;
+  agents: VipAgent[];
+}
+
+/** The Redis supervisor lease in the DB registry. */
+export interface SupervisorLease {
+  holder: string | null;
+  /** The fencing epoch; grows with each new holder. */
+  epoch: number;
+  /** Negative once expired; null when there is no holder. */
+  leaseExpiresInMs: number | null;
+}
+
+export interface GossipMember {
+  id: string;
+  /** The kind of process: gateway, users, groups, supervisor. */
+  role: string;
+  address: string;
+  state: 'alive' | 'suspect' | 'dead';
+}
+
+/** One observation of the cluster; `at` is when the feed took it (ms since the epoch). */
+export interface ClusterSnapshot {
+  at: number;
+  dbMembers?: DbMember[];
+  redis?: RedisInstance[];
+  vip?: VipStatus;
+  supervisor?: SupervisorLease;
+  gossip?: GossipMember[];
+}
+
+export type FailoverKind =
+  'db-leader' | 'redis-primary' | 'vip' | 'supervisor' | 'member-down' | 'member-up';
+
+/** A change an operator must notice, stamped with the `at` of the snapshot that showed it. */
+export interface FailoverEvent {
+  at: number;
+  kind: FailoverKind;
+  message: string;
+}
+
+/**
+ * The DB leader: among reachable members calling themselves leader, the one with the highest
+ * term (a deposed leader may not know it yet). Null when no reachable member leads.
+ */
+export function dbLeader(members: readonly DbMember[]): DbMemberUp | null {
+  let leader: DbMemberUp | null = null;
+  for (const member of members) {
+    if (member.up && member.role === 'leader' && (leader === null || member.term > leader.term)) {
+      leader = member;
+    }
+  }
+  return leader;
+}
+
+/**
+ * The Redis primary: among reachable instances calling themselves primary, the one with the
+ * highest epoch (an old primary coming back still says primary until it is demoted).
+ */
+export function redisPrimary(instances: readonly RedisInstance[]): RedisUp | null {
+  let primary: RedisUp | null = null;
+  for (const instance of instances) {
+    if (
+      instance.up &&
+      instance.role === 'primary' &&
+      (primary === null || (instance.epoch ?? -1) > (primary.epoch ?? -1))
+    ) {
+      primary = instance;
+    }
+  }
+  return primary;
+}
+
+/**
+ * The failovers between two consecutive snapshots, in a fixed order: DB leader, Redis
+ * primary, VIP, supervisor, then members going down or up. A section missing from either
+ * snapshot yields nothing (not observing is not a change), and the first snapshot
+ * (`previous` undefined) is the baseline, so it yields nothing either.
+ */
+export function detectFailovers(
+  previous: ClusterSnapshot | undefined,
+  next: ClusterSnapshot,
+): FailoverEvent[] {
+  if (previous === undefined) return [];
+  const events: FailoverEvent[] = [];
+  const report = (kind: FailoverKind, message: string): void => {
+    events.push({ at: next.at, kind, message });
+  };
+
+  if (previous.dbMembers !== undefined && next.dbMembers !== undefined) {
+    const before = dbLeader(previous.dbMembers);
+    const after = dbLeader(next.dbMembers);
+    if (before?.id !== after?.id) {
+      report(
+        'db-leader',
+        after === null
+          ? `DB leader ${before?.id ?? 'none'} lost; no leader`
+          : `DB leader ${before?.id ?? 'none'} → ${after.id} (term ${after.term})`,
+      );
+    }
+  }
+
+  if (previous.redis !== undefined && next.redis !== undefined) {
+    const before = redisPrimary(previous.redis);
+    const after = redisPrimary(next.redis);
+    if (before?.name !== after?.name) {
+      const epoch = after?.epoch === undefined ? '' : ` (epoch ${after.epoch})`;
+      report(
+        'redis-primary',
+        after === null
+          ? `Redis primary ${before?.name ?? 'none'} lost; no primary`
+          : `Redis primary ${before?.name ?? 'none'} → ${after.name}${epoch}`,
+      );
+    }
+  }
+
+  if (previous.vip !== undefined && next.vip !== undefined) {
+    const before = previous.vip.owner;
+    const after = next.vip.owner;
+    if (before !== after) {
+      report('vip', `VIP ${next.vip.address} ${before ?? 'unowned'} → ${after ?? 'unowned'}`);
+    }
+  }
+
+  if (previous.supervisor !== undefined && next.supervisor !== undefined) {
+    const before = previous.supervisor;
+    const after = next.supervisor;
+    // A holder re-acquiring its own expired lease gets a new epoch: that is a failover too.
+    if (before.holder !== after.holder || before.epoch !== after.epoch) {
+      report(
+        'supervisor',
+        `supervisor lease ${before.holder ?? 'free'} → ${after.holder ?? 'free'} (epoch ${after.epoch})`,
+      );
+    }
+  }
+
+  if (previous.dbMembers !== undefined && next.dbMembers !== undefined) {
+    reportUpDown(
+      'DB member',
+      previous.dbMembers.map((m) => [m.id, m.up]),
+      next.dbMembers.map((m) => [m.id, m.up]),
+      report,
+    );
+  }
+  if (previous.redis !== undefined && next.redis !== undefined) {
+    reportUpDown(
+      'Redis',
+      previous.redis.map((r) => [r.name, r.up]),
+      next.redis.map((r) => [r.name, r.up]),
+      report,
+    );
+  }
+  if (previous.gossip !== undefined && next.gossip !== undefined) {
+    // Suspicion is SWIM's way of not declaring death too early: a suspect still counts as up.
+    reportUpDown(
+      'gossip',
+      previous.gossip.map((m) => [m.id, m.state !== 'dead']),
+      next.gossip.map((m) => [m.id, m.state !== 'dead']),
+      report,
+      (id) => next.gossip?.find((m) => m.id === id)?.role,
+    );
+  }
+  return events;
+}
+
+/** Members present in both lists whose up-ness flipped; appearing or vanishing is not a flip. */
+function reportUpDown(
+  what: string,
+  before: readonly (readonly [string, boolean])[],
+  after: readonly (readonly [string, boolean])[],
+  report: (kind: FailoverKind, message: string) => void,
+  describe: (id: string) => string | undefined = () => undefined,
+): void {
+  const wasUp = new Map(before);
+  for (const [id, up] of after) {
+    const previouslyUp = wasUp.get(id);
+    if (previouslyUp === undefined || previouslyUp === up) continue;
+    const role = describe(id);
+    const name = role === undefined ? `${what} ${id}` : `${what} ${role} ${id}`;
+    report(up ? 'member-up' : 'member-down', `${name} ${up ? 'is back up' : 'is down'}`);
+  }
+}

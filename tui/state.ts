@@ -1,0 +1,53 @@
+/**
+ * The dashboard's memory between snapshots, as a pure reducer so the rules (what is kept, how
+ * the failover log is bounded) are testable without rendering.
+ */
+import type { FeedItem } from './feed.js';
+import { isFeedError } from './feed.js';
+import type { ClusterSnapshot, FailoverEvent } from './model.js';
+import { detectFailovers } from './model.js';
+
+/** How long without a snapshot before the header says the view is stale. */
+export const STALE_AFTER_MS = 2000;
+
+export interface DashboardState {
+  /** The newest snapshot, if any arrived. */
+  snapshot: ClusterSnapshot | undefined;
+  /** When (dashboard clock) the newest snapshot arrived: staleness is judged on our clock. */
+  receivedAt: number | undefined;
+  /** Failovers seen so far, oldest first, at most `logLimit` of them. */
+  failovers: FailoverEvent[];
+  /** The feed's latest complaint; cleared by the next good snapshot. */
+  error: string | undefined;
+}
+
+export const emptyDashboardState: DashboardState = {
+  snapshot: undefined,
+  receivedAt: undefined,
+  failovers: [],
+  error: undefined,
+};
+
+/** The state after `item` arrived at `now`, keeping only the newest `logLimit` failovers. */
+export function receiveFeedItem(
+  state: DashboardState,
+  item: FeedItem,
+  now: number,
+  logLimit: number,
+): DashboardState {
+  if (isFeedError(item)) return { ...state, error: item.error };
+  const failovers = [...state.failovers, ...detectFailovers(state.snapshot, item)];
+  return {
+    snapshot: item,
+    receivedAt: now,
+    failovers: failovers.slice(Math.max(0, failovers.length - logLimit)),
+    error: undefined,
+  };
+}
+
+/** Milliseconds since the last snapshot if that is longer than {@link STALE_AFTER_MS}. */
+export function staleFor(state: DashboardState, now: number): number | undefined {
+  if (state.receivedAt === undefined) return undefined;
+  const age = now - state.receivedAt;
+  return age > STALE_AFTER_MS ? age : undefined;
+}

@@ -1,0 +1,110 @@
+/**
+ * Test support for the dashboard: waiting on rendered frames, and a healthy cluster to start
+ * scenarios from.
+ */
+import type { ClusterSnapshot, DbMemberUp } from './model.js';
+
+/** Raised when a frame never matched before the deadline; carries the last frame seen. */
+export class FrameTimeoutError extends Error {
+  readonly code = 'FRAME_TIMEOUT' as const;
+
+  constructor(
+    readonly description: string,
+    readonly lastFrame: string | undefined,
+  ) {
+    super(`no frame ${description} within the deadline; last frame:\n${lastFrame ?? '(none)'}`);
+    this.name = 'FrameTimeoutError';
+  }
+}
+
+/**
+ * Resolves with the first frame `predicate` accepts, re-checking as the event loop turns
+ * (renders are asynchronous); rejects with {@link FrameTimeoutError} after `timeoutMs`.
+ */
+export async function waitForFrame(
+  lastFrame: () => string | undefined,
+  predicate: (frame: string) => boolean,
+  { timeoutMs = 2000, description = 'matching' }: { timeoutMs?: number; description?: string } = {},
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const frame = lastFrame();
+    if (frame !== undefined && predicate(frame)) return frame;
+    if (Date.now() > deadline) throw new FrameTimeoutError(description, frame);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Waits for a frame containing every one of `texts`. */
+export function waitForText(
+  lastFrame: () => string | undefined,
+  ...texts: string[]
+): Promise<string> {
+  return waitForFrame(lastFrame, (frame) => texts.every((text) => frame.includes(text)), {
+    description: `containing ${texts.map((text) => JSON.stringify(text)).join(', ')}`,
+  });
+}
+
+/** A follower of `leader` that is caught up. */
+export function follower(id: string, leader: string, term: number, index: number): DbMemberUp {
+  return {
+    id,
+    address: `10.0.0.${id.slice(1)}:7000`,
+    up: true,
+    role: 'follower',
+    term,
+    leader,
+    commit: index,
+    applied: index,
+    snapshotIndex: 0,
+    lagEntries: 0,
+    lastContactMs: 40,
+  };
+}
+
+/** The lab cluster with everything up: n1 leads the DB, redis-a is primary, vm1 owns the VIP. */
+export function healthyCluster(at: number): ClusterSnapshot {
+  return {
+    at,
+    dbMembers: [
+      { ...follower('n1', 'n1', 3, 120), role: 'leader', lastContactMs: null },
+      follower('n2', 'n1', 3, 120),
+      follower('n3', 'n1', 3, 120),
+      follower('n4', 'n1', 3, 120),
+      { ...follower('n5', 'n1', 3, 118), lagEntries: 2 },
+    ],
+    redis: [
+      {
+        name: 'redis-a',
+        address: '10.0.0.1:6379',
+        up: true,
+        role: 'primary',
+        offset: 5120,
+        linkUp: true,
+        epoch: 1,
+      },
+      {
+        name: 'redis-b',
+        address: '10.0.0.2:6379',
+        up: true,
+        role: 'replica',
+        offset: 5100,
+        linkUp: true,
+      },
+    ],
+    vip: {
+      address: '10.0.0.100',
+      owner: 'vm1',
+      agents: [
+        { host: 'vm1', state: 'active', lastHeartbeatMs: 120 },
+        { host: 'vm2', state: 'passive', lastHeartbeatMs: 90 },
+      ],
+    },
+    supervisor: { holder: 'sup-vm1', epoch: 4, leaseExpiresInMs: 3200 },
+    gossip: [
+      { id: 'gw-1', role: 'gateway', address: '10.0.0.1:7946', state: 'alive' },
+      { id: 'gw-2', role: 'gateway', address: '10.0.0.2:7946', state: 'alive' },
+      { id: 'users-1', role: 'users', address: '10.0.0.1:7947', state: 'suspect' },
+    ],
+  };
+}
