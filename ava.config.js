@@ -5,6 +5,7 @@ export default {
     'server/**/*.test.ts',
     'lab/**/*.test.ts',
     'cli/**/*.test.ts',
+    'tui/**/*.test.ts',
   ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
