@@ -6,6 +6,7 @@ export default {
     'lab/**/*.test.ts',
     'cli/**/*.test.ts',
     'tui/**/*.test.ts',
+    'supervisor/**/*.test.ts',
   ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],

@@ -58,21 +58,34 @@ export async function createRedisTls(): Promise<RedisTlsFiles> {
   };
 }
 
-/** Hands out this test file's ports, in order; each file owns a disjoint range in 28000–28999. */
+/**
+ * Hands out a test file's ports, in order; each file owns a disjoint range inside its
+ * folder's block (the bus's is 28000–28999). A port given back with {@link reuse} comes out
+ * next, so a crashed server can be restarted at the address its clients know.
+ */
 export class PortRange {
   private next: number;
+  private readonly reused: number[] = [];
 
   constructor(
     first: number,
     private readonly last: number,
+    allowed: { readonly min: number; readonly max: number } = { min: 28_000, max: 28_999 },
   ) {
-    if (first < 28_000 || last > 28_999 || first > last) {
-      throw new RangeError('bus tests use ports 28000-28999 only');
+    if (first < allowed.min || last > allowed.max || first > last) {
+      throw new RangeError(`these tests use ports ${allowed.min}-${allowed.max} only`);
     }
     this.next = first;
   }
 
+  /** The next {@link take} answers `port` again. */
+  reuse(port: number): void {
+    this.reused.push(port);
+  }
+
   take(): number {
+    const again = this.reused.shift();
+    if (again !== undefined) return again;
     if (this.next > this.last) throw new RangeError('this test file ran out of ports');
     return this.next++;
   }

@@ -1,0 +1,43 @@
+/**
+ * The Redis supervisor process: `tsx supervisor/main.ts --config supervisor-1.json`.
+ * Logs JSON lines on stderr, prints a readiness line on stdout, and on SIGTERM/SIGINT
+ * releases its lease (so another supervisor takes over at once) before exiting.
+ */
+import { DbClient } from '../server/db/client.js';
+import { announceReady, jsonLogger, loadOrExit, stopOnSignals } from '../raft/cmd/daemon.js';
+import { loadSupervisorConfig } from './config.js';
+import { IoRedisInstance } from './redis-control.js';
+import { DbRegistry } from './registry.js';
+import { Supervisor } from './supervisor.js';
+
+const config = loadOrExit('agenda-supervisor', loadSupervisorConfig);
+const { id, failureThreshold, checkIntervalMs } = config.file;
+const logger = jsonLogger({ process: 'supervisor', id });
+
+const db = new DbClient({ members: config.db, tls: config.tls });
+// A registry call that takes two intervals is as good as failed: the lease (four intervals)
+// must be known lost before it actually lapses.
+const registry = new DbRegistry(db, checkIntervalMs * 2);
+const instances = config.redis.map(
+  (address) =>
+    new IoRedisInstance(address, {
+      tls: config.tls,
+      // A check must end within its interval, even when a partition drops packets silently.
+      timeoutMs: Math.max(50, Math.floor(checkIntervalMs * 0.8)),
+      connectionName: `supervisor:${id}`,
+    }),
+);
+const supervisor = new Supervisor({
+  id,
+  registry,
+  instances,
+  failureThreshold,
+  checkIntervalMs,
+  logger,
+});
+supervisor.start();
+announceReady({ process: 'supervisor', id, redis: config.file.redis });
+stopOnSignals(logger, async () => {
+  await supervisor.close();
+  await db.close();
+});
