@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { NodeConfigFile } from '../../raft/cmd/config.js';
 import { DbClient } from '../../server/db/client.js';
 import type { GatewayConfig, ServiceConfig } from '../../server/process-config.js';
+import type { SupervisorConfig } from '../../supervisor/config.js';
 import { ensureSigningKeyFiles } from '../../server/users/keys.js';
 import { ManagedProcess } from '../process.js';
 import { redisAvailable, redisProcess } from '../redis.js';
@@ -21,6 +22,7 @@ import {
   HOST,
   LocalLayout,
   REDIS,
+  SUPERVISORS,
   USERS_REPLICAS,
 } from './topology.js';
 
@@ -164,6 +166,22 @@ export async function startLocalSystem(options: StartOptions): Promise<LocalSyst
     } finally {
       await db.close();
     }
+
+    // Supervisors watch Redis; the one holding the DB lease fails it over.
+    say('starting the Redis supervisors…');
+    await run(
+      SUPERVISORS.map((id) => {
+        const config: SupervisorConfig = {
+          id: `supervisor-${id}`,
+          tls: layout.tls(`supervisor-${id}`),
+          db: dbApis,
+          redis: [`${HOST}:${REDIS.primary.port}`, `${HOST}:${REDIS.replica.port}`],
+          failureThreshold: 3,
+          checkIntervalMs: 250,
+        };
+        return daemon(`supervisor-${id}`, 'supervisor/main.ts', config);
+      }),
+    );
 
     // 3. The logic services, then the gateways.
     say('starting the users and groups services (2 replicas each)…');

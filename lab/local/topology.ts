@@ -24,6 +24,7 @@ export const REDIS = {
   replica: { name: 'redis-2', host: HOST, port: 6381 },
 } as const;
 
+export const SUPERVISORS = [1, 2];
 export const USERS_REPLICAS = [1, 2];
 export const GROUPS_REPLICAS = [1, 2];
 export const GATEWAYS = [
@@ -85,6 +86,7 @@ export async function ensureLocalCertificates(layout: LocalLayout): Promise<Cert
     ...USERS_REPLICAS.map((i) => `users-${i}`),
     ...GROUPS_REPLICAS.map((i) => `groups-${i}`),
     ...GATEWAYS.map((g) => `gateway-${g.id}`),
+    ...SUPERVISORS.map((i) => `supervisor-${i}`),
     'operator',
   ];
   for (const name of names) {

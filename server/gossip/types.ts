@@ -81,8 +81,17 @@ export interface SyncMessage extends MessageBase {
   readonly members: readonly MemberUpdate[];
 }
 
+/**
+ * News alone, sent to a few members every gossip interval while there is news to spread, so
+ * a refutation or a death travels faster than one probe per period would carry it.
+ */
+export interface GossipOnlyMessage extends MessageBase {
+  readonly type: 'gossip';
+}
+
 /** Every message of the gossip protocol. */
-export type GossipMessage = PingMessage | AckMessage | PingReqMessage | SyncMessage;
+export type GossipMessage =
+  PingMessage | AckMessage | PingReqMessage | SyncMessage | GossipOnlyMessage;
 
 /** A message the runtime must send, addressed by `host:port`. */
 export interface OutgoingMessage {

@@ -341,3 +341,43 @@ test.serial(
     t.is(events(listed).filter((e) => e.title.startsWith('Load ')).length, 16, 'and none twice');
   },
 );
+
+test.serial(
+  'the Redis primary dies mid-load: the supervisor promotes the replica and no write is lost or doubled',
+  async (t) => {
+    t.timeout(180_000);
+    const failed: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      if (i === 4) {
+        const killed = spawnSync('pkill', ['-KILL', '-f', 'redis-server.*6380']).status;
+        t.is(killed, 0, 'the Redis primary was running and is killed');
+      }
+      const title = `Redis ${i}`;
+      const day = String(i + 1).padStart(2, '0');
+      const r = await agenda([
+        'event',
+        'add',
+        title,
+        '--start',
+        `2030-04-${day}T10:00:00Z`,
+        '--duration',
+        '30m',
+      ]);
+      if (r.code !== 0) failed.push(`${title}: exit ${r.code} ${r.stderr}`);
+    }
+    t.deepEqual(failed, [], 'every write succeeded across the Redis failover');
+    const listed = await agenda([
+      'event',
+      'list',
+      '--from',
+      '2030-04-01T00:00:00Z',
+      '--to',
+      '2030-05-01T00:00:00Z',
+    ]);
+    t.is(
+      events(listed).filter((e) => e.title.startsWith('Redis ')).length,
+      12,
+      'each write exactly once',
+    );
+  },
+);

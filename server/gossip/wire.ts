@@ -1,0 +1,164 @@
+/**
+ * The gossip wire format, version 1. A datagram is a 32-byte HMAC-SHA256 tag followed by a
+ * UTF-8 JSON envelope `{ v, ts, nonce, body }`; the tag covers the envelope bytes exactly as
+ * sent, with the cluster key. A datagram is accepted only if the tag is right, the envelope
+ * and body validate, `ts` is within the replay window of the receiver's clock and `nonce` was
+ * not seen within that window. Anything else is refused with a reason, never thrown.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { GossipError } from './errors.js';
+import type { GossipMessage } from './types.js';
+
+/** The version this module writes and accepts. */
+export const WIRE_VERSION = 1;
+
+/** Largest datagram written or accepted: comfortably under the UDP payload limit. */
+export const MAX_DATAGRAM_BYTES = 60_000;
+
+const TAG_BYTES = 32;
+
+/** Why a datagram was refused; counted by the runtime. */
+export type DropReason =
+  'too_large' | 'too_short' | 'bad_mac' | 'malformed' | 'version' | 'stale' | 'replay';
+
+/** The outcome of {@link GossipCodec.decode}. */
+export type DecodeResult =
+  | { readonly ok: true; readonly message: GossipMessage }
+  | { readonly ok: false; readonly reason: DropReason };
+
+const text = z.string().min(1).max(256);
+const updateSchema = z.object({
+  id: text,
+  role: text,
+  address: text,
+  meta: z.record(z.string().max(256), z.string().max(1024)),
+  incarnation: z.number().int().nonnegative(),
+  state: z.enum(['alive', 'suspect', 'dead', 'left']),
+});
+const updates = z.array(updateSchema).max(1000);
+const seq = z.number().int().nonnegative();
+const messageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ping'), from: text, updates, seq, target: text }),
+  z.object({ type: z.literal('ack'), from: text, updates, seq }),
+  z.object({ type: z.literal('gossip'), from: text, updates }),
+  z.object({
+    type: z.literal('pingReq'),
+    from: text,
+    updates,
+    seq,
+    target: text,
+    targetAddress: text,
+  }),
+  z.object({
+    type: z.literal('sync'),
+    from: text,
+    updates,
+    reply: z.boolean(),
+    members: z.array(updateSchema).max(10_000),
+  }),
+]);
+const envelopeSchema = z.object({
+  v: z.number().int(),
+  ts: z.number().int(),
+  nonce: z.string().regex(/^[0-9a-f]{32}$/),
+  body: z.unknown(),
+});
+
+/** Dependencies of a codec; the clock and nonce source are injectable for tests. */
+export interface GossipCodecOptions {
+  /** The shared cluster key; at least 16 bytes. */
+  readonly key: Uint8Array | string;
+  /** Accept datagrams stamped at most this far from the local clock. Default 30 s. */
+  readonly replayWindowMs?: number;
+  readonly clock?: () => number;
+  /** 16 random bytes as 32 lowercase hex digits. */
+  readonly nonce?: () => string;
+}
+
+/**
+ * Encodes and authenticates gossip messages. One codec per member: it remembers the nonces
+ * it accepted within the replay window, so a captured datagram cannot be played back.
+ */
+export class GossipCodec {
+  private readonly key: Buffer;
+  private readonly windowMs: number;
+  private readonly clock: () => number;
+  private readonly nonce: () => string;
+  /** Accepted nonces and their timestamps, oldest first. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(options: GossipCodecOptions) {
+    this.key = Buffer.from(options.key);
+    if (this.key.length < 16) {
+      throw new GossipError('invalid_config', 'gossip: the cluster key must be at least 16 bytes');
+    }
+    this.windowMs = options.replayWindowMs ?? 30_000;
+    this.clock = options.clock ?? Date.now;
+    this.nonce = options.nonce ?? (() => randomBytes(16).toString('hex'));
+  }
+
+  /** The datagram for `message`; throws `message_too_large` past {@link MAX_DATAGRAM_BYTES}. */
+  encode(message: GossipMessage): Buffer {
+    const envelope = Buffer.from(
+      JSON.stringify({
+        v: WIRE_VERSION,
+        ts: Math.round(this.clock()),
+        nonce: this.nonce(),
+        body: message,
+      }),
+      'utf8',
+    );
+    const datagram = Buffer.concat([this.tag(envelope), envelope]);
+    if (datagram.length > MAX_DATAGRAM_BYTES) {
+      throw new GossipError(
+        'message_too_large',
+        `gossip: a ${message.type} message of ${datagram.length} bytes does not fit a datagram`,
+      );
+    }
+    return datagram;
+  }
+
+  /** The message in `datagram`, or why it was refused. Never throws. */
+  decode(datagram: Uint8Array): DecodeResult {
+    if (datagram.length > MAX_DATAGRAM_BYTES) return refused('too_large');
+    if (datagram.length <= TAG_BYTES) return refused('too_short');
+    const bytes = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+    const envelopeBytes = bytes.subarray(TAG_BYTES);
+    // Authenticate before parsing, so unauthenticated input never reaches the parser.
+    if (!timingSafeEqual(bytes.subarray(0, TAG_BYTES), this.tag(envelopeBytes))) {
+      return refused('bad_mac');
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(envelopeBytes.toString('utf8'));
+    } catch {
+      return refused('malformed');
+    }
+    const envelope = envelopeSchema.safeParse(raw);
+    if (!envelope.success) return refused('malformed');
+    if (envelope.data.v !== WIRE_VERSION) return refused('version');
+    const now = this.clock();
+    this.forgetBefore(now - this.windowMs);
+    if (Math.abs(now - envelope.data.ts) > this.windowMs) return refused('stale');
+    if (this.seen.has(envelope.data.nonce)) return refused('replay');
+    const body = messageSchema.safeParse(envelope.data.body);
+    if (!body.success) return refused('malformed');
+    this.seen.set(envelope.data.nonce, envelope.data.ts);
+    return { ok: true, message: body.data };
+  }
+
+  private tag(bytes: Uint8Array): Buffer {
+    return createHmac('sha256', this.key).update(bytes).digest();
+  }
+
+  private forgetBefore(oldest: number): void {
+    for (const [nonce, ts] of this.seen) {
+      if (ts < oldest) this.seen.delete(nonce);
+    }
+  }
+}
+
+function refused(reason: DropReason): DecodeResult {
+  return { ok: false, reason };
+}
