@@ -19,12 +19,16 @@ export class FrameTimeoutError extends Error {
 
 /**
  * Resolves with the first frame `predicate` accepts, re-checking as the event loop turns
- * (renders are asynchronous); rejects with {@link FrameTimeoutError} after `timeoutMs`.
+ * (renders are asynchronous); rejects with {@link FrameTimeoutError} after `timeoutMs` (generous:
+ * the first render of a loaded machine can take seconds; a passing wait returns at once).
  */
 export async function waitForFrame(
   lastFrame: () => string | undefined,
   predicate: (frame: string) => boolean,
-  { timeoutMs = 2000, description = 'matching' }: { timeoutMs?: number; description?: string } = {},
+  {
+    timeoutMs = 10_000,
+    description = 'matching',
+  }: { timeoutMs?: number; description?: string } = {},
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
