@@ -2,8 +2,12 @@ import test from 'ava';
 import { PassThrough } from 'node:stream';
 import { ManualClock } from './clock.js';
 import { FakeFeed } from './feed.js';
-import { runDashboard } from './run.js';
 import { healthyCluster, waitForFrame, waitForText } from './testing.js';
+
+// Ink renders only the final frame when it believes it runs in CI (is-in-ci reads CI once, at
+// import), and these tests watch live frames on a real render: load Ink with CI unset.
+process.env.CI = 'false';
+const { runDashboard } = await import('./run.js');
 
 /** A terminal in memory: keys go in through `stdin`, frames accumulate in `output()`. */
 function fakeTerminal() {
