@@ -114,6 +114,23 @@ test.after.always(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+test.serial(
+  'operators see the cluster: five DB members with one leader, a Redis primary and replica, a supervisor',
+  async (t) => {
+    const r = await agenda(['cluster', 'status', '--data-dir', dataDir]);
+    t.is(r.code, 0, r.stderr);
+    const cluster = r.json?.cluster as {
+      dbMembers: { up: boolean; role?: string }[];
+      redis: { up: boolean; role?: string }[];
+      supervisor?: { holder: string | null };
+    };
+    t.is(cluster.dbMembers.filter((m) => m.up).length, 5);
+    t.is(cluster.dbMembers.filter((m) => m.role === 'leader').length, 1);
+    t.deepEqual(cluster.redis.map((i) => i.role).sort(), ['primary', 'replica']);
+    t.regex(cluster.supervisor?.holder ?? '', /^supervisor-/);
+  },
+);
+
 test.serial('accounts: register, login, wrong password, whoami', async (t) => {
   t.is((await agenda(['register', 'alice', '--password-stdin'], 'alice-password\n')).code, 0);
   t.is(
