@@ -4,7 +4,7 @@
  * gateways, which only verify. Private keys are written with mode 0600, via a temporary file
  * renamed into place, so a crash never leaves half a key.
  */
-import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from 'jose';
+import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8 } from 'jose';
 import type { CryptoKey } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -118,21 +118,6 @@ export async function loadSigningKey(file: string): Promise<CryptoKey> {
     return await importPKCS8(pem, TOKEN_ALGORITHM);
   } catch (error) {
     throw new SigningKeyError('unreadable_key', `${file} is not a PKCS #8 P-256 private key`, {
-      cause: error,
-    });
-  }
-}
-
-/**
- * The public verification key from an SPKI PEM file (what gateways load).
- * @throws SigningKeyError
- */
-export async function loadVerificationKey(file: string): Promise<CryptoKey> {
-  const pem = await readKeyFile(file);
-  try {
-    return await importSPKI(pem, TOKEN_ALGORITHM);
-  } catch (error) {
-    throw new SigningKeyError('unreadable_key', `${file} is not an SPKI P-256 public key`, {
       cause: error,
     });
   }

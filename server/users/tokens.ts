@@ -1,6 +1,6 @@
 /**
- * The tokens the users service issues, and how they are verified (by the gateway, with the
- * public key only). Both are JWTs signed ES256 by the users service, issued by
+ * The tokens the users service issues (the gateway verifies them, with the public key only:
+ * server/gateway/tokens.ts). Both are JWTs signed ES256 by the users service, issued by
  * `agenda-users`, naming the user in `sub`, with `iat`, `exp` and a unique `jti`.
  *
  * - A **session** token (login) has audience `agenda` and lives hours: it authenticates API
@@ -11,10 +11,9 @@
  *   a leaked feed URL from authenticating API requests: a verifier that checks the session
  *   audience refuses it without having to know about scopes.
  */
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import type { CryptoKey } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { Unauthenticated } from '../errors.js';
 import { TOKEN_ALGORITHM } from './keys.js';
 
 export const TOKEN_ISSUER = 'agenda-users';
@@ -30,21 +29,11 @@ const HOUR_MS = 3_600_000;
 export const DEFAULT_SESSION_TTL_MS = 12 * HOUR_MS;
 /** How long a feed token lasts unless configured otherwise. */
 export const DEFAULT_FEED_TTL_MS = 365 * 24 * HOUR_MS;
-/** Clock difference between the users service and a gateway that verification forgives. */
-const CLOCK_TOLERANCE_S = 30;
 
 /** A signed token and the instant it stops being accepted. */
 export interface IssuedToken {
   readonly token: string;
   readonly expiresAt: Date;
-}
-
-/** What a verified token says. */
-export interface VerifiedToken {
-  readonly username: string;
-  readonly expiresAt: Date;
-  /** The token's `jti`, unique per token. */
-  readonly tokenId: string;
 }
 
 export interface TokenIssuerOptions {
@@ -105,71 +94,4 @@ export class TokenIssuer {
       .sign(this.privateKey);
     return { token, expiresAt: new Date(expiresAt * 1000) };
   }
-}
-
-export interface VerifyOptions {
-  /** The instant to verify at; now unless a test says otherwise. */
-  readonly at?: Date;
-}
-
-async function verify(
-  token: string,
-  publicKey: CryptoKey,
-  audience: string,
-  options: VerifyOptions,
-): Promise<VerifiedToken & { readonly scope: unknown }> {
-  try {
-    const { payload } = await jwtVerify(token, publicKey, {
-      // Pinned: `alg: none` and algorithm-confusion tokens are refused before any check.
-      algorithms: [TOKEN_ALGORITHM],
-      issuer: TOKEN_ISSUER,
-      audience,
-      requiredClaims: ['sub', 'exp', 'iat', 'jti'],
-      clockTolerance: CLOCK_TOLERANCE_S,
-      ...(options.at === undefined ? {} : { currentDate: options.at }),
-    });
-    const { sub, exp, jti, scope } = payload;
-    if (sub === undefined || exp === undefined || jti === undefined || sub === '') {
-      throw new Unauthenticated('the token names no user');
-    }
-    return { username: sub, expiresAt: new Date(exp * 1000), tokenId: jti, scope };
-  } catch (error) {
-    if (error instanceof Unauthenticated) throw error;
-    if (error instanceof errors.JWTExpired) {
-      throw new Unauthenticated('the token has expired; log in again', { cause: error });
-    }
-    throw new Unauthenticated('the token is not valid', { cause: error });
-  }
-}
-
-/**
- * Verifies a session token (signature, algorithm, issuer, audience, expiry).
- * @throws Unauthenticated
- */
-export async function verifySessionToken(
-  token: string,
-  publicKey: CryptoKey,
-  options: VerifyOptions = {},
-): Promise<VerifiedToken> {
-  const { username, expiresAt, tokenId } = await verify(
-    token,
-    publicKey,
-    SESSION_AUDIENCE,
-    options,
-  );
-  return { username, expiresAt, tokenId };
-}
-
-/**
- * Verifies a feed token (as {@link verifySessionToken}, with the feed audience and scope).
- * @throws Unauthenticated
- */
-export async function verifyFeedToken(
-  token: string,
-  publicKey: CryptoKey,
-  options: VerifyOptions = {},
-): Promise<VerifiedToken> {
-  const verified = await verify(token, publicKey, FEED_AUDIENCE, options);
-  if (verified.scope !== FEED_SCOPE) throw new Unauthenticated('the token is not a feed token');
-  return { username: verified.username, expiresAt: verified.expiresAt, tokenId: verified.tokenId };
 }
