@@ -124,6 +124,12 @@ interface SimNode {
   pausedUntil: number;
   downUntil: number;
   tickPhase: number;
+  /**
+   * Steps between this member's ticks. Some members' clocks run slow: a leader with a slow
+   * clock notices late that it lost its quorum, which is exactly when reads must still be
+   * confirmed by a quorum (ReadIndex), not served from a belief of leadership.
+   */
+  stepsPerTick: number;
   wasLeaderInTerm: number;
 }
 
@@ -219,6 +225,7 @@ export class Simulation {
         pausedUntil: 0,
         downUntil: 0,
         tickPhase: this.rng.int(0, profile.stepsPerTick - 1),
+        stepsPerTick: profile.stepsPerTick * this.rng.pick([1, 1, 1, 2]),
         wasLeaderInTerm: 0,
       };
       this.nodes.push(node);
@@ -343,7 +350,7 @@ export class Simulation {
       if (
         node.host &&
         this.now >= node.pausedUntil &&
-        (this.now + node.tickPhase) % this.profile.stepsPerTick === 0
+        (this.now + node.tickPhase) % node.stepsPerTick === 0
       ) {
         this.guard(node, (h) => h.tick());
       }
