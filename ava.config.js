@@ -7,6 +7,7 @@ export default {
     'cli/**/*.test.ts',
     'tui/**/*.test.ts',
     'supervisor/**/*.test.ts',
+    'vip-agent/**/*.test.ts',
   ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
