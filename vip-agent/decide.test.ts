@@ -6,6 +6,7 @@ import type {
   VipLeaseObservation,
   VipObservation,
 } from './decide.js';
+import { seededRandom } from '../raft/sim/rng.js';
 
 const config: VipDecisionConfig = {
   leaseTtlMs: 3000,
@@ -267,11 +268,9 @@ test('partition: a passive cut from the DB never claims, whatever the peer does'
 
 test('never two owners: over many observations, the VIP is kept or claimed only with margin', (t) => {
   // A small deterministic generator (LCG) so a failure reproduces.
-  let seed = 12345;
-  const next = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
-  };
+  const random = seededRandom(12345);
+  const next = (n: number): number => Math.floor(random() * n);
+  let claims = 0;
   const otherLeases: VipLeaseObservation[] = [heldByPeer, free, unreachable];
   for (let i = 0; i < 5000; i++) {
     const pick = next(4);
@@ -293,6 +292,7 @@ test('never two owners: over many observations, the VIP is kept or claimed only 
       return;
     }
     if (action.type === 'claim-vip') {
+      claims++;
       const fresh =
         observation.lease.kind === 'mine' && observation.leaseReadAgeMs <= config.maxLeaseReadAgeMs;
       t.true(fresh && observation.gatewayFailures < config.gatewayFailureThreshold);
@@ -300,7 +300,7 @@ test('never two owners: over many observations, the VIP is kept or claimed only 
     // The lease is never given up while the VIP is still here.
     if (action.type === 'release-lease') t.false(observation.vipConfigured);
   }
-  t.pass();
+  t.true(claims > 0, 'the generator reaches the claiming rule, so the property is exercised');
 });
 
 test('provable remaining time is the tighter of the DB answer and the last renewal', (t) => {
