@@ -10,6 +10,7 @@ import { expandOccurrences } from './recurrence.js';
 import { at, group, record } from './test-fixtures.js';
 import { validateEventDraft } from './validation.js';
 import type { AttendeeStatus, EventRecord, Interval, Occurrence, Username } from './types.js';
+import { seededRandom } from '../../raft/sim/rng.js';
 
 const MINUTE = 60_000;
 const BASE = at('2025-03-01T00:00:00Z'); // New York changes on 9 March, Madrid on 30 March
@@ -18,17 +19,8 @@ const USERS = ['ann', 'ben', 'cat', 'dan'];
 const ZONES = ['UTC', 'Europe/Madrid', 'America/New_York'];
 const TRIALS = 150;
 
-/** mulberry32: small, fast, good enough to pick test data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded so a failing trial is reproducible. */
+const random = seededRandom;
 
 function randomAgenda(seed: number): EventRecord[] {
   const rnd = random(seed);

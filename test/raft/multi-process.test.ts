@@ -14,17 +14,9 @@ import { RaftError } from '../../raft/core/errors.js';
 import type { RaftClient } from '../../raft/client/raft-client.js';
 import { HistoryRecorder, type KvInput, type KvOutput } from '../support/history.js';
 import { checkKvHistory } from '../support/linearizability.js';
+import { seededRandom } from '../../raft/sim/rng.js';
 
 const BASE_PORT = 25_000;
-
-/** A tiny seeded generator so a failing run's workload can be reproduced. */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 async function runOp(client: RaftClient, input: KvInput): Promise<KvOutput> {
   if (input.kind === 'get') {
@@ -56,7 +48,8 @@ test('a 5-process cluster stays linearizable and loses nothing under kill -9, pa
   });
   const admin = cluster.client();
   const recorder = new HistoryRecorder(() => performance.now());
-  const random = lcg(Number(process.env.RAFT_MP_SEED ?? 7));
+  // Seeded so a failing run's workload can be reproduced (RAFT_MP_SEED).
+  const random = seededRandom(Number(process.env.RAFT_MP_SEED ?? 7));
   const faults: string[] = [];
   try {
     await cluster.waitForLeader(admin);

@@ -12,6 +12,7 @@ import {
   type Model,
   type Operation,
 } from './linearizability.js';
+import { seededRandom } from '../../raft/sim/rng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Builders: `ret === null` records an operation whose outcome the client never learned.
@@ -421,16 +422,10 @@ test('a definite failure on one key wins over a timeout on another', (t) => {
 // ---------------------------------------------------------------------------------------------
 // Random histories from a real register
 
-/** Seeded PRNG (mulberry32) so every failure is reproducible from its seed. */
+/** Seeded integers in [0, bound) so every failure is reproducible from its seed. */
 function randomSource(seed: number): (bound: number) => number {
-  let a = seed >>> 0;
-  return (bound) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * bound);
-  };
+  const random = seededRandom(seed);
+  return (bound) => Math.floor(random() * bound);
 }
 
 /** The register itself, independent of the checker's model: what a correct store answers. */
