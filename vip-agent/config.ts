@@ -1,0 +1,74 @@
+/**
+ * A VIP agent's config file (`--config vip-vm1.json`): JSON, validated with zod, paths relative
+ * to the file, in the shape of the other processes' configs (`server/process-config.ts`).
+ *
+ * ```json
+ * { "id": "vip-vm1",
+ *   "tls": { "ca": "ca.pem", "cert": "vip-vm1.pem", "key": "vip-vm1-key.pem" },
+ *   "db": { "1": "10.77.0.11:7201", "2": "10.77.0.11:7202" },
+ *   "vip": { "address": "10.77.0.10", "prefixLength": 24, "device": "eth0" },
+ *   "gatewayHealthUrl": "https://10.77.0.11:8443/healthz",
+ *   "heartbeat": { "listen": "10.77.0.11:7501", "peer": "10.77.0.12:7501", "keyFile": "vip.key" },
+ *   "status": "10.77.0.11:7502",
+ *   "checkIntervalMs": 100 }
+ * ```
+ */
+import { z } from 'zod';
+import { parseHostPort } from '../raft/runtime/raft-node.js';
+import { GossipConfigSchema } from '../server/gossip/config.js';
+import { loadProcessConfig } from '../server/process-config.js';
+import type { Loaded } from '../server/process-config.js';
+
+const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
+const ipv4 = z.ipv4();
+
+export const VipAgentConfigSchema = z.strictObject({
+  /** This agent's name on the `vip` lease and in heartbeats: unique among VIP agents. */
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'ids use letters, digits, ".", "_" and "-"'),
+  /** This process's certificate (client use for the DB; server use for the status port). */
+  tls: z.strictObject({ ca: z.string(), cert: z.string(), key: z.string() }),
+  /** DB members' HTTPS API addresses by member id. */
+  db: z.record(z.string().regex(/^[1-9][0-9]*$/), hostPort),
+  /** The virtual address the active agent configures on `device`. */
+  vip: z.strictObject({
+    address: ipv4,
+    prefixLength: z.int().min(1).max(32).default(24),
+    device: z
+      .string()
+      .min(1)
+      .max(15)
+      .regex(/^[A-Za-z0-9_.@-]+$/, 'an interface name'),
+  }),
+  /** Name of the lease in the DB registry; both agents of a pair must use the same one. */
+  leaseName: z.string().min(1).max(200).default('vip'),
+  /** The local gateway's health URL (HTTPS, verified against the lab CA). */
+  gatewayHealthUrl: z.url(),
+  /** Authenticated UDP heartbeats with the peer agent. */
+  heartbeat: z.strictObject({
+    listen: hostPort,
+    peer: hostPort,
+    /** File holding the key shared by the pair (at least 16 bytes). */
+    keyFile: z.string().min(1),
+  }),
+  /** Where the agent serves `GET /v1/status` (HTTPS, client certificate required). */
+  status: hostPort,
+  checkIntervalMs: z.int().min(20).max(10_000).default(100),
+  /** Timings of the decision core; see `vipDecisionConfigProblems` for how they must relate. */
+  leaseTtlMs: z.int().min(100).max(60_000).default(1500),
+  leaseMarginMs: z.int().min(20).max(30_000).default(500),
+  renewAfterMs: z.int().min(20).max(30_000).default(300),
+  maxLeaseReadAgeMs: z.int().min(20).max(30_000).default(400),
+  peerDeadAfterMs: z.int().min(50).max(60_000).default(600),
+  gatewayFailureThreshold: z.int().min(1).max(100).default(3),
+  gossip: GossipConfigSchema.optional(),
+});
+export type VipAgentConfig = z.infer<typeof VipAgentConfigSchema>;
+
+/** Reads a VIP agent config; throws an Error whose message says what is wrong and where. */
+export function loadVipAgentConfig(path: string): Loaded<VipAgentConfig> {
+  return loadProcessConfig(path, VipAgentConfigSchema);
+}
