@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { readJsonConfig } from '../raft/cmd/config.js';
 import { parseHostPort } from '../raft/runtime/raft-node.js';
 import type { MutualTlsMaterial, NetAddress } from '../raft/transport/mutual-tls.js';
+import { GossipConfigSchema } from './gossip/config.js';
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
 
@@ -26,6 +27,8 @@ export const ServiceConfigSchema = z.strictObject({
   /** The users service's token-signing private key (PKCS#8 PEM, mode 0600). */
   signingKey: z.string().optional(),
   concurrency: z.number().int().min(1).max(1024).default(32),
+  /** Membership: the replica joins as `<service>-<instance>` with role `<service>`. */
+  gossip: GossipConfigSchema.optional(),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 
@@ -37,6 +40,11 @@ export const GatewayConfigSchema = z.strictObject({
   verificationKey: z.string(),
   /** The public base URL clients use (for feed links), e.g. https://127.0.0.1:8443. */
   publicUrl: z.string().url().optional(),
+  /**
+   * Membership: the gateway joins as `gateway-<id>` and refuses at once (503) requests for a
+   * service that gossip knows to have no replica up.
+   */
+  gossip: GossipConfigSchema.optional(),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

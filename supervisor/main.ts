@@ -1,10 +1,19 @@
 /**
  * The Redis supervisor process: `tsx supervisor/main.ts --config supervisor-1.json`.
  * Logs JSON lines on stderr, prints a readiness line on stdout, and on SIGTERM/SIGINT
- * releases its lease (so another supervisor takes over at once) before exiting.
+ * releases its lease (so another supervisor takes over at once) before exiting. With a
+ * `gossip` section it joins the membership under its id (role `supervisor`).
  */
 import { DbClient } from '../server/db/client.js';
-import { announceReady, jsonLogger, loadOrExit, stopOnSignals } from '../raft/cmd/daemon.js';
+import {
+  announceReady,
+  exitOnStartFailure,
+  jsonLogger,
+  loadOrExit,
+  stopOnSignals,
+} from '../raft/cmd/daemon.js';
+import { joinGossip } from '../server/gossip/join.js';
+import type { GossipNode } from '../server/gossip/node.js';
 import { loadSupervisorConfig } from './config.js';
 import { IoRedisInstance } from './redis-control.js';
 import { DbRegistry } from './registry.js';
@@ -35,9 +44,18 @@ const supervisor = new Supervisor({
   checkIntervalMs,
   logger,
 });
+let gossip: GossipNode | null = null;
+if (config.file.gossip) {
+  try {
+    gossip = await joinGossip(config.file.gossip, config.path, { id, role: 'supervisor' }, logger);
+  } catch (err) {
+    exitOnStartFailure(logger, err);
+  }
+}
 supervisor.start();
 announceReady({ process: 'supervisor', id, redis: config.file.redis });
 stopOnSignals(logger, async () => {
+  await gossip?.close();
   await supervisor.close();
   await db.close();
 });

@@ -28,11 +28,11 @@ import {
   Unavailable,
   type AgendaError,
 } from '../errors.js';
-import { serviceFor, type Op } from '../protocol/ops.js';
+import { serviceFor, type Op, type ServiceName } from '../protocol/ops.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { HttpRefusal, readBody, refusalOf, sendJson, sendText } from './http.js';
 import { GatewayMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
-import type { Dispatcher, NotificationFeed, ReadinessProbe } from './ports.js';
+import type { Dispatcher, NotificationFeed, ReadinessProbe, ReplicaDirectory } from './ports.js';
 import { LoginRateLimiter, type LoginLimits } from './rate-limit.js';
 import { parseJsonBody, QueryParameters } from './requests.js';
 import { apiRoutes, type Answer, type ApiCall, type ApiRoute } from './routes.js';
@@ -57,6 +57,12 @@ export interface GatewayOptions {
   readonly notifications: NotificationFeed;
   /** `/readyz`: whether the bus and services can be reached. */
   readonly readiness: ReadinessProbe;
+  /**
+   * Which services have a replica up (gossip). With it, requests for a service known to have
+   * none are refused at once (503), `/readyz` says which service is missing, and `/metrics`
+   * shows the membership. Without it, every request goes to the dispatcher.
+   */
+  readonly replicas?: ReplicaDirectory;
   /**
    * Base of the URLs handed out (feed subscriptions), e.g. `https://agenda.example:8443`.
    * Default: the `host` header of the request, which is the address the client dialled.
@@ -88,6 +94,8 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
 /** A `host` header worth echoing in a URL: a name or IP, optional port, nothing else. */
 const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 const UNMATCHED = 'unmatched';
+/** Every service a request may need: `/readyz` wants a replica of each. */
+const SERVICES: readonly ServiceName[] = ['users', 'groups'];
 /** Orchestrators poll `/readyz` often; a probe that hangs must not pile requests up. */
 const READINESS_TIMEOUT_MS = 2_000;
 const silentLogger: GatewayLogger = { info() {}, warn() {} };
@@ -321,6 +329,8 @@ export class Gateway {
   /**
    * Sends `op` to its service and waits at most the deadline. Past it the answer is 503:
    * the op may still apply, and a retry with the same request id will not apply it twice.
+   * A service that gossip knows to have no replica up is refused at once, without sending:
+   * nothing can apply, and the client learns why instead of waiting out the deadline.
    */
   private dispatch(
     op: Op,
@@ -329,6 +339,11 @@ export class Gateway {
     clientGone: AbortSignal,
   ): Promise<unknown> {
     const service = serviceFor(op);
+    const down = this.options.replicas?.unavailable(service) ?? null;
+    if (down !== null) {
+      this.metrics.failedFast(service);
+      return Promise.reject(new Unavailable(down));
+    }
     return this.withDeadline(
       (signal) =>
         this.options.dispatcher.dispatch(service, actor, op, {
@@ -456,7 +471,10 @@ export class Gateway {
     return Promise.resolve({ kind: 'json', status: 200, body: { ok: true } });
   }
 
-  /** Ready when the probe says so within {@link READINESS_TIMEOUT_MS}, and not closing. */
+  /**
+   * Ready when the probe says so within {@link READINESS_TIMEOUT_MS}, not closing, and (with
+   * gossip) no service is known to have lost every replica.
+   */
   private async readiness(): Promise<Answer> {
     if (this.stopping) throw new Unavailable('the gateway is shutting down');
     let probe: { readonly ready: boolean; readonly reason?: string };
@@ -472,6 +490,10 @@ export class Gateway {
       throw new Unavailable(`the readiness check failed: ${errorMessage(error)}`);
     }
     if (!probe.ready) throw new Unavailable(probe.reason ?? 'not ready');
+    for (const service of SERVICES) {
+      const down = this.options.replicas?.unavailable(service) ?? null;
+      if (down !== null) throw new Unavailable(down);
+    }
     return { kind: 'json', status: 200, body: { ok: true } };
   }
 
@@ -479,7 +501,7 @@ export class Gateway {
     return Promise.resolve({
       kind: 'text',
       contentType: PROMETHEUS_CONTENT_TYPE,
-      body: this.metrics.render(),
+      body: this.metrics.render(this.options.replicas),
     });
   }
 

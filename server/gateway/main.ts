@@ -3,6 +3,12 @@
  * `GatewayConfigSchema` in server/process-config.ts). It serves the v1 API over HTTPS,
  * verifies tokens with the users service's public key, and reaches the logic services
  * through the Redis bus, whose primary it finds (and follows) in the DB registry.
+ *
+ * With a `gossip` section it joins the membership as `gateway-<id>` (its public URL in the
+ * metadata) and reads the view to refuse at once (503, with what gossip knows) requests for
+ * a service none of whose replicas is up; see `GossipView` for when it has no opinion (the
+ * first three protocol periods after the first contact, a role never seen, a view that looks
+ * cut off). `/readyz` and `/metrics` show the view too.
  */
 import {
   announceReady,
@@ -18,6 +24,9 @@ import { RegistryPrimarySource } from '../bus/primary-source.js';
 import { Requester } from '../bus/requester.js';
 import { DbClient } from '../db/client.js';
 import { errorFromWire } from '../errors.js';
+import { DEFAULT_PERIOD_MS, joinGossip } from '../gossip/join.js';
+import type { GossipNode } from '../gossip/node.js';
+import { GossipView } from '../gossip/view.js';
 import { GatewayConfigSchema, loadProcessConfig } from '../process-config.js';
 import { Gateway } from './gateway.js';
 import { readTokenPublicKey } from './keys.js';
@@ -59,8 +68,21 @@ const dispatcher: Dispatcher = {
 };
 
 let gateway: Gateway;
+let gossip: GossipNode | null = null;
 try {
   if (!listen) throw new Error(`bad listen address ${file.listen}`);
+  let replicas: GossipView | null = null;
+  if (file.gossip) {
+    gossip = await joinGossip(
+      file.gossip,
+      config.path,
+      { id: name, role: 'gateway', meta: { url: file.publicUrl ?? `https://${file.listen}` } },
+      logger,
+    );
+    replicas = new GossipView(gossip, {
+      settleMs: 3 * (file.gossip.periodMs ?? DEFAULT_PERIOD_MS),
+    });
+  }
   await requester.start();
   gateway = new Gateway({
     host: listen.host,
@@ -77,6 +99,7 @@ try {
           : { ready: false, reason: 'no Redis primary is known yet' },
       ),
     ...(file.publicUrl ? { publicUrl: file.publicUrl } : {}),
+    ...(replicas ? { replicas } : {}),
     logger,
   });
   await gateway.start();
@@ -85,6 +108,8 @@ try {
 }
 announceReady({ service: 'gateway', instance: file.id, url: `https://${file.listen}` });
 stopOnSignals(logger, async () => {
+  // The others hear of the departure at once; the frozen view still serves the drain.
+  await gossip?.close();
   await gateway.close();
   await requester.close();
   await connection.close();

@@ -4,6 +4,8 @@
  * so the number of series stays bounded whatever clients send.
  */
 
+import type { ReplicaDirectory } from './ports.js';
+
 /** Content type of {@link GatewayMetrics.render}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -115,6 +117,10 @@ export class GatewayMetrics {
     'agenda_gateway_stream_overflows_total',
     'Event streams closed because their client did not keep up.',
   );
+  private readonly failFast = new CounterFamily(
+    'agenda_gateway_fail_fast_total',
+    'Requests refused at once because gossip knows no live replica of their service.',
+  );
   private openStreams = 0;
 
   /** A request answered (or a stream ended). `seconds` is left out for streams. */
@@ -143,8 +149,16 @@ export class GatewayMetrics {
     this.streamOverflows.inc({});
   }
 
-  /** The exposition text, ending with a newline as the format requires. */
-  render(): string {
+  /** A request refused without being sent: its service has no replica up. */
+  failedFast(service: string): void {
+    this.failFast.inc({ service });
+  }
+
+  /**
+   * The exposition text, ending with a newline as the format requires; with `replicas`, the
+   * gossip view as this gateway sees it too.
+   */
+  render(replicas?: ReplicaDirectory): string {
     const lines: string[] = [];
     this.requests.render(lines);
     this.latency.render(lines);
@@ -156,6 +170,38 @@ export class GatewayMetrics {
     );
     this.streamUpdates.render(lines);
     this.streamOverflows.render(lines);
+    if (replicas !== undefined) {
+      this.failFast.render(lines);
+      renderGossip(lines, replicas);
+    }
     return lines.join('\n') + '\n';
+  }
+}
+
+/** The gossip view's gauges and datagram counters, read fresh at each scrape. */
+function renderGossip(lines: string[], replicas: ReplicaDirectory): void {
+  lines.push(
+    "# HELP agenda_gossip_members Members in this gateway's gossip view, by role and state.",
+    '# TYPE agenda_gossip_members gauge',
+  );
+  for (const { role, state, count } of replicas.counts()) {
+    lines.push(`agenda_gossip_members${formatLabels({ role, state })} ${count}`);
+  }
+  const stats = replicas.stats?.();
+  if (stats === undefined) return;
+  lines.push(
+    '# HELP agenda_gossip_datagrams_total Gossip datagrams sent and accepted.',
+    '# TYPE agenda_gossip_datagrams_total counter',
+    `agenda_gossip_datagrams_total{direction="sent"} ${stats.sent}`,
+    `agenda_gossip_datagrams_total{direction="received"} ${stats.received}`,
+    '# HELP agenda_gossip_send_errors_total Gossip datagrams that could not be sent.',
+    '# TYPE agenda_gossip_send_errors_total counter',
+    `agenda_gossip_send_errors_total ${stats.sendErrors}`,
+    '# HELP agenda_gossip_dropped_total Gossip datagrams refused, by reason ' +
+      '(bad_mac: a sender without the cluster key).',
+    '# TYPE agenda_gossip_dropped_total counter',
+  );
+  for (const [reason, count] of Object.entries(stats.dropped)) {
+    lines.push(`agenda_gossip_dropped_total${formatLabels({ reason })} ${count}`);
   }
 }

@@ -58,6 +58,29 @@ export interface NotificationFeed {
   onGap?(listener: () => void): () => void;
 }
 
+/**
+ * What the gateway knows of the logic services' replicas beyond the bus: gossip membership
+ * (server/gossip's `GossipView` is one). With it, a request for a service that certainly has
+ * no replica up is refused at once instead of waiting out its deadline on Redis; without
+ * it, every request is sent and the deadline speaks.
+ */
+export interface ReplicaDirectory {
+  /**
+   * Why no replica of `service` can answer now, in words for the client; null when one may,
+   * or when the directory cannot tell (it must not refuse on a guess).
+   */
+  unavailable(service: ServiceName): string | null;
+  /** The members it sees, by role and state, for `/metrics`. */
+  counts(): readonly { readonly role: string; readonly state: string; readonly count: number }[];
+  /** Datagram counters of the membership protocol, for `/metrics`. */
+  stats?(): {
+    readonly sent: number;
+    readonly received: number;
+    readonly sendErrors: number;
+    readonly dropped: Readonly<Record<string, number>>;
+  };
+}
+
 /** Whether this gateway can serve requests now (its bus is connected, services answer). */
 export type ReadinessProbe = () => Promise<{ readonly ready: boolean; readonly reason?: string }>;
 

@@ -98,6 +98,11 @@ export class GossipNode {
     this.advance();
   }
 
+  /** How this member describes itself to the cluster. */
+  get self(): MemberIdentity {
+    return this.options.self;
+  }
+
   /** The local view, this member included. */
   members(): MemberView[] {
     return this.core.members();

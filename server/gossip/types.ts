@@ -8,7 +8,13 @@
 export type MemberId = string;
 
 /** What a member does in Agenda; gateways look replicas of a service up by role. */
-export type MemberRole = 'gateway' | 'users' | 'groups' | 'supervisor' | (string & {});
+export type MemberRole = 'gateway' | 'users' | 'groups' | 'supervisor' | 'observer' | (string & {});
+
+/**
+ * Role of a passive member that only watches, such as the operator dashboard: it takes part
+ * in the protocol (it must, to receive the view) but never counts as a replica of anything.
+ */
+export const OBSERVER_ROLE = 'observer';
 
 /**
  * What a member believes about another one. `left` is a `dead` the member announced itself

@@ -4,6 +4,8 @@
  * the DB registry (and follows it when the supervisor moves it), consumes its service's
  * request stream in the shared consumer group, calls the DB service, replies, and publishes
  * live updates. Stateless: any replica can die; another takes over its pending requests.
+ * With a `gossip` section it joins the membership as `<service>-<instance>`, so gateways know
+ * whether any replica of the service is up, and leaves it first thing when told to stop.
  */
 import {
   announceReady,
@@ -17,6 +19,8 @@ import { NotificationPublisher } from '../bus/notifications.js';
 import { RegistryPrimarySource } from '../bus/primary-source.js';
 import { RequestWorker } from '../bus/worker.js';
 import { DbClient } from '../db/client.js';
+import type { GossipNode } from '../gossip/node.js';
+import { joinGossip } from '../gossip/join.js';
 import { GroupsService } from '../groups/groups-service.js';
 import { loadProcessConfig, ServiceConfigSchema } from '../process-config.js';
 import { loadSigningKey } from '../users/keys.js';
@@ -41,6 +45,7 @@ const connection = new BusConnection({
 const notifications = new NotificationPublisher(connection, logger);
 
 let worker: RequestWorker;
+let gossip: GossipNode | null = null;
 try {
   const deps = {
     database: db,
@@ -61,6 +66,15 @@ try {
   } else {
     service = new GroupsService(deps);
   }
+  // Before consuming anything: a bad gossip section stops the replica with nothing claimed.
+  if (file.gossip) {
+    gossip = await joinGossip(
+      file.gossip,
+      config.path,
+      { id: name, role: file.service, meta: { instance: String(file.instance) } },
+      logger,
+    );
+  }
   worker = new RequestWorker({
     connection,
     service: file.service,
@@ -80,6 +94,8 @@ try {
 }
 announceReady({ service: file.service, instance: file.instance });
 stopOnSignals(logger, async () => {
+  // Gateways hear of the departure before the pending requests drain.
+  await gossip?.close();
   await worker.close();
   await connection.close();
   await db.close();

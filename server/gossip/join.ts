@@ -1,0 +1,146 @@
+/**
+ * How a daemon takes part in gossip: from the `gossip` section of its config file
+ * ({@link GossipConfig}) to a started {@link GossipNode} that logs every membership change as a
+ * JSON line. The daemons (services, gateways, supervisors, VIP agents) and the operator
+ * dashboard all join through {@link joinGossip}, so a bad key file reads the same everywhere
+ * and a member's timings follow from the one `periodMs` knob. Leaving is `node.close()`,
+ * which announces the departure (`left`) before the socket closes: the daemons call it first
+ * thing on SIGTERM, so gateways stop counting on a replica that is shutting down.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import type { TransportLogger } from '../../raft/transport/logger.js';
+import type { GossipConfig } from './config.js';
+import { GossipError } from './errors.js';
+import { GossipNode, parseAddress } from './node.js';
+import type { SwimConfig } from './swim.js';
+import type { MemberId, MemberRole, MembershipEvent } from './types.js';
+
+/** The protocol period when the config says nothing: one probe a second, as SWIM suggests. */
+export const DEFAULT_PERIOD_MS = 1000;
+
+/** Shortest cluster key accepted, in bytes (the codec's minimum). */
+export const MIN_KEY_BYTES = 16;
+
+/** Who this member is; its gossip address comes from the config's `listen`. */
+export interface GossipIdentity {
+  /** Unique in the cluster: `users-1`, `gateway-2`, `supervisor-1`. */
+  readonly id: MemberId;
+  readonly role: MemberRole;
+  /** Small facts for the others, e.g. a gateway's public URL. */
+  readonly meta?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The cluster key in `file`: its bytes with surrounding whitespace removed, so a key written
+ * with `echo` works. Throws `invalid_config` naming the file when it cannot be read or is
+ * shorter than {@link MIN_KEY_BYTES}.
+ */
+export async function readGossipKey(file: string): Promise<Buffer> {
+  let raw: Buffer;
+  try {
+    raw = await readFile(file);
+  } catch (error) {
+    throw new GossipError(
+      'invalid_config',
+      `gossip: cannot read the key file ${file}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const key = Buffer.from(raw.toString('latin1').trim(), 'latin1');
+  if (key.length < MIN_KEY_BYTES) {
+    throw new GossipError(
+      'invalid_config',
+      `gossip: the key file ${file} holds ${key.length} bytes; the cluster key needs at least ` +
+        `${MIN_KEY_BYTES} (e.g. \`openssl rand -hex 32 > ${file}\`)`,
+    );
+  }
+  return key;
+}
+
+/**
+ * The protocol's timings for a period: the ack timeout and gossip interval keep the ratios of
+ * the SWIM core's defaults (0.4 and 0.2 of the period), so one knob scales them all.
+ */
+export function protocolFor(
+  periodMs: number = DEFAULT_PERIOD_MS,
+): Pick<SwimConfig, 'protocolPeriodMs' | 'ackTimeoutMs' | 'gossipIntervalMs'> {
+  return {
+    protocolPeriodMs: periodMs,
+    ackTimeoutMs: Math.max(1, Math.floor(periodMs * 0.4)),
+    gossipIntervalMs: Math.max(1, Math.floor(periodMs / 5)),
+  };
+}
+
+/**
+ * Joins the cluster described by `config` as `identity` and resolves with the started node.
+ * `resolvePath` turns the config's `keyFile` into a path (relative to the config file, like
+ * the TLS material: `Loaded.path`). Membership changes are logged on `logger` (suspicions and
+ * deaths as warnings). Throws a {@link GossipError}: `invalid_config` for a missing or short
+ * key or a bad address, `listen_failed` when the UDP socket cannot be bound.
+ */
+export async function joinGossip(
+  config: GossipConfig,
+  resolvePath: (path: string) => string,
+  identity: GossipIdentity,
+  logger: TransportLogger,
+): Promise<GossipNode> {
+  const keyPath = resolvePath(config.keyFile);
+  const clusterKey = await readGossipKey(keyPath);
+  const { mode } = await stat(keyPath);
+  if ((mode & 0o077) !== 0) {
+    logger.warn('the gossip key file is readable by others; chmod 600 it', {
+      keyFile: keyPath,
+      mode: (mode & 0o777).toString(8),
+    });
+  }
+  parseAddress(config.listen);
+  const node = new GossipNode({
+    self: {
+      id: identity.id,
+      role: identity.role,
+      address: config.listen,
+      meta: identity.meta ?? {},
+    },
+    seeds: config.seeds,
+    clusterKey,
+    protocol: protocolFor(config.periodMs),
+  });
+  node.on('change', (change) => logChange(logger, change));
+  try {
+    await node.start();
+  } catch (error) {
+    await node.close();
+    throw new GossipError(
+      'listen_failed',
+      `gossip: cannot listen on ${config.listen}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  logger.info('joined gossip', {
+    member: identity.id,
+    role: identity.role,
+    listen: config.listen,
+    seeds: config.seeds,
+  });
+  return node;
+}
+
+/** One JSON line per change; forgetting a long-dead member is housekeeping (debug). */
+function logChange(logger: TransportLogger, change: MembershipEvent): void {
+  const { member } = change;
+  const fields = {
+    change: change.kind,
+    member: member.id,
+    role: member.role,
+    state: member.state,
+    address: member.address,
+    incarnation: member.incarnation,
+  };
+  const level =
+    change.kind === 'suspect' || change.kind === 'dead'
+      ? 'warn'
+      : change.kind === 'removed'
+        ? 'debug'
+        : 'info';
+  logger[level]('gossip membership changed', fields);
+}
