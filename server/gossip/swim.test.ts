@@ -213,3 +213,32 @@ test('tunables are checked', (t) => {
   );
   t.is((error as { code?: string }).code, 'invalid_config');
 });
+
+test('a dead member is forgotten everywhere: no member hands the tombstone back to one that forgot it', (t) => {
+  // Short retention and frequent syncs: members forget at slightly different times, and a
+  // sync in between used to hand the record back.
+  const retention = 5_000;
+  const net = new TestNetwork(35, {
+    ...TEST_PROTOCOL,
+    deadRetentionMs: retention,
+    syncEveryPeriods: 2,
+  });
+  const members = ids(8);
+  for (const id of members) net.start(id, ['n0']);
+  net.run(15_000);
+  t.true(converged(net));
+  net.kill('n7');
+  // Detection, then one retention period on the last member to learn, then syncs that could
+  // hand the record back (one every 10 periods); well past all of that, nobody holds it.
+  net.run(60_000);
+  for (const observer of members.slice(0, 7)) {
+    t.is(net.view(observer, 'n7'), undefined, `${observer} still holds n7`);
+  }
+  // Each member forgets it once: a second removal means the record was handed back.
+  for (const observer of members.slice(0, 7)) {
+    const removals = net
+      .events(observer)
+      .filter((e) => e.event.member.id === 'n7' && e.event.kind === 'removed');
+    t.is(removals.length, 1, `${observer} forgot n7 ${removals.length} times`);
+  }
+});

@@ -112,6 +112,13 @@ interface Entry {
   suspectDeadline: number;
   /** When a dead or left member is forgotten. */
   removeAt: number;
+  /**
+   * False for the tombstone of a member this view never knew: it only keeps older "alive"
+   * news from reviving the member, and is never passed on. Passing it on would let members
+   * that forgot the member at different times hand the record back and forth, each adoption
+   * restarting its retention, so it would never be forgotten.
+   */
+  shared: boolean;
 }
 
 interface Probe {
@@ -180,7 +187,13 @@ export class Swim {
     this.nextProbeAt = config.now;
     this.nextGossipAt = config.now;
     const update = this.selfUpdate('alive');
-    this.view.set(this.self.id, { update, since: this.now, suspectDeadline: 0, removeAt: 0 });
+    this.view.set(this.self.id, {
+      update,
+      since: this.now,
+      suspectDeadline: 0,
+      removeAt: 0,
+      shared: true,
+    });
     this.enqueue(update);
   }
 
@@ -349,9 +362,9 @@ export class Swim {
     if (update.id === this.self.id) return this.learnAboutSelf(update);
     const entry = this.view.get(update.id);
     if (entry === undefined && isDown(update.state)) {
-      // Keep a tombstone of a member we never saw, so older "alive" news cannot revive it.
-      this.setEntry(update);
-      this.enqueue(update);
+      // Keep a tombstone of a member we never saw, so older "alive" news cannot revive it,
+      // but keep it to ourselves (see `Entry.shared`).
+      this.setEntry(update, false);
       return false;
     }
     if (!supersedes(update, entry?.update)) return false;
@@ -406,7 +419,7 @@ export class Swim {
     }
   }
 
-  private setEntry(update: MemberUpdate): MemberView {
+  private setEntry(update: MemberUpdate, shared = true): MemberView {
     const previous = this.view.get(update.id);
     const since = previous?.update.state === update.state ? previous.since : this.now;
     this.view.set(update.id, {
@@ -419,6 +432,7 @@ export class Swim {
             : this.now + this.suspicionTimeout()
           : 0,
       removeAt: isDown(update.state) ? this.now + this.opts.deadRetentionMs : 0,
+      shared,
     });
     return { ...update, since };
   }
@@ -435,7 +449,10 @@ export class Swim {
       } else if (isDown(entry.update.state) && entry.removeAt <= this.now) {
         this.view.delete(id);
         this.broadcasts.delete(id);
-        this.events.push({ kind: 'removed', member: { ...entry.update, since: this.now } });
+        // A private tombstone was never reported, so its end is not news either.
+        if (entry.shared) {
+          this.events.push({ kind: 'removed', member: { ...entry.update, since: this.now } });
+        }
       }
     }
   }
@@ -551,7 +568,7 @@ export class Swim {
   }
 
   private snapshot(): MemberUpdate[] {
-    return [...this.view.values()].map((entry) => entry.update);
+    return [...this.view.values()].filter((entry) => entry.shared).map((entry) => entry.update);
   }
 
   private peersIn(state: MemberState): MemberUpdate[] {
