@@ -1,0 +1,406 @@
+/**
+ * The client load of a chaos scenario: `clients` concurrent HTTPS clients on the gateway
+ * (the VIP), sharing a few users so every user's agenda has concurrent writers and readers.
+ * Each client loops: create a one-minute personal event with a unique title, or read the
+ * user's agenda over the window the events live in. A create carries an `idempotency-key`
+ * and is retried with the same key on connection errors, timeouts, 5xx and 429 until it is
+ * acknowledged, so a failover costs time but never a second copy; when the run ends first,
+ * its outcome is unknown (it may still have applied), not lost.
+ *
+ * Attempts time out quickly (a second by default) and retry quickly, so the first success
+ * after an outage is seen within tens of milliseconds and unavailability is measured
+ * finely. Each finished operation is reported as an {@link OpRecord} as soon as it ends.
+ * It runs in-process (tests) or behind `load-main.ts` (the lab's client namespace).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'undici';
+import { z } from 'zod';
+import { Rng } from '../../raft/sim/rng.js';
+import { API_PREFIX } from '../../server/protocol/api.js';
+import { monotonicNow, type LoadSpec, type OpRecord, type UserReadBack } from './protocol.js';
+
+/** Events are one minute long, one after another: creates never conflict with each other. */
+const SLOT_MS = 60_000;
+/** The read window: far more slots than a run creates, within the API's longest query span. */
+export const WINDOW_MS = 300 * 24 * 3_600_000;
+/** Registration and login before the load starts get this long, healthy system or not. */
+const SETUP_TIMEOUT_MS = 30_000;
+
+/** The load could not start or could not read the agendas back. */
+export class LoadError extends Error {
+  readonly code = 'chaos_load_failed' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LoadError';
+  }
+}
+
+/** What one HTTP attempt came to: an answer (any status), or no answer at all. */
+type Attempt =
+  | { readonly answered: true; readonly status: number; readonly body: unknown }
+  | { readonly answered: false; readonly error: string };
+
+interface UserSession {
+  readonly name: string;
+  readonly password: string;
+  token: string | null;
+  /** A login in flight, shared by the user's clients. */
+  login: Promise<void> | null;
+  /** The next free one-minute slot of this user's window. */
+  nextSlot: number;
+}
+
+const EventsAnswer = z.object({ events: z.array(z.object({ title: z.string() })) });
+const LoginAnswer = z.object({ token: z.string().min(1) });
+
+/** Statuses after which the same request may succeed: the system is failing over. */
+function retryable(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
+
+function describeRefusal(status: number, body: unknown): string {
+  const parsed = z
+    .object({ error: z.object({ code: z.string(), message: z.string() }) })
+    .safeParse(body);
+  return parsed.success
+    ? `${status} ${parsed.data.error.code}: ${parsed.data.error.message}`
+    : `${status} without an error body`;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    return `${error.name}: ${error.message}${cause}`;
+  }
+  return String(error);
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new LoadError(`cannot read the CA file ${path}: ${errorText(error)}`, { cause: error });
+  }
+}
+
+export class ChaosLoad {
+  readonly #spec: LoadSpec;
+  readonly #report: (record: OpRecord) => void;
+  readonly #agent: Agent;
+  readonly #origin: string;
+  readonly #windowStart: number;
+  readonly #users: UserSession[];
+  /** Aborts attempts in flight when the load is closed (not when it is merely stopped). */
+  readonly #closing = new AbortController();
+  #stopping = false;
+  /** Wakes clients sleeping between operations when the load stops. */
+  readonly #wake = new Set<() => void>();
+  #loops: Promise<void>[] = [];
+  #closed: Promise<void> | null = null;
+
+  /** @throws LoadError when the CA file cannot be read. */
+  constructor(spec: LoadSpec, report: (record: OpRecord) => void) {
+    this.#spec = spec;
+    this.#report = report;
+    const url = new URL(spec.url);
+    this.#origin = url.origin;
+    this.#windowStart = Date.parse(spec.windowStart);
+    this.#agent = new Agent({
+      connect: { ca: readCa(spec.caPath), timeout: spec.attemptTimeoutMs },
+      connections: spec.clients + 2,
+      keepAliveTimeout: 10_000,
+    });
+    this.#users = Array.from({ length: spec.users }, (_, index) => ({
+      name: `${spec.userPrefix}-u${index}`,
+      password: randomBytes(12).toString('base64url'),
+      token: null,
+      login: null,
+      nextSlot: 0,
+    }));
+  }
+
+  /** The usernames the load acts as. */
+  get users(): string[] {
+    return this.#users.map((user) => user.name);
+  }
+
+  /**
+   * Registers and logs in every user (retrying while the system is unavailable, up to
+   * 30 s), then starts the clients. Resolves with the instant operations began.
+   * @throws LoadError when a user cannot be set up.
+   */
+  async start(): Promise<number> {
+    const deadline = monotonicNow() + SETUP_TIMEOUT_MS;
+    for (const user of this.#users) await this.#register(user, deadline);
+    await Promise.all(this.#users.map((user) => this.#ensureLogin(user)));
+    for (const user of this.#users) {
+      if (user.token === null) throw new LoadError(`could not log ${user.name} in`);
+    }
+    const at = monotonicNow();
+    this.#loops = Array.from({ length: this.#spec.clients }, (_, client) =>
+      this.#runClient(client),
+    );
+    return at;
+  }
+
+  /**
+   * Stops starting operations and retries; resolves once every client has reported its last
+   * operation (at most one attempt timeout later), with the instant stopping began.
+   */
+  async stop(): Promise<number> {
+    const at = monotonicNow();
+    this.#stopping = true;
+    for (const wake of this.#wake) wake();
+    await Promise.all(this.#loops);
+    return at;
+  }
+
+  /**
+   * Reads every user's agenda, retrying each until it succeeds or `readBackTimeoutMs`
+   * passes; call after the system was restored. Only the successful read is reported.
+   * @throws LoadError when an agenda cannot be read in time.
+   */
+  async readBack(): Promise<UserReadBack[]> {
+    const results: UserReadBack[] = [];
+    for (const user of this.#users) {
+      const deadline = monotonicNow() + this.#spec.readBackTimeoutMs;
+      let lastError = 'no attempt';
+      for (;;) {
+        await this.#ensureLogin(user);
+        const call = monotonicNow();
+        const read = await this.#read(user);
+        if (read.ok) {
+          results.push({ user: user.name, call, return: monotonicNow(), titles: read.titles });
+          break;
+        }
+        lastError = read.error;
+        if (monotonicNow() > deadline) {
+          throw new LoadError(
+            `could not read ${user.name}'s agenda back within ${this.#spec.readBackTimeoutMs} ms: ${lastError}`,
+          );
+        }
+        await this.#pause(this.#spec.retryDelayMs, false);
+      }
+    }
+    return results;
+  }
+
+  /** Stops everything at once (attempts in flight are cut) and closes connections. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#stopping = true;
+      this.#closing.abort();
+      for (const wake of this.#wake) wake();
+      await Promise.allSettled(this.#loops);
+      await this.#agent.close();
+    })();
+    return this.#closed;
+  }
+
+  async #runClient(client: number): Promise<void> {
+    const user = this.#users[client % this.#users.length]!;
+    const rng = new Rng(this.#spec.seed + client);
+    for (let n = 0; !this.#stopping; n++) {
+      const started = monotonicNow();
+      if (rng.chance(this.#spec.createShare)) await this.#create(client, user, n);
+      else await this.#readOp(client, user);
+      await this.#pause(this.#spec.paceMs - (monotonicNow() - started), true);
+    }
+  }
+
+  async #create(client: number, user: UserSession, n: number): Promise<void> {
+    const title = `${user.name}-c${client}-${n}`.replace(/[^A-Za-z0-9_-]/g, '_');
+    const start = new Date(this.#windowStart + user.nextSlot++ * SLOT_MS).toISOString();
+    const body = { title, start, duration: '1m', allowConflict: true };
+    const call = monotonicNow();
+    let attempts = 0;
+    let lastError = 'the run ended before the first attempt';
+    for (;;) {
+      if (attempts > 0 && this.#stopping) {
+        this.#report({
+          kind: 'create',
+          client,
+          user: user.name,
+          call,
+          title,
+          outcome: 'unknown',
+          attempts,
+          error: lastError,
+        });
+        return;
+      }
+      attempts += 1;
+      await this.#ensureLogin(user);
+      const answer = await this.#attempt('POST', '/events', { json: body, user, key: title });
+      if (answer.answered && answer.status >= 200 && answer.status < 300) {
+        this.#report({
+          kind: 'create',
+          client,
+          user: user.name,
+          call,
+          title,
+          outcome: 'acked',
+          return: monotonicNow(),
+          attempts,
+        });
+        return;
+      }
+      if (answer.answered && !retryable(answer.status) && answer.status !== 401) {
+        const error = describeRefusal(answer.status, answer.body);
+        this.#report({
+          kind: 'create',
+          client,
+          user: user.name,
+          call,
+          title,
+          outcome: 'refused',
+          return: monotonicNow(),
+          attempts,
+          error,
+        });
+        return;
+      }
+      lastError = answer.answered ? describeRefusal(answer.status, answer.body) : answer.error;
+      if (answer.answered && answer.status === 401) user.token = null;
+      else await this.#pause(this.#spec.retryDelayMs, true);
+    }
+  }
+
+  async #readOp(client: number, user: UserSession): Promise<void> {
+    await this.#ensureLogin(user);
+    const call = monotonicNow();
+    const read = await this.#read(user);
+    const at = monotonicNow();
+    this.#report(
+      read.ok
+        ? {
+            kind: 'read',
+            client,
+            user: user.name,
+            call,
+            outcome: 'ok',
+            return: at,
+            titles: read.titles,
+          }
+        : {
+            kind: 'read',
+            client,
+            user: user.name,
+            call,
+            outcome: 'failed',
+            return: at,
+            error: read.error,
+          },
+    );
+  }
+
+  async #read(
+    user: UserSession,
+  ): Promise<{ ok: true; titles: string[] } | { ok: false; error: string }> {
+    const from = new Date(this.#windowStart).toISOString();
+    const to = new Date(this.#windowStart + WINDOW_MS).toISOString();
+    const answer = await this.#attempt('GET', `/events?from=${from}&to=${to}`, { user });
+    if (!answer.answered) return { ok: false, error: answer.error };
+    if (answer.status === 401) user.token = null;
+    if (answer.status !== 200)
+      return { ok: false, error: describeRefusal(answer.status, answer.body) };
+    const parsed = EventsAnswer.safeParse(answer.body);
+    if (!parsed.success) return { ok: false, error: 'the agenda answer has no events list' };
+    return { ok: true, titles: parsed.data.events.map((event) => event.title) };
+  }
+
+  async #register(user: UserSession, deadline: number): Promise<void> {
+    const body = { username: user.name, password: user.password };
+    for (;;) {
+      const key = `register-${user.name}`.replace(/[^A-Za-z0-9_-]/g, '_');
+      const answer = await this.#attempt('POST', '/users', { json: body, key });
+      if (answer.answered && answer.status === 201) return;
+      const error = answer.answered ? describeRefusal(answer.status, answer.body) : answer.error;
+      if ((answer.answered && !retryable(answer.status)) || monotonicNow() > deadline) {
+        throw new LoadError(`could not register ${user.name}: ${error}`);
+      }
+      await this.#pause(this.#spec.retryDelayMs, false);
+    }
+  }
+
+  /** Logs `user` in unless a token is held; concurrent callers share one login. */
+  async #ensureLogin(user: UserSession): Promise<void> {
+    if (user.token !== null || this.#closing.signal.aborted) return;
+    user.login ??= (async () => {
+      const deadline = monotonicNow() + SETUP_TIMEOUT_MS;
+      const body = { username: user.name, password: user.password };
+      while (!this.#closing.signal.aborted) {
+        const answer = await this.#attempt('POST', '/sessions', { json: body });
+        if (answer.answered && answer.status === 200) {
+          const parsed = LoginAnswer.safeParse(answer.body);
+          if (parsed.success) {
+            user.token = parsed.data.token;
+            return;
+          }
+        }
+        // Between two ops a failed login is just another failed attempt; the op retries it.
+        if (monotonicNow() > deadline || this.#stopping) return;
+        await this.#pause(this.#spec.retryDelayMs, false);
+      }
+    })().finally(() => {
+      user.login = null;
+    });
+    await user.login;
+  }
+
+  async #attempt(
+    method: 'GET' | 'POST',
+    path: string,
+    options: { json?: unknown; user?: UserSession; key?: string },
+  ): Promise<Attempt> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.user?.token) headers.authorization = `Bearer ${options.user.token}`;
+    if (options.key !== undefined) headers['idempotency-key'] = options.key;
+    if (options.json !== undefined) headers['content-type'] = 'application/json';
+    const timeout = this.#spec.attemptTimeoutMs;
+    try {
+      const response = await this.#agent.request({
+        origin: this.#origin,
+        path: `${API_PREFIX}${path}`,
+        method,
+        headers,
+        ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }),
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        signal: AbortSignal.any([AbortSignal.timeout(timeout), this.#closing.signal]),
+      });
+      const text = await response.body.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      return { answered: true, status: response.statusCode, body };
+    } catch (error) {
+      return { answered: false, error: errorText(error) };
+    }
+  }
+
+  /** Sleeps `ms` (nothing when ≤ 0); `wakeOnStop` ends the sleep as soon as the load stops. */
+  #pause(ms: number, wakeOnStop: boolean): Promise<void> {
+    if (ms <= 0 || (wakeOnStop && this.#stopping) || this.#closing.signal.aborted) {
+      return Promise.resolve();
+    }
+    const closing = this.#closing.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake.delete(done);
+        closing.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      // close() wakes every sleeper; stop() only those between operations.
+      if (wakeOnStop) this.#wake.add(done);
+      closing.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Whole scenarios against the real request path in one process (gateway, services, store;
+ * `test-support.ts`) with a fake lab that plays each fault as an outage of known length:
+ * the report must measure that outage, find no loss or duplicate when the system behaves,
+ * and catch them when it does not. One test runs the load as a child process, as the lab
+ * does. Serial: the measurements are about time, so the tests must not share the CPU.
+ */
+import test from 'ava';
+import { runChaos, type ChaosOptions, type ChaosReport } from './index.js';
+import { childProcessLoad, inProcessLoad } from './load-session.js';
+import { FakeLab, InProcessSystem, type FakeLabBehaviour } from './test-support.js';
+
+/** Test ports 30400–30419. */
+let nextPort = 30400;
+
+const FAULT_MS = 1_200;
+/** Generous: CI machines are slow and shared, and ops are retried every 50 ms. */
+const SLACK_MS = 1_000;
+
+async function scenario(
+  name: string,
+  behaviour: FakeLabBehaviour,
+  options: Partial<ChaosOptions> = {},
+): Promise<{ report: ChaosReport; lab: FakeLab; lines: string[]; row: Record<string, unknown> }> {
+  const system = await InProcessSystem.start(nextPort++);
+  try {
+    const lab = new FakeLab(system, behaviour);
+    const lines: string[] = [];
+    const report = await runChaos(lab, {
+      scenario: name,
+      json: true,
+      out: (line) => lines.push(line),
+      progress: () => undefined,
+      load: inProcessLoad,
+      timing: { warmupMs: 400, faultMs: FAULT_MS, afterLiftMs: 400 },
+      shape: { clients: 6, users: 3, attemptTimeoutMs: 400 },
+      seed: 42,
+      ...options,
+    });
+    const parsed = JSON.parse(lines.at(-1)!) as { scenarios: Record<string, unknown>[] };
+    return { report, lab, lines, row: parsed.scenarios[0]! };
+  } finally {
+    await system.close();
+  }
+}
+
+test.serial('a DB leader failover is measured, and loses and duplicates nothing', async (t) => {
+  const { report, lab, row } = await scenario('db-leader-kill', { failoverMs: 600 });
+  t.deepEqual(lab.calls, ['restore', 'kill db-3', 'restore']);
+  t.true(report.pass);
+  t.like(row, { name: 'db-leader-kill', lost: 0, duplicated: 0, linearizable: true, pass: true });
+  t.true((row.acked as number) > 20, `acked ${String(row.acked)}`);
+  const unavailable = row.unavailableMs as number;
+  t.true(unavailable >= 590 && unavailable < 600 + SLACK_MS, `unavailable ${unavailable}`);
+  t.true(report.scenarios[0]!.recovered === true);
+});
+
+test.serial(
+  'killing the active gateway moves the address; retries with the same key apply once',
+  async (t) => {
+    const { lab, row } = await scenario('gateway-kill', { failoverMs: 700 });
+    t.deepEqual(lab.calls, ['restore', 'kill gateway-1', 'restore']);
+    t.like(row, { lost: 0, duplicated: 0, linearizable: true, targetMs: 2_000, pass: true });
+    const unavailable = row.unavailableMs as number;
+    t.true(unavailable >= 690 && unavailable < 700 + SLACK_MS, `unavailable ${unavailable}`);
+  },
+);
+
+test.serial(
+  'a paused leader is resumed while the load runs, and the whole pause is visible',
+  async (t) => {
+    const { lab, row } = await scenario('db-leader-pause', { failoverMs: 0 });
+    t.deepEqual(lab.calls, ['restore', 'pause db-3', 'resume db-3', 'restore']);
+    t.like(row, { lost: 0, duplicated: 0, linearizable: true });
+    // This fake never fails over: nothing succeeds until the resume, FAULT_MS after the pause.
+    const unavailable = row.unavailableMs as number;
+    t.true(unavailable >= FAULT_MS - 10 && unavailable < FAULT_MS + SLACK_MS, `${unavailable}`);
+  },
+);
+
+test.serial('a system that acknowledges writes it never applies is caught', async (t) => {
+  const { report, row } = await scenario('vm1-crash', {
+    failoverMs: 500,
+    failoverMode: 'forget-writes',
+  });
+  t.false(report.pass);
+  t.like(row, { duplicated: 0, linearizable: false, verdict: 'not_linearizable', pass: false });
+  t.true((row.lost as number) > 0);
+  t.regex(report.scenarios[0]!.explanation ?? '', /is not linearizable/);
+});
+
+test.serial('a system that applies a retried write twice is caught', async (t) => {
+  const { report, row } = await scenario('vm2-crash', {
+    failoverMs: 500,
+    failoverMode: 'apply-twice',
+  });
+  t.false(report.pass);
+  t.like(row, { lost: 0, linearizable: false, pass: false });
+  t.true((row.duplicated as number) > 0);
+});
+
+test.serial('writes cut short by the end of the run are unknown, not lost', async (t) => {
+  // The backend hangs past the end of the load: it never recovers while observed.
+  const { report, row } = await scenario(
+    'db-leader-kill',
+    { failoverMs: 60_000, failoverMode: 'hang' },
+    { timing: { warmupMs: 400, faultMs: 2_000 } },
+  );
+  const result = report.scenarios[0]!;
+  t.like(row, { lost: 0, duplicated: 0, linearizable: true, recovered: false, pass: false });
+  t.true((row.unknown as number) > 0, `unknown ${String(row.unknown)}`);
+  t.true((row.unavailableMs as number) >= 2_000);
+  t.is(result.error, undefined);
+  t.regex(String(row.failures), /still unavailable when the load stopped/);
+});
+
+test.serial('the load also runs as a child process speaking the line protocol', async (t) => {
+  const { lab, row } = await scenario(
+    'vm1-isolate',
+    { failoverMs: 0 },
+    { load: childProcessLoad([]) },
+  );
+  t.deepEqual(lab.calls, ['restore', 'isolate vm1', 'heal', 'restore']);
+  t.like(row, {
+    lost: 0,
+    duplicated: 0,
+    linearizable: true,
+    fault: 'isolated vm1 (VIP, Redis primary)',
+  });
+  t.true((row.acked as number) > 20, `acked ${String(row.acked)}`);
+  t.true((row.unavailableMs as number) >= FAULT_MS - 10);
+});

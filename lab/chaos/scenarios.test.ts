@@ -1,0 +1,171 @@
+/**
+ * Which fault each scenario injects on whom, the bound it is held to, and how the runner
+ * refuses an unknown scenario and reports one it could not carry out.
+ */
+import test from 'ava';
+import type { LabDriver, LabFacts, LabHost } from '../driver.js';
+import { runChaos } from './index.js';
+import type { LoadLauncher } from './load-session.js';
+import {
+  hostOf,
+  hostTargetMs,
+  SCENARIO_NAMES,
+  SCENARIOS,
+  selectScenarios,
+  UnknownScenarioError,
+} from './scenarios.js';
+
+const FACTS: LabFacts = {
+  dbLeader: 'db-4',
+  redisPrimary: 'redis-2',
+  vipOwner: 'vm1',
+  activeGateway: 'gateway-1',
+};
+
+/** A lab that only records what it is asked to do. */
+class RecordingLab implements LabDriver {
+  readonly vipUrl = 'https://10.0.0.1:8443';
+  readonly caPath = '/nonexistent/ca.pem';
+  readonly clientPrefix = ['ip', 'netns', 'exec', 'client'];
+  readonly calls: string[] = [];
+
+  constructor(private readonly known: LabFacts = FACTS) {}
+
+  private record(call: string): Promise<void> {
+    this.calls.push(call);
+    return Promise.resolve();
+  }
+
+  kill = (process: string) => this.record(`kill ${process}`);
+  crash = (host: LabHost) => this.record(`crash ${host}`);
+  partition = (a: LabHost, b: LabHost) => this.record(`partition ${a} ${b}`);
+  isolate = (host: LabHost) => this.record(`isolate ${host}`);
+  heal = () => this.record('heal');
+  pause = (process: string) => this.record(`pause ${process}`);
+  resume = (process?: string) => this.record(`resume ${process ?? 'all'}`);
+  restore = () => this.record('restore');
+  facts = () => Promise.resolve(this.known);
+}
+
+async function injected(name: string, facts: LabFacts = FACTS) {
+  const lab = new RecordingLab(facts);
+  const [scenario] = selectScenarios(name);
+  const injection = await scenario!.inject(lab, facts);
+  const injectedCalls = [...lab.calls];
+  await injection.lift?.();
+  return { injection, injectedCalls, liftCalls: lab.calls.slice(injectedCalls.length) };
+}
+
+test('the seven scenarios of the issue, in its order', (t) => {
+  t.deepEqual(SCENARIO_NAMES, [
+    'db-leader-kill',
+    'vm1-crash',
+    'vm2-crash',
+    'redis-primary-kill',
+    'gateway-kill',
+    'vm1-isolate',
+    'db-leader-pause',
+  ]);
+  t.is(SCENARIOS.length, 7);
+});
+
+test('each scenario hits the role holder the lab names at injection time', async (t) => {
+  t.like(await injected('db-leader-kill'), {
+    injectedCalls: ['kill db-4'],
+    injection: { fault: 'killed db-4 (DB leader)', targetMs: 1_500, lift: null },
+  });
+  t.like(await injected('redis-primary-kill'), {
+    injectedCalls: ['kill redis-2'],
+    injection: { fault: 'killed redis-2 (Redis primary)', targetMs: 3_000 },
+  });
+  t.like(await injected('gateway-kill', { ...FACTS, activeGateway: 'gateway-2' }), {
+    injectedCalls: ['kill gateway-2'],
+    injection: { fault: 'killed gateway-2 (active gateway)', targetMs: 2_000 },
+  });
+  t.like(await injected('vm1-crash'), {
+    injectedCalls: ['crash vm1'],
+    injection: { fault: 'crashed vm1 (VIP)', targetMs: 2_000, lift: null },
+  });
+  t.like(await injected('vm2-crash'), {
+    injectedCalls: ['crash vm2'],
+    injection: { fault: 'crashed vm2 (Redis primary)', targetMs: 3_000 },
+  });
+});
+
+test('network faults and pauses are lifted while the load still runs', async (t) => {
+  t.like(await injected('vm1-isolate'), {
+    injectedCalls: ['isolate vm1'],
+    liftCalls: ['heal'],
+    injection: { fault: 'isolated vm1 (VIP)', targetMs: 2_000 },
+  });
+  t.like(await injected('db-leader-pause'), {
+    injectedCalls: ['pause db-4'],
+    liftCalls: ['resume db-4'],
+    injection: { fault: 'paused db-4 (DB leader)', targetMs: 1_500 },
+  });
+});
+
+test('losing a host is held to the largest bound among the roles it held', (t) => {
+  const none: LabFacts = {
+    dbLeader: null,
+    redisPrimary: null,
+    vipOwner: null,
+    activeGateway: null,
+  };
+  t.is(hostTargetMs('vm3', FACTS), 1_500);
+  t.is(hostTargetMs('vm1', none), 1_500);
+  t.is(hostTargetMs('vm1', FACTS), 2_000);
+  t.is(hostTargetMs('vm1', { ...FACTS, redisPrimary: 'redis-1' }), 3_000);
+  t.is(hostOf('gateway-2'), 'vm2');
+  t.is(hostOf('vip-1'), 'vm1');
+  t.is(hostOf('db-2'), null);
+});
+
+test('an unknown scenario is refused before the lab is touched, with the list of names', async (t) => {
+  t.throws(() => selectScenarios('db-leader-explode'), { instanceOf: UnknownScenarioError });
+  const lab = new RecordingLab();
+  const error = await t.throwsAsync(runChaos(lab, { scenario: 'nope', json: true }), {
+    instanceOf: UnknownScenarioError,
+  });
+  t.is(error?.code, 'invalid');
+  t.is(
+    error?.message,
+    'unknown chaos scenario "nope"; the scenarios are: db-leader-kill, vm1-crash, vm2-crash, ' +
+      'redis-primary-kill, gateway-kill, vm1-isolate, db-leader-pause',
+  );
+  t.deepEqual(lab.calls, []);
+});
+
+test('a scenario that cannot find its target is reported failed, and the lab restored', async (t) => {
+  const lab = new RecordingLab({ ...FACTS, dbLeader: null });
+  let closed = 0;
+  const idleLoad: LoadLauncher = () => ({
+    ready: () => Promise.resolve(0),
+    stop: () => Promise.resolve(0),
+    readBack: () => Promise.resolve([]),
+    close: () => {
+      closed += 1;
+      return Promise.resolve();
+    },
+  });
+  const lines: string[] = [];
+  const report = await runChaos(lab, {
+    scenario: 'db-leader-pause',
+    json: true,
+    out: (line) => lines.push(line),
+    progress: () => undefined,
+    load: idleLoad,
+    timing: { warmupMs: 0, factsTimeoutMs: 300 },
+  });
+  t.false(report.pass);
+  t.is(closed, 1);
+  t.deepEqual(lab.calls, ['restore', 'restore']);
+  const row = (JSON.parse(lines.at(-1)!) as { scenarios: Record<string, unknown>[] }).scenarios[0];
+  t.like(row, {
+    name: 'db-leader-pause',
+    unavailableMs: null,
+    linearizable: false,
+    pass: false,
+    failures: ['error: the lab did not know the dbLeader within 300 ms'],
+  });
+});

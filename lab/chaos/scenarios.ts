@@ -1,0 +1,182 @@
+/**
+ * The chaos scenarios: which fault each injects, on whom (chosen from the lab's facts at the
+ * moment of injection, so "the leader" is the leader then), how it is lifted, and the
+ * client-visible unavailability it may cause (MISSION §5).
+ */
+import { InvalidInput } from '../../server/errors.js';
+import type { LabDriver, LabFacts, LabHost } from '../driver.js';
+
+/** The unavailability bounds of MISSION §5, by what was lost. */
+export const UNAVAILABILITY_TARGETS_MS = {
+  dbLeader: 1_500,
+  gateway: 2_000,
+  redisPrimary: 3_000,
+} as const;
+
+/** A fault in place. */
+export interface Injection {
+  /** What was done, for the report: `killed db-3 (the DB leader)`. */
+  readonly fault: string;
+  /** The longest unavailability this fault may cause. */
+  readonly targetMs: number;
+  /**
+   * Lifts the fault while the load still runs (network faults, pauses), so the report sees
+   * the return too; null when only `driver.restore()` can undo it (a kill, a crash).
+   */
+  readonly lift: (() => Promise<void>) | null;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** The fact the target is chosen from; the runner waits for the lab to know it. */
+  readonly needs: ReadonlyArray<keyof LabFacts>;
+  inject(driver: LabDriver, facts: LabFacts): Promise<Injection>;
+}
+
+/** The host a process runs on, for the processes whose name says it (`redis-1` → vm1). */
+export function hostOf(process: string): LabHost | null {
+  const match = /^(?:redis|users|groups|gateway|supervisor|vip)-([123])$/.exec(process);
+  return match === null ? null : (`vm${match[1]}` as LabHost);
+}
+
+/**
+ * The bound for losing a whole host: the largest bound among the roles it held. The DB
+ * leader's bound is the floor, since any host may hold it (DB placement is the lab's).
+ */
+export function hostTargetMs(host: LabHost, facts: LabFacts): number {
+  let target: number = UNAVAILABILITY_TARGETS_MS.dbLeader;
+  if (facts.vipOwner === host) target = Math.max(target, UNAVAILABILITY_TARGETS_MS.gateway);
+  if (facts.redisPrimary !== null && hostOf(facts.redisPrimary) === host) {
+    target = Math.max(target, UNAVAILABILITY_TARGETS_MS.redisPrimary);
+  }
+  return target;
+}
+
+/** What a host held, for the report: `vm1 (VIP, Redis primary)`. */
+function hostRoles(host: LabHost, facts: LabFacts): string {
+  const roles: string[] = [];
+  if (facts.vipOwner === host) roles.push('VIP');
+  if (facts.redisPrimary !== null && hostOf(facts.redisPrimary) === host) {
+    roles.push('Redis primary');
+  }
+  return roles.length === 0 ? host : `${host} (${roles.join(', ')})`;
+}
+
+/** The fact a scenario needs, which the runner made sure is known. */
+function required(facts: LabFacts, fact: 'dbLeader' | 'redisPrimary' | 'activeGateway'): string {
+  const value = facts[fact];
+  if (value === null) throw new Error(`the lab does not know the ${fact}`);
+  return value;
+}
+
+function hostCrash(host: LabHost): Scenario {
+  return {
+    name: `${host}-crash`,
+    description: `crash ${host}: every process on it dies at once and it leaves the network`,
+    needs: [],
+    async inject(driver, facts) {
+      await driver.crash(host);
+      return {
+        fault: `crashed ${hostRoles(host, facts)}`,
+        targetMs: hostTargetMs(host, facts),
+        lift: null,
+      };
+    },
+  };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'db-leader-kill',
+    description: 'SIGKILL the DB leader',
+    needs: ['dbLeader'],
+    async inject(driver, facts) {
+      const leader = required(facts, 'dbLeader');
+      await driver.kill(leader);
+      return {
+        fault: `killed ${leader} (DB leader)`,
+        targetMs: UNAVAILABILITY_TARGETS_MS.dbLeader,
+        lift: null,
+      };
+    },
+  },
+  hostCrash('vm1'),
+  hostCrash('vm2'),
+  {
+    name: 'redis-primary-kill',
+    description: 'SIGKILL the Redis primary',
+    needs: ['redisPrimary'],
+    async inject(driver, facts) {
+      const primary = required(facts, 'redisPrimary');
+      await driver.kill(primary);
+      return {
+        fault: `killed ${primary} (Redis primary)`,
+        targetMs: UNAVAILABILITY_TARGETS_MS.redisPrimary,
+        lift: null,
+      };
+    },
+  },
+  {
+    name: 'gateway-kill',
+    description: 'SIGKILL the active gateway, the one the VIP points at',
+    needs: ['activeGateway'],
+    async inject(driver, facts) {
+      const gateway = required(facts, 'activeGateway');
+      await driver.kill(gateway);
+      return {
+        fault: `killed ${gateway} (active gateway)`,
+        targetMs: UNAVAILABILITY_TARGETS_MS.gateway,
+        lift: null,
+      };
+    },
+  },
+  {
+    name: 'vm1-isolate',
+    description: 'cut vm1 off the network (both ways), then heal',
+    needs: [],
+    async inject(driver, facts) {
+      await driver.isolate('vm1');
+      return {
+        fault: `isolated ${hostRoles('vm1', facts)}`,
+        targetMs: hostTargetMs('vm1', facts),
+        lift: () => driver.heal(),
+      };
+    },
+  },
+  {
+    name: 'db-leader-pause',
+    description: 'SIGSTOP the DB leader, SIGCONT it later',
+    needs: ['dbLeader'],
+    async inject(driver, facts) {
+      const leader = required(facts, 'dbLeader');
+      await driver.pause(leader);
+      return {
+        fault: `paused ${leader} (DB leader)`,
+        targetMs: UNAVAILABILITY_TARGETS_MS.dbLeader,
+        lift: () => driver.resume(leader),
+      };
+    },
+  },
+];
+
+export const SCENARIO_NAMES: readonly string[] = SCENARIOS.map((scenario) => scenario.name);
+
+/** `--scenario` named none of the scenarios: invalid input (exit 1), listing the names. */
+export class UnknownScenarioError extends InvalidInput {
+  readonly scenarios = SCENARIO_NAMES;
+
+  constructor(name: string) {
+    super(`unknown chaos scenario "${name}"; the scenarios are: ${SCENARIO_NAMES.join(', ')}`, {
+      field: 'scenario',
+    });
+  }
+}
+
+/** The scenarios to run: all, or the one named. @throws UnknownScenarioError */
+export function selectScenarios(name: string | undefined): readonly Scenario[] {
+  if (name === undefined) return SCENARIOS;
+  const scenario = SCENARIOS.find((candidate) => candidate.name === name);
+  if (scenario === undefined) throw new UnknownScenarioError(name);
+  return [scenario];
+}
