@@ -8,27 +8,31 @@
  *   "db": { "1": "10.77.0.11:7201", "2": "10.77.0.11:7202" },
  *   "vip": { "address": "10.77.0.10", "prefixLength": 24, "device": "eth0" },
  *   "gatewayHealthUrl": "https://10.77.0.11:8443/healthz",
- *   "heartbeat": { "listen": "10.77.0.11:7501", "peer": "10.77.0.12:7501", "keyFile": "vip.key" },
+ *   "heartbeat": { "listen": "10.77.0.11:7501", "peer": "10.77.0.12:7501", "peerId": "vip-vm2",
+ *                  "keyFile": "vip.key" },
  *   "status": "10.77.0.11:7502",
  *   "checkIntervalMs": 100 }
  * ```
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseHostPort } from '../raft/runtime/raft-node.js';
 import { GossipConfigSchema } from '../server/gossip/config.js';
 import { loadProcessConfig } from '../server/process-config.js';
 import type { Loaded } from '../server/process-config.js';
+import { vipAgentTimingProblems } from './agent.js';
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
 const ipv4 = z.ipv4();
+const agentId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'ids use letters, digits, ".", "_" and "-"');
 
 export const VipAgentConfigSchema = z.strictObject({
   /** This agent's name on the `vip` lease and in heartbeats: unique among VIP agents. */
-  id: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[A-Za-z0-9_.-]+$/, 'ids use letters, digits, ".", "_" and "-"'),
+  id: agentId,
   /** This process's certificate (client use for the DB; server use for the status port). */
   tls: z.strictObject({ ca: z.string(), cert: z.string(), key: z.string() }),
   /** DB members' HTTPS API addresses by member id. */
@@ -51,6 +55,8 @@ export const VipAgentConfigSchema = z.strictObject({
   heartbeat: z.strictObject({
     listen: hostPort,
     peer: hostPort,
+    /** The peer agent's `id`: heartbeats naming anyone else are dropped. */
+    peerId: agentId,
     /** File holding the key shared by the pair (at least 16 bytes). */
     keyFile: z.string().min(1),
   }),
@@ -68,7 +74,32 @@ export const VipAgentConfigSchema = z.strictObject({
 });
 export type VipAgentConfig = z.infer<typeof VipAgentConfigSchema>;
 
-/** Reads a VIP agent config; throws an Error whose message says what is wrong and where. */
-export function loadVipAgentConfig(path: string): Loaded<VipAgentConfig> {
-  return loadProcessConfig(path, VipAgentConfigSchema);
+/** A loaded config, plus the pair's heartbeat key read from `heartbeat.keyFile`. */
+export type LoadedVipAgentConfig = Loaded<VipAgentConfig> & { readonly heartbeatKey: Buffer };
+
+/**
+ * Reads a VIP agent config; throws an Error whose message says what is wrong and where. The
+ * timings are checked too (`vipAgentTimingProblems`), so a config that would let the agent
+ * keep the VIP past its lease, or flap, is refused before anything starts.
+ */
+export function loadVipAgentConfig(path: string): LoadedVipAgentConfig {
+  const loaded = loadProcessConfig(path, VipAgentConfigSchema);
+  const { file } = loaded;
+  const problems = vipAgentTimingProblems({
+    checkIntervalMs: file.checkIntervalMs,
+    decision: file,
+  });
+  if (file.heartbeat.peerId === file.id) problems.push('heartbeat.peerId must differ from id');
+  if (problems.length > 0) throw new Error(`invalid config ${path}:\n  ${problems.join('\n  ')}`);
+  let heartbeatKey: Buffer;
+  try {
+    // Whitespace around the key is ignored, so `openssl rand -hex 32 > vip.key` works as is.
+    heartbeatKey = Buffer.from(readFileSync(loaded.path(file.heartbeat.keyFile), 'utf8').trim());
+  } catch (error) {
+    throw new Error(`cannot read ${file.heartbeat.keyFile}: ${(error as Error).message}`);
+  }
+  if (heartbeatKey.length < 16) {
+    throw new Error(`config ${path}: ${file.heartbeat.keyFile} must hold at least 16 bytes`);
+  }
+  return { ...loaded, heartbeatKey };
 }

@@ -1,0 +1,74 @@
+/**
+ * The VIP agent's status over HTTPS for operators (the dashboard reads it with the lab's
+ * `operator` certificate): `GET /v1/status` answers the agent's status as JSON, `GET /healthz`
+ * says the process is up. Mutual TLS like every other process of ours: a client without a
+ * certificate from the lab CA does not get past the handshake. Read-only: nothing here can
+ * change what the agent does.
+ */
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mutualTlsServerOptions } from '../raft/transport/mutual-tls.js';
+import type { MutualTlsMaterial, NetAddress } from '../raft/transport/mutual-tls.js';
+import { HttpError, sendError, sendJson } from '../server/db/http.js';
+
+const ROUTES = ['/v1/status', '/healthz'];
+
+/** A listening status server; {@link close} stops it. */
+export class StatusServer {
+  private closing: Promise<void> | null = null;
+
+  private constructor(private readonly server: Server) {}
+
+  /** Listens at `listen`; `status` is called for every `GET /v1/status`. */
+  static async start(options: {
+    readonly listen: NetAddress;
+    readonly tls: MutualTlsMaterial;
+    readonly status: () => unknown;
+  }): Promise<StatusServer> {
+    const server = createServer(mutualTlsServerOptions(options.tls), (req, res) =>
+      answer(req, res, options.status),
+    );
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.listen.port, options.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new StatusServer(server);
+  }
+
+  address(): NetAddress {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('not listening');
+    return { host: address.address, port: address.port };
+  }
+
+  /** Stops listening and drops open connections. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.closing;
+  }
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, status: () => unknown): void {
+  const path = new URL(req.url ?? '/', 'https://vip-agent.invalid').pathname;
+  try {
+    if (req.method === 'GET' && path === '/v1/status') return sendJson(res, 200, status());
+    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true });
+    if (ROUTES.includes(path)) {
+      throw new HttpError(405, 'invalid', `${req.method ?? ''} is not allowed on ${path}`);
+    }
+    throw HttpError.of('not_found', `no route ${path}`);
+  } catch (error) {
+    const refusal =
+      error instanceof HttpError ? error : HttpError.of('internal', (error as Error).message);
+    sendError(res, refusal, refusal.status === 405 ? { allow: 'GET' } : {});
+  }
+}
