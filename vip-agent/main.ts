@@ -4,7 +4,8 @@
  * and on SIGTERM/SIGINT takes the VIP off this host and then releases the lease, so the peer
  * takes over at once. It refuses to start (exit 1, with the reason) when it could not manage
  * the address: no `ip`, no such device, or no CAP_NET_ADMIN — an agent that cannot remove
- * the VIP must never be in a position to hold it.
+ * the VIP must never be in a position to hold it. With a `gossip` section it joins the
+ * membership under its id (role `vip-agent`), so operators see both agents in one view.
  */
 import {
   announceReady,
@@ -15,6 +16,8 @@ import {
 } from '../raft/cmd/daemon.js';
 import { parseHostPort } from '../raft/runtime/raft-node.js';
 import { DbClient } from '../server/db/client.js';
+import { joinGossip } from '../server/gossip/join.js';
+import type { GossipNode } from '../server/gossip/node.js';
 import { DbRegistry } from '../supervisor/registry.js';
 import { IpAddressControl, addressControlProblems } from './address.js';
 import { VipAgent } from './agent.js';
@@ -53,6 +56,7 @@ const address = (hostPort: string) => parseHostPort(hostPort) ?? { host: '', por
 let heartbeat: HeartbeatChannel;
 let status: StatusServer;
 let agent: VipAgent;
+let gossip: GossipNode | null = null;
 try {
   heartbeat = await HeartbeatChannel.open({
     self: file.id,
@@ -80,12 +84,16 @@ try {
     tls: config.tls,
     status: () => agent.status(),
   });
+  if (file.gossip) {
+    gossip = await joinGossip(file.gossip, config.path, { id: file.id, role: 'vip-agent' }, logger);
+  }
 } catch (error) {
   exitOnStartFailure(logger, error);
 }
 agent.start();
 announceReady({ process: 'vip-agent', id: file.id, vip: file.vip.address, status: file.status });
 stopOnSignals(logger, async () => {
+  await gossip?.close();
   await agent.close();
   await status.close();
   await heartbeat.close();
