@@ -40,6 +40,10 @@ export function redisArgs(spec: RedisSpec): string[] {
     'yes',
     '--tls-protocols',
     'TLSv1.3',
+    // Access control is the client certificate; protected mode would refuse every client not
+    // on loopback (the lab's hosts), having no password to go by.
+    '--protected-mode',
+    'no',
     '--dir',
     spec.dir,
     '--save',

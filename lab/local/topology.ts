@@ -1,17 +1,16 @@
 /**
  * The single-machine topology `npm start` runs on loopback: five DB members, a Redis primary
- * and replica, two users and two groups service replicas, two gateways. Every port is fixed
- * and below 32768, so restarts find each other again and no port collides with the
- * ephemeral range.
+ * and replica watched by two supervisors, two users and two groups service replicas, two
+ * gateways, all joined by gossip. Every port is fixed and below 32768, so restarts find each
+ * other again and no port collides with the ephemeral range. The configs themselves come from
+ * the plan shared with the three-host lab (`lab/plan.ts`).
  */
-import { join } from 'node:path';
-import {
-  ensureCertificate,
-  ensureCertificateAuthority,
-  type CertificateAuthority,
-} from '../pki.js';
+import type { Topology } from '../plan.js';
+
+export { DataLayout as LocalLayout, type TlsFiles } from '../layout.js';
 
 export const HOST = '127.0.0.1';
+const LOCAL = 'local';
 
 export const DB_MEMBERS = [1, 2, 3, 4, 5].map((id) => ({
   id,
@@ -32,71 +31,42 @@ export const GATEWAYS = [
   { id: 2, host: HOST, port: 8444 },
 ];
 
-/** Paths of one process's TLS material. */
-export interface TlsFiles {
-  readonly ca: string;
-  readonly cert: string;
-  readonly key: string;
-}
+/** Gossip ports on loopback: 73<kind><instance>, one per member since they share an address. */
+const GOSSIP_PORT = { gateway: 7310, users: 7320, groups: 7330, supervisor: 7340 } as const;
 
-/** Where everything lives under the data directory. */
-export class LocalLayout {
-  constructor(readonly dataDir: string) {}
-
-  get pkiDir(): string {
-    return join(this.dataDir, 'pki');
-  }
-
-  get logDir(): string {
-    return join(this.dataDir, 'logs');
-  }
-
-  dir(name: string): string {
-    return join(this.dataDir, name);
-  }
-
-  tls(name: string): TlsFiles {
-    return {
-      ca: join(this.pkiDir, 'ca.pem'),
-      cert: join(this.pkiDir, `${name}.pem`),
-      key: join(this.pkiDir, `${name}-key.pem`),
-    };
-  }
-
-  /** The users service's token-signing key pair (private key mode 0600). */
-  get signingKey(): { readonly privateKey: string; readonly publicKey: string } {
-    return {
-      privateKey: join(this.pkiDir, 'token-signing-key.pem'),
-      publicKey: join(this.pkiDir, 'token-signing-public.pem'),
-    };
-  }
-}
-
-/**
- * Creates (first run) or reuses the lab CA and every process's certificate. Servers get
- * 127.0.0.1 and `localhost` so clients can dial either; all get client usage too, since
- * every process is also a mutual-TLS client of another.
- */
-export async function ensureLocalCertificates(layout: LocalLayout): Promise<CertificateAuthority> {
-  const ca = await ensureCertificateAuthority(layout.pkiDir);
-  const names = [
-    ...DB_MEMBERS.map((m) => `db-${m.id}`),
-    REDIS.primary.name,
-    REDIS.replica.name,
-    ...USERS_REPLICAS.map((i) => `users-${i}`),
-    ...GROUPS_REPLICAS.map((i) => `groups-${i}`),
-    ...GATEWAYS.map((g) => `gateway-${g.id}`),
-    ...SUPERVISORS.map((i) => `supervisor-${i}`),
-    'operator',
-  ];
-  for (const name of names) {
-    await ensureCertificate(layout.pkiDir, name, {
-      ca,
-      usages: 'both',
-      ipAddresses: [HOST],
-      dnsNames: ['localhost'],
-      days: 365,
-    });
-  }
-  return ca;
-}
+export const LOCAL_TOPOLOGY: Topology = {
+  hosts: [{ name: LOCAL, address: HOST }],
+  db: DB_MEMBERS.map((m) => ({
+    id: m.id,
+    host: LOCAL,
+    raftPort: m.raft.port,
+    apiPort: m.api.port,
+  })),
+  redis: [REDIS.primary, REDIS.replica].map((r, i) => ({ id: i + 1, host: LOCAL, port: r.port })),
+  supervisors: SUPERVISORS.map((id) => ({
+    id,
+    host: LOCAL,
+    gossipPort: GOSSIP_PORT.supervisor + id,
+  })),
+  services: [
+    ...USERS_REPLICAS.map((instance) => ({
+      service: 'users' as const,
+      instance,
+      host: LOCAL,
+      gossipPort: GOSSIP_PORT.users + instance,
+    })),
+    ...GROUPS_REPLICAS.map((instance) => ({
+      service: 'groups' as const,
+      instance,
+      host: LOCAL,
+      gossipPort: GOSSIP_PORT.groups + instance,
+    })),
+  ],
+  gateways: GATEWAYS.map((g) => ({
+    id: g.id,
+    host: LOCAL,
+    port: g.port,
+    gossipPort: GOSSIP_PORT.gateway + g.id,
+    listenAll: false,
+  })),
+};

@@ -1,0 +1,59 @@
+/**
+ * Where a running system keeps its files under one data directory — `./.agenda` for
+ * `npm start`, `./.agenda-lab` for the three-host lab — so every tool (the runners, the
+ * operator's observer, the lab driver) finds the CA, the certificates, the keys, the config
+ * files and the logs the same way.
+ */
+import { join } from 'node:path';
+
+/** Paths of one process's TLS material. */
+export interface TlsFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export class DataLayout {
+  constructor(readonly dataDir: string) {}
+
+  /** The lab CA, every certificate, the token-signing and shared keys. */
+  get pkiDir(): string {
+    return join(this.dataDir, 'pki');
+  }
+
+  get logDir(): string {
+    return join(this.dataDir, 'logs');
+  }
+
+  /** A process's own directory (Raft data, Redis working directory). */
+  dir(name: string): string {
+    return join(this.dataDir, name);
+  }
+
+  /** The config file a process is started with. */
+  configFile(name: string): string {
+    return join(this.dataDir, `${name}.json`);
+  }
+
+  logFile(name: string): string {
+    return join(this.logDir, `${name}.log`);
+  }
+
+  tls(name: string): TlsFiles {
+    return {
+      ca: join(this.pkiDir, 'ca.pem'),
+      cert: join(this.pkiDir, `${name}.pem`),
+      key: join(this.pkiDir, `${name}-key.pem`),
+    };
+  }
+
+  /** The key every gossip member shares (authenticates its datagrams). */
+  get gossipKey(): string {
+    return join(this.pkiDir, 'gossip.key');
+  }
+
+  /** The key the two VIP agents share (authenticates their heartbeats). */
+  get vipHeartbeatKey(): string {
+    return join(this.pkiDir, 'vip-heartbeat.key');
+  }
+}

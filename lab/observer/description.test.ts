@@ -1,0 +1,133 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { DataLayout } from '../layout.js';
+import { LOCAL_TOPOLOGY } from '../local/topology.js';
+import { LAB_TOPOLOGY } from '../topology.js';
+import {
+  loadClusterDescription,
+  parseClusterDescription,
+  writeClusterDescription,
+} from './description.js';
+import { chooseTopology, describeChosenTopology } from './open.js';
+import { describeTopology } from './topology.js';
+
+test('the lab: every DB member, both Redis instances, both VIP agents and every gossip member', (t) => {
+  const layout = new DataLayout('/srv/lab');
+  const description = describeTopology(LAB_TOPOLOGY, layout, {
+    name: 'lab',
+    observerAddress: '10.77.0.1',
+  });
+  t.deepEqual(
+    description.db?.members.map((m) => `${m.name} ${m.api}`),
+    [
+      'db-1 10.77.0.11:7201',
+      'db-2 10.77.0.11:7202',
+      'db-3 10.77.0.12:7203',
+      'db-4 10.77.0.12:7204',
+      'db-5 10.77.0.13:7205',
+    ],
+  );
+  t.deepEqual(description.redis, [
+    { name: 'redis-1', address: '10.77.0.11:6380' },
+    { name: 'redis-2', address: '10.77.0.12:6380' },
+  ]);
+  t.deepEqual(description.vip, {
+    address: '10.77.0.10',
+    leaseName: 'vip',
+    agents: [
+      { id: 'vip-1', host: 'vm1', status: '10.77.0.11:7502' },
+      { id: 'vip-2', host: 'vm2', status: '10.77.0.12:7502' },
+    ],
+  });
+  t.is(description.gossip?.listen, '10.77.0.1:0');
+  t.is(description.gossip?.keyFile, '/srv/lab/pki/gossip.key');
+  t.is(description.gossip?.seeds.length, 10, 'gateways, users, groups, supervisors, VIP agents');
+  t.deepEqual(description.tls, layout.tls('operator'));
+  t.like(description, { pollMs: 500, timeoutMs: 400 });
+});
+
+test('npm start: no VIP; gossip on loopback', (t) => {
+  const description = describeTopology(LOCAL_TOPOLOGY, new DataLayout('/d'), {
+    name: 'local',
+    observerAddress: '127.0.0.1',
+  });
+  t.is(description.vip, undefined);
+  t.is(description.db?.members.length, 5);
+  t.is(description.gossip?.listen, '127.0.0.1:0');
+  t.true(description.gossip?.seeds.every((s) => s.startsWith('127.0.0.1:')));
+});
+
+test('a description file round-trips with paths relative to it', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'agenda-description-'));
+  const file = path.join(dir, 'observer.json');
+  writeClusterDescription(file, {
+    name: 'multipass',
+    tls: {
+      ca: path.join(dir, 'pki/ca.pem'),
+      cert: path.join(dir, 'pki/operator.pem'),
+      key: path.join(dir, 'pki/operator-key.pem'),
+    },
+    vip: { address: '10.1.2.250', agents: [{ id: 'vip-1', host: 'vm1', status: '10.1.2.3:7502' }] },
+    gossip: {
+      listen: '10.1.2.1:0',
+      seeds: ['10.1.2.3:7301'],
+      keyFile: path.join(dir, 'pki/gossip.key'),
+    },
+  });
+  const written = JSON.parse(await readFile(file, 'utf8')) as { tls: { ca: string } };
+  t.is(written.tls.ca, 'pki/ca.pem');
+  const moved = path.join(await mkdtemp(path.join(tmpdir(), 'agenda-moved-')), 'o.json');
+  await writeFile(moved, JSON.stringify(written));
+  const loaded = loadClusterDescription(moved);
+  t.is(loaded.tls.ca, path.join(path.dirname(moved), 'pki/ca.pem'));
+  t.is(loaded.gossip?.keyFile, path.join(path.dirname(moved), 'pki/gossip.key'));
+  t.is(loaded.vip?.leaseName, 'vip');
+});
+
+test('a bad description says what is wrong and where', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'agenda-description-'));
+  const file = path.join(dir, 'observer.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      tls: { ca: 'a', cert: 'b', key: 'c' },
+      vip: { address: '10.77.0.300', agents: [] },
+      redis: [{ name: 'r', address: 'nowhere' }],
+      extra: true,
+    }),
+  );
+  const error = t.throws(() => loadClusterDescription(file));
+  t.regex(error.message, new RegExp(`^invalid config ${file}:`));
+  t.regex(error.message, /redis\.0\.address: expected host:port/);
+  t.regex(error.message, /vip\.address/);
+  t.regex(error.message, /vip\.agents/);
+  t.regex(error.message, /extra/);
+  t.throws(() => parseClusterDescription({ tls: { ca: '', cert: 'b', key: 'c' } }), {
+    message: /^invalid cluster description: /,
+  });
+});
+
+test('choosing a topology: flags, defaults, and what a missing one is told', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'agenda-choice-'));
+  t.deepEqual(chooseTopology({ dataDir: dir }), { kind: 'local', dataDir: dir });
+  t.deepEqual(chooseTopology({ lab: true, dataDir: dir }), { kind: 'lab', dataDir: dir });
+  t.deepEqual(chooseTopology({ topology: 'o.json' }), { kind: 'file', path: 'o.json' });
+  t.throws(() => chooseTopology({ topology: 'o.json', lab: true }), {
+    message: /--topology names the whole system/,
+  });
+  t.throws(() => describeChosenTopology({ kind: 'local', dataDir: dir }), {
+    message: `no Agenda data in ${dir} (start the system with npm start, or pass --data-dir)`,
+    instanceOf: Error,
+  });
+  const error = t.throws(() => describeChosenTopology({ kind: 'lab', dataDir: dir }));
+  t.regex(error.message, /npm run lab -- up/);
+  t.like(error, { code: 'unavailable' });
+  t.like(
+    t.throws(() => describeChosenTopology({ kind: 'file', path: path.join(dir, 'x.json') })),
+    {
+      code: 'unavailable',
+    },
+  );
+});

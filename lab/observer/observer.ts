@@ -1,0 +1,346 @@
+/**
+ * Observes any Agenda topology for operators — whatever a {@link ClusterDescription} names:
+ * every DB member's Raft status, each Redis instance's role, the supervisor and VIP leases and
+ * the recorded Redis primary (from the DB registry), the VIP agents' own status, and the
+ * gossip membership (by joining as an `observer`). It talks to the processes directly with
+ * the operator certificate (mutual TLS), so it needs no user account and keeps working while
+ * gateways or services are down.
+ *
+ * A round never waits on one target for longer than the description's `timeoutMs`: a crashed
+ * host drops packets rather than refusing them, and one silent member must not freeze the
+ * view. Anything that does not answer in time is shown as down, never as an error of the
+ * whole round.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { Agent, request } from 'undici';
+import type { NodeStatus } from '../../raft/runtime/raft-node.js';
+import { PRIMARY_REGISTRY_KEY } from '../../server/bus/primary-source.js';
+import { DbClient } from '../../server/db/client.js';
+import type { LeaseView, QueryBody, RegistryEntry } from '../../server/store/protocol.js';
+import { parseRole } from '../../supervisor/redis-control.js';
+import { SUPERVISOR_LEASE } from '../../supervisor/supervisor.js';
+import type { DashboardFeed, FeedItem } from '../../tui/feed.js';
+import type { ClusterSnapshot, DbMember, RedisInstance, VipLease } from '../../tui/model.js';
+import type { ClusterDescription } from './description.js';
+import { GossipWatcher } from './gossip.js';
+import { askVipAgent, vipStatus } from './vip.js';
+import type { AgentAnswer } from './vip.js';
+
+/** How long the first observation waits for the gossip join to be answered. */
+const GOSSIP_JOIN_WAIT_MS = 1_500;
+
+interface DbTarget {
+  readonly id: number;
+  readonly name: string;
+  readonly address: string;
+  /** A client bound to this member alone, so a query goes where this round found life. */
+  readonly client: DbClient;
+}
+
+/** What the DB registry said this round; a field is undefined when it could not be read. */
+interface RegistryView {
+  supervisor?: LeaseView | null;
+  vip?: LeaseView | null;
+  primary?: { address: string; epoch: number } | null;
+}
+
+/** A live view of one topology; a {@link DashboardFeed} for the operator dashboard. */
+export class ClusterObserver implements DashboardFeed {
+  private readonly dispatcher: Agent;
+  private readonly db: DbTarget[];
+  private readonly redis: { name: string; address: string; client: Redis }[];
+  private readonly gossip: GossipWatcher | null;
+  private closing: Promise<void> | null = null;
+
+  /**
+   * Reads the TLS files now, so a wrong path fails here with a clear message rather than as
+   * every member "down" on screen. Binds nothing until the first snapshot; gossip trouble
+   * (a bad key file, an address it cannot bind) is reported in each snapshot's `problems`.
+   */
+  constructor(private readonly description: ClusterDescription) {
+    const tls = readTls(description.tls);
+    const timeoutMs = description.timeoutMs;
+    this.dispatcher = new Agent({
+      connect: { ca: tls.ca, cert: tls.cert, key: tls.key, timeout: timeoutMs },
+      keepAliveTimeout: 10_000,
+    });
+    this.db = (description.db?.members ?? []).map((m) => ({
+      id: m.id,
+      name: m.name ?? `db-${m.id}`,
+      address: m.api,
+      client: new DbClient({
+        members: new Map([[m.id, splitHostPort(m.api)]]),
+        tls,
+        deadlineMs: timeoutMs,
+      }),
+    }));
+    this.redis = (description.redis ?? []).map((r) => {
+      const { host, port } = splitHostPort(r.address);
+      const client = new Redis({
+        host,
+        port,
+        tls,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        connectTimeout: timeoutMs,
+        commandTimeout: timeoutMs,
+        retryStrategy: () => description.pollMs,
+      });
+      // A Redis that is down shows as down in the snapshot; its client's errors are expected.
+      client.on('error', () => {});
+      return { name: r.name, address: r.address, client };
+    });
+    this.gossip = description.gossip ? new GossipWatcher(description.gossip) : null;
+  }
+
+  /** One observation of the cluster, now. The first one also joins gossip. */
+  async snapshot(): Promise<ClusterSnapshot> {
+    if (this.closing) throw new Error('the observer is closed');
+    const at = Date.now();
+    const { timeoutMs } = this.description;
+    const problems: string[] = [];
+    const joining = this.gossip?.start(GOSSIP_JOIN_WAIT_MS).catch((err: unknown) => {
+      problems.push(`gossip: ${(err as Error).message}`);
+    });
+    const vip = this.description.vip;
+    const [statuses, redisHealth, agentAnswers] = await Promise.all([
+      Promise.all(this.db.map((m) => within(timeoutMs, this.memberStatus(m.address), null))),
+      Promise.all(
+        this.redis.map((r) => within(timeoutMs, this.redisRole(r.client), { up: false as const })),
+      ),
+      Promise.all(
+        (vip?.agents ?? []).map((a) =>
+          within<AgentAnswer, AgentAnswer>(timeoutMs, askVipAgent(this.dispatcher, a, timeoutMs), {
+            ok: false,
+            error: `no answer within ${timeoutMs} ms`,
+          }),
+        ),
+      ),
+    ]);
+    const registry = await this.readRegistry(statuses);
+    await joining;
+
+    const snapshot: ClusterSnapshot = { at };
+    if (this.description.db) snapshot.dbMembers = this.dbMembers(statuses);
+    if (this.description.redis) {
+      snapshot.redis = this.redis.map((r, i) => {
+        const health = redisHealth[i];
+        if (!health?.up) return { name: r.name, address: r.address, up: false };
+        const recorded = registry.primary;
+        return {
+          name: r.name,
+          address: r.address,
+          up: true,
+          role: health.role,
+          offset: health.offset,
+          linkUp: health.role === 'primary' ? true : health.linkUp,
+          ...(recorded?.address === r.address ? { epoch: recorded.epoch } : {}),
+        } satisfies RedisInstance;
+      });
+    }
+    if (registry.supervisor !== undefined) {
+      const lease = registry.supervisor;
+      snapshot.supervisor = lease
+        ? {
+            holder: lease.holder,
+            epoch: lease.epoch,
+            leaseExpiresInMs: lease.holder ? lease.expiresAt - at : null,
+          }
+        : { holder: null, epoch: 0, leaseExpiresInMs: null };
+    }
+    if (vip) {
+      snapshot.vip = vipStatus(vip.address, vip.agents, agentAnswers, vipLease(registry.vip, at));
+    }
+    if (this.gossip && problems.length === 0) snapshot.gossip = this.gossip.members();
+    if (problems.length > 0) snapshot.problems = problems;
+    return snapshot;
+  }
+
+  /** Snapshots every `pollMs` (a slow round is followed at once by the next) until aborted. */
+  async *snapshots(signal: AbortSignal): AsyncIterable<FeedItem> {
+    while (!signal.aborted && !this.closing) {
+      const started = Date.now();
+      try {
+        yield await this.snapshot();
+      } catch (err) {
+        yield { error: (err as Error).message };
+      }
+      const wait = this.description.pollMs - (Date.now() - started);
+      await sleep(Math.max(0, wait), undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** Leaves gossip and closes every connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const r of this.redis) r.client.disconnect();
+      await Promise.allSettled([
+        this.gossip?.close(),
+        ...this.db.map((m) => m.client.close()),
+        this.dispatcher.close(),
+      ]);
+    })();
+    return this.closing;
+  }
+
+  private async memberStatus(address: string): Promise<NodeStatus | null> {
+    try {
+      const res = await request(`https://${address}/v1/status`, {
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(this.description.timeoutMs),
+      });
+      const body = (await res.body.json()) as { member?: NodeStatus } | null;
+      return res.statusCode === 200 && typeof body?.member?.term === 'number' ? body.member : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private async redisRole(client: Redis) {
+    try {
+      if (client.status === 'wait' || client.status === 'end') await client.connect();
+      return parseRole(await client.call('ROLE'));
+    } catch {
+      return { up: false as const };
+    }
+  }
+
+  /**
+   * Reads the registry from the member this round found leading (else any that answered):
+   * asking one that does not answer would cost the whole timeout. A local read is enough for
+   * a view that refreshes twice a second.
+   */
+  private async readRegistry(statuses: readonly (NodeStatus | null)[]): Promise<RegistryView> {
+    const leader = leaderIndex(statuses);
+    const index = leader ?? statuses.findIndex((s) => s !== null);
+    const member = index === -1 ? undefined : this.db[index];
+    if (!member) return {};
+    const { timeoutMs } = this.description;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const ask = async (body: QueryBody): Promise<unknown> => {
+      const query = member.client.query(null, body, { consistency: 'local', signal });
+      const answer = await within(timeoutMs, query, null).catch(() => null);
+      return answer?.ok ? answer.result : undefined;
+    };
+    const vipLeaseName = this.description.vip?.leaseName;
+    const [supervisor, vip, primary] = await Promise.all([
+      ask({ type: 'lease.get', name: SUPERVISOR_LEASE }),
+      vipLeaseName === undefined ? undefined : ask({ type: 'lease.get', name: vipLeaseName }),
+      this.description.redis ? ask({ type: 'registry.get', key: PRIMARY_REGISTRY_KEY }) : undefined,
+    ]);
+    const view: RegistryView = {};
+    if (supervisor !== undefined)
+      view.supervisor = (supervisor as { lease: LeaseView | null }).lease;
+    if (vip !== undefined) view.vip = (vip as { lease: LeaseView | null }).lease;
+    if (primary !== undefined) view.primary = recordedPrimary(primary);
+    return view;
+  }
+
+  private dbMembers(statuses: readonly (NodeStatus | null)[]): DbMember[] {
+    const tickMs = this.description.db?.tickMs ?? 50;
+    const leaderAt = leaderIndex(statuses);
+    const leader = leaderAt === undefined ? undefined : (statuses[leaderAt] ?? undefined);
+    const nameOf = (id: number) => this.db.find((m) => m.id === id)?.name ?? `db-${id}`;
+    return this.db.map((m, i): DbMember => {
+      const seenByLeader = leader?.peers.find((p) => p.id === m.id);
+      const isLeader = leader?.id === m.id;
+      const lastContactMs = isLeader
+        ? 0
+        : seenByLeader
+          ? seenByLeader.ticksSinceContact * tickMs
+          : null;
+      const s = statuses[i];
+      if (!s) return { id: m.name, address: m.address, up: false, lastContactMs };
+      return {
+        id: m.name,
+        address: m.address,
+        up: true,
+        role: s.role,
+        term: s.term,
+        leader: s.leader ? nameOf(s.leader) : null,
+        commit: s.commit,
+        applied: s.applied,
+        snapshotIndex: s.snapshotIndex,
+        lagEntries: leader
+          ? Math.max(
+              0,
+              leader.lastIndex - (isLeader ? leader.lastIndex : (seenByLeader?.match ?? 0)),
+            )
+          : null,
+        lastContactMs,
+      };
+    });
+  }
+}
+
+/**
+ * `promise`'s value, or `fallback` once `ms` have passed. undici neither aborts a connection
+ * attempt on its signal nor times one out to better than a second, and a crashed host's
+ * packets are dropped, not refused: without this one silent member would stall the round.
+ * The abandoned attempt ends on its own (its connect timeout) and its outcome is ignored.
+ */
+function within<T, F>(ms: number, promise: Promise<T>, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<F>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  promise.catch(() => {});
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** The member calling itself leader with the highest term (a deposed one may not know yet). */
+function leaderIndex(statuses: readonly (NodeStatus | null)[]): number | undefined {
+  let best: number | undefined;
+  statuses.forEach((s, i) => {
+    if (s?.role !== 'leader') return;
+    const current = best === undefined ? undefined : statuses[best];
+    if (!current || s.term > current.term) best = i;
+  });
+  return best;
+}
+
+function vipLease(lease: LeaseView | null | undefined, now: number): VipLease | undefined {
+  if (lease === undefined) return undefined;
+  if (lease === null) return { holder: null, epoch: 0, remainingMs: null };
+  return {
+    holder: lease.holder,
+    epoch: lease.epoch,
+    remainingMs: lease.holder === null ? null : lease.expiresAt - now,
+  };
+}
+
+/** The supervisor's record of the Redis primary; null when absent or unreadable. */
+function recordedPrimary(result: unknown): { address: string; epoch: number } | null {
+  const entry = (result as { entry: RegistryEntry | null } | null)?.entry;
+  if (!entry) return null;
+  try {
+    const { host, port } = JSON.parse(entry.value) as { host?: unknown; port?: unknown };
+    if (typeof host !== 'string' || typeof port !== 'number') return null;
+    return { address: `${host}:${port}`, epoch: entry.epoch };
+  } catch {
+    return null;
+  }
+}
+
+function splitHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+}
+
+function readTls(files: ClusterDescription['tls']): { ca: Buffer; cert: Buffer; key: Buffer } {
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`cannot read the operator's TLS ${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    ca: read('CA', files.ca),
+    cert: read('certificate', files.cert),
+    key: read('key', files.key),
+  };
+}

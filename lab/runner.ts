@@ -1,0 +1,236 @@
+/**
+ * Runs a {@link SystemPlan}: writes its files (certificates, shared keys, config files),
+ * then starts its processes stage by stage, each as a {@link ManagedProcess} — directly for
+ * `npm start`, through a per-host command prefix (`ip netns exec agenda-vm1`) in the lab.
+ * The runner restarts nothing on its own: a process that dies stays dead until someone
+ * starts it again, which is what fault injection needs.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DbClient } from '../server/db/client.js';
+import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
+import { ensureSigningKeyFiles } from '../server/users/keys.js';
+import type { DataLayout } from './layout.js';
+import { ensureCertificate, ensureCertificateAuthority } from './pki.js';
+import {
+  buildPlan,
+  STAGES,
+  type PlannedProcess,
+  type Stage,
+  type SystemPlan,
+  type Topology,
+} from './plan.js';
+import { ManagedProcess } from './process.js';
+
+export const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/**
+ * Creates (first run) or reuses everything a plan's processes read: the lab CA, a certificate
+ * per process naming its host's addresses, the operator's certificate, the token-signing key
+ * pair, the gossip and VIP heartbeat keys; then writes every config file.
+ */
+export async function preparePlan(topology: Topology, layout: DataLayout): Promise<SystemPlan> {
+  mkdirSync(layout.logDir, { recursive: true });
+  const ca = await ensureCertificateAuthority(layout.pkiDir);
+  const signing = await ensureSigningKeyFiles(layout.pkiDir, 'token-signing');
+  const plan = buildPlan(topology, layout, signing);
+  const certificates = [
+    ...plan.processes.map((p) => ({ name: p.name, ips: p.certificateAddresses })),
+    { name: 'operator', ips: ['127.0.0.1'] },
+  ];
+  for (const { name, ips } of certificates) {
+    await ensureCertificate(layout.pkiDir, name, {
+      ca,
+      usages: 'both',
+      ipAddresses: ips,
+      dnsNames: ['localhost'],
+      days: 365,
+    });
+  }
+  ensureSharedKey(layout.gossipKey);
+  if (topology.vip) ensureSharedKey(layout.vipHeartbeatKey);
+  for (const p of plan.processes) {
+    if (p.program.kind === 'node') writeJson(p.program.configPath, p.program.config);
+    else mkdirSync(p.program.dir, { recursive: true });
+  }
+  return plan;
+}
+
+export type ProcessState =
+  | { readonly state: 'never-started' }
+  | { readonly state: 'starting' }
+  | { readonly state: 'running'; readonly pid: number | undefined; readonly paused: boolean }
+  | { readonly state: 'exited'; readonly code: number | null };
+
+export interface StageHooks {
+  readonly beforeStage?: (stage: Stage) => void;
+  readonly afterStage?: (stage: Stage) => Promise<void>;
+}
+
+export interface RunnerOptions {
+  readonly plan: SystemPlan;
+  /** argv that runs a command on `host`, e.g. `ip netns exec agenda-vm1`; nothing locally. */
+  readonly onHost?: (host: string) => readonly string[];
+  /** Told when a process exits while the runner is not stopping everything. */
+  readonly onExit?: (p: ManagedProcess, code: number | null) => void;
+}
+
+export class PlanRunner {
+  private readonly managed = new Map<string, ManagedProcess>();
+  private readonly starting = new Set<string>();
+  private readonly exits = new Map<string, number | null>();
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: RunnerOptions) {
+    // AGENDA_NODE_ARGS adds Node flags to every daemon, e.g. --cpu-prof for profiling.
+    const nodeFlags = process.env.AGENDA_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    for (const p of options.plan.processes) {
+      const argv =
+        p.program.kind === 'node'
+          ? [
+              process.execPath,
+              ...nodeFlags,
+              '--import',
+              'tsx',
+              join(REPO, p.program.entry),
+              '--config',
+              p.program.configPath,
+            ]
+          : ['redis-server', ...p.program.args];
+      const [command = '', ...args] = [...(options.onHost?.(p.host) ?? []), ...argv];
+      this.managed.set(
+        p.name,
+        new ManagedProcess({
+          name: p.name,
+          command,
+          args,
+          cwd: p.program.kind === 'node' ? REPO : p.program.dir,
+          logPath: p.logPath,
+          readyWhen: p.readyWhen,
+          readyTimeoutMs: 60_000,
+        }),
+      );
+    }
+  }
+
+  get plan(): SystemPlan {
+    return this.options.plan;
+  }
+
+  /** Every process by name (`db-1`, `redis-1`, `gateway-2`, …). */
+  get processes(): ReadonlyMap<string, ManagedProcess> {
+    return this.managed;
+  }
+
+  state(name: string): ProcessState {
+    const p = this.managed.get(name);
+    if (!p) throw new Error(`no process named ${name}`);
+    if (this.starting.has(name)) return { state: 'starting' };
+    if (p.running) return { state: 'running', pid: p.pid, paused: p.isPaused };
+    if (this.exits.has(name)) return { state: 'exited', code: this.exits.get(name) ?? null };
+    return { state: 'never-started' };
+  }
+
+  /**
+   * Starts every process of `which` (default: all) that is not running, a stage at a time,
+   * the processes of one stage together; resolves once all are ready. `hooks.beforeStage`
+   * runs before a stage with something to start, `hooks.afterStage` after every stage (the
+   * Redis primary is recorded there on a fresh start).
+   */
+  async start(
+    which: readonly PlannedProcess[] = this.plan.processes,
+    hooks: StageHooks = {},
+  ): Promise<void> {
+    for (const stage of STAGES) {
+      const due = which.filter((p) => p.stage === stage && !this.managed.get(p.name)?.running);
+      if (due.length > 0) hooks.beforeStage?.(stage);
+      await Promise.all(due.map((p) => this.startOne(p.name)));
+      await hooks.afterStage?.(stage);
+    }
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL after `graceMs`), last stage first. Idempotent. */
+  stopAll(graceMs = 5_000): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const stage of [...STAGES].reverse()) {
+        const due = this.plan.processes.filter((p) => p.stage === stage);
+        await Promise.all(
+          due.map((p) => this.managed.get(p.name)?.stop(graceMs) ?? Promise.resolve()),
+        );
+      }
+    })();
+    return this.stopping;
+  }
+
+  private async startOne(name: string): Promise<void> {
+    const p = this.managed.get(name);
+    if (!p || p.running || this.starting.has(name)) return;
+    this.starting.add(name);
+    try {
+      await p.start();
+    } catch (err) {
+      this.exits.set(name, await p.whenExited());
+      throw err;
+    } finally {
+      this.starting.delete(name);
+    }
+    void p.whenExited().then((code) => {
+      this.exits.set(name, code);
+      if (!this.stopping) this.options.onExit?.(p, code);
+    });
+  }
+}
+
+/**
+ * Writes the plan's initial Redis primary into the DB registry (a new fencing epoch), as the
+ * operator, so the services and gateways find it. Retries a lost compare-and-set race.
+ */
+export async function recordRedisPrimary(plan: SystemPlan): Promise<void> {
+  const operator = plan.layout.tls('operator');
+  const db = new DbClient({
+    members: plan.dbApis,
+    tls: {
+      ca: readFileSync(operator.ca),
+      cert: readFileSync(operator.cert),
+      key: readFileSync(operator.key),
+    },
+    deadlineMs: 30_000,
+  });
+  try {
+    const value = JSON.stringify(plan.initialRedisPrimary);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const read = await db.query(null, { type: 'registry.get', key: PRIMARY_REGISTRY_KEY });
+      const current = read.ok ? (read.result as { entry: { epoch: number } | null }).entry : null;
+      const written = await db.command({
+        v: 1,
+        requestId: `lab-redis-primary-${Date.now()}-${attempt}`,
+        actor: null,
+        ids: [],
+        body: {
+          type: 'registry.cas',
+          key: PRIMARY_REGISTRY_KEY,
+          expectedEpoch: current?.epoch ?? null,
+          value,
+        },
+      });
+      if (written.ok && (written.result as { applied: boolean }).applied) return;
+    }
+    throw new Error('could not record the Redis primary in the DB registry');
+  } finally {
+    await db.close();
+  }
+}
+
+/** A random 32-byte key, hex, mode 0600, written once (atomically) and then kept. */
+function ensureSharedKey(path: string): void {
+  if (existsSync(path)) return;
+  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temporary, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  renameSync(temporary, path);
+}
+
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, JSON.stringify(value, null, 2) + '\n');
+}
