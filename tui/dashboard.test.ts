@@ -7,7 +7,14 @@ import { Dashboard } from './dashboard.js';
 import { FakeFeed } from './feed.js';
 import type { ClusterSnapshot } from './model.js';
 import { STALE_AFTER_MS } from './state.js';
-import { follower, healthyCluster, waitForFrame, waitForText } from './testing.js';
+import {
+  follower,
+  gossipMember,
+  healthyCluster,
+  vipAgent,
+  waitForFrame,
+  waitForText,
+} from './testing.js';
 
 const START = Date.UTC(2026, 10, 26, 22, 57, 3);
 
@@ -45,10 +52,13 @@ test('shows every layer of a healthy cluster', async (t) => {
   t.regex(row(frame, 'n5'), /up\s+follower\s+3\s+118\/118\s+n1\s+2\s+40 ms/);
   t.regex(row(frame, 'redis-a'), /up\s+primary\s+5120\s+-\s+1/);
   t.regex(row(frame, 'redis-b'), /up\s+replica\s+5100\s+up/);
-  t.regex(frame, /VIP\s+10\.0\.0\.100 owner vm1/);
-  t.regex(row(frame, 'vm2'), /passive\s+90 ms/);
+  t.regex(frame, /VIP\s+10\.0\.0\.100 owner vm1\s+lease vip-1 epoch 7, 1\.2 s left/);
+  t.regex(row(frame, 'vip-1'), /vm1\s+active\s+yes\s+120 ms\s+0\s+claim: lease held$/);
+  t.regex(row(frame, 'vip-2'), /vm2\s+passive\s+no\s+90 ms\s+0\s+-$/);
   t.regex(frame, /holder sup-vm1\s+epoch 4\s+lease 3\.2 s left/);
-  t.regex(row(frame, 'users-1'), /users\s+10\.0\.0\.1:7947\s+suspect/);
+  t.regex(frame, /Gossip\s+2\/3 alive, 1 suspect/);
+  t.regex(row(frame, 'users-1'), /users\s+10\.0\.0\.1:7947\s+suspect\s+0\s+800 ms$/);
+  t.regex(row(frame, 'gw-1'), /gateway\s+10\.0\.0\.1:7946\s+alive\s+0\s+1 min$/);
   t.regex(frame, /Failovers\s*\n\s*none seen/);
   t.notRegex(frame, /STALE|ERROR/);
 });
@@ -100,6 +110,105 @@ test('a down member is shown as down, without made-up numbers', async (t) => {
   t.regex(row(frame, 'redis-b'), /DOWN(\s+-){4}$/);
 });
 
+test('the VIP moving to the other host shows in the panel and the log', async (t) => {
+  const { app, feed } = renderDashboard();
+  t.teardown(() => app.unmount());
+  feed.push(healthyCluster(START));
+  await waitForText(app.lastFrame, 'owner vm1');
+  // vm1's agent stops answering; its lease runs out and vip-2 takes the VIP under epoch 8.
+  const moved = healthyCluster(START + 1000);
+  feed.push({
+    ...moved,
+    vip: {
+      address: '10.0.0.100',
+      owner: 'vm2',
+      ownerFromLease: false,
+      claimants: ['vm2'],
+      lease: { holder: 'vip-2', epoch: 8, remainingMs: 1400 },
+      agents: [
+        {
+          ...vipAgent('vip-1', 'vm1', 'passive', 900),
+          state: 'down',
+          vipConfigured: null,
+          gatewayFailures: null,
+          lastAction: null,
+          lastActionAt: null,
+          error: 'connect ECONNREFUSED 10.77.0.11:7502',
+        },
+        {
+          ...vipAgent('vip-2', 'vm2', 'active', null),
+          lastAction: 'claim: lease acquired',
+          lastActionAt: START + 700,
+        },
+      ],
+    },
+  });
+  const frame = await waitForText(app.lastFrame, 'VIP 10.0.0.100 vm1 → vm2');
+  t.regex(frame, /VIP\s+10\.0\.0\.100 owner vm2\s+lease vip-2 epoch 8, 1\.4 s left/);
+  t.regex(
+    row(frame, 'vip-1'),
+    /vm1\s+DOWN\s+-\s+900 ms\s+-\s+connect ECONNREFUSED 10\.77\.0\.11:7502$/,
+  );
+  t.regex(row(frame, 'vip-2'), /vm2\s+active\s+yes\s+-\s+0\s+claim: lease acquired, 300 ms ago$/);
+  const log = frame.slice(frame.indexOf('Failovers'));
+  t.regex(
+    log,
+    /22:57:04Z\s+vip\s+VIP 10\.0\.0\.100 vm1 → vm2\n.*member-down\s+VIP agent vip-1 is down/,
+  );
+});
+
+test('an owner known only from the lease, and two owners, are called out', async (t) => {
+  const { app, feed } = renderDashboard();
+  t.teardown(() => app.unmount());
+  const snapshot = healthyCluster(START);
+  feed.push({
+    ...snapshot,
+    vip: {
+      ...snapshot.vip!,
+      ownerFromLease: true,
+      claimants: [],
+      agents: [{ ...snapshot.vip!.agents[0]!, state: 'down', error: 'timeout' }],
+    },
+  });
+  await waitForText(app.lastFrame, 'owner vm1 (by the lease; agent silent)');
+  feed.push({ ...snapshot, at: START + 500, vip: { ...snapshot.vip!, claimants: ['vm1', 'vm2'] } });
+  const frame = await waitForText(app.lastFrame, 'SPLIT: configured on vm1, vm2');
+  t.regex(frame, /vip\s+VIP 10\.0\.0\.100 configured on vm1 and vm2/);
+});
+
+test('a gossip member dying shows as DEAD, sorted by role, and in the log', async (t) => {
+  const { app, feed } = renderDashboard();
+  t.teardown(() => app.unmount());
+  const first = healthyCluster(START);
+  const observer = gossipMember('observer-1', 'observer', '10.77.0.1:7399', 'alive', START);
+  feed.push({ ...first, gossip: [observer, ...(first.gossip ?? []).toReversed()] });
+  const healthy = await waitForText(app.lastFrame, 'Gossip  3/4 alive, 1 suspect');
+  const order = ['gw-1', 'gw-2', 'users-1', 'observer-1'].map((id) => healthy.indexOf(`\n${id} `));
+  t.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+    'gateways, then services, then observers',
+  );
+  t.true(order.every((at) => at > 0));
+
+  const next = healthyCluster(START + 4000);
+  feed.push({
+    ...next,
+    gossip: [
+      observer,
+      ...(next.gossip ?? []).map((m) =>
+        m.id === 'users-1'
+          ? { ...m, state: 'dead' as const, incarnation: 2, since: START + 3500 }
+          : m,
+      ),
+    ],
+  });
+  const frame = await waitForText(app.lastFrame, 'gossip users users-1 is down');
+  t.regex(frame, /Gossip\s+3\/4 alive, 1 dead/);
+  t.regex(row(frame, 'users-1'), /users\s+10\.0\.0\.1:7947\s+DEAD\s+2\s+500 ms$/);
+  t.regex(frame, /22:57:07Z\s+member-down\s+gossip users users-1 is down/);
+});
+
 test('the log keeps scrolling: only the newest lines are shown', async (t) => {
   const { app, feed } = renderDashboard({ logLines: 2 });
   t.teardown(() => app.unmount());
@@ -115,8 +224,13 @@ test('the log keeps scrolling: only the newest lines are shown', async (t) => {
 test('a partial snapshot and feed errors never crash the view', async (t) => {
   const { app, feed } = renderDashboard();
   t.teardown(() => app.unmount());
-  feed.push({ at: START, vip: healthyCluster(START).vip });
+  feed.push({
+    at: START,
+    vip: healthyCluster(START).vip,
+    problems: ['gossip: cannot listen on 10.77.0.1:0: bind EADDRNOTAVAIL'],
+  });
   const frame = await waitForText(app.lastFrame, 'owner vm1');
+  t.regex(frame, /^NOTE gossip: cannot listen on 10\.77\.0\.1:0: bind EADDRNOTAVAIL$/m);
   t.regex(frame, /DB members\s+not observed/);
   t.regex(frame, /Redis\s+not observed/);
   t.regex(frame, /Supervisor\s+not observed/);
@@ -131,7 +245,7 @@ test('a partial snapshot and feed errors never crash the view', async (t) => {
     dbMembers: [],
     redis: [],
     gossip: [],
-    vip: { address: '10.0.0.100', owner: null, agents: [] },
+    vip: { address: '10.0.0.100', owner: null, ownerFromLease: false, claimants: [], agents: [] },
   });
   const empty = await waitForText(app.lastFrame, 'owner NONE');
   t.notRegex(empty, /ERROR/, 'a good snapshot clears the error');

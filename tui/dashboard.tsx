@@ -106,13 +106,16 @@ export function Dashboard({
   return (
     <Box flexDirection="column">
       <Header state={state} now={now} />
+      {snapshot?.problems?.map((problem, index) => (
+        <Text key={index} color="yellow">{`NOTE ${problem}`}</Text>
+      ))}
       {snapshot === undefined ? null : (
         <>
           <DbMembersPanel members={snapshot.dbMembers} />
           <RedisPanel instances={snapshot.redis} />
-          <VipPanel vip={snapshot.vip} />
+          <VipPanel vip={snapshot.vip} at={snapshot.at} />
           <SupervisorPanel lease={snapshot.supervisor} />
-          <GossipPanel members={snapshot.gossip} />
+          <GossipPanel members={snapshot.gossip} at={snapshot.at} />
         </>
       )}
       <FailoverLog failovers={state.failovers} lines={logLines} />

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ClusterSnapshot, DbMember, FailoverKind } from './model.js';
-import { dbLeader, detectFailovers, redisPrimary } from './model.js';
-import { follower, healthyCluster } from './testing.js';
+import { dbLeader, detectFailovers, redisPrimary, sortGossipMembers } from './model.js';
+import { follower, gossipMember, healthyCluster } from './testing.js';
 
 const before = healthyCluster(1_000);
 
@@ -126,12 +126,42 @@ const cases: {
     next: after((s) => ({
       ...s,
       gossip: [
-        { id: 'gw-1', role: 'gateway', address: '10.0.0.1:7946', state: 'suspect' },
-        { id: 'gw-2', role: 'gateway', address: '10.0.0.2:7946', state: 'alive' },
-        { id: 'users-1', role: 'users', address: '10.0.0.1:7947', state: 'dead' },
+        gossipMember('gw-1', 'gateway', '10.0.0.1:7946', 'suspect', 1_900),
+        gossipMember('gw-2', 'gateway', '10.0.0.2:7946', 'alive', 0),
+        gossipMember('users-1', 'users', '10.0.0.1:7947', 'dead', 1_900),
       ],
     })),
     expected: [['member-down', 'gossip users users-1 is down']],
+  },
+  {
+    name: 'gossip: a graceful leave is told apart from a death',
+    previous: before,
+    next: after((s) => ({
+      ...s,
+      gossip: s.gossip?.map((m) => (m.id === 'gw-2' ? { ...m, state: 'left' } : m)),
+    })),
+    expected: [['member-down', 'gossip gateway gw-2 left']],
+  },
+  {
+    name: 'the passive VIP agent stopped answering',
+    previous: before,
+    next: after((s) => ({
+      ...s,
+      vip: {
+        ...s.vip!,
+        agents: [
+          s.vip!.agents[0]!,
+          { ...s.vip!.agents[1]!, state: 'down', vipConfigured: null, error: 'ECONNREFUSED' },
+        ],
+      },
+    })),
+    expected: [['member-down', 'VIP agent vip-2 is down']],
+  },
+  {
+    name: 'the VIP configured on two hosts at once is reported once',
+    previous: before,
+    next: after((s) => ({ ...s, vip: { ...s.vip!, claimants: ['vm1', 'vm2'] } })),
+    expected: [['vip', 'VIP 10.0.0.100 configured on vm1 and vm2']],
   },
   {
     name: 'a section the feed could not observe is not a change',
@@ -180,4 +210,21 @@ test('redisPrimary prefers the highest epoch when an old primary still says prim
   const promoted = { ...old, name: 'b', address: 'b:1', epoch: 2 };
   t.is(redisPrimary([old, promoted])?.name, 'b');
   t.is(redisPrimary([{ name: 'a', address: 'a:1', up: false }]), null);
+});
+
+test('sortGossipMembers lists the request path first, then by id in numeric order', (t) => {
+  const member = (id: string, role: string) => gossipMember(id, role, 'h:1', 'alive', 0);
+  const sorted = sortGossipMembers([
+    member('observer-x', 'observer'),
+    member('users-10', 'users'),
+    member('zeta-1', 'zeta'),
+    member('users-2', 'users'),
+    member('alpha-1', 'alpha'),
+    member('gateway-2', 'gateway'),
+    member('vip-1', 'vip'),
+  ]);
+  t.deepEqual(
+    sorted.map((m) => m.id),
+    ['gateway-2', 'users-2', 'users-10', 'vip-1', 'observer-x', 'alpha-1', 'zeta-1'],
+  );
 });

@@ -60,18 +60,49 @@ export interface RedisDown {
 
 export type RedisInstance = RedisUp | RedisDown;
 
-/** One VIP agent as its peer and the registry see it. */
+/** One VIP agent, as its status endpoint and its peer describe it. */
 export interface VipAgent {
+  /** The agent's id: its name on the VIP lease (e.g. `vip-1`). */
+  id: string;
+  /** The host it runs on (e.g. `vm1`): VIP owners are named by host. */
   host: string;
+  /** `down` when its status endpoint did not answer (or answered nonsense). */
   state: 'active' | 'passive' | 'down';
-  /** Milliseconds since this agent's last heartbeat; null if none was ever seen. */
+  /** Milliseconds since the peer agent last heard this agent's heartbeat; null if unknown. */
   lastHeartbeatMs: number | null;
+  /** Whether the agent says the VIP is configured on its host; null when it did not say. */
+  vipConfigured: boolean | null;
+  /** Consecutive failed health checks of the gateway beside it; null when it did not say. */
+  gatewayFailures: number | null;
+  /** Its last action in words (`claim: lease held`); null when none or unknown. */
+  lastAction: string | null;
+  /** When (ms since the epoch, the agent's clock) that action finished; null when unknown. */
+  lastActionAt: number | null;
+  /** Why the agent counts as down. */
+  error?: string;
+}
+
+/** The VIP lease as the DB registry holds it. */
+export interface VipLease {
+  holder: string | null;
+  epoch: number;
+  /** Milliseconds left; negative once expired; null without a holder. */
+  remainingMs: number | null;
 }
 
 export interface VipStatus {
   address: string;
-  /** The host holding the virtual IP, or null when nobody does. */
+  /**
+   * The host holding the virtual IP, or null when nobody does: the host whose agent says the
+   * VIP is configured, else (its agent unreachable) the host whose agent holds the lease.
+   */
   owner: string | null;
+  /** Whether `owner` was only inferred from the lease (its agent did not answer). */
+  ownerFromLease: boolean;
+  /** Hosts whose agent says the VIP is configured there: two or more is a split brain. */
+  claimants: string[];
+  /** The VIP lease; absent when the DB could not be read. */
+  lease?: VipLease;
   agents: VipAgent[];
 }
 
@@ -84,12 +115,36 @@ export interface SupervisorLease {
   leaseExpiresInMs: number | null;
 }
 
+/** One member of the gossip cluster as the observer's own membership view holds it. */
 export interface GossipMember {
   id: string;
-  /** The kind of process: gateway, users, groups, supervisor. */
+  /** The kind of process: gateway, users, groups, supervisor, vip, observer. */
   role: string;
+  /** `host:port` of its gossip socket. */
   address: string;
-  state: 'alive' | 'suspect' | 'dead';
+  /** `left` is a graceful leave; `dead` a failure the cluster detected. */
+  state: 'alive' | 'suspect' | 'dead' | 'left';
+  /** Raised by the member itself to refute suspicion: a restart or a flap shows here. */
+  incarnation: number;
+  /** When (ms since the epoch) the observer's view last changed this member's state. */
+  since: number;
+}
+
+/** Roles in the order the dashboard lists them: the request path first, watchers last. */
+const ROLE_ORDER = ['gateway', 'users', 'groups', 'supervisor', 'vip', 'observer'];
+
+/** Gossip members by role (request path first, unknown roles after, by name), then by id. */
+export function sortGossipMembers(members: readonly GossipMember[]): GossipMember[] {
+  const rank = (role: string): number => {
+    const index = ROLE_ORDER.indexOf(role);
+    return index === -1 ? ROLE_ORDER.length : index;
+  };
+  return [...members].sort(
+    (a, b) =>
+      rank(a.role) - rank(b.role) ||
+      a.role.localeCompare(b.role) ||
+      a.id.localeCompare(b.id, undefined, { numeric: true }),
+  );
 }
 
 /** One observation of the cluster; `at` is when the feed took it (ms since the epoch). */
@@ -100,6 +155,8 @@ export interface ClusterSnapshot {
   vip?: VipStatus;
   supervisor?: SupervisorLease;
   gossip?: GossipMember[];
+  /** What the feed tried to observe and could not, in words (e.g. it could not join gossip). */
+  problems?: string[];
 }
 
 export type FailoverKind =
@@ -146,7 +203,8 @@ export function redisPrimary(instances: readonly RedisInstance[]): RedisUp | nul
 
 /**
  * The failovers between two consecutive snapshots, in a fixed order: DB leader, Redis
- * primary, VIP, supervisor, then members going down or up. A section missing from either
+ * primary, VIP owner, supervisor, then members going down or up (DB, Redis, VIP agents,
+ * gossip). A section missing from either
  * snapshot yields nothing (not observing is not a change), and the first snapshot
  * (`previous` undefined) is the baseline, so it yields nothing either.
  */
@@ -193,6 +251,11 @@ export function detectFailovers(
     if (before !== after) {
       report('vip', `VIP ${next.vip.address} ${before ?? 'unowned'} → ${after ?? 'unowned'}`);
     }
+    // Two hosts answering ARP for one address is what the lease exists to prevent: say so.
+    const split = next.vip.claimants.length > 1;
+    if (split && previous.vip.claimants.length <= 1) {
+      report('vip', `VIP ${next.vip.address} configured on ${next.vip.claimants.join(' and ')}`);
+    }
   }
 
   if (previous.supervisor !== undefined && next.supervisor !== undefined) {
@@ -223,14 +286,25 @@ export function detectFailovers(
       report,
     );
   }
+  if (previous.vip !== undefined && next.vip !== undefined) {
+    reportUpDown(
+      'VIP agent',
+      previous.vip.agents.map((a) => [a.id, a.state !== 'down']),
+      next.vip.agents.map((a) => [a.id, a.state !== 'down']),
+      report,
+    );
+  }
   if (previous.gossip !== undefined && next.gossip !== undefined) {
     // Suspicion is SWIM's way of not declaring death too early: a suspect still counts as up.
+    const live = (m: GossipMember) => m.state === 'alive' || m.state === 'suspect';
+    const after = new Map(next.gossip.map((m) => [m.id, m]));
     reportUpDown(
       'gossip',
-      previous.gossip.map((m) => [m.id, m.state !== 'dead']),
-      next.gossip.map((m) => [m.id, m.state !== 'dead']),
+      previous.gossip.map((m) => [m.id, live(m)]),
+      next.gossip.map((m) => [m.id, live(m)]),
       report,
-      (id) => next.gossip?.find((m) => m.id === id)?.role,
+      (id) => after.get(id)?.role,
+      (id) => (after.get(id)?.state === 'left' ? 'left' : 'is down'),
     );
   }
   return events;
@@ -243,6 +317,7 @@ function reportUpDown(
   after: readonly (readonly [string, boolean])[],
   report: (kind: FailoverKind, message: string) => void,
   describe: (id: string) => string | undefined = () => undefined,
+  wentDown: (id: string) => string = () => 'is down',
 ): void {
   const wasUp = new Map(before);
   for (const [id, up] of after) {
@@ -250,6 +325,6 @@ function reportUpDown(
     if (previouslyUp === undefined || previouslyUp === up) continue;
     const role = describe(id);
     const name = role === undefined ? `${what} ${id}` : `${what} ${role} ${id}`;
-    report(up ? 'member-up' : 'member-down', `${name} ${up ? 'is back up' : 'is down'}`);
+    report(up ? 'member-up' : 'member-down', `${name} ${up ? 'is back up' : wentDown(id)}`);
   }
 }

@@ -13,9 +13,11 @@ import type {
   GossipMember,
   RedisInstance,
   SupervisorLease,
+  VipAgent,
+  VipLease,
   VipStatus,
 } from './model.js';
-import { dbLeader } from './model.js';
+import { dbLeader, sortGossipMembers } from './model.js';
 
 type Color = 'green' | 'red' | 'yellow' | 'cyan' | 'gray';
 
@@ -189,35 +191,93 @@ export function RedisPanel({ instances }: { instances: RedisInstance[] | undefin
   );
 }
 
-const AGENT_COLORS: Record<'active' | 'passive' | 'down', Color | undefined> = {
+const AGENT_COLORS: Record<VipAgent['state'], Color | undefined> = {
   active: 'green',
   passive: undefined,
   down: 'red',
 };
 
-export function VipPanel({ vip }: { vip: VipStatus | undefined }) {
+/** What the lease says, in words: who holds it, its epoch, how long it has left. */
+function LeaseSummary({ lease }: { lease: VipLease | undefined }) {
+  if (lease === undefined) return <Text color="yellow">lease unknown (DB not read)</Text>;
+  if (lease.holder === null || lease.remainingMs === null) {
+    return <Text>{`lease free (epoch ${lease.epoch})`}</Text>;
+  }
+  const left =
+    lease.remainingMs < 0 ? (
+      <Text color="red">{`EXPIRED ${formatDuration(-lease.remainingMs)} ago`}</Text>
+    ) : (
+      <Text>{`${formatDuration(lease.remainingMs)} left`}</Text>
+    );
+  return (
+    <Text>
+      {`lease ${lease.holder} epoch ${lease.epoch}, `}
+      {left}
+    </Text>
+  );
+}
+
+/** The VIP, its lease and its agents; `at` is the snapshot's time. */
+export function VipPanel({ vip, at }: { vip: VipStatus | undefined; at: number }) {
   const title = 'VIP';
   if (vip === undefined) return <NotObserved title={title} />;
+  const split = vip.claimants.length > 1;
   const summary = (
     <Text>
       {`${vip.address} owner `}
-      <Text color={vip.owner === null ? 'red' : 'green'} bold>
+      <Text color={vip.owner === null || split ? 'red' : 'green'} bold>
         {vip.owner ?? 'NONE'}
       </Text>
+      {vip.ownerFromLease ? <Text color="yellow">{' (by the lease; agent silent)'}</Text> : null}
+      {split ? (
+        <Text color="red" bold>{`  SPLIT: configured on ${vip.claimants.join(', ')}`}</Text>
+      ) : null}
+      {'  '}
+      <LeaseSummary lease={vip.lease} />
     </Text>
   );
-  const rows = vip.agents.map((agent): Cell[] => [
-    { text: agent.host, bold: true },
-    {
-      text: agent.state === 'down' ? 'DOWN' : agent.state,
-      color: AGENT_COLORS[agent.state],
-      bold: agent.state === 'down',
-    },
-    { text: formatDuration(agent.lastHeartbeatMs) },
-  ]);
+  const rows = vip.agents.map((agent): Cell[] => {
+    const head: Cell[] = [{ text: agent.id, bold: true }, { text: agent.host }];
+    if (agent.state === 'down') {
+      return [
+        ...head,
+        DOWN,
+        { text: '-' },
+        { text: formatDuration(agent.lastHeartbeatMs) },
+        { text: '-' },
+        { text: agent.error ?? 'no answer', color: 'gray' },
+      ];
+    }
+    const failures = agent.gatewayFailures;
+    return [
+      ...head,
+      { text: agent.state, color: AGENT_COLORS[agent.state] },
+      agent.vipConfigured === null
+        ? { text: '-' }
+        : agent.vipConfigured
+          ? { text: 'yes', color: 'green', bold: true }
+          : { text: 'no' },
+      { text: formatDuration(agent.lastHeartbeatMs) },
+      {
+        text: formatCount(failures),
+        color: failures !== null && failures > 0 ? 'yellow' : undefined,
+      },
+      {
+        text:
+          agent.lastAction === null
+            ? '-'
+            : agent.lastActionAt === null
+              ? agent.lastAction
+              : `${agent.lastAction}, ${formatDuration(Math.max(0, at - agent.lastActionAt))} ago`,
+      },
+    ];
+  });
   return (
     <Panel title={title} summary={summary}>
-      <Table header={['agent', 'state', 'last heartbeat']} rows={rows} />
+      <Table
+        header={['agent', 'host', 'state', 'VIP here', 'heartbeat age', 'gw failures', 'detail']}
+        rows={rows}
+      />
     </Panel>
   );
 }
@@ -255,12 +315,14 @@ const GOSSIP_COLORS: Record<GossipMember['state'], Color> = {
   alive: 'green',
   suspect: 'yellow',
   dead: 'red',
+  left: 'gray',
 };
 
-export function GossipPanel({ members }: { members: GossipMember[] | undefined }) {
+/** The observer's gossip view, request path first; `at` is the snapshot's time. */
+export function GossipPanel({ members, at }: { members: GossipMember[] | undefined; at: number }) {
   const title = 'Gossip';
   if (members === undefined) return <NotObserved title={title} />;
-  const rows = members.map((member): Cell[] => [
+  const rows = sortGossipMembers(members).map((member): Cell[] => [
     { text: member.id, bold: true },
     { text: member.role },
     { text: member.address },
@@ -269,13 +331,21 @@ export function GossipPanel({ members }: { members: GossipMember[] | undefined }
       color: GOSSIP_COLORS[member.state],
       bold: member.state === 'dead',
     },
+    { text: String(member.incarnation) },
+    { text: formatDuration(Math.max(0, at - member.since)) },
   ]);
+  const count = (state: GossipMember['state']) => members.filter((m) => m.state === state).length;
+  const others = (['suspect', 'dead', 'left'] as const)
+    .filter((state) => count(state) > 0)
+    .map((state) => `, ${count(state)} ${state}`)
+    .join('');
   return (
-    <Panel
-      title={title}
-      summary={`${members.filter((m) => m.state === 'alive').length}/${members.length} alive`}
-    >
-      <Table header={['member', 'role', 'address', 'state']} rows={rows} />
+    <Panel title={title} summary={`${count('alive')}/${members.length} alive${others}`}>
+      {members.length === 0 ? (
+        <Text dimColor>no other member seen</Text>
+      ) : (
+        <Table header={['member', 'role', 'address', 'state', 'inc', 'for']} rows={rows} />
+      )}
     </Panel>
   );
 }

@@ -2,7 +2,7 @@
  * Test support for the dashboard: waiting on rendered frames, and a healthy cluster to start
  * scenarios from.
  */
-import type { ClusterSnapshot, DbMemberUp } from './model.js';
+import type { ClusterSnapshot, DbMemberUp, GossipMember, VipAgent } from './model.js';
 
 /** Raised when a frame never matched before the deadline; carries the last frame seen. */
 export class FrameTimeoutError extends Error {
@@ -66,7 +66,40 @@ export function follower(id: string, leader: string, term: number, index: number
   };
 }
 
-/** The lab cluster with everything up: n1 leads the DB, redis-a is primary, vm1 owns the VIP. */
+/** A VIP agent that answered: `active` ones have the VIP configured. */
+export function vipAgent(
+  id: string,
+  host: string,
+  state: 'active' | 'passive',
+  lastHeartbeatMs: number | null,
+): VipAgent {
+  return {
+    id,
+    host,
+    state,
+    lastHeartbeatMs,
+    vipConfigured: state === 'active',
+    gatewayFailures: 0,
+    lastAction: state === 'active' ? 'claim: lease held' : null,
+    lastActionAt: null,
+  };
+}
+
+/** A gossip member at incarnation 0, in `state` since `since`. */
+export function gossipMember(
+  id: string,
+  role: string,
+  address: string,
+  state: GossipMember['state'],
+  since: number,
+): GossipMember {
+  return { id, role, address, state, incarnation: 0, since };
+}
+
+/**
+ * The lab cluster with everything up: n1 leads the DB, redis-a is primary, vm1 owns the VIP
+ * (its agent vip-1 holds the lease), and gossip suspects users-1.
+ */
 export function healthyCluster(at: number): ClusterSnapshot {
   return {
     at,
@@ -99,16 +132,16 @@ export function healthyCluster(at: number): ClusterSnapshot {
     vip: {
       address: '10.0.0.100',
       owner: 'vm1',
-      agents: [
-        { host: 'vm1', state: 'active', lastHeartbeatMs: 120 },
-        { host: 'vm2', state: 'passive', lastHeartbeatMs: 90 },
-      ],
+      ownerFromLease: false,
+      claimants: ['vm1'],
+      lease: { holder: 'vip-1', epoch: 7, remainingMs: 1200 },
+      agents: [vipAgent('vip-1', 'vm1', 'active', 120), vipAgent('vip-2', 'vm2', 'passive', 90)],
     },
     supervisor: { holder: 'sup-vm1', epoch: 4, leaseExpiresInMs: 3200 },
     gossip: [
-      { id: 'gw-1', role: 'gateway', address: '10.0.0.1:7946', state: 'alive' },
-      { id: 'gw-2', role: 'gateway', address: '10.0.0.2:7946', state: 'alive' },
-      { id: 'users-1', role: 'users', address: '10.0.0.1:7947', state: 'suspect' },
+      gossipMember('gw-1', 'gateway', '10.0.0.1:7946', 'alive', at - 60_000),
+      gossipMember('gw-2', 'gateway', '10.0.0.2:7946', 'alive', at - 60_000),
+      gossipMember('users-1', 'users', '10.0.0.1:7947', 'suspect', at - 800),
     ],
   };
 }

@@ -1,23 +1,38 @@
 import { Flags } from '@oclif/core';
-import { localDataDir, observeLocalCluster } from '../../lab/local/operator.js';
+import { chooseTopology, openClusterObserver } from '../../lab/observer/open.js';
 import { runDashboard } from '../../tui/run.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 
-/** `agenda dashboard`: the live operator view of the cluster `npm start` runs. */
+/** `agenda dashboard`: the live operator view of `npm start`'s cluster, the lab's, or any described one. */
 export default class Dashboard extends AgendaCommand<typeof Dashboard> {
   static override summary =
-    'Watch the cluster live: DB members, Redis, the supervisor and failovers (q quits).';
+    'Watch the cluster live: DB members, Redis, the VIP, the supervisor, gossip and failovers (q quits).';
   static override description =
-    'Talks to the processes directly with the lab operator certificate found in the data directory, so it keeps working while gateways are down.';
+    'Talks to the processes directly with the lab operator certificate found in the data directory, so it keeps working while gateways are down. Watches what npm start runs, unless --lab (the three-namespace lab) or --topology (a description file, such as the observer.json lab/multipass/up.sh writes) says otherwise.';
   static override flags = {
+    lab: Flags.boolean({
+      description: 'Watch the three-namespace lab (data in AGENDA_LAB_DIR or ./.agenda-lab).',
+      default: false,
+    }),
+    topology: Flags.string({
+      description:
+        'Watch the system this description file names (e.g. .agenda-multipass/agenda/observer.json).',
+    }),
     'data-dir': Flags.string({
-      description: 'Where npm start keeps its data (default: AGENDA_DATA_DIR or ./.agenda).',
+      description:
+        'Where the system keeps its data (default: AGENDA_DATA_DIR or ./.agenda; with --lab, AGENDA_LAB_DIR or ./.agenda-lab).',
     }),
   };
 
   protected async execute(): Promise<Outcome> {
-    const observer = observeLocalCluster(localDataDir(this.flags['data-dir']));
+    const observer = openClusterObserver(
+      chooseTopology({
+        lab: this.flags.lab,
+        topology: this.flags.topology,
+        dataDir: this.flags['data-dir'],
+      }),
+    );
     const controller = new AbortController();
     try {
       await runDashboard(observer, { signal: controller.signal });

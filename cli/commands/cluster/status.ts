@@ -1,21 +1,43 @@
 import { Flags } from '@oclif/core';
-import { localDataDir, observeLocalCluster } from '../../../lab/local/operator.js';
+import { chooseTopology, openClusterObserver } from '../../../lab/observer/open.js';
 import type { ClusterSnapshot } from '../../../tui/model.js';
+import { dbLeader, redisPrimary, sortGossipMembers } from '../../../tui/model.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 
-/** `agenda cluster status`: one observation of the cluster, for people or scripts. */
+/**
+ * `agenda cluster status`: one observation of the cluster, for people or scripts. With
+ * `--json` the result is `{ cluster }`, a `ClusterSnapshot` (`tui/model.ts`); a section the
+ * topology does not have or that could not be read is absent.
+ */
 export default class ClusterStatus extends AgendaCommand<typeof ClusterStatus> {
   static override summary =
-    'Show the cluster once: DB members and the leader, Redis roles, the supervisor lease.';
+    'Show the cluster once: DB members and the leader, Redis roles, the VIP, the supervisor lease, gossip.';
+  static override description =
+    'Watches what npm start runs, unless --lab (the three-namespace lab) or --topology (a description file, such as the observer.json lab/multipass/up.sh writes) says otherwise.';
   static override flags = {
+    lab: Flags.boolean({
+      description: 'Look at the three-namespace lab (data in AGENDA_LAB_DIR or ./.agenda-lab).',
+      default: false,
+    }),
+    topology: Flags.string({
+      description:
+        'Look at the system this description file names (e.g. .agenda-multipass/agenda/observer.json).',
+    }),
     'data-dir': Flags.string({
-      description: 'Where npm start keeps its data (default: AGENDA_DATA_DIR or ./.agenda).',
+      description:
+        'Where the system keeps its data (default: AGENDA_DATA_DIR or ./.agenda; with --lab, AGENDA_LAB_DIR or ./.agenda-lab).',
     }),
   };
 
   protected async execute(): Promise<Outcome> {
-    const observer = observeLocalCluster(localDataDir(this.flags['data-dir']));
+    const observer = openClusterObserver(
+      chooseTopology({
+        lab: this.flags.lab,
+        topology: this.flags.topology,
+        dataDir: this.flags['data-dir'],
+      }),
+    );
     let snapshot: ClusterSnapshot;
     try {
       snapshot = await this.slow('Looking at the cluster…', observer.snapshot());
@@ -29,9 +51,9 @@ export default class ClusterStatus extends AgendaCommand<typeof ClusterStatus> {
 function describe(s: ClusterSnapshot): string {
   const lines: string[] = [];
   const members = s.dbMembers ?? [];
-  const leader = members.find((m) => m.up && m.role === 'leader');
+  const leader = dbLeader(members);
   lines.push(
-    `DB: ${members.filter((m) => m.up).length}/${members.length} members up, leader ${leader ? `${leader.id} (term ${leader.up ? leader.term : '?'})` : 'none'}`,
+    `DB: ${members.filter((m) => m.up).length}/${members.length} members up, leader ${leader ? `${leader.id} (term ${leader.term})` : 'none'}`,
   );
   for (const m of members) {
     lines.push(
@@ -41,8 +63,56 @@ function describe(s: ClusterSnapshot): string {
     );
   }
   const redis = s.redis ?? [];
-  lines.push(`Redis: ${redis.map((r) => `${r.name} ${r.up ? r.role : 'DOWN'}`).join(', ')}`);
+  const primary = redisPrimary(redis);
+  lines.push(
+    `Redis: ${redis
+      .map((r) => {
+        if (!r.up) return `${r.name} DOWN`;
+        const epoch = r === primary && r.epoch !== undefined ? ` (epoch ${r.epoch})` : '';
+        return `${r.name} ${r.role}${epoch}`;
+      })
+      .join(', ')}`,
+  );
   const sup = s.supervisor;
-  lines.push(`Supervisor lease: ${sup?.holder ? `${sup.holder} (epoch ${sup.epoch})` : 'nobody'}`);
+  lines.push(
+    `Supervisor lease: ${
+      sup === undefined
+        ? 'not read (no DB member answered)'
+        : sup.holder
+          ? `${sup.holder} (epoch ${sup.epoch})`
+          : 'nobody'
+    }`,
+  );
+  lines.push(...describeVip(s));
+  lines.push(...describeGossip(s));
+  for (const problem of s.problems ?? []) lines.push(`Note: ${problem}`);
   return lines.join('\n');
+}
+
+function describeVip({ vip }: ClusterSnapshot): string[] {
+  if (vip === undefined) return ['VIP: not observed (this topology has none)'];
+  const lease = vip.lease?.holder ? `, lease ${vip.lease.holder} epoch ${vip.lease.epoch}` : '';
+  const how = vip.ownerFromLease ? ' (by the lease; its agent does not answer)' : '';
+  const split =
+    vip.claimants.length > 1 ? `; SPLIT: configured on ${vip.claimants.join(' and ')}` : '';
+  return [
+    `VIP ${vip.address}: owner ${vip.owner ?? 'none'}${how}${lease}${split}`,
+    ...vip.agents.map((a) =>
+      a.state === 'down'
+        ? `  ${a.id}  ${a.host}  DOWN     ${a.error ?? ''}`.trimEnd()
+        : `  ${a.id}  ${a.host}  ${a.state.padEnd(7)}  ${a.vipConfigured ? 'VIP here' : 'no VIP'}`,
+    ),
+  ];
+}
+
+function describeGossip({ gossip }: ClusterSnapshot): string[] {
+  if (gossip === undefined) return ['Gossip: not observed'];
+  if (gossip.length === 0) return ['Gossip: no other member seen'];
+  const alive = gossip.filter((m) => m.state === 'alive').length;
+  return [
+    `Gossip: ${alive}/${gossip.length} alive`,
+    ...sortGossipMembers(gossip).map(
+      (m) => `  ${m.id.padEnd(14)} ${m.role.padEnd(10)} ${m.address.padEnd(21)} ${m.state}`,
+    ),
+  ];
 }
