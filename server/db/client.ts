@@ -3,6 +3,13 @@
  * keep-alive connections to every member, a preference for the member it last saw lead,
  * and retries that are safe because every command carries its request id (the store
  * applies a request id once and answers the original result to a retry).
+ *
+ * Every attempt ends by its own bound, whatever the network does. A member whose packets are
+ * dropped (a partitioned or crashed host) never refuses a connection: undici would wait out
+ * its connect timeout (seconds, on a coarse timer, and deaf to abort signals while
+ * connecting). So each attempt is raced against a timer, and the member that failed stops
+ * being the first one asked: callers with short deadlines (the VIP agent's 100 ms checks)
+ * move on to a live member on their next call instead of asking the dead one again.
  */
 import { Agent, request } from 'undici';
 import { Unavailable, errorFromWire, isAgendaError, type AgendaError } from '../errors.js';
@@ -22,6 +29,8 @@ export interface DbClientOptions {
   readonly tls: MutualTlsMaterial;
   /** Overall deadline of one call, retries included. Default 8 s. */
   readonly deadlineMs?: number;
+  /** Longest one attempt on one member may take before the next member is tried. Default 1 s. */
+  readonly attemptTimeoutMs?: number;
 }
 
 /** A command as callers write it: the DB leader stamps `at`. */
@@ -51,6 +60,8 @@ export class DbClient {
         cert: options.tls.cert,
         key: options.tls.key,
         rejectUnauthorized: true,
+        // Bounds the sockets left connecting after an attempt gave up on them (see above).
+        timeout: 2_000,
       },
       keepAliveTimeout: 30_000,
       connections: 32,
@@ -96,22 +107,33 @@ export class DbClient {
     const payload = JSON.stringify(body);
     let backoff = 20;
     let last: AgendaError | null = null;
-    for (let attempt = 0; Date.now() < deadline; attempt++) {
+    while (Date.now() < deadline) {
       if (opts.signal?.aborted) throw new Unavailable('the caller gave up');
-      const index = (this.preferred + attempt) % this.members.length;
+      // The preferred member: the leader as last named, else the last one that answered, else
+      // the one after the last that failed.
+      const index = this.preferred;
       const member = this.members[index]?.address;
       if (!member) break;
-      const remaining = Math.max(1, deadline - Date.now());
+      const attemptMs = Math.max(
+        1,
+        Math.min(deadline - Date.now(), this.options.attemptTimeoutMs ?? 1_000),
+      );
       try {
-        const res = await request(`https://${member.host}:${member.port}${path}`, {
-          method: 'POST',
-          dispatcher: this.agent,
-          headers: { 'content-type': 'application/json' },
-          body: payload,
-          headersTimeout: remaining,
-          bodyTimeout: remaining,
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        });
+        const res = await bounded(
+          request(`https://${member.host}:${member.port}${path}`, {
+            method: 'POST',
+            dispatcher: this.agent,
+            headers: { 'content-type': 'application/json' },
+            body: payload,
+            headersTimeout: attemptMs,
+            bodyTimeout: attemptMs,
+            signal: opts.signal
+              ? AbortSignal.any([opts.signal, AbortSignal.timeout(attemptMs)])
+              : AbortSignal.timeout(attemptMs),
+          }),
+          attemptMs,
+          `no answer within ${attemptMs} ms`,
+        );
         const answer = (await res.body.json()) as { result?: T; error?: unknown };
         // Prefer the leader next time (no forwarding hop); else stay with whoever answered.
         const knowsLeader = this.learnLeader(res.headers['x-agenda-db-leader']);
@@ -132,6 +154,9 @@ export class DbClient {
           },
         );
       }
+      // Unless it named another member as leader, the next attempt (and the next call) starts
+      // with the member after the one that could not serve.
+      if (this.preferred === index) this.preferred = (index + 1) % this.members.length;
       await new Promise((r) =>
         setTimeout(r, Math.min(backoff, Math.max(0, deadline - Date.now()))),
       );
@@ -148,4 +173,26 @@ export class DbClient {
     this.preferred = index;
     return true;
   }
+}
+
+/**
+ * `pending`, or a rejection once `ms` have passed. The loser is not cancelled — undici cannot
+ * cancel a connect in progress — so its outcome is consumed here, never left unhandled.
+ */
+function bounded<T extends { body: { dump(): Promise<void> } }>(
+  pending: Promise<T>,
+  ms: number,
+  message: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Unavailable(message)), ms);
+  });
+  return Promise.race([pending, expired]).finally(() => {
+    clearTimeout(timer);
+    pending.then(
+      (late) => late.body.dump().catch(() => {}),
+      () => {},
+    );
+  });
 }

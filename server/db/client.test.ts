@@ -1,0 +1,108 @@
+/**
+ * The DB client against members that misbehave at the network level: one that accepts TCP but
+ * never finishes the TLS handshake (as a member behind a dropping firewall looks while the
+ * connect hangs), next to one that answers. Ports 30600–30619.
+ */
+import test from 'ava';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { DbClient } from './client.js';
+
+const SILENT_PORT = 30600;
+const ANSWERING_PORT = 30601;
+
+async function pki() {
+  const ca = await createCertificateAuthority();
+  const server = await issueCertificate(ca, {
+    name: 'db-2',
+    usages: 'server',
+    ipAddresses: ['127.0.0.1'],
+  });
+  const client = await issueCertificate(ca, { name: 'svc', usages: 'client' });
+  return { ca: ca.certPem, server, client };
+}
+
+/** Accepts connections and never says a word: the TLS handshake never completes. */
+async function silentMember(port: number): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test('an attempt on a member that never answers ends at its bound, and the next call skips that member', async (t) => {
+  const keys = await pki();
+  const silent = await silentMember(SILENT_PORT);
+  let answered = 0;
+  const answering: Server = createHttpsServer(
+    { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
+    (req, res) => {
+      answered++;
+      req.resume();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ result: { ok: true, result: { answeredBy: 2 } } }));
+    },
+  );
+  await new Promise<void>((resolve) => answering.listen(ANSWERING_PORT, '127.0.0.1', resolve));
+  const client = new DbClient({
+    members: new Map([
+      [1, { host: '127.0.0.1', port: SILENT_PORT }],
+      [2, { host: '127.0.0.1', port: ANSWERING_PORT }],
+    ]),
+    tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
+    deadlineMs: 5_000,
+    attemptTimeoutMs: 200,
+  });
+  t.teardown(async () => {
+    await client.close();
+    await silent.close();
+    await new Promise<void>((resolve) => answering.close(() => resolve()));
+  });
+
+  const started = performance.now();
+  const first = await client.query(null, { type: 'registry.get', key: 'k' });
+  const firstMs = performance.now() - started;
+  t.deepEqual(first, { ok: true, result: { answeredBy: 2 } });
+  // One bounded attempt on the silent member, then the answering one; undici alone would have
+  // waited out its connect timeout (seconds).
+  t.true(firstMs < 1_000, `first call took ${Math.round(firstMs)} ms`);
+
+  const again = performance.now();
+  await client.query(null, { type: 'registry.get', key: 'k' });
+  const secondMs = performance.now() - again;
+  t.true(
+    secondMs < 150,
+    `second call took ${Math.round(secondMs)} ms: it asked the silent member first`,
+  );
+  t.is(answered, 2);
+});
+
+test('a short deadline is kept even when the only member never answers', async (t) => {
+  const keys = await pki();
+  const silent = await silentMember(SILENT_PORT + 2);
+  const client = new DbClient({
+    members: new Map([[1, { host: '127.0.0.1', port: SILENT_PORT + 2 }]]),
+    tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
+  });
+  t.teardown(async () => {
+    await client.close();
+    await silent.close();
+  });
+  const started = performance.now();
+  const error = await t.throwsAsync(
+    client.query(null, { type: 'registry.get', key: 'k' }, { deadlineMs: 150 }),
+  );
+  const tookMs = performance.now() - started;
+  t.is((error as { code?: string }).code, 'unavailable');
+  t.true(tookMs < 600, `took ${Math.round(tookMs)} ms for a 150 ms deadline`);
+});
