@@ -158,6 +158,7 @@ export class LabController {
       onHost: (host) => this.network.exec(host),
       onExit: (p, code) =>
         say(`${p.spec.name} exited (${code ?? 'signal'}); log: ${p.spec.logPath}`),
+      onAfterExitFailure: (name, reason) => say(`cleanup after ${name} failed: ${reason}`),
     });
     this.runner = runner;
     await runner.start(plan.processes, {

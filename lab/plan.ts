@@ -90,6 +90,12 @@ export interface PlannedProcess {
   readonly readyWhen: RegExp;
   /** The IP addresses its certificate names (clients dial it at these). */
   readonly certificateAddresses: readonly string[];
+  /**
+   * A command run on the process's host after it exits, however it exited (systemd's
+   * `ExecStopPost`). The VIP agent's removes the VIP: the kernel keeps an address after the
+   * process that added it is killed, and the peer claims once the lease runs out.
+   */
+  readonly afterExit?: readonly string[];
 }
 
 export interface SystemPlan {
@@ -157,6 +163,7 @@ export function buildPlan(
     entry: string,
     config: unknown,
     extraAddresses: string[] = [],
+    afterExit?: readonly string[],
   ) =>
     processes.push({
       name,
@@ -166,6 +173,7 @@ export function buildPlan(
       logPath: layout.logFile(name),
       readyWhen: NODE_READY,
       certificateAddresses: addresses(host, ...extraAddresses),
+      ...(afterExit ? { afterExit } : {}),
     });
 
   for (const m of topology.db) {
@@ -276,7 +284,15 @@ export function buildPlan(
       checkIntervalMs: 100,
       gossip: gossip(a.host, a.gossipPort),
     };
-    node(`vip-${a.id}`, a.host, 'vip-agents', 'vip-agent/main.ts', config);
+    const removeVip = [
+      'ip',
+      'addr',
+      'del',
+      `${vip.address}/${vip.prefixLength}`,
+      'dev',
+      vip.device,
+    ];
+    node(`vip-${a.id}`, a.host, 'vip-agents', 'vip-agent/main.ts', config, [], removeVip);
   }
 
   const firstGateway = topology.gateways[0];

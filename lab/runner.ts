@@ -5,10 +5,12 @@
  * The runner restarts nothing on its own: a process that dies stays dead until someone
  * starts it again, which is what fault injection needs.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { DbClient } from '../server/db/client.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
 import { ensureSigningKeyFiles } from '../server/users/keys.js';
@@ -23,6 +25,8 @@ import {
   type Topology,
 } from './plan.js';
 import { ManagedProcess } from './process.js';
+
+const execFileAsync = promisify(execFile);
 
 export const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -75,12 +79,15 @@ export interface RunnerOptions {
   readonly onHost?: (host: string) => readonly string[];
   /** Told when a process exits while the runner is not stopping everything. */
   readonly onExit?: (p: ManagedProcess, code: number | null) => void;
+  /** Told when a process's `afterExit` command failed. */
+  readonly onAfterExitFailure?: (name: string, reason: string) => void;
 }
 
 export class PlanRunner {
   private readonly managed = new Map<string, ManagedProcess>();
   private readonly starting = new Set<string>();
   private readonly exits = new Map<string, number | null>();
+  private readonly cleanups = new Map<string, Promise<void>>();
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly options: RunnerOptions) {
@@ -164,11 +171,32 @@ export class PlanRunner {
     return this.stopping;
   }
 
+  /** Runs the process's `afterExit` command on its host; its failure is logged, not thrown. */
+  private async afterExit(name: string): Promise<void> {
+    const planned = this.plan.processes.find((p) => p.name === name);
+    if (!planned?.afterExit) return;
+    const [command = '', ...args] = [
+      ...(this.options.onHost?.(planned.host) ?? []),
+      ...planned.afterExit,
+    ];
+    try {
+      await execFileAsync(command, args, { timeout: 5_000 });
+    } catch (err) {
+      // "Cannot assign requested address": the process had already cleaned up after itself.
+      const { stderr } = err as { stderr?: string | Buffer };
+      const output = stderr === undefined ? '' : stderr.toString();
+      if (!/Cannot assign requested address/.test(output)) {
+        this.options.onAfterExitFailure?.(name, output.trim() || (err as Error).message);
+      }
+    }
+  }
+
   private async startOne(name: string): Promise<void> {
     const p = this.managed.get(name);
     if (!p || p.running || this.starting.has(name)) return;
     this.starting.add(name);
     try {
+      await this.cleanups.get(name);
       await p.start();
     } catch (err) {
       this.exits.set(name, await p.whenExited());
@@ -176,10 +204,13 @@ export class PlanRunner {
     } finally {
       this.starting.delete(name);
     }
-    void p.whenExited().then((code) => {
+    const exited = p.whenExited().then(async (code) => {
       this.exits.set(name, code);
+      await this.afterExit(name);
       if (!this.stopping) this.options.onExit?.(p, code);
     });
+    // A restart waits for this: a late `afterExit` must not undo what the new process did.
+    this.cleanups.set(name, exited);
   }
 }
 
