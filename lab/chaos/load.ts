@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { z } from 'zod';
 import { Rng } from '../../raft/sim/rng.js';
+import { preciseConnector } from '../../server/net/connector.js';
 import { API_PREFIX } from '../../server/protocol/api.js';
 import { monotonicNow, type LoadSpec, type OpRecord, type UserReadBack } from './protocol.js';
 
@@ -26,6 +27,8 @@ const SLOT_MS = 60_000;
 export const WINDOW_MS = 300 * 24 * 3_600_000;
 /** Registration and login before the load starts get this long, healthy system or not. */
 const SETUP_TIMEOUT_MS = 30_000;
+/** Opening a TLS connection to the VIP takes a few milliseconds when anyone answers. */
+const CONNECT_TIMEOUT_MS = 300;
 
 /** The load could not start or could not read the agendas back. */
 export class LoadError extends Error {
@@ -108,7 +111,12 @@ export class ChaosLoad {
     this.#origin = url.origin;
     this.#windowStart = Date.parse(spec.windowStart);
     this.#agent = new Agent({
-      connect: { ca: readCa(spec.caPath), timeout: spec.attemptTimeoutMs },
+      // A client that notices a moved VIP quickly: a connect whose SYN went to the old owner
+      // is abandoned at a precise bound and retried on a new socket (server/net/connector.ts).
+      connect: preciseConnector(
+        { ca: readCa(spec.caPath) },
+        Math.min(CONNECT_TIMEOUT_MS, spec.attemptTimeoutMs),
+      ),
       connections: spec.clients + 2,
       keepAliveTimeout: 10_000,
     });

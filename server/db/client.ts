@@ -7,11 +7,13 @@
  * Every attempt ends by its own bound, whatever the network does. A member whose packets are
  * dropped (a partitioned or crashed host) never refuses a connection: undici would wait out
  * its connect timeout (seconds, on a coarse timer, and deaf to abort signals while
- * connecting). So each attempt is raced against a timer, and the member that failed stops
+ * connecting). So connects have a precise bound of their own (`server/net/connector.ts`),
+ * each attempt is raced against a timer, and the member that failed stops
  * being the first one asked: callers with short deadlines (the VIP agent's 100 ms checks)
  * move on to a live member on their next call instead of asking the dead one again.
  */
 import { Agent, request } from 'undici';
+import { preciseConnector } from '../net/connector.js';
 import { Unavailable, errorFromWire, isAgendaError, type AgendaError } from '../errors.js';
 import type {
   QueryBody,
@@ -31,6 +33,8 @@ export interface DbClientOptions {
   readonly deadlineMs?: number;
   /** Longest one attempt on one member may take before the next member is tried. Default 1 s. */
   readonly attemptTimeoutMs?: number;
+  /** Longest a connection (TCP and TLS) to a member may take to open. Default 500 ms. */
+  readonly connectTimeoutMs?: number;
 }
 
 /** A command as callers write it: the DB leader stamps `at`. */
@@ -55,14 +59,15 @@ export class DbClient {
     if (options.members.size === 0) throw new Error('the DB client needs at least one member');
     this.members = [...options.members].map(([id, address]) => ({ id, address }));
     this.agent = new Agent({
-      connect: {
-        ca: options.tls.ca,
-        cert: options.tls.cert,
-        key: options.tls.key,
-        rejectUnauthorized: true,
-        // Bounds the sockets left connecting after an attempt gave up on them (see above).
-        timeout: 2_000,
-      },
+      connect: preciseConnector(
+        {
+          ca: options.tls.ca,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          rejectUnauthorized: true,
+        },
+        options.connectTimeoutMs ?? 500,
+      ),
       keepAliveTimeout: 30_000,
       connections: 32,
     });

@@ -1,0 +1,52 @@
+/**
+ * An undici connector whose connect timeout is kept to the millisecond.
+ *
+ * undici's own connect timeout runs on a coarse timer (a 300 ms timeout fires after about a
+ * second), and an abort signal does not interrupt a connect in progress. Against a host that
+ * drops packets — crashed, partitioned, or an address whose owner just moved and whose first
+ * SYN went to the old MAC — a connect then hangs for seconds, while a fresh one would succeed
+ * at once. Clients that must notice a failover quickly give up on the connect at the bound
+ * and try again with a new socket (whose SYN goes out now, not at TCP's one-second
+ * retransmission).
+ *
+ * A connect that answers after the bound is closed; undici's coarse timeout still applies
+ * underneath, so a socket nobody waits for is torn down eventually.
+ */
+import type { ConnectionOptions } from 'node:tls';
+import { buildConnector } from 'undici';
+
+export class ConnectTimeoutError extends Error {
+  readonly code = 'CONNECT_TIMEOUT' as const;
+
+  constructor(host: string, port: string, timeoutMs: number) {
+    super(`no connection to ${host}:${port} within ${timeoutMs} ms`);
+    this.name = 'ConnectTimeoutError';
+  }
+}
+
+/** A connector for `new Agent({ connect: preciseConnector(tls, 300) })`. */
+export function preciseConnector(
+  tls: ConnectionOptions,
+  timeoutMs: number,
+): buildConnector.connector {
+  const connect = buildConnector({ ...tls, timeout: Math.max(10_000, timeoutMs * 4) });
+  return (options, callback) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      callback(new ConnectTimeoutError(options.hostname, options.port, timeoutMs), null);
+    }, timeoutMs);
+    connect(options, (...args) => {
+      const [error, socket] = args;
+      if (settled) {
+        socket?.destroy();
+        return;
+      }
+      settled = true;
+      clearTimeout(timer);
+      if (error) callback(error, null);
+      else callback(null, socket);
+    });
+  };
+}
