@@ -162,3 +162,36 @@ test('a call waiting for a primary that never comes ends with its signal', async
   });
   t.is((error?.cause as Error).name, 'TimeoutError');
 });
+
+test('a blocking read on a primary that stopped answering ends as soon as the primary moves', async (t) => {
+  const first = await start(t);
+  const second = await start(t);
+  const source = new StaticPrimarySource(first.address(1));
+  const connection = new BusConnection({
+    primary: source,
+    tls: tls.client,
+    name: 'reader',
+    checkIntervalMs: 50,
+  });
+  t.teardown(() => connection.close());
+  const blocking = await connection.blocking('reads');
+  // Blocks for 10 s unless something ends it.
+  const read = blocking.call('BLPOP', 'nothing-comes', 10).then(
+    () => 'answered',
+    (error: Error) => error.message,
+  );
+  await waitFor(
+    'the read to block',
+    async () => (await clientNames(first, 'reader:blocking-reads')).length === 1,
+  );
+  first.pause();
+  t.teardown(() => first.resume());
+  const moved = performance.now();
+  source.set(second.address(2));
+  const outcome = await read;
+  const tookMs = performance.now() - moved;
+  t.regex(outcome, /closed/i);
+  // The check interval plus a little: not ioredis's 2 s wait for a polite close.
+  t.true(tookMs < 1_000, `the read ended ${Math.round(tookMs)} ms after the move`);
+  t.is(connection.epoch, 2);
+});

@@ -13,6 +13,7 @@
  * shared by every subscription of the process, and one connection per blocking lane.
  */
 import { Redis } from 'ioredis';
+import type { Socket } from 'node:net';
 import { InvalidInput, Unavailable } from '../errors.js';
 import type { MutualTlsMaterial } from '../../raft/transport/mutual-tls.js';
 import type { PrimaryAddress, PrimarySource } from './primary-source.js';
@@ -424,7 +425,14 @@ export class BusConnection {
 
   private retire(generation: Generation): void {
     generation.retired = true;
-    for (const client of generation.clients()) client.disconnect();
+    for (const client of generation.clients()) {
+      client.disconnect();
+      // ioredis ends the socket politely and destroys it only after waiting 2 s for the peer.
+      // A retired primary is often one that stopped answering (its host crashed), and the
+      // commands waiting on it — the workers' blocking reads — fail only once the socket
+      // closes: close it now, so they move to the new primary at once.
+      (client.stream as Socket | undefined)?.destroy();
+    }
   }
 
   /** Subscribes `channels` on `generation`; true when the server confirmed them. */

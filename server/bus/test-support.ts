@@ -101,6 +101,10 @@ export interface RedisProcess {
   admin(): Redis;
   /** SIGKILL: the process dies without a goodbye, as in a crash. */
   kill(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers, as with a host cut off. */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
   /** Stops the server (kills it) and closes the admin client. Idempotent. */
   stop(): Promise<void>;
 }
@@ -185,9 +189,12 @@ async function tryStart(port: number, options: StartRedisOptions): Promise<Redis
       return admin;
     },
     kill,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
     stop() {
       stopped ??= (async () => {
         admin?.disconnect();
+        child.kill('SIGCONT');
         await kill();
       })();
       return stopped;
