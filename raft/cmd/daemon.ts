@@ -31,7 +31,10 @@ export function loadConfigOrExit(program: string): LoadedNodeConfig {
   return loadOrExit(program, loadNodeConfig);
 }
 
-/** A logger writing one JSON object per line on stderr, tagged with `fields`. */
+/**
+ * A logger writing one JSON object per line on stderr, tagged with `fields`. Debug lines are
+ * written only when `AGENDA_DEBUG=1` is in the environment (they are many).
+ */
 export function jsonLogger(fields: Record<string, unknown>): TransportLogger {
   const log =
     (level: string) =>
@@ -39,7 +42,8 @@ export function jsonLogger(fields: Record<string, unknown>): TransportLogger {
       process.stderr.write(
         JSON.stringify({ t: new Date().toISOString(), level, ...fields, msg, ...extra }) + '\n',
       );
-  return { debug: () => {}, info: log('info'), warn: log('warn') };
+  const debug = process.env.AGENDA_DEBUG === '1' ? log('debug') : () => {};
+  return { debug, info: log('info'), warn: log('warn') };
 }
 
 /** The Raft member settings a config file describes. */
