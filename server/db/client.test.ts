@@ -106,3 +106,39 @@ test('a short deadline is kept even when the only member never answers', async (
   t.is((error as { code?: string }).code, 'unavailable');
   t.true(tookMs < 600, `took ${Math.round(tookMs)} ms for a 150 ms deadline`);
 });
+
+test('after a failed attempt every member is asked at once, so two dead members cost one timeout, not two', async (t) => {
+  const keys = await pki();
+  const silentA = await silentMember(SILENT_PORT + 4);
+  const silentB = await silentMember(SILENT_PORT + 5);
+  const answering: Server = createHttpsServer(
+    { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
+    (req, res) => {
+      req.resume();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ result: { ok: true, result: null } }));
+    },
+  );
+  await new Promise<void>((resolve) => answering.listen(ANSWERING_PORT + 5, '127.0.0.1', resolve));
+  const client = new DbClient({
+    members: new Map([
+      [1, { host: '127.0.0.1', port: SILENT_PORT + 4 }],
+      [2, { host: '127.0.0.1', port: SILENT_PORT + 5 }],
+      [3, { host: '127.0.0.1', port: ANSWERING_PORT + 5 }],
+    ]),
+    tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
+    attemptTimeoutMs: 400,
+    connectTimeoutMs: 400,
+  });
+  t.teardown(async () => {
+    await client.close();
+    await silentA.close();
+    await silentB.close();
+    await new Promise<void>((resolve) => answering.close(() => resolve()));
+  });
+  const started = performance.now();
+  await client.query(null, { type: 'registry.get', key: 'k' });
+  const tookMs = performance.now() - started;
+  // One attempt on member 1, then all three at once; one by one would take over 800 ms.
+  t.true(tookMs < 700, `took ${Math.round(tookMs)} ms`);
+});

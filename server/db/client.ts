@@ -8,9 +8,9 @@
  * dropped (a partitioned or crashed host) never refuses a connection: undici would wait out
  * its connect timeout (seconds, on a coarse timer, and deaf to abort signals while
  * connecting). So connects have a precise bound of their own (`server/net/connector.ts`),
- * each attempt is raced against a timer, and the member that failed stops
- * being the first one asked: callers with short deadlines (the VIP agent's 100 ms checks)
- * move on to a live member on their next call instead of asking the dead one again.
+ * each attempt is raced against a timer, and after a failed attempt the client asks every
+ * member at once until one answers: callers with short deadlines (the VIP agent's 100 ms
+ * checks) reach a live member on their next call instead of trying dead ones in turn.
  */
 import { Agent, request } from 'undici';
 import { preciseConnector } from '../net/connector.js';
@@ -31,7 +31,7 @@ export interface DbClientOptions {
   readonly tls: MutualTlsMaterial;
   /** Overall deadline of one call, retries included. Default 8 s. */
   readonly deadlineMs?: number;
-  /** Longest one attempt on one member may take before the next member is tried. Default 1 s. */
+  /** Longest one attempt may take before every member is tried at once. Default 500 ms. */
   readonly attemptTimeoutMs?: number;
   /** Longest a connection (TCP and TLS) to a member may take to open. Default 500 ms. */
   readonly connectTimeoutMs?: number;
@@ -54,6 +54,14 @@ export class DbClient {
   private readonly agent: Agent;
   private readonly members: { readonly id: number; readonly address: NetAddress }[];
   private preferred = 0;
+  /**
+   * Set once an attempt failed, cleared by the next answer: the preferred member may be dead
+   * (its host crashed or cut off) and so may the next one, and trying them one by one costs
+   * an attempt timeout each. Meanwhile every call goes to every member at once and takes the
+   * first answer; followers forward commands to the leader, and the store applies a request
+   * id once, so the copies cannot apply twice.
+   */
+  private fanningOut = false;
 
   constructor(private readonly options: DbClientOptions) {
     if (options.members.size === 0) throw new Error('the DB client needs at least one member');
@@ -114,60 +122,81 @@ export class DbClient {
     let last: AgendaError | null = null;
     while (Date.now() < deadline) {
       if (opts.signal?.aborted) throw new Unavailable('the caller gave up');
-      // The preferred member: the leader as last named, else the last one that answered, else
-      // the one after the last that failed.
-      const index = this.preferred;
-      const member = this.members[index]?.address;
-      if (!member) break;
       const attemptMs = Math.max(
         1,
-        Math.min(deadline - Date.now(), this.options.attemptTimeoutMs ?? 1_000),
+        Math.min(deadline - Date.now(), this.options.attemptTimeoutMs ?? 500),
       );
-      try {
-        const res = await bounded(
-          request(`https://${member.host}:${member.port}${path}`, {
-            method: 'POST',
-            dispatcher: this.agent,
-            headers: { 'content-type': 'application/json' },
-            body: payload,
-            headersTimeout: attemptMs,
-            bodyTimeout: attemptMs,
-            signal: opts.signal
-              ? AbortSignal.any([opts.signal, AbortSignal.timeout(attemptMs)])
-              : AbortSignal.timeout(attemptMs),
-          }),
-          attemptMs,
-          `no answer within ${attemptMs} ms`,
-        );
-        const answer = (await res.body.json()) as { result?: T; error?: unknown };
-        // Prefer the leader next time (no forwarding hop); else stay with whoever answered.
-        const knowsLeader = this.learnLeader(res.headers['x-agenda-db-leader']);
-        if (res.statusCode === 200 && answer.result !== undefined) {
-          if (!knowsLeader) this.preferred = index;
-          return answer.result;
-        }
-        const err = errorFromWire(answer.error);
-        if (err.code !== 'unavailable') throw err;
-        last = err;
-      } catch (err) {
-        if (isAgendaError(err) && err.code !== 'unavailable') throw err;
-        // Connection refused or reset, timeout: with request ids, trying another member is safe.
-        last = new Unavailable(
-          `DB member ${member.host}:${member.port}: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
+      // The preferred member (the leader as last named, else the last one that answered) —
+      // or, since an attempt failed, every member at once (see `fanningOut`).
+      const targets = this.fanningOut ? this.members.map((_, i) => i) : [this.preferred];
+      const outcome = await firstDecisive(
+        targets.map((index) => this.attempt<T>(index, path, payload, attemptMs, opts.signal)),
+      );
+      if (outcome.kind === 'result') {
+        this.fanningOut = false;
+        return outcome.value;
       }
-      // Unless it named another member as leader, the next attempt (and the next call) starts
-      // with the member after the one that could not serve.
-      if (this.preferred === index) this.preferred = (index + 1) % this.members.length;
+      if (outcome.kind === 'refused') throw outcome.error;
+      last = outcome.error;
+      this.fanningOut = this.members.length > 1;
       await new Promise((r) =>
         setTimeout(r, Math.min(backoff, Math.max(0, deadline - Date.now()))),
       );
       backoff = Math.min(backoff * 2, 250);
     }
     throw last ?? new Unavailable('no DB member answered before the deadline');
+  }
+
+  /** One request to one member, bounded by `attemptMs` whatever the network does. */
+  private async attempt<T>(
+    index: number,
+    path: string,
+    payload: string,
+    attemptMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Outcome<T>> {
+    const member = this.members[index]?.address;
+    if (!member) return { kind: 'unavailable', error: new Unavailable('no such member') };
+    try {
+      const res = await bounded(
+        request(`https://${member.host}:${member.port}${path}`, {
+          method: 'POST',
+          dispatcher: this.agent,
+          headers: { 'content-type': 'application/json' },
+          body: payload,
+          headersTimeout: attemptMs,
+          bodyTimeout: attemptMs,
+          signal: signal
+            ? AbortSignal.any([signal, AbortSignal.timeout(attemptMs)])
+            : AbortSignal.timeout(attemptMs),
+        }),
+        attemptMs,
+        `no answer within ${attemptMs} ms`,
+      );
+      const answer = (await res.body.json()) as { result?: T; error?: unknown };
+      // Prefer the leader next time (no forwarding hop); else whoever answered.
+      const knowsLeader = this.learnLeader(res.headers['x-agenda-db-leader']);
+      if (res.statusCode === 200 && answer.result !== undefined) {
+        if (!knowsLeader) this.preferred = index;
+        return { kind: 'result', value: answer.result };
+      }
+      const error = errorFromWire(answer.error);
+      return error.code === 'unavailable'
+        ? { kind: 'unavailable', error }
+        : { kind: 'refused', error };
+    } catch (err) {
+      if (isAgendaError(err) && err.code !== 'unavailable') return { kind: 'refused', error: err };
+      // Connection refused or reset, timeout: with request ids, trying another member is safe.
+      return {
+        kind: 'unavailable',
+        error: new Unavailable(
+          `DB member ${member.host}:${member.port}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        ),
+      };
+    }
   }
 
   /** Every answer names the leader as that member knows it: ask the leader next time. */
@@ -199,5 +228,24 @@ function bounded<T extends { body: { dump(): Promise<void> } }>(
       (late) => late.body.dump().catch(() => {}),
       () => {},
     );
+  });
+}
+
+/** What one attempt came to: an answer, a definitive refusal, or nothing usable. */
+type Outcome<T> =
+  | { readonly kind: 'result'; readonly value: T }
+  | { readonly kind: 'refused'; readonly error: AgendaError }
+  | { readonly kind: 'unavailable'; readonly error: AgendaError };
+
+/** The first result or refusal among `attempts`; the last unavailability if there is neither. */
+function firstDecisive<T>(attempts: readonly Promise<Outcome<T>>[]): Promise<Outcome<T>> {
+  return new Promise((resolve) => {
+    let pending = attempts.length;
+    for (const attempt of attempts) {
+      void attempt.then((outcome) => {
+        pending--;
+        if (outcome.kind !== 'unavailable' || pending === 0) resolve(outcome);
+      });
+    }
   });
 }
