@@ -336,3 +336,41 @@ test('malformed entries and replies are dropped with a log line and wedge nothin
     return size.length === 0 && size.pending === 0;
   });
 });
+
+test('a caller asking again for the same id sends the request again, so a copy stuck with a hung replica does not hold it', async (t) => {
+  const f = await fixture(t, { resendAfterMs: 60_000 });
+  const invocations: string[] = [];
+  // A live replica that never finishes what it took (a process cut off from the DB, say);
+  // it keeps its claim fresh, so nobody takes the request over.
+  worker(
+    t,
+    f,
+    'users-hung',
+    (request, signal) => {
+      invocations.push(`hung:${request.id}`);
+      return new Promise<ReplyOutcome>((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason as Error)),
+      );
+    },
+    { concurrency: 1 },
+  );
+  const first = f.requester.request('users', 'alice', 'op', {
+    id: 'asked-twice',
+    deadlineMs: 20_000,
+  });
+  await waitFor('the hung replica to take the request', () => invocations.length === 1);
+  worker(t, f, 'users-live', (request) => {
+    invocations.push(`live:${request.id}`);
+    return Promise.resolve({ ok: true, result: 'answered' });
+  });
+  // The client's own attempt timed out: it asks again with the same id.
+  await delay(300);
+  const retry = f.requester.request('users', 'alice', 'op', {
+    id: 'asked-twice',
+    deadlineMs: 20_000,
+  });
+  t.like(await retry, { id: 'asked-twice', ok: true, result: 'answered' });
+  t.like(await first, { id: 'asked-twice', ok: true, result: 'answered' });
+  t.deepEqual(invocations, ['hung:asked-twice', 'live:asked-twice']);
+  t.is(f.requester.stats().resent, 1);
+});

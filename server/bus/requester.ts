@@ -6,8 +6,8 @@
  *   for want of a subscription.
  * - A request is re-sent, with the same id, whenever replies may have been lost or the
  *   request itself may have been (the subscriber reconnected, possibly to a new primary
- *   whose asynchronous replication lost the stream entry), and once more if no reply came
- *   within the resend interval. The services are idempotent by request id, so re-sending
+ *   whose asynchronous replication lost the stream entry), whenever a caller asks for the
+ *   same id again, and after every resend interval without a reply. The services are idempotent by request id, so re-sending
  *   can never apply anything twice; duplicate and stray replies are ignored here.
  * - Every call ends by its deadline: with the first reply, or with {@link OutcomeUnknown}.
  */
@@ -89,7 +89,12 @@ interface Outstanding {
   transmitAgain: boolean;
   silenceResendArmed: boolean;
   silenceTimer: NodeJS.Timeout | null;
+  /** When the latest copy was handed to {@link Requester.transmit}. */
+  lastSentAt: number;
 }
+
+/** A caller joining a request whose latest copy is at least this old sends it again. */
+const RETRY_RESEND_AFTER_MS = 250;
 
 /** Sends requests over the bus and matches replies to them. One per gateway process. */
 export class Requester {
@@ -181,6 +186,7 @@ export class Requester {
           transmitAgain: false,
           silenceResendArmed: false,
           silenceTimer: null,
+          lastSentAt: 0,
         };
         this.outstanding.set(id, entry);
       } else if (deadline > entry.request.deadline) {
@@ -225,7 +231,15 @@ export class Requester {
       outstanding.waiters.add(waiter);
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (isNew) this.transmit(outstanding);
+      if (isNew) {
+        this.transmit(outstanding);
+      } else if (Date.now() - outstanding.lastSentAt >= RETRY_RESEND_AFTER_MS) {
+        // A caller asking again (a client retrying with its idempotency key) has waited long
+        // enough to doubt the copy out there: it may sit with a replica that died or was cut
+        // off. Callers arriving together share one copy.
+        this.counters.resent++;
+        this.transmit(outstanding);
+      }
     });
     return reply as BusReply<Result>;
   }
@@ -305,6 +319,7 @@ export class Requester {
 
   /** Writes the request to its stream; a call during a write makes it write once more after. */
   private transmit(outstanding: Outstanding): void {
+    outstanding.lastSentAt = Date.now();
     if (outstanding.transmitting) {
       outstanding.transmitAgain = true;
       return;
@@ -353,12 +368,17 @@ export class Requester {
     } while (outstanding.transmitAgain);
   }
 
-  /** Asynchronous replication may lose an entry without any connection dropping: ask once more. */
+  /**
+   * Asynchronous replication may lose an entry without any connection dropping, and a replica
+   * cut off from the network keeps what it read: after each silence of `resendAfterMs`, ask
+   * again, until the reply or the deadline.
+   */
   private armSilenceResend(outstanding: Outstanding): void {
     if (outstanding.silenceResendArmed) return;
     outstanding.silenceResendArmed = true;
     outstanding.silenceTimer = setTimeout(() => {
       outstanding.silenceTimer = null;
+      outstanding.silenceResendArmed = false;
       if (outstanding.done.signal.aborted) return;
       this.counters.resent++;
       this.transmit(outstanding);
