@@ -112,7 +112,7 @@ const cases: {
       ...s,
       supervisor: { holder: 'sup-vm1', epoch: 5, leaseExpiresInMs: 5000 },
     })),
-    expected: [['supervisor', 'supervisor lease sup-vm1 → sup-vm1 (epoch 5)']],
+    expected: [['supervisor', 'supervisor lease re-acquired by sup-vm1 after it lapsed (epoch 5)']],
   },
   {
     name: 'a DB member came back',

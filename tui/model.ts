@@ -265,7 +265,9 @@ export function detectFailovers(
     if (before.holder !== after.holder || before.epoch !== after.epoch) {
       report(
         'supervisor',
-        `supervisor lease ${before.holder ?? 'free'} → ${after.holder ?? 'free'} (epoch ${after.epoch})`,
+        before.holder === after.holder && after.holder !== null
+          ? `supervisor lease re-acquired by ${after.holder} after it lapsed (epoch ${after.epoch})`
+          : `supervisor lease ${before.holder ?? 'free'} → ${after.holder ?? 'free'} (epoch ${after.epoch})`,
       );
     }
   }

@@ -167,7 +167,8 @@ export function peerStandsAside(observation: VipObservation, config: VipDecision
 
 /** Decides the next action (rules in the module comment). Pure and deterministic. */
 export function decide(observation: VipObservation, config: VipDecisionConfig): VipAction {
-  const remainingMs = provableLeaseRemainingMs(observation, config);
+  // Whole milliseconds: the reasons are read by people.
+  const remainingMs = Math.floor(provableLeaseRemainingMs(observation, config));
   const healthy = observation.gatewayFailures < config.gatewayFailureThreshold;
 
   // Rule 1: the fail-safe comes before anything else.
