@@ -71,15 +71,7 @@ export class LabObserver {
   }
 
   async facts(): Promise<LabFacts> {
-    const [members, roles, recorded, lease] = await Promise.all([
-      this.dbStatuses(),
-      this.redisRoles(),
-      this.registry<{ entry: RegistryEntry | null }>({
-        type: 'registry.get',
-        key: PRIMARY_REGISTRY_KEY,
-      }),
-      this.registry<{ lease: LeaseView | null }>({ type: 'lease.get', name: VIP_LEASE }),
-    ]);
+    const { members, roles, recorded, lease } = await this.roleHolders();
     const vipOwner = vipHolderHost(lease?.lease ?? null);
     return {
       dbLeader: leaderOf(members)?.name ?? null,
@@ -89,9 +81,9 @@ export class LabObserver {
     };
   }
 
-  /** Every check `restore()` waits for; healthy when there is no problem. */
-  async health(): Promise<LabHealth> {
-    const [members, roles, recorded, lease, gateways, vipHosts, throughVip] = await Promise.all([
+  /** What tells who holds each role: DB statuses, Redis roles, the recorded primary, the VIP lease. */
+  private async roleHolders() {
+    const [members, roles, recorded, lease] = await Promise.all([
       this.dbStatuses(),
       this.redisRoles(),
       this.registry<{ entry: RegistryEntry | null }>({
@@ -99,10 +91,20 @@ export class LabObserver {
         key: PRIMARY_REGISTRY_KEY,
       }),
       this.registry<{ lease: LeaseView | null }>({ type: 'lease.get', name: VIP_LEASE }),
-      this.gatewaysReady(),
-      vipConfiguredOn(),
-      vipAnswersFromClient(this.layout.tls('operator').ca),
     ]);
+    return { members, roles, recorded, lease };
+  }
+
+  /** Every check `restore()` waits for; healthy when there is no problem. */
+  async health(): Promise<LabHealth> {
+    const [{ members, roles, recorded, lease }, gateways, vipHosts, throughVip] = await Promise.all(
+      [
+        this.roleHolders(),
+        this.gatewaysReady(),
+        vipConfiguredOn(),
+        vipAnswersFromClient(this.layout.tls('operator').ca),
+      ],
+    );
     const problems: string[] = [];
 
     const leader = leaderOf(members);

@@ -7,7 +7,7 @@ import test from 'ava';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { TransportLogger } from '../../raft/transport/logger.js';
+import { RecordingLogger as BusRecordingLogger } from '../bus/test-support.js';
 import type { GossipConfig } from './config.js';
 import { GossipError } from './errors.js';
 import { joinGossip, protocolFor, readGossipKey } from './join.js';
@@ -18,18 +18,8 @@ import { GossipView } from './view.js';
 const KEY = 'a-cluster-key-of-32-characters!!';
 const HOST = '127.0.0.1';
 
-/** A logger that keeps every line, for assertions. */
-class RecordingLogger implements TransportLogger {
-  readonly lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  debug(message: string, fields: Record<string, unknown> = {}): void {
-    this.lines.push({ level: 'debug', message, fields });
-  }
-  info(message: string, fields: Record<string, unknown> = {}): void {
-    this.lines.push({ level: 'info', message, fields });
-  }
-  warn(message: string, fields: Record<string, unknown> = {}): void {
-    this.lines.push({ level: 'warn', message, fields });
-  }
+/** The bus tests' recording logger, plus the membership changes it saw. */
+class RecordingLogger extends BusRecordingLogger {
   changes(): string[] {
     return this.lines
       .filter((line) => line.message === 'gossip membership changed')
