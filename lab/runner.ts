@@ -91,9 +91,13 @@ export class PlanRunner {
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly options: RunnerOptions) {
-    // AGENDA_NODE_ARGS adds Node flags to every daemon, e.g. --cpu-prof for profiling.
-    const nodeFlags = process.env.AGENDA_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    // AGENDA_NODE_ARGS adds Node flags to every daemon, e.g. --cpu-prof for profiling, or
+    // only to those named in AGENDA_NODE_ARGS_FOR (`db-3,users-1`): profiling everything at
+    // once starves the machine and measures start-up more than work.
+    const flags = process.env.AGENDA_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const only = process.env.AGENDA_NODE_ARGS_FOR?.split(',').filter(Boolean);
     for (const p of options.plan.processes) {
+      const nodeFlags = only === undefined || only.includes(p.name) ? flags : [];
       const argv =
         p.program.kind === 'node'
           ? [
