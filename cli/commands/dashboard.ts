@@ -34,9 +34,16 @@ export default class Dashboard extends AgendaCommand<typeof Dashboard> {
       }),
     );
     const controller = new AbortController();
+    // A terminal closed or a kill ends the dashboard like `q` does, so the observer leaves the
+    // gossip membership instead of lingering in everyone's view as a dead member.
+    const stop = (): void => controller.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
     try {
       await runDashboard(observer, { signal: controller.signal });
     } finally {
+      process.off('SIGTERM', stop);
+      process.off('SIGHUP', stop);
       await observer.close();
     }
     return { result: {}, human: () => '', streamed: true };
