@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
-import { chooseTopology, openClusterObserver } from '../../lab/observer/open.js';
-import { runDashboard } from '../../tui/run.js';
+import { chooseTopology, watchInTerminal } from '../../lab/observer/open.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 
@@ -26,26 +25,13 @@ export default class Dashboard extends AgendaCommand<typeof Dashboard> {
   };
 
   protected async execute(): Promise<Outcome> {
-    const observer = openClusterObserver(
+    await watchInTerminal(
       chooseTopology({
         lab: this.flags.lab,
         topology: this.flags.topology,
         dataDir: this.flags['data-dir'],
       }),
     );
-    const controller = new AbortController();
-    // A terminal closed or a kill ends the dashboard like `q` does, so the observer leaves the
-    // gossip membership instead of lingering in everyone's view as a dead member.
-    const stop = (): void => controller.abort();
-    process.once('SIGTERM', stop);
-    process.once('SIGHUP', stop);
-    try {
-      await runDashboard(observer, { signal: controller.signal });
-    } finally {
-      process.off('SIGTERM', stop);
-      process.off('SIGHUP', stop);
-      await observer.close();
-    }
     return { result: {}, human: () => '', streamed: true };
   }
 }

@@ -4,12 +4,9 @@
  * file` any described system. `q` quits. The same as `agenda dashboard`, without the CLI.
  */
 import { parseArgs } from 'node:util';
-import { chooseTopology, openClusterObserver } from '../observer/open.js';
-import type { ClusterObserver } from '../observer/observer.js';
+import { chooseTopology, watchInTerminal } from '../observer/open.js';
 import { isAgendaError } from '../../server/errors.js';
-import { runDashboard } from '../../tui/run.js';
 
-let observer: ClusterObserver;
 try {
   const { values } = parseArgs({
     options: {
@@ -18,14 +15,11 @@ try {
       'data-dir': { type: 'string' },
     },
   });
-  observer = openClusterObserver(
+  await watchInTerminal(
     chooseTopology({ lab: values.lab, topology: values.topology, dataDir: values['data-dir'] }),
   );
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(isAgendaError(err) ? err.exitCode : 1);
 }
-const controller = new AbortController();
-await runDashboard(observer, { signal: controller.signal });
-await observer.close();
 process.exit(0);

@@ -12,6 +12,7 @@ import { localClusterDescription } from '../local/observer.js';
 import { BRIDGE_ADDRESS, LAB_TOPOLOGY, labDataDir } from '../topology.js';
 import type { ClusterDescription } from './description.js';
 import { loadClusterDescription } from './description.js';
+import { runDashboard } from '../../tui/run.js';
 import { ClusterObserver } from './observer.js';
 import { describeTopology } from './topology.js';
 
@@ -96,6 +97,25 @@ export function openClusterObserver(choice: TopologyChoice): ClusterObserver {
     return new ClusterObserver(description);
   } catch (err) {
     throw new Unavailable((err as Error).message, { cause: err });
+  }
+}
+
+/**
+ * The live dashboard over `choice` in this terminal, until `q`, Ctrl-C, SIGTERM or SIGHUP;
+ * then the observer leaves gossip cleanly instead of lingering in everyone's view as dead.
+ */
+export async function watchInTerminal(choice: TopologyChoice): Promise<void> {
+  const observer = openClusterObserver(choice);
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
+  try {
+    await runDashboard(observer, { signal: controller.signal });
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGHUP', stop);
+    await observer.close();
   }
 }
 
