@@ -95,11 +95,12 @@ export function Dashboard({
   }, [onQuit, exit]);
 
   // Without raw mode (stdin not a terminal) there are no keys to read; the signal still quits.
+  // Ink reports a stream without `isTTY` as `undefined`, which `useInput` takes as active.
   useInput(
     (input, key) => {
       if (input === 'q' || (key.ctrl && input === 'c')) quit();
     },
-    { isActive: isRawModeSupported },
+    { isActive: isRawModeSupported === true },
   );
 
   const { snapshot } = state;

@@ -108,8 +108,10 @@ export async function watchInTerminal(choice: TopologyChoice): Promise<void> {
   const observer = openClusterObserver(choice);
   const controller = new AbortController();
   const stop = (): void => controller.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGHUP', stop);
+  // `on`, not `once`: Ink's exit hook kills the process again with the signal when no other
+  // listener remains at that moment, which would cut the clean leave short.
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', stop);
   try {
     await runDashboard(observer, { signal: controller.signal });
   } finally {
