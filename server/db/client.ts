@@ -164,11 +164,10 @@ export class DbClient {
           dispatcher: this.agent,
           headers: { 'content-type': 'application/json' },
           body: payload,
+          // These end the request itself; `bounded` ends the wait even while connecting.
           headersTimeout: attemptMs,
           bodyTimeout: attemptMs,
-          signal: signal
-            ? AbortSignal.any([signal, AbortSignal.timeout(attemptMs)])
-            : AbortSignal.timeout(attemptMs),
+          ...(signal ? { signal } : {}),
         }),
         attemptMs,
         `no answer within ${attemptMs} ms`,
