@@ -109,7 +109,9 @@ test.serial('writes cut short by the end of the run are unknown, not lost', asyn
   const result = report.scenarios[0]!;
   t.like(row, { lost: 0, duplicated: 0, linearizable: true, recovered: false, pass: false });
   t.true((row.unknown as number) > 0, `unknown ${String(row.unknown)}`);
-  t.true((row.unavailableMs as number) >= 2_000);
+  // From the last success to the stop: operations in flight when the backend hung may still
+  // have succeeded just after the fault, so a little less than the 2 s the load ran on.
+  t.true((row.unavailableMs as number) >= 1_500, `unavailable ${String(row.unavailableMs)} ms`);
   t.is(result.error, undefined);
   t.regex(String(row.failures), /still unavailable when the load stopped/);
 });
