@@ -26,5 +26,6 @@ test('a connect that hangs in the handshake fails at its bound', async (t) => {
   const error = await t.throwsAsync(request(`https://127.0.0.1:${PORT}/`, { dispatcher: agent }));
   const tookMs = performance.now() - started;
   t.regex(error.message, /no connection to 127\.0\.0\.1:30620 within 200 ms/);
-  t.true(tookMs >= 190 && tookMs < 600, `took ${Math.round(tookMs)} ms`);
+  // undici's own timer would fire after about a second.
+  t.true(tookMs >= 190 && tookMs < 900, `took ${Math.round(tookMs)} ms`);
 });
