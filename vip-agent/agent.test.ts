@@ -220,8 +220,11 @@ test.serial(
     t.log(
       `gateway failed → VIP released after ${released - failedAt} ms, claimed by the peer after ${moveMs} ms`,
     );
-    // Threshold checks to notice, one to release the lease, one for the peer to take it.
-    t.true(moveMs <= (DECISION.gatewayFailureThreshold + 4) * INTERVAL, `${moveMs} ms`);
+    // Threshold checks to notice, one to release the lease, one for the peer to take it, and
+    // room for timers running late on a loaded machine — still well before the lease would
+    // have expired, which is what a move without the handover would take.
+    t.true(moveMs <= (DECISION.gatewayFailureThreshold + 7) * INTERVAL, `${moveMs} ms`);
+    t.true(moveMs < DECISION.leaseTtlMs, `${moveMs} ms`);
     t.true(released <= claimed);
     const activeEvents = pair.lan.events.filter((e) => e.host === active.id).map((e) => e.change);
     t.deepEqual(
