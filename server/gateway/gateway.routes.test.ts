@@ -410,7 +410,7 @@ test('the feed URL uses the configured public URL', async (t) => {
   t.deepEqual(created.json, { url: 'https://agenda.example:8443/v1/feeds/a.b.c/calendar.ics' });
 });
 
-test('idempotency-key is the request id, with a deadline; without it each request gets a fresh id', async (t) => {
+test('idempotency-key names the request, per user, with a deadline; without it each request gets a fresh id', async (t) => {
   const g = await startTestGateway(t, nextPort());
   const token = await g.token('alice');
   const keyed = await g.call('/v1/events/e1', {
@@ -421,8 +421,14 @@ test('idempotency-key is the request id, with a deadline; without it each reques
   t.is(keyed.headers['x-request-id'], 'retry-me_42');
   await g.call('/v1/events/e1', { method: 'DELETE', token });
   await g.call('/v1/events/e1', { method: 'DELETE', token });
-  const [first, second, third] = g.dispatcher.calls;
-  t.is(first?.options.requestId, 'retry-me_42');
+  const again = { method: 'DELETE', token, headers: { 'idempotency-key': 'retry-me_42' } };
+  await g.call('/v1/events/e1', again);
+  await g.call('/v1/events/e1', { ...again, token: await g.token('bob') });
+  const [first, second, third, retried, bobs] = g.dispatcher.calls;
+  // The same user's retry travels under the same id; another user's same key never does.
+  t.regex(first?.options.requestId ?? '', /^[A-Za-z0-9_-]{16,64}$/);
+  t.is(retried?.options.requestId, first?.options.requestId);
+  t.not(bobs?.options.requestId, first?.options.requestId);
   t.truthy(second?.options.requestId.match(/^[A-Za-z0-9_-]{16,64}$/));
   t.not(second?.options.requestId, third?.options.requestId);
   t.is(first?.options.deadlineMs, 10_000);
@@ -439,4 +445,21 @@ test('a malformed idempotency-key is refused before anything is sent', async (t)
   t.is(answer.status, 400);
   t.like(answer.json, { error: { code: 'invalid', details: { field: 'idempotency-key' } } });
   t.is(g.dispatcher.calls.length, 0);
+});
+
+test('an anonymous request with a key travels under an id of that key and that request only', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  g.dispatcher.respond = () => ({ token: 'a.b.c', expiresAt: '2030-01-01T00:00:00.000Z' });
+  const login = (username: string) =>
+    g.call('/v1/sessions', {
+      body: { username, password: 'correct horse battery' },
+      headers: { 'idempotency-key': 'same-key' },
+    });
+  await login('alice');
+  await login('alice');
+  await login('mallory');
+  const [first, retried, other] = g.dispatcher.calls;
+  t.is(retried?.options.requestId, first?.options.requestId);
+  // Mallory choosing Alice's key must not share her request, nor receive her token.
+  t.not(other?.options.requestId, first?.options.requestId);
 });

@@ -13,7 +13,7 @@
  * No request can crash it: every handler's failure becomes a JSON refusal, malformed HTTP
  * is answered 400 at the socket, and a bug answers 500 and is logged.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
@@ -347,7 +347,7 @@ export class Gateway {
     return this.withDeadline(
       (signal) =>
         this.options.dispatcher.dispatch(service, actor, op, {
-          requestId,
+          requestId: scopedRequestId(actor, requestId, op),
           deadlineMs: this.deadlineMs,
           signal,
         }),
@@ -533,6 +533,18 @@ function requestIdOf(req: IncomingMessage): string | undefined {
     });
   }
   return key;
+}
+
+/**
+ * The id a request travels under, from the client's idempotency key: scoped to the user who
+ * sent it, and for anonymous requests (register, login) to the request itself. Keys are the
+ * clients' choice, so two users may pick the same one; under the bare key the second would
+ * share the first's request on the bus and receive its reply — another user's data, or
+ * their token. The same user retrying the same key still maps to the same id.
+ */
+function scopedRequestId(actor: string | null, key: string, op: Op): string {
+  const scope = actor === null ? `anonymous\n${JSON.stringify(op)}` : `user\n${actor}`;
+  return createHash('sha256').update(`${scope}\n${key}`).digest('base64url');
 }
 
 function freshRequestId(): string {
