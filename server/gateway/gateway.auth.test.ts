@@ -132,12 +132,25 @@ test('a feed token opens its feed only, and a session token does not open feeds'
   t.is(g.dispatcher.only().actor, 'alice');
 });
 
-test('register, login and the operator routes need no token', async (t) => {
+test('register, login and the health probes need no token', async (t) => {
   const g = await startTestGateway(t, nextPort());
   const credentials = { username: 'bob', password: 'pw123456' };
   t.is((await g.call('/v1/users', { body: credentials })).status, 201);
   t.is((await g.call('/v1/sessions', { body: credentials })).status, 200);
   t.is((await g.call('/healthz')).status, 200);
   t.is((await g.call('/readyz')).status, 200);
-  t.is((await g.call('/metrics')).status, 200);
+});
+
+test('/metrics is for operators: a client certificate from the cluster CA, not a user token', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const anonymous = await g.call('/metrics');
+  t.is(anonymous.status, 401);
+  t.like(anonymous.json, { error: { code: 'unauthenticated' } });
+  t.regex(anonymous.text, /client certificate from the cluster CA/);
+  t.is((await g.call('/metrics', { token: await g.token('alice') })).status, 401);
+  const operator = await g.call('/metrics', { asOperator: true });
+  t.is(operator.status, 200);
+  t.regex(operator.text, /agenda_gateway_/);
+  // Users without a certificate are served as before on the same listener.
+  t.is((await g.call('/healthz')).status, 200);
 });

@@ -62,7 +62,7 @@ test('a service gossip knows to be down is refused at once, the other one is not
   t.is(ready.status, 503);
   t.regex(ready.text, /no users service replica is alive/);
 
-  const metrics = (await g.call('/metrics')).text;
+  const metrics = (await g.call('/metrics', { asOperator: true })).text;
   t.regex(metrics, /^agenda_gateway_fail_fast_total\{service="users"\} 1$/m);
   t.regex(metrics, /^agenda_gossip_members\{role="users",state="dead"\} 2$/m);
   t.regex(metrics, /^agenda_gossip_datagrams_total\{direction="sent"\} 12$/m);
@@ -78,7 +78,7 @@ test('without gossip every request is sent and /metrics has no gossip series', a
   t.is((await g.call('/v1/me', { token: await g.token('alice') })).status, 200);
   t.is(g.dispatcher.only().service, 'users');
   t.is((await g.call('/readyz')).status, 200);
-  t.notRegex((await g.call('/metrics')).text, /agenda_gossip|fail_fast/);
+  t.notRegex((await g.call('/metrics', { asOperator: true })).text, /agenda_gossip|fail_fast/);
 });
 
 test('on loopback: a replica dies, comes back and leaves, and the gateway follows', async (t) => {
@@ -160,7 +160,10 @@ test('on loopback: a replica dies, comes back and leaves, and the gateway follow
   t.is(g.dispatcher.calls.length, sent, 'the refused request was not sent');
   t.is((await g.call('/v1/me', { token })).status, 200, 'users-1 still answers for users');
   t.is((await g.call('/readyz')).status, 503);
-  t.regex((await g.call('/metrics')).text, /agenda_gossip_members\{role="groups",state="dead"\} 1/);
+  t.regex(
+    (await g.call('/metrics', { asOperator: true })).text,
+    /agenda_gossip_members\{role="groups",state="dead"\} 1/,
+  );
 
   // Restarted: it refutes its own death with a higher incarnation and the refusals stop.
   groups = await startGroups();

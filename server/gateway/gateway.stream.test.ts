@@ -269,7 +269,7 @@ test('/metrics is Prometheus text with requests by route and status, latency, st
   await g.call('/v1/sessions', { body: { username: 'alice', password: 'pw-pw-pw' } });
   const stream = await openStream(g, token);
 
-  const answer = await g.call('/metrics');
+  const answer = await g.call('/metrics', { asOperator: true });
   t.is(answer.status, 200);
   t.is(answer.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
   const samples = parsePrometheus(answer.text);

@@ -16,6 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { z } from 'zod';
 import {
@@ -50,7 +51,11 @@ export interface GatewayOptions {
   readonly host: string;
   readonly port: number;
   /** The server certificate chain and key, PEM. Clients need no certificate. */
-  readonly tls: { readonly cert: string; readonly key: string };
+  /**
+   * The gateway's certificate, and the CA whose client certificates make an operator: they
+   * may read `/metrics`. Users need no certificate; without `ca`, `/metrics` answers nobody.
+   */
+  readonly tls: { readonly cert: string; readonly key: string; readonly ca?: string };
   /** How session and feed tokens are checked: the users service's public key and claims. */
   readonly tokens: TokenVerifierOptions;
   readonly dispatcher: Dispatcher;
@@ -126,7 +131,7 @@ export class Gateway {
     this.router = apiRoutes()
       .add('GET', '/healthz', { auth: 'none', handle: () => this.health() })
       .add('GET', '/readyz', { auth: 'none', handle: () => this.readiness() })
-      .add('GET', '/metrics', { auth: 'none', handle: () => this.metricsText() });
+      .add('GET', '/metrics', { auth: 'operator', handle: () => this.metricsText() });
     // A gap in live updates (the bus re-subscribed): every open stream is told to re-read.
     this.stopGapWatch =
       options.notifications.onGap?.(() => {
@@ -138,6 +143,10 @@ export class Gateway {
         key: options.tls.key,
         minVersion: 'TLSv1.3',
         maxVersion: 'TLSv1.3',
+        // Asked for, never required: users connect without one; operators are told apart.
+        ...(options.tls.ca === undefined
+          ? {}
+          : { ca: options.tls.ca, requestCert: true, rejectUnauthorized: false }),
       },
       (req, res) => {
         this.handle(req, res).catch((error: unknown) => this.lastResort(res, error));
@@ -280,6 +289,14 @@ export class Gateway {
     params: Readonly<Record<string, string>>,
   ): Promise<string | null> {
     if (route.auth === 'none') return null;
+    if (route.auth === 'operator') {
+      if (!(req.socket as TLSSocket).authorized) {
+        throw new Unauthenticated(
+          'this needs a client certificate from the cluster CA (the operator certificate)',
+        );
+      }
+      return null;
+    }
     if (route.auth === 'feed') {
       return (await this.tokens.verify(params.token ?? '', 'feed')).actor;
     }

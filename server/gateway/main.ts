@@ -87,7 +87,12 @@ try {
   gateway = new Gateway({
     host: listen.host,
     port: listen.port,
-    tls: { cert: config.tls.cert.toString(), key: config.tls.key.toString() },
+    tls: {
+      cert: config.tls.cert.toString(),
+      key: config.tls.key.toString(),
+      // Client certificates from the cluster CA make an operator (`/metrics`).
+      ca: config.tls.ca.toString(),
+    },
     tokens: { publicKey: await readTokenPublicKey(config.path(file.verificationKey)) },
     dispatcher,
     notifications,

@@ -36,7 +36,11 @@ import { Router } from './router.js';
  * Who may call a route: anyone (`none`), a user with a session token (`user`), or the
  * holder of a feed token carried in the path (`feed`).
  */
-export type Authentication = 'none' | 'user' | 'feed';
+/**
+ * Who may call a route: anyone, a user (session token), a feed token's user, or an operator
+ * (a client certificate from the cluster's CA, as Prometheus or the lab's operator presents).
+ */
+export type Authentication = 'none' | 'user' | 'feed' | 'operator';
 
 /** What a route answers; gateway.ts writes it out. */
 export type Answer =

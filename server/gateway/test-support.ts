@@ -121,10 +121,18 @@ export function portsFrom(base: number, count = 100): () => number {
   };
 }
 
-/** The CA and certificate are the slow part of setting up; one per test process is enough. */
-let pki: Promise<{ caPem: string; cert: string; key: string }> | undefined;
+interface TestPki {
+  readonly caPem: string;
+  readonly cert: string;
+  readonly key: string;
+  /** A client certificate from the same CA: what an operator (or Prometheus) presents. */
+  readonly operator: { readonly cert: string; readonly key: string };
+}
 
-function testPki(): Promise<{ caPem: string; cert: string; key: string }> {
+/** The CA and certificates are the slow part of setting up; one per test process is enough. */
+let pki: Promise<TestPki> | undefined;
+
+function testPki(): Promise<TestPki> {
   pki ??= (async () => {
     const ca = await createCertificateAuthority();
     const issued = await issueCertificate(ca, {
@@ -133,7 +141,13 @@ function testPki(): Promise<{ caPem: string; cert: string; key: string }> {
       dnsNames: ['localhost'],
       usages: 'server',
     });
-    return { caPem: ca.certPem, cert: issued.certPem, key: issued.keyPem };
+    const operator = await issueCertificate(ca, { name: 'operator', usages: 'client' });
+    return {
+      caPem: ca.certPem,
+      cert: issued.certPem,
+      key: issued.keyPem,
+      operator: { cert: operator.certPem, key: operator.keyPem },
+    };
   })();
   return pki;
 }
@@ -153,6 +167,8 @@ export interface CallOptions {
   /** An object is sent as JSON; a string as is (as JSON unless `headers` say otherwise). */
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Present the operator's client certificate. */
+  readonly asOperator?: boolean;
 }
 
 /** A started gateway with its fakes, a token signer and a client. */
@@ -183,7 +199,7 @@ export async function startTestGateway(
     readonly readiness?: ReadinessProbe;
   } = {},
 ): Promise<TestGateway> {
-  const { caPem, cert, key } = await testPki();
+  const { caPem, cert, key, operator } = await testPki();
   const pair = await createSigningKeyPair();
   const issuer = new TokenIssuer(pair.privateKey);
   const dispatcher = new FakeDispatcher();
@@ -192,7 +208,7 @@ export async function startTestGateway(
   const gateway = new Gateway({
     host: '127.0.0.1',
     port,
-    tls: { cert, key },
+    tls: { cert, key, ca: caPem },
     tokens: {
       publicKey: await importTokenPublicKey(pair.publicKeyPem),
       ...(tokenNow === undefined ? {} : { now: tokenNow }),
@@ -204,9 +220,14 @@ export async function startTestGateway(
   });
   await gateway.start();
   const agent = new Agent({ connect: { ca: caPem }, keepAliveTimeout: 1_000 });
+  const operatorAgent = new Agent({
+    connect: { ca: caPem, cert: operator.cert, key: operator.key },
+    keepAliveTimeout: 1_000,
+  });
   t.teardown(async () => {
     await gateway.close();
     await agent.close();
+    await operatorAgent.close();
   });
   const url = `https://127.0.0.1:${port}`;
   return {
@@ -227,7 +248,7 @@ export async function startTestGateway(
           : JSON.stringify(options.body);
       if (body !== undefined) headers['content-type'] ??= 'application/json';
       const response = await request(`${url}${path}`, {
-        dispatcher: agent,
+        dispatcher: options.asOperator === true ? operatorAgent : agent,
         method: (options.method ?? (body === undefined ? 'GET' : 'POST')) as 'GET',
         headers,
         body,

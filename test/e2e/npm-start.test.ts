@@ -57,7 +57,11 @@ function agenda(args: string[], input?: string): Promise<CliResult> {
 
 /** Polls both gateways' /metrics until one reports an open event stream. */
 async function untilStreamOpen(timeoutMs = 15_000): Promise<boolean> {
-  const dispatcher = new Agent({ connect: { ca: readFileSync(join(dataDir, 'pki/ca.pem')) } });
+  // `/metrics` is for operators: present the operator's certificate.
+  const pki = (file: string) => readFileSync(join(dataDir, 'pki', file));
+  const dispatcher = new Agent({
+    connect: { ca: pki('ca.pem'), cert: pki('operator.pem'), key: pki('operator-key.pem') },
+  });
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
