@@ -16,6 +16,11 @@ let nextPort = 30400;
 const FAULT_MS = 1_200;
 /** Generous: CI machines are slow and shared, and ops are retried every 50 ms. */
 const SLACK_MS = 1_000;
+/**
+ * How much shorter than the fake outage a measured one may be: operations in flight at the
+ * fault can still succeed a moment after it, and the outage is measured from the last success.
+ */
+const IN_FLIGHT_MS = 200;
 
 async function scenario(
   name: string,
@@ -51,7 +56,10 @@ test.serial('a DB leader failover is measured, and loses and duplicates nothing'
   t.like(row, { name: 'db-leader-kill', lost: 0, duplicated: 0, linearizable: true, pass: true });
   t.true((row.acked as number) > 20, `acked ${String(row.acked)}`);
   const unavailable = row.unavailableMs as number;
-  t.true(unavailable >= 590 && unavailable < 600 + SLACK_MS, `unavailable ${unavailable}`);
+  t.true(
+    unavailable >= 600 - IN_FLIGHT_MS && unavailable < 600 + SLACK_MS,
+    `unavailable ${unavailable}`,
+  );
   t.true(report.scenarios[0]!.recovered === true);
 });
 
@@ -62,7 +70,10 @@ test.serial(
     t.deepEqual(lab.calls, ['restore', 'kill gateway-1', 'restore']);
     t.like(row, { lost: 0, duplicated: 0, linearizable: true, targetMs: 2_000, pass: true });
     const unavailable = row.unavailableMs as number;
-    t.true(unavailable >= 690 && unavailable < 700 + SLACK_MS, `unavailable ${unavailable}`);
+    t.true(
+      unavailable >= 700 - IN_FLIGHT_MS && unavailable < 700 + SLACK_MS,
+      `unavailable ${unavailable}`,
+    );
   },
 );
 
@@ -74,7 +85,10 @@ test.serial(
     t.like(row, { lost: 0, duplicated: 0, linearizable: true });
     // This fake never fails over: nothing succeeds until the resume, FAULT_MS after the pause.
     const unavailable = row.unavailableMs as number;
-    t.true(unavailable >= FAULT_MS - 10 && unavailable < FAULT_MS + SLACK_MS, `${unavailable}`);
+    t.true(
+      unavailable >= FAULT_MS - IN_FLIGHT_MS && unavailable < FAULT_MS + SLACK_MS,
+      `${unavailable}`,
+    );
   },
 );
 
@@ -130,5 +144,5 @@ test.serial('the load also runs as a child process speaking the line protocol', 
     fault: 'isolated vm1 (VIP, Redis primary)',
   });
   t.true((row.acked as number) > 20, `acked ${String(row.acked)}`);
-  t.true((row.unavailableMs as number) >= FAULT_MS - 10);
+  t.true((row.unavailableMs as number) >= FAULT_MS - IN_FLIGHT_MS);
 });
