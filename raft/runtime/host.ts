@@ -52,8 +52,16 @@ export interface HostOptions<R, Q, QR> {
   readonly stateMachine: StateMachine<R, Q, QR>;
   /** Membership for a brand-new cluster (ignored once storage holds a snapshot). */
   readonly bootstrap: ConfState;
-  /** Hands messages to the network; must not block. Called only after persisting. */
+  /**
+   * Hands messages to the network; must not block. Called after persisting, except for a
+   * leader's appends, heartbeats and snapshot chunks, which go out first (see handleReady).
+   */
   readonly send: (messages: readonly Message[]) => void;
+  /**
+   * Pushes messages handed to `send` onto the wire at once, if the network batches them;
+   * called after a leader's replication is sent and before it blocks in fsync.
+   */
+  readonly flush?: () => void;
   /** Take a snapshot after this many applied entries (0 disables). */
   readonly snapshotEvery?: number;
   /** Entries kept in the log behind a snapshot for slow followers. */
@@ -91,8 +99,8 @@ interface PendingRead<Q, QR> {
 
 /**
  * Drives a {@link RaftCore} against storage, a network and a state machine, in the order
- * the Ready contract requires: persist (one fsync per batch), then send, then apply, then
- * advance. It owns no timers or sockets: the real runtime and the simulator both call
+ * the Ready contract requires: send the leader's replication, persist (one fsync per batch),
+ * send the rest, then apply, then advance. It owns no timers or sockets: the real runtime and the simulator both call
  * `tick`, `receive` and `process`, so the simulator exercises exactly this code.
  *
  * Reads are batched: every read queued while a ReadIndex round is in flight shares the next
@@ -224,6 +232,15 @@ export class RaftHost<R, Q, QR> {
 
   private handleReady(rd: Ready): void {
     this.counters.readies++;
+    // 0. A leader's replication goes out before its own fsync, so the followers' fsyncs
+    //    overlap it (Raft thesis §10.2.1). This is safe because the leader counts a follower's
+    //    acknowledgement only in a later round, after this one's fsync has returned.
+    const [early, late] = splitLeaderReplication(rd.messages);
+    if (early.length > 0) {
+      this.counters.messagesSent += early.length;
+      this.opts.send(early);
+      if (rd.entries.length > 0) this.opts.flush?.();
+    }
     // 1. Persist. The hard state goes first so no stored entry is newer than the stored term.
     if (rd.hardState) this.storage.saveHardState(rd.hardState);
     if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
@@ -233,10 +250,10 @@ export class RaftHost<R, Q, QR> {
       this.counters.syncedAppends++;
       this.counters.entriesAppended += rd.entries.length;
     }
-    // 2. Send: only now may others rely on what we persisted.
-    if (rd.messages.length > 0) {
-      this.counters.messagesSent += rd.messages.length;
-      this.opts.send(rd.messages);
+    // 2. Send the rest: only now may others rely on what we persisted (a vote, an ack).
+    if (late.length > 0) {
+      this.counters.messagesSent += late.length;
+      this.opts.send(late);
     }
     // 3. Apply.
     if (rd.snapshot) this.applySnapshot(rd.snapshot);
@@ -375,4 +392,19 @@ export class RaftHost<R, Q, QR> {
     this.counters.snapshotsTaken++;
     this.opts.onSnapshot?.(snap, 'taken');
   }
+}
+
+/**
+ * Splits a Ready's messages into the leader's replication (appends, heartbeats, snapshot
+ * chunks: only a leader sends these, and they promise nothing about the sender's disk) and
+ * everything else (votes, acknowledgements), which must wait for the fsync.
+ */
+function splitLeaderReplication(messages: readonly Message[]): [Message[], Message[]] {
+  const early: Message[] = [];
+  const late: Message[] = [];
+  for (const m of messages) {
+    if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') early.push(m);
+    else late.push(m);
+  }
+  return [early, late];
 }

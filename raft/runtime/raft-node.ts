@@ -114,6 +114,7 @@ export class RaftNode<R, Q, QR> {
       stateMachine,
       bootstrap: { voters, learners: [] },
       send: (msgs) => this.send(msgs),
+      flush: () => this.transport.flush(),
       snapshotEvery: config.snapshotEvery ?? 50_000,
       snapshotRetain: config.snapshotRetain ?? 5_000,
       onSoftState: (s) =>

@@ -300,16 +300,28 @@ export class PeerTransport {
     return counters;
   }
 
+  /**
+   * Writes every queued frame to its socket now instead of at the end of this event-loop
+   * turn: for a caller about to block (a leader's fsync), so the peers get to work meanwhile.
+   */
+  flush(): void {
+    if (this.#flushScheduled) {
+      clearImmediate(this.#flushScheduled);
+      this.#flushScheduled = null;
+    }
+    const links = [...this.#linksToFlush];
+    this.#linksToFlush.clear();
+    for (const each of links) {
+      each.flush();
+    }
+  }
+
   /** Coalesces writes: every link with queued frames is flushed once per event-loop turn. */
   #scheduleFlush(link: OutboundLink): void {
     this.#linksToFlush.add(link);
     this.#flushScheduled ??= setImmediate(() => {
       this.#flushScheduled = null;
-      const links = [...this.#linksToFlush];
-      this.#linksToFlush.clear();
-      for (const each of links) {
-        each.flush();
-      }
+      this.flush();
     });
   }
 

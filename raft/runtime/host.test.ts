@@ -1,0 +1,109 @@
+/**
+ * The order in which RaftHost persists and sends: a leader's replication goes out before its
+ * own fsync (so the followers' fsyncs overlap it), while votes and acknowledgements wait for
+ * the fsync that makes them true.
+ */
+import test from 'ava';
+import type { Entry, HardState, Message, NodeId } from '../core/types.js';
+import { RaftHost, type HostStorage, type StateMachine } from './host.js';
+
+/** An in-memory log that records, in one timeline shared by all members, when it syncs. */
+function recordingStorage(id: NodeId, timeline: string[]): HostStorage {
+  return {
+    load: () => ({ hardState: { term: 0, vote: 0 }, snapshot: null, entries: [] }),
+    saveHardState: (hs: HardState) => timeline.push(`${id} hardState term ${hs.term}`),
+    append: (_entries: readonly Entry[]) => undefined,
+    installSnapshot: () => undefined,
+    saveSnapshot: () => undefined,
+    compact: () => undefined,
+    sync: () => timeline.push(`${id} sync`),
+  };
+}
+
+const counter: StateMachine<number, null, number> = {
+  apply: (commands) => commands.map((c) => c.index),
+  snapshot: () => new Uint8Array(),
+  restore: () => undefined,
+  query: () => 0,
+};
+
+function cluster() {
+  const timeline: string[] = [];
+  const inFlight: Message[] = [];
+  const hosts = new Map<NodeId, RaftHost<number, null, number>>();
+  for (const id of [1, 2, 3]) {
+    hosts.set(
+      id,
+      new RaftHost({
+        raft: { id, electionTicks: 10, heartbeatTicks: 1, random: () => 0 },
+        storage: recordingStorage(id, timeline),
+        stateMachine: counter,
+        bootstrap: { voters: [1, 2, 3], learners: [] },
+        send: (messages) => {
+          for (const m of messages) {
+            timeline.push(`${id} send ${m.type}${m.type === 'vote' && m.pre ? ' (pre)' : ''}`);
+            inFlight.push(m);
+          }
+        },
+        flush: () => timeline.push(`${id} flush`),
+      }),
+    );
+  }
+  const host = (id: NodeId) => hosts.get(id)!;
+  /** Delivers messages until none are left. */
+  const settle = () => {
+    while (inFlight.length > 0) {
+      const m = inFlight.shift()!;
+      host(m.to).receive(m);
+      host(m.to).process();
+    }
+  };
+  return { timeline, host, settle };
+}
+
+test("a leader's appends leave before its fsync; a follower acknowledges only after its own", (t) => {
+  const { timeline, host, settle } = cluster();
+  for (let i = 0; i < 20 && host(1).status().role !== 'leader'; i++) {
+    host(1).tick();
+    host(1).process();
+    settle();
+  }
+  t.is(host(1).status().role, 'leader');
+
+  timeline.length = 0;
+  let applied: number | undefined;
+  host(1).propose(new Uint8Array([1]), (error, result) => {
+    t.is(error, null);
+    applied = result;
+  });
+  host(1).process();
+  t.deepEqual(timeline, ['1 send app', '1 send app', '1 flush', '1 sync']);
+
+  timeline.length = 0;
+  settle();
+  t.true(applied !== undefined);
+  // Each follower syncs the entry before it says it has it.
+  for (const follower of [2, 3]) {
+    const events = timeline.filter((e) => e.startsWith(`${follower} `));
+    t.deepEqual(events.slice(0, 2), [`${follower} sync`, `${follower} send appResp`]);
+  }
+});
+
+test('a candidate stores its term and vote before it asks for votes, and flushes nothing early', (t) => {
+  const { timeline, host, settle } = cluster();
+  for (let i = 0; i < 20 && host(1).status().role !== 'leader'; i++) {
+    host(1).tick();
+    host(1).process();
+    settle();
+  }
+  t.is(host(1).status().role, 'leader');
+  const stored = timeline.indexOf(`1 hardState term 1`);
+  const asked = timeline.indexOf('1 send vote');
+  t.true(stored >= 0 && asked > stored, timeline.join(', '));
+  // Voters too store their vote before they answer.
+  for (const voter of [2, 3]) {
+    const voted = timeline.indexOf(`${voter} hardState term 1`);
+    t.true(voted >= 0 && timeline.indexOf(`${voter} send voteResp`, voted) > voted);
+  }
+  t.false(timeline.slice(0, asked).includes('1 flush'));
+});
