@@ -3,7 +3,7 @@
  * is the only code that writes calendar rows, so it is the one place that keeps the
  * attendee rows' copies of their event's time bounds in step with the event.
  */
-import { MAX_EVENT_DURATION_MS, seriesEnd } from '../domain/index.js';
+import { seriesEnd } from '../domain/index.js';
 import type {
   Attendee,
   CalendarEvent,
@@ -13,7 +13,7 @@ import type {
   User,
   Username,
 } from '../domain/index.js';
-import { ENDLESS, LONG_SPAN, SHORT_SPAN } from './schema.js';
+import { ENDLESS, LONG_SPAN, SHORT_SPAN, SHORT_SPAN_MAX_MS } from './schema.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
 
 /** Where an event sits in the time indexes. */
@@ -26,12 +26,10 @@ function timeBounds(event: CalendarEvent): TimeBounds {
   const end = seriesEnd(event);
   return {
     seriesEnd: Number.isFinite(end) ? end : ENDLESS,
-    // Only events that surely end within MAX_EVENT_DURATION_MS of their start may be found
-    // by start; anything else is looked up by its series end.
+    // Only events that surely end within SHORT_SPAN_MAX_MS of their start may be found by
+    // start; anything else is looked up by its series end.
     spanClass:
-      event.recurrence === null && end - event.start <= MAX_EVENT_DURATION_MS
-        ? SHORT_SPAN
-        : LONG_SPAN,
+      event.recurrence === null && end - event.start <= SHORT_SPAN_MAX_MS ? SHORT_SPAN : LONG_SPAN,
   };
 }
 

@@ -102,6 +102,46 @@ test('a personal event is stored, listed in its interval only, and refuses overl
   t.true(c.read('alice', { type: 'event.show', eventId: 'standup' }).event.conflict);
 });
 
+test('events longer than a day are found on every day they cover and conflict in their middle', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  const DAY = 86_400_000;
+  // Exactly a day (the longest a start-indexed event may be), then three days, then 31.
+  const day = at('2025-02-03T08:00:00Z');
+  c.ok('alice', { type: 'event.create', draft: { title: 'Day', start: day, end: day + DAY } });
+  const trip = at('2025-02-10T08:00:00Z');
+  c.ok('alice', {
+    type: 'event.create',
+    draft: { title: 'Trip', start: trip, end: trip + 3 * DAY },
+  });
+  const leave = at('2025-03-01T00:00:00Z');
+  c.ok('alice', {
+    type: 'event.create',
+    draft: { title: 'Leave', start: leave, end: leave + 31 * DAY },
+  });
+  const on = (iso: string) => {
+    const from = at(iso);
+    return titles(c.read('alice', { type: 'event.list', from, to: from + 3_600_000 }).events);
+  };
+  t.deepEqual(on('2025-02-04T07:00:00Z'), ['Day']);
+  t.deepEqual(on('2025-02-04T08:00:00Z'), []);
+  t.deepEqual(on('2025-02-12T12:00:00Z'), ['Trip']);
+  t.deepEqual(on('2025-03-30T12:00:00Z'), ['Leave']);
+  const clash = c.refused('alice', {
+    type: 'event.create',
+    draft: oneHour('Call from the hotel', '2025-02-12T20:00:00Z'),
+  });
+  t.is(clash.code, 'conflict');
+  t.deepEqual(clash.code === 'conflict' ? clash.details.conflicts.map((x) => x.title) : [], [
+    'Trip',
+  ]);
+  t.is(
+    c.refused('alice', { type: 'event.create', draft: oneHour('Late', '2025-03-31T06:00:00Z') })
+      .code,
+    'conflict',
+  );
+});
+
 test('an appointment invites people; their answers are stored and their conflicts checked', async (t) => {
   const c = new StoreClient(await openStore());
   c.register('alice', 'bob', 'carol');

@@ -8,31 +8,37 @@
  * of its event's `start_at`, `series_end` and `span_class`, kept in step by the store, and
  * two covering indexes serve the two kinds of event:
  *
- * - short events (`span_class = 0`: every occurrence ends within
- *   {@link MAX_EVENT_DURATION_MS} of `start_at` — one-off events) are found by start,
- *   `start_at ∈ (from − MAX_EVENT_DURATION_MS, to)`: a tight range however many events
- *   the user has;
- * - long series (`span_class = 1`: recurring events) are found by `series_end > from`.
+ * - short events (`span_class = 0`: one-off events that last at most a day,
+ *   {@link SHORT_SPAN_MAX_MS}) are found by start, `start_at ∈ (from − 1 day, to)`: a tight
+ *   range however many events the user has;
+ * - long ones (`span_class = 1`: recurring events, and one-off events longer than a day,
+ *   which are rare) are found by `series_end > from`.
  *
  * So an agenda query reads only the index entries of the week it shows, never the events
  * table nor anyone else's rows (asserted with EXPLAIN QUERY PLAN in the tests).
  */
 import type { Database } from 'sql.js';
-import { MAX_EVENT_DURATION_MS } from '../domain/index.js';
 
-/** Layout version of the database image; bump it with a migration when the schema changes. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Layout version of the database image; bump it with a migration ({@link migrateSchema})
+ * when the schema changes. 2: short events are those of at most a day (they were those of
+ * at most the longest an event may last, 31 days, so every lookup by start read a month of them).
+ */
+export const SCHEMA_VERSION = 2;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
 
-/** `span_class` of an event whose occurrences all end within MAX_EVENT_DURATION_MS of its start. */
+/** `span_class` of a one-off event that lasts at most {@link SHORT_SPAN_MAX_MS}. */
 export const SHORT_SPAN = 0;
-/** `span_class` of a series whose occurrences may end long after its start. */
+/** `span_class` of a series, or of an event longer than {@link SHORT_SPAN_MAX_MS}. */
 export const LONG_SPAN = 1;
 
-/** Longest a short-span event lasts, so lookups by start know how far back to look. */
-export const SHORT_SPAN_MAX_MS = MAX_EVENT_DURATION_MS;
+/**
+ * Longest a short-span event lasts, so lookups by start know how far back to look: a day,
+ * which nearly every event fits in, so a lookup reads about a day more than it shows.
+ */
+export const SHORT_SPAN_MAX_MS = 24 * 60 * 60 * 1000;
 
 const TABLES = `
 CREATE TABLE store_meta (
@@ -165,6 +171,38 @@ export function configureConnection(db: Database): void {
   db.run('PRAGMA journal_mode = MEMORY');
   db.run('PRAGMA synchronous = OFF');
   db.run('PRAGMA cache_size = -131072');
+}
+
+/**
+ * Brings an image of an older layout to {@link SCHEMA_VERSION}, in one transaction; a no-op
+ * on a current image. Deterministic: replicas that migrate the same image get the same rows.
+ * @returns the version the image had.
+ * @throws Error when the image is not a store, or is newer than this code (it is then unchanged).
+ */
+export function migrateSchema(db: Database): number | null {
+  const version = schemaVersionOf(db);
+  if (version === null || version > SCHEMA_VERSION) {
+    throw new Error(
+      `the image holds store schema ${String(version)}, this store reads ${SCHEMA_VERSION}`,
+    );
+  }
+  if (version === SCHEMA_VERSION) return version;
+  db.run('BEGIN');
+  try {
+    // 1 → 2: one-off events longer than a day move to the long class (see SHORT_SPAN_MAX_MS).
+    for (const table of ['events', 'attendees']) {
+      db.run(
+        `UPDATE ${table} SET span_class = ${LONG_SPAN}
+          WHERE span_class = ${SHORT_SPAN} AND series_end - start_at > ${SHORT_SPAN_MAX_MS}`,
+      );
+    }
+    db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
+    db.run('COMMIT');
+  } catch (error) {
+    db.run('ROLLBACK');
+    throw error;
+  }
+  return version;
 }
 
 /** Creates the schema in an empty database, in one transaction. */

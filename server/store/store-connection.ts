@@ -10,7 +10,7 @@ import { CalendarWrites } from './calendar-writes.js';
 import { Registry } from './registry.js';
 import { RequestLog, StoreMeta } from './request-log.js';
 import type { RequestRetention } from './request-log.js';
-import { SCHEMA_VERSION, configureConnection, createSchema, schemaVersionOf } from './schema.js';
+import { configureConnection, createSchema, migrateSchema } from './schema.js';
 import { StatementSet, integer } from './statements.js';
 import type { PreparedStatement } from './statements.js';
 
@@ -63,18 +63,17 @@ export class StoreConnection {
   }
 
   /**
-   * The store in a snapshot image.
-   * @throws Internal when the image is not a store of this schema version.
+   * The store in a snapshot image, migrated to this code's schema version if it is older.
+   * @throws Internal when the image is not a store, or one of a newer schema version.
    */
   static open(SQL: SqlJsStatic, image: Uint8Array, retention: RequestRetention): StoreConnection {
     const db = new SQL.Database(image);
     try {
       configureConnection(db);
-      const version = schemaVersionOf(db);
-      if (version !== SCHEMA_VERSION) {
-        throw new Internal(
-          `the snapshot holds store schema ${String(version)}, this store reads ${SCHEMA_VERSION}`,
-        );
+      try {
+        migrateSchema(db);
+      } catch (error) {
+        throw new Internal(`cannot open the snapshot: ${(error as Error).message}`);
       }
       return new StoreConnection(db, retention);
     } catch (error) {

@@ -1,0 +1,80 @@
+/**
+ * Images of an older schema are migrated when a store opens them (a member restarting on an
+ * older snapshot, or receiving one); images it cannot read are refused and change nothing.
+ */
+import test from 'ava';
+import { loadSqlJs } from '../../raft/kv/sql.js';
+import { CalendarStore } from './calendar-store.js';
+import { META, SCHEMA_VERSION } from './schema.js';
+import { at, DAY, StoreClient } from './test-support.js';
+
+/** A store image rewritten with `sql` (the way an older version of the code left it). */
+async function rewritten(image: Uint8Array, sql: string): Promise<Uint8Array> {
+  const SQL = await loadSqlJs();
+  const db = new SQL.Database(image);
+  try {
+    db.exec(sql);
+    return db.export();
+  } finally {
+    db.close();
+  }
+}
+
+test('a schema 1 image is migrated: its events longer than a day are found on every day', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const trip = at('2025-02-10T08:00:00Z');
+  before.ok('alice', {
+    type: 'event.create',
+    draft: { title: 'Trip', start: trip, end: trip + 3 * DAY },
+  });
+  const standup = at('2025-02-11T09:00:00Z');
+  before.ok('alice', {
+    type: 'event.create',
+    draft: { title: 'Standup', start: standup, end: standup + 900_000 },
+    allowConflict: true,
+  });
+  // Schema 1 filed every one-off event of up to 31 days as short.
+  const v1 = await rewritten(
+    before.store.snapshot(),
+    `UPDATE events SET span_class = 0; UPDATE attendees SET span_class = 0;
+     UPDATE store_meta SET value = 1 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL));
+  after.store.restore(v1);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  const middle = at('2025-02-12T12:00:00Z');
+  const { events } = after.read('alice', {
+    type: 'event.list',
+    from: middle,
+    to: middle + 3_600_000,
+  });
+  t.deepEqual(
+    events.map((e) => e.title),
+    ['Trip'],
+  );
+  const { events: both } = after.read('alice', {
+    type: 'event.list',
+    from: standup,
+    to: standup + 900_000,
+  });
+  t.deepEqual(both.map((e) => e.title).sort(), ['Standup', 'Trip']);
+  after.store.close();
+});
+
+test('an image of a newer schema is refused and the store keeps its state', async (t) => {
+  const SQL = await loadSqlJs();
+  const c = new StoreClient(new CalendarStore(SQL));
+  c.register('alice');
+  const newer = await rewritten(
+    c.store.snapshot(),
+    `UPDATE store_meta SET value = ${SCHEMA_VERSION + 1} WHERE key = '${META.schemaVersion}';`,
+  );
+  c.register('bob');
+  t.throws(() => c.store.restore(newer), { message: /schema 3.*reads 2/ });
+  t.is(c.read(null, { type: 'user.lookup', username: 'bob' }).user.username, 'bob');
+  c.store.close();
+});
