@@ -5,6 +5,14 @@
  * clients for `seconds` (one every hour of each user's calendar), and (2) reads the agenda
  * of a 20-member group over one day for `seconds` (`agendaEntries` says how many entries a
  * read returns: every member is busy every hour, so a day is already a full agenda).
+ *
+ * Each phase first runs the same load for `--warmup` seconds (default 5) and does not count
+ * it: the processes have just started, so those seconds measure the JIT compiler, TLS
+ * handshakes and cold caches more than the system. What the warm-up saw is reported too
+ * (`warmup.createP99Ms`, …), so nothing is hidden.
+ *
+ * `cpuMsPerCreate` says how much CPU each kind of process spent per event created over the
+ * counted seconds (from /proc): where a create's cost goes on this machine.
  * The last line is
  * `{"createsPerSec","createP50Ms","createP99Ms","agendaPerSec","agendaP99Ms",…}`.
  */
@@ -14,12 +22,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { startLocalSystem } from '../local/system.js';
+import { startCpuCount } from './cpu.js';
 import { radicaleInstalled, startRadicale } from './radicale.js';
 
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '64' },
     seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '5' },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     /** Run only the create phase (for profiling); the agenda figures are then 0. */
@@ -31,9 +41,17 @@ const { values } = parseArgs({
 });
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
-if (!Number.isInteger(clients) || clients < 20 || !Number.isInteger(seconds) || seconds <= 0) {
+const warmup = Number(values.warmup);
+const valid =
+  Number.isInteger(clients) &&
+  clients >= 20 &&
+  Number.isInteger(seconds) &&
+  seconds > 0 &&
+  Number.isInteger(warmup) &&
+  warmup >= 0;
+if (!valid) {
   process.stderr.write(
-    '--clients must be an integer ≥ 20 (the group has 20 members), --seconds a positive integer\n',
+    '--clients must be an integer ≥ 20 (the group has 20 members), --seconds a positive integer, --warmup an integer ≥ 0\n',
   );
   process.exit(1);
 }
@@ -48,7 +66,7 @@ async function benchRadicale(): Promise<Record<string, unknown>> {
   const n = Number(values['radicale-clients']);
   const radicale = await startRadicale(join(dataDir, 'radicale'), 5232);
   try {
-    say(`PUTting events into Radicale from ${n} clients for ${seconds}s…`);
+    say(`PUTting events into Radicale from ${n} clients for ${warmup}s + ${seconds}s…`);
     const week = Date.UTC(2031, 0, 6);
     const r = await load(
       (c, i) => radicale.put(`r-${c}-${i}`, new Date(week + i * 3_600_000 + c * 60_000)),
@@ -105,15 +123,23 @@ function summarize(latencies: number[], elapsedMs: number) {
   return { perSec: Math.round((latencies.length * 1000) / elapsedMs), p50: pct(50), p99: pct(99) };
 }
 
-/** Runs `clients` closed loops of `op` for `seconds`; returns latencies of the successes. */
-async function load(op: (client: number, n: number) => Promise<boolean>, concurrency = clients) {
+type Op = (client: number, n: number) => Promise<boolean>;
+
+/**
+ * Runs `concurrency` closed loops of `op` for `durationS` seconds; returns the latencies of
+ * the successes. `next[c]` numbers client c's operations across calls, so a measured phase
+ * goes on where its warm-up stopped.
+ */
+async function run(op: Op, concurrency: number, durationS: number, next: number[]) {
   const latencies: number[] = [];
   let errors = 0;
   const start = performance.now();
-  const end = start + seconds * 1000;
+  const end = start + durationS * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async (_, c) => {
-      for (let n = 0; performance.now() < end; n++) {
+      while (performance.now() < end) {
+        const n = next[c] ?? 0;
+        next[c] = n + 1;
         const t0 = performance.now();
         if (await op(c, n).catch(() => false)) latencies.push(performance.now() - t0);
         else errors++;
@@ -121,6 +147,32 @@ async function load(op: (client: number, n: number) => Promise<boolean>, concurr
     }),
   );
   return { ...summarize(latencies, performance.now() - start), count: latencies.length, errors };
+}
+
+/** The daemons' process ids, for CPU accounting. */
+function daemonPids(): Map<string, number> {
+  const pids = new Map<string, number>();
+  for (const [name, p] of system.processes) if (p.pid !== undefined) pids.set(name, p.pid);
+  return pids;
+}
+
+/**
+ * `--warmup` seconds of `op`, not counted, then `seconds` counted, with the CPU every kind
+ * of process used meanwhile (ms per successful operation).
+ */
+async function load(op: Op, concurrency = clients) {
+  const next = Array.from({ length: concurrency }, () => 0);
+  const warm = warmup > 0 ? await run(op, concurrency, warmup, next) : null;
+  const cpu = startCpuCount(daemonPids());
+  const measured = await run(op, concurrency, seconds, next);
+  const perOp: Record<string, number> = {};
+  let total = 0;
+  for (const [role, ms] of [...cpu()].sort((a, b) => b[1] - a[1])) {
+    perOp[role] = Math.round((ms / Math.max(1, measured.count)) * 1000) / 1000;
+    total += ms;
+  }
+  perOp.total = Math.round((total / Math.max(1, measured.count)) * 1000) / 1000;
+  return { ...measured, warm, cpuMsPerOp: perOp };
 }
 
 let result: Record<string, unknown>;
@@ -143,7 +195,7 @@ try {
 
   // Each client writes its own slots (an hour apart) so creations never conflict.
   const week = Date.UTC(2031, 0, 6);
-  say(`creating events from ${clients} clients for ${seconds}s…`);
+  say(`creating events from ${clients} clients for ${warmup}s of warm-up, then ${seconds}s…`);
   const creates = await load(async (c, n) => {
     const start = new Date(week + n * 3_600_000 + c * 60_000).toISOString();
     const r = await call(
@@ -154,7 +206,7 @@ try {
     );
     return r.status === 201;
   });
-  say(`reading the group's agenda for a day from ${clients} clients for ${seconds}s…`);
+  say(`reading the group's agenda for a day from ${clients} clients for ${warmup}s + ${seconds}s…`);
   const from = new Date(week).toISOString();
   const to = new Date(week + 86_400_000).toISOString();
   const agendaPath = `/v1/agendas?group=bench&from=${from}&to=${to}`;
@@ -163,7 +215,7 @@ try {
     (sample.json as { agendas?: { entries: unknown[] }[] }).agendas ?? []
   ).reduce((sum, a) => sum + a.entries.length, 0);
   const agendas = values['creates-only']
-    ? { perSec: 0, p50: 0, p99: 0, count: 0, errors: 0 }
+    ? { perSec: 0, p50: 0, p99: 0, count: 0, errors: 0, warm: null, cpuMsPerOp: {} }
     : await load(
         async (c) => (await call('GET', agendaPath, undefined, tokens[c % 20])).status === 200,
       );
@@ -181,6 +233,16 @@ try {
     agendaErrors: agendas.errors,
     clients,
     seconds,
+    warmupSeconds: warmup,
+    cpuMsPerCreate: creates.cpuMsPerOp,
+    cpuMsPerAgenda: agendas.cpuMsPerOp,
+    warmup: {
+      createsPerSec: creates.warm?.perSec ?? 0,
+      createP50Ms: creates.warm?.p50 ?? 0,
+      createP99Ms: creates.warm?.p99 ?? 0,
+      agendaPerSec: agendas.warm?.perSec ?? 0,
+      agendaP99Ms: agendas.warm?.p99 ?? 0,
+    },
   };
 } finally {
   await dispatcher.close();
