@@ -189,6 +189,7 @@ export function buildPlan(
       heartbeatTicks: 1,
       snapshotEvery: 50_000,
       snapshotRetain: 5_000,
+      followerApplyBatch: 64,
       peerCertificatePrefix: 'db-',
     };
     node(`db-${m.id}`, m.host, 'db', 'server/db/main.ts', config);

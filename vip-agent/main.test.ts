@@ -181,6 +181,7 @@ test('in a namespace: the agent takes the DB lease, claims the VIP, serves its s
     heartbeatTicks: 1,
     snapshotEvery: 50_000,
     snapshotRetain: 5_000,
+    followerApplyBatch: 64,
     peerCertificatePrefix: 'member-',
   };
   const db = inNamespace('db-1', DB_MAIN, await config('db-1', member));

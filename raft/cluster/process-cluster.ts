@@ -96,6 +96,7 @@ export class ProcessCluster {
         heartbeatTicks: 1,
         snapshotEvery: options.snapshotEvery ?? 50_000,
         snapshotRetain: options.snapshotRetain ?? 5_000,
+        followerApplyBatch: 64,
         peerCertificatePrefix: 'member-',
       };
       const configPath = join(memberDir, 'config.json');

@@ -23,6 +23,8 @@ export const NodeConfigSchema = z
     heartbeatTicks: z.number().int().min(1).default(1),
     snapshotEvery: z.number().int().min(0).default(50_000),
     snapshotRetain: z.number().int().min(0).default(5_000),
+    /** See RaftHost's followerApplyBatch: entries a follower batches before applying. */
+    followerApplyBatch: z.number().int().min(0).max(100_000).default(64),
     /** Members' certificates are named `<prefix><id>`; only that certificate speaks for a member. */
     peerCertificatePrefix: z.string().min(1).default('member-'),
   })

@@ -64,6 +64,7 @@ export function raftNodeConfigOf(
     heartbeatTicks: file.heartbeatTicks,
     snapshotEvery: file.snapshotEvery,
     snapshotRetain: file.snapshotRetain,
+    followerApplyBatch: file.followerApplyBatch,
     peerCertificateName: (peer) => `${file.peerCertificatePrefix}${peer}`,
     logger,
   };

@@ -20,15 +20,24 @@ function recordingStorage(id: NodeId, timeline: string[]): HostStorage {
   };
 }
 
-const counter: StateMachine<number, null, number> = {
-  apply: (commands) => commands.map((c) => c.index),
-  snapshot: () => new Uint8Array(),
-  restore: () => undefined,
-  query: () => 0,
-};
+/** Answers each command with its index; a query answers the last index applied. */
+function counter(batches: number[][]): StateMachine<number, null, number> {
+  let last = 0;
+  return {
+    apply: (commands) => {
+      batches.push(commands.map((c) => c.index));
+      last = commands[commands.length - 1]?.index ?? last;
+      return commands.map((c) => c.index);
+    },
+    snapshot: () => new Uint8Array(),
+    restore: () => undefined,
+    query: () => last,
+  };
+}
 
-function cluster() {
+function cluster(followerApplyBatch = 0) {
   const timeline: string[] = [];
+  const applied = new Map<NodeId, number[][]>();
   const inFlight: Message[] = [];
   const hosts = new Map<NodeId, RaftHost<number, null, number>>();
   for (const id of [1, 2, 3]) {
@@ -37,7 +46,8 @@ function cluster() {
       new RaftHost({
         raft: { id, electionTicks: 10, heartbeatTicks: 1, random: () => 0 },
         storage: recordingStorage(id, timeline),
-        stateMachine: counter,
+        stateMachine: counter(applied.set(id, []).get(id)!),
+        followerApplyBatch,
         bootstrap: { voters: [1, 2, 3], learners: [] },
         send: (messages) => {
           for (const m of messages) {
@@ -58,7 +68,24 @@ function cluster() {
       host(m.to).process();
     }
   };
-  return { timeline, host, settle };
+  /** Ticks member 1 until it leads. */
+  const elect = () => {
+    for (let i = 0; i < 20 && host(1).status().role !== 'leader'; i++) {
+      host(1).tick();
+      host(1).process();
+      settle();
+    }
+  };
+  const propose = (n: number) => {
+    for (let i = 0; i < n; i++) host(1).propose(new Uint8Array([i + 1]), () => undefined);
+    host(1).process();
+    settle();
+    // One more round carries the new commit index to the followers.
+    host(1).tick();
+    host(1).process();
+    settle();
+  };
+  return { timeline, host, settle, applied, elect, propose };
 }
 
 test("a leader's appends leave before its fsync; a follower acknowledges only after its own", (t) => {
@@ -106,4 +133,52 @@ test('a candidate stores its term and vote before it asks for votes, and flushes
     t.true(voted >= 0 && timeline.indexOf(`${voter} send voteResp`, voted) > voted);
   }
   t.false(timeline.slice(0, asked).includes('1 flush'));
+});
+
+test('a follower batches its applies: held until the batch is full or its next tick', (t) => {
+  const { host, applied, elect, propose } = cluster(4);
+  elect();
+  const leaderLast = () => applied.get(1)!.flat().at(-1) ?? 0;
+  const followerLast = () => applied.get(2)!.flat().at(-1) ?? 0;
+  propose(1);
+  t.is(host(2).status().commit, leaderLast());
+  // Committed on the follower, not applied yet: its status says how far it really got.
+  t.true(followerLast() < leaderLast());
+  t.true(host(2).status().applied < host(2).status().commit);
+  host(2).tick();
+  t.is(followerLast(), leaderLast());
+  t.is(host(2).status().applied, host(2).status().commit);
+
+  const before = applied.get(2)!.length;
+  propose(5);
+  // Five entries reached the batch size of four: applied together, in order, no tick needed.
+  t.is(followerLast(), leaderLast());
+  t.deepEqual(applied.get(2)!.slice(before).flat(), applied.get(1)!.flat().slice(-5));
+  t.true(applied.get(2)!.length - before <= 2);
+});
+
+test('a follower applies what it holds before it answers a read or leads', (t) => {
+  const { host, applied, elect, propose, settle } = cluster(64);
+  elect();
+  propose(3);
+  const leaderLast = applied.get(1)!.flat().at(-1);
+  t.true((applied.get(3)!.flat().at(-1) ?? 0) < (leaderLast ?? 0));
+  let answer: number | undefined;
+  host(3).read(null, (error, value) => {
+    t.is(error, null);
+    answer = value;
+  });
+  host(3).process();
+  settle();
+  host(1).tick();
+  host(1).process();
+  settle();
+  t.is(answer, leaderLast);
+
+  t.true((applied.get(2)!.flat().at(-1) ?? 0) < (leaderLast ?? 0));
+  host(1).core.transferLeadership(2);
+  host(1).process();
+  settle();
+  t.is(host(2).status().role, 'leader');
+  t.true((applied.get(2)!.flat().at(-1) ?? 0) >= (leaderLast ?? 0));
 });

@@ -66,6 +66,14 @@ export interface HostOptions<R, Q, QR> {
   readonly snapshotEvery?: number;
   /** Entries kept in the log behind a snapshot for slow followers. */
   readonly snapshotRetain?: number;
+  /**
+   * A follower holds committed entries back until this many are waiting, or until its next
+   * tick, and applies them as one batch: a few large state machine transactions instead of
+   * one per append (about 15 % of a DB member's CPU under load). Nothing waits on a
+   * follower's apply except its own reads, which apply what is held first; a member applies
+   * everything at once when it stops being a follower. 0 (the default) applies at once.
+   */
+  readonly followerApplyBatch?: number;
   readonly onSoftState?: (s: SoftState) => void;
   readonly onConfChange?: (cc: ConfChange, conf: ConfState) => void;
   /** A snapshot was taken locally (`taken`) or installed from the leader (`installed`). */
@@ -130,6 +138,9 @@ export class RaftHost<R, Q, QR> {
   private applied: number;
   private snapshotIndex: number;
   private closed = false;
+  /** Committed entries a follower has not applied yet (see followerApplyBatch). */
+  private held: Entry[] = [];
+  private role: SoftState['role'] = 'follower';
 
   constructor(opts: HostOptions<R, Q, QR>) {
     this.opts = opts;
@@ -149,6 +160,7 @@ export class RaftHost<R, Q, QR> {
 
   tick(): void {
     if (this.closed) return;
+    this.applyHeld();
     this.core.tick();
   }
 
@@ -192,8 +204,9 @@ export class RaftHost<R, Q, QR> {
     this.readQueue.push({ query, done });
   }
 
+  /** The core's view, with `applied` as far as the state machine has really got. */
   status(): Status {
-    return this.core.status();
+    return { ...this.core.status(), applied: this.applied };
   }
 
   metrics(): HostMetrics {
@@ -232,6 +245,7 @@ export class RaftHost<R, Q, QR> {
 
   private handleReady(rd: Ready): void {
     this.counters.readies++;
+    if (rd.softState) this.role = rd.softState.role;
     // 0. A leader's replication goes out before its own fsync, so the followers' fsyncs
     //    overlap it (Raft thesis §10.2.1). This is safe because the leader counts a follower's
     //    acknowledgement only in a later round, after this one's fsync has returned.
@@ -255,9 +269,25 @@ export class RaftHost<R, Q, QR> {
       this.counters.messagesSent += late.length;
       this.opts.send(late);
     }
-    // 3. Apply.
-    if (rd.snapshot) this.applySnapshot(rd.snapshot);
-    if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+    // 3. Apply (a follower may hold entries back, see followerApplyBatch).
+    if (rd.snapshot) {
+      const covered = rd.snapshot.meta.index;
+      this.held = this.held.filter((e) => e.index > covered);
+      this.applySnapshot(rd.snapshot);
+    }
+    const batch = this.opts.followerApplyBatch ?? 0;
+    if (this.role !== 'follower' || batch <= 0) {
+      this.applyHeld();
+      if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+    } else if (rd.committedEntries.length > 0) {
+      let membership = false;
+      for (const e of rd.committedEntries) {
+        this.held.push(e);
+        membership ||= e.type === 'conf';
+      }
+      // Membership changes are reported as soon as they apply, not a tick later.
+      if (membership || this.held.length >= batch) this.applyHeld();
+    }
     if (rd.softState) {
       if (rd.softState.role !== 'leader') this.failForwardedReads();
       this.opts.onSoftState?.(rd.softState);
@@ -275,6 +305,14 @@ export class RaftHost<R, Q, QR> {
       for (const r of reads)
         r.done(new RaftError('no_leader', 'leadership changed during the read; retry'));
     }
+  }
+
+  /** Applies the committed entries a follower held back, if any. */
+  private applyHeld(): void {
+    if (this.held.length === 0) return;
+    const entries = this.held;
+    this.held = [];
+    this.applyEntries(entries);
   }
 
   private applySnapshot(snap: Snapshot): void {
@@ -344,6 +382,7 @@ export class RaftHost<R, Q, QR> {
 
   private serveReads(): void {
     if (this.readsAwaitingApply.length === 0) return;
+    this.applyHeld();
     const still: typeof this.readsAwaitingApply = [];
     for (const w of this.readsAwaitingApply) {
       if (w.index > this.applied) {

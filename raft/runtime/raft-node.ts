@@ -29,6 +29,8 @@ export interface RaftNodeConfig {
   readonly heartbeatTicks?: number;
   readonly snapshotEvery?: number;
   readonly snapshotRetain?: number;
+  /** See {@link HostOptions.followerApplyBatch}; 0 applies at once. */
+  readonly followerApplyBatch?: number;
   readonly logger: TransportLogger;
   /**
    * The certificate common name member `id` must present on the Raft port. Any certificate
@@ -117,6 +119,7 @@ export class RaftNode<R, Q, QR> {
       flush: () => this.transport.flush(),
       snapshotEvery: config.snapshotEvery ?? 50_000,
       snapshotRetain: config.snapshotRetain ?? 5_000,
+      followerApplyBatch: config.followerApplyBatch ?? 0,
       onSoftState: (s) =>
         config.logger.info('role changed', {
           role: s.role,

@@ -38,6 +38,8 @@ export interface SimProfile {
   readonly churnChance: number;
   readonly snapshotEvery: number;
   readonly snapshotRetain: number;
+  /** RaftHost's followerApplyBatch: 0 applies at once, otherwise followers batch applies. */
+  readonly followerApplyBatch: number;
 }
 
 export interface SimResult {
@@ -81,6 +83,7 @@ export function profileFor(seed: number): SimProfile {
     churnChance: r.pick([0, 0.002, 0.004]),
     snapshotEvery: r.pick([20, 50, 200]),
     snapshotRetain: r.pick([0, 5, 50]),
+    followerApplyBatch: r.pick([0, 3, 64]),
   };
 }
 
@@ -303,6 +306,7 @@ export class Simulation {
       send: (msgs) => this.send(node, msgs),
       snapshotEvery: this.profile.snapshotEvery,
       snapshotRetain: this.profile.snapshotRetain,
+      followerApplyBatch: this.profile.followerApplyBatch,
       onSoftState: (s) =>
         this.log(
           `n${node.id} is ${s.role}${s.leader ? ` (leader n${s.leader})` : ''} term ${node.host?.status().term ?? '?'}`,
