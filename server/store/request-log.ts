@@ -72,7 +72,12 @@ export class RequestLog {
       'INSERT INTO requests (seq, request_id, at, fingerprint, outcome) VALUES (?, ?, ?, ?, ?)',
     );
     this.forgetUpToSeq = statements.prepare('DELETE FROM requests WHERE seq <= ?');
-    this.forgetBeforeAt = statements.prepare('DELETE FROM requests WHERE at < ?');
+    // `at` never decreases along seq, so the requests to forget are those before the first
+    // one recent enough: found by reading from the oldest, and deleted by seq.
+    this.forgetBeforeAt = statements.prepare(
+      `DELETE FROM requests WHERE seq < coalesce(
+         (SELECT seq FROM requests WHERE at >= ? ORDER BY seq LIMIT 1), ${Number.MAX_SAFE_INTEGER})`,
+    );
     this.countRows = statements.prepare('SELECT count(*) FROM requests');
   }
 

@@ -35,10 +35,16 @@ test('a schema 1 image is migrated: its events longer than a day are found on ev
     draft: { title: 'Standup', start: standup, end: standup + 900_000 },
     allowConflict: true,
   });
-  // Schema 1 filed every one-off event of up to 31 days as short.
+  // Schema 1 filed every one-off event of up to 31 days as short, in full time indexes.
   const v1 = await rewritten(
     before.store.snapshot(),
     `UPDATE events SET span_class = 0; UPDATE attendees SET span_class = 0;
+     DROP INDEX attendees_short_by_start; DROP INDEX attendees_long_by_end;
+     CREATE INDEX attendees_short_by_start
+       ON attendees (username, span_class, start_at, series_end, status);
+     CREATE INDEX attendees_long_by_end
+       ON attendees (username, span_class, series_end, start_at, status);
+     CREATE INDEX requests_by_at ON requests (at);
      UPDATE store_meta SET value = 1 WHERE key = '${META.schemaVersion}';`,
   );
   before.store.close();
@@ -46,6 +52,19 @@ test('a schema 1 image is migrated: its events longer than a day are found on ev
   const after = new StoreClient(new CalendarStore(SQL));
   after.store.restore(v1);
   t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  // The migrated image has the indexes of a fresh one.
+  const indexes = async (image: Uint8Array) => {
+    const db = new SQL.Database(image);
+    try {
+      return db.exec("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")[0]
+        ?.values;
+    } finally {
+      db.close();
+    }
+  };
+  const fresh = new CalendarStore(SQL);
+  t.deepEqual(await indexes(after.store.snapshot()), await indexes(fresh.snapshot()));
+  fresh.close();
   const middle = at('2025-02-12T12:00:00Z');
   const { events } = after.read('alice', {
     type: 'event.list',

@@ -22,7 +22,8 @@ import type { Database } from 'sql.js';
 /**
  * Layout version of the database image; bump it with a migration ({@link migrateSchema})
  * when the schema changes. 2: short events are those of at most a day (they were those of
- * at most the longest an event may last, 31 days, so every lookup by start read a month of them).
+ * at most the longest an event may last, 31 days, so every lookup by start read a month of them);
+ * the time indexes are partial, one per class; `requests` has no index on `at`.
  */
 export const SCHEMA_VERSION = 2;
 
@@ -131,14 +132,19 @@ CREATE TABLE leases (
 ) WITHOUT ROWID;
 `;
 
-const INDEXES = `
+// Each attendee row is in one of the two time indexes, the one of its span class: partial
+// indexes, so adding an attendee updates one of them, not both.
+const TIME_INDEXES = `
 -- Short events a user attends, by start (agenda, lists, conflicts, free time).
 CREATE INDEX attendees_short_by_start
-  ON attendees (username, span_class, start_at, series_end, status);
+  ON attendees (username, span_class, start_at, series_end, status) WHERE span_class = ${SHORT_SPAN};
 
--- Series a user attends, by the end of their last occurrence.
+-- Series and long events a user attends, by the end of their last occurrence.
 CREATE INDEX attendees_long_by_end
-  ON attendees (username, span_class, series_end, start_at, status);
+  ON attendees (username, span_class, series_end, start_at, status) WHERE span_class = ${LONG_SPAN};
+`;
+
+const INDEXES = `${TIME_INDEXES}
 
 -- Invitations still to answer.
 CREATE INDEX attendees_pending_by_end
@@ -151,7 +157,6 @@ CREATE INDEX members_by_user ON members (username, group_name);
 CREATE INDEX events_by_group
   ON events (group_name, series_end) WHERE group_name IS NOT NULL;
 
-CREATE INDEX requests_by_at ON requests (at);
 `;
 
 /** Keys of `store_meta`. */
@@ -189,13 +194,16 @@ export function migrateSchema(db: Database): number | null {
   if (version === SCHEMA_VERSION) return version;
   db.run('BEGIN');
   try {
-    // 1 → 2: one-off events longer than a day move to the long class (see SHORT_SPAN_MAX_MS).
+    // 1 → 2: one-off events longer than a day move to the long class (see SHORT_SPAN_MAX_MS);
+    // the time indexes become partial; requests are pruned by seq, needing no index on `at`.
     for (const table of ['events', 'attendees']) {
       db.run(
         `UPDATE ${table} SET span_class = ${LONG_SPAN}
           WHERE span_class = ${SHORT_SPAN} AND series_end - start_at > ${SHORT_SPAN_MAX_MS}`,
       );
     }
+    db.exec(`DROP INDEX attendees_short_by_start; DROP INDEX attendees_long_by_end;
+      DROP INDEX requests_by_at; ${TIME_INDEXES}`);
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');
   } catch (error) {
