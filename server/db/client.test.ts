@@ -142,3 +142,60 @@ test('after a failed attempt every member is asked at once, so two dead members 
   // One attempt on member 1, then all three at once; one by one would take over 1.6 s.
   t.true(tookMs < 1_400, `took ${Math.round(tookMs)} ms`);
 });
+
+test('a member that is slow but keeps answering is waited for, not fanned out around', async (t) => {
+  const keys = await pki();
+  const asked = new Map<number, number>();
+  const servers: Server[] = [];
+  // Member 1 answers everything after 700 ms (busy, but alive); member 2 answers at once.
+  for (const [id, delayMs] of [
+    [1, 700],
+    [2, 0],
+  ] as const) {
+    const server = createHttpsServer(
+      { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
+      (req, res) => {
+        asked.set(id, (asked.get(id) ?? 0) + 1);
+        req.resume();
+        setTimeout(() => {
+          res.setHeader('content-type', 'application/json');
+          res.setHeader('x-agenda-db-leader', '1');
+          res.end(JSON.stringify({ result: { ok: true, result: { answeredBy: id } } }));
+        }, delayMs);
+      },
+    );
+    await new Promise<void>((resolve) =>
+      server.listen(ANSWERING_PORT + 10 + id, '127.0.0.1', resolve),
+    );
+    servers.push(server);
+  }
+  const client = new DbClient({
+    members: new Map([
+      [1, { host: '127.0.0.1', port: ANSWERING_PORT + 11 }],
+      [2, { host: '127.0.0.1', port: ANSWERING_PORT + 12 }],
+    ]),
+    tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
+    attemptTimeoutMs: 500,
+  });
+  t.teardown(async () => {
+    await client.close();
+    for (const server of servers)
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const read = () => client.query(null, { type: 'registry.get', key: 'k' });
+  // The first call finds member 1 silent for longer than the bound: nothing says it is alive
+  // yet, so member 2 is asked too (and names member 1 the leader).
+  await read();
+  asked.clear();
+  // Now calls overlap, a new one every 100 ms: each takes 700 ms, but member 1 answers one
+  // every 100 ms, so none is given up on and member 2 is asked nothing.
+  const calls: Promise<unknown>[] = [];
+  for (let i = 0; i < 10; i++) {
+    calls.push(read());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const answers = (await Promise.all(calls)) as { result: { answeredBy: number } }[];
+  t.true(answers.every((a) => a.result.answeredBy === 1));
+  t.is(asked.get(2) ?? 0, 0, `member 2 was asked ${asked.get(2) ?? 0} times`);
+  t.is(asked.get(1), 10);
+});
