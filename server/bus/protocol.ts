@@ -85,6 +85,17 @@ export type BusReply<Result = unknown> = {
   readonly id: string;
 } & ReplyOutcome<Result>;
 
+/**
+ * "Still working on it": a service handling a request for longer than its progress interval
+ * says so on the reply channel, again every interval, so the gateway knows the request was
+ * not lost and does not send it again (which, under load, would only add work).
+ */
+export interface BusProgress {
+  readonly v: typeof BUS_PROTOCOL_VERSION;
+  readonly id: string;
+  readonly working: true;
+}
+
 /** A live update for one user; `update` is the services' business, carried untouched. */
 export interface BusNotification<Update = unknown> {
   readonly v: typeof BUS_PROTOCOL_VERSION;
@@ -124,6 +135,9 @@ const replySchema = z.discriminatedUnion('ok', [
   z.strictObject({ v: version, id: busId, ok: z.literal(true), result: payload }),
   z.strictObject({ v: version, id: busId, ok: z.literal(false), error: errorSchema }),
 ]);
+
+const progressSchema = z.strictObject({ v: version, id: busId, working: z.literal(true) });
+const replyOrProgressSchema = z.union([replySchema, progressSchema]);
 
 const notificationSchema = z.strictObject({ v: version, to: username, update: payload });
 
@@ -179,9 +193,20 @@ export function encodeReply(reply: BusReply): string {
   return JSON.stringify(reply);
 }
 
-/** A reply from its pub/sub message. */
-export function decodeReply(message: string): Decoded<BusReply> {
-  return decodeJson<BusReply>(replySchema, message, 'reply');
+/** A reply, or a progress notice, from its pub/sub message. */
+export function decodeReply(message: string): Decoded<BusReply | BusProgress> {
+  return decodeJson<BusReply | BusProgress>(replyOrProgressSchema, message, 'reply');
+}
+
+/** The pub/sub message of a progress notice. */
+export function encodeProgress(id: string): string {
+  const progress: BusProgress = { v: BUS_PROTOCOL_VERSION, id, working: true };
+  return JSON.stringify(progress);
+}
+
+/** Whether a decoded reply message is a progress notice rather than the answer. */
+export function isProgress(message: BusReply | BusProgress): message is BusProgress {
+  return 'working' in message;
 }
 
 /** The pub/sub message of a notification. */

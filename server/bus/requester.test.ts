@@ -374,3 +374,57 @@ test('a caller asking again for the same id sends the request again, so a copy s
   t.deepEqual(invocations, ['hung:asked-twice', 'live:asked-twice']);
   t.is(f.requester.stats().resent, 1);
 });
+
+test('a slow handler says it is still working, so the request is not sent again; one copy runs', async (t) => {
+  // Without the notices, a 400 ms silence would send the request three more times in 1.6 s.
+  const f = await fixture(t, { resendAfterMs: 400 });
+  let runs = 0;
+  const { worker: slow } = worker(t, f, 'users-slow', async () => {
+    runs++;
+    await delay(1_600);
+    return { ok: true, result: 'slow but sure' };
+  });
+  const answer = await f.requester.request('users', 'alice', 'op', { deadlineMs: 10_000 });
+  t.like(answer, { ok: true, result: 'slow but sure' });
+  t.is(runs, 1);
+  t.is(f.requester.stats().resent, 0);
+  t.true(f.requester.stats().progress >= 2, `${f.requester.stats().progress} notices`);
+  t.is(slow.stats().duplicates, 0);
+});
+
+test('with no reply and no notice, re-sends come after ever longer silences', async (t) => {
+  const f = await fixture(t, { resendAfterMs: 200 });
+  const sent: number[] = [];
+  const started = Date.now();
+  // A "worker" that reads the stream but never answers nor reports: as if cut off.
+  const reader = f.server.admin();
+  const done = f.requester
+    .request('users', 'alice', 'op', { deadlineMs: 1_700 })
+    .catch((error: unknown) => error);
+  let last = '0';
+  while (Date.now() - started < 1_700) {
+    const read = (await reader.call(
+      'XREAD',
+      'BLOCK',
+      100,
+      'STREAMS',
+      requestStream('users'),
+      last,
+    )) as [string, [string, string[]][]][] | null;
+    for (const [, entries] of read ?? []) {
+      for (const [id] of entries) {
+        sent.push(Date.now() - started);
+        last = id;
+      }
+    }
+  }
+  t.true((await done) instanceof OutcomeUnknown);
+  // Sent at 0, then after silences of 200, 400 and 800 ms: 0, ~200, ~600, ~1400 (the last
+  // may miss the deadline on a slow machine); every 200 ms it would have been 8 copies.
+  t.true(sent.length >= 3 && sent.length <= 4, `sent at ${sent.join(', ')} ms`);
+  const gaps = sent.slice(1).map((at, i) => at - (sent[i] ?? 0));
+  t.true(
+    gaps.every((gap, i) => i === 0 || gap > (gaps[i - 1] ?? 0)),
+    `gaps ${gaps.join(', ')} ms`,
+  );
+});

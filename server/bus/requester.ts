@@ -7,7 +7,8 @@
  * - A request is re-sent, with the same id, whenever replies may have been lost or the
  *   request itself may have been (the subscriber reconnected, possibly to a new primary
  *   whose asynchronous replication lost the stream entry), whenever a caller asks for the
- *   same id again, and after every resend interval without a reply. The services are idempotent by request id, so re-sending
+ *   same id again, and after every resend interval without a reply or a "still working"
+ *   notice from the service handling it. The services are idempotent by request id, so re-sending
  *   can never apply anything twice; duplicate and stray replies are ignored here.
  * - Every call ends by its deadline: with the first reply, or with {@link OutcomeUnknown}.
  */
@@ -20,6 +21,7 @@ import {
   BUS_PROTOCOL_VERSION,
   busId,
   decodeReply,
+  isProgress,
   encodeRequest,
   replyChannel,
   requestStream,
@@ -70,6 +72,8 @@ export interface RequesterStats {
   readonly answered: number;
   /** Replies nobody waited for: duplicates after re-sends, or answers after a deadline. */
   readonly strayReplies: number;
+  /** "Still working" notices from services, each of which put off a re-send. */
+  readonly progress: number;
   /** Calls ended by their deadline or their signal. */
   readonly abandoned: number;
 }
@@ -89,6 +93,8 @@ interface Outstanding {
   transmitAgain: boolean;
   silenceResendArmed: boolean;
   silenceTimer: NodeJS.Timeout | null;
+  /** The next silence before a re-send: doubles after each one, back to the base on progress. */
+  silenceMs: number;
   /** When the latest copy was handed to {@link Requester.transmit}. */
   lastSentAt: number;
 }
@@ -104,7 +110,14 @@ export class Requester {
   private started: Promise<void> | null = null;
   private unsubscribe: Unsubscribe | null = null;
   private readonly stopResending: () => void;
-  private counters = { sent: 0, resent: 0, answered: 0, strayReplies: 0, abandoned: 0 };
+  private counters = {
+    sent: 0,
+    resent: 0,
+    answered: 0,
+    strayReplies: 0,
+    progress: 0,
+    abandoned: 0,
+  };
 
   constructor(private readonly options: RequesterOptions) {
     if (!busId.safeParse(options.gatewayId).success) {
@@ -186,6 +199,7 @@ export class Requester {
           transmitAgain: false,
           silenceResendArmed: false,
           silenceTimer: null,
+          silenceMs: this.options.resendAfterMs ?? 1_500,
           lastSentAt: 0,
         };
         this.outstanding.set(id, entry);
@@ -282,6 +296,17 @@ export class Requester {
     }
     const reply = decoded.value;
     const outstanding = this.outstanding.get(reply.id);
+    if (isProgress(reply)) {
+      // A service is on it: the request is not lost, so the silence starts again from now.
+      if (outstanding === undefined || outstanding.done.signal.aborted) return;
+      this.counters.progress++;
+      if (outstanding.silenceTimer !== null) clearTimeout(outstanding.silenceTimer);
+      outstanding.silenceTimer = null;
+      outstanding.silenceResendArmed = false;
+      outstanding.silenceMs = this.options.resendAfterMs ?? 1_500;
+      this.armSilenceResend(outstanding);
+      return;
+    }
     if (outstanding === undefined) {
       this.counters.strayReplies++;
       this.logger.debug('ignored a reply nobody waits for', { id: reply.id });
@@ -370,18 +395,22 @@ export class Requester {
 
   /**
    * Asynchronous replication may lose an entry without any connection dropping, and a replica
-   * cut off from the network keeps what it read: after each silence of `resendAfterMs`, ask
-   * again, until the reply or the deadline.
+   * cut off from the network keeps what it read: after a silence of `resendAfterMs` (no reply,
+   * no progress notice), ask again, until the reply or the deadline. Each silence in a row is
+   * twice as long as the one before: a request stuck behind a backlog is not copied into it
+   * again and again.
    */
   private armSilenceResend(outstanding: Outstanding): void {
     if (outstanding.silenceResendArmed) return;
     outstanding.silenceResendArmed = true;
+    const silenceMs = outstanding.silenceMs;
     outstanding.silenceTimer = setTimeout(() => {
       outstanding.silenceTimer = null;
       outstanding.silenceResendArmed = false;
       if (outstanding.done.signal.aborted) return;
+      outstanding.silenceMs = silenceMs * 2;
       this.counters.resent++;
       this.transmit(outstanding);
-    }, this.options.resendAfterMs ?? 1_500);
+    }, silenceMs);
   }
 }

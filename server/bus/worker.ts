@@ -13,6 +13,8 @@
  * - A request past its deadline is acknowledged without running the handler: nobody waits.
  * - A malformed entry is logged, acknowledged and deleted; it never stops the worker.
  * - At most `concurrency` handlers run at once.
+ * - A request handled for longer than a claim tick is reported as still being worked on
+ *   (BusProgress), so the gateway does not send it again while it is merely slow.
  */
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +25,7 @@ import {
   BUS_PROTOCOL_VERSION,
   busId,
   decodeRequest,
+  encodeProgress,
   encodeReply,
   replyChannel,
   requestGroup,
@@ -70,6 +73,8 @@ export interface RequestWorkerStats {
   readonly dropped: number;
   /** Requests skipped because their deadline had passed. */
   readonly expired: number;
+  /** Re-sent copies of a request this replica was already working on, skipped. */
+  readonly duplicates: number;
 }
 
 interface StreamEntry {
@@ -96,6 +101,8 @@ export class RequestWorker {
   private readonly queue: StreamEntry[] = [];
   /** Entries queued or running: ours to finish. */
   private readonly owned = new Set<string>();
+  /** Requests being handled, by entry id: who to tell that they are still being worked on. */
+  private readonly working = new Map<string, { id: string; replyTo: string; since: number }>();
   private running = 0;
   private readonly idleWaiters = new Set<() => void>();
   /** Server-side ids of our blocking connections, for CLIENT UNBLOCK. */
@@ -105,7 +112,7 @@ export class RequestWorker {
   private groupEnsuredFor: PrimaryAddress | null = null;
   private claimCursor = '0-0';
   private lastJanitorAt = 0;
-  private counters = { handled: 0, claimed: 0, dropped: 0, expired: 0 };
+  private counters = { handled: 0, claimed: 0, dropped: 0, expired: 0, duplicates: 0 };
   private readonly loops: Promise<void>;
   private closed: Promise<void> | null = null;
 
@@ -239,6 +246,7 @@ export class RequestWorker {
             ...this.owned,
             'JUSTID',
           );
+          await this.reportProgress(tickMs);
         }
         const room = this.concurrency - this.owned.size;
         if (room > 0) await this.takeOver(room);
@@ -252,6 +260,20 @@ export class RequestWorker {
         await this.recover(error, 'taking over idle requests failed');
       }
     }
+  }
+
+  /**
+   * Tells the gateways waiting on requests handled for `slowMs` or more that they are still
+   * being worked on, so they do not send them again (see BusProgress).
+   */
+  private async reportProgress(slowMs: number): Promise<void> {
+    const now = Date.now();
+    const slow = [...this.working.values()].filter((w) => now - w.since >= slowMs);
+    if (slow.length === 0) return;
+    const redis = await this.options.connection.commands(this.stopping.signal);
+    const pipeline = redis.pipeline();
+    for (const w of slow) pipeline.publish(replyChannel(w.replyTo), encodeProgress(w.id));
+    await pipeline.exec();
   }
 
   private async takeOver(room: number): Promise<void> {
@@ -391,6 +413,12 @@ export class RequestWorker {
       return;
     }
     const request = decoded.value;
+    if ([...this.working.values()].some((w) => w.id === request.id)) {
+      // A re-sent copy of a request this replica is working on: the first copy answers.
+      this.counters.duplicates++;
+      await this.finish(entry.id, null, Date.now() + ACK_RETRY_MS);
+      return;
+    }
     const remainingMs = request.deadline - Date.now();
     if (remainingMs <= 0) {
       this.counters.expired++;
@@ -400,6 +428,7 @@ export class RequestWorker {
     }
     const bounded = boundedSignal(this.abandoning.signal, remainingMs);
     this.counters.handled++;
+    this.working.set(entry.id, { id: request.id, replyTo: request.replyTo, since: Date.now() });
     let outcome: ReplyOutcome;
     try {
       outcome = await this.options.handler(request, bounded.signal);
@@ -421,6 +450,7 @@ export class RequestWorker {
       outcome = { ok: false, error: agendaError.toWire() };
     } finally {
       bounded.dispose();
+      this.working.delete(entry.id);
     }
     const reply = { v: BUS_PROTOCOL_VERSION, id: request.id, ...outcome } as BusReply;
     await this.finish(entry.id, { reply, to: request.replyTo }, request.deadline);
