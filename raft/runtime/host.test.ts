@@ -35,7 +35,10 @@ function counter(batches: number[][]): StateMachine<number, null, number> {
   };
 }
 
-function cluster(followerApplyBatch = 0) {
+function cluster(
+  followerApplyBatch = 0,
+  reads: { budgetMs: number; clock: () => number } | null = null,
+) {
   const timeline: string[] = [];
   const applied = new Map<NodeId, number[][]>();
   const inFlight: Message[] = [];
@@ -48,6 +51,7 @@ function cluster(followerApplyBatch = 0) {
         storage: recordingStorage(id, timeline),
         stateMachine: counter(applied.set(id, []).get(id)!),
         followerApplyBatch,
+        ...(reads ? { readBudgetMs: reads.budgetMs, clock: reads.clock } : {}),
         bootstrap: { voters: [1, 2, 3], learners: [] },
         send: (messages) => {
           for (const m of messages) {
@@ -181,4 +185,37 @@ test('a follower applies what it holds before it answers a read or leads', (t) =
   settle();
   t.is(host(2).status().role, 'leader');
   t.true((applied.get(2)!.flat().at(-1) ?? 0) >= (leaderLast ?? 0));
+});
+
+test('a burst of reads is answered over several rounds within the read budget, in order', (t) => {
+  // Every reading of the clock is a millisecond later: a 3 ms budget answers a few reads a round.
+  let now = 0;
+  const { host, elect, propose, settle } = cluster(0, { budgetMs: 3, clock: () => ++now });
+  elect();
+  propose(1);
+  const answered: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    host(1).read(null, (error) => {
+      t.is(error, null);
+      answered.push(i);
+    });
+  }
+  host(1).process();
+  settle();
+  host(1).tick();
+  host(1).process();
+  settle();
+  t.true(answered.length > 0 && answered.length < 50, `${answered.length} answered at once`);
+  t.true(host(1).hasServableReads());
+  let rounds = 1;
+  while (host(1).hasServableReads() && rounds < 200) {
+    host(1).process();
+    rounds++;
+  }
+  t.deepEqual(
+    answered,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+  t.true(rounds >= 10, `${rounds} rounds`);
+  t.false(host(1).hasServableReads());
 });

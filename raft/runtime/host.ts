@@ -74,6 +74,15 @@ export interface HostOptions<R, Q, QR> {
    * everything at once when it stops being a follower. 0 (the default) applies at once.
    */
   readonly followerApplyBatch?: number;
+  /**
+   * Reads answered in one `process()` round stop once they have taken this long (by `clock`);
+   * the rest wait for the next round ({@link RaftHost.hasServableReads}). A burst of expensive
+   * reads then cannot keep the member from its heartbeats for longer than this: 64 group
+   * agendas at once took a leader half a second and cost it its leadership. Default: no bound.
+   */
+  readonly readBudgetMs?: number;
+  /** Milliseconds for `readBudgetMs`; required with it. */
+  readonly clock?: () => number;
   readonly onSoftState?: (s: SoftState) => void;
   readonly onConfChange?: (cc: ConfChange, conf: ConfState) => void;
   /** A snapshot was taken locally (`taken`) or installed from the leader (`installed`). */
@@ -216,15 +225,20 @@ export class RaftHost<R, Q, QR> {
   /** Does all outstanding work. Call after every input (tick, message, proposal, read). */
   process(): void {
     if (this.closed) return;
+    const { clock, readBudgetMs } = this.opts;
+    const readsUntil =
+      clock !== undefined && readBudgetMs !== undefined ? clock() + readBudgetMs : Infinity;
     this.startReadRound();
     while (this.core.hasReady()) {
       const rd = this.core.ready();
       this.handleReady(rd);
       this.core.advance(rd);
       this.reportConfChanges();
-      this.serveReads();
+      this.serveReads(readsUntil);
       this.maybeSnapshot();
     }
+    // Reads left over by an earlier round's budget.
+    this.serveReads(readsUntil);
   }
 
   /** Fails everything pending; the member takes no further input. Idempotent. */
@@ -380,16 +394,30 @@ export class RaftHost<R, Q, QR> {
     this.readsInFlight.set(context, batch);
   }
 
-  private serveReads(): void {
+  /** Whether reads are ready to be answered but were left for the next round (readBudgetMs). */
+  hasServableReads(): boolean {
+    return !this.closed && this.readsAwaitingApply.some((w) => w.index <= this.applied);
+  }
+
+  /** Answers the reads whose index is applied, until the clock passes `until`. */
+  private serveReads(until: number): void {
     if (this.readsAwaitingApply.length === 0) return;
     this.applyHeld();
+    const clock = this.opts.clock;
+    // At least one read per call, so reads progress even when the round's budget went on applying.
+    let served = 0;
     const still: typeof this.readsAwaitingApply = [];
     for (const w of this.readsAwaitingApply) {
       if (w.index > this.applied) {
         still.push(w);
         continue;
       }
-      for (const r of w.reads) {
+      for (const [i, r] of w.reads.entries()) {
+        if (clock !== undefined && served > 0 && clock() >= until) {
+          still.push({ index: w.index, reads: w.reads.slice(i) });
+          break;
+        }
+        served++;
         let value: QR;
         try {
           value = this.sm.query(r.query);

@@ -120,6 +120,8 @@ export class RaftNode<R, Q, QR> {
       snapshotEvery: config.snapshotEvery ?? 50_000,
       snapshotRetain: config.snapshotRetain ?? 5_000,
       followerApplyBatch: config.followerApplyBatch ?? 0,
+      readBudgetMs: 20,
+      clock: () => performance.now(),
       onSoftState: (s) =>
         config.logger.info('role changed', {
           role: s.role,
@@ -298,6 +300,8 @@ export class RaftNode<R, Q, QR> {
     this.scheduled = setImmediate(() => {
       this.scheduled = null;
       this.guardErrors(() => this.host.process());
+      // Reads left for later (readBudgetMs) go on after the I/O this turn let through.
+      if (this.host.hasServableReads()) this.schedule();
     });
   }
 

@@ -40,6 +40,11 @@ export interface SimProfile {
   readonly snapshotRetain: number;
   /** RaftHost's followerApplyBatch: 0 applies at once, otherwise followers batch applies. */
   readonly followerApplyBatch: number;
+  /**
+   * RaftHost's readBudgetMs against a clock that moves 1 ms per reading: a budget of 2 serves
+   * about two reads a round and leaves the rest for later rounds. 0: no budget.
+   */
+  readonly readBudget: number;
 }
 
 export interface SimResult {
@@ -84,6 +89,7 @@ export function profileFor(seed: number): SimProfile {
     snapshotEvery: r.pick([20, 50, 200]),
     snapshotRetain: r.pick([0, 5, 50]),
     followerApplyBatch: r.pick([0, 3, 64]),
+    readBudget: r.pick([0, 2]),
   };
 }
 
@@ -290,6 +296,7 @@ export class Simulation {
     });
     const voters = Array.from({ length: this.profile.nodes }, (_, i) => i + 1);
     node.sm = sm;
+    let readClock = 0;
     node.host = new RaftHost({
       raft: {
         id: node.id,
@@ -307,6 +314,9 @@ export class Simulation {
       snapshotEvery: this.profile.snapshotEvery,
       snapshotRetain: this.profile.snapshotRetain,
       followerApplyBatch: this.profile.followerApplyBatch,
+      ...(this.profile.readBudget > 0
+        ? { readBudgetMs: this.profile.readBudget, clock: () => ++readClock }
+        : {}),
       onSoftState: (s) =>
         this.log(
           `n${node.id} is ${s.role}${s.leader ? ` (leader n${s.leader})` : ''} term ${node.host?.status().term ?? '?'}`,
