@@ -53,7 +53,7 @@ test('a schema 1 image is migrated: its events longer than a day are found on ev
   after.store.restore(v1);
   t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
   // The migrated image has the indexes of a fresh one.
-  const indexes = async (image: Uint8Array) => {
+  const indexes = (image: Uint8Array) => {
     const db = new SQL.Database(image);
     try {
       return db.exec("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")[0]
@@ -63,7 +63,7 @@ test('a schema 1 image is migrated: its events longer than a day are found on ev
     }
   };
   const fresh = new CalendarStore(SQL);
-  t.deepEqual(await indexes(after.store.snapshot()), await indexes(fresh.snapshot()));
+  t.deepEqual(indexes(after.store.snapshot()), indexes(fresh.snapshot()));
   fresh.close();
   const middle = at('2025-02-12T12:00:00Z');
   const { events } = after.read('alice', {
