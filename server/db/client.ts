@@ -13,8 +13,8 @@
  * checks) reach a live member on their next call instead of trying dead ones in turn.
  *
  * A slow member is not a dead one. An attempt outlives its bound while the member keeps
- * answering the client's other calls (it answered one within the last attempt bound): it is
- * busy, and asking every member too would multiply the load that made it slow. Before this
+ * answering the client's other calls (it answered one within the last quarter of a bound):
+ * it is busy, and asking every member too would multiply the load that made it slow. Before this
  * rule, 64 concurrent group-agenda reads, each a few hundred milliseconds under load, turned
  * into five copies each and the DB service collapsed to 4 reads a second, most timing out.
  */
@@ -190,7 +190,7 @@ export class DbClient {
       const res = await bounded(
         pending,
         attemptMs,
-        () => Date.now() < deadline && this.answeredWithin(index, attemptMs),
+        () => Date.now() < deadline && this.answeredWithin(index, attemptMs / ALIVE_FRACTION),
         `no answer within ${attemptMs} ms`,
       );
       const answer = (await res.body.json()) as { result?: T; error?: unknown };
@@ -236,6 +236,13 @@ export class DbClient {
 }
 
 /**
+ * A member counts as alive while it answered a call within this fraction of the attempt bound:
+ * a busy member answers many calls a second, while one that is gone is given up on soon after
+ * its last answer (a quarter bound later, in checks of an eighth).
+ */
+const ALIVE_FRACTION = 4;
+
+/**
  * `pending`, or a rejection once `ms` have passed — or later, for as long as `stillWorth()`
  * says so. The loser is not cancelled — undici cannot cancel a connect in
  * progress — so its outcome is consumed here, never left unhandled.
@@ -251,7 +258,7 @@ function bounded<T extends { body: { dump(): Promise<void> } }>(
     // Checked often after the first bound, so an attempt is given up about `ms` after the
     // member's last sign of life, as it would be without the extension.
     const check = () => {
-      if (stillWorth()) timer = setTimeout(check, Math.max(10, ms / 5));
+      if (stillWorth()) timer = setTimeout(check, Math.max(10, ms / (2 * ALIVE_FRACTION)));
       else reject(new Unavailable(message));
     };
     timer = setTimeout(check, ms);
