@@ -254,16 +254,25 @@ function bounded<T extends { body: { dump(): Promise<void> } }>(
   message: string,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let settled = false;
   const expired = new Promise<never>((_, reject) => {
     // Checked often after the first bound, so an attempt is given up about `ms` after the
     // member's last sign of life, as it would be without the extension.
+    const again = () => (timer = setTimeout(check, Math.max(10, ms / (2 * ALIVE_FRACTION))));
     const check = () => {
-      if (stillWorth()) timer = setTimeout(check, Math.max(10, ms / (2 * ALIVE_FRACTION)));
-      else reject(new Unavailable(message));
+      if (stillWorth()) return again();
+      // Timers run before the I/O of the same loop turn: on a busy process, answers may have
+      // arrived and not been read yet. Decide after they have been.
+      setImmediate(() => {
+        if (settled) return;
+        if (stillWorth()) again();
+        else reject(new Unavailable(message));
+      });
     };
     timer = setTimeout(check, ms);
   });
   return Promise.race([pending, expired]).finally(() => {
+    settled = true;
     clearTimeout(timer);
     pending.then(
       (late) => late.body.dump().catch(() => {}),
