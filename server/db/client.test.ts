@@ -215,3 +215,61 @@ test('a member that is slow but keeps answering is waited for, not fanned out ar
   );
   t.is(asked.get(1)!.filter((key) => key === 'after').length, 10);
 });
+
+test('a member that only answers errors is not waited for: a call stuck there goes elsewhere', async (t) => {
+  const keys = await pki();
+  const servers: Server[] = [];
+  for (const id of [1, 2]) {
+    const server = createHttpsServer(
+      { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
+      (req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          const key = (JSON.parse(body) as { body: { key: string } }).body.key;
+          res.setHeader('content-type', 'application/json');
+          res.setHeader('x-agenda-db-leader', '1');
+          if (id === 2) {
+            res.end(JSON.stringify({ result: { ok: true, result: { answeredBy: 2 } } }));
+          } else if (key !== 'stuck') {
+            // Member 1 answers at once, but only with errors; the stuck call it never answers.
+            res.statusCode = 503;
+            res.end(JSON.stringify({ error: { code: 'unavailable', message: 'no leader' } }));
+          }
+        });
+      },
+    );
+    await new Promise<void>((resolve) =>
+      server.listen(ANSWERING_PORT + 14 + id, '127.0.0.1', resolve),
+    );
+    servers.push(server);
+  }
+  const client = new DbClient({
+    members: new Map([
+      [1, { host: '127.0.0.1', port: ANSWERING_PORT + 15 }],
+      [2, { host: '127.0.0.1', port: ANSWERING_PORT + 16 }],
+    ]),
+    tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
+    attemptTimeoutMs: 500,
+    deadlineMs: 5_000,
+  });
+  t.teardown(async () => {
+    await client.close();
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+  const started = performance.now();
+  const stuck = client.query(null, { type: 'registry.get', key: 'stuck' });
+  // Meanwhile member 1 keeps answering other calls, with errors.
+  const others: Promise<unknown>[] = [];
+  for (let i = 0; i < 10; i++) {
+    others.push(client.query(null, { type: 'registry.get', key: 'other' }).catch(() => null));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.like(await stuck, { result: { answeredBy: 2 } });
+  const tookMs = performance.now() - started;
+  t.true(tookMs < 1_500, `the stuck call took ${Math.round(tookMs)} ms`);
+  await Promise.all(others);
+});

@@ -12,9 +12,10 @@
  * member at once until one answers: callers with short deadlines (the VIP agent's 100 ms
  * checks) reach a live member on their next call instead of trying dead ones in turn.
  *
- * A slow member is not a dead one. An attempt outlives its bound while the member keeps
- * answering the client's other calls (it answered one within the last quarter of a bound):
- * it is busy, and asking every member too would multiply the load that made it slow. Before this
+ * A slow member is not a dead one. An attempt outlives its bound (up to four bounds) while the
+ * member keeps answering the client's other calls successfully (one within the last quarter
+ * of a bound): it is busy, and asking every member too would multiply the load that made it
+ * slow. Before this
  * rule, 64 concurrent group-agenda reads, each a few hundred milliseconds under load, turned
  * into five copies each and the DB service collapsed to 4 reads a second, most timing out.
  */
@@ -183,14 +184,21 @@ export class DbClient {
         bodyTimeout: waitMs,
         ...(signal ? { signal } : {}),
       });
+      // Only a successful answer shows the member does useful work: one that answers every
+      // call with an error (say, a read it cannot complete) is no reason to wait for it.
       void pending.then(
-        () => this.lastAnswerAt.set(index, Date.now()),
+        (res) => {
+          if (res.statusCode === 200) this.lastAnswerAt.set(index, Date.now());
+        },
         () => {},
       );
+      const givenUpAt = Date.now() + MAX_EXTENSION * attemptMs;
       const res = await bounded(
         pending,
         attemptMs,
-        () => Date.now() < deadline && this.answeredWithin(index, attemptMs / ALIVE_FRACTION),
+        () =>
+          Date.now() < Math.min(deadline, givenUpAt) &&
+          this.answeredWithin(index, attemptMs / ALIVE_FRACTION),
         `no answer within ${attemptMs} ms`,
       );
       const answer = (await res.body.json()) as { result?: T; error?: unknown };
@@ -234,6 +242,12 @@ export class DbClient {
     return true;
   }
 }
+
+/**
+ * However busy a member looks, an attempt is given up after this many attempt bounds: a call
+ * stuck there while others get through is then asked of every member.
+ */
+const MAX_EXTENSION = 4;
 
 /**
  * A member counts as alive while it answered a call within this fraction of the attempt bound:
