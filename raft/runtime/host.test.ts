@@ -93,12 +93,8 @@ function cluster(
 }
 
 test("a leader's appends leave before its fsync; a follower acknowledges only after its own", (t) => {
-  const { timeline, host, settle } = cluster();
-  for (let i = 0; i < 20 && host(1).status().role !== 'leader'; i++) {
-    host(1).tick();
-    host(1).process();
-    settle();
-  }
+  const { timeline, host, settle, elect } = cluster();
+  elect();
   t.is(host(1).status().role, 'leader');
 
   timeline.length = 0;
@@ -121,12 +117,8 @@ test("a leader's appends leave before its fsync; a follower acknowledges only af
 });
 
 test('a candidate stores its term and vote before it asks for votes, and flushes nothing early', (t) => {
-  const { timeline, host, settle } = cluster();
-  for (let i = 0; i < 20 && host(1).status().role !== 'leader'; i++) {
-    host(1).tick();
-    host(1).process();
-    settle();
-  }
+  const { timeline, host, elect } = cluster();
+  elect();
   t.is(host(1).status().role, 'leader');
   const stored = timeline.indexOf(`1 hardState term 1`);
   const asked = timeline.indexOf('1 send vote');

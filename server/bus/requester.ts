@@ -91,7 +91,7 @@ interface Outstanding {
   readonly done: AbortController;
   transmitting: boolean;
   transmitAgain: boolean;
-  silenceResendArmed: boolean;
+  /** Set while a silence re-send is armed. */
   silenceTimer: NodeJS.Timeout | null;
   /** The next silence before a re-send: doubles after each one, back to the base on progress. */
   silenceMs: number;
@@ -119,7 +119,11 @@ export class Requester {
     abandoned: 0,
   };
 
+  /** The first silence after which a request is sent again. */
+  private readonly baseSilenceMs: number;
+
   constructor(private readonly options: RequesterOptions) {
+    this.baseSilenceMs = options.resendAfterMs ?? 1_500;
     if (!busId.safeParse(options.gatewayId).success) {
       throw new InvalidInput('a gateway id uses letters, digits, "_" and "-"', {
         field: 'gatewayId',
@@ -197,9 +201,8 @@ export class Requester {
           done: new AbortController(),
           transmitting: false,
           transmitAgain: false,
-          silenceResendArmed: false,
           silenceTimer: null,
-          silenceMs: this.options.resendAfterMs ?? 1_500,
+          silenceMs: this.baseSilenceMs,
           lastSentAt: 0,
         };
         this.outstanding.set(id, entry);
@@ -300,10 +303,8 @@ export class Requester {
       // A service is on it: the request is not lost, so the silence starts again from now.
       if (outstanding === undefined || outstanding.done.signal.aborted) return;
       this.counters.progress++;
-      if (outstanding.silenceTimer !== null) clearTimeout(outstanding.silenceTimer);
-      outstanding.silenceTimer = null;
-      outstanding.silenceResendArmed = false;
-      outstanding.silenceMs = this.options.resendAfterMs ?? 1_500;
+      this.disarmSilenceResend(outstanding);
+      outstanding.silenceMs = this.baseSilenceMs;
       this.armSilenceResend(outstanding);
       return;
     }
@@ -332,7 +333,7 @@ export class Requester {
       this.outstanding.delete(outstanding.request.id);
     }
     outstanding.done.abort();
-    if (outstanding.silenceTimer !== null) clearTimeout(outstanding.silenceTimer);
+    this.disarmSilenceResend(outstanding);
   }
 
   private resendAll(): void {
@@ -401,16 +402,18 @@ export class Requester {
    * again and again.
    */
   private armSilenceResend(outstanding: Outstanding): void {
-    if (outstanding.silenceResendArmed) return;
-    outstanding.silenceResendArmed = true;
+    if (outstanding.silenceTimer !== null || outstanding.done.signal.aborted) return;
     const silenceMs = outstanding.silenceMs;
     outstanding.silenceTimer = setTimeout(() => {
       outstanding.silenceTimer = null;
-      outstanding.silenceResendArmed = false;
       if (outstanding.done.signal.aborted) return;
       outstanding.silenceMs = silenceMs * 2;
       this.counters.resent++;
       this.transmit(outstanding);
     }, silenceMs);
+  }
+  private disarmSilenceResend(outstanding: Outstanding): void {
+    if (outstanding.silenceTimer !== null) clearTimeout(outstanding.silenceTimer);
+    outstanding.silenceTimer = null;
   }
 }

@@ -101,8 +101,8 @@ export class RequestWorker {
   private readonly queue: StreamEntry[] = [];
   /** Entries queued or running: ours to finish. */
   private readonly owned = new Set<string>();
-  /** Requests being handled, by entry id: who to tell that they are still being worked on. */
-  private readonly working = new Map<string, { id: string; replyTo: string; since: number }>();
+  /** Requests being handled, by request id: who to tell that they are still being worked on. */
+  private readonly working = new Map<string, { replyTo: string; since: number }>();
   private running = 0;
   private readonly idleWaiters = new Set<() => void>();
   /** Server-side ids of our blocking connections, for CLIENT UNBLOCK. */
@@ -268,11 +268,11 @@ export class RequestWorker {
    */
   private async reportProgress(slowMs: number): Promise<void> {
     const now = Date.now();
-    const slow = [...this.working.values()].filter((w) => now - w.since >= slowMs);
+    const slow = [...this.working].filter(([, w]) => now - w.since >= slowMs);
     if (slow.length === 0) return;
     const redis = await this.options.connection.commands(this.stopping.signal);
     const pipeline = redis.pipeline();
-    for (const w of slow) pipeline.publish(replyChannel(w.replyTo), encodeProgress(w.id));
+    for (const [id, w] of slow) pipeline.publish(replyChannel(w.replyTo), encodeProgress(id));
     await pipeline.exec();
   }
 
@@ -413,7 +413,7 @@ export class RequestWorker {
       return;
     }
     const request = decoded.value;
-    if ([...this.working.values()].some((w) => w.id === request.id)) {
+    if (this.working.has(request.id)) {
       // A re-sent copy of a request this replica is working on: the first copy answers.
       this.counters.duplicates++;
       await this.finish(entry.id, null, Date.now() + ACK_RETRY_MS);
@@ -428,7 +428,7 @@ export class RequestWorker {
     }
     const bounded = boundedSignal(this.abandoning.signal, remainingMs);
     this.counters.handled++;
-    this.working.set(entry.id, { id: request.id, replyTo: request.replyTo, since: Date.now() });
+    this.working.set(request.id, { replyTo: request.replyTo, since: Date.now() });
     let outcome: ReplyOutcome;
     try {
       outcome = await this.options.handler(request, bounded.signal);
@@ -450,7 +450,7 @@ export class RequestWorker {
       outcome = { ok: false, error: agendaError.toWire() };
     } finally {
       bounded.dispose();
-      this.working.delete(entry.id);
+      this.working.delete(request.id);
     }
     const reply = { v: BUS_PROTOCOL_VERSION, id: request.id, ...outcome } as BusReply;
     await this.finish(entry.id, { reply, to: request.replyTo }, request.deadline);

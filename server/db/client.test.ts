@@ -3,7 +3,7 @@
  * never finishes the TLS handshake (as a member behind a dropping firewall looks while the
  * connect hangs), next to one that answers. Ports 30600–30619.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
@@ -143,57 +143,86 @@ test('after a failed attempt every member is asked at once, so two dead members 
   t.true(tookMs < 1_400, `took ${Math.round(tookMs)} ms`);
 });
 
-test('a member that is slow but keeps answering is waited for, not fanned out around', async (t) => {
+type Answer = (
+  id: 1 | 2,
+  key: string,
+  res: { statusCode: number; end(body: string): void },
+) => void;
+
+/**
+ * Members 1 and 2 on `firstPort` and the next port, each handing the key a registry read asks
+ * for to `answer`, and a client of both that starts with member 1; torn down after the test.
+ */
+async function twoMembers(
+  t: ExecutionContext,
+  firstPort: number,
+  answer: Answer,
+  options: { attemptTimeoutMs: number; deadlineMs?: number },
+): Promise<DbClient> {
   const keys = await pki();
-  /** Calls each member got, by the key the call reads. */
-  const asked = new Map<number, string[]>([
-    [1, []],
-    [2, []],
-  ]);
-  let answeredBy1 = 0;
   const servers: Server[] = [];
-  // Member 1 answers everything after 2 s (busy, but alive); member 2 answers at once.
-  for (const [id, delayMs] of [
-    [1, 2_000],
-    [2, 0],
-  ] as const) {
+  for (const id of [1, 2] as const) {
     const server = createHttpsServer(
       { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
       (req, res) => {
         let body = '';
         req.on('data', (chunk: Buffer) => (body += chunk.toString()));
         req.on('end', () => {
-          asked.get(id)?.push((JSON.parse(body) as { body: { key: string } }).body.key);
-          setTimeout(() => {
-            if (id === 1) answeredBy1++;
-            res.setHeader('content-type', 'application/json');
-            res.setHeader('x-agenda-db-leader', '1');
-            res.end(JSON.stringify({ result: { ok: true, result: { answeredBy: id } } }));
-          }, delayMs);
+          res.setHeader('content-type', 'application/json');
+          res.setHeader('x-agenda-db-leader', '1');
+          answer(id, (JSON.parse(body) as { body: { key: string } }).body.key, res);
         });
       },
     );
-    await new Promise<void>((resolve) =>
-      server.listen(ANSWERING_PORT + 10 + id, '127.0.0.1', resolve),
-    );
+    await new Promise<void>((resolve) => server.listen(firstPort + id - 1, '127.0.0.1', resolve));
     servers.push(server);
   }
   const client = new DbClient({
     members: new Map([
-      [1, { host: '127.0.0.1', port: ANSWERING_PORT + 11 }],
-      [2, { host: '127.0.0.1', port: ANSWERING_PORT + 12 }],
+      [1, { host: '127.0.0.1', port: firstPort }],
+      [2, { host: '127.0.0.1', port: firstPort + 1 }],
     ]),
     tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
-    // Alive means an answer within the last 400 ms (a quarter bound): a stall of the test
-    // machine up to 350 ms between two answers is tolerated.
-    attemptTimeoutMs: 1_600,
+    ...options,
   });
   t.teardown(async () => {
     await client.close();
     for (const server of servers) {
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+  return client;
+}
+
+const answeredBy = (id: number) =>
+  JSON.stringify({ result: { ok: true, result: { answeredBy: id } } });
+
+test('a member that is slow but keeps answering is waited for, not fanned out around', async (t) => {
+  /** Calls each member got, by the key the call reads. */
+  const asked = new Map<number, string[]>([
+    [1, []],
+    [2, []],
+  ]);
+  let answeredBy1 = 0;
+  // Member 1 answers everything after 2 s (busy, but alive); member 2 answers at once.
+  const client = await twoMembers(
+    t,
+    ANSWERING_PORT + 11,
+    (id, key, res) => {
+      asked.get(id)?.push(key);
+      setTimeout(
+        () => {
+          if (id === 1) answeredBy1++;
+          res.end(answeredBy(id));
+        },
+        id === 1 ? 2_000 : 0,
+      );
+    },
+    // Alive means an answer within the last 400 ms (a quarter bound): a stall of the test
+    // machine up to 350 ms between two answers is tolerated.
+    { attemptTimeoutMs: 1_600 },
+  );
   const read = (key: string) => client.query(null, { type: 'registry.get', key });
   // A call every 50 ms, each taking 2 s, longer than the 1.6 s bound. The first ones find
   // member 1 silent (nothing proves it alive yet) and ask member 2 as well.
@@ -217,49 +246,20 @@ test('a member that is slow but keeps answering is waited for, not fanned out ar
 });
 
 test('a member that only answers errors is not waited for: a call stuck there goes elsewhere', async (t) => {
-  const keys = await pki();
-  const servers: Server[] = [];
-  for (const id of [1, 2]) {
-    const server = createHttpsServer(
-      { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
-      (req, res) => {
-        let body = '';
-        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        req.on('end', () => {
-          const key = (JSON.parse(body) as { body: { key: string } }).body.key;
-          res.setHeader('content-type', 'application/json');
-          res.setHeader('x-agenda-db-leader', '1');
-          if (id === 2) {
-            res.end(JSON.stringify({ result: { ok: true, result: { answeredBy: 2 } } }));
-          } else if (key !== 'stuck') {
-            // Member 1 answers at once, but only with errors; the stuck call it never answers.
-            res.statusCode = 503;
-            res.end(JSON.stringify({ error: { code: 'unavailable', message: 'no leader' } }));
-          }
-        });
-      },
-    );
-    await new Promise<void>((resolve) =>
-      server.listen(ANSWERING_PORT + 14 + id, '127.0.0.1', resolve),
-    );
-    servers.push(server);
-  }
-  const client = new DbClient({
-    members: new Map([
-      [1, { host: '127.0.0.1', port: ANSWERING_PORT + 15 }],
-      [2, { host: '127.0.0.1', port: ANSWERING_PORT + 16 }],
-    ]),
-    tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
-    attemptTimeoutMs: 500,
-    deadlineMs: 5_000,
-  });
-  t.teardown(async () => {
-    await client.close();
-    for (const server of servers) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-  });
+  const client = await twoMembers(
+    t,
+    ANSWERING_PORT + 15,
+    (id, key, res) => {
+      if (id === 2) {
+        res.end(answeredBy(2));
+      } else if (key !== 'stuck') {
+        // Member 1 answers at once, but only with errors; the stuck call it never answers.
+        res.statusCode = 503;
+        res.end(JSON.stringify({ error: { code: 'unavailable', message: 'no leader' } }));
+      }
+    },
+    { attemptTimeoutMs: 500, deadlineMs: 5_000 },
+  );
   const started = performance.now();
   const stuck = client.query(null, { type: 'registry.get', key: 'stuck' });
   // Meanwhile member 1 keeps answering other calls, with errors.
