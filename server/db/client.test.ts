@@ -273,3 +273,20 @@ test('a member that only answers errors is not waited for: a call stuck there go
   t.true(tookMs < 1_500, `the stuck call took ${Math.round(tookMs)} ms`);
   await Promise.all(others);
 });
+
+test('a large answer is read whole: the body of the answer that won is never discarded', async (t) => {
+  // An agenda of a few hundred events is well over 128 KiB, the size above which undici's
+  // `body.dump()` destroys a body instead of reading it.
+  const titles = Array.from({ length: 4_000 }, (_, i) => `event ${i} `.padEnd(100, '.'));
+  const client = await twoMembers(
+    t,
+    ANSWERING_PORT + 17,
+    (_id, _key, res) => res.end(JSON.stringify({ result: { ok: true, result: { titles } } })),
+    { attemptTimeoutMs: 2_000 },
+  );
+  for (let i = 0; i < 5; i++) {
+    const answer = await client.query(null, { type: 'registry.get', key: 'big' });
+    t.like(answer, { ok: true });
+    t.is((answer as unknown as { result: { titles: string[] } }).result.titles.length, 4_000);
+  }
+});

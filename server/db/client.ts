@@ -42,6 +42,14 @@ export interface DbClientOptions {
   readonly attemptTimeoutMs?: number;
   /** Longest a connection (TCP and TLS) to a member may take to open. Default 500 ms. */
   readonly connectTimeoutMs?: number;
+  /** Told when the client starts and stops asking every member at once. */
+  readonly logger?: DbClientLogger;
+}
+
+/** Where the client says that the member it preferred stopped answering, and when one did. */
+export interface DbClientLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
 }
 
 /** A command as callers write it: the DB leader stamps `at`. */
@@ -71,6 +79,9 @@ export class DbClient {
   private fanningOut = false;
   /** When each member (by index) last answered anything: proof that it is alive. */
   private readonly lastAnswerAt = new Map<number, number>();
+  /** Switches to {@link fanningOut} since the last one logged, and when that was. */
+  private fanOuts = 0;
+  private fanOutLoggedAt = -Infinity;
 
   constructor(private readonly options: DbClientOptions) {
     if (options.members.size === 0) throw new Error('the DB client needs at least one member');
@@ -149,7 +160,10 @@ export class DbClient {
       }
       if (outcome.kind === 'refused') throw outcome.error;
       last = outcome.error;
-      this.fanningOut = this.members.length > 1;
+      if (!this.fanningOut && this.members.length > 1) {
+        this.fanningOut = true;
+        this.noteFanOut(this.members[targets[0] ?? 0]?.id, outcome.error);
+      }
       await new Promise((r) =>
         setTimeout(r, Math.min(backoff, Math.max(0, deadline - Date.now()))),
       );
@@ -227,6 +241,20 @@ export class DbClient {
     }
   }
 
+  /** Logs a switch to asking every member: the first at once, then one line per interval. */
+  private noteFanOut(member: number | undefined, error: AgendaError): void {
+    this.fanOuts++;
+    const now = Date.now();
+    if (now - this.fanOutLoggedAt < FAN_OUT_LOG_INTERVAL_MS) return;
+    this.options.logger?.warn('no answer from the preferred DB member; asking every member', {
+      member,
+      error: error.message,
+      times: this.fanOuts,
+    });
+    this.fanOutLoggedAt = now;
+    this.fanOuts = 0;
+  }
+
   /** Whether the member answered any call in the last `ms`: busy rather than gone. */
   private answeredWithin(index: number, ms: number): boolean {
     const at = this.lastAnswerAt.get(index);
@@ -249,6 +277,9 @@ export class DbClient {
  */
 const MAX_EXTENSION = 4;
 
+/** At most one line per this interval says the client switched to asking every member. */
+const FAN_OUT_LOG_INTERVAL_MS = 5_000;
+
 /**
  * A member counts as alive while it answered a call within this fraction of the attempt bound:
  * a busy member answers many calls a second, while one that is gone is given up on soon after
@@ -258,8 +289,11 @@ const ALIVE_FRACTION = 4;
 
 /**
  * `pending`, or a rejection once `ms` have passed — or later, for as long as `stillWorth()`
- * says so. The loser is not cancelled — undici cannot cancel a connect in
- * progress — so its outcome is consumed here, never left unhandled.
+ * says so. A request given up on is not cancelled — undici cannot cancel a connect in
+ * progress — so its outcome is consumed here, never left unhandled, and its late answer's
+ * body discarded. Only then: discarding the body of the answer the caller is about to read
+ * would break it, and undici's `dump()` does, destroying any body over 128 KiB (every large
+ * agenda failed on every member with "The operation was aborted").
  */
 function bounded<T extends { body: { dump(): Promise<void> } }>(
   pending: Promise<T>,
@@ -285,14 +319,24 @@ function bounded<T extends { body: { dump(): Promise<void> } }>(
     };
     timer = setTimeout(check, ms);
   });
-  return Promise.race([pending, expired]).finally(() => {
+  const end = () => {
     settled = true;
     clearTimeout(timer);
-    pending.then(
-      (late) => late.body.dump().catch(() => {}),
-      () => {},
-    );
-  });
+  };
+  return Promise.race([pending, expired]).then(
+    (answer) => {
+      end();
+      return answer;
+    },
+    (error: unknown) => {
+      end();
+      pending.then(
+        (late) => late.body.dump().catch(() => {}),
+        () => {},
+      );
+      throw error;
+    },
+  );
 }
 
 /** What one attempt came to: an answer, a definitive refusal, or nothing usable. */
