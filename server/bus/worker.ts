@@ -60,6 +60,8 @@ export interface RequestWorkerOptions {
   readonly forgetConsumersAfterMs?: number;
   /** On close, how long running handlers may finish before they are abandoned. Default 5 s. */
   readonly drainTimeoutMs?: number;
+  /** A request that waited and ran this long in all is logged as slow. Default 1 s. */
+  readonly slowRequestMs?: number;
   readonly logger?: BusLogger;
 }
 
@@ -428,7 +430,8 @@ export class RequestWorker {
     }
     const bounded = boundedSignal(this.abandoning.signal, remainingMs);
     this.counters.handled++;
-    this.working.set(request.id, { replyTo: request.replyTo, since: Date.now() });
+    const startedAt = Date.now();
+    this.working.set(request.id, { replyTo: request.replyTo, since: startedAt });
     let outcome: ReplyOutcome;
     try {
       outcome = await this.options.handler(request, bounded.signal);
@@ -454,6 +457,33 @@ export class RequestWorker {
     }
     const reply = { v: BUS_PROTOCOL_VERSION, id: request.id, ...outcome } as BusReply;
     await this.finish(entry.id, { reply, to: request.replyTo }, request.deadline);
+    this.noteIfSlow(entry.id, request, startedAt, outcome);
+  }
+
+  /**
+   * Logs a request whose answer took `slowRequestMs` or more since it entered the stream,
+   * with where the time went: waiting in the stream (a backlog, or a replica that read it and
+   * vanished), the handler, or publishing the reply.
+   */
+  private noteIfSlow(
+    entryId: string,
+    request: BusRequest,
+    startedAt: number,
+    outcome: ReplyOutcome,
+  ): void {
+    const now = Date.now();
+    // A stream entry id starts with the primary's clock when the entry was added.
+    const enqueuedAt = Number(entryId.slice(0, entryId.indexOf('-')));
+    const totalMs = Number.isFinite(enqueuedAt) ? now - enqueuedAt : now - startedAt;
+    if (totalMs < (this.options.slowRequestMs ?? 1_000)) return;
+    this.logger.warn('slow request', {
+      service: this.options.service,
+      id: request.id,
+      op: describeBusOp(request.op),
+      ...(Number.isFinite(enqueuedAt) ? { queuedMs: startedAt - enqueuedAt } : {}),
+      handledMs: now - startedAt,
+      outcome: outcome.ok ? 'ok' : outcome.error.code,
+    });
   }
 
   /**
@@ -490,6 +520,14 @@ export class RequestWorker {
       }
     }
   }
+}
+
+/** `command event.create`, `account.login`: what a request asked, for a log line. */
+function describeBusOp(op: unknown): string {
+  if (typeof op !== 'object' || op === null) return 'unknown';
+  const { type, body } = op as { type?: unknown; body?: { type?: unknown } };
+  if (typeof type !== 'string') return 'unknown';
+  return typeof body?.type === 'string' ? `${type} ${body.type}` : type;
 }
 
 // Shapes of Redis replies, checked rather than cast: a surprise is a logged error, not a crash.

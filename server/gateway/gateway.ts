@@ -75,6 +75,8 @@ export interface GatewayOptions {
   readonly publicUrl?: string;
   /** How long a request waits for its service's answer. Default 10 s. */
   readonly requestDeadlineMs?: number;
+  /** An answer that took this long is logged as slow. Default 1 s. */
+  readonly slowRequestMs?: number;
   /** Largest JSON body. Default 1 MiB. */
   readonly maxJsonBytes?: number;
   /** Largest `.ics` import. Default 8 MiB. */
@@ -279,7 +281,18 @@ export class Gateway {
         });
       }
     }
-    this.metrics.requestAnswered(template, method, status, (performance.now() - started) / 1000);
+    const elapsedMs = performance.now() - started;
+    this.metrics.requestAnswered(template, method, status, elapsedMs / 1000);
+    if (elapsedMs >= (this.options.slowRequestMs ?? 1_000)) {
+      // With the services' own "slow request" lines (same id), says where the time went.
+      this.logger.warn('slow request', {
+        id: requestId,
+        route: `${method} ${template}`,
+        status,
+        ms: Math.round(elapsedMs),
+        ...(clientGone.signal.aborted ? { clientLeft: true } : {}),
+      });
+    }
   }
 
   /** The actor of a request: nobody, a session token's user, or a feed token's user. */

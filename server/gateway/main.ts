@@ -40,7 +40,7 @@ const name = `gateway-${file.id}`;
 const logger = jsonLogger({ service: 'gateway', instance: file.id });
 const listen = parseHostPort(file.listen);
 
-const db = new DbClient({ members: config.db, tls: config.tls });
+const db = new DbClient({ members: config.db, tls: config.tls, logger });
 const connection = new BusConnection({
   primary: new RegistryPrimarySource(db),
   tls: config.tls,

@@ -35,7 +35,7 @@ const { file } = config;
 const name = `${file.service}-${file.instance}`;
 const logger = jsonLogger({ service: file.service, instance: file.instance });
 
-const db = new DbClient({ members: config.db, tls: config.tls });
+const db = new DbClient({ members: config.db, tls: config.tls, logger });
 const connection = new BusConnection({
   primary: new RegistryPrimarySource(db),
   tls: config.tls,
