@@ -14,7 +14,7 @@ function recordingStorage(id: NodeId, timeline: string[]): HostStorage {
     saveHardState: (hs: HardState) => timeline.push(`${id} hardState term ${hs.term}`),
     append: (_entries: readonly Entry[]) => undefined,
     installSnapshot: () => undefined,
-    saveSnapshot: () => undefined,
+    saveSnapshot: (snap) => timeline.push(`${id} snapshot ${snap.meta.index}`),
     compact: () => undefined,
     sync: () => timeline.push(`${id} sync`),
   };
@@ -38,6 +38,7 @@ function counter(batches: number[][]): StateMachine<number, null, number> {
 function cluster(
   followerApplyBatch = 0,
   reads: { budgetMs: number; clock: () => number } | null = null,
+  snapshots: { every: number; phase: (id: NodeId) => number } | null = null,
 ) {
   const timeline: string[] = [];
   const applied = new Map<NodeId, number[][]>();
@@ -52,6 +53,7 @@ function cluster(
         stateMachine: counter(applied.set(id, []).get(id)!),
         followerApplyBatch,
         ...(reads ? { readBudgetMs: reads.budgetMs, clock: reads.clock } : {}),
+        ...(snapshots ? { snapshotEvery: snapshots.every, snapshotPhase: snapshots.phase(id) } : {}),
         bootstrap: { voters: [1, 2, 3], learners: [] },
         send: (messages) => {
           for (const m of messages) {
@@ -210,4 +212,24 @@ test('a burst of reads is answered over several rounds within the read budget, i
   );
   t.true(rounds >= 10, `${rounds} rounds`);
   t.false(host(1).hasServableReads());
+});
+
+test('members snapshot at their own phase, and a leader puts its snapshot off while it leads', (t) => {
+  const every = 6;
+  const { timeline, host, elect, propose } = cluster(0, null, {
+    every,
+    phase: (id) => (id - 1) * 2,
+  });
+  elect();
+  timeline.length = 0;
+  for (let i = 0; i < 13; i++) propose(1);
+  const taken = (id: NodeId) =>
+    timeline.filter((e) => e.startsWith(`${id} snapshot `)).map((e) => Number(e.split(' ')[2]));
+  // The leader's election entry is index 1, then 13 more: 14 applied everywhere.
+  t.is(host(2).status().applied, 14);
+  // Member 2 (phase 2) crosses its grid at 4 and 10, member 3 (phase 4) at 2, 8 and 14.
+  t.deepEqual(taken(2), [4, 10]);
+  t.deepEqual(taken(3), [2, 8, 14]);
+  // The leader (phase 0) lets twice the interval pass: 12 entries since nothing was taken.
+  t.deepEqual(taken(1), [12]);
 });

@@ -62,8 +62,20 @@ export interface HostOptions<R, Q, QR> {
    * called after a leader's replication is sent and before it blocks in fsync.
    */
   readonly flush?: () => void;
-  /** Take a snapshot after this many applied entries (0 disables). */
+  /**
+   * Take a snapshot after this many applied entries (0 disables). A snapshot pauses the
+   * member while its state machine is copied and written, so members take theirs at
+   * different points ({@link snapshotPhase}), and a leader puts its own off while it leads,
+   * up to twice this many entries: a paused follower costs nothing, a paused leader costs
+   * every client a wait or an election.
+   */
   readonly snapshotEvery?: number;
+  /**
+   * Where in the `snapshotEvery` cycle this member snapshots, in entries: a member snapshots
+   * when its applied index crosses a multiple of `snapshotEvery` shifted by this. Give each
+   * member a different phase, so that a majority is never paused at once. Default 0.
+   */
+  readonly snapshotPhase?: number;
   /** Entries kept in the log behind a snapshot for slow followers. */
   readonly snapshotRetain?: number;
   /**
@@ -443,7 +455,13 @@ export class RaftHost<R, Q, QR> {
 
   private maybeSnapshot(): void {
     const every = this.opts.snapshotEvery ?? 0;
-    if (every <= 0 || this.applied - this.snapshotIndex < every) return;
+    if (every <= 0) return;
+    const phase = this.opts.snapshotPhase ?? 0;
+    const behind = this.applied - this.snapshotIndex;
+    // Due once the applied index crossed a point of this member's grid since the last one.
+    const due =
+      Math.floor((this.applied + phase) / every) > Math.floor((this.snapshotIndex + phase) / every);
+    if (!due || (this.role === 'leader' && behind < 2 * every)) return;
     const index = this.applied;
     const term = this.core.termAt(index);
     if (term === undefined) return;

@@ -105,6 +105,7 @@ export class RaftNode<R, Q, QR> {
       logger: { warn: (message, details) => config.logger.warn(message, { ...details }) },
     });
     const voters = config.join ? [] : [...this.members.keys()].sort((a, b) => a - b);
+    const snapshotEvery = config.snapshotEvery ?? 50_000;
     this.host = new RaftHost({
       raft: {
         id: config.id,
@@ -117,7 +118,11 @@ export class RaftNode<R, Q, QR> {
       bootstrap: { voters, learners: [] },
       send: (msgs) => this.send(msgs),
       flush: () => this.transport.flush(),
-      snapshotEvery: config.snapshotEvery ?? 50_000,
+      snapshotEvery,
+      // Spread over the members in id order, so their snapshot pauses never coincide.
+      snapshotPhase: Math.floor(
+        (Math.max(0, voters.indexOf(config.id)) * snapshotEvery) / Math.max(1, voters.length),
+      ),
       snapshotRetain: config.snapshotRetain ?? 5_000,
       followerApplyBatch: config.followerApplyBatch ?? 0,
       readBudgetMs: 20,

@@ -312,6 +312,7 @@ export class Simulation {
       bootstrap: { voters, learners: [] },
       send: (msgs) => this.send(node, msgs),
       snapshotEvery: this.profile.snapshotEvery,
+      snapshotPhase: (node.id * 7) % this.profile.snapshotEvery,
       snapshotRetain: this.profile.snapshotRetain,
       followerApplyBatch: this.profile.followerApplyBatch,
       ...(this.profile.readBudget > 0
