@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChaos } from './chaos/index.js';
+import { logDigest } from './log-digest.js';
 import { ControllerClient, LabNotUp } from './client.js';
 import { ControllerLabDriver } from './lab-driver.js';
 import { DataLayout } from './layout.js';
@@ -163,9 +164,11 @@ async function main(argv: string[]): Promise<number> {
       if (!(await client.isUp())) throw new LabNotUp('the lab is not up; run: npm run lab -- up');
       const driver = new ControllerLabDriver(dataDir);
       try {
+        const logDir = new DataLayout(dataDir).logDir;
         const report = await runChaos(driver, {
           json,
           ...(values.scenario ? { scenario: values.scenario } : {}),
+          explain: (fromMs, toMs) => logDigest(logDir, { fromMs, toMs }),
         });
         return report.pass ? 0 : 1;
       } finally {

@@ -86,6 +86,11 @@ export interface ChaosOptions {
   readonly seed?: number;
   /** Budget of the linearizability check, per scenario. Default 30 s. */
   readonly checkTimeoutMs?: number;
+  /**
+   * What the system logged between two instants (epoch ms), printed as progress after a
+   * scenario that failed: the report says what went wrong, these lines say where.
+   */
+  readonly explain?: (fromMs: number, toMs: number) => readonly string[];
 }
 
 export interface ChaosReport {
@@ -124,9 +129,15 @@ export async function runChaos(driver: LabDriver, options: ChaosOptions): Promis
   const results: ScenarioResult[] = [];
   for (const [index, scenario] of scenarios.entries()) {
     progress(`chaos: ${scenario.name}: ${scenario.description}`);
+    const startedAt = Date.now();
     const result = await runScenario(context, scenario, index);
     const failures = failuresOf(result);
     progress(`chaos: ${scenario.name}: ${failures.length === 0 ? 'pass' : failures.join('; ')}`);
+    if (failures.length > 0 && options.explain) {
+      const lines = options.explain(startedAt, Date.now());
+      progress(`chaos: ${scenario.name}: what the processes warned about meanwhile:`);
+      for (const line of lines.length > 0 ? lines : ['(nothing)']) progress(`  ${line}`);
+    }
     results.push(result);
   }
   if (options.json) out(jsonReport(results));

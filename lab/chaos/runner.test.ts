@@ -93,11 +93,28 @@ test.serial(
 );
 
 test.serial('a system that acknowledges writes it never applies is caught', async (t) => {
-  const { report, row } = await scenario('vm1-crash', {
-    failoverMs: 500,
-    failoverMode: 'forget-writes',
-  });
+  const progress: string[] = [];
+  const windows: [number, number][] = [];
+  const before = Date.now();
+  const { report, row } = await scenario(
+    'vm1-crash',
+    { failoverMs: 500, failoverMode: 'forget-writes' },
+    {
+      progress: (line) => progress.push(line),
+      explain: (fromMs, toMs) => {
+        windows.push([fromMs, toMs]);
+        return ['12:00:00.000 db-1 a warning'];
+      },
+    },
+  );
   t.false(report.pass);
+  // The failed scenario is followed by what the processes logged while it ran.
+  t.is(windows.length, 1);
+  t.true(windows[0]![0] >= before && windows[0]![1] >= windows[0]![0]);
+  t.deepEqual(progress.slice(-2), [
+    'chaos: vm1-crash: what the processes warned about meanwhile:',
+    '  12:00:00.000 db-1 a warning',
+  ]);
   t.like(row, { duplicated: 0, linearizable: false, verdict: 'not_linearizable', pass: false });
   t.true((row.lost as number) > 0);
   t.regex(report.scenarios[0]!.explanation ?? '', /is not linearizable/);
