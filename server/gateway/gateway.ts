@@ -31,6 +31,7 @@ import {
 } from '../errors.js';
 import { serviceFor, type Op, type ServiceName } from '../protocol/ops.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
+import { withDeadline } from './deadline.js';
 import { HttpRefusal, readBody, refusalOf, sendJson, sendText } from './http.js';
 import { GatewayMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import type { Dispatcher, NotificationFeed, ReadinessProbe, ReplicaDirectory } from './ports.js';
@@ -390,29 +391,13 @@ export class Gateway {
     );
   }
 
-  /**
-   * Runs `work` with a signal aborted after `timeoutMs` (the request deadline by default) or
-   * when the client leaves, and settles by then even if `work` ignores its signal.
-   */
-  private async withDeadline<T>(
+  private withDeadline<T>(
     work: (signal: AbortSignal) => Promise<T>,
     clientGone: AbortSignal | null,
     late: () => AgendaError,
     timeoutMs = this.deadlineMs,
   ): Promise<T> {
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
-    const signal =
-      clientGone === null ? deadline.signal : AbortSignal.any([clientGone, deadline.signal]);
-    try {
-      return await new Promise<T>((resolve, reject) => {
-        if (signal.aborted) return reject(late());
-        signal.addEventListener('abort', () => reject(late()), { once: true });
-        work(signal).then(resolve, reject);
-      });
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(work, clientGone, late, timeoutMs);
   }
 
   private throttleLogin(username: string, req: IncomingMessage): void {
