@@ -53,7 +53,9 @@ function cluster(
         stateMachine: counter(applied.set(id, []).get(id)!),
         followerApplyBatch,
         ...(reads ? { readBudgetMs: reads.budgetMs, clock: reads.clock } : {}),
-        ...(snapshots ? { snapshotEvery: snapshots.every, snapshotPhase: snapshots.phase(id) } : {}),
+        ...(snapshots
+          ? { snapshotEvery: snapshots.every, snapshotPhase: snapshots.phase(id) }
+          : {}),
         bootstrap: { voters: [1, 2, 3], learners: [] },
         send: (messages) => {
           for (const m of messages) {
