@@ -430,3 +430,27 @@ test('with no reply and no notice, re-sends come after ever longer silences', as
     `gaps ${gaps.join(', ')} ms`,
   );
 });
+
+test('a request answered after the slow-request bound is logged with where its time went', async (t) => {
+  const f = await fixture(t);
+  const logger = new RecordingLogger();
+  worker(
+    t,
+    f,
+    'users-1',
+    async (request) => {
+      if (request.op === 'slow') await delay(250);
+      return { ok: true, result: 'done' };
+    },
+    { logger, slowRequestMs: 200 },
+  );
+  await f.requester.request('users', 'alice', 'quick', { deadlineMs: 5_000 });
+  await f.requester.request('users', 'alice', 'slow', { id: 'slow-1', deadlineMs: 5_000 });
+  await waitFor('the slow request to be logged', () =>
+    Promise.resolve(logger.count('slow request') === 1),
+  );
+  const line = logger.lines.find((l) => l.message === 'slow request')!;
+  t.like(line, { level: 'warn', fields: { service: 'users', id: 'slow-1', outcome: 'ok' } });
+  t.true((line.fields.handledMs as number) >= 250);
+  t.true((line.fields.queuedMs as number) >= 0);
+});

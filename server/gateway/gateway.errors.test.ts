@@ -115,6 +115,28 @@ test('an unexpected failure is a 500 that leaks nothing, and is logged', async (
   t.true(logged.some((line) => line.includes('secret internals')));
 });
 
+test('an answer that took longer than the slow-request bound is logged with its request id', async (t) => {
+  const logged: { message: string; fields: Record<string, unknown> }[] = [];
+  const g = await startTestGateway(t, nextPort(), {
+    slowRequestMs: 100,
+    logger: { info() {}, warn: (message, fields = {}) => logged.push({ message, fields }) },
+  });
+  const token = await g.token('alice');
+  g.dispatcher.respond = () => ({ username: 'alice' });
+  await g.call('/v1/me', { token });
+  t.deepEqual(logged, []);
+  g.dispatcher.respond = () =>
+    new Promise((resolve) => setTimeout(() => resolve({ username: 'alice' }), 150));
+  const answer = await g.call('/v1/me', { token, headers: { 'idempotency-key': 'slow-me' } });
+  t.is(answer.status, 200);
+  t.is(logged.length, 1);
+  t.like(logged[0], {
+    message: 'slow request',
+    fields: { id: 'slow-me', route: 'GET /v1/me', status: 200 },
+  });
+  t.true((logged[0]!.fields.ms as number) >= 150);
+});
+
 test('a refusal whose reason is not ASCII still answers, header and all', async (t) => {
   const g = await startTestGateway(t, nextPort());
   g.dispatcher.respond = () => {
