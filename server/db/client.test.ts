@@ -120,6 +120,7 @@ test('after a failed attempt every member is asked at once, so two dead members 
     },
   );
   await new Promise<void>((resolve) => answering.listen(ANSWERING_PORT + 5, '127.0.0.1', resolve));
+  const warned: { message: string; fields: Record<string, unknown> }[] = [];
   const client = new DbClient({
     members: new Map([
       [1, { host: '127.0.0.1', port: SILENT_PORT + 4 }],
@@ -129,6 +130,7 @@ test('after a failed attempt every member is asked at once, so two dead members 
     tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
     attemptTimeoutMs: 800,
     connectTimeoutMs: 800,
+    logger: { info() {}, warn: (message, fields = {}) => warned.push({ message, fields }) },
   });
   t.teardown(async () => {
     await client.close();
@@ -141,6 +143,13 @@ test('after a failed attempt every member is asked at once, so two dead members 
   const tookMs = performance.now() - started;
   // One attempt on member 1, then all three at once; one by one would take over 1.6 s.
   t.true(tookMs < 1_400, `took ${Math.round(tookMs)} ms`);
+  // The switch is logged once, naming the member that did not answer.
+  t.like(warned, [
+    {
+      message: 'no answer from the preferred DB member; asking every member',
+      fields: { member: 1 },
+    },
+  ]);
 });
 
 type Answer = (
