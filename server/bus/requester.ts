@@ -99,6 +99,9 @@ interface Outstanding {
   lastSentAt: number;
 }
 
+/** Why a request's transmission stops: it was answered or abandoned. */
+const SETTLED = new Unavailable('the request was answered or abandoned');
+
 /** A caller joining a request whose latest copy is at least this old sends it again. */
 const RETRY_RESEND_AFTER_MS = 250;
 
@@ -173,15 +176,8 @@ export class Requester {
       });
     }
     const deadline = Date.now() + options.deadlineMs;
-    const bounded = boundedSignal(options.signal, options.deadlineMs);
-    try {
-      await this.start(bounded.signal);
-    } catch (error) {
-      if (this.closing.signal.aborted) throw new Unavailable('the requester is closed');
-      throw new Unavailable('the reply channel could not be subscribed in time', { cause: error });
-    } finally {
-      bounded.dispose();
-    }
+    // Once subscribed (every request but the first few), there is nothing to wait for.
+    if (this.unsubscribe === null) await this.subscribed(options);
     if (this.closing.signal.aborted) throw new Unavailable('the requester is closed');
     const reply = await new Promise<BusReply>((resolve, reject) => {
       let entry = this.outstanding.get(id);
@@ -261,6 +257,19 @@ export class Requester {
     return reply as BusReply<Result>;
   }
 
+  /** Waits for the reply channel's subscription, within the request's deadline. */
+  private async subscribed(options: RequestOptions): Promise<void> {
+    const bounded = boundedSignal(options.signal, options.deadlineMs);
+    try {
+      await this.start(bounded.signal);
+    } catch (error) {
+      if (this.closing.signal.aborted) throw new Unavailable('the requester is closed');
+      throw new Unavailable('the reply channel could not be subscribed in time', { cause: error });
+    } finally {
+      bounded.dispose();
+    }
+  }
+
   /** Requests awaiting a reply. */
   get pending(): number {
     return this.outstanding.size;
@@ -332,7 +341,8 @@ export class Requester {
     if (this.outstanding.get(outstanding.request.id) === outstanding) {
       this.outstanding.delete(outstanding.request.id);
     }
-    outstanding.done.abort();
+    // With a reason made once: a fresh AbortError per answered request costs a stack trace.
+    outstanding.done.abort(SETTLED);
     this.disarmSilenceResend(outstanding);
   }
 

@@ -13,7 +13,7 @@
  * No request can crash it: every handler's failure becomes a JSON refusal, malformed HTTP
  * is answered 400 at the socket, and a bug answers 500 and is logged.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -562,8 +562,9 @@ function scopedRequestId(actor: string | null, key: string, op: Op): string {
   return createHash('sha256').update(`${scope}\n${key}`).digest('base64url');
 }
 
+/** A random request id; randomUUID draws from a pool, where randomBytes asks the OS each time. */
 function freshRequestId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomUUID();
 }
 
 /** The client's address, IPv4-mapped IPv6 addresses written as plain IPv4. */
