@@ -451,6 +451,8 @@ test('a request answered after the slow-request bound is logged with where its t
   );
   const line = logger.lines.find((l) => l.message === 'slow request')!;
   t.like(line, { level: 'warn', fields: { service: 'users', id: 'slow-1', outcome: 'ok' } });
-  t.true((line.fields.handledMs as number) >= 250);
-  t.true((line.fields.queuedMs as number) >= 0);
+  // Millisecond clocks: a 250 ms timer may measure 249.
+  t.true((line.fields.handledMs as number) >= 240, `handled in ${String(line.fields.handledMs)}`);
+  // Measured from the entry id, which carries the Redis server's clock.
+  t.is(typeof line.fields.queuedMs, 'number');
 });
