@@ -135,6 +135,8 @@ test('an answer that took longer than the slow-request bound is logged with its 
     fields: { id: 'slow-me', route: 'GET /v1/me', status: 200 },
   });
   t.true((logged[0]!.fields.ms as number) >= 150);
+  // With the id the op travelled under on the bus, which the service's own line names.
+  t.deepEqual(logged[0]!.fields.busIds, [g.dispatcher.calls.at(-1)!.options.requestId]);
 });
 
 test('a refusal whose reason is not ASCII still answers, header and all', async (t) => {

@@ -235,6 +235,8 @@ export class Gateway {
     let status: number;
     // Aborted when the client goes away before its answer: the service need not bother.
     const clientGone = new AbortController();
+    // The ids this request's ops travel under on the bus, for the slow-request line.
+    const busIds: string[] = [];
     const socket = req.socket;
     this.connections.set(socket, (this.connections.get(socket) ?? 0) + 1);
     res.on('close', () => {
@@ -262,7 +264,14 @@ export class Gateway {
       const actor = await this.authenticate(req, route, match.params);
       const query = new QueryParameters(new URLSearchParams(search), route.query ?? []);
       const answer = await route.handle(
-        this.call(req, res, { params: match.params, query, actor, requestId, clientGone }),
+        this.call(req, res, {
+          params: match.params,
+          query,
+          actor,
+          requestId,
+          clientGone,
+          busIds,
+        }),
       );
       // A stream answered its headers itself and is counted when it opened.
       if (answer.kind === 'stream') return;
@@ -291,6 +300,7 @@ export class Gateway {
         route: `${method} ${template}`,
         status,
         ms: Math.round(elapsedMs),
+        ...(busIds.length > 0 ? { busIds } : {}),
         ...(clientGone.signal.aborted ? { clientLeft: true } : {}),
       });
     }
@@ -334,6 +344,7 @@ export class Gateway {
       readonly actor: string | null;
       readonly requestId: string;
       readonly clientGone: AbortController;
+      readonly busIds: string[];
     },
   ): ApiCall {
     const { actor, requestId, clientGone } = context;
@@ -350,7 +361,11 @@ export class Gateway {
         if (text === null) throw new InvalidInput('this request needs an iCalendar body');
         return text;
       },
-      dispatch: (op) => this.dispatch(op, actor, requestId, clientGone.signal),
+      dispatch: (op) => {
+        const busId = scopedRequestId(actor, requestId, op);
+        context.busIds.push(busId);
+        return this.dispatch(op, actor, { requestId, busId }, clientGone.signal);
+      },
       throttleLogin: (username) => this.throttleLogin(username, req),
       absoluteUrl: (path) => `${this.publicBase(req)}${path}`,
       stream: () => this.openStream(res, actor ?? '', clientGone.signal),
@@ -366,9 +381,10 @@ export class Gateway {
   private dispatch(
     op: Op,
     actor: string | null,
-    requestId: string,
+    ids: { readonly requestId: string; readonly busId: string },
     clientGone: AbortSignal,
   ): Promise<unknown> {
+    const { requestId, busId } = ids;
     const service = serviceFor(op);
     const down = this.options.replicas?.unavailable(service) ?? null;
     if (down !== null) {
@@ -378,7 +394,7 @@ export class Gateway {
     return this.withDeadline(
       (signal) =>
         this.options.dispatcher.dispatch(service, actor, op, {
-          requestId: scopedRequestId(actor, requestId, op),
+          requestId: busId,
           deadlineMs: this.deadlineMs,
           signal,
         }),
