@@ -144,10 +144,17 @@ export class GossipView {
    * up or the view cannot tell (see the module comment for the rules).
    */
   unavailable(role: string): string | null {
-    if (role === OBSERVER_ROLE || !this.hasSeen(role) || !this.settled()) return null;
-    const members = this.membersOf(role);
-    if (members.some((m) => !isDown(m.state))) return null;
-    if (!this.trustworthy()) return null;
+    if (role === OBSERVER_ROLE) return null;
+    // Asked on every request: one pass over what is known, no arrays copied or sorted (that
+    // was four in ten of the bytes a gateway allocated under load).
+    this.current();
+    let seen = false;
+    for (const member of this.lastKnown.values()) {
+      if (member.role !== role) continue;
+      if (!isDown(member.state)) return null;
+      seen = true;
+    }
+    if (!seen || !this.settled() || !this.trustworthy()) return null;
     return `no ${role} service replica is alive (gossip: ${this.describe(role)})`;
   }
 
