@@ -16,8 +16,10 @@
  * - A request handled for longer than a claim tick is reported as still being worked on
  *   (BusProgress), so the gateway does not send it again while it is merely slow.
  */
+import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 import { asAgendaError, InvalidInput } from '../errors.js';
 import { boundedSignal, errorMessage, silentBusLogger } from './connection.js';
 import type { BusConnection, BusLogger } from './connection.js';
@@ -487,7 +489,7 @@ export class RequestWorker {
   }
 
   /**
-   * Publishes the reply (if any), acknowledges and deletes the entry, in one transaction;
+   * Publishes the reply (if any), acknowledges and deletes the entry, atomically;
    * retried across reconnects until `retryUntil`. If it never succeeds the entry stays
    * pending and is handled again later, which idempotent handlers make harmless.
    */
@@ -508,10 +510,13 @@ export class RequestWorker {
       const bounded = boundedSignal(undefined, remainingMs);
       try {
         const redis = await this.options.connection.commands(bounded.signal);
-        const transaction = redis.multi();
-        if (answer !== null)
-          transaction.publish(replyChannel(answer.to), encodeReply(answer.reply));
-        await transaction.xack(this.stream, this.group, entryId).xdel(this.stream, entryId).exec();
+        await finishEntry(redis, [
+          this.stream,
+          answer === null ? '' : replyChannel(answer.to),
+          answer === null ? '' : encodeReply(answer.reply),
+          this.group,
+          entryId,
+        ]);
         return;
       } catch (error) {
         this.logger.debug('acknowledging a request failed; retrying', {
@@ -524,6 +529,32 @@ export class RequestWorker {
         bounded.dispose();
       }
     }
+  }
+}
+
+/**
+ * Publishes a reply (unless the channel is empty), acknowledges and deletes the entry, as
+ * one script: atomic like a MULTI, but one command to build and send rather than five (the
+ * MULTI's pipeline was half of what a users service allocated per request).
+ * KEYS[1] stream; ARGV channel, reply, group, entry id.
+ */
+const FINISH_SCRIPT = `if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+redis.call('XACK', KEYS[1], ARGV[3], ARGV[4])
+redis.call('XDEL', KEYS[1], ARGV[4])
+return 1`;
+const FINISH_SHA = createHash('sha1').update(FINISH_SCRIPT).digest('hex');
+
+/** Runs {@link FINISH_SCRIPT} by its hash, sending it whole to a server that lacks it. */
+async function finishEntry(
+  redis: Redis,
+  [stream, channel, reply, group, entryId]: readonly [string, string, string, string, string],
+): Promise<void> {
+  try {
+    await redis.evalsha(FINISH_SHA, 1, stream, channel, reply, group, entryId);
+  } catch (error) {
+    // A new primary (after a failover or a restart) has no scripts cached yet.
+    if (!errorMessage(error).startsWith('NOSCRIPT')) throw error;
+    await redis.eval(FINISH_SCRIPT, 1, stream, channel, reply, group, entryId);
   }
 }
 
