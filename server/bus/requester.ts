@@ -422,6 +422,7 @@ export class Requester {
       this.transmit(outstanding);
     }, silenceMs);
   }
+
   private disarmSilenceResend(outstanding: Outstanding): void {
     if (outstanding.silenceTimer !== null) clearTimeout(outstanding.silenceTimer);
     outstanding.silenceTimer = null;

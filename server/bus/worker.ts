@@ -475,14 +475,14 @@ export class RequestWorker {
   ): void {
     const now = Date.now();
     // A stream entry id starts with the primary's clock when the entry was added.
-    const enqueuedAt = Number(entryId.slice(0, entryId.indexOf('-')));
-    const totalMs = Number.isFinite(enqueuedAt) ? now - enqueuedAt : now - startedAt;
-    if (totalMs < (this.options.slowRequestMs ?? 1_000)) return;
+    const stamp = Number(entryId.slice(0, entryId.indexOf('-')));
+    const enqueuedAt = Number.isFinite(stamp) ? stamp : startedAt;
+    if (now - enqueuedAt < (this.options.slowRequestMs ?? 1_000)) return;
     this.logger.warn('slow request', {
       service: this.options.service,
       id: request.id,
       op: describeBusOp(request.op),
-      ...(Number.isFinite(enqueuedAt) ? { queuedMs: startedAt - enqueuedAt } : {}),
+      queuedMs: startedAt - enqueuedAt,
       handledMs: now - startedAt,
       outcome: outcome.ok ? 'ok' : outcome.error.code,
     });

@@ -15,9 +15,9 @@
  * A slow member is not a dead one. An attempt outlives its bound (up to four bounds) while the
  * member keeps answering the client's other calls successfully (one within the last quarter
  * of a bound): it is busy, and asking every member too would multiply the load that made it
- * slow. Before this
- * rule, 64 concurrent group-agenda reads, each a few hundred milliseconds under load, turned
- * into five copies each and the DB service collapsed to 4 reads a second, most timing out.
+ * slow. Before this rule, 64 concurrent group-agenda reads, each a few hundred milliseconds
+ * under load, turned into five copies each and the DB service collapsed to 4 reads a second,
+ * most timing out.
  */
 import { Agent, request } from 'undici';
 import { preciseConnector } from '../net/connector.js';
@@ -42,13 +42,12 @@ export interface DbClientOptions {
   readonly attemptTimeoutMs?: number;
   /** Longest a connection (TCP and TLS) to a member may take to open. Default 500 ms. */
   readonly connectTimeoutMs?: number;
-  /** Told when the client starts and stops asking every member at once. */
+  /** Told when the client starts asking every member at once (at most every 5 s). */
   readonly logger?: DbClientLogger;
 }
 
-/** Where the client says that the member it preferred stopped answering, and when one did. */
+/** Where the client says that the member it preferred stopped answering. */
 export interface DbClientLogger {
-  info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
 }
 

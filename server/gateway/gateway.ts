@@ -294,7 +294,7 @@ export class Gateway {
     const elapsedMs = performance.now() - started;
     this.metrics.requestAnswered(template, method, status, elapsedMs / 1000);
     if (elapsedMs >= (this.options.slowRequestMs ?? 1_000)) {
-      // With the services' own "slow request" lines (same id), says where the time went.
+      // With the services' own "slow request" lines (under the busIds), says where the time went.
       this.logger.warn('slow request', {
         id: requestId,
         route: `${method} ${template}`,
