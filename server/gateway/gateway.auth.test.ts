@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { base64url, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { connect } from 'node:tls';
 import { FEED_AUDIENCE, SESSION_AUDIENCE, TOKEN_ISSUER } from '../users/tokens.js';
 import { portsFrom, startTestGateway, type TestGateway } from './test-support.js';
 
@@ -139,6 +140,42 @@ test('register, login and the health probes need no token', async (t) => {
   t.is((await g.call('/v1/sessions', { body: credentials })).status, 200);
   t.is((await g.call('/healthz')).status, 200);
   t.is((await g.call('/readyz')).status, 200);
+});
+
+/** GET /metrics over a raw TLS connection, resuming `session` if given; no client certificate. */
+function rawMetrics(
+  port: number,
+  session?: Buffer,
+): Promise<{ statusLine: string; reused: boolean; session: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    let ticket: Buffer | undefined;
+    let text = '';
+    const socket = connect(
+      { host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, session },
+      () => socket.write('GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n'),
+    );
+    socket.on('session', (value: Buffer) => (ticket = value));
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('end', () =>
+      resolve({
+        statusLine: text.split('\r\n')[0] ?? '',
+        reused: socket.isSessionReused(),
+        session: ticket,
+      }),
+    );
+    socket.on('error', reject);
+  });
+}
+
+test('/metrics stays closed to a client that resumes its own TLS session without a certificate', async (t) => {
+  const port = nextPort();
+  await startTestGateway(t, port);
+  const first = await rawMetrics(port);
+  t.regex(first.statusLine, / 401 /);
+  t.truthy(first.session, 'the server issued no session ticket: the test proves nothing');
+  const resumed = await rawMetrics(port, first.session);
+  t.true(resumed.reused, 'the session was not resumed: the test proves nothing');
+  t.regex(resumed.statusLine, / 401 /);
 });
 
 test('/metrics is for operators: a client certificate from the cluster CA, not a user token', async (t) => {

@@ -314,7 +314,7 @@ export class Gateway {
   ): Promise<string | null> {
     if (route.auth === 'none') return null;
     if (route.auth === 'operator') {
-      if (!(req.socket as TLSSocket).authorized) {
+      if (!presentsClusterCertificate(req.socket as TLSSocket)) {
         throw new Unauthenticated(
           'this needs a client certificate from the cluster CA (the operator certificate)',
         );
@@ -581,6 +581,16 @@ function scopedRequestId(actor: string | null, key: string, op: Op): string {
 /** A random request id; randomUUID draws from a pool, where randomBytes asks the OS each time. */
 function freshRequestId(): string {
   return randomUUID();
+}
+
+/**
+ * Whether the client proved a certificate from the cluster CA. `authorized` alone is not
+ * proof: Node counts a resumed TLS 1.3 session without any client certificate as authorized
+ * (it cannot tell it from a PSK), so a user could resume their own anonymous session and be
+ * served as an operator. The session must also carry the certificate that was verified.
+ */
+function presentsClusterCertificate(socket: TLSSocket): boolean {
+  return socket.authorized && socket.getPeerX509Certificate() !== undefined;
 }
 
 /** The client's address, IPv4-mapped IPv6 addresses written as plain IPv4. */
