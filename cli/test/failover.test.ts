@@ -35,7 +35,7 @@ async function unavailableGateway(): Promise<FakeGateway> {
 const ADD = ['Standup', '--start', '2026-03-02T09:00Z', '--duration', '15m', '--json'];
 
 test('--server a,b,c moves past a dead gateway and a 503 to a live one, with one idempotency key', async (t) => {
-  const dead = await deadGatewayUrl(tls);
+  const dead = deadGatewayUrl();
   const busy = await unavailableGateway();
   const live = await liveGateway();
   t.teardown(() => Promise.all([busy.close(), live.close()]));
@@ -61,7 +61,7 @@ test('--server a,b,c moves past a dead gateway and a 503 to a live one, with one
 });
 
 test('reads fail over the same way and carry no idempotency key', async (t) => {
-  const dead = await deadGatewayUrl(tls);
+  const dead = deadGatewayUrl();
   const live = await liveGateway();
   t.teardown(() => live.close());
   const configDir = await temporaryConfigDir();
@@ -79,7 +79,7 @@ test('reads fail over the same way and carry no idempotency key', async (t) => {
 });
 
 test('when no gateway can answer the exit code is 5 and every gateway is named', async (t) => {
-  const dead = await deadGatewayUrl(tls);
+  const dead = deadGatewayUrl();
   const busy = await unavailableGateway();
   const live = await liveGateway();
   t.teardown(() => Promise.all([busy.close(), live.close()]));

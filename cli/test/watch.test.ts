@@ -154,7 +154,7 @@ test('Ctrl-C ends watch with exit 0; people see readable lines', async (t) => {
 test('while no gateway answers, watch keeps retrying with a growing pause until Ctrl-C', async (t) => {
   const { gateway, configDir } = await setUp();
   await gateway.close();
-  const dead = await deadGatewayUrl(tls);
+  const dead = deadGatewayUrl();
   const terminal = new RecordedTerminal();
   const running = runCommand(Watch, connectionFlags(dead, tls, configDir), terminal);
   await waitUntil(

@@ -1,5 +1,5 @@
 /**
- * A fake gateway for CLI tests: HTTPS on 127.0.0.1 (ports 29000–29499) with a certificate
+ * A fake gateway for CLI tests: HTTPS on 127.0.0.1 (ports 29000–29489) with a certificate
  * from a throwaway lab CA, canned answers per route, and a record of every request so tests
  * can assert what the CLI sent.
  */
@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../../lab/pki.js';
 
-const PORT_RANGE = { first: 29000, last: 29499 } as const;
+/** Where fake gateways listen, picked at random since several test files run at once. */
+const PORT_RANGE = { first: 29000, last: 29489 } as const;
+/**
+ * Ports no fake gateway ever listens on, for a gateway that is down. A port freed by a closed
+ * gateway would not do: the next gateway any test starts may land on it and answer.
+ */
+const DEAD_PORTS = { first: 29490, last: 29499 } as const;
 
 /** A CA file for `--ca` and the certificate the fake gateways present. */
 export interface TestTls {
@@ -194,14 +200,14 @@ async function listenInTestRange(server: Server): Promise<number> {
     });
     if (bound) return port;
   }
-  throw new Error('no free port in 29000–29499');
+  throw new Error(`no free port in ${PORT_RANGE.first}–${PORT_RANGE.last}`);
 }
 
-/** The URL of a gateway that is down: a port of the test range nobody listens on. */
-export async function deadGatewayUrl(tls: TestTls): Promise<string> {
-  const gateway = await FakeGateway.start(tls);
-  await gateway.close();
-  return gateway.url;
+/** The URL of a gateway that is down: a port nobody listens on, so connecting is refused. */
+export function deadGatewayUrl(): string {
+  const port =
+    DEAD_PORTS.first + Math.floor(Math.random() * (DEAD_PORTS.last - DEAD_PORTS.first + 1));
+  return `https://127.0.0.1:${port}`;
 }
 
 /** An error body as the real gateway sends it. */
