@@ -21,6 +21,7 @@ import { RaftError } from '../../raft/core/errors.js';
 import { RaftNode, type NodeStatus, type RaftNodeConfig } from '../../raft/runtime/raft-node.js';
 import type { NetAddress } from '../../raft/transport/mutual-tls.js';
 import { isAgendaError } from '../errors.js';
+import { withSharedContext } from '../net/connector.js';
 import { CalendarStore } from '../store/calendar-store.js';
 import {
   parseCommand,
@@ -75,12 +76,12 @@ export class DbService {
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
     this.forwarder = new Agent({
-      connect: {
+      connect: withSharedContext({
         ca: config.tls.ca,
         cert: config.tls.cert,
         key: config.tls.key,
         rejectUnauthorized: true,
-      },
+      }),
       keepAliveTimeout: 30_000,
       connections: 64,
     });

@@ -12,6 +12,7 @@
  * A connect that answers after the bound is closed; undici's coarse timeout still applies
  * underneath, so a socket nobody waits for is torn down eventually.
  */
+import { createSecureContext } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
 import { buildConnector } from 'undici';
 
@@ -29,7 +30,10 @@ export function preciseConnector(
   tls: ConnectionOptions,
   timeoutMs: number,
 ): buildConnector.connector {
-  const connect = buildConnector({ ...tls, timeout: Math.max(10_000, timeoutMs * 4) });
+  const connect = buildConnector({
+    ...withSharedContext(tls),
+    timeout: Math.max(10_000, timeoutMs * 4),
+  });
   return (options, callback) => {
     let settled = false;
     const timer = setTimeout(() => {
@@ -49,4 +53,15 @@ export function preciseConnector(
       else callback(null, socket);
     });
   };
+}
+
+/**
+ * The options with `ca`, `cert` and `key` read once into a secure context that every
+ * connection shares. Given as PEM, they are parsed again for each new socket (0.75 ms
+ * each here): after a failover a client opens its whole pool to the new member at once.
+ */
+export function withSharedContext(tls: ConnectionOptions): ConnectionOptions {
+  if (tls.secureContext !== undefined) return tls;
+  const { ca, cert, key, ...rest } = tls;
+  return { ...rest, secureContext: createSecureContext({ ca, cert, key }) };
 }
