@@ -12,7 +12,9 @@
  * (`warmup.createP99Ms`, …), so nothing is hidden.
  *
  * `cpuMsPerCreate` says how much CPU each kind of process spent per event created over the
- * counted seconds (from /proc): where a create's cost goes on this machine.
+ * counted seconds (from /proc): where a create's cost goes on this machine. `machine` says how
+ * fast the machine was before and after the load, in microseconds per event applied to an
+ * in-memory store (calibrate.ts): a shared VM's speed drifts by a third from hour to hour.
  * The last line is
  * `{"createsPerSec","createP50Ms","createP99Ms","agendaPerSec","agendaP99Ms",…}`.
  */
@@ -22,6 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { startLocalSystem } from '../local/system.js';
+import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
 import { radicaleInstalled, startRadicale } from './radicale.js';
 
@@ -85,6 +88,8 @@ async function benchRadicale(): Promise<Record<string, unknown>> {
   }
 }
 
+say('timing this machine on store work (see calibrate.ts)…');
+const applyMicrosBefore = await storeApplyMicros();
 const dataDir = mkdtempSync(join(tmpdir(), 'agenda-bench-'));
 say(`starting the whole system in ${dataDir}…`);
 const system = await startLocalSystem({ dataDir, say });
@@ -248,7 +253,13 @@ try {
   await dispatcher.close();
   await system.stop();
 }
-const report: Record<string, unknown> = { ...result };
+const report: Record<string, unknown> = {
+  ...result,
+  machine: {
+    storeApplyMicrosBefore: applyMicrosBefore,
+    storeApplyMicrosAfter: await storeApplyMicros(),
+  },
+};
 try {
   if (values.radicale) report.radicale = await benchRadicale();
 } finally {
