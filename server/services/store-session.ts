@@ -53,7 +53,9 @@ export class StoreSession {
     )) as StoreResultOf<B['type']>;
     if (!outcome.ok) throw errorFromWire(outcome.error);
     if (!outcome.replayed) {
-      await publishNotifications(
+      // Sent now, not waited for: the reply need not wait a Redis round trip for them, and
+      // their delivery is at most once either way (publishNotifications logs a failure).
+      void publishNotifications(
         this.options.publisher,
         this.options.log,
         outcome.notifications,
