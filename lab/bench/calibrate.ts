@@ -2,9 +2,11 @@
  * How fast this machine is right now, on the work that dominates a create: applying
  * `event.create` commands to a calendar store (every DB member does it for every event).
  *
- * A shared VM's speed drifts: the same code measured 1.2 and 1.8 ms of CPU per create an
- * hour apart. The benchmark runs this before and after its load, so a figure can be told
- * apart from the machine it was measured on.
+ * The benchmark runs this before and after its load, as a reference for comparing its
+ * figures with those of another machine or another hour. It is one process on an idle
+ * machine, so it misses part of what a shared VM's drift does to sixteen busy processes:
+ * runs whose reference differed by a few percent have measured 1.3 and 1.6 ms of CPU per
+ * create with the same code.
  */
 import { loadSqlJs } from '../../raft/kv/sql.js';
 import { CalendarStore } from '../../server/store/calendar-store.js';

@@ -14,7 +14,7 @@
  * `cpuMsPerCreate` says how much CPU each kind of process spent per event created over the
  * counted seconds (from /proc): where a create's cost goes on this machine. `machine` says how
  * fast the machine was before and after the load, in microseconds per event applied to an
- * in-memory store (calibrate.ts): a shared VM's speed drifts by a third from hour to hour.
+ * in-memory store by one process (calibrate.ts): a reference, not the whole story.
  * The last line is
  * `{"createsPerSec","createP50Ms","createP99Ms","agendaPerSec","agendaP99Ms",…}`.
  */
