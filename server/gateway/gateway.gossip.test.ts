@@ -73,6 +73,47 @@ test('a service gossip knows to be down is refused at once, the other one is not
   t.is((await g.call('/readyz')).status, 200);
 });
 
+test('an answer that arrives after gossip gave up on a service wins: gossip is hearsay', async (t) => {
+  const replicas = new FixedDirectory();
+  const g = await startTestGateway(t, nextPort(), { replicas });
+  const token = await g.token('alice');
+  // A request is in flight when gossip calls every users replica dead, as it does for a
+  // while after a partition heals (the side that was cut off could not reach them).
+  let answer = (): void => {};
+  g.dispatcher.respond = () => new Promise((resolve) => (answer = () => resolve({})));
+  const inFlight = g.call('/v1/me', { token });
+  await waitFor(() => g.dispatcher.calls.length === 1, 'the first request to be sent');
+  replicas.down.set('users', 'no users service replica is alive (gossip: users-1 dead)');
+  t.is((await g.call('/v1/me', { token })).status, 503, 'nothing contradicts gossip yet');
+
+  answer();
+  t.is((await inFlight).status, 200);
+  g.dispatcher.respond = () => ({});
+  t.is((await g.call('/v1/me', { token })).status, 200, 'a users replica answered since');
+  t.is(g.dispatcher.calls.length, 2);
+  t.is((await g.call('/readyz')).status, 200);
+
+  // A later verdict with no answer after it refuses again.
+  replicas.down.clear();
+  t.is((await g.call('/v1/me', { token })).status, 200);
+  replicas.down.set('users', 'no users service replica is alive (gossip: users-1 dead)');
+  t.is((await g.call('/v1/me', { token })).status, 503);
+  t.is((await g.call('/readyz')).status, 503);
+});
+
+test('an answer shortly before the verdict counts against it too, within the grace', async (t) => {
+  const replicas = new FixedDirectory();
+  const g = await startTestGateway(t, nextPort(), { replicas, answerGraceMs: 60_000 });
+  const token = await g.token('alice');
+  t.is((await g.call('/v1/me', { token })).status, 200);
+  replicas.down.set('users', 'no users service replica is alive (gossip: users-1 dead)');
+  t.is((await g.call('/v1/me', { token })).status, 200, 'answered a moment ago');
+  t.is((await g.call('/v1/groups', { token })).status, 200);
+  replicas.down.set('groups', 'no groups service replica is alive (gossip: groups-1 dead)');
+  t.is((await g.call('/v1/groups', { token })).status, 200);
+  t.is(g.dispatcher.calls.length, 4);
+});
+
 test('without gossip every request is sent and /metrics has no gossip series', async (t) => {
   const g = await startTestGateway(t, nextPort());
   t.is((await g.call('/v1/me', { token: await g.token('alice') })).status, 200);

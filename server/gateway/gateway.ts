@@ -70,6 +70,12 @@ export interface GatewayOptions {
    */
   readonly replicas?: ReplicaDirectory;
   /**
+   * An answer of a service this long before `replicas` called it down still contradicts
+   * that verdict. Keep it below the directory's shortest time from a death to its verdict
+   * (with gossip, a protocol period is: suspicion alone lasts several). Default 0.
+   */
+  readonly answerGraceMs?: number;
+  /**
    * Base of the URLs handed out (feed subscriptions), e.g. `https://agenda.example:8443`.
    * Default: the `host` header of the request, which is the address the client dialled.
    */
@@ -116,6 +122,10 @@ export class Gateway {
   private readonly tokens: TokenVerifier;
   private readonly loginLimiter: LoginRateLimiter;
   private readonly streams = new Set<EventStream>();
+  /** When each service last answered a request (performance.now()). */
+  private readonly answeredAt = new Map<ServiceName, number>();
+  /** Since when the replica directory has said, without a break, that a service is down. */
+  private readonly downSince = new Map<ServiceName, number>();
   private readonly stopGapWatch: () => void;
   /** Open connections and how many requests each is serving, to close idle ones at once. */
   private readonly connections = new Map<Socket, number>();
@@ -386,18 +396,21 @@ export class Gateway {
   ): Promise<unknown> {
     const { requestId, busId } = ids;
     const service = serviceFor(op);
-    const down = this.options.replicas?.unavailable(service) ?? null;
+    const down = this.certainlyDown(service);
     if (down !== null) {
       this.metrics.failedFast(service);
       return Promise.reject(new Unavailable(down));
     }
     return this.withDeadline(
-      (signal) =>
-        this.options.dispatcher.dispatch(service, actor, op, {
+      async (signal) => {
+        const answer = await this.options.dispatcher.dispatch(service, actor, op, {
           requestId: busId,
           deadlineMs: this.deadlineMs,
           signal,
-        }),
+        });
+        this.answeredAt.set(service, performance.now());
+        return answer;
+      },
       clientGone,
       () =>
         new Unavailable(
@@ -405,6 +418,29 @@ export class Gateway {
             `retry with idempotency-key ${requestId}`,
         ),
     );
+  }
+
+  /**
+   * Why no replica of `service` can answer, when the replica directory says so and no
+   * answer of the service contradicts it. Gossip is hearsay: after a partition heals, the
+   * side that was cut off tells everyone that the members it could not reach are dead, and
+   * until those refute it (seconds) the directory may call a service down whose replicas
+   * are serving. An answer that arrived after the directory gave up on the service (or
+   * within `answerGraceMs` before) proves otherwise, and wins.
+   */
+  private certainlyDown(service: ServiceName): string | null {
+    const down = this.options.replicas?.unavailable(service) ?? null;
+    if (down === null) {
+      this.downSince.delete(service);
+      return null;
+    }
+    let since = this.downSince.get(service);
+    if (since === undefined) {
+      since = performance.now();
+      this.downSince.set(service, since);
+    }
+    const answered = this.answeredAt.get(service) ?? -Infinity;
+    return answered >= since - (this.options.answerGraceMs ?? 0) ? null : down;
   }
 
   private withDeadline<T>(
@@ -522,7 +558,7 @@ export class Gateway {
     }
     if (!probe.ready) throw new Unavailable(probe.reason ?? 'not ready');
     for (const service of SERVICES) {
-      const down = this.options.replicas?.unavailable(service) ?? null;
+      const down = this.certainlyDown(service);
       if (down !== null) throw new Unavailable(down);
     }
     return { kind: 'json', status: 200, body: { ok: true } };

@@ -104,7 +104,7 @@ try {
           : { ready: false, reason: 'no Redis primary is known yet' },
       ),
     ...(file.publicUrl ? { publicUrl: file.publicUrl } : {}),
-    ...(replicas ? { replicas } : {}),
+    ...(replicas ? { replicas, answerGraceMs: file.gossip?.periodMs ?? DEFAULT_PERIOD_MS } : {}),
     logger,
   });
   await gateway.start();
