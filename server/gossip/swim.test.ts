@@ -155,6 +155,43 @@ test('a member that comes back after being declared dead is alive again, at a hi
   t.deepEqual(rejoined.slice(-2), ['dead', 'joined']);
 });
 
+test('after a partition heals, the deaths the cut-off side declared are refuted at once', (t) => {
+  const net = new TestNetwork(11);
+  const all = ids(9);
+  const cut = all.slice(0, 3);
+  const rest = all.slice(3);
+  net.startAll(all);
+  net.runUntil(() => converged(net), 20 * PERIOD);
+  for (const a of cut) for (const b of rest) net.breakLink(a, b);
+  const sees = (observers: string[], subjects: string[], state: string) =>
+    observers.every((o) => subjects.every((s) => net.view(o, s)?.state === state));
+  net.runUntil(() => sees(cut, rest, 'dead') && sees(rest, cut, 'dead'), 60 * PERIOD);
+  for (const a of cut) for (const b of rest) net.healLink(a, b);
+  const healedAt = net.now;
+  // The cut-off side tells everyone that the other side died; the other side must not
+  // believe it of members it can reach for long (a gateway refuses requests meanwhile).
+  let longestFalseDeath = 0;
+  const deadSince = new Map<string, number>();
+  net.runUntil(() => {
+    for (const o of rest) {
+      for (const s of rest) {
+        const key = `${o}>${s}`;
+        if (o !== s && net.view(o, s)?.state === 'dead') {
+          if (!deadSince.has(key)) deadSince.set(key, net.now);
+        } else if (deadSince.has(key)) {
+          longestFalseDeath = Math.max(longestFalseDeath, net.now - (deadSince.get(key) ?? 0));
+          deadSince.delete(key);
+        }
+      }
+    }
+    return converged(net) && deadSince.size === 0;
+  }, 200 * PERIOD);
+  t.log(
+    `healed → converged in ${net.now - healedAt} ms; longest false death ${longestFalseDeath} ms`,
+  );
+  t.true(longestFalseDeath <= PERIOD, `${longestFalseDeath} ms`);
+});
+
 test('a member that leaves is seen as left, not as failed', (t) => {
   const net = new TestNetwork(6);
   net.startAll(ids(6));

@@ -12,7 +12,9 @@
  * message, each item a bounded number of times ({@link retransmitLimit}), and is also pushed
  * to a few members every gossip interval while there is any (as HashiCorp memberlist does).
  * From Lifeguard: a prober tells a suspect of its suspicion (buddy system), and a suspect
- * refutes at once and directly to whoever still accuses it.
+ * refutes at once and directly to whoever still accuses it. Beyond it, a member that hears
+ * an accusation of a member it held alive passes it to the accused, which matters when a
+ * partition heals (see {@link Swim.learn}).
  */
 import { GossipError } from './errors.js';
 import type {
@@ -277,10 +279,10 @@ export class Swim {
   /** Handles one message received from `from` (the sender's `host:port`). */
   step(message: GossipMessage, from: string): void {
     if (this.leaving) return;
-    let staleAccusation = false;
-    for (const update of message.updates) staleAccusation ||= this.learn(update);
-    if (staleAccusation) {
-      // The sender still suspects us after we refuted: tell it directly.
+    let accused = false;
+    for (const update of message.updates) accused ||= this.learn(update);
+    if (accused) {
+      // The sender accuses us (or still does after we refuted): tell it directly.
       this.send(from, { type: 'gossip' }, [this.selfUpdate('alive')]);
     }
     switch (message.type) {
@@ -356,7 +358,7 @@ export class Swim {
 
   /**
    * Applies one news item if it is newer than what the view holds. True when it accuses
-   * this member at an incarnation it already refuted.
+   * this member: the sender is told the refutation directly.
    */
   private learn(update: MemberUpdate): boolean {
     if (update.id === this.self.id) return this.learnAboutSelf(update);
@@ -372,6 +374,12 @@ export class Swim {
     const view = this.setEntry(update);
     this.enqueue(update);
     this.report(before, view);
+    if ((update.state === 'suspect' || update.state === 'dead') && before?.state === 'alive') {
+      // Hearsay about a member this one held alive: tell the accused at once, so that it
+      // refutes if it can. After a partition heals, the side that was cut off declares the
+      // other side dead; waiting for the rumour to reach the accused took minutes.
+      this.send(update.address, { type: 'gossip' }, [update]);
+    }
     return false;
   }
 
@@ -396,7 +404,7 @@ export class Swim {
     this.incarnation = Math.max(this.incarnation, update.incarnation);
     this.refresh();
     if (accused) this.gossip([this.selfUpdate('alive')]);
-    return false;
+    return accused;
   }
 
   private report(before: MemberUpdate | undefined, view: MemberView): void {
@@ -555,12 +563,15 @@ export class Swim {
   }
 
   /**
-   * Push-pull with a random live member or seed. When `probing` is false nobody is known,
-   * so every seed is tried: that is how a member joins, and rejoins after a partition.
+   * Push-pull with a random live member, seed or member believed dead. When `probing` is
+   * false nobody is known, so every seed is tried: that is how a member joins. The dead are
+   * candidates too (as memberlist gossips to the dead for a while): after a partition heals,
+   * a member on the other side is how the two halves find each other again.
    */
   private sync(probing: boolean): void {
     const candidates = new Set<string>(this.peersIn('alive').map((m) => m.address));
     for (const seed of this.seeds) candidates.add(seed);
+    for (const dead of this.peersIn('dead')) candidates.add(dead.address);
     const targets = probing ? this.pick([...candidates], 1) : this.seeds;
     for (const to of targets) {
       this.send(to, { type: 'sync', reply: false, members: this.snapshot() });

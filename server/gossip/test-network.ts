@@ -97,6 +97,12 @@ export class TestNetwork {
     this.brokenLinks.add(`${a}|${b}`).add(`${b}|${a}`);
   }
 
+  /** Messages between `a` and `b` flow again. */
+  healLink(a: MemberId, b: MemberId): void {
+    this.brokenLinks.delete(`${a}|${b}`);
+    this.brokenLinks.delete(`${b}|${a}`);
+  }
+
   /** `id` loses this fraction of the acks it sends: a slow or overloaded member. */
   loseAcksFrom(id: MemberId, fraction: number): void {
     this.ackLoss.set(id, fraction);
