@@ -269,6 +269,7 @@ export class Swim {
       this.nextProbeAt = this.now + this.opts.protocolPeriodMs;
       const probing = this.startProbe();
       if (!probing || this.periods % this.opts.syncEveryPeriods === 0) this.sync(probing);
+      else this.knockOnTheDead();
     }
     if (this.now >= this.nextGossipAt) {
       this.nextGossipAt = this.now + this.opts.gossipIntervalMs;
@@ -563,18 +564,27 @@ export class Swim {
   }
 
   /**
-   * Push-pull with a random live member, seed or member believed dead. When `probing` is
-   * false nobody is known, so every seed is tried: that is how a member joins. The dead are
-   * candidates too (as memberlist gossips to the dead for a while): after a partition heals,
-   * a member on the other side is how the two halves find each other again.
+   * Push-pull with a random live member or seed. When `probing` is false nobody is known,
+   * so every seed is tried: that is how a member joins.
    */
   private sync(probing: boolean): void {
     const candidates = new Set<string>(this.peersIn('alive').map((m) => m.address));
     for (const seed of this.seeds) candidates.add(seed);
-    for (const dead of this.peersIn('dead')) candidates.add(dead.address);
     const targets = probing ? this.pick([...candidates], 1) : this.seeds;
     for (const to of targets) {
       this.send(to, { type: 'sync', reply: false, members: this.snapshot() });
+    }
+  }
+
+  /**
+   * Every period, push-pull with one member believed dead, while any is. One that was only
+   * cut off answers as soon as the partition heals, and the two halves learn of each other
+   * within a period instead of at the next sync that happens to cross.
+   */
+  private knockOnTheDead(): void {
+    const [dead] = this.pick(this.peersIn('dead'), 1);
+    if (dead !== undefined) {
+      this.send(dead.address, { type: 'sync', reply: false, members: this.snapshot() });
     }
   }
 
