@@ -8,10 +8,8 @@
  * runs whose reference differed by a few percent have measured 1.3 and 1.6 ms of CPU per
  * create with the same code.
  */
-import { loadSqlJs } from '../../raft/kv/sql.js';
-import { CalendarStore } from '../../server/store/calendar-store.js';
-import { encodeCommand } from '../../server/store/protocol.js';
-import type { CommandBody } from '../../server/store/protocol.js';
+import { entries, openStore, StoreClient } from '../../server/store/test-support.js';
+import type { StoreCommand } from '../../server/store/protocol.js';
 
 const USERS = 64;
 const WARM_UP = 2_000;
@@ -21,46 +19,45 @@ const HOUR = 3_600_000;
 
 /** Microseconds per event applied to an in-memory store, after a JIT warm-up (about 0.5 s). */
 export async function storeApplyMicros(): Promise<number> {
-  const store = new CalendarStore(await loadSqlJs());
+  const store = await openStore();
   try {
-    let index = 0;
-    let clock = Date.UTC(2030, 0, 1);
-    const command = (actor: string | null, body: CommandBody) => {
-      index += 1;
-      clock += 1;
-      return {
-        index,
-        term: 1,
-        data: encodeCommand({
-          v: 1,
-          requestId: `calibrate-${index}`,
-          actor,
-          at: clock,
-          ids: [`c${index}`],
-          body,
-        }),
-      };
+    // The store tests' client builds the commands (request ids, fresh ids, a clock).
+    const client = new StoreClient(store, 'calibrate');
+    let lastIndex = 0;
+    const logged = (commands: StoreCommand[]) => {
+      const numbered = entries(commands, lastIndex + 1);
+      lastIndex += commands.length;
+      return numbered;
     };
-    const users = Array.from({ length: USERS }, (_, u) =>
-      command(null, { type: 'user.register', username: `user${u}`, passwordHash: `scrypt$x$${u}` }),
+    store.apply(
+      logged(
+        Array.from({ length: USERS }, (_, u) =>
+          client.command(null, {
+            type: 'user.register',
+            username: `user${u}`,
+            passwordHash: `scrypt$x$${u}`,
+          }),
+        ),
+      ),
     );
-    store.apply(users);
-    const creates = Array.from({ length: WARM_UP + TIMED }, (_, i) => {
-      const user = i % USERS;
-      const start = Date.UTC(2031, 0, 6) + Math.floor(i / USERS) * HOUR + user * 60_000;
-      return command(`user${user}`, {
-        type: 'event.create',
-        draft: {
-          title: `calibration ${i}`,
-          start,
-          end: start + HOUR / 2,
-          visibility: 'busy',
-          description: '',
-          location: '',
-        },
-        allowConflict: true,
-      });
-    });
+    const creates = logged(
+      Array.from({ length: WARM_UP + TIMED }, (_, i) => {
+        const user = i % USERS;
+        const start = Date.UTC(2031, 0, 6) + Math.floor(i / USERS) * HOUR + user * 60_000;
+        return client.command(`user${user}`, {
+          type: 'event.create',
+          draft: {
+            title: `calibration ${i}`,
+            start,
+            end: start + HOUR / 2,
+            visibility: 'busy',
+            description: '',
+            location: '',
+          },
+          allowConflict: true,
+        });
+      }),
+    );
     const applyAll = (from: number, to: number) => {
       for (let i = from; i < to; i += BATCH) store.apply(creates.slice(i, Math.min(i + BATCH, to)));
     };

@@ -1,7 +1,7 @@
 /**
- * Test support for the store tests (not used by production code): a client that builds
- * well-formed commands and queries — request ids, fresh ids and a clock of its own — and
- * unwraps results, so tests read as what a user does.
+ * Support for the store tests and benchmarks (not used by production code): a client that
+ * builds well-formed commands and queries — request ids, fresh ids and a clock of its own —
+ * and unwraps results, so tests read as what a user does.
  */
 import { loadSqlJs } from '../../raft/kv/sql.js';
 import { CalendarStore } from './calendar-store.js';
