@@ -1,5 +1,6 @@
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
 import type { AppliedCommand, StateMachine } from '../runtime/host.js';
+import { openMemoryDatabase } from './sql.js';
 
 /** A write to the key-value store. */
 export type KvCommand =
@@ -124,9 +125,8 @@ export class KvStateMachine implements StateMachine<KvResult, KvQuery, KvReadRes
   }
 
   private open(data?: Uint8Array): Database {
-    const db = data ? new this.SQL.Database(data) : new this.SQL.Database();
-    // The database lives in memory and Raft provides durability: a rollback journal in
-    // memory keeps transactions atomic without writing journal pages through the WASM FS.
+    const db = openMemoryDatabase(this.SQL, data);
+    // Raft provides durability: a rollback journal in memory keeps transactions atomic.
     db.run('PRAGMA journal_mode = MEMORY');
     db.run('PRAGMA synchronous = OFF');
     db.run(

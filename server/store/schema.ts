@@ -167,15 +167,14 @@ export const META = {
 } as const;
 
 /**
- * Sets the connection up for a replicated in-memory store: the image lives in memory and
- * Raft provides durability, so the rollback journal stays in memory and nothing is synced.
- * A larger page cache keeps big agendas from going through the virtual file system. None
- * of these settings is stored in the image, so they do not affect snapshot bytes.
+ * Sets the connection up for a replicated store, which lives in memory (see
+ * `openMemoryDatabase`) while Raft provides durability: the rollback journal stays in memory
+ * and nothing is synced. Neither setting is stored in the image, so they do not affect
+ * snapshot bytes.
  */
 export function configureConnection(db: Database): void {
   db.run('PRAGMA journal_mode = MEMORY');
   db.run('PRAGMA synchronous = OFF');
-  db.run('PRAGMA cache_size = -131072');
 }
 
 /**

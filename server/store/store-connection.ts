@@ -4,6 +4,7 @@
  * connection and closes the old one, so no prepared statement outlives its image.
  */
 import type { Database, SqlJsStatic } from 'sql.js';
+import { openMemoryDatabase } from '../../raft/kv/sql.js';
 import { Internal } from '../errors.js';
 import { CalendarRows } from './calendar-rows.js';
 import { CalendarWrites } from './calendar-writes.js';
@@ -56,7 +57,7 @@ export class StoreConnection {
 
   /** A fresh store: the schema created, nothing else. Identical on every replica. */
   static create(SQL: SqlJsStatic, retention: RequestRetention): StoreConnection {
-    const db = new SQL.Database();
+    const db = openMemoryDatabase(SQL);
     configureConnection(db);
     createSchema(db);
     return new StoreConnection(db, retention);
@@ -67,7 +68,12 @@ export class StoreConnection {
    * @throws Internal when the image is not a store, or one of a newer schema version.
    */
   static open(SQL: SqlJsStatic, image: Uint8Array, retention: RequestRetention): StoreConnection {
-    const db = new SQL.Database(image);
+    let db: Database;
+    try {
+      db = openMemoryDatabase(SQL, image);
+    } catch (error) {
+      throw new Internal(`cannot open the snapshot: ${(error as Error).message}`);
+    }
     try {
       configureConnection(db);
       try {
