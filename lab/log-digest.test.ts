@@ -1,15 +1,15 @@
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logDigest } from './log-digest.js';
+import { temporaryDirectorySync } from '../test/support/temp-dirs.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s)).toISOString();
 const from = Date.parse(at(10));
 const to = Date.parse(at(20));
 
 function logs(files: Record<string, unknown[]>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agenda-digest-'));
+  const dir = temporaryDirectorySync('agenda-digest-');
   for (const [name, lines] of Object.entries(files)) {
     const text = lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n');
     writeFileSync(join(dir, name), `${text}\n`);

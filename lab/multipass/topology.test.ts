@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { loadClusterDescription } from '../observer/description.js';
 import { LAB_TOPOLOGY } from '../topology.js';
 import type { MultipassSite } from './topology.js';
 import { multipassTopology, observerFile, prepareSite, readSite } from './topology.js';
+import { temporaryDirectory } from '../../test/support/temp-dirs.js';
 
 const SITE: MultipassSite = {
   hosts: { vm1: '10.5.3.21', vm2: '10.5.3.22', vm3: '10.5.3.23' },
@@ -29,7 +29,7 @@ test('the VMs run the lab placement, at their own addresses, with their VIP', (t
 });
 
 test('prepare writes the site, every config and an observer description of the VMs', async (t) => {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'agenda-multipass-'));
+  const dataDir = await temporaryDirectory('agenda-multipass-');
   await prepareSite(dataDir, SITE);
   t.deepEqual(readSite(dataDir), SITE);
 
@@ -61,7 +61,7 @@ test('prepare writes the site, every config and an observer description of the V
 });
 
 test('a bad site is refused with the reason', async (t) => {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'agenda-multipass-'));
+  const dataDir = await temporaryDirectory('agenda-multipass-');
   const error = await t.throwsAsync(prepareSite(dataDir, { ...SITE, vip: 'ten', device: 'a b' }));
   t.regex(error.message, /^invalid site: /);
   t.regex(error.message, /vip/);

@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { DataLayout } from '../layout.js';
@@ -12,6 +11,7 @@ import {
 } from './description.js';
 import { chooseTopology, describeChosenTopology } from './open.js';
 import { describeTopology } from './topology.js';
+import { temporaryDirectory } from '../../test/support/temp-dirs.js';
 
 test('the lab: every DB member, both Redis instances, both VIP agents and every gossip member', (t) => {
   const layout = new DataLayout('/srv/lab');
@@ -60,7 +60,7 @@ test('npm start: no VIP; gossip on loopback', (t) => {
 });
 
 test('a description file round-trips with paths relative to it', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'agenda-description-'));
+  const dir = await temporaryDirectory('agenda-description-');
   const file = path.join(dir, 'observer.json');
   writeClusterDescription(file, {
     name: 'multipass',
@@ -78,7 +78,7 @@ test('a description file round-trips with paths relative to it', async (t) => {
   });
   const written = JSON.parse(await readFile(file, 'utf8')) as { tls: { ca: string } };
   t.is(written.tls.ca, 'pki/ca.pem');
-  const moved = path.join(await mkdtemp(path.join(tmpdir(), 'agenda-moved-')), 'o.json');
+  const moved = path.join(await temporaryDirectory('agenda-moved-'), 'o.json');
   await writeFile(moved, JSON.stringify(written));
   const loaded = loadClusterDescription(moved);
   t.is(loaded.tls.ca, path.join(path.dirname(moved), 'pki/ca.pem'));
@@ -87,7 +87,7 @@ test('a description file round-trips with paths relative to it', async (t) => {
 });
 
 test('a bad description says what is wrong and where', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'agenda-description-'));
+  const dir = await temporaryDirectory('agenda-description-');
   const file = path.join(dir, 'observer.json');
   await writeFile(
     file,
@@ -110,7 +110,7 @@ test('a bad description says what is wrong and where', async (t) => {
 });
 
 test('choosing a topology: flags, defaults, and what a missing one is told', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'agenda-choice-'));
+  const dir = await temporaryDirectory('agenda-choice-');
   t.deepEqual(chooseTopology({ dataDir: dir }), { kind: 'local', dataDir: dir });
   t.deepEqual(chooseTopology({ lab: true, dataDir: dir }), { kind: 'lab', dataDir: dir });
   t.deepEqual(chooseTopology({ topology: 'o.json' }), { kind: 'file', path: 'o.json' });

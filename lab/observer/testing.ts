@@ -3,15 +3,15 @@
  * agent status endpoints that require the client certificate as the real ones do, a target
  * that accepts connections and never answers (a host that hangs), and a gossip cluster key.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server } from 'node:https';
 import { createServer as createTcpServer } from 'node:net';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { VipAgentStatus } from '../../vip-agent/agent.js';
 import { createCertificateAuthority, issueCertificate } from '../pki.js';
+import { temporaryDirectory } from '../../test/support/temp-dirs.js';
 
 /** Files an observer reads, and what the fake servers present. */
 export interface TestPki {
@@ -30,7 +30,7 @@ export async function createTestPki(): Promise<TestPki> {
     ipAddresses: ['127.0.0.1'],
     usages: 'server',
   });
-  const dir = await mkdtemp(path.join(tmpdir(), 'agenda-observer-'));
+  const dir = await temporaryDirectory('agenda-observer-');
   const file = async (name: string, text: string) => {
     await writeFile(path.join(dir, name), text, { mode: 0o600 });
     return path.join(dir, name);

@@ -3,13 +3,13 @@
  * from a throwaway lab CA, canned answers per route, and a record of every request so tests
  * can assert what the CLI sent.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../../lab/pki.js';
+import { temporaryDirectory } from '../../../test/support/temp-dirs.js';
 
 /** Where fake gateways listen, picked at random since several test files run at once. */
 const PORT_RANGE = { first: 29000, last: 29489 } as const;
@@ -35,7 +35,7 @@ export async function createTestTls(): Promise<TestTls> {
     ipAddresses: ['127.0.0.1'],
     usages: 'server',
   });
-  const dir = await mkdtemp(path.join(tmpdir(), 'agenda-cli-tls-'));
+  const dir = await temporaryDirectory('agenda-cli-tls-');
   const caFile = path.join(dir, 'ca.pem');
   await writeFile(caFile, ca.certPem);
   return { caFile, certPem: server.certPem, keyPem: server.keyPem };

@@ -3,8 +3,6 @@
  * process's streams, the repository's oclif configuration, and the outcome (exit code,
  * stdout, stderr, result) in one value.
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +10,7 @@ import { Config } from '@oclif/core';
 import { CommandFailed } from '../../base-command.js';
 import type { InputStream, OutputStream, Terminal } from '../../terminal.js';
 import type { AgendaError } from '../../../server/errors.js';
+import { temporaryDirectory } from '../../../test/support/temp-dirs.js';
 
 /** The repository root, whose package.json configures oclif. */
 export const REPOSITORY_ROOT = path.resolve(
@@ -116,7 +115,7 @@ export async function runCommand(
 
 /** A fresh, empty config directory (what `AGENDA_CONFIG_DIR` would name). */
 export function temporaryConfigDir(): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), 'agenda-cli-config-'));
+  return temporaryDirectory('agenda-cli-config-');
 }
 
 /** Parses one line of JSON output. */
