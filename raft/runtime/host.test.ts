@@ -235,3 +235,71 @@ test('members snapshot at their own phase, and a leader puts its snapshot off wh
   // The leader (phase 0) lets twice the interval pass: 12 entries since nothing was taken.
   t.deepEqual(taken(1), [12]);
 });
+
+test('a snapshot written in the background leaves the member working; the log is compacted once it is durable', async (t) => {
+  const events: string[] = [];
+  const saves: { index: number; settle: (adopted: boolean) => void }[] = [];
+  const work: Promise<void>[] = [];
+  const storage: HostStorage = {
+    ...recordingStorage(1, events),
+    saveSnapshot: () => t.fail('a member with background work saves no snapshot synchronously'),
+    saveSnapshotInBackground: (snap) =>
+      new Promise<boolean>((resolve) => saves.push({ index: snap.meta.index, settle: resolve })),
+    compact: (index) => events.push(`compact ${index}`),
+  };
+  const applied: number[][] = [];
+  const host = new RaftHost({
+    raft: { id: 1, electionTicks: 10, heartbeatTicks: 1, random: () => 0 },
+    storage,
+    stateMachine: counter(applied),
+    bootstrap: { voters: [1], learners: [] },
+    send: () => undefined,
+    snapshotEvery: 4,
+    snapshotRetain: 1,
+    background: (w) => work.push(w),
+  });
+  for (let i = 0; i < 20 && host.status().role !== 'leader'; i++) {
+    host.tick();
+    host.process();
+  }
+  // A single member leads with no one to wait for, so it snapshots like a follower would
+  // only after twice the interval: index 8.
+  const propose = (n: number) => {
+    for (let i = 0; i < n; i++) host.propose(new Uint8Array([1]), () => undefined);
+    host.process();
+  };
+  propose(7);
+  t.deepEqual(
+    saves.map((s) => s.index),
+    [8],
+  );
+  // Writing: the member goes on applying, starts no second snapshot and compacts nothing.
+  propose(12);
+  t.is(host.status().applied, 20);
+  t.is(saves.length, 1);
+  t.false(events.some((e) => e.startsWith('compact')));
+  t.is(host.metrics().snapshotsTaken, 0);
+  // Durable: the log goes up to the snapshot but for the retained entry.
+  saves[0]!.settle(true);
+  await work[0];
+  t.deepEqual(
+    events.filter((e) => e.startsWith('compact')),
+    ['compact 7'],
+  );
+  t.is(host.metrics().snapshotsTaken, 1);
+  // The next round finds the next snapshot due (20 is 12 past 8); one no longer wanted
+  // (a newer one was installed meanwhile) compacts nothing and lets the next one start.
+  host.process();
+  t.deepEqual(
+    saves.map((s) => s.index),
+    [8, 20],
+  );
+  saves[1]!.settle(false);
+  await work[1];
+  t.is(host.metrics().snapshotsTaken, 1);
+  propose(1);
+  t.deepEqual(
+    saves.map((s) => s.index),
+    [8, 20, 21],
+  );
+});

@@ -1,7 +1,7 @@
 import { RaftError, NotLeaderError } from '../core/errors.js';
 import type { ConfChange, Message, NodeId, Status } from '../core/types.js';
 import { DurableStorage } from '../storage/durable-log.js';
-import { NodeFileSystem } from '../storage/fs.js';
+import { NodeFileSystem, writeFileInBackground } from '../storage/fs.js';
 import type { TransportLogger } from '../transport/logger.js';
 import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
 import { PeerTransport, type PeerStats } from '../transport/peer-transport.js';
@@ -103,6 +103,7 @@ export class RaftNode<R, Q, QR> {
       fs: this.fs,
       dir: config.dataDir,
       logger: { warn: (message, details) => config.logger.warn(message, { ...details }) },
+      writeInBackground: writeFileInBackground,
     });
     const voters = config.join ? [] : [...this.members.keys()].sort((a, b) => a - b);
     const snapshotEvery = config.snapshotEvery ?? 50_000;
@@ -124,6 +125,12 @@ export class RaftNode<R, Q, QR> {
         (Math.max(0, voters.indexOf(config.id)) * snapshotEvery) / Math.max(1, voters.length),
       ),
       snapshotRetain: config.snapshotRetain ?? 5_000,
+      background: (work) => {
+        work.then(
+          () => this.schedule(),
+          (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
+        );
+      },
       followerApplyBatch: config.followerApplyBatch ?? 0,
       readBudgetMs: 20,
       clock: () => performance.now(),
@@ -317,10 +324,16 @@ export class RaftNode<R, Q, QR> {
     } catch (err) {
       const e = err as Error;
       if (e instanceof RaftError && e.code !== 'invariant_violated') throw e;
-      this.fatal = e;
-      this.config.logger.warn('fatal: the member stops', { error: e.message, stack: e.stack });
-      void this.close().finally(() => this.onFatal(e));
+      this.fail(e);
     }
+  }
+
+  /** Storage or an invariant failed: the member stops (see the class comment). */
+  private fail(e: Error): void {
+    if (this.fatal || this.closing) return;
+    this.fatal = e;
+    this.config.logger.warn('fatal: the member stops', { error: e.message, stack: e.stack });
+    void this.close().finally(() => this.onFatal(e));
   }
 
   private noteConfChange(

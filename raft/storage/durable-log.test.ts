@@ -308,3 +308,86 @@ test('the append path costs one fsync per synced batch', (t) => {
   }
   t.is(fs.fsyncCount - before, 10);
 });
+
+/** A background writer over the simulated disk that writes only when told to. */
+function gatedWriter(fs: SimFileSystem) {
+  const pending: { release: () => void; fail: (error: Error) => void }[] = [];
+  const write = (path: string, parts: readonly Uint8Array[]) =>
+    new Promise<void>((resolve, reject) => {
+      pending.push({
+        release: () => {
+          fs.writeFile(path, Buffer.concat(parts));
+          fs.syncFile(path);
+          resolve();
+        },
+        fail: reject,
+      });
+    });
+  return { write, pending };
+}
+
+test('a snapshot saved in the background is adopted once written, while the log goes on', async (t) => {
+  const fs = new SimFileSystem();
+  const writer = gatedWriter(fs);
+  const { storage } = open(fs, { writeInBackground: writer.write });
+  storage.append(entries(1, 10, 1));
+  storage.sync();
+  const saving = storage.saveSnapshotInBackground(snapshot(8, 1));
+  // Meanwhile the log is written as usual, and the snapshot cannot be compacted to yet.
+  storage.append(entries(11, 12, 1));
+  storage.sync();
+  t.throws(() => storage.compact(8), { instanceOf: StorageRequestError });
+  writer.pending[0]!.release();
+  t.true(await saving);
+  storage.compact(8);
+  storage.close();
+  const { state } = open(fs);
+  t.deepEqual(state.snapshot, snapshot(8, 1));
+  t.deepEqual(state.entries, entries(9, 12, 1));
+  t.deepEqual(fs.list(join(dir, 'snap')), ['0000000000000008-0000000000000001.snap']);
+});
+
+test('a background snapshot overtaken by an installed one, or by closing, is dropped with its file', async (t) => {
+  const fs = new SimFileSystem();
+  const writer = gatedWriter(fs);
+  const { storage } = open(fs, { writeInBackground: writer.write });
+  storage.append(entries(1, 10, 1));
+  storage.sync();
+  const overtaken = storage.saveSnapshotInBackground(snapshot(8, 1));
+  storage.installSnapshot(snapshot(20, 2));
+  writer.pending[0]!.release();
+  t.false(await overtaken);
+  t.deepEqual(fs.list(join(dir, 'snap')), ['0000000000000020-0000000000000002.snap']);
+
+  storage.append(entries(21, 25, 2));
+  storage.sync();
+  const closedMeanwhile = storage.saveSnapshotInBackground(snapshot(24, 2));
+  storage.close();
+  writer.pending[1]!.release();
+  t.false(await closedMeanwhile);
+  t.deepEqual(open(fs).state.snapshot, snapshot(20, 2));
+  t.deepEqual(fs.list(join(dir, 'snap')), ['0000000000000020-0000000000000002.snap']);
+});
+
+test('a failed background write leaves no file behind and the newest snapshot stands', async (t) => {
+  const fs = new SimFileSystem();
+  const writer = gatedWriter(fs);
+  const { storage } = open(fs, { writeInBackground: writer.write });
+  storage.append(entries(1, 10, 1));
+  storage.sync();
+  storage.saveSnapshot(snapshot(4, 1));
+  const failing = storage.saveSnapshotInBackground(snapshot(8, 1));
+  fs.writeFile(join(dir, 'snap', '0000000000000008-0000000000000001.snap.tmp'), new Uint8Array(3));
+  writer.pending[0]!.fail(new Error('disk full'));
+  await t.throwsAsync(failing, { message: 'disk full' });
+  t.deepEqual(fs.list(join(dir, 'snap')), ['0000000000000004-0000000000000001.snap']);
+  // The storage and its own checks still stand.
+  await t.throwsAsync(storage.saveSnapshotInBackground(snapshot(11, 1)), {
+    instanceOf: StorageRequestError,
+  });
+  const plain = new DurableStorage({ fs: new SimFileSystem(), dir, logger: new RecordingLogger() });
+  plain.load();
+  await t.throwsAsync(plain.saveSnapshotInBackground(snapshot(0, 0)), {
+    message: /no way to write in the background/,
+  });
+});

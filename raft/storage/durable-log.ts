@@ -26,7 +26,9 @@
  *   recovery gives the snapshot plus whatever part of those entries survived intact.
  * - saveSnapshot only adds a snapshot file: before its rename is durable the old snapshot is
  *   used with the same log; after, entries up to S.index are dropped. The two newest snapshots
- *   are kept, so deleting older ones is never needed for correctness.
+ *   are kept, so deleting older ones is never needed for correctness. In the background the
+ *   same steps happen, only the write and fsync of the temporary file take their time; the
+ *   log is compacted only once the rename is durable.
  * - compact deletes the oldest segments one at a time, each made durable (fsync dir) before the
  *   next, so a crash leaves a suffix of segments and never a hole in the log; and only entries
  *   <= the newest snapshot go, so no gap can open between the snapshot and the log. It syncs
@@ -40,7 +42,7 @@
 import { join } from 'node:path';
 import type { Entry, HardState, Snapshot } from '../core/types.js';
 import { StorageCorruptError, StorageRequestError } from './errors.js';
-import type { SyncFileSystem } from './fs.js';
+import type { BackgroundWrite, SyncFileSystem } from './fs.js';
 import { HardStateFile } from './hard-state.js';
 import type { StorageLogger } from './logger.js';
 import { SnapshotStore } from './snapshots.js';
@@ -81,6 +83,11 @@ export interface DurableStorageOptions {
   readonly logger: StorageLogger;
   /** WAL segment size; default 64 MiB. */
   readonly segmentBytes?: number;
+  /**
+   * Writes and syncs a new file without blocking the event loop (`writeFileInBackground` on a
+   * real disk); needed by {@link DurableStorage.saveSnapshotInBackground} only.
+   */
+  readonly writeInBackground?: BackgroundWrite;
 }
 
 /**
@@ -156,6 +163,41 @@ export class DurableStorage implements RaftStorage {
   }
 
   saveSnapshot(snap: Snapshot): void {
+    this.#checkLocalSnapshot(snap);
+    this.#snapshots.save(snap);
+    this.#snapshotIndex = snap.meta.index;
+  }
+
+  /**
+   * {@link saveSnapshot} with the file written and synced off the event loop (by the
+   * `writeInBackground` option), while the storage goes on being used. Resolves to true once
+   * the snapshot is durable and the newest, what saveSnapshot's return means; or to false,
+   * its file removed, when it is no longer wanted: the storage was closed meanwhile, or a
+   * snapshot installed meanwhile covers it. Rejects when the write fails.
+   */
+  async saveSnapshotInBackground(snap: Snapshot): Promise<boolean> {
+    this.#checkLocalSnapshot(snap);
+    const write = this.#options.writeInBackground;
+    if (write === undefined) {
+      throw new StorageRequestError('this storage was given no way to write in the background');
+    }
+    const file = this.#snapshots.prepare(snap);
+    try {
+      await write(file.tmp, file.parts);
+    } catch (error) {
+      this.#snapshots.discard(file);
+      throw error;
+    }
+    if (this.#closed || snap.meta.index <= this.#snapshotIndex) {
+      this.#snapshots.discard(file);
+      return false;
+    }
+    this.#snapshots.adopt(file);
+    this.#snapshotIndex = snap.meta.index;
+    return true;
+  }
+
+  #checkLocalSnapshot(snap: Snapshot): void {
     this.#loaded();
     const { index } = snap.meta;
     if (index < this.#snapshotIndex || index > this.#lastIndex) {
@@ -163,8 +205,6 @@ export class DurableStorage implements RaftStorage {
         `a local snapshot must lie in [${this.#snapshotIndex}, ${this.#lastIndex}], not at ${index}`,
       );
     }
-    this.#snapshots.save(snap);
-    this.#snapshotIndex = index;
   }
 
   compact(index: number): void {

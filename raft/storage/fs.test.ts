@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { DurableStorage } from './durable-log.js';
-import { NodeFileSystem } from './fs.js';
+import { NodeFileSystem, writeFileInBackground } from './fs.js';
 import { entries, RecordingLogger } from './test-support.js';
 
 function tempDir(t: { teardown: (fn: () => void) => void }): string {
@@ -73,4 +73,30 @@ test('DurableStorage round-trips on the real disk', (t) => {
   t.deepEqual(state.snapshot?.data, new Uint8Array([7, 7]));
   t.deepEqual(state.entries, entries(21, 30, 3));
   t.deepEqual(options.logger.warnings, []);
+});
+
+test('a snapshot written in the background on the real disk is read back after a restart', async (t) => {
+  const root = tempDir(t);
+  const fs = new NodeFileSystem();
+  const image = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) % 251);
+  const part = join(root, 'parts');
+  await writeFileInBackground(part, [new Uint8Array([9, 8]), image, new Uint8Array(0)]);
+  const written = fs.readFile(part);
+  t.is(written.length, image.length + 2);
+  t.deepEqual(written.subarray(0, 2), new Uint8Array([9, 8]));
+  t.true(Buffer.from(written.subarray(2)).equals(image));
+
+  const options = { fs, dir: root, logger: new RecordingLogger() };
+  const storage = new DurableStorage({ ...options, writeInBackground: writeFileInBackground });
+  storage.load();
+  storage.append(entries(1, 6, 1));
+  storage.sync();
+  const snap = { meta: { index: 5, term: 1, conf: { voters: [1], learners: [] } }, data: image };
+  t.true(await storage.saveSnapshotInBackground(snap));
+  storage.compact(5);
+  storage.close();
+  const state = new DurableStorage(options).load();
+  t.deepEqual(state.snapshot?.meta, snap.meta);
+  t.true(Buffer.from(state.snapshot?.data ?? []).equals(image));
+  t.deepEqual(state.entries, entries(6, 6, 1));
 });

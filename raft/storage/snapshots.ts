@@ -18,6 +18,16 @@ const SNAPSHOT_NAME = /^(\d{16})-(\d{16})\.snap$/;
 /** The newest is the one in use; the one before is kept in case the newest decays. */
 const RETAINED = 2;
 
+/** A snapshot's file on its way to disk (see {@link SnapshotStore.prepare}). */
+export interface SnapshotFile {
+  /** Where to write it. */
+  readonly tmp: string;
+  /** Its name once adopted. */
+  readonly path: string;
+  /** Its bytes: a header, then the state machine's image as it is. */
+  readonly parts: readonly Uint8Array[];
+}
+
 /** The snapshot files in one directory. */
 export class SnapshotStore {
   readonly #fs: SyncFileSystem;
@@ -51,18 +61,36 @@ export class SnapshotStore {
 
   /** Durable on return. Then deletes all but the {@link RETAINED} newest snapshots. */
   save(snapshot: Snapshot): void {
-    const name = snapshotName(snapshot);
-    const path = join(this.#dir, name);
-    const tmp = `${path}.tmp`;
-    this.#fs.writeFile(tmp, encodeSnapshot(snapshot));
-    this.#fs.syncFile(tmp);
-    this.#fs.rename(tmp, path);
+    const file = this.prepare(snapshot);
+    this.#fs.writeFile(file.tmp, concat(file.parts));
+    this.#fs.syncFile(file.tmp);
+    this.adopt(file);
+  }
+
+  /**
+   * The first half of {@link save}, for a caller that writes and syncs the file itself (off
+   * the event loop): where to write it, and its bytes in parts, so a large image is not
+   * copied. {@link adopt} or {@link discard} the file once it is written.
+   */
+  prepare(snapshot: Snapshot): SnapshotFile {
+    const path = join(this.#dir, snapshotName(snapshot));
+    return { tmp: `${path}.tmp`, path, parts: encodeSnapshot(snapshot) };
+  }
+
+  /** The second half of {@link save}: the written and synced file becomes the newest snapshot. */
+  adopt(file: SnapshotFile): void {
+    this.#fs.rename(file.tmp, file.path);
     this.#fs.syncDir(this.#dir);
     const stale = this.#names().slice(0, -RETAINED);
     for (const old of stale) this.#fs.unlink(join(this.#dir, old));
     // Not needed for correctness (a resurrected old snapshot is only skipped over), but it
     // keeps deleted files from coming back after a crash.
     if (stale.length > 0) this.#fs.syncDir(this.#dir);
+  }
+
+  /** Removes a prepared file that will not be adopted (a crash would leave it to `load`). */
+  discard(file: SnapshotFile): void {
+    if (this.#fs.exists(file.tmp)) this.#fs.unlink(file.tmp);
   }
 
   /** Snapshot file names, oldest first. */
@@ -75,19 +103,27 @@ function snapshotName({ meta }: Snapshot): string {
   return `${String(meta.index).padStart(16, '0')}-${String(meta.term).padStart(16, '0')}.snap`;
 }
 
-function encodeSnapshot({ meta, data }: Snapshot): Uint8Array {
+function encodeSnapshot({ meta, data }: Snapshot): Uint8Array[] {
   const { voters, learners } = meta.conf;
-  const dataAt = FIXED_BYTES + 8 * (voters.length + learners.length);
-  const bytes = new Uint8Array(dataAt + data.length);
-  const view = viewOf(bytes);
+  const header = new Uint8Array(FIXED_BYTES + 8 * (voters.length + learners.length));
+  const view = viewOf(header);
   view.setUint32(0, MAGIC, true);
   setU64(view, 8, meta.index);
   setU64(view, 16, meta.term);
   view.setUint32(24, voters.length, true);
   view.setUint32(28, learners.length, true);
   [...voters, ...learners].forEach((id, i) => setU64(view, FIXED_BYTES + 8 * i, id));
-  bytes.set(data, dataAt);
-  view.setUint32(4, crc32(bytes.subarray(8)), true);
+  view.setUint32(4, crc32(data, crc32(header.subarray(8))), true);
+  return [header, data];
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
   return bytes;
 }
 
