@@ -69,10 +69,10 @@ export interface HostOptions<R, Q, QR> {
   readonly flush?: () => void;
   /**
    * Take a snapshot after this many applied entries (0 disables). A snapshot pauses the
-   * member while its state machine is copied (and written, without `background`), so members take theirs at
-   * different points ({@link snapshotPhase}), and a leader puts its own off while it leads,
-   * up to twice this many entries: a paused follower costs nothing, a paused leader costs
-   * every client a wait or an election.
+   * member while its state machine is copied (and written, without `background`), so members
+   * take theirs at different points ({@link snapshotPhase}), and a leader puts its own off
+   * while it leads, up to twice this many entries: a paused follower costs nothing, a paused
+   * leader costs every client a wait or an election.
    */
   readonly snapshotEvery?: number;
   /**
