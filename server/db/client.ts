@@ -20,7 +20,7 @@
  * most timing out.
  */
 import { Agent, request } from 'undici';
-import { preciseConnector } from '../net/connector.js';
+import { ConnectTimeoutError, preciseConnector } from '../net/connector.js';
 import { Unavailable, errorFromWire, isAgendaError, type AgendaError } from '../errors.js';
 import type {
   QueryBody,
@@ -44,6 +44,11 @@ export interface DbClientOptions {
   readonly connectTimeoutMs?: number;
   /** Told when the client starts asking every member at once (at most every 5 s). */
   readonly logger?: DbClientLogger;
+  /**
+   * Commands issued in the same turn of the event loop travel together, in one request to
+   * `/v1/command-batch` (default true); see {@link DbClient.command}.
+   */
+  readonly batchCommands?: boolean;
 }
 
 /** Where the client says that the member it preferred stopped answering. */
@@ -64,6 +69,21 @@ export interface CallOptions {
   readonly deadlineMs?: number;
 }
 
+/** One item of a `/v1/command-batch` answer: the store's result, or why there is none. */
+export type BatchItemAnswer =
+  | { readonly result: StoreResult; readonly error?: undefined }
+  | { readonly result?: undefined; readonly error: unknown };
+
+/** The most commands one `/v1/command-batch` request carries. */
+export const MAX_COMMAND_BATCH = 64;
+
+interface QueuedCommand {
+  readonly command: CommandInput;
+  readonly opts: CallOptions;
+  readonly deadline: number;
+  settle(outcome: { result: StoreResult } | { error: Error }): void;
+}
+
 export class DbClient {
   private readonly agent: Agent;
   private readonly members: { readonly id: number; readonly address: NetAddress }[];
@@ -81,6 +101,9 @@ export class DbClient {
   /** Switches to {@link fanningOut} since the last one logged, and when that was. */
   private fanOuts = 0;
   private fanOutLoggedAt = -Infinity;
+  /** Commands waiting for the end of this event-loop turn (see `command`). */
+  private queued: QueuedCommand[] = [];
+  private flushScheduled: NodeJS.Immediate | null = null;
 
   constructor(private readonly options: DbClientOptions) {
     if (options.members.size === 0) throw new Error('the DB client needs at least one member');
@@ -104,9 +127,37 @@ export class DbClient {
    * Applies a command and returns the store's result (a domain refusal is a result with
    * `ok: false`, not an exception). Throws {@link Unavailable} when no member could apply it
    * before the deadline; retrying later with the same request id is then safe.
+   *
+   * Commands issued in the same turn of the event loop go out as one batch (unless the
+   * `batchCommands` option is false): one HTTPS request and answer instead of one each, which
+   * was a fifth of a DB leader's CPU and of a users service's under load. Each command is
+   * still its own log entry with its own result. A command the batch could not settle (the
+   * leader changed, the batch request failed) is retried on its own, under its own deadline;
+   * its request id makes that safe.
    */
   command(command: CommandInput, opts: CallOptions = {}): Promise<StoreResult> {
-    return this.call<StoreResult>('/v1/commands', command, opts);
+    if (this.options.batchCommands === false) {
+      return this.call<StoreResult>('/v1/commands', command, opts);
+    }
+    return new Promise<StoreResult>((resolve, reject) => {
+      const { signal } = opts;
+      const onAbort = () => item.settle({ error: new Unavailable('the caller gave up') });
+      const item: QueuedCommand = {
+        command,
+        opts,
+        deadline: Date.now() + (opts.deadlineMs ?? this.options.deadlineMs ?? 8_000),
+        settle: (outcome) => {
+          signal?.removeEventListener('abort', onAbort);
+          if ('result' in outcome) resolve(outcome.result);
+          else reject(outcome.error);
+        },
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queued.push(item);
+      if (this.queued.length >= MAX_COMMAND_BATCH) this.flushCommands();
+      else this.flushScheduled ??= setImmediate(() => this.flushCommands());
+    });
   }
 
   /** A linearizable read (or `local`, possibly stale, from whichever member answers). */
@@ -131,7 +182,54 @@ export class DbClient {
   }
 
   close(): Promise<void> {
+    this.flushCommands();
     return this.agent.close();
+  }
+
+  /** Sends the queued commands: alone as a plain command, together as a batch. */
+  private flushCommands(): void {
+    if (this.flushScheduled !== null) clearImmediate(this.flushScheduled);
+    this.flushScheduled = null;
+    // A caller that gave up was answered already; its command is not sent.
+    const items = this.queued.splice(0).filter((item) => item.opts.signal?.aborted !== true);
+    if (items.length === 1) this.commandAlone(items[0]!);
+    else if (items.length > 1) void this.commandBatch(items);
+  }
+
+  private commandAlone(item: QueuedCommand): void {
+    const left = item.deadline - Date.now();
+    if (left <= 0) {
+      item.settle({ error: new Unavailable('no DB member answered before the deadline') });
+      return;
+    }
+    this.call<StoreResult>('/v1/commands', item.command, { ...item.opts, deadlineMs: left }).then(
+      (result) => item.settle({ result }),
+      (error: unknown) =>
+        item.settle({ error: error instanceof Error ? error : new Error(String(error)) }),
+    );
+  }
+
+  private async commandBatch(items: readonly QueuedCommand[]): Promise<void> {
+    let answers: readonly BatchItemAnswer[] = [];
+    try {
+      // Bounded by the earliest deadline: whatever is left unsettled then is retried alone.
+      const deadlineMs = Math.max(1, Math.min(...items.map((i) => i.deadline)) - Date.now());
+      const answer = await this.call<{ results?: readonly BatchItemAnswer[] }>(
+        '/v1/command-batch',
+        { commands: items.map((i) => i.command) },
+        { deadlineMs },
+      );
+      if (answer.results?.length === items.length) answers = answer.results;
+    } catch {
+      // Each command is retried alone below.
+    }
+    items.forEach((item, i) => {
+      const answer = answers[i];
+      if (answer?.result !== undefined) return item.settle({ result: answer.result });
+      const error = answer === undefined ? null : errorFromWire(answer.error);
+      if (error !== null && error.code !== 'unavailable') return item.settle({ error });
+      this.commandAlone(item);
+    });
   }
 
   private async call<T>(path: string, body: unknown, opts: CallOptions): Promise<T> {
@@ -159,7 +257,10 @@ export class DbClient {
       }
       if (outcome.kind === 'refused') throw outcome.error;
       last = outcome.error;
-      if (!this.fanningOut && this.members.length > 1) {
+      // A member that answers other calls but is slow to accept one more connection (a
+      // burst of calls opening many at once) is busy, not gone: asking every member would
+      // multiply the load that made it slow. Its next attempt reuses or opens a connection.
+      if (!this.fanningOut && this.members.length > 1 && outcome.busy !== true) {
         this.fanningOut = true;
         this.noteFanOut(this.members[targets[0] ?? 0]?.id, outcome.error);
       }
@@ -230,6 +331,9 @@ export class DbClient {
       // Connection refused or reset, timeout: with request ids, trying another member is safe.
       return {
         kind: 'unavailable',
+        busy:
+          err instanceof ConnectTimeoutError &&
+          this.answeredWithin(index, attemptMs / ALIVE_FRACTION),
         error: new Unavailable(
           `DB member ${member.host}:${member.port}: ${(err as Error).message}`,
           {
@@ -342,7 +446,8 @@ function bounded<T extends { body: { dump(): Promise<void> } }>(
 type Outcome<T> =
   | { readonly kind: 'result'; readonly value: T }
   | { readonly kind: 'refused'; readonly error: AgendaError }
-  | { readonly kind: 'unavailable'; readonly error: AgendaError };
+  /** `busy`: the member took too long to accept a connection while it kept answering others. */
+  | { readonly kind: 'unavailable'; readonly error: AgendaError; readonly busy?: boolean };
 
 /** The first result or refusal among `attempts`; the last unavailability if there is neither. */
 function firstDecisive<T>(attempts: readonly Promise<Outcome<T>>[]): Promise<Outcome<T>> {

@@ -7,6 +7,9 @@
  *   hop); the answer is the store's result. A command whose outcome is unknown (leader lost
  *   mid-flight, timeout) answers 503 and may be retried with the same `requestId`: the
  *   store applies a request id once.
+ * - `POST /v1/command-batch`: `{"commands":[…]}`, up to 64, each proposed as its own log
+ *   entry; answers `{"result":{"results":[…]}}`, one `{"result"}` or `{"error"}` per command
+ *   in order (an `unavailable` one may be retried alone, with its request id).
  * - `POST /v1/queries[?consistency=local]`: linearizable by default (ReadIndex, on any
  *   member); `local` answers from this member's state at once, possibly stale.
  * - `GET /v1/status`, `GET /healthz`, `GET /readyz`.
@@ -31,6 +34,7 @@ import {
   type StoreResult,
   type StoreStatus,
 } from '../store/protocol.js';
+import { MAX_COMMAND_BATCH } from './client.js';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.js';
 
 /** A Raft member's settings (members' `client` addresses are their HTTPS APIs), plus: */
@@ -144,6 +148,8 @@ export class DbService {
       switch (route) {
         case 'POST /v1/commands':
           return sendJson(res, 200, await this.command(req), headers);
+        case 'POST /v1/command-batch':
+          return sendJson(res, 200, await this.commandBatch(req), headers);
         case 'POST /v1/queries':
           return sendJson(
             res,
@@ -162,9 +168,14 @@ export class DbService {
         }
         default:
           if (
-            ['/v1/commands', '/v1/queries', '/v1/status', '/healthz', '/readyz'].includes(
-              url.pathname,
-            )
+            [
+              '/v1/commands',
+              '/v1/command-batch',
+              '/v1/queries',
+              '/v1/status',
+              '/healthz',
+              '/readyz',
+            ].includes(url.pathname)
           ) {
             throw new HttpError(
               405,
@@ -181,26 +192,73 @@ export class DbService {
 
   private async command(req: IncomingMessage): Promise<{ result: StoreResult }> {
     const body = await readJsonBody(req, this.config.maxBodyBytes ?? 8 << 20);
-    if (this.node.leader() !== this.node.id) return this.forward(req, body, this.node.status());
+    if (this.node.leader() !== this.node.id) {
+      return this.forward('/v1/commands', req, body, this.node.status());
+    }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw HttpError.of('invalid', 'the body must be a command object');
     }
+    return { result: await this.propose(body) };
+  }
+
+  private async commandBatch(req: IncomingMessage): Promise<{ result: { results: unknown[] } }> {
+    const body = await readJsonBody(req, this.config.maxBodyBytes ?? 8 << 20);
+    if (this.node.leader() !== this.node.id) {
+      return this.forward('/v1/command-batch', req, body, this.node.status());
+    }
+    const commands = (body as { commands?: unknown } | null)?.commands;
+    if (
+      !Array.isArray(commands) ||
+      commands.length === 0 ||
+      commands.length > MAX_COMMAND_BATCH ||
+      Object.keys(body as object).length !== 1
+    ) {
+      throw HttpError.of(
+        'invalid',
+        `the body must be {"commands": [...]} with 1 to ${MAX_COMMAND_BATCH} commands`,
+      );
+    }
+    // All proposed in this turn, so they share one log append and one fsync.
+    const settled = await Promise.allSettled(
+      commands.map((command: unknown) => {
+        if (typeof command !== 'object' || command === null || Array.isArray(command)) {
+          return Promise.reject(HttpError.of('invalid', 'a command must be an object'));
+        }
+        return this.propose(command);
+      }),
+    );
+    return {
+      result: {
+        results: settled.map((outcome) => {
+          if (outcome.status === 'fulfilled') return { result: outcome.value };
+          const error = this.asHttpError(outcome.reason);
+          return { error: { code: error.code, message: error.message, details: error.details } };
+        }),
+      },
+    };
+  }
+
+  /** Stamps a command with the leader's clock and proposes it; resolves to its result. */
+  private propose(body: object): Promise<StoreResult> {
     // The leader's clock, stamped once: every replica applies the same `at`.
     this.lastAt = Math.max(Date.now(), this.lastAt);
-    const command = parseCommand({ ...body, at: this.lastAt });
+    let command;
+    try {
+      command = parseCommand({ ...body, at: this.lastAt });
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     const bytes = new TextEncoder().encode(JSON.stringify(command));
-    const result = await this.node.propose(bytes, {
-      timeoutMs: this.config.commandTimeoutMs ?? 5_000,
-    });
-    return { result };
+    return this.node.propose(bytes, { timeoutMs: this.config.commandTimeoutMs ?? 5_000 });
   }
 
   /** Followers pass commands to the leader, once; the answer is relayed as is. */
-  private async forward(
+  private async forward<T>(
+    path: '/v1/commands' | '/v1/command-batch',
     req: IncomingMessage,
     body: unknown,
     status: NodeStatus,
-  ): Promise<{ result: StoreResult }> {
+  ): Promise<{ result: T }> {
     const leaderApi = status.leaderAddress?.client;
     if (req.headers[FORWARDED] !== undefined || !leaderApi) {
       throw HttpError.of(
@@ -213,7 +271,7 @@ export class DbService {
     }
     let response;
     try {
-      response = await request(`https://${leaderApi.host}:${leaderApi.port}/v1/commands`, {
+      response = await request(`https://${leaderApi.host}:${leaderApi.port}${path}`, {
         method: 'POST',
         dispatcher: this.forwarder,
         headers: { 'content-type': 'application/json', [FORWARDED]: String(this.config.id) },
@@ -231,7 +289,7 @@ export class DbService {
       );
     }
     const answer = (await response.body.json()) as {
-      result?: StoreResult;
+      result?: T;
       error?: { code: string; message: string };
     };
     if (response.statusCode !== 200 || !answer.result) {

@@ -141,7 +141,7 @@ test.serial(
 );
 
 test.serial('malformed requests get a clear 4xx and the service keeps serving', async (t) => {
-  await withCluster(t, async ({ cluster, db, apiOf }) => {
+  await withCluster(t, async ({ cluster, db, probe, apiOf }) => {
     const agent = new Agent({
       connect: { ca: cluster.tls.ca, cert: cluster.tls.cert, key: cluster.tls.key },
     });
@@ -210,11 +210,73 @@ test.serial('malformed requests get a clear 4xx and the service keeps serving', 
       ['unknown route', call('/v1/nothing', '{}'), 404, /no route/],
       ['wrong method', call('/v1/commands', '', 'application/json', 'GET'), 405, /not allowed/],
       ['bad consistency', call('/v1/queries?consistency=eventual', '{}'), 400, /consistency/],
+      ['a batch that is a list', call('/v1/command-batch', '[]'), 400, /"commands"/],
+      ['an empty batch', call('/v1/command-batch', '{"commands":[]}'), 400, /1 to 64/],
+      [
+        'a batch too big',
+        call(
+          '/v1/command-batch',
+          JSON.stringify({ commands: Array.from({ length: 65 }, (_, i) => register(`b${i}`)) }),
+        ),
+        400,
+        /1 to 64/,
+      ],
+      [
+        'a batch with more than commands',
+        call('/v1/command-batch', JSON.stringify({ commands: [register('x')], also: 1 })),
+        400,
+        /"commands"/,
+      ],
+      [
+        'a batch read with GET',
+        call('/v1/command-batch', '', 'application/json', 'GET'),
+        405,
+        /not allowed/,
+      ],
     ];
     for (const [name, pending, status, reason] of cases) {
       const { status: got, error } = await pending;
       t.is(got, status, name);
       t.regex(error?.message ?? '', reason, name);
+    }
+    // A batch, sent to a follower: each command applied once with its own answer, a
+    // malformed one refused alone, and the same batch again answered from the request log.
+    const follower = (await cluster.statuses(probe)).find((s) => s.role === 'follower');
+    t.truthy(follower);
+    const followerApi = apiOf(follower?.id ?? 1);
+    const batch = JSON.stringify({
+      commands: [
+        register('batched-1'),
+        { ...register('batched-bad'), ids: 'nope' },
+        register('batched-1', 'reg-batched-1-again'),
+        register('batched-2'),
+      ],
+    });
+    for (const replayed of [false, true]) {
+      const res = await request(
+        `https://${followerApi.host}:${followerApi.port}/v1/command-batch`,
+        {
+          method: 'POST',
+          dispatcher: agent,
+          headers: { 'content-type': 'application/json' },
+          body: batch,
+        },
+      );
+      t.is(res.statusCode, 200);
+      const { result } = (await res.body.json()) as {
+        result: {
+          results: {
+            result?: { ok: boolean; replayed: boolean; error?: { code: string } };
+            error?: { code: string; message: string };
+          }[];
+        };
+      };
+      const [first, bad, taken, second] = result.results;
+      t.deepEqual([first?.result?.ok, first?.result?.replayed], [true, replayed]);
+      t.is(bad?.error?.code, 'invalid');
+      t.regex(bad?.error?.message ?? '', /ids/);
+      t.deepEqual([taken?.result?.ok, taken?.result?.error?.code], [false, 'conflict']);
+      t.deepEqual([second?.result?.ok, second?.result?.replayed], [true, replayed]);
     }
     // Still serving, and nothing odd got into the store.
     const r = await db.command(register('after-the-garbage'));
