@@ -54,6 +54,11 @@ interface WasmApi {
 
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
+/** The field of a sql.js `Database` that holds its SQLite handle (checked at load). */
+interface DatabaseFields {
+  db: number;
+}
+
 interface Loaded {
   readonly c: SqliteCApi;
   readonly memory: WasmMemory;
@@ -96,7 +101,7 @@ async function load(): Promise<SqlJsStatic> {
     failure,
   ]);
   const c = SQL as unknown as Partial<SqliteCApi>;
-  const missing = (
+  const missing: string[] = (
     [
       '_malloc',
       '_free',
@@ -111,10 +116,13 @@ async function load(): Promise<SqlJsStatic> {
       '_RegisterExtensionFunctions',
     ] as const
   ).filter((name) => typeof c[name] !== 'function');
+  if (memory === undefined) missing.push('its memory');
+  // openMemoryDatabase swaps a Database's `db` handle for its own.
+  const probe = new SQL.Database();
+  if (typeof (probe as unknown as DatabaseFields).db !== 'number') missing.push('a `db` handle');
+  probe.close();
   if (memory === undefined || missing.length > 0) {
-    throw new Error(
-      `this sql.js build lacks what in-memory databases need: ${[...missing, ...(memory ? [] : ['its memory'])].join(', ')}`,
-    );
+    throw new Error(`this sql.js build lacks what in-memory databases need: ${missing.join(', ')}`);
   }
   loaded.set(SQL, { c: c as SqliteCApi, memory });
   return SQL;
@@ -133,19 +141,14 @@ export function openMemoryDatabase(SQL: SqlJsStatic, image?: Uint8Array): Databa
   // A Database whose own (empty, file-backed) handle is swapped for ours; everything it
   // does goes through `db`, and close() closes ours and deletes its empty file.
   const db = new SQL.Database();
-  const fields = db as unknown as { db: unknown };
-  if (typeof fields.db !== 'number') {
-    c._sqlite3_close_v2(handle);
-    db.close();
-    throw new Error('this sql.js build keeps its database handle elsewhere');
-  }
+  const fields = db as unknown as DatabaseFields;
   c._sqlite3_close_v2(fields.db);
   fields.db = handle;
   c._RegisterExtensionFunctions(handle);
   if (image === undefined) return db;
   const source = new SQL.Database(image);
   try {
-    copyDatabase(c, (source as unknown as { db: number }).db, handle);
+    copyDatabase(c, (source as unknown as DatabaseFields).db, handle);
   } catch (error) {
     db.close();
     throw error;
