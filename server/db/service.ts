@@ -220,9 +220,9 @@ export class DbService {
     }
     // All proposed in this turn, so they share one log append and one fsync.
     const settled = await Promise.allSettled(
-      commands.map((command: unknown) => {
+      commands.map(async (command: unknown) => {
         if (typeof command !== 'object' || command === null || Array.isArray(command)) {
-          return Promise.reject(HttpError.of('invalid', 'a command must be an object'));
+          throw HttpError.of('invalid', 'a command must be an object');
         }
         return this.propose(command);
       }),
@@ -239,15 +239,10 @@ export class DbService {
   }
 
   /** Stamps a command with the leader's clock and proposes it; resolves to its result. */
-  private propose(body: object): Promise<StoreResult> {
+  private async propose(body: object): Promise<StoreResult> {
     // The leader's clock, stamped once: every replica applies the same `at`.
     this.lastAt = Math.max(Date.now(), this.lastAt);
-    let command;
-    try {
-      command = parseCommand({ ...body, at: this.lastAt });
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    const command = parseCommand({ ...body, at: this.lastAt });
     const bytes = new TextEncoder().encode(JSON.stringify(command));
     return this.node.propose(bytes, { timeoutMs: this.config.commandTimeoutMs ?? 5_000 });
   }
