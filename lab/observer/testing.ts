@@ -6,12 +6,12 @@
 import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server } from 'node:https';
-import { createServer as createTcpServer } from 'node:net';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import type { VipAgentStatus } from '../../vip-agent/agent.js';
 import { createCertificateAuthority, issueCertificate } from '../pki.js';
 import { temporaryDirectory } from '../../test/support/temp-dirs.js';
+import { tcpTestServer } from '../../server/net/test-support.js';
 
 /** Files an observer reads, and what the fake servers present. */
 export interface TestPki {
@@ -127,18 +127,6 @@ export class FakeStatusServer {
 
 /** Accepts TCP connections on 127.0.0.1:`port` and never says a word: a hung host. */
 export async function startSilentServer(port: number): Promise<() => Promise<void>> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return () => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise((resolve) => server.close(() => resolve()));
-  };
+  const server = await tcpTestServer(port);
+  return () => server.close();
 }

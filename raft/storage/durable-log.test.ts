@@ -326,12 +326,18 @@ function gatedWriter(fs: SimFileSystem) {
   return { write, pending };
 }
 
-test('a snapshot saved in the background is adopted once written, while the log goes on', async (t) => {
+/** A storage writing in the background through a gated writer, its log holding 1..10. */
+function withGatedWriter() {
   const fs = new SimFileSystem();
   const writer = gatedWriter(fs);
   const { storage } = open(fs, { writeInBackground: writer.write });
   storage.append(entries(1, 10, 1));
   storage.sync();
+  return { fs, writer, storage };
+}
+
+test('a snapshot saved in the background is adopted once written, while the log goes on', async (t) => {
+  const { fs, writer, storage } = withGatedWriter();
   const saving = storage.saveSnapshotInBackground(snapshot(8, 1));
   // Meanwhile the log is written as usual, and the snapshot cannot be compacted to yet.
   storage.append(entries(11, 12, 1));
@@ -348,11 +354,7 @@ test('a snapshot saved in the background is adopted once written, while the log 
 });
 
 test('a background snapshot overtaken by an installed one, or by closing, is dropped with its file', async (t) => {
-  const fs = new SimFileSystem();
-  const writer = gatedWriter(fs);
-  const { storage } = open(fs, { writeInBackground: writer.write });
-  storage.append(entries(1, 10, 1));
-  storage.sync();
+  const { fs, writer, storage } = withGatedWriter();
   const overtaken = storage.saveSnapshotInBackground(snapshot(8, 1));
   storage.installSnapshot(snapshot(20, 2));
   writer.pending[0]!.release();
@@ -370,11 +372,7 @@ test('a background snapshot overtaken by an installed one, or by closing, is dro
 });
 
 test('a failed background write leaves no file behind and the newest snapshot stands', async (t) => {
-  const fs = new SimFileSystem();
-  const writer = gatedWriter(fs);
-  const { storage } = open(fs, { writeInBackground: writer.write });
-  storage.append(entries(1, 10, 1));
-  storage.sync();
+  const { fs, writer, storage } = withGatedWriter();
   storage.saveSnapshot(snapshot(4, 1));
   const failing = storage.saveSnapshotInBackground(snapshot(8, 1));
   fs.writeFile(join(dir, 'snap', '0000000000000008-0000000000000001.snap.tmp'), new Uint8Array(3));

@@ -7,9 +7,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { connect, createServer as createTcpServer, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
 import { isAgendaError } from '../errors.js';
+import { tcpTestServer } from '../net/test-support.js';
 import { DbClient, type CommandInput, type DbClientOptions } from './client.js';
 
 const PORT = 30630;
@@ -186,11 +187,7 @@ test('a caller that gives up is answered at once, and its command is not sent', 
  */
 async function slowToConnect(port: number, target: number, fast: number, holdMs: number) {
   let connections = 0;
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
+  return tcpTestServer(port, (socket, keep) => {
     socket.pause();
     const open = () => {
       if (socket.destroyed) return;
@@ -198,22 +195,13 @@ async function slowToConnect(port: number, target: number, fast: number, holdMs:
         socket.pipe(upstream).pipe(socket);
         socket.resume();
       });
-      sockets.add(upstream);
-      upstream.on('close', () => sockets.delete(upstream));
+      keep(upstream);
       upstream.on('error', () => socket.destroy());
       socket.on('close', () => upstream.destroy());
     };
     if (connections++ < fast) open();
     else setTimeout(open, holdMs);
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 test('a member slow to accept new connections while it answers on others is busy, not fanned out around', async (t) => {

@@ -5,8 +5,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { createServer as createTcpServer, type Socket } from 'node:net';
 import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { tcpTestServer } from '../net/test-support.js';
 import { DbClient } from './client.js';
 
 const SILENT_PORT = 30600;
@@ -23,26 +23,9 @@ async function pki() {
   return { ca: ca.certPem, server, client };
 }
 
-/** Accepts connections and never says a word: the TLS handshake never completes. */
-async function silentMember(port: number): Promise<{ close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 test('an attempt on a member that never answers ends at its bound, and the next call skips that member', async (t) => {
   const keys = await pki();
-  const silent = await silentMember(SILENT_PORT);
+  const silent = await tcpTestServer(SILENT_PORT);
   let answered = 0;
   const answering: Server = createHttpsServer(
     { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
@@ -89,7 +72,7 @@ test('an attempt on a member that never answers ends at its bound, and the next 
 
 test('a short deadline is kept even when the only member never answers', async (t) => {
   const keys = await pki();
-  const silent = await silentMember(SILENT_PORT + 2);
+  const silent = await tcpTestServer(SILENT_PORT + 2);
   const client = new DbClient({
     members: new Map([[1, { host: '127.0.0.1', port: SILENT_PORT + 2 }]]),
     tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
@@ -109,8 +92,8 @@ test('a short deadline is kept even when the only member never answers', async (
 
 test('after a failed attempt every member is asked at once, so two dead members cost one timeout, not two', async (t) => {
   const keys = await pki();
-  const silentA = await silentMember(SILENT_PORT + 4);
-  const silentB = await silentMember(SILENT_PORT + 5);
+  const silentA = await tcpTestServer(SILENT_PORT + 4);
+  const silentB = await tcpTestServer(SILENT_PORT + 5);
   const answering: Server = createHttpsServer(
     { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
     (req, res) => {
