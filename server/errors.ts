@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'conflict'
   | 'unavailable'
   | 'rate_limited'
+  | 'too_complex'
   | 'internal';
 
 /** How each error code surfaces at the two edges of the system. */
@@ -29,7 +30,8 @@ export interface ErrorCodeMapping {
  * The single mapping table. Exit codes follow the CLI contract: 1 usage or invalid input,
  * 2 authentication, 3 not found or forbidden, 4 conflict, 5 service unavailable. Rate
  * limiting and internal faults are the service's problem, not the user's input, and the
- * right reaction to both is "try again later", hence 5.
+ * right reaction to both is "try again later", hence 5. A request that is well formed but
+ * too costly to answer (422) is the input's problem and retrying cannot help, hence 1.
  */
 export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeMapping>> = {
   invalid: { httpStatus: 400, exitCode: 1 },
@@ -38,6 +40,7 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeMapping>> = {
   not_found: { httpStatus: 404, exitCode: 3 },
   conflict: { httpStatus: 409, exitCode: 4 },
   rate_limited: { httpStatus: 429, exitCode: 5 },
+  too_complex: { httpStatus: 422, exitCode: 1 },
   unavailable: { httpStatus: 503, exitCode: 5 },
   internal: { httpStatus: 500, exitCode: 5 },
 };
@@ -83,7 +86,8 @@ export type WireError =
       readonly details: { readonly retryAfterMs?: number };
     }
   | {
-      readonly code: 'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'internal';
+      readonly code:
+        'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'too_complex' | 'internal';
       readonly message: string;
       readonly details: Readonly<Record<string, never>>;
     };
@@ -219,6 +223,20 @@ export class RateLimited extends AgendaError {
   }
 }
 
+/**
+ * The input is well formed but answering it would take more work than one request is
+ * allowed (a recurrence whose expansion exceeds its step budget). Deterministic: the same
+ * input is refused the same way on every replica, and retrying cannot help.
+ */
+export class TooComplex extends AgendaError {
+  readonly code = 'too_complex' as const;
+  override readonly name = 'TooComplex';
+
+  toWire(): WireError {
+    return { code: this.code, message: this.message, details: {} };
+  }
+}
+
 /** A bug or broken invariant on our side. */
 export class Internal extends AgendaError {
   readonly code = 'internal' as const;
@@ -281,6 +299,8 @@ export function errorFromWire(wire: unknown): AgendaError {
           ? { retryAfterMs: details.retryAfterMs }
           : undefined,
       );
+    case 'too_complex':
+      return new TooComplex(message);
     case 'internal':
       return new Internal(message);
     default:

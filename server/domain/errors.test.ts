@@ -9,6 +9,7 @@ import {
   InvalidInput,
   NotFound,
   RateLimited,
+  TooComplex,
   Unauthenticated,
   Unavailable,
   asAgendaError,
@@ -34,6 +35,7 @@ const samples: readonly AgendaError[] = [
   new Conflict('the username alice is taken'),
   new Unavailable('no leader'),
   new RateLimited('slow down', { retryAfterMs: 500 }),
+  new TooComplex('the recurrence rule needs too much work to expand'),
   new Internal('bug'),
 ];
 
@@ -56,6 +58,7 @@ test('exit codes and HTTP statuses follow the CLI contract', (t) => {
     not_found: [404, 3],
     conflict: [409, 4],
     rate_limited: [429, 5],
+    too_complex: [422, 1],
     unavailable: [503, 5],
     internal: [500, 5],
   };
