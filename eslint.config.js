@@ -19,6 +19,19 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       'no-constant-condition': ['error', { checkLoops: false }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'prom-client',
+              importNames: ['register', 'default'],
+              message:
+                "each daemon has a Registry of its own (server/metrics/daemon-metrics.ts); prom-client's global one would mix them",
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -1,0 +1,175 @@
+/**
+ * Where a daemon serves its metrics: `GET /metrics` over HTTPS with mutual TLS, on a port of
+ * its own. The rule is the gateway's: only a client presenting a certificate from the
+ * cluster CA (the operator's, Prometheus's) is served; one without a certificate, or with
+ * one from another CA, does not get past the handshake. Read-only: nothing here changes
+ * what the daemon does.
+ *
+ * {@link serveDaemonMetrics} is the one call a daemon makes: the users and groups services,
+ * the supervisors and the VIP agents do, and so will the DB members
+ * (`serveDaemonMetrics({ identity: { service: 'db', member: 'db-3' }, listen, tls })` and
+ * `close()` when stopping). The gateway serves the same registry on its own listener.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { Registry } from 'prom-client';
+import { mutualTlsServerOptions } from '../../raft/transport/mutual-tls.js';
+import type { MutualTlsMaterial, NetAddress } from '../../raft/transport/mutual-tls.js';
+import { presentsClusterCertificate } from '../net/client-certificate.js';
+import { DaemonMetrics, type DaemonIdentity, type DaemonMetricsOptions } from './daemon-metrics.js';
+
+export const METRICS_PATH = '/metrics';
+
+export interface MetricsEndpointOptions {
+  readonly listen: NetAddress;
+  /** The daemon's certificate and key, and the cluster CA its clients' certificates come from. */
+  readonly tls: MutualTlsMaterial;
+  readonly registry: Registry;
+  /** Aborting it closes the endpoint, like {@link MetricsEndpoint.close}. */
+  readonly signal?: AbortSignal;
+}
+
+/** A listening metrics endpoint; {@link close} stops it. */
+export class MetricsEndpoint {
+  private closing: Promise<void> | null = null;
+
+  private constructor(private readonly server: Server) {}
+
+  /** Listens at `listen`; rejects when it cannot (the port is taken, `signal` aborted). */
+  static async start(options: MetricsEndpointOptions): Promise<MetricsEndpoint> {
+    options.signal?.throwIfAborted();
+    const { registry } = options;
+    const server = createServer(mutualTlsServerOptions(options.tls), (req, res) => {
+      answer(req, res, registry).catch(() => res.destroy());
+    });
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 10_000;
+    // A failed handshake (no certificate, a stranger's) concerns that client only.
+    server.on('tlsClientError', () => {});
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.listen.port, options.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const endpoint = new MetricsEndpoint(server);
+    if (options.signal) {
+      const signal = options.signal;
+      const stop = () => void endpoint.close();
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    }
+    return endpoint;
+  }
+
+  address(): NetAddress {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('not listening');
+    return { host: address.address, port: address.port };
+  }
+
+  /** Stops listening and drops open connections. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.closing;
+  }
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, registry: Registry) {
+  if (!presentsClusterCertificate(req.socket as TLSSocket)) {
+    return refuse(
+      res,
+      401,
+      'unauthenticated',
+      'this needs a client certificate from the cluster CA',
+    );
+  }
+  const path = new URL(req.url ?? '/', 'https://metrics.invalid').pathname;
+  if (path !== METRICS_PATH) return refuse(res, 404, 'not_found', `no route ${path.slice(0, 200)}`);
+  if (req.method !== 'GET') {
+    res.setHeader('allow', 'GET');
+    return refuse(res, 405, 'invalid', `${req.method ?? ''} is not allowed on ${METRICS_PATH}`);
+  }
+  let text: string;
+  try {
+    text = await registry.metrics();
+  } catch (error) {
+    return refuse(res, 500, 'internal', `collecting the metrics failed: ${String(error)}`);
+  }
+  res.writeHead(200, {
+    'content-type': registry.contentType,
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** An error in the shape of every other answer of ours: `{ error: { code, message } }`. */
+function refuse(res: ServerResponse, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** A daemon's metrics and the endpoint serving them; closing stops both. */
+export interface ServedDaemonMetrics {
+  /** Where the daemon's parts register their own metrics. */
+  readonly registry: Registry;
+  readonly endpoint: MetricsEndpoint;
+  /** Stops the endpoint and the event-loop delay monitor. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts measuring the daemon `identity` (default metrics and event-loop delay, see
+ * {@link DaemonMetrics}) and serves them at `listen`. Rejects, measuring nothing, when the
+ * endpoint cannot listen.
+ */
+export async function serveDaemonMetrics(
+  options: {
+    readonly identity: DaemonIdentity;
+    readonly listen: NetAddress;
+    readonly tls: MutualTlsMaterial;
+    readonly signal?: AbortSignal;
+  } & DaemonMetricsOptions,
+): Promise<ServedDaemonMetrics> {
+  options.signal?.throwIfAborted();
+  const metrics = new DaemonMetrics(
+    options.identity,
+    options.resolutionMs === undefined ? {} : { resolutionMs: options.resolutionMs },
+  );
+  let endpoint: MetricsEndpoint;
+  try {
+    endpoint = await MetricsEndpoint.start({
+      listen: options.listen,
+      tls: options.tls,
+      registry: metrics.registry,
+    });
+  } catch (error) {
+    metrics.close();
+    throw error;
+  }
+  let closing: Promise<void> | null = null;
+  const served: ServedDaemonMetrics = {
+    registry: metrics.registry,
+    endpoint,
+    close() {
+      closing ??= endpoint.close().finally(() => metrics.close());
+      return closing;
+    },
+  };
+  const signal = options.signal;
+  if (signal) {
+    const stop = () => void served.close();
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  }
+  return served;
+}
