@@ -10,6 +10,7 @@ export type RaftErrorCode =
   | 'timeout'
   | 'outcome_unknown'
   | 'stopped'
+  | 'busy'
   | 'invariant_violated';
 
 /** Base of the library's errors: a literal `code` callers branch on, never the message. */

@@ -5,7 +5,13 @@
  */
 import test from 'ava';
 import type { Entry, HardState, Message, NodeId } from '../core/types.js';
-import { RaftHost, type HostStorage, type StateMachine } from './host.js';
+import {
+  RaftHost,
+  type AsyncStateMachine,
+  type Callback,
+  type HostStorage,
+  type StateMachine,
+} from './host.js';
 
 /** An in-memory log that records, in one timeline shared by all members, when it syncs. */
 function recordingStorage(id: NodeId, timeline: string[]): HostStorage {
@@ -39,6 +45,8 @@ function cluster(
   followerApplyBatch = 0,
   reads: { budgetMs: number; clock: () => number } | null = null,
   snapshots: { every: number; phase: (id: NodeId) => number } | null = null,
+  machine:
+    ((id: NodeId, batches: number[][]) => AsyncStateMachine<number, null, number>) | null = null,
 ) {
   const timeline: string[] = [];
   const applied = new Map<NodeId, number[][]>();
@@ -50,7 +58,10 @@ function cluster(
       new RaftHost({
         raft: { id, electionTicks: 10, heartbeatTicks: 1, random: () => 0 },
         storage: recordingStorage(id, timeline),
-        stateMachine: counter(applied.set(id, []).get(id)!),
+        stateMachine: (machine ?? ((_id, batches) => counter(batches)))(
+          id,
+          applied.set(id, []).get(id)!,
+        ),
         followerApplyBatch,
         ...(reads ? { readBudgetMs: reads.budgetMs, clock: reads.clock } : {}),
         ...(snapshots
@@ -302,4 +313,95 @@ test('a snapshot written in the background leaves the member working; the log is
     saves.map((s) => s.index),
     [8, 20, 21],
   );
+});
+
+/** {@link counter} in a worker of our own: work waits in a queue until the test lets it finish. */
+function deferred(batches: number[][]) {
+  const sync = counter(batches);
+  const queue: (() => void)[] = [];
+  const later =
+    <T>(work: () => T) =>
+    (done: Callback<T>) =>
+      queue.push(() => done(null, work()));
+  const machine: AsyncStateMachine<number, null, number> = {
+    startApply: (commands, done) => later(() => sync.apply(commands))(done),
+    startQuery: (q, done) => later(() => sync.query(q))(done),
+    startSnapshot: (done) => later(() => sync.snapshot())(done),
+    startRestore: (data, done) => later(() => sync.restore(data))(done),
+  };
+  /** Finishes the oldest `n` pieces of work (all by default), in order. */
+  const finish = (n = queue.length) => {
+    for (let i = 0; i < n; i++) queue.shift()?.();
+  };
+  return { machine, finish, waiting: () => queue.length };
+}
+
+test('with a state machine that finishes later, proposals and reads wait for it, in order, and consensus does not', (t) => {
+  const machines = new Map<NodeId, ReturnType<typeof deferred>>();
+  const { host, settle, elect, propose } = cluster(0, null, null, (id, batches) => {
+    const m = deferred(batches);
+    machines.set(id, m);
+    return m.machine;
+  });
+  elect();
+  const leader = host(1);
+  const answers: string[] = [];
+  leader.propose(new Uint8Array([7]), (error, result) =>
+    answers.push(error ? `error ${error.message}` : `applied at ${result}`),
+  );
+  propose(0);
+  // A read after the write committed must see it, so it waits for the machine to apply it.
+  leader.read(null, (error, value) => answers.push(error ? `error` : `read ${value}`));
+  leader.process();
+  settle();
+  // Committed everywhere, applied nowhere (but for the leader's empty entry, which holds no
+  // command): consensus went on without the machines.
+  t.is(leader.status().commit, 2);
+  t.is(leader.status().applied, 1);
+  t.deepEqual(answers, []);
+  leader.tick();
+  leader.process();
+  settle();
+  t.is(leader.status().role, 'leader');
+
+  const mine = machines.get(1)!;
+  mine.finish(1);
+  leader.process();
+  t.deepEqual(answers, ['applied at 2']);
+  t.is(leader.status().applied, 2);
+  // The read was started once the machine had been given its index, and answers after the apply.
+  mine.finish();
+  t.deepEqual(answers, ['applied at 2', 'read 2']);
+});
+
+test('proposals are refused as busy while the state machine trails by more than maxApplyLag', (t) => {
+  const timeline: string[] = [];
+  const m = deferred([]);
+  const solo = new RaftHost({
+    raft: { id: 1, electionTicks: 10, heartbeatTicks: 1, random: () => 0 },
+    storage: recordingStorage(1, timeline),
+    stateMachine: m.machine,
+    maxApplyLag: 3,
+    bootstrap: { voters: [1], learners: [] },
+    send: () => undefined,
+  });
+  for (let i = 0; i < 30 && solo.status().role !== 'leader'; i++) {
+    solo.tick();
+    solo.process();
+  }
+  const errors: string[] = [];
+  const record = (error: Error | null) => {
+    if (error) errors.push((error as Error & { code?: string }).code ?? error.message);
+  };
+  for (let i = 0; i < 6; i++) {
+    solo.propose(new Uint8Array([i + 1]), record);
+    solo.process();
+  }
+  t.true(errors.includes('busy'), errors.join(', '));
+  m.finish();
+  solo.process();
+  errors.length = 0;
+  solo.propose(new Uint8Array([9]), record);
+  solo.process();
+  t.deepEqual(errors, []);
 });

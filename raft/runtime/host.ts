@@ -29,6 +29,55 @@ export interface StateMachine<Result, Query, QueryResult> {
   query(q: Query): QueryResult;
 }
 
+/**
+ * A {@link StateMachine} that does its work elsewhere (a worker thread), so that however
+ * long an apply or a query takes, the member's event loop keeps ticking, voting, appending
+ * and syncing. Every call hands work over and returns at once; its `done` runs later (or at
+ * once), and the `done`s of all calls run **in the order of the calls**: a query started
+ * after an apply sees that apply's effects, a snapshot taken after it contains them. An
+ * error given to an apply's, snapshot's or restore's `done` means the state machine can no
+ * longer be trusted: the member stops, as when a synchronous `apply` throws.
+ */
+export interface AsyncStateMachine<Result, Query, QueryResult> {
+  startApply(commands: readonly AppliedCommand[], done: Callback<Result[]>): void;
+  startQuery(q: Query, done: Callback<QueryResult>): void;
+  startSnapshot(done: Callback<Uint8Array>): void;
+  startRestore(data: Uint8Array, done: Callback<void>): void;
+}
+
+/** Whether a state machine is an {@link AsyncStateMachine}. */
+export function isAsyncStateMachine<R, Q, QR>(
+  sm: StateMachine<R, Q, QR> | AsyncStateMachine<R, Q, QR>,
+): sm is AsyncStateMachine<R, Q, QR> {
+  return 'startApply' in sm;
+}
+
+/**
+ * A synchronous state machine driven through the asynchronous interface: each call does its
+ * work and runs its `done` before returning. The simulator and in-process tests use it, so
+ * they go through the same completion path as members whose machine runs in a worker.
+ */
+export function inlineStateMachine<R, Q, QR>(
+  sm: StateMachine<R, Q, QR>,
+): AsyncStateMachine<R, Q, QR> {
+  const run = <T>(work: () => T, done: Callback<T>): void => {
+    let value: T;
+    try {
+      value = work();
+    } catch (err) {
+      done(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    done(null, value);
+  };
+  return {
+    startApply: (commands, done) => run(() => sm.apply(commands), done),
+    startQuery: (q, done) => run(() => sm.query(q), done),
+    startSnapshot: (done) => run(() => sm.snapshot(), done),
+    startRestore: (data, done) => run(() => sm.restore(data), done),
+  };
+}
+
 export interface AppliedCommand {
   readonly index: number;
   readonly term: number;
@@ -54,7 +103,19 @@ export interface HostStorage {
 export interface HostOptions<R, Q, QR> {
   readonly raft: RaftConfig;
   readonly storage: HostStorage;
-  readonly stateMachine: StateMachine<R, Q, QR>;
+  /**
+   * The replicated state machine. A synchronous one applies inside `process()`; an
+   * {@link AsyncStateMachine} (a worker) applies while the member goes on: `applied` then
+   * trails `commit`, reads wait for the state machine to reach their index, and proposals
+   * are refused as `busy` while it trails by more than {@link maxApplyLag} entries.
+   */
+  readonly stateMachine: StateMachine<R, Q, QR> | AsyncStateMachine<R, Q, QR>;
+  /**
+   * Most committed entries the state machine may trail by before the leader refuses new
+   * proposals (`busy`, retryable): a slow machine must slow clients down, not fill memory.
+   * Default 4096.
+   */
+  readonly maxApplyLag?: number;
   /** Membership for a brand-new cluster (ignored once storage holds a snapshot). */
   readonly bootstrap: ConfState;
   /**
@@ -127,6 +188,8 @@ export interface HostMetrics {
   readonly entriesApplied: number;
   readonly readsServed: number;
   readonly snapshotsTaken: number;
+  /** Committed entries the state machine has not finished applying. */
+  readonly applyBacklog: number;
 }
 
 interface PendingProposal<R> {
@@ -139,11 +202,41 @@ interface PendingRead<Q, QR> {
   readonly done: Callback<QR>;
 }
 
+/** Work handed to the state machine, finished in the order it was handed over. */
+type ApplyJob<R> =
+  | {
+      readonly kind: 'entries';
+      readonly entries: readonly Entry[];
+      /** One per command entry (normal, non-empty), once the state machine answered. */
+      results: R[] | null;
+    }
+  | {
+      readonly kind: 'restore';
+      readonly snapshot: Snapshot;
+      /** The member's own snapshot, read back at start (not news to report). */
+      readonly recovered: boolean;
+      results: R[] | null;
+    };
+
+/** The applied index once a job is done. */
+function lastIndexOf<R>(job: ApplyJob<R>): number {
+  return job.kind === 'restore' ? job.snapshot.meta.index : (job.entries.at(-1)?.index ?? 0);
+}
+
+const DEFAULT_MAX_APPLY_LAG = 4096;
+
 /**
  * Drives a {@link RaftCore} against storage, a network and a state machine, in the order
  * the Ready contract requires: send the leader's replication, persist (one fsync per batch),
- * send the rest, then apply, then advance. It owns no timers or sockets: the real runtime and the simulator both call
- * `tick`, `receive` and `process`, so the simulator exercises exactly this code.
+ * send the rest, then hand committed entries to the state machine, then advance. It owns no
+ * timers or sockets: the real runtime and the simulator both call `tick`, `receive` and
+ * `process`, so the simulator exercises exactly this code.
+ *
+ * The state machine may finish its work later ({@link AsyncStateMachine}): `submitted` is
+ * the last index handed to it, `applied` the last it finished. Consensus never waits for
+ * it — a proposal resolves when its entry is applied, a read is started once the state
+ * machine has been handed everything up to the read's index (its queue runs in order), and
+ * local snapshots are images of the state machine at `submitted` when they are asked for.
  *
  * Reads are batched: every read queued while a ReadIndex round is in flight shares the next
  * round, so a burst of reads costs one heartbeat round, not one each.
@@ -151,7 +244,7 @@ interface PendingRead<Q, QR> {
 export class RaftHost<R, Q, QR> {
   readonly core: RaftCore;
   private readonly storage: HostStorage;
-  private readonly sm: StateMachine<R, Q, QR>;
+  private readonly sm: AsyncStateMachine<R, Q, QR>;
   private readonly opts: HostOptions<R, Q, QR>;
   private readonly pending = new Map<number, PendingProposal<R>>();
   private readQueue: PendingRead<Q, QR>[] = [];
@@ -169,33 +262,45 @@ export class RaftHost<R, Q, QR> {
     readsServed: 0,
     snapshotsTaken: 0,
   };
+  /** Handed to the state machine and not yet finished, oldest first. */
+  private jobs: ApplyJob<R>[] = [];
+  /** The last index handed to the state machine (entries, or a restored snapshot). */
+  private submitted: number;
+  /** The last index the state machine finished applying. */
   private applied: number;
   private snapshotIndex: number;
   private closed = false;
+  /** The state machine failed; the next call into the host throws it (the member stops). */
+  private failure: Error | null = null;
   /** Committed entries a follower has not applied yet (see followerApplyBatch). */
   private held: Entry[] = [];
   private role: SoftState['role'] = 'follower';
-  /** A snapshot is being written in the background (see HostOptions.background). */
+  /** A local snapshot is being taken or written (one at a time). */
   private snapshotInFlight = false;
 
   constructor(opts: HostOptions<R, Q, QR>) {
     this.opts = opts;
     this.storage = opts.storage;
-    this.sm = opts.stateMachine;
+    this.sm = isAsyncStateMachine(opts.stateMachine)
+      ? opts.stateMachine
+      : inlineStateMachine(opts.stateMachine);
     const recovered = opts.storage.load();
-    if (recovered.snapshot) this.sm.restore(recovered.snapshot.data);
-    this.applied = recovered.snapshot?.meta.index ?? 0;
-    this.snapshotIndex = this.applied;
+    this.applied = 0;
+    this.submitted = 0;
+    this.snapshotIndex = recovered.snapshot?.meta.index ?? 0;
+    if (recovered.snapshot) this.restoreStateMachine(recovered.snapshot, true);
     this.core = new RaftCore(opts.raft, {
       hardState: recovered.hardState,
       snapshot: recovered.snapshot,
       entries: recovered.entries,
       conf: opts.bootstrap,
     });
+    this.throwIfFailed();
   }
 
   tick(): void {
     if (this.closed) return;
+    this.throwIfFailed();
     this.applyHeld();
     this.core.tick();
   }
@@ -207,12 +312,22 @@ export class RaftHost<R, Q, QR> {
 
   /**
    * Proposes a command; `done` runs once it is applied (with the state machine's result) or
-   * when it certainly will not be (NotLeader, ProposalDropped), or with `outcome_unknown`
-   * when this member can no longer tell.
+   * when it certainly will not be (NotLeader, ProposalDropped, `busy` while the state
+   * machine trails too far), or with `outcome_unknown` when this member can no longer tell.
    */
   propose(data: Uint8Array, done: Callback<R>): void {
     if (this.closed) return done(new RaftError('stopped', 'the member is shutting down'));
     if (data.length === 0) return done(new RaftError('invariant_violated', 'empty command'));
+    const lag = this.submitted + this.held.length - this.applied;
+    const maxLag = this.opts.maxApplyLag ?? DEFAULT_MAX_APPLY_LAG;
+    if (lag > maxLag) {
+      return done(
+        new RaftError(
+          'busy',
+          `the state machine is ${lag} entries behind (at most ${maxLag}); retry shortly`,
+        ),
+      );
+    }
     let at: { index: number; term: number };
     try {
       at = this.core.propose(data);
@@ -240,18 +355,29 @@ export class RaftHost<R, Q, QR> {
     this.readQueue.push({ query, done });
   }
 
+  /**
+   * A read of the state machine as it is once everything committed so far is applied:
+   * possibly stale (no ReadIndex round), never blocking consensus.
+   */
+  readLocal(query: Q, done: Callback<QR>): void {
+    if (this.closed) return done(new RaftError('stopped', 'the member is shutting down'));
+    this.applyHeld();
+    this.sm.startQuery(query, done);
+  }
+
   /** The core's view, with `applied` as far as the state machine has really got. */
   status(): Status {
     return { ...this.core.status(), applied: this.applied };
   }
 
   metrics(): HostMetrics {
-    return { ...this.counters };
+    return { ...this.counters, applyBacklog: this.submitted + this.held.length - this.applied };
   }
 
   /** Does all outstanding work. Call after every input (tick, message, proposal, read). */
   process(): void {
     if (this.closed) return;
+    this.throwIfFailed();
     const { clock, readBudgetMs } = this.opts;
     const readsUntil =
       clock !== undefined && readBudgetMs !== undefined ? clock() + readBudgetMs : Infinity;
@@ -260,14 +386,16 @@ export class RaftHost<R, Q, QR> {
       const rd = this.core.ready();
       this.handleReady(rd);
       this.core.advance(rd);
+      this.throwIfFailed();
       this.reportConfChanges();
       this.serveReads(readsUntil);
       this.maybeSnapshot();
     }
-    // Reads left over by an earlier round's budget.
+    // Reads left over by an earlier round's budget, or waiting for the state machine.
     this.serveReads(readsUntil);
-    // A snapshot that came due while the last one was being written.
+    // A snapshot that came due while the last one was being taken.
     this.maybeSnapshot();
+    this.throwIfFailed();
   }
 
   /** Fails everything pending; the member takes no further input. Idempotent. */
@@ -284,6 +412,11 @@ export class RaftHost<R, Q, QR> {
     this.readQueue = [];
     this.readsInFlight.clear();
     this.readsAwaitingApply = [];
+    this.jobs = [];
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
   }
 
   private handleReady(rd: Ready): void {
@@ -316,7 +449,7 @@ export class RaftHost<R, Q, QR> {
     if (rd.snapshot) {
       const covered = rd.snapshot.meta.index;
       this.held = this.held.filter((e) => e.index > covered);
-      this.applySnapshot(rd.snapshot);
+      this.installSnapshot(rd.snapshot);
     }
     const batch = this.opts.followerApplyBatch ?? 0;
     if (this.role !== 'follower' || batch <= 0) {
@@ -358,11 +491,10 @@ export class RaftHost<R, Q, QR> {
     this.applyEntries(entries);
   }
 
-  private applySnapshot(snap: Snapshot): void {
-    this.sm.restore(snap.data);
-    this.applied = snap.meta.index;
+  /** A snapshot from the leader replaces the state machine's state (after what it was given). */
+  private installSnapshot(snap: Snapshot): void {
     this.snapshotIndex = snap.meta.index;
-    this.opts.onSnapshot?.(snap, 'installed');
+    this.restoreStateMachine(snap, false);
     // Our own proposals inside the snapshot may or may not be in it: we cannot tell.
     for (const [index, p] of this.pending) {
       if (index > snap.meta.index) continue;
@@ -373,20 +505,58 @@ export class RaftHost<R, Q, QR> {
     }
   }
 
+  private restoreStateMachine(snap: Snapshot, recovered: boolean): void {
+    const job: ApplyJob<R> = { kind: 'restore', snapshot: snap, recovered, results: null };
+    this.enqueue(job);
+    this.sm.startRestore(snap.data, (err) => this.finish(job, err, []));
+  }
+
   private applyEntries(entries: readonly Entry[]): void {
     const commands: AppliedCommand[] = [];
     for (const e of entries) {
       if (e.type === 'normal' && e.data.length > 0) {
         commands.push({ index: e.index, term: e.term, data: e.data });
       }
+      // Membership is the core's business and is already in force; it is reported now.
+      if (e.type === 'conf') this.appliedConfChanges.push(e);
     }
-    const results = commands.length > 0 ? this.sm.apply(commands) : [];
-    this.counters.entriesApplied += entries.length;
+    const job: ApplyJob<R> = { kind: 'entries', entries, results: null };
+    this.enqueue(job);
+    if (commands.length === 0) this.finish(job, null, []);
+    else this.sm.startApply(commands, (err, results) => this.finish(job, err, results));
+  }
+
+  private enqueue(job: ApplyJob<R>): void {
+    this.jobs.push(job);
+    this.submitted = lastIndexOf(job);
+  }
+
+  /** A job's answer: jobs finish in order, so everything before it is done too. */
+  private finish(job: ApplyJob<R>, err: Error | null, results: R[] | undefined): void {
+    if (this.closed) return;
+    if (err) {
+      this.failure ??= err;
+      return;
+    }
+    job.results = results ?? [];
+    while (this.jobs[0]?.results) {
+      const done = this.jobs.shift();
+      if (done) this.completed(done);
+    }
+  }
+
+  private completed(job: ApplyJob<R>): void {
+    if (job.kind === 'restore') {
+      this.applied = job.snapshot.meta.index;
+      if (!job.recovered) this.opts.onSnapshot?.(job.snapshot, 'installed');
+      return;
+    }
+    const results = job.results ?? [];
+    this.counters.entriesApplied += job.entries.length;
     let next = 0;
-    for (const e of entries) {
+    for (const e of job.entries) {
       let result: R | undefined;
       if (e.type === 'normal' && e.data.length > 0) result = results[next++];
-      if (e.type === 'conf') this.appliedConfChanges.push(e);
       const p = this.pending.get(e.index);
       if (p) {
         this.pending.delete(e.index);
@@ -423,12 +593,15 @@ export class RaftHost<R, Q, QR> {
     this.readsInFlight.set(context, batch);
   }
 
-  /** Whether reads are ready to be answered but were left for the next round (readBudgetMs). */
+  /** Whether reads are ready to be started but were left for the next round (readBudgetMs). */
   hasServableReads(): boolean {
-    return !this.closed && this.readsAwaitingApply.some((w) => w.index <= this.applied);
+    return !this.closed && this.readsAwaitingApply.some((w) => w.index <= this.submitted);
   }
 
-  /** Answers the reads whose index is applied, until the clock passes `until`. */
+  /**
+   * Starts the reads whose index the state machine has been given (it answers them after
+   * applying that far), until the clock passes `until`.
+   */
   private serveReads(until: number): void {
     if (this.readsAwaitingApply.length === 0) return;
     this.applyHeld();
@@ -437,7 +610,7 @@ export class RaftHost<R, Q, QR> {
     let served = 0;
     const still: typeof this.readsAwaitingApply = [];
     for (const w of this.readsAwaitingApply) {
-      if (w.index > this.applied) {
+      if (w.index > this.submitted) {
         still.push(w);
         continue;
       }
@@ -447,15 +620,11 @@ export class RaftHost<R, Q, QR> {
           break;
         }
         served++;
-        let value: QR;
-        try {
-          value = this.sm.query(r.query);
-        } catch (err) {
-          r.done(err as Error);
-          continue;
-        }
-        this.counters.readsServed++;
-        r.done(null, value);
+        this.sm.startQuery(r.query, (err, value) => {
+          if (err) return r.done(err);
+          this.counters.readsServed++;
+          r.done(null, value);
+        });
       }
     }
     this.readsAwaitingApply = still;
@@ -474,26 +643,44 @@ export class RaftHost<R, Q, QR> {
     const every = this.opts.snapshotEvery ?? 0;
     if (every <= 0 || this.snapshotInFlight) return;
     const phase = this.opts.snapshotPhase ?? 0;
-    const behind = this.applied - this.snapshotIndex;
-    // Due once the applied index crossed a point of this member's grid since the last one.
+    const index = this.submitted;
+    const behind = index - this.snapshotIndex;
+    // Due once the handed-over index crossed a point of this member's grid since the last one.
     const due =
-      Math.floor((this.applied + phase) / every) > Math.floor((this.snapshotIndex + phase) / every);
+      Math.floor((index + phase) / every) > Math.floor((this.snapshotIndex + phase) / every);
     if (!due || (this.role === 'leader' && behind < 2 * every)) return;
-    const index = this.applied;
     const term = this.core.termAt(index);
     if (term === undefined) return;
-    const snap: Snapshot = {
-      meta: { index, term, conf: this.core.status().conf },
-      data: this.sm.snapshot(),
-    };
+    // The state machine's image once it has applied everything up to `index` (its queue
+    // runs in order), with the membership in force there: the core has applied every
+    // configuration entry handed over so far, and no later one.
+    const meta = { index, term, conf: this.core.status().conf };
+    this.snapshotInFlight = true;
+    this.sm.startSnapshot((err, data) => {
+      if (this.closed) return;
+      if (err || data === undefined) {
+        this.failure ??= err ?? new RaftError('invariant_violated', 'the snapshot has no image');
+        return;
+      }
+      this.saveSnapshot({ meta, data });
+    });
+  }
+
+  private saveSnapshot(snap: Snapshot): void {
+    // A snapshot installed from the leader meanwhile makes this one useless.
+    if (snap.meta.index <= this.snapshotIndex) {
+      this.snapshotInFlight = false;
+      return;
+    }
     const { background } = this.opts;
     if (background !== undefined && this.storage.saveSnapshotInBackground !== undefined) {
-      this.snapshotInFlight = true;
       background(
         this.storage.saveSnapshotInBackground(snap).then(
           (adopted) => {
             this.snapshotInFlight = false;
-            if (adopted && !this.closed) this.compactTo(snap);
+            if (adopted && !this.closed && snap.meta.index > this.snapshotIndex) {
+              this.compactTo(snap);
+            }
           },
           (error: unknown) => {
             this.snapshotInFlight = false;
@@ -504,6 +691,7 @@ export class RaftHost<R, Q, QR> {
       return;
     }
     this.storage.saveSnapshot(snap);
+    this.snapshotInFlight = false;
     this.compactTo(snap);
   }
 

@@ -9,7 +9,13 @@ import {
   type KvReadResult,
   type KvResult,
 } from '../kv/kv-state-machine.js';
-import { RaftHost, type AppliedCommand, type StateMachine } from '../runtime/host.js';
+import {
+  RaftHost,
+  type AppliedCommand,
+  type AsyncStateMachine,
+  type Callback,
+  type StateMachine,
+} from '../runtime/host.js';
 import { DurableStorage } from '../storage/durable-log.js';
 import { SimFileSystem, SimPowerCutError } from '../storage/sim-fs.js';
 import type { KvInput, KvOutput, Operation } from '../../test/support/history.js';
@@ -45,6 +51,13 @@ export interface SimProfile {
    * about two reads a round and leaves the rest for later rounds. 0: no budget.
    */
   readonly readBudget: number;
+  /**
+   * Steps each piece of state machine work (apply, read, snapshot, restore) takes before it
+   * completes, in order, as a worker thread's would: 0 completes at once. With a delay,
+   * `applied` trails `commit`, reads wait for the machine, and snapshots are taken of a
+   * machine that is still busy.
+   */
+  readonly applyDelay: number;
 }
 
 export interface SimResult {
@@ -90,6 +103,7 @@ export function profileFor(seed: number): SimProfile {
     snapshotRetain: r.pick([0, 5, 50]),
     followerApplyBatch: r.pick([0, 3, 64]),
     readBudget: r.pick([0, 2]),
+    applyDelay: r.pick([0, 0, 2, 15]),
   };
 }
 
@@ -125,11 +139,65 @@ class RecordingStateMachine implements StateMachine<AppliedResult, KvQuery, KvRe
   }
 }
 
+/**
+ * The state machine as a worker thread would run it: each piece of work is queued and done
+ * `delay` steps later (in call order), when the simulator {@link drain}s it. With no delay,
+ * work is done at once, inside the call.
+ */
+class DelayedStateMachine implements AsyncStateMachine<AppliedResult, KvQuery, KvReadResult> {
+  private readonly queue: { readonly at: number; readonly run: () => void }[] = [];
+
+  constructor(
+    readonly recording: RecordingStateMachine,
+    private readonly delay: number,
+    private readonly now: () => number,
+  ) {}
+
+  startApply(commands: readonly AppliedCommand[], done: Callback<AppliedResult[]>): void {
+    this.later(() => this.recording.apply(commands), done);
+  }
+
+  startQuery(q: KvQuery, done: Callback<KvReadResult>): void {
+    this.later(() => this.recording.query(q), done);
+  }
+
+  startSnapshot(done: Callback<Uint8Array>): void {
+    this.later(() => this.recording.snapshot(), done);
+  }
+
+  startRestore(data: Uint8Array, done: Callback<void>): void {
+    this.later(() => this.recording.restore(data), done);
+  }
+
+  /** Finishes the queued work that is due, oldest first. */
+  drain(): void {
+    while (this.queue.length > 0 && (this.queue[0]?.at ?? Infinity) <= this.now()) {
+      this.queue.shift()?.run();
+    }
+  }
+
+  private later<T>(work: () => T, done: Callback<T>): void {
+    const run = () => {
+      let value: T;
+      try {
+        value = work();
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done(null, value);
+    };
+    if (this.delay === 0 && this.queue.length === 0) return run();
+    const last = this.queue.at(-1)?.at ?? 0;
+    this.queue.push({ at: Math.max(last, this.now() + this.delay), run });
+  }
+}
+
 interface SimNode {
   readonly id: NodeId;
   readonly fs: SimFileSystem;
   host: RaftHost<AppliedResult, KvQuery, KvReadResult> | null;
-  sm: RecordingStateMachine | null;
+  sm: DelayedStateMachine | null;
   pausedUntil: number;
   downUntil: number;
   tickPhase: number;
@@ -286,8 +354,10 @@ export class Simulation {
   // Members
 
   private start(node: SimNode): void {
-    const sm = new RecordingStateMachine(new KvStateMachine(this.SQL), (c) =>
-      this.checkApply(node.id, c),
+    const sm = new DelayedStateMachine(
+      new RecordingStateMachine(new KvStateMachine(this.SQL), (c) => this.checkApply(node.id, c)),
+      this.profile.applyDelay,
+      () => this.now,
     );
     const storage = new DurableStorage({
       fs: node.fs,
@@ -331,7 +401,7 @@ export class Simulation {
 
   private stop(node: SimNode): void {
     node.host?.close();
-    node.sm?.inner.close();
+    node.sm?.recording.inner.close();
     node.host = null;
     node.sm = null;
   }
@@ -372,7 +442,12 @@ export class Simulation {
     }
     this.driveClients();
     for (const node of this.nodes) {
-      if (node.host && this.now >= node.pausedUntil) this.guard(node, (h) => h.process());
+      if (node.host && this.now >= node.pausedUntil) {
+        this.guard(node, (h) => {
+          node.sm?.drain();
+          h.process();
+        });
+      }
     }
     this.checkLeaders();
     if (this.now % 50 === 0) this.checkLogMatching();
@@ -804,7 +879,9 @@ export class Simulation {
   private finalChecks(): void {
     this.checkLogMatching();
     // Every member's database is byte-identical once they applied the same log.
-    const digests = new Set(this.nodes.map((n) => (n.sm ? digestBytes(n.sm.snapshot()) : 'down')));
+    const digests = new Set(
+      this.nodes.map((n) => (n.sm ? digestBytes(n.sm.recording.snapshot()) : 'down')),
+    );
     if (digests.size !== 1)
       throw new SimFailure(
         `members' databases differ after convergence: ${[...digests].join(', ')}`,
