@@ -5,7 +5,14 @@ import { NodeFileSystem, writeFileInBackground } from '../storage/fs.js';
 import type { TransportLogger } from '../transport/logger.js';
 import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
 import { PeerTransport, type PeerStats } from '../transport/peer-transport.js';
-import { RaftHost, type HostMetrics, type StateMachine } from './host.js';
+import {
+  RaftHost,
+  isAsyncStateMachine,
+  type AsyncStateMachine,
+  type Callback,
+  type HostMetrics,
+  type StateMachine,
+} from './host.js';
 
 /** How to reach one member: its Raft port and (optionally) its client port. */
 export interface MemberAddress {
@@ -92,7 +99,7 @@ export class RaftNode<R, Q, QR> {
 
   private constructor(
     private readonly config: RaftNodeConfig,
-    stateMachine: StateMachine<R, Q, QR>,
+    stateMachine: StateMachine<R, Q, QR> | AsyncStateMachine<R, Q, QR>,
   ) {
     this.members = new Map(config.members);
     const self = this.members.get(config.id);
@@ -115,7 +122,7 @@ export class RaftNode<R, Q, QR> {
         random: Math.random,
       },
       storage: this.storage,
-      stateMachine,
+      stateMachine: this.processingAfterEachAnswer(stateMachine),
       bootstrap: { voters, learners: [] },
       send: (msgs) => this.send(msgs),
       flush: () => this.transport.flush(),
@@ -169,7 +176,7 @@ export class RaftNode<R, Q, QR> {
   /** Recovers from the data directory, starts listening and ticking. */
   static async start<R, Q, QR>(
     config: RaftNodeConfig,
-    stateMachine: StateMachine<R, Q, QR>,
+    stateMachine: StateMachine<R, Q, QR> | AsyncStateMachine<R, Q, QR>,
   ): Promise<RaftNode<R, Q, QR>> {
     const node = new RaftNode(config, stateMachine);
     try {
@@ -193,6 +200,14 @@ export class RaftNode<R, Q, QR> {
   /** A linearizable read (ReadIndex): reflects every write acknowledged before it began. */
   read(query: Q, opts: CallOptions = {}): Promise<QR> {
     return this.call(opts, (done) => this.host.read(query, done));
+  }
+
+  /**
+   * A read of this member's state machine as it will be once everything committed so far is
+   * applied: possibly stale (no ReadIndex round), cheap, and it never blocks consensus.
+   */
+  readLocal(query: Q, opts: CallOptions = {}): Promise<QR> {
+    return this.call(opts, (done) => this.host.readLocal(query, done));
   }
 
   /** Proposes a membership change (leader only); resolves once it is applied. */
@@ -290,6 +305,28 @@ export class RaftNode<R, Q, QR> {
       );
     }
     return err;
+  }
+
+  /**
+   * An asynchronous state machine answers outside any input of ours: each answer may finish
+   * proposals, unblock reads or make a snapshot due, so the host is processed after it.
+   */
+  private processingAfterEachAnswer(
+    sm: StateMachine<R, Q, QR> | AsyncStateMachine<R, Q, QR>,
+  ): StateMachine<R, Q, QR> | AsyncStateMachine<R, Q, QR> {
+    if (!isAsyncStateMachine(sm)) return sm;
+    const then =
+      <T>(done: Callback<T>): Callback<T> =>
+      (err, value) => {
+        this.guardErrors(() => done(err, value));
+        this.schedule();
+      };
+    return {
+      startApply: (commands, done) => sm.startApply(commands, then(done)),
+      startQuery: (query, done) => sm.startQuery(query, then(done)),
+      startSnapshot: (done) => sm.startSnapshot(then(done)),
+      startRestore: (data, done) => sm.startRestore(data, then(done)),
+    };
   }
 
   private receive(m: Message): void {

@@ -1,0 +1,154 @@
+/**
+ * Consensus never waits for the state machine: members whose machine runs in a worker keep
+ * their leader, their term and their event loop while every apply and every query takes
+ * seconds; a worker that dies stops its member instead of leaving it serving half a state.
+ */
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import type { NodeId } from '../core/types.js';
+import {
+  encodeKvCommand,
+  type KvQuery,
+  type KvReadResult,
+  type KvResult,
+} from '../kv/kv-state-machine.js';
+import { silentLogger } from '../transport/logger.js';
+import { RaftNode, type MemberAddress } from './raft-node.js';
+import type { SlowKvOptions } from './test-support.js';
+import { WorkerStateMachine } from './worker-state-machine.js';
+
+const BASE_PORT = 26_100;
+type KvNode = RaftNode<KvResult, KvQuery, KvReadResult>;
+
+async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Starts members 1..3 on `basePort + id`, each with its machine in a worker. */
+async function startCluster(basePort: number, machine: (id: NodeId) => SlowKvOptions) {
+  const dir = mkdtempSync(join(tmpdir(), 'agenda-raft-worker-'));
+  const ca = await createCertificateAuthority();
+  const members = new Map<NodeId, MemberAddress>(
+    [1, 2, 3].map((id) => [id, { raft: { host: '127.0.0.1', port: basePort + id } }]),
+  );
+  const nodes = new Map<NodeId, KvNode>();
+  const machines: WorkerStateMachine<KvResult, KvQuery, KvReadResult>[] = [];
+  const fatal = new Map<NodeId, Error>();
+  for (const id of members.keys()) {
+    const cert = await issueCertificate(ca, {
+      name: `member-${id}`,
+      ipAddresses: ['127.0.0.1'],
+      usages: 'both',
+      days: 1,
+    });
+    const sm = await WorkerStateMachine.start<KvResult, KvQuery, KvReadResult>({
+      module: new URL('./test-support.js', import.meta.url),
+      options: machine(id),
+    });
+    machines.push(sm);
+    const node = await RaftNode.start(
+      {
+        id,
+        clusterId: 'worker-test',
+        dataDir: join(dir, `m${id}`),
+        members,
+        tls: { ca: ca.certPem, cert: cert.certPem, key: cert.keyPem },
+        tickMs: 20,
+        logger: silentLogger,
+      },
+      sm,
+    );
+    node.onFatal = (error) => fatal.set(id, error);
+    nodes.set(id, node);
+  }
+  const leader = () => [...nodes.values()].find((n) => n.status().role === 'leader');
+  await until('a leader', () => leader() !== undefined);
+  return {
+    nodes,
+    fatal,
+    leader,
+    close: async () => {
+      await Promise.all([...nodes.values()].map((n) => n.close()));
+      await Promise.all(machines.map((m) => m.close()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test('applies and queries of 5 s each leave the leader, the term and the event loop alone', async (t) => {
+  t.timeout(60_000);
+  const cluster = await startCluster(BASE_PORT, () => ({ applyMs: 5_000, queryMs: 5_000 }));
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  try {
+    const leader = cluster.leader();
+    if (!leader) throw new Error('no leader');
+    const { term, leader: leaderId } = leader.status();
+    await until('every member to follow the leader', () =>
+      [...cluster.nodes.values()].every((n) => n.status().leader === leaderId),
+    );
+    // What every member believes, sampled while the machines are busy.
+    const beliefs = new Set<string>();
+    const sample = setInterval(() => {
+      for (const n of cluster.nodes.values()) {
+        const s = n.status();
+        beliefs.add(`${s.role === 'leader' ? 'leader' : 'other'}:${s.leader}:${s.term}`);
+      }
+    }, 50);
+    delay.enable();
+    const started = performance.now();
+    const written = leader.propose(encodeKvCommand({ op: 'put', key: 'k', value: 'v' }), {
+      timeoutMs: 30_000,
+    });
+    const read = leader.read({ op: 'get', key: 'k' }, { timeoutMs: 30_000 });
+    t.deepEqual(await written, { ok: true, prev: null });
+    t.deepEqual(await read, { value: 'v' });
+    const took = performance.now() - started;
+    delay.disable();
+    clearInterval(sample);
+
+    t.true(took >= 9_000, `the apply and the read took their 10 s (${Math.round(took)} ms)`);
+    for (const n of cluster.nodes.values()) {
+      t.is(n.status().term, term, `member ${n.id} is still in term ${term}`);
+      t.is(n.status().leader, leaderId, `member ${n.id} still follows member ${leaderId}`);
+    }
+    t.deepEqual(
+      [...beliefs].sort(),
+      [`leader:${leaderId}:${term}`, `other:${leaderId}:${term}`],
+      'nobody ever saw another leader or term',
+    );
+    const worstMs = delay.max / 1e6;
+    t.true(worstMs < 250, `the members' event loop was never held up long (worst ${worstMs} ms)`);
+    t.is(cluster.fatal.size, 0);
+  } finally {
+    delay.disable();
+    await cluster.close();
+  }
+});
+
+test('a state machine worker that dies stops its member', async (t) => {
+  t.timeout(30_000);
+  const cluster = await startCluster(BASE_PORT + 10, (id) => ({ crashOnApply: id === 1 }));
+  try {
+    const leader = cluster.leader();
+    if (!leader) throw new Error('no leader');
+    await leader
+      .propose(encodeKvCommand({ op: 'put', key: 'k', value: 'v' }), {
+        timeoutMs: 10_000,
+      })
+      .catch(() => undefined);
+    await until('member 1 to stop', () => cluster.fatal.has(1));
+    t.regex(cluster.fatal.get(1)?.message ?? '', /worker exited/);
+    t.false(cluster.fatal.has(2) || cluster.fatal.has(3), 'the other members keep going');
+  } finally {
+    await cluster.close();
+  }
+});
