@@ -169,6 +169,15 @@ export interface HostOptions<R, Q, QR> {
   readonly readBudgetMs?: number;
   /** Milliseconds for `readBudgetMs`; required with it. */
   readonly clock?: () => number;
+  /**
+   * Told how long each fsync of appended entries took, and how long each batch of committed
+   * entries took from being handed to the state machine to being applied (queueing in a
+   * worker included), in milliseconds by `clock`, which is required with it.
+   */
+  readonly observe?: {
+    synced(ms: number): void;
+    applied(ms: number, entries: number): void;
+  };
   readonly onSoftState?: (s: SoftState) => void;
   readonly onConfChange?: (cc: ConfChange, conf: ConfState) => void;
   /** A snapshot was taken locally (`taken`) or installed from the leader (`installed`). */
@@ -207,6 +216,8 @@ type ApplyJob<R> =
   | {
       readonly kind: 'entries';
       readonly entries: readonly Entry[];
+      /** When it was handed over, by the `observe` clock (0 without one). */
+      readonly since: number;
       /** One per command entry (normal, non-empty), once the state machine answered. */
       results: R[] | null;
     }
@@ -415,6 +426,14 @@ export class RaftHost<R, Q, QR> {
     this.jobs = [];
   }
 
+  private observing(): boolean {
+    return this.opts.observe !== undefined && this.opts.clock !== undefined;
+  }
+
+  private now(): number {
+    return this.opts.clock?.() ?? 0;
+  }
+
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
@@ -436,7 +455,9 @@ export class RaftHost<R, Q, QR> {
     if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
     if (rd.entries.length > 0) {
       this.storage.append(rd.entries);
+      const before = this.observing() ? this.now() : 0;
       this.storage.sync();
+      if (this.observing()) this.opts.observe?.synced(this.now() - before);
       this.counters.syncedAppends++;
       this.counters.entriesAppended += rd.entries.length;
     }
@@ -520,7 +541,8 @@ export class RaftHost<R, Q, QR> {
       // Membership is the core's business and is already in force; it is reported now.
       if (e.type === 'conf') this.appliedConfChanges.push(e);
     }
-    const job: ApplyJob<R> = { kind: 'entries', entries, results: null };
+    const since = this.observing() ? this.now() : 0;
+    const job: ApplyJob<R> = { kind: 'entries', entries, since, results: null };
     this.enqueue(job);
     if (commands.length === 0) this.finish(job, null, []);
     else this.sm.startApply(commands, (err, results) => this.finish(job, err, results));
@@ -553,6 +575,7 @@ export class RaftHost<R, Q, QR> {
     }
     const results = job.results ?? [];
     this.counters.entriesApplied += job.entries.length;
+    if (this.observing()) this.opts.observe?.applied(this.now() - job.since, job.entries.length);
     let next = 0;
     for (const e of job.entries) {
       let result: R | undefined;

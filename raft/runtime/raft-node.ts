@@ -39,6 +39,11 @@ export interface RaftNodeConfig {
   /** See {@link HostOptions.followerApplyBatch}; 0 applies at once. */
   readonly followerApplyBatch?: number;
   readonly logger: TransportLogger;
+  /** Told each fsync's and each apply batch's duration in seconds (see HostOptions.observe). */
+  readonly observer?: {
+    fsyncSeconds(seconds: number): void;
+    applySeconds(seconds: number, entries: number): void;
+  };
   /**
    * The certificate common name member `id` must present on the Raft port. Any certificate
    * from the cluster CA proves membership of the deployment, but only a member's own
@@ -141,6 +146,15 @@ export class RaftNode<R, Q, QR> {
       followerApplyBatch: config.followerApplyBatch ?? 0,
       readBudgetMs: 20,
       clock: () => performance.now(),
+      ...(config.observer
+        ? {
+            observe: {
+              synced: (ms: number) => config.observer?.fsyncSeconds(ms / 1000),
+              applied: (ms: number, entries: number) =>
+                config.observer?.applySeconds(ms / 1000, entries),
+            },
+          }
+        : {}),
       onSoftState: (s) =>
         config.logger.info('role changed', {
           role: s.role,
