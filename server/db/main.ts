@@ -13,7 +13,6 @@ import {
   raftNodeConfigOf,
   stopOnSignals,
 } from '../../raft/cmd/daemon.js';
-import { loadSqlJs } from '../../raft/kv/sql.js';
 import { DbService } from './service.js';
 
 const config = loadConfigOrExit('server/db/main.ts');
@@ -21,7 +20,7 @@ const logger = jsonLogger({ service: 'db', member: config.file.id });
 
 let service: DbService;
 try {
-  service = await DbService.start(raftNodeConfigOf(config, logger), await loadSqlJs());
+  service = await DbService.start(raftNodeConfigOf(config, logger));
 } catch (err) {
   exitOnStartFailure(logger, err);
 }

@@ -12,20 +12,20 @@
  *   in order (an `unavailable` one may be retried alone, with its request id).
  * - `POST /v1/queries[?consistency=local]`: linearizable by default (ReadIndex, on any
  *   member); `local` answers from this member's state at once, possibly stale.
- * - `GET /v1/status`, `GET /healthz`, `GET /readyz`.
+ * - `GET /v1/status`, `GET /healthz`, `GET /readyz`, and `GET /metrics` (Prometheus text:
+ *   the process, its event-loop delay and its Raft member; see ./metrics.ts).
  *
  * Every response carries `x-agenda-db-leader` (the leader's id as this member knows it).
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SqlJsStatic } from 'sql.js';
 import { Agent, request } from 'undici';
 import { RaftError } from '../../raft/core/errors.js';
 import { RaftNode, type NodeStatus, type RaftNodeConfig } from '../../raft/runtime/raft-node.js';
+import { WorkerStateMachine } from '../../raft/runtime/worker-state-machine.js';
 import type { NetAddress } from '../../raft/transport/mutual-tls.js';
 import { isAgendaError } from '../errors.js';
 import { withSharedContext } from '../net/connector.js';
-import { CalendarStore } from '../store/calendar-store.js';
 import {
   parseCommand,
   parseQuery,
@@ -35,6 +35,7 @@ import {
   type StoreStatus,
 } from '../store/protocol.js';
 import { MAX_COMMAND_BATCH } from './client.js';
+import { DbMetrics } from './metrics.js';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.js';
 
 /** A Raft member's settings (members' `client` addresses are their HTTPS APIs), plus: */
@@ -64,7 +65,8 @@ export class DbService {
   private constructor(
     private readonly config: DbServiceConfig,
     readonly node: RaftNode<StoreResult, StoreQuery, StoreQueryResult>,
-    private readonly store: CalendarStore,
+    private readonly store: WorkerStateMachine<StoreResult, StoreQuery, StoreQueryResult>,
+    private readonly metrics: DbMetrics,
   ) {
     this.server = createServer(
       {
@@ -91,20 +93,28 @@ export class DbService {
     });
   }
 
-  /** Recovers the member from its data directory and starts serving. */
-  static async start(config: DbServiceConfig, SQL: SqlJsStatic): Promise<DbService> {
+  /**
+   * Recovers the member from its data directory and starts serving. The calendar store runs
+   * in a worker thread (`server/store/store-worker.ts`): the member's event loop only does
+   * Raft, HTTPS and the hand-over, whatever a command or query costs.
+   */
+  static async start(config: DbServiceConfig): Promise<DbService> {
     const api = config.members.get(config.id)?.client;
     if (!api) throw new Error(`member ${config.id} has no API address in the member list`);
-    const store = new CalendarStore(SQL, {
-      onInternalError: (error, request) =>
-        config.logger.warn('store bug answered as internal', {
-          error: (error as Error).message,
-          stack: (error as Error).stack,
-          request: request.body.type,
-        }),
+    let node: RaftNode<StoreResult, StoreQuery, StoreQueryResult> | null = null;
+    const metrics = new DbMetrics(config.id, () => node?.status() ?? null);
+    const store = await WorkerStateMachine.start<StoreResult, StoreQuery, StoreQueryResult>({
+      module: new URL('../store/store-worker.js', import.meta.url),
+      logger: config.logger,
     });
-    const node = await RaftNode.start(config, store);
-    const service = new DbService(config, node, store);
+    try {
+      node = await RaftNode.start({ ...config, observer: metrics.observer }, store);
+    } catch (err) {
+      await store.close();
+      metrics.close();
+      throw err;
+    }
+    const service = new DbService(config, node, store, metrics);
     try {
       await new Promise<void>((resolve, reject) => {
         service.server.once('error', reject);
@@ -135,7 +145,8 @@ export class DbService {
       });
       await this.forwarder.close();
       await this.node.close();
-      this.store.close();
+      await this.store.close();
+      this.metrics.close();
     })();
     return this.closing;
   }
@@ -158,7 +169,17 @@ export class DbService {
             headers,
           );
         case 'GET /v1/status':
-          return sendJson(res, 200, this.status(), headers);
+          return sendJson(res, 200, await this.status(), headers);
+        case 'GET /metrics': {
+          // Mutual TLS already vouched for the client: only the cluster CA's certificates get here.
+          const text = await this.metrics.text();
+          res.writeHead(200, {
+            'content-type': this.metrics.daemon.registry.contentType,
+            ...headers,
+          });
+          res.end(text);
+          return;
+        }
         case 'GET /healthz':
           return sendJson(res, 200, { ok: true, role: this.node.status().role }, headers);
         case 'GET /readyz': {
@@ -173,6 +194,7 @@ export class DbService {
               '/v1/command-batch',
               '/v1/queries',
               '/v1/status',
+              '/metrics',
               '/healthz',
               '/readyz',
             ].includes(url.pathname)
@@ -310,20 +332,25 @@ export class DbService {
       throw HttpError.of('invalid', 'the body must be a query object');
     }
     const query = parseQuery({ at: Date.now(), ...body });
-    if (consistency === 'local') return { result: this.store.query(query) };
-    return {
-      result: await this.node.read(query, { timeoutMs: this.config.commandTimeoutMs ?? 5_000 }),
-    };
+    const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
+    if (consistency === 'local') return { result: await this.node.readLocal(query, { timeoutMs }) };
+    return { result: await this.node.read(query, { timeoutMs }) };
   }
 
-  private status(): DbStatus {
-    const store = this.store.query({
-      v: 1,
-      actor: null,
-      at: Date.now(),
-      body: { type: 'store.status' },
-    });
-    return { member: this.node.status(), store: store.ok ? (store.result as StoreStatus) : null };
+  /** The member's view now, and the store's as soon as its worker gets to it (null if it cannot). */
+  private async status(): Promise<DbStatus> {
+    const member = this.node.status();
+    let store: StoreStatus | null = null;
+    try {
+      const answer = await this.node.readLocal(
+        { v: 1, actor: null, at: Date.now(), body: { type: 'store.status' } },
+        { timeoutMs: 2_000 },
+      );
+      if (answer.ok) store = answer.result as StoreStatus;
+    } catch {
+      // A busy or stopped store leaves the member's own status worth answering.
+    }
+    return { member, store };
   }
 
   private asHttpError(err: unknown): HttpError {
@@ -341,6 +368,8 @@ export class DbService {
         case 'no_leader':
         case 'proposal_dropped':
           return HttpError.of('unavailable', `leadership changed; ${retry}`);
+        case 'busy':
+          return HttpError.of('unavailable', `the store is behind on its work; ${retry}`);
         case 'timeout':
         case 'outcome_unknown':
           return HttpError.of('unavailable', `the outcome is not known yet; ${retry}`);

@@ -286,6 +286,23 @@ test.serial('malformed requests get a clear 4xx and the service keeps serving', 
       username: "x'; DROP TABLE users;--",
     });
     t.false(injected.ok);
+
+    // Operators read each member's metrics: its event loop, its Raft state, fsync and apply times.
+    const metrics = await request(`https://${followerApi.host}:${followerApi.port}/metrics`, {
+      dispatcher: agent,
+    });
+    t.is(metrics.statusCode, 200);
+    const text = await metrics.body.text();
+    for (const name of [
+      'agenda_event_loop_delay_worst_seconds',
+      'process_resident_memory_bytes',
+      'agenda_raft_term',
+      'agenda_raft_applied_index',
+      'agenda_raft_fsync_seconds_bucket',
+      'agenda_raft_apply_seconds_bucket',
+    ]) {
+      t.regex(text, new RegExp(`^${name}\\{[^}]*member="db-${follower?.id ?? 1}"`, 'm'), name);
+    }
     await agent.close();
   });
 });
