@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { Unavailable } from '../../server/errors.js';
 import { Gateway } from '../../server/gateway/gateway.js';
 import { importTokenPublicKey } from '../../server/gateway/keys.js';
@@ -103,6 +104,7 @@ export class InProcessSystem {
           subscribe: () => Promise.reject(new Unavailable('no live updates in this test system')),
         },
         readiness: () => Promise.resolve({ ready: true }),
+        registry: new Registry(),
         closeGraceMs: 0,
       });
       await gateway.start();

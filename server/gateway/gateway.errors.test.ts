@@ -207,7 +207,10 @@ test('login is rate-limited per username, and recovers as the bucket refills', a
   now += 1_000;
   t.is((await login('alice')).status, 200);
   t.is((await login('alice')).status, 429);
-  t.regex(g.gateway.metrics.render(), /agenda_gateway_rate_limited_total\{limit="username"\} 3/);
+  t.regex(
+    await g.gateway.metrics.render(),
+    /agenda_gateway_rate_limited_total\{limit="username"\} 3/,
+  );
 });
 
 test('login is rate-limited per address across usernames', async (t) => {

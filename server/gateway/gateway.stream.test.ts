@@ -1,5 +1,6 @@
 import test from 'ava';
 import { request } from 'undici';
+import { parsePrometheusText, sampleValue } from '../metrics/prometheus-text.js';
 import type { LiveUpdate } from '../protocol/api.js';
 import { portsFrom, startTestGateway, waitFor, type TestGateway } from './test-support.js';
 
@@ -108,14 +109,14 @@ test('a client disconnecting unsubscribes its stream', async (t) => {
   const first = await openStream(g, token);
   const second = await openStream(g, token);
   t.is(g.feed.listenerCount('alice'), 2);
-  t.regex(g.gateway.metrics.render(), /^agenda_gateway_open_streams 2$/m);
+  t.regex(await g.gateway.metrics.render(), /^agenda_gateway_open_streams 2$/m);
   first.abort();
   await waitFor(() => g.feed.listenerCount('alice') === 1, 'the first stream to unsubscribe');
   g.feed.publish('alice', update('e1'));
   await waitFor(() => second.updates().length === 1, 'the update on the second stream');
   second.abort();
   await waitFor(() => g.feed.listenerCount('alice') === 0, 'the second stream to unsubscribe');
-  t.regex(g.gateway.metrics.render(), /^agenda_gateway_open_streams 0$/m);
+  t.regex(await g.gateway.metrics.render(), /^agenda_gateway_open_streams 0$/m);
 });
 
 test('a client that stops reading is cut off, with bounded memory, and unsubscribed', async (t) => {
@@ -134,9 +135,9 @@ test('a client that stops reading is cut off, with bounded memory, and unsubscri
     for (let i = 0; i < 100; i++) g.feed.publish('alice', update(`e${published++}`, change));
     await new Promise((resolve) => setImmediate(resolve));
   }
-  t.regex(g.gateway.metrics.render(), /^agenda_gateway_stream_overflows_total 1$/m);
+  t.regex(await g.gateway.metrics.render(), /^agenda_gateway_stream_overflows_total 1$/m);
   await waitFor(
-    () => /^agenda_gateway_open_streams 0$/m.test(g.gateway.metrics.render()),
+    async () => /^agenda_gateway_open_streams 0$/m.test(await g.gateway.metrics.render()),
     'the stream to be counted closed',
   );
   response.body.destroy();
@@ -180,7 +181,7 @@ test('a subscription that cannot go live is a 503, not a silent stream', async (
   release();
   await waitFor(() => g.feed.subscriptions === 1, 'the late subscription to go live');
   await waitFor(() => g.feed.listenerCount('alice') === 0, 'the late subscription to end');
-  t.regex(g.gateway.metrics.render(), /^agenda_gateway_open_streams 0$/m);
+  t.regex(await g.gateway.metrics.render(), /^agenda_gateway_open_streams 0$/m);
 });
 
 test('a client leaving while its subscription is being made leaves nothing behind', async (t) => {
@@ -202,7 +203,7 @@ test('a client leaving while its subscription is being made leaves nothing behin
   controller.abort();
   await t.throwsAsync(pending, { any: true });
   await waitFor(
-    () => /^agenda_gateway_open_streams 0$/m.test(g.gateway.metrics.render()),
+    async () => /^agenda_gateway_open_streams 0$/m.test(await g.gateway.metrics.render()),
     'the stream to be dropped',
   );
   release();
@@ -219,38 +220,6 @@ test('closing the gateway ends open streams', async (t) => {
   await stream.ended;
   t.is(g.feed.listenerCount('alice'), 0);
 });
-
-/** A strict reader of the Prometheus text format: every line a comment or a valid sample. */
-function parsePrometheus(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  const types = new Map<string, string>();
-  const name = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-  const label = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"`;
-  const sample = new RegExp(
-    `^(${name})(\\{(?:${label}(?:,${label})*)?\\})? (-?[0-9.eE+-]+|[+-]Inf|NaN)$`,
-  );
-  if (!text.endsWith('\n')) throw new Error('the exposition must end with a newline');
-  for (const line of text.slice(0, -1).split('\n')) {
-    const help = new RegExp(`^# HELP (${name}) .+$`).exec(line);
-    const type = new RegExp(`^# TYPE (${name}) (counter|gauge|histogram|summary|untyped)$`).exec(
-      line,
-    );
-    if (help) continue;
-    if (type) {
-      if (types.has(type[1] ?? '')) throw new Error(`TYPE given twice for ${type[1]}`);
-      types.set(type[1] ?? '', type[2] ?? '');
-      continue;
-    }
-    const match = sample.exec(line);
-    if (!match) throw new Error(`not a Prometheus line: ${JSON.stringify(line)}`);
-    const family = (match[1] ?? '').replace(/_(bucket|sum|count)$/, '');
-    if (!types.has(match[1] ?? '') && !types.has(family)) {
-      throw new Error(`sample before its TYPE: ${line}`);
-    }
-    samples.set(`${match[1]}${match[2] ?? ''}`, Number(match[3]));
-  }
-  return samples;
-}
 
 test('/metrics is Prometheus text with requests by route and status, latency, streams, refusals', async (t) => {
   const g = await startTestGateway(t, nextPort(), {
@@ -272,33 +241,33 @@ test('/metrics is Prometheus text with requests by route and status, latency, st
   const answer = await g.call('/metrics', { asOperator: true });
   t.is(answer.status, 200);
   t.is(answer.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
-  const samples = parsePrometheus(answer.text);
+  const exposition = parsePrometheusText(answer.text);
+  const value = (name: string, labels: Record<string, string> = {}) =>
+    sampleValue(exposition, name, labels);
   const requests = (route: string, method: string, status: number) =>
-    samples.get(
-      `agenda_gateway_requests_total{route="${route}",method="${method}",status="${status}"}`,
-    );
+    value('agenda_gateway_requests_total', { route, method, status: String(status) });
   t.is(requests('/v1/me', 'GET', 200), 1);
   t.is(requests('/v1/me', 'GET', 401), 1);
   t.is(requests('/v1/events/:eventId', 'GET', 200), 2, 'raw paths never become labels');
   t.is(requests('unmatched', 'GET', 404), 1);
   t.is(requests('/v1/sessions', 'POST', 429), 1);
-  t.is(samples.get('agenda_gateway_rate_limited_total{limit="username"}'), 1);
-  t.is(samples.get('agenda_gateway_open_streams'), 1);
-  const count = samples.get(
-    'agenda_gateway_request_duration_seconds_count{route="/v1/events/:eventId"}',
-  );
+  t.is(value('agenda_gateway_rate_limited_total', { limit: 'username' }), 1);
+  t.is(value('agenda_gateway_open_streams'), 1);
+  const count = value('agenda_gateway_request_duration_seconds_count', {
+    route: '/v1/events/:eventId',
+  });
   t.is(count, 2);
   t.is(
-    samples.get(
-      'agenda_gateway_request_duration_seconds_bucket{route="/v1/events/:eventId",le="+Inf"}',
-    ),
+    value('agenda_gateway_request_duration_seconds_bucket', {
+      route: '/v1/events/:eventId',
+      le: '+Inf',
+    }),
     count,
   );
   let previous = 0;
   for (const le of ['0.005', '0.01', '0.1', '1', '10', '+Inf']) {
     const bucket =
-      samples.get(`agenda_gateway_request_duration_seconds_bucket{route="/v1/me",le="${le}"}`) ??
-      -1;
+      value('agenda_gateway_request_duration_seconds_bucket', { route: '/v1/me', le }) ?? -1;
     t.true(bucket >= previous, 'buckets are cumulative');
     previous = bucket;
   }

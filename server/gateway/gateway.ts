@@ -18,6 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import {
   Internal,
@@ -29,11 +30,12 @@ import {
   Unavailable,
   type AgendaError,
 } from '../errors.js';
+import { presentsClusterCertificate } from '../net/client-certificate.js';
 import { serviceFor, type Op, type ServiceName } from '../protocol/ops.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { withDeadline } from './deadline.js';
 import { HttpRefusal, readBody, refusalOf, sendJson, sendText } from './http.js';
-import { GatewayMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
+import { GatewayMetrics } from './metrics.js';
 import type { Dispatcher, NotificationFeed, ReadinessProbe, ReplicaDirectory } from './ports.js';
 import { LoginRateLimiter, type LoginLimits } from './rate-limit.js';
 import { parseJsonBody, QueryParameters } from './requests.js';
@@ -57,6 +59,11 @@ export interface GatewayOptions {
    * may read `/metrics`. Users need no certificate; without `ca`, `/metrics` answers nobody.
    */
   readonly tls: { readonly cert: string; readonly key: string; readonly ca?: string };
+  /**
+   * The registry `/metrics` serves: the gateway adds its own metrics (./metrics.ts) to it.
+   * Its owner decides what else it holds (the daemon's process metrics and event-loop delay).
+   */
+  readonly registry: Registry;
   /** How session and feed tokens are checked: the users service's public key and claims. */
   readonly tokens: TokenVerifierOptions;
   readonly dispatcher: Dispatcher;
@@ -116,7 +123,7 @@ const silentLogger: GatewayLogger = { info() {}, warn() {} };
 
 export class Gateway {
   /** Counters and histograms behind `/metrics`, readable in-process too. */
-  readonly metrics = new GatewayMetrics();
+  readonly metrics: GatewayMetrics;
   private readonly server: Server;
   private readonly router: Router<ApiRoute>;
   private readonly tokens: TokenVerifier;
@@ -139,6 +146,7 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     this.logger = options.logger ?? silentLogger;
     this.deadlineMs = options.requestDeadlineMs ?? 10_000;
+    this.metrics = new GatewayMetrics(options.registry, options.replicas);
     this.tokens = new TokenVerifier(options.tokens);
     this.loginLimiter = new LoginRateLimiter(options.loginLimits, options.loginClock);
     this.router = apiRoutes()
@@ -564,12 +572,12 @@ export class Gateway {
     return { kind: 'json', status: 200, body: { ok: true } };
   }
 
-  private metricsText(): Promise<Answer> {
-    return Promise.resolve({
+  private async metricsText(): Promise<Answer> {
+    return {
       kind: 'text',
-      contentType: PROMETHEUS_CONTENT_TYPE,
-      body: this.metrics.render(this.options.replicas),
-    });
+      contentType: this.metrics.contentType,
+      body: await this.metrics.render(),
+    };
   }
 
   /** Any failure as a refusal: ours as they are, anything else an internal error (logged). */
@@ -617,16 +625,6 @@ function scopedRequestId(actor: string | null, key: string, op: Op): string {
 /** A random request id; randomUUID draws from a pool, where randomBytes asks the OS each time. */
 function freshRequestId(): string {
   return randomUUID();
-}
-
-/**
- * Whether the client proved a certificate from the cluster CA. `authorized` alone is not
- * proof: Node counts a resumed TLS 1.3 session without any client certificate as authorized
- * (it cannot tell it from a PSK), so a user could resume their own anonymous session and be
- * served as an operator. The session must also carry the certificate that was verified.
- */
-function presentsClusterCertificate(socket: TLSSocket): boolean {
-  return socket.authorized && socket.getPeerX509Certificate() !== undefined;
 }
 
 /** The client's address, IPv4-mapped IPv6 addresses written as plain IPv4. */

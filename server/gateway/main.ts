@@ -9,6 +9,10 @@
  * a service none of whose replicas is up; see `GossipView` for when it has no opinion (the
  * first three protocol periods after the first contact, a role never seen, a view that looks
  * cut off). `/readyz` and `/metrics` show the view too.
+ *
+ * `/metrics` (a client certificate from the cluster CA required) serves the gateway's
+ * counters with the process metrics and event-loop delay of every daemon
+ * (server/metrics/daemon-metrics.ts), labelled `service="gateway"`, `member="gateway-<id>"`.
  */
 import {
   announceReady,
@@ -27,6 +31,7 @@ import { errorFromWire } from '../errors.js';
 import { DEFAULT_PERIOD_MS, joinGossip } from '../gossip/join.js';
 import type { GossipNode } from '../gossip/node.js';
 import { GossipView } from '../gossip/view.js';
+import { DaemonMetrics } from '../metrics/daemon-metrics.js';
 import { GatewayConfigSchema, loadProcessConfig } from '../process-config.js';
 import { Gateway } from './gateway.js';
 import { readTokenPublicKey } from './keys.js';
@@ -39,6 +44,7 @@ const { file } = config;
 const name = `gateway-${file.id}`;
 const logger = jsonLogger({ service: 'gateway', instance: file.id });
 const listen = parseHostPort(file.listen);
+const metrics = new DaemonMetrics({ service: 'gateway', member: name });
 
 const db = new DbClient({ members: config.db, tls: config.tls, logger });
 const connection = new BusConnection({
@@ -93,6 +99,7 @@ try {
       // Client certificates from the cluster CA make an operator (`/metrics`).
       ca: config.tls.ca.toString(),
     },
+    registry: metrics.registry,
     tokens: { publicKey: await readTokenPublicKey(config.path(file.verificationKey)) },
     dispatcher,
     notifications,
@@ -119,4 +126,5 @@ stopOnSignals(logger, async () => {
   await requester.close();
   await connection.close();
   await db.close();
+  metrics.close();
 });

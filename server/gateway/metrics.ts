@@ -1,127 +1,92 @@
 /**
- * The gateway's metrics, rendered in the Prometheus text exposition format (version 0.0.4)
- * for `GET /metrics`. Label values are route templates (`/v1/events/:id`), never raw paths,
- * so the number of series stays bounded whatever clients send.
+ * The gateway's own metrics, registered in the registry its owner gives it (the daemon's,
+ * with the process metrics and the event-loop delay: server/metrics/daemon-metrics.ts) and
+ * served at `GET /metrics`. Label values are route templates (`/v1/events/:id`), never raw
+ * paths, so the number of series stays bounded whatever clients send.
+ *
+ * | name                                      | type      | labels                 |
+ * | ----------------------------------------- | --------- | ---------------------- |
+ * | `agenda_gateway_requests_total`           | counter   | route, method, status  |
+ * | `agenda_gateway_request_duration_seconds` | histogram | route                  |
+ * | `agenda_gateway_rate_limited_total`       | counter   | limit                  |
+ * | `agenda_gateway_open_streams`             | gauge     |                        |
+ * | `agenda_gateway_stream_updates_total`     | counter   |                        |
+ * | `agenda_gateway_stream_overflows_total`   | counter   |                        |
+ * | `agenda_gateway_fail_fast_total`          | counter   | service (with gossip)  |
+ * | `agenda_gossip_members`                   | gauge     | role, state (gossip)   |
+ * | `agenda_gossip_datagrams_total`           | counter   | direction (gossip)     |
+ * | `agenda_gossip_send_errors_total`         | counter   | (gossip)               |
+ * | `agenda_gossip_dropped_total`             | counter   | reason (gossip)        |
  */
-
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ReplicaDirectory } from './ports.js';
 
-/** Content type of {@link GatewayMetrics.render}'s output. */
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
 /** Upper bounds of the latency histogram, in seconds. */
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type Labels = Readonly<Record<string, string>>;
-
-function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-function formatLabels(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
-}
-
-function formatNumber(value: number): string {
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return Number.isNaN(value) ? 'NaN' : String(value);
-}
-
-/** A counter family: one monotonically growing value per label set. */
-class CounterFamily {
-  private readonly series = new Map<string, { labels: Labels; value: number }>();
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-
-  inc(labels: Labels, by = 1): void {
-    const key = formatLabels(labels);
-    const entry = this.series.get(key);
-    if (entry === undefined) this.series.set(key, { labels, value: by });
-    else entry.value += by;
-  }
-
-  render(lines: string[]): void {
-    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
-    for (const { labels, value } of this.series.values()) {
-      lines.push(`${this.name}${formatLabels(labels)} ${formatNumber(value)}`);
-    }
-  }
-}
-
-/** A histogram family with fixed buckets, one set of buckets per label set. */
-class HistogramFamily {
-  private readonly series = new Map<
-    string,
-    { labels: Labels; counts: number[]; sum: number; count: number }
-  >();
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly bounds: readonly number[],
-  ) {}
-
-  observe(labels: Labels, value: number): void {
-    const key = formatLabels(labels);
-    let entry = this.series.get(key);
-    if (entry === undefined) {
-      entry = { labels, counts: this.bounds.map(() => 0), sum: 0, count: 0 };
-      this.series.set(key, entry);
-    }
-    for (let i = 0; i < this.bounds.length; i++) {
-      if (value <= (this.bounds[i] ?? Infinity)) entry.counts[i] = (entry.counts[i] ?? 0) + 1;
-    }
-    entry.sum += value;
-    entry.count += 1;
-  }
-
-  render(lines: string[]): void {
-    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
-    for (const { labels, counts, sum, count } of this.series.values()) {
-      this.bounds.forEach((bound, i) => {
-        const le = formatLabels({ ...labels, le: formatNumber(bound) });
-        lines.push(`${this.name}_bucket${le} ${counts[i] ?? 0}`);
-      });
-      lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: '+Inf' })} ${count}`);
-      lines.push(`${this.name}_sum${formatLabels(labels)} ${formatNumber(sum)}`);
-      lines.push(`${this.name}_count${formatLabels(labels)} ${count}`);
-    }
-  }
-}
-
-/** Everything `/metrics` shows. Cheap to update: plain maps, no timers. */
+/** Everything the gateway counts. Cheap to update: no timers, no I/O. */
 export class GatewayMetrics {
-  private readonly requests = new CounterFamily(
-    'agenda_gateway_requests_total',
-    'HTTP requests answered, by route template, method and status.',
-  );
-  private readonly latency = new HistogramFamily(
-    'agenda_gateway_request_duration_seconds',
-    'Time from request to complete answer, by route template (live streams excluded).',
-    LATENCY_BUCKETS,
-  );
-  private readonly rateLimited = new CounterFamily(
-    'agenda_gateway_rate_limited_total',
-    'Login attempts refused by a rate limit, by limit.',
-  );
-  private readonly streamUpdates = new CounterFamily(
-    'agenda_gateway_stream_updates_total',
-    'Live updates written to event streams.',
-  );
-  private readonly streamOverflows = new CounterFamily(
-    'agenda_gateway_stream_overflows_total',
-    'Event streams closed because their client did not keep up.',
-  );
-  private readonly failFast = new CounterFamily(
-    'agenda_gateway_fail_fast_total',
-    'Requests refused at once because gossip knows no live replica of their service.',
-  );
-  private openStreams = 0;
+  private readonly requests: Counter<'route' | 'method' | 'status'>;
+  private readonly latency: Histogram<'route'>;
+  private readonly rateLimited: Counter<'limit'>;
+  private readonly openStreams: Gauge;
+  private readonly streamUpdates: Counter;
+  private readonly streamOverflows: Counter;
+  private readonly failFast: Counter<'service'> | null = null;
+
+  /**
+   * Registers the gateway's metrics in `registry`; with `replicas`, the gossip view as this
+   * gateway sees it too, read afresh at each scrape.
+   */
+  constructor(
+    private readonly registry: Registry,
+    replicas?: ReplicaDirectory,
+  ) {
+    const registers = [registry];
+    this.requests = new Counter({
+      name: 'agenda_gateway_requests_total',
+      help: 'HTTP requests answered, by route template, method and status.',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'agenda_gateway_request_duration_seconds',
+      help: 'Time from request to complete answer, by route template (live streams excluded).',
+      labelNames: ['route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'agenda_gateway_rate_limited_total',
+      help: 'Login attempts refused by a rate limit, by limit.',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.openStreams = new Gauge({
+      name: 'agenda_gateway_open_streams',
+      help: 'Event streams (GET /v1/stream) open now.',
+      registers,
+    });
+    this.streamUpdates = new Counter({
+      name: 'agenda_gateway_stream_updates_total',
+      help: 'Live updates written to event streams.',
+      registers,
+    });
+    this.streamOverflows = new Counter({
+      name: 'agenda_gateway_stream_overflows_total',
+      help: 'Event streams closed because their client did not keep up.',
+      registers,
+    });
+    if (replicas !== undefined) {
+      this.failFast = new Counter({
+        name: 'agenda_gateway_fail_fast_total',
+        help: 'Requests refused at once because gossip knows no live replica of their service.',
+        labelNames: ['service'],
+        registers,
+      });
+      registerGossip(registry, replicas);
+    }
+  }
 
   /** A request answered (or a stream ended). `seconds` is left out for streams. */
   requestAnswered(route: string, method: string, status: number, seconds?: number): void {
@@ -134,74 +99,87 @@ export class GatewayMetrics {
   }
 
   streamOpened(): void {
-    this.openStreams += 1;
+    this.openStreams.inc();
   }
 
   streamClosed(): void {
-    this.openStreams -= 1;
+    this.openStreams.dec();
   }
 
   updateStreamed(): void {
-    this.streamUpdates.inc({});
+    this.streamUpdates.inc();
   }
 
   streamOverflowed(): void {
-    this.streamOverflows.inc({});
+    this.streamOverflows.inc();
   }
 
   /** A request refused without being sent: its service has no replica up. */
   failedFast(service: string): void {
-    this.failFast.inc({ service });
+    this.failFast?.inc({ service });
   }
 
-  /**
-   * The exposition text, ending with a newline as the format requires; with `replicas`, the
-   * gossip view as this gateway sees it too.
-   */
-  render(replicas?: ReplicaDirectory): string {
-    const lines: string[] = [];
-    this.requests.render(lines);
-    this.latency.render(lines);
-    this.rateLimited.render(lines);
-    lines.push(
-      '# HELP agenda_gateway_open_streams Event streams (GET /v1/stream) open now.',
-      '# TYPE agenda_gateway_open_streams gauge',
-      `agenda_gateway_open_streams ${this.openStreams}`,
-    );
-    this.streamUpdates.render(lines);
-    this.streamOverflows.render(lines);
-    if (replicas !== undefined) {
-      this.failFast.render(lines);
-      renderGossip(lines, replicas);
-    }
-    return lines.join('\n') + '\n';
+  /** The exposition text of the whole registry (whatever else its owner registered too). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The content type of {@link render}'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }
 
-/** The gossip view's gauges and datagram counters, read fresh at each scrape. */
-function renderGossip(lines: string[], replicas: ReplicaDirectory): void {
-  lines.push(
-    "# HELP agenda_gossip_members Members in this gateway's gossip view, by role and state.",
-    '# TYPE agenda_gossip_members gauge',
-  );
-  for (const { role, state, count } of replicas.counts()) {
-    lines.push(`agenda_gossip_members${formatLabels({ role, state })} ${count}`);
-  }
-  const stats = replicas.stats?.();
+/**
+ * The gossip view's gauges and datagram counters. The view keeps the counts; each scrape
+ * copies them (a counter reset and increased by the total is the total, and never goes down
+ * while the view's own count does not).
+ */
+function registerGossip(registry: Registry, replicas: ReplicaDirectory): void {
+  const registers = [registry];
+  const members: Gauge<'role' | 'state'> = new Gauge({
+    name: 'agenda_gossip_members',
+    help: "Members in this gateway's gossip view, by role and state.",
+    labelNames: ['role', 'state'],
+    registers,
+    collect() {
+      members.reset();
+      for (const { role, state, count } of replicas.counts()) members.set({ role, state }, count);
+    },
+  });
+  const stats = replicas.stats?.bind(replicas);
   if (stats === undefined) return;
-  lines.push(
-    '# HELP agenda_gossip_datagrams_total Gossip datagrams sent and accepted.',
-    '# TYPE agenda_gossip_datagrams_total counter',
-    `agenda_gossip_datagrams_total{direction="sent"} ${stats.sent}`,
-    `agenda_gossip_datagrams_total{direction="received"} ${stats.received}`,
-    '# HELP agenda_gossip_send_errors_total Gossip datagrams that could not be sent.',
-    '# TYPE agenda_gossip_send_errors_total counter',
-    `agenda_gossip_send_errors_total ${stats.sendErrors}`,
-    '# HELP agenda_gossip_dropped_total Gossip datagrams refused, by reason ' +
-      '(bad_mac: a sender without the cluster key).',
-    '# TYPE agenda_gossip_dropped_total counter',
-  );
-  for (const [reason, count] of Object.entries(stats.dropped)) {
-    lines.push(`agenda_gossip_dropped_total${formatLabels({ reason })} ${count}`);
-  }
+  const datagrams: Counter<'direction'> = new Counter({
+    name: 'agenda_gossip_datagrams_total',
+    help: 'Gossip datagrams sent and accepted.',
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const { sent, received } = stats();
+      datagrams.reset();
+      datagrams.inc({ direction: 'sent' }, sent);
+      datagrams.inc({ direction: 'received' }, received);
+    },
+  });
+  const sendErrors: Counter = new Counter({
+    name: 'agenda_gossip_send_errors_total',
+    help: 'Gossip datagrams that could not be sent.',
+    registers,
+    collect() {
+      sendErrors.reset();
+      sendErrors.inc(stats().sendErrors);
+    },
+  });
+  const dropped: Counter<'reason'> = new Counter({
+    name: 'agenda_gossip_dropped_total',
+    help: 'Gossip datagrams refused, by reason (bad_mac: a sender without the cluster key).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      dropped.reset();
+      for (const [reason, count] of Object.entries(stats().dropped)) {
+        dropped.inc({ reason }, count);
+      }
+    },
+  });
 }

@@ -6,6 +6,7 @@
 import type { ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
@@ -101,12 +102,12 @@ export class FakeFeed implements NotificationFeed {
 
 /** Resolves once `condition` holds; fails after `timeoutMs`. Polls: the condition is cheap. */
 export async function waitFor(
-  condition: () => boolean,
+  condition: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 5_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -194,7 +195,7 @@ export interface TestGateway {
 export async function startTestGateway(
   t: ExecutionContext,
   port: number,
-  overrides: Partial<Omit<GatewayOptions, 'host' | 'port' | 'tls' | 'tokens'>> & {
+  overrides: Partial<Omit<GatewayOptions, 'host' | 'port' | 'tls' | 'tokens' | 'registry'>> & {
     readonly tokenNow?: () => number;
     readonly readiness?: ReadinessProbe;
   } = {},
@@ -216,6 +217,8 @@ export async function startTestGateway(
     dispatcher,
     notifications: feed,
     readiness: () => Promise.resolve({ ready: true }),
+    // Its own registry, as every daemon's: no series is shared with another test's gateway.
+    registry: new Registry(),
     ...rest,
   });
   await gateway.start();
