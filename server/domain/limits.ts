@@ -40,6 +40,15 @@ export const MAX_QUERY_SPAN_MS = 366 * DAY;
 
 export const MAX_RRULE_INTERVAL = 999;
 export const MAX_RRULE_COUNT = 5000;
+/**
+ * Candidate days one expansion call (a validation, an expansion, a `seriesEnd`) may examine
+ * before it is refused as too complex. Walks compute each period's candidates directly and
+ * never go past {@link LATEST_INSTANT}, so a walk over the whole domain examines at most
+ * about 85,000 days (one per day from 1970 to 2200, plus one per empty period), and a call
+ * makes at most two walks: a correct rule never comes near this. It is the safety net that
+ * keeps a replicated state machine from hanging on a bug, deterministically.
+ */
+export const MAX_RECURRENCE_STEPS = 200_000;
 export const MAX_EXCEPTIONS = 1000;
 /** People invited by name (`--with`) to one event. */
 export const MAX_INVITEES = 100;
