@@ -11,7 +11,7 @@ import { SupervisorConfigSchema } from '../supervisor/config.js';
 import { VipAgentConfigSchema } from '../vip-agent/config.js';
 import { DataLayout } from './layout.js';
 import { LOCAL_TOPOLOGY } from './local/topology.js';
-import { buildPlan, STAGES, type SystemPlan, type Topology } from './plan.js';
+import { buildPlan, metricsTargets, STAGES, type SystemPlan, type Topology } from './plan.js';
 import { LAB_TOPOLOGY, VIP_ADDRESS } from './topology.js';
 
 const layout = new DataLayout('/data');
@@ -33,9 +33,9 @@ function config(plan: SystemPlan, name: string): Record<string, unknown> {
   return p.program.config as Record<string, unknown>;
 }
 
-for (const [label, plan] of [
-  ['lab', lab],
-  ['local', local],
+for (const [label, plan, topology] of [
+  ['lab', lab, LAB_TOPOLOGY],
+  ['local', local, LOCAL_TOPOLOGY],
 ] as const) {
   test(`${label}: every config passes its process's own schema`, (t) => {
     for (const p of plan.processes) {
@@ -61,6 +61,25 @@ for (const [label, plan] of [
       t.deepEqual([...gossip.seeds].sort(), listens.filter((l) => l !== gossip.listen).sort());
       t.is(gossip.keyFile, layout.gossipKey);
     }
+  });
+
+  test(`${label}: every daemon but the DB serves /metrics where the operator scrapes it`, (t) => {
+    const targets = metricsTargets(topology);
+    t.deepEqual(
+      targets.map((target) => target.name).sort(),
+      plan.processes
+        .filter((p) => p.program.kind === 'node')
+        .map((p) => p.name)
+        .sort(),
+    );
+    for (const target of targets) {
+      if (target.kind === 'db') t.is(target.url, null, target.name);
+      else if (target.kind === 'gateway')
+        t.true(plan.gatewayUrls.includes(target.url!.slice(0, -8)));
+      else t.is(target.url, `https://${String(config(plan, target.name).metrics)}/metrics`);
+    }
+    const urls = targets.flatMap((target) => (target.url === null ? [] : [target.url]));
+    t.is(new Set(urls).size, urls.length, 'each at its own address');
   });
 }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { NodeConfigFile } from '../raft/cmd/config.js';
 import type { NetAddress } from '../raft/transport/mutual-tls.js';
 import type { GossipConfig } from '../server/gossip/config.js';
+import type { DaemonKind } from '../server/metrics/daemon-metrics.js';
 import type { GatewayConfig, ServiceConfig } from '../server/process-config.js';
 import type { SupervisorConfig } from '../supervisor/config.js';
 import type { VipAgentConfigSchema } from '../vip-agent/config.js';
@@ -27,12 +28,22 @@ export interface Topology {
   readonly db: readonly { id: number; host: string; raftPort: number; apiPort: number }[];
   /** Redis instances; the first is the primary on a fresh start, the others its replicas. */
   readonly redis: readonly { id: number; host: string; port: number }[];
-  readonly supervisors: readonly { id: number; host: string; gossipPort: number }[];
+  /**
+   * `metricsPort`: where the process serves `GET /metrics` (mutual TLS). Gateways serve it on
+   * their own port; the DB members serve none yet.
+   */
+  readonly supervisors: readonly {
+    id: number;
+    host: string;
+    gossipPort: number;
+    metricsPort: number;
+  }[];
   readonly services: readonly {
     service: 'users' | 'groups';
     instance: number;
     host: string;
     gossipPort: number;
+    metricsPort: number;
   }[];
   readonly gateways: readonly {
     id: number;
@@ -55,6 +66,7 @@ export interface Topology {
       heartbeatPort: number;
       statusPort: number;
       gossipPort: number;
+      metricsPort: number;
     }[];
   };
 }
@@ -230,6 +242,7 @@ export function buildPlan(
       failureThreshold: 3,
       checkIntervalMs: 250,
       gossip: gossip(s.host, s.gossipPort),
+      metrics: at(s.host, s.metricsPort),
     };
     node(`supervisor-${s.id}`, s.host, 'supervisors', 'supervisor/main.ts', config);
   }
@@ -244,6 +257,7 @@ export function buildPlan(
       ...(s.service === 'users' ? { signingKey: signing.privateKeyPath } : {}),
       concurrency: 32,
       gossip: gossip(s.host, s.gossipPort),
+      metrics: at(s.host, s.metricsPort),
     };
     node(name, s.host, 'services', 'server/services/main.ts', config);
   }
@@ -284,6 +298,7 @@ export function buildPlan(
       status: at(a.host, a.statusPort),
       checkIntervalMs: 100,
       gossip: gossip(a.host, a.gossipPort),
+      metrics: at(a.host, a.metricsPort),
     };
     const removeVip = [
       'ip',
@@ -306,6 +321,50 @@ export function buildPlan(
     gatewayUrls,
     clientUrls: vip && firstGateway ? [`https://${vip.address}:${firstGateway.port}`] : gatewayUrls,
   };
+}
+
+/** A process whose `/metrics` an operator may scrape, or could once it serves one. */
+export interface MetricsTarget {
+  /** The process's name: `gateway-1`, `users-2`, `db-3`, … */
+  readonly name: string;
+  readonly kind: DaemonKind;
+  /** Its `/metrics` URL (HTTPS, the operator's certificate); null while it serves none (DB). */
+  readonly url: string | null;
+}
+
+/**
+ * Every daemon of `topology` with where its metrics are: the addresses {@link buildPlan}
+ * writes into the configs. Redis is not a daemon of ours and is not listed.
+ */
+export function metricsTargets(topology: Topology): MetricsTarget[] {
+  const at = (host: string, port: number) => {
+    const found = topology.hosts.find((h) => h.name === host);
+    if (!found) throw new Error(`the topology places a process on unknown host ${host}`);
+    return `https://${found.address}:${port}/metrics`;
+  };
+  return [
+    ...topology.gateways.map((g) => ({
+      name: `gateway-${g.id}`,
+      kind: 'gateway' as const,
+      url: at(g.host, g.port),
+    })),
+    ...topology.services.map((s) => ({
+      name: `${s.service}-${s.instance}`,
+      kind: s.service,
+      url: at(s.host, s.metricsPort),
+    })),
+    ...topology.supervisors.map((s) => ({
+      name: `supervisor-${s.id}`,
+      kind: 'supervisor' as const,
+      url: at(s.host, s.metricsPort),
+    })),
+    ...(topology.vip?.agents ?? []).map((a) => ({
+      name: `vip-${a.id}`,
+      kind: 'vip-agent' as const,
+      url: at(a.host, a.metricsPort),
+    })),
+    ...topology.db.map((m) => ({ name: `db-${m.id}`, kind: 'db' as const, url: null })),
+  ];
 }
 
 /** The processes of `plan` on `host`, in start order. */

@@ -50,6 +50,11 @@ export const LAB_NETWORK: NetworkSpec = {
 
 /** Gossip ports: one per role, the same on every host (each host has its own address). */
 const GOSSIP = { gateway: 7301, users: 7302, groups: 7303, supervisor: 7304, vip: 7305 } as const;
+/**
+ * Metrics ports (`GET /metrics`, mutual TLS), numbered like the gossip ports; gateways serve
+ * theirs on 8443. 7411–7415 are kept for the DB members (two share a host).
+ */
+const METRICS = { users: 7402, groups: 7403, supervisor: 7404, vip: 7405 } as const;
 const MAIN_HOSTS = [
   { n: 1, host: 'vm1' },
   { n: 2, host: 'vm2' },
@@ -65,9 +70,20 @@ export const LAB_TOPOLOGY: Topology = {
     { id: 5, host: 'vm3' },
   ].map((m) => ({ ...m, raftPort: 7100 + m.id, apiPort: 7200 + m.id })),
   redis: MAIN_HOSTS.map(({ n, host }) => ({ id: n, host, port: 6380 })),
-  supervisors: MAIN_HOSTS.map(({ n, host }) => ({ id: n, host, gossipPort: GOSSIP.supervisor })),
+  supervisors: MAIN_HOSTS.map(({ n, host }) => ({
+    id: n,
+    host,
+    gossipPort: GOSSIP.supervisor,
+    metricsPort: METRICS.supervisor,
+  })),
   services: (['users', 'groups'] as const).flatMap((service) =>
-    MAIN_HOSTS.map(({ n, host }) => ({ service, instance: n, host, gossipPort: GOSSIP[service] })),
+    MAIN_HOSTS.map(({ n, host }) => ({
+      service,
+      instance: n,
+      host,
+      gossipPort: GOSSIP[service],
+      metricsPort: METRICS[service],
+    })),
   ),
   gateways: MAIN_HOSTS.map(({ n, host }) => ({
     id: n,
@@ -87,6 +103,7 @@ export const LAB_TOPOLOGY: Topology = {
       heartbeatPort: 7501,
       statusPort: 7502,
       gossipPort: GOSSIP.vip,
+      metricsPort: METRICS.vip,
     })),
   },
 };

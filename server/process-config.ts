@@ -20,6 +20,12 @@ const common = {
   db: z.record(z.string().regex(/^[1-9][0-9]*$/), hostPort),
 };
 
+/**
+ * Where a daemon serves `GET /metrics` (HTTPS; a client certificate from the cluster CA
+ * required): its process metrics and event-loop delay (server/metrics). None when absent.
+ */
+export const MetricsListenSchema = hostPort;
+
 export const ServiceConfigSchema = z.strictObject({
   service: z.enum(['users', 'groups']),
   instance: z.number().int().positive(),
@@ -27,6 +33,7 @@ export const ServiceConfigSchema = z.strictObject({
   /** The users service's token-signing private key (PKCS#8 PEM, mode 0600). */
   signingKey: z.string().optional(),
   concurrency: z.number().int().min(1).max(1024).default(32),
+  metrics: MetricsListenSchema.optional(),
   /** Membership: the replica joins as `<service>-<instance>` with role `<service>`. */
   gossip: GossipConfigSchema.optional(),
 });

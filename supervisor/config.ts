@@ -8,13 +8,13 @@
  *   "tls": { "ca": "ca.pem", "cert": "supervisor-1.pem", "key": "supervisor-1-key.pem" },
  *   "db": { "1": "10.0.0.1:7001", "2": "10.0.0.1:7002" },
  *   "redis": ["10.0.0.1:6380", "10.0.0.2:6380"],
- *   "failureThreshold": 3, "checkIntervalMs": 250,
+ *   "failureThreshold": 3, "checkIntervalMs": 250, "metrics": "10.0.0.1:7404",
  *   "gossip": { "listen": "10.0.0.1:7301", "seeds": ["10.0.0.2:7301"], "keyFile": "gossip.key" } }
  * ```
  */
 import { z } from 'zod';
 import { GossipConfigSchema } from '../server/gossip/config.js';
-import { loadProcessConfig } from '../server/process-config.js';
+import { loadProcessConfig, MetricsListenSchema } from '../server/process-config.js';
 import type { Loaded } from '../server/process-config.js';
 import { parseHostPort } from '../raft/runtime/raft-node.js';
 import type { RedisAddress } from './decide.js';
@@ -36,6 +36,8 @@ export const SupervisorConfigSchema = z.strictObject({
   redis: z.array(hostPort).min(1),
   failureThreshold: z.int().min(1).max(100).default(3),
   checkIntervalMs: z.int().min(20).max(10_000).default(250),
+  /** Where it serves `GET /metrics` (mutual TLS); none when absent. */
+  metrics: MetricsListenSchema.optional(),
   /** Membership: the supervisor joins under its `id` with role `supervisor`. */
   gossip: GossipConfigSchema.optional(),
 });

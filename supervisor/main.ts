@@ -2,9 +2,12 @@
  * The Redis supervisor process: `tsx supervisor/main.ts --config supervisor-1.json`.
  * Logs JSON lines on stderr, prints a readiness line on stdout, and on SIGTERM/SIGINT
  * releases its lease (so another supervisor takes over at once) before exiting. With a
- * `gossip` section it joins the membership under its id (role `supervisor`).
+ * `gossip` section it joins the membership under its id (role `supervisor`); with `metrics`
+ * it serves its process metrics and event-loop delay there (server/metrics).
  */
 import { DbClient } from '../server/db/client.js';
+import { serveDaemonMetrics, type ServedDaemonMetrics } from '../server/metrics/endpoint.js';
+import { parseHostPort } from '../raft/runtime/raft-node.js';
 import {
   announceReady,
   exitOnStartFailure,
@@ -45,12 +48,21 @@ const supervisor = new Supervisor({
   logger,
 });
 let gossip: GossipNode | null = null;
-if (config.file.gossip) {
-  try {
-    gossip = await joinGossip(config.file.gossip, config.path, { id, role: 'supervisor' }, logger);
-  } catch (err) {
-    exitOnStartFailure(logger, err);
+let metrics: ServedDaemonMetrics | null = null;
+try {
+  if (config.file.metrics) {
+    metrics = await serveDaemonMetrics({
+      identity: { service: 'supervisor', member: id },
+      // The schema checked it is host:port.
+      listen: parseHostPort(config.file.metrics) ?? { host: '', port: 0 },
+      tls: config.tls,
+    });
   }
+  if (config.file.gossip) {
+    gossip = await joinGossip(config.file.gossip, config.path, { id, role: 'supervisor' }, logger);
+  }
+} catch (err) {
+  exitOnStartFailure(logger, err);
 }
 supervisor.start();
 announceReady({ process: 'supervisor', id, redis: config.file.redis });
@@ -58,4 +70,5 @@ stopOnSignals(logger, async () => {
   await gossip?.close();
   await supervisor.close();
   await db.close();
+  await metrics?.close();
 });

@@ -10,7 +10,7 @@
  *   "gatewayHealthUrl": "https://10.77.0.11:8443/healthz",
  *   "heartbeat": { "listen": "10.77.0.11:7501", "peer": "10.77.0.12:7501", "peerId": "vip-vm2",
  *                  "keyFile": "vip.key" },
- *   "status": "10.77.0.11:7502",
+ *   "status": "10.77.0.11:7502", "metrics": "10.77.0.11:7405",
  *   "checkIntervalMs": 100 }
  * ```
  */
@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseHostPort } from '../raft/runtime/raft-node.js';
 import { GossipConfigSchema } from '../server/gossip/config.js';
-import { loadProcessConfig } from '../server/process-config.js';
+import { loadProcessConfig, MetricsListenSchema } from '../server/process-config.js';
 import type { Loaded } from '../server/process-config.js';
 import { vipAgentTimingProblems } from './agent.js';
 
@@ -62,6 +62,8 @@ export const VipAgentConfigSchema = z.strictObject({
   }),
   /** Where the agent serves `GET /v1/status` (HTTPS, client certificate required). */
   status: hostPort,
+  /** Where it serves `GET /metrics` (HTTPS, client certificate required); none when absent. */
+  metrics: MetricsListenSchema.optional(),
   checkIntervalMs: z.int().min(20).max(10_000).default(100),
   /** Timings of the decision core; see `vipDecisionConfigProblems` for how they must relate. */
   leaseTtlMs: z.int().min(100).max(60_000).default(1500),

@@ -5,7 +5,8 @@
  * takes over at once. It refuses to start (exit 1, with the reason) when it could not manage
  * the address: no `ip`, no such device, or no CAP_NET_ADMIN — an agent that cannot remove
  * the VIP must never be in a position to hold it. With a `gossip` section it joins the
- * membership under its id (role `vip-agent`), so operators see both agents in one view.
+ * membership under its id (role `vip-agent`), so operators see both agents in one view; with
+ * `metrics` it serves its process metrics and event-loop delay there (server/metrics).
  */
 import {
   announceReady,
@@ -17,6 +18,7 @@ import {
 import { parseHostPort } from '../raft/runtime/raft-node.js';
 import { DbClient } from '../server/db/client.js';
 import { joinGossip } from '../server/gossip/join.js';
+import { serveDaemonMetrics, type ServedDaemonMetrics } from '../server/metrics/endpoint.js';
 import type { GossipNode } from '../server/gossip/node.js';
 import { DbRegistry } from '../supervisor/registry.js';
 import { IpAddressControl, addressControlProblems } from './address.js';
@@ -57,7 +59,15 @@ let heartbeat: HeartbeatChannel;
 let status: StatusServer;
 let agent: VipAgent;
 let gossip: GossipNode | null = null;
+let metrics: ServedDaemonMetrics | null = null;
 try {
+  if (file.metrics) {
+    metrics = await serveDaemonMetrics({
+      identity: { service: 'vip-agent', member: file.id },
+      listen: address(file.metrics),
+      tls: config.tls,
+    });
+  }
   heartbeat = await HeartbeatChannel.open({
     self: file.id,
     peerId: file.heartbeat.peerId,
@@ -99,4 +109,5 @@ stopOnSignals(logger, async () => {
   await heartbeat.close();
   await gateway.close();
   await db.close();
+  await metrics?.close();
 });

@@ -33,6 +33,11 @@ export const GATEWAYS = [
 
 /** Gossip ports on loopback: 73<kind><instance>, one per member since they share an address. */
 const GOSSIP_PORT = { gateway: 7310, users: 7320, groups: 7330, supervisor: 7340 } as const;
+/**
+ * Metrics ports (`GET /metrics`, mutual TLS): 74<kind><instance>, as the gossip ports.
+ * Gateways serve theirs on their own port; 7411–7415 are kept for the DB members.
+ */
+const METRICS_PORT = { users: 7420, groups: 7430, supervisor: 7440 } as const;
 
 export const LOCAL_TOPOLOGY: Topology = {
   hosts: [{ name: LOCAL, address: HOST }],
@@ -47,6 +52,7 @@ export const LOCAL_TOPOLOGY: Topology = {
     id,
     host: LOCAL,
     gossipPort: GOSSIP_PORT.supervisor + id,
+    metricsPort: METRICS_PORT.supervisor + id,
   })),
   services: [
     ...USERS_REPLICAS.map((instance) => ({
@@ -54,12 +60,14 @@ export const LOCAL_TOPOLOGY: Topology = {
       instance,
       host: LOCAL,
       gossipPort: GOSSIP_PORT.users + instance,
+      metricsPort: METRICS_PORT.users + instance,
     })),
     ...GROUPS_REPLICAS.map((instance) => ({
       service: 'groups' as const,
       instance,
       host: LOCAL,
       gossipPort: GOSSIP_PORT.groups + instance,
+      metricsPort: METRICS_PORT.groups + instance,
     })),
   ],
   gateways: GATEWAYS.map((g) => ({

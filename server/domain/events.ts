@@ -460,7 +460,7 @@ export function cancelOccurrence(
   );
   const event: CalendarEvent = {
     ...before,
-    recurrence: { rule: before.recurrence.rule, exceptions },
+    recurrence: { ...before.recurrence, exceptions },
     updatedAt: command.now,
     revision: before.revision + 1,
   };

@@ -145,6 +145,7 @@ export {
   formatRecurrenceRule,
   isOccurrenceStart,
   parseRecurrenceRule,
+  RecurrenceBudget,
   seriesEnd,
 } from './recurrence.js';
 export type { Series } from './recurrence.js';

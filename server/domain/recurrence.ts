@@ -1,15 +1,27 @@
 /**
  * Recurring events: the supported RRULE subset (parse, canonical text) and its expansion
- * into occurrences. Expansion is delegated to the `rrule` library and made DST-correct with
- * `luxon`: the rule runs on the event's *wall-clock* times in its IANA zone, and each
- * wall-clock occurrence is then placed on the UTC timeline. So a weekly 09:00 Europe/Madrid
- * meeting stays at 09:00 in Madrid across a daylight-saving change and its UTC instant moves.
- * Every occurrence lasts as long as the first one (in absolute time).
+ * into occurrences. The rule runs on the event's *wall-clock* times in its IANA zone —
+ * `./recurrence-days.ts` picks the days, with python-dateutil's semantics (those of the
+ * `rrule` library this module used to call) — and each wall-clock occurrence is then placed
+ * on the UTC timeline. So a weekly 09:00 Europe/Madrid meeting stays at 09:00 in Madrid
+ * across a daylight-saving change and its UTC instant moves. Every occurrence lasts as long
+ * as the first one (in absolute time).
+ *
+ * Bounded work: this runs inside the replicated state machine and on event loops, on rules
+ * users type. No walk goes past {@link LATEST_INSTANT}, walks over a window start at the
+ * window instead of at DTSTART, a COUNT rule carries where it stops, and every walk spends
+ * a {@link RecurrenceBudget} that refuses deterministically (`TooComplex`) past
+ * `MAX_RECURRENCE_STEPS`.
  */
-import rrule from 'rrule';
-import type { Options as RRuleOptions, Weekday as RRuleWeekday } from 'rrule';
 import { InvalidInput } from '../errors.js';
-import { MAX_RRULE_COUNT, MAX_RRULE_INTERVAL, TIME } from './limits.js';
+import { LATEST_INSTANT, MAX_RRULE_COUNT, MAX_RRULE_INTERVAL, TIME } from './limits.js';
+import {
+  dayPattern,
+  pickedDays,
+  pickedDaysDescending,
+  RecurrenceBudget,
+} from './recurrence-days.js';
+import type { CivilDay, DayPattern } from './recurrence-days.js';
 import { instantOfWallClock, wallClockOf } from './zones.js';
 import type {
   CalendarEvent,
@@ -17,13 +29,13 @@ import type {
   Interval,
   Millis,
   Occurrence,
+  Recurrence,
   RecurrenceRule,
   Weekday,
   WeekdayRule,
 } from './types.js';
 
-// rrule ships CommonJS to Node; its named exports are reachable only through the default.
-const { RRule } = rrule;
+export { RecurrenceBudget } from './recurrence-days.js';
 
 /** The parts of an event that decide where its occurrences fall. */
 export type Series = Pick<CalendarEvent, 'id' | 'start' | 'end' | 'timeZone' | 'recurrence'>;
@@ -31,23 +43,6 @@ export type Series = Pick<CalendarEvent, 'id' | 'start' | 'end' | 'timeZone' | '
 const FREQUENCIES: readonly Frequency[] = ['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY'];
 const WEEKDAYS: readonly Weekday[] = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
 const SUPPORTED_PARTS = ['FREQ', 'INTERVAL', 'COUNT', 'UNTIL', 'BYDAY', 'BYMONTHDAY'];
-
-const RRULE_FREQUENCY: Readonly<Record<Frequency, RRuleOptions['freq']>> = {
-  DAILY: RRule.DAILY,
-  WEEKLY: RRule.WEEKLY,
-  MONTHLY: RRule.MONTHLY,
-  YEARLY: RRule.YEARLY,
-};
-
-const RRULE_WEEKDAY: Readonly<Record<Weekday, RRuleWeekday>> = {
-  MO: RRule.MO,
-  TU: RRule.TU,
-  WE: RRule.WE,
-  TH: RRule.TH,
-  FR: RRule.FR,
-  SA: RRule.SA,
-  SU: RRule.SU,
-};
 
 function invalid(reason: string): InvalidInput {
   return new InvalidInput(reason, { field: 'recurrence' });
@@ -232,36 +227,155 @@ export function formatRecurrenceRule(rule: RecurrenceRule): string {
   return parts.join(';');
 }
 
-function toRRule(rule: RecurrenceRule, start: Millis, zone: string): InstanceType<typeof RRule> {
-  const options: Partial<RRuleOptions> = {
-    freq: RRULE_FREQUENCY[rule.freq],
-    interval: rule.interval,
-    dtstart: new Date(wallClockOf(start, zone)),
-    wkst: RRule.MO,
-  };
-  if (rule.count !== undefined) options.count = rule.count;
-  // The exact bound is applied on real instants after expansion; a day of slack here
-  // keeps an occurrence in an ambiguous (fall-back) hour from being cut by the wall clock.
-  if (rule.until !== undefined) options.until = new Date(wallClockOf(rule.until, zone) + TIME.DAY);
-  if (rule.byDay !== undefined) {
-    options.byweekday = rule.byDay.map((d) =>
-      d.ordinal === undefined ? RRULE_WEEKDAY[d.weekday] : RRULE_WEEKDAY[d.weekday].nth(d.ordinal),
-    );
-  }
-  if (rule.byMonthDay !== undefined) options.bymonthday = [...rule.byMonthDay];
-  return new RRule(options);
-}
-
 function overlaps(a: Interval, b: Interval): boolean {
   return a.start < b.end && b.start < a.end;
 }
 
+/** A rule laid on its zone's wall clock, with the last start any walk over it may reach. */
+interface WallClockWalk {
+  readonly pattern: DayPattern;
+  readonly zone: string;
+  /** How far into its local day every occurrence starts: DTSTART's wall-clock time. */
+  readonly timeOfDay: number;
+  /** Occurrences start at or before it: UNTIL, the COUNT cut, and the end of the domain. */
+  readonly lastStart: Millis;
+  /** No later day can hold an occurrence starting at or before `lastStart`. */
+  readonly lastDay: CivilDay;
+}
+
+function wallClockWalk(
+  rule: RecurrenceRule,
+  start: Millis,
+  zone: string,
+  countCut?: Millis,
+): WallClockWalk {
+  const wall = wallClockOf(start, zone);
+  const firstDay = Math.floor(wall / TIME.DAY);
+  const lastStart = Math.min(
+    rule.until ?? Number.POSITIVE_INFINITY,
+    countCut ?? Number.POSITIVE_INFINITY,
+    LATEST_INSTANT,
+  );
+  return {
+    pattern: dayPattern(rule, firstDay),
+    zone,
+    timeOfDay: wall - firstDay * TIME.DAY,
+    lastStart,
+    // A zone's offset moves by at most a day, so a start at or before `lastStart` reads at
+    // most a day later on the wall clock than `lastStart` does.
+    lastDay: Math.floor((wallClockOf(lastStart, zone) + TIME.DAY) / TIME.DAY),
+  };
+}
+
+/** The instant of the occurrence the walk puts on `day`. */
+function startOn(walk: WallClockWalk, day: CivilDay): Millis {
+  return instantOfWallClock(day * TIME.DAY + walk.timeOfDay, walk.zone);
+}
+
+/**
+ * The starts of the rule's occurrences from DTSTART on, in order, up to `lastStart`.
+ * Starts never decrease (each occurrence is a day or more after the previous one on the
+ * wall clock, and no offset jumps by more than a day), so the first one past `lastStart`
+ * ends the walk.
+ */
+function* startsFromFirst(walk: WallClockWalk, budget: RecurrenceBudget): Generator<Millis> {
+  for (const day of pickedDays(walk.pattern, walk.pattern.firstDay, walk.lastDay, budget)) {
+    const start = startOn(walk, day);
+    if (start > walk.lastStart) return;
+    yield start;
+  }
+}
+
+/**
+ * The first `limit` occurrence starts of a rule anchored at `start`, exceptions ignored,
+ * up to its COUNT, its UNTIL and {@link LATEST_INSTANT}. Validation uses it to place a series
+ * on its first real occurrence and to refuse series whose occurrences overlap each other.
+ * Costs O(periods up to the `limit`-th start + their candidate days): a rule that never
+ * matches is walked to the end of the domain, which stays within `MAX_RECURRENCE_STEPS`.
+ *
+ * @throws TooComplex when `budget` runs out.
+ */
+export function firstOccurrenceStarts(
+  rule: RecurrenceRule,
+  start: Millis,
+  timeZone: string,
+  limit: number,
+  budget: RecurrenceBudget = new RecurrenceBudget(),
+): Millis[] {
+  const wanted = Math.min(limit, rule.count ?? Number.POSITIVE_INFINITY);
+  const starts: Millis[] = [];
+  if (wanted <= 0) return starts;
+  for (const instant of startsFromFirst(wallClockWalk(rule, start, timeZone), budget)) {
+    starts.push(instant);
+    if (starts.length >= wanted) break;
+  }
+  return starts;
+}
+
+/**
+ * Where a COUNT rule anchored at `start` stops: the start of its COUNT-th occurrence, or of
+ * its last one at or before {@link LATEST_INSTANT} when the domain ends first; undefined for
+ * a rule without COUNT or without any occurrence. Validation stores it as the series'
+ * `lastStart` ({@link Recurrence}) so that nothing counts from DTSTART again. Costs one walk
+ * from DTSTART: O(periods up to that occurrence + their candidate days).
+ *
+ * @throws TooComplex when `budget` runs out.
+ */
+export function lastCountedStart(
+  rule: RecurrenceRule,
+  start: Millis,
+  timeZone: string,
+  budget: RecurrenceBudget = new RecurrenceBudget(),
+): Millis | undefined {
+  if (rule.count === undefined) return undefined;
+  const walk = wallClockWalk(rule, start, timeZone);
+  const { pattern } = walk;
+  // Count on the calendar and place only the last day on the timeline: starts never
+  // decrease, so the days that start at or before `walk.lastStart` come first.
+  let counted = 0;
+  let last: CivilDay | undefined;
+  for (const day of pickedDays(pattern, pattern.firstDay, walk.lastDay, budget)) {
+    last = day;
+    if (++counted >= rule.count) break;
+  }
+  if (last === undefined) return undefined;
+  // Only the last day or two before `walk.lastDay` can start past the end of the domain.
+  for (const day of pickedDaysDescending(pattern, pattern.firstDay, last, budget)) {
+    const instant = startOn(walk, day);
+    if (instant <= walk.lastStart) return instant;
+  }
+  return undefined;
+}
+
+/**
+ * The walk over a series' occurrences, or undefined when it has none: a COUNT rule is the
+ * unbounded rule cut at its `lastStart`, walked to only for rows stored without it.
+ */
+function seriesWalk(
+  series: Series,
+  recurrence: Recurrence,
+  budget: RecurrenceBudget,
+): WallClockWalk | undefined {
+  const { rule } = recurrence;
+  if (rule.count === undefined) return wallClockWalk(rule, series.start, series.timeZone);
+  const cut = recurrence.lastStart ?? lastCountedStart(rule, series.start, series.timeZone, budget);
+  return cut === undefined ? undefined : wallClockWalk(rule, series.start, series.timeZone, cut);
+}
+
 /**
  * Every occurrence of `series` that overlaps `window` (half-open), in start order, with
- * exceptions removed. The caller bounds the window (queries are at most
- * `MAX_QUERY_SPAN_MS`, conflict checks `CONFLICT_HORIZON_MS`), which bounds the work.
+ * exceptions removed; none start after {@link LATEST_INSTANT}. The walk starts at the first
+ * active period that can reach the window, so the cost is O(periods overlapping the window +
+ * their candidate days + exceptions), however long ago the series began — plus, for a COUNT
+ * rule stored without `lastStart`, one walk from its first occurrence.
+ *
+ * @throws TooComplex when `budget` runs out.
  */
-export function expandOccurrences(series: Series, window: Interval): Occurrence[] {
+export function expandOccurrences(
+  series: Series,
+  window: Interval,
+  budget: RecurrenceBudget = new RecurrenceBudget(),
+): Occurrence[] {
   const duration = series.end - series.start;
   if (series.recurrence === null) {
     return overlaps(series, window)
@@ -269,66 +383,90 @@ export function expandOccurrences(series: Series, window: Interval): Occurrence[
       : [];
   }
   if (window.end <= series.start) return [];
-  const { rule, exceptions } = series.recurrence;
+  const walk = seriesWalk(series, series.recurrence, budget);
+  if (walk === undefined) return [];
   const zone = series.timeZone;
-  const excluded = new Set(exceptions);
-  // Wall-clock bounds, widened by a day on each side to cover any UTC offset and DST jump.
-  const after = new Date(wallClockOf(window.start - duration, zone) - TIME.DAY);
-  const before = new Date(wallClockOf(window.end, zone) + TIME.DAY);
+  // Wall-clock days that can hold a start overlapping the window, widened by a day on each
+  // side to cover any UTC offset and DST jump.
+  const from = Math.floor((wallClockOf(window.start - duration, zone) - TIME.DAY) / TIME.DAY);
+  const to = Math.min(
+    walk.lastDay,
+    Math.floor((wallClockOf(window.end, zone) + TIME.DAY) / TIME.DAY),
+  );
+  const excluded = new Set(series.recurrence.exceptions);
   const occurrences: Occurrence[] = [];
-  for (const wall of toRRule(rule, series.start, zone).between(after, before, true)) {
-    const start = instantOfWallClock(wall.getTime(), zone);
-    if (rule.until !== undefined && start > rule.until) continue;
-    if (excluded.has(start)) continue;
+  for (const day of pickedDays(walk.pattern, from, to, budget)) {
+    const start = startOn(walk, day);
+    if (start > walk.lastStart || excluded.has(start)) continue;
     const occurrence = { eventId: series.id, start, end: start + duration };
     if (overlaps(occurrence, window)) occurrences.push(occurrence);
   }
   return occurrences;
 }
 
-/**
- * The first `limit` occurrence starts of a rule anchored at `start`, exceptions ignored.
- * Validation uses it to place a series on its first real occurrence and to refuse series
- * whose occurrences overlap each other.
- */
-export function firstOccurrenceStarts(
-  rule: RecurrenceRule,
-  start: Millis,
-  timeZone: string,
-  limit: number,
-): Millis[] {
-  const starts: Millis[] = [];
-  toRRule(rule, start, timeZone).all((wall, i) => {
-    if (i >= limit) return false;
-    const instant = instantOfWallClock(wall.getTime(), timeZone);
-    if (rule.until !== undefined && instant > rule.until) return false;
-    starts.push(instant);
-    return true;
-  });
-  return starts;
+/** Whether the ascending `sorted` holds `value` (binary search). */
+function sortedIncludes(sorted: readonly number[], value: number): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const probe = sorted[middle] ?? Number.NaN;
+    if (probe === value) return true;
+    if (probe < value) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
 }
 
 /**
- * An instant no occurrence of `series` ends after: exact for one-off events and COUNT
- * rules, `until` plus the duration for UNTIL rules, and +Infinity for endless series. The
+ * An instant no occurrence of `series` ends after. It is exact for one-off events and for
+ * COUNT rules (the end of the last occurrence not removed; the series' start if every one
+ * is), `until` plus the duration for UNTIL rules, and +Infinity for endless series. The
  * store can index it to find the series that reach into an interval.
+ *
+ * O(1) but for a binary search of the exceptions — unless the series' last occurrences were
+ * removed (a walk back over them) or a COUNT row was stored without `lastStart` (a walk
+ * from its first occurrence).
+ *
+ * @throws TooComplex when `budget` runs out.
  */
-export function seriesEnd(series: Series): Millis {
+export function seriesEnd(
+  series: Series,
+  budget: RecurrenceBudget = new RecurrenceBudget(),
+): Millis {
   if (series.recurrence === null) return series.end;
   const { rule, exceptions } = series.recurrence;
   const duration = series.end - series.start;
   if (rule.until !== undefined) return rule.until + duration;
   if (rule.count === undefined) return Number.POSITIVE_INFINITY;
-  const excluded = new Set(exceptions);
-  const starts = firstOccurrenceStarts(rule, series.start, series.timeZone, rule.count);
-  const remaining = starts.filter((s) => !excluded.has(s));
-  const last = remaining.at(-1);
-  return last === undefined ? series.start : last + duration;
+  const walk = seriesWalk(series, series.recurrence, budget);
+  if (walk === undefined) return series.start;
+  if (!sortedIncludes(exceptions, walk.lastStart)) return walk.lastStart + duration;
+  // The last occurrences were cancelled: walk back to the latest one still standing.
+  for (const day of pickedDaysDescending(
+    walk.pattern,
+    walk.pattern.firstDay,
+    walk.lastDay,
+    budget,
+  )) {
+    const start = startOn(walk, day);
+    if (start <= walk.lastStart && !sortedIncludes(exceptions, start)) return start + duration;
+  }
+  return series.start;
 }
 
-/** Whether `instant` is the start of one of the series' occurrences (exceptions excluded). */
-export function isOccurrenceStart(series: Series, instant: Millis): boolean {
-  return expandOccurrences(series, { start: instant, end: instant + 1 }).some(
+/**
+ * Whether `instant` is the start of one of the series' occurrences (exceptions excluded).
+ * Costs what expanding a one-millisecond window does.
+ *
+ * @throws TooComplex when `budget` runs out.
+ */
+export function isOccurrenceStart(
+  series: Series,
+  instant: Millis,
+  budget: RecurrenceBudget = new RecurrenceBudget(),
+): boolean {
+  return expandOccurrences(series, { start: instant, end: instant + 1 }, budget).some(
     (o) => o.start === instant,
   );
 }

@@ -110,6 +110,15 @@ export interface RecurrenceRule {
 export interface Recurrence {
   readonly rule: RecurrenceRule;
   readonly exceptions: readonly Millis[];
+  /**
+   * For a COUNT rule: the start of its COUNT-th occurrence, or of its last one at or before
+   * `LATEST_INSTANT` when the domain ends first (exceptions count: EXDATE does not change
+   * COUNT). Validation computes it once from the rule, the event's start and its zone — so
+   * it is recomputed whenever they change — and expansion then treats the rule as endless
+   * but cut there, without counting from the first occurrence again. Rows stored before it
+   * existed lack it; expansion then counts.
+   */
+  readonly lastStart?: Millis;
 }
 
 /**

@@ -25,7 +25,12 @@ import {
   USERNAME_MAX_LENGTH,
   USERNAME_MIN_LENGTH,
 } from './limits.js';
-import { firstOccurrenceStarts, parseRecurrenceRule } from './recurrence.js';
+import {
+  firstOccurrenceStarts,
+  lastCountedStart,
+  parseRecurrenceRule,
+  RecurrenceBudget,
+} from './recurrence.js';
 import type { GroupKind, Interval, Millis, Recurrence, Visibility } from './types.js';
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
@@ -338,7 +343,8 @@ function validateRecurrence(
   if (rule.until !== undefined && rule.until < start) {
     throw new InvalidInput('UNTIL is before the start of the event', { field: 'recurrence' });
   }
-  const starts = firstOccurrenceStarts(rule, start, timeZone, SELF_OVERLAP_SAMPLE);
+  const budget = new RecurrenceBudget();
+  const starts = firstOccurrenceStarts(rule, start, timeZone, SELF_OVERLAP_SAMPLE, budget);
   const first = starts[0];
   if (first === undefined) {
     throw new InvalidInput('the recurrence rule produces no occurrence', { field: 'recurrence' });
@@ -358,7 +364,12 @@ function validateRecurrence(
   const sorted = [...new Set(exceptions.map((e) => validateInstant(e, 'exception')))].sort(
     (a, b) => a - b,
   );
-  return { recurrence: { rule, exceptions: sorted }, start: first };
+  // Counted from the series' stored start (its first occurrence), as expansion will count.
+  const lastStart = lastCountedStart(rule, first, timeZone, budget);
+  return {
+    recurrence: { rule, exceptions: sorted, ...(lastStart === undefined ? {} : { lastStart }) },
+    start: first,
+  };
 }
 
 /**
@@ -366,9 +377,12 @@ function validateRecurrence(
  * at most 31 days long, a known zone, a recurrence in the supported subset whose
  * occurrences do not overlap one another. A recurring event's start moves to the rule's
  * first occurrence at or after it (keeping the duration), so `start` always is an
- * occurrence — "every Monday" typed on a Saturday starts on the Monday after.
+ * occurrence — "every Monday" typed on a Saturday starts on the Monday after. A COUNT rule
+ * gets its `lastStart`. The recurrence costs at most two walks over the domain (no
+ * occurrence at all is found out in milliseconds).
  *
  * @throws InvalidInput naming the field at fault.
+ * @throws TooComplex if the recurrence needs more than `MAX_RECURRENCE_STEPS` steps.
  */
 export function validateEventDraft(draft: EventDraft): EventDetails {
   const title = validateTitle(draft.title);

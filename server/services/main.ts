@@ -6,6 +6,8 @@
  * live updates. Stateless: any replica can die; another takes over its pending requests.
  * With a `gossip` section it joins the membership as `<service>-<instance>`, so gateways know
  * whether any replica of the service is up, and leaves it first thing when told to stop.
+ * With `metrics` it serves its process metrics and event-loop delay there (server/metrics),
+ * labelled `service="<service>"`, `member="<service>-<instance>"`.
  */
 import {
   announceReady,
@@ -14,6 +16,7 @@ import {
   loadOrExit,
   stopOnSignals,
 } from '../../raft/cmd/daemon.js';
+import { parseHostPort } from '../../raft/runtime/raft-node.js';
 import { BusConnection } from '../bus/connection.js';
 import { NotificationPublisher } from '../bus/notifications.js';
 import { RegistryPrimarySource } from '../bus/primary-source.js';
@@ -22,6 +25,7 @@ import { DbClient } from '../db/client.js';
 import type { GossipNode } from '../gossip/node.js';
 import { joinGossip } from '../gossip/join.js';
 import { GroupsService } from '../groups/groups-service.js';
+import { serveDaemonMetrics, type ServedDaemonMetrics } from '../metrics/endpoint.js';
 import { loadProcessConfig, ServiceConfigSchema } from '../process-config.js';
 import { loadSigningKey } from '../users/keys.js';
 import { TokenIssuer } from '../users/tokens.js';
@@ -46,7 +50,16 @@ const notifications = new NotificationPublisher(connection, logger);
 
 let worker: RequestWorker;
 let gossip: GossipNode | null = null;
+let metrics: ServedDaemonMetrics | null = null;
 try {
+  if (file.metrics) {
+    metrics = await serveDaemonMetrics({
+      identity: { service: file.service, member: name },
+      // The schema checked it is host:port.
+      listen: parseHostPort(file.metrics) ?? { host: '', port: 0 },
+      tls: config.tls,
+    });
+  }
   const deps = {
     database: db,
     publisher: {
@@ -99,4 +112,5 @@ stopOnSignals(logger, async () => {
   await worker.close();
   await connection.close();
   await db.close();
+  await metrics?.close();
 });
