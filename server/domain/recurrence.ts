@@ -261,8 +261,9 @@ function wallClockWalk(
     zone,
     timeOfDay: wall - firstDay * TIME.DAY,
     lastStart,
-    // A zone's offset moves by at most a day, so a start at or before `lastStart` reads at
-    // most a day later on the wall clock than `lastStart` does.
+    // A start at or before `lastStart` reads at most a day later on the wall clock than
+    // `lastStart` does: its clock is ahead only by offset changes in between, and no zone
+    // has ever moved forward by more than a day.
     lastDay: Math.floor((wallClockOf(lastStart, zone) + TIME.DAY) / TIME.DAY),
   };
 }
@@ -339,7 +340,8 @@ export function lastCountedStart(
     if (++counted >= rule.count) break;
   }
   if (last === undefined) return undefined;
-  // Only the last day or two before `walk.lastDay` can start past the end of the domain.
+  // Only the last day or two before `walk.lastDay` can start past `walk.lastStart` (UNTIL
+  // or the end of the domain): step back to the latest that does not.
   for (const day of pickedDaysDescending(pattern, pattern.firstDay, last, budget)) {
     const instant = startOn(walk, day);
     if (instant <= walk.lastStart) return instant;
