@@ -5,17 +5,26 @@
  * Recurring series are compared occurrence by occurrence over a bounded window
  * ({@link conflictWindow}).
  */
-import { Conflict } from '../errors.js';
+import { Conflict, Internal } from '../errors.js';
 import type { ConflictingEvent } from '../errors.js';
 import { commitmentsOf } from './attendance.js';
 import { compareText } from './decisions.js';
-import { CONFLICT_HORIZON_MS } from './limits.js';
+import { CONFLICT_HORIZON_MS, TIME } from './limits.js';
 import { expandOccurrences } from './recurrence.js';
 import type { Series } from './recurrence.js';
 import { validateQueryInterval } from './validation.js';
 import { conflictingEvent, eventView, toIso } from './views.js';
 import type { ConflictView } from './views.js';
-import type { EventRecord, Interval, Millis, Occurrence, Username } from './types.js';
+import type {
+  CalendarEvent,
+  EventId,
+  EventRecord,
+  Interval,
+  Millis,
+  Mutation,
+  Occurrence,
+  Username,
+} from './types.js';
 
 /**
  * The window in which a candidate event is checked for conflicts: a one-off event at its
@@ -110,9 +119,12 @@ export function findConflicts(
     if (event !== undefined)
       found.set(`${theirs.eventId}@${theirs.start}`, conflictingEvent(event, theirs));
   }
-  return [...found.values()].sort(
-    (a, b) => compareText(a.start, b.start) || compareText(a.id, b.id),
-  );
+  return inConflictOrder(found.values());
+}
+
+/** Conflicting occurrences in the order every conflict list uses: by start, then event id. */
+function inConflictOrder(conflicts: Iterable<ConflictingEvent>): ConflictingEvent[] {
+  return [...conflicts].sort((a, b) => compareText(a.start, b.start) || compareText(a.id, b.id));
 }
 
 /**
@@ -170,4 +182,231 @@ export function conflictError(reason: string, conflicts: readonly ConflictingEve
   const titles = [...new Set(conflicts.map((c) => `"${c.title}"`))];
   const named = titles.slice(0, 3).join(', ') + (titles.length > 3 ? ', …' : '');
   return new Conflict(`${reason}: ${named} (allow conflicts to go ahead anyway)`, conflicts);
+}
+
+// ---------------------------------------------------------------------------------------
+// Many checks in one command
+
+/** Occurrences that last at most this long are looked up by their start, within this much. */
+const SHORT_OCCURRENCE_MS = TIME.DAY;
+
+function compareOccurrences(a: Occurrence, b: Occurrence): number {
+  return a.start - b.start || a.end - b.end || compareText(a.eventId, b.eventId);
+}
+
+/** The first index of `items` (ordered so that `before` holds for a prefix) where it fails. */
+function partitionPoint<T>(items: readonly T[], before: (item: T) => boolean): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(items[mid] as T)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Occurrences in {@link compareOccurrences} order, with an upper bound on their length. */
+class OccurrenceList {
+  private items: Occurrence[] = [];
+  /** No occurrence in the list lasts longer (it may once have held a longer one). */
+  private longest = 0;
+
+  /** Replaces the contents; `occurrences` in any order. */
+  reset(occurrences: Occurrence[]): void {
+    this.items = occurrences.sort(compareOccurrences);
+    this.longest = occurrences.reduce((max, o) => Math.max(max, o.end - o.start), 0);
+  }
+
+  insert(occurrence: Occurrence): void {
+    const at = partitionPoint(this.items, (o) => compareOccurrences(o, occurrence) < 0);
+    this.items.splice(at, 0, occurrence);
+    this.longest = Math.max(this.longest, occurrence.end - occurrence.start);
+  }
+
+  delete(occurrence: Occurrence): void {
+    const at = partitionPoint(this.items, (o) => compareOccurrences(o, occurrence) < 0);
+    const found = this.items[at];
+    if (found !== undefined && compareOccurrences(found, occurrence) === 0) {
+      this.items.splice(at, 1);
+    }
+  }
+
+  /** The occurrences overlapping `interval`, in order. */
+  overlapping(interval: Interval): Occurrence[] {
+    // Anything that still lasts at interval.start began less than `longest` before it.
+    const from = interval.start - this.longest;
+    const hits: Occurrence[] = [];
+    for (let i = partitionPoint(this.items, (o) => o.start <= from); i < this.items.length; i++) {
+      const o = this.items[i] as Occurrence;
+      if (o.start >= interval.end) break;
+      if (o.end > interval.start) hits.push(o);
+    }
+    return hits;
+  }
+}
+
+/**
+ * The union of `intervals` as disjoint intervals in start order: the windows of a
+ * {@link CommitmentIndex}, and what to load for it.
+ */
+export function mergeWindows(intervals: Iterable<Interval>): Interval[] {
+  const merged: Interval[] = [];
+  for (const next of [...intervals].sort((a, b) => a.start - b.start || a.end - b.end)) {
+    const last = merged.at(-1);
+    if (last !== undefined && next.start <= last.end) {
+      merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, next.end) };
+    } else {
+      merged.push({ start: next.start, end: next.end });
+    }
+  }
+  return merged;
+}
+
+/** An instant no occurrence of `event` ends after (cheap: +Infinity for COUNT rules). */
+function reachOf(event: Series): Millis {
+  if (event.recurrence === null) return event.end;
+  const { until } = event.recurrence.rule;
+  return until === undefined ? Number.POSITIVE_INFINITY : until + (event.end - event.start);
+}
+
+/**
+ * One user's commitments over a fixed set of windows, so that a command checking many
+ * candidates — an import of a few hundred events — loads and expands the user's agenda
+ * once instead of once per candidate.
+ *
+ * Guarantees:
+ * - For a candidate whose {@link conflictWindow} lies within the index's windows,
+ *   {@link CommitmentIndex.conflictsOf} answers exactly what {@link findConflicts} answers
+ *   for the same user given the same commitments (the property tests compare them).
+ * - Building expands each commitment once, over the windows it reaches, and keeps only the
+ *   occurrences inside them, sorted; a check costs a binary search and the hits per
+ *   occurrence of the candidate (plus the occurrences longer than a day that start in the
+ *   longest of them before it: there are few).
+ * - It is the domain's one mutable structure, and it never outlives the command that built
+ *   it: the command tells it what each decision changed ({@link CommitmentIndex.follow}),
+ *   so that later candidates conflict with the events earlier ones created.
+ */
+export class CommitmentIndex {
+  /** Merged, disjoint, in order. */
+  readonly windows: readonly Interval[];
+  private readonly events = new Map<EventId, CalendarEvent>();
+  private readonly occurrencesOf = new Map<EventId, readonly Occurrence[]>();
+  private readonly short = new OccurrenceList();
+  private readonly long = new OccurrenceList();
+
+  /**
+   * @param username whose commitments these are.
+   * @param windows the conflict windows of the candidates to check (any order, overlapping or not).
+   * @param commitments the user's commitments (accepted, not cancelled) that may reach into
+   *   the windows; more is harmless, fewer is a bug. Repeated ids count once.
+   */
+  constructor(
+    readonly username: Username,
+    windows: Iterable<Interval>,
+    commitments: Iterable<CalendarEvent>,
+  ) {
+    this.windows = mergeWindows(windows);
+    const short: Occurrence[] = [];
+    const long: Occurrence[] = [];
+    for (const event of commitments) {
+      if (this.events.has(event.id)) continue;
+      const occurrences = this.expand(event);
+      this.events.set(event.id, event);
+      this.occurrencesOf.set(event.id, occurrences);
+      for (const o of occurrences) (o.end - o.start <= SHORT_OCCURRENCE_MS ? short : long).push(o);
+    }
+    this.short.reset(short);
+    this.long.reset(long);
+  }
+
+  /** An index of the user's commitments among `records` (anything the store loaded). */
+  static of(
+    username: Username,
+    windows: Iterable<Interval>,
+    records: readonly EventRecord[],
+  ): CommitmentIndex {
+    return new CommitmentIndex(
+      username,
+      windows,
+      commitmentsOf(username, records).map((r) => r.event),
+    );
+  }
+
+  /**
+   * {@link findConflicts} for the index's user: the commitments that would collide with
+   * `candidate`, each overlapping occurrence once, in start order.
+   * @throws Internal when the candidate's conflict window is not within the index's windows.
+   */
+  conflictsOf(candidate: Series, now: Millis): ConflictingEvent[] {
+    const window = conflictWindow(candidate, now);
+    const covering = this.windows[partitionPoint(this.windows, (w) => w.end <= window.start)];
+    if (covering === undefined || covering.start > window.start || covering.end < window.end) {
+      throw new Internal('a candidate was checked outside the windows its commitment index covers');
+    }
+    const found = new Map<string, ConflictingEvent>();
+    for (const mine of expandOccurrences(candidate, window)) {
+      for (const theirs of [...this.short.overlapping(mine), ...this.long.overlapping(mine)]) {
+        // Like findConflicts, which expands the others over the candidate's window only.
+        if (theirs.eventId === candidate.id || theirs.start >= window.end) continue;
+        if (theirs.end <= window.start) continue;
+        const event = this.events.get(theirs.eventId);
+        if (event !== undefined) {
+          found.set(`${theirs.eventId}@${theirs.start}`, conflictingEvent(event, theirs));
+        }
+      }
+    }
+    return inConflictOrder(found.values());
+  }
+
+  /**
+   * Takes in what a decision changes about the user's own events (those they organize,
+   * which their organizer always accepts): an inserted or updated event is indexed anew,
+   * a cancelled one is dropped. Other mutations do not concern the index.
+   */
+  follow(mutations: readonly Mutation[]): void {
+    for (const mutation of mutations) {
+      if (mutation.kind !== 'insertEvent' && mutation.kind !== 'updateEvent') continue;
+      const { event } = mutation;
+      if (event.organizer !== this.username) continue;
+      this.remove(event.id);
+      if (event.status !== 'cancelled') this.put(event);
+    }
+  }
+
+  private put(event: CalendarEvent): void {
+    const occurrences = this.expand(event);
+    this.events.set(event.id, event);
+    this.occurrencesOf.set(event.id, occurrences);
+    for (const o of occurrences) this.listFor(o).insert(o);
+  }
+
+  private remove(id: EventId): void {
+    for (const o of this.occurrencesOf.get(id) ?? []) this.listFor(o).delete(o);
+    this.occurrencesOf.delete(id);
+    this.events.delete(id);
+  }
+
+  private listFor(occurrence: Occurrence): OccurrenceList {
+    return occurrence.end - occurrence.start <= SHORT_OCCURRENCE_MS ? this.short : this.long;
+  }
+
+  /** The event's occurrences that overlap one of the windows, with one expansion. */
+  private expand(event: CalendarEvent): Occurrence[] {
+    const windows = this.windows;
+    const first = partitionPoint(windows, (w) => w.end <= event.start);
+    const reach = reachOf(event);
+    const last = partitionPoint(windows, (w) => w.start < reach) - 1;
+    const from = windows[first];
+    const to = windows[last];
+    if (from === undefined || to === undefined || first > last) return [];
+    const inside: Occurrence[] = [];
+    let w = first;
+    for (const o of expandOccurrences(event, { start: from.start, end: to.end })) {
+      while (w <= last && (windows[w] as Interval).end <= o.start) w++;
+      if (w > last) break;
+      if ((windows[w] as Interval).start < o.end) inside.push(o);
+    }
+    return inside;
+  }
 }

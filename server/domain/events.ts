@@ -15,10 +15,11 @@
  * invitees who had accepted are asked again (their yes was for another time) and a
  * flat-group event waits for everyone again; imposed attendees stay accepted.
  */
-import { Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { Forbidden, Internal, InvalidInput, NotFound } from '../errors.js';
 import type { ConflictingEvent } from '../errors.js';
 import { attendeeOf, commitmentsOf, consensusStatus, requireAttendance } from './attendance.js';
 import { conflictError, conflictingSubset, findConflicts, occurrencesIn } from './conflicts.js';
+import type { CommitmentIndex } from './conflicts.js';
 import { compareText, decide, eventNotice } from './decisions.js';
 import { membershipOf } from './groups.js';
 import { MAX_INVITEES } from './limits.js';
@@ -80,6 +81,8 @@ export interface CreateEventCommand {
   /** The group whose members attend. Not together with `with`. */
   readonly group?: GroupName;
   readonly allowConflict?: boolean;
+  /** The iCalendar UID the event keeps (an import), so that importing it again finds it. */
+  readonly uid?: string;
 }
 
 export interface CreateEventContext {
@@ -92,6 +95,26 @@ export interface CreateEventContext {
    * them — that may reach into the event's {@link conflictWindow}. Extra rows are ignored.
    */
   readonly events: readonly EventRecord[];
+  /**
+   * The organizer's commitments, indexed for many checks in one command (an import): when
+   * given, the organizer's conflicts are looked up there instead of in `events`.
+   */
+  readonly commitments?: CommitmentIndex;
+}
+
+/** The organizer's commitments that `event` would collide with, from the index if there is one. */
+function organizerConflicts(
+  event: CalendarEvent,
+  organizer: Username,
+  context: { readonly events: readonly EventRecord[]; readonly commitments?: CommitmentIndex },
+  now: Millis,
+): ConflictingEvent[] {
+  const index = context.commitments;
+  if (index === undefined) return findConflicts(event, organizer, context.events, now);
+  if (index.username !== organizer) {
+    throw new Internal(`the commitments given are ${index.username}'s, not ${organizer}'s`);
+  }
+  return index.conflictsOf(event, now);
 }
 
 /**
@@ -103,7 +126,15 @@ export function createEvent(
   command: CreateEventCommand,
   context: CreateEventContext,
 ): Decision<ScheduledEvent> {
-  const details = validateEventDraft(command.draft);
+  return schedule(command, validateEventDraft(command.draft), context);
+}
+
+/** {@link createEvent} of a draft already validated into `details`. */
+function schedule(
+  command: Omit<CreateEventCommand, 'draft'>,
+  details: EventDetails,
+  context: CreateEventContext,
+): Decision<ScheduledEvent> {
   const organizer = command.actor;
   if (command.with !== undefined && command.with.length > 0 && command.group !== undefined) {
     throw new InvalidInput('invite people or a group, not both', { field: 'with' });
@@ -146,9 +177,10 @@ export function createEvent(
     createdAt: command.now,
     updatedAt: command.now,
     revision: 0,
+    ...(command.uid === undefined ? {} : { uid: command.uid }),
   };
 
-  const conflicts = findConflicts(event, organizer, context.events, command.now);
+  const conflicts = organizerConflicts(event, organizer, context, command.now);
   if (conflicts.length > 0 && command.allowConflict !== true) {
     throw conflictError('this event overlaps events you have accepted', conflicts);
   }
@@ -215,6 +247,8 @@ export interface UpdateEventContext {
   readonly existingUsers: ReadonlySet<Username>;
   /** The organizer's events that may reach into the updated event's conflict window. */
   readonly events: readonly EventRecord[];
+  /** As in {@link CreateEventContext.commitments}: the organizer's commitments, indexed. */
+  readonly commitments?: CommitmentIndex;
 }
 
 function currentDraft(event: CalendarEvent): EventDraft {
@@ -355,7 +389,7 @@ export function updateEvent(
 
   // Fewer exceptions bring occurrences back, which may collide as a new time would.
   const recheck = retimed || !sameExceptions(before, details);
-  const conflicts = recheck ? findConflicts(event, command.actor, context.events, command.now) : [];
+  const conflicts = recheck ? organizerConflicts(event, command.actor, context, command.now) : [];
   if (conflicts.length > 0 && command.allowConflict !== true) {
     throw conflictError('as changed, this event overlaps events you have accepted', conflicts);
   }
@@ -380,6 +414,98 @@ export function updateEvent(
     mutations,
     notifications,
   );
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** What importing one event did: made it, brought the event with its UID up to date, or nothing. */
+export type ImportAction = 'created' | 'updated' | 'unchanged';
+
+/** The outcome of importing one event: its UID, the id of the event it is, and what happened. */
+export interface EventImport {
+  readonly uid: string | null;
+  readonly id: EventId;
+  readonly action: ImportAction;
+}
+
+export interface ImportEventCommand {
+  readonly actor: Username;
+  /** The id a new event takes; unused when the UID finds one. */
+  readonly eventId: EventId;
+  readonly now: Millis;
+  /** Null only in commands logged before UIDs were kept: the event is then simply created. */
+  readonly uid: string | null;
+  /** The imported draft, validated (`validateEventDraft`): the event as the file has it. */
+  readonly details: EventDetails;
+  readonly allowConflict?: boolean;
+}
+
+export interface ImportEventContext {
+  /** The event the actor organizes with this UID (or, for an export of Agenda's own, this id), if any. */
+  readonly existing: EventRecord | undefined;
+  /** The actor's commitments over the draft's conflict window. */
+  readonly commitments: CommitmentIndex;
+}
+
+function changesTo(details: EventDetails): EventChanges {
+  return {
+    title: details.title,
+    start: details.start,
+    end: details.end,
+    timeZone: details.timeZone,
+    description: details.description,
+    location: details.location,
+    visibility: details.visibility,
+    recurrence: details.recurrence === null ? null : formatRecurrenceRule(details.recurrence.rule),
+    exceptions: details.recurrence?.exceptions ?? [],
+  };
+}
+
+/**
+ * One event of an `agenda import`, idempotent by UID. Without an event of the actor's with
+ * that UID, it is created as a personal event (as {@link createEvent}) keeping the UID.
+ * With one, the event is brought to the file's version through {@link updateEvent}'s rules
+ * (organizer only, conflicts of a new time refused unless allowed), or left alone —
+ * `unchanged` — when nothing differs; a cancelled event stays cancelled (the file does not
+ * bring back what its organizer cancelled) and is only refused if the file changed it.
+ * @throws InvalidInput, Forbidden, Conflict as createEvent and updateEvent do.
+ */
+export function importEvent(
+  command: ImportEventCommand,
+  context: ImportEventContext,
+): Decision<EventImport> {
+  const { actor, now, uid, details } = command;
+  const options =
+    command.allowConflict === undefined ? {} : { allowConflict: command.allowConflict };
+  const { existing } = context;
+  if (existing === undefined) {
+    const created = schedule(
+      { actor, eventId: command.eventId, now, ...options, ...(uid === null ? {} : { uid }) },
+      details,
+      {
+        existingUsers: new Set(),
+        group: undefined,
+        events: [],
+        commitments: context.commitments,
+      },
+    );
+    return decide(
+      { uid, id: command.eventId, action: 'created' },
+      created.mutations,
+      created.notifications,
+    );
+  }
+  const id = existing.event.id;
+  if (existing.event.organizer !== actor) {
+    throw new Internal(`an import by ${actor} was matched with ${id}, which they do not organize`);
+  }
+  if (sameDetails(existing.event, details)) return decide({ uid, id, action: 'unchanged' }, [], []);
+  const updated = updateEvent(
+    { actor, eventId: id, now, changes: changesTo(details), ...options },
+    { record: existing, existingUsers: new Set(), events: [], commitments: context.commitments },
+  );
+  const action = updated.mutations.length === 0 ? 'unchanged' : 'updated';
+  return decide({ uid, id, action }, updated.mutations, updated.notifications);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import test from 'ava';
 import ICAL from 'ical.js';
 import { InvalidInput } from '../errors.js';
-import { exportAgenda, exportICalendar, importICalendar } from './icalendar.js';
+import { derivedUid, exportAgenda, exportICalendar, importICalendar } from './icalendar.js';
 import { at, record } from './test-fixtures.js';
 import { validateEventDraft } from './validation.js';
 import type { EventDraft } from './validation.js';
@@ -315,7 +315,10 @@ test('files that are not iCalendar are refused clearly', (t) => {
       importICalendar('BEGIN:VCALENDAR\r\n' + 'X'.repeat(6 * 1024 * 1024), {
         defaultTimeZone: 'UTC',
       }),
-    { instanceOf: InvalidInput, message: /at most 5 MB/ },
+    {
+      instanceOf: InvalidInput,
+      message: /at most 200 events and 1 MB; this one has 6\.0 MB: split/,
+    },
   );
   t.throws(() => importICalendar(foreign, { defaultTimeZone: 'Nowhere/Land' }), {
     instanceOf: InvalidInput,
@@ -337,4 +340,153 @@ test('exporting an agenda leaves out what the user declined and what lies outsid
   const uids = [...text.matchAll(/\r\nUID:([^\r]+)/g)].map((m) => m[1]);
   t.deepEqual(uids, ['in', 'invited']);
   t.true(text.includes('X-WR-CALNAME:Agenda of bob'));
+});
+
+/** A VCALENDAR around `lines`, CRLF. */
+function calendarOf(...lines: string[]): string {
+  return [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//Tests//EN',
+    ...lines,
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+}
+
+test('an event exported with the UID it was imported with keeps it; one made here is named by its id', (t) => {
+  const imported = record({
+    id: 'abc123',
+    uid: '040000008200E00074C5B7101A82E008@outlook',
+    start: at('2025-06-02T09:00:00Z'),
+  });
+  const made = record({ id: 'made-here', start: at('2025-06-03T09:00:00Z') });
+  const text = exportICalendar([imported, made], { now });
+  const { events } = importICalendar(text, { defaultTimeZone: 'UTC' });
+  t.deepEqual(
+    events.map((e) => e.uid),
+    ['040000008200E00074C5B7101A82E008@outlook', 'made-here'],
+  );
+});
+
+test('a VEVENT without a UID gets one derived from its content: the same on every read, not moved by DTSTAMP', (t) => {
+  const vevent = (stamp: string, summary: string) => [
+    'BEGIN:VEVENT',
+    `DTSTAMP:${stamp}`,
+    'DTSTART:20250610T090000Z',
+    'DTEND:20250610T100000Z',
+    `SUMMARY:${summary}`,
+    'END:VEVENT',
+  ];
+  const read = (text: string) => importICalendar(text, { defaultTimeZone: 'UTC' });
+  const once = read(calendarOf(...vevent('20250601T000000Z', 'Planning')));
+  const later = read(calendarOf(...vevent('20250701T080000Z', 'Planning')));
+  const [first] = once.events;
+  t.regex(first?.uid ?? '', /^agenda-derived-[A-Za-z0-9_-]{43}$/);
+  t.is(later.events[0]?.uid, first?.uid);
+  t.is(first?.uid, derivedUid(first?.draft as EventDraft));
+  const renamed = read(calendarOf(...vevent('20250601T000000Z', 'Planning (moved)')));
+  t.not(renamed.events[0]?.uid, first?.uid);
+  // Two identical copies without a UID are one event.
+  const twice = read(
+    calendarOf(
+      ...vevent('20250601T000000Z', 'Planning'),
+      ...vevent('20250602T000000Z', 'Planning'),
+    ),
+  );
+  t.is(twice.events.length, 1);
+  t.regex(twice.skipped[0]?.reason ?? '', /identical event without a UID/);
+});
+
+test('two versions of one UID: the higher SEQUENCE is imported, else the later one; changed occurrences stay skipped', (t) => {
+  const version = (summary: string, sequence?: number) => [
+    'BEGIN:VEVENT',
+    'UID:thunderbird-1',
+    ...(sequence === undefined ? [] : [`SEQUENCE:${sequence}`]),
+    'DTSTART;VALUE=DATE:20180722',
+    'DTEND;VALUE=DATE:20180723',
+    `SUMMARY:${summary}`,
+    'END:VEVENT',
+  ];
+  const later = importICalendar(calendarOf(...version('test1'), ...version('test2')), {
+    defaultTimeZone: 'Europe/Berlin',
+  });
+  t.deepEqual(
+    later.events.map((e) => [e.uid, e.draft.title]),
+    [['thunderbird-1', 'test2']],
+  );
+  t.regex(later.skipped[0]?.reason ?? '', /same UID replaces it/);
+  const newer = importICalendar(calendarOf(...version('test1', 3), ...version('test2', 1)), {
+    defaultTimeZone: 'Europe/Berlin',
+  });
+  t.deepEqual(
+    newer.events.map((e) => e.draft.title),
+    ['test1'],
+  );
+  const withOverride = importICalendar(
+    calendarOf(
+      'BEGIN:VEVENT',
+      'UID:weekly',
+      'DTSTART:20250303T090000Z',
+      'DTEND:20250303T100000Z',
+      'RRULE:FREQ=WEEKLY',
+      'SUMMARY:Sync',
+      'END:VEVENT',
+      'BEGIN:VEVENT',
+      'UID:weekly',
+      'RECURRENCE-ID:20250310T090000Z',
+      'DTSTART:20250310T120000Z',
+      'DTEND:20250310T130000Z',
+      'SUMMARY:Sync (moved)',
+      'END:VEVENT',
+    ),
+    { defaultTimeZone: 'UTC' },
+  );
+  t.deepEqual(
+    withOverride.events.map((e) => [e.uid, e.draft.title]),
+    [['weekly', 'Sync']],
+  );
+  t.regex(withOverride.skipped[0]?.reason ?? '', /RECURRENCE-ID/);
+});
+
+test('a request holds at most MAX_IMPORT_CHUNK_EVENTS events; changed occurrences do not count', (t) => {
+  const vevent = (i: number, extra: string[] = []) => [
+    'BEGIN:VEVENT',
+    `UID:e${i}`,
+    ...extra,
+    `DTSTART:20250610T${String(i % 24).padStart(2, '0')}0000Z`,
+    'DURATION:PT30M',
+    'END:VEVENT',
+  ];
+  const masters = Array.from({ length: 200 }, (_, i) => vevent(i));
+  const overrides = Array.from({ length: 50 }, (_, i) =>
+    vevent(0, [`RECURRENCE-ID:202506${String(11 + (i % 19)).padStart(2, '0')}T000000Z`]),
+  );
+  const fits = importICalendar(calendarOf(...masters.flat(), ...overrides.flat()), {
+    defaultTimeZone: 'UTC',
+  });
+  t.is(fits.events.length, 200);
+  t.throws(
+    () =>
+      importICalendar(calendarOf(...masters.flat(), ...vevent(200)), { defaultTimeZone: 'UTC' }),
+    {
+      instanceOf: InvalidInput,
+      message: /this one has 201 events: split the file/,
+    },
+  );
+});
+
+test('a UID longer than any Agenda keeps is skipped with the reason', (t) => {
+  const { events, skipped } = importICalendar(
+    calendarOf(
+      'BEGIN:VEVENT',
+      `UID:${'u'.repeat(501)}`,
+      'DTSTART:20250610T090000Z',
+      'DTEND:20250610T100000Z',
+      'END:VEVENT',
+    ),
+    { defaultTimeZone: 'UTC' },
+  );
+  t.deepEqual(events, []);
+  t.regex(skipped[0]?.reason ?? '', /UID is longer than 500/);
 });

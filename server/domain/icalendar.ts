@@ -7,19 +7,22 @@
  * STATUS, SEQUENCE and CLASS.
  *
  * Import turns each VEVENT into an {@link EventDraft} for the importer's own agenda (other
- * attendees are not invited; the file's answers are not ours to give). Whatever we do not
- * support is skipped and reported, never silently bent: other component kinds, changed
- * single occurrences (RECURRENCE-ID), RDATE, several RRULEs, rules outside our subset,
- * unknown zones, events we would refuse to create.
+ * attendees are not invited; the file's answers are not ours to give), named by its UID so
+ * that importing the same file again finds the same events. Whatever we do not support is
+ * skipped and reported, never silently bent: other component kinds, changed single
+ * occurrences (RECURRENCE-ID), RDATE, several RRULEs, rules outside our subset, unknown
+ * zones, events we would refuse to create.
  *
  * Round trip: importing an export gives back title, start, end, zone, description,
- * location, visibility, recurrence and exceptions unchanged.
+ * location, visibility, recurrence and exceptions unchanged, and the UID the event had
+ * (an event made in Agenda is exported with its id as UID).
  */
+import { createHash } from 'node:crypto';
 import ICAL from 'ical.js';
 import { DateTime, IANAZone } from 'luxon';
 import { AgendaError, InvalidInput } from '../errors.js';
 import { compareText } from './decisions.js';
-import { TIME } from './limits.js';
+import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS, TIME } from './limits.js';
 import { formatRecurrenceRule, seriesEnd } from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
 import { validateEventDraft, validateTimeZone } from './validation.js';
@@ -38,10 +41,15 @@ type Component = InstanceType<typeof ICAL.Component>;
 type Property = InstanceType<typeof ICAL.Property>;
 type Time = InstanceType<typeof ICAL.Time>;
 
-/** Largest file `importICalendar` reads. */
-export const MAX_ICALENDAR_BYTES = 5 * 1024 * 1024;
-/** Most events one import may hold. */
+/**
+ * Most drafts one store command may carry. Requests carry fewer
+ * ({@link MAX_IMPORT_CHUNK_EVENTS}); this bounds commands logged when a whole file was one.
+ */
 export const MAX_IMPORTED_EVENTS = 5000;
+/** Longest UID kept; a VEVENT with a longer one is skipped. */
+export const MAX_UID_LENGTH = 500;
+/** How derived UIDs (of VEVENTs without one) begin. */
+export const DERIVED_UID_PREFIX = 'agenda-derived-';
 
 const PRODUCT_ID = '-//Agenda//Agenda calendar//EN';
 /** Users have no e-mail addresses; `.invalid` (RFC 2606) can never reach anybody. */
@@ -180,7 +188,7 @@ function zoneComponents(events: readonly CalendarEvent[], now: Millis): Componen
 function vevent(record: EventRecord, now: Millis): Component {
   const { event } = record;
   const component = new ICAL.Component('vevent');
-  component.addPropertyWithValue('uid', event.id);
+  component.addPropertyWithValue('uid', event.uid ?? event.id);
   component.addPropertyWithValue('dtstamp', utcTime(now));
   component.addPropertyWithValue('created', utcTime(event.createdAt));
   component.addPropertyWithValue('last-modified', utcTime(event.updatedAt));
@@ -277,8 +285,8 @@ export function exportAgenda(
 
 /** One VEVENT ready to become an event of the importer. */
 export interface ImportedEvent {
-  /** The VEVENT's UID, if it had one. */
-  readonly uid: string | null;
+  /** The VEVENT's UID, or for one without, a UID derived from its content ({@link derivedUid}). */
+  readonly uid: string;
   readonly draft: EventDraft;
 }
 
@@ -472,61 +480,136 @@ function parseCalendars(text: string): Component[] {
 }
 
 /**
- * Reads an iCalendar file into event drafts for the importer, skipping (and reporting)
- * what is unsupported. Each draft passed validation; `createEvent` re-validates anyway.
- * @throws InvalidInput when the file is not iCalendar at all, or too big.
+ * The UID of a VEVENT that has none: a digest of the draft it reads as, so that reading
+ * the file again gives the same UID (and an identical copy of the event the same one).
+ * Floating times are read in the importer's zone, so the zone is part of what is digested.
+ */
+export function derivedUid(draft: EventDraft): string {
+  const canonical = JSON.stringify([
+    draft.title,
+    draft.start,
+    draft.end,
+    draft.timeZone ?? null,
+    draft.description ?? '',
+    draft.location ?? '',
+    draft.visibility ?? null,
+    draft.recurrence ?? null,
+    draft.exceptions ?? [],
+  ]);
+  return DERIVED_UID_PREFIX + createHash('sha256').update(canonical).digest('base64url');
+}
+
+function uidOf(component: Component): string | null {
+  const uid = textValue(component, 'uid');
+  return uid === null || uid === '' ? null : uid;
+}
+
+function sequenceOf(component: Component): number {
+  const value = component.getFirstPropertyValue('sequence');
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+function isChangedOccurrence(component: Component): boolean {
+  return component.getFirstProperty('recurrence-id') !== null;
+}
+
+function tooBigToImport(what: string): InvalidInput {
+  return new InvalidInput(
+    `one import request carries at most ${MAX_IMPORT_CHUNK_EVENTS} events and ${MAX_IMPORT_CHUNK_BYTES / 1024 / 1024} MB; ` +
+      `this one has ${what}: split the file (agenda import does)`,
+    { field: 'file' },
+  );
+}
+
+/**
+ * Reads an iCalendar text — one import request — into event drafts for the importer, each
+ * with its UID, skipping (and reporting) what is unsupported. Each draft passed validation;
+ * the store re-validates anyway.
+ *
+ * Two VEVENTs with one UID and no RECURRENCE-ID are two versions of one event: the one with
+ * the higher SEQUENCE is imported (the later one on a tie) and the other is skipped. A VEVENT
+ * without a UID gets a {@link derivedUid}; identical copies of one are imported once.
+ * @throws InvalidInput when the text is not iCalendar at all, or holds more than
+ * `MAX_IMPORT_CHUNK_EVENTS` events (VEVENTs that are not changed occurrences) or
+ * `MAX_IMPORT_CHUNK_BYTES`: such a file is imported in several requests.
  */
 export function importICalendar(text: string, options: ImportOptions): ImportResult {
   const defaultZone = validateTimeZone(options.defaultTimeZone);
-  if (Buffer.byteLength(text, 'utf8') > MAX_ICALENDAR_BYTES) {
-    throw new InvalidInput(
-      `an iCalendar file has at most ${MAX_ICALENDAR_BYTES / 1024 / 1024} MB`,
-      { field: 'file' },
-    );
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_IMPORT_CHUNK_BYTES) {
+    throw tooBigToImport(`${(bytes / 1024 / 1024).toFixed(1)} MB`);
   }
   if (!/BEGIN:VCALENDAR/i.test(text)) {
     throw new InvalidInput('the file is not an iCalendar calendar (no BEGIN:VCALENDAR)', {
       field: 'file',
     });
   }
-  const events: ImportedEvent[] = [];
-  const skipped: SkippedComponent[] = [];
-  for (const calendar of parseCalendars(text)) {
+  const entries = parseCalendars(text).flatMap((calendar) => {
     const zones = new Map<string, Component>();
     for (const zone of calendar.getAllSubcomponents('vtimezone')) {
       const tzid = textValue(zone, 'tzid');
       if (tzid !== null) zones.set(tzid, zone);
     }
-    for (const component of calendar.getAllSubcomponents()) {
-      const name = component.name.toUpperCase();
-      if (name === 'VTIMEZONE') continue;
-      const uid = textValue(component, 'uid');
-      const summary = textValue(component, 'summary');
-      if (name !== 'VEVENT') {
-        skipped.push({
-          component: name,
-          uid,
-          summary,
-          reason: 'only events (VEVENT) are imported',
-        });
+    return calendar
+      .getAllSubcomponents()
+      .filter((component) => component.name.toUpperCase() !== 'VTIMEZONE')
+      .map((component) => ({ component, zones }));
+  });
+  const masters = entries
+    .map((e) => e.component)
+    .filter((c) => c.name.toUpperCase() === 'VEVENT' && !isChangedOccurrence(c));
+  if (masters.length > MAX_IMPORT_CHUNK_EVENTS) throw tooBigToImport(`${masters.length} events`);
+  const versions = new Map<string, Component>();
+  for (const component of masters) {
+    const uid = uidOf(component);
+    if (uid === null) continue;
+    const held = versions.get(uid);
+    if (held === undefined || sequenceOf(component) >= sequenceOf(held))
+      versions.set(uid, component);
+  }
+
+  const events: ImportedEvent[] = [];
+  const skipped: SkippedComponent[] = [];
+  const derived = new Set<string>();
+  for (const { component, zones } of entries) {
+    const name = component.name.toUpperCase();
+    const uid = uidOf(component);
+    const skip = (reason: string) =>
+      skipped.push({ component: name, uid, summary: textValue(component, 'summary'), reason });
+    if (name !== 'VEVENT') {
+      skip('only events (VEVENT) are imported');
+      continue;
+    }
+    if (uid !== null && uid.length > MAX_UID_LENGTH) {
+      skip(`its UID is longer than ${MAX_UID_LENGTH} characters`);
+      continue;
+    }
+    if (uid !== null && !isChangedOccurrence(component) && versions.get(uid) !== component) {
+      skip(
+        'another VEVENT with the same UID replaces it (a higher SEQUENCE, or later in the file)',
+      );
+      continue;
+    }
+    try {
+      const draft = toDraft(component, zones, defaultZone);
+      validateEventDraft(draft);
+      if (uid !== null) {
+        events.push({ uid, draft });
         continue;
       }
-      if (events.length >= MAX_IMPORTED_EVENTS) {
-        throw new InvalidInput(`an import holds at most ${MAX_IMPORTED_EVENTS} events`, {
-          field: 'file',
-        });
+      const digest = derivedUid(draft);
+      if (derived.has(digest)) {
+        skip('an identical event without a UID comes earlier in the file');
+        continue;
       }
-      try {
-        const draft = toDraft(component, zones, defaultZone);
-        validateEventDraft(draft);
-        events.push({ uid, draft });
-      } catch (error) {
-        const reason =
-          error instanceof Unsupported || error instanceof AgendaError
-            ? error.message
-            : `the event could not be read (${error instanceof Error ? error.message : String(error)})`;
-        skipped.push({ component: name, uid, summary, reason });
-      }
+      derived.add(digest);
+      events.push({ uid: digest, draft });
+    } catch (error) {
+      skip(
+        error instanceof Unsupported || error instanceof AgendaError
+          ? error.message
+          : `the event could not be read (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
   }
   return { events, skipped };

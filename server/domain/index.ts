@@ -42,6 +42,7 @@
  * | `transferOwnership` | actor, group, to | group | `GroupView` |
  * | `createEvent` | actor, eventId, now, draft, with? \| group?, allowConflict? | existingUsers, group, events | `ScheduledEvent` |
  * | `updateEvent` | actor, eventId, now, changes, invite?, allowConflict? | record, existingUsers, events | `ScheduledEvent` |
+ * | `importEvent` | actor, eventId, now, uid, details, allowConflict? | existing (by UID), commitments | `EventImport` |
  * | `cancelEvent` | actor, eventId, now | record | `EventDetailsView` |
  * | `cancelOccurrence` | actor, eventId, occurrenceStart, now | record | `EventDetailsView` |
  * | `acceptInvitation` | actor, eventId, now, allowConflict? | record, events | `EventDetailsView` |
@@ -54,10 +55,12 @@
  * | `findCommonFreeTime` (query) | actor, group, from, to, duration | group, events | `SlotView[]` |
  * | `showGroup` / `listGroups` (query) | actor, group? | group / groups | `GroupView` / `GroupView[]` |
  * | `exportAgenda` (query) | actor, now, from?, to? | events | iCalendar text |
- * | `importICalendar` | file text, defaultTimeZone | — | drafts for `createEvent` + skipped components |
+ * | `importICalendar` | file text, defaultTimeZone | — | drafts with UIDs for `importEvent` + skipped components |
  *
  * `events` in a context always means: events with their complete attendee lists, those the
- * named people attend that may reach into the relevant window.
+ * named people attend that may reach into the relevant window. `commitments` is a
+ * {@link CommitmentIndex}: one user's commitments over the windows of many candidates,
+ * built once per command that checks many (an import), and told what each decision changed.
  */
 export type * from './types.js';
 export * from './limits.js';
@@ -98,6 +101,7 @@ export {
   cancelEvent,
   cancelOccurrence,
   createEvent,
+  importEvent,
   listEvents,
   showEvent,
   updateEvent,
@@ -109,7 +113,11 @@ export type {
   CreateEventContext,
   EventChanges,
   EventContext,
+  EventImport,
   EventsContext,
+  ImportAction,
+  ImportEventCommand,
+  ImportEventContext,
   ListEventsQuery,
   ScheduledEvent,
   ShowEventContext,
@@ -125,7 +133,13 @@ export type {
   InvitationsQuery,
 } from './invitations.js';
 
-export { conflictWindow, conflictsFor, findConflicts } from './conflicts.js';
+export {
+  CommitmentIndex,
+  conflictWindow,
+  conflictsFor,
+  findConflicts,
+  mergeWindows,
+} from './conflicts.js';
 export type { ConflictsContext, ConflictsQuery } from './conflicts.js';
 
 export { canSeeDetails, canViewAgenda, viewAgendas } from './agenda-view.js';
@@ -151,11 +165,12 @@ export {
 export type { Series } from './recurrence.js';
 
 export {
+  derivedUid,
   exportAgenda,
   exportICalendar,
   importICalendar,
-  MAX_ICALENDAR_BYTES,
   MAX_IMPORTED_EVENTS,
+  MAX_UID_LENGTH,
 } from './icalendar.js';
 export type {
   ExportAgendaQuery,

@@ -58,3 +58,11 @@ export const MAX_LEVEL = 1000;
 export const MAX_GROUP_MEMBERS = 1000;
 
 export const TIME = { SECOND, MINUTE, HOUR, DAY } as const;
+
+/**
+ * Most events (VEVENTs that are not changed occurrences) one import request may carry, and
+ * its largest size: each request is one store command, so these bound what a command costs.
+ * `agenda import` splits bigger files into requests within both.
+ */
+export const MAX_IMPORT_CHUNK_EVENTS = 200;
+export const MAX_IMPORT_CHUNK_BYTES = 1024 * 1024;

@@ -143,6 +143,11 @@ export interface CalendarEvent {
   readonly createdAt: Millis;
   readonly updatedAt: Millis;
   readonly revision: number;
+  /**
+   * The iCalendar UID the event was imported with; an import of the same UID by its
+   * organizer finds it again. Absent for events made in Agenda (their UID is their id).
+   */
+  readonly uid?: string;
 }
 
 /** One person's place in an event. The organizer is an attendee too (role `organizer`). */
