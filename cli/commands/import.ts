@@ -1,18 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { Args } from '@oclif/core';
 import { InvalidInput, errorFromWire } from '../../server/errors.js';
+import type { AgendaError } from '../../server/errors.js';
 import type { ImportAnswer } from '../../server/protocol/api.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { allowConflictFlag } from '../flags.js';
-import { renderEvents } from '../ui/views.js';
+import { importInChunks } from '../import/chunked-import.js';
+import type { ChunkedImport } from '../import/chunked-import.js';
+import { splitCalendar } from '../import/split-calendar.js';
+import { ProgressBar, formatCount } from '../ui/progress.js';
 import type { ViewContext } from '../ui/views.js';
 
-/** `agenda import <file.ics>`: adds the file's events to your agenda. */
+/** `agenda import <file.ics>`: adds the file's events to your agenda, or brings them up to date. */
 export default class Import extends AgendaCommand<typeof Import> {
   static override summary = 'Import the events of an iCalendar (.ics) file into your agenda.';
   static override description =
-    'Each event is created like with event add. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed.';
+    'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed. Ctrl-C stops after the request in flight.';
   static override args = {
     file: Args.string({ description: 'The .ics file.', required: true }),
   };
@@ -27,34 +31,77 @@ export default class Import extends AgendaCommand<typeof Import> {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new InvalidInput(`cannot read ${file} (${code})`, { field: 'file', cause: error });
     }
+    const split = splitCalendar(calendar);
     const { api } = await this.connect({ authenticated: true });
-    const answer = await this.slow(
-      'Importing…',
-      // Floating times in the file are read like <when> arguments: in --tz or the local zone.
-      api.importCalendar(calendar, this.flags['allow-conflict'], this.zone),
-    );
-    const first = answer.failed[0];
-    const total = answer.events.length + answer.failed.length;
+    // Ctrl-C once: stop after the request in flight. Twice: abandon it too.
+    const stop = new AbortController();
+    const abort = new AbortController();
+    const stopListening = this.terminal.onInterrupt(() => {
+      if (stop.signal.aborted) abort.abort();
+      else stop.abort();
+    });
+    const progress = new ProgressBar(this.terminal.stderr, 'Importing', 'events');
+    let imported: ChunkedImport;
+    try {
+      imported = await importInChunks(api, split, {
+        allowConflict: this.flags['allow-conflict'],
+        // Floating times in the file are read like <when> arguments: in --tz or the local zone.
+        timeZone: this.zone,
+        stop: stop.signal,
+        abort: abort.signal,
+        ...(this.json ? {} : { onProgress: (p) => progress.update(p.done, p.total) }),
+      });
+    } finally {
+      progress.clear();
+      stopListening();
+    }
+    const { answer } = imported;
+    const failure = stoppedFailure(imported) ?? firstFailure(answer);
     return {
       result: answer,
       human: () => renderImport(answer, this.view),
-      ...(first === undefined
-        ? {}
-        : {
-            failure: errorFromWire({
-              code: first.error.code,
-              message: `${answer.failed.length} of ${total} events were not imported (first: ${first.error.message})`,
-            }),
-          }),
+      ...(failure === undefined ? {} : { failure }),
     };
   }
 }
 
+/** Why the import ended early, with how far it got and how to go on. */
+function stoppedFailure(imported: ChunkedImport): AgendaError | undefined {
+  const { stoppedBy, progress } = imported;
+  if (stoppedBy === null) return undefined;
+  const where = `after ${formatCount(progress.done)} of ${formatCount(progress.total)} events`;
+  const resume =
+    'run the same command again to resume (the events already imported come back unchanged)';
+  if (stoppedBy.kind === 'interrupt') {
+    return new InvalidInput(`the import was interrupted ${where}; ${resume}`);
+  }
+  const { error } = stoppedBy;
+  return errorFromWire({
+    code: error.code,
+    message: `the import stopped ${where}: ${error.message}; ${resume}`,
+  });
+}
+
+function firstFailure(answer: ImportAnswer): AgendaError | undefined {
+  const first = answer.failed[0];
+  if (first === undefined) return undefined;
+  const total = answer.events.length + answer.failed.length;
+  return errorFromWire({
+    code: first.error.code,
+    message: `${answer.failed.length} of ${total} events were not imported (first: ${first.error.message})`,
+  });
+}
+
 function renderImport(answer: ImportAnswer, context: ViewContext): string {
   const { palette } = context;
-  const count = answer.events.length;
-  const lines = [`Imported ${count} event${count === 1 ? '' : 's'}.`];
-  if (count > 0) lines.push(renderEvents(answer.events, context, ''));
+  const n = answer.events.length;
+  const counts = (['created', 'updated', 'unchanged'] as const)
+    .map((action) => [action, answer.events.filter((e) => e.action === action).length] as const)
+    .filter(([, k]) => k > 0)
+    .map(([action, k]) => `${formatCount(k)} ${action}`);
+  const lines = [
+    `Imported ${formatCount(n)} event${n === 1 ? '' : 's'}${counts.length === 0 ? '' : ` (${counts.join(', ')})`}.`,
+  ];
   for (const failure of answer.failed) {
     lines.push(
       palette.red(

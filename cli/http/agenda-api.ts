@@ -258,11 +258,16 @@ export class AgendaApi {
     return answer.body;
   }
 
-  /** `timeZone` reads the file's times that name no zone. */
+  /**
+   * Imports one request's worth of iCalendar text (see `IMPORT_REQUEST_MAX_EVENTS`).
+   * `timeZone` reads the file's times that name no zone; `idempotencyKey` lets a caller
+   * retry the same request without applying it twice.
+   */
   importCalendar(
     calendar: string,
     allowConflict: boolean,
     timeZone: string,
+    options: { readonly idempotencyKey?: string; readonly signal?: AbortSignal } = {},
   ): Promise<ImportAnswer> {
     return this.gateway.json(
       {
@@ -271,8 +276,10 @@ export class AgendaApi {
         query: { allowConflict: allowConflict ? 'true' : undefined, timeZone },
         calendar,
         authenticated: true,
+        ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       },
       'events',
+      options.signal,
     );
   }
 }

@@ -36,6 +36,11 @@ export interface GatewayCall {
   readonly authenticated: boolean;
   /** The media type wanted; JSON unless said otherwise. */
   readonly accept?: string;
+  /**
+   * The `idempotency-key` of a write, for a caller that retries the same write across calls
+   * (letters, digits, `_`, `-`; ≤ 64); a fresh one per call otherwise.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** A successful (2xx) answer and the gateway that gave it. */
@@ -140,7 +145,8 @@ export class GatewayClient {
    * every gateway's failure when none could answer.
    */
   async call(call: GatewayCall, signal?: AbortSignal): Promise<GatewayAnswer> {
-    const idempotencyKey = call.method === 'GET' ? undefined : randomUUID();
+    const idempotencyKey =
+      call.method === 'GET' ? undefined : (call.idempotencyKey ?? randomUUID());
     return this.failover(async (server) => {
       const response = await this.send(server, call, idempotencyKey, signal);
       const body = await readBody(response, server);

@@ -5,7 +5,7 @@ import Export from '../commands/export.js';
 import Import from '../commands/import.js';
 import { FakeGateway, createTestTls } from './support/fake-gateway.js';
 import type { TestTls } from './support/fake-gateway.js';
-import { eventDetails, logIn, loginAnswer } from './support/fixtures.js';
+import { logIn, loginAnswer } from './support/fixtures.js';
 import { parseJsonLine, runCommand, temporaryConfigDir } from './support/harness.js';
 
 let tls: TestTls;
@@ -39,7 +39,7 @@ async function calendarGateway(): Promise<{ gateway: FakeGateway; configDir: str
         return {
           status: 200,
           json: {
-            events: [eventDetails()],
+            events: [{ uid: 'standup@example.org', id: 'e1', action: 'created' }],
             failed: [
               {
                 index: 1,
@@ -52,7 +52,14 @@ async function calendarGateway(): Promise<{ gateway: FakeGateway; configDir: str
         };
       }
       stored = request.body;
-      return { status: 200, json: { events: [eventDetails()], failed: [], skipped: [] } };
+      return {
+        status: 200,
+        json: {
+          events: [{ uid: 'standup@example.org', id: 'e1', action: 'created' }],
+          failed: [],
+          skipped: [],
+        },
+      };
     })
     .on('GET', '/v1/export', () => ({
       status: 200,
@@ -72,7 +79,11 @@ test('import then export round-trips an .ics file byte for byte', async (t) => {
 
   const imported = await runCommand(Import, [source, '--json', '--config-dir', configDir]);
   t.is(imported.exitCode, 0, imported.stderr);
-  t.like(parseJsonLine(imported.stdout), { events: [{ id: 'e1' }], failed: [], skipped: [] });
+  t.like(parseJsonLine(imported.stdout), {
+    events: [{ uid: 'standup@example.org', id: 'e1', action: 'created' }],
+    failed: [],
+    skipped: [],
+  });
   const [upload] = gateway.requestsTo('POST', '/v1/import');
   t.is(upload?.body, CALENDAR);
   t.regex(String(upload?.headers['content-type']), /^text\/calendar/);
@@ -146,7 +157,7 @@ test('an import with failed events prints the result and exits with the first fa
   t.is(gateway.requestsTo('POST', '/v1/import')[0]?.query.get('allowConflict'), 'true');
 
   const human = await runCommand(Import, [source, '--config-dir', configDir]);
-  t.regex(human.stdout, /Imported 1 event\./);
+  t.regex(human.stdout, /Imported 1 event \(1 created\)\./);
   t.regex(human.stdout, /not imported: clash@example\.org: it overlaps Standup/);
   t.regex(human.stdout, /skipped: todo-1: VTODO is not supported/);
 });

@@ -21,7 +21,8 @@
  *
  * A delay here is how late the monitor's timer fired beyond its sampling interval
  * ({@link DaemonMetricsOptions.resolutionMs}): an idle loop reads about 0, a 200 ms
- * synchronous stall about 0.2. prom-client's own `nodejs_eventloop_lag_*` gauges count the
+ * synchronous stall about 0.2. Measuring starts with the first sample, one interval after
+ * construction: a stall before it is not seen. prom-client's own `nodejs_eventloop_lag_*` gauges count the
  * interval in (an idle loop reads about 0.01) and only cover the time since the previous
  * scrape; they are kept for dashboards that expect them.
  *
@@ -79,6 +80,12 @@ export class DaemonMetrics {
    */
   private readonly sinceStart: IntervalHistogram;
   private readonly resolutionNs: number;
+  /**
+   * The longest interval either monitor has seen, ns. The two sample at different moments,
+   * so either may see a stall a little longer than the other: the worst is never below a
+   * window's maximum.
+   */
+  private worstNs = 0;
   private closed = false;
 
   constructor(identity: DaemonIdentity, options: DaemonMetricsOptions = {}) {
@@ -109,10 +116,11 @@ export class DaemonMetrics {
       EVENT_LOOP_DELAY_METRICS.max,
       'Longest event-loop delay since the previous scrape, in seconds.',
       () => {
+        this.worstNs = Math.max(this.worstNs, this.window.max, this.sinceStart.max);
         max.set(labels, this.delaySeconds(this.window.max));
         p50.set(labels, this.delaySeconds(this.window.percentile(50)));
         p99.set(labels, this.delaySeconds(this.window.percentile(99)));
-        worst.set(labels, this.delaySeconds(this.sinceStart.max));
+        worst.set(labels, this.delaySeconds(this.worstNs));
         if (!this.closed) this.window.reset();
       },
     );

@@ -61,7 +61,8 @@ test('a stall shows as the worst delay, and stays there after the window moves o
       worst: sampleValue(exposition, EVENT_LOOP_DELAY_METRICS.worst, LABELS) ?? NaN,
     };
   };
-  await read();
+  // A monitor sees no stall before its first sample: wait for one.
+  await waitFor('a first sample', async () => (await read()).worst > 0);
   stall(150);
   let seen = { max: 0, worst: 0 };
   await waitFor('the stall to be measured', async () => {

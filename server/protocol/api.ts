@@ -31,6 +31,16 @@ import type {
 
 export const API_PREFIX = '/v1';
 
+/**
+ * Bounds of one `POST /v1/import`: VEVENTs that are not changed occurrences, and bytes.
+ * Bigger files go in several requests (the CLI splits them); bigger requests are refused
+ * (400) with a reason that says so.
+ */
+export {
+  MAX_IMPORT_CHUNK_BYTES as IMPORT_REQUEST_MAX_BYTES,
+  MAX_IMPORT_CHUNK_EVENTS as IMPORT_REQUEST_MAX_EVENTS,
+} from '../domain/limits.js';
+
 const username = z.string().min(1).max(64);
 const iso = z.string().min(1).max(64);
 const text = (max: number) => z.string().max(max);
@@ -196,14 +206,20 @@ export interface FreeAnswer {
 // Interop and live updates
 
 /**
- * `GET /v1/export?from&to` → `text/calendar` body.
- * `POST /v1/import[?allowConflict=true][&timeZone=<IANA>]` with a `text/calendar` body →
+ * `GET /v1/export?from&to` → `text/calendar` body; each event's UID is the one it was
+ * imported with, else its id.
+ * `POST /v1/import[?allowConflict=true][&timeZone=<IANA>]` with a `text/calendar` body of at
+ * most `IMPORT_REQUEST_MAX_EVENTS` events and `IMPORT_REQUEST_MAX_BYTES` →
  * {@link ImportAnswer}; `timeZone` reads the file's times that name no zone (default UTC).
+ * Idempotent by UID: an event whose UID the caller already imported (or exported, for
+ * events made here) is updated when the file changed it and otherwise left `unchanged`.
  * `POST /v1/feeds` → {@link FeedAnswer}: a subscription URL for calendar apps
  * (`GET /v1/feeds/:token/calendar.ics`, no other authentication).
  */
 export interface ImportAnswer {
-  readonly events: readonly EventDetailsView[];
+  /** Each event imported, in file order: its UID (derived for VEVENTs without one), its id, and what happened. */
+  readonly events: readonly ImportedEventAnswer[];
+  /** Events that could not be imported; `index` counts the events of the request, from 0. */
   readonly failed: readonly {
     readonly index: number;
     readonly uid: string | null;
@@ -211,6 +227,11 @@ export interface ImportAnswer {
   }[];
   /** Components of the file that Agenda does not support, with the reason. */
   readonly skipped: readonly { readonly uid: string | null; readonly reason: string }[];
+}
+export interface ImportedEventAnswer {
+  readonly uid: string;
+  readonly id: string;
+  readonly action: 'created' | 'updated' | 'unchanged';
 }
 export interface FeedAnswer {
   readonly url: string;

@@ -39,11 +39,13 @@ export const ALL_TIME: Interval = { start: -ENDLESS, end: ENDLESS };
 /** Which of a person's events a load wants. */
 export type Attendance = 'any' | 'accepted';
 
-// An event row followed by its attendees as JSON: one statement per load, not one per event.
-const EVENT_COLUMNS = `
+// An event row, read by eventOf.
+const EVENT_ONLY_COLUMNS = `
   e.id, e.title, e.start_at, e.end_at, e.time_zone, e.description, e.location, e.visibility,
   e.recurrence, e.organizer, e.group_name, e.group_kind, e.status, e.created_at, e.updated_at,
-  e.revision,
+  e.revision, e.uid`;
+// An event row followed by its attendees as JSON: one statement per load, not one per event.
+const EVENT_COLUMNS = `${EVENT_ONLY_COLUMNS},
   (SELECT json_group_array(json_array(x.username, x.status, x.role))
      FROM attendees x WHERE x.event_id = e.id) AS attendees`;
 
@@ -81,6 +83,38 @@ export const LOADS = {
     )
     SELECT ${EVENT_COLUMNS} FROM hits CROSS JOIN events e ON e.id = hits.event_id
     ORDER BY hits.event_id`,
+  // ?1 the user, ?2 windows (JSON array of [start, end]), ?3 and ?4 the windows' hull. Short
+  // events are probed window by window, long ones once over the hull (there are few; any
+  // extra is ignored by the index that reads them).
+  commitmentsInWindows: `
+    WITH win AS (
+      SELECT json_extract(value, '$[0]') AS s, json_extract(value, '$[1]') AS e FROM json_each(?2)
+    ),
+    hits AS (
+      SELECT a.event_id FROM win CROSS JOIN attendees a
+       WHERE a.username = ?1 AND a.span_class = ${SHORT_SPAN}
+         AND a.start_at > win.s - ${SHORT_SPAN_MAX_MS} AND a.start_at < win.e AND a.series_end > win.s
+         AND a.status = 'accepted'
+      UNION
+      SELECT a.event_id FROM attendees a
+       WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN}
+         AND a.series_end > ?3 AND a.start_at < ?4 AND a.status = 'accepted'
+    )
+    SELECT ${EVENT_ONLY_COLUMNS} FROM hits CROSS JOIN events e ON e.id = hits.event_id
+    WHERE e.status <> 'cancelled'
+    ORDER BY hits.event_id`,
+  // ?1 the organizer, ?2 UIDs (JSON array).
+  eventsByUid: `
+    WITH wanted AS (SELECT DISTINCT value AS uid FROM json_each(?2))
+    SELECT ${EVENT_COLUMNS} FROM wanted CROSS JOIN events e
+    WHERE e.organizer = ?1 AND e.uid = wanted.uid
+    ORDER BY e.id`,
+  // ?1 the organizer, ?2 ids (JSON array): events of Agenda's own, which exports name by id.
+  eventsByIdWithoutUid: `
+    WITH wanted AS (SELECT DISTINCT value AS id FROM json_each(?2))
+    SELECT ${EVENT_COLUMNS} FROM wanted CROSS JOIN events e
+    WHERE e.id = wanted.id AND e.organizer = ?1 AND e.uid IS NULL
+    ORDER BY e.id`,
   invitationsOfUser: `SELECT ${EVENT_COLUMNS} FROM attendees a JOIN events e ON e.id = a.event_id
     WHERE a.username = ? AND a.status = 'pending' AND a.series_end > ? ORDER BY e.id`,
   eventsOfGroup: `SELECT ${EVENT_COLUMNS} FROM events e
@@ -113,12 +147,14 @@ function attendeesOf(eventId: string, value: SqlValue | undefined): Attendee[] {
   return attendees.sort(attendeeOrder);
 }
 
-function eventRecordOf(row: SqlValue[]): EventRecord {
+/** An event from the {@link EVENT_ONLY_COLUMNS} at the start of `row`. */
+function eventOf(row: SqlValue[]): CalendarEvent {
   const id = text(row[0]);
   const recurrenceJson = nullableText(row[8]);
   const groupName = nullableText(row[10]);
   const groupKind = row[11] === null ? null : oneOf(row[11], GROUP_KINDS);
-  const event: CalendarEvent = {
+  const uid = nullableText(row[16]);
+  return {
     id,
     title: text(row[1]),
     start: integer(row[2]),
@@ -135,8 +171,13 @@ function eventRecordOf(row: SqlValue[]): EventRecord {
     createdAt: integer(row[13]),
     updatedAt: integer(row[14]),
     revision: integer(row[15]),
+    ...(uid === null ? {} : { uid }),
   };
-  return { event, attendees: attendeesOf(id, row[16]) };
+}
+
+function eventRecordOf(row: SqlValue[]): EventRecord {
+  const event = eventOf(row);
+  return { event, attendees: attendeesOf(event.id, row[17]) };
 }
 
 function groupRecordOf(row: SqlValue[]): GroupRecord {
@@ -165,6 +206,9 @@ export class CalendarRows {
   private readonly eventsInWindow: PreparedStatement;
   private readonly invitationsOfUser: PreparedStatement;
   private readonly eventsOfGroup: PreparedStatement;
+  private readonly commitmentsInWindows: PreparedStatement;
+  private readonly eventsByUid: PreparedStatement;
+  private readonly eventsByIdWithoutUid: PreparedStatement;
 
   constructor(statements: StatementSet) {
     this.userByName = statements.prepare(LOADS.userByName);
@@ -177,6 +221,9 @@ export class CalendarRows {
     this.eventsInWindow = statements.prepare(LOADS.eventsInWindow);
     this.invitationsOfUser = statements.prepare(LOADS.invitationsOfUser);
     this.eventsOfGroup = statements.prepare(LOADS.eventsOfGroup);
+    this.commitmentsInWindows = statements.prepare(LOADS.commitmentsInWindows);
+    this.eventsByUid = statements.prepare(LOADS.eventsByUid);
+    this.eventsByIdWithoutUid = statements.prepare(LOADS.eventsByIdWithoutUid);
   }
 
   user(username: Username): User | undefined {
@@ -232,6 +279,40 @@ export class CalendarRows {
     return this.eventsInWindow
       .all([JSON.stringify(people), window.start, window.end, attendance === 'accepted' ? 1 : 0])
       .map(eventRecordOf);
+  }
+
+  /**
+   * The user's commitments (accepted, not cancelled) that may have an occurrence reaching
+   * into one of `windows` — possibly a few more — without attendees: what the domain's
+   * `CommitmentIndex` needs. Each once, by id.
+   */
+  commitments(username: Username, windows: readonly Interval[]): CalendarEvent[] {
+    if (windows.length === 0) return [];
+    const hull = {
+      start: Math.min(...windows.map((w) => w.start)),
+      end: Math.max(...windows.map((w) => w.end)),
+    };
+    return this.commitmentsInWindows
+      .all([username, JSON.stringify(windows.map((w) => [w.start, w.end])), hull.start, hull.end])
+      .map(eventOf);
+  }
+
+  /**
+   * What an import of `uids` by `organizer` finds, by UID: the events of theirs imported
+   * with it, else — for the UIDs an export of Agenda's own events carries, their ids — the
+   * event of theirs with that id and no UID.
+   */
+  eventsImportedAs(organizer: Username, uids: readonly string[]): Map<string, EventRecord> {
+    const found = new Map<string, EventRecord>();
+    if (uids.length === 0) return found;
+    const wanted = JSON.stringify(uids);
+    for (const record of this.eventsByUid.all([organizer, wanted]).map(eventRecordOf)) {
+      if (record.event.uid !== undefined) found.set(record.event.uid, record);
+    }
+    for (const record of this.eventsByIdWithoutUid.all([organizer, wanted]).map(eventRecordOf)) {
+      if (!found.has(record.event.id)) found.set(record.event.id, record);
+    }
+    return found;
   }
 
   /** Events the user is invited to, has not answered, and that are not over at `now`. */

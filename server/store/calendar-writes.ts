@@ -17,12 +17,12 @@ import { ENDLESS, LONG_SPAN, SHORT_SPAN, SHORT_SPAN_MAX_MS } from './schema.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
 
 /** Where an event sits in the time indexes. */
-interface TimeBounds {
+export interface TimeBounds {
   readonly seriesEnd: number;
   readonly spanClass: number;
 }
 
-function timeBounds(event: CalendarEvent): TimeBounds {
+export function timeBounds(event: CalendarEvent): TimeBounds {
   const end = seriesEnd(event);
   return {
     seriesEnd: Number.isFinite(end) ? end : ENDLESS,
@@ -52,6 +52,7 @@ function eventParams(event: CalendarEvent, bounds: TimeBounds): (string | number
     event.createdAt,
     event.updatedAt,
     event.revision,
+    event.uid ?? null,
     event.id,
   ];
 }
@@ -95,14 +96,14 @@ export class CalendarWrites {
     this.insertEventRow = statements.prepare(
       `INSERT INTO events (title, start_at, end_at, series_end, span_class, time_zone,
          description, location, visibility, recurrence, organizer, group_name, group_kind,
-         status, created_at, updated_at, revision, id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         status, created_at, updated_at, revision, uid, id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.updateEventRow = statements.prepare(
       `UPDATE events SET title = ?, start_at = ?, end_at = ?, series_end = ?, span_class = ?,
          time_zone = ?, description = ?, location = ?, visibility = ?, recurrence = ?,
          organizer = ?, group_name = ?, group_kind = ?, status = ?, created_at = ?,
-         updated_at = ?, revision = ?
+         updated_at = ?, revision = ?, uid = ?
        WHERE id = ?`,
     );
     // Touches only rows whose copy is stale, so a change of title rewrites no index entry.

@@ -11,12 +11,15 @@ import {
   cancelEvent,
   cancelOccurrence,
   changeLevel,
+  CommitmentIndex,
   conflictWindow,
   createEvent,
   createGroup,
   declineInvitation,
+  importEvent,
   leaveGroup,
   membershipOf,
+  mergeWindows,
   registerUser,
   removeMember,
   transferOwnership,
@@ -27,6 +30,8 @@ import type {
   Decision,
   EventDetailsView,
   EventId,
+  EventImport,
+  EventRecord,
   GroupRecord,
   GroupView,
   Millis,
@@ -137,24 +142,68 @@ function scheduleEvent(
   );
 }
 
+/**
+ * An import of drafts with UIDs, in one command whose cost is bounded by what the drafts
+ * reach rather than by the actor's whole agenda: the drafts are validated once, the actor's
+ * commitments over their merged conflict windows are loaded and indexed once, and each
+ * draft is decided against that index (which learns each event the command schedules, so
+ * later drafts conflict with earlier ones). Each draft's UID finds the event it was
+ * imported as before, in one load for the whole command.
+ */
 function importEvents(
   body: CommandOf<'event.import'>,
   env: CommandEnvironment,
 ): Applied<CommandResults['event.import']> {
   const actor = env.actor();
   env.requireIds(body.events.length);
-  const events: EventDetailsView[] = [];
+  const { now } = env;
+  // Validated once: the real times (a series moves to its first occurrence) say which
+  // commitments to load, and importEvent takes the details as they are.
+  const drafts = body.events.map((item) => {
+    try {
+      return { item, details: validateEventDraft(item.draft) };
+    } catch (error) {
+      if (!isAgendaError(error)) throw error;
+      return { item, refusal: error };
+    }
+  });
+  const windows = mergeWindows(
+    drafts.flatMap((d) => (d.details === undefined ? [] : [conflictWindow(d.details, now)])),
+  );
+  const commitments = new CommitmentIndex(actor, windows, env.rows.commitments(actor, windows));
+  const uids = body.events.flatMap((item) => (item.uid === null ? [] : [item.uid]));
+  const found: Map<string, EventRecord | EventId> = env.rows.eventsImportedAs(actor, uids);
+  // A UID may come twice in one command: the second finds what the first made of it.
+  const existing = (uid: string): EventRecord | undefined => {
+    const known = found.get(uid);
+    return typeof known === 'string' ? env.rows.event(known) : known;
+  };
+
+  const events: EventImport[] = [];
   const failed: ImportFailure[] = [];
   const notifications: Notification[] = [];
-  for (const [index, item] of body.events.entries()) {
+  for (const [index, { item, details, refusal }] of drafts.entries()) {
     try {
-      // Each draft takes its own id (refused drafts too), so ids[i] is drafts[i]'s.
-      const applied = scheduleEvent(env, actor, env.nextId(), {
-        draft: item.draft,
-        allowConflict: body.allowConflict,
-      });
-      events.push(applied.result.event);
-      notifications.push(...applied.notifications);
+      // Each draft takes its own id (refused and found ones too), so ids[i] is drafts[i]'s.
+      const eventId = env.nextId();
+      if (details === undefined) throw refusal;
+      const decision = importEvent(
+        {
+          actor,
+          eventId,
+          now,
+          uid: item.uid,
+          details,
+          ...(body.allowConflict === undefined ? {} : { allowConflict: body.allowConflict }),
+        },
+        { existing: item.uid === null ? undefined : existing(item.uid), commitments },
+      );
+      env.writes.apply(decision.mutations);
+      commitments.follow(decision.mutations);
+      if (item.uid !== null && decision.mutations.length > 0)
+        found.set(item.uid, decision.result.id);
+      events.push(decision.result);
+      notifications.push(...decision.notifications);
     } catch (error) {
       if (!isAgendaError(error)) throw error;
       failed.push({ index, uid: item.uid, error: error.toWire() });

@@ -335,8 +335,8 @@ test('export gives the agenda as iCalendar; import creates each draft with its o
     { ids: ['imp-1', 'imp-2', 'imp-3'] },
   );
   t.deepEqual(
-    imported.events.map((e) => [e.id, e.title]),
-    [['imp-1', 'Standup']],
+    imported.events.map((e) => [e.id, e.action]),
+    [['imp-1', 'created']],
   );
   t.deepEqual(
     imported.failed.map((f) => [f.index, f.uid, f.error.code]),

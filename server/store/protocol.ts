@@ -22,6 +22,7 @@ import type {
   AgendaView,
   ConflictView,
   EventDetailsView,
+  EventImport,
   EventView,
   GroupView,
   LeaveResult,
@@ -115,6 +116,9 @@ const commandBody = z.discriminatedUnion('type', [
     eventId: id,
     occurrenceStart: instant,
   }),
+  // The users service sends at most MAX_IMPORT_CHUNK_EVENTS drafts, each with a UID. The
+  // bounds here are wider so that entries logged before (a whole file in one command, drafts
+  // without UIDs) still decode: a draft without a UID is created, as it was then.
   z.strictObject({
     type: z.literal('event.import'),
     events: z
@@ -290,9 +294,13 @@ export interface ImportFailure {
   readonly error: WireError;
 }
 
-/** `event.import`: the events created (in draft order) and the drafts refused. */
+/**
+ * `event.import`: what became of each draft that was imported (created, updated or
+ * unchanged, in draft order) and the drafts refused. Compact on purpose: the outcome is
+ * kept in the request log, and a big import's full event views would weigh on it.
+ */
 export interface ImportOutcome {
-  readonly events: readonly EventDetailsView[];
+  readonly events: readonly EventImport[];
   readonly failed: readonly ImportFailure[];
 }
 

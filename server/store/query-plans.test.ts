@@ -26,7 +26,7 @@ async function plans(): Promise<Map<string, string[]>> {
 }
 
 // Scanning these is scanning a list the load was handed or built, not a table.
-const HARMLESS_SCANS = /^SCAN (json_each|who|hits)\b/;
+const HARMLESS_SCANS = /^SCAN (json_each|who|hits|wanted)\b/;
 
 test('no load scans a table', async (t) => {
   for (const [name, steps] of await plans()) {
@@ -59,4 +59,28 @@ test('invitations, group events and memberships have their own indexes', async (
   t.true((all.get('invitationsOfUser') ?? []).some((s) => s.includes('attendees_pending_by_end')));
   t.true((all.get('eventsOfGroup') ?? []).some((s) => s.includes('events_by_group')));
   t.true((all.get('groupsOfUser') ?? []).some((s) => s.includes('members_by_user')));
+});
+
+test('an import loads commitments window by window with the time indexes, and finds UIDs by index', async (t) => {
+  const all = await plans();
+  const commitments = all.get('commitmentsInWindows') ?? [];
+  const uses = (steps: string[], pattern: RegExp) => steps.some((s) => pattern.test(s));
+  t.true(
+    uses(
+      commitments,
+      /^SEARCH a USING COVERING INDEX attendees_short_by_start \(username=\? AND span_class=\? AND start_at>\? AND start_at<\?\)/,
+    ),
+    commitments.join('\n'),
+  );
+  t.true(
+    uses(commitments, /^SEARCH a USING COVERING INDEX attendees_long_by_end/),
+    commitments.join('\n'),
+  );
+  const byUid = all.get('eventsByUid') ?? [];
+  t.true(
+    uses(byUid, /^SEARCH e USING INDEX events_by_organizer_uid \(organizer=\? AND uid=\?\)/),
+    byUid.join('\n'),
+  );
+  const byId = all.get('eventsByIdWithoutUid') ?? [];
+  t.true(uses(byId, /^SEARCH e USING PRIMARY KEY \(id=\?\)/), byId.join('\n'));
 });

@@ -8,6 +8,9 @@ import { CalendarStore } from './calendar-store.js';
 import { META, SCHEMA_VERSION } from './schema.js';
 import { at, DAY, StoreClient } from './test-support.js';
 
+/** Takes the UID column and its index away, as schemas before 3 had them. */
+const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
+
 /** A store image rewritten with `sql` (the way an older version of the code left it). */
 async function rewritten(image: Uint8Array, sql: string): Promise<Uint8Array> {
   const SQL = await loadSqlJs();
@@ -35,10 +38,12 @@ test('a schema 1 image is migrated: its events longer than a day are found on ev
     draft: { title: 'Standup', start: standup, end: standup + 900_000 },
     allowConflict: true,
   });
-  // Schema 1 filed every one-off event of up to 31 days as short, in full time indexes.
+  // Schema 1 filed every one-off event of up to 31 days as short, in full time indexes,
+  // and kept no UIDs.
   const v1 = await rewritten(
     before.store.snapshot(),
-    `UPDATE events SET span_class = 0; UPDATE attendees SET span_class = 0;
+    `${WITHOUT_UIDS}
+     UPDATE events SET span_class = 0; UPDATE attendees SET span_class = 0;
      DROP INDEX attendees_short_by_start; DROP INDEX attendees_long_by_end;
      CREATE INDEX attendees_short_by_start
        ON attendees (username, span_class, start_at, series_end, status);
@@ -93,7 +98,71 @@ test('an image of a newer schema is refused and the store keeps its state', asyn
     `UPDATE store_meta SET value = ${SCHEMA_VERSION + 1} WHERE key = '${META.schemaVersion}';`,
   );
   c.register('bob');
-  t.throws(() => c.store.restore(newer), { message: /schema 3.*reads 2/ });
+  t.throws(() => c.store.restore(newer), {
+    message: new RegExp(`schema ${SCHEMA_VERSION + 1}.*reads ${SCHEMA_VERSION}`),
+  });
   t.is(c.read(null, { type: 'user.lookup', username: 'bob' }).user.username, 'bob');
   c.store.close();
+});
+
+test('a schema 2 image is migrated: its events have no UID, and imports keep UIDs from then on', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const start = at('2025-02-10T08:00:00Z');
+  const { event } = before.ok('alice', {
+    type: 'event.create',
+    draft: { title: 'Standup', start, end: start + 900_000 },
+  });
+  const v2 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_UIDS} UPDATE store_meta SET value = 2 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v2);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  const schemaOf = (image: Uint8Array) => {
+    const db = new SQL.Database(image);
+    try {
+      return {
+        indexes: db.exec(
+          "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name",
+        )[0]?.values,
+        columns: db.exec('SELECT name, type, "notnull" FROM pragma_table_info(\'events\')')[0]
+          ?.values,
+      };
+    } finally {
+      db.close();
+    }
+  };
+  const fresh = new CalendarStore(SQL);
+  t.deepEqual(schemaOf(after.store.snapshot()), schemaOf(fresh.snapshot()));
+  fresh.close();
+  // The old event is exported under its id, and re-importing the export finds it.
+  const { ics } = after.read('alice', { type: 'agenda.export' });
+  t.true(ics.includes(`UID:${event.id}`));
+  const imported = after.ok(
+    'alice',
+    {
+      type: 'event.import',
+      events: [
+        { uid: event.id, draft: { title: 'Standup', start, end: start + 900_000 } },
+        {
+          uid: 'new@example.com',
+          draft: { title: 'Lunch', start: start + DAY, end: start + DAY + 3_600_000 },
+        },
+      ],
+    },
+    { ids: ['m-1', 'm-2'] },
+  );
+  t.deepEqual(
+    imported.events.map((e) => [e.uid, e.id, e.action]),
+    [
+      [event.id, event.id, 'unchanged'],
+      ['new@example.com', 'm-2', 'created'],
+    ],
+  );
+  after.store.close();
 });

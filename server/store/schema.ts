@@ -24,8 +24,9 @@ import type { Database } from 'sql.js';
  * when the schema changes. 2: short events are those of at most a day (they were those of
  * at most the longest an event may last, 31 days, so every lookup by start read a month of them);
  * the time indexes are partial, one per class; `requests` has no index on `at`.
+ * 3: events keep the iCalendar UID they were imported with, unique per organizer.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -90,7 +91,9 @@ CREATE TABLE events (
   status      TEXT NOT NULL CHECK (status IN ('confirmed', 'pending', 'cancelled')),
   created_at  INTEGER NOT NULL,
   updated_at  INTEGER NOT NULL,
-  revision    INTEGER NOT NULL
+  revision    INTEGER NOT NULL,
+  -- The iCalendar UID of an imported event (NULL for events made here, whose UID is their id).
+  uid         TEXT
 ) WITHOUT ROWID;
 
 -- start_at, series_end and span_class are copies of the event's, for the time indexes.
@@ -144,6 +147,11 @@ CREATE INDEX attendees_long_by_end
   ON attendees (username, span_class, series_end, start_at, status) WHERE span_class = ${LONG_SPAN};
 `;
 
+// An import finds the events it made before by UID: one per UID and organizer.
+const UID_INDEX = `
+CREATE UNIQUE INDEX events_by_organizer_uid ON events (organizer, uid) WHERE uid IS NOT NULL;
+`;
+
 const INDEXES = `${TIME_INDEXES}
 
 -- Invitations still to answer.
@@ -156,7 +164,7 @@ CREATE INDEX members_by_user ON members (username, group_name);
 -- A group's events that are not over (membership changes reach into them).
 CREATE INDEX events_by_group
   ON events (group_name, series_end) WHERE group_name IS NOT NULL;
-
+${UID_INDEX}
 `;
 
 /** Keys of `store_meta`. */
@@ -193,16 +201,23 @@ export function migrateSchema(db: Database): number | null {
   if (version === SCHEMA_VERSION) return version;
   db.run('BEGIN');
   try {
-    // 1 → 2: one-off events longer than a day move to the long class (see SHORT_SPAN_MAX_MS);
-    // the time indexes become partial; requests are pruned by seq, needing no index on `at`.
-    for (const table of ['events', 'attendees']) {
-      db.run(
-        `UPDATE ${table} SET span_class = ${LONG_SPAN}
-          WHERE span_class = ${SHORT_SPAN} AND series_end - start_at > ${SHORT_SPAN_MAX_MS}`,
-      );
+    if (version < 2) {
+      // 1 → 2: one-off events longer than a day move to the long class (see SHORT_SPAN_MAX_MS);
+      // the time indexes become partial; requests are pruned by seq, needing no index on `at`.
+      for (const table of ['events', 'attendees']) {
+        db.run(
+          `UPDATE ${table} SET span_class = ${LONG_SPAN}
+            WHERE span_class = ${SHORT_SPAN} AND series_end - start_at > ${SHORT_SPAN_MAX_MS}`,
+        );
+      }
+      db.exec(`DROP INDEX attendees_short_by_start; DROP INDEX attendees_long_by_end;
+        DROP INDEX requests_by_at; ${TIME_INDEXES}`);
     }
-    db.exec(`DROP INDEX attendees_short_by_start; DROP INDEX attendees_long_by_end;
-      DROP INDEX requests_by_at; ${TIME_INDEXES}`);
+    if (version < 3) {
+      // 2 → 3: events keep their import UID. Events imported before had theirs thrown away,
+      // so every event starts without one (an export names it by its id).
+      db.exec(`ALTER TABLE events ADD COLUMN uid TEXT; ${UID_INDEX}`);
+    }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');
   } catch (error) {

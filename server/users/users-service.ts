@@ -143,7 +143,10 @@ export class UsersService implements LogicService {
     }
   }
 
-  /** Parses the file here (the store gets plain drafts), then imports every event in one command. */
+  /**
+   * Parses the file here (the store gets plain drafts, each with its UID), then imports its
+   * events in one command. The file is one request's worth (importICalendar refuses more).
+   */
   private async importAgenda(
     op: OpOf<'agenda.import'>,
     call: OperationCall,
@@ -161,11 +164,11 @@ export class UsersService implements LogicService {
       ...(op.allowConflict === undefined ? {} : { allowConflict: op.allowConflict }),
     });
     return {
-      events: outcome.events,
+      // Every draft sent had a UID, so every outcome names one.
+      events: outcome.events.map((e) => ({ uid: e.uid ?? '', id: e.id, action: e.action })),
       failed: outcome.failed.map((f) => ({
         index: f.index,
-        // The API names a failed event by its UID; an event without one has none to give.
-        uid: f.uid ?? '',
+        uid: f.uid,
         error: { code: f.error.code, message: f.error.message },
       })),
       skipped,

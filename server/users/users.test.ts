@@ -4,7 +4,9 @@
  */
 import test from 'ava';
 import { decodeJwt, decodeProtectedHeader, SignJWT, UnsecuredJWT } from 'jose';
+import { httpStatusFor } from '../errors.js';
 import type { AgendaError, InvalidInput } from '../errors.js';
+import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS } from '../domain/limits.js';
 import type { ImportAnswer, LoginAnswer, UserAnswer } from '../protocol/api.js';
 import type { CommandResults, QueryResults } from '../store/protocol.js';
 import {
@@ -351,13 +353,11 @@ test('an .ics import creates its events in one command, and reports what failed 
   const s = await setup();
   await s.register('alice');
   const answer = await s.send<ImportAnswer>('alice', { type: 'agenda.import', ics: ICS });
-  t.deepEqual(
-    answer.events.map((e) => [e.title, e.start]),
-    [
-      ['Standup', '2025-03-03T09:00:00.000Z'],
-      ['Lunch', '2025-03-04T12:00:00.000Z'],
-    ],
-  );
+  const sent = s.database.commands[1]?.ids ?? [];
+  t.deepEqual(answer.events, [
+    { uid: 'standup@example.com', id: sent[0], action: 'created' },
+    { uid: 'lunch@example.com', id: sent[2], action: 'created' },
+  ]);
   t.is(answer.failed.length, 1);
   t.like(answer.failed[0], { index: 1, uid: 'clash@example.com', error: { code: 'conflict' } });
   t.deepEqual(answer.skipped, [
@@ -372,6 +372,104 @@ test('an .ics import creates its events in one command, and reports what failed 
       .map((p) => p.update.kind === 'event' && p.update.change),
     ['created', 'created'],
   );
+});
+
+test('importing the same file again changes nothing; a changed event is updated in place', async (t) => {
+  const s = await setup();
+  await s.register('alice');
+  const first = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics: ICS,
+    allowConflict: true,
+  });
+  t.deepEqual(
+    first.events.map((e) => e.action),
+    ['created', 'created', 'created'],
+  );
+  const again = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics: ICS,
+    allowConflict: true,
+  });
+  t.deepEqual(
+    again.events.map((e) => [e.uid, e.id, e.action]),
+    first.events.map((e) => [e.uid, e.id, 'unchanged']),
+  );
+  const moved = ICS.replace('SUMMARY:Lunch', 'SUMMARY:Long lunch');
+  const changed = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics: moved,
+    allowConflict: true,
+  });
+  t.deepEqual(
+    changed.events.map((e) => [e.uid, e.action]),
+    [
+      ['standup@example.com', 'unchanged'],
+      ['clash@example.com', 'unchanged'],
+      ['lunch@example.com', 'updated'],
+    ],
+  );
+  const listed = await s.send<QueryResults['event.list']>('alice', {
+    type: 'query',
+    body: {
+      type: 'event.list',
+      from: Date.parse('2025-03-01T00:00:00Z'),
+      to: Date.parse('2025-03-08T00:00:00Z'),
+    },
+  });
+  t.deepEqual(listed.events.map((e) => e.title).sort(), ['Clash', 'Long lunch', 'Standup']);
+  // Only the update was news.
+  t.deepEqual(
+    s.publisher.published
+      .filter((p) => p.to === 'alice' && p.update.kind === 'event')
+      .map((p) => p.update.kind === 'event' && p.update.change),
+    ['created', 'created', 'created', 'updated'],
+  );
+});
+
+test('a request over the import limits is refused as invalid (400), saying to split the file', async (t) => {
+  const s = await setup();
+  await s.register('alice');
+  const event = (i: number) =>
+    [
+      'BEGIN:VEVENT',
+      `UID:e${i}@example.com`,
+      `DTSTART:2025031${i % 10}T090000Z`,
+      'DURATION:PT15M',
+      `SUMMARY:Event ${i}`,
+      'END:VEVENT',
+    ].join('\r\n');
+  const calendar = (n: number) =>
+    [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      ...Array.from({ length: n }, (_, i) => event(i)),
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n');
+  const many = await s.refused('alice', {
+    type: 'agenda.import',
+    ics: calendar(MAX_IMPORT_CHUNK_EVENTS + 1),
+  });
+  t.is(many.code, 'invalid');
+  t.is(httpStatusFor(many.code), 400);
+  t.regex(
+    many.message,
+    new RegExp(
+      `at most ${MAX_IMPORT_CHUNK_EVENTS} events.*${MAX_IMPORT_CHUNK_EVENTS + 1} events: split the file`,
+    ),
+  );
+  const padding = `X-PADDING:${'x'.repeat(70)}\r\n`.repeat(
+    Math.ceil(MAX_IMPORT_CHUNK_BYTES / 80) + 1,
+  );
+  const heavy = await s.refused('alice', {
+    type: 'agenda.import',
+    ics: calendar(1).replace('VERSION:2.0\r\n', `VERSION:2.0\r\n${padding}`),
+  });
+  t.is(heavy.code, 'invalid');
+  t.regex(heavy.message, /MB: split the file/);
+  // Nothing reached the store.
+  t.is(s.database.commands.length, 1);
 });
 
 test('an import with nothing to import sends no command; a file that is not iCalendar is invalid', async (t) => {

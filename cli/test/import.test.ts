@@ -1,0 +1,197 @@
+/**
+ * `agenda import` of a file bigger than one request: split, sent one request after another
+ * with a progress bar on a terminal, each request retried under its own idempotency key
+ * while the gateways cannot answer, and stopped between requests by Ctrl-C.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import Import from '../commands/import.js';
+import { IMPORT_REQUEST_MAX_EVENTS } from '../../server/protocol/api.js';
+import type { ImportAnswer } from '../../server/protocol/api.js';
+import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
+import type { RecordedRequest, TestTls } from './support/fake-gateway.js';
+import { logIn, loginAnswer } from './support/fixtures.js';
+import {
+  RecordedTerminal,
+  parseJsonLine,
+  runCommand,
+  temporaryConfigDir,
+} from './support/harness.js';
+
+let tls: TestTls;
+test.before(async () => {
+  tls = await createTestTls();
+});
+
+/** An Apple-style export of `n` yearly all-day events, LF line ends. */
+function birthdays(n: number): string {
+  const lines = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Apple Inc.//macOS 14.5//EN'];
+  for (let i = 0; i < n; i++) {
+    const month = String(1 + (i % 12)).padStart(2, '0');
+    const day = String(1 + (i % 27)).padStart(2, '0');
+    lines.push(
+      'BEGIN:VEVENT',
+      `UID:birthday-${i}@example.com`,
+      'RRULE:FREQ=YEARLY',
+      `DTSTART;VALUE=DATE:2025${month}${day}`,
+      `SUMMARY:Birthday ${i}`,
+      'END:VEVENT',
+    );
+  }
+  lines.push('END:VCALENDAR');
+  return `${lines.join('\n')}\n`;
+}
+
+/** What a gateway importing `request` would answer: every UID in it, created. */
+function created(request: RecordedRequest): ImportAnswer {
+  const uids = [...request.body.matchAll(/^UID:(.+)\r$/gm)].map((m) => m[1] ?? '');
+  return {
+    events: uids.map((uid) => ({ uid, id: `id-${uid}`, action: 'created' as const })),
+    failed: [],
+    skipped: [],
+  };
+}
+
+async function importGateway(
+  handler: (
+    request: RecordedRequest,
+    n: number,
+  ) => ReturnType<typeof created> | ReturnType<typeof errorAnswer>,
+): Promise<{ gateway: FakeGateway; configDir: string; file: string }> {
+  const gateway = await FakeGateway.start(tls);
+  let n = 0;
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('POST', '/v1/import', (request) => {
+      const answer = handler(request, n++);
+      return 'status' in answer ? answer : { status: 200, json: answer };
+    });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const file = path.join(configDir, 'big.ics');
+  await writeFile(file, birthdays(450));
+  return { gateway, configDir, file };
+}
+
+test('a file of 450 events goes in three requests, one combined result, a progress bar on a terminal only', async (t) => {
+  const { gateway, configDir, file } = await importGateway((request) => created(request));
+  t.teardown(() => gateway.close());
+
+  const json = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  t.is(json.exitCode, 0, json.stderr);
+  const requests = gateway.requestsTo('POST', '/v1/import');
+  t.deepEqual(
+    requests.map((r) => r.body.match(/^BEGIN:VEVENT\r$/gm)?.length),
+    [IMPORT_REQUEST_MAX_EVENTS, IMPORT_REQUEST_MAX_EVENTS, 450 - 2 * IMPORT_REQUEST_MAX_EVENTS],
+  );
+  for (const request of requests) {
+    t.true(request.body.startsWith('BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.'));
+    t.true(request.body.endsWith('END:VCALENDAR\r\n'));
+  }
+  const keys = new Set(requests.map((r) => r.headers['idempotency-key']));
+  t.is(keys.size, 3, 'each request has a key of its own');
+  const result = parseJsonLine(json.stdout) as ImportAnswer;
+  t.is(result.events.length, 450);
+  t.like(result.events[449], { uid: 'birthday-449@example.com', action: 'created' });
+  t.is(json.stderr, '');
+
+  const terminal = new RecordedTerminal({ tty: true });
+  const human = await runCommand(Import, [file, '--config-dir', configDir], terminal);
+  t.is(human.exitCode, 0, human.stderr);
+  t.regex(human.stderr, /Importing ━+─+ 200\/450 events/);
+  t.regex(human.stderr, /Importing ━{24} 450\/450 events/);
+  t.true(human.stderr.endsWith('\r\u001b[K'), 'the bar is erased at the end');
+  t.is(human.stdout, 'Imported 450 events (450 created).\n');
+
+  const piped = await runCommand(Import, [file, '--config-dir', configDir]);
+  t.is(piped.stderr, '');
+});
+
+test('a request nobody could answer is sent again with the same key, and the import goes on', async (t) => {
+  const { gateway, configDir, file } = await importGateway((request, n) =>
+    n === 1
+      ? errorAnswer(503, 'unavailable', 'the users service did not answer within 10 s')
+      : created(request),
+  );
+  t.teardown(() => gateway.close());
+  const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  const keys = gateway.requestsTo('POST', '/v1/import').map((r) => r.headers['idempotency-key']);
+  t.is(keys.length, 4);
+  t.is(keys[2], keys[1], 'the retry kept its key');
+  t.not(keys[3], keys[2]);
+  t.is((parseJsonLine(run.stdout) as ImportAnswer).events.length, 450);
+});
+
+test('failures of every request are combined, indexed across the file; the exit code is the first one', async (t) => {
+  const { gateway, configDir, file } = await importGateway((request, n) => {
+    const answer = created(request);
+    if (n !== 1) return answer;
+    const [first, ...rest] = answer.events;
+    return {
+      events: rest,
+      failed: [
+        {
+          index: 0,
+          uid: first?.uid ?? null,
+          error: { code: 'conflict', message: 'it overlaps Dentist' },
+        },
+      ],
+      skipped: [{ uid: 'todo-1', reason: 'VTODO: only events (VEVENT) are imported' }],
+    };
+  });
+  t.teardown(() => gateway.close());
+  const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 4);
+  const result = parseJsonLine(run.stdout) as ImportAnswer;
+  t.deepEqual(result.failed, [
+    {
+      index: IMPORT_REQUEST_MAX_EVENTS,
+      uid: `birthday-${IMPORT_REQUEST_MAX_EVENTS}@example.com`,
+      error: { code: 'conflict', message: 'it overlaps Dentist' },
+    },
+  ]);
+  t.is(result.events.length, 449);
+  t.is(result.skipped.length, 1);
+  t.like(parseJsonLine(run.stderr), {
+    error: {
+      code: 'conflict',
+      message: '1 of 450 events were not imported (first: it overlaps Dentist)',
+    },
+  });
+});
+
+test('Ctrl-C stops between requests and says how far it got and how to resume', async (t) => {
+  const terminal = new RecordedTerminal({ tty: true });
+  const { gateway, configDir, file } = await importGateway((request) => {
+    terminal.interrupt();
+    return created(request);
+  });
+  t.teardown(() => gateway.close());
+  const run = await runCommand(Import, [file, '--config-dir', configDir], terminal);
+  t.is(run.exitCode, 1);
+  t.is(gateway.requestsTo('POST', '/v1/import').length, 1);
+  t.is(run.stdout, 'Imported 200 events (200 created).\n');
+  t.regex(
+    run.stderr,
+    /the import was interrupted after 200 of 450 events; run the same command again to resume \(the events already imported come back unchanged\)/,
+  );
+  t.false(terminal.interruptible, 'it stopped listening for Ctrl-C');
+});
+
+test('a refusal that every request would get stops the import at once', async (t) => {
+  const { gateway, configDir, file } = await importGateway(() =>
+    errorAnswer(403, 'forbidden', 'your account is suspended'),
+  );
+  t.teardown(() => gateway.close());
+  const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 3);
+  t.is(gateway.requestsTo('POST', '/v1/import').length, 1);
+  const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
+  t.is(error.code, 'forbidden');
+  t.regex(
+    error.message,
+    /^the import stopped after 0 of 450 events: your account is suspended; run the same command again/,
+  );
+});
