@@ -2,8 +2,9 @@
  * The VIP agent as a process. Refusals need no privileges beyond reading: a bad config, bad
  * timings, a missing device, no CAP_NET_ADMIN — each exits 1 with the reason. Then the real
  * thing in a throwaway network namespace (root, like CI): a one-member DB service holds the
- * lease, the agent claims the VIP on a veth device with `ip`, answers its status over mutual
- * TLS, and on SIGTERM takes the VIP off and releases the lease. Ports 30380–30399.
+ * lease, the agent claims the VIP on a veth device with `ip`, answers its status and its
+ * metrics over mutual TLS, and on SIGTERM takes the VIP off and releases the lease. Ports
+ * 30380–30399.
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
@@ -53,7 +54,13 @@ async function files(t: ExecutionContext): Promise<Files> {
 }
 
 /** A config for `vip-1` whose DB, gateway and peer live at the given loopback ports. */
-function agentConfig(p: { db: number; heartbeat: number; peer: number; status: number }) {
+function agentConfig(p: {
+  db: number;
+  heartbeat: number;
+  peer: number;
+  status: number;
+  metrics?: number;
+}) {
   return {
     id: 'vip-1',
     tls: { ca: 'pki/ca.pem', cert: 'pki/vip-1.pem', key: 'pki/vip-1-key.pem' },
@@ -68,6 +75,7 @@ function agentConfig(p: { db: number; heartbeat: number; peer: number; status: n
       keyFile: 'vip.key',
     },
     status: `127.0.0.1:${p.status}`,
+    ...(p.metrics === undefined ? {} : { metrics: `127.0.0.1:${p.metrics}` }),
   };
 }
 
@@ -128,7 +136,7 @@ test('an agent that could not manage the address exits 1 and says why', async (t
   t.regex(unprivileged.stderr, /lacks CAP_NET_ADMIN/);
 });
 
-test('in a namespace: the agent takes the DB lease, claims the VIP, serves its status, and gives both up on SIGTERM', async (t) => {
+test('in a namespace: the agent takes the DB lease, claims the VIP, serves its status and metrics, and gives both up on SIGTERM', async (t) => {
   if (process.getuid?.() !== 0) {
     return t.fail('this test runs the agent in a network namespace and must run as root (CI does)');
   }
@@ -168,6 +176,7 @@ test('in a namespace: the agent takes the DB lease, claims the VIP, serves its s
     heartbeat: ports.take(),
     peer: ports.take(),
     status: ports.take(),
+    metrics: ports.take(),
   };
   const member: NodeConfigFile = {
     id: 1,
@@ -197,7 +206,7 @@ test('in a namespace: the agent takes the DB lease, claims the VIP, serves its s
   };
   await waitFor('the agent to claim the VIP', vipHere, 20_000);
 
-  const status = JSON.parse(await statusFromNamespace(ns, dir, p.status)) as Record<
+  const status = JSON.parse(await getFromNamespace(ns, dir, p.status, '/v1/status')) as Record<
     string,
     unknown
   >;
@@ -212,6 +221,10 @@ test('in a namespace: the agent takes the DB lease, claims the VIP, serves its s
   // claiming it again (a new lease epoch): then every release was followed by a claim.
   const counters = status.counters as { claims: number; releases: number };
   t.is(counters.claims, counters.releases + 1, JSON.stringify(counters));
+  t.regex(
+    await getFromNamespace(ns, dir, p.metrics, '/metrics'),
+    /^agenda_event_loop_delay_worst_seconds\{service="vip-agent",member="vip-1"\} [0-9.e-]+$/m,
+  );
 
   await agent.stop();
   t.false(await vipHere(), 'the VIP is gone once the agent has stopped');
@@ -221,13 +234,18 @@ test('in a namespace: the agent takes the DB lease, claims the VIP, serves its s
   t.true(released >= 0 && leaseReleased > released, 'the VIP first, then the lease');
 });
 
-/** `GET /v1/status` from inside the namespace, with the operator certificate. */
-async function statusFromNamespace(ns: string, dir: string, port: number): Promise<string> {
+/** `GET <route>` from inside the namespace, with the operator certificate. */
+async function getFromNamespace(
+  ns: string,
+  dir: string,
+  port: number,
+  route: string,
+): Promise<string> {
   const script = `
     const https = require('node:https');
     const fs = require('node:fs');
     const pki = ${JSON.stringify(path.join(dir, 'pki'))};
-    https.get({ host: '127.0.0.1', port: ${port}, path: '/v1/status',
+    https.get({ host: '127.0.0.1', port: ${port}, path: ${JSON.stringify(route)},
       ca: fs.readFileSync(pki + '/ca.pem'), cert: fs.readFileSync(pki + '/operator.pem'),
       key: fs.readFileSync(pki + '/operator-key.pem') }, (res) => {
       let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => process.stdout.write(body));
