@@ -15,6 +15,9 @@
  * counted seconds (from /proc): where a create's cost goes on this machine. `machine` says how
  * fast the machine was before and after the load, in microseconds per event applied to an
  * in-memory store by one process (calibrate.ts): a reference, not the whole story.
+ * `eventLoopDelayWorstMs` says, per kind of process, the longest its event loop stalled
+ * (the worst of its processes, read from their `/metrics` at the end; null for a kind that
+ * serves no metrics yet, the DB): the stalls behind the p99.
  * The last line is
  * `{"createsPerSec","createP50Ms","createP99Ms","agendaPerSec","agendaP99Ms",…}`.
  */
@@ -23,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { EventLoopDelayScraper } from '../event-loop-delay.js';
 import { startLocalSystem } from '../local/system.js';
 import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
@@ -180,6 +184,23 @@ async function load(op: Op, concurrency = clients) {
   return { ...measured, warm, cpuMsPerOp: perOp };
 }
 
+/** The worst event-loop delay of each kind of process so far, read with the operator's certificate. */
+async function eventLoopDelays() {
+  const files = system.layout.tls('operator');
+  const scraper = new EventLoopDelayScraper(system.metrics, {
+    ca: readFileSync(files.ca),
+    cert: readFileSync(files.cert),
+    key: readFileSync(files.key),
+  });
+  try {
+    const { worstMs, missing } = await scraper.scrape();
+    for (const { name, reason } of missing) say(`no event-loop delay from ${name}: ${reason}`);
+    return worstMs;
+  } finally {
+    await scraper.close();
+  }
+}
+
 let result: Record<string, unknown>;
 try {
   say(`registering ${clients} users and a 20-member hierarchical group…`);
@@ -224,6 +245,8 @@ try {
     : await load(
         async (c) => (await call('GET', agendaPath, undefined, tokens[c % 20])).status === 200,
       );
+  say('reading the worst event-loop delay of every process…');
+  const eventLoopDelayWorstMs = await eventLoopDelays();
   result = {
     createsPerSec: creates.perSec,
     createP50Ms: creates.p50,
@@ -241,6 +264,7 @@ try {
     warmupSeconds: warmup,
     cpuMsPerCreate: creates.cpuMsPerOp,
     cpuMsPerAgenda: agendas.cpuMsPerOp,
+    eventLoopDelayWorstMs,
     warmup: {
       createsPerSec: creates.warm?.perSec ?? 0,
       createP50Ms: creates.warm?.p50 ?? 0,

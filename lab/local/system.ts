@@ -11,7 +11,7 @@ import { DataLayout } from '../layout.js';
 import type { ManagedProcess } from '../process.js';
 import { redisAvailable } from '../redis.js';
 import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';
-import type { Stage } from '../plan.js';
+import { metricsTargets, type MetricsTarget, type Stage } from '../plan.js';
 import { LOCAL_TOPOLOGY } from './topology.js';
 
 export interface LocalSystem {
@@ -22,6 +22,8 @@ export interface LocalSystem {
   readonly ca: string;
   /** Every process by name (`db-1`, `redis-1`, `users-1`, `gateway-1`, …). */
   readonly processes: ReadonlyMap<string, ManagedProcess>;
+  /** Where each daemon serves `/metrics` (read with the operator's certificate). */
+  readonly metrics: readonly MetricsTarget[];
   /** Stops every process in reverse start order, waiting for each to exit. Idempotent. */
   stop(): Promise<void>;
 }
@@ -86,6 +88,7 @@ export async function startLocalSystem(options: StartOptions): Promise<LocalSyst
     gateways: plan.gatewayUrls,
     ca: layout.tls('operator').ca,
     processes: runner.processes,
+    metrics: metricsTargets(LOCAL_TOPOLOGY),
     stop: () => runner.stopAll(),
   };
 }

@@ -1,0 +1,125 @@
+/**
+ * The worst event-loop delay of each kind of process, as the benchmark and the chaos report
+ * show it: every daemon's `/metrics` is scraped with the operator's certificate and its
+ * `agenda_event_loop_delay_worst_seconds` read (the longest stall since the process started;
+ * it never decreases, so one scrape after a run is enough for the processes still alive).
+ * The worst of each kind is reported in milliseconds; a kind none of whose processes told
+ * (the DB members, which serve no metrics yet; processes that are down) is null.
+ */
+import { Agent, request } from 'undici';
+import type { MutualTlsMaterial } from '../raft/transport/mutual-tls.js';
+import {
+  DAEMON_KINDS,
+  EVENT_LOOP_DELAY_METRICS,
+  type DaemonKind,
+} from '../server/metrics/daemon-metrics.js';
+import { parsePrometheusText } from '../server/metrics/prometheus-text.js';
+import { preciseConnector } from '../server/net/connector.js';
+import type { MetricsTarget } from './plan.js';
+
+/** Milliseconds by kind of process; null when no process of that kind told. */
+export type WorstDelayByKind = Readonly<Record<DaemonKind, number | null>>;
+
+export interface EventLoopDelayScrape {
+  readonly worstMs: WorstDelayByKind;
+  /** Processes with a metrics endpoint that did not tell, and why (down, refused, …). */
+  readonly missing: readonly { readonly name: string; readonly reason: string }[];
+}
+
+/** How long one process may take to answer. */
+const DEFAULT_TIMEOUT_MS = 2_000;
+
+/** Scrapes a fixed set of processes, as often as asked; {@link close} when done. */
+export class EventLoopDelayScraper {
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+
+  /** `tls`: the cluster CA and the operator's certificate and key (PEM). */
+  constructor(
+    private readonly targets: readonly MetricsTarget[],
+    tls: Pick<MutualTlsMaterial, 'ca'> & Partial<MutualTlsMaterial>,
+    options: { readonly timeoutMs?: number } = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // A crashed or isolated host drops the connect: give up at the bound, not seconds later.
+    this.agent = new Agent({
+      connect: preciseConnector({ ca: tls.ca, cert: tls.cert, key: tls.key }, this.timeoutMs),
+      keepAliveTimeout: 1_000,
+    });
+  }
+
+  /** Every process at once; never rejects for a process that does not answer. */
+  async scrape(signal?: AbortSignal): Promise<EventLoopDelayScrape> {
+    const told = await Promise.all(
+      this.targets.map(async (target) => ({ target, ...(await this.worstOf(target, signal)) })),
+    );
+    const worstMs = noDelays();
+    const missing: { name: string; reason: string }[] = [];
+    for (const { target, ms, reason } of told) {
+      if (ms !== null) worstMs[target.kind] = Math.max(worstMs[target.kind] ?? 0, ms);
+      else if (reason !== null) missing.push({ name: target.name, reason });
+    }
+    return { worstMs, missing };
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  /** One process's worst delay in ms, or null with why (no reason: it serves no metrics). */
+  private async worstOf(
+    target: MetricsTarget,
+    signal: AbortSignal | undefined,
+  ): Promise<{ ms: number | null; reason: string | null }> {
+    if (target.url === null) return { ms: null, reason: null };
+    try {
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const answer = await request(target.url, {
+        dispatcher: this.agent,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      const text = await answer.body.text();
+      if (answer.statusCode !== 200) return { ms: null, reason: `HTTP ${answer.statusCode}` };
+      const sample = parsePrometheusText(text).samples.find(
+        (s) => s.name === EVENT_LOOP_DELAY_METRICS.worst,
+      );
+      if (sample === undefined) {
+        return { ms: null, reason: `no ${EVENT_LOOP_DELAY_METRICS.worst} in its metrics` };
+      }
+      return { ms: roundMs(sample.value * 1000), reason: null };
+    } catch (error) {
+      return { ms: null, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+}
+
+/** Every kind, none measured. */
+export function noDelays(): Record<DaemonKind, number | null> {
+  return Object.fromEntries(DAEMON_KINDS.map((kind) => [kind, null])) as Record<
+    DaemonKind,
+    number | null
+  >;
+}
+
+/** The worse of two readings, kind by kind (null only where both are). */
+export function worseOf(a: WorstDelayByKind, b: WorstDelayByKind): WorstDelayByKind {
+  const worst = noDelays();
+  for (const kind of DAEMON_KINDS) {
+    const x = a[kind];
+    const y = b[kind];
+    worst[kind] = x === null ? y : y === null ? x : Math.max(x, y);
+  }
+  return worst;
+}
+
+/** `gateway 12 ms, users 40 ms, …, db -`: one line for a human. */
+export function describeDelays(worstMs: WorstDelayByKind): string {
+  return DAEMON_KINDS.map((kind) => {
+    const ms = worstMs[kind];
+    return `${kind} ${ms === null ? '-' : `${Math.round(ms)} ms`}`;
+  }).join(', ');
+}
+
+function roundMs(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
