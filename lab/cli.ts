@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { runChaos } from './chaos/index.js';
 import { logDigest } from './log-digest.js';
 import { ControllerClient, LabNotUp } from './client.js';
+import { EventLoopDelayScraper } from './event-loop-delay.js';
 import { ControllerLabDriver } from './lab-driver.js';
 import { DataLayout } from './layout.js';
 import { ensureRedis } from './local/system.js';
@@ -21,9 +22,10 @@ import {
   type LabRequest,
   type LabStatus,
 } from './protocol.js';
+import { metricsTargets } from './plan.js';
 import { REPO } from './runner.js';
 import { describeFault, formatStatus } from './status-format.js';
-import { LAB_NETWORK, labDataDir } from './topology.js';
+import { LAB_NETWORK, LAB_TOPOLOGY, labDataDir } from './topology.js';
 
 const USAGE = `usage: npm run lab -- <command> [--data-dir <dir>] [--json]
 
@@ -163,15 +165,30 @@ async function main(argv: string[]): Promise<number> {
     case 'chaos': {
       if (!(await client.isUp())) throw new LabNotUp('the lab is not up; run: npm run lab -- up');
       const driver = new ControllerLabDriver(dataDir);
+      const layout = new DataLayout(dataDir);
+      const operator = layout.tls('operator');
+      // From the root namespace over the bridge, as the observer asks the processes.
+      const delays = new EventLoopDelayScraper(metricsTargets(LAB_TOPOLOGY), {
+        ca: readFileSync(operator.ca),
+        cert: readFileSync(operator.cert),
+        key: readFileSync(operator.key),
+      });
       try {
-        const logDir = new DataLayout(dataDir).logDir;
         const report = await runChaos(driver, {
           json,
           ...(values.scenario ? { scenario: values.scenario } : {}),
-          explain: (fromMs, toMs) => logDigest(logDir, { fromMs, toMs }),
+          explain: (fromMs, toMs) => logDigest(layout.logDir, { fromMs, toMs }),
+          eventLoopDelays: async () => {
+            const { worstMs, missing } = await delays.scrape();
+            for (const { name, reason } of missing) {
+              process.stderr.write(`chaos: no event-loop delay from ${name}: ${reason}\n`);
+            }
+            return worstMs;
+          },
         });
         return report.pass ? 0 : 1;
       } finally {
+        await delays.close();
         await driver.close();
       }
     }

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LabDriver, LabFacts } from '../driver.js';
+import type { WorstDelayByKind } from '../event-loop-delay.js';
 import { historyOf, longestOutage, successTimes } from './history.js';
 import { childProcessLoad, type LoadLauncher, type LoadSession } from './load-session.js';
 import { checkAgendaHistory } from './model.js';
@@ -91,6 +92,11 @@ export interface ChaosOptions {
    * scenario that failed: the report says what went wrong, these lines say where.
    */
   readonly explain?: (fromMs: number, toMs: number) => readonly string[];
+  /**
+   * The worst event-loop delay of each kind of process so far (`EventLoopDelayScraper`),
+   * read after each scenario; the report shows each reading and the worst of the run.
+   */
+  readonly eventLoopDelays?: () => Promise<WorstDelayByKind>;
 }
 
 export interface ChaosReport {
@@ -130,7 +136,10 @@ export async function runChaos(driver: LabDriver, options: ChaosOptions): Promis
   for (const [index, scenario] of scenarios.entries()) {
     progress(`chaos: ${scenario.name}: ${scenario.description}`);
     const startedAt = Date.now();
-    const result = await runScenario(context, scenario, index);
+    const ran = await runScenario(context, scenario, index);
+    const delays = await eventLoopDelaysAfter(scenario, options.eventLoopDelays, progress);
+    const result: ScenarioResult =
+      delays === null ? ran : { ...ran, eventLoopDelayWorstMs: delays };
     const failures = failuresOf(result);
     progress(`chaos: ${scenario.name}: ${failures.length === 0 ? 'pass' : failures.join('; ')}`);
     if (failures.length > 0 && options.explain) {
@@ -266,6 +275,24 @@ function judge(observation: Observation, context: RunContext): ScenarioResult {
     ...(error === undefined ? {} : { error }),
     seed,
   };
+}
+
+/**
+ * The reading of `measure` after `scenario`, or null without one. A failed reading costs the
+ * report a figure, not the scenario its verdict.
+ */
+async function eventLoopDelaysAfter(
+  scenario: Scenario,
+  measure: (() => Promise<WorstDelayByKind>) | undefined,
+  progress: (line: string) => void,
+): Promise<WorstDelayByKind | null> {
+  if (measure === undefined) return null;
+  try {
+    return await measure();
+  } catch (caught) {
+    progress(`chaos: ${scenario.name}: no event-loop delays: ${String(caught)}`);
+    return null;
+  }
 }
 
 /** The lab's facts once it knows every fact in `needs`. @throws Error after `timeoutMs`. */

@@ -3,6 +3,7 @@
  * report shows: the JSON line the issue specifies and the human table with the reasons.
  */
 import test from 'ava';
+import { noDelays } from '../event-loop-delay.js';
 import type { OpRecord } from './protocol.js';
 import {
   failuresOf,
@@ -179,4 +180,28 @@ test('the human report is a table, then the reasons and explanation of each fail
   t.true(lines.includes('  - unavailable 2500 ms > 2000 ms'));
   t.true(lines.includes('    Key "ann" is not linearizable (2 operations).'));
   t.is(lines.at(-1), '1 of 2 scenarios passed');
+});
+
+test('each reading of the event-loop delays is in its row; the run reports the worst of them', (t) => {
+  const first = { ...noDelays(), gateway: 12, users: 40, groups: 7 };
+  const second = { ...noDelays(), gateway: 31, users: 9, supervisor: 2 };
+  const results = [
+    result({ eventLoopDelayWorstMs: first }),
+    result({ name: 'gateway-kill', eventLoopDelayWorstMs: second }),
+  ];
+  const parsed = JSON.parse(jsonReport(results)) as {
+    scenarios: Record<string, unknown>[];
+    eventLoopDelayWorstMs: unknown;
+  };
+  t.deepEqual(parsed.scenarios[0]!.eventLoopDelayWorstMs, first);
+  t.deepEqual(parsed.scenarios[1]!.eventLoopDelayWorstMs, second);
+  const worst = { gateway: 31, users: 40, groups: 7, supervisor: 2, 'vip-agent': null, db: null };
+  t.deepEqual(parsed.eventLoopDelayWorstMs, worst);
+  const lines = humanReport(results);
+  t.true(
+    lines.includes(
+      'worst event-loop delay: gateway 31 ms, users 40 ms, groups 7 ms, supervisor 2 ms, vip-agent -, db -',
+    ),
+  );
+  t.is(lines.at(-1), '2 of 2 scenarios passed');
 });

@@ -4,6 +4,7 @@
  * restored, the per-scenario result with its pass/fail against the targets, and the human
  * table and the JSON line of `npm run lab -- chaos`.
  */
+import { describeDelays, worseOf, type WorstDelayByKind } from '../event-loop-delay.js';
 import type { OpRecord, UserReadBack } from './protocol.js';
 
 /** Where the creates of a run ended up, judged against the agendas read back at the end. */
@@ -118,6 +119,12 @@ export interface ScenarioResult {
   readonly verdict: string | null;
   /** Why the history is not linearizable, for a human. */
   readonly explanation?: string;
+  /**
+   * The worst event-loop delay of each kind of process, in ms, since each process started,
+   * as read once the scenario was over (`lab/event-loop-delay.ts`); absent when the run did
+   * not measure it.
+   */
+  readonly eventLoopDelayWorstMs?: WorstDelayByKind;
   /** What went wrong running the scenario itself (the lab or the load failed). */
   readonly error?: string;
   /** Seed of the load's choices. */
@@ -177,6 +184,9 @@ export function jsonRow(result: ScenarioResult): Record<string, unknown> {
     writeUnavailableMs:
       result.writeUnavailableMs === null ? null : Math.round(result.writeUnavailableMs),
     recovered: result.recovered,
+    ...(result.eventLoopDelayWorstMs === undefined
+      ? {}
+      : { eventLoopDelayWorstMs: result.eventLoopDelayWorstMs }),
     unknown: writes?.unknown ?? null,
     unknownApplied: writes?.unknownApplied ?? null,
     refused: writes?.refused ?? null,
@@ -189,9 +199,27 @@ export function jsonRow(result: ScenarioResult): Record<string, unknown> {
   };
 }
 
-/** The last line of `--json`: `{"scenarios":[…]}`. */
+/**
+ * The last line of `--json`: `{"scenarios":[…]}`, and when the run measured it
+ * `"eventLoopDelayWorstMs":{"gateway":…,"db":null}`, the worst of every scenario's reading.
+ */
 export function jsonReport(results: readonly ScenarioResult[]): string {
-  return JSON.stringify({ scenarios: results.map(jsonRow) });
+  const worst = worstEventLoopDelays(results);
+  return JSON.stringify({
+    scenarios: results.map(jsonRow),
+    ...(worst === null ? {} : { eventLoopDelayWorstMs: worst }),
+  });
+}
+
+/**
+ * The worst event-loop delay of each kind of process over the whole run: the worst of the
+ * readings taken after each scenario (a process killed by a later scenario took its own
+ * worst with it, but not the earlier readings). Null when nothing was measured.
+ */
+export function worstEventLoopDelays(results: readonly ScenarioResult[]): WorstDelayByKind | null {
+  const readings = results.flatMap((result) => result.eventLoopDelayWorstMs ?? []);
+  const [first, ...rest] = readings;
+  return first === undefined ? null : rest.reduce(worseOf, first);
 }
 
 /** A table for a human, then each failing scenario's reasons (and explanation). */
@@ -239,6 +267,8 @@ export function humanReport(results: readonly ScenarioResult[]): string[] {
       lines.push(...result.explanation.split('\n').map((text) => `    ${text}`));
     }
   }
+  const worst = worstEventLoopDelays(results);
+  if (worst !== null) lines.push('', `worst event-loop delay: ${describeDelays(worst)}`);
   const passed = results.filter((result) => failuresOf(result).length === 0).length;
   lines.push('', `${passed} of ${results.length} scenarios passed`);
   return lines;

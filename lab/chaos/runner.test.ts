@@ -6,6 +6,7 @@
  * does. Serial: the measurements are about time, so the tests must not share the CPU.
  */
 import test from 'ava';
+import { noDelays } from '../event-loop-delay.js';
 import { runChaos, type ChaosOptions, type ChaosReport } from './index.js';
 import { childProcessLoad, inProcessLoad } from './load-session.js';
 import { FakeLab, InProcessSystem, type FakeLabBehaviour } from './test-support.js';
@@ -162,4 +163,43 @@ test.serial('the load also runs as a child process speaking the line protocol', 
   });
   t.true((row.acked as number) > 20, `acked ${String(row.acked)}`);
   t.true((row.unavailableMs as number) >= FAULT_MS - IN_FLIGHT_MS);
+});
+
+test.serial(
+  'the event-loop delays read after a scenario are in its row and the report',
+  async (t) => {
+    const reading = { ...noDelays(), gateway: 12.5, users: 40, supervisor: 3 };
+    let readings = 0;
+    const { report, lines, row } = await scenario(
+      'gateway-kill',
+      { failoverMs: 300 },
+      {
+        eventLoopDelays: () => {
+          readings += 1;
+          return Promise.resolve(reading);
+        },
+      },
+    );
+    t.is(readings, 1);
+    t.deepEqual(row.eventLoopDelayWorstMs, reading);
+    const parsed = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+    t.deepEqual(parsed.eventLoopDelayWorstMs, reading);
+    t.true(report.pass);
+  },
+);
+
+test.serial('a failed reading of the event-loop delays costs the figure only', async (t) => {
+  const progress: string[] = [];
+  const { report, lines, row } = await scenario(
+    'gateway-kill',
+    { failoverMs: 300 },
+    {
+      progress: (line) => progress.push(line),
+      eventLoopDelays: () => Promise.reject(new Error('nobody answered')),
+    },
+  );
+  t.true(report.pass);
+  t.false('eventLoopDelayWorstMs' in row);
+  t.false('eventLoopDelayWorstMs' in (JSON.parse(lines.at(-1)!) as object));
+  t.true(progress.some((line) => /no event-loop delays: Error: nobody answered/.test(line)));
 });
