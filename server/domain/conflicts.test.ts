@@ -1,8 +1,11 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { InvalidInput } from '../errors.js';
-import { conflictWindow, conflictsFor, findConflicts } from './conflicts.js';
+import { CommitmentIndex, conflictWindow, conflictsFor, findConflicts } from './conflicts.js';
 import { CONFLICT_HORIZON_MS } from './limits.js';
 import { at, event, record, recordsOf, worldWith } from './test-fixtures.js';
+import type { CalendarEvent, EventRecord } from './types.js';
+import { validateEventDraft } from './validation.js';
 
 const now = at('2025-06-01T00:00:00Z');
 const daily = { rule: { freq: 'DAILY' as const, interval: 1 }, exceptions: [] };
@@ -102,5 +105,131 @@ test('the conflicts report lists overlapping pairs with the overlap', (t) => {
   t.true(report.every((c) => c.events.every((e) => e.conflict)));
   t.throws(() => conflictsFor({ actor: 'alice', from: 1000, to: 0 }, { events: [] }), {
     instanceOf: InvalidInput,
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// The commitment index of an import
+
+const DAY_MS = 24 * 3_600_000;
+const BASE = at('2025-03-01T00:00:00Z');
+const RULES = [
+  null,
+  null,
+  'FREQ=DAILY;COUNT=6',
+  'FREQ=WEEKLY;BYDAY=MO,TH',
+  'FREQ=MONTHLY;BYMONTHDAY=15',
+  'FREQ=YEARLY',
+  'FREQ=WEEKLY;INTERVAL=2;UNTIL=20251201T000000Z',
+];
+
+/** A random event: one-off or recurring, short or long, in a zone with DST changes or not. */
+const anEvent = fc.record({
+  startMinute: fc.integer({ min: -60 * 24 * 30, max: 60 * 24 * 400 }),
+  minutes: fc.oneof(
+    fc.integer({ min: 15, max: 240 }),
+    fc.constantFrom(24 * 60, 2 * 24 * 60, 5 * 24 * 60),
+  ),
+  rule: fc.constantFrom(...RULES),
+  zone: fc.constantFrom('UTC', 'Europe/Madrid', 'America/New_York'),
+});
+type RandomEvent = typeof anEvent extends fc.Arbitrary<infer T> ? T : never;
+
+/** The event `spec` describes as `id`, or undefined when validation refuses it. */
+function eventOf(id: string, spec: RandomEvent, fields: Partial<CalendarEvent> = {}) {
+  const start = BASE + spec.startMinute * 60_000;
+  try {
+    const details = validateEventDraft({
+      title: id,
+      start,
+      end: start + spec.minutes * 60_000,
+      timeZone: spec.zone,
+      recurrence: spec.rule,
+    });
+    return event({ id, ...details, ...fields });
+  } catch {
+    return undefined;
+  }
+}
+
+const anAgenda = fc.array(
+  fc.record({
+    spec: anEvent,
+    // Only alice's accepted, live events are commitments; the rest must be ignored.
+    mine: fc.constantFrom('organizer', 'accepted', 'pending', 'declined', 'cancelled', 'bobs'),
+  }),
+  { maxLength: 25 },
+);
+
+function agendaOf(items: { spec: RandomEvent; mine: string }[]): EventRecord[] {
+  return items.flatMap(({ spec, mine }, i) => {
+    const id = `r${i}`;
+    const fields: Partial<CalendarEvent> =
+      mine === 'cancelled'
+        ? { status: 'cancelled' }
+        : mine === 'organizer'
+          ? {}
+          : { organizer: 'bob' };
+    const e = eventOf(id, spec, fields);
+    if (e === undefined) return [];
+    const status = mine === 'pending' || mine === 'declined' ? mine : 'accepted';
+    return [
+      record(
+        e,
+        mine === 'organizer' || mine === 'cancelled' || mine === 'bobs' ? {} : { alice: status },
+      ),
+    ];
+  });
+}
+
+test('the commitment index answers exactly what findConflicts answers, and follows what a batch creates', (t) => {
+  fc.assert(
+    fc.property(
+      anAgenda,
+      fc.array(anEvent, { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 0, max: 200 }),
+      (agenda, candidateSpecs, nowDay) => {
+        const now = BASE + nowDay * DAY_MS;
+        const records = agendaOf(agenda);
+        const candidates = candidateSpecs.flatMap((spec, i) => eventOf(`c${i}`, spec) ?? []);
+        const index = CommitmentIndex.of(
+          'alice',
+          candidates.map((c) => conflictWindow(c, now)),
+          records,
+        );
+        // Each candidate is checked, then "created": later ones must see it.
+        const known = [...records];
+        for (const candidate of candidates) {
+          const expected = findConflicts(candidate, 'alice', known, now);
+          t.deepEqual(index.conflictsOf(candidate, now), expected);
+          index.follow([{ kind: 'insertEvent', event: candidate }]);
+          known.push(record(candidate));
+        }
+      },
+    ),
+    { numRuns: 150, seed: 20250301 },
+  );
+});
+
+test('the commitment index forgets a cancelled event and re-indexes an updated one', (t) => {
+  const start = at('2025-06-02T09:00:00Z');
+  const first = event({ id: 'first', start });
+  const candidate = event({ id: 'later', start: start + 1_800_000 });
+  const index = CommitmentIndex.of('alice', [conflictWindow(candidate, now)], [record(first)]);
+  t.deepEqual(
+    index.conflictsOf(candidate, now).map((c) => c.id),
+    ['first'],
+  );
+  index.follow([
+    { kind: 'updateEvent', event: { ...first, start: start - 7_200_000, end: start - 3_600_000 } },
+  ]);
+  t.deepEqual(index.conflictsOf(candidate, now), []);
+  index.follow([{ kind: 'updateEvent', event: { ...first, status: 'cancelled' } }]);
+  t.deepEqual(index.conflictsOf(candidate, now), []);
+  // Other people's events and candidates outside its windows are not its business.
+  index.follow([{ kind: 'insertEvent', event: { ...first, organizer: 'bob' } }]);
+  t.deepEqual(index.conflictsOf(candidate, now), []);
+  t.throws(() => index.conflictsOf(event({ id: 'far', start: start + 400 * DAY_MS }), now), {
+    message: /outside the windows/,
   });
 });
