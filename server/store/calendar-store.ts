@@ -1,21 +1,32 @@
 /**
  * The calendar store: the replicated state machine of the DB service, on SQLite (sql.js).
  *
+ * Decide once, apply cheaply (see effects.ts): the leader's store {@link CalendarStore.decide}s
+ * each command against its applied state — every calendar rule runs there, once — and what
+ * goes through the log is the decision's effect: preconditions, row writes, the outcome.
+ * `apply` checks the preconditions and writes the rows; it runs no calendar logic, so it
+ * costs O(size of the entry) on every member. An effect whose preconditions no longer hold
+ * (the state it was decided on changed in between) is refused as `stale`, and the leader
+ * decides the command again. Commands written to the log by older versions (version 1) are
+ * still applied, by deciding them at apply time as those versions did.
+ *
  * Guarantees:
  * - **Deterministic.** `apply` reads no clock, randomness or environment: time is the
- *   commands' `at` (kept monotonic: `now = max(at, every earlier at)`), new ids come inside
- *   the commands. Two replicas that applied the same log export byte-identical images,
- *   whatever the batching, and snapshot → restore → continue equals never snapshotting.
- * - **Idempotent.** A command whose request id was applied before (within the retention of
+ *   entries' `at` (kept monotonic: `now = max(at, every earlier at)`), new ids come inside
+ *   the commands, versions are log indexes. Two replicas that applied the same log export
+ *   byte-identical images, whatever the batching, and snapshot → restore → continue equals
+ *   never snapshotting.
+ * - **Idempotent.** An entry whose request id was applied before (within the retention of
  *   the {@link RequestLog}) changes nothing and answers the original outcome, `replayed`.
- *   Reusing a request id for a different command is refused as `invalid`.
- * - **Refusals are results.** Malformed bytes, unknown actors and every domain refusal come
- *   back as `{ ok: false, error }` with a wire error code. Each command runs in its own
- *   savepoint inside the batch's transaction, so a failing command is undone alone. A bug
- *   inside one command (anything thrown that is not an `AgendaError`) is undone the same
- *   way and answered as `internal`, so one poisonous entry cannot wedge the cluster.
- *   `apply` throws only when the database itself fails (out of memory, corrupt image); the
- *   batch is then rolled back whole.
+ *   Reusing a request id for a different command is refused as `invalid`. A stale entry is
+ *   not remembered: its command has not happened yet.
+ * - **Refusals are results.** Malformed entries, unknown actors and every domain refusal come
+ *   back as `{ ok: false, error }` with a wire error code, and are remembered like
+ *   successes. Each entry applies in its own savepoint inside the batch's transaction; a bug
+ *   inside one (anything thrown that is not an `AgendaError`) is undone alone and answered as
+ *   `internal`, so one poisonous entry cannot wedge the cluster. `apply` throws only when
+ *   the database itself fails (out of memory, corrupt image); the batch is then rolled back
+ *   whole.
  */
 import { createHash } from 'node:crypto';
 import type { SqlJsStatic } from 'sql.js';
@@ -24,6 +35,7 @@ import {
   Internal,
   InvalidInput,
   Unauthenticated,
+  Unavailable,
   asAgendaError,
   isAgendaError,
 } from '../errors.js';
@@ -31,7 +43,11 @@ import type { WireError } from '../errors.js';
 import type { Millis, Username } from '../domain/index.js';
 import { runCommand } from './commands.js';
 import type { CommandEnvironment } from './commands.js';
-import { decodeCommand } from './protocol.js';
+import { RecordedWrites, TrackedRegistry, TrackedRows } from './decision.js';
+import type { RowReader } from './decision.js';
+import { DecisionJournal, EFFECT_VERSION, parseEffect } from './effects.js';
+import type { Effect, Outcome } from './effects.js';
+import { parseCommand } from './protocol.js';
 import type {
   StoreCommand,
   StoreQuery,
@@ -54,13 +70,34 @@ export interface CalendarStoreOptions {
    * Told about bugs caught inside a command or query (answered as `internal`), for
    * logging. Not called for refusals.
    */
-  readonly onInternalError?: (error: unknown, request: StoreCommand | StoreQuery) => void;
+  readonly onInternalError?: (error: unknown, request: string) => void;
 }
 
-/** A command's outcome before it is known whether it is a replay. */
-type Outcome =
-  | { readonly ok: true; readonly result: unknown; readonly notifications: readonly unknown[] }
-  | { readonly ok: false; readonly error: WireError };
+/** Asks the store to decide a command (the leader does, before proposing its effect). */
+export interface DecideRequest {
+  readonly decide: StoreCommand;
+}
+
+/** What the store answers a {@link DecideRequest}. */
+export type Decided =
+  /** Known without the log: a replay of a remembered request, or a refusal of a reused id. */
+  | { readonly kind: 'answer'; readonly result: StoreResult }
+  /** The effect to propose (its log bytes), with the keys it read and the keys it writes. */
+  | {
+      readonly kind: 'effect';
+      readonly entry: Uint8Array;
+      readonly reads: readonly string[];
+      readonly stamps: readonly string[];
+    };
+
+/** What the store is asked outside `apply`: a read, or a decision. */
+export type StoreRequest = StoreQuery | DecideRequest;
+/** What it answers. */
+export type StoreAnswer = StoreQueryResult | Decided;
+
+export function isDecideRequest(request: StoreRequest): request is DecideRequest {
+  return 'decide' in request;
+}
 
 // Failures of the machine rather than of the command: another replica may not suffer them,
 // so answering them as a result could make replicas diverge. They stop the batch instead.
@@ -84,13 +121,23 @@ function refusal(error: unknown): { ok: false; error: WireError; replayed: false
   return { ok: false, error: asAgendaError(error).toWire(), replayed: false };
 }
 
+/** The answer of an entry decided on a state that has changed since: the leader decides again. */
+function stale(): StoreResult {
+  return {
+    ok: false,
+    error: new Unavailable('the state changed while the command was decided; retry').toWire(),
+    replayed: false,
+    stale: true,
+  };
+}
+
 /** Holds the actor of one command or query, checked once: a registered user. */
-function actorResolver(connection: StoreConnection, actor: Username | null): () => Username {
+function actorResolver(rows: RowReader, actor: Username | null): () => Username {
   let checked: Username | undefined;
   return () => {
     if (checked !== undefined) return checked;
     if (actor === null) throw new Unauthenticated('this operation needs a signed-in user');
-    if (connection.rows.user(actor) === undefined) {
+    if (rows.user(actor) === undefined) {
       throw new Unauthenticated(`no user named ${actor}`);
     }
     checked = actor;
@@ -98,8 +145,26 @@ function actorResolver(connection: StoreConnection, actor: Username | null): () 
   };
 }
 
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+/** A log entry as JSON, or the refusal it earns. */
+function parseEntry(data: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = decoder.decode(data);
+  } catch (error) {
+    throw new InvalidInput('the entry is not UTF-8 text', { cause: error });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidInput('the entry is not JSON', { cause: error });
+  }
+}
+
 /** The calendar's replicated state machine (guarantees in the module comment). */
-export class CalendarStore implements StateMachine<StoreResult, StoreQuery, StoreQueryResult> {
+export class CalendarStore implements StateMachine<StoreResult, StoreRequest, StoreAnswer> {
   private connection: StoreConnection | null;
   private readonly retention: RequestRetention;
 
@@ -111,13 +176,18 @@ export class CalendarStore implements StateMachine<StoreResult, StoreQuery, Stor
     this.connection = StoreConnection.create(SQL, this.retention);
   }
 
-  /** Applies committed commands in log order, one result per command (see the guarantees above). */
+  /** Applies committed entries in log order, one result per entry (see the guarantees above). */
   apply(commands: readonly AppliedCommand[]): StoreResult[] {
     if (commands.length === 0) return [];
     const connection = this.open();
     connection.begin.run();
     try {
-      const results = commands.map((c) => this.applyOne(connection, c.data));
+      const results = commands.map((c) => {
+        const result = this.applyOne(connection, c);
+        // Per entry, not per batch: the image must not depend on how entries were batched.
+        connection.meta.set(META.appliedIndex, c.index);
+        return result;
+      });
       connection.commit.run();
       return results;
     } catch (error) {
@@ -130,24 +200,68 @@ export class CalendarStore implements StateMachine<StoreResult, StoreQuery, Stor
     }
   }
 
-  /** Answers a read as of the store's current state; never changes it. */
-  query(query: StoreQuery): StoreQueryResult {
+  /** Answers a read, or decides a command, as of the store's current state; never changes it. */
+  query(request: StoreQuery): StoreQueryResult;
+  query(request: DecideRequest): Decided;
+  query(request: StoreRequest): StoreAnswer;
+  query(request: StoreRequest): StoreAnswer {
+    if (isDecideRequest(request)) return this.decide(request.decide);
     const connection = this.open();
     const env: QueryEnvironment = {
-      now: Math.max(query.at, connection.meta.get(META.lastAt)),
+      now: Math.max(request.at, connection.meta.get(META.lastAt)),
       rows: connection.rows,
       registry: connection.registry,
-      actor: actorResolver(connection, query.actor),
+      actor: actorResolver(connection.rows, request.actor),
       status: () => this.status(connection),
     };
     try {
       // The result's type follows the query's type; the handler map guarantees it.
-      return { ok: true, result: runQuery(query, env) } as StoreQueryResult;
+      return { ok: true, result: runQuery(request, env) } as StoreQueryResult;
     } catch (error) {
       if (isEnvironmentalFailure(error)) throw error;
-      if (!isAgendaError(error)) this.options.onInternalError?.(error, query);
+      if (!isAgendaError(error)) this.options.onInternalError?.(error, request.body.type);
       return { ok: false, error: asAgendaError(error).toWire() };
     }
+  }
+
+  /**
+   * Decides a command against the applied state (see effects.ts): runs it inside a savepoint
+   * that is rolled back, and returns the effect to propose — or the answer itself when the
+   * request id is already remembered. The command's `at` is the leader's clock.
+   */
+  decide(command: StoreCommand): Decided {
+    const connection = this.open();
+    const fingerprint = fingerprintOf(command);
+    const previous = connection.requests.find(command.requestId);
+    if (previous !== undefined) {
+      return { kind: 'answer', result: this.replay(previous, fingerprint, command.requestId) };
+    }
+    const now = Math.max(command.at, connection.meta.get(META.lastAt));
+    const journal = new DecisionJournal();
+    const outcome = this.runDecision(connection, command, now, journal);
+    const effect: Effect = {
+      v: EFFECT_VERSION,
+      requestId: command.requestId,
+      fingerprint,
+      at: now,
+      basis: connection.meta.get(META.appliedIndex),
+      reads: [...journal.reads].sort(),
+      // A refusal writes nothing: what it wrote before refusing was rolled back with it.
+      stamps: outcome.ok ? [...journal.stamps].sort() : [],
+      writes: outcome.ok ? journal.writes : [],
+      outcome,
+    };
+    return {
+      kind: 'effect',
+      entry: encoder.encode(JSON.stringify(effect)),
+      reads: effect.reads,
+      stamps: effect.stamps,
+    };
+  }
+
+  /** The log index of the last entry applied (0 before any). */
+  appliedIndex(): number {
+    return this.open().meta.get(META.appliedIndex);
   }
 
   /** The database image (`db.export()`): byte-identical on replicas that applied the same log. */
@@ -186,33 +300,87 @@ export class CalendarStore implements StateMachine<StoreResult, StoreQuery, Stor
     };
   }
 
-  private applyOne(connection: StoreConnection, data: Uint8Array): StoreResult {
-    let command: StoreCommand;
+  private replay(
+    previous: { fingerprint: string; outcome: string },
+    fingerprint: string,
+    requestId: string,
+  ): StoreResult {
+    if (previous.fingerprint !== fingerprint) {
+      return refusal(
+        new InvalidInput(`the request id ${requestId} was used for another command`, {
+          field: 'requestId',
+        }),
+      );
+    }
+    // Written by this store from an outcome of the same command.
+    return { ...(JSON.parse(previous.outcome) as Outcome), replayed: true } as StoreResult;
+  }
+
+  private applyOne(connection: StoreConnection, entry: AppliedCommand): StoreResult {
+    let effect: Effect;
     try {
-      command = decodeCommand(data);
+      const value = parseEntry(entry.data);
+      if (
+        typeof value === 'object' &&
+        value !== null &&
+        (value as { v?: unknown }).v === EFFECT_VERSION
+      ) {
+        effect = parseEffect(value);
+      } else {
+        // A command written by an older version: decided here, as that version did.
+        const command = parseCommand(value);
+        const decided = this.decide(command);
+        if (decided.kind === 'answer') {
+          this.advanceClock(connection, command.at);
+          return decided.result;
+        }
+        // Decided at its own place in the log: nothing can have changed in between.
+        return this.applyEffect(connection, parseEffect(parseEntry(decided.entry)), entry.index, {
+          preconditions: false,
+        });
+      }
     } catch (error) {
       return refusal(error);
     }
-    const now = this.advanceClock(connection, command.at);
-    const fingerprint = fingerprintOf(command);
-    const previous = connection.requests.find(command.requestId);
-    if (previous !== undefined) {
-      if (previous.fingerprint !== fingerprint) {
-        return refusal(
-          new InvalidInput(`the request id ${command.requestId} was used for another command`, {
-            field: 'requestId',
-          }),
-        );
-      }
-      // Written by this store from an outcome of the same command.
-      return { ...(JSON.parse(previous.outcome) as Outcome), replayed: true } as StoreResult;
+    return this.applyEffect(connection, effect, entry.index, { preconditions: true });
+  }
+
+  private applyEffect(
+    connection: StoreConnection,
+    effect: Effect,
+    index: number,
+    check: { preconditions: boolean },
+  ): StoreResult {
+    const now = this.advanceClock(connection, effect.at);
+    const previous = connection.requests.find(effect.requestId);
+    if (previous !== undefined) return this.replay(previous, effect.fingerprint, effect.requestId);
+    if (check.preconditions && connection.versions.newestOf(effect.reads) > effect.basis) {
+      return stale();
     }
-    const outcome = this.runInSavepoint(connection, command, now);
-    connection.requests.remember(command.requestId, now, fingerprint, JSON.stringify(outcome));
+    let outcome = effect.outcome;
+    connection.savepoint.run();
+    try {
+      connection.applyRows(effect.writes);
+      connection.versions.stamp(effect.stamps, index);
+      connection.release.run();
+    } catch (error) {
+      connection.rollbackToSavepoint.run();
+      connection.release.run();
+      if (isEnvironmentalFailure(error)) throw error;
+      this.options.onInternalError?.(error, `the effect of ${effect.requestId}`);
+      const reason = error instanceof Error ? error.message : String(error);
+      outcome = { ok: false, error: new Internal(`applying an effect failed: ${reason}`).toWire() };
+    }
+    connection.requests.remember(
+      effect.requestId,
+      now,
+      effect.fingerprint,
+      JSON.stringify(outcome),
+    );
     return { ...outcome, replayed: false } as StoreResult;
   }
 
-  /** The store's clock for a command stamped `at`: never earlier than any command before it. */
+  /** The store's clock for an entry stamped `at`: never earlier than any entry before it. */
   private advanceClock(connection: StoreConnection, at: Millis): Millis {
     const last = connection.meta.get(META.lastAt);
     if (at <= last) return last;
@@ -220,14 +388,24 @@ export class CalendarStore implements StateMachine<StoreResult, StoreQuery, Stor
     return at;
   }
 
-  private runInSavepoint(connection: StoreConnection, command: StoreCommand, now: Millis): Outcome {
+  /**
+   * Runs the command's handler against the tracked store inside a savepoint, then undoes
+   * it: the journal keeps what it read and wrote, the outcome what it answers.
+   */
+  private runDecision(
+    connection: StoreConnection,
+    command: StoreCommand,
+    now: Millis,
+    journal: DecisionJournal,
+  ): Outcome {
+    const rows = new TrackedRows(connection.rows, journal);
     let nextId = 0;
     const env: CommandEnvironment = {
       now,
-      rows: connection.rows,
-      writes: connection.writes,
-      registry: connection.registry,
-      actor: actorResolver(connection, command.actor),
+      rows,
+      writes: new RecordedWrites(connection.writes, connection.rows, journal),
+      registry: new TrackedRegistry(connection.registry, journal),
+      actor: actorResolver(rows, command.actor),
       requireIds: (count) => {
         if (command.ids.length - nextId < count) {
           throw new InvalidInput(`the command needs ${count} fresh ids`, { field: 'ids' });
@@ -238,7 +416,7 @@ export class CalendarStore implements StateMachine<StoreResult, StoreQuery, Stor
         if (id === undefined) {
           throw new InvalidInput('the command carries too few fresh ids', { field: 'ids' });
         }
-        if (connection.rows.eventExists(id)) {
+        if (rows.eventExists(id)) {
           throw new InvalidInput(`the id ${id} is already in use`, { field: 'ids' });
         }
         return id;
@@ -247,19 +425,19 @@ export class CalendarStore implements StateMachine<StoreResult, StoreQuery, Stor
     connection.savepoint.run();
     try {
       const applied = runCommand(command, env);
-      connection.release.run();
       return { ok: true, result: applied.result, notifications: applied.notifications };
     } catch (error) {
-      connection.rollbackToSavepoint.run();
-      connection.release.run();
       if (isEnvironmentalFailure(error)) throw error;
       if (isAgendaError(error)) return { ok: false, error: error.toWire() };
-      this.options.onInternalError?.(error, command);
+      this.options.onInternalError?.(error, command.body.type);
       const reason = error instanceof Error ? error.message : String(error);
       return {
         ok: false,
         error: new Internal(`${command.body.type} failed inside the store: ${reason}`).toWire(),
       };
+    } finally {
+      connection.rollbackToSavepoint.run();
+      connection.release.run();
     }
   }
 }

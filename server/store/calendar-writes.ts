@@ -192,15 +192,20 @@ export class CalendarWrites {
     );
   }
 
-  private insertEvent(event: CalendarEvent): void {
-    this.insertEventRow.runOne(
-      eventParams(event, timeBounds(event)),
-      `inserting event ${event.id}`,
-    );
+  /**
+   * Writes an event row with time bounds computed when it was decided: applying an effect
+   * expands no recurrence (see effects.ts).
+   */
+  putEvent(kind: 'insertEvent' | 'updateEvent', event: CalendarEvent, bounds: TimeBounds): void {
+    if (kind === 'insertEvent') this.insertEvent(event, bounds);
+    else this.updateEvent(event, bounds);
   }
 
-  private updateEvent(event: CalendarEvent): void {
-    const bounds = timeBounds(event);
+  private insertEvent(event: CalendarEvent, bounds = timeBounds(event)): void {
+    this.insertEventRow.runOne(eventParams(event, bounds), `inserting event ${event.id}`);
+  }
+
+  private updateEvent(event: CalendarEvent, bounds = timeBounds(event)): void {
     this.updateEventRow.runOne(eventParams(event, bounds), `updating event ${event.id}`);
     this.retimeAttendeeRows.run([event.start, bounds.seriesEnd, bounds.spanClass, event.id]);
   }

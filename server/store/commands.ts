@@ -39,8 +39,7 @@ import type {
   Username,
 } from '../domain/index.js';
 import { isAgendaError } from '../errors.js';
-import type { CalendarRows } from './calendar-rows.js';
-import type { CalendarWrites } from './calendar-writes.js';
+import type { RegistryAccess, RowReader, RowWriter } from './decision.js';
 import type {
   CommandOf,
   CommandResults,
@@ -48,15 +47,16 @@ import type {
   ImportFailure,
   StoreCommand,
 } from './protocol.js';
-import type { Registry } from './registry.js';
 
 /** What a handler works with while one command applies. */
 export interface CommandEnvironment {
   /** The store's clock for this command: `max(at, every earlier at)`. */
   readonly now: Millis;
-  readonly rows: CalendarRows;
-  readonly writes: CalendarWrites;
-  readonly registry: Registry;
+  /** The store's reads (tracked while deciding: see decision.ts). */
+  readonly rows: RowReader;
+  /** The store's writes (recorded while deciding). */
+  readonly writes: RowWriter;
+  readonly registry: RegistryAccess;
   /** The registered user acting. @throws Unauthenticated */
   actor(): Username;
   /** Refuses the command unless it still carries `count` fresh ids. @throws InvalidInput */

@@ -367,7 +367,17 @@ export type StoreResultOf<T extends CommandType> =
       readonly notifications: readonly Notification[];
       readonly replayed: boolean;
     }
-  | { readonly ok: false; readonly error: WireError; readonly replayed: boolean };
+  | {
+      readonly ok: false;
+      readonly error: WireError;
+      readonly replayed: boolean;
+      /**
+       * The command was decided on a state that changed before its effect applied: nothing
+       * happened, and the leader decides it again (see effects.ts). Never seen by clients
+       * but as `unavailable`.
+       */
+      readonly stale?: true;
+    };
 
 /** The outcome of any command. */
 export type StoreResult = { [T in CommandType]: StoreResultOf<T> }[CommandType];

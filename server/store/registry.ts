@@ -127,6 +127,16 @@ export class Registry {
     return { released: true, lease: leaseView(command.name, next, now) };
   }
 
+  /** Writes a registry row as an effect carries it. */
+  putEntryRow(key: string, value: string, epoch: number, updatedAt: number): void {
+    this.putEntry.runOne([key, value, epoch, updatedAt], `writing ${key}`);
+  }
+
+  /** Writes a lease row as an effect carries it. */
+  putLeaseRow(name: string, holder: string | null, epoch: number, expiresAt: number): void {
+    this.writeLease(name, { holder, epoch, expiresAt });
+  }
+
   private leaseRow(name: string): LeaseRow | undefined {
     const row = this.leaseByName.first([name]);
     if (row === undefined) return undefined;

@@ -25,8 +25,9 @@ import type { Database } from 'sql.js';
  * at most the longest an event may last, 31 days, so every lookup by start read a month of them);
  * the time indexes are partial, one per class; `requests` has no index on `at`.
  * 3: events keep the iCalendar UID they were imported with, unique per organizer.
+ * 4: `key_versions` and the applied index, for effects' preconditions (effects.ts).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -41,6 +42,14 @@ export const LONG_SPAN = 1;
  * which nearly every event fits in, so a lookup reads about a day more than it shows.
  */
 export const SHORT_SPAN_MAX_MS = 24 * 60 * 60 * 1000;
+
+// The log index that last wrote each key an effect can depend on (see effects.ts).
+const KEY_VERSIONS = `
+CREATE TABLE key_versions (
+  key       TEXT PRIMARY KEY,
+  mod_index INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
 
 const TABLES = `
 CREATE TABLE store_meta (
@@ -133,7 +142,7 @@ CREATE TABLE leases (
   epoch      INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-`;
+${KEY_VERSIONS}`;
 
 // Each attendee row is in one of the two time indexes, the one of its span class: partial
 // indexes, so adding an attendee updates one of them, not both.
@@ -172,6 +181,8 @@ export const META = {
   schemaVersion: 'schema_version',
   lastAt: 'last_at',
   lastRequestSeq: 'last_request_seq',
+  /** The log index of the last entry applied: the basis of the decisions taken now. */
+  appliedIndex: 'applied_index',
 } as const;
 
 /**
@@ -218,6 +229,12 @@ export function migrateSchema(db: Database): number | null {
       // so every event starts without one (an export names it by its id).
       db.exec(`ALTER TABLE events ADD COLUMN uid TEXT; ${UID_INDEX}`);
     }
+    if (version < 4) {
+      // 3 → 4: nothing was stamped before, so no effect decided from now on can be stale
+      // because of what happened before; the applied index is learnt at the next apply.
+      db.exec(KEY_VERSIONS.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS'));
+      db.run('INSERT OR IGNORE INTO store_meta (key, value) VALUES (?, 0)', [META.appliedIndex]);
+    }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');
   } catch (error) {
@@ -238,6 +255,7 @@ export function createSchema(db: Database): void {
       [META.schemaVersion, SCHEMA_VERSION],
       [META.lastAt, 0],
       [META.lastRequestSeq, 0],
+      [META.appliedIndex, 0],
     ] as const) {
       meta.run([key, value]);
     }

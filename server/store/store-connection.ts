@@ -8,6 +8,8 @@ import { openMemoryDatabase } from '../../raft/kv/sql.js';
 import { Internal } from '../errors.js';
 import { CalendarRows } from './calendar-rows.js';
 import { CalendarWrites } from './calendar-writes.js';
+import type { RowWrite } from './effects.js';
+import { KeyVersions } from './key-versions.js';
 import { Registry } from './registry.js';
 import { RequestLog, StoreMeta } from './request-log.js';
 import type { RequestRetention } from './request-log.js';
@@ -22,6 +24,7 @@ export class StoreConnection {
   readonly registry: Registry;
   readonly meta: StoreMeta;
   readonly requests: RequestLog;
+  readonly versions: KeyVersions;
   readonly begin: PreparedStatement;
   readonly commit: PreparedStatement;
   readonly rollback: PreparedStatement;
@@ -45,6 +48,7 @@ export class StoreConnection {
     this.registry = new Registry(statements);
     this.meta = new StoreMeta(statements);
     this.requests = new RequestLog(statements, this.meta, retention);
+    this.versions = new KeyVersions(statements);
     this.begin = statements.prepare('BEGIN');
     this.commit = statements.prepare('COMMIT');
     this.rollback = statements.prepare('ROLLBACK');
@@ -85,6 +89,29 @@ export class StoreConnection {
     } catch (error) {
       db.close();
       throw error;
+    }
+  }
+
+  /** Writes an effect's rows, in order (see effects.ts). */
+  applyRows(writes: readonly RowWrite[]): void {
+    for (const write of writes) {
+      switch (write.kind) {
+        case 'insertEvent':
+        case 'updateEvent':
+          this.writes.putEvent(write.kind, write.event, write.bounds);
+          break;
+        case 'insertCredentials':
+          this.writes.insertCredentials(write.username, write.passwordHash);
+          break;
+        case 'putRegistry':
+          this.registry.putEntryRow(write.key, write.value, write.epoch, write.updatedAt);
+          break;
+        case 'putLease':
+          this.registry.putLeaseRow(write.name, write.holder, write.epoch, write.expiresAt);
+          break;
+        default:
+          this.writes.apply([write]);
+      }
     }
   }
 

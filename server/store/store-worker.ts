@@ -14,6 +14,6 @@ export const createStateMachine: StateMachineFactory = async (_options, context)
       context.log('warn', 'store bug answered as internal', {
         error: error instanceof Error ? error.message : String(error),
         stack: error instanceof Error ? error.stack : undefined,
-        request: request.body.type,
+        request,
       }),
   });

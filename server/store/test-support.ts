@@ -14,6 +14,7 @@ import type {
   QueryResults,
   StoreCommand,
   StoreQueryResultOf,
+  StoreResult,
   StoreResultOf,
 } from './protocol.js';
 import { seededRandom } from '../../raft/sim/rng.js';
@@ -34,6 +35,23 @@ export function at(iso: string): number {
 
 export async function openStore(options?: CalendarStoreOptions): Promise<CalendarStore> {
   return new CalendarStore(await loadSqlJs(), options);
+}
+
+/**
+ * What the DB leader does with a command: decides it, then applies its effect as the next
+ * log entry — deciding again while the effect comes back stale (it cannot here, with one
+ * command in flight, but the loop is the leader's).
+ */
+export function decideAndApply(store: CalendarStore, command: StoreCommand): StoreResult {
+  for (;;) {
+    const decided = store.decide(command);
+    if (decided.kind === 'answer') return decided.result;
+    const [result] = store.apply([
+      { index: store.appliedIndex() + 1, term: 1, data: decided.entry },
+    ]);
+    if (result === undefined) throw new Error('the store answered nothing');
+    if (!(result.ok === false && result.stale === true)) return result;
+  }
 }
 
 /** Log entries for `commands`, numbered from `firstIndex`. */
@@ -85,9 +103,9 @@ export class StoreClient {
     body: B,
     options: SendOptions = {},
   ): StoreResultOf<B['type']> {
-    const [result] = this.store.apply(entries([this.command(actor, body, options)]));
-    if (result === undefined) throw new Error('the store answered nothing');
-    return result as StoreResultOf<B['type']>;
+    return decideAndApply(this.store, this.command(actor, body, options)) as StoreResultOf<
+      B['type']
+    >;
   }
 
   /** Applies one command that must succeed, and answers its result. */

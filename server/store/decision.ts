@@ -1,0 +1,205 @@
+/**
+ * The store as a decision sees it: the same reads and writes the command handlers always
+ * use, each also noted in a {@link DecisionJournal} — the keys every read depends on, and
+ * every write as the {@link RowWrite} that replicates it, with the keys it stamps (see
+ * effects.ts). A decision runs inside a savepoint that is rolled back afterwards: its
+ * writes reach SQLite only so that its own later reads see them (an import's tenth event
+ * conflicts with its first); what the store keeps is what the effect writes when applied.
+ */
+import type {
+  Attendee,
+  CalendarEvent,
+  EventRecord,
+  GroupRecord,
+  Interval,
+  Millis,
+  Mutation,
+  User,
+  Username,
+} from '../domain/index.js';
+import type { Attendance, CalendarRows } from './calendar-rows.js';
+import type { CalendarWrites } from './calendar-writes.js';
+import { timeBounds } from './calendar-writes.js';
+import { KEYS, stampsOf, type DecisionJournal } from './effects.js';
+import type {
+  CasResult,
+  CommandOf,
+  LeaseAcquireResult,
+  LeaseReleaseResult,
+  LeaseView,
+  RegistryEntry,
+} from './protocol.js';
+import type { Registry } from './registry.js';
+
+/** What command handlers read through (the store's {@link CalendarRows}, or a tracked view). */
+export type RowReader = Pick<CalendarRows, keyof CalendarRows>;
+/** What command handlers write through. */
+export type RowWriter = Pick<CalendarWrites, 'apply' | 'insertCredentials'>;
+/** The registry as command handlers use it. */
+export type RegistryAccess = Pick<
+  Registry,
+  'get' | 'lease' | 'compareAndSet' | 'acquire' | 'release'
+>;
+
+/** Reads that note the keys they depend on. */
+export class TrackedRows implements RowReader {
+  constructor(
+    private readonly rows: RowReader,
+    private readonly journal: DecisionJournal,
+  ) {}
+
+  user(username: Username): User | undefined {
+    this.journal.read(KEYS.user(username));
+    return this.rows.user(username);
+  }
+
+  passwordHash(username: Username): string | undefined {
+    this.journal.read(KEYS.user(username));
+    return this.rows.passwordHash(username);
+  }
+
+  existingUsers(usernames: readonly string[]): Set<Username> {
+    for (const name of usernames) this.journal.read(KEYS.user(name));
+    return this.rows.existingUsers(usernames);
+  }
+
+  group(name: string): GroupRecord | undefined {
+    this.journal.read(KEYS.group(name));
+    return this.rows.group(name);
+  }
+
+  groupsOf(username: Username): GroupRecord[] {
+    this.journal.read(KEYS.memberships(username));
+    const groups = this.rows.groupsOf(username);
+    for (const g of groups) this.journal.read(KEYS.group(g.group.name));
+    return groups;
+  }
+
+  event(id: string): EventRecord | undefined {
+    this.journal.read(KEYS.event(id));
+    return this.rows.event(id);
+  }
+
+  eventExists(id: string): boolean {
+    this.journal.read(KEYS.event(id));
+    return this.rows.eventExists(id);
+  }
+
+  eventsAttending(
+    people: readonly Username[],
+    window: Interval,
+    attendance: Attendance,
+  ): EventRecord[] {
+    for (const person of people) this.journal.read(KEYS.agenda(person));
+    return this.rows.eventsAttending(people, window, attendance);
+  }
+
+  commitments(username: Username, windows: readonly Interval[]): CalendarEvent[] {
+    this.journal.read(KEYS.agenda(username));
+    return this.rows.commitments(username, windows);
+  }
+
+  eventsImportedAs(organizer: Username, uids: readonly string[]): Map<string, EventRecord> {
+    // Only the organizer's own events are looked at, and they are all in their agenda.
+    this.journal.read(KEYS.agenda(organizer));
+    return this.rows.eventsImportedAs(organizer, uids);
+  }
+
+  pendingInvitations(username: Username, now: Millis): EventRecord[] {
+    this.journal.read(KEYS.agenda(username));
+    return this.rows.pendingInvitations(username, now);
+  }
+
+  groupEvents(group: string, now: Millis): EventRecord[] {
+    this.journal.read(KEYS.groupEvents(group));
+    const records = this.rows.groupEvents(group, now);
+    for (const r of records) this.journal.read(KEYS.event(r.event.id));
+    return records;
+  }
+}
+
+/**
+ * Writes that go to SQLite (inside the decision's savepoint) and are noted as row writes.
+ * An event's attendees, for the agendas a change of the event stamps, are read as the
+ * decision sees them: its record was read (so `event/<id>` is a precondition), and
+ * attendees the decision adds are in SQLite already.
+ */
+export class RecordedWrites implements RowWriter {
+  constructor(
+    private readonly writes: RowWriter,
+    private readonly rows: RowReader,
+    private readonly journal: DecisionJournal,
+  ) {}
+
+  apply(mutations: readonly Mutation[]): void {
+    for (const mutation of mutations) {
+      this.writes.apply([mutation]);
+      const attendeesOf = (id: string): readonly Attendee[] => this.rows.event(id)?.attendees ?? [];
+      const stamps = stampsOf(mutation, attendeesOf);
+      if (mutation.kind === 'insertEvent' || mutation.kind === 'updateEvent') {
+        this.journal.wrote(
+          { kind: mutation.kind, event: mutation.event, bounds: timeBounds(mutation.event) },
+          stamps,
+        );
+      } else {
+        this.journal.wrote(mutation, stamps);
+      }
+    }
+  }
+
+  insertCredentials(username: Username, passwordHash: string): void {
+    this.writes.insertCredentials(username, passwordHash);
+    this.journal.wrote({ kind: 'insertCredentials', username, passwordHash }, [
+      KEYS.user(username),
+    ]);
+  }
+}
+
+/** The registry, its reads and writes noted (a write is known from the method's result). */
+export class TrackedRegistry implements RegistryAccess {
+  constructor(
+    private readonly registry: RegistryAccess,
+    private readonly journal: DecisionJournal,
+  ) {}
+
+  get(key: string): RegistryEntry | null {
+    this.journal.read(KEYS.registry(key));
+    return this.registry.get(key);
+  }
+
+  lease(name: string, now: number): LeaseView | null {
+    this.journal.read(KEYS.lease(name));
+    return this.registry.lease(name, now);
+  }
+
+  compareAndSet(command: CommandOf<'registry.cas'>, now: number): CasResult {
+    this.journal.read(KEYS.registry(command.key));
+    const result = this.registry.compareAndSet(command, now);
+    if (result.applied) {
+      const { key, value, epoch } = result.entry;
+      this.journal.wrote({ kind: 'putRegistry', key, value, epoch, updatedAt: now }, [
+        KEYS.registry(key),
+      ]);
+    }
+    return result;
+  }
+
+  acquire(command: CommandOf<'lease.acquire'>, now: number): LeaseAcquireResult {
+    this.journal.read(KEYS.lease(command.name));
+    const result = this.registry.acquire(command, now);
+    if (result.acquired) this.wroteLease(result.lease);
+    return result;
+  }
+
+  release(command: CommandOf<'lease.release'>, now: number): LeaseReleaseResult {
+    this.journal.read(KEYS.lease(command.name));
+    const result = this.registry.release(command, now);
+    if (result.released && result.lease !== null) this.wroteLease(result.lease);
+    return result;
+  }
+
+  private wroteLease(lease: LeaseView): void {
+    const { name, holder, epoch, expiresAt } = lease;
+    this.journal.wrote({ kind: 'putLease', name, holder, epoch, expiresAt }, [KEYS.lease(name)]);
+  }
+}
