@@ -24,17 +24,18 @@ import { RaftError } from '../../raft/core/errors.js';
 import { RaftNode, type NodeStatus, type RaftNodeConfig } from '../../raft/runtime/raft-node.js';
 import { WorkerStateMachine } from '../../raft/runtime/worker-state-machine.js';
 import type { NetAddress } from '../../raft/transport/mutual-tls.js';
-import { isAgendaError } from '../errors.js';
+import { isAgendaError, Unavailable } from '../errors.js';
 import { withSharedContext } from '../net/connector.js';
 import {
   parseCommand,
   parseQuery,
-  type StoreQuery,
   type StoreQueryResult,
   type StoreResult,
   type StoreStatus,
 } from '../store/protocol.js';
+import type { StoreAnswer, StoreRequest } from '../store/calendar-store.js';
 import { MAX_COMMAND_BATCH } from './client.js';
+import { InFlightKeys } from './in-flight.js';
 import { DbMetrics } from './metrics.js';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.js';
 
@@ -53,6 +54,16 @@ export interface DbStatus {
 }
 
 const FORWARDED = 'x-agenda-forwarded-by';
+/** Decisions of one command before it is answered `unavailable` (retry): contention is rare. */
+const MAX_DECISIONS = 5;
+
+function stalled(): StoreResult {
+  return {
+    ok: false,
+    error: new Unavailable('the command kept meeting concurrent changes; retry').toWire(),
+    replayed: false,
+  };
+}
 const LEADER = 'x-agenda-db-leader';
 
 export class DbService {
@@ -60,12 +71,14 @@ export class DbService {
   private readonly forwarder: Agent;
   /** The leader's clock, never going backwards even if the system clock does. */
   private lastAt = 0;
+  /** Keys written by the effects this leader has in flight (see in-flight.ts). */
+  private readonly inFlight = new InFlightKeys();
   private closing: Promise<void> | null = null;
 
   private constructor(
     private readonly config: DbServiceConfig,
-    readonly node: RaftNode<StoreResult, StoreQuery, StoreQueryResult>,
-    private readonly store: WorkerStateMachine<StoreResult, StoreQuery, StoreQueryResult>,
+    readonly node: RaftNode<StoreResult, StoreRequest, StoreAnswer>,
+    private readonly store: WorkerStateMachine<StoreResult, StoreRequest, StoreAnswer>,
     private readonly metrics: DbMetrics,
   ) {
     this.server = createServer(
@@ -101,9 +114,9 @@ export class DbService {
   static async start(config: DbServiceConfig): Promise<DbService> {
     const api = config.members.get(config.id)?.client;
     if (!api) throw new Error(`member ${config.id} has no API address in the member list`);
-    let node: RaftNode<StoreResult, StoreQuery, StoreQueryResult> | null = null;
+    let node: RaftNode<StoreResult, StoreRequest, StoreAnswer> | null = null;
     const metrics = new DbMetrics(config.id, () => node?.status() ?? null);
-    const store = await WorkerStateMachine.start<StoreResult, StoreQuery, StoreQueryResult>({
+    const store = await WorkerStateMachine.start<StoreResult, StoreRequest, StoreAnswer>({
       module: new URL('../store/store-worker.js', import.meta.url),
       logger: config.logger,
     });
@@ -260,13 +273,40 @@ export class DbService {
     };
   }
 
-  /** Stamps a command with the leader's clock and proposes it; resolves to its result. */
+  /**
+   * Decides a command in the store (the calendar rules run there, once, on this leader) and
+   * proposes its effect; resolves to its result. A decision that read what an effect in
+   * flight writes waits for it and is taken again; an effect that applied `stale` (the state
+   * changed under it) is decided again, up to {@link MAX_DECISIONS} times in all.
+   */
   private async propose(body: object): Promise<StoreResult> {
-    // The leader's clock, stamped once: every replica applies the same `at`.
-    this.lastAt = Math.max(Date.now(), this.lastAt);
-    const command = parseCommand({ ...body, at: this.lastAt });
-    const bytes = new TextEncoder().encode(JSON.stringify(command));
-    return this.node.propose(bytes, { timeoutMs: this.config.commandTimeoutMs ?? 5_000 });
+    const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
+    const deadline = Date.now() + timeoutMs;
+    const remaining = () => Math.max(1, deadline - Date.now());
+    let last: StoreResult | null = null;
+    for (let decisions = 0; decisions < MAX_DECISIONS;) {
+      // The leader's clock, stamped at each decision: every replica applies the same `at`.
+      this.lastAt = Math.max(Date.now(), this.lastAt);
+      const command = parseCommand({ ...body, at: this.lastAt });
+      const decided = await this.node.readLocal({ decide: command }, { timeoutMs: remaining() });
+      if (!('kind' in decided))
+        throw new Error('the store answered a decision with a query result');
+      if (decided.kind === 'answer') return decided.result;
+      const writers = this.inFlight.writersOf(decided.reads);
+      if (writers.length > 0) {
+        await Promise.all(writers);
+        continue;
+      }
+      decisions++;
+      const applied = this.node.propose(decided.entry, { timeoutMs: remaining() });
+      this.inFlight.hold(decided.stamps, applied);
+      last = await applied;
+      if (!(last.ok === false && last.stale === true)) return last;
+    }
+    this.config.logger.warn('a command stayed stale after repeated decisions', {
+      decisions: MAX_DECISIONS,
+    });
+    return last ?? stalled();
   }
 
   /** Followers pass commands to the leader, once; the answer is relayed as is. */
@@ -333,8 +373,12 @@ export class DbService {
     }
     const query = parseQuery({ at: Date.now(), ...body });
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
-    if (consistency === 'local') return { result: await this.node.readLocal(query, { timeoutMs }) };
-    return { result: await this.node.read(query, { timeoutMs }) };
+    // A query is answered with a query result (decisions are asked for in `propose` only).
+    const answer =
+      consistency === 'local'
+        ? await this.node.readLocal(query, { timeoutMs })
+        : await this.node.read(query, { timeoutMs });
+    return { result: answer as StoreQueryResult };
   }
 
   /** The member's view now, and the store's as soon as its worker gets to it (null if it cannot). */
@@ -342,10 +386,10 @@ export class DbService {
     const member = this.node.status();
     let store: StoreStatus | null = null;
     try {
-      const answer = await this.node.readLocal(
+      const answer = (await this.node.readLocal(
         { v: 1, actor: null, at: Date.now(), body: { type: 'store.status' } },
         { timeoutMs: 2_000 },
-      );
+      )) as StoreQueryResult;
       if (answer.ok) store = answer.result as StoreStatus;
     } catch {
       // A busy or stopped store leaves the member's own status worth answering.
