@@ -4,7 +4,7 @@
  * `agenda_event_loop_delay_worst_seconds` read (the longest stall since the process started;
  * it never decreases, so one scrape after a run is enough for the processes still alive).
  * The worst of each kind is reported in milliseconds; a kind none of whose processes told
- * (the DB members, which serve no metrics yet; processes that are down) is null.
+ * (none runs here, as VIP agents under `npm start`, or they are down) is null.
  */
 import { Agent, request } from 'undici';
 import type { MutualTlsMaterial } from '../raft/transport/mutual-tls.js';
@@ -22,7 +22,7 @@ export type WorstDelayByKind = Readonly<Record<DaemonKind, number | null>>;
 
 export interface EventLoopDelayScrape {
   readonly worstMs: WorstDelayByKind;
-  /** Processes with a metrics endpoint that did not tell, and why (down, refused, …). */
+  /** Processes that did not tell, and why (down, refused, …). */
   readonly missing: readonly { readonly name: string; readonly reason: string }[];
 }
 
@@ -57,7 +57,7 @@ export class EventLoopDelayScraper {
     const missing: { name: string; reason: string }[] = [];
     for (const { target, ms, reason } of told) {
       if (ms !== null) worstMs[target.kind] = Math.max(worstMs[target.kind] ?? 0, ms);
-      else if (reason !== null) missing.push({ name: target.name, reason });
+      else missing.push({ name: target.name, reason });
     }
     return { worstMs, missing };
   }
@@ -66,12 +66,11 @@ export class EventLoopDelayScraper {
     return this.agent.close();
   }
 
-  /** One process's worst delay in ms, or null with why (no reason: it serves no metrics). */
+  /** One process's worst delay in ms, or null with why. */
   private async worstOf(
     target: MetricsTarget,
     signal: AbortSignal | undefined,
-  ): Promise<{ ms: number | null; reason: string | null }> {
-    if (target.url === null) return { ms: null, reason: null };
+  ): Promise<{ ms: number; reason: null } | { ms: null; reason: string }> {
     try {
       const timeout = AbortSignal.timeout(this.timeoutMs);
       const answer = await request(target.url, {

@@ -63,7 +63,7 @@ for (const [label, plan, topology] of [
     }
   });
 
-  test(`${label}: every daemon but the DB serves /metrics where the operator scrapes it`, (t) => {
+  test(`${label}: every daemon serves /metrics where the operator scrapes it`, (t) => {
     const targets = metricsTargets(topology);
     t.deepEqual(
       targets.map((target) => target.name).sort(),
@@ -73,12 +73,14 @@ for (const [label, plan, topology] of [
         .sort(),
     );
     for (const target of targets) {
-      if (target.kind === 'db') t.is(target.url, null, target.name);
-      else if (target.kind === 'gateway')
-        t.true(plan.gatewayUrls.includes(target.url!.slice(0, -8)));
-      else t.is(target.url, `https://${String(config(plan, target.name).metrics)}/metrics`);
+      const base = target.url.slice(0, -'/metrics'.length);
+      if (target.kind === 'gateway') t.true(plan.gatewayUrls.includes(base), target.url);
+      else if (target.kind === 'db') {
+        const api = plan.dbApis.get(Number(target.name.slice('db-'.length)));
+        t.is(base, `https://${api?.host}:${api?.port}`);
+      } else t.is(base, `https://${String(config(plan, target.name).metrics)}`);
     }
-    const urls = targets.flatMap((target) => (target.url === null ? [] : [target.url]));
+    const urls = targets.map((target) => target.url);
     t.is(new Set(urls).size, urls.length, 'each at its own address');
   });
 }

@@ -30,7 +30,7 @@ export interface Topology {
   readonly redis: readonly { id: number; host: string; port: number }[];
   /**
    * `metricsPort`: where the process serves `GET /metrics` (mutual TLS). Gateways serve it on
-   * their own port; the DB members serve none yet.
+   * their own port, the DB members on their API port.
    */
   readonly supervisors: readonly {
     id: number;
@@ -323,13 +323,13 @@ export function buildPlan(
   };
 }
 
-/** A process whose `/metrics` an operator may scrape, or could once it serves one. */
+/** A process whose `/metrics` an operator may scrape. */
 export interface MetricsTarget {
   /** The process's name: `gateway-1`, `users-2`, `db-3`, … */
   readonly name: string;
   readonly kind: DaemonKind;
-  /** Its `/metrics` URL (HTTPS, the operator's certificate); null while it serves none (DB). */
-  readonly url: string | null;
+  /** Its `/metrics` URL (HTTPS, the operator's certificate). */
+  readonly url: string;
 }
 
 /**
@@ -363,7 +363,11 @@ export function metricsTargets(topology: Topology): MetricsTarget[] {
       kind: 'vip-agent' as const,
       url: at(a.host, a.metricsPort),
     })),
-    ...topology.db.map((m) => ({ name: `db-${m.id}`, kind: 'db' as const, url: null })),
+    ...topology.db.map((m) => ({
+      name: `db-${m.id}`,
+      kind: 'db' as const,
+      url: at(m.host, m.apiPort),
+    })),
   ];
 }
 

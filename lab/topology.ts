@@ -52,7 +52,7 @@ export const LAB_NETWORK: NetworkSpec = {
 const GOSSIP = { gateway: 7301, users: 7302, groups: 7303, supervisor: 7304, vip: 7305 } as const;
 /**
  * Metrics ports (`GET /metrics`, mutual TLS), numbered like the gossip ports; gateways serve
- * theirs on 8443. 7411–7415 are kept for the DB members (two share a host).
+ * theirs on 8443, the DB members on their API port.
  */
 const METRICS = { users: 7402, groups: 7403, supervisor: 7404, vip: 7405 } as const;
 const MAIN_HOSTS = [

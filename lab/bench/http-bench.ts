@@ -16,8 +16,9 @@
  * fast the machine was before and after the load, in microseconds per event applied to an
  * in-memory store by one process (calibrate.ts): a reference, not the whole story.
  * `eventLoopDelayWorstMs` says, per kind of process, the longest its event loop stalled
- * (the worst of its processes, read from their `/metrics` at the end; null for a kind that
- * serves no metrics yet, the DB): the stalls behind the p99.
+ * (the worst of its processes, read from their `/metrics` at the end; null for a kind with
+ * no process that answered, as the VIP agents, which `npm start` does not run): the stalls
+ * behind the p99.
  * The last line is
  * `{"createsPerSec","createP50Ms","createP99Ms","agendaPerSec","agendaP99Ms",…}`.
  */

@@ -35,7 +35,7 @@ export const GATEWAYS = [
 const GOSSIP_PORT = { gateway: 7310, users: 7320, groups: 7330, supervisor: 7340 } as const;
 /**
  * Metrics ports (`GET /metrics`, mutual TLS): 74<kind><instance>, as the gossip ports.
- * Gateways serve theirs on their own port; 7411–7415 are kept for the DB members.
+ * Gateways serve theirs on their own port, the DB members on their API port.
  */
 const METRICS_PORT = { users: 7420, groups: 7430, supervisor: 7440 } as const;
 

@@ -5,10 +5,11 @@
  * one from another CA, does not get past the handshake. Read-only: nothing here changes
  * what the daemon does.
  *
- * {@link serveDaemonMetrics} is the one call a daemon makes: the users and groups services,
- * the supervisors and the VIP agents do, and so will the DB members
- * (`serveDaemonMetrics({ identity: { service: 'db', member: 'db-3' }, listen, tls })` and
- * `close()` when stopping). The gateway serves the same registry on its own listener.
+ * {@link serveDaemonMetrics} is the one call a daemon makes when metrics get a port of
+ * their own: the users and groups services, the supervisors and the VIP agents do
+ * (`serveDaemonMetrics({ identity: { service: 'users', member: 'users-2' }, listen, tls })`,
+ * then `close()` when stopping). The gateway and the DB members serve a
+ * {@link DaemonMetrics} registry on the listener they already have.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
