@@ -1,6 +1,10 @@
 /**
- * How fast this machine is right now, on the work that dominates a create: applying
- * `event.create` commands to a calendar store (every DB member does it for every event).
+ * How fast this machine is right now, on the work that dominates a create: deciding and
+ * applying `event.create` commands in a calendar store (what the DB leader's store does for
+ * every event; the commands are version-1 entries, which the store decides at apply time).
+ * Since decisions replicate as effects (server/store/README.md) this costs more per event
+ * than the figures of earlier runs, which applied commands by running them: compare runs of
+ * the same code only.
  *
  * The benchmark runs this before and after its load, as a reference for comparing its
  * figures with those of another machine or another hour. It is one process on an idle
