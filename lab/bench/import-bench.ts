@@ -1,0 +1,322 @@
+/**
+ * `npm run bench:import -- [--series 5000] [--readers 16] [--json]`: a big import while
+ * others keep working. Starts the `npm start` topology in a temporary directory (stop
+ * `npm start` first: they share ports), registers an importer and `readers` other users
+ * with small calendars of their own, then imports a generated calendar of `series` yearly
+ * series — birthdays and anniversaries (all-day) and yearly meetings (timed, in four zones
+ * with their VTIMEZONEs), spread over the year, each with a UID, as Apple Calendar writes
+ * them — through the CLI's own import code (split into requests, sent in order, retried
+ * under the same key) while each reader keeps listing its events and reading its agenda.
+ *
+ * The last line is one JSON object: `importSeconds`, `eventsCreated`, the readers'
+ * `readsPerSec`, `readP50Ms`, `readP99Ms`, `readErrors`, `elections` (how many DB terms
+ * began during the import, from the members' /v1/status before and after; `leaderBefore`,
+ * `leaderAfter`), the worst event-loop delay of each kind of process, and `machine`, how
+ * fast the machine was before and after (calibrate.ts). Targets: import ≤ 10 s, readers'
+ * p99 ≤ 500 ms, no election.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { AgendaApi } from '../../cli/http/agenda-api.js';
+import { GatewayClient } from '../../cli/http/gateway-client.js';
+import { importInChunks } from '../../cli/import/chunked-import.js';
+import { splitCalendar } from '../../cli/import/split-calendar.js';
+import { EventLoopDelayScraper } from '../event-loop-delay.js';
+import { startLocalSystem } from '../local/system.js';
+import { DB_MEMBERS } from '../local/topology.js';
+import { storeApplyMicros } from './calibrate.js';
+
+const { values } = parseArgs({
+  options: {
+    series: { type: 'string', default: '5000' },
+    readers: { type: 'string', default: '16' },
+    json: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const series = Number(values.series);
+const readers = Number(values.readers);
+if (!Number.isInteger(series) || series < 1 || !Number.isInteger(readers) || readers < 0) {
+  process.stderr.write('--series must be a positive integer, --readers an integer ≥ 0\n');
+  process.exit(1);
+}
+const say = (s: string) => process.stderr.write(s + '\n');
+
+/** IANA zones of the timed series, each written with a VTIMEZONE as calendar apps do. */
+const ZONES: Record<string, string[]> = {
+  'Europe/Madrid': ['+0100', '+0200', 'CET', 'CEST', '-1SU', '3', '-1SU', '10'],
+  'America/New_York': ['-0500', '-0400', 'EST', 'EDT', '2SU', '3', '1SU', '11'],
+  'Asia/Tokyo': ['+0900', '+0900', 'JST', 'JST', '', '', '', ''],
+  'Australia/Sydney': ['+1000', '+1100', 'AEST', 'AEDT', '1SU', '10', '1SU', '4'],
+};
+
+function vtimezone(zone: string): string[] {
+  const [std, dst, stdName, dstName, dstDay, dstMonth, stdDay, stdMonth] = ZONES[zone] ?? [];
+  if (dstDay === '') {
+    return [
+      'BEGIN:VTIMEZONE',
+      `TZID:${zone}`,
+      'BEGIN:STANDARD',
+      `TZOFFSETFROM:${std}`,
+      `TZOFFSETTO:${std}`,
+      `TZNAME:${stdName}`,
+      'DTSTART:19700101T000000',
+      'END:STANDARD',
+      'END:VTIMEZONE',
+    ];
+  }
+  return [
+    'BEGIN:VTIMEZONE',
+    `TZID:${zone}`,
+    'BEGIN:DAYLIGHT',
+    `TZOFFSETFROM:${std}`,
+    `TZOFFSETTO:${dst}`,
+    `TZNAME:${dstName}`,
+    'DTSTART:19700308T020000',
+    `RRULE:FREQ=YEARLY;BYMONTH=${dstMonth};BYDAY=${dstDay}`,
+    'END:DAYLIGHT',
+    'BEGIN:STANDARD',
+    `TZOFFSETFROM:${dst}`,
+    `TZOFFSETTO:${std}`,
+    `TZNAME:${stdName}`,
+    'DTSTART:19701101T020000',
+    `RRULE:FREQ=YEARLY;BYMONTH=${stdMonth};BYDAY=${stdDay}`,
+    'END:STANDARD',
+    'END:VTIMEZONE',
+  ];
+}
+
+/** A calendar of `n` yearly series, spread over the year: 60 % all-day, 40 % timed. */
+function generateCalendar(n: number, year: number): string {
+  const lines = [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//Apple Inc.//macOS 14.5//EN',
+    'CALSCALE:GREGORIAN',
+    'X-WR-CALNAME:Birthdays and yearly meetings',
+    ...Object.keys(ZONES).flatMap(vtimezone),
+  ];
+  const zones = Object.keys(ZONES);
+  for (let i = 0; i < n; i++) {
+    const day = new Date(Date.UTC(year, 0, 1 + ((i * 7919) % 365)));
+    const date = day.toISOString().slice(0, 10).replaceAll('-', '');
+    const next = new Date(day.getTime() + 86_400_000)
+      .toISOString()
+      .slice(0, 10)
+      .replaceAll('-', '');
+    lines.push(
+      'BEGIN:VEVENT',
+      `UID:${(0x10000000 + i * 2654435761) % 2 ** 32}-bench-${i}@example.com`,
+    );
+    if (i % 5 < 3) {
+      lines.push(
+        `DTSTART;VALUE=DATE:${date}`,
+        `DTEND;VALUE=DATE:${next}`,
+        `SUMMARY:${i % 2 === 0 ? 'Birthday' : 'Anniversary'} of person ${i}`,
+        'TRANSP:TRANSPARENT',
+      );
+    } else {
+      const zone = zones[i % zones.length] ?? 'Europe/Madrid';
+      const hour = String(8 + (i % 10)).padStart(2, '0');
+      lines.push(
+        `DTSTART;TZID=${zone}:${date}T${hour}0000`,
+        `DTEND;TZID=${zone}:${date}T${hour}4500`,
+        `SUMMARY:Yearly review ${i}`,
+        `LOCATION:Room ${i % 40}`,
+        'DESCRIPTION:The yearly review of the project\\, with the numbers of the year and',
+        '  the plan for the next one.',
+      );
+    }
+    lines.push(
+      'RRULE:FREQ=YEARLY',
+      'DTSTAMP:20250101T000000Z',
+      'SEQUENCE:0',
+      'BEGIN:VALARM',
+      'ACTION:DISPLAY',
+      'TRIGGER:-PT15M',
+      'DESCRIPTION:Reminder',
+      'END:VALARM',
+      'END:VEVENT',
+    );
+  }
+  lines.push('END:VCALENDAR');
+  return lines.join('\r\n') + '\r\n';
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  const value = sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+  return Math.round(value * 10) / 10;
+}
+
+say('timing this machine on store work (see calibrate.ts)…');
+const applyMicrosBefore = await storeApplyMicros();
+const dataDir = mkdtempSync(join(tmpdir(), 'agenda-import-bench-'));
+say(`starting the whole system in ${dataDir}…`);
+const system = await startLocalSystem({ dataDir, say });
+const ca = readFileSync(system.ca, 'utf8');
+const servers = system.gateways.map((g) => new URL(g));
+const operator = system.layout.tls('operator');
+const statusAgent = new Agent({
+  connect: {
+    ca: readFileSync(operator.ca),
+    cert: readFileSync(operator.cert),
+    key: readFileSync(operator.key),
+  },
+});
+const clients: GatewayClient[] = [];
+
+/** Each DB member's term and leader, as it says on /v1/status (null when it does not answer). */
+async function dbTerms(): Promise<({ term: number; leader: number } | null)[]> {
+  return Promise.all(
+    DB_MEMBERS.map(async (m) => {
+      try {
+        const res = await request(`https://${m.api.host}:${m.api.port}/v1/status`, {
+          dispatcher: statusAgent,
+          headersTimeout: 2_000,
+          bodyTimeout: 2_000,
+        });
+        const body = (await res.body.json()) as { member?: { term?: number; leader?: number } };
+        const { term, leader } = body.member ?? {};
+        return typeof term === 'number' && typeof leader === 'number' ? { term, leader } : null;
+      } catch {
+        return null;
+      }
+    }),
+  );
+}
+
+/** Registers and logs in `username`; an API client holding its token. */
+async function signedIn(username: string): Promise<AgendaApi> {
+  const anonymous = new GatewayClient({ servers, ca });
+  clients.push(anonymous);
+  const api = new AgendaApi(anonymous);
+  const password = `password-of-${username}`;
+  await api.register({ username, password });
+  const { token } = await api.login({ username, password });
+  const gateway = new GatewayClient({ servers, ca, token, timeoutMs: 30_000 });
+  clients.push(gateway);
+  return new AgendaApi(gateway);
+}
+
+let report: Record<string, unknown>;
+try {
+  const year = new Date().getUTCFullYear();
+  say(`registering the importer and ${readers} readers with small calendars…`);
+  const importer = await signedIn('importer');
+  const readerApis: AgendaApi[] = [];
+  for (let r = 0; r < readers; r++) {
+    const api = await signedIn(`reader-${r}`);
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    for (let e = 0; e < 5; e++) {
+      const start = new Date(hour + (e + 1) * 86_400_000 + r * 60_000).toISOString();
+      await api.createEvent({ title: `reader ${r} event ${e}`, start, duration: '1h' });
+    }
+    readerApis.push(api);
+  }
+  const calendar = generateCalendar(series, year);
+  const split = splitCalendar(calendar);
+  say(
+    `importing ${series} yearly series (${Math.round(Buffer.byteLength(calendar) / 1024)} KB, ${split.chunks.length} requests) while ${readers} readers read…`,
+  );
+
+  const termsBefore = await dbTerms();
+  const latencies: number[] = [];
+  let readErrors = 0;
+  let importing = true;
+  // Whole seconds: the API refuses instants finer than that.
+  const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  const interval = {
+    from: new Date(today).toISOString(),
+    to: new Date(today + 7 * 86_400_000).toISOString(),
+  };
+  const readerLoops = readerApis.map(async (api, r) => {
+    for (let n = 0; importing; n++) {
+      const t0 = performance.now();
+      try {
+        if (n % 2 === 0) await api.listEvents(interval);
+        else await api.agendas({ users: [`reader-${r}`] }, interval);
+        latencies.push(performance.now() - t0);
+      } catch {
+        readErrors++;
+        // A failing reader must not spin: it would be load of its own.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  });
+  const started = performance.now();
+  let lastSaid = 0;
+  const imported = await importInChunks(importer, split, {
+    allowConflict: true,
+    timeZone: 'UTC',
+    onProgress: ({ done, total }) => {
+      if (done - lastSaid >= 1000 || done === total) {
+        lastSaid = done;
+        say(
+          `  ${done}/${total} events after ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
+      }
+    },
+  });
+  const importSeconds = (performance.now() - started) / 1000;
+  importing = false;
+  await Promise.all(readerLoops);
+  const termsAfter = await dbTerms();
+  const maxTerm = (terms: typeof termsBefore) => Math.max(0, ...terms.map((t) => t?.term ?? 0));
+  const leaderOf = (terms: typeof termsBefore) =>
+    terms.find((t) => t !== null && t.leader !== 0)?.leader ?? null;
+
+  const files = system.layout.tls('operator');
+  const scraper = new EventLoopDelayScraper(system.metrics, {
+    ca: readFileSync(files.ca),
+    cert: readFileSync(files.cert),
+    key: readFileSync(files.key),
+  });
+  const delays = await scraper.scrape().finally(() => scraper.close());
+
+  latencies.sort((a, b) => a - b);
+  const count = (action: string) =>
+    imported.answer.events.filter((e) => e.action === action).length;
+  report = {
+    importSeconds: Math.round(importSeconds * 100) / 100,
+    series,
+    requests: split.chunks.length,
+    eventsCreated: count('created'),
+    eventsUpdated: count('updated'),
+    eventsUnchanged: count('unchanged'),
+    eventsFailed: imported.answer.failed.length,
+    stoppedBy:
+      imported.stoppedBy === null
+        ? null
+        : imported.stoppedBy.kind === 'interrupt'
+          ? 'interrupt'
+          : imported.stoppedBy.error.message,
+    readers,
+    readsPerSec: Math.round((latencies.length / importSeconds) * 10) / 10,
+    readP50Ms: percentile(latencies, 50),
+    readP99Ms: percentile(latencies, 99),
+    reads: latencies.length,
+    readErrors,
+    elections: maxTerm(termsAfter) - maxTerm(termsBefore),
+    leaderBefore: leaderOf(termsBefore),
+    leaderAfter: leaderOf(termsAfter),
+    worstEventLoopDelayMs: delays.worstMs,
+    targets: { importSeconds: 10, readP99Ms: 500, elections: 0 },
+  };
+} finally {
+  await Promise.allSettled(clients.map((c) => c.close()));
+  await statusAgent.close();
+  await system.stop();
+}
+report = {
+  ...report,
+  machine: {
+    storeApplyMicrosBefore: applyMicrosBefore,
+    storeApplyMicrosAfter: await storeApplyMicros(),
+  },
+};
+if (!values.keep) rmSync(dataDir, { recursive: true, force: true });
+if (!values.json) say(JSON.stringify(report, null, 2));
+process.stdout.write(JSON.stringify(report) + '\n');
