@@ -12,9 +12,17 @@ import { compareText } from './decisions.js';
 import { isSuperior, membershipOf, sharedGroups } from './groups.js';
 import { MAX_GROUP_MEMBERS } from './limits.js';
 import { validateQueryInterval, validateUsername } from './validation.js';
+import {
+  compareOccurrenceKeys,
+  decodeCursor,
+  encodeCursor,
+  occurrenceKey,
+  pageLimit,
+} from './paging.js';
+import type { OccurrenceKey, PageRequest } from './paging.js';
 import { busyBlock, eventView } from './views.js';
 import type { BusyBlock, EventView } from './views.js';
-import type { EventRecord, GroupName, GroupRecord, Millis, Username } from './types.js';
+import type { EventRecord, GroupName, GroupRecord, Interval, Millis, Username } from './types.js';
 
 /**
  * Whether V may look at U's agenda at all: V = U, or they share a group.
@@ -112,22 +120,97 @@ function resolveTargets(query: AgendaQuery, context: AgendaContext): Username[] 
  */
 export function viewAgendas(query: AgendaQuery, context: AgendaContext): AgendaView[] {
   const window = validateQueryInterval(query.from, query.to);
-  return resolveTargets(query, context).map((owner) => {
-    const commitments = commitmentsOf(owner, context.events);
-    const byId = new Map(commitments.map((r) => [r.event.id, r]));
-    const occurrences = occurrencesIn(commitments, window).sort(
-      (a, b) => a.start - b.start || a.end - b.end || compareText(a.eventId, b.eventId),
-    );
-    const conflicting = conflictingSubset(occurrences, occurrences);
-    const entries = occurrences.flatMap((occurrence): AgendaEntry[] => {
-      const record = byId.get(occurrence.eventId);
-      if (record === undefined) return [];
-      return [
-        canSeeDetails(context.groups, query.viewer, owner, record)
+  return resolveTargets(query, context).map((owner) => ({
+    user: owner,
+    entries: agendaOf(query.viewer, owner, window, context).map((e) => e.entry),
+  }));
+}
+
+/** A page of {@link viewAgendas}: `next` is the cursor of the following page, null at the end. */
+export interface AgendasPage {
+  readonly agendas: AgendaView[];
+  readonly next: string | null;
+}
+
+/**
+ * One page of {@link viewAgendas}: at most `limit` entries, counted over all agendas, after
+ * the cursor `after`. A page holds the agendas from the cursor's owner on, in target order;
+ * an agenda cut by the page end goes on in the next page under the same `user`, so pages
+ * concatenated (merging an agenda with its continuation) are the whole view. Agendas after
+ * the page's last entry are not computed, and the cursor's owner's only from its start.
+ * @throws InvalidInput (interval, names, `limit`, `after` — also when its owner is no longer
+ * among the targets), NotFound, Forbidden as {@link viewAgendas}.
+ */
+export function viewAgendasPage(
+  query: AgendaQuery & PageRequest,
+  context: AgendaContext,
+): AgendasPage {
+  const window = validateQueryInterval(query.from, query.to);
+  const limit = pageLimit(query.limit);
+  const after = query.after === undefined ? null : decodeCursor('agenda', query.after);
+  const targets = resolveTargets(query, context);
+  let first = 0;
+  if (after !== null) {
+    first = targets.indexOf(after.user);
+    if (first < 0) {
+      throw new InvalidInput(
+        `"after" names ${after.user}, who is not among the agendas asked for: start again`,
+        { field: 'after' },
+      );
+    }
+  }
+  const agendas: AgendaView[] = [];
+  let taken = 0;
+  for (let i = first; i < targets.length; i++) {
+    const owner = targets[i] as Username;
+    const resumed = after !== null && i === first ? after.occurrence : null;
+    const scan =
+      resumed === null ? window : { start: Math.max(window.start, resumed.start), end: window.end };
+    const entries =
+      scan.start >= scan.end
+        ? []
+        : agendaOf(query.viewer, owner, scan, context).filter(
+            (e) => resumed === null || compareOccurrenceKeys(e.key, resumed) > 0,
+          );
+    if (resumed !== null && entries.length === 0) continue;
+    const room = limit - taken;
+    // A page that is full while agendas remain ends here, even at an agenda's last entry.
+    if (entries.length > room || (entries.length === room && i + 1 < targets.length)) {
+      const page = entries.slice(0, room);
+      agendas.push({ user: owner, entries: page.map((e) => e.entry) });
+      // room ≥ 1: the loop returns as soon as a page is full.
+      const last = page[room - 1] as { key: OccurrenceKey };
+      return { agendas, next: encodeCursor('agenda', { user: owner, occurrence: last.key }) };
+    }
+    agendas.push({ user: owner, entries: entries.map((e) => e.entry) });
+    taken += entries.length;
+  }
+  return { agendas, next: null };
+}
+
+/** One owner's agenda over `window` as the viewer may see it, in list order, with keys. */
+function agendaOf(
+  viewer: Username,
+  owner: Username,
+  window: Interval,
+  context: AgendaContext,
+): Array<{ key: OccurrenceKey; entry: AgendaEntry }> {
+  const commitments = commitmentsOf(owner, context.events);
+  const byId = new Map(commitments.map((r) => [r.event.id, r]));
+  const occurrences = occurrencesIn(commitments, window).sort((a, b) =>
+    compareOccurrenceKeys(occurrenceKey(a), occurrenceKey(b)),
+  );
+  const conflicting = conflictingSubset(occurrences, occurrences);
+  return occurrences.flatMap((occurrence) => {
+    const record = byId.get(occurrence.eventId);
+    if (record === undefined) return [];
+    return [
+      {
+        key: occurrenceKey(occurrence),
+        entry: canSeeDetails(context.groups, viewer, owner, record)
           ? eventView(record.event, occurrence, 'accepted', conflicting.has(occurrence))
           : busyBlock(occurrence),
-      ];
-    });
-    return { user: owner, entries };
+      },
+    ];
   });
 }

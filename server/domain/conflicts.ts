@@ -10,6 +10,15 @@ import type { ConflictingEvent } from '../errors.js';
 import { commitmentsOf } from './attendance.js';
 import { compareText } from './decisions.js';
 import { CONFLICT_HORIZON_MS, TIME } from './limits.js';
+import {
+  compareConflictKeys,
+  decodeCursor,
+  encodeCursor,
+  occurrenceKey,
+  pageLimit,
+  takePage,
+} from './paging.js';
+import type { ConflictKey, PageRequest } from './paging.js';
 import { expandOccurrences } from './recurrence.js';
 import type { Series } from './recurrence.js';
 import { validateQueryInterval } from './validation.js';
@@ -151,22 +160,63 @@ export interface ConflictsContext {
 
 /**
  * `agenda conflicts`: every pair of the actor's commitments whose occurrences overlap
- * within `[from, to)`, with the overlap, in order of the overlap's start.
+ * within `[from, to)`, with the overlap, in order of the overlap (start, end), then of the
+ * two occurrences (the earlier first in each conflict).
  */
 export function conflictsFor(query: ConflictsQuery, context: ConflictsContext): ConflictView[] {
   const window = validateQueryInterval(query.from, query.to);
-  const commitments = commitmentsOf(query.actor, context.events);
+  return conflictsIn(query.actor, window, context).map((c) => c.view);
+}
+
+/** A page of {@link conflictsFor}: `next` is the cursor of the following page, null at the end. */
+export interface ConflictsPage {
+  readonly conflicts: ConflictView[];
+  readonly next: string | null;
+}
+
+/**
+ * One page of {@link conflictsFor}: the first `limit` conflicts after the cursor `after`.
+ * Only occurrences reaching past the cursor's overlap start are compared: both occurrences
+ * of a later conflict last beyond it.
+ * @throws InvalidInput (interval, `limit`, `after`).
+ */
+export function conflictsPage(
+  query: ConflictsQuery & PageRequest,
+  context: ConflictsContext,
+): ConflictsPage {
+  const window = validateQueryInterval(query.from, query.to);
+  const limit = pageLimit(query.limit);
+  const after = query.after === undefined ? null : decodeCursor('conflict', query.after);
+  const scan =
+    after === null ? window : { start: Math.max(window.start, after.start), end: window.end };
+  if (scan.start >= scan.end) return { conflicts: [], next: null };
+  const found = conflictsIn(query.actor, scan, context).filter(
+    (c) => after === null || compareConflictKeys(c.key, after) > 0,
+  );
+  const page = takePage(found, limit, (c) => c.key);
+  return {
+    conflicts: page.items.map((c) => c.view),
+    next: page.last === null ? null : encodeCursor('conflict', page.last),
+  };
+}
+
+function conflictsIn(
+  actor: Username,
+  window: Interval,
+  context: ConflictsContext,
+): Array<{ key: ConflictKey; view: ConflictView }> {
+  const commitments = commitmentsOf(actor, context.events);
   const byId = new Map(commitments.map((r) => [r.event.id, r.event]));
-  const views: Array<{ start: Millis; end: Millis; view: ConflictView }> = [];
-  for (const [a, b] of overlappingPairsWithin(occurrencesIn(commitments, window))) {
+  const found: Array<{ key: ConflictKey; view: ConflictView }> = [];
+  for (const pair of overlappingPairsWithin(occurrencesIn(commitments, window))) {
+    const [a, b] = compareOccurrences(pair[0], pair[1]) <= 0 ? pair : [pair[1], pair[0]];
     const first = byId.get(a.eventId);
     const second = byId.get(b.eventId);
     if (first === undefined || second === undefined) continue;
     const start = Math.max(a.start, b.start);
     const end = Math.min(a.end, b.end);
-    views.push({
-      start,
-      end,
+    found.push({
+      key: { start, end, first: occurrenceKey(a), second: occurrenceKey(b) },
       view: {
         start: toIso(start),
         end: toIso(end),
@@ -174,7 +224,7 @@ export function conflictsFor(query: ConflictsQuery, context: ConflictsContext): 
       },
     });
   }
-  return views.sort((x, y) => x.start - y.start || x.end - y.end).map((v) => v.view);
+  return found.sort((x, y) => compareConflictKeys(x.key, y.key));
 }
 
 /** A `conflict` error naming (some of) the events in the way and listing all their occurrences. */

@@ -23,6 +23,15 @@ import type { CommitmentIndex } from './conflicts.js';
 import { compareText, decide, eventNotice } from './decisions.js';
 import { membershipOf } from './groups.js';
 import { MAX_INVITEES } from './limits.js';
+import {
+  compareOccurrenceKeys,
+  decodeCursor,
+  encodeCursor,
+  occurrenceKey,
+  pageLimit,
+  takePage,
+} from './paging.js';
+import type { PageRequest } from './paging.js';
 import { expandOccurrences, formatRecurrenceRule, isOccurrenceStart } from './recurrence.js';
 import { validateEventDraft, validateQueryInterval, validateUsername } from './validation.js';
 import type { EventDetails, EventDraft } from './validation.js';
@@ -30,15 +39,18 @@ import { eventDetailsView, eventView } from './views.js';
 import type { EventDetailsView, EventView } from './views.js';
 import type {
   Attendee,
+  AttendeeStatus,
   CalendarEvent,
   Decision,
   EventId,
   EventRecord,
   GroupName,
   GroupRecord,
+  Interval,
   Millis,
   Mutation,
   Notification,
+  Occurrence,
   Username,
 } from './types.js';
 
@@ -621,10 +633,61 @@ export interface EventsContext {
  */
 export function listEvents(query: ListEventsQuery, context: EventsContext): EventView[] {
   const window = validateQueryInterval(query.from, query.to);
-  const mine = uniqueAttended(context.events, query.actor);
-  const committed = occurrencesIn(commitmentsOf(query.actor, mine), window);
+  return listedOccurrences(query.actor, window, context).map(viewOfListed);
+}
+
+/** A page of {@link listEvents}: `next` is the cursor of the following page, null at the end. */
+export interface EventsPage {
+  readonly events: EventView[];
+  readonly next: string | null;
+}
+
+/**
+ * One page of {@link listEvents}: the first `limit` occurrences after the cursor `after`,
+ * in the same order. Only occurrences from the cursor's start on are expanded (with the
+ * commitments reaching them, for their `conflict` flags), so the context need only hold
+ * the events reaching `[cursor start, to)`.
+ * @throws InvalidInput (interval, `limit`, `after`).
+ */
+export function listEventsPage(
+  query: ListEventsQuery & PageRequest,
+  context: EventsContext,
+): EventsPage {
+  const window = validateQueryInterval(query.from, query.to);
+  const limit = pageLimit(query.limit);
+  const after = query.after === undefined ? null : decodeCursor('event', query.after);
+  // Every later occurrence starts at or after the cursor's, and whatever overlaps one of them
+  // reaches past that start: the part of the window before it is not needed.
+  const scan =
+    after === null ? window : { start: Math.max(window.start, after.start), end: window.end };
+  if (scan.start >= scan.end) return { events: [], next: null };
+  const listed = listedOccurrences(query.actor, scan, context).filter(
+    (r) => after === null || compareOccurrenceKeys(occurrenceKey(r.occurrence), after) > 0,
+  );
+  const page = takePage(listed, limit, (r) => occurrenceKey(r.occurrence));
+  return {
+    events: page.items.map(viewOfListed),
+    next: page.last === null ? null : encodeCursor('event', page.last),
+  };
+}
+
+interface ListedOccurrence {
+  readonly record: EventRecord;
+  readonly status: AttendeeStatus;
+  readonly occurrence: Occurrence;
+  readonly conflict: boolean;
+}
+
+/** The actor's occurrences overlapping `window`, in list order, with their conflict flags. */
+function listedOccurrences(
+  actor: Username,
+  window: Interval,
+  context: EventsContext,
+): ListedOccurrence[] {
+  const mine = uniqueAttended(context.events, actor);
+  const committed = occurrencesIn(commitmentsOf(actor, mine), window);
   const rows = mine.flatMap((record) => {
-    const status = attendeeOf(record, query.actor)?.status ?? 'pending';
+    const status = attendeeOf(record, actor)?.status ?? 'pending';
     return expandOccurrences(record.event, window).map((occurrence) => ({
       record,
       status,
@@ -636,13 +699,12 @@ export function listEvents(query: ListEventsQuery, context: EventsContext): Even
     .map((r) => r.occurrence);
   const conflicting = conflictingSubset(live, committed);
   return rows
-    .sort(
-      (a, b) =>
-        a.occurrence.start - b.occurrence.start ||
-        a.occurrence.end - b.occurrence.end ||
-        compareText(a.record.event.id, b.record.event.id),
-    )
-    .map((r) => eventView(r.record.event, r.occurrence, r.status, conflicting.has(r.occurrence)));
+    .sort((a, b) => compareOccurrenceKeys(occurrenceKey(a.occurrence), occurrenceKey(b.occurrence)))
+    .map((r) => ({ ...r, conflict: conflicting.has(r.occurrence) }));
+}
+
+function viewOfListed(r: ListedOccurrence): EventView {
+  return eventView(r.record.event, r.occurrence, r.status, r.conflict);
 }
 
 function uniqueAttended(records: readonly EventRecord[], username: Username): EventRecord[] {

@@ -48,10 +48,11 @@
  * | `acceptInvitation` | actor, eventId, now, allowConflict? | record, events | `EventDetailsView` |
  * | `declineInvitation` | actor, eventId, now | record | `EventDetailsView` |
  * | `listEvents` (query) | actor, from, to | events | `EventView[]` |
+ * | `listEventsPage` (query) | actor, from, to, limit?, after? | events | `{ events, next }` |
  * | `showEvent` (query) | actor, eventId, now | record, events | `EventDetailsView` |
  * | `listInvitations` (query) | actor, now | events | `EventDetailsView[]` |
- * | `conflictsFor` (query) | actor, from, to | events | `ConflictView[]` |
- * | `viewAgendas` (query) | viewer, targets, from, to | existingUsers, groups, events | `AgendaView[]` |
+ * | `conflictsFor` / `conflictsPage` (query) | actor, from, to (+ limit?, after?) | events | `ConflictView[]` / `{ conflicts, next }` |
+ * | `viewAgendas` / `viewAgendasPage` (query) | viewer, targets, from, to (+ limit?, after?) | existingUsers, groups, events | `AgendaView[]` / `{ agendas, next }` |
  * | `findCommonFreeTime` (query) | actor, group, from, to, duration | group, events | `SlotView[]` |
  * | `showGroup` / `listGroups` (query) | actor, group? | group / groups | `GroupView` / `GroupView[]` |
  * | `exportAgenda` (query) | actor, now, from?, to? | events | iCalendar text |
@@ -103,6 +104,7 @@ export {
   createEvent,
   importEvent,
   listEvents,
+  listEventsPage,
   showEvent,
   updateEvent,
 } from './events.js';
@@ -115,6 +117,7 @@ export type {
   EventContext,
   EventImport,
   EventsContext,
+  EventsPage,
   ImportAction,
   ImportEventCommand,
   ImportEventContext,
@@ -137,19 +140,31 @@ export {
   CommitmentIndex,
   conflictWindow,
   conflictsFor,
+  conflictsPage,
   findConflicts,
   mergeWindows,
 } from './conflicts.js';
-export type { ConflictsContext, ConflictsQuery } from './conflicts.js';
+export type { ConflictsContext, ConflictsPage, ConflictsQuery } from './conflicts.js';
 
-export { canSeeDetails, canViewAgenda, viewAgendas } from './agenda-view.js';
+export { canSeeDetails, canViewAgenda, viewAgendas, viewAgendasPage } from './agenda-view.js';
 export type {
+  AgendasPage,
   AgendaContext,
   AgendaEntry,
   AgendaQuery,
   AgendaTargets,
   AgendaView,
 } from './agenda-view.js';
+
+export {
+  MAX_CURSOR_LENGTH,
+  MAX_PAGE_SIZE,
+  compareOccurrenceKeys,
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+} from './paging.js';
+export type { ListKind, PageRequest } from './paging.js';
 
 export { findCommonFreeTime, freeGaps, mergeIntervals } from './free-time.js';
 export type { FreeTimeContext, FreeTimeQuery } from './free-time.js';

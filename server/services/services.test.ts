@@ -41,7 +41,7 @@ class ScriptedDatabase implements Database {
 
   query(actor: string | null, body: QueryBody): Promise<StoreQueryResult> {
     this.queries.push({ actor, body });
-    return Promise.resolve({ ok: true, result: { events: [] } });
+    return Promise.resolve({ ok: true, result: { events: [], next: null } });
   }
 }
 

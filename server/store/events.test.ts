@@ -53,7 +53,7 @@ test('only registered users act: an unknown or missing actor is unauthenticated'
   const read = c.ask('mallory', { type: 'event.list', ...FEB });
   t.false(read.ok);
   if (!read.ok) t.is(read.error.code, 'unauthenticated');
-  t.deepEqual(c.read('alice', { type: 'event.list', ...FEB }), { events: [] });
+  t.deepEqual(c.read('alice', { type: 'event.list', ...FEB }), { events: [], next: null });
 });
 
 test('a personal event is stored, listed in its interval only, and refuses overlaps unless allowed', async (t) => {
@@ -95,6 +95,7 @@ test('a personal event is stored, listed in its interval only, and refuses overl
   t.true(events.every((e) => e.conflict));
   t.deepEqual(c.read('alice', { type: 'event.list', from: FEB.to, to: FEB.to + 86_400_000 }), {
     events: [],
+    next: null,
   });
   const { conflicts } = c.read('alice', { type: 'conflicts.list', ...FEB });
   t.is(conflicts.length, 1);

@@ -31,7 +31,13 @@ import type {
   SlotView,
   User,
 } from '../domain/index.js';
-import { MAX_GROUP_MEMBERS, MAX_IMPORTED_EVENTS, MAX_INVITEES } from '../domain/index.js';
+import {
+  MAX_CURSOR_LENGTH,
+  MAX_GROUP_MEMBERS,
+  MAX_IMPORTED_EVENTS,
+  MAX_INVITEES,
+  MAX_PAGE_SIZE,
+} from '../domain/index.js';
 
 /** The protocol version this module speaks; anything else is refused. */
 export const PROTOCOL_VERSION = 1;
@@ -181,17 +187,27 @@ const agendaTargets = z.union([
   z.strictObject({ users: usernames(MAX_GROUP_MEMBERS * 2) }),
 ]);
 
+/**
+ * Paging of the occurrence lists: at most `limit` items (default and maximum
+ * `MAX_PAGE_SIZE`) after the opaque cursor `after` that the previous page answered as `next`.
+ */
+const page = {
+  limit: z.int().min(1).max(MAX_PAGE_SIZE).optional(),
+  after: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
+};
+
 /** Every query body, by `type`. */
 const queryBody = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('event.list'), from: instant, to: instant }),
+  z.strictObject({ type: z.literal('event.list'), from: instant, to: instant, ...page }),
   z.strictObject({ type: z.literal('event.show'), eventId: id }),
   z.strictObject({ type: z.literal('invitation.list') }),
-  z.strictObject({ type: z.literal('conflicts.list'), from: instant, to: instant }),
+  z.strictObject({ type: z.literal('conflicts.list'), from: instant, to: instant, ...page }),
   z.strictObject({
     type: z.literal('agenda.view'),
     targets: agendaTargets,
     from: instant,
     to: instant,
+    ...page,
   }),
   z.strictObject({
     type: z.literal('free.find'),
@@ -338,13 +354,16 @@ export interface StoreStatus {
   readonly dbBytes: number;
 }
 
-/** What each query answers when it succeeds, in the CLI's field names. */
+/**
+ * What each query answers when it succeeds, in the CLI's field names. The occurrence lists
+ * answer one page; `next` is the cursor of the following one (`after`), null at the end.
+ */
 export interface QueryResults {
-  'event.list': { readonly events: readonly EventView[] };
+  'event.list': { readonly events: readonly EventView[]; readonly next: string | null };
   'event.show': { readonly event: EventDetailsView };
   'invitation.list': { readonly invitations: readonly EventDetailsView[] };
-  'conflicts.list': { readonly conflicts: readonly ConflictView[] };
-  'agenda.view': { readonly agendas: readonly AgendaView[] };
+  'conflicts.list': { readonly conflicts: readonly ConflictView[]; readonly next: string | null };
+  'agenda.view': { readonly agendas: readonly AgendaView[]; readonly next: string | null };
   'free.find': { readonly slots: readonly SlotView[] };
   'group.show': { readonly group: GroupView };
   'group.list': { readonly groups: readonly GroupView[] };

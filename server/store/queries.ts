@@ -5,10 +5,11 @@
 import {
   canViewAgenda,
   conflictWindow,
-  conflictsFor,
+  conflictsPage,
+  decodeCursor,
   exportAgenda,
   findCommonFreeTime,
-  listEvents,
+  listEventsPage,
   listGroups,
   listInvitations,
   membershipOf,
@@ -16,7 +17,7 @@ import {
   showEvent,
   showGroup,
   validateQueryInterval,
-  viewAgendas,
+  viewAgendasPage,
 } from '../domain/index.js';
 import type { EventRecord, Interval, Millis, Username } from '../domain/index.js';
 import { NotFound } from '../errors.js';
@@ -45,6 +46,36 @@ function unique(records: readonly EventRecord[]): EventRecord[] {
   return [...byId.values()];
 }
 
+/** The interval and page fields of a paged list query, as the domain takes them. */
+function pageOf(body: {
+  readonly from: Millis;
+  readonly to: Millis;
+  readonly limit?: number;
+  readonly after?: string;
+}): { from: Millis; to: Millis; limit?: number; after?: string } {
+  return {
+    from: body.from,
+    to: body.to,
+    ...(body.limit === undefined ? {} : { limit: body.limit }),
+    ...(body.after === undefined ? {} : { after: body.after }),
+  };
+}
+
+/**
+ * What a page of an event or conflict list must load: the query's window from the cursor's
+ * start on, since every later item starts (or overlaps) there. The domain checks the cursor
+ * again, and refuses a bad one with the same reason.
+ */
+function resumedWindow(
+  body: { readonly from: Millis; readonly to: Millis; readonly after?: string },
+  kind: 'event' | 'conflict',
+): Interval {
+  const window = validateQueryInterval(body.from, body.to);
+  if (body.after === undefined) return window;
+  const start = Math.min(Math.max(window.start, decodeCursor(kind, body.after).start), window.end);
+  return { start, end: window.end };
+}
+
 /** The actor's commitments reaching into any of `windows`. */
 function commitmentsIn(
   env: QueryEnvironment,
@@ -57,13 +88,11 @@ function commitmentsIn(
 const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
   'event.list': (body, env) => {
     const actor = env.actor();
-    const window = validateQueryInterval(body.from, body.to);
-    return {
-      events: listEvents(
-        { actor, from: body.from, to: body.to },
-        { events: env.rows.eventsAttending([actor], window, 'any') },
-      ),
-    };
+    const window = resumedWindow(body, 'event');
+    return listEventsPage(
+      { actor, ...pageOf(body) },
+      { events: env.rows.eventsAttending([actor], window, 'any') },
+    );
   },
 
   'event.show': (body, env) => {
@@ -86,13 +115,11 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
 
   'conflicts.list': (body, env) => {
     const actor = env.actor();
-    const window = validateQueryInterval(body.from, body.to);
-    return {
-      conflicts: conflictsFor(
-        { actor, from: body.from, to: body.to },
-        { events: env.rows.eventsAttending([actor], window, 'accepted') },
-      ),
-    };
+    const window = resumedWindow(body, 'conflict');
+    return conflictsPage(
+      { actor, ...pageOf(body) },
+      { events: env.rows.eventsAttending([actor], window, 'accepted') },
+    );
   },
 
   'agenda.view': (body, env) => {
@@ -114,16 +141,11 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
       // Only agendas the viewer may see are worth loading; the domain refuses the others.
       targets = named.filter((u) => canViewAgenda(groups, viewer, u));
     }
-    return {
-      agendas: viewAgendas(
-        { viewer, targets: body.targets, from: body.from, to: body.to },
-        {
-          existingUsers,
-          groups,
-          events: env.rows.eventsAttending(targets, window, 'accepted'),
-        },
-      ),
-    };
+    // Agendas before the cursor's owner are not shown again; the domain computes them not.
+    return viewAgendasPage(
+      { viewer, targets: body.targets, ...pageOf(body) },
+      { existingUsers, groups, events: env.rows.eventsAttending(targets, window, 'accepted') },
+    );
   },
 
   'free.find': (body, env) => {
