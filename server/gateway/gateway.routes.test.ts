@@ -1,4 +1,5 @@
 import test from 'ava';
+import { encodeCursor } from '../domain/index.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
 import { portsFrom, startTestGateway, type CallOptions } from './test-support.js';
 
@@ -20,6 +21,19 @@ interface RouteCase {
   /** Expected JSON answer; the service's result when absent. */
   readonly answer?: unknown;
 }
+
+/** Cursors as the store answers them in `next`. */
+const eventCursor = encodeCursor('event', {
+  start: at('2026-03-02T09:00Z'),
+  end: at('2026-03-02T10:00Z'),
+  eventId: 'e1',
+});
+const conflictCursor = encodeCursor('conflict', {
+  start: at('2026-03-02T09:30Z'),
+  end: at('2026-03-02T10:00Z'),
+  first: { start: at('2026-03-02T09:00Z'), end: at('2026-03-02T10:00Z'), eventId: 'e1' },
+  second: { start: at('2026-03-02T09:30Z'), end: at('2026-03-02T10:30Z'), eventId: 'e2' },
+});
 
 const scheduledResult = {
   event: { id: 'e1', title: 'Standup' },
@@ -121,7 +135,24 @@ const cases: readonly RouteCase[] = [
       type: 'query',
       body: { type: 'event.list', from: at('2026-02-28T22:00:00Z'), to: at('2026-03-08T00:00Z') },
     },
-    result: { events: [] },
+    result: { events: [], next: null },
+  },
+  {
+    title: 'list events: a page after a cursor, and the cursor of the next one',
+    path: `/v1/events?from=2026-03-01T00:00:00Z&to=2026-03-08T00:00:00Z&limit=2&after=${eventCursor}`,
+    request: { signedIn: true },
+    service: 'users',
+    op: {
+      type: 'query',
+      body: {
+        type: 'event.list',
+        from: at('2026-03-01T00:00Z'),
+        to: at('2026-03-08T00:00Z'),
+        limit: 2,
+        after: eventCursor,
+      },
+    },
+    result: { events: [{ id: 'e2' }, { id: 'e3' }], next: 'opaque-next' },
   },
   {
     title: 'show an event',
@@ -305,6 +336,38 @@ const cases: readonly RouteCase[] = [
     },
   },
   {
+    title: 'conflicts: the page after a cursor',
+    path: `/v1/conflicts?from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&after=${conflictCursor}`,
+    request: { signedIn: true },
+    service: 'users',
+    op: {
+      type: 'query',
+      body: {
+        type: 'conflicts.list',
+        from: at('2026-03-01T00:00Z'),
+        to: at('2026-04-01T00:00Z'),
+        after: conflictCursor,
+      },
+    },
+    result: { conflicts: [], next: null },
+  },
+  {
+    title: "agendas: a page's size counts entries",
+    path: '/v1/agendas?users=bob&from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z&limit=500',
+    request: { signedIn: true },
+    service: 'users',
+    op: {
+      type: 'query',
+      body: {
+        type: 'agenda.view',
+        targets: { users: ['bob'] },
+        from: at('2026-03-01T00:00Z'),
+        to: at('2026-03-02T00:00Z'),
+        limit: 500,
+      },
+    },
+  },
+  {
     title: 'common free time, duration in ms',
     path: '/v1/free?group=team&from=2026-03-02T08:00:00Z&to=2026-03-02T18:00:00Z&duration=PT45M',
     request: { signedIn: true },
@@ -365,6 +428,29 @@ for (const c of cases) {
     t.deepEqual(sent.op, c.op);
   });
 }
+
+test('a malformed page size or cursor is refused before anything is sent', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const token = await g.token('alice');
+  const week = 'from=2026-03-01T00:00:00Z&to=2026-03-08T00:00:00Z';
+  const refusals: Array<[string, string]> = [
+    [`/v1/events?${week}&limit=0`, 'limit'],
+    [`/v1/events?${week}&limit=501`, 'limit'],
+    [`/v1/events?${week}&limit=ten`, 'limit'],
+    [`/v1/events?${week}&after=not%20a%20cursor`, 'after'],
+    [`/v1/events?${week}&after=${Buffer.from('{"k":"event"}').toString('base64url')}`, 'after'],
+    // A cursor of another list is not one of this list.
+    [`/v1/events?${week}&after=${conflictCursor}`, 'after'],
+    [`/v1/conflicts?${week}&after=${eventCursor}`, 'after'],
+    [`/v1/agendas?group=team&${week}&after=${eventCursor}`, 'after'],
+  ];
+  for (const [path, field] of refusals) {
+    const answer = await g.call(path, { token });
+    t.is(answer.status, 400, path);
+    t.like(answer.json, { error: { code: 'invalid', details: { field } } }, path);
+  }
+  t.is(g.dispatcher.calls.length, 0);
+});
 
 test('export answers text/calendar with the service text', async (t) => {
   const g = await startTestGateway(t, nextPort());

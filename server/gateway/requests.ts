@@ -8,11 +8,13 @@ import type { z } from 'zod';
 import {
   LATEST_INSTANT,
   MAX_GROUP_MEMBERS,
+  MAX_PAGE_SIZE,
+  decodeCursor,
   parseDuration,
   parseInstant,
   validateQueryInterval,
 } from '../domain/index.js';
-import type { Millis } from '../domain/index.js';
+import type { ListKind, Millis } from '../domain/index.js';
 import { InvalidInput } from '../errors.js';
 import type { CreateEventRequest, UpdateEventRequest } from '../protocol/api.js';
 import { MAX_ID_LENGTH } from '../store/protocol.js';
@@ -121,6 +123,27 @@ export class QueryParameters {
     const to = this.instant('to');
     validateQueryInterval(from, to);
     return { from, to };
+  }
+
+  /**
+   * `limit` (a whole number from 1 to `MAX_PAGE_SIZE`) and `after` (a cursor of a `kind`
+   * list, as a previous page answered it in `next`), each only when given.
+   */
+  page(kind: ListKind): { readonly limit?: number; readonly after?: string } {
+    const limit = this.optional('limit');
+    const after = this.optional('after');
+    if (limit !== undefined && !/^[1-9][0-9]{0,5}$/.test(limit)) {
+      throw new InvalidInput(`"limit" is a whole number from 1 to ${MAX_PAGE_SIZE}`, {
+        field: 'limit',
+      });
+    }
+    const size = limit === undefined ? undefined : Number(limit);
+    if (size !== undefined && size > MAX_PAGE_SIZE) {
+      throw new InvalidInput(`"limit" is at most ${MAX_PAGE_SIZE}`, { field: 'limit' });
+    }
+    // Checked here too, so a bad cursor costs no trip to the services.
+    if (after !== undefined) decodeCursor(kind, after);
+    return defined({ limit: size, after });
   }
 
   /** `true` or `false`; absent is `undefined`. */
@@ -252,7 +275,7 @@ export function updateEventCommand(
   });
 }
 
-/** `GET /v1/agendas?group=g&from&to` or `?users=a,b&from&to` → `agenda.view`. */
+/** `GET /v1/agendas?group=g&from&to[&limit][&after]` or `?users=a,b&…` → `agenda.view`. */
 export function agendaViewQuery(query: QueryParameters): QueryOf<'agenda.view'> {
   const group = query.optional('group');
   const users = query.optional('users');
@@ -260,12 +283,14 @@ export function agendaViewQuery(query: QueryParameters): QueryOf<'agenda.view'> 
     throw new InvalidInput('give either group or users', { field: 'group' });
   }
   const { from, to } = query.interval();
+  const page = query.page('agenda');
   if (group !== undefined) {
     return {
       type: 'agenda.view',
       targets: { group: checkName('group', group, 'group') },
       from,
       to,
+      ...page,
     };
   }
   const names = (users ?? '')
@@ -281,6 +306,7 @@ export function agendaViewQuery(query: QueryParameters): QueryOf<'agenda.view'> 
     targets: { users: names.map((name) => checkName('username', name, 'users')) },
     from,
     to,
+    ...page,
   };
 }
 

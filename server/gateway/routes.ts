@@ -156,9 +156,17 @@ export function apiRoutes(): Router<ApiRoute> {
       })
       .add('GET', v1('/events'), {
         auth: 'user',
-        query: ['from', 'to'],
+        query: ['from', 'to', 'limit', 'after'],
         handle: async (call) =>
-          ok(await call.dispatch(query({ type: 'event.list', ...call.query.interval() }))),
+          ok(
+            await call.dispatch(
+              query({
+                type: 'event.list',
+                ...call.query.interval(),
+                ...call.query.page('event'),
+              }),
+            ),
+          ),
       })
       .add('GET', v1('/events/:eventId'), {
         auth: 'user',
@@ -287,14 +295,22 @@ export function apiRoutes(): Router<ApiRoute> {
       // Views of time
       .add('GET', v1('/agendas'), {
         auth: 'user',
-        query: ['group', 'users', 'from', 'to'],
+        query: ['group', 'users', 'from', 'to', 'limit', 'after'],
         handle: async (call) => ok(await call.dispatch(query(agendaViewQuery(call.query)))),
       })
       .add('GET', v1('/conflicts'), {
         auth: 'user',
-        query: ['from', 'to'],
+        query: ['from', 'to', 'limit', 'after'],
         handle: async (call) =>
-          ok(await call.dispatch(query({ type: 'conflicts.list', ...call.query.interval() }))),
+          ok(
+            await call.dispatch(
+              query({
+                type: 'conflicts.list',
+                ...call.query.interval(),
+                ...call.query.page('conflict'),
+              }),
+            ),
+          ),
       })
       .add('GET', v1('/free'), {
         auth: 'user',

@@ -41,6 +41,17 @@ export {
   MAX_IMPORT_CHUNK_EVENTS as IMPORT_REQUEST_MAX_EVENTS,
 } from '../domain/limits.js';
 
+/**
+ * Paging of the occurrence lists (`GET /v1/events`, `/v1/agendas`, `/v1/conflicts`): each
+ * answers at most `limit` items (default and maximum `LIST_PAGE_MAX_ITEMS`; for agendas,
+ * entries counted over all agendas) and `next`, an opaque cursor to pass as `after` for the
+ * following page, or null when the list is complete. Items are in one total order (start,
+ * end, event id; conflicts by their overlap, then their two occurrences), so pages neither
+ * repeat nor skip what stayed put between them. A malformed cursor is refused (400
+ * `invalid`, field `after`). A query without `limit` still gets a page and a `next`.
+ */
+export { MAX_PAGE_SIZE as LIST_PAGE_MAX_ITEMS } from '../domain/index.js';
+
 const username = z.string().min(1).max(64);
 const iso = z.string().min(1).max(64);
 const text = (max: number) => z.string().max(max);
@@ -128,9 +139,14 @@ export type UpdateEventRequest = z.infer<typeof UpdateEventRequest>;
  */
 export type ScheduledAnswer = ScheduledEvent;
 
-/** `GET /v1/events?from&to` → {@link EventsAnswer}: occurrences expanded inside the interval. */
+/**
+ * `GET /v1/events?from&to[&limit][&after]` → {@link EventsAnswer}: one page of the
+ * occurrences expanded inside the interval (see `LIST_PAGE_MAX_ITEMS`).
+ */
 export interface EventsAnswer {
   readonly events: readonly EventView[];
+  /** The cursor of the next page (`after`), null on the last. */
+  readonly next: string | null;
 }
 /**
  * `GET /v1/events/:id`, `DELETE /v1/events/:id` (cancel the whole series, or with
@@ -189,13 +205,20 @@ export interface GroupsAnswer {
 // ---------------------------------------------------------------------------------------
 // Views of time
 
-/** `GET /v1/agendas?group=g&from&to` or `?users=a,b&from&to`, privacy applied per viewer. */
+/**
+ * `GET /v1/agendas?group=g&from&to` or `?users=a,b&from&to` (each `[&limit][&after]`),
+ * privacy applied per viewer: one page of entries over all agendas, in target order. An
+ * agenda cut by the end of a page goes on at the start of the next one under the same
+ * `user`; an agenda with no entries appears once, in order.
+ */
 export interface AgendasAnswer {
   readonly agendas: readonly AgendaView[];
+  readonly next: string | null;
 }
-/** `GET /v1/conflicts?from&to`. */
+/** `GET /v1/conflicts?from&to[&limit][&after]`: one page of conflicts. */
 export interface ConflictsAnswer {
   readonly conflicts: readonly ConflictView[];
+  readonly next: string | null;
 }
 /** `GET /v1/free?group&from&to&duration`: maximal gaps of at least `duration`. */
 export interface FreeAnswer {
