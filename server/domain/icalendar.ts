@@ -19,13 +19,13 @@
  */
 import { createHash } from 'node:crypto';
 import ICAL from 'ical.js';
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import { AgendaError, InvalidInput } from '../errors.js';
 import { compareText } from './decisions.js';
 import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS, TIME } from './limits.js';
 import { formatRecurrenceRule, seriesEnd } from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
-import { validateEventDraft, validateTimeZone } from './validation.js';
+import { isIanaZone, validateEventDraft, validateTimeZone } from './validation.js';
 import type { EventDraft } from './validation.js';
 import type {
   AttendeeStatus,
@@ -360,7 +360,7 @@ function place(
   );
   if (!time.isDate && isUtc(time)) return { instant: wall, zone: null };
   if (tzid !== null && !time.isDate) {
-    if (IANAZone.isValidZone(tzid)) {
+    if (isIanaZone(tzid)) {
       const zone = validateTimeZone(tzid);
       return { instant: instantOfWallClock(wall, zone), zone };
     }

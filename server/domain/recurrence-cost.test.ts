@@ -12,6 +12,7 @@ import {
   firstOccurrenceStarts,
   isOccurrenceStart,
   lastCountedStart,
+  minimumOccurrenceGap,
   parseRecurrenceRule,
   RecurrenceBudget,
   seriesEnd,
@@ -165,4 +166,47 @@ test('a walk that runs out of budget is refused as too complex, the same way eve
     t.is(budget.spent, 101);
   }
   t.is(expandOccurrences(daily, year).length, 365);
+});
+
+test('the minimum gap known without expanding never exceeds a real gap between occurrences', (t) => {
+  const rules = [
+    'FREQ=DAILY',
+    'FREQ=DAILY;INTERVAL=3;BYDAY=MO,WE',
+    'FREQ=WEEKLY',
+    'FREQ=WEEKLY;INTERVAL=2;BYDAY=SU',
+    'FREQ=MONTHLY',
+    'FREQ=MONTHLY;BYMONTHDAY=-1',
+    'FREQ=MONTHLY;BYDAY=1FR',
+    'FREQ=MONTHLY;BYDAY=-1SU;INTERVAL=5',
+    'FREQ=MONTHLY;BYDAY=2MO;BYMONTHDAY=8,9,10,11,12,13,14',
+    'FREQ=YEARLY',
+    'FREQ=YEARLY;BYDAY=20MO',
+    'FREQ=YEARLY;BYDAY=-1FR;INTERVAL=2',
+  ];
+  const zones = ['UTC', 'Europe/Madrid', 'Australia/Lord_Howe', 'America/St_Johns'];
+  const starts = [
+    Date.UTC(1999, 0, 31, 2, 30),
+    Date.UTC(2024, 1, 29, 23, 0),
+    Date.UTC(2031, 2, 30, 1, 30),
+  ];
+  let checked = 0;
+  for (const text of rules) {
+    for (const zone of zones) {
+      const rule = parseRecurrenceRule(text, zone);
+      const gap = minimumOccurrenceGap(rule);
+      if (gap === 0) continue;
+      for (const start of starts) {
+        const occurrences = firstOccurrenceStarts(rule, start, zone, 400);
+        for (let i = 1; i < occurrences.length; i++) {
+          const real = (occurrences[i] ?? 0) - (occurrences[i - 1] ?? 0);
+          if (real < gap)
+            t.fail(`${text} in ${zone} from ${new Date(start).toISOString()}: ${real} < ${gap}`);
+        }
+        checked++;
+      }
+    }
+  }
+  t.true(checked > 100, `${checked} series checked`);
+  t.is(minimumOccurrenceGap(parseRecurrenceRule('FREQ=WEEKLY;BYDAY=MO,TU', 'UTC')), 0);
+  t.is(minimumOccurrenceGap(parseRecurrenceRule('FREQ=YEARLY;BYMONTHDAY=3', 'UTC')), 0);
 });

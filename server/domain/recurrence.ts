@@ -314,6 +314,48 @@ export function firstOccurrenceStarts(
 }
 
 /**
+ * A lower bound on the time between two consecutive occurrence starts of `rule`, in
+ * milliseconds, known without expanding it: for rules that pick at most one day per period
+ * (INTERVAL periods apart, at least as long as the shortest such period), minus a margin for
+ * the largest daylight-saving shift. 0 when a period may hold several days (BYDAY or
+ * BYMONTHDAY lists), where only expanding tells.
+ */
+export function minimumOccurrenceGap(rule: RecurrenceRule): Millis {
+  const weekdays = rule.byDay ?? [];
+  const monthDays = rule.byMonthDay ?? [];
+  const plainWeekday = weekdays.some((d) => d.ordinal === undefined);
+  const oneDayPerPeriod =
+    weekdays.length + monthDays.length <= 1 ||
+    (weekdays.length === 1 && monthDays.length === 1 && !plainWeekday);
+  let days: number;
+  switch (rule.freq) {
+    case 'DAILY':
+      // Filters only ever remove days.
+      days = rule.interval;
+      break;
+    case 'WEEKLY':
+      days = weekdays.length <= 1 ? 7 * rule.interval : 0;
+      break;
+    case 'MONTHLY':
+      // The same numbered weekday in two months can be 28 − 6 days apart.
+      days = oneDayPerPeriod && !plainWeekday ? 22 * rule.interval : 0;
+      break;
+    case 'YEARLY':
+      // Without BYxxx: one date a year; a single numbered weekday of the year: one day a year.
+      days =
+        (weekdays.length === 0 && monthDays.length === 0) ||
+        (weekdays.length === 1 && monthDays.length === 0 && !plainWeekday)
+          ? 358 * rule.interval
+          : 0;
+      break;
+  }
+  return Math.max(0, days * TIME.DAY - DST_MARGIN_MS);
+}
+
+/** More than any daylight-saving shift (Troll's is two hours). */
+const DST_MARGIN_MS = 3 * TIME.HOUR;
+
+/**
  * Where a COUNT rule anchored at `start` stops: the start of its COUNT-th occurrence, or of
  * its last one at or before {@link LATEST_INSTANT} when the domain ends first; undefined for
  * a rule without COUNT or without any occurrence. Validation stores it as the series'

@@ -28,6 +28,7 @@ import {
 import {
   firstOccurrenceStarts,
   lastCountedStart,
+  minimumOccurrenceGap,
   parseRecurrenceRule,
   RecurrenceBudget,
 } from './recurrence.js';
@@ -158,6 +159,25 @@ export function validateGroupKind(value: string): GroupKind {
 /** Canonical spellings already looked up: `Intl` is slow to ask, and zones are few. */
 const canonicalZones = new Map<string, string>();
 const MAX_CANONICAL_ZONES = 1000;
+
+/**
+ * Whether `name` is an IANA zone this process knows, memoized: asking Intl builds a
+ * formatter (tens of microseconds), and an import asks for every time it reads.
+ */
+export function isIanaZone(name: string): boolean {
+  if (canonicalZones.has(name)) return true;
+  if (unknownZones.has(name)) return false;
+  try {
+    validateTimeZone(name);
+    return true;
+  } catch {
+    if (unknownZones.size >= MAX_CANONICAL_ZONES) unknownZones.clear();
+    unknownZones.add(name);
+    return false;
+  }
+}
+
+const unknownZones = new Set<string>();
 
 /** An IANA zone name (any letter case), returned in its canonical spelling; absent means UTC. */
 export function validateTimeZone(value: string | undefined): string {
@@ -344,12 +364,14 @@ function validateRecurrence(
     throw new InvalidInput('UNTIL is before the start of the event', { field: 'recurrence' });
   }
   const budget = new RecurrenceBudget();
-  const starts = firstOccurrenceStarts(rule, start, timeZone, SELF_OVERLAP_SAMPLE, budget);
+  const duration = end - start;
+  // Rules whose occurrences are surely further apart than the event lasts need no sample.
+  const sample = duration <= minimumOccurrenceGap(rule) ? 1 : SELF_OVERLAP_SAMPLE;
+  const starts = firstOccurrenceStarts(rule, start, timeZone, sample, budget);
   const first = starts[0];
   if (first === undefined) {
     throw new InvalidInput('the recurrence rule produces no occurrence', { field: 'recurrence' });
   }
-  const duration = end - start;
   for (let i = 1; i < starts.length; i++) {
     if ((starts[i] ?? Infinity) - (starts[i - 1] ?? -Infinity) < duration) {
       throw new InvalidInput(

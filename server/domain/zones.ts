@@ -28,7 +28,9 @@ interface ZoneDay {
 
 /** Bound on memoized zone-days (about 60 years of days for a dozen zones). */
 const MAX_MEMOIZED_DAYS = 250_000;
-const zoneDays = new Map<string, ZoneDay>();
+/** zone → UTC day → what happens that day (no key strings built on the hot path). */
+const zoneDays = new Map<string, Map<number, ZoneDay>>();
+let memoizedDays = 0;
 
 /** The first instant in `(low, high]` whose offset differs from `low`'s. */
 function firstChange(tz: IANAZone, low: number, high: number): number {
@@ -44,8 +46,8 @@ function firstChange(tz: IANAZone, low: number, high: number): number {
 }
 
 function zoneDay(zone: string, day: number): ZoneDay {
-  const key = `${zone}\u0000${day}`;
-  const known = zoneDays.get(key);
+  let days = zoneDays.get(zone);
+  const known = days?.get(day);
   if (known !== undefined) return known;
   const tz = zoneNamed(zone);
   const start = day * DAY;
@@ -56,8 +58,17 @@ function zoneDay(zone: string, day: number): ZoneDay {
     offset === endOffset
       ? { offset, change: null }
       : { offset, change: { at: firstChange(tz, start, start + DAY), offset: endOffset } };
-  if (zoneDays.size >= MAX_MEMOIZED_DAYS) zoneDays.clear();
-  zoneDays.set(key, found);
+  if (memoizedDays >= MAX_MEMOIZED_DAYS) {
+    zoneDays.clear();
+    memoizedDays = 0;
+    days = undefined;
+  }
+  if (days === undefined) {
+    days = new Map();
+    zoneDays.set(zone, days);
+  }
+  days.set(day, found);
+  memoizedDays++;
   return found;
 }
 
