@@ -29,6 +29,7 @@ import { serveDaemonMetrics, type ServedDaemonMetrics } from '../metrics/endpoin
 import { loadProcessConfig, ServiceConfigSchema } from '../process-config.js';
 import { loadSigningKey } from '../users/keys.js';
 import { TokenIssuer } from '../users/tokens.js';
+import { WorkerCalendarParser } from '../users/calendar-parser.js';
 import { UsersService } from '../users/users-service.js';
 import type { LogicService } from './ports.js';
 
@@ -51,6 +52,7 @@ const notifications = new NotificationPublisher(connection, logger);
 let worker: RequestWorker;
 let gossip: GossipNode | null = null;
 let metrics: ServedDaemonMetrics | null = null;
+let calendars: WorkerCalendarParser | null = null;
 try {
   if (file.metrics) {
     metrics = await serveDaemonMetrics({
@@ -73,8 +75,10 @@ try {
   if (file.service === 'users') {
     if (!file.signingKey)
       throw new Error('the users service needs "signingKey" (its token-signing private key)');
+    calendars = new WorkerCalendarParser();
     service = new UsersService(deps, {
       tokens: new TokenIssuer(await loadSigningKey(config.path(file.signingKey))),
+      calendars,
     });
   } else {
     service = new GroupsService(deps);
@@ -110,6 +114,7 @@ stopOnSignals(logger, async () => {
   // Gateways hear of the departure before the pending requests drain.
   await gossip?.close();
   await worker.close();
+  await calendars?.close();
   await connection.close();
   await db.close();
   await metrics?.close();

@@ -7,12 +7,7 @@
  * Stateless: everything it knows is in the DB or in the request, so any replica can handle
  * any request, and a request handled twice applies once (see `StoreSession`).
  */
-import {
-  importICalendar,
-  validateDisplayName,
-  validatePassword,
-  validateUsername,
-} from '../domain/index.js';
+import { validateDisplayName, validatePassword, validateUsername } from '../domain/index.js';
 import type { User } from '../domain/index.js';
 import { isAgendaError, Unauthenticated } from '../errors.js';
 import type { Op } from '../protocol/ops.js';
@@ -32,6 +27,7 @@ import type {
 } from '../services/ports.js';
 import { ServiceHandler } from '../services/service-handler.js';
 import type { OperationCall } from '../services/service-handler.js';
+import { inlineCalendarParser, type CalendarParser } from './calendar-parser.js';
 import { PasswordHasher, registrationSalt } from './passwords.js';
 import type { TokenIssuer } from './tokens.js';
 
@@ -43,6 +39,11 @@ export interface UsersServiceOptions {
   readonly tokens: TokenIssuer;
   /** Default: scrypt at `DEFAULT_SCRYPT_COST` (passwords.ts). */
   readonly passwords?: PasswordHasher;
+  /**
+   * Reads imported files. Default: on this event loop; the daemon gives a worker thread
+   * (calendar-parser.ts), so a large file does not hold up the replica's other requests.
+   */
+  readonly calendars?: CalendarParser;
 }
 
 type OpOf<T extends Op['type']> = Extract<Op, { type: T }>;
@@ -61,9 +62,11 @@ export class UsersService implements LogicService {
   private readonly handler: ServiceHandler;
   private readonly tokens: TokenIssuer;
   private readonly passwords: PasswordHasher;
+  private readonly calendars: CalendarParser;
 
   constructor(deps: ServiceDependencies, options: UsersServiceOptions) {
     this.tokens = options.tokens;
+    this.calendars = options.calendars ?? inlineCalendarParser;
     this.passwords = options.passwords ?? new PasswordHasher();
     this.handler = new ServiceHandler('users', deps, (op, call) => this.perform(op, call));
   }
@@ -152,7 +155,9 @@ export class UsersService implements LogicService {
     call: OperationCall,
   ): Promise<ImportAnswer> {
     const actor = requireActor(call.request);
-    const parsed = importICalendar(op.ics, { defaultTimeZone: op.defaultTimeZone ?? 'UTC' });
+    const parsed = await this.calendars.parse(op.ics, {
+      defaultTimeZone: op.defaultTimeZone ?? 'UTC',
+    });
     const skipped = parsed.skipped.map((s) => ({
       uid: s.uid,
       reason: `${s.component}${s.summary === null ? '' : ` "${s.summary}"`}: ${s.reason}`,

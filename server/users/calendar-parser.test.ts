@@ -1,0 +1,35 @@
+/**
+ * Imported files are read in a worker thread: the same result as reading them in place, and
+ * refusals arrive as the same errors. (That the loop stays free is measured by the import
+ * benchmark's event-loop delays, not by a timed test.)
+ */
+import test from 'ava';
+import { yearlySeriesCalendar } from '../../lab/chaos/hostile.js';
+import { isAgendaError } from '../errors.js';
+import { inlineCalendarParser, WorkerCalendarParser } from './calendar-parser.js';
+
+test('a file read in the worker gives what reading it in place gives', async (t) => {
+  const parser = new WorkerCalendarParser();
+  const text = yearlySeriesCalendar(200, 'parser');
+  const options = { defaultTimeZone: 'Europe/Madrid' };
+  try {
+    const inWorker = await parser.parse(text, options);
+    t.deepEqual(inWorker, await inlineCalendarParser.parse(text, options));
+    t.is(inWorker.events.length, 200);
+  } finally {
+    await parser.close();
+  }
+});
+
+test('a refused file is refused with the same error; a closed parser refuses politely', async (t) => {
+  const parser = new WorkerCalendarParser();
+  try {
+    const error = await t.throwsAsync(parser.parse('hello', { defaultTimeZone: 'UTC' }));
+    t.true(isAgendaError(error) && error.code === 'invalid', String(error));
+    t.regex(error?.message ?? '', /VCALENDAR/);
+  } finally {
+    await parser.close();
+  }
+  const late = await t.throwsAsync(parser.parse('BEGIN:VCALENDAR', { defaultTimeZone: 'UTC' }));
+  t.true(isAgendaError(late) && late.code === 'unavailable');
+});

@@ -1,0 +1,103 @@
+/**
+ * Reading iCalendar files off the users service's event loop. An import request carries up
+ * to a few hundred kilobytes of `.ics`; parsing it (ical.js) and validating every event
+ * (recurrence rules included) takes tens to hundreds of milliseconds — time every other
+ * request this replica handles would otherwise wait. {@link WorkerCalendarParser} does it in
+ * a worker thread of its own, one file at a time, in order; {@link inlineCalendarParser}
+ * does it in place (tests, tools).
+ */
+import { Worker } from 'node:worker_threads';
+import { importICalendar } from '../domain/index.js';
+import type { ImportOptions, ImportResult } from '../domain/icalendar.js';
+import { errorFromWire, Internal, Unavailable } from '../errors.js';
+import type { WireError } from '../errors.js';
+
+/** What the users service needs to read an import's file. */
+export interface CalendarParser {
+  /** @throws AgendaError the file's refusal (too large, not a calendar, …). */
+  parse(text: string, options: ImportOptions): Promise<ImportResult>;
+  close(): Promise<void>;
+}
+
+/** Parses on the caller's event loop. */
+export const inlineCalendarParser: CalendarParser = {
+  parse: (text, options) => Promise.resolve(importICalendar(text, options)),
+  close: () => Promise.resolve(),
+};
+
+/** A parse request and its answer, as they cross the thread boundary. */
+export type ParseRequest = {
+  readonly seq: number;
+  readonly text: string;
+  readonly options: ImportOptions;
+};
+export type ParseReply =
+  | { readonly seq: number; readonly ok: true; readonly result: ImportResult }
+  | { readonly seq: number; readonly ok: false; readonly error: WireError };
+
+const RUNNING_FROM_SOURCES = import.meta.url.endsWith('.ts');
+
+/** See the module comment. A worker that dies fails its waiting parses and is started again. */
+export class WorkerCalendarParser implements CalendarParser {
+  private worker: Worker | null = null;
+  private seq = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: ImportResult) => void; reject: (e: Error) => void }
+  >();
+  private closed = false;
+
+  parse(text: string, options: ImportOptions): Promise<ImportResult> {
+    if (this.closed) return Promise.reject(new Unavailable('the users service is stopping'));
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      this.running().postMessage({ seq, text, options } satisfies ParseRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = null;
+    this.failAll(new Unavailable('the users service is stopping'));
+    await worker?.terminate();
+  }
+
+  private running(): Worker {
+    if (this.worker !== null) return this.worker;
+    const worker = new Worker(new URL('../../raft/runtime/worker-entry.mjs', import.meta.url), {
+      workerData: {
+        registerTsx: RUNNING_FROM_SOURCES,
+        entry: new URL(
+          RUNNING_FROM_SOURCES ? './calendar-parser-worker.ts' : './calendar-parser-worker.js',
+          import.meta.url,
+        ).href,
+      },
+    });
+    // An idle parser must not keep the process alive.
+    worker.unref();
+    worker.on('message', (reply: ParseReply) => {
+      const waiting = this.waiting.get(reply.seq);
+      if (!waiting) return;
+      this.waiting.delete(reply.seq);
+      if (reply.ok) waiting.resolve(reply.result);
+      else waiting.reject(errorFromWire(reply.error));
+    });
+    const lost = (why: string) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      this.failAll(new Internal(`the calendar parser stopped (${why}); retry`));
+    };
+    worker.on('error', (error) => lost(error.message));
+    worker.on('exit', (code) => lost(`exit ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+
+  private failAll(error: Error): void {
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const w of waiting) w.reject(error);
+  }
+}
