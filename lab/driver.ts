@@ -15,6 +15,8 @@ export const LAB_HOSTS: readonly LabHost[] = ['vm1', 'vm2', 'vm3'];
 export interface LabFacts {
   /** The DB member that is Raft leader, e.g. `db-3`. */
   readonly dbLeader: string | null;
+  /** The DB leader's term: a change between two readings means an election happened. */
+  readonly dbTerm: number | null;
   /** The Redis instance recorded as primary and answering as one, e.g. `redis-1`. */
   readonly redisPrimary: string | null;
   /** The host whose agent holds the VIP, and that host's gateway process. */

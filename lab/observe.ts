@@ -75,6 +75,7 @@ export class LabObserver {
     const vipOwner = vipHolderHost(lease?.lease ?? null);
     return {
       dbLeader: leaderOf(members)?.name ?? null,
+      dbTerm: leaderOf(members)?.term ?? null,
       redisPrimary: this.recordedPrimary(recorded?.entry ?? null, roles)?.name ?? null,
       vipOwner,
       activeGateway: vipOwner ? `gateway-${vipOwner.slice(2)}` : null,
@@ -253,7 +254,7 @@ function sameAddress(a: NetAddress, b: NetAddress): boolean {
 /** The leader with the highest term: a deposed leader cut off in a minority may still think it leads. */
 function leaderOf(
   members: readonly { name: string; status: DbMemberStatus | null }[],
-): { name: string; commit: number } | null {
+): { name: string; term: number; commit: number } | null {
   let best: { name: string; term: number; commit: number } | null = null;
   for (const m of members) {
     const s = m.status?.member;

@@ -185,6 +185,7 @@ async function runScenario(
   let faultAt = Number.NaN;
   let stoppedAt = Number.NaN;
   let readBack: UserReadBack[] | null = null;
+  let findings: Awaited<ReturnType<NonNullable<Injection['findings']>>> | null = null;
   let restored = false;
   let error: string | undefined;
   let session: LoadSession | null = null;
@@ -203,6 +204,7 @@ async function runScenario(
       await sleep(timing.afterLiftMs);
     }
     stoppedAt = await session.stop();
+    findings = (await injection.findings?.()) ?? null;
     progress(`chaos: ${scenario.name}: restoring the lab…`);
     await driver.restore(timing.restoreTimeoutMs);
     restored = true;
@@ -221,7 +223,7 @@ async function runScenario(
     }
   }
   return judge(
-    { scenario, injection, records, faultAt, stoppedAt, readBack, error, seed },
+    { scenario, injection, records, faultAt, stoppedAt, readBack, error, seed, findings },
     context,
   );
 }
@@ -236,11 +238,13 @@ interface Observation {
   readonly readBack: readonly UserReadBack[] | null;
   readonly error: string | undefined;
   readonly seed: number;
+  readonly findings: Awaited<ReturnType<NonNullable<Injection['findings']>>> | null;
 }
 
 /** Turns what was observed into the scenario's verdicts. */
 function judge(observation: Observation, context: RunContext): ScenarioResult {
-  const { scenario, injection, records, faultAt, stoppedAt, readBack, seed } = observation;
+  const { scenario, injection, records, faultAt, stoppedAt, readBack, seed, findings } =
+    observation;
   let error = observation.error;
   const measured = Number.isFinite(faultAt) && Number.isFinite(stoppedAt);
   const outage = measured ? longestOutage(successTimes(records), faultAt, stoppedAt) : null;
@@ -274,6 +278,7 @@ function judge(observation: Observation, context: RunContext): ScenarioResult {
     ...(explanation === undefined ? {} : { explanation }),
     ...(error === undefined ? {} : { error }),
     seed,
+    ...(findings === null ? {} : { findings: findings.problems, details: findings.details }),
   };
 }
 

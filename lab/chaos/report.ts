@@ -129,6 +129,10 @@ export interface ScenarioResult {
   readonly error?: string;
   /** Seed of the load's choices. */
   readonly seed: number;
+  /** What the fault itself found wrong (see `Injection.findings`). */
+  readonly findings?: readonly string[];
+  /** Figures the fault reported (a workload's timings, …). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /** Why a scenario fails its targets; empty when it passes. */
@@ -161,6 +165,7 @@ export function failuresOf(result: ScenarioResult): string[] {
   if (result.verdict !== null && result.verdict !== 'linearizable') {
     failures.push(`history ${result.verdict.replace('_', ' ')}`);
   }
+  failures.push(...(result.findings ?? []));
   return failures;
 }
 
@@ -195,6 +200,7 @@ export function jsonRow(result: ScenarioResult): Record<string, unknown> {
     failedReads: result.failedReads,
     verdict: result.verdict,
     seed: result.seed,
+    ...(result.details === undefined ? {} : { details: result.details }),
     ...(failures.length === 0 ? {} : { failures }),
   };
 }

@@ -14,9 +14,11 @@ import {
   selectScenarios,
   UnknownScenarioError,
 } from './scenarios.js';
+import { hostileProblems } from './hostile-scenario.js';
 
 const FACTS: LabFacts = {
   dbLeader: 'db-4',
+  dbTerm: 3,
   redisPrimary: 'redis-2',
   vipOwner: 'vm1',
   activeGateway: 'gateway-1',
@@ -56,7 +58,7 @@ async function injected(name: string, facts: LabFacts = FACTS) {
   return { injection, injectedCalls, liftCalls: lab.calls.slice(injectedCalls.length) };
 }
 
-test('the seven scenarios of the issue, in its order', (t) => {
+test('the seven fault scenarios, in their order, then the hostile workload', (t) => {
   t.deepEqual(SCENARIO_NAMES, [
     'db-leader-kill',
     'vm1-crash',
@@ -65,8 +67,9 @@ test('the seven scenarios of the issue, in its order', (t) => {
     'gateway-kill',
     'vm1-isolate',
     'db-leader-pause',
+    'hostile-workload',
   ]);
-  t.is(SCENARIOS.length, 7);
+  t.is(SCENARIOS.length, 8);
 });
 
 test('each scenario hits the role holder the lab names at injection time', async (t) => {
@@ -108,6 +111,7 @@ test('network faults and pauses are lifted while the load still runs', async (t)
 test('losing a host is held to the largest bound among the roles it held', (t) => {
   const none: LabFacts = {
     dbLeader: null,
+    dbTerm: null,
     redisPrimary: null,
     vipOwner: null,
     activeGateway: null,
@@ -131,7 +135,7 @@ test('an unknown scenario is refused before the lab is touched, with the list of
   t.is(
     error?.message,
     'unknown chaos scenario "nope"; the scenarios are: db-leader-kill, vm1-crash, vm2-crash, ' +
-      'redis-primary-kill, gateway-kill, vm1-isolate, db-leader-pause',
+      'redis-primary-kill, gateway-kill, vm1-isolate, db-leader-pause, hostile-workload',
   );
   t.deepEqual(lab.calls, []);
 });
@@ -168,4 +172,41 @@ test('a scenario that cannot find its target is reported failed, and the lab res
     pass: false,
     failures: ['error: the lab did not know the dbLeader within 300 ms'],
   });
+});
+
+test('the hostile workload fails on an election, an unfinished import, a 5xx or a slow answer', (t) => {
+  const report = {
+    username: 'hostile-1',
+    importSeconds: 4.2,
+    imported: { created: 4_990, updated: 0, unchanged: 10 },
+    importFailed: 0,
+    importStoppedBy: null,
+    requests: [
+      { what: 'list 2030', answer: 'ok', ms: 300 },
+      { what: 'create: never occurs', answer: 'invalid', ms: 20 },
+    ],
+  };
+  const leader = { dbLeader: 'db-2', dbTerm: 4 };
+  t.deepEqual(hostileProblems(report, leader, leader), []);
+  t.deepEqual(hostileProblems(report, leader, { dbLeader: 'db-2', dbTerm: 5 }), [
+    'a DB election happened: db-2 in term 4 before, db-2 in term 5 after',
+  ]);
+  t.deepEqual(
+    hostileProblems(
+      {
+        ...report,
+        imported: { created: 10, updated: 0, unchanged: 0 },
+        importStoppedBy: 'the login expired',
+        requests: [{ what: 'list 2199', answer: 'unavailable', ms: 9_000 }],
+      },
+      leader,
+      leader,
+    ),
+    [
+      'the import stopped early: the login expired',
+      'the import placed 10 of 5000 series (0 failed)',
+      'list 2199: answered unavailable',
+      'list 2199: took 9000 ms (at most 5000)',
+    ],
+  );
 });

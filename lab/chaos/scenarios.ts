@@ -5,6 +5,7 @@
  */
 import { InvalidInput } from '../../server/errors.js';
 import type { LabDriver, LabFacts, LabHost } from '../driver.js';
+import { hostileWorkload } from './hostile-scenario.js';
 
 /** The unavailability bounds of MISSION §5, by what was lost. */
 export const UNAVAILABILITY_TARGETS_MS = {
@@ -24,6 +25,15 @@ export interface Injection {
    * the return too; null when only `driver.restore()` can undo it (a kill, a crash).
    */
   readonly lift: (() => Promise<void>) | null;
+  /**
+   * What the fault itself found wrong, asked once the load has stopped and before the lab is
+   * restored (a workload scenario's own outcome, the elections it caused), with figures for
+   * the report. Absent: the load's verdicts say everything.
+   */
+  readonly findings?: () => Promise<{
+    readonly problems: readonly string[];
+    readonly details: Readonly<Record<string, unknown>>;
+  }>;
 }
 
 export interface Scenario {
@@ -158,6 +168,7 @@ export const SCENARIOS: readonly Scenario[] = [
       };
     },
   },
+  hostileWorkload,
 ];
 
 export const SCENARIO_NAMES: readonly string[] = SCENARIOS.map((scenario) => scenario.name);

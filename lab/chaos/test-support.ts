@@ -288,6 +288,7 @@ export class FakeLab implements LabDriver {
     return Promise.resolve(
       this.behaviour.facts ?? {
         dbLeader: 'db-3',
+        dbTerm: 2,
         redisPrimary: 'redis-1',
         vipOwner: 'vm1',
         activeGateway: 'gateway-1',
