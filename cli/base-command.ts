@@ -266,7 +266,10 @@ export abstract class AgendaCommand<T extends typeof Command> extends Command {
       userAgent: `agenda-cli/${this.config.version}`,
     });
     this.closers.push(() => gateway.close());
-    return { api: new AgendaApi(gateway), profile, login, servers, caFile };
+    // Lists are read a page at a time; AGENDA_PAGE_SIZE makes pages smaller (tests use it).
+    const pageSize = this.terminal.env.AGENDA_PAGE_SIZE;
+    const api = new AgendaApi(gateway, pageSize ? { pageSize: Number(pageSize) } : {});
+    return { api, profile, login, servers, caFile };
   }
 
   /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */

@@ -5,12 +5,13 @@
  * ids and usernames are escaped into paths here and nowhere else.
  */
 import type { z } from 'zod';
-import { InvalidInput } from '../../server/errors.js';
+import { Internal, InvalidInput } from '../../server/errors.js';
 import {
   AcceptRequest,
   AddMemberRequest,
   CreateEventRequest,
   CreateGroupRequest,
+  LIST_PAGE_MAX_ITEMS,
   LoginRequest,
   RegisterRequest,
   UpdateEventRequest,
@@ -37,7 +38,33 @@ export interface QueryInterval {
   readonly to: string;
 }
 
+/** A list as the CLI shows it: every page of the answer, concatenated, without `next`. */
+export type WholeList<A extends { readonly next: string | null }> = Omit<A, 'next'>;
+
+export interface AgendaApiOptions {
+  /**
+   * Items asked for per page of a list (1 to `LIST_PAGE_MAX_ITEMS`); the gateway's default
+   * when absent. Tests set it small (the CLI reads `AGENDA_PAGE_SIZE`) to see lists paged.
+   */
+  readonly pageSize?: number;
+}
+
 const segment = encodeURIComponent;
+
+/** Agendas of consecutive pages, an agenda cut by a page's end joined to its continuation. */
+function joinAgendas(pages: readonly AgendasAnswer[]): AgendasAnswer['agendas'] {
+  const joined: Array<AgendasAnswer['agendas'][number]> = [];
+  for (const agenda of pages.flatMap((p) => p.agendas)) {
+    const last = joined.at(-1);
+    if (last?.user === agenda.user) {
+      joined[joined.length - 1] = {
+        user: last.user,
+        entries: [...last.entries, ...agenda.entries],
+      };
+    } else joined.push(agenda);
+  }
+  return joined;
+}
 
 /** `value` if the API's schema accepts it; else the first problem, naming its field. */
 function checked<T>(schema: z.ZodType<T>, value: T): T {
@@ -53,7 +80,51 @@ function checked<T>(schema: z.ZodType<T>, value: T): T {
 
 /** Every call the CLI makes, on top of a {@link GatewayClient}. */
 export class AgendaApi {
-  constructor(readonly gateway: GatewayClient) {}
+  private readonly pageSize: number | undefined;
+
+  constructor(
+    readonly gateway: GatewayClient,
+    options: AgendaApiOptions = {},
+  ) {
+    const size = options.pageSize;
+    if (
+      size !== undefined &&
+      !(Number.isInteger(size) && size >= 1 && size <= LIST_PAGE_MAX_ITEMS)
+    ) {
+      throw new InvalidInput(`a page size is a whole number from 1 to ${LIST_PAGE_MAX_ITEMS}`, {
+        field: 'pageSize',
+      });
+    }
+    this.pageSize = size;
+  }
+
+  /**
+   * Every page of a list: asks for the first, then follows `next` until it is null (or
+   * absent, as gateways from before paging answer), so callers see whole lists.
+   */
+  private async allPages<A extends { readonly next: string | null }>(
+    path: string,
+    query: Readonly<Record<string, string | undefined>>,
+    field: string,
+  ): Promise<A[]> {
+    const pages: A[] = [];
+    const seen = new Set<string>();
+    let after: string | undefined;
+    for (;;) {
+      const limit = this.pageSize === undefined ? undefined : String(this.pageSize);
+      const page = await this.gateway.json<A>(
+        { method: 'GET', path, query: { ...query, limit, after }, authenticated: true },
+        field,
+      );
+      pages.push(page);
+      const next = page.next ?? null;
+      if (next === null) return pages;
+      // A cursor seen before would loop for ever: a gateway bug, not something to retry.
+      if (seen.has(next)) throw new Internal(`the gateway answered the same page of ${path} twice`);
+      seen.add(next);
+      after = next;
+    }
+  }
 
   register(request: RegisterRequest): Promise<UserAnswer> {
     return this.gateway.json(
@@ -95,11 +166,10 @@ export class AgendaApi {
     );
   }
 
-  listEvents(interval: QueryInterval): Promise<EventsAnswer> {
-    return this.gateway.json(
-      { method: 'GET', path: '/events', query: { ...interval }, authenticated: true },
-      'events',
-    );
+  /** The caller's occurrences in the interval: every page, in order. */
+  async listEvents(interval: QueryInterval): Promise<WholeList<EventsAnswer>> {
+    const pages = await this.allPages<EventsAnswer>('/events', { ...interval }, 'events');
+    return { events: pages.flatMap((p) => p.events) };
   }
 
   showEvent(id: string): Promise<EventAnswer> {
@@ -213,25 +283,23 @@ export class AgendaApi {
     );
   }
 
-  agendas(
+  /** Each target's agenda over the interval, whole: agendas split over pages are joined. */
+  async agendas(
     targets: { readonly group: string } | { readonly users: readonly string[] },
     interval: QueryInterval,
-  ): Promise<AgendasAnswer> {
+  ): Promise<WholeList<AgendasAnswer>> {
     const query =
       'group' in targets
         ? { group: targets.group, ...interval }
         : { users: targets.users.join(','), ...interval };
-    return this.gateway.json(
-      { method: 'GET', path: '/agendas', query, authenticated: true },
-      'agendas',
-    );
+    const pages = await this.allPages<AgendasAnswer>('/agendas', query, 'agendas');
+    return { agendas: joinAgendas(pages) };
   }
 
-  conflicts(interval: QueryInterval): Promise<ConflictsAnswer> {
-    return this.gateway.json(
-      { method: 'GET', path: '/conflicts', query: { ...interval }, authenticated: true },
-      'conflicts',
-    );
+  /** The caller's conflicts in the interval: every page, in order. */
+  async conflicts(interval: QueryInterval): Promise<WholeList<ConflictsAnswer>> {
+    const pages = await this.allPages<ConflictsAnswer>('/conflicts', { ...interval }, 'conflicts');
+    return { conflicts: pages.flatMap((p) => p.conflicts) };
   }
 
   free(group: string, interval: QueryInterval, duration: string): Promise<FreeAnswer> {

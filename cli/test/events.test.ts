@@ -317,6 +317,57 @@ test('event list asks for now → +7 days by default and answers {events}', asyn
   t.is(last?.query.get('to'), '2026-03-08T00:00:00-05:00');
 });
 
+test('event list follows the pages of a long list and shows them as one list', async (t) => {
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  // Seven occurrences, served in pages of `limit`; the cursor is opaque to the CLI.
+  const all = Array.from({ length: 7 }, (_, i) =>
+    eventView({ id: `e${i}`, title: `Standup ${i}`, start: `2026-03-0${i + 1}T09:00:00.000Z` }),
+  );
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events', (request) => {
+      const limit = Number(request.query.get('limit') ?? 500);
+      const after = request.query.get('after');
+      const start = after === null ? 0 : Number(after.slice('cursor-'.length));
+      const events = all.slice(start, start + limit);
+      const more = start + limit < all.length;
+      return { status: 200, json: { events, next: more ? `cursor-${start + limit}` : null } };
+    });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const argv = ['--from', '2026-03-01', '--to', '2026-03-08', '--config-dir', configDir];
+  const terminal = () => new RecordedTerminal({ env: { AGENDA_PAGE_SIZE: '3' } });
+
+  const json = await runCommand(EventList, [...argv, '--json'], terminal());
+  t.is(json.exitCode, 0, json.stderr);
+  const requests = gateway.requestsTo('GET', '/v1/events');
+  t.deepEqual(
+    requests.map((r) => [r.query.get('limit'), r.query.get('after')]),
+    [
+      ['3', null],
+      ['3', 'cursor-3'],
+      ['3', 'cursor-6'],
+    ],
+  );
+  t.true(requests.every((r) => r.query.get('from') === requests[0]?.query.get('from')));
+  const envelope = parseJsonLine(json.stdout) as { events: { id: string }[] };
+  t.deepEqual(Object.keys(envelope), ['events'], 'no next: users never see pages');
+  t.deepEqual(
+    envelope.events.map((e) => e.id),
+    all.map((e) => e.id),
+  );
+
+  const human = await runCommand(EventList, argv, terminal());
+  t.is(human.exitCode, 0, human.stderr);
+  for (const event of all) t.true(human.stdout.includes(event.title), event.title);
+
+  // Without AGENDA_PAGE_SIZE the gateway's page size applies: one request here.
+  const plain = await runCommand(EventList, [...argv, '--json']);
+  t.is(plain.exitCode, 0, plain.stderr);
+  t.is(gateway.requestsTo('GET', '/v1/events').at(-1)?.query.get('limit'), null);
+});
+
 test('event list shows a table with pending, cancelled and conflicting events, coloured only on a terminal', async (t) => {
   const { gateway, configDir } = await eventsGateway();
   t.teardown(() => gateway.close());

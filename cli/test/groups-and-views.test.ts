@@ -14,7 +14,12 @@ import InviteList from '../commands/invite/list.js';
 import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
 import type { TestTls } from './support/fake-gateway.js';
 import { eventDetails, eventView, groupView, logIn, loginAnswer } from './support/fixtures.js';
-import { parseJsonLine, runCommand, temporaryConfigDir } from './support/harness.js';
+import {
+  RecordedTerminal,
+  parseJsonLine,
+  runCommand,
+  temporaryConfigDir,
+} from './support/harness.js';
 import type { RunnableCommand } from './support/harness.js';
 
 let tls: TestTls;
@@ -208,6 +213,81 @@ test('agenda, conflicts and free answer {agendas}, {conflicts} and {slots}', asy
     .find((r) => r.query.get('duration') === 'PT1H30M')?.query;
   t.is(freeQuery?.get('group'), 'team');
   t.is(freeQuery?.get('to'), '2026-03-02T18:00:00Z');
+});
+
+test('agenda and conflicts follow pages: an agenda split over two pages is shown once', async (t) => {
+  const paged = await FakeGateway.start(tls);
+  t.teardown(() => paged.close());
+  const busy = (hour: number) => ({
+    start: `2026-03-02T${hour}:00:00.000Z`,
+    end: `2026-03-02T${hour + 1}:00:00.000Z`,
+    busy: true,
+  });
+  const conflict = (id: string) => ({
+    start: '2026-03-02T09:00:00.000Z',
+    end: '2026-03-02T10:00:00.000Z',
+    events: [eventView({ id: 'e1' }), eventView({ id })],
+  });
+  // Pages as the gateway cuts them at two entries: bob's agenda goes on in the second page.
+  const agendaPages: Record<string, unknown> = {
+    first: {
+      agendas: [
+        { user: 'alice', entries: [busy(10)] },
+        { user: 'bob', entries: [busy(11)] },
+      ],
+      next: 'p2',
+    },
+    p2: { agendas: [{ user: 'bob', entries: [busy(12), busy(13)] }], next: 'p3' },
+    p3: { agendas: [{ user: 'carol', entries: [] }], next: null },
+  };
+  const conflictPages: Record<string, unknown> = {
+    first: { conflicts: [conflict('e2'), conflict('e3')], next: 'c2' },
+    c2: { conflicts: [conflict('e4')], next: null },
+  };
+  paged
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/agendas', (request) => ({
+      status: 200,
+      json: agendaPages[request.query.get('after') ?? 'first'],
+    }))
+    .on('GET', '/v1/conflicts', (request) => ({
+      status: 200,
+      json: conflictPages[request.query.get('after') ?? 'first'],
+    }));
+  const dir = await temporaryConfigDir();
+  await logIn(paged, tls, dir);
+  const terminal = () => new RecordedTerminal({ env: { AGENDA_PAGE_SIZE: '2' } });
+
+  const agendas = await runCommand(
+    AgendaOfOthers,
+    ['--group', 'team', '--json', '--config-dir', dir],
+    terminal(),
+  );
+  t.is(agendas.exitCode, 0, agendas.stderr);
+  t.deepEqual(parseJsonLine(agendas.stdout), {
+    agendas: [
+      { user: 'alice', entries: [busy(10)] },
+      { user: 'bob', entries: [busy(11), busy(12), busy(13)] },
+      { user: 'carol', entries: [] },
+    ],
+  });
+  t.deepEqual(
+    paged.requestsTo('GET', '/v1/agendas').map((r) => [r.query.get('limit'), r.query.get('after')]),
+    [
+      ['2', null],
+      ['2', 'p2'],
+      ['2', 'p3'],
+    ],
+  );
+
+  const conflicts = await runCommand(Conflicts, ['--json', '--config-dir', dir], terminal());
+  t.is(conflicts.exitCode, 0, conflicts.stderr);
+  const found = parseJsonLine(conflicts.stdout) as { conflicts: { events: { id: string }[] }[] };
+  t.deepEqual(Object.keys(found), ['conflicts']);
+  t.deepEqual(
+    found.conflicts.map((c) => c.events[1]?.id),
+    ['e2', 'e3', 'e4'],
+  );
 });
 
 test('agenda needs exactly one of --group and --users, and free needs a real duration (exit 1)', async (t) => {
