@@ -13,13 +13,15 @@ import { isSuperior, membershipOf, sharedGroups } from './groups.js';
 import { MAX_GROUP_MEMBERS } from './limits.js';
 import { validateQueryInterval, validateUsername } from './validation.js';
 import {
+  MAX_PAGE_TEXT,
   compareOccurrenceKeys,
   decodeCursor,
   encodeCursor,
   occurrenceKey,
   pageLimit,
+  textWeight,
 } from './paging.js';
-import type { OccurrenceKey, PageRequest } from './paging.js';
+import type { AgendaKey, OccurrenceKey, PageRequest } from './paging.js';
 import { busyBlock, eventView } from './views.js';
 import type { BusyBlock, EventView } from './views.js';
 import type { EventRecord, GroupName, GroupRecord, Interval, Millis, Username } from './types.js';
@@ -133,8 +135,8 @@ export interface AgendasPage {
 }
 
 /**
- * One page of {@link viewAgendas}: at most `limit` entries, counted over all agendas, after
- * the cursor `after`. A page holds the agendas from the cursor's owner on, in target order;
+ * One page of {@link viewAgendas}: at most `limit` entries, counted over all agendas (and at
+ * most `MAX_PAGE_TEXT` of their JSON), after the cursor `after`. A page holds the agendas from the cursor's owner on, in target order;
  * an agenda cut by the page end goes on in the next page under the same `user`, so pages
  * concatenated (merging an agenda with its continuation) are the whole view. Agendas after
  * the page's last entry are not computed, and the cursor's owner's only from its start.
@@ -161,6 +163,8 @@ export function viewAgendasPage(
   }
   const agendas: AgendaView[] = [];
   let taken = 0;
+  let text = 0;
+  let last: AgendaKey | null = null;
   for (let i = first; i < targets.length; i++) {
     const owner = targets[i] as Username;
     const resumed = after !== null && i === first ? after.occurrence : null;
@@ -173,17 +177,24 @@ export function viewAgendasPage(
             (e) => resumed === null || compareOccurrenceKeys(e.key, resumed) > 0,
           );
     if (resumed !== null && entries.length === 0) continue;
-    const room = limit - taken;
-    // A page that is full while agendas remain ends here, even at an agenda's last entry.
-    if (entries.length > room || (entries.length === room && i + 1 < targets.length)) {
-      const page = entries.slice(0, room);
-      agendas.push({ user: owner, entries: page.map((e) => e.entry) });
-      // room ≥ 1: the loop returns as soon as a page is full.
-      const last = page[room - 1] as { key: OccurrenceKey };
-      return { agendas, next: encodeCursor('agenda', { user: owner, occurrence: last.key }) };
+    const kept: AgendaEntry[] = [];
+    for (const { key, entry } of entries) {
+      const weight = textWeight(entry);
+      // The page is full: it ends after the last entry kept, here or in an earlier agenda.
+      if (last !== null && (taken === limit || text + weight > MAX_PAGE_TEXT)) {
+        if (kept.length > 0) agendas.push({ user: owner, entries: kept });
+        return { agendas, next: encodeCursor('agenda', last) };
+      }
+      kept.push(entry);
+      taken += 1;
+      text += weight;
+      last = { user: owner, occurrence: key };
     }
-    agendas.push({ user: owner, entries: entries.map((e) => e.entry) });
-    taken += entries.length;
+    agendas.push({ user: owner, entries: kept });
+    // A page that is full while agendas remain ends here, at this agenda's last entry.
+    if (taken === limit && last !== null && i + 1 < targets.length) {
+      return { agendas, next: encodeCursor('agenda', last) };
+    }
   }
   return { agendas, next: null };
 }

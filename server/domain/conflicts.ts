@@ -17,6 +17,7 @@ import {
   occurrenceKey,
   pageLimit,
   takePage,
+  textWeight,
 } from './paging.js';
 import type { ConflictKey, PageRequest } from './paging.js';
 import { expandOccurrences } from './recurrence.js';
@@ -193,7 +194,12 @@ export function conflictsPage(
   const found = conflictsIn(query.actor, scan, context).filter(
     (c) => after === null || compareConflictKeys(c.key, after) > 0,
   );
-  const page = takePage(found, limit, (c) => c.key);
+  const page = takePage(
+    found,
+    limit,
+    (c) => c.key,
+    (c) => textWeight(c.view),
+  );
   return {
     conflicts: page.items.map((c) => c.view),
     next: page.last === null ? null : encodeCursor('conflict', page.last),

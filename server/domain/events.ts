@@ -30,6 +30,7 @@ import {
   occurrenceKey,
   pageLimit,
   takePage,
+  textWeight,
 } from './paging.js';
 import type { PageRequest } from './paging.js';
 import { expandOccurrences, formatRecurrenceRule, isOccurrenceStart } from './recurrence.js';
@@ -664,7 +665,12 @@ export function listEventsPage(
   const listed = listedOccurrences(query.actor, scan, context).filter(
     (r) => after === null || compareOccurrenceKeys(occurrenceKey(r.occurrence), after) > 0,
   );
-  const page = takePage(listed, limit, (r) => occurrenceKey(r.occurrence));
+  const page = takePage(
+    listed,
+    limit,
+    (r) => occurrenceKey(r.occurrence),
+    (r) => textWeight(viewOfListed(r)),
+  );
   return {
     events: page.items.map(viewOfListed),
     next: page.last === null ? null : encodeCursor('event', page.last),

@@ -5,7 +5,7 @@ import { viewAgendas, viewAgendasPage } from './agenda-view.js';
 import type { AgendaView } from './agenda-view.js';
 import { conflictsFor, conflictsPage } from './conflicts.js';
 import { listEvents, listEventsPage } from './events.js';
-import { MAX_PAGE_SIZE, decodeCursor, encodeCursor } from './paging.js';
+import { MAX_PAGE_SIZE, MAX_PAGE_TEXT, decodeCursor, encodeCursor } from './paging.js';
 import { at, group, record } from './test-fixtures.js';
 import type { Attendee, EventRecord, Visibility } from './types.js';
 
@@ -131,6 +131,40 @@ test('a list that fits one page answers next: null; a full one names where to go
   const first = listEventsPage({ actor: 'alice', ...WINDOW, limit: 2 }, { events });
   t.deepEqual(first.events, all.slice(0, 2));
   t.is(typeof first.next, 'string');
+});
+
+test('a page ends before its text outgrows the budget, however long the descriptions', (t) => {
+  // 300 events whose descriptions are 5,000 control characters: 30,000 characters of JSON each.
+  const description = '\u0001'.repeat(5000);
+  const events = Array.from({ length: 300 }, (_, i) =>
+    record(
+      { id: `e${i.toString().padStart(3, '0')}`, start: BASE + i * HOUR, description },
+      { bob: 'accepted' },
+    ),
+  );
+  const window = { from: BASE, to: BASE + 300 * HOUR };
+  const pages = allPages((after) =>
+    listEventsPage(
+      { actor: 'alice', ...window, ...(after === undefined ? {} : { after }) },
+      {
+        events,
+      },
+    ),
+  );
+  t.true(pages.length > 1);
+  for (const page of pages) t.true(JSON.stringify(page).length < MAX_PAGE_TEXT + 1000);
+  t.deepEqual(
+    pages.flatMap((p) => p.events),
+    listEvents({ actor: 'alice', ...window }, { events }),
+  );
+  const context = { existingUsers: new Set(USERS), groups: [team], events };
+  const agendaQuery = { viewer: 'alice', targets: { users: ['alice', 'bob'] }, ...window };
+  const agendaPages = allPages((after) =>
+    viewAgendasPage({ ...agendaQuery, ...(after === undefined ? {} : { after }) }, context),
+  );
+  t.true(agendaPages.length > 2);
+  for (const page of agendaPages) t.true(JSON.stringify(page).length < MAX_PAGE_TEXT + 1000);
+  t.deepEqual(joinAgendas(agendaPages), viewAgendas(agendaQuery, context));
 });
 
 test('a malformed cursor or page size is refused as invalid, naming the field', (t) => {

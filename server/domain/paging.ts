@@ -14,6 +14,13 @@ import type { Millis, Occurrence } from './types.js';
 
 /** Items per page when the caller names no `limit`, and the most it may ask for. */
 export const MAX_PAGE_SIZE = 500;
+/**
+ * Most JSON text (UTF-16 code units, as the bus measures its 4 Mi envelope) the items of
+ * one page may weigh: a page ends before the item that would pass it, so 500 events with
+ * the longest descriptions still travel. A page always holds at least one item (the largest
+ * item, a conflict, weighs well under 100 k).
+ */
+export const MAX_PAGE_TEXT = 1024 * 1024;
 /** Longest cursor text accepted (a real one is under 300 characters). */
 export const MAX_CURSOR_LENGTH = 1024;
 
@@ -176,16 +183,30 @@ export function pageLimit(limit: number | undefined): number {
   return limit;
 }
 
+/** How much text an item of a page weighs, in UTF-16 code units of its JSON. */
+export function textWeight(item: unknown): number {
+  return JSON.stringify(item).length;
+}
+
 /**
- * The first `limit` of `items` (sorted, all after the cursor already) and the key of the
- * last one when more follow.
+ * The first items of `items` (sorted, all after the cursor already) that fit one page — at
+ * most `limit`, at most {@link MAX_PAGE_TEXT} of `weight` (but at least one) — and the key
+ * of the last one when more follow.
  */
 export function takePage<T, P>(
   items: readonly T[],
   limit: number,
   keyOf: (item: T) => P,
+  weight: (item: T) => number,
 ): { readonly items: readonly T[]; readonly last: P | null } {
-  if (items.length <= limit) return { items, last: null };
-  const page = items.slice(0, limit);
-  return { items: page, last: keyOf(page[limit - 1] as T) };
+  let text = 0;
+  let count = 0;
+  while (count < items.length && count < limit) {
+    text += weight(items[count] as T);
+    if (count > 0 && text > MAX_PAGE_TEXT) break;
+    count += 1;
+  }
+  if (count === items.length) return { items, last: null };
+  const page = items.slice(0, count);
+  return { items: page, last: keyOf(page[count - 1] as T) };
 }
