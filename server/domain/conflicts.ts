@@ -9,7 +9,7 @@ import { Conflict, Internal } from '../errors.js';
 import type { ConflictingEvent } from '../errors.js';
 import { commitmentsOf } from './attendance.js';
 import { compareText } from './decisions.js';
-import { CONFLICT_HORIZON_MS, TIME } from './limits.js';
+import { CONFLICT_HORIZON_MS, MAX_REPORTED_CONFLICTS, TIME } from './limits.js';
 import {
   compareConflictKeys,
   decodeCursor,
@@ -132,9 +132,15 @@ export function findConflicts(
   return inConflictOrder(found.values());
 }
 
-/** Conflicting occurrences in the order every conflict list uses: by start, then event id. */
+/**
+ * Conflicting occurrences in the order every conflict list uses (by start, then event id),
+ * the first {@link MAX_REPORTED_CONFLICTS} of them: enough to say what is in the way, and a
+ * bound on what a daily series over a crowded agenda costs to answer.
+ */
 function inConflictOrder(conflicts: Iterable<ConflictingEvent>): ConflictingEvent[] {
-  return [...conflicts].sort((a, b) => compareText(a.start, b.start) || compareText(a.id, b.id));
+  return [...conflicts]
+    .sort((a, b) => compareText(a.start, b.start) || compareText(a.id, b.id))
+    .slice(0, MAX_REPORTED_CONFLICTS);
 }
 
 /**
@@ -262,45 +268,58 @@ function partitionPoint<T>(items: readonly T[], before: (item: T) => boolean): n
   return lo;
 }
 
-/** Occurrences in {@link compareOccurrences} order, with an upper bound on their length. */
+/**
+ * Occurrences with an upper bound on their length, kept as a few sorted runs: a batch added
+ * becomes a run of its own, and the runs are merged into one when there are more than
+ * {@link MAX_RUNS}. Adding a daily series (732 occurrences) to an index of a hundred others
+ * then costs a sort of the batch plus an occasional merge, not a copy of the whole list.
+ */
 class OccurrenceList {
-  private items: Occurrence[] = [];
+  private runs: Occurrence[][] = [];
   /** No occurrence in the list lasts longer (it may once have held a longer one). */
-  private longest = 0;
+  longest = 0;
 
   /** Replaces the contents; `occurrences` in any order. */
   reset(occurrences: Occurrence[]): void {
-    this.items = occurrences.sort(compareOccurrences);
+    this.runs = occurrences.length === 0 ? [] : [occurrences.sort(compareOccurrences)];
     this.longest = occurrences.reduce((max, o) => Math.max(max, o.end - o.start), 0);
   }
 
-  insert(occurrence: Occurrence): void {
-    const at = partitionPoint(this.items, (o) => compareOccurrences(o, occurrence) < 0);
-    this.items.splice(at, 0, occurrence);
-    this.longest = Math.max(this.longest, occurrence.end - occurrence.start);
-  }
-
-  delete(occurrence: Occurrence): void {
-    const at = partitionPoint(this.items, (o) => compareOccurrences(o, occurrence) < 0);
-    const found = this.items[at];
-    if (found !== undefined && compareOccurrences(found, occurrence) === 0) {
-      this.items.splice(at, 1);
+  /** Adds occurrences, in any order. */
+  insertAll(added: readonly Occurrence[]): void {
+    if (added.length === 0) return;
+    this.runs.push([...added].sort(compareOccurrences));
+    for (const o of added) this.longest = Math.max(this.longest, o.end - o.start);
+    if (this.runs.length > MAX_RUNS) {
+      this.runs = [this.runs.flat().sort(compareOccurrences)];
     }
   }
 
-  /** The occurrences overlapping `interval`, in order. */
+  /** Drops every occurrence of the event. */
+  deleteEvent(eventId: EventId): void {
+    this.runs = this.runs
+      .map((run) => run.filter((o) => o.eventId !== eventId))
+      .filter((run) => run.length > 0);
+  }
+
+  /** The occurrences overlapping `interval`, in no particular order. */
   overlapping(interval: Interval): Occurrence[] {
     // Anything that still lasts at interval.start began less than `longest` before it.
     const from = interval.start - this.longest;
     const hits: Occurrence[] = [];
-    for (let i = partitionPoint(this.items, (o) => o.start <= from); i < this.items.length; i++) {
-      const o = this.items[i] as Occurrence;
-      if (o.start >= interval.end) break;
-      if (o.end > interval.start) hits.push(o);
+    for (const run of this.runs) {
+      for (let i = partitionPoint(run, (o) => o.start <= from); i < run.length; i++) {
+        const o = run[i] as Occurrence;
+        if (o.start >= interval.end) break;
+        if (o.end > interval.start) hits.push(o);
+      }
     }
     return hits;
   }
 }
+
+/** Sorted runs an {@link OccurrenceList} keeps before merging them. */
+const MAX_RUNS = 16;
 
 /**
  * The union of `intervals` as disjoint intervals in start order: the windows of a
@@ -401,14 +420,25 @@ export class CommitmentIndex {
       throw new Internal('a candidate was checked outside the windows its commitment index covers');
     }
     const found = new Map<string, ConflictingEvent>();
+    const starts: number[] = [];
+    const longest = Math.max(this.short.longest, this.long.longest);
     for (const mine of expandOccurrences(candidate, window)) {
+      // Once MAX_REPORTED_CONFLICTS are known, stop where nothing later can start before
+      // the last of the first of them: what is reported is exactly what a full search gives.
+      if (starts.length >= MAX_REPORTED_CONFLICTS) {
+        starts.sort((a, b) => a - b);
+        starts.length = MAX_REPORTED_CONFLICTS;
+        if (mine.start - longest > (starts[MAX_REPORTED_CONFLICTS - 1] ?? Infinity)) break;
+      }
       for (const theirs of [...this.short.overlapping(mine), ...this.long.overlapping(mine)]) {
         // Like findConflicts, which expands the others over the candidate's window only.
         if (theirs.eventId === candidate.id || theirs.start >= window.end) continue;
         if (theirs.end <= window.start) continue;
         const event = this.events.get(theirs.eventId);
-        if (event !== undefined) {
-          found.set(`${theirs.eventId}@${theirs.start}`, conflictingEvent(event, theirs));
+        const key = `${theirs.eventId}@${theirs.start}`;
+        if (event !== undefined && !found.has(key)) {
+          found.set(key, conflictingEvent(event, theirs));
+          starts.push(theirs.start);
         }
       }
     }
@@ -434,11 +464,14 @@ export class CommitmentIndex {
     const occurrences = this.expand(event);
     this.events.set(event.id, event);
     this.occurrencesOf.set(event.id, occurrences);
-    for (const o of occurrences) this.listFor(o).insert(o);
+    this.short.insertAll(occurrences.filter((o) => this.listFor(o) === this.short));
+    this.long.insertAll(occurrences.filter((o) => this.listFor(o) === this.long));
   }
 
   private remove(id: EventId): void {
-    for (const o of this.occurrencesOf.get(id) ?? []) this.listFor(o).delete(o);
+    const occurrences = this.occurrencesOf.get(id) ?? [];
+    if (occurrences.some((o) => this.listFor(o) === this.short)) this.short.deleteEvent(id);
+    if (occurrences.some((o) => this.listFor(o) === this.long)) this.long.deleteEvent(id);
     this.occurrencesOf.delete(id);
     this.events.delete(id);
   }

@@ -35,6 +35,13 @@ export const LATEST_INSTANT = Date.UTC(2200, 0, 1);
  */
 export const CONFLICT_HORIZON_MS = 2 * 366 * DAY;
 
+/**
+ * Most conflicting occurrences a refusal or a scheduled event lists (the earliest ones):
+ * enough to say what is in the way. Finding them stops there, so a daily series over an
+ * agenda of other daily series costs what 100 conflicts cost, not what 700 days of them do.
+ */
+export const MAX_REPORTED_CONFLICTS = 100;
+
 /** Longest interval a list, agenda, conflicts or free-time query may span. */
 export const MAX_QUERY_SPAN_MS = 366 * DAY;
 

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { importICalendar } from '../domain/index.js';
 import type { EventView } from '../domain/index.js';
-import { at, openStore, StoreClient } from './test-support.js';
+import { at, HOUR, openStore, StoreClient } from './test-support.js';
 
 const FEB = { from: at('2025-02-01T00:00:00Z'), to: at('2025-03-01T00:00:00Z') };
 
@@ -377,4 +377,34 @@ test('fresh ids must be fresh: a missing or used id refuses the command', async 
     'invalid',
   );
   t.is(c.read('alice', { type: 'event.list', ...FEB }).events.length, 1);
+});
+
+test('a daily series over a crowded agenda lists at most 100 conflicts, found without going through all of them', async (t) => {
+  const alice = new StoreClient(await openStore(), 'crowd');
+  alice.ok(null, { type: 'user.register', username: 'alice', passwordHash: 'h' });
+  const start = at('2026-12-01T10:00:00Z');
+  const events = Array.from({ length: 60 }, (_, i) => ({
+    uid: `daily-${i}`,
+    draft: { title: `Daily ${i}`, start, end: start + HOUR, recurrence: 'FREQ=DAILY' },
+  }));
+  const imported = alice.ok(
+    'alice',
+    { type: 'event.import', events, allowConflict: true },
+    { ids: events.map((_, i) => `crowd-${i}`), at: at('2026-11-01T00:00:00Z') },
+  );
+  t.is(imported.events.length, 60);
+  const scheduled = alice.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { title: 'One more', start, end: start + HOUR, recurrence: 'FREQ=DAILY' },
+      allowConflict: true,
+    },
+    { at: at('2026-11-01T00:00:00Z') },
+  );
+  t.is(scheduled.conflicts.length, 100);
+  t.deepEqual(
+    scheduled.conflicts.map((c) => c.start),
+    [...scheduled.conflicts.map((c) => c.start)].sort(),
+  );
 });
