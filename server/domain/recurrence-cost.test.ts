@@ -210,3 +210,18 @@ test('the minimum gap known without expanding never exceeds a real gap between o
   t.is(minimumOccurrenceGap(parseRecurrenceRule('FREQ=WEEKLY;BYDAY=MO,TU', 'UTC')), 0);
   t.is(minimumOccurrenceGap(parseRecurrenceRule('FREQ=YEARLY;BYMONTHDAY=3', 'UTC')), 0);
 });
+
+test('a daily event within hours of a day long is refused: it would overlap itself when clocks change', (t) => {
+  const start = Date.UTC(1970, 0, 1, 12);
+  const error = t.throws(() =>
+    validateEventDraft({
+      title: 'Almost all day',
+      start,
+      end: start + 23 * 3_600_000 + 45 * 60_000,
+      timeZone: 'Europe/Paris',
+      recurrence: 'FREQ=DAILY',
+    }),
+  );
+  t.true(error instanceof InvalidInput);
+  t.regex(error?.message ?? '', /clocks change/);
+});

@@ -365,8 +365,18 @@ function validateRecurrence(
   }
   const budget = new RecurrenceBudget();
   const duration = end - start;
-  // Rules whose occurrences are surely further apart than the event lasts need no sample.
-  const sample = duration <= minimumOccurrenceGap(rule) ? 1 : SELF_OVERLAP_SAMPLE;
+  // Rules that pick one day per period have a known minimum gap: an event that lasts longer
+  // overlaps itself on the day a daylight-saving change shortens the gap, however far off
+  // (a sample from the start would not get there); a shorter one never does. Other rules
+  // are sampled.
+  const gap = minimumOccurrenceGap(rule);
+  if (gap > 0 && duration > gap) {
+    throw new InvalidInput(
+      'the occurrences of this series would overlap each other when the clocks change; shorten the event or space the occurrences',
+      { field: 'recurrence' },
+    );
+  }
+  const sample = gap > 0 ? 1 : SELF_OVERLAP_SAMPLE;
   const starts = firstOccurrenceStarts(rule, start, timeZone, sample, budget);
   const first = starts[0];
   if (first === undefined) {
