@@ -54,6 +54,8 @@ export interface DbStatus {
 }
 
 const FORWARDED = 'x-agenda-forwarded-by';
+/** Requests waiting in the store's worker beyond which new commands and queries are refused. */
+const MAX_STORE_BACKLOG = 256;
 /** Decisions of one command before it is answered `unavailable` (retry): contention is rare. */
 const MAX_DECISIONS = 5;
 
@@ -285,6 +287,7 @@ export class DbService {
     const remaining = () => Math.max(1, deadline - Date.now());
     let last: StoreResult | null = null;
     for (let decisions = 0; decisions < MAX_DECISIONS;) {
+      this.admit();
       // The leader's clock, stamped at each decision: every replica applies the same `at`.
       this.lastAt = Math.max(Date.now(), this.lastAt);
       const command = parseCommand({ ...body, at: this.lastAt });
@@ -372,6 +375,7 @@ export class DbService {
       throw HttpError.of('invalid', 'the body must be a query object');
     }
     const query = parseQuery({ at: Date.now(), ...body });
+    this.admit();
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
     // A query is answered with a query result (decisions are asked for in `propose` only).
     const answer =
@@ -379,6 +383,21 @@ export class DbService {
         ? await this.node.readLocal(query, { timeoutMs })
         : await this.node.read(query, { timeoutMs });
     return { result: answer as StoreQueryResult };
+  }
+
+  /**
+   * Refuses new work (503, retryable) while the store's worker has {@link MAX_STORE_BACKLOG}
+   * requests waiting: work queued behind a long one would only time out there, and callers
+   * retrying it would keep the queue full long after (congestion collapse).
+   */
+  private admit(): void {
+    const waiting = this.store.backlog();
+    if (waiting >= MAX_STORE_BACKLOG) {
+      throw HttpError.of(
+        'unavailable',
+        `the store is busy (${waiting} requests waiting); retry with the same requestId`,
+      );
+    }
   }
 
   /** The member's view now, and the store's as soon as its worker gets to it (null if it cannot). */
