@@ -18,7 +18,7 @@ import { Agent } from 'undici';
 import { z } from 'zod';
 import { Rng } from '../../raft/sim/rng.js';
 import { preciseConnector } from '../../server/net/connector.js';
-import { API_PREFIX } from '../../server/protocol/api.js';
+import { API_PREFIX, LIST_PAGE_MAX_ITEMS } from '../../server/protocol/api.js';
 import { monotonicNow, type LoadSpec, type OpRecord, type UserReadBack } from './protocol.js';
 
 /** Events are one minute long, one after another: creates never conflict with each other. */
@@ -55,7 +55,10 @@ interface UserSession {
   nextSlot: number;
 }
 
-const EventsAnswer = z.object({ events: z.array(z.object({ title: z.string() })) });
+const EventsAnswer = z.object({
+  events: z.array(z.object({ title: z.string() })),
+  next: z.string().nullable().optional(),
+});
 const LoginAnswer = z.object({ token: z.string().min(1) });
 
 /** Statuses after which the same request may succeed: the system is failing over. */
@@ -178,7 +181,8 @@ export class ChaosLoad {
       for (;;) {
         await this.#ensureLogin(user);
         const call = monotonicNow();
-        const read = await this.#read(user);
+        // Nothing writes any more: the pages of the agenda are one read.
+        const read = await this.#read(user, { allPages: true });
         if (read.ok) {
           results.push({ user: user.name, call, return: monotonicNow(), titles: read.titles });
           break;
@@ -304,19 +308,41 @@ export class ChaosLoad {
     );
   }
 
+  /**
+   * The user's agenda over the load's window. Lists come a page at a time
+   * (`LIST_PAGE_MAX_ITEMS`); pages read one after another are not one atomic read while
+   * others write, so during the load an agenda longer than a page is a failed read (the
+   * history checker must not see a torn one), and only the read-back, once nothing writes,
+   * follows the pages (`allPages`).
+   */
   async #read(
     user: UserSession,
+    options: { allPages: boolean } = { allPages: false },
   ): Promise<{ ok: true; titles: string[] } | { ok: false; error: string }> {
     const from = new Date(this.#windowStart).toISOString();
     const to = new Date(this.#windowStart + WINDOW_MS).toISOString();
-    const answer = await this.#attempt('GET', `/events?from=${from}&to=${to}`, { user });
-    if (!answer.answered) return { ok: false, error: answer.error };
-    if (answer.status === 401) user.token = null;
-    if (answer.status !== 200)
-      return { ok: false, error: describeRefusal(answer.status, answer.body) };
-    const parsed = EventsAnswer.safeParse(answer.body);
-    if (!parsed.success) return { ok: false, error: 'the agenda answer has no events list' };
-    return { ok: true, titles: parsed.data.events.map((event) => event.title) };
+    const titles: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: string = after === null ? '' : `&after=${encodeURIComponent(after)}`;
+      const answer = await this.#attempt(
+        'GET',
+        `/events?from=${from}&to=${to}&limit=${LIST_PAGE_MAX_ITEMS}${page}`,
+        { user },
+      );
+      if (!answer.answered) return { ok: false, error: answer.error };
+      if (answer.status === 401) user.token = null;
+      if (answer.status !== 200)
+        return { ok: false, error: describeRefusal(answer.status, answer.body) };
+      const parsed = EventsAnswer.safeParse(answer.body);
+      if (!parsed.success) return { ok: false, error: 'the agenda answer has no events list' };
+      titles.push(...parsed.data.events.map((event) => event.title));
+      after = parsed.data.next ?? null;
+      if (after !== null && !options.allPages) {
+        return { ok: false, error: `the agenda is longer than one page (${titles.length} events)` };
+      }
+    } while (after !== null);
+    return { ok: true, titles };
   }
 
   async #register(user: UserSession, deadline: number): Promise<void> {
