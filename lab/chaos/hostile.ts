@@ -97,11 +97,12 @@ export function yearlySeriesCalendar(count: number, uidPrefix: string): string {
       'DTSTAMP:20260101T000000Z',
     );
     if (i % 3 === 0) {
-      const next = new Date(date.getTime() + 86_400_000);
+      const next = new Date(Date.UTC(year, date.getUTCMonth(), date.getUTCDate() + 1));
+      const nextDay = `${next.getUTCFullYear()}${pad(next.getUTCMonth() + 1)}${pad(next.getUTCDate())}`;
       lines.push(
         `SUMMARY:Birthday of person ${i}`,
         `DTSTART;VALUE=DATE:${day}`,
-        `DTEND;VALUE=DATE:${year}${pad(next.getUTCMonth() + 1)}${pad(next.getUTCDate())}`,
+        `DTEND;VALUE=DATE:${nextDay}`,
         'TRANSP:TRANSPARENT',
       );
     } else {
