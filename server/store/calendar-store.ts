@@ -230,6 +230,21 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
    * request id is already remembered. The command's `at` is the leader's clock.
    */
   decide(command: StoreCommand): Decided {
+    const decided = this.decideEffect(command);
+    if (decided.kind === 'answer') return decided;
+    const { effect } = decided;
+    return {
+      kind: 'effect',
+      entry: encoder.encode(JSON.stringify(effect)),
+      reads: effect.reads,
+      stamps: effect.stamps,
+    };
+  }
+
+  /** {@link decide}, with the effect as a value (an old command applied here needs no bytes). */
+  private decideEffect(
+    command: StoreCommand,
+  ): { kind: 'answer'; result: StoreResult } | { kind: 'effect'; effect: Effect } {
     const connection = this.open();
     const fingerprint = fingerprintOf(command);
     const previous = connection.requests.find(command.requestId);
@@ -251,12 +266,7 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       writes: outcome.ok ? journal.writes : [],
       outcome,
     };
-    return {
-      kind: 'effect',
-      entry: encoder.encode(JSON.stringify(effect)),
-      reads: effect.reads,
-      stamps: effect.stamps,
-    };
+    return { kind: 'effect', effect };
   }
 
   /** The log index of the last entry applied (0 before any). */
@@ -329,15 +339,13 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       } else {
         // A command written by an older version: decided here, as that version did.
         const command = parseCommand(value);
-        const decided = this.decide(command);
+        const decided = this.decideEffect(command);
         if (decided.kind === 'answer') {
           this.advanceClock(connection, command.at);
           return decided.result;
         }
         // Decided at its own place in the log: nothing can have changed in between.
-        return this.applyEffect(connection, parseEffect(parseEntry(decided.entry)), entry.index, {
-          preconditions: false,
-        });
+        return this.applyEffect(connection, decided.effect, entry.index, { preconditions: false });
       }
     } catch (error) {
       return refusal(error);

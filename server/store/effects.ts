@@ -36,6 +36,7 @@ import { z } from 'zod';
 import type { Attendee, CalendarEvent, Mutation, Notification } from '../domain/index.js';
 import { InvalidInput } from '../errors.js';
 import type { WireError } from '../errors.js';
+import type { TimeBounds } from './calendar-writes.js';
 import { MAX_ID_LENGTH } from './protocol.js';
 
 /** The keys reads depend on and writes stamp; see the module comment. */
@@ -49,12 +50,6 @@ export const KEYS = {
   registry: (key: string) => `registry/${key}`,
   lease: (name: string) => `lease/${name}`,
 } as const;
-
-/** Where an event sits in the time indexes, computed when it is decided (see schema.ts). */
-export interface TimeBounds {
-  readonly seriesEnd: number;
-  readonly spanClass: number;
-}
 
 /**
  * A row change as it replicates: a domain mutation, with what its apply would otherwise
