@@ -285,7 +285,7 @@ export class DbService {
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
     const deadline = Date.now() + timeoutMs;
     const remaining = () => Math.max(1, deadline - Date.now());
-    let last: StoreResult | null = null;
+    let last: StoreResult = stalled();
     for (let decisions = 0; decisions < MAX_DECISIONS;) {
       this.admit();
       // The leader's clock, stamped at each decision: every replica applies the same `at`.
@@ -297,6 +297,8 @@ export class DbService {
       if (decided.kind === 'answer') return decided.result;
       const writers = this.inFlight.writersOf(decided.reads);
       if (writers.length > 0) {
+        // Waiting is bounded by the command's time: past it, the caller retries by request id.
+        if (Date.now() >= deadline) return stalled();
         await Promise.all(writers);
         continue;
       }
@@ -309,7 +311,7 @@ export class DbService {
     this.config.logger.warn('a command stayed stale after repeated decisions', {
       decisions: MAX_DECISIONS,
     });
-    return last ?? stalled();
+    return last;
   }
 
   /** Followers pass commands to the leader, once; the answer is relayed as is. */
