@@ -4,6 +4,7 @@
  * (and decided again right), and logs written by older versions still apply.
  */
 import test from 'ava';
+import { MAX_GROUP_MEMBERS } from '../domain/index.js';
 import type { CalendarStore } from './calendar-store.js';
 import { parseEffect, type Effect } from './effects.js';
 import type { StoreCommand, StoreResult } from './protocol.js';
@@ -170,4 +171,36 @@ test('a malformed effect is refused by result, the same on every member', async 
   const bad = encoder.encode(JSON.stringify({ v: 2, requestId: 'x', writes: 'nope' }));
   const [result] = store.apply([{ index: 1, term: 1, data: bad }]);
   t.like(result, { ok: false, error: { code: 'invalid' } });
+});
+
+test('the largest group event the API accepts replicates as one effect that follows apply to the same bytes', async (t) => {
+  const leader = new StoreClient(await openStore(), 'big');
+  const members = Array.from({ length: MAX_GROUP_MEMBERS - 1 }, (_, i) => `member-${i}`);
+  leader.ok(null, { type: 'user.register', username: 'owner', passwordHash: 'h' });
+  for (const name of members)
+    leader.ok(null, { type: 'user.register', username: name, passwordHash: 'h' });
+  leader.ok('owner', { type: 'group.create', name: 'everyone', kind: 'hierarchical' });
+  for (const name of members) {
+    leader.ok('owner', { type: 'group.addMember', group: 'everyone', username: name, level: 1 });
+  }
+  const follower = await openStore();
+  follower.restore(leader.store.snapshot());
+  const start = EPOCH + 10 * DAY;
+  const { effect, entry } = effectOf(
+    leader.store,
+    leader.command('owner', {
+      type: 'event.create',
+      draft: { title: 'All hands', start, end: start + HOUR, recurrence: 'FREQ=WEEKLY' },
+      group: 'everyone',
+    }),
+  );
+  // Every attendee's agenda is read (conflicts of the imposed) and written.
+  for (const name of members) {
+    t.true(effect.reads.includes(`agenda/${name}`) && effect.stamps.includes(`agenda/${name}`));
+  }
+  const index = leader.store.appliedIndex() + 1;
+  t.true(applyAt(leader.store, index, entry).ok);
+  t.true(applyAt(follower, index, entry).ok);
+  // Byte for byte (the image is too large for a structural comparison).
+  t.true(Buffer.from(follower.snapshot()).equals(Buffer.from(leader.store.snapshot())));
 });
