@@ -107,6 +107,15 @@ export interface ScenarioResult {
   /** The same, counting acknowledged creates only. */
   readonly writeUnavailableMs: number | null;
   /**
+   * Where that longest outage lay: its first and last instant in ms relative to the fault
+   * (negative: before it), and the fault's wall-clock time, to read beside the daemons' logs.
+   */
+  readonly outageWindow?: {
+    readonly fromMs: number;
+    readonly toMs: number;
+    readonly faultAt: string;
+  };
+  /**
    * False when no operation succeeded between the longest outage's start and the stop (only
    * telling when that outage is long: a short one may just be the load's last pause).
    */
@@ -189,6 +198,7 @@ export function jsonRow(result: ScenarioResult): Record<string, unknown> {
     writeUnavailableMs:
       result.writeUnavailableMs === null ? null : Math.round(result.writeUnavailableMs),
     recovered: result.recovered,
+    ...(result.outageWindow === undefined ? {} : { outageWindow: result.outageWindow }),
     ...(result.eventLoopDelayWorstMs === undefined
       ? {}
       : { eventLoopDelayWorstMs: result.eventLoopDelayWorstMs }),
