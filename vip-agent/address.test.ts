@@ -107,3 +107,9 @@ test('a command that hangs is cut off at its timeout', async (t) => {
   t.regex(error.message, /no answer within 100 ms/);
   t.true(Date.now() - started < 2_000);
 });
+
+test('without a command prefix the address is read in-process from the running device', async (t) => {
+  const loopback = { address: '127.0.0.1', prefixLength: 8, device: 'lo' };
+  t.true(await new IpAddressControl(loopback).isConfigured());
+  t.false(await new IpAddressControl({ ...loopback, address: '127.0.0.77' }).isConfigured());
+});
