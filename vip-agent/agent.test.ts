@@ -2,7 +2,7 @@
  * Two VIP agents with real heartbeats on loopback (through a relay that can drop them), an
  * in-memory DB registry whose links can be cut, and a fake LAN that catches every instant the
  * VIP is on both hosts. Timings are the production defaults (checks every 100 ms, a 1.5 s
- * lease). Ports 30300–30359.
+ * lease). Ports 30300–30369.
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
@@ -17,12 +17,13 @@ import { FakeGateway, FakeLan, UdpRelay, vipPorts } from './test-support.js';
 import type { FakeAddressControl, LanEvent } from './test-support.js';
 
 const INTERVAL = 100;
+const CALL_TIMEOUT = 150;
 const DECISION: VipDecisionConfig = {
   leaseTtlMs: 1500,
   leaseMarginMs: 500,
   renewAfterMs: 300,
   maxLeaseReadAgeMs: 400,
-  peerDeadAfterMs: 600,
+  peerDeadAfterMs: 1200,
   gatewayFailureThreshold: 3,
 };
 const KEY = 'vip-pair-key-for-tests-0123456789';
@@ -72,6 +73,7 @@ async function startHost(t: ExecutionContext, spec: HostSpec): Promise<Host> {
     heartbeat: channel,
     gateway,
     checkIntervalMs: INTERVAL,
+    callTimeoutMs: CALL_TIMEOUT,
     decision: DECISION,
     logger: recordingLogger(log),
   });
@@ -153,10 +155,24 @@ function eventAt(lan: FakeLan, host: string, change: LanEvent['change'], since: 
 
 test('the production defaults satisfy the agent’s timing relations; bad ones are refused', (t) => {
   t.deepEqual(vipAgentTimingProblems({ checkIntervalMs: INTERVAL, decision: DECISION }), []);
-  t.deepEqual(vipAgentTimingProblems({ checkIntervalMs: 250, decision: DECISION }), [
-    'leaseMarginMs must exceed checkIntervalMs + 2 × callTimeoutMs',
-    'peerDeadAfterMs must be at least 3 × checkIntervalMs',
-  ]);
+  t.deepEqual(
+    vipAgentTimingProblems({
+      checkIntervalMs: INTERVAL,
+      callTimeoutMs: CALL_TIMEOUT,
+      decision: DECISION,
+    }),
+    [],
+  );
+  t.deepEqual(
+    vipAgentTimingProblems({
+      checkIntervalMs: 250,
+      decision: { ...DECISION, peerDeadAfterMs: 600 },
+    }),
+    [
+      'leaseMarginMs must exceed checkIntervalMs + 2 × callTimeoutMs',
+      'peerDeadAfterMs must be at least 3 × checkIntervalMs',
+    ],
+  );
   const error = t.throws(
     () =>
       new VipAgent({
@@ -358,6 +374,63 @@ test.serial(
     t.true(takeoverMs < DECISION.leaseTtlMs / 2, 'without waiting for the lease to expire');
     t.deepEqual(pair.lan.overlaps, []);
     t.like(active.agent.status(), { state: 'passive', vipConfigured: false });
+  },
+);
+
+test.serial(
+  'a DB outage longer than the lease: the VIP stays put while the pair hear each other, and drops in time when they stop',
+  async (t) => {
+    const pair = await startPair(t, 30_360);
+    const [active, passive] = await settled(pair);
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, pair.lan.holders().length)), 2);
+    t.teardown(() => clearInterval(sampler));
+
+    // Both hosts lose the DB (a leader election, a quorum lost) for two lease lifetimes.
+    active.link.cutOff = true;
+    passive.link.cutOff = true;
+    const outage = Date.now();
+    await waitFor(
+      'two lease lifetimes',
+      () => Date.now() - outage > 2 * DECISION.leaseTtlMs,
+      6_000,
+    );
+    t.deepEqual(pair.lan.holders(), [active.id], 'the VIP stayed where it was');
+    t.deepEqual(
+      pair.lan.events.filter((e) => e.at >= outage && e.change === 'remove'),
+      [],
+    );
+
+    // The DB is back: its lease expired meanwhile, so the active takes it again, VIP in place.
+    active.link.cutOff = false;
+    passive.link.cutOff = false;
+    await waitFor(
+      'the active to hold the lease again',
+      () =>
+        pair.registry.lease(LEASE)?.holder === active.id &&
+        active.agent.status().lease.kind === 'mine',
+    );
+    t.deepEqual(pair.lan.holders(), [active.id]);
+
+    // The worst case: the DB is gone again, then the pair stop hearing each other, then the DB
+    // comes back for the passive only. The active must drop the VIP before the passive, which
+    // now sees a silent peer and an expired lease, can take it.
+    active.link.cutOff = true;
+    passive.link.cutOff = true;
+    await waitFor('past the lease', () => Date.now() - outage > 4 * DECISION.leaseTtlMs, 10_000);
+    const cutAt = Date.now();
+    pair.relay.cut = true;
+    passive.link.cutOff = false;
+    await waitFor('the passive to claim the VIP', () => pair.lan.has(passive.id), 5_000);
+    const released = eventAt(pair.lan, active.id, 'remove', cutAt);
+    const claimed = eventAt(pair.lan, passive.id, 'add', cutAt);
+    t.log(
+      `heartbeats cut → released after ${released - cutAt} ms, claimed after ${claimed - cutAt} ms`,
+    );
+    t.true(released < claimed);
+    t.true(released - cutAt <= DECISION.peerDeadAfterMs - DECISION.leaseMarginMs + 2 * INTERVAL);
+    t.deepEqual(pair.lan.overlaps, []);
+    t.is(most, 1);
   },
 );
 

@@ -276,7 +276,11 @@ export class VipAgent {
       self: this.options.id,
       vipConfigured: this.vipConfigured,
       gatewayFailures: this.gatewayFailures,
-      peer: { heartbeatAgeMs: peer.heartbeatAgeMs, claimed: peer.claimed },
+      peer: {
+        heartbeatAgeMs: peer.heartbeatAgeMs,
+        claimed: peer.claimed,
+        acknowledgedActiveAgeMs: peer.acknowledgedActiveAgeMs,
+      },
       ...this.lease.observe(),
     };
   }

@@ -65,12 +65,24 @@ export const VipAgentConfigSchema = z.strictObject({
   /** Where it serves `GET /metrics` (HTTPS, client certificate required); none when absent. */
   metrics: MetricsListenSchema.optional(),
   checkIntervalMs: z.int().min(20).max(10_000).default(100),
+  /**
+   * Longest one call of a check (the gateway's health, the lease read, an action) may take
+   * before it counts as failed. Longer than an interval, so a busy machine's slow answer is
+   * still an answer: every age is measured from the send, so a late answer is never trusted
+   * for longer than it deserves. `leaseMarginMs` must exceed the interval plus two of these.
+   */
+  callTimeoutMs: z.int().min(10).max(10_000).default(150),
   /** Timings of the decision core; see `vipDecisionConfigProblems` for how they must relate. */
   leaseTtlMs: z.int().min(100).max(60_000).default(1500),
   leaseMarginMs: z.int().min(20).max(30_000).default(500),
   renewAfterMs: z.int().min(20).max(30_000).default(300),
   maxLeaseReadAgeMs: z.int().min(20).max(30_000).default(400),
-  peerDeadAfterMs: z.int().min(50).max(60_000).default(600),
+  /**
+   * Silence after which the peer counts as dead. Also how long a passive peer's confirmation
+   * of our "active" heartbeat lets us keep the VIP without the lease (decide.ts, rule 1): well
+   * above `leaseMarginMs`, or a DB outage takes the VIP down with it.
+   */
+  peerDeadAfterMs: z.int().min(50).max(60_000).default(1200),
   gatewayFailureThreshold: z.int().min(1).max(100).default(3),
   gossip: GossipConfigSchema.optional(),
 });
@@ -89,6 +101,7 @@ export function loadVipAgentConfig(path: string): LoadedVipAgentConfig {
   const { file } = loaded;
   const problems = vipAgentTimingProblems({
     checkIntervalMs: file.checkIntervalMs,
+    callTimeoutMs: file.callTimeoutMs,
     decision: file,
   });
   if (file.heartbeat.peerId === file.id) problems.push('heartbeat.peerId must differ from id');

@@ -13,7 +13,7 @@ const config: VipDecisionConfig = {
   leaseMarginMs: 1000,
   renewAfterMs: 500,
   maxLeaseReadAgeMs: 1000,
-  peerDeadAfterMs: 1000,
+  peerDeadAfterMs: 2000,
   gatewayFailureThreshold: 3,
 };
 
@@ -81,6 +81,59 @@ const table: { name: string; observation: VipObservation; expected: VipAction['t
   {
     name: 'VIP up, lease mine but within the margin: release the VIP',
     observation: active({ lease: mine(1040), leaseReadAgeMs: 60, lastRenewedAgoMs: 100 }),
+    expected: 'release-vip',
+  },
+
+  // Rule 1, the peer's word: a DB outage does not take the VIP away while the pair hear each other.
+  {
+    name: 'lease run out during a DB outage, the passive peer confirmed us lately: keep the VIP',
+    observation: active({
+      lease: unreachable,
+      leaseReadAgeMs: 2600,
+      lastRenewedAgoMs: 2600,
+      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 150 },
+    }),
+    expected: 'renew-lease',
+  },
+  {
+    name: 'lease expired in the DB, the passive peer confirmed us lately: keep the VIP, acquire again',
+    observation: active({
+      lease: free,
+      lastRenewedAgoMs: 2600,
+      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 150 },
+    }),
+    expected: 'acquire-lease',
+  },
+  {
+    name: "the peer's confirmation is too old to cover the margin: release the VIP",
+    observation: active({
+      lease: unreachable,
+      leaseReadAgeMs: 2600,
+      lastRenewedAgoMs: 2600,
+      peer: {
+        ...alivePassivePeer,
+        acknowledgedActiveAgeMs: 0.1 + config.peerDeadAfterMs - config.leaseMarginMs,
+      },
+    }),
+    expected: 'release-vip',
+  },
+  {
+    name: "the peer's word never counts against a lease it holds: release the VIP",
+    observation: active({
+      lease: heldByPeer,
+      lastRenewedAgoMs: 100,
+      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 10 },
+    }),
+    expected: 'release-vip',
+  },
+  {
+    name: 'a peer that says it is active gives no word: release the VIP once the lease is out',
+    observation: active({
+      lease: unreachable,
+      leaseReadAgeMs: 2600,
+      lastRenewedAgoMs: 2600,
+      peer: { ...aliveActivePeer, acknowledgedActiveAgeMs: 10 },
+    }),
     expected: 'release-vip',
   },
 
@@ -301,6 +354,30 @@ test('never two owners: over many observations, the VIP is kept or claimed only 
     if (action.type === 'release-lease') t.false(observation.vipConfigured);
   }
   t.true(claims > 0, 'the generator reaches the claiming rule, so the property is exercised');
+});
+
+test("the peer's word holds: a peer that heard us active within peerDeadAfterMs never acquires or claims", (t) => {
+  // The other half of rule 1's second proof: whatever the lease looks like to the peer, and
+  // however long ago it renewed, while our last "active" heartbeat is fresher than
+  // peerDeadAfterMs in its eyes it takes neither the lease nor the VIP.
+  const random = seededRandom(777);
+  const next = (n: number): number => Math.floor(random() * n);
+  const leases: VipLeaseObservation[] = [heldByPeer, free, unreachable, mine(3000), mine(0)];
+  for (let i = 0; i < 5000; i++) {
+    const observation = passive({
+      peer: { heartbeatAgeMs: next(config.peerDeadAfterMs + 1), claimed: 'active' },
+      lease: leases[next(leases.length)] ?? free,
+      leaseReadAgeMs: next(3000),
+      lastRenewedAgoMs: next(3) === 0 ? null : next(4000),
+      gatewayFailures: next(4),
+    });
+    const action = decide(observation, config);
+    if (action.type === 'acquire-lease' || action.type === 'claim-vip') {
+      t.fail(`${action.type} while the peer is heard active: ${JSON.stringify(observation)}`);
+      return;
+    }
+  }
+  t.pass();
 });
 
 test('provable remaining time is the tighter of the DB answer and the last renewal', (t) => {

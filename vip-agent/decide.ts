@@ -19,10 +19,17 @@
  * check interval, the time to run `ip addr del`, and clock-rate drift between the hosts.
  *
  * ## Rules, in priority order (each a test in `decide.test.ts`)
- * 1. **The VIP is held only while the lease is held with margin.** With the VIP configured and
- *    less than `leaseMarginMs` of the lease provably left (lost, taken, never renewed, or the
- *    DB unreachable for too long), release the VIP. This is the fail-safe that lets a
- *    partitioned active step down before the peer can acquire the lease.
+ * 1. **The VIP is held only while it is provably ours with margin.** With the VIP configured
+ *    and no more than `leaseMarginMs` provably left, release the VIP. This is the fail-safe that
+ *    lets a partitioned active step down before the peer can take over. Two things prove it:
+ *    - *the lease*: what is left of our tenure (lost, taken, never renewed, or the DB
+ *      unreachable for too long: nothing);
+ *    - *the peer's word*: a passive peer that confirmed receiving one of our "active"
+ *      heartbeats (sent at `s`) counts us alive until at least `s + peerDeadAfterMs`, and by
+ *      rules 4 and 6 it neither acquires the lease nor claims the VIP before then — unless the
+ *      lease is already its own, so this proof never counts against a lease held by another.
+ *    The second keeps the VIP where it is through a DB outage (a DB leader election takes
+ *    about as long as a lease lasts) while the two agents hear each other, and only then.
  * 2. **An unhealthy local gateway steps down**: at `gatewayFailureThreshold` consecutive failed
  *    health checks, release the VIP, then (next check, never before — the peer must not get
  *    the lease while the VIP is still here) release the lease so the peer can take over at
@@ -72,6 +79,11 @@ export interface VipObservation {
     readonly heartbeatAgeMs: number | null;
     /** The state the peer announced in that heartbeat. */
     readonly claimed: PeerClaim;
+    /**
+     * Time since we sent the newest "active" heartbeat a passive peer confirmed receiving
+     * (`HeartbeatChannel.peer()`); null or absent when there is none.
+     */
+    readonly acknowledgedActiveAgeMs?: number | null;
   };
   readonly lease: VipLeaseObservation;
   /** Time since the request that produced `lease` was sent. */
@@ -158,6 +170,26 @@ export function provableLeaseRemainingMs(
   return bounds.length === 0 ? 0 : Math.max(0, Math.min(...bounds));
 }
 
+/**
+ * How long the VIP may provably stay here (rule 1): the longer of what is left of the lease
+ * and what the peer's confirmation guarantees. The confirmation counts only for a VIP that is
+ * here, a peer that still says it is passive, and a lease not known to be someone else's.
+ */
+export function provableHoldMs(observation: VipObservation, config: VipDecisionConfig): number {
+  const lease = provableLeaseRemainingMs(observation, config);
+  const { acknowledgedActiveAgeMs, claimed } = observation.peer;
+  if (
+    !observation.vipConfigured ||
+    observation.lease.kind === 'other' ||
+    claimed !== 'passive' ||
+    acknowledgedActiveAgeMs === null ||
+    acknowledgedActiveAgeMs === undefined
+  ) {
+    return lease;
+  }
+  return Math.max(lease, config.peerDeadAfterMs - acknowledgedActiveAgeMs);
+}
+
 /** Whether the peer is out of the way: its heartbeats stopped, or it says it is passive. */
 export function peerStandsAside(observation: VipObservation, config: VipDecisionConfig): boolean {
   const { heartbeatAgeMs, claimed } = observation.peer;
@@ -169,13 +201,14 @@ export function peerStandsAside(observation: VipObservation, config: VipDecision
 export function decide(observation: VipObservation, config: VipDecisionConfig): VipAction {
   // Whole milliseconds: the reasons are read by people.
   const remainingMs = Math.floor(provableLeaseRemainingMs(observation, config));
+  const holdMs = Math.floor(provableHoldMs(observation, config));
   const healthy = observation.gatewayFailures < config.gatewayFailureThreshold;
 
   // Rule 1: the fail-safe comes before anything else.
-  if (observation.vipConfigured && remainingMs <= config.leaseMarginMs) {
+  if (observation.vipConfigured && holdMs <= config.leaseMarginMs) {
     return {
       type: 'release-vip',
-      reason: `only ${remainingMs} ms of the lease provably left (margin ${config.leaseMarginMs} ms)`,
+      reason: `only ${holdMs} ms provably left by the lease or the peer's word (margin ${config.leaseMarginMs} ms)`,
     };
   }
 
@@ -191,7 +224,7 @@ export function decide(observation: VipObservation, config: VipDecisionConfig): 
       if (observation.vipConfigured) {
         return {
           type: 'renew-lease',
-          reason: `lease unknown (DB unreachable or read stale): keeping the VIP for ${remainingMs} ms at most`,
+          reason: `lease unknown (DB unreachable or read stale): keeping the VIP for ${holdMs} ms at most`,
         };
       }
       return { type: 'none', reason: 'lease unknown (DB unreachable or read stale): never claim' };

@@ -65,7 +65,13 @@ test.serial(
   async (t) => {
     const a = await open(t, { self: 'vip-a', peerId: 'vip-b' });
     const b = await open(t, { self: 'vip-b', peerId: 'vip-a', restartAfterMs: 60_000 });
-    t.deepEqual(b.peer(), { id: 'vip-a', heartbeatAgeMs: null, claimed: 'unknown', epoch: null });
+    t.deepEqual(b.peer(), {
+      id: 'vip-a',
+      heartbeatAgeMs: null,
+      claimed: 'unknown',
+      epoch: null,
+      acknowledgedActiveAgeMs: null,
+    });
 
     a.send('active', 4);
     await waitFor('the heartbeat', () => b.peer().claimed === 'active');
@@ -169,4 +175,41 @@ test.serial('sequence numbers start above anything an earlier run could have sen
     epoch: 2,
     seq: (received[0]?.seq ?? 0) + 1,
   });
+});
+
+test.serial(
+  'a passive peer confirms our active heartbeats; its own activity or our passivity voids that',
+  async (t) => {
+    const a = await open(t, { self: 'vip-a', peerId: 'vip-b' });
+    const b = await open(t, { self: 'vip-b', peerId: 'vip-a' });
+    a.send('active', 3);
+    await waitFor('b to hear a', () => b.peer().claimed === 'active');
+    t.is(a.peer().acknowledgedActiveAgeMs, null, 'nothing confirmed before b answers');
+
+    b.send('passive', 3);
+    await waitFor('the confirmation', () => a.peer().acknowledgedActiveAgeMs !== null);
+    t.true((a.peer().acknowledgedActiveAgeMs ?? Infinity) < 1_000);
+
+    // The peer says it is active: it may act, so its word no longer counts.
+    b.send('active', 4);
+    await waitFor('b active', () => a.peer().claimed === 'active');
+    t.is(a.peer().acknowledgedActiveAgeMs, null);
+
+    // Confirmed again while passive, then we say passive and that is confirmed: void.
+    b.send('passive', 4);
+    await waitFor('confirmed again', () => a.peer().acknowledgedActiveAgeMs !== null);
+    a.send('passive', 4);
+    await waitFor('b hears a passive', () => b.peer().claimed === 'passive');
+    b.send('passive', 4);
+    await waitFor('our passivity confirmed', () => a.peer().acknowledgedActiveAgeMs === null);
+    t.pass();
+  },
+);
+
+test.serial('a heartbeat without a confirmation (an older agent) is accepted', async (t) => {
+  const b = await open(t, { self: 'vip-b', peerId: 'vip-a' });
+  const send = await rawSender(t, portB);
+  await send(sealer(KEY).encode(heartbeat({ state: 'active', seq: Date.now() * 4 })));
+  await waitFor('the heartbeat', () => b.peer().claimed === 'active');
+  t.is(b.peer().acknowledgedActiveAgeMs, null);
 });

@@ -38,8 +38,16 @@ export const HeartbeatSchema = z.strictObject({
   epoch: z.int().nonnegative(),
   /** Grows with every heartbeat the sender sends, across restarts too (see {@link HeartbeatChannel}). */
   seq: z.int().nonnegative(),
+  /**
+   * The `seq` of the newest heartbeat the sender accepted from its peer; absent before it heard
+   * any. It tells the peer which of its own heartbeats got through (see `acknowledgedActive`).
+   */
+  ack: z.int().nonnegative().optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+/** How many of its own recent heartbeats a channel remembers, to match confirmations. */
+const SENT_REMEMBERED = 64;
 
 /** Why a heartbeat was dropped: the envelope's reasons, a sender other than the peer, or an
  * older sequence number than one already accepted (reordered or replayed in a new envelope). */
@@ -53,6 +61,14 @@ export interface PeerHeartbeat {
   readonly claimed: PeerClaim;
   /** The lease epoch it announced; null if never heard. */
   readonly epoch: number | null;
+  /**
+   * Time since this agent sent the newest of its own "active" heartbeats that the peer
+   * confirmed, in a heartbeat saying it was passive, that it had received; null when there is
+   * none (never confirmed, the peer heard this agent passive since, or it says it is active).
+   * Until `peerDeadAfterMs` after that send, the peer cannot count this agent dead, so it
+   * neither acquires the lease nor claims the VIP (`decide.ts`, rule 1).
+   */
+  readonly acknowledgedActiveAgeMs: number | null;
 }
 
 /** Counters an operator reads to tell a silent peer from a network that drops or forges. */
@@ -101,6 +117,10 @@ export class HeartbeatChannel {
   private readonly codec: AuthenticatedDatagramCodec<Heartbeat>;
   private seq: number;
   private last: { at: number; seq: number; state: PeerClaim; epoch: number } | null = null;
+  /** When each recent heartbeat of ours was sent, and what it said, by `seq`. */
+  private readonly sent = new Map<number, { at: number; state: 'active' | 'passive' }>();
+  /** Send time of our newest "active" heartbeat the passive peer confirmed; see `peer()`. */
+  private acknowledgedActiveAt: number | null = null;
   private counters = { sent: 0, received: 0, sendErrors: 0 };
   private readonly dropped = Object.fromEntries(
     [...DROP_REASONS, 'unknown_sender', 'out_of_order'].map((reason) => [reason, 0]),
@@ -171,7 +191,13 @@ export class HeartbeatChannel {
       state,
       epoch,
       seq: this.seq++,
+      ...(this.last === null ? {} : { ack: this.last.seq }),
     };
+    this.sent.set(heartbeat.seq, { at: this.now(), state });
+    // A confirmation names a heartbeat sent a round trip ago: a few dozen suffice.
+    if (this.sent.size > SENT_REMEMBERED) {
+      this.sent.delete(this.sent.keys().next().value as number);
+    }
     const datagram = this.codec.encode(heartbeat);
     try {
       this.socket.send(datagram, this.options.peer.port, this.options.peer.host, (error) => {
@@ -192,6 +218,10 @@ export class HeartbeatChannel {
       heartbeatAgeMs: last === null ? null : Math.max(0, this.now() - last.at),
       claimed: last?.state ?? 'unknown',
       epoch: last?.epoch ?? null,
+      acknowledgedActiveAgeMs:
+        this.acknowledgedActiveAt === null
+          ? null
+          : Math.max(0, this.now() - this.acknowledgedActiveAt),
     };
   }
 
@@ -224,5 +254,20 @@ export class HeartbeatChannel {
     }
     this.last = { at: now, seq: heartbeat.seq, state: heartbeat.state, epoch: heartbeat.epoch };
     this.counters.received++;
+    this.noteAcknowledgement(heartbeat);
+  }
+
+  /**
+   * Only a passive peer's confirmation counts: it heard us active, so by its own rules it will
+   * not take the lease or the VIP for `peerDeadAfterMs` after hearing us. An active peer, or
+   * one that confirms a heartbeat in which we said passive, may act: nothing is confirmed.
+   */
+  private noteAcknowledgement(heartbeat: Heartbeat): void {
+    const confirmed = heartbeat.ack === undefined ? undefined : this.sent.get(heartbeat.ack);
+    if (heartbeat.state === 'active' || confirmed?.state === 'passive') {
+      this.acknowledgedActiveAt = null;
+    } else if (confirmed !== undefined) {
+      this.acknowledgedActiveAt = Math.max(this.acknowledgedActiveAt ?? -Infinity, confirmed.at);
+    }
   }
 }

@@ -41,16 +41,14 @@ if (problems.length > 0) {
   process.exit(1);
 }
 
-const { checkIntervalMs } = file;
-// A call slower than an interval is as good as failed; the config loader checked that the
-// lease margin covers a check's worth of such calls.
-const callTimeoutMs = checkIntervalMs;
+// The config loader checked that the lease margin covers a check's worth of the slowest calls.
+const { checkIntervalMs, callTimeoutMs } = file;
 const db = new DbClient({ members: config.db, tls: config.tls });
 const registry = new DbRegistry(db, callTimeoutMs);
 const gateway = new HttpsGatewayHealth({
   url: file.gatewayHealthUrl,
   tls: config.tls,
-  timeoutMs: Math.max(10, Math.floor(checkIntervalMs * 0.8)),
+  timeoutMs: callTimeoutMs,
 });
 // The schema checked these are host:port.
 const address = (hostPort: string) => parseHostPort(hostPort) ?? { host: '', port: 0 };
