@@ -177,6 +177,41 @@ test('leader lease: members that recently heard from the leader ignore a disrupt
   t.is(c.core(1).status().role, 'leader');
 });
 
+test('a broken connection to the leader: its followers campaign within a few ticks, not a timeout', (t) => {
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  c.tickAll(1);
+  const term = c.core(1).status().term;
+  // The leader's process dies: its links go silent and both followers' connections break.
+  c.isolate(1);
+  c.core(2).peerUnreachable(1);
+  c.core(3).peerUnreachable(1);
+  t.is(c.core(2).status().leader, 0, 'the follower no longer counts on the leader');
+  c.tick(2, 1);
+  t.is(c.core(2).status().role, 'leader', 'one tick later: pre-vote, vote, leadership');
+  t.is(c.core(2).status().term, term + 1);
+  // Whole election timeouts would have taken at least electionTicks (10) ticks.
+});
+
+test('a broken connection to a live leader costs at most a refused pre-vote', (t) => {
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  c.tickAll(1);
+  const term = c.core(1).status().term;
+  c.core(2).peerUnreachable(3); // not its leader: ignored
+  t.is(c.core(2).status().leader, 1);
+  c.core(1).peerUnreachable(2); // not a follower: ignored
+  t.is(c.core(1).status().role, 'leader');
+
+  // Only member 2's connection to the leader broke: member 3 still hears the leader.
+  c.core(2).peerUnreachable(1);
+  c.tick(2, 1);
+  t.is(c.core(1).status().role, 'leader', 'member 3 and the leader refused the pre-vote');
+  t.is(c.core(1).status().term, term, 'no term was spent');
+  c.tick(1, 1);
+  t.is(c.core(2).status().leader, 1, "the leader's next heartbeat restores it");
+});
+
 test('commit rule: a new leader never commits an old-term entry by counting replicas (Figure 8)', (t) => {
   // Leases are off so the script can hand leadership around with a few ticks.
   const c = new TestCluster([1, 2, 3, 4, 5], { checkQuorum: false });

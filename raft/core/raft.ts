@@ -232,6 +232,31 @@ export class RaftCore {
   }
 
   /**
+   * A hint from the transport: the connection to `peer` broke (reset, refused, or silent past
+   * the transport's liveness bound), which is what a crashed or killed member looks like. A
+   * follower whose leader that is stops counting on it: it forgets the leader, so it no longer
+   * turns (pre-)votes away for the rest of the leader's lease, and it campaigns after a short
+   * random delay (1 to electionTicks ticks) instead of waiting out a whole randomized election
+   * timeout (electionTicks to twice that). All the leader's followers get the hint at once;
+   * the spread over a whole election timeout keeps most of their campaigns apart. (Holding a
+   * member back once it granted a pre-vote would spread them further, but the simulator found
+   * it can starve elections: a candidate that wins pre-votes and loses real ones kept
+   * silencing the one member that could win.)
+   *
+   * Only timing changes: every vote rule holds, and the campaign starts with a pre-vote that
+   * members still hearing the leader refuse (their lease), so a hint about a live leader (a
+   * connection reset by the network) costs at most a refused pre-vote; the leader's next
+   * heartbeat restores it here. Anything else (not a follower, another member) is ignored.
+   */
+  peerUnreachable(peer: NodeId): void {
+    this.assertNotInReady();
+    if (this.role !== 'follower' || this.leaderId !== peer || peer === NO_NODE) return;
+    this.leaderId = NO_NODE;
+    const soon = 1 + Math.floor(this.random() * this.electionTicks);
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
+  }
+
+  /**
    * Appends a client command to the leader's log. Returns where it landed; it takes effect
    * once that entry is committed and applied. Throws NotLeaderError on other members and
    * ProposalDroppedError while leadership is being transferred.

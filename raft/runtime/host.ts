@@ -7,6 +7,7 @@ import type {
   Entry,
   HardState,
   Message,
+  NodeId,
   Ready,
   Snapshot,
   SoftState,
@@ -319,6 +320,12 @@ export class RaftHost<R, Q, QR> {
   receive(m: Message): void {
     if (this.closed) return;
     this.core.step(m);
+  }
+
+  /** The transport lost its connection to `peer` (see `RaftCore.peerUnreachable`). */
+  peerUnreachable(peer: NodeId): void {
+    if (this.closed) return;
+    this.core.peerUnreachable(peer);
   }
 
   /**

@@ -178,6 +178,7 @@ export class RaftNode<R, Q, QR> {
       tls: config.tls,
       logger: config.logger,
       onMessage: (m) => this.receive(m),
+      onPeerLost: (peer) => this.guardErrors(() => this.host.peerUnreachable(peer)),
       authorizePeer: (claimed, cert) => {
         const cn = cert.subject?.CN;
         const expected = (config.peerCertificateName ?? ((id: NodeId) => `member-${id}`))(claimed);

@@ -412,6 +412,12 @@ export class Simulation {
     this.stop(node);
     node.fs.crash(() => this.faultRng.float());
     node.downUntil = this.now + this.faultRng.int(20, 400);
+    // The members connected to it see their connections reset, as the transport reports
+    // (`RaftCore.peerUnreachable`); some only later, by their timers.
+    for (const other of this.nodes) {
+      if (other === node || !this.up(other) || this.blocked.has(`${node.id}>${other.id}`)) continue;
+      if (this.faultRng.chance(0.8)) this.guard(other, (h) => h.peerUnreachable(node.id));
+    }
   }
 
   private up(node: SimNode): boolean {

@@ -44,6 +44,11 @@ export interface PeerTransportOptions {
   readonly tls: MutualTlsMaterial;
   /** Called once per received message, in arrival order per sender. Should not throw. */
   readonly onMessage: (msg: Message) => void;
+  /**
+   * Called when an established connection to a peer breaks (closed, reset, or silent past
+   * `livenessTimeoutMs`): a hint that the peer may be gone. Should not throw.
+   */
+  readonly onPeerLost?: (peer: NodeId) => void;
   readonly logger: TransportLogger;
   /** Largest frame sent or accepted; larger outgoing messages are dropped. Default 16 MiB. */
   readonly maxFrameBytes?: number;
@@ -115,6 +120,7 @@ export class PeerTransport {
   readonly #listenAddress: NetAddress;
   readonly #clientContext: SecureContext;
   readonly #onMessage: (msg: Message) => void;
+  readonly #onPeerLost: ((peer: NodeId) => void) | undefined;
   readonly #logger: TransportLogger;
   readonly #maxFrameBytes: number;
   readonly #maxQueuedBytes: number;
@@ -135,6 +141,7 @@ export class PeerTransport {
     this.#listenAddress = options.listen;
     this.#clientContext = mutualTlsClientContext(options.tls);
     this.#onMessage = options.onMessage;
+    this.#onPeerLost = options.onPeerLost;
     this.#logger = options.logger;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#maxQueuedBytes = Math.max(
@@ -244,6 +251,7 @@ export class PeerTransport {
         maxQueuedBytes: this.#maxQueuedBytes,
         livenessTimeoutMs: this.#livenessTimeoutMs,
         onWritable: (writable) => this.#scheduleFlush(writable),
+        onLost: (peer) => this.#onPeerLost?.(peer),
       });
       this.#links.set(id, link);
       if (this.#listener.listening && !this.#closed) {
@@ -469,6 +477,8 @@ interface LinkContext {
   readonly livenessTimeoutMs: number;
   /** The link has queued frames and a socket ready to take them. */
   readonly onWritable: (link: OutboundLink) => void;
+  /** An established connection broke. */
+  readonly onLost: (peer: NodeId) => void;
 }
 
 /** The outgoing side towards one peer: its queue, its connection and its redial loop. */
@@ -644,6 +654,7 @@ class OutboundLink {
       } else {
         logger.debug('redial failed', fields);
       }
+      if (wasConnected) this.#context.onLost(this.id);
       this.#scheduleRedial();
     });
   }
