@@ -152,3 +152,42 @@ test('a state machine worker that dies stops its member', async (t) => {
     await cluster.close();
   }
 });
+
+test('an urgent query overtakes ordinary queries waiting for the worker, never an apply', async (t) => {
+  const sm = await WorkerStateMachine.start<KvResult, KvQuery, KvReadResult>({
+    module: new URL('./test-support.js', import.meta.url),
+    options: { queryMs: 60 } satisfies SlowKvOptions,
+    urgent: (query) => (query as KvQuery).key.startsWith('lease'),
+  });
+  t.teardown(() => sm.close());
+  const order: string[] = [];
+  let leaseSeen: string | null | undefined;
+  const query = (key: string) =>
+    new Promise<void>((resolve, reject) =>
+      sm.startQuery({ op: 'get', key }, (error, answer) => {
+        if (error) return reject(error);
+        order.push(key);
+        if (key === 'lease') leaseSeen = answer?.value;
+        resolve();
+      }),
+    );
+  const applyPut = () =>
+    new Promise<void>((resolve, reject) =>
+      sm.startApply(
+        [{ index: 1, term: 1, data: encodeKvCommand({ op: 'put', key: 'lease', value: 'held' }) }],
+        (error) => {
+          if (error) return reject(error);
+          order.push('apply');
+          resolve();
+        },
+      ),
+    );
+  // q1..q4 wait, then the apply, then q5 and q6; the lease read is asked for last.
+  const ordinary = ['q1', 'q2', 'q3', 'q4'].map(query);
+  const apply = applyPut();
+  const afterApply = ['q5', 'q6'].map(query);
+  const lease = query('lease');
+  await Promise.all([...ordinary, apply, ...afterApply, lease]);
+  t.deepEqual(order, ['q1', 'q2', 'q3', 'q4', 'apply', 'lease', 'q5', 'q6']);
+  t.is(leaseSeen, 'held', 'it still saw the apply handed over before it');
+});

@@ -5,7 +5,13 @@
  *
  * The machine is built inside the worker by a module's `createStateMachine` export (see
  * {@link StateMachineFactory}); the member talks to it through {@link AsyncStateMachine}:
- * requests go over in order and are done one at a time, in order. If the worker dies
+ * requests are done one at a time, in order, with one exception. Only a couple are handed to
+ * the worker at once; the rest wait here, so that an *urgent* query (`urgent` option: a lease
+ * read, a leader's decision) can overtake the ordinary queries waiting — an agenda read can
+ * take tens of milliseconds, and a VIP agent's lease read must not wait behind dozens. It
+ * never overtakes an apply, a snapshot or a restore, nor an urgent query before it: a query
+ * is started only once the applies it must see were handed over, so it still sees them, and
+ * queries change nothing, so their order among themselves is free. If the worker dies
  * (a crash, out of memory), every request still waiting fails and so does every later one:
  * the member must stop, as it would if a synchronous `apply` had thrown.
  */
@@ -30,11 +36,26 @@ export interface WorkerStateMachineOptions {
   };
   /** Memory limits of the worker's heap (see `worker_threads.ResourceLimits`). */
   readonly resourceLimits?: { readonly maxOldGenerationSizeMb?: number };
+  /** Queries that may overtake ordinary queries waiting for the worker (see the module comment). */
+  readonly urgent?: (query: unknown) => boolean;
 }
 
 interface Waiting {
   readonly done: Callback<unknown>;
 }
+
+interface Queued {
+  readonly request: WorkerRequest;
+  readonly done: Callback<unknown>;
+  /** An ordinary query: urgent ones may go before it. */
+  readonly overtakable: boolean;
+}
+
+/**
+ * Requests in the worker at once: two, so it never idles waiting for the next one to be
+ * posted, and an urgent query waits behind at most the two already there.
+ */
+const IN_WORKER = 2;
 
 /** This module runs from TypeScript sources when its own URL says so: then so must the worker. */
 const RUNNING_FROM_SOURCES = import.meta.url.endsWith('.ts');
@@ -42,6 +63,8 @@ const RUNNING_FROM_SOURCES = import.meta.url.endsWith('.ts');
 /** See the module comment. */
 export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR> {
   private readonly waiting = new Map<number, Waiting>();
+  /** Requests not handed to the worker yet, in the order they will be. */
+  private readonly queue: Queued[] = [];
   private seq = 0;
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;
@@ -106,7 +129,7 @@ export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR>
 
   /** Requests sent and not answered yet. */
   backlog(): number {
-    return this.waiting.size;
+    return this.waiting.size + this.queue.length;
   }
 
   startApply(commands: readonly AppliedCommand[], done: Callback<R[]>): void {
@@ -121,7 +144,8 @@ export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR>
   }
 
   startQuery(query: Q, done: Callback<QR>): void {
-    this.send({ op: 'query', seq: this.next(), query }, done as Callback<unknown>);
+    const urgent = this.options.urgent?.(query) === true;
+    this.send({ op: 'query', seq: this.next(), query }, done as Callback<unknown>, urgent);
   }
 
   startSnapshot(done: Callback<Uint8Array>): void {
@@ -145,11 +169,29 @@ export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR>
     return ++this.seq;
   }
 
-  private send(request: WorkerRequest, done: Callback<unknown>): void {
+  private send(request: WorkerRequest, done: Callback<unknown>, urgent = false): void {
     if (this.dead) return done(this.dead);
     if (this.closing) return done(new RaftError('stopped', 'the state machine worker was stopped'));
-    this.waiting.set(request.seq, { done });
-    this.worker.postMessage(request);
+    const item: Queued = { request, done, overtakable: request.op === 'query' && !urgent };
+    if (urgent) {
+      // Before the ordinary queries at the end of the queue, after everything else.
+      let at = this.queue.length;
+      while (at > 0 && this.queue[at - 1]?.overtakable === true) at--;
+      this.queue.splice(at, 0, item);
+    } else {
+      this.queue.push(item);
+    }
+    this.pump();
+  }
+
+  /** Hands queued requests to the worker while it has fewer than {@link IN_WORKER}. */
+  private pump(): void {
+    while (this.waiting.size < IN_WORKER) {
+      const next = this.queue.shift();
+      if (next === undefined) return;
+      this.waiting.set(next.request.seq, { done: next.done });
+      this.worker.postMessage(next.request);
+    }
   }
 
   private receive(reply: WorkerReply): void {
@@ -164,6 +206,7 @@ export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR>
         const waiting = this.waiting.get(reply.seq);
         if (!waiting) return;
         this.waiting.delete(reply.seq);
+        this.pump();
         if (reply.type === 'done') waiting.done(null, reply.value);
         else waiting.done(new StateMachineWorkerError(reply.error));
         this.settled();
@@ -179,8 +222,9 @@ export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR>
   }
 
   private failAll(error: Error): void {
-    const waiting = [...this.waiting.values()];
+    const waiting = [...this.waiting.values(), ...this.queue];
     this.waiting.clear();
+    this.queue.length = 0;
     for (const w of waiting) w.done(error);
     if (waiting.length > 0) this.settled();
   }

@@ -121,6 +121,7 @@ export class DbService {
     const store = await WorkerStateMachine.start<StoreResult, StoreRequest, StoreAnswer>({
       module: new URL('../store/store-worker.js', import.meta.url),
       logger: config.logger,
+      urgent: (request) => isUrgentRequest(request as StoreRequest),
     });
     try {
       node = await RaftNode.start({ ...config, observer: metrics.observer }, store);
@@ -448,4 +449,18 @@ export class DbService {
     });
     return HttpError.of('internal', 'internal error');
   }
+}
+
+/**
+ * What overtakes calendar reads waiting for the store's worker: a decision (the write path: a
+ * few hundred microseconds, and every create waits on one) and the small reads the control
+ * plane's timing rests on — the VIP agents' and supervisors' leases, the registry, the status.
+ * An agenda read queued behind is delayed by that much; a lease read behind dozens of agenda
+ * reads made a VIP agent count the DB unreachable.
+ */
+function isUrgentRequest(request: StoreRequest): boolean {
+  // `isDecideRequest`, without loading the store's module (and sql.js) into this thread.
+  if ('decide' in request) return true;
+  const type = request.body.type;
+  return type === 'lease.get' || type === 'registry.get' || type === 'store.status';
 }
