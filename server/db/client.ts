@@ -329,10 +329,15 @@ export class DbClient {
     } catch (err) {
       if (isAgendaError(err) && err.code !== 'unavailable') return { kind: 'refused', error: err };
       // Connection refused or reset, timeout: with request ids, trying another member is safe.
+      // But a member that still answers other calls — it is slow to open one more connection,
+      // or this call outlasted every extension (`MAX_EXTENSION`) while it kept answering — is
+      // busy, not gone: asking every member would copy every call in flight five times, on
+      // the very machine that is short of CPU (64 agenda reads collapsed to 10 a second so).
+      // A member that fell silent (paused, cut off) is still asked around at once.
       return {
         kind: 'unavailable',
         busy:
-          err instanceof ConnectTimeoutError &&
+          (err instanceof ConnectTimeoutError || err instanceof AttemptTimedOut) &&
           this.answeredWithin(index, attemptMs / ALIVE_FRACTION),
         error: new Unavailable(
           `DB member ${member.host}:${member.port}: ${(err as Error).message}`,
@@ -374,9 +379,13 @@ export class DbClient {
   }
 }
 
+/** An attempt given up at its bound (see {@link bounded}): the member may be busy or gone. */
+class AttemptTimedOut extends Unavailable {}
+
 /**
  * However busy a member looks, an attempt is given up after this many attempt bounds: a call
- * stuck there while others get through is then asked of every member.
+ * stuck there is then asked again — of the same member while it still answers others (it is
+ * busy), of every member once it stops.
  */
 const MAX_EXTENSION = 4;
 
@@ -417,7 +426,7 @@ function bounded<T extends { body: { dump(): Promise<void> } }>(
       setImmediate(() => {
         if (settled) return;
         if (stillWorth()) again();
-        else reject(new Unavailable(message));
+        else reject(new AttemptTimedOut(message));
       });
     };
     timer = setTimeout(check, ms);
