@@ -2,7 +2,7 @@
  * Two VIP agents with real heartbeats on loopback (through a relay that can drop them), an
  * in-memory DB registry whose links can be cut, and a fake LAN that catches every instant the
  * VIP is on both hosts. Timings are the production defaults (checks every 100 ms, a 1.5 s
- * lease). Ports 30300–30369.
+ * lease). Ports 30300–30359 and 30430–30439.
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
@@ -380,7 +380,7 @@ test.serial(
 test.serial(
   'a DB outage longer than the lease: the VIP stays put while the pair hear each other, and drops in time when they stop',
   async (t) => {
-    const pair = await startPair(t, 30_360);
+    const pair = await startPair(t, 30_430);
     const [active, passive] = await settled(pair);
     let most = 0;
     const sampler = setInterval(() => (most = Math.max(most, pair.lan.holders().length)), 2);

@@ -100,7 +100,12 @@ export class VipAgent {
   /** The gratuitous ARP under way, if any. */
   private announcement: { stop: AbortController; done: Promise<void> } | null = null;
 
-  private vipConfigured = false;
+  /**
+   * True until the first check reads it: a restarted agent may still have the VIP (a failed
+   * clean-up), and its first heartbeats must not say "passive" before it knows — that word
+   * lets the peer take the lease and the VIP at once.
+   */
+  private vipConfigured = true;
   private gatewayFailures = 0;
   private readonly lease: LeaseKnowledge;
 

@@ -65,13 +65,14 @@ test.serial(
   async (t) => {
     const a = await open(t, { self: 'vip-a', peerId: 'vip-b' });
     const b = await open(t, { self: 'vip-b', peerId: 'vip-a', restartAfterMs: 60_000 });
-    t.deepEqual(b.peer(), {
+    t.like(b.peer(), {
       id: 'vip-a',
-      heartbeatAgeMs: null,
       claimed: 'unknown',
       epoch: null,
       acknowledgedActiveAgeMs: null,
     });
+    // Never heard: counted from the channel's opening, as if heard then (see peer()).
+    t.true((b.peer().heartbeatAgeMs ?? Infinity) < 60_000);
 
     a.send('active', 4);
     await waitFor('the heartbeat', () => b.peer().claimed === 'active');
@@ -213,3 +214,14 @@ test.serial('a heartbeat without a confirmation (an older agent) is accepted', a
   await waitFor('the heartbeat', () => b.peer().claimed === 'active');
   t.is(b.peer().acknowledgedActiveAgeMs, null);
 });
+
+test.serial(
+  'a peer never heard counts as heard when we started, until restartAfterMs',
+  async (t) => {
+    const b = await open(t, { self: 'vip-b', peerId: 'vip-a', restartAfterMs: 300 });
+    const age = b.peer().heartbeatAgeMs;
+    t.true(age !== null && age < 300, 'a restarted agent keeps the promise it may have made');
+    await waitFor('the promise to run out', () => b.peer().heartbeatAgeMs === null);
+    t.is(b.peer().claimed, 'unknown');
+  },
+);

@@ -56,7 +56,13 @@ export type HeartbeatDropReason = DropReason | 'unknown_sender' | 'out_of_order'
 /** What the peer last said, and how long ago (monotonic) it was heard. */
 export interface PeerHeartbeat {
   readonly id: string;
-  /** Time since the last accepted heartbeat; null if none ever was. */
+  /**
+   * Time since the last accepted heartbeat. Before any, the time since this channel opened,
+   * until `restartAfterMs` have passed (then null): a peer we have not heard yet may have
+   * heard us active just before *we* restarted, and its promise to stand back for that long
+   * must be kept by us as well — so a restarted agent does not count a silent peer dead
+   * sooner than a running one would.
+   */
   readonly heartbeatAgeMs: number | null;
   readonly claimed: PeerClaim;
   /** The lease epoch it announced; null if never heard. */
@@ -126,6 +132,8 @@ export class HeartbeatChannel {
     [...DROP_REASONS, 'unknown_sender', 'out_of_order'].map((reason) => [reason, 0]),
   ) as Record<HeartbeatDropReason, number>;
   private closing: Promise<void> | null = null;
+  /** When this channel opened (monotonic), for a peer never heard yet. */
+  private readonly openedAt: number;
 
   private constructor(
     private readonly options: HeartbeatChannelOptions,
@@ -148,6 +156,7 @@ export class HeartbeatChannel {
       },
     );
     this.seq = Math.floor(clock());
+    this.openedAt = this.now();
   }
 
   /** Binds the socket; rejects if the key is too short or the address cannot be bound. */
@@ -213,9 +222,15 @@ export class HeartbeatChannel {
   /** What the peer last said, and how long ago. */
   peer(): PeerHeartbeat {
     const last = this.last;
+    const sinceOpened = this.now() - this.openedAt;
     return {
       id: this.options.peerId,
-      heartbeatAgeMs: last === null ? null : Math.max(0, this.now() - last.at),
+      heartbeatAgeMs:
+        last !== null
+          ? Math.max(0, this.now() - last.at)
+          : sinceOpened <= this.options.restartAfterMs
+            ? sinceOpened
+            : null,
       claimed: last?.state ?? 'unknown',
       epoch: last?.epoch ?? null,
       acknowledgedActiveAgeMs:
@@ -264,9 +279,11 @@ export class HeartbeatChannel {
    */
   private noteAcknowledgement(heartbeat: Heartbeat): void {
     const confirmed = heartbeat.ack === undefined ? undefined : this.sent.get(heartbeat.ack);
-    if (heartbeat.state === 'active' || confirmed?.state === 'passive') {
+    // No confirmation, or of nothing we sent lately: the peer restarted (or is older) and made
+    // no promise we know of.
+    if (heartbeat.state === 'active' || confirmed === undefined || confirmed.state === 'passive') {
       this.acknowledgedActiveAt = null;
-    } else if (confirmed !== undefined) {
+    } else {
       this.acknowledgedActiveAt = Math.max(this.acknowledgedActiveAt ?? -Infinity, confirmed.at);
     }
   }
