@@ -2,7 +2,7 @@
  * Two VIP agents with real heartbeats on loopback (through a relay that can drop them), an
  * in-memory DB registry whose links can be cut, and a fake LAN that catches every instant the
  * VIP is on both hosts. Timings are the production defaults (checks every 100 ms, a 1.5 s
- * lease). Ports 30300–30359 and 30430–30439.
+ * lease). Ports 30300–30359 and 30430–30449.
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
@@ -17,7 +17,7 @@ import { FakeGateway, FakeLan, UdpRelay, vipPorts } from './test-support.js';
 import type { FakeAddressControl, LanEvent } from './test-support.js';
 
 const INTERVAL = 100;
-const CALL_TIMEOUT = 150;
+const CALL_TIMEOUT = 120;
 const DECISION: VipDecisionConfig = {
   leaseTtlMs: 1500,
   leaseMarginMs: 500,
@@ -431,6 +431,47 @@ test.serial(
     t.true(released - cutAt <= DECISION.peerDeadAfterMs - DECISION.leaseMarginMs + 2 * INTERVAL);
     t.deepEqual(pair.lan.overlaps, []);
     t.is(most, 1);
+  },
+);
+
+test.serial(
+  'the passive restarts during a DB outage: it keeps the promise it made, and the VIP never has two owners',
+  async (t) => {
+    const pair = await startPair(t, 30_440);
+    const [active, passive] = await settled(pair);
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, pair.lan.holders().length)), 2);
+    t.teardown(() => clearInterval(sampler));
+
+    // The active loses the DB; the passive keeps it. The active holds the VIP on the
+    // passive's word after its lease ran out in the DB.
+    active.link.cutOff = true;
+    const cutAt = Date.now();
+    await waitFor('the lease to run out', () => Date.now() - cutAt > DECISION.leaseTtlMs + 300);
+    t.deepEqual(pair.lan.holders(), [active.id]);
+
+    // The passive restarts: its memory of hearing the active is gone, the lease reads free.
+    // Before the fix it took the lease and the VIP at once, beside the active.
+    await passive.agent.halt();
+    await passive.channel.close();
+    const restarted = await startHost(t, {
+      id: passive.id,
+      peerId: active.id,
+      port: passive === pair.a ? pair.ports.a : pair.ports.b,
+      peerPort: passive === pair.a ? pair.ports.relayA : pair.ports.relayB,
+      lan: pair.lan,
+      registry: pair.registry,
+    });
+    // Whether the active kept the VIP through the restart (the passive's new word came in
+    // time) or dropped it (it did not) and the passive then took over, there is never a
+    // moment with two owners.
+    await new Promise((resolve) => setTimeout(resolve, 2 * DECISION.peerDeadAfterMs));
+    t.deepEqual(pair.lan.overlaps, []);
+    t.is(most, 1);
+    t.is(pair.lan.holders().length, 1, 'and someone holds it');
+    t.log(
+      `holder after the restart: ${pair.lan.holders().join(', ')} (restarted: ${restarted.id})`,
+    );
   },
 );
 

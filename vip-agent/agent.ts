@@ -285,6 +285,7 @@ export class VipAgent {
         heartbeatAgeMs: peer.heartbeatAgeMs,
         claimed: peer.claimed,
         acknowledgedActiveAgeMs: peer.acknowledgedActiveAgeMs,
+        promiseMs: peer.promiseMs,
       },
       ...this.lease.observe(),
     };

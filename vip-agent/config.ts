@@ -71,7 +71,7 @@ export const VipAgentConfigSchema = z.strictObject({
    * still an answer: every age is measured from the send, so a late answer is never trusted
    * for longer than it deserves. `leaseMarginMs` must exceed the interval plus two of these.
    */
-  callTimeoutMs: z.int().min(10).max(10_000).default(150),
+  callTimeoutMs: z.int().min(10).max(10_000).default(120),
   /** Timings of the decision core; see `vipDecisionConfigProblems` for how they must relate. */
   leaseTtlMs: z.int().min(100).max(60_000).default(1500),
   leaseMarginMs: z.int().min(20).max(30_000).default(500),

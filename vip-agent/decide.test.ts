@@ -91,7 +91,7 @@ const table: { name: string; observation: VipObservation; expected: VipAction['t
       lease: unreachable,
       leaseReadAgeMs: 2600,
       lastRenewedAgoMs: 2600,
-      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 150 },
+      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 150, promiseMs: 2000 },
     }),
     expected: 'renew-lease',
   },
@@ -100,7 +100,7 @@ const table: { name: string; observation: VipObservation; expected: VipAction['t
     observation: active({
       lease: free,
       lastRenewedAgoMs: 2600,
-      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 150 },
+      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 150, promiseMs: 2000 },
     }),
     expected: 'acquire-lease',
   },
@@ -113,6 +113,7 @@ const table: { name: string; observation: VipObservation; expected: VipAction['t
       peer: {
         ...alivePassivePeer,
         acknowledgedActiveAgeMs: 0.1 + config.peerDeadAfterMs - config.leaseMarginMs,
+        promiseMs: 2000,
       },
     }),
     expected: 'release-vip',
@@ -122,7 +123,7 @@ const table: { name: string; observation: VipObservation; expected: VipAction['t
     observation: active({
       lease: heldByPeer,
       lastRenewedAgoMs: 100,
-      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 10 },
+      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 10, promiseMs: 2000 },
     }),
     expected: 'release-vip',
   },
@@ -132,7 +133,28 @@ const table: { name: string; observation: VipObservation; expected: VipAction['t
       lease: unreachable,
       leaseReadAgeMs: 2600,
       lastRenewedAgoMs: 2600,
-      peer: { ...aliveActivePeer, acknowledgedActiveAgeMs: 10 },
+      peer: { ...aliveActivePeer, acknowledgedActiveAgeMs: 10, promiseMs: 2000 },
+    }),
+    expected: 'release-vip',
+  },
+
+  {
+    name: 'the peer promised less than we would: its word counts only as long as it gave it',
+    observation: active({
+      lease: unreachable,
+      leaseReadAgeMs: 2600,
+      lastRenewedAgoMs: 2600,
+      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 150, promiseMs: 600 },
+    }),
+    expected: 'release-vip',
+  },
+  {
+    name: 'a confirmation from a peer that never said how long it stands back counts for nothing',
+    observation: active({
+      lease: unreachable,
+      leaseReadAgeMs: 2600,
+      lastRenewedAgoMs: 2600,
+      peer: { ...alivePassivePeer, acknowledgedActiveAgeMs: 150 },
     }),
     expected: 'release-vip',
   },

@@ -25,7 +25,8 @@
  *    - *the lease*: what is left of our tenure (lost, taken, never renewed, or the DB
  *      unreachable for too long: nothing);
  *    - *the peer's word*: a passive peer that confirmed receiving one of our "active"
- *      heartbeats (sent at `s`) counts us alive until at least `s + peerDeadAfterMs`, and by
+ *      heartbeats (sent at `s`) counts us alive until at least `s + peerDeadAfterMs` (its
+ *      own, which it announces; the shorter of its and ours counts), and by
  *      rules 4 and 6 it neither acquires the lease nor claims the VIP before then — unless the
  *      lease is already its own, so this proof never counts against a lease held by another.
  *    The second keeps the VIP where it is through a DB outage (a DB leader election takes
@@ -84,6 +85,8 @@ export interface VipObservation {
      * (`HeartbeatChannel.peer()`); null or absent when there is none.
      */
     readonly acknowledgedActiveAgeMs?: number | null;
+    /** How long the peer says it stands back after hearing us active (its `peerDeadAfterMs`). */
+    readonly promiseMs?: number | null;
   };
   readonly lease: VipLeaseObservation;
   /** Time since the request that produced `lease` was sent. */
@@ -177,17 +180,21 @@ export function provableLeaseRemainingMs(
  */
 export function provableHoldMs(observation: VipObservation, config: VipDecisionConfig): number {
   const lease = provableLeaseRemainingMs(observation, config);
-  const { acknowledgedActiveAgeMs, claimed } = observation.peer;
+  const { acknowledgedActiveAgeMs, claimed, promiseMs } = observation.peer;
   if (
     !observation.vipConfigured ||
     observation.lease.kind === 'other' ||
     claimed !== 'passive' ||
     acknowledgedActiveAgeMs === null ||
-    acknowledgedActiveAgeMs === undefined
+    acknowledgedActiveAgeMs === undefined ||
+    promiseMs === null ||
+    promiseMs === undefined
   ) {
     return lease;
   }
-  return Math.max(lease, config.peerDeadAfterMs - acknowledgedActiveAgeMs);
+  // The peer's own word, never more: its `peerDeadAfterMs` may be shorter than ours.
+  const promised = Math.min(config.peerDeadAfterMs, promiseMs);
+  return Math.max(lease, promised - acknowledgedActiveAgeMs);
 }
 
 /** Whether the peer is out of the way: its heartbeats stopped, or it says it is passive. */

@@ -43,6 +43,13 @@ export const HeartbeatSchema = z.strictObject({
    * any. It tells the peer which of its own heartbeats got through (see `acknowledgedActive`).
    */
   ack: z.int().nonnegative().optional(),
+  /**
+   * How long the sender stands back after hearing its peer active (its `peerDeadAfterMs`):
+   * the length of the promise a confirmation makes. Without it a confirmation counts for
+   * nothing — two agents configured differently must not take each other's word for longer
+   * than it was given.
+   */
+  deadAfterMs: z.int().positive().max(600_000).optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
@@ -75,6 +82,8 @@ export interface PeerHeartbeat {
    * neither acquires the lease nor claims the VIP (`decide.ts`, rule 1).
    */
   readonly acknowledgedActiveAgeMs: number | null;
+  /** How long the peer says it stands back after hearing us active; null if it never said. */
+  readonly promiseMs: number | null;
 }
 
 /** Counters an operator reads to tell a silent peer from a network that drops or forges. */
@@ -122,7 +131,13 @@ export class HeartbeatChannel {
   private readonly now: () => number;
   private readonly codec: AuthenticatedDatagramCodec<Heartbeat>;
   private seq: number;
-  private last: { at: number; seq: number; state: PeerClaim; epoch: number } | null = null;
+  private last: {
+    at: number;
+    seq: number;
+    state: PeerClaim;
+    epoch: number;
+    deadAfterMs: number | null;
+  } | null = null;
   /** When each recent heartbeat of ours was sent, and what it said, by `seq`. */
   private readonly sent = new Map<number, { at: number; state: 'active' | 'passive' }>();
   /** Send time of our newest "active" heartbeat the passive peer confirmed; see `peer()`. */
@@ -201,7 +216,10 @@ export class HeartbeatChannel {
       epoch,
       seq: this.seq++,
       ...(this.last === null ? {} : { ack: this.last.seq }),
+      deadAfterMs: this.options.restartAfterMs,
     };
+    // Saying passive ends whatever the peer confirmed of us before: it may act on this.
+    if (state === 'passive') this.acknowledgedActiveAt = null;
     this.sent.set(heartbeat.seq, { at: this.now(), state });
     // A confirmation names a heartbeat sent a round trip ago: a few dozen suffice.
     if (this.sent.size > SENT_REMEMBERED) {
@@ -237,6 +255,7 @@ export class HeartbeatChannel {
         this.acknowledgedActiveAt === null
           ? null
           : Math.max(0, this.now() - this.acknowledgedActiveAt),
+      promiseMs: last?.deadAfterMs ?? null,
     };
   }
 
@@ -267,7 +286,13 @@ export class HeartbeatChannel {
       this.dropped.out_of_order++;
       return;
     }
-    this.last = { at: now, seq: heartbeat.seq, state: heartbeat.state, epoch: heartbeat.epoch };
+    this.last = {
+      at: now,
+      seq: heartbeat.seq,
+      state: heartbeat.state,
+      epoch: heartbeat.epoch,
+      deadAfterMs: heartbeat.deadAfterMs ?? null,
+    };
     this.counters.received++;
     this.noteAcknowledgement(heartbeat);
   }

@@ -10,10 +10,10 @@ import { PortRange } from '../server/bus/test-support.js';
 import type { AddressControl } from './address.js';
 import type { HealthResult } from './gateway-health.js';
 
-/** Ports for the VIP agent's tests: 30300–30399 and 30430–30439 (see {@link PortRange}). */
+/** Ports for the VIP agent's tests: 30300–30399 and 30430–30449 (see {@link PortRange}). */
 export function vipPorts(first: number, last: number): PortRange {
   return first >= 30_430
-    ? new PortRange(first, last, { min: 30_430, max: 30_439 })
+    ? new PortRange(first, last, { min: 30_430, max: 30_449 })
     : new PortRange(first, last, { min: 30_300, max: 30_399 });
 }
 
