@@ -5,6 +5,7 @@
  * ids and usernames are escaped into paths here and nowhere else.
  */
 import type { z } from 'zod';
+import { joinAgendaPages } from '../../server/domain/paging.js';
 import { Internal, InvalidInput } from '../../server/errors.js';
 import {
   AcceptRequest,
@@ -50,21 +51,6 @@ export interface AgendaApiOptions {
 }
 
 const segment = encodeURIComponent;
-
-/** Agendas of consecutive pages, an agenda cut by a page's end joined to its continuation. */
-function joinAgendas(pages: readonly AgendasAnswer[]): AgendasAnswer['agendas'] {
-  const joined: Array<AgendasAnswer['agendas'][number]> = [];
-  for (const agenda of pages.flatMap((p) => p.agendas)) {
-    const last = joined.at(-1);
-    if (last?.user === agenda.user) {
-      joined[joined.length - 1] = {
-        user: last.user,
-        entries: [...last.entries, ...agenda.entries],
-      };
-    } else joined.push(agenda);
-  }
-  return joined;
-}
 
 /** `value` if the API's schema accepts it; else the first problem, naming its field. */
 function checked<T>(schema: z.ZodType<T>, value: T): T {
@@ -293,7 +279,7 @@ export class AgendaApi {
         ? { group: targets.group, ...interval }
         : { users: targets.users.join(','), ...interval };
     const pages = await this.allPages<AgendasAnswer>('/agendas', query, 'agendas');
-    return { agendas: joinAgendas(pages) };
+    return { agendas: joinAgendaPages(pages) };
   }
 
   /** The caller's conflicts in the interval: every page, in order. */

@@ -20,6 +20,7 @@ import {
   occurrenceKey,
   pageLimit,
   textWeight,
+  windowAfter,
 } from './paging.js';
 import type { AgendaKey, OccurrenceKey, PageRequest } from './paging.js';
 import { busyBlock, eventView } from './views.js';
@@ -168,10 +169,9 @@ export function viewAgendasPage(
   for (let i = first; i < targets.length; i++) {
     const owner = targets[i] as Username;
     const resumed = after !== null && i === first ? after.occurrence : null;
-    const scan =
-      resumed === null ? window : { start: Math.max(window.start, resumed.start), end: window.end };
+    const scan = windowAfter(window, resumed);
     const entries =
-      scan.start >= scan.end
+      scan === null
         ? []
         : agendaOf(query.viewer, owner, scan, context).filter(
             (e) => resumed === null || compareOccurrenceKeys(e.key, resumed) > 0,

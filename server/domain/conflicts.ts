@@ -18,6 +18,7 @@ import {
   pageLimit,
   takePage,
   textWeight,
+  windowAfter,
 } from './paging.js';
 import type { ConflictKey, PageRequest } from './paging.js';
 import { expandOccurrences } from './recurrence.js';
@@ -194,9 +195,8 @@ export function conflictsPage(
   const window = validateQueryInterval(query.from, query.to);
   const limit = pageLimit(query.limit);
   const after = query.after === undefined ? null : decodeCursor('conflict', query.after);
-  const scan =
-    after === null ? window : { start: Math.max(window.start, after.start), end: window.end };
-  if (scan.start >= scan.end) return { conflicts: [], next: null };
+  const scan = windowAfter(window, after);
+  if (scan === null) return { conflicts: [], next: null };
   const found = conflictsIn(query.actor, scan, context).filter(
     (c) => after === null || compareConflictKeys(c.key, after) > 0,
   );

@@ -31,6 +31,7 @@ import {
   pageLimit,
   takePage,
   textWeight,
+  windowAfter,
 } from './paging.js';
 import type { PageRequest } from './paging.js';
 import { expandOccurrences, formatRecurrenceRule, isOccurrenceStart } from './recurrence.js';
@@ -657,11 +658,8 @@ export function listEventsPage(
   const window = validateQueryInterval(query.from, query.to);
   const limit = pageLimit(query.limit);
   const after = query.after === undefined ? null : decodeCursor('event', query.after);
-  // Every later occurrence starts at or after the cursor's, and whatever overlaps one of them
-  // reaches past that start: the part of the window before it is not needed.
-  const scan =
-    after === null ? window : { start: Math.max(window.start, after.start), end: window.end };
-  if (scan.start >= scan.end) return { events: [], next: null };
+  const scan = windowAfter(window, after);
+  if (scan === null) return { events: [], next: null };
   const listed = listedOccurrences(query.actor, scan, context).filter(
     (r) => after === null || compareOccurrenceKeys(occurrenceKey(r.occurrence), after) > 0,
   );

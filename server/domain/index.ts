@@ -162,6 +162,7 @@ export {
   compareOccurrenceKeys,
   decodeCursor,
   encodeCursor,
+  joinAgendaPages,
   pageLimit,
 } from './paging.js';
 export type { ListKind, PageRequest } from './paging.js';

@@ -2,10 +2,16 @@ import test from 'ava';
 import { seededRandom } from '../../raft/sim/rng.js';
 import { InvalidInput } from '../errors.js';
 import { viewAgendas, viewAgendasPage } from './agenda-view.js';
-import type { AgendaView } from './agenda-view.js';
 import { conflictsFor, conflictsPage } from './conflicts.js';
 import { listEvents, listEventsPage } from './events.js';
-import { MAX_PAGE_SIZE, MAX_PAGE_TEXT, decodeCursor, encodeCursor } from './paging.js';
+import {
+  MAX_PAGE_SIZE,
+  MAX_PAGE_TEXT,
+  decodeCursor,
+  encodeCursor,
+  joinAgendaPages,
+  windowAfter,
+} from './paging.js';
 import { at, group, record } from './test-fixtures.js';
 import type { Attendee, EventRecord, Visibility } from './types.js';
 
@@ -60,21 +66,6 @@ function allPages<P extends { next: string | null }>(ask: (after?: string) => P)
   }
 }
 
-/** Agendas of consecutive pages, an agenda cut by a page end joined with its continuation. */
-function joinAgendas(pages: readonly { agendas: readonly AgendaView[] }[]): AgendaView[] {
-  const joined: AgendaView[] = [];
-  for (const agenda of pages.flatMap((p) => p.agendas)) {
-    const last = joined.at(-1);
-    if (last?.user === agenda.user) {
-      joined[joined.length - 1] = {
-        user: last.user,
-        entries: [...last.entries, ...agenda.entries],
-      };
-    } else joined.push(agenda);
-  }
-  return joined;
-}
-
 test('pages of every occurrence list, concatenated, are the unpaged list, ties included', (t) => {
   for (let seed = 1; seed <= 40; seed++) {
     const events = randomRecords(seed);
@@ -113,7 +104,7 @@ test('pages of every occurrence list, concatenated, are the unpaged list, ties i
       );
       t.true(agendas.every((p) => p.agendas.reduce((n, a) => n + a.entries.length, 0) <= limit));
       t.deepEqual(
-        joinAgendas(agendas),
+        joinAgendaPages(agendas),
         viewAgendas(agendaQuery, context),
         `agendas, seed ${seed}, limit ${limit}`,
       );
@@ -164,7 +155,7 @@ test('a page ends before its text outgrows the budget, however long the descript
   );
   t.true(agendaPages.length > 2);
   for (const page of agendaPages) t.true(JSON.stringify(page).length < MAX_PAGE_TEXT + 1000);
-  t.deepEqual(joinAgendas(agendaPages), viewAgendas(agendaQuery, context));
+  t.deepEqual(joinAgendaPages(agendaPages), viewAgendas(agendaQuery, context));
 });
 
 test('a malformed cursor or page size is refused as invalid, naming the field', (t) => {
@@ -210,4 +201,34 @@ test('a malformed cursor or page size is refused as invalid, naming the field', 
     });
     t.is(error.field, 'limit');
   }
+});
+
+test('the window left after a cursor: from the cursor on, never before the window, empty at its end', (t) => {
+  const window = { start: 1_000, end: 2_000 };
+  t.deepEqual(windowAfter(window, null), window);
+  t.deepEqual(windowAfter(window, { start: -8.64e15 }), window, 'a cursor before the window');
+  t.deepEqual(windowAfter(window, { start: 1_500 }), { start: 1_500, end: 2_000 });
+  t.is(windowAfter(window, { start: 2_000 }), null, 'at the end: nothing left');
+  t.is(windowAfter(window, { start: 8.64e15 }), null, 'past it');
+});
+
+test('joined agenda pages: an agenda cut by a page end continues, empty and one-entry pages included', (t) => {
+  const entry = (n: number) => ({ n });
+  const pages = [
+    { agendas: [{ user: 'a', entries: [entry(1)] }] },
+    { agendas: [{ user: 'a', entries: [] }] },
+    {
+      agendas: [
+        { user: 'a', entries: [entry(2)] },
+        { user: 'b', entries: [entry(3)] },
+      ],
+    },
+    { agendas: [] },
+    { agendas: [{ user: 'b', entries: [entry(4)] }] },
+  ];
+  t.deepEqual(joinAgendaPages(pages), [
+    { user: 'a', entries: [entry(1), entry(2)] },
+    { user: 'b', entries: [entry(3), entry(4)] },
+  ]);
+  t.deepEqual(pages[0]?.agendas[0]?.entries, [entry(1)], 'the pages are left as they were');
 });

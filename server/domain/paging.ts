@@ -10,7 +10,7 @@
  */
 import { InvalidInput } from '../errors.js';
 import { compareText } from './decisions.js';
-import type { Millis, Occurrence } from './types.js';
+import type { Interval, Millis, Occurrence } from './types.js';
 
 /** Items per page when the caller names no `limit`, and the most it may ask for. */
 export const MAX_PAGE_SIZE = 500;
@@ -209,4 +209,35 @@ export function takePage<T, P>(
   if (count === items.length) return { items, last: null };
   const page = items.slice(0, count);
   return { items: page, last: keyOf(page[count - 1] as T) };
+}
+
+/**
+ * The agendas of consecutive `agenda.view` pages as one list — the reader's side of the
+ * agenda cursor: an agenda that a page's end cut is joined to its continuation on the next.
+ */
+export function joinAgendaPages<U extends string, E>(
+  pages: readonly {
+    readonly agendas: readonly { readonly user: U; readonly entries: readonly E[] }[];
+  }[],
+): { user: U; entries: E[] }[] {
+  const joined: { user: U; entries: E[] }[] = [];
+  for (const agenda of pages.flatMap((page) => page.agendas)) {
+    const last = joined.at(-1);
+    if (last?.user === agenda.user) last.entries = last.entries.concat(agenda.entries);
+    else joined.push({ user: agenda.user, entries: [...agenda.entries] });
+  }
+  return joined;
+}
+
+/**
+ * The part of `window` a page that resumes after a cursor at `after` still has to look at:
+ * every later item starts at or after the cursor's start, and whatever overlaps one reaches
+ * past that start. Null when nothing of the window is left.
+ */
+export function windowAfter(
+  window: Interval,
+  after: { readonly start: Millis } | null,
+): Interval | null {
+  const start = after === null ? window.start : Math.max(window.start, after.start);
+  return start < window.end ? { start, end: window.end } : null;
 }

@@ -3,7 +3,7 @@
  * followed through `next` are the whole list, and a bad cursor is refused.
  */
 import test from 'ava';
-import { MAX_PAGE_SIZE } from '../domain/index.js';
+import { MAX_PAGE_SIZE, joinAgendaPages } from '../domain/index.js';
 import type { AgendaView } from '../domain/index.js';
 import { at, DAY, HOUR, openStore, seededRandom, StoreClient } from './test-support.js';
 
@@ -50,20 +50,6 @@ async function randomOffice(seed: number): Promise<StoreClient> {
     }
   }
   return c;
-}
-
-function joinAgendas(pages: readonly (readonly AgendaView[])[]): AgendaView[] {
-  const joined: AgendaView[] = [];
-  for (const agenda of pages.flat()) {
-    const last = joined.at(-1);
-    if (last?.user === agenda.user) {
-      joined[joined.length - 1] = {
-        user: last.user,
-        entries: [...last.entries, ...agenda.entries],
-      };
-    } else joined.push(agenda);
-  }
-  return joined;
 }
 
 test('pages followed through next are the whole list, each within its limit', async (t) => {
@@ -117,7 +103,7 @@ test('pages followed through next are the whole list, each within its limit', as
     const whole = c.read('bob', { type: 'agenda.view', targets, ...WINDOW });
     t.is(whole.next, null);
     for (const limit of [1, 3, 4]) {
-      const pages: AgendaView[][] = [];
+      const pages: { agendas: readonly AgendaView[] }[] = [];
       let after: string | undefined;
       do {
         const page = c.read('bob', {
@@ -128,10 +114,10 @@ test('pages followed through next are the whole list, each within its limit', as
           ...(after === undefined ? {} : { after }),
         });
         t.true(page.agendas.reduce((n, a) => n + a.entries.length, 0) <= limit);
-        pages.push([...page.agendas]);
+        pages.push(page);
         after = page.next ?? undefined;
       } while (after !== undefined);
-      t.deepEqual(joinAgendas(pages), whole.agendas, `agendas, seed ${seed}, limit ${limit}`);
+      t.deepEqual(joinAgendaPages(pages), whole.agendas, `agendas, seed ${seed}, limit ${limit}`);
     }
   }
   // The random offices are not trivial: many occurrences, conflicts, and starts shared.
