@@ -183,7 +183,6 @@ async function runScenario(
   const records: OpRecord[] = [];
   let injection: Injection | null = null;
   let faultAt = Number.NaN;
-  let faultWallClock = Number.NaN;
   let stoppedAt = Number.NaN;
   let readBack: UserReadBack[] | null = null;
   let findings: Awaited<ReturnType<NonNullable<Injection['findings']>>> | null = null;
@@ -196,7 +195,6 @@ async function runScenario(
     await sleep(timing.warmupMs);
     const facts = await factsWith(driver, scenario.needs, timing.factsTimeoutMs);
     faultAt = monotonicNow();
-    faultWallClock = Date.now();
     injection = await scenario.inject(driver, facts);
     progress(`chaos: ${scenario.name}: ${injection.fault}`);
     await sleep(Math.max(0, faultAt + timing.faultMs - monotonicNow()));
@@ -230,7 +228,6 @@ async function runScenario(
       injection,
       records,
       faultAt,
-      faultWallClock,
       stoppedAt,
       readBack,
       error,
@@ -246,8 +243,6 @@ interface Observation {
   readonly injection: Injection | null;
   readonly records: readonly OpRecord[];
   readonly faultAt: number;
-  /** `faultAt` as `Date.now()` read it. */
-  readonly faultWallClock: number;
   readonly stoppedAt: number;
   /** Null when the scenario did not get as far as reading the agendas back. */
   readonly readBack: readonly UserReadBack[] | null;
@@ -258,17 +253,8 @@ interface Observation {
 
 /** Turns what was observed into the scenario's verdicts. */
 function judge(observation: Observation, context: RunContext): ScenarioResult {
-  const {
-    scenario,
-    injection,
-    records,
-    faultAt,
-    faultWallClock,
-    stoppedAt,
-    readBack,
-    seed,
-    findings,
-  } = observation;
+  const { scenario, injection, records, faultAt, stoppedAt, readBack, seed, findings } =
+    observation;
   let error = observation.error;
   const measured = Number.isFinite(faultAt) && Number.isFinite(stoppedAt);
   const outage = measured ? longestOutage(successTimes(records), faultAt, stoppedAt) : null;
@@ -301,7 +287,8 @@ function judge(observation: Observation, context: RunContext): ScenarioResult {
           outageWindow: {
             fromMs: Math.round(outage.from - faultAt),
             toMs: Math.round(outage.to - faultAt),
-            faultAt: new Date(faultWallClock).toISOString(),
+            // The monotonic instant on the wall clock, to read beside the daemons' logs.
+            faultAt: new Date(Date.now() - (monotonicNow() - faultAt)).toISOString(),
           },
         }),
     writes: readBack === null ? null : tallyWrites(records, readBack),
