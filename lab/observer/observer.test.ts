@@ -118,8 +118,10 @@ test('agents answering nonsense, the wrong id or nothing at all are down, within
   t.teardown(() =>
     Promise.all([garbage.close(), wrongShape.close(), impostor.close(), stopSilent()]),
   );
+  // Long enough that three TLS handshakes on a loaded CI machine answer in time; the silent
+  // agent still costs exactly one timeout.
   const observer = observe(pki, {
-    timeoutMs: 300,
+    timeoutMs: 1_000,
     vip: {
       address: '10.77.0.10',
       agents: [
@@ -134,13 +136,13 @@ test('agents answering nonsense, the wrong id or nothing at all are down, within
 
   const started = Date.now();
   const snapshot = await observer.snapshot();
-  t.true(Date.now() - started < 2_000, 'a hung agent costs one timeout, not a frozen view');
+  t.true(Date.now() - started < 3_000, 'a hung agent costs one timeout, not a frozen view');
   const errors = snapshot.vip?.agents.map((a) => [a.state, a.error]);
   t.deepEqual(errors, [
     ['down', 'answered something that is not JSON'],
     ['down', 'unexpected status (state: Invalid input: expected string, received number)'],
     ['down', 'answers as vip-9, not vip-3'],
-    ['down', 'no answer within 300 ms'],
+    ['down', 'no answer within 1000 ms'],
   ]);
   t.is(snapshot.vip?.owner, null);
 });
