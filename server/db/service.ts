@@ -35,6 +35,7 @@ import {
 } from '../store/protocol.js';
 import type { StoreAnswer, StoreRequest } from '../store/calendar-store.js';
 import { MAX_COMMAND_BATCH } from './client.js';
+import { DecisionBatcher } from './decision-batch.js';
 import { InFlightKeys } from './in-flight.js';
 import { DbMetrics } from './metrics.js';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.js';
@@ -75,6 +76,12 @@ export class DbService {
   private lastAt = 0;
   /** Keys written by the effects this leader has in flight (see in-flight.ts). */
   private readonly inFlight = new InFlightKeys();
+  /** Decisions asked for in one turn go to the store together (see decision-batch.ts). */
+  private readonly decisions = new DecisionBatcher(async (commands, timeoutMs) => {
+    const answer = await this.node.readLocal({ decide: commands }, { timeoutMs });
+    if (!('decisions' in answer)) throw new Error('the store answered decisions with a query');
+    return answer.decisions;
+  });
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -292,9 +299,7 @@ export class DbService {
       // The leader's clock, stamped at each decision: every replica applies the same `at`.
       this.lastAt = Math.max(Date.now(), this.lastAt);
       const command = parseCommand({ ...body, at: this.lastAt });
-      const decided = await this.node.readLocal({ decide: command }, { timeoutMs: remaining() });
-      if (!('kind' in decided))
-        throw new Error('the store answered a decision with a query result');
+      const decided = await this.decisions.decide(command, remaining());
       if (decided.kind === 'answer') return decided.result;
       const writers = this.inFlight.writersOf(decided.reads);
       if (writers.length > 0) {

@@ -73,9 +73,17 @@ export interface CalendarStoreOptions {
   readonly onInternalError?: (error: unknown, request: string) => void;
 }
 
-/** Asks the store to decide a command (the leader does, before proposing its effect). */
+/**
+ * Asks the store to decide commands (the leader does, before proposing their effects), each
+ * against the same applied state, in order (see server/db/decision-batch.ts).
+ */
 export interface DecideRequest {
-  readonly decide: StoreCommand;
+  readonly decide: readonly StoreCommand[];
+}
+
+/** What the store answers a {@link DecideRequest}: one decision per command, in order. */
+export interface Decisions {
+  readonly decisions: readonly Decided[];
 }
 
 /** What the store answers a {@link DecideRequest}. */
@@ -93,7 +101,7 @@ export type Decided =
 /** What the store is asked outside `apply`: a read, or a decision. */
 export type StoreRequest = StoreQuery | DecideRequest;
 /** What it answers. */
-export type StoreAnswer = StoreQueryResult | Decided;
+export type StoreAnswer = StoreQueryResult | Decisions;
 
 export function isDecideRequest(request: StoreRequest): request is DecideRequest {
   return 'decide' in request;
@@ -202,10 +210,12 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
 
   /** Answers a read, or decides a command, as of the store's current state; never changes it. */
   query(request: StoreQuery): StoreQueryResult;
-  query(request: DecideRequest): Decided;
+  query(request: DecideRequest): Decisions;
   query(request: StoreRequest): StoreAnswer;
   query(request: StoreRequest): StoreAnswer {
-    if (isDecideRequest(request)) return this.decide(request.decide);
+    if (isDecideRequest(request)) {
+      return { decisions: request.decide.map((command) => this.decide(command)) };
+    }
     const connection = this.open();
     const env: QueryEnvironment = {
       now: Math.max(request.at, connection.meta.get(META.lastAt)),

@@ -278,6 +278,25 @@ test.serial('malformed requests get a clear 4xx and the service keeps serving', 
       t.deepEqual([taken?.result?.ok, taken?.result?.error?.code], [false, 'conflict']);
       t.deepEqual([second?.result?.ok, second?.result?.replayed], [true, replayed]);
     }
+    // The commands of one batch are decided together and proposed together: they share log
+    // appends, so the leader syncs a few times for 32 commands, not once for each.
+    const leaderId = (await cluster.statuses(probe)).find((s) => s.role === 'leader')?.id ?? 1;
+    const leaderApi = apiOf(leaderId);
+    const fsyncs = async () => (await db.status(leaderApi)).member.metrics.fsyncs;
+    const before = await fsyncs();
+    const res = await request(`https://${leaderApi.host}:${leaderApi.port}/v1/command-batch`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        commands: Array.from({ length: 32 }, (_, i) => register(`together-${i}`)),
+      }),
+    });
+    const together = (await res.body.json()) as { result: { results: { result?: unknown }[] } };
+    t.is(together.result.results.filter((x) => x.result !== undefined).length, 32);
+    const synced = (await fsyncs()) - before;
+    t.true(synced <= 8, `${synced} leader fsyncs for one batch of 32 commands`);
+
     // Still serving, and nothing odd got into the store.
     const r = await db.command(register('after-the-garbage'));
     t.true(r.ok);
