@@ -85,6 +85,12 @@ test('the worst of each kind is reported; a kind without processes, or down, is 
     scrape.missing.map((m) => m.name),
     ['groups-1'],
   );
+  // Since the previous scrape, which already saw the stall: the window no longer holds it.
+  const since = await scraper.scrape(signal, { since: 'previous-scrape' });
+  t.true(
+    (since.worstMs.users ?? Infinity) < (scrape.worstMs.users ?? 0),
+    `since the previous scrape: users ${String(since.worstMs.users)} ms`,
+  );
 
   const refused = new EventLoopDelayScraper(targets.slice(0, 1), { ca: ca.certPem });
   t.teardown(() => refused.close());

@@ -5,6 +5,11 @@
  * it never decreases, so one scrape after a run is enough for the processes still alive).
  * The worst of each kind is reported in milliseconds; a kind none of whose processes told
  * (none runs here, as VIP agents under `npm start`, or they are down) is null.
+ *
+ * `scrape({ since: 'previous-scrape' })` reads `agenda_event_loop_delay_max_seconds` instead:
+ * the longest stall since that process's previous scrape. A benchmark scrapes once when its
+ * counted load starts and once when it ends, and so reports the stalls under load apart from
+ * those of start-up (module loading, recovery), which the since-start reading includes.
  */
 import { Agent, request } from 'undici';
 import type { MutualTlsMaterial } from '../raft/transport/mutual-tls.js';
@@ -48,10 +53,23 @@ export class EventLoopDelayScraper {
     });
   }
 
-  /** Every process at once; never rejects for a process that does not answer. */
-  async scrape(signal?: AbortSignal): Promise<EventLoopDelayScrape> {
+  /**
+   * Every process at once; never rejects for a process that does not answer. `since` says
+   * over what: the process's start (default) or its previous scrape (see the module comment).
+   */
+  async scrape(
+    signal?: AbortSignal,
+    options: { readonly since?: 'start' | 'previous-scrape' } = {},
+  ): Promise<EventLoopDelayScrape> {
+    const metric =
+      options.since === 'previous-scrape'
+        ? EVENT_LOOP_DELAY_METRICS.max
+        : EVENT_LOOP_DELAY_METRICS.worst;
     const told = await Promise.all(
-      this.targets.map(async (target) => ({ target, ...(await this.worstOf(target, signal)) })),
+      this.targets.map(async (target) => ({
+        target,
+        ...(await this.worstOf(target, metric, signal)),
+      })),
     );
     const worstMs = noDelays();
     const missing: { name: string; reason: string }[] = [];
@@ -66,9 +84,10 @@ export class EventLoopDelayScraper {
     return this.agent.close();
   }
 
-  /** One process's worst delay in ms, or null with why. */
+  /** One process's worst delay in ms (as `metric` says), or null with why. */
   private async worstOf(
     target: MetricsTarget,
+    metric: string,
     signal: AbortSignal | undefined,
   ): Promise<{ ms: number; reason: null } | { ms: null; reason: string }> {
     try {
@@ -79,12 +98,8 @@ export class EventLoopDelayScraper {
       });
       const text = await answer.body.text();
       if (answer.statusCode !== 200) return { ms: null, reason: `HTTP ${answer.statusCode}` };
-      const sample = parsePrometheusText(text).samples.find(
-        (s) => s.name === EVENT_LOOP_DELAY_METRICS.worst,
-      );
-      if (sample === undefined) {
-        return { ms: null, reason: `no ${EVENT_LOOP_DELAY_METRICS.worst} in its metrics` };
-      }
+      const sample = parsePrometheusText(text).samples.find((s) => s.name === metric);
+      if (sample === undefined) return { ms: null, reason: `no ${metric} in its metrics` };
       return { ms: roundMs(sample.value * 1000), reason: null };
     } catch (error) {
       return { ms: null, reason: error instanceof Error ? error.message : String(error) };

@@ -16,9 +16,10 @@
  * fast the machine was before and after the load, in microseconds per event applied to an
  * in-memory store by one process (calibrate.ts): a reference, not the whole story.
  * `eventLoopDelayWorstMs` says, per kind of process, the longest its event loop stalled
- * (the worst of its processes, read from their `/metrics` at the end; null for a kind with
- * no process that answered, as the VIP agents, which `npm start` does not run): the stalls
- * behind the p99.
+ * during the counted seconds of either phase (the worst of its processes, read from their
+ * `/metrics`; null for a kind with no process that answered, as the VIP agents, which
+ * `npm start` does not run): the stalls behind the p99. `eventLoopDelaySinceStartMs` is the
+ * same since each process started: start-up (module loading, recovery) and warm-up included.
  * The last line is
  * `{"createsPerSec","createP50Ms","createP99Ms","agendaPerSec","agendaP99Ms",…}`.
  */
@@ -27,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { EventLoopDelayScraper } from '../event-loop-delay.js';
+import { EventLoopDelayScraper, noDelays, worseOf } from '../event-loop-delay.js';
 import { startLocalSystem } from '../local/system.js';
 import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
@@ -168,13 +169,20 @@ function daemonPids(): Map<string, number> {
 
 /**
  * `--warmup` seconds of `op`, not counted, then `seconds` counted, with the CPU every kind
- * of process used meanwhile (ms per successful operation).
+ * of process used meanwhile (ms per successful operation) and the longest event-loop stall
+ * of each kind of process over the counted seconds.
  */
 async function load(op: Op, concurrency = clients) {
   const next = Array.from({ length: concurrency }, () => 0);
   const warm = warmup > 0 ? await run(op, concurrency, warmup, next) : null;
+  const delays = delayScraper();
+  // Starts every process's window (see lab/event-loop-delay.ts): what follows is the load's.
+  await delays.scrape(undefined, { since: 'previous-scrape' });
   const cpu = startCpuCount(daemonPids());
   const measured = await run(op, concurrency, seconds, next);
+  const stalls = await delays
+    .scrape(undefined, { since: 'previous-scrape' })
+    .finally(() => delays.close());
   const perOp: Record<string, number> = {};
   let total = 0;
   for (const [role, ms] of [...cpu()].sort((a, b) => b[1] - a[1])) {
@@ -182,17 +190,22 @@ async function load(op: Op, concurrency = clients) {
     total += ms;
   }
   perOp.total = Math.round((total / Math.max(1, measured.count)) * 1000) / 1000;
-  return { ...measured, warm, cpuMsPerOp: perOp };
+  return { ...measured, warm, cpuMsPerOp: perOp, eventLoopDelayWorstMs: stalls.worstMs };
 }
 
-/** The worst event-loop delay of each kind of process so far, read with the operator's certificate. */
-async function eventLoopDelays() {
+/** Reads the daemons' event-loop delays with the operator's certificate. */
+function delayScraper(): EventLoopDelayScraper {
   const files = system.layout.tls('operator');
-  const scraper = new EventLoopDelayScraper(system.metrics, {
+  return new EventLoopDelayScraper(system.metrics, {
     ca: readFileSync(files.ca),
     cert: readFileSync(files.cert),
     key: readFileSync(files.key),
   });
+}
+
+/** The worst event-loop delay of each kind of process since it started. */
+async function eventLoopDelaysSinceStart() {
+  const scraper = delayScraper();
   try {
     const { worstMs, missing } = await scraper.scrape();
     for (const { name, reason } of missing) say(`no event-loop delay from ${name}: ${reason}`);
@@ -242,12 +255,21 @@ try {
     (sample.json as { agendas?: { entries: unknown[] }[] }).agendas ?? []
   ).reduce((sum, a) => sum + a.entries.length, 0);
   const agendas = values['creates-only']
-    ? { perSec: 0, p50: 0, p99: 0, count: 0, errors: 0, warm: null, cpuMsPerOp: {} }
+    ? {
+        perSec: 0,
+        p50: 0,
+        p99: 0,
+        count: 0,
+        errors: 0,
+        warm: null,
+        cpuMsPerOp: {},
+        eventLoopDelayWorstMs: noDelays(),
+      }
     : await load(
         async (c) => (await call('GET', agendaPath, undefined, tokens[c % 20])).status === 200,
       );
-  say('reading the worst event-loop delay of every process…');
-  const eventLoopDelayWorstMs = await eventLoopDelays();
+  say('reading the worst event-loop delay of every process since it started…');
+  const eventLoopDelaySinceStartMs = await eventLoopDelaysSinceStart();
   result = {
     createsPerSec: creates.perSec,
     createP50Ms: creates.p50,
@@ -265,7 +287,8 @@ try {
     warmupSeconds: warmup,
     cpuMsPerCreate: creates.cpuMsPerOp,
     cpuMsPerAgenda: agendas.cpuMsPerOp,
-    eventLoopDelayWorstMs,
+    eventLoopDelayWorstMs: worseOf(creates.eventLoopDelayWorstMs, agendas.eventLoopDelayWorstMs),
+    eventLoopDelaySinceStartMs,
     warmup: {
       createsPerSec: creates.warm?.perSec ?? 0,
       createP50Ms: creates.warm?.p50 ?? 0,
