@@ -240,6 +240,40 @@ test('a member that is slow but keeps answering is waited for, not fanned out ar
   t.is(asked.get(1)!.filter((key) => key === 'after').length, 10);
 });
 
+test('a slow call on a member that keeps answering others is asked once, however long it takes', async (t) => {
+  const asked = new Map<number, string[]>([
+    [1, []],
+    [2, []],
+  ]);
+  // Member 1 takes 3 s over the slow call — six attempt bounds, as a read queued behind
+  // others on a loaded leader does — and answers everything else at once.
+  const client = await twoMembers(
+    t,
+    ANSWERING_PORT + 6,
+    (id, key, res) => {
+      asked.get(id)?.push(key);
+      setTimeout(() => res.end(answeredBy(id)), id === 1 && key === 'slow' ? 3_000 : 0);
+    },
+    { attemptTimeoutMs: 500, deadlineMs: 8_000 },
+  );
+  const read = (key: string) => client.query(null, { type: 'registry.get', key });
+  await read('first');
+  const slow = read('slow');
+  let done = false;
+  void slow.finally(() => (done = true));
+  while (!done) {
+    await read('other');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  t.like(await slow, { result: { answeredBy: 1 } });
+  t.deepEqual(
+    asked.get(1)!.filter((key) => key === 'slow'),
+    ['slow'],
+    'the slow call was not sent again',
+  );
+  t.deepEqual(asked.get(2), []);
+});
+
 test('a member that only answers errors is not waited for: a call stuck there goes elsewhere', async (t) => {
   const client = await twoMembers(
     t,

@@ -12,7 +12,7 @@
  * member at once until one answers: callers with short deadlines (the VIP agent's 100 ms
  * checks) reach a live member on their next call instead of trying dead ones in turn.
  *
- * A slow member is not a dead one. An attempt outlives its bound (up to four bounds) while the
+ * A slow member is not a dead one. An attempt outlives its bound (up to 6.5 s) while the
  * member keeps answering the client's other calls successfully (one within the last quarter
  * of a bound): it is busy, and asking every member too would multiply the load that made it
  * slow. Before this rule, 64 concurrent group-agenda reads, each a few hundred milliseconds
@@ -306,7 +306,7 @@ export class DbClient {
         },
         () => {},
       );
-      const givenUpAt = Date.now() + MAX_EXTENSION * attemptMs;
+      const givenUpAt = Date.now() + Math.max(attemptMs, LIVE_MEMBER_WAIT_MS);
       const res = await bounded(
         pending,
         attemptMs,
@@ -330,7 +330,7 @@ export class DbClient {
       if (isAgendaError(err) && err.code !== 'unavailable') return { kind: 'refused', error: err };
       // Connection refused or reset, timeout: with request ids, trying another member is safe.
       // But a member that still answers other calls — it is slow to open one more connection,
-      // or this call outlasted every extension (`MAX_EXTENSION`) while it kept answering — is
+      // or this call outlasted every extension (`LIVE_MEMBER_WAIT_MS`) while it kept answering — is
       // busy, not gone: asking every member would copy every call in flight five times, on
       // the very machine that is short of CPU (64 agenda reads collapsed to 10 a second so).
       // A member that fell silent (paused, cut off) is still asked around at once.
@@ -383,11 +383,15 @@ export class DbClient {
 class AttemptTimedOut extends Unavailable {}
 
 /**
- * However busy a member looks, an attempt is given up after this many attempt bounds: a call
- * stuck there is then asked again — of the same member while it still answers others (it is
- * busy), of every member once it stops.
+ * However busy a member looks, an attempt is given up after this long: a call stuck there is
+ * then asked again — of the same member while it still answers others, of every member once
+ * it stops. A DB member answers every call within its command timeout (5 s) plus one
+ * forwarding hop (1 s), so a live member's call is only given up when something is wrong
+ * with it. Giving up sooner only copies work onto a busy member: with a bound of four
+ * attempts (2 s), group-agenda reads queued for 2–3 s under load were each sent again,
+ * doubling the reads and opening a new TLS connection for every copy.
  */
-const MAX_EXTENSION = 4;
+const LIVE_MEMBER_WAIT_MS = 6_500;
 
 /** At most one line per this interval says the client switched to asking every member. */
 const FAN_OUT_LOG_INTERVAL_MS = 5_000;
