@@ -1,19 +1,29 @@
 /**
- * Store benchmark: `npm run bench:store [-- --json] [--users N] [--events M] [--samples S]`.
+ * Store benchmark: `npm run bench:store [-- --json] [--users N] [--events M] [--samples S]
+ * [--window-days D] [--hourly]`.
  *
  * Builds a calendar of N users (default 1,000) with M events each (default 1,000) in
  * hierarchical groups of 20, entirely through `apply` (batches of 2,000 commands, every
  * command through the domain: validation, conflict loads, notifications, request log),
- * then measures the agenda view of a whole 20-member group over one week, inside the
- * store, from random viewers in random weeks.
+ * then measures the agenda view of a whole 20-member group over D days (default 7), inside
+ * the store, from random viewers in random windows.
  *
- * Each user's events: mostly one-hour personal events spread over 2025 (public, busy and
- * private in turn), 1 % group events imposed on the members below the organizer, 1 %
- * appointments with two group mates, and 0.5 % weekly series.
+ * Each user's events, by default: mostly one-hour personal events spread over 2025 (public,
+ * busy and private in turn), 1 % group events imposed on the members below the organizer,
+ * 1 % appointments with two group mates, and 0.5 % weekly series, in groups whose members
+ * are at levels 1 to 3.
+ *
+ * With `--hourly`, the shape of the full-system benchmark (`lab/bench/http-bench.ts`):
+ * every member is at level 1 under the owner, and each user has one 30-minute personal
+ * event (default visibility, created with allowConflict) every hour from 6 January 2025, so
+ * M events cover M / 24 days and a one-day view holds 24 entries per member; windows are
+ * drawn among those days.
  *
  * The last line on stdout is the JSON result:
- * `{"agendaP50Ms","agendaP99Ms","applyPerSec","snapshotMs","dbBytes"}`; with `--json`
- * it is the only line on stdout and progress goes to stderr.
+ * `{"agendaP50Ms","agendaP99Ms","agendaCpuMs","agendaEntries","applyPerSec","snapshotMs",
+ * "dbBytes"}` (`agendaCpuMs`: the process's CPU time per view, mean over the samples;
+ * `agendaEntries`: entries per view, mean); with `--json` it is the only line on stdout and
+ * progress goes to stderr.
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -38,6 +48,8 @@ interface Options {
   readonly users: number;
   readonly eventsPerUser: number;
   readonly samples: number;
+  readonly windowDays: number;
+  readonly hourly: boolean;
 }
 
 function options(): Options {
@@ -47,16 +59,23 @@ function options(): Options {
       users: { type: 'string', default: '1000' },
       events: { type: 'string', default: '1000' },
       samples: { type: 'string', default: '500' },
+      'window-days': { type: 'string', default: '7' },
+      hourly: { type: 'boolean', default: false },
     },
   });
   const users = Number(values.users);
   const eventsPerUser = Number(values.events);
   const samples = Number(values.samples);
-  if (![users, eventsPerUser, samples].every((n) => Number.isInteger(n) && n > 0)) {
-    throw new Error('--users, --events and --samples take positive whole numbers');
+  const windowDays = Number(values['window-days']);
+  if (![users, eventsPerUser, samples, windowDays].every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error('--users, --events, --samples and --window-days take positive whole numbers');
   }
   if (users % GROUP_SIZE !== 0) throw new Error(`--users must be a multiple of ${GROUP_SIZE}`);
-  return { json: values.json, users, eventsPerUser, samples };
+  if (windowDays > 366) throw new Error('--window-days is at most 366, the longest query');
+  if (values.hourly && eventsPerUser < windowDays * 24) {
+    throw new Error('--hourly needs --events of at least 24 per day of --window-days');
+  }
+  return { json: values.json, users, eventsPerUser, samples, windowDays, hourly: values.hourly };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -131,6 +150,16 @@ function personalEvent(user: number, k: number, eventsPerUser: number): CommandB
   };
 }
 
+/** The `--hourly` event k of a user: 30 minutes at the hour, a minute later per group rank. */
+function hourlyEvent(user: number, k: number): CommandBody {
+  const start = YEAR_START + k * HOUR + (user % GROUP_SIZE) * 60_000;
+  return {
+    type: 'event.create',
+    draft: { title: `bench ${user}.${k}`, start, end: start + HOUR / 2 },
+    allowConflict: true,
+  };
+}
+
 function build(store: CalendarStore, o: Options, log: (line: string) => void): number {
   const random = seededRandom(42);
   const loader = new Loader(store);
@@ -150,7 +179,7 @@ function build(store: CalendarStore, o: Options, log: (line: string) => void): n
         type: 'group.addMember',
         group: groupName(g),
         username: userName(g * GROUP_SIZE + m),
-        level: 1 + (m % 3),
+        level: o.hourly ? 1 : 1 + (m % 3),
       });
     }
   }
@@ -164,7 +193,9 @@ function build(store: CalendarStore, o: Options, log: (line: string) => void): n
     for (let u = 0; u < o.users; u++) {
       const group = Math.floor(u / GROUP_SIZE);
       const actor = userName(u);
-      if (k % 100 === 99) {
+      if (o.hourly) {
+        loader.send(actor, hourlyEvent(u, k));
+      } else if (k % 100 === 99) {
         // A group meeting at 15:00, imposed on the members below the organizer.
         const start = YEAR_START + ((k * 7 + u) % DAYS) * DAY + 15 * HOUR;
         loader.send(actor, {
@@ -215,19 +246,34 @@ function build(store: CalendarStore, o: Options, log: (line: string) => void): n
   return total / seconds;
 }
 
-function measureAgenda(store: CalendarStore, o: Options, log: (line: string) => void): number[] {
+interface AgendaTimings {
+  /** Wall-clock milliseconds per view, ascending. */
+  readonly sorted: number[];
+  readonly cpuMsPerView: number;
+  readonly entriesPerView: number;
+}
+
+function measureAgenda(
+  store: CalendarStore,
+  o: Options,
+  log: (line: string) => void,
+): AgendaTimings {
   const random = seededRandom(7);
   const groups = o.users / GROUP_SIZE;
+  const span = o.windowDays * DAY;
+  // Window starts: the first day of one of 50 weeks of 2025, or (hourly) a day with events.
+  const firstDays = o.hourly ? Math.floor(o.eventsPerUser / 24) - o.windowDays + 1 : 50;
+  const dayStep = o.hourly ? DAY : WEEK;
   const view = () => {
     const g = Math.floor(random() * groups);
     const viewer = userName(g * GROUP_SIZE + Math.floor(random() * GROUP_SIZE));
-    const from = YEAR_START + Math.floor(random() * 50) * WEEK;
+    const from = YEAR_START + Math.floor(random() * firstDays) * dayStep;
     const started = performance.now();
     const answer = store.query({
       v: 1,
       actor: viewer,
       at: Date.UTC(2025, 0, 1),
-      body: { type: 'agenda.view', targets: { group: groupName(g) }, from, to: from + WEEK },
+      body: { type: 'agenda.view', targets: { group: groupName(g) }, from, to: from + span },
     });
     const elapsed = performance.now() - started;
     if (!answer.ok) throw new Error(`agenda refused: ${answer.error.message}`);
@@ -236,6 +282,7 @@ function measureAgenda(store: CalendarStore, o: Options, log: (line: string) => 
   for (let i = 0; i < 30; i++) view();
   const timings: number[] = [];
   let entries = 0;
+  const cpu = process.cpuUsage();
   for (let i = 0; i < o.samples; i++) {
     const { elapsed, answer } = view();
     timings.push(elapsed);
@@ -243,8 +290,13 @@ function measureAgenda(store: CalendarStore, o: Options, log: (line: string) => 
       entries += answer.result.agendas.reduce((n, a) => n + a.entries.length, 0);
     }
   }
+  const { user, system } = process.cpuUsage(cpu);
   log(`${o.samples} agenda views, ${Math.round(entries / o.samples)} entries each on average`);
-  return timings.sort((a, b) => a - b);
+  return {
+    sorted: timings.sort((a, b) => a - b),
+    cpuMsPerView: (user + system) / 1000 / o.samples,
+    entriesPerView: entries / o.samples,
+  };
 }
 
 async function main(): Promise<void> {
@@ -256,14 +308,16 @@ async function main(): Promise<void> {
   const store = new CalendarStore(await loadSqlJs());
   try {
     const applyPerSec = build(store, o, log);
-    const timings = measureAgenda(store, o, log);
+    const agenda = measureAgenda(store, o, log);
     const started = performance.now();
     const image = store.snapshot();
     const snapshotMs = performance.now() - started;
     process.stdout.write(
       `${JSON.stringify({
-        agendaP50Ms: round(percentile(timings, 50)),
-        agendaP99Ms: round(percentile(timings, 99)),
+        agendaP50Ms: round(percentile(agenda.sorted, 50)),
+        agendaP99Ms: round(percentile(agenda.sorted, 99)),
+        agendaCpuMs: round(agenda.cpuMsPerView),
+        agendaEntries: round(agenda.entriesPerView, 1),
         applyPerSec: Math.round(applyPerSec),
         snapshotMs: Math.round(snapshotMs),
         dbBytes: image.length,
