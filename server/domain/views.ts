@@ -5,6 +5,7 @@
  * these views speak ISO.
  */
 import { formatRecurrenceRule } from './recurrence.js';
+import { civilDate } from './recurrence-days.js';
 import type {
   AttendeeRole,
   AttendeeStatus,
@@ -75,9 +76,63 @@ export interface SlotView {
   readonly end: string;
 }
 
-/** An instant as ISO 8601 UTC with milliseconds, e.g. `2025-03-01T09:00:00.000Z`. */
+const DAY_MS = 86_400_000;
+/** 0000-01-01T00:00:00.000Z and 10000-01-01T00:00:00.000Z: the years ISO writes with four digits. */
+const FOUR_DIGIT_YEARS: Interval = { start: -62_167_219_200_000, end: 253_402_300_800_000 };
+const ZERO = 48;
+const [DASH, COLON, DOT, T, Z] = [45, 58, 46, 84, 90];
+
+/**
+ * An instant as ISO 8601 UTC with milliseconds, e.g. `2025-03-01T09:00:00.000Z`: exactly
+ * what `new Date(instant).toISOString()` says (and throws), which it falls back to outside
+ * the four-digit years and for anything but whole milliseconds.
+ *
+ * Views format two instants per entry, and `toISOString` (a Date, then the engine's general
+ * formatter) was a tenth of the CPU of an agenda read. This is the recurrence's calendar
+ * arithmetic ({@link civilDate}, proleptic Gregorian) on small integers, written as one flat
+ * string of character codes: several times faster, and cheaper again to serialise than a
+ * string built by concatenation.
+ */
 export function toIso(instant: Millis): string {
-  return new Date(instant).toISOString();
+  if (
+    !(instant >= FOUR_DIGIT_YEARS.start && instant < FOUR_DIGIT_YEARS.end) ||
+    !Number.isInteger(instant)
+  ) {
+    return new Date(instant).toISOString();
+  }
+  const days = Math.floor(instant / DAY_MS);
+  const inDay = instant - days * DAY_MS;
+  const { year, month, day } = civilDate(days);
+  const hours = Math.floor(inDay / 3_600_000);
+  const minutes = Math.floor(inDay / 60_000) % 60;
+  const seconds = Math.floor(inDay / 1000) % 60;
+  const millis = inDay % 1000;
+  return String.fromCharCode(
+    ZERO + Math.floor(year / 1000),
+    ZERO + (Math.floor(year / 100) % 10),
+    ZERO + (Math.floor(year / 10) % 10),
+    ZERO + (year % 10),
+    DASH,
+    ZERO + Math.floor(month / 10),
+    ZERO + (month % 10),
+    DASH,
+    ZERO + Math.floor(day / 10),
+    ZERO + (day % 10),
+    T,
+    ZERO + Math.floor(hours / 10),
+    ZERO + (hours % 10),
+    COLON,
+    ZERO + Math.floor(minutes / 10),
+    ZERO + (minutes % 10),
+    COLON,
+    ZERO + Math.floor(seconds / 10),
+    ZERO + (seconds % 10),
+    DOT,
+    ZERO + Math.floor(millis / 100),
+    ZERO + (Math.floor(millis / 10) % 10),
+    ZERO + (millis % 10),
+    Z,
+  );
 }
 
 /** The view of one occurrence of `event` for someone whose answer is `myStatus`. */
