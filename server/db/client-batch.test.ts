@@ -187,7 +187,7 @@ test('a caller that gives up is answered at once, and its command is not sent', 
  */
 async function slowToConnect(port: number, target: number, fast: number, holdMs: number) {
   let connections = 0;
-  return tcpTestServer(port, (socket, keep) => {
+  const server = await tcpTestServer(port, (socket, keep) => {
     socket.pause();
     const open = () => {
       if (socket.destroyed) return;
@@ -202,6 +202,7 @@ async function slowToConnect(port: number, target: number, fast: number, holdMs:
     if (connections++ < fast) open();
     else setTimeout(open, holdMs);
   });
+  return { close: () => server.close(), connections: () => connections };
 }
 
 test('a member slow to accept new connections while it answers on others is busy, not fanned out around', async (t) => {
@@ -236,4 +237,6 @@ test('a member slow to accept new connections while it answers on others is busy
   t.true(await burst(20));
   t.is(asked[1], 0);
   t.is(asked[0], 24);
+  // And each slow handshake was waited for, not given up at the bound and started again.
+  t.true(relay.connections() <= 24, `${relay.connections()} connections for 24 calls`);
 });

@@ -108,6 +108,10 @@ export class DbClient {
   constructor(private readonly options: DbClientOptions) {
     if (options.members.size === 0) throw new Error('the DB client needs at least one member');
     this.members = [...options.members].map(([id, address]) => ({ id, address }));
+    const connectMs = options.connectTimeoutMs ?? 500;
+    const byOrigin = new Map(
+      this.members.map((m, i) => [`${m.address.host}:${m.address.port}`, i]),
+    );
     this.agent = new Agent({
       connect: preciseConnector(
         {
@@ -116,7 +120,15 @@ export class DbClient {
           key: options.tls.key,
           rejectUnauthorized: true,
         },
-        options.connectTimeoutMs ?? 500,
+        // A member that answered within the last second is busy, not gone: a handshake with
+        // it may take longer than the bound on a loaded machine, and giving up on it only
+        // starts another (under 64 agenda readers, TLS connects were a third of a users
+        // service's CPU). Whether a call waits that long is still up to `bounded`.
+        (host, port) => {
+          const index = byOrigin.get(`${host}:${port}`);
+          const busy = index !== undefined && this.answeredWithin(index, BUSY_WINDOW_MS);
+          return busy ? Math.max(connectMs, BUSY_CONNECT_MS) : connectMs;
+        },
       ),
       keepAliveTimeout: 30_000,
       connections: 32,
@@ -392,6 +404,12 @@ class AttemptTimedOut extends Unavailable {}
  * doubling the reads and opening a new TLS connection for every copy.
  */
 const LIVE_MEMBER_WAIT_MS = 6_500;
+
+/** A member that answered a call within this long counts as busy, not gone, when connecting. */
+const BUSY_WINDOW_MS = 1_000;
+
+/** The connect bound (TCP and TLS) for a busy member: a loaded machine's handshake fits. */
+const BUSY_CONNECT_MS = 5_000;
 
 /** At most one line per this interval says the client switched to asking every member. */
 const FAN_OUT_LOG_INTERVAL_MS = 5_000;

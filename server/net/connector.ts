@@ -25,22 +25,31 @@ export class ConnectTimeoutError extends Error {
   }
 }
 
-/** A connector for `new Agent({ connect: preciseConnector(tls, 300) })`. */
+/**
+ * A connector for `new Agent({ connect: preciseConnector(tls, 300) })`. The bound may depend
+ * on the destination (`(host, port) => ms`): a client that knows a server is alive and only
+ * slow gives its connects the time a busy machine needs, so that a handshake that would
+ * succeed is not thrown away and started again, each one costing both sides a full TLS
+ * handshake on the machine that is already short of CPU.
+ */
 export function preciseConnector(
   tls: ConnectionOptions,
-  timeoutMs: number,
+  timeoutMs: number | ((host: string, port: string) => number),
 ): buildConnector.connector {
+  const boundFor = typeof timeoutMs === 'number' ? () => timeoutMs : timeoutMs;
   const connect = buildConnector({
     ...withSharedContext(tls),
-    timeout: Math.max(10_000, timeoutMs * 4),
+    // Above any bound given here: it only tears down sockets nobody waits for any more.
+    timeout: 30_000,
   });
   return (options, callback) => {
     let settled = false;
+    const bound = boundFor(options.hostname, options.port);
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
-      callback(new ConnectTimeoutError(options.hostname, options.port, timeoutMs), null);
-    }, timeoutMs);
+      callback(new ConnectTimeoutError(options.hostname, options.port, bound), null);
+    }, bound);
     connect(options, (...args) => {
       const [error, socket] = args;
       if (settled) {
