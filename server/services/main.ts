@@ -76,6 +76,7 @@ try {
     if (!file.signingKey)
       throw new Error('the users service needs "signingKey" (its token-signing private key)');
     calendars = new WorkerCalendarParser();
+    calendars.start();
     service = new UsersService(deps, {
       tokens: new TokenIssuer(await loadSigningKey(config.path(file.signingKey))),
       calendars,

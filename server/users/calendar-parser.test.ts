@@ -10,6 +10,9 @@ import { inlineCalendarParser, WorkerCalendarParser } from './calendar-parser.js
 
 test('a file read in the worker gives what reading it in place gives', async (t) => {
   const parser = new WorkerCalendarParser();
+  // Started ahead of the first file, as the users service does; parses go to that worker.
+  parser.start();
+  parser.start();
   const text = yearlySeriesCalendar(200, 'parser');
   const options = { defaultTimeZone: 'Europe/Madrid' };
   try {

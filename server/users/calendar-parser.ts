@@ -56,6 +56,15 @@ export class WorkerCalendarParser implements CalendarParser {
     });
   }
 
+  /**
+   * Starts the worker now rather than at the first import: loading the parser and the
+   * domain's rules into a fresh thread takes a second or two (more from sources), which the
+   * first import of each replica otherwise waits for.
+   */
+  start(): void {
+    if (!this.closed) this.running();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const worker = this.worker;
