@@ -33,12 +33,12 @@ import {
   type StoreResult,
   type StoreStatus,
 } from '../store/protocol.js';
-import type { StoreAnswer, StoreRequest } from '../store/calendar-store.js';
+import { queryOf, type WorkerAnswer, type WorkerRequest } from '../store/encoded-queries.js';
 import { MAX_COMMAND_BATCH } from './client.js';
 import { DecisionBatcher } from './decision-batch.js';
 import { InFlightKeys } from './in-flight.js';
 import { DbMetrics } from './metrics.js';
-import { HttpError, readJsonBody, sendError, sendJson } from './http.js';
+import { HttpError, readJsonBody, sendError, sendJson, sendJsonText } from './http.js';
 
 /** A Raft member's settings (members' `client` addresses are their HTTPS APIs), plus: */
 export interface DbServiceConfig extends RaftNodeConfig {
@@ -86,8 +86,8 @@ export class DbService {
 
   private constructor(
     private readonly config: DbServiceConfig,
-    readonly node: RaftNode<StoreResult, StoreRequest, StoreAnswer>,
-    private readonly store: WorkerStateMachine<StoreResult, StoreRequest, StoreAnswer>,
+    readonly node: RaftNode<StoreResult, WorkerRequest, WorkerAnswer>,
+    private readonly store: WorkerStateMachine<StoreResult, WorkerRequest, WorkerAnswer>,
     private readonly metrics: DbMetrics,
   ) {
     this.server = createServer(
@@ -123,12 +123,12 @@ export class DbService {
   static async start(config: DbServiceConfig): Promise<DbService> {
     const api = config.members.get(config.id)?.client;
     if (!api) throw new Error(`member ${config.id} has no API address in the member list`);
-    let node: RaftNode<StoreResult, StoreRequest, StoreAnswer> | null = null;
+    let node: RaftNode<StoreResult, WorkerRequest, WorkerAnswer> | null = null;
     const metrics = new DbMetrics(config.id, () => node?.status() ?? null);
-    const store = await WorkerStateMachine.start<StoreResult, StoreRequest, StoreAnswer>({
+    const store = await WorkerStateMachine.start<StoreResult, WorkerRequest, WorkerAnswer>({
       module: new URL('../store/store-worker.js', import.meta.url),
       logger: config.logger,
-      urgent: (request) => isUrgentRequest(request as StoreRequest),
+      urgent: (request) => isUrgentRequest(request as WorkerRequest),
     });
     try {
       node = await RaftNode.start({ ...config, observer: metrics.observer }, store);
@@ -184,13 +184,11 @@ export class DbService {
           return sendJson(res, 200, await this.command(req), headers);
         case 'POST /v1/command-batch':
           return sendJson(res, 200, await this.commandBatch(req), headers);
-        case 'POST /v1/queries':
-          return sendJson(
-            res,
-            200,
-            await this.query(req, url.searchParams.get('consistency')),
-            headers,
-          );
+        case 'POST /v1/queries': {
+          // The store's worker wrote the result as JSON; it goes out as it is.
+          const json = await this.query(req, url.searchParams.get('consistency'));
+          return sendJsonText(res, 200, `{"result":${json}}`, headers);
+        }
         case 'GET /v1/status':
           return sendJson(res, 200, await this.status(), headers);
         case 'GET /metrics': {
@@ -371,10 +369,7 @@ export class DbService {
     return { result: answer.result };
   }
 
-  private async query(
-    req: IncomingMessage,
-    consistency: string | null,
-  ): Promise<{ result: StoreQueryResult }> {
+  private async query(req: IncomingMessage, consistency: string | null): Promise<string> {
     if (consistency !== null && consistency !== 'linearizable' && consistency !== 'local') {
       throw HttpError.of('invalid', 'consistency must be "linearizable" or "local"');
     }
@@ -385,12 +380,13 @@ export class DbService {
     const query = parseQuery({ at: Date.now(), ...body });
     this.admit();
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
-    // A query is answered with a query result (decisions are asked for in `propose` only).
+    const request = { encode: query };
     const answer =
       consistency === 'local'
-        ? await this.node.readLocal(query, { timeoutMs })
-        : await this.node.read(query, { timeoutMs });
-    return { result: answer as StoreQueryResult };
+        ? await this.node.readLocal(request, { timeoutMs })
+        : await this.node.read(request, { timeoutMs });
+    if (!('json' in answer)) throw new Error('the store answered an encoded query with a value');
+    return answer.json;
   }
 
   /**
@@ -463,9 +459,9 @@ export class DbService {
  * An agenda read queued behind is delayed by that much; a lease read behind dozens of agenda
  * reads made a VIP agent count the DB unreachable.
  */
-function isUrgentRequest(request: StoreRequest): boolean {
-  // `isDecideRequest`, without loading the store's module (and sql.js) into this thread.
-  if ('decide' in request) return true;
-  const type = request.body.type;
+function isUrgentRequest(request: WorkerRequest): boolean {
+  const query = queryOf(request);
+  if (query === null) return true;
+  const type = query.body.type;
   return type === 'lease.get' || type === 'registry.get' || type === 'store.status';
 }

@@ -6,14 +6,20 @@
 import type { StateMachineFactory } from '../../raft/runtime/worker-protocol.js';
 import { loadSqlJs } from '../../raft/kv/sql.js';
 import { CalendarStore } from './calendar-store.js';
+import { EncodingStore } from './encoded-queries.js';
 
-/** Builds the store inside the worker; bugs it answers as `internal` are logged by the member. */
+/**
+ * Builds the store inside the worker; bugs it answers as `internal` are logged by the member.
+ * It answers the member's HTTPS queries as JSON text (see encoded-queries.ts).
+ */
 export const createStateMachine: StateMachineFactory = async (_options, context) =>
-  new CalendarStore(await loadSqlJs(), {
-    onInternalError: (error, request) =>
-      context.log('warn', 'store bug answered as internal', {
-        error: error instanceof Error ? error.message : String(error),
-        stack: error instanceof Error ? error.stack : undefined,
-        request,
-      }),
-  });
+  new EncodingStore(
+    new CalendarStore(await loadSqlJs(), {
+      onInternalError: (error, request) =>
+        context.log('warn', 'store bug answered as internal', {
+          error: error instanceof Error ? error.message : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+          request,
+        }),
+    }),
+  );
