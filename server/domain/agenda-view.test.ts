@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Forbidden, InvalidInput, NotFound } from '../errors.js';
-import { viewAgendas } from './agenda-view.js';
+import { agendaContextOf, viewAgendas } from './agenda-view.js';
 import type { AgendaEntry } from './agenda-view.js';
 import { at, group, groupsOf, record, recordsOf, worldWith } from './test-fixtures.js';
 import type { Visibility } from './types.js';
@@ -40,7 +40,7 @@ function agendaOf(viewer: string, user = 'dev'): readonly AgendaEntry[] {
     {
       existingUsers: new Set(world.users.keys()),
       groups: groupsOf(world),
-      events: recordsOf(world),
+      ...agendaContextOf(viewer, recordsOf(world)),
     },
   );
   if (view === undefined) throw new Error('no agenda');
@@ -126,14 +126,14 @@ test('viewing a user who shares no group is forbidden', (t) => {
 });
 
 test('a group agenda lists every member, to members only', (t) => {
-  const context = {
+  const context = (viewer: string) => ({
     existingUsers: new Set(world.users.keys()),
     groups: groupsOf(world),
-    events: recordsOf(world),
-  };
+    ...agendaContextOf(viewer, recordsOf(world)),
+  });
   const views = viewAgendas(
     { viewer: 'friend', targets: { group: 'club' }, from: day(0), to: day(23) },
-    context,
+    context('friend'),
   );
   t.deepEqual(
     views.map((v) => v.user),
@@ -144,7 +144,7 @@ test('a group agenda lists every member, to members only', (t) => {
     () =>
       viewAgendas(
         { viewer: 'stranger', targets: { group: 'club' }, from: day(0), to: day(23) },
-        context,
+        context('stranger'),
       ),
     { instanceOf: Forbidden },
   );
@@ -152,18 +152,24 @@ test('a group agenda lists every member, to members only', (t) => {
     () =>
       viewAgendas(
         { viewer: 'dev', targets: { group: 'nope' }, from: day(0), to: day(23) },
-        context,
+        context('dev'),
       ),
     { instanceOf: NotFound },
   );
   t.throws(
     () =>
-      viewAgendas({ viewer: 'dev', targets: { users: [] }, from: day(0), to: day(23) }, context),
+      viewAgendas(
+        { viewer: 'dev', targets: { users: [] }, from: day(0), to: day(23) },
+        context('dev'),
+      ),
     { instanceOf: InvalidInput },
   );
   t.throws(
     () =>
-      viewAgendas({ viewer: 'dev', targets: { group: 'club' }, from: day(2), to: day(1) }, context),
+      viewAgendas(
+        { viewer: 'dev', targets: { group: 'club' }, from: day(2), to: day(1) },
+        context('dev'),
+      ),
     { instanceOf: InvalidInput },
   );
 });

@@ -6,8 +6,9 @@
  * {@link canSeeDetails}, otherwise as a busy block — start, end, `busy: true`, nothing else.
  */
 import { Forbidden, InvalidInput, NotFound } from '../errors.js';
-import { attendeeOf, commitmentsOf } from './attendance.js';
-import { conflictingSubset, occurrencesIn } from './conflicts.js';
+import { Internal } from '../errors.js';
+import { attendeeOf } from './attendance.js';
+import { conflictingSubset } from './conflicts.js';
 import { compareText } from './decisions.js';
 import { isSuperior, membershipOf, sharedGroups } from './groups.js';
 import { MAX_GROUP_MEMBERS } from './limits.js';
@@ -17,15 +18,24 @@ import {
   compareOccurrenceKeys,
   decodeCursor,
   encodeCursor,
-  occurrenceKey,
   pageLimit,
-  textWeight,
   windowAfter,
 } from './paging.js';
 import type { AgendaKey, OccurrenceKey, PageRequest } from './paging.js';
-import { busyBlock, eventView } from './views.js';
+import { expandOccurrences } from './recurrence.js';
+import { busyBlock, busyBlockWeight, eventView, eventViewWeight } from './views.js';
 import type { BusyBlock, EventView } from './views.js';
-import type { EventRecord, GroupName, GroupRecord, Interval, Millis, Username } from './types.js';
+import type {
+  CalendarEvent,
+  EventId,
+  EventRecord,
+  GroupName,
+  GroupRecord,
+  Interval,
+  Millis,
+  Occurrence,
+  Username,
+} from './types.js';
 
 /**
  * Whether V may look at U's agenda at all: V = U, or they share a group.
@@ -39,26 +49,31 @@ export function canViewAgenda(
 }
 
 /**
- * The privacy rule for one event of U's agenda seen by V — the single place it is decided.
- * Full details iff V = U, or V is on the event's attendee list, or the event is `public`,
- * or it is `busy` and V is superior to U in a hierarchical group they share. So a `private`
- * event is a busy block for everyone but its attendees, superiors included.
+ * The privacy rule for the events of U's agenda seen by V — the single place it is decided.
+ * Full details iff V = U, or V is on the event's attendee list (`viewerAttends`, whatever
+ * V's answer), or the event is `public`, or it is `busy` and V is superior to U in a
+ * hierarchical group they share. So a `private` event is a busy block for everyone but its
+ * attendees, superiors included. The groups are looked at once, for all of U's events.
  */
+export function detailsRule(
+  groups: readonly GroupRecord[],
+  viewer: Username,
+  owner: Username,
+): (event: Pick<CalendarEvent, 'visibility'>, viewerAttends: boolean) => boolean {
+  if (viewer === owner) return () => true;
+  const superior = sharedGroups(groups, viewer, owner).some((g) => isSuperior(g, viewer, owner));
+  return (event, viewerAttends) =>
+    viewerAttends || event.visibility === 'public' || (event.visibility === 'busy' && superior);
+}
+
+/** {@link detailsRule} for one event, with its attendee list. */
 export function canSeeDetails(
   groups: readonly GroupRecord[],
   viewer: Username,
   owner: Username,
   record: EventRecord,
 ): boolean {
-  if (viewer === owner || attendeeOf(record, viewer) !== undefined) return true;
-  switch (record.event.visibility) {
-    case 'public':
-      return true;
-    case 'busy':
-      return sharedGroups(groups, viewer, owner).some((g) => isSuperior(g, viewer, owner));
-    case 'private':
-      return false;
-  }
+  return detailsRule(groups, viewer, owner)(record.event, attendeeOf(record, viewer) !== undefined);
 }
 
 /** Whose agendas to show: a group's members, or named users. */
@@ -71,13 +86,77 @@ export interface AgendaQuery {
   readonly to: Millis;
 }
 
+/** What an agenda needs of an event to place its occurrences and to choose what it shows. */
+export type AgendaEvent = Pick<
+  CalendarEvent,
+  'id' | 'start' | 'end' | 'timeZone' | 'recurrence' | 'visibility'
+>;
+
+/** An event in a target's agenda. */
+export interface AgendaCommitment {
+  /** The target who has accepted the event. */
+  readonly owner: Username;
+  /** The event, which is not cancelled (a whole event will do). */
+  readonly event: AgendaEvent;
+  /** Whether the viewer is on the event's attendee list, whatever their answer. */
+  readonly viewerAttends: boolean;
+}
+
 export interface AgendaContext {
   /** The registered users among named targets. */
   readonly existingUsers: ReadonlySet<Username>;
   /** Every group the viewer belongs to (including a target group), with members. */
   readonly groups: readonly GroupRecord[];
-  /** Events the targets attend that may reach into the interval (extra rows are ignored). */
-  readonly events: readonly EventRecord[];
+  /**
+   * The targets' commitments (accepted, not cancelled) that may reach into the interval:
+   * those of other people, outside the interval or repeated are ignored.
+   */
+  readonly commitments: readonly AgendaCommitment[];
+  /**
+   * Whole events by id: at least those the viewer sees in detail in some target's agenda
+   * ({@link eventsShownInDetail}). Only these need more than their {@link AgendaEvent}.
+   */
+  readonly events: ReadonlyMap<EventId, CalendarEvent>;
+}
+
+/**
+ * The commitments and events of an {@link AgendaContext} from whole records, as a caller
+ * that has them (with their attendee lists) passes them.
+ */
+export function agendaContextOf(
+  viewer: Username,
+  records: readonly EventRecord[],
+): Pick<AgendaContext, 'commitments' | 'events'> {
+  const commitments: AgendaCommitment[] = [];
+  const events = new Map<EventId, CalendarEvent>();
+  for (const { event, attendees } of records) {
+    events.set(event.id, event);
+    if (event.status === 'cancelled') continue;
+    const viewerAttends = attendees.some((a) => a.username === viewer);
+    for (const a of attendees) {
+      if (a.status === 'accepted') commitments.push({ owner: a.username, event, viewerAttends });
+    }
+  }
+  return { commitments, events };
+}
+
+/**
+ * The ids of the events the viewer sees in detail in some owner's agenda, among
+ * `commitments`: what a caller must load whole for {@link AgendaContext.events}.
+ */
+export function eventsShownInDetail(
+  viewer: Username,
+  groups: readonly GroupRecord[],
+  commitments: readonly AgendaCommitment[],
+): Set<EventId> {
+  const rules = new Map<Username, ReturnType<typeof detailsRule>>();
+  const shown = new Set<EventId>();
+  for (const { owner, event, viewerAttends } of commitments) {
+    let rule = rules.get(owner);
+    if (rule === undefined) rules.set(owner, (rule = detailsRule(groups, viewer, owner)));
+    if (rule(event, viewerAttends)) shown.add(event.id);
+  }
+  return shown;
 }
 
 /** One entry of an agenda: full details or a busy block. */
@@ -123,9 +202,10 @@ function resolveTargets(query: AgendaQuery, context: AgendaContext): Username[] 
  */
 export function viewAgendas(query: AgendaQuery, context: AgendaContext): AgendaView[] {
   const window = validateQueryInterval(query.from, query.to);
+  const byOwner = commitmentsByOwner(context.commitments);
   return resolveTargets(query, context).map((owner) => ({
     user: owner,
-    entries: agendaOf(query.viewer, owner, window, context).map((e) => e.entry),
+    entries: agendaOf(query.viewer, owner, window, context, byOwner).map((e) => e.entry),
   }));
 }
 
@@ -162,6 +242,7 @@ export function viewAgendasPage(
       );
     }
   }
+  const byOwner = commitmentsByOwner(context.commitments);
   const agendas: AgendaView[] = [];
   let taken = 0;
   let text = 0;
@@ -173,13 +254,12 @@ export function viewAgendasPage(
     const entries =
       scan === null
         ? []
-        : agendaOf(query.viewer, owner, scan, context).filter(
+        : agendaOf(query.viewer, owner, scan, context, byOwner).filter(
             (e) => resumed === null || compareOccurrenceKeys(e.key, resumed) > 0,
           );
     if (resumed !== null && entries.length === 0) continue;
     const kept: AgendaEntry[] = [];
-    for (const { key, entry } of entries) {
-      const weight = textWeight(entry);
+    for (const { key, entry, weight } of entries) {
       // The page is full: it ends after the last entry kept, here or in an earlier agenda.
       if (last !== null && (taken === limit || text + weight > MAX_PAGE_TEXT)) {
         if (kept.length > 0) agendas.push({ user: owner, entries: kept });
@@ -199,29 +279,54 @@ export function viewAgendasPage(
   return { agendas, next: null };
 }
 
+/** Each owner's commitments, each event once. */
+function commitmentsByOwner(
+  commitments: readonly AgendaCommitment[],
+): Map<Username, Map<EventId, AgendaCommitment>> {
+  const byOwner = new Map<Username, Map<EventId, AgendaCommitment>>();
+  for (const c of commitments) {
+    let mine = byOwner.get(c.owner);
+    if (mine === undefined) byOwner.set(c.owner, (mine = new Map<EventId, AgendaCommitment>()));
+    if (!mine.has(c.event.id)) mine.set(c.event.id, c);
+  }
+  return byOwner;
+}
+
+/** An agenda entry with its place in the list and the length of its JSON (`textWeight`). */
+interface PlacedEntry {
+  readonly key: OccurrenceKey;
+  readonly entry: AgendaEntry;
+  readonly weight: number;
+}
+
 /** One owner's agenda over `window` as the viewer may see it, in list order, with keys. */
 function agendaOf(
   viewer: Username,
   owner: Username,
   window: Interval,
   context: AgendaContext,
-): Array<{ key: OccurrenceKey; entry: AgendaEntry }> {
-  const commitments = commitmentsOf(owner, context.events);
-  const byId = new Map(commitments.map((r) => [r.event.id, r]));
-  const occurrences = occurrencesIn(commitments, window).sort((a, b) =>
-    compareOccurrenceKeys(occurrenceKey(a), occurrenceKey(b)),
-  );
+  byOwner: ReadonlyMap<Username, ReadonlyMap<EventId, AgendaCommitment>>,
+): PlacedEntry[] {
+  const commitments = byOwner.get(owner);
+  if (commitments === undefined) return [];
+  const occurrences: Occurrence[] = [];
+  for (const { event } of commitments.values()) {
+    for (const o of expandOccurrences(event, window)) occurrences.push(o);
+  }
+  // An occurrence is its own key: start, end, event id.
+  occurrences.sort(compareOccurrenceKeys);
   const conflicting = conflictingSubset(occurrences, occurrences);
-  return occurrences.flatMap((occurrence) => {
-    const record = byId.get(occurrence.eventId);
-    if (record === undefined) return [];
-    return [
-      {
-        key: occurrenceKey(occurrence),
-        entry: canSeeDetails(context.groups, viewer, owner, record)
-          ? eventView(record.event, occurrence, 'accepted', conflicting.has(occurrence))
-          : busyBlock(occurrence),
-      },
-    ];
+  const seesDetails = detailsRule(context.groups, viewer, owner);
+  return occurrences.map((occurrence) => {
+    const { event, viewerAttends } = commitments.get(occurrence.eventId) as AgendaCommitment;
+    const key = { start: occurrence.start, end: occurrence.end, eventId: occurrence.eventId };
+    if (!seesDetails(event, viewerAttends)) {
+      const block = busyBlock(occurrence);
+      return { key, entry: block, weight: busyBlockWeight(block) };
+    }
+    const whole = context.events.get(event.id);
+    if (whole === undefined) throw new Internal(`event ${event.id} was not loaded whole`);
+    const view = eventView(whole, occurrence, 'accepted', conflicting.has(occurrence));
+    return { key, entry: view, weight: eventViewWeight(view) };
   });
 }

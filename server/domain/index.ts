@@ -52,7 +52,7 @@
  * | `showEvent` (query) | actor, eventId, now | record, events | `EventDetailsView` |
  * | `listInvitations` (query) | actor, now | events | `EventDetailsView[]` |
  * | `conflictsFor` / `conflictsPage` (query) | actor, from, to (+ limit?, after?) | events | `ConflictView[]` / `{ conflicts, next }` |
- * | `viewAgendas` / `viewAgendasPage` (query) | viewer, targets, from, to (+ limit?, after?) | existingUsers, groups, events | `AgendaView[]` / `{ agendas, next }` |
+ * | `viewAgendas` / `viewAgendasPage` (query) | viewer, targets, from, to (+ limit?, after?) | existingUsers, groups, commitments, events (`agendaContextOf` from records) | `AgendaView[]` / `{ agendas, next }` |
  * | `findCommonFreeTime` (query) | actor, group, from, to, duration | group, events | `SlotView[]` |
  * | `showGroup` / `listGroups` (query) | actor, group? | group / groups | `GroupView` / `GroupView[]` |
  * | `exportAgenda` (query) | actor, now, from?, to? | events | iCalendar text |
@@ -146,10 +146,20 @@ export {
 } from './conflicts.js';
 export type { ConflictsContext, ConflictsPage, ConflictsQuery } from './conflicts.js';
 
-export { canSeeDetails, canViewAgenda, viewAgendas, viewAgendasPage } from './agenda-view.js';
+export {
+  agendaContextOf,
+  canSeeDetails,
+  canViewAgenda,
+  detailsRule,
+  eventsShownInDetail,
+  viewAgendas,
+  viewAgendasPage,
+} from './agenda-view.js';
 export type {
   AgendasPage,
+  AgendaCommitment,
   AgendaContext,
+  AgendaEvent,
   AgendaEntry,
   AgendaQuery,
   AgendaTargets,

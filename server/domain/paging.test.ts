@@ -1,7 +1,7 @@
 import test from 'ava';
 import { seededRandom } from '../../raft/sim/rng.js';
 import { InvalidInput } from '../errors.js';
-import { viewAgendas, viewAgendasPage } from './agenda-view.js';
+import { agendaContextOf, viewAgendas, viewAgendasPage } from './agenda-view.js';
 import { conflictsFor, conflictsPage } from './conflicts.js';
 import { listEvents, listEventsPage } from './events.js';
 import {
@@ -95,7 +95,11 @@ test('pages of every occurrence list, concatenated, are the unpaged list, ties i
         );
       }
       const agendaQuery = { viewer: 'bob', targets: { group: 'team' }, ...WINDOW };
-      const context = { existingUsers: new Set(USERS), groups: [team], events };
+      const context = {
+        existingUsers: new Set(USERS),
+        groups: [team],
+        ...agendaContextOf('bob', events),
+      };
       const agendas = allPages((after) =>
         viewAgendasPage(
           { ...agendaQuery, limit, ...(after === undefined ? {} : { after }) },
@@ -148,7 +152,11 @@ test('a page ends before its text outgrows the budget, however long the descript
     pages.flatMap((p) => p.events),
     listEvents({ actor: 'alice', ...window }, { events }),
   );
-  const context = { existingUsers: new Set(USERS), groups: [team], events };
+  const context = {
+    existingUsers: new Set(USERS),
+    groups: [team],
+    ...agendaContextOf('alice', events),
+  };
   const agendaQuery = { viewer: 'alice', targets: { users: ['alice', 'bob'] }, ...window };
   const agendaPages = allPages((after) =>
     viewAgendasPage({ ...agendaQuery, ...(after === undefined ? {} : { after }) }, context),
@@ -190,7 +198,7 @@ test('a malformed cursor or page size is refused as invalid, naming the field', 
     () =>
       viewAgendasPage(
         { viewer: 'bob', targets: { group: 'team' }, ...WINDOW, after: agendaCursor },
-        { existingUsers: new Set(USERS), groups: [team], events },
+        { existingUsers: new Set(USERS), groups: [team], ...agendaContextOf('bob', events) },
       ),
     { instanceOf: InvalidInput },
   );

@@ -1,7 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { EARLIEST_INSTANT, LATEST_INSTANT } from './limits.js';
-import { toIso } from './views.js';
+import type { CalendarEvent } from './types.js';
+import { busyBlock, busyBlockWeight, eventView, eventViewWeight, toIso } from './views.js';
 
 const SEED = 20_251_205;
 /** ±100,000 years around 1970, as far as a Date reaches either way (8.64e15 ms). */
@@ -61,4 +62,48 @@ test('toIso treats fractions and impossible instants as toISOString does', (t) =
   for (const instant of [Number.NaN, Number.POSITIVE_INFINITY, DATE_RANGE + 1]) {
     t.throws(() => toIso(instant), { instanceOf: RangeError });
   }
+});
+
+test('the weights of views are the lengths of their JSON', (t) => {
+  // Any UTF-16 text: quotes, backslashes, control characters, lone and paired surrogates.
+  const text = fc.string({ unit: 'binary', maxLength: 40 });
+  const instant = fc.integer({ min: EARLIEST_INSTANT, max: LATEST_INSTANT });
+  const event = fc.record({
+    id: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+    title: text,
+    timeZone: fc.constantFrom('UTC', 'Europe/Paris', 'America/Argentina/Buenos_Aires'),
+    description: text,
+    location: text,
+    visibility: fc.constantFrom('public' as const, 'busy' as const, 'private' as const),
+    organizer: text,
+    group: fc.option(fc.record({ name: text, kind: fc.constant('flat' as const) })),
+    status: fc.constantFrom('confirmed' as const, 'pending' as const, 'cancelled' as const),
+    recurrence: fc.option(
+      fc.constant({ rule: { freq: 'WEEKLY' as const, interval: 2, count: 3 }, exceptions: [] }),
+    ),
+  });
+  fc.assert(
+    fc.property(
+      event,
+      instant,
+      instant,
+      fc.constantFrom('accepted' as const, 'pending' as const),
+      fc.boolean(),
+      (e, start, end, myStatus, conflict) => {
+        const series: CalendarEvent = {
+          ...e,
+          start,
+          end,
+          createdAt: 0,
+          updatedAt: 0,
+          revision: 1,
+        };
+        const view = eventView(series, { start, end }, myStatus, conflict);
+        t.is(eventViewWeight(view), JSON.stringify(view).length);
+        const block = busyBlock({ start, end });
+        t.is(busyBlockWeight(block), JSON.stringify(block).length);
+      },
+    ),
+    { seed: SEED, numRuns: 5_000 },
+  );
 });

@@ -1,17 +1,22 @@
 /**
  * Loading: the reads that build the contexts the domain's decisions and queries take.
- * Every loader returns rows in a fixed order (by id or name), so the same image gives the
- * same context — and so the same decision — on every replica.
+ * Every loader returns rows in a fixed order (by id or name; the agenda's own, in its indexes'
+ * order), so the same image gives the same context — and so the same decision — on every
+ * replica.
  *
- * Events always come with their complete attendee lists, as the domain requires.
+ * Events always come with their complete attendee lists, as the domain requires — except in
+ * the agenda's own load, which reads each target's attendee row and the viewer's instead.
  */
 import type { SqlValue } from 'sql.js';
 import type {
+  AgendaCommitment,
+  AgendaEvent,
   Attendee,
   AttendeeRole,
   AttendeeStatus,
   CalendarEvent,
   EventRecord,
+  EventId,
   EventStatus,
   GroupKind,
   GroupRecord,
@@ -49,6 +54,9 @@ const EVENT_COLUMNS = `${EVENT_ONLY_COLUMNS},
   (SELECT json_group_array(json_array(x.username, x.status, x.role))
      FROM attendees x WHERE x.event_id = e.id) AS attendees`;
 
+// What an agenda needs of an event (AgendaEvent), read by agendaEventOf.
+const AGENDA_EVENT_COLUMNS = `e.id, e.start_at, e.end_at, e.time_zone, e.recurrence, e.visibility`;
+
 const GROUP_COLUMNS = `
   g.name, g.kind, g.owner,
   (SELECT json_group_array(json_array(x.username, x.level))
@@ -83,6 +91,39 @@ export const LOADS = {
     )
     SELECT ${EVENT_COLUMNS} FROM hits CROSS JOIN events e ON e.id = hits.event_id
     ORDER BY hits.event_id`,
+  // ?1 targets (JSON array), ?2 window start, ?3 window end: each target's commitments that
+  // may reach into the window, one row per target and event, with the target's place in ?1
+  // (no text to decode) and only what places an event and decides its privacy (sql.js
+  // decodes every text column of every row, and that, with the attendees' JSON, was most of
+  // an agenda read). The two time indexes, then the event by key, as eventsInWindow.
+  agendaCommitments: `
+    WITH who AS (SELECT key AS place, value AS username FROM json_each(?1))
+    SELECT who.place, ${AGENDA_EVENT_COLUMNS}
+      FROM who CROSS JOIN attendees a CROSS JOIN events e
+     WHERE a.username = who.username AND a.span_class = ${SHORT_SPAN}
+       AND a.start_at > ?2 - ${SHORT_SPAN_MAX_MS} AND a.start_at < ?3 AND a.series_end > ?2
+       AND a.status = 'accepted' AND e.id = a.event_id AND e.status <> 'cancelled'
+    UNION ALL
+    SELECT who.place, ${AGENDA_EVENT_COLUMNS}
+      FROM who CROSS JOIN attendees a CROSS JOIN events e
+     WHERE a.username = who.username AND a.span_class = ${LONG_SPAN}
+       AND a.series_end > ?2 AND a.start_at < ?3
+       AND a.status = 'accepted' AND e.id = a.event_id AND e.status <> 'cancelled'`,
+  // ?1 the user, ?2 window start, ?3 window end: every event on whose attendee list the
+  // user is (any answer) that may reach into the window, from the time indexes alone.
+  attendingInWindow: `
+    SELECT a.event_id FROM attendees a
+     WHERE a.username = ?1 AND a.span_class = ${SHORT_SPAN}
+       AND a.start_at > ?2 - ${SHORT_SPAN_MAX_MS} AND a.start_at < ?3 AND a.series_end > ?2
+    UNION ALL
+    SELECT a.event_id FROM attendees a
+     WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN}
+       AND a.series_end > ?2 AND a.start_at < ?3`,
+  // ?1 ids (JSON array).
+  eventsByIds: `
+    WITH wanted AS (SELECT DISTINCT value AS id FROM json_each(?1))
+    SELECT ${EVENT_ONLY_COLUMNS} FROM wanted CROSS JOIN events e ON e.id = wanted.id
+    ORDER BY e.id`,
   // ?1 the user, ?2 windows (JSON array of [start, end]), ?3 and ?4 the windows' hull. Short
   // events are probed window by window, long ones once over the hull (there are few; any
   // extra is ignored by the index that reads them).
@@ -175,6 +216,20 @@ function eventOf(row: SqlValue[]): CalendarEvent {
   };
 }
 
+/** An {@link AgendaEvent} from the {@link AGENDA_EVENT_COLUMNS} from `row[at]` on. */
+function agendaEventOf(row: SqlValue[], at: number): AgendaEvent {
+  const recurrenceJson = nullableText(row[at + 4]);
+  return {
+    id: text(row[at]),
+    start: integer(row[at + 1]),
+    end: integer(row[at + 2]),
+    timeZone: text(row[at + 3]),
+    // Written by this store from the domain's own Recurrence value.
+    recurrence: recurrenceJson === null ? null : (JSON.parse(recurrenceJson) as Recurrence),
+    visibility: oneOf(row[at + 5], VISIBILITIES),
+  };
+}
+
 function eventRecordOf(row: SqlValue[]): EventRecord {
   const event = eventOf(row);
   return { event, attendees: attendeesOf(event.id, row[17]) };
@@ -204,6 +259,9 @@ export class CalendarRows {
   private readonly eventById: PreparedStatement;
   private readonly eventIdTaken: PreparedStatement;
   private readonly eventsInWindow: PreparedStatement;
+  private readonly agendaCommitmentsOf: PreparedStatement;
+  private readonly attendingInWindow: PreparedStatement;
+  private readonly eventsByIds: PreparedStatement;
   private readonly invitationsOfUser: PreparedStatement;
   private readonly eventsOfGroup: PreparedStatement;
   private readonly commitmentsInWindows: PreparedStatement;
@@ -219,6 +277,9 @@ export class CalendarRows {
     this.eventById = statements.prepare(LOADS.eventById);
     this.eventIdTaken = statements.prepare(LOADS.eventIdTaken);
     this.eventsInWindow = statements.prepare(LOADS.eventsInWindow);
+    this.agendaCommitmentsOf = statements.prepare(LOADS.agendaCommitments);
+    this.attendingInWindow = statements.prepare(LOADS.attendingInWindow);
+    this.eventsByIds = statements.prepare(LOADS.eventsByIds);
     this.invitationsOfUser = statements.prepare(LOADS.invitationsOfUser);
     this.eventsOfGroup = statements.prepare(LOADS.eventsOfGroup);
     this.commitmentsInWindows = statements.prepare(LOADS.commitmentsInWindows);
@@ -279,6 +340,47 @@ export class CalendarRows {
     return this.eventsInWindow
       .all([JSON.stringify(people), window.start, window.end, attendance === 'accepted' ? 1 : 0])
       .map(eventRecordOf);
+  }
+
+  /**
+   * What the agendas of `targets` seen by `viewer` hold: each target's commitments
+   * (accepted, not cancelled) that may have an occurrence reaching into `window` — possibly
+   * a few more — each once per target, in no particular order (the agenda orders them).
+   * The events come as {@link AgendaEvent}s; {@link events} loads those shown whole.
+   */
+  agendaCommitments(
+    targets: readonly Username[],
+    viewer: Username,
+    window: Interval,
+  ): AgendaCommitment[] {
+    if (targets.length === 0) return [];
+    const attended = new Set(
+      this.attendingInWindow.all([viewer, window.start, window.end]).map((row) => text(row[0])),
+    );
+    // A group event is a commitment of many targets: one value (and one recurrence parse).
+    const seen = new Map<EventId, AgendaEvent>();
+    return this.agendaCommitmentsOf
+      .all([JSON.stringify(targets), window.start, window.end])
+      .map((row): AgendaCommitment => {
+        const owner = targets[integer(row[0])];
+        if (owner === undefined) throw new Internal('an agenda row names no target');
+        const id = text(row[1]);
+        let event = seen.get(id);
+        if (event === undefined) seen.set(id, (event = agendaEventOf(row, 1)));
+        return { owner, event, viewerAttends: attended.has(id) };
+      });
+  }
+
+  /** The events with these ids (those that exist), by id. */
+  events(ids: Iterable<EventId>): Map<EventId, CalendarEvent> {
+    const wanted = [...ids];
+    const found = new Map<EventId, CalendarEvent>();
+    if (wanted.length === 0) return found;
+    for (const row of this.eventsByIds.all([JSON.stringify(wanted)])) {
+      const event = eventOf(row);
+      found.set(event.id, event);
+    }
+    return found;
   }
 
   /**

@@ -7,8 +7,10 @@
  * conflicts with its first); what the store keeps is what the effect writes when applied.
  */
 import type {
+  AgendaCommitment,
   Attendee,
   CalendarEvent,
+  EventId,
   EventRecord,
   GroupRecord,
   Interval,
@@ -92,6 +94,22 @@ export class TrackedRows implements RowReader {
   ): EventRecord[] {
     for (const person of people) this.journal.read(KEYS.agenda(person));
     return this.rows.eventsAttending(people, window, attendance);
+  }
+
+  agendaCommitments(
+    targets: readonly Username[],
+    viewer: Username,
+    window: Interval,
+  ): AgendaCommitment[] {
+    // The viewer's attendance is read too: it is in the viewer's agenda.
+    for (const person of [...targets, viewer]) this.journal.read(KEYS.agenda(person));
+    return this.rows.agendaCommitments(targets, viewer, window);
+  }
+
+  events(ids: Iterable<EventId>): Map<EventId, CalendarEvent> {
+    const wanted = [...ids];
+    for (const id of wanted) this.journal.read(KEYS.event(id));
+    return this.rows.events(wanted);
   }
 
   commitments(username: Username, windows: readonly Interval[]): CalendarEvent[] {

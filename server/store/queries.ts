@@ -7,6 +7,7 @@ import {
   conflictWindow,
   conflictsPage,
   decodeCursor,
+  eventsShownInDetail,
   exportAgenda,
   findCommonFreeTime,
   listEventsPage,
@@ -142,9 +143,12 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
       targets = named.filter((u) => canViewAgenda(groups, viewer, u));
     }
     // Agendas before the cursor's owner are not shown again; the domain computes them not.
+    // Only the events shown in detail are loaded whole; the others are busy blocks.
+    const commitments = env.rows.agendaCommitments(targets, viewer, window);
+    const events = env.rows.events(eventsShownInDetail(viewer, groups, commitments));
     return viewAgendasPage(
       { viewer, targets: body.targets, ...pageOf(body) },
-      { existingUsers, groups, events: env.rows.eventsAttending(targets, window, 'accepted') },
+      { existingUsers, groups, commitments, events },
     );
   },
 

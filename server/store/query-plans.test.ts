@@ -54,6 +54,36 @@ test('the agenda load reads the attendee time indexes and looks events up by key
   t.true(uses(/^SEARCH x USING PRIMARY KEY \(event_id=\?\)/), steps.join('\n'));
 });
 
+test("the agenda's own load reads the attendee time indexes and looks events up by key", async (t) => {
+  const all = await plans();
+  for (const name of ['agendaCommitments', 'attendingInWindow']) {
+    const steps = all.get(name) ?? [];
+    const uses = (pattern: RegExp) => steps.some((s) => pattern.test(s));
+    t.true(
+      uses(
+        /^SEARCH a USING COVERING INDEX attendees_short_by_start \(username=\? AND span_class=\? AND start_at>\? AND start_at<\?\)/,
+      ),
+      `${name}: ${steps.join(' | ')}`,
+    );
+    t.true(
+      uses(
+        /^SEARCH a USING COVERING INDEX attendees_long_by_end \(username=\? AND span_class=\? AND series_end>\?\)/,
+      ),
+      `${name}: ${steps.join(' | ')}`,
+    );
+  }
+  const commitments = all.get('agendaCommitments') ?? [];
+  t.true(
+    commitments.some((s) => /^SEARCH e USING PRIMARY KEY \(id=\?\)/.test(s)),
+    commitments.join(' | '),
+  );
+  const byIds = all.get('eventsByIds') ?? [];
+  t.true(
+    byIds.some((s) => /^SEARCH e USING PRIMARY KEY \(id=\?\)/.test(s)),
+    byIds.join(' | '),
+  );
+});
+
 test('invitations, group events and memberships have their own indexes', async (t) => {
   const all = await plans();
   t.true((all.get('invitationsOfUser') ?? []).some((s) => s.includes('attendees_pending_by_end')));
