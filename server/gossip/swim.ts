@@ -153,6 +153,8 @@ export class Swim {
   private incarnation: number;
   private leaving = false;
   private readonly view = new Map<MemberId, Entry>();
+  /** {@link members}, until the view changes (every change goes through `setEntry` or `forget`). */
+  private membersCache: MemberView[] | null = null;
   private probeOrder: MemberId[] = [];
   private probeIndex = 0;
   private probe: Probe | null = null;
@@ -204,11 +206,16 @@ export class Swim {
     return this.self.id;
   }
 
-  /** The local view, this member included, ordered by id. */
+  /**
+   * The local view, this member included, ordered by id. Built again only after the view
+   * changed: a gateway asks on every request whether a service has a replica up, and
+   * copying and sorting the view each time was 1.5 % of its CPU under load.
+   */
   members(): MemberView[] {
-    return [...this.view.values()]
+    this.membersCache ??= [...this.view.values()]
       .map((entry) => ({ ...entry.update, since: entry.since }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.membersCache.slice();
   }
 
   /**
@@ -429,6 +436,7 @@ export class Swim {
   }
 
   private setEntry(update: MemberUpdate, shared = true): MemberView {
+    this.membersCache = null;
     const previous = this.view.get(update.id);
     const since = previous?.update.state === update.state ? previous.since : this.now;
     this.view.set(update.id, {
@@ -456,7 +464,7 @@ export class Swim {
         this.enqueue(update);
         this.report(before, view);
       } else if (isDown(entry.update.state) && entry.removeAt <= this.now) {
-        this.view.delete(id);
+        this.forget(id);
         this.broadcasts.delete(id);
         // A private tombstone was never reported, so its end is not news either.
         if (entry.shared) {
@@ -464,6 +472,11 @@ export class Swim {
         }
       }
     }
+  }
+
+  private forget(id: MemberId): void {
+    this.membersCache = null;
+    this.view.delete(id);
   }
 
   /** Suspicion lasts longer in bigger clusters, where news takes longer to reach everyone. */
