@@ -24,14 +24,27 @@
  * "dbBytes"}` (`agendaCpuMs`: the process's CPU time per view, mean over the samples;
  * `agendaEntries`: entries per view, mean); with `--json` it is the only line on stdout and
  * progress goes to stderr.
+ *
+ * With `--import-series K`, it measures instead what the DB leader's store does with the
+ * import of a calendar of K yearly series (`yearly-calendar.ts`, the shape of
+ * `npm run bench:import`): split by the CLI's own code into requests, each parsed as the
+ * users service parses it and sent as one `event.import` command with allowConflict from one
+ * user, decided on the store and its effect then applied, as the leader does. The JSON line
+ * is `{"commands","events","failed","created","decideCpuMs","applyCpuMs",
+ * "decideCpuMsPerCommand","digest"}` (CPU time of the process; `digest`: a SHA-256 of every
+ * decided effect and answer, which changes whenever what the store decides does).
  */
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadSqlJs } from '../../raft/kv/sql.js';
+import { splitCalendar } from '../../cli/import/split-calendar.js';
+import { importICalendar } from '../domain/index.js';
 import { CalendarStore } from './calendar-store.js';
 import { encodeCommand } from './protocol.js';
-import type { CommandBody, StoreResult } from './protocol.js';
+import type { CommandBody, StoreCommand, StoreResult } from './protocol.js';
 import { seededRandom } from '../../raft/sim/rng.js';
+import { yearlySeriesCalendar } from './yearly-calendar.js';
 
 const GROUP_SIZE = 20;
 const BATCH = 2_000;
@@ -50,6 +63,7 @@ interface Options {
   readonly samples: number;
   readonly windowDays: number;
   readonly hourly: boolean;
+  readonly importSeries: number;
 }
 
 function options(): Options {
@@ -61,6 +75,7 @@ function options(): Options {
       samples: { type: 'string', default: '500' },
       'window-days': { type: 'string', default: '7' },
       hourly: { type: 'boolean', default: false },
+      'import-series': { type: 'string', default: '0' },
     },
   });
   const users = Number(values.users);
@@ -75,7 +90,19 @@ function options(): Options {
   if (values.hourly && eventsPerUser < windowDays * 24) {
     throw new Error('--hourly needs --events of at least 24 per day of --window-days');
   }
-  return { json: values.json, users, eventsPerUser, samples, windowDays, hourly: values.hourly };
+  const importSeries = Number(values['import-series']);
+  if (!Number.isInteger(importSeries) || importSeries < 0) {
+    throw new Error('--import-series takes a whole number');
+  }
+  return {
+    json: values.json,
+    users,
+    eventsPerUser,
+    samples,
+    windowDays,
+    hourly: values.hourly,
+    importSeries,
+  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -299,6 +326,91 @@ function measureAgenda(
   };
 }
 
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+};
+
+/** The `--import-series` figures (see the module comment). */
+interface ImportTimings {
+  readonly commands: number;
+  readonly events: number;
+  readonly failed: number;
+  readonly created: number;
+  readonly decideCpuMs: number;
+  readonly applyCpuMs: number;
+  readonly decideCpuMsPerCommand: number[];
+  readonly digest: string;
+}
+
+function measureImport(store: CalendarStore, series: number, log: (line: string) => void) {
+  // A fixed clock and year, so that every run decides the same effects (see the digest).
+  const year = 2026;
+  let clock = Date.UTC(year, 11, 5, 14);
+  let index = 0;
+  const digest = createHash('sha256');
+  const timings = { decide: 0, apply: 0, perCommand: [] as number[] };
+  const run = (command: StoreCommand): StoreResult => {
+    const decideStarted = process.cpuUsage();
+    const decided = store.decide(command);
+    const decideMs = cpuMs(decideStarted);
+    timings.decide += decideMs;
+    timings.perCommand.push(round(decideMs, 1));
+    if (decided.kind === 'answer') throw new Error('a fresh request was answered as a replay');
+    digest.update(decided.entry);
+    const applyStarted = process.cpuUsage();
+    const [result] = store.apply([{ index: ++index, term: 1, data: decided.entry }]);
+    timings.apply += cpuMs(applyStarted);
+    if (result === undefined || !result.ok) {
+      throw new Error(`the store refused a command: ${JSON.stringify(result)}`);
+    }
+    digest.update(JSON.stringify(result));
+    return result;
+  };
+  const actor = 'importer';
+  let sequence = 0;
+  const command = (body: CommandBody, ids: number): StoreCommand => {
+    sequence += 1;
+    clock += 1_000;
+    const fresh = Array.from({ length: ids }, (_, i) => `imp${sequence}-${i}`);
+    return { v: 1, requestId: `r${sequence}`, actor, at: clock, ids: fresh, body };
+  };
+  run(command({ type: 'user.register', username: actor, passwordHash: 'scrypt$bench$0' }, 0));
+
+  const { chunks } = splitCalendar(yearlySeriesCalendar(series, year));
+  log(`importing ${series} yearly series in ${chunks.length} commands`);
+  let events = 0;
+  let failed = 0;
+  let created = 0;
+  timings.perCommand.length = 0;
+  timings.decide = 0;
+  timings.apply = 0;
+  for (const chunk of chunks) {
+    const parsed = importICalendar(chunk.text, { defaultTimeZone: 'UTC' });
+    const result = run(
+      command(
+        { type: 'event.import', events: parsed.events, allowConflict: true },
+        parsed.events.length,
+      ),
+    );
+    if (result.ok && 'events' in result.result && 'failed' in result.result) {
+      events += result.result.events.length;
+      failed += result.result.failed.length;
+      created += result.result.events.filter((e) => e.action === 'created').length;
+    }
+  }
+  return {
+    commands: chunks.length,
+    events,
+    failed,
+    created,
+    decideCpuMs: Math.round(timings.decide),
+    applyCpuMs: Math.round(timings.apply),
+    decideCpuMsPerCommand: timings.perCommand,
+    digest: digest.digest('hex'),
+  } satisfies ImportTimings;
+}
+
 async function main(): Promise<void> {
   const o = options();
   const log = (line: string) => {
@@ -306,6 +418,14 @@ async function main(): Promise<void> {
     else process.stdout.write(`${line}\n`);
   };
   const store = new CalendarStore(await loadSqlJs());
+  if (o.importSeries > 0) {
+    try {
+      process.stdout.write(`${JSON.stringify(measureImport(store, o.importSeries, log))}\n`);
+    } finally {
+      store.close();
+    }
+    return;
+  }
   try {
     const applyPerSec = build(store, o, log);
     const agenda = measureAgenda(store, o, log);
