@@ -233,3 +233,52 @@ test('the commitment index forgets a cancelled event and re-indexes an updated o
     message: /outside the windows/,
   });
 });
+
+test('the commitment index stays exact over a long batch of creations, moves and cancellations', (t) => {
+  // Enough events added one at a time that the index merges its sorted runs many times,
+  // with moves and cancellations (which drop occurrences from runs) in between.
+  const aStep = fc.record({
+    spec: anEvent,
+    change: fc.constantFrom('create', 'create', 'create', 'move', 'cancel'),
+    target: fc.nat(),
+  });
+  fc.assert(
+    fc.property(
+      anAgenda,
+      fc.array(aStep, { minLength: 20, maxLength: 80 }),
+      fc.integer({ min: 0, max: 200 }),
+      (agenda, steps, nowDay) => {
+        const now = BASE + nowDay * DAY_MS;
+        const records = agendaOf(agenda);
+        const candidates = steps.map(({ spec }, i) => eventOf(`c${i}`, spec));
+        const index = CommitmentIndex.of(
+          'alice',
+          candidates.flatMap((c) => (c === undefined ? [] : [conflictWindow(c, now)])),
+          records,
+        );
+        const known = new Map(records.map((r) => [r.event.id, r]));
+        const created: CalendarEvent[] = [];
+        for (const [i, { change, target }] of steps.entries()) {
+          const candidate = candidates[i];
+          const earlier = created[target % Math.max(1, created.length)];
+          if (change === 'create' || earlier === undefined) {
+            if (candidate === undefined) continue;
+            const expected = findConflicts(candidate, 'alice', [...known.values()], now);
+            t.deepEqual(index.conflictsOf(candidate, now), expected);
+            index.follow([{ kind: 'insertEvent', event: candidate }]);
+            known.set(candidate.id, record(candidate));
+            created.push(candidate);
+          } else {
+            const changed: CalendarEvent =
+              change === 'cancel' || candidate === undefined
+                ? { ...earlier, status: 'cancelled' }
+                : { ...candidate, id: earlier.id, title: earlier.title };
+            index.follow([{ kind: 'updateEvent', event: changed }]);
+            known.set(changed.id, record(changed));
+          }
+        }
+      },
+    ),
+    { numRuns: 60, seed: 20261205 },
+  );
+});

@@ -269,10 +269,14 @@ function partitionPoint<T>(items: readonly T[], before: (item: T) => boolean): n
 }
 
 /**
- * Occurrences with an upper bound on their length, kept as a few sorted runs: a batch added
- * becomes a run of its own, and the runs are merged into one when there are more than
- * {@link MAX_RUNS}. Adding a daily series (732 occurrences) to an index of a hundred others
- * then costs a sort of the batch plus an occasional merge, not a copy of the whole list.
+ * Occurrences with an upper bound on their length, kept as a few sorted runs, each (as built)
+ * more than twice as long as the next: a batch added becomes a run of its own, merged (linearly) with
+ * the runs before it that are at most twice its length. Adding a daily series (732
+ * occurrences) to an index of a hundred others then costs a sort of the batch plus merges,
+ * not a copy of the whole list; and an import adding its events one at a time (a yearly
+ * series: one or two occurrences each) costs O(log n) per occurrence over the command, with
+ * at most log2(n) runs for a lookup to search, instead of a sort of the whole list every
+ * few events.
  */
 class OccurrenceList {
   private runs: Occurrence[][] = [];
@@ -288,11 +292,14 @@ class OccurrenceList {
   /** Adds occurrences, in any order. */
   insertAll(added: readonly Occurrence[]): void {
     if (added.length === 0) return;
-    this.runs.push([...added].sort(compareOccurrences));
+    let run = [...added].sort(compareOccurrences);
     for (const o of added) this.longest = Math.max(this.longest, o.end - o.start);
-    if (this.runs.length > MAX_RUNS) {
-      this.runs = [this.runs.flat().sort(compareOccurrences)];
+    for (let last = this.runs.at(-1); last !== undefined && last.length <= 2 * run.length;) {
+      run = mergeSorted(last, run);
+      this.runs.pop();
+      last = this.runs.at(-1);
     }
+    this.runs.push(run);
   }
 
   /** Drops every occurrence of the event. */
@@ -318,8 +325,27 @@ class OccurrenceList {
   }
 }
 
-/** Sorted runs an {@link OccurrenceList} keeps before merging them. */
-const MAX_RUNS = 16;
+/** The occurrences of two lists sorted by {@link compareOccurrences}, in that order. */
+function mergeSorted(a: readonly Occurrence[], b: readonly Occurrence[]): Occurrence[] {
+  const merged: Occurrence[] = new Array<Occurrence>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as Occurrence;
+    const y = b[j] as Occurrence;
+    if (compareOccurrences(y, x) < 0) {
+      merged[k++] = y;
+      j++;
+    } else {
+      merged[k++] = x;
+      i++;
+    }
+  }
+  while (i < a.length) merged[k++] = a[i++] as Occurrence;
+  while (j < b.length) merged[k++] = b[j++] as Occurrence;
+  return merged;
+}
 
 /**
  * The union of `intervals` as disjoint intervals in start order: the windows of a
