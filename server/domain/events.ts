@@ -140,15 +140,35 @@ export function createEvent(
   command: CreateEventCommand,
   context: CreateEventContext,
 ): Decision<ScheduledEvent> {
-  return schedule(command, validateEventDraft(command.draft), context);
+  const scheduled = schedule(command, validateEventDraft(command.draft), context);
+  const { record, conflicts, imposedConflicts } = scheduled.result;
+  return {
+    ...scheduled,
+    result: {
+      event: eventDetailsView(record, 'accepted', conflicts.length > 0),
+      conflicts,
+      imposedConflicts,
+    },
+  };
 }
 
-/** {@link createEvent} of a draft already validated into `details`. */
+/** What {@link schedule} decided: the new event with its attendees, and what it runs into. */
+interface Scheduled {
+  readonly record: EventRecord;
+  readonly conflicts: readonly ConflictingEvent[];
+  readonly imposedConflicts: readonly Username[];
+}
+
+/**
+ * {@link createEvent} of a draft already validated into `details`, answering the record
+ * rather than its view: an import answers neither, so building the view of each of its
+ * events would be work thrown away.
+ */
 function schedule(
   command: Omit<CreateEventCommand, 'draft'>,
   details: EventDetails,
   context: CreateEventContext,
-): Decision<ScheduledEvent> {
+): Decision<Scheduled> {
   const organizer = command.actor;
   if (command.with !== undefined && command.with.length > 0 && command.group !== undefined) {
     throw new InvalidInput('invite people or a group, not both', { field: 'with' });
@@ -215,11 +235,7 @@ function schedule(
     ),
   );
   return decide(
-    {
-      event: eventDetailsView({ event, attendees }, 'accepted', conflicts.length > 0),
-      conflicts,
-      imposedConflicts,
-    },
+    { record: { event, attendees }, conflicts, imposedConflicts },
     [
       { kind: 'insertEvent', event },
       ...attendees.map((attendee): Mutation => ({ kind: 'putAttendee', attendee })),
