@@ -490,3 +490,37 @@ test('a UID longer than any Agenda keeps is skipped with the reason', (t) => {
   t.deepEqual(events, []);
   t.regex(skipped[0]?.reason ?? '', /UID is longer than 500/);
 });
+
+test('an RRULE is judged as the file writes it: one bad rule skips its event, never bends, never fails the file', (t) => {
+  const event = (uid: string, rule: string) => [
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTART:20250303T090000Z',
+    'DTEND:20250303T100000Z',
+    `SUMMARY:${uid}`,
+    rule,
+    'END:VEVENT',
+  ];
+  const text = calendarOf(
+    ...event('count-zero', 'RRULE:FREQ=DAILY;COUNT=0'),
+    ...event('interval-zero', 'RRULE:FREQ=DAILY;INTERVAL=0'),
+    ...event('count-twice', 'RRULE:FREQ=DAILY;COUNT=3;COUNT=5'),
+    ...event('fractional', 'RRULE:FREQ=DAILY;COUNT=1.5'),
+    ...event('zero-monday', 'RRULE:FREQ=MONTHLY;BYDAY=0MO'),
+    ...event('empty-byday', 'RRULE:FREQ=WEEKLY;BYDAY='),
+    ...event('lowercase', 'rrule:freq=weekly;byday=mo,we;count=4'),
+    ...event('folded', 'RRULE:FREQ=WEEKLY;BYDAY=TU;UN\r\n TIL=20250401T000000Z'),
+  );
+  const { events, skipped } = importICalendar(text, { defaultTimeZone: 'UTC' });
+  const rules = new Map(events.map((e) => [e.uid, e.draft.recurrence]));
+  t.deepEqual([...rules.keys()], ['lowercase', 'folded']);
+  t.is(rules.get('lowercase'), 'FREQ=WEEKLY;COUNT=4;BYDAY=MO,WE');
+  t.is(rules.get('folded'), 'FREQ=WEEKLY;BYDAY=TU;UNTIL=20250401T000000Z');
+  const reasons = new Map(skipped.map((s) => [s.uid, s.reason]));
+  t.regex(reasons.get('count-zero') ?? '', /COUNT must be between/);
+  t.regex(reasons.get('interval-zero') ?? '', /INTERVAL must be between/);
+  t.regex(reasons.get('count-twice') ?? '', /COUNT appears twice/);
+  t.regex(reasons.get('fractional') ?? '', /COUNT/);
+  t.regex(reasons.get('zero-monday') ?? '', /BYDAY/);
+  t.regex(reasons.get('empty-byday') ?? '', /BYDAY has no value/);
+});

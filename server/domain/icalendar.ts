@@ -23,7 +23,7 @@ import { DateTime } from 'luxon';
 import { AgendaError, InvalidInput } from '../errors.js';
 import { compareText } from './decisions.js';
 import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS, TIME } from './limits.js';
-import { formatRecurrenceRule, seriesEnd } from './recurrence.js';
+import { formatRecurrenceRule, parseRecurrenceRule, seriesEnd } from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
 import { isIanaZone, validateEventDraft, validateTimeZone } from './validation.js';
 import type { EventDraft } from './validation.js';
@@ -416,7 +416,7 @@ function toDraft(
     );
   }
   if (component.getFirstProperty('rdate') !== null) throw new Unsupported('RDATE is not supported');
-  const rrules = component.getAllProperties('rrule');
+  const rrules = component.getAllProperties(RAW_RRULE);
   if (rrules.length > 1) throw new Unsupported('an event with several RRULEs is not supported');
   const status = textValue(component, 'status');
   if (status?.toUpperCase() === 'CANCELLED') throw new Unsupported('the event is cancelled');
@@ -426,13 +426,15 @@ function toDraft(
   const startTime = timeOf(dtstart);
   const start = place(startTime, tzidOf(dtstart), zones, defaultZone);
   const end = endOf(component, start, zones, defaultZone, startTime);
-  const rule = rrules[0]?.getFirstValue();
+  const rawRule = rrules[0]?.getFirstValue();
   if (rrules.length === 1 && start.zone === null && tzidOf(dtstart) !== null) {
     throw new Unsupported(
       `a recurring event in the non-IANA zone "${tzidOf(dtstart) ?? ''}" cannot be expanded correctly`,
     );
   }
   const timeZone = start.zone ?? 'UTC';
+  const rule =
+    rawRule === undefined || rawRule === null ? null : recurrenceOf(String(rawRule), timeZone);
   const exceptions = component.getAllProperties('exdate').flatMap((property) =>
     property.getValues().map((value: unknown) => {
       if (!(value instanceof ICAL.Time)) throw new Unsupported('EXDATE is not a date or time');
@@ -448,15 +450,46 @@ function toDraft(
     description: textValue(component, 'description') ?? '',
     location: textValue(component, 'location') ?? '',
     visibility: (classText === undefined ? undefined : VISIBILITY_OF[classText]) ?? 'busy',
-    recurrence: rule === undefined || rule === null ? null : String(rule),
-    exceptions: rule === undefined || rule === null ? [] : exceptions,
+    recurrence: rule,
+    exceptions: rule === null ? [] : exceptions,
   };
+}
+
+/**
+ * The name RRULE properties are read under. ical.js parses an RRULE as it reads the file, and
+ * both ways it does so are wrong for an import: one malformed rule (`BYDAY=0MO`) fails the
+ * whole file, and some are quietly bent (`COUNT=0` and `INTERVAL=0` become an endless daily
+ * series, a repeated part keeps its last value). Renamed, a rule reaches us as the text the
+ * file holds, and is judged by the rules the API applies to a `repeat` (see recurrenceOf).
+ */
+const RAW_RRULE = 'x-agenda-import-rrule';
+
+/** `text` with each RRULE property (the start of a logical line) renamed to {@link RAW_RRULE}. */
+function withRawRecurrenceRules(text: string): string {
+  return text.replace(/^RRULE(?=[;:])/gim, RAW_RRULE.toUpperCase());
+}
+
+/**
+ * An RRULE as the file writes it, checked as the API checks a `repeat`, then written the way
+ * imports always wrote it (so the UIDs derived from UID-less events do not change).
+ * @throws AgendaError (`invalid`) saying what is wrong with the rule.
+ */
+function recurrenceOf(raw: string, timeZone: string): string {
+  parseRecurrenceRule(raw, timeZone);
+  try {
+    // Every part's name and value is case-insensitive (RFC 5545 §3.1); ical.js reads capitals.
+    return String(ICAL.Recur.fromString(raw.toUpperCase()));
+  } catch (error) {
+    throw new Unsupported(
+      `its RRULE cannot be read (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
 }
 
 function parseCalendars(text: string): Component[] {
   let parsed: unknown;
   try {
-    parsed = ICAL.parse(text);
+    parsed = ICAL.parse(withRawRecurrenceRules(text));
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     throw new InvalidInput(`the file is not valid iCalendar: ${detail}`, {
