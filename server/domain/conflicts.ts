@@ -372,6 +372,16 @@ function reachOf(event: Series): Millis {
 }
 
 /**
+ * What a {@link CommitmentIndex} knows of a commitment: enough to expand it and to name it
+ * in a conflict. The store loads only these fields for an import, whose index holds every
+ * series of the user that reaches its windows (thousands, in an import of birthdays).
+ */
+export type CommittedEvent = Pick<
+  CalendarEvent,
+  'id' | 'title' | 'start' | 'end' | 'timeZone' | 'recurrence'
+>;
+
+/**
  * One user's commitments over a fixed set of windows, so that a command checking many
  * candidates — an import of a few hundred events — loads and expands the user's agenda
  * once instead of once per candidate.
@@ -391,7 +401,7 @@ function reachOf(event: Series): Millis {
 export class CommitmentIndex {
   /** Merged, disjoint, in order. */
   readonly windows: readonly Interval[];
-  private readonly events = new Map<EventId, CalendarEvent>();
+  private readonly events = new Map<EventId, CommittedEvent>();
   private readonly occurrencesOf = new Map<EventId, readonly Occurrence[]>();
   private readonly short = new OccurrenceList();
   private readonly long = new OccurrenceList();
@@ -405,7 +415,7 @@ export class CommitmentIndex {
   constructor(
     readonly username: Username,
     windows: Iterable<Interval>,
-    commitments: Iterable<CalendarEvent>,
+    commitments: Iterable<CommittedEvent>,
   ) {
     this.windows = mergeWindows(windows);
     const short: Occurrence[] = [];
@@ -486,7 +496,7 @@ export class CommitmentIndex {
     }
   }
 
-  private put(event: CalendarEvent): void {
+  private put(event: CommittedEvent): void {
     const occurrences = this.expand(event);
     this.events.set(event.id, event);
     this.occurrencesOf.set(event.id, occurrences);
@@ -507,7 +517,7 @@ export class CommitmentIndex {
   }
 
   /** The event's occurrences that overlap one of the windows, with one expansion. */
-  private expand(event: CalendarEvent): Occurrence[] {
+  private expand(event: CommittedEvent): Occurrence[] {
     const windows = this.windows;
     const first = partitionPoint(windows, (w) => w.end <= event.start);
     const reach = reachOf(event);

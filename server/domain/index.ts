@@ -144,7 +144,12 @@ export {
   findConflicts,
   mergeWindows,
 } from './conflicts.js';
-export type { ConflictsContext, ConflictsPage, ConflictsQuery } from './conflicts.js';
+export type {
+  CommittedEvent,
+  ConflictsContext,
+  ConflictsPage,
+  ConflictsQuery,
+} from './conflicts.js';
 
 export {
   agendaContextOf,

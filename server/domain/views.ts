@@ -252,7 +252,10 @@ export function eventViewWeight(view: EventView): number {
 }
 
 /** How an occurrence in the way of a decision is reported in a `conflict` error. */
-export function conflictingEvent(event: CalendarEvent, occurrence: Occurrence): ConflictingEvent {
+export function conflictingEvent(
+  event: Pick<CalendarEvent, 'id' | 'title'>,
+  occurrence: Occurrence,
+): ConflictingEvent {
   return {
     id: event.id,
     title: event.title,

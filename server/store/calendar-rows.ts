@@ -15,6 +15,7 @@ import type {
   AttendeeRole,
   AttendeeStatus,
   CalendarEvent,
+  CommittedEvent,
   EventRecord,
   EventId,
   EventStatus,
@@ -49,6 +50,8 @@ const EVENT_ONLY_COLUMNS = `
   e.id, e.title, e.start_at, e.end_at, e.time_zone, e.description, e.location, e.visibility,
   e.recurrence, e.organizer, e.group_name, e.group_kind, e.status, e.created_at, e.updated_at,
   e.revision, e.uid`;
+// What a commitment index keeps of an event (CommittedEvent), read by committedEventOf.
+const COMMITTED_EVENT_COLUMNS = `e.id, e.title, e.start_at, e.end_at, e.time_zone, e.recurrence`;
 // An event row followed by its attendees as JSON: one statement per load, not one per event.
 const EVENT_COLUMNS = `${EVENT_ONLY_COLUMNS},
   (SELECT json_group_array(json_array(x.username, x.status, x.role))
@@ -141,7 +144,7 @@ export const LOADS = {
        WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN}
          AND a.series_end > ?3 AND a.start_at < ?4 AND a.status = 'accepted'
     )
-    SELECT ${EVENT_ONLY_COLUMNS} FROM hits CROSS JOIN events e ON e.id = hits.event_id
+    SELECT ${COMMITTED_EVENT_COLUMNS} FROM hits CROSS JOIN events e ON e.id = hits.event_id
     WHERE e.status <> 'cancelled'
     ORDER BY hits.event_id`,
   // ?1 the organizer, ?2 UIDs (JSON array).
@@ -213,6 +216,20 @@ function eventOf(row: SqlValue[]): CalendarEvent {
     updatedAt: integer(row[14]),
     revision: integer(row[15]),
     ...(uid === null ? {} : { uid }),
+  };
+}
+
+/** A {@link CommittedEvent} from the {@link COMMITTED_EVENT_COLUMNS}. */
+function committedEventOf(row: SqlValue[]): CommittedEvent {
+  const recurrenceJson = nullableText(row[5]);
+  return {
+    id: text(row[0]),
+    title: text(row[1]),
+    start: integer(row[2]),
+    end: integer(row[3]),
+    timeZone: text(row[4]),
+    // Written by this store from the domain's own Recurrence value.
+    recurrence: recurrenceJson === null ? null : (JSON.parse(recurrenceJson) as Recurrence),
   };
 }
 
@@ -388,7 +405,7 @@ export class CalendarRows {
    * into one of `windows` — possibly a few more — without attendees: what the domain's
    * `CommitmentIndex` needs. Each once, by id.
    */
-  commitments(username: Username, windows: readonly Interval[]): CalendarEvent[] {
+  commitments(username: Username, windows: readonly Interval[]): CommittedEvent[] {
     if (windows.length === 0) return [];
     const hull = {
       start: Math.min(...windows.map((w) => w.start)),
@@ -396,7 +413,7 @@ export class CalendarRows {
     };
     return this.commitmentsInWindows
       .all([username, JSON.stringify(windows.map((w) => [w.start, w.end])), hull.start, hull.end])
-      .map(eventOf);
+      .map(committedEventOf);
   }
 
   /**

@@ -10,6 +10,7 @@ import type {
   AgendaCommitment,
   Attendee,
   CalendarEvent,
+  CommittedEvent,
   EventId,
   EventRecord,
   GroupRecord,
@@ -112,7 +113,7 @@ export class TrackedRows implements RowReader {
     return this.rows.events(wanted);
   }
 
-  commitments(username: Username, windows: readonly Interval[]): CalendarEvent[] {
+  commitments(username: Username, windows: readonly Interval[]): CommittedEvent[] {
     this.journal.read(KEYS.agenda(username));
     return this.rows.commitments(username, windows);
   }
