@@ -29,7 +29,7 @@ import { AgendaApi } from './http/agenda-api.js';
 import { GatewayClient, parseServerList } from './http/gateway-client.js';
 import { ProfileStore, defaultConfigDir } from './profiles.js';
 import type { Profile, StoredLogin } from './profiles.js';
-import { processTerminal } from './terminal.js';
+import { flushed, processTerminal } from './terminal.js';
 import type { Terminal } from './terminal.js';
 import { currentInstant, parseInterval, parseWhen, resolveZone } from './time.js';
 import { coloursWanted, createPalette } from './ui/palette.js';
@@ -165,7 +165,11 @@ export abstract class AgendaCommand<T extends typeof Command> extends Command {
         if (text !== '') this.terminal.stdout.write(`${text}\n`);
       }
     }
-    if (outcome.failure !== undefined) throw outcome.failure;
+    if (outcome.failure !== undefined) {
+      // The failure ends the process with its exit code: the result must be out first.
+      await flushed(this.terminal.stdout);
+      throw outcome.failure;
+    }
     return outcome.result;
   }
 

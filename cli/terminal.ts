@@ -6,8 +6,20 @@
 
 /** Where a command writes. `isTTY` decides colours and the spinner. */
 export interface OutputStream {
-  write(text: string): unknown;
+  write(text: string, written?: (error?: Error | null) => void): unknown;
   readonly isTTY?: boolean;
+}
+
+/**
+ * Resolves once everything written to `stream` so far has left the process. A pipe takes
+ * 64 KiB at a time and Node queues the rest; a command that fails exits with its code at
+ * once, and `agenda import --json | jq` got the first 64 KiB of a 470 KB answer. Writes
+ * complete in order, so an empty one's callback says the queue is through.
+ */
+export function flushed(stream: OutputStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.write('', () => resolve());
+  });
 }
 
 /** Where a command reads a password from. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
@@ -71,4 +72,49 @@ test('the agenda binary logs in, reuses the stored login and reports errors as J
 
   const unknown = await agenda(['frobnicate'], env);
   t.is(unknown.code, 1);
+});
+
+test('a failed command exits only after its whole result left through the pipe', async (t) => {
+  const tls = await createTestTls();
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  // One import request of 150 events, one of which fails: exit code 4, and an answer far
+  // larger than a pipe holds (64 KiB), as a big import's is.
+  const uids = Array.from({ length: 150 }, (_, i) => `${'u'.repeat(900)}-${i}`);
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('POST', '/v1/import', {
+      status: 200,
+      json: {
+        events: uids.slice(1).map((uid) => ({ uid, id: `id-${uid}`, action: 'created' })),
+        failed: [{ index: 0, uid: uids[0], error: { code: 'conflict', message: 'it overlaps' } }],
+        skipped: [],
+      },
+    });
+  const configDir = await temporaryConfigDir();
+  const env = { AGENDA_CONFIG_DIR: configDir, AGENDA_SERVER: gateway.url, AGENDA_CA: tls.caFile };
+  const login = await agenda(
+    ['login', 'alice', '--password-stdin', '--json'],
+    env,
+    `${PASSWORD}\n`,
+  );
+  t.is(login.code, 0, login.stderr);
+  const file = path.join(configDir, 'big.ics');
+  const events = uids.flatMap((uid, i) => [
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    `DTSTART:2031${String(1 + (i % 12)).padStart(2, '0')}01T100000Z`,
+    'DURATION:PT1H',
+    'SUMMARY:birthday',
+    'END:VEVENT',
+  ]);
+  await writeFile(
+    file,
+    ['BEGIN:VCALENDAR', 'VERSION:2.0', ...events, 'END:VCALENDAR', ''].join('\r\n'),
+  );
+
+  const run = await agenda(['import', file, '--json'], env);
+  t.is(run.code, 4, run.stderr);
+  t.true(run.stdout.length > 128 * 1024, `${run.stdout.length} characters`);
+  t.is((parseJsonLine(run.stdout) as { events: unknown[] }).events.length, 149);
 });

@@ -23,8 +23,9 @@ export class RecordedOutput implements OutputStream {
   text = '';
   constructor(readonly isTTY = false) {}
 
-  write(text: string): boolean {
+  write(text: string, written?: (error?: Error | null) => void): boolean {
     this.text += text;
+    if (written) queueMicrotask(() => written(null));
     return true;
   }
 }
