@@ -8,7 +8,6 @@
  */
 import type {
   AgendaCommitment,
-  Attendee,
   CalendarEvent,
   CommittedEvent,
   EventId,
@@ -153,8 +152,12 @@ export class RecordedWrites implements RowWriter {
   apply(mutations: readonly Mutation[]): void {
     for (const mutation of mutations) {
       this.writes.apply([mutation]);
-      const attendeesOf = (id: string): readonly Attendee[] => this.rows.event(id)?.attendees ?? [];
-      const stamps = stampsOf(mutation, attendeesOf);
+      const stamps = stampsOf(mutation, (id) =>
+        // An event just inserted has no attendees yet: events are never deleted, and an
+        // attendee row is only ever written by selecting its event's row (calendar-writes.ts).
+        // Not reading it back saves a load per event an import creates.
+        mutation.kind === 'insertEvent' ? [] : (this.rows.event(id)?.attendees ?? []),
+      );
       if (mutation.kind === 'insertEvent' || mutation.kind === 'updateEvent') {
         this.journal.wrote(
           { kind: mutation.kind, event: mutation.event, bounds: timeBounds(mutation.event) },

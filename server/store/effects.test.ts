@@ -204,3 +204,26 @@ test('the largest group event the API accepts replicates as one effect that foll
   // Byte for byte (the image is too large for a structural comparison).
   t.true(Buffer.from(follower.snapshot()).equals(Buffer.from(leader.store.snapshot())));
 });
+
+test('an import stamps exactly the events it creates and the importer’s agenda', async (t) => {
+  const leader = await withUsers();
+  const start = EPOCH + 10 * DAY;
+  const { effect } = effectOf(
+    leader.store,
+    leader.command(
+      'alice',
+      {
+        type: 'event.import',
+        events: [
+          { uid: 'one@test', draft: { title: 'One', start, end: start + HOUR } },
+          { uid: 'two@test', draft: { title: 'Two', start, end: start + HOUR } },
+        ],
+        allowConflict: true,
+      },
+      { ids: ['imported-1', 'imported-2'] },
+    ),
+  );
+  const ids = effect.writes.flatMap((w) => (w.kind === 'insertEvent' ? [w.event.id] : []));
+  t.is(ids.length, 2);
+  t.deepEqual(effect.stamps, ['agenda/alice', ...ids.map((id) => `event/${id}`)].sort());
+});
