@@ -473,8 +473,11 @@ export interface ImportEventCommand {
 export interface ImportEventContext {
   /** The event the actor organizes with this UID (or, for an export of Agenda's own, this id), if any. */
   readonly existing: EventRecord | undefined;
-  /** The actor's commitments over the draft's conflict window. */
-  readonly commitments: CommitmentIndex;
+  /**
+   * The actor's commitments over the draft's conflict window; none when conflicts are
+   * allowed (the answer does not depend on them).
+   */
+  readonly commitments: CommitmentIndex | undefined;
 }
 
 function changesTo(details: EventDetails): EventChanges {

@@ -28,6 +28,7 @@ import {
 } from '../domain/index.js';
 import type {
   Decision,
+  EventDetails,
   EventDetailsView,
   EventId,
   EventImport,
@@ -145,10 +146,10 @@ function scheduleEvent(
 /**
  * An import of drafts with UIDs, in one command whose cost is bounded by what the drafts
  * reach rather than by the actor's whole agenda: the drafts are validated once, the actor's
- * commitments over their merged conflict windows are loaded and indexed once, and each
- * draft is decided against that index (which learns each event the command schedules, so
- * later drafts conflict with earlier ones). Each draft's UID finds the event it was
- * imported as before, in one load for the whole command.
+ * commitments over their merged conflict windows are loaded and indexed once (unless
+ * conflicts are allowed), and each draft is decided against that index (which learns each
+ * event the command schedules, so later drafts conflict with earlier ones). Each draft's
+ * UID finds the event it was imported as before, in one load for the whole command.
  */
 function importEvents(
   body: CommandOf<'event.import'>,
@@ -167,10 +168,12 @@ function importEvents(
       return { item, refusal: error };
     }
   });
-  const windows = mergeWindows(
-    drafts.flatMap((d) => (d.details === undefined ? [] : [conflictWindow(d.details, now)])),
-  );
-  const commitments = new CommitmentIndex(actor, windows, env.rows.commitments(actor, windows));
+  // With conflicts allowed, an import's answer and writes do not depend on the importer's
+  // other commitments (an event's answer is its UID, id and action), so they are neither
+  // loaded nor indexed: that was half of the decision of a 200-event request, growing with
+  // every series imported before.
+  const commitments =
+    body.allowConflict === true ? undefined : commitmentIndexFor(actor, drafts, now, env);
   const uids = body.events.flatMap((item) => (item.uid === null ? [] : [item.uid]));
   const found: Map<string, EventRecord | EventId> = env.rows.eventsImportedAs(actor, uids);
   // A UID may come twice in one command: the second finds what the first made of it.
@@ -199,7 +202,7 @@ function importEvents(
         { existing: item.uid === null ? undefined : existing(item.uid), commitments },
       );
       env.writes.apply(decision.mutations);
-      commitments.follow(decision.mutations);
+      commitments?.follow(decision.mutations);
       if (item.uid !== null && decision.mutations.length > 0)
         found.set(item.uid, decision.result.id);
       events.push(decision.result);
@@ -210,6 +213,19 @@ function importEvents(
     }
   }
   return { result: { events, failed }, notifications };
+}
+
+/** The actor's commitments over the merged conflict windows of the drafts. */
+function commitmentIndexFor(
+  actor: Username,
+  drafts: readonly { readonly details?: EventDetails }[],
+  now: Millis,
+  env: CommandEnvironment,
+): CommitmentIndex {
+  const windows = mergeWindows(
+    drafts.flatMap((d) => (d.details === undefined ? [] : [conflictWindow(d.details, now)])),
+  );
+  return new CommitmentIndex(actor, windows, env.rows.commitments(actor, windows));
 }
 
 const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
