@@ -91,10 +91,17 @@ export function describeChosenTopology(choice: TopologyChoice): ClusterDescripti
 }
 
 /** An observer of the chosen system; see {@link describeChosenTopology} for what it throws. */
-export function openClusterObserver(choice: TopologyChoice): ClusterObserver {
+export function openClusterObserver(
+  choice: TopologyChoice,
+  options: { readonly timeoutMs?: number } = {},
+): ClusterObserver {
   const description = describeChosenTopology(choice);
   try {
-    return new ClusterObserver(description);
+    return new ClusterObserver(
+      options.timeoutMs === undefined
+        ? description
+        : { ...description, timeoutMs: options.timeoutMs },
+    );
   } catch (err) {
     throw new Unavailable((err as Error).message, { cause: err });
   }

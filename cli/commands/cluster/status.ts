@@ -5,6 +5,9 @@ import { dbLeader, redisPrimary, sortGossipMembers } from '../../../tui/model.js
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 
+/** How long one look waits for each process to answer (the dashboard's rounds wait 400 ms). */
+const ONE_LOOK_TIMEOUT_MS = 2_000;
+
 /**
  * `agenda cluster status`: one observation of the cluster, for people or scripts. With
  * `--json` the result is `{ cluster }`, a `ClusterSnapshot` (`tui/model.ts`); a section the
@@ -31,12 +34,15 @@ export default class ClusterStatus extends AgendaCommand<typeof ClusterStatus> {
   };
 
   protected async execute(): Promise<Outcome> {
+    // One look, not the dashboard's twice a second: a member slow to answer on a busy
+    // machine (a TLS handshake, a status behind the store's work) is slow, not down.
     const observer = openClusterObserver(
       chooseTopology({
         lab: this.flags.lab,
         topology: this.flags.topology,
         dataDir: this.flags['data-dir'],
       }),
+      { timeoutMs: ONE_LOOK_TIMEOUT_MS },
     );
     let snapshot: ClusterSnapshot;
     try {
