@@ -38,7 +38,7 @@ async function scenario(
       out: (line) => lines.push(line),
       progress: () => undefined,
       load: inProcessLoad,
-      timing: { warmupMs: 400, faultMs: FAULT_MS, afterLiftMs: 400 },
+      timing: { warmupMs: 400, firstWarmupMs: 0, faultMs: FAULT_MS, afterLiftMs: 400 },
       shape: { clients: 6, users: 3, attemptTimeoutMs: 400 },
       seed: 42,
       ...options,
@@ -136,7 +136,7 @@ test.serial('writes cut short by the end of the run are unknown, not lost', asyn
   const { report, row } = await scenario(
     'db-leader-kill',
     { failoverMs: 60_000, failoverMode: 'hang' },
-    { timing: { warmupMs: 400, faultMs: 2_000 } },
+    { timing: { warmupMs: 400, firstWarmupMs: 0, faultMs: 2_000 } },
   );
   const result = report.scenarios[0]!;
   t.like(row, { lost: 0, duplicated: 0, linearizable: true, recovered: false, pass: false });

@@ -163,7 +163,7 @@ test('a scenario that cannot find its target is reported failed, and the lab res
     out: (line) => lines.push(line),
     progress: () => undefined,
     load: idleLoad,
-    timing: { warmupMs: 0, factsTimeoutMs: 300 },
+    timing: { warmupMs: 0, firstWarmupMs: 0, factsTimeoutMs: 300 },
   });
   t.false(report.pass);
   t.is(closed, 1);
