@@ -510,6 +510,7 @@ test('an RRULE is judged as the file writes it: one bad rule skips its event, ne
     ...event('empty-byday', 'RRULE:FREQ=WEEKLY;BYDAY='),
     ...event('lowercase', 'rrule:freq=weekly;byday=mo,we;count=4'),
     ...event('folded', 'RRULE:FREQ=WEEKLY;BYDAY=TU;UN\r\n TIL=20250401T000000Z'),
+    ...event('endless-text', `RRULE:FREQ=MONTHLY;BYMONTHDAY=${'1,'.repeat(20_000)}2`),
   );
   const { events, skipped } = importICalendar(text, { defaultTimeZone: 'UTC' });
   const rules = new Map(events.map((e) => [e.uid, e.draft.recurrence]));
@@ -523,4 +524,5 @@ test('an RRULE is judged as the file writes it: one bad rule skips its event, ne
   t.regex(reasons.get('fractional') ?? '', /COUNT/);
   t.regex(reasons.get('zero-monday') ?? '', /BYDAY/);
   t.regex(reasons.get('empty-byday') ?? '', /BYDAY has no value/);
+  t.regex(reasons.get('endless-text') ?? '', /too long/);
 });

@@ -20,7 +20,6 @@ test('toIso writes what toISOString writes, over every instant a Date can hold',
     }),
     { seed: SEED, numRuns: 20_000 },
   );
-  t.pass();
 });
 
 test('toIso writes what toISOString writes over the domain and around its edges', (t) => {
