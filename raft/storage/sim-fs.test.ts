@@ -140,3 +140,32 @@ test('missing paths fail like the real file system', (t) => {
   t.throws(() => fs.readFile('/data/nope'), { instanceOf: SimFsError, message: /ENOENT/ });
   t.throws(() => fs.readFile('/data'), { instanceOf: SimFsError, message: /EISDIR/ });
 });
+
+test('flipBits decays a synced byte, survives a crash, and refuses un-synced bytes', (t) => {
+  const fs = fsWithDir();
+  const file = fs.openAppend('/data/log');
+  fs.syncDir('/data');
+  file.append(bytes(1, 2, 3));
+  file.sync();
+  file.append(bytes(4));
+  const fsyncs = fs.fsyncCount;
+  fs.flipBits('/data/log', 1, 0x80);
+  t.deepEqual(fs.readFile('/data/log'), bytes(1, 0x82, 3, 4));
+  t.throws(() => fs.flipBits('/data/log', 3), { instanceOf: RangeError });
+  t.throws(() => fs.flipBits('/data/log', 0, 0x100), { instanceOf: RangeError });
+  t.is(fs.fsyncCount, fsyncs);
+  fs.crash(seededRandom(1), noTears);
+  t.deepEqual(fs.readFile('/data/log'), bytes(1, 0x82, 3));
+});
+
+test('flipBits after an un-synced rewrite decays the platter, which a crash brings back', (t) => {
+  const fs = fsWithDir();
+  fs.writeFile('/data/file', bytes(1, 2, 3));
+  fs.syncFile('/data/file');
+  fs.syncDir('/data');
+  fs.writeFile('/data/file', bytes(7, 8, 9));
+  fs.flipBits('/data/file', 0, 0x10);
+  t.deepEqual(fs.readFile('/data/file'), bytes(7, 8, 9));
+  fs.crash(seededRandom(2), noTears);
+  t.deepEqual(fs.readFile('/data/file'), bytes(0x11, 2, 3));
+});

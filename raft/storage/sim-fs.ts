@@ -101,6 +101,20 @@ class SimFile {
     this.#length = this.#durableLength = end;
   }
 
+  /** XORs `mask` into the durable byte at `offset`: on the platter, and in reads while unchanged. */
+  flipBits(offset: number, mask: number): void {
+    if (!Number.isInteger(offset) || offset < 0 || offset >= this.#durableLength) {
+      throw new RangeError(`byte ${offset} is not durable (${this.#durableLength} bytes are)`);
+    }
+    if (this.#durableCopy === null) {
+      this.#bytes[offset] = (this.#bytes[offset] ?? 0) ^ mask;
+      return;
+    }
+    // Rewritten since the last sync: the running process reads its own newer bytes, and the
+    // decay shows once a crash brings the platter's copy back.
+    this.#durableCopy[offset] = (this.#durableCopy[offset] ?? 0) ^ mask;
+  }
+
   #keepDurableCopy(): void {
     this.#durableCopy ??= this.#bytes.slice(0, this.#durableLength);
   }
@@ -171,6 +185,20 @@ export class SimFileSystem implements SyncFileSystem {
       }
     };
     revert(this.#root);
+  }
+
+  /**
+   * Bit rot: XORs `mask` (1..255) into the synced byte at `offset` of the file at `path`. A
+   * fault the test or simulator injects, not a call the process makes, so it works with the
+   * power off and neither counts toward {@link cutPowerAfter} nor draws randomness.
+   * Throws `RangeError` for a byte that is not durable yet: un-synced bytes are the crash
+   * model's to tear.
+   */
+  flipBits(path: string, offset: number, mask = 1): void {
+    if (!Number.isInteger(mask) || mask < 1 || mask > 255) {
+      throw new RangeError(`bit mask ${mask} is not one byte`);
+    }
+    this.#file(path).flipBits(offset, mask);
   }
 
   mkdirp(dir: string): void {
