@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { Snapshot } from '../core/types.js';
 import { DurableStorage, type DurableStorageOptions } from './durable-log.js';
-import { StorageCorruptError, StorageRequestError } from './errors.js';
+import { StorageCorruptError, StorageRequestError, WalCorruptError } from './errors.js';
 import { SimFileSystem, SimPowerCutError } from './sim-fs.js';
 import { entries, entry, RecordingLogger, seededRandom } from './test-support.js';
 
@@ -282,6 +282,22 @@ test('a damaged hard-state file refuses to start', (t) => {
   bytes[12] = (bytes[12] ?? 0) ^ 1;
   fs.writeFile(path, bytes);
   t.throws(() => open(fs), { instanceOf: StorageCorruptError, message: /hard-state/ });
+});
+
+test('bit rot in the open log segment refuses to start instead of dropping synced entries', (t) => {
+  const fs = new SimFileSystem();
+  const { storage } = open(fs);
+  storage.saveHardState({ term: 1, vote: 1 });
+  storage.append(entries(1, 5, 1));
+  storage.sync();
+  const [segment = ''] = storage.segmentNames();
+  storage.close();
+  const path = join(dir, 'wal', segment);
+  // A byte inside the second record (each record of these entries takes 29 bytes).
+  fs.flipBits(path, 29 + 20);
+  const error = t.throws(() => open(fs), { instanceOf: WalCorruptError });
+  t.is(error?.path, path);
+  t.is(error?.offset, 29);
 });
 
 test('a hard-state save cut short leaves the old or the new state', (t) => {

@@ -14,7 +14,8 @@
  * Crash windows, and why each recovers correctly:
  * - Un-synced appends: only the last segment can hold them (a segment is synced before the next
  *   is created). A torn record there is cut off, and the rest of the batch with it; every record
- *   before the last `sync()` was fdatasynced and survives.
+ *   before the last `sync()` was fdatasynced and survives. A bad record with a valid one after
+ *   it is not a crash but decay, and `load()` refuses it (wal.ts says how they are told apart).
  * - installSnapshot writes the snapshot durably (tmp, fsync, rename, fsync dir), then appends a
  *   reset and syncs. Crash before the rename is durable: the old snapshot and log come back,
  *   as if the install never started (it had not returned). Crash after the snapshot is durable

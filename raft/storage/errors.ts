@@ -10,7 +10,8 @@
  */
 export class StorageCorruptError extends Error {
   readonly code = 'STORAGE_CORRUPT';
-  override readonly name = 'StorageCorruptError';
+  // Widened so that subclasses (WalCorruptError) can name themselves.
+  override readonly name: string = 'StorageCorruptError';
 
   constructor(
     message: string,
@@ -19,6 +20,26 @@ export class StorageCorruptError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`${message} (${path})`, options);
+  }
+}
+
+/**
+ * A write-ahead log segment holds a record that fails its checksum or framing where a torn
+ * write cannot explain it: in a sealed segment, or in the last segment with a valid record
+ * after it. Replaying around it would silently drop or reorder acknowledged entries, so the
+ * member refuses to start. `offset` is the byte in `path` where the first bad record begins.
+ */
+export class WalCorruptError extends StorageCorruptError {
+  override readonly name = 'WalCorruptError';
+
+  constructor(
+    message: string,
+    path: string,
+    /** Byte offset of the bad record in the segment file. */
+    readonly offset: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${message} at byte ${offset}`, path, options);
   }
 }
 

@@ -15,12 +15,32 @@
  * always sort in write order even when the log is truncated backwards. A batch is never split
  * across segments, and the segment being closed is synced before the next one is created:
  * only the last segment can ever hold a torn tail.
+ *
+ * Recovery tells a torn tail from corruption by what follows the first bad record. A crash can
+ * only damage what was appended after the last sync, which is the end of the last segment, so
+ * bad bytes with no valid record after them (a record cut short, garbage, or zeros where the
+ * file system extended the file but the data never landed) are a torn tail and are cut off.
+ * A bad record with a valid record after it was written whole before that record and has
+ * decayed since (bit rot, a misdirected write): it may have been acknowledged, and so may
+ * everything after it, so recovery refuses with {@link WalCorruptError} rather than cut them.
+ *
+ * Two limits, both by design:
+ * - Damage to the very last record, with nothing valid after it, looks exactly like a torn
+ *   write and is cut off. Refusing instead would turn every power cut into a member
+ *   replacement. The member then lacks an entry it may have acknowledged, one copy fewer
+ *   than its quorum counted on, which no single-copy check can detect.
+ * - A power cut may persist an un-synced batch's pages out of order, leaving a later page
+ *   whole and an earlier one unwritten. That looks like corruption and recovery refuses:
+ *   the error costs an operator's replacement of the member, never acknowledged data.
+ *
+ * Segments are not pre-allocated, so zeros past the last record come only from a crash,
+ * never from reserved space.
  */
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Entry, EntryType } from '../core/types.js';
 import { getU64, setU64, viewOf } from './codec.js';
-import { StorageCorruptError, StorageRequestError } from './errors.js';
+import { StorageCorruptError, StorageRequestError, WalCorruptError } from './errors.js';
 import type { AppendFile, SyncFileSystem } from './fs.js';
 import type { StorageLogger } from './logger.js';
 
@@ -88,9 +108,11 @@ export class WriteAheadLog {
   }
 
   /**
-   * Opens the log in `dir` (creating it) and replays it. A torn or corrupt record at the tail
-   * of the last segment is cut off (with a warning): it can only be an append that never
-   * synced. Anything bad elsewhere throws {@link StorageCorruptError}.
+   * Opens the log in `dir` (creating it) and replays it. Bad bytes running to the end of the
+   * last segment are a torn tail and are cut off (with a warning): they can only be an append
+   * that never synced. A bad record in a sealed segment, or one followed by a valid record in
+   * the last, throws {@link WalCorruptError} naming the segment and the record's offset; any
+   * other inconsistency (a gap, a misnamed segment) throws {@link StorageCorruptError}.
    */
   static open(options: WalOptions): { wal: WriteAheadLog; contents: WalContents } {
     const wal = new WriteAheadLog(options);
@@ -275,18 +297,24 @@ export class WriteAheadLog {
         const record = decodeRecord(bytes, view, at);
         if (record.kind === 'bad') {
           if (!isLast) {
-            throw new StorageCorruptError(
-              `${record.reason} at byte ${at} of a sealed segment`,
+            throw new WalCorruptError(`${record.reason} in a sealed segment`, segment.path, at);
+          }
+          const intact = findValidRecord(bytes, view, at + 1);
+          if (intact !== null) {
+            throw new WalCorruptError(
+              `${record.reason}, yet a valid record follows at byte ${intact}: ` +
+                'damage to written data, not a torn write',
               segment.path,
+              at,
             );
           }
-          // A bad record ending the last segment is an append a crash cut short before its
-          // sync: drop it and all after it, durably, so new appends do not land behind garbage.
-          logger.warn('write-ahead log: truncating a torn or corrupt tail', {
+          // Nothing valid after it: an append a crash cut short before its sync. Drop it and
+          // all after it, durably, so new appends do not land behind garbage.
+          logger.warn('write-ahead log: truncating a torn tail', {
             path: segment.path,
             offset: at,
             droppedBytes: bytes.length - at,
-            reason: record.reason,
+            reason: isZeroFilled(bytes, at) ? 'a zero-filled tail' : record.reason,
           });
           this.#fs.truncate(segment.path, at);
           this.#fs.syncFile(segment.path);
@@ -295,7 +323,7 @@ export class WriteAheadLog {
         }
         const recordIndex = record.kind === 'entry' ? record.entry.index : record.index + 1;
         if (at === 0 && recordIndex !== segment.firstIndex) {
-          throw new StorageCorruptError(`segment starts at index ${recordIndex}`, segment.path);
+          throw new WalCorruptError(`segment starts at index ${recordIndex}`, segment.path, at);
         }
         if (record.kind === 'reset') {
           base = record.index;
@@ -309,9 +337,10 @@ export class WriteAheadLog {
             base = index - 1;
             entries = [];
           } else if (index > base + entries.length + 1) {
-            throw new StorageCorruptError(
+            throw new WalCorruptError(
               `entry ${index} follows entry ${base + entries.length}: a gap in the log`,
               segment.path,
+              at,
             );
           }
           entries.length = index - base - 1;
@@ -379,6 +408,31 @@ function decodeRecord(bytes: Uint8Array, view: DataView, at: number): DecodedRec
   if (type === undefined || index < 1) return { kind: 'bad', reason: 'a malformed entry record' };
   const data = bytes.slice(body + ENTRY_FIXED_BYTES, end);
   return { kind: 'entry', entry: { index, term, type, data }, end };
+}
+
+/**
+ * The offset of the first valid record starting at or after `from`, or `null`. Every byte
+ * offset is tried, because the damage may have hit the bad record's length field and so hide
+ * where the next record begins. The framing checks run before the checksum, so zeros and
+ * garbage cost a few comparisons per byte; a checksum is computed only for a plausible header.
+ */
+function findValidRecord(bytes: Uint8Array, view: DataView, from: number): number | null {
+  for (let at = from; at + HEADER_BYTES <= bytes.length; at++) {
+    const type = bytes[at + 8];
+    if (type !== RECORD_ENTRY && type !== RECORD_RESET) continue;
+    const payload = view.getUint32(at, true);
+    const fits =
+      type === RECORD_RESET ? payload === RESET_PAYLOAD_BYTES : payload >= ENTRY_FIXED_BYTES;
+    if (!fits || at + HEADER_BYTES + payload > bytes.length) continue;
+    if (decodeRecord(bytes, view, at).kind !== 'bad') return at;
+  }
+  return null;
+}
+
+/** Whether every byte from `from` to the end is zero: space a crash left allocated but unwritten. */
+function isZeroFilled(bytes: Uint8Array, from: number): boolean {
+  for (let at = from; at < bytes.length; at++) if (bytes[at] !== 0) return false;
+  return true;
 }
 
 /** Indexes and terms are stored as u64: non-negative safe integers. */
