@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { RaftNodeConfig } from '../runtime/raft-node.js';
+import { StorageCorruptError, WalCorruptError } from '../storage/errors.js';
 import type { TransportLogger } from '../transport/logger.js';
 import { loadNodeConfig, type LoadedNodeConfig } from './config.js';
 
@@ -99,8 +100,28 @@ export function exitOnFatal(
   };
 }
 
-/** Logs why the member could not start and exits with 1. */
+/**
+ * Logs why the member could not start and exits with 1.
+ *
+ * Corrupt storage gets its own line, naming the file and the byte, because a restart cannot
+ * help and working around it would be wrong. A member whose log has a hole must not serve: it
+ * may have acknowledged the entries it can no longer read, a quorum counted on that copy, and
+ * if it carried on (or voted) without them a committed entry could be lost. Its peers still
+ * hold everything, so the remedy is to replace the member, which then catches up from them.
+ */
 export function exitOnStartFailure(logger: TransportLogger, err: unknown): never {
+  if (err instanceof StorageCorruptError) {
+    logger.warn('refusing to start: corrupt storage', {
+      code: err.code,
+      path: err.path,
+      ...(err instanceof WalCorruptError ? { offset: err.offset } : {}),
+      error: err.message,
+      action:
+        'do not restart this member as it is: remove it from the cluster, wipe its data ' +
+        'directory and add it back as a learner, to catch up from the others',
+    });
+    process.exit(1);
+  }
   logger.warn('failed to start', { error: (err as Error).message, stack: (err as Error).stack });
   process.exit(1);
 }
