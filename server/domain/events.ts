@@ -663,35 +663,140 @@ export interface EventsPage {
   readonly next: string | null;
 }
 
+/** What placing an event in a list needs: when it occurs, and whether it is live. */
+export type ListedEvent = Pick<
+  CalendarEvent,
+  'id' | 'start' | 'end' | 'timeZone' | 'recurrence' | 'status'
+>;
+
+/** One event of the actor's list, with the actor's answer to it. */
+export interface ListingEntry {
+  readonly event: ListedEvent;
+  readonly status: AttendeeStatus;
+}
+
+export interface ListingContext {
+  /**
+   * The events the actor is on the list of that may reach into the interval (extra rows
+   * are ignored), each once.
+   */
+  readonly entries: readonly ListingEntry[];
+}
+
+/**
+ * Which occurrences a page of the list holds, decided from the events' times alone: the
+ * first {@link PageRequest.limit} after the cursor (and the one after them, which says
+ * whether a next page exists), with their conflict flags. {@link eventsPageOf} turns it into
+ * the page once the events shown are loaded whole ({@link eventsShownInList}).
+ */
+export interface EventsPagePlan {
+  readonly limit: number;
+  readonly items: readonly PlannedOccurrence[];
+}
+
+interface PlannedOccurrence {
+  readonly status: AttendeeStatus;
+  readonly occurrence: Occurrence;
+  readonly conflict: boolean;
+}
+
+/**
+ * The first step of one page of {@link listEvents} (see {@link EventsPagePlan}). Only
+ * occurrences from the cursor's start on are expanded, each series once; conflict flags are
+ * computed for the page's occurrences only, against the commitments among those expanded.
+ * So a page costs the events reaching `[cursor start, to)` and their occurrences there, plus
+ * the page — not the whole list's conflicts, nor every event loaded whole.
+ * @throws InvalidInput (interval, `limit`, `after`).
+ */
+export function planEventsPage(
+  query: ListEventsQuery & PageRequest,
+  context: ListingContext,
+): EventsPagePlan {
+  const window = validateQueryInterval(query.from, query.to);
+  const limit = pageLimit(query.limit);
+  const after = query.after === undefined ? null : decodeCursor('event', query.after);
+  const scan = windowAfter(window, after);
+  if (scan === null) return { limit, items: [] };
+  const rows: { entry: ListingEntry; occurrence: Occurrence }[] = [];
+  const committed: Occurrence[] = [];
+  const seen = new Set<EventId>();
+  for (const entry of context.entries) {
+    if (seen.has(entry.event.id)) continue;
+    seen.add(entry.event.id);
+    const commitment = entry.event.status !== 'cancelled' && entry.status === 'accepted';
+    for (const occurrence of expandOccurrences(entry.event, scan)) {
+      if (commitment) committed.push(occurrence);
+      if (after === null || compareOccurrenceKeys(occurrenceKey(occurrence), after) > 0) {
+        rows.push({ entry, occurrence });
+      }
+    }
+  }
+  rows.sort((a, b) =>
+    compareOccurrenceKeys(occurrenceKey(a.occurrence), occurrenceKey(b.occurrence)),
+  );
+  // The page, and one more: whether it exists tells whether there is a next page.
+  const chosen = rows.slice(0, limit + 1);
+  const live = chosen
+    .filter((r) => r.entry.event.status !== 'cancelled' && r.entry.status !== 'declined')
+    .map((r) => r.occurrence);
+  const conflicting = conflictingSubset(live, committed);
+  return {
+    limit,
+    items: chosen.map((r) => ({
+      status: r.entry.status,
+      occurrence: r.occurrence,
+      conflict: conflicting.has(r.occurrence),
+    })),
+  };
+}
+
+/** The events a page shows, which {@link eventsPageOf} needs whole. */
+export function eventsShownInList(plan: EventsPagePlan): Set<EventId> {
+  return new Set(plan.items.slice(0, plan.limit).map((item) => item.occurrence.eventId));
+}
+
+/**
+ * The page `plan` chose, with `events` holding (at least) {@link eventsShownInList}: cut to
+ * the page's text bound, with the cursor of the next page.
+ * @throws Internal when an event shown is missing.
+ */
+export function eventsPageOf(
+  plan: EventsPagePlan,
+  events: ReadonlyMap<EventId, CalendarEvent>,
+): EventsPage {
+  const viewOf = (item: PlannedOccurrence): EventView => {
+    const event = events.get(item.occurrence.eventId);
+    if (event === undefined) throw new Internal(`event ${item.occurrence.eventId} was not loaded`);
+    return eventView(event, item.occurrence, item.status, item.conflict);
+  };
+  const page = takePage(
+    plan.items,
+    plan.limit,
+    (item) => occurrenceKey(item.occurrence),
+    (item) => textWeight(viewOf(item)),
+  );
+  return {
+    events: page.items.map(viewOf),
+    next: page.last === null ? null : encodeCursor('event', page.last),
+  };
+}
+
 /**
  * One page of {@link listEvents}: the first `limit` occurrences after the cursor `after`,
- * in the same order. Only occurrences from the cursor's start on are expanded (with the
- * commitments reaching them, for their `conflict` flags), so the context need only hold
- * the events reaching `[cursor start, to)`.
+ * in the same order ({@link planEventsPage}, then {@link eventsPageOf}), from whole records.
  * @throws InvalidInput (interval, `limit`, `after`).
  */
 export function listEventsPage(
   query: ListEventsQuery & PageRequest,
   context: EventsContext,
 ): EventsPage {
-  const window = validateQueryInterval(query.from, query.to);
-  const limit = pageLimit(query.limit);
-  const after = query.after === undefined ? null : decodeCursor('event', query.after);
-  const scan = windowAfter(window, after);
-  if (scan === null) return { events: [], next: null };
-  const listed = listedOccurrences(query.actor, scan, context).filter(
-    (r) => after === null || compareOccurrenceKeys(occurrenceKey(r.occurrence), after) > 0,
-  );
-  const page = takePage(
-    listed,
-    limit,
-    (r) => occurrenceKey(r.occurrence),
-    (r) => textWeight(viewOfListed(r)),
-  );
-  return {
-    events: page.items.map(viewOfListed),
-    next: page.last === null ? null : encodeCursor('event', page.last),
-  };
+  const mine = uniqueAttended(context.events, query.actor);
+  const entries = mine.map((record) => ({
+    event: record.event,
+    status: attendeeOf(record, query.actor)?.status ?? 'pending',
+  }));
+  const events = new Map(mine.map((record) => [record.event.id, record.event]));
+  return eventsPageOf(planEventsPage(query, { entries }), events);
 }
 
 interface ListedOccurrence {

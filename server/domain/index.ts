@@ -49,6 +49,7 @@
  * | `declineInvitation` | actor, eventId, now | record | `EventDetailsView` |
  * | `listEvents` (query) | actor, from, to | events | `EventView[]` |
  * | `listEventsPage` (query) | actor, from, to, limit?, after? | events | `{ events, next }` |
+ * | `planEventsPage` → `eventsPageOf` (query, two steps) | actor, from, to, limit?, after? | entries (times, the actor's answer); then the events `eventsShownInList` names | `{ events, next }` |
  * | `showEvent` (query) | actor, eventId, now | record, events | `EventDetailsView` |
  * | `listInvitations` (query) | actor, now | events | `EventDetailsView[]` |
  * | `conflictsFor` / `conflictsPage` (query) | actor, from, to (+ limit?, after?) | events | `ConflictView[]` / `{ conflicts, next }` |
@@ -103,8 +104,11 @@ export {
   cancelOccurrence,
   createEvent,
   importEvent,
+  eventsPageOf,
+  eventsShownInList,
   listEvents,
   listEventsPage,
+  planEventsPage,
   showEvent,
   updateEvent,
 } from './events.js';
@@ -118,10 +122,14 @@ export type {
   EventImport,
   EventsContext,
   EventsPage,
+  EventsPagePlan,
   ImportAction,
   ImportEventCommand,
   ImportEventContext,
+  ListedEvent,
   ListEventsQuery,
+  ListingContext,
+  ListingEntry,
   ScheduledEvent,
   ShowEventContext,
   ShowEventQuery,

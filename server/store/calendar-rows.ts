@@ -22,6 +22,7 @@ import type {
   GroupKind,
   GroupRecord,
   Interval,
+  ListingEntry,
   Millis,
   Recurrence,
   User,
@@ -56,6 +57,9 @@ const COMMITTED_EVENT_COLUMNS = `e.id, e.title, e.start_at, e.end_at, e.time_zon
 const EVENT_COLUMNS = `${EVENT_ONLY_COLUMNS},
   (SELECT json_group_array(json_array(x.username, x.status, x.role))
      FROM attendees x WHERE x.event_id = e.id) AS attendees`;
+
+// What placing an event in a list needs (ListedEvent), read by listedEventOf.
+const LISTED_EVENT_COLUMNS = `e.id, e.start_at, e.end_at, e.time_zone, e.recurrence, e.status`;
 
 // What an agenda needs of an event (AgendaEvent), read by agendaEventOf.
 const AGENDA_EVENT_COLUMNS = `e.id, e.start_at, e.end_at, e.time_zone, e.recurrence, e.visibility`;
@@ -122,6 +126,22 @@ export const LOADS = {
     SELECT a.event_id FROM attendees a
      WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN}
        AND a.series_end > ?2 AND a.start_at < ?3`,
+  // ?1 the user, ?2 window start, ?3 window end: what places each event the user is on the
+  // list of (any answer) that may reach into the window, with the user's answer — no
+  // attendee lists and no text beyond the zone (an event list of 5,000 series decoded them
+  // all on every page). The two time indexes, then the event by key.
+  listingInWindow: `
+    SELECT a.status, ${LISTED_EVENT_COLUMNS}
+      FROM attendees a CROSS JOIN events e
+     WHERE a.username = ?1 AND a.span_class = ${SHORT_SPAN}
+       AND a.start_at > ?2 - ${SHORT_SPAN_MAX_MS} AND a.start_at < ?3 AND a.series_end > ?2
+       AND e.id = a.event_id
+    UNION ALL
+    SELECT a.status, ${LISTED_EVENT_COLUMNS}
+      FROM attendees a CROSS JOIN events e
+     WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN}
+       AND a.series_end > ?2 AND a.start_at < ?3
+       AND e.id = a.event_id`,
   // ?1 ids (JSON array).
   eventsByIds: `
     WITH wanted AS (SELECT DISTINCT value AS id FROM json_each(?1))
@@ -247,6 +267,23 @@ function agendaEventOf(row: SqlValue[], at: number): AgendaEvent {
   };
 }
 
+/** A {@link ListingEntry}: the attendee's status, then the {@link LISTED_EVENT_COLUMNS}. */
+function listingEntryOf(row: SqlValue[]): ListingEntry {
+  const recurrenceJson = nullableText(row[5]);
+  return {
+    status: oneOf(row[0], ATTENDEE_STATUSES),
+    event: {
+      id: text(row[1]),
+      start: integer(row[2]),
+      end: integer(row[3]),
+      timeZone: text(row[4]),
+      // Written by this store from the domain's own Recurrence value.
+      recurrence: recurrenceJson === null ? null : (JSON.parse(recurrenceJson) as Recurrence),
+      status: oneOf(row[6], EVENT_STATUSES),
+    },
+  };
+}
+
 function eventRecordOf(row: SqlValue[]): EventRecord {
   const event = eventOf(row);
   return { event, attendees: attendeesOf(event.id, row[17]) };
@@ -278,6 +315,7 @@ export class CalendarRows {
   private readonly eventsInWindow: PreparedStatement;
   private readonly agendaCommitmentsOf: PreparedStatement;
   private readonly attendingInWindow: PreparedStatement;
+  private readonly listingInWindow: PreparedStatement;
   private readonly eventsByIds: PreparedStatement;
   private readonly invitationsOfUser: PreparedStatement;
   private readonly eventsOfGroup: PreparedStatement;
@@ -296,6 +334,7 @@ export class CalendarRows {
     this.eventsInWindow = statements.prepare(LOADS.eventsInWindow);
     this.agendaCommitmentsOf = statements.prepare(LOADS.agendaCommitments);
     this.attendingInWindow = statements.prepare(LOADS.attendingInWindow);
+    this.listingInWindow = statements.prepare(LOADS.listingInWindow);
     this.eventsByIds = statements.prepare(LOADS.eventsByIds);
     this.invitationsOfUser = statements.prepare(LOADS.invitationsOfUser);
     this.eventsOfGroup = statements.prepare(LOADS.eventsOfGroup);
@@ -357,6 +396,16 @@ export class CalendarRows {
     return this.eventsInWindow
       .all([JSON.stringify(people), window.start, window.end, attendance === 'accepted' ? 1 : 0])
       .map(eventRecordOf);
+  }
+
+  /**
+   * What `username`'s event list places (see {@link LOADS.listingInWindow}): each event on
+   * whose attendee list they are, with any answer, that may have an occurrence reaching into
+   * `window` — possibly a few more — once, in no particular order. {@link events} loads
+   * those shown whole.
+   */
+  listing(username: Username, window: Interval): ListingEntry[] {
+    return this.listingInWindow.all([username, window.start, window.end]).map(listingEntryOf);
   }
 
   /**

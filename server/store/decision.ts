@@ -14,6 +14,7 @@ import type {
   EventRecord,
   GroupRecord,
   Interval,
+  ListingEntry,
   Millis,
   Mutation,
   User,
@@ -94,6 +95,11 @@ export class TrackedRows implements RowReader {
   ): EventRecord[] {
     for (const person of people) this.journal.read(KEYS.agenda(person));
     return this.rows.eventsAttending(people, window, attendance);
+  }
+
+  listing(username: Username, window: Interval): ListingEntry[] {
+    this.journal.read(KEYS.agenda(username));
+    return this.rows.listing(username, window);
   }
 
   agendaCommitments(

@@ -10,11 +10,13 @@ import {
   eventsShownInDetail,
   exportAgenda,
   findCommonFreeTime,
-  listEventsPage,
+  eventsPageOf,
+  eventsShownInList,
   listGroups,
   listInvitations,
   membershipOf,
   mergeIntervals,
+  planEventsPage,
   showEvent,
   showGroup,
   validateQueryInterval,
@@ -90,10 +92,12 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
   'event.list': (body, env) => {
     const actor = env.actor();
     const window = resumedWindow(body, 'event');
-    return listEventsPage(
+    // Placed from the events' times; only the events on the page are loaded whole.
+    const plan = planEventsPage(
       { actor, ...pageOf(body) },
-      { events: env.rows.eventsAttending([actor], window, 'any') },
+      { entries: env.rows.listing(actor, window) },
     );
+    return eventsPageOf(plan, env.rows.events(eventsShownInList(plan)));
   },
 
   'event.show': (body, env) => {

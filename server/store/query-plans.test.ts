@@ -54,9 +54,9 @@ test('the agenda load reads the attendee time indexes and looks events up by key
   t.true(uses(/^SEARCH x USING PRIMARY KEY \(event_id=\?\)/), steps.join('\n'));
 });
 
-test("the agenda's own load reads the attendee time indexes and looks events up by key", async (t) => {
+test("the agenda's and the event list's own loads read the attendee time indexes and look events up by key", async (t) => {
   const all = await plans();
-  for (const name of ['agendaCommitments', 'attendingInWindow']) {
+  for (const name of ['agendaCommitments', 'attendingInWindow', 'listingInWindow']) {
     const steps = all.get(name) ?? [];
     const uses = (pattern: RegExp) => steps.some((s) => pattern.test(s));
     t.true(
@@ -72,11 +72,13 @@ test("the agenda's own load reads the attendee time indexes and looks events up 
       `${name}: ${steps.join(' | ')}`,
     );
   }
-  const commitments = all.get('agendaCommitments') ?? [];
-  t.true(
-    commitments.some((s) => /^SEARCH e USING PRIMARY KEY \(id=\?\)/.test(s)),
-    commitments.join(' | '),
-  );
+  for (const name of ['agendaCommitments', 'listingInWindow']) {
+    const steps = all.get(name) ?? [];
+    t.true(
+      steps.some((s) => /^SEARCH e USING PRIMARY KEY \(id=\?\)/.test(s)),
+      `${name}: ${steps.join(' | ')}`,
+    );
+  }
   const byIds = all.get('eventsByIds') ?? [];
   t.true(
     byIds.some((s) => /^SEARCH e USING PRIMARY KEY \(id=\?\)/.test(s)),
