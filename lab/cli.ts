@@ -179,7 +179,9 @@ async function main(argv: string[]): Promise<number> {
           ...(values.scenario ? { scenario: values.scenario } : {}),
           explain: (fromMs, toMs) => logDigest(layout.logDir, { fromMs, toMs }),
           eventLoopDelays: async () => {
-            const { worstMs, missing } = await delays.scrape();
+            const { worstMs, missing } = await delays.scrape(undefined, {
+              since: 'previous-scrape',
+            });
             for (const { name, reason } of missing) {
               process.stderr.write(`chaos: no event-loop delay from ${name}: ${reason}\n`);
             }

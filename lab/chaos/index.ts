@@ -101,8 +101,10 @@ export interface ChaosOptions {
    */
   readonly explain?: (fromMs: number, toMs: number) => readonly string[];
   /**
-   * The worst event-loop delay of each kind of process so far (`EventLoopDelayScraper`),
-   * read after each scenario; the report shows each reading and the worst of the run.
+   * The worst event-loop delay of each kind of process since the previous reading
+   * (`EventLoopDelayScraper`, `since: 'previous-scrape'`). It is read before each scenario,
+   * to start its window, and after it: the report shows each scenario's stalls (and those of
+   * processes it restarted, start-up included), not those of the lab's own start.
    */
   readonly eventLoopDelays?: () => Promise<WorstDelayByKind>;
 }
@@ -144,6 +146,7 @@ export async function runChaos(driver: LabDriver, options: ChaosOptions): Promis
   for (const [index, scenario] of scenarios.entries()) {
     progress(`chaos: ${scenario.name}: ${scenario.description}`);
     const startedAt = Date.now();
+    await eventLoopDelaysAfter(scenario, options.eventLoopDelays, progress);
     const ran = await runScenario(context, scenario, index);
     const delays = await eventLoopDelaysAfter(scenario, options.eventLoopDelays, progress);
     const result: ScenarioResult =

@@ -166,8 +166,10 @@ test.serial('the load also runs as a child process speaking the line protocol', 
 });
 
 test.serial(
-  'the event-loop delays read after a scenario are in its row and the report',
+  'the event-loop delays read after a scenario (its window opened before it) are in its row',
   async (t) => {
+    // The reading before the scenario (the lab's start-up, say) is not the scenario's.
+    const before = { ...noDelays(), db: 8_900 };
     const reading = { ...noDelays(), gateway: 12.5, users: 40, supervisor: 3 };
     let readings = 0;
     const { report, lines, row } = await scenario(
@@ -176,11 +178,11 @@ test.serial(
       {
         eventLoopDelays: () => {
           readings += 1;
-          return Promise.resolve(reading);
+          return Promise.resolve(readings === 1 ? before : reading);
         },
       },
     );
-    t.is(readings, 1);
+    t.is(readings, 2);
     t.deepEqual(row.eventLoopDelayWorstMs, reading);
     const parsed = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
     t.deepEqual(parsed.eventLoopDelayWorstMs, reading);
