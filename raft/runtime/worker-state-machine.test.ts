@@ -19,7 +19,7 @@ import {
 import { silentLogger } from '../transport/logger.js';
 import { RaftNode, type MemberAddress } from './raft-node.js';
 import type { SlowKvOptions } from './test-support.js';
-import { WorkerStateMachine } from './worker-state-machine.js';
+import { MAX_OVERTAKEN, WorkerStateMachine } from './worker-state-machine.js';
 
 const BASE_PORT = 26_100;
 type KvNode = RaftNode<KvResult, KvQuery, KvReadResult>;
@@ -153,7 +153,7 @@ test('a state machine worker that dies stops its member', async (t) => {
   }
 });
 
-test('an urgent query overtakes ordinary queries waiting for the worker, never an apply', async (t) => {
+test('applies and urgent queries go before the ordinary queries waiting, in their own order', async (t) => {
   const sm = await WorkerStateMachine.start<KvResult, KvQuery, KvReadResult>({
     module: new URL('./test-support.js', import.meta.url),
     options: { queryMs: 60 } satisfies SlowKvOptions,
@@ -182,12 +182,51 @@ test('an urgent query overtakes ordinary queries waiting for the worker, never a
         },
       ),
     );
-  // q1..q4 wait, then the apply, then q5 and q6; the lease read is asked for last.
+  // q1 goes to the worker, q2..q4 wait (one ordinary query in the worker at a time); then
+  // the apply, q5 and q6; the lease read is asked for last.
   const ordinary = ['q1', 'q2', 'q3', 'q4'].map(query);
   const apply = applyPut();
   const afterApply = ['q5', 'q6'].map(query);
   const lease = query('lease');
   await Promise.all([...ordinary, apply, ...afterApply, lease]);
-  t.deepEqual(order, ['q1', 'q2', 'q3', 'q4', 'apply', 'lease', 'q5', 'q6']);
+  t.deepEqual(order, ['q1', 'apply', 'lease', 'q2', 'q3', 'q4', 'q5', 'q6']);
   t.is(leaseSeen, 'held', 'it still saw the apply handed over before it');
+});
+
+test('a stream of applies overtakes a waiting ordinary query a bounded number of times', async (t) => {
+  const sm = await WorkerStateMachine.start<KvResult, KvQuery, KvReadResult>({
+    module: new URL('./test-support.js', import.meta.url),
+    options: { queryMs: 60 } satisfies SlowKvOptions,
+  });
+  t.teardown(() => sm.close());
+  const order: string[] = [];
+  const query = (key: string) =>
+    new Promise<void>((resolve, reject) =>
+      sm.startQuery({ op: 'get', key }, (error) => {
+        if (error) return reject(error);
+        order.push(key);
+        resolve();
+      }),
+    );
+  const applyPut = (index: number) =>
+    new Promise<void>((resolve, reject) =>
+      sm.startApply(
+        [{ index, term: 1, data: encodeKvCommand({ op: 'put', key: `k${index}`, value: 'v' }) }],
+        (error) => {
+          if (error) return reject(error);
+          order.push(`apply${index}`);
+          resolve();
+        },
+      ),
+    );
+  const queries = [query('q1'), query('q2')];
+  const applies = Array.from({ length: MAX_OVERTAKEN + 8 }, (_, i) => applyPut(i + 1));
+  await Promise.all([...queries, ...applies]);
+  // q1 was in the worker; q2 let exactly MAX_OVERTAKEN applies go first, then had its turn.
+  t.is(order.indexOf('q2'), 1 + MAX_OVERTAKEN);
+  t.deepEqual(
+    order.filter((o) => o.startsWith('apply')),
+    applies.map((_, i) => `apply${i + 1}`),
+    'the applies kept their order',
+  );
 });

@@ -5,15 +5,24 @@
  *
  * The machine is built inside the worker by a module's `createStateMachine` export (see
  * {@link StateMachineFactory}); the member talks to it through {@link AsyncStateMachine}:
- * requests are done one at a time, in order, with one exception. Only a couple are handed to
- * the worker at once; the rest wait here, so that an *urgent* query (`urgent` option: a lease
- * read, a leader's decision) can overtake the ordinary queries waiting — an agenda read can
- * take tens of milliseconds, and a VIP agent's lease read must not wait behind dozens. It
- * never overtakes an apply, a snapshot or a restore, nor an urgent query before it: a query
- * is started only once the applies it must see were handed over, so it still sees them, and
- * queries change nothing, so their order among themselves is free. If the worker dies
- * (a crash, out of memory), every request still waiting fails and so does every later one:
- * the member must stop, as it would if a synchronous `apply` had thrown.
+ * requests are done one at a time, and only a couple are handed to the worker at once; the
+ * rest wait here, so that what consensus and leases wait for can go before *ordinary*
+ * queries (those the `urgent` option does not name: an agenda, a page of a list), which may
+ * take tens of milliseconds each:
+ *
+ * - Applies, snapshots, restores and urgent queries (a lease read, a leader's decision)
+ *   keep their order among themselves, and each goes before the ordinary queries waiting at
+ *   the end of the queue. That is safe because a query is started only once the applies
+ *   it must see were handed over: an apply that overtakes it only makes it see a later
+ *   state, and queries change nothing, so their order is free. An ordinary query is
+ *   overtaken at most {@link MAX_OVERTAKEN} times, so a stream of writes cannot starve it.
+ * - At most one ordinary query is in the worker at once: whatever arrives behind it waits
+ *   for that one query, not for two.
+ *
+ * Without this a proposal's apply waited behind every list page queued before it, and a
+ * leader's decisions behind two of them. If the worker dies (a crash, out of memory), every
+ * request still waiting fails and so does every later one: the member must stop, as it
+ * would if a synchronous `apply` had thrown.
  */
 import { Worker } from 'node:worker_threads';
 import { RaftError } from '../core/errors.js';
@@ -36,26 +45,36 @@ export interface WorkerStateMachineOptions {
   };
   /** Memory limits of the worker's heap (see `worker_threads.ResourceLimits`). */
   readonly resourceLimits?: { readonly maxOldGenerationSizeMb?: number };
-  /** Queries that may overtake ordinary queries waiting for the worker (see the module comment). */
+  /**
+   * Queries that, like applies, go before the ordinary queries waiting for the worker (see
+   * the module comment).
+   */
   readonly urgent?: (query: unknown) => boolean;
 }
 
 interface Waiting {
   readonly done: Callback<unknown>;
+  readonly ordinary: boolean;
 }
 
 interface Queued {
   readonly request: WorkerRequest;
   readonly done: Callback<unknown>;
-  /** An ordinary query: urgent ones may go before it. */
-  readonly overtakable: boolean;
+  /** An ordinary query: anything else may go before it (see the module comment). */
+  readonly ordinary: boolean;
+  /** How many requests went before it so far. */
+  overtaken: number;
 }
 
 /**
  * Requests in the worker at once: two, so it never idles waiting for the next one to be
- * posted, and an urgent query waits behind at most the two already there.
+ * posted, and an urgent request waits behind at most the two already there (one of them an
+ * ordinary query at most).
  */
 const IN_WORKER = 2;
+
+/** How many requests may go before one ordinary query: it waits for a bounded number. */
+export const MAX_OVERTAKEN = 32;
 
 /** This module runs from TypeScript sources when its own URL says so: then so must the worker. */
 const RUNNING_FROM_SOURCES = import.meta.url.endsWith('.ts');
@@ -65,6 +84,8 @@ export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR>
   private readonly waiting = new Map<number, Waiting>();
   /** Requests not handed to the worker yet, in the order they will be. */
   private readonly queue: Queued[] = [];
+  /** Ordinary queries handed to the worker and not answered yet (0 or 1). */
+  private ordinaryInWorker = 0;
   private seq = 0;
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;
@@ -172,24 +193,33 @@ export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR>
   private send(request: WorkerRequest, done: Callback<unknown>, urgent = false): void {
     if (this.dead) return done(this.dead);
     if (this.closing) return done(new RaftError('stopped', 'the state machine worker was stopped'));
-    const item: Queued = { request, done, overtakable: request.op === 'query' && !urgent };
-    if (urgent) {
-      // Before the ordinary queries at the end of the queue, after everything else.
-      let at = this.queue.length;
-      while (at > 0 && this.queue[at - 1]?.overtakable === true) at--;
-      this.queue.splice(at, 0, item);
-    } else {
-      this.queue.push(item);
+    const ordinary = request.op === 'query' && !urgent;
+    const item: Queued = { request, done, ordinary, overtaken: 0 };
+    let at = this.queue.length;
+    if (!ordinary) {
+      // Before the ordinary queries at the end of the queue that may still be overtaken.
+      while (at > 0) {
+        const before = this.queue[at - 1] as Queued;
+        if (!before.ordinary || before.overtaken >= MAX_OVERTAKEN) break;
+        at--;
+      }
+      for (let i = at; i < this.queue.length; i++) (this.queue[i] as Queued).overtaken++;
     }
+    this.queue.splice(at, 0, item);
     this.pump();
   }
 
-  /** Hands queued requests to the worker while it has fewer than {@link IN_WORKER}. */
+  /**
+   * Hands queued requests to the worker while it has fewer than {@link IN_WORKER}, and no
+   * second ordinary query.
+   */
   private pump(): void {
     while (this.waiting.size < IN_WORKER) {
-      const next = this.queue.shift();
-      if (next === undefined) return;
-      this.waiting.set(next.request.seq, { done: next.done });
+      const next = this.queue[0];
+      if (next === undefined || (next.ordinary && this.ordinaryInWorker > 0)) return;
+      this.queue.shift();
+      if (next.ordinary) this.ordinaryInWorker++;
+      this.waiting.set(next.request.seq, { done: next.done, ordinary: next.ordinary });
       this.worker.postMessage(next.request);
     }
   }
@@ -206,6 +236,7 @@ export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR>
         const waiting = this.waiting.get(reply.seq);
         if (!waiting) return;
         this.waiting.delete(reply.seq);
+        if (waiting.ordinary) this.ordinaryInWorker--;
         this.pump();
         if (reply.type === 'done') waiting.done(null, reply.value);
         else waiting.done(new StateMachineWorkerError(reply.error));
@@ -225,6 +256,7 @@ export class WorkerStateMachine<R, Q, QR> implements AsyncStateMachine<R, Q, QR>
     const waiting = [...this.waiting.values(), ...this.queue];
     this.waiting.clear();
     this.queue.length = 0;
+    this.ordinaryInWorker = 0;
     for (const w of waiting) w.done(error);
     if (waiting.length > 0) this.settled();
   }
