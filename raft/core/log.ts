@@ -30,7 +30,11 @@ export class RaftLog {
   /** A snapshot received from the leader that storage and the state machine have not taken yet. */
   unstableSnapshot: Snapshot | null = null;
 
-  constructor(init: { snapshot: Snapshot | null; entries: readonly Entry[] }) {
+  /**
+   * `committed` is what the member knew committed before it stopped (clamped to the log it
+   * recovered): entries up to it may be applied at once, and must be before it campaigns.
+   */
+  constructor(init: { snapshot: Snapshot | null; entries: readonly Entry[]; committed?: number }) {
     this.baseIndex = init.snapshot?.meta.index ?? 0;
     this.baseTerm = init.snapshot?.meta.term ?? 0;
     this.entries = [...init.entries];
@@ -40,10 +44,22 @@ export class RaftLog {
         `log starts at ${first.index} but the snapshot ends at ${this.baseIndex}`,
       );
     }
-    this.committed = this.baseIndex;
+    // A recorded commit index points only into entries that were durable when it was
+    // written, so it is never beyond the recovered log; clamping keeps a log that lost its
+    // tail to a snapshot install (durable-log.ts drops a log that does not continue the
+    // snapshot) from claiming entries it no longer holds.
+    this.committed = Math.min(Math.max(init.committed ?? 0, this.baseIndex), this.lastIndex());
     this.applied = this.baseIndex;
     this.applying = this.baseIndex;
     this.stable = this.lastIndex();
+  }
+
+  /**
+   * The highest index storage has made durable that still holds our entry (entries replaced
+   * in memory since are not counted): what the leader may count as its own copy.
+   */
+  persistedIndex(): number {
+    return this.stable;
   }
 
   firstIndex(): number {
@@ -174,12 +190,18 @@ export class RaftLog {
     if (this.term(index) === term && index > this.stable) this.stable = index;
   }
 
-  /** Committed entries not yet handed out for applying, at most `maxBytes` worth. */
-  nextCommittedEntries(maxBytes: number): Entry[] {
+  /**
+   * Committed entries not yet handed out for applying, at most `maxBytes` worth, and none
+   * beyond `durableBy` (what storage holds once the current Ready is persisted): an entry is
+   * applied only once this member stores it too, or a local snapshot could cover entries its
+   * own log does not have.
+   */
+  nextCommittedEntries(maxBytes: number, durableBy: number): Entry[] {
     if (this.unstableSnapshot) return [];
     const lo = Math.max(this.applying, this.baseIndex) + 1;
-    if (lo > this.committed) return [];
-    return this.slice(lo, this.committed + 1, maxBytes) ?? [];
+    const hi = Math.min(this.committed, durableBy);
+    if (lo > hi) return [];
+    return this.slice(lo, hi + 1, maxBytes) ?? [];
   }
 
   hasNextCommittedEntries(): boolean {

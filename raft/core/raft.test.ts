@@ -3,7 +3,7 @@ import type { RaftError } from './errors.js';
 import { candidateLogIsUpToDate } from './vote-check.js';
 import { quorumMatchIndex, tallyVotes } from './quorum.js';
 import { data, TestCluster, text } from './test-cluster.js';
-import type { AppendMsg } from './types.js';
+import type { AppendMsg, Message } from './types.js';
 
 test('the vote check compares last terms first, then lengths', (t) => {
   const cases: [
@@ -518,4 +518,30 @@ test('a single-member cluster commits on its own', (t) => {
   c.core(1).readIndex('r');
   c.flush();
   t.deepEqual(c.get(1).readStates, [{ index: 2, context: 'r' }]);
+});
+
+test('ReadIndex: a forwarded read is refused, not dropped, when the leader loses leadership before its first commit', (t) => {
+  const c = new TestCluster([1, 2, 3], { checkQuorum: false });
+  c.elect(1);
+  c.tickAll(1);
+  c.isolate(1);
+  // Member 2 leads, but its empty entry reaches no one, so nothing of its term commits.
+  const noApp = (m: Message) => m.type !== 'app';
+  c.electHolding(2, (m) => m.type === 'app');
+  c.core(2).tick();
+  c.deliverAll(1000, noApp);
+  t.is(c.core(3).status().leader, 2);
+  c.core(3).readIndex('forwarded');
+  c.deliverAll(1000, noApp);
+  t.deepEqual(c.get(3).readStates, [], 'deferred until the leader commits in its term');
+  // Member 1 returns, hears of term 2, and wins a newer term with member 3: member 2 steps down.
+  c.heal();
+  c.core(2).tick();
+  c.deliverAll(1000, noApp);
+  t.is(c.core(1).status().role, 'follower');
+  c.electHolding(1, (m) => m.type === 'app' && m.from === 2);
+  t.not(c.core(2).status().role, 'leader');
+  // The reader on member 3 hears at once that it must retry, not after its timeout.
+  t.deepEqual(c.get(3).failedReads, ['forwarded']);
+  t.deepEqual(c.get(3).readStates, []);
 });

@@ -3,6 +3,7 @@ import {
   confChangeProblem,
   decodeConfChange,
   encodeConfChange,
+  isBootstrapEntry,
 } from './conf-change.js';
 import { InvariantViolation, NotLeaderError, ProposalDroppedError, RaftError } from './errors.js';
 import { entryBytes, RaftLog } from './log.js';
@@ -61,12 +62,24 @@ export interface RaftConfig {
   readonly promotionLag?: number;
 }
 
-/** What a member starts from: its recovered storage, plus the bootstrap membership. */
+/**
+ * What a member starts from: its recovered storage, plus the bootstrap membership.
+ *
+ * Membership is derived from the log, as it is while running: the snapshot's (or, for a log
+ * that begins with the founding membership entry, none), then every configuration entry up
+ * to the recorded commit index is re-applied in the first Readies, and the member does not
+ * campaign until they are (a member that believed an older membership could win an
+ * election with a quorum of it, beside a leader elected by a quorum of the newer one).
+ */
 export interface InitialState {
   readonly hardState: HardState;
   readonly snapshot: Snapshot | null;
   readonly entries: readonly Entry[];
-  /** Membership when there is no snapshot: the bootstrap voters (empty for a joining member). */
+  /**
+   * Membership when there is no snapshot and the log does not begin with the founding
+   * membership (`bootstrapEntry`): the bootstrap voters for a log written before that entry
+   * existed, empty for a joining member.
+   */
   readonly conf: ConfState;
 }
 
@@ -149,13 +162,26 @@ export class RaftCore {
     this.snapshotChunkBytes = config.snapshotChunkBytes ?? 1 << 20;
     this.promotionLag = config.promotionLag ?? 1000;
 
-    this.log = new RaftLog({ snapshot: initial.snapshot, entries: initial.entries });
+    const founded = !initial.snapshot && isBootstrapEntry(initial.entries[0]);
+    this.log = new RaftLog({
+      snapshot: initial.snapshot,
+      entries: initial.entries,
+      // The founding membership is committed by construction: every founder wrote it.
+      committed: Math.max(initial.hardState.commit ?? 0, founded ? 1 : 0),
+    });
     this.snapshot = initial.snapshot;
-    this.conf = initial.snapshot?.meta.conf ?? initial.conf;
+    // The membership before the first entry not yet applied; the committed configuration
+    // entries after it are re-applied (in advance()) before this member may campaign.
+    const empty: ConfState = { voters: [], learners: [] };
+    this.conf = initial.snapshot?.meta.conf ?? (founded ? empty : initial.conf);
     // A term older than our newest entry would let us vote for stale candidates.
     this.term = Math.max(initial.hardState.term, this.log.lastTerm());
     this.vote = this.term === initial.hardState.term ? initial.hardState.vote : NO_NODE;
-    this.prevHard = { term: initial.hardState.term, vote: initial.hardState.vote };
+    this.prevHard = {
+      term: initial.hardState.term,
+      vote: initial.hardState.vote,
+      commit: initial.hardState.commit ?? 0,
+    };
     this.prevSoft = { leader: NO_NODE, role: 'follower' };
     this.resetRandomizedTimeout();
   }
@@ -370,11 +396,22 @@ export class RaftCore {
   ready(): Ready {
     this.assertNotInReady();
     this.flushAppends();
-    const hard = this.hardStateChanged() ? { term: this.term, vote: this.vote } : null;
     const soft = this.softStateChanged() ? { leader: this.leaderId, role: this.role } : null;
-    const entries = this.log.unstableEntries();
     const snapshot = this.log.unstableSnapshot;
-    const committedEntries = this.log.nextCommittedEntries(this.maxApplyBytes);
+    let entries = this.log.unstableEntries();
+    // A configuration entry goes to storage only at the head of a Ready, whose hard state
+    // (stored first) records the commit index up to just before it: whoever holds a change
+    // then also knows the change before it committed (the leader proposed this one only once
+    // that one was applied, and sent its commit index with it), so after a restart it is at
+    // most one change behind, which single-server changes tolerate. Conf changes are rare;
+    // this costs one more fsync each. Messages (acknowledgements of the whole batch among
+    // them), reads and failures wait for the Ready that stores the rest.
+    const nextConf = entries.findIndex((e, i) => i > 0 && e.type === 'conf');
+    const partial = nextConf > 0;
+    if (partial) entries = entries.slice(0, nextConf);
+    const hard = this.hardStateToStore(entries, snapshot);
+    const durableBy = entries.at(-1)?.index ?? this.log.persistedIndex();
+    const committedEntries = this.log.nextCommittedEntries(this.maxApplyBytes, durableBy);
     const last = committedEntries[committedEntries.length - 1];
     if (last) this.log.applying = last.index;
     const rd: Ready = {
@@ -383,14 +420,16 @@ export class RaftCore {
       entries,
       snapshot,
       committedEntries,
-      messages: this.msgs,
-      readStates: this.readStates,
-      failedReads: this.failedReads,
+      messages: partial ? [] : this.msgs,
+      readStates: partial ? [] : this.readStates,
+      failedReads: partial ? [] : this.failedReads,
       mustSync: hard !== null || entries.length > 0 || snapshot !== null,
     };
-    this.msgs = [];
-    this.readStates = [];
-    this.failedReads = [];
+    if (!partial) {
+      this.msgs = [];
+      this.readStates = [];
+      this.failedReads = [];
+    }
     if (soft) this.prevSoft = soft;
     if (hard) this.prevHard = hard;
     this.inReady = true;
@@ -401,7 +440,16 @@ export class RaftCore {
   advance(rd: Ready): void {
     this.inReady = false;
     const lastEntry = rd.entries[rd.entries.length - 1];
-    if (lastEntry) this.log.stableTo(lastEntry.index, lastEntry.term);
+    if (lastEntry) {
+      this.log.stableTo(lastEntry.index, lastEntry.term);
+      // The leader's own copy counts toward a quorum only now that it is durable (as in
+      // etcd-io/raft): its appends went out before its fsync, and a single voter must not
+      // let a learner apply an entry the voter could still lose in a crash.
+      const self = this.role === 'leader' ? this.progress.get(this.id) : undefined;
+      if (self?.maybeUpdate(this.log.persistedIndex()) && this.maybeCommit()) {
+        this.commitDue = true;
+      }
+    }
     if (rd.snapshot) {
       this.log.snapshotTaken(rd.snapshot.meta.index);
       if (!this.snapshot || rd.snapshot.meta.index > this.snapshot.meta.index) {
@@ -513,8 +561,15 @@ export class RaftCore {
     this.failPendingReads();
   }
 
+  /**
+   * Leadership is lost (or was never confirmed): no read waiting here will be served, so each
+   * is failed, locally or by a rejection to the follower that forwarded it, which fails its
+   * readers at once (retryable) instead of leaving them to their timeout.
+   */
   private failPendingReads(): void {
-    for (const r of this.readOnly.reset()) {
+    const pending = [...this.readOnly.reset(), ...this.deferredReads];
+    this.deferredReads = [];
+    for (const r of pending) {
       if (r.from === this.id) this.failedReads.push(r.context);
       else
         this.send({
@@ -525,10 +580,6 @@ export class RaftCore {
           reject: true,
         });
     }
-    for (const r of this.deferredReads) {
-      if (r.from === this.id) this.failedReads.push(r.context);
-    }
-    this.deferredReads = [];
   }
 
   private rebuildProgress(): void {
@@ -549,7 +600,8 @@ export class RaftCore {
               },
             );
       if (id === this.id) {
-        fresh.match = this.log.lastIndex();
+        // Only what is durable counts as the leader's own copy (see advance()).
+        fresh.match = this.log.persistedIndex();
         fresh.recentActive = true;
         fresh.becomeReplicate();
       }
@@ -985,11 +1037,10 @@ export class RaftCore {
     return true;
   }
 
+  /** Appends to the leader's log; its own copy counts once stored (see advance()). */
   private appendEntry(type: Entry['type'], data: Uint8Array): Entry {
     const e: Entry = { index: this.log.lastIndex() + 1, term: this.term, type, data };
     this.log.append([e]);
-    this.progress.get(this.id)?.maybeUpdate(e.index);
-    if (this.maybeCommit()) this.commitDue = true;
     this.appendsDue = true;
     return e;
   }
@@ -1114,6 +1165,23 @@ export class RaftCore {
 
   private hardStateChanged(): boolean {
     return this.term !== this.prevHard.term || this.vote !== this.prevHard.vote;
+  }
+
+  /**
+   * The hard state a Ready must store, or null: when term or vote changed, or when it stores a
+   * configuration entry (at its head, see ready()). The commit index it records covers only
+   * entries already durable, so that it may be stored before this Ready's entries and still
+   * never name an entry a crash could lose or a stale one it could keep; a snapshot being
+   * installed is not durable yet either.
+   */
+  private hardStateToStore(entries: readonly Entry[], snapshot: Snapshot | null): HardState | null {
+    const stored = this.prevHard.commit ?? 0;
+    const commit = snapshot
+      ? stored
+      : Math.max(stored, Math.min(this.log.committed, this.log.persistedIndex()));
+    const confAhead = entries[0]?.type === 'conf' && commit > stored;
+    if (!this.hardStateChanged() && !confAhead) return null;
+    return { term: this.term, vote: this.vote, commit };
   }
 
   private softStateChanged(): boolean {

@@ -24,6 +24,14 @@ export interface Entry {
 export interface HardState {
   readonly term: number;
   readonly vote: NodeId;
+  /**
+   * An index known committed, whose entries up to it were durable when this was written (so a
+   * restarted member may apply them at once). Written with term and vote, and always before a
+   * configuration entry is stored: a member that holds a membership change then also knows the
+   * previous one committed, and re-applies it before it campaigns. Absent (read as 0) in hard
+   * state written before the commit index was kept.
+   */
+  readonly commit?: number;
 }
 
 /** Cluster membership: voters decide elections and commits; learners only receive the log. */
@@ -40,7 +48,19 @@ export type ConfChange =
   | { readonly kind: 'addLearner'; readonly node: NodeId; readonly address?: string }
   | { readonly kind: 'promote'; readonly node: NodeId }
   | { readonly kind: 'addVoter'; readonly node: NodeId; readonly address?: string }
-  | { readonly kind: 'remove'; readonly node: NodeId };
+  | { readonly kind: 'remove'; readonly node: NodeId }
+  | BootstrapChange;
+
+/**
+ * The membership a new cluster starts with, as the first entry of every bootstrapping member's
+ * log (see `bootstrapEntry`): it applies only to an empty membership, so it can never be
+ * proposed, and a member that joins later learns the founding voters by replaying it.
+ */
+export interface BootstrapChange {
+  readonly kind: 'bootstrap';
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+}
 
 /** Describes the log prefix a snapshot replaces. */
 export interface SnapshotMeta {

@@ -1,4 +1,5 @@
-import { decodeConfChange } from '../core/conf-change.js';
+import { randomBytes } from 'node:crypto';
+import { bootstrapEntry, decodeConfChange } from '../core/conf-change.js';
 import { RaftError, ProposalDroppedError } from '../core/errors.js';
 import { RaftCore, type RaftConfig } from '../core/raft.js';
 import type {
@@ -117,8 +118,19 @@ export interface HostOptions<R, Q, QR> {
    * Default 4096.
    */
   readonly maxApplyLag?: number;
-  /** Membership for a brand-new cluster (ignored once storage holds a snapshot). */
+  /**
+   * Membership for a brand-new cluster: with voters, a member whose storage is empty writes
+   * it as the first log entry (`bootstrapEntry`), identical on every founding member; with
+   * none, the member is joining and learns the membership from the leader's log. For a log
+   * written before that entry existed, it is the membership until the first snapshot.
+   */
   readonly bootstrap: ConfState;
+  /**
+   * Tells this run of the member apart from its earlier ones in its read requests, whose
+   * answers a leader may still send after a restart. Default: 64 random bits. The simulator
+   * gives its own, to stay deterministic.
+   */
+  readonly incarnation?: string;
   /**
    * Hands messages to the network; must not block. Called after persisting, except for a
    * leader's appends, heartbeats and snapshot chunks, which go out first (see handleReady).
@@ -264,6 +276,8 @@ export class RaftHost<R, Q, QR> {
   /** Read batches whose index is known, waiting for the state machine to catch up. */
   private readsAwaitingApply: { index: number; reads: PendingRead<Q, QR>[] }[] = [];
   private readCounter = 0;
+  /** Prefix of this run's read contexts (see HostOptions.incarnation). */
+  private readonly readPrefix: string;
   private appliedConfChanges: Entry[] = [];
   private readonly counters = {
     readies: 0,
@@ -296,7 +310,8 @@ export class RaftHost<R, Q, QR> {
     this.sm = isAsyncStateMachine(opts.stateMachine)
       ? opts.stateMachine
       : inlineStateMachine(opts.stateMachine);
-    const recovered = opts.storage.load();
+    const recovered = RaftHost.recover(opts.storage, opts.bootstrap);
+    this.readPrefix = `${opts.raft.id}.${opts.incarnation ?? randomBytes(8).toString('hex')}.`;
     this.applied = 0;
     this.submitted = 0;
     this.snapshotIndex = recovered.snapshot?.meta.index ?? 0;
@@ -308,6 +323,27 @@ export class RaftHost<R, Q, QR> {
       conf: opts.bootstrap,
     });
     this.throwIfFailed();
+  }
+
+  /**
+   * Loads storage; a founding member's empty storage first gets the founding membership as
+   * its first entry, durable before the member says anything. (A crash before that entry is
+   * durable leaves storage empty, and the next start writes the same entry again.)
+   */
+  private static recover(
+    storage: HostStorage,
+    bootstrap: ConfState,
+  ): ReturnType<HostStorage['load']> {
+    const recovered = storage.load();
+    const fresh =
+      recovered.snapshot === null &&
+      recovered.entries.length === 0 &&
+      recovered.hardState.term === 0;
+    if (!fresh || bootstrap.voters.length === 0) return recovered;
+    const first = bootstrapEntry(bootstrap);
+    storage.append([first]);
+    storage.sync();
+    return { ...recovered, entries: [first] };
   }
 
   tick(): void {
@@ -448,17 +484,22 @@ export class RaftHost<R, Q, QR> {
   private handleReady(rd: Ready): void {
     this.counters.readies++;
     if (rd.softState) this.role = rd.softState.role;
-    // 0. A leader's replication goes out before its own fsync, so the followers' fsyncs
+    // 0. The hard state goes first: no message may leave before the term it carries is
+    //    stored (a leader restarted with an older term could lead that term again, with
+    //    other entries), and no stored entry may be newer than the stored term. It is rare
+    //    on a leader (a new term, a configuration entry), so the overlap below stays.
+    if (rd.hardState) this.storage.saveHardState(rd.hardState);
+    // 1. A leader's replication goes out before its own fsync, so the followers' fsyncs
     //    overlap it (Raft thesis §10.2.1). This is safe because the leader counts a follower's
-    //    acknowledgement only in a later round, after this one's fsync has returned.
+    //    acknowledgement only in a later round, after this one's fsync has returned, and
+    //    counts its own copy only once that fsync is done (RaftCore.advance).
     const [early, late] = splitLeaderReplication(rd.messages);
     if (early.length > 0) {
       this.counters.messagesSent += early.length;
       this.opts.send(early);
       if (rd.entries.length > 0) this.opts.flush?.();
     }
-    // 1. Persist. The hard state goes first so no stored entry is newer than the stored term.
-    if (rd.hardState) this.storage.saveHardState(rd.hardState);
+    // 2. Persist the rest: one fsync for the batch.
     if (rd.snapshot) this.storage.installSnapshot(rd.snapshot);
     if (rd.entries.length > 0) {
       this.storage.append(rd.entries);
@@ -468,12 +509,12 @@ export class RaftHost<R, Q, QR> {
       this.counters.syncedAppends++;
       this.counters.entriesAppended += rd.entries.length;
     }
-    // 2. Send the rest: only now may others rely on what we persisted (a vote, an ack).
+    // 3. Send the rest: only now may others rely on what we persisted (a vote, an ack).
     if (late.length > 0) {
       this.counters.messagesSent += late.length;
       this.opts.send(late);
     }
-    // 3. Apply (a follower may hold entries back, see followerApplyBatch).
+    // 4. Apply (a follower may hold entries back, see followerApplyBatch).
     if (rd.snapshot) {
       const covered = rd.snapshot.meta.index;
       this.held = this.held.filter((e) => e.index > covered);
@@ -613,7 +654,9 @@ export class RaftHost<R, Q, QR> {
     if (this.readQueue.length === 0) return;
     const batch = this.readQueue;
     this.readQueue = [];
-    const context = `${this.core.id}.${++this.readCounter}`;
+    // Unique across restarts: a leader may still answer a read of an earlier run, and an
+    // answer is matched to its readers by context alone.
+    const context = `${this.readPrefix}${++this.readCounter}`;
     try {
       this.core.readIndex(context);
     } catch (err) {

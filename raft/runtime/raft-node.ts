@@ -27,7 +27,11 @@ export interface RaftNodeConfig {
   readonly dataDir: string;
   /** Every member of the initial cluster, this one included. */
   readonly members: ReadonlyMap<NodeId, MemberAddress>;
-  /** Start as a member joining an existing cluster (it waits to be added) instead of bootstrapping. */
+  /**
+   * Start as a member joining an existing cluster (it waits to be added) instead of
+   * bootstrapping; it learns the founding voters from the leader's log (its first entry) or
+   * snapshot, never from `members`.
+   */
   readonly join?: boolean;
   readonly tls: MutualTlsMaterial;
   /** Milliseconds per logical tick. Election timeout = electionTicks × tickMs (randomized up to 2×). */

@@ -280,6 +280,8 @@ export class Simulation {
   };
   private chaos = true;
   private membershipPendingSince = -1;
+  /** Members started so far: names each run of a member apart, deterministically. */
+  private starts = 0;
 
   constructor(
     private readonly seed: number,
@@ -380,6 +382,7 @@ export class Simulation {
       storage,
       stateMachine: sm,
       bootstrap: { voters, learners: [] },
+      incarnation: `run${++this.starts}`,
       send: (msgs) => this.send(node, msgs),
       snapshotEvery: this.profile.snapshotEvery,
       snapshotPhase: (node.id * 7) % this.profile.snapshotEvery,
