@@ -4,6 +4,7 @@
  * the fsync that makes them true.
  */
 import test from 'ava';
+import type { RaftError } from '../core/errors.js';
 import type { Entry, HardState, Message, NodeId } from '../core/types.js';
 import {
   RaftHost,
@@ -407,4 +408,142 @@ test('proposals are refused as busy while the state machine trails by more than 
   solo.propose(new Uint8Array([9]), record);
   solo.process();
   t.deepEqual(errors, []);
+});
+
+/**
+ * Three members whose fsyncs run in the background and finish only when the test says:
+ * `pending` holds each member's unfinished syncs.
+ */
+function backgroundCluster() {
+  const timeline: string[] = [];
+  const inFlight: Message[] = [];
+  const pending = new Map<NodeId, ((error: Error | null) => void)[]>();
+  const hosts = new Map<NodeId, RaftHost<number, null, number>>();
+  const failures: (Error | null)[] = [];
+  for (const id of [1, 2, 3]) {
+    pending.set(id, []);
+    const storage: HostStorage = {
+      ...recordingStorage(id, timeline),
+      syncInBackground: (done) => {
+        timeline.push(`${id} sync started`);
+        pending.get(id)!.push(done);
+      },
+    };
+    hosts.set(
+      id,
+      new RaftHost({
+        raft: { id, electionTicks: 10, heartbeatTicks: 1, random: () => 0 },
+        storage,
+        stateMachine: counter([]),
+        bootstrap: { voters: [1, 2, 3], learners: [] },
+        syncInBackground: true,
+        onBackgroundSync: (error) => failures.push(error),
+        send: (messages) => {
+          for (const m of messages) {
+            timeline.push(`${id} send ${m.type}`);
+            inFlight.push(m);
+          }
+        },
+      }),
+    );
+  }
+  const host = (id: NodeId) => hosts.get(id)!;
+  /** Finishes member `id`'s oldest background sync. */
+  const synced = (id: NodeId) => {
+    const done = pending.get(id)!.shift();
+    if (done === undefined) throw new Error(`member ${id} is not syncing`);
+    timeline.push(`${id} sync done`);
+    done(null);
+  };
+  /** Delivers messages and finishes syncs until nothing is left. */
+  const settle = () => {
+    for (;;) {
+      const m = inFlight.shift();
+      if (m !== undefined) {
+        host(m.to).receive(m);
+        host(m.to).process();
+        continue;
+      }
+      const syncing = [...pending].find(([, queue]) => queue.length > 0);
+      if (syncing === undefined) return;
+      synced(syncing[0]);
+    }
+  };
+  for (let i = 0; i < 20 && host(1).status().role !== 'leader'; i++) {
+    host(1).tick();
+    host(1).process();
+    settle();
+  }
+  return { timeline, inFlight, pending, host, synced, settle, failures };
+}
+
+test('with background fsyncs, acknowledgements wait for the fsync and inputs wait for the Ready', (t) => {
+  const { timeline, inFlight, pending, host, synced, settle, failures } = backgroundCluster();
+  t.is(host(1).status().role, 'leader');
+  settle();
+  timeline.length = 0;
+
+  let first: number | undefined;
+  host(1).propose(new Uint8Array([1]), (error, result) => {
+    t.is(error, null);
+    first = result;
+  });
+  host(1).process();
+  // The appends leave at once; the leader's fsync runs in the background.
+  t.deepEqual(timeline, ['1 send app', '1 send app', '1 sync started']);
+
+  // A proposal during the fsync waits: nothing more goes out, no second fsync starts.
+  let second: number | undefined;
+  host(1).propose(new Uint8Array([2]), (error, result) => {
+    t.is(error, null);
+    second = result;
+  });
+  host(1).process();
+  t.is(timeline.length, 3);
+
+  // A follower receives the append and syncs in the background: no acknowledgement yet,
+  // and a heartbeat arriving meanwhile is not answered before the fsync either.
+  const toTwo = inFlight.findIndex((m) => m.to === 2);
+  const [append] = inFlight.splice(toTwo, 1);
+  host(2).receive(append!);
+  host(2).process();
+  t.deepEqual(pending.get(2)!.length, 1);
+  host(1).tick();
+  host(1).process();
+  const heartbeat = inFlight.findIndex((m) => m.to === 2 && m.type === 'heartbeat');
+  if (heartbeat >= 0) {
+    host(2).receive(inFlight.splice(heartbeat, 1)[0]!);
+    host(2).process();
+  }
+  t.false(
+    timeline.some((e) => e.startsWith('2 send')),
+    timeline.join(', '),
+  );
+  synced(2);
+  t.true(timeline.indexOf('2 send appResp') > timeline.indexOf('2 sync done'));
+
+  // The leader's fsync ends: the waiting proposal goes out in the next Ready.
+  synced(1);
+  const after = timeline.slice(timeline.lastIndexOf('1 sync done'));
+  t.true(after.includes('1 send app'), after.join(', '));
+  settle();
+  t.true(first !== undefined, 'the first proposal was applied');
+  t.is(second, (first ?? 0) + 1, 'the second, in the next entry');
+  t.deepEqual(
+    failures.filter((f) => f !== null),
+    [],
+  );
+});
+
+test('a member stopped during a background fsync fails the inputs that waited for it', (t) => {
+  const { host, settle } = backgroundCluster();
+  settle();
+  host(1).propose(new Uint8Array([1]), () => undefined);
+  host(1).process();
+  let outcome: Error | null | undefined;
+  host(1).propose(new Uint8Array([2]), (error) => {
+    outcome = error;
+  });
+  host(1).close();
+  t.is((outcome as RaftError | undefined)?.code, 'stopped');
 });

@@ -147,6 +147,12 @@ export class RaftNode<R, Q, QR> {
           (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
         );
       },
+      // The WAL's fdatasync runs on libuv's threads; the member's loop goes on meanwhile.
+      syncInBackground: true,
+      onBackgroundSync: (error) => {
+        if (error !== null) this.fail(error);
+        else this.schedule();
+      },
       followerApplyBatch: config.followerApplyBatch ?? 0,
       readBudgetMs: 20,
       clock: () => performance.now(),
@@ -241,7 +247,7 @@ export class RaftNode<R, Q, QR> {
 
   /** Hands leadership to another voter (leader only). */
   transferLeadership(target: NodeId): void {
-    this.guardErrors(() => this.host.core.transferLeadership(target));
+    this.guardErrors(() => this.host.transferLeadership(target));
     this.schedule();
   }
 

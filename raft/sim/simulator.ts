@@ -58,6 +58,13 @@ export interface SimProfile {
    * machine that is still busy.
    */
   readonly applyDelay: number;
+  /**
+   * Steps a member's WAL fdatasync takes when it is done in the background
+   * (`RaftHost` `syncInBackground`): 0 syncs in place. With a delay, the rest of the Ready and
+   * every input that arrives meanwhile wait for it, and a crash before it is done loses what
+   * it was syncing.
+   */
+  readonly syncDelay: number;
 }
 
 export interface SimResult {
@@ -104,6 +111,8 @@ export function profileFor(seed: number): SimProfile {
     followerApplyBatch: r.pick([0, 3, 64]),
     readBudget: r.pick([0, 2]),
     applyDelay: r.pick([0, 0, 2, 15]),
+    // Drawn last, so the knobs above stay what they were for every seed.
+    syncDelay: r.pick([0, 0, 1, 6]),
   };
 }
 
@@ -193,11 +202,54 @@ class DelayedStateMachine implements AsyncStateMachine<AppliedResult, KvQuery, K
   }
 }
 
+/**
+ * The member's storage with its fsync done `delay` steps after it is asked for, as a disk's
+ * would be off the event loop: the sync really happens then (a crash before loses the
+ * records it was for), and its callback runs from the simulator's {@link drain}.
+ */
+class DelayedSyncStorage {
+  private readonly queue: { readonly at: number; readonly run: () => void }[] = [];
+
+  constructor(
+    readonly inner: DurableStorage,
+    private readonly delay: number,
+    private readonly now: () => number,
+  ) {}
+
+  load = () => this.inner.load();
+  saveHardState = (hs: Parameters<DurableStorage['saveHardState']>[0]) =>
+    this.inner.saveHardState(hs);
+  append = (entries: Parameters<DurableStorage['append']>[0]) => this.inner.append(entries);
+  installSnapshot = (snap: Snapshot) => this.inner.installSnapshot(snap);
+  saveSnapshot = (snap: Snapshot) => this.inner.saveSnapshot(snap);
+  compact = (index: number) => this.inner.compact(index);
+  sync = () => this.inner.sync();
+
+  syncInBackground(done: (error: Error | null) => void): void {
+    this.queue.push({
+      at: this.now() + this.delay,
+      // A power cut inside the sync propagates from drain(), and crashes the member there.
+      run: () => {
+        this.inner.sync();
+        done(null);
+      },
+    });
+  }
+
+  /** Finishes the syncs that are due, oldest first. */
+  drain(): void {
+    while (this.queue.length > 0 && (this.queue[0]?.at ?? Infinity) <= this.now()) {
+      this.queue.shift()?.run();
+    }
+  }
+}
+
 interface SimNode {
   readonly id: NodeId;
   readonly fs: SimFileSystem;
   host: RaftHost<AppliedResult, KvQuery, KvReadResult> | null;
   sm: DelayedStateMachine | null;
+  storage: DelayedSyncStorage | null;
   pausedUntil: number;
   downUntil: number;
   tickPhase: number;
@@ -301,6 +353,7 @@ export class Simulation {
         fs: new SimFileSystem(),
         host: null,
         sm: null,
+        storage: null,
         pausedUntil: 0,
         downUntil: 0,
         tickPhase: this.rng.int(0, profile.stepsPerTick - 1),
@@ -361,11 +414,16 @@ export class Simulation {
       this.profile.applyDelay,
       () => this.now,
     );
-    const storage = new DurableStorage({
-      fs: node.fs,
-      dir: '/data',
-      logger: { warn: (m) => this.log(`n${node.id} storage: ${m}`) },
-    });
+    const storage = new DelayedSyncStorage(
+      new DurableStorage({
+        fs: node.fs,
+        dir: '/data',
+        logger: { warn: (m) => this.log(`n${node.id} storage: ${m}`) },
+      }),
+      this.profile.syncDelay,
+      () => this.now,
+    );
+    node.storage = storage;
     const voters = Array.from({ length: this.profile.nodes }, (_, i) => i + 1);
     node.sm = sm;
     let readClock = 0;
@@ -381,6 +439,10 @@ export class Simulation {
       },
       storage,
       stateMachine: sm,
+      syncInBackground: this.profile.syncDelay > 0,
+      onBackgroundSync: (error) => {
+        if (error !== null) throw error;
+      },
       bootstrap: { voters, learners: [] },
       incarnation: `run${++this.starts}`,
       send: (msgs) => this.send(node, msgs),
@@ -407,6 +469,7 @@ export class Simulation {
     node.sm?.recording.inner.close();
     node.host = null;
     node.sm = null;
+    node.storage = null;
   }
 
   private crash(node: SimNode, why: string): void {
@@ -453,6 +516,7 @@ export class Simulation {
     for (const node of this.nodes) {
       if (node.host && this.now >= node.pausedUntil) {
         this.guard(node, (h) => {
+          node.storage?.drain();
           node.sm?.drain();
           h.process();
         });
@@ -491,7 +555,7 @@ export class Simulation {
       if (leader?.host && target !== leader) {
         this.log(`n${leader.id} asked to hand leadership to n${target.id}`);
         try {
-          leader.host.core.transferLeadership(target.id);
+          leader.host.transferLeadership(target.id);
         } catch (err) {
           this.log(`transfer refused: ${(err as Error).message}`);
         }

@@ -73,6 +73,8 @@ export interface RaftStorage {
   compact(index: number): void;
   /** One fsync that makes every preceding append durable. */
   sync(): void;
+  /** `sync` without blocking: `done` runs, after this returns, once it is done. */
+  syncInBackground(done: (error: Error | null) => void): void;
   close(): void;
 }
 
@@ -220,6 +222,11 @@ export class DurableStorage implements RaftStorage {
 
   sync(): void {
     this.#loaded().sync();
+  }
+
+  /** {@link sync} off the event loop (see `WriteAheadLog.syncInBackground`). */
+  syncInBackground(done: (error: Error | null) => void): void {
+    this.#loaded().syncInBackground(done);
   }
 
   /** Syncs pending appends and releases the files. Idempotent. */

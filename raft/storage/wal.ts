@@ -98,7 +98,9 @@ export class WriteAheadLog {
   #open: AppendFile | null = null;
   /** Index of the last live entry (or of the last reset); `null` for an empty log. */
   #last: number | null = null;
-  #dirty = false;
+  /** Writes to the open segment so far, and how many of them an fdatasync has covered. */
+  #writes = 0;
+  #syncedWrites = 0;
   #closed = false;
 
   private constructor(options: WalOptions) {
@@ -184,9 +186,34 @@ export class WriteAheadLog {
   /** One fdatasync of the open segment: every record written before it survives a crash. */
   sync(): void {
     this.#usable();
-    if (!this.#dirty || this.#open === null) return;
+    if (this.#syncedWrites === this.#writes || this.#open === null) return;
     this.#open.sync();
-    this.#dirty = false;
+    this.#syncedWrites = this.#writes;
+  }
+
+  /**
+   * {@link sync} off the event loop, where the file system can (`AppendFile.syncInBackground`):
+   * `done` runs once every record written before this call is durable, always after this
+   * returns. Records written meanwhile are not covered; a `sync` meanwhile syncs in place.
+   */
+  syncInBackground(done: (error: Error | null) => void): void {
+    this.#usable();
+    const file = this.#open;
+    const covered = this.#writes;
+    if (covered === this.#syncedWrites || file === null || file.syncInBackground === undefined) {
+      let error: Error | null = null;
+      try {
+        this.sync();
+      } catch (caught) {
+        error = caught instanceof Error ? caught : new Error(String(caught));
+      }
+      queueMicrotask(() => done(error));
+      return;
+    }
+    file.syncInBackground((error) => {
+      if (error === null) this.#syncedWrites = Math.max(this.#syncedWrites, covered);
+      done(error);
+    });
   }
 
   /**
@@ -240,7 +267,7 @@ export class WriteAheadLog {
       file = this.#rotate(segment);
     }
     file.append(records);
-    this.#dirty = true;
+    this.#writes++;
     return segment;
   }
 
