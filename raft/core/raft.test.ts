@@ -2,6 +2,7 @@ import test from 'ava';
 import type { RaftError } from './errors.js';
 import { candidateLogIsUpToDate } from './vote-check.js';
 import { quorumMatchIndex, tallyVotes } from './quorum.js';
+import { SPLIT_VOTE_RETRY_TICKS } from './raft.js';
 import { data, TestCluster, text } from './test-cluster.js';
 import type { AppendMsg, Message } from './types.js';
 
@@ -544,4 +545,34 @@ test('ReadIndex: a forwarded read is refused, not dropped, when the leader loses
   // The reader on member 3 hears at once that it must retry, not after its timeout.
   t.deepEqual(c.get(3).failedReads, ['forwarded']);
   t.deepEqual(c.get(3).readStates, []);
+});
+
+test('a split vote among three reachable voters of five: the lower id tries again within a couple of ticks', (t) => {
+  // Members 3 and 5 time out on the same tick; member 4 much later.
+  const c = new TestCluster([1, 2, 3, 4, 5], { randomFor: (id) => () => (id === 4 ? 0.9 : 0) });
+  c.elect(1);
+  c.tickAll(1);
+  // The host holding the leader and member 2 is cut off (the lab's vm1).
+  c.isolate(1);
+  c.isolate(2);
+  const live = [3, 4, 5] as const;
+  const tickLive = () => {
+    for (const id of live) c.core(id).tick();
+    c.deliverAll();
+  };
+  for (let i = 0; i < 40 && c.core(3).status().role !== 'candidate'; i++) tickLive();
+  // Both campaigned in the same term: neither can reach three votes.
+  t.is(c.core(3).status().role, 'candidate');
+  t.is(c.core(5).status().role, 'candidate');
+  t.is(c.core(3).status().term, c.core(5).status().term);
+  // The old leader is not ticked: it still believes it leads, on its own.
+  const liveLeader = () => live.find((id) => c.core(id).status().role === 'leader');
+  let ticks = 0;
+  while (liveLeader() === undefined && ticks < 40) {
+    tickLive();
+    ticks++;
+  }
+  t.is(liveLeader(), 3);
+  // A whole election timeout would have been at least electionTicks (10).
+  t.true(ticks <= SPLIT_VOTE_RETRY_TICKS + 1, `a leader after ${ticks} ticks`);
 });

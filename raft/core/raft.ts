@@ -37,6 +37,9 @@ import type {
 import { NO_NODE } from './types.js';
 import { candidateLogIsUpToDate } from './vote-check.js';
 
+/** How soon the lower-id candidate of a split vote campaigns again (see breakSplitVote). */
+export const SPLIT_VOTE_RETRY_TICKS = 2;
+
 /** Tunables of one member. Time is in ticks; the runtime decides how long a tick is. */
 export interface RaftConfig {
   readonly id: NodeId;
@@ -741,7 +744,31 @@ export class RaftCore {
       this.send({ type: 'voteResp', to: m.from, pre: m.pre, granted: true }, m.term);
     } else {
       this.send({ type: 'voteResp', to: m.from, pre: m.pre, granted: false });
+      this.breakSplitVote(m);
     }
+  }
+
+  /**
+   * A rival candidate asked for our vote in our own term: the vote is split. With three of
+   * five voters reachable a split leaves nobody a majority, and both would wait out a whole
+   * randomized timeout (0.5-1 s in the DB) before trying again, as likely to collide again
+   * as before. So the lower id of the two, if the other would vote for it, campaigns again
+   * within {@link SPLIT_VOTE_RETRY_TICKS}, while the higher keeps its own timeout. Only a
+   * timer changes: safety is untouched, and if the quick one cannot win, the other still
+   * campaigns when its timeout comes.
+   */
+  private breakSplitVote(m: VoteMsg): void {
+    if (m.pre || this.role !== 'candidate' || this.vote !== this.id || m.term !== this.term) return;
+    if (m.from < this.id) return;
+    const theyWouldVoteForUs = candidateLogIsUpToDate(
+      { lastTerm: this.log.lastTerm(), lastIndex: this.log.lastIndex() },
+      { lastTerm: m.lastTerm, lastIndex: m.lastIndex },
+    );
+    if (!theyWouldVoteForUs) return;
+    this.electionElapsed = Math.max(
+      this.electionElapsed,
+      this.randomizedElectionTimeout - SPLIT_VOTE_RETRY_TICKS,
+    );
   }
 
   private stepCandidate(m: Message): void {
