@@ -14,17 +14,27 @@
  *   member); `local` answers from this member's state at once, possibly stale.
  * - `GET /v1/status`, `GET /healthz`, `GET /readyz`, and `GET /metrics` (Prometheus text:
  *   the process, its event-loop delay and its Raft member; see ./metrics.ts).
+ * - `/v1/cluster/members…`: list, add (as a learner), promote and remove members, for the
+ *   operator's certificate only; see ./membership.ts for the routes and their refusals.
  *
  * Every response carries `x-agenda-db-leader` (the leader's id as this member knows it).
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
 import { RaftError } from '../../raft/core/errors.js';
-import { RaftNode, type NodeStatus, type RaftNodeConfig } from '../../raft/runtime/raft-node.js';
+import type { ConfChange, NodeId } from '../../raft/core/types.js';
+import {
+  formatMemberAddress,
+  RaftNode,
+  type NodeStatus,
+  type RaftNodeConfig,
+} from '../../raft/runtime/raft-node.js';
 import { WorkerStateMachine } from '../../raft/runtime/worker-state-machine.js';
 import type { NetAddress } from '../../raft/transport/mutual-tls.js';
 import { isAgendaError, Unavailable } from '../errors.js';
+import { presentsClusterCertificate } from '../net/client-certificate.js';
 import { withSharedContext } from '../net/connector.js';
 import {
   parseCommand,
@@ -39,6 +49,16 @@ import { DecisionBatcher } from './decision-batch.js';
 import { InFlightKeys } from './in-flight.js';
 import { DbMetrics } from './metrics.js';
 import { HttpError, readJsonBody, sendError, sendJson, sendJsonText } from './http.js';
+import {
+  MEMBERS_PATH,
+  membershipView,
+  parseAddLearnerBody,
+  parseMemberId,
+  promotionProblem,
+  removalProblem,
+  type MembershipChangeResult,
+  type MembershipView,
+} from './membership.js';
 
 /** A Raft member's settings (members' `client` addresses are their HTTPS APIs), plus: */
 export interface DbServiceConfig extends RaftNodeConfig {
@@ -46,6 +66,12 @@ export interface DbServiceConfig extends RaftNodeConfig {
   readonly maxBodyBytes?: number;
   /** How long a command may wait for its outcome before answering 503. Default 5 s. */
   readonly commandTimeoutMs?: number;
+  /**
+   * The certificate common name that may list and change the membership. Default
+   * `operator`, the name of the lab's operator certificate (`lab/runner.ts`): the services,
+   * supervisors and agents hold certificates of the same CA and must not.
+   */
+  readonly operatorCertificateName?: string;
 }
 
 /** `GET /v1/status`: the member's Raft view and the store's. */
@@ -83,6 +109,8 @@ export class DbService {
     return answer.decisions;
   });
   private closing: Promise<void> | null = null;
+  /** The membership change this leader is carrying out: one at a time (Raft's rule too). */
+  private changing: Promise<void> | null = null;
 
   private constructor(
     private readonly config: DbServiceConfig,
@@ -201,6 +229,12 @@ export class DbService {
           res.end(text);
           return;
         }
+        case `GET ${MEMBERS_PATH}`:
+          this.authorizeOperator(req);
+          return sendJson(res, 200, await this.members(req), headers);
+        case `POST ${MEMBERS_PATH}`:
+          this.authorizeOperator(req);
+          return sendJson(res, 200, await this.addLearner(req), headers);
         case 'GET /healthz':
           return sendJson(res, 200, { ok: true, role: this.node.status().role }, headers);
         case 'GET /readyz': {
@@ -209,6 +243,10 @@ export class DbService {
           return sendJson(res, 200, { ok: true, leader: s.leader }, headers);
         }
         default:
+          if (url.pathname.startsWith(`${MEMBERS_PATH}/`)) {
+            this.authorizeOperator(req);
+            return sendJson(res, 200, await this.changeMember(req, url.pathname), headers);
+          }
           if (
             [
               '/v1/commands',
@@ -218,6 +256,7 @@ export class DbService {
               '/metrics',
               '/healthz',
               '/readyz',
+              MEMBERS_PATH,
             ].includes(url.pathname)
           ) {
             throw new HttpError(
@@ -320,10 +359,11 @@ export class DbService {
 
   /** Followers pass commands to the leader, once; the answer is relayed as is. */
   private async forward<T>(
-    path: '/v1/commands' | '/v1/command-batch',
+    path: string,
     req: IncomingMessage,
     body: unknown,
     status: NodeStatus,
+    method: 'GET' | 'POST' | 'DELETE' = 'POST',
   ): Promise<{ result: T }> {
     const leaderApi = status.leaderAddress?.client;
     if (req.headers[FORWARDED] !== undefined || !leaderApi) {
@@ -338,10 +378,13 @@ export class DbService {
     let response;
     try {
       response = await request(`https://${leaderApi.host}:${leaderApi.port}${path}`, {
-        method: 'POST',
+        method,
         dispatcher: this.forwarder,
-        headers: { 'content-type': 'application/json', [FORWARDED]: String(this.config.id) },
-        body: JSON.stringify(body),
+        headers: {
+          ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+          [FORWARDED]: String(this.config.id),
+        },
+        ...(method === 'POST' ? { body: JSON.stringify(body) } : {}),
         headersTimeout: (this.config.commandTimeoutMs ?? 5_000) + 1_000,
         bodyTimeout: (this.config.commandTimeoutMs ?? 5_000) + 1_000,
       });
@@ -354,10 +397,15 @@ export class DbService {
         },
       );
     }
-    const answer = (await response.body.json()) as {
-      result?: T;
-      error?: { code: string; message: string };
-    };
+    let answer: { result?: T; error?: { code: string; message: string } };
+    try {
+      answer = (await response.body.json()) as typeof answer;
+    } catch (err) {
+      throw HttpError.of(
+        'unavailable',
+        `the leader (member ${status.leader}) answered garbage: ${(err as Error).message}`,
+      );
+    }
     if (response.statusCode !== 200 || !answer.result) {
       const e = answer.error;
       throw new HttpError(
@@ -367,6 +415,152 @@ export class DbService {
       );
     }
     return { result: answer.result };
+  }
+
+  /**
+   * Serves the operator only: the certificate named {@link DbServiceConfig.operatorCertificateName},
+   * or a member's own certificate on a request it forwards (the member checked the operator).
+   */
+  private authorizeOperator(req: IncomingMessage): void {
+    const socket = req.socket as TLSSocket;
+    if (!presentsClusterCertificate(socket)) {
+      throw HttpError.of('unauthenticated', 'this needs the operator certificate');
+    }
+    const cn = socket.getPeerCertificate().subject?.CN;
+    const names = Array.isArray(cn) ? cn : cn === undefined ? [] : [cn];
+    const operator = this.config.operatorCertificateName ?? 'operator';
+    if (names.includes(operator)) return;
+    const by = parseMemberId(req.headers[FORWARDED]);
+    const memberName = this.config.peerCertificateName ?? ((id: NodeId) => `member-${id}`);
+    if (by !== null && names.includes(memberName(by))) return;
+    throw HttpError.of(
+      'forbidden',
+      `only the operator certificate (${operator}) may see or change the membership`,
+    );
+  }
+
+  /** The membership view; only the leader has one (it alone tracks its followers). */
+  private membershipNow(): MembershipView {
+    return membershipView(this.node.status(), (id) => this.node.addressOf(id), {
+      electionTicks: this.config.electionTicks ?? 10,
+      tickMs: this.config.tickMs ?? 50,
+    });
+  }
+
+  private async members(req: IncomingMessage): Promise<{ result: MembershipView }> {
+    if (this.node.leader() !== this.node.id) {
+      return this.forward(MEMBERS_PATH, req, null, this.node.status(), 'GET');
+    }
+    return { result: this.membershipNow() };
+  }
+
+  /** `POST /v1/cluster/members`: adds a learner (a re-run for an existing learner changes nothing). */
+  private async addLearner(req: IncomingMessage): Promise<{ result: MembershipChangeResult }> {
+    const body = await readJsonBody(req, 64 << 10);
+    if (this.node.leader() !== this.node.id) {
+      return this.forward(MEMBERS_PATH, req, body, this.node.status());
+    }
+    const parsed = parseAddLearnerBody(body);
+    if (typeof parsed === 'string') throw HttpError.of('invalid', parsed);
+    const view = this.membershipNow();
+    const existing = view.members.find((m) => m.id === parsed.id);
+    if (existing?.role === 'learner') return { result: { changed: false, members: view } };
+    if (existing?.role === 'voter') {
+      throw HttpError.of('conflict', `member ${parsed.id} is already a voter`);
+    }
+    const known = this.node.addressOf(parsed.id);
+    const address = parsed.address ?? (known ? formatMemberAddress(known) : undefined);
+    if (address === undefined) {
+      throw HttpError.of(
+        'invalid',
+        `no address is known for member ${parsed.id}: give one ("raftHost:port,apiHost:port")`,
+      );
+    }
+    return { result: await this.change({ kind: 'addLearner', node: parsed.id, address }) };
+  }
+
+  /** `POST /v1/cluster/members/<id>/promote` and `DELETE /v1/cluster/members/<id>`. */
+  private async changeMember(
+    req: IncomingMessage,
+    pathname: string,
+  ): Promise<{ result: MembershipChangeResult }> {
+    const [idText, action, ...rest] = pathname.slice(MEMBERS_PATH.length + 1).split('/');
+    const id = parseMemberId(idText);
+    const method = req.method ?? '';
+    const promote = method === 'POST' && action === 'promote' && rest.length === 0;
+    const remove = method === 'DELETE' && action === undefined;
+    if (id === null) throw HttpError.of('invalid', `${idText ?? ''} is not a member id`);
+    if (!promote && !remove) {
+      throw new HttpError(
+        405,
+        'invalid',
+        `${method} ${pathname}: use POST ${MEMBERS_PATH}/<id>/promote or DELETE ${MEMBERS_PATH}/<id>`,
+      );
+    }
+    if (promote) await readJsonBody(req, 64 << 10).catch(() => null);
+    if (this.node.leader() !== this.node.id) {
+      return this.forward(pathname, req, {}, this.node.status(), remove ? 'DELETE' : 'POST');
+    }
+    const view = this.membershipNow();
+    const target = view.members.find((m) => m.id === id);
+    if (!target) throw HttpError.of('not_found', `member ${id} is not in the cluster`);
+    if (promote) {
+      if (target.role === 'voter') return { result: { changed: false, members: view } };
+      const problem = promotionProblem(view, id);
+      if (problem) throw HttpError.of('conflict', problem);
+      return { result: await this.change({ kind: 'promote', node: id }) };
+    }
+    const problem = removalProblem(view, id);
+    if (problem) throw HttpError.of('conflict', problem);
+    if (id === this.node.id) this.handOverLeadership(view);
+    return { result: await this.change({ kind: 'remove', node: id }) };
+  }
+
+  /**
+   * A leader asked to remove itself hands leadership to the most caught-up reachable voter
+   * first and answers 503 (retry): the successor removes it. Removing itself directly would
+   * work too, but the cluster would then wait out an election timeout with no leader.
+   */
+  private handOverLeadership(view: MembershipView): never {
+    const successor = view.members
+      .filter((m) => m.role === 'voter' && !m.leader && m.reachable)
+      .sort((a, b) => b.match - a.match)[0];
+    if (!successor) {
+      throw HttpError.of('conflict', 'the leader cannot be removed: no other voter is reachable');
+    }
+    this.node.transferLeadership(successor.id);
+    throw HttpError.of(
+      'unavailable',
+      `member ${view.leader} is the leader: leadership is moving to member ${successor.id}; retry to remove it`,
+    );
+  }
+
+  /** Proposes `cc` and answers once this leader applied it; one change at a time. */
+  private async change(cc: ConfChange): Promise<MembershipChangeResult> {
+    if (this.changing) {
+      throw HttpError.of('conflict', 'another membership change is in progress; retry after it');
+    }
+    const applied = this.node.changeMembership(cc, {
+      timeoutMs: this.config.commandTimeoutMs ?? 5_000,
+    });
+    this.changing = applied;
+    try {
+      await applied;
+    } catch (err) {
+      if (err instanceof RaftError && err.code === 'membership_change_refused') {
+        throw HttpError.of('conflict', err.message);
+      }
+      if (err instanceof RaftError && err.code === 'timeout') {
+        throw HttpError.of(
+          'unavailable',
+          'the change was proposed but is not applied yet; list the members to see whether it took effect',
+        );
+      }
+      throw err;
+    } finally {
+      this.changing = null;
+    }
+    return { changed: true, members: this.membershipNow() };
   }
 
   private async query(req: IncomingMessage, consistency: string | null): Promise<string> {

@@ -1,0 +1,213 @@
+/**
+ * The DB service's membership contract for operators, declared once: the routes, what they
+ * answer, and the rules the leader applies before it proposes a change. The service
+ * (`service.ts`) serves it, `operator-client.ts` calls it, and the CLI and the lab drive it.
+ *
+ * | route                                     | does                                   |
+ * | ----------------------------------------- | -------------------------------------- |
+ * | `GET /v1/cluster/members`                 | the {@link MembershipView}             |
+ * | `POST /v1/cluster/members` `{id, address?}` | adds `id` as a learner               |
+ * | `POST /v1/cluster/members/<id>/promote`   | makes the learner `id` a voter         |
+ * | `DELETE /v1/cluster/members/<id>`         | removes `id` (voter or learner)        |
+ *
+ * Only the operator's certificate is served (403 otherwise). The leader answers; a follower
+ * forwards once, as it does commands. A change resolves once the leader has applied it and
+ * answers `{"result": {"changed": boolean, "members": MembershipView}}`; `changed: false`
+ * means it was already so (adding a learner twice, promoting a voter), so a re-run is safe.
+ *
+ * Refusals (the body is the service's usual `{"error": {code, message}}`):
+ * - 400 `invalid`: a malformed id, address or body; adding a member whose address nobody knows.
+ * - 404 `not_found`: promoting or removing an id that is not in the cluster.
+ * - 409 `conflict`: another change is not applied yet; promoting a learner more than
+ *   {@link CAUGHT_UP_LAG} entries behind; adding a voter as a learner; a removal that would
+ *   leave fewer reachable voters than a quorum of the voters after it (see {@link removalProblem}).
+ * - 503 `unavailable`: no leader, the leader has not committed in its term yet, the outcome
+ *   is not known in time (list the members to see), or leadership is being handed over
+ *   because the leader itself is being removed: retry.
+ */
+import type { NodeId } from '../../raft/core/types.js';
+import type { MemberAddress, NodeStatus } from '../../raft/runtime/raft-node.js';
+import { formatMemberAddress, parseMemberAddress } from '../../raft/runtime/raft-node.js';
+
+export const MEMBERS_PATH = '/v1/cluster/members';
+
+/**
+ * A learner at most this many entries behind the leader's last index counts as caught up
+ * and may be promoted. Stricter than the Raft core's own bound (1,000): the new voter then
+ * holds nearly everything a quorum holds the moment it starts counting towards one.
+ */
+export const CAUGHT_UP_LAG = 100;
+
+/** One member as the leader sees it. */
+export interface MemberView {
+  readonly id: NodeId;
+  /** `raftHost:port,apiHost:port` as the leader knows it; null when it knows none. */
+  readonly address: string | null;
+  readonly role: 'voter' | 'learner';
+  readonly leader: boolean;
+  /** The highest log index known to match the leader's (the leader: its last index). */
+  readonly match: number;
+  /** Entries the member is behind the leader's last index. */
+  readonly lag: number;
+  /** Within {@link CAUGHT_UP_LAG} entries of the leader. */
+  readonly caughtUp: boolean;
+  /** Milliseconds since the leader last heard from it (0: the leader; null: never). */
+  readonly lastContactMs: number | null;
+  /** Heard from within an election timeout: it counts towards a quorum now. */
+  readonly reachable: boolean;
+  /** How the leader replicates to it: `probe`, `replicate`, or `snapshot` (being sent one). */
+  readonly replication: 'self' | 'probe' | 'replicate' | 'snapshot';
+}
+
+/** `GET /v1/cluster/members`: the configuration in force on the leader, now. */
+export interface MembershipView {
+  readonly leader: NodeId;
+  readonly term: number;
+  readonly commit: number;
+  /** The leader's last log index: what "caught up" is measured against. */
+  readonly lastIndex: number;
+  /** The leader's applied index. */
+  readonly applied: number;
+  readonly members: readonly MemberView[];
+}
+
+/** What a change answers. */
+export interface MembershipChangeResult {
+  /** False when the cluster already was as asked (a re-run). */
+  readonly changed: boolean;
+  readonly members: MembershipView;
+}
+
+/** How the leader judges liveness: ticks per election timeout and milliseconds per tick. */
+export interface LeaderTiming {
+  readonly electionTicks: number;
+  readonly tickMs: number;
+}
+
+/** The membership as the leader `status` sees it; `addressOf` knows members' addresses. */
+export function membershipView(
+  status: NodeStatus,
+  addressOf: (id: NodeId) => MemberAddress | undefined,
+  timing: LeaderTiming,
+): MembershipView {
+  const address = (id: NodeId) => {
+    const a = addressOf(id);
+    return a ? formatMemberAddress(a) : null;
+  };
+  const ids = [...status.conf.voters, ...status.conf.learners].sort((a, b) => a - b);
+  const members = ids.map((id): MemberView => {
+    const role = status.conf.voters.includes(id) ? 'voter' : 'learner';
+    if (id === status.id) {
+      return {
+        id,
+        address: address(id),
+        role,
+        leader: true,
+        match: status.lastIndex,
+        lag: 0,
+        caughtUp: true,
+        lastContactMs: 0,
+        reachable: true,
+        replication: 'self',
+      };
+    }
+    const peer = status.peers.find((p) => p.id === id);
+    const match = peer?.match ?? 0;
+    const lag = Math.max(0, status.lastIndex - match);
+    const ticks = peer?.ticksSinceContact ?? Number.POSITIVE_INFINITY;
+    return {
+      id,
+      address: address(id),
+      role,
+      leader: false,
+      match,
+      lag,
+      caughtUp: lag <= CAUGHT_UP_LAG,
+      lastContactMs: Number.isFinite(ticks) ? ticks * timing.tickMs : null,
+      reachable: ticks < timing.electionTicks,
+      replication: peer?.state ?? 'probe',
+    };
+  });
+  return {
+    leader: status.id,
+    term: status.term,
+    commit: status.commit,
+    lastIndex: status.lastIndex,
+    applied: status.applied,
+    members,
+  };
+}
+
+/** Why removing `id` would cost the cluster its quorum, or null when it is safe. */
+export function removalProblem(view: MembershipView, id: NodeId): string | null {
+  const target = view.members.find((m) => m.id === id);
+  if (!target || target.role === 'learner') return null;
+  const voters = view.members.filter((m) => m.role === 'voter');
+  const reachableNow = voters.filter((m) => m.reachable).length;
+  if (reachableNow < quorum(voters.length)) {
+    return (
+      `only ${reachableNow} of ${voters.length} voters are reachable, fewer than a quorum ` +
+      `(${quorum(voters.length)}): no change can be committed until members come back`
+    );
+  }
+  const after = voters.filter((m) => m.id !== id);
+  const reachableAfter = after.filter((m) => m.reachable).length;
+  if (after.length === 0) return `member ${id} is the last voter`;
+  if (reachableAfter < quorum(after.length)) {
+    return (
+      `removing member ${id} would leave ${after.length} voters of which ${reachableAfter} ` +
+      `are reachable, fewer than a quorum (${quorum(after.length)}): the cluster would stop ` +
+      'accepting writes. Bring the unreachable members back (or replace them) first'
+    );
+  }
+  return null;
+}
+
+/** Why `id` cannot be promoted now (not a learner, not caught up), or null. */
+export function promotionProblem(view: MembershipView, id: NodeId): string | null {
+  const target = view.members.find((m) => m.id === id);
+  if (!target || target.role !== 'learner') return null;
+  if (!target.caughtUp) {
+    return (
+      `learner ${id} is ${target.lag} entries behind the leader (at most ${CAUGHT_UP_LAG} ` +
+      'to be promoted): wait until it has caught up (agenda cluster member list shows it)'
+    );
+  }
+  return null;
+}
+
+/** Voters a decision needs among `voters`. */
+export function quorum(voters: number): number {
+  return Math.floor(voters / 2) + 1;
+}
+
+/** A member id from a path or body: a positive safe integer, else null. */
+export function parseMemberId(value: unknown): NodeId | null {
+  const n = typeof value === 'string' && /^[1-9][0-9]{0,8}$/.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+/** The body of an add: `{"id": n}` or `{"id": n, "address": "raftHost:port,apiHost:port"}`. */
+export type AddLearnerBody = { readonly id: NodeId; readonly address?: string };
+
+/** Validates an add's body; returns the reason it is malformed instead when it is. */
+export function parseAddLearnerBody(body: unknown): AddLearnerBody | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return 'the body must be {"id": <member id>, "address"?: "raftHost:port,apiHost:port"}';
+  }
+  const { id, address, ...rest } = body as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length > 0) return `unknown field ${JSON.stringify(extra[0])}`;
+  const parsedId = parseMemberId(id);
+  if (parsedId === null) return 'id must be a positive integer';
+  if (address === undefined) return { id: parsedId };
+  if (typeof address !== 'string' || !isMemberAddress(address)) {
+    return 'address must be "raftHost:port,apiHost:port" (the member\'s Raft and API addresses)';
+  }
+  return { id: parsedId, address };
+}
+
+function isMemberAddress(s: string): boolean {
+  const parsed = parseMemberAddress(s);
+  return parsed !== null && parsed.client !== undefined && s.split(',').length === 2;
+}
