@@ -40,6 +40,7 @@ const USAGE = `usage: npm run lab -- <command> [--data-dir <dir>] [--json]
   pause <process>             SIGSTOP one process
   resume [<process>]          SIGCONT one process, or every paused one
   start [<process>|<host>]    start a process, a host's processes, or everything not running
+  rejoin <db-N>               wipe a DB member that is out of the cluster and start it joining
   restore                     heal, resume, start everything, and wait until healthy
   chaos [--scenario <name>]   fault scenarios under client load through the VIP`;
 
@@ -150,6 +151,13 @@ async function main(argv: string[]): Promise<number> {
       await request(
         { v: 1, op: 'start', ...(args[0] ? { target: args[0] } : {}) },
         `started ${args[0] ?? 'every process that was not running'}`,
+      );
+      break;
+    case 'rejoin':
+      need(1, '<db-N>');
+      await request(
+        { v: 1, op: 'rejoin', process: args[0] ?? '' },
+        `${args[0]} wiped and started again, joining; add it: npx agenda cluster member add ${args[0]} --lab`,
       );
       break;
     case 'restore': {

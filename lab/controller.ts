@@ -2,10 +2,14 @@
  * The lab controller: the one long-lived process that owns the lab's network and every
  * process running in it, so they outlive the `npm run lab -- up` command that started them.
  * It brings the system up once, then only does what it is asked — kill, crash, partition,
- * isolate, heal, pause, resume, start, down — and restarts nothing on its own: a fault stays
+ * isolate, heal, pause, resume, start, rejoin, down — and restarts nothing on its own: a fault stays
  * until someone undoes it. `lab/controller-main.ts` serves it on a Unix socket.
  */
-import { InvalidInput } from '../server/errors.js';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { NodeConfigFile } from '../raft/cmd/config.js';
+import { MembershipClient } from '../server/db/operator-client.js';
+import { Conflict, InvalidInput } from '../server/errors.js';
 import type { LabHost } from './driver.js';
 import { DataLayout } from './layout.js';
 import { killAll, LabNetwork } from './net.js';
@@ -83,6 +87,9 @@ export class LabController {
         break;
       case 'start':
         await this.start(request.target, progress);
+        break;
+      case 'rejoin':
+        await this.rejoin(request.process, progress);
         break;
       case 'restore':
         await this.heal();
@@ -239,6 +246,52 @@ export class LabController {
     await runner.start(which, {
       beforeStage: (stage) => progress(`starting ${describeStage(runner.plan, stage, which)}…`),
     });
+  }
+
+  /**
+   * Kills DB member `name`, wipes its data and starts it again with `join: true` (the config
+   * file keeps it: a restart later must not make it a founding member again). Refused while
+   * the member is in the configuration: a voter that lost its log and its vote could make a
+   * quorum lose committed entries.
+   */
+  private async rejoin(name: string, progress: Progress): Promise<void> {
+    const runner = this.runner;
+    const planned = runner?.plan.processes.find((p) => p.name === name);
+    const match = /^db-(\d+)$/.exec(name);
+    if (!runner || !planned || !match || planned.program.kind !== 'node') {
+      throw new InvalidInput(`${name} is not a DB member of the lab (db-1…db-5)`);
+    }
+    const id = Number(match[1]);
+    const operator = this.layout.tls('operator');
+    const membership = new MembershipClient({
+      members: new Map([...runner.plan.dbApis].filter(([member]) => member !== id)),
+      tls: {
+        ca: readFileSync(operator.ca),
+        cert: readFileSync(operator.cert),
+        key: readFileSync(operator.key),
+      },
+      timeoutMs: 3_000,
+    });
+    try {
+      const view = await membership.list();
+      if (view.members.some((m) => m.id === id)) {
+        throw new Conflict(
+          `${name} is still in the cluster's configuration: remove it first (agenda cluster member remove ${id} --lab)`,
+        );
+      }
+    } finally {
+      await membership.close();
+    }
+    const { configPath } = planned.program;
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as NodeConfigFile;
+    // Relative to the config file, as the member reads it (raft/cmd/config.ts).
+    const dataDir = resolve(dirname(configPath), config.dataDir);
+    progress(`killing ${name} and wiping ${dataDir}…`);
+    await this.process(name).kill();
+    rmSync(dataDir, { recursive: true, force: true });
+    writeFileSync(configPath, `${JSON.stringify({ ...config, join: true }, null, 2)}\n`);
+    progress(`starting ${name} empty, joining…`);
+    await runner.start([planned]);
   }
 
   private process(name: string) {

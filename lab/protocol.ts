@@ -33,6 +33,12 @@ export const LabRequestSchema = z.discriminatedUnion('op', [
   z.strictObject({ v: z.literal(1), op: z.literal('resume'), process: name.optional() }),
   /** A process, a host's processes (and its link), or every process not running. */
   z.strictObject({ v: z.literal(1), op: z.literal('start'), target: name.optional() }),
+  /**
+   * A DB member (`db-3`) that is out of the cluster's configuration is killed, its data
+   * directory wiped, and started again with `join: true`: a member whose disk was lost, as
+   * `agenda cluster member replace` needs it. Refused while the member is in the configuration.
+   */
+  z.strictObject({ v: z.literal(1), op: z.literal('rejoin'), process: name }),
   /** heal + resume + start everything; does not wait for health (the driver does). */
   z.strictObject({ v: z.literal(1), op: z.literal('restore') }),
   /** Stops every process, removes the network, and the controller exits. */
