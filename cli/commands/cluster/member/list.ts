@@ -1,0 +1,79 @@
+import type { NodeId } from '../../../../raft/core/types.js';
+import type { MembershipView, MemberView } from '../../../../server/db/membership.js';
+import { AgendaCommand } from '../../../base-command.js';
+import type { Outcome } from '../../../base-command.js';
+import { openMembership, topologyFlags } from '../../../cluster/membership-connection.js';
+import { renderTable } from '../../../ui/table.js';
+
+/** How long each member may take to say its own applied index. */
+const OWN_STATUS_TIMEOUT_MS = 1_500;
+
+/** A member as listed: the leader's view of it plus what it says itself. */
+export interface ListedMember extends MemberView {
+  readonly name: string;
+  /** Its own applied index; null when it did not answer. */
+  readonly applied: number | null;
+}
+
+/**
+ * `agenda cluster member list`: the DB's configuration as its leader sees it — each
+ * member's role, address, match index and lag — with each member's own applied index.
+ * `--json`: `{members: {leader, term, commit, lastIndex, applied, members: ListedMember[]}}`.
+ */
+export default class MemberList extends AgendaCommand<typeof MemberList> {
+  static override summary =
+    'List the DB members: voter or learner, address, how far each has caught up, the leader.';
+  static override flags = topologyFlags;
+
+  protected async execute(): Promise<Outcome> {
+    const connection = openMembership(this.flags);
+    try {
+      const view = await this.slow('Asking the DB members…', connection.client.list());
+      const applied = await Promise.all(
+        view.members.map(async (m) => {
+          const api = connection.apis.get(m.id);
+          const own = api ? await connection.client.memberStatus(api, OWN_STATUS_TIMEOUT_MS) : null;
+          return own?.applied ?? null;
+        }),
+      );
+      const members: ListedMember[] = view.members.map((m, i) => ({
+        ...m,
+        name: connection.nameOf(m.id),
+        applied: applied[i] ?? null,
+      }));
+      const listed = { ...view, members };
+      return { result: { members: listed }, human: () => describeMembers(listed, connection) };
+    } finally {
+      await connection.client.close();
+    }
+  }
+}
+
+function describeMembers(
+  view: Omit<MembershipView, 'members'> & { readonly members: readonly ListedMember[] },
+  connection: { apis: ReadonlyMap<NodeId, unknown>; nameOf(id: NodeId): string },
+): string {
+  const voters = view.members.filter((m) => m.role === 'voter').length;
+  const learners = view.members.length - voters;
+  const rows = view.members.map((m) => [
+    m.name,
+    m.role + (m.leader ? ' (leader)' : ''),
+    m.address ?? '?',
+    String(m.match),
+    m.role === 'learner' ? `${m.lag}${m.caughtUp ? ' (caught up)' : ''}` : String(m.lag),
+    m.applied === null ? 'no answer' : String(m.applied),
+    m.leader ? '-' : m.lastContactMs === null ? 'never' : `${m.lastContactMs} ms`,
+    m.leader ? '' : m.replication,
+  ]);
+  const absent = [...connection.apis.keys()]
+    .filter((id) => !view.members.some((m) => m.id === id))
+    .map((id) => connection.nameOf(id));
+  return [
+    `leader ${connection.nameOf(view.leader)}, term ${view.term}, commit ${view.commit}, last index ${view.lastIndex}; ${voters} voters${learners > 0 ? `, ${learners} learner${learners > 1 ? 's' : ''}` : ''}`,
+    renderTable(
+      ['MEMBER', 'ROLE', 'ADDRESS (RAFT,API)', 'MATCH', 'LAG', 'APPLIED', 'CONTACT', 'REPLICATION'],
+      rows,
+    ),
+    ...(absent.length > 0 ? [`not in the cluster: ${absent.join(', ')}`] : []),
+  ].join('\n');
+}

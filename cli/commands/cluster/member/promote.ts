@@ -1,0 +1,41 @@
+import type { MembershipChangeResult } from '../../../../server/db/membership.js';
+import { AgendaCommand } from '../../../base-command.js';
+import type { Outcome } from '../../../base-command.js';
+import {
+  memberArg,
+  openMembership,
+  parseMemberArg,
+  topologyFlags,
+} from '../../../cluster/membership-connection.js';
+
+/**
+ * `agenda cluster member promote <id>`: makes a caught-up learner a voter. Refused (exit 4)
+ * while it is more than 100 entries behind the leader. `--json`: `{changed, members}`.
+ */
+export default class MemberPromote extends AgendaCommand<typeof MemberPromote> {
+  static override summary = 'Make a caught-up learner a voter.';
+  static override args = { member: memberArg };
+  static override flags = topologyFlags;
+
+  protected async execute(): Promise<Outcome> {
+    const id = parseMemberArg(this.args.member);
+    const connection = openMembership(this.flags);
+    try {
+      const result: MembershipChangeResult = await this.slow(
+        `Promoting ${connection.nameOf(id)}…`,
+        connection.client.promote(id),
+      );
+      const voters = result.members.members.filter((m) => m.role === 'voter').length;
+      const name = connection.nameOf(id);
+      return {
+        result,
+        human: () =>
+          result.changed
+            ? `${name} is a voter (${voters} voters)`
+            : `${name} already is a voter; nothing changed`,
+      };
+    } finally {
+      await connection.client.close();
+    }
+  }
+}
