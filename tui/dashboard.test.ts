@@ -319,3 +319,30 @@ test('aborting the signal stops reading the feed', async (t) => {
   );
   t.is(quits(), 0, 'the caller stopped it; the operator did not quit');
 });
+
+test('shows each DB member as voter or learner, with a learner’s catch-up progress', async (t) => {
+  const { app, feed } = renderDashboard();
+  t.teardown(() => app.unmount());
+  const cluster = healthyCluster(START);
+  const members = (cluster.dbMembers ?? []).map((member, i) =>
+    i === 4 && member.up
+      ? { ...member, membership: 'learner' as const, catchUpPercent: 42, lagEntries: 700 }
+      : { ...member, membership: 'voter' as const },
+  );
+  feed.push({ ...cluster, dbMembers: members });
+  const frame = await waitForText(app.lastFrame, 'learner 42%');
+  t.regex(frame, /5\/5 up, leader n1 \(term 3\), 4 voters, 1 learner/);
+  t.regex(row(frame, 'n1'), /up\s+leader\s+voter\s+3\s+120\/120/);
+  t.regex(row(frame, 'n5'), /up\s+follower\s+learner 42%\s+3\s+118\/118\s+n1\s+700/);
+
+  feed.push({
+    ...cluster,
+    at: START + 500,
+    dbMembers: members.map((member, i) =>
+      i === 4 ? { ...member, membership: 'removed' as const } : member,
+    ),
+  });
+  const removed = await waitForText(app.lastFrame, 'removed');
+  t.regex(removed, /4 voters(?!, 1 learner)/);
+  t.regex(row(removed, 'n5'), /follower\s+removed\s+3/);
+});

@@ -24,7 +24,17 @@ export interface DbMemberUp {
   lagEntries: number | null;
   /** Milliseconds since the leader last heard from this member; null without a leader. */
   lastContactMs: number | null;
+  /** Its place in the leader's configuration; absent or null without a leader. */
+  membership?: Membership | null;
+  /**
+   * For a learner, how much of the leader's log it holds, 0–100 (the leader's match index
+   * over its last index): its catch-up progress towards promotion. Absent or null otherwise.
+   */
+  catchUpPercent?: number | null;
 }
+
+/** Voter, learner, or out of the configuration (removed, or never added). */
+export type Membership = 'voter' | 'learner' | 'removed';
 
 /** A DB member the feed could not reach. */
 export interface DbMemberDown {
@@ -33,6 +43,8 @@ export interface DbMemberDown {
   up: false;
   /** What the leader last reported, when there is a leader. */
   lastContactMs: number | null;
+  /** Its place in the leader's configuration; absent or null without a leader. */
+  membership?: Membership | null;
 }
 
 export type DbMember = DbMemberUp | DbMemberDown;

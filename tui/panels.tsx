@@ -8,6 +8,7 @@ import type { ReactNode } from 'react';
 import { formatClockTime, formatCount, formatDuration } from './format.js';
 import type {
   DbMember,
+  Membership,
   FailoverEvent,
   FailoverKind,
   GossipMember,
@@ -93,12 +94,19 @@ export function DbMembersPanel({ members }: { members: DbMember[] | undefined })
   if (members === undefined) return <NotObserved title={title} />;
   const leader = dbLeader(members);
   const up = members.filter((member) => member.up).length;
+  // Feeds that do not observe the configuration (no leader, older ones) get no column for it.
+  const observed = members.some((member) => member.membership != null);
+  const voters = members.filter((member) => member.membership === 'voter').length;
+  const others = members.filter((member) => member.membership === 'learner').length;
   const summary = (
     <Text>
       {`${up}/${members.length} up, leader `}
       <Text color={leader === null ? 'red' : 'green'} bold>
         {leader === null ? 'none' : `${leader.id} (term ${leader.term})`}
       </Text>
+      {!observed
+        ? ''
+        : `, ${voters} voters${others > 0 ? `, ${others} learner${others > 1 ? 's' : ''}` : ''}`}
     </Text>
   );
   const rows = members.map((member): Cell[] => {
@@ -109,6 +117,7 @@ export function DbMembersPanel({ members }: { members: DbMember[] | undefined })
         { text: member.address },
         DOWN,
         unknown,
+        ...(observed ? [membershipCell(member.membership, null)] : []),
         unknown,
         unknown,
         unknown,
@@ -125,6 +134,7 @@ export function DbMembersPanel({ members }: { members: DbMember[] | undefined })
         text: member.role,
         color: isLeader ? 'green' : member.role === 'follower' ? undefined : 'yellow',
       },
+      ...(observed ? [membershipCell(member.membership, member.catchUpPercent ?? null)] : []),
       { text: String(member.term) },
       { text: `${member.commit}/${member.applied}` },
       { text: member.leader ?? 'none', color: member.leader === null ? 'yellow' : undefined },
@@ -143,6 +153,7 @@ export function DbMembersPanel({ members }: { members: DbMember[] | undefined })
           'address',
           'state',
           'role',
+          ...(observed ? ['membership'] : []),
           'term',
           'commit/applied',
           'leader',
@@ -153,6 +164,23 @@ export function DbMembersPanel({ members }: { members: DbMember[] | undefined })
       />
     </Panel>
   );
+}
+
+/** Voter, learner with its catch-up progress, or out of the configuration. */
+function membershipCell(membership: Membership | null | undefined, percent: number | null): Cell {
+  switch (membership) {
+    case 'voter':
+      return { text: 'voter' };
+    case 'learner':
+      return {
+        text: percent === null ? 'learner' : `learner ${percent}%`,
+        color: 'yellow',
+      };
+    case 'removed':
+      return { text: 'removed', color: 'red' };
+    default:
+      return { text: '-' };
+  }
 }
 
 export function RedisPanel({ instances }: { instances: RedisInstance[] | undefined }) {

@@ -22,7 +22,13 @@ import type { LeaseView, QueryBody, RegistryEntry } from '../../server/store/pro
 import { parseRole } from '../../supervisor/redis-control.js';
 import { SUPERVISOR_LEASE } from '../../supervisor/supervisor.js';
 import type { DashboardFeed, FeedItem } from '../../tui/feed.js';
-import type { ClusterSnapshot, DbMember, RedisInstance, VipLease } from '../../tui/model.js';
+import type {
+  ClusterSnapshot,
+  DbMember,
+  Membership,
+  RedisInstance,
+  VipLease,
+} from '../../tui/model.js';
 import type { ClusterDescription } from './description.js';
 import { GossipWatcher } from './gossip.js';
 import { askVipAgent, vipStatus } from './vip.js';
@@ -252,8 +258,17 @@ export class ClusterObserver implements DashboardFeed {
         : seenByLeader
           ? seenByLeader.ticksSinceContact * tickMs
           : null;
+      const membership: Membership | null = !leader
+        ? null
+        : leader.conf.voters.includes(m.id)
+          ? 'voter'
+          : leader.conf.learners.includes(m.id)
+            ? 'learner'
+            : 'removed';
       const s = statuses[i];
-      if (!s) return { id: m.name, address: m.address, up: false, lastContactMs };
+      // Known only with a leader: without one, the member is shown as it was before.
+      const placed = membership === null ? {} : { membership };
+      if (!s) return { id: m.name, address: m.address, up: false, lastContactMs, ...placed };
       return {
         id: m.name,
         address: m.address,
@@ -271,6 +286,18 @@ export class ClusterObserver implements DashboardFeed {
             )
           : null,
         lastContactMs,
+        ...placed,
+        ...(membership === 'learner' && leader
+          ? {
+              catchUpPercent:
+                leader.lastIndex === 0
+                  ? 100
+                  : Math.min(
+                      100,
+                      Math.floor(((seenByLeader?.match ?? 0) / leader.lastIndex) * 100),
+                    ),
+            }
+          : {}),
       };
     });
   }

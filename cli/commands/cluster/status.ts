@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { chooseTopology, openClusterObserver } from '../../../lab/observer/open.js';
-import type { ClusterSnapshot } from '../../../tui/model.js';
+import type { ClusterSnapshot, DbMember } from '../../../tui/model.js';
 import { dbLeader, redisPrimary, sortGossipMembers } from '../../../tui/model.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
@@ -64,8 +64,8 @@ function describe(s: ClusterSnapshot): string {
   for (const m of members) {
     lines.push(
       m.up
-        ? `  ${m.id}  ${m.role.padEnd(12)} term ${m.term}  commit ${m.commit}  applied ${m.applied}`
-        : `  ${m.id}  DOWN`,
+        ? `  ${m.id}  ${m.role.padEnd(12)} term ${m.term}  commit ${m.commit}  applied ${m.applied}${membershipNote(m)}`
+        : `  ${m.id}  DOWN${membershipNote(m)}`,
     );
   }
   const redis = s.redis ?? [];
@@ -93,6 +93,15 @@ function describe(s: ClusterSnapshot): string {
   lines.push(...describeGossip(s));
   for (const problem of s.problems ?? []) lines.push(`Note: ${problem}`);
   return lines.join('\n');
+}
+
+/** Nothing for a voter (the normal case); a learner's progress; a member out of the cluster. */
+function membershipNote(m: DbMember): string {
+  if (m.membership === 'learner') {
+    const progress = m.up && m.catchUpPercent != null ? `, ${m.catchUpPercent}% caught up` : '';
+    return `  (learner${progress})`;
+  }
+  return m.membership === 'removed' ? '  (not in the cluster)' : '';
 }
 
 function describeVip({ vip }: ClusterSnapshot): string[] {
