@@ -53,4 +53,22 @@ export interface LabDriver {
    */
   restore(timeoutMs?: number): Promise<void>;
   facts(): Promise<LabFacts>;
+  /**
+   * Replaces DB member `process` (`db-3`) as an operator would after losing its disk, with
+   * `agenda cluster member replace <id> --force`: removed, wiped and started again joining,
+   * added as a learner, caught up, promoted. Resolves with what the command reported;
+   * rejects when it failed. `progress` hears its progress lines.
+   */
+  replaceMember(process: string, progress: (line: string) => void): Promise<MemberReplacement>;
+}
+
+/** What `agenda cluster member replace --json` reported (`cli/cluster/replace-member.ts`). */
+export interface MemberReplacement {
+  readonly replaced: boolean;
+  readonly durationMs: number;
+  /** Leader terms seen during the replacement: more than one means an election. */
+  readonly terms: readonly number[];
+  readonly steps: readonly { readonly step: string; readonly atMs: number }[];
+  /** The voters at the end. */
+  readonly voters: readonly number[];
 }

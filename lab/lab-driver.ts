@@ -4,10 +4,13 @@
  * ({@link LabObserver}), so a scenario learns what the system does, not what the controller
  * believes.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { ControllerClient } from './client.js';
-import type { LabDriver, LabFacts, LabHost } from './driver.js';
+import type { LabDriver, LabFacts, LabHost, MemberReplacement } from './driver.js';
 import { DataLayout } from './layout.js';
 import { LabObserver, type LabHealth } from './observe.js';
+import { REPO } from './runner.js';
 import { LAB_NETWORK, VIP_URL } from './topology.js';
 
 const DEFAULT_RESTORE_TIMEOUT_MS = 120_000;
@@ -73,6 +76,65 @@ export class ControllerLabDriver implements LabDriver {
 
   facts(): Promise<LabFacts> {
     return this.observe().facts();
+  }
+
+  /**
+   * Runs the operator's command, `agenda cluster member replace <id> --lab --force --json`,
+   * as a process of its own: the scenario exercises exactly what an operator runs (which asks
+   * this lab's controller to wipe and restart the member).
+   */
+  replaceMember(process: string, progress: (line: string) => void): Promise<MemberReplacement> {
+    const args = [
+      join(REPO, 'bin/agenda.js'),
+      'cluster',
+      'member',
+      'replace',
+      process,
+      '--lab',
+      '--data-dir',
+      this.layout.dataDir,
+      '--force',
+      '--json',
+      '--timeout',
+      '240',
+    ];
+    return new Promise((resolve, reject) => {
+      const child = spawn(globalThis.process.execPath, args, {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let pending = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => {
+        pending += chunk.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) if (line.trim() !== '') progress(line);
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        if (pending.trim() !== '') progress(pending);
+        if (code !== 0) {
+          reject(new Error(`agenda cluster member replace ${process} exited with ${code}`));
+          return;
+        }
+        try {
+          const result = JSON.parse(stdout) as MemberReplacement & {
+            members: { members: { id: number; role: string }[] };
+          };
+          resolve({
+            replaced: result.replaced,
+            durationMs: result.durationMs,
+            terms: result.terms,
+            steps: result.steps.map(({ step, atMs }) => ({ step, atMs })),
+            voters: result.members.members.filter((m) => m.role === 'voter').map((m) => m.id),
+          });
+        } catch (err) {
+          reject(new Error(`agenda cluster member replace printed no result: ${String(err)}`));
+        }
+      });
+    });
   }
 
   /** Whether the whole system is healthy now, and if not, why. */

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
+import type { NodeStatus } from '../raft/runtime/raft-node.js';
 import type { NetAddress } from '../raft/transport/mutual-tls.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
 import { DbClient, type DbMemberStatus } from '../server/db/client.js';
@@ -110,10 +111,18 @@ export class LabObserver {
 
     const leader = leaderOf(members);
     if (!leader) problems.push('the DB has no leader');
-    for (const m of members) {
+    for (const [i, m] of members.entries()) {
       if (!m.status) problems.push(`${m.name} does not answer`);
       else if (leader && m.status.member.applied < leader.commit - MAX_APPLY_LAG)
         problems.push(`${m.name} has applied ${m.status.member.applied} of ${leader.commit}`);
+      // A replacement left half done (`agenda cluster member replace`) is not a healthy lab:
+      // the DB would tolerate one failure fewer than the scenarios assume.
+      const id = LAB_TOPOLOGY.db[i]?.id;
+      if (leader && id !== undefined && !leader.conf.voters.includes(id)) {
+        problems.push(
+          `${m.name} is not a voter (${leader.conf.learners.includes(id) ? 'a learner' : 'not in the cluster'})`,
+        );
+      }
     }
 
     const primary = this.recordedPrimary(recorded?.entry ?? null, roles);
@@ -254,12 +263,12 @@ function sameAddress(a: NetAddress, b: NetAddress): boolean {
 /** The leader with the highest term: a deposed leader cut off in a minority may still think it leads. */
 function leaderOf(
   members: readonly { name: string; status: DbMemberStatus | null }[],
-): { name: string; term: number; commit: number } | null {
-  let best: { name: string; term: number; commit: number } | null = null;
+): { name: string; term: number; commit: number; conf: NodeStatus['conf'] } | null {
+  let best: { name: string; term: number; commit: number; conf: NodeStatus['conf'] } | null = null;
   for (const m of members) {
     const s = m.status?.member;
     if (s?.role === 'leader' && (!best || s.term > best.term))
-      best = { name: m.name, term: s.term, commit: s.commit };
+      best = { name: m.name, term: s.term, commit: s.commit, conf: s.conf };
   }
   return best;
 }

@@ -3,7 +3,7 @@
  * refuses an unknown scenario and reports one it could not carry out.
  */
 import test from 'ava';
-import type { LabDriver, LabFacts, LabHost } from '../driver.js';
+import type { LabDriver, LabFacts, LabHost, MemberReplacement } from '../driver.js';
 import { runChaos } from './index.js';
 import type { LoadLauncher } from './load-session.js';
 import {
@@ -47,6 +47,17 @@ class RecordingLab implements LabDriver {
   resume = (process?: string) => this.record(`resume ${process ?? 'all'}`);
   restore = () => this.record('restore');
   facts = () => Promise.resolve(this.known);
+  replaced: MemberReplacement = {
+    replaced: true,
+    durationMs: 9_000,
+    terms: [3],
+    steps: [],
+    voters: [1, 2, 3, 4, 5],
+  };
+  replaceMember = async (process: string) => {
+    await this.record(`replace ${process}`);
+    return this.replaced;
+  };
 }
 
 async function injected(name: string, facts: LabFacts = FACTS) {
@@ -74,6 +85,30 @@ test('the seven fault scenarios and the hostile workload run by default, in thei
     selectScenarios('hostile-workload').map((s) => s.name),
     ['hostile-workload'],
   );
+});
+
+test('replace-member runs only when named, replaces the follower after the leader, and finds what is left wrong', async (t) => {
+  t.false(SCENARIO_NAMES.includes('replace-member'));
+  const lab = new RecordingLab();
+  const [scenario] = selectScenarios('replace-member');
+  const facts = await lab.facts();
+  const injection = await scenario!.inject(lab, facts);
+  t.deepEqual(lab.calls, ['replace db-5']);
+  t.is(injection.fault, 'replaced db-5 (a follower; db-4 leads)');
+  t.is(injection.targetMs, 1_500);
+  await injection.lift?.();
+  t.deepEqual((await injection.findings?.())?.problems, []);
+
+  const bad = new RecordingLab({ ...FACTS, dbLeader: 'db-5' });
+  bad.replaced = { ...bad.replaced, terms: [3, 4, 5], voters: [2, 3, 4, 5] };
+  const second = await scenario!.inject(bad, await bad.facts());
+  t.deepEqual(bad.calls, ['replace db-1']);
+  await second.lift?.();
+  t.deepEqual((await second.findings?.())?.problems, [
+    'member 1 is not a voter at the end',
+    '4 voters at the end, not 5',
+    '2 elections during the replacement (terms 3, 4, 5)',
+  ]);
 });
 
 test('each scenario hits the role holder the lab names at injection time', async (t) => {
@@ -139,7 +174,8 @@ test('an unknown scenario is refused before the lab is touched, with the list of
   t.is(
     error?.message,
     'unknown chaos scenario "nope"; the scenarios are: db-leader-kill, vm1-crash, vm2-crash, ' +
-      'redis-primary-kill, gateway-kill, vm1-isolate, db-leader-pause, hostile-workload',
+      'redis-primary-kill, gateway-kill, vm1-isolate, db-leader-pause, hostile-workload; ' +
+      'named only: replace-member',
   );
   t.deepEqual(lab.calls, []);
 });

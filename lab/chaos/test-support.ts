@@ -22,7 +22,7 @@ import { createSigningKeyPair } from '../../server/users/keys.js';
 import { PasswordHasher } from '../../server/users/passwords.js';
 import { TokenIssuer } from '../../server/users/tokens.js';
 import { UsersService } from '../../server/users/users-service.js';
-import type { LabDriver, LabFacts, LabHost } from '../driver.js';
+import type { LabDriver, LabFacts, LabHost, MemberReplacement } from '../driver.js';
 import { createCertificateAuthority, issueCertificate } from '../pki.js';
 
 /**
@@ -282,6 +282,18 @@ export class FakeLab implements LabDriver {
   async restore(): Promise<void> {
     this.calls.push('restore');
     await this.system.restore();
+  }
+
+  /** Records the call; the replacement is instant, with no election. */
+  replaceMember(process: string): Promise<MemberReplacement> {
+    this.calls.push(`replace ${process}`);
+    return Promise.resolve({
+      replaced: true,
+      durationMs: 0,
+      terms: [2],
+      steps: [],
+      voters: [1, 2, 3, 4, 5],
+    });
   }
 
   facts(): Promise<LabFacts> {
