@@ -18,12 +18,12 @@
  * Refusals (the body is the service's usual `{"error": {code, message}}`):
  * - 400 `invalid`: a malformed id, address or body; adding a member whose address nobody knows.
  * - 404 `not_found`: promoting or removing an id that is not in the cluster.
- * - 409 `conflict`: another change is not applied yet; promoting a learner more than
+ * - 409 `conflict`: another change is not applied yet, or a new leader has not committed an
+ *   entry of its term yet (both pass in a moment: retry); promoting a learner more than
  *   {@link CAUGHT_UP_LAG} entries behind; adding a voter as a learner; a removal that would
  *   leave fewer reachable voters than a quorum of the voters after it (see {@link removalProblem}).
- * - 503 `unavailable`: no leader, the leader has not committed in its term yet, the outcome
- *   is not known in time (list the members to see), or leadership is being handed over
- *   because the leader itself is being removed: retry.
+ * - 503 `unavailable`: no leader, the outcome is not known in time (list the members to see),
+ *   or leadership is being handed over because the leader itself is being removed: retry.
  */
 import type { NodeId } from '../../raft/core/types.js';
 import type { MemberAddress, NodeStatus } from '../../raft/runtime/raft-node.js';
