@@ -4,7 +4,7 @@ import { candidateLogIsUpToDate } from './vote-check.js';
 import { quorumMatchIndex, tallyVotes } from './quorum.js';
 import { SPLIT_VOTE_RETRY_TICKS } from './raft.js';
 import { data, TestCluster, text } from './test-cluster.js';
-import type { AppendMsg, Message } from './types.js';
+import type { AppendMsg, Message, NodeId } from './types.js';
 
 test('the vote check compares last terms first, then lengths', (t) => {
   const cases: [
@@ -575,4 +575,56 @@ test('a split vote among three reachable voters of five: the lower id tries agai
   t.is(liveLeader(), 3);
   // A whole election timeout would have been at least electionTicks (10).
   t.true(ticks <= SPLIT_VOTE_RETRY_TICKS + 1, `a leader after ${ticks} ticks`);
+});
+
+test('ReadIndex: a forwarded read that reaches a campaigning member, or comes from an older term, is refused, not dropped', (t) => {
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  const refusals = (to: NodeId) =>
+    c.inflight.filter((m) => m.type === 'readIndexResp' && m.to === to && m.reject);
+  // Member 2, cut off, campaigns; a read forwarded to it before that arrives now.
+  c.isolate(2);
+  for (let i = 0; i < 30 && c.core(2).status().role === 'follower'; i++) c.core(2).tick();
+  t.not(c.core(2).status().role, 'follower');
+  const term2 = c.core(2).status().term;
+  c.core(2).step({ type: 'readIndex', from: 3, to: 2, term: term2, context: 'to-candidate' });
+  c.flush();
+  t.is(refusals(3).length, 1);
+  // A removed member, which no leader talks to, still believes in term 1's leader.
+  c.heal();
+  c.inflight = [];
+  const leader = c.core(1).status().term;
+  c.core(1).step({ type: 'readIndex', from: 3, to: 1, term: leader - 1, context: 'old-term' });
+  c.flush();
+  const [refusal] = refusals(3);
+  t.is(refusal?.term, leader, 'the refusal carries the newer term, which the asker adopts');
+});
+
+test('ReadIndex: a read waiting for acknowledgements is served once the leader is the only voter left', (t) => {
+  const c = new TestCluster([1, 2]);
+  c.elect(1);
+  c.core(1).readIndex('pending');
+  // Its heartbeat round never completes (member 2's answers are lost); then 2 is removed.
+  c.core(1).proposeConfChange({ kind: 'remove', node: 2 });
+  c.deliverAll(1000, (m) => m.type !== 'heartbeat' && m.type !== 'heartbeatResp');
+  t.deepEqual(c.core(1).status().conf.voters, [1]);
+  c.flush();
+  t.deepEqual(
+    c.get(1).readStates.map((r) => r.context),
+    ['pending'],
+  );
+});
+
+test('membership: a removal commits only once a quorum of the voters that remain hold it', (t) => {
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  c.isolate(2);
+  c.link(1, 3);
+  c.core(1).proposeConfChange({ kind: 'remove', node: 3 });
+  c.deliverAll();
+  // Members 1 and 3 are a quorum of {1,2,3}, but member 3 may be wiped once it is out.
+  t.deepEqual(c.core(1).status().conf.voters, [1, 2, 3]);
+  c.heal();
+  c.tickAll(3);
+  t.deepEqual(c.core(1).status().conf.voters, [1, 2]);
 });

@@ -238,6 +238,10 @@ export class RaftCore {
         });
       } else if (m.type === 'vote' && m.pre) {
         this.send({ type: 'voteResp', to: m.from, pre: true, granted: false }, this.term);
+      } else if (m.type === 'readIndex') {
+        // A member of an older term (a removed one, say, that no leader talks to any more)
+        // forwarded a read: refuse it, so its reader retries, and let it learn our term.
+        this.refuseRead(m.from, m.context);
       }
       return;
     }
@@ -786,9 +790,18 @@ export class RaftCore {
         this.tallyAndAct(pre);
         return;
       }
+      case 'readIndex':
+        // Forwarded to a leader that is campaigning now: no answer would ever come.
+        this.refuseRead(m.from, m.context);
+        return;
       default:
         return;
     }
+  }
+
+  /** Tells a member that forwarded a read that it will not be served here (it retries). */
+  private refuseRead(to: NodeId, context: string): void {
+    this.send({ type: 'readIndexResp', to, context, index: 0, reject: true });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1055,7 +1068,20 @@ export class RaftCore {
    * to the current term (§5.4.2). Entries of earlier terms commit only indirectly.
    */
   private maybeCommit(): boolean {
-    const mci = quorumMatchIndex(this.conf.voters, (id) => this.progress.get(id)?.match ?? 0);
+    const match = (id: NodeId) => this.progress.get(id)?.match ?? 0;
+    let mci = quorumMatchIndex(this.conf.voters, match);
+    // A removal commits only once a quorum of the voters that remain hold it too, not with
+    // the removed member's copy: that member may be wiped as soon as it is out (an operator
+    // replacing it), and a member still on the older membership (it restarted, or lagged)
+    // could then win an election with the wiped member's vote and lack the removal.
+    for (let i = this.log.committed + 1; i <= mci; i++) {
+      const e = this.log.entry(i);
+      const cc = e?.type === 'conf' ? decodeConfChange(e.data) : null;
+      if (cc?.kind !== 'remove' || !this.conf.voters.includes(cc.node)) continue;
+      const remaining = this.conf.voters.filter((id) => id !== cc.node);
+      if (quorumMatchIndex(remaining, match) < i) mci = i - 1;
+      break;
+    }
     if (mci <= this.log.committed || this.log.term(mci) !== this.term) return false;
     this.log.commitTo(mci);
     const deferred = this.deferredReads;
@@ -1180,6 +1206,23 @@ export class RaftCore {
     this.rebuildProgress();
     if (this.maybeCommit()) this.commitDue = true;
     this.appendsDue = true;
+    // Reads waiting for acknowledgements now need a quorum of the new voters, which those
+    // already received may make: with the leader the only voter left, none would ever come.
+    this.releaseConfirmedReads();
+  }
+
+  /** Releases every read up to the newest one a quorum of the current voters confirmed. */
+  private releaseConfirmedReads(): void {
+    const quorum = quorumSize(this.conf.voters.length);
+    const contexts = this.readOnly.contexts();
+    for (let i = contexts.length - 1; i >= 0; i--) {
+      const context = contexts[i] ?? '';
+      let voterAcks = 0;
+      for (const id of this.readOnly.acks(context)) if (this.conf.voters.includes(id)) voterAcks++;
+      if (voterAcks < quorum) continue;
+      for (const r of this.readOnly.release(context)) this.releaseRead(r.context, r.index, r.from);
+      return;
+    }
   }
 
   // ---------------------------------------------------------------------------------------

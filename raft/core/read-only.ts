@@ -51,6 +51,11 @@ export class ReadOnlyQueue {
     return this.order[this.order.length - 1];
   }
 
+  /** The pending contexts, oldest first. */
+  contexts(): readonly string[] {
+    return [...this.order];
+  }
+
   size(): number {
     return this.order.length;
   }
