@@ -1,6 +1,7 @@
 /**
- * `npm run sim -- --seeds <n> [--seed <s>] [--json] [--verbose]`: runs the deterministic
- * simulator over many seeds. A failing seed prints its trace; the same seed replays exactly.
+ * `npm run sim -- --seeds <n> [--first <s>] [--seed <s>] [--json] [--verbose] [--check-ms <ms>]`:
+ * runs the deterministic simulator over seeds first..first+n-1 (default 1..n). A failing seed
+ * prints its trace; the same seed replays exactly.
  */
 import { parseArgs } from 'node:util';
 import { loadSqlJs } from '../kv/sql.js';
@@ -10,16 +11,23 @@ const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '100' },
     seed: { type: 'string' },
+    // The first of the --seeds seeds (default 1), to split a sweep across processes.
+    first: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    // Budget of each run's linearizability check; a run whose check runs out of it fails.
+    'check-ms': { type: 'string', default: '20000' },
   },
 });
 
 const SQL = await loadSqlJs();
 const seeds: number[] =
-  values.seed !== undefined ? [Number(values.seed)] : range(Number(values.seeds));
-if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) {
-  process.stderr.write('--seeds and --seed take non-negative integers\n');
+  values.seed !== undefined
+    ? [Number(values.seed)]
+    : range(Number(values.first), Number(values.seeds));
+const checkBudgetMs = Number(values['check-ms']);
+if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0) || !(checkBudgetMs >= 0)) {
+  process.stderr.write('--seeds, --seed and --check-ms take non-negative integers\n');
   process.exit(1);
 }
 
@@ -27,7 +35,7 @@ const failedSeeds: number[] = [];
 const started = performance.now();
 let acked = 0;
 for (const seed of seeds) {
-  const sim = new Simulation(seed, SQL);
+  const sim = new Simulation(seed, SQL, undefined, { checkBudgetMs });
   const result = sim.run();
   acked += result.stats.acked;
   if (!result.ok) {
@@ -61,6 +69,6 @@ process.stdout.write(
 );
 process.exitCode = failedSeeds.length > 0 ? 1 : 0;
 
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i + 1);
+function range(first: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => first + i);
 }

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import type { SqlJsStatic } from 'sql.js';
 import { RaftError } from '../core/errors.js';
 import type { ConfChange, Message, NodeId, Snapshot } from '../core/types.js';
@@ -17,6 +18,7 @@ import {
   type StateMachine,
 } from '../runtime/host.js';
 import { DurableStorage } from '../storage/durable-log.js';
+import { StorageCorruptError } from '../storage/errors.js';
 import { SimFileSystem, SimPowerCutError } from '../storage/sim-fs.js';
 import type { KvInput, KvOutput, Operation } from '../../test/support/history.js';
 import { checkKvHistory } from '../../test/support/linearizability.js';
@@ -65,6 +67,45 @@ export interface SimProfile {
    * it was syncing.
    */
   readonly syncDelay: number;
+  /**
+   * Per-step chance that the leader starts replacing a member as an operator replaces one
+   * with a lost disk: remove it, wipe its disk, add it back as a learner that joins from an
+   * empty log (it starts with no voters), promote it once caught up.
+   */
+  readonly replaceChance: number;
+  /**
+   * The step at which a member is replaced once early in the run, before most members (the
+   * leader too) have taken any snapshot, so the joiner replays the log from the founding
+   * entry; -1: never.
+   */
+  readonly earlyReplaceAt: number;
+  /**
+   * Per-step chance that the membership shrinks to the leader as its only voter with the
+   * others as learners (a single-voter phase; churn grows it back later).
+   */
+  readonly singleVoterChance: number;
+  /**
+   * The membership churn may propose its next change while the previous one is still in
+   * flight (a careless operator): the core must refuse it, one change at a time.
+   */
+  readonly concurrentChurn: boolean;
+  /**
+   * Chance that a member is killed just after a membership change applies, so restarts
+   * happen with several changes since the member's last snapshot.
+   */
+  readonly confRestartChance: number;
+  /**
+   * Per-step chance of a quick restart (back within a few steps) of a member with a read in
+   * flight, or of a voter during an election: late answers to the earlier run, and votes
+   * granted by the earlier run, meet the next one.
+   */
+  readonly quickRestartChance: number;
+  /**
+   * Per-step chance of bit rot: a member is killed and one bit of a synced WAL record that
+   * has valid records after it flips. It must refuse to start (`WalCorruptError`), never cut
+   * the record as a torn tail; it is then replaced (wipe + rejoin as a learner).
+   */
+  readonly bitFlipChance: number;
 }
 
 export interface SimResult {
@@ -84,6 +125,15 @@ export interface SimResult {
     readonly leaders: number;
     readonly fsyncs: number;
     readonly commitIndex: number;
+    readonly membershipChanges: number;
+    /** Members wiped and re-added; of those, how many while the leader had no snapshot. */
+    readonly wipes: number;
+    readonly wipesBeforeLeaderSnapshot: number;
+    readonly singleVoterPhases: number;
+    readonly quickRestarts: number;
+    /** Bit flips injected, and refusals to start on them (they must match by the end). */
+    readonly bitFlips: number;
+    readonly corruptionRefused: number;
   };
 }
 
@@ -113,6 +163,14 @@ export function profileFor(seed: number): SimProfile {
     applyDelay: r.pick([0, 0, 2, 15]),
     // Drawn last, so the knobs above stay what they were for every seed.
     syncDelay: r.pick([0, 0, 1, 6]),
+    // The fault classes of issue 12, drawn after everything above for the same reason.
+    replaceChance: r.pick([0, 0.0004, 0.001]),
+    earlyReplaceAt: r.chance(0.3) ? r.int(30, 250) : -1,
+    singleVoterChance: r.pick([0, 0, 0.0005, 0.001]),
+    concurrentChurn: r.chance(0.3),
+    confRestartChance: r.pick([0, 0.3, 0.7]),
+    quickRestartChance: r.pick([0, 0.001, 0.004]),
+    bitFlipChance: r.pick([0, 0, 0.0004, 0.001]),
   };
 }
 
@@ -126,6 +184,7 @@ class RecordingStateMachine implements StateMachine<AppliedResult, KvQuery, KvRe
   constructor(
     readonly inner: KvStateMachine,
     private readonly onApply: (c: AppliedCommand) => void,
+    private readonly onQuery: (q: KvQuery) => void,
   ) {}
 
   apply(commands: readonly AppliedCommand[]): AppliedResult[] {
@@ -144,6 +203,7 @@ class RecordingStateMachine implements StateMachine<AppliedResult, KvQuery, KvRe
   }
 
   query(q: KvQuery): KvReadResult {
+    this.onQuery(q);
     return this.inner.query(q);
   }
 }
@@ -191,6 +251,8 @@ class DelayedStateMachine implements AsyncStateMachine<AppliedResult, KvQuery, K
       try {
         value = work();
       } catch (err) {
+        // A broken invariant stops the run; it is not the state machine's error to report.
+        if (err instanceof SimFailure) throw err;
         done(err as Error);
         return;
       }
@@ -246,7 +308,16 @@ class DelayedSyncStorage {
 
 interface SimNode {
   readonly id: NodeId;
-  readonly fs: SimFileSystem;
+  /** Replaced by an empty disk when the member is wiped. */
+  fs: SimFileSystem;
+  /** Wiped: starts with no voters and learns the membership from the leader (`join`). */
+  joiner: boolean;
+  /** Refused to start on corrupt storage: stays down until it is removed and wiped. */
+  heldDown: boolean;
+  /** A flipped bit waits in its WAL: its next start must refuse (what was flipped, for the trace). */
+  corruptedAt: string | null;
+  /** The commit index last seen while leader, in the term it led. */
+  leaderCommit: { term: number; commit: number };
   host: RaftHost<AppliedResult, KvQuery, KvReadResult> | null;
   sm: DelayedStateMachine | null;
   storage: DelayedSyncStorage | null;
@@ -271,6 +342,11 @@ interface InFlight {
   /** Which attempt's callback still counts; late answers to older attempts are ignored. */
   attemptId: number;
   done: boolean;
+  /** The member the current attempt went to, and when. */
+  target: NodeId;
+  dispatchedAt: number;
+  /** {@link Simulation.readLosses} when the current attempt was sent. */
+  lossMark: number;
 }
 
 interface SimClient {
@@ -285,6 +361,17 @@ interface QueuedMessage {
   readonly at: number;
   readonly seq: number;
   readonly msg: Message;
+}
+
+/** What a membership episode wants each member to be, reached one change at a time. */
+type MemberRole = 'voter' | 'learner' | 'out';
+
+interface Episode {
+  readonly kind: 'remove' | 'single' | 'replace' | 'restore';
+  readonly desired: Map<NodeId, MemberRole>;
+  /** For `replace`: the member to remove, wipe and add back; whether it was wiped yet. */
+  readonly replace?: NodeId;
+  wiped?: boolean;
 }
 
 const DECODER = new TextDecoder();
@@ -317,6 +404,8 @@ export class Simulation {
   private readonly history: Operation[] = [];
   private readonly trace: string[] = [];
   private readonly traceLimit: number;
+  /** Time the linearizability check may take before the run fails as unchecked. */
+  private readonly checkBudgetMs: number;
   /** index → the entry every member must have applied there. */
   private readonly applied = new Map<number, { term: number; data: string }>();
   private readonly leaders = new Map<number, NodeId>();
@@ -332,6 +421,32 @@ export class Simulation {
   };
   private chaos = true;
   private membershipPendingSince = -1;
+  /** Members whose membership change is in flight. */
+  private readonly changing = new Set<NodeId>();
+  private episode: Episode | null = null;
+  /** A membership change just applied and a member is to be killed (confRestartChance). */
+  private killAfterChange = false;
+  /** Churn waits until this step after a refused change. */
+  private churnRetryAt = 0;
+  /** The highest commit index any member has reported: a read started now must see it. */
+  private maxCommitSeen = 0;
+  /**
+   * Counts everything that may leave a forwarded read unanswered in correct code: a lost
+   * readIndex or readIndexResp message, and any crash. A read that waited out its deadline
+   * while this did not move was dropped by the members.
+   */
+  private readLosses = 0;
+  /** A read's query object → the commit index it must observe (see checkRead). */
+  private readonly readFloor = new WeakMap<KvQuery, { required: number; op: Operation }>();
+  private faultStats = {
+    membershipChanges: 0,
+    wipes: 0,
+    wipesBeforeLeaderSnapshot: 0,
+    singleVoterPhases: 0,
+    quickRestarts: 0,
+    bitFlips: 0,
+    corruptionRefused: 0,
+  };
   /** Members started so far: names each run of a member apart, deterministically. */
   private starts = 0;
 
@@ -339,9 +454,10 @@ export class Simulation {
     private readonly seed: number,
     private readonly SQL: SqlJsStatic,
     readonly profile: SimProfile = profileFor(seed),
-    options: { traceLimit?: number } = {},
+    options: { traceLimit?: number; checkBudgetMs?: number } = {},
   ) {
     this.traceLimit = options.traceLimit ?? 300;
+    this.checkBudgetMs = options.checkBudgetMs ?? 20_000;
     this.rng = new Rng(seed);
     this.netRng = this.rng.fork();
     this.faultRng = this.rng.fork();
@@ -351,6 +467,10 @@ export class Simulation {
       const node: SimNode = {
         id: i,
         fs: new SimFileSystem(),
+        joiner: false,
+        heldDown: false,
+        corruptedAt: null,
+        leaderCommit: { term: 0, commit: 0 },
         host: null,
         sm: null,
         storage: null,
@@ -410,7 +530,11 @@ export class Simulation {
 
   private start(node: SimNode): void {
     const sm = new DelayedStateMachine(
-      new RecordingStateMachine(new KvStateMachine(this.SQL), (c) => this.checkApply(node.id, c)),
+      new RecordingStateMachine(
+        new KvStateMachine(this.SQL),
+        (c) => this.checkApply(node.id, c),
+        (q) => this.checkRead(node, q),
+      ),
       this.profile.applyDelay,
       () => this.now,
     );
@@ -424,10 +548,43 @@ export class Simulation {
       () => this.now,
     );
     node.storage = storage;
-    const voters = Array.from({ length: this.profile.nodes }, (_, i) => i + 1);
+    // A wiped member joins: no voters of its own, the membership comes from the leader's log.
+    const voters = node.joiner ? [] : Array.from({ length: this.profile.nodes }, (_, i) => i + 1);
     node.sm = sm;
     let readClock = 0;
-    node.host = new RaftHost({
+    try {
+      node.host = this.newHost(node, sm, storage, voters, () => ++readClock);
+    } catch (err) {
+      node.sm = null;
+      node.storage = null;
+      sm.recording.inner.close();
+      if (!(err instanceof StorageCorruptError) || node.corruptedAt === null) throw err;
+      // Detected, as it must be: the member stays down until it is replaced.
+      this.faultStats.corruptionRefused++;
+      this.log(`n${node.id} refuses to start: ${err.message}`);
+      node.corruptedAt = null;
+      node.heldDown = true;
+      this.beginReplace(node.id);
+      return;
+    }
+    if (node.corruptedAt !== null) {
+      throw new SimFailure(
+        `n${node.id} started on a WAL with ${node.corruptedAt}: the corruption went undetected`,
+      );
+    }
+    this.log(
+      `n${node.id} started${node.joiner ? ' (joining)' : ''} (term ${node.host.status().term}, last index ${node.host.status().lastIndex})`,
+    );
+  }
+
+  private newHost(
+    node: SimNode,
+    sm: DelayedStateMachine,
+    storage: DelayedSyncStorage,
+    voters: NodeId[],
+    readClock: () => number,
+  ): RaftHost<AppliedResult, KvQuery, KvReadResult> {
+    return new RaftHost({
       raft: {
         id: node.id,
         electionTicks: 10,
@@ -451,7 +608,7 @@ export class Simulation {
       snapshotRetain: this.profile.snapshotRetain,
       followerApplyBatch: this.profile.followerApplyBatch,
       ...(this.profile.readBudget > 0
-        ? { readBudgetMs: this.profile.readBudget, clock: () => ++readClock }
+        ? { readBudgetMs: this.profile.readBudget, clock: readClock }
         : {}),
       onSoftState: (s) =>
         this.log(
@@ -459,9 +616,6 @@ export class Simulation {
         ),
       onSnapshot: (snap, how) => this.checkSnapshot(node, snap, how),
     });
-    this.log(
-      `n${node.id} started (term ${node.host.status().term}, last index ${node.host.status().lastIndex})`,
-    );
   }
 
   private stop(node: SimNode): void {
@@ -472,12 +626,13 @@ export class Simulation {
     node.storage = null;
   }
 
-  private crash(node: SimNode, why: string): void {
+  private crash(node: SimNode, why: string, downFor?: number): void {
     this.stats.crashes++;
+    this.readLosses++;
     this.log(`n${node.id} crashes (${why})`);
     this.stop(node);
     node.fs.crash(() => this.faultRng.float());
-    node.downUntil = this.now + this.faultRng.int(20, 400);
+    node.downUntil = this.now + (downFor ?? this.faultRng.int(20, 400));
     // The members connected to it see their connections reset, as the transport reports
     // (`RaftCore.peerUnreachable`); some only later, by their timers.
     for (const other of this.nodes) {
@@ -490,12 +645,71 @@ export class Simulation {
     return node.host !== null;
   }
 
+  /**
+   * The operator's part of a replacement, once the member is out of the membership: stop
+   * it, give it an empty disk, and start it as a joiner a little later.
+   */
+  private wipe(node: SimNode, leaderHasSnapshot: boolean): void {
+    if (node.host) this.readLosses++;
+    this.stop(node);
+    node.fs = new SimFileSystem();
+    node.joiner = true;
+    node.heldDown = false;
+    node.corruptedAt = null;
+    node.downUntil = this.now + this.faultRng.int(1, 20);
+    this.faultStats.wipes++;
+    if (!leaderHasSnapshot) this.faultStats.wipesBeforeLeaderSnapshot++;
+    this.log(
+      `n${node.id} wiped; it will join from an empty log (the leader ${leaderHasSnapshot ? 'has' : 'has no'} snapshot)`,
+    );
+  }
+
+  /**
+   * Bit rot in a stopped member's WAL: one bit of a synced record that has a valid record
+   * after it (so recovery cannot take it for a torn write). Returns what was flipped, or null
+   * when the log holds fewer than two whole records. The record framing is read here
+   * independently of wal.ts: length (u32 LE), CRC32 (u32 LE) of the bytes from offset 8 to
+   * the end, then 9 header bytes in all.
+   */
+  private flipWalBit(node: SimNode): string | null {
+    const r = this.faultRng;
+    const dir = '/data/wal';
+    if (!node.fs.exists(dir)) return null;
+    const names = node.fs.list(dir).filter((n) => n.endsWith('.wal'));
+    const candidates: { path: string; start: number; end: number }[] = [];
+    for (const name of names) {
+      const path = `${dir}/${name}`;
+      const bytes = node.fs.readFile(path);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const records: { start: number; end: number }[] = [];
+      for (let at = 0; at + 9 <= bytes.length;) {
+        const end = at + 9 + view.getUint32(at, true);
+        if (
+          end > bytes.length ||
+          crc32(bytes.subarray(at + 8, end)) !== view.getUint32(at + 4, true)
+        )
+          break;
+        records.push({ start: at, end });
+        at = end;
+      }
+      // The last whole record of the file has nothing valid after it: damage there is
+      // indistinguishable from a torn write, and the WAL rightly cuts it.
+      for (const rec of records.slice(0, -1)) candidates.push({ path, ...rec });
+    }
+    if (candidates.length === 0) return null;
+    const rec = r.pick(candidates);
+    const offset = r.int(rec.start, rec.end - 1);
+    const mask = 1 << r.int(0, 7);
+    node.fs.flipBits(rec.path, offset, mask);
+    return `bit ${mask} of byte ${offset} of ${rec.path} flipped (record ${rec.start}..${rec.end})`;
+  }
+
   // ---------------------------------------------------------------------------------------
   // The scheduler
 
   private step(): void {
     for (const node of this.nodes) {
-      if (!node.host && this.now >= node.downUntil) this.start(node);
+      if (!node.host && !node.heldDown && this.now >= node.downUntil) this.start(node);
     }
     if (this.partitionHealAt >= 0 && this.now >= this.partitionHealAt) {
       this.blocked.clear();
@@ -576,6 +790,22 @@ export class Simulation {
       node.pausedUntil = this.now + r.int(10, 120);
       this.log(`n${node.id} paused until step ${node.pausedUntil}`);
     }
+    // The knobs below are 0 for some seeds; those draw nothing, so the faults above meet
+    // those seeds' runs exactly as before.
+    if (p.earlyReplaceAt === this.now || (p.replaceChance > 0 && r.chance(p.replaceChance)))
+      this.startEpisode('replace');
+    if (p.singleVoterChance > 0 && r.chance(p.singleVoterChance)) this.startEpisode('single');
+    // Replacements and single-voter phases move on by themselves, not only on churn's draws.
+    if (this.episode?.kind === 'replace' || this.episode?.kind === 'single')
+      this.churnMembership(false);
+    if (this.killAfterChange) {
+      this.killAfterChange = false;
+      const live = this.nodes.filter((n) => this.up(n));
+      if (live.length > 0)
+        this.crash(r.pick(live), 'killed after a membership change', r.int(5, 120));
+    }
+    if (p.quickRestartChance > 0 && r.chance(p.quickRestartChance)) this.quickRestart();
+    if (p.bitFlipChance > 0 && r.chance(p.bitFlipChance)) this.rot();
   }
 
   private partition(): void {
@@ -609,7 +839,10 @@ export class Simulation {
   private send(from: SimNode, msgs: readonly Message[]): void {
     const r = this.netRng;
     for (const msg of msgs) {
-      if (this.chaos && r.chance(this.profile.dropRate)) continue;
+      if (this.chaos && r.chance(this.profile.dropRate)) {
+        this.lost(msg);
+        continue;
+      }
       const copies = this.chaos && r.chance(this.profile.duplicateRate) ? 2 : 1;
       for (let i = 0; i < copies; i++) {
         this.queue.push({
@@ -622,13 +855,20 @@ export class Simulation {
     void from;
   }
 
+  /** A message that will not arrive; see readLosses. */
+  private lost(msg: Message): void {
+    if (msg.type === 'readIndex' || msg.type === 'readIndexResp') this.readLosses++;
+  }
+
   private deliver(): void {
     const later: QueuedMessage[] = [];
     for (let q = this.queue.peek(); q && q.at <= this.now; q = this.queue.peek()) {
       this.queue.pop();
       const to = this.nodes[q.msg.to - 1];
-      if (!to || !to.host) continue;
-      if (this.blocked.has(`${q.msg.from}>${q.msg.to}`)) continue;
+      if (!to || !to.host || this.blocked.has(`${q.msg.from}>${q.msg.to}`)) {
+        this.lost(q.msg);
+        continue;
+      }
       if (this.now < to.pausedUntil) {
         later.push({ ...q, at: to.pausedUntil });
         continue;
@@ -646,6 +886,7 @@ export class Simulation {
       const f = c.current;
       if (f) {
         if (this.now >= f.deadline) {
+          this.checkReadAnswered(f);
           this.finishUnknown(f, 'timed out');
         } else if (f.retryAt >= 0 && this.now >= f.retryAt) {
           this.dispatch(f);
@@ -698,6 +939,9 @@ export class Simulation {
       retryAt: -1,
       attemptId: 0,
       done: false,
+      target: client.leaderGuess,
+      dispatchedAt: this.now,
+      lossMark: this.readLosses,
     };
     client.current = f;
     this.dispatch(f);
@@ -715,8 +959,13 @@ export class Simulation {
     }
     const host = target.host;
     const input = f.op.input;
+    f.target = target.id;
+    f.dispatchedAt = this.now;
+    f.lossMark = this.readLosses;
     if (input.kind === 'get') {
-      host.read({ op: 'get', key: input.key }, (err, res) => {
+      const query: KvQuery = { op: 'get', key: input.key };
+      this.readFloor.set(query, { required: this.observeCommits(), op: f.op });
+      host.read(query, (err, res) => {
         if (f.done || attempt !== f.attemptId) return;
         if (err || !res) return this.retry(f, this.redirect(err, target.id));
         this.complete(f, { kind: 'get', value: res.value });
@@ -753,6 +1002,8 @@ export class Simulation {
   private redirect(err: Error | null, tried: NodeId): NodeId {
     const leader = (err as { leader?: NodeId } | null)?.leader;
     if (leader && leader !== tried) return leader;
+    // A member that is restarting will be back in a few steps: ask its next run.
+    if (err instanceof RaftError && err.code === 'stopped') return tried;
     return this.clientRng.int(1, this.profile.nodes);
   }
 
@@ -799,6 +1050,48 @@ export class Simulation {
     }
   }
 
+  /** The highest commit index any member knows now or knew before (see maxCommitSeen). */
+  private observeCommits(): number {
+    for (const n of this.nodes) {
+      const commit = n.host?.status().commit ?? 0;
+      if (commit > this.maxCommitSeen) this.maxCommitSeen = commit;
+    }
+    return this.maxCommitSeen;
+  }
+
+  /**
+   * Read freshness, stricter than the history check: a read's query runs on a state machine
+   * that has applied at least every entry committed anywhere before the read was sent (what
+   * ReadIndex guarantees), whether or not a later write would have shown the difference.
+   */
+  private checkRead(node: SimNode, q: KvQuery): void {
+    const floor = this.readFloor.get(q);
+    const applied = node.host?.status().applied;
+    if (!floor || applied === undefined || applied >= floor.required) return;
+    throw new SimFailure(
+      `n${node.id} served ${describe(floor.op.input)} at applied index ${applied}, but index ${floor.required} was committed before the read was sent: a stale read`,
+    );
+  }
+
+  /**
+   * Liveness of reads: one that waited out its deadline at a live member, with no read
+   * message lost and no member crashed meanwhile, was dropped by a member (a leader that
+   * stepped down must refuse the reads it holds, so the asking member fails them at once).
+   */
+  private checkReadAnswered(f: InFlight): void {
+    if (f.op.input.kind !== 'get' || f.retryAt >= 0 || !this.chaos) return;
+    if (f.lossMark !== this.readLosses || this.now - f.dispatchedAt < 300) return;
+    const target = this.nodes[f.target - 1];
+    if (!target?.host) return;
+    // A member out of the membership hears from no leader and cannot catch up to a read's
+    // index; its reads wait, as its clients' timeouts expect.
+    const conf = this.nodes.find((n) => n.host?.status().role === 'leader')?.host?.status().conf;
+    if (!conf || ![...conf.voters, ...conf.learners].includes(target.id)) return;
+    throw new SimFailure(
+      `${describe(f.op.input)} sent to n${f.target} at step ${f.dispatchedAt} was never answered, though no read message was lost and no member crashed`,
+    );
+  }
+
   /** Snapshots at the same index must be byte-identical, wherever they were taken. */
   private checkSnapshot(node: SimNode, snap: Snapshot, how: 'taken' | 'installed'): void {
     if (how === 'installed') this.stats.snapshotsInstalled++;
@@ -813,12 +1106,40 @@ export class Simulation {
     this.log(`n${node.id} ${how} snapshot at ${snap.meta.index}`);
   }
 
-  /** Election safety and leader completeness. */
+  /**
+   * Election safety and leader completeness; and two rules seen from outside: a leader's
+   * commit index moves only to an entry of its own term (Raft §5.4.2; earlier entries commit
+   * with it), and a leader's log holds at most one membership change above the highest
+   * commit index known anywhere (one change at a time).
+   */
   private checkLeaders(): void {
+    const committed = this.observeCommits();
     for (const node of this.nodes) {
       if (!node.host) continue;
       const s = node.host.status();
-      if (s.role !== 'leader') continue;
+      const seen = node.leaderCommit;
+      if (s.role !== 'leader') {
+        node.leaderCommit = { term: 0, commit: 0 };
+        continue;
+      }
+      if (seen.term === s.term && s.commit > seen.commit) {
+        const term = node.host.core.termAt(s.commit);
+        if (term !== s.term) {
+          throw new SimFailure(
+            `leader n${node.id} of term ${s.term} moved its commit index to ${s.commit}, an entry of term ${term ?? '?'}: only entries of the leader's term commit by counting replicas`,
+          );
+        }
+      }
+      node.leaderCommit = { term: s.term, commit: s.commit };
+      let changes = 0;
+      for (let i = Math.max(committed, s.snapshotIndex) + 1; i <= s.lastIndex; i++) {
+        if (node.host.core.entry(i)?.type === 'conf') changes++;
+      }
+      if (changes > 1) {
+        throw new SimFailure(
+          `leader n${node.id} holds ${changes} membership changes above the highest commit index ${committed}: at most one may be in flight`,
+        );
+      }
       const other = this.leaders.get(s.term);
       if (other !== undefined && other !== node.id) {
         throw new SimFailure(`two leaders in term ${s.term}: n${other} and n${node.id}`);
@@ -873,34 +1194,202 @@ export class Simulation {
   // The end
 
   /**
-   * Membership churn, one single-server change at a time: remove a follower, then add it
-   * back as a learner (it still holds its old log), then promote it once it has caught up.
-   * With `restoreOnly`, only the steps that bring the cluster back to full size are taken.
+   * Membership churn, one single-server change at a time, along several paths: remove one
+   * or two voters and add them back (as learners that keep their old log, then promoted);
+   * shrink to the leader as the only voter with the others as learners and grow back; replace
+   * a member (remove, wipe, rejoin from an empty log, promote). With `restoreOnly`, only the
+   * steps that bring the cluster back to full size are taken (a replacement is finished).
    */
   private churnMembership(restoreOnly: boolean): void {
-    if (this.membershipPendingSince >= 0 && this.now - this.membershipPendingSince < 400) return;
+    const pending =
+      this.membershipPendingSince >= 0 && this.now - this.membershipPendingSince < 400;
+    if (pending && !this.profile.concurrentChurn) return;
+    if (this.now < this.churnRetryAt) return;
+    // A change whose answer never came within the window is forgotten (its leader is gone).
+    if (!pending) this.changing.clear();
     const leader = this.nodes.find((n) => n.host?.status().role === 'leader');
     const host = leader?.host;
     if (!leader || !host) return;
-    const conf = host.status().conf;
-    const inConf = (id: NodeId) => conf.voters.includes(id) || conf.learners.includes(id);
-    const learner = conf.learners[0];
-    const missing = this.nodes.map((n) => n.id).find((id) => !inConf(id));
-    let cc: ConfChange;
-    if (learner !== undefined) cc = { kind: 'promote', node: learner };
-    else if (missing !== undefined) cc = { kind: 'addLearner', node: missing };
-    else if (!restoreOnly && conf.voters.length > 2) {
-      cc = {
-        kind: 'remove',
-        node: this.faultRng.pick(conf.voters.filter((id) => id !== leader.id)),
-      };
-    } else return;
+    const status = host.status();
+    const conf = status.conf;
+    const roleOf = (id: NodeId): MemberRole =>
+      conf.voters.includes(id) ? 'voter' : conf.learners.includes(id) ? 'learner' : 'out';
+    const full = this.nodes.every((n) => roleOf(n.id) === 'voter');
+    // A member that refused to start on corrupt storage is replaced before anything else.
+    const held = this.nodes.find((n) => n.heldDown);
+    if (held && this.episode?.replace !== held.id) this.beginReplace(held.id);
+    if (restoreOnly && this.episode?.kind !== 'replace') {
+      this.episode = full ? null : { kind: 'restore', desired: new Map() };
+      if (full) return;
+    }
+    if (!this.episode) {
+      if (full && conf.voters.length > 2 && !this.rotting()) {
+        const others = conf.voters.filter((id) => id !== leader.id);
+        const first = this.faultRng.pick(others);
+        const second = this.faultRng.pick(others.filter((id) => id !== first));
+        const victims =
+          conf.voters.length >= 5 && this.faultRng.chance(0.4) ? [first, second] : [first];
+        this.episode = {
+          kind: 'remove',
+          desired: new Map(victims.map((id) => [id, 'out'])),
+        };
+      } else if (!full) this.episode = { kind: 'restore', desired: new Map() };
+      else return;
+      this.log(`membership episode: ${describeEpisode(this.episode)}`);
+    }
+    const ep = this.episode;
+    const want = (id: NodeId): MemberRole => {
+      if (ep.kind === 'restore') return 'voter';
+      if (ep.kind === 'replace' && id === ep.replace) return ep.wiped ? 'voter' : 'out';
+      return ep.desired.get(id) ?? roleOf(id);
+    };
+    if (
+      ep.kind === 'replace' &&
+      ep.replace !== undefined &&
+      !ep.wiped &&
+      roleOf(ep.replace) === 'out'
+    ) {
+      const node = this.nodes[ep.replace - 1];
+      if (node) this.wipe(node, status.snapshotIndex > 0);
+      ep.wiped = true;
+    }
+    const ids = this.nodes.map((n) => n.id).filter((id) => !this.changing.has(id));
+    let cc: ConfChange | null = null;
+    const demote = ids.find((id) => roleOf(id) === 'voter' && want(id) !== 'voter');
+    const drop = ids.find((id) => roleOf(id) === 'learner' && want(id) === 'out');
+    const add = ids.find((id) => roleOf(id) === 'out' && want(id) !== 'out');
+    const promote = ids.find((id) => roleOf(id) === 'learner' && want(id) === 'voter');
+    if (demote !== undefined && conf.voters.length > 1) cc = { kind: 'remove', node: demote };
+    else if (drop !== undefined) cc = { kind: 'remove', node: drop };
+    else if (add !== undefined) cc = { kind: 'addLearner', node: add };
+    else if (promote !== undefined) cc = { kind: 'promote', node: promote };
+    if (cc === null) {
+      // A new leader may not have applied every change it holds: judge only once it has.
+      if (this.changing.size === 0 && !pending && status.applied >= status.commit) {
+        this.log(`membership episode done: ${describeEpisode(ep)}`);
+        this.episode = null;
+      }
+      return;
+    }
+    const change = cc;
     this.membershipPendingSince = this.now;
-    this.log(`n${leader.id} proposes ${cc.kind} n${cc.node}`);
-    host.proposeConfChange(cc, (err) => {
-      this.membershipPendingSince = -1;
-      this.log(`${cc.kind} n${cc.node}: ${err ? `not done (${err.message})` : 'applied'}`);
+    this.changing.add(change.node);
+    this.log(
+      `n${leader.id} proposes ${change.kind} n${change.node}${pending ? ' (another change is in flight)' : ''}`,
+    );
+    host.proposeConfChange(change, (err) => {
+      this.changing.delete(change.node);
+      if (this.changing.size === 0) this.membershipPendingSince = -1;
+      this.log(`${change.kind} n${change.node}: ${err ? `not done (${err.message})` : 'applied'}`);
+      // Refused (another change in flight, a leader without a commit in its term): an
+      // operator would retry a little later, not every step.
+      if (err) {
+        this.churnRetryAt = this.now + 10;
+        return;
+      }
+      this.faultStats.membershipChanges++;
+      // Not here, inside the leader's processing: the next step's faults kill someone.
+      if (this.chaos && this.profile.confRestartChance > 0) {
+        this.killAfterChange ||= this.faultRng.chance(this.profile.confRestartChance);
+      }
     });
+  }
+
+  /** Starts a membership episode drawn by its own knob, unless one is under way. */
+  private startEpisode(kind: 'replace' | 'single'): void {
+    if (this.episode || this.membershipPendingSince >= 0 || this.rotting()) return;
+    const leader = this.nodes.find((n) => n.host?.status().role === 'leader');
+    const conf = leader?.host?.status().conf;
+    if (!leader || !conf) return;
+    if (kind === 'single') {
+      if (conf.voters.length < 2) return;
+      const desired = new Map<NodeId, MemberRole>(this.nodes.map((n) => [n.id, 'learner']));
+      desired.set(leader.id, 'voter');
+      this.faultStats.singleVoterPhases++;
+      this.episode = { kind: 'single', desired };
+    } else {
+      // Only from a full membership: a member removed earlier and still running keeps an old
+      // membership, in which the wiped member's vote (its log empty) would count (see README).
+      if (conf.voters.length !== this.nodes.length) return;
+      const members = conf.voters.filter((id) => id !== leader.id);
+      this.episode = {
+        kind: 'replace',
+        desired: new Map(),
+        replace: this.faultRng.pick(members),
+        wiped: false,
+      };
+    }
+    this.log(`membership episode: ${describeEpisode(this.episode)}`);
+  }
+
+  /**
+   * A member has rotten storage, found or not yet: the membership must not shrink meanwhile,
+   * or two voters with one of them lost for good would leave no quorum to remove it.
+   */
+  private rotting(): boolean {
+    return this.nodes.some((n) => n.heldDown || n.corruptedAt !== null);
+  }
+
+  /** A member refused to start on corrupt storage: replacing it goes before any other episode. */
+  private beginReplace(id: NodeId): void {
+    this.episode = { kind: 'replace', desired: new Map(), replace: id, wiped: false };
+    this.log(`membership episode: ${describeEpisode(this.episode)}`);
+  }
+
+  /** Bit rot in a member that can be spared (see bitFlipChance); it is killed first. */
+  private rot(): void {
+    if (this.episode || this.membershipPendingSince >= 0) return;
+    // One rotten member at a time: the next waits until this one is replaced.
+    if (this.rotting()) return;
+    const leader = this.nodes.find((n) => n.host?.status().role === 'leader');
+    const conf = leader?.host?.status().conf;
+    // From a full membership only, as for any replacement (see startEpisode).
+    if (!conf || conf.voters.length !== this.nodes.length) return;
+    // A voter only while two others remain, so the survivors can still remove it.
+    const spare = this.nodes.filter(
+      (n) =>
+        n.host &&
+        (conf.learners.includes(n.id) || (conf.voters.includes(n.id) && conf.voters.length >= 3)),
+    );
+    if (spare.length === 0) return;
+    const node = this.faultRng.pick(spare);
+    this.crash(node, 'killed for bit rot');
+    const what = this.flipWalBit(node);
+    if (what === null) return;
+    this.faultStats.bitFlips++;
+    node.corruptedAt = what;
+    this.log(`n${node.id}: ${what}`);
+  }
+
+  /**
+   * Restarts a member within a few steps: one with a client's read in flight (the leader may
+   * answer the earlier run's read after the restart), or a voter while an election runs (its
+   * vote must survive).
+   */
+  private quickRestart(): void {
+    const r = this.faultRng;
+    const reading = this.clients
+      .filter((c) => c.current && !c.current.done && c.current.op.input.kind === 'get')
+      .map((c) => this.nodes[(c.current?.target ?? 0) - 1])
+      .filter((n): n is SimNode => n !== undefined && this.up(n));
+    const electing = this.nodes.some((n) => {
+      const role = n.host?.status().role;
+      return role === 'candidate' || role === 'preCandidate';
+    });
+    const voters = electing
+      ? this.nodes.filter((n) => this.up(n) && n.host?.status().role === 'follower')
+      : [];
+    const pool = [...reading, ...voters];
+    if (pool.length === 0) return;
+    const node = r.pick(pool);
+    this.faultStats.quickRestarts++;
+    this.crash(
+      node,
+      reading.includes(node)
+        ? 'quick restart with a read in flight'
+        : 'quick restart during an election',
+      r.int(1, 4),
+    );
   }
 
   private heal(): void {
@@ -968,11 +1457,16 @@ export class Simulation {
         );
       }
     }
-    const verdict = checkKvHistory(this.history, { timeoutMs: 20_000 });
+    const verdict = checkKvHistory(this.history, { timeoutMs: this.checkBudgetMs });
     if (verdict.verdict === 'not_linearizable') {
       throw new SimFailure(`history is not linearizable: ${verdict.failure?.explanation ?? ''}`);
     }
-    if (verdict.verdict === 'timeout') this.log('linearizability check timed out (not a failure)');
+    // An unchecked history proves nothing: a run whose check ran out of budget fails.
+    if (verdict.verdict === 'timeout') {
+      throw new SimFailure(
+        `the linearizability check ran out of its ${this.checkBudgetMs} ms budget (keys ${verdict.timedOutKeys?.join(', ') ?? '?'})`,
+      );
+    }
   }
 
   private result(ok: boolean, failure?: string): SimResult {
@@ -988,6 +1482,7 @@ export class Simulation {
         leaders: this.leaders.size,
         fsyncs: this.nodes.reduce((sum, n) => sum + n.fs.fsyncCount, 0),
         commitIndex: leaderStatus?.commit ?? 0,
+        ...this.faultStats,
       },
     };
   }
@@ -996,6 +1491,18 @@ export class Simulation {
     this.trace.push(`[${this.now}] ${line}`);
     if (this.trace.length > this.traceLimit * 2)
       this.trace.splice(0, this.trace.length - this.traceLimit);
+  }
+}
+
+function describeEpisode(e: Episode): string {
+  switch (e.kind) {
+    case 'restore':
+      return 'back to every member a voter';
+    case 'replace':
+      return `replace n${e.replace ?? '?'} (remove, wipe, rejoin as a learner, promote)`;
+    case 'remove':
+    case 'single':
+      return `${e.kind}: ${[...e.desired].map(([id, role]) => `n${id} ${role}`).join(', ')}`;
   }
 }
 
