@@ -628,3 +628,46 @@ test('membership: a removal commits only once a quorum of the voters that remain
   c.tickAll(3);
   t.deepEqual(c.core(1).status().conf.voters, [1, 2]);
 });
+
+test('snapshots: a late acknowledgement of a resent chunk does not start a second stream of chunks', (t) => {
+  const c = new TestCluster([1, 2, 3], { snapshotChunkBytes: 4 });
+  c.elect(1);
+  c.tickAll(1);
+  c.isolate(3);
+  for (let i = 0; i < 10; i++) c.core(1).propose(data(`e${i}`));
+  c.deliverAll();
+  const applied = c.core(1).status().applied;
+  const image = data('a state machine image of 64 bytes, sent in sixteen chunks of 4 ....');
+  c.core(1).compact(
+    { meta: { index: applied, term: 1, conf: { voters: [1, 2, 3], learners: [] } }, data: image },
+    0,
+  );
+  c.heal();
+  let sent = 0;
+  const count = (m: Message) => {
+    if (m.type === 'snap') sent++;
+    return true;
+  };
+  // The follower is slow: its answers reach the leader only every fourth tick, so the
+  // leader resends the chunk it waits for; then the answers to both copies arrive.
+  const held: Message[] = [];
+  for (let i = 0; i < 200 && c.get(3).snapshot?.meta.index !== applied; i++) {
+    c.core(1).tick();
+    c.deliverAll(1000, (m) => {
+      if (m.type === 'snapResp' && m.to === 1) {
+        held.push(m);
+        return false;
+      }
+      return count(m);
+    });
+    if (i % 4 === 3) {
+      c.inflight.push(...held.splice(0));
+      c.deliverAll(1000, count);
+    }
+  }
+  t.deepEqual(c.get(3).snapshot?.data, image);
+  const chunks = Math.ceil(image.length / 4);
+  // Each chunk once, plus a resend per wait; not every chunk twice from then on.
+  t.log(`sent ${sent} chunks for ${chunks}`);
+  t.true(sent <= chunks + chunks / 2, `sent ${sent} chunks for ${chunks}`);
+});
