@@ -22,6 +22,7 @@ import type { NodeStatus } from '../../raft/runtime/raft-node.js';
 import type { NetAddress } from '../../raft/transport/mutual-tls.js';
 import { Conflict, NotFound, Unavailable, isAgendaError } from '../../server/errors.js';
 import {
+  CAUGHT_UP_LAG,
   removalProblem,
   type MembershipView,
   type MemberView,
@@ -167,6 +168,18 @@ export async function replaceMember(options: ReplaceOptions): Promise<ReplaceRes
       }
       leftVoters = true;
       if (member?.role === 'learner') {
+        // The leader counts entries the learner stored; its state machine may still be
+        // restoring a snapshot of the whole store. Promoted only once it applied them too.
+        const own = member.caughtUp ? await membership.memberStatus(options.api, 2_000) : null;
+        if (member.caughtUp && (own === null || own.applied < view.commit - CAUGHT_UP_LAG)) {
+          say(
+            own === null
+              ? `stored the log; waiting for ${name} to answer with its applied index…`
+              : `stored the log; applying it: ${own.applied} of ${view.commit}`,
+          );
+          await sleep(pollMs, undefined, { signal });
+          continue;
+        }
         if (!member.caughtUp) {
           const of = view.lastIndex;
           const percent = of === 0 ? 100 : Math.floor((member.match / of) * 100);
@@ -177,7 +190,10 @@ export async function replaceMember(options: ReplaceOptions): Promise<ReplaceRes
           await sleep(pollMs, undefined, { signal });
           continue;
         }
-        record('caught-up', `caught up (${member.lag} entries behind); promoting to voter…`);
+        record(
+          'caught-up',
+          `caught up (${member.lag} entries behind, applied ${own?.applied ?? '?'}); promoting to voter…`,
+        );
         await membership.promote(id, signal);
         refusals = 0;
         continue;
