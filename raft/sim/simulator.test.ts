@@ -16,7 +16,10 @@ test(`the simulator finds no invariant violation over ${SEEDS} seeds, and reache
     acked += r.stats.acked;
     for (const [k, v] of Object.entries(r.stats) as [keyof SimResult['stats'], number][])
       totals[k] = (totals[k] ?? 0) + v;
-    if (!r.ok) failures.push(`seed ${seed}: ${r.failure ?? ''}\n${r.trace.slice(-40).join('\n')}`);
+    if (!r.ok || r.historyVerdict !== 'linearizable')
+      failures.push(
+        `seed ${seed}: ${r.failure ?? r.historyVerdict}\n${r.trace.slice(-40).join('\n')}`,
+      );
   }
   t.deepEqual(failures, []);
   t.true(acked > SEEDS * 20, 'runs make real progress, not just survive');

@@ -106,12 +106,24 @@ export interface SimProfile {
    * the record as a torn tail; it is then replaced (wipe + rejoin as a learner).
    */
   readonly bitFlipChance: number;
+  /**
+   * Per-step chance that the leader's clock stalls (no ticks, everything else runs) while
+   * it is cut off from the others: it believes it leads long after a new leader has
+   * committed more, which only a quorum round (ReadIndex) can tell it before it serves a read.
+   */
+  readonly stallChance: number;
 }
 
 export interface SimResult {
   readonly seed: number;
   readonly ok: boolean;
   readonly failure?: string;
+  /**
+   * The history check's verdict (`unchecked` if the run stopped before it). Callers count a
+   * run as passed only with `linearizable`, whatever `ok` says: a check that did not finish
+   * proves nothing, and this keeps that rule in two places.
+   */
+  readonly historyVerdict: 'linearizable' | 'not_linearizable' | 'timeout' | 'unchecked';
   /** The last events before the end (or the failure), for a human to read. */
   readonly trace: readonly string[];
   readonly stats: {
@@ -171,6 +183,7 @@ export function profileFor(seed: number): SimProfile {
     confRestartChance: r.pick([0, 0.3, 0.7]),
     quickRestartChance: r.pick([0, 0.001, 0.004]),
     bitFlipChance: r.pick([0, 0, 0.0004, 0.001]),
+    stallChance: r.pick([0, 0.001, 0.002]),
   };
 }
 
@@ -316,6 +329,15 @@ interface SimNode {
   heldDown: boolean;
   /** A flipped bit waits in its WAL: its next start must refuse (what was flipped, for the trace). */
   corruptedAt: string | null;
+  /** No ticks before this step (see stallChance). */
+  tickStalledUntil: number;
+  /**
+   * Forwarded reads this member received while leading and has not answered: context →
+   * the step it came. When it stops leading it must answer each (a refusal), see checkHeldReads.
+   */
+  heldReads: Map<string, number>;
+  /** The step by which a former leader must have answered its held reads; -1: none due. */
+  heldReadsDue: number;
   /** The commit index last seen while leader, in the term it led. */
   leaderCommit: { term: number; commit: number };
   host: RaftHost<AppliedResult, KvQuery, KvReadResult> | null;
@@ -426,6 +448,13 @@ export class Simulation {
   private episode: Episode | null = null;
   /** A membership change just applied and a member is to be killed (confRestartChance). */
   private killAfterChange = false;
+  /** Read contexts members sent, with the run (start number) that sent them. */
+  private readonly readContexts = new Map<string, number>();
+  /** The start number of each member's current run. */
+  private readonly runOf = new Map<NodeId, number>();
+  private historyVerdict: SimResult['historyVerdict'] = 'unchecked';
+  /** The end of the latest clock stall (see stallChance). */
+  private stalledUntil = 0;
   /** Churn waits until this step after a refused change. */
   private churnRetryAt = 0;
   /** The highest commit index any member has reported: a read started now must see it. */
@@ -471,6 +500,9 @@ export class Simulation {
         heldDown: false,
         corruptedAt: null,
         leaderCommit: { term: 0, commit: 0 },
+        tickStalledUntil: 0,
+        heldReads: new Map(),
+        heldReadsDue: -1,
         host: null,
         sm: null,
         storage: null,
@@ -577,6 +609,11 @@ export class Simulation {
     );
   }
 
+  private runStarted(node: SimNode): number {
+    this.runOf.set(node.id, ++this.starts);
+    return this.starts;
+  }
+
   private newHost(
     node: SimNode,
     sm: DelayedStateMachine,
@@ -601,7 +638,7 @@ export class Simulation {
         if (error !== null) throw error;
       },
       bootstrap: { voters, learners: [] },
-      incarnation: `run${++this.starts}`,
+      incarnation: `run${this.runStarted(node)}`,
       send: (msgs) => this.send(node, msgs),
       snapshotEvery: this.profile.snapshotEvery,
       snapshotPhase: (node.id * 7) % this.profile.snapshotEvery,
@@ -610,15 +647,22 @@ export class Simulation {
       ...(this.profile.readBudget > 0
         ? { readBudgetMs: this.profile.readBudget, clock: readClock }
         : {}),
-      onSoftState: (s) =>
+      onSoftState: (s) => {
         this.log(
           `n${node.id} is ${s.role}${s.leader ? ` (leader n${s.leader})` : ''} term ${node.host?.status().term ?? '?'}`,
-        ),
+        );
+        // Its refusals leave with this Ready, after a background fsync at the latest.
+        if (s.role !== 'leader' && node.heldReads.size > 0 && node.heldReadsDue < 0)
+          node.heldReadsDue = this.now + this.profile.syncDelay + 2;
+      },
       onSnapshot: (snap, how) => this.checkSnapshot(node, snap, how),
     });
   }
 
   private stop(node: SimNode): void {
+    // What a stopped member held is lost with it: a loss the readers' timeouts cover.
+    node.heldReads.clear();
+    node.heldReadsDue = -1;
     node.host?.close();
     node.sm?.recording.inner.close();
     node.host = null;
@@ -721,6 +765,7 @@ export class Simulation {
       if (
         node.host &&
         this.now >= node.pausedUntil &&
+        this.now >= node.tickStalledUntil &&
         (this.now + node.tickPhase) % node.stepsPerTick === 0
       ) {
         this.guard(node, (h) => h.tick());
@@ -737,6 +782,7 @@ export class Simulation {
       }
     }
     this.checkLeaders();
+    this.checkHeldReads();
     if (this.now % 50 === 0) this.checkLogMatching();
   }
 
@@ -806,6 +852,24 @@ export class Simulation {
     }
     if (p.quickRestartChance > 0 && r.chance(p.quickRestartChance)) this.quickRestart();
     if (p.bitFlipChance > 0 && r.chance(p.bitFlipChance)) this.rot();
+    if (p.stallChance > 0 && r.chance(p.stallChance)) this.stallLeader();
+  }
+
+  /** See stallChance: the leader is cut off and its clock stops for a while. */
+  private stallLeader(): void {
+    const leader = this.nodes.find((n) => n.host?.status().role === 'leader');
+    if (!leader || this.partitionHealAt >= 0) return;
+    const r = this.faultRng;
+    this.stats.partitions++;
+    for (const n of this.nodes) {
+      if (n !== leader) this.blocked.add(`${leader.id}>${n.id}`).add(`${n.id}>${leader.id}`);
+    }
+    // The network heals when the clock resumes, not before: the new leader's messages would
+    // depose it at once, and the window in which only a quorum round can tell is the point.
+    leader.tickStalledUntil = this.now + r.int(150, 400);
+    this.stalledUntil = Math.max(this.stalledUntil, leader.tickStalledUntil);
+    this.partitionHealAt = leader.tickStalledUntil;
+    this.log(`n${leader.id} isolated, its clock stalled until step ${leader.tickStalledUntil}`);
   }
 
   private partition(): void {
@@ -839,6 +903,8 @@ export class Simulation {
   private send(from: SimNode, msgs: readonly Message[]): void {
     const r = this.netRng;
     for (const msg of msgs) {
+      if (msg.type === 'readIndexResp') from.heldReads.delete(msg.context);
+      if (msg.type === 'readIndex') this.checkReadContext(from, msg.context);
       if (this.chaos && r.chance(this.profile.dropRate)) {
         this.lost(msg);
         continue;
@@ -873,6 +939,8 @@ export class Simulation {
         later.push({ ...q, at: to.pausedUntil });
         continue;
       }
+      if (q.msg.type === 'readIndex' && to.host.status().role === 'leader')
+        to.heldReads.set(q.msg.context, this.now);
       this.guard(to, (h) => h.receive(q.msg));
     }
     for (const q of later) this.queue.push(q);
@@ -1081,6 +1149,8 @@ export class Simulation {
   private checkReadAnswered(f: InFlight): void {
     if (f.op.input.kind !== 'get' || f.retryAt >= 0 || !this.chaos) return;
     if (f.lossMark !== this.readLosses || this.now - f.dispatchedAt < 300) return;
+    // A leader whose clock stalled cannot step down, and its reads rightly wait for it.
+    if (this.stalledUntil > f.dispatchedAt) return;
     const target = this.nodes[f.target - 1];
     if (!target?.host) return;
     // A member out of the membership hears from no leader and cannot catch up to a read's
@@ -1090,6 +1160,44 @@ export class Simulation {
     throw new SimFailure(
       `${describe(f.op.input)} sent to n${f.target} at step ${f.dispatchedAt} was never answered, though no read message was lost and no member crashed`,
     );
+  }
+
+  /**
+   * Read contexts are unique across a member's runs: a leader may answer a read of an
+   * earlier run after a restart, and the answer is matched by context alone.
+   */
+  private checkReadContext(from: SimNode, context: string): void {
+    const run = this.runOf.get(from.id) ?? 0;
+    const earlier = this.readContexts.get(context);
+    if (earlier !== undefined && earlier !== run) {
+      throw new SimFailure(
+        `n${from.id} sent read context ${context}, which its run ${earlier} used before this run (${run})`,
+      );
+    }
+    this.readContexts.set(context, run);
+  }
+
+  /**
+   * A leader that stops leading answers every read forwarded to it that it still holds (a
+   * refusal, so the asking member's readers retry at once), with the Ready that reports it.
+   */
+  private checkHeldReads(): void {
+    for (const node of this.nodes) {
+      if (node.heldReadsDue < 0 || this.now < node.heldReadsDue) continue;
+      if (this.now < node.pausedUntil) {
+        // A paused member sends nothing; its answers are due once it runs again.
+        node.heldReadsDue = node.pausedUntil + this.profile.syncDelay + 2;
+        continue;
+      }
+      node.heldReadsDue = -1;
+      if (!node.host || node.host.status().role === 'leader') continue;
+      const [context] = node.heldReads.keys();
+      if (context !== undefined) {
+        throw new SimFailure(
+          `n${node.id} stopped leading without answering the forwarded read ${context}`,
+        );
+      }
+    }
   }
 
   /** Snapshots at the same index must be byte-identical, wherever they were taken. */
@@ -1259,6 +1367,17 @@ export class Simulation {
     const drop = ids.find((id) => roleOf(id) === 'learner' && want(id) === 'out');
     const add = ids.find((id) => roleOf(id) === 'out' && want(id) !== 'out');
     const promote = ids.find((id) => roleOf(id) === 'learner' && want(id) === 'voter');
+    // A leader removing itself to leave one voter is not done: should that voter restart
+    // before it stores the removal's commit, it believes in two voters, and the removed
+    // leader (its log longer) refuses it its vote; nothing brings them back (see README).
+    const lastButOne = demote === leader.id && conf.voters.length === 2;
+    if (lastButOne) {
+      this.log(
+        `membership episode abandoned (the leader would remove itself): ${describeEpisode(ep)}`,
+      );
+      this.episode = null;
+      return;
+    }
     if (demote !== undefined && conf.voters.length > 1) cc = { kind: 'remove', node: demote };
     else if (drop !== undefined) cc = { kind: 'remove', node: drop };
     else if (add !== undefined) cc = { kind: 'addLearner', node: add };
@@ -1310,7 +1429,9 @@ export class Simulation {
     } else {
       // Only from a full membership: a member removed earlier and still running keeps an old
       // membership, in which the wiped member's vote (its log empty) would count (see README).
-      if (conf.voters.length !== this.nodes.length) return;
+      // And with every member caught up: a wiped member promoted before it caught up holds
+      // nothing yet, and losing a second member then loses what only they held.
+      if (conf.voters.length !== this.nodes.length || !this.allCaughtUp()) return;
       const members = conf.voters.filter((id) => id !== leader.id);
       this.episode = {
         kind: 'replace',
@@ -1326,6 +1447,13 @@ export class Simulation {
    * A member has rotten storage, found or not yet: the membership must not shrink meanwhile,
    * or two voters with one of them lost for good would leave no quorum to remove it.
    */
+  /** Every member is up and holds everything the leader has committed. */
+  private allCaughtUp(): boolean {
+    const leader = this.nodes.find((n) => n.host?.status().role === 'leader')?.host?.status();
+    if (!leader) return false;
+    return this.nodes.every((n) => (n.host?.status().lastIndex ?? -1) >= leader.commit);
+  }
+
   private rotting(): boolean {
     return this.nodes.some((n) => n.heldDown || n.corruptedAt !== null);
   }
@@ -1344,7 +1472,7 @@ export class Simulation {
     const leader = this.nodes.find((n) => n.host?.status().role === 'leader');
     const conf = leader?.host?.status().conf;
     // From a full membership only, as for any replacement (see startEpisode).
-    if (!conf || conf.voters.length !== this.nodes.length) return;
+    if (!conf || conf.voters.length !== this.nodes.length || !this.allCaughtUp()) return;
     // A voter only while two others remain, so the survivors can still remove it.
     const spare = this.nodes.filter(
       (n) =>
@@ -1458,6 +1586,7 @@ export class Simulation {
       }
     }
     const verdict = checkKvHistory(this.history, { timeoutMs: this.checkBudgetMs });
+    this.historyVerdict = verdict.verdict;
     if (verdict.verdict === 'not_linearizable') {
       throw new SimFailure(`history is not linearizable: ${verdict.failure?.explanation ?? ''}`);
     }
@@ -1474,6 +1603,7 @@ export class Simulation {
     return {
       seed: this.seed,
       ok,
+      historyVerdict: this.historyVerdict,
       ...(failure === undefined ? {} : { failure }),
       trace: this.trace,
       stats: {
