@@ -329,6 +329,8 @@ interface SimNode {
   heldDown: boolean;
   /** A flipped bit waits in its WAL: its next start must refuse (what was flipped, for the trace). */
   corruptedAt: string | null;
+  /** The votes it granted, by term, since its disk was last wiped. */
+  readonly votes: Map<number, NodeId>;
   /** No ticks before this step (see stallChance). */
   tickStalledUntil: number;
   /**
@@ -501,6 +503,7 @@ export class Simulation {
         corruptedAt: null,
         leaderCommit: { term: 0, commit: 0 },
         tickStalledUntil: 0,
+        votes: new Map(),
         heldReads: new Map(),
         heldReadsDue: -1,
         host: null,
@@ -697,6 +700,7 @@ export class Simulation {
     if (node.host) this.readLosses++;
     this.stop(node);
     node.fs = new SimFileSystem();
+    node.votes.clear();
     node.joiner = true;
     node.heldDown = false;
     node.corruptedAt = null;
@@ -904,6 +908,8 @@ export class Simulation {
     const r = this.netRng;
     for (const msg of msgs) {
       if (msg.type === 'readIndexResp') from.heldReads.delete(msg.context);
+      if (msg.type === 'voteResp' && msg.granted && !msg.pre)
+        this.checkVote(from, msg.term, msg.to);
       if (msg.type === 'readIndex') this.checkReadContext(from, msg.context);
       if (this.chaos && r.chance(this.profile.dropRate)) {
         this.lost(msg);
@@ -1160,6 +1166,20 @@ export class Simulation {
     throw new SimFailure(
       `${describe(f.op.input)} sent to n${f.target} at step ${f.dispatchedAt} was never answered, though no read message was lost and no member crashed`,
     );
+  }
+
+  /**
+   * One vote per member and term, across its restarts (a wipe forgets them, as it must):
+   * the vote is what a member must persist before it answers.
+   */
+  private checkVote(voter: SimNode, term: number, candidate: NodeId): void {
+    const earlier = voter.votes.get(term);
+    if (earlier !== undefined && earlier !== candidate) {
+      throw new SimFailure(
+        `n${voter.id} voted for n${earlier} and then for n${candidate} in term ${term}`,
+      );
+    }
+    voter.votes.set(term, candidate);
   }
 
   /**
