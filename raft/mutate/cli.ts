@@ -23,7 +23,7 @@ const TEST_TIMEOUT_MS = 240_000;
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    seeds: { type: 'string', default: '120' },
+    seeds: { type: 'string', default: '150' },
     jobs: { type: 'string', default: '2' },
     only: { type: 'string' },
     'no-tests': { type: 'boolean', default: false },
