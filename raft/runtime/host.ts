@@ -564,7 +564,7 @@ export class RaftHost<R, Q, QR> {
     //    overlap it (Raft thesis §10.2.1). This is safe because the leader counts a follower's
     //    acknowledgement only in a later round, after this one's fsync has returned, and
     //    counts its own copy only once that fsync is done (RaftCore.advance).
-    const [early, late] = splitLeaderReplication(rd.messages);
+    const [early] = splitLeaderReplication(rd.messages);
     if (early.length > 0) {
       this.counters.messagesSent += early.length;
       this.opts.send(early);
