@@ -108,8 +108,10 @@ test('applies and queries of 5 s each leave the leader, the term and the event l
     const written = leader.propose(encodeKvCommand({ op: 'put', key: 'k', value: 'v' }), {
       timeoutMs: 30_000,
     });
-    const read = leader.read({ op: 'get', key: 'k' }, { timeoutMs: 30_000 });
     t.deepEqual(await written, { ok: true, prev: null });
+    // Asked once the write is done, so it must see it (asked together, it may go first: the
+    // two would be concurrent, and a read index taken before the write commits is right).
+    const read = leader.read({ op: 'get', key: 'k' }, { timeoutMs: 30_000 });
     t.deepEqual(await read, { value: 'v' });
     const took = performance.now() - started;
     delay.disable();
