@@ -451,7 +451,11 @@ test('membership: removing the leader makes it step down once applied; the rest 
   t.true(leader === 2 || leader === 3);
 });
 
-test('snapshots: a member behind the compacted log is sent the snapshot in chunks and resumes', (t) => {
+/**
+ * Three members in 4-byte snapshot chunks; member 3 was cut off while member 1 committed ten
+ * entries and compacted its log into `image`, so it can only catch up from the snapshot.
+ */
+function behindCompactedLog(image: Uint8Array) {
   const c = new TestCluster([1, 2, 3], { snapshotChunkBytes: 4 });
   c.elect(1);
   c.tickAll(1);
@@ -459,11 +463,16 @@ test('snapshots: a member behind the compacted log is sent the snapshot in chunk
   for (let i = 0; i < 10; i++) c.core(1).propose(data(`e${i}`));
   c.deliverAll();
   const applied = c.core(1).status().applied;
-  const image = data('state-machine-image-of-22-bytes');
   c.core(1).compact(
     { meta: { index: applied, term: 1, conf: { voters: [1, 2, 3], learners: [] } }, data: image },
     0,
   );
+  return { c, applied };
+}
+
+test('snapshots: a member behind the compacted log is sent the snapshot in chunks and resumes', (t) => {
+  const image = data('state-machine-image-of-22-bytes');
+  const { c, applied } = behindCompactedLog(image);
   t.is(c.core(1).status().firstIndex, applied + 1);
   c.core(1).propose(data('after'));
   c.heal();
@@ -630,18 +639,8 @@ test('membership: a removal commits only once a quorum of the voters that remain
 });
 
 test('snapshots: a late acknowledgement of a resent chunk does not start a second stream of chunks', (t) => {
-  const c = new TestCluster([1, 2, 3], { snapshotChunkBytes: 4 });
-  c.elect(1);
-  c.tickAll(1);
-  c.isolate(3);
-  for (let i = 0; i < 10; i++) c.core(1).propose(data(`e${i}`));
-  c.deliverAll();
-  const applied = c.core(1).status().applied;
   const image = data('a state machine image of 64 bytes, sent in sixteen chunks of 4 ....');
-  c.core(1).compact(
-    { meta: { index: applied, term: 1, conf: { voters: [1, 2, 3], learners: [] } }, data: image },
-    0,
-  );
+  const { c, applied } = behindCompactedLog(image);
   c.heal();
   let sent = 0;
   const count = (m: Message) => {
