@@ -327,6 +327,7 @@ export class RaftHost<R, Q, QR> {
   /** A Ready whose entries are being synced in the background (see HostOptions.syncInBackground). */
   private syncing: {
     readonly rd: Ready;
+    readonly late: readonly Message[];
     readonly readsUntil: number;
     readonly since: number;
   } | null = null;
@@ -491,8 +492,9 @@ export class RaftHost<R, Q, QR> {
     this.startReadRound();
     while (this.core.hasReady()) {
       const rd = this.core.ready();
-      if (this.persist(rd, readsUntil)) return;
-      this.finishReady(rd, readsUntil);
+      const late = this.persist(rd, readsUntil);
+      if (late === null) return;
+      this.finishReady(rd, late, readsUntil);
     }
     // Reads left over by an earlier round's budget, or waiting for the state machine.
     this.serveReads(readsUntil);
@@ -549,10 +551,11 @@ export class RaftHost<R, Q, QR> {
 
   /**
    * Steps 0-2 of a Ready: the hard state, the leader's replication, the entries and their
-   * fsync. True when the fsync was started in the background: {@link afterSync} does the
-   * rest; false when the Ready is durable and {@link finishReady} may go on at once.
+   * fsync. Null when the fsync was started in the background: {@link afterSync} does the
+   * rest; otherwise the Ready is durable and {@link finishReady} may go on at once with the
+   * messages that had to wait for it.
    */
-  private persist(rd: Ready, readsUntil: number): boolean {
+  private persist(rd: Ready, readsUntil: number): Message[] | null {
     this.counters.readies++;
     if (rd.softState) this.role = rd.softState.role;
     // 0. The hard state goes first: no message may leave before the term it carries is
@@ -564,7 +567,7 @@ export class RaftHost<R, Q, QR> {
     //    overlap it (Raft thesis §10.2.1). This is safe because the leader counts a follower's
     //    acknowledgement only in a later round, after this one's fsync has returned, and
     //    counts its own copy only once that fsync is done (RaftCore.advance).
-    const [early] = splitLeaderReplication(rd.messages);
+    const [early, late] = splitLeaderReplication(rd.messages);
     if (early.length > 0) {
       this.counters.messagesSent += early.length;
       this.opts.send(early);
@@ -578,19 +581,19 @@ export class RaftHost<R, Q, QR> {
       this.counters.entriesAppended += rd.entries.length;
       const before = this.observing() ? this.now() : 0;
       if (this.opts.syncInBackground === true && this.storage.syncInBackground !== undefined) {
-        this.syncing = { rd, readsUntil, since: before };
+        this.syncing = { rd, late, readsUntil, since: before };
         this.storage.syncInBackground((error) => this.afterSync(error));
-        return true;
+        return null;
       }
       this.storage.sync();
       if (this.observing()) this.opts.observe?.synced(this.now() - before);
     }
-    return false;
+    return late;
   }
 
   /** The rest of a durable Ready (steps 3-4), its advance, and what that makes due. */
-  private finishReady(rd: Ready, readsUntil: number): void {
-    this.completeReady(rd);
+  private finishReady(rd: Ready, late: readonly Message[], readsUntil: number): void {
+    this.completeReady(rd, late);
     this.core.advance(rd);
     this.throwIfFailed();
     this.reportConfChanges();
@@ -611,7 +614,7 @@ export class RaftHost<R, Q, QR> {
       try {
         if (this.observing()) this.opts.observe?.synced(this.now() - syncing.since);
         this.syncing = null;
-        this.finishReady(syncing.rd, syncing.readsUntil);
+        this.finishReady(syncing.rd, syncing.late, syncing.readsUntil);
         const inputs = this.deferred;
         this.deferred = [];
         for (const input of inputs) input.run();
@@ -625,9 +628,8 @@ export class RaftHost<R, Q, QR> {
   }
 
   /** Steps 3-4 of a durable Ready: what may go out now, and the applies. */
-  private completeReady(rd: Ready): void {
+  private completeReady(rd: Ready, late: readonly Message[]): void {
     // 3. Send the rest: only now may others rely on what we persisted (a vote, an ack).
-    const [, late] = splitLeaderReplication(rd.messages);
     if (late.length > 0) {
       this.counters.messagesSent += late.length;
       this.opts.send(late);
