@@ -2,7 +2,7 @@ import test from 'ava';
 import type { RaftError } from './errors.js';
 import { candidateLogIsUpToDate } from './vote-check.js';
 import { quorumMatchIndex, tallyVotes } from './quorum.js';
-import { SPLIT_VOTE_RETRY_TICKS } from './raft.js';
+import { campaignTurnAfterLeaderLoss, SPLIT_VOTE_RETRY_TICKS } from './raft.js';
 import { data, TestCluster, text } from './test-cluster.js';
 import type { AppendMsg, Message, NodeId } from './types.js';
 
@@ -192,6 +192,34 @@ test('a broken connection to the leader: its followers campaign within a few tic
   t.is(c.core(2).status().role, 'leader', 'one tick later: pre-vote, vote, leadership');
   t.is(c.core(2).status().term, term + 1);
   // Whole election timeouts would have taken at least electionTicks (10) ticks.
+});
+
+test('after losing their leader, followers campaign in turns by id, a stride apart', (t) => {
+  // Five voters, member 3 lost, ten ticks: 1, 4, 7, 10 for members 1, 2, 4, 5.
+  t.deepEqual(
+    [1, 2, 4, 5].map((id) => campaignTurnAfterLeaderLoss([5, 4, 3, 2, 1], 3, id, 10)),
+    [1, 4, 7, 10],
+  );
+  t.deepEqual(
+    [2, 3].map((id) => campaignTurnAfterLeaderLoss([1, 2, 3], 1, id, 10)),
+    [1, 10],
+  );
+  t.is(campaignTurnAfterLeaderLoss([1, 2, 3], 1, 4, 10), null, 'a learner does not campaign');
+  t.is(campaignTurnAfterLeaderLoss([1, 2], 1, 2, 10), 1);
+  t.is(campaignTurnAfterLeaderLoss([1, 2, 3, 4, 5], 1, 5, 2), 2, 'never past electionTicks');
+});
+
+test('a killed leader of five: the first follower in turn wins, and nobody else campaigns', (t) => {
+  const c = new TestCluster([1, 2, 3, 4, 5]);
+  c.elect(3);
+  c.tickAll(1);
+  const term = c.core(3).status().term;
+  c.isolate(3);
+  for (const id of [1, 2, 4, 5]) c.core(id).peerUnreachable(3);
+  for (let i = 0; i < 3; i++) for (const id of [1, 2, 4, 5]) c.tick(id, 1);
+  t.is(c.core(1).status().role, 'leader', 'member 1, whose turn came first, won');
+  for (const id of [1, 2, 4, 5]) t.is(c.core(id).status().term, term + 1, `member ${id}: one election`);
+  for (const id of [2, 4, 5]) t.is(c.core(id).status().leader, 1);
 });
 
 test('a broken connection to a live leader costs at most a refused pre-vote', (t) => {
