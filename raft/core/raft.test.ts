@@ -188,25 +188,25 @@ test('a broken connection to the leader: its followers campaign within a few tic
   c.core(2).peerUnreachable(1);
   c.core(3).peerUnreachable(1);
   t.is(c.core(2).status().leader, 0, 'the follower no longer counts on the leader');
-  c.tick(2, 1);
-  t.is(c.core(2).status().role, 'leader', 'one tick later: pre-vote, vote, leadership');
+  c.tick(2, 2);
+  t.is(c.core(2).status().role, 'leader', 'two ticks later: pre-vote, vote, leadership');
   t.is(c.core(2).status().term, term + 1);
   // Whole election timeouts would have taken at least electionTicks (10) ticks.
 });
 
 test('after losing their leader, followers campaign in turns by id, a stride apart', (t) => {
-  // Five voters, member 3 lost, ten ticks: 1, 4, 7, 10 for members 1, 2, 4, 5.
+  // Five voters, member 3 lost, ten ticks: 2, 5, 8, then 10 (not 11) for members 1, 2, 4, 5.
   t.deepEqual(
     [1, 2, 4, 5].map((id) => campaignTurnAfterLeaderLoss([5, 4, 3, 2, 1], 3, id, 10)),
-    [1, 4, 7, 10],
+    [2, 5, 8, 10],
   );
   t.deepEqual(
     [2, 3].map((id) => campaignTurnAfterLeaderLoss([1, 2, 3], 1, id, 10)),
-    [1, 10],
+    [2, 5],
   );
   t.is(campaignTurnAfterLeaderLoss([1, 2, 3], 1, 4, 10), null, 'a learner does not campaign');
-  t.is(campaignTurnAfterLeaderLoss([1, 2], 1, 2, 10), 1);
-  t.is(campaignTurnAfterLeaderLoss([1, 2, 3, 4, 5], 1, 5, 2), 2, 'never past electionTicks');
+  t.is(campaignTurnAfterLeaderLoss([1, 2], 1, 2, 10), 2);
+  t.is(campaignTurnAfterLeaderLoss([1, 2, 3, 4, 5], 1, 5, 3), 3, 'never past electionTicks');
 });
 
 test('a killed leader of five: the first follower in turn wins, and nobody else campaigns', (t) => {
@@ -216,7 +216,7 @@ test('a killed leader of five: the first follower in turn wins, and nobody else 
   const term = c.core(3).status().term;
   c.isolate(3);
   for (const id of [1, 2, 4, 5]) c.core(id).peerUnreachable(3);
-  for (let i = 0; i < 3; i++) for (const id of [1, 2, 4, 5]) c.tick(id, 1);
+  for (let i = 0; i < 4; i++) for (const id of [1, 2, 4, 5]) c.tick(id, 1);
   t.is(c.core(1).status().role, 'leader', 'member 1, whose turn came first, won');
   for (const id of [1, 2, 4, 5]) t.is(c.core(id).status().term, term + 1, `member ${id}: one election`);
   for (const id of [2, 4, 5]) t.is(c.core(id).status().leader, 1);
@@ -234,7 +234,8 @@ test('a broken connection to a live leader costs at most a refused pre-vote', (t
 
   // Only member 2's connection to the leader broke: member 3 still hears the leader.
   c.core(2).peerUnreachable(1);
-  c.tick(2, 1);
+  c.tick(2, 2);
+  t.is(c.core(2).status().role, 'preCandidate', 'member 2 asked for pre-votes');
   t.is(c.core(1).status().role, 'leader', 'member 3 and the leader refused the pre-vote');
   t.is(c.core(1).status().term, term, 'no term was spent');
   c.tick(1, 1);

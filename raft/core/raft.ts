@@ -274,13 +274,15 @@ export class RaftCore {
    *
    * All the leader's followers get the hint within milliseconds of each other, so when each
    * campaigns is what decides whether their campaigns collide. They take turns by id: the
-   * lowest-id remaining voter campaigns after one tick, the next one `stride` ticks later, and
-   * so on, the last within electionTicks. A campaign (pre-vote, then vote, each answered
-   * after an fsync) took 100-300 ms in the lab; with random delays over the same span (the
-   * rule before), two followers often campaigned within one round of each other and split
-   * the vote or, worse, the loser's retry deposed the winner a moment after it won (a 1.5 s
-   * outage instead of 0.4 s). With turns, the next follower's timer comes a whole stride
-   * later, when the first has either won (its heartbeat resets the timer) or been refused.
+   * lowest-id remaining voter campaigns after {@link FIRST_TURN_TICKS} ticks (by then the
+   * others got the hint too and no longer ignore its pre-vote as their leader's lease), the
+   * next one {@link TURN_STRIDE_TICKS} ticks later, and so on, none later than electionTicks.
+   * A pre-vote round took 50-100 ms in the lab and a vote round 100-200 ms (each vote is
+   * fsynced). With random delays over the same span (the rule before), two followers often
+   * campaigned within one round of each other and split the vote or, worse, the loser's
+   * retry deposed the winner a moment after it won (a 1.5 s outage instead of 0.4 s). With
+   * turns, the next follower's pre-vote comes when the voters have granted the first one's
+   * real vote (and refuse it) or the first has won (its heartbeat resets the timer).
    * (Holding a member back once it granted a pre-vote would spread them further, but the
    * simulator found it can starve elections: a candidate that wins pre-votes and loses real
    * ones kept silencing the one member that could win.)
@@ -1284,10 +1286,16 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 export type { ReadIndexMsg, ReadIndexRespMsg, VoteRespMsg };
 
+/** A follower that lost its leader campaigns in turn: the first turn comes after this many ticks. */
+export const FIRST_TURN_TICKS = 2;
+/** Ticks between one follower's turn and the next one's (see `RaftCore.peerUnreachable`). */
+export const TURN_STRIDE_TICKS = 3;
+
 /**
  * How many ticks after losing its leader `self` campaigns (see `RaftCore.peerUnreachable`):
- * 1 for the lowest-id voter other than the lost leader, then one stride more for each next
- * one, the last at `electionTicks`. Null for a member that is not a voter.
+ * {@link FIRST_TURN_TICKS} for the lowest-id voter other than the lost leader, then
+ * {@link TURN_STRIDE_TICKS} more for each next one, never later than `electionTicks`. Null for
+ * a member that is not a voter.
  */
 export function campaignTurnAfterLeaderLoss(
   voters: readonly NodeId[],
@@ -1298,6 +1306,5 @@ export function campaignTurnAfterLeaderLoss(
   const remaining = voters.filter((v) => v !== lostLeader).sort((a, b) => a - b);
   const rank = remaining.indexOf(self);
   if (rank < 0) return null;
-  const stride = Math.max(1, Math.floor((electionTicks - 1) / Math.max(1, remaining.length - 1)));
-  return Math.min(electionTicks, 1 + rank * stride);
+  return Math.min(electionTicks, FIRST_TURN_TICKS + rank * TURN_STRIDE_TICKS);
 }
