@@ -1,8 +1,10 @@
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import type { Snapshot } from '../core/types.js';
 import { DurableStorage, type DurableStorageOptions } from './durable-log.js';
 import { StorageCorruptError, StorageRequestError, WalCorruptError } from './errors.js';
+import type { BackgroundWrite } from './fs.js';
 import { SimFileSystem, SimPowerCutError } from './sim-fs.js';
 import { entries, entry, RecordingLogger, seededRandom } from './test-support.js';
 
@@ -116,22 +118,26 @@ test('an installed snapshot survives a crash and stale entries do not', (t) => {
   }
 });
 
-/** Runs `operation` with the power cut after each of its file-system steps in turn. */
-function atEveryStep(
+/**
+ * Runs `operation` with the power cut after each of its file-system steps in turn. The
+ * options are given the disk, for a background writer that writes to it.
+ */
+async function atEveryStep(
   t: ExecutionContext,
   prepare: (storage: DurableStorage) => void,
-  operation: (storage: DurableStorage) => void,
+  operation: (storage: DurableStorage) => void | Promise<void>,
   check: (state: ReturnType<typeof open>['state'], step: number) => void,
-  options: Partial<DurableStorageOptions> = {},
-): void {
+  optionsFor: (fs: SimFileSystem) => Partial<DurableStorageOptions> = () => ({}),
+): Promise<void> {
   for (let step = 0; ; step++) {
     const fs = new SimFileSystem();
+    const options = optionsFor(fs);
     const { storage } = open(fs, options);
     prepare(storage);
     fs.cutPowerAfter(step);
     let finished = true;
     try {
-      operation(storage);
+      await operation(storage);
     } catch (error) {
       if (!(error instanceof SimPowerCutError)) throw error;
       finished = false;
@@ -152,10 +158,10 @@ function atEveryStep(
   }
 }
 
-test('installSnapshot cut short at any step recovers to the old log or the snapshot', (t) => {
+test('installSnapshot cut short at any step recovers to the old log or the snapshot', async (t) => {
   const old = entries(1, 10, 1);
   const installed = snapshot(5, 2);
-  atEveryStep(
+  await atEveryStep(
     t,
     (storage) => {
       storage.append(old);
@@ -169,11 +175,11 @@ test('installSnapshot cut short at any step recovers to the old log or the snaps
   );
 });
 
-test('a snapshot matching the log keeps the entries after it when the reset is lost', (t) => {
+test('a snapshot matching the log keeps the entries after it when the reset is lost', async (t) => {
   const old = entries(1, 10, 1);
   const installed = snapshot(5, 1);
   const outcomes = new Set<string>();
-  atEveryStep(
+  await atEveryStep(
     t,
     (storage) => {
       storage.append(old);
@@ -196,9 +202,9 @@ test('a snapshot matching the log keeps the entries after it when the reset is l
   t.deepEqual([...outcomes].sort(), ['old', 'snapshot', 'snapshot with log']);
 });
 
-test('saveSnapshot and compact cut short at any step lose nothing', (t) => {
+test('saveSnapshot and compact cut short at any step lose nothing', async (t) => {
   const old = entries(1, 40, 1);
-  atEveryStep(
+  await atEveryStep(
     t,
     (storage) => {
       for (const e of old) storage.append([e]);
@@ -212,7 +218,7 @@ test('saveSnapshot and compact cut short at any step lose nothing', (t) => {
       const from = state.snapshot?.meta.index ?? 0;
       t.deepEqual(state.entries, old.slice(from), `step ${step}`);
     },
-    { segmentBytes: 100 },
+    () => ({ segmentBytes: 100 }),
   );
 });
 
@@ -339,7 +345,20 @@ function gatedWriter(fs: SimFileSystem) {
         fail: reject,
       });
     });
-  return { write, pending };
+  /** Resolves once `count` writes were asked for (a file is checksummed before it is written). */
+  const started = async (count: number) => {
+    while (pending.length < count) await nextTurn();
+  };
+  return { write, pending, started };
+}
+
+/** A background writer over the simulated disk that writes as soon as it is asked. */
+function directWriter(fs: SimFileSystem): BackgroundWrite {
+  return async (path, parts) => {
+    await nextTurn();
+    fs.writeFile(path, Buffer.concat(parts));
+    fs.syncFile(path);
+  };
 }
 
 /** A storage writing in the background through a gated writer, its log holding 1..10. */
@@ -404,4 +423,111 @@ test('a failed background write leaves no file behind and the newest snapshot st
   await t.throwsAsync(plain.saveSnapshotInBackground(snapshot(0, 0)), {
     message: /no way to write in the background/,
   });
+});
+
+/** A snapshot whose image spans several of the chunks it is checksummed in. */
+function largeSnapshot(index: number, term: number): Snapshot {
+  const data = new Uint8Array(9 * 1024 * 1024 + 7);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + index) & 0xff;
+  return { meta: { index, term, conf: { voters: [1, 2, 3], learners: [] } }, data };
+}
+
+test('a snapshot installed in the background is durable once it resolves, and replaces the log', async (t) => {
+  const { fs, writer, storage } = withGatedWriter();
+  // Not synced: the install's reset comes after them, and its sync covers them.
+  storage.append(entries(11, 12, 1));
+  const installed = largeSnapshot(20, 2);
+  const installing = storage.installSnapshotInBackground(installed);
+  await writer.started(1);
+  // Nothing of the install is on disk until its file is written.
+  t.deepEqual(fs.list(join(dir, 'snap')), []);
+  writer.pending[0]!.release();
+  await installing;
+  fs.crash(seededRandom(20), { tornWriteChance: 1 });
+
+  const after = open(fs);
+  t.deepEqual(after.state.snapshot?.meta, installed.meta);
+  t.true(Buffer.from(installed.data).equals(after.state.snapshot?.data ?? new Uint8Array()));
+  t.deepEqual(after.state.entries, []);
+  t.deepEqual(after.logger.warnings, []);
+  after.storage.append([entry(21, 2)]);
+  after.storage.close();
+  t.deepEqual(open(fs).state.entries, [entry(21, 2)]);
+});
+
+test('a failed background install leaves the old snapshot and log and no file behind', async (t) => {
+  const { fs, writer, storage } = withGatedWriter();
+  storage.saveSnapshot(snapshot(4, 1));
+  const failing = storage.installSnapshotInBackground(snapshot(20, 2));
+  await writer.started(1);
+  fs.writeFile(join(dir, 'snap', '0000000000000020-0000000000000002.snap.tmp'), new Uint8Array(3));
+  writer.pending[0]!.fail(new Error('disk full'));
+  await t.throwsAsync(failing, { message: 'disk full' });
+  t.deepEqual(fs.list(join(dir, 'snap')), ['0000000000000004-0000000000000001.snap']);
+  // The log goes on as before.
+  storage.append(entries(11, 12, 1));
+  storage.close();
+  const { state } = open(fs);
+  t.deepEqual(state.snapshot, snapshot(4, 1));
+  t.deepEqual(state.entries, entries(5, 12, 1));
+});
+
+test('a background install overtaken by a newer snapshot, or by closing, is refused with its file dropped', async (t) => {
+  const { fs, writer, storage } = withGatedWriter();
+  const snapDir = join(dir, 'snap');
+  const overtaken = storage.installSnapshotInBackground(snapshot(20, 2));
+  await writer.started(1);
+  storage.installSnapshot(snapshot(30, 3));
+  writer.pending[0]!.release();
+  await t.throwsAsync(overtaken, {
+    instanceOf: StorageRequestError,
+    message: /older than the stored 30/,
+  });
+  t.deepEqual(fs.list(snapDir), ['0000000000000030-0000000000000003.snap']);
+  await t.throwsAsync(storage.installSnapshotInBackground(snapshot(25, 3)), {
+    instanceOf: StorageRequestError,
+  });
+
+  const closedMeanwhile = storage.installSnapshotInBackground(snapshot(40, 3));
+  await writer.started(2);
+  storage.close();
+  writer.pending[1]!.release();
+  await t.throwsAsync(closedMeanwhile, { instanceOf: StorageRequestError, message: /closed/ });
+  t.deepEqual(fs.list(snapDir), ['0000000000000030-0000000000000003.snap']);
+  t.deepEqual(open(fs).state, {
+    hardState: { term: 0, vote: 0 },
+    snapshot: snapshot(30, 3),
+    entries: [],
+  });
+
+  const plain = new DurableStorage({ fs: new SimFileSystem(), dir, logger: new RecordingLogger() });
+  plain.load();
+  await t.throwsAsync(plain.installSnapshotInBackground(snapshot(5, 1)), {
+    message: /no way to write in the background/,
+  });
+});
+
+test('installSnapshotInBackground cut short at any step recovers to the old log or the snapshot', async (t) => {
+  const old = entries(1, 10, 1);
+  const installed = snapshot(5, 2);
+  const outcomes = new Set<string>();
+  await atEveryStep(
+    t,
+    (storage) => {
+      storage.append(old);
+      storage.sync();
+    },
+    (storage) => storage.installSnapshotInBackground(installed),
+    (state, step) => {
+      if (state.snapshot === null) {
+        t.deepEqual(state.entries, old, `step ${step}`);
+        outcomes.add('old');
+      } else {
+        t.deepEqual(state, { hardState: state.hardState, snapshot: installed, entries: [] });
+        outcomes.add('snapshot');
+      }
+    },
+    (fs) => ({ writeInBackground: directWriter(fs) }),
+  );
+  t.deepEqual([...outcomes].sort(), ['old', 'snapshot']);
 });
