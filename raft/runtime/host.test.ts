@@ -3,6 +3,7 @@
  * own fsync (so the followers' fsyncs overlap it), while votes and acknowledgements wait for
  * the fsync that makes them true.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import test from 'ava';
 import type { RaftError } from '../core/errors.js';
 import type { Entry, HardState, Message, NodeId } from '../core/types.js';
@@ -411,19 +412,30 @@ test('proposals are refused as busy while the state machine trails by more than 
 });
 
 /**
- * Three members whose fsyncs run in the background and finish only when the test says:
- * `pending` holds each member's unfinished syncs.
+ * Three members whose fsyncs, and installs of a leader's snapshot, run in the background and
+ * finish only when the test says: `pending` holds each member's unfinished syncs, `installs`
+ * its unfinished installs. With `snapshotEvery`, members snapshot (synchronously) and compact
+ * their whole log.
  */
-function backgroundCluster() {
+function backgroundCluster(snapshotEvery = 0) {
   const timeline: string[] = [];
   const inFlight: Message[] = [];
   const pending = new Map<NodeId, ((error: Error | null) => void)[]>();
+  const installs = new Map<NodeId, { resolve: () => void; reject: (e: Error) => void }[]>();
   const hosts = new Map<NodeId, RaftHost<number, null, number>>();
   const failures: (Error | null)[] = [];
   for (const id of [1, 2, 3]) {
     pending.set(id, []);
+    installs.set(id, []);
     const storage: HostStorage = {
       ...recordingStorage(id, timeline),
+      installSnapshot: () => {
+        throw new Error('a member with background syncs installs in the background');
+      },
+      installSnapshotInBackground: (snap) => {
+        timeline.push(`${id} install ${snap.meta.index} started`);
+        return new Promise((resolve, reject) => installs.get(id)!.push({ resolve, reject }));
+      },
       syncInBackground: (done) => {
         timeline.push(`${id} sync started`);
         pending.get(id)!.push(done);
@@ -438,6 +450,8 @@ function backgroundCluster() {
         bootstrap: { voters: [1, 2, 3], learners: [] },
         syncInBackground: true,
         onBackgroundSync: (error) => failures.push(error),
+        snapshotEvery,
+        snapshotRetain: 0,
         send: (messages) => {
           for (const m of messages) {
             timeline.push(`${id} send ${m.type}`);
@@ -455,11 +469,14 @@ function backgroundCluster() {
     timeline.push(`${id} sync done`);
     done(null);
   };
+  /** Members whose messages, both ways, are lost. */
+  const isolated = new Set<NodeId>();
   /** Delivers messages and finishes syncs until nothing is left. */
   const settle = () => {
     for (;;) {
       const m = inFlight.shift();
       if (m !== undefined) {
+        if (isolated.has(m.to) || isolated.has(m.from)) continue;
         host(m.to).receive(m);
         host(m.to).process();
         continue;
@@ -474,7 +491,17 @@ function backgroundCluster() {
     host(1).process();
     settle();
   }
-  return { timeline, inFlight, pending, host, synced, settle, failures };
+  return {
+    timeline,
+    inFlight,
+    pending,
+    installs,
+    host,
+    synced,
+    settle,
+    isolated,
+    failures,
+  };
 }
 
 test('with background fsyncs, acknowledgements wait for the fsync and inputs wait for the Ready', (t) => {
@@ -546,4 +573,104 @@ test('a member stopped during a background fsync fails the inputs that waited fo
   });
   host(1).close();
   t.is((outcome as RaftError | undefined)?.code, 'stopped');
+});
+
+/**
+ * A background cluster in which member 1 led, proposed while cut off, and was replaced: the
+ * new leader went on past a snapshot and compacted its log, so member 1, back, is sent the
+ * snapshot. Returns once member 1 has started installing it.
+ */
+function memberBehindASnapshot() {
+  const c = backgroundCluster(4);
+  const { host, settle, isolated, installs, timeline } = c;
+  settle();
+  const outcomes: string[] = [];
+  const record = (name: string) => (error: Error | null, result?: number) =>
+    outcomes.push(`${name} ${error ? (error as RaftError).code : `applied ${result}`}`);
+  isolated.add(1);
+  host(1).propose(new Uint8Array([1]), record('cut off'));
+  host(1).process();
+  settle();
+  const others = [2, 3];
+  const leading = () => others.find((id) => host(id).status().role === 'leader');
+  for (let i = 0; i < 50 && leading() === undefined; i++) {
+    for (const id of others) {
+      host(id).tick();
+      host(id).process();
+    }
+    settle();
+  }
+  const leader = leading()!;
+  for (let i = 0; i < 12; i++) {
+    host(leader).propose(new Uint8Array([i + 1]), () => undefined);
+    host(leader).process();
+    settle();
+  }
+  isolated.delete(1);
+  timeline.length = 0;
+  for (let i = 0; i < 20 && installs.get(1)!.length === 0; i++) {
+    host(leader).tick();
+    host(leader).process();
+    settle();
+  }
+  return { ...c, leader, outcomes, record };
+}
+
+test('a snapshot from the leader is installed in the background: inputs wait for it, in order, then the member answers', async (t) => {
+  const { host, settle, inFlight, installs, timeline, leader, outcomes, record, failures } =
+    memberBehindASnapshot();
+  t.deepEqual(timeline.slice(-2), [`${leader} send snap`, '1 install 8 started']);
+  const started = timeline.length;
+  const own = () => timeline.slice(started).filter((e) => e.startsWith('1 '));
+  // While it installs, a proposal, the leader's heartbeat, a tick and another proposal come:
+  // none reaches the core, nothing is answered, and the covered proposal is not failed yet.
+  host(1).propose(new Uint8Array([7]), record('first'));
+  host(leader).tick();
+  host(leader).process();
+  const heartbeat = inFlight.findIndex((m) => m.to === 1 && m.type === 'heartbeat');
+  host(1).receive(inFlight.splice(heartbeat, 1)[0]!);
+  host(1).tick();
+  host(1).propose(new Uint8Array([8]), record('second'));
+  host(1).process();
+  t.deepEqual(own(), []);
+  t.deepEqual(outcomes, []);
+  t.is(host(1).status().snapshotIndex, 0);
+
+  installs.get(1)![0]!.resolve();
+  await nextTurn();
+  // Durable: the snapshot is acknowledged, then the heartbeat that waited; the proposal the
+  // snapshot covers has an unknown outcome, as before; the two that waited are refused in
+  // the order they came, naming the leader the heartbeat made known.
+  t.deepEqual(own(), ['1 send snapResp', '1 send heartbeatResp']);
+  t.deepEqual(outcomes, ['cut off outcome_unknown', 'first not_leader', 'second not_leader']);
+  t.is(host(1).status().snapshotIndex, 8);
+  t.is(host(1).status().leader, leader);
+  // And it goes on as a follower: what the leader commits next is applied there too.
+  host(leader).propose(new Uint8Array([9]), () => undefined);
+  host(leader).process();
+  settle();
+  host(leader).tick();
+  host(leader).process();
+  settle();
+  t.is(host(1).status().applied, host(leader).status().commit);
+  t.true(host(1).status().applied > 8);
+  t.deepEqual(
+    failures.filter((f) => f !== null),
+    [],
+  );
+});
+
+test('a background install that fails stops the member, as a failed background fsync does', async (t) => {
+  const { host, installs, failures, outcomes, record } = memberBehindASnapshot();
+  host(1).propose(new Uint8Array([7]), record('waiting'));
+  installs.get(1)![0]!.reject(new Error('disk full'));
+  await nextTurn();
+  t.deepEqual(
+    failures.filter((f) => f !== null).map((f) => f.message),
+    ['disk full'],
+  );
+  t.throws(() => host(1).process(), { message: 'disk full' });
+  t.deepEqual(outcomes, []);
+  host(1).close();
+  t.deepEqual(outcomes, ['cut off outcome_unknown', 'waiting stopped']);
 });

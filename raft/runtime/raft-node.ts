@@ -147,7 +147,8 @@ export class RaftNode<R, Q, QR> {
           (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
         );
       },
-      // The WAL's fdatasync runs on libuv's threads; the member's loop goes on meanwhile.
+      // The WAL's fdatasync, and the writing of a snapshot from the leader, run on libuv's
+      // threads; the member's loop goes on meanwhile.
       syncInBackground: true,
       onBackgroundSync: (error) => {
         if (error !== null) this.fail(error);
