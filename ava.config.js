@@ -1,6 +1,8 @@
 export default {
   files: [
     'test/**/*.test.ts',
+    'base/**/*.test.ts',
+    'ops/**/*.test.ts',
     'raft/**/*.test.ts',
     'server/**/*.test.ts',
     'lab/**/*.test.ts',

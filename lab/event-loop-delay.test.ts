@@ -6,7 +6,7 @@
 import test from 'ava';
 import { serveDaemonMetrics } from '../server/metrics/endpoint.js';
 import { describeDelays, EventLoopDelayScraper, noDelays, worseOf } from './event-loop-delay.js';
-import { createCertificateAuthority, issueCertificate } from './pki.js';
+import { createCertificateAuthority, issueCertificate } from '../base/pki.js';
 import type { MetricsTarget } from './plan.js';
 
 /** Resolves once `condition` holds; fails after `timeoutMs`. */

@@ -15,7 +15,7 @@ import { DbClient } from '../server/db/client.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
 import { ensureSigningKeyFiles } from '../server/users/keys.js';
 import type { DataLayout } from './layout.js';
-import { ensureCertificate, ensureCertificateAuthority } from './pki.js';
+import { ensureCertificate, ensureCertificateAuthority } from '../base/pki.js';
 import {
   buildPlan,
   STAGES,

@@ -6,8 +6,8 @@
 import test from 'ava';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import { createCertificateAuthority, issueCertificate } from '../lab/pki.js';
-import type { CertificateAuthority } from '../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../base/pki.js';
+import type { CertificateAuthority } from '../base/pki.js';
 import { mutualTlsServerOptions } from '../raft/transport/mutual-tls.js';
 import { HttpsGatewayHealth } from './gateway-health.js';
 import { vipPorts } from './test-support.js';

@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ensureCertificate, ensureCertificateAuthority } from '../lab/pki.js';
+import { ensureCertificate, ensureCertificateAuthority } from '../base/pki.js';
 import { ManagedProcess } from '../lab/process.js';
 import type { NodeConfigFile } from '../raft/cmd/config.js';
 import { waitFor } from '../server/bus/test-support.js';

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { Agent, request } from 'undici';
-import { createCertificateAuthority, issueCertificate } from '../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../base/pki.js';
 import { StatusServer } from './status-server.js';
 import { vipPorts } from './test-support.js';
 

@@ -23,7 +23,7 @@ import { PasswordHasher } from '../../server/users/passwords.js';
 import { TokenIssuer } from '../../server/users/tokens.js';
 import { UsersService } from '../../server/users/users-service.js';
 import type { LabDriver, LabFacts, LabHost, MemberReplacement } from '../driver.js';
-import { createCertificateAuthority, issueCertificate } from '../pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 
 /**
  * How the path behind the gateway behaves:

@@ -9,7 +9,7 @@ import type { Server } from 'node:https';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import type { VipAgentStatus } from '../../vip-agent/agent.js';
-import { createCertificateAuthority, issueCertificate } from '../pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import { temporaryDirectory } from '../../test/support/temp-dirs.js';
 import { tcpTestServer } from '../../server/net/test-support.js';
 

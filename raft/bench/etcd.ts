@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
-import { ensureCertificate, ensureCertificateAuthority } from '../../lab/pki.js';
+import { ensureCertificate, ensureCertificateAuthority } from '../../base/pki.js';
 
 export function etcdInstalled(): boolean {
   return spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status === 0;

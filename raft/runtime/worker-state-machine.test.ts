@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import type { NodeId } from '../core/types.js';
 import {
   encodeKvCommand,

@@ -6,7 +6,7 @@ import {
   createCertificateAuthority,
   issueCertificate,
   type CertificateAuthority,
-} from '../../lab/pki.js';
+} from '../../base/pki.js';
 import type { TransportLogger } from './logger.js';
 import type { MutualTlsMaterial } from './mutual-tls.js';
 import { seededRandom } from '../sim/rng.js';

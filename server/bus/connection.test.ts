@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import { Unavailable } from '../errors.js';
 import { BusConnection } from './connection.js';
 import { StaticPrimarySource } from './primary-source.js';

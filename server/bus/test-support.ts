@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import type { MutualTlsMaterial } from '../../raft/transport/mutual-tls.js';
 import { BusConnection } from './connection.js';
 import type { BusConnectionOptions, BusLogger } from './connection.js';

@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import { isAgendaError } from '../errors.js';
 import { tcpTestServer } from '../net/test-support.js';
 import { DbClient, type CommandInput, type DbClientOptions } from './client.js';

@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import { tcpTestServer } from '../net/test-support.js';
 import { DbClient } from './client.js';
 

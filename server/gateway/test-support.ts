@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
-import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
 import { createSigningKeyPair, TOKEN_ALGORITHM } from '../users/keys.js';
 import { SESSION_AUDIENCE, TokenIssuer, TOKEN_ISSUER } from '../users/tokens.js';

@@ -8,7 +8,7 @@ import test from 'ava';
 // eslint-disable-next-line no-restricted-imports -- to check that nothing lands in it
 import { register as globalRegistry } from 'prom-client';
 import { Agent, request } from 'undici';
-import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import { DaemonMetrics, EVENT_LOOP_DELAY_METRICS } from './daemon-metrics.js';
 import { serveDaemonMetrics } from './endpoint.js';
 import { parsePrometheusText, sampleValue } from './prometheus-text.js';

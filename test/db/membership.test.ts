@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import { ensureCertificate, ensureCertificateAuthority } from '../../lab/pki.js';
+import { ensureCertificate, ensureCertificateAuthority } from '../../base/pki.js';
 import type { NodeConfigFile } from '../../raft/cmd/config.js';
 import { ProcessCluster, type StatusProbe } from '../../raft/cluster/process-cluster.js';
 import type { MutualTlsMaterial } from '../../raft/transport/mutual-tls.js';

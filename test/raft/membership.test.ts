@@ -7,7 +7,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCertificateAuthority, issueCertificate } from '../../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import type { NodeId } from '../../raft/core/types.js';
 import {
   encodeKvCommand,

@@ -8,7 +8,7 @@ import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { createCertificateAuthority, issueCertificate } from '../../../lab/pki.js';
+import { createCertificateAuthority, issueCertificate } from '../../../base/pki.js';
 import { temporaryDirectory } from '../../../test/support/temp-dirs.js';
 
 /** Where fake gateways listen, picked at random since several test files run at once. */

@@ -1,6 +1,8 @@
 /**
- * The lab's certificate authority: one ECDSA P-256 CA per lab, and the certificates it
- * issues to Raft members, daemons and clients for mutual TLS.
+ * A cluster's certificate authority: one ECDSA P-256 CA per system (the lab's, `npm start`'s,
+ * a test's), and the certificates it issues to Raft members, daemons and clients for mutual
+ * TLS. On the ground floor because the lab, the Raft and server tests and the CLI's fake
+ * gateway all issue certificates from it.
  *
  * Everything is PEM on disk under one directory: `ca.pem` and `ca-key.pem`, then
  * `<name>.pem` and `<name>-key.pem` per certificate. Private keys are written with mode 0600,
