@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ManagedProcess } from './process.js';
+import { ManagedProcess } from '../base/process.js';
 
 export interface RedisSpec {
   readonly name: string;

@@ -24,7 +24,7 @@ import {
   type SystemPlan,
   type Topology,
 } from './plan.js';
-import { ManagedProcess } from './process.js';
+import { ManagedProcess } from '../base/process.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureCertificate, ensureCertificateAuthority } from '../base/pki.js';
-import { ManagedProcess } from '../lab/process.js';
+import { ManagedProcess } from '../base/process.js';
 import type { NodeConfigFile } from '../raft/cmd/config.js';
 import { waitFor } from '../server/bus/test-support.js';
 import { configuredAddresses } from './address.js';

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCertificate, ensureCertificateAuthority } from '../../base/pki.js';
-import { ManagedProcess } from '../../lab/process.js';
+import { ManagedProcess } from '../../base/process.js';
 import { RaftClient } from '../client/raft-client.js';
 import type { NodeId } from '../core/types.js';
 import type { NodeStatus } from '../runtime/raft-node.js';
