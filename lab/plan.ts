@@ -15,7 +15,7 @@ import type { SupervisorConfig } from '../supervisor/config.js';
 import type { VipAgentConfigSchema } from '../vip-agent/config.js';
 import type { z } from 'zod';
 import type { DataLayout } from './layout.js';
-import { redisArgs, type RedisSpec } from './redis.js';
+import { redisArgs, type RedisSpec } from '../base/redis-server.js';
 
 export interface TopologyHost {
   readonly name: string;

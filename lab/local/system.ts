@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { DataLayout } from '../layout.js';
 import type { ManagedProcess } from '../../base/process.js';
-import { redisAvailable } from '../redis.js';
+import { redisAvailable } from '../../base/redis-server.js';
 import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';
 import { metricsTargets, type MetricsTarget, type Stage } from '../plan.js';
 import { LOCAL_TOPOLOGY } from './topology.js';

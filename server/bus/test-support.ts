@@ -16,7 +16,7 @@ import type { MutualTlsMaterial } from '../../raft/transport/mutual-tls.js';
 import { BusConnection } from './connection.js';
 import type { BusConnectionOptions, BusLogger } from './connection.js';
 import type { PrimaryAddress, PrimarySource } from './primary-source.js';
-import { redisArgs } from '../../lab/redis.js';
+import { redisArgs } from '../../base/redis-server.js';
 
 export const REDIS_HOST = '127.0.0.1';
 

@@ -1,11 +1,12 @@
 /**
- * Redis servers for the lab and `npm start`: TLS only (no plain port), clients and the
- * replica must present a certificate from the lab CA. Redis carries messages, not data of
- * record (that is the DB service's job), so nothing is saved to disk.
+ * Redis servers for the lab, `npm start` and the message bus's tests: TLS only (no plain
+ * port), clients and the replica must present a certificate from the cluster CA. Redis
+ * carries messages, not data of record (that is the DB service's job), so nothing is saved
+ * to disk.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ManagedProcess } from '../base/process.js';
+import { ManagedProcess } from './process.js';
 
 export interface RedisSpec {
   readonly name: string;
