@@ -6,7 +6,7 @@ import type {
   VipLeaseObservation,
   VipObservation,
 } from './decide.js';
-import { seededRandom } from '../raft/sim/rng.js';
+import { seededRandom } from '../base/rng.js';
 
 const config: VipDecisionConfig = {
   leaseTtlMs: 3000,

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { z } from 'zod';
-import { Rng } from '../../raft/sim/rng.js';
+import { Rng } from '../../base/rng.js';
 import { preciseConnector } from '../../server/net/connector.js';
 import { API_PREFIX, LIST_PAGE_MAX_ITEMS } from '../../server/protocol/api.js';
 import { monotonicNow, type LoadSpec, type OpRecord, type UserReadBack } from './protocol.js';

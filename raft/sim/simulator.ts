@@ -22,7 +22,7 @@ import { StorageCorruptError } from '../storage/errors.js';
 import { SimFileSystem, SimPowerCutError } from '../storage/sim-fs.js';
 import type { KvInput, KvOutput, Operation } from '../../test/support/history.js';
 import { checkKvHistory } from '../../test/support/linearizability.js';
-import { Rng } from './rng.js';
+import { Rng } from '../../base/rng.js';
 
 /** The knobs of one simulated run. Every field is derived from the seed by {@link profileFor}. */
 export interface SimProfile {

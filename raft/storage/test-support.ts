@@ -1,7 +1,7 @@
 /** Shared fixtures for the storage tests (not imported by library code). */
 import type { Entry, EntryType } from '../core/types.js';
 import type { StorageLogger } from './logger.js';
-export { seededRandom } from '../sim/rng.js';
+export { seededRandom } from '../../base/rng.js';
 
 /** An entry whose data spells out where it came from, so mix-ups show in assertion diffs. */
 export function entry(index: number, term: number, type: EntryType = 'normal'): Entry {

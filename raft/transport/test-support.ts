@@ -9,7 +9,7 @@ import {
 } from '../../base/pki.js';
 import type { TransportLogger } from './logger.js';
 import type { MutualTlsMaterial } from './mutual-tls.js';
-import { seededRandom } from '../sim/rng.js';
+import { seededRandom } from '../../base/rng.js';
 
 export { seededRandom };
 

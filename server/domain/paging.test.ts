@@ -1,5 +1,5 @@
 import test from 'ava';
-import { seededRandom } from '../../raft/sim/rng.js';
+import { seededRandom } from '../../base/rng.js';
 import { InvalidInput } from '../errors.js';
 import { agendaContextOf, viewAgendas, viewAgendasPage } from './agenda-view.js';
 import { conflictsFor, conflictsPage } from './conflicts.js';

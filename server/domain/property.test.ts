@@ -10,7 +10,7 @@ import { expandOccurrences } from './recurrence.js';
 import { at, group, record } from './test-fixtures.js';
 import { validateEventDraft } from './validation.js';
 import type { AttendeeStatus, EventRecord, Interval, Occurrence, Username } from './types.js';
-import { seededRandom } from '../../raft/sim/rng.js';
+import { seededRandom } from '../../base/rng.js';
 
 const MINUTE = 60_000;
 const BASE = at('2025-03-01T00:00:00Z'); // New York changes on 9 March, Madrid on 30 March

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { DateTime } from 'luxon';
-import { seededRandom } from '../../raft/sim/rng.js';
+import { seededRandom } from '../../base/rng.js';
 import { InvalidInput } from '../errors.js';
 import { at } from './test-fixtures.js';
 import {

@@ -3,7 +3,7 @@ import type { ExecutionContext } from 'ava';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { request } from 'undici';
-import { seededRandom } from '../../raft/sim/rng.js';
+import { seededRandom } from '../../base/rng.js';
 import { portsFrom, startTestGateway, type TestGateway } from './test-support.js';
 
 /** This file's ports: 29800–29899. */

@@ -2,7 +2,7 @@
  * A deterministic in-memory network for {@link Swim} cores: seeded latency, killed members,
  * broken links and lossy senders, on a virtual clock. The same seed replays the same run.
  */
-import { Rng } from '../../raft/sim/rng.js';
+import { Rng } from '../../base/rng.js';
 import { Swim } from './swim.js';
 import type { SwimConfig } from './swim.js';
 import type { GossipMessage, MemberId, MemberView, MembershipEvent } from './types.js';

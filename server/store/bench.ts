@@ -43,7 +43,7 @@ import { importICalendar } from '../domain/index.js';
 import { CalendarStore } from './calendar-store.js';
 import { encodeCommand } from './protocol.js';
 import type { CommandBody, StoreCommand, StoreResult } from './protocol.js';
-import { seededRandom } from '../../raft/sim/rng.js';
+import { seededRandom } from '../../base/rng.js';
 import { yearlySeriesCalendar } from './yearly-calendar.js';
 
 const GROUP_SIZE = 20;

@@ -17,7 +17,7 @@ import type {
   StoreResult,
   StoreResultOf,
 } from './protocol.js';
-import { seededRandom } from '../../raft/sim/rng.js';
+import { seededRandom } from '../../base/rng.js';
 
 export { seededRandom };
 

@@ -14,7 +14,7 @@ import { RaftError } from '../../raft/core/errors.js';
 import type { RaftClient } from '../../raft/client/raft-client.js';
 import { HistoryRecorder, type KvInput, type KvOutput } from '../support/history.js';
 import { checkKvHistory } from '../support/linearizability.js';
-import { seededRandom } from '../../raft/sim/rng.js';
+import { seededRandom } from '../../base/rng.js';
 
 const BASE_PORT = 25_000;
 

@@ -1,6 +1,7 @@
 /**
  * A small seeded pseudo-random generator (sfc32, seeded through splitmix32) so that a
- * simulation run is reproducible from its seed alone.
+ * simulation run is reproducible from its seed alone. On the ground floor because the
+ * property tests, the gossip test network, the benchmarks and the chaos load draw from it too.
  */
 export class Rng {
   private a: number;
