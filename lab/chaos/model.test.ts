@@ -4,7 +4,7 @@
  * lost and duplicated writes, events nobody created).
  */
 import test from 'ava';
-import { MalformedHistoryError } from '../../test/support/linearizability.js';
+import { MalformedHistoryError } from '../../base/linearizability.js';
 import { checkAgendaHistory, type AgendaOperation } from './model.js';
 
 function create(

@@ -1,7 +1,7 @@
 /**
  * What a chaos history is checked against: each user's agenda as a set of event titles.
  * Creating an event adds its (unique) title; reading the agenda returns the whole set. The
- * model plugs into the project's WGL checker (`test/support/linearizability.ts`), one
+ * model plugs into the project's WGL checker (`base/linearizability.ts`), one
  * partition per user: users' agendas are independent, and linearizability is local, so
  * small partitions keep the search cheap.
  *
@@ -17,7 +17,7 @@ import {
   type HistoryOperation,
   type Model,
   type StepResult,
-} from '../../test/support/linearizability.js';
+} from '../../base/linearizability.js';
 
 /** A client's request to one user's agenda. */
 export type AgendaInput =

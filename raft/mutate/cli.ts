@@ -1,7 +1,7 @@
 /**
  * `npm run mutate -- [--json] [--seeds n] [--jobs n] [--only name,...] [--no-tests]`: the
  * mutation harness. For each known bug in `mutations.ts` it copies the repository's `raft/`
- * and `test/support/` (with the root's configuration and a link to its node_modules) into
+ * and `base/` (with the root's configuration and a link to its node_modules) into
  * a temporary directory — never touching the working tree it runs from — applies the bug
  * there, runs the simulator over seeds 1..n and the bug's unit tests, and reports which
  * caught it. Exit code 1 if the simulator missed any bug, 2 if a mutation no longer
@@ -17,7 +17,7 @@ import { MUTATIONS, type Mutation } from './mutations.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** What the simulator and raft's unit tests need from the repository. */
-const COPIED = ['raft', 'test/support', 'package.json', 'tsconfig.json', 'ava.config.js'];
+const COPIED = ['raft', 'base', 'package.json', 'tsconfig.json', 'ava.config.js'];
 const TEST_TIMEOUT_MS = 240_000;
 
 const { values } = parseArgs({

@@ -20,8 +20,8 @@ import {
 import { DurableStorage } from '../storage/durable-log.js';
 import { StorageCorruptError } from '../storage/errors.js';
 import { SimFileSystem, SimPowerCutError } from '../storage/sim-fs.js';
-import type { KvInput, KvOutput, Operation } from '../../test/support/history.js';
-import { checkKvHistory } from '../../test/support/linearizability.js';
+import type { KvInput, KvOutput, Operation } from '../../base/history.js';
+import { checkKvHistory } from '../../base/linearizability.js';
 import { Rng } from '../../base/rng.js';
 
 /** The knobs of one simulated run. Every field is derived from the seed by {@link profileFor}. */

@@ -12,8 +12,8 @@ import { decodeKvReadResult, decodeKvResult, encodeKvQuery } from '../../raft/kv
 import { encodeKvCommand, type KvCommand } from '../../raft/kv/kv-state-machine.js';
 import { RaftError } from '../../raft/core/errors.js';
 import type { RaftClient } from '../../raft/client/raft-client.js';
-import { HistoryRecorder, type KvInput, type KvOutput } from '../support/history.js';
-import { checkKvHistory } from '../support/linearizability.js';
+import { HistoryRecorder, type KvInput, type KvOutput } from '../../base/history.js';
+import { checkKvHistory } from '../../base/linearizability.js';
 import { seededRandom } from '../../base/rng.js';
 
 const BASE_PORT = 25_000;

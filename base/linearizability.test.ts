@@ -12,7 +12,7 @@ import {
   type Model,
   type Operation,
 } from './linearizability.js';
-import { seededRandom } from '../../base/rng.js';
+import { seededRandom } from './rng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Builders: `ret === null` records an operation whose outcome the client never learned.
