@@ -8,10 +8,10 @@
 import { DbClient } from '../server/db/client.js';
 import { serveDaemonMetrics, type ServedDaemonMetrics } from '../server/metrics/endpoint.js';
 import { parseHostPort } from '../raft/runtime/raft-node.js';
+import { jsonLogger } from '../base/log.js';
 import {
   announceReady,
   exitOnStartFailure,
-  jsonLogger,
   loadOrExit,
   stopOnSignals,
 } from '../raft/cmd/daemon.js';

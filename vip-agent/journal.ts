@@ -9,7 +9,7 @@ import type { PeerClaim, VipAction, VipDecisionConfig } from './decide.js';
 import type { HealthResult } from './gateway-health.js';
 import type { HeartbeatDropReason, PeerHeartbeat } from './heartbeat.js';
 
-/** What the agent needs from a logger (`jsonLogger` of `raft/cmd/daemon.ts` fits). */
+/** What the agent needs from a logger (`jsonLogger` of `base/log.ts` fits). */
 export interface VipAgentLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;

@@ -8,10 +8,10 @@
  * membership under its id (role `vip-agent`), so operators see both agents in one view; with
  * `metrics` it serves its process metrics and event-loop delay there (server/metrics).
  */
+import { jsonLogger } from '../base/log.js';
 import {
   announceReady,
   exitOnStartFailure,
-  jsonLogger,
   loadOrExit,
   stopOnSignals,
 } from '../raft/cmd/daemon.js';

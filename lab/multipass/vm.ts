@@ -13,7 +13,8 @@
  * Every VM builds the same plan from the same `site.json`, so the configs agree everywhere.
  */
 import { parseArgs } from 'node:util';
-import { announceReady, jsonLogger, stopOnSignals } from '../../raft/cmd/daemon.js';
+import { jsonLogger } from '../../base/log.js';
+import { announceReady, stopOnSignals } from '../../raft/cmd/daemon.js';
 import { DataLayout } from '../layout.js';
 import { processesOn } from '../plan.js';
 import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';

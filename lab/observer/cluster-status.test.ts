@@ -7,7 +7,7 @@ import path from 'node:path';
 import test from 'ava';
 import ClusterStatus from '../../cli/commands/cluster/status.js';
 import { parseJsonLine, runCommand } from '../../cli/test/support/harness.js';
-import { silentLogger } from '../../raft/transport/logger.js';
+import { silentLogger } from '../../base/log.js';
 import { joinGossip } from '../../server/gossip/join.js';
 import type { ClusterSnapshot } from '../../tui/model.js';
 import { writeClusterDescription } from './description.js';

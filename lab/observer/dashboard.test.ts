@@ -5,7 +5,7 @@
 import test from 'ava';
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
-import { silentLogger } from '../../raft/transport/logger.js';
+import { silentLogger } from '../../base/log.js';
 import { joinGossip } from '../../server/gossip/join.js';
 import { Dashboard } from '../../tui/dashboard.js';
 import { waitForText } from '../../tui/testing.js';

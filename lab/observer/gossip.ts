@@ -6,7 +6,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { hostname } from 'node:os';
-import { silentLogger } from '../../raft/transport/logger.js';
+import { silentLogger } from '../../base/log.js';
 import { joinGossip } from '../../server/gossip/join.js';
 import type { GossipNode } from '../../server/gossip/node.js';
 import { parseAddress } from '../../server/gossip/node.js';

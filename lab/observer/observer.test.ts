@@ -1,5 +1,5 @@
 import test from 'ava';
-import { silentLogger } from '../../raft/transport/logger.js';
+import { silentLogger } from '../../base/log.js';
 import { joinGossip } from '../../server/gossip/join.js';
 import type { GossipNode } from '../../server/gossip/node.js';
 import type { GossipMember } from '../../tui/model.js';

@@ -1,7 +1,7 @@
 import { RaftError } from '../core/errors.js';
 import { ClientMethod, type NotLeaderDetails } from '../runtime/client-service.js';
 import type { NodeStatus } from '../runtime/raft-node.js';
-import type { TransportLogger } from '../transport/logger.js';
+import type { Logger } from '../../base/log.js';
 import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
 import { RpcClient, RpcError } from '../transport/rpc.js';
 
@@ -9,7 +9,7 @@ export interface RaftClientOptions {
   /** Client addresses of the members; any of them will do to start. */
   readonly members: readonly NetAddress[];
   readonly tls: MutualTlsMaterial;
-  readonly logger?: TransportLogger;
+  readonly logger?: Logger;
   /** Timeout of one attempt against one member. Default 3000 ms. */
   readonly attemptTimeoutMs?: number;
 }

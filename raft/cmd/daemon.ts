@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import type { RaftNodeConfig } from '../runtime/raft-node.js';
 import { StorageCorruptError, WalCorruptError } from '../storage/errors.js';
-import type { TransportLogger } from '../transport/logger.js';
+import type { Logger } from '../../base/log.js';
 import { loadNodeConfig, type LoadedNodeConfig } from './config.js';
 
 /**
@@ -32,26 +32,8 @@ export function loadConfigOrExit(program: string): LoadedNodeConfig {
   return loadOrExit(program, loadNodeConfig);
 }
 
-/**
- * A logger writing one JSON object per line on stderr, tagged with `fields`. Debug lines are
- * written only when `AGENDA_DEBUG=1` is in the environment (they are many).
- */
-export function jsonLogger(fields: Record<string, unknown>): TransportLogger {
-  const log =
-    (level: string) =>
-    (msg: string, extra: Record<string, unknown> = {}) =>
-      process.stderr.write(
-        JSON.stringify({ t: new Date().toISOString(), level, ...fields, msg, ...extra }) + '\n',
-      );
-  const debug = process.env.AGENDA_DEBUG === '1' ? log('debug') : () => {};
-  return { debug, info: log('info'), warn: log('warn') };
-}
-
 /** The Raft member settings a config file describes. */
-export function raftNodeConfigOf(
-  config: LoadedNodeConfig,
-  logger: TransportLogger,
-): RaftNodeConfig {
+export function raftNodeConfigOf(config: LoadedNodeConfig, logger: Logger): RaftNodeConfig {
   const { file } = config;
   return {
     id: file.id,
@@ -77,7 +59,7 @@ export function announceReady(fields: Record<string, unknown>): void {
 }
 
 /** Runs `stop` once on SIGTERM or SIGINT, then exits 0. */
-export function stopOnSignals(logger: TransportLogger, stop: () => Promise<unknown>): void {
+export function stopOnSignals(logger: Logger, stop: () => Promise<unknown>): void {
   let stopping = false;
   const onSignal = (signal: string) => {
     if (stopping) return;
@@ -90,10 +72,7 @@ export function stopOnSignals(logger: TransportLogger, stop: () => Promise<unkno
 }
 
 /** A member that hits a storage or invariant failure has stopped: exit 1 so it is restarted. */
-export function exitOnFatal(
-  node: { onFatal: (err: Error) => void },
-  logger: TransportLogger,
-): void {
+export function exitOnFatal(node: { onFatal: (err: Error) => void }, logger: Logger): void {
   node.onFatal = (err) => {
     logger.warn('exiting after a fatal error', { error: err.message });
     process.exit(1);
@@ -109,7 +88,7 @@ export function exitOnFatal(
  * if it carried on (or voted) without them a committed entry could be lost. Its peers still
  * hold everything, so the remedy is to replace the member, which then catches up from them.
  */
-export function exitOnStartFailure(logger: TransportLogger, err: unknown): never {
+export function exitOnStartFailure(logger: Logger, err: unknown): never {
   if (err instanceof StorageCorruptError) {
     logger.warn('refusing to start: corrupt storage', {
       code: err.code,

@@ -8,11 +8,11 @@ import { kvCodec } from '../kv/kv-codec.js';
 import { loadSqlJs } from '../kv/sql.js';
 import { ClientService } from '../runtime/client-service.js';
 import { RaftNode } from '../runtime/raft-node.js';
+import { jsonLogger } from '../../base/log.js';
 import {
   announceReady,
   exitOnFatal,
   exitOnStartFailure,
-  jsonLogger,
   loadConfigOrExit,
   raftNodeConfigOf,
   stopOnSignals,

@@ -1,6 +1,6 @@
 import { RaftError } from '../core/errors.js';
 import type { ConfChange, NodeId } from '../core/types.js';
-import type { TransportLogger } from '../transport/logger.js';
+import type { Logger } from '../../base/log.js';
 import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
 import { RpcServer } from '../transport/rpc.js';
 import { NotLeaderAtError, type RaftNode } from './raft-node.js';
@@ -55,7 +55,7 @@ export class ClientService<R, Q, QR> {
     options: {
       listen: NetAddress;
       tls: MutualTlsMaterial;
-      logger: TransportLogger;
+      logger: Logger;
       callTimeoutMs?: number;
     },
   ) {

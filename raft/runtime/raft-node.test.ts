@@ -15,7 +15,7 @@ import {
   type KvResult,
 } from '../kv/kv-state-machine.js';
 import { loadSqlJs } from '../kv/sql.js';
-import { silentLogger } from '../transport/logger.js';
+import { silentLogger } from '../../base/log.js';
 import { RaftNode, type MemberAddress } from './raft-node.js';
 
 const BASE_PORT = 26_200;

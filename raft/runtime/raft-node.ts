@@ -2,7 +2,7 @@ import { RaftError, NotLeaderError } from '../core/errors.js';
 import type { ConfChange, Message, NodeId, Status } from '../core/types.js';
 import { DurableStorage } from '../storage/durable-log.js';
 import { NodeFileSystem, writeFileInBackground } from '../storage/fs.js';
-import type { TransportLogger } from '../transport/logger.js';
+import type { Logger } from '../../base/log.js';
 import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
 import { PeerTransport, type PeerStats } from '../transport/peer-transport.js';
 import {
@@ -42,7 +42,7 @@ export interface RaftNodeConfig {
   readonly snapshotRetain?: number;
   /** See {@link HostOptions.followerApplyBatch}; 0 applies at once. */
   readonly followerApplyBatch?: number;
-  readonly logger: TransportLogger;
+  readonly logger: Logger;
   /** Told each fsync's and each apply batch's duration in seconds (see HostOptions.observe). */
   readonly observer?: {
     fsyncSeconds(seconds: number): void;

@@ -16,7 +16,7 @@ import {
   type KvReadResult,
   type KvResult,
 } from '../kv/kv-state-machine.js';
-import { silentLogger } from '../transport/logger.js';
+import { silentLogger } from '../../base/log.js';
 import { RaftNode, type MemberAddress } from './raft-node.js';
 import type { SlowKvOptions } from './test-support.js';
 import { MAX_OVERTAKEN, WorkerStateMachine } from './worker-state-machine.js';

@@ -6,14 +6,14 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { TransportClosedError } from './errors.js';
-import { errorMessage } from './logger.js';
-import type { TransportLogger } from './logger.js';
+import { errorMessage } from '../../base/log.js';
+import type { Logger } from '../../base/log.js';
 import { mutualTlsServerOptions } from './mutual-tls.js';
 import type { MutualTlsMaterial, NetAddress } from './mutual-tls.js';
 
 export interface MutualTlsListenerOptions {
   readonly tls: MutualTlsMaterial;
-  readonly logger: TransportLogger;
+  readonly logger: Logger;
   /** What is listening, for log lines ("peer", "rpc"). */
   readonly role: string;
   /** Called for each connection that completed the handshake with a trusted certificate. */
@@ -23,7 +23,7 @@ export interface MutualTlsListenerOptions {
 /** Listens once; `close()` ends the listener and every accepted connection. */
 export class MutualTlsListener {
   readonly #server: tls.Server;
-  readonly #logger: TransportLogger;
+  readonly #logger: Logger;
   readonly #role: string;
   /** Raw TCP sockets, including those still in the TLS handshake. */
   readonly #sockets = new Set<Socket>();

@@ -27,8 +27,8 @@ import {
   encodeFrame,
 } from './frame.js';
 import type { Frame } from './frame.js';
-import { errorMessage } from './logger.js';
-import type { TransportLogger } from './logger.js';
+import { errorMessage } from '../../base/log.js';
+import type { Logger } from '../../base/log.js';
 import { MutualTlsListener } from './listener.js';
 import { mutualTlsClientContext, mutualTlsClientOptions } from './mutual-tls.js';
 import type { MutualTlsMaterial, NetAddress } from './mutual-tls.js';
@@ -49,7 +49,7 @@ export interface PeerTransportOptions {
    * `livenessTimeoutMs`): a hint that the peer may be gone. Should not throw.
    */
   readonly onPeerLost?: (peer: NodeId) => void;
-  readonly logger: TransportLogger;
+  readonly logger: Logger;
   /** Largest frame sent or accepted; larger outgoing messages are dropped. Default 16 MiB. */
   readonly maxFrameBytes?: number;
   /** Bound of each peer's send queue; the oldest messages are dropped beyond it. Default 32 MiB. */
@@ -121,7 +121,7 @@ export class PeerTransport {
   readonly #clientContext: SecureContext;
   readonly #onMessage: (msg: Message) => void;
   readonly #onPeerLost: ((peer: NodeId) => void) | undefined;
-  readonly #logger: TransportLogger;
+  readonly #logger: Logger;
   readonly #maxFrameBytes: number;
   readonly #maxQueuedBytes: number;
   readonly #livenessTimeoutMs: number;
@@ -471,7 +471,7 @@ interface LinkContext {
   readonly self: NodeId;
   readonly clusterId: string;
   readonly clientContext: SecureContext;
-  readonly logger: TransportLogger;
+  readonly logger: Logger;
   readonly maxFrameBytes: number;
   readonly maxQueuedBytes: number;
   readonly livenessTimeoutMs: number;

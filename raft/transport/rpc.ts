@@ -19,8 +19,8 @@ import {
 } from './frame.js';
 import type { Frame } from './frame.js';
 import { MutualTlsListener } from './listener.js';
-import { errorMessage, silentLogger } from './logger.js';
-import type { TransportLogger } from './logger.js';
+import { errorMessage, silentLogger } from '../../base/log.js';
+import type { Logger } from '../../base/log.js';
 import { mutualTlsClientContext, mutualTlsClientOptions, peerCommonName } from './mutual-tls.js';
 import type { MutualTlsMaterial, NetAddress } from './mutual-tls.js';
 import { ByteReader, ByteWriter, U8_BYTES, UINT_BYTES, bytesSize, stringSize } from './wire.js';
@@ -46,7 +46,7 @@ export type RpcHandler = (body: Uint8Array, context: RpcContext) => Promise<Uint
 export interface RpcServerOptions {
   readonly listen: NetAddress;
   readonly tls: MutualTlsMaterial;
-  readonly logger: TransportLogger;
+  readonly logger: Logger;
   /** Largest request accepted and response sent. Default 16 MiB. */
   readonly maxFrameBytes?: number;
   /** Calls running at once on one connection before further ones get `overloaded`. Default 1024. */
@@ -62,7 +62,7 @@ const STATUS_ERROR = 1;
 /** Mutual-TLS server dispatching calls to registered handlers. */
 export class RpcServer {
   readonly #listenAddress: NetAddress;
-  readonly #logger: TransportLogger;
+  readonly #logger: Logger;
   readonly #maxFrameBytes: number;
   readonly #maxConcurrentCalls: number;
   readonly #handlers = new Map<string, RpcHandler>();
@@ -207,7 +207,7 @@ export interface RpcClientOptions {
   readonly address: NetAddress;
   /** Parsed at construction: unusable material throws from the constructor. */
   readonly tls: MutualTlsMaterial;
-  readonly logger?: TransportLogger;
+  readonly logger?: Logger;
   /** Largest request sent and response accepted. Default 16 MiB. */
   readonly maxFrameBytes?: number;
   /** Timeout of calls that do not set their own. Default 5000 ms. */
@@ -229,7 +229,7 @@ export interface CallOptions {
 export class RpcClient {
   readonly #address: NetAddress;
   readonly #tlsContext: SecureContext;
-  readonly #logger: TransportLogger;
+  readonly #logger: Logger;
   readonly #maxFrameBytes: number;
   readonly #defaultTimeoutMs: number;
   readonly #connectTimeoutMs: number;

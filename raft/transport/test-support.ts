@@ -7,7 +7,7 @@ import {
   issueCertificate,
   type CertificateAuthority,
 } from '../../base/pki.js';
-import type { TransportLogger } from './logger.js';
+import type { Logger } from '../../base/log.js';
 import type { MutualTlsMaterial } from './mutual-tls.js';
 import { seededRandom } from '../../base/rng.js';
 
@@ -51,7 +51,7 @@ export interface LogRecord {
 }
 
 /** A logger that keeps what it is told, for assertions. */
-export class RecordingLogger implements TransportLogger {
+export class RecordingLogger implements Logger {
   readonly records: LogRecord[] = [];
 
   debug(message: string, fields: Record<string, unknown> = {}): void {

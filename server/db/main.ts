@@ -4,11 +4,11 @@
  * stderr, prints `{"event":"ready",...}` on stdout once serving, stops cleanly on
  * SIGTERM/SIGINT, exits 1 on a storage or invariant failure.
  */
+import { jsonLogger } from '../../base/log.js';
 import {
   announceReady,
   exitOnFatal,
   exitOnStartFailure,
-  jsonLogger,
   loadConfigOrExit,
   raftNodeConfigOf,
   stopOnSignals,

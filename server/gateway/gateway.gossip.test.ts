@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { silentLogger } from '../../raft/transport/logger.js';
+import { silentLogger } from '../../base/log.js';
 import { createRedisTls } from '../bus/test-support.js';
 import { joinGossip } from '../gossip/join.js';
 import { GossipView } from '../gossip/view.js';

@@ -14,10 +14,10 @@
  * counters with the process metrics and event-loop delay of every daemon
  * (server/metrics/daemon-metrics.ts), labelled `service="gateway"`, `member="gateway-<id>"`.
  */
+import { jsonLogger } from '../../base/log.js';
 import {
   announceReady,
   exitOnStartFailure,
-  jsonLogger,
   loadOrExit,
   stopOnSignals,
 } from '../../raft/cmd/daemon.js';

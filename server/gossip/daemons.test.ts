@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { silentLogger } from '../../raft/transport/logger.js';
+import { silentLogger } from '../../base/log.js';
 import { createRedisTls, waitFor } from '../bus/test-support.js';
 import { joinGossip } from './join.js';
 import { GossipView } from './view.js';

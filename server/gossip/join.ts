@@ -8,7 +8,7 @@
  * thing on SIGTERM, so gateways stop counting on a replica that is shutting down.
  */
 import { readFile, stat } from 'node:fs/promises';
-import type { TransportLogger } from '../../raft/transport/logger.js';
+import type { Logger } from '../../base/log.js';
 import type { GossipConfig } from './config.js';
 import { GossipError } from './errors.js';
 import { GossipNode, parseAddress } from './node.js';
@@ -82,7 +82,7 @@ export async function joinGossip(
   config: GossipConfig,
   resolvePath: (path: string) => string,
   identity: GossipIdentity,
-  logger: TransportLogger,
+  logger: Logger,
 ): Promise<GossipNode> {
   const keyPath = resolvePath(config.keyFile);
   const clusterKey = await readGossipKey(keyPath);
@@ -126,7 +126,7 @@ export async function joinGossip(
 }
 
 /** One JSON line per change; forgetting a long-dead member is housekeeping (debug). */
-function logChange(logger: TransportLogger, change: MembershipEvent): void {
+function logChange(logger: Logger, change: MembershipEvent): void {
   const { member } = change;
   const fields = {
     change: change.kind,

@@ -9,10 +9,10 @@
  * With `metrics` it serves its process metrics and event-loop delay there (server/metrics),
  * labelled `service="<service>"`, `member="<service>-<instance>"`.
  */
+import { jsonLogger } from '../../base/log.js';
 import {
   announceReady,
   exitOnStartFailure,
-  jsonLogger,
   loadOrExit,
   stopOnSignals,
 } from '../../raft/cmd/daemon.js';

@@ -18,7 +18,7 @@ import {
 } from '../../raft/kv/kv-state-machine.js';
 import { loadSqlJs } from '../../raft/kv/sql.js';
 import { formatMemberAddress, RaftNode, type MemberAddress } from '../../raft/runtime/raft-node.js';
-import { silentLogger } from '../../raft/transport/logger.js';
+import { silentLogger } from '../../base/log.js';
 
 const BASE_PORT = 26_000;
 type KvNode = RaftNode<KvResult, KvQuery, KvReadResult>;
