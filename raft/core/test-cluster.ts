@@ -3,8 +3,18 @@
  * message by message. Storage is the cores' own Ready output kept in memory; nothing is
  * timed, so every test is a fixed script.
  */
+import { bootstrapEntry } from './conf-change.js';
 import { RaftCore, type RaftConfig } from './raft.js';
-import type { ConfState, Entry, HardState, Message, NodeId, ReadState, Snapshot } from './types.js';
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  Ready,
+  ReadState,
+  Snapshot,
+} from './types.js';
 
 export interface TestMember {
   readonly core: RaftCore;
@@ -28,6 +38,28 @@ export function text(e: Entry): string {
   return decoder.decode(e.data);
 }
 
+/**
+ * Sees what the cluster does, for the golden transcripts (`transcript.ts`): every Ready a
+ * member hands out (before it is persisted), and every message as it is stepped or dropped.
+ */
+export interface ClusterObserver {
+  ready(id: NodeId, rd: Ready): void;
+  /** `why` is null for a message delivered, else why it was not. */
+  deliver(m: Message, why: null | 'cut' | 'no member' | 'held' | 'dropped'): void;
+}
+
+/** Options of the cluster itself, beside the members' own Raft options. */
+interface ClusterOptions {
+  conf?: ConfState;
+  randomFor?: (id: NodeId) => () => number;
+  /**
+   * Founders start with the founding membership as their first entry, as `RaftHost` writes
+   * it, instead of being handed the membership; then a member added with no voters joins
+   * the way a real one does, learning the founding voters by replaying the log.
+   */
+  bootstrap?: boolean;
+}
+
 export class TestCluster {
   readonly members = new Map<NodeId, TestMember>();
   /** Messages sent and not yet delivered, in order. */
@@ -36,19 +68,18 @@ export class TestCluster {
   readonly cut = new Set<string>();
   private readonly conf: ConfState;
   private readonly options: Partial<Omit<RaftConfig, 'id'>>;
+  observer: ClusterObserver | null = null;
 
   constructor(
     ids: readonly NodeId[],
-    options: Partial<Omit<RaftConfig, 'id'>> & {
-      conf?: ConfState;
-      randomFor?: (id: NodeId) => () => number;
-    } = {},
+    options: Partial<Omit<RaftConfig, 'id'>> & ClusterOptions = {},
   ) {
     const conf = options.conf ?? { voters: [...ids], learners: [] };
     this.conf = conf;
-    const { randomFor: _randomFor, conf: _conf, ...raftOptions } = options;
+    const { randomFor: _randomFor, conf: _conf, bootstrap, ...raftOptions } = options;
     this.options = raftOptions;
-    for (const id of ids) this.add(id, conf, options);
+    const log = bootstrap ? [bootstrapEntry(conf)] : [];
+    for (const id of ids) this.add(id, conf, options, log);
   }
 
   /** Crash and restart: a new core from what the member persisted; volatile state is lost. */
@@ -65,6 +96,7 @@ export class TestCluster {
     id: NodeId,
     conf: ConfState,
     options: Partial<Omit<RaftConfig, 'id'>> & { randomFor?: (id: NodeId) => () => number } = {},
+    log: Entry[] = [],
   ): TestMember {
     const core = new RaftCore(
       {
@@ -84,12 +116,12 @@ export class TestCluster {
           : { snapshotChunkBytes: options.snapshotChunkBytes }),
         ...(options.promotionLag === undefined ? {} : { promotionLag: options.promotionLag }),
       },
-      { hardState: { term: 0, vote: 0 }, snapshot: null, entries: [], conf },
+      { hardState: { term: 0, vote: 0 }, snapshot: null, entries: log, conf },
     );
     const m: TestMember = {
       core,
       hardState: { term: 0, vote: 0 },
-      log: [],
+      log: [...log],
       applied: [],
       readStates: [],
       failedReads: [],
@@ -114,6 +146,7 @@ export class TestCluster {
     for (const m of this.members.values()) {
       while (m.core.hasReady()) {
         const rd = m.core.ready();
+        this.observer?.ready(m.core.id, rd);
         if (rd.hardState) m.hardState = rd.hardState;
         if (rd.snapshot) {
           m.snapshot = rd.snapshot;
@@ -139,12 +172,45 @@ export class TestCluster {
       if (this.inflight.length === 0) return;
       const batch = this.inflight;
       this.inflight = [];
-      for (const msg of batch) {
-        if (this.cut.has(`${msg.from}>${msg.to}`) || !filter(msg)) continue;
-        this.members.get(msg.to)?.core.step(msg);
-      }
+      for (const msg of batch) this.deliver(msg, filter);
     }
     throw new Error('the network did not go quiet');
+  }
+
+  /**
+   * Delivers once the queued messages `pick` selects (not the ones they cause), in order;
+   * the others stay queued. Then drains the Readies.
+   */
+  deliverSome(pick: (m: Message) => boolean): void {
+    this.flush();
+    const batch = this.inflight.filter(pick);
+    this.inflight = this.inflight.filter((m) => !pick(m));
+    for (const msg of batch) this.deliver(msg);
+    this.flush();
+  }
+
+  /** Discards the queued messages `pick` selects, as a lossy network would. */
+  drop(pick: (m: Message) => boolean): void {
+    this.flush();
+    for (const msg of this.inflight.filter(pick)) this.observer?.deliver(msg, 'dropped');
+    this.inflight = this.inflight.filter((m) => !pick(m));
+  }
+
+  /**
+   * Steps `msg` into its addressee unless its link is cut or `filter` holds it back (asked
+   * only about messages on live links: `electHolding` collects what it is asked about).
+   */
+  private deliver(msg: Message, filter: (m: Message) => boolean = () => true): void {
+    const to = this.members.get(msg.to);
+    const why = this.cut.has(`${msg.from}>${msg.to}`)
+      ? 'cut'
+      : !filter(msg)
+        ? 'held'
+        : to
+          ? null
+          : 'no member';
+    this.observer?.deliver(msg, why);
+    if (why === null) to?.core.step(msg);
   }
 
   /** Ticks one member `n` times, delivering after each tick. */
