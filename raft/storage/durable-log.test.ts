@@ -378,6 +378,7 @@ test('a snapshot saved in the background is adopted once written, while the log 
   storage.append(entries(11, 12, 1));
   storage.sync();
   t.throws(() => storage.compact(8), { instanceOf: StorageRequestError });
+  await writer.started(1);
   writer.pending[0]!.release();
   t.true(await saving);
   storage.compact(8);
@@ -391,6 +392,7 @@ test('a snapshot saved in the background is adopted once written, while the log 
 test('a background snapshot overtaken by an installed one, or by closing, is dropped with its file', async (t) => {
   const { fs, writer, storage } = withGatedWriter();
   const overtaken = storage.saveSnapshotInBackground(snapshot(8, 1));
+  await writer.started(1);
   storage.installSnapshot(snapshot(20, 2));
   writer.pending[0]!.release();
   t.false(await overtaken);
@@ -399,6 +401,7 @@ test('a background snapshot overtaken by an installed one, or by closing, is dro
   storage.append(entries(21, 25, 2));
   storage.sync();
   const closedMeanwhile = storage.saveSnapshotInBackground(snapshot(24, 2));
+  await writer.started(2);
   storage.close();
   writer.pending[1]!.release();
   t.false(await closedMeanwhile);
@@ -410,6 +413,7 @@ test('a failed background write leaves no file behind and the newest snapshot st
   const { fs, writer, storage } = withGatedWriter();
   storage.saveSnapshot(snapshot(4, 1));
   const failing = storage.saveSnapshotInBackground(snapshot(8, 1));
+  await writer.started(1);
   fs.writeFile(join(dir, 'snap', '0000000000000008-0000000000000001.snap.tmp'), new Uint8Array(3));
   writer.pending[0]!.fail(new Error('disk full'));
   await t.throwsAsync(failing, { message: 'disk full' });
