@@ -19,7 +19,6 @@ import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { z } from 'zod';
 import {
   Internal,
   InvalidInput,
@@ -31,6 +30,8 @@ import {
   type AgendaError,
 } from '../errors.js';
 import { presentsClusterCertificate } from '../net/client-certificate.js';
+import type { HealthAnswer } from '../protocol/api.js';
+import { API_ROUTES, errorsOf, queryNames, type RouteDeclaration } from '../protocol/api-routes.js';
 import { serviceFor, type Op, type ServiceName } from '../protocol/ops.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { withDeadline } from './deadline.js';
@@ -39,7 +40,14 @@ import { GatewayMetrics } from './metrics.js';
 import type { Dispatcher, NotificationFeed, ReadinessProbe, ReplicaDirectory } from './ports.js';
 import { LoginRateLimiter, type LoginLimits } from './rate-limit.js';
 import { parseJsonBody, QueryParameters } from './requests.js';
-import { apiRoutes, type Answer, type ApiCall, type ApiRoute } from './routes.js';
+import {
+  apiHandlers,
+  apiRouter,
+  type BoundRoute,
+  type Relayed,
+  type RequestContext,
+  type StreamOpened,
+} from './routes.js';
 import type { Router } from './router.js';
 import { TokenVerifier, type TokenVerifierOptions } from './tokens.js';
 
@@ -125,7 +133,7 @@ export class Gateway {
   /** Counters and histograms behind `/metrics`, readable in-process too. */
   readonly metrics: GatewayMetrics;
   private readonly server: Server;
-  private readonly router: Router<ApiRoute>;
+  private readonly router: Router<BoundRoute>;
   private readonly tokens: TokenVerifier;
   private readonly loginLimiter: LoginRateLimiter;
   private readonly streams = new Set<EventStream>();
@@ -149,10 +157,12 @@ export class Gateway {
     this.metrics = new GatewayMetrics(options.registry, options.replicas);
     this.tokens = new TokenVerifier(options.tokens);
     this.loginLimiter = new LoginRateLimiter(options.loginLimits, options.loginClock);
-    this.router = apiRoutes()
-      .add('GET', '/healthz', { auth: 'none', handle: () => this.health() })
-      .add('GET', '/readyz', { auth: 'none', handle: () => this.readiness() })
-      .add('GET', '/metrics', { auth: 'operator', handle: () => this.metricsText() });
+    this.router = apiRouter({
+      ...apiHandlers,
+      health: () => this.health(),
+      readiness: () => this.readiness(),
+      metrics: () => this.metricsText(),
+    });
     // A gap in live updates (the bus re-subscribed): every open stream is told to re-read.
     this.stopGapWatch =
       options.notifications.onGap?.(() => {
@@ -249,6 +259,7 @@ export class Gateway {
     const path = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
     const search = queryStart < 0 ? '' : rawUrl.slice(queryStart + 1);
     let template = UNMATCHED;
+    let declaration: RouteDeclaration | undefined;
     let requestId = freshRequestId();
     let status: number;
     // Aborted when the client goes away before its answer: the service need not bother.
@@ -278,11 +289,12 @@ export class Gateway {
       }
       template = match.route.template;
       const route = match.route.handler;
+      declaration = route.declaration;
       // Who asks comes first: a stranger learns nothing about what a request would need.
-      const actor = await this.authenticate(req, route, match.params);
-      const query = new QueryParameters(new URLSearchParams(search), route.query ?? []);
+      const actor = await this.authenticate(req, declaration, match.params);
+      const query = new QueryParameters(new URLSearchParams(search), queryNames(declaration));
       const answer = await route.handle(
-        this.call(req, res, {
+        this.call(req, res, declaration, {
           params: match.params,
           query,
           actor,
@@ -300,7 +312,11 @@ export class Gateway {
       }
       status = answer.kind === 'json' ? answer.status : 200;
     } catch (error) {
-      const refusal = refusalOf(this.asRefusal(error, template));
+      const refused = this.asRefusal(error, template);
+      if (declaration !== undefined && isAgendaError(refused)) {
+        this.checkDeclared(method, template, declaration, refused);
+      }
+      const refusal = refusalOf(refused);
       status = refusal.status;
       if (!res.headersSent && !res.destroyed) {
         sendJson(res, refusal.status, refusal.body, {
@@ -324,10 +340,27 @@ export class Gateway {
     }
   }
 
+  /**
+   * Logs a refusal with a code the route does not declare: clients read the declaration
+   * (server/protocol/api-routes.ts) to know what to expect, so it or the route is wrong.
+   */
+  private checkDeclared(
+    method: string,
+    template: string,
+    declaration: RouteDeclaration,
+    error: AgendaError,
+  ): void {
+    if (errorsOf(declaration).has(error.code)) return;
+    this.logger.warn('a route answered an error code it does not declare', {
+      route: `${method} ${template}`,
+      code: error.code,
+    });
+  }
+
   /** The actor of a request: nobody, a session token's user, or a feed token's user. */
   private async authenticate(
     req: IncomingMessage,
-    route: ApiRoute,
+    route: RouteDeclaration,
     params: Readonly<Record<string, string>>,
   ): Promise<string | null> {
     if (route.auth === 'none') return null;
@@ -356,6 +389,7 @@ export class Gateway {
   private call(
     req: IncomingMessage,
     res: ServerResponse,
+    declaration: RouteDeclaration,
     context: {
       readonly params: Readonly<Record<string, string>>;
       readonly query: QueryParameters;
@@ -364,30 +398,44 @@ export class Gateway {
       readonly clientGone: AbortController;
       readonly busIds: string[];
     },
-  ): ApiCall {
+  ): RequestContext {
     const { actor, requestId, clientGone } = context;
     return {
       params: context.params,
       query: context.query,
       actor,
-      json: async <T>(schema: z.ZodType<T>, options?: { readonly optional?: boolean }) =>
-        parseJsonBody(schema, await readBody(req, 'json', this.options.maxJsonBytes ?? 1 << 20), {
-          optional: options?.optional ?? false,
-        }),
-      calendar: async () => {
-        const text = await readBody(req, 'calendar', this.options.maxCalendarBytes ?? 8 << 20);
-        if (text === null) throw new InvalidInput('this request needs an iCalendar body');
-        return text;
-      },
-      dispatch: (op) => {
+      body: () => this.readDeclaredBody(req, declaration),
+      dispatch: async (op) => {
         const busId = scopedRequestId(actor, requestId, op);
         context.busIds.push(busId);
-        return this.dispatch(op, actor, { requestId, busId }, clientGone.signal);
+        // Passed on as the route's answer: the services answer the shapes of api.ts.
+        return (await this.dispatch(op, actor, { requestId, busId }, clientGone.signal)) as Relayed;
       },
       throttleLogin: (username) => this.throttleLogin(username, req),
       absoluteUrl: (path) => `${this.publicBase(req)}${path}`,
       stream: () => this.openStream(res, actor ?? '', clientGone.signal),
     };
+  }
+
+  /** The body as `declaration` says: JSON checked against its schema, or iCalendar text. */
+  private async readDeclaredBody(
+    req: IncomingMessage,
+    declaration: RouteDeclaration,
+  ): Promise<unknown> {
+    const body = declaration.body ?? { kind: 'none' };
+    switch (body.kind) {
+      case 'json': {
+        const text = await readBody(req, 'json', this.options.maxJsonBytes ?? 1 << 20);
+        return parseJsonBody(body.schema, text, { optional: body.optional });
+      }
+      case 'calendar': {
+        const text = await readBody(req, 'calendar', this.options.maxCalendarBytes ?? 8 << 20);
+        if (text === null) throw new InvalidInput('this request needs an iCalendar body');
+        return text;
+      }
+      case 'none':
+        throw new Internal(`${declaration.method} ${declaration.path} declares no body to read`);
+    }
   }
 
   /**
@@ -480,7 +528,7 @@ export class Gateway {
     res: ServerResponse,
     actor: string,
     clientGone: AbortSignal,
-  ): Promise<Answer> {
+  ): Promise<StreamOpened> {
     const opened = performance.now();
     const stream: EventStream = new EventStream(res, this.options.stream, {
       updateWritten: () => this.metrics.updateStreamed(),
@@ -520,7 +568,8 @@ export class Gateway {
       );
       if (this.stopping) throw new Unavailable('the gateway is shutting down');
       stream.open(unsubscribe);
-      this.metrics.requestAnswered('/v1/stream', 'GET', 200);
+      const { method, path } = API_ROUTES.liveUpdates;
+      this.metrics.requestAnswered(path, method, 200);
       return { kind: 'stream' };
     } catch (error) {
       stream.close();
@@ -542,15 +591,15 @@ export class Gateway {
     return `https://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
-  private health(): Promise<Answer> {
-    return Promise.resolve({ kind: 'json', status: 200, body: { ok: true } });
+  private health(): Promise<HealthAnswer> {
+    return Promise.resolve({ ok: true });
   }
 
   /**
    * Ready when the probe says so within {@link READINESS_TIMEOUT_MS}, not closing, and (with
    * gossip) no service is known to have lost every replica.
    */
-  private async readiness(): Promise<Answer> {
+  private async readiness(): Promise<HealthAnswer> {
     if (this.stopping) throw new Unavailable('the gateway is shutting down');
     let probe: { readonly ready: boolean; readonly reason?: string };
     try {
@@ -569,12 +618,11 @@ export class Gateway {
       const down = this.certainlyDown(service);
       if (down !== null) throw new Unavailable(down);
     }
-    return { kind: 'json', status: 200, body: { ok: true } };
+    return { ok: true };
   }
 
-  private async metricsText(): Promise<Answer> {
+  private async metricsText(): Promise<{ readonly contentType: string; readonly body: string }> {
     return {
-      kind: 'text',
       contentType: this.metrics.contentType,
       body: await this.metrics.render(),
     };

@@ -17,6 +17,7 @@ import {
 import type { ListKind, Millis } from '../domain/index.js';
 import { InvalidInput } from '../errors.js';
 import type { CreateEventRequest, UpdateEventRequest } from '../protocol/api.js';
+import type { ApiRoutes, OptionalQuery, RequiredQuery, RouteName } from '../protocol/api-routes.js';
 import { MAX_ID_LENGTH } from '../store/protocol.js';
 import type { CommandOf, QueryOf } from '../store/protocol.js';
 
@@ -77,8 +78,10 @@ export function parseJsonBody<T>(
 /**
  * A query string checked against the parameters a route accepts: unknown or repeated
  * parameters are refused rather than ignored, so a typo never silently changes an answer.
+ * `R` and `O` are the names the route declares required and optional, so a handler reading
+ * a parameter its route does not declare is a type error.
  */
-export class QueryParameters {
+export class QueryParameters<R extends string = string, O extends string = string> {
   constructor(
     private readonly params: URLSearchParams,
     accepted: readonly string[],
@@ -100,11 +103,11 @@ export class QueryParameters {
     }
   }
 
-  optional(name: string): string | undefined {
+  optional(name: R | O): string | undefined {
     return this.params.get(name) ?? undefined;
   }
 
-  required(name: string): string {
+  required(name: R): string {
     const value = this.params.get(name);
     if (value === null || value.trim() === '') {
       throw new InvalidInput(`the query parameter "${name}" is required`, { field: name });
@@ -113,12 +116,15 @@ export class QueryParameters {
   }
 
   /** An ISO instant with offset, in ms. */
-  instant(name: string): Millis {
+  instant(name: R): Millis {
     return parseInstant(this.required(name), name);
   }
 
   /** `from` and `to`, both required, `from < to`, at most the longest query span apart. */
-  interval(): { readonly from: Millis; readonly to: Millis } {
+  interval(this: QueryParameters<'from' | 'to', O>): {
+    readonly from: Millis;
+    readonly to: Millis;
+  } {
     const from = this.instant('from');
     const to = this.instant('to');
     validateQueryInterval(from, to);
@@ -129,7 +135,10 @@ export class QueryParameters {
    * `limit` (a whole number from 1 to `MAX_PAGE_SIZE`) and `after` (a cursor of a `kind`
    * list, as a previous page answered it in `next`), each only when given.
    */
-  page(kind: ListKind): { readonly limit?: number; readonly after?: string } {
+  page(
+    this: QueryParameters<R, 'limit' | 'after'>,
+    kind: ListKind,
+  ): { readonly limit?: number; readonly after?: string } {
     const limit = this.optional('limit');
     const after = this.optional('after');
     if (limit !== undefined && !/^[1-9][0-9]{0,5}$/.test(limit)) {
@@ -147,7 +156,7 @@ export class QueryParameters {
   }
 
   /** `true` or `false`; absent is `undefined`. */
-  flag(name: string): boolean | undefined {
+  flag(name: O): boolean | undefined {
     const value = this.optional(name);
     if (value === undefined) return undefined;
     if (value === 'true') return true;
@@ -275,8 +284,14 @@ export function updateEventCommand(
   });
 }
 
+/** The query parameters of route `K`, typed by its declaration. */
+export type QueryParametersOf<K extends RouteName> = QueryParameters<
+  RequiredQuery<ApiRoutes[K]>,
+  OptionalQuery<ApiRoutes[K]>
+>;
+
 /** `GET /v1/agendas?group=g&from&to[&limit][&after]` or `?users=a,b&…` → `agenda.view`. */
-export function agendaViewQuery(query: QueryParameters): QueryOf<'agenda.view'> {
+export function agendaViewQuery(query: QueryParametersOf<'agendas'>): QueryOf<'agenda.view'> {
   const group = query.optional('group');
   const users = query.optional('users');
   if ((group === undefined) === (users === undefined)) {
@@ -311,7 +326,7 @@ export function agendaViewQuery(query: QueryParameters): QueryOf<'agenda.view'> 
 }
 
 /** `GET /v1/free?group&from&to&duration` → `free.find`. */
-export function freeTimeQuery(query: QueryParameters): QueryOf<'free.find'> {
+export function freeTimeQuery(query: QueryParametersOf<'free'>): QueryOf<'free.find'> {
   const group = checkName('group', query.required('group'), 'group');
   const { from, to } = query.interval();
   const duration = parseDuration(query.required('duration'), 'duration');
@@ -319,7 +334,7 @@ export function freeTimeQuery(query: QueryParameters): QueryOf<'free.find'> {
 }
 
 /** `GET /v1/export[?from][&to]` → `agenda.export`: both bounds optional, ordered when both given. */
-export function exportQuery(query: QueryParameters): QueryOf<'agenda.export'> {
+export function exportQuery(query: QueryParametersOf<'exportCalendar'>): QueryOf<'agenda.export'> {
   const fromText = query.optional('from');
   const toText = query.optional('to');
   const from = fromText === undefined ? undefined : parseInstant(fromText, 'from');

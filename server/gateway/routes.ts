@@ -1,24 +1,25 @@
 /**
- * The API of server/protocol/api.ts as a table: for each route, who may call it, which query
- * parameters it takes, and how the request becomes an op and the op's result an answer.
- * The HTTP mechanics (authentication, bodies, deadlines, errors) live in gateway.ts behind
- * {@link ApiCall}, so this file reads as the route → op mapping and nothing else.
+ * The gateway's handler for every route declared in server/protocol/api-routes.ts: how the
+ * request becomes an op and the op's result an answer. The table is keyed by the declared
+ * route names, so a declared route without a handler, or a handler for no declared route,
+ * does not compile; method, path, authentication, accepted query parameters, body schema
+ * and answer status come from the declaration, never from here. The HTTP mechanics
+ * (authentication, bodies, deadlines, errors) live in gateway.ts behind {@link ApiCall}, so
+ * this file reads as the route → op mapping and nothing else.
  */
 import { z } from 'zod';
 import { parseInstant, validateTimeZone } from '../domain/index.js';
 import { Internal } from '../errors.js';
+import type { FeedAnswer } from '../protocol/api.js';
 import {
-  AcceptRequest,
-  AddMemberRequest,
-  API_PREFIX,
-  ChangeLevelRequest,
-  CreateEventRequest,
-  CreateGroupRequest,
-  LoginRequest,
-  RegisterRequest,
-  UpdateEventRequest,
-  type FeedAnswer,
-} from '../protocol/api.js';
+  API_ROUTES,
+  type ApiRoutes,
+  type BodyOf,
+  type JsonAnswer,
+  type PathParams,
+  type RouteDeclaration,
+  type RouteName,
+} from '../protocol/api-routes.js';
 import type { Op } from '../protocol/ops.js';
 import type { CommandBody, QueryBody } from '../store/protocol.js';
 import {
@@ -29,18 +30,9 @@ import {
   pathParameter,
   updateEventCommand,
   type QueryParameters,
+  type QueryParametersOf,
 } from './requests.js';
 import { Router } from './router.js';
-
-/**
- * Who may call a route: anyone (`none`), a user with a session token (`user`), or the
- * holder of a feed token carried in the path (`feed`).
- */
-/**
- * Who may call a route: anyone, a user (session token), a feed token's user, or an operator
- * (a client certificate from the cluster's CA, as Prometheus or the lab's operator presents).
- */
-export type Authentication = 'none' | 'user' | 'feed' | 'operator';
 
 /** What a route answers; gateway.ts writes it out. */
 export type Answer =
@@ -48,48 +40,116 @@ export type Answer =
   | { readonly kind: 'text'; readonly contentType: string; readonly body: string }
   | { readonly kind: 'stream' };
 
-/** One request as a route handler sees it: validated pieces and the means to act. */
-export interface ApiCall {
+declare const relayed: unique symbol;
+/**
+ * A service's result, passed on to the client as the route's answer. The services promise
+ * the answer types of api.ts (server/services/ports.ts); the gateway does not look inside.
+ */
+export interface Relayed {
+  readonly [relayed]: true;
+}
+
+/** The live stream was opened and answered its own headers. */
+export interface StreamOpened {
+  readonly kind: 'stream';
+}
+
+/** One request as the gateway hands it over, before it is typed by its route. */
+export interface RequestContext {
   /** Path parameters, percent-decoded (not yet validated). */
   readonly params: Readonly<Record<string, string>>;
   /** The query string, already checked against the route's accepted parameters. */
   readonly query: QueryParameters;
-  /** The authenticated user; null on `none` routes. */
+  /** The authenticated user; null on routes for anyone or operators. */
   readonly actor: string | null;
-  /** The JSON body validated by `schema`; with `optional`, no body means `{}`. */
-  json<T>(schema: z.ZodType<T>, options?: { readonly optional?: boolean }): Promise<T>;
-  /** The `text/calendar` body. */
-  calendar(): Promise<string>;
+  /** The body, read and checked as the route declares it. */
+  body(): Promise<unknown>;
   /** Sends `op` to the service `serviceFor(op)` names and waits for its result. */
-  dispatch(op: Op): Promise<unknown>;
+  dispatch(op: Op): Promise<Relayed>;
   /** Counts a login attempt for `username`; throws `RateLimited` past the limits. */
   throttleLogin(username: string): void;
   /** `path` (from `/`) as an absolute URL of this gateway, as clients reach it. */
   absoluteUrl(path: string): string;
   /** Turns the connection into the caller's live update stream, once subscribed. */
-  stream(): Promise<Answer>;
+  stream(): Promise<StreamOpened>;
 }
 
-export interface ApiRoute {
-  readonly auth: Authentication;
-  /** Query parameters the route accepts; any other is refused. */
-  readonly query?: readonly string[];
-  handle(call: ApiCall): Promise<Answer>;
+/**
+ * One request to route `K`: its path parameters by their declared names, its query
+ * parameters by theirs, and its body (only on routes that declare one) as the schema reads
+ * it. Reading the body is left to the handler so that it comes after the path's checks,
+ * as a person fixing a request would want the refusals ordered.
+ */
+export type ApiCall<K extends RouteName> = Omit<RequestContext, 'params' | 'query' | 'body'> & {
+  readonly params: PathParams<ApiRoutes[K]['path']>;
+  readonly query: QueryParametersOf<K>;
+} & (ApiRoutes[K] extends { readonly body: unknown }
+    ? { body(): Promise<BodyOf<ApiRoutes[K]>> }
+    : unknown);
+
+/** What the handler of route `R` returns, by the kind of answer declared. */
+export type Reply<R extends RouteDeclaration> =
+  R['answer'] extends JsonAnswer<infer A>
+    ? A | Relayed
+    : R['answer'] extends { readonly kind: 'calendar' }
+      ? string
+      : R['answer'] extends { readonly kind: 'text' }
+        ? { readonly contentType: string; readonly body: string }
+        : StreamOpened;
+
+export type RouteHandler<K extends RouteName> = (call: ApiCall<K>) => Promise<Reply<ApiRoutes[K]>>;
+
+/** A handler for every declared route, and for nothing else. */
+export type RouteHandlers = { readonly [K in RouteName]: RouteHandler<K> };
+
+/** The routes that answer from the gateway's own state; gateway.ts handles them. */
+export type GatewayStateRoute = 'health' | 'readiness' | 'metrics';
+
+/** A declared route with its handler, as the router holds it. */
+export interface BoundRoute {
+  readonly name: RouteName;
+  readonly declaration: RouteDeclaration;
+  handle(request: RequestContext): Promise<Answer>;
 }
 
-const ok = (body: unknown): Answer => ({ kind: 'json', status: 200, body });
-const created = (body: unknown): Answer => ({ kind: 'json', status: 201, body });
-const calendarText = (body: string): Answer => ({
-  kind: 'text',
-  contentType: 'text/calendar; charset=utf-8',
-  body,
-});
+const CALENDAR_TYPE = 'text/calendar; charset=utf-8';
+
+/** The router of every declared route, in declaration order, each with its handler. */
+export function apiRouter(handlers: RouteHandlers): Router<BoundRoute> {
+  const router = new Router<BoundRoute>();
+  for (const name of Object.keys(API_ROUTES) as RouteName[]) {
+    const declaration: RouteDeclaration = API_ROUTES[name];
+    router.add(declaration.method, declaration.path, bind(name, declaration, handlers));
+  }
+  return router;
+}
+
+function bind(name: RouteName, declaration: RouteDeclaration, handlers: RouteHandlers): BoundRoute {
+  // The router matched this route's template and the gateway built the query and body
+  // readers from this declaration, so the request has the shape ApiCall<name> describes.
+  const handler = handlers[name] as (request: RequestContext) => Promise<unknown>;
+  const answer = declaration.answer;
+  return {
+    name,
+    declaration,
+    async handle(request) {
+      const reply = await handler(request);
+      switch (answer.kind) {
+        case 'json':
+          return { kind: 'json', status: answer.status, body: reply };
+        case 'calendar':
+          return { kind: 'text', contentType: CALENDAR_TYPE, body: reply as string };
+        case 'text':
+          return { kind: 'text', ...(reply as { contentType: string; body: string }) };
+        case 'events':
+          return reply as StreamOpened;
+      }
+    },
+  };
+}
 
 const command = (body: CommandBody): Op => ({ type: 'command', body });
 const query = (body: QueryBody): Op => ({ type: 'query', body });
-
-/** Bodies of requests that take none: an empty body or `{}` only. */
-const NoFields = z.strictObject({});
 
 const exportResult = z.object({ ics: z.string() });
 /** The users service answers the feed's path; the gateway knows the origin clients use. */
@@ -102,271 +162,148 @@ function resultOf<T>(schema: z.ZodType<T>, result: unknown, what: string): T {
   return parsed.data;
 }
 
-function eventId(call: ApiCall): string {
-  return pathParameter('eventId', call.params.eventId);
-}
-
-function groupName(call: ApiCall): string {
-  return pathParameter('group', call.params.group);
-}
-
-function memberName(call: ApiCall): string {
-  return pathParameter('username', call.params.username);
-}
-
-const v1 = (path: string): string => `${API_PREFIX}${path}`;
-
-/** Every route of api.ts. */
-export function apiRoutes(): Router<ApiRoute> {
-  return (
-    new Router<ApiRoute>()
-      // Accounts
-      .add('POST', v1('/users'), {
-        auth: 'none',
-        async handle(call) {
-          const { username, password, name } = await call.json(RegisterRequest);
-          const op: Op = {
-            type: 'account.register',
-            username,
-            password,
-            ...(name === undefined ? {} : { name }),
-          };
-          return created(await call.dispatch(op));
-        },
-      })
-      .add('POST', v1('/sessions'), {
-        auth: 'none',
-        async handle(call) {
-          const { username, password } = await call.json(LoginRequest);
-          call.throttleLogin(username);
-          return ok(await call.dispatch({ type: 'account.login', username, password }));
-        },
-      })
-      .add('GET', v1('/me'), {
-        auth: 'user',
-        handle: async (call) => ok(await call.dispatch({ type: 'account.me' })),
-      })
-      // Events
-      .add('POST', v1('/events'), {
-        auth: 'user',
-        async handle(call) {
-          const body = createEventCommand(await call.json(CreateEventRequest));
-          return created(await call.dispatch(command(body)));
-        },
-      })
-      .add('GET', v1('/events'), {
-        auth: 'user',
-        query: ['from', 'to', 'limit', 'after'],
-        handle: async (call) =>
-          ok(
-            await call.dispatch(
-              query({
-                type: 'event.list',
-                ...call.query.interval(),
-                ...call.query.page('event'),
-              }),
-            ),
-          ),
-      })
-      .add('GET', v1('/events/:eventId'), {
-        auth: 'user',
-        handle: async (call) =>
-          ok(await call.dispatch(query({ type: 'event.show', eventId: eventId(call) }))),
-      })
-      .add('PATCH', v1('/events/:eventId'), {
-        auth: 'user',
-        async handle(call) {
-          const id = eventId(call);
-          const body = updateEventCommand(id, await call.json(UpdateEventRequest));
-          return ok(await call.dispatch(command(body)));
-        },
-      })
-      .add('DELETE', v1('/events/:eventId'), {
-        auth: 'user',
-        query: ['occurrence'],
-        handle: async (call) => {
-          // With ?occurrence=<start> only that occurrence of a series is cancelled.
-          const occurrence = call.query.optional('occurrence');
-          return ok(
-            await call.dispatch(
-              command(
-                occurrence === undefined
-                  ? { type: 'event.cancel', eventId: eventId(call) }
-                  : {
-                      type: 'event.cancelOccurrence',
-                      eventId: eventId(call),
-                      occurrenceStart: parseInstant(occurrence, 'occurrence'),
-                    },
-              ),
-            ),
-          );
-        },
-      })
-      // Invitations
-      .add('GET', v1('/invitations'), {
-        auth: 'user',
-        handle: async (call) => ok(await call.dispatch(query({ type: 'invitation.list' }))),
-      })
-      .add('POST', v1('/invitations/:eventId/accept'), {
-        auth: 'user',
-        async handle(call) {
-          const id = eventId(call);
-          const { allowConflict } = await call.json(AcceptRequest, { optional: true });
-          return ok(
-            await call.dispatch(
-              command({
-                type: 'invitation.accept',
-                eventId: id,
-                ...(allowConflict === undefined ? {} : { allowConflict }),
-              }),
-            ),
-          );
-        },
-      })
-      .add('POST', v1('/invitations/:eventId/decline'), {
-        auth: 'user',
-        async handle(call) {
-          const id = eventId(call);
-          await call.json(NoFields, { optional: true });
-          return ok(await call.dispatch(command({ type: 'invitation.decline', eventId: id })));
-        },
-      })
-      // Groups
-      .add('POST', v1('/groups'), {
-        auth: 'user',
-        async handle(call) {
-          const { name, kind } = await call.json(CreateGroupRequest);
-          return created(await call.dispatch(command({ type: 'group.create', name, kind })));
-        },
-      })
-      .add('GET', v1('/groups'), {
-        auth: 'user',
-        handle: async (call) => ok(await call.dispatch(query({ type: 'group.list' }))),
-      })
-      .add('GET', v1('/groups/:group'), {
-        auth: 'user',
-        handle: async (call) =>
-          ok(await call.dispatch(query({ type: 'group.show', group: groupName(call) }))),
-      })
-      .add('POST', v1('/groups/:group/members'), {
-        auth: 'user',
-        async handle(call) {
-          const group = groupName(call);
-          const { username, level } = await call.json(AddMemberRequest);
-          return ok(
-            await call.dispatch(
-              command({
-                type: 'group.addMember',
-                group,
-                username,
-                ...(level === undefined ? {} : { level }),
-              }),
-            ),
-          );
-        },
-      })
-      .add('PATCH', v1('/groups/:group/members/:username'), {
-        auth: 'user',
-        async handle(call) {
-          const group = groupName(call);
-          const username = memberName(call);
-          const { level } = await call.json(ChangeLevelRequest);
-          return ok(
-            await call.dispatch(command({ type: 'group.changeLevel', group, username, level })),
-          );
-        },
-      })
-      .add('DELETE', v1('/groups/:group/members/:username'), {
-        auth: 'user',
-        async handle(call) {
-          const group = groupName(call);
-          const username = memberName(call);
-          return ok(await call.dispatch(command({ type: 'group.removeMember', group, username })));
-        },
-      })
-      .add('POST', v1('/groups/:group/leave'), {
-        auth: 'user',
-        async handle(call) {
-          const group = groupName(call);
-          await call.json(NoFields, { optional: true });
-          return ok(await call.dispatch(command({ type: 'group.leave', group })));
-        },
-      })
-      // Views of time
-      .add('GET', v1('/agendas'), {
-        auth: 'user',
-        query: ['group', 'users', 'from', 'to', 'limit', 'after'],
-        handle: async (call) => ok(await call.dispatch(query(agendaViewQuery(call.query)))),
-      })
-      .add('GET', v1('/conflicts'), {
-        auth: 'user',
-        query: ['from', 'to', 'limit', 'after'],
-        handle: async (call) =>
-          ok(
-            await call.dispatch(
-              query({
-                type: 'conflicts.list',
-                ...call.query.interval(),
-                ...call.query.page('conflict'),
-              }),
-            ),
-          ),
-      })
-      .add('GET', v1('/free'), {
-        auth: 'user',
-        query: ['group', 'from', 'to', 'duration'],
-        handle: async (call) => ok(await call.dispatch(query(freeTimeQuery(call.query)))),
-      })
-      // Interop
-      .add('GET', v1('/export'), {
-        auth: 'user',
-        query: ['from', 'to'],
-        async handle(call) {
-          const result = await call.dispatch(query(exportQuery(call.query)));
-          return calendarText(resultOf(exportResult, result, 'an export').ics);
-        },
-      })
-      .add('POST', v1('/import'), {
-        auth: 'user',
-        query: ['allowConflict', 'timeZone'],
-        async handle(call) {
-          const allowConflict = call.query.flag('allowConflict');
-          const zone = call.query.optional('timeZone');
-          const ics = await call.calendar();
-          const op: Op = {
-            type: 'agenda.import',
-            ics,
-            ...(allowConflict === undefined ? {} : { allowConflict }),
-            // Times without a zone in the file are read in this one.
-            ...(zone === undefined ? {} : { defaultTimeZone: validateTimeZone(zone) }),
-          };
-          return ok(await call.dispatch(op));
-        },
-      })
-      .add('POST', v1('/feeds'), {
-        auth: 'user',
-        async handle(call) {
-          await call.json(NoFields, { optional: true });
-          const { url } = resultOf(
-            feedResult,
-            await call.dispatch({ type: 'feed.create' }),
-            'a feed',
-          );
-          const answer: FeedAnswer = { url: call.absoluteUrl(url) };
-          return ok(answer);
-        },
-      })
-      .add('GET', v1('/feeds/:token/calendar.ics'), {
-        auth: 'feed',
-        async handle(call) {
-          const result = await call.dispatch(query({ type: 'agenda.export' }));
-          return calendarText(resultOf(exportResult, result, 'an export').ics);
-        },
-      })
-      // Live updates
-      .add('GET', v1('/stream'), {
-        auth: 'user',
-        handle: (call) => call.stream(),
-      })
-  );
-}
+/** How each route of the API becomes an op; gateway.ts adds the {@link GatewayStateRoute}s. */
+export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
+  // Accounts
+  async register(call) {
+    const { username, password, name } = await call.body();
+    const op: Op = {
+      type: 'account.register',
+      username,
+      password,
+      ...(name === undefined ? {} : { name }),
+    };
+    return call.dispatch(op);
+  },
+  async login(call) {
+    const { username, password } = await call.body();
+    call.throttleLogin(username);
+    return call.dispatch({ type: 'account.login', username, password });
+  },
+  me: (call) => call.dispatch({ type: 'account.me' }),
+  // Events
+  async createEvent(call) {
+    const body = createEventCommand(await call.body());
+    return call.dispatch(command(body));
+  },
+  listEvents: (call) =>
+    call.dispatch(
+      query({ type: 'event.list', ...call.query.interval(), ...call.query.page('event') }),
+    ),
+  showEvent: (call) =>
+    call.dispatch(
+      query({ type: 'event.show', eventId: pathParameter('eventId', call.params.eventId) }),
+    ),
+  async updateEvent(call) {
+    const id = pathParameter('eventId', call.params.eventId);
+    const body = updateEventCommand(id, await call.body());
+    return call.dispatch(command(body));
+  },
+  cancelEvent(call) {
+    const eventId = pathParameter('eventId', call.params.eventId);
+    // With ?occurrence=<start> only that occurrence of a series is cancelled.
+    const occurrence = call.query.optional('occurrence');
+    return call.dispatch(
+      command(
+        occurrence === undefined
+          ? { type: 'event.cancel', eventId }
+          : {
+              type: 'event.cancelOccurrence',
+              eventId,
+              occurrenceStart: parseInstant(occurrence, 'occurrence'),
+            },
+      ),
+    );
+  },
+  // Invitations
+  invitations: (call) => call.dispatch(query({ type: 'invitation.list' })),
+  async acceptInvitation(call) {
+    const eventId = pathParameter('eventId', call.params.eventId);
+    const { allowConflict } = await call.body();
+    return call.dispatch(
+      command({
+        type: 'invitation.accept',
+        eventId,
+        ...(allowConflict === undefined ? {} : { allowConflict }),
+      }),
+    );
+  },
+  async declineInvitation(call) {
+    const eventId = pathParameter('eventId', call.params.eventId);
+    await call.body();
+    return call.dispatch(command({ type: 'invitation.decline', eventId }));
+  },
+  // Groups
+  async createGroup(call) {
+    const { name, kind } = await call.body();
+    return call.dispatch(command({ type: 'group.create', name, kind }));
+  },
+  groups: (call) => call.dispatch(query({ type: 'group.list' })),
+  showGroup: (call) =>
+    call.dispatch(query({ type: 'group.show', group: pathParameter('group', call.params.group) })),
+  async addMember(call) {
+    const group = pathParameter('group', call.params.group);
+    const { username, level } = await call.body();
+    return call.dispatch(
+      command({
+        type: 'group.addMember',
+        group,
+        username,
+        ...(level === undefined ? {} : { level }),
+      }),
+    );
+  },
+  async changeLevel(call) {
+    const group = pathParameter('group', call.params.group);
+    const username = pathParameter('username', call.params.username);
+    const { level } = await call.body();
+    return call.dispatch(command({ type: 'group.changeLevel', group, username, level }));
+  },
+  removeMember(call) {
+    const group = pathParameter('group', call.params.group);
+    const username = pathParameter('username', call.params.username);
+    return call.dispatch(command({ type: 'group.removeMember', group, username }));
+  },
+  async leaveGroup(call) {
+    const group = pathParameter('group', call.params.group);
+    await call.body();
+    return call.dispatch(command({ type: 'group.leave', group }));
+  },
+  // Views of time
+  agendas: (call) => call.dispatch(query(agendaViewQuery(call.query))),
+  conflicts: (call) =>
+    call.dispatch(
+      query({ type: 'conflicts.list', ...call.query.interval(), ...call.query.page('conflict') }),
+    ),
+  free: (call) => call.dispatch(query(freeTimeQuery(call.query))),
+  // Interop
+  async exportCalendar(call) {
+    const result = await call.dispatch(query(exportQuery(call.query)));
+    return resultOf(exportResult, result, 'an export').ics;
+  },
+  async importCalendar(call) {
+    const allowConflict = call.query.flag('allowConflict');
+    const zone = call.query.optional('timeZone');
+    const ics = await call.body();
+    const op: Op = {
+      type: 'agenda.import',
+      ics,
+      ...(allowConflict === undefined ? {} : { allowConflict }),
+      // Times without a zone in the file are read in this one.
+      ...(zone === undefined ? {} : { defaultTimeZone: validateTimeZone(zone) }),
+    };
+    return call.dispatch(op);
+  },
+  async createFeed(call) {
+    await call.body();
+    const { url } = resultOf(feedResult, await call.dispatch({ type: 'feed.create' }), 'a feed');
+    const answer: FeedAnswer = { url: call.absoluteUrl(url) };
+    return answer;
+  },
+  async feedCalendar(call) {
+    const result = await call.dispatch(query({ type: 'agenda.export' }));
+    return resultOf(exportResult, result, 'an export').ics;
+  },
+  // Live updates
+  liveUpdates: (call) => call.stream(),
+};

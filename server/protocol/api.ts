@@ -1,7 +1,8 @@
 /**
- * The public HTTPS API of the gateway, version 1: every route, its request and its answer.
- * The gateway implements it and the `agenda` CLI calls it; both import this module so they
- * cannot drift apart. Field names are the stable ones of MISSION §4.
+ * The public HTTPS API of the gateway, version 1: the schemas of its requests and the types
+ * of its answers. Which route takes and answers which is declared in ./api-routes.ts, from
+ * which the gateway's router and the `agenda` CLI's client are both derived. Field names
+ * are the stable ones of MISSION §4.
  *
  * Conventions:
  * - Bodies are JSON (`content-type: application/json`) except `.ics` import/export
@@ -32,7 +33,7 @@ import type {
 export const API_PREFIX = '/v1';
 
 /**
- * Bounds of one `POST /v1/import`: VEVENTs that are not changed occurrences, and bytes.
+ * Bounds of one import request: VEVENTs that are not changed occurrences, and bytes.
  * Bigger files go in several requests (the CLI splits them); bigger requests are refused
  * (400) with a reason that says so.
  */
@@ -42,7 +43,7 @@ export {
 } from '../domain/limits.js';
 
 /**
- * Paging of the occurrence lists (`GET /v1/events`, `/v1/agendas`, `/v1/conflicts`): each
+ * Paging of the occurrence lists (the routes declared `paged`: events, agendas, conflicts): each
  * answers at most `limit` items (default and maximum `LIST_PAGE_MAX_ITEMS`; for agendas,
  * entries counted over all agendas) and `next`, an opaque cursor to pass as `after` for the
  * following page, or null when the list is complete. Items are in one total order (start,
@@ -59,7 +60,7 @@ const text = (max: number) => z.string().max(max);
 // ---------------------------------------------------------------------------------------
 // Accounts
 
-/** `POST /v1/users` → 201 {@link UserAnswer}. */
+/** Registering an account. */
 export const RegisterRequest = z.strictObject({
   username,
   password: z.string().min(1).max(1024),
@@ -67,7 +68,7 @@ export const RegisterRequest = z.strictObject({
 });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 
-/** `POST /v1/sessions` → 200 {@link LoginAnswer}. Rate-limited per username and address. */
+/** Logging in. */
 export const LoginRequest = z.strictObject({ username, password: z.string().min(1).max(1024) });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
@@ -75,7 +76,7 @@ export interface UserInfo {
   readonly username: string;
   readonly name: string;
 }
-/** `POST /v1/users`, `GET /v1/me`. */
+/** An account, as registering it or asking who one is answers it. */
 export interface UserAnswer {
   readonly user: UserInfo;
 }
@@ -102,7 +103,7 @@ const eventFields = {
 };
 
 /**
- * `POST /v1/events` → 201 {@link ScheduledAnswer}. Exactly one of `end` and `duration`.
+ * A new event. Exactly one of `end` and `duration`.
  * `with` makes an appointment; `group` a group event. A conflict for the organizer is
  * refused (409) unless `allowConflict`.
  */
@@ -116,7 +117,7 @@ export const CreateEventRequest = z.strictObject({
 });
 export type CreateEventRequest = z.infer<typeof CreateEventRequest>;
 
-/** `PATCH /v1/events/:id` → 200 {@link ScheduledAnswer}. Absent fields keep their value; `repeat: null` ends recurrence. */
+/** Changes to an event. Absent fields keep their value; `repeat: null` ends recurrence. */
 export const UpdateEventRequest = z.strictObject({
   title: eventFields.title.optional(),
   start: iso.optional(),
@@ -139,19 +140,13 @@ export type UpdateEventRequest = z.infer<typeof UpdateEventRequest>;
  */
 export type ScheduledAnswer = ScheduledEvent;
 
-/**
- * `GET /v1/events?from&to[&limit][&after]` → {@link EventsAnswer}: one page of the
- * occurrences expanded inside the interval (see `LIST_PAGE_MAX_ITEMS`).
- */
+/** One page of the occurrences expanded inside an interval (see `LIST_PAGE_MAX_ITEMS`). */
 export interface EventsAnswer {
   readonly events: readonly EventView[];
   /** The cursor of the next page (`after`), null on the last. */
   readonly next: string | null;
 }
-/**
- * `GET /v1/events/:id`, `DELETE /v1/events/:id` (cancel the whole series, or with
- * `?occurrence=<instant>` only the occurrence starting then) → {@link EventAnswer}.
- */
+/** One event as its viewer sees it, after showing, cancelling or answering an invitation. */
 export interface EventAnswer {
   readonly event: EventDetailsView;
 }
@@ -159,45 +154,44 @@ export interface EventAnswer {
 // ---------------------------------------------------------------------------------------
 // Invitations
 
-/** `GET /v1/invitations` → pending invitations, next occurrence first. */
+/** Pending invitations, next occurrence first. */
 export interface InvitationsAnswer {
   readonly invitations: readonly EventDetailsView[];
 }
-/** `POST /v1/invitations/:eventId/accept` → {@link EventAnswer}; 409 on conflict unless `allowConflict`. */
+/** Accepting an invitation; a conflict is refused unless `allowConflict`. */
 export const AcceptRequest = z.strictObject({ allowConflict: z.boolean().optional() });
 export type AcceptRequest = z.infer<typeof AcceptRequest>;
-/** `POST /v1/invitations/:eventId/decline` (empty body) → {@link EventAnswer}. */
+
+/** The body of requests that take none (declining, leaving): no body, or `{}` only. */
+export const EmptyRequest = z.strictObject({});
+export type EmptyRequest = z.infer<typeof EmptyRequest>;
 
 // ---------------------------------------------------------------------------------------
 // Groups
 
-/** `POST /v1/groups` → 201 {@link GroupAnswer}. */
+/** A new group. */
 export const CreateGroupRequest = z.strictObject({
   name: text(100).min(1),
   kind: z.enum(['flat', 'hierarchical']),
 });
 export type CreateGroupRequest = z.infer<typeof CreateGroupRequest>;
 
-/** `POST /v1/groups/:name/members` → {@link GroupAnswer}. `level` only in hierarchical groups. */
+/** A new member. `level` only in hierarchical groups. */
 export const AddMemberRequest = z.strictObject({
   username,
   level: z.number().int().min(0).max(1000).optional(),
 });
 export type AddMemberRequest = z.infer<typeof AddMemberRequest>;
 
-/** `PATCH /v1/groups/:name/members/:username` → {@link GroupAnswer} (owner only). */
+/** A member's new level (owner only). */
 export const ChangeLevelRequest = z.strictObject({ level: z.number().int().min(0).max(1000) });
 export type ChangeLevelRequest = z.infer<typeof ChangeLevelRequest>;
 
-/**
- * `GET /v1/groups/:name`, member add/remove/level → {@link GroupAnswer};
- * `DELETE /v1/groups/:name/members/:username` removes; `POST /v1/groups/:name/leave` leaves
- * (answers `{ group: null }` when the group dissolved).
- */
+/** A group after a change to it, or as shown; null when leaving dissolved it. */
 export interface GroupAnswer {
   readonly group: GroupView | null;
 }
-/** `GET /v1/groups` → the caller's groups. */
+/** The caller's groups. */
 export interface GroupsAnswer {
   readonly groups: readonly GroupView[];
 }
@@ -206,8 +200,8 @@ export interface GroupsAnswer {
 // Views of time
 
 /**
- * `GET /v1/agendas?group=g&from&to` or `?users=a,b&from&to` (each `[&limit][&after]`),
- * privacy applied per viewer: one page of entries over all agendas, in target order. An
+ * Agendas of a group's members or of listed users, privacy applied per viewer: one page of
+ * entries over all agendas, in target order. An
  * agenda cut by the end of a page goes on at the start of the next one under the same
  * `user`; an agenda with no entries appears once, in order.
  */
@@ -215,12 +209,12 @@ export interface AgendasAnswer {
   readonly agendas: readonly AgendaView[];
   readonly next: string | null;
 }
-/** `GET /v1/conflicts?from&to[&limit][&after]`: one page of conflicts. */
+/** One page of the caller's conflicts. */
 export interface ConflictsAnswer {
   readonly conflicts: readonly ConflictView[];
   readonly next: string | null;
 }
-/** `GET /v1/free?group&from&to&duration`: maximal gaps of at least `duration`. */
+/** Maximal gaps of at least the duration asked for. */
 export interface FreeAnswer {
   readonly slots: readonly SlotView[];
 }
@@ -229,15 +223,11 @@ export interface FreeAnswer {
 // Interop and live updates
 
 /**
- * `GET /v1/export?from&to` → `text/calendar` body; each event's UID is the one it was
- * imported with, else its id.
- * `POST /v1/import[?allowConflict=true][&timeZone=<IANA>]` with a `text/calendar` body of at
- * most `IMPORT_REQUEST_MAX_EVENTS` events and `IMPORT_REQUEST_MAX_BYTES` →
- * {@link ImportAnswer}; `timeZone` reads the file's times that name no zone (default UTC).
- * Idempotent by UID: an event whose UID the caller already imported (or exported, for
- * events made here) is updated when the file changed it and otherwise left `unchanged`.
- * `POST /v1/feeds` → {@link FeedAnswer}: a subscription URL for calendar apps
- * (`GET /v1/feeds/:token/calendar.ics`, no other authentication).
+ * Exports are iCalendar documents; each event's UID is the one it was imported with, else
+ * its id. An import reads the file's times that name no zone in the `timeZone` asked for
+ * (default UTC), and is idempotent by UID: an event whose UID the caller already imported
+ * (or exported, for events made here) is updated when the file changed it and otherwise
+ * left `unchanged`.
  */
 export interface ImportAnswer {
   /** Each event imported, in file order: its UID (derived for VEVENTs without one), its id, and what happened. */
@@ -256,12 +246,13 @@ export interface ImportedEventAnswer {
   readonly id: string;
   readonly action: 'created' | 'updated' | 'unchanged';
 }
+/** A subscription URL for calendar apps; it carries its own token, the only authentication. */
 export interface FeedAnswer {
   readonly url: string;
 }
 
 /**
- * `GET /v1/stream`: server-sent events of the caller's live updates, one `update` event per
+ * The live update stream: server-sent events of the caller's live updates, one `update` event per
  * change, `data` being a {@link LiveUpdate}; a comment line every 15 s keeps it open. A
  * `resync` event (`data: {"reason"}`) says updates may have been missed (the system's
  * messaging failed over): re-read what you show.
@@ -282,6 +273,11 @@ export type LiveUpdate =
       readonly by: string;
       readonly at: string;
     };
+
+/** What `/healthz` and `/readyz` answer when all is well. */
+export interface HealthAnswer {
+  readonly ok: true;
+}
 
 /** The error body of every refusal. */
 export interface ErrorAnswer {

@@ -1,0 +1,477 @@
+/**
+ * Every route of the gateway, declared once: method, path with its parameters, query
+ * parameters, request body schema, answer, the error codes it may answer, who may call it,
+ * and whether it is paged or streamed. The gateway's router (server/gateway/routes.ts) is
+ * keyed by these names, so a route without a handler or a handler without a route does not
+ * compile; the CLI's client (cli/http/agenda-api.ts) builds its requests from the same
+ * entries, so its paths, bodies and answer types cannot drift from the gateway's.
+ *
+ * Adding a route is one entry here, one handler in the gateway (which the compiler asks
+ * for), and a method in the CLI only when a command wants a friendlier name than
+ * `AgendaApi.call('<route>', …)`.
+ *
+ * The schemas and answer types themselves, and the conventions every route follows (instants,
+ * durations, idempotency keys, the error body), are in ./api.ts.
+ */
+import type { z } from 'zod';
+import type { ListKind } from '../domain/index.js';
+import type { ErrorCode } from '../errors.js';
+import {
+  AcceptRequest,
+  AddMemberRequest,
+  ChangeLevelRequest,
+  CreateEventRequest,
+  CreateGroupRequest,
+  EmptyRequest,
+  LoginRequest,
+  RegisterRequest,
+  UpdateEventRequest,
+  type AgendasAnswer,
+  type ConflictsAnswer,
+  type EventAnswer,
+  type EventsAnswer,
+  type FeedAnswer,
+  type FreeAnswer,
+  type GroupAnswer,
+  type GroupsAnswer,
+  type HealthAnswer,
+  type ImportAnswer,
+  type InvitationsAnswer,
+  type LiveUpdate,
+  type LoginAnswer,
+  type ScheduledAnswer,
+  type UserAnswer,
+} from './api.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/**
+ * Who may call a route: anyone (`none`), a user with a session token (`user`), the holder
+ * of a feed token carried in the path as `:token` (`feed`), or an operator presenting a
+ * client certificate from the cluster's CA, as Prometheus or the lab's observer does
+ * (`operator`).
+ */
+export type Authentication = 'none' | 'user' | 'feed' | 'operator';
+
+/**
+ * The query parameters a route accepts, by name; any other is refused. `required` ones the
+ * client must send; the gateway's handler checks them, in its own order, so that the
+ * refusal names the parameter a person would fix first.
+ */
+export type QuerySpec = Readonly<Record<string, 'required' | 'optional'>>;
+
+/** What a request carries: nothing (a body sent anyway is not read), JSON, or iCalendar. */
+export type RequestBody =
+  | { readonly kind: 'none' }
+  /** JSON checked against `schema`; with `optional`, no body at all reads as `{}`. */
+  | { readonly kind: 'json'; readonly schema: z.ZodType; readonly optional: boolean }
+  /** `text/calendar`, required. */
+  | { readonly kind: 'calendar' };
+
+declare const answerType: unique symbol;
+
+/**
+ * A JSON answer with `status`. `A` exists only for the compiler: it is the type the client
+ * receives and the handler must return. `field` is a member every answer carries, which the
+ * client checks before trusting the rest.
+ */
+export interface JsonAnswer<A> extends JsonAnswerSpec {
+  readonly field: keyof A & string;
+  readonly [answerType]?: A;
+}
+
+/** A JSON answer whatever its type, as code that does not care about `A` sees it. */
+export interface JsonAnswerSpec {
+  readonly kind: 'json';
+  readonly status: 200 | 201;
+  readonly field: string;
+}
+
+/** What a route answers: JSON, an iCalendar document, operator text, or a live stream. */
+export type AnswerSpec =
+  | JsonAnswerSpec
+  /** 200 with a `text/calendar` document. */
+  | { readonly kind: 'calendar' }
+  /** 200 with text whose media type the gateway chooses (Prometheus exposition). */
+  | { readonly kind: 'text' }
+  /** 200 and server-sent events, each `update` carrying a {@link LiveUpdate}. */
+  | { readonly kind: 'events'; readonly [answerType]?: LiveUpdate };
+
+export interface RouteDeclaration {
+  readonly method: HttpMethod;
+  /** The path template; `:name` is a parameter, one whole segment, percent-encoded. */
+  readonly path: string;
+  readonly auth: Authentication;
+  readonly query?: QuerySpec;
+  /**
+   * A paged list, and the kind of cursor its `next` and `after` carry: the route also
+   * accepts `limit` and `after`, and answers `next` (see `LIST_PAGE_MAX_ITEMS` in api.ts).
+   */
+  readonly paged?: ListKind;
+  readonly body?: RequestBody;
+  readonly answer: AnswerSpec;
+  /**
+   * The codes this route answers besides {@link ANY_ROUTE_ERRORS} and, on routes that need
+   * a caller, `unauthenticated`. The gateway logs a refusal outside them: either the route
+   * or this list is wrong.
+   */
+  readonly errors: readonly ErrorCode[];
+}
+
+/** What any route may answer: a malformed request, a system that cannot answer in time, a bug. */
+export const ANY_ROUTE_ERRORS: readonly ErrorCode[] = ['invalid', 'unavailable', 'internal'];
+
+/** Every code `route` may answer. */
+export function errorsOf(route: RouteDeclaration): ReadonlySet<ErrorCode> {
+  return new Set<ErrorCode>([
+    ...ANY_ROUTE_ERRORS,
+    ...(route.auth === 'none' ? [] : (['unauthenticated'] as const)),
+    ...route.errors,
+  ]);
+}
+
+/** The names `route` accepts in its query string, declared ones first, then paging's. */
+export function queryNames(route: RouteDeclaration): readonly string[] {
+  const names = Object.keys(route.query ?? {});
+  return route.paged === undefined ? names : [...names, 'limit', 'after'];
+}
+
+/** The names of the parameters in a path template, in order. */
+export function pathParameterNames(path: string): readonly string[] {
+  return path
+    .split('/')
+    .filter((segment) => segment.startsWith(':'))
+    .map((segment) => segment.slice(1));
+}
+
+const json = <A>(status: 200 | 201, field: keyof A & string): JsonAnswer<A> => ({
+  kind: 'json',
+  status,
+  field,
+});
+function jsonBody<S extends z.ZodType>(
+  schema: S,
+): { readonly kind: 'json'; readonly schema: S; readonly optional: false };
+function jsonBody<S extends z.ZodType>(
+  schema: S,
+  optional: true,
+): { readonly kind: 'json'; readonly schema: S; readonly optional: true };
+function jsonBody(schema: z.ZodType, optional = false): RequestBody {
+  return { kind: 'json', schema, optional };
+}
+/** Declares a route keeping its literal path and parts, from which the types below read. */
+const route = <const R extends RouteDeclaration>(declaration: R): R => declaration;
+
+/** An interval query: `from` and `to`, ISO instants with offsets, both required. */
+const interval = { from: 'required', to: 'required' } as const;
+
+/**
+ * The routes, in matching order (which also orders the `allow` header of a 405). Their
+ * names are the CLI's method names.
+ */
+export const API_ROUTES = {
+  // Accounts
+  /** Creates an account. `conflict` when the username is taken. */
+  register: route({
+    method: 'POST',
+    path: '/v1/users',
+    auth: 'none',
+    body: jsonBody(RegisterRequest),
+    answer: json<UserAnswer>(201, 'user'),
+    errors: ['conflict'],
+  }),
+  /** A session token. Rate-limited per username and per address. */
+  login: route({
+    method: 'POST',
+    path: '/v1/sessions',
+    auth: 'none',
+    body: jsonBody(LoginRequest),
+    answer: json<LoginAnswer>(200, 'token'),
+    errors: ['unauthenticated', 'rate_limited'],
+  }),
+  me: route({
+    method: 'GET',
+    path: '/v1/me',
+    auth: 'user',
+    answer: json<UserAnswer>(200, 'user'),
+    errors: ['not_found'],
+  }),
+
+  // Events
+  /** Schedules an event; a conflict for the organizer is refused unless `allowConflict`. */
+  createEvent: route({
+    method: 'POST',
+    path: '/v1/events',
+    auth: 'user',
+    body: jsonBody(CreateEventRequest),
+    answer: json<ScheduledAnswer>(201, 'event'),
+    errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
+  }),
+  /** One page of the caller's occurrences expanded inside the interval. */
+  listEvents: route({
+    method: 'GET',
+    path: '/v1/events',
+    auth: 'user',
+    query: interval,
+    paged: 'event',
+    answer: json<EventsAnswer>(200, 'events'),
+    errors: ['too_complex'],
+  }),
+  showEvent: route({
+    method: 'GET',
+    path: '/v1/events/:eventId',
+    auth: 'user',
+    answer: json<EventAnswer>(200, 'event'),
+    errors: ['not_found', 'forbidden'],
+  }),
+  updateEvent: route({
+    method: 'PATCH',
+    path: '/v1/events/:eventId',
+    auth: 'user',
+    body: jsonBody(UpdateEventRequest),
+    answer: json<ScheduledAnswer>(200, 'event'),
+    errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
+  }),
+  /** Cancels the whole series, or with `occurrence=<instant>` only the occurrence starting then. */
+  cancelEvent: route({
+    method: 'DELETE',
+    path: '/v1/events/:eventId',
+    auth: 'user',
+    query: { occurrence: 'optional' },
+    answer: json<EventAnswer>(200, 'event'),
+    errors: ['not_found', 'forbidden'],
+  }),
+
+  // Invitations
+  /** Pending invitations, next occurrence first. */
+  invitations: route({
+    method: 'GET',
+    path: '/v1/invitations',
+    auth: 'user',
+    answer: json<InvitationsAnswer>(200, 'invitations'),
+    errors: ['too_complex'],
+  }),
+  /** `conflict` when accepting makes one, unless `allowConflict`. */
+  acceptInvitation: route({
+    method: 'POST',
+    path: '/v1/invitations/:eventId/accept',
+    auth: 'user',
+    body: jsonBody(AcceptRequest, true),
+    answer: json<EventAnswer>(200, 'event'),
+    errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
+  }),
+  declineInvitation: route({
+    method: 'POST',
+    path: '/v1/invitations/:eventId/decline',
+    auth: 'user',
+    body: jsonBody(EmptyRequest, true),
+    answer: json<EventAnswer>(200, 'event'),
+    errors: ['not_found', 'forbidden'],
+  }),
+
+  // Groups
+  createGroup: route({
+    method: 'POST',
+    path: '/v1/groups',
+    auth: 'user',
+    body: jsonBody(CreateGroupRequest),
+    answer: json<GroupAnswer>(201, 'group'),
+    errors: ['conflict'],
+  }),
+  /** The caller's groups. */
+  groups: route({
+    method: 'GET',
+    path: '/v1/groups',
+    auth: 'user',
+    answer: json<GroupsAnswer>(200, 'groups'),
+    errors: [],
+  }),
+  showGroup: route({
+    method: 'GET',
+    path: '/v1/groups/:group',
+    auth: 'user',
+    answer: json<GroupAnswer>(200, 'group'),
+    errors: ['not_found', 'forbidden'],
+  }),
+  addMember: route({
+    method: 'POST',
+    path: '/v1/groups/:group/members',
+    auth: 'user',
+    body: jsonBody(AddMemberRequest),
+    answer: json<GroupAnswer>(200, 'group'),
+    errors: ['conflict', 'not_found', 'forbidden'],
+  }),
+  /** Changes a member's level in a hierarchical group; the owner only. */
+  changeLevel: route({
+    method: 'PATCH',
+    path: '/v1/groups/:group/members/:username',
+    auth: 'user',
+    body: jsonBody(ChangeLevelRequest),
+    answer: json<GroupAnswer>(200, 'group'),
+    errors: ['not_found', 'forbidden'],
+  }),
+  removeMember: route({
+    method: 'DELETE',
+    path: '/v1/groups/:group/members/:username',
+    auth: 'user',
+    answer: json<GroupAnswer>(200, 'group'),
+    errors: ['not_found', 'forbidden'],
+  }),
+  /** Leaves a group; answers `{ group: null }` when the group dissolved. */
+  leaveGroup: route({
+    method: 'POST',
+    path: '/v1/groups/:group/leave',
+    auth: 'user',
+    body: jsonBody(EmptyRequest, true),
+    answer: json<GroupAnswer>(200, 'group'),
+    errors: ['not_found', 'forbidden'],
+  }),
+
+  // Views of time
+  /** One page of agendas: of a `group`'s members or of the listed `users` (`a,b`), not both. */
+  agendas: route({
+    method: 'GET',
+    path: '/v1/agendas',
+    auth: 'user',
+    query: { group: 'optional', users: 'optional', ...interval },
+    paged: 'agenda',
+    answer: json<AgendasAnswer>(200, 'agendas'),
+    errors: ['not_found', 'forbidden', 'too_complex'],
+  }),
+  conflicts: route({
+    method: 'GET',
+    path: '/v1/conflicts',
+    auth: 'user',
+    query: interval,
+    paged: 'conflict',
+    answer: json<ConflictsAnswer>(200, 'conflicts'),
+    errors: ['too_complex'],
+  }),
+  /** Maximal gaps of at least `duration` in the agendas of a group's members. */
+  free: route({
+    method: 'GET',
+    path: '/v1/free',
+    auth: 'user',
+    query: { group: 'required', ...interval, duration: 'required' },
+    answer: json<FreeAnswer>(200, 'slots'),
+    errors: ['not_found', 'forbidden', 'too_complex'],
+  }),
+
+  // Interop
+  /** The caller's agenda, optionally bounded by `from` and `to`. */
+  exportCalendar: route({
+    method: 'GET',
+    path: '/v1/export',
+    auth: 'user',
+    query: { from: 'optional', to: 'optional' },
+    answer: { kind: 'calendar' },
+    errors: ['too_complex'],
+  }),
+  /**
+   * At most `IMPORT_REQUEST_MAX_EVENTS` events in `IMPORT_REQUEST_MAX_BYTES`; `timeZone`
+   * reads the file's times that name no zone. Events that fail are listed in the answer.
+   */
+  importCalendar: route({
+    method: 'POST',
+    path: '/v1/import',
+    auth: 'user',
+    query: { allowConflict: 'optional', timeZone: 'optional' },
+    body: { kind: 'calendar' },
+    answer: json<ImportAnswer>(200, 'events'),
+    errors: ['too_complex'],
+  }),
+  /** A subscription URL for calendar apps, served by {@link API_ROUTES.feedCalendar}. */
+  createFeed: route({
+    method: 'POST',
+    path: '/v1/feeds',
+    auth: 'user',
+    body: jsonBody(EmptyRequest, true),
+    answer: json<FeedAnswer>(200, 'url'),
+    errors: [],
+  }),
+  /** The feed token's user's agenda; the token is the only authentication. */
+  feedCalendar: route({
+    method: 'GET',
+    path: '/v1/feeds/:token/calendar.ics',
+    auth: 'feed',
+    answer: { kind: 'calendar' },
+    errors: ['too_complex'],
+  }),
+
+  // Live updates
+  liveUpdates: route({
+    method: 'GET',
+    path: '/v1/stream',
+    auth: 'user',
+    answer: { kind: 'events' },
+    errors: [],
+  }),
+
+  // Operations
+  /** The process answers. */
+  health: route({
+    method: 'GET',
+    path: '/healthz',
+    auth: 'none',
+    answer: json<HealthAnswer>(200, 'ok'),
+    errors: [],
+  }),
+  /** The gateway can serve: its bus and a replica of each service are reachable. */
+  readiness: route({
+    method: 'GET',
+    path: '/readyz',
+    auth: 'none',
+    answer: json<HealthAnswer>(200, 'ok'),
+    errors: [],
+  }),
+  /** Prometheus metrics. */
+  metrics: route({
+    method: 'GET',
+    path: '/metrics',
+    auth: 'operator',
+    answer: { kind: 'text' },
+    errors: [],
+  }),
+};
+
+export type ApiRoutes = typeof API_ROUTES;
+export type RouteName = keyof ApiRoutes;
+
+/** The parameters of a path template, e.g. `{ group, username }`. */
+export type PathParams<P extends string> = P extends `${string}/:${infer Name}/${infer Rest}`
+  ? { readonly [N in Name]: string } & PathParams<`/${Rest}`>
+  : P extends `${string}/:${infer Name}`
+    ? { readonly [N in Name]: string }
+    : unknown;
+
+type QueryOf<R> = (R extends { readonly query: infer Q extends QuerySpec } ? Q : unknown) &
+  (R extends { readonly paged: ListKind }
+    ? { readonly limit: 'optional'; readonly after: 'optional' }
+    : unknown);
+
+/** The query parameters of route `R` that are required. */
+export type RequiredQuery<R> = {
+  [N in keyof QueryOf<R>]: QueryOf<R>[N] extends 'required' ? N : never;
+}[keyof QueryOf<R>] &
+  string;
+/** The query parameters of route `R` that are optional. */
+export type OptionalQuery<R> = {
+  [N in keyof QueryOf<R>]: QueryOf<R>[N] extends 'optional' ? N : never;
+}[keyof QueryOf<R>] &
+  string;
+
+/** What the body of route `R` is once read: the schema's output, the iCalendar text, or nothing. */
+export type BodyOf<R> = R extends {
+  readonly body: { readonly kind: 'json'; readonly schema: infer S extends z.ZodType };
+}
+  ? z.output<S>
+  : R extends { readonly body: { readonly kind: 'calendar' } }
+    ? string
+    : never;
+
+/** What route `R` answers, as the client receives it. */
+export type AnswerOf<R> = R extends { readonly answer: JsonAnswer<infer A> }
+  ? A
+  : R extends { readonly answer: { readonly kind: 'calendar' | 'text' } }
+    ? string
+    : never;
