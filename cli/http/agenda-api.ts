@@ -1,21 +1,23 @@
 /**
- * The gateway's API (server/protocol/api.ts) as typed methods: one per route, with the
- * route's request and answer types. Request bodies are checked against the API's own
- * schemas before anything is sent, so bad input fails fast with the field at fault; names,
- * ids and usernames are escaped into paths here and nowhere else.
+ * The gateway's API as the CLI calls it: {@link AgendaApi.call} sends any route declared in
+ * server/protocol/api-routes.ts, with the path parameters, query, body and answer types the
+ * declaration gives it, so a request the gateway would not route, or an answer read as the
+ * wrong type, does not compile. The named methods are the commands' vocabulary on top of it.
+ * Request bodies are checked against the API's own schemas before anything is sent, so bad
+ * input fails fast with the field at fault; path parameters are escaped here and nowhere else.
  */
 import type { z } from 'zod';
 import { joinAgendaPages } from '../../server/domain/paging.js';
 import { Internal, InvalidInput } from '../../server/errors.js';
 import {
-  AcceptRequest,
-  AddMemberRequest,
-  CreateEventRequest,
-  CreateGroupRequest,
   LIST_PAGE_MAX_ITEMS,
-  LoginRequest,
-  RegisterRequest,
-  UpdateEventRequest,
+  type AcceptRequest,
+  type AddMemberRequest,
+  type CreateEventRequest,
+  type CreateGroupRequest,
+  type LoginRequest,
+  type RegisterRequest,
+  type UpdateEventRequest,
 } from '../../server/protocol/api.js';
 import type {
   AgendasAnswer,
@@ -31,7 +33,17 @@ import type {
   ScheduledAnswer,
   UserAnswer,
 } from '../../server/protocol/api.js';
-import type { GatewayClient } from './gateway-client.js';
+import {
+  API_ROUTES,
+  type AnswerOf,
+  type ApiRoutes,
+  type OptionalQuery,
+  type PathParams,
+  type RequiredQuery,
+  type RouteDeclaration,
+  type RouteName,
+} from '../../server/protocol/api-routes.js';
+import type { GatewayCall, GatewayClient } from './gateway-client.js';
 
 /** An interval of a query, as ISO instants with offsets. */
 export interface QueryInterval {
@@ -50,10 +62,62 @@ export interface AgendaApiOptions {
   readonly pageSize?: number;
 }
 
-const segment = encodeURIComponent;
+/** The routes answered with one document; the live stream is followed by ./live-updates.ts. */
+export type CallableRoute = {
+  [K in RouteName]: ApiRoutes[K]['answer'] extends { readonly kind: 'events' } ? never : K;
+}[RouteName];
+
+/** The routes whose answers are pages of a list. */
+export type PagedRoute = {
+  [K in RouteName]: ApiRoutes[K] extends { readonly paged: string } ? K : never;
+}[RouteName];
+
+type Empty = Record<never, never>;
+
+type ParamsPart<R extends RouteDeclaration> =
+  unknown extends PathParams<R['path']> ? Empty : { readonly params: PathParams<R['path']> };
+
+type QueryValues<R> = { readonly [N in RequiredQuery<R>]: string } & {
+  readonly [N in OptionalQuery<R>]?: string | undefined;
+};
+type QueryPart<R> = [RequiredQuery<R> | OptionalQuery<R>] extends [never]
+  ? Empty
+  : [RequiredQuery<R>] extends [never]
+    ? { readonly query?: QueryValues<R> }
+    : { readonly query: QueryValues<R> };
+
+type BodyPart<R> = R extends {
+  readonly body: { readonly kind: 'json'; readonly schema: infer S extends z.ZodType };
+}
+  ? R['body'] extends { readonly optional: true }
+    ? { readonly body?: z.input<S> }
+    : { readonly body: z.input<S> }
+  : R extends { readonly body: { readonly kind: 'calendar' } }
+    ? { readonly calendar: string }
+    : Empty;
+
+/** What a request to route `K` carries, as its declaration says. */
+export type RequestOf<K extends RouteName> = ParamsPart<ApiRoutes[K]> &
+  QueryPart<ApiRoutes[K]> &
+  BodyPart<ApiRoutes[K]>;
+
+/** How one call is made, beyond what the route declares. */
+export interface CallOptions {
+  /** For a write the caller may retry across calls; see `GatewayCall.idempotencyKey`. */
+  readonly idempotencyKey?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Any route's request, once its type has done its work. */
+interface RequestParts {
+  readonly params?: Readonly<Record<string, string>>;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  readonly body?: unknown;
+  readonly calendar?: string;
+}
 
 /** `value` if the API's schema accepts it; else the first problem, naming its field. */
-function checked<T>(schema: z.ZodType<T>, value: T): T {
+function checked(schema: z.ZodType, value: unknown): unknown {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
@@ -63,6 +127,23 @@ function checked<T>(schema: z.ZodType<T>, value: T): T {
     ...(field === '' ? {} : { field }),
   });
 }
+
+/** A path template with its parameters escaped into it. */
+function pathOf(template: string, params: Readonly<Record<string, string>>): string {
+  return template.replace(/:([A-Za-z]+)/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Internal(`no value for :${name} in ${template}`);
+    return encodeURIComponent(value);
+  });
+}
+
+/** The media type a route's answer comes in, for `accept`. */
+const ACCEPT: Readonly<Record<RouteDeclaration['answer']['kind'], string>> = {
+  json: 'application/json',
+  calendar: 'text/calendar',
+  text: 'text/plain',
+  events: 'text/event-stream',
+};
 
 /** Every call the CLI makes, on top of a {@link GatewayClient}. */
 export class AgendaApi {
@@ -85,188 +166,134 @@ export class AgendaApi {
   }
 
   /**
+   * Sends `request` to route `name` on the first gateway able to answer, and resolves with
+   * its answer: JSON checked to carry the member the route declares, or the document's text.
+   * @throws InvalidInput before sending, when the body breaks the route's schema.
+   */
+  async call<K extends CallableRoute>(
+    name: K,
+    request: RequestOf<K>,
+    options: CallOptions = {},
+  ): Promise<AnswerOf<ApiRoutes[K]>> {
+    const route: RouteDeclaration = API_ROUTES[name];
+    const parts = request as RequestParts;
+    const body = route.body ?? { kind: 'none' };
+    const call: GatewayCall = {
+      method: route.method,
+      path: pathOf(route.path, parts.params ?? {}),
+      ...(parts.query === undefined ? {} : { query: parts.query }),
+      ...(body.kind === 'json' && parts.body !== undefined
+        ? { json: checked(body.schema, parts.body) }
+        : {}),
+      ...(body.kind === 'calendar' ? { calendar: parts.calendar ?? '' } : {}),
+      authenticated: route.auth === 'user',
+      ...(route.answer.kind === 'json' ? {} : { accept: ACCEPT[route.answer.kind] }),
+      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+    };
+    if (route.answer.kind === 'json') {
+      return this.gateway.json(call, route.answer.field, options.signal);
+    }
+    const answer = await this.gateway.call(call, options.signal);
+    return answer.body as AnswerOf<ApiRoutes[K]>;
+  }
+
+  /**
    * Every page of a list: asks for the first, then follows `next` until it is null (or
    * absent, as gateways from before paging answer), so callers see whole lists.
    */
-  private async allPages<A extends { readonly next: string | null }>(
-    path: string,
-    query: Readonly<Record<string, string | undefined>>,
-    field: string,
-  ): Promise<A[]> {
-    const pages: A[] = [];
+  private async allPages<K extends PagedRoute>(
+    name: K,
+    query: Omit<QueryValues<ApiRoutes[K]>, 'limit' | 'after'>,
+  ): Promise<AnswerOf<ApiRoutes[K]>[]> {
+    const pages: AnswerOf<ApiRoutes[K]>[] = [];
     const seen = new Set<string>();
     let after: string | undefined;
     for (;;) {
       const limit = this.pageSize === undefined ? undefined : String(this.pageSize);
-      const page = await this.gateway.json<A>(
-        { method: 'GET', path, query: { ...query, limit, after }, authenticated: true },
-        field,
-      );
+      // A paged route's query is its declared one plus `limit` and `after`.
+      const request: RequestParts = { query: { ...query, limit, after } };
+      const page = await this.call(name, request as RequestOf<K>);
       pages.push(page);
-      const next = page.next ?? null;
+      const next = (page as { readonly next?: string | null }).next ?? null;
       if (next === null) return pages;
       // A cursor seen before would loop for ever: a gateway bug, not something to retry.
-      if (seen.has(next)) throw new Internal(`the gateway answered the same page of ${path} twice`);
+      if (seen.has(next)) {
+        throw new Internal(`the gateway answered the same page of ${API_ROUTES[name].path} twice`);
+      }
       seen.add(next);
       after = next;
     }
   }
 
   register(request: RegisterRequest): Promise<UserAnswer> {
-    return this.gateway.json(
-      {
-        method: 'POST',
-        path: '/users',
-        json: checked(RegisterRequest, request),
-        authenticated: false,
-      },
-      'user',
-    );
+    return this.call('register', { body: request });
   }
 
   login(request: LoginRequest): Promise<LoginAnswer> {
-    return this.gateway.json(
-      {
-        method: 'POST',
-        path: '/sessions',
-        json: checked(LoginRequest, request),
-        authenticated: false,
-      },
-      'token',
-    );
+    return this.call('login', { body: request });
   }
 
   me(): Promise<UserAnswer> {
-    return this.gateway.json({ method: 'GET', path: '/me', authenticated: true }, 'user');
+    return this.call('me', {});
   }
 
   createEvent(request: CreateEventRequest): Promise<ScheduledAnswer> {
-    return this.gateway.json(
-      {
-        method: 'POST',
-        path: '/events',
-        json: checked(CreateEventRequest, request),
-        authenticated: true,
-      },
-      'event',
-    );
+    return this.call('createEvent', { body: request });
   }
 
   /** The caller's occurrences in the interval: every page, in order. */
   async listEvents(interval: QueryInterval): Promise<WholeList<EventsAnswer>> {
-    const pages = await this.allPages<EventsAnswer>('/events', { ...interval }, 'events');
+    const pages = await this.allPages('listEvents', { ...interval });
     return { events: pages.flatMap((p) => p.events) };
   }
 
   showEvent(id: string): Promise<EventAnswer> {
-    return this.gateway.json(
-      { method: 'GET', path: `/events/${segment(id)}`, authenticated: true },
-      'event',
-    );
+    return this.call('showEvent', { params: { eventId: id } });
   }
 
   updateEvent(id: string, request: UpdateEventRequest): Promise<ScheduledAnswer> {
-    return this.gateway.json(
-      {
-        method: 'PATCH',
-        path: `/events/${segment(id)}`,
-        json: checked(UpdateEventRequest, request),
-        authenticated: true,
-      },
-      'event',
-    );
+    return this.call('updateEvent', { params: { eventId: id }, body: request });
   }
 
   /** Cancels the whole series, or only the occurrence starting at `occurrence` (ISO). */
   cancelEvent(id: string, occurrence?: string): Promise<EventAnswer> {
-    return this.gateway.json(
-      {
-        method: 'DELETE',
-        path: `/events/${segment(id)}`,
-        query: { occurrence },
-        authenticated: true,
-      },
-      'event',
-    );
+    return this.call('cancelEvent', { params: { eventId: id }, query: { occurrence } });
   }
 
   invitations(): Promise<InvitationsAnswer> {
-    return this.gateway.json(
-      { method: 'GET', path: '/invitations', authenticated: true },
-      'invitations',
-    );
+    return this.call('invitations', {});
   }
 
   acceptInvitation(eventId: string, request: AcceptRequest): Promise<EventAnswer> {
-    return this.gateway.json(
-      {
-        method: 'POST',
-        path: `/invitations/${segment(eventId)}/accept`,
-        json: checked(AcceptRequest, request),
-        authenticated: true,
-      },
-      'event',
-    );
+    return this.call('acceptInvitation', { params: { eventId }, body: request });
   }
 
   declineInvitation(eventId: string): Promise<EventAnswer> {
-    return this.gateway.json(
-      { method: 'POST', path: `/invitations/${segment(eventId)}/decline`, authenticated: true },
-      'event',
-    );
+    return this.call('declineInvitation', { params: { eventId } });
   }
 
   createGroup(request: CreateGroupRequest): Promise<GroupAnswer> {
-    return this.gateway.json(
-      {
-        method: 'POST',
-        path: '/groups',
-        json: checked(CreateGroupRequest, request),
-        authenticated: true,
-      },
-      'group',
-    );
+    return this.call('createGroup', { body: request });
   }
 
   addMember(group: string, request: AddMemberRequest): Promise<GroupAnswer> {
-    return this.gateway.json(
-      {
-        method: 'POST',
-        path: `/groups/${segment(group)}/members`,
-        json: checked(AddMemberRequest, request),
-        authenticated: true,
-      },
-      'group',
-    );
+    return this.call('addMember', { params: { group }, body: request });
   }
 
   removeMember(group: string, username: string): Promise<GroupAnswer> {
-    return this.gateway.json(
-      {
-        method: 'DELETE',
-        path: `/groups/${segment(group)}/members/${segment(username)}`,
-        authenticated: true,
-      },
-      'group',
-    );
+    return this.call('removeMember', { params: { group, username } });
   }
 
   leaveGroup(group: string): Promise<GroupAnswer> {
-    return this.gateway.json(
-      { method: 'POST', path: `/groups/${segment(group)}/leave`, authenticated: true },
-      'group',
-    );
+    return this.call('leaveGroup', { params: { group } });
   }
 
   groups(): Promise<GroupsAnswer> {
-    return this.gateway.json({ method: 'GET', path: '/groups', authenticated: true }, 'groups');
+    return this.call('groups', {});
   }
 
   showGroup(group: string): Promise<GroupAnswer> {
-    return this.gateway.json(
-      { method: 'GET', path: `/groups/${segment(group)}`, authenticated: true },
-      'group',
-    );
+    return this.call('showGroup', { params: { group } });
   }
 
   /** Each target's agenda over the interval, whole: agendas split over pages are joined. */
@@ -278,38 +305,23 @@ export class AgendaApi {
       'group' in targets
         ? { group: targets.group, ...interval }
         : { users: targets.users.join(','), ...interval };
-    const pages = await this.allPages<AgendasAnswer>('/agendas', query, 'agendas');
+    const pages = await this.allPages('agendas', query);
     return { agendas: joinAgendaPages(pages) };
   }
 
   /** The caller's conflicts in the interval: every page, in order. */
   async conflicts(interval: QueryInterval): Promise<WholeList<ConflictsAnswer>> {
-    const pages = await this.allPages<ConflictsAnswer>('/conflicts', { ...interval }, 'conflicts');
+    const pages = await this.allPages('conflicts', { ...interval });
     return { conflicts: pages.flatMap((p) => p.conflicts) };
   }
 
   free(group: string, interval: QueryInterval, duration: string): Promise<FreeAnswer> {
-    return this.gateway.json(
-      {
-        method: 'GET',
-        path: '/free',
-        query: { group, ...interval, duration },
-        authenticated: true,
-      },
-      'slots',
-    );
+    return this.call('free', { query: { group, ...interval, duration } });
   }
 
   /** The caller's agenda as iCalendar text. */
-  async exportCalendar(interval: Partial<QueryInterval>): Promise<string> {
-    const answer = await this.gateway.call({
-      method: 'GET',
-      path: '/export',
-      query: { ...interval },
-      accept: 'text/calendar',
-      authenticated: true,
-    });
-    return answer.body;
+  exportCalendar(interval: Partial<QueryInterval>): Promise<string> {
+    return this.call('exportCalendar', { query: { ...interval } });
   }
 
   /**
@@ -321,19 +333,12 @@ export class AgendaApi {
     calendar: string,
     allowConflict: boolean,
     timeZone: string,
-    options: { readonly idempotencyKey?: string; readonly signal?: AbortSignal } = {},
+    options: CallOptions = {},
   ): Promise<ImportAnswer> {
-    return this.gateway.json(
-      {
-        method: 'POST',
-        path: '/import',
-        query: { allowConflict: allowConflict ? 'true' : undefined, timeZone },
-        calendar,
-        authenticated: true,
-        ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
-      },
-      'events',
-      options.signal,
+    return this.call(
+      'importCalendar',
+      { query: { allowConflict: allowConflict ? 'true' : undefined, timeZone }, calendar },
+      options,
     );
   }
 }

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import { API_PREFIX } from '../../server/protocol/api.js';
+import type { HttpMethod } from '../../server/protocol/api-routes.js';
 import {
   Internal,
   InvalidInput,
@@ -20,12 +20,12 @@ import {
 } from '../../server/errors.js';
 import type { AgendaError } from '../../server/errors.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type { HttpMethod };
 
 /** One API call, independent of which gateway answers it. */
 export interface GatewayCall {
   readonly method: HttpMethod;
-  /** Path under `/v1`, already escaped, e.g. `/events/3f2c`. */
+  /** The path as the gateway routes it, already escaped, e.g. `/v1/events/3f2c`. */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | undefined>>;
   /** A JSON body. */
@@ -286,7 +286,7 @@ function requestPath(server: URL, call: GatewayCall): string {
     if (value !== undefined) query.set(key, value);
   }
   const search = query.size === 0 ? '' : `?${query.toString()}`;
-  return `${base}${API_PREFIX}${call.path}${search}`;
+  return `${base}${call.path}${search}`;
 }
 
 async function readBody(response: Dispatcher.ResponseData, server: URL): Promise<string> {

@@ -7,6 +7,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Internal, isAgendaError } from '../../server/errors.js';
 import type { LiveUpdate } from '../../server/protocol/api.js';
+import { API_ROUTES } from '../../server/protocol/api-routes.js';
 import type { GatewayClient } from './gateway-client.js';
 import { parseServerSentEvents } from './sse.js';
 
@@ -57,7 +58,11 @@ export async function* followLiveUpdates(
     signal.addEventListener('abort', stopFollowing, { once: true });
     let reason: string;
     try {
-      const stream = await gateway.openStream('/stream', attempt.signal, lastEventId);
+      const stream = await gateway.openStream(
+        API_ROUTES.liveUpdates.path,
+        attempt.signal,
+        lastEventId,
+      );
       observer.connected?.(stream.server, everConnected);
       everConnected = true;
       failures = 0;
