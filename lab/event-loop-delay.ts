@@ -12,7 +12,7 @@
  * those of start-up (module loading, recovery), which the since-start reading includes.
  */
 import { Agent, request } from 'undici';
-import type { MutualTlsMaterial } from '../raft/transport/mutual-tls.js';
+import type { MutualTlsMaterial } from '../base/tls.js';
 import {
   DAEMON_KINDS,
   EVENT_LOOP_DELAY_METRICS,

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import type { NodeStatus } from '../raft/runtime/raft-node.js';
-import type { NetAddress } from '../raft/transport/mutual-tls.js';
+import type { NetAddress } from '../base/host-port.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
 import { DbClient, type DbMemberStatus } from '../server/db/client.js';
 import type { LeaseView, QueryBody, RegistryEntry } from '../server/store/protocol.js';

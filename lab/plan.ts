@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import type { NodeConfigFile } from '../raft/cmd/config.js';
-import type { NetAddress } from '../raft/transport/mutual-tls.js';
+import type { NetAddress } from '../base/host-port.js';
 import type { GossipConfig } from '../server/gossip/config.js';
 import type { DaemonKind } from '../server/metrics/daemon-metrics.js';
 import type { GatewayConfig, ServiceConfig } from '../server/process-config.js';

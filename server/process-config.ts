@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { readJsonConfig } from '../raft/cmd/config.js';
-import { parseHostPort } from '../raft/runtime/raft-node.js';
-import type { MutualTlsMaterial, NetAddress } from '../raft/transport/mutual-tls.js';
+import { parseHostPort } from '../base/host-port.js';
+import type { NetAddress } from '../base/host-port.js';
+import type { MutualTlsMaterial } from '../base/tls.js';
 import { GossipConfigSchema } from './gossip/config.js';
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { GossipConfigSchema } from '../server/gossip/config.js';
 import { loadProcessConfig, MetricsListenSchema } from '../server/process-config.js';
 import type { Loaded } from '../server/process-config.js';
-import { parseHostPort } from '../raft/runtime/raft-node.js';
+import { parseHostPort } from '../base/host-port.js';
 import type { RedisAddress } from './decide.js';
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');

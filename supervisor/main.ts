@@ -7,7 +7,7 @@
  */
 import { DbClient } from '../server/db/client.js';
 import { serveDaemonMetrics, type ServedDaemonMetrics } from '../server/metrics/endpoint.js';
-import { parseHostPort } from '../raft/runtime/raft-node.js';
+import { parseHostPort } from '../base/host-port.js';
 import { jsonLogger } from '../base/log.js';
 import {
   announceReady,

@@ -4,7 +4,7 @@
  * ioredis; {@link IoRedisInstance} is the real one, over mutual TLS.
  */
 import { Redis } from 'ioredis';
-import type { MutualTlsMaterial } from '../raft/transport/mutual-tls.js';
+import type { MutualTlsMaterial } from '../base/tls.js';
 import type { InstanceHealth, RedisAddress } from './decide.js';
 
 /** One Redis instance the supervisor checks and reconfigures. */

@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseHostPort } from '../raft/runtime/raft-node.js';
+import { parseHostPort } from '../base/host-port.js';
 import { GossipConfigSchema } from '../server/gossip/config.js';
 import { loadProcessConfig, MetricsListenSchema } from '../server/process-config.js';
 import type { Loaded } from '../server/process-config.js';

@@ -8,7 +8,7 @@ import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import { createCertificateAuthority, issueCertificate } from '../base/pki.js';
 import type { CertificateAuthority } from '../base/pki.js';
-import { mutualTlsServerOptions } from '../raft/transport/mutual-tls.js';
+import { mutualTlsServerOptions } from '../base/tls.js';
 import { HttpsGatewayHealth } from './gateway-health.js';
 import { vipPorts } from './test-support.js';
 

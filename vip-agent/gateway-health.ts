@@ -6,7 +6,7 @@
  * answer this cannot answer clients either.
  */
 import { Agent, request } from 'undici';
-import type { MutualTlsMaterial } from '../raft/transport/mutual-tls.js';
+import type { MutualTlsMaterial } from '../base/tls.js';
 
 /** The outcome of one check; `detail` says why it failed (for the log). */
 export type HealthResult = { readonly ok: true } | { readonly ok: false; readonly detail: string };

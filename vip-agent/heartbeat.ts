@@ -19,7 +19,7 @@ import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import type { NetAddress } from '../raft/transport/mutual-tls.js';
+import type { NetAddress } from '../base/host-port.js';
 import { AuthenticatedDatagramCodec, DROP_REASONS } from '../server/gossip/wire.js';
 import type { DropReason } from '../server/gossip/wire.js';
 import type { PeerClaim } from './decide.js';

@@ -15,7 +15,7 @@ import {
   loadOrExit,
   stopOnSignals,
 } from '../raft/cmd/daemon.js';
-import { parseHostPort } from '../raft/runtime/raft-node.js';
+import { parseHostPort } from '../base/host-port.js';
 import { DbClient } from '../server/db/client.js';
 import { joinGossip } from '../server/gossip/join.js';
 import { serveDaemonMetrics, type ServedDaemonMetrics } from '../server/metrics/endpoint.js';

@@ -8,8 +8,9 @@
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { mutualTlsServerOptions } from '../raft/transport/mutual-tls.js';
-import type { MutualTlsMaterial, NetAddress } from '../raft/transport/mutual-tls.js';
+import type { NetAddress } from '../base/host-port.js';
+import { mutualTlsServerOptions } from '../base/tls.js';
+import type { MutualTlsMaterial } from '../base/tls.js';
 import { HttpError, sendError, sendJson } from '../server/db/http.js';
 
 const ROUTES = ['/v1/status', '/healthz'];

@@ -2,7 +2,8 @@ import { RaftError } from '../core/errors.js';
 import { ClientMethod, type NotLeaderDetails } from '../runtime/client-service.js';
 import type { NodeStatus } from '../runtime/raft-node.js';
 import type { Logger } from '../../base/log.js';
-import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { RpcClient, RpcError } from '../transport/rpc.js';
 
 export interface RaftClientOptions {

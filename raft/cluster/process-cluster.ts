@@ -11,7 +11,8 @@ import { ManagedProcess } from '../../base/process.js';
 import { RaftClient } from '../client/raft-client.js';
 import type { NodeId } from '../core/types.js';
 import type { NodeStatus } from '../runtime/raft-node.js';
-import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import type { NodeConfigFile } from '../cmd/config.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));

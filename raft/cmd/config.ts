@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { NodeId } from '../core/types.js';
-import { parseHostPort, type MemberAddress } from '../runtime/raft-node.js';
+import { parseHostPort } from '../../base/host-port.js';
+import { type MemberAddress } from '../runtime/raft-node.js';
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
 

@@ -1,7 +1,8 @@
 import { RaftError } from '../core/errors.js';
 import type { ConfChange, NodeId } from '../core/types.js';
 import type { Logger } from '../../base/log.js';
-import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { RpcServer } from '../transport/rpc.js';
 import { NotLeaderAtError, type RaftNode } from './raft-node.js';
 

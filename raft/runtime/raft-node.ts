@@ -3,7 +3,9 @@ import type { ConfChange, Message, NodeId, Status } from '../core/types.js';
 import { DurableStorage } from '../storage/durable-log.js';
 import { NodeFileSystem, writeFileInBackground } from '../storage/fs.js';
 import type { Logger } from '../../base/log.js';
-import type { MutualTlsMaterial, NetAddress } from '../transport/mutual-tls.js';
+import { parseHostPort } from '../../base/host-port.js';
+import type { NetAddress } from '../../base/host-port.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { PeerTransport, type PeerStats } from '../transport/peer-transport.js';
 import {
   RaftHost,
@@ -461,12 +463,4 @@ export function parseMemberAddress(s: string): MemberAddress | null {
 
 export function formatMemberAddress(a: MemberAddress): string {
   return `${a.raft.host}:${a.raft.port}${a.client ? `,${a.client.host}:${a.client.port}` : ''}`;
-}
-
-export function parseHostPort(s: string): NetAddress | null {
-  const at = s.lastIndexOf(':');
-  if (at <= 0) return null;
-  const port = Number(s.slice(at + 1));
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) return null;
-  return { host: s.slice(0, at), port };
 }

@@ -8,8 +8,9 @@ import type { TLSSocket } from 'node:tls';
 import { TransportClosedError } from './errors.js';
 import { errorMessage } from '../../base/log.js';
 import type { Logger } from '../../base/log.js';
-import { mutualTlsServerOptions } from './mutual-tls.js';
-import type { MutualTlsMaterial, NetAddress } from './mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import { mutualTlsServerOptions } from '../../base/tls.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 
 export interface MutualTlsListenerOptions {
   readonly tls: MutualTlsMaterial;

@@ -13,7 +13,8 @@ import {
 } from './frame.js';
 import { encodeMessage } from './codec.js';
 import { TransportClosedError } from './errors.js';
-import type { MutualTlsMaterial, NetAddress } from './mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { PeerTransport } from './peer-transport.js';
 import type { PeerTransportOptions } from './peer-transport.js';
 import { RecordingLogger, createTestPki, waitFor } from './test-support.js';

@@ -30,8 +30,9 @@ import type { Frame } from './frame.js';
 import { errorMessage } from '../../base/log.js';
 import type { Logger } from '../../base/log.js';
 import { MutualTlsListener } from './listener.js';
-import { mutualTlsClientContext, mutualTlsClientOptions } from './mutual-tls.js';
-import type { MutualTlsMaterial, NetAddress } from './mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import { mutualTlsClientContext, mutualTlsClientOptions } from '../../base/tls.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { ByteReader, ByteWriter, UINT_BYTES, stringSize } from './wire.js';
 
 export interface PeerTransportOptions {

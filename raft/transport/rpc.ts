@@ -21,8 +21,9 @@ import type { Frame } from './frame.js';
 import { MutualTlsListener } from './listener.js';
 import { errorMessage, silentLogger } from '../../base/log.js';
 import type { Logger } from '../../base/log.js';
-import { mutualTlsClientContext, mutualTlsClientOptions, peerCommonName } from './mutual-tls.js';
-import type { MutualTlsMaterial, NetAddress } from './mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import { mutualTlsClientContext, mutualTlsClientOptions, peerCommonName } from '../../base/tls.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { ByteReader, ByteWriter, U8_BYTES, UINT_BYTES, bytesSize, stringSize } from './wire.js';
 
 export { RpcError } from './errors.js';

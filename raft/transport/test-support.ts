@@ -8,7 +8,7 @@ import {
   type CertificateAuthority,
 } from '../../base/pki.js';
 import type { Logger } from '../../base/log.js';
-import type { MutualTlsMaterial } from './mutual-tls.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { seededRandom } from '../../base/rng.js';
 
 export { seededRandom };

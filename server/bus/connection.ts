@@ -15,7 +15,7 @@
 import { Redis } from 'ioredis';
 import type { Socket } from 'node:net';
 import { InvalidInput, Unavailable } from '../errors.js';
-import type { MutualTlsMaterial } from '../../raft/transport/mutual-tls.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import type { PrimaryAddress, PrimarySource } from './primary-source.js';
 
 /** What the bus needs from a logger; `fields` are plain data. */

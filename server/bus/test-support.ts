@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
-import type { MutualTlsMaterial } from '../../raft/transport/mutual-tls.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { BusConnection } from './connection.js';
 import type { BusConnectionOptions, BusLogger } from './connection.js';
 import type { PrimaryAddress, PrimarySource } from './primary-source.js';

@@ -30,7 +30,8 @@ import type {
   StoreStatus,
 } from '../store/protocol.js';
 import type { NodeStatus } from '../../raft/runtime/raft-node.js';
-import type { MutualTlsMaterial, NetAddress } from '../../raft/transport/mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 
 export interface DbClientOptions {
   /** API addresses of the DB members by member id; any of them will do. */

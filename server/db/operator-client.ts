@@ -7,7 +7,8 @@
 import { Agent, request } from 'undici';
 import type { NodeId } from '../../raft/core/types.js';
 import type { NodeStatus } from '../../raft/runtime/raft-node.js';
-import type { MutualTlsMaterial, NetAddress } from '../../raft/transport/mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { errorFromWire, Unavailable, type AgendaError } from '../errors.js';
 import { MEMBERS_PATH, type MembershipChangeResult, type MembershipView } from './membership.js';
 

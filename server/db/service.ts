@@ -32,7 +32,7 @@ import {
   type RaftNodeConfig,
 } from '../../raft/runtime/raft-node.js';
 import { WorkerStateMachine } from '../../raft/runtime/worker-state-machine.js';
-import type { NetAddress } from '../../raft/transport/mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
 import { isAgendaError, Unavailable } from '../errors.js';
 import { presentsClusterCertificate } from '../net/client-certificate.js';
 import { withSharedContext } from '../net/connector.js';

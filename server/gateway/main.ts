@@ -21,7 +21,7 @@ import {
   loadOrExit,
   stopOnSignals,
 } from '../../raft/cmd/daemon.js';
-import { parseHostPort } from '../../raft/runtime/raft-node.js';
+import { parseHostPort } from '../../base/host-port.js';
 import { BusConnection } from '../bus/connection.js';
 import { NotificationSubscriber } from '../bus/notifications.js';
 import { RegistryPrimarySource } from '../bus/primary-source.js';

@@ -9,7 +9,7 @@
  * ```
  */
 import { z } from 'zod';
-import { parseHostPort } from '../../raft/runtime/raft-node.js';
+import { parseHostPort } from '../../base/host-port.js';
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
 

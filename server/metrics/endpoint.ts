@@ -15,8 +15,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
-import { mutualTlsServerOptions } from '../../raft/transport/mutual-tls.js';
-import type { MutualTlsMaterial, NetAddress } from '../../raft/transport/mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
+import { mutualTlsServerOptions } from '../../base/tls.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { presentsClusterCertificate } from '../net/client-certificate.js';
 import { DaemonMetrics, type DaemonIdentity, type DaemonMetricsOptions } from './daemon-metrics.js';
 

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request, Agent } from 'undici';
 import { ProcessCluster, type StatusProbe } from '../../raft/cluster/process-cluster.js';
-import type { NetAddress } from '../../raft/transport/mutual-tls.js';
+import type { NetAddress } from '../../base/host-port.js';
 import { DbClient, type CommandInput } from '../../server/db/client.js';
 
 const BASE_PORT = 27_000;

@@ -14,7 +14,7 @@ import { Agent, request } from 'undici';
 import { ensureCertificate, ensureCertificateAuthority } from '../../base/pki.js';
 import type { NodeConfigFile } from '../../raft/cmd/config.js';
 import { ProcessCluster, type StatusProbe } from '../../raft/cluster/process-cluster.js';
-import type { MutualTlsMaterial } from '../../raft/transport/mutual-tls.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import { DbClient } from '../../server/db/client.js';
 import type { MembershipView } from '../../server/db/membership.js';
 import { MembershipClient } from '../../server/db/operator-client.js';

@@ -1,6 +1,7 @@
 /**
- * The one TLS policy of the wire layer: TLS 1.3 only, both sides present a certificate
- * signed by the cluster CA, and nothing else is trusted (not even the system roots).
+ * The one TLS policy of every connection inside the cluster (Raft peers, DB clients, Redis,
+ * metrics, the VIP agents' status): TLS 1.3 only, both sides present a certificate signed by
+ * the cluster CA, and nothing else is trusted (not even the system roots).
  */
 import { isIP } from 'node:net';
 import tls from 'node:tls';
@@ -11,18 +12,13 @@ import type {
   TlsOptions,
   TLSSocket,
 } from 'node:tls';
+import type { NetAddress } from './host-port.js';
 
 /** PEM material: the cluster CA, and this process's certificate and private key. */
 export interface MutualTlsMaterial {
   readonly ca: string | Buffer;
   readonly cert: string | Buffer;
   readonly key: string | Buffer;
-}
-
-/** A TCP endpoint. */
-export interface NetAddress {
-  readonly host: string;
-  readonly port: number;
 }
 
 /**
