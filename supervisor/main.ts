@@ -9,12 +9,7 @@ import { DbClient } from '../server/db/client.js';
 import { serveDaemonMetrics, type ServedDaemonMetrics } from '../server/metrics/endpoint.js';
 import { parseHostPort } from '../base/host-port.js';
 import { jsonLogger } from '../base/log.js';
-import {
-  announceReady,
-  exitOnStartFailure,
-  loadOrExit,
-  stopOnSignals,
-} from '../raft/cmd/daemon.js';
+import { announceReady, exitOnStartFailure, loadOrExit, stopOnSignals } from '../base/daemon.js';
 import { joinGossip } from '../server/gossip/join.js';
 import type { GossipNode } from '../server/gossip/node.js';
 import { loadSupervisorConfig } from './config.js';

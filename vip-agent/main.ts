@@ -9,12 +9,7 @@
  * `metrics` it serves its process metrics and event-loop delay there (server/metrics).
  */
 import { jsonLogger } from '../base/log.js';
-import {
-  announceReady,
-  exitOnStartFailure,
-  loadOrExit,
-  stopOnSignals,
-} from '../raft/cmd/daemon.js';
+import { announceReady, exitOnStartFailure, loadOrExit, stopOnSignals } from '../base/daemon.js';
 import { parseHostPort } from '../base/host-port.js';
 import { DbClient } from '../server/db/client.js';
 import { joinGossip } from '../server/gossip/join.js';

@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { jsonLogger } from '../../base/log.js';
-import { announceReady, stopOnSignals } from '../../raft/cmd/daemon.js';
+import { announceReady, stopOnSignals } from '../../base/daemon.js';
 import { DataLayout } from '../layout.js';
 import { processesOn } from '../plan.js';
 import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';

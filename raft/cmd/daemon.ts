@@ -1,31 +1,14 @@
 /**
- * What every member process does around its own work: read `--config` (or exit 1 with the
- * reason), log JSON lines on stderr, announce readiness on stdout, and stop cleanly once on
- * SIGTERM/SIGINT. Entry points only: library code never exits the process.
+ * What a Raft member's entry point (`raft/cmd/node.ts`, `server/db/main.ts`) does beyond
+ * any daemon's (`base/daemon.ts`): load its member config, build the node's settings from it,
+ * exit when the node fails, and refuse to start on corrupt storage. Entry points only: library
+ * code never exits the process.
  */
-import { parseArgs } from 'node:util';
+import { exitOnStartFailure, loadOrExit } from '../../base/daemon.js';
 import type { RaftNodeConfig } from '../runtime/raft-node.js';
 import { StorageCorruptError, WalCorruptError } from '../storage/errors.js';
 import type { Logger } from '../../base/log.js';
 import { loadNodeConfig, type LoadedNodeConfig } from './config.js';
-
-/**
- * Parses `--config <file>` and loads it with `load`; on any problem prints why and exits
- * with 1.
- */
-export function loadOrExit<T>(program: string, load: (path: string) => T): T {
-  const { values } = parseArgs({ options: { config: { type: 'string' } } });
-  if (!values.config) {
-    process.stderr.write(`usage: ${program} --config <file.json>\n`);
-    process.exit(1);
-  }
-  try {
-    return load(values.config);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(1);
-  }
-}
 
 /** A Raft member's config from `--config`, or exit 1 with the reason. */
 export function loadConfigOrExit(program: string): LoadedNodeConfig {
@@ -53,24 +36,6 @@ export function raftNodeConfigOf(config: LoadedNodeConfig, logger: Logger): Raft
   };
 }
 
-/** Prints the readiness line the lab and the test harness wait for. */
-export function announceReady(fields: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ event: 'ready', pid: process.pid, ...fields }) + '\n');
-}
-
-/** Runs `stop` once on SIGTERM or SIGINT, then exits 0. */
-export function stopOnSignals(logger: Logger, stop: () => Promise<unknown>): void {
-  let stopping = false;
-  const onSignal = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('stopping', { signal });
-    void stop().finally(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
-}
-
 /** A member that hits a storage or invariant failure has stopped: exit 1 so it is restarted. */
 export function exitOnFatal(node: { onFatal: (err: Error) => void }, logger: Logger): void {
   node.onFatal = (err) => {
@@ -80,7 +45,8 @@ export function exitOnFatal(node: { onFatal: (err: Error) => void }, logger: Log
 }
 
 /**
- * Logs why the member could not start and exits with 1.
+ * Logs why the member could not start and exits with 1; anything but corrupt storage as any
+ * daemon does (`exitOnStartFailure` of `base/daemon.ts`).
  *
  * Corrupt storage gets its own line, naming the file and the byte, because a restart cannot
  * help and working around it would be wrong. A member whose log has a hole must not serve: it
@@ -88,7 +54,7 @@ export function exitOnFatal(node: { onFatal: (err: Error) => void }, logger: Log
  * if it carried on (or voted) without them a committed entry could be lost. Its peers still
  * hold everything, so the remedy is to replace the member, which then catches up from them.
  */
-export function exitOnStartFailure(logger: Logger, err: unknown): never {
+export function exitOnMemberStartFailure(logger: Logger, err: unknown): never {
   if (err instanceof StorageCorruptError) {
     logger.warn('refusing to start: corrupt storage', {
       code: err.code,
@@ -101,6 +67,5 @@ export function exitOnStartFailure(logger: Logger, err: unknown): never {
     });
     process.exit(1);
   }
-  logger.warn('failed to start', { error: (err as Error).message, stack: (err as Error).stack });
-  process.exit(1);
+  exitOnStartFailure(logger, err);
 }

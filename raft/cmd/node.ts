@@ -9,13 +9,12 @@ import { loadSqlJs } from '../kv/sql.js';
 import { ClientService } from '../runtime/client-service.js';
 import { RaftNode } from '../runtime/raft-node.js';
 import { jsonLogger } from '../../base/log.js';
+import { announceReady, stopOnSignals } from '../../base/daemon.js';
 import {
-  announceReady,
   exitOnFatal,
-  exitOnStartFailure,
+  exitOnMemberStartFailure,
   loadConfigOrExit,
   raftNodeConfigOf,
-  stopOnSignals,
 } from './daemon.js';
 
 const config = loadConfigOrExit('raft/cmd/node.ts');
@@ -40,7 +39,7 @@ try {
     service = svc;
   }
 } catch (err) {
-  exitOnStartFailure(logger, err);
+  exitOnMemberStartFailure(logger, err);
 }
 announceReady({ member: id });
 stopOnSignals(logger, async () => {

@@ -5,13 +5,12 @@
  * SIGTERM/SIGINT, exits 1 on a storage or invariant failure.
  */
 import { jsonLogger } from '../../base/log.js';
+import { announceReady, stopOnSignals } from '../../base/daemon.js';
 import {
-  announceReady,
   exitOnFatal,
-  exitOnStartFailure,
+  exitOnMemberStartFailure,
   loadConfigOrExit,
   raftNodeConfigOf,
-  stopOnSignals,
 } from '../../raft/cmd/daemon.js';
 import { DbService } from './service.js';
 
@@ -22,7 +21,7 @@ let service: DbService;
 try {
   service = await DbService.start(raftNodeConfigOf(config, logger));
 } catch (err) {
-  exitOnStartFailure(logger, err);
+  exitOnMemberStartFailure(logger, err);
 }
 exitOnFatal(service.node, logger);
 announceReady({ service: 'db', member: config.file.id });

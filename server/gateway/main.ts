@@ -15,12 +15,7 @@
  * (server/metrics/daemon-metrics.ts), labelled `service="gateway"`, `member="gateway-<id>"`.
  */
 import { jsonLogger } from '../../base/log.js';
-import {
-  announceReady,
-  exitOnStartFailure,
-  loadOrExit,
-  stopOnSignals,
-} from '../../raft/cmd/daemon.js';
+import { announceReady, exitOnStartFailure, loadOrExit, stopOnSignals } from '../../base/daemon.js';
 import { parseHostPort } from '../../base/host-port.js';
 import { BusConnection } from '../bus/connection.js';
 import { NotificationSubscriber } from '../bus/notifications.js';

@@ -10,12 +10,7 @@
  * labelled `service="<service>"`, `member="<service>-<instance>"`.
  */
 import { jsonLogger } from '../../base/log.js';
-import {
-  announceReady,
-  exitOnStartFailure,
-  loadOrExit,
-  stopOnSignals,
-} from '../../raft/cmd/daemon.js';
+import { announceReady, exitOnStartFailure, loadOrExit, stopOnSignals } from '../../base/daemon.js';
 import { parseHostPort } from '../../base/host-port.js';
 import { BusConnection } from '../bus/connection.js';
 import { NotificationPublisher } from '../bus/notifications.js';
