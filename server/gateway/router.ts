@@ -26,10 +26,15 @@ interface CompiledRoute<H> extends Route<H> {
 }
 
 export class Router<H> {
-  private readonly routes: CompiledRoute<H>[] = [];
+  private readonly compiled: CompiledRoute<H>[] = [];
+
+  /** Every route, in matching order. */
+  get routes(): readonly Route<H>[] {
+    return this.compiled.map(({ method, template, handler }) => ({ method, template, handler }));
+  }
 
   add(method: string, template: string, handler: H): this {
-    this.routes.push({ method, template, handler, segments: template.split('/').slice(1) });
+    this.compiled.push({ method, template, handler, segments: template.split('/').slice(1) });
     return this;
   }
 
@@ -41,7 +46,7 @@ export class Router<H> {
     const segments = path.split('/').slice(1);
     let template: string | undefined;
     const allowed: string[] = [];
-    for (const route of this.routes) {
+    for (const route of this.compiled) {
       const params = matchSegments(route.segments, segments);
       if (params === null) continue;
       if (route.method === method) return { kind: 'found', route, params };
