@@ -6,13 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { readJsonConfig } from '../raft/cmd/config.js';
+import { hostPort, readJsonConfig } from '../base/config-file.js';
 import { parseHostPort } from '../base/host-port.js';
 import type { NetAddress } from '../base/host-port.js';
 import type { MutualTlsMaterial } from '../base/tls.js';
 import { GossipConfigSchema } from './gossip/config.js';
-
-const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
 
 const common = {
   /** This process's certificate (server and client use) and the lab CA. */

@@ -13,13 +13,12 @@
  * ```
  */
 import { z } from 'zod';
+import { hostPort } from '../base/config-file.js';
 import { GossipConfigSchema } from '../server/gossip/config.js';
 import { loadProcessConfig, MetricsListenSchema } from '../server/process-config.js';
 import type { Loaded } from '../server/process-config.js';
 import { parseHostPort } from '../base/host-port.js';
 import type { RedisAddress } from './decide.js';
-
-const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
 
 export const SupervisorConfigSchema = z.strictObject({
   /** This supervisor's name on the lease: unique among supervisors. */

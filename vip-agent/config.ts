@@ -16,13 +16,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseHostPort } from '../base/host-port.js';
+import { hostPort } from '../base/config-file.js';
 import { GossipConfigSchema } from '../server/gossip/config.js';
 import { loadProcessConfig, MetricsListenSchema } from '../server/process-config.js';
 import type { Loaded } from '../server/process-config.js';
 import { vipAgentTimingProblems } from './agent.js';
 
-const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
 const ipv4 = z.ipv4();
 const agentId = z
   .string()

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJsonConfig } from '../../raft/cmd/config.js';
+import { readJsonConfig } from '../../base/config-file.js';
 import { DataLayout } from '../layout.js';
 import { describeTopology } from '../observer/topology.js';
 import { writeClusterDescription } from '../observer/description.js';

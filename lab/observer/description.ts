@@ -19,10 +19,9 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { readJsonConfig } from '../../raft/cmd/config.js';
+import { hostPort, readJsonConfig } from '../../base/config-file.js';
 import { parseHostPort } from '../../base/host-port.js';
 
-const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
 /** Like `hostPort`, but port 0 is allowed: "any free port". */
 const bindAddress = z
   .string()

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { hostPort, readJsonConfig } from '../../base/config-file.js';
 import type { NodeId } from '../core/types.js';
 import { parseHostPort } from '../../base/host-port.js';
-import { type MemberAddress } from '../runtime/raft-node.js';
-
-const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
+import type { MemberAddress } from '../runtime/raft-node.js';
 
 /** The file a Raft member process is started from. Paths are relative to the file. */
 export const NodeConfigSchema = z
@@ -38,25 +37,6 @@ export interface LoadedNodeConfig {
   readonly members: Map<NodeId, MemberAddress>;
   readonly tls: { ca: Buffer; cert: Buffer; key: Buffer };
   readonly dataDir: string;
-}
-
-/**
- * Reads a JSON config file and validates it with `schema`; throws an Error naming the file
- * and every field at fault.
- */
-export function readJsonConfig<T>(path: string, schema: z.ZodType<T>): T {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read config ${path}: ${(err as Error).message}`);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`invalid config ${path}:\n  ${issues.join('\n  ')}`);
-  }
-  return parsed.data;
 }
 
 /** Reads and validates a member's config; throws an Error whose message says what is wrong. */

@@ -9,9 +9,7 @@
  * ```
  */
 import { z } from 'zod';
-import { parseHostPort } from '../../base/host-port.js';
-
-const hostPort = z.string().refine((s) => parseHostPort(s) !== null, 'expected host:port');
+import { hostPort } from '../../base/config-file.js';
 
 export const GossipConfigSchema = z.strictObject({
   /** Bind address of the UDP socket; also the address other members reach this one at. */
