@@ -136,14 +136,6 @@ export function queryNames(route: RouteDeclaration): readonly string[] {
   return route.paged === undefined ? names : [...names, 'limit', 'after'];
 }
 
-/** The names of the parameters in a path template, in order. */
-export function pathParameterNames(path: string): readonly string[] {
-  return path
-    .split('/')
-    .filter((segment) => segment.startsWith(':'))
-    .map((segment) => segment.slice(1));
-}
-
 const json = <A>(status: 200 | 201, field: keyof A & string): JsonAnswer<A> => ({
   kind: 'json',
   status,
@@ -167,7 +159,7 @@ const interval = { from: 'required', to: 'required' } as const;
 
 /**
  * The routes, in matching order (which also orders the `allow` header of a 405). Their
- * names are the CLI's method names.
+ * names are what `AgendaApi.call` takes, and the names of the CLI's methods where it has one.
  */
 export const API_ROUTES = {
   // Accounts
@@ -222,7 +214,7 @@ export const API_ROUTES = {
     path: '/v1/events/:eventId',
     auth: 'user',
     answer: json<EventAnswer>(200, 'event'),
-    errors: ['not_found', 'forbidden'],
+    errors: ['not_found', 'forbidden', 'too_complex'],
   }),
   updateEvent: route({
     method: 'PATCH',
@@ -239,7 +231,7 @@ export const API_ROUTES = {
     auth: 'user',
     query: { occurrence: 'optional' },
     answer: json<EventAnswer>(200, 'event'),
-    errors: ['not_found', 'forbidden'],
+    errors: ['not_found', 'forbidden', 'too_complex'],
   }),
 
   // Invitations
@@ -266,7 +258,7 @@ export const API_ROUTES = {
     auth: 'user',
     body: jsonBody(EmptyRequest, true),
     answer: json<EventAnswer>(200, 'event'),
-    errors: ['not_found', 'forbidden'],
+    errors: ['not_found', 'forbidden', 'too_complex'],
   }),
 
   // Groups
@@ -299,7 +291,7 @@ export const API_ROUTES = {
     auth: 'user',
     body: jsonBody(AddMemberRequest),
     answer: json<GroupAnswer>(200, 'group'),
-    errors: ['conflict', 'not_found', 'forbidden'],
+    errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
   }),
   /** Changes a member's level in a hierarchical group; the owner only. */
   changeLevel: route({
@@ -308,7 +300,7 @@ export const API_ROUTES = {
     auth: 'user',
     body: jsonBody(ChangeLevelRequest),
     answer: json<GroupAnswer>(200, 'group'),
-    errors: ['not_found', 'forbidden'],
+    errors: ['not_found', 'forbidden', 'too_complex'],
   }),
   removeMember: route({
     method: 'DELETE',
