@@ -72,16 +72,17 @@ export type PagedRoute = {
   [K in RouteName]: ApiRoutes[K] extends { readonly paged: string } ? K : never;
 }[RouteName];
 
-type Empty = Record<never, never>;
-
+// A part a route does not have is typed `never`, so sending it anyway does not compile.
 type ParamsPart<R extends RouteDeclaration> =
-  unknown extends PathParams<R['path']> ? Empty : { readonly params: PathParams<R['path']> };
+  unknown extends PathParams<R['path']>
+    ? { readonly params?: never }
+    : { readonly params: PathParams<R['path']> };
 
 type QueryValues<R> = { readonly [N in RequiredQuery<R>]: string } & {
   readonly [N in OptionalQuery<R>]?: string | undefined;
 };
 type QueryPart<R> = [RequiredQuery<R> | OptionalQuery<R>] extends [never]
-  ? Empty
+  ? { readonly query?: never }
   : [RequiredQuery<R>] extends [never]
     ? { readonly query?: QueryValues<R> }
     : { readonly query: QueryValues<R> };
@@ -90,11 +91,11 @@ type BodyPart<R> = R extends {
   readonly body: { readonly kind: 'json'; readonly schema: infer S extends z.ZodType };
 }
   ? R['body'] extends { readonly optional: true }
-    ? { readonly body?: z.input<S> }
-    : { readonly body: z.input<S> }
+    ? { readonly body?: z.input<S>; readonly calendar?: never }
+    : { readonly body: z.input<S>; readonly calendar?: never }
   : R extends { readonly body: { readonly kind: 'calendar' } }
-    ? { readonly calendar: string }
-    : Empty;
+    ? { readonly calendar: string; readonly body?: never }
+    : { readonly body?: never; readonly calendar?: never };
 
 /** What a request to route `K` carries, as its declaration says. */
 export type RequestOf<K extends RouteName> = ParamsPart<ApiRoutes[K]> &
