@@ -1,10 +1,10 @@
 /**
- * The calendar the import benchmark (`lab/bench/import-bench.ts`) imports, and the store's
- * in-process benchmark too (`bench.ts --import-series`): `count` yearly series
- * spread over the year, 60 % all-day birthdays and anniversaries, 40 % yearly meetings
- * timed in four zones with their VTIMEZONEs, each with a UID and an alarm, as Apple
- * Calendar writes them. Kept here, where both reach it (the store may not import the lab);
- * deterministic for a given `count` and `year`.
+ * The calendar the import benchmark (`lab/bench/import-bench.ts`) imports, the store's
+ * in-process benchmark too (`lab/bench/store-bench.ts --import-series`), and the calendar
+ * parser's test reads: `count` yearly series spread over the year, 60 % all-day birthdays
+ * and anniversaries, 40 % yearly meetings timed in four zones with their VTIMEZONEs, each
+ * with a UID and an alarm, as Apple Calendar writes them. Kept here, where all of them reach
+ * it (the server may not import the lab); deterministic for a given `count` and `year`.
  */
 
 /** IANA zones of the timed series: standard and daylight offsets, names and switch rules. */

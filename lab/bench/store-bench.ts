@@ -1,6 +1,8 @@
 /**
  * Store benchmark: `npm run bench:store [-- --json] [--users N] [--events M] [--samples S]
- * [--window-days D] [--hourly]`.
+ * [--window-days D] [--hourly]`. A bench of the lab's, run in one process on the store
+ * itself (`server/store/`): it imports the store, the domain and the CLI's own splitter,
+ * which the server may not.
  *
  * Builds a calendar of N users (default 1,000) with M events each (default 1,000) in
  * hierarchical groups of 20, entirely through `apply` (batches of 2,000 commands, every
@@ -26,7 +28,7 @@
  * progress goes to stderr.
  *
  * With `--import-series K`, it measures instead what the DB leader's store does with the
- * import of a calendar of K yearly series (`yearly-calendar.ts`, the shape of
+ * import of a calendar of K yearly series (`server/store/yearly-calendar.ts`, the shape of
  * `npm run bench:import`): split by the CLI's own code into requests, each parsed as the
  * users service parses it and sent as one `event.import` command with allowConflict from one
  * user, decided on the store and its effect then applied, as the leader does. The JSON line
@@ -39,12 +41,12 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadSqlJs } from '../../raft/kv/sql.js';
 import { splitCalendar } from '../../cli/import/split-calendar.js';
-import { importICalendar } from '../domain/index.js';
-import { CalendarStore } from './calendar-store.js';
-import { encodeCommand } from './protocol.js';
-import type { CommandBody, StoreCommand, StoreResult } from './protocol.js';
+import { importICalendar } from '../../server/domain/index.js';
+import { CalendarStore } from '../../server/store/calendar-store.js';
+import { encodeCommand } from '../../server/store/protocol.js';
+import type { CommandBody, StoreCommand, StoreResult } from '../../server/store/protocol.js';
 import { seededRandom } from '../../base/rng.js';
-import { yearlySeriesCalendar } from './yearly-calendar.js';
+import { yearlySeriesCalendar } from '../../server/store/yearly-calendar.js';
 
 const GROUP_SIZE = 20;
 const BATCH = 2_000;
