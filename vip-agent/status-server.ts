@@ -11,7 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NetAddress } from '../base/host-port.js';
 import { mutualTlsServerOptions } from '../base/tls.js';
 import type { MutualTlsMaterial } from '../base/tls.js';
-import { HttpError, sendError, sendJson } from '../server/db/http.js';
+import { sendJson } from '../base/http-answer.js';
+import { HttpError, sendError } from '../server/db/http.js';
 
 const ROUTES = ['/v1/status', '/healthz'];
 

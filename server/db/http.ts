@@ -1,9 +1,11 @@
 /**
- * The few HTTP helpers the DB service needs: bounded JSON bodies and uniform JSON errors.
+ * The few HTTP helpers the DB service needs beyond `base/http-answer.ts`: bounded JSON bodies
+ * and uniform JSON errors.
  * Every refusal is `{"error":{"code","message","details"?}}` with a status from the one
  * mapping in server/errors.ts, so a malformed request gets a reason, never a crash.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../../base/http-answer.js';
 import { httpStatusFor, type ErrorCode } from '../errors.js';
 
 /** A refusal at the HTTP layer (before or around the store). */
@@ -49,31 +51,6 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   } catch (err) {
     throw HttpError.of('invalid', `the body is not valid JSON: ${(err as Error).message}`);
   }
-}
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  sendJsonText(res, status, JSON.stringify(body), headers);
-}
-
-/** {@link sendJson} for a body that is JSON text already. */
-export function sendJsonText(
-  res: ServerResponse,
-  status: number,
-  payload: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(payload);
 }
 
 export function sendError(

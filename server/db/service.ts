@@ -48,7 +48,8 @@ import { MAX_COMMAND_BATCH } from './client.js';
 import { DecisionBatcher } from './decision-batch.js';
 import { InFlightKeys } from './in-flight.js';
 import { DbMetrics } from './metrics.js';
-import { HttpError, readJsonBody, sendError, sendJson, sendJsonText } from './http.js';
+import { sendJson, sendJsonText } from '../../base/http-answer.js';
+import { HttpError, readJsonBody, sendError } from './http.js';
 import {
   MEMBERS_PATH,
   membershipView,

@@ -35,7 +35,8 @@ import { API_ROUTES, errorsOf, queryNames, type RouteDeclaration } from '../prot
 import { serviceFor, type Op, type ServiceName } from '../protocol/ops.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { withDeadline } from './deadline.js';
-import { HttpRefusal, readBody, refusalOf, sendJson, sendText } from './http.js';
+import { sendJson, sendText } from '../../base/http-answer.js';
+import { HttpRefusal, readBody, refusalOf } from './http.js';
 import { GatewayMetrics } from './metrics.js';
 import type { Dispatcher, NotificationFeed, ReadinessProbe, ReplicaDirectory } from './ports.js';
 import { LoginRateLimiter, type LoginLimits } from './rate-limit.js';

@@ -4,7 +4,7 @@
  * with the status from server/errors.ts, except the few statuses that only exist at the HTTP
  * layer (405, 413, 415), which {@link HttpRefusal} carries with the nearest error code.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { ErrorAnswer } from '../protocol/api.js';
 import { httpStatusFor, InvalidInput, type AgendaError, type ErrorCode } from '../errors.js';
 
@@ -120,38 +120,4 @@ function tooLarge(limit: number): HttpRefusal {
     // The rest of the upload is not read: the connection cannot carry another request.
     connection: 'close',
   });
-}
-
-/** Writes a complete JSON answer. */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Readonly<Record<string, string>> = {},
-): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(payload);
-}
-
-/** Writes a complete text answer of the given media type. */
-export function sendText(
-  res: ServerResponse,
-  status: number,
-  contentType: string,
-  text: string,
-  headers: Readonly<Record<string, string>> = {},
-): void {
-  res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
 }

@@ -1,0 +1,43 @@
+/**
+ * Complete HTTP answers, written in one go with their length and `cache-control: no-store`
+ * (nothing here is cacheable: every answer is the state of the moment). One copy for the
+ * gateway, the DB members' API and the VIP agents' status server.
+ */
+import type { ServerResponse } from 'node:http';
+
+/** Writes a complete JSON answer. */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** {@link sendJson} for a body that is JSON text already. */
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  payload: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  sendText(res, status, 'application/json; charset=utf-8', payload, headers);
+}
+
+/** Writes a complete text answer of the given media type. */
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
