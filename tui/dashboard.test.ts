@@ -4,17 +4,11 @@ import { createElement } from 'react';
 import { ManualClock } from './clock.js';
 import type { DashboardProps } from './dashboard.js';
 import { Dashboard } from './dashboard.js';
-import { FakeFeed } from './feed.js';
-import type { ClusterSnapshot } from './model.js';
+import { FakeFeed } from '../ops/feed.js';
+import type { ClusterSnapshot } from '../ops/model.js';
 import { STALE_AFTER_MS } from './state.js';
-import {
-  follower,
-  gossipMember,
-  healthyCluster,
-  vipAgent,
-  waitForFrame,
-  waitForText,
-} from './testing.js';
+import { follower, gossipMember, healthyCluster, vipAgent } from '../ops/fixtures.js';
+import { waitForFrame, waitForText } from './testing.js';
 
 const START = Date.UTC(2026, 10, 26, 22, 57, 3);
 

@@ -8,7 +8,7 @@ import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import { useCallback, useEffect, useState } from 'react';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import type { DashboardFeed } from './feed.js';
+import type { DashboardFeed } from '../ops/feed.js';
 import { formatClockTime, formatDuration } from './format.js';
 import {
   DbMembersPanel,

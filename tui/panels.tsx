@@ -17,8 +17,8 @@ import type {
   VipAgent,
   VipLease,
   VipStatus,
-} from './model.js';
-import { dbLeader, sortGossipMembers } from './model.js';
+} from '../ops/model.js';
+import { dbLeader, sortGossipMembers } from '../ops/model.js';
 
 type Color = 'green' | 'red' | 'yellow' | 'cyan' | 'gray';
 

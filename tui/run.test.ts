@@ -1,8 +1,9 @@
 import test from 'ava';
 import { PassThrough } from 'node:stream';
 import { ManualClock } from './clock.js';
-import { FakeFeed } from './feed.js';
-import { healthyCluster, waitForFrame, waitForText } from './testing.js';
+import { FakeFeed } from '../ops/feed.js';
+import { healthyCluster } from '../ops/fixtures.js';
+import { waitForFrame, waitForText } from './testing.js';
 
 // Ink renders only the final frame when it believes it runs in CI (is-in-ci reads CI once, at
 // import), and these tests watch live frames on a real render: load Ink with CI unset.

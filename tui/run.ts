@@ -3,7 +3,7 @@ import { render } from 'ink';
 import { createElement } from 'react';
 import type { Clock } from './clock.js';
 import { Dashboard } from './dashboard.js';
-import type { DashboardFeed } from './feed.js';
+import type { DashboardFeed } from '../ops/feed.js';
 
 export interface RunDashboardOptions {
   /** Aborting it closes the dashboard, as quitting does. */

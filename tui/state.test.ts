@@ -1,6 +1,6 @@
 import test from 'ava';
 import { emptyDashboardState, receiveFeedItem, STALE_AFTER_MS, staleFor } from './state.js';
-import { healthyCluster } from './testing.js';
+import { healthyCluster } from '../ops/fixtures.js';
 
 test('the failover log keeps only the newest entries', (t) => {
   let state = emptyDashboardState;

@@ -2,10 +2,10 @@
  * The dashboard's memory between snapshots, as a pure reducer so the rules (what is kept, how
  * the failover log is bounded) are testable without rendering.
  */
-import type { FeedItem } from './feed.js';
-import { isFeedError } from './feed.js';
-import type { ClusterSnapshot, FailoverEvent } from './model.js';
-import { detectFailovers } from './model.js';
+import type { FeedItem } from '../ops/feed.js';
+import { isFeedError } from '../ops/feed.js';
+import type { ClusterSnapshot, FailoverEvent } from '../ops/model.js';
+import { detectFailovers } from '../ops/model.js';
 
 /** How long without a snapshot before the header says the view is stale. */
 export const STALE_AFTER_MS = 2000;

@@ -4,7 +4,7 @@
  * the data directory. `npm start` runs no VIP (clients list both gateways instead), so that
  * panel says "not observed".
  */
-import type { ClusterDescription } from '../observer/description.js';
+import type { ClusterDescription } from '../../ops/description.js';
 import { describeTopology } from '../observer/topology.js';
 import { HOST, LOCAL_TOPOLOGY, type LocalLayout } from './topology.js';
 

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { loadClusterDescription } from '../observer/description.js';
+import { loadClusterDescription } from '../../ops/description.js';
 import { LAB_TOPOLOGY } from '../topology.js';
 import type { MultipassSite } from './topology.js';
 import { multipassTopology, observerFile, prepareSite, readSite } from './topology.js';

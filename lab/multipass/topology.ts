@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { readJsonConfig } from '../../base/config-file.js';
 import { DataLayout } from '../layout.js';
 import { describeTopology } from '../observer/topology.js';
-import { writeClusterDescription } from '../observer/description.js';
+import { writeClusterDescription } from '../../ops/description.js';
 import type { Topology } from '../plan.js';
 import { preparePlan } from '../runner.js';
 import { LAB_TOPOLOGY } from '../topology.js';

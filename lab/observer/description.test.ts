@@ -8,7 +8,7 @@ import {
   loadClusterDescription,
   parseClusterDescription,
   writeClusterDescription,
-} from './description.js';
+} from '../../ops/description.js';
 import { chooseTopology, describeChosenTopology } from './open.js';
 import { describeTopology } from './topology.js';
 import { temporaryDirectory } from '../../test/support/temp-dirs.js';

@@ -10,10 +10,10 @@ import { InvalidInput, Unavailable } from '../../server/errors.js';
 import { DataLayout } from '../layout.js';
 import { localClusterDescription } from '../local/observer.js';
 import { BRIDGE_ADDRESS, LAB_TOPOLOGY, labDataDir } from '../topology.js';
-import type { ClusterDescription } from './description.js';
-import { loadClusterDescription } from './description.js';
+import type { ClusterDescription } from '../../ops/description.js';
+import { loadClusterDescription } from '../../ops/description.js';
 import { runDashboard } from '../../tui/run.js';
-import { ClusterObserver } from './observer.js';
+import { ClusterObserver } from '../../ops/observer.js';
 import { describeTopology } from './topology.js';
 
 export type TopologyChoice =
@@ -21,7 +21,7 @@ export type TopologyChoice =
   | { readonly kind: 'local'; readonly dataDir: string }
   /** The three-namespace lab: data in `dataDir` (`./.agenda-lab` by default). */
   | { readonly kind: 'lab'; readonly dataDir: string }
-  /** A description file (`lab/observer/description.ts`), e.g. Multipass's `observer.json`. */
+  /** A description file (`ops/description.ts`), e.g. Multipass's `observer.json`. */
   | { readonly kind: 'file'; readonly path: string };
 
 /** What an operator command was told on its command line. */

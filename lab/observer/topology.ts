@@ -5,8 +5,8 @@
  */
 import type { DataLayout } from '../layout.js';
 import type { Topology } from '../plan.js';
-import type { ClusterDescription } from './description.js';
-import { parseClusterDescription } from './description.js';
+import type { ClusterDescription } from '../../ops/description.js';
+import { parseClusterDescription } from '../../ops/description.js';
 
 /** Milliseconds per Raft tick of the DB members: `buildPlan` writes `tickMs: 50`. */
 const PLAN_TICK_MS = 50;

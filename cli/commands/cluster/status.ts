@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { chooseTopology, openClusterObserver } from '../../../lab/observer/open.js';
-import type { ClusterSnapshot, DbMember } from '../../../tui/model.js';
-import { dbLeader, redisPrimary, sortGossipMembers } from '../../../tui/model.js';
+import type { ClusterSnapshot, DbMember } from '../../../ops/model.js';
+import { dbLeader, redisPrimary, sortGossipMembers } from '../../../ops/model.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 
@@ -10,7 +10,7 @@ const ONE_LOOK_TIMEOUT_MS = 2_000;
 
 /**
  * `agenda cluster status`: one observation of the cluster, for people or scripts. With
- * `--json` the result is `{ cluster }`, a `ClusterSnapshot` (`tui/model.ts`); a section the
+ * `--json` the result is `{ cluster }`, a `ClusterSnapshot` (`ops/model.ts`); a section the
  * topology does not have or that could not be read is absent.
  */
 export default class ClusterStatus extends AgendaCommand<typeof ClusterStatus> {

@@ -1,5 +1,5 @@
 /**
- * Test support for the observer: a throwaway lab CA with an operator certificate on disk, VIP
+ * Test support for the observer: a throwaway cluster CA with an operator certificate on disk, VIP
  * agent status endpoints that require the client certificate as the real ones do, a target
  * that accepts connections and never answers (a host that hangs), and a gossip cluster key.
  */
@@ -8,10 +8,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { Socket } from 'node:net';
 import path from 'node:path';
-import type { VipAgentStatus } from '../../vip-agent/agent.js';
-import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
-import { temporaryDirectory } from '../../test/support/temp-dirs.js';
-import { tcpTestServer } from '../../server/net/test-support.js';
+import type { VipAgentStatus } from '../vip-agent/agent.js';
+import { createCertificateAuthority, issueCertificate } from '../base/pki.js';
+import { temporaryDirectory } from '../test/support/temp-dirs.js';
+import { tcpTestServer } from '../server/net/test-support.js';
 
 /** Files an observer reads, and what the fake servers present. */
 export interface TestPki {

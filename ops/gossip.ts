@@ -6,13 +6,13 @@
  */
 import { createSocket } from 'node:dgram';
 import { hostname } from 'node:os';
-import { silentLogger } from '../../base/log.js';
-import { joinGossip } from '../../server/gossip/join.js';
-import type { GossipNode } from '../../server/gossip/node.js';
-import { parseAddress } from '../../server/gossip/node.js';
-import { OBSERVER_ROLE } from '../../server/gossip/types.js';
-import type { GossipMember } from '../../tui/model.js';
-import { sortGossipMembers } from '../../tui/model.js';
+import { silentLogger } from '../base/log.js';
+import { joinGossip } from '../server/gossip/join.js';
+import type { GossipNode } from '../server/gossip/node.js';
+import { parseAddress } from '../server/gossip/node.js';
+import { OBSERVER_ROLE } from '../server/gossip/types.js';
+import type { GossipMember } from './model.js';
+import { sortGossipMembers } from './model.js';
 import type { ClusterDescription } from './description.js';
 
 export type GossipDescription = NonNullable<ClusterDescription['gossip']>;

@@ -11,7 +11,7 @@
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { VipAgent, VipLease, VipStatus } from '../../tui/model.js';
+import type { VipAgent, VipLease, VipStatus } from './model.js';
 
 /** The part of an agent's `GET /v1/status` the observer relies on. */
 export const AgentStatusSchema = z.looseObject({

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ClusterSnapshot, DbMember, FailoverKind } from './model.js';
 import { dbLeader, detectFailovers, redisPrimary, sortGossipMembers } from './model.js';
-import { follower, gossipMember, healthyCluster } from './testing.js';
+import { follower, gossipMember, healthyCluster } from './fixtures.js';
 
 const before = healthyCluster(1_000);
 

@@ -19,8 +19,8 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { hostPort, readJsonConfig } from '../../base/config-file.js';
-import { parseHostPort } from '../../base/host-port.js';
+import { hostPort, readJsonConfig } from '../base/config-file.js';
+import { parseHostPort } from '../base/host-port.js';
 
 /** Like `hostPort`, but port 0 is allowed: "any free port". */
 const bindAddress = z

@@ -5,13 +5,13 @@
  */
 import path from 'node:path';
 import test from 'ava';
-import ClusterStatus from '../../cli/commands/cluster/status.js';
-import { parseJsonLine, runCommand } from '../../cli/test/support/harness.js';
+import ClusterStatus from '../commands/cluster/status.js';
+import { parseJsonLine, runCommand } from './support/harness.js';
 import { silentLogger } from '../../base/log.js';
 import { joinGossip } from '../../server/gossip/join.js';
-import type { ClusterSnapshot } from '../../tui/model.js';
-import { writeClusterDescription } from './description.js';
-import { FakeStatusServer, agentStatus, createTestPki } from './testing.js';
+import type { ClusterSnapshot } from '../../ops/model.js';
+import { writeClusterDescription } from '../../ops/description.js';
+import { FakeStatusServer, agentStatus, createTestPki } from '../../ops/testing.js';
 
 const HOST = '127.0.0.1';
 

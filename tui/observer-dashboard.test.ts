@@ -5,13 +5,13 @@
 import test from 'ava';
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
-import { silentLogger } from '../../base/log.js';
-import { joinGossip } from '../../server/gossip/join.js';
-import { Dashboard } from '../../tui/dashboard.js';
-import { waitForText } from '../../tui/testing.js';
-import { parseClusterDescription } from './description.js';
-import { ClusterObserver } from './observer.js';
-import { FakeStatusServer, agentStatus, createTestPki } from './testing.js';
+import { silentLogger } from '../base/log.js';
+import { joinGossip } from '../server/gossip/join.js';
+import { Dashboard } from './dashboard.js';
+import { waitForText } from './testing.js';
+import { parseClusterDescription } from '../ops/description.js';
+import { ClusterObserver } from '../ops/observer.js';
+import { FakeStatusServer, agentStatus, createTestPki } from '../ops/testing.js';
 
 const HOST = '127.0.0.1';
 

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { silentLogger } from '../../base/log.js';
-import { joinGossip } from '../../server/gossip/join.js';
-import type { GossipNode } from '../../server/gossip/node.js';
-import type { GossipMember } from '../../tui/model.js';
+import { silentLogger } from '../base/log.js';
+import { joinGossip } from '../server/gossip/join.js';
+import type { GossipNode } from '../server/gossip/node.js';
+import type { GossipMember } from './model.js';
 import { parseClusterDescription } from './description.js';
 import type { ClusterDescriptionInput } from './description.js';
 import { ClusterObserver } from './observer.js';

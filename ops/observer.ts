@@ -15,20 +15,14 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
-import type { NodeStatus } from '../../raft/runtime/raft-node.js';
-import { PRIMARY_REGISTRY_KEY } from '../../server/bus/primary-source.js';
-import { DbClient } from '../../server/db/client.js';
-import type { LeaseView, QueryBody, RegistryEntry } from '../../server/store/protocol.js';
-import { parseRole } from '../../supervisor/redis-control.js';
-import { SUPERVISOR_LEASE } from '../../supervisor/supervisor.js';
-import type { DashboardFeed, FeedItem } from '../../tui/feed.js';
-import type {
-  ClusterSnapshot,
-  DbMember,
-  Membership,
-  RedisInstance,
-  VipLease,
-} from '../../tui/model.js';
+import type { NodeStatus } from '../raft/runtime/raft-node.js';
+import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
+import { DbClient } from '../server/db/client.js';
+import type { LeaseView, QueryBody, RegistryEntry } from '../server/store/protocol.js';
+import { parseRole } from '../supervisor/redis-control.js';
+import { SUPERVISOR_LEASE } from '../supervisor/supervisor.js';
+import type { DashboardFeed, FeedItem } from './feed.js';
+import type { ClusterSnapshot, DbMember, Membership, RedisInstance, VipLease } from './model.js';
 import type { ClusterDescription } from './description.js';
 import { GossipWatcher } from './gossip.js';
 import { askVipAgent, vipStatus } from './vip.js';
