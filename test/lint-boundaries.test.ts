@@ -1,0 +1,77 @@
+/**
+ * The boundaries between the rooms (ARCHITECTURE.md) are lint rules; this proves they fire.
+ * Each case lints a one-line snippet as if it were a file of a room (the path need not
+ * exist) with the `boundaries` blocks of eslint.config.js — the very objects `npm run lint`
+ * uses — over the TypeScript parser, without type information (no rule here needs it).
+ */
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import test from 'ava';
+import { ESLint, type Linter } from 'eslint';
+import tseslint from 'typescript-eslint';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+async function linter(): Promise<ESLint> {
+  const config = (await import(pathToFileURL(path.join(ROOT, 'eslint.config.js')).href)) as {
+    boundaries: Linter.Config[];
+  };
+  return new ESLint({
+    cwd: ROOT,
+    overrideConfigFile: true,
+    overrideConfig: [
+      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },
+      ...config.boundaries,
+    ],
+  });
+}
+
+/** The messages of `no-restricted-imports` for `source` as the file at `filePath`. */
+async function refusals(filePath: string, source: string): Promise<string[]> {
+  const [result] = await (await linter()).lintText(`${source}\n`, { filePath });
+  if (!result) throw new Error('no lint result');
+  const fatal = result.messages.filter((m) => m.fatal);
+  if (fatal.length > 0) throw new Error(fatal.map((m) => m.message).join('; '));
+  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+const forbidden: [string, string, RegExp][] = [
+  ['raft/x.ts', "import { Internal } from '../server/errors.js';", /raft\/ is a library/],
+  ['raft/core/x.ts', "import { t } from '../../test/support/temp-dirs.js';", /not test\//],
+  ['raft/sim/x.ts', "import type { S } from '../../ops/model.js';", /not ops\//],
+  ['base/x.ts', "import type { NodeId } from '../raft/core/types.js';", /ground floor/],
+  ['server/db/x.ts', "import { m } from '../../lab/plan.js';", /nothing of lab\//],
+  ['server/store/x.ts', "import { s } from '../../cli/import/split-calendar.js';", /cli\//],
+  ['server/domain/x.ts', "import { readFile } from 'node:fs/promises';", /does no I\/O/],
+  ['server/domain/x.ts', "import { request } from 'undici';", /does no I\/O/],
+  ['server/domain/x.ts', "import { o } from '../../ops/observer.js';", /nothing of ops\//],
+  ['cli/commands/x.ts', "import { issue } from '../../lab/runner.js';", /not lab\//],
+  ['ops/x.ts', "import { runDashboard } from '../tui/run.js';", /imports none of them/],
+  ['raft/x.ts', "import { register } from 'prom-client';", /Registry of its own/],
+];
+
+for (const [filePath, source, message] of forbidden) {
+  test(`refused in ${filePath}: ${source}`, async (t) => {
+    const messages = await refusals(filePath, source);
+    t.is(messages.length, 1, messages.join('\n'));
+    t.regex(messages[0] ?? '', message);
+  });
+}
+
+const allowed: [string, string][] = [
+  ['raft/x.ts', "import { silentLogger } from '../base/log.js';"],
+  ['raft/core/x.ts', "import type { Message } from './types.js';"],
+  ['server/db/x.ts', "import type { NodeId } from '../../raft/core/types.js';"],
+  ['server/domain/x.ts', "import { DateTime } from 'luxon';"],
+  ['cli/commands/x.ts', "import { ClusterObserver } from '../../ops/observer.js';"],
+  ['cli/commands/x.ts', "import { chooseTopology } from '../../lab/observer/open.js';"],
+  ['tui/x.ts', "import type { ClusterSnapshot } from '../ops/model.js';"],
+  ['lab/x.ts', "import { ClusterObserver } from '../ops/observer.js';"],
+  ['test/x.test.ts', "import { RaftNode } from '../raft/runtime/raft-node.js';"],
+];
+
+for (const [filePath, source] of allowed) {
+  test(`allowed in ${filePath}: ${source}`, async (t) => {
+    t.deepEqual(await refusals(filePath, source), []);
+  });
+}
