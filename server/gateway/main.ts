@@ -17,11 +17,9 @@
 import { jsonLogger } from '../../base/log.js';
 import { announceReady, exitOnStartFailure, loadOrExit, stopOnSignals } from '../../base/daemon.js';
 import { parseHostPort } from '../../base/host-port.js';
-import { BusConnection } from '../bus/connection.js';
+import { connectDaemonBus } from '../bus/daemon-bus.js';
 import { NotificationSubscriber } from '../bus/notifications.js';
-import { RegistryPrimarySource } from '../bus/primary-source.js';
 import { Requester } from '../bus/requester.js';
-import { DbClient } from '../db/client.js';
 import { errorFromWire } from '../errors.js';
 import { DEFAULT_PERIOD_MS, joinGossip } from '../gossip/join.js';
 import type { GossipNode } from '../gossip/node.js';
@@ -41,13 +39,7 @@ const logger = jsonLogger({ service: 'gateway', instance: file.id });
 const listen = parseHostPort(file.listen);
 const metrics = new DaemonMetrics({ service: 'gateway', member: name });
 
-const db = new DbClient({ members: config.db, tls: config.tls, logger });
-const connection = new BusConnection({
-  primary: new RegistryPrimarySource(db),
-  tls: config.tls,
-  name,
-  logger,
-});
+const { db, connection } = connectDaemonBus(config, name, logger);
 const requester = new Requester({ connection, gatewayId: name, logger });
 const subscriber = new NotificationSubscriber(connection, logger);
 const notifications = {

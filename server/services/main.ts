@@ -12,11 +12,9 @@
 import { jsonLogger } from '../../base/log.js';
 import { announceReady, exitOnStartFailure, loadOrExit, stopOnSignals } from '../../base/daemon.js';
 import { parseHostPort } from '../../base/host-port.js';
-import { BusConnection } from '../bus/connection.js';
+import { connectDaemonBus } from '../bus/daemon-bus.js';
 import { NotificationPublisher } from '../bus/notifications.js';
-import { RegistryPrimarySource } from '../bus/primary-source.js';
 import { RequestWorker } from '../bus/worker.js';
-import { DbClient } from '../db/client.js';
 import type { GossipNode } from '../gossip/node.js';
 import { joinGossip } from '../gossip/join.js';
 import { GroupsService } from '../groups/groups-service.js';
@@ -35,13 +33,7 @@ const { file } = config;
 const name = `${file.service}-${file.instance}`;
 const logger = jsonLogger({ service: file.service, instance: file.instance });
 
-const db = new DbClient({ members: config.db, tls: config.tls, logger });
-const connection = new BusConnection({
-  primary: new RegistryPrimarySource(db),
-  tls: config.tls,
-  name,
-  logger,
-});
+const { db, connection } = connectDaemonBus(config, name, logger);
 const notifications = new NotificationPublisher(connection, logger);
 
 let worker: RequestWorker;
