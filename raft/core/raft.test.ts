@@ -218,7 +218,8 @@ test('a killed leader of five: the first follower in turn wins, and nobody else 
   for (const id of [1, 2, 4, 5]) c.core(id).peerUnreachable(3);
   for (let i = 0; i < 4; i++) for (const id of [1, 2, 4, 5]) c.tick(id, 1);
   t.is(c.core(1).status().role, 'leader', 'member 1, whose turn came first, won');
-  for (const id of [1, 2, 4, 5]) t.is(c.core(id).status().term, term + 1, `member ${id}: one election`);
+  for (const id of [1, 2, 4, 5])
+    t.is(c.core(id).status().term, term + 1, `member ${id}: one election`);
   for (const id of [2, 4, 5]) t.is(c.core(id).status().leader, 1);
 });
 
