@@ -69,7 +69,8 @@ export interface ReplaceOptions {
 
 /** One step taken, for the result: what and when (ms since the start). */
 export interface ReplaceStep {
-  readonly step: 'removed' | 'rejoin-requested' | 'back-empty' | 'learner' | 'caught-up' | 'voter';
+  readonly step:
+    'lost-log' | 'removed' | 'rejoin-requested' | 'back-empty' | 'learner' | 'caught-up' | 'voter';
   readonly atMs: number;
   readonly detail: string;
 }
@@ -151,10 +152,20 @@ export async function replaceMember(options: ReplaceOptions): Promise<ReplaceRes
           return done(true);
         }
         if (!options.force && member.reachable && member.caughtUp) {
-          return done(
-            false,
-            `member ${id} is a reachable voter ${member.lag} entries behind: nothing to replace ` +
-              '(--force replaces it anyway)',
+          // The leader's match is what the member once stored, and a member that lost its
+          // disk and came back empty answers heartbeats: only its own log tells.
+          const own = await membership.memberStatus(options.api, 2_000);
+          if (own === null || own.lastIndex >= member.match) {
+            return done(
+              false,
+              `member ${id} is a reachable voter ${member.lag} entries behind: nothing to replace ` +
+                '(--force replaces it anyway)',
+            );
+          }
+          record(
+            'lost-log',
+            `member ${id} holds ${own.lastIndex} entries where the leader counts ${member.match}: ` +
+              'it lost its log; replacing it',
           );
         }
         const problem = removalProblem(view, id);

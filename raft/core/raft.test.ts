@@ -454,6 +454,7 @@ test('membership: one change at a time; a new leader first commits in its term',
   // The empty entry of term 1 has not reached anyone, so it has not committed.
   const early = t.throws(() => c.core(1).proposeConfChange({ kind: 'addLearner', node: 9 }));
   t.regex(early?.message ?? '', /committed an entry in its term/);
+  t.is((early as RaftError).code, 'busy', 'it passes by itself: the caller may retry');
   c.heal();
   c.tickAll(1);
   c.core(1).proposeConfChange({ kind: 'addLearner', node: 9 });

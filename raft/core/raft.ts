@@ -315,8 +315,10 @@ export class RaftCore {
 
   /**
    * Proposes a single-server membership change. Refused while another change is not yet
-   * applied, before the leader has committed an entry of its own term (the fix for the
-   * single-server change bug, thesis errata), or when a learner has not caught up.
+   * applied, or when a learner has not caught up (`membership_change_refused`); and, for a
+   * moment after an election, before the leader has committed an entry of its own term (the
+   * fix for the single-server change bug, thesis errata), with `busy`: that passes by itself
+   * within a round trip, so the caller may retry at once.
    */
   proposeConfChange(cc: ConfChange): { index: number; term: number } {
     this.assertNotInReady();
@@ -326,7 +328,7 @@ export class RaftCore {
       throw refuse('another membership change is still in progress');
     }
     if (this.log.term(this.log.committed) !== this.term) {
-      throw refuse('the leader has not yet committed an entry in its term');
+      throw new RaftError('busy', 'the leader has not yet committed an entry in its term');
     }
     const problem = confChangeProblem(this.conf, cc);
     if (problem) throw refuse(problem);

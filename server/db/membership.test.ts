@@ -138,10 +138,51 @@ test('a learner is promoted only once it is within CAUGHT_UP_LAG entries of the 
   t.is(promotionProblem(close, 5), null);
 });
 
+test('a learner the leader does not hear, or one that would leave no reachable quorum, is not promoted', (t) => {
+  // Caught up when last heard, then killed: 50 ticks without contact.
+  const dead = membershipView(
+    leaderStatus([peer(2, 1000), peer(3, 1000), peer(4, 1000), peer(5, 1000, 50, false)], {
+      voters: [1, 2, 3, 4],
+      learners: [5],
+    }),
+    addressOf,
+    TIMING,
+  );
+  t.regex(promotionProblem(dead, 5) ?? '', /learner 5 has not answered the leader for 2500 ms/);
+  // Never contacted at all (a wrong address), in a young cluster where lag 0 looks caught up.
+  const never = membershipView(
+    leaderStatus([peer(2, 1000), peer(6, 0, Number.POSITIVE_INFINITY, false)], {
+      voters: [1, 2],
+      learners: [6],
+    }),
+    addressOf,
+    TIMING,
+  );
+  t.regex(promotionProblem(never, 6) ?? '', /has not answered the leader yet/);
+  // Five voters, three of them down (no change commits anyway), and a live learner: six
+  // voters with three reachable would be no quorum (four) either.
+  const shaky = membershipView(
+    leaderStatus(
+      [
+        peer(2, 1000),
+        peer(3, 1000, 50),
+        peer(4, 1000, 50),
+        peer(5, 1000, 50),
+        peer(6, 1000, 1, false),
+      ],
+      { voters: [1, 2, 3, 4, 5], learners: [6] },
+    ),
+    addressOf,
+    TIMING,
+  );
+  t.regex(promotionProblem(shaky, 6) ?? '', /would leave 6 voters of which 3 are reachable/);
+});
+
 test('malformed ids, addresses and bodies are told apart from valid ones', (t) => {
   t.is(parseMemberId('3'), 3);
   t.is(parseMemberId(3), 3);
-  for (const bad of ['0', '-1', '3.5', 'db-3', '', 0, 1.5, null, '99999999999']) {
+  t.is(parseMemberId(999_999_999), 999_999_999);
+  for (const bad of ['0', '-1', '3.5', 'db-3', '', 0, 1.5, null, '99999999999', 1e9, 2 ** 53 - 1]) {
     t.is(parseMemberId(bad), null, String(bad));
   }
   t.deepEqual(parseAddLearnerBody({ id: 6 }), { id: 6 });
@@ -150,7 +191,12 @@ test('malformed ids, addresses and bodies are told apart from valid ones', (t) =
     address: '10.0.0.6:7006,10.0.0.6:7106',
   });
   t.regex(parseAddLearnerBody([]) as string, /the body must be/);
-  t.regex(parseAddLearnerBody({ id: 'six' }) as string, /id must be a positive integer/);
+  t.regex(parseAddLearnerBody({ id: 'six' }) as string, /id must be an integer from 1 to/);
+  t.regex(parseAddLearnerBody({ id: 2 ** 53 - 1 }) as string, /from 1 to 999999999/);
+  t.regex(
+    parseAddLearnerBody({ id: 6, address: ' 10.0.0.6:7006,10.0.0.6:7106' }) as string,
+    /address must be/,
+  );
   t.regex(parseAddLearnerBody({ id: 6, address: '10.0.0.6:7006' }) as string, /address must be/);
   t.regex(parseAddLearnerBody({ id: 6, address: 'nowhere' }) as string, /address must be/);
   t.regex(parseAddLearnerBody({ id: 6, voter: true }) as string, /unknown field "voter"/);

@@ -163,10 +163,32 @@ export function removalProblem(view: MembershipView, id: NodeId): string | null 
   return null;
 }
 
-/** Why `id` cannot be promoted now (not a learner, not caught up), or null. */
+/**
+ * Why `id` cannot be promoted now, or null: it is not a learner, the leader has not heard
+ * from it within an election timeout (a promoted member that is down counts against the
+ * quorum at once: with two of five voters down, promoting a dead learner stopped the
+ * cluster), the voters after the promotion would not have a reachable quorum, or it has not
+ * caught up.
+ */
 export function promotionProblem(view: MembershipView, id: NodeId): string | null {
   const target = view.members.find((m) => m.id === id);
   if (!target || target.role !== 'learner') return null;
+  if (!target.reachable) {
+    return (
+      `learner ${id} has not answered the leader ` +
+      (target.lastContactMs === null ? 'yet' : `for ${target.lastContactMs} ms`) +
+      ': as a voter it would count against the quorum; bring it back first'
+    );
+  }
+  const after = view.members.filter((m) => m.role === 'voter' || m.id === id);
+  const reachableAfter = after.filter((m) => m.reachable).length;
+  if (reachableAfter < quorum(after.length)) {
+    return (
+      `promoting member ${id} would leave ${after.length} voters of which ${reachableAfter} ` +
+      `are reachable, fewer than a quorum (${quorum(after.length)}): bring the unreachable ` +
+      'voters back (or replace them) first'
+    );
+  }
   if (!target.caughtUp) {
     return (
       `learner ${id} is ${target.lag} entries behind the leader (at most ${CAUGHT_UP_LAG} ` +
@@ -181,10 +203,16 @@ export function quorum(voters: number): number {
   return Math.floor(voters / 2) + 1;
 }
 
-/** A member id from a path or body: a positive safe integer, else null. */
+/**
+ * The largest member id: nine digits, what a path (`/v1/cluster/members/<id>`) takes. A body
+ * once took any safe integer, so a learner added as 2^53-1 could never be removed.
+ */
+export const MAX_MEMBER_ID = 999_999_999;
+
+/** A member id from a path or body: an integer from 1 to {@link MAX_MEMBER_ID}, else null. */
 export function parseMemberId(value: unknown): NodeId | null {
   const n = typeof value === 'string' && /^[1-9][0-9]{0,8}$/.test(value) ? Number(value) : value;
-  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : null;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 && n <= MAX_MEMBER_ID ? n : null;
 }
 
 /** The body of an add: `{"id": n}` or `{"id": n, "address": "raftHost:port,apiHost:port"}`. */
@@ -199,7 +227,7 @@ export function parseAddLearnerBody(body: unknown): AddLearnerBody | string {
   const extra = Object.keys(rest);
   if (extra.length > 0) return `unknown field ${JSON.stringify(extra[0])}`;
   const parsedId = parseMemberId(id);
-  if (parsedId === null) return 'id must be a positive integer';
+  if (parsedId === null) return `id must be an integer from 1 to ${MAX_MEMBER_ID}`;
   if (address === undefined) return { id: parsedId };
   if (typeof address !== 'string' || !isMemberAddress(address)) {
     return 'address must be "raftHost:port,apiHost:port" (the member\'s Raft and API addresses)';
@@ -208,6 +236,8 @@ export function parseAddLearnerBody(body: unknown): AddLearnerBody | string {
 }
 
 function isMemberAddress(s: string): boolean {
+  // A space would reach the resolver (" 127.0.0.1" is no host) and be retried for ever.
+  if (/\s/.test(s)) return false;
   const parsed = parseMemberAddress(s);
   return parsed !== null && parsed.client !== undefined && s.split(',').length === 2;
 }

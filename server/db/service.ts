@@ -19,6 +19,7 @@
  *
  * Every response carries `x-agenda-db-leader` (the leader's id as this member knows it).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -461,9 +462,14 @@ export class DbService {
     const names = Array.isArray(cn) ? cn : cn === undefined ? [] : [cn];
     const operator = this.config.operatorCertificateName ?? 'operator';
     if (names.includes(operator)) return;
+    // Only a member this one knows forwards (one of the cluster, or removed from it: the
+    // operator may ask a removed member to re-add it): a certificate issued for an id the
+    // cluster never had (a spare) does not act as the operator. A member's own key does, on
+    // the requests it forwards; it can speak Raft as that member anyway.
     const by = parseMemberId(req.headers[FORWARDED]);
     const memberName = this.config.peerCertificateName ?? ((id: NodeId) => `member-${id}`);
-    if (by !== null && names.includes(memberName(by))) return;
+    const known = by !== null && this.node.addressOf(by) !== undefined;
+    if (known && names.includes(memberName(by))) return;
     throw HttpError.of(
       'forbidden',
       `only the operator certificate (${operator}) may see or change the membership`,
@@ -495,19 +501,53 @@ export class DbService {
     if (typeof parsed === 'string') throw HttpError.of('invalid', parsed);
     const view = this.membershipNow();
     const existing = view.members.find((m) => m.id === parsed.id);
+    const known = this.node.addressOf(parsed.id);
+    const knownAddress = known ? formatMemberAddress(known) : undefined;
+    if (existing !== undefined && parsed.address !== undefined && parsed.address !== knownAddress) {
+      // Answering "unchanged" would leave the old address in force while the operator
+      // believes the new one is.
+      throw HttpError.of(
+        'conflict',
+        `member ${parsed.id} is already a ${existing.role} at ${knownAddress ?? 'an unknown address'}: ` +
+          'remove it first to give it another address',
+      );
+    }
     if (existing?.role === 'learner') return { result: { changed: false, members: view } };
     if (existing?.role === 'voter') {
       throw HttpError.of('conflict', `member ${parsed.id} is already a voter`);
     }
-    const known = this.node.addressOf(parsed.id);
-    const address = parsed.address ?? (known ? formatMemberAddress(known) : undefined);
+    const address = parsed.address ?? knownAddress;
     if (address === undefined) {
       throw HttpError.of(
         'invalid',
         `no address is known for member ${parsed.id}: give one ("raftHost:port,apiHost:port")`,
       );
     }
+    const taken = this.addressTakenBy(parsed.id, address, view);
+    if (taken !== null) {
+      throw HttpError.of(
+        'conflict',
+        `${address} is member ${taken}'s address: every member listens on its own addresses`,
+      );
+    }
     return { result: await this.change({ kind: 'addLearner', node: parsed.id, address }) };
+  }
+
+  /** Another current member that listens on one of `address`'s host:port pairs, or null. */
+  private addressTakenBy(id: NodeId, address: string, view: MembershipView): NodeId | null {
+    const wanted = new Set(address.split(','));
+    for (const m of view.members) {
+      if (m.id === id) continue;
+      const a = this.node.addressOf(m.id);
+      if (
+        a &&
+        formatMemberAddress(a)
+          .split(',')
+          .some((hp) => wanted.has(hp))
+      )
+        return m.id;
+    }
+    return null;
   }
 
   /** `POST /v1/cluster/members/<id>/promote` and `DELETE /v1/cluster/members/<id>`. */
@@ -571,9 +611,7 @@ export class DbService {
     if (this.changing) {
       throw HttpError.of('conflict', 'another membership change is in progress; retry after it');
     }
-    const applied = this.node.changeMembership(cc, {
-      timeoutMs: this.config.commandTimeoutMs ?? 5_000,
-    });
+    const applied = this.changeMembershipOnceReady(cc, this.config.commandTimeoutMs ?? 5_000);
     this.changing = applied;
     try {
       await applied;
@@ -587,11 +625,35 @@ export class DbService {
           'the change was proposed but is not applied yet; list the members to see whether it took effect',
         );
       }
+      if (err instanceof RaftError && err.code === 'busy') {
+        throw HttpError.of('unavailable', `${err.message}; retry`);
+      }
       throw err;
     } finally {
       this.changing = null;
     }
     return { changed: true, members: this.membershipNow() };
+  }
+
+  /**
+   * Proposes `cc`; while this leader is too new to (it has not committed an entry of its
+   * term yet: `busy`, for a round trip after its election), tries again every tick until
+   * `timeoutMs`. A change forwarded the moment a leader was elected came too early, and
+   * answering it `conflict` made the operator's `member remove` of the old leader fail.
+   */
+  private async changeMembershipOnceReady(cc: ConfChange, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.node.changeMembership(cc, {
+          timeoutMs: Math.max(1, deadline - Date.now()),
+        });
+      } catch (err) {
+        const tooNew = err instanceof RaftError && err.code === 'busy';
+        if (!tooNew || Date.now() >= deadline) throw err;
+        await sleep(this.config.tickMs ?? 50);
+      }
+    }
   }
 
   private async query(req: IncomingMessage, consistency: string | null): Promise<string> {
