@@ -313,6 +313,9 @@ test.serial('operators list, refuse, remove, re-add and replace DB members', asy
         const m = (await operator.list()).members.find((x) => x.id === target);
         return m?.reachable === true && m.caughtUp;
       });
+      const flagged = await runCommand(MemberList, ['--topology', description]);
+      t.regex(flagged.stdout, new RegExp(`db-${target}\\s+voter.*lost its log`));
+      t.regex(flagged.stdout, /holds fewer entries than it acknowledged/);
       const lost = await runCommand(MemberReplace, [
         `db-${target}`,
         '--topology',

@@ -13,6 +13,12 @@ export interface ListedMember extends MemberView {
   readonly name: string;
   /** Its own applied index; null when it did not answer. */
   readonly applied: number | null;
+  /**
+   * It holds fewer entries than it once acknowledged (its own last index is below the
+   * leader's match for it): it lost its disk and came back. The leader's view alone shows
+   * such a member as healthy; `agenda cluster member replace` is the remedy.
+   */
+  readonly lostLog: boolean;
 }
 
 /**
@@ -29,18 +35,21 @@ export default class MemberList extends AgendaCommand<typeof MemberList> {
     const connection = openMembership(this.flags);
     try {
       const view = await this.slow('Asking the DB members…', connection.client.list());
-      const applied = await Promise.all(
+      const own = await Promise.all(
         view.members.map(async (m) => {
           const api = connection.apis.get(m.id);
-          const own = api ? await connection.client.memberStatus(api, OWN_STATUS_TIMEOUT_MS) : null;
-          return own?.applied ?? null;
+          return api ? await connection.client.memberStatus(api, OWN_STATUS_TIMEOUT_MS) : null;
         }),
       );
-      const members: ListedMember[] = view.members.map((m, i) => ({
-        ...m,
-        name: connection.nameOf(m.id),
-        applied: applied[i] ?? null,
-      }));
+      const members: ListedMember[] = view.members.map((m, i) => {
+        const self = own[i] ?? null;
+        return {
+          ...m,
+          name: connection.nameOf(m.id),
+          applied: self?.applied ?? null,
+          lostLog: !m.leader && self !== null && self.lastIndex < m.match,
+        };
+      });
       const listed = { ...view, members };
       return { result: { members: listed }, human: () => describeMembers(listed, connection) };
     } finally {
@@ -60,7 +69,11 @@ function describeMembers(
     m.role + (m.leader ? ' (leader)' : ''),
     m.address ?? '?',
     String(m.match),
-    m.role === 'learner' ? `${m.lag}${m.caughtUp ? ' (caught up)' : ''}` : String(m.lag),
+    m.lostLog
+      ? 'lost its log'
+      : m.role === 'learner'
+        ? `${m.lag}${m.caughtUp ? ' (caught up)' : ''}`
+        : String(m.lag),
     m.applied === null ? 'no answer' : String(m.applied),
     m.leader ? '-' : m.lastContactMs === null ? 'never' : `${m.lastContactMs} ms`,
     m.leader ? '' : m.replication,
@@ -68,12 +81,18 @@ function describeMembers(
   const absent = [...connection.apis.keys()]
     .filter((id) => !view.members.some((m) => m.id === id))
     .map((id) => connection.nameOf(id));
+  const lost = view.members.filter((m) => m.lostLog).map((m) => m.name);
   return [
-    `leader ${connection.nameOf(view.leader)}, term ${view.term}, commit ${view.commit}, last index ${view.lastIndex}; ${voters} voters${learners > 0 ? `, ${learners} learner${learners > 1 ? 's' : ''}` : ''}`,
+    `leader ${connection.nameOf(view.leader)}, term ${view.term}, commit ${view.commit}, last index ${view.lastIndex}; ${voters} voter${voters === 1 ? '' : 's'}${learners > 0 ? `, ${learners} learner${learners > 1 ? 's' : ''}` : ''}`,
     renderTable(
       ['MEMBER', 'ROLE', 'ADDRESS (RAFT,API)', 'MATCH', 'LAG', 'APPLIED', 'CONTACT', 'REPLICATION'],
       rows,
     ),
     ...(absent.length > 0 ? [`not in the cluster: ${absent.join(', ')}`] : []),
+    ...lost.map(
+      (name) =>
+        `${name} holds fewer entries than it acknowledged (its disk was lost or wiped): ` +
+        `replace it with "agenda cluster member replace ${name}"`,
+    ),
   ].join('\n');
 }
