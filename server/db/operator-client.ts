@@ -82,7 +82,8 @@ export class MembershipClient {
   /**
    * Asks the members in turn, starting with the one that answered last, until one gives an
    * answer that is not "unavailable"; a refusal (4xx) is thrown as the {@link AgendaError}
-   * it names, and after every member failed, the last reason as {@link Unavailable}.
+   * it names, and after every member failed, every member's reason as {@link Unavailable}
+   * (the last one alone named a member that was not even in the cluster when none answered).
    */
   private async call<T>(
     method: 'GET' | 'POST' | 'DELETE',
@@ -90,7 +91,7 @@ export class MembershipClient {
     body: unknown,
     signal?: AbortSignal,
   ): Promise<T> {
-    let last = 'no DB member answered';
+    const reasons: string[] = [];
     for (let n = 0; n < this.members.length; n++) {
       const index = (this.preferred + n) % this.members.length;
       const member = this.members[index];
@@ -112,7 +113,7 @@ export class MembershipClient {
         answer = (await res.body.json()) as typeof answer;
       } catch (err) {
         signal?.throwIfAborted();
-        last = `db-${member.id} did not answer: ${(err as Error).message}`;
+        reasons.push(`db-${member.id} did not answer (${(err as Error).message})`);
         continue;
       }
       if (statusCode === 200 && answer?.result !== undefined) {
@@ -121,8 +122,8 @@ export class MembershipClient {
       }
       const error: AgendaError = errorFromWire(answer?.error);
       if (error.code !== 'unavailable') throw error;
-      last = `db-${member.id}: ${error.message}`;
+      reasons.push(`db-${member.id}: ${error.message}`);
     }
-    throw new Unavailable(last);
+    throw new Unavailable(`no DB member could answer: ${reasons.join('; ') || 'none is known'}`);
   }
 }
