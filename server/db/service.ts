@@ -250,7 +250,7 @@ export class DbService {
           return sendJson(res, 200, { ok: true, role: this.node.status().role }, headers);
         case 'GET /readyz': {
           const s = this.node.status();
-          if (s.leader === 0) throw HttpError.of('unavailable', 'no leader is known');
+          if (s.leader === 0) throw HttpError.of('unavailable', this.whyNoLeader(s));
           return sendJson(res, 200, { ok: true, leader: s.leader }, headers);
         }
         default:
@@ -369,6 +369,22 @@ export class DbService {
   }
 
   /**
+   * Why this member knows no leader, as a client should read it: a member removed from the
+   * cluster, or one started to join that was not added yet, hears from no leader for as
+   * long as that lasts ("no leader is known; retry" sent its clients retrying for ever).
+   */
+  private whyNoLeader(status: NodeStatus): string {
+    const { voters, learners } = status.conf;
+    if (voters.length === 0 && learners.length === 0) {
+      return `member ${this.config.id} is waiting to be added to the cluster (it joins)`;
+    }
+    if (!voters.includes(this.config.id) && !learners.includes(this.config.id)) {
+      return `member ${this.config.id} was removed from the cluster`;
+    }
+    return `member ${this.config.id} knows no leader (an election is under way, or it is cut off)`;
+  }
+
+  /**
    * The leader as this member knows it; while it knows none (the members are electing one:
    * the leader died moments ago), as soon as one is elected, or 0 after
    * {@link LEADER_WAIT_MS}.
@@ -392,14 +408,18 @@ export class DbService {
     retried = false,
   ): Promise<{ result: T }> {
     const leaderApi = status.leaderAddress?.client;
-    if (req.headers[FORWARDED] !== undefined || !leaderApi) {
+    if (req.headers[FORWARDED] !== undefined) {
+      // A forwarded request reached a member that is not the leader either: one hop only.
       throw HttpError.of(
         'unavailable',
-        'this member is not the leader and no leader is known; retry',
-        {
-          leader: status.leader,
-        },
+        `forwarded to member ${this.config.id}, which is not the leader; retry`,
+        { leader: status.leader },
       );
+    }
+    if (!leaderApi) {
+      throw HttpError.of('unavailable', `${this.whyNoLeader(status)}; ask another member`, {
+        leader: status.leader,
+      });
     }
     let response;
     try {
