@@ -107,8 +107,6 @@ export class RaftNode<R, Q, QR> {
   private snapshots = 0;
   private lastSnapshotAt: Date | null = null;
   onFatal: (err: Error) => void = () => {};
-  /** Callers of {@link whenLeaderKnown} waiting for an election to end. */
-  private readonly leaderWaiters = new Set<(leader: NodeId, final: boolean) => void>();
 
   private constructor(
     private readonly config: RaftNodeConfig,
@@ -170,14 +168,12 @@ export class RaftNode<R, Q, QR> {
             },
           }
         : {}),
-      onSoftState: (s) => {
+      onSoftState: (s) =>
         config.logger.info('role changed', {
           role: s.role,
           leader: s.leader,
           term: this.host.status().term,
-        });
-        if (s.leader !== 0) this.wakeLeaderWaiters(s.leader);
-      },
+        }),
       onConfChange: (cc, conf) => this.noteConfChange(cc, conf.voters, conf.learners),
       onSnapshot: (snap, how) => {
         this.snapshots++;
@@ -258,33 +254,6 @@ export class RaftNode<R, Q, QR> {
     this.schedule();
   }
 
-  /**
-   * The leader's id as soon as this member knows one other than `stale` (0: none), or
-   * whatever it knows after `timeoutMs` (or on close): a request that arrives while the
-   * members elect a leader, or whose forward found the old leader gone, can wait for the
-   * election to end instead of being refused, and go on the moment it does.
-   */
-  whenLeaderKnown(timeoutMs: number, stale: NodeId = 0): Promise<NodeId> {
-    const known = this.leader();
-    const wanted = (leader: NodeId) => leader !== 0 && leader !== stale;
-    if (wanted(known) || timeoutMs <= 0 || this.closing !== null) return Promise.resolve(known);
-    return new Promise((resolve) => {
-      const settle = (leader: NodeId, final: boolean) => {
-        if (!final && !wanted(leader)) return;
-        clearTimeout(timer);
-        this.leaderWaiters.delete(settle);
-        resolve(leader);
-      };
-      const timer = setTimeout(() => settle(this.leader(), true), timeoutMs);
-      this.leaderWaiters.add(settle);
-    });
-  }
-
-  /** A leader became known (or the member closes, `final`): waiters it satisfies go on. */
-  private wakeLeaderWaiters(leader: NodeId, final = false): void {
-    for (const settle of [...this.leaderWaiters]) settle(leader, final);
-  }
-
   /** The leader's id as this member knows it (0: none); cheap, unlike `status()`. */
   leader(): NodeId {
     return this.host.core.leader();
@@ -316,7 +285,6 @@ export class RaftNode<R, Q, QR> {
     this.closing ??= (async () => {
       clearInterval(this.timer);
       if (this.scheduled) clearImmediate(this.scheduled);
-      this.wakeLeaderWaiters(0, true);
       this.host.close();
       await this.transport.close();
       try {

@@ -87,15 +87,6 @@ const FORWARDED = 'x-agenda-forwarded-by';
 const MAX_STORE_BACKLOG = 256;
 /** Decisions of one command before it is answered `unavailable` (retry): contention is rare. */
 const MAX_DECISIONS = 5;
-/**
- * How long a request waits at a member that knows no leader (an election is under way) for
- * one to be elected. Refused at once, it came back on the client's backoff (up to 250 ms
- * after the election ended, `server/db/client.ts`); held, it goes on the moment the
- * election ends. An election after a leader's crash took 200-400 ms in the lab. Shorter than
- * the client's attempt bound (500 ms), so a client that asks every member does not give up
- * on a held request and send it again.
- */
-const LEADER_WAIT_MS = 400;
 
 function stalled(): StoreResult {
   return {
@@ -285,7 +276,7 @@ export class DbService {
 
   private async command(req: IncomingMessage): Promise<{ result: StoreResult }> {
     const body = await readJsonBody(req, this.config.maxBodyBytes ?? 8 << 20);
-    if ((await this.leaderOnceElected()) !== this.node.id) {
+    if (this.node.leader() !== this.node.id) {
       return this.forward('/v1/commands', req, body, this.node.status());
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -296,7 +287,7 @@ export class DbService {
 
   private async commandBatch(req: IncomingMessage): Promise<{ result: { results: unknown[] } }> {
     const body = await readJsonBody(req, this.config.maxBodyBytes ?? 8 << 20);
-    if ((await this.leaderOnceElected()) !== this.node.id) {
+    if (this.node.leader() !== this.node.id) {
       return this.forward('/v1/command-batch', req, body, this.node.status());
     }
     const commands = (body as { commands?: unknown } | null)?.commands;
@@ -384,28 +375,13 @@ export class DbService {
     return `member ${this.config.id} knows no leader (an election is under way, or it is cut off)`;
   }
 
-  /**
-   * The leader as this member knows it; while it knows none (the members are electing one:
-   * the leader died moments ago), as soon as one is elected, or 0 after
-   * {@link LEADER_WAIT_MS}.
-   */
-  private async leaderOnceElected(): Promise<number> {
-    const leader = this.node.leader();
-    return leader !== 0 ? leader : this.node.whenLeaderKnown(LEADER_WAIT_MS);
-  }
-
-  /**
-   * Followers pass commands to the leader; the answer is relayed as is. When the leader does
-   * not answer at all (its process died and this member has not noticed yet), the request
-   * waits for the next leader and is passed to it, once.
-   */
+  /** Followers pass commands to the leader, once; the answer is relayed as is. */
   private async forward<T>(
     path: string,
     req: IncomingMessage,
     body: unknown,
     status: NodeStatus,
     method: 'GET' | 'POST' | 'DELETE' = 'POST',
-    retried = false,
   ): Promise<{ result: T }> {
     const leaderApi = status.leaderAddress?.client;
     if (req.headers[FORWARDED] !== undefined) {
@@ -435,12 +411,6 @@ export class DbService {
         bodyTimeout: (this.config.commandTimeoutMs ?? 5_000) + 1_000,
       });
     } catch (err) {
-      if (!retried) {
-        const next = await this.node.whenLeaderKnown(LEADER_WAIT_MS, status.leader);
-        if (next !== 0 && next !== status.leader && next !== this.config.id) {
-          return this.forward(path, req, body, this.node.status(), method, true);
-        }
-      }
       throw HttpError.of(
         'unavailable',
         `the leader (member ${status.leader}) did not answer: ${(err as Error).message}`,
@@ -686,7 +656,6 @@ export class DbService {
     }
     const query = parseQuery({ at: Date.now(), ...body });
     this.admit();
-    if (consistency !== 'local') await this.leaderOnceElected();
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
     const request = { encode: query };
     const answer =
