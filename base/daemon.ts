@@ -6,6 +6,7 @@
  * code never exits the process. Logging is `jsonLogger` of `log.ts`.
  */
 import { parseArgs } from 'node:util';
+import { profileOnSignal } from './cpu-profile.js';
 import type { Logger } from './log.js';
 
 /**
@@ -31,8 +32,12 @@ export function announceReady(fields: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify({ event: 'ready', pid: process.pid, ...fields }) + '\n');
 }
 
-/** Runs `stop` once on SIGTERM or SIGINT, then exits 0. */
+/**
+ * Runs `stop` once on SIGTERM or SIGINT, then exits 0. (Also arms SIGUSR2 for a CPU profile
+ * when `AGENDA_PROFILE_DIR` is set: `cpu-profile.ts`.)
+ */
 export function stopOnSignals(logger: Logger, stop: () => Promise<unknown>): void {
+  profileOnSignal(logger);
   let stopping = false;
   const onSignal = (signal: string) => {
     if (stopping) return;

@@ -1,0 +1,52 @@
+/**
+ * A CPU profile of a running daemon's main thread for a window an operator chooses, the way
+ * etcd's `--enable-pprof` or Go's `/debug/pprof/profile?seconds=` give one: start the daemon
+ * with `AGENDA_PROFILE_DIR=<dir>`, then `kill -USR2 <pid>`; the next
+ * `AGENDA_PROFILE_SECONDS` seconds (10 unless set) are written to
+ * `<dir>/<pid>-<time>.cpuprofile` (open it in Chrome DevTools or VS Code). Unlike
+ * `--cpu-prof`, which covers the whole life of the process, this leaves out start-up and
+ * costs nothing until asked. Without `AGENDA_PROFILE_DIR`, SIGUSR2 keeps Node's default.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import type { Logger } from './log.js';
+
+export function profileOnSignal(logger: Logger, env = process.env): void {
+  const dir = env.AGENDA_PROFILE_DIR;
+  if (!dir) return;
+  const seconds = Number(env.AGENDA_PROFILE_SECONDS ?? 10);
+  if (!(seconds > 0 && seconds <= 600)) {
+    logger.warn(
+      'AGENDA_PROFILE_SECONDS must be a number of seconds in (0, 600]; profiling is off',
+      {
+        value: env.AGENDA_PROFILE_SECONDS,
+      },
+    );
+    return;
+  }
+  let running = false;
+  process.on('SIGUSR2', () => {
+    if (running) return;
+    running = true;
+    void profileFor(seconds, join(dir, `${process.pid}-${Date.now()}.cpuprofile`))
+      .then((file) => logger.info('cpu profile written', { file, seconds }))
+      .catch((err: unknown) => logger.warn('cpu profile failed', { error: (err as Error).message }))
+      .finally(() => (running = false));
+  });
+}
+
+async function profileFor(seconds: number, file: string): Promise<string> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    return file;
+  } finally {
+    session.disconnect();
+  }
+}
