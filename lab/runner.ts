@@ -31,19 +31,30 @@ const execFileAsync = promisify(execFile);
 export const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /**
- * V8 heap sizing for every daemon. With V8's defaults a DB member, whose live heap is only
- * about 20 MB, ran a full mark-compact every second and a half under load (15–35 ms pauses,
- * each one stalling every request in flight through that member); a young generation big
- * enough for a request's lifetime and an old generation that starts at 256 MB make those
- * rare (3 instead of 20 in a benchmark run). The HTTP benchmark's p99 went from 141–160 ms
- * to 123–132 ms. The old-space size is a starting limit, not memory taken: the heap still
- * grows only as it is used.
+ * V8 heap sizing, by what a daemon's young objects do.
+ *
+ * - Every daemon's old generation starts at 256 MB. With V8's defaults a DB member, whose
+ *   live heap is only about 20 MB, ran a full mark-compact every second and a half under
+ *   load (15–35 ms pauses); with this, 0–3 in a benchmark run. It is a starting limit, not
+ *   memory taken: the heap grows only as it is used.
+ * - The gateways and services keep a young generation big enough for a request's lifetime
+ *   (16–32 MB semi-spaces): their garbage is the request's, and dies before a scavenge sees it
+ *   (the HTTP benchmark's p99 went from 141–160 ms to 123–132 ms).
+ * - The DB members keep V8's small default (at most 4 MB per semi-space). Their young
+ *   objects mostly live on: log entries stay until a snapshot, proposals until they commit.
+ *   A scavenge copies what survives, so with 32 MB semi-spaces one copied 10–25 MB and
+ *   stalled the member 80–160 ms on this busy 2-core machine; the benchmark's worst DB
+ *   event-loop delay was 116–145 ms, and with 4 MB 40–49 ms, at the same throughput.
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = [
-  '--initial-old-space-size=256',
-  '--min-semi-space-size=16',
-  '--max-semi-space-size=32',
-];
+const OLD_SPACE_FLAGS = ['--initial-old-space-size=256'];
+const REQUEST_HANDLER_YOUNG_GENERATION = ['--min-semi-space-size=16', '--max-semi-space-size=32'];
+const LONG_LIVED_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-space-size=4'];
+
+/** The Node flags a daemon of `stage` runs with (see above). */
+export function daemonNodeFlags(stage: Stage): readonly string[] {
+  const young = stage === 'db' ? LONG_LIVED_YOUNG_GENERATION : REQUEST_HANDLER_YOUNG_GENERATION;
+  return [...OLD_SPACE_FLAGS, ...young];
+}
 
 /**
  * The stages whose processes keep the system's clocks: the Raft members (election timeouts,
@@ -129,7 +140,7 @@ export class PlanRunner {
         p.program.kind === 'node'
           ? [
               process.execPath,
-              ...DAEMON_NODE_FLAGS,
+              ...daemonNodeFlags(p.stage),
               ...nodeFlags,
               '--import',
               'tsx',
