@@ -2,6 +2,7 @@ export default {
   files: [
     'test/**/*.test.ts',
     'base/**/*.test.ts',
+    'contract/**/*.test.ts',
     'ops/**/*.test.ts',
     'raft/**/*.test.ts',
     'server/**/*.test.ts',

@@ -16,6 +16,7 @@ const PROM_CLIENT = {
 /** Every room of the house (ARCHITECTURE.md). */
 const ROOMS = [
   'base',
+  'contract',
   'raft',
   'server',
   'ops',
@@ -82,6 +83,19 @@ export const boundaries = [
     },
   },
   {
+    files: ['contract/**'],
+    rules: {
+      'no-restricted-imports': restrictImports({
+        patterns: ROOMS.filter((r) => r !== 'contract').map((room) =>
+          roomImport(
+            room,
+            `contract/ is what clients and servers agree on: it imports no room (here ${room}/)`,
+          ),
+        ),
+      }),
+    },
+  },
+  {
     files: ['raft/**'],
     rules: {
       'no-restricted-imports': restrictImports({
@@ -130,10 +144,24 @@ export const boundaries = [
           // `--lab`/`--topology` names is known from the lab's own topology
           // (lab/observer/open.ts), and `cluster member replace --lab` asks the lab controller
           // to wipe and restart a member (lab/client.ts).
-          roomImport('lab', 'cli/ imports the shared contract, ops/ and base/, not lab/', [
+          roomImport('lab', 'cli/ imports contract/, ops/ and base/, not lab/', [
             'observer/open.js',
             'client.js',
           ]),
+          // The DB members' operator API (`cluster member …`) is still declared next to the
+          // service that serves it (ARCHITECTURE.md, "What is left").
+          roomImport('server', 'cli/ imports contract/, ops/ and base/, not server/', [
+            'db/membership.js',
+            'db/operator-client.js',
+          ]),
+          ...['supervisor', 'vip-agent'].map((room) =>
+            roomImport(room, `cli/ imports contract/, ops/ and base/, not ${room}/`),
+          ),
+          // Member ids and statuses are the Raft library's types; the CLI loads none of its code.
+          {
+            ...roomImport('raft', 'cli/ imports contract/, ops/ and base/; of raft/, types only'),
+            allowTypeImports: true,
+          },
         ],
       }),
     },

@@ -3,7 +3,7 @@
  * text here: they are read in the command, once `--tz` is known (see cli/time.ts).
  */
 import { Flags } from '@oclif/core';
-import { InvalidInput } from '../server/errors.js';
+import { InvalidInput } from '../contract/errors.js';
 
 const WHEN_HELP = 'ISO 8601 (offset optional), now, today, tomorrow [HH:MM], HH:MM or +2h';
 

@@ -3,7 +3,7 @@
  * input for scripts (`--password-stdin`). Never from a flag or the environment, where it
  * would end up in shell history and process listings.
  */
-import { InvalidInput } from '../server/errors.js';
+import { InvalidInput } from '../contract/errors.js';
 import type { InputStream, OutputStream } from './terminal.js';
 
 const CTRL_C = '\u0003';

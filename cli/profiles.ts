@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { InvalidInput, Unauthenticated } from '../server/errors.js';
+import { InvalidInput, Unauthenticated } from '../contract/errors.js';
 
 /** A session obtained by `agenda login`. */
 export interface StoredLogin {

@@ -2,8 +2,8 @@
  * The parts of `register` and `login` that deal with secrets: getting the password and
  * keeping the token the gateway hands out.
  */
-import { InvalidInput } from '../server/errors.js';
-import type { LoginAnswer } from '../server/protocol/api.js';
+import { InvalidInput } from '../contract/errors.js';
+import type { LoginAnswer } from '../contract/api.js';
 import type { Connection } from './base-command.js';
 import { promptPassword, readPasswordFromStdin } from './password.js';
 import type { Profile, ProfileStore } from './profiles.js';

@@ -17,7 +17,7 @@
  * 24 hours.
  */
 import { DateTime, Duration, IANAZone } from 'luxon';
-import { InvalidInput } from '../server/errors.js';
+import { InvalidInput } from '../contract/errors.js';
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;

@@ -3,7 +3,7 @@
  * commands and the {@link LabDriver} the chaos scenarios use are both clients of it.
  */
 import { connect } from 'node:net';
-import { errorFromWire, Internal, Unavailable } from '../server/errors.js';
+import { errorFromWire, Internal, Unavailable } from '../contract/errors.js';
 import { controllerSocketPath, type LabReply, type LabRequest } from './protocol.js';
 
 export interface CallOptions {

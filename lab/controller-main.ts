@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { Internal, InvalidInput, isAgendaError } from '../server/errors.js';
+import { Internal, InvalidInput, isAgendaError } from '../contract/errors.js';
 import { LabController } from './controller.js';
 import {
   controllerPidPath,

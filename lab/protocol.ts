@@ -2,12 +2,12 @@
  * The lab controller's protocol: newline-delimited JSON on a Unix socket in the lab's data
  * directory, one request per connection. The controller answers with any number of
  * `progress` lines, then exactly one final line, `ok` with a result or an error in the
- * project's wire form (`server/errors.ts`), and closes the connection. Requests are validated
+ * project's wire form (`contract/errors.ts`), and closes the connection. Requests are validated
  * here, at the boundary; a malformed one gets an `invalid` error and never reaches the lab.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { WireError } from '../server/errors.js';
+import type { WireError } from '../contract/errors.js';
 import type { NetworkFault } from './net.js';
 
 export const PROTOCOL_VERSION = 1;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../server/db/client.js';
-import { Internal, errorFromWire } from '../server/errors.js';
+import { Internal, errorFromWire } from '../contract/errors.js';
 import type {
   CasResult,
   CommandBody,

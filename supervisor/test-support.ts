@@ -3,7 +3,7 @@
  * compare-and-set rules (`server/store/registry.ts`), whose connections can be cut off one
  * by one, and the port range of the supervisor's tests.
  */
-import { Unavailable } from '../server/errors.js';
+import { Unavailable } from '../contract/errors.js';
 import type {
   CasResult,
   LeaseAcquireResult,

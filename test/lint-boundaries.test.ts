@@ -36,7 +36,7 @@ async function refusals(filePath: string, source: string): Promise<string[]> {
 }
 
 const forbidden: [string, string, RegExp][] = [
-  ['raft/x.ts', "import { Internal } from '../server/errors.js';", /raft\/ is a library/],
+  ['raft/x.ts', "import { Internal } from '../contract/errors.js';", /raft\/ is a library/],
   ['raft/core/x.ts', "import { t } from '../../test/support/temp-dirs.js';", /not test\//],
   ['raft/sim/x.ts', "import type { S } from '../../ops/model.js';", /not ops\//],
   ['base/x.ts', "import type { NodeId } from '../raft/core/types.js';", /ground floor/],
@@ -48,6 +48,10 @@ const forbidden: [string, string, RegExp][] = [
   ['cli/commands/x.ts', "import { issue } from '../../lab/runner.js';", /not lab\//],
   ['ops/x.ts', "import { runDashboard } from '../tui/run.js';", /imports none of them/],
   ['raft/x.ts', "import { register } from 'prom-client';", /Registry of its own/],
+  ['contract/x.ts', "import { toIso } from '../server/domain/views.js';", /imports no room/],
+  ['contract/x.ts', "import { silentLogger } from '../base/log.js';", /imports no room/],
+  ['cli/commands/x.ts', "import { DbClient } from '../../server/db/client.js';", /not server\//],
+  ['cli/ui/x.ts', "import { RaftNode } from '../../raft/runtime/raft-node.js';", /types only/],
 ];
 
 for (const [filePath, source, message] of forbidden) {
@@ -65,6 +69,11 @@ const allowed: [string, string][] = [
   ['server/domain/x.ts', "import { DateTime } from 'luxon';"],
   ['cli/commands/x.ts', "import { ClusterObserver } from '../../ops/observer.js';"],
   ['cli/commands/x.ts', "import { chooseTopology } from '../../lab/observer/open.js';"],
+  ['cli/commands/x.ts', "import type { ErrorCode } from '../../contract/errors.js';"],
+  ['cli/commands/x.ts', "import type { NodeId } from '../../raft/core/types.js';"],
+  ['cli/cluster/x.ts', "import { MembershipClient } from '../../server/db/operator-client.js';"],
+  ['server/gateway/x.ts', "import { API_ROUTES } from '../../contract/api-routes.js';"],
+  ['contract/x.ts', "import { z } from 'zod';"],
   ['tui/x.ts', "import type { ClusterSnapshot } from '../ops/model.js';"],
   ['lab/x.ts', "import { ClusterObserver } from '../ops/observer.js';"],
   ['test/x.test.ts', "import { RaftNode } from '../raft/runtime/raft-node.js';"],

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import type { NodeId } from '../../raft/core/types.js';
 import type { NetAddress } from '../../base/host-port.js';
-import { InvalidInput } from '../../server/errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import { MembershipClient } from '../../server/db/operator-client.js';
 import {
   chooseTopology,

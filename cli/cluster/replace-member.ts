@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeId } from '../../raft/core/types.js';
 import type { NodeStatus } from '../../raft/runtime/raft-node.js';
 import type { NetAddress } from '../../base/host-port.js';
-import { Conflict, NotFound, Unavailable, isAgendaError } from '../../server/errors.js';
+import { Conflict, NotFound, Unavailable, isAgendaError } from '../../contract/errors.js';
 import {
   CAUGHT_UP_LAG,
   removalProblem,

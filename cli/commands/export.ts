@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import { InvalidInput } from '../../server/errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { whenFlag } from '../flags.js';

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { Args } from '@oclif/core';
-import { InvalidInput, errorFromWire } from '../../server/errors.js';
-import type { AgendaError } from '../../server/errors.js';
-import type { ImportAnswer } from '../../server/protocol/api.js';
+import { InvalidInput, errorFromWire } from '../../contract/errors.js';
+import type { AgendaError } from '../../contract/errors.js';
+import type { ImportAnswer } from '../../contract/api.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { allowConflictFlag } from '../flags.js';

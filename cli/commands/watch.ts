@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import type { EventView } from '../../server/domain/index.js';
-import type { LiveUpdate } from '../../server/protocol/api.js';
+import type { EventView } from '../../contract/views.js';
+import type { LiveUpdate } from '../../contract/api.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import type { AgendaApi } from '../http/agenda-api.js';

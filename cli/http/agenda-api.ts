@@ -1,14 +1,14 @@
 /**
  * The gateway's API as the CLI calls it: {@link AgendaApi.call} sends any route declared in
- * server/protocol/api-routes.ts, with the path parameters, query, body and answer types the
+ * contract/api-routes.ts, with the path parameters, query, body and answer types the
  * declaration gives it, so a request the gateway would not route, or an answer read as the
  * wrong type, does not compile. The named methods are the commands' vocabulary on top of it.
  * Request bodies are checked against the API's own schemas before anything is sent, so bad
  * input fails fast with the field at fault; path parameters are escaped here and nowhere else.
  */
 import type { z } from 'zod';
-import { joinAgendaPages } from '../../server/domain/paging.js';
-import { Internal, InvalidInput } from '../../server/errors.js';
+import { joinAgendaPages } from '../../contract/paging.js';
+import { Internal, InvalidInput } from '../../contract/errors.js';
 import {
   LIST_PAGE_MAX_ITEMS,
   type AcceptRequest,
@@ -18,7 +18,7 @@ import {
   type LoginRequest,
   type RegisterRequest,
   type UpdateEventRequest,
-} from '../../server/protocol/api.js';
+} from '../../contract/api.js';
 import type {
   AgendasAnswer,
   ConflictsAnswer,
@@ -32,7 +32,7 @@ import type {
   LoginAnswer,
   ScheduledAnswer,
   UserAnswer,
-} from '../../server/protocol/api.js';
+} from '../../contract/api.js';
 import {
   API_ROUTES,
   type AnswerOf,
@@ -42,7 +42,7 @@ import {
   type RequiredQuery,
   type RouteDeclaration,
   type RouteName,
-} from '../../server/protocol/api-routes.js';
+} from '../../contract/api-routes.js';
 import type { GatewayCall, GatewayClient } from './gateway-client.js';
 
 /** An interval of a query, as ISO instants with offsets. */

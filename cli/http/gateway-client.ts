@@ -10,15 +10,15 @@
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { HttpMethod } from '../../server/protocol/api-routes.js';
+import type { HttpMethod } from '../../contract/api-routes.js';
 import {
   Internal,
   InvalidInput,
   Unauthenticated,
   Unavailable,
   errorFromWire,
-} from '../../server/errors.js';
-import type { AgendaError } from '../../server/errors.js';
+} from '../../contract/errors.js';
+import type { AgendaError } from '../../contract/errors.js';
 
 export type { HttpMethod };
 

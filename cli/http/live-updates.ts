@@ -5,9 +5,9 @@
  * a retry cannot fix (401, 403, 404, 400) end the watch with that error.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { Internal, isAgendaError } from '../../server/errors.js';
-import type { LiveUpdate } from '../../server/protocol/api.js';
-import { API_ROUTES } from '../../server/protocol/api-routes.js';
+import { Internal, isAgendaError } from '../../contract/errors.js';
+import type { LiveUpdate } from '../../contract/api.js';
+import { API_ROUTES } from '../../contract/api-routes.js';
 import type { GatewayClient } from './gateway-client.js';
 import { parseServerSentEvents } from './sse.js';
 

@@ -17,9 +17,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAgendaError } from '../../server/errors.js';
-import type { AgendaError } from '../../server/errors.js';
-import type { ImportAnswer } from '../../server/protocol/api.js';
+import { isAgendaError } from '../../contract/errors.js';
+import type { AgendaError } from '../../contract/errors.js';
+import type { ImportAnswer } from '../../contract/api.js';
 import type { AgendaApi } from '../http/agenda-api.js';
 import { REQUEST_LIMITS } from './split-calendar.js';
 import type { CalendarChunk, SplitCalendar } from './split-calendar.js';

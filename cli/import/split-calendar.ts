@@ -18,8 +18,8 @@
  * LF or CR line ends, a byte-order mark, blank lines and several VCALENDARs are all read;
  * request texts use CRLF.
  */
-import { InvalidInput } from '../../server/errors.js';
-import { IMPORT_REQUEST_MAX_BYTES, IMPORT_REQUEST_MAX_EVENTS } from '../../server/protocol/api.js';
+import { InvalidInput } from '../../contract/errors.js';
+import { IMPORT_REQUEST_MAX_BYTES, IMPORT_REQUEST_MAX_EVENTS } from '../../contract/api.js';
 
 /** What one request may carry. */
 export interface RequestLimits {
@@ -28,7 +28,7 @@ export interface RequestLimits {
   readonly maxBytes: number;
 }
 
-/** The server's limits (server/protocol/api.ts). */
+/** The server's limits (contract/api.ts). */
 export const REQUEST_LIMITS: RequestLimits = {
   maxEvents: IMPORT_REQUEST_MAX_EVENTS,
   maxBytes: IMPORT_REQUEST_MAX_BYTES,

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import test from 'ava';
 import Watch from '../commands/watch.js';
-import type { LiveUpdate } from '../../server/protocol/api.js';
+import type { LiveUpdate } from '../../contract/api.js';
 import { FakeGateway, createTestTls, deadGatewayUrl, errorAnswer } from './support/fake-gateway.js';
 import type { TestTls } from './support/fake-gateway.js';
 import { connectionFlags, eventDetails, logIn, loginAnswer } from './support/fixtures.js';

@@ -3,8 +3,8 @@
  * `10:42:03  alice invited you to Standup (Mon 2 Mar 09:00–09:15)`.
  */
 import { DateTime } from 'luxon';
-import type { EventView } from '../../server/domain/index.js';
-import type { LiveUpdate } from '../../server/protocol/api.js';
+import type { EventView } from '../../contract/views.js';
+import type { LiveUpdate } from '../../contract/api.js';
 import { formatSpan } from './views.js';
 import type { ViewContext } from './views.js';
 

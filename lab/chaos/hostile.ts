@@ -17,7 +17,7 @@ import { importInChunks } from '../../cli/import/chunked-import.js';
 import { splitCalendar } from '../../cli/import/split-calendar.js';
 import { AgendaApi } from '../../cli/http/agenda-api.js';
 import { GatewayClient } from '../../cli/http/gateway-client.js';
-import { isAgendaError } from '../../server/errors.js';
+import { isAgendaError } from '../../contract/errors.js';
 
 export interface HostileSpec {
   /** The gateways (the VIP in the lab). */

@@ -18,7 +18,7 @@ import { Agent } from 'undici';
 import { z } from 'zod';
 import { Rng } from '../../base/rng.js';
 import { preciseConnector } from '../../server/net/connector.js';
-import { API_PREFIX, LIST_PAGE_MAX_ITEMS } from '../../server/protocol/api.js';
+import { API_PREFIX, LIST_PAGE_MAX_ITEMS } from '../../contract/api.js';
 import { monotonicNow, type LoadSpec, type OpRecord, type UserReadBack } from './protocol.js';
 
 /** Events are one minute long, one after another: creates never conflict with each other. */

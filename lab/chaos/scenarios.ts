@@ -3,7 +3,7 @@
  * moment of injection, so "the leader" is the leader then), how it is lifted, and the
  * client-visible unavailability it may cause (MISSION §5).
  */
-import { InvalidInput } from '../../server/errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import type { LabDriver, LabFacts, LabHost, MemberReplacement } from '../driver.js';
 import { hostileWorkload } from './hostile-scenario.js';
 

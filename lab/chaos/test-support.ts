@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { Unavailable } from '../../server/errors.js';
+import { Unavailable } from '../../contract/errors.js';
 import { Gateway } from '../../server/gateway/gateway.js';
 import { importTokenPublicKey } from '../../server/gateway/keys.js';
 import type { Dispatcher, DispatchOptions } from '../../server/gateway/ports.js';

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { chooseTopology, watchInTerminal } from '../observer/open.js';
-import { isAgendaError } from '../../server/errors.js';
+import { isAgendaError } from '../../contract/errors.js';
 
 try {
   const { values } = parseArgs({

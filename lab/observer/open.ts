@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InvalidInput, Unavailable } from '../../server/errors.js';
+import { InvalidInput, Unavailable } from '../../contract/errors.js';
 import { DataLayout } from '../layout.js';
 import { localClusterDescription } from '../local/observer.js';
 import { BRIDGE_ADDRESS, LAB_TOPOLOGY, labDataDir } from '../topology.js';

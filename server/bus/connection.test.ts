@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Redis } from 'ioredis';
 import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
-import { Unavailable } from '../errors.js';
+import { Unavailable } from '../../contract/errors.js';
 import { BusConnection } from './connection.js';
 import { StaticPrimarySource } from './primary-source.js';
 import type { PrimaryAddress } from './primary-source.js';

@@ -14,7 +14,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Socket } from 'node:net';
-import { InvalidInput, Unavailable } from '../errors.js';
+import { InvalidInput, Unavailable } from '../../contract/errors.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
 import type { PrimaryAddress, PrimarySource } from './primary-source.js';
 

@@ -9,7 +9,7 @@
  * tell its streams to re-read what they show.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidInput, Unavailable } from '../errors.js';
+import { InvalidInput, Unavailable } from '../../contract/errors.js';
 import { boundedSignal, errorMessage, silentBusLogger, untilAborted } from './connection.js';
 import type { BusConnection, BusLogger, Unsubscribe } from './connection.js';
 import {

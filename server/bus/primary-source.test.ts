@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Unavailable } from '../errors.js';
+import { Unavailable } from '../../contract/errors.js';
 import type { QueryBody, StoreQueryResult } from '../store/protocol.js';
 import {
   PRIMARY_REGISTRY_KEY,

@@ -4,7 +4,7 @@
  * primary, and an answer with a smaller epoch than one already seen is stale.
  */
 import { z } from 'zod';
-import { Unavailable } from '../errors.js';
+import { Unavailable } from '../../contract/errors.js';
 import type { DbClient } from '../db/client.js';
 
 /** The Redis primary as of one fencing epoch. */

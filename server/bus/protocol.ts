@@ -13,7 +13,7 @@
  * the receiver logs before dropping it, so one bad message can never wedge a consumer.
  */
 import { z } from 'zod';
-import type { WireError } from '../errors.js';
+import type { WireError } from '../../contract/errors.js';
 
 /** The protocol version this module speaks; anything else is refused. */
 export const BUS_PROTOCOL_VERSION = 1;
@@ -67,7 +67,7 @@ export interface BusRequest<Op = unknown> {
   readonly op: Op;
 }
 
-/** An error as it crosses the bus: the code decides (see server/errors.ts), the message explains. */
+/** An error as it crosses the bus: the code decides (see contract/errors.ts), the message explains. */
 export interface BusError {
   readonly code: string;
   readonly message: string;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NotFound, Unavailable, errorFromWire } from '../errors.js';
+import { NotFound, Unavailable, errorFromWire } from '../../contract/errors.js';
 import type { BusConnection } from './connection.js';
 import { StaticPrimarySource } from './primary-source.js';
 import {

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidInput, Unavailable } from '../errors.js';
+import { InvalidInput, Unavailable } from '../../contract/errors.js';
 import { boundedSignal, errorMessage, silentBusLogger, untilAborted } from './connection.js';
 import type { BusConnection, BusLogger, Unsubscribe } from './connection.js';
 import {

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { asAgendaError, InvalidInput } from '../errors.js';
+import { asAgendaError, InvalidInput } from '../../contract/errors.js';
 import { boundedSignal, errorMessage, silentBusLogger } from './connection.js';
 import type { BusConnection, BusLogger } from './connection.js';
 import {

@@ -9,7 +9,7 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
-import { isAgendaError } from '../errors.js';
+import { isAgendaError } from '../../contract/errors.js';
 import { tcpTestServer } from '../net/test-support.js';
 import { DbClient, type CommandInput, type DbClientOptions } from './client.js';
 

@@ -21,7 +21,7 @@
  */
 import { Agent, request } from 'undici';
 import { ConnectTimeoutError, preciseConnector } from '../net/connector.js';
-import { Unavailable, errorFromWire, isAgendaError, type AgendaError } from '../errors.js';
+import { Unavailable, errorFromWire, isAgendaError, type AgendaError } from '../../contract/errors.js';
 import type {
   QueryBody,
   StoreCommand,

@@ -2,11 +2,11 @@
  * The few HTTP helpers the DB service needs beyond `base/http-answer.ts`: bounded JSON bodies
  * and uniform JSON errors.
  * Every refusal is `{"error":{"code","message","details"?}}` with a status from the one
- * mapping in server/errors.ts, so a malformed request gets a reason, never a crash.
+ * mapping in contract/errors.ts, so a malformed request gets a reason, never a crash.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../../base/http-answer.js';
-import { httpStatusFor, type ErrorCode } from '../errors.js';
+import { httpStatusFor, type ErrorCode } from '../../contract/errors.js';
 
 /** A refusal at the HTTP layer (before or around the store). */
 export class HttpError extends Error {

@@ -9,7 +9,7 @@ import type { NodeId } from '../../raft/core/types.js';
 import type { NodeStatus } from '../../raft/runtime/raft-node.js';
 import type { NetAddress } from '../../base/host-port.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
-import { errorFromWire, Unavailable, type AgendaError } from '../errors.js';
+import { errorFromWire, Unavailable, type AgendaError } from '../../contract/errors.js';
 import { MEMBERS_PATH, type MembershipChangeResult, type MembershipView } from './membership.js';
 
 export interface MembershipClientOptions {

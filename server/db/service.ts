@@ -34,7 +34,7 @@ import {
 } from '../../raft/runtime/raft-node.js';
 import { WorkerStateMachine } from '../../raft/runtime/worker-state-machine.js';
 import type { NetAddress } from '../../base/host-port.js';
-import { isAgendaError, Unavailable } from '../errors.js';
+import { isAgendaError, Unavailable } from '../../contract/errors.js';
 import { presentsClusterCertificate } from '../net/client-certificate.js';
 import { withSharedContext } from '../net/connector.js';
 import {

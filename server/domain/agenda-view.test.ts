@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { agendaContextOf, viewAgendas } from './agenda-view.js';
 import type { AgendaEntry } from './agenda-view.js';
 import { at, group, groupsOf, record, recordsOf, worldWith } from './test-fixtures.js';

@@ -5,13 +5,13 @@
  * commitments (accepted, not cancelled). Each occurrence is shown in full when
  * {@link canSeeDetails}, otherwise as a busy block — start, end, `busy: true`, nothing else.
  */
-import { Forbidden, InvalidInput, NotFound } from '../errors.js';
-import { Internal } from '../errors.js';
+import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
+import { Internal } from '../../contract/errors.js';
 import { attendeeOf } from './attendance.js';
 import { conflictingSubset } from './conflicts.js';
 import { compareText } from './decisions.js';
 import { isSuperior, membershipOf, sharedGroups } from './groups.js';
-import { MAX_GROUP_MEMBERS } from './limits.js';
+import { MAX_GROUP_MEMBERS } from '../../contract/limits.js';
 import { validateQueryInterval, validateUsername } from './validation.js';
 import {
   MAX_PAGE_TEXT,
@@ -36,6 +36,9 @@ import type {
   Occurrence,
   Username,
 } from './types.js';
+import type { AgendaEntry, AgendaView } from '../../contract/views.js';
+
+export type { AgendaEntry, AgendaView };
 
 /**
  * Whether V may look at U's agenda at all: V = U, or they share a group.
@@ -157,15 +160,6 @@ export function eventsShownInDetail(
     if (rule(event, viewerAttends)) shown.add(event.id);
   }
   return shown;
-}
-
-/** One entry of an agenda: full details or a busy block. */
-export type AgendaEntry = EventView | BusyBlock;
-
-/** One user's agenda over the interval, in start order. */
-export interface AgendaView {
-  readonly user: Username;
-  readonly entries: readonly AgendaEntry[];
 }
 
 function resolveTargets(query: AgendaQuery, context: AgendaContext): Username[] {

@@ -2,7 +2,7 @@
  * Who attends what. A user's *commitments* are the events they have accepted that are not
  * cancelled: exactly the events that fill their agenda, can conflict, and make them busy.
  */
-import { NotFound } from '../errors.js';
+import { NotFound } from '../../contract/errors.js';
 import type { Attendee, EventRecord, EventStatus, Username } from './types.js';
 
 /** The user's row in the event's attendee list, if they are on it. */

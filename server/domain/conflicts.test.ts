@@ -1,8 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import { CommitmentIndex, conflictWindow, conflictsFor, findConflicts } from './conflicts.js';
-import { CONFLICT_HORIZON_MS } from './limits.js';
+import { CONFLICT_HORIZON_MS } from '../../contract/limits.js';
 import { at, event, record, recordsOf, worldWith } from './test-fixtures.js';
 import type { CalendarEvent, EventRecord } from './types.js';
 import { validateEventDraft } from './validation.js';

@@ -5,11 +5,11 @@
  * Recurring series are compared occurrence by occurrence over a bounded window
  * ({@link conflictWindow}).
  */
-import { Conflict, Internal } from '../errors.js';
-import type { ConflictingEvent } from '../errors.js';
+import { Conflict, Internal } from '../../contract/errors.js';
+import type { ConflictingEvent } from '../../contract/errors.js';
 import { commitmentsOf } from './attendance.js';
 import { compareText } from './decisions.js';
-import { CONFLICT_HORIZON_MS, MAX_REPORTED_CONFLICTS, TIME } from './limits.js';
+import { CONFLICT_HORIZON_MS, MAX_REPORTED_CONFLICTS, TIME } from '../../contract/limits.js';
 import {
   compareConflictKeys,
   decodeCursor,

@@ -13,10 +13,10 @@ import {
   Unauthenticated,
   Unavailable,
   asAgendaError,
-} from '../errors.js';
-import type { ErrorCode, ErrorCodeMapping } from '../errors.js';
+} from '../../contract/errors.js';
+import type { ErrorCode, ErrorCodeMapping } from '../../contract/errors.js';
 
-// The error module lives at server/errors.ts; its tests sit with the domain, its main user.
+// The error module lives at contract/errors.ts; its tests sit with the domain, its main user.
 
 const samples: readonly AgendaError[] = [
   new InvalidInput('the title cannot be empty', { field: 'title' }),

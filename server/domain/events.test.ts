@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { Conflict, Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import {
   cancelEvent,
   cancelOccurrence,

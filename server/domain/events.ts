@@ -15,14 +15,14 @@
  * invitees who had accepted are asked again (their yes was for another time) and a
  * flat-group event waits for everyone again; imposed attendees stay accepted.
  */
-import { Forbidden, Internal, InvalidInput, NotFound } from '../errors.js';
-import type { ConflictingEvent } from '../errors.js';
+import { Forbidden, Internal, InvalidInput, NotFound } from '../../contract/errors.js';
+import type { ConflictingEvent } from '../../contract/errors.js';
 import { attendeeOf, commitmentsOf, consensusStatus, requireAttendance } from './attendance.js';
 import { conflictError, conflictingSubset, findConflicts, occurrencesIn } from './conflicts.js';
 import type { CommitmentIndex } from './conflicts.js';
 import { compareText, decide, eventNotice } from './decisions.js';
 import { membershipOf } from './groups.js';
-import { MAX_INVITEES } from './limits.js';
+import { MAX_INVITEES } from '../../contract/limits.js';
 import {
   compareOccurrenceKeys,
   decodeCursor,
@@ -55,15 +55,9 @@ import type {
   Occurrence,
   Username,
 } from './types.js';
+import type { ScheduledEvent } from '../../contract/views.js';
 
-/** The outcome of scheduling: the event as its organizer sees it, and who is double-booked. */
-export interface ScheduledEvent {
-  readonly event: EventDetailsView;
-  /** The organizer's commitments it overlaps (non-empty only with `allowConflict`). */
-  readonly conflicts: readonly ConflictingEvent[];
-  /** Members it was imposed on although it conflicts with their agenda. */
-  readonly imposedConflicts: readonly Username[];
-}
+export type { ScheduledEvent };
 
 function validateInvitees(
   names: readonly string[],

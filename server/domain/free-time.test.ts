@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { findCommonFreeTime, freeGaps, mergeIntervals } from './free-time.js';
 import { at, group, record, recordsOf, worldWith } from './test-fixtures.js';
 

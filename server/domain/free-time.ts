@@ -6,7 +6,7 @@
  * picks where in it to meet — rather than fixed-length slots, which would hide how much
  * room there is.
  */
-import { Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { commitmentsOf } from './attendance.js';
 import { occurrencesIn } from './conflicts.js';
 import { membershipOf } from './groups.js';
@@ -14,7 +14,7 @@ import { validateQueryInterval } from './validation.js';
 import { toIso } from './views.js';
 import type { SlotView } from './views.js';
 import type { EventRecord, GroupName, GroupRecord, Interval, Millis, Username } from './types.js';
-import { TIME } from './limits.js';
+import { TIME } from '../../contract/limits.js';
 
 /** The union of `intervals` as disjoint intervals in order; touching intervals are joined. */
 export function mergeIntervals(intervals: readonly Interval[]): Interval[] {

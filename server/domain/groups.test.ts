@@ -1,6 +1,6 @@
 import test from 'ava';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
-import type { AgendaError } from '../errors.js';
+import { Conflict, Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
+import type { AgendaError } from '../../contract/errors.js';
 import {
   addMember,
   changeLevel,

@@ -17,10 +17,10 @@
  * the others were already decided by the members of the time. Whoever leaves or is removed
  * stops attending the group's future events they did not organize.
  */
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { Conflict, Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { attendeeOf, statusFromAnswers } from './attendance.js';
 import { compareText, decide, eventNotice, groupNotice } from './decisions.js';
-import { MAX_GROUP_MEMBERS } from './limits.js';
+import { MAX_GROUP_MEMBERS } from '../../contract/limits.js';
 import { seriesEnd } from './recurrence.js';
 import {
   validateGroupKind,
@@ -41,14 +41,9 @@ import type {
   User,
   Username,
 } from './types.js';
+import type { GroupView } from '../../contract/views.js';
 
-/** A group as its members see it. `level` is null in flat groups, where it means nothing. */
-export interface GroupView {
-  readonly name: GroupName;
-  readonly kind: Group['kind'];
-  readonly owner: Username;
-  readonly members: ReadonlyArray<{ readonly username: Username; readonly level: number | null }>;
-}
+export type { GroupView };
 
 /** The user's membership in the group, if they are a member. */
 export function membershipOf(record: GroupRecord, username: Username): Membership | undefined {

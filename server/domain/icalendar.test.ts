@@ -1,6 +1,6 @@
 import test from 'ava';
 import ICAL from 'ical.js';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import { derivedUid, exportAgenda, exportICalendar, importICalendar } from './icalendar.js';
 import { at, record } from './test-fixtures.js';
 import { validateEventDraft } from './validation.js';

@@ -20,9 +20,9 @@
 import { createHash } from 'node:crypto';
 import ICAL from 'ical.js';
 import { DateTime } from 'luxon';
-import { AgendaError, InvalidInput } from '../errors.js';
+import { AgendaError, InvalidInput } from '../../contract/errors.js';
 import { compareText } from './decisions.js';
-import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS, TIME } from './limits.js';
+import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS, TIME } from '../../contract/limits.js';
 import { formatRecurrenceRule, parseRecurrenceRule, seriesEnd } from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
 import { isIanaZone, validateEventDraft, validateTimeZone } from './validation.js';

@@ -65,7 +65,7 @@
  * built once per command that checks many (an import), and told what each decision changed.
  */
 export type * from './types.js';
-export * from './limits.js';
+export * from '../../contract/limits.js';
 
 export { registerUser } from './users.js';
 export type { RegisterUserCommand, RegisterUserContext } from './users.js';
@@ -181,11 +181,9 @@ export type {
 
 export {
   MAX_CURSOR_LENGTH,
-  MAX_PAGE_SIZE,
   compareOccurrenceKeys,
   decodeCursor,
   encodeCursor,
-  joinAgendaPages,
   pageLimit,
 } from './paging.js';
 export type { ListKind, PageRequest } from './paging.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { Conflict, Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { createEvent } from './events.js';
 import { acceptInvitation, declineInvitation, listInvitations } from './invitations.js';
 import {

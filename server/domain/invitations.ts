@@ -10,7 +10,7 @@
  *   the event is not cancelled; answering the same twice changes nothing.
  * - The organizer does not answer their own event: they change or cancel it.
  */
-import { Forbidden, InvalidInput } from '../errors.js';
+import { Forbidden, InvalidInput } from '../../contract/errors.js';
 import { attendeeOf, requireAttendance, statusFromAnswers } from './attendance.js';
 import { conflictError, findConflicts } from './conflicts.js';
 import { compareText, decide, eventNotice } from './decisions.js';

@@ -1,17 +1,12 @@
 import test from 'ava';
 import { seededRandom } from '../../base/rng.js';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import { agendaContextOf, viewAgendas, viewAgendasPage } from './agenda-view.js';
 import { conflictsFor, conflictsPage } from './conflicts.js';
 import { listEvents, listEventsPage } from './events.js';
-import {
-  MAX_PAGE_SIZE,
-  MAX_PAGE_TEXT,
-  decodeCursor,
-  encodeCursor,
-  joinAgendaPages,
-  windowAfter,
-} from './paging.js';
+import { MAX_PAGE_SIZE } from '../../contract/limits.js';
+import { joinAgendaPages } from '../../contract/paging.js';
+import { MAX_PAGE_TEXT, decodeCursor, encodeCursor, windowAfter } from './paging.js';
 import { at, group, record } from './test-fixtures.js';
 import type { Attendee, EventRecord, Visibility } from './types.js';
 

@@ -8,12 +8,12 @@
  * and the sort key of an item. It is validated strictly (shape, types, bounds, kind);
  * anything else is refused as `invalid` with field `after`.
  */
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
+import { MAX_PAGE_SIZE } from '../../contract/limits.js';
+import type { ListKind } from '../../contract/views.js';
 import { compareText } from './decisions.js';
 import type { Interval, Millis, Occurrence } from './types.js';
 
-/** Items per page when the caller names no `limit`, and the most it may ask for. */
-export const MAX_PAGE_SIZE = 500;
 /**
  * Most JSON text (UTF-16 code units, as the bus measures its 4 Mi envelope) the items of
  * one page may weigh: a page ends before the item that would pass it, so 500 events with
@@ -57,7 +57,9 @@ export interface Positions {
   readonly conflict: ConflictKey;
   readonly agenda: AgendaKey;
 }
-export type ListKind = keyof Positions;
+export type { ListKind };
+/** The position of each list the contract names: does not compile while one has none here. */
+export type PositionOf<K extends ListKind> = Positions[K];
 
 /** The total order of occurrence lists. */
 export function compareOccurrenceKeys(a: OccurrenceKey, b: OccurrenceKey): number {
@@ -209,24 +211,6 @@ export function takePage<T, P>(
   if (count === items.length) return { items, last: null };
   const page = items.slice(0, count);
   return { items: page, last: keyOf(page[count - 1] as T) };
-}
-
-/**
- * The agendas of consecutive `agenda.view` pages as one list — the reader's side of the
- * agenda cursor: an agenda that a page's end cut is joined to its continuation on the next.
- */
-export function joinAgendaPages<U extends string, E>(
-  pages: readonly {
-    readonly agendas: readonly { readonly user: U; readonly entries: readonly E[] }[];
-  }[],
-): { user: U; entries: E[] }[] {
-  const joined: { user: U; entries: E[] }[] = [];
-  for (const agenda of pages.flatMap((page) => page.agendas)) {
-    const last = joined.at(-1);
-    if (last?.user === agenda.user) last.entries = last.entries.concat(agenda.entries);
-    else joined.push({ user: agenda.user, entries: [...agenda.entries] });
-  }
-  return joined;
 }
 
 /**

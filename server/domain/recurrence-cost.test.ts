@@ -5,8 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
-import { InvalidInput, TooComplex } from '../errors.js';
-import { MAX_RECURRENCE_STEPS } from './limits.js';
+import { InvalidInput, TooComplex } from '../../contract/errors.js';
+import { MAX_RECURRENCE_STEPS } from '../../contract/limits.js';
 import {
   expandOccurrences,
   firstOccurrenceStarts,

@@ -13,8 +13,8 @@
  * each period's candidate days directly, so it costs the periods and candidates it visits,
  * not the distance from DTSTART; a {@link RecurrenceBudget} counts them.
  */
-import { TooComplex } from '../errors.js';
-import { MAX_RECURRENCE_STEPS } from './limits.js';
+import { TooComplex } from '../../contract/errors.js';
+import { MAX_RECURRENCE_STEPS } from '../../contract/limits.js';
 import type { Frequency, RecurrenceRule, Weekday } from './types.js';
 
 /** Days since 1970-01-01 (negative before), naming a date of the Gregorian calendar. */

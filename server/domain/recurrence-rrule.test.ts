@@ -13,7 +13,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { LATEST_INSTANT, TIME } from './limits.js';
+import { LATEST_INSTANT, TIME } from '../../contract/limits.js';
 import {
   civilDate,
   civilDay,

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import {
   expandOccurrences,
   formatRecurrenceRule,

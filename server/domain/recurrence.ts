@@ -13,8 +13,13 @@
  * a {@link RecurrenceBudget} that refuses deterministically (`TooComplex`) past
  * `MAX_RECURRENCE_STEPS`.
  */
-import { InvalidInput } from '../errors.js';
-import { LATEST_INSTANT, MAX_RRULE_COUNT, MAX_RRULE_INTERVAL, TIME } from './limits.js';
+import { InvalidInput } from '../../contract/errors.js';
+import {
+  LATEST_INSTANT,
+  MAX_RRULE_COUNT,
+  MAX_RRULE_INTERVAL,
+  TIME,
+} from '../../contract/limits.js';
 import {
   dayPattern,
   pickedDays,

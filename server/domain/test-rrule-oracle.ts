@@ -7,7 +7,7 @@
  */
 import rrule from 'rrule';
 import type { Options as RRuleOptions, Weekday as RRuleWeekday } from 'rrule';
-import { TIME } from './limits.js';
+import { TIME } from '../../contract/limits.js';
 import type { Series } from './recurrence.js';
 import { instantOfWallClock, wallClockOf } from './zones.js';
 import type { Frequency, Interval, Millis, Occurrence, RecurrenceRule, Weekday } from './types.js';

@@ -4,14 +4,29 @@
  * behaviour, so every value can be persisted, sent over the wire and compared in tests.
  */
 
+import type {
+  AttendeeRole,
+  AttendeeStatus,
+  EventStatus,
+  GroupKind,
+  GroupName,
+  Username,
+  Visibility,
+} from '../../contract/views.js';
+
+// The wire's names for people, groups and statuses: the contract owns them.
+export type {
+  AttendeeRole,
+  AttendeeStatus,
+  EventStatus,
+  GroupKind,
+  GroupName,
+  Username,
+  Visibility,
+};
+
 /** An instant: milliseconds since the Unix epoch, UTC, always a whole second. */
 export type Millis = number;
-
-/** A user's unique login name (3–32 of `a-z 0-9 - _ .`). */
-export type Username = string;
-
-/** A group's unique name. */
-export type GroupName = string;
 
 /** An event's id, chosen by the caller (the store) so that decisions stay deterministic. */
 export type EventId = string;
@@ -27,8 +42,6 @@ export interface User {
   readonly username: Username;
   readonly displayName: string;
 }
-
-export type GroupKind = 'flat' | 'hierarchical';
 
 /** A group; its creator is the owner. */
 export interface Group {
@@ -61,26 +74,6 @@ export interface GroupRecord {
   readonly group: Group;
   readonly members: readonly Membership[];
 }
-
-/**
- * Who may see what of an event in someone else's agenda: `public` shows details to every
- * allowed viewer, `busy` (the default) shows a busy block except to attendees and to the
- * owner's superiors, `private` shows a busy block to everyone but the attendees.
- */
-export type Visibility = 'public' | 'busy' | 'private';
-
-/** The event as a whole: `pending` only for flat-group events not yet accepted by everyone. */
-export type EventStatus = 'confirmed' | 'pending' | 'cancelled';
-
-/** One attendee's answer, shown to them as `myStatus`. */
-export type AttendeeStatus = 'accepted' | 'pending' | 'declined';
-
-/**
- * How someone came to attend: the `organizer` created it; an `invitee` was asked and
- * answers; an `imposed` attendee was placed there, accepted, by a superior in a
- * hierarchical group and cannot decline.
- */
-export type AttendeeRole = 'organizer' | 'invitee' | 'imposed';
 
 export type Frequency = 'DAILY' | 'WEEKLY' | 'MONTHLY' | 'YEARLY';
 

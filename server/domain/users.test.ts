@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Conflict, InvalidInput } from '../errors.js';
+import { Conflict, InvalidInput } from '../../contract/errors.js';
 import { registerUser } from './users.js';
 import { validatePassword } from './validation.js';
 

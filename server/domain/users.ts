@@ -3,7 +3,7 @@
  * `-_.`, starting with a letter or digit; the display name defaults to the username.
  * Passwords are checked here (8–1024 characters) but hashed and kept by the users service.
  */
-import { Conflict } from '../errors.js';
+import { Conflict } from '../../contract/errors.js';
 import { decide } from './decisions.js';
 import { validateDisplayName, validateUsername } from './validation.js';
 import type { Decision, User } from './types.js';

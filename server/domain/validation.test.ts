@@ -1,7 +1,7 @@
 import test from 'ava';
 import { DateTime } from 'luxon';
 import { seededRandom } from '../../base/rng.js';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import { at } from './test-fixtures.js';
 import {
   parseDuration,

@@ -5,7 +5,7 @@
  * inputs are stored equally.
  */
 import { DateTime, Duration, IANAZone } from 'luxon';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import {
   DESCRIPTION_MAX_LENGTH,
   DISPLAY_NAME_MAX_LENGTH,
@@ -24,7 +24,7 @@ import {
   TITLE_MAX_LENGTH,
   USERNAME_MAX_LENGTH,
   USERNAME_MIN_LENGTH,
-} from './limits.js';
+} from '../../contract/limits.js';
 import {
   firstOccurrenceStarts,
   lastCountedStart,

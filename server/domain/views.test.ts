@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { EARLIEST_INSTANT, LATEST_INSTANT } from './limits.js';
+import { EARLIEST_INSTANT, LATEST_INSTANT } from '../../contract/limits.js';
 import type { CalendarEvent } from './types.js';
 import { busyBlock, busyBlockWeight, eventView, eventViewWeight, toIso } from './views.js';
 

@@ -18,63 +18,17 @@ import type {
   Username,
   Visibility,
 } from './types.js';
-import type { ConflictingEvent } from '../errors.js';
+import type { ConflictingEvent } from '../../contract/errors.js';
+import type {
+  AttendeeView,
+  BusyBlock,
+  ConflictView,
+  EventDetailsView,
+  EventView,
+  SlotView,
+} from '../../contract/views.js';
 
-/** One occurrence (or a one-off event) with full details, as listed to someone entitled to them. */
-export interface EventView {
-  /** The series id; every occurrence of a recurring event carries it. */
-  readonly id: string;
-  readonly title: string;
-  readonly start: string;
-  readonly end: string;
-  readonly status: EventStatus;
-  /** The answer of the agenda's owner (the caller, in their own lists). */
-  readonly myStatus: AttendeeStatus;
-  readonly organizer: Username;
-  readonly group: string | null;
-  /** It overlaps another event the agenda's owner has accepted. */
-  readonly conflict: boolean;
-  readonly timeZone: string;
-  readonly visibility: Visibility;
-  readonly description: string;
-  readonly location: string;
-  /** Canonical RRULE text of the series, or null for a one-off event. */
-  readonly recurrence: string | null;
-}
-
-/** Someone else's event the viewer may not see: when, and nothing else. */
-export interface BusyBlock {
-  readonly start: string;
-  readonly end: string;
-  readonly busy: true;
-}
-
-export interface AttendeeView {
-  readonly username: Username;
-  readonly status: AttendeeStatus;
-  readonly role: AttendeeRole;
-}
-
-/** A whole event (series) as shown by `event show`, invitations and command results. */
-export interface EventDetailsView extends EventView {
-  /** Starts of removed occurrences, ISO UTC. */
-  readonly exceptions: readonly string[];
-  readonly attendees: readonly AttendeeView[];
-  readonly revision: number;
-}
-
-/** Two occurrences that overlap in one user's agenda, and the overlap itself. */
-export interface ConflictView {
-  readonly start: string;
-  readonly end: string;
-  readonly events: readonly [EventView, EventView];
-}
-
-/** A free slot, ISO UTC. */
-export interface SlotView {
-  readonly start: string;
-  readonly end: string;
-}
+export type { AttendeeView, BusyBlock, ConflictView, EventDetailsView, EventView, SlotView };
 
 const DAY_MS = 86_400_000;
 /** 0000-01-01T00:00:00.000Z and 10000-01-01T00:00:00.000Z: the years ISO writes with four digits. */

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { getEventListeners } from 'node:events';
-import { Unavailable } from '../errors.js';
+import { Unavailable } from '../../contract/errors.js';
 import { withDeadline } from './deadline.js';
 
 const late = () => new Unavailable('too late');

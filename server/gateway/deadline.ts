@@ -1,7 +1,7 @@
 /**
  * The gateway's bound on the work of one request: its deadline, or the client leaving.
  */
-import type { AgendaError } from '../errors.js';
+import type { AgendaError } from '../../contract/errors.js';
 
 /**
  * Runs `work` with a signal aborted after `timeoutMs` or when `clientGone` aborts, and

@@ -12,7 +12,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { LiveUpdate } from '../protocol/api.js';
+import type { LiveUpdate } from '../../contract/api.js';
 
 export interface EventStreamOptions {
   /** Interval of keep-alive comments. Default 15 s. */

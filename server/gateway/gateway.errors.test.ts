@@ -8,7 +8,7 @@ import {
   RateLimited,
   Unauthenticated,
   Unavailable,
-} from '../errors.js';
+} from '../../contract/errors.js';
 import { portsFrom, startTestGateway } from './test-support.js';
 
 /** This file's ports: 29700–29799. */

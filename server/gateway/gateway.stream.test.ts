@@ -1,7 +1,7 @@
 import test from 'ava';
 import { request } from 'undici';
 import { parsePrometheusText, sampleValue } from '../metrics/prometheus-text.js';
-import type { LiveUpdate } from '../protocol/api.js';
+import type { LiveUpdate } from '../../contract/api.js';
 import { portsFrom, startTestGateway, waitFor, type TestGateway } from './test-support.js';
 
 /** This file's ports: 29900–29999. */

@@ -4,7 +4,7 @@
  * It terminates TLS (1.3 only), authenticates every request with a session token it can
  * verify but never issue (it holds the users service's public key only), turns the request
  * into an op for a logic service ({@link Dispatcher}), waits for the result within a
- * deadline and answers in the shapes of server/protocol/api.ts. It also serves the callers'
+ * deadline and answers in the shapes of contract/api.ts. It also serves the callers'
  * live updates as server-sent events ({@link NotificationFeed}), `/healthz`, `/readyz` and
  * `/metrics`. Apart from open connections it keeps no state, so either gateway of the
  * active/passive pair can take over at any moment: retries carry the same request id
@@ -28,10 +28,10 @@ import {
   Unauthenticated,
   Unavailable,
   type AgendaError,
-} from '../errors.js';
+} from '../../contract/errors.js';
 import { presentsClusterCertificate } from '../net/client-certificate.js';
-import type { HealthAnswer } from '../protocol/api.js';
-import { API_ROUTES, errorsOf, queryNames, type RouteDeclaration } from '../protocol/api-routes.js';
+import type { HealthAnswer } from '../../contract/api.js';
+import { API_ROUTES, errorsOf, queryNames, type RouteDeclaration } from '../../contract/api-routes.js';
 import { serviceFor, type Op, type ServiceName } from '../protocol/ops.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { withDeadline } from './deadline.js';
@@ -343,7 +343,7 @@ export class Gateway {
 
   /**
    * Logs a refusal with a code the route does not declare: clients read the declaration
-   * (server/protocol/api-routes.ts) to know what to expect, so it or the route is wrong.
+   * (contract/api-routes.ts) to know what to expect, so it or the route is wrong.
    */
   private checkDeclared(
     method: string,

@@ -1,12 +1,12 @@
 /**
  * The HTTP edge of the gateway: bounded bodies of the right content type, and every answer —
  * success or refusal — in the API's shape. Refusals are `{"error":{code,message,details?}}`
- * with the status from server/errors.ts, except the few statuses that only exist at the HTTP
+ * with the status from contract/errors.ts, except the few statuses that only exist at the HTTP
  * layer (405, 413, 415), which {@link HttpRefusal} carries with the nearest error code.
  */
 import type { IncomingMessage } from 'node:http';
-import type { ErrorAnswer } from '../protocol/api.js';
-import { httpStatusFor, InvalidInput, type AgendaError, type ErrorCode } from '../errors.js';
+import type { ErrorAnswer } from '../../contract/api.js';
+import { httpStatusFor, InvalidInput, type AgendaError, type ErrorCode } from '../../contract/errors.js';
 
 /** A refusal decided by the HTTP layer itself, with a status the error codes do not imply. */
 export class HttpRefusal extends Error {

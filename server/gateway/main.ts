@@ -20,7 +20,7 @@ import { parseHostPort } from '../../base/host-port.js';
 import { connectDaemonBus } from '../bus/daemon-bus.js';
 import { NotificationSubscriber } from '../bus/notifications.js';
 import { Requester } from '../bus/requester.js';
-import { errorFromWire } from '../errors.js';
+import { errorFromWire } from '../../contract/errors.js';
 import { DEFAULT_PERIOD_MS, joinGossip } from '../gossip/join.js';
 import type { GossipNode } from '../gossip/node.js';
 import { GossipView } from '../gossip/view.js';

@@ -3,7 +3,7 @@
  * consumer) so that the messaging layer (server/bus) can implement it without the gateway
  * knowing anything of Redis, and tests can pass fakes.
  */
-import type { FeedAnswer, ImportAnswer, LoginAnswer, UserAnswer } from '../protocol/api.js';
+import type { FeedAnswer, ImportAnswer, LoginAnswer, UserAnswer } from '../../contract/api.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
 import type { CommandResults, CommandType, QueryResults, QueryType } from '../store/protocol.js';
 
@@ -22,7 +22,7 @@ export interface DispatchOptions {
 
 /**
  * Sends an op to a logic service and resolves with its result ({@link OpResult}). Rejects
- * with an `AgendaError` from server/errors.ts whose code decides the HTTP status (a
+ * with an `AgendaError` from contract/errors.ts whose code decides the HTTP status (a
  * scheduling conflict is a `Conflict` carrying the conflicting events, a service that cannot
  * be reached in time is `Unavailable`). Anything else it rejects with is answered as an
  * internal error.

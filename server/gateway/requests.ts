@@ -15,9 +15,9 @@ import {
   validateQueryInterval,
 } from '../domain/index.js';
 import type { ListKind, Millis } from '../domain/index.js';
-import { InvalidInput } from '../errors.js';
-import type { CreateEventRequest, UpdateEventRequest } from '../protocol/api.js';
-import type { ApiRoutes, OptionalQuery, RequiredQuery, RouteName } from '../protocol/api-routes.js';
+import { InvalidInput } from '../../contract/errors.js';
+import type { CreateEventRequest, UpdateEventRequest } from '../../contract/api.js';
+import type { ApiRoutes, OptionalQuery, RequiredQuery, RouteName } from '../../contract/api-routes.js';
 import { MAX_ID_LENGTH } from '../store/protocol.js';
 import type { CommandOf, QueryOf } from '../store/protocol.js';
 

@@ -3,7 +3,7 @@
  * exists but not for this method (405 with the methods that would work) versus not at all
  * (404). Path parameters are percent-decoded; a malformed escape is the caller's 400.
  */
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 
 /** A route template's handler and the template itself (the metrics label). */
 export interface Route<H> {

@@ -1,5 +1,5 @@
 /**
- * The gateway's handler for every route declared in server/protocol/api-routes.ts: how the
+ * The gateway's handler for every route declared in contract/api-routes.ts: how the
  * request becomes an op and the op's result an answer. The table is keyed by the declared
  * route names, so a declared route without a handler, or a handler for no declared route,
  * does not compile; method, path, authentication, accepted query parameters, body schema
@@ -9,8 +9,8 @@
  */
 import { z } from 'zod';
 import { parseInstant, validateTimeZone } from '../domain/index.js';
-import { Internal } from '../errors.js';
-import type { FeedAnswer } from '../protocol/api.js';
+import { Internal } from '../../contract/errors.js';
+import type { FeedAnswer } from '../../contract/api.js';
 import {
   API_ROUTES,
   type ApiRoutes,
@@ -19,7 +19,7 @@ import {
   type PathParams,
   type RouteDeclaration,
   type RouteName,
-} from '../protocol/api-routes.js';
+} from '../../contract/api-routes.js';
 import type { Op } from '../protocol/ops.js';
 import type { CommandBody, QueryBody } from '../store/protocol.js';
 import {

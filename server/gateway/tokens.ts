@@ -11,7 +11,7 @@
  */
 import { errors, jwtVerify } from 'jose';
 import type { CryptoKey, JWTPayload } from 'jose';
-import { Unauthenticated } from '../errors.js';
+import { Unauthenticated } from '../../contract/errors.js';
 import { TOKEN_ALGORITHM } from '../users/keys.js';
 import { FEED_AUDIENCE, FEED_SCOPE, SESSION_AUDIENCE, TOKEN_ISSUER } from '../users/tokens.js';
 

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import type { GroupView } from '../domain/index.js';
-import type { AgendaError } from '../errors.js';
+import type { AgendaError } from '../../contract/errors.js';
 import type { LogicService } from '../services/ports.js';
 import type { CommandResults, QueryResults } from '../store/protocol.js';
 import {

@@ -12,7 +12,7 @@
  * queries, `event.create` with a `group`); `users` handles everything else.
  */
 import { z } from 'zod';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import { parseCommand, parseQuery, type CommandBody, type QueryBody } from '../store/protocol.js';
 
 export type ServiceName = 'users' | 'groups';

@@ -3,7 +3,7 @@
  * users receive on their open streams (`GET /v1/stream`).
  */
 import type { Notification } from '../domain/index.js';
-import type { LiveUpdate } from '../protocol/api.js';
+import type { LiveUpdate } from '../../contract/api.js';
 import type { ServiceLog, UpdatePublisher } from './ports.js';
 
 /** The live update for a notification's recipient; `at` is when it is sent. */

@@ -4,7 +4,7 @@
  * unchanged. Only the calendar's own operations pass: the store's other commands and queries
  * serve the services themselves and the operators' daemons, never a user.
  */
-import { Forbidden, Unauthenticated } from '../errors.js';
+import { Forbidden, Unauthenticated } from '../../contract/errors.js';
 import type { Op } from '../protocol/ops.js';
 import type { CommandType, QueryType } from '../store/protocol.js';
 import type { ServiceAnswer, ServiceRequest } from './ports.js';

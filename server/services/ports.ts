@@ -12,7 +12,7 @@ import type {
   LiveUpdate,
   LoginAnswer,
   UserAnswer,
-} from '../protocol/api.js';
+} from '../../contract/api.js';
 import type {
   CommandResults,
   CommandType,

@@ -3,7 +3,7 @@
  * out of time, validate the op at the boundary, check that the op is this service's, and
  * give the operation a {@link StoreSession} bound to the request.
  */
-import { asAgendaError, InvalidInput, Unavailable } from '../errors.js';
+import { asAgendaError, InvalidInput, Unavailable } from '../../contract/errors.js';
 import { parseOp, serviceFor } from '../protocol/ops.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
 import type { LogicService, ServiceAnswer, ServiceDependencies, ServiceRequest } from './ports.js';

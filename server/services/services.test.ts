@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { CallOptions, CommandInput } from '../db/client.js';
-import type { AgendaError, Conflict, InvalidInput } from '../errors.js';
+import type { AgendaError, Conflict, InvalidInput } from '../../contract/errors.js';
 import { GroupsService } from '../groups/groups-service.js';
 import type { QueryBody, StoreQueryResult, StoreResult } from '../store/protocol.js';
 import { createSigningKeyPair } from '../users/keys.js';

@@ -4,7 +4,7 @@
  * deadline and abort signal, refusals come back as `AgendaError`s, and the notifications of
  * a command that committed are published as live updates — once, not again on a replay.
  */
-import { errorFromWire, Internal, Unavailable } from '../errors.js';
+import { errorFromWire, Internal, Unavailable } from '../../contract/errors.js';
 import type {
   CommandBody,
   CommandResults,

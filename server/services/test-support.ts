@@ -5,7 +5,7 @@
  */
 import { loadSqlJs } from '../../raft/kv/sql.js';
 import type { CommandInput } from '../db/client.js';
-import type { LiveUpdate } from '../protocol/api.js';
+import type { LiveUpdate } from '../../contract/api.js';
 import { CalendarStore } from '../store/calendar-store.js';
 import { encodeCommand } from '../store/protocol.js';
 import type { QueryBody, StoreQueryResult, StoreResult } from '../store/protocol.js';

@@ -29,7 +29,7 @@ import type {
   Username,
   Visibility,
 } from '../domain/index.js';
-import { Internal } from '../errors.js';
+import { Internal } from '../../contract/errors.js';
 import { ENDLESS, LONG_SPAN, SHORT_SPAN, SHORT_SPAN_MAX_MS } from './schema.js';
 import { integer, nullableText, oneOf, text } from './statements.js';
 import type { PreparedStatement, StatementSet } from './statements.js';

@@ -38,8 +38,8 @@ import {
   Unavailable,
   asAgendaError,
   isAgendaError,
-} from '../errors.js';
-import type { WireError } from '../errors.js';
+} from '../../contract/errors.js';
+import type { WireError } from '../../contract/errors.js';
 import type { Millis, Username } from '../domain/index.js';
 import { runCommand } from './commands.js';
 import type { CommandEnvironment } from './commands.js';

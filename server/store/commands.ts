@@ -39,7 +39,7 @@ import type {
   Notification,
   Username,
 } from '../domain/index.js';
-import { isAgendaError } from '../errors.js';
+import { isAgendaError } from '../../contract/errors.js';
 import type { RegistryAccess, RowReader, RowWriter } from './decision.js';
 import type {
   CommandOf,

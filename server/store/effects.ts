@@ -34,8 +34,8 @@
  */
 import { z } from 'zod';
 import type { Attendee, CalendarEvent, Mutation, Notification } from '../domain/index.js';
-import { InvalidInput } from '../errors.js';
-import type { WireError } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
+import type { WireError } from '../../contract/errors.js';
 import type { TimeBounds } from './calendar-writes.js';
 import { MAX_ID_LENGTH } from './protocol.js';
 

@@ -3,7 +3,8 @@
  * followed through `next` are the whole list, and a bad cursor is refused.
  */
 import test from 'ava';
-import { MAX_PAGE_SIZE, joinAgendaPages } from '../domain/index.js';
+import { MAX_PAGE_SIZE } from '../domain/index.js';
+import { joinAgendaPages } from '../../contract/paging.js';
 import type { AgendaView } from '../domain/index.js';
 import { at, DAY, HOUR, openStore, seededRandom, StoreClient } from './test-support.js';
 

@@ -2,7 +2,7 @@
  * The protocol's codec: strict, versioned, and refusing with the field at fault.
  */
 import test from 'ava';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import {
   decodeCommand,
   decodeQuery,

@@ -16,8 +16,8 @@
  * malformed entry in the log becomes a deterministic `invalid` result, never a crash.
  */
 import { z } from 'zod';
-import { InvalidInput } from '../errors.js';
-import type { WireError } from '../errors.js';
+import { InvalidInput } from '../../contract/errors.js';
+import type { WireError } from '../../contract/errors.js';
 import type {
   AgendaView,
   ConflictView,

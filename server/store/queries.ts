@@ -23,7 +23,7 @@ import {
   viewAgendasPage,
 } from '../domain/index.js';
 import type { EventRecord, Interval, Millis, Username } from '../domain/index.js';
-import { NotFound } from '../errors.js';
+import { NotFound } from '../../contract/errors.js';
 import { ALL_TIME } from './calendar-rows.js';
 import type { CalendarRows } from './calendar-rows.js';
 import type { QueryOf, QueryResults, QueryType, StoreQuery, StoreStatus } from './protocol.js';

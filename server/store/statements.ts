@@ -4,7 +4,7 @@
  * than let a wrong value reach a decision.
  */
 import type { Database, SqlValue, Statement } from 'sql.js';
-import { Internal } from '../errors.js';
+import { Internal } from '../../contract/errors.js';
 
 /** Values a statement is bound to, by position. */
 export type SqlParams = readonly (string | number | null)[];

@@ -5,7 +5,7 @@
  */
 import type { Database, SqlJsStatic } from 'sql.js';
 import { openMemoryDatabase } from '../../raft/kv/sql.js';
-import { Internal } from '../errors.js';
+import { Internal } from '../../contract/errors.js';
 import { CalendarRows } from './calendar-rows.js';
 import { CalendarWrites } from './calendar-writes.js';
 import type { RowWrite } from './effects.js';

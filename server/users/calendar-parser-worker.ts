@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { importICalendar } from '../domain/index.js';
-import { asAgendaError } from '../errors.js';
+import { asAgendaError } from '../../contract/errors.js';
 import type { ParseReply, ParseRequest } from './calendar-parser.js';
 
 const port = parentPort;

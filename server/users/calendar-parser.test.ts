@@ -4,7 +4,7 @@
  * benchmark's event-loop delays, not by a timed test.)
  */
 import test from 'ava';
-import { isAgendaError } from '../errors.js';
+import { isAgendaError } from '../../contract/errors.js';
 import { yearlySeriesCalendar } from '../store/yearly-calendar.js';
 import { inlineCalendarParser, WorkerCalendarParser } from './calendar-parser.js';
 

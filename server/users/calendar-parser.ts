@@ -9,8 +9,8 @@
 import { Worker } from 'node:worker_threads';
 import { importICalendar } from '../domain/index.js';
 import type { ImportOptions, ImportResult } from '../domain/icalendar.js';
-import { errorFromWire, Internal, Unavailable } from '../errors.js';
-import type { WireError } from '../errors.js';
+import { errorFromWire, Internal, Unavailable } from '../../contract/errors.js';
+import type { WireError } from '../../contract/errors.js';
 
 /** What the users service needs to read an import's file. */
 export interface CalendarParser {

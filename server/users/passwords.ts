@@ -13,7 +13,7 @@
  * and answers the original result instead of refusing a different command under a used id.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { Internal } from '../errors.js';
+import { Internal } from '../../contract/errors.js';
 
 /** scrypt's cost parameters: CPU/memory cost `N` (a power of two), block size `r`, parallelism `p`. */
 export interface ScryptCost {

@@ -9,7 +9,7 @@
  */
 import { validateDisplayName, validatePassword, validateUsername } from '../domain/index.js';
 import type { User } from '../domain/index.js';
-import { isAgendaError, Unauthenticated } from '../errors.js';
+import { isAgendaError, Unauthenticated } from '../../contract/errors.js';
 import type { Op } from '../protocol/ops.js';
 import type {
   FeedAnswer,
@@ -17,7 +17,7 @@ import type {
   LoginAnswer,
   UserAnswer,
   UserInfo,
-} from '../protocol/api.js';
+} from '../../contract/api.js';
 import { passThrough, requireActor } from '../services/pass-through.js';
 import type {
   LogicService,

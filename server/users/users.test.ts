@@ -4,10 +4,10 @@
  */
 import test from 'ava';
 import { decodeJwt, decodeProtectedHeader, SignJWT, UnsecuredJWT } from 'jose';
-import { httpStatusFor } from '../errors.js';
-import type { AgendaError, InvalidInput } from '../errors.js';
-import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS } from '../domain/limits.js';
-import type { ImportAnswer, LoginAnswer, UserAnswer } from '../protocol/api.js';
+import { httpStatusFor } from '../../contract/errors.js';
+import type { AgendaError, InvalidInput } from '../../contract/errors.js';
+import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS } from '../../contract/limits.js';
+import type { ImportAnswer, LoginAnswer, UserAnswer } from '../../contract/api.js';
 import type { CommandResults, QueryResults } from '../store/protocol.js';
 import {
   busRequest,

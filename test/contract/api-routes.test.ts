@@ -1,5 +1,5 @@
 /**
- * The API is declared once (server/protocol/api-routes.ts); these tests walk the declaration
+ * The API is declared once (contract/api-routes.ts); these tests walk the declaration
  * and check that both of its users follow it at run time, where the compiler cannot look:
  * the gateway's router holds exactly the declared routes, in order; the CLI's client sends
  * every route to a path the router gives to that same route; and a real gateway applies each
@@ -9,13 +9,13 @@ import test from 'ava';
 import { AgendaApi, type CallableRoute, type RequestOf } from '../../cli/http/agenda-api.js';
 import type { GatewayAnswer, GatewayCall, GatewayClient } from '../../cli/http/gateway-client.js';
 import { followLiveUpdates } from '../../cli/http/live-updates.js';
-import { InvalidInput } from '../../server/errors.js';
+import { InvalidInput } from '../../contract/errors.js';
 import {
   API_ROUTES,
   queryNames,
   type RouteDeclaration,
   type RouteName,
-} from '../../server/protocol/api-routes.js';
+} from '../../contract/api-routes.js';
 import { apiHandlers, apiRouter, type BoundRoute } from '../../server/gateway/routes.js';
 import type { Router } from '../../server/gateway/router.js';
 import { portsFrom, startTestGateway } from '../../server/gateway/test-support.js';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { InvalidInput } from '../../../server/errors.js';
-import type { UpdateEventRequest } from '../../../server/protocol/api.js';
+import { InvalidInput } from '../../../contract/errors.js';
+import type { UpdateEventRequest } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseUsernames, whenFlag } from '../../flags.js';

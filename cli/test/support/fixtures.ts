@@ -1,10 +1,10 @@
 /**
- * Canned answers of the fake gateway, shaped like server/protocol/api.ts says, and the
+ * Canned answers of the fake gateway, shaped like contract/api.ts says, and the
  * login every authenticated test starts from.
  */
-import type { EventDetailsView, EventView, GroupView } from '../../../server/domain/index.js';
-import type { ConflictingEvent } from '../../../server/errors.js';
-import type { LoginAnswer } from '../../../server/protocol/api.js';
+import type { EventDetailsView, EventView, GroupView } from '../../../contract/views.js';
+import type { ConflictingEvent } from '../../../contract/errors.js';
+import type { LoginAnswer } from '../../../contract/api.js';
 import { RecordedTerminal, runCommand } from './harness.js';
 import Login from '../../commands/login.js';
 import type { FakeGateway, TestTls } from './fake-gateway.js';

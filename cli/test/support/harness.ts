@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
 import { CommandFailed } from '../../base-command.js';
 import type { InputStream, OutputStream, Terminal } from '../../terminal.js';
-import type { AgendaError } from '../../../server/errors.js';
+import type { AgendaError } from '../../../contract/errors.js';
 import { temporaryDirectory } from '../../../test/support/temp-dirs.js';
 
 /** The repository root, whose package.json configures oclif. */

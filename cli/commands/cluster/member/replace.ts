@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { ControllerClient } from '../../../../lab/client.js';
 import type { NodeId } from '../../../../raft/core/types.js';
-import { NotFound } from '../../../../server/errors.js';
+import { NotFound } from '../../../../contract/errors.js';
 import { AgendaCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import {

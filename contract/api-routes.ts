@@ -14,8 +14,8 @@
  * durations, idempotency keys, the error body), are in ./api.ts.
  */
 import type { z } from 'zod';
-import type { ListKind } from '../domain/index.js';
-import type { ErrorCode } from '../errors.js';
+import type { ListKind } from './views.js';
+import type { ErrorCode } from './errors.js';
 import {
   AcceptRequest,
   AddMemberRequest,

@@ -15,7 +15,7 @@
  *   `authorization: Bearer <token>`.
  * - Writes may carry `idempotency-key: <id>` (letters, digits, `_`, `-`; ≤ 64): a retry
  *   with the same key applies once and returns the original answer.
- * - Errors: `{"error":{"code","message","details"?}}`, status from server/errors.ts
+ * - Errors: `{"error":{"code","message","details"?}}`, status from contract/errors.ts
  *   (400 invalid, 401 unauthenticated, 403 forbidden, 404 not_found, 409 conflict — with
  *   `details.conflicts` listing the conflicting events — 429 rate_limited, 503 unavailable).
  */
@@ -28,7 +28,7 @@ import type {
   GroupView,
   ScheduledEvent,
   SlotView,
-} from '../domain/index.js';
+} from './views.js';
 
 export const API_PREFIX = '/v1';
 
@@ -40,7 +40,7 @@ export const API_PREFIX = '/v1';
 export {
   MAX_IMPORT_CHUNK_BYTES as IMPORT_REQUEST_MAX_BYTES,
   MAX_IMPORT_CHUNK_EVENTS as IMPORT_REQUEST_MAX_EVENTS,
-} from '../domain/limits.js';
+} from './limits.js';
 
 /**
  * Paging of the occurrence lists (the routes declared `paged`: events, agendas, conflicts): each
@@ -51,7 +51,7 @@ export {
  * repeat nor skip what stayed put between them. A malformed cursor is refused (400
  * `invalid`, field `after`). A query without `limit` still gets a page and a `next`.
  */
-export { MAX_PAGE_SIZE as LIST_PAGE_MAX_ITEMS } from '../domain/index.js';
+export { MAX_PAGE_SIZE as LIST_PAGE_MAX_ITEMS } from './limits.js';
 
 const username = z.string().min(1).max(64);
 const iso = z.string().min(1).max(64);

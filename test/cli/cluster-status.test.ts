@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import test from 'ava';
-import ClusterStatus from '../commands/cluster/status.js';
-import { parseJsonLine, runCommand } from './support/harness.js';
+import ClusterStatus from '../../cli/commands/cluster/status.js';
+import { parseJsonLine, runCommand } from '../../cli/test/support/harness.js';
 import { silentLogger } from '../../base/log.js';
 import { joinGossip } from '../../server/gossip/join.js';
 import type { ClusterSnapshot } from '../../ops/model.js';

@@ -73,3 +73,6 @@ export const TIME = { SECOND, MINUTE, HOUR, DAY } as const;
  */
 export const MAX_IMPORT_CHUNK_EVENTS = 200;
 export const MAX_IMPORT_CHUNK_BYTES = 1024 * 1024;
+
+/** Items per page of a list when the caller names no `limit`, and the most it may ask for. */
+export const MAX_PAGE_SIZE = 500;

@@ -6,9 +6,9 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { importICalendar } from '../../server/domain/icalendar.js';
-import { InvalidInput } from '../../server/errors.js';
-import { splitCalendar } from './split-calendar.js';
-import type { SplitCalendar } from './split-calendar.js';
+import { InvalidInput } from '../../contract/errors.js';
+import { splitCalendar } from '../../cli/import/split-calendar.js';
+import type { SplitCalendar } from '../../cli/import/split-calendar.js';
 
 const CRLF = '\r\n';
 
