@@ -65,7 +65,7 @@ test('a member whose log has rotted refuses to start, naming the segment and byt
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .find((line) => line.msg === 'refusing to start: corrupt storage');
-  t.like(refusal, { code: 'STORAGE_CORRUPT', path, offset: 29 }, stderr);
+  t.like(refusal, { code: 'storage_corrupt', path, offset: 29 }, stderr);
   t.regex(String(refusal?.action), /wipe its data directory/);
   // The log was left as found, for the operator to look at.
   t.deepEqual(readFileSync(path), bytes);

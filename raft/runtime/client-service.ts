@@ -1,4 +1,4 @@
-import { RaftError } from '../core/errors.js';
+import { RaftError, type RaftErrorCode } from '../core/errors.js';
 import type { ConfChange, NodeId } from '../core/types.js';
 import type { Logger } from '../../base/log.js';
 import type { NetAddress } from '../../base/host-port.js';
@@ -31,10 +31,16 @@ export interface NotLeaderDetails {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * The codes a member's client port answers with: the core's, and `invalid` for a request it
+ * cannot read (a malformed query, a transfer target that is not a member id).
+ */
+export type ClientServiceErrorCode = RaftErrorCode | 'invalid';
+
 /** An error that crosses the RPC boundary with its code (see raft/transport/rpc.ts). */
 class WireError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ClientServiceErrorCode,
     message: string,
     readonly details?: unknown,
   ) {

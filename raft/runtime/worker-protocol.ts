@@ -40,6 +40,10 @@ export type WorkerRequest =
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
+  /**
+   * The `code` of the state machine's error, as it threw it: the state machine belongs to the
+   * library's user, so its codes are the user's vocabulary, not raft/'s (raft/error-codes.ts).
+   */
   readonly code?: string;
   readonly stack?: string;
 }
@@ -70,6 +74,7 @@ export function serializeError(error: unknown): SerializedError {
 
 /** A failure inside the state machine worker, as the member sees it. */
 export class StateMachineWorkerError extends Error {
+  /** The state machine's own code (see {@link SerializedError.code}), kept for its callers. */
   readonly code: string | undefined;
 
   constructor(error: SerializedError) {

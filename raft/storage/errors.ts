@@ -1,6 +1,7 @@
 /**
  * Errors raised by durable storage. Each has a literal `code` so callers (the runtime, the
- * node's entry point) branch on the kind, never on the message.
+ * node's entry point) branch on the kind, never on the message. The codes are lower
+ * snake_case like every code of raft/ (see raft/error-codes.ts).
  */
 
 /**
@@ -9,7 +10,7 @@
  * start rather than replay it: an operator has to look.
  */
 export class StorageCorruptError extends Error {
-  readonly code = 'STORAGE_CORRUPT';
+  readonly code = 'storage_corrupt';
   // Widened so that subclasses (WalCorruptError) can name themselves.
   override readonly name: string = 'StorageCorruptError';
 
@@ -45,6 +46,9 @@ export class WalCorruptError extends StorageCorruptError {
 
 /** The caller broke the storage contract (a gap in appended entries, compacting past the snapshot, use before `load` or after `close`). */
 export class StorageRequestError extends Error {
-  readonly code = 'STORAGE_BAD_REQUEST';
+  readonly code = 'storage_bad_request';
   override readonly name = 'StorageRequestError';
 }
+
+/** The codes of storage's errors. */
+export type StorageErrorCode = StorageCorruptError['code'] | StorageRequestError['code'];

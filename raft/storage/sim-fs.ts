@@ -6,7 +6,12 @@
 import { posix } from 'node:path';
 import type { AppendFile, SyncFileSystem } from './fs.js';
 
-/** A file-system call the simulated disk cannot perform (the names mirror POSIX errnos). */
+/**
+ * A file-system call the simulated disk cannot perform. Its codes are the upper-case POSIX
+ * errno names on purpose, unlike raft/'s own lower snake_case codes (raft/error-codes.ts):
+ * the simulated disk stands in for `node:fs`, whose errors carry the same `code`s, so code
+ * written against the real disk handles both alike.
+ */
 export class SimFsError extends Error {
   override readonly name = 'SimFsError';
 
@@ -20,7 +25,7 @@ export class SimFsError extends Error {
 
 /** Thrown by every call once the power is cut (see {@link SimFileSystem.cutPowerAfter}). */
 export class SimPowerCutError extends Error {
-  readonly code = 'SIM_POWER_CUT';
+  readonly code = 'sim_power_cut';
   override readonly name = 'SimPowerCutError';
 
   constructor() {

@@ -226,7 +226,7 @@ test('a bad checksum in an older segment refuses to open, naming the record', (t
   const size = fs.readFile(firstSegment).length;
   fs.flipBits(firstSegment, size - 1);
   const error = t.throws(() => open(fs), { instanceOf: WalCorruptError });
-  t.is(error?.code, 'STORAGE_CORRUPT');
+  t.is(error?.code, 'storage_corrupt');
   t.is(error?.path, firstSegment);
   t.is(error?.offset, size - recordBytes(entry(3, 1)));
   t.regex(error?.message ?? '', /sealed segment/);
@@ -317,7 +317,7 @@ test('a flipped byte in record 2 of 5 synced records refuses to open, naming seg
   const before = fs.readFile(firstSegment);
 
   const error = t.throws(() => open(fs), { instanceOf: WalCorruptError });
-  t.is(error?.code, 'STORAGE_CORRUPT');
+  t.is(error?.code, 'storage_corrupt');
   t.is(error?.path, firstSegment);
   t.is(error?.offset, second);
   t.true(error?.message.includes(`byte ${second}`), error?.message);

@@ -47,6 +47,13 @@ export class TransportClosedError extends Error {
   }
 }
 
+/**
+ * The codes of the wire layer's own errors (the RPC layer's are below). {@link FrameError}
+ * shares {@link CodecError}'s `malformed_frame`.
+ */
+export type TransportErrorCode =
+  CodecError['code'] | UnencodableValueError['code'] | TransportClosedError['code'];
+
 /** Codes an {@link RpcError} raised on the calling side can carry. */
 export type LocalRpcErrorCode =
   /**
