@@ -7,6 +7,12 @@ import type { FeedAnswer, ImportAnswer, LoginAnswer, UserAnswer } from '../../co
 import type { Op, ServiceName } from '../protocol/ops.js';
 import type { CommandResults, CommandType, QueryResults, QueryType } from '../store/protocol.js';
 
+/** What the gateway writes to its log; any structured logger fits. */
+export interface GatewayLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
 /** How one dispatched operation must be carried out. */
 export interface DispatchOptions {
   /**

@@ -1,0 +1,103 @@
+/**
+ * The gateway's live update streams (`GET /v1/stream`): each opened once the caller's
+ * subscription is live, all told to re-read when the feed reports a gap, and all ended when
+ * the gateway closes. One stream's mechanics (events, heartbeats, backpressure) are
+ * ./event-stream.ts's.
+ */
+import type { ServerResponse } from 'node:http';
+import { isAgendaError, Unavailable } from '../../contract/errors.js';
+import { API_ROUTES } from '../../contract/api-routes.js';
+import { withDeadline } from './deadline.js';
+import { EventStream, type EventStreamOptions } from './event-stream.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { GatewayLogger, NotificationFeed } from './ports.js';
+import type { StreamOpened } from './routes.js';
+
+export interface LiveStreamsOptions {
+  readonly notifications: NotificationFeed;
+  readonly stream?: EventStreamOptions;
+  /** How long a subscription may take to go live, in ms. */
+  readonly subscribeDeadlineMs: number;
+  readonly metrics: GatewayMetrics;
+  readonly logger: GatewayLogger;
+}
+
+/** The open streams of one gateway. */
+export class LiveStreams {
+  private readonly streams = new Set<EventStream>();
+  private readonly stopGapWatch: () => void;
+  private closed = false;
+
+  constructor(private readonly options: LiveStreamsOptions) {
+    // A gap in live updates (the bus re-subscribed): every open stream is told to re-read.
+    this.stopGapWatch =
+      options.notifications.onGap?.(() => {
+        for (const stream of this.streams) stream.resync('live updates may have been missed');
+      }) ?? (() => {});
+  }
+
+  /**
+   * Subscribes to `actor`'s updates and, once the subscription is live, answers 200 on `res`
+   * and streams. No subscription in time (bus down) is a 503 rather than a silent stream.
+   */
+  async open(res: ServerResponse, actor: string, clientGone: AbortSignal): Promise<StreamOpened> {
+    const { notifications, metrics, logger } = this.options;
+    const opened = performance.now();
+    const stream: EventStream = new EventStream(res, this.options.stream, {
+      updateWritten: () => metrics.updateStreamed(),
+      updateMalformed: (update) =>
+        logger.warn('dropped a malformed live update', {
+          actor,
+          update: JSON.stringify(update)?.slice(0, 200),
+        }),
+      overflowed: () => {
+        metrics.streamOverflowed();
+        logger.warn('cut a live stream whose client does not keep up', { actor });
+      },
+      ended: () => {
+        this.streams.delete(stream);
+        metrics.streamClosed();
+        logger.info('live stream ended', {
+          actor,
+          seconds: Math.round((performance.now() - opened) / 1000),
+        });
+      },
+    });
+    this.streams.add(stream);
+    metrics.streamOpened();
+    let subscribed: Promise<() => void> | undefined;
+    try {
+      const unsubscribe = await withDeadline(
+        (signal) => {
+          subscribed = notifications.subscribe(actor, (update) => stream.push(update), signal);
+          return subscribed;
+        },
+        clientGone,
+        () => new Unavailable('live updates could not be subscribed in time; retry'),
+        this.options.subscribeDeadlineMs,
+      );
+      if (this.closed) throw new Unavailable('the gateway is shutting down');
+      stream.open(unsubscribe);
+      const { method, path } = API_ROUTES.liveUpdates;
+      metrics.requestAnswered(path, method, 200);
+      return { kind: 'stream' };
+    } catch (error) {
+      stream.close();
+      // A subscription that goes live after all is ended at once.
+      subscribed?.then(
+        (unsubscribe) => unsubscribe(),
+        () => undefined,
+      );
+      if (isAgendaError(error)) throw error;
+      throw new Unavailable('live updates are not available right now', { cause: error });
+    }
+  }
+
+  /** Stops watching for gaps and ends every open stream. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopGapWatch();
+    for (const stream of this.streams) stream.close();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * How the gateway calls a logic service for a request: within the request deadline, giving
+ * up when the client leaves, and not at all when the service is known to have no replica up.
+ */
+import { Unavailable } from '../../contract/errors.js';
+import { serviceFor, type Op } from '../protocol/ops.js';
+import type { ServiceAvailability } from './availability.js';
+import { withDeadline } from './deadline.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { Dispatcher } from './ports.js';
+
+export interface ServiceCallsOptions {
+  readonly dispatcher: Dispatcher;
+  /** How long a request waits for its service's answer, in ms. */
+  readonly deadlineMs: number;
+  readonly availability: ServiceAvailability;
+  readonly metrics: GatewayMetrics;
+}
+
+/** Sends ops to their services and bounds the wait for the answer. */
+export class ServiceCalls {
+  constructor(private readonly options: ServiceCallsOptions) {}
+
+  /**
+   * Sends `op` to its service and waits at most the deadline. Past it the answer is 503:
+   * the op may still apply, and a retry with the same request id will not apply it twice.
+   * A service that gossip knows to have no replica up is refused at once, without sending:
+   * nothing can apply, and the client learns why instead of waiting out the deadline.
+   */
+  call(
+    op: Op,
+    actor: string | null,
+    ids: { readonly requestId: string; readonly busId: string },
+    clientGone: AbortSignal,
+  ): Promise<unknown> {
+    const { dispatcher, deadlineMs, availability, metrics } = this.options;
+    const { requestId, busId } = ids;
+    const service = serviceFor(op);
+    const down = availability.certainlyDown(service);
+    if (down !== null) {
+      metrics.failedFast(service);
+      return Promise.reject(new Unavailable(down));
+    }
+    return withDeadline(
+      async (signal) => {
+        const answer = await dispatcher.dispatch(service, actor, op, {
+          requestId: busId,
+          deadlineMs,
+          signal,
+        });
+        availability.answered(service);
+        return answer;
+      },
+      clientGone,
+      () =>
+        new Unavailable(
+          `the ${service} service did not answer within ${deadlineMs / 1000} s; ` +
+            `retry with idempotency-key ${requestId}`,
+        ),
+      deadlineMs,
+    );
+  }
+}
