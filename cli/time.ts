@@ -255,13 +255,29 @@ export function parseInterval(
     to === undefined
       ? start.plus({ days: defaultSpanDays })
       : parseWhen(to, { ...context, field: 'to' });
+  requireEndAfterStart(start, end, { start: 'from', end: 'to' });
+  return { from: start, to: end };
+}
+
+/** The two flags that bound an interval: an event's `--start`/`--end` or a range's `--from`/`--to`. */
+export type BoundFlags =
+  { readonly start: 'start'; readonly end: 'end' } | { readonly start: 'from'; readonly end: 'to' };
+
+/**
+ * Refuses an interval whose end is not after its start, as an {@link InvalidInput} of the end's
+ * flag naming both instants. The CLI checks it before asking the server, which checks it
+ * again on its own (server/domain/validation.ts): the server is the authority, this only
+ * saves a person a round trip and names the flags they typed.
+ */
+export function requireEndAfterStart(
+  start: DateTime,
+  end: DateTime,
+  flags: BoundFlags = { start: 'start', end: 'end' },
+): void {
   if (end <= start) {
     throw new InvalidInput(
-      `--to (${toApiInstant(end)}) must be after --from (${toApiInstant(start)})`,
-      {
-        field: 'to',
-      },
+      `--${flags.end} (${toApiInstant(end)}) must be after --${flags.start} (${toApiInstant(start)})`,
+      { field: flags.end },
     );
   }
-  return { from: start, to: end };
 }

@@ -218,6 +218,35 @@ test('invalid input exits 1 with a JSON error on stderr and sends nothing', asyn
   t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
 });
 
+test('add and update refuse an end not after the start alike, naming both, and send nothing', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const times = ['--start', '2026-03-02T09:00', '--end', '2026-03-02T09:00', '--tz', 'UTC'];
+  const runs = [
+    ['add', await runCommand(EventAdd, ['X', ...times, '--json', '--config-dir', configDir])],
+    [
+      'update',
+      await runCommand(EventUpdate, ['e1', ...times, '--json', '--config-dir', configDir]),
+    ],
+  ] as const;
+  for (const [what, run] of runs) {
+    t.is(run.exitCode, 1, what);
+    t.deepEqual(
+      parseJsonLine(run.stderr),
+      {
+        error: {
+          code: 'invalid',
+          message: '--end (2026-03-02T09:00:00Z) must be after --start (2026-03-02T09:00:00Z)',
+          details: { field: 'end' },
+        },
+      },
+      what,
+    );
+  }
+  t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
+  t.is(gateway.requestsTo('PATCH', '/v1/events/e1').length, 0);
+});
+
 test('a refused conflict exits 4 and lists the events in the way', async (t) => {
   const gateway = await FakeGateway.start(tls);
   t.teardown(() => gateway.close());

@@ -1,6 +1,13 @@
 import test from 'ava';
 import { DateTime } from 'luxon';
-import { parseDuration, parseInterval, parseWhen, resolveZone, toApiInstant } from '../time.js';
+import {
+  parseDuration,
+  parseInterval,
+  parseWhen,
+  requireEndAfterStart,
+  resolveZone,
+  toApiInstant,
+} from '../time.js';
 
 /** A fixed "now": Tuesday 10 March 2026, 15:20:30 UTC (16:20:30 in Madrid). */
 const now = DateTime.fromISO('2026-03-10T15:20:30Z', { zone: 'UTC' });
@@ -91,5 +98,20 @@ test('an interval defaults to now → +7 days and must not run backwards', (t) =
   t.is(toApiInstant(fromOnly.to), '2026-04-08T00:00:00+02:00');
   t.throws(() => parseInterval('tomorrow', 'today', context), {
     message: /--to .* must be after --from/,
+  });
+});
+
+test('an end must be after its start, named by the flags that gave them', (t) => {
+  const start = DateTime.fromISO('2026-03-02T09:00:00Z', { setZone: true });
+  t.notThrows(() => requireEndAfterStart(start, start.plus({ seconds: 1 })));
+  t.throws(() => requireEndAfterStart(start, start), {
+    message: '--end (2026-03-02T09:00:00Z) must be after --start (2026-03-02T09:00:00Z)',
+  });
+  const error = t.throws(() =>
+    requireEndAfterStart(start, start.minus({ hours: 1 }), { start: 'from', end: 'to' }),
+  );
+  t.like(error, {
+    field: 'to',
+    message: '--to (2026-03-02T08:00:00Z) must be after --from (2026-03-02T09:00:00Z)',
   });
 });

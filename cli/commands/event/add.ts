@@ -4,7 +4,7 @@ import type { CreateEventRequest } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseUsernames, requiredWhenFlag } from '../../flags.js';
-import { parseDuration, toApiInstant } from '../../time.js';
+import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
 import { renderScheduled } from '../../ui/views.js';
 
 /** `agenda event add <title>`: a personal event, an appointment (`--with`) or a group event. */
@@ -37,14 +37,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd> {
         field: 'end',
       });
     }
-    if (end !== undefined && end <= start) {
-      throw new InvalidInput(
-        `--end (${toApiInstant(end)}) must be after --start (${toApiInstant(start)})`,
-        {
-          field: 'end',
-        },
-      );
-    }
+    if (end !== undefined) requireEndAfterStart(start, end);
     const request: CreateEventRequest = {
       title: this.args.title,
       start: toApiInstant(start),

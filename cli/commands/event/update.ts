@@ -4,7 +4,7 @@ import type { UpdateEventRequest } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseUsernames, whenFlag } from '../../flags.js';
-import { parseDuration, toApiInstant } from '../../time.js';
+import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
 import { renderScheduled } from '../../ui/views.js';
 
 /** `agenda event update <id>`: changes the given fields and keeps the others. */
@@ -29,14 +29,7 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate> {
     const { flags } = this;
     const start = flags.start === undefined ? undefined : this.when(flags.start, 'start');
     const end = flags.end === undefined ? undefined : this.when(flags.end, 'end');
-    if (start !== undefined && end !== undefined && end <= start) {
-      throw new InvalidInput(
-        `--end (${toApiInstant(end)}) must be after --start (${toApiInstant(start)})`,
-        {
-          field: 'end',
-        },
-      );
-    }
+    if (start !== undefined && end !== undefined) requireEndAfterStart(start, end);
     const repeat =
       flags.repeat === undefined
         ? undefined
