@@ -208,9 +208,15 @@ export abstract class AgendaCommand<T extends typeof Command> extends Command {
     return this.cachedNow;
   }
 
-  /** How human output shows times. */
+  /** The columns of the terminal stdout is; undefined off a terminal, where nothing is cut. */
+  protected get width(): number | undefined {
+    const { stdout } = this.terminal;
+    return stdout.isTTY === true ? stdout.columns : undefined;
+  }
+
+  /** How human output shows times, and in what width. */
   protected get view(): ViewContext {
-    return { zone: this.zone, now: this.now, palette: this.palette };
+    return { zone: this.zone, now: this.now, palette: this.palette, width: this.width };
   }
 
   /** Reads a `<when>` flag (see cli/time.ts for the accepted forms). */

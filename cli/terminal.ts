@@ -8,6 +8,8 @@
 export interface OutputStream {
   write(text: string, written?: (error?: Error | null) => void): unknown;
   readonly isTTY?: boolean;
+  /** A terminal's width in columns, which tables fit their free-text columns to. */
+  readonly columns?: number;
 }
 
 /**

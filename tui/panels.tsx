@@ -1,18 +1,24 @@
 /**
  * The dashboard's panels. Each renders one section of a snapshot and copes with that section
  * being absent (not observed) or empty. Every state is written as a word (`up`, `DOWN`,
- * `leader`); colour only adds emphasis, so a monochrome terminal loses nothing.
+ * `leader`); colour only adds emphasis, so a monochrome terminal loses nothing. Tables are
+ * keyed columns over the snapshot's own records (tui/table.tsx, laid out as the CLI's are),
+ * framed by tui/panel.tsx.
  */
-import { Box, Text } from 'ink';
-import type { ReactNode } from 'react';
+import { Text } from 'ink';
 import { formatClockTime, formatCount, formatDuration } from './format.js';
+import { NotObserved, Panel } from './panel.js';
+import { Table } from './table.js';
+import type { CellStyle, Color, Column } from './table.js';
 import type {
   DbMember,
+  DbMemberUp,
   Membership,
   FailoverEvent,
   FailoverKind,
   GossipMember,
   RedisInstance,
+  RedisUp,
   SupervisorLease,
   VipAgent,
   VipLease,
@@ -20,73 +26,99 @@ import type {
 } from '../ops/model.js';
 import { dbLeader, sortGossipMembers } from '../ops/model.js';
 
-type Color = 'green' | 'red' | 'yellow' | 'cyan' | 'gray';
+const BOLD: CellStyle = { bold: true };
+const DOWN: CellStyle = { color: 'red', bold: true };
+const UP: CellStyle = { color: 'green' };
+const DIM: CellStyle = { dimColor: true };
 
-interface Cell {
-  text: string;
-  color?: Color;
-  bold?: boolean;
+/** The `up`/`DOWN` column. */
+function stateColumn<T extends { up: boolean }>(): Column<T> {
+  return {
+    key: 'state',
+    header: 'state',
+    text: (row) => (row.up ? 'up' : 'DOWN'),
+    style: (row) => (row.up ? UP : DOWN),
+  };
 }
 
-const DOWN: Cell = { text: 'DOWN', color: 'red', bold: true };
-const UP: Cell = { text: 'up', color: 'green' };
-
-/** Columns padded to their widest cell, two spaces apart. */
-function Table({ header, rows }: { header: readonly string[]; rows: readonly Cell[][] }) {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]?.text.length ?? 0)),
-  );
-  const line = (cells: readonly Cell[], key: string, heading = false) => (
-    <Text key={key}>
-      {cells.map((cell, column) => (
-        <Text key={column} color={cell.color} bold={cell.bold ?? heading} dimColor={heading}>
-          {column === cells.length - 1 ? cell.text : `${cell.text.padEnd(widths[column] ?? 0)}  `}
-        </Text>
-      ))}
-    </Text>
-  );
-  return (
-    <Box flexDirection="column">
-      {line(
-        header.map((text) => ({ text })),
-        'header',
-        true,
-      )}
-      {rows.map((row, index) => line(row, String(index)))}
-    </Box>
-  );
+/** Voter, learner with its catch-up progress, or out of the configuration. */
+function membershipCell(
+  membership: Membership | null | undefined,
+  percent: number | null,
+): { text: string; style?: CellStyle } {
+  switch (membership) {
+    case 'voter':
+      return { text: 'voter' };
+    case 'learner':
+      return {
+        text: percent === null ? 'learner' : `learner ${percent}%`,
+        style: { color: 'yellow' },
+      };
+    case 'removed':
+      return { text: 'removed', style: { color: 'red' } };
+    default:
+      return { text: '-' };
+  }
 }
 
-/** A titled section; `summary` follows the title on its line. */
-function Panel({
-  title,
-  summary,
-  children,
-}: {
-  title: string;
-  summary?: ReactNode;
-  children?: ReactNode;
-}) {
-  return (
-    <Box flexDirection="column" marginTop={1}>
-      <Text>
-        <Text bold color="cyan">
-          {title}
-        </Text>
-        {summary === undefined ? null : (
-          <Text>
-            {'  '}
-            {summary}
-          </Text>
-        )}
-      </Text>
-      {children}
-    </Box>
-  );
+function memberMembership(member: DbMember) {
+  return membershipCell(member.membership, member.up ? (member.catchUpPercent ?? null) : null);
 }
 
-function NotObserved({ title }: { title: string }) {
-  return <Panel title={title} summary={<Text color="yellow">not observed</Text>} />;
+/**
+ * The DB members' columns; `membership` only when the feed observes the configuration (no
+ * leader, or an older feed, leaves it out).
+ */
+function dbMemberColumns(membership: boolean): Column<DbMember>[] {
+  // A member the feed could not reach shows `-`, not made-up numbers.
+  const upOnly =
+    (text: (m: DbMemberUp) => string) =>
+    (m: DbMember): string =>
+      m.up ? text(m) : '-';
+  return [
+    { key: 'member', header: 'member', text: (m) => m.id, style: () => BOLD },
+    { key: 'address', header: 'address', text: (m) => m.address },
+    stateColumn(),
+    {
+      key: 'role',
+      header: 'role',
+      text: upOnly((m) => m.role),
+      style: (m) =>
+        !m.up || m.role === 'follower'
+          ? undefined
+          : { color: m.role === 'leader' ? 'green' : 'yellow' },
+    },
+    ...(membership
+      ? [
+          {
+            key: 'membership',
+            header: 'membership',
+            text: (m: DbMember) => memberMembership(m).text,
+            style: (m: DbMember) => memberMembership(m).style,
+          },
+        ]
+      : []),
+    { key: 'term', header: 'term', text: upOnly((m) => String(m.term)) },
+    { key: 'commit', header: 'commit/applied', text: upOnly((m) => `${m.commit}/${m.applied}`) },
+    {
+      key: 'leader',
+      header: 'leader',
+      text: upOnly((m) => m.leader ?? 'none'),
+      style: (m) => (m.up && m.leader === null ? { color: 'yellow' } : undefined),
+    },
+    {
+      key: 'lag',
+      header: 'lag',
+      text: upOnly((m) => formatCount(m.lagEntries)),
+      style: (m) =>
+        m.up && m.lagEntries !== null && m.lagEntries > 0 ? { color: 'yellow' } : undefined,
+    },
+    {
+      key: 'contact',
+      header: 'last contact',
+      text: (m) => (m.up && m.role === 'leader' ? 'self' : formatDuration(m.lastContactMs)),
+    },
+  ];
 }
 
 export function DbMembersPanel({ members }: { members: DbMember[] | undefined }) {
@@ -109,120 +141,54 @@ export function DbMembersPanel({ members }: { members: DbMember[] | undefined })
         : `, ${voters} voters${others > 0 ? `, ${others} learner${others > 1 ? 's' : ''}` : ''}`}
     </Text>
   );
-  const rows = members.map((member): Cell[] => {
-    if (!member.up) {
-      const unknown = { text: '-' };
-      return [
-        { text: member.id, bold: true },
-        { text: member.address },
-        DOWN,
-        unknown,
-        ...(observed ? [membershipCell(member.membership, null)] : []),
-        unknown,
-        unknown,
-        unknown,
-        unknown,
-        { text: formatDuration(member.lastContactMs) },
-      ];
-    }
-    const isLeader = member.role === 'leader';
-    return [
-      { text: member.id, bold: true },
-      { text: member.address },
-      UP,
-      {
-        text: member.role,
-        color: isLeader ? 'green' : member.role === 'follower' ? undefined : 'yellow',
-      },
-      ...(observed ? [membershipCell(member.membership, member.catchUpPercent ?? null)] : []),
-      { text: String(member.term) },
-      { text: `${member.commit}/${member.applied}` },
-      { text: member.leader ?? 'none', color: member.leader === null ? 'yellow' : undefined },
-      {
-        text: formatCount(member.lagEntries),
-        color: member.lagEntries !== null && member.lagEntries > 0 ? 'yellow' : undefined,
-      },
-      { text: isLeader ? 'self' : formatDuration(member.lastContactMs) },
-    ];
-  });
   return (
     <Panel title={title} summary={summary}>
-      <Table
-        header={[
-          'member',
-          'address',
-          'state',
-          'role',
-          ...(observed ? ['membership'] : []),
-          'term',
-          'commit/applied',
-          'leader',
-          'lag',
-          'last contact',
-        ]}
-        rows={rows}
-      />
+      <Table rows={members} columns={dbMemberColumns(observed)} />
     </Panel>
   );
 }
 
-/** Voter, learner with its catch-up progress, or out of the configuration. */
-function membershipCell(membership: Membership | null | undefined, percent: number | null): Cell {
-  switch (membership) {
-    case 'voter':
-      return { text: 'voter' };
-    case 'learner':
-      return {
-        text: percent === null ? 'learner' : `learner ${percent}%`,
-        color: 'yellow',
-      };
-    case 'removed':
-      return { text: 'removed', color: 'red' };
-    default:
-      return { text: '-' };
-  }
-}
+const REDIS_COLUMNS: Column<RedisInstance>[] = (() => {
+  const upOnly =
+    (text: (r: RedisUp) => string) =>
+    (r: RedisInstance): string =>
+      r.up ? text(r) : '-';
+  return [
+    { key: 'instance', header: 'instance', text: (r) => r.name, style: () => BOLD },
+    { key: 'address', header: 'address', text: (r) => r.address },
+    stateColumn(),
+    {
+      key: 'role',
+      header: 'role',
+      text: upOnly((r) => r.role),
+      style: (r) => (r.up && r.role === 'primary' ? { color: 'green' } : undefined),
+    },
+    { key: 'offset', header: 'offset', text: upOnly((r) => String(r.offset)) },
+    {
+      // A primary has no link to a primary.
+      key: 'link',
+      header: 'link',
+      text: upOnly((r) => (r.role === 'primary' ? '-' : r.linkUp ? 'up' : 'DOWN')),
+      style: (r) => (!r.up || r.role === 'primary' ? undefined : r.linkUp ? UP : DOWN),
+    },
+    { key: 'epoch', header: 'epoch', text: upOnly((r) => formatCount(r.epoch)) },
+  ];
+})();
 
 export function RedisPanel({ instances }: { instances: RedisInstance[] | undefined }) {
   const title = 'Redis';
   if (instances === undefined) return <NotObserved title={title} />;
-  const rows = instances.map((instance): Cell[] => {
-    if (!instance.up) {
-      return [
-        { text: instance.name, bold: true },
-        { text: instance.address },
-        DOWN,
-        { text: '-' },
-        { text: '-' },
-        { text: '-' },
-        { text: '-' },
-      ];
-    }
-    const primary = instance.role === 'primary';
-    return [
-      { text: instance.name, bold: true },
-      { text: instance.address },
-      UP,
-      { text: instance.role, color: primary ? 'green' : undefined },
-      { text: String(instance.offset) },
-      primary ? { text: '-' } : instance.linkUp ? { text: 'up', color: 'green' } : DOWN,
-      { text: formatCount(instance.epoch) },
-    ];
-  });
   return (
     <Panel title={title}>
-      <Table
-        header={['instance', 'address', 'state', 'role', 'offset', 'link', 'epoch']}
-        rows={rows}
-      />
+      <Table rows={instances} columns={REDIS_COLUMNS} />
     </Panel>
   );
 }
 
-const AGENT_COLORS: Record<VipAgent['state'], Color | undefined> = {
-  active: 'green',
+const AGENT_STYLES: Record<VipAgent['state'], CellStyle | undefined> = {
+  active: { color: 'green' },
   passive: undefined,
-  down: 'red',
+  down: DOWN,
 };
 
 /** What the lease says, in words: who holds it, its epoch, how long it has left. */
@@ -245,6 +211,56 @@ function LeaseSummary({ lease }: { lease: VipLease | undefined }) {
   );
 }
 
+/** The VIP agents' columns; `at` is the snapshot's time, which action ages count from. */
+function vipAgentColumns(at: number): Column<VipAgent>[] {
+  const ifAnswered =
+    (text: (agent: VipAgent) => string) =>
+    (agent: VipAgent): string =>
+      agent.state === 'down' ? '-' : text(agent);
+  return [
+    { key: 'agent', header: 'agent', text: (a) => a.id, style: () => BOLD },
+    { key: 'host', header: 'host', text: (a) => a.host },
+    {
+      key: 'state',
+      header: 'state',
+      text: (a) => (a.state === 'down' ? 'DOWN' : a.state),
+      style: (a) => AGENT_STYLES[a.state],
+    },
+    {
+      key: 'vip',
+      header: 'VIP here',
+      text: ifAnswered((a) => (a.vipConfigured === null ? '-' : a.vipConfigured ? 'yes' : 'no')),
+      style: (a) =>
+        a.state !== 'down' && a.vipConfigured === true ? { color: 'green', bold: true } : undefined,
+    },
+    { key: 'heartbeat', header: 'heartbeat age', text: (a) => formatDuration(a.lastHeartbeatMs) },
+    {
+      key: 'failures',
+      header: 'gw failures',
+      text: ifAnswered((a) => formatCount(a.gatewayFailures)),
+      style: (a) =>
+        a.state !== 'down' && a.gatewayFailures !== null && a.gatewayFailures > 0
+          ? { color: 'yellow' }
+          : undefined,
+    },
+    {
+      // Why a down agent is down; else its last action and how long ago it finished.
+      key: 'detail',
+      header: 'detail',
+      text: (a) =>
+        a.state === 'down'
+          ? (a.error ?? 'no answer')
+          : a.lastAction === null
+            ? '-'
+            : a.lastActionAt === null
+              ? a.lastAction
+              : `${a.lastAction}, ${formatDuration(Math.max(0, at - a.lastActionAt))} ago`,
+      style: (a) => (a.state === 'down' ? { color: 'gray' } : undefined),
+      truncate: true,
+    },
+  ];
+}
+
 /** The VIP, its lease and its agents; `at` is the snapshot's time. */
 export function VipPanel({ vip, at }: { vip: VipStatus | undefined; at: number }) {
   const title = 'VIP';
@@ -264,48 +280,9 @@ export function VipPanel({ vip, at }: { vip: VipStatus | undefined; at: number }
       <LeaseSummary lease={vip.lease} />
     </Text>
   );
-  const rows = vip.agents.map((agent): Cell[] => {
-    const head: Cell[] = [{ text: agent.id, bold: true }, { text: agent.host }];
-    if (agent.state === 'down') {
-      return [
-        ...head,
-        DOWN,
-        { text: '-' },
-        { text: formatDuration(agent.lastHeartbeatMs) },
-        { text: '-' },
-        { text: agent.error ?? 'no answer', color: 'gray' },
-      ];
-    }
-    const failures = agent.gatewayFailures;
-    return [
-      ...head,
-      { text: agent.state, color: AGENT_COLORS[agent.state] },
-      agent.vipConfigured === null
-        ? { text: '-' }
-        : agent.vipConfigured
-          ? { text: 'yes', color: 'green', bold: true }
-          : { text: 'no' },
-      { text: formatDuration(agent.lastHeartbeatMs) },
-      {
-        text: formatCount(failures),
-        color: failures !== null && failures > 0 ? 'yellow' : undefined,
-      },
-      {
-        text:
-          agent.lastAction === null
-            ? '-'
-            : agent.lastActionAt === null
-              ? agent.lastAction
-              : `${agent.lastAction}, ${formatDuration(Math.max(0, at - agent.lastActionAt))} ago`,
-      },
-    ];
-  });
   return (
     <Panel title={title} summary={summary}>
-      <Table
-        header={['agent', 'host', 'state', 'VIP here', 'heartbeat age', 'gw failures', 'detail']}
-        rows={rows}
-      />
+      <Table rows={vip.agents} columns={vipAgentColumns(at)} />
     </Panel>
   );
 }
@@ -346,22 +323,27 @@ const GOSSIP_COLORS: Record<GossipMember['state'], Color> = {
   left: 'gray',
 };
 
+/** The gossip members' columns; `at` is the snapshot's time, which states' ages count from. */
+function gossipColumns(at: number): Column<GossipMember>[] {
+  return [
+    { key: 'member', header: 'member', text: (m) => m.id, style: () => BOLD },
+    { key: 'role', header: 'role', text: (m) => m.role },
+    { key: 'address', header: 'address', text: (m) => m.address },
+    {
+      key: 'state',
+      header: 'state',
+      text: (m) => (m.state === 'dead' ? 'DEAD' : m.state),
+      style: (m) => ({ color: GOSSIP_COLORS[m.state], bold: m.state === 'dead' }),
+    },
+    { key: 'incarnation', header: 'inc', text: (m) => String(m.incarnation) },
+    { key: 'for', header: 'for', text: (m) => formatDuration(Math.max(0, at - m.since)) },
+  ];
+}
+
 /** The observer's gossip view, request path first; `at` is the snapshot's time. */
 export function GossipPanel({ members, at }: { members: GossipMember[] | undefined; at: number }) {
   const title = 'Gossip';
   if (members === undefined) return <NotObserved title={title} />;
-  const rows = sortGossipMembers(members).map((member): Cell[] => [
-    { text: member.id, bold: true },
-    { text: member.role },
-    { text: member.address },
-    {
-      text: member.state === 'dead' ? 'DEAD' : member.state,
-      color: GOSSIP_COLORS[member.state],
-      bold: member.state === 'dead',
-    },
-    { text: String(member.incarnation) },
-    { text: formatDuration(Math.max(0, at - member.since)) },
-  ]);
   const count = (state: GossipMember['state']) => members.filter((m) => m.state === state).length;
   const others = (['suspect', 'dead', 'left'] as const)
     .filter((state) => count(state) > 0)
@@ -372,7 +354,7 @@ export function GossipPanel({ members, at }: { members: GossipMember[] | undefin
       {members.length === 0 ? (
         <Text dimColor>no other member seen</Text>
       ) : (
-        <Table header={['member', 'role', 'address', 'state', 'inc', 'for']} rows={rows} />
+        <Table rows={sortGossipMembers(members)} columns={gossipColumns(at)} />
       )}
     </Panel>
   );
@@ -386,6 +368,19 @@ const FAILOVER_COLORS: Record<FailoverKind, Color> = {
   'member-down': 'red',
   'member-up': 'green',
 };
+
+/** The log's lines: no header, the kind as wide as the longest (`redis-primary`) always. */
+const FAILOVER_COLUMNS: Column<FailoverEvent>[] = [
+  { key: 'at', header: '', text: (event) => formatClockTime(event.at), style: () => DIM },
+  {
+    key: 'kind',
+    header: '',
+    text: (event) => event.kind,
+    style: (event) => ({ color: FAILOVER_COLORS[event.kind] }),
+    minWidth: 'redis-primary'.length,
+  },
+  { key: 'message', header: '', text: (event) => event.message, truncate: true },
+];
 
 /** The newest `lines` failovers, newest last, as a log scrolls. */
 export function FailoverLog({
@@ -405,15 +400,7 @@ export function FailoverLog({
       {shown.length === 0 ? (
         <Text dimColor>none seen</Text>
       ) : (
-        shown.map((event, index) => (
-          <Text key={index}>
-            <Text dimColor>{formatClockTime(event.at)}</Text>
-            {'  '}
-            <Text color={FAILOVER_COLORS[event.kind]}>{event.kind.padEnd(13)}</Text>
-            {'  '}
-            {event.message}
-          </Text>
-        ))
+        <Table rows={shown} columns={FAILOVER_COLUMNS} header={false} />
       )}
     </Panel>
   );

@@ -1,56 +1,43 @@
 /**
- * Aligned plain-text tables. Widths are measured on the unpainted text, so colours never
- * break the alignment.
+ * The CLI's tables: the shared keyed-column layout (base/table.ts) as plain text, each cell
+ * painted once padded. Widths are measured on the unpainted text, so colours never break the
+ * alignment, and in display cells, so CJK and emoji titles do not either.
  */
+import { COLUMN_GAP, layoutTable } from '../../base/table.js';
+import type { LaidOutCell, TableColumn } from '../../base/table.js';
 import type { Paint } from './palette.js';
 
-/** One cell: its text and, optionally, how to paint it once padded. */
-export interface Cell {
-  readonly text: string;
-  readonly paint?: Paint;
-}
+/** A column of a CLI table: its cells are painted with a {@link Paint}. */
+export type Column<T> = TableColumn<T, Paint>;
 
-export type CellInput = string | Cell;
-
-function asCell(input: CellInput): Cell {
-  return typeof input === 'string' ? { text: input } : input;
-}
-
-/** Characters as a person counts them (code points, not UTF-16 units). */
-function width(text: string): number {
-  return [...text].length;
+export interface RenderTableOptions {
+  /** How to paint the header line's cells; unpainted by default. */
+  readonly paintHeader?: Paint;
+  /**
+   * The terminal's columns: free-text columns (`truncate`) are cut to fit them. Absent off a
+   * terminal, where nothing is cut.
+   */
+  readonly width?: number;
 }
 
 /**
- * Renders rows under a header, columns separated by two spaces; lines carry no trailing
- * blanks (the last non-empty cell is not padded).
+ * `rows` under a header, columns two spaces apart; lines carry no trailing blanks (empty
+ * cells at the end are left out and the last one is not padded).
  */
-export function renderTable(
-  header: readonly string[],
-  rows: readonly (readonly CellInput[])[],
-  paintHeader: Paint = (text) => text,
+export function renderTable<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  { paintHeader, width }: RenderTableOptions = {},
 ): string {
-  const cells = rows.map((row) => row.map(asCell));
-  const widths = header.map((title, column) =>
-    Math.max(width(title), ...cells.map((row) => width(row[column]?.text ?? ''))),
-  );
-  const line = (row: readonly Cell[]): string => {
-    // Empty cells at the end would only leave trailing blanks.
-    let kept = row.length;
-    while (kept > 0 && (row[kept - 1]?.text ?? '') === '') kept -= 1;
-    return row
-      .slice(0, kept)
-      .map((cell, column) => {
-        const last = column === kept - 1;
-        const padded = last
-          ? cell.text
-          : cell.text + ' '.repeat((widths[column] ?? 0) - width(cell.text));
-        return cell.paint === undefined ? padded : cell.paint(padded);
+  const layout = layoutTable(rows, columns, { width });
+  const line = (cells: readonly LaidOutCell<Paint>[], paintAll?: Paint): string =>
+    cells
+      .map((cell) => {
+        const paint = paintAll ?? cell.style;
+        return paint === undefined ? cell.text : paint(cell.text);
       })
-      .join('  ');
-  };
-  return [
-    line(header.map((title) => ({ text: title, paint: paintHeader }))),
-    ...cells.map(line),
-  ].join('\n');
+      .join(COLUMN_GAP);
+  return [line(layout.header ?? [], paintHeader), ...layout.rows.map((row) => line(row))].join(
+    '\n',
+  );
 }

@@ -14,15 +14,17 @@ import type {
   SlotView,
 } from '../../server/domain/index.js';
 import type { ScheduledAnswer } from '../../server/protocol/api.js';
-import type { Palette } from './palette.js';
+import type { Paint, Palette } from './palette.js';
 import { renderTable } from './table.js';
-import type { Cell } from './table.js';
+import type { Column } from './table.js';
 
-/** How to show times: in which zone, relative to when, with which colours. */
+/** How to show times: in which zone, relative to when, with which colours, in what width. */
 export interface ViewContext {
   readonly zone: string;
   readonly now: DateTime;
   readonly palette: Palette;
+  /** The terminal's columns, which tables cut titles to fit; absent off a terminal. */
+  readonly width?: number;
 }
 
 function instant(iso: string, context: ViewContext): DateTime {
@@ -63,25 +65,73 @@ function occurrenceHint(event: { start: string; end: string }, now: DateTime): s
   return relativeHint(event.start, now);
 }
 
-/** `confirmed`, `pending · you: pending`, `cancelled`…, painted by how much it needs attention. */
-function statusCell(event: EventView, palette: Palette): Cell {
-  if (event.status === 'cancelled') return { text: 'cancelled', paint: palette.dim };
-  const text =
-    event.myStatus === 'accepted' ? event.status : `${event.status} · you: ${event.myStatus}`;
-  if (event.status === 'pending' || event.myStatus !== 'accepted') {
-    return { text, paint: palette.yellow };
-  }
-  return { text, paint: palette.green };
+/** `confirmed`, `pending · you: pending`, `cancelled`… */
+function statusText(event: EventView): string {
+  if (event.status === 'cancelled') return 'cancelled';
+  return event.myStatus === 'accepted' ? event.status : `${event.status} · you: ${event.myStatus}`;
 }
 
-function conflictCell(event: EventView, palette: Palette): Cell {
-  return event.conflict ? { text: '⚠ conflict', paint: palette.red } : { text: '' };
+/** The status painted by how much it needs attention. */
+function statusPaint(event: EventView, palette: Palette): Paint {
+  if (event.status === 'cancelled') return palette.dim;
+  return event.status === 'pending' || event.myStatus !== 'accepted'
+    ? palette.yellow
+    : palette.green;
 }
 
-function titleCell(event: EventView, palette: Palette): Cell {
-  return event.status === 'cancelled'
-    ? { text: event.title, paint: palette.strike }
-    : { text: event.title, paint: palette.bold };
+type AgendaEntry = AgendaView['entries'][number];
+type GroupMember = GroupView['members'][number];
+
+/** What every table of occurrences shows of one, from its title on. */
+function occurrenceColumns(
+  palette: Palette,
+): Record<'title' | 'status' | 'conflict', Column<EventView>> {
+  return {
+    title: {
+      key: 'title',
+      header: 'TITLE',
+      text: (event) => event.title,
+      style: (event) => (event.status === 'cancelled' ? palette.strike : palette.bold),
+      truncate: true,
+    },
+    status: {
+      key: 'status',
+      header: 'STATUS',
+      text: statusText,
+      style: (event) => statusPaint(event, palette),
+    },
+    conflict: {
+      key: 'conflict',
+      header: 'CONFLICT',
+      text: (event) => (event.conflict ? '⚠ conflict' : ''),
+      style: (event) => (event.conflict ? palette.red : undefined),
+    },
+  };
+}
+
+/** An occurrence's column over agenda entries: a busy block shows `busy` or nothing in it. */
+function entryColumn(
+  column: Column<EventView>,
+  busy: { text: string; paint?: Paint } = { text: '' },
+): Column<AgendaEntry> {
+  return {
+    ...column,
+    text: (entry) => ('busy' in entry ? busy.text : column.text(entry)),
+    style: (entry) => ('busy' in entry ? busy.paint : column.style?.(entry)),
+  };
+}
+
+/** The span of an occurrence and how far it is from now. */
+function whenColumns(context: ViewContext): Column<{ start: string; end: string }>[] {
+  return [
+    { key: 'when', header: 'WHEN', text: (entry) => formatSpan(entry.start, entry.end, context) },
+    {
+      key: 'starts',
+      header: 'STARTS',
+      text: (entry) => occurrenceHint(entry, context.now),
+      style: () => context.palette.dim,
+    },
+  ];
 }
 
 /** A table of occurrences (a list or the caller's invitations). */
@@ -92,33 +142,32 @@ export function renderEvents(
 ): string {
   if (events.length === 0) return context.palette.dim(whenEmpty);
   const { palette } = context;
+  const occurrence = occurrenceColumns(palette);
   return renderTable(
-    ['WHEN', 'STARTS', 'TITLE', 'STATUS', 'CONFLICT', 'ORGANIZER', 'GROUP', 'ID'],
-    events.map((event) => [
-      formatSpan(event.start, event.end, context),
-      { text: occurrenceHint(event, context.now), paint: palette.dim },
-      titleCell(event, palette),
-      statusCell(event, palette),
-      conflictCell(event, palette),
-      event.organizer,
-      event.group ?? '',
-      { text: event.id, paint: palette.dim },
-    ]),
-    palette.dim,
+    events,
+    [
+      ...whenColumns(context),
+      occurrence.title,
+      occurrence.status,
+      occurrence.conflict,
+      { key: 'organizer', header: 'ORGANIZER', text: (event) => event.organizer, truncate: true },
+      { key: 'group', header: 'GROUP', text: (event) => event.group ?? '', truncate: true },
+      { key: 'id', header: 'ID', text: (event) => event.id, style: () => palette.dim },
+    ],
+    { paintHeader: palette.dim, width: context.width },
   );
 }
 
 /** Every detail of one event (series), as `event show` and write commands print it. */
 export function renderEventDetails(event: EventDetailsView, context: ViewContext): string {
   const { palette } = context;
-  const status = statusCell(event, palette);
   const rows: [string, string][] = [
     [
       'when',
       `${formatSpan(event.start, event.end, context)} (${occurrenceHint(event, context.now)})`,
     ],
     ['zone', event.timeZone],
-    ['status', (status.paint ?? ((text: string) => text))(status.text)],
+    ['status', statusPaint(event, palette)(statusText(event))],
     ['organizer', event.organizer],
   ];
   if (event.group !== null) rows.push(['group', event.group]);
@@ -183,12 +232,18 @@ export function renderScheduled(
 export function renderGroup(group: GroupView, palette: Palette): string {
   const hierarchical = group.kind === 'hierarchical';
   const members = renderTable(
-    hierarchical ? ['MEMBER', 'LEVEL'] : ['MEMBER'],
-    group.members.map((m) => {
-      const name = m.username === group.owner ? `${m.username} (owner)` : m.username;
-      return hierarchical ? [name, String(m.level ?? '')] : [name];
-    }),
-    palette.dim,
+    group.members,
+    [
+      {
+        key: 'member',
+        header: 'MEMBER',
+        text: (m) => (m.username === group.owner ? `${m.username} (owner)` : m.username),
+      },
+      ...(hierarchical
+        ? [{ key: 'level', header: 'LEVEL', text: (m: GroupMember) => String(m.level ?? '') }]
+        : []),
+    ],
+    { paintHeader: palette.dim },
   );
   return `${palette.bold(group.name)} — ${group.kind}, owned by ${group.owner}\n${members}`;
 }
@@ -197,14 +252,14 @@ export function renderGroup(group: GroupView, palette: Palette): string {
 export function renderGroups(groups: readonly GroupView[], palette: Palette): string {
   if (groups.length === 0) return palette.dim('You are in no group.');
   return renderTable(
-    ['GROUP', 'KIND', 'OWNER', 'MEMBERS'],
-    groups.map((g) => [
-      { text: g.name, paint: palette.bold },
-      g.kind,
-      g.owner,
-      String(g.members.length),
-    ]),
-    palette.dim,
+    groups,
+    [
+      { key: 'group', header: 'GROUP', text: (g) => g.name, style: () => palette.bold },
+      { key: 'kind', header: 'KIND', text: (g) => g.kind },
+      { key: 'owner', header: 'OWNER', text: (g) => g.owner },
+      { key: 'members', header: 'MEMBERS', text: (g) => String(g.members.length) },
+    ],
+    { paintHeader: palette.dim },
   );
 }
 
@@ -215,26 +270,23 @@ export function renderAgendas(agendas: readonly AgendaView[], context: ViewConte
     .map((agenda) => {
       const title = palette.bold(agenda.user);
       if (agenda.entries.length === 0) return `${title}\n  ${palette.dim('free the whole time')}`;
+      const occurrence = occurrenceColumns(palette);
       const table = renderTable(
-        ['WHEN', 'STARTS', 'WHAT', 'STATUS', 'CONFLICT'],
-        agenda.entries.map((entry) =>
-          'busy' in entry
-            ? [
-                formatSpan(entry.start, entry.end, context),
-                { text: occurrenceHint(entry, context.now), paint: palette.dim },
-                { text: 'busy', paint: palette.dim },
-                '',
-                '',
-              ]
-            : [
-                formatSpan(entry.start, entry.end, context),
-                { text: occurrenceHint(entry, context.now), paint: palette.dim },
-                titleCell(entry, palette),
-                statusCell(entry, palette),
-                conflictCell(entry, palette),
-              ],
-        ),
-        palette.dim,
+        agenda.entries,
+        [
+          ...whenColumns(context),
+          {
+            ...entryColumn(occurrence.title, { text: 'busy', paint: palette.dim }),
+            key: 'what',
+            header: 'WHAT',
+          },
+          entryColumn(occurrence.status),
+          entryColumn(occurrence.conflict),
+        ],
+        {
+          paintHeader: palette.dim,
+          width: context.width === undefined ? undefined : context.width - 2,
+        },
       );
       return `${title}\n${indent(table)}`;
     })
@@ -246,15 +298,31 @@ export function renderConflicts(conflicts: readonly ConflictView[], context: Vie
   const { palette } = context;
   if (conflicts.length === 0) return palette.dim('No conflicts.');
   return renderTable(
-    ['OVERLAP', 'EVENT', 'ID', 'OVERLAPS WITH', 'ID'],
-    conflicts.map((c) => [
-      { text: formatSpan(c.start, c.end, context), paint: palette.red },
-      { text: c.events[0].title, paint: palette.bold },
-      { text: c.events[0].id, paint: palette.dim },
-      { text: c.events[1].title, paint: palette.bold },
-      { text: c.events[1].id, paint: palette.dim },
-    ]),
-    palette.dim,
+    conflicts,
+    [
+      {
+        key: 'overlap',
+        header: 'OVERLAP',
+        text: (c) => formatSpan(c.start, c.end, context),
+        style: () => palette.red,
+      },
+      ...([0, 1] as const).flatMap((side): Column<ConflictView>[] => [
+        {
+          key: `event-${side}`,
+          header: side === 0 ? 'EVENT' : 'OVERLAPS WITH',
+          text: (c) => c.events[side].title,
+          style: () => palette.bold,
+          truncate: true,
+        },
+        {
+          key: `id-${side}`,
+          header: 'ID',
+          text: (c) => c.events[side].id,
+          style: () => palette.dim,
+        },
+      ]),
+    ],
+    { paintHeader: palette.dim, width: context.width },
   );
 }
 
@@ -262,13 +330,23 @@ export function renderConflicts(conflicts: readonly ConflictView[], context: Vie
 export function renderSlots(slots: readonly SlotView[], context: ViewContext): string {
   if (slots.length === 0) return context.palette.dim('No common free time in that interval.');
   return renderTable(
-    ['FREE', 'LENGTH', 'STARTS'],
-    slots.map((slot) => [
-      formatSpan(slot.start, slot.end, context),
-      describeLength(DateTime.fromISO(slot.end).diff(DateTime.fromISO(slot.start)).toMillis()),
-      { text: relativeHint(slot.start, context.now), paint: context.palette.dim },
-    ]),
-    context.palette.dim,
+    slots,
+    [
+      { key: 'free', header: 'FREE', text: (slot) => formatSpan(slot.start, slot.end, context) },
+      {
+        key: 'length',
+        header: 'LENGTH',
+        text: (slot) =>
+          describeLength(DateTime.fromISO(slot.end).diff(DateTime.fromISO(slot.start)).toMillis()),
+      },
+      {
+        key: 'starts',
+        header: 'STARTS',
+        text: (slot) => relativeHint(slot.start, context.now),
+        style: () => context.palette.dim,
+      },
+    ],
+    { paintHeader: context.palette.dim, width: context.width },
   );
 }
 

@@ -4,6 +4,7 @@ import { AgendaCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import { openMembership, topologyFlags } from '../../../cluster/membership-connection.js';
 import { renderTable } from '../../../ui/table.js';
+import type { Column } from '../../../ui/table.js';
 
 /** How long each member may take to say its own applied index. */
 const OWN_STATUS_TIMEOUT_MS = 1_500;
@@ -64,30 +65,44 @@ function describeMembers(
 ): string {
   const voters = view.members.filter((m) => m.role === 'voter').length;
   const learners = view.members.length - voters;
-  const rows = view.members.map((m) => [
-    m.name,
-    m.role + (m.leader ? ' (leader)' : ''),
-    m.address ?? '?',
-    String(m.match),
-    m.lostLog
-      ? 'lost its log'
-      : m.role === 'learner'
-        ? `${m.lag}${m.caughtUp ? ' (caught up)' : ''}`
-        : String(m.lag),
-    m.applied === null ? 'no answer' : String(m.applied),
-    m.leader ? '-' : m.lastContactMs === null ? 'never' : `${m.lastContactMs} ms`,
-    m.leader ? '' : m.replication,
-  ]);
+  const columns: Column<ListedMember>[] = [
+    { key: 'member', header: 'MEMBER', text: (m) => m.name },
+    { key: 'role', header: 'ROLE', text: (m) => m.role + (m.leader ? ' (leader)' : '') },
+    { key: 'address', header: 'ADDRESS (RAFT,API)', text: (m) => m.address ?? '?' },
+    { key: 'match', header: 'MATCH', text: (m) => String(m.match) },
+    {
+      key: 'lag',
+      header: 'LAG',
+      text: (m) =>
+        m.lostLog
+          ? 'lost its log'
+          : m.role === 'learner'
+            ? `${m.lag}${m.caughtUp ? ' (caught up)' : ''}`
+            : String(m.lag),
+    },
+    {
+      key: 'applied',
+      header: 'APPLIED',
+      text: (m) => (m.applied === null ? 'no answer' : String(m.applied)),
+    },
+    {
+      key: 'contact',
+      header: 'CONTACT',
+      text: (m) => (m.leader ? '-' : m.lastContactMs === null ? 'never' : `${m.lastContactMs} ms`),
+    },
+    {
+      key: 'replication',
+      header: 'REPLICATION',
+      text: (m) => (m.leader ? '' : m.replication),
+    },
+  ];
   const absent = [...connection.apis.keys()]
     .filter((id) => !view.members.some((m) => m.id === id))
     .map((id) => connection.nameOf(id));
   const lost = view.members.filter((m) => m.lostLog).map((m) => m.name);
   return [
     `leader ${connection.nameOf(view.leader)}, term ${view.term}, commit ${view.commit}, last index ${view.lastIndex}; ${voters} voter${voters === 1 ? '' : 's'}${learners > 0 ? `, ${learners} learner${learners > 1 ? 's' : ''}` : ''}`,
-    renderTable(
-      ['MEMBER', 'ROLE', 'ADDRESS (RAFT,API)', 'MATCH', 'LAG', 'APPLIED', 'CONTACT', 'REPLICATION'],
-      rows,
-    ),
+    renderTable(view.members, columns),
     ...(absent.length > 0 ? [`not in the cluster: ${absent.join(', ')}`] : []),
     ...lost.map(
       (name) =>

@@ -1,0 +1,225 @@
+/**
+ * Tables with keyed columns, laid out as text: the one layout behind the CLI's plain tables
+ * (`cli/ui/table.ts`) and the dashboard's panels (`tui/table.tsx`), so both measure and cut
+ * alike. A row is any value; each column says how to read its cell from a row, never where
+ * the cell sits in an array.
+ *
+ * Widths are display cells as `string-width` counts them — a CJK character or an emoji
+ * takes two, a combining mark none — so such titles keep the columns after them aligned,
+ * and a cell cut to fit ends in `…` without splitting a character.
+ */
+import stringWidth from 'string-width';
+
+/** What separates two columns. */
+export const COLUMN_GAP = '  ';
+
+export type TableAlign = 'left' | 'right';
+
+/**
+ * One column of a table of `T`s. `S` is whatever the renderer styles a cell with (a paint
+ * function in the CLI, Ink text props in the dashboard); the layout only carries it along.
+ */
+export interface TableColumn<T, S = never> {
+  /** Names the column: unique within its table (renderers key cells by it). */
+  readonly key: string;
+  readonly header: string;
+  /** The cell's text for `row`: plain, without escape codes (style it with `style`). */
+  readonly text: (row: T) => string;
+  /** Left by default; a right-aligned column is padded on its left. */
+  readonly align?: TableAlign;
+  /** Never narrower than this: shorter cells are padded, and shrinking stops here. */
+  readonly minWidth?: number;
+  /** Never wider than this: longer cells (the header too) are cut with an ellipsis. */
+  readonly maxWidth?: number;
+  /**
+   * Whether the column may be cut to fit a table into the width it is given: free text such
+   * as titles and messages. Columns that may not (ids, times, numbers) keep their full text,
+   * and a table of only those may be wider than its room.
+   */
+  readonly truncate?: boolean;
+  /** How the renderer styles the cell of `row`; unstyled when absent or undefined. */
+  readonly style?: (row: T) => S | undefined;
+}
+
+/** One cell as laid out: its text padded (or cut) to its column's width. */
+export interface LaidOutCell<S> {
+  /** The column's key. */
+  readonly key: string;
+  readonly text: string;
+  readonly style: S | undefined;
+}
+
+/**
+ * A table as lines of cells. Cells are joined by {@link COLUMN_GAP}; a line carries no
+ * trailing blanks: empty cells at its end are left out and its last cell, when left-aligned,
+ * is not padded.
+ */
+export interface TableLayout<S> {
+  /** Each column's width, in display cells, in column order. */
+  readonly widths: readonly number[];
+  /** The header's cells, unstyled (each renderer has its own header style); none without one. */
+  readonly header: readonly LaidOutCell<S>[] | null;
+  readonly rows: readonly (readonly LaidOutCell<S>[])[];
+}
+
+export interface TableLayoutOptions {
+  /**
+   * The display cells the table may take (a terminal's columns); without it nothing is cut
+   * to fit (output to a pipe keeps every character).
+   */
+  readonly width?: number;
+  /** Whether the first line names the columns; true by default. */
+  readonly header?: boolean;
+}
+
+/** The columns `text` takes on a terminal. */
+export function displayWidth(text: string): number {
+  return stringWidth(text);
+}
+
+const ELLIPSIS = '…';
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * `text` cut to at most `width` display cells, ending in `…` when anything was cut. Whole
+ * characters (grapheme clusters) only: a wide character that would straddle the edge is
+ * left out, so the result may be one cell narrower than `width`.
+ */
+export function truncateToWidth(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  if (width <= 0) return '';
+  const room = width - displayWidth(ELLIPSIS);
+  let kept = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const cells = displayWidth(segment);
+    if (used + cells > room) break;
+    kept += segment;
+    used += cells;
+  }
+  return kept + ELLIPSIS;
+}
+
+/** `text` padded with spaces to `width` display cells, on the right or, aligned right, left. */
+export function padToWidth(text: string, width: number, align: TableAlign = 'left'): string {
+  const blanks = ' '.repeat(Math.max(0, width - displayWidth(text)));
+  return align === 'right' ? blanks + text : text + blanks;
+}
+
+/**
+ * Column widths that fit `room`, shrinking only the columns that may be cut: each is capped
+ * at one common limit, the largest that fits (so the widest free-text column gives first),
+ * but never below its floor; the cells left over go, one each, to the columns the next
+ * limit would have widened.
+ */
+function fitWidths(
+  natural: readonly number[],
+  floors: readonly number[],
+  shrinkable: readonly boolean[],
+  room: number,
+): number[] {
+  const widthsAt = (limit: number): number[] =>
+    natural.map((width, i) =>
+      shrinkable[i] ? Math.max(floors[i] ?? 0, Math.min(width, limit)) : width,
+    );
+  const total = (widths: readonly number[]): number => widths.reduce((sum, w) => sum + w, 0);
+  if (total(natural) <= room) return [...natural];
+  let low = 0;
+  let high = Math.max(0, ...natural);
+  if (total(widthsAt(low)) > room) return widthsAt(low);
+  // The largest limit that fits: total(widthsAt(low)) <= room < total(widthsAt(high)).
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (total(widthsAt(middle)) <= room) low = middle;
+    else high = middle;
+  }
+  const widths = widthsAt(low);
+  let spare = room - total(widths);
+  const next = widthsAt(low + 1);
+  for (let i = 0; i < widths.length && spare > 0; i++) {
+    if ((next[i] ?? 0) > (widths[i] ?? 0)) {
+      widths[i] = (widths[i] ?? 0) + 1;
+      spare -= 1;
+    }
+  }
+  return widths;
+}
+
+/**
+ * Lays `rows` out under `columns`: each column as wide as its widest cell or header (within
+ * its `minWidth`/`maxWidth`), then, when `options.width` is given and the table is wider,
+ * the columns marked `truncate` shrink — never below their `minWidth`, by default their
+ * header's width — and their cells are cut with an ellipsis. Pure: the same arguments give
+ * the same lines.
+ */
+export function layoutTable<T, S>(
+  rows: readonly T[],
+  columns: readonly TableColumn<T, S>[],
+  options: TableLayoutOptions = {},
+): TableLayout<S> {
+  const withHeader = options.header ?? true;
+  const texts = rows.map((row) => columns.map((column) => column.text(row)));
+  const natural = columns.map((column, i) => {
+    const widest = Math.max(
+      withHeader ? displayWidth(column.header) : 0,
+      column.minWidth ?? 0,
+      ...texts.map((cells) => displayWidth(cells[i] ?? '')),
+    );
+    return column.maxWidth === undefined ? widest : Math.min(widest, column.maxWidth);
+  });
+  const floors = columns.map((column, i) =>
+    Math.min(
+      natural[i] ?? 0,
+      column.minWidth ?? (withHeader ? Math.max(1, displayWidth(column.header)) : 1),
+    ),
+  );
+  const room =
+    options.width === undefined || !Number.isFinite(options.width)
+      ? Number.POSITIVE_INFINITY
+      : Math.max(0, Math.floor(options.width) - COLUMN_GAP.length * (columns.length - 1));
+  const widths = fitWidths(
+    natural,
+    floors,
+    columns.map((column) => column.truncate === true),
+    room,
+  );
+
+  const line = (cells: readonly string[], styles: readonly (S | undefined)[]) => {
+    // Empty cells at the end would only leave trailing blanks.
+    let kept = cells.length;
+    while (kept > 0 && (cells[kept - 1] ?? '') === '') kept -= 1;
+    return columns.slice(0, kept).map((column, i): LaidOutCell<S> => {
+      const width = widths[i] ?? 0;
+      const text = truncateToWidth(cells[i] ?? '', width);
+      const align = column.align ?? 'left';
+      const last = i === kept - 1;
+      return {
+        key: column.key,
+        text: last && align === 'left' ? text : padToWidth(text, width, align),
+        style: styles[i],
+      };
+    });
+  };
+  return {
+    widths,
+    header: withHeader
+      ? line(
+          columns.map((column) => column.header),
+          [],
+        )
+      : null,
+    rows: rows.map((row, r) =>
+      line(
+        texts[r] ?? [],
+        columns.map((column) => column.style?.(row)),
+      ),
+    ),
+  };
+}
+
+/** The layout's lines as plain text, header first. */
+export function layoutLines<S>(layout: TableLayout<S>): string[] {
+  const join = (cells: readonly LaidOutCell<S>[]): string =>
+    cells.map((cell) => cell.text).join(COLUMN_GAP);
+  return [...(layout.header === null ? [] : [join(layout.header)]), ...layout.rows.map(join)];
+}

@@ -1,0 +1,44 @@
+import test from 'ava';
+import { DateTime } from 'luxon';
+import { displayWidth } from '../../base/table.js';
+import { eventView } from '../test/support/fixtures.js';
+import { createPalette } from './palette.js';
+import { renderEvents } from './views.js';
+import type { ViewContext } from './views.js';
+
+const EVENTS = [
+  eventView({ id: 'e1', title: '取締役会と四半期の業績見通しの確認', group: 'board' }),
+  eventView({ id: 'e2', title: 'Retro 🎯 with the whole platform team', organizer: 'bob' }),
+];
+
+function context(width?: number): ViewContext {
+  return {
+    zone: 'UTC',
+    now: DateTime.fromISO('2026-03-01T12:00:00Z', { zone: 'UTC' }),
+    palette: createPalette(false),
+    width,
+  };
+}
+
+test('a wide title keeps the columns after it aligned', (t) => {
+  const lines = renderEvents(EVENTS, context(), 'none').split('\n');
+  const organizer = displayWidth((lines[0] ?? '').slice(0, (lines[0] ?? '').indexOf('ORGANIZER')));
+  for (const line of lines.slice(1)) {
+    const before = line.slice(0, line.search(/alice|bob/));
+    t.is(displayWidth(before), organizer, line);
+  }
+});
+
+test("the terminal's width cuts titles with an ellipsis; ids and times stay whole", (t) => {
+  const lines = renderEvents(EVENTS, context(90), 'none').split('\n');
+  t.true(
+    lines.every((line) => displayWidth(line) <= 90),
+    lines.join('\n'),
+  );
+  t.regex(lines[1] ?? '', /取締役会.*…\s.*e1$/);
+  t.regex(lines[2] ?? '', /Retro 🎯.*…\s.*e2$/);
+  t.regex(lines[1] ?? '', /Mon 2 Mar 09:00–09:15/);
+
+  const piped = renderEvents(EVENTS, context(), 'none');
+  t.true(piped.includes('Retro 🎯 with the whole platform team'), 'off a terminal nothing is cut');
+});
