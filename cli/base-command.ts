@@ -8,7 +8,7 @@
  * `agendas`, `conflicts`, `slots`) and how to show it to a person. With `--json` the result
  * goes to stdout as one line of JSON and a failure to stderr as `{"error":{code,message,
  * details}}`; otherwise both are text, coloured only on a terminal without `NO_COLOR`.
- * Exit codes come from server/errors.ts: 0 ok, 1 usage or invalid input, 2 authentication,
+ * Exit codes come from contract/errors.ts: 0 ok, 1 usage or invalid input, 2 authentication,
  * 3 not found or forbidden, 4 conflict, 5 service unavailable.
  */
 import { readFile } from 'node:fs/promises';
@@ -23,8 +23,8 @@ import {
   Unauthenticated,
   asAgendaError,
   isAgendaError,
-} from '../server/errors.js';
-import type { AgendaError } from '../server/errors.js';
+} from '../contract/errors.js';
+import type { AgendaError } from '../contract/errors.js';
 import { AgendaApi } from './http/agenda-api.js';
 import { GatewayClient, parseServerList } from './http/gateway-client.js';
 import { ProfileStore, defaultConfigDir } from './profiles.js';

@@ -4,7 +4,7 @@
  * conflicts and free slots. Pure functions of the answer, the zone, "now" and a palette.
  */
 import { DateTime } from 'luxon';
-import type { ConflictingEvent } from '../../server/errors.js';
+import type { ConflictingEvent } from '../../contract/errors.js';
 import type {
   AgendaView,
   ConflictView,
@@ -12,8 +12,8 @@ import type {
   EventView,
   GroupView,
   SlotView,
-} from '../../server/domain/index.js';
-import type { ScheduledAnswer } from '../../server/protocol/api.js';
+} from '../../contract/views.js';
+import type { ScheduledAnswer } from '../../contract/api.js';
 import type { Paint, Palette } from './palette.js';
 import { renderTable } from './table.js';
 import type { Column } from './table.js';
