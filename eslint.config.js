@@ -140,14 +140,9 @@ export const boundaries = [
     rules: {
       'no-restricted-imports': restrictImports({
         patterns: [
-          // Two seams remain, on the way out (ARCHITECTURE.md, "What is left"): which system
-          // `--lab`/`--topology` names is known from the lab's own topology
-          // (lab/observer/open.ts), and `cluster member replace --lab` asks the lab controller
-          // to wipe and restart a member (lab/client.ts).
-          roomImport('lab', 'cli/ imports contract/, ops/ and base/, not lab/', [
-            'observer/open.js',
-            'client.js',
-          ]),
+          // One seam remains (ARCHITECTURE.md, "What is left"): `cluster member replace --lab`
+          // asks the lab controller to wipe and restart a member (lab/client.ts).
+          roomImport('lab', 'cli/ imports contract/, ops/ and base/, not lab/', ['client.js']),
           // The DB members' operator API (`cluster member …`) is still declared next to the
           // service that serves it (ARCHITECTURE.md, "What is left").
           roomImport('server', 'cli/ imports contract/, ops/ and base/, not server/', [

@@ -17,7 +17,10 @@ import { LabObserver } from './observe.js';
 import type { SystemPlan } from './plan.js';
 import type { LabHostStatus, LabRequest, LabStatus } from './protocol.js';
 import { PlanRunner, preparePlan, recordRedisPrimary } from './runner.js';
-import { LAB_NETWORK, LAB_TOPOLOGY, VIP_ADDRESS, VIP_URL } from './topology.js';
+import { BRIDGE_ADDRESS, LAB_NETWORK, LAB_TOPOLOGY, VIP_ADDRESS, VIP_URL } from './topology.js';
+import { describeTopology } from './observer/topology.js';
+import { writeClusterDescription } from '../ops/description.js';
+import { descriptionFile } from '../ops/open.js';
 
 type Progress = (line: string) => void;
 
@@ -160,6 +163,12 @@ export class LabController {
     await this.network.up();
     say('preparing certificates, keys and configs…');
     const plan = await preparePlan(LAB_TOPOLOGY, this.layout);
+    // What `agenda cluster status --lab` and `agenda dashboard --lab` read to find the lab;
+    // the operator runs in the root namespace, which reaches the hosts through the bridge.
+    writeClusterDescription(
+      descriptionFile(this.layout.dataDir),
+      describeTopology(LAB_TOPOLOGY, this.layout, { name: 'lab', observerAddress: BRIDGE_ADDRESS }),
+    );
     const runner = new PlanRunner({
       plan,
       onHost: (host) => this.network.exec(host),

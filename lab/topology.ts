@@ -10,7 +10,6 @@
  * | vm2  | 10.77.0.12 | db-3, db-4, redis-2 (replica), users-2, groups-2, gateway-2, supervisor-2, vip-2 |
  * | vm3  | 10.77.0.13 | db-5                                                                      |
  */
-import { resolve } from 'node:path';
 import type { LabHost } from './driver.js';
 import type { NetworkSpec } from './net.js';
 import type { Topology } from './plan.js';
@@ -108,7 +107,5 @@ export const LAB_TOPOLOGY: Topology = {
   },
 };
 
-/** `--data-dir`, else `AGENDA_LAB_DIR`, else `./.agenda-lab`. */
-export function labDataDir(flag?: string): string {
-  return resolve(flag ?? process.env.AGENDA_LAB_DIR ?? '.agenda-lab');
-}
+// Where the lab keeps its data is what the operator commands look up too (`--lab`).
+export { labDataDir } from '../ops/open.js';

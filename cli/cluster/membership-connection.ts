@@ -9,11 +9,7 @@ import type { NodeId } from '../../raft/core/types.js';
 import type { NetAddress } from '../../base/host-port.js';
 import { InvalidInput } from '../../contract/errors.js';
 import { MembershipClient } from '../../server/db/operator-client.js';
-import {
-  chooseTopology,
-  describeChosenTopology,
-  type TopologyChoice,
-} from '../../lab/observer/open.js';
+import { chooseTopology, describeChosenTopology, type TopologyChoice } from '../../ops/open.js';
 
 export const topologyFlags = {
   lab: Flags.boolean({

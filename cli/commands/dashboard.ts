@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
-import { chooseTopology, watchInTerminal } from '../../lab/observer/open.js';
+import { chooseTopology } from '../../ops/open.js';
+import { watchInTerminal } from '../../tui/watch.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 

@@ -4,7 +4,8 @@
  * file` any described system. `q` quits. The same as `agenda dashboard`, without the CLI.
  */
 import { parseArgs } from 'node:util';
-import { chooseTopology, watchInTerminal } from '../observer/open.js';
+import { chooseTopology } from '../../ops/open.js';
+import { watchInTerminal } from '../../tui/watch.js';
 import { isAgendaError } from '../../contract/errors.js';
 
 try {

@@ -13,6 +13,9 @@ import { redisAvailable } from '../../base/redis-server.js';
 import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';
 import { metricsTargets, type MetricsTarget, type Stage } from '../plan.js';
 import { LOCAL_TOPOLOGY } from './topology.js';
+import { localClusterDescription } from './observer.js';
+import { writeClusterDescription } from '../../ops/description.js';
+import { descriptionFile } from '../../ops/open.js';
 
 export interface LocalSystem {
   readonly layout: DataLayout;
@@ -68,6 +71,8 @@ export async function startLocalSystem(options: StartOptions): Promise<LocalSyst
   const layout = new DataLayout(options.dataDir);
   ensureRedis(say);
   const plan = await preparePlan(LOCAL_TOPOLOGY, layout);
+  // What `agenda cluster status` and `agenda dashboard` read to find this system.
+  writeClusterDescription(descriptionFile(options.dataDir), localClusterDescription(layout));
   const runner = new PlanRunner({ plan, ...(options.onExit ? { onExit: options.onExit } : {}) });
   try {
     await runner.start(plan.processes, {

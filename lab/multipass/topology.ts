@@ -11,6 +11,7 @@ import { readJsonConfig } from '../../base/config-file.js';
 import { DataLayout } from '../layout.js';
 import { describeTopology } from '../observer/topology.js';
 import { writeClusterDescription } from '../../ops/description.js';
+import { descriptionFile } from '../../ops/open.js';
 import type { Topology } from '../plan.js';
 import { preparePlan } from '../runner.js';
 import { LAB_TOPOLOGY } from '../topology.js';
@@ -89,5 +90,5 @@ export async function prepareSite(dataDir: string, site: unknown): Promise<void>
 
 /** The dashboard's description of the VMs: `agenda dashboard --topology <this file>`. */
 export function observerFile(dataDir: string): string {
-  return join(dataDir, 'observer.json');
+  return descriptionFile(dataDir);
 }

@@ -9,7 +9,6 @@ import {
   parseClusterDescription,
   writeClusterDescription,
 } from '../../ops/description.js';
-import { chooseTopology, describeChosenTopology } from './open.js';
 import { describeTopology } from './topology.js';
 import { temporaryDirectory } from '../../test/support/temp-dirs.js';
 
@@ -107,27 +106,4 @@ test('a bad description says what is wrong and where', async (t) => {
   t.throws(() => parseClusterDescription({ tls: { ca: '', cert: 'b', key: 'c' } }), {
     message: /^invalid cluster description: /,
   });
-});
-
-test('choosing a topology: flags, defaults, and what a missing one is told', async (t) => {
-  const dir = await temporaryDirectory('agenda-choice-');
-  t.deepEqual(chooseTopology({ dataDir: dir }), { kind: 'local', dataDir: dir });
-  t.deepEqual(chooseTopology({ lab: true, dataDir: dir }), { kind: 'lab', dataDir: dir });
-  t.deepEqual(chooseTopology({ topology: 'o.json' }), { kind: 'file', path: 'o.json' });
-  t.throws(() => chooseTopology({ topology: 'o.json', lab: true }), {
-    message: /--topology names the whole system/,
-  });
-  t.throws(() => describeChosenTopology({ kind: 'local', dataDir: dir }), {
-    message: `no Agenda data in ${dir} (start the system with npm start, or pass --data-dir)`,
-    instanceOf: Error,
-  });
-  const error = t.throws(() => describeChosenTopology({ kind: 'lab', dataDir: dir }));
-  t.regex(error.message, /npm run lab -- up/);
-  t.like(error, { code: 'unavailable' });
-  t.like(
-    t.throws(() => describeChosenTopology({ kind: 'file', path: path.join(dir, 'x.json') })),
-    {
-      code: 'unavailable',
-    },
-  );
 });

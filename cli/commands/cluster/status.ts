@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { chooseTopology, openClusterObserver } from '../../../lab/observer/open.js';
+import { chooseTopology, openClusterObserver } from '../../../ops/open.js';
 import type { ClusterSnapshot, DbMember } from '../../../ops/model.js';
 import { dbLeader, redisPrimary, sortGossipMembers } from '../../../ops/model.js';
 import { AgendaCommand } from '../../base-command.js';

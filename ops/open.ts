@@ -1,20 +1,33 @@
 /**
  * Which system an operator command watches: `npm start`'s (the default), the namespace lab
- * (`--lab`), or any system described by a file (`--topology observer.json`, as Multipass
- * writes). One place, so `agenda cluster status`, `agenda dashboard` and `npm run dashboard`
- * agree on where each system keeps its data and what a missing one is told.
+ * (`--lab`), or any system described by a file (`--topology observer.json`). One place, so
+ * `agenda cluster status`, `agenda dashboard`, `agenda cluster member …` and
+ * `npm run dashboard` agree on where each system keeps its data and what a missing one is
+ * told.
+ *
+ * Every system describes itself: `npm start`, the lab and the Multipass VMs write
+ * `observer.json` (`ops/description.ts`) into their data directory when they start, so the
+ * operator side reads a description and knows no topology of its own.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { InvalidInput, Unavailable } from '../../contract/errors.js';
-import { DataLayout } from '../layout.js';
-import { localClusterDescription } from '../local/observer.js';
-import { BRIDGE_ADDRESS, LAB_TOPOLOGY, labDataDir } from '../topology.js';
-import type { ClusterDescription } from '../../ops/description.js';
-import { loadClusterDescription } from '../../ops/description.js';
-import { runDashboard } from '../../tui/run.js';
-import { ClusterObserver } from '../../ops/observer.js';
-import { describeTopology } from './topology.js';
+import { join, resolve } from 'node:path';
+import { InvalidInput, Unavailable } from '../contract/errors.js';
+import type { ClusterDescription } from './description.js';
+import { loadClusterDescription } from './description.js';
+import { ClusterObserver } from './observer.js';
+
+/** The description a system writes into its data directory when it starts. */
+export const DESCRIPTION_FILE = 'observer.json';
+
+/** Where a system with data in `dataDir` describes itself. */
+export function descriptionFile(dataDir: string): string {
+  return join(dataDir, DESCRIPTION_FILE);
+}
+
+/** `--data-dir`, else `AGENDA_LAB_DIR`, else `./.agenda-lab`: where the lab keeps its data. */
+export function labDataDir(flag?: string): string {
+  return resolve(flag ?? process.env.AGENDA_LAB_DIR ?? '.agenda-lab');
+}
 
 export type TopologyChoice =
   /** `npm start`: data in `dataDir` (`./.agenda` by default). */
@@ -58,35 +71,30 @@ export function chooseTopology(flags: TopologyFlags): TopologyChoice {
  */
 export function describeChosenTopology(choice: TopologyChoice): ClusterDescription {
   switch (choice.kind) {
-    case 'local': {
-      const layout = new DataLayout(choice.dataDir);
-      requireOperatorCertificate(
-        layout,
+    case 'local':
+      return loadDescription(
+        descriptionFile(choice.dataDir),
         `no Agenda data in ${choice.dataDir} (start the system with npm start, or pass --data-dir)`,
       );
-      return localClusterDescription(layout);
-    }
-    case 'lab': {
-      const layout = new DataLayout(choice.dataDir);
-      requireOperatorCertificate(
-        layout,
+    case 'lab':
+      return loadDescription(
+        descriptionFile(choice.dataDir),
         `no lab data in ${choice.dataDir} (bring the lab up with npm run lab -- up, or pass --data-dir)`,
       );
-      // The operator runs in the root namespace, which reaches the hosts through the bridge.
-      return describeTopology(LAB_TOPOLOGY, layout, {
-        name: 'lab',
-        observerAddress: BRIDGE_ADDRESS,
-      });
-    }
     case 'file': {
       const path = resolve(choice.path);
-      if (!existsSync(path)) throw new Unavailable(`no topology description at ${path}`);
-      try {
-        return loadClusterDescription(path);
-      } catch (err) {
-        throw new InvalidInput((err as Error).message);
-      }
+      return loadDescription(path, `no topology description at ${path}`);
     }
+  }
+}
+
+/** The description in `path`; Unavailable (`missing`) when there is none. */
+function loadDescription(path: string, missing: string): ClusterDescription {
+  if (!existsSync(path)) throw new Unavailable(missing);
+  try {
+    return loadClusterDescription(path);
+  } catch (err) {
+    throw new InvalidInput((err as Error).message);
   }
 }
 
@@ -105,29 +113,4 @@ export function openClusterObserver(
   } catch (err) {
     throw new Unavailable((err as Error).message, { cause: err });
   }
-}
-
-/**
- * The live dashboard over `choice` in this terminal, until `q`, Ctrl-C, SIGTERM or SIGHUP;
- * then the observer leaves gossip cleanly instead of lingering in everyone's view as dead.
- */
-export async function watchInTerminal(choice: TopologyChoice): Promise<void> {
-  const observer = openClusterObserver(choice);
-  const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  // `on`, not `once`: Ink's exit hook kills the process again with the signal when no other
-  // listener remains at that moment, which would cut the clean leave short.
-  process.on('SIGTERM', stop);
-  process.on('SIGHUP', stop);
-  try {
-    await runDashboard(observer, { signal: controller.signal });
-  } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGHUP', stop);
-    await observer.close();
-  }
-}
-
-function requireOperatorCertificate(layout: DataLayout, message: string): void {
-  if (!existsSync(layout.tls('operator').cert)) throw new Unavailable(message);
 }
