@@ -14,32 +14,29 @@
  * counters with the process metrics and event-loop delay of every daemon
  * (server/metrics/daemon-metrics.ts), labelled `service="gateway"`, `member="gateway-<id>"`.
  */
-import { jsonLogger } from '../../base/log.js';
-import { announceReady, exitOnStartFailure, loadOrExit, stopOnSignals } from '../../base/daemon.js';
 import { parseHostPort } from '../../base/host-port.js';
-import { connectDaemonBus } from '../bus/daemon-bus.js';
 import { NotificationSubscriber } from '../bus/notifications.js';
 import { Requester } from '../bus/requester.js';
 import { errorFromWire } from '../../contract/errors.js';
-import { DEFAULT_PERIOD_MS, joinGossip } from '../gossip/join.js';
-import type { GossipNode } from '../gossip/node.js';
+import { DEFAULT_PERIOD_MS } from '../gossip/join.js';
 import { GossipView } from '../gossip/view.js';
 import { DaemonMetrics } from '../metrics/daemon-metrics.js';
-import { GatewayConfigSchema, loadProcessConfig } from '../process-config.js';
+import { GatewayConfigSchema } from '../process-config.js';
+import { StatelessDaemon } from '../stateless-daemon.js';
 import { Gateway } from './gateway.js';
 import { readTokenPublicKey } from './keys.js';
 import type { Dispatcher } from './ports.js';
 
-const config = loadOrExit('server/gateway/main.ts', (path) =>
-  loadProcessConfig(path, GatewayConfigSchema),
-);
-const { file } = config;
-const name = `gateway-${file.id}`;
-const logger = jsonLogger({ service: 'gateway', instance: file.id });
+const daemon = new StatelessDaemon({
+  program: 'server/gateway/main.ts',
+  schema: GatewayConfigSchema,
+  name: (file) => `gateway-${file.id}`,
+  logFields: (file) => ({ service: 'gateway', instance: file.id }),
+});
+const { config, file, name, logger, connection } = daemon;
 const listen = parseHostPort(file.listen);
 const metrics = new DaemonMetrics({ service: 'gateway', member: name });
 
-const { db, connection } = connectDaemonBus(config, name, logger);
 const requester = new Requester({ connection, gatewayId: name, logger });
 const subscriber = new NotificationSubscriber(connection, logger);
 const notifications = {
@@ -61,57 +58,51 @@ const dispatcher: Dispatcher = {
 };
 
 let gateway: Gateway;
-let gossip: GossipNode | null = null;
-try {
-  if (!listen) throw new Error(`bad listen address ${file.listen}`);
-  let replicas: GossipView | null = null;
-  if (file.gossip) {
-    gossip = await joinGossip(
-      file.gossip,
-      config.path,
-      { id: name, role: 'gateway', meta: { url: file.publicUrl ?? `https://${file.listen}` } },
+await daemon.run({
+  async start() {
+    if (!listen) throw new Error(`bad listen address ${file.listen}`);
+    let replicas: GossipView | null = null;
+    if (file.gossip) {
+      const gossip = await daemon.joinGossip(file.gossip, 'gateway', {
+        url: file.publicUrl ?? `https://${file.listen}`,
+      });
+      replicas = new GossipView(gossip, {
+        settleMs: 3 * (file.gossip.periodMs ?? DEFAULT_PERIOD_MS),
+      });
+    }
+    await requester.start();
+    gateway = new Gateway({
+      host: listen.host,
+      port: listen.port,
+      tls: {
+        cert: config.tls.cert.toString(),
+        key: config.tls.key.toString(),
+        // Client certificates from the cluster CA make an operator (`/metrics`).
+        ca: config.tls.ca.toString(),
+      },
+      registry: metrics.registry,
+      tokens: { publicKey: await readTokenPublicKey(config.path(file.verificationKey)) },
+      dispatcher,
+      notifications,
+      // Ready when the bus has a primary to send to; the services' liveness shows in answers.
+      readiness: () =>
+        Promise.resolve(
+          connection.primary
+            ? { ready: true }
+            : { ready: false, reason: 'no Redis primary is known yet' },
+        ),
+      ...(file.publicUrl ? { publicUrl: file.publicUrl } : {}),
+      ...(replicas ? { replicas, answerGraceMs: file.gossip?.periodMs ?? DEFAULT_PERIOD_MS } : {}),
       logger,
-    );
-    replicas = new GossipView(gossip, {
-      settleMs: 3 * (file.gossip.periodMs ?? DEFAULT_PERIOD_MS),
     });
-  }
-  await requester.start();
-  gateway = new Gateway({
-    host: listen.host,
-    port: listen.port,
-    tls: {
-      cert: config.tls.cert.toString(),
-      key: config.tls.key.toString(),
-      // Client certificates from the cluster CA make an operator (`/metrics`).
-      ca: config.tls.ca.toString(),
-    },
-    registry: metrics.registry,
-    tokens: { publicKey: await readTokenPublicKey(config.path(file.verificationKey)) },
-    dispatcher,
-    notifications,
-    // Ready when the bus has a primary to send to; the services' liveness shows in answers.
-    readiness: () =>
-      Promise.resolve(
-        connection.primary
-          ? { ready: true }
-          : { ready: false, reason: 'no Redis primary is known yet' },
-      ),
-    ...(file.publicUrl ? { publicUrl: file.publicUrl } : {}),
-    ...(replicas ? { replicas, answerGraceMs: file.gossip?.periodMs ?? DEFAULT_PERIOD_MS } : {}),
-    logger,
-  });
-  await gateway.start();
-} catch (err) {
-  exitOnStartFailure(logger, err);
-}
-announceReady({ service: 'gateway', instance: file.id, url: `https://${file.listen}` });
-stopOnSignals(logger, async () => {
-  // The others hear of the departure at once; the frozen view still serves the drain.
-  await gossip?.close();
-  await gateway.close();
-  await requester.close();
-  await connection.close();
-  await db.close();
-  metrics.close();
+    await gateway.start();
+  },
+  ready: { service: 'gateway', instance: file.id, url: `https://${file.listen}` },
+  // After leaving gossip: the others hear of the departure at once; the frozen view still
+  // serves the drain.
+  async stop() {
+    await gateway.close();
+    await requester.close();
+  },
+  closeMetrics: () => metrics.close(),
 });
