@@ -4,7 +4,8 @@
  * and whether it is paged or streamed. The gateway's router (server/gateway/routes.ts) is
  * keyed by these names, so a route without a handler or a handler without a route does not
  * compile; the CLI's client (cli/http/agenda-api.ts) builds its requests from the same
- * entries, so its paths, bodies and answer types cannot drift from the gateway's.
+ * entries, so its paths, bodies and answer types cannot drift from the gateway's, and so does
+ * the chaos load generator (lab/chaos/load.ts), which speaks HTTP itself.
  *
  * Adding a route is one entry here, one handler in the gateway (which the compiler asks
  * for), and a method in the CLI only when a command wants a friendlier name than

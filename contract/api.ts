@@ -30,8 +30,6 @@ import type {
   SlotView,
 } from './views.js';
 
-export const API_PREFIX = '/v1';
-
 /**
  * Bounds of one import request: VEVENTs that are not changed occurrences, and bytes.
  * Bigger files go in several requests (the CLI splits them); bigger requests are refused

@@ -11,6 +11,12 @@
  * after an outage is seen within tens of milliseconds and unavailability is measured
  * finely. Each finished operation is reported as an {@link OpRecord} as soon as it ends.
  * It runs in-process (tests) or behind `load-main.ts` (the lab's client namespace).
+ *
+ * It speaks HTTP itself, not through the CLI's client, because it needs every attempt's raw
+ * outcome and its own timeouts and retries. Its requests are still derived from the API's
+ * declaration (contract/api-routes.ts) as the CLI's are: a route's method, path and query
+ * names, its request body type (the CLI's `RequestOf`) and the answer fields it reads come
+ * from there, so a change of route is a type error here too.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,7 +24,16 @@ import { Agent } from 'undici';
 import { z } from 'zod';
 import { Rng } from '../../base/rng.js';
 import { preciseConnector } from '../../server/net/connector.js';
-import { API_PREFIX, LIST_PAGE_MAX_ITEMS } from '../../contract/api.js';
+import { LIST_PAGE_MAX_ITEMS } from '../../contract/api.js';
+import {
+  API_ROUTES,
+  type AnswerOf,
+  type ApiRoutes,
+  type PathParams,
+  type RouteDeclaration,
+  type RouteName,
+} from '../../contract/api-routes.js';
+import type { RequestOf } from '../../cli/http/agenda-api.js';
 import { monotonicNow, type LoadSpec, type OpRecord, type UserReadBack } from './protocol.js';
 
 /** Events are one minute long, one after another: creates never conflict with each other. */
@@ -55,11 +70,50 @@ interface UserSession {
   nextSlot: number;
 }
 
-const EventsAnswer = z.object({
+/**
+ * The routes the load may call: those a path alone names (no `:parameter`) and that answer
+ * JSON. A route that gains a parameter stops being one, so its calls here stop compiling.
+ */
+type LoadRoute = {
+  [K in RouteName]: unknown extends PathParams<ApiRoutes[K]['path']>
+    ? ApiRoutes[K]['answer'] extends { readonly kind: 'json' }
+      ? K
+      : never
+    : never;
+}[RouteName];
+
+/** A request to any {@link LoadRoute}, once `RequestOf` has checked it. */
+interface LoadRequestParts {
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  readonly body?: unknown;
+}
+
+type EventsPage = AnswerOf<ApiRoutes['listEvents']>;
+/**
+ * What the load reads of a page of `listEvents`, checked before it is trusted; its type is
+ * the contract's, so the fields cannot drift. A missing `next` reads as the last page.
+ */
+const EventsPage = z.object({
   events: z.array(z.object({ title: z.string() })),
   next: z.string().nullable().optional(),
-});
-const LoginAnswer = z.object({ token: z.string().min(1) });
+}) satisfies z.ZodType<{
+  readonly events: readonly Pick<EventsPage['events'][number], 'title'>[];
+  readonly next?: EventsPage['next'] | undefined;
+}>;
+/** What the load reads of `login`'s answer: the session token. */
+const SessionToken = z.object({ token: z.string().min(1) }) satisfies z.ZodType<
+  Pick<AnswerOf<ApiRoutes['login']>, 'token'>
+>;
+
+/** The path and query string of a request to `route`, query names in the order given. */
+function requestPath(route: RouteDeclaration, query: LoadRequestParts['query']): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) search.append(name, value);
+  }
+  const text = search.toString();
+  return text === '' ? route.path : `${route.path}?${text}`;
+}
 
 /** Statuses after which the same request may succeed: the system is failing over. */
 function retryable(status: number): boolean {
@@ -245,7 +299,7 @@ export class ChaosLoad {
       }
       attempts += 1;
       await this.#ensureLogin(user);
-      const answer = await this.#attempt('POST', '/events', { json: body, user, key: title });
+      const answer = await this.#attempt('createEvent', { body }, { user, key: title });
       if (answer.answered && answer.status >= 200 && answer.status < 300) {
         this.#report({
           kind: 'create',
@@ -324,17 +378,13 @@ export class ChaosLoad {
     const titles: string[] = [];
     let after: string | null = null;
     do {
-      const page: string = after === null ? '' : `&after=${encodeURIComponent(after)}`;
-      const answer = await this.#attempt(
-        'GET',
-        `/events?from=${from}&to=${to}&limit=${LIST_PAGE_MAX_ITEMS}${page}`,
-        { user },
-      );
+      const query = { from, to, limit: String(LIST_PAGE_MAX_ITEMS), after: after ?? undefined };
+      const answer = await this.#attempt('listEvents', { query }, { user });
       if (!answer.answered) return { ok: false, error: answer.error };
       if (answer.status === 401) user.token = null;
-      if (answer.status !== 200)
+      if (answer.status !== API_ROUTES.listEvents.answer.status)
         return { ok: false, error: describeRefusal(answer.status, answer.body) };
-      const parsed = EventsAnswer.safeParse(answer.body);
+      const parsed = EventsPage.safeParse(answer.body);
       if (!parsed.success) return { ok: false, error: 'the agenda answer has no events list' };
       titles.push(...parsed.data.events.map((event) => event.title));
       after = parsed.data.next ?? null;
@@ -349,8 +399,8 @@ export class ChaosLoad {
     const body = { username: user.name, password: user.password };
     for (;;) {
       const key = `register-${user.name}`.replace(/[^A-Za-z0-9_-]/g, '_');
-      const answer = await this.#attempt('POST', '/users', { json: body, key });
-      if (answer.answered && answer.status === 201) return;
+      const answer = await this.#attempt('register', { body }, { key });
+      if (answer.answered && answer.status === API_ROUTES.register.answer.status) return;
       const error = answer.answered ? describeRefusal(answer.status, answer.body) : answer.error;
       if ((answer.answered && !retryable(answer.status)) || monotonicNow() > deadline) {
         throw new LoadError(`could not register ${user.name}: ${error}`);
@@ -366,9 +416,9 @@ export class ChaosLoad {
       const deadline = monotonicNow() + SETUP_TIMEOUT_MS;
       const body = { username: user.name, password: user.password };
       while (!this.#closing.signal.aborted) {
-        const answer = await this.#attempt('POST', '/sessions', { json: body });
-        if (answer.answered && answer.status === 200) {
-          const parsed = LoginAnswer.safeParse(answer.body);
+        const answer = await this.#attempt('login', { body }, {});
+        if (answer.answered && answer.status === API_ROUTES.login.answer.status) {
+          const parsed = SessionToken.safeParse(answer.body);
           if (parsed.success) {
             user.token = parsed.data.token;
             return;
@@ -384,23 +434,29 @@ export class ChaosLoad {
     await user.login;
   }
 
-  async #attempt(
-    method: 'GET' | 'POST',
-    path: string,
-    options: { json?: unknown; user?: UserSession; key?: string },
+  /**
+   * One attempt at route `name` with `request` (typed by the route's declaration), as `user`
+   * when given, with `key` as its idempotency key when given.
+   */
+  async #attempt<K extends LoadRoute>(
+    name: K,
+    request: RequestOf<K>,
+    options: { user?: UserSession; key?: string },
   ): Promise<Attempt> {
+    const route: RouteDeclaration = API_ROUTES[name];
+    const { query, body: sent } = request as LoadRequestParts;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.user?.token) headers.authorization = `Bearer ${options.user.token}`;
     if (options.key !== undefined) headers['idempotency-key'] = options.key;
-    if (options.json !== undefined) headers['content-type'] = 'application/json';
+    if (sent !== undefined) headers['content-type'] = 'application/json';
     const timeout = this.#spec.attemptTimeoutMs;
     try {
       const response = await this.#agent.request({
         origin: this.#origin,
-        path: `${API_PREFIX}${path}`,
-        method,
+        path: requestPath(route, query),
+        method: route.method,
         headers,
-        ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }),
+        ...(sent === undefined ? {} : { body: JSON.stringify(sent) }),
         headersTimeout: timeout,
         bodyTimeout: timeout,
         signal: AbortSignal.any([AbortSignal.timeout(timeout), this.#closing.signal]),
