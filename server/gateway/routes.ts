@@ -4,8 +4,8 @@
  * route names, so a declared route without a handler, or a handler for no declared route,
  * does not compile; method, path, authentication, accepted query parameters, body schema
  * and answer status come from the declaration, never from here. The HTTP mechanics
- * (authentication, bodies, deadlines, errors) live in gateway.ts behind {@link ApiCall}, so
- * this file reads as the route → op mapping and nothing else.
+ * (authentication, bodies, deadlines, errors) live in gateway.ts and the parts it composes,
+ * behind {@link ApiCall}, so this file reads as the route → op mapping and nothing else.
  */
 import { z } from 'zod';
 import { parseInstant, validateTimeZone } from '../domain/index.js';
