@@ -80,7 +80,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'sim-checker-timeout-passes',
     bug: 'issue 12 item 7: the simulator counts a linearizability check that ran out of budget as a pass (run with a 0 ms budget, so every check runs out)',
-    file: 'raft/sim/simulator.ts',
+    file: 'raft/sim/invariants.ts',
     search: "if (verdict.verdict === 'timeout') {",
     replace: "if (verdict.verdict === 'timeout' && this.checkBudgetMs < 0) {",
     tests: [],
