@@ -10,6 +10,15 @@
  * details}}`; otherwise both are text, coloured only on a terminal without `NO_COLOR`.
  * Exit codes come from contract/errors.ts: 0 ok, 1 usage or invalid input, 2 authentication,
  * 3 not found or forbidden, 4 conflict, 5 service unavailable.
+ *
+ * The result's type is part of the command's: `AgendaCommand<typeof EventShow, EventAnswer>`
+ * prints an `EventAnswer`. Results are the answer types of contract/api.ts where a command
+ * prints the gateway's answer as it came (`WholeList<EventsAnswer>` where it joins pages),
+ * and types named next to the command where it prints a projection or a combination
+ * (`SignedIn`, `ExportResult`, `ListedMembership`, …). So a route whose answer stops being
+ * what a command declares is a type error in that command, and {@link ResultOf} gives tests
+ * and scripts the type of what `--json` prints, so a result that changes shape is a type
+ * error wherever it is read.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -46,7 +55,7 @@ export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
 /** What a command did: its JSON result and its human rendering. */
-export interface Outcome<Result extends object = object> {
+export interface Outcome<Result extends object> {
   /** Printed as JSON with `--json`; also what `run()` resolves to. */
   readonly result: Result;
   /** The text a person sees instead (nothing is printed when empty). */
@@ -79,8 +88,22 @@ export class CommandFailed extends Errors.ExitError {
   }
 }
 
-/** The base of every `agenda` command; see the module comment. */
-export abstract class AgendaCommand<T extends typeof Command> extends Command {
+/**
+ * The JSON result of command class `C`: what it prints with `--json` (unless it streams, as
+ * `watch` and `dashboard` do) and what `runIn` resolves to.
+ */
+export type ResultOf<C extends { readonly prototype: { run(): Promise<object> } }> = Awaited<
+  ReturnType<C['prototype']['run']>
+>;
+
+/**
+ * The base of every `agenda` command; see the module comment. `T` is the command's own
+ * class (its flags and arguments), `Result` the type of its JSON result.
+ */
+export abstract class AgendaCommand<
+  T extends typeof Command,
+  Result extends object,
+> extends Command {
   static override baseFlags = {
     json: Flags.boolean({
       description: 'Print the result as JSON on stdout, and errors as JSON on stderr.',
@@ -128,15 +151,15 @@ export abstract class AgendaCommand<T extends typeof Command> extends Command {
    * (and any embedding program) run a command in-process. Resolves to the JSON result;
    * rejects with {@link CommandFailed} after reporting the failure on `terminal.stderr`.
    */
-  static async runIn<C extends AgendaCommand<typeof Command>>(
-    this: new (argv: string[], config: Config) => C,
+  static async runIn<R extends object>(
+    this: new (argv: string[], config: Config) => AgendaCommand<typeof Command, R>,
     argv: string[],
     config: Config,
     terminal: Terminal,
-  ): Promise<unknown> {
+  ): Promise<R> {
     const command = new this(argv, config);
     command.terminal = terminal;
-    return command._run();
+    return command._run<R>();
   }
 
   override async init(): Promise<void> {
@@ -153,9 +176,9 @@ export abstract class AgendaCommand<T extends typeof Command> extends Command {
   }
 
   /** Does the command's work. Throwing an {@link AgendaError} sets the exit code. */
-  protected abstract execute(): Promise<Outcome>;
+  protected abstract execute(): Promise<Outcome<Result>>;
 
-  async run(): Promise<object> {
+  async run(): Promise<Result> {
     const outcome = await this.execute();
     if (!outcome.streamed) {
       if (this.json) {

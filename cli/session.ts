@@ -1,6 +1,6 @@
 /**
  * The parts of `register` and `login` that deal with secrets: getting the password and
- * keeping the token the gateway hands out.
+ * keeping the token the gateway hands out; and what both print once signed in, without it.
  */
 import { InvalidInput } from '../contract/errors.js';
 import type { LoginAnswer } from '../contract/api.js';
@@ -27,6 +27,17 @@ export async function obtainPassword(
     }
   }
   return password;
+}
+
+/**
+ * What `register` and `login` print with `--json`: who is signed in, on which profile, and
+ * until when — the login's answer without its token.
+ */
+export type SignedIn = Pick<LoginAnswer, 'user' | 'expiresAt'> & { readonly profile: string };
+
+/** The {@link SignedIn} result of logging in on `profile` with `answer`. */
+export function signedIn(profile: string, answer: LoginAnswer): SignedIn {
+  return { user: answer.user, profile, expiresAt: answer.expiresAt };
 }
 
 /**

@@ -1,12 +1,17 @@
 import { Flags } from '@oclif/core';
+import type { AgendasAnswer } from '../../contract/api.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { intervalFlags, parseUsernames } from '../flags.js';
+import type { WholeList } from '../http/agenda-api.js';
 import { toApiInstant } from '../time.js';
 import { renderAgendas } from '../ui/views.js';
 
 /** `agenda agenda (--group g | --users a,b)`: other people's agendas, as privacy allows. */
-export default class AgendaOfOthers extends AgendaCommand<typeof AgendaOfOthers> {
+export default class AgendaOfOthers extends AgendaCommand<
+  typeof AgendaOfOthers,
+  WholeList<AgendasAnswer>
+> {
   static override summary = "Show the agendas of a group's members or of named users.";
   static override description =
     'You see the agenda of people you share a group with. Events show in full when you attend them, when they are public, or when they are "busy" and you rank above the person in a hierarchical group; otherwise only as busy blocks. The interval defaults to the next 7 days.';
@@ -27,7 +32,7 @@ export default class AgendaOfOthers extends AgendaCommand<typeof AgendaOfOthers>
     ...intervalFlags,
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<WholeList<AgendasAnswer>>> {
     const { from, to } = this.interval(this.flags.from, this.flags.to);
     const targets =
       this.flags.group === undefined

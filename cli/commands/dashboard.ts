@@ -4,8 +4,11 @@ import { watchInTerminal } from '../../tui/watch.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 
+/** The dashboard draws on the terminal until `q`: it has no result, with `--json` or without. */
+export type DashboardResult = Record<string, never>;
+
 /** `agenda dashboard`: the live operator view of `npm start`'s cluster, the lab's, or any described one. */
-export default class Dashboard extends AgendaCommand<typeof Dashboard> {
+export default class Dashboard extends AgendaCommand<typeof Dashboard, DashboardResult> {
   static override summary =
     'Watch the cluster live: DB members, Redis, the VIP, the supervisor, gossip and failovers (q quits).';
   static override description =
@@ -25,7 +28,7 @@ export default class Dashboard extends AgendaCommand<typeof Dashboard> {
     }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<DashboardResult>> {
     await watchInTerminal(
       chooseTopology({
         lab: this.flags.lab,

@@ -7,8 +7,15 @@ import type { Outcome } from '../base-command.js';
 import { whenFlag } from '../flags.js';
 import { toApiInstant } from '../time.js';
 
+/**
+ * What `export` prints with `--json`: the calendar text without `--output`, else the file
+ * written (an absolute path) and its size in bytes.
+ */
+export type ExportResult =
+  { readonly calendar: string } | { readonly file: string; readonly bytes: number };
+
 /** `agenda export [--from] [--to] [--output file.ics]`: your agenda as iCalendar. */
-export default class Export extends AgendaCommand<typeof Export> {
+export default class Export extends AgendaCommand<typeof Export, ExportResult> {
   static override summary = 'Export your agenda as iCalendar (.ics), to a file or stdout.';
   static override description =
     'Without --from/--to the whole agenda is exported. With --json and no --output the calendar text is the "calendar" field of the result.';
@@ -26,7 +33,7 @@ export default class Export extends AgendaCommand<typeof Export> {
     }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<ExportResult>> {
     const from = this.flags.from === undefined ? undefined : this.when(this.flags.from, 'from');
     const to = this.flags.to === undefined ? undefined : this.when(this.flags.to, 'to');
     if (from !== undefined && to !== undefined && to <= from) {

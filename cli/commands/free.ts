@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import type { FreeAnswer } from '../../contract/api.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { intervalFlags } from '../flags.js';
@@ -6,7 +7,7 @@ import { parseDuration, toApiInstant } from '../time.js';
 import { renderSlots } from '../ui/views.js';
 
 /** `agenda free --group g --duration d`: when every member is free. */
-export default class Free extends AgendaCommand<typeof Free> {
+export default class Free extends AgendaCommand<typeof Free, FreeAnswer> {
   static override summary =
     'Find the times when every member of a group is free for at least --duration.';
   static override examples = [
@@ -22,7 +23,7 @@ export default class Free extends AgendaCommand<typeof Free> {
     ...intervalFlags,
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<FreeAnswer>> {
     const { from, to } = this.interval(this.flags.from, this.flags.to);
     const duration = parseDuration(this.flags.duration);
     const { api } = await this.connect({ authenticated: true });

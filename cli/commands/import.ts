@@ -13,7 +13,7 @@ import { ProgressBar, formatCount } from '../ui/progress.js';
 import type { ViewContext } from '../ui/views.js';
 
 /** `agenda import <file.ics>`: adds the file's events to your agenda, or brings them up to date. */
-export default class Import extends AgendaCommand<typeof Import> {
+export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
   static override summary = 'Import the events of an iCalendar (.ics) file into your agenda.';
   static override description =
     'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed. Ctrl-C stops after the request in flight.';
@@ -22,7 +22,7 @@ export default class Import extends AgendaCommand<typeof Import> {
   };
   static override flags = { 'allow-conflict': allowConflictFlag };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<ImportAnswer>> {
     const { file } = this.args;
     let calendar: string;
     try {

@@ -1,10 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
-import { obtainPassword, rememberLogin } from '../session.js';
+import { obtainPassword, rememberLogin, signedIn } from '../session.js';
+import type { SignedIn } from '../session.js';
 
 /** `agenda login <username>`: obtains a token and stores it in the profile. */
-export default class Login extends AgendaCommand<typeof Login> {
+export default class Login extends AgendaCommand<typeof Login, SignedIn> {
   static override summary = 'Log in; the token is kept in the profile (file mode 0600).';
   static override description =
     'Asks for the password without echoing it, or reads it from standard input with --password-stdin. The gateways (--server) and CA (--ca) used are remembered with the login.';
@@ -22,7 +23,7 @@ export default class Login extends AgendaCommand<typeof Login> {
     }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<SignedIn>> {
     // Connection settings are checked before asking for a secret the user would retype.
     const connection = await this.connect({ authenticated: false });
     const password = await obtainPassword(this.terminal, {
@@ -34,7 +35,7 @@ export default class Login extends AgendaCommand<typeof Login> {
       connection.api.login({ username: this.args.username, password }),
     );
     await rememberLogin(this.profiles, this.profileName, connection, answer);
-    const result = { user: answer.user, profile: this.profileName, expiresAt: answer.expiresAt };
+    const result = signedIn(this.profileName, answer);
     return {
       result,
       human: () =>

@@ -1,10 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
-import { obtainPassword, rememberLogin } from '../session.js';
+import { obtainPassword, rememberLogin, signedIn } from '../session.js';
+import type { SignedIn } from '../session.js';
 
 /** `agenda register <username>`: creates the account, then logs in as it. */
-export default class Register extends AgendaCommand<typeof Register> {
+export default class Register extends AgendaCommand<typeof Register, SignedIn> {
   static override summary = 'Create an account and log in as it.';
   static override description =
     'Asks for the password twice without echoing it, or reads it from standard input with --password-stdin. The token is kept in the profile like after login.';
@@ -22,7 +23,7 @@ export default class Register extends AgendaCommand<typeof Register> {
     }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<SignedIn>> {
     const connection = await this.connect({ authenticated: false });
     const password = await obtainPassword(this.terminal, {
       fromStdin: this.flags['password-stdin'],
@@ -39,7 +40,7 @@ export default class Register extends AgendaCommand<typeof Register> {
     );
     const answer = await this.slow('Logging in…', connection.api.login({ username, password }));
     await rememberLogin(this.profiles, this.profileName, connection, answer);
-    const result = { user: answer.user, profile: this.profileName, expiresAt: answer.expiresAt };
+    const result = signedIn(this.profileName, answer);
     return {
       result,
       human: () => `Registered and logged in as ${this.palette.bold(answer.user.username)}.`,

@@ -9,8 +9,26 @@ import type { StreamObserver } from '../http/live-updates.js';
 import { describeLiveUpdate } from '../ui/live.js';
 import { coloursWanted, createPalette } from '../ui/palette.js';
 
+/**
+ * What `watch` resolves to in-process: how many updates it printed. It prints no result:
+ * its output is its lines, as they come.
+ */
+export interface WatchResult {
+  readonly updates: number;
+}
+
+/**
+ * One line of `watch --json`: a live update as the gateway sent it, or the news that some
+ * may have been missed.
+ */
+export type WatchLine = LiveUpdate | { readonly kind: 'resync'; readonly reason: string };
+
+function jsonLine(line: WatchLine): string {
+  return JSON.stringify(line);
+}
+
 /** `agenda watch`: live updates as they arrive, until Ctrl-C (exit 0). */
-export default class Watch extends AgendaCommand<typeof Watch> {
+export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
   static override summary = 'Print live updates to your agenda as they happen, until Ctrl-C.';
   static override description =
     'One line per update; with --json one JSON object per line ({kind, change, eventId | group and member, by, at}). When a gateway goes away the stream is reopened on the next one that answers, with a growing pause between attempts.';
@@ -22,7 +40,7 @@ export default class Watch extends AgendaCommand<typeof Watch> {
     count: Flags.integer({ description: 'Exit after this many updates.', min: 1 }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<WatchResult>> {
     const { api } = await this.connect({ authenticated: true });
     const stop = new AbortController();
     const stopListening = this.terminal.onInterrupt(() => stop.abort());
@@ -40,7 +58,7 @@ export default class Watch extends AgendaCommand<typeof Watch> {
   }
 
   private async line(update: LiveUpdate, api: AgendaApi): Promise<string> {
-    if (this.json) return JSON.stringify(update);
+    if (this.json) return jsonLine(update);
     let event: EventView | undefined;
     if (update.kind === 'event') {
       // Updates carry only the event id; the title makes the line worth reading. Best effort:
@@ -60,8 +78,7 @@ export default class Watch extends AgendaCommand<typeof Watch> {
   private observer(): StreamObserver {
     if (this.json) {
       return {
-        missed: (reason) =>
-          this.terminal.stdout.write(`${JSON.stringify({ kind: 'resync', reason })}\n`),
+        missed: (reason) => this.terminal.stdout.write(`${jsonLine({ kind: 'resync', reason })}\n`),
       };
     }
     const { stderr, env } = this.terminal;

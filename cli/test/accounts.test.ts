@@ -16,6 +16,7 @@ import {
   RecordedOutput,
   RecordedTerminal,
   parseJsonLine,
+  parseJsonResult,
   runCommand,
   temporaryConfigDir,
 } from './support/harness.js';
@@ -66,7 +67,7 @@ test('register creates the account, logs in and keeps the token in a 0600 file',
     new RecordedTerminal({ stdin: `${PASSWORD}\n` }),
   );
   t.is(run.exitCode, 0, run.stderr);
-  t.like(parseJsonLine(run.stdout), {
+  t.like(parseJsonResult(Register, run.stdout), {
     user: { username: 'alice', name: 'Alice Liddell' },
     profile: 'default',
   });
@@ -110,9 +111,12 @@ test('each profile keeps its own login, and later commands use its token and gat
     configDir,
   ]);
   t.is(asBob.exitCode, 0, asBob.stderr);
-  t.like(parseJsonLine(asBob.stdout), { user: { username: 'bob' }, profile: 'work' });
+  t.like(parseJsonResult(Whoami, asBob.stdout), { user: { username: 'bob' }, profile: 'work' });
   const asAlice = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
-  t.like(parseJsonLine(asAlice.stdout), { user: { username: 'alice' }, profile: 'default' });
+  t.like(parseJsonResult(Whoami, asAlice.stdout), {
+    user: { username: 'alice' },
+    profile: 'default',
+  });
 
   const tokens = gateway.requestsTo('GET', '/v1/me').map((r) => r.headers.authorization);
   t.deepEqual(tokens, ['Bearer token-of-bob', 'Bearer token-of-alice']);
@@ -129,7 +133,7 @@ test('logout forgets the token but keeps the gateways for the next login', async
   await logIn(gateway, tls, configDir);
 
   const logout = await runCommand(Logout, ['--json', '--config-dir', configDir]);
-  t.deepEqual(parseJsonLine(logout.stdout), { profile: 'default', loggedOut: true });
+  t.deepEqual(parseJsonResult(Logout, logout.stdout), { profile: 'default', loggedOut: true });
 
   const whoami = await runCommand(Whoami, ['--config-dir', configDir]);
   t.is(whoami.exitCode, 2);

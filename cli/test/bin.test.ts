@@ -2,9 +2,17 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import EventList from '../commands/event/list.js';
+import Import from '../commands/import.js';
+import Login from '../commands/login.js';
 import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
 import { PASSWORD, eventView, loginAnswer } from './support/fixtures.js';
-import { REPOSITORY_ROOT, parseJsonLine, temporaryConfigDir } from './support/harness.js';
+import {
+  REPOSITORY_ROOT,
+  parseJsonLine,
+  parseJsonResult,
+  temporaryConfigDir,
+} from './support/harness.js';
 
 const BIN = path.join(REPOSITORY_ROOT, 'bin', 'agenda.js');
 
@@ -51,12 +59,12 @@ test('the agenda binary logs in, reuses the stored login and reports errors as J
     `${PASSWORD}\n`,
   );
   t.is(login.code, 0, login.stderr);
-  t.like(parseJsonLine(login.stdout), { user: { username: 'alice' }, profile: 'work' });
+  t.like(parseJsonResult(Login, login.stdout), { user: { username: 'alice' }, profile: 'work' });
 
   // No server nor CA this time: the profile remembers them.
   const list = await agenda(['event', 'list', '--json'], env);
   t.is(list.code, 0, list.stderr);
-  t.like(parseJsonLine(list.stdout), { events: [{ id: 'e1', title: 'Standup' }] });
+  t.like(parseJsonResult(EventList, list.stdout), { events: [{ id: 'e1', title: 'Standup' }] });
   t.is(gateway.requestsTo('GET', '/v1/events')[0]?.headers.authorization, 'Bearer token-of-alice');
 
   const missing = await agenda(['event', 'show', 'nope', '--json'], env);
@@ -116,5 +124,5 @@ test('a failed command exits only after its whole result left through the pipe',
   const run = await agenda(['import', file, '--json'], env);
   t.is(run.code, 4, run.stderr);
   t.true(run.stdout.length > 128 * 1024, `${run.stdout.length} characters`);
-  t.is((parseJsonLine(run.stdout) as { events: unknown[] }).events.length, 149);
+  t.is(parseJsonResult(Import, run.stdout).events.length, 149);
 });

@@ -17,10 +17,12 @@ import { eventDetails, eventView, groupView, logIn, loginAnswer } from './suppor
 import {
   RecordedTerminal,
   parseJsonLine,
+  parseJsonResult,
   runCommand,
   temporaryConfigDir,
 } from './support/harness.js';
 import type { RunnableCommand } from './support/harness.js';
+import type { ResultOf } from '../base-command.js';
 
 let tls: TestTls;
 let gateway: FakeGateway;
@@ -101,15 +103,15 @@ test.after.always(async () => {
   await gateway.close();
 });
 
-/** Runs with `--json`, expects success, and returns the parsed envelope. */
-async function envelope(
+/** Runs with `--json`, expects success, and returns the parsed envelope as the command's result. */
+async function envelope<C extends RunnableCommand>(
   t: { is(actual: unknown, expected: unknown, message?: string): void },
-  command: RunnableCommand,
+  command: C,
   argv: string[],
-): Promise<Record<string, unknown>> {
+): Promise<ResultOf<C>> {
   const run = await runCommand(command, [...argv, '--json', '--config-dir', configDir]);
   t.is(run.exitCode, 0, run.stderr);
-  return parseJsonLine(run.stdout) as Record<string, unknown>;
+  return parseJsonResult(command, run.stdout);
 }
 
 test('invite list, accept and decline answer {invitations} and {event}', async (t) => {
@@ -264,7 +266,7 @@ test('agenda and conflicts follow pages: an agenda split over two pages is shown
     terminal(),
   );
   t.is(agendas.exitCode, 0, agendas.stderr);
-  t.deepEqual(parseJsonLine(agendas.stdout), {
+  t.deepEqual(parseJsonResult(AgendaOfOthers, agendas.stdout), {
     agendas: [
       { user: 'alice', entries: [busy(10)] },
       { user: 'bob', entries: [busy(11), busy(12), busy(13)] },
@@ -282,7 +284,7 @@ test('agenda and conflicts follow pages: an agenda split over two pages is shown
 
   const conflicts = await runCommand(Conflicts, ['--json', '--config-dir', dir], terminal());
   t.is(conflicts.exitCode, 0, conflicts.stderr);
-  const found = parseJsonLine(conflicts.stdout) as { conflicts: { events: { id: string }[] }[] };
+  const found = parseJsonResult(Conflicts, conflicts.stdout);
   t.deepEqual(Object.keys(found), ['conflicts']);
   t.deepEqual(
     found.conflicts.map((c) => c.events[1]?.id),

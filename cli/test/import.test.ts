@@ -15,6 +15,7 @@ import { logIn, loginAnswer } from './support/fixtures.js';
 import {
   RecordedTerminal,
   parseJsonLine,
+  parseJsonResult,
   runCommand,
   temporaryConfigDir,
 } from './support/harness.js';
@@ -91,7 +92,7 @@ test('a file of 450 events goes in three requests, one combined result, a progre
   }
   const keys = new Set(requests.map((r) => r.headers['idempotency-key']));
   t.is(keys.size, 3, 'each request has a key of its own');
-  const result = parseJsonLine(json.stdout) as ImportAnswer;
+  const result = parseJsonResult(Import, json.stdout);
   t.is(result.events.length, 450);
   t.like(result.events[449], { uid: 'birthday-449@example.com', action: 'created' });
   t.is(json.stderr, '');
@@ -121,7 +122,7 @@ test('a request nobody could answer is sent again with the same key, and the imp
   t.is(keys.length, 4);
   t.is(keys[2], keys[1], 'the retry kept its key');
   t.not(keys[3], keys[2]);
-  t.is((parseJsonLine(run.stdout) as ImportAnswer).events.length, 450);
+  t.is(parseJsonResult(Import, run.stdout).events.length, 450);
 });
 
 test('failures of every request are combined, indexed across the file; the exit code is the first one', async (t) => {
@@ -144,7 +145,7 @@ test('failures of every request are combined, indexed across the file; the exit 
   t.teardown(() => gateway.close());
   const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
   t.is(run.exitCode, 4);
-  const result = parseJsonLine(run.stdout) as ImportAnswer;
+  const result = parseJsonResult(Import, run.stdout);
   t.deepEqual(result.failed, [
     {
       index: IMPORT_REQUEST_MAX_EVENTS,

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import test from 'ava';
 import Watch from '../commands/watch.js';
+import type { WatchLine } from '../commands/watch.js';
 import type { LiveUpdate } from '../../contract/api.js';
 import { FakeGateway, createTestTls, deadGatewayUrl, errorAnswer } from './support/fake-gateway.js';
 import type { TestTls } from './support/fake-gateway.js';
@@ -27,6 +28,14 @@ const joined: LiveUpdate = {
   by: 'alice',
   at: '2026-03-01T10:00:01.000Z',
 };
+
+/** The lines `watch --json` printed. */
+function watchLines(stdout: string): WatchLine[] {
+  return stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as WatchLine);
+}
 
 function openStream(response: ServerResponse): void {
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
@@ -63,13 +72,7 @@ test('watch --json prints each update as one JSON line, skipping heartbeats and 
   });
   const run = await runCommand(Watch, ['--json', '--count', '2', '--config-dir', configDir]);
   t.is(run.exitCode, 0, run.stderr);
-  t.deepEqual(
-    run.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line) as unknown),
-    [invited, joined],
-  );
+  t.deepEqual(watchLines(run.stdout), [invited, joined]);
   t.is(run.stderr, '');
   const [stream] = gateway.requestsTo('GET', '/v1/stream');
   t.is(stream?.headers.authorization, 'Bearer token-of-alice');
@@ -87,13 +90,10 @@ test('a resync from the gateway reaches --json readers as a line of its own', as
   });
   const run = await runCommand(Watch, ['--json', '--count', '1', '--config-dir', configDir]);
   t.is(run.exitCode, 0, run.stderr);
-  t.deepEqual(
-    run.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line) as unknown),
-    [{ kind: 'resync', reason: 'live updates may have been missed' }, invited],
-  );
+  t.deepEqual(watchLines(run.stdout), [
+    { kind: 'resync', reason: 'live updates may have been missed' },
+    invited,
+  ]);
 });
 
 test('watch reopens the stream on the next gateway when its gateway dies', async (t) => {
@@ -120,13 +120,7 @@ test('watch reopens the stream on the next gateway when its gateway dies', async
     ...connectionFlags(`${first.url},${second.url}`, tls, configDir),
   ]);
   t.is(run.exitCode, 0, run.stderr);
-  t.deepEqual(
-    run.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line) as unknown),
-    [invited, joined],
-  );
+  t.deepEqual(watchLines(run.stdout), [invited, joined]);
   t.is(second.requestsTo('GET', '/v1/stream').length, 1);
 });
 

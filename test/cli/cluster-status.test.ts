@@ -6,10 +6,9 @@
 import path from 'node:path';
 import test from 'ava';
 import ClusterStatus from '../../cli/commands/cluster/status.js';
-import { parseJsonLine, runCommand } from '../../cli/test/support/harness.js';
+import { parseJsonResult, runCommand } from '../../cli/test/support/harness.js';
 import { silentLogger } from '../../base/log.js';
 import { joinGossip } from '../../server/gossip/join.js';
-import type { ClusterSnapshot } from '../../ops/model.js';
 import { writeClusterDescription } from '../../ops/description.js';
 import { FakeStatusServer, agentStatus, createTestPki } from '../../ops/testing.js';
 
@@ -51,7 +50,7 @@ test('cluster status --topology shows the VIP, a down agent and gossip, as text 
 
   const json = await runCommand(ClusterStatus, ['--topology', file, '--json']);
   t.is(json.exitCode, 0, json.stderr);
-  const { cluster } = parseJsonLine(json.stdout) as { cluster: ClusterSnapshot };
+  const { cluster } = parseJsonResult(ClusterStatus, json.stdout);
   t.like(cluster.vip, { address: '10.77.0.10', owner: 'vm1', claimants: ['vm1'] });
   t.like(cluster.vip?.agents[1], { id: 'vip-2', state: 'down' });
   t.like(cluster.gossip?.[0], { id: 'gateway-1', role: 'gateway', state: 'alive' });

@@ -8,12 +8,20 @@ import type { Outcome } from '../../base-command.js';
 /** How long one look waits for each process to answer (the dashboard's rounds wait 400 ms). */
 const ONE_LOOK_TIMEOUT_MS = 2_000;
 
+/** What `cluster status` prints with `--json`: one observation of the cluster. */
+export interface ClusterStatusResult {
+  readonly cluster: ClusterSnapshot;
+}
+
 /**
  * `agenda cluster status`: one observation of the cluster, for people or scripts. With
  * `--json` the result is `{ cluster }`, a `ClusterSnapshot` (`ops/model.ts`); a section the
  * topology does not have or that could not be read is absent.
  */
-export default class ClusterStatus extends AgendaCommand<typeof ClusterStatus> {
+export default class ClusterStatus extends AgendaCommand<
+  typeof ClusterStatus,
+  ClusterStatusResult
+> {
   static override summary =
     'Show the cluster once: DB members and the leader, Redis roles, the VIP, the supervisor lease, gossip.';
   static override description =
@@ -33,7 +41,7 @@ export default class ClusterStatus extends AgendaCommand<typeof ClusterStatus> {
     }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<ClusterStatusResult>> {
     // One look, not the dashboard's twice a second: a member slow to answer on a busy
     // machine (a TLS handshake, a status behind the store's work) is slow, not down.
     const observer = openClusterObserver(

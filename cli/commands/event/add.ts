@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { InvalidInput } from '../../../contract/errors.js';
-import type { CreateEventRequest } from '../../../contract/api.js';
+import type { CreateEventRequest, ScheduledAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseUsernames, requiredWhenFlag } from '../../flags.js';
@@ -8,7 +8,7 @@ import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js
 import { renderScheduled } from '../../ui/views.js';
 
 /** `agenda event add <title>`: a personal event, an appointment (`--with`) or a group event. */
-export default class EventAdd extends AgendaCommand<typeof EventAdd> {
+export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAnswer> {
   static override summary =
     'Schedule an event, an appointment (--with) or a group event (--group).';
   static override description =
@@ -27,7 +27,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd> {
     group: Flags.string({ description: 'Make it an event of this group: every member attends.' }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<ScheduledAnswer>> {
     const { flags } = this;
     const start = this.when(flags.start, 'start');
     const end = flags.end === undefined ? undefined : this.when(flags.end, 'end');

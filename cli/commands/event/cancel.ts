@@ -1,10 +1,11 @@
 import { Args, Flags } from '@oclif/core';
+import type { EventAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { toApiInstant } from '../../time.js';
 
 /** `agenda event cancel <id> [--occurrence <when>]`: cancels an event you organize. */
-export default class EventCancel extends AgendaCommand<typeof EventCancel> {
+export default class EventCancel extends AgendaCommand<typeof EventCancel, EventAnswer> {
   static override summary =
     'Cancel an event you organize (all occurrences, or one with --occurrence); attendees are told.';
   static override args = {
@@ -17,7 +18,7 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel> {
     }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<EventAnswer>> {
     const occurrence =
       this.flags.occurrence === undefined
         ? undefined

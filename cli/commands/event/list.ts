@@ -1,11 +1,13 @@
+import type { EventsAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { intervalFlags } from '../../flags.js';
+import type { WholeList } from '../../http/agenda-api.js';
 import { toApiInstant } from '../../time.js';
 import { formatSpan, renderEvents } from '../../ui/views.js';
 
 /** `agenda event list`: your occurrences in an interval, recurring events expanded. */
-export default class EventList extends AgendaCommand<typeof EventList> {
+export default class EventList extends AgendaCommand<typeof EventList, WholeList<EventsAnswer>> {
   static override summary = 'List your events in an interval (default: the next 7 days).';
   static override description =
     'Recurring events appear once per occurrence, each with the series id. Invitations you have not answered show as "you: pending", cancelled events as cancelled, overlaps as conflicts.';
@@ -15,7 +17,7 @@ export default class EventList extends AgendaCommand<typeof EventList> {
   ];
   static override flags = { ...intervalFlags };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<WholeList<EventsAnswer>>> {
     const { from, to } = this.interval(this.flags.from, this.flags.to);
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow(

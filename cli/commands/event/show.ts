@@ -1,16 +1,17 @@
 import { Args } from '@oclif/core';
+import type { EventAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { renderEventDetails } from '../../ui/views.js';
 
 /** `agenda event show <id>`: every detail of one event you can see. */
-export default class EventShow extends AgendaCommand<typeof EventShow> {
+export default class EventShow extends AgendaCommand<typeof EventShow, EventAnswer> {
   static override summary = 'Show an event: times, recurrence, attendees and their answers.';
   static override args = {
     id: Args.string({ description: 'The event (series) id.', required: true }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<EventAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Fetching the event…', api.showEvent(this.args.id));
     return { result: answer, human: () => renderEventDetails(answer.event, this.view) };

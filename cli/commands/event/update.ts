@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { InvalidInput } from '../../../contract/errors.js';
-import type { UpdateEventRequest } from '../../../contract/api.js';
+import type { ScheduledAnswer, UpdateEventRequest } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseUsernames, whenFlag } from '../../flags.js';
@@ -8,7 +8,7 @@ import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js
 import { renderScheduled } from '../../ui/views.js';
 
 /** `agenda event update <id>`: changes the given fields and keeps the others. */
-export default class EventUpdate extends AgendaCommand<typeof EventUpdate> {
+export default class EventUpdate extends AgendaCommand<typeof EventUpdate, ScheduledAnswer> {
   static override summary = 'Change an event you organize; fields not given keep their value.';
   static override description =
     'Times without an offset are read in --tz (else the local zone); --tz also moves the event to that zone. --repeat none ends a recurrence. --with invites more people. Attendees are told at once.';
@@ -25,7 +25,7 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate> {
     ...eventFieldFlags,
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<ScheduledAnswer>> {
     const { flags } = this;
     const start = flags.start === undefined ? undefined : this.when(flags.start, 'start');
     const end = flags.end === undefined ? undefined : this.when(flags.end, 'end');

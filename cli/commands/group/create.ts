@@ -1,10 +1,11 @@
 import { Args, Flags } from '@oclif/core';
+import type { GroupAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { renderGroup } from '../../ui/views.js';
 
 /** `agenda group create <name> (--hierarchical | --flat)`. */
-export default class GroupCreate extends AgendaCommand<typeof GroupCreate> {
+export default class GroupCreate extends AgendaCommand<typeof GroupCreate, GroupAnswer> {
   static override summary = 'Create a group you own, flat or hierarchical.';
   static override description =
     'Flat: a group event is pending until every member accepts. Hierarchical: members have levels (you, the owner, are 0); events you organize are imposed on lower levels.';
@@ -22,7 +23,7 @@ export default class GroupCreate extends AgendaCommand<typeof GroupCreate> {
     }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<GroupAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow(
       'Creating the group…',

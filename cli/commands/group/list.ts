@@ -1,12 +1,13 @@
+import type { GroupsAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { renderGroups } from '../../ui/views.js';
 
 /** `agenda group list`: the groups you belong to. */
-export default class GroupList extends AgendaCommand<typeof GroupList> {
+export default class GroupList extends AgendaCommand<typeof GroupList, GroupsAnswer> {
   static override summary = 'List the groups you belong to.';
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<GroupsAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Fetching groups…', api.groups());
     return { result: answer, human: () => renderGroups(answer.groups, this.palette) };

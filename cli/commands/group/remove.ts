@@ -1,10 +1,11 @@
 import { Args } from '@oclif/core';
+import type { GroupAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { renderGroup } from '../../ui/views.js';
 
 /** `agenda group remove <group> <username>`. */
-export default class GroupRemove extends AgendaCommand<typeof GroupRemove> {
+export default class GroupRemove extends AgendaCommand<typeof GroupRemove, GroupAnswer> {
   static override summary =
     'Remove a member from a group (owner, or a superior in a hierarchical group).';
   static override args = {
@@ -12,7 +13,7 @@ export default class GroupRemove extends AgendaCommand<typeof GroupRemove> {
     username: Args.string({ description: 'Who to remove.', required: true }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<GroupAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow(
       'Removing the member…',

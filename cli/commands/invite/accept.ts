@@ -1,11 +1,12 @@
 import { Args } from '@oclif/core';
+import type { EventAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { allowConflictFlag } from '../../flags.js';
 import { formatSpan } from '../../ui/views.js';
 
 /** `agenda invite accept <event-id>`. */
-export default class InviteAccept extends AgendaCommand<typeof InviteAccept> {
+export default class InviteAccept extends AgendaCommand<typeof InviteAccept, EventAnswer> {
   static override summary = 'Accept an invitation.';
   static override description =
     'Refused (exit 4, with the events in the way) when it overlaps an event you accepted, unless --allow-conflict.';
@@ -14,7 +15,7 @@ export default class InviteAccept extends AgendaCommand<typeof InviteAccept> {
   };
   static override flags = { 'allow-conflict': allowConflictFlag };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<EventAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow(
       'Accepting…',

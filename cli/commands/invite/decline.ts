@@ -1,16 +1,17 @@
 import { Args } from '@oclif/core';
+import type { EventAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 
 /** `agenda invite decline <event-id>`. */
-export default class InviteDecline extends AgendaCommand<typeof InviteDecline> {
+export default class InviteDecline extends AgendaCommand<typeof InviteDecline, EventAnswer> {
   static override summary =
     'Decline an invitation (in a flat group this cancels the event for everyone).';
   static override args = {
     'event-id': Args.string({ description: 'The event you are invited to.', required: true }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<EventAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Declining…', api.declineInvitation(this.args['event-id']));
     const { event } = answer;

@@ -1,13 +1,16 @@
 /**
  * Running `agenda` commands in-process for tests: a recorded terminal instead of the
  * process's streams, the repository's oclif configuration, and the outcome (exit code,
- * stdout, stderr, result) in one value.
+ * stdout, stderr, result) in one value. Results are typed by the command run (its
+ * `ResultOf`), and {@link parseJsonResult} reads `--json` output as that type, so a test
+ * names only fields the command's result has.
  */
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
 import { CommandFailed } from '../../base-command.js';
+import type { ResultOf } from '../../base-command.js';
 import type { InputStream, OutputStream, Terminal } from '../../terminal.js';
 import type { AgendaError } from '../../../contract/errors.js';
 import { temporaryDirectory } from '../../../test/support/temp-dirs.js';
@@ -63,19 +66,23 @@ export class RecordedTerminal implements Terminal {
   }
 }
 
-/** What running one command produced. */
-export interface CommandRun {
+/** What running one command, whose result is a `Result`, produced. */
+export interface CommandRun<Result extends object = object> {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
   /** What the command resolved to (its JSON result), when it succeeded. */
-  readonly result: unknown;
+  readonly result: Result | undefined;
   /** The reported failure, when it failed. */
   readonly error: AgendaError | undefined;
 }
 
-/** Anything `runIn` can be called on: a concrete command class. */
+/**
+ * Anything `runIn` can be called on: a concrete command class, whose `run` says the type of
+ * its result (what `ResultOf` reads).
+ */
 export interface RunnableCommand {
+  readonly prototype: { run(): Promise<object> };
   runIn(argv: string[], config: Config, terminal: Terminal): Promise<unknown>;
 }
 
@@ -88,13 +95,14 @@ export function cliConfig(): Promise<Config> {
 }
 
 /** Runs `command` with `argv` in-process against `terminal` (a fresh one by default). */
-export async function runCommand(
-  command: RunnableCommand,
+export async function runCommand<C extends RunnableCommand>(
+  command: C,
   argv: readonly string[],
   terminal: RecordedTerminal = new RecordedTerminal(),
-): Promise<CommandRun> {
+): Promise<CommandRun<ResultOf<C>>> {
   try {
-    const result = await command.runIn([...argv], await cliConfig(), terminal);
+    // `runIn` resolves to what the command's `run` does: its result.
+    const result = (await command.runIn([...argv], await cliConfig(), terminal)) as ResultOf<C>;
     return {
       exitCode: 0,
       stdout: terminal.stdout.text,
@@ -124,6 +132,18 @@ export function parseJsonLine(text: string): unknown {
   const lines = text.trim().split('\n');
   if (lines.length !== 1) throw new Error(`expected one line of JSON, got:\n${text}`);
   return JSON.parse(lines[0] ?? '');
+}
+
+/**
+ * Parses the one line `command` printed on stdout with `--json` (in-process or as
+ * `bin/agenda.js`) as that command's result type. Only the type is the command's: what the
+ * line holds is for the test's assertions to check.
+ */
+export function parseJsonResult<C extends RunnableCommand>(
+  _command: C,
+  stdout: string,
+): ResultOf<C> {
+  return parseJsonLine(stdout) as ResultOf<C>;
 }
 
 /** Resolves once `condition()` holds, checking every few milliseconds; fails after `timeoutMs`. */

@@ -14,7 +14,7 @@ import {
  * votes on nothing until promoted). `--json`: `{changed, members}`; `changed` is false when
  * it already was a learner.
  */
-export default class MemberAdd extends AgendaCommand<typeof MemberAdd> {
+export default class MemberAdd extends AgendaCommand<typeof MemberAdd, MembershipChangeResult> {
   static override summary = 'Add a DB member as a learner; promote it once it has caught up.';
   static override description =
     'The member must be running with "join": true in its config (and, if it ever was a member, an empty data directory). Without --address the cluster uses the address it knows for that id.';
@@ -26,7 +26,7 @@ export default class MemberAdd extends AgendaCommand<typeof MemberAdd> {
     }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<MembershipChangeResult>> {
     const id = parseMemberArg(this.args.member);
     const connection = openMembership(this.flags);
     try {

@@ -22,17 +22,27 @@ export interface ListedMember extends MemberView {
   readonly lostLog: boolean;
 }
 
+/** The leader's view of the configuration, each member as {@link ListedMember}. */
+export type ListedMembership = Omit<MembershipView, 'members'> & {
+  readonly members: readonly ListedMember[];
+};
+
+/** What `cluster member list` prints with `--json`. */
+export interface MemberListResult {
+  readonly members: ListedMembership;
+}
+
 /**
  * `agenda cluster member list`: the DB's configuration as its leader sees it — each
  * member's role, address, match index and lag — with each member's own applied index.
  * `--json`: `{members: {leader, term, commit, lastIndex, applied, members: ListedMember[]}}`.
  */
-export default class MemberList extends AgendaCommand<typeof MemberList> {
+export default class MemberList extends AgendaCommand<typeof MemberList, MemberListResult> {
   static override summary =
     'List the DB members: voter or learner, address, how far each has caught up, the leader.';
   static override flags = topologyFlags;
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<MemberListResult>> {
     const connection = openMembership(this.flags);
     try {
       const view = await this.slow('Asking the DB members…', connection.client.list());
@@ -51,7 +61,7 @@ export default class MemberList extends AgendaCommand<typeof MemberList> {
           lostLog: !m.leader && self !== null && self.lastIndex < m.match,
         };
       });
-      const listed = { ...view, members };
+      const listed: ListedMembership = { ...view, members };
       return { result: { members: listed }, human: () => describeMembers(listed, connection) };
     } finally {
       await connection.client.close();
@@ -60,7 +70,7 @@ export default class MemberList extends AgendaCommand<typeof MemberList> {
 }
 
 function describeMembers(
-  view: Omit<MembershipView, 'members'> & { readonly members: readonly ListedMember[] },
+  view: ListedMembership,
   connection: { apis: ReadonlyMap<NodeId, unknown>; nameOf(id: NodeId): string },
 ): string {
   const voters = view.members.filter((m) => m.role === 'voter').length;

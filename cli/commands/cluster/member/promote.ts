@@ -12,12 +12,15 @@ import {
  * `agenda cluster member promote <id>`: makes a caught-up learner a voter. Refused (exit 4)
  * while it is more than 100 entries behind the leader. `--json`: `{changed, members}`.
  */
-export default class MemberPromote extends AgendaCommand<typeof MemberPromote> {
+export default class MemberPromote extends AgendaCommand<
+  typeof MemberPromote,
+  MembershipChangeResult
+> {
   static override summary = 'Make a caught-up learner a voter.';
   static override args = { member: memberArg };
   static override flags = topologyFlags;
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<MembershipChangeResult>> {
     const id = parseMemberArg(this.args.member);
     const connection = openMembership(this.flags);
     try {

@@ -14,13 +14,16 @@ import {
  * hands its leadership over first (the command retries until the successor removed it).
  * `--json`: `{changed, members}`.
  */
-export default class MemberRemove extends AgendaCommand<typeof MemberRemove> {
+export default class MemberRemove extends AgendaCommand<
+  typeof MemberRemove,
+  MembershipChangeResult
+> {
   static override summary =
     'Remove a DB member (refused if the rest would lose their quorum); its process is not stopped.';
   static override args = { member: memberArg };
   static override flags = topologyFlags;
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<MembershipChangeResult>> {
     const id = parseMemberArg(this.args.member);
     const connection = openMembership(this.flags);
     try {

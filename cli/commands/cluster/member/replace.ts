@@ -25,7 +25,7 @@ import {
  * come back empty. Progress goes to stderr; `--json` prints the {@link ReplaceResult}. Safe
  * to run again after an interruption: it carries on from where the cluster is.
  */
-export default class MemberReplace extends AgendaCommand<typeof MemberReplace> {
+export default class MemberReplace extends AgendaCommand<typeof MemberReplace, ReplaceResult> {
   static override summary =
     'Replace a DB member with a lost disk: remove, wipe and restart joining, add as a learner, catch up, promote.';
   static override description =
@@ -44,7 +44,7 @@ export default class MemberReplace extends AgendaCommand<typeof MemberReplace> {
     }),
   };
 
-  protected async execute(): Promise<Outcome> {
+  protected async execute(): Promise<Outcome<ReplaceResult>> {
     const id = parseMemberArg(this.args.member);
     const connection = openMembership(this.flags);
     const name = connection.nameOf(id);
