@@ -388,6 +388,8 @@ export class BusConnection {
       connectionName: `${this.options.name}:${role}`,
       connectTimeout: this.options.connectTimeoutMs ?? 2_000,
       ...(bounded ? { commandTimeout: this.options.commandTimeoutMs ?? 2_000 } : {}),
+      // The commands issued in one turn of the event loop go out in one write.
+      enableAutoPipelining: bounded,
       // Fail fast instead of queueing or replaying: the callers re-send with their ids, to
       // whichever primary is current by then.
       enableOfflineQueue: false,
