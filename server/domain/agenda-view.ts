@@ -24,7 +24,6 @@ import {
 import type { AgendaKey, OccurrenceKey, PageRequest } from './paging.js';
 import { expandOccurrences } from './recurrence.js';
 import { busyBlock, busyBlockWeight, eventView, eventViewWeight } from './views.js';
-import type { BusyBlock, EventView } from './views.js';
 import type {
   CalendarEvent,
   EventId,

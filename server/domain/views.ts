@@ -7,16 +7,12 @@
 import { formatRecurrenceRule } from './recurrence.js';
 import { civilDate } from './recurrence-days.js';
 import type {
-  AttendeeRole,
   AttendeeStatus,
   CalendarEvent,
   EventRecord,
-  EventStatus,
   Interval,
   Millis,
   Occurrence,
-  Username,
-  Visibility,
 } from './types.js';
 import type { ConflictingEvent } from '../../contract/errors.js';
 import type {
