@@ -46,7 +46,11 @@ const forbidden: [string, string, RegExp][] = [
   ['server/domain/x.ts', "import { request } from 'undici';", /does no I\/O/],
   ['server/domain/x.ts', "import { o } from '../../ops/observer.js';", /nothing of ops\//],
   ['cli/commands/x.ts', "import { issue } from '../../lab/runner.js';", /not lab\//],
-  ['cli/commands/x.ts', "import { chooseTopology } from '../../lab/observer/open.js';", /not lab\//],
+  [
+    'cli/commands/x.ts',
+    "import { chooseTopology } from '../../lab/observer/open.js';",
+    /not lab\//,
+  ],
   ['ops/x.ts', "import { runDashboard } from '../tui/run.js';", /imports none of them/],
   ['raft/x.ts', "import { register } from 'prom-client';", /Registry of its own/],
   ['contract/x.ts', "import { toIso } from '../server/domain/views.js';", /imports no room/],

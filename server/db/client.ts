@@ -21,7 +21,12 @@
  */
 import { Agent, request } from 'undici';
 import { ConnectTimeoutError, preciseConnector } from '../net/connector.js';
-import { Unavailable, errorFromWire, isAgendaError, type AgendaError } from '../../contract/errors.js';
+import {
+  Unavailable,
+  errorFromWire,
+  isAgendaError,
+  type AgendaError,
+} from '../../contract/errors.js';
 import type {
   QueryBody,
   StoreCommand,

@@ -6,7 +6,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { ErrorAnswer } from '../../contract/api.js';
-import { httpStatusFor, InvalidInput, type AgendaError, type ErrorCode } from '../../contract/errors.js';
+import {
+  httpStatusFor,
+  InvalidInput,
+  type AgendaError,
+  type ErrorCode,
+} from '../../contract/errors.js';
 
 /** A refusal decided by the HTTP layer itself, with a status the error codes do not imply. */
 export class HttpRefusal extends Error {

@@ -17,7 +17,12 @@ import {
 import type { ListKind, Millis } from '../domain/index.js';
 import { InvalidInput } from '../../contract/errors.js';
 import type { CreateEventRequest, UpdateEventRequest } from '../../contract/api.js';
-import type { ApiRoutes, OptionalQuery, RequiredQuery, RouteName } from '../../contract/api-routes.js';
+import type {
+  ApiRoutes,
+  OptionalQuery,
+  RequiredQuery,
+  RouteName,
+} from '../../contract/api-routes.js';
 import { MAX_ID_LENGTH } from '../store/protocol.js';
 import type { CommandOf, QueryOf } from '../store/protocol.js';
 
