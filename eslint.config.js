@@ -143,12 +143,7 @@ export const boundaries = [
           // One seam remains (ARCHITECTURE.md, "What is left"): `cluster member replace --lab`
           // asks the lab controller to wipe and restart a member (lab/client.ts).
           roomImport('lab', 'cli/ imports contract/, ops/ and base/, not lab/', ['client.js']),
-          // The DB members' operator API (`cluster member …`) is still declared next to the
-          // service that serves it (ARCHITECTURE.md, "What is left").
-          roomImport('server', 'cli/ imports contract/, ops/ and base/, not server/', [
-            'db/membership.js',
-            'db/operator-client.js',
-          ]),
+          roomImport('server', 'cli/ imports contract/, ops/ and base/, not server/'),
           ...['supervisor', 'vip-agent'].map((room) =>
             roomImport(room, `cli/ imports contract/, ops/ and base/, not ${room}/`),
           ),

@@ -8,7 +8,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { NodeConfigFile } from '../raft/cmd/config.js';
-import { MembershipClient } from '../server/db/operator-client.js';
+import { MembershipClient } from '../ops/membership-client.js';
 import { Conflict, InvalidInput } from '../contract/errors.js';
 import type { LabHost } from './driver.js';
 import { DataLayout } from './layout.js';

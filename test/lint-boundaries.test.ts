@@ -56,6 +56,11 @@ const forbidden: [string, string, RegExp][] = [
   ['contract/x.ts', "import { toIso } from '../server/domain/views.js';", /imports no room/],
   ['contract/x.ts', "import { silentLogger } from '../base/log.js';", /imports no room/],
   ['cli/commands/x.ts', "import { DbClient } from '../../server/db/client.js';", /not server\//],
+  [
+    'cli/cluster/x.ts',
+    "import { MembershipClient } from '../../server/db/operator-client.js';",
+    /not server\//,
+  ],
   ['cli/ui/x.ts', "import { RaftNode } from '../../raft/runtime/raft-node.js';", /types only/],
 ];
 
@@ -77,7 +82,8 @@ const allowed: [string, string][] = [
   ['cli/commands/x.ts', "import { ControllerClient } from '../../lab/client.js';"],
   ['cli/commands/x.ts', "import type { ErrorCode } from '../../contract/errors.js';"],
   ['cli/commands/x.ts', "import type { NodeId } from '../../raft/core/types.js';"],
-  ['cli/cluster/x.ts', "import { MembershipClient } from '../../server/db/operator-client.js';"],
+  ['cli/cluster/x.ts', "import { MembershipClient } from '../../ops/membership-client.js';"],
+  ['cli/cluster/x.ts', "import { removalProblem } from '../../contract/membership.js';"],
   ['server/gateway/x.ts', "import { API_ROUTES } from '../../contract/api-routes.js';"],
   ['contract/x.ts', "import { z } from 'zod';"],
   ['tui/x.ts', "import type { ClusterSnapshot } from '../ops/model.js';"],

@@ -8,7 +8,7 @@ import { Args, Flags } from '@oclif/core';
 import type { NodeId } from '../../raft/core/types.js';
 import type { NetAddress } from '../../base/host-port.js';
 import { InvalidInput } from '../../contract/errors.js';
-import { MembershipClient } from '../../server/db/operator-client.js';
+import { MembershipClient } from '../../ops/membership-client.js';
 import { chooseTopology, describeChosenTopology, type TopologyChoice } from '../../ops/open.js';
 
 export const topologyFlags = {

@@ -26,7 +26,7 @@ import {
   removalProblem,
   type MembershipView,
   type MemberView,
-} from '../../server/db/membership.js';
+} from '../../contract/membership.js';
 
 /** What the procedure needs of the DB service: the operator client's calls. */
 export interface MembershipApi {

@@ -17,7 +17,7 @@ import { ProcessCluster, type StatusProbe } from '../../raft/cluster/process-clu
 import type { MutualTlsMaterial } from '../../base/tls.js';
 import { DbClient } from '../../server/db/client.js';
 import type { MembershipView } from '../../server/db/membership.js';
-import { MembershipClient } from '../../server/db/operator-client.js';
+import { MembershipClient } from '../../ops/membership-client.js';
 import MemberList from '../../cli/commands/cluster/member/list.js';
 import MemberRemove from '../../cli/commands/cluster/member/remove.js';
 import MemberReplace from '../../cli/commands/cluster/member/replace.js';

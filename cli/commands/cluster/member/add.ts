@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import type { MembershipChangeResult } from '../../../../server/db/membership.js';
+import type { MembershipChangeResult } from '../../../../contract/membership.js';
 import { AgendaCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import {

@@ -1,5 +1,5 @@
 import type { NodeId } from '../../../../raft/core/types.js';
-import type { MembershipView, MemberView } from '../../../../server/db/membership.js';
+import type { MembershipView, MemberView } from '../../../../contract/membership.js';
 import { AgendaCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import { openMembership, topologyFlags } from '../../../cluster/membership-connection.js';

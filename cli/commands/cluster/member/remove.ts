@@ -1,4 +1,4 @@
-import type { MembershipChangeResult } from '../../../../server/db/membership.js';
+import type { MembershipChangeResult } from '../../../../contract/membership.js';
 import { AgendaCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import {

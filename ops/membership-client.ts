@@ -5,12 +5,16 @@
  * forwards to the leader), trying the next member when one does not answer or has no leader.
  */
 import { Agent, request } from 'undici';
-import type { NodeId } from '../../raft/core/types.js';
-import type { NodeStatus } from '../../raft/runtime/raft-node.js';
-import type { NetAddress } from '../../base/host-port.js';
-import type { MutualTlsMaterial } from '../../base/tls.js';
-import { errorFromWire, Unavailable, type AgendaError } from '../../contract/errors.js';
-import { MEMBERS_PATH, type MembershipChangeResult, type MembershipView } from './membership.js';
+import type { NodeId } from '../raft/core/types.js';
+import type { NodeStatus } from '../raft/runtime/raft-node.js';
+import type { NetAddress } from '../base/host-port.js';
+import type { MutualTlsMaterial } from '../base/tls.js';
+import { errorFromWire, Unavailable, type AgendaError } from '../contract/errors.js';
+import {
+  MEMBERS_PATH,
+  type MembershipChangeResult,
+  type MembershipView,
+} from '../contract/membership.js';
 
 export interface MembershipClientOptions {
   /** API addresses of the DB members by id; any of them will do. */

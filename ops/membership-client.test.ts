@@ -3,8 +3,8 @@
  * member and why, not only the last one tried.
  */
 import test from 'ava';
-import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
-import { MembershipClient } from './operator-client.js';
+import { createCertificateAuthority, issueCertificate } from '../base/pki.js';
+import { MembershipClient } from './membership-client.js';
 
 test('when no member answers, the error says why for each of them', async (t) => {
   const ca = await createCertificateAuthority();
