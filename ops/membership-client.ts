@@ -1,5 +1,5 @@
 /**
- * The operator's side of the DB service's membership routes (`./membership.ts`): list the
+ * The operator's side of the DB service's membership routes (`contract/membership.ts`): list the
  * members, add a learner, promote, remove, and ask one member for its own status. It talks
  * mutual TLS with the operator's certificate to whichever member answers (a follower
  * forwards to the leader), trying the next member when one does not answer or has no leader.

@@ -15,7 +15,7 @@
  * - `GET /v1/status`, `GET /healthz`, `GET /readyz`, and `GET /metrics` (Prometheus text:
  *   the process, its event-loop delay and its Raft member; see ./metrics.ts).
  * - `/v1/cluster/members…`: list, add (as a learner), promote and remove members, for the
- *   operator's certificate only; see ./membership.ts for the routes and their refusals.
+ *   operator's certificate only; see contract/membership.ts for the routes and their refusals.
  *
  * Every response carries `x-agenda-db-leader` (the leader's id as this member knows it).
  */
