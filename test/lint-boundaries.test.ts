@@ -96,3 +96,23 @@ for (const [filePath, source] of allowed) {
     t.deepEqual(await refusals(filePath, source), []);
   });
 }
+
+test('a dynamic import of a forbidden room is refused too; of an allowed one it is not', async (t) => {
+  const [result] = await (
+    await linter()
+  ).lintText(
+    "export const a = () => import('../../server/db/client.js');\n" +
+      "export const b = () => import('../../ops/open.js');\n",
+    { filePath: 'cli/commands/x.ts' },
+  );
+  const messages = (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-syntax');
+  t.deepEqual(
+    messages.map((m) => m.line),
+    [1],
+  );
+  t.regex(messages[0]?.message ?? '', /not server\//);
+  const [domain] = await (
+    await linter()
+  ).lintText("export const f = () => import('node:fs');\n", { filePath: 'server/domain/x.ts' });
+  t.regex(domain?.messages[0]?.message ?? '', /does no I\/O/);
+});
