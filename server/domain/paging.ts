@@ -57,9 +57,9 @@ export interface Positions {
   readonly conflict: ConflictKey;
   readonly agenda: AgendaKey;
 }
+// The contract names the lists; encodeCursor's `Positions[K]` does not compile while one of
+// them has no position here.
 export type { ListKind };
-/** The position of each list the contract names: does not compile while one has none here. */
-export type PositionOf<K extends ListKind> = Positions[K];
 
 /** The total order of occurrence lists. */
 export function compareOccurrenceKeys(a: OccurrenceKey, b: OccurrenceKey): number {
