@@ -2,6 +2,7 @@
  * Which system an operator command watches: the flags, the defaults, what a missing system is
  * told, and that `npm start`'s and the lab's are read from the description they write.
  */
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { writeClusterDescription } from './description.js';
@@ -50,5 +51,15 @@ test('a system is read from the description it wrote into its data directory', a
     t.is(description.name, 'local');
     t.is(description.tls.cert, path.join(dir, 'pki/operator.pem'));
     t.deepEqual(description.db?.members, [{ id: 1, api: '127.0.0.1:7201' }]);
+  }
+});
+
+test('a malformed or empty description in the data directory is refused with the file named', async (t) => {
+  const dir = await temporaryDirectory('agenda-choice-');
+  for (const text of ['', '{"tls":', '{"tls":{"ca":"a","cert":"b","key":"c"},"extra":1}', '[]']) {
+    await writeFile(descriptionFile(dir), text);
+    const error = t.throws(() => describeChosenTopology(chooseTopology({ dataDir: dir })));
+    t.like(error, { code: 'invalid' });
+    t.true(error.message.includes(descriptionFile(dir)), error.message);
   }
 });
