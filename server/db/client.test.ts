@@ -2,6 +2,9 @@
  * The DB client against members that misbehave at the network level: one that accepts TCP but
  * never finishes the TLS handshake (as a member behind a dropping firewall looks while the
  * connect hangs), next to one that answers. Ports 30600–30619.
+ *
+ * The tests run one at a time: each measures how long calls wait, and several at once in one
+ * process (each with members, loops of calls and timers) made them measure each other.
  */
 import test, { type ExecutionContext } from 'ava';
 import { createServer as createHttpsServer, type Server } from 'node:https';
@@ -23,7 +26,7 @@ async function pki() {
   return { ca: ca.certPem, server, client };
 }
 
-test('an attempt on a member that never answers ends at its bound, and the next call skips that member', async (t) => {
+test.serial('an attempt on a member that never answers ends at its bound, and the next call skips that member', async (t) => {
   const keys = await pki();
   const silent = await tcpTestServer(SILENT_PORT);
   let answered = 0;
@@ -70,7 +73,7 @@ test('an attempt on a member that never answers ends at its bound, and the next 
   t.is(answered, 2);
 });
 
-test('a short deadline is kept even when the only member never answers', async (t) => {
+test.serial('a short deadline is kept even when the only member never answers', async (t) => {
   const keys = await pki();
   const silent = await tcpTestServer(SILENT_PORT + 2);
   const client = new DbClient({
@@ -90,7 +93,7 @@ test('a short deadline is kept even when the only member never answers', async (
   t.true(tookMs < 2_000, `took ${Math.round(tookMs)} ms for a 150 ms deadline`);
 });
 
-test('after a failed attempt every member is asked at once, so two dead members cost one timeout, not two', async (t) => {
+test.serial('after a failed attempt every member is asked at once, so two dead members cost one timeout, not two', async (t) => {
   const keys = await pki();
   const silentA = await tcpTestServer(SILENT_PORT + 4);
   const silentB = await tcpTestServer(SILENT_PORT + 5);
@@ -190,7 +193,7 @@ async function twoMembers(
 const answeredBy = (id: number) =>
   JSON.stringify({ result: { ok: true, result: { answeredBy: id } } });
 
-test('a member that is slow but keeps answering is waited for, not fanned out around', async (t) => {
+test.serial('a member that is slow but keeps answering is waited for, not fanned out around', async (t) => {
   /** Calls each member got, by the key the call reads. */
   const asked = new Map<number, string[]>([
     [1, []],
@@ -240,7 +243,7 @@ test('a member that is slow but keeps answering is waited for, not fanned out ar
   t.is(asked.get(1)!.filter((key) => key === 'after').length, 10);
 });
 
-test('a slow call on a member that keeps answering others is asked once, however long it takes', async (t) => {
+test.serial('a slow call on a member that keeps answering others is asked once, however long it takes', async (t) => {
   const asked = new Map<number, string[]>([
     [1, []],
     [2, []],
@@ -274,7 +277,7 @@ test('a slow call on a member that keeps answering others is asked once, however
   t.deepEqual(asked.get(2), []);
 });
 
-test('a member that only answers errors is not waited for: a call stuck there goes elsewhere', async (t) => {
+test.serial('a member that only answers errors is not waited for: a call stuck there goes elsewhere', async (t) => {
   const client = await twoMembers(
     t,
     ANSWERING_PORT + 15,
@@ -303,7 +306,7 @@ test('a member that only answers errors is not waited for: a call stuck there go
   await Promise.all(others);
 });
 
-test('a large answer is read whole: the body of the answer that won is never discarded', async (t) => {
+test.serial('a large answer is read whole: the body of the answer that won is never discarded', async (t) => {
   // An agenda of a few hundred events is well over 128 KiB, the size above which undici's
   // `body.dump()` destroys a body instead of reading it.
   const titles = Array.from({ length: 4_000 }, (_, i) => `event ${i} `.padEnd(100, '.'));

@@ -328,9 +328,9 @@ export class DbClient {
       const res = await bounded(
         pending,
         attemptMs,
-        () =>
+        (lateMs) =>
           Date.now() < Math.min(deadline, givenUpAt) &&
-          this.answeredWithin(index, attemptMs / ALIVE_FRACTION),
+          this.answeredWithin(index, attemptMs / ALIVE_FRACTION + lateMs),
         `no answer within ${attemptMs} ms`,
       );
       const answer = (await res.body.json()) as { result?: T; error?: unknown };
@@ -438,7 +438,7 @@ const ALIVE_FRACTION = 4;
 function bounded<T extends { body: { dump(): Promise<void> } }>(
   pending: Promise<T>,
   ms: number,
-  stillWorth: () => boolean,
+  stillWorth: (lateMs: number) => boolean,
   message: string,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -446,14 +446,23 @@ function bounded<T extends { body: { dump(): Promise<void> } }>(
   const expired = new Promise<never>((_, reject) => {
     // Checked often after the first bound, so an attempt is given up about `ms` after the
     // member's last sign of life, as it would be without the extension.
-    const again = () => (timer = setTimeout(check, Math.max(10, ms / (2 * ALIVE_FRACTION))));
+    // A check that fires late found this process stalled (a scavenge, a starved CPU): the
+    // member's silence during the stall is no evidence, since its answers could not be read.
+    // The lateness widens the window of the check that follows it.
+    let dueAt = Date.now() + ms;
+    const again = () => {
+      const interval = Math.max(10, ms / (2 * ALIVE_FRACTION));
+      dueAt = Date.now() + interval;
+      timer = setTimeout(check, interval);
+    };
     const check = () => {
-      if (stillWorth()) return again();
+      const lateMs = Math.max(0, Date.now() - dueAt);
+      if (stillWorth(lateMs)) return again();
       // Timers run before the I/O of the same loop turn: on a busy process, answers may have
       // arrived and not been read yet. Decide after they have been.
       setImmediate(() => {
         if (settled) return;
-        if (stillWorth()) again();
+        if (stillWorth(lateMs)) again();
         else reject(new AttemptTimedOut(message));
       });
     };
