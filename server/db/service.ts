@@ -332,7 +332,9 @@ export class DbService {
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
     const deadline = Date.now() + timeoutMs;
     const remaining = () => Math.max(1, deadline - Date.now());
-    let last: StoreResult = stalled();
+    // Built only when needed: an error captures a stack trace, 1 % of the leader's CPU when
+    // every command built one as a default.
+    let last: StoreResult | null = null;
     for (let decisions = 0; decisions < MAX_DECISIONS;) {
       this.admit();
       // The leader's clock, stamped at each decision: every replica applies the same `at`.
@@ -356,7 +358,7 @@ export class DbService {
     this.config.logger.warn('a command stayed stale after repeated decisions', {
       decisions: MAX_DECISIONS,
     });
-    return last;
+    return last ?? stalled();
   }
 
   /**
