@@ -26,14 +26,59 @@ export function requestIdOf(req: IncomingMessage): string | undefined {
 }
 
 /**
+ * How an anonymous request's op scopes its bus id, by op type (every type is decided here,
+ * so a new one cannot slip through with its secrets in the digest):
+ * - `'op'`: the op itself, less any secret field ({@link withoutSecrets}). Two anonymous
+ *   clients who picked the same key for different requests must not share one; the op
+ *   tells them apart.
+ * - `'random'`: a fresh id each time, no idempotency. A login answers a session token: were
+ *   its id derived without the password, a stranger sending the same username and key with
+ *   any password would join the first request on the bus and receive its token; derived
+ *   with the password, the id (logged, and sent to the store) would let whoever reads the
+ *   logs brute-force the password at SHA-256 speed rather than scrypt's. A login changes
+ *   nothing a retry could apply twice (a rehash of its stored hash is guarded by the old
+ *   hash), so a fresh id loses nothing.
+ *
+ * A register keeps `'op'`: a retry of it with the same key must answer the original
+ * account, not "username taken". Its answer is the public account, and a stranger's
+ * register with the same username and key but another password becomes another store
+ * command under the same id (another hash), which the store refuses.
+ */
+const ANONYMOUS_SCOPE: { readonly [T in Op['type']]: 'op' | 'random' } = {
+  'account.register': 'op',
+  'account.login': 'random',
+  'account.me': 'op',
+  command: 'op',
+  query: 'op',
+  'agenda.import': 'op',
+  'feed.create': 'op',
+};
+
+/** Field names that hold a secret wherever they appear in an op: never digested, never logged. */
+const SECRET_FIELD = /password|secret|token/i;
+
+/** `op` with every secret field (at any depth) left out, for deriving ids from. */
+export function withoutSecrets(op: Op): unknown {
+  return JSON.parse(
+    JSON.stringify(op, (name, value: unknown) => (SECRET_FIELD.test(name) ? undefined : value)),
+  );
+}
+
+/**
  * The id a request travels under, from the client's idempotency key: scoped to the user who
  * sent it, and for anonymous requests (register, login) to the request itself. Keys are the
  * clients' choice, so two users may pick the same one; under the bare key the second would
  * share the first's request on the bus and receive its reply — another user's data, or
  * their token. The same user retrying the same key still maps to the same id.
+ *
+ * Never derived from a secret: the id is logged (the gateway's and the services' "slow
+ * request" lines) and becomes the store's request id, so anything hashed into it can be
+ * guessed offline by whoever reads those. See {@link ANONYMOUS_SCOPE} for login and register.
  */
 export function scopedRequestId(actor: string | null, key: string, op: Op): string {
-  const scope = actor === null ? `anonymous\n${JSON.stringify(op)}` : `user\n${actor}`;
+  if (actor === null && ANONYMOUS_SCOPE[op.type] === 'random') return freshRequestId();
+  const scope =
+    actor === null ? `anonymous\n${JSON.stringify(withoutSecrets(op))}` : `user\n${actor}`;
   return createHash('sha256').update(`${scope}\n${key}`).digest('base64url');
 }
 
