@@ -49,8 +49,9 @@ export class ManagedProcess {
   /** Starts the process and resolves once it reports ready; rejects (and kills it) otherwise. */
   async start(): Promise<void> {
     if (this.child) throw new ProcessStartError(`${this.spec.name} is already running`);
-    mkdirSync(dirname(this.spec.logPath), { recursive: true });
-    const log = createWriteStream(this.spec.logPath, { flags: 'a' });
+    // Logs name users, groups and request ids: for their owner's eyes only.
+    mkdirSync(dirname(this.spec.logPath), { recursive: true, mode: 0o700 });
+    const log = createWriteStream(this.spec.logPath, { flags: 'a', mode: 0o600 });
     this.log = log;
     const child = spawn(this.spec.command, [...this.spec.args], {
       cwd: this.spec.cwd,

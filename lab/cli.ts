@@ -5,7 +5,7 @@
  * Every failure prints one reason and exits 1.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChaos } from './chaos/index.js';
@@ -265,8 +265,8 @@ async function up(dataDir: string, json: boolean): Promise<number> {
 /** Starts the controller daemon, detached, its output in the lab's logs. */
 function startController(dataDir: string): void {
   const layout = new DataLayout(dataDir);
-  mkdirSync(layout.logDir, { recursive: true });
-  const log = openSync(join(layout.logDir, 'controller.log'), 'a');
+  layout.createPrivately();
+  const log = openSync(join(layout.logDir, 'controller.log'), 'a', 0o600);
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(REPO, 'lab/controller-main.ts'), '--data-dir', dataDir],

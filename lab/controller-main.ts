@@ -5,11 +5,12 @@
  * and exits after `down` — or after SIGTERM/SIGINT, which take the lab down first so that
  * no process or namespace outlives it.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Internal, InvalidInput, isAgendaError } from '../contract/errors.js';
 import { LabController } from './controller.js';
+import { DataLayout } from './layout.js';
 import {
   controllerPidPath,
   controllerSocketPath,
@@ -20,7 +21,7 @@ import { labDataDir } from './topology.js';
 
 const { values } = parseArgs({ options: { 'data-dir': { type: 'string' } } });
 const dataDir = labDataDir(values['data-dir']);
-mkdirSync(dataDir, { recursive: true });
+new DataLayout(dataDir).createPrivately();
 const socketPath = controllerSocketPath(dataDir);
 rmSync(socketPath, { force: true });
 writeFileSync(controllerPidPath(dataDir), `${process.pid}\n`);

@@ -74,7 +74,7 @@ const TIMING_CRITICAL_NICENESS = -5;
  * pair, the gossip and VIP heartbeat keys; then writes every config file.
  */
 export async function preparePlan(topology: Topology, layout: DataLayout): Promise<SystemPlan> {
-  mkdirSync(layout.logDir, { recursive: true });
+  layout.createPrivately();
   const ca = await ensureCertificateAuthority(layout.pkiDir);
   const signing = await ensureSigningKeyFiles(layout.pkiDir, 'token-signing');
   const plan = buildPlan(topology, layout, signing);
@@ -95,7 +95,7 @@ export async function preparePlan(topology: Topology, layout: DataLayout): Promi
   if (topology.vip) ensureSharedKey(layout.vipHeartbeatKey);
   for (const p of plan.processes) {
     if (p.program.kind === 'node') writeJson(p.program.configPath, p.program.config);
-    else mkdirSync(p.program.dir, { recursive: true });
+    else mkdirSync(p.program.dir, { recursive: true, mode: 0o700 });
   }
   return plan;
 }
@@ -311,5 +311,6 @@ function ensureSharedKey(path: string): void {
 }
 
 function writeJson(path: string, value: unknown): void {
-  writeFileSync(path, JSON.stringify(value, null, 2) + '\n');
+  // Configs name every key file and address: their owner's business, as the keys are.
+  writeFileSync(path, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
 }

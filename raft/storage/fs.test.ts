@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -130,4 +130,47 @@ test('a snapshot written in the background on the real disk is read back after a
   t.deepEqual(state.snapshot?.meta, snap.meta);
   t.true(Buffer.from(state.snapshot?.data ?? []).equals(image));
   t.deepEqual(state.entries, entries(6, 6, 1));
+});
+
+/** Every file and directory under `dir` (itself included) with its permission bits. */
+function modesUnder(dir: string): { path: string; directory: boolean; mode: number }[] {
+  const found = [{ path: dir, directory: true, mode: statSync(dir).mode & 0o777 }];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    found.push({ path, directory: entry.isDirectory(), mode: statSync(path).mode & 0o777 });
+  }
+  return found;
+}
+
+test('the log, snapshots and hard state on the real disk are readable by their owner only', async (t) => {
+  // Whatever the umask lets through: the modes themselves must be private.
+  const umask = process.umask(0);
+  t.teardown(() => process.umask(umask));
+  const dir = join(tempDir(t), 'data', 'member');
+  const fs = new NodeFileSystem();
+  const storage = new DurableStorage({
+    fs,
+    dir,
+    logger: new RecordingLogger(),
+    segmentBytes: 200,
+    writeInBackground: writeFileInBackground,
+  });
+  storage.load();
+  storage.saveHardState({ term: 2, vote: 1 });
+  for (let index = 1; index <= 30; index++) storage.append(entries(index, index, 2));
+  storage.sync();
+  const conf = { voters: [1], learners: [] };
+  storage.saveSnapshot({ meta: { index: 10, term: 2, conf }, data: new Uint8Array([1]) });
+  t.true(
+    await storage.saveSnapshotInBackground({
+      meta: { index: 20, term: 2, conf },
+      data: new Uint8Array([2]),
+    }),
+  );
+  storage.close();
+  const found = modesUnder(join(dir, '..'));
+  t.true(found.filter((f) => !f.directory).length >= 4, 'segments, snapshots and hard state');
+  for (const { path, directory, mode } of found) {
+    t.is(mode, directory ? 0o700 : 0o600, `${path} is ${mode.toString(8)}`);
+  }
 });

@@ -24,6 +24,14 @@ import {
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
+/**
+ * What durable storage creates is its owner's only: the log, snapshots and hard state hold
+ * what the state machine holds (for Agenda, password hashes), which no other local user
+ * may read. Applied at creation (the process umask can only narrow them further).
+ */
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
+
 /** A file opened for appending. Bytes written are in the OS cache until `sync`. */
 export interface AppendFile {
   /** Writes all of `bytes` at the end of the file (not durable yet). */
@@ -76,7 +84,7 @@ export async function writeFileInBackground(
   path: string,
   parts: readonly Uint8Array[],
 ): Promise<void> {
-  const file = await open(path, 'w');
+  const file = await open(path, 'w', PRIVATE_FILE_MODE);
   try {
     for (const part of parts) {
       for (let done = 0; done < part.length;) {
@@ -99,7 +107,7 @@ export class NodeFileSystem implements SyncFileSystem {
   }
 
   mkdirp(dir: string): void {
-    const firstCreated = mkdirSync(dir, { recursive: true });
+    const firstCreated = mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     if (firstCreated === undefined) return;
     // A new directory's name lives in its parent: sync each parent from the deepest new
     // directory up to the first one created.
@@ -125,7 +133,7 @@ export class NodeFileSystem implements SyncFileSystem {
   }
 
   openAppend(path: string): AppendFile {
-    const fd = openSync(path, 'a');
+    const fd = openSync(path, 'a', PRIVATE_FILE_MODE);
     let size = fstatSync(fd).size;
     return {
       append: (bytes) => {
@@ -150,7 +158,7 @@ export class NodeFileSystem implements SyncFileSystem {
   }
 
   writeFile(path: string, bytes: Uint8Array): void {
-    writeFileSync(path, bytes);
+    writeFileSync(path, bytes, { mode: PRIVATE_FILE_MODE });
   }
 
   syncFile(path: string): void {

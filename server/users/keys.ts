@@ -83,7 +83,7 @@ export async function ensureSigningKeyFiles(
     publicKeyPath: path.join(dir, `${name}.pem`),
   };
   if (await exists(files.privateKeyPath)) return files;
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const pair = await createSigningKeyPair();
   await writeAtomically(files.publicKeyPath, pair.publicKeyPem, 0o644);
   await writeAtomically(files.privateKeyPath, pair.privateKeyPem, 0o600);
