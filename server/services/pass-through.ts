@@ -18,6 +18,8 @@ const COMMANDS_FOR_USERS: { readonly [T in CommandType]: boolean } = {
   // The users service registers with a hash it computed itself (account.register); a
   // user-chosen hash would let anyone register an account with a password they never had.
   'user.register': false,
+  // A login's own upgrade of the hash it verified (users-service.ts).
+  'user.replacePasswordHash': false,
   'event.create': true,
   'event.update': true,
   'event.cancel': true,

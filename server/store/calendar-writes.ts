@@ -61,6 +61,7 @@ function eventParams(event: CalendarEvent, bounds: TimeBounds): (string | number
 export class CalendarWrites {
   private readonly insertUserRow: PreparedStatement;
   private readonly insertCredentialsRow: PreparedStatement;
+  private readonly replaceCredentialsRow: PreparedStatement;
   private readonly insertGroupRow: PreparedStatement;
   private readonly updateGroupRow: PreparedStatement;
   private readonly deleteGroupRow: PreparedStatement;
@@ -78,6 +79,9 @@ export class CalendarWrites {
     );
     this.insertCredentialsRow = statements.prepare(
       'INSERT INTO credentials (username, password_hash) VALUES (?, ?)',
+    );
+    this.replaceCredentialsRow = statements.prepare(
+      'UPDATE credentials SET password_hash = ? WHERE username = ?',
     );
     this.insertGroupRow = statements.prepare(
       'INSERT INTO groups (name, kind, owner) VALUES (?, ?, ?)',
@@ -126,6 +130,14 @@ export class CalendarWrites {
   /** Applies a decision's mutations in order. */
   apply(mutations: readonly Mutation[]): void {
     for (const mutation of mutations) this.applyOne(mutation);
+  }
+
+  /** Replaces a registered user's hash (a login upgrading it to the current cost). */
+  replaceCredentials(username: Username, passwordHash: string): void {
+    this.replaceCredentialsRow.runOne(
+      [passwordHash, username],
+      `replacing the credentials of ${username}`,
+    );
   }
 
   /** Keeps the hash the users service computed, next to a user just inserted. */

@@ -239,6 +239,17 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     return applied;
   },
 
+  // A login upgrading the hash it just verified (users-service.ts). Only over that hash: two
+  // logins racing both verified the old one, and the second finds it replaced and keeps
+  // the first's, as does a login racing any other change of the hash.
+  'user.replacePasswordHash': (body, env) => {
+    if (env.rows.passwordHash(body.username) !== body.previousHash) {
+      return { result: { replaced: false }, notifications: [] };
+    }
+    env.writes.replaceCredentials(body.username, body.passwordHash);
+    return { result: { replaced: true }, notifications: [] };
+  },
+
   'event.create': (body, env) => scheduleEvent(env, env.actor(), env.nextId(), body),
 
   'event.update': (body, env) => {

@@ -37,7 +37,7 @@ import type { Registry } from './registry.js';
 /** What command handlers read through (the store's {@link CalendarRows}, or a tracked view). */
 export type RowReader = Pick<CalendarRows, keyof CalendarRows>;
 /** What command handlers write through. */
-export type RowWriter = Pick<CalendarWrites, 'apply' | 'insertCredentials'>;
+export type RowWriter = Pick<CalendarWrites, 'apply' | 'insertCredentials' | 'replaceCredentials'>;
 /** The registry as command handlers use it. */
 export type RegistryAccess = Pick<
   Registry,
@@ -178,6 +178,13 @@ export class RecordedWrites implements RowWriter {
   insertCredentials(username: Username, passwordHash: string): void {
     this.writes.insertCredentials(username, passwordHash);
     this.journal.wrote({ kind: 'insertCredentials', username, passwordHash }, [
+      KEYS.user(username),
+    ]);
+  }
+
+  replaceCredentials(username: Username, passwordHash: string): void {
+    this.writes.replaceCredentials(username, passwordHash);
+    this.journal.wrote({ kind: 'replaceCredentials', username, passwordHash }, [
       KEYS.user(username),
     ]);
   }

@@ -20,7 +20,8 @@
  * place in the log would have produced.
  *
  * Why the keys suffice (what each read depends on, and what stamps it):
- * - `user/<u>` — the user row and credentials: stamped by registering `u`.
+ * - `user/<u>` — the user row and credentials: stamped by registering `u` and by replacing
+ *   `u`'s password hash.
  * - `agenda/<u>` — every event `u` attends, with its times and attendees (and so `u`'s
  *   commitments, invitations and events by UID): stamped by any attendee row of `u`
  *   written or removed, and by every change to an event `u` attends.
@@ -63,7 +64,11 @@ export type RowWrite =
       readonly event: CalendarEvent;
       readonly bounds: TimeBounds;
     }
-  | { readonly kind: 'insertCredentials'; readonly username: string; readonly passwordHash: string }
+  | {
+      readonly kind: 'insertCredentials' | 'replaceCredentials';
+      readonly username: string;
+      readonly passwordHash: string;
+    }
   | {
       readonly kind: 'putRegistry';
       readonly key: string;
@@ -178,6 +183,7 @@ const WRITE_KINDS = [
   'putAttendee',
   'deleteAttendee',
   'insertCredentials',
+  'replaceCredentials',
   'putRegistry',
   'putLease',
 ] as const satisfies readonly RowWrite['kind'][];

@@ -103,6 +103,12 @@ const commandBody = z.discriminatedUnion('type', [
     passwordHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
   }),
   z.strictObject({
+    type: z.literal('user.replacePasswordHash'),
+    username: name,
+    previousHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
+    passwordHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
+  }),
+  z.strictObject({
     type: z.literal('event.create'),
     draft: eventDraft,
     with: usernames(MAX_INVITEES * 2).optional(),
@@ -323,6 +329,8 @@ export interface ImportOutcome {
 /** What each command answers when it succeeds. */
 export interface CommandResults {
   'user.register': { readonly user: User };
+  /** Whether the hash was replaced: not when the stored one was no longer `previousHash`. */
+  'user.replacePasswordHash': { readonly replaced: boolean };
   'event.create': ScheduledEvent;
   'event.update': ScheduledEvent;
   'event.cancel': { readonly event: EventDetailsView };

@@ -103,6 +103,9 @@ export class StoreConnection {
         case 'insertCredentials':
           this.writes.insertCredentials(write.username, write.passwordHash);
           break;
+        case 'replaceCredentials':
+          this.writes.replaceCredentials(write.username, write.passwordHash);
+          break;
         case 'putRegistry':
           this.registry.putEntryRow(write.key, write.value, write.epoch, write.updatedAt);
           break;

@@ -28,6 +28,7 @@ import type {
 import { ServiceHandler } from '../services/service-handler.js';
 import type { OperationCall } from '../services/service-handler.js';
 import { inlineCalendarParser, type CalendarParser } from './calendar-parser.js';
+import { refuseCommonPassword } from './common-passwords.js';
 import { PasswordHasher, registrationSalt } from './passwords.js';
 import type { TokenIssuer } from './tokens.js';
 
@@ -37,7 +38,10 @@ const WRONG_CREDENTIALS = 'wrong username or password';
 export interface UsersServiceOptions {
   /** Signs session and feed tokens with the users service's private key. */
   readonly tokens: TokenIssuer;
-  /** Default: scrypt at `DEFAULT_SCRYPT_COST` (passwords.ts). */
+  /**
+   * Default: scrypt at `DEFAULT_SCRYPT_COST` (passwords.ts), OWASP's. Only tests pass a
+   * cheaper one; the daemon (server/services/main.ts) never does.
+   */
   readonly passwords?: PasswordHasher;
   /**
    * Reads imported files. Default: on this event loop; the daemon gives a worker thread
@@ -63,11 +67,13 @@ export class UsersService implements LogicService {
   private readonly tokens: TokenIssuer;
   private readonly passwords: PasswordHasher;
   private readonly calendars: CalendarParser;
+  private readonly log: ServiceDependencies['log'];
 
   constructor(deps: ServiceDependencies, options: UsersServiceOptions) {
     this.tokens = options.tokens;
     this.calendars = options.calendars ?? inlineCalendarParser;
     this.passwords = options.passwords ?? new PasswordHasher();
+    this.log = deps.log;
     this.handler = new ServiceHandler('users', deps, (op, call) => this.perform(op, call));
   }
 
@@ -98,6 +104,7 @@ export class UsersService implements LogicService {
   private async register(op: OpOf<'account.register'>, call: OperationCall): Promise<UserAnswer> {
     const username = validateUsername(op.username);
     validatePassword(op.password);
+    refuseCommonPassword(op.password);
     const displayName = validateDisplayName(op.name, username);
     const passwordHash = await this.passwords.hash(
       op.password,
@@ -114,7 +121,9 @@ export class UsersService implements LogicService {
 
   /**
    * Checks the password against the stored hash and issues a session token. An unknown
-   * username costs a verification too, and both failures answer the same.
+   * username costs a verification too, and both failures answer the same. A hash made at a
+   * weaker cost than the current one is replaced by one at the current cost: the password
+   * is at hand only now.
    */
   private async login(op: OpOf<'account.login'>, call: OperationCall): Promise<LoginAnswer> {
     let account: { readonly user: User; readonly passwordHash: string } | undefined;
@@ -128,8 +137,43 @@ export class UsersService implements LogicService {
         ? await this.passwords.verifyNobody(op.password)
         : await this.passwords.verify(op.password, account.passwordHash);
     if (account === undefined || !valid) throw new Unauthenticated(WRONG_CREDENTIALS);
+    if (this.passwords.needsRehash(account.passwordHash)) {
+      await this.rehash(account.user.username, op.password, account.passwordHash, call);
+    }
     const { token, expiresAt } = await this.tokens.session(account.user.username);
     return { token, expiresAt: expiresAt.toISOString(), user: userInfo(account.user) };
+  }
+
+  /**
+   * Stores `password`'s hash at the current cost in place of `previousHash`, if that is
+   * still the stored one (store command `user.replacePasswordHash`). The salt comes from
+   * the request id, as a registration's: a login delivered twice sends the same command.
+   * A failure only leaves the old hash for the next login to replace: the login itself
+   * verified, and is not refused for it.
+   */
+  private async rehash(
+    username: string,
+    password: string,
+    previousHash: string,
+    call: OperationCall,
+  ): Promise<void> {
+    try {
+      const passwordHash = await this.passwords.hash(
+        password,
+        registrationSalt(call.request.id, username),
+      );
+      await call.store.command(null, {
+        type: 'user.replacePasswordHash',
+        username,
+        previousHash,
+        passwordHash,
+      });
+    } catch (error) {
+      this.log.warn('could not store a stronger password hash; the next login tries again', {
+        username,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   private async me(call: OperationCall): Promise<UserAnswer> {

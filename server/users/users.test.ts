@@ -20,7 +20,12 @@ import {
   TestClock,
 } from '../services/test-support.js';
 import { createSigningKeyPair } from './keys.js';
-import { DEFAULT_SCRYPT_COST, parsePasswordHash, PasswordHasher } from './passwords.js';
+import {
+  DEFAULT_SCRYPT_COST,
+  parsePasswordHash,
+  PasswordHasher,
+  type ScryptCost,
+} from './passwords.js';
 import { DEFAULT_SESSION_TTL_MS, FEED_AUDIENCE, TokenIssuer } from './tokens.js';
 import { UsersService } from './users-service.js';
 import type { CryptoKey } from 'jose';
@@ -41,12 +46,19 @@ class CountingHasher extends PasswordHasher {
   }
 }
 
-async function setup() {
+/**
+ * What these tests hash at unless they test the cost itself: OWASP's (128 MiB, a few hundred
+ * milliseconds a hash) would make the file slow, and what most tests here check does not
+ * depend on the cost. Production never passes a cost (server/services/main.ts).
+ */
+const TEST_SCRYPT_COST: ScryptCost = { N: 1024, r: 8, p: 1 };
+
+async function setup(cost: ScryptCost = TEST_SCRYPT_COST) {
   const clock = new TestClock();
   const database = await InProcessDatabase.open(clock.read);
   const publisher = new RecordingPublisher();
   const keys = await createSigningKeyPair();
-  const passwords = new CountingHasher();
+  const passwords = new CountingHasher(cost);
   const tokens = new TokenIssuer(keys.privateKey, { clock: clock.read });
   const users = new UsersService(
     { database, publisher, log: new RecordingLog(), clock: clock.read },
@@ -77,8 +89,8 @@ async function setup() {
 
 const at = (iso: string) => Date.parse(iso);
 
-test('registering keeps an scrypt hash with its cost, and answers the user', async (t) => {
-  const s = await setup();
+test("registering keeps an scrypt hash at OWASP's cost (N=2^17, r=8, p=1), and answers the user", async (t) => {
+  const s = await setup(DEFAULT_SCRYPT_COST);
   const answer = await s.send<UserAnswer>(null, {
     type: 'account.register',
     username: 'alice',
@@ -87,7 +99,8 @@ test('registering keeps an scrypt hash with its cost, and answers the user', asy
   });
   t.deepEqual(answer, { user: { username: 'alice', name: 'Alice Liddell' } });
   const hash = await s.hashOf('alice');
-  t.regex(hash, /^scrypt\$N=16384,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  t.regex(hash, /^scrypt\$N=131072,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  t.deepEqual(parsePasswordHash(hash).cost, { N: 2 ** 17, r: 8, p: 1 });
   t.deepEqual(parsePasswordHash(hash).cost, DEFAULT_SCRYPT_COST);
   t.false(hash.includes('correct horse battery'));
 });
@@ -182,6 +195,126 @@ test('a wrong password and an unknown username get the same answer, after the sa
   t.is(s.passwords.verifications, 2);
   t.is(wrongPassword.code, 'unauthenticated');
   t.deepEqual(unknownUser.toWire(), wrongPassword.toWire());
+});
+
+test('registration refuses a password among the most common, in any letter case, saying why', async (t) => {
+  const s = await setup();
+  for (const password of ['12345678', 'password1', 'PassWord1', 'QWERTYUIOP', 'baseball']) {
+    const refused = (await s.refused(null, {
+      type: 'account.register',
+      username: 'alice',
+      password,
+    })) as InvalidInput;
+    t.is(refused.code, 'invalid', password);
+    t.is(httpStatusFor(refused.code), 400);
+    t.is(refused.field, 'password');
+    t.is(refused.message, 'this password is among the most commonly used; choose another');
+  }
+  t.is(s.database.commands.length, 0, 'nothing was registered');
+  // The minimum length still comes first, and an uncommon password passes.
+  t.regex(
+    (await s.refused(null, { type: 'account.register', username: 'alice', password: 'abc' }))
+      .message,
+    /at least 8/,
+  );
+  await s.register('alice', 'plover thimble cascade');
+});
+
+/** `username` registered with a hash at `cost`, as an older version of the service made it. */
+async function registerWithCost(
+  s: Awaited<ReturnType<typeof setup>>,
+  username: string,
+  password: string,
+  cost: ScryptCost,
+): Promise<string> {
+  const older = new UsersService(
+    { database: s.database, publisher: s.publisher, log: new RecordingLog(), clock: s.clock.read },
+    { tokens: new TokenIssuer(s.keys.privateKey), passwords: new PasswordHasher(cost) },
+  );
+  await older.handle(
+    busRequest(null, { type: 'account.register', username, password }, { clock: s.clock }),
+    NEVER,
+  );
+  return s.hashOf(username);
+}
+
+test('a login over a hash of a weaker cost succeeds and stores a new hash at the current cost', async (t) => {
+  const s = await setup();
+  const weak = await registerWithCost(s, 'alice', 'correct horse battery', { N: 256, r: 8, p: 1 });
+  const answer = await s.send<LoginAnswer>(null, {
+    type: 'account.login',
+    username: 'alice',
+    password: 'correct horse battery',
+  });
+  t.is(answer.user.username, 'alice');
+  const upgraded = await s.hashOf('alice');
+  t.not(upgraded, weak);
+  t.deepEqual(parsePasswordHash(upgraded).cost, TEST_SCRYPT_COST);
+  t.true(await s.passwords.verify('correct horse battery', upgraded));
+  // Once upgraded, a login changes nothing.
+  const commands = s.database.commands.length;
+  await s.send<LoginAnswer>(null, {
+    type: 'account.login',
+    username: 'alice',
+    password: 'correct horse battery',
+  });
+  t.is(s.database.commands.length, commands);
+  t.is(await s.hashOf('alice'), upgraded);
+  // A wrong password upgrades nothing.
+  const other = await setup();
+  const kept = await registerWithCost(other, 'bob', 'correct horse battery', {
+    N: 256,
+    r: 8,
+    p: 1,
+  });
+  await other.refused(null, {
+    type: 'account.login',
+    username: 'bob',
+    password: 'incorrect horse',
+  });
+  t.is(await other.hashOf('bob'), kept);
+});
+
+test('a hash stronger than the current cost is kept by a login', async (t) => {
+  const s = await setup();
+  const strong = await registerWithCost(s, 'alice', 'correct horse battery', {
+    N: 2048,
+    r: 8,
+    p: 1,
+  });
+  await s.send<LoginAnswer>(null, {
+    type: 'account.login',
+    username: 'alice',
+    password: 'correct horse battery',
+  });
+  t.is(await s.hashOf('alice'), strong);
+});
+
+test('two logins upgrading the same hash at once both succeed, and one new hash is kept', async (t) => {
+  const s = await setup();
+  await registerWithCost(s, 'alice', 'correct horse battery', { N: 256, r: 8, p: 1 });
+  const login = { type: 'account.login', username: 'alice', password: 'correct horse battery' };
+  const answers = await Promise.all([
+    s.send<LoginAnswer>(null, login, 'login-1'),
+    s.send<LoginAnswer>(null, login, 'login-2'),
+  ]);
+  t.deepEqual(
+    answers.map((a) => a.user.username),
+    ['alice', 'alice'],
+  );
+  const replacements = s.database.commands.filter(
+    (c) => c.body.type === 'user.replacePasswordHash',
+  );
+  t.is(replacements.length, 2);
+  const upgraded = await s.hashOf('alice');
+  t.deepEqual(parsePasswordHash(upgraded).cost, TEST_SCRYPT_COST);
+  t.true(await s.passwords.verify('correct horse battery', upgraded));
+  // The hash kept is one of the two the logins made: the other was refused by its precondition.
+  t.true(
+    replacements.some(
+      (c) => c.body.type === 'user.replacePasswordHash' && c.body.passwordHash === upgraded,
+    ),
+  );
 });
 
 test('session tokens are refused when expired, forged, unsigned or signed by another key', async (t) => {
