@@ -112,9 +112,9 @@ export interface RouteDeclaration {
   readonly body?: RequestBody;
   readonly answer: AnswerSpec;
   /**
-   * The codes this route answers besides {@link ANY_ROUTE_ERRORS} and, on routes that need
-   * a caller, `unauthenticated`. The gateway logs a refusal outside them: either the route
-   * or this list is wrong.
+   * The codes this route answers besides {@link ANY_ROUTE_ERRORS}, on routes that need a
+   * caller `unauthenticated`, and on a user's routes `rate_limited`. The gateway logs a
+   * refusal outside them: either the route or this list is wrong.
    */
   readonly errors: readonly ErrorCode[];
 }
@@ -127,6 +127,8 @@ export function errorsOf(route: RouteDeclaration): ReadonlySet<ErrorCode> {
   return new Set<ErrorCode>([
     ...ANY_ROUTE_ERRORS,
     ...(route.auth === 'none' ? [] : (['unauthenticated'] as const)),
+    // A user's requests are counted: past their request rate (or open streams) they are refused.
+    ...(route.auth === 'user' || route.auth === 'feed' ? (['rate_limited'] as const) : []),
     ...route.errors,
   ]);
 }
@@ -164,16 +166,24 @@ const interval = { from: 'required', to: 'required' } as const;
  */
 export const API_ROUTES = {
   // Accounts
-  /** Creates an account. `conflict` when the username is taken. */
+  /**
+   * Creates an account. `conflict` when the username is taken (which tells anyone that the
+   * name exists: unavoidable, hence the limit); `rate_limited` past the registrations allowed
+   * from one client address.
+   */
   register: route({
     method: 'POST',
     path: '/v1/users',
     auth: 'none',
     body: jsonBody(RegisterRequest),
     answer: json<UserAnswer>(201, 'user'),
-    errors: ['conflict'],
+    errors: ['conflict', 'rate_limited'],
   }),
-  /** A session token. Rate-limited per username and per address. */
+  /**
+   * A session token. `rate_limited` past the attempts allowed from one address, the failures
+   * allowed for one username from one address, or, while the username is under attack from
+   * elsewhere, more than one attempt per spacing window from this address.
+   */
   login: route({
     method: 'POST',
     path: '/v1/sessions',

@@ -83,7 +83,8 @@ export type WireError =
   | {
       readonly code: 'rate_limited';
       readonly message: string;
-      readonly details: { readonly retryAfterMs?: number };
+      /** `limit` names the limit that refused (e.g. `login-address`), for clients to tell apart. */
+      readonly details: { readonly retryAfterMs?: number; readonly limit?: string };
     }
   | {
       readonly code:
@@ -208,17 +209,26 @@ export class RateLimited extends AgendaError {
   readonly code = 'rate_limited' as const;
   override readonly name = 'RateLimited';
   readonly retryAfterMs: number | undefined;
+  /** Which limit refused, when the refuser names it. */
+  readonly limit: string | undefined;
 
-  constructor(message: string, options?: { retryAfterMs?: number; cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { retryAfterMs?: number; limit?: string; cause?: unknown },
+  ) {
     super(message, options);
     this.retryAfterMs = options?.retryAfterMs;
+    this.limit = options?.limit;
   }
 
   toWire(): WireError {
     return {
       code: this.code,
       message: this.message,
-      details: this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs },
+      details: {
+        ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+        ...(this.limit === undefined ? {} : { limit: this.limit }),
+      },
     };
   }
 }
@@ -293,12 +303,10 @@ export function errorFromWire(wire: unknown): AgendaError {
     case 'unavailable':
       return new Unavailable(message);
     case 'rate_limited':
-      return new RateLimited(
-        message,
-        typeof details.retryAfterMs === 'number'
-          ? { retryAfterMs: details.retryAfterMs }
-          : undefined,
-      );
+      return new RateLimited(message, {
+        ...(typeof details.retryAfterMs === 'number' ? { retryAfterMs: details.retryAfterMs } : {}),
+        ...(typeof details.limit === 'string' ? { limit: details.limit } : {}),
+      });
     case 'too_complex':
       return new TooComplex(message);
     case 'internal':

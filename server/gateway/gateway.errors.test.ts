@@ -184,43 +184,58 @@ test('no answer within the deadline is a 503 naming the request id, and the op i
   t.true(g.dispatcher.only().options.signal?.aborted);
 });
 
-test('login is rate-limited per username, and recovers as the bucket refills', async (t) => {
-  let now = 0;
+/** The users service as the login route sees it: `right-password` is everyone's password. */
+function checkPasswords(call: { op: { type: string; password?: string } }): unknown {
+  if (call.op.type === 'account.login' && call.op.password !== 'right-password') {
+    throw new Unauthenticated('wrong username or password');
+  }
+  return {};
+}
+
+test('failed logins are limited per username and address; good logins do not count; the 429 says which limit and when', async (t) => {
   const g = await startTestGateway(t, nextPort(), {
-    loginClock: () => now,
-    loginLimits: {
-      perUsername: { burst: 3, perMinute: 60 },
-      perAddress: { burst: 100, perMinute: 600 },
-    },
+    abuseLimits: { loginFailuresPerUserAndAddress: { points: 3, durationSec: 60 } },
   });
-  const login = (username: string) =>
-    g.call('/v1/sessions', { body: { username, password: 'guess-guess' } });
-  for (let i = 0; i < 3; i++) t.is((await login('alice')).status, 200);
-  const refused = await login('alice');
+  g.dispatcher.respond = checkPasswords;
+  const login = (username: string, password: string) =>
+    g.call('/v1/sessions', { body: { username, password } });
+  for (let i = 0; i < 5; i++) t.is((await login('alice', 'right-password')).status, 200);
+  for (let i = 0; i < 3; i++) t.is((await login('alice', 'guess-guess')).status, 401);
+  const refused = await login('alice', 'right-password');
   t.is(refused.status, 429);
-  t.is(refused.headers['retry-after'], '1');
-  t.like(refused.json, { error: { code: 'rate_limited', details: { retryAfterMs: 1_000 } } });
-  t.is(g.dispatcher.calls.length, 3, 'a refused attempt never reaches the users service');
+  const retryAfter = Number(refused.headers['retry-after']);
+  t.true(retryAfter >= 1 && retryAfter <= 60, `retry-after ${String(retryAfter)}`);
+  t.like(refused.json, {
+    error: { code: 'rate_limited', details: { limit: 'login-user-address' } },
+  });
+  t.regex((refused.json as { error: { message: string } }).error.message, /alice/);
+  t.is(g.dispatcher.calls.length, 8, 'a refused attempt never reaches the users service');
   // Another account from the same address is not affected, the same one in another case is.
-  t.is((await login('bob')).status, 200);
-  t.is((await login('ALICE')).status, 429);
-  now += 1_000;
-  t.is((await login('alice')).status, 200);
-  t.is((await login('alice')).status, 429);
+  t.is((await login('bob', 'right-password')).status, 200);
+  t.is((await login('ALICE', 'right-password')).status, 429);
   t.regex(
     await g.gateway.metrics.render(),
-    /agenda_gateway_rate_limited_total\{limit="username"\} 3/,
+    /agenda_gateway_rate_limited_total\{limit="login-user-address"\} 2/,
   );
 });
 
-test('login is rate-limited per address across usernames', async (t) => {
-  let now = 0;
+test('a login nobody could answer does not count as a failed guess', async (t) => {
   const g = await startTestGateway(t, nextPort(), {
-    loginClock: () => now,
-    loginLimits: {
-      perUsername: { burst: 10, perMinute: 60 },
-      perAddress: { burst: 4, perMinute: 30 },
-    },
+    abuseLimits: { loginFailuresPerUserAndAddress: { points: 2, durationSec: 60 } },
+  });
+  g.dispatcher.respond = () => {
+    throw new Unavailable('the users service did not answer');
+  };
+  const login = () =>
+    g.call('/v1/sessions', { body: { username: 'alice', password: 'right-password' } });
+  for (let i = 0; i < 4; i++) t.is((await login()).status, 503);
+  g.dispatcher.respond = checkPasswords;
+  t.is((await login()).status, 200);
+});
+
+test('login attempts are limited per address across usernames', async (t) => {
+  const g = await startTestGateway(t, nextPort(), {
+    abuseLimits: { loginsPerAddress: { points: 4, durationSec: 60 } },
   });
   for (let i = 0; i < 4; i++) {
     const answer = await g.call('/v1/sessions', {
@@ -232,13 +247,55 @@ test('login is rate-limited per address across usernames', async (t) => {
     body: { username: 'user9', password: 'guess-guess' },
   });
   t.is(refused.status, 429);
-  t.is(refused.headers['retry-after'], '2');
+  t.truthy(refused.headers['retry-after']);
+  t.like(refused.json, { error: { code: 'rate_limited', details: { limit: 'login-address' } } });
   t.regex((refused.json as { error: { message: string } }).error.message, /this address/);
-  now += 2_000;
-  const recovered = await g.call('/v1/sessions', {
-    body: { username: 'user9', password: 'guess-guess' },
+});
+
+test('registrations are limited per client address, before any reaches the users service', async (t) => {
+  const g = await startTestGateway(t, nextPort(), {
+    abuseLimits: { registrationsPerAddress: { points: 2, durationSec: 600 } },
   });
-  t.is(recovered.status, 200);
+  const register = (username: string) =>
+    g.call('/v1/users', { body: { username, password: 'long-enough-pw' } });
+  t.is((await register('ann')).status, 201);
+  t.is((await register('ben')).status, 201);
+  const refused = await register('cat');
+  t.is(refused.status, 429);
+  t.like(refused.json, {
+    error: { code: 'rate_limited', details: { limit: 'register-address' } },
+  });
+  t.true(Number(refused.headers['retry-after']) > 500, 'the window is ten minutes');
+  t.is(g.dispatcher.calls.length, 2);
+});
+
+test('a forged x-forwarded-for does not move a client to another address', async (t) => {
+  const g = await startTestGateway(t, nextPort(), {
+    abuseLimits: { registrationsPerAddress: { points: 1, durationSec: 600 } },
+  });
+  const register = (username: string, forwardedFor: string) =>
+    g.call('/v1/users', {
+      body: { username, password: 'long-enough-pw' },
+      headers: { 'x-forwarded-for': forwardedFor },
+    });
+  t.is((await register('ann', '203.0.113.1')).status, 201);
+  t.is((await register('ben', '203.0.113.2')).status, 429);
+});
+
+test("a signed-in user's requests are capped per window, per user", async (t) => {
+  const g = await startTestGateway(t, nextPort(), {
+    abuseLimits: { requestsPerUser: { points: 3, durationSec: 60 } },
+  });
+  const alice = await g.token('alice');
+  for (let i = 0; i < 3; i++) t.is((await g.call('/v1/me', { token: alice })).status, 200);
+  const refused = await g.call('/v1/me', { token: alice });
+  t.is(refused.status, 429);
+  t.like(refused.json, { error: { code: 'rate_limited', details: { limit: 'requests-user' } } });
+  t.truthy(refused.headers['retry-after']);
+  t.is(g.dispatcher.calls.length, 3);
+  t.is((await g.call('/v1/me', { token: await g.token('bob') })).status, 200);
+  // Anonymous routes are not counted against anyone.
+  t.is((await g.call('/healthz')).status, 200);
 });
 
 test('/readyz follows the probe, and says why not', async (t) => {

@@ -223,10 +223,7 @@ test('closing the gateway ends open streams', async (t) => {
 
 test('/metrics is Prometheus text with requests by route and status, latency, streams, refusals', async (t) => {
   const g = await startTestGateway(t, nextPort(), {
-    loginLimits: {
-      perUsername: { burst: 1, perMinute: 1 },
-      perAddress: { burst: 9, perMinute: 9 },
-    },
+    abuseLimits: { loginsPerAddress: { points: 1, durationSec: 60 } },
   });
   const token = await g.token('alice');
   await g.call('/v1/me', { token });
@@ -251,7 +248,7 @@ test('/metrics is Prometheus text with requests by route and status, latency, st
   t.is(requests('/v1/events/:eventId', 'GET', 200), 2, 'raw paths never become labels');
   t.is(requests('unmatched', 'GET', 404), 1);
   t.is(requests('/v1/sessions', 'POST', 429), 1);
-  t.is(value('agenda_gateway_rate_limited_total', { limit: 'username' }), 1);
+  t.is(value('agenda_gateway_rate_limited_total', { limit: 'login-address' }), 1);
   t.is(value('agenda_gateway_open_streams'), 1);
   const count = value('agenda_gateway_request_duration_seconds_count', {
     route: '/v1/events/:eventId',

@@ -33,6 +33,13 @@ import {
 import type { HealthAnswer } from '../../contract/api.js';
 import { errorsOf, queryNames, type RouteDeclaration } from '../../contract/api-routes.js';
 import { sendJson, sendText } from '../../base/http-answer.js';
+import { SharedLimits } from '../limits/shared-limits.js';
+import {
+  AbuseLimits,
+  clientAddressOf,
+  DEFAULT_ABUSE_LIMITS,
+  type AbuseLimitRules,
+} from './abuse-limits.js';
 import { Authentication } from './authentication.js';
 import { ServiceAvailability } from './availability.js';
 import type { EventStreamOptions } from './event-stream.js';
@@ -47,7 +54,6 @@ import type {
   ReadinessProbe,
   ReplicaDirectory,
 } from './ports.js';
-import type { LoginLimits } from './rate-limit.js';
 import { freshRequestId, requestIdOf, scopedRequestId } from './request-ids.js';
 import { parseJsonBody, QueryParameters } from './requests.js';
 import {
@@ -108,9 +114,13 @@ export interface GatewayOptions {
   readonly maxJsonBytes?: number;
   /** Largest `.ics` import. Default 8 MiB. */
   readonly maxCalendarBytes?: number;
-  readonly loginLimits?: LoginLimits;
-  /** The rate limiter's clock (monotonic ms); tests move it. */
-  readonly loginClock?: () => number;
+  /**
+   * Where the abuse limits count (../limits/shared-limits.ts): Redis shared by the gateways
+   * in a cluster. Default: this gateway's memory alone.
+   */
+  readonly sharedLimits?: SharedLimits;
+  /** The abuse limits (./abuse-limits.ts); each rule left out keeps its default. */
+  readonly abuseLimits?: Partial<AbuseLimitRules>;
   readonly stream?: EventStreamOptions;
   /** How long `close()` lets requests in flight finish before cutting them. Default 5 s. */
   readonly closeGraceMs?: number;
@@ -131,6 +141,7 @@ export class Gateway {
   private readonly listener: HttpsListener;
   private readonly router: Router<BoundRoute>;
   private readonly authentication: Authentication;
+  private readonly abuse: AbuseLimits;
   private readonly availability: ServiceAvailability;
   private readonly services: ServiceCalls;
   private readonly liveStreams: LiveStreams;
@@ -143,7 +154,12 @@ export class Gateway {
     this.logger = options.logger ?? silentLogger;
     const deadlineMs = options.requestDeadlineMs ?? 10_000;
     this.metrics = new GatewayMetrics(options.registry, options.replicas);
-    this.authentication = new Authentication(options, this.metrics);
+    this.authentication = new Authentication(options);
+    this.abuse = new AbuseLimits(
+      { ...DEFAULT_ABUSE_LIMITS, ...options.abuseLimits },
+      options.sharedLimits ?? new SharedLimits({ logger: this.logger }),
+      this.metrics,
+    );
     this.availability = new ServiceAvailability(options);
     this.services = new ServiceCalls({
       dispatcher: options.dispatcher,
@@ -155,6 +171,7 @@ export class Gateway {
       notifications: options.notifications,
       stream: options.stream,
       subscribeDeadlineMs: deadlineMs,
+      admit: (actor) => this.abuse.admitStream(actor),
       metrics: this.metrics,
       logger: this.logger,
     });
@@ -195,6 +212,7 @@ export class Gateway {
     this.closing ??= (async () => {
       this.stopping = true;
       this.liveStreams.close();
+      this.abuse.close();
       await this.listener.close();
     })();
     return this.closing;
@@ -234,6 +252,7 @@ export class Gateway {
       declaration = route.declaration;
       // Who asks comes first: a stranger learns nothing about what a request would need.
       const actor = await this.authentication.actorOf(req, declaration, match.params);
+      if (actor !== null) await this.abuse.admitRequest(actor);
       const query = new QueryParameters(new URLSearchParams(search), queryNames(declaration));
       const answer = await route.handle(
         this.call(req, res, declaration, {
@@ -329,7 +348,8 @@ export class Gateway {
           clientGone.signal,
         )) as Relayed;
       },
-      throttleLogin: (username) => this.authentication.throttleLogin(username, req),
+      admitRegistration: () => this.abuse.admitRegistration(clientAddressOf(req)),
+      admitLogin: (username) => this.abuse.admitLogin(username, clientAddressOf(req)),
       absoluteUrl: (path) => `${this.publicBase(req)}${path}`,
       stream: () => this.liveStreams.open(res, actor ?? '', clientGone.signal),
     };

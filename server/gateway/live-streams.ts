@@ -9,6 +9,7 @@ import { isAgendaError, Unavailable } from '../../contract/errors.js';
 import { API_ROUTES } from '../../contract/api-routes.js';
 import { withDeadline } from './deadline.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
+import type { StreamLease } from '../limits/stream-leases.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayLogger, NotificationFeed } from './ports.js';
 import type { StreamOpened } from './routes.js';
@@ -18,6 +19,8 @@ export interface LiveStreamsOptions {
   readonly stream?: EventStreamOptions;
   /** How long a subscription may take to go live, in ms. */
   readonly subscribeDeadlineMs: number;
+  /** A place under the user's cap on open streams; throws `RateLimited` at the cap. */
+  readonly admit: (actor: string) => Promise<StreamLease>;
   readonly metrics: GatewayMetrics;
   readonly logger: GatewayLogger;
 }
@@ -42,6 +45,8 @@ export class LiveStreams {
    */
   async open(res: ServerResponse, actor: string, clientGone: AbortSignal): Promise<StreamOpened> {
     const { notifications, metrics, logger } = this.options;
+    // Before anything is set up: a refused stream is a plain 429.
+    const lease = await this.options.admit(actor);
     const opened = performance.now();
     const stream: EventStream = new EventStream(res, this.options.stream, {
       updateWritten: () => metrics.updateStreamed(),
@@ -55,6 +60,7 @@ export class LiveStreams {
         logger.warn('cut a live stream whose client does not keep up', { actor });
       },
       ended: () => {
+        lease.release();
         this.streams.delete(stream);
         metrics.streamClosed();
         logger.info('live stream ended', {

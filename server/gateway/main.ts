@@ -10,6 +10,9 @@
  * first three protocol periods after the first contact, a role never seen, a view that looks
  * cut off). `/readyz` and `/metrics` show the view too.
  *
+ * Abuse limits (registrations and logins per address, failed logins per username, requests
+ * and live streams per user) are counted in the bus's Redis, shared by both gateways.
+ *
  * `/metrics` (a client certificate from the cluster CA required) serves the gateway's
  * counters with the process metrics and event-loop delay of every daemon
  * (server/metrics/daemon-metrics.ts), labelled `service="gateway"`, `member="gateway-<id>"`.
@@ -20,6 +23,7 @@ import { Requester } from '../bus/requester.js';
 import { errorFromWire } from '../../contract/errors.js';
 import { DEFAULT_PERIOD_MS } from '../gossip/join.js';
 import { GossipView } from '../gossip/view.js';
+import { SharedLimits } from '../limits/shared-limits.js';
 import { DaemonMetrics } from '../metrics/daemon-metrics.js';
 import { GatewayConfigSchema } from '../process-config.js';
 import { StatelessDaemon } from '../stateless-daemon.js';
@@ -91,6 +95,12 @@ await daemon.run({
             ? { ready: true }
             : { ready: false, reason: 'no Redis primary is known yet' },
         ),
+      // The abuse limits count in Redis, so both gateways share them; within a short time
+      // budget, else in this gateway's memory (a Redis failover never stalls a request).
+      sharedLimits: new SharedLimits({
+        redis: (signal) => connection.commands(signal),
+        logger,
+      }),
       ...(file.publicUrl ? { publicUrl: file.publicUrl } : {}),
       ...(replicas ? { replicas, answerGraceMs: file.gossip?.periodMs ?? DEFAULT_PERIOD_MS } : {}),
       logger,

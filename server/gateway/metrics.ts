@@ -58,7 +58,7 @@ export class GatewayMetrics {
     });
     this.rateLimited = new Counter({
       name: 'agenda_gateway_rate_limited_total',
-      help: 'Login attempts refused by a rate limit, by limit.',
+      help: 'Requests refused by an abuse limit (server/gateway/abuse-limits.ts), by limit.',
       labelNames: ['limit'],
       registers,
     });
@@ -94,7 +94,8 @@ export class GatewayMetrics {
     if (seconds !== undefined) this.latency.observe({ route }, seconds);
   }
 
-  loginRefused(limit: string): void {
+  /** A request refused by the abuse limit named `limit`. */
+  limitRefused(limit: string): void {
     this.rateLimited.inc({ limit });
   }
 

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { parseInstant, validateTimeZone } from '../domain/index.js';
-import { Internal } from '../../contract/errors.js';
+import { Internal, isAgendaError } from '../../contract/errors.js';
 import type { FeedAnswer } from '../../contract/api.js';
 import {
   API_ROUTES,
@@ -32,6 +32,7 @@ import {
   type QueryParameters,
   type QueryParametersOf,
 } from './requests.js';
+import type { LoginAttempt } from './abuse-limits.js';
 import { Router } from './router.js';
 
 /** What a route answers; gateway.ts writes it out. */
@@ -66,8 +67,10 @@ export interface RequestContext {
   body(): Promise<unknown>;
   /** Sends `op` to the service `serviceFor(op)` names and waits for its result. */
   dispatch(op: Op): Promise<Relayed>;
-  /** Counts a login attempt for `username`; throws `RateLimited` past the limits. */
-  throttleLogin(username: string): void;
+  /** Counts a registration from the client's address; throws `RateLimited` past the limit. */
+  admitRegistration(): Promise<void>;
+  /** Counts a login attempt for `username` from the client's address; throws `RateLimited` past the limits. */
+  admitLogin(username: string): Promise<LoginAttempt>;
   /** `path` (from `/`) as an absolute URL of this gateway, as clients reach it. */
   absoluteUrl(path: string): string;
   /** Turns the connection into the caller's live update stream, once subscribed. */
@@ -167,6 +170,7 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
   // Accounts
   async register(call) {
     const { username, password, name } = await call.body();
+    await call.admitRegistration();
     const op: Op = {
       type: 'account.register',
       username,
@@ -177,8 +181,17 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
   },
   async login(call) {
     const { username, password } = await call.body();
-    call.throttleLogin(username);
-    return call.dispatch({ type: 'account.login', username, password });
+    const attempt = await call.admitLogin(username);
+    let answer: Relayed;
+    try {
+      answer = await call.dispatch({ type: 'account.login', username, password });
+    } catch (error) {
+      // Only a wrong password is a failed guess; an attempt nobody could answer is not.
+      if (!(isAgendaError(error) && error.code === 'unauthenticated')) await attempt.forgive();
+      throw error;
+    }
+    await attempt.forgive();
+    return answer;
   },
   me: (call) => call.dispatch({ type: 'account.me' }),
   // Events

@@ -170,6 +170,11 @@ export interface CallOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Present the operator's client certificate. */
   readonly asOperator?: boolean;
+  /**
+   * Connect from this local address (any of 127.0.0.0/8 on Linux): another client, as the
+   * gateway's per-address limits see it. Default 127.0.0.1.
+   */
+  readonly from?: string;
 }
 
 /** A started gateway with its fakes, a token signer and a client. */
@@ -227,10 +232,20 @@ export async function startTestGateway(
     connect: { ca: caPem, cert: operator.cert, key: operator.key },
     keepAliveTimeout: 1_000,
   });
+  const agentsByAddress = new Map<string, Agent>();
+  const agentFrom = (localAddress: string): Agent => {
+    let found = agentsByAddress.get(localAddress);
+    if (found === undefined) {
+      found = new Agent({ connect: { ca: caPem }, localAddress, keepAliveTimeout: 1_000 });
+      agentsByAddress.set(localAddress, found);
+    }
+    return found;
+  };
   t.teardown(async () => {
     await gateway.close();
     await agent.close();
     await operatorAgent.close();
+    await Promise.all([...agentsByAddress.values()].map((a) => a.close()));
   });
   const url = `https://127.0.0.1:${port}`;
   return {
@@ -251,7 +266,12 @@ export async function startTestGateway(
           : JSON.stringify(options.body);
       if (body !== undefined) headers['content-type'] ??= 'application/json';
       const response = await request(`${url}${path}`, {
-        dispatcher: options.asOperator === true ? operatorAgent : agent,
+        dispatcher:
+          options.asOperator === true
+            ? operatorAgent
+            : options.from === undefined
+              ? agent
+              : agentFrom(options.from),
         method: (options.method ?? (body === undefined ? 'GET' : 'POST')) as 'GET',
         headers,
         body,

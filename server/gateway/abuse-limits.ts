@@ -1,0 +1,221 @@
+/**
+ * The gateway's abuse limits, counted in Redis so that both gateways share them
+ * (../limits/shared-limits.ts, which also says what happens while Redis is away):
+ *
+ * - registrations per client address (each costs a 16 MiB scrypt and a Raft write, and
+ *   "taken" answers tell which names exist);
+ * - login attempts per client address, and failed logins per (username, address) and per
+ *   username over all addresses;
+ * - requests per signed-in user, and live streams per user open at once.
+ *
+ * **The owner of an account is never locked out by strangers.** No count that other
+ * addresses can raise refuses on its own: the per-username count only marks the account as
+ * *under attack*, and then each address may try that account once per spacing window
+ * (default 30 s) — counted per (username, address). An attacker's failures from other
+ * addresses therefore never use up the owner's budget at the owner's address: the owner's
+ * next attempt there passes (at worst after the spacing, if they just mistyped), while the
+ * attacker's guessing is slowed to one try per address per window. What an attacker *can*
+ * still do is share the owner's address (one NAT): then they share its budget too.
+ *
+ * A client's address is the TLS socket's remote address: nothing stands between clients and
+ * the gateways, so `x-forwarded-for` is whatever the client wrote and is never read. IPv6
+ * addresses count by their /64, the block one subscriber usually gets whole.
+ */
+import { isIPv6 } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { RateLimited } from '../../contract/errors.js';
+import type {
+  LimitRule,
+  LimitVerdict,
+  SharedLimit,
+  SharedLimits,
+} from '../limits/shared-limits.js';
+import { StreamLeases, type StreamLease } from '../limits/stream-leases.js';
+import type { GatewayMetrics } from './metrics.js';
+
+/** The limits, each a fixed window per key (`streamsPerUser` a count of open streams). */
+export interface AbuseLimitRules {
+  /** Accounts registered from one address. */
+  readonly registrationsPerAddress: LimitRule;
+  /** Login attempts from one address, whatever the usernames (slows spraying one password). */
+  readonly loginsPerAddress: LimitRule;
+  /** Failed logins for one username from one address. */
+  readonly loginFailuresPerUserAndAddress: LimitRule;
+  /** Failed logins for one username from all addresses: past it the account is under attack. */
+  readonly loginFailuresPerUser: LimitRule;
+  /** While an account is under attack: login attempts for it from one address. */
+  readonly loginsPerAddressUnderAttack: LimitRule;
+  /** Requests of one signed-in user (session or feed token), all routes together. */
+  readonly requestsPerUser: LimitRule;
+  /** Live streams one user may hold open at once, over all gateways. */
+  readonly streamsPerUser: number;
+}
+
+/**
+ * Generous for people, tight for scripts: a person registers a few accounts and mistypes a
+ * password a few times; the chaos load's busiest user makes about 80 requests a second.
+ */
+export const DEFAULT_ABUSE_LIMITS: AbuseLimitRules = {
+  registrationsPerAddress: { points: 20, durationSec: 600 },
+  loginsPerAddress: { points: 60, durationSec: 60 },
+  loginFailuresPerUserAndAddress: { points: 10, durationSec: 900 },
+  loginFailuresPerUser: { points: 50, durationSec: 3_600 },
+  loginsPerAddressUnderAttack: { points: 1, durationSec: 30 },
+  requestsPerUser: { points: 1_500, durationSec: 10 },
+  streamsPerUser: 10,
+};
+
+/** One admitted login attempt, counted as a failure until forgiven. */
+export interface LoginAttempt {
+  /**
+   * The attempt was no failed guess (the password was right, or no service answered): it is
+   * taken off the failure counts. Idempotent.
+   */
+  forgive(): Promise<void>;
+}
+
+/** The limits the gateway applies, by what a request is. */
+export class AbuseLimits {
+  private readonly registrations: SharedLimit;
+  private readonly loginsByAddress: SharedLimit;
+  private readonly failuresByUserAndAddress: SharedLimit;
+  private readonly failuresByUser: SharedLimit;
+  private readonly underAttack: SharedLimit;
+  private readonly requests: SharedLimit;
+  private readonly streams: StreamLeases;
+  private readonly spacingSec: number;
+
+  constructor(
+    rules: AbuseLimitRules,
+    limits: SharedLimits,
+    private readonly metrics: GatewayMetrics,
+  ) {
+    this.registrations = limits.limit('register-address', rules.registrationsPerAddress);
+    this.loginsByAddress = limits.limit('login-address', rules.loginsPerAddress);
+    this.failuresByUserAndAddress = limits.limit(
+      'login-user-address',
+      rules.loginFailuresPerUserAndAddress,
+    );
+    this.failuresByUser = limits.limit('login-user', rules.loginFailuresPerUser);
+    this.underAttack = limits.limit(
+      'login-user-address-spacing',
+      rules.loginsPerAddressUnderAttack,
+    );
+    this.requests = limits.limit('requests-user', rules.requestsPerUser);
+    this.streams = new StreamLeases({ perUser: rules.streamsPerUser }, limits);
+    this.spacingSec = rules.loginsPerAddressUnderAttack.durationSec;
+  }
+
+  /** Counts a registration from `address`; throws {@link RateLimited} past the limit. */
+  async admitRegistration(address: string): Promise<void> {
+    this.refuseIfOver(
+      await this.registrations.consume(address),
+      'register-address',
+      'too many accounts registered from this address; try again later',
+    );
+  }
+
+  /**
+   * Counts a login attempt for `username` from `address`; throws {@link RateLimited} when a
+   * limit refuses it. The counts are taken before the password is checked, so concurrent
+   * guesses cannot all slip past one check; a good login gives its counts back.
+   */
+  async admitLogin(username: string, address: string): Promise<LoginAttempt> {
+    const user = username.toLowerCase();
+    const pair = `${user}|${address}`;
+    // All at once: one time budget for the lot, not one each.
+    const [fromAddress, pairFailures, userFailures, spacing] = await Promise.all([
+      this.loginsByAddress.consume(address),
+      this.failuresByUserAndAddress.consume(pair),
+      this.failuresByUser.consume(user),
+      this.underAttack.consume(pair),
+    ]);
+    this.refuseIfOver(
+      fromAddress,
+      'login-address',
+      'too many login attempts from this address; try again later',
+    );
+    this.refuseIfOver(
+      pairFailures,
+      'login-user-address',
+      `too many failed logins for ${username} from this address; try again later`,
+    );
+    // Only a mark: what it refuses is the spacing, per address (see the module comment).
+    if (!userFailures.allowed) {
+      this.refuseIfOver(
+        spacing,
+        'login-user-under-attack',
+        `${username} is receiving many failed logins; from this address, one attempt per ` +
+          `${this.spacingSec} s for now`,
+      );
+    }
+    let forgiven = false;
+    return {
+      forgive: async () => {
+        if (forgiven) return;
+        forgiven = true;
+        await Promise.all([
+          this.failuresByUserAndAddress.refund(pair),
+          this.failuresByUser.refund(user),
+          this.underAttack.refund(pair),
+        ]);
+      },
+    };
+  }
+
+  /** Counts a request of `actor`; throws {@link RateLimited} past the limit. */
+  async admitRequest(actor: string): Promise<void> {
+    this.refuseIfOver(
+      await this.requests.consume(actor.toLowerCase()),
+      'requests-user',
+      'too many requests for this account; slow down',
+    );
+  }
+
+  /** A place for one more live stream of `actor`; throws {@link RateLimited} at the cap. */
+  async admitStream(actor: string): Promise<StreamLease> {
+    const outcome = await this.streams.acquire(actor);
+    if (outcome.granted) return outcome.lease;
+    this.metrics.limitRefused('streams-user');
+    throw new RateLimited('too many live streams open for this account; close one first', {
+      retryAfterMs: outcome.retryAfterMs,
+      limit: 'streams-user',
+    });
+  }
+
+  /** Stops renewing stream leases. Idempotent. */
+  close(): void {
+    this.streams.close();
+  }
+
+  private refuseIfOver(verdict: LimitVerdict, limit: string, message: string): void {
+    if (verdict.allowed) return;
+    this.metrics.limitRefused(limit);
+    throw new RateLimited(message, { retryAfterMs: verdict.retryAfterMs, limit });
+  }
+}
+
+/**
+ * The address a request's limits are counted by: the socket's peer (IPv4-mapped IPv6
+ * written as IPv4), an IPv6 address cut to its /64.
+ */
+export function clientAddressOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? 'unknown';
+  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
+  return isIPv6(address) ? ipv6Prefix64(address) : address;
+}
+
+/** The first four groups of an IPv6 address, `::` expanded: its /64. */
+export function ipv6Prefix64(address: string): string {
+  const [head = '', tail] = address.split('%')[0]!.split('::') as [string, string | undefined];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
