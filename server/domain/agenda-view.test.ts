@@ -38,7 +38,6 @@ function agendaOf(viewer: string, user = 'dev'): readonly AgendaEntry[] {
   const [view] = viewAgendas(
     { viewer, targets: { users: [user] }, from: day(0), to: day(23) },
     {
-      existingUsers: new Set(world.users.keys()),
       groups: groupsOf(world),
       ...agendaContextOf(viewer, recordsOf(world)),
     },
@@ -122,12 +121,17 @@ test('viewing a user who shares no group is forbidden', (t) => {
     message: /share no group with dev/,
   });
   t.throws(() => agendaOf('dev', 'stranger'), { instanceOf: Forbidden });
-  t.throws(() => agendaOf('dev', 'ghost'), { instanceOf: NotFound });
+});
+
+test('a name nobody has is refused exactly as a stranger is, so views tell no one which names exist', (t) => {
+  const stranger = t.throws(() => agendaOf('dev', 'stranger'));
+  const ghost = t.throws(() => agendaOf('dev', 'ghost'));
+  t.true(ghost instanceof Forbidden);
+  t.is(ghost?.message.replace('ghost', 'stranger'), stranger?.message);
 });
 
 test('a group agenda lists every member, to members only', (t) => {
   const context = (viewer: string) => ({
-    existingUsers: new Set(world.users.keys()),
     groups: groupsOf(world),
     ...agendaContextOf(viewer, recordsOf(world)),
   });

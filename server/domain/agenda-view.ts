@@ -105,8 +105,6 @@ export interface AgendaCommitment {
 }
 
 export interface AgendaContext {
-  /** The registered users among named targets. */
-  readonly existingUsers: ReadonlySet<Username>;
   /** Every group the viewer belongs to (including a target group), with members. */
   readonly groups: readonly GroupRecord[];
   /**
@@ -176,12 +174,13 @@ function resolveTargets(query: AgendaQuery, context: AgendaContext): Username[] 
   if (users.length > MAX_GROUP_MEMBERS) {
     throw new InvalidInput(`at most ${MAX_GROUP_MEMBERS} users at once`, { field: 'users' });
   }
-  const unknown = users.filter((u) => u !== query.viewer && !context.existingUsers.has(u));
-  if (unknown.length > 0) throw new NotFound(`no user named ${unknown.join(', ')}`);
+  // A name nobody has and a stranger's name get the same answer: otherwise anyone could
+  // register and learn which usernames exist, a thousand names a request. Whoever shares a
+  // group with the viewer exists, so no one the viewer may see is refused by this.
   const hidden = users.filter((u) => !canViewAgenda(context.groups, query.viewer, u));
   if (hidden.length > 0) {
     throw new Forbidden(
-      `you share no group with ${hidden.join(', ')}, so you cannot see their agenda`,
+      `you share no group with ${hidden.join(', ')} (or there is no such user), so you cannot see their agenda`,
     );
   }
   return users;
@@ -190,8 +189,8 @@ function resolveTargets(query: AgendaQuery, context: AgendaContext): Username[] 
 /**
  * `agenda --group g | --users a,b`: each target's agenda over `[from, to)` as the viewer
  * may see it. Entries keep the targets' conflict flags (only in full-detail entries).
- * @throws InvalidInput (interval, names), NotFound (group or user), Forbidden (not a member
- * of the group; no shared group with a named user).
+ * @throws InvalidInput (interval, names), NotFound (no such group), Forbidden (not a member
+ * of the group; a named user who shares no group with the viewer, or does not exist).
  */
 export function viewAgendas(query: AgendaQuery, context: AgendaContext): AgendaView[] {
   const window = validateQueryInterval(query.from, query.to);

@@ -91,7 +91,6 @@ test('pages of every occurrence list, concatenated, are the unpaged list, ties i
       }
       const agendaQuery = { viewer: 'bob', targets: { group: 'team' }, ...WINDOW };
       const context = {
-        existingUsers: new Set(USERS),
         groups: [team],
         ...agendaContextOf('bob', events),
       };
@@ -148,7 +147,6 @@ test('a page ends before its text outgrows the budget, however long the descript
     listEvents({ actor: 'alice', ...window }, { events }),
   );
   const context = {
-    existingUsers: new Set(USERS),
     groups: [team],
     ...agendaContextOf('alice', events),
   };
@@ -193,7 +191,7 @@ test('a malformed cursor or page size is refused as invalid, naming the field', 
     () =>
       viewAgendasPage(
         { viewer: 'bob', targets: { group: 'team' }, ...WINDOW, after: agendaCursor },
-        { existingUsers: new Set(USERS), groups: [team], ...agendaContextOf('bob', events) },
+        { groups: [team], ...agendaContextOf('bob', events) },
       ),
     { instanceOf: InvalidInput },
   );

@@ -132,7 +132,6 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
     const window = validateQueryInterval(body.from, body.to);
     const groups = env.rows.groupsOf(viewer);
     let targets: readonly Username[];
-    let existingUsers = new Set<Username>();
     if ('group' in body.targets) {
       const name = body.targets.group;
       const mine = groups.find((g) => g.group.name === name);
@@ -142,7 +141,6 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
       targets = mine?.members.map((m) => m.username) ?? [];
     } else {
       const named = body.targets.users.map((u) => u.trim());
-      existingUsers = env.rows.existingUsers(named);
       // Only agendas the viewer may see are worth loading; the domain refuses the others.
       targets = named.filter((u) => canViewAgenda(groups, viewer, u));
     }
@@ -152,7 +150,7 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
     const events = env.rows.events(eventsShownInDetail(viewer, groups, commitments));
     return viewAgendasPage(
       { viewer, targets: body.targets, ...pageOf(body) },
-      { existingUsers, groups, commitments, events },
+      { groups, commitments, events },
     );
   },
 
