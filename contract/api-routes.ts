@@ -23,12 +23,14 @@ import {
   ChangeLevelRequest,
   CreateEventRequest,
   CreateGroupRequest,
+  DeclineGroupRequest,
   EmptyRequest,
   LoginRequest,
   RegisterRequest,
   UpdateEventRequest,
   type AgendasAnswer,
   type ConflictsAnswer,
+  type DeclineGroupAnswer,
   type EventAnswer,
   type EventsAnswer,
   type FeedAnswer,
@@ -296,6 +298,10 @@ export const API_ROUTES = {
     answer: json<GroupAnswer>(200, 'group'),
     errors: ['not_found', 'forbidden'],
   }),
+  /**
+   * Invites a user to join (membership is by consent): the answer lists them under
+   * `invited`; they become a member when they join. `forbidden` when they block the group.
+   */
   addMember: route({
     method: 'POST',
     path: '/v1/groups/:group/members',
@@ -313,12 +319,39 @@ export const API_ROUTES = {
     answer: json<GroupAnswer>(200, 'group'),
     errors: ['not_found', 'forbidden', 'too_complex'],
   }),
+  /** Removes a member, or withdraws an invitation not yet answered. */
   removeMember: route({
     method: 'DELETE',
     path: '/v1/groups/:group/members/:username',
     auth: 'user',
     answer: json<GroupAnswer>(200, 'group'),
     errors: ['not_found', 'forbidden'],
+  }),
+  /** Accepts an invitation to join: the caller becomes a member at the level invited at. */
+  joinGroup: route({
+    method: 'POST',
+    path: '/v1/groups/:group/join',
+    auth: 'user',
+    body: jsonBody(EmptyRequest, true),
+    answer: json<GroupAnswer>(200, 'group'),
+    errors: ['conflict', 'not_found', 'too_complex'],
+  }),
+  /** Declines an invitation to join; `block` also refuses the group's further invitations. */
+  declineGroup: route({
+    method: 'POST',
+    path: '/v1/groups/:group/decline',
+    auth: 'user',
+    body: jsonBody(DeclineGroupRequest, true),
+    answer: json<DeclineGroupAnswer>(200, 'declined'),
+    errors: ['conflict', 'not_found'],
+  }),
+  /** Accepts the group's invitations again after a `block`. */
+  unblockGroup: route({
+    method: 'DELETE',
+    path: '/v1/groups/:group/block',
+    auth: 'user',
+    answer: json<DeclineGroupAnswer>(200, 'declined'),
+    errors: ['not_found'],
   }),
   /** Leaves a group; answers `{ group: null }` when the group dissolved. */
   leaveGroup: route({

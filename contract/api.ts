@@ -25,6 +25,7 @@ import type {
   ConflictView,
   EventDetailsView,
   EventView,
+  GroupInvitationView,
   GroupView,
   ScheduledEvent,
   SlotView,
@@ -153,8 +154,11 @@ export interface EventAnswer {
 // Invitations
 
 /** Pending invitations, next occurrence first. */
+/** What waits for the caller's answer: invitations to events, and to join groups. */
 export interface InvitationsAnswer {
   readonly invitations: readonly EventDetailsView[];
+  /** Oldest first; answer with `POST /v1/groups/:group/join` or `…/decline`. */
+  readonly groupInvitations: readonly GroupInvitationView[];
 }
 /** Accepting an invitation; a conflict is refused unless `allowConflict`. */
 export const AcceptRequest = z.strictObject({ allowConflict: z.boolean().optional() });
@@ -175,6 +179,7 @@ export const CreateGroupRequest = z.strictObject({
 export type CreateGroupRequest = z.infer<typeof CreateGroupRequest>;
 
 /** A new member. `level` only in hierarchical groups. */
+/** Invites a user to join (they become a member when they join). */
 export const AddMemberRequest = z.strictObject({
   username,
   level: z.number().int().min(0).max(1000).optional(),
@@ -184,6 +189,17 @@ export type AddMemberRequest = z.infer<typeof AddMemberRequest>;
 /** A member's new level (owner only). */
 export const ChangeLevelRequest = z.strictObject({ level: z.number().int().min(0).max(1000) });
 export type ChangeLevelRequest = z.infer<typeof ChangeLevelRequest>;
+
+/** Declining an invitation to join; `block` also refuses the group's further invitations. */
+export const DeclineGroupRequest = z.strictObject({ block: z.boolean().optional() });
+export type DeclineGroupRequest = z.infer<typeof DeclineGroupRequest>;
+
+/** After declining (or unblocking): whether an invitation was declined, and whether the group is blocked. */
+export interface DeclineGroupAnswer {
+  readonly group: string;
+  readonly declined: boolean;
+  readonly blocked: boolean;
+}
 
 /** A group after a change to it, or as shown; null when leaving dissolved it. */
 export interface GroupAnswer {

@@ -106,6 +106,26 @@ export interface GroupView {
   readonly kind: GroupKind;
   readonly owner: Username;
   readonly members: ReadonlyArray<{ readonly username: Username; readonly level: number | null }>;
+  /** Invited and not yet joined: not members, for any purpose, until they join. */
+  readonly invited: ReadonlyArray<{
+    readonly username: Username;
+    readonly level: number | null;
+    readonly invitedBy: Username;
+  }>;
+}
+
+/** An invitation to join a group, as the invitee sees it (`agenda invite list`). */
+export interface GroupInvitationView {
+  readonly group: GroupName;
+  readonly kind: GroupKind;
+  readonly owner: Username;
+  /** The level they would join at; null in a flat group. */
+  readonly level: number | null;
+  readonly invitedBy: Username;
+  /** ISO 8601, UTC. */
+  readonly invitedAt: string;
+  /** How many members the group has now. */
+  readonly members: number;
 }
 
 /** The outcome of scheduling: the event as its organizer sees it, and who is double-booked. */

@@ -15,6 +15,7 @@ import {
   type AddMemberRequest,
   type CreateEventRequest,
   type CreateGroupRequest,
+  type DeclineGroupRequest,
   type LoginRequest,
   type RegisterRequest,
   type UpdateEventRequest,
@@ -22,6 +23,7 @@ import {
 import type {
   AgendasAnswer,
   ConflictsAnswer,
+  DeclineGroupAnswer,
   EventAnswer,
   EventsAnswer,
   FreeAnswer,
@@ -287,6 +289,18 @@ export class AgendaApi {
 
   leaveGroup(group: string): Promise<GroupAnswer> {
     return this.call('leaveGroup', { params: { group } });
+  }
+
+  joinGroup(group: string): Promise<GroupAnswer> {
+    return this.call('joinGroup', { params: { group } });
+  }
+
+  declineGroup(group: string, request: DeclineGroupRequest): Promise<DeclineGroupAnswer> {
+    return this.call('declineGroup', { params: { group }, body: request });
+  }
+
+  unblockGroup(group: string): Promise<DeclineGroupAnswer> {
+    return this.call('unblockGroup', { params: { group } });
   }
 
   groups(): Promise<GroupsAnswer> {

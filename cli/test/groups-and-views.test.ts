@@ -4,6 +4,9 @@ import Conflicts from '../commands/conflicts.js';
 import Free from '../commands/free.js';
 import GroupAdd from '../commands/group/add.js';
 import GroupCreate from '../commands/group/create.js';
+import GroupDecline from '../commands/group/decline.js';
+import GroupJoin from '../commands/group/join.js';
+import GroupUnblock from '../commands/group/unblock.js';
 import GroupLeave from '../commands/group/leave.js';
 import GroupList from '../commands/group/list.js';
 import GroupRemove from '../commands/group/remove.js';
@@ -41,7 +44,32 @@ test.before(async () => {
   });
   gateway
     .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
-    .on('GET', '/v1/invitations', { status: 200, json: { invitations: [invitation] } })
+    .on('GET', '/v1/invitations', {
+      status: 200,
+      json: {
+        invitations: [invitation],
+        groupInvitations: [
+          {
+            group: 'acme',
+            kind: 'hierarchical',
+            owner: 'boss',
+            level: 2,
+            invitedBy: 'mid',
+            invitedAt: '2025-03-01T09:00:00.000Z',
+            members: 4,
+          },
+        ],
+      },
+    })
+    .on('POST', '/v1/groups/:name/join', { status: 200, json: { group: groupView() } })
+    .on('POST', '/v1/groups/:name/decline', {
+      status: 200,
+      json: { group: 'acme', declined: true, blocked: true },
+    })
+    .on('DELETE', '/v1/groups/:name/block', {
+      status: 200,
+      json: { group: 'acme', declined: false, blocked: false },
+    })
     .on('POST', '/v1/invitations/e7/accept', {
       status: 200,
       json: { event: { ...invitation, myStatus: 'accepted' } },
@@ -116,7 +144,7 @@ async function envelope<C extends RunnableCommand>(
 
 test('invite list, accept and decline answer {invitations} and {event}', async (t) => {
   const list = await envelope(t, InviteList, []);
-  t.deepEqual(Object.keys(list), ['invitations']);
+  t.deepEqual(Object.keys(list), ['invitations', 'groupInvitations']);
   t.like(list, {
     invitations: [{ id: 'e7', myStatus: 'pending', organizer: 'bob', group: 'team' }],
   });
@@ -129,6 +157,33 @@ test('invite list, accept and decline answer {invitations} and {event}', async (
 
   const declined = await envelope(t, InviteDecline, ['e7']);
   t.like(declined, { event: { myStatus: 'declined', status: 'cancelled' } });
+});
+
+test('invite list shows the groups inviting you beside the events; group join, decline --block and unblock answer', async (t) => {
+  const run = await runCommand(InviteList, ['--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.regex(run.stdout, /Planning/);
+  t.regex(run.stdout, /Groups inviting you to join/);
+  t.regex(run.stdout, /acme\s+hierarchical\s+2\s+mid\s+4/);
+
+  const joined = await envelope(t, GroupJoin, ['acme']);
+  t.like(joined, { group: { name: 'team' } });
+  t.is(gateway.requestsTo('POST', '/v1/groups/acme/join').length, 1);
+
+  const declined = await envelope(t, GroupDecline, ['acme', '--block']);
+  t.deepEqual(declined, { group: 'acme', declined: true, blocked: true });
+  t.deepEqual(JSON.parse(gateway.requestsTo('POST', '/v1/groups/acme/decline')[0]?.body ?? ''), {
+    block: true,
+  });
+  const said = await runCommand(GroupDecline, ['acme', '--block', '--config-dir', configDir]);
+  t.regex(
+    said.stdout,
+    /Declined the invitation to acme\. Invitations to acme are refused from now on\./,
+  );
+
+  const unblocked = await envelope(t, GroupUnblock, ['acme']);
+  t.deepEqual(unblocked, { group: 'acme', declined: false, blocked: false });
+  t.is(gateway.requestsTo('DELETE', '/v1/groups/acme/block').length, 1);
 });
 
 test('group commands answer {group} or {groups} and send names and levels', async (t) => {

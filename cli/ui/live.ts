@@ -40,6 +40,14 @@ export function describeLiveUpdate(
   const { by, member, group } = update;
   const name = palette.bold(group);
   switch (update.change) {
+    case 'invited':
+      return `${time}  ${by} invited you to join ${name} (agenda group join|decline ${group})`;
+    case 'invitation_withdrawn':
+      return `${time}  ${by} withdrew your invitation to ${name}`;
+    case 'invitation_declined':
+      return `${time}  ${member} declined to join ${name}`;
+    case 'member_joined':
+      return `${time}  ${member} joined ${name}`;
     case 'member_added':
       return `${time}  ${by} added ${member} to ${name}`;
     case 'member_removed':

@@ -10,6 +10,7 @@ import type {
   ConflictView,
   EventDetailsView,
   EventView,
+  GroupInvitationView,
   GroupView,
   SlotView,
 } from '../../contract/views.js';
@@ -81,6 +82,7 @@ function statusPaint(event: EventView, palette: Palette): Paint {
 
 type AgendaEntry = AgendaView['entries'][number];
 type GroupMember = GroupView['members'][number];
+type GroupInvitee = GroupView['invited'][number];
 
 /** What every table of occurrences shows of one, from its title on. */
 function occurrenceColumns(
@@ -245,7 +247,53 @@ export function renderGroup(group: GroupView, palette: Palette): string {
     ],
     { paintHeader: palette.dim },
   );
-  return `${palette.bold(group.name)} — ${group.kind}, owned by ${group.owner}\n${members}`;
+  const heading = `${palette.bold(group.name)} — ${group.kind}, owned by ${group.owner}\n${members}`;
+  // Older gateways answer without `invited`.
+  const invited = group.invited ?? [];
+  if (invited.length === 0) return heading;
+  const pending = renderTable(
+    invited,
+    [
+      { key: 'invited', header: 'INVITED (not yet joined)', text: (i) => i.username },
+      ...(hierarchical
+        ? [{ key: 'level', header: 'LEVEL', text: (i: GroupInvitee) => String(i.level ?? '') }]
+        : []),
+      { key: 'by', header: 'BY', text: (i) => i.invitedBy },
+    ],
+    { paintHeader: palette.dim },
+  );
+  return `${heading}\n\n${pending}`;
+}
+
+/** Invitations to join groups, as the invitee sees them (`agenda invite list`). */
+export function renderGroupInvitations(
+  invitations: readonly GroupInvitationView[],
+  context: ViewContext,
+): string {
+  const { palette } = context;
+  return renderTable(
+    invitations,
+    [
+      { key: 'group', header: 'GROUP', text: (i) => i.group, style: () => palette.bold },
+      { key: 'kind', header: 'KIND', text: (i) => i.kind },
+      {
+        key: 'level',
+        header: 'LEVEL',
+        text: (i) => (i.level === null ? '' : String(i.level)),
+      },
+      { key: 'by', header: 'INVITED BY', text: (i) => i.invitedBy },
+      { key: 'members', header: 'MEMBERS', text: (i) => String(i.members) },
+      {
+        key: 'when',
+        header: 'WHEN',
+        text: (i) => {
+          const at = DateTime.fromISO(i.invitedAt, { zone: context.zone });
+          return at.isValid ? at.toFormat('yyyy-MM-dd HH:mm') : i.invitedAt;
+        },
+      },
+    ],
+    { paintHeader: palette.dim },
+  );
 }
 
 /** The caller's groups. */

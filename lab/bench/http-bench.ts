@@ -230,8 +230,11 @@ try {
   }
   const owner = tokens[0] ?? '';
   await call('POST', '/v1/groups', { name: 'bench', kind: 'hierarchical' }, owner);
-  for (let i = 1; i < 20; i++)
+  // Membership is by consent: each member is invited, then joins.
+  for (let i = 1; i < 20; i++) {
     await call('POST', '/v1/groups/bench/members', { username: `bench-${i}`, level: 1 }, owner);
+    await call('POST', '/v1/groups/bench/join', {}, tokens[i]);
+  }
 
   // Each client writes its own slots (an hour apart) so creations never conflict.
   const week = Date.UTC(2031, 0, 6);

@@ -210,6 +210,7 @@ function build(store: CalendarStore, o: Options, log: (line: string) => void): n
         username: userName(g * GROUP_SIZE + m),
         level: o.hourly ? 1 : 1 + (m % 3),
       });
+      loader.send(userName(g * GROUP_SIZE + m), { type: 'group.join', group: groupName(g) });
     }
   }
   loader.flush();

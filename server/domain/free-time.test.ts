@@ -58,7 +58,7 @@ test('common free time of a group over its members’ commitments', (t) => {
   );
   const slots = findCommonFreeTime(
     { actor: 'ann', group: 'team', from: h('08:00'), to: h('18:00'), duration: 45 * 60_000 },
-    { group: { group: team.group, members: team.members }, events: recordsOf(world) },
+    { group: { ...team }, events: recordsOf(world) },
   );
   t.deepEqual(slots, [
     { start: '2025-06-02T08:00:00.000Z', end: '2025-06-02T09:00:00.000Z' },

@@ -2,14 +2,18 @@ import test from 'ava';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import type { AgendaError } from '../../contract/errors.js';
 import {
-  addMember,
   changeLevel,
   createGroup,
+  declineGroupInvitation,
+  inviteMember,
+  joinGroup,
   leaveGroup,
   removeMember,
   showGroup,
   transferOwnership,
+  unblockGroup,
 } from './groups.js';
+import { MAX_GROUP_MEMBERS } from '../../contract/limits.js';
 import {
   at,
   commit,
@@ -38,6 +42,7 @@ test('the creator owns a new group at level 0', (t) => {
     kind: 'hierarchical',
     owner: 'alice',
     members: [{ username: 'alice', level: 0 }],
+    invited: [],
   });
   t.deepEqual(d.mutations, [
     { kind: 'insertGroup', group: { name: 'team', kind: 'hierarchical', owner: 'alice' } },
@@ -74,9 +79,9 @@ const additions: ReadonlyArray<
   ['a level in a flat group', club, 'olga', 1, InvalidInput],
 ];
 for (const [name, g, actor, level, outcome, expectedLevel] of additions) {
-  test(`add member: ${name}`, (t) => {
+  test(`add member (an invitation): ${name}`, (t) => {
     const run = () =>
-      addMember(
+      inviteMember(
         {
           actor,
           group: g.group.name,
@@ -84,17 +89,29 @@ for (const [name, g, actor, level, outcome, expectedLevel] of additions) {
           now,
           ...(level === undefined ? {} : { level }),
         },
-        { group: g, user: user('newbie'), groupEvents: [] },
+        { group: g, user: user('newbie'), blocked: false },
       );
     if (outcome === 'ok') {
       const d = run();
-      t.deepEqual(d.mutations[0], {
-        kind: 'putMembership',
-        membership: { group: g.group.name, username: 'newbie', level: expectedLevel },
-      });
+      t.deepEqual(d.mutations, [
+        {
+          kind: 'putGroupInvitation',
+          invitation: {
+            group: g.group.name,
+            username: 'newbie',
+            level: expectedLevel ?? 0,
+            invitedBy: actor,
+            invitedAt: now,
+          },
+        },
+      ]);
+      t.false(
+        d.mutations.some((m) => m.kind === 'putMembership' || m.kind === 'putAttendee'),
+        'nothing but the invitation until they join',
+      );
       t.true(
         d.notifications.some(
-          (n) => n.to === 'newbie' && n.kind === 'group' && n.change === 'member_added',
+          (n) => n.to === 'newbie' && n.kind === 'group' && n.change === 'invited',
         ),
       );
     } else {
@@ -103,36 +120,36 @@ for (const [name, g, actor, level, outcome, expectedLevel] of additions) {
   });
 }
 
-test('add member: unknown group, unknown user, outsiders, duplicates', (t) => {
+test('add member (an invitation): unknown group, unknown user, outsiders, duplicates', (t) => {
   t.throws(
     () =>
-      addMember(
+      inviteMember(
         { actor: 'boss', group: 'nope', username: 'x', now },
-        { group: undefined, user: user('xyz'), groupEvents: [] },
+        { group: undefined, user: user('xyz'), blocked: false },
       ),
     { instanceOf: NotFound },
   );
   t.throws(
     () =>
-      addMember(
+      inviteMember(
         { actor: 'boss', group: 'corp', username: 'ghost', now },
-        { group: corp, user: undefined, groupEvents: [] },
+        { group: corp, user: undefined, blocked: false },
       ),
     { instanceOf: NotFound, message: /no user named ghost/ },
   );
   t.throws(
     () =>
-      addMember(
+      inviteMember(
         { actor: 'stranger', group: 'corp', username: 'newbie', now },
-        { group: corp, user: user('newbie'), groupEvents: [] },
+        { group: corp, user: user('newbie'), blocked: false },
       ),
     { instanceOf: Forbidden },
   );
   t.throws(
     () =>
-      addMember(
+      inviteMember(
         { actor: 'boss', group: 'corp', username: 'dev', now },
-        { group: corp, user: user('dev'), groupEvents: [] },
+        { group: corp, user: user('dev'), blocked: false },
       ),
     { instanceOf: Conflict, message: /already a member/ },
   );
@@ -296,9 +313,17 @@ test('a newcomer receives future events: imposed from superiors, invitations fro
   let world = worldWith([corp], events, ['newbie']);
   world = commit(
     world,
-    addMember(
+    inviteMember(
       { actor: 'lead', group: 'corp', username: 'newbie', level: 3, now },
-      { group: groupOf(world, 'corp'), user: user('newbie'), groupEvents: recordsOf(world) },
+      { group: groupOf(world, 'corp'), user: user('newbie'), blocked: false },
+    ),
+  );
+  t.is(statusOf(world, 'by-boss', 'newbie'), undefined, 'nothing is imposed before joining');
+  world = commit(
+    world,
+    joinGroup(
+      { actor: 'newbie', group: 'corp', now },
+      { group: groupOf(world, 'corp'), groupEvents: recordsOf(world) },
     ),
   );
   t.is(statusOf(world, 'by-boss', 'newbie'), 'accepted');
@@ -332,11 +357,18 @@ test('in a flat group a newcomer joins only the events still waiting for answers
       { pete: 'accepted' },
     ),
   ];
-  const d = addMember(
-    { actor: 'olga', group: 'club', username: 'quinn', now },
-    { group: club, user: user('quinn'), groupEvents: events },
+  const invited = commit(
+    worldWith([club], events, ['quinn']),
+    inviteMember(
+      { actor: 'olga', group: 'club', username: 'quinn', now },
+      { group: club, user: user('quinn'), blocked: false },
+    ),
   );
-  const world = commit(worldWith([club], events, ['quinn']), d);
+  const d = joinGroup(
+    { actor: 'quinn', group: 'club', now },
+    { group: groupOf(invited, 'club'), groupEvents: events },
+  );
+  const world = commit(invited, d);
   t.is(statusOf(world, 'waiting', 'quinn'), 'pending');
   t.is(statusOf(world, 'decided', 'quinn'), undefined);
   t.true(
@@ -389,5 +421,213 @@ test('leaving drops you from future group events, and a flat event waiting only 
   );
   t.true(
     d.notifications.some((n) => n.kind === 'event' && n.to === 'quinn' && n.change === 'removed'),
+  );
+});
+
+// ---------------------------------------------------------------------------------------
+// Membership by consent
+
+/** corp, with newbie invited by `by` at `level` (committed). */
+function invitedWorld(by = 'manager', level = 2) {
+  return commit(
+    worldWith([corp], [], ['newbie']),
+    inviteMember(
+      { actor: by, group: 'corp', username: 'newbie', level, now },
+      { group: corp, user: user('newbie'), blocked: false },
+    ),
+  );
+}
+
+test('an invitee is no member until they join: the group lists them as invited only', (t) => {
+  const world = invitedWorld();
+  const record = groupOf(world, 'corp')!;
+  t.false(record.members.some((m) => m.username === 'newbie'));
+  t.deepEqual(showGroup({ actor: 'boss', group: 'corp' }, { group: record }).invited, [
+    { username: 'newbie', level: 2, invitedBy: 'manager' },
+  ]);
+  t.throws(() => showGroup({ actor: 'newbie', group: 'corp' }, { group: record }), {
+    instanceOf: Forbidden,
+  });
+  const joined = joinGroup(
+    { actor: 'newbie', group: 'corp', now },
+    { group: record, groupEvents: [] },
+  );
+  t.deepEqual(
+    joined.result.members.find((m) => m.username === 'newbie'),
+    { username: 'newbie', level: 2 },
+  );
+  t.deepEqual(joined.result.invited, []);
+  t.true(
+    joined.notifications.some(
+      (n) => n.kind === 'group' && n.to === 'boss' && n.change === 'member_joined',
+    ),
+  );
+  t.true(
+    joined.notifications.some(
+      (n) => n.kind === 'group' && n.to === 'manager' && n.change === 'member_joined',
+    ),
+    'the inviter hears too',
+  );
+});
+
+test('joining needs an invitation: a stranger cannot join, nor join twice', (t) => {
+  t.throws(
+    () => joinGroup({ actor: 'stranger', group: 'corp', now }, { group: corp, groupEvents: [] }),
+    { instanceOf: NotFound, message: /no invitation to corp/ },
+  );
+  t.throws(
+    () => joinGroup({ actor: 'dev', group: 'corp', now }, { group: corp, groupEvents: [] }),
+    { instanceOf: Conflict },
+  );
+  t.throws(
+    () => joinGroup({ actor: 'x', group: 'nope', now }, { group: undefined, groupEvents: [] }),
+    { instanceOf: NotFound },
+  );
+});
+
+test('declining removes the invitation and tells the inviter; --block refuses the next one', (t) => {
+  const world = invitedWorld();
+  const declined = declineGroupInvitation(
+    { actor: 'newbie', group: 'corp', block: true },
+    { group: groupOf(world, 'corp'), blocked: false },
+  );
+  t.deepEqual(declined.result, { group: 'corp', declined: true, blocked: true });
+  t.true(
+    declined.notifications.some(
+      (n) => n.kind === 'group' && n.to === 'manager' && n.change === 'invitation_declined',
+    ),
+  );
+  const after = commit(world, declined);
+  t.deepEqual(groupOf(after, 'corp')!.invitations, []);
+  t.throws(
+    () =>
+      inviteMember(
+        { actor: 'boss', group: 'corp', username: 'newbie', now },
+        { group: groupOf(after, 'corp'), user: user('newbie'), blocked: true },
+      ),
+    { instanceOf: Forbidden, message: /does not accept invitations to corp/ },
+  );
+  const unblocked = unblockGroup(
+    { actor: 'newbie', group: 'corp' },
+    { group: groupOf(after, 'corp'), blocked: true },
+  );
+  t.deepEqual(unblocked.mutations, [
+    { kind: 'deleteGroupBlock', group: 'corp', username: 'newbie' },
+  ]);
+  t.throws(
+    () => unblockGroup({ actor: 'newbie', group: 'corp' }, { group: corp, blocked: false }),
+    { instanceOf: NotFound },
+  );
+});
+
+test('declining without an invitation is refused, unless it only blocks', (t) => {
+  t.throws(
+    () =>
+      declineGroupInvitation(
+        { actor: 'newbie', group: 'corp', block: false },
+        { group: corp, blocked: false },
+      ),
+    { instanceOf: NotFound },
+  );
+  const blockOnly = declineGroupInvitation(
+    { actor: 'newbie', group: 'corp', block: true },
+    { group: corp, blocked: false },
+  );
+  t.deepEqual(blockOnly.result, { group: 'corp', declined: false, blocked: true });
+  t.deepEqual(blockOnly.notifications, [], 'nobody is told of a block');
+  t.throws(
+    () =>
+      declineGroupInvitation(
+        { actor: 'dev', group: 'corp', block: false },
+        { group: corp, blocked: false },
+      ),
+    { instanceOf: Conflict, message: /leave it instead/ },
+  );
+});
+
+test('an invitation is withdrawn by the inviter, the owner or a member above its level, not by others', (t) => {
+  const world = invitedWorld('manager', 3);
+  const record = groupOf(world, 'corp')!;
+  for (const actor of ['manager', 'boss', 'lead']) {
+    const d = removeMember(
+      { actor, group: 'corp', username: 'newbie', now },
+      { group: record, groupEvents: [] },
+    );
+    t.deepEqual(d.mutations, [
+      { kind: 'deleteGroupInvitation', group: 'corp', username: 'newbie' },
+    ]);
+    t.true(
+      d.notifications.some(
+        (n) => n.kind === 'group' && n.to === 'newbie' && n.change === 'invitation_withdrawn',
+      ),
+    );
+  }
+  t.throws(
+    () =>
+      removeMember(
+        { actor: 'dev', group: 'corp', username: 'newbie', now },
+        { group: record, groupEvents: [] },
+      ),
+    { instanceOf: Forbidden },
+  );
+});
+
+test('inviting again changes the level; the same invitation twice is a conflict', (t) => {
+  const record = groupOf(invitedWorld('boss', 2), 'corp')!;
+  const again = inviteMember(
+    { actor: 'boss', group: 'corp', username: 'newbie', level: 4, now },
+    { group: record, user: user('newbie'), blocked: false },
+  );
+  t.deepEqual(again.result.invited, [{ username: 'newbie', level: 4, invitedBy: 'boss' }]);
+  t.throws(
+    () =>
+      inviteMember(
+        { actor: 'boss', group: 'corp', username: 'newbie', level: 2, now },
+        { group: record, user: user('newbie'), blocked: false },
+      ),
+    { instanceOf: Conflict, message: /already invited/ },
+  );
+});
+
+test('a group is full counting its pending invitations', (t) => {
+  const members = Object.fromEntries(
+    Array.from({ length: MAX_GROUP_MEMBERS - 1 }, (_, i) => [`m${i}`, i === 0 ? 0 : 1]),
+  );
+  const big = group('big', 'hierarchical', members);
+  const withOne = commit(
+    worldWith([big], [], ['one', 'two']),
+    inviteMember(
+      { actor: 'm0', group: 'big', username: 'one', now },
+      { group: big, user: user('one'), blocked: false },
+    ),
+  );
+  t.throws(
+    () =>
+      inviteMember(
+        { actor: 'm0', group: 'big', username: 'two', now },
+        { group: groupOf(withOne, 'big'), user: user('two'), blocked: false },
+      ),
+    { instanceOf: InvalidInput, message: /counting pending invitations/ },
+  );
+});
+
+test('dissolving a group withdraws its invitations and tells those invited', (t) => {
+  const solo = group('solo', 'flat', { olga: 0 });
+  const world = commit(
+    worldWith([solo], [], ['quinn']),
+    inviteMember(
+      { actor: 'olga', group: 'solo', username: 'quinn', now },
+      { group: solo, user: user('quinn'), blocked: false },
+    ),
+  );
+  const d = leaveGroup(
+    { actor: 'olga', group: 'solo', now },
+    { group: groupOf(world, 'solo'), groupEvents: [] },
+  );
+  t.deepEqual(commit(world, d).invitations, []);
+  t.true(
+    d.notifications.some(
+      (n) => n.kind === 'group' && n.to === 'quinn' && n.change === 'invitation_withdrawn',
+    ),
   );
 });

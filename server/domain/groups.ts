@@ -3,15 +3,22 @@
  *
  * - The creator owns the group; in a hierarchical group the owner is at level 0 and X is
  *   superior to Y iff `level(X) < level(Y)`.
- * - The owner adds and removes anyone. In a hierarchical group any member adds new members
- *   only at a level strictly below (numerically greater than) their own, and removes only
- *   members strictly below them. In a flat group only the owner adds and removes.
+ * - Membership is by consent. Adding a member is an invitation (`inviteMember`); the
+ *   invitee becomes a member only by joining (`joinGroup`), and may decline, and block
+ *   further invitations to the group (`declineGroupInvitation`). Until they join they are
+ *   not a member for any purpose: nobody imposes events on them, sees their agenda through
+ *   the group, or counts them in free time or conflicts. (Before, anyone could make
+ *   themselves a stranger's superior and read her busy events in full.)
+ * - The owner invites and removes anyone. In a hierarchical group any member invites only
+ *   at a level strictly below (numerically greater than) their own, and removes members and
+ *   withdraws invitations only strictly below them (the inviter may always withdraw their
+ *   own). In a flat group only the owner invites and removes.
  * - Anyone leaves. The owner cannot leave while others remain (ownership must be
  *   transferred first, so a group is never ownerless); the last member leaving dissolves
  *   the group.
  * - Only the owner changes levels; the owner's own level stays 0.
  *
- * Membership changes reach into agendas: a newcomer receives the group's future events —
+ * Membership changes reach into agendas: whoever joins receives the group's future events —
  * accepted at once (imposed) when organized by a superior, as a pending invitation
  * otherwise; in a flat group, only the events still waiting for everyone's answer, since
  * the others were already decided by the members of the time. Whoever leaves or is removed
@@ -32,6 +39,7 @@ import type {
   Decision,
   EventRecord,
   Group,
+  GroupInvitation,
   GroupName,
   GroupRecord,
   Membership,
@@ -41,13 +49,18 @@ import type {
   User,
   Username,
 } from './types.js';
-import type { GroupView } from '../../contract/views.js';
+import type { GroupInvitationView, GroupView } from '../../contract/views.js';
 
-export type { GroupView };
+export type { GroupInvitationView, GroupView };
 
 /** The user's membership in the group, if they are a member. */
 export function membershipOf(record: GroupRecord, username: Username): Membership | undefined {
   return record.members.find((m) => m.username === username);
+}
+
+/** The user's pending invitation to the group, if any. */
+export function invitationOf(record: GroupRecord, username: Username): GroupInvitation | undefined {
+  return record.invitations.find((i) => i.username === username);
 }
 
 /**
@@ -84,6 +97,13 @@ export function groupView(record: GroupRecord): GroupView {
     members: [...record.members]
       .sort((a, b) => (flat ? 0 : a.level - b.level) || compareText(a.username, b.username))
       .map((m) => ({ username: m.username, level: flat ? null : m.level })),
+    invited: [...record.invitations]
+      .sort((a, b) => (flat ? 0 : a.level - b.level) || compareText(a.username, b.username))
+      .map((i) => ({
+        username: i.username,
+        level: flat ? null : i.level,
+        invitedBy: i.invitedBy,
+      })),
   };
 }
 
@@ -102,7 +122,7 @@ function requireMember(record: GroupRecord, actor: Username): Membership {
 }
 
 function withMembers(record: GroupRecord, members: readonly Membership[]): GroupRecord {
-  return { group: record.group, members };
+  return { ...record, members };
 }
 
 /** The group's events that still have occurrences to come and are not cancelled. */
@@ -145,7 +165,7 @@ export function createGroup(
   const group: Group = { name, kind, owner: command.actor };
   const owner: Membership = { group: name, username: command.actor, level: 0 };
   return decide(
-    groupView({ group, members: [owner] }),
+    groupView({ group, members: [owner], invitations: [] }),
     [
       { kind: 'insertGroup', group },
       { kind: 'putMembership', membership: owner },
@@ -156,7 +176,7 @@ export function createGroup(
 
 // ---------------------------------------------------------------------------------------
 
-export interface AddMemberCommand {
+export interface InviteMemberCommand {
   readonly actor: Username;
   readonly group: GroupName;
   readonly username: Username;
@@ -165,23 +185,25 @@ export interface AddMemberCommand {
   readonly now: Millis;
 }
 
-export interface AddMemberContext {
+export interface InviteMemberContext {
   readonly group: GroupRecord | undefined;
-  /** The user being added, if registered. */
+  /** The user being invited, if registered. */
   readonly user: User | undefined;
-  /** The group's events that are not over (others are ignored). */
-  readonly groupEvents: readonly EventRecord[];
+  /** Whether that user blocked invitations to this group. */
+  readonly blocked: boolean;
 }
 
 /**
- * Adds a member, subject to the membership rules above, and gives them the group's future
- * events (imposed when organized by a superior, invited otherwise).
- * @throws NotFound (group or user), Forbidden (not allowed at that level), Conflict
- * (already a member), InvalidInput (bad level, a level in a flat group, group full).
+ * Invites a user to join, subject to the membership rules above: adding a member begins with
+ * an invitation, and only the invitee's `joinGroup` makes them a member. Inviting someone
+ * already invited changes the level they are invited at (to one the actor may invite at).
+ * @throws NotFound (group or user), Forbidden (not allowed at that level; the user blocked
+ * invitations to the group), Conflict (already a member), InvalidInput (bad level, a level in
+ * a flat group, group full counting pending invitations).
  */
-export function addMember(
-  command: AddMemberCommand,
-  context: AddMemberContext,
+export function inviteMember(
+  command: InviteMemberCommand,
+  context: InviteMemberContext,
 ): Decision<GroupView> {
   const record = requireGroup(context.group, command.group);
   const { group } = record;
@@ -193,35 +215,103 @@ export function addMember(
   if (membershipOf(record, username) !== undefined) {
     throw new Conflict(`${username} is already a member of ${group.name}`);
   }
-  if (record.members.length >= MAX_GROUP_MEMBERS) {
-    throw new InvalidInput(`a group has at most ${MAX_GROUP_MEMBERS} members`, {
-      field: 'username',
-    });
+  const level = invitedLevel(record, actor, command.level);
+  if (context.blocked) {
+    throw new Forbidden(`${username} does not accept invitations to ${group.name}`);
   }
-  const isOwner = command.actor === group.owner;
+  const previous = invitationOf(record, username);
+  if (
+    previous === undefined &&
+    record.members.length + record.invitations.length >= MAX_GROUP_MEMBERS
+  ) {
+    throw new InvalidInput(
+      `a group has at most ${MAX_GROUP_MEMBERS} members, counting pending invitations`,
+      { field: 'username' },
+    );
+  }
+  if (previous?.level === level) {
+    throw new Conflict(`${username} is already invited to ${group.name}`);
+  }
+  const invitation: GroupInvitation = {
+    group: group.name,
+    username,
+    level,
+    invitedBy: command.actor,
+    invitedAt: command.now,
+  };
+  return decide(
+    groupView({
+      ...record,
+      invitations: [...record.invitations.filter((i) => i.username !== username), invitation],
+    }),
+    [{ kind: 'putGroupInvitation', invitation }],
+    [groupNotice(username, 'invited', group.name, username, command.actor)],
+  );
+}
 
-  let level = 0;
+/** The level an invitation by `actor` puts the invitee at, checked against the rules above. */
+function invitedLevel(record: GroupRecord, actor: Membership, asked: number | undefined): number {
+  const { group } = record;
+  const isOwner = actor.username === group.owner;
   if (group.kind === 'flat') {
-    if (command.level !== undefined) {
+    if (asked !== undefined) {
       throw new InvalidInput(`${group.name} is a flat group: members have no levels`, {
         field: 'level',
       });
     }
     if (!isOwner) throw new Forbidden(`only the owner of ${group.name} adds members to it`);
-  } else {
-    level = validateLevel(command.level ?? actor.level + 1);
-    if (!isOwner && level <= actor.level) {
-      throw new Forbidden(
-        `you are at level ${actor.level} in ${group.name}: you can add members only at a level below yours (${actor.level + 1} or more)`,
-      );
-    }
+    return 0;
   }
+  const level = validateLevel(asked ?? actor.level + 1);
+  if (!isOwner && level <= actor.level) {
+    throw new Forbidden(
+      `you are at level ${actor.level} in ${group.name}: you can add members only at a level below yours (${actor.level + 1} or more)`,
+    );
+  }
+  return level;
+}
 
-  const membership: Membership = { group: group.name, username, level };
-  const mutations: Mutation[] = [{ kind: 'putMembership', membership }];
+export interface JoinGroupCommand {
+  readonly actor: Username;
+  readonly group: GroupName;
+  readonly now: Millis;
+}
+
+/**
+ * The invitee accepts an invitation and becomes a member at the level they were invited at,
+ * receiving the group's future events: accepted at once (imposed) when organized by a
+ * superior, as a pending invitation otherwise; in a flat group, only the events still
+ * waiting for everyone's answer, since the others were already decided by the members of
+ * the time.
+ * @throws NotFound (no such group, or no invitation to it), InvalidInput (the group is full).
+ */
+export function joinGroup(
+  command: JoinGroupCommand,
+  context: MembershipChangeContext,
+): Decision<GroupView> {
+  const record = requireGroup(context.group, command.group);
+  const { group } = record;
+  const username = command.actor;
+  if (membershipOf(record, username) !== undefined) {
+    throw new Conflict(`you are already a member of ${group.name}`);
+  }
+  const invitation = invitationOf(record, username);
+  if (invitation === undefined) {
+    throw new NotFound(`you have no invitation to ${group.name}`);
+  }
+  if (record.members.length >= MAX_GROUP_MEMBERS) {
+    throw new InvalidInput(`${group.name} already has ${MAX_GROUP_MEMBERS} members`);
+  }
+  const membership: Membership = { group: group.name, username, level: invitation.level };
+  const mutations: Mutation[] = [
+    { kind: 'deleteGroupInvitation', group: group.name, username },
+    { kind: 'putMembership', membership },
+  ];
   const notifications: Notification[] = [
-    groupNotice(username, 'member_added', group.name, username, command.actor),
-    groupNotice(group.owner, 'member_added', group.name, username, command.actor),
+    groupNotice(group.owner, 'member_joined', group.name, username, username),
+    ...(invitation.invitedBy === group.owner
+      ? []
+      : [groupNotice(invitation.invitedBy, 'member_joined', group.name, username, username)]),
   ];
 
   for (const event of futureGroupEvents(group.name, context.groupEvents, command.now)) {
@@ -229,7 +319,7 @@ export function addMember(
     const id = event.event.id;
     if (group.kind === 'hierarchical') {
       const organizer = membershipOf(record, event.event.organizer);
-      const imposed = organizer !== undefined && organizer.level < level;
+      const imposed = organizer !== undefined && organizer.level < membership.level;
       mutations.push({
         kind: 'putAttendee',
         attendee: imposed
@@ -249,10 +339,131 @@ export function addMember(
   }
 
   return decide(
-    groupView(withMembers(record, [...record.members, membership])),
+    groupView({
+      group,
+      members: [...record.members, membership],
+      invitations: record.invitations.filter((i) => i.username !== username),
+    }),
     mutations,
     notifications,
   );
+}
+
+export interface DeclineGroupCommand {
+  readonly actor: Username;
+  readonly group: GroupName;
+  /** Also refuse every further invitation to the group, until `unblockGroup`. */
+  readonly block: boolean;
+}
+
+export interface DeclineGroupContext {
+  readonly group: GroupRecord | undefined;
+  /** Whether the actor already blocks invitations to the group. */
+  readonly blocked: boolean;
+}
+
+/** What declining did: the invitation is gone, and invitations may now be blocked. */
+export interface DeclineGroupResult {
+  readonly group: GroupName;
+  /** Whether an invitation was waiting (and is now declined). */
+  readonly declined: boolean;
+  /** Whether further invitations to the group are refused. */
+  readonly blocked: boolean;
+}
+
+/**
+ * The invitee declines an invitation; with `block`, further invitations to the group are
+ * refused too (which needs no invitation waiting: a user may block a group before it
+ * invites them). The inviter is told of the decline, not of the block.
+ * @throws NotFound (no such group; no invitation and no block asked), Conflict (a member:
+ * leave instead).
+ */
+export function declineGroupInvitation(
+  command: DeclineGroupCommand,
+  context: DeclineGroupContext,
+): Decision<DeclineGroupResult> {
+  const record = requireGroup(context.group, command.group);
+  const { group } = record;
+  if (membershipOf(record, command.actor) !== undefined) {
+    throw new Conflict(`you are a member of ${group.name}: leave it instead`);
+  }
+  const invitation = invitationOf(record, command.actor);
+  if (invitation === undefined && !command.block) {
+    throw new NotFound(`you have no invitation to ${group.name}`);
+  }
+  const mutations: Mutation[] = [];
+  const notifications: Notification[] = [];
+  if (invitation !== undefined) {
+    mutations.push({ kind: 'deleteGroupInvitation', group: group.name, username: command.actor });
+    notifications.push(
+      groupNotice(
+        invitation.invitedBy,
+        'invitation_declined',
+        group.name,
+        command.actor,
+        command.actor,
+      ),
+    );
+  }
+  if (command.block && !context.blocked) {
+    mutations.push({ kind: 'putGroupBlock', group: group.name, username: command.actor });
+  }
+  return decide(
+    {
+      group: group.name,
+      declined: invitation !== undefined,
+      blocked: command.block || context.blocked,
+    },
+    mutations,
+    notifications,
+  );
+}
+
+/**
+ * The user accepts invitations to the group again. Blocks outlive nothing: a group that
+ * dissolves takes them with it, so a new group of the same name starts unblocked.
+ * @throws NotFound (no such group, or not blocked).
+ */
+export function unblockGroup(
+  command: { readonly actor: Username; readonly group: GroupName },
+  context: DeclineGroupContext,
+): Decision<DeclineGroupResult> {
+  const record = requireGroup(context.group, command.group);
+  if (!context.blocked) {
+    throw new NotFound(`you do not block invitations to ${record.group.name}`);
+  }
+  return decide(
+    { group: record.group.name, declined: false, blocked: false },
+    [{ kind: 'deleteGroupBlock', group: record.group.name, username: command.actor }],
+    [],
+  );
+}
+
+/** `agenda invite list`: the group invitations waiting for the actor's answer, oldest first. */
+export function listGroupInvitations(
+  query: { readonly actor: Username },
+  context: { readonly groups: readonly GroupRecord[] },
+): GroupInvitationView[] {
+  return context.groups
+    .flatMap((record) => {
+      const invitation = invitationOf(record, query.actor);
+      if (invitation === undefined || membershipOf(record, query.actor) !== undefined) return [];
+      const flat = record.group.kind === 'flat';
+      return [
+        {
+          group: record.group.name,
+          kind: record.group.kind,
+          owner: record.group.owner,
+          level: flat ? null : invitation.level,
+          invitedBy: invitation.invitedBy,
+          invitedAt: new Date(invitation.invitedAt).toISOString(),
+          members: record.members.length,
+          at: invitation.invitedAt,
+        },
+      ];
+    })
+    .sort((a, b) => a.at - b.at || compareText(a.group, b.group))
+    .map(({ at: _at, ...view }) => view);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -321,8 +532,11 @@ export function removeMember(
     });
   }
   const target = membershipOf(record, command.username);
-  if (target === undefined)
+  if (target === undefined) {
+    const invitation = invitationOf(record, command.username);
+    if (invitation !== undefined) return withdrawInvitation(record, actor, invitation);
     throw new NotFound(`${command.username} is not a member of ${group.name}`);
+  }
   if (target.username === group.owner)
     throw new Forbidden(`nobody can remove the owner of ${group.name}`);
   const allowed =
@@ -356,6 +570,43 @@ export function removeMember(
       groupNotice(target.username, 'member_removed', group.name, target.username, command.actor),
       groupNotice(group.owner, 'member_removed', group.name, target.username, command.actor),
       ...detached.notifications,
+    ],
+  );
+}
+
+/**
+ * Withdraws a pending invitation: the inviter, the owner, or in a hierarchical group a
+ * member above the level the invitee was invited at.
+ */
+function withdrawInvitation(
+  record: GroupRecord,
+  actor: Membership,
+  invitation: GroupInvitation,
+): Decision<GroupView> {
+  const { group } = record;
+  const allowed =
+    actor.username === group.owner ||
+    actor.username === invitation.invitedBy ||
+    (group.kind === 'hierarchical' && actor.level < invitation.level);
+  if (!allowed) {
+    throw new Forbidden(
+      `only the owner, the inviter or a member above level ${invitation.level} withdraws the invitation of ${invitation.username} to ${group.name}`,
+    );
+  }
+  return decide(
+    groupView({
+      ...record,
+      invitations: record.invitations.filter((i) => i.username !== invitation.username),
+    }),
+    [{ kind: 'deleteGroupInvitation', group: group.name, username: invitation.username }],
+    [
+      groupNotice(
+        invitation.username,
+        'invitation_withdrawn',
+        group.name,
+        invitation.username,
+        actor.username,
+      ),
     ],
   );
 }
@@ -399,14 +650,26 @@ export function leaveGroup(
       kind: 'updateEvent',
       event: { ...r.event, group: null, updatedAt: command.now, revision: r.event.revision + 1 },
     }));
+    // The group's invitations go (those invited are told), and its blocks with the group
+    // (deleteGroup), so a new group of the same name inherits neither.
     return decide(
       { group: null },
       [
         { kind: 'deleteMembership', group: group.name, username: command.actor },
+        ...record.invitations.map((i): Mutation => ({
+          kind: 'deleteGroupInvitation',
+          group: group.name,
+          username: i.username,
+        })),
         { kind: 'deleteGroup', group: group.name },
         ...detached,
       ],
-      [groupNotice(command.actor, 'dissolved', group.name, command.actor, command.actor)],
+      [
+        groupNotice(command.actor, 'dissolved', group.name, command.actor, command.actor),
+        ...record.invitations.map((i) =>
+          groupNotice(i.username, 'invitation_withdrawn', group.name, i.username, command.actor),
+        ),
+      ],
     );
   }
   const detached = detachFromGroupEvents(
@@ -526,7 +789,7 @@ export function transferOwnership(
     m.username === heir.username ? newOwner : m.username === command.actor ? oldOwner : m,
   );
   return decide(
-    groupView({ group: updatedGroup, members }),
+    groupView({ ...record, group: updatedGroup, members }),
     [
       { kind: 'updateGroup', group: updatedGroup },
       { kind: 'putMembership', membership: newOwner },

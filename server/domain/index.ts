@@ -35,8 +35,11 @@
  * |---|---|---|---|
  * | `registerUser` | username, displayName? | existing user | `User` |
  * | `createGroup` | actor, name, kind | existing group | `GroupView` |
- * | `addMember` | actor, group, username, level?, now | group, user, groupEvents | `GroupView` |
- * | `removeMember` | actor, group, username, now | group, groupEvents | `GroupView` |
+ * | `inviteMember` | actor, group, username, level?, now | group, user, blocked | `GroupView` |
+ * | `joinGroup` | actor, group, now | group, groupEvents | `GroupView` |
+ * | `declineGroupInvitation` | actor, group, block | group, blocked | `DeclineGroupResult` |
+ * | `unblockGroup` | actor, group | group, blocked | `DeclineGroupResult` |
+ * | `removeMember` (a member, or withdraws an invitation) | actor, group, username, now | group, groupEvents | `GroupView` |
  * | `leaveGroup` | actor, group, now | group, groupEvents | `{ group: GroupView \| null }` |
  * | `changeLevel` | actor, group, username, level | group | `GroupView` |
  * | `transferOwnership` | actor, group, to | group | `GroupView` |
@@ -56,6 +59,7 @@
  * | `viewAgendas` / `viewAgendasPage` (query) | viewer, targets, from, to (+ limit?, after?) | existingUsers, groups, commitments, events (`agendaContextOf` from records) | `AgendaView[]` / `{ agendas, next }` |
  * | `findCommonFreeTime` (query) | actor, group, from, to, duration | group, events | `SlotView[]` |
  * | `showGroup` / `listGroups` (query) | actor, group? | group / groups | `GroupView` / `GroupView[]` |
+ * | `listGroupInvitations` (query) | actor | groups inviting the actor | `GroupInvitationView[]` |
  * | `exportAgenda` (query) | actor, now, from?, to? | events | iCalendar text |
  * | `importICalendar` | file text, defaultTimeZone | — | drafts with UIDs for `importEvent` + skipped components |
  *
@@ -71,27 +75,37 @@ export { registerUser } from './users.js';
 export type { RegisterUserCommand, RegisterUserContext } from './users.js';
 
 export {
-  addMember,
   changeLevel,
   createGroup,
+  declineGroupInvitation,
   groupView,
+  invitationOf,
+  inviteMember,
   isSuperior,
+  joinGroup,
   leaveGroup,
+  listGroupInvitations,
   listGroups,
   membershipOf,
+  unblockGroup,
   removeMember,
   sharedGroups,
   showGroup,
   transferOwnership,
 } from './groups.js';
 export type {
-  AddMemberCommand,
-  AddMemberContext,
   ChangeLevelCommand,
   CreateGroupCommand,
   CreateGroupContext,
+  DeclineGroupCommand,
+  DeclineGroupContext,
+  DeclineGroupResult,
   GroupContext,
+  GroupInvitationView,
   GroupView,
+  InviteMemberCommand,
+  InviteMemberContext,
+  JoinGroupCommand,
   LeaveGroupCommand,
   LeaveResult,
   MembershipChangeContext,

@@ -161,6 +161,7 @@ test(`free slots agree with a minute bitmap on ${TRIALS} random agendas`, (t) =>
     const team = {
       group: everyone.group,
       members: everyone.members.filter((m) => members.includes(m.username) || m.username === 'ann'),
+      invitations: [],
     };
     const from = BASE + Math.floor(rnd() * 15 * 24 * 60) * MINUTE;
     const window = { start: from, end: from + Math.floor(60 + rnd() * 10 * 24 * 60) * MINUTE };

@@ -10,6 +10,7 @@ import type {
   EventId,
   EventRecord,
   Group,
+  GroupInvitation,
   GroupKind,
   GroupName,
   GroupRecord,
@@ -43,6 +44,7 @@ export function group(
       username,
       level: kind === 'flat' ? 0 : (levels[username] ?? 0),
     })),
+    invitations: [],
   };
 }
 
@@ -91,15 +93,23 @@ export interface World {
   readonly users: ReadonlyMap<Username, User>;
   readonly groups: ReadonlyMap<GroupName, Group>;
   readonly memberships: readonly Membership[];
+  readonly invitations: readonly GroupInvitation[];
+  /** `group\u0000username` of each block. */
+  readonly blocks: ReadonlySet<string>;
   readonly events: ReadonlyMap<EventId, CalendarEvent>;
   readonly attendees: readonly Attendee[];
 }
+
+/** The key of a block in {@link World.blocks}. */
+export const blockKey = (group: GroupName, username: Username) => `${group}\u0000${username}`;
 
 export function emptyWorld(usernames: readonly Username[] = []): World {
   return {
     users: new Map(usernames.map((username) => [username, { username, displayName: username }])),
     groups: new Map(),
     memberships: [],
+    invitations: [],
+    blocks: new Set(),
     events: new Map(),
     attendees: [],
   };
@@ -110,6 +120,8 @@ export function applyMutations(world: World, mutations: readonly Mutation[]): Wo
   const users = new Map(world.users);
   const groups = new Map(world.groups);
   let memberships = [...world.memberships];
+  let invitations = [...world.invitations];
+  const blocks = new Set(world.blocks);
   const events = new Map(world.events);
   let attendees = [...world.attendees];
   for (const m of mutations) {
@@ -126,7 +138,28 @@ export function applyMutations(world: World, mutations: readonly Mutation[]): Wo
         groups.set(m.group.name, m.group);
         break;
       case 'deleteGroup':
+        // As the store does: the group's blocks go with it.
         groups.delete(m.group);
+        for (const key of [...blocks]) if (key.startsWith(`${m.group}\u0000`)) blocks.delete(key);
+        break;
+      case 'putGroupInvitation':
+        invitations = [
+          ...invitations.filter(
+            (x) => !(x.group === m.invitation.group && x.username === m.invitation.username),
+          ),
+          m.invitation,
+        ];
+        break;
+      case 'deleteGroupInvitation':
+        invitations = invitations.filter(
+          (x) => !(x.group === m.group && x.username === m.username),
+        );
+        break;
+      case 'putGroupBlock':
+        blocks.add(blockKey(m.group, m.username));
+        break;
+      case 'deleteGroupBlock':
+        blocks.delete(blockKey(m.group, m.username));
         break;
       case 'putMembership':
         memberships = [
@@ -164,7 +197,7 @@ export function applyMutations(world: World, mutations: readonly Mutation[]): Wo
         break;
     }
   }
-  return { users, groups, memberships, events, attendees };
+  return { users, groups, memberships, invitations, blocks, events, attendees };
 }
 
 /** Applies a decision and hands back both the new world and the decision. */
@@ -187,7 +220,11 @@ export function groupOf(world: World, name: GroupName): GroupRecord | undefined 
   const g = world.groups.get(name);
   return g === undefined
     ? undefined
-    : { group: g, members: world.memberships.filter((m) => m.group === name) };
+    : {
+        group: g,
+        members: world.memberships.filter((m) => m.group === name),
+        invitations: world.invitations.filter((i) => i.group === name),
+      };
 }
 
 export function groupsOf(world: World): GroupRecord[] {

@@ -69,10 +69,25 @@ export interface GroupRef {
   readonly kind: GroupKind;
 }
 
-/** A group with all its members, as decisions about the group need it. */
+/**
+ * An invitation to join a group, waiting for the invitee's answer. Until they join, the
+ * invitee is not a member for any purpose: no imposed events, no view of their agenda, not
+ * in free time or anyone's conflicts.
+ */
+export interface GroupInvitation {
+  readonly group: GroupName;
+  readonly username: Username;
+  /** The level they join at (0 in a flat group, where levels mean nothing). */
+  readonly level: number;
+  readonly invitedBy: Username;
+  readonly invitedAt: Millis;
+}
+
+/** A group with all its members and pending invitations, as decisions about the group need it. */
 export interface GroupRecord {
   readonly group: Group;
   readonly members: readonly Membership[];
+  readonly invitations: readonly GroupInvitation[];
 }
 
 export type Frequency = 'DAILY' | 'WEEKLY' | 'MONTHLY' | 'YEARLY';
@@ -173,6 +188,15 @@ export type Mutation =
   | { readonly kind: 'deleteGroup'; readonly group: GroupName }
   | { readonly kind: 'putMembership'; readonly membership: Membership }
   | { readonly kind: 'deleteMembership'; readonly group: GroupName; readonly username: Username }
+  | { readonly kind: 'putGroupInvitation'; readonly invitation: GroupInvitation }
+  | {
+      readonly kind: 'deleteGroupInvitation';
+      readonly group: GroupName;
+      readonly username: Username;
+    }
+  /** The user refuses further invitations to the group. */
+  | { readonly kind: 'putGroupBlock'; readonly group: GroupName; readonly username: Username }
+  | { readonly kind: 'deleteGroupBlock'; readonly group: GroupName; readonly username: Username }
   | { readonly kind: 'insertEvent'; readonly event: CalendarEvent }
   | { readonly kind: 'updateEvent'; readonly event: CalendarEvent }
   | { readonly kind: 'putAttendee'; readonly attendee: Attendee }
@@ -192,7 +216,14 @@ export type EventChange =
 
 /** What happened in a group, from the point of view of the person told. */
 export type GroupChange =
-  | 'member_added'
+  /** To the invitee: someone invited them (`by`) to join. */
+  | 'invited'
+  /** To the invitee: the invitation was withdrawn before they answered. */
+  | 'invitation_withdrawn'
+  /** To the inviter: the invitee declined. */
+  | 'invitation_declined'
+  /** The invitee accepted and is now a member. */
+  | 'member_joined'
   | 'member_removed'
   | 'member_left'
   | 'level_changed'

@@ -277,6 +277,22 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     const username = pathParameter('username', call.params.username);
     return call.dispatch(command({ type: 'group.removeMember', group, username }));
   },
+  async joinGroup(call) {
+    const group = pathParameter('group', call.params.group);
+    await call.body();
+    return call.dispatch(command({ type: 'group.join', group }));
+  },
+  async declineGroup(call) {
+    const group = pathParameter('group', call.params.group);
+    const { block } = await call.body();
+    return call.dispatch(
+      command({ type: 'group.decline', group, ...(block === undefined ? {} : { block }) }),
+    );
+  },
+  unblockGroup(call) {
+    const group = pathParameter('group', call.params.group);
+    return call.dispatch(command({ type: 'group.unblock', group }));
+  },
   async leaveGroup(call) {
     const group = pathParameter('group', call.params.group);
     await call.body();

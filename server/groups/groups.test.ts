@@ -79,14 +79,22 @@ test('a group is created, grown and shown, and each newcomer is told', async (t)
   });
   t.is(created.group.name, 'acme');
   await s.command('boss', { type: 'group.addMember', group: 'acme', username: 'mid', level: 1 });
+  await s.command('mid', { type: 'group.join', group: 'acme' });
   await s.command('mid', { type: 'group.addMember', group: 'acme', username: 'low', level: 2 });
+  await s.command('low', { type: 'group.join', group: 'acme' });
   const shown = await s.query('low', { type: 'group.show', group: 'acme' });
   t.deepEqual(levels(shown.group), { boss: 0, mid: 1, low: 2 });
-  const told = s.publisher.published.filter(
-    (p) => p.update.kind === 'group' && p.update.change === 'member_added',
-  );
-  t.true(told.some((p) => p.to === 'mid'));
-  t.true(told.some((p) => p.to === 'low' && p.update.by === 'mid'));
+  const told = (change: string) =>
+    s.publisher.published.filter((p) => p.update.kind === 'group' && p.update.change === change);
+  // Each newcomer was asked first, and whoever invited them heard they joined.
+  t.true(told('invited').some((p) => p.to === 'mid' && p.update.by === 'boss'));
+  t.true(told('invited').some((p) => p.to === 'low' && p.update.by === 'mid'));
+  const joined = (to: string, member: string) =>
+    told('member_joined').some(
+      (p) => p.to === to && p.update.kind === 'group' && p.update.member === member,
+    );
+  t.true(joined('boss', 'mid'));
+  t.true(joined('mid', 'low'));
   const listed = await s.query('mid', { type: 'group.list' });
   t.deepEqual(
     listed.groups.map((g) => g.name),
@@ -98,8 +106,11 @@ test('a hierarchical group event is imposed on subordinates and an invitation fo
   const s = await setup('boss', 'mid', 'peer', 'low');
   await s.command('boss', { type: 'group.create', name: 'acme', kind: 'hierarchical' });
   await s.command('boss', { type: 'group.addMember', group: 'acme', username: 'mid', level: 1 });
+  await s.command('mid', { type: 'group.join', group: 'acme' });
   await s.command('boss', { type: 'group.addMember', group: 'acme', username: 'peer', level: 1 });
+  await s.command('peer', { type: 'group.join', group: 'acme' });
   await s.command('boss', { type: 'group.addMember', group: 'acme', username: 'low', level: 2 });
+  await s.command('low', { type: 'group.join', group: 'acme' });
   s.publisher.published.length = 0;
 
   const { event } = await s.command('mid', { type: 'event.create', draft: meeting, group: 'acme' });
@@ -125,7 +136,9 @@ test('a flat group event declined by one member is cancelled, and everyone is to
   const s = await setup('ann', 'ben', 'cat');
   await s.command('ann', { type: 'group.create', name: 'book-club', kind: 'flat' });
   await s.command('ann', { type: 'group.addMember', group: 'book-club', username: 'ben' });
+  await s.command('ben', { type: 'group.join', group: 'book-club' });
   await s.command('ann', { type: 'group.addMember', group: 'book-club', username: 'cat' });
+  await s.command('cat', { type: 'group.join', group: 'book-club' });
   const { event } = await s.command('ann', {
     type: 'event.create',
     draft: meeting,
@@ -152,6 +165,7 @@ test('a flat group event declined by one member is cancelled, and everyone is to
 test('a group command delivered twice applies once and is announced once', async (t) => {
   const s = await setup('boss', 'mid');
   await s.command('boss', { type: 'group.create', name: 'acme', kind: 'hierarchical' });
+  // An invitation is announced to the invitee: delivered twice, it is announced once.
   const add = { type: 'group.addMember', group: 'acme', username: 'mid', level: 1 } as const;
   const first = await s.command('boss', add, 'gw2-add-1');
   const again = await s.command('boss', add, 'gw2-add-1');
@@ -163,7 +177,9 @@ test('a refusal of the store reaches the caller: only the owner changes levels',
   const s = await setup('boss', 'mid', 'low');
   await s.command('boss', { type: 'group.create', name: 'acme', kind: 'hierarchical' });
   await s.command('boss', { type: 'group.addMember', group: 'acme', username: 'mid', level: 1 });
+  await s.command('mid', { type: 'group.join', group: 'acme' });
   await s.command('boss', { type: 'group.addMember', group: 'acme', username: 'low', level: 2 });
+  await s.command('low', { type: 'group.join', group: 'acme' });
   const error = await t.throwsAsync<AgendaError>(
     s.command('mid', { type: 'group.changeLevel', group: 'acme', username: 'low', level: 3 }),
   );

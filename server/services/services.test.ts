@@ -323,7 +323,7 @@ test('a group notification becomes a group live update', (t) => {
       {
         kind: 'group',
         to: 'bob',
-        change: 'member_added',
+        change: 'invited',
         group: 'team',
         member: 'bob',
         by: 'alice',
@@ -332,7 +332,7 @@ test('a group notification becomes a group live update', (t) => {
     ),
     {
       kind: 'group',
-      change: 'member_added',
+      change: 'invited',
       group: 'team',
       member: 'bob',
       by: 'alice',

@@ -30,10 +30,13 @@ async function randomCalendar(seed: number): Promise<Uint8Array> {
   c.ok('user00', { type: 'group.create', name: 'tree', kind: 'hierarchical' });
   for (const [i, u] of USERS.slice(1, 8).entries()) {
     c.ok('user00', { type: 'group.addMember', group: 'tree', username: u, level: 1 + (i % 3) });
+    c.ok(u, { type: 'group.join', group: 'tree' });
   }
   c.ok('user06', { type: 'group.create', name: 'flat', kind: 'flat' });
-  for (const u of USERS.slice(7))
+  for (const u of USERS.slice(7)) {
     c.ok('user06', { type: 'group.addMember', group: 'flat', username: u });
+    c.ok(u, { type: 'group.join', group: 'flat' });
+  }
   const made: { id: string; by: string }[] = [];
   for (let n = 0; n < 160; n++) {
     const by = pick(USERS);

@@ -67,7 +67,9 @@ const AGENDA_EVENT_COLUMNS = `e.id, e.start_at, e.end_at, e.time_zone, e.recurre
 const GROUP_COLUMNS = `
   g.name, g.kind, g.owner,
   (SELECT json_group_array(json_array(x.username, x.level))
-     FROM members x WHERE x.group_name = g.name) AS members`;
+     FROM members x WHERE x.group_name = g.name) AS members,
+  (SELECT json_group_array(json_array(i.username, i.level, i.invited_by, i.invited_at))
+     FROM group_invitations i WHERE i.group_name = g.name) AS invitations`;
 
 /** The SQL of every load, by name (exported so tests can check their query plans). */
 export const LOADS = {
@@ -78,6 +80,9 @@ export const LOADS = {
   groupByName: `SELECT ${GROUP_COLUMNS} FROM groups g WHERE g.name = ?`,
   groupsOfUser: `SELECT ${GROUP_COLUMNS} FROM members m JOIN groups g ON g.name = m.group_name
     WHERE m.username = ? ORDER BY g.name`,
+  groupsInvitingUser: `SELECT ${GROUP_COLUMNS} FROM group_invitations gi
+    JOIN groups g ON g.name = gi.group_name WHERE gi.username = ? ORDER BY g.name`,
+  groupBlock: 'SELECT 1 FROM group_blocks WHERE group_name = ? AND username = ?',
   eventById: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ?`,
   eventIdTaken: 'SELECT 1 FROM events WHERE id = ?',
   // ?1 people (JSON array), ?2 window start, ?3 window end, ?4 1 for accepted only. The
@@ -293,12 +298,25 @@ function groupRecordOf(row: SqlValue[]): GroupRecord {
   const name = text(row[0]);
   const members = parseJson(row[3]);
   if (!Array.isArray(members)) throw new Internal(`members of ${name} are not a list`);
+  const invitations = parseJson(row[4]);
+  if (!Array.isArray(invitations)) throw new Internal(`invitations to ${name} are not a list`);
   return {
     group: { name, kind: oneOf(row[1], GROUP_KINDS), owner: text(row[2]) },
     members: members.map((item: unknown) => {
       if (!Array.isArray(item)) throw new Internal(`a member of ${name} is malformed`);
       const [username, level] = item as SqlValue[];
       return { group: name, username: text(username), level: integer(level) };
+    }),
+    invitations: invitations.map((item: unknown) => {
+      if (!Array.isArray(item)) throw new Internal(`an invitation to ${name} is malformed`);
+      const [username, level, invitedBy, invitedAt] = item as SqlValue[];
+      return {
+        group: name,
+        username: text(username),
+        level: integer(level),
+        invitedBy: text(invitedBy),
+        invitedAt: integer(invitedAt),
+      };
     }),
   };
 }
@@ -310,6 +328,8 @@ export class CalendarRows {
   private readonly usersAmong: PreparedStatement;
   private readonly groupByName: PreparedStatement;
   private readonly groupsOfUser: PreparedStatement;
+  private readonly groupsInvitingUser: PreparedStatement;
+  private readonly groupBlock: PreparedStatement;
   private readonly eventById: PreparedStatement;
   private readonly eventIdTaken: PreparedStatement;
   private readonly eventsInWindow: PreparedStatement;
@@ -329,6 +349,8 @@ export class CalendarRows {
     this.usersAmong = statements.prepare(LOADS.usersAmong);
     this.groupByName = statements.prepare(LOADS.groupByName);
     this.groupsOfUser = statements.prepare(LOADS.groupsOfUser);
+    this.groupsInvitingUser = statements.prepare(LOADS.groupsInvitingUser);
+    this.groupBlock = statements.prepare(LOADS.groupBlock);
     this.eventById = statements.prepare(LOADS.eventById);
     this.eventIdTaken = statements.prepare(LOADS.eventIdTaken);
     this.eventsInWindow = statements.prepare(LOADS.eventsInWindow);
@@ -360,7 +382,7 @@ export class CalendarRows {
     return new Set(this.usersAmong.all([JSON.stringify(usernames)]).map((row) => text(row[0])));
   }
 
-  /** A group with its members. */
+  /** A group with its members and pending invitations. */
   group(name: string): GroupRecord | undefined {
     const row = this.groupByName.first([name]);
     return row === undefined ? undefined : groupRecordOf(row);
@@ -369,6 +391,16 @@ export class CalendarRows {
   /** Every group the user belongs to, with members, by name. */
   groupsOf(username: Username): GroupRecord[] {
     return this.groupsOfUser.all([username]).map(groupRecordOf);
+  }
+
+  /** Every group inviting the user to join, by name. */
+  groupsInviting(username: Username): GroupRecord[] {
+    return this.groupsInvitingUser.all([username]).map(groupRecordOf);
+  }
+
+  /** Whether the user refuses invitations to the group. */
+  blocksGroup(group: string, username: Username): boolean {
+    return this.groupBlock.first([group, username]) !== undefined;
   }
 
   /** An event with its attendees. */

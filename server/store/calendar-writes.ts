@@ -67,6 +67,11 @@ export class CalendarWrites {
   private readonly deleteGroupRow: PreparedStatement;
   private readonly putMembershipRow: PreparedStatement;
   private readonly deleteMembershipRow: PreparedStatement;
+  private readonly putInvitationRow: PreparedStatement;
+  private readonly deleteInvitationRow: PreparedStatement;
+  private readonly putBlockRow: PreparedStatement;
+  private readonly deleteBlockRow: PreparedStatement;
+  private readonly deleteBlocksOfGroup: PreparedStatement;
   private readonly insertEventRow: PreparedStatement;
   private readonly updateEventRow: PreparedStatement;
   private readonly retimeAttendeeRows: PreparedStatement;
@@ -97,6 +102,22 @@ export class CalendarWrites {
     this.deleteMembershipRow = statements.prepare(
       'DELETE FROM members WHERE group_name = ? AND username = ?',
     );
+    this.putInvitationRow = statements.prepare(
+      `INSERT INTO group_invitations (group_name, username, level, invited_by, invited_at)
+       VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (group_name, username) DO UPDATE SET level = excluded.level,
+         invited_by = excluded.invited_by, invited_at = excluded.invited_at`,
+    );
+    this.deleteInvitationRow = statements.prepare(
+      'DELETE FROM group_invitations WHERE group_name = ? AND username = ?',
+    );
+    this.putBlockRow = statements.prepare(
+      'INSERT INTO group_blocks (group_name, username) VALUES (?, ?)',
+    );
+    this.deleteBlockRow = statements.prepare(
+      'DELETE FROM group_blocks WHERE group_name = ? AND username = ?',
+    );
+    this.deleteBlocksOfGroup = statements.prepare('DELETE FROM group_blocks WHERE group_name = ?');
     this.insertEventRow = statements.prepare(
       `INSERT INTO events (title, start_at, end_at, series_end, span_class, time_zone,
          description, location, visibility, recurrence, organizer, group_name, group_kind,
@@ -157,7 +178,32 @@ export class CalendarWrites {
       case 'updateGroup':
         return this.updateGroup(mutation.group);
       case 'deleteGroup':
+        // Its blocks go with it; its invitations were deleted by the decision, each stamping
+        // its invitee's key (effects.ts).
+        this.deleteBlocksOfGroup.run([mutation.group]);
         return this.deleteGroupRow.runOne([mutation.group], `deleting group ${mutation.group}`);
+      case 'putGroupInvitation': {
+        const i = mutation.invitation;
+        return this.putInvitationRow.runOne(
+          [i.group, i.username, i.level, i.invitedBy, i.invitedAt],
+          `inviting ${i.username} to ${i.group}`,
+        );
+      }
+      case 'deleteGroupInvitation':
+        return this.deleteInvitationRow.runOne(
+          [mutation.group, mutation.username],
+          `withdrawing the invitation of ${mutation.username} to ${mutation.group}`,
+        );
+      case 'putGroupBlock':
+        return this.putBlockRow.runOne(
+          [mutation.group, mutation.username],
+          `blocking invitations to ${mutation.group} for ${mutation.username}`,
+        );
+      case 'deleteGroupBlock':
+        return this.deleteBlockRow.runOne(
+          [mutation.group, mutation.username],
+          `unblocking invitations to ${mutation.group} for ${mutation.username}`,
+        );
       case 'putMembership':
         return this.putMembership(mutation.membership);
       case 'deleteMembership':

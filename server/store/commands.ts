@@ -7,7 +7,6 @@
  */
 import {
   acceptInvitation,
-  addMember,
   cancelEvent,
   cancelOccurrence,
   changeLevel,
@@ -15,14 +14,18 @@ import {
   conflictWindow,
   createEvent,
   createGroup,
+  declineGroupInvitation,
   declineInvitation,
   importEvent,
+  inviteMember,
+  joinGroup,
   leaveGroup,
   membershipOf,
   mergeWindows,
   registerUser,
   removeMember,
   transferOwnership,
+  unblockGroup,
   updateEvent,
   validateEventDraft,
 } from '../domain/index.js';
@@ -340,7 +343,7 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
   'group.addMember': (body, env) =>
     commitAs(
       env,
-      addMember(
+      inviteMember(
         {
           actor: env.actor(),
           group: body.group,
@@ -351,11 +354,52 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
         {
           group: env.rows.group(body.group),
           user: env.rows.user(body.username),
+          blocked: env.rows.blocksGroup(body.group, body.username),
+        },
+      ),
+      asGroup,
+    ),
+
+  'group.join': (body, env) =>
+    commitAs(
+      env,
+      joinGroup(
+        { actor: env.actor(), group: body.group, now: env.now },
+        {
+          group: env.rows.group(body.group),
           groupEvents: env.rows.groupEvents(body.group, env.now),
         },
       ),
       asGroup,
     ),
+
+  'group.decline': (body, env) => {
+    const actor = env.actor();
+    return commit(
+      env,
+      declineGroupInvitation(
+        { actor, group: body.group, block: body.block === true },
+        {
+          group: env.rows.group(body.group),
+          blocked: env.rows.blocksGroup(body.group, actor),
+        },
+      ),
+    );
+  },
+
+  'group.unblock': (body, env) => {
+    const actor = env.actor();
+    return commit(
+      env,
+      unblockGroup(
+        { actor, group: body.group },
+        {
+          group: env.rows.group(body.group),
+          blocked: env.rows.blocksGroup(body.group, actor),
+        },
+      ),
+    );
+  },
 
   'group.removeMember': (body, env) =>
     commitAs(

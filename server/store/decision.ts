@@ -78,6 +78,19 @@ export class TrackedRows implements RowReader {
     return groups;
   }
 
+  groupsInviting(username: Username): GroupRecord[] {
+    this.journal.read(KEYS.groupInvitations(username));
+    const groups = this.rows.groupsInviting(username);
+    for (const g of groups) this.journal.read(KEYS.group(g.group.name));
+    return groups;
+  }
+
+  blocksGroup(group: string, username: Username): boolean {
+    // A group's blocks are stamped with the group (see effects.ts).
+    this.journal.read(KEYS.group(group));
+    return this.rows.blocksGroup(group, username);
+  }
+
   event(id: string): EventRecord | undefined {
     this.journal.read(KEYS.event(id));
     return this.rows.event(id);

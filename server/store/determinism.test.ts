@@ -111,25 +111,29 @@ function randomLog(seed: number, length: number): Uint8Array[] {
       const which = random();
       push(
         actor,
-        which < 0.45
+        which < 0.3
           ? {
               type: 'group.addMember',
               group,
               username: other,
               ...(group !== 'g-flat' && chance(0.7) ? { level: Math.floor(random() * 4) } : {}),
             }
-          : which < 0.6
-            ? { type: 'group.removeMember', group, username: other }
-            : which < 0.7
-              ? { type: 'group.leave', group }
-              : which < 0.85
-                ? {
-                    type: 'group.changeLevel',
-                    group,
-                    username: other,
-                    level: 1 + Math.floor(random() * 3),
-                  }
-                : { type: 'group.transferOwnership', group, to: other },
+          : which < 0.4
+            ? { type: 'group.join', group }
+            : which < 0.45
+              ? { type: 'group.decline', group, block: chance(0.3) }
+              : which < 0.6
+                ? { type: 'group.removeMember', group, username: other }
+                : which < 0.7
+                  ? { type: 'group.leave', group }
+                  : which < 0.85
+                    ? {
+                        type: 'group.changeLevel',
+                        group,
+                        username: other,
+                        level: 1 + Math.floor(random() * 3),
+                      }
+                    : { type: 'group.transferOwnership', group, to: other },
       );
     } else if (roll < 0.84) {
       const count = 1 + Math.floor(random() * 3);

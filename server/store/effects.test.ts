@@ -182,6 +182,7 @@ test('the largest group event the API accepts replicates as one effect that foll
   leader.ok('owner', { type: 'group.create', name: 'everyone', kind: 'hierarchical' });
   for (const name of members) {
     leader.ok('owner', { type: 'group.addMember', group: 'everyone', username: name, level: 1 });
+    leader.ok(name, { type: 'group.join', group: 'everyone' });
   }
   const follower = await openStore();
   follower.restore(leader.store.snapshot());

@@ -26,7 +26,9 @@
  *   commitments, invitations and events by UID): stamped by any attendee row of `u`
  *   written or removed, and by every change to an event `u` attends.
  * - `memberships/<u>` — the groups `u` belongs to: stamped by `u`'s membership rows.
- * - `group/<g>` — the group row and its members: stamped by any change to either.
+ * - `group/<g>` — the group row, its members, its pending invitations and who blocks its
+ *   invitations: stamped by any change to any of them.
+ * - `group-invitations/<u>` — the groups inviting `u`: stamped by `u`'s invitation rows.
  * - `group-events/<g>` — which events belong to group `g`: stamped by inserting or
  *   changing an event of `g` (their attendees are covered by `event/<id>`).
  * - `event/<id>` — the event row and its attendees (and whether the id is taken): stamped by
@@ -46,6 +48,7 @@ export const KEYS = {
   agenda: (username: string) => `agenda/${username}`,
   memberships: (username: string) => `memberships/${username}`,
   group: (name: string) => `group/${name}`,
+  groupInvitations: (username: string) => `group-invitations/${username}`,
   groupEvents: (name: string) => `group-events/${name}`,
   event: (id: string) => `event/${id}`,
   registry: (key: string) => `registry/${key}`,
@@ -149,6 +152,16 @@ export function stampsOf(
       ];
     case 'deleteMembership':
       return [KEYS.group(mutation.group), KEYS.memberships(mutation.username)];
+    case 'putGroupInvitation':
+      return [
+        KEYS.group(mutation.invitation.group),
+        KEYS.groupInvitations(mutation.invitation.username),
+      ];
+    case 'deleteGroupInvitation':
+      return [KEYS.group(mutation.group), KEYS.groupInvitations(mutation.username)];
+    case 'putGroupBlock':
+    case 'deleteGroupBlock':
+      return [KEYS.group(mutation.group)];
     case 'insertEvent':
     case 'updateEvent': {
       const { event } = mutation;
@@ -178,6 +191,10 @@ const WRITE_KINDS = [
   'deleteGroup',
   'putMembership',
   'deleteMembership',
+  'putGroupInvitation',
+  'deleteGroupInvitation',
+  'putGroupBlock',
+  'deleteGroupBlock',
   'insertEvent',
   'updateEvent',
   'putAttendee',

@@ -186,7 +186,10 @@ test('an appointment invites people; their answers are stored and their conflict
     t.is(accepted.result.event.myStatus, 'accepted');
     t.deepEqual(accepted.notifications.map((n) => n.to).sort(), ['alice', 'bob']);
   }
-  t.deepEqual(c.read('bob', { type: 'invitation.list' }), { invitations: [] });
+  t.deepEqual(c.read('bob', { type: 'invitation.list' }), {
+    invitations: [],
+    groupInvitations: [],
+  });
   t.is(c.ok('bob', { type: 'invitation.decline', eventId: 'lunch' }).event.myStatus, 'declined');
   t.deepEqual(
     c.read('bob', { type: 'event.list', ...FEB }).events.map((e) => e.myStatus),

@@ -17,7 +17,9 @@ async function team(): Promise<StoreClient> {
   c.register('alice', 'bob', 'carol', 'dave', 'erin', 'frank');
   c.ok('alice', { type: 'group.create', name: 'team', kind: 'hierarchical' });
   c.ok('alice', { type: 'group.addMember', group: 'team', username: 'bob', level: 1 });
+  c.ok('bob', { type: 'group.join', group: 'team' });
   c.ok('alice', { type: 'group.addMember', group: 'team', username: 'carol', level: 2 });
+  c.ok('carol', { type: 'group.join', group: 'team' });
   return c;
 }
 
@@ -26,6 +28,7 @@ test('membership rules are enforced on stored groups, and members are shown by r
   t.is(c.refused('erin', { type: 'group.create', name: 'team', kind: 'flat' }).code, 'conflict');
   // Bob (level 1) adds below himself, not at his own level.
   c.ok('bob', { type: 'group.addMember', group: 'team', username: 'dave', level: 2 });
+  c.ok('dave', { type: 'group.join', group: 'team' });
   t.is(
     c.refused('bob', { type: 'group.addMember', group: 'team', username: 'erin', level: 1 }).code,
     'forbidden',
@@ -76,12 +79,9 @@ test('a hierarchical group event is imposed below the organizer, and on members 
     ['sync'],
   );
 
-  const joined = c.send('alice', {
-    type: 'group.addMember',
-    group: 'team',
-    username: 'frank',
-    level: 3,
-  });
+  c.ok('alice', { type: 'group.addMember', group: 'team', username: 'frank', level: 3 });
+  t.is(statusIn(c, 'frank', 'sync'), undefined, 'nothing is imposed on an invitee');
+  const joined = c.send('frank', { type: 'group.join', group: 'team' });
   t.true(joined.ok);
   if (joined.ok) {
     t.true(
@@ -110,7 +110,9 @@ test('a flat group event waits for everyone, is confirmed by the last yes and ca
   c.register('olga', 'pete', 'quin');
   c.ok('olga', { type: 'group.create', name: 'club', kind: 'flat' });
   c.ok('olga', { type: 'group.addMember', group: 'club', username: 'pete' });
+  c.ok('pete', { type: 'group.join', group: 'club' });
   c.ok('olga', { type: 'group.addMember', group: 'club', username: 'quin' });
+  c.ok('quin', { type: 'group.join', group: 'club' });
   t.is(
     c.refused('pete', { type: 'group.addMember', group: 'club', username: 'olga' }).code,
     'conflict',
@@ -160,4 +162,84 @@ test('the last member leaving dissolves the group; its events stay as ordinary e
   // The name is free again, and the new group inherits nothing.
   c.ok('alice', { type: 'group.create', name: 'solo', kind: 'hierarchical' });
   t.is(c.read('alice', { type: 'group.show', group: 'solo' }).group.kind, 'hierarchical');
+});
+
+// The attack of issue 13, replayed: before membership by consent, secbob made himself
+// secalice's superior by adding her, read her busy events in full, imposed his event on her
+// (her decline refused), learnt from `imposedConflicts` that she was busy, and re-added her
+// the moment she left. A flat group gave anyone her busy blocks and free time the same way.
+test('nobody becomes your superior, or sees your agenda through a group, without your consent', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('secalice', 'secbob');
+  const day = { from: at('2025-02-05T00:00:00Z'), to: at('2025-02-06T00:00:00Z') };
+  c.ok('secalice', {
+    type: 'event.create',
+    draft: { ...SYNC, title: 'Oncology', location: 'Ward 4' },
+  });
+  c.ok('secbob', { type: 'group.create', name: 'trap', kind: 'hierarchical' });
+  c.ok('secbob', { type: 'group.addMember', group: 'trap', username: 'secalice', level: 1 });
+
+  // Invited is not a member: the group shows her agenda to nobody, not even as busy blocks.
+  const agendas = c.read('secbob', { type: 'agenda.view', targets: { group: 'trap' }, ...day });
+  t.deepEqual(
+    agendas.agendas.map((a) => a.user),
+    ['secbob'],
+  );
+  const byName = c.ask('secbob', {
+    type: 'agenda.view',
+    targets: { users: ['secalice'] },
+    ...day,
+  });
+  t.false(byName.ok, 'an invitation shares no group');
+  // Free time counts members only: her busy hour is free time of the group.
+  const free = c.read('secbob', {
+    type: 'free.find',
+    group: 'trap',
+    ...day,
+    duration: 30 * 60_000,
+  });
+  t.true(
+    free.slots.some((s) => Date.parse(s.start) <= SYNC.start && Date.parse(s.end) >= SYNC.end),
+  );
+  // His group event is not imposed on her, and says nothing of her agenda.
+  const sent = c.send(
+    'secbob',
+    { type: 'event.create', draft: SYNC, group: 'trap', allowConflict: true },
+    { ids: ['bobs'] },
+  );
+  t.true(sent.ok);
+  t.deepEqual(sent.ok ? sent.result.imposedConflicts : null, []);
+  t.is(statusIn(c, 'secalice', 'bobs'), undefined);
+  // She declines and blocks: he cannot invite her again.
+  c.ok('secalice', { type: 'group.decline', group: 'trap', block: true });
+  t.is(
+    c.refused('secbob', {
+      type: 'group.addMember',
+      group: 'trap',
+      username: 'secalice',
+      level: 1,
+    }).code,
+    'forbidden',
+  );
+
+  // In a flat group the same: an invitation shows nothing of her.
+  c.ok('secbob', { type: 'group.create', name: 'flat-trap', kind: 'flat' });
+  c.ok('secbob', { type: 'group.addMember', group: 'flat-trap', username: 'secalice' });
+  t.deepEqual(
+    c
+      .read('secbob', { type: 'agenda.view', targets: { group: 'flat-trap' }, ...day })
+      .agendas.map((a) => a.user),
+    ['secbob'],
+  );
+
+  // Had she joined and then left, he could not re-add her at once: it is an invitation again.
+  c.ok('secalice', { type: 'group.join', group: 'flat-trap' });
+  c.ok('secalice', { type: 'group.leave', group: 'flat-trap' });
+  c.ok('secbob', { type: 'group.addMember', group: 'flat-trap', username: 'secalice' });
+  t.deepEqual(
+    c
+      .read('secbob', { type: 'group.show', group: 'flat-trap' })
+      .group.members.map((m) => m.username),
+    ['secbob'],
+  );
 });

@@ -20,7 +20,9 @@ async function randomOffice(seed: number): Promise<StoreClient> {
   c.register(...USERS);
   c.ok('alice', { type: 'group.create', name: 'team', kind: 'hierarchical' });
   c.ok('alice', { type: 'group.addMember', group: 'team', username: 'bob', level: 1 });
+  c.ok('bob', { type: 'group.join', group: 'team' });
   c.ok('alice', { type: 'group.addMember', group: 'team', username: 'carol', level: 1 });
+  c.ok('carol', { type: 'group.join', group: 'team' });
   for (let i = 0; i < 25; i++) {
     const organizer = pick(USERS);
     const start = BASE + Math.floor(random() * 30) * 4 * HOUR;

@@ -24,6 +24,8 @@ import type {
   EventDetailsView,
   EventImport,
   EventView,
+  DeclineGroupResult,
+  GroupInvitationView,
   GroupView,
   LeaveResult,
   Notification,
@@ -151,6 +153,13 @@ const commandBody = z.discriminatedUnion('type', [
     username: name,
     level: z.int().optional(),
   }),
+  z.strictObject({ type: z.literal('group.join'), group: name }),
+  z.strictObject({
+    type: z.literal('group.decline'),
+    group: name,
+    block: z.boolean().optional(),
+  }),
+  z.strictObject({ type: z.literal('group.unblock'), group: name }),
   z.strictObject({ type: z.literal('group.removeMember'), group: name, username: name }),
   z.strictObject({ type: z.literal('group.leave'), group: name }),
   z.strictObject({
@@ -339,7 +348,11 @@ export interface CommandResults {
   'invitation.accept': { readonly event: EventDetailsView };
   'invitation.decline': { readonly event: EventDetailsView };
   'group.create': { readonly group: GroupView };
+  /** Adding a member invites them: the view lists them under `invited`. */
   'group.addMember': { readonly group: GroupView };
+  'group.join': { readonly group: GroupView };
+  'group.decline': DeclineGroupResult;
+  'group.unblock': DeclineGroupResult;
   'group.removeMember': { readonly group: GroupView };
   'group.leave': LeaveResult;
   'group.changeLevel': { readonly group: GroupView };
@@ -369,7 +382,10 @@ export interface StoreStatus {
 export interface QueryResults {
   'event.list': { readonly events: readonly EventView[]; readonly next: string | null };
   'event.show': { readonly event: EventDetailsView };
-  'invitation.list': { readonly invitations: readonly EventDetailsView[] };
+  'invitation.list': {
+    readonly invitations: readonly EventDetailsView[];
+    readonly groupInvitations: readonly GroupInvitationView[];
+  };
   'conflicts.list': { readonly conflicts: readonly ConflictView[]; readonly next: string | null };
   'agenda.view': { readonly agendas: readonly AgendaView[]; readonly next: string | null };
   'free.find': { readonly slots: readonly SlotView[] };

@@ -13,6 +13,7 @@ import {
   eventsPageOf,
   eventsShownInList,
   listGroups,
+  listGroupInvitations,
   listInvitations,
   membershipOf,
   mergeIntervals,
@@ -115,7 +116,10 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
     const invitations = env.rows.pendingInvitations(actor, env.now);
     const windows = invitations.map((r) => conflictWindow(r.event, env.now));
     const events = unique([...invitations, ...commitmentsIn(env, actor, windows)]);
-    return { invitations: listInvitations({ actor, now: env.now }, { events }) };
+    return {
+      invitations: listInvitations({ actor, now: env.now }, { events }),
+      groupInvitations: listGroupInvitations({ actor }, { groups: env.rows.groupsInviting(actor) }),
+    };
   },
 
   'conflicts.list': (body, env) => {

@@ -11,6 +11,9 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes membership by consent away, as schemas before 5 had it. */
+const WITHOUT_CONSENT = 'DROP TABLE group_invitations; DROP TABLE group_blocks;';
+
 /** A store image rewritten with `sql` (the way an older version of the code left it). */
 async function rewritten(image: Uint8Array, sql: string): Promise<Uint8Array> {
   const SQL = await loadSqlJs();
@@ -42,7 +45,7 @@ test('a schema 1 image is migrated: its events longer than a day are found on ev
   // and kept no UIDs.
   const v1 = await rewritten(
     before.store.snapshot(),
-    `${WITHOUT_UIDS}
+    `${WITHOUT_UIDS} ${WITHOUT_CONSENT}
      UPDATE events SET span_class = 0; UPDATE attendees SET span_class = 0;
      DROP INDEX attendees_short_by_start; DROP INDEX attendees_long_by_end;
      CREATE INDEX attendees_short_by_start
@@ -116,7 +119,8 @@ test('a schema 2 image is migrated: its events have no UID, and imports keep UID
   });
   const v2 = await rewritten(
     before.store.snapshot(),
-    `${WITHOUT_UIDS} UPDATE store_meta SET value = 2 WHERE key = '${META.schemaVersion}';`,
+    `${WITHOUT_UIDS} ${WITHOUT_CONSENT}
+     UPDATE store_meta SET value = 2 WHERE key = '${META.schemaVersion}';`,
   );
   before.store.close();
 
@@ -165,4 +169,34 @@ test('a schema 2 image is migrated: its events have no UID, and imports keep UID
     ],
   );
   after.store.close();
+});
+
+test('a schema 4 image is migrated: its members stay members, and additions from then on are invitations', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice', 'bob', 'carol');
+  before.ok('alice', { type: 'group.create', name: 'team', kind: 'hierarchical' });
+  // Schema 4 added members at once; the migrated image keeps who was a member then.
+  before.ok('alice', { type: 'group.addMember', group: 'team', username: 'bob', level: 1 });
+  before.ok('bob', { type: 'group.join', group: 'team' });
+  const v4 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_CONSENT} UPDATE store_meta SET value = 4 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v4);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  t.deepEqual(
+    after.read('alice', { type: 'group.show', group: 'team' }).group.members.map((m) => m.username),
+    ['alice', 'bob'],
+  );
+  after.ok('alice', { type: 'group.addMember', group: 'team', username: 'carol', level: 1 });
+  t.deepEqual(
+    after.read('carol', { type: 'invitation.list' }).groupInvitations.map((i) => i.group),
+    ['team'],
+  );
+  after.ok('carol', { type: 'group.join', group: 'team' });
+  t.is(after.read('alice', { type: 'group.show', group: 'team' }).group.members.length, 3);
 });

@@ -26,8 +26,9 @@ import type { Database } from 'sql.js';
  * the time indexes are partial, one per class; `requests` has no index on `at`.
  * 3: events keep the iCalendar UID they were imported with, unique per organizer.
  * 4: `key_versions` and the applied index, for effects' preconditions (effects.ts).
+ * 5: group membership by consent: `group_invitations` and `group_blocks`.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -48,6 +49,27 @@ const KEY_VERSIONS = `
 CREATE TABLE key_versions (
   key       TEXT PRIMARY KEY,
   mod_index INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+// Membership by consent: an invitation waits for the invitee's answer; a block refuses the
+// group's further invitations. Both go with their group (the store deletes them with it).
+const GROUP_CONSENT = `
+CREATE TABLE group_invitations (
+  group_name TEXT NOT NULL,
+  username   TEXT NOT NULL,
+  level      INTEGER NOT NULL,
+  invited_by TEXT NOT NULL,
+  invited_at INTEGER NOT NULL,
+  PRIMARY KEY (group_name, username)
+) WITHOUT ROWID;
+-- The invitations waiting for a user.
+CREATE INDEX group_invitations_by_user ON group_invitations (username, group_name);
+
+CREATE TABLE group_blocks (
+  group_name TEXT NOT NULL,
+  username   TEXT NOT NULL,
+  PRIMARY KEY (group_name, username)
 ) WITHOUT ROWID;
 `;
 
@@ -142,7 +164,8 @@ CREATE TABLE leases (
   epoch      INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-${KEY_VERSIONS}`;
+${KEY_VERSIONS}
+${GROUP_CONSENT}`;
 
 // Each attendee row is in one of the two time indexes, the one of its span class: partial
 // indexes, so adding an attendee updates one of them, not both.
@@ -234,6 +257,11 @@ export function migrateSchema(db: Database): number | null {
       // because of what happened before; the applied index is learnt at the next apply.
       db.exec(KEY_VERSIONS.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS'));
       db.run('INSERT OR IGNORE INTO store_meta (key, value) VALUES (?, 0)', [META.appliedIndex]);
+    }
+    if (version < 5) {
+      // 4 → 5: membership by consent. Members of the time stay members (they were added
+      // under the old rules); every addition from now on is an invitation.
+      db.exec(GROUP_CONSENT);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

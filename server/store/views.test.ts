@@ -26,6 +26,7 @@ async function office(): Promise<StoreClient> {
   c.register('alice', 'bob', 'erin');
   c.ok('alice', { type: 'group.create', name: 'team', kind: 'hierarchical' });
   c.ok('alice', { type: 'group.addMember', group: 'team', username: 'bob', level: 1 });
+  c.ok('bob', { type: 'group.join', group: 'team' });
   c.ok('bob', { type: 'event.create', draft: event('Dentist', '2025-02-03T08:00:00Z') });
   c.ok('bob', { type: 'event.create', draft: event('Therapy', '2025-02-03T10:00:00Z', 'private') });
   c.ok('bob', { type: 'event.create', draft: event('Talk', '2025-02-03T12:00:00Z', 'public') });

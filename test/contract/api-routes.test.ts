@@ -54,6 +54,9 @@ const requests: { readonly [K in CallableRoute]: RequestOf<K> } = {
   changeLevel: { params: { group: 'team', username: 'bob' }, body: { level: 2 } },
   removeMember: { params: { group: 'team', username: 'bob' } },
   leaveGroup: { params: { group: 'team' } },
+  joinGroup: { params: { group: 'team' } },
+  declineGroup: { params: { group: 'team' }, body: { block: true } },
+  unblockGroup: { params: { group: 'team' } },
   agendas: { query: { group: 'team', from: '2026-03-01T00:00:00Z', to: '2026-03-08T00:00:00Z' } },
   conflicts: { query: { from: '2026-03-01T00:00:00Z', to: '2026-03-08T00:00:00Z' } },
   free: {

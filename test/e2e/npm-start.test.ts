@@ -164,6 +164,13 @@ test.serial('accounts: register, login, wrong password, whoami', async (t) => {
 test.serial("a superior's group event appears at once for a subordinate, live", async (t) => {
   t.is((await agenda(['group', 'create', 'team', '--hierarchical'])).code, 0);
   t.is((await agenda(['group', 'add', 'team', 'bob', '--level', '1'])).code, 0);
+  // Membership is by consent: bob sees the invitation and joins.
+  const invited = await agenda(['invite', 'list', '--profile', 'bob']);
+  t.deepEqual(
+    (invited.json?.groupInvitations as { group: string }[] | undefined)?.map((i) => i.group),
+    ['team'],
+  );
+  t.is((await agenda(['group', 'join', 'team', '--profile', 'bob'])).code, 0);
   // Bob watches; the update must reach him within a second of the event being created.
   const watch = spawn(
     process.execPath,
@@ -296,6 +303,8 @@ test.serial('flat group: one decline cancels the event for everyone', async (t) 
   t.is((await agenda(['group', 'create', 'book-club', '--flat'])).code, 0);
   t.is((await agenda(['group', 'add', 'book-club', 'bob'])).code, 0);
   t.is((await agenda(['group', 'add', 'book-club', 'carol'])).code, 0);
+  t.is((await agenda(['group', 'join', 'book-club', '--profile', 'bob'])).code, 0);
+  t.is((await agenda(['group', 'join', 'book-club', '--profile', 'carol'])).code, 0);
   const created = await agenda([
     'event',
     'add',

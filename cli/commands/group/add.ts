@@ -4,11 +4,11 @@ import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { renderGroup } from '../../ui/views.js';
 
-/** `agenda group add <group> <username> [--level n]`. */
+/** `agenda group add <group> <username> [--level n]`: invites; they join by consent. */
 export default class GroupAdd extends AgendaCommand<typeof GroupAdd, GroupAnswer> {
-  static override summary = 'Add a member to a group.';
+  static override summary = 'Invite someone to join a group.';
   static override description =
-    'In a hierarchical group --level says their rank (0 is the owner, higher numbers rank lower); a member other than the owner may only add people below their own level.';
+    'Membership is by consent: they become a member when they run `agenda group join <group>` (they see the invitation in `agenda invite list`), and may decline. Until then nothing of the group reaches them, nor does anything of theirs reach the group. In a hierarchical group --level says their rank (0 is the owner, higher numbers rank lower); a member other than the owner may only invite people below their own level. `agenda group remove` withdraws an invitation.';
   static override args = {
     group: Args.string({ description: 'The group.', required: true }),
     username: Args.string({ description: 'Who to add.', required: true }),
@@ -20,7 +20,7 @@ export default class GroupAdd extends AgendaCommand<typeof GroupAdd, GroupAnswer
   protected async execute(): Promise<Outcome<GroupAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow(
-      'Adding the member…',
+      'Inviting…',
       api.addMember(this.args.group, {
         username: this.args.username,
         ...(this.flags.level === undefined ? {} : { level: this.flags.level }),
@@ -30,7 +30,7 @@ export default class GroupAdd extends AgendaCommand<typeof GroupAdd, GroupAnswer
     return {
       result: answer,
       human: () =>
-        `Added ${this.args.username}.${group === null ? '' : `\n${renderGroup(group, this.palette)}`}`,
+        `Invited ${this.args.username}: they become a member when they join (agenda group join ${this.args.group}).${group === null ? '' : `\n${renderGroup(group, this.palette)}`}`,
     };
   }
 }

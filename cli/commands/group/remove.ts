@@ -7,7 +7,7 @@ import { renderGroup } from '../../ui/views.js';
 /** `agenda group remove <group> <username>`. */
 export default class GroupRemove extends AgendaCommand<typeof GroupRemove, GroupAnswer> {
   static override summary =
-    'Remove a member from a group (owner, or a superior in a hierarchical group).';
+    'Remove a member from a group, or withdraw an invitation (owner, or a superior in a hierarchical group).';
   static override args = {
     group: Args.string({ description: 'The group.', required: true }),
     username: Args.string({ description: 'Who to remove.', required: true }),
@@ -23,7 +23,7 @@ export default class GroupRemove extends AgendaCommand<typeof GroupRemove, Group
     return {
       result: answer,
       human: () =>
-        `Removed ${this.args.username}.${group === null ? '' : `\n${renderGroup(group, this.palette)}`}`,
+        `Removed ${this.args.username} (a member, or an invitation not yet answered).${group === null ? '' : `\n${renderGroup(group, this.palette)}`}`,
     };
   }
 }

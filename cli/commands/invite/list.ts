@@ -1,18 +1,32 @@
 import type { InvitationsAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
-import { renderEvents } from '../../ui/views.js';
+import { renderEvents, renderGroupInvitations } from '../../ui/views.js';
 
-/** `agenda invite list`: invitations waiting for your answer. */
+/** `agenda invite list`: invitations to events and to groups waiting for your answer. */
 export default class InviteList extends AgendaCommand<typeof InviteList, InvitationsAnswer> {
-  static override summary = 'List the invitations waiting for your answer, next first.';
+  static override summary =
+    'List the invitations waiting for your answer: events (next first) and groups to join.';
+  static override description =
+    'Answer an event with `agenda invite accept|decline <id>`, a group with `agenda group join|decline <group>`.';
 
   protected async execute(): Promise<Outcome<InvitationsAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Fetching invitations…', api.invitations());
     return {
       result: answer,
-      human: () => renderEvents(answer.invitations, this.view, 'No invitations waiting.'),
+      human: () => {
+        // Older gateways answer without `groupInvitations`.
+        const groups = answer.groupInvitations ?? [];
+        if (groups.length === 0) {
+          return renderEvents(answer.invitations, this.view, 'No invitations waiting.');
+        }
+        const events =
+          answer.invitations.length === 0
+            ? ''
+            : `${renderEvents(answer.invitations, this.view, '')}\n\n`;
+        return `${events}${this.palette.bold('Groups inviting you to join')}\n${renderGroupInvitations(groups, this.view)}`;
+      },
     };
   }
 }

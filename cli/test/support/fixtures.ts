@@ -48,6 +48,7 @@ export function groupView(overrides: Partial<GroupView> = {}): GroupView {
       { username: 'alice', level: 0 },
       { username: 'bob', level: 1 },
     ],
+    invited: [],
     ...overrides,
   };
 }
