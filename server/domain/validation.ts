@@ -33,6 +33,7 @@ import {
   RecurrenceBudget,
 } from './recurrence.js';
 import type { GroupKind, Interval, Millis, Recurrence, Visibility } from './types.js';
+import { refuseInvisibleCharacters } from './text-hygiene.js';
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 // Line breaks and tabs are fine in a description, nowhere else; other control characters never.
@@ -50,6 +51,8 @@ function validateName(
   min: number,
   max: number,
 ): string {
+  // First, so that the refusal names the character rather than the pattern it breaks.
+  refuseInvisibleCharacters(value, what, what === 'username' ? 'username' : 'group');
   if (value.length < min || value.length > max) {
     throw new InvalidInput(
       `a ${what} has ${min} to ${max} characters; "${value}" has ${value.length}`,
@@ -82,6 +85,8 @@ function validateText(
   field: string,
   options: { max: number; required: boolean; multiline: boolean },
 ): string {
+  // Before trimming, which would quietly drop a leading or trailing U+FEFF.
+  refuseInvisibleCharacters(value, field);
   const text = value.trim();
   if (options.required && text === '')
     throw new InvalidInput(`the ${field} cannot be empty`, { field });

@@ -1,0 +1,99 @@
+import test from 'ava';
+import { InvalidInput } from '../../contract/errors.js';
+import { httpStatusFor } from '../../contract/errors.js';
+import { withoutInvisibleCharacters } from './text-hygiene.js';
+import {
+  validateDisplayName,
+  validateEventDraft,
+  validateGroupName,
+  validateUsername,
+} from './validation.js';
+
+const draft = {
+  title: 'Review',
+  start: Date.UTC(2025, 2, 3, 9),
+  end: Date.UTC(2025, 2, 3, 10),
+};
+
+/** Every character refused, with how it is named. */
+const REFUSED: readonly (readonly [string, string])[] = [
+  ['\u202e', 'U+202E (RIGHT-TO-LEFT OVERRIDE)'],
+  ['\u202a', 'U+202A (LEFT-TO-RIGHT EMBEDDING)'],
+  ['\u202b', 'U+202B (RIGHT-TO-LEFT EMBEDDING)'],
+  ['\u202c', 'U+202C (POP DIRECTIONAL FORMATTING)'],
+  ['\u202d', 'U+202D (LEFT-TO-RIGHT OVERRIDE)'],
+  ['\u2066', 'U+2066 (LEFT-TO-RIGHT ISOLATE)'],
+  ['\u2067', 'U+2067 (RIGHT-TO-LEFT ISOLATE)'],
+  ['\u2068', 'U+2068 (FIRST STRONG ISOLATE)'],
+  ['\u2069', 'U+2069 (POP DIRECTIONAL ISOLATE)'],
+  ['\u200e', 'U+200E (LEFT-TO-RIGHT MARK)'],
+  ['\u200f', 'U+200F (RIGHT-TO-LEFT MARK)'],
+  ['\u061c', 'U+061C (ARABIC LETTER MARK)'],
+  ['\u200b', 'U+200B (ZERO WIDTH SPACE)'],
+  ['\u200c', 'U+200C (ZERO WIDTH NON-JOINER)'],
+  ['\u200d', 'U+200D (ZERO WIDTH JOINER)'],
+  ['\u2060', 'U+2060 (WORD JOINER)'],
+  ['\ufeff', 'U+FEFF (ZERO WIDTH NO-BREAK SPACE (byte order mark))'],
+  ['\ud800', 'U+D800, half of a character (a lone surrogate)'],
+  ['\udfff', 'U+DFFF, half of a character (a lone surrogate)'],
+];
+
+/** Each free-text field, checked the way the store checks it, by the field's name. */
+const FIELDS: readonly (readonly [string, (text: string) => unknown, string?])[] = [
+  ['title', (text) => validateEventDraft({ ...draft, title: `Pay ${text}invoice` })],
+  ['description', (text) => validateEventDraft({ ...draft, description: `line one\n${text}two` })],
+  ['location', (text) => validateEventDraft({ ...draft, location: `Room ${text}4` })],
+  ['display name', (text) => validateDisplayName(`Ada ${text}Lovelace`, 'ada')],
+  ['username', (text) => validateUsername(`ad${text}min`)],
+  ['group name', (text) => validateGroupName(`te${text}am`), 'group'],
+];
+
+for (const [what, validate, field = what] of FIELDS) {
+  test(`a ${what} with a lone surrogate, a bidi control or a zero-width character is refused, naming it`, (t) => {
+    for (const [character, named] of REFUSED) {
+      const error = t.throws(() => validate(character), { instanceOf: InvalidInput });
+      t.is(error?.field, field);
+      t.is(httpStatusFor(error?.code ?? 'internal'), 400);
+      const kind = named.includes('surrogate') ? '' : ', an invisible formatting character';
+      t.is(error?.message, `the ${what} contains ${named}${kind}; remove it`);
+    }
+  });
+}
+
+test('a byte order mark is refused even where trimming would have dropped it', (t) => {
+  t.throws(() => validateEventDraft({ ...draft, title: '\ufeffReview' }), {
+    message: /U\+FEFF/,
+  });
+  t.throws(() => validateEventDraft({ ...draft, location: 'Room 4\ufeff' }), {
+    message: /U\+FEFF/,
+  });
+});
+
+test('joiners pass where writing needs them: emoji sequences and scripts that join', (t) => {
+  const titles = [
+    '👩‍💻 pairing', // woman + ZWJ + laptop
+    '👨‍👩‍👧 dinner',
+    '👍🏽‍ ok', // after a skin tone
+    'می‌خواهم', // Persian, ZWNJ between letters
+    'क्‍ष', // Devanagari, ZWJ in a conjunct
+    'Ünïcødé 😀 stays',
+  ];
+  for (const title of titles) t.is(validateEventDraft({ ...draft, title }).title, title);
+  // Between Latin letters a joiner changes nothing a reader sees: refused.
+  t.throws(() => validateEventDraft({ ...draft, title: 'pa\u200dy' }), { message: /U\+200D/ });
+  t.throws(() => validateEventDraft({ ...draft, title: 'pay\u200c' }), { message: /U\+200C/ });
+});
+
+test('stripping removes exactly what validation refuses', (t) => {
+  t.is(
+    withoutInvisibleCharacters('Pay\u202e \u200bthe\u2066 in\ufeffvoice\ud800'),
+    'Pay the invoice',
+  );
+  t.is(withoutInvisibleCharacters('👩‍💻 می‌خواهم'), '👩‍💻 می‌خواهم');
+  t.is(withoutInvisibleCharacters('plain'), 'plain');
+  for (const [character] of REFUSED) {
+    const stripped = withoutInvisibleCharacters(`a${character}b`);
+    t.is(stripped, 'ab');
+    t.notThrows(() => validateEventDraft({ ...draft, title: stripped }));
+  }
+});
