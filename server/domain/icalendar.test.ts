@@ -526,3 +526,94 @@ test('an RRULE is judged as the file writes it: one bad rule skips its event, ne
   t.regex(reasons.get('empty-byday') ?? '', /BYDAY has no value/);
   t.regex(reasons.get('endless-text') ?? '', /too long/);
 });
+
+/** One VEVENT with `lines` after its UID and summary: line 7 of the file is the first of them. */
+function eventWith(...lines: string[]): string {
+  return calendarOf('BEGIN:VEVENT', 'UID:e1', 'SUMMARY:Review', ...lines, 'END:VEVENT');
+}
+
+test('an impossible date or time in an imported file refuses the file, naming its line', (t) => {
+  const cases: readonly (readonly [string[], RegExp])[] = [
+    [
+      ['DTSTART:20271345T250000Z', 'DURATION:PT1H'],
+      /^line 7: DTSTART 20271345T250000Z .*no month 13/,
+    ],
+    [
+      ['DTSTART:20270230T100000Z', 'DURATION:PT1H'],
+      /^line 7: DTSTART .*month 2 of 2027 has no day 30/,
+    ],
+    [['DTSTART:20270145T100000Z', 'DURATION:PT1H'], /^line 7: .*no day 45/],
+    [['DTSTART:20270101T250000Z', 'DURATION:PT1H'], /^line 7: .*no hour 25/],
+    [['DTSTART:20270101T106000Z', 'DURATION:PT1H'], /^line 7: .*no minute 60/],
+    [['DTSTART;VALUE=DATE:20271301'], /^line 7: DTSTART 20271301 .*no month 13/],
+    [
+      ['DTSTART;TZID="Europe/Madrid":20270101T100000', 'DTEND;TZID=Europe/Madrid:20270101T246000'],
+      /^line 8: DTEND 20270101T246000 .*no hour 24/,
+    ],
+    [
+      [
+        'DTSTART:20270101T100000Z',
+        'DURATION:PT1H',
+        'RRULE:FREQ=DAILY',
+        'EXDATE:20270102T100000Z,20270229T100000Z',
+      ],
+      /^line 10: EXDATE 20270229T100000Z .*month 2 of 2027 has no day 29/,
+    ],
+    [
+      ['DTSTART:20270101T100000Z', 'DURATION:PT1H', 'RRULE:FREQ=DAILY;UNTIL=20271232T000000Z'],
+      /^line 9: RRULE UNTIL 20271232T000000Z .*month 12 of 2027 has no day 32/,
+    ],
+    [
+      ['DTSTART:20270101T100000Z', 'DURATION:PT1H', 'RECURRENCE-ID:20270100T100000Z'],
+      /^line 9: RECURRENCE-ID .*no day 0/,
+    ],
+    // A folded line is named by the line it starts on.
+    [['DTSTART:2027', ' 1345T100000Z', 'DURATION:PT1H'], /^line 7: DTSTART 20271345T100000Z/],
+  ];
+  for (const [lines, reason] of cases) {
+    const error = t.throws(() => importICalendar(eventWith(...lines), { defaultTimeZone: 'UTC' }), {
+      instanceOf: InvalidInput,
+    });
+    t.regex(error?.message ?? '', reason, lines.join(' | '));
+    t.is(error?.field, 'file');
+  }
+});
+
+test('real dates at the edges are imported: 29 February of a leap year, 23:59:60, all-day dates', (t) => {
+  const read = (...lines: string[]) =>
+    importICalendar(eventWith(...lines), { defaultTimeZone: 'UTC' }).events[0]?.draft.start;
+  t.is(read('DTSTART:20280229T235900Z', 'DURATION:PT1H'), at('2028-02-29T23:59:00Z'));
+  t.is(read('DTSTART;VALUE=DATE:20271231'), at('2027-12-31T00:00:00Z'));
+  t.not(read('DTSTART:20271231T235960Z', 'DURATION:PT1H'), undefined);
+});
+
+test('invisible formatting characters in an imported title, description and location are stripped, not refused', (t) => {
+  const { events, skipped } = importICalendar(
+    calendarOf(
+      'BEGIN:VEVENT',
+      'UID:e1',
+      'SUMMARY:\ufeffPay\u200b the \u202einvoice',
+      'DESCRIPTION:Line\u2066 one\\nline\u200f two',
+      'LOCATION:Room\u2060 4',
+      'DTSTART:20270101T100000Z',
+      'DURATION:PT1H',
+      'END:VEVENT',
+      'BEGIN:VEVENT',
+      'UID:e2',
+      'SUMMARY:👩‍💻 pairing\u200d',
+      'DTSTART:20270102T100000Z',
+      'DURATION:PT1H',
+      'END:VEVENT',
+    ),
+    { defaultTimeZone: 'UTC' },
+  );
+  t.deepEqual(skipped, []);
+  t.like(events[0]?.draft, {
+    title: 'Pay the invoice',
+    description: 'Line one\nline two',
+    location: 'Room 4',
+  });
+  // A joiner that joins an emoji is writing, and stays; one that joins nothing goes.
+  t.is(events[1]?.draft.title, '👩‍💻 pairing');
+  for (const { draft } of events) t.notThrows(() => validateEventDraft(draft));
+});

@@ -13,6 +13,18 @@
  * occurrences (RECURRENCE-ID), RDATE, several RRULEs, rules outside our subset, unknown
  * zones, events we would refuse to create.
  *
+ * Two things in a file are not skipped but handled for the whole file:
+ * - An impossible date or time (month 13, day 45, February 30, hour 25, minute 60) in
+ *   DTSTART, DTEND, RECURRENCE-ID, EXDATE or an RRULE's UNTIL refuses the file, naming the
+ *   line: ical.js would roll it over into a real date (`20271345` became a day of 2028), and
+ *   a file that says such a thing is broken, not unsupported.
+ * - Invisible formatting characters (bidirectional controls, zero-width characters; see
+ *   text-hygiene.ts) in a SUMMARY, DESCRIPTION or LOCATION are stripped. The API refuses
+ *   them from a person typing; files come from other tools, which leave stray ones (a byte
+ *   order mark, a U+200B pasted from a web page), and refusing an event, let alone a file,
+ *   for a character nobody sees would be hostile. What is stripped was invisible, so the
+ *   event reads as it did in the tool it came from.
+ *
  * Round trip: importing an export gives back title, start, end, zone, description,
  * location, visibility, recurrence and exceptions unchanged, and the UID the event had
  * (an event made in Agenda is exported with its id as UID).
@@ -25,6 +37,7 @@ import { compareText } from './decisions.js';
 import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS, TIME } from '../../contract/limits.js';
 import { formatRecurrenceRule, parseRecurrenceRule, seriesEnd } from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
+import { withoutInvisibleCharacters } from './text-hygiene.js';
 import { isIanaZone, validateEventDraft, validateTimeZone } from './validation.js';
 import type { EventDraft } from './validation.js';
 import type {
@@ -317,6 +330,12 @@ function textValue(component: Component, name: string): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+/** A text property of an imported event, without invisible formatting characters (see above). */
+function visibleText(component: Component, name: string): string | null {
+  const value = textValue(component, name);
+  return value === null ? null : withoutInvisibleCharacters(value);
+}
+
 function timeOf(property: Property): Time {
   const value = property.getFirstValue();
   if (!(value instanceof ICAL.Time))
@@ -443,12 +462,12 @@ function toDraft(
   );
   const classText = textValue(component, 'class')?.toUpperCase();
   return {
-    title: textValue(component, 'summary') ?? '(untitled)',
+    title: visibleText(component, 'summary') ?? '(untitled)',
     start: start.instant,
     end,
     timeZone,
-    description: textValue(component, 'description') ?? '',
-    location: textValue(component, 'location') ?? '',
+    description: visibleText(component, 'description') ?? '',
+    location: visibleText(component, 'location') ?? '',
     visibility: (classText === undefined ? undefined : VISIBILITY_OF[classText]) ?? 'busy',
     recurrence: rule,
     exceptions: rule === null ? [] : exceptions,
@@ -483,6 +502,77 @@ function recurrenceOf(raw: string, timeZone: string): string {
     throw new Unsupported(
       `its RRULE cannot be read (${error instanceof Error ? error.message : String(error)})`,
     );
+  }
+}
+
+/** Properties whose values are dates or date-times an import reads. */
+const DATE_PROPERTIES = new Set(['DTSTART', 'DTEND', 'RECURRENCE-ID', 'EXDATE']);
+const DATE_OR_DATE_TIME = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/i;
+
+/** What is impossible about a DATE or DATE-TIME value, or null when it is a real time. */
+function impossibility(value: string): string | null {
+  const match = DATE_OR_DATE_TIME.exec(value);
+  // Not of this shape at all: ical.js refuses it, and the event is skipped with its reason.
+  if (match === null) return null;
+  const [, y, mo, d, h, mi, s] = match.map(Number);
+  const [year, month, day] = [y ?? 0, mo ?? 0, d ?? 0];
+  if (month < 1 || month > 12) return `there is no month ${month}`;
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > days) return `month ${month} of ${year} has no day ${day}`;
+  if (h === undefined || Number.isNaN(h)) return null;
+  if (h > 23) return `there is no hour ${h}`;
+  if ((mi ?? 0) > 59) return `there is no minute ${mi}`;
+  // 60 is a leap second, which RFC 5545 (§3.3.12) allows.
+  if ((s ?? 0) > 60) return `there is no second ${s}`;
+  return null;
+}
+
+/** The value of a content line (after the first colon outside a quoted parameter). */
+function valueOfLine(line: string): string {
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === ':' && !quoted) return line.slice(i + 1);
+  }
+  return '';
+}
+
+/**
+ * Refuses a file with an impossible date or time where an import reads one (see the
+ * module comment), naming the line it starts on. Folded lines (RFC 5545 §3.1) are read
+ * whole.
+ * @throws InvalidInput (field `file`).
+ */
+function refuseImpossibleTimes(text: string): void {
+  const lines = text.split(/\r?\n/);
+  for (let start = 0; start < lines.length;) {
+    let line = lines[start] ?? '';
+    let next = start + 1;
+    while (next < lines.length && /^[ \t]/.test(lines[next] ?? '')) {
+      line += (lines[next] ?? '').slice(1);
+      next++;
+    }
+    const name = /^[A-Za-z0-9-]+/.exec(line)?.[0].toUpperCase();
+    const values =
+      name === undefined
+        ? []
+        : DATE_PROPERTIES.has(name)
+          ? valueOfLine(line).split(',')
+          : name === 'RRULE'
+            ? [...valueOfLine(line).matchAll(/(?:^|;)UNTIL=([^;]*)/gi)].map((m) => m[1] ?? '')
+            : [];
+    for (const value of values) {
+      const wrong = impossibility(value.trim());
+      if (wrong !== null) {
+        const what = name === 'RRULE' ? 'RRULE UNTIL' : name;
+        throw new InvalidInput(
+          `line ${start + 1}: ${what} ${value.trim()} is not a real date or time (${wrong})`,
+          { field: 'file' },
+        );
+      }
+    }
+    start = next;
   }
 }
 
@@ -577,6 +667,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       field: 'file',
     });
   }
+  refuseImpossibleTimes(text);
   const entries = parseCalendars(text).flatMap((calendar) => {
     const zones = new Map<string, Component>();
     for (const zone of calendar.getAllSubcomponents('vtimezone')) {
@@ -608,7 +699,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
     const name = component.name.toUpperCase();
     const uid = uidOf(component);
     const skip = (reason: string) =>
-      skipped.push({ component: name, uid, summary: textValue(component, 'summary'), reason });
+      skipped.push({ component: name, uid, summary: visibleText(component, 'summary'), reason });
     if (name !== 'VEVENT') {
       skip('only events (VEVENT) are imported');
       continue;
