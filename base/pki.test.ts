@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import {
   PkiError,
+  certificateRole,
   createCertificateAuthority,
   ensureCertificate,
   ensureCertificateAuthority,
@@ -220,4 +221,41 @@ test('certificate names that are not plain file names are refused', async (t) =>
     });
     t.is(error?.code, 'invalid_certificate_name', name);
   }
+});
+
+test('a certificate names its role as a URI SAN, readable from the certificate alone', async (t) => {
+  const ca = await createCertificateAuthority();
+  const issued = await issueCertificate(ca, {
+    name: 'gateway-2',
+    ipAddresses: ['127.0.0.1'],
+    usages: 'both',
+    role: 'gateway',
+  });
+
+  t.is(certificateRole(issued.certPem), 'gateway');
+  t.is(certificateRole(new X509Certificate(issued.certPem).raw), 'gateway');
+  t.regex(new X509Certificate(issued.certPem).subjectAltName ?? '', /URI:urn:agenda:role:gateway/);
+  // The common name stays the instance's.
+  t.regex(new X509Certificate(issued.certPem).subject, /CN=gateway-2/);
+});
+
+test('a certificate without a role names none', async (t) => {
+  const ca = await createCertificateAuthority();
+  const issued = await issueCertificate(ca, { name: 'svc', usages: 'client' });
+
+  t.is(certificateRole(issued.certPem), null);
+  t.is(certificateRole('not a certificate'), null);
+});
+
+test('ensureCertificate replaces a stored certificate that lacks the role asked for', async (t) => {
+  const dir = await temporaryDirectory(t);
+  const ca = await ensureCertificateAuthority(dir);
+  const before = await ensureCertificate(dir, 'users-1', { ca, usages: 'both' });
+
+  const after = await ensureCertificate(dir, 'users-1', { ca, usages: 'both', role: 'users' });
+  const again = await ensureCertificate(dir, 'users-1', { ca, usages: 'both', role: 'users' });
+
+  t.not(after.certPem, before.certPem);
+  t.is(certificateRole(after.certPem), 'users');
+  t.deepEqual(again, after);
 });

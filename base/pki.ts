@@ -33,6 +33,40 @@ const CERTIFICATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export type PkiErrorCode = 'invalid_certificate_name' | 'invalid_authority';
 
+/**
+ * What a daemon's certificate lets it do inside the cluster: every listener of ours reads the
+ * role from the verified peer certificate and serves only what that role needs (the DB
+ * service's table in `server/store/access.ts`, the `/metrics` readers, the Redis ACL users).
+ * `db` is a DB member (Raft and forwarding), `redis` a redis-server (its replica link),
+ * `operator` the operator's tools and the lab's scrapers.
+ */
+export const CLUSTER_ROLES = [
+  'db',
+  'redis',
+  'gateway',
+  'users',
+  'groups',
+  'supervisor',
+  'vip-agent',
+  'operator',
+] as const;
+export type ClusterRole = (typeof CLUSTER_ROLES)[number];
+
+/**
+ * The role travels as a URI subject alternative name, `urn:agenda:role:<role>`. The SAN is
+ * X.509's typed, multi-valued place for identities (RFC 5280 §4.2.1.6) and where workload
+ * identity conventionally goes (SPIFFE puts its ids there too); a URI never takes part in
+ * Node's hostname checks, which look at DNS and IP names only, and the common name stays
+ * the instance's own name (`gateway-2`). A subject OU would work as well, but its meaning
+ * is only a convention and Node hands it over as a flattened string.
+ */
+export const ROLE_URI_PREFIX = 'urn:agenda:role:';
+
+/** Whether `value` names a {@link ClusterRole}. */
+export function isClusterRole(value: unknown): value is ClusterRole {
+  return typeof value === 'string' && (CLUSTER_ROLES as readonly string[]).includes(value);
+}
+
 /** A refused request to the lab CA; `code` says which kind. */
 export class PkiError extends Error {
   constructor(
@@ -66,6 +100,8 @@ export interface IssueCertificateOptions {
   readonly usages: CertificateUsage;
   /** Validity from now; 365 by default. */
   readonly days?: number;
+  /** What the holder may do in the cluster; none for certificates outside it (Raft tests). */
+  readonly role?: ClusterRole;
 }
 
 /** A certificate and its private key (PKCS#8), both PEM. */
@@ -177,6 +213,9 @@ export async function issueCertificate(
   const alternativeNames = [
     ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+    ...(options.role === undefined
+      ? []
+      : [{ type: 'url' as const, value: `${ROLE_URI_PREFIX}${options.role}` }]),
   ];
   const certificate = await x509.X509CertificateGenerator.create(
     {
@@ -211,8 +250,9 @@ export interface EnsureCertificateOptions extends Omit<IssueCertificateOptions, 
 /**
  * Returns the certificate stored as `<name>.pem`/`<name>-key.pem` under `dir`, issuing and
  * storing it first if there is none — or if the stored one is not valid now or was not
- * signed by `options.ca` (a lab whose CA was recreated). A valid stored certificate is reused
- * as is, even if `options` asks for other names.
+ * signed by `options.ca` (a lab whose CA was recreated), or does not carry the role `options`
+ * asks for (one issued before roles were). A valid stored certificate with the right role is
+ * reused as is, even if `options` asks for other names.
  *
  * @throws PkiError `invalid_certificate_name` for a name that is not a plain file name.
  */
@@ -232,7 +272,12 @@ export async function ensureCertificate(
   const keyPath = path.join(dir, `${name}-key.pem`);
   const certPem = await readIfExists(certPath);
   const keyPem = await readIfExists(keyPath);
-  if (certPem !== null && keyPem !== null && (await isValidNow(certPem, options.ca))) {
+  if (
+    certPem !== null &&
+    keyPem !== null &&
+    (await isValidNow(certPem, options.ca)) &&
+    certificateRole(certPem) === (options.role ?? null)
+  ) {
     return { certPem, keyPem };
   }
   const { ca, ...issueOptions } = options;
@@ -240,6 +285,29 @@ export async function ensureCertificate(
   await writeAtomically(keyPath, issued.keyPem, 0o600);
   await writeAtomically(certPath, issued.certPem, 0o644);
   return issued;
+}
+
+/**
+ * The role a certificate (PEM or DER) names, or null when it names none, more than one, or
+ * one this version does not know: a certificate that does not say clearly what it is for
+ * is good for nothing but the handshake. The caller verifies the certificate first; this
+ * only reads it.
+ */
+export function certificateRole(certificate: string | Uint8Array): ClusterRole | null {
+  let alternativeNames: x509.SubjectAlternativeNameExtension | null;
+  try {
+    const parsed = new x509.X509Certificate(
+      typeof certificate === 'string' ? certificate : new Uint8Array(certificate),
+    );
+    alternativeNames = parsed.getExtension(x509.SubjectAlternativeNameExtension);
+  } catch {
+    return null;
+  }
+  const roles = (alternativeNames?.names.items ?? [])
+    .filter((name) => name.type === 'url' && name.value.startsWith(ROLE_URI_PREFIX))
+    .map((name) => name.value.slice(ROLE_URI_PREFIX.length));
+  const [role, ...others] = roles;
+  return others.length === 0 && isClusterRole(role) ? role : null;
 }
 
 async function isValidNow(certPem: string, ca: CertificateAuthority): Promise<boolean> {
