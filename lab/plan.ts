@@ -10,7 +10,19 @@ import type { NodeConfigFile } from '../raft/cmd/config.js';
 import type { NetAddress } from '../base/host-port.js';
 import type { GossipConfig } from '../server/gossip/config.js';
 import type { DaemonKind } from '../server/metrics/daemon-metrics.js';
-import type { GatewayConfig, ServiceConfig } from '../server/process-config.js';
+import type { AbuseLimitsConfig, GatewayConfig, ServiceConfig } from '../server/process-config.js';
+
+/**
+ * The abuse limits of a test bed driven by one load generator: it registers and logs in
+ * hundreds of users from one address in seconds, which the per-address limits exist to stop
+ * (20 registrations and 60 logins a minute per address). Only those are raised; the
+ * per-user and per-account ones stay as in production, so the chaos load and the benchmarks
+ * still run through them.
+ */
+export const LOAD_GENERATOR_LIMITS: AbuseLimitsConfig = {
+  registrationsPerAddress: { points: 1_000_000, durationSec: 60 },
+  loginsPerAddress: { points: 1_000_000, durationSec: 60 },
+};
 import type { SupervisorConfig } from '../supervisor/config.js';
 import type { VipAgentConfigSchema } from '../vip-agent/config.js';
 import type { z } from 'zod';
@@ -53,6 +65,8 @@ export interface Topology {
     /** Listen on every address of the host (so the gateway answers on a VIP it moves to). */
     listenAll: boolean;
   }[];
+  /** Overrides of the gateways' abuse limits; the defaults where absent (`npm start`). */
+  readonly abuseLimits?: AbuseLimitsConfig;
   /** The gateways' virtual address and the pair of agents that move it; none locally. */
   readonly vip?: {
     readonly address: string;
@@ -273,6 +287,7 @@ export function buildPlan(
       verificationKey: signing.publicKeyPath,
       publicUrl: vip ? `https://${vip.address}:${g.port}` : `https://${at(g.host, g.port)}`,
       gossip: gossip(g.host, g.gossipPort),
+      ...(topology.abuseLimits ? { abuseLimits: topology.abuseLimits } : {}),
     };
     const extra = vip ? [vip.address] : [];
     node(`gateway-${g.id}`, g.host, 'gateways', 'server/gateway/main.ts', config, extra);

@@ -12,7 +12,7 @@
  */
 import type { LabHost } from './driver.js';
 import type { NetworkSpec } from './net.js';
-import type { Topology } from './plan.js';
+import { LOAD_GENERATOR_LIMITS, type Topology } from './plan.js';
 
 export const LAB_SUBNET_PREFIX = 24;
 export const BRIDGE_ADDRESS = '10.77.0.1';
@@ -61,6 +61,9 @@ const MAIN_HOSTS = [
 
 export const LAB_TOPOLOGY: Topology = {
   hosts: LAB_NETWORK.hosts.map((h) => ({ name: h.name, address: h.address })),
+  // The chaos load registers and logs in its users from the client host, scenario after
+  // scenario: production's per-address limits would refuse it (see LOAD_GENERATOR_LIMITS).
+  abuseLimits: LOAD_GENERATOR_LIMITS,
   db: [
     { id: 1, host: 'vm1' },
     { id: 2, host: 'vm1' },

@@ -38,6 +38,27 @@ export const ServiceConfigSchema = z.strictObject({
 });
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 
+const limitRule = z.strictObject({
+  points: z.number().int().min(1),
+  durationSec: z.number().int().min(1),
+});
+
+/**
+ * Overrides of the gateway's abuse limits (server/gateway/abuse-limits.ts), each optional:
+ * production keeps the defaults; a test bed whose load generator registers and logs in
+ * hundreds of users from one address raises the per-address ones, and says so.
+ */
+export const AbuseLimitsConfigSchema = z.strictObject({
+  registrationsPerAddress: limitRule.optional(),
+  loginsPerAddress: limitRule.optional(),
+  loginFailuresPerUserAndAddress: limitRule.optional(),
+  loginFailuresPerUser: limitRule.optional(),
+  loginsPerAddressUnderAttack: limitRule.optional(),
+  requestsPerUser: limitRule.optional(),
+  streamsPerUser: z.number().int().min(1).optional(),
+});
+export type AbuseLimitsConfig = z.infer<typeof AbuseLimitsConfigSchema>;
+
 export const GatewayConfigSchema = z.strictObject({
   id: z.number().int().positive(),
   listen: hostPort,
@@ -46,6 +67,7 @@ export const GatewayConfigSchema = z.strictObject({
   verificationKey: z.string(),
   /** The public base URL clients use (for feed links), e.g. https://127.0.0.1:8443. */
   publicUrl: z.string().url().optional(),
+  abuseLimits: AbuseLimitsConfigSchema.optional(),
   /**
    * Membership: the gateway joins as `gateway-<id>` and refuses at once (503) requests for a
    * service that gossip knows to have no replica up.

@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { EventLoopDelayScraper, noDelays, worseOf } from '../event-loop-delay.js';
 import { startLocalSystem } from '../local/system.js';
+import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
 import { radicaleInstalled, startRadicale } from './radicale.js';
@@ -98,7 +99,8 @@ say('timing this machine on store work (see calibrate.ts)…');
 const applyMicrosBefore = await storeApplyMicros();
 const dataDir = mkdtempSync(join(tmpdir(), 'agenda-bench-'));
 say(`starting the whole system in ${dataDir}…`);
-const system = await startLocalSystem({ dataDir, say });
+// One process registers and logs in every user: the per-address abuse limits are raised.
+const system = await startLocalSystem({ dataDir, say, abuseLimits: LOAD_GENERATOR_LIMITS });
 const base = system.gateways[0] ?? '';
 const dispatcher = new Agent({
   connect: { ca: readFileSync(system.ca) },

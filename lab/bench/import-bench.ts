@@ -28,6 +28,7 @@ import { splitCalendar } from '../../cli/import/split-calendar.js';
 import { yearlySeriesCalendar } from '../../server/store/yearly-calendar.js';
 import { EventLoopDelayScraper } from '../event-loop-delay.js';
 import { startLocalSystem } from '../local/system.js';
+import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { DB_MEMBERS } from '../local/topology.js';
 import { storeApplyMicros } from './calibrate.js';
 
@@ -56,7 +57,8 @@ say('timing this machine on store work (see calibrate.ts)…');
 const applyMicrosBefore = await storeApplyMicros();
 const dataDir = mkdtempSync(join(tmpdir(), 'agenda-import-bench-'));
 say(`starting the whole system in ${dataDir}…`);
-const system = await startLocalSystem({ dataDir, say });
+// One process registers and logs in every user: the per-address abuse limits are raised.
+const system = await startLocalSystem({ dataDir, say, abuseLimits: LOAD_GENERATOR_LIMITS });
 const ca = readFileSync(system.ca, 'utf8');
 const servers = system.gateways.map((g) => new URL(g));
 const operator = system.layout.tls('operator');

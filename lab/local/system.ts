@@ -12,6 +12,7 @@ import type { ManagedProcess } from '../../base/process.js';
 import { redisAvailable } from '../../base/redis-server.js';
 import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';
 import { metricsTargets, type MetricsTarget, type Stage } from '../plan.js';
+import type { AbuseLimitsConfig } from '../../server/process-config.js';
 import { LOCAL_TOPOLOGY } from './topology.js';
 import { localClusterDescription } from './observer.js';
 import { writeClusterDescription } from '../../ops/description.js';
@@ -37,6 +38,8 @@ export interface StartOptions {
   readonly say?: (line: string) => void;
   /** Told when a process exits on its own (not during stop). */
   readonly onExit?: (p: ManagedProcess, code: number | null) => void;
+  /** The gateways' abuse limits, when not production's (benchmarks: LOAD_GENERATOR_LIMITS). */
+  readonly abuseLimits?: AbuseLimitsConfig;
 }
 
 /** redis-server is a system package: install it when we can, otherwise say exactly how. */
@@ -70,7 +73,10 @@ export async function startLocalSystem(options: StartOptions): Promise<LocalSyst
   const say = options.say ?? (() => {});
   const layout = new DataLayout(options.dataDir);
   ensureRedis(say);
-  const plan = await preparePlan(LOCAL_TOPOLOGY, layout);
+  const topology = options.abuseLimits
+    ? { ...LOCAL_TOPOLOGY, abuseLimits: options.abuseLimits }
+    : LOCAL_TOPOLOGY;
+  const plan = await preparePlan(topology, layout);
   // What `agenda cluster status` and `agenda dashboard` read to find this system.
   writeClusterDescription(descriptionFile(options.dataDir), localClusterDescription(layout));
   const runner = new PlanRunner({ plan, ...(options.onExit ? { onExit: options.onExit } : {}) });

@@ -25,8 +25,9 @@ import { DEFAULT_PERIOD_MS } from '../gossip/join.js';
 import { GossipView } from '../gossip/view.js';
 import { SharedLimits } from '../limits/shared-limits.js';
 import { DaemonMetrics } from '../metrics/daemon-metrics.js';
-import { GatewayConfigSchema } from '../process-config.js';
+import { GatewayConfigSchema, type AbuseLimitsConfig } from '../process-config.js';
 import { StatelessDaemon } from '../stateless-daemon.js';
+import type { AbuseLimitRules } from './abuse-limits.js';
 import { Gateway } from './gateway.js';
 import { readTokenPublicKey } from './keys.js';
 import type { Dispatcher } from './ports.js';
@@ -102,6 +103,7 @@ await daemon.run({
         logger,
       }),
       ...(file.publicUrl ? { publicUrl: file.publicUrl } : {}),
+      ...(file.abuseLimits ? { abuseLimits: definedRules(file.abuseLimits) } : {}),
       ...(replicas ? { replicas, answerGraceMs: file.gossip?.periodMs ?? DEFAULT_PERIOD_MS } : {}),
       logger,
     });
@@ -116,3 +118,8 @@ await daemon.run({
   },
   closeMetrics: () => metrics.close(),
 });
+
+/** The overrides a config file sets (absent ones keep the defaults). */
+function definedRules(config: AbuseLimitsConfig): Partial<AbuseLimitRules> {
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined));
+}
