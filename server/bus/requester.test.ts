@@ -1,12 +1,13 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NotFound, Unavailable, errorFromWire } from '../../contract/errors.js';
+import { InvalidInput, NotFound, Unavailable, errorFromWire } from '../../contract/errors.js';
 import type { BusConnection } from './connection.js';
 import { StaticPrimarySource } from './primary-source.js';
 import {
   encodeReply,
   encodeRequest,
+  MAX_ENVELOPE_LENGTH,
   replyChannel,
   requestGroup,
   requestStream,
@@ -151,6 +152,59 @@ test('callers sharing a request id share one request; a duplicate reply is ignor
   t.is(f.requester.pending, 0);
 });
 
+test('a call with the id of another request in flight is refused, and gets nobody else’s reply', async (t) => {
+  // Found by the gateway's fuzz test: one user's idempotency key sent with two different
+  // requests at once made one bus request, so the second got the first's reply (an export
+  // answering a feed request: a 500; a group answering an event: a 201 for nothing done).
+  const f = await fixture(t);
+  const seen: unknown[] = [];
+  worker(t, f, 'users-1', (request) => {
+    seen.push(request.op);
+    return Promise.resolve({ ok: true, result: request.op });
+  });
+  const first = f.requester.request(
+    'users',
+    'alice',
+    { export: true },
+    { id: 'k1', deadlineMs: 5_000 },
+  );
+  const other = f.requester.request(
+    'users',
+    'alice',
+    { feed: true },
+    { id: 'k1', deadlineMs: 5_000 },
+  );
+  const otherActor = f.requester.request(
+    'users',
+    'bob',
+    { export: true },
+    { id: 'k1', deadlineMs: 5_000 },
+  );
+  const retry = f.requester.request(
+    'users',
+    'alice',
+    { export: true },
+    { id: 'k1', deadlineMs: 5_000 },
+  );
+  await t.throwsAsync(other, {
+    instanceOf: InvalidInput,
+    message: /in flight for another request/,
+  });
+  await t.throwsAsync(otherActor, { instanceOf: InvalidInput });
+  t.like(await first, { ok: true, result: { export: true } });
+  t.like(await retry, { ok: true, result: { export: true } });
+  t.deepEqual(seen, [{ export: true }]);
+
+  // Once answered, the id is free again (the services' idempotency takes over from there).
+  t.like(
+    await f.requester.request('users', 'alice', { feed: true }, { id: 'k1', deadlineMs: 5_000 }),
+    {
+      ok: true,
+      result: { feed: true },
+    },
+  );
+});
+
 test('many concurrent requests over two workers: each handled exactly once, within the concurrency bound', async (t) => {
   // Re-sends and takeovers are legitimate after long silences, and a loaded machine once
   // stalled this test for over a second: both are put far off, as this test is about sharing.
@@ -282,6 +336,41 @@ test('a caller that gives up gets unavailable at once', async (t) => {
   controller.abort();
   await t.throwsAsync(answer, { instanceOf: OutcomeUnknown });
   t.is(f.requester.pending, 0);
+});
+
+test('a request too large for the bus is refused at once, not sent to be dropped and waited out', async (t) => {
+  // Found by the gateway's fuzz test: a 3 MiB import of quotes escapes to 6 MiB of JSON.
+  // Sent anyway, every worker dropped it unread and the gateway waited out its deadline.
+  const f = await fixture(t);
+  const handled: unknown[] = [];
+  worker(t, f, 'users-1', (request) => {
+    handled.push(request.op);
+    return Promise.resolve({ ok: true, result: 'imported' });
+  });
+  const started = Date.now();
+  const error = await t.throwsAsync(
+    f.requester.request(
+      'users',
+      'alice',
+      { ics: '"'.repeat(MAX_ENVELOPE_LENGTH / 2) },
+      {
+        deadlineMs: 10_000,
+      },
+    ),
+    { instanceOf: InvalidInput, message: /too large to carry/ },
+  );
+  t.is(error?.code, 'invalid');
+  t.true(Date.now() - started < 1_000, 'refused without waiting for a reply');
+  t.is(f.requester.pending, 0);
+  t.is(await f.server.admin().xlen(requestStream('users')), 0, 'nothing was put on the bus');
+
+  // Just within the bound, it goes through.
+  const fits = { ics: 'x'.repeat(MAX_ENVELOPE_LENGTH - 1_000) };
+  t.like(await f.requester.request('users', 'alice', fits, { deadlineMs: 10_000 }), {
+    ok: true,
+    result: 'imported',
+  });
+  t.is(handled.length, 1);
 });
 
 test('malformed entries and replies are dropped with a log line and wedge nothing', async (t) => {

@@ -23,6 +23,7 @@ import {
   decodeReply,
   isProgress,
   encodeRequest,
+  MAX_ENVELOPE_LENGTH,
   replyChannel,
   requestStream,
 } from './protocol.js';
@@ -105,6 +106,34 @@ const SETTLED = new Unavailable('the request was answered or abandoned');
 /** A caller joining a request whose latest copy is at least this old sends it again. */
 const RETRY_RESEND_AFTER_MS = 250;
 
+/**
+ * Refuses a request whose envelope is longer than the bus carries. JSON escapes control
+ * characters six-fold, so what decides is the encoded length, not the size of the input.
+ */
+function refuseOversized(request: BusRequest): void {
+  const length = encodeRequest(request)[1].length;
+  if (length > MAX_ENVELOPE_LENGTH) {
+    throw new InvalidInput(
+      `the request is too large to carry: ${length} characters once encoded, at most ` +
+        `${MAX_ENVELOPE_LENGTH}; send less at once`,
+    );
+  }
+}
+
+/** Whether a request in flight is the one `service`, `actor` and `op` describe (a retry of it). */
+function isSameRequest(
+  request: BusRequest,
+  service: ServiceName,
+  actor: string | null,
+  op: unknown,
+): boolean {
+  return (
+    request.service === service &&
+    request.actor === actor &&
+    JSON.stringify(request.op) === JSON.stringify(op)
+  );
+}
+
 /** Sends requests over the bus and matches replies to them. One per gateway process. */
 export class Requester {
   private readonly logger: BusLogger;
@@ -156,10 +185,13 @@ export class Requester {
 
   /**
    * Sends `op` to `service` on behalf of `actor` and resolves with the service's reply
-   * (a refusal is a reply with `ok: false`). Concurrent calls with the same id share one
-   * request and all receive its reply. `Result` is the caller's claim about the service.
+   * (a refusal is a reply with `ok: false`). Concurrent calls with the same id and the same
+   * request share one request and all receive its reply; a call with the id of another
+   * request in flight is refused. `Result` is the caller's claim about the service.
    * @throws OutcomeUnknown when no reply came before the deadline or the signal aborted.
-   * @throws InvalidInput for an id that is not a bus id.
+   * @throws InvalidInput for an id that is not a bus id or is in flight for another
+   * request, or a request too large to carry (every worker would drop it unread: waiting for
+   * its reply would only run out the deadline).
    * @throws Unavailable when the requester is closed, or when the reply channel could not
    * be subscribed in time (then nothing was sent).
    */
@@ -176,9 +208,26 @@ export class Requester {
       });
     }
     const deadline = Date.now() + options.deadlineMs;
+    refuseOversized({
+      v: BUS_PROTOCOL_VERSION,
+      id,
+      service,
+      replyTo: this.options.gatewayId,
+      deadline,
+      actor,
+      op,
+    });
     // Once subscribed (every request but the first few), there is nothing to wait for.
     if (this.unsubscribe === null) await this.subscribed(options);
     if (this.closing.signal.aborted) throw new Unavailable('the requester is closed');
+    const inFlight = this.outstanding.get(id)?.request;
+    if (inFlight !== undefined && !isSameRequest(inFlight, service, actor, op)) {
+      // Sharing it would answer this caller with another request's reply (another user's
+      // data, or an answer of another shape), and what it asked for would never be sent.
+      throw new InvalidInput(`the request id ${id} is in flight for another request`, {
+        field: 'id',
+      });
+    }
     const reply = await new Promise<BusReply>((resolve, reject) => {
       let entry = this.outstanding.get(id);
       const isNew = entry === undefined;
