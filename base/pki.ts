@@ -62,6 +62,11 @@ export type ClusterRole = (typeof CLUSTER_ROLES)[number];
  */
 export const ROLE_URI_PREFIX = 'urn:agenda:role:';
 
+/** How refusals name a caller: "the gateway role", or a certificate naming none. */
+export function describeRole(role: ClusterRole | null): string {
+  return role === null ? 'a certificate naming no role' : `the ${role} role`;
+}
+
 /** Whether `value` names a {@link ClusterRole}. */
 export function isClusterRole(value: unknown): value is ClusterRole {
   return typeof value === 'string' && (CLUSTER_ROLES as readonly string[]).includes(value);

@@ -30,7 +30,11 @@ test('the worst of each kind is reported; a kind without processes, or down, is 
     ipAddresses: ['127.0.0.1'],
     usages: 'both',
   });
-  const operator = await issueCertificate(ca, { name: 'operator', usages: 'client' });
+  const operator = await issueCertificate(ca, {
+    name: 'operator',
+    usages: 'client',
+    role: 'operator',
+  });
   const tls = { ca: ca.certPem, cert: server.certPem, key: server.keyPem };
   const listen = { host: '127.0.0.1', port: 0 };
   const controller = new AbortController();

@@ -28,6 +28,7 @@ import type { VipAgentConfigSchema } from '../vip-agent/config.js';
 import type { z } from 'zod';
 import type { DataLayout } from './layout.js';
 import { redisArgs, type RedisSpec } from '../base/redis-server.js';
+import type { ClusterRole } from '../base/pki.js';
 
 export interface TopologyHost {
   readonly name: string;
@@ -116,6 +117,8 @@ export interface PlannedProcess {
   readonly readyWhen: RegExp;
   /** The IP addresses its certificate names (clients dial it at these). */
   readonly certificateAddresses: readonly string[];
+  /** What its certificate lets it do in the cluster (base/pki.ts). */
+  readonly role: ClusterRole;
   /**
    * A command run on the process's host after it exits, however it exited (systemd's
    * `ExecStopPost`). The VIP agent's removes the VIP: the kernel keeps an address after the
@@ -184,6 +187,7 @@ export function buildPlan(
   ];
   const node = (
     name: string,
+    role: ClusterRole,
     host: string,
     stage: Stage,
     entry: string,
@@ -199,6 +203,7 @@ export function buildPlan(
       logPath: layout.logFile(name),
       readyWhen: NODE_READY,
       certificateAddresses: addresses(host, ...extraAddresses),
+      role,
       ...(afterExit ? { afterExit } : {}),
     });
 
@@ -218,7 +223,7 @@ export function buildPlan(
       followerApplyBatch: 64,
       peerCertificatePrefix: 'db-',
     };
-    node(`db-${m.id}`, m.host, 'db', 'server/db/main.ts', config);
+    node(`db-${m.id}`, 'db', m.host, 'db', 'server/db/main.ts', config);
   }
 
   const primary = topology.redis[0];
@@ -244,6 +249,7 @@ export function buildPlan(
       logPath: layout.logFile(name),
       readyWhen: REDIS_READY,
       certificateAddresses: addresses(r.host),
+      role: 'redis',
     });
   }
 
@@ -258,7 +264,7 @@ export function buildPlan(
       gossip: gossip(s.host, s.gossipPort),
       metrics: at(s.host, s.metricsPort),
     };
-    node(`supervisor-${s.id}`, s.host, 'supervisors', 'supervisor/main.ts', config);
+    node(`supervisor-${s.id}`, 'supervisor', s.host, 'supervisors', 'supervisor/main.ts', config);
   }
 
   for (const s of topology.services) {
@@ -273,7 +279,7 @@ export function buildPlan(
       gossip: gossip(s.host, s.gossipPort),
       metrics: at(s.host, s.metricsPort),
     };
-    node(name, s.host, 'services', 'server/services/main.ts', config);
+    node(name, s.service, s.host, 'services', 'server/services/main.ts', config);
   }
 
   const vip = topology.vip;
@@ -290,7 +296,7 @@ export function buildPlan(
       ...(topology.abuseLimits ? { abuseLimits: topology.abuseLimits } : {}),
     };
     const extra = vip ? [vip.address] : [];
-    node(`gateway-${g.id}`, g.host, 'gateways', 'server/gateway/main.ts', config, extra);
+    node(`gateway-${g.id}`, 'gateway', g.host, 'gateways', 'server/gateway/main.ts', config, extra);
   }
 
   for (const a of vip?.agents ?? []) {
@@ -323,7 +329,16 @@ export function buildPlan(
       'dev',
       vip.device,
     ];
-    node(`vip-${a.id}`, a.host, 'vip-agents', 'vip-agent/main.ts', config, [], removeVip);
+    node(
+      `vip-${a.id}`,
+      'vip-agent',
+      a.host,
+      'vip-agents',
+      'vip-agent/main.ts',
+      config,
+      [],
+      removeVip,
+    );
   }
 
   const firstGateway = topology.gateways[0];

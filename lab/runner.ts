@@ -70,7 +70,7 @@ const TIMING_CRITICAL_NICENESS = -5;
 
 /**
  * Creates (first run) or reuses everything a plan's processes read: the lab CA, a certificate
- * per process naming its host's addresses, the operator's certificate, the token-signing key
+ * per process naming its host's addresses and its role, the operator's certificate, the token-signing key
  * pair, the gossip and VIP heartbeat keys; then writes every config file.
  */
 export async function preparePlan(topology: Topology, layout: DataLayout): Promise<SystemPlan> {
@@ -79,16 +79,17 @@ export async function preparePlan(topology: Topology, layout: DataLayout): Promi
   const signing = await ensureSigningKeyFiles(layout.pkiDir, 'token-signing');
   const plan = buildPlan(topology, layout, signing);
   const certificates = [
-    ...plan.processes.map((p) => ({ name: p.name, ips: p.certificateAddresses })),
-    { name: 'operator', ips: ['127.0.0.1'] },
+    ...plan.processes.map((p) => ({ name: p.name, ips: p.certificateAddresses, role: p.role })),
+    { name: 'operator', ips: ['127.0.0.1'], role: 'operator' as const },
   ];
-  for (const { name, ips } of certificates) {
+  for (const { name, ips, role } of certificates) {
     await ensureCertificate(layout.pkiDir, name, {
       ca,
       usages: 'both',
       ipAddresses: ips,
       dnsNames: ['localhost'],
       days: 365,
+      role,
     });
   }
   ensureSharedKey(layout.gossipKey);

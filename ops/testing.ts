@@ -24,7 +24,11 @@ export interface TestPki {
 /** A fresh CA, an operator client certificate and a gossip key, written to a temporary dir. */
 export async function createTestPki(): Promise<TestPki> {
   const ca = await createCertificateAuthority();
-  const operator = await issueCertificate(ca, { name: 'operator', usages: 'client' });
+  const operator = await issueCertificate(ca, {
+    name: 'operator',
+    usages: 'client',
+    role: 'operator',
+  });
   const server = await issueCertificate(ca, {
     name: 'vip-test',
     ipAddresses: ['127.0.0.1'],

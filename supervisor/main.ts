@@ -51,6 +51,7 @@ try {
       // The schema checked it is host:port.
       listen: parseHostPort(config.file.metrics) ?? { host: '', port: 0 },
       tls: config.tls,
+      logger,
     });
   }
   if (config.file.gossip) {

@@ -39,9 +39,9 @@ async function files(t: ExecutionContext): Promise<Files> {
   const pki = path.join(dir, 'pki');
   const ca = await ensureCertificateAuthority(pki);
   const both = { ca, usages: 'both' as const, ipAddresses: ['127.0.0.1'], days: 1 };
-  await ensureCertificate(pki, 'vip-1', both);
-  await ensureCertificate(pki, 'member-1', both);
-  await ensureCertificate(pki, 'operator', { ca, usages: 'client', days: 1 });
+  await ensureCertificate(pki, 'vip-1', { ...both, role: 'vip-agent' });
+  await ensureCertificate(pki, 'member-1', { ...both, role: 'db' });
+  await ensureCertificate(pki, 'operator', { ca, usages: 'client', days: 1, role: 'operator' });
   await writeFile(path.join(dir, 'vip.key'), 'vip-pair-key-for-tests-0123456789\n');
   return {
     dir,

@@ -59,6 +59,7 @@ try {
       identity: { service: 'vip-agent', member: file.id },
       listen: address(file.metrics),
       tls: config.tls,
+      logger,
     });
   }
   heartbeat = await HeartbeatChannel.open({

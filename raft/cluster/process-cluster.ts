@@ -6,7 +6,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureCertificate, ensureCertificateAuthority } from '../../base/pki.js';
+import {
+  ensureCertificate,
+  ensureCertificateAuthority,
+  type CertificateAuthority,
+  type ClusterRole,
+} from '../../base/pki.js';
 import { ManagedProcess } from '../../base/process.js';
 import { RaftClient } from '../client/raft-client.js';
 import type { NodeId } from '../core/types.js';
@@ -37,6 +42,11 @@ export interface ProcessClusterOptions {
    */
   readonly entry?: string;
   readonly clusterId?: string;
+  /**
+   * The roles the members' and the harness client's certificates name (base/pki.ts), for
+   * members that authorize by role (the DB service: `db` and, say, `users`). None by default.
+   */
+  readonly roles?: { readonly members: ClusterRole; readonly client: ClusterRole };
 }
 
 export interface ClusterMember {
@@ -52,19 +62,36 @@ export class ProcessCluster {
   private constructor(
     readonly options: ProcessClusterOptions,
     readonly tls: MutualTlsMaterial,
+    private readonly ca: CertificateAuthority,
   ) {}
+
+  /** A client certificate `name` of the cluster's CA naming `role`, issued on first use. */
+  async clientTls(name: string, role: ClusterRole): Promise<MutualTlsMaterial> {
+    const issued = await ensureCertificate(join(this.options.dir, 'pki'), name, {
+      ca: this.ca,
+      usages: 'client',
+      days: 30,
+      role,
+    });
+    return { ca: this.ca.certPem, cert: issued.certPem, key: issued.keyPem };
+  }
 
   /** Writes certificates and configs, starts every member and waits for a leader. */
   static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
     const size = options.size ?? 5;
     const pkiDir = join(options.dir, 'pki');
     const ca = await ensureCertificateAuthority(pkiDir);
-    const client = await ensureCertificate(pkiDir, 'client', { ca, usages: 'client', days: 30 });
-    const cluster = new ProcessCluster(options, {
-      ca: ca.certPem,
-      cert: client.certPem,
-      key: client.keyPem,
+    const client = await ensureCertificate(pkiDir, 'client', {
+      ca,
+      usages: 'client',
+      days: 30,
+      ...(options.roles ? { role: options.roles.client } : {}),
     });
+    const cluster = new ProcessCluster(
+      options,
+      { ca: ca.certPem, cert: client.certPem, key: client.keyPem },
+      ca,
+    );
     const addresses: Record<string, { raft: string; client: string }> = {};
     for (let id = 1; id <= size; id++) {
       addresses[String(id)] = {
@@ -78,6 +105,7 @@ export class ProcessCluster {
         usages: 'both',
         ipAddresses: ['127.0.0.1'],
         days: 30,
+        ...(options.roles ? { role: options.roles.members } : {}),
       });
       const memberDir = join(options.dir, `member-${id}`);
       mkdirSync(memberDir, { recursive: true });

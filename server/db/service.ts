@@ -17,6 +17,15 @@
  * - `/v1/cluster/members…`: list, add (as a learner), promote and remove members, for the
  *   operator's certificate only; see contract/membership.ts for the routes and their refusals.
  *
+ * Every call is authorized by the role its client certificate names (`base/pki.ts`): the
+ * store's commands and queries by the table in server/store/access.ts, the status, the
+ * membership and `/metrics` by the operator role alone (`/healthz` and `/readyz` answer any
+ * cluster certificate: they tell nothing). A refusal is a 403 naming the role and the
+ * operation, counted and logged once per pair (../net/access-refusals.ts). A follower
+ * checks a command before it forwards it to the leader, under its own `db` certificate and
+ * with the caller's role in `x-agenda-forwarded-for`; the leader judges the call by that role
+ * again, and believes the header only from a DB member's own certificate.
+ *
  * Every response carries `x-agenda-db-leader` (the leader's id as this member knows it).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,11 +44,15 @@ import {
 import { WorkerStateMachine } from '../../raft/runtime/worker-state-machine.js';
 import type { NetAddress } from '../../base/host-port.js';
 import { isAgendaError, Unavailable } from '../../contract/errors.js';
-import { presentsClusterCertificate } from '../net/client-certificate.js';
+import { describeRole, isClusterRole, type ClusterRole } from '../../base/pki.js';
+import { AccessRefusals } from '../net/access-refusals.js';
+import { OPERATOR_ROLES, peerRole, presentsClusterCertificate } from '../net/client-certificate.js';
+import { storeAccess } from '../store/access.js';
 import { withSharedContext } from '../net/connector.js';
 import {
   parseCommand,
   parseQuery,
+  type StoreCommand,
   type StoreQueryResult,
   type StoreResult,
   type StoreStatus,
@@ -68,12 +81,6 @@ export interface DbServiceConfig extends RaftNodeConfig {
   readonly maxBodyBytes?: number;
   /** How long a command may wait for its outcome before answering 503. Default 5 s. */
   readonly commandTimeoutMs?: number;
-  /**
-   * The certificate common name that may list and change the membership. Default
-   * `operator`, the name of the lab's operator certificate (`lab/runner.ts`): the services,
-   * supervisors and agents hold certificates of the same CA and must not.
-   */
-  readonly operatorCertificateName?: string;
 }
 
 /** `GET /v1/status`: the member's Raft view and the store's. */
@@ -83,6 +90,8 @@ export interface DbStatus {
 }
 
 const FORWARDED = 'x-agenda-forwarded-by';
+/** The role of the caller a member forwards for (see the module comment). */
+const FORWARDED_FOR = 'x-agenda-forwarded-for';
 /** Requests waiting in the store's worker beyond which new commands and queries are refused. */
 const MAX_STORE_BACKLOG = 256;
 /** Decisions of one command before it is answered `unavailable` (retry): contention is rare. */
@@ -113,6 +122,7 @@ export class DbService {
   private closing: Promise<void> | null = null;
   /** The membership change this leader is carrying out: one at a time (Raft's rule too). */
   private changing: Promise<void> | null = null;
+  private readonly refusals: AccessRefusals;
 
   private constructor(
     private readonly config: DbServiceConfig,
@@ -120,6 +130,10 @@ export class DbService {
     private readonly store: WorkerStateMachine<StoreResult, WorkerRequest, WorkerAnswer>,
     private readonly metrics: DbMetrics,
   ) {
+    this.refusals = new AccessRefusals({
+      logger: config.logger,
+      registry: metrics.daemon.registry,
+    });
     this.server = createServer(
       {
         ca: config.tls.ca,
@@ -216,13 +230,15 @@ export class DbService {
           return sendJson(res, 200, await this.commandBatch(req), headers);
         case 'POST /v1/queries': {
           // The store's worker wrote the result as JSON; it goes out as it is.
-          const json = await this.query(req, url.searchParams.get('consistency'));
+          const role = this.callerRole(req);
+          const json = await this.query(req, role, url.searchParams.get('consistency'));
           return sendJsonText(res, 200, `{"result":${json}}`, headers);
         }
         case 'GET /v1/status':
+          this.authorizeOperator(req, 'status');
           return sendJson(res, 200, await this.status(), headers);
         case 'GET /metrics': {
-          // Mutual TLS already vouched for the client: only the cluster CA's certificates get here.
+          this.authorizeOperator(req, 'metrics');
           const text = await this.metrics.text();
           res.writeHead(200, {
             'content-type': this.metrics.daemon.registry.contentType,
@@ -232,10 +248,10 @@ export class DbService {
           return;
         }
         case `GET ${MEMBERS_PATH}`:
-          this.authorizeOperator(req);
+          this.authorizeOperator(req, 'membership.list');
           return sendJson(res, 200, await this.members(req), headers);
         case `POST ${MEMBERS_PATH}`:
-          this.authorizeOperator(req);
+          this.authorizeOperator(req, 'membership.change');
           return sendJson(res, 200, await this.addLearner(req), headers);
         case 'GET /healthz':
           return sendJson(res, 200, { ok: true, role: this.node.status().role }, headers);
@@ -246,7 +262,7 @@ export class DbService {
         }
         default:
           if (url.pathname.startsWith(`${MEMBERS_PATH}/`)) {
-            this.authorizeOperator(req);
+            this.authorizeOperator(req, 'membership.change');
             return sendJson(res, 200, await this.changeMember(req, url.pathname), headers);
           }
           if (
@@ -275,20 +291,85 @@ export class DbService {
   }
 
   private async command(req: IncomingMessage): Promise<{ result: StoreResult }> {
+    const role = this.callerRole(req);
     const body = await readJsonBody(req, this.config.maxBodyBytes ?? 8 << 20);
+    const allowed = this.authorizeCommand(role, body);
     if (this.node.leader() !== this.node.id) {
-      return this.forward('/v1/commands', req, body, this.node.status());
+      return this.forward('/v1/commands', req, body, this.node.status(), allowed.role);
     }
+    return { result: await this.propose(allowed.command) };
+  }
+
+  /**
+   * The command `body` holds, if `role` may run it.
+   * @throws HttpError `invalid` for a body that is no command, `forbidden` for a refused one.
+   */
+  private authorizeCommand(
+    role: ClusterRole | null,
+    body: unknown,
+  ): { readonly command: StoreCommand; readonly role: ClusterRole } {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw HttpError.of('invalid', 'the body must be a command object');
     }
-    return { result: await this.propose(body) };
+    // Decoded here only to be judged (and refused early when malformed); the leader stamps
+    // the real `at` on every decision.
+    const command = parseCommand({ ...body, at: 0 });
+    const verdict = storeAccess(role, command.body, 'command');
+    if (!verdict.allowed || role === null) {
+      this.refuse(role, command.body.type, verdict.allowed ? 'no role' : verdict.reason);
+    }
+    return { command, role };
+  }
+
+  /**
+   * The role a call is judged by: its certificate's, or, on a call a DB member forwards, the
+   * role of the caller it forwards for. Only a member the cluster knows, presenting its own
+   * certificate, forwards: anyone else naming a forwarded role is refused, so the header
+   * cannot lend a gateway the users service's rights.
+   */
+  private callerRole(req: IncomingMessage): ClusterRole | null {
+    const socket = req.socket as TLSSocket;
+    const own = peerRole(socket);
+    const by = req.headers[FORWARDED];
+    const forwardedFor = req.headers[FORWARDED_FOR];
+    if (by === undefined && forwardedFor === undefined) return own;
+    const member = parseMemberId(by);
+    const memberName = this.config.peerCertificateName ?? ((id: NodeId) => `member-${id}`);
+    const cn = socket.getPeerCertificate().subject?.CN;
+    const names = Array.isArray(cn) ? cn : cn === undefined ? [] : [cn];
+    const isMember =
+      own === 'db' &&
+      member !== null &&
+      this.node.addressOf(member) !== undefined &&
+      names.includes(memberName(member));
+    if (!isMember) {
+      this.refuse(
+        own,
+        'forward',
+        `${describeRole(own)} may not forward calls: only a DB member forwards, as itself`,
+      );
+    }
+    if (!isClusterRole(forwardedFor) || forwardedFor === 'db') {
+      throw HttpError.of(
+        'invalid',
+        `a forwarded call must name its caller's role in ${FORWARDED_FOR}`,
+      );
+    }
+    return forwardedFor;
+  }
+
+  /** Answers 403 for `operation`, counted and logged once per role and operation. */
+  private refuse(role: ClusterRole | null, operation: string, reason: string): never {
+    this.refusals.refused(role, operation, reason);
+    throw HttpError.of('forbidden', reason, { role, operation });
   }
 
   private async commandBatch(req: IncomingMessage): Promise<{ result: { results: unknown[] } }> {
+    const role = this.callerRole(req);
     const body = await readJsonBody(req, this.config.maxBodyBytes ?? 8 << 20);
     if (this.node.leader() !== this.node.id) {
-      return this.forward('/v1/command-batch', req, body, this.node.status());
+      const forwardedFor = this.authorizeBatchBeforeForwarding(role, body);
+      return this.forward('/v1/command-batch', req, body, this.node.status(), forwardedFor);
     }
     const commands = (body as { commands?: unknown } | null)?.commands;
     if (
@@ -308,7 +389,7 @@ export class DbService {
         if (typeof command !== 'object' || command === null || Array.isArray(command)) {
           throw HttpError.of('invalid', 'a command must be an object');
         }
-        return this.propose(command);
+        return this.propose(this.authorizeCommand(role, command).command);
       }),
     );
     return {
@@ -323,12 +404,33 @@ export class DbService {
   }
 
   /**
+   * A follower forwards a batch only if `role` may run every command in it that decodes: a
+   * refused one refuses the whole batch (403), and the client, retrying each command alone,
+   * learns which. Malformed commands are the leader's to answer, one by one.
+   */
+  private authorizeBatchBeforeForwarding(role: ClusterRole | null, body: unknown): ClusterRole {
+    const commands = (body as { commands?: unknown } | null)?.commands;
+    for (const command of Array.isArray(commands) ? commands : []) {
+      try {
+        this.authorizeCommand(role, command);
+      } catch (err) {
+        if (err instanceof HttpError && err.code === 'forbidden') throw err;
+      }
+    }
+    // A caller with no role is allowed nothing: its batch holds nothing it may run.
+    if (role === null) {
+      this.refuse(role, 'command-batch', `${describeRole(role)} may not run commands`);
+    }
+    return role;
+  }
+
+  /**
    * Decides a command in the store (the calendar rules run there, once, on this leader) and
    * proposes its effect; resolves to its result. A decision that read what an effect in
    * flight writes waits for it and is taken again; an effect that applied `stale` (the state
    * changed under it) is decided again, up to {@link MAX_DECISIONS} times in all.
    */
-  private async propose(body: object): Promise<StoreResult> {
+  private async propose(command: StoreCommand): Promise<StoreResult> {
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
     const deadline = Date.now() + timeoutMs;
     const remaining = () => Math.max(1, deadline - Date.now());
@@ -339,8 +441,7 @@ export class DbService {
       this.admit();
       // The leader's clock, stamped at each decision: every replica applies the same `at`.
       this.lastAt = Math.max(Date.now(), this.lastAt);
-      const command = parseCommand({ ...body, at: this.lastAt });
-      const decided = await this.decisions.decide(command, remaining());
+      const decided = await this.decisions.decide({ ...command, at: this.lastAt }, remaining());
       if (decided.kind === 'answer') return decided.result;
       const writers = this.inFlight.writersOf(decided.reads);
       if (writers.length > 0) {
@@ -383,6 +484,7 @@ export class DbService {
     req: IncomingMessage,
     body: unknown,
     status: NodeStatus,
+    role: ClusterRole,
     method: 'GET' | 'POST' | 'DELETE' = 'POST',
   ): Promise<{ result: T }> {
     const leaderApi = status.leaderAddress?.client;
@@ -407,6 +509,7 @@ export class DbService {
         headers: {
           ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
           [FORWARDED]: String(this.config.id),
+          [FORWARDED_FOR]: role,
         },
         ...(method === 'POST' ? { body: JSON.stringify(body) } : {}),
         headersTimeout: (this.config.commandTimeoutMs ?? 5_000) + 1_000,
@@ -442,29 +545,22 @@ export class DbService {
   }
 
   /**
-   * Serves the operator only: the certificate named {@link DbServiceConfig.operatorCertificateName},
-   * or a member's own certificate on a request it forwards (the member checked the operator).
+   * Serves the operator role only (directly, or through a member forwarding for it), and
+   * answers the role `operation` was allowed to.
    */
-  private authorizeOperator(req: IncomingMessage): void {
-    const socket = req.socket as TLSSocket;
-    if (!presentsClusterCertificate(socket)) {
+  private authorizeOperator(req: IncomingMessage, operation: string): void {
+    if (!presentsClusterCertificate(req.socket as TLSSocket)) {
       throw HttpError.of('unauthenticated', 'this needs the operator certificate');
     }
-    const cn = socket.getPeerCertificate().subject?.CN;
-    const names = Array.isArray(cn) ? cn : cn === undefined ? [] : [cn];
-    const operator = this.config.operatorCertificateName ?? 'operator';
-    if (names.includes(operator)) return;
     // Only a member this one knows forwards (one of the cluster, or removed from it: the
     // operator may ask a removed member to re-add it): a certificate issued for an id the
-    // cluster never had (a spare) does not act as the operator. A member's own key does, on
-    // the requests it forwards; it can speak Raft as that member anyway.
-    const by = parseMemberId(req.headers[FORWARDED]);
-    const memberName = this.config.peerCertificateName ?? ((id: NodeId) => `member-${id}`);
-    const known = by !== null && this.node.addressOf(by) !== undefined;
-    if (known && names.includes(memberName(by))) return;
-    throw HttpError.of(
-      'forbidden',
-      `only the operator certificate (${operator}) may see or change the membership`,
+    // cluster never had (a spare) does not forward.
+    const role = this.callerRole(req);
+    if (role !== null && OPERATOR_ROLES.includes(role)) return;
+    this.refuse(
+      role,
+      operation,
+      `${describeRole(role)} may not run ${operation}: only the operator certificate may`,
     );
   }
 
@@ -478,7 +574,7 @@ export class DbService {
 
   private async members(req: IncomingMessage): Promise<{ result: MembershipView }> {
     if (this.node.leader() !== this.node.id) {
-      return this.forward(MEMBERS_PATH, req, null, this.node.status(), 'GET');
+      return this.forward(MEMBERS_PATH, req, null, this.node.status(), 'operator', 'GET');
     }
     return { result: this.membershipNow() };
   }
@@ -487,7 +583,7 @@ export class DbService {
   private async addLearner(req: IncomingMessage): Promise<{ result: MembershipChangeResult }> {
     const body = await readJsonBody(req, 64 << 10);
     if (this.node.leader() !== this.node.id) {
-      return this.forward(MEMBERS_PATH, req, body, this.node.status());
+      return this.forward(MEMBERS_PATH, req, body, this.node.status(), 'operator');
     }
     const parsed = parseAddLearnerBody(body);
     if (typeof parsed === 'string') throw HttpError.of('invalid', parsed);
@@ -562,7 +658,14 @@ export class DbService {
     }
     if (promote) await readJsonBody(req, 64 << 10).catch(() => null);
     if (this.node.leader() !== this.node.id) {
-      return this.forward(pathname, req, {}, this.node.status(), remove ? 'DELETE' : 'POST');
+      return this.forward(
+        pathname,
+        req,
+        {},
+        this.node.status(),
+        'operator',
+        remove ? 'DELETE' : 'POST',
+      );
     }
     const view = this.membershipNow();
     const target = view.members.find((m) => m.id === id);
@@ -648,7 +751,11 @@ export class DbService {
     }
   }
 
-  private async query(req: IncomingMessage, consistency: string | null): Promise<string> {
+  private async query(
+    req: IncomingMessage,
+    role: ClusterRole | null,
+    consistency: string | null,
+  ): Promise<string> {
     if (consistency !== null && consistency !== 'linearizable' && consistency !== 'local') {
       throw HttpError.of('invalid', 'consistency must be "linearizable" or "local"');
     }
@@ -657,6 +764,8 @@ export class DbService {
       throw HttpError.of('invalid', 'the body must be a query object');
     }
     const query = parseQuery({ at: Date.now(), ...body });
+    const verdict = storeAccess(role, query.body, 'query');
+    if (!verdict.allowed) this.refuse(role, query.body.type, verdict.reason);
     this.admit();
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
     const request = { encode: query };

@@ -6,9 +6,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { Unauthenticated } from '../../contract/errors.js';
+import { Forbidden, Unauthenticated } from '../../contract/errors.js';
+import { describeRole } from '../../base/pki.js';
 import type { RouteDeclaration } from '../../contract/api-routes.js';
-import { presentsClusterCertificate } from '../net/client-certificate.js';
+import type { AccessRefusals } from '../net/access-refusals.js';
+import { OPERATOR_ROLES, peerRole, presentsClusterCertificate } from '../net/client-certificate.js';
 import { TokenVerifier, type TokenVerifierOptions } from './tokens.js';
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
@@ -16,13 +18,15 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
 export interface AuthenticationOptions {
   /** How session and feed tokens are checked: the users service's public key and claims. */
   readonly tokens: TokenVerifierOptions;
+  /** Where operator routes refused to other roles are counted and logged once. */
+  readonly accessRefusals?: AccessRefusals;
 }
 
 /** Tells the actor of each request. */
 export class Authentication {
   private readonly tokens: TokenVerifier;
 
-  constructor(options: AuthenticationOptions) {
+  constructor(private readonly options: AuthenticationOptions) {
     this.tokens = new TokenVerifier(options.tokens);
   }
 
@@ -41,6 +45,13 @@ export class Authentication {
         throw new Unauthenticated(
           'this needs a client certificate from the cluster CA (the operator certificate)',
         );
+      }
+      // Any daemon holds a certificate of the cluster CA; only the operator's role may look.
+      const role = peerRole(req.socket as TLSSocket);
+      if (role === null || !OPERATOR_ROLES.includes(role)) {
+        const reason = `${describeRole(role)} may not read ${route.path}: only the operator certificate may`;
+        this.options.accessRefusals?.refused(role, route.path, reason);
+        throw new Forbidden(reason);
       }
       return null;
     }

@@ -188,6 +188,15 @@ test('/metrics is for operators: a client certificate from the cluster CA, not a
   const operator = await g.call('/metrics', { asOperator: true });
   t.is(operator.status, 200);
   t.regex(operator.text, /agenda_gateway_/);
+  // Any daemon holds a certificate of the cluster CA: only the operator role reads metrics.
+  const daemon = await g.call('/metrics', { asDaemon: true });
+  t.is(daemon.status, 403);
+  t.like(daemon.json, {
+    error: {
+      code: 'forbidden',
+      message: 'the users role may not read /metrics: only the operator certificate may',
+    },
+  });
   // Users without a certificate are served as before on the same listener.
   t.is((await g.call('/healthz')).status, 200);
 });

@@ -66,6 +66,7 @@ import {
 import type { Router } from './router.js';
 import { ServiceCalls } from './service-calls.js';
 import type { TokenVerifierOptions } from './tokens.js';
+import { AccessRefusals } from '../net/access-refusals.js';
 
 export type { GatewayLogger } from './ports.js';
 
@@ -154,7 +155,10 @@ export class Gateway {
     this.logger = options.logger ?? silentLogger;
     const deadlineMs = options.requestDeadlineMs ?? 10_000;
     this.metrics = new GatewayMetrics(options.registry, options.replicas);
-    this.authentication = new Authentication(options);
+    this.authentication = new Authentication({
+      ...options,
+      accessRefusals: new AccessRefusals({ logger: this.logger, registry: options.registry }),
+    });
     this.abuse = new AbuseLimits(
       { ...DEFAULT_ABUSE_LIMITS, ...options.abuseLimits },
       options.sharedLimits ?? new SharedLimits({ logger: this.logger }),

@@ -128,6 +128,8 @@ interface TestPki {
   readonly key: string;
   /** A client certificate from the same CA: what an operator (or Prometheus) presents. */
   readonly operator: { readonly cert: string; readonly key: string };
+  /** Another daemon's certificate of the same CA (the users service's): no operator. */
+  readonly daemon: { readonly cert: string; readonly key: string };
 }
 
 /** The CA and certificates are the slow part of setting up; one per test process is enough. */
@@ -142,12 +144,18 @@ function testPki(): Promise<TestPki> {
       dnsNames: ['localhost'],
       usages: 'server',
     });
-    const operator = await issueCertificate(ca, { name: 'operator', usages: 'client' });
+    const operator = await issueCertificate(ca, {
+      name: 'operator',
+      usages: 'client',
+      role: 'operator',
+    });
+    const daemon = await issueCertificate(ca, { name: 'users-1', usages: 'client', role: 'users' });
     return {
       caPem: ca.certPem,
       cert: issued.certPem,
       key: issued.keyPem,
       operator: { cert: operator.certPem, key: operator.keyPem },
+      daemon: { cert: daemon.certPem, key: daemon.keyPem },
     };
   })();
   return pki;
@@ -170,6 +178,8 @@ export interface CallOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Present the operator's client certificate. */
   readonly asOperator?: boolean;
+  /** Present the users service's client certificate (of the cluster CA, not an operator's). */
+  readonly asDaemon?: boolean;
   /**
    * Connect from this local address (any of 127.0.0.0/8 on Linux): another client, as the
    * gateway's per-address limits see it. Default 127.0.0.1.
@@ -205,7 +215,7 @@ export async function startTestGateway(
     readonly readiness?: ReadinessProbe;
   } = {},
 ): Promise<TestGateway> {
-  const { caPem, cert, key, operator } = await testPki();
+  const { caPem, cert, key, operator, daemon } = await testPki();
   const pair = await createSigningKeyPair();
   const issuer = new TokenIssuer(pair.privateKey);
   const dispatcher = new FakeDispatcher();
@@ -232,6 +242,10 @@ export async function startTestGateway(
     connect: { ca: caPem, cert: operator.cert, key: operator.key },
     keepAliveTimeout: 1_000,
   });
+  const daemonAgent = new Agent({
+    connect: { ca: caPem, cert: daemon.cert, key: daemon.key },
+    keepAliveTimeout: 1_000,
+  });
   const agentsByAddress = new Map<string, Agent>();
   const agentFrom = (localAddress: string): Agent => {
     let found = agentsByAddress.get(localAddress);
@@ -245,6 +259,7 @@ export async function startTestGateway(
     await gateway.close();
     await agent.close();
     await operatorAgent.close();
+    await daemonAgent.close();
     await Promise.all([...agentsByAddress.values()].map((a) => a.close()));
   });
   const url = `https://127.0.0.1:${port}`;
@@ -269,9 +284,11 @@ export async function startTestGateway(
         dispatcher:
           options.asOperator === true
             ? operatorAgent
-            : options.from === undefined
-              ? agent
-              : agentFrom(options.from),
+            : options.asDaemon === true
+              ? daemonAgent
+              : options.from === undefined
+                ? agent
+                : agentFrom(options.from),
         method: (options.method ?? (body === undefined ? 'GET' : 'POST')) as 'GET',
         headers,
         body,

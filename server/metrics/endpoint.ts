@@ -1,8 +1,9 @@
 /**
  * Where a daemon serves its metrics: `GET /metrics` over HTTPS with mutual TLS, on a port of
  * its own. The rule is the gateway's: only a client presenting a certificate from the
- * cluster CA (the operator's, Prometheus's) is served; one without a certificate, or with
- * one from another CA, does not get past the handshake. Read-only: nothing here changes
+ * cluster CA whose role is an operator's (`OPERATOR_ROLES`) is served; one without a
+ * certificate, or with one from another CA, does not get past the handshake, and another
+ * daemon's certificate is answered 403 (counted, and logged once per role). Read-only: nothing here changes
  * what the daemon does.
  *
  * {@link serveDaemonMetrics} is the one call a daemon makes when metrics get a port of
@@ -18,7 +19,10 @@ import type { Registry } from 'prom-client';
 import type { NetAddress } from '../../base/host-port.js';
 import { mutualTlsServerOptions } from '../../base/tls.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
-import { presentsClusterCertificate } from '../net/client-certificate.js';
+import { describeRole } from '../../base/pki.js';
+import { silentLogger, type Logger } from '../../base/log.js';
+import { AccessRefusals } from '../net/access-refusals.js';
+import { OPERATOR_ROLES, peerRole, presentsClusterCertificate } from '../net/client-certificate.js';
 import { DaemonMetrics, type DaemonIdentity, type DaemonMetricsOptions } from './daemon-metrics.js';
 
 export const METRICS_PATH = '/metrics';
@@ -28,6 +32,8 @@ export interface MetricsEndpointOptions {
   /** The daemon's certificate and key, and the cluster CA its clients' certificates come from. */
   readonly tls: MutualTlsMaterial;
   readonly registry: Registry;
+  /** Told the first refusal of each role (default: nowhere). */
+  readonly logger?: Pick<Logger, 'warn'>;
   /** Aborting it closes the endpoint, like {@link MetricsEndpoint.close}. */
   readonly signal?: AbortSignal;
 }
@@ -42,8 +48,9 @@ export class MetricsEndpoint {
   static async start(options: MetricsEndpointOptions): Promise<MetricsEndpoint> {
     options.signal?.throwIfAborted();
     const { registry } = options;
+    const refusals = new AccessRefusals({ logger: options.logger ?? silentLogger, registry });
     const server = createServer(mutualTlsServerOptions(options.tls), (req, res) => {
-      answer(req, res, registry).catch(() => res.destroy());
+      answer(req, res, registry, refusals).catch(() => res.destroy());
     });
     server.headersTimeout = 10_000;
     server.requestTimeout = 10_000;
@@ -82,14 +89,26 @@ export class MetricsEndpoint {
   }
 }
 
-async function answer(req: IncomingMessage, res: ServerResponse, registry: Registry) {
-  if (!presentsClusterCertificate(req.socket as TLSSocket)) {
+async function answer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  registry: Registry,
+  refusals: AccessRefusals,
+) {
+  const socket = req.socket as TLSSocket;
+  if (!presentsClusterCertificate(socket)) {
     return refuse(
       res,
       401,
       'unauthenticated',
       'this needs a client certificate from the cluster CA',
     );
+  }
+  const role = peerRole(socket);
+  if (role === null || !OPERATOR_ROLES.includes(role)) {
+    const reason = `${describeRole(role)} may not read ${METRICS_PATH}: only the operator certificate may`;
+    refusals.refused(role, 'metrics', reason);
+    return refuse(res, 403, 'forbidden', reason);
   }
   const path = new URL(req.url ?? '/', 'https://metrics.invalid').pathname;
   if (path !== METRICS_PATH) return refuse(res, 404, 'not_found', `no route ${path.slice(0, 200)}`);
@@ -139,6 +158,8 @@ export async function serveDaemonMetrics(
     readonly identity: DaemonIdentity;
     readonly listen: NetAddress;
     readonly tls: MutualTlsMaterial;
+    /** Told the first refusal of each role. */
+    readonly logger?: Pick<Logger, 'warn'>;
     readonly signal?: AbortSignal;
   } & DaemonMetricsOptions,
 ): Promise<ServedDaemonMetrics> {
@@ -153,6 +174,7 @@ export async function serveDaemonMetrics(
       listen: options.listen,
       tls: options.tls,
       registry: metrics.registry,
+      ...(options.logger ? { logger: options.logger } : {}),
     });
   } catch (error) {
     metrics.close();

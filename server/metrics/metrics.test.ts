@@ -98,8 +98,13 @@ async function pki() {
     name: 'users-2',
     ipAddresses: ['127.0.0.1'],
     usages: 'both',
+    role: 'users',
   });
-  const operator = await issueCertificate(ca, { name: 'operator', usages: 'client' });
+  const operator = await issueCertificate(ca, {
+    name: 'operator',
+    usages: 'client',
+    role: 'operator',
+  });
   const stranger = await issueCertificate(await createCertificateAuthority(), {
     name: 'operator',
     usages: 'client',
@@ -139,6 +144,10 @@ test('the endpoint serves /metrics to certificates from the cluster CA and to no
   t.like(await asOperator('/metrics', 'POST'), { status: 405, headers: { allow: 'GET' } });
   t.like(await asOperator('/v1/status'), { status: 404 });
 
+  // Another daemon's certificate of the same CA is no operator's.
+  const asDaemon = await client(server)('/metrics');
+  t.is(asDaemon.status, 403);
+  t.regex(asDaemon.text, /the users role may not read \/metrics/);
   await t.throwsAsync(client()('/metrics'), undefined, 'no client certificate');
   await t.throwsAsync(client(stranger)('/metrics'), undefined, 'a certificate from another CA');
 });

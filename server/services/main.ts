@@ -42,6 +42,7 @@ await daemon.run({
         // The schema checked it is host:port.
         listen: parseHostPort(file.metrics) ?? { host: '', port: 0 },
         tls: config.tls,
+        logger,
       });
     }
     const deps = {

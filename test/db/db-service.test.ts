@@ -18,7 +18,10 @@ const ENTRY = resolve(fileURLToPath(new URL('../../server/db/main.ts', import.me
 
 interface Harness {
   cluster: ProcessCluster;
+  /** The users service's view: it registers and looks users up. */
   db: DbClient;
+  /** The operator's: members' status. */
+  operatorDb: DbClient;
   probe: StatusProbe;
   apiOf: (id: number) => NetAddress;
 }
@@ -35,11 +38,17 @@ async function withCluster(
     basePort: BASE_PORT,
     entry: ENTRY,
     clusterId: 'agenda-db',
+    roles: { members: 'db', client: 'users' },
   });
   const members = new Map([...cluster.members].map(([id, m]) => [id, m.client]));
   const db = new DbClient({ members, tls: cluster.tls, deadlineMs: 15_000 });
+  const operatorDb = new DbClient({
+    members,
+    tls: await cluster.clientTls('operator', 'operator'),
+    deadlineMs: 15_000,
+  });
   const probe: StatusProbe = (m) =>
-    db
+    operatorDb
       .status(m.client, 1_000)
       .then((s) => s.member)
       .catch(() => null);
@@ -48,11 +57,13 @@ async function withCluster(
     await run({
       cluster,
       db,
+      operatorDb,
       probe,
       apiOf: (id) => cluster.members.get(id)?.client ?? { host: '127.0.0.1', port: 0 },
     });
   } finally {
     await db.close();
+    await operatorDb.close();
     await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -141,9 +152,13 @@ test.serial(
 );
 
 test.serial('malformed requests get a clear 4xx and the service keeps serving', async (t) => {
-  await withCluster(t, async ({ cluster, db, probe, apiOf }) => {
+  await withCluster(t, async ({ cluster, db, operatorDb, probe, apiOf }) => {
     const agent = new Agent({
       connect: { ca: cluster.tls.ca, cert: cluster.tls.cert, key: cluster.tls.key },
+    });
+    const operatorTls = await cluster.clientTls('operator', 'operator');
+    const operatorAgent = new Agent({
+      connect: { ca: operatorTls.ca, cert: operatorTls.cert, key: operatorTls.key },
     });
     const api = apiOf(1);
     const call = async (
@@ -282,7 +297,7 @@ test.serial('malformed requests get a clear 4xx and the service keeps serving', 
     // appends, so the leader syncs a few times for 32 commands, not once for each.
     const leaderId = (await cluster.statuses(probe)).find((s) => s.role === 'leader')?.id ?? 1;
     const leaderApi = apiOf(leaderId);
-    const fsyncs = async () => (await db.status(leaderApi)).member.metrics.fsyncs;
+    const fsyncs = async () => (await operatorDb.status(leaderApi)).member.metrics.fsyncs;
     const before = await fsyncs();
     const res = await request(`https://${leaderApi.host}:${leaderApi.port}/v1/command-batch`, {
       method: 'POST',
@@ -308,7 +323,7 @@ test.serial('malformed requests get a clear 4xx and the service keeps serving', 
 
     // Operators read each member's metrics: its event loop, its Raft state, fsync and apply times.
     const metrics = await request(`https://${followerApi.host}:${followerApi.port}/metrics`, {
-      dispatcher: agent,
+      dispatcher: operatorAgent,
     });
     t.is(metrics.statusCode, 200);
     const text = await metrics.body.text();
@@ -323,5 +338,6 @@ test.serial('malformed requests get a clear 4xx and the service keeps serving', 
       t.regex(text, new RegExp(`^${name}\\{[^}]*member="db-${follower?.id ?? 1}"`, 'm'), name);
     }
     await agent.close();
+    await operatorAgent.close();
   });
 });
