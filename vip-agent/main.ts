@@ -87,6 +87,7 @@ try {
     listen: address(file.status),
     tls: config.tls,
     status: () => agent.status(),
+    logger,
   });
   if (file.gossip) {
     gossip = await joinGossip(file.gossip, config.path, { id: file.id, role: 'vip-agent' }, logger);

@@ -1,6 +1,7 @@
 /**
  * The status server over real mutual TLS: an operator certificate from the lab CA reads the
- * status; no certificate, or one from another CA, gets nothing. Ports 30370–30375.
+ * status; another daemon's certificate of the same CA is refused; no certificate, or one
+ * from another CA, gets nothing. Ports 30370–30375.
  */
 import test from 'ava';
 import { Agent, request } from 'undici';
@@ -16,8 +17,13 @@ async function setUp() {
     name: 'vip-1',
     ipAddresses: ['127.0.0.1'],
     usages: 'both',
+    role: 'vip-agent',
   });
-  const operator = await issueCertificate(ca, { name: 'operator', usages: 'client' });
+  const operator = await issueCertificate(ca, {
+    name: 'operator',
+    usages: 'client',
+    role: 'operator',
+  });
   const stranger = await issueCertificate(await createCertificateAuthority(), {
     name: 'operator',
     usages: 'client',
@@ -67,6 +73,17 @@ test('GET /v1/status answers the status to a client with a lab certificate, and 
   });
   t.like(await asOperator('/v1/nothing'), { status: 404, body: { error: { code: 'not_found' } } });
 
+  // The agent's own certificate is of the same CA, but no operator's.
+  t.like(await client(server)('/v1/status'), {
+    status: 403,
+    body: {
+      error: {
+        code: 'forbidden',
+        message:
+          "the vip-agent role may not read the VIP agent's status: only the operator certificate may",
+      },
+    },
+  });
   await t.throwsAsync(client()('/v1/status'), undefined, 'no client certificate');
   await t.throwsAsync(client(stranger)('/v1/status'), undefined, 'a certificate from another CA');
   t.is(calls, 1);
