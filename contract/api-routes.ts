@@ -21,6 +21,8 @@ import {
   AcceptRequest,
   AddMemberRequest,
   ChangeLevelRequest,
+  ChangePasswordRequest,
+  CreateFeedRequest,
   CreateEventRequest,
   CreateGroupRequest,
   DeclineGroupRequest,
@@ -34,6 +36,9 @@ import {
   type EventAnswer,
   type EventsAnswer,
   type FeedAnswer,
+  type FeedRevokedAnswer,
+  type FeedsAnswer,
+  type LogoutAnswer,
   type FreeAnswer,
   type GroupAnswer,
   type GroupsAnswer,
@@ -200,6 +205,29 @@ export const API_ROUTES = {
     auth: 'user',
     answer: json<UserAnswer>(200, 'user'),
     errors: ['not_found'],
+  }),
+  /**
+   * Logs the calling session out on the server: its tokens are refused from now on by every
+   * gateway, and its live streams close.
+   */
+  logout: route({
+    method: 'DELETE',
+    path: '/v1/sessions/current',
+    auth: 'user',
+    answer: json<LogoutAnswer>(200, 'loggedOut'),
+    errors: [],
+  }),
+  /**
+   * Changes the password (the current one proves it is you) and ends every session and
+   * calendar feed of the account; answers a new session, as a login does.
+   */
+  changePassword: route({
+    method: 'POST',
+    path: '/v1/account/password',
+    auth: 'user',
+    body: jsonBody(ChangePasswordRequest),
+    answer: json<LoginAnswer>(200, 'token'),
+    errors: ['unauthenticated', 'conflict'],
   }),
 
   // Events
@@ -417,13 +445,30 @@ export const API_ROUTES = {
     errors: ['too_complex'],
   }),
   /** A subscription URL for calendar apps, served by {@link API_ROUTES.feedCalendar}. */
+  /** A calendar feed: its URL (shown once) opens the agenda as iCalendar until revoked. */
   createFeed: route({
     method: 'POST',
     path: '/v1/feeds',
     auth: 'user',
-    body: jsonBody(EmptyRequest, true),
+    body: jsonBody(CreateFeedRequest, true),
     answer: json<FeedAnswer>(200, 'url'),
     errors: [],
+  }),
+  /** The caller's calendar feeds (without their URLs, which are shown only when made). */
+  feeds: route({
+    method: 'GET',
+    path: '/v1/feeds',
+    auth: 'user',
+    answer: json<FeedsAnswer>(200, 'feeds'),
+    errors: [],
+  }),
+  /** Revokes a feed: its URL stops working at once. */
+  revokeFeed: route({
+    method: 'DELETE',
+    path: '/v1/feeds/:feedId',
+    auth: 'user',
+    answer: json<FeedRevokedAnswer>(200, 'feed'),
+    errors: ['not_found'],
   }),
   /** The feed token's user's agenda; the token is the only authentication. */
   feedCalendar: route({

@@ -261,9 +261,49 @@ export interface ImportedEventAnswer {
   readonly action: 'created' | 'updated' | 'unchanged';
 }
 /** A subscription URL for calendar apps; it carries its own token, the only authentication. */
+/**
+ * A calendar feed just made: its subscription URL (shown this once: the server keeps no copy
+ * of its token) and the feed, which `GET /v1/feeds` lists and `DELETE /v1/feeds/:id` revokes.
+ */
 export interface FeedAnswer {
   readonly url: string;
+  readonly feed: FeedView;
 }
+
+/** A calendar feed as its owner sees it; the URL is shown only when it is made. */
+export interface FeedView {
+  readonly id: string;
+  readonly label: string;
+  /** ISO 8601, UTC. */
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+/** The caller's calendar feeds, oldest first. */
+export interface FeedsAnswer {
+  readonly feeds: readonly FeedView[];
+}
+
+/** A feed revoked: its URL no longer works. */
+export interface FeedRevokedAnswer {
+  readonly feed: FeedView;
+}
+
+/** Naming a calendar feed: what it is for ("phone", "work laptop"). */
+export const CreateFeedRequest = z.strictObject({ label: z.string().max(100).optional() });
+export type CreateFeedRequest = z.infer<typeof CreateFeedRequest>;
+
+/** Logged out: the session's tokens are refused from now on, on every gateway. */
+export interface LogoutAnswer {
+  readonly loggedOut: true;
+}
+
+/** A password change: the current one proves it is you; every session (and feed) ends. */
+export const ChangePasswordRequest = z.strictObject({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: z.string().min(1).max(1024),
+});
+export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
 
 /**
  * The live update stream: server-sent events of the caller's live updates, one `update` event per
@@ -285,6 +325,16 @@ export type LiveUpdate =
       readonly group: string;
       readonly member: string;
       readonly by: string;
+      readonly at: string;
+    }
+  /**
+   * `ended`: a session of yours was logged out (`session`, its id), or all of them (`session`
+   * null: the password changed). A stream opened by an ended session closes after it.
+   */
+  | {
+      readonly kind: 'session';
+      readonly change: string;
+      readonly session: string | null;
       readonly at: string;
     };
 

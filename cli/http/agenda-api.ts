@@ -13,6 +13,8 @@ import {
   LIST_PAGE_MAX_ITEMS,
   type AcceptRequest,
   type AddMemberRequest,
+  type ChangePasswordRequest,
+  type CreateFeedRequest,
   type CreateEventRequest,
   type CreateGroupRequest,
   type DeclineGroupRequest,
@@ -26,12 +28,16 @@ import type {
   DeclineGroupAnswer,
   EventAnswer,
   EventsAnswer,
+  FeedAnswer,
+  FeedRevokedAnswer,
+  FeedsAnswer,
   FreeAnswer,
   GroupAnswer,
   GroupsAnswer,
   ImportAnswer,
   InvitationsAnswer,
   LoginAnswer,
+  LogoutAnswer,
   ScheduledAnswer,
   UserAnswer,
 } from '../../contract/api.js';
@@ -238,6 +244,28 @@ export class AgendaApi {
 
   me(): Promise<UserAnswer> {
     return this.call('me', {});
+  }
+
+  /** Ends this session on the server: its token is refused from now on, everywhere. */
+  logout(): Promise<LogoutAnswer> {
+    return this.call('logout', {});
+  }
+
+  /** Ends every session and feed of the account; answers a new session. */
+  changePassword(request: ChangePasswordRequest): Promise<LoginAnswer> {
+    return this.call('changePassword', { body: request });
+  }
+
+  createFeed(request: CreateFeedRequest): Promise<FeedAnswer> {
+    return this.call('createFeed', { body: request });
+  }
+
+  feeds(): Promise<FeedsAnswer> {
+    return this.call('feeds', {});
+  }
+
+  revokeFeed(feedId: string): Promise<FeedRevokedAnswer> {
+    return this.call('revokeFeed', { params: { feedId } });
   }
 
   createEvent(request: CreateEventRequest): Promise<ScheduledAnswer> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import test from 'ava';
 import Login from '../commands/login.js';
+import PasswordChange from '../commands/password/change.js';
 import Logout from '../commands/logout.js';
 import Register from '../commands/register.js';
 import Whoami from '../commands/whoami.js';
@@ -46,6 +47,13 @@ async function accountsGateway(): Promise<FakeGateway> {
       return token.startsWith('token-of-')
         ? { status: 200, json: { user: { username, name: '' } } }
         : errorAnswer(401, 'unauthenticated', 'the token is not valid');
+    })
+    .on('DELETE', '/v1/sessions/current', { status: 200, json: { loggedOut: true } })
+    .on('POST', '/v1/account/password', (request) => {
+      const body = JSON.parse(request.body) as { currentPassword: string; newPassword: string };
+      return body.currentPassword === PASSWORD
+        ? { status: 200, json: { ...loginAnswer('alice'), token: 'token-of-alice-2' } }
+        : errorAnswer(401, 'unauthenticated', 'the current password is not right');
     });
   return gateway;
 }
@@ -126,14 +134,21 @@ test('each profile keeps its own login, and later commands use its token and gat
   }
 });
 
-test('logout forgets the token but keeps the gateways for the next login', async (t) => {
+test('logout ends the session on the server, forgets the token, and keeps the gateways for the next login', async (t) => {
   const gateway = await accountsGateway();
   t.teardown(() => gateway.close());
   const configDir = await temporaryConfigDir();
   await logIn(gateway, tls, configDir);
 
   const logout = await runCommand(Logout, ['--json', '--config-dir', configDir]);
-  t.deepEqual(parseJsonResult(Logout, logout.stdout), { profile: 'default', loggedOut: true });
+  t.deepEqual(parseJsonResult(Logout, logout.stdout), {
+    profile: 'default',
+    loggedOut: true,
+    revoked: true,
+  });
+  const revoked = gateway.requestsTo('DELETE', '/v1/sessions/current');
+  t.is(revoked.length, 1);
+  t.is(revoked[0]?.headers.authorization, 'Bearer token-of-alice');
 
   const whoami = await runCommand(Whoami, ['--config-dir', configDir]);
   t.is(whoami.exitCode, 2);
@@ -256,4 +271,47 @@ test('Ctrl-C at the password prompt cancels (exit 1)', async (t) => {
   input.write('abc\u0003');
   const error = await t.throwsAsync(answer);
   t.regex(error?.message ?? '', /cancelled/);
+});
+
+test('logout with no gateway answering still forgets the token, and says the server was not told', async (t) => {
+  const gateway = await accountsGateway();
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  await gateway.close();
+  const logout = await runCommand(Logout, ['--config-dir', configDir]);
+  t.is(logout.exitCode, 0, logout.stderr);
+  t.regex(logout.stdout, /could not be told/);
+  t.is((await new ProfileStore(configDir).read('default')).login, null);
+});
+
+test('password change sends the current and new password, and keeps the profile signed in with the new session', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const wrong = await runCommand(
+    PasswordChange,
+    ['--password-stdin', '--config-dir', configDir],
+    new RecordedTerminal({ stdin: 'not it\na new passphrase\n' }),
+  );
+  t.is(wrong.exitCode, 2, wrong.stderr);
+  const run = await runCommand(
+    PasswordChange,
+    ['--password-stdin', '--json', '--config-dir', configDir],
+    new RecordedTerminal({ stdin: `${PASSWORD}\na new passphrase\n` }),
+  );
+  t.is(run.exitCode, 0, run.stderr);
+  t.like(parseJsonResult(PasswordChange, run.stdout), { user: { username: 'alice' } });
+  t.deepEqual(JSON.parse(gateway.requestsTo('POST', '/v1/account/password')[1]?.body ?? ''), {
+    currentPassword: PASSWORD,
+    newPassword: 'a new passphrase',
+  });
+  t.is((await new ProfileStore(configDir).read('default')).login?.token, 'token-of-alice-2');
+  const oneLine = await runCommand(
+    PasswordChange,
+    ['--password-stdin', '--config-dir', configDir],
+    new RecordedTerminal({ stdin: 'only one line\n' }),
+  );
+  t.is(oneLine.exitCode, 1, 'bad input');
+  t.regex(oneLine.stderr, /two lines/);
 });

@@ -1,6 +1,9 @@
 import test from 'ava';
 import AgendaOfOthers from '../commands/agenda.js';
 import Conflicts from '../commands/conflicts.js';
+import FeedCreate from '../commands/feed/create.js';
+import FeedList from '../commands/feed/list.js';
+import FeedRevoke from '../commands/feed/revoke.js';
 import Free from '../commands/free.js';
 import GroupAdd from '../commands/group/add.js';
 import GroupCreate from '../commands/group/create.js';
@@ -399,4 +402,34 @@ test('a forbidden agenda view exits 3', async (t) => {
   t.like(parseJsonLine(run.stderr), {
     error: { code: 'forbidden', message: 'you share no group with carol' },
   });
+});
+
+test('feed create shows the URL once; feed list and revoke answer {feeds} and {feed}', async (t) => {
+  const feed = {
+    id: 'f1',
+    label: 'phone',
+    createdAt: '2030-01-01T00:00:00.000Z',
+    expiresAt: '2031-01-01T00:00:00.000Z',
+  };
+  gateway
+    .on('POST', '/v1/feeds', {
+      status: 200,
+      json: { url: 'https://127.0.0.1:8443/v1/feeds/t.o.k/calendar.ics', feed },
+    })
+    .on('GET', '/v1/feeds', { status: 200, json: { feeds: [feed] } })
+    .on('DELETE', '/v1/feeds/:id', { status: 200, json: { feed } });
+  const made = await runCommand(FeedCreate, ['--label', 'phone', '--config-dir', configDir]);
+  t.is(made.exitCode, 0, made.stderr);
+  t.regex(made.stdout, /^https:\/\/127\.0\.0\.1:8443\/v1\/feeds\/t\.o\.k\/calendar\.ics$/m);
+  t.regex(made.stdout, /not shown again/);
+  t.deepEqual(JSON.parse(gateway.requestsTo('POST', '/v1/feeds')[0]?.body ?? ''), {
+    label: 'phone',
+  });
+  const listed = await envelope(t, FeedList, []);
+  t.deepEqual(listed, { feeds: [feed] });
+  const table = await runCommand(FeedList, ['--config-dir', configDir]);
+  t.regex(table.stdout, /f1\s+phone/);
+  const revoked = await envelope(t, FeedRevoke, ['f1']);
+  t.deepEqual(revoked, { feed });
+  t.is(gateway.requestsTo('DELETE', '/v1/feeds/f1').length, 1);
 });

@@ -37,6 +37,11 @@ export function describeLiveUpdate(
         : `${palette.bold(event.title)} (${formatSpan(event.start, event.end, context)})`;
     return `${time}  ${verb} ${what}`;
   }
+  if (update.kind === 'session') {
+    return update.session === null
+      ? `${time}  your password changed: every session ended; log in again`
+      : `${time}  this session was logged out`;
+  }
   const { by, member, group } = update;
   const name = palette.bold(group);
   switch (update.change) {

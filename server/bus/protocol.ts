@@ -64,7 +64,19 @@ export interface BusRequest<Op = unknown> {
   readonly deadline: number;
   /** The authenticated user, or null for anonymous operations (register, login). */
   readonly actor: string | null;
+  /**
+   * The session or feed the actor's token names (server/users/tokens.ts), which the store
+   * checks is still valid: absent for anonymous operations.
+   */
+  readonly session?: BusSession;
   readonly op: Op;
+}
+
+/** A verified token's claims the store checks: the user's session generation, and the session or feed. */
+export interface BusSession {
+  readonly generation: number;
+  readonly sid?: string;
+  readonly fid?: string;
 }
 
 /** An error as it crosses the bus: the code decides (see contract/errors.ts), the message explains. */
@@ -122,6 +134,13 @@ const requestSchema = z.strictObject({
   replyTo: busId,
   deadline: z.int().positive(),
   actor: username.nullable(),
+  session: z
+    .strictObject({
+      generation: z.int().nonnegative(),
+      sid: busId.optional(),
+      fid: busId.optional(),
+    })
+    .optional(),
   op: payload,
 });
 

@@ -29,6 +29,7 @@ import {
 } from '../../contract/errors.js';
 import type {
   QueryBody,
+  SessionRef,
   StoreCommand,
   StoreQueryResult,
   StoreResult,
@@ -183,9 +184,14 @@ export class DbClient {
     actor: string | null,
     body: QueryBody,
     opts: CallOptions & { consistency?: 'linearizable' | 'local' } = {},
+    session?: SessionRef,
   ): Promise<StoreQueryResult> {
     const path = opts.consistency === 'local' ? '/v1/queries?consistency=local' : '/v1/queries';
-    return this.call<StoreQueryResult>(path, { v: 1, actor, body }, opts);
+    return this.call<StoreQueryResult>(
+      path,
+      { v: 1, actor, ...(session ? { session } : {}), body },
+      opts,
+    );
   }
 
   /** One member's status (no retries: an operator wants to know that member). */

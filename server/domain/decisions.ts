@@ -30,9 +30,14 @@ export function groupNotice(
 }
 
 function noticeKey(n: Notification): string {
-  return n.kind === 'event'
-    ? `event\u0000${n.to}\u0000${n.change}\u0000${n.eventId}`
-    : `group\u0000${n.to}\u0000${n.change}\u0000${n.group}\u0000${n.member}`;
+  switch (n.kind) {
+    case 'event':
+      return `event\u0000${n.to}\u0000${n.change}\u0000${n.eventId}`;
+    case 'group':
+      return `group\u0000${n.to}\u0000${n.change}\u0000${n.group}\u0000${n.member}`;
+    case 'session':
+      return `session\u0000${n.to}\u0000${n.sid ?? ''}`;
+  }
 }
 
 /**

@@ -246,6 +246,16 @@ export type Notification =
       readonly group: GroupName;
       readonly member: Username;
       readonly by: Username;
+    }
+  /**
+   * A session of the user ended (`sid`), or all of them (`sid` null: the password changed):
+   * gateways close the live streams it opened.
+   */
+  | {
+      readonly kind: 'session';
+      readonly to: Username;
+      readonly change: 'ended';
+      readonly sid: string | null;
     };
 
 /**

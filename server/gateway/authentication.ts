@@ -11,7 +11,12 @@ import { describeRole } from '../../base/pki.js';
 import type { RouteDeclaration } from '../../contract/api-routes.js';
 import type { AccessRefusals } from '../net/access-refusals.js';
 import { OPERATOR_ROLES, peerRole, presentsClusterCertificate } from '../net/client-certificate.js';
-import { TokenVerifier, type TokenVerifierOptions } from './tokens.js';
+import {
+  TokenVerifier,
+  type TokenSession,
+  type TokenVerifierOptions,
+  type VerifiedToken,
+} from './tokens.js';
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
@@ -38,7 +43,7 @@ export class Authentication {
     req: IncomingMessage,
     route: RouteDeclaration,
     params: Readonly<Record<string, string>>,
-  ): Promise<string | null> {
+  ): Promise<Identity | null> {
     if (route.auth === 'none') return null;
     if (route.auth === 'operator') {
       if (!presentsClusterCertificate(req.socket as TLSSocket)) {
@@ -56,7 +61,7 @@ export class Authentication {
       return null;
     }
     if (route.auth === 'feed') {
-      return (await this.tokens.verify(params.token ?? '', 'feed')).actor;
+      return identityOf(await this.tokens.verify(params.token ?? '', 'feed'));
     }
     const header = req.headers.authorization;
     if (header === undefined) {
@@ -66,6 +71,18 @@ export class Authentication {
     if (token === undefined) {
       throw new Unauthenticated('the authorization header must be "Bearer <token>"');
     }
-    return (await this.tokens.verify(token, 'session')).actor;
+    return identityOf(await this.tokens.verify(token, 'session'));
   }
+}
+
+/** Who asks, as a verified token says: the actor, and the session the store checks. */
+export interface Identity {
+  readonly actor: string;
+  readonly session: TokenSession;
+  /** When the token expires, ms since the epoch (a logout's revocation lasts that long). */
+  readonly expiresAt: number;
+}
+
+function identityOf(token: VerifiedToken): Identity {
+  return { actor: token.actor, session: token.session, expiresAt: token.expiresAt };
 }

@@ -468,12 +468,19 @@ test('export answers text/calendar with the service text', async (t) => {
   });
 });
 
+const FEED = {
+  id: 'feed1',
+  label: 'phone',
+  createdAt: '2030-01-01T00:00:00.000Z',
+  expiresAt: '2031-01-01T00:00:00.000Z',
+};
+
 test('a feed is created as an absolute URL, and its token opens the feed', async (t) => {
   const g = await startTestGateway(t, nextPort());
   const feedToken = await g.feedToken('alice');
   g.dispatcher.respond = ({ op }) =>
     op.type === 'feed.create'
-      ? { url: `/v1/feeds/${feedToken}/calendar.ics` }
+      ? { url: `/v1/feeds/${feedToken}/calendar.ics`, feed: FEED }
       : { ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' };
 
   const created = await g.call('/v1/feeds', { method: 'POST', token: await g.token('alice') });
@@ -487,13 +494,57 @@ test('a feed is created as an absolute URL, and its token opens the feed', async
   const exported = g.dispatcher.calls[1];
   t.is(exported?.actor, 'alice');
   t.deepEqual(exported?.op, { type: 'query', body: { type: 'agenda.export' } });
+  // The feed the token names goes with the request, for the store to check it still stands.
+  t.deepEqual(exported?.options.session, { generation: 0, fid: 'feed1' });
+});
+
+test('a signed-in request carries its session for the store to check; logout and password change are sent as such', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  g.dispatcher.respond = ({ op }) =>
+    op.type === 'account.logout'
+      ? { loggedOut: true }
+      : {
+          token: 'new',
+          expiresAt: '2030-01-01T00:00:00.000Z',
+          user: { username: 'alice', name: '' },
+        };
+  const token = await g.token('alice');
+  const out = await g.call('/v1/sessions/current', { method: 'DELETE', token });
+  t.is(out.status, 200, out.text);
+  t.deepEqual(out.json, { loggedOut: true });
+  const sent = g.dispatcher.calls[0];
+  t.deepEqual(sent?.op, { type: 'account.logout' });
+  t.is(sent?.options.session?.generation, 0);
+  t.regex(sent?.options.session?.sid ?? '', /^[A-Za-z0-9_-]{22}$/);
+  const changed = await g.call('/v1/account/password', {
+    method: 'POST',
+    token,
+    body: { currentPassword: 'correct horse battery', newPassword: 'a new passphrase' },
+  });
+  t.is(changed.status, 200, changed.text);
+  t.deepEqual(g.dispatcher.calls[1]?.op, {
+    type: 'account.changePassword',
+    currentPassword: 'correct horse battery',
+    newPassword: 'a new passphrase',
+  });
+});
+
+test('a session token that predates sessions that can end is refused: its holder logs in again', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const old = await g.craftedToken({ sid: undefined, gen: undefined });
+  const answer = await g.call('/v1/me', { token: old });
+  t.is(answer.status, 401);
+  t.regex(answer.text, /predates sessions that can end/);
 });
 
 test('the feed URL uses the configured public URL', async (t) => {
   const g = await startTestGateway(t, nextPort(), { publicUrl: 'https://agenda.example:8443/' });
-  g.dispatcher.respond = () => ({ url: '/v1/feeds/a.b.c/calendar.ics' });
+  g.dispatcher.respond = () => ({ url: '/v1/feeds/a.b.c/calendar.ics', feed: FEED });
   const created = await g.call('/v1/feeds', { method: 'POST', token: await g.token('alice') });
-  t.deepEqual(created.json, { url: 'https://agenda.example:8443/v1/feeds/a.b.c/calendar.ics' });
+  t.deepEqual(created.json, {
+    url: 'https://agenda.example:8443/v1/feeds/a.b.c/calendar.ics',
+    feed: FEED,
+  });
 });
 
 test('idempotency-key names the request, per user, with a deadline; without it each request gets a fresh id', async (t) => {
@@ -535,17 +586,31 @@ test('a malformed idempotency-key is refused before anything is sent', async (t)
 
 test('an anonymous request with a key travels under an id of that key and that request only', async (t) => {
   const g = await startTestGateway(t, nextPort());
-  g.dispatcher.respond = () => ({ token: 'a.b.c', expiresAt: '2030-01-01T00:00:00.000Z' });
-  const login = (username: string) =>
-    g.call('/v1/sessions', {
+  g.dispatcher.respond = () => ({ user: { username: 'alice', name: '' } });
+  const register = (username: string) =>
+    g.call('/v1/users', {
       body: { username, password: 'correct horse battery' },
       headers: { 'idempotency-key': 'same-key' },
     });
-  await login('alice');
-  await login('alice');
-  await login('mallory');
+  await register('alice');
+  await register('alice');
+  await register('mallory');
   const [first, retried, other] = g.dispatcher.calls;
   t.is(retried?.options.requestId, first?.options.requestId);
-  // Mallory choosing Alice's key must not share her request, nor receive her token.
+  // Mallory choosing Alice's key must not share her request, nor receive her answer.
   t.not(other?.options.requestId, first?.options.requestId);
+});
+
+test('a login travels under a fresh id even with a key: sharing one would hand its token to a stranger', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  g.dispatcher.respond = () => ({ token: 'a.b.c', expiresAt: '2030-01-01T00:00:00.000Z' });
+  const login = () =>
+    g.call('/v1/sessions', {
+      body: { username: 'alice', password: 'correct horse battery' },
+      headers: { 'idempotency-key': 'same-key' },
+    });
+  await login();
+  await login();
+  const [first, second] = g.dispatcher.calls;
+  t.not(second?.options.requestId, first?.options.requestId);
 });

@@ -27,6 +27,7 @@ import {
   InvalidInput,
   isAgendaError,
   NotFound,
+  Unauthenticated,
   Unavailable,
   type AgendaError,
 } from '../../contract/errors.js';
@@ -40,7 +41,7 @@ import {
   DEFAULT_ABUSE_LIMITS,
   type AbuseLimitRules,
 } from './abuse-limits.js';
-import { Authentication } from './authentication.js';
+import { Authentication, type Identity } from './authentication.js';
 import { ServiceAvailability } from './availability.js';
 import type { EventStreamOptions } from './event-stream.js';
 import { HttpRefusal, readBody, refusalOf } from './http.js';
@@ -255,14 +256,14 @@ export class Gateway {
       const route = match.route.handler;
       declaration = route.declaration;
       // Who asks comes first: a stranger learns nothing about what a request would need.
-      const actor = await this.authentication.actorOf(req, declaration, match.params);
-      if (actor !== null) await this.abuse.admitRequest(actor);
+      const identity = await this.authentication.actorOf(req, declaration, match.params);
+      if (identity !== null) await this.abuse.admitRequest(identity.actor);
       const query = new QueryParameters(new URLSearchParams(search), queryNames(declaration));
       const answer = await route.handle(
         this.call(req, res, declaration, {
           params: match.params,
           query,
-          actor,
+          identity,
           requestId,
           clientGone,
           busIds,
@@ -329,13 +330,14 @@ export class Gateway {
     context: {
       readonly params: Readonly<Record<string, string>>;
       readonly query: QueryParameters;
-      readonly actor: string | null;
+      readonly identity: Identity | null;
       readonly requestId: string;
       readonly clientGone: AbortController;
       readonly busIds: string[];
     },
   ): RequestContext {
-    const { actor, requestId, clientGone } = context;
+    const { identity, requestId, clientGone } = context;
+    const actor = identity?.actor ?? null;
     return {
       params: context.params,
       query: context.query,
@@ -347,7 +349,7 @@ export class Gateway {
         // Passed on as the route's answer: the services answer the shapes of api.ts.
         return (await this.services.call(
           op,
-          actor,
+          identity,
           { requestId, busId },
           clientGone.signal,
         )) as Relayed;
@@ -355,7 +357,10 @@ export class Gateway {
       admitRegistration: () => this.abuse.admitRegistration(clientAddressOf(req)),
       admitLogin: (username) => this.abuse.admitLogin(username, clientAddressOf(req)),
       absoluteUrl: (path) => `${this.publicBase(req)}${path}`,
-      stream: () => this.liveStreams.open(res, actor ?? '', clientGone.signal),
+      stream: () => {
+        if (identity === null) throw new Unauthenticated('a live stream needs a signed-in user');
+        return this.liveStreams.open(res, identity, clientGone.signal);
+      },
     };
   }
 

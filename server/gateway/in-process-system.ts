@@ -15,7 +15,6 @@ import type { ExecutionContext } from 'ava';
 import { Registry } from 'prom-client';
 import { Agent } from 'undici';
 import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
-import { errorFromWire } from '../../contract/errors.js';
 import { NotificationPublisher, NotificationSubscriber } from '../bus/notifications.js';
 import { StaticPrimarySource } from '../bus/primary-source.js';
 import { Requester } from '../bus/requester.js';
@@ -25,6 +24,7 @@ import { GroupsService } from '../groups/groups-service.js';
 import { SharedLimits } from '../limits/shared-limits.js';
 import type { LogicService, ServiceDependencies } from '../services/ports.js';
 import { InProcessDatabase } from '../services/test-support.js';
+import { serviceRequestFrom } from '../services/service-handler.js';
 import { WorkerCalendarParser } from '../users/calendar-parser.js';
 import { createSigningKeyPair } from '../users/keys.js';
 import { PasswordHasher } from '../users/passwords.js';
@@ -32,7 +32,7 @@ import { TokenIssuer } from '../users/tokens.js';
 import { UsersService } from '../users/users-service.js';
 import { Gateway } from './gateway.js';
 import { importTokenPublicKey } from './keys.js';
-import type { Dispatcher } from './ports.js';
+import { busDispatcher } from './service-calls.js';
 
 /** One line some layer logged. */
 export interface LoggedLine {
@@ -145,10 +145,7 @@ export async function startInProcessSystem(
       logger: logger('bus'),
       handler: async (request, signal) => ({
         ok: true,
-        result: await service.handle(
-          { id: request.id, actor: request.actor, op: request.op, deadline: request.deadline },
-          signal,
-        ),
+        result: await service.handle(serviceRequestFrom(request), signal),
       }),
     });
     t.teardown(() => worker.close());
@@ -164,17 +161,7 @@ export async function startInProcessSystem(
   await requester.start();
   t.teardown(() => requester.close());
   const subscriber = new NotificationSubscriber(gatewayBus, logger('bus'));
-  const dispatcher: Dispatcher = {
-    async dispatch(service, actor, op, { requestId, deadlineMs, signal }) {
-      const reply = await requester.request(service, actor, op, {
-        id: requestId,
-        deadlineMs,
-        ...(signal ? { signal } : {}),
-      });
-      if (reply.ok) return reply.result;
-      throw errorFromWire(reply.error);
-    },
-  };
+  const dispatcher = busDispatcher(requester);
   const { caPem, cert, key } = await gatewayPki();
   const port = ports.take();
   const gateway = new Gateway({
@@ -211,10 +198,11 @@ export async function startInProcessSystem(
     caPem,
     log,
     tokens: {
-      session: async (username) => (await issuer.session(username)).token,
-      feed: async (username) => (await issuer.feed(username)).token,
-      expired: async (username) => (await expiredIssuer.session(username)).token,
-      foreign: async (username) => (await foreignIssuer.session(username)).token,
+      session: async (username) => (await issuer.session(username, 0)).token,
+      feed: async (username) =>
+        (await issuer.feed(username, 0, 'feed1', Date.now() + 86_400_000)).token,
+      expired: async (username) => (await expiredIssuer.session(username, 0)).token,
+      foreign: async (username) => (await foreignIssuer.session(username, 0)).token,
     },
   };
 }

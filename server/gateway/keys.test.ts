@@ -11,7 +11,7 @@ import { TokenVerifier } from './tokens.js';
 test('a PEM public key from the users service verifies its tokens', async (t) => {
   const pair = await createSigningKeyPair();
   const verifier = new TokenVerifier({ publicKey: await importTokenPublicKey(pair.publicKeyPem) });
-  const { token } = await new TokenIssuer(pair.privateKey).session('alice');
+  const { token } = await new TokenIssuer(pair.privateKey).session('alice', 0);
   t.like(await verifier.verify(token, 'session'), { actor: 'alice' });
 });
 
@@ -19,7 +19,12 @@ test('a JWK public key works as well', async (t) => {
   const pair = await createSigningKeyPair();
   const jwk = JSON.stringify({ ...(await exportJWK(pair.publicKey)), alg: TOKEN_ALGORITHM });
   const verifier = new TokenVerifier({ publicKey: await importTokenPublicKey(jwk) });
-  const { token } = await new TokenIssuer(pair.privateKey).feed('alice');
+  const { token } = await new TokenIssuer(pair.privateKey).feed(
+    'alice',
+    0,
+    'feed1',
+    Date.now() + 86_400_000,
+  );
   t.like(await verifier.verify(token, 'feed'), { actor: 'alice' });
 });
 
@@ -57,7 +62,7 @@ test('readTokenPublicKey reads a file, and says which one it could not read', as
   const file = path.join(dir, 'users-signing.pem');
   await writeFile(file, pair.publicKeyPem);
   const key = await readTokenPublicKey(file);
-  const token = await new SignJWT({ jti: 'j' })
+  const token = await new SignJWT({ jti: 'j', sid: 's', gen: 0 })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM })
     .setSubject('bob')
     .setIssuer('agenda-users')

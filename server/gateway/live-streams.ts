@@ -13,6 +13,7 @@ import type { StreamLease } from '../limits/stream-leases.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayLogger, NotificationFeed } from './ports.js';
 import type { StreamOpened } from './routes.js';
+import type { Identity } from './authentication.js';
 
 export interface LiveStreamsOptions {
   readonly notifications: NotificationFeed;
@@ -43,7 +44,17 @@ export class LiveStreams {
    * Subscribes to `actor`'s updates and, once the subscription is live, answers 200 on `res`
    * and streams. No subscription in time (bus down) is a 503 rather than a silent stream.
    */
-  async open(res: ServerResponse, actor: string, clientGone: AbortSignal): Promise<StreamOpened> {
+  /**
+   * Opens `identity`'s stream. It ends after telling of the end of the session it was opened
+   * with (a logout of that session, or a password change ending them all): a stream must
+   * not outlive the token that opened it.
+   */
+  async open(
+    res: ServerResponse,
+    identity: Identity,
+    clientGone: AbortSignal,
+  ): Promise<StreamOpened> {
+    const { actor } = identity;
     const { notifications, metrics, logger } = this.options;
     // Before anything is set up: a refused stream is a plain 429.
     const lease = await this.options.admit(actor);
@@ -75,7 +86,14 @@ export class LiveStreams {
     try {
       const unsubscribe = await withDeadline(
         (signal) => {
-          subscribed = notifications.subscribe(actor, (update) => stream.push(update), signal);
+          subscribed = notifications.subscribe(
+            actor,
+            (update) => {
+              stream.push(update);
+              if (endsSession(update, identity.session.sid)) stream.close();
+            },
+            signal,
+          );
           return subscribed;
         },
         clientGone,
@@ -106,4 +124,11 @@ export class LiveStreams {
     this.stopGapWatch();
     for (const stream of this.streams) stream.close();
   }
+}
+
+/** Whether a live update tells of the end of session `sid` (or of every session). */
+function endsSession(update: unknown, sid: string | undefined): boolean {
+  if (typeof update !== 'object' || update === null) return false;
+  const { kind, change, session } = update as Record<string, unknown>;
+  return kind === 'session' && change === 'ended' && (session === null || session === sid);
 }

@@ -20,7 +20,6 @@
 import { parseHostPort } from '../../base/host-port.js';
 import { NotificationSubscriber } from '../bus/notifications.js';
 import { Requester } from '../bus/requester.js';
-import { errorFromWire } from '../../contract/errors.js';
 import { DEFAULT_PERIOD_MS } from '../gossip/join.js';
 import { GossipView } from '../gossip/view.js';
 import { SharedLimits } from '../limits/shared-limits.js';
@@ -29,8 +28,8 @@ import { GatewayConfigSchema, type AbuseLimitsConfig } from '../process-config.j
 import { StatelessDaemon } from '../stateless-daemon.js';
 import type { AbuseLimitRules } from './abuse-limits.js';
 import { Gateway } from './gateway.js';
+import { busDispatcher } from './service-calls.js';
 import { readTokenPublicKey } from './keys.js';
-import type { Dispatcher } from './ports.js';
 
 const daemon = new StatelessDaemon({
   program: 'server/gateway/main.ts',
@@ -50,17 +49,7 @@ const notifications = {
   onGap: (listener: () => void) => connection.onResubscribed(listener),
 };
 
-const dispatcher: Dispatcher = {
-  async dispatch(service, actor, op, { requestId, deadlineMs, signal }) {
-    const reply = await requester.request(service, actor, op, {
-      id: requestId,
-      deadlineMs,
-      ...(signal ? { signal } : {}),
-    });
-    if (reply.ok) return reply.result;
-    throw errorFromWire(reply.error);
-  },
-};
+const dispatcher = busDispatcher(requester);
 
 let gateway: Gateway;
 await daemon.run({

@@ -52,6 +52,11 @@ const ANONYMOUS_SCOPE: { readonly [T in Op['type']]: 'op' | 'random' } = {
   query: 'op',
   'agenda.import': 'op',
   'feed.create': 'op',
+  'feed.list': 'op',
+  'feed.revoke': 'op',
+  // These act as a signed-in user, whose name scopes the id; never anonymous.
+  'account.logout': 'op',
+  'account.changePassword': 'op',
 };
 
 /** Field names that hold a secret wherever they appear in an op: never digested, never logged. */

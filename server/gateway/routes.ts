@@ -156,7 +156,15 @@ const query = (body: QueryBody): Op => ({ type: 'query', body });
 
 const exportResult = z.object({ ics: z.string() });
 /** The users service answers the feed's path; the gateway knows the origin clients use. */
-const feedResult = z.object({ url: z.string().regex(/^\/v1\/feeds\/[^/]+\/calendar\.ics$/) });
+const feedResult = z.object({
+  url: z.string().regex(/^\/v1\/feeds\/[^/]+\/calendar\.ics$/),
+  feed: z.object({
+    id: z.string(),
+    label: z.string(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+  }),
+});
 
 /** Checks the few results the gateway reshapes; a service answering otherwise is a bug. */
 function resultOf<T>(schema: z.ZodType<T>, result: unknown, what: string): T {
@@ -194,6 +202,11 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     return answer;
   },
   me: (call) => call.dispatch({ type: 'account.me' }),
+  logout: (call) => call.dispatch({ type: 'account.logout' }),
+  async changePassword(call) {
+    const { currentPassword, newPassword } = await call.body();
+    return call.dispatch({ type: 'account.changePassword', currentPassword, newPassword });
+  },
   // Events
   async createEvent(call) {
     const body = createEventCommand(await call.body());
@@ -324,15 +337,23 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     return call.dispatch(op);
   },
   async createFeed(call) {
-    await call.body();
-    const { url } = resultOf(feedResult, await call.dispatch({ type: 'feed.create' }), 'a feed');
-    const answer: FeedAnswer = { url: call.absoluteUrl(url) };
+    const { label } = await call.body();
+    const op: Op = { type: 'feed.create', ...(label === undefined ? {} : { label }) };
+    const { url, feed } = resultOf(feedResult, await call.dispatch(op), 'a feed');
+    const answer: FeedAnswer = { url: call.absoluteUrl(url), feed };
     return answer;
   },
+  feeds: (call) => call.dispatch({ type: 'feed.list' }),
+  revokeFeed: (call) =>
+    call.dispatch({ type: 'feed.revoke', id: pathParameter('feedId', call.params.feedId) }),
   async feedCalendar(call) {
     const result = await call.dispatch(query({ type: 'agenda.export' }));
     return resultOf(exportResult, result, 'an export').ics;
   },
   // Live updates
-  liveUpdates: (call) => call.stream(),
+  // The session is checked where it can end (the store) before a stream it opens starts.
+  async liveUpdates(call) {
+    await call.dispatch({ type: 'account.me' });
+    return call.stream();
+  },
 };

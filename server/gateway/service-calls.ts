@@ -2,8 +2,10 @@
  * How the gateway calls a logic service for a request: within the request deadline, giving
  * up when the client leaves, and not at all when the service is known to have no replica up.
  */
-import { Unavailable } from '../../contract/errors.js';
+import { errorFromWire, Unavailable } from '../../contract/errors.js';
+import type { Requester } from '../bus/requester.js';
 import { serviceFor, type Op } from '../protocol/ops.js';
+import type { Identity } from './authentication.js';
 import type { ServiceAvailability } from './availability.js';
 import { withDeadline } from './deadline.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -29,10 +31,11 @@ export class ServiceCalls {
    */
   call(
     op: Op,
-    actor: string | null,
+    identity: Identity | null,
     ids: { readonly requestId: string; readonly busId: string },
     clientGone: AbortSignal,
   ): Promise<unknown> {
+    const actor = identity?.actor ?? null;
     const { dispatcher, deadlineMs, availability, metrics } = this.options;
     const { requestId, busId } = ids;
     const service = serviceFor(op);
@@ -47,6 +50,7 @@ export class ServiceCalls {
           requestId: busId,
           deadlineMs,
           signal,
+          ...(identity ? { session: identity.session } : {}),
         });
         availability.answered(service);
         return answer;
@@ -60,4 +64,24 @@ export class ServiceCalls {
       deadlineMs,
     );
   }
+}
+
+/**
+ * The dispatcher over the bus: each op goes to its service as a bus request, with the
+ * actor and the session their token names, and the reply's refusal comes back as the
+ * AgendaError it names. One for every gateway process, so none forgets the session.
+ */
+export function busDispatcher(requester: Pick<Requester, 'request'>): Dispatcher {
+  return {
+    async dispatch(service, actor, op, { requestId, deadlineMs, signal, session }) {
+      const reply = await requester.request(service, actor, op, {
+        id: requestId,
+        deadlineMs,
+        ...(signal ? { signal } : {}),
+        ...(session ? { session } : {}),
+      });
+      if (reply.ok) return reply.result;
+      throw errorFromWire(reply.error);
+    },
+  };
 }

@@ -269,8 +269,9 @@ export async function startTestGateway(
     dispatcher,
     feed,
     agent,
-    token: async (username) => (await issuer.session(username)).token,
-    feedToken: async (username) => (await issuer.feed(username)).token,
+    token: async (username) => (await issuer.session(username, 0)).token,
+    feedToken: async (username) =>
+      (await issuer.feed(username, 0, 'feed1', Date.now() + 86_400_000)).token,
     craftedToken: (claims) => craftToken(pair.privateKey, claims),
     async call(path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
@@ -315,6 +316,8 @@ function craftToken(privateKey: CryptoKey, claims: JWTPayload): Promise<string> 
     iat: now,
     exp: now + 3600,
     jti: randomUUID(),
+    sid: 'crafted-session',
+    gen: 0,
     ...claims,
   })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM })

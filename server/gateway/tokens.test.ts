@@ -13,7 +13,7 @@ test('a token verified once is remembered, yet refused as soon as it expires', a
     clockToleranceSec: 0,
     now: () => now,
   });
-  const { token } = await issuer.session('alice');
+  const { token } = await issuer.session('alice', 0);
   t.is((await verifier.verify(token, 'session')).actor, 'alice');
   t.is((await verifier.verify(token, 'session')).actor, 'alice', 'the remembered answer');
   now += 61_000;
@@ -24,7 +24,7 @@ test('a token verified once is remembered, yet refused as soon as it expires', a
 test('a remembered session token still does not open a feed', async (t) => {
   const pair = await createSigningKeyPair();
   const verifier = new TokenVerifier({ publicKey: await importTokenPublicKey(pair.publicKeyPem) });
-  const { token } = await new TokenIssuer(pair.privateKey).session('alice');
+  const { token } = await new TokenIssuer(pair.privateKey).session('alice', 0);
   await verifier.verify(token, 'session');
   await t.throwsAsync(verifier.verify(token, 'feed'));
 });

@@ -24,6 +24,19 @@ export interface VerifiedToken {
   readonly actor: string;
   /** When it stops being accepted, ms since the epoch. */
   readonly expiresAt: number;
+  /**
+   * What the store checks is still valid on every request (server/users/tokens.ts): the
+   * user's session generation, and the session (`sid`) or the feed (`fid`) it names. The
+   * signature only proves the token was issued; these say whether it still stands.
+   */
+  readonly session: TokenSession;
+}
+
+/** A token's claims the store checks on every request (`SessionRef` in the store protocol). */
+export interface TokenSession {
+  readonly generation: number;
+  readonly sid?: string;
+  readonly fid?: string;
 }
 
 export interface TokenVerifierOptions {
@@ -114,8 +127,34 @@ export class TokenVerifier {
     if (kind === 'feed' ? payload.scope !== FEED_SCOPE : payload.scope !== undefined) {
       throw new Unauthenticated(`the token has the wrong scope for ${describe(kind)}`);
     }
-    return { actor, expiresAt: (payload.exp ?? 0) * 1000 };
+    return { actor, expiresAt: (payload.exp ?? 0) * 1000, session: sessionOf(payload, kind) };
   }
+}
+
+const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The session a token names. Tokens issued before sessions could end name none: they are
+ * refused, so their holder logs in once more and gets one that logging out can end.
+ */
+function sessionOf(payload: JWTPayload, kind: TokenKind): TokenSession {
+  const { gen } = payload;
+  const id = kind === 'feed' ? payload.fid : payload.sid;
+  if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 0) {
+    throw new Unauthenticated(
+      kind === 'feed'
+        ? 'this feed URL predates revocable feeds; create a new one (agenda feed create)'
+        : 'the token predates sessions that can end; log in again',
+    );
+  }
+  if (typeof id !== 'string' || !TOKEN_ID.test(id)) {
+    throw new Unauthenticated(
+      kind === 'feed'
+        ? 'this feed URL predates revocable feeds; create a new one (agenda feed create)'
+        : 'the token predates sessions that can end; log in again',
+    );
+  }
+  return kind === 'feed' ? { generation: gen, fid: id } : { generation: gen, sid: id };
 }
 
 function describe(kind: TokenKind): string {

@@ -87,8 +87,10 @@ test('a group is created, grown and shown, and each newcomer is told', async (t)
   const told = (change: string) =>
     s.publisher.published.filter((p) => p.update.kind === 'group' && p.update.change === change);
   // Each newcomer was asked first, and whoever invited them heard they joined.
-  t.true(told('invited').some((p) => p.to === 'mid' && p.update.by === 'boss'));
-  t.true(told('invited').some((p) => p.to === 'low' && p.update.by === 'mid'));
+  const invitedBy = (to: string, by: string) =>
+    told('invited').some((p) => p.to === to && p.update.kind === 'group' && p.update.by === by);
+  t.true(invitedBy('mid', 'boss'));
+  t.true(invitedBy('low', 'mid'));
   const joined = (to: string, member: string) =>
     told('member_joined').some(
       (p) => p.to === to && p.update.kind === 'group' && p.update.member === member,

@@ -34,7 +34,17 @@ export type Op =
       readonly allowConflict?: boolean;
       readonly defaultTimeZone?: string;
     }
-  | { readonly type: 'feed.create' };
+  | { readonly type: 'feed.create'; readonly label?: string }
+  | { readonly type: 'feed.list' }
+  | { readonly type: 'feed.revoke'; readonly id: string }
+  /** Ends the session the request's token names. */
+  | { readonly type: 'account.logout' }
+  /** Ends every session and starts a new one (answered as a login). */
+  | {
+      readonly type: 'account.changePassword';
+      readonly currentPassword: string;
+      readonly newPassword: string;
+    };
 
 const opSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -57,7 +67,15 @@ const opSchema = z.discriminatedUnion('type', [
     allowConflict: z.boolean().optional(),
     defaultTimeZone: z.string().max(100).optional(),
   }),
-  z.strictObject({ type: z.literal('feed.create') }),
+  z.strictObject({ type: z.literal('feed.create'), label: z.string().max(200).optional() }),
+  z.strictObject({ type: z.literal('feed.list') }),
+  z.strictObject({ type: z.literal('feed.revoke'), id: z.string().min(1).max(64) }),
+  z.strictObject({ type: z.literal('account.logout') }),
+  z.strictObject({
+    type: z.literal('account.changePassword'),
+    currentPassword: z.string().min(1).max(1024),
+    newPassword: z.string().min(1).max(1024),
+  }),
 ]);
 
 /**

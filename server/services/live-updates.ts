@@ -18,6 +18,9 @@ export function liveUpdateOf(notification: Notification, at: Date): LiveUpdate {
       at: when,
     };
   }
+  if (notification.kind === 'session') {
+    return { kind: 'session', change: notification.change, session: notification.sid, at: when };
+  }
   return {
     kind: 'group',
     change: notification.change,

@@ -21,6 +21,7 @@ import { TokenIssuer } from '../users/tokens.js';
 import { WorkerCalendarParser } from '../users/calendar-parser.js';
 import { UsersService } from '../users/users-service.js';
 import type { LogicService } from './ports.js';
+import { serviceRequestFrom } from './service-handler.js';
 
 const daemon = new StatelessDaemon({
   program: 'server/services/main.ts',
@@ -79,10 +80,7 @@ await daemon.run({
       logger,
       handler: async (request, signal) => ({
         ok: true,
-        result: await service.handle(
-          { id: request.id, actor: request.actor, op: request.op, deadline: request.deadline },
-          signal,
-        ),
+        result: await service.handle(serviceRequestFrom(request), signal),
       }),
     });
   },

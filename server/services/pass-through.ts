@@ -18,6 +18,12 @@ const COMMANDS_FOR_USERS: { readonly [T in CommandType]: boolean } = {
   // The users service registers with a hash it computed itself (account.register); a
   // user-chosen hash would let anyone register an account with a password they never had.
   'user.register': false,
+  // The users service's account operations: a session is ended, a password changed and a
+  // feed made only through them (a token's id must be the one the service signs).
+  'session.revoke': false,
+  'user.changePassword': false,
+  'feed.create': false,
+  'feed.revoke': false,
   // A login's own upgrade of the hash it verified (users-service.ts).
   'user.replacePasswordHash': false,
   'event.create': true,
@@ -46,6 +52,7 @@ const QUERIES_FOR_USERS: { readonly [T in QueryType]: boolean } = {
   'event.list': true,
   'event.show': true,
   'invitation.list': true,
+  'feed.list': false,
   'conflicts.list': true,
   'agenda.view': true,
   'free.find': true,

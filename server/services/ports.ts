@@ -4,6 +4,7 @@
  * relays their answers, a {@link Database} reaches the DB service (the real one is
  * `DbClient`), an {@link UpdatePublisher} reaches users' open streams.
  */
+import type { BusSession } from '../bus/protocol.js';
 import type { CallOptions, CommandInput } from '../db/client.js';
 import type { ServiceName } from '../protocol/ops.js';
 import type {
@@ -11,6 +12,7 @@ import type {
   ImportAnswer,
   LiveUpdate,
   LoginAnswer,
+  LogoutAnswer,
   UserAnswer,
 } from '../../contract/api.js';
 import type {
@@ -19,6 +21,7 @@ import type {
   QueryBody,
   QueryResults,
   QueryType,
+  SessionRef,
   StoreQueryResult,
   StoreResult,
 } from '../store/protocol.js';
@@ -29,6 +32,8 @@ export interface ServiceRequest {
   readonly id: string;
   /** The user the gateway authenticated (from the JWT), or null for register and login. */
   readonly actor: string | null;
+  /** The session or feed the actor's token names; the store refuses the request once it ended. */
+  readonly session?: BusSession;
   /** The operation, not yet validated: services check it with `parseOp`. */
   readonly op: unknown;
   /** Epoch milliseconds after which the gateway no longer waits for the answer. */
@@ -45,7 +50,12 @@ export interface Database {
   /** Applies a command; a refusal is a result with `ok: false`. Retrying with the same request id is safe. */
   command(command: CommandInput, opts?: CallOptions): Promise<StoreResult>;
   /** A linearizable read. */
-  query(actor: string | null, body: QueryBody, opts?: CallOptions): Promise<StoreQueryResult>;
+  query(
+    actor: string | null,
+    body: QueryBody,
+    opts?: CallOptions,
+    session?: SessionRef,
+  ): Promise<StoreQueryResult>;
 }
 
 /** Where a service reports what went wrong after the fact (a live update it could not publish). */
@@ -68,6 +78,7 @@ export type ServiceAnswer =
   | LoginAnswer
   | ImportAnswer
   | FeedAnswer
+  | LogoutAnswer
   | CommandResults[CommandType]
   | QueryResults[QueryType];
 

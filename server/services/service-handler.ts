@@ -8,6 +8,7 @@ import { parseOp, serviceFor } from '../protocol/ops.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
 import type { LogicService, ServiceAnswer, ServiceDependencies, ServiceRequest } from './ports.js';
 import { StoreSession } from './store-session.js';
+import type { BusRequest } from '../bus/protocol.js';
 
 /** What an operation is given to do its work. */
 export interface OperationCall {
@@ -69,4 +70,19 @@ export class ServiceHandler implements LogicService {
       throw asAgendaError(error);
     }
   }
+}
+
+/**
+ * The request a service handles, from the bus request that carried it: the actor and the
+ * session their token names (which the store checks on every command and query), the op
+ * and the deadline. Every service process builds it here, so none forgets the session.
+ */
+export function serviceRequestFrom(request: BusRequest): ServiceRequest {
+  return {
+    id: request.id,
+    actor: request.actor,
+    ...(request.session ? { session: request.session } : {}),
+    op: request.op,
+    deadline: request.deadline,
+  };
 }

@@ -4,6 +4,7 @@
  * deadline and abort signal, refusals come back as `AgendaError`s, and the notifications of
  * a command that committed are published as live updates — once, not again on a replay.
  */
+import type { BusSession } from '../bus/protocol.js';
 import { errorFromWire, Internal, Unavailable } from '../../contract/errors.js';
 import type {
   CommandBody,
@@ -48,7 +49,14 @@ export class StoreSession {
     this.commandSent = true;
     const { database, request } = this.options;
     const outcome = (await database.command(
-      { v: 1, requestId: storeRequestId(request.id), actor, ids: freshIdsFor(body), body },
+      {
+        v: 1,
+        requestId: storeRequestId(request.id),
+        actor,
+        ...this.sessionFor(actor),
+        ids: freshIdsFor(body),
+        body,
+      },
       this.callOptions(),
     )) as StoreResultOf<B['type']>;
     if (!outcome.ok) throw errorFromWire(outcome.error);
@@ -77,9 +85,21 @@ export class StoreSession {
       actor,
       body,
       this.callOptions(),
+      this.sessionFor(actor).session,
     )) as StoreQueryResultOf<B['type']>;
     if (!outcome.ok) throw errorFromWire(outcome.error);
     return outcome.result;
+  }
+
+  /**
+   * The token's session, for the store to check, when the request acts as the user whose
+   * token it is (the users service also acts as nobody: a login looks the user up).
+   */
+  private sessionFor(actor: string | null): { session?: BusSession } {
+    const { request } = this.options;
+    return actor !== null && actor === request.actor && request.session !== undefined
+      ? { session: request.session }
+      : {};
   }
 
   private callOptions(): { signal: AbortSignal; deadlineMs: number } {

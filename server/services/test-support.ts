@@ -3,6 +3,8 @@
  * store in-process behind the {@link Database} port, a publisher and a log that record what
  * they are given, and a builder of bus requests.
  */
+import type { BusSession } from '../bus/protocol.js';
+import type { SessionRef } from '../store/protocol.js';
 import { loadSqlJs } from '../../raft/kv/sql.js';
 import type { CommandInput } from '../db/client.js';
 import type { LiveUpdate } from '../../contract/api.js';
@@ -45,8 +47,15 @@ export class InProcessDatabase implements Database {
     return Promise.resolve(result);
   }
 
-  query(actor: string | null, body: QueryBody): Promise<StoreQueryResult> {
-    return Promise.resolve(this.store.query({ v: 1, actor, at: this.clock(), body }));
+  query(
+    actor: string | null,
+    body: QueryBody,
+    _opts?: unknown,
+    session?: SessionRef,
+  ): Promise<StoreQueryResult> {
+    return Promise.resolve(
+      this.store.query({ v: 1, actor, ...(session ? { session } : {}), at: this.clock(), body }),
+    );
   }
 }
 
@@ -91,12 +100,13 @@ let requestSequence = 0;
 export function busRequest(
   actor: string | null,
   op: unknown,
-  options: { id?: string; clock?: TestClock } = {},
+  options: { id?: string; clock?: TestClock; session?: BusSession } = {},
 ): ServiceRequest {
   requestSequence += 1;
   return {
     id: options.id ?? `req-${requestSequence}`,
     actor,
+    ...(options.session ? { session: options.session } : {}),
     op,
     deadline: (options.clock?.now ?? EPOCH) + 60_000,
   };

@@ -41,6 +41,11 @@ export const COMMAND_ACCESS: { readonly [T in CommandType]: Grants } = {
   // Only the users service hashes passwords; anyone else registering could pick a known hash.
   'user.register': { users: 'any' },
   'user.replacePasswordHash': { users: 'any' },
+  // Tokens are the users service's: it signs them, and ends sessions and feeds.
+  'session.revoke': { users: 'any' },
+  'user.changePassword': { users: 'any' },
+  'feed.create': { users: 'any' },
+  'feed.revoke': { users: 'any' },
   'event.create': CALENDAR,
   'event.update': CALENDAR,
   'event.cancel': CALENDAR,
@@ -66,6 +71,7 @@ export const QUERY_ACCESS: { readonly [T in QueryType]: Grants } = {
   'event.list': CALENDAR,
   'event.show': CALENDAR,
   'invitation.list': CALENDAR,
+  'feed.list': { users: 'any' },
   'conflicts.list': CALENDAR,
   'agenda.view': CALENDAR,
   'free.find': CALENDAR,

@@ -83,6 +83,11 @@ export const LOADS = {
   groupsInvitingUser: `SELECT ${GROUP_COLUMNS} FROM group_invitations gi
     JOIN groups g ON g.name = gi.group_name WHERE gi.username = ? ORDER BY g.name`,
   groupBlock: 'SELECT 1 FROM group_blocks WHERE group_name = ? AND username = ?',
+  sessionGeneration: 'SELECT session_gen FROM users WHERE username = ?',
+  sessionRevoked: 'SELECT 1 FROM revoked_sessions WHERE sid = ?',
+  feedById: 'SELECT fid, username, label, created_at, expires_at FROM feeds WHERE fid = ?',
+  feedsOfUser: `SELECT fid, username, label, created_at, expires_at FROM feeds
+    WHERE username = ? ORDER BY created_at, fid`,
   eventById: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ?`,
   eventIdTaken: 'SELECT 1 FROM events WHERE id = ?',
   // ?1 people (JSON array), ?2 window start, ?3 window end, ?4 1 for accepted only. The
@@ -321,6 +326,25 @@ function groupRecordOf(row: SqlValue[]): GroupRecord {
   };
 }
 
+/** A calendar feed: a subscription URL's token names it, and lives while it does. */
+export interface FeedRow {
+  readonly fid: string;
+  readonly username: Username;
+  readonly label: string;
+  readonly createdAt: Millis;
+  readonly expiresAt: Millis;
+}
+
+function feedOf(row: SqlValue[]): FeedRow {
+  return {
+    fid: text(row[0]),
+    username: text(row[1]),
+    label: text(row[2]),
+    createdAt: integer(row[3]),
+    expiresAt: integer(row[4]),
+  };
+}
+
 /** The calendar's reads, over one connection's prepared statements. */
 export class CalendarRows {
   private readonly userByName: PreparedStatement;
@@ -330,6 +354,10 @@ export class CalendarRows {
   private readonly groupsOfUser: PreparedStatement;
   private readonly groupsInvitingUser: PreparedStatement;
   private readonly groupBlock: PreparedStatement;
+  private readonly sessionGenerationOf: PreparedStatement;
+  private readonly sessionRevokedRow: PreparedStatement;
+  private readonly feedById: PreparedStatement;
+  private readonly feedsOfUser: PreparedStatement;
   private readonly eventById: PreparedStatement;
   private readonly eventIdTaken: PreparedStatement;
   private readonly eventsInWindow: PreparedStatement;
@@ -351,6 +379,10 @@ export class CalendarRows {
     this.groupsOfUser = statements.prepare(LOADS.groupsOfUser);
     this.groupsInvitingUser = statements.prepare(LOADS.groupsInvitingUser);
     this.groupBlock = statements.prepare(LOADS.groupBlock);
+    this.sessionGenerationOf = statements.prepare(LOADS.sessionGeneration);
+    this.sessionRevokedRow = statements.prepare(LOADS.sessionRevoked);
+    this.feedById = statements.prepare(LOADS.feedById);
+    this.feedsOfUser = statements.prepare(LOADS.feedsOfUser);
     this.eventById = statements.prepare(LOADS.eventById);
     this.eventIdTaken = statements.prepare(LOADS.eventIdTaken);
     this.eventsInWindow = statements.prepare(LOADS.eventsInWindow);
@@ -396,6 +428,28 @@ export class CalendarRows {
   /** Every group inviting the user to join, by name. */
   groupsInviting(username: Username): GroupRecord[] {
     return this.groupsInvitingUser.all([username]).map(groupRecordOf);
+  }
+
+  /** The user's session generation (a password change raises it); undefined for no such user. */
+  sessionGeneration(username: Username): number | undefined {
+    const row = this.sessionGenerationOf.first([username]);
+    return row === undefined ? undefined : integer(row[0]);
+  }
+
+  /** Whether the session was logged out (and its tokens have not expired yet). */
+  sessionRevoked(sid: string): boolean {
+    return this.sessionRevokedRow.first([sid]) !== undefined;
+  }
+
+  /** A calendar feed, by id. */
+  feed(fid: string): FeedRow | undefined {
+    const row = this.feedById.first([fid]);
+    return row === undefined ? undefined : feedOf(row);
+  }
+
+  /** The user's calendar feeds, oldest first. */
+  feedsOf(username: Username): FeedRow[] {
+    return this.feedsOfUser.all([username]).map(feedOf);
   }
 
   /** Whether the user refuses invitations to the group. */

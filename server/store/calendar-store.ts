@@ -49,6 +49,7 @@ import { DecisionJournal, EFFECT_VERSION, parseEffect } from './effects.js';
 import type { Effect, Outcome } from './effects.js';
 import { parseCommand } from './protocol.js';
 import type {
+  SessionRef,
   StoreCommand,
   StoreQuery,
   StoreQueryResult,
@@ -139,18 +140,49 @@ function stale(): StoreResult {
   };
 }
 
-/** Holds the actor of one command or query, checked once: a registered user. */
-function actorResolver(rows: RowReader, actor: Username | null): () => Username {
+/**
+ * Holds the actor of one command or query, checked once: a registered user, and, when the
+ * request names the token it came with, a token still valid. Checked here, where the data
+ * is, the check is as consistent as the data: a command decided after a logout applied is
+ * refused, and one decided before it and applied after is stale (it read the session's key)
+ * and decided again.
+ */
+function actorResolver(
+  rows: RowReader,
+  actor: Username | null,
+  session: SessionRef | undefined,
+): () => Username {
   let checked: Username | undefined;
   return () => {
     if (checked !== undefined) return checked;
     if (actor === null) throw new Unauthenticated('this operation needs a signed-in user');
-    if (rows.user(actor) === undefined) {
-      throw new Unauthenticated(`no user named ${actor}`);
-    }
+    const generation = rows.sessionGeneration(actor);
+    if (generation === undefined) throw new Unauthenticated(`no user named ${actor}`);
+    if (session !== undefined) refuseEndedSession(rows, actor, generation, session);
     checked = actor;
     return actor;
   };
+}
+
+/** Refuses a token of `actor` that was logged out, outlived a password change, or names a revoked feed. */
+function refuseEndedSession(
+  rows: RowReader,
+  actor: Username,
+  generation: number,
+  session: SessionRef,
+): void {
+  if (session.generation !== generation) {
+    throw new Unauthenticated('your sessions ended when the password changed; log in again');
+  }
+  if (session.sid !== undefined && rows.sessionRevoked(session.sid)) {
+    throw new Unauthenticated('this session was logged out; log in again');
+  }
+  if (session.fid !== undefined) {
+    const feed = rows.feed(session.fid);
+    if (feed === undefined || feed.username !== actor) {
+      throw new Unauthenticated('this calendar feed was revoked');
+    }
+  }
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -221,7 +253,7 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       now: Math.max(request.at, connection.meta.get(META.lastAt)),
       rows: connection.rows,
       registry: connection.registry,
-      actor: actorResolver(connection.rows, request.actor),
+      actor: actorResolver(connection.rows, request.actor, request.session),
       status: () => this.status(connection),
     };
     try {
@@ -423,7 +455,7 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       rows,
       writes: new RecordedWrites(connection.writes, connection.rows, journal),
       registry: new TrackedRegistry(connection.registry, journal),
-      actor: actorResolver(rows, command.actor),
+      actor: actorResolver(rows, command.actor, command.session),
       requireIds: (count) => {
         if (command.ids.length - nextId < count) {
           throw new InvalidInput(`the command needs ${count} fresh ids`, { field: 'ids' });

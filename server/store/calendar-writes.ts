@@ -9,12 +9,14 @@ import type {
   CalendarEvent,
   Group,
   Membership,
+  Millis,
   Mutation,
   User,
   Username,
 } from '../domain/index.js';
 import { ENDLESS, LONG_SPAN, SHORT_SPAN, SHORT_SPAN_MAX_MS } from './schema.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
+import type { FeedRow } from './calendar-rows.js';
 
 /** Where an event sits in the time indexes. */
 export interface TimeBounds {
@@ -57,11 +59,19 @@ function eventParams(event: CalendarEvent, bounds: TimeBounds): (string | number
   ];
 }
 
+/** Expired revocations forgotten by each new one (see `revokeSession`). */
+const PRUNED_PER_REVOCATION = 16;
+
 /** The calendar's writes, over one connection's prepared statements. */
 export class CalendarWrites {
   private readonly insertUserRow: PreparedStatement;
   private readonly insertCredentialsRow: PreparedStatement;
   private readonly replaceCredentialsRow: PreparedStatement;
+  private readonly revokeSessionRow: PreparedStatement;
+  private readonly pruneRevocations: PreparedStatement;
+  private readonly setSessionGenerationRow: PreparedStatement;
+  private readonly insertFeedRow: PreparedStatement;
+  private readonly deleteFeedRow: PreparedStatement;
   private readonly insertGroupRow: PreparedStatement;
   private readonly updateGroupRow: PreparedStatement;
   private readonly deleteGroupRow: PreparedStatement;
@@ -88,6 +98,21 @@ export class CalendarWrites {
     this.replaceCredentialsRow = statements.prepare(
       'UPDATE credentials SET password_hash = ? WHERE username = ?',
     );
+    this.revokeSessionRow = statements.prepare(
+      'INSERT OR IGNORE INTO revoked_sessions (sid, username, expires_at) VALUES (?, ?, ?)',
+    );
+    // A bounded number per revocation, so pruning stays O(entry) however many expired.
+    this.pruneRevocations = statements.prepare(
+      `DELETE FROM revoked_sessions WHERE sid IN (
+         SELECT sid FROM revoked_sessions WHERE expires_at < ? ORDER BY expires_at, sid LIMIT ${PRUNED_PER_REVOCATION})`,
+    );
+    this.setSessionGenerationRow = statements.prepare(
+      'UPDATE users SET session_gen = ? WHERE username = ?',
+    );
+    this.insertFeedRow = statements.prepare(
+      `INSERT INTO feeds (fid, username, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.deleteFeedRow = statements.prepare('DELETE FROM feeds WHERE fid = ?');
     this.insertGroupRow = statements.prepare(
       'INSERT INTO groups (name, kind, owner) VALUES (?, ?, ?)',
     );
@@ -159,6 +184,34 @@ export class CalendarWrites {
       [passwordHash, username],
       `replacing the credentials of ${username}`,
     );
+  }
+
+  /**
+   * Logs a session out until `expiresAt`, when its last token expires (and the revocation may
+   * be forgotten): forgets a few revocations that expired before `now` on the way.
+   */
+  revokeSession(sid: string, username: Username, expiresAt: Millis, now: Millis): void {
+    this.revokeSessionRow.run([sid, username, expiresAt]);
+    this.pruneRevocations.run([now]);
+  }
+
+  /** Sets the user's session generation: tokens naming an older one are refused. */
+  setSessionGeneration(username: Username, generation: number): void {
+    this.setSessionGenerationRow.runOne(
+      [generation, username],
+      `ending the sessions of ${username}`,
+    );
+  }
+
+  insertFeed(feed: FeedRow): void {
+    this.insertFeedRow.runOne(
+      [feed.fid, feed.username, feed.label, feed.createdAt, feed.expiresAt],
+      `creating feed ${feed.fid}`,
+    );
+  }
+
+  deleteFeed(fid: string): void {
+    this.deleteFeedRow.runOne([fid], `revoking feed ${fid}`);
   }
 
   /** Keeps the hash the users service computed, next to a user just inserted. */

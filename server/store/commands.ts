@@ -42,15 +42,18 @@ import type {
   Notification,
   Username,
 } from '../domain/index.js';
-import { isAgendaError } from '../../contract/errors.js';
+import { Conflict, InvalidInput, NotFound, isAgendaError } from '../../contract/errors.js';
+import type { FeedRow } from './calendar-rows.js';
 import type { RegistryAccess, RowReader, RowWriter } from './decision.js';
 import type {
   CommandOf,
   CommandResults,
   CommandType,
+  FeedView,
   ImportFailure,
   StoreCommand,
 } from './protocol.js';
+import { MAX_FEEDS_PER_USER } from './protocol.js';
 
 /** What a handler works with while one command applies. */
 export interface CommandEnvironment {
@@ -253,6 +256,59 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     return { result: { replaced: true }, notifications: [] };
   },
 
+  // A logout: the session's tokens are refused until they would have expired anyway.
+  'session.revoke': (body, env) => {
+    const actor = env.actor();
+    env.writes.revokeSession(body.sid, actor, body.expiresAt, env.now);
+    return { result: { revoked: true }, notifications: [sessionsEnded(actor, body.sid)] };
+  },
+
+  // Only over the hash the users service verified the current password against: a change
+  // racing another change, or a login's rehash, is refused rather than lost.
+  'user.changePassword': (body, env) => {
+    const actor = env.actor();
+    if (env.rows.passwordHash(actor) !== body.previousHash) {
+      throw new Conflict('the password changed meanwhile; try again with the current one');
+    }
+    const generation = (env.rows.sessionGeneration(actor) ?? 0) + 1;
+    env.writes.replaceCredentials(actor, body.passwordHash);
+    env.writes.setSessionGeneration(actor, generation);
+    return {
+      result: { sessionGeneration: generation },
+      notifications: [sessionsEnded(actor, null)],
+    };
+  },
+
+  'feed.create': (body, env) => {
+    const actor = env.actor();
+    if (env.rows.feed(body.fid) !== undefined) throw new Conflict('that feed id is taken; retry');
+    if (env.rows.feedsOf(actor).length >= MAX_FEEDS_PER_USER) {
+      throw new InvalidInput(
+        `you have ${MAX_FEEDS_PER_USER} calendar feeds, the most one user keeps: revoke one first (agenda feed list, agenda feed revoke <id>)`,
+      );
+    }
+    const feed = {
+      fid: body.fid,
+      username: actor,
+      label: body.label,
+      createdAt: env.now,
+      expiresAt: body.expiresAt,
+    };
+    env.writes.insertFeed(feed);
+    return { result: { feed: feedView(feed) }, notifications: [] };
+  },
+
+  'feed.revoke': (body, env) => {
+    const actor = env.actor();
+    const feed = env.rows.feed(body.fid);
+    // Someone else's feed answers as a missing one: ids are not for guessing.
+    if (feed === undefined || feed.username !== actor) {
+      throw new NotFound(`you have no calendar feed ${body.fid}`);
+    }
+    env.writes.deleteFeed(body.fid);
+    return { result: { feed: feedView(feed) }, notifications: [] };
+  },
+
   'event.create': (body, env) => scheduleEvent(env, env.actor(), env.nextId(), body),
 
   'event.update': (body, env) => {
@@ -450,6 +506,24 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
   'lease.acquire': (body, env) => silent(env.registry.acquire(body, env.now)),
   'lease.release': (body, env) => silent(env.registry.release(body, env.now)),
 };
+
+/** A feed as its owner sees it. */
+export function feedView(feed: FeedRow): FeedView {
+  return {
+    id: feed.fid,
+    label: feed.label,
+    createdAt: new Date(feed.createdAt).toISOString(),
+    expiresAt: new Date(feed.expiresAt).toISOString(),
+  };
+}
+
+/**
+ * Tells the user's open live streams that a session (or, with `sid` null, every session)
+ * ended: the gateways close the streams it authenticated.
+ */
+function sessionsEnded(username: Username, sid: string | null): Notification {
+  return { kind: 'session', to: username, change: 'ended', sid };
+}
 
 /** Runs one command's handler. Refusals are thrown; the caller turns them into results. */
 export function runCommand(

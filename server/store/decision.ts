@@ -20,7 +20,7 @@ import type {
   User,
   Username,
 } from '../domain/index.js';
-import type { Attendance, CalendarRows } from './calendar-rows.js';
+import type { Attendance, CalendarRows, FeedRow } from './calendar-rows.js';
 import type { CalendarWrites } from './calendar-writes.js';
 import { timeBounds } from './calendar-writes.js';
 import { KEYS, stampsOf, type DecisionJournal } from './effects.js';
@@ -37,7 +37,16 @@ import type { Registry } from './registry.js';
 /** What command handlers read through (the store's {@link CalendarRows}, or a tracked view). */
 export type RowReader = Pick<CalendarRows, keyof CalendarRows>;
 /** What command handlers write through. */
-export type RowWriter = Pick<CalendarWrites, 'apply' | 'insertCredentials' | 'replaceCredentials'>;
+export type RowWriter = Pick<
+  CalendarWrites,
+  | 'apply'
+  | 'insertCredentials'
+  | 'replaceCredentials'
+  | 'revokeSession'
+  | 'setSessionGeneration'
+  | 'insertFeed'
+  | 'deleteFeed'
+>;
 /** The registry as command handlers use it. */
 export type RegistryAccess = Pick<
   Registry,
@@ -83,6 +92,26 @@ export class TrackedRows implements RowReader {
     const groups = this.rows.groupsInviting(username);
     for (const g of groups) this.journal.read(KEYS.group(g.group.name));
     return groups;
+  }
+
+  sessionGeneration(username: Username): number | undefined {
+    this.journal.read(KEYS.user(username));
+    return this.rows.sessionGeneration(username);
+  }
+
+  sessionRevoked(sid: string): boolean {
+    this.journal.read(KEYS.session(sid));
+    return this.rows.sessionRevoked(sid);
+  }
+
+  feed(fid: string): FeedRow | undefined {
+    this.journal.read(KEYS.feed(fid));
+    return this.rows.feed(fid);
+  }
+
+  feedsOf(username: Username): FeedRow[] {
+    this.journal.read(KEYS.feeds(username));
+    return this.rows.feedsOf(username);
   }
 
   blocksGroup(group: string, username: Username): boolean {
@@ -199,6 +228,38 @@ export class RecordedWrites implements RowWriter {
     this.writes.replaceCredentials(username, passwordHash);
     this.journal.wrote({ kind: 'replaceCredentials', username, passwordHash }, [
       KEYS.user(username),
+    ]);
+  }
+
+  revokeSession(sid: string, username: Username, expiresAt: Millis, now: Millis): void {
+    this.writes.revokeSession(sid, username, expiresAt, now);
+    this.journal.wrote({ kind: 'revokeSession', sid, username, expiresAt, now }, [
+      KEYS.session(sid),
+    ]);
+  }
+
+  setSessionGeneration(username: Username, generation: number): void {
+    this.writes.setSessionGeneration(username, generation);
+    this.journal.wrote({ kind: 'setSessionGeneration', username, generation }, [
+      KEYS.user(username),
+    ]);
+  }
+
+  insertFeed(feed: FeedRow): void {
+    this.writes.insertFeed(feed);
+    this.journal.wrote({ kind: 'insertFeed', feed }, [
+      KEYS.feed(feed.fid),
+      KEYS.feeds(feed.username),
+    ]);
+  }
+
+  deleteFeed(fid: string): void {
+    // The owner's list changes too: the decision read the feed, so it knows whose it is.
+    const owner = this.rows.feed(fid)?.username;
+    this.writes.deleteFeed(fid);
+    this.journal.wrote({ kind: 'deleteFeed', fid }, [
+      KEYS.feed(fid),
+      ...(owner === undefined ? [] : [KEYS.feeds(owner)]),
     ]);
   }
 }

@@ -20,8 +20,11 @@
  * place in the log would have produced.
  *
  * Why the keys suffice (what each read depends on, and what stamps it):
- * - `user/<u>` — the user row and credentials: stamped by registering `u` and by replacing
- *   `u`'s password hash.
+ * - `user/<u>` — the user row (its session generation too) and credentials: stamped by
+ *   registering `u`, by replacing `u`'s password hash, and by ending `u`'s sessions.
+ * - `session/<sid>` — whether a session was logged out: stamped by logging it out.
+ * - `feed/<fid>` — a calendar feed; `feeds/<u>` — the user's feeds: both stamped by
+ *   creating or revoking one.
  * - `agenda/<u>` — every event `u` attends, with its times and attendees (and so `u`'s
  *   commitments, invitations and events by UID): stamped by any attendee row of `u`
  *   written or removed, and by every change to an event `u` attends.
@@ -40,6 +43,7 @@ import type { Attendee, CalendarEvent, Mutation, Notification } from '../domain/
 import { InvalidInput } from '../../contract/errors.js';
 import type { WireError } from '../../contract/errors.js';
 import type { TimeBounds } from './calendar-writes.js';
+import type { FeedRow } from './calendar-rows.js';
 import { MAX_ID_LENGTH } from './protocol.js';
 
 /** The keys reads depend on and writes stamp; see the module comment. */
@@ -49,6 +53,9 @@ export const KEYS = {
   memberships: (username: string) => `memberships/${username}`,
   group: (name: string) => `group/${name}`,
   groupInvitations: (username: string) => `group-invitations/${username}`,
+  session: (sid: string) => `session/${sid}`,
+  feed: (fid: string) => `feed/${fid}`,
+  feeds: (username: string) => `feeds/${username}`,
   groupEvents: (name: string) => `group-events/${name}`,
   event: (id: string) => `event/${id}`,
   registry: (key: string) => `registry/${key}`,
@@ -72,6 +79,21 @@ export type RowWrite =
       readonly username: string;
       readonly passwordHash: string;
     }
+  | {
+      readonly kind: 'revokeSession';
+      readonly sid: string;
+      readonly username: string;
+      readonly expiresAt: number;
+      /** Revocations that expired before this are forgotten (a few at a time). */
+      readonly now: number;
+    }
+  | {
+      readonly kind: 'setSessionGeneration';
+      readonly username: string;
+      readonly generation: number;
+    }
+  | { readonly kind: 'insertFeed'; readonly feed: FeedRow }
+  | { readonly kind: 'deleteFeed'; readonly fid: string }
   | {
       readonly kind: 'putRegistry';
       readonly key: string;
@@ -201,6 +223,10 @@ const WRITE_KINDS = [
   'deleteAttendee',
   'insertCredentials',
   'replaceCredentials',
+  'revokeSession',
+  'setSessionGeneration',
+  'insertFeed',
+  'deleteFeed',
   'putRegistry',
   'putLease',
 ] as const satisfies readonly RowWrite['kind'][];

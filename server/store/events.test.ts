@@ -30,6 +30,7 @@ test('registering keeps the user and the hash the users service computed, for lo
   t.deepEqual(c.read(null, { type: 'user.lookup', username: 'alice' }), {
     user: { username: 'alice', displayName: 'Alice Liddell' },
     passwordHash: 'scrypt$16384$8$1$salt$hash',
+    sessionGeneration: 0,
   });
   t.is(
     c.refused(null, { type: 'user.register', username: 'alice', passwordHash: 'x' }).code,

@@ -110,6 +110,24 @@ const commandBody = z.discriminatedUnion('type', [
     previousHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
     passwordHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
   }),
+  // Tokens with a lifecycle (server/users/tokens.ts): the acting user's own.
+  z.strictObject({
+    type: z.literal('session.revoke'),
+    sid: id,
+    expiresAt: z.int().nonnegative(),
+  }),
+  z.strictObject({
+    type: z.literal('user.changePassword'),
+    previousHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
+    passwordHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
+  }),
+  z.strictObject({
+    type: z.literal('feed.create'),
+    fid: id,
+    label: shortText,
+    expiresAt: z.int().nonnegative(),
+  }),
+  z.strictObject({ type: z.literal('feed.revoke'), fid: id }),
   z.strictObject({
     type: z.literal('event.create'),
     draft: eventDraft,
@@ -188,10 +206,22 @@ const commandBody = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * The token the acting user's request came with, as the service verified it: the store
+ * refuses the request when that session was logged out, the user's sessions were ended (a
+ * password change raises the generation), or the feed was revoked.
+ */
+const session = z.strictObject({
+  generation: z.int().nonnegative(),
+  sid: id.optional(),
+  fid: id.optional(),
+});
+
 const storeCommand = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
   requestId: id,
   actor: name.nullable(),
+  session: session.optional(),
   at: z.int().nonnegative(),
   ids: z.array(id).max(MAX_IMPORTED_EVENTS),
   body: commandBody,
@@ -216,6 +246,7 @@ const queryBody = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('event.list'), from: instant, to: instant, ...page }),
   z.strictObject({ type: z.literal('event.show'), eventId: id }),
   z.strictObject({ type: z.literal('invitation.list') }),
+  z.strictObject({ type: z.literal('feed.list') }),
   z.strictObject({ type: z.literal('conflicts.list'), from: instant, to: instant, ...page }),
   z.strictObject({
     type: z.literal('agenda.view'),
@@ -253,6 +284,7 @@ const queryBody = z.discriminatedUnion('type', [
 const storeQuery = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
   actor: name.nullable(),
+  session: session.optional(),
   at: z.int().nonnegative(),
   body: queryBody,
 });
@@ -274,6 +306,8 @@ export type CommandOf<T extends CommandType> = Extract<CommandBody, { type: T }>
 
 /** A read against the store's current state. */
 export type StoreQuery = Immutable<z.output<typeof storeQuery>>;
+/** The token a request came with, as the service verified it (see `session` above). */
+export type SessionRef = Immutable<z.output<typeof session>>;
 export type QueryBody = StoreQuery['body'];
 export type QueryType = QueryBody['type'];
 /** The body of the query of type `T`. */
@@ -335,11 +369,28 @@ export interface ImportOutcome {
   readonly failed: readonly ImportFailure[];
 }
 
+/** A calendar feed as its owner sees it (`agenda feed list`); the URL is shown once, at creation. */
+export interface FeedView {
+  readonly id: string;
+  readonly label: string;
+  /** ISO 8601, UTC. */
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+/** The most feeds one user keeps at once: each is a standing read of their agenda. */
+export const MAX_FEEDS_PER_USER = 20;
+
 /** What each command answers when it succeeds. */
 export interface CommandResults {
   'user.register': { readonly user: User };
   /** Whether the hash was replaced: not when the stored one was no longer `previousHash`. */
   'user.replacePasswordHash': { readonly replaced: boolean };
+  'session.revoke': { readonly revoked: true };
+  /** The new generation: tokens naming an older one are refused from now on. */
+  'user.changePassword': { readonly sessionGeneration: number };
+  'feed.create': { readonly feed: FeedView };
+  'feed.revoke': { readonly feed: FeedView };
   'event.create': ScheduledEvent;
   'event.update': ScheduledEvent;
   'event.cancel': { readonly event: EventDetailsView };
@@ -392,7 +443,13 @@ export interface QueryResults {
   'group.show': { readonly group: GroupView };
   'group.list': { readonly groups: readonly GroupView[] };
   'agenda.export': { readonly ics: string };
-  'user.lookup': { readonly user: User; readonly passwordHash: string };
+  'user.lookup': {
+    readonly user: User;
+    readonly passwordHash: string;
+    /** Tokens name it; a password change raises it, ending every session. */
+    readonly sessionGeneration: number;
+  };
+  'feed.list': { readonly feeds: readonly FeedView[] };
   'registry.get': { readonly entry: RegistryEntry | null };
   'lease.get': { readonly lease: LeaseView | null };
   'store.status': StoreStatus;

@@ -2,6 +2,7 @@
  * Reads, one handler per query type: load the rows the domain query's context names, ask
  * the domain for the view, answer it in the CLI's field names. Queries never write.
  */
+import { feedView } from './commands.js';
 import {
   canViewAgenda,
   conflictWindow,
@@ -122,6 +123,8 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
     };
   },
 
+  'feed.list': (_body, env) => ({ feeds: env.rows.feedsOf(env.actor()).map(feedView) }),
+
   'conflicts.list': (body, env) => {
     const actor = env.actor();
     const window = resumedWindow(body, 'conflict');
@@ -201,10 +204,11 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
   'user.lookup': (body, env) => {
     const user = env.rows.user(body.username);
     const passwordHash = env.rows.passwordHash(body.username);
-    if (user === undefined || passwordHash === undefined) {
+    const sessionGeneration = env.rows.sessionGeneration(body.username);
+    if (user === undefined || passwordHash === undefined || sessionGeneration === undefined) {
       throw new NotFound(`no user named ${body.username}`);
     }
-    return { user, passwordHash };
+    return { user, passwordHash, sessionGeneration };
   },
 
   'registry.get': (body, env) => ({ entry: env.registry.get(body.key) }),

@@ -12,7 +12,8 @@ import { at, DAY, StoreClient } from './test-support.js';
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
 /** Takes membership by consent away, as schemas before 5 had it. */
-const WITHOUT_CONSENT = 'DROP TABLE group_invitations; DROP TABLE group_blocks;';
+const WITHOUT_CONSENT = `DROP TABLE group_invitations; DROP TABLE group_blocks;
+  ${'DROP TABLE revoked_sessions; DROP TABLE feeds; ALTER TABLE users DROP COLUMN session_gen;'}`;
 
 /** A store image rewritten with `sql` (the way an older version of the code left it). */
 async function rewritten(image: Uint8Array, sql: string): Promise<Uint8Array> {

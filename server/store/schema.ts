@@ -27,8 +27,9 @@ import type { Database } from 'sql.js';
  * 3: events keep the iCalendar UID they were imported with, unique per organizer.
  * 4: `key_versions` and the applied index, for effects' preconditions (effects.ts).
  * 5: group membership by consent: `group_invitations` and `group_blocks`.
+ * 6: tokens with a lifecycle: `users.session_gen`, `revoked_sessions` and `feeds`.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -73,6 +74,29 @@ CREATE TABLE group_blocks (
 ) WITHOUT ROWID;
 `;
 
+// Tokens with a lifecycle (server/users/tokens.ts). A token names its user's session
+// generation, which a password change raises (ending every session at once); a session token
+// names its session, which logging out revokes until the token would have expired anyway; a
+// feed token names its feed, which exists until revoked or expired.
+const SESSIONS = `
+CREATE TABLE revoked_sessions (
+  sid        TEXT PRIMARY KEY,
+  username   TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Revocations are forgotten once their tokens have expired.
+CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions (expires_at, sid);
+
+CREATE TABLE feeds (
+  fid        TEXT PRIMARY KEY,
+  username   TEXT NOT NULL,
+  label      TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX feeds_by_user ON feeds (username, created_at, fid);
+`;
+
 const TABLES = `
 CREATE TABLE store_meta (
   key   TEXT PRIMARY KEY,
@@ -81,7 +105,8 @@ CREATE TABLE store_meta (
 
 CREATE TABLE users (
   username     TEXT PRIMARY KEY,
-  display_name TEXT NOT NULL
+  display_name TEXT NOT NULL,
+  session_gen  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 -- The users service hashes; the store only keeps the hash for login.
@@ -165,7 +190,8 @@ CREATE TABLE leases (
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 ${KEY_VERSIONS}
-${GROUP_CONSENT}`;
+${GROUP_CONSENT}
+${SESSIONS}`;
 
 // Each attendee row is in one of the two time indexes, the one of its span class: partial
 // indexes, so adding an attendee updates one of them, not both.
@@ -262,6 +288,12 @@ export function migrateSchema(db: Database): number | null {
       // 4 → 5: membership by consent. Members of the time stay members (they were added
       // under the old rules); every addition from now on is an invitation.
       db.exec(GROUP_CONSENT);
+    }
+    if (version < 6) {
+      // 5 → 6: tokens with a lifecycle. Every user starts at generation 0, which the tokens
+      // issued before carry by default (server/users/tokens.ts); feed tokens issued before
+      // name no feed and are refused from now on: they could never be revoked.
+      db.exec(`ALTER TABLE users ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0; ${SESSIONS}`);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

@@ -106,6 +106,18 @@ export class StoreConnection {
         case 'replaceCredentials':
           this.writes.replaceCredentials(write.username, write.passwordHash);
           break;
+        case 'revokeSession':
+          this.writes.revokeSession(write.sid, write.username, write.expiresAt, write.now);
+          break;
+        case 'setSessionGeneration':
+          this.writes.setSessionGeneration(write.username, write.generation);
+          break;
+        case 'insertFeed':
+          this.writes.insertFeed(write.feed);
+          break;
+        case 'deleteFeed':
+          this.writes.deleteFeed(write.fid);
+          break;
         case 'putRegistry':
           this.registry.putEntryRow(write.key, write.value, write.epoch, write.updatedAt);
           break;

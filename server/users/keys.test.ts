@@ -33,7 +33,7 @@ test('a new key pair is written with a private key only its owner can read, and 
 test('tokens signed with the loaded private key verify with the loaded public key', async (t) => {
   const files = await ensureSigningKeyFiles(await scratch(t));
   const issuer = new TokenIssuer(await loadSigningKey(files.privateKeyPath));
-  const { token } = await issuer.session('alice');
+  const { token } = await issuer.session('alice', 0);
   const verifier = new TokenVerifier({ publicKey: await readTokenPublicKey(files.publicKeyPath) });
   t.is((await verifier.verify(token, 'session')).actor, 'alice');
 });

@@ -4,16 +4,21 @@
  * `agenda-users`, naming the user in `sub`, with `iat`, `exp` and a unique `jti`.
  *
  * - A **session** token (login) has audience `agenda` and lives hours: it authenticates API
- *   requests.
+ *   requests. It names its session (`sid`), which logging out revokes.
  * - A **feed** token has audience `agenda-feed` and `scope: "feed"` and lives a year: it
  *   sits in a subscription URL that calendar apps fetch (`/v1/feeds/:token/calendar.ics`),
  *   so it is written down in places a session token never is. Its own audience is what keeps
  *   a leaked feed URL from authenticating API requests: a verifier that checks the session
- *   audience refuses it without having to know about scopes.
+ *   audience refuses it without having to know about scopes. It names its feed (`fid`),
+ *   which exists in the store until its owner revokes it.
+ *
+ * Both name the user's session generation (`gen`): a password change raises it, so every
+ * token issued before is refused at once. The store checks all three on every request
+ * (server/store/calendar-store.ts), so a revoked token stops working everywhere at once.
  */
 import { SignJWT } from 'jose';
 import type { CryptoKey } from 'jose';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { TOKEN_ALGORITHM } from './keys.js';
 
 export const TOKEN_ISSUER = 'agenda-users';
@@ -34,6 +39,11 @@ export const DEFAULT_FEED_TTL_MS = 365 * 24 * HOUR_MS;
 export interface IssuedToken {
   readonly token: string;
   readonly expiresAt: Date;
+}
+
+/** A session token, with the id of the session it opens. */
+export interface IssuedSession extends IssuedToken {
+  readonly sid: string;
 }
 
 export interface TokenIssuerOptions {
@@ -65,21 +75,43 @@ export class TokenIssuer {
     }
   }
 
-  /** A token that authenticates `username`'s API requests. */
-  session(username: string): Promise<IssuedToken> {
-    return this.sign(username, SESSION_AUDIENCE, this.sessionTtlMs, {});
+  /** How long a session token lasts: a logout's revocation is kept that long. */
+  get sessionTtl(): number {
+    return this.sessionTtlMs;
   }
 
-  /** A token that lets calendar apps fetch `username`'s agenda as iCalendar, and nothing else. */
-  feed(username: string): Promise<IssuedToken> {
-    return this.sign(username, FEED_AUDIENCE, this.feedTtlMs, { scope: FEED_SCOPE });
+  /** How long a feed token lasts. */
+  get feedTtl(): number {
+    return this.feedTtlMs;
+  }
+
+  /** A token that authenticates `username`'s API requests, in a new session. */
+  async session(username: string, generation: number): Promise<IssuedSession> {
+    const sid = newTokenId();
+    const issued = await this.sign(username, SESSION_AUDIENCE, this.sessionTtlMs, {
+      sid,
+      gen: generation,
+    });
+    return { ...issued, sid };
+  }
+
+  /**
+   * A token that lets calendar apps fetch `username`'s agenda as iCalendar, and nothing else,
+   * while feed `fid` exists (the store keeps it until revoked) and until `expiresAt`.
+   */
+  feed(username: string, generation: number, fid: string, expiresAt: number): Promise<IssuedToken> {
+    return this.sign(username, FEED_AUDIENCE, expiresAt - this.clock(), {
+      scope: FEED_SCOPE,
+      fid,
+      gen: generation,
+    });
   }
 
   private async sign(
     username: string,
     audience: string,
     ttlMs: number,
-    claims: Record<string, string>,
+    claims: Record<string, string | number>,
   ): Promise<IssuedToken> {
     const issuedAt = Math.floor(this.clock() / 1000);
     const expiresAt = issuedAt + Math.floor(ttlMs / 1000);
@@ -94,4 +126,9 @@ export class TokenIssuer {
       .sign(this.privateKey);
     return { token, expiresAt: new Date(expiresAt * 1000) };
   }
+}
+
+/** A session or feed id: 128 random bits, as the store's ids are spelt. */
+export function newTokenId(): string {
+  return randomBytes(16).toString('base64url');
 }

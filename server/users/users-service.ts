@@ -15,6 +15,7 @@ import type {
   FeedAnswer,
   ImportAnswer,
   LoginAnswer,
+  LogoutAnswer,
   UserAnswer,
   UserInfo,
 } from '../../contract/api.js';
@@ -30,7 +31,7 @@ import type { OperationCall } from '../services/service-handler.js';
 import { inlineCalendarParser, type CalendarParser } from './calendar-parser.js';
 import { refuseCommonPassword } from './common-passwords.js';
 import { PasswordHasher, registrationSalt } from './passwords.js';
-import type { TokenIssuer } from './tokens.js';
+import { newTokenId, type TokenIssuer } from './tokens.js';
 
 /** The same answer for an unknown username and a wrong password: which one it was is nobody's business. */
 const WRONG_CREDENTIALS = 'wrong username or password';
@@ -51,6 +52,9 @@ export interface UsersServiceOptions {
 }
 
 type OpOf<T extends Op['type']> = Extract<Op, { type: T }>;
+
+/** The clock difference gateways tolerate on a token's expiry (server/gateway/tokens.ts). */
+const TOKEN_CLOCK_TOLERANCE_MS = 30_000;
 
 function userInfo(user: User): UserInfo {
   return { username: user.username, name: user.displayName };
@@ -93,7 +97,18 @@ export class UsersService implements LogicService {
       case 'agenda.import':
         return this.importAgenda(op, call);
       case 'feed.create':
-        return this.createFeed(call);
+        return this.createFeed(op, call);
+      case 'feed.list':
+        return call.store.query(requireActor(call.request), { type: 'feed.list' });
+      case 'feed.revoke':
+        return call.store.command(requireActor(call.request), {
+          type: 'feed.revoke',
+          fid: op.id,
+        });
+      case 'account.logout':
+        return this.logout(call);
+      case 'account.changePassword':
+        return this.changePassword(op, call);
       case 'command':
       case 'query':
         return passThrough(op, call.request, call.store);
@@ -126,7 +141,9 @@ export class UsersService implements LogicService {
    * is at hand only now.
    */
   private async login(op: OpOf<'account.login'>, call: OperationCall): Promise<LoginAnswer> {
-    let account: { readonly user: User; readonly passwordHash: string } | undefined;
+    let account:
+      | { readonly user: User; readonly passwordHash: string; readonly sessionGeneration: number }
+      | undefined;
     try {
       account = await call.store.query(null, { type: 'user.lookup', username: op.username });
     } catch (error) {
@@ -140,7 +157,53 @@ export class UsersService implements LogicService {
     if (this.passwords.needsRehash(account.passwordHash)) {
       await this.rehash(account.user.username, op.password, account.passwordHash, call);
     }
-    const { token, expiresAt } = await this.tokens.session(account.user.username);
+    const { token, expiresAt } = await this.tokens.session(
+      account.user.username,
+      account.sessionGeneration,
+    );
+    return { token, expiresAt: expiresAt.toISOString(), user: userInfo(account.user) };
+  }
+
+  /**
+   * Ends the session the request's token names: the store refuses its tokens from now on,
+   * until they would have expired anyway, and the gateways close its live streams.
+   */
+  private async logout(call: OperationCall): Promise<LogoutAnswer> {
+    const actor = requireActor(call.request);
+    const sid = call.request.session?.sid;
+    if (sid === undefined) throw new Unauthenticated('only a session token can log out');
+    // Kept as long as any token of the session can live, plus the clock tolerance.
+    const expiresAt = Date.now() + this.tokens.sessionTtl + TOKEN_CLOCK_TOLERANCE_MS;
+    await call.store.command(actor, { type: 'session.revoke', sid, expiresAt });
+    return { loggedOut: true };
+  }
+
+  /**
+   * Checks the current password, stores the new one's hash and ends every session of the
+   * user (feeds too: they were made with the old password), then opens a new session for
+   * the caller, so the person changing it stays signed in where they are.
+   */
+  private async changePassword(
+    op: OpOf<'account.changePassword'>,
+    call: OperationCall,
+  ): Promise<LoginAnswer> {
+    const actor = requireActor(call.request);
+    validatePassword(op.newPassword);
+    refuseCommonPassword(op.newPassword);
+    const account = await call.store.query(null, { type: 'user.lookup', username: actor });
+    if (!(await this.passwords.verify(op.currentPassword, account.passwordHash))) {
+      throw new Unauthenticated('the current password is not right');
+    }
+    const passwordHash = await this.passwords.hash(
+      op.newPassword,
+      registrationSalt(call.request.id, actor),
+    );
+    const { sessionGeneration } = await call.store.command(actor, {
+      type: 'user.changePassword',
+      previousHash: account.passwordHash,
+      passwordHash,
+    });
+    const { token, expiresAt } = await this.tokens.session(actor, sessionGeneration);
     return { token, expiresAt: expiresAt.toISOString(), user: userInfo(account.user) };
   }
 
@@ -224,8 +287,23 @@ export class UsersService implements LogicService {
     };
   }
 
-  private async createFeed(call: OperationCall): Promise<FeedAnswer> {
-    const { token } = await this.tokens.feed(requireActor(call.request));
-    return { url: feedPath(token) };
+  /**
+   * A feed the store keeps until its owner revokes it (or a password change ends it), and
+   * the token of its URL. The token is shown once: the store keeps no copy of it.
+   */
+  private async createFeed(op: OpOf<'feed.create'>, call: OperationCall): Promise<FeedAnswer> {
+    const actor = requireActor(call.request);
+    const generation = call.request.session?.generation;
+    if (generation === undefined) throw new Unauthenticated('a feed is made with a session token');
+    const fid = newTokenId();
+    const expiresAt = Date.now() + this.tokens.feedTtl;
+    const { feed } = await call.store.command(actor, {
+      type: 'feed.create',
+      fid,
+      label: op.label?.trim() || 'calendar feed',
+      expiresAt,
+    });
+    const { token } = await this.tokens.feed(actor, generation, fid, expiresAt);
+    return { url: feedPath(token), feed };
   }
 }

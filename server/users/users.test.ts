@@ -3,6 +3,7 @@
  * appointments and their live updates, idempotent retries, iCalendar import, feeds.
  */
 import test from 'ava';
+import type { BusSession } from '../bus/protocol.js';
 import { decodeJwt, decodeProtectedHeader, SignJWT, UnsecuredJWT } from 'jose';
 import { httpStatusFor } from '../../contract/errors.js';
 import type { AgendaError, InvalidInput } from '../../contract/errors.js';
@@ -64,9 +65,14 @@ async function setup(cost: ScryptCost = TEST_SCRYPT_COST) {
     { database, publisher, log: new RecordingLog(), clock: clock.read },
     { tokens, passwords },
   );
-  const send = <Answer>(actor: string | null, op: unknown, id?: string) =>
+  // Every signed-in request comes with a session token's claims, as the gateway passes them.
+  const send = <Answer>(actor: string | null, op: unknown, id?: string, session?: BusSession) =>
     users.handle(
-      busRequest(actor, op, { clock, ...(id === undefined ? {} : { id }) }),
+      busRequest(actor, op, {
+        clock,
+        ...(id === undefined ? {} : { id }),
+        ...(actor === null ? {} : { session: session ?? { generation: 0, sid: 'test-session' } }),
+      }),
       NEVER,
     ) as Promise<Answer>;
   const refused = async (actor: string | null, op: unknown): Promise<AgendaError> => {
@@ -645,4 +651,163 @@ test('a feed token opens the .ics feed only: it is not a session token, nor the 
     (await t.throwsAsync<AgendaError>(verify(session.token, 'feed', s.keys.publicKey)))?.code,
     'unauthenticated',
   );
+});
+
+// ---------------------------------------------------------------------------------------
+// Tokens with a lifecycle: what the gateway passes on from a token, the store checks.
+
+/** The claims the gateway would pass on with a request made with `token`. */
+function sessionOf(token: string): BusSession {
+  const claims = decodeJwt(token);
+  const generation = claims.gen as number;
+  return typeof claims.fid === 'string'
+    ? { generation, fid: claims.fid }
+    : { generation, sid: claims.sid as string };
+}
+
+async function signedIn(s: Awaited<ReturnType<typeof setup>>, username: string, password: string) {
+  const { token } = await s.send<LoginAnswer>(null, { type: 'account.login', username, password });
+  const as = <Answer>(op: unknown) =>
+    s.send<Answer>(username, op, undefined, sessionOf(token));
+  const refusedAs = async (op: unknown): Promise<AgendaError> => {
+    try {
+      await as(op);
+    } catch (error) {
+      return error as AgendaError;
+    }
+    throw new Error('the request was not refused');
+  };
+  return { token, as, refusedAs };
+}
+
+const LIST = { type: 'query', body: { type: 'event.list', from: 0, to: 86_400_000 } };
+
+test('logging out ends that session everywhere at once, and only that one', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const laptop = await signedIn(s, 'alice', 'correct horse battery');
+  const phone = await signedIn(s, 'alice', 'correct horse battery');
+  t.not(sessionOf(laptop.token).sid, sessionOf(phone.token).sid, 'each login is a session');
+  await laptop.as({ type: 'account.logout' });
+  const after = await laptop.refusedAs(LIST);
+  t.is(after.code, 'unauthenticated');
+  t.regex(after.message, /logged out/);
+  await t.notThrowsAsync(phone.as(LIST), 'the other session goes on');
+  t.true(
+    s.publisher.published.some(
+      (p) =>
+        p.to === 'alice' &&
+        p.update.kind === 'session' &&
+        p.update.session === sessionOf(laptop.token).sid,
+    ),
+    'its live streams are told to close',
+  );
+});
+
+test('changing the password ends every session and feed, and opens a new session', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const old = await signedIn(s, 'alice', 'correct horse battery');
+  const { url } = await old.as<{ url: string }>({ type: 'feed.create', label: 'phone' });
+  const feedToken = decodeURIComponent(/\/v1\/feeds\/([^/]+)\//.exec(url)?.[1] ?? '');
+  const wrong = await old.refusedAs({
+    type: 'account.changePassword',
+    currentPassword: 'not it at all',
+    newPassword: 'a brand new passphrase',
+  });
+  t.is(wrong.code, 'unauthenticated');
+  const common = await old.refusedAs({
+    type: 'account.changePassword',
+    currentPassword: 'correct horse battery',
+    newPassword: 'password123',
+  });
+  t.is(common.code, 'invalid');
+
+  const changed = await old.as<LoginAnswer>({
+    type: 'account.changePassword',
+    currentPassword: 'correct horse battery',
+    newPassword: 'a brand new passphrase',
+  });
+  t.is(decodeJwt(changed.token).gen, 1);
+  t.regex((await old.refusedAs(LIST)).message, /password changed/);
+  const feed = await s.refused('alice', { type: 'query', body: { type: 'agenda.export' } });
+  t.is(feed.code, 'unauthenticated', 'a request with the old generation');
+  try {
+    await s.send(
+      'alice',
+      { type: 'query', body: { type: 'agenda.export' } },
+      undefined,
+      sessionOf(feedToken),
+    );
+    t.fail('the feed made before the change still opened');
+  } catch (error) {
+    t.is((error as AgendaError).code, 'unauthenticated');
+  }
+  await t.notThrowsAsync(
+    s.send('alice', LIST, undefined, sessionOf(changed.token)),
+    'the new session works',
+  );
+  t.is(
+    (
+      await s.refused(null, {
+        type: 'account.login',
+        username: 'alice',
+        password: 'correct horse battery',
+      })
+    ).code,
+    'unauthenticated',
+  );
+  await t.notThrowsAsync(signedIn(s, 'alice', 'a brand new passphrase'));
+});
+
+test('a feed opens the agenda until revoked; it is listed without its URL; others cannot revoke it', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  await s.register('mallory', 'another long passphrase');
+  const alice = await signedIn(s, 'alice', 'correct horse battery');
+  const mallory = await signedIn(s, 'mallory', 'another long passphrase');
+  const made = await alice.as<{ url: string; feed: { id: string; label: string } }>({
+    type: 'feed.create',
+    label: 'phone',
+  });
+  t.is(made.feed.label, 'phone');
+  const token = decodeURIComponent(/\/v1\/feeds\/([^/]+)\//.exec(made.url)?.[1] ?? '');
+  t.is(decodeJwt(token).fid, made.feed.id);
+  const exportAs = () =>
+    s.send(
+      'alice',
+      { type: 'query', body: { type: 'agenda.export' } },
+      undefined,
+      sessionOf(token),
+    );
+  await t.notThrowsAsync(exportAs());
+  const listed = await alice.as<{ feeds: { id: string }[] }>({ type: 'feed.list' });
+  t.deepEqual(
+    listed.feeds.map((f) => f.id),
+    [made.feed.id],
+  );
+  t.false(JSON.stringify(listed).includes(token), 'the URL is shown once');
+
+  t.is((await mallory.refusedAs({ type: 'feed.revoke', id: made.feed.id })).code, 'not_found');
+  await alice.as({ type: 'feed.revoke', id: made.feed.id });
+  try {
+    await exportAs();
+    t.fail('a revoked feed still opened');
+  } catch (error) {
+    t.regex((error as AgendaError).message, /feed was revoked/);
+  }
+  t.deepEqual(await alice.as({ type: 'feed.list' }), { feeds: [] });
+});
+
+test('a token for a user the store does not know opens nothing, not even a new feed', async (t) => {
+  const s = await setup();
+  const ghost = { generation: 0, sid: 'forged-session' };
+  for (const op of [{ type: 'feed.create' }, LIST, { type: 'account.me' }]) {
+    try {
+      await s.send('ghost', op, undefined, ghost);
+      t.fail(`${JSON.stringify(op)} was answered for a user nobody registered`);
+    } catch (error) {
+      t.is((error as AgendaError).code, 'unauthenticated');
+    }
+  }
 });
