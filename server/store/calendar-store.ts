@@ -258,6 +258,9 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
     };
     try {
       // The result's type follows the query's type; the handler map guarantees it.
+      // Whoever acts is checked before anything is read for them, whether or not the query
+      // needs the actor (`user.lookup` for a signed-in user's own account does not).
+      if (request.actor !== null) env.actor();
       return { ok: true, result: runQuery(request, env) } as StoreQueryResult;
     } catch (error) {
       if (isEnvironmentalFailure(error)) throw error;
@@ -474,6 +477,8 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
     };
     connection.savepoint.run();
     try {
+      // As for queries: an actor is checked (a token still valid) before the command runs.
+      if (command.actor !== null) env.actor();
       const applied = runCommand(command, env);
       return { ok: true, result: applied.result, notifications: applied.notifications };
     } catch (error) {

@@ -692,6 +692,8 @@ test('logging out ends that session everywhere at once, and only that one', asyn
   const after = await laptop.refusedAs(LIST);
   t.is(after.code, 'unauthenticated');
   t.regex(after.message, /logged out/);
+  // Also what reads no calendar: the account itself.
+  t.is((await laptop.refusedAs({ type: 'account.me' })).code, 'unauthenticated');
   await t.notThrowsAsync(phone.as(LIST), 'the other session goes on');
   t.true(
     s.publisher.published.some(

@@ -324,6 +324,43 @@ test.serial('flat group: one decline cancels the event for everyone', async (t) 
   t.is((shown.json?.event as { status: string } | undefined)?.status, 'cancelled');
 });
 
+test.serial(
+  'logout ends the session on the server: a copy of its token is refused by both gateways',
+  async (t) => {
+    t.is(
+      (
+        await agenda(
+          ['register', 'dora', '--password-stdin', '--profile', 'dora'],
+          'dora-password\n',
+        )
+      ).code,
+      0,
+    );
+    const profile = JSON.parse(readFileSync(join(configDir, 'profiles', 'dora.json'), 'utf8')) as {
+      login: { token: string };
+    };
+    const copy = profile.login.token;
+    const ca = readFileSync(join(dataDir, 'pki/ca.pem'));
+    const dispatcher = new Agent({ connect: { ca } });
+    const me = async (base: string) =>
+      (
+        await request(`${base}/v1/me`, {
+          dispatcher,
+          headers: { authorization: `Bearer ${copy}` },
+        })
+      ).statusCode;
+    try {
+      for (const base of GATEWAYS.split(',')) t.is(await me(base), 200);
+      const out = await agenda(['logout', '--profile', 'dora']);
+      t.is(out.code, 0, out.stderr);
+      t.like(out.json, { loggedOut: true, revoked: true });
+      for (const base of GATEWAYS.split(',')) t.is(await me(base), 401, 'the copy is refused');
+    } finally {
+      await dispatcher.close();
+    }
+  },
+);
+
 test.serial('without a login the CLI exits 2 and says so', async (t) => {
   const anonymous = await agenda(['whoami', '--profile', 'nobody']);
   t.is(anonymous.code, 2);
