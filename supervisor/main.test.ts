@@ -74,7 +74,7 @@ test('cut off from the DB, the supervisor runs but does not act, and stops on SI
       await dispatcher.close();
     }
   };
-  const operator = await scrape(tls.client);
+  const operator = await scrape(tls.operator);
   t.is(operator.status, 200);
   const worst = sampleValue(parsePrometheusText(operator.text), EVENT_LOOP_DELAY_METRICS.worst, {
     service: 'supervisor',

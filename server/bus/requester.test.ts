@@ -282,17 +282,32 @@ test('a worker killed mid-request: another one takes the request over and the ca
 test('a slow handler on a live worker is not taken over', async (t) => {
   const f = await fixture(t, { resendAfterMs: 60_000 });
   const invocations: string[] = [];
-  worker(t, f, 'users-slow', async () => {
-    invocations.push('slow');
-    await delay(1_200); // four times the takeover idle time
-    return { ok: true, result: 'slow but sure' };
-  });
-  const answer = f.requester.request('users', 'alice', 'op', { deadlineMs: 10_000 });
+  // A takeover idle time of a second: the slow worker's claims, renewed well within it, must
+  // survive the stalls of a test process on a loaded machine (at 300 ms they did not).
+  const idle = { claimIdleMs: 1_000 };
+  worker(
+    t,
+    f,
+    'users-slow',
+    async () => {
+      invocations.push('slow');
+      await delay(4_000); // four times the takeover idle time
+      return { ok: true, result: 'slow but sure' };
+    },
+    idle,
+  );
+  const answer = f.requester.request('users', 'alice', 'op', { deadlineMs: 15_000 });
   await waitFor('the slow worker to start', () => invocations.length === 1);
-  worker(t, f, 'users-eager', () => {
-    invocations.push('eager');
-    return Promise.resolve({ ok: true, result: 'eager' });
-  });
+  worker(
+    t,
+    f,
+    'users-eager',
+    () => {
+      invocations.push('eager');
+      return Promise.resolve({ ok: true, result: 'eager' });
+    },
+    idle,
+  );
   t.like(await answer, { ok: true, result: 'slow but sure' });
   t.deepEqual(invocations, ['slow']);
 });
@@ -445,17 +460,25 @@ test('a caller asking again for the same id sends the request again, so a copy s
         signal.addEventListener('abort', () => reject(signal.reason as Error)),
       );
     },
-    { concurrency: 1 },
+    // Claims kept fresh with room for a loaded machine's stalls: what answers the retry must
+    // be the re-send, not a takeover of the hung replica's claim.
+    { concurrency: 1, claimIdleMs: 5_000 },
   );
   const first = f.requester.request('users', 'alice', 'op', {
     id: 'asked-twice',
     deadlineMs: 20_000,
   });
   await waitFor('the hung replica to take the request', () => invocations.length === 1);
-  worker(t, f, 'users-live', (request) => {
-    invocations.push(`live:${request.id}`);
-    return Promise.resolve({ ok: true, result: 'answered' });
-  });
+  worker(
+    t,
+    f,
+    'users-live',
+    (request) => {
+      invocations.push(`live:${request.id}`);
+      return Promise.resolve({ ok: true, result: 'answered' });
+    },
+    { claimIdleMs: 5_000 },
+  );
   // The client's own attempt timed out: it asks again with the same id.
   await delay(300);
   const retry = f.requester.request('users', 'alice', 'op', {

@@ -28,6 +28,8 @@ export interface RedisTlsFiles {
   readonly keyFile: string;
   /** For bus connections: signed by the same CA as the servers. */
   readonly client: MutualTlsMaterial;
+  /** The operator's certificate: the only one a daemon's `/metrics` answers. */
+  readonly operator: MutualTlsMaterial;
   remove(): Promise<void>;
 }
 
@@ -42,6 +44,11 @@ export async function createRedisTls(): Promise<RedisTlsFiles> {
     usages: 'both',
   });
   const client = await issueCertificate(ca, { name: 'bus-client', usages: 'client' });
+  const operator = await issueCertificate(ca, {
+    name: 'operator',
+    usages: 'client',
+    role: 'operator',
+  });
   const caFile = path.join(dir, 'ca.pem');
   const certFile = path.join(dir, 'redis.pem');
   const keyFile = path.join(dir, 'redis-key.pem');
@@ -54,6 +61,7 @@ export async function createRedisTls(): Promise<RedisTlsFiles> {
     certFile,
     keyFile,
     client: { ca: ca.certPem, cert: client.certPem, key: client.keyPem },
+    operator: { ca: ca.certPem, cert: operator.certPem, key: operator.keyPem },
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

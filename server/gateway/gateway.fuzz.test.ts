@@ -383,9 +383,18 @@ test('no request, however hostile, is answered 5xx or hangs, and the system serv
   const health = await request(`${system.url}/healthz`, { dispatcher: system.agent });
   t.is(health.statusCode, 200);
   await health.body.dump();
+  // In a new session: the fuzz may have logged alice's out (DELETE /v1/sessions/current).
+  const login = await request(`${system.url}/v1/sessions`, {
+    dispatcher: system.agent,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'alice', password: PASSWORD }),
+  });
+  t.is(login.statusCode, 200);
+  const { token } = (await login.body.json()) as { token: string };
   const me = await request(`${system.url}/v1/me`, {
     dispatcher: system.agent,
-    headers: { authorization: `Bearer ${sessions.get('alice') ?? ''}` },
+    headers: { authorization: `Bearer ${token}` },
   });
   t.is(me.statusCode, 200);
   t.like(await me.body.json(), { user: { username: 'alice' } });

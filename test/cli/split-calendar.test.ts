@@ -42,7 +42,7 @@ function googleExport(series: number): string {
     'END:VTIMEZONE',
   ];
   for (let i = 0; i < series; i++) {
-    const day = String(1 + (i % 28)).padStart(2, '0');
+    const day = String(1 + (i % 24)).padStart(2, '0');
     lines.push(
       'BEGIN:VEVENT',
       `DTSTART;TZID=Europe/Madrid:202503${day}T${String(8 + (i % 9)).padStart(2, '0')}0000`,
@@ -66,7 +66,8 @@ function googleExport(series: number): string {
   }
   // Google lists changed occurrences after the series, not next to them.
   for (let i = 0; i < series; i += 3) {
-    const day = String(1 + (i % 28) + 7).padStart(2, '0');
+    // A week after the series starts, still in March (the generator once made March 32–35).
+    const day = String(1 + (i % 24) + 7).padStart(2, '0');
     lines.push(
       'BEGIN:VEVENT',
       `DTSTART;TZID=Europe/Madrid:202503${day}T180000`,
@@ -123,7 +124,7 @@ function outlookExport(events: number): string {
   ];
   for (let i = 0; i < events; i++) {
     const zone = i % 4 === 0 ? 'Pacific Standard Time' : 'W. Europe Standard Time';
-    const day = String(1 + (i % 28)).padStart(2, '0');
+    const day = String(1 + (i % 24)).padStart(2, '0');
     lines.push(
       'BEGIN:VEVENT',
       'ORGANIZER;CN=Adele Vance:MAILTO:adele@contoso.example',
@@ -226,7 +227,7 @@ function thunderbirdExport(events: number): string {
     ].join(CRLF),
   ];
   for (let i = 0; i < events; i++) {
-    const day = String(1 + (i % 28)).padStart(2, '0');
+    const day = String(1 + (i % 24)).padStart(2, '0');
     blocks.push(
       [
         'BEGIN:VEVENT',
