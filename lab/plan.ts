@@ -275,6 +275,7 @@ export function buildPlan(
       tls: layout.tls(name),
       db: dbApis,
       ...(s.service === 'users' ? { signingKey: signing.privateKeyPath } : {}),
+      verificationKey: signing.publicKeyPath,
       concurrency: 32,
       gossip: gossip(s.host, s.gossipPort),
       metrics: at(s.host, s.metricsPort),

@@ -31,6 +31,8 @@ export const ServiceConfigSchema = z.strictObject({
   ...common,
   /** The users service's token-signing private key (PKCS#8 PEM, mode 0600). */
   signingKey: z.string().optional(),
+  /** Its public key (SPKI PEM): each request's token is verified with it again here. */
+  verificationKey: z.string(),
   concurrency: z.number().int().min(1).max(1024).default(32),
   metrics: MetricsListenSchema.optional(),
   /** Membership: the replica joins as `<service>-<instance>` with role `<service>`. */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { Unavailable } from '../../contract/errors.js';
 import { Gateway } from '../../server/gateway/gateway.js';
-import { importTokenPublicKey } from '../../server/gateway/keys.js';
+import { importTokenPublicKey } from '../../server/users/public-keys.js';
 import type { Dispatcher, DispatchOptions } from '../../server/gateway/ports.js';
 import { GroupsService } from '../../server/groups/groups-service.js';
 import type { Op, ServiceName } from '../../server/protocol/ops.js';

@@ -65,18 +65,19 @@ export interface BusRequest<Op = unknown> {
   /** The authenticated user, or null for anonymous operations (register, login). */
   readonly actor: string | null;
   /**
-   * The session or feed the actor's token names (server/users/tokens.ts), which the store
-   * checks is still valid: absent for anonymous operations.
+   * The token the actor signed in with, as the client sent it: the service verifies it
+   * again and takes the actor from it, never from `actor` alone (server/services/
+   * service-handler.ts), so writing to Redis is not enough to act as a user. Absent for
+   * anonymous operations.
    */
-  readonly session?: BusSession;
+  readonly credential?: BusCredential;
   readonly op: Op;
 }
 
-/** A verified token's claims the store checks: the user's session generation, and the session or feed. */
-export interface BusSession {
-  readonly generation: number;
-  readonly sid?: string;
-  readonly fid?: string;
+/** A user's token as it travels with a request: a session token, or a feed token on its feed. */
+export interface BusCredential {
+  readonly kind: 'session' | 'feed';
+  readonly token: string;
 }
 
 /** An error as it crosses the bus: the code decides (see contract/errors.ts), the message explains. */
@@ -134,12 +135,8 @@ const requestSchema = z.strictObject({
   replyTo: busId,
   deadline: z.int().positive(),
   actor: username.nullable(),
-  session: z
-    .strictObject({
-      generation: z.int().nonnegative(),
-      sid: busId.optional(),
-      fid: busId.optional(),
-    })
+  credential: z
+    .strictObject({ kind: z.enum(['session', 'feed']), token: z.string().min(1).max(4096) })
     .optional(),
   op: payload,
 });

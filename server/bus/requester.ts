@@ -27,7 +27,7 @@ import {
   replyChannel,
   requestStream,
 } from './protocol.js';
-import type { BusReply, BusRequest, BusSession, ServiceName } from './protocol.js';
+import type { BusReply, BusRequest, BusCredential, ServiceName } from './protocol.js';
 
 /**
  * No reply came before the deadline (or the caller gave up): the request may or may not have
@@ -61,8 +61,8 @@ export interface RequestOptions {
   /** How long to wait for the reply; also bounds the service's work. */
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
-  /** The session the actor's token names (see BusRequest). */
-  readonly session?: BusSession;
+  /** The actor's token, which the service verifies again (see BusRequest). */
+  readonly credential?: BusCredential;
 }
 
 /** Counters for the gateway's metrics. */
@@ -217,7 +217,7 @@ export class Requester {
       replyTo: this.options.gatewayId,
       deadline,
       actor,
-      ...(options.session ? { session: options.session } : {}),
+      ...(options.credential ? { credential: options.credential } : {}),
       op,
     });
     // Once subscribed (every request but the first few), there is nothing to wait for.
@@ -243,7 +243,7 @@ export class Requester {
             replyTo: this.options.gatewayId,
             deadline,
             actor,
-            ...(options.session ? { session: options.session } : {}),
+            ...(options.credential ? { credential: options.credential } : {}),
             op,
           },
           waiters: new Set(),

@@ -11,12 +11,13 @@ import { describeRole } from '../../base/pki.js';
 import type { RouteDeclaration } from '../../contract/api-routes.js';
 import type { AccessRefusals } from '../net/access-refusals.js';
 import { OPERATOR_ROLES, peerRole, presentsClusterCertificate } from '../net/client-certificate.js';
+import type { BusCredential } from '../bus/protocol.js';
 import {
   TokenVerifier,
   type TokenSession,
   type TokenVerifierOptions,
   type VerifiedToken,
-} from './tokens.js';
+} from '../users/token-verifier.js';
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
@@ -61,7 +62,8 @@ export class Authentication {
       return null;
     }
     if (route.auth === 'feed') {
-      return identityOf(await this.tokens.verify(params.token ?? '', 'feed'));
+      const token = params.token ?? '';
+      return identityOf(await this.tokens.verify(token, 'feed'), { kind: 'feed', token });
     }
     const header = req.headers.authorization;
     if (header === undefined) {
@@ -71,18 +73,20 @@ export class Authentication {
     if (token === undefined) {
       throw new Unauthenticated('the authorization header must be "Bearer <token>"');
     }
-    return identityOf(await this.tokens.verify(token, 'session'));
+    return identityOf(await this.tokens.verify(token, 'session'), { kind: 'session', token });
   }
 }
 
-/** Who asks, as a verified token says: the actor, and the session the store checks. */
+/**
+ * Who asks, as a verified token says: the actor, the session the store checks, and the
+ * token itself, which travels with the request for the service to verify again.
+ */
 export interface Identity {
   readonly actor: string;
   readonly session: TokenSession;
-  /** When the token expires, ms since the epoch (a logout's revocation lasts that long). */
-  readonly expiresAt: number;
+  readonly credential: BusCredential;
 }
 
-function identityOf(token: VerifiedToken): Identity {
-  return { actor: token.actor, session: token.session, expiresAt: token.expiresAt };
+function identityOf(token: VerifiedToken, credential: BusCredential): Identity {
+  return { actor: token.actor, session: token.session, credential };
 }

@@ -66,7 +66,7 @@ import {
 } from './routes.js';
 import type { Router } from './router.js';
 import { ServiceCalls } from './service-calls.js';
-import type { TokenVerifierOptions } from './tokens.js';
+import type { TokenVerifierOptions } from '../users/token-verifier.js';
 import { AccessRefusals } from '../net/access-refusals.js';
 
 export type { GatewayLogger } from './ports.js';

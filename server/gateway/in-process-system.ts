@@ -31,7 +31,8 @@ import { PasswordHasher } from '../users/passwords.js';
 import { TokenIssuer } from '../users/tokens.js';
 import { UsersService } from '../users/users-service.js';
 import { Gateway } from './gateway.js';
-import { importTokenPublicKey } from './keys.js';
+import { importTokenPublicKey } from '../users/public-keys.js';
+import { TokenVerifier } from '../users/token-verifier.js';
 import { busDispatcher } from './service-calls.js';
 
 /** One line some layer logged. */
@@ -125,6 +126,10 @@ export async function startInProcessSystem(
   };
   const keys = await createSigningKeyPair();
   const issuer = new TokenIssuer(keys.privateKey);
+  // As the services' main.ts: each request's token is verified again before it is handled.
+  const serviceTokens = new TokenVerifier({
+    publicKey: await importTokenPublicKey(keys.publicKeyPem),
+  });
   const calendars = new WorkerCalendarParser();
   calendars.start();
   t.teardown(() => calendars.close());
@@ -145,7 +150,7 @@ export async function startInProcessSystem(
       logger: logger('bus'),
       handler: async (request, signal) => ({
         ok: true,
-        result: await service.handle(serviceRequestFrom(request), signal),
+        result: await service.handle(await serviceRequestFrom(request, serviceTokens), signal),
       }),
     });
     t.teardown(() => worker.close());

@@ -29,7 +29,7 @@ import { StatelessDaemon } from '../stateless-daemon.js';
 import type { AbuseLimitRules } from './abuse-limits.js';
 import { Gateway } from './gateway.js';
 import { busDispatcher } from './service-calls.js';
-import { readTokenPublicKey } from './keys.js';
+import { readTokenPublicKey } from '../users/public-keys.js';
 
 const daemon = new StatelessDaemon({
   program: 'server/gateway/main.ts',

@@ -6,7 +6,7 @@
 import type { FeedAnswer, ImportAnswer, LoginAnswer, UserAnswer } from '../../contract/api.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
 import type { CommandResults, CommandType, QueryResults, QueryType } from '../store/protocol.js';
-import type { TokenSession } from './tokens.js';
+import type { BusCredential } from '../bus/protocol.js';
 
 /** What the gateway writes to its log; any structured logger fits. */
 export interface GatewayLogger {
@@ -25,8 +25,8 @@ export interface DispatchOptions {
   readonly deadlineMs: number;
   /** Aborted when the client went away or the deadline passed. */
   readonly signal?: AbortSignal;
-  /** The session the actor's token names, which the store checks is still valid. */
-  readonly session?: TokenSession;
+  /** The actor's token, which the service verifies again before acting as them. */
+  readonly credential?: BusCredential;
 }
 
 /**

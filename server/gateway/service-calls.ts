@@ -50,7 +50,7 @@ export class ServiceCalls {
           requestId: busId,
           deadlineMs,
           signal,
-          ...(identity ? { session: identity.session } : {}),
+          ...(identity ? { credential: identity.credential } : {}),
         });
         availability.answered(service);
         return answer;
@@ -73,12 +73,12 @@ export class ServiceCalls {
  */
 export function busDispatcher(requester: Pick<Requester, 'request'>): Dispatcher {
   return {
-    async dispatch(service, actor, op, { requestId, deadlineMs, signal, session }) {
+    async dispatch(service, actor, op, { requestId, deadlineMs, signal, credential }) {
       const reply = await requester.request(service, actor, op, {
         id: requestId,
         deadlineMs,
         ...(signal ? { signal } : {}),
-        ...(session ? { session } : {}),
+        ...(credential ? { credential } : {}),
       });
       if (reply.ok) return reply.result;
       throw errorFromWire(reply.error);

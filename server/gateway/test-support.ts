@@ -13,7 +13,7 @@ import type { Op, ServiceName } from '../protocol/ops.js';
 import { createSigningKeyPair, TOKEN_ALGORITHM } from '../users/keys.js';
 import { SESSION_AUDIENCE, TokenIssuer, TOKEN_ISSUER } from '../users/tokens.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
-import { importTokenPublicKey } from './keys.js';
+import { importTokenPublicKey } from '../users/public-keys.js';
 import type { DispatchOptions, Dispatcher, NotificationFeed, ReadinessProbe } from './ports.js';
 
 /** One op the fake dispatcher received. */

@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger } from '../../base/log.js';
 import { createRedisTls, waitFor } from '../bus/test-support.js';
+import { createSigningKeyPair } from '../users/keys.js';
 import { joinGossip } from './join.js';
 import { GossipView } from './view.js';
 
@@ -89,6 +90,8 @@ test('a service whose gossip key is too short does not start, and says why', asy
   const tls = await createRedisTls();
   t.teardown(() => tls.remove());
   await writeFile(path.join(tls.dir, 'short.key'), 'too-short\n', { mode: 0o600 });
+  const { publicKeyPem } = await createSigningKeyPair();
+  await writeFile(path.join(tls.dir, 'token-public.pem'), publicKeyPem);
   const configPath = path.join(tls.dir, 'groups-1.json');
   await writeFile(
     configPath,
@@ -97,6 +100,7 @@ test('a service whose gossip key is too short does not start, and says why', asy
       instance: 1,
       tls: { ca: 'ca.pem', cert: 'redis.pem', key: 'redis-key.pem' },
       db: { '1': '127.0.0.1:30038' },
+      verificationKey: 'token-public.pem',
       gossip: gossip(30032, 'short.key'),
     }),
   );

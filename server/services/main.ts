@@ -18,6 +18,8 @@ import { ServiceConfigSchema } from '../process-config.js';
 import { StatelessDaemon } from '../stateless-daemon.js';
 import { loadSigningKey } from '../users/keys.js';
 import { TokenIssuer } from '../users/tokens.js';
+import { TokenVerifier } from '../users/token-verifier.js';
+import { readTokenPublicKey } from '../users/public-keys.js';
 import { WorkerCalendarParser } from '../users/calendar-parser.js';
 import { UsersService } from '../users/users-service.js';
 import type { LogicService } from './ports.js';
@@ -55,6 +57,11 @@ await daemon.run({
       },
       log: logger,
     };
+    // The token each request carries is verified again here, with the users service's
+    // public key: the actor is taken from it, not from what the bus envelope says.
+    const tokens = new TokenVerifier({
+      publicKey: await readTokenPublicKey(config.path(file.verificationKey)),
+    });
     let service: LogicService;
     if (file.service === 'users') {
       if (!file.signingKey)
@@ -80,7 +87,7 @@ await daemon.run({
       logger,
       handler: async (request, signal) => ({
         ok: true,
-        result: await service.handle(serviceRequestFrom(request), signal),
+        result: await service.handle(await serviceRequestFrom(request, tokens), signal),
       }),
     });
   },

@@ -4,7 +4,6 @@
  * relays their answers, a {@link Database} reaches the DB service (the real one is
  * `DbClient`), an {@link UpdatePublisher} reaches users' open streams.
  */
-import type { BusSession } from '../bus/protocol.js';
 import type { CallOptions, CommandInput } from '../db/client.js';
 import type { ServiceName } from '../protocol/ops.js';
 import type {
@@ -33,7 +32,7 @@ export interface ServiceRequest {
   /** The user the gateway authenticated (from the JWT), or null for register and login. */
   readonly actor: string | null;
   /** The session or feed the actor's token names; the store refuses the request once it ended. */
-  readonly session?: BusSession;
+  readonly session?: SessionRef;
   /** The operation, not yet validated: services check it with `parseOp`. */
   readonly op: unknown;
   /** Epoch milliseconds after which the gateway no longer waits for the answer. */

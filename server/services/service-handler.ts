@@ -3,7 +3,13 @@
  * out of time, validate the op at the boundary, check that the op is this service's, and
  * give the operation a {@link StoreSession} bound to the request.
  */
-import { asAgendaError, InvalidInput, Unavailable } from '../../contract/errors.js';
+import {
+  asAgendaError,
+  InvalidInput,
+  Unauthenticated,
+  Unavailable,
+} from '../../contract/errors.js';
+import type { VerifiedToken } from '../users/token-verifier.js';
 import { parseOp, serviceFor } from '../protocol/ops.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
 import type { LogicService, ServiceAnswer, ServiceDependencies, ServiceRequest } from './ports.js';
@@ -72,17 +78,35 @@ export class ServiceHandler implements LogicService {
   }
 }
 
+/** Checks a user's token (server/users/token-verifier.ts). */
+export interface TokenChecker {
+  verify(token: string, kind: 'session' | 'feed'): Promise<VerifiedToken>;
+}
+
 /**
- * The request a service handles, from the bus request that carried it: the actor and the
- * session their token names (which the store checks on every command and query), the op
- * and the deadline. Every service process builds it here, so none forgets the session.
+ * The request a service handles, from the bus request that carried it. The actor is taken
+ * from the token that travels with it, verified here again with the users service's public
+ * key — not from the envelope's `actor` alone, which anyone able to write to the bus could
+ * set — and the token's session goes with it, for the store to check on every command and
+ * query. Every service process builds its requests here.
+ * @throws Unauthenticated when the token does not verify, names another user than the
+ *   envelope, or is missing from a request that acts as a user.
  */
-export function serviceRequestFrom(request: BusRequest): ServiceRequest {
-  return {
-    id: request.id,
-    actor: request.actor,
-    ...(request.session ? { session: request.session } : {}),
-    op: request.op,
-    deadline: request.deadline,
-  };
+export async function serviceRequestFrom(
+  request: BusRequest,
+  tokens: TokenChecker,
+): Promise<ServiceRequest> {
+  const base = { id: request.id, op: request.op, deadline: request.deadline };
+  const { credential } = request;
+  if (credential === undefined) {
+    if (request.actor !== null) {
+      throw new Unauthenticated('a request acting as a user must carry their token');
+    }
+    return { ...base, actor: null };
+  }
+  const verified = await tokens.verify(credential.token, credential.kind);
+  if (request.actor !== verified.actor) {
+    throw new Unauthenticated('the request names another user than its token');
+  }
+  return { ...base, actor: verified.actor, session: verified.session };
 }

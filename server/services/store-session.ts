@@ -4,7 +4,7 @@
  * deadline and abort signal, refusals come back as `AgendaError`s, and the notifications of
  * a command that committed are published as live updates — once, not again on a replay.
  */
-import type { BusSession } from '../bus/protocol.js';
+import type { SessionRef } from '../store/protocol.js';
 import { errorFromWire, Internal, Unavailable } from '../../contract/errors.js';
 import type {
   CommandBody,
@@ -95,7 +95,7 @@ export class StoreSession {
    * The token's session, for the store to check, when the request acts as the user whose
    * token it is (the users service also acts as nobody: a login looks the user up).
    */
-  private sessionFor(actor: string | null): { session?: BusSession } {
+  private sessionFor(actor: string | null): { session?: SessionRef } {
     const { request } = this.options;
     return actor !== null && actor === request.actor && request.session !== undefined
       ? { session: request.session }

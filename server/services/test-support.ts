@@ -3,7 +3,6 @@
  * store in-process behind the {@link Database} port, a publisher and a log that record what
  * they are given, and a builder of bus requests.
  */
-import type { BusSession } from '../bus/protocol.js';
 import type { SessionRef } from '../store/protocol.js';
 import { loadSqlJs } from '../../raft/kv/sql.js';
 import type { CommandInput } from '../db/client.js';
@@ -100,7 +99,7 @@ let requestSequence = 0;
 export function busRequest(
   actor: string | null,
   op: unknown,
-  options: { id?: string; clock?: TestClock; session?: BusSession } = {},
+  options: { id?: string; clock?: TestClock; session?: SessionRef } = {},
 ): ServiceRequest {
   requestSequence += 1;
   return {

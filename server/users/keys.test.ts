@@ -7,8 +7,8 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SigningKeyError } from './keys.js';
-import { readTokenPublicKey } from '../gateway/keys.js';
-import { TokenVerifier } from '../gateway/tokens.js';
+import { readTokenPublicKey } from './public-keys.js';
+import { TokenVerifier } from './token-verifier.js';
 import { ensureSigningKeyFiles, loadSigningKey } from './keys.js';
 import { TokenIssuer } from './tokens.js';
 

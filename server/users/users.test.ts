@@ -3,7 +3,7 @@
  * appointments and their live updates, idempotent retries, iCalendar import, feeds.
  */
 import test from 'ava';
-import type { BusSession } from '../bus/protocol.js';
+import type { SessionRef } from '../store/protocol.js';
 import { decodeJwt, decodeProtectedHeader, SignJWT, UnsecuredJWT } from 'jose';
 import { httpStatusFor } from '../../contract/errors.js';
 import type { AgendaError, InvalidInput } from '../../contract/errors.js';
@@ -30,7 +30,7 @@ import {
 import { DEFAULT_SESSION_TTL_MS, FEED_AUDIENCE, TokenIssuer } from './tokens.js';
 import { UsersService } from './users-service.js';
 import type { CryptoKey } from 'jose';
-import { TokenVerifier, type TokenKind } from '../gateway/tokens.js';
+import { TokenVerifier, type TokenKind } from './token-verifier.js';
 
 /** Tokens are checked as the gateway checks them, at `at` (the test clock by default). */
 function verify(token: string, kind: TokenKind, publicKey: CryptoKey, at = EPOCH) {
@@ -66,7 +66,7 @@ async function setup(cost: ScryptCost = TEST_SCRYPT_COST) {
     { tokens, passwords },
   );
   // Every signed-in request comes with a session token's claims, as the gateway passes them.
-  const send = <Answer>(actor: string | null, op: unknown, id?: string, session?: BusSession) =>
+  const send = <Answer>(actor: string | null, op: unknown, id?: string, session?: SessionRef) =>
     users.handle(
       busRequest(actor, op, {
         clock,
@@ -657,7 +657,7 @@ test('a feed token opens the .ics feed only: it is not a session token, nor the 
 // Tokens with a lifecycle: what the gateway passes on from a token, the store checks.
 
 /** The claims the gateway would pass on with a request made with `token`. */
-function sessionOf(token: string): BusSession {
+function sessionOf(token: string): SessionRef {
   const claims = decodeJwt(token);
   const generation = claims.gen as number;
   return typeof claims.fid === 'string'
@@ -667,8 +667,7 @@ function sessionOf(token: string): BusSession {
 
 async function signedIn(s: Awaited<ReturnType<typeof setup>>, username: string, password: string) {
   const { token } = await s.send<LoginAnswer>(null, { type: 'account.login', username, password });
-  const as = <Answer>(op: unknown) =>
-    s.send<Answer>(username, op, undefined, sessionOf(token));
+  const as = <Answer>(op: unknown) => s.send<Answer>(username, op, undefined, sessionOf(token));
   const refusedAs = async (op: unknown): Promise<AgendaError> => {
     try {
       await as(op);

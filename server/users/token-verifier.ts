@@ -1,5 +1,7 @@
 /**
- * Session and feed tokens as the gateway checks them, following the users service's
+ * Session and feed tokens as the gateways and the logic services check them (a service
+ * checks again the token the gateway passed on: whoever can write to the bus cannot act as
+ * a user without one), following the users service's
  * contract (server/users/tokens.ts): compact JWS signed ES256, issuer `agenda-users`, the
  * username in `sub`, `iat`, `exp` and `jti` required; session tokens have the API's
  * audience, feed tokens the feed audience and `scope: "feed"`. Each kind is accepted only
@@ -12,8 +14,8 @@
 import { errors, jwtVerify } from 'jose';
 import type { CryptoKey, JWTPayload } from 'jose';
 import { Unauthenticated } from '../../contract/errors.js';
-import { TOKEN_ALGORITHM } from '../users/keys.js';
-import { FEED_AUDIENCE, FEED_SCOPE, SESSION_AUDIENCE, TOKEN_ISSUER } from '../users/tokens.js';
+import { TOKEN_ALGORITHM } from './keys.js';
+import { FEED_AUDIENCE, FEED_SCOPE, SESSION_AUDIENCE, TOKEN_ISSUER } from './tokens.js';
 
 /** Where a token may be used: the API (`session`), or only its `.ics` subscription URL. */
 export type TokenKind = 'session' | 'feed';

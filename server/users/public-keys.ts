@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { importJWK, importSPKI } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
-import { SigningKeyError, TOKEN_ALGORITHM } from '../users/keys.js';
+import { SigningKeyError, TOKEN_ALGORITHM } from './keys.js';
 
 /**
  * Imports the public key from PEM (`-----BEGIN PUBLIC KEY-----`) or JWK (JSON) text. A

@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { createSigningKeyPair, SigningKeyError, TOKEN_ALGORITHM } from '../users/keys.js';
-import { TokenIssuer } from '../users/tokens.js';
-import { importTokenPublicKey, readTokenPublicKey } from './keys.js';
-import { TokenVerifier } from './tokens.js';
+import { createSigningKeyPair, SigningKeyError, TOKEN_ALGORITHM } from './keys.js';
+import { TokenIssuer } from './tokens.js';
+import { importTokenPublicKey, readTokenPublicKey } from './public-keys.js';
+import { TokenVerifier } from './token-verifier.js';
 
 test('a PEM public key from the users service verifies its tokens', async (t) => {
   const pair = await createSigningKeyPair();

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { createSigningKeyPair } from '../users/keys.js';
-import { TokenIssuer } from '../users/tokens.js';
-import { importTokenPublicKey } from './keys.js';
-import { TokenVerifier } from './tokens.js';
+import { createSigningKeyPair } from './keys.js';
+import { TokenIssuer } from './tokens.js';
+import { importTokenPublicKey } from './public-keys.js';
+import { TokenVerifier } from './token-verifier.js';
 
 test('a token verified once is remembered, yet refused as soon as it expires', async (t) => {
   const pair = await createSigningKeyPair();
