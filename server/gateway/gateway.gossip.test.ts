@@ -14,6 +14,7 @@ import { silentLogger } from '../../base/log.js';
 import { createRedisTls } from '../bus/test-support.js';
 import { joinGossip } from '../gossip/join.js';
 import { GossipView } from '../gossip/view.js';
+import { createSigningKeyPair } from '../users/keys.js';
 import type { ServiceName } from '../protocol/ops.js';
 import type { ReplicaDirectory } from './ports.js';
 import { portsFrom, startTestGateway, waitFor } from './test-support.js';
@@ -152,12 +153,18 @@ test('on loopback: a replica dies, comes back and leaves, and the gateway follow
   const token = await g.token('alice');
 
   const configPath = path.join(tls.dir, 'groups-2.json');
+  // The key a replica verifies its requests' tokens with: any, since none comes here.
+  await writeFile(
+    path.join(tls.dir, 'token-public.pem'),
+    (await createSigningKeyPair()).publicKeyPem,
+  );
   await writeFile(
     configPath,
     JSON.stringify({
       service: 'groups',
       instance: 2,
       tls: { ca: tls.caFile, cert: tls.certFile, key: tls.keyFile },
+      verificationKey: 'token-public.pem',
       // Nothing listens here: the replica runs, cut off from the DB, which gossip ignores.
       db: { '1': '127.0.0.1:30019' },
       gossip: gossip(30022),
