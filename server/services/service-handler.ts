@@ -22,6 +22,8 @@ export interface OperationCall {
   readonly store: StoreSession;
   /** The service's clock, epoch milliseconds. */
   readonly clock: () => number;
+  /** Aborts at the request's deadline or when the worker gives up on it. */
+  readonly signal: AbortSignal;
 }
 
 /** A service's own work on a validated op that belongs to it. */
@@ -71,7 +73,7 @@ export class ServiceHandler implements LogicService {
         request,
         signal,
       });
-      return await this.perform(op, { request, store, clock: this.clock });
+      return await this.perform(op, { request, store, clock: this.clock, signal });
     } catch (error) {
       throw asAgendaError(error);
     }

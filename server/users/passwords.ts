@@ -16,7 +16,8 @@
  * answers the original result instead of refusing a different command under a used id.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { Internal } from '../../contract/errors.js';
+import { availableParallelism } from 'node:os';
+import { Internal, Unavailable } from '../../contract/errors.js';
 
 /** scrypt's cost parameters: CPU/memory cost `N` (a power of two), block size `r`, parallelism `p`. */
 export interface ScryptCost {
@@ -104,29 +105,69 @@ export function registrationSalt(requestId: string, username: string): Buffer {
     .subarray(0, SALT_BYTES);
 }
 
+/**
+ * Derivations run at once, at most: as many as the thread pool runs (4) and the machine has
+ * cores. The others wait in this process's queue, where one whose request was abandoned (its
+ * deadline passed, its client gave up) is dropped before it costs anything. Queued in libuv
+ * instead, every one ran: under load, logins whose clients had timed out and retried queued
+ * ever more hashes, half a second of a core each, until a login took a minute.
+ */
+const CONCURRENT_DERIVATIONS = Math.max(1, Math.min(4, availableParallelism()));
+
 /** Hashes and checks passwords at one cost. */
 export class PasswordHasher {
   private decoy: Promise<string> | null = null;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(readonly cost: ScryptCost = DEFAULT_SCRYPT_COST) {
     checkCost(cost);
   }
 
-  /** The stored form of `password` with `salt` (see {@link registrationSalt}). */
-  async hash(password: string, salt: Uint8Array): Promise<string> {
+  /**
+   * The stored form of `password` with `salt` (see {@link registrationSalt}).
+   * @throws Unavailable when `signal` aborts before the hashing starts.
+   */
+  async hash(password: string, salt: Uint8Array, signal?: AbortSignal): Promise<string> {
     const saltBytes = Buffer.from(salt);
-    return format(this.cost, saltBytes, await derive(password, saltBytes, this.cost, KEY_BYTES));
+    const key = await this.derive(password, saltBytes, this.cost, KEY_BYTES, signal);
+    return format(this.cost, saltBytes, key);
   }
 
   /**
    * Whether `password` is the one `stored` was made from, compared in constant time, at the
    * cost written in the hash.
-   * @throws Internal when `stored` is not a well-formed hash.
+   * @throws Internal when `stored` is not a well-formed hash; Unavailable when `signal`
+   *   aborts before the check starts.
    */
-  async verify(password: string, stored: string): Promise<boolean> {
+  async verify(password: string, stored: string, signal?: AbortSignal): Promise<boolean> {
     const { cost, salt, key } = parsePasswordHash(stored);
-    const candidate = await derive(password, salt, cost, key.length);
+    const candidate = await this.derive(password, salt, cost, key.length, signal);
     return timingSafeEqual(candidate, key);
+  }
+
+  /** {@link derive}, when a slot is free and the request still wants it (see CONCURRENT_DERIVATIONS). */
+  private async derive(
+    password: string,
+    salt: Buffer,
+    cost: ScryptCost,
+    length: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
+    while (this.running >= CONCURRENT_DERIVATIONS) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    if (signal?.aborted) {
+      this.waiting.shift()?.();
+      throw new Unavailable('the request was given up before its password was checked; retry');
+    }
+    this.running++;
+    try {
+      return await derive(password, salt, cost, length);
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
 
   /**
@@ -143,9 +184,9 @@ export class PasswordHasher {
    * Spends the time of a verification and answers false: what a login for an unknown
    * username does, so that it cannot be told from a wrong password by its duration.
    */
-  async verifyNobody(password: string): Promise<false> {
+  async verifyNobody(password: string, signal?: AbortSignal): Promise<false> {
     this.decoy ??= this.hash(randomBytes(KEY_BYTES).toString('base64url'), randomBytes(SALT_BYTES));
-    await this.verify(password, await this.decoy);
+    await this.verify(password, await this.decoy, signal);
     return false;
   }
 }

@@ -124,6 +124,7 @@ export class UsersService implements LogicService {
     const passwordHash = await this.passwords.hash(
       op.password,
       registrationSalt(call.request.id, username),
+      call.signal,
     );
     const { user } = await call.store.command(null, {
       type: 'user.register',
@@ -151,8 +152,8 @@ export class UsersService implements LogicService {
     }
     const valid =
       account === undefined
-        ? await this.passwords.verifyNobody(op.password)
-        : await this.passwords.verify(op.password, account.passwordHash);
+        ? await this.passwords.verifyNobody(op.password, call.signal)
+        : await this.passwords.verify(op.password, account.passwordHash, call.signal);
     if (account === undefined || !valid) throw new Unauthenticated(WRONG_CREDENTIALS);
     if (this.passwords.needsRehash(account.passwordHash)) {
       await this.rehash(account.user.username, op.password, account.passwordHash, call);
@@ -191,12 +192,13 @@ export class UsersService implements LogicService {
     validatePassword(op.newPassword);
     refuseCommonPassword(op.newPassword);
     const account = await call.store.query(null, { type: 'user.lookup', username: actor });
-    if (!(await this.passwords.verify(op.currentPassword, account.passwordHash))) {
+    if (!(await this.passwords.verify(op.currentPassword, account.passwordHash, call.signal))) {
       throw new Unauthenticated('the current password is not right');
     }
     const passwordHash = await this.passwords.hash(
       op.newPassword,
       registrationSalt(call.request.id, actor),
+      call.signal,
     );
     const { sessionGeneration } = await call.store.command(actor, {
       type: 'user.changePassword',
@@ -224,6 +226,7 @@ export class UsersService implements LogicService {
       const passwordHash = await this.passwords.hash(
         password,
         registrationSalt(call.request.id, username),
+        call.signal,
       );
       await call.store.command(null, {
         type: 'user.replacePasswordHash',

@@ -1,0 +1,40 @@
+/**
+ * The password hasher's queue: derivations beyond the machine's parallelism wait in the
+ * process, where those of abandoned requests are dropped before they cost anything.
+ */
+import test from 'ava';
+import type { AgendaError } from '../../contract/errors.js';
+import { PasswordHasher } from './passwords.js';
+
+// Costly enough that the queue forms, cheap enough for a test.
+const COST = { N: 2 ** 12, r: 8, p: 1 };
+
+test('a queued check whose request was given up is dropped unanswered; the others complete', async (t) => {
+  const hasher = new PasswordHasher(COST);
+  const stored = await hasher.hash('correct horse battery', Buffer.alloc(16, 1));
+  const givenUp = new AbortController();
+  const checks = Array.from({ length: 12 }, (_, i) =>
+    hasher.verify('correct horse battery', stored, i >= 6 ? givenUp.signal : undefined).then(
+      (ok) => ({ ok }),
+      (error: unknown) => ({ error: (error as AgendaError).code }),
+    ),
+  );
+  givenUp.abort();
+  const outcomes = await Promise.all(checks);
+  t.deepEqual(outcomes.slice(0, 6), Array(6).fill({ ok: true }));
+  const dropped = outcomes.slice(6).filter((o) => 'error' in o);
+  t.true(dropped.length > 0, 'the abandoned checks still waiting were dropped');
+  t.true(dropped.every((o) => 'error' in o && o.error === 'unavailable'));
+});
+
+test('without abandoned requests every check completes, however many at once', async (t) => {
+  const hasher = new PasswordHasher(COST);
+  const stored = await hasher.hash('pw-long-enough', Buffer.alloc(16, 2));
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => hasher.verify(i % 2 ? 'pw-long-enough' : 'wrong', stored)),
+  );
+  t.deepEqual(
+    results,
+    Array.from({ length: 20 }, (_, i) => i % 2 === 1),
+  );
+});
