@@ -210,7 +210,7 @@ export class Requester {
       });
     }
     const deadline = Date.now() + options.deadlineMs;
-    refuseOversized({
+    const request: BusRequest = {
       v: BUS_PROTOCOL_VERSION,
       id,
       service,
@@ -219,7 +219,8 @@ export class Requester {
       actor,
       ...(options.credential ? { credential: options.credential } : {}),
       op,
-    });
+    };
+    refuseOversized(request);
     // Once subscribed (every request but the first few), there is nothing to wait for.
     if (this.unsubscribe === null) await this.subscribed(options);
     if (this.closing.signal.aborted) throw new Unavailable('the requester is closed');
@@ -236,16 +237,7 @@ export class Requester {
       const isNew = entry === undefined;
       if (entry === undefined) {
         entry = {
-          request: {
-            v: BUS_PROTOCOL_VERSION,
-            id,
-            service,
-            replyTo: this.options.gatewayId,
-            deadline,
-            actor,
-            ...(options.credential ? { credential: options.credential } : {}),
-            op,
-          },
+          request,
           waiters: new Set(),
           done: new AbortController(),
           transmitting: false,
