@@ -64,6 +64,13 @@ export const MAX_LEVEL = 1000;
 /** Members of one group (every group event has them all as attendees). */
 export const MAX_GROUP_MEMBERS = 1000;
 
+/**
+ * Group invitations waiting for one user's answer, at most: anyone may create groups and
+ * invite anyone, so without a bound a stranger could bury a user's `invite list` (and make
+ * every read of it load thousands of groups).
+ */
+export const MAX_PENDING_GROUP_INVITATIONS = 100;
+
 export const TIME = { SECOND, MINUTE, HOUR, DAY } as const;
 
 /**

@@ -89,7 +89,7 @@ for (const [name, g, actor, level, outcome, expectedLevel] of additions) {
           now,
           ...(level === undefined ? {} : { level }),
         },
-        { group: g, user: user('newbie'), blocked: false },
+        { group: g, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
       );
     if (outcome === 'ok') {
       const d = run();
@@ -125,7 +125,7 @@ test('add member (an invitation): unknown group, unknown user, outsiders, duplic
     () =>
       inviteMember(
         { actor: 'boss', group: 'nope', username: 'x', now },
-        { group: undefined, user: user('xyz'), blocked: false },
+        { group: undefined, user: user('xyz'), blocked: false, invitationsWaiting: 0 },
       ),
     { instanceOf: NotFound },
   );
@@ -133,7 +133,7 @@ test('add member (an invitation): unknown group, unknown user, outsiders, duplic
     () =>
       inviteMember(
         { actor: 'boss', group: 'corp', username: 'ghost', now },
-        { group: corp, user: undefined, blocked: false },
+        { group: corp, user: undefined, blocked: false, invitationsWaiting: 0 },
       ),
     { instanceOf: NotFound, message: /no user named ghost/ },
   );
@@ -141,7 +141,7 @@ test('add member (an invitation): unknown group, unknown user, outsiders, duplic
     () =>
       inviteMember(
         { actor: 'stranger', group: 'corp', username: 'newbie', now },
-        { group: corp, user: user('newbie'), blocked: false },
+        { group: corp, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
       ),
     { instanceOf: Forbidden },
   );
@@ -149,7 +149,7 @@ test('add member (an invitation): unknown group, unknown user, outsiders, duplic
     () =>
       inviteMember(
         { actor: 'boss', group: 'corp', username: 'dev', now },
-        { group: corp, user: user('dev'), blocked: false },
+        { group: corp, user: user('dev'), blocked: false, invitationsWaiting: 0 },
       ),
     { instanceOf: Conflict, message: /already a member/ },
   );
@@ -315,7 +315,12 @@ test('a newcomer receives future events: imposed from superiors, invitations fro
     world,
     inviteMember(
       { actor: 'lead', group: 'corp', username: 'newbie', level: 3, now },
-      { group: groupOf(world, 'corp'), user: user('newbie'), blocked: false },
+      {
+        group: groupOf(world, 'corp'),
+        user: user('newbie'),
+        blocked: false,
+        invitationsWaiting: 0,
+      },
     ),
   );
   t.is(statusOf(world, 'by-boss', 'newbie'), undefined, 'nothing is imposed before joining');
@@ -361,7 +366,7 @@ test('in a flat group a newcomer joins only the events still waiting for answers
     worldWith([club], events, ['quinn']),
     inviteMember(
       { actor: 'olga', group: 'club', username: 'quinn', now },
-      { group: club, user: user('quinn'), blocked: false },
+      { group: club, user: user('quinn'), blocked: false, invitationsWaiting: 0 },
     ),
   );
   const d = joinGroup(
@@ -433,7 +438,7 @@ function invitedWorld(by = 'manager', level = 2) {
     worldWith([corp], [], ['newbie']),
     inviteMember(
       { actor: by, group: 'corp', username: 'newbie', level, now },
-      { group: corp, user: user('newbie'), blocked: false },
+      { group: corp, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
     ),
   );
 }
@@ -503,7 +508,12 @@ test('declining removes the invitation and tells the inviter; --block refuses th
     () =>
       inviteMember(
         { actor: 'boss', group: 'corp', username: 'newbie', now },
-        { group: groupOf(after, 'corp'), user: user('newbie'), blocked: true },
+        {
+          group: groupOf(after, 'corp'),
+          user: user('newbie'),
+          blocked: true,
+          invitationsWaiting: 0,
+        },
       ),
     { instanceOf: Forbidden, message: /does not accept invitations to corp/ },
   );
@@ -576,14 +586,14 @@ test('inviting again changes the level; the same invitation twice is a conflict'
   const record = groupOf(invitedWorld('boss', 2), 'corp')!;
   const again = inviteMember(
     { actor: 'boss', group: 'corp', username: 'newbie', level: 4, now },
-    { group: record, user: user('newbie'), blocked: false },
+    { group: record, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
   );
   t.deepEqual(again.result.invited, [{ username: 'newbie', level: 4, invitedBy: 'boss' }]);
   t.throws(
     () =>
       inviteMember(
         { actor: 'boss', group: 'corp', username: 'newbie', level: 2, now },
-        { group: record, user: user('newbie'), blocked: false },
+        { group: record, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
       ),
     { instanceOf: Conflict, message: /already invited/ },
   );
@@ -598,14 +608,19 @@ test('a group is full counting its pending invitations', (t) => {
     worldWith([big], [], ['one', 'two']),
     inviteMember(
       { actor: 'm0', group: 'big', username: 'one', now },
-      { group: big, user: user('one'), blocked: false },
+      { group: big, user: user('one'), blocked: false, invitationsWaiting: 0 },
     ),
   );
   t.throws(
     () =>
       inviteMember(
         { actor: 'm0', group: 'big', username: 'two', now },
-        { group: groupOf(withOne, 'big'), user: user('two'), blocked: false },
+        {
+          group: groupOf(withOne, 'big'),
+          user: user('two'),
+          blocked: false,
+          invitationsWaiting: 0,
+        },
       ),
     { instanceOf: InvalidInput, message: /counting pending invitations/ },
   );
@@ -617,7 +632,7 @@ test('dissolving a group withdraws its invitations and tells those invited', (t)
     worldWith([solo], [], ['quinn']),
     inviteMember(
       { actor: 'olga', group: 'solo', username: 'quinn', now },
-      { group: solo, user: user('quinn'), blocked: false },
+      { group: solo, user: user('quinn'), blocked: false, invitationsWaiting: 0 },
     ),
   );
   const d = leaveGroup(

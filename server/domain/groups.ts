@@ -27,7 +27,7 @@
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { attendeeOf, statusFromAnswers } from './attendance.js';
 import { compareText, decide, eventNotice, groupNotice } from './decisions.js';
-import { MAX_GROUP_MEMBERS } from '../../contract/limits.js';
+import { MAX_GROUP_MEMBERS, MAX_PENDING_GROUP_INVITATIONS } from '../../contract/limits.js';
 import { seriesEnd } from './recurrence.js';
 import {
   validateGroupKind,
@@ -191,6 +191,8 @@ export interface InviteMemberContext {
   readonly user: User | undefined;
   /** Whether that user blocked invitations to this group. */
   readonly blocked: boolean;
+  /** How many group invitations wait for that user's answer. */
+  readonly invitationsWaiting: number;
 }
 
 /**
@@ -226,6 +228,12 @@ export function inviteMember(
   ) {
     throw new InvalidInput(
       `a group has at most ${MAX_GROUP_MEMBERS} members, counting pending invitations`,
+      { field: 'username' },
+    );
+  }
+  if (previous === undefined && context.invitationsWaiting >= MAX_PENDING_GROUP_INVITATIONS) {
+    throw new InvalidInput(
+      `${username} has ${MAX_PENDING_GROUP_INVITATIONS} group invitations waiting for an answer, the most one user gets; they must answer some first`,
       { field: 'username' },
     );
   }

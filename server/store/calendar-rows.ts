@@ -83,6 +83,7 @@ export const LOADS = {
   groupsInvitingUser: `SELECT ${GROUP_COLUMNS} FROM group_invitations gi
     JOIN groups g ON g.name = gi.group_name WHERE gi.username = ? ORDER BY g.name`,
   groupBlock: 'SELECT 1 FROM group_blocks WHERE group_name = ? AND username = ?',
+  groupInvitationCount: 'SELECT count(*) FROM group_invitations WHERE username = ?',
   sessionGeneration: 'SELECT session_gen FROM users WHERE username = ?',
   sessionRevoked: 'SELECT 1 FROM revoked_sessions WHERE sid = ?',
   feedById: 'SELECT fid, username, label, created_at, expires_at FROM feeds WHERE fid = ?',
@@ -354,6 +355,7 @@ export class CalendarRows {
   private readonly groupsOfUser: PreparedStatement;
   private readonly groupsInvitingUser: PreparedStatement;
   private readonly groupBlock: PreparedStatement;
+  private readonly groupInvitationCount: PreparedStatement;
   private readonly sessionGenerationOf: PreparedStatement;
   private readonly sessionRevokedRow: PreparedStatement;
   private readonly feedById: PreparedStatement;
@@ -379,6 +381,7 @@ export class CalendarRows {
     this.groupsOfUser = statements.prepare(LOADS.groupsOfUser);
     this.groupsInvitingUser = statements.prepare(LOADS.groupsInvitingUser);
     this.groupBlock = statements.prepare(LOADS.groupBlock);
+    this.groupInvitationCount = statements.prepare(LOADS.groupInvitationCount);
     this.sessionGenerationOf = statements.prepare(LOADS.sessionGeneration);
     this.sessionRevokedRow = statements.prepare(LOADS.sessionRevoked);
     this.feedById = statements.prepare(LOADS.feedById);
@@ -450,6 +453,11 @@ export class CalendarRows {
   /** The user's calendar feeds, oldest first. */
   feedsOf(username: Username): FeedRow[] {
     return this.feedsOfUser.all([username]).map(feedOf);
+  }
+
+  /** How many group invitations wait for the user's answer. */
+  groupInvitationsWaiting(username: Username): number {
+    return integer(this.groupInvitationCount.first([username])?.[0] ?? 0);
   }
 
   /** Whether the user refuses invitations to the group. */

@@ -411,6 +411,7 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
           group: env.rows.group(body.group),
           user: env.rows.user(body.username),
           blocked: env.rows.blocksGroup(body.group, body.username),
+          invitationsWaiting: env.rows.groupInvitationsWaiting(body.username),
         },
       ),
       asGroup,

@@ -114,6 +114,11 @@ export class TrackedRows implements RowReader {
     return this.rows.feedsOf(username);
   }
 
+  groupInvitationsWaiting(username: Username): number {
+    this.journal.read(KEYS.groupInvitations(username));
+    return this.rows.groupInvitationsWaiting(username);
+  }
+
   blocksGroup(group: string, username: Username): boolean {
     // A group's blocks are stamped with the group (see effects.ts).
     this.journal.read(KEYS.group(group));

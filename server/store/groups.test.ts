@@ -3,6 +3,7 @@
  * groups, and membership changes reaching into the events already scheduled.
  */
 import test from 'ava';
+import { MAX_PENDING_GROUP_INVITATIONS } from '../../contract/limits.js';
 import { at, openStore, StoreClient } from './test-support.js';
 
 const FEB = { from: at('2025-02-01T00:00:00Z'), to: at('2025-03-01T00:00:00Z') };
@@ -242,4 +243,24 @@ test('nobody becomes your superior, or sees your agenda through a group, without
       .group.members.map((m) => m.username),
     ['secbob'],
   );
+});
+
+test('a stranger cannot bury a user under group invitations: past the bound, new ones are refused', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('victim', 'spammer');
+  for (let i = 0; i <= MAX_PENDING_GROUP_INVITATIONS; i++) {
+    c.ok('spammer', { type: 'group.create', name: `spam-${i}`, kind: 'flat' });
+    const invite = { type: 'group.addMember', group: `spam-${i}`, username: 'victim' } as const;
+    if (i < MAX_PENDING_GROUP_INVITATIONS) c.ok('spammer', invite);
+    else t.is(c.refused('spammer', invite).code, 'invalid');
+  }
+  const listed = c.read('victim', { type: 'invitation.list' }).groupInvitations;
+  t.is(listed.length, MAX_PENDING_GROUP_INVITATIONS);
+  // Answering one makes room for one more.
+  c.ok('victim', { type: 'group.decline', group: 'spam-0', block: true });
+  c.ok('spammer', {
+    type: 'group.addMember',
+    group: `spam-${MAX_PENDING_GROUP_INVITATIONS}`,
+    username: 'victim',
+  });
 });
