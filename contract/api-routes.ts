@@ -28,6 +28,7 @@ import {
   DeclineGroupRequest,
   EmptyRequest,
   LoginRequest,
+  RefreshRequest,
   RegisterRequest,
   UpdateEventRequest,
   type AgendasAnswer,
@@ -187,15 +188,30 @@ export const API_ROUTES = {
     errors: ['conflict', 'rate_limited'],
   }),
   /**
-   * A session token. `rate_limited` past the attempts allowed from one address, the failures
-   * allowed for one username from one address, or, while the username is under attack from
-   * elsewhere, more than one attempt per spacing window from this address.
+   * A session: an access token and a refresh token. `rate_limited` past the attempts
+   * allowed from one address, the failures allowed for one username from one address, or,
+   * while the username is under attack from elsewhere, more than one attempt per spacing
+   * window from this address.
    */
   login: route({
     method: 'POST',
     path: '/v1/sessions',
     auth: 'none',
     body: jsonBody(LoginRequest),
+    answer: json<LoginAnswer>(200, 'token'),
+    errors: ['unauthenticated', 'rate_limited'],
+  }),
+  /**
+   * Renews a session: a new access token and a new refresh token for the current refresh
+   * token, which is spent. `unauthenticated` when the session has ended or expired, or when
+   * the refresh token was spent before (which ends the session: someone else holds a copy);
+   * `rate_limited` as a login, past the attempts allowed from one address.
+   */
+  refreshSession: route({
+    method: 'POST',
+    path: '/v1/sessions/refresh',
+    auth: 'none',
+    body: jsonBody(RefreshRequest),
     answer: json<LoginAnswer>(200, 'token'),
     errors: ['unauthenticated', 'rate_limited'],
   }),

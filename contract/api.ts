@@ -11,8 +11,8 @@
  *   `2026-03-01T10:00:00+01:00`): local times are resolved by the client, which alone knows
  *   the user's zone; `timeZone` (IANA) says in which zone a recurrence is expanded.
  * - Durations are `1h30m`, `45m`, `2h`, `1d` or ISO `PT1H30M`.
- * - Every request but register, login and the health routes carries
- *   `authorization: Bearer <token>`.
+ * - Every request but register, login, refresh and the health routes carries
+ *   `authorization: Bearer <access token>` (see {@link LoginAnswer} for renewing it).
  * - Writes may carry `idempotency-key: <id>` (letters, digits, `_`, `-`; ≤ 64): a retry
  *   with the same key applies once and returns the original answer.
  * - Errors: `{"error":{"code","message","details"?}}`, status from contract/errors.ts
@@ -79,12 +79,27 @@ export interface UserInfo {
 export interface UserAnswer {
   readonly user: UserInfo;
 }
+/**
+ * A session: a login, a refresh or a password change answers one. `token` is the access
+ * token, sent as `authorization: Bearer` with every request; it lives minutes. When it has
+ * expired (a 401 whose `details.reason` is `token_expired`), `refreshToken` renews the
+ * session (`POST /v1/sessions/refresh`) until `refreshExpiresAt`, 30 days after the login;
+ * each refresh answers a new refresh token and the old one must not be sent again: a
+ * refresh token used twice ends the session.
+ */
 export interface LoginAnswer {
   readonly token: string;
-  /** ISO instant the token stops being accepted. */
+  /** ISO instant the access token stops being accepted. */
   readonly expiresAt: string;
+  readonly refreshToken: string;
+  /** ISO instant the session ends: its refresh tokens stop being accepted. */
+  readonly refreshExpiresAt: string;
   readonly user: UserInfo;
 }
+
+/** Renewing a session with its current refresh token. */
+export const RefreshRequest = z.strictObject({ refreshToken: z.string().min(1).max(4096) });
+export type RefreshRequest = z.infer<typeof RefreshRequest>;
 
 // ---------------------------------------------------------------------------------------
 // Events
@@ -309,7 +324,10 @@ export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
  * The live update stream: server-sent events of the caller's live updates, one `update` event per
  * change, `data` being a {@link LiveUpdate}; a comment line every 15 s keeps it open. A
  * `resync` event (`data: {"reason"}`) says updates may have been missed (the system's
- * messaging failed over): re-read what you show.
+ * messaging failed over): re-read what you show. A stream lives no longer than the access
+ * token that opened it: an `expired` event (`data: {"reason"}`) ends it when that token
+ * expires, and the client reopens it at once with a renewed token (updates made in between
+ * are not replayed).
  */
 export type LiveUpdate =
   | {

@@ -87,11 +87,23 @@ export type WireError =
       readonly details: { readonly retryAfterMs?: number; readonly limit?: string };
     }
   | {
-      readonly code:
-        'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'too_complex' | 'internal';
+      readonly code: 'unauthenticated';
+      readonly message: string;
+      /**
+       * `reason` `token_expired`: the access token ran out, and nothing else is wrong with
+       * it: a client holding a refresh token renews it (`POST /v1/sessions/refresh`) and
+       * retries, instead of asking the person to log in again.
+       */
+      readonly details: { readonly reason?: UnauthenticatedReason };
+    }
+  | {
+      readonly code: 'forbidden' | 'not_found' | 'unavailable' | 'too_complex' | 'internal';
       readonly message: string;
       readonly details: Readonly<Record<string, never>>;
     };
+
+/** Why a token was refused, where a client acts on it (see `WireError`). */
+export type UnauthenticatedReason = 'token_expired';
 
 /** Base of every error the project raises on purpose. `message` is a reason a person understands. */
 export abstract class AgendaError extends Error {
@@ -145,9 +157,20 @@ export class InvalidInput extends AgendaError {
 export class Unauthenticated extends AgendaError {
   readonly code = 'unauthenticated' as const;
   override readonly name = 'Unauthenticated';
+  /** Set when the client can do something about it other than logging in again. */
+  readonly reason: UnauthenticatedReason | undefined;
+
+  constructor(message: string, options?: { reason?: UnauthenticatedReason; cause?: unknown }) {
+    super(message, options);
+    this.reason = options?.reason;
+  }
 
   toWire(): WireError {
-    return { code: this.code, message: this.message, details: {} };
+    return {
+      code: this.code,
+      message: this.message,
+      details: this.reason === undefined ? {} : { reason: this.reason },
+    };
   }
 }
 
@@ -289,7 +312,10 @@ export function errorFromWire(wire: unknown): AgendaError {
         typeof details.field === 'string' ? { field: details.field } : undefined,
       );
     case 'unauthenticated':
-      return new Unauthenticated(message);
+      return new Unauthenticated(
+        message,
+        details.reason === 'token_expired' ? { reason: details.reason } : undefined,
+      );
     case 'forbidden':
       return new Forbidden(message);
     case 'not_found':

@@ -14,14 +14,15 @@ import type { AbuseLimitsConfig, GatewayConfig, ServiceConfig } from '../server/
 
 /**
  * The abuse limits of a test bed driven by one load generator: it registers and logs in
- * hundreds of users from one address in seconds, which the per-address limits exist to stop
- * (20 registrations and 60 logins a minute per address). Only those are raised; the
- * per-user and per-account ones stay as in production, so the chaos load and the benchmarks
- * still run through them.
+ * hundreds of users from one address in seconds, and refreshes their sessions as often, which
+ * the per-address limits exist to stop (20 registrations, 60 logins and 120 refreshes a minute
+ * per address). Only those are raised; the per-user and per-account ones stay as in
+ * production, so the chaos load and the benchmarks still run through them.
  */
 export const LOAD_GENERATOR_LIMITS: AbuseLimitsConfig = {
   registrationsPerAddress: { points: 1_000_000, durationSec: 60 },
   loginsPerAddress: { points: 1_000_000, durationSec: 60 },
+  refreshesPerAddress: { points: 1_000_000, durationSec: 60 },
 };
 import type { SupervisorConfig } from '../supervisor/config.js';
 import type { VipAgentConfigSchema } from '../vip-agent/config.js';

@@ -56,6 +56,7 @@ export const AbuseLimitsConfigSchema = z.strictObject({
   loginFailuresPerUserAndAddress: limitRule.optional(),
   loginFailuresPerUser: limitRule.optional(),
   loginsPerAddressUnderAttack: limitRule.optional(),
+  refreshesPerAddress: limitRule.optional(),
   requestsPerUser: limitRule.optional(),
   streamsPerUser: z.number().int().min(1).optional(),
 });

@@ -6,6 +6,8 @@
  *   "taken" answers tell which names exist);
  * - login attempts per client address, and failed logins per (username, address) and per
  *   username over all addresses;
+ * - session refreshes per client address (each costs a signature check and a Raft write;
+ *   a refresh token cannot be guessed, so there is no count of failures to keep);
  * - requests per signed-in user, and live streams per user open at once.
  *
  * **The owner of an account is never locked out by strangers.** No count that other
@@ -45,6 +47,8 @@ export interface AbuseLimitRules {
   readonly loginFailuresPerUser: LimitRule;
   /** While an account is under attack: login attempts for it from one address. */
   readonly loginsPerAddressUnderAttack: LimitRule;
+  /** Session refreshes from one address, whatever the sessions. */
+  readonly refreshesPerAddress: LimitRule;
   /** Requests of one signed-in user (session or feed token), all routes together. */
   readonly requestsPerUser: LimitRule;
   /** Live streams one user may hold open at once, over all gateways. */
@@ -61,6 +65,9 @@ export const DEFAULT_ABUSE_LIMITS: AbuseLimitRules = {
   loginFailuresPerUserAndAddress: { points: 10, durationSec: 900 },
   loginFailuresPerUser: { points: 50, durationSec: 3_600 },
   loginsPerAddressUnderAttack: { points: 1, durationSec: 30 },
+  // A client refreshes once per access token (15 minutes); 120 a minute is a crowd behind
+  // one NAT, or a script gone wrong.
+  refreshesPerAddress: { points: 120, durationSec: 60 },
   requestsPerUser: { points: 1_500, durationSec: 10 },
   streamsPerUser: 10,
 };
@@ -81,6 +88,7 @@ export class AbuseLimits {
   private readonly failuresByUserAndAddress: SharedLimit;
   private readonly failuresByUser: SharedLimit;
   private readonly underAttack: SharedLimit;
+  private readonly refreshes: SharedLimit;
   private readonly requests: SharedLimit;
   private readonly streams: StreamLeases;
   private readonly spacingSec: number;
@@ -101,6 +109,7 @@ export class AbuseLimits {
       'login-user-address-spacing',
       rules.loginsPerAddressUnderAttack,
     );
+    this.refreshes = limits.limit('refresh-address', rules.refreshesPerAddress);
     this.requests = limits.limit('requests-user', rules.requestsPerUser);
     this.streams = new StreamLeases({ perUser: rules.streamsPerUser }, limits);
     this.spacingSec = rules.loginsPerAddressUnderAttack.durationSec;
@@ -161,6 +170,15 @@ export class AbuseLimits {
         ]);
       },
     };
+  }
+
+  /** Counts a session refresh from `address`; throws {@link RateLimited} past the limit. */
+  async admitRefresh(address: string): Promise<void> {
+    this.refuseIfOver(
+      await this.refreshes.consume(address),
+      'refresh-address',
+      'too many session refreshes from this address; try again later',
+    );
   }
 
   /** Counts a request of `actor`; throws {@link RateLimited} past the limit. */

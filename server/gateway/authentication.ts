@@ -85,8 +85,10 @@ export interface Identity {
   readonly actor: string;
   readonly session: TokenSession;
   readonly credential: BusCredential;
+  /** When the token stops being accepted, epoch ms (a live stream ends then). */
+  readonly expiresAt: number;
 }
 
 function identityOf(token: VerifiedToken, credential: BusCredential): Identity {
-  return { actor: token.actor, session: token.session, credential };
+  return { actor: token.actor, session: token.session, credential, expiresAt: token.expiresAt };
 }

@@ -47,6 +47,13 @@ const liveUpdate: z.ZodType<LiveUpdate> = z.discriminatedUnion('kind', [
     by: text,
     at: text,
   }),
+  // The end of the stream's session, or of the account: the client is told why it closes.
+  z.strictObject({
+    kind: z.literal('session'),
+    change: text,
+    session: text.nullable(),
+    at: text,
+  }),
 ]);
 
 export class EventStream {
@@ -138,6 +145,21 @@ export class EventStream {
     const frame = `event: resync\ndata: ${JSON.stringify({ reason })}\n\n`;
     if (!this.opened || this.congested) this.queue.push(frame);
     else this.write(frame);
+  }
+
+  /**
+   * Ends the stream because the access token that opened it expired: after what is queued,
+   * an `expired` event tells the client to reopen it with a renewed token. Idempotent.
+   */
+  expire(reason: string): void {
+    if (this.ended) return;
+    if (this.opened) {
+      // In order, whatever the backpressure: the response buffers what the socket cannot
+      // take yet, and ends after it. The queue is bounded, so this is too.
+      for (const frame of this.queue.splice(0)) this.res.write(frame);
+      this.res.write(`event: expired\ndata: ${JSON.stringify({ reason })}\n\n`);
+    }
+    this.close();
   }
 
   /** Ends the stream after what was written so far; idempotent. */

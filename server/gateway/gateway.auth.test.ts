@@ -46,10 +46,31 @@ test('no token, or not a bearer token, is refused', async (t) => {
   await refused(t, g, '/v1/me', bearer(`${'x'.repeat(5000)}.y.z`), /malformed/);
 });
 
-test('an expired token is refused', async (t) => {
+test('an expired access token is refused, saying so in a code a client renews it on', async (t) => {
   const g = await startTestGateway(t, nextPort());
   const token = await g.craftedToken({ iat: inSeconds(-7200), exp: inSeconds(-3600) });
   await refused(t, g, '/v1/me', bearer(token), /expired/);
+  const answer = await g.call('/v1/me', { token });
+  t.like(answer.json, { error: { details: { reason: 'token_expired' } } });
+  // Any other refusal is no reason to renew.
+  const foreign = await g.call('/v1/me', { token: 'a.b.c' });
+  t.is(
+    (foreign.json as { error: { details?: { reason?: string } } }).error.details?.reason,
+    undefined,
+  );
+});
+
+test('a refresh token is refused as an access token, on the API and the live stream', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const token = await g.refreshToken('alice');
+  await refused(t, g, '/v1/me', bearer(token), /refresh token only renews the session/);
+  await refused(t, g, '/v1/stream', bearer(token), /refresh token only renews the session/);
+});
+
+test('an access token that lives longer than an hour is refused: its holder logs in again', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const token = await g.craftedToken({ iat: inSeconds(0), exp: inSeconds(12 * 3600) });
+  await refused(t, g, '/v1/me', bearer(token), /predates short-lived access tokens/);
 });
 
 test('expiry is judged by the injected clock, with 30 s of tolerance', async (t) => {

@@ -600,6 +600,46 @@ test('an anonymous request with a key travels under an id of that key and that r
   t.not(other?.options.requestId, first?.options.requestId);
 });
 
+test('a refresh needs no access token, carries its refresh token to users, and travels under a fresh id', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  g.dispatcher.respond = () => ({ token: 'a.b.c', expiresAt: '2030-01-01T00:00:00.000Z' });
+  const refresh = () =>
+    g.call('/v1/sessions/refresh', {
+      body: { refreshToken: 'r.e.f' },
+      headers: { 'idempotency-key': 'same-key' },
+    });
+  const answer = await refresh();
+  t.is(answer.status, 200, answer.text);
+  await refresh();
+  const [first, second] = g.dispatcher.calls;
+  t.is(first?.service, 'users');
+  t.is(first?.actor, null);
+  t.deepEqual(first?.op, { type: 'account.refresh', refreshToken: 'r.e.f' });
+  t.is(first?.options.credential, undefined);
+  t.not(second?.options.requestId, first?.options.requestId);
+  const empty = await g.call('/v1/sessions/refresh', { body: {} });
+  t.is(empty.status, 400);
+});
+
+test('refreshes are counted per address, as logins are', async (t) => {
+  const g = await startTestGateway(t, nextPort(), {
+    abuseLimits: { refreshesPerAddress: { points: 2, durationSec: 60 } },
+  });
+  g.dispatcher.respond = () => ({ token: 'a.b.c', expiresAt: '2030-01-01T00:00:00.000Z' });
+  const refresh = (from?: string) =>
+    g.call('/v1/sessions/refresh', {
+      body: { refreshToken: 'r.e.f' },
+      ...(from === undefined ? {} : { from }),
+    });
+  t.is((await refresh()).status, 200);
+  t.is((await refresh()).status, 200);
+  const third = await refresh();
+  t.is(third.status, 429);
+  t.like(third.json, { error: { code: 'rate_limited', details: { limit: 'refresh-address' } } });
+  t.is((await refresh('127.0.0.2')).status, 200, 'another address has its own count');
+  t.is(g.dispatcher.calls.length, 3);
+});
+
 test('a login travels under a fresh id even with a key: sharing one would hand its token to a stranger', async (t) => {
   const g = await startTestGateway(t, nextPort());
   g.dispatcher.respond = () => ({ token: 'a.b.c', expiresAt: '2030-01-01T00:00:00.000Z' });

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { decodeJwt } from 'jose';
 import { request } from 'undici';
 import { parsePrometheusText, sampleValue } from '../metrics/prometheus-text.js';
 import type { LiveUpdate } from '../../contract/api.js';
@@ -279,4 +280,26 @@ test('after a gap in live updates every open stream is told to re-read', async (
   await waitFor(() => stream.text().includes('event: resync'), 'a resync event');
   t.regex(stream.text(), /event: resync\ndata: \{"reason":"live updates may have been missed"\}/);
   stream.abort();
+});
+
+test('a stream ends with an expired event when the access token that opened it expires', async (t) => {
+  let now = Date.now();
+  const g = await startTestGateway(t, nextPort(), { tokenNow: () => now });
+  const token = await g.token('alice');
+  const expiresAt = (decodeJwt(token).exp ?? 0) * 1000;
+  const stream = await openStream(g, token);
+  t.is(stream.status, 200);
+  g.feed.publish('alice', update('e1'));
+  await waitFor(() => stream.updates().length === 1, 'the update');
+  // The gateway's clock reaches the token's expiry (with its 30 s of tolerance): a stream
+  // opened now ends at once, after what it has to say.
+  now = expiresAt + 29_900;
+  const late = await openStream(g, token);
+  t.is(late.status, 200);
+  g.feed.publish('alice', update('e2'));
+  await late.ended;
+  t.regex(late.text(), /event: expired\ndata: \{"reason":"the access token [^"]*expired/);
+  t.is(g.feed.listenerCount('alice'), 1, 'its subscription is gone; the first stream goes on');
+  stream.abort();
+  await stream.ended;
 });

@@ -66,7 +66,7 @@ import {
 } from './routes.js';
 import type { Router } from './router.js';
 import { ServiceCalls } from './service-calls.js';
-import type { TokenVerifierOptions } from '../users/token-verifier.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, type TokenVerifierOptions } from '../users/token-verifier.js';
 import { AccessRefusals } from '../net/access-refusals.js';
 
 export type { GatewayLogger } from './ports.js';
@@ -179,6 +179,10 @@ export class Gateway {
       admit: (actor) => this.abuse.admitStream(actor),
       metrics: this.metrics,
       logger: this.logger,
+      tokenClock: {
+        now: options.tokens.now ?? Date.now,
+        toleranceMs: (options.tokens.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC) * 1000,
+      },
     });
     this.router = apiRouter({
       ...apiHandlers,
@@ -356,6 +360,7 @@ export class Gateway {
       },
       admitRegistration: () => this.abuse.admitRegistration(clientAddressOf(req)),
       admitLogin: (username) => this.abuse.admitLogin(username, clientAddressOf(req)),
+      admitRefresh: () => this.abuse.admitRefresh(clientAddressOf(req)),
       absoluteUrl: (path) => `${this.publicBase(req)}${path}`,
       stream: () => {
         if (identity === null) throw new Unauthenticated('a live stream needs a signed-in user');

@@ -95,6 +95,10 @@ function gatewayPki(): Promise<Pki> {
 export async function startInProcessSystem(
   t: ExecutionContext,
   ports: PortRange,
+  options: {
+    /** The DB leader's clock, which the store's decisions see (`at`); `Date.now` by default. */
+    readonly storeClock?: () => number;
+  } = {},
 ): Promise<InProcessSystem> {
   const log: LoggedLine[] = [];
   const logger = (layer: LoggedLine['layer']) => ({
@@ -113,7 +117,7 @@ export async function startInProcessSystem(
 
   // The services' side: one replica of each, sharing one bus connection as a daemon does.
   const serviceBus = openBus(t, tls, primary, 'services', { logger: logger('bus') });
-  const database = await InProcessDatabase.open(Date.now);
+  const database = await InProcessDatabase.open(options.storeClock ?? Date.now);
   const notifications = new NotificationPublisher(serviceBus, logger('bus'));
   const deps: ServiceDependencies = {
     database,

@@ -24,6 +24,11 @@ export interface LiveStreamsOptions {
   readonly admit: (actor: string) => Promise<StreamLease>;
   readonly metrics: GatewayMetrics;
   readonly logger: GatewayLogger;
+  /**
+   * The clock access tokens are checked against, and the difference tolerated on their
+   * expiry: a stream ends when the token that opened it would be refused.
+   */
+  readonly tokenClock: { readonly now: () => number; readonly toleranceMs: number };
 }
 
 /** The open streams of one gateway. */
@@ -41,13 +46,12 @@ export class LiveStreams {
   }
 
   /**
-   * Subscribes to `actor`'s updates and, once the subscription is live, answers 200 on `res`
-   * and streams. No subscription in time (bus down) is a 503 rather than a silent stream.
-   */
-  /**
-   * Opens `identity`'s stream. It ends after telling of the end of the session it was opened
-   * with (a logout of that session, or a password change ending them all): a stream must
-   * not outlive the token that opened it.
+   * Subscribes to `identity`'s updates and, once the subscription is live, answers 200 on
+   * `res` and streams. No subscription in time (bus down) is a 503 rather than a silent
+   * stream. A stream must not outlive the token that opened it: it ends after telling of the
+   * end of that token's session (a logout of that session, or a password change ending them
+   * all), and with an `expired` event when the token expires — the client renews its token
+   * and reopens it, so a copy of a short-lived token does not keep a stream open for days.
    */
   async open(
     res: ServerResponse,
@@ -59,6 +63,7 @@ export class LiveStreams {
     // Before anything is set up: a refused stream is a plain 429.
     const lease = await this.options.admit(actor);
     const opened = performance.now();
+    let expiry: NodeJS.Timeout | undefined;
     const stream: EventStream = new EventStream(res, this.options.stream, {
       updateWritten: () => metrics.updateStreamed(),
       updateMalformed: (update) =>
@@ -71,6 +76,7 @@ export class LiveStreams {
         logger.warn('cut a live stream whose client does not keep up', { actor });
       },
       ended: () => {
+        clearTimeout(expiry);
         lease.release();
         this.streams.delete(stream);
         metrics.streamClosed();
@@ -102,6 +108,15 @@ export class LiveStreams {
       );
       if (this.closed) throw new Unavailable('the gateway is shutting down');
       stream.open(unsubscribe);
+      const { now, toleranceMs } = this.options.tokenClock;
+      expiry = setTimeout(
+        () =>
+          stream.expire(
+            'the access token that opened this stream has expired; renew it and reconnect',
+          ),
+        Math.max(0, identity.expiresAt + toleranceMs - now()),
+      );
+      expiry.unref();
       const { method, path } = API_ROUTES.liveUpdates;
       metrics.requestAnswered(path, method, 200);
       return { kind: 'stream' };

@@ -47,6 +47,10 @@ export function requestIdOf(req: IncomingMessage): string | undefined {
 const ANONYMOUS_SCOPE: { readonly [T in Op['type']]: 'op' | 'random' } = {
   'account.register': 'op',
   'account.login': 'random',
+  // Answers tokens too, and the op without its secret (the refresh token) is the same for
+  // everyone. A retry under a fresh id loses nothing: the refresh token it repeats is
+  // answered as the current one for a moment after its rotation (REFRESH_REUSE_GRACE_MS).
+  'account.refresh': 'random',
   'account.me': 'op',
   command: 'op',
   query: 'op',

@@ -71,6 +71,8 @@ export interface RequestContext {
   admitRegistration(): Promise<void>;
   /** Counts a login attempt for `username` from the client's address; throws `RateLimited` past the limits. */
   admitLogin(username: string): Promise<LoginAttempt>;
+  /** Counts a session refresh from the client's address; throws `RateLimited` past the limit. */
+  admitRefresh(): Promise<void>;
   /** `path` (from `/`) as an absolute URL of this gateway, as clients reach it. */
   absoluteUrl(path: string): string;
   /** Turns the connection into the caller's live update stream, once subscribed. */
@@ -200,6 +202,11 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     }
     await attempt.forgive();
     return answer;
+  },
+  async refreshSession(call) {
+    const { refreshToken } = await call.body();
+    await call.admitRefresh();
+    return call.dispatch({ type: 'account.refresh', refreshToken });
   },
   me: (call) => call.dispatch({ type: 'account.me' }),
   logout: (call) => call.dispatch({ type: 'account.logout' }),

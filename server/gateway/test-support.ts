@@ -198,6 +198,8 @@ export interface TestGateway {
   token(username: string): Promise<string>;
   /** A feed token for `username`, issued by the users service's own issuer. */
   feedToken(username: string): Promise<string>;
+  /** A refresh token for `username`, issued by the users service's own issuer. */
+  refreshToken(username: string): Promise<string>;
   /**
    * A token signed with the right key but with hand-made claims: a valid session token's
    * claims (sub, iss, aud, iat, exp in an hour, jti) overridden by `claims`.
@@ -272,6 +274,8 @@ export async function startTestGateway(
     token: async (username) => (await issuer.session(username, 0)).token,
     feedToken: async (username) =>
       (await issuer.feed(username, 0, 'feed1', Date.now() + 86_400_000)).token,
+    refreshToken: async (username) =>
+      (await issuer.refresh(username, 0, 'session1', 0, Date.now() + 86_400_000)).token,
     craftedToken: (claims) => craftToken(pair.privateKey, claims),
     async call(path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };

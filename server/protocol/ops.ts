@@ -25,6 +25,8 @@ export type Op =
       readonly name?: string;
     }
   | { readonly type: 'account.login'; readonly username: string; readonly password: string }
+  /** Renews the session a refresh token names: new access and refresh tokens. */
+  | { readonly type: 'account.refresh'; readonly refreshToken: string }
   | { readonly type: 'account.me' }
   | { readonly type: 'command'; readonly body: CommandBody }
   | { readonly type: 'query'; readonly body: QueryBody }
@@ -58,6 +60,7 @@ const opSchema = z.discriminatedUnion('type', [
     username: z.string().min(1).max(64),
     password: z.string().min(1).max(1024),
   }),
+  z.strictObject({ type: z.literal('account.refresh'), refreshToken: z.string().min(1).max(4096) }),
   z.strictObject({ type: z.literal('account.me') }),
   z.strictObject({ type: z.literal('command'), body: z.unknown() }),
   z.strictObject({ type: z.literal('query'), body: z.unknown() }),

@@ -18,8 +18,11 @@ const COMMANDS_FOR_USERS: { readonly [T in CommandType]: boolean } = {
   // The users service registers with a hash it computed itself (account.register); a
   // user-chosen hash would let anyone register an account with a password they never had.
   'user.register': false,
-  // The users service's account operations: a session is ended, a password changed and a
-  // feed made only through them (a token's id must be the one the service signs).
+  // The users service's account operations: a session is opened, renewed or ended, a
+  // password changed and a feed made only through them (a token's id must be the one the
+  // service signs; a refresh, the one a refresh token it verified names).
+  'session.open': false,
+  'session.refresh': false,
   'session.revoke': false,
   'user.changePassword': false,
   'feed.create': false,

@@ -41,7 +41,9 @@ export const COMMAND_ACCESS: { readonly [T in CommandType]: Grants } = {
   // Only the users service hashes passwords; anyone else registering could pick a known hash.
   'user.register': { users: 'any' },
   'user.replacePasswordHash': { users: 'any' },
-  // Tokens are the users service's: it signs them, and ends sessions and feeds.
+  // Tokens are the users service's: it signs them, opens, renews and ends sessions and feeds.
+  'session.open': { users: 'any' },
+  'session.refresh': { users: 'any' },
   'session.revoke': { users: 'any' },
   'user.changePassword': { users: 'any' },
   'feed.create': { users: 'any' },

@@ -86,6 +86,10 @@ export const LOADS = {
   groupInvitationCount: 'SELECT count(*) FROM group_invitations WHERE username = ?',
   sessionGeneration: 'SELECT session_gen FROM users WHERE username = ?',
   sessionRevoked: 'SELECT 1 FROM revoked_sessions WHERE sid = ?',
+  sessionById: `SELECT sid, username, refresh_seq, rotated_at, created_at, expires_at
+    FROM sessions WHERE sid = ?`,
+  liveSessionsOfUser: `SELECT sid, username, refresh_seq, rotated_at, created_at, expires_at
+    FROM sessions WHERE username = ? AND expires_at > ? ORDER BY created_at, sid`,
   feedById: 'SELECT fid, username, label, created_at, expires_at FROM feeds WHERE fid = ?',
   feedsOfUser: `SELECT fid, username, label, created_at, expires_at FROM feeds
     WHERE username = ? ORDER BY created_at, fid`,
@@ -346,6 +350,30 @@ function feedOf(row: SqlValue[]): FeedRow {
   };
 }
 
+/** A refreshable session (server/users/tokens.ts): a login opens it, refresh tokens name it. */
+export interface SessionRow {
+  readonly sid: string;
+  readonly username: Username;
+  /** The place in the rotation of the one refresh token that renews it now. */
+  readonly refreshSeq: number;
+  /** When that token was issued (the one before it still renews until the grace is over). */
+  readonly rotatedAt: Millis;
+  readonly createdAt: Millis;
+  /** When its refresh tokens expire, and the session with them. */
+  readonly expiresAt: Millis;
+}
+
+function sessionOf(row: SqlValue[]): SessionRow {
+  return {
+    sid: text(row[0]),
+    username: text(row[1]),
+    refreshSeq: integer(row[2]),
+    rotatedAt: integer(row[3]),
+    createdAt: integer(row[4]),
+    expiresAt: integer(row[5]),
+  };
+}
+
 /** The calendar's reads, over one connection's prepared statements. */
 export class CalendarRows {
   private readonly userByName: PreparedStatement;
@@ -358,6 +386,8 @@ export class CalendarRows {
   private readonly groupInvitationCount: PreparedStatement;
   private readonly sessionGenerationOf: PreparedStatement;
   private readonly sessionRevokedRow: PreparedStatement;
+  private readonly sessionById: PreparedStatement;
+  private readonly liveSessionsOfUser: PreparedStatement;
   private readonly feedById: PreparedStatement;
   private readonly feedsOfUser: PreparedStatement;
   private readonly eventById: PreparedStatement;
@@ -384,6 +414,8 @@ export class CalendarRows {
     this.groupInvitationCount = statements.prepare(LOADS.groupInvitationCount);
     this.sessionGenerationOf = statements.prepare(LOADS.sessionGeneration);
     this.sessionRevokedRow = statements.prepare(LOADS.sessionRevoked);
+    this.sessionById = statements.prepare(LOADS.sessionById);
+    this.liveSessionsOfUser = statements.prepare(LOADS.liveSessionsOfUser);
     this.feedById = statements.prepare(LOADS.feedById);
     this.feedsOfUser = statements.prepare(LOADS.feedsOfUser);
     this.eventById = statements.prepare(LOADS.eventById);
@@ -442,6 +474,17 @@ export class CalendarRows {
   /** Whether the session was logged out (and its tokens have not expired yet). */
   sessionRevoked(sid: string): boolean {
     return this.sessionRevokedRow.first([sid]) !== undefined;
+  }
+
+  /** A refreshable session, by id (expired or not: it is forgotten some time after). */
+  session(sid: string): SessionRow | undefined {
+    const row = this.sessionById.first([sid]);
+    return row === undefined ? undefined : sessionOf(row);
+  }
+
+  /** The user's sessions not expired at `now`, oldest first. */
+  liveSessionsOf(username: Username, now: Millis): SessionRow[] {
+    return this.liveSessionsOfUser.all([username, now]).map(sessionOf);
   }
 
   /** A calendar feed, by id. */

@@ -16,7 +16,7 @@ import type {
 } from '../domain/index.js';
 import { ENDLESS, LONG_SPAN, SHORT_SPAN, SHORT_SPAN_MAX_MS } from './schema.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
-import type { FeedRow } from './calendar-rows.js';
+import type { FeedRow, SessionRow } from './calendar-rows.js';
 
 /** Where an event sits in the time indexes. */
 export interface TimeBounds {
@@ -61,6 +61,8 @@ function eventParams(event: CalendarEvent, bounds: TimeBounds): (string | number
 
 /** Expired revocations forgotten by each new one (see `revokeSession`). */
 const PRUNED_PER_REVOCATION = 16;
+/** Expired sessions forgotten by each new one (see `openSession`): more than logins expire. */
+const PRUNED_PER_SESSION = 4;
 
 /** The calendar's writes, over one connection's prepared statements. */
 export class CalendarWrites {
@@ -70,6 +72,10 @@ export class CalendarWrites {
   private readonly revokeSessionRow: PreparedStatement;
   private readonly pruneRevocations: PreparedStatement;
   private readonly setSessionGenerationRow: PreparedStatement;
+  private readonly insertSessionRow: PreparedStatement;
+  private readonly pruneSessions: PreparedStatement;
+  private readonly rotateRefreshRow: PreparedStatement;
+  private readonly deleteSessionRow: PreparedStatement;
   private readonly insertFeedRow: PreparedStatement;
   private readonly deleteFeedRow: PreparedStatement;
   private readonly insertGroupRow: PreparedStatement;
@@ -109,6 +115,19 @@ export class CalendarWrites {
     this.setSessionGenerationRow = statements.prepare(
       'UPDATE users SET session_gen = ? WHERE username = ?',
     );
+    this.insertSessionRow = statements.prepare(
+      `INSERT INTO sessions (sid, username, refresh_seq, rotated_at, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    // Bounded per login, as revocations are per logout: O(entry) however many expired.
+    this.pruneSessions = statements.prepare(
+      `DELETE FROM sessions WHERE sid IN (
+         SELECT sid FROM sessions WHERE expires_at < ? ORDER BY expires_at, sid LIMIT ${PRUNED_PER_SESSION})`,
+    );
+    this.rotateRefreshRow = statements.prepare(
+      'UPDATE sessions SET refresh_seq = ?, rotated_at = ? WHERE sid = ?',
+    );
+    this.deleteSessionRow = statements.prepare('DELETE FROM sessions WHERE sid = ?');
     this.insertFeedRow = statements.prepare(
       `INSERT INTO feeds (fid, username, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
     );
@@ -201,6 +220,33 @@ export class CalendarWrites {
       [generation, username],
       `ending the sessions of ${username}`,
     );
+  }
+
+  /** Opens a refreshable session; forgets a few sessions that expired before `now` on the way. */
+  openSession(session: SessionRow, now: Millis): void {
+    this.insertSessionRow.runOne(
+      [
+        session.sid,
+        session.username,
+        session.refreshSeq,
+        session.rotatedAt,
+        session.createdAt,
+        session.expiresAt,
+      ],
+      `opening session ${session.sid}`,
+    );
+    this.pruneSessions.run([now]);
+  }
+
+  /** Moves a session's rotation on: refresh token `seq`, issued at `rotatedAt`, is the one now. */
+  rotateRefresh(sid: string, seq: number, rotatedAt: Millis): void {
+    this.rotateRefreshRow.runOne([seq, rotatedAt, sid], `rotating the refresh token of ${sid}`);
+  }
+
+  /** Ends a session's refresh (a logout, a password change, a reused token, the cap). */
+  endSession(sid: string): void {
+    // Not runOne: an expired session may have been forgotten already.
+    this.deleteSessionRow.run([sid]);
   }
 
   insertFeed(feed: FeedRow): void {

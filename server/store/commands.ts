@@ -42,8 +42,14 @@ import type {
   Notification,
   Username,
 } from '../domain/index.js';
-import { Conflict, InvalidInput, NotFound, isAgendaError } from '../../contract/errors.js';
-import type { FeedRow } from './calendar-rows.js';
+import {
+  Conflict,
+  InvalidInput,
+  NotFound,
+  Unauthenticated,
+  isAgendaError,
+} from '../../contract/errors.js';
+import type { FeedRow, SessionRow } from './calendar-rows.js';
 import type { RegistryAccess, RowReader, RowWriter } from './decision.js';
 import type {
   CommandOf,
@@ -51,9 +57,10 @@ import type {
   CommandType,
   FeedView,
   ImportFailure,
+  SessionView,
   StoreCommand,
 } from './protocol.js';
-import { MAX_FEEDS_PER_USER } from './protocol.js';
+import { MAX_FEEDS_PER_USER, MAX_SESSIONS_PER_USER, REFRESH_REUSE_GRACE_MS } from './protocol.js';
 
 /** What a handler works with while one command applies. */
 export interface CommandEnvironment {
@@ -256,15 +263,68 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     return { result: { replaced: true }, notifications: [] };
   },
 
-  // A logout: the session's tokens are refused until they would have expired anyway.
+  // A login. The password was checked against the hash of generation `generation`: if the
+  // password changed since, the old one must not open a session. A rehash racing another
+  // login's keeps the first (both hashed the same password), as user.replacePasswordHash.
+  'session.open': (body, env) => {
+    const actor = env.actor();
+    if (env.rows.sessionGeneration(actor) !== body.generation) {
+      throw new Unauthenticated('the password changed meanwhile; log in with the new one');
+    }
+    if (body.rehash !== undefined && env.rows.passwordHash(actor) === body.rehash.previousHash) {
+      env.writes.replaceCredentials(actor, body.rehash.passwordHash);
+    }
+    return silent({ session: openSession(env, actor, body.sid, body.ttlMs) });
+  },
+
+  // A refresh token presented (server/users/users-service.ts checked its signature): the
+  // current one is rotated; the one just rotated away is answered as the current one for a
+  // moment (REFRESH_REUSE_GRACE_MS); any other is a copy that was used before — a stolen
+  // one, or the thief's being stolen back — and the session ends for both holders.
+  'session.refresh': (body, env) => {
+    const actor = env.actor();
+    if (env.rows.sessionGeneration(actor) !== body.generation) {
+      throw new Unauthenticated('your sessions ended when the password changed; log in again');
+    }
+    const session = env.rows.session(body.sid);
+    if (session === undefined || session.username !== actor || session.expiresAt <= env.now) {
+      throw new Unauthenticated('this session has ended; log in again');
+    }
+    const user = env.rows.user(actor);
+    if (user === undefined) throw new Unauthenticated(`no user named ${actor}`);
+    const renewed = (refreshSeq: number) =>
+      silent({ outcome: 'rotated' as const, session: sessionView(session), refreshSeq, user });
+    if (body.seq === session.refreshSeq) {
+      env.writes.rotateRefresh(session.sid, session.refreshSeq + 1, env.now);
+      return renewed(session.refreshSeq + 1);
+    }
+    if (
+      body.seq === session.refreshSeq - 1 &&
+      env.now - session.rotatedAt <= REFRESH_REUSE_GRACE_MS
+    ) {
+      return renewed(session.refreshSeq);
+    }
+    env.writes.endSession(session.sid);
+    env.writes.revokeSession(session.sid, actor, env.now + body.revokeForMs, env.now);
+    return {
+      result: { outcome: 'reused' },
+      notifications: [sessionsEnded(actor, session.sid)],
+    };
+  },
+
+  // A logout: the session can no longer be refreshed, and its access tokens are refused
+  // until they would have expired anyway.
   'session.revoke': (body, env) => {
     const actor = env.actor();
+    const session = env.rows.session(body.sid);
+    if (session !== undefined && session.username === actor) env.writes.endSession(body.sid);
     env.writes.revokeSession(body.sid, actor, body.expiresAt, env.now);
     return { result: { revoked: true }, notifications: [sessionsEnded(actor, body.sid)] };
   },
 
   // Only over the hash the users service verified the current password against: a change
-  // racing another change, or a login's rehash, is refused rather than lost.
+  // racing another change, or a login's rehash, is refused rather than lost. Every session
+  // ends (the generation refuses their tokens; their rows go too) and the caller gets one.
   'user.changePassword': (body, env) => {
     const actor = env.actor();
     if (env.rows.passwordHash(actor) !== body.previousHash) {
@@ -273,8 +333,12 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     const generation = (env.rows.sessionGeneration(actor) ?? 0) + 1;
     env.writes.replaceCredentials(actor, body.passwordHash);
     env.writes.setSessionGeneration(actor, generation);
+    for (const ended of env.rows.liveSessionsOf(actor, env.now)) env.writes.endSession(ended.sid);
     return {
-      result: { sessionGeneration: generation },
+      result: {
+        sessionGeneration: generation,
+        session: openSession(env, actor, body.sid, body.ttlMs),
+      },
       notifications: [sessionsEnded(actor, null)],
     };
   },
@@ -522,6 +586,37 @@ export function feedView(feed: FeedRow): FeedView {
  * Tells the user's open live streams that a session (or, with `sid` null, every session)
  * ended: the gateways close the streams it authenticated.
  */
+/**
+ * Opens refreshable session `sid` of `actor` for `ttlMs`, ending the oldest of theirs first
+ * when they hold {@link MAX_SESSIONS_PER_USER}.
+ */
+function openSession(
+  env: CommandEnvironment,
+  actor: Username,
+  sid: string,
+  ttlMs: number,
+): SessionView {
+  if (env.rows.session(sid) !== undefined) throw new Conflict('that session id is taken; retry');
+  const live = env.rows.liveSessionsOf(actor, env.now);
+  for (const oldest of live.slice(0, Math.max(0, live.length - MAX_SESSIONS_PER_USER + 1))) {
+    env.writes.endSession(oldest.sid);
+  }
+  const session: SessionRow = {
+    sid,
+    username: actor,
+    refreshSeq: 0,
+    rotatedAt: env.now,
+    createdAt: env.now,
+    expiresAt: env.now + ttlMs,
+  };
+  env.writes.openSession(session, env.now);
+  return sessionView(session);
+}
+
+function sessionView(session: SessionRow): SessionView {
+  return { sid: session.sid, expiresAt: session.expiresAt };
+}
+
 function sessionsEnded(username: Username, sid: string | null): Notification {
   return { kind: 'session', to: username, change: 'ended', sid };
 }

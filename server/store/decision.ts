@@ -20,7 +20,7 @@ import type {
   User,
   Username,
 } from '../domain/index.js';
-import type { Attendance, CalendarRows, FeedRow } from './calendar-rows.js';
+import type { Attendance, CalendarRows, FeedRow, SessionRow } from './calendar-rows.js';
 import type { CalendarWrites } from './calendar-writes.js';
 import { timeBounds } from './calendar-writes.js';
 import { KEYS, stampsOf, type DecisionJournal } from './effects.js';
@@ -44,6 +44,9 @@ export type RowWriter = Pick<
   | 'replaceCredentials'
   | 'revokeSession'
   | 'setSessionGeneration'
+  | 'openSession'
+  | 'rotateRefresh'
+  | 'endSession'
   | 'insertFeed'
   | 'deleteFeed'
 >;
@@ -102,6 +105,16 @@ export class TrackedRows implements RowReader {
   sessionRevoked(sid: string): boolean {
     this.journal.read(KEYS.session(sid));
     return this.rows.sessionRevoked(sid);
+  }
+
+  session(sid: string): SessionRow | undefined {
+    this.journal.read(KEYS.refreshable(sid));
+    return this.rows.session(sid);
+  }
+
+  liveSessionsOf(username: Username, now: Millis): SessionRow[] {
+    this.journal.read(KEYS.sessions(username));
+    return this.rows.liveSessionsOf(username, now);
   }
 
   feed(fid: string): FeedRow | undefined {
@@ -247,6 +260,29 @@ export class RecordedWrites implements RowWriter {
     this.writes.setSessionGeneration(username, generation);
     this.journal.wrote({ kind: 'setSessionGeneration', username, generation }, [
       KEYS.user(username),
+    ]);
+  }
+
+  openSession(session: SessionRow, now: Millis): void {
+    this.writes.openSession(session, now);
+    this.journal.wrote({ kind: 'openSession', session, now }, [
+      KEYS.refreshable(session.sid),
+      KEYS.sessions(session.username),
+    ]);
+  }
+
+  rotateRefresh(sid: string, seq: number, rotatedAt: Millis): void {
+    this.writes.rotateRefresh(sid, seq, rotatedAt);
+    this.journal.wrote({ kind: 'rotateRefresh', sid, seq, rotatedAt }, [KEYS.refreshable(sid)]);
+  }
+
+  endSession(sid: string): void {
+    // The owner's list changes too: the decision read the session, so it knows whose it is.
+    const owner = this.rows.session(sid)?.username;
+    this.writes.endSession(sid);
+    this.journal.wrote({ kind: 'endSession', sid }, [
+      KEYS.refreshable(sid),
+      ...(owner === undefined ? [] : [KEYS.sessions(owner)]),
     ]);
   }
 

@@ -22,7 +22,12 @@
  * Why the keys suffice (what each read depends on, and what stamps it):
  * - `user/<u>` — the user row (its session generation too) and credentials: stamped by
  *   registering `u`, by replacing `u`'s password hash, and by ending `u`'s sessions.
- * - `session/<sid>` — whether a session was logged out: stamped by logging it out.
+ * - `session/<sid>` — whether a session was logged out: stamped by logging it out, and by
+ *   ending it on the reuse of a rotated refresh token.
+ * - `refreshable/<sid>` — a refreshable session's row (whether it exists, its place in the
+ *   rotation): stamped by opening, rotating and ending it. `sessions/<u>` — the user's
+ *   sessions: stamped by opening or ending any of them. Expired sessions forgotten on the
+ *   way stamp nothing: no decision counts or renews an expired session.
  * - `feed/<fid>` — a calendar feed; `feeds/<u>` — the user's feeds: both stamped by
  *   creating or revoking one.
  * - `agenda/<u>` — every event `u` attends, with its times and attendees (and so `u`'s
@@ -43,7 +48,7 @@ import type { Attendee, CalendarEvent, Mutation, Notification } from '../domain/
 import { InvalidInput } from '../../contract/errors.js';
 import type { WireError } from '../../contract/errors.js';
 import type { TimeBounds } from './calendar-writes.js';
-import type { FeedRow } from './calendar-rows.js';
+import type { FeedRow, SessionRow } from './calendar-rows.js';
 import { MAX_ID_LENGTH } from './protocol.js';
 
 /** The keys reads depend on and writes stamp; see the module comment. */
@@ -54,6 +59,8 @@ export const KEYS = {
   group: (name: string) => `group/${name}`,
   groupInvitations: (username: string) => `group-invitations/${username}`,
   session: (sid: string) => `session/${sid}`,
+  refreshable: (sid: string) => `refreshable/${sid}`,
+  sessions: (username: string) => `sessions/${username}`,
   feed: (fid: string) => `feed/${fid}`,
   feeds: (username: string) => `feeds/${username}`,
   groupEvents: (name: string) => `group-events/${name}`,
@@ -92,6 +99,19 @@ export type RowWrite =
       readonly username: string;
       readonly generation: number;
     }
+  | {
+      readonly kind: 'openSession';
+      readonly session: SessionRow;
+      /** Sessions that expired before this are forgotten (a few at a time). */
+      readonly now: number;
+    }
+  | {
+      readonly kind: 'rotateRefresh';
+      readonly sid: string;
+      readonly seq: number;
+      readonly rotatedAt: number;
+    }
+  | { readonly kind: 'endSession'; readonly sid: string }
   | { readonly kind: 'insertFeed'; readonly feed: FeedRow }
   | { readonly kind: 'deleteFeed'; readonly fid: string }
   | {
@@ -225,6 +245,9 @@ const WRITE_KINDS = [
   'replaceCredentials',
   'revokeSession',
   'setSessionGeneration',
+  'openSession',
+  'rotateRefresh',
+  'endSession',
   'insertFeed',
   'deleteFeed',
   'putRegistry',

@@ -54,6 +54,8 @@ export const MAX_REGISTRY_VALUE_LENGTH = 64 * 1024;
 export const MAX_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longest password hash the users service may store (the store never hashes). */
 export const MAX_PASSWORD_HASH_LENGTH = 1024;
+/** Longest a refreshable session may last (the users service opens them for 30 days). */
+export const MAX_SESSION_TTL_MS = 366 * 24 * 60 * 60 * 1000;
 
 // Sanity bounds on free text. The domain enforces the real limits with friendly messages;
 // these only keep absurd payloads out of the log.
@@ -95,6 +97,8 @@ const eventChanges = z.strictObject({
 });
 
 const usernames = (max: number) => z.array(name).max(max);
+/** How long a session, or a revocation, may be asked to last: at most a year. */
+const sessionTtl = z.int().min(1000).max(MAX_SESSION_TTL_MS);
 
 /** Every command body, by `type`. */
 const commandBody = z.discriminatedUnion('type', [
@@ -111,15 +115,43 @@ const commandBody = z.discriminatedUnion('type', [
     passwordHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
   }),
   // Tokens with a lifecycle (server/users/tokens.ts): the acting user's own.
+  // A login: a new session that refresh tokens can renew for `ttlMs`, opened only while
+  // the password checked is still the user's (`generation`), replacing the hash it was
+  // checked against by a stronger one (`rehash`) when the service made one.
+  z.strictObject({
+    type: z.literal('session.open'),
+    sid: id,
+    ttlMs: sessionTtl,
+    generation: z.int().nonnegative(),
+    rehash: z
+      .strictObject({
+        previousHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
+        passwordHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
+      })
+      .optional(),
+  }),
+  // A refresh token presented: the next one in the session's rotation, or, for a refresh
+  // token already rotated away, the end of the session (its access tokens refused for
+  // `revokeForMs`, the longest an access token lives).
+  z.strictObject({
+    type: z.literal('session.refresh'),
+    sid: id,
+    generation: z.int().nonnegative(),
+    seq: z.int().nonnegative(),
+    revokeForMs: sessionTtl,
+  }),
   z.strictObject({
     type: z.literal('session.revoke'),
     sid: id,
     expiresAt: z.int().nonnegative(),
   }),
+  // Ends every session of the user and opens `sid` for the caller, as a login would.
   z.strictObject({
     type: z.literal('user.changePassword'),
     previousHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
     passwordHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),
+    sid: id,
+    ttlMs: sessionTtl,
   }),
   z.strictObject({
     type: z.literal('feed.create'),
@@ -381,14 +413,51 @@ export interface FeedView {
 /** The most feeds one user keeps at once: each is a standing read of their agenda. */
 export const MAX_FEEDS_PER_USER = 20;
 
+/**
+ * The most refreshable sessions one user keeps at once: a login past it ends the oldest
+ * one's refresh (its last access token lives out its few minutes). Each is a row every
+ * refresh reads, and logins that never log out (scripts) would otherwise pile them up.
+ */
+export const MAX_SESSIONS_PER_USER = 100;
+
+/**
+ * How long after a rotation the refresh token it replaced still renews the session, as the
+ * one that replaced it: two processes sharing a stored login that refresh at once, or a
+ * client whose answer was lost and who retries. Past it, that token is a stolen copy.
+ */
+export const REFRESH_REUSE_GRACE_MS = 30_000;
+
+/** A refreshable session as a login, a refresh or a password change answers it. */
+export interface SessionView {
+  readonly sid: string;
+  /** When its refresh tokens stop being accepted, epoch ms. */
+  readonly expiresAt: number;
+}
+
+/** `session.refresh`: the session renewed, or ended because a rotated token came back. */
+export type RefreshOutcome =
+  | {
+      readonly outcome: 'rotated';
+      readonly session: SessionView;
+      /** The place in the rotation the new refresh token names. */
+      readonly refreshSeq: number;
+      readonly user: User;
+    }
+  | { readonly outcome: 'reused' };
+
 /** What each command answers when it succeeds. */
 export interface CommandResults {
   'user.register': { readonly user: User };
   /** Whether the hash was replaced: not when the stored one was no longer `previousHash`. */
   'user.replacePasswordHash': { readonly replaced: boolean };
+  'session.open': { readonly session: SessionView };
+  'session.refresh': RefreshOutcome;
   'session.revoke': { readonly revoked: true };
-  /** The new generation: tokens naming an older one are refused from now on. */
-  'user.changePassword': { readonly sessionGeneration: number };
+  /**
+   * The new generation (tokens naming an older one are refused from now on) and the
+   * caller's new session.
+   */
+  'user.changePassword': { readonly sessionGeneration: number; readonly session: SessionView };
   'feed.create': { readonly feed: FeedView };
   'feed.revoke': { readonly feed: FeedView };
   'event.create': ScheduledEvent;

@@ -11,8 +11,11 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes refreshable sessions away, as schemas before 7 had it. */
+const WITHOUT_REFRESH = 'DROP TABLE sessions;';
+
 /** Takes membership by consent away, as schemas before 5 had it. */
-const WITHOUT_CONSENT = `DROP TABLE group_invitations; DROP TABLE group_blocks;
+const WITHOUT_CONSENT = `DROP TABLE group_invitations; DROP TABLE group_blocks; ${WITHOUT_REFRESH}
   ${'DROP TABLE revoked_sessions; DROP TABLE feeds; ALTER TABLE users DROP COLUMN session_gen;'}`;
 
 /** A store image rewritten with `sql` (the way an older version of the code left it). */
@@ -200,4 +203,24 @@ test('a schema 4 image is migrated: its members stay members, and additions from
   );
   after.ok('carol', { type: 'group.join', group: 'team' });
   t.is(after.read('alice', { type: 'group.show', group: 'team' }).group.members.length, 3);
+});
+
+test('a schema 6 image is migrated: sessions opened before cannot be refreshed, new ones can', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const v6 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_REFRESH} UPDATE store_meta SET value = 6 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v6);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  const refresh = (sid: string) =>
+    after.send('alice', { type: 'session.refresh', sid, generation: 0, seq: 0, revokeForMs: 1000 });
+  t.false(refresh('from-before').ok);
+  after.ok('alice', { type: 'session.open', sid: 'new', ttlMs: DAY, generation: 0 });
+  t.true(refresh('new').ok);
 });

@@ -28,8 +28,9 @@ import type { Database } from 'sql.js';
  * 4: `key_versions` and the applied index, for effects' preconditions (effects.ts).
  * 5: group membership by consent: `group_invitations` and `group_blocks`.
  * 6: tokens with a lifecycle: `users.session_gen`, `revoked_sessions` and `feeds`.
+ * 7: short access tokens with refresh: `sessions`, each session's refresh-token rotation.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -95,6 +96,26 @@ CREATE TABLE feeds (
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX feeds_by_user ON feeds (username, created_at, fid);
+`;
+
+// Sessions that can still be refreshed (server/users/tokens.ts): a login opens one, its
+// refresh tokens name it and its place in the rotation (`refresh_seq`), and it lives until
+// `expires_at` (its refresh tokens' expiry), a logout, a password change or the reuse of
+// a rotated refresh token. Access tokens are not checked against it: they are refused by
+// `revoked_sessions` and the generation, as before.
+const REFRESHABLE_SESSIONS = `
+CREATE TABLE sessions (
+  sid         TEXT PRIMARY KEY,
+  username    TEXT NOT NULL,
+  refresh_seq INTEGER NOT NULL,
+  rotated_at  INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+-- A user's sessions, oldest first (the oldest ends when a login would pass the cap).
+CREATE INDEX sessions_by_user ON sessions (username, created_at, sid);
+-- Sessions are forgotten once expired, a few at a time.
+CREATE INDEX sessions_by_expiry ON sessions (expires_at, sid);
 `;
 
 const TABLES = `
@@ -191,7 +212,8 @@ CREATE TABLE leases (
 ) WITHOUT ROWID;
 ${KEY_VERSIONS}
 ${GROUP_CONSENT}
-${SESSIONS}`;
+${SESSIONS}
+${REFRESHABLE_SESSIONS}`;
 
 // Each attendee row is in one of the two time indexes, the one of its span class: partial
 // indexes, so adding an attendee updates one of them, not both.
@@ -294,6 +316,12 @@ export function migrateSchema(db: Database): number | null {
       // issued before carry by default (server/users/tokens.ts); feed tokens issued before
       // name no feed and are refused from now on: they could never be revoked.
       db.exec(`ALTER TABLE users ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0; ${SESSIONS}`);
+    }
+    if (version < 7) {
+      // 6 → 7: refreshable sessions. Sessions opened before have no row, so they cannot be
+      // refreshed: their 12-hour tokens are refused as longer-lived than an access token may
+      // be (server/users/token-verifier.ts), and their holders log in once more.
+      db.exec(REFRESHABLE_SESSIONS);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

@@ -112,6 +112,15 @@ export class StoreConnection {
         case 'setSessionGeneration':
           this.writes.setSessionGeneration(write.username, write.generation);
           break;
+        case 'openSession':
+          this.writes.openSession(write.session, write.now);
+          break;
+        case 'rotateRefresh':
+          this.writes.rotateRefresh(write.sid, write.seq, write.rotatedAt);
+          break;
+        case 'endSession':
+          this.writes.endSession(write.sid);
+          break;
         case 'insertFeed':
           this.writes.insertFeed(write.feed);
           break;

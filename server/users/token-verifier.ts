@@ -1,24 +1,37 @@
 /**
- * Session and feed tokens as the gateways and the logic services check them (a service
- * checks again the token the gateway passed on: whoever can write to the bus cannot act as
- * a user without one), following the users service's
- * contract (server/users/tokens.ts): compact JWS signed ES256, issuer `agenda-users`, the
- * username in `sub`, `iat`, `exp` and `jti` required; session tokens have the API's
- * audience, feed tokens the feed audience and `scope: "feed"`. Each kind is accepted only
- * where it belongs: a feed URL leaked from a calendar app cannot act on the API, and a
- * session token does not open feeds (so it is never written into a URL).
+ * Access, refresh and feed tokens as the gateways and the logic services check them (a
+ * service checks again the token the gateway passed on: whoever can write to the bus cannot
+ * act as a user without one), following the users service's contract
+ * (server/users/tokens.ts): compact JWS signed ES256, issuer `agenda-users`, the username in
+ * `sub`, `iat`, `exp` and `jti` required; access tokens have the API's audience and live at
+ * most `MAX_ACCESS_TTL_MS`, refresh tokens the refresh audience and a place in their
+ * session's rotation, feed tokens the feed audience and `scope: "feed"`. Each kind is
+ * accepted only where it belongs: a feed URL leaked from a calendar app cannot act on the
+ * API, a refresh token is no access token (nor the other way round), and an access token
+ * does not open feeds (so it is never written into a URL).
  *
- * Unlike the users service's own verifier, every refusal says which check failed, because
- * the person reading the 401 is debugging a client.
+ * Every refusal says which check failed, because the person reading the 401 is debugging a
+ * client; an access token that only expired says so in a code too (`token_expired`), for
+ * clients that renew it.
  */
 import { errors, jwtVerify } from 'jose';
 import type { CryptoKey, JWTPayload } from 'jose';
 import { Unauthenticated } from '../../contract/errors.js';
 import { TOKEN_ALGORITHM } from './keys.js';
-import { FEED_AUDIENCE, FEED_SCOPE, SESSION_AUDIENCE, TOKEN_ISSUER } from './tokens.js';
+import {
+  FEED_AUDIENCE,
+  FEED_SCOPE,
+  MAX_ACCESS_TTL_MS,
+  REFRESH_AUDIENCE,
+  SESSION_AUDIENCE,
+  TOKEN_ISSUER,
+} from './token-claims.js';
 
-/** Where a token may be used: the API (`session`), or only its `.ics` subscription URL. */
-export type TokenKind = 'session' | 'feed';
+/**
+ * Where a token may be used: the API (`session`, an access token), the refresh route
+ * (`refresh`), or only its `.ics` subscription URL (`feed`).
+ */
+export type TokenKind = 'session' | 'refresh' | 'feed';
 
 /** A token that passed every check. */
 export interface VerifiedToken {
@@ -32,6 +45,8 @@ export interface VerifiedToken {
    * signature only proves the token was issued; these say whether it still stands.
    */
   readonly session: TokenSession;
+  /** A refresh token's place in its session's rotation; absent from other kinds. */
+  readonly refreshSeq?: number;
 }
 
 /** A token's claims the store checks on every request (`SessionRef` in the store protocol). */
@@ -44,11 +59,14 @@ export interface TokenSession {
 export interface TokenVerifierOptions {
   /** The users service's public key (see keys.ts). */
   readonly publicKey: CryptoKey;
-  /** Tolerated clock difference with the users service, in seconds. Default 30. */
+  /** Tolerated clock difference with the users service, in seconds. Default 30 ({@link DEFAULT_CLOCK_TOLERANCE_SEC}). */
   readonly clockToleranceSec?: number;
   /** The clock tokens are checked against (epoch ms); tests move it. */
   readonly now?: () => number;
 }
+
+/** The clock difference with the users service tolerated unless configured otherwise, in seconds. */
+export const DEFAULT_CLOCK_TOLERANCE_SEC = 30;
 
 /** Longest token accepted: real ones are a few hundred bytes; this bounds the work per request. */
 const MAX_TOKEN_LENGTH = 4096;
@@ -56,8 +74,11 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 const USERNAME = /^[^\s\p{Cc}]{1,64}$/u;
 const AUDIENCE: Readonly<Record<TokenKind, string>> = {
   session: SESSION_AUDIENCE,
+  refresh: REFRESH_AUDIENCE,
   feed: FEED_AUDIENCE,
 };
+/** The refusal of an access token past its expiry, which a client answers by refreshing. */
+const ACCESS_EXPIRED = 'the access token has expired; refresh it or log in again';
 
 /** Tokens remembered as verified; a user's token is checked once, not on every request. */
 const VERIFIED_CACHE_SIZE = 10_000;
@@ -76,7 +97,7 @@ export class TokenVerifier {
   private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(private readonly options: TokenVerifierOptions) {
-    this.clockToleranceSec = options.clockToleranceSec ?? 30;
+    this.clockToleranceSec = options.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
     this.now = options.now ?? Date.now;
   }
 
@@ -91,7 +112,7 @@ export class TokenVerifier {
     if (known) {
       if (this.now() <= known.expiresAt + this.clockToleranceSec * 1000) return known;
       this.verified.delete(cacheKey);
-      throw new Unauthenticated('the token has expired; log in again');
+      throw expired(kind);
     }
     const checked = await this.check(token, kind);
     if (this.verified.size >= VERIFIED_CACHE_SIZE) {
@@ -120,6 +141,7 @@ export class TokenVerifier {
         currentDate: new Date(this.now()),
       }));
     } catch (error) {
+      if (error instanceof errors.JWTExpired) throw expired(kind, error);
       throw new Unauthenticated(reasonOf(error, kind), { cause: error });
     }
     const actor = payload.sub;
@@ -129,8 +151,32 @@ export class TokenVerifier {
     if (kind === 'feed' ? payload.scope !== FEED_SCOPE : payload.scope !== undefined) {
       throw new Unauthenticated(`the token has the wrong scope for ${describe(kind)}`);
     }
-    return { actor, expiresAt: (payload.exp ?? 0) * 1000, session: sessionOf(payload, kind) };
+    const expiresAt = (payload.exp ?? 0) * 1000;
+    if (kind === 'session' && expiresAt - (payload.iat ?? 0) * 1000 > MAX_ACCESS_TTL_MS) {
+      throw new Unauthenticated(
+        'the token lives longer than an access token may (it predates short-lived access tokens); log in again',
+      );
+    }
+    const session = sessionOf(payload, kind);
+    if (kind !== 'refresh') return { actor, expiresAt, session };
+    const { rsq } = payload;
+    if (typeof rsq !== 'number' || !Number.isSafeInteger(rsq) || rsq < 0) {
+      throw new Unauthenticated('the refresh token does not say where it stands in its session');
+    }
+    return { actor, expiresAt, session, refreshSeq: rsq };
   }
+}
+
+/** The refusal of an expired token: an access token can be renewed, a refresh token cannot. */
+function expired(kind: TokenKind, cause?: unknown): Unauthenticated {
+  return kind === 'session'
+    ? new Unauthenticated(ACCESS_EXPIRED, { reason: 'token_expired', cause })
+    : new Unauthenticated(
+        kind === 'refresh'
+          ? 'the session has expired; log in again'
+          : 'the token has expired; log in again',
+        { cause },
+      );
 }
 
 const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -160,7 +206,11 @@ function sessionOf(payload: JWTPayload, kind: TokenKind): TokenSession {
 }
 
 function describe(kind: TokenKind): string {
-  return kind === 'feed' ? 'a calendar feed' : 'the API';
+  return kind === 'feed'
+    ? 'a calendar feed'
+    : kind === 'refresh'
+      ? 'renewing a session'
+      : 'the API';
 }
 
 /**
@@ -169,7 +219,6 @@ function describe(kind: TokenKind): string {
  * from an authentic payload.
  */
 function reasonOf(error: unknown, kind: TokenKind): string {
-  if (error instanceof errors.JWTExpired) return 'the token has expired; log in again';
   if (error instanceof errors.JWSSignatureVerificationFailed) {
     return 'the token signature is not valid';
   }
@@ -187,6 +236,12 @@ function reasonOf(error: unknown, kind: TokenKind): string {
         }
         if (kind === 'feed' && audience === SESSION_AUDIENCE) {
           return 'a calendar feed needs its feed token, not a session token';
+        }
+        if (kind === 'session' && audience === REFRESH_AUDIENCE) {
+          return 'a refresh token only renews the session (POST /v1/sessions/refresh); send the access token';
+        }
+        if (kind === 'refresh' && audience === SESSION_AUDIENCE) {
+          return 'an access token cannot renew a session; send the refresh token';
         }
         return `the token is not meant for ${describe(kind)}`;
       }

@@ -31,7 +31,8 @@ import type { OperationCall } from '../services/service-handler.js';
 import { inlineCalendarParser, type CalendarParser } from './calendar-parser.js';
 import { refuseCommonPassword } from './common-passwords.js';
 import { PasswordHasher, registrationSalt } from './passwords.js';
-import { newTokenId, type TokenIssuer } from './tokens.js';
+import { MAX_ACCESS_TTL_MS, newTokenId, type TokenIssuer } from './tokens.js';
+import type { SessionView } from '../store/protocol.js';
 
 /** The same answer for an unknown username and a wrong password: which one it was is nobody's business. */
 const WRONG_CREDENTIALS = 'wrong username or password';
@@ -53,8 +54,14 @@ export interface UsersServiceOptions {
 
 type OpOf<T extends Op['type']> = Extract<Op, { type: T }>;
 
-/** The clock difference gateways tolerate on a token's expiry (server/gateway/tokens.ts). */
+/** The clock difference gateways tolerate on a token's expiry (server/users/token-verifier.ts). */
 const TOKEN_CLOCK_TOLERANCE_MS = 30_000;
+/**
+ * How long an ended session's access tokens stay refused: as long as any can still be
+ * accepted. Verifiers refuse access tokens that live longer than MAX_ACCESS_TTL_MS, so
+ * this holds whatever access lifetime a replica is configured with.
+ */
+const ACCESS_REVOCATION_MS = MAX_ACCESS_TTL_MS + TOKEN_CLOCK_TOLERANCE_MS;
 
 function userInfo(user: User): UserInfo {
   return { username: user.username, name: user.displayName };
@@ -92,6 +99,8 @@ export class UsersService implements LogicService {
         return this.register(op, call);
       case 'account.login':
         return this.login(op, call);
+      case 'account.refresh':
+        return this.refresh(op, call);
       case 'account.me':
         return this.me(call);
       case 'agenda.import':
@@ -136,10 +145,10 @@ export class UsersService implements LogicService {
   }
 
   /**
-   * Checks the password against the stored hash and issues a session token. An unknown
-   * username costs a verification too, and both failures answer the same. A hash made at a
-   * weaker cost than the current one is replaced by one at the current cost: the password
-   * is at hand only now.
+   * Checks the password against the stored hash, opens a session in the store and answers
+   * its first access and refresh tokens. An unknown username costs a verification too, and
+   * both failures answer the same. A hash made at a weaker cost than the current one is
+   * replaced by one at the current cost, with the session: the password is at hand only now.
    */
   private async login(op: OpOf<'account.login'>, call: OperationCall): Promise<LoginAnswer> {
     let account:
@@ -155,26 +164,78 @@ export class UsersService implements LogicService {
         ? await this.passwords.verifyNobody(op.password, call.signal)
         : await this.passwords.verify(op.password, account.passwordHash, call.signal);
     if (account === undefined || !valid) throw new Unauthenticated(WRONG_CREDENTIALS);
-    if (this.passwords.needsRehash(account.passwordHash)) {
-      await this.rehash(account.user.username, op.password, account.passwordHash, call);
-    }
-    const { token, expiresAt } = await this.tokens.session(
-      account.user.username,
-      account.sessionGeneration,
-    );
-    return { token, expiresAt: expiresAt.toISOString(), user: userInfo(account.user) };
+    const { username } = account.user;
+    const rehash = this.passwords.needsRehash(account.passwordHash)
+      ? await this.rehash(username, op.password, account.passwordHash, call)
+      : undefined;
+    const { session } = await call.store.command(username, {
+      type: 'session.open',
+      sid: newTokenId(),
+      ttlMs: this.tokens.refreshTtl,
+      generation: account.sessionGeneration,
+      ...(rehash === undefined ? {} : { rehash }),
+    });
+    return this.sessionAnswer(account.user, account.sessionGeneration, session, 0);
   }
 
   /**
-   * Ends the session the request's token names: the store refuses its tokens from now on,
-   * until they would have expired anyway, and the gateways close its live streams.
+   * Renews the session a refresh token names: the store moves its rotation on and the
+   * answer carries the next refresh token with a new access token. A refresh token spent
+   * before ends the session in the store, and is refused.
+   */
+  private async refresh(op: OpOf<'account.refresh'>, call: OperationCall): Promise<LoginAnswer> {
+    const presented = await this.tokens.verifyRefresh(op.refreshToken);
+    const { generation, sid } = presented.session;
+    const renewed = await call.store.command(presented.actor, {
+      type: 'session.refresh',
+      sid,
+      generation,
+      seq: presented.refreshSeq,
+      revokeForMs: ACCESS_REVOCATION_MS,
+    });
+    if (renewed.outcome === 'reused') {
+      this.log.warn('a refresh token was used again: its session is ended', {
+        username: presented.actor,
+        sid,
+      });
+      throw new Unauthenticated(
+        'this refresh token was already used, so someone else may hold a copy: the session is ended; log in again',
+      );
+    }
+    return this.sessionAnswer(renewed.user, generation, renewed.session, renewed.refreshSeq);
+  }
+
+  /** The tokens of `session` as a login answers them: access, and refresh at place `seq`. */
+  private async sessionAnswer(
+    user: User,
+    generation: number,
+    session: SessionView,
+    seq: number,
+  ): Promise<LoginAnswer> {
+    const { username } = user;
+    const [access, refresh] = await Promise.all([
+      this.tokens.access(username, generation, session.sid, session.expiresAt),
+      this.tokens.refresh(username, generation, session.sid, seq, session.expiresAt),
+    ]);
+    return {
+      token: access.token,
+      expiresAt: access.expiresAt.toISOString(),
+      refreshToken: refresh.token,
+      refreshExpiresAt: refresh.expiresAt.toISOString(),
+      user: userInfo(user),
+    };
+  }
+
+  /**
+   * Ends the session the request's token names: it can no longer be refreshed, the store
+   * refuses its access tokens until they would have expired anyway, and the gateways close
+   * its live streams.
    */
   private async logout(call: OperationCall): Promise<LogoutAnswer> {
     const actor = requireActor(call.request);
     const sid = call.request.session?.sid;
     if (sid === undefined) throw new Unauthenticated('only a session token can log out');
-    // Kept as long as any token of the session can live, plus the clock tolerance.
-    const expiresAt = Date.now() + this.tokens.sessionTtl + TOKEN_CLOCK_TOLERANCE_MS;
+    const expiresAt = call.clock() + ACCESS_REVOCATION_MS;
     await call.store.command(actor, { type: 'session.revoke', sid, expiresAt });
     return { loggedOut: true };
   }
@@ -200,45 +261,43 @@ export class UsersService implements LogicService {
       registrationSalt(call.request.id, actor),
       call.signal,
     );
-    const { sessionGeneration } = await call.store.command(actor, {
+    const { sessionGeneration, session } = await call.store.command(actor, {
       type: 'user.changePassword',
       previousHash: account.passwordHash,
       passwordHash,
+      sid: newTokenId(),
+      ttlMs: this.tokens.refreshTtl,
     });
-    const { token, expiresAt } = await this.tokens.session(actor, sessionGeneration);
-    return { token, expiresAt: expiresAt.toISOString(), user: userInfo(account.user) };
+    return this.sessionAnswer(account.user, sessionGeneration, session, 0);
   }
 
   /**
-   * Stores `password`'s hash at the current cost in place of `previousHash`, if that is
-   * still the stored one (store command `user.replacePasswordHash`). The salt comes from
-   * the request id, as a registration's: a login delivered twice sends the same command.
-   * A failure only leaves the old hash for the next login to replace: the login itself
-   * verified, and is not refused for it.
+   * `password`'s hash at the current cost, to replace `previousHash` with the session the
+   * login opens (store command `session.open`, which replaces it only if it is still the
+   * stored one). The salt comes from the request id, as a registration's. A failure only
+   * leaves the old hash for the next login to replace: the login itself verified, and is not
+   * refused for it.
    */
   private async rehash(
     username: string,
     password: string,
     previousHash: string,
     call: OperationCall,
-  ): Promise<void> {
+  ): Promise<{ previousHash: string; passwordHash: string } | undefined> {
     try {
       const passwordHash = await this.passwords.hash(
         password,
         registrationSalt(call.request.id, username),
         call.signal,
       );
-      await call.store.command(null, {
-        type: 'user.replacePasswordHash',
-        username,
-        previousHash,
-        passwordHash,
-      });
+      return { previousHash, passwordHash };
     } catch (error) {
-      this.log.warn('could not store a stronger password hash; the next login tries again', {
+      if (call.signal.aborted) throw error;
+      this.log.warn('could not make a stronger password hash; the next login tries again', {
         username,
         error: error instanceof Error ? error.message : String(error),
       });
+      return undefined;
     }
   }
 
@@ -299,7 +358,7 @@ export class UsersService implements LogicService {
     const generation = call.request.session?.generation;
     if (generation === undefined) throw new Unauthenticated('a feed is made with a session token');
     const fid = newTokenId();
-    const expiresAt = Date.now() + this.tokens.feedTtl;
+    const expiresAt = call.clock() + this.tokens.feedTtl;
     const { feed } = await call.store.command(actor, {
       type: 'feed.create',
       fid,

@@ -27,7 +27,12 @@ import {
   PasswordHasher,
   type ScryptCost,
 } from './passwords.js';
-import { DEFAULT_SESSION_TTL_MS, FEED_AUDIENCE, TokenIssuer } from './tokens.js';
+import {
+  DEFAULT_ACCESS_TTL_MS,
+  DEFAULT_REFRESH_TTL_MS,
+  FEED_AUDIENCE,
+  TokenIssuer,
+} from './tokens.js';
 import { UsersService } from './users-service.js';
 import type { CryptoKey } from 'jose';
 import { TokenVerifier, type TokenKind } from './token-verifier.js';
@@ -159,7 +164,7 @@ test('a registration delivered twice registers once and answers the same both ti
   t.deepEqual(s.database.commands[1]?.body, s.database.commands[0]?.body);
 });
 
-test('login issues an ES256 session token with the users service as issuer, valid 12 hours', async (t) => {
+test('login opens a session: an ES256 access token for 15 minutes and a refresh token for 30 days', async (t) => {
   const s = await setup();
   await s.register('alice', 'correct horse battery');
   const answer = await s.send<LoginAnswer>(null, {
@@ -168,7 +173,8 @@ test('login issues an ES256 session token with the users service as issuer, vali
     password: 'correct horse battery',
   });
   t.deepEqual(answer.user, { username: 'alice', name: 'alice' });
-  t.is(answer.expiresAt, new Date(EPOCH + DEFAULT_SESSION_TTL_MS).toISOString());
+  t.is(answer.expiresAt, new Date(EPOCH + DEFAULT_ACCESS_TTL_MS).toISOString());
+  t.is(answer.refreshExpiresAt, new Date(EPOCH + DEFAULT_REFRESH_TTL_MS).toISOString());
   t.is(decodeProtectedHeader(answer.token).alg, 'ES256');
   const claims = decodeJwt(answer.token);
   t.like(claims, {
@@ -176,12 +182,25 @@ test('login issues an ES256 session token with the users service as issuer, vali
     iss: 'agenda-users',
     aud: 'agenda',
     iat: EPOCH / 1000,
-    exp: (EPOCH + 12 * HOUR) / 1000,
+    exp: (EPOCH + 15 * 60_000) / 1000,
   });
   t.regex(String(claims.jti), /^[0-9a-f-]{36}$/);
   const verified = await verify(answer.token, 'session', s.keys.publicKey);
   t.is(verified.actor, 'alice');
   t.is(new Date(verified.expiresAt).toISOString(), answer.expiresAt);
+  const refresh = decodeJwt(answer.refreshToken);
+  t.like(refresh, {
+    sub: 'alice',
+    aud: 'agenda-refresh',
+    sid: claims.sid,
+    gen: 0,
+    rsq: 0,
+    exp: (EPOCH + 30 * 24 * HOUR) / 1000,
+  });
+  t.like(s.database.commands.at(-1), {
+    actor: 'alice',
+    body: { type: 'session.open', sid: claims.sid, generation: 0 },
+  });
 });
 
 test('a wrong password and an unknown username get the same answer, after the same work', async (t) => {
@@ -257,14 +276,16 @@ test('a login over a hash of a weaker cost succeeds and stores a new hash at the
   t.not(upgraded, weak);
   t.deepEqual(parsePasswordHash(upgraded).cost, TEST_SCRYPT_COST);
   t.true(await s.passwords.verify('correct horse battery', upgraded));
-  // Once upgraded, a login changes nothing.
+  // Once upgraded, a login only opens its session.
   const commands = s.database.commands.length;
   await s.send<LoginAnswer>(null, {
     type: 'account.login',
     username: 'alice',
     password: 'correct horse battery',
   });
-  t.is(s.database.commands.length, commands);
+  t.is(s.database.commands.length, commands + 1);
+  t.is(s.database.commands.at(-1)?.body.type, 'session.open');
+  t.false('rehash' in (s.database.commands.at(-1)?.body ?? {}));
   t.is(await s.hashOf('alice'), upgraded);
   // A wrong password upgrades nothing.
   const other = await setup();
@@ -308,19 +329,15 @@ test('two logins upgrading the same hash at once both succeed, and one new hash 
     answers.map((a) => a.user.username),
     ['alice', 'alice'],
   );
-  const replacements = s.database.commands.filter(
-    (c) => c.body.type === 'user.replacePasswordHash',
+  const replacements = s.database.commands.flatMap((c) =>
+    c.body.type === 'session.open' && c.body.rehash !== undefined ? [c.body.rehash] : [],
   );
   t.is(replacements.length, 2);
   const upgraded = await s.hashOf('alice');
   t.deepEqual(parsePasswordHash(upgraded).cost, TEST_SCRYPT_COST);
   t.true(await s.passwords.verify('correct horse battery', upgraded));
   // The hash kept is one of the two the logins made: the other was refused by its precondition.
-  t.true(
-    replacements.some(
-      (c) => c.body.type === 'user.replacePasswordHash' && c.body.passwordHash === upgraded,
-    ),
-  );
+  t.true(replacements.some((r) => r.passwordHash === upgraded));
 });
 
 test('session tokens are refused when expired, forged, unsigned or signed by another key', async (t) => {
@@ -331,10 +348,11 @@ test('session tokens are refused when expired, forged, unsigned or signed by ano
     username: 'alice',
     password: 'correct horse battery',
   });
-  const expired = verify(token, 'session', s.keys.publicKey, EPOCH + 13 * HOUR);
+  const expired = verify(token, 'session', s.keys.publicKey, EPOCH + HOUR);
   const expiredError = await t.throwsAsync<AgendaError>(expired);
   t.is(expiredError?.code, 'unauthenticated');
   t.regex(expiredError?.message ?? '', /expired/);
+  t.deepEqual(expiredError?.toWire().details, { reason: 'token_expired' }, 'a client can refresh');
 
   const [header, , signature] = token.split('.');
   const otherClaims = Buffer.from(JSON.stringify({ ...decodeJwt(token), sub: 'bob' })).toString(
@@ -798,6 +816,125 @@ test('a feed opens the agenda until revoked; it is listed without its URL; other
     t.regex((error as AgendaError).message, /feed was revoked/);
   }
   t.deepEqual(await alice.as({ type: 'feed.list' }), { feeds: [] });
+});
+
+// ---------------------------------------------------------------------------------------
+// Short access tokens, renewed with refresh tokens that rotate.
+
+const MINUTE = 60_000;
+
+async function loggedIn(s: Awaited<ReturnType<typeof setup>>, password = 'correct horse battery') {
+  return s.send<LoginAnswer>(null, { type: 'account.login', username: 'alice', password });
+}
+
+const refreshWith = (s: Awaited<ReturnType<typeof setup>>, refreshToken: string) =>
+  s.send<LoginAnswer>(null, { type: 'account.refresh', refreshToken });
+
+async function refusedRefresh(
+  s: Awaited<ReturnType<typeof setup>>,
+  refreshToken: string,
+): Promise<AgendaError> {
+  try {
+    await refreshWith(s, refreshToken);
+  } catch (error) {
+    return error as AgendaError;
+  }
+  throw new Error('the refresh was not refused');
+}
+
+test('a refresh token renews the session once: a new access token, and the next refresh token', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const login = await loggedIn(s);
+  s.clock.now += 20 * MINUTE;
+  await t.throwsAsync(verify(login.token, 'session', s.keys.publicKey, s.clock.now));
+  const renewed = await refreshWith(s, login.refreshToken);
+  t.is(renewed.expiresAt, new Date(s.clock.now + DEFAULT_ACCESS_TTL_MS).toISOString());
+  t.is(renewed.refreshExpiresAt, login.refreshExpiresAt, 'the session ends when it did');
+  t.deepEqual(renewed.user, login.user);
+  const verified = await verify(renewed.token, 'session', s.keys.publicKey, s.clock.now);
+  t.is(verified.session.sid, sessionOf(login.token).sid, 'the same session');
+  t.like(decodeJwt(renewed.refreshToken), { rsq: 1, sid: verified.session.sid });
+  await t.notThrowsAsync(s.send('alice', LIST, undefined, sessionOf(renewed.token)));
+  s.clock.now += 20 * MINUTE;
+  t.like(decodeJwt((await refreshWith(s, renewed.refreshToken)).refreshToken), { rsq: 2 });
+  // Thirty days after the login, the session is over.
+  s.clock.now = EPOCH + DEFAULT_REFRESH_TTL_MS + MINUTE;
+  t.regex((await refusedRefresh(s, renewed.refreshToken)).message, /session has expired/);
+});
+
+test('a refresh token spent before ends the session: its access tokens and refresh tokens are refused', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const login = await loggedIn(s);
+  const other = await loggedIn(s);
+  s.clock.now += 20 * MINUTE;
+  const renewed = await refreshWith(s, login.refreshToken);
+  // Within the moment after a rotation, the token rotated away renews as the new one: a
+  // second process of the same login racing the first.
+  const raced = await refreshWith(s, login.refreshToken);
+  t.is(decodeJwt(raced.refreshToken).rsq, 1);
+  s.clock.now += MINUTE;
+  // Later, it is a copy someone else used: the whole session ends, for its holder too.
+  const reused = await refusedRefresh(s, login.refreshToken);
+  t.is(reused.code, 'unauthenticated');
+  t.regex(reused.message, /already used/);
+  t.regex((await refusedRefresh(s, renewed.refreshToken)).message, /session has ended/);
+  try {
+    await s.send('alice', LIST, undefined, sessionOf(renewed.token));
+    t.fail('an access token of the ended session still worked');
+  } catch (error) {
+    t.is((error as AgendaError).code, 'unauthenticated');
+  }
+  t.true(
+    s.publisher.published.some(
+      (p) => p.update.kind === 'session' && p.update.session === decodeJwt(login.token).sid,
+    ),
+    'its live streams are told to close',
+  );
+  await t.notThrowsAsync(refreshWith(s, other.refreshToken), 'another session goes on');
+});
+
+test('a refresh token is no access token, and an access token renews nothing', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const login = await loggedIn(s);
+  const asAccess = await t.throwsAsync<AgendaError>(
+    verify(login.refreshToken, 'session', s.keys.publicKey),
+  );
+  t.regex(asAccess?.message ?? '', /refresh token only renews the session/);
+  t.regex((await refusedRefresh(s, login.token)).message, /access token cannot renew/);
+  const { url } = await s.send<{ url: string }>('alice', { type: 'feed.create' });
+  const feedToken = decodeURIComponent(/\/v1\/feeds\/([^/]+)\//.exec(url)?.[1] ?? '');
+  t.is((await refusedRefresh(s, feedToken)).code, 'unauthenticated');
+  t.is(s.database.commands.filter((c) => c.body.type === 'session.refresh').length, 0);
+});
+
+test('a logout or a password change ends the refresh of the sessions it ends', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const laptop = await loggedIn(s);
+  const phone = await loggedIn(s);
+  await s.send('alice', { type: 'account.logout' }, undefined, sessionOf(laptop.token));
+  t.regex((await refusedRefresh(s, laptop.refreshToken)).message, /session has ended/);
+  await t.notThrowsAsync(refreshWith(s, phone.refreshToken));
+  const logoutRevocation = s.database.commands.find((c) => c.body.type === 'session.revoke');
+  t.like(logoutRevocation?.body, { expiresAt: EPOCH + 60 * MINUTE + 30_000 });
+
+  const desktop = await loggedIn(s);
+  const changed = await s.send<LoginAnswer>(
+    'alice',
+    {
+      type: 'account.changePassword',
+      currentPassword: 'correct horse battery',
+      newPassword: 'a brand new passphrase',
+    },
+    undefined,
+    sessionOf(desktop.token),
+  );
+  t.regex((await refusedRefresh(s, desktop.refreshToken)).message, /password changed/);
+  const renewed = await refreshWith(s, changed.refreshToken);
+  t.is(decodeJwt(renewed.token).gen, 1);
 });
 
 test('a token for a user the store does not know opens nothing, not even a new feed', async (t) => {

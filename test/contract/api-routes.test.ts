@@ -38,6 +38,7 @@ function router(): Router<BoundRoute> {
 const requests: { readonly [K in CallableRoute]: RequestOf<K> } = {
   register: { body: { username: 'alice', password: 'secret' } },
   login: { body: { username: 'alice', password: 'secret' } },
+  refreshSession: { body: { refreshToken: 'refresh-token' } },
   me: {},
   logout: {},
   changePassword: { body: { currentPassword: 'old-passphrase', newPassword: 'new-passphrase' } },

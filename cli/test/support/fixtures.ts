@@ -63,11 +63,17 @@ export const conflictingEvent: ConflictingEvent = {
 /** The password every test user has. */
 export const PASSWORD = 'correct horse battery';
 
-/** What `POST /v1/sessions` answers for `username`, valid for an hour. */
-export function loginAnswer(username = 'alice'): LoginAnswer {
+/**
+ * What `POST /v1/sessions` answers for `username`: an access token valid for an hour (unless
+ * `accessMs` says otherwise) and a refresh token valid for 30 days; `n` numbers the answers
+ * of one session (a login's is 0, `token-of-<username>`; the nth refresh's `token-<n>-of-…`).
+ */
+export function loginAnswer(username = 'alice', accessMs = 3_600_000, n = 0): LoginAnswer {
   return {
-    token: `token-of-${username}`,
-    expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    token: n === 0 ? `token-of-${username}` : `token-${n}-of-${username}`,
+    expiresAt: new Date(Date.now() + accessMs).toISOString(),
+    refreshToken: `refresh-${n}-of-${username}`,
+    refreshExpiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
     user: { username, name: username === 'alice' ? 'Alice Liddell' : '' },
   };
 }
