@@ -5,7 +5,8 @@
  * files and the logs the same way.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { RedisUser } from '../server/bus/redis-auth.js';
 
 /** Paths of one process's TLS material. */
 export interface TlsFiles {
@@ -69,5 +70,23 @@ export class DataLayout {
   /** The key the two VIP agents share (authenticates their heartbeats). */
   get vipHeartbeatKey(): string {
     return join(this.pkiDir, 'vip-heartbeat.key');
+  }
+
+  /** The password of Redis's ACL user `user` (server/bus/acl.ts), read by that role's daemons. */
+  redisPassword(user: RedisUser): string {
+    return join(this.pkiDir, `redis-${user}.password`);
+  }
+
+  /** The ACL file every Redis loads; absolute, as Redis runs in its own directory. */
+  get redisAclFile(): string {
+    return resolve(this.pkiDir, 'redis-users.acl');
+  }
+
+  /**
+   * The redis.conf every Redis reads first (base/redis-server.ts `redisAuthConfig`): the
+   * ACL file and the replicas' login to their primary. Absolute, like the ACL file.
+   */
+  get redisAuthConfig(): string {
+    return resolve(this.pkiDir, 'redis-auth.conf');
   }
 }

@@ -13,6 +13,7 @@ import { Agent, request } from 'undici';
 import type { NodeStatus } from '../raft/runtime/raft-node.js';
 import type { NetAddress } from '../base/host-port.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
+import { loginOptions, readRedisCredentials } from '../server/bus/redis-auth.js';
 import { DbClient, type DbMemberStatus } from '../server/db/client.js';
 import type { LeaseView, QueryBody, RegistryEntry } from '../server/store/protocol.js';
 import type { InstanceHealth } from '../supervisor/decide.js';
@@ -53,11 +54,16 @@ export class LabObserver {
       return { name: `db-${m.id}`, address, db };
     });
     this.https = new Agent({ connect: { ca: tls.ca, timeout: CALL_MS }, keepAliveTimeout: 5_000 });
+    // Redis's ACL user of the operator (ROLE): the lab's Redis refuses `default`.
+    const login = loginOptions(
+      readRedisCredentials({ user: 'operator', passwordFile: layout.redisPassword('operator') }),
+    );
     this.redis = LAB_TOPOLOGY.redis.map((r) => {
       const address = { host: hostAddress(r.host), port: r.port };
       const client = new Redis({
         ...address,
         tls,
+        ...login,
         lazyConnect: true,
         maxRetriesPerRequest: 0,
         enableOfflineQueue: false,

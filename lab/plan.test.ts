@@ -9,6 +9,8 @@ import { NodeConfigSchema } from '../raft/cmd/config.js';
 import { GatewayConfigSchema, ServiceConfigSchema } from '../server/process-config.js';
 import { SupervisorConfigSchema } from '../supervisor/config.js';
 import { VipAgentConfigSchema } from '../vip-agent/config.js';
+import type { ClusterRole } from '../base/pki.js';
+import type { RedisUser } from '../server/bus/redis-auth.js';
 import { DataLayout } from './layout.js';
 import { LOCAL_TOPOLOGY } from './local/topology.js';
 import { buildPlan, metricsTargets, STAGES, type SystemPlan, type Topology } from './plan.js';
@@ -148,6 +150,32 @@ test('lab: Redis starts as primary on vm1 with its replica on vm2, both TLS-only
   t.regex(args('redis-2'), /--bind 10\.77\.0\.12 .* --replicaof 10\.77\.0\.11 6380/);
   t.deepEqual(lab.initialRedisPrimary, { host: '10.77.0.11', port: 6380 });
   t.deepEqual(config(lab, 'supervisor-2').redis, ['10.77.0.11:6380', '10.77.0.12:6380']);
+});
+
+const REDIS_USER_OF_ROLE: Partial<Record<ClusterRole, RedisUser>> = {
+  gateway: 'gateway',
+  users: 'users',
+  groups: 'groups',
+  supervisor: 'supervisor',
+};
+
+test('Redis grants by role: every instance reads one login config, every client its role', (t) => {
+  for (const plan of [lab, local]) {
+    for (const p of plan.processes) {
+      if (p.program.kind === 'redis') {
+        // First: redis-server reads a config file only as its first argument.
+        t.is(p.program.args[0], layout.redisAuthConfig);
+      } else if (p.program.kind === 'node') {
+        // The DB members and the VIP agents do not use Redis.
+        const user = REDIS_USER_OF_ROLE[p.role];
+        t.deepEqual(
+          (p.program.config as { redisAuth?: unknown }).redisAuth,
+          user === undefined ? undefined : { user, passwordFile: layout.redisPassword(user) },
+          p.name,
+        );
+      }
+    }
+  }
 });
 
 test('local: everything on loopback at distinct ports, clients list both gateways', (t) => {

@@ -238,6 +238,8 @@ export function buildPlan(
       tlsPort: r.port,
       dir: redisDir,
       tls: layout.tls(name),
+      // The same on every instance: the ACL users, and the login a replica uses.
+      configFile: layout.redisAuthConfig,
       ...(r === primary
         ? {}
         : { replicaOf: { host: hostAddress(primary.host), port: primary.port } }),
@@ -260,6 +262,7 @@ export function buildPlan(
       tls: layout.tls(`supervisor-${s.id}`),
       db: dbApis,
       redis: topology.redis.map((r) => at(r.host, r.port)),
+      redisAuth: { user: 'supervisor', passwordFile: layout.redisPassword('supervisor') },
       failureThreshold: 3,
       checkIntervalMs: 250,
       gossip: gossip(s.host, s.gossipPort),
@@ -275,6 +278,7 @@ export function buildPlan(
       instance: s.instance,
       tls: layout.tls(name),
       db: dbApis,
+      redisAuth: { user: s.service, passwordFile: layout.redisPassword(s.service) },
       ...(s.service === 'users' ? { signingKey: signing.privateKeyPath } : {}),
       verificationKey: signing.publicKeyPath,
       concurrency: 32,
@@ -292,6 +296,7 @@ export function buildPlan(
       listen: g.listenAll ? `0.0.0.0:${g.port}` : at(g.host, g.port),
       tls: layout.tls(`gateway-${g.id}`),
       db: dbApis,
+      redisAuth: { user: 'gateway', passwordFile: layout.redisPassword('gateway') },
       verificationKey: signing.publicKeyPath,
       publicUrl: vip ? `https://${vip.address}:${g.port}` : `https://${at(g.host, g.port)}`,
       gossip: gossip(g.host, g.gossipPort),

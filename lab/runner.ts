@@ -14,6 +14,9 @@ import { promisify } from 'node:util';
 import { DbClient } from '../server/db/client.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
 import { ensureSigningKeyFiles } from '../server/users/keys.js';
+import { redisAclFile } from '../server/bus/acl.js';
+import { REDIS_USERS, type RedisUser } from '../server/bus/redis-auth.js';
+import { redisAuthConfig } from '../base/redis-server.js';
 import type { DataLayout } from './layout.js';
 import { ensureCertificate, ensureCertificateAuthority } from '../base/pki.js';
 import {
@@ -71,7 +74,9 @@ const TIMING_CRITICAL_NICENESS = -5;
 /**
  * Creates (first run) or reuses everything a plan's processes read: the lab CA, a certificate
  * per process naming its host's addresses and its role, the operator's certificate, the token-signing key
- * pair, the gossip and VIP heartbeat keys; then writes every config file.
+ * pair, the gossip and VIP heartbeat keys, a password per Redis ACL user; then writes Redis's
+ * ACL file and login config (from those passwords and server/bus/acl.ts, every time, so an
+ * upgrade's grants take effect at the next Redis start) and every config file.
  */
 export async function preparePlan(topology: Topology, layout: DataLayout): Promise<SystemPlan> {
   layout.createPrivately();
@@ -94,6 +99,7 @@ export async function preparePlan(topology: Topology, layout: DataLayout): Promi
   }
   ensureSharedKey(layout.gossipKey);
   if (topology.vip) ensureSharedKey(layout.vipHeartbeatKey);
+  writeRedisAuth(layout);
   for (const p of plan.processes) {
     if (p.program.kind === 'node') writeJson(p.program.configPath, p.program.config);
     else mkdirSync(p.program.dir, { recursive: true, mode: 0o700 });
@@ -301,6 +307,35 @@ export async function recordRedisPrimary(plan: SystemPlan): Promise<void> {
   } finally {
     await db.close();
   }
+}
+
+/**
+ * Redis's ACL file and the redis.conf naming it with the replicas' login, from a password
+ * per ACL user (created on the first run, kept after). Both nodes read the same two files,
+ * so Redis grants the same whichever is primary, after a failover or a restart.
+ */
+function writeRedisAuth(layout: DataLayout): void {
+  const passwords = {} as Record<RedisUser, string>;
+  for (const user of REDIS_USERS) {
+    const file = layout.redisPassword(user);
+    ensureSharedKey(file);
+    passwords[user] = readFileSync(file, 'utf8').trim();
+  }
+  writePrivately(layout.redisAclFile, redisAclFile(passwords));
+  writePrivately(
+    layout.redisAuthConfig,
+    redisAuthConfig({
+      aclFile: layout.redisAclFile,
+      replication: { user: 'replication', password: passwords.replication },
+    }),
+  );
+}
+
+/** Replaces `path` with `content`, mode 0600, atomically: a Redis starting now reads either. */
+function writePrivately(path: string, content: string): void {
+  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temporary, content, { mode: 0o600, flag: 'wx' });
+  renameSync(temporary, path);
 }
 
 /** A random 32-byte key, hex, mode 0600, written once (atomically) and then kept. */

@@ -8,6 +8,7 @@
  *   "tls": { "ca": "pki/ca.pem", "cert": "pki/operator.pem", "key": "pki/operator-key.pem" },
  *   "db": { "members": [{ "id": 1, "name": "db-1", "api": "10.77.0.11:7201" }], "tickMs": 50 },
  *   "redis": [{ "name": "redis-1", "address": "10.77.0.11:6380" }],
+ *   "redisAuth": { "user": "operator", "passwordFile": "pki/redis-operator.password" },
  *   "vip": { "address": "10.77.0.10", "leaseName": "vip",
  *            "agents": [{ "id": "vip-1", "host": "vm1", "status": "10.77.0.11:7502" }] },
  *   "gossip": { "listen": "10.77.0.1:0", "seeds": ["10.77.0.11:7301"], "keyFile": "gossip.key" } }
@@ -21,6 +22,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { hostPort, readJsonConfig } from '../base/config-file.js';
 import { parseHostPort } from '../base/host-port.js';
+import { RedisAuthSchema } from '../server/bus/redis-auth.js';
 
 /** Like `hostPort`, but port 0 is allowed: "any free port". */
 const bindAddress = z
@@ -60,6 +62,8 @@ export const ClusterDescriptionSchema = z.strictObject({
     .array(z.strictObject({ name, address: hostPort }))
     .max(16)
     .optional(),
+  /** The ACL user Redis is asked as (`operator`) and its password file; none: `default`. */
+  redisAuth: RedisAuthSchema.optional(),
   /** The virtual IP and the agents that move it; each serves `GET /v1/status` (mutual TLS). */
   vip: z
     .strictObject({
@@ -117,6 +121,9 @@ export function loadClusterDescription(path: string): ClusterDescription {
     ...file,
     tls: { ca: at(file.tls.ca), cert: at(file.tls.cert), key: at(file.tls.key) },
     ...(file.gossip ? { gossip: { ...file.gossip, keyFile: at(file.gossip.keyFile) } } : {}),
+    ...(file.redisAuth
+      ? { redisAuth: { ...file.redisAuth, passwordFile: at(file.redisAuth.passwordFile) } }
+      : {}),
   };
 }
 
@@ -133,6 +140,9 @@ export function writeClusterDescription(path: string, description: ClusterDescri
     tls: { ca: rel(checked.tls.ca), cert: rel(checked.tls.cert), key: rel(checked.tls.key) },
     ...(checked.gossip
       ? { gossip: { ...checked.gossip, keyFile: rel(checked.gossip.keyFile) } }
+      : {}),
+    ...(checked.redisAuth
+      ? { redisAuth: { ...checked.redisAuth, passwordFile: rel(checked.redisAuth.passwordFile) } }
       : {}),
   };
   writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);

@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import type { NodeStatus } from '../raft/runtime/raft-node.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
+import { isAccessRefusal, loginOptions, readRedisCredentials } from '../server/bus/redis-auth.js';
 import { DbClient } from '../server/db/client.js';
 import type { LeaseView, QueryBody, RegistryEntry } from '../server/store/protocol.js';
 import { parseRole } from '../supervisor/redis-control.js';
@@ -55,9 +56,10 @@ export class ClusterObserver implements DashboardFeed {
   private closing: Promise<void> | null = null;
 
   /**
-   * Reads the TLS files now, so a wrong path fails here with a clear message rather than as
-   * every member "down" on screen. Binds nothing until the first snapshot; gossip trouble
-   * (a bad key file, an address it cannot bind) is reported in each snapshot's `problems`.
+   * Reads the TLS files and Redis's password file now, so a wrong path fails here with a
+   * clear message rather than as every member "down" on screen. Binds nothing until the
+   * first snapshot; gossip trouble (a bad key file, an address it cannot bind) is reported
+   * in each snapshot's `problems`.
    */
   constructor(private readonly description: ClusterDescription) {
     const tls = readTls(description.tls);
@@ -76,12 +78,16 @@ export class ClusterObserver implements DashboardFeed {
         deadlineMs: timeoutMs,
       }),
     }));
+    const redisLogin = loginOptions(
+      description.redisAuth === undefined ? undefined : readRedisCredentials(description.redisAuth),
+    );
     this.redis = (description.redis ?? []).map((r) => {
       const { host, port } = splitHostPort(r.address);
       const client = new Redis({
         host,
         port,
         tls,
+        ...redisLogin,
         lazyConnect: true,
         maxRetriesPerRequest: 0,
         enableOfflineQueue: false,
@@ -109,7 +115,9 @@ export class ClusterObserver implements DashboardFeed {
     const [statuses, redisHealth, agentAnswers] = await Promise.all([
       Promise.all(this.db.map((m) => within(timeoutMs, this.memberStatus(m.address), null))),
       Promise.all(
-        this.redis.map((r) => within(timeoutMs, this.redisRole(r.client), { up: false as const })),
+        this.redis.map((r) =>
+          within(timeoutMs, this.redisRole(r.name, r.client, problems), { up: false as const }),
+        ),
       ),
       Promise.all(
         (vip?.agents ?? []).map((a) =>
@@ -199,11 +207,14 @@ export class ClusterObserver implements DashboardFeed {
     }
   }
 
-  private async redisRole(client: Redis) {
+  private async redisRole(name: string, client: Redis, problems: string[]) {
     try {
       if (client.status === 'wait' || client.status === 'end') await client.connect();
       return parseRole(await client.call('ROLE'));
-    } catch {
+    } catch (err) {
+      // Up, but it will not tell us: a wrong password file or a missing grant, not an outage.
+      const message = err instanceof Error ? err.message : String(err);
+      if (isAccessRefusal(message)) problems.push(`${name}: ${message}`);
       return { up: false as const };
     }
   }

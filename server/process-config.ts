@@ -11,12 +11,19 @@ import { parseHostPort } from '../base/host-port.js';
 import type { NetAddress } from '../base/host-port.js';
 import type { MutualTlsMaterial } from '../base/tls.js';
 import { GossipConfigSchema } from './gossip/config.js';
+import { readRedisCredentials, RedisAuthSchema } from './bus/redis-auth.js';
+import type { RedisAuthFile, RedisCredentials } from './bus/redis-auth.js';
 
 const common = {
   /** This process's certificate (server and client use) and the lab CA. */
   tls: z.strictObject({ ca: z.string(), cert: z.string(), key: z.string() }),
   /** DB members' HTTPS API addresses by member id. */
   db: z.record(z.string().regex(/^[1-9][0-9]*$/), hostPort),
+  /**
+   * Redis's ACL user of this role and its password file (server/bus/redis-auth.ts); without
+   * it the bus connects as Redis's `default` user, which the lab's Redis refuses.
+   */
+  redisAuth: RedisAuthSchema.optional(),
 };
 
 /**
@@ -84,12 +91,18 @@ export interface Loaded<T> {
   readonly file: T;
   readonly tls: MutualTlsMaterial;
   readonly db: ReadonlyMap<number, NetAddress>;
+  /** Who the process logs in to Redis as, password read; none without `redisAuth`. */
+  readonly redisAuth?: RedisCredentials;
   readonly path: (p: string) => string;
 }
 
 /** Reads a config; throws an Error whose message says what is wrong and where. */
 export function loadProcessConfig<
-  T extends { tls: { ca: string; cert: string; key: string }; db: Record<string, string> },
+  T extends {
+    tls: { ca: string; cert: string; key: string };
+    db: Record<string, string>;
+    redisAuth?: RedisAuthFile;
+  },
 >(path: string, schema: z.ZodType<T>): Loaded<T> {
   const file = readJsonConfig(path, schema);
   const base = dirname(resolve(path));
@@ -107,10 +120,19 @@ export function loadProcessConfig<
     if (a) db.set(Number(id), a);
   }
   if (db.size === 0) throw new Error(`config ${path}: no DB members listed`);
+  let redisAuth: RedisCredentials | undefined;
+  if (file.redisAuth !== undefined) {
+    try {
+      redisAuth = readRedisCredentials(file.redisAuth, at);
+    } catch (err) {
+      throw new Error(`config ${path}: ${(err as Error).message}`);
+    }
+  }
   return {
     file,
     tls: { ca: read(file.tls.ca), cert: read(file.tls.cert), key: read(file.tls.key) },
     db,
+    ...(redisAuth === undefined ? {} : { redisAuth }),
     path: at,
   };
 }

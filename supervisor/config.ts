@@ -8,6 +8,7 @@
  *   "tls": { "ca": "ca.pem", "cert": "supervisor-1.pem", "key": "supervisor-1-key.pem" },
  *   "db": { "1": "10.0.0.1:7001", "2": "10.0.0.1:7002" },
  *   "redis": ["10.0.0.1:6380", "10.0.0.2:6380"],
+ *   "redisAuth": { "user": "supervisor", "passwordFile": "redis-supervisor.password" },
  *   "failureThreshold": 3, "checkIntervalMs": 250, "metrics": "10.0.0.1:7404",
  *   "gossip": { "listen": "10.0.0.1:7301", "seeds": ["10.0.0.2:7301"], "keyFile": "gossip.key" } }
  * ```
@@ -15,6 +16,7 @@
 import { z } from 'zod';
 import { hostPort } from '../base/config-file.js';
 import { GossipConfigSchema } from '../server/gossip/config.js';
+import { RedisAuthSchema } from '../server/bus/redis-auth.js';
 import { loadProcessConfig, MetricsListenSchema } from '../server/process-config.js';
 import type { Loaded } from '../server/process-config.js';
 import { parseHostPort } from '../base/host-port.js';
@@ -33,6 +35,8 @@ export const SupervisorConfigSchema = z.strictObject({
   db: z.record(z.string().regex(/^[1-9][0-9]*$/), hostPort),
   /** Every Redis instance, primary and replicas, as `host:port` (their TLS port). */
   redis: z.array(hostPort).min(1),
+  /** Redis's ACL user `supervisor` and its password file (server/bus/redis-auth.ts). */
+  redisAuth: RedisAuthSchema.optional(),
   failureThreshold: z.int().min(1).max(100).default(3),
   checkIntervalMs: z.int().min(20).max(10_000).default(250),
   /** Where it serves `GET /metrics` (mutual TLS); none when absent. */

@@ -32,6 +32,8 @@ const instances = config.redis.map(
       // A check must end within its interval, even when a partition drops packets silently.
       timeoutMs: Math.max(50, Math.floor(checkIntervalMs * 0.8)),
       connectionName: `supervisor:${id}`,
+      ...(config.redisAuth === undefined ? {} : { auth: config.redisAuth }),
+      logger,
     }),
 );
 const supervisor = new Supervisor({

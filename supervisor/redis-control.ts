@@ -1,10 +1,12 @@
 /**
  * The supervisor's hold on each Redis instance: ask its replication role, promote it, point
  * it at a primary. Owned here ({@link RedisInstance}) so the daemon does not depend on
- * ioredis; {@link IoRedisInstance} is the real one, over mutual TLS.
+ * ioredis; {@link IoRedisInstance} is the real one, over mutual TLS, logged in as Redis's
+ * ACL user `supervisor` (ROLE, REPLICAOF and the connection's INFO: server/bus/acl.ts).
  */
-import { Redis } from 'ioredis';
 import type { MutualTlsMaterial } from '../base/tls.js';
+import { AclRedis, loginOptions, RefusalLog } from '../server/bus/redis-auth.js';
+import type { RedisCredentials, RefusalLogger } from '../server/bus/redis-auth.js';
 import type { InstanceHealth, RedisAddress } from './decide.js';
 
 /** One Redis instance the supervisor checks and reconfigures. */
@@ -26,6 +28,10 @@ export interface IoRedisInstanceOptions {
   readonly timeoutMs: number;
   /** Shown in `CLIENT LIST` on the server. */
   readonly connectionName: string;
+  /** The ACL user and password to log in with; none: Redis's `default` user (no ACLs). */
+  readonly auth?: RedisCredentials;
+  /** Where a command Redis refuses (NOPERM, WRONGPASS) is logged, once per command. */
+  readonly logger?: RefusalLogger;
 }
 
 /**
@@ -33,30 +39,37 @@ export interface IoRedisInstanceOptions {
  * while the connection is down: a check must fail now, not succeed late.
  */
 export class IoRedisInstance implements RedisInstance {
-  private readonly client: Redis;
+  private readonly client: AclRedis;
   private lastError = 'not connected yet';
 
   constructor(
     readonly address: RedisAddress,
     options: IoRedisInstanceOptions,
   ) {
-    this.client = new Redis({
-      host: address.host,
-      port: address.port,
-      tls: {
-        ca: options.tls.ca,
-        cert: options.tls.cert,
-        key: options.tls.key,
-        minVersion: 'TLSv1.3',
+    this.client = new AclRedis(
+      {
+        host: address.host,
+        port: address.port,
+        tls: {
+          ca: options.tls.ca,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          minVersion: 'TLSv1.3',
+        },
+        connectionName: options.connectionName,
+        // Sent ahead of CLIENT SETNAME without waiting for its answer: no round trip of its own.
+        ...loginOptions(options.auth),
+        // CLIENT SETINFO (Redis 7.2) is not among the supervisor's commands.
+        disableClientInfo: true,
+        connectTimeout: options.timeoutMs,
+        commandTimeout: options.timeoutMs,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        // Reconnect quickly: a primary that comes back must be seen (and demoted) soon.
+        retryStrategy: (attempt: number) => Math.min(attempt * 50, 250),
       },
-      connectionName: options.connectionName,
-      connectTimeout: options.timeoutMs,
-      commandTimeout: options.timeoutMs,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      // Reconnect quickly: a primary that comes back must be seen (and demoted) soon.
-      retryStrategy: (attempt: number) => Math.min(attempt * 50, 250),
-    });
+      new RefusalLog(options.auth?.user ?? 'default', options.logger ?? { warn() {} }),
+    );
     // The failure is reported by the next check; the event would crash the process otherwise.
     this.client.on('error', (error: Error) => {
       this.lastError = error.message;

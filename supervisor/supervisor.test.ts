@@ -1,16 +1,24 @@
 /**
- * Two supervisors against a real redis-server primary and replica over mutual TLS, with an
- * in-memory registry standing in for the DB. Ports 30100–30299.
+ * Two supervisors against a real redis-server primary and replica over mutual TLS, with the
+ * cluster's ACL users as in the lab (the supervisors log in as `supervisor`, the replica as
+ * `replication`), and an in-memory registry standing in for the DB. Ports 30100–30299.
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import {
+  createRedisAuth,
   createRedisTls,
+  RecordingLogger,
   startRedis,
   waitFor,
   waitForReplication,
 } from '../server/bus/test-support.js';
-import type { PortRange, RedisProcess, RedisTlsFiles } from '../server/bus/test-support.js';
+import type {
+  PortRange,
+  RedisProcess,
+  RedisTestAuth,
+  RedisTlsFiles,
+} from '../server/bus/test-support.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
 import { parseRole, IoRedisInstance } from './redis-control.js';
 import { SUPERVISOR_LEASE, Supervisor } from './supervisor.js';
@@ -22,6 +30,9 @@ const FAILURE_THRESHOLD = 3;
 
 interface Setup {
   readonly tls: RedisTlsFiles;
+  readonly auth: RedisTestAuth;
+  /** What the supervisors' Redis clients logged: a refusal by the ACL would be here. */
+  readonly redisLog: RecordingLogger;
   readonly ports: PortRange;
   readonly primary: RedisProcess;
   readonly replica: RedisProcess;
@@ -32,10 +43,12 @@ interface Setup {
 async function setUp(t: ExecutionContext, firstPort: number): Promise<Setup> {
   const tls = await createRedisTls();
   t.teardown(() => tls.remove());
+  const auth = await createRedisAuth(tls);
+  const redisLog = new RecordingLogger();
   const ports = supervisorPorts(firstPort, firstPort + 49);
   const teardown = (stop: () => Promise<void>) => t.teardown(stop);
-  const primary = await startRedis({ ports, tls, teardown });
-  const replica = await startRedis({ ports, tls, teardown, replicaOf: primary });
+  const primary = await startRedis({ ports, tls, auth, teardown });
+  const replica = await startRedis({ ports, tls, auth, teardown, replicaOf: primary });
   await waitForReplication(replica);
   const registry = new MemoryRegistry();
   registry.compareAndSet(
@@ -52,7 +65,13 @@ async function setUp(t: ExecutionContext, firstPort: number): Promise<Setup> {
         (server) =>
           new IoRedisInstance(
             { host: server.host, port: server.port },
-            { tls: tls.client, timeoutMs: 200, connectionName: id },
+            {
+              tls: tls.client,
+              timeoutMs: 200,
+              connectionName: id,
+              auth: auth.credentials('supervisor'),
+              logger: redisLog,
+            },
           ),
       ),
       failureThreshold: FAILURE_THRESHOLD,
@@ -62,7 +81,7 @@ async function setUp(t: ExecutionContext, firstPort: number): Promise<Setup> {
     supervisor.start();
     return { supervisor, link };
   });
-  return { tls, ports, primary, replica, registry, supervisors };
+  return { tls, auth, redisLog, ports, primary, replica, registry, supervisors };
 }
 
 function holderOf(registry: MemoryRegistry): string | null {
@@ -78,7 +97,10 @@ function recordedPort(registry: MemoryRegistry): number | null {
 test.serial(
   'only the lease holder acts: the primary fails over and returns as a replica',
   async (t) => {
-    const { ports, tls, primary, replica, registry, supervisors } = await setUp(t, 30_100);
+    const { ports, tls, auth, redisLog, primary, replica, registry, supervisors } = await setUp(
+      t,
+      30_100,
+    );
     await waitFor('a supervisor to hold the lease', () => holderOf(registry) !== null);
     const holder = supervisors.find((s) => s.supervisor.status().id === holderOf(registry));
     const other = supervisors.find((s) => s !== holder);
@@ -109,9 +131,10 @@ test.serial(
     t.deepEqual(other.supervisor.status().failovers, []);
     t.is(other.supervisor.status().lastAction, null);
 
-    // The old primary restarts at its old address, empty and believing itself a primary.
+    // The old primary restarts at its old address, empty and believing itself a primary; it
+    // logs in to the new one as `replication`, from the same config file.
     ports.reuse(primary.port);
-    const returned = await startRedis({ ports, tls, teardown: (stop) => t.teardown(stop) });
+    const returned = await startRedis({ ports, tls, auth, teardown: (stop) => t.teardown(stop) });
     t.is(returned.port, primary.port);
     await waitFor('the old primary to follow the new one', async () => {
       const role = parseRole(await returned.admin().call('ROLE'));
@@ -124,6 +147,7 @@ test.serial(
       outcome: 'done',
     });
     t.is(registry.writes.length, 2);
+    t.deepEqual(redisLog.lines, [], 'Redis refused the supervisors nothing');
   },
 );
 

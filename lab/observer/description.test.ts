@@ -44,6 +44,10 @@ test('the lab: every DB member, both Redis instances, both VIP agents and every 
   t.is(description.gossip?.keyFile, '/srv/lab/pki/gossip.key');
   t.is(description.gossip?.seeds.length, 10, 'gateways, users, groups, supervisors, VIP agents');
   t.deepEqual(description.tls, layout.tls('operator'));
+  t.deepEqual(description.redisAuth, {
+    user: 'operator',
+    passwordFile: '/srv/lab/pki/redis-operator.password',
+  });
   t.like(description, { pollMs: 500, timeoutMs: 400 });
 });
 
@@ -74,14 +78,23 @@ test('a description file round-trips with paths relative to it', async (t) => {
       seeds: ['10.1.2.3:7301'],
       keyFile: path.join(dir, 'pki/gossip.key'),
     },
+    redisAuth: { user: 'operator', passwordFile: path.join(dir, 'pki/redis-operator.password') },
   });
-  const written = JSON.parse(await readFile(file, 'utf8')) as { tls: { ca: string } };
+  const written = JSON.parse(await readFile(file, 'utf8')) as {
+    tls: { ca: string };
+    redisAuth: { passwordFile: string };
+  };
   t.is(written.tls.ca, 'pki/ca.pem');
+  t.is(written.redisAuth.passwordFile, 'pki/redis-operator.password');
   const moved = path.join(await temporaryDirectory('agenda-moved-'), 'o.json');
   await writeFile(moved, JSON.stringify(written));
   const loaded = loadClusterDescription(moved);
   t.is(loaded.tls.ca, path.join(path.dirname(moved), 'pki/ca.pem'));
   t.is(loaded.gossip?.keyFile, path.join(path.dirname(moved), 'pki/gossip.key'));
+  t.is(
+    loaded.redisAuth?.passwordFile,
+    path.join(path.dirname(moved), 'pki/redis-operator.password'),
+  );
   t.is(loaded.vip?.leaseName, 'vip');
 });
 

@@ -52,6 +52,8 @@ export function describeTopology(
       tickMs: PLAN_TICK_MS,
     },
     redis: topology.redis.map((r) => ({ name: `redis-${r.id}`, address: at(r.host, r.port) })),
+    // Redis's ACL user of the operator: ROLE (and the connection's INFO) only.
+    redisAuth: { user: 'operator', passwordFile: layout.redisPassword('operator') },
     ...(topology.vip
       ? {
           vip: {

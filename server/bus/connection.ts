@@ -12,11 +12,14 @@
  * everything else, so each primary gets one command connection, one subscriber connection
  * shared by every subscription of the process, and one connection per blocking lane.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInput, Unavailable } from '../../contract/errors.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
 import type { PrimaryAddress, PrimarySource } from './primary-source.js';
+import { AclRedis, isAccessRefusal, loginOptions, RefusalLog } from './redis-auth.js';
+import type { RedisCredentials } from './redis-auth.js';
 
 /** What the bus needs from a logger; `fields` are plain data. */
 export interface BusLogger {
@@ -79,6 +82,11 @@ export interface BusConnectionOptions {
   readonly primary: PrimarySource;
   /** The lab CA, and this process's client certificate and key. */
   readonly tls: MutualTlsMaterial;
+  /**
+   * The ACL user (its role's: ./acl.ts) and password every connection logs in with; none:
+   * Redis's `default` user, as a Redis without ACLs has (the bus's tests).
+   */
+  readonly auth?: RedisCredentials;
   /** Names this process's connections in `CLIENT LIST` (`<name>:<role>`): letters, digits, `_`, `-`. */
   readonly name: string;
   /** How often the primary source is asked even when all is well. Default 500 ms. */
@@ -98,6 +106,9 @@ export type Unsubscribe = () => void;
 
 /** Never ask the source more often than this, however many connections drop. */
 const MIN_CHECK_GAP_MS = 100;
+
+/** After Redis refused a SUBSCRIBE (ACL), wait this long before asking again. */
+const REFUSED_SUBSCRIBE_PAUSE_MS = 1_000;
 
 /** The connections to one primary; retired (all closed) when a newer primary is adopted. */
 class Generation {
@@ -136,6 +147,8 @@ export class BusConnection {
   private recheckRequested = false;
   private sourceFailing = false;
   private sameEpochConflictLogged = false;
+  /** Redis's refusals (NOPERM, WRONGPASS), logged once each. */
+  private readonly refusals: RefusalLog;
   private readonly watcher: Promise<void>;
 
   constructor(private readonly options: BusConnectionOptions) {
@@ -146,6 +159,7 @@ export class BusConnection {
     }
     this.logger = options.logger ?? silentBusLogger;
     this.checkIntervalMs = options.checkIntervalMs ?? 500;
+    this.refusals = new RefusalLog(options.auth?.user ?? 'default', this.logger);
     this.watcher = this.watchPrimary();
   }
 
@@ -157,6 +171,11 @@ export class BusConnection {
   /** The fencing epoch of {@link primary}; 0 before the first answer. */
   get epoch(): number {
     return this.generation?.primary.epoch ?? 0;
+  }
+
+  /** Commands Redis refused to this connection's ACL user so far (each is logged once). */
+  get refused(): number {
+    return this.refusals.count;
   }
 
   /** True once {@link close} was called. */
@@ -376,32 +395,45 @@ export class BusConnection {
   }
 
   private openClient(primary: PrimaryAddress, role: string, bounded: boolean): Redis {
-    const client = new Redis({
-      host: primary.host,
-      port: primary.port,
-      tls: {
-        ca: this.options.tls.ca,
-        cert: this.options.tls.cert,
-        key: this.options.tls.key,
-        minVersion: 'TLSv1.3',
+    const client = new AclRedis(
+      {
+        host: primary.host,
+        port: primary.port,
+        tls: {
+          ca: this.options.tls.ca,
+          cert: this.options.tls.cert,
+          key: this.options.tls.key,
+          minVersion: 'TLSv1.3',
+        },
+        connectionName: `${this.options.name}:${role}`,
+        // AUTH goes out right before CLIENT SETNAME, neither waiting: no round trip of its own.
+        ...loginOptions(this.options.auth),
+        connectTimeout: this.options.connectTimeoutMs ?? 2_000,
+        ...(bounded ? { commandTimeout: this.options.commandTimeoutMs ?? 2_000 } : {}),
+        // The commands issued in one turn of the event loop go out in one write.
+        enableAutoPipelining: bounded,
+        // Fail fast instead of queueing or replaying: the callers re-send with their ids, to
+        // whichever primary is current by then.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        autoResubscribe: false,
+        disableClientInfo: true,
+        // No INFO before a connection is used: the bus's ACL users may not read it, and a
+        // primary (nothing persisted, nothing to load) serves as soon as it accepts.
+        enableReadyCheck: false,
+        retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
       },
-      connectionName: `${this.options.name}:${role}`,
-      connectTimeout: this.options.connectTimeoutMs ?? 2_000,
-      ...(bounded ? { commandTimeout: this.options.commandTimeoutMs ?? 2_000 } : {}),
-      // The commands issued in one turn of the event loop go out in one write.
-      enableAutoPipelining: bounded,
-      // Fail fast instead of queueing or replaying: the callers re-send with their ids, to
-      // whichever primary is current by then.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      autoResubscribe: false,
-      disableClientInfo: true,
-      retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
-    });
+      this.refusals,
+    );
     let failing = false;
     client.on('error', (error: Error) => {
-      const fields = { role, primary: `${primary.host}:${primary.port}`, error: error.message };
+      const fields = {
+        role,
+        user: this.refusals.user,
+        primary: `${primary.host}:${primary.port}`,
+        error: error.message,
+      };
       // One warning per outage: ioredis reports every failed reconnect attempt.
       if (failing) this.logger.debug('Redis connection error', fields);
       else this.logger.warn('Redis connection error', fields);
@@ -456,6 +488,11 @@ export class BusConnection {
         channels: channels.length,
         error: errorMessage(error),
       });
+      // Refused by the ACL (logged once by the refusal log): asking again at once would only
+      // be refused again, as fast as Redis answers.
+      if (isAccessRefusal(errorMessage(error)) && !generation.retired) {
+        await sleep(REFUSED_SUBSCRIBE_PAUSE_MS);
+      }
       return false;
     } finally {
       for (const channel of channels) generation.subscribing.delete(channel);

@@ -16,7 +16,7 @@ export interface DaemonBus {
 
 /** The DB client and the bus connection of the daemon `name`; close both when stopping. */
 export function connectDaemonBus(
-  config: Pick<Loaded<unknown>, 'db' | 'tls'>,
+  config: Pick<Loaded<unknown>, 'db' | 'tls' | 'redisAuth'>,
   name: string,
   logger: Logger,
 ): DaemonBus {
@@ -24,6 +24,7 @@ export function connectDaemonBus(
   const connection = new BusConnection({
     primary: new RegistryPrimarySource(db),
     tls: config.tls,
+    ...(config.redisAuth === undefined ? {} : { auth: config.redisAuth }),
     name,
     logger,
   });

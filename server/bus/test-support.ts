@@ -1,11 +1,13 @@
 /**
  * Real redis-server processes for the bus's tests: mutual TLS only (no plain port), no
- * persistence, primary or replica. Each process is stopped when its test ends, failed or
- * not, and every process still running is killed if the test worker exits.
+ * persistence, primary or replica, and with {@link createRedisAuth} the cluster's ACL users
+ * (server/bus/acl.ts) with `default` off. Each process is stopped when its test ends, failed
+ * or not, and every process still running is killed if the test worker exits.
  */
 import { Redis } from 'ioredis';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +18,10 @@ import type { MutualTlsMaterial } from '../../base/tls.js';
 import { BusConnection } from './connection.js';
 import type { BusConnectionOptions, BusLogger } from './connection.js';
 import type { PrimaryAddress, PrimarySource } from './primary-source.js';
-import { redisArgs } from '../../base/redis-server.js';
+import { redisArgs, redisAuthConfig } from '../../base/redis-server.js';
+import { redisAclFile } from './acl.js';
+import { loginOptions, REDIS_USERS } from './redis-auth.js';
+import type { RedisCredentials, RedisUser } from './redis-auth.js';
 
 export const REDIS_HOST = '127.0.0.1';
 
@@ -66,6 +71,33 @@ export async function createRedisTls(): Promise<RedisTlsFiles> {
   };
 }
 
+/** The ACL users of a test's Redis servers, as the lab sets them up (lab/runner.ts). */
+export interface RedisTestAuth {
+  /** The redis.conf every server of the test reads first: the ACL file, the replicas' login. */
+  readonly configFile: string;
+  /** How `user` logs in. */
+  credentials(user: RedisUser): RedisCredentials;
+}
+
+/** Fresh passwords for every ACL user, and the ACL file and redis.conf with them, in `tls.dir`. */
+export async function createRedisAuth(tls: RedisTlsFiles): Promise<RedisTestAuth> {
+  const passwords = Object.fromEntries(
+    REDIS_USERS.map((user) => [user, randomBytes(24).toString('hex')]),
+  ) as Record<RedisUser, string>;
+  const aclFile = path.join(tls.dir, 'redis-users.acl');
+  const configFile = path.join(tls.dir, 'redis-auth.conf');
+  await writeFile(aclFile, redisAclFile(passwords), { mode: 0o600 });
+  await writeFile(
+    configFile,
+    redisAuthConfig({
+      aclFile,
+      replication: { user: 'replication', password: passwords.replication },
+    }),
+    { mode: 0o600 },
+  );
+  return { configFile, credentials: (user) => ({ user, password: passwords[user] }) };
+}
+
 /**
  * Hands out a test file's ports, in order; each file owns a disjoint range inside its
  * folder's block (the bus's is 28000–28999). A port given back with {@link reuse} comes out
@@ -105,7 +137,10 @@ export interface RedisProcess {
   readonly port: number;
   /** This server as a primary of the given fencing epoch. */
   address(epoch: number): PrimaryAddress;
-  /** An administrative client (mutual TLS), opened on first use and closed with the server. */
+  /**
+   * An administrative client (mutual TLS), opened on first use and closed with the server.
+   * With ACL users it logs in as `operator`: ROLE and INFO, nothing else.
+   */
   admin(): Redis;
   /** SIGKILL: the process dies without a goodbye, as in a crash. */
   kill(): Promise<void>;
@@ -127,6 +162,8 @@ export interface StartRedisOptions {
   readonly tls: RedisTlsFiles;
   /** Starts as a replica of this server. */
   readonly replicaOf?: RedisProcess;
+  /** With the cluster's ACL users, `default` off; without, any certificate is `default`. */
+  readonly auth?: RedisTestAuth;
   /** Registered as the test's teardown. */
   readonly teardown: (stop: () => Promise<void>) => void;
 }
@@ -149,6 +186,7 @@ async function tryStart(port: number, options: StartRedisOptions): Promise<Redis
     tlsPort: port,
     dir: tls.dir,
     tls: { ca: tls.caFile, cert: tls.certFile, key: tls.keyFile },
+    ...(options.auth === undefined ? {} : { configFile: options.auth.configFile }),
     ...(options.replicaOf === undefined
       ? {}
       : { replicaOf: { host: options.replicaOf.host, port: options.replicaOf.port } }),
@@ -188,6 +226,7 @@ async function tryStart(port: number, options: StartRedisOptions): Promise<Redis
           host: REDIS_HOST,
           port,
           tls: { ca: tls.client.ca, cert: tls.client.cert, key: tls.client.key },
+          ...loginOptions(options.auth?.credentials('operator')),
           maxRetriesPerRequest: 1,
           retryStrategy: (attempt: number) => Math.min(attempt * 50, 200),
         });

@@ -34,6 +34,7 @@ import {
   requestStream,
 } from './protocol.js';
 import type { PrimaryAddress } from './primary-source.js';
+import { isAccessRefusal } from './redis-auth.js';
 import type { BusReply, BusRequest, ReplyOutcome, ServiceName } from './protocol.js';
 
 /**
@@ -356,7 +357,9 @@ export class RequestWorker {
     this.logger.debug(what, { service: this.options.service, error: message });
     if (message.startsWith('READONLY')) this.options.connection.recheckPrimary();
     try {
-      await sleep(100, undefined, { signal: this.stopping.signal });
+      // A refusal by the ACL (logged once by the connection) would only be refused again.
+      const pauseMs = isAccessRefusal(message) ? 1_000 : 100;
+      await sleep(pauseMs, undefined, { signal: this.stopping.signal });
     } catch {
       // Stopping: the loop ends.
     }

@@ -16,6 +16,9 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { errorMessage, untilAborted } from '../bus/connection.js';
 
+/** Keys are `<LIMIT_KEY_PREFIX>:<limit>:<key>` by default, as server/bus/acl.ts grants them. */
+export const LIMIT_KEY_PREFIX = 'agenda:limit';
+
 /** What the limits log: a fallback to local counting, and the return to Redis. */
 export interface LimitsLogger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -74,7 +77,7 @@ export class SharedLimits {
     if (!(rule.points >= 1) || !(rule.durationSec >= 1) || !Number.isInteger(rule.durationSec)) {
       throw new RangeError(`limit ${name} needs points >= 1 and a whole durationSec >= 1`);
     }
-    return new SharedLimit(`${this.options.keyPrefix ?? 'agenda:limit'}:${name}`, rule, this);
+    return new SharedLimit(`${this.options.keyPrefix ?? LIMIT_KEY_PREFIX}:${name}`, rule, this);
   }
 
   /**

@@ -13,6 +13,9 @@
 import type { Redis } from 'ioredis';
 import type { SharedLimits } from './shared-limits.js';
 
+/** Keys are `<STREAM_LEASE_KEY_PREFIX>:<user>` by default, as server/bus/acl.ts grants them. */
+export const STREAM_LEASE_KEY_PREFIX = 'agenda:streams';
+
 export interface StreamLeasesOptions {
   /** Streams one user may hold open at once. */
   readonly perUser: number;
@@ -74,7 +77,7 @@ export class StreamLeases {
   ) {
     if (!(options.perUser >= 1)) throw new RangeError('a stream cap needs perUser >= 1');
     this.leaseMs = options.leaseMs ?? 30_000;
-    this.keyPrefix = options.keyPrefix ?? 'agenda:streams';
+    this.keyPrefix = options.keyPrefix ?? STREAM_LEASE_KEY_PREFIX;
     this.renewal = setInterval(() => void this.renewAll(), this.leaseMs / 3);
     this.renewal.unref();
   }
