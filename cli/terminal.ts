@@ -30,7 +30,10 @@ export interface InputStream extends AsyncIterable<string | Buffer> {
   setRawMode?(mode: boolean): unknown;
   setEncoding(encoding: BufferEncoding): unknown;
   on(event: 'data', listener: (chunk: string | Buffer) => void): unknown;
+  /** The input ended (Ctrl-D on a terminal's empty line, the end of a pipe). */
+  on(event: 'end', listener: () => void): unknown;
   removeListener(event: 'data', listener: (chunk: string | Buffer) => void): unknown;
+  removeListener(event: 'end', listener: () => void): unknown;
   resume(): unknown;
   pause(): unknown;
 }

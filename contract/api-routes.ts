@@ -23,6 +23,7 @@ import {
   ChangeLevelRequest,
   ChangePasswordRequest,
   CreateFeedRequest,
+  DeleteAccountRequest,
   CreateEventRequest,
   CreateGroupRequest,
   DeclineGroupRequest,
@@ -31,6 +32,7 @@ import {
   RefreshRequest,
   RegisterRequest,
   UpdateEventRequest,
+  type AccountDeletedAnswer,
   type AgendasAnswer,
   type ConflictsAnswer,
   type DeclineGroupAnswer,
@@ -244,6 +246,21 @@ export const API_ROUTES = {
     body: jsonBody(ChangePasswordRequest),
     answer: json<LoginAnswer>(200, 'token'),
     errors: ['unauthenticated', 'conflict'],
+  }),
+  /**
+   * Deletes the caller's account (the current password proves it is them): their events,
+   * attendance, groups (an owned group passes to another member, or dissolves when they were
+   * its last), invitations, blocks, feeds and sessions; every token of theirs is refused
+   * from then on and their live streams close. The username is retired. `unauthenticated`
+   * for a wrong password.
+   */
+  deleteAccount: route({
+    method: 'POST',
+    path: '/v1/account/delete',
+    auth: 'user',
+    body: jsonBody(DeleteAccountRequest),
+    answer: json<AccountDeletedAnswer>(200, 'deleted'),
+    errors: ['unauthenticated'],
   }),
 
   // Events

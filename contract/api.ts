@@ -320,6 +320,49 @@ export const ChangePasswordRequest = z.strictObject({
 });
 export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
 
+/** Deleting the account: the current password proves it is you (a stolen token is not enough). */
+export const DeleteAccountRequest = z.strictObject({ password: z.string().min(1).max(1024) });
+export type DeleteAccountRequest = z.infer<typeof DeleteAccountRequest>;
+
+/** What deleting an account removed, by kind (server/domain/accounts.ts says what becomes of each). */
+export interface AccountRemovals {
+  /** Events only you were on: gone. */
+  readonly eventsDeleted: number;
+  /** Events you organized with others on them: cancelled for them. */
+  readonly eventsCancelled: number;
+  /** Events you are off now that stay for the others (theirs, or yours already over). */
+  readonly eventsLeft: number;
+  /** Groups you were a member of that go on without you. */
+  readonly groupsLeft: number;
+  /** Groups you owned that passed to another member. */
+  readonly groupsHandedOver: number;
+  /** Groups you were the last member of: dissolved. */
+  readonly groupsDissolved: number;
+  /** Invitations to groups that were waiting for you: declined. */
+  readonly groupInvitationsDeclined: number;
+  /** Groups whose invitations you blocked. */
+  readonly groupBlocksRemoved: number;
+  /** Calendar feeds: their URLs stop working. */
+  readonly feedsRevoked: number;
+  /** Sessions (logins on a device): none can be renewed; their tokens were refused already. */
+  readonly sessionsEnded: number;
+}
+
+/**
+ * The account is deleted: its tokens are refused everywhere, its live streams closed, and its
+ * username retired (never registered again). `complete` is false when some of its data was
+ * still being removed as the answer went out (a large account); the rest goes in the
+ * background, and `removed` counts what went before the answer.
+ */
+export interface AccountDeletedAnswer {
+  readonly deleted: true;
+  readonly username: string;
+  /** ISO 8601, UTC. */
+  readonly deletedAt: string;
+  readonly complete: boolean;
+  readonly removed: AccountRemovals;
+}
+
 /**
  * The live update stream: server-sent events of the caller's live updates, one `update` event per
  * change, `data` being a {@link LiveUpdate}; a comment line every 15 s keeps it open. A
@@ -347,7 +390,8 @@ export type LiveUpdate =
     }
   /**
    * `ended`: a session of yours was logged out (`session`, its id), or all of them (`session`
-   * null: the password changed). A stream opened by an ended session closes after it.
+   * null: the password changed); `deleted`: the account was deleted (`session` null). A
+   * stream opened by an ended session closes after it.
    */
   | {
       readonly kind: 'session';

@@ -18,11 +18,13 @@ import {
   type CreateEventRequest,
   type CreateGroupRequest,
   type DeclineGroupRequest,
+  type DeleteAccountRequest,
   type LoginRequest,
   type RegisterRequest,
   type UpdateEventRequest,
 } from '../../contract/api.js';
 import type {
+  AccountDeletedAnswer,
   AgendasAnswer,
   ConflictsAnswer,
   DeclineGroupAnswer,
@@ -254,6 +256,11 @@ export class AgendaApi {
   /** Ends every session and feed of the account; answers a new session. */
   changePassword(request: ChangePasswordRequest): Promise<LoginAnswer> {
     return this.call('changePassword', { body: request });
+  }
+
+  /** Deletes the account for good (its password proves it is you); answers what went. */
+  deleteAccount(request: DeleteAccountRequest): Promise<AccountDeletedAnswer> {
+    return this.call('deleteAccount', { body: request });
   }
 
   createFeed(request: CreateFeedRequest): Promise<FeedAnswer> {

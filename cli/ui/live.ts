@@ -18,6 +18,7 @@ const EVENT_CHANGES: Readonly<Record<string, (by: string) => string>> = {
   cancelled: (by) => `${by} cancelled`,
   updated: (by) => `${by} changed`,
   removed: (by) => `${by} removed you from`,
+  left: (by) => `${by} left (their account was deleted)`,
 };
 
 /** The line for `update`; `event` is the event it is about, when it could be looked up. */
@@ -38,6 +39,7 @@ export function describeLiveUpdate(
     return `${time}  ${verb} ${what}`;
   }
   if (update.kind === 'session') {
+    if (update.change === 'deleted') return `${time}  your account was deleted`;
     return update.session === null
       ? `${time}  your password changed: every session ended; log in again`
       : `${time}  this session was logged out`;

@@ -36,7 +36,7 @@ function noticeKey(n: Notification): string {
     case 'group':
       return `group\u0000${n.to}\u0000${n.change}\u0000${n.group}\u0000${n.member}`;
     case 'session':
-      return `session\u0000${n.to}\u0000${n.sid ?? ''}`;
+      return `session\u0000${n.to}\u0000${n.change}\u0000${n.sid ?? ''}`;
   }
 }
 

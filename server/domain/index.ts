@@ -33,7 +33,9 @@
  *
  * | operation | command | context | result |
  * |---|---|---|---|
- * | `registerUser` | username, displayName? | existing user | `User` |
+ * | `registerUser` | username, displayName? | existing user, retired? | `User` |
+ * | `leaveEventOfDeletedAccount` | username, now | the event record | `EventDeparture` |
+ * | `leaveGroupOfDeletedAccount` | username, now | group, a page of its events | `GroupDeparture` |
  * | `createGroup` | actor, name, kind | existing group | `GroupView` |
  * | `inviteMember` | actor, group, username, level?, now | group, user, blocked | `GroupView` |
  * | `joinGroup` | actor, group, now | group, groupEvents | `GroupView` |
@@ -73,6 +75,14 @@ export * from '../../contract/limits.js';
 
 export { registerUser } from './users.js';
 export type { RegisterUserCommand, RegisterUserContext } from './users.js';
+
+export { leaveEventOfDeletedAccount, leaveGroupOfDeletedAccount, successorOf } from './accounts.js';
+export type {
+  AccountDeletionCommand,
+  EventDeparture,
+  GroupDeparture,
+  GroupDepartureContext,
+} from './accounts.js';
 
 export {
   changeLevel,

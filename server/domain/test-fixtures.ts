@@ -195,6 +195,10 @@ export function applyMutations(world: World, mutations: readonly Mutation[]): Wo
           (a) => !(a.eventId === m.eventId && a.username === m.username),
         );
         break;
+      case 'deleteEvent':
+        if (!events.delete(m.eventId)) throw new Error(`no event ${m.eventId}`);
+        attendees = attendees.filter((a) => a.eventId !== m.eventId);
+        break;
     }
   }
   return { users, groups, memberships, invitations, blocks, events, attendees };

@@ -199,6 +199,11 @@ export type Mutation =
   | { readonly kind: 'deleteGroupBlock'; readonly group: GroupName; readonly username: Username }
   | { readonly kind: 'insertEvent'; readonly event: CalendarEvent }
   | { readonly kind: 'updateEvent'; readonly event: CalendarEvent }
+  /**
+   * The event and its attendee rows go (an account deleted: an event nobody else was on).
+   * `group` is the event's, whose list of events changes with it.
+   */
+  | { readonly kind: 'deleteEvent'; readonly eventId: EventId; readonly group: GroupName | null }
   | { readonly kind: 'putAttendee'; readonly attendee: Attendee }
   | { readonly kind: 'deleteAttendee'; readonly eventId: EventId; readonly username: Username };
 
@@ -212,7 +217,9 @@ export type EventChange =
   | 'confirmed'
   | 'cancelled'
   | 'updated'
-  | 'removed';
+  | 'removed'
+  /** To the organizer: an attendee is off the event for good (their account was deleted). */
+  | 'left';
 
 /** What happened in a group, from the point of view of the person told. */
 export type GroupChange =
@@ -248,13 +255,14 @@ export type Notification =
       readonly by: Username;
     }
   /**
-   * A session of the user ended (`sid`), or all of them (`sid` null: the password changed):
-   * gateways close the live streams it opened.
+   * A session of the user ended (`sid`), or all of them (`sid` null: the password changed),
+   * or the account was deleted (`deleted`, `sid` null): gateways close the live streams it
+   * opened.
    */
   | {
       readonly kind: 'session';
       readonly to: Username;
-      readonly change: 'ended';
+      readonly change: 'ended' | 'deleted';
       readonly sid: string | null;
     };
 

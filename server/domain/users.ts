@@ -16,11 +16,16 @@ export interface RegisterUserCommand {
 export interface RegisterUserContext {
   /** The user already holding that username, if any. */
   readonly existing: User | undefined;
+  /**
+   * Whether the username belonged to an account that was deleted: it is retired, never given
+   * again (see accounts.ts), and answered as taken, like a name in use.
+   */
+  readonly retired?: boolean;
 }
 
 /**
  * Registers a user.
- * @throws InvalidInput (username or display name), Conflict (username taken).
+ * @throws InvalidInput (username or display name), Conflict (username taken or retired).
  */
 export function registerUser(
   command: RegisterUserCommand,
@@ -28,7 +33,9 @@ export function registerUser(
 ): Decision<User> {
   const username = validateUsername(command.username);
   const displayName = validateDisplayName(command.displayName, username);
-  if (context.existing !== undefined) throw new Conflict(`the username ${username} is taken`);
+  if (context.existing !== undefined || context.retired === true) {
+    throw new Conflict(`the username ${username} is taken`);
+  }
   const user: User = { username, displayName };
   return decide(user, [{ kind: 'insertUser', user }], []);
 }

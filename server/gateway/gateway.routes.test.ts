@@ -67,6 +67,20 @@ const cases: readonly RouteCase[] = [
     op: { type: 'account.me' },
   },
   {
+    title: 'account deletion takes the password and goes to users',
+    path: '/v1/account/delete',
+    request: { signedIn: true, body: { password: 'correct horse' } },
+    service: 'users',
+    op: { type: 'account.delete', password: 'correct horse' },
+    result: {
+      deleted: true,
+      username: 'alice',
+      deletedAt: '2026-03-02T09:00:00.000Z',
+      complete: true,
+      removed: { eventsDeleted: 2, feedsRevoked: 1 },
+    },
+  },
+  {
     title: 'create: offsets honoured, duration becomes end, repeat becomes recurrence',
     path: '/v1/events',
     request: {

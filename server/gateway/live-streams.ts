@@ -141,9 +141,13 @@ export class LiveStreams {
   }
 }
 
-/** Whether a live update tells of the end of session `sid` (or of every session). */
+/**
+ * Whether a live update tells of the end of session `sid` (or of every session, or of the
+ * account).
+ */
 function endsSession(update: unknown, sid: string | undefined): boolean {
   if (typeof update !== 'object' || update === null) return false;
   const { kind, change, session } = update as Record<string, unknown>;
-  return kind === 'session' && change === 'ended' && (session === null || session === sid);
+  if (kind !== 'session') return false;
+  return change === 'deleted' || (change === 'ended' && (session === null || session === sid));
 }

@@ -61,6 +61,7 @@ const ANONYMOUS_SCOPE: { readonly [T in Op['type']]: 'op' | 'random' } = {
   // These act as a signed-in user, whose name scopes the id; never anonymous.
   'account.logout': 'op',
   'account.changePassword': 'op',
+  'account.delete': 'op',
 };
 
 /** Field names that hold a secret wherever they appear in an op: never digested, never logged. */

@@ -214,6 +214,10 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     const { currentPassword, newPassword } = await call.body();
     return call.dispatch({ type: 'account.changePassword', currentPassword, newPassword });
   },
+  async deleteAccount(call) {
+    const { password } = await call.body();
+    return call.dispatch({ type: 'account.delete', password });
+  },
   // Events
   async createEvent(call) {
     const body = createEventCommand(await call.body());

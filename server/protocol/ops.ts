@@ -46,7 +46,9 @@ export type Op =
       readonly type: 'account.changePassword';
       readonly currentPassword: string;
       readonly newPassword: string;
-    };
+    }
+  /** Deletes the account, after checking its current password (server/domain/accounts.ts). */
+  | { readonly type: 'account.delete'; readonly password: string };
 
 const opSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -79,6 +81,7 @@ const opSchema = z.discriminatedUnion('type', [
     currentPassword: z.string().min(1).max(1024),
     newPassword: z.string().min(1).max(1024),
   }),
+  z.strictObject({ type: z.literal('account.delete'), password: z.string().min(1).max(1024) }),
 ]);
 
 /**

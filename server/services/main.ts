@@ -22,8 +22,12 @@ import { TokenVerifier } from '../users/token-verifier.js';
 import { readTokenPublicKey } from '../users/public-keys.js';
 import { WorkerCalendarParser } from '../users/calendar-parser.js';
 import { UsersService } from '../users/users-service.js';
+import { DeletionSweeper } from '../users/deletion-sweeper.js';
 import type { LogicService } from './ports.js';
 import { serviceRequestFrom } from './service-handler.js';
+
+/** How often a users replica finishes deleted accounts left unfinished (users/deletion-sweeper.ts). */
+const DELETION_SWEEP_INTERVAL_MS = 60_000;
 
 const daemon = new StatelessDaemon({
   program: 'server/services/main.ts',
@@ -37,6 +41,7 @@ const notifications = new NotificationPublisher(connection, logger);
 let worker: RequestWorker;
 let metrics: ServedDaemonMetrics | null = null;
 let calendars: WorkerCalendarParser | null = null;
+let sweeper: DeletionSweeper | null = null;
 await daemon.run({
   async start() {
     if (file.metrics) {
@@ -68,10 +73,18 @@ await daemon.run({
         throw new Error('the users service needs "signingKey" (its token-signing private key)');
       calendars = new WorkerCalendarParser();
       calendars.start();
-      service = new UsersService(deps, {
+      const users = new UsersService(deps, {
         tokens: new TokenIssuer(await loadSigningKey(config.path(file.signingKey))),
         calendars,
       });
+      // Deleted accounts whose own request ran out of time are finished here.
+      sweeper = new DeletionSweeper({
+        sweep: (signal) => users.finishDeletions(signal),
+        intervalMs: DELETION_SWEEP_INTERVAL_MS,
+        log: logger,
+      });
+      sweeper.start();
+      service = users;
     } else {
       service = new GroupsService(deps);
     }
@@ -95,6 +108,7 @@ await daemon.run({
   // After leaving gossip: gateways hear of the departure before the pending requests drain.
   async stop() {
     await worker.close();
+    await sweeper?.close();
     await calendars?.close();
   },
   closeMetrics: () => metrics?.close(),

@@ -27,6 +27,10 @@ const COMMANDS_FOR_USERS: { readonly [T in CommandType]: boolean } = {
   'user.changePassword': false,
   'feed.create': false,
   'feed.revoke': false,
+  // Deleting an account needs its password (account.delete), which only the users service
+  // checks; the removal of what it left behind is the service's own work.
+  'user.delete': false,
+  'user.purge': false,
   // A login's own upgrade of the hash it verified (users-service.ts).
   'user.replacePasswordHash': false,
   'event.create': true,
@@ -64,6 +68,7 @@ const QUERIES_FOR_USERS: { readonly [T in QueryType]: boolean } = {
   'agenda.export': true,
   // Answers the password hash: for login only.
   'user.lookup': false,
+  'user.beingPurged': false,
   'registry.get': false,
   'lease.get': false,
   'store.status': false,

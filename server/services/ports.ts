@@ -12,6 +12,7 @@ import type {
   LiveUpdate,
   LoginAnswer,
   LogoutAnswer,
+  AccountDeletedAnswer,
   UserAnswer,
 } from '../../contract/api.js';
 import type {
@@ -78,6 +79,7 @@ export type ServiceAnswer =
   | ImportAnswer
   | FeedAnswer
   | LogoutAnswer
+  | AccountDeletedAnswer
   | CommandResults[CommandType]
   | QueryResults[QueryType];
 

@@ -42,16 +42,39 @@ export class StoreSession {
     actor: string | null,
     body: B,
   ): Promise<CommandResults[B['type']]> {
-    // Every operation sends at most one command, under the request id itself. A second one
-    // would need an id of its own derived from the request's; none needs it today, and an
-    // accidental second command must not reuse the id (the store would refuse it).
+    // Every operation sends one command under the request id itself; any further one is a
+    // step with an id of its own (`step`). An accidental second command must not reuse the
+    // id (the store would refuse it).
     if (this.commandSent) throw new Internal('an operation sent two commands for one request');
     this.commandSent = true;
-    const { database, request } = this.options;
+    return this.send(storeRequestId(this.options.request.id), actor, body);
+  }
+
+  /**
+   * A further command of the same request, its `step`-th (from 1), under a request id of its
+   * own derived from the request's: a request handled again (a retry, a replica taking over)
+   * replays the steps it made, in order, each answering its original result, and carries on
+   * after the last. Notifications as for {@link command}.
+   */
+  step<B extends CommandBody>(
+    step: number,
+    actor: string | null,
+    body: B,
+  ): Promise<CommandResults[B['type']]> {
+    if (!Number.isSafeInteger(step) || step < 1) throw new Internal(`no step ${step}`);
+    return this.send(storeRequestId(`${this.options.request.id}.step-${step}`), actor, body);
+  }
+
+  private async send<B extends CommandBody>(
+    requestId: string,
+    actor: string | null,
+    body: B,
+  ): Promise<CommandResults[B['type']]> {
+    const { database } = this.options;
     const outcome = (await database.command(
       {
         v: 1,
-        requestId: storeRequestId(request.id),
+        requestId,
         actor,
         ...this.sessionFor(actor),
         ids: freshIdsFor(body),

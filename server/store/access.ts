@@ -48,6 +48,10 @@ export const COMMAND_ACCESS: { readonly [T in CommandType]: Grants } = {
   'user.changePassword': { users: 'any' },
   'feed.create': { users: 'any' },
   'feed.revoke': { users: 'any' },
+  // Deleting an account checks its password first, and only the users service can; the
+  // removal of what it left behind is the users service's too (account-deletion.ts).
+  'user.delete': { users: 'any' },
+  'user.purge': { users: 'any' },
   'event.create': CALENDAR,
   'event.update': CALENDAR,
   'event.cancel': CALENDAR,
@@ -82,6 +86,8 @@ export const QUERY_ACCESS: { readonly [T in QueryType]: Grants } = {
   'agenda.export': CALENDAR,
   // Answers the password hash: for the users service's login only.
   'user.lookup': { users: 'any' },
+  // Which deleted accounts still have data to remove: for the users service, which removes it.
+  'user.beingPurged': { users: 'any' },
   'registry.get': {
     gateway: REDIS_REGISTRY,
     users: REDIS_REGISTRY,

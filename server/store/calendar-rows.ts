@@ -198,6 +198,26 @@ export const LOADS = {
     WHERE a.username = ? AND a.status = 'pending' AND a.series_end > ? ORDER BY e.id`,
   eventsOfGroup: `SELECT ${EVENT_COLUMNS} FROM events e
     WHERE e.group_name = ? AND e.series_end > ? ORDER BY e.id`,
+  // Account deletion (account-deletion.ts): a page at a time, each in its index's order.
+  // The user, the page size: events on whose attendee list they are, from each time index.
+  shortAttendanceOfUser: `SELECT event_id FROM attendees
+    WHERE username = ? AND span_class = ${SHORT_SPAN}
+    ORDER BY start_at, series_end, status, event_id LIMIT ?`,
+  longAttendanceOfUser: `SELECT event_id FROM attendees
+    WHERE username = ? AND span_class = ${LONG_SPAN}
+    ORDER BY series_end, start_at, status, event_id LIMIT ?`,
+  sessionIdsOfUser: `SELECT sid FROM sessions WHERE username = ?
+    ORDER BY created_at, sid LIMIT ?`,
+  groupNamesOfUser: `SELECT group_name FROM members WHERE username = ?
+    ORDER BY group_name LIMIT ?`,
+  blockedGroupsOfUser: `SELECT group_name FROM group_blocks WHERE username = ?
+    ORDER BY group_name LIMIT ?`,
+  // ?1 the group, ?2 now, ?3 the page size: its events not over, whatever their status.
+  groupEventsPage: `SELECT ${EVENT_COLUMNS} FROM events e
+    WHERE e.group_name = ?1 AND e.series_end > ?2 ORDER BY e.series_end, e.id LIMIT ?3`,
+  accountDeletion: 'SELECT deleted_at, purged_at FROM deleted_users WHERE username = ?',
+  accountsBeingPurged: `SELECT username FROM deleted_users WHERE purged_at IS NULL
+    ORDER BY deleted_at, username LIMIT ?`,
 } as const;
 
 function parseJson(value: SqlValue | undefined): unknown {
@@ -374,6 +394,12 @@ function sessionOf(row: SqlValue[]): SessionRow {
   };
 }
 
+/** A deleted account: when, and whether all its data is gone yet (null while not). */
+export interface AccountDeletionRow {
+  readonly deletedAt: Millis;
+  readonly purgedAt: Millis | null;
+}
+
 /** The calendar's reads, over one connection's prepared statements. */
 export class CalendarRows {
   private readonly userByName: PreparedStatement;
@@ -402,6 +428,14 @@ export class CalendarRows {
   private readonly commitmentsInWindows: PreparedStatement;
   private readonly eventsByUid: PreparedStatement;
   private readonly eventsByIdWithoutUid: PreparedStatement;
+  private readonly shortAttendanceOfUser: PreparedStatement;
+  private readonly longAttendanceOfUser: PreparedStatement;
+  private readonly sessionIdsOfUser: PreparedStatement;
+  private readonly groupNamesOfUser: PreparedStatement;
+  private readonly blockedGroupsOfUser: PreparedStatement;
+  private readonly groupEventsPageOf: PreparedStatement;
+  private readonly accountDeletionOf: PreparedStatement;
+  private readonly accountsBeingPurgedRows: PreparedStatement;
 
   constructor(statements: StatementSet) {
     this.userByName = statements.prepare(LOADS.userByName);
@@ -430,6 +464,14 @@ export class CalendarRows {
     this.commitmentsInWindows = statements.prepare(LOADS.commitmentsInWindows);
     this.eventsByUid = statements.prepare(LOADS.eventsByUid);
     this.eventsByIdWithoutUid = statements.prepare(LOADS.eventsByIdWithoutUid);
+    this.shortAttendanceOfUser = statements.prepare(LOADS.shortAttendanceOfUser);
+    this.longAttendanceOfUser = statements.prepare(LOADS.longAttendanceOfUser);
+    this.sessionIdsOfUser = statements.prepare(LOADS.sessionIdsOfUser);
+    this.groupNamesOfUser = statements.prepare(LOADS.groupNamesOfUser);
+    this.blockedGroupsOfUser = statements.prepare(LOADS.blockedGroupsOfUser);
+    this.groupEventsPageOf = statements.prepare(LOADS.groupEventsPage);
+    this.accountDeletionOf = statements.prepare(LOADS.accountDeletion);
+    this.accountsBeingPurgedRows = statements.prepare(LOADS.accountsBeingPurged);
   }
 
   user(username: Username): User | undefined {
@@ -628,5 +670,48 @@ export class CalendarRows {
   /** The group's events that are not over at `now`. */
   groupEvents(group: string, now: Millis): EventRecord[] {
     return this.eventsOfGroup.all([group, now]).map(eventRecordOf);
+  }
+
+  /**
+   * Up to `limit` events on whose attendee list the user is (any answer, any role), in the
+   * time indexes' order: short ones first, then long ones — up to twice `limit` in all.
+   */
+  attendance(username: Username, limit: number): EventId[] {
+    return [
+      ...this.shortAttendanceOfUser.all([username, limit]),
+      ...this.longAttendanceOfUser.all([username, limit]),
+    ].map((row) => text(row[0]));
+  }
+
+  /** Up to `limit` of the user's refreshable sessions (expired or not), oldest first. */
+  sessionIdsOf(username: Username, limit: number): string[] {
+    return this.sessionIdsOfUser.all([username, limit]).map((row) => text(row[0]));
+  }
+
+  /** Up to `limit` of the groups the user is a member of, by name. */
+  groupNamesOf(username: Username, limit: number): string[] {
+    return this.groupNamesOfUser.all([username, limit]).map((row) => text(row[0]));
+  }
+
+  /** Up to `limit` of the groups whose invitations the user blocks, by name. */
+  blockedGroupsOf(username: Username, limit: number): string[] {
+    return this.blockedGroupsOfUser.all([username, limit]).map((row) => text(row[0]));
+  }
+
+  /** Up to `limit` of the group's events not over at `now` (any status), soonest ending first. */
+  groupEventsPage(group: string, now: Millis, limit: number): EventRecord[] {
+    return this.groupEventsPageOf.all([group, now, limit]).map(eventRecordOf);
+  }
+
+  /** The deletion of the account that had this username, if it was deleted. */
+  accountDeletion(username: Username): AccountDeletionRow | undefined {
+    const row = this.accountDeletionOf.first([username]);
+    if (row === undefined) return undefined;
+    return { deletedAt: integer(row[0]), purgedAt: row[1] === null ? null : integer(row[1]) };
+  }
+
+  /** Up to `limit` deleted accounts whose data is still being removed, oldest deletion first. */
+  accountsBeingPurged(limit: number): Username[] {
+    return this.accountsBeingPurgedRows.all([limit]).map((row) => text(row[0]));
   }
 }

@@ -93,6 +93,12 @@ export class CalendarWrites {
   private readonly retimeAttendeeRows: PreparedStatement;
   private readonly putAttendeeRow: PreparedStatement;
   private readonly deleteAttendeeRow: PreparedStatement;
+  private readonly deleteAttendeesOfEvent: PreparedStatement;
+  private readonly deleteEventRow: PreparedStatement;
+  private readonly deleteUserRow: PreparedStatement;
+  private readonly deleteCredentialsRow: PreparedStatement;
+  private readonly insertDeletedUserRow: PreparedStatement;
+  private readonly markPurgedRow: PreparedStatement;
 
   constructor(statements: StatementSet) {
     this.insertUserRow = statements.prepare(
@@ -190,6 +196,16 @@ export class CalendarWrites {
     this.deleteAttendeeRow = statements.prepare(
       'DELETE FROM attendees WHERE event_id = ? AND username = ?',
     );
+    this.deleteAttendeesOfEvent = statements.prepare('DELETE FROM attendees WHERE event_id = ?');
+    this.deleteEventRow = statements.prepare('DELETE FROM events WHERE id = ?');
+    this.deleteUserRow = statements.prepare('DELETE FROM users WHERE username = ?');
+    this.deleteCredentialsRow = statements.prepare('DELETE FROM credentials WHERE username = ?');
+    this.insertDeletedUserRow = statements.prepare(
+      'INSERT INTO deleted_users (username, deleted_at, purged_at) VALUES (?, ?, NULL)',
+    );
+    this.markPurgedRow = statements.prepare(
+      'UPDATE deleted_users SET purged_at = ? WHERE username = ? AND purged_at IS NULL',
+    );
   }
 
   /** Applies a decision's mutations in order. */
@@ -260,6 +276,21 @@ export class CalendarWrites {
     this.deleteFeedRow.runOne([fid], `revoking feed ${fid}`);
   }
 
+  /**
+   * Deletes the account: the user row and the credentials go, the username stays retired
+   * in `deleted_users` until, and after, the rest of its data is removed.
+   */
+  deleteAccount(username: Username, deletedAt: Millis): void {
+    this.deleteUserRow.runOne([username], `deleting user ${username}`);
+    this.deleteCredentialsRow.run([username]);
+    this.insertDeletedUserRow.runOne([username, deletedAt], `retiring the username ${username}`);
+  }
+
+  /** Notes that the deleted account's data is all gone. */
+  markAccountPurged(username: Username, purgedAt: Millis): void {
+    this.markPurgedRow.runOne([purgedAt, username], `finishing the deletion of ${username}`);
+  }
+
   /** Keeps the hash the users service computed, next to a user just inserted. */
   insertCredentials(username: Username, passwordHash: string): void {
     this.insertCredentialsRow.runOne(
@@ -321,6 +352,10 @@ export class CalendarWrites {
           [mutation.eventId, mutation.username],
           `removing ${mutation.username} from event ${mutation.eventId}`,
         );
+      case 'deleteEvent':
+        // Its attendees first: no attendee row outlives its event (putAttendee needs one).
+        this.deleteAttendeesOfEvent.run([mutation.eventId]);
+        return this.deleteEventRow.runOne([mutation.eventId], `deleting event ${mutation.eventId}`);
     }
   }
 

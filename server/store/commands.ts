@@ -50,6 +50,7 @@ import {
   isAgendaError,
 } from '../../contract/errors.js';
 import type { FeedRow, SessionRow } from './calendar-rows.js';
+import { deleteAccount, purgeAccount } from './account-deletion.js';
 import type { RegistryAccess, RowReader, RowWriter } from './decision.js';
 import type {
   CommandOf,
@@ -245,7 +246,10 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
   'user.register': (body, env) => {
     const decision = registerUser(
       { username: body.username, displayName: body.displayName },
-      { existing: env.rows.user(body.username) },
+      {
+        existing: env.rows.user(body.username),
+        retired: env.rows.accountDeletion(body.username) !== undefined,
+      },
     );
     const applied = commitAs(env, decision, (user) => ({ user }));
     env.writes.insertCredentials(decision.result.username, body.passwordHash);
@@ -372,6 +376,9 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     env.writes.deleteFeed(body.fid);
     return { result: { feed: feedView(feed) }, notifications: [] };
   },
+
+  'user.delete': (_body, env) => deleteAccount(env),
+  'user.purge': purgeAccount,
 
   'event.create': (body, env) => scheduleEvent(env, env.actor(), env.nextId(), body),
 

@@ -21,6 +21,7 @@ import type {
   Username,
 } from '../domain/index.js';
 import type { Attendance, CalendarRows, FeedRow, SessionRow } from './calendar-rows.js';
+import type { AccountDeletionRow } from './calendar-rows.js';
 import type { CalendarWrites } from './calendar-writes.js';
 import { timeBounds } from './calendar-writes.js';
 import { KEYS, stampsOf, type DecisionJournal } from './effects.js';
@@ -49,6 +50,8 @@ export type RowWriter = Pick<
   | 'endSession'
   | 'insertFeed'
   | 'deleteFeed'
+  | 'deleteAccount'
+  | 'markAccountPurged'
 >;
 /** The registry as command handlers use it. */
 export type RegistryAccess = Pick<
@@ -200,6 +203,46 @@ export class TrackedRows implements RowReader {
     for (const r of records) this.journal.read(KEYS.event(r.event.id));
     return records;
   }
+
+  attendance(username: Username, limit: number): EventId[] {
+    this.journal.read(KEYS.agenda(username));
+    return this.rows.attendance(username, limit);
+  }
+
+  sessionIdsOf(username: Username, limit: number): string[] {
+    this.journal.read(KEYS.sessions(username));
+    return this.rows.sessionIdsOf(username, limit);
+  }
+
+  groupNamesOf(username: Username, limit: number): string[] {
+    this.journal.read(KEYS.memberships(username));
+    return this.rows.groupNamesOf(username, limit);
+  }
+
+  blockedGroupsOf(username: Username, limit: number): string[] {
+    // See effects.ts: a deleted user's blocks are covered by their groups' keys.
+    const groups = this.rows.blockedGroupsOf(username, limit);
+    for (const g of groups) this.journal.read(KEYS.group(g));
+    return groups;
+  }
+
+  groupEventsPage(group: string, now: Millis, limit: number): EventRecord[] {
+    this.journal.read(KEYS.groupEvents(group));
+    const records = this.rows.groupEventsPage(group, now, limit);
+    for (const r of records) this.journal.read(KEYS.event(r.event.id));
+    return records;
+  }
+
+  accountDeletion(username: Username): AccountDeletionRow | undefined {
+    this.journal.read(KEYS.user(username));
+    return this.rows.accountDeletion(username);
+  }
+
+  accountsBeingPurged(limit: number): Username[] {
+    // Read by queries only (which keep no journal); a decision reading it depends on every
+    // deleted account's key, which is not worth naming: none does.
+    return this.rows.accountsBeingPurged(limit);
+  }
 }
 
 /**
@@ -217,13 +260,21 @@ export class RecordedWrites implements RowWriter {
 
   apply(mutations: readonly Mutation[]): void {
     for (const mutation of mutations) {
+      // A deleted event's attendees are known only before it goes.
+      const before =
+        mutation.kind === 'deleteEvent'
+          ? stampsOf(mutation, (id) => this.rows.event(id)?.attendees ?? [])
+          : undefined;
       this.writes.apply([mutation]);
-      const stamps = stampsOf(mutation, (id) =>
-        // An event just inserted has no attendees yet: events are never deleted, and an
-        // attendee row is only ever written by selecting its event's row (calendar-writes.ts).
-        // Not reading it back saves a load per event an import creates.
-        mutation.kind === 'insertEvent' ? [] : (this.rows.event(id)?.attendees ?? []),
-      );
+      const stamps =
+        before ??
+        stampsOf(mutation, (id) =>
+          // An event just inserted has no attendees yet: an id is fresh (the store checks it
+          // is unused), a deleted event's attendee rows went with it, and an attendee row is
+          // only ever written by selecting its event's row (calendar-writes.ts). Not reading
+          // it back saves a load per event an import creates.
+          mutation.kind === 'insertEvent' ? [] : (this.rows.event(id)?.attendees ?? []),
+        );
       if (mutation.kind === 'insertEvent' || mutation.kind === 'updateEvent') {
         this.journal.wrote(
           { kind: mutation.kind, event: mutation.event, bounds: timeBounds(mutation.event) },
@@ -284,6 +335,16 @@ export class RecordedWrites implements RowWriter {
       KEYS.refreshable(sid),
       ...(owner === undefined ? [] : [KEYS.sessions(owner)]),
     ]);
+  }
+
+  deleteAccount(username: Username, deletedAt: Millis): void {
+    this.writes.deleteAccount(username, deletedAt);
+    this.journal.wrote({ kind: 'deleteAccount', username, deletedAt }, [KEYS.user(username)]);
+  }
+
+  markAccountPurged(username: Username, purgedAt: Millis): void {
+    this.writes.markAccountPurged(username, purgedAt);
+    this.journal.wrote({ kind: 'markAccountPurged', username, purgedAt }, [KEYS.user(username)]);
   }
 
   insertFeed(feed: FeedRow): void {

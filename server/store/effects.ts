@@ -20,8 +20,10 @@
  * place in the log would have produced.
  *
  * Why the keys suffice (what each read depends on, and what stamps it):
- * - `user/<u>` — the user row (its session generation too) and credentials: stamped by
- *   registering `u`, by replacing `u`'s password hash, and by ending `u`'s sessions.
+ * - `user/<u>` — the user row (its session generation too) and credentials, and whether the
+ *   name is retired and the deleted account's data all gone: stamped by registering `u`, by
+ *   replacing `u`'s password hash, by ending `u`'s sessions, by deleting the account and by
+ *   finishing its removal.
  * - `session/<sid>` — whether a session was logged out: stamped by logging it out, and by
  *   ending it on the reuse of a rotated refresh token.
  * - `refreshable/<sid>` — a refreshable session's row (whether it exists, its place in the
@@ -41,6 +43,8 @@
  *   changing an event of `g` (their attendees are covered by `event/<id>`).
  * - `event/<id>` — the event row and its attendees (and whether the id is taken): stamped by
  *   any change to either.
+ * - A deleted user's group blocks are read group by group (`group/<g>`): nothing adds one
+ *   once the account is gone, and what removes one stamps its group.
  * - `registry/<key>`, `lease/<name>` — those rows.
  */
 import { z } from 'zod';
@@ -114,6 +118,8 @@ export type RowWrite =
   | { readonly kind: 'endSession'; readonly sid: string }
   | { readonly kind: 'insertFeed'; readonly feed: FeedRow }
   | { readonly kind: 'deleteFeed'; readonly fid: string }
+  | { readonly kind: 'deleteAccount'; readonly username: string; readonly deletedAt: number }
+  | { readonly kind: 'markAccountPurged'; readonly username: string; readonly purgedAt: number }
   | {
       readonly kind: 'putRegistry';
       readonly key: string;
@@ -218,6 +224,13 @@ export function stampsOf(
       return [KEYS.event(mutation.attendee.eventId), KEYS.agenda(mutation.attendee.username)];
     case 'deleteAttendee':
       return [KEYS.event(mutation.eventId), KEYS.agenda(mutation.username)];
+    case 'deleteEvent':
+      // The attendees as they were before it went (RecordedWrites asks before deleting).
+      return [
+        KEYS.event(mutation.eventId),
+        ...(mutation.group === null ? [] : [KEYS.groupEvents(mutation.group)]),
+        ...attendeesOf(mutation.eventId).map((a) => KEYS.agenda(a.username)),
+      ];
   }
 }
 
@@ -241,6 +254,7 @@ const WRITE_KINDS = [
   'updateEvent',
   'putAttendee',
   'deleteAttendee',
+  'deleteEvent',
   'insertCredentials',
   'replaceCredentials',
   'revokeSession',
@@ -250,6 +264,8 @@ const WRITE_KINDS = [
   'endSession',
   'insertFeed',
   'deleteFeed',
+  'deleteAccount',
+  'markAccountPurged',
   'putRegistry',
   'putLease',
 ] as const satisfies readonly RowWrite['kind'][];

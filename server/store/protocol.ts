@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { InvalidInput } from '../../contract/errors.js';
+import type { AccountRemovals } from '../../contract/api.js';
 import type { WireError } from '../../contract/errors.js';
 import type {
   AgendaView,
@@ -160,6 +161,10 @@ const commandBody = z.discriminatedUnion('type', [
     expiresAt: z.int().nonnegative(),
   }),
   z.strictObject({ type: z.literal('feed.revoke'), fid: id }),
+  // Account deletion (account-deletion.ts): the acting user's own account goes at once;
+  // what it leaves behind is removed a bounded batch per command, by the users service.
+  z.strictObject({ type: z.literal('user.delete') }),
+  z.strictObject({ type: z.literal('user.purge'), username: name }),
   z.strictObject({
     type: z.literal('event.create'),
     draft: eventDraft,
@@ -302,6 +307,10 @@ const queryBody = z.discriminatedUnion('type', [
     to: instant.optional(),
   }),
   z.strictObject({ type: z.literal('user.lookup'), username: name }),
+  z.strictObject({
+    type: z.literal('user.beingPurged'),
+    limit: z.int().min(1).max(MAX_PAGE_SIZE),
+  }),
   z.strictObject({
     type: z.literal('registry.get'),
     key: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
@@ -460,6 +469,10 @@ export interface CommandResults {
   'user.changePassword': { readonly sessionGeneration: number; readonly session: SessionView };
   'feed.create': { readonly feed: FeedView };
   'feed.revoke': { readonly feed: FeedView };
+  /** The account is gone; `removed` counts what went with it at once (feeds, invitations). */
+  'user.delete': { readonly deletedAt: number; readonly removed: AccountRemovals };
+  /** One batch of what a deleted account left behind; `done` once nothing is left. */
+  'user.purge': { readonly removed: AccountRemovals; readonly done: boolean };
   'event.create': ScheduledEvent;
   'event.update': ScheduledEvent;
   'event.cancel': { readonly event: EventDetailsView };
@@ -519,6 +532,8 @@ export interface QueryResults {
     readonly sessionGeneration: number;
   };
   'feed.list': { readonly feeds: readonly FeedView[] };
+  /** Deleted accounts whose data is still being removed, oldest deletion first. */
+  'user.beingPurged': { readonly usernames: readonly string[] };
   'registry.get': { readonly entry: RegistryEntry | null };
   'lease.get': { readonly lease: LeaseView | null };
   'store.status': StoreStatus;

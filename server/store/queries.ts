@@ -211,6 +211,8 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
     return { user, passwordHash, sessionGeneration };
   },
 
+  'user.beingPurged': (body, env) => ({ usernames: env.rows.accountsBeingPurged(body.limit) }),
+
   'registry.get': (body, env) => ({ entry: env.registry.get(body.key) }),
   'lease.get': (body, env) => ({ lease: env.registry.lease(body.name, env.now) }),
   'store.status': (_body, env) => env.status(),

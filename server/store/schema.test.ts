@@ -11,8 +11,12 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes account deletion away, as schemas before 8 had it. */
+const WITHOUT_ACCOUNT_DELETION =
+  'DROP TABLE deleted_users; DROP INDEX IF EXISTS group_blocks_by_user;';
+
 /** Takes refreshable sessions away, as schemas before 7 had it. */
-const WITHOUT_REFRESH = 'DROP TABLE sessions;';
+const WITHOUT_REFRESH = `${WITHOUT_ACCOUNT_DELETION} DROP TABLE sessions;`;
 
 /** Takes membership by consent away, as schemas before 5 had it. */
 const WITHOUT_CONSENT = `DROP TABLE group_invitations; DROP TABLE group_blocks; ${WITHOUT_REFRESH}
@@ -223,4 +227,30 @@ test('a schema 6 image is migrated: sessions opened before cannot be refreshed, 
   t.false(refresh('from-before').ok);
   after.ok('alice', { type: 'session.open', sid: 'new', ttlMs: DAY, generation: 0 });
   t.true(refresh('new').ok);
+});
+
+test('a schema 7 image is migrated: no name is retired, and an account can be deleted', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice', 'bob');
+  before.ok('bob', { type: 'group.create', name: 'team', kind: 'flat' });
+  before.ok('alice', { type: 'group.decline', group: 'team', block: true });
+  const v7 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_ACCOUNT_DELETION} UPDATE store_meta SET value = 7 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v7);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  t.deepEqual(after.read(null, { type: 'user.beingPurged', limit: 10 }).usernames, []);
+  after.ok('alice', { type: 'user.delete' });
+  const purged = after.ok(null, { type: 'user.purge', username: 'alice' });
+  t.true(purged.done);
+  t.is(purged.removed.groupBlocksRemoved, 1);
+  t.is(
+    after.refused(null, { type: 'user.register', username: 'alice', passwordHash: 'h' }).code,
+    'conflict',
+  );
 });

@@ -29,8 +29,10 @@ import type { Database } from 'sql.js';
  * 5: group membership by consent: `group_invitations` and `group_blocks`.
  * 6: tokens with a lifecycle: `users.session_gen`, `revoked_sessions` and `feeds`.
  * 7: short access tokens with refresh: `sessions`, each session's refresh-token rotation.
+ * 8: account deletion: `deleted_users` (retired usernames, data still being removed) and
+ *    a user's group blocks by user.
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -116,6 +118,21 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_user ON sessions (username, created_at, sid);
 -- Sessions are forgotten once expired, a few at a time.
 CREATE INDEX sessions_by_expiry ON sessions (expires_at, sid);
+`;
+
+// Deleted accounts (server/store/account-deletion.ts). The username stays, retired: it is
+// never registered again. `purged_at` is null while the account's data is still being
+// removed, a bounded batch per log entry; its index lists those for whoever finishes them.
+// The blocks index finds a user's blocks, which go with the account.
+const ACCOUNT_DELETION = `
+CREATE TABLE deleted_users (
+  username   TEXT PRIMARY KEY,
+  deleted_at INTEGER NOT NULL,
+  purged_at  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX deleted_users_being_purged ON deleted_users (deleted_at, username)
+  WHERE purged_at IS NULL;
+CREATE INDEX group_blocks_by_user ON group_blocks (username, group_name);
 `;
 
 const TABLES = `
@@ -213,7 +230,8 @@ CREATE TABLE leases (
 ${KEY_VERSIONS}
 ${GROUP_CONSENT}
 ${SESSIONS}
-${REFRESHABLE_SESSIONS}`;
+${REFRESHABLE_SESSIONS}
+${ACCOUNT_DELETION}`;
 
 // Each attendee row is in one of the two time indexes, the one of its span class: partial
 // indexes, so adding an attendee updates one of them, not both.
@@ -322,6 +340,10 @@ export function migrateSchema(db: Database): number | null {
       // refreshed: their 12-hour tokens are refused as longer-lived than an access token may
       // be (server/users/token-verifier.ts), and their holders log in once more.
       db.exec(REFRESHABLE_SESSIONS);
+    }
+    if (version < 8) {
+      // 7 → 8: account deletion. No account was deleted before, so no name is retired.
+      db.exec(ACCOUNT_DELETION);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

@@ -127,6 +127,12 @@ export class StoreConnection {
         case 'deleteFeed':
           this.writes.deleteFeed(write.fid);
           break;
+        case 'deleteAccount':
+          this.writes.deleteAccount(write.username, write.deletedAt);
+          break;
+        case 'markAccountPurged':
+          this.writes.markAccountPurged(write.username, write.purgedAt);
+          break;
         case 'putRegistry':
           this.registry.putEntryRow(write.key, write.value, write.epoch, write.updatedAt);
           break;

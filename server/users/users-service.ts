@@ -33,6 +33,9 @@ import { refuseCommonPassword } from './common-passwords.js';
 import { PasswordHasher, registrationSalt } from './passwords.js';
 import { MAX_ACCESS_TTL_MS, newTokenId, type TokenIssuer } from './tokens.js';
 import type { SessionView } from '../store/protocol.js';
+import type { AccountDeletedAnswer, AccountRemovals } from '../../contract/api.js';
+import { freshId } from '../services/ids.js';
+import { StoreSession } from '../services/store-session.js';
 
 /** The same answer for an unknown username and a wrong password: which one it was is nobody's business. */
 const WRONG_CREDENTIALS = 'wrong username or password';
@@ -63,6 +66,23 @@ const TOKEN_CLOCK_TOLERANCE_MS = 30_000;
  */
 const ACCESS_REVOCATION_MS = MAX_ACCESS_TTL_MS + TOKEN_CLOCK_TOLERANCE_MS;
 
+/**
+ * What a deletion's request keeps of its deadline for its answer: it stops removing the
+ * account's data (each batch a store command) once less is left.
+ */
+const PURGE_ANSWER_RESERVE_MS = 2_000;
+/** Deleted accounts one sweep finishes at most, and how long it may take over each. */
+const ACCOUNTS_PER_SWEEP = 10;
+const SWEEP_DEADLINE_MS = 60_000;
+
+/** Adds `more` to `total`. */
+function addRemovals(
+  total: { -readonly [K in keyof AccountRemovals]: number },
+  more: AccountRemovals,
+): void {
+  for (const key of Object.keys(total) as (keyof AccountRemovals)[]) total[key] += more[key];
+}
+
 function userInfo(user: User): UserInfo {
   return { username: user.username, name: user.displayName };
 }
@@ -79,12 +99,15 @@ export class UsersService implements LogicService {
   private readonly passwords: PasswordHasher;
   private readonly calendars: CalendarParser;
   private readonly log: ServiceDependencies['log'];
+  /** For work of its own, outside any request: finishing deleted accounts. */
+  private readonly deps: ServiceDependencies;
 
   constructor(deps: ServiceDependencies, options: UsersServiceOptions) {
     this.tokens = options.tokens;
     this.calendars = options.calendars ?? inlineCalendarParser;
     this.passwords = options.passwords ?? new PasswordHasher();
     this.log = deps.log;
+    this.deps = deps;
     this.handler = new ServiceHandler('users', deps, (op, call) => this.perform(op, call));
   }
 
@@ -118,6 +141,8 @@ export class UsersService implements LogicService {
         return this.logout(call);
       case 'account.changePassword':
         return this.changePassword(op, call);
+      case 'account.delete':
+        return this.deleteAccount(op, call);
       case 'command':
       case 'query':
         return passThrough(op, call.request, call.store);
@@ -252,7 +277,8 @@ export class UsersService implements LogicService {
     const actor = requireActor(call.request);
     validatePassword(op.newPassword);
     refuseCommonPassword(op.newPassword);
-    const account = await call.store.query(null, { type: 'user.lookup', username: actor });
+    // As the caller: the store refuses a token whose session ended or whose account is gone.
+    const account = await call.store.query(actor, { type: 'user.lookup', username: actor });
     if (!(await this.passwords.verify(op.currentPassword, account.passwordHash, call.signal))) {
       throw new Unauthenticated('the current password is not right');
     }
@@ -301,6 +327,91 @@ export class UsersService implements LogicService {
     }
   }
 
+  /**
+   * Deletes the caller's account once the password proves it is them. The store retires the
+   * username and refuses every token of theirs at once (`user.delete`); what the account
+   * leaves behind is then removed a bounded batch per step (`user.purge`) for as long as the
+   * request's deadline allows, and {@link finishDeletions} removes the rest (the answer says
+   * `complete: false`). A request handled again (a retry with the same idempotency key, a
+   * replica taking over) replays the steps it made and carries on: it answers the deletion
+   * it made, not "no such user".
+   */
+  private async deleteAccount(
+    op: OpOf<'account.delete'>,
+    call: OperationCall,
+  ): Promise<AccountDeletedAnswer> {
+    const actor = requireActor(call.request);
+    let account: { readonly passwordHash: string } | undefined;
+    try {
+      account = await call.store.query(null, { type: 'user.lookup', username: actor });
+    } catch (error) {
+      if (!isAgendaError(error) || error.code !== 'not_found') throw error;
+    }
+    // An account already gone was deleted by this very request (handled again, its command
+    // replays below) or outlived by the token, which the store refuses.
+    if (
+      account !== undefined &&
+      !(await this.passwords.verify(op.password, account.passwordHash, call.signal))
+    ) {
+      throw new Unauthenticated('the password is not right');
+    }
+    const deleted = await call.store.command(actor, { type: 'user.delete' });
+    const removed = { ...deleted.removed };
+    let complete = false;
+    for (let step = 1; !complete && this.timeToPurge(call); step += 1) {
+      const batch = await call.store.step(step, null, { type: 'user.purge', username: actor });
+      addRemovals(removed, batch.removed);
+      complete = batch.done;
+    }
+    return {
+      deleted: true,
+      username: actor,
+      deletedAt: new Date(deleted.deletedAt).toISOString(),
+      complete,
+      removed,
+    };
+  }
+
+  /** Whether a deletion's request still has time for another batch, and the answer after it. */
+  private timeToPurge(call: OperationCall): boolean {
+    return !call.signal.aborted && call.request.deadline - call.clock() > PURGE_ANSWER_RESERVE_MS;
+  }
+
+  /**
+   * Removes what deleted accounts left behind where their deletion's request did not finish
+   * (it ran out of time, or its replica died): every users replica runs it now and then
+   * (./deletion-sweeper.ts). Two at once only make each other's batches stale, which the
+   * store decides again.
+   * @returns how many accounts it finished.
+   */
+  async finishDeletions(signal: AbortSignal): Promise<number> {
+    const { database, publisher, log } = this.deps;
+    const clock = this.deps.clock ?? Date.now;
+    const session = (id: string) =>
+      new StoreSession({
+        database,
+        publisher,
+        log,
+        clock,
+        signal,
+        request: { id, actor: null, op: null, deadline: clock() + SWEEP_DEADLINE_MS },
+      });
+    const { usernames } = await session(`sweep-${freshId()}`).query(null, {
+      type: 'user.beingPurged',
+      limit: ACCOUNTS_PER_SWEEP,
+    });
+    let finished = 0;
+    for (const username of usernames) {
+      const store = session(`sweep-${freshId()}`);
+      let done = false;
+      for (let step = 1; !done && !signal.aborted; step += 1) {
+        ({ done } = await store.step(step, null, { type: 'user.purge', username }));
+      }
+      if (done) finished += 1;
+    }
+    return finished;
+  }
+
   private async me(call: OperationCall): Promise<UserAnswer> {
     const username = requireActor(call.request);
     try {
@@ -331,7 +442,12 @@ export class UsersService implements LogicService {
       uid: s.uid,
       reason: `${s.component}${s.summary === null ? '' : ` "${s.summary}"`}: ${s.reason}`,
     }));
-    if (parsed.events.length === 0) return { events: [], failed: [], skipped };
+    if (parsed.events.length === 0) {
+      // Nothing for the store to do, but the token is still checked where it can end: a
+      // deleted account or an ended session is refused here as everywhere.
+      await this.me(call);
+      return { events: [], failed: [], skipped };
+    }
     const outcome = await call.store.command(actor, {
       type: 'event.import',
       events: parsed.events,

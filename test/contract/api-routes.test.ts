@@ -42,6 +42,7 @@ const requests: { readonly [K in CallableRoute]: RequestOf<K> } = {
   me: {},
   logout: {},
   changePassword: { body: { currentPassword: 'old-passphrase', newPassword: 'new-passphrase' } },
+  deleteAccount: { body: { password: 'old-passphrase' } },
   feeds: {},
   revokeFeed: { params: { feedId: 'f1' } },
   createEvent: { body: { title: 'Standup', start: '2026-03-02T09:00:00Z', duration: '15m' } },
