@@ -1,8 +1,8 @@
 /**
  * A deleted account through the whole request path (the real gateway, bus, users and groups
  * services and store, ../../server/gateway/in-process-system.ts), called as the CLI calls it:
- * its password is asked for, its live stream closes, and its token — session or feed — is
- * refused on every route that takes one, as the declaration lists them.
+ * its password is asked for, its live stream closes, and its tokens — access, refresh or
+ * feed — are refused on every route that takes one, as the declaration lists them.
  */
 import test from 'ava';
 import { request } from 'undici';
@@ -74,7 +74,9 @@ test('a deleted account: its stream closes, and its tokens open nothing anywhere
   const password = 'a passphrase of hers';
   await anonymous.call('register', { body: { username: 'alice', password } });
   await anonymous.call('register', { body: { username: 'bob', password: 'a passphrase of his' } });
-  const { token } = await anonymous.call('login', { body: { username: 'alice', password } });
+  const { token, refreshToken } = await anonymous.call('login', {
+    body: { username: 'alice', password },
+  });
   const alice = api(token);
   const { url: feedUrl } = await alice.call('createFeed', {});
   await alice.call('createEvent', {
@@ -128,7 +130,11 @@ test('a deleted account: its stream closes, and its tokens open nothing anywhere
   const feed = await request(feedUrl, { dispatcher: system.agent });
   await feed.body.dump();
   t.is(feed.statusCode, 401, 'the calendar feed');
-  // Nobody signs in as her, and her name is not given again.
+  // Her session cannot be renewed, nobody signs in as her, and her name is not given again.
+  t.is(
+    await refusal(anonymous.call('refreshSession', { body: { refreshToken } })),
+    'unauthenticated',
+  );
   t.is(
     await refusal(anonymous.call('login', { body: { username: 'alice', password } })),
     'unauthenticated',
