@@ -36,7 +36,9 @@ import {
 import type { AgendaError } from '../contract/errors.js';
 import { AgendaApi } from './http/agenda-api.js';
 import { GatewayClient, parseServerList } from './http/gateway-client.js';
-import { ProfileStore, defaultConfigDir } from './profiles.js';
+import { SessionTokens } from './http/session-tokens.js';
+import { ProfileStore, defaultConfigDir, loginEndsAt } from './profiles.js';
+import { ProfileTokenStore } from './session.js';
 import type { Profile, StoredLogin } from './profiles.js';
 import { flushed, processTerminal } from './terminal.js';
 import type { Terminal } from './terminal.js';
@@ -72,6 +74,8 @@ export interface Connection {
   readonly profile: Profile;
   /** The stored login, present whenever the connection was asked to be authenticated. */
   readonly login: StoredLogin | null;
+  /** The login's tokens as renewed so far (present with `login`). */
+  readonly tokens?: SessionTokens;
   readonly servers: readonly URL[];
   /** Absolute path of the trusted CA file, if any. */
   readonly caFile: string | null;
@@ -264,7 +268,8 @@ export abstract class AgendaCommand<
 
   /**
    * Connects to the gateways of `--server` (else the profile's) trusting `--ca` (else the
-   * profile's). When `authenticated`, the profile must hold an unexpired login.
+   * profile's). When `authenticated`, the profile must hold a login whose session has not
+   * ended; its access token is renewed as it runs out, and the renewal saved in the profile.
    */
   protected async connect(options: { authenticated: boolean }): Promise<Connection> {
     const flags = this.flags as { server?: string; ca?: string };
@@ -276,9 +281,10 @@ export abstract class AgendaCommand<
       if (login === null) {
         throw new Unauthenticated(`not logged in${on}: run agenda login <username>`);
       }
-      if (Date.parse(login.expiresAt) <= Date.now()) {
+      const endsAt = loginEndsAt(login);
+      if (Date.parse(endsAt) <= Date.now()) {
         throw new Unauthenticated(
-          `the login of ${login.username}${on} expired at ${login.expiresAt}: run agenda login ${login.username}`,
+          `the login of ${login.username}${on} expired at ${endsAt}: run agenda login ${login.username}`,
         );
       }
     }
@@ -292,17 +298,35 @@ export abstract class AgendaCommand<
     const servers = parseServerList(serverText);
     const caFile = flags.ca !== undefined ? path.resolve(flags.ca) : profile.ca;
     const ca = caFile === null ? undefined : await readCertificateAuthority(caFile);
+    // The session renews itself through the API it authenticates (the refresh route is
+    // anonymous, so that call needs no token).
+    const client: { api?: AgendaApi } = {};
+    const tokens =
+      login === null
+        ? undefined
+        : new SessionTokens({
+            tokens: login,
+            renew: (refreshToken, signal) => {
+              if (client.api === undefined) {
+                throw new Internal('a session renewed before its client');
+              }
+              return client.api.refreshSession(refreshToken, signal);
+            },
+            store: new ProfileTokenStore(this.profiles, this.profileName, login.username),
+            loginHint: `run agenda login ${login.username}`,
+          });
     const gateway = new GatewayClient({
       servers,
       ...(ca === undefined ? {} : { ca }),
-      ...(login === null ? {} : { token: login.token }),
+      ...(tokens === undefined ? {} : { token: tokens }),
       userAgent: `agenda-cli/${this.config.version}`,
     });
     this.closers.push(() => gateway.close());
     // Lists are read a page at a time; AGENDA_PAGE_SIZE makes pages smaller (tests use it).
     const pageSize = this.terminal.env.AGENDA_PAGE_SIZE;
     const api = new AgendaApi(gateway, pageSize ? { pageSize: Number(pageSize) } : {});
-    return { api, profile, login, servers, caFile };
+    client.api = api;
+    return { api, profile, login, servers, caFile, ...(tokens === undefined ? {} : { tokens }) };
   }
 
   /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */

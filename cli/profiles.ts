@@ -2,8 +2,8 @@
  * Stored logins, one file per profile under the config directory
  * (`AGENDA_CONFIG_DIR`, else `$XDG_CONFIG_HOME/agenda`, else `~/.config/agenda`):
  * `profiles/<name>.json` holds where to connect (gateways, CA file) and who is logged in
- * (username and token). The directory is kept at mode 0700 and every profile file at 0600,
- * because the token is a password for as long as it is valid. Files are written to a
+ * (username, access and refresh tokens). The directory is kept at mode 0700 and every profile
+ * file at 0600, because the refresh token opens the account for as long as the session lasts. Files are written to a
  * temporary name and renamed, so a crash never leaves half a token behind.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,13 +12,18 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { InvalidInput, Unauthenticated } from '../contract/errors.js';
 
-/** A session obtained by `agenda login`. */
+/** A session obtained by `agenda login`, its tokens as renewed last (cli/http/session-tokens.ts). */
 export interface StoredLogin {
   readonly username: string;
   readonly name: string;
+  /** The access token. */
   readonly token: string;
-  /** ISO instant after which the gateway refuses the token. */
+  /** ISO instant after which the gateway refuses the access token. */
   readonly expiresAt: string;
+  /** Renews the access token; absent from logins stored before sessions could be renewed. */
+  readonly refreshToken?: string;
+  /** ISO instant the session ends: log in again after it. */
+  readonly refreshExpiresAt?: string;
 }
 
 /** What a profile remembers between commands. */
@@ -125,7 +130,9 @@ function parseProfile(text: string): Profile | undefined {
     typeof login.username !== 'string' ||
     typeof login.name !== 'string' ||
     typeof login.token !== 'string' ||
-    typeof login.expiresAt !== 'string'
+    typeof login.expiresAt !== 'string' ||
+    (login.refreshToken !== undefined && typeof login.refreshToken !== 'string') ||
+    (login.refreshExpiresAt !== undefined && typeof login.refreshExpiresAt !== 'string')
   ) {
     return undefined;
   }
@@ -137,6 +144,15 @@ function parseProfile(text: string): Profile | undefined {
       name: login.name,
       token: login.token,
       expiresAt: login.expiresAt,
+      ...(typeof login.refreshToken === 'string' ? { refreshToken: login.refreshToken } : {}),
+      ...(typeof login.refreshExpiresAt === 'string'
+        ? { refreshExpiresAt: login.refreshExpiresAt }
+        : {}),
     },
   };
+}
+
+/** When a stored login ends: its session's end, or its token's for a login of before. */
+export function loginEndsAt(login: StoredLogin): string {
+  return login.refreshExpiresAt ?? login.expiresAt;
 }

@@ -1,12 +1,14 @@
 /**
  * The parts of `register` and `login` that deal with secrets: getting the password and
- * keeping the token the gateway hands out; and what both print once signed in, without it.
+ * keeping the tokens the gateway hands out (and renews: {@link ProfileTokenStore}); and what
+ * both print once signed in, without them.
  */
 import { InvalidInput } from '../contract/errors.js';
 import type { LoginAnswer } from '../contract/api.js';
 import type { Connection } from './base-command.js';
+import type { SessionTokenSet, SessionTokenStore } from './http/session-tokens.js';
 import { promptPassword, readPasswordFromStdin } from './password.js';
-import type { Profile, ProfileStore } from './profiles.js';
+import type { Profile, ProfileStore, StoredLogin } from './profiles.js';
 import type { Terminal } from './terminal.js';
 
 /**
@@ -31,13 +33,25 @@ export async function obtainPassword(
 
 /**
  * What `register` and `login` print with `--json`: who is signed in, on which profile, and
- * until when — the login's answer without its token.
+ * until when — the login's answer without its tokens. `expiresAt` is when the session ends
+ * (a login is needed again then); the access token it holds is renewed on the way, and
+ * `accessExpiresAt` says when the current one runs out.
  */
-export type SignedIn = Pick<LoginAnswer, 'user' | 'expiresAt'> & { readonly profile: string };
+export interface SignedIn {
+  readonly user: LoginAnswer['user'];
+  readonly profile: string;
+  readonly expiresAt: string;
+  readonly accessExpiresAt: string;
+}
 
 /** The {@link SignedIn} result of logging in on `profile` with `answer`. */
 export function signedIn(profile: string, answer: LoginAnswer): SignedIn {
-  return { user: answer.user, profile, expiresAt: answer.expiresAt };
+  return {
+    user: answer.user,
+    profile,
+    expiresAt: answer.refreshExpiresAt,
+    accessExpiresAt: answer.expiresAt,
+  };
 }
 
 /**
@@ -58,8 +72,37 @@ export async function rememberLogin(
       name: answer.user.name,
       token: answer.token,
       expiresAt: answer.expiresAt,
+      refreshToken: answer.refreshToken,
+      refreshExpiresAt: answer.refreshExpiresAt,
     },
   };
   await store.write(profileName, profile);
   return profile;
+}
+
+/**
+ * A stored login's tokens as the profile file keeps them, shared by every `agenda` process
+ * of the profile: a renewal by one (`agenda watch`, say) is what the next one starts from,
+ * so none spends a refresh token another already spent.
+ */
+export class ProfileTokenStore implements SessionTokenStore {
+  constructor(
+    private readonly store: ProfileStore,
+    private readonly profileName: string,
+    private readonly username: string,
+  ) {}
+
+  /** The profile's tokens, unless its login is gone or is now another user's. */
+  async load(): Promise<SessionTokenSet | null> {
+    const { login } = await this.store.read(this.profileName);
+    return login !== null && login.username === this.username ? login : null;
+  }
+
+  /** Saves renewed tokens, unless the profile was logged out or into another user meanwhile. */
+  async save(tokens: SessionTokenSet): Promise<void> {
+    const profile = await this.store.read(this.profileName);
+    if (profile.login === null || profile.login.username !== this.username) return;
+    const login: StoredLogin = { ...profile.login, ...tokens };
+    await this.store.write(this.profileName, { ...profile, login });
+  }
 }

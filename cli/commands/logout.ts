@@ -1,6 +1,7 @@
 import { isAgendaError } from '../../contract/errors.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
+import { loginEndsAt } from '../profiles.js';
 
 /**
  * What `logout` prints with `--json`: the profile, whether it held a login to forget, and
@@ -17,7 +18,7 @@ export interface LogoutResult {
 export default class Logout extends AgendaCommand<typeof Logout, LogoutResult> {
   static override summary = 'Log out: the server ends this session, and the profile forgets it.';
   static override description =
-    'Every gateway refuses the session’s token from then on, and its live streams (agenda watch) close. The gateways and CA given at login stay in the profile, so the next login needs neither. When no gateway can be reached the token is forgotten anyway and you are told it stays valid on the server until it expires.';
+    'Every gateway refuses the session’s tokens from then on (its access token and the refresh token that renews it), and its live streams (agenda watch) close. The gateways and CA given at login stay in the profile, so the next login needs neither. When no gateway can be reached the tokens are forgotten anyway and you are told the session stays open on the server until it ends.';
 
   protected async execute(): Promise<Outcome<LogoutResult>> {
     const profile = await this.profiles.read(this.profileName);
@@ -29,7 +30,8 @@ export default class Logout extends AgendaCommand<typeof Logout, LogoutResult> {
       };
     }
     let problem: string | undefined;
-    if (Date.parse(login.expiresAt) > Date.now()) {
+    const endsAt = loginEndsAt(login);
+    if (Date.parse(endsAt) > Date.now()) {
       try {
         const { api } = await this.connect({ authenticated: true });
         await this.slow('Logging out…', api.logout());
@@ -52,7 +54,7 @@ export default class Logout extends AgendaCommand<typeof Logout, LogoutResult> {
       human: () =>
         problem === undefined
           ? `Logged out ${login.username}.`
-          : `Forgot the login of ${login.username}, but the server could not be told (${problem}): a copy of its token stays valid until ${login.expiresAt}. Run agenda logout again once a gateway answers, or change your password to end every session.`,
+          : `Forgot the login of ${login.username}, but the server could not be told (${problem}): a copy of its tokens could renew the session until ${endsAt}. Run agenda logout again once a gateway answers, or change your password to end every session.`,
     };
   }
 }

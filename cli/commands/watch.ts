@@ -31,7 +31,7 @@ function jsonLine(line: WatchLine): string {
 export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
   static override summary = 'Print live updates to your agenda as they happen, until Ctrl-C.';
   static override description =
-    'One line per update; with --json one JSON object per line ({kind, change, eventId | group and member, by, at}). When a gateway goes away the stream is reopened on the next one that answers, with a growing pause between attempts.';
+    'One line per update; with --json one JSON object per line ({kind, change, eventId | group and member, by, at}). When a gateway goes away the stream is reopened on the next one that answers, with a growing pause between attempts. The stream ends when the access token that opened it expires (every 15 minutes); it is reopened at once with a renewed one, and a {"kind":"resync"} line says updates made in that moment may have been missed.';
   static override examples = [
     '<%= config.bin %> watch',
     '<%= config.bin %> watch --json --count 1   # wait for the next change',
@@ -77,8 +77,15 @@ export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
    */
   private observer(): StreamObserver {
     if (this.json) {
+      const resync = (reason: string): void => {
+        this.terminal.stdout.write(`${jsonLine({ kind: 'resync', reason })}\n`);
+      };
       return {
-        missed: (reason) => this.terminal.stdout.write(`${jsonLine({ kind: 'resync', reason })}\n`),
+        missed: resync,
+        renewed: () =>
+          resync(
+            'the stream was reopened with a renewed access token; updates may have been missed',
+          ),
       };
     }
     const { stderr, env } = this.terminal;
@@ -93,6 +100,10 @@ export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
           )}\n`,
         ),
       missed: (reason) => stderr.write(`${dim(`${reason}; re-read with agenda event list`)}\n`),
+      renewed: (server) =>
+        stderr.write(
+          `${dim(`renewed the session and reopened the stream via ${server.host} (updates made in the moment between are not replayed)`)}\n`,
+        ),
       retrying: (reason, delayMs) =>
         stderr.write(
           `${dim(`connection lost (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`)}\n`,

@@ -244,6 +244,14 @@ export class AgendaApi {
     return this.call('login', { body: request });
   }
 
+  /**
+   * Renews a session: spends its refresh token for a new access token and the next refresh
+   * token (cli/http/session-tokens.ts does it when an access token runs out).
+   */
+  refreshSession(refreshToken: string, signal?: AbortSignal): Promise<LoginAnswer> {
+    return this.call('refreshSession', { body: { refreshToken } }, signal ? { signal } : {});
+  }
+
   me(): Promise<UserAnswer> {
     return this.call('me', {});
   }

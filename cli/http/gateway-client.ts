@@ -5,7 +5,9 @@
  * `idempotency-key` for all its attempts, so a retry on another gateway of a write the
  * first one had already applied is answered with the original result instead of applying
  * twice. Connections are kept alive and reused across calls; only the configured CA is
- * trusted when one is given.
+ * trusted when one is given. Authenticated calls send the access token of
+ * {@link AccessTokens}, renewed when it has run out; a call refused because the token it
+ * sent had expired (the gateway's clock ahead of ours) is renewed and sent again, once.
  */
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'undici';
@@ -19,6 +21,7 @@ import {
   errorFromWire,
 } from '../../contract/errors.js';
 import type { AgendaError } from '../../contract/errors.js';
+import type { AccessTokens } from './session-tokens.js';
 
 export type { HttpMethod };
 
@@ -32,7 +35,7 @@ export interface GatewayCall {
   readonly json?: unknown;
   /** A `text/calendar` body. */
   readonly calendar?: string;
-  /** Sends the stored token; a 401 then means "log in again". */
+  /** Sends the access token; a 401 then means "log in again" (once renewing could not help). */
   readonly authenticated: boolean;
   /** The media type wanted; JSON unless said otherwise. */
   readonly accept?: string;
@@ -62,8 +65,8 @@ export interface GatewayClientOptions {
   readonly servers: readonly URL[];
   /** PEM of the only CA to trust; absent means the system's roots. */
   readonly ca?: string;
-  /** Bearer token for authenticated calls. */
-  readonly token?: string;
+  /** Bearer token for authenticated calls: a fixed one, or a session's, renewed as it expires. */
+  readonly token?: string | AccessTokens;
   /** Longest wait for an answer's headers, and between body chunks, per attempt. */
   readonly timeoutMs?: number;
   /** Longest wait to establish a connection; short, so a dead host costs little. */
@@ -117,7 +120,7 @@ export function parseServerList(text: string): URL[] {
 /** Talks to the gateways; close it when done so kept-alive connections let the process exit. */
 export class GatewayClient {
   private readonly servers: readonly URL[];
-  private readonly token: string | undefined;
+  private readonly tokens: AccessTokens | undefined;
   private readonly timeoutMs: number;
   private readonly streamIdleMs: number;
   private readonly userAgent: string;
@@ -126,7 +129,7 @@ export class GatewayClient {
   constructor(options: GatewayClientOptions) {
     if (options.servers.length === 0) throw new InvalidServerList('no gateway to talk to');
     this.servers = options.servers;
-    this.token = options.token;
+    this.tokens = typeof options.token === 'string' ? fixedToken(options.token) : options.token;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.streamIdleMs = options.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS;
     this.userAgent = options.userAgent ?? 'agenda-cli';
@@ -147,15 +150,17 @@ export class GatewayClient {
   async call(call: GatewayCall, signal?: AbortSignal): Promise<GatewayAnswer> {
     const idempotencyKey =
       call.method === 'GET' ? undefined : (call.idempotencyKey ?? randomUUID());
-    return this.failover(async (server) => {
-      const response = await this.send(server, call, idempotencyKey, signal);
-      const body = await readBody(response, server);
-      const contentType = headerValue(response.headers['content-type']);
-      if (response.statusCode >= 200 && response.statusCode < 300) {
-        return { status: response.statusCode, contentType, body, server };
-      }
-      throw this.refusal(response.statusCode, body, call.authenticated, server);
-    });
+    return this.withToken(call.authenticated, signal, (token) =>
+      this.failover(async (server) => {
+        const response = await this.send(server, call, token, idempotencyKey, signal);
+        const body = await readBody(response, server);
+        const contentType = headerValue(response.headers['content-type']);
+        if (response.statusCode >= 200 && response.statusCode < 300) {
+          return { status: response.statusCode, contentType, body, server };
+        }
+        throw this.refusal(response.statusCode, body, call.authenticated, server);
+      }),
+    );
   }
 
   /** {@link call}, then the JSON answer, checked to carry `field`. */
@@ -183,23 +188,47 @@ export class GatewayClient {
     lastEventId?: string,
   ): Promise<GatewayStream> {
     const call: GatewayCall = { method: 'GET', path, authenticated: true };
-    return this.failover(async (server) => {
-      const response = await this.send(server, call, undefined, signal, {
-        accept: 'text/event-stream',
-        bodyTimeout: this.streamIdleMs,
-        ...(lastEventId === undefined ? {} : { lastEventId }),
-      });
-      if (response.statusCode >= 200 && response.statusCode < 300) {
-        return { server, body: response.body };
-      }
-      const body = await readBody(response, server);
-      throw this.refusal(response.statusCode, body, true, server);
-    });
+    return this.withToken(true, signal, (token) =>
+      this.failover(async (server) => {
+        const response = await this.send(server, call, token, undefined, signal, {
+          accept: 'text/event-stream',
+          bodyTimeout: this.streamIdleMs,
+          ...(lastEventId === undefined ? {} : { lastEventId }),
+        });
+        if (response.statusCode >= 200 && response.statusCode < 300) {
+          return { server, body: response.body };
+        }
+        const body = await readBody(response, server);
+        throw this.refusal(response.statusCode, body, true, server);
+      }),
+    );
   }
 
   /** Closes kept-alive connections. Idempotent. */
   async close(): Promise<void> {
     if (!this.agent.closed) await this.agent.close();
+  }
+
+  /**
+   * Runs `attempt` with the access token (none for an anonymous call); when the gateway
+   * answers that the token had expired, once more with a renewed one.
+   */
+  private async withToken<T>(
+    authenticated: boolean,
+    signal: AbortSignal | undefined,
+    attempt: (token: string | undefined) => Promise<T>,
+  ): Promise<T> {
+    const tokens = authenticated ? this.tokens : undefined;
+    if (tokens === undefined) return attempt(undefined);
+    const token = await tokens.current(signal);
+    try {
+      return await attempt(token);
+    } catch (error) {
+      if (!(error instanceof Unauthenticated && error.reason === 'token_expired')) throw error;
+      const renewed = await tokens.renewed(token, signal);
+      if (renewed === undefined) throw error;
+      return attempt(renewed);
+    }
   }
 
   private async failover<T>(attempt: (server: URL) => Promise<T>): Promise<T> {
@@ -218,6 +247,7 @@ export class GatewayClient {
   private async send(
     server: URL,
     call: GatewayCall,
+    token: string | undefined,
     idempotencyKey: string | undefined,
     signal: AbortSignal | undefined,
     stream?: { accept: string; bodyTimeout: number; lastEventId?: string },
@@ -226,9 +256,7 @@ export class GatewayClient {
       accept: stream?.accept ?? call.accept ?? 'application/json',
       'user-agent': this.userAgent,
     };
-    if (call.authenticated && this.token !== undefined) {
-      headers.authorization = `Bearer ${this.token}`;
-    }
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     if (stream?.lastEventId !== undefined) headers['last-event-id'] = stream.lastEventId;
     let body: string | undefined;
@@ -271,9 +299,12 @@ export class GatewayClient {
       return new Internal(`${server.host} answered ${status} without an error body`);
     }
     const error = errorFromWire(wire);
-    if (status === 401 && authenticated) {
-      // The stored token was refused (expired, revoked, or signed by another cluster).
-      return new Unauthenticated(`${error.message}: run agenda login`);
+    if (status === 401 && authenticated && error instanceof Unauthenticated) {
+      // The token was refused (expired, revoked, or signed by another cluster). An expired
+      // one is renewed by the caller when it can; otherwise a login is what is left.
+      return new Unauthenticated(`${error.message}: run agenda login`, {
+        ...(error.reason === undefined ? {} : { reason: error.reason }),
+      });
     }
     return error;
   }
@@ -302,6 +333,14 @@ async function readBody(response: Dispatcher.ResponseData, server: URL): Promise
 
 function headerValue(value: string | string[] | undefined): string {
   return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
+}
+
+/** A token that is what it is: nothing renews it. */
+function fixedToken(token: string): AccessTokens {
+  return {
+    current: () => Promise.resolve(token),
+    renewed: () => Promise.resolve(undefined),
+  };
 }
 
 /** The `error` member of an error body, when the body is one. */

@@ -1,8 +1,10 @@
 /**
  * Following the caller's live updates (`GET /v1/stream`) for as long as asked: the stream is
  * reopened whenever it ends or breaks, on the first gateway that answers, after a backoff
- * that grows with consecutive failures and resets once a stream has opened. Refusals that
- * a retry cannot fix (401, 403, 404, 400) end the watch with that error.
+ * that grows with consecutive failures and resets once a stream has opened. A stream the
+ * gateway ends because the access token that opened it expired (an `expired` event) is
+ * reopened at once: the gateway client renews the token on the way. Refusals that a retry
+ * cannot fix (401 once renewing could not help, 403, 404, 400) end the watch with that error.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { Internal, isAgendaError } from '../../contract/errors.js';
@@ -15,6 +17,11 @@ import { parseServerSentEvents } from './sse.js';
 export interface StreamObserver {
   /** A stream is open on `server` (`reconnected`: after a loss, so updates may have been missed). */
   connected?(server: URL, reconnected: boolean): void;
+  /**
+   * A stream is open on `server` again, with a renewed access token, after the gateway ended
+   * the last one as its token expired: updates made in the moment between were not seen.
+   */
+  renewed?(server: URL): void;
   /** The gateway says updates may have been missed (its messaging failed over): re-read. */
   missed?(reason: string): void;
   /** The stream was lost or could not be opened; the next try comes after `delayMs`. */
@@ -49,6 +56,7 @@ export async function* followLiveUpdates(
 ): AsyncGenerator<LiveUpdate> {
   let failures = 0;
   let everConnected = false;
+  let expired = false;
   let lastEventId: string | undefined;
   while (!signal.aborted) {
     // Each stream gets its own abort, so leaving the loop early (a consumer's `break`)
@@ -63,14 +71,20 @@ export async function* followLiveUpdates(
         attempt.signal,
         lastEventId,
       );
-      observer.connected?.(stream.server, everConnected);
+      if (expired) observer.renewed?.(stream.server);
+      else observer.connected?.(stream.server, everConnected);
       everConnected = true;
+      expired = false;
       failures = 0;
       for await (const message of parseServerSentEvents(stream.body)) {
         lastEventId = message.id ?? lastEventId;
         if (message.event === 'resync') {
           observer.missed?.(resyncReason(message.data));
           continue;
+        }
+        if (message.event === 'expired') {
+          expired = true;
+          break;
         }
         if (message.event !== 'update') continue;
         yield parseLiveUpdate(message.data);
@@ -84,6 +98,8 @@ export async function* followLiveUpdates(
       signal.removeEventListener('abort', stopFollowing);
       attempt.abort();
     }
+    // Not a failure: the next stream opens with a renewed token, without waiting.
+    if (expired) continue;
     failures += 1;
     const wait = backoffDelay(failures, policy);
     observer.retrying?.(reason, wait);

@@ -28,6 +28,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import type { LoginAnswer } from '../../contract/api.js';
+import { SessionTokens } from '../../cli/http/session-tokens.js';
 import { EventLoopDelayScraper, noDelays, worseOf } from '../event-loop-delay.js';
 import { startLocalSystem } from '../local/system.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
@@ -112,8 +114,10 @@ async function call(
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
-  token?: string,
+  session?: SessionTokens,
 ): Promise<{ status: number; json: unknown }> {
+  // A run may outlast an access token (15 minutes): the session renews it as it runs out.
+  const token = await session?.current();
   const res = await request(`${base}${path}`, {
     method,
     dispatcher,
@@ -220,7 +224,14 @@ async function eventLoopDelaysSinceStart() {
 let result: Record<string, unknown>;
 try {
   say(`registering ${clients} users and a 20-member hierarchical group…`);
-  const tokens: string[] = [];
+  const tokens: SessionTokens[] = [];
+  const renew = async (refreshToken: string): Promise<LoginAnswer> => {
+    const renewed = await call('POST', '/v1/sessions/refresh', { refreshToken });
+    if (renewed.status !== 200) {
+      throw new Error(`renewing a session: ${renewed.status} ${JSON.stringify(renewed.json)}`);
+    }
+    return renewed.json as LoginAnswer;
+  };
   for (let i = 0; i < clients; i++) {
     const username = `bench-${i}`;
     const password = `password-${i}`;
@@ -228,9 +239,12 @@ try {
     if (reg.status !== 201)
       throw new Error(`register ${username}: ${reg.status} ${JSON.stringify(reg.json)}`);
     const login = await call('POST', '/v1/sessions', { username, password });
-    tokens.push((login.json as { token: string }).token);
+    if (login.status !== 200) {
+      throw new Error(`login ${username}: ${login.status} ${JSON.stringify(login.json)}`);
+    }
+    tokens.push(new SessionTokens({ tokens: login.json as LoginAnswer, renew }));
   }
-  const owner = tokens[0] ?? '';
+  const owner = tokens[0];
   await call('POST', '/v1/groups', { name: 'bench', kind: 'hierarchical' }, owner);
   // Membership is by consent: each member is invited, then joins.
   for (let i = 1; i < 20; i++) {

@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { AgendaApi } from '../../cli/http/agenda-api.js';
 import { GatewayClient } from '../../cli/http/gateway-client.js';
+import { SessionTokens } from '../../cli/http/session-tokens.js';
 import { importInChunks } from '../../cli/import/chunked-import.js';
 import { splitCalendar } from '../../cli/import/split-calendar.js';
 import { yearlySeriesCalendar } from '../../server/store/yearly-calendar.js';
@@ -91,14 +92,20 @@ async function dbTerms(): Promise<({ term: number; leader: number } | null)[]> {
   );
 }
 
-/** Registers and logs in `username`; an API client holding its token. */
+/**
+ * Registers and logs in `username`; an API client holding its session, which renews its
+ * access token as it runs out (a long import outlasts one).
+ */
 async function signedIn(username: string): Promise<AgendaApi> {
   const anonymous = new GatewayClient({ servers, ca });
   clients.push(anonymous);
   const api = new AgendaApi(anonymous);
   const password = `password-of-${username}`;
   await api.register({ username, password });
-  const { token } = await api.login({ username, password });
+  const token = new SessionTokens({
+    tokens: await api.login({ username, password }),
+    renew: (refreshToken, signal) => api.refreshSession(refreshToken, signal),
+  });
   const gateway = new GatewayClient({ servers, ca, token, timeoutMs: 30_000 });
   clients.push(gateway);
   return new AgendaApi(gateway);

@@ -17,6 +17,7 @@ import { importInChunks } from '../../cli/import/chunked-import.js';
 import { splitCalendar } from '../../cli/import/split-calendar.js';
 import { AgendaApi } from '../../cli/http/agenda-api.js';
 import { GatewayClient } from '../../cli/http/gateway-client.js';
+import { SessionTokens } from '../../cli/http/session-tokens.js';
 import { isAgendaError } from '../../contract/errors.js';
 
 export interface HostileSpec {
@@ -196,9 +197,13 @@ export async function runHostileWorkload(spec: HostileSpec): Promise<HostileRepo
       if (!isAgendaError(error) || error.code !== 'conflict') throw error;
     }
   });
-  const { token } = await untilAnswered(() =>
-    anonymous.login({ username: spec.username, password: PASSWORD }),
-  );
+  // The workload may outlast an access token: the session renews it as it runs out.
+  const token = new SessionTokens({
+    tokens: await untilAnswered(() =>
+      anonymous.login({ username: spec.username, password: PASSWORD }),
+    ),
+    renew: (refreshToken, signal) => anonymous.refreshSession(refreshToken, signal),
+  });
   const client = new GatewayClient({ servers, ca: spec.ca, token, timeoutMs: 30_000 });
   const api = new AgendaApi(client);
   try {

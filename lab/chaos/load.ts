@@ -10,6 +10,9 @@
  * Attempts time out quickly (a second by default) and retry quickly, so the first success
  * after an outage is seen within tens of milliseconds and unavailability is measured
  * finely. Each finished operation is reported as an {@link OpRecord} as soon as it ends.
+ * Runs last longer than an access token (15 minutes): each user's session is renewed with
+ * its refresh token as the access token runs out (or a gateway says it has), and logged in
+ * again only when the session cannot be renewed.
  * It runs in-process (tests) or behind `load-main.ts` (the lab's client namespace).
  *
  * It speaks HTTP itself, not through the CLI's client, because it needs every attempt's raw
@@ -66,8 +69,13 @@ type Attempt =
 interface UserSession {
   readonly name: string;
   readonly password: string;
+  /** The access token, null until logged in and once refused. */
   token: string | null;
-  /** A login in flight, shared by the user's clients. */
+  /** When the access token runs out (epoch ms, the gateway's word). */
+  expiresAt: number;
+  /** Renews the session; null until logged in and once the session cannot be renewed. */
+  refreshToken: string | null;
+  /** A login or a renewal in flight, shared by the user's clients. */
   login: Promise<void> | null;
   /** The next free one-minute slot of this user's window. */
   nextSlot: number;
@@ -103,10 +111,15 @@ const EventsPage = z.object({
   readonly events: readonly Pick<EventsPage['events'][number], 'title'>[];
   readonly next?: EventsPage['next'] | undefined;
 }>;
-/** What the load reads of `login`'s answer: the session token. */
-const SessionToken = z.object({ token: z.string().min(1) }) satisfies z.ZodType<
-  Pick<AnswerOf<ApiRoutes['login']>, 'token'>
->;
+/** What the load reads of a login's or a renewal's answer: the session's tokens. */
+const SessionTokens = z.object({
+  token: z.string().min(1),
+  expiresAt: z.iso.datetime(),
+  refreshToken: z.string().min(1),
+}) satisfies z.ZodType<Pick<AnswerOf<ApiRoutes['login']>, 'token' | 'expiresAt' | 'refreshToken'>>;
+
+/** An access token this close to its expiry is renewed before it is sent. */
+const EARLY_RENEWAL_MS = 30_000;
 
 /** The path and query string of a request to `route`, query names in the order given. */
 function requestPath(route: RouteDeclaration, query: LoadRequestParts['query']): string {
@@ -184,6 +197,8 @@ export class ChaosLoad {
       name: `${spec.userPrefix}-u${index}`,
       password: randomBytes(12).toString('base64url'),
       token: null,
+      expiresAt: 0,
+      refreshToken: null,
       login: null,
       nextSlot: 0,
     }));
@@ -302,6 +317,7 @@ export class ChaosLoad {
       }
       attempts += 1;
       await this.#ensureLogin(user);
+      const sent = user.token;
       const answer = await this.#attempt('createEvent', { body }, { user, key: title });
       if (answer.answered && answer.status >= 200 && answer.status < 300) {
         this.#report({
@@ -332,7 +348,7 @@ export class ChaosLoad {
         return;
       }
       lastError = answer.answered ? describeRefusal(answer.status, answer.body) : answer.error;
-      if (answer.answered && answer.status === 401) user.token = null;
+      if (answer.answered && answer.status === 401) this.#refused(user, sent);
       else await this.#pause(this.#spec.retryDelayMs, true);
     }
   }
@@ -382,9 +398,10 @@ export class ChaosLoad {
     let after: string | null = null;
     do {
       const query = { from, to, limit: String(LIST_PAGE_MAX_ITEMS), after: after ?? undefined };
+      const sent = user.token;
       const answer = await this.#attempt('listEvents', { query }, { user });
       if (!answer.answered) return { ok: false, error: answer.error };
-      if (answer.status === 401) user.token = null;
+      if (answer.status === 401) this.#refused(user, sent);
       if (answer.status !== API_ROUTES.listEvents.answer.status)
         return { ok: false, error: describeRefusal(answer.status, answer.body) };
       const parsed = EventsPage.safeParse(answer.body);
@@ -412,20 +429,31 @@ export class ChaosLoad {
     }
   }
 
-  /** Logs `user` in unless a token is held; concurrent callers share one login. */
+  /**
+   * The gateway refused `sent`, the access token a request of `user` carried: it has expired
+   * (or its session ended), so the next operation renews the session, or logs in again.
+   * A token renewed meanwhile by another client of the user is kept.
+   */
+  #refused(user: UserSession, sent: string | null): void {
+    if (user.token === sent) user.token = null;
+  }
+
+  /**
+   * Makes sure `user` holds an access token that has not run out: renews the session with
+   * its refresh token when it has, and logs in when there is none or the gateway will not
+   * renew it. Concurrent callers share one renewal or login.
+   */
   async #ensureLogin(user: UserSession): Promise<void> {
-    if (user.token !== null || this.#closing.signal.aborted) return;
+    if (this.#closing.signal.aborted) return;
+    if (user.token !== null && user.expiresAt - EARLY_RENEWAL_MS > Date.now()) return;
     user.login ??= (async () => {
+      if (user.refreshToken !== null && (await this.#renew(user))) return;
       const deadline = monotonicNow() + SETUP_TIMEOUT_MS;
       const body = { username: user.name, password: user.password };
       while (!this.#closing.signal.aborted) {
         const answer = await this.#attempt('login', { body }, {});
         if (answer.answered && answer.status === API_ROUTES.login.answer.status) {
-          const parsed = SessionToken.safeParse(answer.body);
-          if (parsed.success) {
-            user.token = parsed.data.token;
-            return;
-          }
+          if (this.#hold(user, answer.body)) return;
         }
         // Between two ops a failed login is just another failed attempt; the op retries it.
         if (monotonicNow() > deadline || this.#stopping) return;
@@ -435,6 +463,36 @@ export class ChaosLoad {
       user.login = null;
     });
     await user.login;
+  }
+
+  /**
+   * One attempt at renewing `user`'s session. False when it must log in again (the session
+   * ended or expired); true when renewed, or when the gateway did not answer — then the
+   * access token is dropped and the next operation tries again, as after any failed attempt.
+   */
+  async #renew(user: UserSession): Promise<boolean> {
+    const refreshToken = user.refreshToken;
+    if (refreshToken === null) return false;
+    const answer = await this.#attempt('refreshSession', { body: { refreshToken } }, {});
+    if (answer.answered && answer.status === API_ROUTES.refreshSession.answer.status) {
+      return this.#hold(user, answer.body);
+    }
+    if (answer.answered && answer.status === 401) {
+      user.refreshToken = null;
+      return false;
+    }
+    user.token = null;
+    return true;
+  }
+
+  /** Keeps the tokens of a login's or a renewal's answer; false if it holds none. */
+  #hold(user: UserSession, body: unknown): boolean {
+    const parsed = SessionTokens.safeParse(body);
+    if (!parsed.success) return false;
+    user.token = parsed.data.token;
+    user.expiresAt = Date.parse(parsed.data.expiresAt);
+    user.refreshToken = parsed.data.refreshToken;
+    return true;
   }
 
   /**

@@ -47,6 +47,8 @@ export class InProcessSystem {
 
   /** What the gateways send their ops to: the services, through the backend's mode. */
   readonly #dispatcher: Dispatcher;
+  /** The type of every op the gateways sent, in order. */
+  readonly opTypes: Op['type'][] = [];
 
   private constructor(
     readonly port: number,
@@ -65,8 +67,11 @@ export class InProcessSystem {
     return this.gatewayOn(this.#dispatcher);
   }
 
-  /** Starts the system with its gateway on 127.0.0.1:`port`. */
-  static async start(port: number): Promise<InProcessSystem> {
+  /**
+   * Starts the system with its gateway on 127.0.0.1:`port`. `now` is the clock the tokens
+   * are issued and checked by, and the store's (a test moves it past an access token's life).
+   */
+  static async start(port: number, now: () => number = Date.now): Promise<InProcessSystem> {
     const ca = await createCertificateAuthority();
     const issued = await issueCertificate(ca, {
       name: 'gateway',
@@ -78,7 +83,7 @@ export class InProcessSystem {
     writeFileSync(caPath, ca.certPem);
 
     const keys = await createSigningKeyPair();
-    const database = await InProcessDatabase.open(Date.now);
+    const database = await InProcessDatabase.open(now);
     const deps = {
       database,
       publisher: { publish: () => Promise.resolve() },
@@ -87,7 +92,7 @@ export class InProcessSystem {
     const services: Record<ServiceName, LogicService> = {
       // The cheapest scrypt cost: these tests are about failover, not hashing.
       users: new UsersService(deps, {
-        tokens: new TokenIssuer(keys.privateKey),
+        tokens: new TokenIssuer(keys.privateKey, { clock: now }),
         passwords: new PasswordHasher({ N: 2, r: 1, p: 1 }),
       }),
       groups: new GroupsService(deps),
@@ -98,7 +103,7 @@ export class InProcessSystem {
         host: '127.0.0.1',
         port,
         tls: { cert: issued.certPem, key: issued.keyPem },
-        tokens: { publicKey },
+        tokens: { publicKey, now },
         dispatcher,
         notifications: {
           subscribe: () => Promise.reject(new Unavailable('no live updates in this test system')),
@@ -173,6 +178,7 @@ export class InProcessSystem {
     op: Op,
     { requestId, deadlineMs, signal }: DispatchOptions,
   ): Promise<unknown> {
+    this.opTypes.push(op.type);
     while (this.#mode === 'hang') await this.modeChange(signal);
     if (this.#mode === 'down') throw new Unavailable('the DB service has no leader (simulated)');
     const request = { id: requestId, actor, op, deadline: Date.now() + deadlineMs };

@@ -1,0 +1,150 @@
+/**
+ * The access token a client sends, renewed when it runs out. Access tokens live minutes
+ * (contract/api.ts, `LoginAnswer`); a session's refresh token renews them
+ * (`POST /v1/sessions/refresh`) for its 30 days, and is spent by doing so: each renewal
+ * answers the next refresh token, and a spent one sent again ends the session on the server
+ * (someone else holds a copy). So renewals are careful to spend each refresh token once:
+ * one renewal at a time per process, and before renewing, the latest tokens another process
+ * of the same stored login may have saved are taken up instead.
+ *
+ * The gateway client ({@link GatewayClient}) asks for {@link SessionTokens.current} before
+ * each call, and for {@link SessionTokens.renewed} once when a gateway answers that the
+ * token it sent has expired (a clock behind the gateway's), then retries the call.
+ */
+import { Unauthenticated } from '../../contract/errors.js';
+import type { LoginAnswer } from '../../contract/api.js';
+
+/** A session's tokens as a client keeps them (the fields of a `LoginAnswer` but the user). */
+export interface SessionTokenSet {
+  /** The access token. */
+  readonly token: string;
+  /** ISO instant the access token stops being accepted. */
+  readonly expiresAt: string;
+  /** Absent from logins stored before sessions could be renewed: those end with their token. */
+  readonly refreshToken?: string;
+  /** ISO instant the session ends. */
+  readonly refreshExpiresAt?: string;
+}
+
+/** Where a session's tokens are kept between processes sharing them (a profile file). */
+export interface SessionTokenStore {
+  /** The tokens saved last, or null when the login is gone (logged out, or another user's). */
+  load(): Promise<SessionTokenSet | null>;
+  save(tokens: SessionTokenSet): Promise<void>;
+}
+
+/** Where the gateway client gets the access token it sends. */
+export interface AccessTokens {
+  /** The token to send: the one held, renewed first when it has expired by this clock. */
+  current(signal?: AbortSignal): Promise<string>;
+  /**
+   * A token to send instead of `rejected`, which a gateway refused as expired: one renewed
+   * meanwhile, or renewed now. Undefined when the session cannot be renewed (a login stored
+   * before refresh tokens).
+   * @throws Unauthenticated when the server refuses to renew the session (ended, expired).
+   */
+  renewed(rejected: string, signal?: AbortSignal): Promise<string | undefined>;
+}
+
+/** Renews a session: sends its refresh token to the refresh route. */
+export type RenewSession = (refreshToken: string, signal?: AbortSignal) => Promise<LoginAnswer>;
+
+export interface SessionTokensOptions {
+  readonly tokens: SessionTokenSet;
+  readonly renew: RenewSession;
+  /** Shared with other processes of the same login; none keeps the tokens in memory only. */
+  readonly store?: SessionTokenStore;
+  /** Epoch ms; `Date.now` unless a test says otherwise. */
+  readonly now?: () => number;
+  /** Said in refusals: how to start a new session. */
+  readonly loginHint?: string;
+}
+
+/**
+ * Renewed this long before the access token's expiry: a request sent with a token about to
+ * expire would be refused on the way, at the price of a round trip.
+ */
+const EARLY_RENEWAL_MS = 30_000;
+
+/** The access token of one session, renewed as it runs out; see the module comment. */
+export class SessionTokens implements AccessTokens {
+  private tokens: SessionTokenSet;
+  private readonly now: () => number;
+  private renewal: Promise<string | undefined> | null = null;
+  /** Refresh tokens this process sent: never sent again, whatever a store holds. */
+  private readonly spent = new Set<string>();
+
+  constructor(private readonly options: SessionTokensOptions) {
+    this.tokens = options.tokens;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The tokens held now (after any renewal). */
+  get held(): SessionTokenSet {
+    return this.tokens;
+  }
+
+  async current(signal?: AbortSignal): Promise<string> {
+    if (!this.expiresSoon(this.tokens)) return this.tokens.token;
+    return (await this.renewed(this.tokens.token, signal)) ?? this.tokens.token;
+  }
+
+  renewed(rejected: string, signal?: AbortSignal): Promise<string | undefined> {
+    if (this.renewal !== null) return this.renewal;
+    if (this.tokens.token !== rejected && !this.expiresSoon(this.tokens)) {
+      return Promise.resolve(this.tokens.token);
+    }
+    const renewal = this.renew(rejected, signal).finally(() => {
+      this.renewal = null;
+    });
+    this.renewal = renewal;
+    return renewal;
+  }
+
+  private async renew(rejected: string, signal?: AbortSignal): Promise<string | undefined> {
+    const { store, loginHint = 'log in again' } = this.options;
+    if (store !== undefined) {
+      const saved = await store.load();
+      if (saved === null) throw new Unauthenticated(`you were logged out: ${loginHint}`);
+      // Another process renewed the session: its tokens are the newest, and the refresh
+      // token held here may be spent already. (Unless the store holds one this process
+      // spent: its saving failed, and what is held here is newer.)
+      if (saved.refreshToken === undefined || !this.spent.has(saved.refreshToken)) {
+        this.tokens = saved;
+      }
+      if (this.tokens.token !== rejected && !this.expiresSoon(this.tokens)) {
+        return this.tokens.token;
+      }
+    }
+    const { refreshToken, refreshExpiresAt } = this.tokens;
+    if (refreshToken === undefined) return undefined;
+    if (refreshExpiresAt !== undefined && Date.parse(refreshExpiresAt) <= this.now()) {
+      throw new Unauthenticated(`the session ended at ${refreshExpiresAt}: ${loginHint}`);
+    }
+    let answer: LoginAnswer;
+    this.spent.add(refreshToken);
+    try {
+      answer = await this.options.renew(refreshToken, signal);
+    } catch (error) {
+      if (error instanceof Unauthenticated) {
+        throw new Unauthenticated(
+          `the session could not be renewed (${error.message}): ${loginHint}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    this.tokens = {
+      token: answer.token,
+      expiresAt: answer.expiresAt,
+      refreshToken: answer.refreshToken,
+      refreshExpiresAt: answer.refreshExpiresAt,
+    };
+    await store?.save(this.tokens);
+    return this.tokens.token;
+  }
+
+  private expiresSoon(tokens: SessionTokenSet): boolean {
+    return Date.parse(tokens.expiresAt) - EARLY_RENEWAL_MS <= this.now();
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Commands renew a session's access token as it runs out, without the person noticing: the
+ * profile's refresh token is spent for new tokens, which the profile keeps (0600), and the
+ * request goes on. What renewing cannot fix still says to log in.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ServerResponse } from 'node:http';
+import test from 'ava';
+import Logout from '../commands/logout.js';
+import Watch from '../commands/watch.js';
+import type { WatchLine } from '../commands/watch.js';
+import Whoami from '../commands/whoami.js';
+import type { LiveUpdate } from '../../contract/api.js';
+import { ProfileStore } from '../profiles.js';
+import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
+import type { RecordedRequest, TestTls } from './support/fake-gateway.js';
+import { eventDetails, logIn, loginAnswer } from './support/fixtures.js';
+import { parseJsonResult, runCommand, temporaryConfigDir } from './support/harness.js';
+
+let tls: TestTls;
+test.before(async () => {
+  tls = await createTestTls();
+});
+
+const FIFTEEN_MINUTES = 15 * 60_000;
+
+const tokenOf = (request: RecordedRequest): string =>
+  request.headers.authorization?.replace(/^Bearer /, '') ?? '';
+
+/** What a gateway answers a request whose access token ran out. */
+const expired = errorAnswer(401, 'unauthenticated', 'the access token has expired', {
+  reason: 'token_expired',
+});
+
+/**
+ * A gateway whose refresh route renews alice's session: `refresh-<n>-of-alice` gets the
+ * n+1th tokens (access `token-<n+1>-of-alice`), each refresh token once.
+ */
+async function renewingGateway(): Promise<FakeGateway> {
+  const gateway = await FakeGateway.start(tls);
+  const spent = new Set<string>();
+  const login = loginAnswer('alice');
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: login })
+    .on('POST', '/v1/sessions/refresh', (request) => {
+      const { refreshToken } = JSON.parse(request.body) as { refreshToken: string };
+      const n = Number(/^refresh-(\d+)-of-alice$/.exec(refreshToken)?.[1] ?? NaN);
+      if (Number.isNaN(n) || spent.has(refreshToken)) {
+        return errorAnswer(
+          401,
+          'unauthenticated',
+          'this refresh token was already used, so someone else may hold a copy: the session is ended; log in again',
+        );
+      }
+      spent.add(refreshToken);
+      // The session ends when it did: renewing does not extend it.
+      const json = { ...loginAnswer('alice', FIFTEEN_MINUTES, n + 1), ...sessionEnd(login) };
+      return { status: 200, json };
+    });
+  return gateway;
+}
+
+const sessionEnd = (login: { refreshExpiresAt: string }) => ({
+  refreshExpiresAt: login.refreshExpiresAt,
+});
+
+test('an access token that ran out is renewed before the request, and the profile keeps the new tokens', async (t) => {
+  const gateway = await renewingGateway();
+  t.teardown(() => gateway.close());
+  gateway.on('GET', '/v1/me', (request) =>
+    tokenOf(request) === 'token-1-of-alice'
+      ? { status: 200, json: { user: { username: 'alice', name: 'Alice Liddell' } } }
+      : expired,
+  );
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  // The login's access token ran out an hour ago; its session goes on for a month.
+  const profiles = new ProfileStore(configDir);
+  const profile = await profiles.read('default');
+  const login = profile.login ?? t.fail('no login stored');
+  await profiles.write('default', {
+    ...profile,
+    login: { ...login, expiresAt: new Date(Date.now() - 3_600_000).toISOString() },
+  });
+
+  const run = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  const result = parseJsonResult(Whoami, run.stdout);
+  t.like(result, { user: { username: 'alice' }, expiresAt: login.refreshExpiresAt });
+  t.true(Date.parse(result.accessExpiresAt ?? '') > Date.now(), 'the renewed access token');
+  const refreshes = gateway.requestsTo('POST', '/v1/sessions/refresh');
+  t.is(refreshes.length, 1);
+  t.deepEqual(JSON.parse(refreshes[0]?.body ?? ''), { refreshToken: 'refresh-0-of-alice' });
+  t.is(refreshes[0]?.headers.authorization, undefined, 'the refresh route takes no access token');
+  t.deepEqual(gateway.requestsTo('GET', '/v1/me').map(tokenOf), ['token-1-of-alice']);
+
+  const stored = (await profiles.read('default')).login;
+  t.like(stored, { token: 'token-1-of-alice', refreshToken: 'refresh-1-of-alice' });
+  const file = path.join(configDir, 'profiles', 'default.json');
+  t.is((await stat(file)).mode & 0o777, 0o600);
+
+  // The next command starts from the renewed tokens: nothing is renewed again.
+  const again = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  t.is(again.exitCode, 0, again.stderr);
+  t.is(gateway.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+});
+
+test('a request refused because its access token expired is renewed once and sent again, under the same idempotency key', async (t) => {
+  const gateway = await renewingGateway();
+  t.teardown(() => gateway.close());
+  // The gateway's clock is ahead of ours: our token has an hour left, the gateway says no.
+  gateway.on('DELETE', '/v1/sessions/current', (request) =>
+    tokenOf(request) === 'token-1-of-alice' ? { status: 200, json: { loggedOut: true } } : expired,
+  );
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const run = await runCommand(Logout, ['--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.like(parseJsonResult(Logout, run.stdout), { loggedOut: true, revoked: true });
+  const sent = gateway.requestsTo('DELETE', '/v1/sessions/current');
+  t.deepEqual(sent.map(tokenOf), ['token-of-alice', 'token-1-of-alice']);
+  t.regex(String(sent[0]?.headers['idempotency-key']), /^[A-Za-z0-9_-]{1,64}$/);
+  t.is(sent[1]?.headers['idempotency-key'], sent[0]?.headers['idempotency-key']);
+  t.is(gateway.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+});
+
+test('a session the server will not renew ends the command with "log in" (exit 2), after one try', async (t) => {
+  const gateway = await renewingGateway();
+  t.teardown(() => gateway.close());
+  gateway.on('GET', '/v1/me', expired);
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  // Another copy of the login spent its refresh token long ago.
+  const taken = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  t.is(taken.exitCode, 2, 'renewed once, then refused again: the retry is not repeated');
+  t.is(gateway.requestsTo('GET', '/v1/me').length, 2);
+  t.is(gateway.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+
+  const profiles = new ProfileStore(configDir);
+  const profile = await profiles.read('default');
+  const login = profile.login ?? t.fail('no login stored');
+  await profiles.write('default', { ...profile, login: { ...login, refreshToken: 'stolen' } });
+  const run = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 2);
+  const { error } = JSON.parse(run.stderr) as { error: { code: string; message: string } };
+  t.is(error.code, 'unauthenticated');
+  t.regex(error.message, /could not be renewed \(this refresh token was already used/);
+  t.regex(error.message, /agenda login/);
+});
+
+function openStream(response: ServerResponse): void {
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+  response.write(': connected\n\n');
+}
+
+const update = (eventId: string): LiveUpdate => ({
+  kind: 'event',
+  change: 'invited',
+  eventId,
+  by: 'bob',
+  at: '2026-03-01T10:00:00.000Z',
+});
+
+test('watch goes on past its access token: the stream the gateway ends as it expires is reopened with a renewed one', async (t) => {
+  const gateway = await renewingGateway();
+  t.teardown(() => gateway.close());
+  gateway
+    .on('GET', '/v1/events/:id', { status: 200, json: { event: eventDetails() } })
+    .on('GET', '/v1/stream', (request, _params, response) => {
+      if (tokenOf(request) === 'token-of-alice') {
+        if (gateway.requestsTo('GET', '/v1/stream').length > 1) return expired;
+        openStream(response);
+        response.write(`event: update\ndata: ${JSON.stringify(update('e1'))}\n\n`);
+        response.end(
+          'event: expired\ndata: {"reason":"the access token that opened this stream has expired"}\n\n',
+        );
+        return undefined;
+      }
+      openStream(response);
+      response.write(`event: update\ndata: ${JSON.stringify(update('e2'))}\n\n`);
+      return undefined;
+    });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const run = await runCommand(Watch, ['--json', '--count', '2', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  const lines = run.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as WatchLine);
+  t.deepEqual(lines, [
+    update('e1'),
+    {
+      kind: 'resync',
+      reason: 'the stream was reopened with a renewed access token; updates may have been missed',
+    },
+    update('e2'),
+  ]);
+  t.deepEqual(gateway.requestsTo('GET', '/v1/stream').map(tokenOf), [
+    'token-of-alice',
+    'token-of-alice',
+    'token-1-of-alice',
+  ]);
+  t.is(gateway.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+});
+
+test('logging in keeps both tokens in the profile', async (t) => {
+  const gateway = await renewingGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const stored = (await new ProfileStore(configDir).read('default')).login;
+  t.like(stored, { token: 'token-of-alice', refreshToken: 'refresh-0-of-alice' });
+  t.truthy(stored?.refreshExpiresAt);
+});
