@@ -148,8 +148,9 @@ export class TokenIssuer {
     sid: string,
     notAfter = Number.POSITIVE_INFINITY,
   ): Promise<IssuedToken> {
-    const ttl = Math.min(this.accessTtlMs, notAfter - this.clock());
-    return this.sign(username, SESSION_AUDIENCE, ttl, { sid, gen: generation });
+    const expiry =
+      notAfter - this.clock() < this.accessTtlMs ? { at: notAfter } : { ttl: this.accessTtlMs };
+    return this.sign(username, SESSION_AUDIENCE, expiry, { sid, gen: generation });
   }
 
   /**
@@ -163,11 +164,16 @@ export class TokenIssuer {
     seq: number,
     expiresAt: number,
   ): Promise<IssuedToken> {
-    return this.sign(username, REFRESH_AUDIENCE, expiresAt - this.clock(), {
-      sid,
-      gen: generation,
-      rsq: seq,
-    });
+    return this.sign(
+      username,
+      REFRESH_AUDIENCE,
+      { at: expiresAt },
+      {
+        sid,
+        gen: generation,
+        rsq: seq,
+      },
+    );
   }
 
   /**
@@ -175,11 +181,16 @@ export class TokenIssuer {
    * while feed `fid` exists (the store keeps it until revoked) and until `expiresAt`.
    */
   feed(username: string, generation: number, fid: string, expiresAt: number): Promise<IssuedToken> {
-    return this.sign(username, FEED_AUDIENCE, expiresAt - this.clock(), {
-      scope: FEED_SCOPE,
-      fid,
-      gen: generation,
-    });
+    return this.sign(
+      username,
+      FEED_AUDIENCE,
+      { at: expiresAt },
+      {
+        scope: FEED_SCOPE,
+        fid,
+        gen: generation,
+      },
+    );
   }
 
   /**
@@ -206,14 +217,22 @@ export class TokenIssuer {
     };
   }
 
+  /**
+   * Signs a token that expires `ttl` ms after now, or at `at` (epoch ms): a session's refresh
+   * tokens all expire at the same second, whenever each was signed. In whole seconds, as
+   * JWTs count; never at or before the second it was issued in.
+   */
   private async sign(
     username: string,
     audience: string,
-    ttlMs: number,
+    expiry: { readonly ttl: number } | { readonly at: number },
     claims: Record<string, string | number>,
   ): Promise<IssuedToken> {
     const issuedAt = Math.floor(this.clock() / 1000);
-    const expiresAt = issuedAt + Math.max(1, Math.floor(ttlMs / 1000));
+    const expiresAt = Math.max(
+      issuedAt + 1,
+      'at' in expiry ? Math.floor(expiry.at / 1000) : issuedAt + Math.floor(expiry.ttl / 1000),
+    );
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT' })
       .setSubject(username)
