@@ -147,6 +147,11 @@ export class DbService {
     );
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
+    // Every client of a member is a daemon of ours that keeps a pool of connections to it.
+    // Node's default (5 s) closed the spare ones a burst had opened, and the next burst, a
+    // failover above all, paid a TLS handshake on both sides for each again, on the machine
+    // already short of CPU. Idle sockets of known daemons cost next to nothing.
+    this.server.keepAliveTimeout = 65_000;
     this.forwarder = new Agent({
       connect: withSharedContext({
         ca: config.tls.ca,
@@ -335,8 +340,7 @@ export class DbService {
     if (by === undefined && forwardedFor === undefined) return own;
     const member = parseMemberId(by);
     const memberName = this.config.peerCertificateName ?? ((id: NodeId) => `member-${id}`);
-    const cn = socket.getPeerCertificate().subject?.CN;
-    const names = Array.isArray(cn) ? cn : cn === undefined ? [] : [cn];
+    const names = peerCommonNames(socket);
     const isMember =
       own === 'db' &&
       member !== null &&
@@ -852,4 +856,20 @@ function isUrgentRequest(request: WorkerRequest): boolean {
   if (query === null) return true;
   const type = query.body.type;
   return type === 'lease.get' || type === 'registry.get' || type === 'store.status';
+}
+
+/** Common names already read, per connection (see {@link peerCommonNames}). */
+const commonNamesBySocket = new WeakMap<TLSSocket, readonly string[]>();
+
+/**
+ * The common names of the peer's certificate, read once per connection: every call a
+ * follower forwards asks, and `getPeerCertificate` builds the whole certificate as an object.
+ */
+function peerCommonNames(socket: TLSSocket): readonly string[] {
+  const known = commonNamesBySocket.get(socket);
+  if (known !== undefined) return known;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  const names = Array.isArray(cn) ? cn : cn === undefined ? [] : [cn];
+  commonNamesBySocket.set(socket, names);
+  return names;
 }

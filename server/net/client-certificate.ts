@@ -3,6 +3,7 @@
  * listener of ours applies first), and which role that certificate names (what the listener
  * then lets it do: the DB's table in `server/store/access.ts`, the `/metrics` readers).
  */
+import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { certificateRole, type ClusterRole } from '../../base/pki.js';
 
@@ -24,8 +25,19 @@ export function presentsClusterCertificate(socket: TLSSocket): boolean {
  */
 export const OPERATOR_ROLES: readonly ClusterRole[] = ['operator'];
 
-/** Roles already read, per connection: a certificate is parsed once, not per request. */
+/** Roles already read, per connection: a certificate is looked up once, not per request. */
 const rolesBySocket = new WeakMap<TLSSocket, ClusterRole | null>();
+
+/**
+ * Roles already read, by certificate fingerprint. Reading a role parses the certificate's
+ * extensions in JavaScript (a few milliseconds on a loaded machine), and connections come
+ * and go: a DB leader serving the VIP agents' 120 ms probes and a failover's reconnecting
+ * clients spent a fifth of its event loop parsing the same twenty certificates again. A
+ * cluster has a few dozen certificates; the bound only keeps a stream of distinct ones
+ * (renewals, a misbehaving issuer) from growing the cache without end.
+ */
+const rolesByFingerprint = new Map<string, ClusterRole | null>();
+const MAX_REMEMBERED_CERTIFICATES = 1_024;
 
 /**
  * The role named by the peer's verified cluster certificate, or null when the peer proved
@@ -36,7 +48,19 @@ export function peerRole(socket: TLSSocket): ClusterRole | null {
   const known = rolesBySocket.get(socket);
   if (known !== undefined) return known;
   const certificate = socket.getPeerX509Certificate();
-  const role = certificate === undefined ? null : certificateRole(certificate.raw);
+  const role = certificate === undefined ? null : roleOf(certificate);
   rolesBySocket.set(socket, role);
+  return role;
+}
+
+function roleOf(certificate: X509Certificate): ClusterRole | null {
+  // SHA-256 over the whole certificate, computed natively: two certificates with the same
+  // fingerprint are the same certificate, role included.
+  const fingerprint = certificate.fingerprint256;
+  const remembered = rolesByFingerprint.get(fingerprint);
+  if (remembered !== undefined) return remembered;
+  const role = certificateRole(certificate.raw);
+  if (rolesByFingerprint.size >= MAX_REMEMBERED_CERTIFICATES) rolesByFingerprint.clear();
+  rolesByFingerprint.set(fingerprint, role);
   return role;
 }
