@@ -538,13 +538,16 @@ export const API_ROUTES = {
     answer: json<HealthAnswer>(200, 'ok'),
     errors: [],
   }),
-  /** Prometheus metrics. */
+  /**
+   * Prometheus metrics. `forbidden` for a certificate of the cluster CA that names another
+   * role than the operator's (every daemon holds one).
+   */
   metrics: route({
     method: 'GET',
     path: '/metrics',
     auth: 'operator',
     answer: { kind: 'text' },
-    errors: [],
+    errors: ['forbidden'],
   }),
 };
 
