@@ -14,7 +14,12 @@
 import type { ExecutionContext } from 'ava';
 import { Registry } from 'prom-client';
 import { Agent } from 'undici';
-import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
+import {
+  createCertificateAuthority,
+  issueCertificate,
+  type CertificateAuthority,
+  type ClusterRole,
+} from '../../base/pki.js';
 import { NotificationPublisher, NotificationSubscriber } from '../bus/notifications.js';
 import { StaticPrimarySource } from '../bus/primary-source.js';
 import { Requester } from '../bus/requester.js';
@@ -30,6 +35,7 @@ import { createSigningKeyPair } from '../users/keys.js';
 import { PasswordHasher } from '../users/passwords.js';
 import { TokenIssuer } from '../users/tokens.js';
 import { UsersService } from '../users/users-service.js';
+import type { AbuseLimitRules } from './abuse-limits.js';
 import { Gateway } from './gateway.js';
 import { importTokenPublicKey } from '../users/public-keys.js';
 import { TokenVerifier } from '../users/token-verifier.js';
@@ -64,9 +70,15 @@ export interface InProcessSystem {
     /** A well-formed session token signed by a key the gateway does not trust. */
     foreign(username: string): Promise<string>;
   };
+  /**
+   * An HTTPS client presenting a client certificate of the gateway's CA (the cluster's, as
+   * the daemons and the operator hold them) that names `role`, or no role when null.
+   */
+  clientWithCertificate(role: ClusterRole | null): Promise<Agent>;
 }
 
 interface Pki {
+  readonly ca: CertificateAuthority;
   readonly caPem: string;
   readonly cert: string;
   readonly key: string;
@@ -83,7 +95,7 @@ function gatewayPki(): Promise<Pki> {
       ipAddresses: ['127.0.0.1'],
       usages: 'server',
     });
-    return { caPem: ca.certPem, cert: issued.certPem, key: issued.keyPem };
+    return { ca, caPem: ca.certPem, cert: issued.certPem, key: issued.keyPem };
   })();
   return pki;
 }
@@ -98,6 +110,8 @@ export async function startInProcessSystem(
   options: {
     /** The DB leader's clock, which the store's decisions see (`at`); `Date.now` by default. */
     readonly storeClock?: () => number;
+    /** The gateway's abuse limits; each rule left out keeps its default. */
+    readonly abuseLimits?: Partial<AbuseLimitRules>;
   } = {},
 ): Promise<InProcessSystem> {
   const log: LoggedLine[] = [];
@@ -171,7 +185,7 @@ export async function startInProcessSystem(
   t.teardown(() => requester.close());
   const subscriber = new NotificationSubscriber(gatewayBus, logger('bus'));
   const dispatcher = busDispatcher(requester);
-  const { caPem, cert, key } = await gatewayPki();
+  const { ca, caPem, cert, key } = await gatewayPki();
   const port = ports.take();
   const gateway = new Gateway({
     host: '127.0.0.1',
@@ -190,6 +204,7 @@ export async function startInProcessSystem(
       redis: (signal) => gatewayBus.commands(signal),
       logger: logger('gateway'),
     }),
+    ...(options.abuseLimits === undefined ? {} : { abuseLimits: options.abuseLimits }),
     logger: logger('gateway'),
     closeGraceMs: 500,
   });
@@ -212,6 +227,19 @@ export async function startInProcessSystem(
         (await issuer.feed(username, 0, 'feed1', Date.now() + 86_400_000)).token,
       expired: async (username) => (await expiredIssuer.session(username, 0)).token,
       foreign: async (username) => (await foreignIssuer.session(username, 0)).token,
+    },
+    clientWithCertificate: async (role) => {
+      const issued = await issueCertificate(ca, {
+        name: role ?? 'no-role',
+        usages: 'client',
+        ...(role === null ? {} : { role }),
+      });
+      const client = new Agent({
+        connect: { ca: caPem, cert: issued.certPem, key: issued.keyPem },
+        keepAliveTimeout: 1_000,
+      });
+      t.teardown(() => client.close());
+      return client;
     },
   };
 }
