@@ -73,8 +73,12 @@ function validateInvitees(
       field: 'with',
     });
   }
-  const unknown = invitees.filter((n) => !known.has(n));
-  if (unknown.length > 0) throw new NotFound(`no user named ${unknown.join(', ')}`);
+  // Which names have no account is not said: a refusal naming them let anyone test a hundred
+  // names a request for existence, inviting no one. A name that exists still shows, as
+  // registering it would, but only at the price of an invitation its owner sees.
+  if (invitees.some((n) => !known.has(n))) {
+    throw new NotFound('not everyone invited has an account here: check how each name is spelt');
+  }
   return invitees;
 }
 
