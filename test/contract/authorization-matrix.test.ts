@@ -11,6 +11,7 @@
  *   and sue at 2; ivy is invited at level 2 and has not joined; leo joined and left; rex
  *   joined and was removed by sam; dora was a member, then deleted her account;
  * - `team`, a flat group of olga's, with fay;
+ * - olga changed her password once, and logged one session out;
  * - olga's week: sam's group meeting imposed on her, her appointment with ana (accepted) and
  *   ines (pending), a busy, a private and a public event of her own, oscar's review she
  *   accepted, and her own briefing of the `ranks` group (imposed on sue, pending for sam and
@@ -18,13 +19,15 @@
  *   one else.
  *
  * Relations are who asks ({@link RELATIONS}): olga herself, the people related to her as
- * above, a stranger, the deleted account (its token), nobody, a forged token and an expired
- * one of olga's, and each internal role's certificate from the cluster CA. Inside the
- * cluster, which role may run which store command and query is the DB service's table
- * (server/store/access.ts), proved for every type × role by server/db/access.test.ts, and
- * what each role's Redis user may do is server/bus/acl.ts (server/bus/acl.test.ts,
- * lab/redis-auth.test.ts): not repeated here. At the gateway a role's certificate opens no
- * user's route and only the operator's opens /metrics, which the role columns below pin.
+ * above, a stranger, the deleted account (its token), nobody, tokens that must open nothing
+ * (forged, expired, for a user who never existed, logged out, from before a password change,
+ * a feed's or a refresh token where a session token goes), and each internal role's
+ * certificate from the cluster CA. Inside the cluster, which role may run which store
+ * command and query is the DB service's table (server/store/access.ts), proved for every
+ * type × role by server/db/access.test.ts, and what each role's Redis user may do is
+ * server/bus/acl.ts (server/bus/acl.test.ts, lab/redis-auth.test.ts): not repeated here. At
+ * the gateway a role's certificate opens no user's route and only the operator's opens
+ * /metrics, which the role columns below pin.
  *
  * Reads are asked first, of the shared world. Then writes: a cell expected to be refused is
  * asked of the shared world too (it must change nothing), while a cell expected to succeed
@@ -32,7 +35,7 @@
  * on another cell's success. Last, each account changes its password and deletes itself.
  * A mismatch prints the whole matrix, actual status per cell with the expected beside it,
  * and what each wrong cell answered (`AGENDA_MATRIX_PRINT=1` prints it anyway). Ports
- * 28960–28979.
+ * 28920–28939.
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
@@ -45,7 +48,7 @@ import {
   type RouteDeclaration,
   type RouteName,
 } from '../../contract/api-routes.js';
-import type { AgendasAnswer } from '../../contract/api.js';
+import type { AgendasAnswer, LoginAnswer } from '../../contract/api.js';
 import { httpStatusFor, type ErrorCode } from '../../contract/errors.js';
 import type { AgendaEntry, EventDetailsView, GroupView } from '../../contract/views.js';
 import { CLUSTER_ROLES, type ClusterRole } from '../../base/pki.js';
@@ -56,7 +59,7 @@ import {
   type InProcessSystem,
 } from '../../server/gateway/in-process-system.js';
 
-const ports = new PortRange(28_960, 28_979);
+const ports = new PortRange(28_920, 28_939);
 
 // ---------------------------------------------------------------------------------------
 // Who asks
@@ -116,29 +119,38 @@ const ROLE_RELATIONS: readonly RoleRelation[] = [
 ];
 
 /**
- * Every relation, in the matrix's column order: the people, then callers who are nobody —
- * no token, a token for olga signed by a key the system does not trust, olga's token expired
- * a day ago — then a client certificate of the cluster CA naming each role (or none), and
- * no token.
+ * Callers who are nobody, by the bearer token they present: none; one for olga signed by a
+ * key the system does not trust; olga's, expired a day ago; one signed by the users
+ * service's own key for a user who never existed; one of olga's sessions that logged out;
+ * one of hers from before she changed her password; her feed's token and a refresh token of
+ * hers, each where a session token goes.
+ */
+const TOKENS_OF_NOBODY = [
+  'anonymous',
+  'forged',
+  'expired',
+  'neverExisted',
+  'loggedOut',
+  'oldPassword',
+  'feedToken',
+  'refreshToken',
+] as const;
+type NobodysToken = (typeof TOKENS_OF_NOBODY)[number];
+
+/**
+ * Every relation, in the matrix's column order: the people, the tokens of nobody, then a
+ * client certificate of the cluster CA naming each role (or none), without a token.
  */
 const RELATIONS = [
   ...LIVE,
   'deleted',
-  'anonymous',
-  'forged',
-  'expired',
+  ...TOKENS_OF_NOBODY,
   ...ROLE_RELATIONS,
 ] as const satisfies readonly string[];
-type Relation = Person | 'anonymous' | 'forged' | 'expired' | RoleRelation;
+type Relation = Person | NobodysToken | RoleRelation;
 
 /** Who cannot be a signed-in user: a user's route refuses them all as unauthenticated. */
-const SIGNED_OUT: readonly Relation[] = [
-  'deleted',
-  'anonymous',
-  'forged',
-  'expired',
-  ...ROLE_RELATIONS,
-];
+const SIGNED_OUT: readonly Relation[] = ['deleted', ...TOKENS_OF_NOBODY, ...ROLE_RELATIONS];
 
 const SHORT: Readonly<Record<string, string>> = {
   self: 'self',
@@ -157,6 +169,11 @@ const SHORT: Readonly<Record<string, string>> = {
   anonymous: 'anon',
   forged: 'forg',
   expired: 'expd',
+  neverExisted: 'ghst',
+  loggedOut: 'lgdo',
+  oldPassword: 'oldpw',
+  feedToken: 'feed',
+  refreshToken: 'rfsh',
 };
 const shortName = (relation: Relation): string =>
   SHORT[relation] ?? relation.replace('cert:', '').replace('vip-agent', 'vip').slice(0, 5);
@@ -248,6 +265,8 @@ function ok(route: RouteName, sees?: string): Expected {
 const WEEK = { from: '2090-03-04T00:00:00Z', to: '2090-03-11T00:00:00Z' };
 const MONDAY = '2090-03-04';
 const passwordOf = (user: string) => `${user} keeps a long passphrase`;
+/** Olga changes hers while the world is made: the sessions before it must open nothing. */
+const OLGA_NEW_PASSWORD = 'olga picked another long passphrase';
 
 /** Olga's commitments in {@link WEEK}, by start: how the test names a busy block it sees. */
 const OLGA_WEEK: Readonly<Record<string, string>> = {
@@ -272,8 +291,8 @@ interface World {
   /** Olga's appointment with ana and ines, and her briefing of `ranks`. */
   readonly appointment: string;
   readonly briefing: string;
-  readonly forged: string;
-  readonly expired: string;
+  /** The bearer tokens of {@link TOKENS_OF_NOBODY}. */
+  readonly tokens: Readonly<Record<Exclude<NobodysToken, 'anonymous'>, string>>;
   readonly certificates: ReadonlyMap<RoleRelation, Agent>;
   /** Numbers copies and cells. */
   counter: number;
@@ -380,6 +399,16 @@ async function buildWorld(system: InProcessSystem): Promise<World> {
     });
     sessions.set(user, login.token);
   }
+  // Olga's sessions that ended: one by her password change, one by logging out.
+  const oldPassword = sessions.get('olga') ?? '';
+  const changed = await must(setup, 'olga', 'changePassword', {
+    body: { currentPassword: passwordOf('olga'), newPassword: OLGA_NEW_PASSWORD },
+  });
+  passwords.set('olga', OLGA_NEW_PASSWORD);
+  sessions.set('olga', changed.token);
+  const loggedOut = (await olgaLogin(setup)).token;
+  await send(system, 'logout', {}, { token: loggedOut });
+  const unspent = await olgaLogin(setup);
   await ranksGroup(setup, 'ranks', { withDora: true });
   await must(setup, 'olga', 'createGroup', { body: { name: 'team', kind: 'flat' } });
   await must(setup, 'olga', 'addMember', { params: { group: 'team' }, body: { username: 'fay' } });
@@ -464,11 +493,23 @@ async function buildWorld(system: InProcessSystem): Promise<World> {
     feed: { token: feedTokenOf(feed.url), id: feed.feed.id },
     appointment: appointment.event.id,
     briefing: briefing.event.id,
-    forged: await system.tokens.foreign('olga'),
-    expired: await system.tokens.expired('olga'),
+    tokens: {
+      forged: await system.tokens.foreign('olga'),
+      expired: await system.tokens.expired('olga'),
+      neverExisted: await system.tokens.session('nemo'),
+      loggedOut,
+      oldPassword,
+      feedToken: feedTokenOf(feed.url),
+      refreshToken: unspent.refreshToken,
+    },
     certificates,
     counter: 0,
   };
+}
+
+/** A new session of olga's. */
+function olgaLogin(world: Pick<World, 'system' | 'sessions'>): Promise<LoginAnswer> {
+  return must(world, null, 'login', { body: { username: 'olga', password: OLGA_NEW_PASSWORD } });
 }
 
 function feedTokenOf(url: string): string {
@@ -643,19 +684,14 @@ const ROWS: readonly Row[] = [
   }),
   row('login', {
     phase: 'read',
-    request: () => ({ body: { username: 'olga', password: passwordOf('olga') } }),
+    request: () => ({ body: { username: 'olga', password: OLGA_NEW_PASSWORD } }),
     sees: (answer) => answer.user.username,
     expect: each(EVERYONE, ok('login', 'olga')),
   }),
   row('refreshSession', {
     phase: 'write',
     // Each cell renews a session of olga's of its own: a refresh token is spent once.
-    copy: async (c) => {
-      const login = await must(c.world, null, 'login', {
-        body: { username: 'olga', password: passwordOf('olga') },
-      });
-      return { refreshToken: login.refreshToken };
-    },
+    copy: async (c) => ({ refreshToken: (await olgaLogin(c.world)).refreshToken }),
     request: (c) => ({ body: { refreshToken: c.copy?.refreshToken ?? 'none' } }),
     sees: (answer) => answer.user.username,
     expect: each(EVERYONE, ok('refreshSession', 'olga')),
@@ -668,14 +704,14 @@ const ROWS: readonly Row[] = [
     request: () => ({}),
     sees: (text) => (text.includes('agenda_gateway_') ? 'metrics' : text.slice(0, 40)),
     expect: {
-      ...each([...LIVE, 'deleted', 'anonymous', 'forged', 'expired'], no('unauthenticated')),
+      ...each([...LIVE, 'deleted', ...TOKENS_OF_NOBODY], no('unauthenticated')),
       ...each(ROLE_RELATIONS, no('forbidden')),
       'cert:operator': ok('metrics', 'metrics'),
     },
   }),
   // ---- The feed: its token in the path is the only credential. Each caller puts there the
-  // best they have: olga her feed's token, the deleted account its feed's, the others their
-  // session token (no feed token) or nothing at all.
+  // best they have: olga her feed's token, the deleted account its feed's, the others the
+  // token they present elsewhere (a session token is no feed token), or nothing at all.
   row('feedCalendar', {
     phase: 'read',
     request: (c) => ({
@@ -691,9 +727,9 @@ const ROWS: readonly Row[] = [
     sees: summariesOf,
     expect: {
       ...each(EVERYONE, no('unauthenticated')),
-      self: ok(
-        'feedCalendar',
-        'Appointment, Briefing, Dentist, Diary, Ranks meeting, Review, Talk',
+      ...each(
+        ['self', 'feedToken'],
+        ok('feedCalendar', 'Appointment, Briefing, Dentist, Diary, Ranks meeting, Review, Talk'),
       ),
     },
   }),
@@ -708,7 +744,12 @@ const ROWS: readonly Row[] = [
   row('logout', {
     phase: 'write',
     // A session of the caller's own to end: the world's sessions are needed later.
-    session: (c) => c.world.system.tokens.session(c.user ?? ''),
+    session: async (c) =>
+      (
+        await must(c.world, null, 'login', {
+          body: { username: c.user ?? '', password: c.world.passwords.get(c.user ?? '') ?? '' },
+        })
+      ).token,
     request: () => ({}),
     expect: { ...SIGNED_OUT_REFUSED, ...each(LIVE, ok('logout')) },
   }),
@@ -1075,6 +1116,45 @@ const ROWS: readonly Row[] = [
       subordinate: ok('addMember', 'invited ivy:2 stan:3'),
     },
   }),
+  // Nobody but the owner invites at their own level or above: no one makes themselves, or a
+  // friend, someone's superior.
+  row('addMember', {
+    variant: 'at level 1',
+    phase: 'write',
+    copy: ranksCopy,
+    request: (c) => ({
+      params: { group: c.copy?.group ?? 'ranks' },
+      body: { username: 'stan', level: 1 },
+    }),
+    sees: (answer) => groupOf(answer.group).replace(/^.*; invited /, 'invited '),
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      ...each(LIVE, no('forbidden')),
+      superior: ok('addMember', 'invited stan:1 ivy:2'),
+    },
+  }),
+  // In a flat group only the owner invites.
+  row('addMember', {
+    variant: 'flat team',
+    phase: 'write',
+    copy: async (c) => {
+      const group = `team-${++c.world.counter}`;
+      await must(c.world, 'olga', 'createGroup', { body: { name: group, kind: 'flat' } });
+      await must(c.world, 'olga', 'addMember', { params: { group }, body: { username: 'fay' } });
+      await must(c.world, 'fay', 'joinGroup', { params: { group } });
+      return { group };
+    },
+    request: (c) => ({
+      params: { group: c.copy?.group ?? 'team' },
+      body: { username: 'stan' },
+    }),
+    sees: (answer) => groupOf(answer.group),
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      ...each(LIVE, no('forbidden')),
+      self: ok('addMember', 'fay olga; invited stan'),
+    },
+  }),
   row('changeLevel', {
     phase: 'write',
     copy: ranksCopy,
@@ -1090,6 +1170,7 @@ const ROWS: readonly Row[] = [
     },
   }),
   row('removeMember', {
+    variant: 'member',
     phase: 'write',
     copy: ranksCopy,
     request: (c) => ({ params: { group: c.copy?.group ?? 'ranks', username: 'olga' } }),
@@ -1100,6 +1181,39 @@ const ROWS: readonly Row[] = [
       superior: ok('removeMember', 'sam:0 pat:1 sue:2; invited ivy:2'),
       // Oneself is left, not removed.
       self: no('invalid'),
+    },
+  }),
+  // A member removes members strictly below them; the owner anyone.
+  row('removeMember', {
+    variant: 'subordinate',
+    phase: 'write',
+    copy: ranksCopy,
+    request: (c) => ({ params: { group: c.copy?.group ?? 'ranks', username: 'sue' } }),
+    sees: (answer) => groupOf(answer.group),
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      ...each(LIVE, no('forbidden')),
+      ...each(
+        ['superior', 'self', 'peer'],
+        ok('removeMember', 'sam:0 olga:1 pat:1; invited ivy:2'),
+      ),
+      subordinate: no('invalid'),
+    },
+  }),
+  // Withdrawing ivy's invitation (level 2): the owner, the inviter, or a member above level 2.
+  row('removeMember', {
+    variant: 'invitation',
+    phase: 'write',
+    copy: ranksCopy,
+    request: (c) => ({ params: { group: c.copy?.group ?? 'ranks', username: 'ivy' } }),
+    sees: (answer) => groupOf(answer.group),
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      ...each(LIVE, no('forbidden')),
+      ...each(
+        ['superior', 'self', 'peer'],
+        ok('removeMember', 'sam:0 olga:1 pat:1 sue:2; invited -'),
+      ),
     },
   }),
   row('joinGroup', {
@@ -1179,12 +1293,16 @@ function tokenOf(cell: Pick<Cell, 'relation' | 'user' | 'world'>): string | unde
   switch (cell.relation) {
     case 'deleted':
       return cell.world.deleted.token;
-    case 'forged':
-      return cell.world.forged;
-    case 'expired':
-      return cell.world.expired;
     case 'anonymous':
       return undefined;
+    case 'forged':
+    case 'expired':
+    case 'neverExisted':
+    case 'loggedOut':
+    case 'oldPassword':
+    case 'feedToken':
+    case 'refreshToken':
+      return cell.world.tokens[cell.relation];
     default:
       return cell.user === undefined ? undefined : cell.world.sessions.get(cell.user);
   }
