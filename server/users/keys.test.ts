@@ -38,6 +38,18 @@ test('tokens signed with the loaded private key verify with the loaded public ke
   t.is((await verifier.verify(token, 'session')).actor, 'alice');
 });
 
+test('a refresh token signed with the key as loaded from its file is checked (the loaded key cannot be exported)', async (t) => {
+  // Found by an outside attack: every refresh answered 500 in a real deployment, where the
+  // key comes from its PEM file unexportable, while tests signed with generated keys.
+  const files = await ensureSigningKeyFiles(await scratch(t));
+  const issuer = new TokenIssuer(await loadSigningKey(files.privateKeyPath));
+  const { token } = await issuer.refresh('alice', 0, 'sid-1', 3, Date.now() + 60_000);
+  const verified = await issuer.verifyRefresh(token);
+  t.is(verified.actor, 'alice');
+  t.is(verified.session.sid, 'sid-1');
+  t.is(verified.refreshSeq, 3);
+});
+
 test('a private key others can read, a missing file or a file that is no key is refused', async (t) => {
   const dir = await scratch(t);
   const files = await ensureSigningKeyFiles(dir);

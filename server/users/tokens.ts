@@ -25,7 +25,8 @@
  * each session's rotation (server/store/commands.ts, `session.refresh`), so a revoked token
  * stops working everywhere at once.
  */
-import { exportJWK, importJWK, SignJWT } from 'jose';
+import { createPublicKey, KeyObject } from 'node:crypto';
+import { importSPKI, SignJWT } from 'jose';
 import type { CryptoKey } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { TOKEN_ALGORITHM } from './keys.js';
@@ -200,8 +201,13 @@ export class TokenIssuer {
    */
   async verifyRefresh(token: string): Promise<VerifiedRefresh> {
     this.refreshVerifier ??= (async () => {
-      const { d: _private, ...publicJwk } = await exportJWK(this.privateKey);
-      const publicKey = (await importJWK(publicJwk, TOKEN_ALGORITHM)) as CryptoKey;
+      // The public half, derived natively: a key loaded from its PEM file is not extractable
+      // (server/users/keys.ts), so exporting it as a JWK threw and every refresh answered 500.
+      const spki = createPublicKey(KeyObject.from(this.privateKey)).export({
+        type: 'spki',
+        format: 'pem',
+      });
+      const publicKey = await importSPKI(spki.toString(), TOKEN_ALGORITHM);
       return new TokenVerifier({ publicKey, now: this.clock });
     })();
     const verified = await (await this.refreshVerifier).verify(token, 'refresh');
