@@ -512,8 +512,11 @@ const DATE_OR_DATE_TIME = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/
 /** What is impossible about a DATE or DATE-TIME value, or null when it is a real time. */
 function impossibility(value: string): string | null {
   const match = DATE_OR_DATE_TIME.exec(value);
-  // Not of this shape at all: ical.js refuses it, and the event is skipped with its reason.
-  if (match === null) return null;
+  // Not of this shape at all. ical.js does not refuse every such value: it reads what its
+  // pattern finds and rolls the rest over (`20271345T250000ZZ`, `202713-5T250000Z` and
+  // `2027134T250000Z` each became some day of 2028), so a value of any other shape is
+  // refused here too, with its line, rather than imported as a date nobody wrote.
+  if (match === null) return 'it is not of the form YYYYMMDD or YYYYMMDDTHHMMSS[Z]';
   const [, y, mo, d, h, mi, s] = match.map(Number);
   const [year, month, day] = [y ?? 0, mo ?? 0, d ?? 0];
   if (month < 1 || month > 12) return `there is no month ${month}`;
