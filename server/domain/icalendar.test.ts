@@ -546,10 +546,10 @@ test('an impossible date or time in an imported file refuses the file, naming it
     // Shapes ical.js reads anyway, rolling them over into some day of 2028 (outside attack).
     ...['20271345T250000ZZ', '20271345T250000Z;', '20271345T25000Z', '20271345T250000.5Z']
       .concat(['2027134T250000Z', '202713-5T250000Z', '20270230T120000ZZ'])
-      .map(
-        (value) =>
-          [[`DTSTART:${value}`, 'DURATION:PT1H'], /^line 7: DTSTART .*not of the form/] as const,
-      ),
+      .map((value): readonly [string[], RegExp] => [
+        [`DTSTART:${value}`, 'DURATION:PT1H'],
+        /^line 7: DTSTART .*not of the form/,
+      ]),
     [['DTSTART:20270101T250000Z', 'DURATION:PT1H'], /^line 7: .*no hour 25/],
     [['DTSTART:20270101T106000Z', 'DURATION:PT1H'], /^line 7: .*no minute 60/],
     [['DTSTART;VALUE=DATE:20271301'], /^line 7: DTSTART 20271301 .*no month 13/],

@@ -247,6 +247,7 @@ export {
   parseInstant,
   validateDisplayName,
   validateEventDraft,
+  validateFeedLabel,
   validateGroupName,
   validatePassword,
   validateQueryInterval,

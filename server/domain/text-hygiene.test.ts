@@ -36,6 +36,15 @@ const REFUSED: readonly (readonly [string, string])[] = [
   ['\ufeff', 'U+FEFF (ZERO WIDTH NO-BREAK SPACE (byte order mark))'],
   ['\ud800', 'U+D800, half of a character (a lone surrogate)'],
   ['\udfff', 'U+DFFF, half of a character (a lone surrogate)'],
+  ['\u00ad', 'U+00AD (SOFT HYPHEN)'],
+  ['\u034f', 'U+034F (COMBINING GRAPHEME JOINER)'],
+  ['\u180e', 'U+180E (MONGOLIAN VOWEL SEPARATOR)'],
+  ['\u2062', 'U+2062 (INVISIBLE TIMES)'],
+  ['\u206f', 'U+206F (NOMINAL DIGIT SHAPES)'],
+  ['\u3164', 'U+3164 (HANGUL FILLER)'],
+  ['\uffa0', 'U+FFA0 (HALFWIDTH HANGUL FILLER)'],
+  ['\ufff9', 'U+FFF9 (INTERLINEAR ANNOTATION ANCHOR)'],
+  ['\u{E0041}', 'U+E0041 (TAG CHARACTER)'],
 ];
 
 /** Each free-text field, checked the way the store checks it, by the field's name. */
@@ -95,5 +104,19 @@ test('stripping removes exactly what validation refuses', (t) => {
     const stripped = withoutInvisibleCharacters(`a${character}b`);
     t.is(stripped, 'ab');
     t.notThrows(() => validateEventDraft({ ...draft, title: stripped }));
+  }
+});
+
+test('a flag made with tag characters is kept; tag characters anywhere else are refused', (t) => {
+  const scotland = '\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}';
+  t.is(withoutInvisibleCharacters(`Burns night ${scotland}`), `Burns night ${scotland}`);
+  t.is(validateEventDraft({ ...draft, title: `Burns night ${scotland}` }).title.length, 26);
+  t.is(withoutInvisibleCharacters('a\u{E0041}\u{E0042}b'), 'ab');
+});
+
+test('line and paragraph separators and C1 controls are refused in one-line text', (t) => {
+  for (const c of ['\u2028', '\u2029', '\u0085', '\u009b', '\u0080']) {
+    const error = t.throws(() => validateEventDraft({ ...draft, title: `a${c}b` }));
+    t.true(error instanceof InvalidInput, JSON.stringify(c));
   }
 });

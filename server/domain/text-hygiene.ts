@@ -38,7 +38,43 @@ const NAMES: Readonly<Record<number, string>> = {
   0x2068: 'FIRST STRONG ISOLATE',
   0x2069: 'POP DIRECTIONAL ISOLATE',
   0xfeff: 'ZERO WIDTH NO-BREAK SPACE (byte order mark)',
+  // Found by an outside attack: more characters that show nothing, or nothing of their own.
+  0x00ad: 'SOFT HYPHEN',
+  0x034f: 'COMBINING GRAPHEME JOINER',
+  0x180e: 'MONGOLIAN VOWEL SEPARATOR',
+  0x2061: 'FUNCTION APPLICATION',
+  0x2062: 'INVISIBLE TIMES',
+  0x2063: 'INVISIBLE SEPARATOR',
+  0x2064: 'INVISIBLE PLUS',
+  0x206a: 'INHIBIT SYMMETRIC SWAPPING',
+  0x206b: 'ACTIVATE SYMMETRIC SWAPPING',
+  0x206c: 'INHIBIT ARABIC FORM SHAPING',
+  0x206d: 'ACTIVATE ARABIC FORM SHAPING',
+  0x206e: 'NATIONAL DIGIT SHAPES',
+  0x206f: 'NOMINAL DIGIT SHAPES',
+  0x3164: 'HANGUL FILLER',
+  0xffa0: 'HALFWIDTH HANGUL FILLER',
+  0xfff9: 'INTERLINEAR ANNOTATION ANCHOR',
+  0xfffa: 'INTERLINEAR ANNOTATION SEPARATOR',
+  0xfffb: 'INTERLINEAR ANNOTATION TERMINATOR',
 };
+
+/** Tag characters (U+E0001, U+E0020–U+E007F): invisible, except in a flag's tag sequence. */
+const TAG_FIRST = 0xe0001;
+const TAG_LAST = 0xe007f;
+/** U+1F3F4 WAVING BLACK FLAG: what the flags of England, Scotland and Wales are tagged onto. */
+const BLACK_FLAG = '\u{1F3F4}';
+
+function isTag(codePoint: number | undefined): boolean {
+  return codePoint !== undefined && codePoint >= TAG_FIRST && codePoint <= TAG_LAST;
+}
+
+/** Whether the tag character at `index` belongs to a tag sequence on a black flag. */
+function tagsAFlag(text: string, index: number): boolean {
+  let at = index;
+  while (at >= 2 && isTag(text.codePointAt(at - 2))) at -= 2;
+  return codePointBefore(text, at) === BLACK_FLAG;
+}
 
 const ZWNJ = 0x200c;
 const ZWJ = 0x200d;
@@ -73,7 +109,15 @@ function refusedAt(
   const unit = text.charCodeAt(index);
   if (unit >= 0xd800 && unit <= 0xdbff) {
     const next = text.charCodeAt(index + 1);
-    if (next >= 0xdc00 && next <= 0xdfff) return null;
+    if (next >= 0xdc00 && next <= 0xdfff) {
+      const codePoint = text.codePointAt(index);
+      if (!isTag(codePoint) || tagsAFlag(text, index)) return null;
+      const code = `U+${(codePoint ?? 0).toString(16).toUpperCase()}`;
+      return {
+        description: `${code} (TAG CHARACTER), an invisible formatting character`,
+        length: 2,
+      };
+    }
     return { description: `${codeOf(unit)}, half of a character (a lone surrogate)`, length: 1 };
   }
   if (unit >= 0xdc00 && unit <= 0xdfff) {
@@ -91,8 +135,11 @@ function codeOf(unit: number): string {
   return `U+${unit.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-// Most text has none of them: one test of the whole string before looking closer.
-const MAYBE_REFUSED = /[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\ud800-\udfff]/;
+// Most text has none of them: one test of the whole string before looking closer. Each
+// character is tested alone, so U+034F (a combining mark) combines with nothing here.
+const MAYBE_REFUSED =
+  // eslint-disable-next-line no-misleading-character-class
+  /[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\uffa0\ufeff\ufff9-\ufffb\ud800-\udfff]/;
 
 /**
  * Refuses `value` if it holds a lone surrogate, a bidirectional control or a zero-width

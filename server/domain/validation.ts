@@ -38,8 +38,9 @@ import { refuseInvisibleCharacters } from './text-hygiene.js';
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 // Line breaks and tabs are fine in a description, nowhere else; other control characters never.
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-const LINE_BREAKS_AND_TABS = /[\n\r\t]/;
+// C0 and C1 controls (U+0085 NEXT LINE among them) but the line breaks and tab of LINE_BREAKS_AND_TABS.
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
+const LINE_BREAKS_AND_TABS = /[\n\r\t\u0085\u2028\u2029]/;
 
 function describeDuration(ms: number): string {
   return ms % TIME.DAY === 0 ? `${ms / TIME.DAY} days` : `${ms / TIME.HOUR} hours`;
@@ -108,6 +109,13 @@ export function validateDisplayName(value: string | undefined, username: string)
     multiline: false,
   });
   return text === '' ? username : text;
+}
+
+/** A feed's label: up to 100 characters on one line; empty means the default label. */
+export function validateFeedLabel(value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  const text = validateText(value, 'label', { max: 100, required: false, multiline: false });
+  return text === '' ? fallback : text;
 }
 
 /** A password: 8–1024 characters. Hashing is the users service's business. */

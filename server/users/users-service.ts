@@ -7,7 +7,12 @@
  * Stateless: everything it knows is in the DB or in the request, so any replica can handle
  * any request, and a request handled twice applies once (see `StoreSession`).
  */
-import { validateDisplayName, validatePassword, validateUsername } from '../domain/index.js';
+import {
+  validateDisplayName,
+  validateFeedLabel,
+  validatePassword,
+  validateUsername,
+} from '../domain/index.js';
 import type { User } from '../domain/index.js';
 import { isAgendaError, Unauthenticated } from '../../contract/errors.js';
 import type { Op } from '../protocol/ops.js';
@@ -478,7 +483,7 @@ export class UsersService implements LogicService {
     const { feed } = await call.store.command(actor, {
       type: 'feed.create',
       fid,
-      label: op.label?.trim() || 'calendar feed',
+      label: validateFeedLabel(op.label, 'calendar feed'),
       expiresAt,
     });
     const { token } = await this.tokens.feed(actor, generation, fid, expiresAt);
