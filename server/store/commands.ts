@@ -278,7 +278,13 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     if (body.rehash !== undefined && env.rows.passwordHash(actor) === body.rehash.previousHash) {
       env.writes.replaceCredentials(actor, body.rehash.passwordHash);
     }
-    return silent({ session: openSession(env, actor, body.sid, body.ttlMs) });
+    const ended: Notification[] = [];
+    const session = openSession(env, actor, body.sid, body.ttlMs, (evicted) => {
+      if (body.revokeEvictedForMs === undefined) return;
+      env.writes.revokeSession(evicted, actor, env.now + body.revokeEvictedForMs, env.now);
+      ended.push(sessionsEnded(actor, evicted));
+    });
+    return { result: { session }, notifications: ended };
   },
 
   // A refresh token presented (server/users/users-service.ts checked its signature): the
@@ -595,18 +601,20 @@ export function feedView(feed: FeedRow): FeedView {
  */
 /**
  * Opens refreshable session `sid` of `actor` for `ttlMs`, ending the oldest of theirs first
- * when they hold {@link MAX_SESSIONS_PER_USER}.
+ * when they hold {@link MAX_SESSIONS_PER_USER} (each told to `onEvicted`).
  */
 function openSession(
   env: CommandEnvironment,
   actor: Username,
   sid: string,
   ttlMs: number,
+  onEvicted: (sid: string) => void = () => {},
 ): SessionView {
   if (env.rows.session(sid) !== undefined) throw new Conflict('that session id is taken; retry');
   const live = env.rows.liveSessionsOf(actor, env.now);
   for (const oldest of live.slice(0, Math.max(0, live.length - MAX_SESSIONS_PER_USER + 1))) {
     env.writes.endSession(oldest.sid);
+    onEvicted(oldest.sid);
   }
   const session: SessionRow = {
     sid,

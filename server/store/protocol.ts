@@ -124,6 +124,10 @@ const commandBody = z.discriminatedUnion('type', [
     sid: id,
     ttlMs: sessionTtl,
     generation: z.int().nonnegative(),
+    // A session this login ends (the user's oldest, past MAX_SESSIONS_PER_USER) has its
+    // access tokens refused for this long, the longest one lives. Absent in entries written
+    // before it existed, which ended the refresh alone.
+    revokeEvictedForMs: sessionTtl.optional(),
     rehash: z
       .strictObject({
         previousHash: z.string().min(1).max(MAX_PASSWORD_HASH_LENGTH),

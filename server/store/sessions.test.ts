@@ -27,15 +27,20 @@ function open(sid: string, generation = 0): CommandOf<'session.open'> {
   return { type: 'session.open', sid, ttlMs: SESSION_MS, generation };
 }
 
-/** Whether an access token of session `sid` still passes the store's check. */
-function accessWorks(c: StoreClient, sid: string, generation = 0): boolean {
+/** What the store answers an access token of session `sid`. */
+function access(c: StoreClient, sid: string, generation = 0) {
   return c.store.query({
     v: 1,
     actor: 'alice',
     at: c.now,
     session: { generation, sid },
     body: { type: 'event.list', from: EPOCH, to: EPOCH + DAY },
-  }).ok;
+  });
+}
+
+/** Whether an access token of session `sid` still passes the store's check. */
+function accessWorks(c: StoreClient, sid: string, generation = 0): boolean {
+  return access(c, sid, generation).ok;
 }
 
 test('a login opens a session that lasts its ttl; each refresh token renews it once and is replaced', async (t) => {
@@ -69,14 +74,22 @@ test('a rotated refresh token coming back ends the session: no more refreshes, i
     { kind: 'session', to: 'alice', change: 'ended', sid: 's1' },
   ]);
   t.regex(c.refused('alice', refresh('s1', 1)).message, /session has ended/, 'nor the current one');
-  t.false(accessWorks(c, 's1'));
+  const ended = access(c, 's1');
+  t.regex(ended.ok ? '' : ended.error.message, /logged out/);
   t.true(accessWorks(c, 's2'), 'the other session goes on');
   t.like(c.ok('alice', refresh('s2', 0)), { outcome: 'rotated' });
-  // The revocation lasts as long as an access token can, then is forgotten.
+  // The revocation lasts as long as an access token can, then is forgotten; the session
+  // stays ended (the store names a session only while it is open).
   c.now += ACCESS_MS + 1;
   c.ok('bob', open('s3'));
   c.ok('bob', { type: 'session.revoke', sid: 's3', expiresAt: c.now + ACCESS_MS });
-  t.true(accessWorks(c, 's1'), 'the revocation of s1 was pruned by a later one');
+  const pruned = access(c, 's1');
+  t.false(pruned.ok);
+  t.regex(
+    pruned.ok ? '' : pruned.error.message,
+    /session has ended/,
+    'the revocation of s1 was pruned by a later one',
+  );
 });
 
 test('the refresh token just rotated away renews the session for a moment, as the current one', async (t) => {
@@ -142,4 +155,29 @@ test(`a user keeps at most ${MAX_SESSIONS_PER_USER} sessions: a login past it en
   c.ok('alice', open('later'));
   t.like(c.ok('alice', refresh('later', 0)), { outcome: 'rotated' });
   t.regex(c.refused('alice', open('later')).message, /session id is taken/);
+});
+
+test('a session a login ends past the cap has its access tokens refused too, and its streams told', async (t) => {
+  // Found by the outside attack: the evicted session's access token still opened /v1/me
+  // and its streams for up to 15 minutes.
+  const c = await client();
+  for (let i = 0; i < MAX_SESSIONS_PER_USER; i++) {
+    c.ok('alice', open(`s${i}`));
+    c.now += 1;
+  }
+  t.true(accessWorks(c, 's0'));
+  const login = c.send('alice', { ...open('newest'), revokeEvictedForMs: ACCESS_MS });
+  t.deepEqual(login.ok && login.notifications, [
+    { kind: 'session', to: 'alice', change: 'ended', sid: 's0' },
+  ]);
+  t.false(accessWorks(c, 's0'));
+  t.true(accessWorks(c, 's1'));
+});
+
+test('a login entry written before evictions were revoked applies as it did then', async (t) => {
+  const c = await client();
+  for (let i = 0; i < MAX_SESSIONS_PER_USER; i++) c.ok('alice', open(`s${i}`));
+  const login = c.send('alice', open('newest'));
+  t.deepEqual(login.ok && login.notifications, []);
+  t.true(accessWorks(c, 's0'), 'only the refresh ended, as the entry decided when it was written');
 });

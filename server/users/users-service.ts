@@ -203,6 +203,7 @@ export class UsersService implements LogicService {
       sid: newTokenId(),
       ttlMs: this.tokens.refreshTtl,
       generation: account.sessionGeneration,
+      revokeEvictedForMs: ACCESS_REVOCATION_MS,
       ...(rehash === undefined ? {} : { rehash }),
     });
     return this.sessionAnswer(account.user, account.sessionGeneration, session, 0);
