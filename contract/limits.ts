@@ -71,6 +71,13 @@ export const MAX_GROUP_MEMBERS = 1000;
  */
 export const MAX_PENDING_GROUP_INVITATIONS = 100;
 
+/**
+ * Of those, at most this many from one inviter: with the cap alone, one account that made a
+ * hundred groups and invited a user to each shut out every other inviter (an outside attack
+ * did). An owner of ten teams still invites a colleague to all of them.
+ */
+export const MAX_PENDING_GROUP_INVITATIONS_FROM_ONE = 10;
+
 export const TIME = { SECOND, MINUTE, HOUR, DAY } as const;
 
 /**

@@ -89,7 +89,13 @@ for (const [name, g, actor, level, outcome, expectedLevel] of additions) {
           now,
           ...(level === undefined ? {} : { level }),
         },
-        { group: g, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
+        {
+          group: g,
+          user: user('newbie'),
+          blocked: false,
+          invitationsWaiting: 0,
+          invitationsFromActor: 0,
+        },
       );
     if (outcome === 'ok') {
       const d = run();
@@ -125,7 +131,13 @@ test('add member (an invitation): unknown group, unknown user, outsiders, duplic
     () =>
       inviteMember(
         { actor: 'boss', group: 'nope', username: 'x', now },
-        { group: undefined, user: user('xyz'), blocked: false, invitationsWaiting: 0 },
+        {
+          group: undefined,
+          user: user('xyz'),
+          blocked: false,
+          invitationsWaiting: 0,
+          invitationsFromActor: 0,
+        },
       ),
     { instanceOf: NotFound },
   );
@@ -133,7 +145,13 @@ test('add member (an invitation): unknown group, unknown user, outsiders, duplic
     () =>
       inviteMember(
         { actor: 'boss', group: 'corp', username: 'ghost', now },
-        { group: corp, user: undefined, blocked: false, invitationsWaiting: 0 },
+        {
+          group: corp,
+          user: undefined,
+          blocked: false,
+          invitationsWaiting: 0,
+          invitationsFromActor: 0,
+        },
       ),
     { instanceOf: NotFound, message: /no user named ghost/ },
   );
@@ -141,7 +159,13 @@ test('add member (an invitation): unknown group, unknown user, outsiders, duplic
     () =>
       inviteMember(
         { actor: 'stranger', group: 'corp', username: 'newbie', now },
-        { group: corp, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
+        {
+          group: corp,
+          user: user('newbie'),
+          blocked: false,
+          invitationsWaiting: 0,
+          invitationsFromActor: 0,
+        },
       ),
     { instanceOf: Forbidden },
   );
@@ -149,7 +173,13 @@ test('add member (an invitation): unknown group, unknown user, outsiders, duplic
     () =>
       inviteMember(
         { actor: 'boss', group: 'corp', username: 'dev', now },
-        { group: corp, user: user('dev'), blocked: false, invitationsWaiting: 0 },
+        {
+          group: corp,
+          user: user('dev'),
+          blocked: false,
+          invitationsWaiting: 0,
+          invitationsFromActor: 0,
+        },
       ),
     { instanceOf: Conflict, message: /already a member/ },
   );
@@ -320,6 +350,7 @@ test('a newcomer receives future events: imposed from superiors, invitations fro
         user: user('newbie'),
         blocked: false,
         invitationsWaiting: 0,
+        invitationsFromActor: 0,
       },
     ),
   );
@@ -366,7 +397,13 @@ test('in a flat group a newcomer joins only the events still waiting for answers
     worldWith([club], events, ['quinn']),
     inviteMember(
       { actor: 'olga', group: 'club', username: 'quinn', now },
-      { group: club, user: user('quinn'), blocked: false, invitationsWaiting: 0 },
+      {
+        group: club,
+        user: user('quinn'),
+        blocked: false,
+        invitationsWaiting: 0,
+        invitationsFromActor: 0,
+      },
     ),
   );
   const d = joinGroup(
@@ -438,7 +475,13 @@ function invitedWorld(by = 'manager', level = 2) {
     worldWith([corp], [], ['newbie']),
     inviteMember(
       { actor: by, group: 'corp', username: 'newbie', level, now },
-      { group: corp, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
+      {
+        group: corp,
+        user: user('newbie'),
+        blocked: false,
+        invitationsWaiting: 0,
+        invitationsFromActor: 0,
+      },
     ),
   );
 }
@@ -513,6 +556,7 @@ test('declining removes the invitation and tells the inviter; --block refuses th
           user: user('newbie'),
           blocked: true,
           invitationsWaiting: 0,
+          invitationsFromActor: 0,
         },
       ),
     { instanceOf: Forbidden, message: /does not accept invitations to corp/ },
@@ -586,14 +630,26 @@ test('inviting again changes the level; the same invitation twice is a conflict'
   const record = groupOf(invitedWorld('boss', 2), 'corp')!;
   const again = inviteMember(
     { actor: 'boss', group: 'corp', username: 'newbie', level: 4, now },
-    { group: record, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
+    {
+      group: record,
+      user: user('newbie'),
+      blocked: false,
+      invitationsWaiting: 0,
+      invitationsFromActor: 0,
+    },
   );
   t.deepEqual(again.result.invited, [{ username: 'newbie', level: 4, invitedBy: 'boss' }]);
   t.throws(
     () =>
       inviteMember(
         { actor: 'boss', group: 'corp', username: 'newbie', level: 2, now },
-        { group: record, user: user('newbie'), blocked: false, invitationsWaiting: 0 },
+        {
+          group: record,
+          user: user('newbie'),
+          blocked: false,
+          invitationsWaiting: 0,
+          invitationsFromActor: 0,
+        },
       ),
     { instanceOf: Conflict, message: /already invited/ },
   );
@@ -608,7 +664,13 @@ test('a group is full counting its pending invitations', (t) => {
     worldWith([big], [], ['one', 'two']),
     inviteMember(
       { actor: 'm0', group: 'big', username: 'one', now },
-      { group: big, user: user('one'), blocked: false, invitationsWaiting: 0 },
+      {
+        group: big,
+        user: user('one'),
+        blocked: false,
+        invitationsWaiting: 0,
+        invitationsFromActor: 0,
+      },
     ),
   );
   t.throws(
@@ -620,6 +682,7 @@ test('a group is full counting its pending invitations', (t) => {
           user: user('two'),
           blocked: false,
           invitationsWaiting: 0,
+          invitationsFromActor: 0,
         },
       ),
     { instanceOf: InvalidInput, message: /counting pending invitations/ },
@@ -632,7 +695,13 @@ test('dissolving a group withdraws its invitations and tells those invited', (t)
     worldWith([solo], [], ['quinn']),
     inviteMember(
       { actor: 'olga', group: 'solo', username: 'quinn', now },
-      { group: solo, user: user('quinn'), blocked: false, invitationsWaiting: 0 },
+      {
+        group: solo,
+        user: user('quinn'),
+        blocked: false,
+        invitationsWaiting: 0,
+        invitationsFromActor: 0,
+      },
     ),
   );
   const d = leaveGroup(

@@ -27,7 +27,11 @@
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { attendeeOf, statusFromAnswers } from './attendance.js';
 import { compareText, decide, eventNotice, groupNotice } from './decisions.js';
-import { MAX_GROUP_MEMBERS, MAX_PENDING_GROUP_INVITATIONS } from '../../contract/limits.js';
+import {
+  MAX_GROUP_MEMBERS,
+  MAX_PENDING_GROUP_INVITATIONS,
+  MAX_PENDING_GROUP_INVITATIONS_FROM_ONE,
+} from '../../contract/limits.js';
 import { seriesEnd } from './recurrence.js';
 import {
   validateGroupKind,
@@ -193,6 +197,8 @@ export interface InviteMemberContext {
   readonly blocked: boolean;
   /** How many group invitations wait for that user's answer. */
   readonly invitationsWaiting: number;
+  /** Of those, how many the actor sent. */
+  readonly invitationsFromActor: number;
 }
 
 /**
@@ -234,6 +240,15 @@ export function inviteMember(
   if (previous === undefined && context.invitationsWaiting >= MAX_PENDING_GROUP_INVITATIONS) {
     throw new InvalidInput(
       `${username} has ${MAX_PENDING_GROUP_INVITATIONS} group invitations waiting for an answer, the most one user gets; they must answer some first`,
+      { field: 'username' },
+    );
+  }
+  if (
+    previous === undefined &&
+    context.invitationsFromActor >= MAX_PENDING_GROUP_INVITATIONS_FROM_ONE
+  ) {
+    throw new InvalidInput(
+      `${username} has ${MAX_PENDING_GROUP_INVITATIONS_FROM_ONE} of your group invitations waiting for an answer, the most one inviter may send; wait for their answer`,
       { field: 'username' },
     );
   }

@@ -84,6 +84,8 @@ export const LOADS = {
     JOIN groups g ON g.name = gi.group_name WHERE gi.username = ? ORDER BY g.name`,
   groupBlock: 'SELECT 1 FROM group_blocks WHERE group_name = ? AND username = ?',
   groupInvitationCount: 'SELECT count(*) FROM group_invitations WHERE username = ?',
+  groupInvitationCountFrom:
+    'SELECT count(*) FROM group_invitations WHERE username = ? AND invited_by = ?',
   sessionGeneration: 'SELECT session_gen FROM users WHERE username = ?',
   sessionRevoked: 'SELECT 1 FROM revoked_sessions WHERE sid = ?',
   sessionById: `SELECT sid, username, refresh_seq, rotated_at, created_at, expires_at
@@ -410,6 +412,7 @@ export class CalendarRows {
   private readonly groupsInvitingUser: PreparedStatement;
   private readonly groupBlock: PreparedStatement;
   private readonly groupInvitationCount: PreparedStatement;
+  private readonly groupInvitationCountFrom: PreparedStatement;
   private readonly sessionGenerationOf: PreparedStatement;
   private readonly sessionRevokedRow: PreparedStatement;
   private readonly sessionById: PreparedStatement;
@@ -446,6 +449,7 @@ export class CalendarRows {
     this.groupsInvitingUser = statements.prepare(LOADS.groupsInvitingUser);
     this.groupBlock = statements.prepare(LOADS.groupBlock);
     this.groupInvitationCount = statements.prepare(LOADS.groupInvitationCount);
+    this.groupInvitationCountFrom = statements.prepare(LOADS.groupInvitationCountFrom);
     this.sessionGenerationOf = statements.prepare(LOADS.sessionGeneration);
     this.sessionRevokedRow = statements.prepare(LOADS.sessionRevoked);
     this.sessionById = statements.prepare(LOADS.sessionById);
@@ -543,6 +547,11 @@ export class CalendarRows {
   /** How many group invitations wait for the user's answer. */
   groupInvitationsWaiting(username: Username): number {
     return integer(this.groupInvitationCount.first([username])?.[0] ?? 0);
+  }
+
+  /** How many of them `inviter` sent (through the index by user: at most the cap's worth). */
+  groupInvitationsWaitingFrom(username: Username, inviter: Username): number {
+    return integer(this.groupInvitationCountFrom.first([username, inviter])?.[0] ?? 0);
   }
 
   /** Whether the user refuses invitations to the group. */

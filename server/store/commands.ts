@@ -489,6 +489,7 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
           user: env.rows.user(body.username),
           blocked: env.rows.blocksGroup(body.group, body.username),
           invitationsWaiting: env.rows.groupInvitationsWaiting(body.username),
+          invitationsFromActor: env.rows.groupInvitationsWaitingFrom(body.username, env.actor()),
         },
       ),
       asGroup,

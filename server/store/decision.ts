@@ -135,6 +135,12 @@ export class TrackedRows implements RowReader {
     return this.rows.groupInvitationsWaiting(username);
   }
 
+  groupInvitationsWaitingFrom(username: Username, inviter: Username): number {
+    // The same key: any invitation to the user, from anyone, changes both counts.
+    this.journal.read(KEYS.groupInvitations(username));
+    return this.rows.groupInvitationsWaitingFrom(username, inviter);
+  }
+
   blocksGroup(group: string, username: Username): boolean {
     // A group's blocks are stamped with the group (see effects.ts).
     this.journal.read(KEYS.group(group));

@@ -3,7 +3,10 @@
  * groups, and membership changes reaching into the events already scheduled.
  */
 import test from 'ava';
-import { MAX_PENDING_GROUP_INVITATIONS } from '../../contract/limits.js';
+import {
+  MAX_PENDING_GROUP_INVITATIONS,
+  MAX_PENDING_GROUP_INVITATIONS_FROM_ONE,
+} from '../../contract/limits.js';
 import { at, openStore, StoreClient } from './test-support.js';
 
 const FEB = { from: at('2025-02-01T00:00:00Z'), to: at('2025-03-01T00:00:00Z') };
@@ -245,22 +248,35 @@ test('nobody becomes your superior, or sees your agenda through a group, without
   );
 });
 
-test('a stranger cannot bury a user under group invitations: past the bound, new ones are refused', async (t) => {
+test('a stranger cannot bury a user under group invitations: past the bounds, new ones are refused', async (t) => {
   const c = new StoreClient(await openStore());
-  c.register('victim', 'spammer');
-  for (let i = 0; i <= MAX_PENDING_GROUP_INVITATIONS; i++) {
-    c.ok('spammer', { type: 'group.create', name: `spam-${i}`, kind: 'flat' });
-    const invite = { type: 'group.addMember', group: `spam-${i}`, username: 'victim' } as const;
-    if (i < MAX_PENDING_GROUP_INVITATIONS) c.ok('spammer', invite);
-    else t.is(c.refused('spammer', invite).code, 'invalid');
+  const spammers = Array.from(
+    { length: MAX_PENDING_GROUP_INVITATIONS / MAX_PENDING_GROUP_INVITATIONS_FROM_ONE },
+    (_, i) => `spammer${i}`,
+  );
+  c.register('victim', 'friend', ...spammers);
+  const invite = (from: string, i: number) => {
+    c.ok(from, { type: 'group.create', name: `${from}-${i}`, kind: 'flat' });
+    return { type: 'group.addMember', group: `${from}-${i}`, username: 'victim' } as const;
+  };
+  // One inviter alone fills no more than its share: others still reach her.
+  for (let i = 0; i < MAX_PENDING_GROUP_INVITATIONS_FROM_ONE; i++)
+    c.ok('spammer0', invite('spammer0', i));
+  t.regex(
+    c.refused('spammer0', invite('spammer0', MAX_PENDING_GROUP_INVITATIONS_FROM_ONE)).message,
+    /of your group invitations waiting/,
+  );
+  c.ok('friend', invite('friend', 0));
+  c.ok('victim', { type: 'group.decline', group: 'friend-0' });
+  // Many inviters together reach the bound of what she keeps waiting.
+  for (const spammer of spammers.slice(1)) {
+    for (let i = 0; i < MAX_PENDING_GROUP_INVITATIONS_FROM_ONE; i++)
+      c.ok(spammer, invite(spammer, i));
   }
+  t.is(c.refused('friend', invite('friend', 1)).code, 'invalid');
   const listed = c.read('victim', { type: 'invitation.list' }).groupInvitations;
   t.is(listed.length, MAX_PENDING_GROUP_INVITATIONS);
   // Answering one makes room for one more.
-  c.ok('victim', { type: 'group.decline', group: 'spam-0', block: true });
-  c.ok('spammer', {
-    type: 'group.addMember',
-    group: `spam-${MAX_PENDING_GROUP_INVITATIONS}`,
-    username: 'victim',
-  });
+  c.ok('victim', { type: 'group.decline', group: 'spammer1-0', block: true });
+  c.ok('friend', { type: 'group.addMember', group: 'friend-1', username: 'victim' });
 });
