@@ -296,6 +296,8 @@ interface World {
   readonly certificates: ReadonlyMap<RoleRelation, Agent>;
   /** Numbers copies and cells. */
   counter: number;
+  /** The last copy of `ranks` made, whose invitation ivy answers before the next is made. */
+  lastRanksCopy?: string;
 }
 
 /** An answer as a cell sees it. */
@@ -556,6 +558,18 @@ async function formerMembers(
 /** A copy of `ranks` as it stands for the matrix (without dora, who is gone). */
 async function ranksCopy(cell: Cell): Promise<Copy> {
   const group = `ranks-${++cell.world.counter}`;
+  // One inviter keeps at most 10 of a user's invitations waiting (contract/limits.ts): ivy
+  // declines the last copy's, whatever became of it, so sam may invite her to this one.
+  if (cell.world.lastRanksCopy !== undefined) {
+    const token = cell.world.sessions.get('ivy');
+    await send(
+      cell.world.system,
+      'declineGroup',
+      { params: { group: cell.world.lastRanksCopy } },
+      token === undefined ? {} : { token },
+    );
+  }
+  cell.world.lastRanksCopy = group;
   await ranksGroup(cell.world, group, { withDora: false });
   await formerMembers(cell.world, group);
   return { group };
