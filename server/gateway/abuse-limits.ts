@@ -4,8 +4,16 @@
  *
  * - registrations per client address (each costs a 16 MiB scrypt and a Raft write, and
  *   "taken" answers tell which names exist);
- * - login attempts per client address, and failed logins per (username, address) and per
- *   username over all addresses;
+ * - password checks — a login, and the current password a signed-in user gives to change
+ *   it or to delete the account — per client address, and failed ones per (username,
+ *   address) and per username over all addresses: one budget for all three, so a stolen
+ *   access token guesses the password no faster than a login can. Each check costs a
+ *   128 MiB scrypt, so at most `passwordChecksInFlight` of a signed-in user's checks from one
+ *   address are in flight through a gateway at once; one more is refused at once, never
+ *   queued (the users service also caps a signed-in account's checks,
+ *   server/users/users-service.ts). Logins are not capped so: their attempts per address
+ *   are counted whatever the outcome, and one account's several devices may well log in at
+ *   the same moment;
  * - session refreshes per client address (each costs a signature check and a Raft write;
  *   a refresh token cannot be guessed, so there is no count of failures to keep);
  * - requests per signed-in user, and live streams per user open at once.
@@ -53,6 +61,11 @@ export interface AbuseLimitRules {
   readonly requestsPerUser: LimitRule;
   /** Live streams one user may hold open at once, over all gateways. */
   readonly streamsPerUser: number;
+  /**
+   * A signed-in user's password checks (password change, account deletion) from one address
+   * in flight at once through this gateway.
+   */
+  readonly passwordChecksInFlight: number;
 }
 
 /**
@@ -70,15 +83,24 @@ export const DEFAULT_ABUSE_LIMITS: AbuseLimitRules = {
   refreshesPerAddress: { points: 120, durationSec: 60 },
   requestsPerUser: { points: 1_500, durationSec: 10 },
   streamsPerUser: 10,
+  passwordChecksInFlight: 2,
 };
 
-/** One admitted login attempt, counted as a failure until forgiven. */
-export interface LoginAttempt {
+/** What a client refused for a password check already in flight is told to wait. */
+const IN_FLIGHT_RETRY_AFTER_MS = 1_000;
+
+/** A login (anyone names the username), or a signed-in user's own current password. */
+export type PasswordCheckKind = 'login' | 'signed-in';
+
+/** One admitted password check, counted as a failed login until forgiven. */
+export interface PasswordCheck {
   /**
-   * The attempt was no failed guess (the password was right, or no service answered): it is
+   * The check was no failed guess (the password was right, or no service answered): it is
    * taken off the failure counts. Idempotent.
    */
   forgive(): Promise<void>;
+  /** The check is over (answered or not): its place in flight is free. Idempotent. */
+  end(): void;
 }
 
 /** The limits the gateway applies, by what a request is. */
@@ -92,6 +114,8 @@ export class AbuseLimits {
   private readonly requests: SharedLimit;
   private readonly streams: StreamLeases;
   private readonly spacingSec: number;
+  private readonly checksInFlight = new Map<string, number>();
+  private readonly maxChecksInFlight: number;
 
   constructor(
     rules: AbuseLimitRules,
@@ -113,6 +137,7 @@ export class AbuseLimits {
     this.requests = limits.limit('requests-user', rules.requestsPerUser);
     this.streams = new StreamLeases({ perUser: rules.streamsPerUser }, limits);
     this.spacingSec = rules.loginsPerAddressUnderAttack.durationSec;
+    this.maxChecksInFlight = rules.passwordChecksInFlight;
   }
 
   /** Counts a registration from `address`; throws {@link RateLimited} past the limit. */
@@ -125,13 +150,57 @@ export class AbuseLimits {
   }
 
   /**
-   * Counts a login attempt for `username` from `address`; throws {@link RateLimited} when a
-   * limit refuses it. The counts are taken before the password is checked, so concurrent
-   * guesses cannot all slip past one check; a good login gives its counts back.
+   * Admits a check of `username`'s password from `address` (a login, or a signed-in user's
+   * current password: the same budget); throws {@link RateLimited} when a limit refuses it.
+   * A signed-in user's check first takes a place in flight (refused at once past
+   * `passwordChecksInFlight`, before anything is counted); then the counts are taken, before
+   * the password is checked, so concurrent guesses cannot all slip past one check; a good
+   * password gives its counts back. The caller {@link PasswordCheck.end}s it when the check
+   * is over.
    */
-  async admitLogin(username: string, address: string): Promise<LoginAttempt> {
+  async admitPasswordCheck(
+    username: string,
+    address: string,
+    kind: PasswordCheckKind,
+  ): Promise<PasswordCheck> {
     const user = username.toLowerCase();
     const pair = `${user}|${address}`;
+    const end = kind === 'signed-in' ? this.takeCheckInFlight(pair) : () => {};
+    try {
+      return { ...(await this.countPasswordCheck(username, user, pair, address)), end };
+    } catch (error) {
+      end();
+      throw error;
+    }
+  }
+
+  /** A place in flight for a password check of `pair`, or {@link RateLimited}; the function frees it. */
+  private takeCheckInFlight(pair: string): () => void {
+    const inFlight = this.checksInFlight.get(pair) ?? 0;
+    if (inFlight >= this.maxChecksInFlight) {
+      this.metrics.limitRefused('password-checks-in-flight');
+      throw new RateLimited(
+        'a password check for this account from this address is still running; wait for its answer',
+        { retryAfterMs: IN_FLIGHT_RETRY_AFTER_MS, limit: 'password-checks-in-flight' },
+      );
+    }
+    this.checksInFlight.set(pair, inFlight + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = (this.checksInFlight.get(pair) ?? 1) - 1;
+      if (left === 0) this.checksInFlight.delete(pair);
+      else this.checksInFlight.set(pair, left);
+    };
+  }
+
+  private async countPasswordCheck(
+    username: string,
+    user: string,
+    pair: string,
+    address: string,
+  ): Promise<Pick<PasswordCheck, 'forgive'>> {
     // All at once: one time budget for the lot, not one each.
     const [fromAddress, pairFailures, userFailures, spacing] = await Promise.all([
       this.loginsByAddress.consume(address),

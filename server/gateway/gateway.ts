@@ -359,7 +359,8 @@ export class Gateway {
         )) as Relayed;
       },
       admitRegistration: () => this.abuse.admitRegistration(clientAddressOf(req)),
-      admitLogin: (username) => this.abuse.admitLogin(username, clientAddressOf(req)),
+      admitPasswordCheck: (username, kind) =>
+        this.abuse.admitPasswordCheck(username, clientAddressOf(req), kind),
       admitRefresh: () => this.abuse.admitRefresh(clientAddressOf(req)),
       absoluteUrl: (path) => `${this.publicBase(req)}${path}`,
       stream: () => {

@@ -112,6 +112,8 @@ export async function startInProcessSystem(
     readonly storeClock?: () => number;
     /** The gateway's abuse limits; each rule left out keeps its default. */
     readonly abuseLimits?: Partial<AbuseLimitRules>;
+    /** The users service's hasher; by default the cheapest scrypt cost. */
+    readonly passwords?: PasswordHasher;
   } = {},
 ): Promise<InProcessSystem> {
   const log: LoggedLine[] = [];
@@ -155,7 +157,7 @@ export async function startInProcessSystem(
     new UsersService(deps, {
       tokens: issuer,
       // The cheapest scrypt cost: what is tested here is everything around hashing.
-      passwords: new PasswordHasher({ N: 2, r: 1, p: 1 }),
+      passwords: options.passwords ?? new PasswordHasher({ N: 2, r: 1, p: 1 }),
       calendars,
     }),
     new GroupsService(deps),

@@ -32,7 +32,7 @@ import {
   type QueryParameters,
   type QueryParametersOf,
 } from './requests.js';
-import type { LoginAttempt } from './abuse-limits.js';
+import type { PasswordCheck, PasswordCheckKind } from './abuse-limits.js';
 import { Router } from './router.js';
 
 /** What a route answers; gateway.ts writes it out. */
@@ -69,8 +69,12 @@ export interface RequestContext {
   dispatch(op: Op): Promise<Relayed>;
   /** Counts a registration from the client's address; throws `RateLimited` past the limit. */
   admitRegistration(): Promise<void>;
-  /** Counts a login attempt for `username` from the client's address; throws `RateLimited` past the limits. */
-  admitLogin(username: string): Promise<LoginAttempt>;
+  /**
+   * Admits a check of `username`'s password from the client's address (a login, or a
+   * signed-in user's current password), counted as a failed login until forgiven; throws
+   * `RateLimited` past the limits, or with too many of a signed-in user's checks in flight.
+   */
+  admitPasswordCheck(username: string, kind: PasswordCheckKind): Promise<PasswordCheck>;
   /** Counts a session refresh from the client's address; throws `RateLimited` past the limit. */
   admitRefresh(): Promise<void>;
   /** `path` (from `/`) as an absolute URL of this gateway, as clients reach it. */
@@ -153,6 +157,41 @@ function bind(name: RouteName, declaration: RouteDeclaration, handlers: RouteHan
   };
 }
 
+/**
+ * Sends `op`, which checks `username`'s password, once the abuse limits admit the check
+ * (before any scrypt runs). Only a wrong password is a failed guess: the check is forgiven
+ * when the service answers otherwise or could not be reached. A signed-in user's wrong
+ * current password counts as a failed login for their username, so a stolen access token
+ * guesses no faster than a login can.
+ */
+async function checkingPassword(
+  call: Pick<RequestContext, 'admitPasswordCheck' | 'dispatch'>,
+  username: string,
+  kind: PasswordCheckKind,
+  op: Op,
+): Promise<Relayed> {
+  const check = await call.admitPasswordCheck(username, kind);
+  try {
+    let answer: Relayed;
+    try {
+      answer = await call.dispatch(op);
+    } catch (error) {
+      if (!(isAgendaError(error) && error.code === 'unauthenticated')) await check.forgive();
+      throw error;
+    }
+    await check.forgive();
+    return answer;
+  } finally {
+    check.end();
+  }
+}
+
+/** The signed-in user of a route that needs one (the gateway authenticated them). */
+function signedInActor(call: Pick<RequestContext, 'actor'>): string {
+  if (call.actor === null) throw new Internal('a signed-in route was called without an actor');
+  return call.actor;
+}
+
 const command = (body: CommandBody): Op => ({ type: 'command', body });
 const query = (body: QueryBody): Op => ({ type: 'query', body });
 
@@ -191,17 +230,11 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
   },
   async login(call) {
     const { username, password } = await call.body();
-    const attempt = await call.admitLogin(username);
-    let answer: Relayed;
-    try {
-      answer = await call.dispatch({ type: 'account.login', username, password });
-    } catch (error) {
-      // Only a wrong password is a failed guess; an attempt nobody could answer is not.
-      if (!(isAgendaError(error) && error.code === 'unauthenticated')) await attempt.forgive();
-      throw error;
-    }
-    await attempt.forgive();
-    return answer;
+    return checkingPassword(call, username, 'login', {
+      type: 'account.login',
+      username,
+      password,
+    });
   },
   async refreshSession(call) {
     const { refreshToken } = await call.body();
@@ -212,11 +245,18 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
   logout: (call) => call.dispatch({ type: 'account.logout' }),
   async changePassword(call) {
     const { currentPassword, newPassword } = await call.body();
-    return call.dispatch({ type: 'account.changePassword', currentPassword, newPassword });
+    return checkingPassword(call, signedInActor(call), 'signed-in', {
+      type: 'account.changePassword',
+      currentPassword,
+      newPassword,
+    });
   },
   async deleteAccount(call) {
     const { password } = await call.body();
-    return call.dispatch({ type: 'account.delete', password });
+    return checkingPassword(call, signedInActor(call), 'signed-in', {
+      type: 'account.delete',
+      password,
+    });
   },
   // Events
   async createEvent(call) {

@@ -24,8 +24,12 @@ import { PasswordHasher } from './passwords.js';
 import { TokenIssuer } from './tokens.js';
 import { UsersService } from './users-service.js';
 
-/** Cheap scrypt: these tests are about deletion, not hashing cost. */
-const CHEAP = new PasswordHasher({ N: 1024, r: 8, p: 1 });
+/**
+ * Cheap scrypt: these tests are about deletion, not hashing cost. One hasher per test's
+ * service, as each replica has its own: the tests run at once, all as alice, and a hasher
+ * caps one account's checks at a time.
+ */
+const CHEAP = { N: 1024, r: 8, p: 1 };
 const SESSION = { generation: 0, sid: 'alice-session' };
 const TOMORROW = EPOCH + 33 * HOUR;
 
@@ -36,7 +40,10 @@ async function setup() {
   const keys = await createSigningKeyPair();
   const users = new UsersService(
     { database, publisher, log: new RecordingLog(), clock: clock.read },
-    { tokens: new TokenIssuer(keys.privateKey, { clock: clock.read }), passwords: CHEAP },
+    {
+      tokens: new TokenIssuer(keys.privateKey, { clock: clock.read }),
+      passwords: new PasswordHasher(CHEAP),
+    },
   );
   const handle = <Answer>(request: ServiceRequest) =>
     users.handle(request, NEVER) as Promise<Answer>;

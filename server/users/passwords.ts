@@ -17,7 +17,7 @@
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Internal, Unavailable } from '../../contract/errors.js';
+import { Internal, RateLimited, Unavailable } from '../../contract/errors.js';
 
 /** scrypt's cost parameters: CPU/memory cost `N` (a power of two), block size `r`, parallelism `p`. */
 export interface ScryptCost {
@@ -114,11 +114,33 @@ export function registrationSalt(requestId: string, username: string): Buffer {
  */
 const CONCURRENT_DERIVATIONS = Math.max(1, Math.min(4, availableParallelism()));
 
+/**
+ * Whose password work a derivation is: the queue serves owners in turn, one derivation each
+ * (round robin), so one account's flood of checks delays another account's login by at most
+ * one derivation per owner waiting, never by the whole flood.
+ */
+export interface PasswordOwner {
+  /** The account the work is for (its username, any case). */
+  readonly key: string;
+  /**
+   * At most this many of the owner's derivations may be running or waiting at once; one more
+   * is refused at once with `RateLimited`, never queued. Unset: no cap (a login, where
+   * strangers choose the username: capping it would let them lock its owner out).
+   */
+  readonly maxPending?: number;
+}
+
+/** How long a check refused by {@link PasswordOwner.maxPending} is told to wait. */
+const PENDING_RETRY_AFTER_MS = 1_000;
+
 /** Hashes and checks passwords at one cost. */
 export class PasswordHasher {
   private decoy: Promise<string> | null = null;
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Waiting derivations by owner; the map's order is the turn (round robin). */
+  private readonly waiting = new Map<string, (() => void)[]>();
+  /** Derivations running or waiting, by owner. */
+  private readonly pending = new Map<string, number>();
 
   constructor(readonly cost: ScryptCost = DEFAULT_SCRYPT_COST) {
     checkCost(cost);
@@ -126,11 +148,17 @@ export class PasswordHasher {
 
   /**
    * The stored form of `password` with `salt` (see {@link registrationSalt}).
-   * @throws Unavailable when `signal` aborts before the hashing starts.
+   * @throws Unavailable when `signal` aborts before the hashing starts; RateLimited past
+   *   `owner.maxPending`.
    */
-  async hash(password: string, salt: Uint8Array, signal?: AbortSignal): Promise<string> {
+  async hash(
+    password: string,
+    salt: Uint8Array,
+    signal?: AbortSignal,
+    owner?: PasswordOwner,
+  ): Promise<string> {
     const saltBytes = Buffer.from(salt);
-    const key = await this.derive(password, saltBytes, this.cost, KEY_BYTES, signal);
+    const key = await this.derive(password, saltBytes, this.cost, KEY_BYTES, signal, owner);
     return format(this.cost, saltBytes, key);
   }
 
@@ -138,36 +166,87 @@ export class PasswordHasher {
    * Whether `password` is the one `stored` was made from, compared in constant time, at the
    * cost written in the hash.
    * @throws Internal when `stored` is not a well-formed hash; Unavailable when `signal`
-   *   aborts before the check starts.
+   *   aborts before the check starts; RateLimited past `owner.maxPending`.
    */
-  async verify(password: string, stored: string, signal?: AbortSignal): Promise<boolean> {
+  async verify(
+    password: string,
+    stored: string,
+    signal?: AbortSignal,
+    owner?: PasswordOwner,
+  ): Promise<boolean> {
     const { cost, salt, key } = parsePasswordHash(stored);
-    const candidate = await this.derive(password, salt, cost, key.length, signal);
+    const candidate = await this.derive(password, salt, cost, key.length, signal, owner);
     return timingSafeEqual(candidate, key);
   }
 
-  /** {@link derive}, when a slot is free and the request still wants it (see CONCURRENT_DERIVATIONS). */
+  /** Derivations of `owner` running or waiting now. */
+  pendingFor(owner: string): number {
+    return this.pending.get(owner.toLowerCase()) ?? 0;
+  }
+
+  /** {@link derive}, when it is the owner's turn and the request still wants it (see CONCURRENT_DERIVATIONS). */
   private async derive(
     password: string,
     salt: Buffer,
     cost: ScryptCost,
     length: number,
     signal: AbortSignal | undefined,
+    owner: PasswordOwner | undefined,
   ): Promise<Buffer> {
-    while (this.running >= CONCURRENT_DERIVATIONS) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    // Work without an owner shares one turn.
+    const key = owner?.key.toLowerCase() ?? '';
+    const pending = this.pending.get(key) ?? 0;
+    if (owner?.maxPending !== undefined && pending >= owner.maxPending) {
+      throw new RateLimited(
+        'another password check of this account is still running; try again in a moment',
+        { retryAfterMs: PENDING_RETRY_AFTER_MS, limit: 'password-checks-user' },
+      );
     }
-    if (signal?.aborted) {
-      this.waiting.shift()?.();
-      throw new Unavailable('the request was given up before its password was checked; retry');
-    }
-    this.running++;
+    this.pending.set(key, pending + 1);
     try {
-      return await derive(password, salt, cost, length);
+      await this.slot(key);
+      try {
+        if (signal?.aborted) {
+          throw new Unavailable('the request was given up before its password was checked; retry');
+        }
+        return await derive(password, salt, cost, length);
+      } finally {
+        this.handOn();
+      }
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      const left = (this.pending.get(key) ?? 1) - 1;
+      if (left === 0) this.pending.delete(key);
+      else this.pending.set(key, left);
     }
+  }
+
+  /** Resolves once a derivation slot is this caller's: at once when one is free. */
+  private slot(key: string): Promise<void> {
+    // A free slot means nobody waits: a freed slot is handed to a waiter before it is freed.
+    if (this.running < CONCURRENT_DERIVATIONS) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const queue = this.waiting.get(key);
+      if (queue === undefined) this.waiting.set(key, [resolve]);
+      else queue.push(resolve);
+    });
+  }
+
+  /** A slot is done with: the next owner in turn gets it, or it is free. */
+  private handOn(): void {
+    const next = this.waiting.entries().next();
+    if (next.done === true) {
+      this.running--;
+      return;
+    }
+    const [key, queue] = next.value;
+    const wake = queue.shift();
+    // This owner's turn is taken: it goes to the back of the line, if it waits for more.
+    this.waiting.delete(key);
+    if (queue.length > 0) this.waiting.set(key, queue);
+    wake?.();
   }
 
   /**
@@ -184,9 +263,13 @@ export class PasswordHasher {
    * Spends the time of a verification and answers false: what a login for an unknown
    * username does, so that it cannot be told from a wrong password by its duration.
    */
-  async verifyNobody(password: string, signal?: AbortSignal): Promise<false> {
+  async verifyNobody(
+    password: string,
+    signal?: AbortSignal,
+    owner?: PasswordOwner,
+  ): Promise<false> {
     this.decoy ??= this.hash(randomBytes(KEY_BYTES).toString('base64url'), randomBytes(SALT_BYTES));
-    await this.verify(password, await this.decoy, signal);
+    await this.verify(password, await this.decoy, signal, owner);
     return false;
   }
 }

@@ -35,7 +35,7 @@ import { ServiceHandler } from '../services/service-handler.js';
 import type { OperationCall } from '../services/service-handler.js';
 import { inlineCalendarParser, type CalendarParser } from './calendar-parser.js';
 import { refuseCommonPassword } from './common-passwords.js';
-import { PasswordHasher, registrationSalt } from './passwords.js';
+import { PasswordHasher, registrationSalt, type PasswordOwner } from './passwords.js';
 import { MAX_ACCESS_TTL_MS, newTokenId, type TokenIssuer } from './tokens.js';
 import type { SessionView } from '../store/protocol.js';
 import type { AccountDeletedAnswer, AccountRemovals } from '../../contract/api.js';
@@ -61,6 +61,20 @@ export interface UsersServiceOptions {
 }
 
 type OpOf<T extends Op['type']> = Extract<Op, { type: T }>;
+
+/**
+ * Password checks of one signed-in account (changing the password, deleting the account)
+ * running or waiting at once in this replica; one more is refused `rate_limited` at once.
+ * The token's holder chose to send them, so they are capped; a login is not (strangers
+ * choose its username), and is only served in its turn (passwords.ts). The gateway counts
+ * failed checks, as failed logins, before any of this (server/gateway/abuse-limits.ts).
+ */
+export const PASSWORD_CHECKS_PER_USER = 2;
+
+/** The hasher's owner of a signed-in account's own password work. */
+function signedIn(actor: string): PasswordOwner {
+  return { key: actor, maxPending: PASSWORD_CHECKS_PER_USER };
+}
 
 /** The clock difference gateways tolerate on a token's expiry (server/users/token-verifier.ts). */
 const TOKEN_CLOCK_TOLERANCE_MS = 30_000;
@@ -164,6 +178,7 @@ export class UsersService implements LogicService {
       op.password,
       registrationSalt(call.request.id, username),
       call.signal,
+      { key: username },
     );
     const { user } = await call.store.command(null, {
       type: 'user.register',
@@ -189,10 +204,12 @@ export class UsersService implements LogicService {
     } catch (error) {
       if (!isAgendaError(error) || error.code !== 'not_found') throw error;
     }
+    // Served in the username's turn, known or not (the same queue either way: no oracle).
+    const owner = { key: op.username };
     const valid =
       account === undefined
-        ? await this.passwords.verifyNobody(op.password, call.signal)
-        : await this.passwords.verify(op.password, account.passwordHash, call.signal);
+        ? await this.passwords.verifyNobody(op.password, call.signal, owner)
+        : await this.passwords.verify(op.password, account.passwordHash, call.signal, owner);
     if (account === undefined || !valid) throw new Unauthenticated(WRONG_CREDENTIALS);
     const { username } = account.user;
     const rehash = this.passwords.needsRehash(account.passwordHash)
@@ -285,13 +302,21 @@ export class UsersService implements LogicService {
     refuseCommonPassword(op.newPassword);
     // As the caller: the store refuses a token whose session ended or whose account is gone.
     const account = await call.store.query(actor, { type: 'user.lookup', username: actor });
-    if (!(await this.passwords.verify(op.currentPassword, account.passwordHash, call.signal))) {
+    if (
+      !(await this.passwords.verify(
+        op.currentPassword,
+        account.passwordHash,
+        call.signal,
+        signedIn(actor),
+      ))
+    ) {
       throw new Unauthenticated('the current password is not right');
     }
     const passwordHash = await this.passwords.hash(
       op.newPassword,
       registrationSalt(call.request.id, actor),
       call.signal,
+      { key: actor },
     );
     const { sessionGeneration, session } = await call.store.command(actor, {
       type: 'user.changePassword',
@@ -321,6 +346,7 @@ export class UsersService implements LogicService {
         password,
         registrationSalt(call.request.id, username),
         call.signal,
+        { key: username },
       );
       return { previousHash, passwordHash };
     } catch (error) {
@@ -357,7 +383,12 @@ export class UsersService implements LogicService {
     // replays below) or outlived by the token, which the store refuses.
     if (
       account !== undefined &&
-      !(await this.passwords.verify(op.password, account.passwordHash, call.signal))
+      !(await this.passwords.verify(
+        op.password,
+        account.passwordHash,
+        call.signal,
+        signedIn(actor),
+      ))
     ) {
       throw new Unauthenticated('the password is not right');
     }
