@@ -21,8 +21,15 @@ import {
 } from '../../base/pki.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
 import { ACCESS_REFUSED_METRIC } from '../net/access-refusals.js';
-import { COMMAND_ACCESS, QUERY_ACCESS, storeAccess } from '../store/access.js';
-import type { CommandBody, QueryBody } from '../store/protocol.js';
+import {
+  COMMAND_ACCESS,
+  FEED_READS,
+  QUERY_ACCESS,
+  SESSIONLESS,
+  actorAccess,
+  storeAccess,
+} from '../store/access.js';
+import type { CommandBody, QueryBody, QueryType } from '../store/protocol.js';
 import { DbService } from './service.js';
 
 const BASE_PORT = 31700;
@@ -249,14 +256,18 @@ let requestIds = 0;
  */
 const actorFor = (body: object): string | null =>
   /^(user|registry|lease|store)\./.test((body as { type: string }).type) ? null : 'sam';
+/** The session a user's token carries: every call acting as a user names one. */
+const SAM_SESSION = { generation: 0, sid: 'sam-session' };
+const sessionFor = (body: object) => (actorFor(body) === null ? {} : { session: SAM_SESSION });
 const command = (body: object) => ({
   v: 1,
   requestId: `access-${++requestIds}`,
   actor: actorFor(body),
+  ...sessionFor(body),
   ids: ['id1', 'id2'],
   body,
 });
-const query = (body: object) => ({ v: 1, actor: actorFor(body), body });
+const query = (body: object) => ({ v: 1, actor: actorFor(body), ...sessionFor(body), body });
 
 test.serial(
   'every command and query type is allowed or refused to every role as the table says',
@@ -499,6 +510,124 @@ test.serial(
     t.regex(
       text,
       new RegExp(`${ACCESS_REFUSED_METRIC}\\{role="vip-agent",operation="lease.get"\\} 25\\b`),
+    );
+  },
+);
+
+test.serial(
+  'M2: a service certificate acts as no user without that user’s session, but for the few operations listed',
+  async (t) => {
+    const c = await cluster();
+    const leader = await c.leader();
+    const sessionless: string[] = [];
+    for (const role of CLUSTER_ROLES) {
+      const agent = c.clients.get(role)!;
+      // As sam, with `session` (none when undefined: JSON leaves it out).
+      const ask = async (kind: 'command' | 'query', type: string, session: object | undefined) => {
+        const bodies = kind === 'command' ? SAMPLE_COMMANDS : SAMPLE_QUERIES;
+        const body = bodies[type]!;
+        const request = kind === 'command' ? command(body) : query(body);
+        return call(agent, leader, kind === 'command' ? 'POST /v1/commands' : 'POST /v1/queries', {
+          ...request,
+          actor: 'sam',
+          session,
+        });
+      };
+      for (const [kind, table] of [
+        ['command', COMMAND_ACCESS],
+        ['query', QUERY_ACCESS],
+      ] as const) {
+        for (const type of Object.keys(table)) {
+          const bodies = kind === 'command' ? SAMPLE_COMMANDS : SAMPLE_QUERIES;
+          const body = bodies[type] as CommandBody & QueryBody;
+          // Only what the role may run at all: the rest is refused (403) before any actor.
+          if (!storeAccess(role, body, kind).allowed) continue;
+          const bare = await ask(kind, type, undefined);
+          const listed =
+            (SESSIONLESS[kind] as Record<string, readonly string[] | undefined>)[type]?.includes(
+              role,
+            ) === true;
+          t.is(actorAccess(role, { actor: 'sam', body }, kind).allowed, listed);
+          if (listed) {
+            sessionless.push(`${role} ${type}`);
+            t.is(bare.status, 200, `${role} ${type}: ${JSON.stringify(bare.body)}`);
+          } else {
+            t.is(bare.status, 401, `${role} ${kind} ${type} as sam without a session`);
+            t.is(bare.body.error?.code, 'unauthenticated');
+          }
+          // A feed's session opens the feed's read and nothing else.
+          const feed = await ask(kind, type, { generation: 0, fid: 'f' });
+          const feedRead = kind === 'query' && FEED_READS.has(type as QueryType);
+          t.is(feed.status, feedRead ? 200 : 401, `${role} ${kind} ${type} with a feed session`);
+        }
+      }
+    }
+    t.deepEqual(sessionless.sort(), ['users session.open', 'users session.refresh']);
+  },
+);
+
+test.serial(
+  'M2: with a stolen users or groups certificate and no token, the victim’s calendar and groups are out of reach',
+  async (t) => {
+    const c = await cluster();
+    const leader = await c.leader();
+    const users = c.clients.get('users')!;
+    const register = await call(users, leader, 'POST /v1/commands', {
+      ...command({ type: 'user.register', username: 'ada', passwordHash: 'scrypt$ada' }),
+    });
+    t.like(register.body.result, { ok: true });
+    const asAda = (body: object, extra: object = {}) => ({
+      v: 1,
+      requestId: `access-${++requestIds}`,
+      actor: 'ada',
+      ids: ['m2-1', 'm2-2'],
+      body,
+      ...extra,
+    });
+    const plant = {
+      type: 'event.create',
+      draft: { title: 'planted', start: 86_400_000, end: 86_400_000 + 3_600_000 },
+    };
+    for (const role of ['users', 'groups'] as const) {
+      const agent = c.clients.get(role)!;
+      for (const body of [plant, { type: 'group.join', group: 'attackers' }]) {
+        const bare = await call(agent, leader, 'POST /v1/commands', asAda(body));
+        t.is(bare.status, 401, `${role}: ${JSON.stringify(bare.body)}`);
+        // A session made up for her is no session of hers: the store opened none such.
+        const forged = await call(
+          agent,
+          leader,
+          'POST /v1/commands',
+          asAda(body, { session: { generation: 0, sid: 'made-up' } }),
+        );
+        t.is(forged.status, 200);
+        t.like(forged.body.result, { ok: false, error: { code: 'unauthenticated' } });
+      }
+      const read = await call(agent, leader, 'POST /v1/queries', {
+        v: 1,
+        actor: 'ada',
+        body: { type: 'event.list', from: 0, to: 7 * 86_400_000 },
+      });
+      t.is(read.status, 401);
+    }
+    // Her own session (a login's) does open her calendar.
+    const login = await call(
+      users,
+      leader,
+      'POST /v1/commands',
+      asAda({ type: 'session.open', sid: 'ada-login', ttlMs: 3_600_000, generation: 0 }),
+    );
+    t.like(login.body.result, { ok: true });
+    const own = await call(users, leader, 'POST /v1/queries', {
+      v: 1,
+      actor: 'ada',
+      session: { generation: 0, sid: 'ada-login' },
+      body: { type: 'event.list', from: 0, to: 7 * 86_400_000 },
+    });
+    t.is(own.status, 200, JSON.stringify(own.body));
+    t.deepEqual(
+      (own.body.result as { ok: boolean; result: { events: unknown[] } }).result.events,
+      [],
     );
   },
 );

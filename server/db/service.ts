@@ -47,12 +47,13 @@ import { isAgendaError, Unavailable } from '../../contract/errors.js';
 import { describeRole, isClusterRole, type ClusterRole } from '../../base/pki.js';
 import { AccessRefusals } from '../net/access-refusals.js';
 import { OPERATOR_ROLES, peerRole, presentsClusterCertificate } from '../net/client-certificate.js';
-import { storeAccess } from '../store/access.js';
+import { actorAccess, storeAccess } from '../store/access.js';
 import { withSharedContext } from '../net/connector.js';
 import {
   parseCommand,
   parseQuery,
   type StoreCommand,
+  type StoreQuery,
   type StoreQueryResult,
   type StoreResult,
   type StoreStatus,
@@ -323,6 +324,7 @@ export class DbService {
     if (!verdict.allowed || role === null) {
       this.refuse(role, command.body.type, verdict.allowed ? 'no role' : verdict.reason);
     }
+    this.authorizeActor(role, command, 'command');
     return { command, role };
   }
 
@@ -360,6 +362,21 @@ export class DbService {
       );
     }
     return forwardedFor;
+  }
+
+  /**
+   * Refuses (401) a call that acts as a user without that user's session, or with a feed's
+   * session for anything but reading the feed: a role's certificate alone is nobody's.
+   */
+  private authorizeActor(
+    role: ClusterRole | null,
+    request: StoreCommand | StoreQuery,
+    kind: 'command' | 'query',
+  ): void {
+    const verdict = actorAccess(role, request, kind);
+    if (!verdict.allowed) {
+      throw HttpError.of('unauthenticated', verdict.reason, { operation: request.body.type });
+    }
   }
 
   /** Answers 403 for `operation`, counted and logged once per role and operation. */
@@ -770,6 +787,7 @@ export class DbService {
     const query = parseQuery({ at: Date.now(), ...body });
     const verdict = storeAccess(role, query.body, 'query');
     if (!verdict.allowed) this.refuse(role, query.body.type, verdict.reason);
+    this.authorizeActor(role, query, 'query');
     this.admit();
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
     const request = { encode: query };

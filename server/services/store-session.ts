@@ -116,7 +116,10 @@ export class StoreSession {
 
   /**
    * The token's session, for the store to check, when the request acts as the user whose
-   * token it is (the users service also acts as nobody: a login looks the user up).
+   * token it is (the users service also acts as nobody: a login looks the user up). The DB
+   * refuses a call acting as a user without one (`actorAccess` in server/store/access.ts),
+   * but for the few its table lets act without (`SESSIONLESS`: a login opening its session,
+   * a refresh naming the refresh token's session in the command itself).
    */
   private sessionFor(actor: string | null): { session?: SessionRef } {
     const { request } = this.options;

@@ -8,7 +8,7 @@ import { loadSqlJs } from '../../raft/kv/sql.js';
 import type { CommandInput } from '../db/client.js';
 import type { LiveUpdate } from '../../contract/api.js';
 import { CalendarStore } from '../store/calendar-store.js';
-import { encodeCommand } from '../store/protocol.js';
+import { encodeCommand, MAX_SESSION_TTL_MS } from '../store/protocol.js';
 import type { QueryBody, StoreQueryResult, StoreResult } from '../store/protocol.js';
 import type { Database, ServiceLog, ServiceRequest, UpdatePublisher } from './ports.js';
 
@@ -44,6 +44,25 @@ export class InProcessDatabase implements Database {
     const [result] = this.store.apply([{ index: this.index, term: 1, data }]);
     if (result === undefined) return Promise.reject(new Error('the store answered nothing'));
     return Promise.resolve(result);
+  }
+
+  /**
+   * Opens session `sid` for `username` as a login would, without recording a command: the
+   * stand-in for the token a test's signed-in requests carry, which the store checks is a
+   * live session of theirs.
+   */
+  openSession(username: string, sid: string, generation = 0): void {
+    this.index += 1;
+    const data = encodeCommand({
+      v: 1,
+      requestId: `open-${sid}`,
+      actor: username,
+      ids: [],
+      at: this.clock(),
+      body: { type: 'session.open', sid, ttlMs: MAX_SESSION_TTL_MS, generation },
+    });
+    const [result] = this.store.apply([{ index: this.index, term: 1, data }]);
+    if (result?.ok !== true) throw new Error(`could not open ${sid} for ${username}`);
   }
 
   query(

@@ -15,9 +15,14 @@
  * - the operator reads every lease and registry key and the store's status, and records
  *   the first Redis primary (lab/runner.ts); it reads no calendar and no password.
  * DB members (`db`) and Redis (`redis`) run nothing through this API of their own.
+ *
+ * A role's grant is not the right to be anyone: a command or query that names an actor must
+ * carry the session of the token that actor's request came with ({@link actorAccess}), which
+ * the store checks is theirs and still live (calendar-store.ts). A service certificate alone
+ * therefore acts as no user; only {@link SESSIONLESS} lists what acts as one without it.
  */
 import { describeRole, type ClusterRole } from '../../base/pki.js';
-import type { CommandBody, CommandType, QueryBody, QueryType } from './protocol.js';
+import type { CommandBody, CommandType, QueryBody, QueryType, SessionRef } from './protocol.js';
 
 /** What a role may do with one operation: any of it, or only on some registry keys or lease names. */
 export type Grant = 'any' | { readonly namesStartingWith: readonly string[] };
@@ -98,6 +103,79 @@ export const QUERY_ACCESS: { readonly [T in QueryType]: Grants } = {
   'lease.get': { supervisor: SUPERVISOR_LEASE, 'vip-agent': VIP_LEASE, operator: 'any' },
   'store.status': { operator: 'any' },
 };
+
+/**
+ * What acts as a user without that user's session, by role: nothing else does.
+ * - `session.open`, for the users service: a login, whose password the service just checked
+ *   against the hash; there is no session before it, it opens the one its tokens name.
+ * - `session.refresh`, for the users service: a refresh token presented (it travels in the
+ *   op, checked by the service, not as the request's credential). The command names that
+ *   token's session itself (`sid`, `generation`), and the store renews nothing unless it is
+ *   the actor's live session of their current generation: the same check, on the same claims.
+ * Not listed, because they name no actor (and are the users service's alone, above):
+ * `user.register` (no account yet), `user.lookup` while logging in and before deleting an
+ * account (the password is checked against it), `user.replacePasswordHash`, and the removal
+ * of what a deleted account left (`user.purge`, `user.beingPurged`, which the deletion's
+ * request and the deletion sweeper run after the account and its sessions are gone).
+ */
+export const SESSIONLESS: {
+  readonly command: { readonly [T in CommandType]?: readonly ClusterRole[] };
+  readonly query: { readonly [T in QueryType]?: readonly ClusterRole[] };
+} = {
+  command: { 'session.open': ['users'], 'session.refresh': ['users'] },
+  query: {},
+};
+
+/**
+ * What a calendar feed's token may read (the `.ics` route of `GET /v1/feeds/:token/calendar.ics`):
+ * a request with a feed's session (`fid`) may run nothing else, here or in the services.
+ */
+export const FEED_READS: ReadonlySet<QueryType> = new Set<QueryType>(['agenda.export']);
+
+/** Whether `session`, a feed's or a login's, may be used for `body`. */
+export function sessionOpens(
+  session: SessionRef,
+  body: CommandBody | QueryBody,
+  kind: 'command' | 'query',
+): AccessVerdict {
+  if (session.fid !== undefined) {
+    return kind === 'query' && FEED_READS.has(body.type as QueryType)
+      ? { allowed: true }
+      : {
+          allowed: false,
+          reason: `a calendar feed token only opens its feed; it may not run ${body.type}`,
+        };
+  }
+  if (session.sid === undefined) {
+    return { allowed: false, reason: 'the session names neither a login nor a feed' };
+  }
+  return { allowed: true };
+}
+
+/**
+ * Whether a call that `role` may run (by {@link storeAccess}) may act as its actor: only with
+ * the session the actor's token carries, unless {@link SESSIONLESS} says otherwise. A call
+ * acting as nobody needs none. A refusal is the caller's `unauthenticated`.
+ */
+export function actorAccess(
+  role: ClusterRole | null,
+  request: {
+    readonly actor: string | null;
+    readonly session?: SessionRef | undefined;
+    readonly body: CommandBody | QueryBody;
+  },
+  kind: 'command' | 'query',
+): AccessVerdict {
+  const { actor, session, body } = request;
+  if (actor === null) return { allowed: true };
+  if (session !== undefined) return sessionOpens(session, body, kind);
+  const table: Readonly<Record<string, readonly ClusterRole[] | undefined>> = SESSIONLESS[kind];
+  if (role !== null && table[body.type]?.includes(role) === true) return { allowed: true };
+  return {
+    allowed: false,
+    reason: `${body.type} as ${actor} needs the session of ${actor}'s token; ${describeRole(role)} may not act as a user on its own`,
+  };
+}
 
 /** Whether a call is allowed, and if not why, for the 403's message. */
 export type AccessVerdict =

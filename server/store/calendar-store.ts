@@ -48,7 +48,10 @@ import type { RowReader } from './decision.js';
 import { DecisionJournal, EFFECT_VERSION, parseEffect } from './effects.js';
 import type { Effect, Outcome } from './effects.js';
 import { parseCommand } from './protocol.js';
+import { sessionOpens } from './access.js';
 import type {
+  CommandBody,
+  QueryBody,
   SessionRef,
   StoreCommand,
   StoreQuery,
@@ -145,12 +148,20 @@ function stale(): StoreResult {
  * request names the token it came with, a token still valid. Checked here, where the data
  * is, the check is as consistent as the data: a command decided after a logout applied is
  * refused, and one decided before it and applied after is stale (it read the session's key)
- * and decided again.
+ * and decided again. Whether a request must name a token is the DB service's to enforce
+ * (`actorAccess` in ./access.ts: it knows the caller's role); what is named must be the
+ * actor's own live session — a session id the store never opened for them is no session, so
+ * a caller cannot make one up — or, only for reading the feed, their feed.
  */
 function actorResolver(
   rows: RowReader,
   actor: Username | null,
   session: SessionRef | undefined,
+  request: {
+    readonly now: Millis;
+    readonly body: CommandBody | QueryBody;
+    readonly kind: 'command' | 'query';
+  },
 ): () => Username {
   let checked: Username | undefined;
   return () => {
@@ -158,28 +169,44 @@ function actorResolver(
     if (actor === null) throw new Unauthenticated('this operation needs a signed-in user');
     const generation = rows.sessionGeneration(actor);
     if (generation === undefined) throw new Unauthenticated(`no user named ${actor}`);
-    if (session !== undefined) refuseEndedSession(rows, actor, generation, session);
+    if (session !== undefined) refuseEndedSession(rows, actor, generation, session, request);
     checked = actor;
     return actor;
   };
 }
 
-/** Refuses a token of `actor` that was logged out, outlived a password change, or names a revoked feed. */
+/**
+ * Refuses a token of `actor` that was logged out, outlived a password change or its session,
+ * names a session or a feed that is not theirs, or is a feed's used for anything but the feed.
+ */
 function refuseEndedSession(
   rows: RowReader,
   actor: Username,
   generation: number,
   session: SessionRef,
+  request: {
+    readonly now: Millis;
+    readonly body: CommandBody | QueryBody;
+    readonly kind: 'command' | 'query';
+  },
 ): void {
+  const opens = sessionOpens(session, request.body, request.kind);
+  if (!opens.allowed) throw new Unauthenticated(opens.reason);
   if (session.generation !== generation) {
     throw new Unauthenticated('your sessions ended when the password changed; log in again');
   }
-  if (session.sid !== undefined && rows.sessionRevoked(session.sid)) {
-    throw new Unauthenticated('this session was logged out; log in again');
+  if (session.sid !== undefined) {
+    if (rows.sessionRevoked(session.sid)) {
+      throw new Unauthenticated('this session was logged out; log in again');
+    }
+    const live = rows.session(session.sid);
+    if (live === undefined || live.username !== actor || live.expiresAt <= request.now) {
+      throw new Unauthenticated('this session has ended; log in again');
+    }
   }
   if (session.fid !== undefined) {
     const feed = rows.feed(session.fid);
-    if (feed === undefined || feed.username !== actor) {
+    if (feed === undefined || feed.username !== actor || feed.expiresAt <= request.now) {
       throw new Unauthenticated('this calendar feed was revoked');
     }
   }
@@ -253,7 +280,11 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       now: Math.max(request.at, connection.meta.get(META.lastAt)),
       rows: connection.rows,
       registry: connection.registry,
-      actor: actorResolver(connection.rows, request.actor, request.session),
+      actor: actorResolver(connection.rows, request.actor, request.session, {
+        now: Math.max(request.at, connection.meta.get(META.lastAt)),
+        body: request.body,
+        kind: 'query',
+      }),
       status: () => this.status(connection),
     };
     try {
@@ -458,7 +489,11 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       rows,
       writes: new RecordedWrites(connection.writes, connection.rows, journal),
       registry: new TrackedRegistry(connection.registry, journal),
-      actor: actorResolver(rows, command.actor, command.session),
+      actor: actorResolver(rows, command.actor, command.session, {
+        now,
+        body: command.body,
+        kind: 'command',
+      }),
       requireIds: (count) => {
         if (command.ids.length - nextId < count) {
           throw new InvalidInput(`the command needs ${count} fresh ids`, { field: 'ids' });

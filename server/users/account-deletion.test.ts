@@ -30,7 +30,9 @@ import { UsersService } from './users-service.js';
  * caps one account's checks at a time.
  */
 const CHEAP = { N: 1024, r: 8, p: 1 };
-const SESSION = { generation: 0, sid: 'alice-session' };
+/** The session of a user's requests (opened by `register`). */
+const sessionOf = (username: string) => ({ generation: 0, sid: `${username}-session` });
+const SESSION = sessionOf('alice');
 const TOMORROW = EPOCH + 33 * HOUR;
 
 async function setup() {
@@ -52,7 +54,7 @@ async function setup() {
       busRequest(actor, op, {
         clock,
         ...(id === undefined ? {} : { id }),
-        ...(actor === null ? {} : { session: SESSION }),
+        ...(actor === null ? {} : { session: sessionOf(actor) }),
       }),
     );
   const refused = async (actor: string | null, op: unknown): Promise<AgendaError> => {
@@ -63,8 +65,11 @@ async function setup() {
     }
     throw new Error(`${JSON.stringify(op)} was not refused`);
   };
-  const register = (username: string) =>
-    send(null, { type: 'account.register', username, password: `${username} password` });
+  // Registered users are signed in: the store opens the session their requests carry.
+  const register = async (username: string) => {
+    await send(null, { type: 'account.register', username, password: `${username} password` });
+    database.openSession(username, sessionOf(username).sid);
+  };
   let sequence = 0;
   const store = async (actor: string, body: CommandBody) => {
     sequence += 1;
@@ -136,7 +141,7 @@ test('deleting answers what went, tells who is concerned, and refuses the accoun
       groupInvitationsDeclined: 1,
       groupBlocksRemoved: 0,
       feedsRevoked: 1,
-      sessionsEnded: 0,
+      sessionsEnded: 1, // the session her own requests came with
     },
   });
   // Her streams are told to close; Bob hears of the cancellation and of the declined invitation.

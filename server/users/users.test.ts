@@ -59,6 +59,9 @@ class CountingHasher extends PasswordHasher {
  */
 const TEST_SCRYPT_COST: ScryptCost = { N: 1024, r: 8, p: 1 };
 
+/** The session of a test user's requests, unless a test names another (opened by `register`). */
+const testSid = (username: string) => `test-session-${username}`;
+
 async function setup(cost: ScryptCost = TEST_SCRYPT_COST) {
   const clock = new TestClock();
   const database = await InProcessDatabase.open(clock.read);
@@ -76,7 +79,7 @@ async function setup(cost: ScryptCost = TEST_SCRYPT_COST) {
       busRequest(actor, op, {
         clock,
         ...(id === undefined ? {} : { id }),
-        ...(actor === null ? {} : { session: session ?? { generation: 0, sid: 'test-session' } }),
+        ...(actor === null ? {} : { session: session ?? { generation: 0, sid: testSid(actor) } }),
       }),
       NEVER,
     ) as Promise<Answer>;
@@ -88,8 +91,12 @@ async function setup(cost: ScryptCost = TEST_SCRYPT_COST) {
     }
     throw new Error('the request was not refused');
   };
-  const register = (username: string, password = `${username}-password`) =>
-    send<UserAnswer>(null, { type: 'account.register', username, password });
+  // Registered users are signed in: the store opens their requests' default session.
+  const register = async (username: string, password = `${username}-password`) => {
+    const answer = await send<UserAnswer>(null, { type: 'account.register', username, password });
+    database.openSession(username, testSid(username));
+    return answer;
+  };
   const hashOf = async (username: string) => {
     const found = await database.query(null, { type: 'user.lookup', username });
     if (!found.ok) throw new Error(`no user ${username}`);
@@ -397,6 +404,7 @@ test('me answers the signed-in user', async (t) => {
     password: 'correct horse battery',
     name: 'Alice',
   });
+  s.database.openSession('alice', testSid('alice'));
   t.deepEqual(await s.send<UserAnswer>('alice', { type: 'account.me' }), {
     user: { username: 'alice', name: 'Alice' },
   });
