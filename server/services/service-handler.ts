@@ -15,6 +15,7 @@ import type { Op, ServiceName } from '../protocol/ops.js';
 import type { LogicService, ServiceAnswer, ServiceDependencies, ServiceRequest } from './ports.js';
 import { StoreSession } from './store-session.js';
 import type { BusRequest } from '../bus/protocol.js';
+import { FEED_READS } from '../store/access.js';
 
 /** What an operation is given to do its work. */
 export interface OperationCall {
@@ -90,9 +91,11 @@ export interface TokenChecker {
  * from the token that travels with it, verified here again with the users service's public
  * key — not from the envelope's `actor` alone, which anyone able to write to the bus could
  * set — and the token's session goes with it, for the store to check on every command and
- * query. Every service process builds its requests here.
+ * query. Every service process builds its requests here. A feed token opens only the feed:
+ * whoever writes a request to the bus with one asks for nothing else with it.
  * @throws Unauthenticated when the token does not verify, names another user than the
- *   envelope, or is missing from a request that acts as a user.
+ *   envelope, is missing from a request that acts as a user, or is a feed's on a request
+ *   for anything but reading the feed.
  */
 export async function serviceRequestFrom(
   request: BusRequest,
@@ -110,5 +113,25 @@ export async function serviceRequestFrom(
   if (request.actor !== verified.actor) {
     throw new Unauthenticated('the request names another user than its token');
   }
+  if (credential.kind === 'feed' && !isFeedRead(request.op)) {
+    throw new Unauthenticated(
+      'a calendar feed token only reads its feed (GET /v1/feeds/<token>/calendar.ics); log in for the API',
+    );
+  }
   return { ...base, actor: verified.actor, session: verified.session };
+}
+
+/**
+ * Whether `op` is what a feed token opens: the export the feed's `.ics` route asks for
+ * (`FEED_READS`). Anything else needs an access token; a refresh token is never a request's
+ * credential at all (the refresh op carries it, and the users service checks it as one).
+ */
+function isFeedRead(raw: unknown): boolean {
+  let op: Op;
+  try {
+    op = parseOp(raw);
+  } catch {
+    return false;
+  }
+  return op.type === 'query' && FEED_READS.has(op.body.type);
 }

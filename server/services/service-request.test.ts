@@ -71,3 +71,50 @@ test('anonymous requests (register, login) carry no token and act as nobody', as
   t.is(request.actor, null);
   t.is(request.session, undefined);
 });
+
+test('M3: a feed token reads its feed and runs nothing else, whoever writes the request', async (t) => {
+  const { issuer, verifier } = await keys();
+  const { token } = await issuer.feed('alice', 0, 'feed-1', Date.now() + 60_000);
+  const credential = { kind: 'feed' as const, token };
+  const exported = await serviceRequestFrom(
+    envelope({
+      actor: 'alice',
+      credential,
+      op: { type: 'query', body: { type: 'agenda.export' } },
+    }),
+    verifier,
+  );
+  t.is(exported.actor, 'alice');
+  t.deepEqual(exported.session, { generation: 0, fid: 'feed-1' });
+  for (const op of [
+    { type: 'command', body: { type: 'group.create', name: 'g', kind: 'team' } },
+    { type: 'command', body: { type: 'event.create', draft: { title: 't', start: 0, end: 1 } } },
+    { type: 'feed.create' },
+    { type: 'feed.list' },
+    { type: 'feed.revoke', id: 'feed-1' },
+    { type: 'account.me' },
+    { type: 'account.logout' },
+    { type: 'account.delete', password: 'x' },
+    { type: 'query', body: { type: 'event.list', from: 0, to: 1 } },
+    { type: 'query', body: { type: 'group.list' } },
+    { type: 'query', body: { type: 'agenda.export', nonsense: true } },
+    'not an op',
+  ]) {
+    const error = await t.throwsAsync<AgendaError>(
+      serviceRequestFrom(envelope({ actor: 'alice', credential, op }), verifier),
+    );
+    t.is(error?.code, 'unauthenticated', JSON.stringify(op));
+    t.regex(error?.message ?? '', /feed token only reads its feed/);
+  }
+  // An access token still runs the export (the API's export route) and everything else.
+  const { token: access } = await issuer.session('alice', 0);
+  const viaApi = await serviceRequestFrom(
+    envelope({
+      actor: 'alice',
+      credential: { kind: 'session', token: access },
+      op: { type: 'command', body: { type: 'group.create', name: 'g', kind: 'team' } },
+    }),
+    verifier,
+  );
+  t.is(viaApi.actor, 'alice');
+});
