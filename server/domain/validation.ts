@@ -36,9 +36,9 @@ import type { GroupKind, Interval, Millis, Recurrence, Visibility } from './type
 import { refuseInvisibleCharacters } from './text-hygiene.js';
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
-// Line breaks and tabs are fine in a description, nowhere else; other control characters never.
+// Line breaks and tabs are fine in a description, nowhere else; other control characters
+// never: C0 and C1 controls, U+0085 NEXT LINE counted with the line breaks.
 // eslint-disable-next-line no-control-regex
-// C0 and C1 controls (U+0085 NEXT LINE among them) but the line breaks and tab of LINE_BREAKS_AND_TABS.
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
 const LINE_BREAKS_AND_TABS = /[\n\r\t\u0085\u2028\u2029]/;
 

@@ -38,13 +38,27 @@ export function isCommonPassword(password: string): boolean {
 }
 
 /**
- * Refuses a password on the list.
+ * Refuses a password an attacker tries first: one on the list, one that is the account's own
+ * username, one character repeated (`aaaaaaaa`, eight spaces), white space alone, or one
+ * holding control characters (a NUL ends the password in more than one client's C string).
  * @throws InvalidInput (400, field `password`) saying why.
  */
-export function refuseCommonPassword(password: string): void {
-  if (isCommonPassword(password)) {
-    throw new InvalidInput('this password is among the most commonly used; choose another', {
-      field: 'password',
-    });
+export function refuseCommonPassword(password: string, username: string): void {
+  const why = guessable(password, username);
+  if (why !== null) throw new InvalidInput(`${why}; choose another`, { field: 'password' });
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+function guessable(password: string, username: string): string | null {
+  if (CONTROL.test(password)) return 'a password may not hold control characters';
+  if (password.trim() === '') return 'a password cannot be white space alone';
+  const [first] = [...password];
+  if ([...password].every((c) => c === first)) {
+    return 'this password is one character repeated';
   }
+  if (password.toLowerCase() === username.toLowerCase()) return 'this password is your username';
+  if (isCommonPassword(password)) return 'this password is among the most commonly used';
+  return null;
 }

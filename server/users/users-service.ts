@@ -172,7 +172,7 @@ export class UsersService implements LogicService {
   private async register(op: OpOf<'account.register'>, call: OperationCall): Promise<UserAnswer> {
     const username = validateUsername(op.username);
     validatePassword(op.password);
-    refuseCommonPassword(op.password);
+    refuseCommonPassword(op.password, username);
     const displayName = validateDisplayName(op.name, username);
     const passwordHash = await this.passwords.hash(
       op.password,
@@ -299,7 +299,7 @@ export class UsersService implements LogicService {
   ): Promise<LoginAnswer> {
     const actor = requireActor(call.request);
     validatePassword(op.newPassword);
-    refuseCommonPassword(op.newPassword);
+    refuseCommonPassword(op.newPassword, actor);
     // As the caller: the store refuses a token whose session ended or whose account is gone.
     const account = await call.store.query(actor, { type: 'user.lookup', username: actor });
     if (

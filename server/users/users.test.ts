@@ -229,6 +229,29 @@ test('a wrong password and an unknown username get the same answer, after the sa
   t.deepEqual(unknownUser.toWire(), wrongPassword.toWire());
 });
 
+test('registration refuses a password of the username, one character repeated, blanks or control characters (outside attack)', async (t) => {
+  const s = await setup();
+  const cases: readonly (readonly [string, RegExp])[] = [
+    ['alexandria', /is your username/],
+    ['ALEXANDRIA', /is your username/],
+    ['aaaaaaaa', /one character repeated/],
+    ['        ', /white space alone/],
+    [' \t  \t   ', /control characters/],
+    ['\u0000'.repeat(8), /control characters/],
+    ['pass\u001bword9', /control characters/],
+  ];
+  for (const [password, why] of cases) {
+    const refused = await s.refused(null, {
+      type: 'account.register',
+      username: 'alexandria',
+      password,
+    });
+    t.is(refused.code, 'invalid', JSON.stringify(password));
+    t.regex(refused.message, why, JSON.stringify(password));
+  }
+  t.is(s.database.commands.length, 0, 'nothing was registered');
+});
+
 test('registration refuses a password among the most common, in any letter case, saying why', async (t) => {
   const s = await setup();
   for (const password of ['12345678', 'password1', 'PassWord1', 'QWERTYUIOP', 'baseball']) {
