@@ -107,8 +107,8 @@ export function purgeAccount(
   batch.leaveEvents(removed);
   batch.leaveGroups(removed);
   batch.liftBlocks(removed);
-  // Work left over means every list came back empty: nothing of theirs is left.
-  const done = batch.workLeft();
+  // Budget left over means every list came back empty: nothing of theirs is left.
+  const done = batch.budgetLeft();
   if (done) env.writes.markAccountPurged(username, env.now);
   return { result: { removed, done }, notifications: batch.notifications };
 }
@@ -123,18 +123,18 @@ class PurgeBatch {
     private readonly env: CommandEnvironment,
   ) {}
 
-  workLeft(): boolean {
+  budgetLeft(): boolean {
     return this.spent < ACCOUNT_PURGE_BUDGET;
   }
 
   /** Their sessions: none is renewed any more (the store refuses their tokens already). */
   endSessions(removed: Counts): void {
     const { env, username } = this;
-    while (this.workLeft()) {
+    while (this.budgetLeft()) {
       const sids = env.rows.sessionIdsOf(username, PAGE);
       if (sids.length === 0) return;
       for (const sid of sids) {
-        if (!this.workLeft()) return;
+        if (!this.budgetLeft()) return;
         env.writes.endSession(sid);
         this.spent += 1;
         removed.sessionsEnded += 1;
@@ -147,11 +147,11 @@ class PurgeBatch {
     const { env, username } = this;
     const command = { username, now: env.now };
     const done = new Set<string>();
-    while (this.workLeft()) {
+    while (this.budgetLeft()) {
       const ids = env.rows.attendance(username, PAGE);
       if (ids.length === 0) return;
       for (const id of ids) {
-        if (!this.workLeft()) return;
+        if (!this.budgetLeft()) return;
         // Each decision takes them off the event, so it cannot come back.
         if (done.has(id)) throw new Internal(`${username} is still on event ${id}`);
         done.add(id);
@@ -168,11 +168,11 @@ class PurgeBatch {
   leaveGroups(removed: Counts): void {
     const { env, username } = this;
     const command = { username, now: env.now };
-    while (this.workLeft()) {
+    while (this.budgetLeft()) {
       const names = env.rows.groupNamesOf(username, PAGE);
       if (names.length === 0) return;
       for (const name of names) {
-        if (!this.workLeft()) return;
+        if (!this.budgetLeft()) return;
         const group = env.rows.group(name);
         if (group === undefined) throw new Internal(`${username} is in a missing group ${name}`);
         const last = group.members.length === 1;
@@ -210,11 +210,11 @@ class PurgeBatch {
   /** The groups they block: the blocks go. */
   liftBlocks(removed: Counts): void {
     const { env, username } = this;
-    while (this.workLeft()) {
+    while (this.budgetLeft()) {
       const groups = env.rows.blockedGroupsOf(username, PAGE);
       if (groups.length === 0) return;
       for (const group of groups) {
-        if (!this.workLeft()) return;
+        if (!this.budgetLeft()) return;
         env.writes.apply([{ kind: 'deleteGroupBlock', group, username }]);
         this.spent += 1;
         removed.groupBlocksRemoved += 1;

@@ -143,6 +143,13 @@ function stale(): StoreResult {
   };
 }
 
+/** What the actor check needs of the request: when it runs, and what it asks. */
+interface ActorCheck {
+  readonly now: Millis;
+  readonly body: CommandBody | QueryBody;
+  readonly kind: 'command' | 'query';
+}
+
 /**
  * Holds the actor of one command or query, checked once: a registered user, and, when the
  * request names the token it came with, a token still valid. Checked here, where the data
@@ -157,11 +164,7 @@ function actorResolver(
   rows: RowReader,
   actor: Username | null,
   session: SessionRef | undefined,
-  request: {
-    readonly now: Millis;
-    readonly body: CommandBody | QueryBody;
-    readonly kind: 'command' | 'query';
-  },
+  request: ActorCheck,
 ): () => Username {
   let checked: Username | undefined;
   return () => {
@@ -184,11 +187,7 @@ function refuseEndedSession(
   actor: Username,
   generation: number,
   session: SessionRef,
-  request: {
-    readonly now: Millis;
-    readonly body: CommandBody | QueryBody;
-    readonly kind: 'command' | 'query';
-  },
+  request: ActorCheck,
 ): void {
   const opens = sessionOpens(session, request.body, request.kind);
   if (!opens.allowed) throw new Unauthenticated(opens.reason);
@@ -276,12 +275,13 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       return { decisions: request.decide.map((command) => this.decide(command)) };
     }
     const connection = this.open();
+    const now = Math.max(request.at, connection.meta.get(META.lastAt));
     const env: QueryEnvironment = {
-      now: Math.max(request.at, connection.meta.get(META.lastAt)),
+      now,
       rows: connection.rows,
       registry: connection.registry,
       actor: actorResolver(connection.rows, request.actor, request.session, {
-        now: Math.max(request.at, connection.meta.get(META.lastAt)),
+        now,
         body: request.body,
         kind: 'query',
       }),
