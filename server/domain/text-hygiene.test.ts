@@ -120,3 +120,16 @@ test('line and paragraph separators and C1 controls are refused in one-line text
     t.true(error instanceof InvalidInput, JSON.stringify(c));
   }
 });
+
+test('a flag followed by a megabyte of tag characters is stripped in linear time', (t) => {
+  // Each tag character looks back for its flag: unbounded, this run took minutes.
+  const flag = '\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}';
+  const flood = flag + '\u{E0061}'.repeat(500_000);
+  const started = process.hrtime.bigint();
+  const kept = withoutInvisibleCharacters(`x${flood}y`);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  t.true(kept.startsWith(`x${flag}`));
+  t.true(kept.length < 100, `${kept.length} code units kept`);
+  t.true(kept.endsWith('y'));
+  t.true(ms < 5_000, `${Math.round(ms)} ms`);
+});

@@ -69,10 +69,21 @@ function isTag(codePoint: number | undefined): boolean {
   return codePoint !== undefined && codePoint >= TAG_FIRST && codePoint <= TAG_LAST;
 }
 
+/**
+ * The most tag characters a flag carries: a subdivision code (`gbsct`, up to 6 letters and
+ * digits) and the cancel tag, with room to spare. Looking back further than this for the
+ * flag would make a long run of tag characters cost the square of its length, and text
+ * from imports runs to megabytes.
+ */
+const MAX_FLAG_TAGS = 16;
+
 /** Whether the tag character at `index` belongs to a tag sequence on a black flag. */
 function tagsAFlag(text: string, index: number): boolean {
   let at = index;
-  while (at >= 2 && isTag(text.codePointAt(at - 2))) at -= 2;
+  for (let tags = 0; at >= 2 && isTag(text.codePointAt(at - 2)); tags++) {
+    if (tags >= MAX_FLAG_TAGS) return false;
+    at -= 2;
+  }
   return codePointBefore(text, at) === BLACK_FLAG;
 }
 
