@@ -7,6 +7,7 @@
 import { createSocket } from 'node:dgram';
 import { hostname } from 'node:os';
 import { silentLogger } from '../base/log.js';
+import type { MutualTlsMaterial } from '../base/tls.js';
 import { joinGossip } from '../server/gossip/join.js';
 import type { GossipNode } from '../server/gossip/node.js';
 import { parseAddress } from '../server/gossip/node.js';
@@ -25,7 +26,11 @@ export class GossipWatcher {
   /** Resolves once the view holds someone else (the join answered) — or on close. */
   private joined: Promise<void> | null = null;
 
-  constructor(private readonly description: GossipDescription) {}
+  /** `tls` is the operator's certificate: it vouches for the observer in gossip (`proof.ts`). */
+  constructor(
+    private readonly description: GossipDescription,
+    private readonly tls: MutualTlsMaterial,
+  ) {}
 
   /**
    * Binds and joins; the first call resolves once the view holds another member or `waitMs`
@@ -91,6 +96,7 @@ export class GossipWatcher {
       },
       (path) => path,
       { id: self, role: OBSERVER_ROLE },
+      this.tls,
       silentLogger,
     );
     this.joined = new Promise((resolve) => {

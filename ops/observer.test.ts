@@ -1,5 +1,6 @@
 import test from 'ava';
 import { silentLogger } from '../base/log.js';
+import type { ClusterRole } from '../base/pki.js';
 import { joinGossip } from '../server/gossip/join.js';
 import type { GossipNode } from '../server/gossip/node.js';
 import type { GossipMember } from './model.js';
@@ -34,6 +35,7 @@ async function gossipMember(pki: TestPki, id: string, role: string, port: number
     },
     (p) => p,
     { id, role },
+    await pki.member(id, role as ClusterRole),
     silentLogger,
   );
 }

@@ -99,7 +99,7 @@ export class ClusterObserver implements DashboardFeed {
       client.on('error', () => {});
       return { name: r.name, address: r.address, client };
     });
-    this.gossip = description.gossip ? new GossipWatcher(description.gossip) : null;
+    this.gossip = description.gossip ? new GossipWatcher(description.gossip, tls) : null;
   }
 
   /** One observation of the cluster, now. The first one also joins gossip. */

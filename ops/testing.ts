@@ -10,6 +10,8 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import type { VipAgentStatus } from '../vip-agent/agent.js';
 import { createCertificateAuthority, issueCertificate } from '../base/pki.js';
+import type { ClusterRole } from '../base/pki.js';
+import type { MutualTlsMaterial } from '../base/tls.js';
 import { temporaryDirectory } from '../test/support/temp-dirs.js';
 import { tcpTestServer } from '../server/net/test-support.js';
 
@@ -19,6 +21,8 @@ export interface TestPki {
   readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
   readonly gossipKeyFile: string;
   readonly server: { readonly ca: string; readonly cert: string; readonly key: string };
+  /** PEM of a daemon's certificate (common name `name`, `role`), for a gossip member. */
+  member(name: string, role: ClusterRole): Promise<MutualTlsMaterial>;
 }
 
 /** A fresh CA, an operator client certificate and a gossip key, written to a temporary dir. */
@@ -48,6 +52,10 @@ export async function createTestPki(): Promise<TestPki> {
     },
     gossipKeyFile: await file('gossip.key', 'observer-test-gossip-key-0123456789\n'),
     server: { ca: ca.certPem, cert: server.certPem, key: server.keyPem },
+    member: async (name, role) => {
+      const issued = await issueCertificate(ca, { name, usages: 'both', role });
+      return { ca: ca.certPem, cert: issued.certPem, key: issued.keyPem };
+    },
   };
 }
 

@@ -83,6 +83,7 @@ export class StatelessDaemon<F extends StatelessDaemonFile> {
       config,
       this.config.path,
       { id: this.name, role, meta },
+      this.config.tls,
       this.logger,
     );
     return this.gossip;

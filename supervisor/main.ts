@@ -57,7 +57,13 @@ try {
     });
   }
   if (config.file.gossip) {
-    gossip = await joinGossip(config.file.gossip, config.path, { id, role: 'supervisor' }, logger);
+    gossip = await joinGossip(
+      config.file.gossip,
+      config.path,
+      { id, role: 'supervisor' },
+      config.tls,
+      logger,
+    );
   }
 } catch (err) {
   exitOnStartFailure(logger, err);

@@ -34,6 +34,7 @@ test('the VIP moving and a gossip member leaving show up live, from real targets
     { listen: `${HOST}:30543`, seeds: [], keyFile: pki.gossipKeyFile, periodMs: 200 },
     (p) => p,
     { id: 'gateway-1', role: 'gateway' },
+    await pki.member('gateway-1', 'gateway'),
     silentLogger,
   );
   t.teardown(() => gateway.close());

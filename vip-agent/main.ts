@@ -90,7 +90,13 @@ try {
     logger,
   });
   if (file.gossip) {
-    gossip = await joinGossip(file.gossip, config.path, { id: file.id, role: 'vip-agent' }, logger);
+    gossip = await joinGossip(
+      file.gossip,
+      config.path,
+      { id: file.id, role: 'vip-agent' },
+      config.tls,
+      logger,
+    );
   }
 } catch (error) {
   exitOnStartFailure(logger, error);

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
+import type { ClusterRole } from '../../base/pki.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
 import { BusConnection } from './connection.js';
 import type { BusConnectionOptions, BusLogger } from './connection.js';
@@ -35,7 +36,19 @@ export interface RedisTlsFiles {
   readonly client: MutualTlsMaterial;
   /** The operator's certificate: the only one a daemon's `/metrics` answers. */
   readonly operator: MutualTlsMaterial;
+  /**
+   * A daemon's own certificate, as the lab issues it: common name `name`, `role`, good for
+   * both ends of TLS on loopback; also written as `<name>.pem` and `<name>-key.pem` in `dir`
+   * for daemons a test spawns. Gossip accepts a member's news only under such a certificate.
+   */
+  member(name: string, role: ClusterRole): Promise<MutualTlsMaterial & MemberTlsFiles>;
   remove(): Promise<void>;
+}
+
+/** Where {@link RedisTlsFiles.member} wrote a daemon's certificate and key. */
+export interface MemberTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 /** Creates a CA, a server certificate (also used by replicas to authenticate to their primary) and a client certificate. */
@@ -67,6 +80,26 @@ export async function createRedisTls(): Promise<RedisTlsFiles> {
     keyFile,
     client: { ca: ca.certPem, cert: client.certPem, key: client.keyPem },
     operator: { ca: ca.certPem, cert: operator.certPem, key: operator.keyPem },
+    member: async (name, role) => {
+      const issued = await issueCertificate(ca, {
+        name,
+        dnsNames: ['localhost'],
+        ipAddresses: [REDIS_HOST],
+        usages: 'both',
+        role,
+      });
+      const memberCert = path.join(dir, `${name}.pem`);
+      const memberKey = path.join(dir, `${name}-key.pem`);
+      await writeFile(memberCert, issued.certPem);
+      await writeFile(memberKey, issued.keyPem, { mode: 0o600 });
+      return {
+        ca: ca.certPem,
+        cert: issued.certPem,
+        key: issued.keyPem,
+        certFile: memberCert,
+        keyFile: memberKey,
+      };
+    },
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

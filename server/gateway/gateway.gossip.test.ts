@@ -138,6 +138,7 @@ test('on loopback: a replica dies, comes back and leaves, and the gateway follow
     gossip(30020),
     at,
     { id: 'gateway-1', role: 'gateway' },
+    await tls.member('gateway-1', 'gateway'),
     silentLogger,
   );
   t.teardown(() => gatewayNode.close());
@@ -145,6 +146,7 @@ test('on loopback: a replica dies, comes back and leaves, and the gateway follow
     gossip(30021),
     at,
     { id: 'users-1', role: 'users' },
+    await tls.member('users-1', 'users'),
     silentLogger,
   );
   t.teardown(() => usersNode.close());
@@ -152,6 +154,7 @@ test('on loopback: a replica dies, comes back and leaves, and the gateway follow
   const g = await startTestGateway(t, nextPort(), { replicas: view });
   const token = await g.token('alice');
 
+  const groupsTls = await tls.member('groups-2', 'groups');
   const configPath = path.join(tls.dir, 'groups-2.json');
   // The key a replica verifies its requests' tokens with: any, since none comes here.
   await writeFile(
@@ -163,7 +166,7 @@ test('on loopback: a replica dies, comes back and leaves, and the gateway follow
     JSON.stringify({
       service: 'groups',
       instance: 2,
-      tls: { ca: tls.caFile, cert: tls.certFile, key: tls.keyFile },
+      tls: { ca: tls.caFile, cert: groupsTls.certFile, key: groupsTls.keyFile },
       verificationKey: 'token-public.pem',
       // Nothing listens here: the replica runs, cut off from the DB, which gossip ignores.
       db: { '1': '127.0.0.1:30019' },

@@ -183,4 +183,15 @@ function registerGossip(registry: Registry, replicas: ReplicaDirectory): void {
       }
     },
   });
+  const unproven: Counter = new Counter({
+    name: 'agenda_gossip_unproven_news_total',
+    help:
+      "News items dropped from authenticated gossip for want of the member's own signature " +
+      '(a member holding the cluster key spoke for another one).',
+    registers,
+    collect() {
+      unproven.reset();
+      unproven.inc(stats().unproven ?? 0);
+    },
+  });
 }

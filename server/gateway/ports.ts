@@ -87,6 +87,8 @@ export interface ReplicaDirectory {
     readonly received: number;
     readonly sendErrors: number;
     readonly dropped: Readonly<Record<string, number>>;
+    /** News dropped for want of its member's proof; absent where no proofs are checked. */
+    readonly unproven?: number;
   };
 }
 

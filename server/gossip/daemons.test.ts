@@ -48,16 +48,18 @@ test('a supervisor joins under its id, leaves on SIGTERM, and is found dead afte
     gossip(30030),
     (p) => path.resolve(tls.dir, p),
     { id: 'gateway-1', role: 'gateway' },
+    await tls.member('gateway-1', 'gateway'),
     silentLogger,
   );
   t.teardown(() => node.close());
   const view = new GossipView(node, { settleMs: 0 });
+  await tls.member('supervisor-1', 'supervisor');
   const configPath = path.join(tls.dir, 'supervisor-1.json');
   await writeFile(
     configPath,
     JSON.stringify({
       id: 'supervisor-1',
-      tls: { ca: 'ca.pem', cert: 'redis.pem', key: 'redis-key.pem' },
+      tls: { ca: 'ca.pem', cert: 'supervisor-1.pem', key: 'supervisor-1-key.pem' },
       db: { '1': '127.0.0.1:30038' },
       redis: ['127.0.0.1:30039'],
       checkIntervalMs: 50,
@@ -84,6 +86,33 @@ test('a supervisor joins under its id, leaves on SIGTERM, and is found dead afte
   second.child.kill('SIGKILL');
   await second.exited;
   await waitFor('supervisor-1 to be found dead', () => state() === 'dead');
+});
+
+test('a supervisor whose certificate names another member does not start, and says why', async (t) => {
+  const tls = await createRedisTls();
+  t.teardown(() => tls.remove());
+  await writeFile(path.join(tls.dir, 'gossip.key'), KEY, { mode: 0o600 });
+  // A genuine cluster certificate, but another supervisor's: it cannot speak for this one.
+  await tls.member('supervisor-2', 'supervisor');
+  const configPath = path.join(tls.dir, 'supervisor-1.json');
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      id: 'supervisor-1',
+      tls: { ca: 'ca.pem', cert: 'supervisor-2.pem', key: 'supervisor-2-key.pem' },
+      db: { '1': '127.0.0.1:30038' },
+      redis: ['127.0.0.1:30039'],
+      gossip: gossip(30034),
+    }),
+  );
+  const { output, exited } = run('supervisor/main.ts', configPath);
+  const [code] = await exited;
+  t.is(code, 1);
+  t.regex(
+    output.stderr,
+    /certificate cannot vouch for supervisor-1: .*supervisor-1 as its common name/,
+  );
+  t.notRegex(output.stdout, /"event":"ready"/);
 });
 
 test('a service whose gossip key is too short does not start, and says why', async (t) => {

@@ -7,7 +7,8 @@ import test from 'ava';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { RecordingLogger as BusRecordingLogger } from '../bus/test-support.js';
+import { RecordingLogger as BusRecordingLogger, createRedisTls } from '../bus/test-support.js';
+import type { RedisTlsFiles } from '../bus/test-support.js';
 import type { GossipConfig } from './config.js';
 import { GossipError } from './errors.js';
 import { joinGossip, protocolFor, readGossipKey } from './join.js';
@@ -25,6 +26,14 @@ class RecordingLogger extends BusRecordingLogger {
       .filter((line) => line.message === 'gossip membership changed')
       .map((line) => `${String(line.fields.change)} ${String(line.fields.member)}`);
   }
+}
+
+/** One CA for the file: each member joins under its own certificate, as in the lab. */
+let pki: Promise<RedisTlsFiles> | null = null;
+test.after.always(async () => (await pki)?.remove());
+async function memberTls(id: string, role: string) {
+  pki ??= createRedisTls();
+  return (await pki).member(id, role === OBSERVER_ROLE ? 'operator' : (role as 'users'));
 }
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
@@ -60,6 +69,7 @@ test('a missing key file is refused with the path and the reason', async (t) => 
     config(30009, []),
     (p) => path.join(dir, p),
     { id: 'x', role: 'users' },
+    await memberTls('x', 'users'),
     new RecordingLogger(),
   );
   t.is((await t.throwsAsync(joining, { instanceOf: GossipError })).code, 'invalid_config');
@@ -90,7 +100,13 @@ test('members join with a key relative to their config, log changes, and an obse
   const nodes: GossipNode[] = [];
   t.teardown(() => Promise.all(nodes.map((node) => node.close())));
   const join = async (port: number, id: string, role: string, logger = new RecordingLogger()) => {
-    const node = await joinGossip(config(port, [30000]), at, { id, role }, logger);
+    const node = await joinGossip(
+      config(port, [30000]),
+      at,
+      { id, role },
+      await memberTls(id, role),
+      logger,
+    );
     nodes.push(node);
     return node;
   };
@@ -140,6 +156,7 @@ test('a key others can read is used but warned about; a taken port is a clear er
     config(30005, [], 'open.key'),
     (p) => path.join(dir, p),
     { id: 'a', role: 'users' },
+    await memberTls('a', 'users'),
     logs,
   );
   t.teardown(() => first.close());
@@ -153,6 +170,7 @@ test('a key others can read is used but warned about; a taken port is a clear er
     config(30005, [], 'open.key'),
     (p) => path.join(dir, p),
     { id: 'b', role: 'users' },
+    await memberTls('b', 'users'),
     logs,
   );
   const error = await t.throwsAsync(taken, { instanceOf: GossipError });

@@ -9,11 +9,13 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { Logger } from '../../base/log.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
 import type { GossipConfig } from './config.js';
 import { GossipError } from './errors.js';
 import { GossipNode, parseAddress } from './node.js';
+import { MemberSigner, ProofVerifier } from './proof.js';
 import type { SwimConfig } from './swim.js';
-import type { MemberId, MemberRole, MembershipEvent } from './types.js';
+import type { MemberId, MemberIdentity, MemberRole, MembershipEvent } from './types.js';
 
 /** The protocol period when the config says nothing: one probe a second, as SWIM suggests. */
 export const DEFAULT_PERIOD_MS = 1000;
@@ -72,16 +74,43 @@ export function protocolFor(
 }
 
 /**
+ * The signer and verifier of a member's proofs (`proof.ts`), from its TLS material. Throws
+ * `invalid_config` when the certificate could not prove `self` to the others: not from the
+ * CA, or naming another member or role. Found at start, that is a clear error; found by the
+ * others, it would be a member nobody ever hears of.
+ */
+export function memberProofs(
+  self: MemberIdentity,
+  tls: MutualTlsMaterial,
+): { signer: MemberSigner; verifier: ProofVerifier } {
+  const signer = new MemberSigner(tls);
+  const verifier = new ProofVerifier(tls.ca);
+  const proof = signer.prove(self, 0);
+  if (!verifier.verify({ ...self, incarnation: 0, state: 'alive', proof })) {
+    throw new GossipError(
+      'invalid_config',
+      `gossip: this member's certificate cannot vouch for ${self.id}: it must be issued by the ` +
+        `cluster CA, be valid now, name the role ${self.role === 'observer' ? 'operator' : self.role}` +
+        `${self.role === 'observer' ? '' : ` and have ${self.id} as its common name`}`,
+    );
+  }
+  return { signer, verifier };
+}
+
+/**
  * Joins the cluster described by `config` as `identity` and resolves with the started node.
  * `resolvePath` turns the config's `keyFile` into a path (relative to the config file, like
- * the TLS material: `Loaded.path`). Membership changes are logged on `logger` (suspicions and
- * deaths as warnings). Throws a {@link GossipError}: `invalid_config` for a missing or short
- * key or a bad address, `listen_failed` when the UDP socket cannot be bound.
+ * the TLS material: `Loaded.path`). `tls` is the member's cluster certificate, key and CA: it
+ * signs this member's news and checks everyone else's (`proof.ts`). Membership changes are
+ * logged on `logger` (suspicions and deaths as warnings). Throws a {@link GossipError}:
+ * `invalid_config` for a missing or short key, a bad address or a certificate that cannot
+ * vouch for `identity`, `listen_failed` when the UDP socket cannot be bound.
  */
 export async function joinGossip(
   config: GossipConfig,
   resolvePath: (path: string) => string,
   identity: GossipIdentity,
+  tls: MutualTlsMaterial,
   logger: Logger,
 ): Promise<GossipNode> {
   const keyPath = resolvePath(config.keyFile);
@@ -94,15 +123,17 @@ export async function joinGossip(
     });
   }
   parseAddress(config.listen);
+  const self: MemberIdentity = {
+    id: identity.id,
+    role: identity.role,
+    address: config.listen,
+    meta: identity.meta ?? {},
+  };
   const node = new GossipNode({
-    self: {
-      id: identity.id,
-      role: identity.role,
-      address: config.listen,
-      meta: identity.meta ?? {},
-    },
+    self,
     seeds: config.seeds,
     clusterKey,
+    proofs: memberProofs(self, tls),
     protocol: protocolFor(config.periodMs),
   });
   node.on('change', (change) => logChange(logger, change));

@@ -10,7 +10,15 @@ import { Swim } from './swim.js';
 import type { SwimConfig } from './swim.js';
 import type { DropReason } from './wire.js';
 import { GossipCodec } from './wire.js';
-import type { MemberIdentity, MemberView, MembershipEvent, OutgoingMessage } from './types.js';
+import type { MemberSigner, ProofVerifier } from './proof.js';
+import type {
+  GossipMessage,
+  MemberIdentity,
+  MemberUpdate,
+  MemberView,
+  MembershipEvent,
+  OutgoingMessage,
+} from './types.js';
 
 /** How to run one gossip member. */
 export interface GossipNodeOptions {
@@ -19,6 +27,12 @@ export interface GossipNodeOptions {
   readonly seeds: readonly string[];
   /** The shared cluster key (at least 16 bytes). */
   readonly clusterKey: Uint8Array | string;
+  /**
+   * This member's certificate and key, and the cluster CA: its news is signed, and news
+   * about anyone that does not carry that member's proof is dropped (`proof.ts`). Every
+   * daemon runs with both; without them (the protocol's runtime tests) nothing is checked.
+   */
+  readonly proofs?: { readonly signer: MemberSigner; readonly verifier: ProofVerifier };
   /** Where to bind; defaults to the host and port of `self.address`. */
   readonly bind?: { readonly host: string; readonly port: number };
   /** Protocol tunables; see {@link SwimConfig}. */
@@ -36,6 +50,8 @@ export interface GossipStats {
   readonly received: number;
   readonly sendErrors: number;
   readonly dropped: Readonly<Record<DropReason, number>>;
+  /** News items dropped from authenticated datagrams for want of the member's own proof. */
+  readonly unproven: number;
 }
 
 /** A running gossip member on UDP. */
@@ -48,7 +64,7 @@ export class GossipNode {
   private socket: Socket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
-  private counters = { sent: 0, received: 0, sendErrors: 0 };
+  private counters = { sent: 0, received: 0, sendErrors: 0, unproven: 0 };
   private readonly dropped: Record<DropReason, number> = {
     too_large: 0,
     too_short: 0,
@@ -67,12 +83,19 @@ export class GossipNode {
       clock: this.clock,
       ...(options.replayWindowMs === undefined ? {} : { replayWindowMs: options.replayWindowMs }),
     });
+    const signer = options.proofs?.signer;
     this.core = new Swim({
       ...options.protocol,
       self: options.self,
       seeds: options.seeds,
       random: options.random ?? Math.random,
       now: this.clock(),
+      ...(signer === undefined
+        ? {}
+        : {
+            prove: (identity: MemberIdentity, incarnation: number) =>
+              signer.prove(identity, incarnation),
+          }),
     });
   }
 
@@ -153,8 +176,23 @@ export class GossipNode {
     }
     this.counters.received++;
     this.core.tick(this.clock());
-    this.core.step(result.message, formatAddress(rinfo.address, rinfo.port));
+    this.core.step(this.proven(result.message), formatAddress(rinfo.address, rinfo.port));
     this.flush();
+  }
+
+  /** `message` without the news that does not carry its member's proof. */
+  private proven(message: GossipMessage): GossipMessage {
+    const verifier = this.options.proofs?.verifier;
+    if (verifier === undefined) return message;
+    const keep = (updates: readonly MemberUpdate[]): readonly MemberUpdate[] => {
+      const kept = updates.filter((update) => verifier.verify(update));
+      this.counters.unproven += updates.length - kept.length;
+      return kept.length === updates.length ? updates : kept;
+    };
+    const updates = keep(message.updates);
+    return message.type === 'sync'
+      ? { ...message, updates, members: keep(message.members) }
+      : { ...message, updates };
   }
 
   private flush(): void {

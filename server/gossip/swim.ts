@@ -21,6 +21,7 @@ import type {
   GossipMessage,
   MemberId,
   MemberIdentity,
+  MemberProof,
   MemberState,
   MemberUpdate,
   MemberView,
@@ -60,9 +61,15 @@ export interface SwimConfig {
   readonly syncEveryPeriods?: number;
   /** Start above a previous life's incarnation when the runtime remembers it. Default 0. */
   readonly initialIncarnation?: number;
+  /**
+   * Signs this member's identity at an incarnation (`proof.ts`). Called once per incarnation;
+   * without it this member's news carries no proof, which only a cluster that checks none
+   * (the protocol's own tests) accepts.
+   */
+  readonly prove?: (identity: MemberIdentity, incarnation: number) => MemberProof;
 }
 
-type Tunables = Required<Omit<SwimConfig, 'self' | 'seeds' | 'random' | 'now'>>;
+type Tunables = Required<Omit<SwimConfig, 'self' | 'seeds' | 'random' | 'now' | 'prove'>>;
 
 const DEFAULTS: Tunables = {
   protocolPeriodMs: 1000,
@@ -147,6 +154,9 @@ export class Swim {
   private self: MemberIdentity;
   private readonly seeds: readonly string[];
   private readonly random: () => number;
+  private readonly prove: SwimConfig['prove'];
+  /** The proof of this member's current identity and incarnation, once signed. */
+  private proof: { readonly incarnation: number; readonly proof: MemberProof } | null = null;
   private readonly opts: Tunables;
 
   private now: number;
@@ -186,6 +196,7 @@ export class Swim {
     this.self = { ...config.self, meta: { ...config.self.meta } };
     this.seeds = (config.seeds ?? []).filter((address) => address !== config.self.address);
     this.random = config.random;
+    this.prove = config.prove;
     this.now = config.now;
     this.incarnation = opts.initialIncarnation;
     this.nextProbeAt = config.now;
@@ -354,7 +365,16 @@ export class Swim {
   }
 
   private selfUpdate(state: MemberState): MemberUpdate {
-    return { ...this.self, incarnation: this.incarnation, state };
+    const update: MemberUpdate = { ...this.self, incarnation: this.incarnation, state };
+    if (this.prove === undefined) return update;
+    // Identity changes (`updateMeta`) always raise the incarnation, so it keys the proof.
+    if (this.proof?.incarnation !== this.incarnation) {
+      this.proof = {
+        incarnation: this.incarnation,
+        proof: this.prove(this.self, this.incarnation),
+      };
+    }
+    return { ...update, proof: this.proof.proof };
   }
 
   private refresh(): void {

@@ -32,6 +32,16 @@ export interface MemberIdentity {
 }
 
 /**
+ * A member's word for its identity at one incarnation: its cluster certificate (DER, base64)
+ * and its signature over both (see `proof.ts`). News about a member travels with the proof
+ * of the incarnation it is about, so nobody else can invent an incarnation or an address.
+ */
+export interface MemberProof {
+  readonly cert: string;
+  readonly sig: string;
+}
+
+/**
  * One piece of membership news. The pair (incarnation, state) orders news about the same
  * member: see `supersedes` in `swim.ts`.
  */
@@ -39,6 +49,8 @@ export interface MemberUpdate extends MemberIdentity {
   /** Raised only by the member itself, to refute a suspicion or announce new metadata. */
   readonly incarnation: number;
   readonly state: MemberState;
+  /** The member's proof of its identity and incarnation; absent only where none is needed. */
+  readonly proof?: MemberProof;
 }
 
 /** A member as the local view holds it. */

@@ -24,6 +24,7 @@ const STATS: GossipStats = {
     stale: 0,
     replay: 0,
   },
+  unproven: 0,
 };
 
 function member(id: string, role: string, state: MemberState, incarnation = 0): MemberView {

@@ -170,6 +170,8 @@ const updateSchema = z.object({
   meta: z.record(z.string().max(256), z.string().max(1024)),
   incarnation: z.number().int().nonnegative(),
   state: z.enum(['alive', 'suspect', 'dead', 'left']),
+  // A cluster certificate is well under 2 KB; a P-256 signature is 64 bytes.
+  proof: z.object({ cert: z.string().max(4096), sig: z.string().max(128) }).optional(),
 });
 const updates = z.array(updateSchema).max(1000);
 const seq = z.number().int().nonnegative();

@@ -25,6 +25,7 @@ test('cluster status --topology shows the VIP, a down agent and gossip, as text 
     { listen: `${HOST}:30533`, seeds: [], keyFile: pki.gossipKeyFile, periodMs: 200 },
     (p) => p,
     { id: 'gateway-1', role: 'gateway' },
+    await pki.member('gateway-1', 'gateway'),
     silentLogger,
   );
   t.teardown(() => gateway.close());

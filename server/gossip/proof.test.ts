@@ -1,0 +1,161 @@
+/**
+ * Members vouch for their own news: what a proof binds (identity, incarnation, the cluster CA,
+ * the certificate's name and role), and the attack it closes, on loopback: a party holding
+ * the cluster key and a genuine certificate of its own declares another member dead at an
+ * incarnation nobody can outbid. UDP ports 30064–30066 on loopback.
+ */
+import { createSocket } from 'node:dgram';
+import test from 'ava';
+import { createRedisTls } from '../bus/test-support.js';
+import type { RedisTlsFiles } from '../bus/test-support.js';
+import { GossipNode } from './node.js';
+import { MemberSigner, ProofVerifier } from './proof.js';
+import type { GossipMessage, MemberIdentity, MemberUpdate } from './types.js';
+import { GossipCodec } from './wire.js';
+
+const KEY = 'cluster-key-for-proof-test-01234';
+const HOST = '127.0.0.1';
+
+let pki: Promise<RedisTlsFiles> | null = null;
+test.after.always(async () => (await pki)?.remove());
+function files(): Promise<RedisTlsFiles> {
+  pki ??= createRedisTls();
+  return pki;
+}
+
+const users: MemberIdentity = {
+  id: 'users-1',
+  role: 'users',
+  address: `${HOST}:30065`,
+  meta: { instance: '1' },
+};
+
+async function signed(identity: MemberIdentity, incarnation = 3): Promise<MemberUpdate> {
+  const tls = await (await files()).member(identity.id, identity.role as 'users');
+  const proof = new MemberSigner(tls).prove(identity, incarnation);
+  return { ...identity, incarnation, state: 'alive', proof };
+}
+
+test('a proof binds the identity and incarnation a member signed, and nothing else', async (t) => {
+  const verifier = new ProofVerifier((await files()).client.ca);
+  const update = await signed(users);
+  t.true(verifier.verify(update));
+  // Accusations carry the accused's proof: any state at the signed incarnation verifies.
+  t.true(verifier.verify({ ...update, state: 'dead' }));
+  t.true(verifier.verify({ ...update, meta: { instance: '1' } }), 'key order does not matter');
+  t.false(verifier.verify({ ...update, incarnation: Number.MAX_SAFE_INTEGER }));
+  t.false(verifier.verify({ ...update, incarnation: 4 }));
+  t.false(verifier.verify({ ...update, address: `${HOST}:9999` }));
+  t.false(verifier.verify({ ...update, meta: { instance: '2' } }));
+  t.false(verifier.verify({ ...update, role: 'groups' }));
+  const { proof: _, ...unproven } = update;
+  t.false(verifier.verify(unproven));
+  t.false(verifier.verify({ ...update, proof: { cert: update.proof!.cert, sig: 'AAAA' } }));
+  t.false(verifier.verify({ ...update, proof: { cert: 'not a certificate', sig: 'AAAA' } }));
+});
+
+test('only the member named by a certificate of its role from the cluster CA can vouch', async (t) => {
+  const tls = await files();
+  const verifier = new ProofVerifier(tls.client.ca);
+  // Another member's genuine certificate, signing for users-1.
+  const other = new MemberSigner(await tls.member('users-2', 'users'));
+  t.false(
+    verifier.verify({ ...users, incarnation: 1, state: 'alive', proof: other.prove(users, 1) }),
+  );
+  // The right name, the wrong role.
+  const agent = new MemberSigner(await tls.member('users-1', 'vip-agent'));
+  t.false(
+    verifier.verify({ ...users, incarnation: 1, state: 'alive', proof: agent.prove(users, 1) }),
+  );
+  // The right name and role from another CA.
+  const stranger = await createRedisTls();
+  t.teardown(() => stranger.remove());
+  const forged = new MemberSigner(await stranger.member('users-1', 'users'));
+  t.false(
+    verifier.verify({ ...users, incarnation: 1, state: 'alive', proof: forged.prove(users, 1) }),
+  );
+  // An observer's id is its own choice; its certificate is the operator's.
+  const observer = { id: 'observer-anywhere-42', role: 'observer', address: `${HOST}:1`, meta: {} };
+  const operator = new MemberSigner(tls.operator);
+  t.true(
+    verifier.verify({
+      ...observer,
+      incarnation: 0,
+      state: 'alive',
+      proof: operator.prove(observer, 0),
+    }),
+  );
+  // An expired certificate vouches for nothing.
+  const later = new ProofVerifier(tls.client.ca, () => Date.now() + 400 * 86_400_000);
+  t.false(later.verify(await signed(users)));
+});
+
+function send(message: GossipMessage, port: number): Promise<void> {
+  const datagram = new GossipCodec({ key: KEY }).encode(message);
+  const socket = createSocket('udp4');
+  return new Promise((resolve, reject) => {
+    socket.send(datagram, port, HOST, (error) => {
+      socket.close();
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
+async function waitFor(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('a key holder cannot declare a member dead beyond its refutation, nor move it', async (t) => {
+  const tls = await files();
+  const node = async (self: MemberIdentity, role: 'gateway' | 'users') => {
+    const material = await tls.member(self.id, role);
+    return new GossipNode({
+      self,
+      seeds: [`${HOST}:30064`],
+      clusterKey: KEY,
+      proofs: { signer: new MemberSigner(material), verifier: new ProofVerifier(material.ca) },
+      protocol: { protocolPeriodMs: 200, ackTimeoutMs: 80, gossipIntervalMs: 50 },
+    });
+  };
+  const gateway = await node(
+    { id: 'gateway-1', role: 'gateway', address: `${HOST}:30064`, meta: {} },
+    'gateway',
+  );
+  const service = await node(users, 'users');
+  t.teardown(() => Promise.all([gateway.close(), service.close()]));
+  await Promise.all([gateway.start(), service.start()]);
+  const seen = () => gateway.members().find((m) => m.id === 'users-1');
+  await waitFor('the gateway to see users-1', () => seen()?.state === 'alive');
+  const genuine = seen()!;
+
+  // The attacker: the cluster key and a VIP agent's genuine certificate, nothing of users-1's.
+  const agent = new MemberSigner(await tls.member('vip-1', 'vip-agent'));
+  const forgeries: MemberUpdate[] = [
+    // The old attack: dead at an incarnation users-1 can never outbid.
+    { ...genuine, state: 'dead', incarnation: Number.MAX_SAFE_INTEGER },
+    // Signed, but by someone else.
+    { ...genuine, state: 'dead', incarnation: 1e9, proof: agent.prove(genuine, 1e9) },
+    // Moved to the attacker's address, at a higher incarnation.
+    { ...genuine, address: `${HOST}:30066`, incarnation: genuine.incarnation + 1 },
+  ];
+  for (const update of forgeries) {
+    await send({ type: 'gossip', from: 'vip-1', updates: [update] }, 30064);
+    await send({ type: 'sync', from: 'vip-1', updates: [], reply: true, members: [update] }, 30064);
+  }
+  await waitFor('the forgeries to be counted', () => gateway.stats().unproven >= 6);
+  t.like(seen(), { state: 'alive', address: users.address, incarnation: genuine.incarnation });
+
+  // What anyone can still do is accuse at the incarnation users-1 announced, with its own
+  // proof: that is SWIM's suspicion, and users-1 refutes it.
+  await send({ type: 'gossip', from: 'vip-1', updates: [{ ...genuine, state: 'dead' }] }, 30064);
+  await waitFor(
+    'users-1 to refute',
+    () => seen()?.state === 'alive' && seen()!.incarnation > genuine.incarnation,
+  );
+  t.is(seen()?.address, users.address);
+});

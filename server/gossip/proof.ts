@@ -1,0 +1,182 @@
+/**
+ * Who may say what about a member. The cluster key authenticates a datagram as coming from
+ * *some* member, and every daemon holds it, so on its own it let any one of them (a VIP agent,
+ * a supervisor, whoever stole one daemon's files) speak for all the others: declare a gateway
+ * dead at incarnation 2^53 − 1, which its owner can never outbid, or move the users service
+ * to an address of its choosing. SWIM's rules assume only a member raises its own
+ * incarnation; this module makes that true.
+ *
+ * Every piece of news about a member carries a {@link MemberProof}: the member's cluster
+ * certificate and its signature over its identity (id, role, address, metadata) and
+ * incarnation. The member signs once per incarnation, when it raises it; whoever passes the
+ * news on passes the proof along unchanged, and an accusation (suspect, dead) carries the
+ * proof of the incarnation it accuses. So anyone can still *accuse* a member at the
+ * incarnation it announced, which the member refutes as SWIM says, but nobody can name an
+ * incarnation, an address or metadata the member did not sign. The certificate must come
+ * from the cluster CA, be valid now, name the member's role (an observer's is the operator's
+ * certificate) and, for every daemon, have the member's id as its common name.
+ *
+ * Verification is native (Node's X509Certificate and ECDSA) and remembered: a certificate
+ * is read once, a signature checked once, both in bounded caches.
+ */
+import { X509Certificate, createPrivateKey, sign, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { ROLE_URI_PREFIX } from '../../base/pki.js';
+import type { MutualTlsMaterial } from '../../base/tls.js';
+import { GossipError } from './errors.js';
+import type { MemberIdentity, MemberProof, MemberUpdate } from './types.js';
+import { OBSERVER_ROLE } from './types.js';
+
+/** What is signed: a fixed label, then the member's identity and incarnation, in order. */
+export function proofPayload(identity: MemberIdentity, incarnation: number): Buffer {
+  const meta = Object.keys(identity.meta)
+    .sort()
+    .map((key) => [key, identity.meta[key]]);
+  return Buffer.from(
+    JSON.stringify([
+      'agenda-gossip-member/1',
+      identity.id,
+      identity.role,
+      identity.address,
+      meta,
+      incarnation,
+    ]),
+    'utf8',
+  );
+}
+
+/** The certificate role a member of gossip `role` must hold. */
+function certificateRoleFor(role: string): string {
+  return role === OBSERVER_ROLE ? 'operator' : role;
+}
+
+/** Signs this member's identity with its cluster certificate's key. */
+export class MemberSigner {
+  private readonly cert: string;
+  private readonly key: KeyObject;
+
+  /** Throws `invalid_config` when the certificate or key cannot be read. */
+  constructor(tls: Pick<MutualTlsMaterial, 'cert' | 'key'>) {
+    try {
+      this.cert = new X509Certificate(tls.cert).raw.toString('base64');
+      this.key = createPrivateKey(tls.key);
+    } catch (error) {
+      throw new GossipError(
+        'invalid_config',
+        `gossip: cannot read this member's certificate or key: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** The proof that `identity` is at `incarnation`. */
+  prove(identity: MemberIdentity, incarnation: number): MemberProof {
+    const signature = sign('sha256', proofPayload(identity, incarnation), {
+      key: this.key,
+      dsaEncoding: 'ieee-p1363',
+    });
+    return { cert: this.cert, sig: signature.toString('base64') };
+  }
+}
+
+/** A certificate as verification needs it, read once. */
+interface ReadCertificate {
+  readonly publicKey: KeyObject;
+  readonly commonName: string | null;
+  readonly role: string | null;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/** Each cache is cleared when it reaches this size; a cluster has a few dozen members. */
+const MAX_REMEMBERED = 4_096;
+
+/** Checks proofs against the cluster CA. */
+export class ProofVerifier {
+  private readonly ca: X509Certificate;
+  private readonly clock: () => number;
+  /** Certificates already read, by their base64; null for one that is not the cluster's. */
+  private readonly certificates = new Map<string, ReadCertificate | null>();
+  /** Signatures already checked, by signature and payload. */
+  private readonly signatures = new Map<string, boolean>();
+
+  /** Throws `invalid_config` when `caPem` is not a certificate. */
+  constructor(caPem: string | Buffer, clock: () => number = Date.now) {
+    try {
+      this.ca = new X509Certificate(caPem);
+    } catch (error) {
+      throw new GossipError(
+        'invalid_config',
+        `gossip: cannot read the cluster CA: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    this.clock = clock;
+  }
+
+  /** Whether `update` carries a valid proof of its identity and incarnation. Never throws. */
+  verify(update: MemberUpdate): boolean {
+    const proof = update.proof;
+    if (proof === undefined) return false;
+    const certificate = this.read(proof.cert);
+    if (certificate === null) return false;
+    const now = this.clock();
+    if (now < certificate.notBefore || now > certificate.notAfter) return false;
+    if (certificate.role !== certificateRoleFor(update.role)) return false;
+    // Observers take any id (the dashboard's is per process); daemons are who they say.
+    if (update.role !== OBSERVER_ROLE && certificate.commonName !== update.id) return false;
+    const payload = proofPayload(update, update.incarnation);
+    const key = `${proof.sig}|${proof.cert.length}|${payload.toString('utf8')}`;
+    let valid = this.signatures.get(key);
+    if (valid === undefined) {
+      try {
+        valid = verify(
+          'sha256',
+          payload,
+          { key: certificate.publicKey, dsaEncoding: 'ieee-p1363' },
+          Buffer.from(proof.sig, 'base64'),
+        );
+      } catch {
+        valid = false;
+      }
+      remember(this.signatures, key, valid);
+    }
+    return valid;
+  }
+
+  private read(cert: string): ReadCertificate | null {
+    const known = this.certificates.get(cert);
+    if (known !== undefined) return known;
+    let read: ReadCertificate | null = null;
+    try {
+      const certificate = new X509Certificate(Buffer.from(cert, 'base64'));
+      if (certificate.checkIssued(this.ca) && certificate.verify(this.ca.publicKey)) {
+        read = {
+          publicKey: certificate.publicKey,
+          commonName: /^CN=(.*)$/m.exec(certificate.subject)?.[1] ?? null,
+          role: roleOf(certificate.subjectAltName),
+          notBefore: Date.parse(certificate.validFrom),
+          notAfter: Date.parse(certificate.validTo),
+        };
+      }
+    } catch {
+      read = null;
+    }
+    remember(this.certificates, cert, read);
+    return read;
+  }
+}
+
+/** The single role URI among the alternative names, as Node prints them; null otherwise. */
+function roleOf(alternativeNames: string | undefined): string | null {
+  const roles = (alternativeNames ?? '')
+    .split(', ')
+    .filter((name) => name.startsWith(`URI:${ROLE_URI_PREFIX}`))
+    .map((name) => name.slice(`URI:${ROLE_URI_PREFIX}`.length));
+  return roles.length === 1 ? (roles[0] ?? null) : null;
+}
+
+function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
+  if (cache.size >= MAX_REMEMBERED) cache.clear();
+  cache.set(key, value);
+}
