@@ -136,6 +136,8 @@ export interface SystemPlan {
   readonly dbApis: ReadonlyMap<number, NetAddress>;
   /** Recorded in the DB registry as the Redis primary on a fresh start. */
   readonly initialRedisPrimary: NetAddress;
+  /** Every Redis instance's host address: the only ones a supervisor may make a replica follow. */
+  readonly redisHosts: readonly string[];
   /** Each gateway's own base URL. */
   readonly gatewayUrls: readonly string[];
   /** The URLs clients use: the VIP when there is one, else every gateway. */
@@ -355,6 +357,7 @@ export function buildPlan(
     processes,
     dbApis: new Map(topology.db.map((m) => [m.id, { host: hostAddress(m.host), port: m.apiPort }])),
     initialRedisPrimary: { host: hostAddress(primary.host), port: primary.port },
+    redisHosts: topology.redis.map((r) => hostAddress(r.host)),
     gatewayUrls,
     clientUrls: vip && firstGateway ? [`https://${vip.address}:${firstGateway.port}`] : gatewayUrls,
   };

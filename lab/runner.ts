@@ -99,7 +99,7 @@ export async function preparePlan(topology: Topology, layout: DataLayout): Promi
   }
   ensureSharedKey(layout.gossipKey);
   if (topology.vip) ensureSharedKey(layout.vipHeartbeatKey);
-  writeRedisAuth(layout);
+  writeRedisAuth(layout, plan.redisHosts);
   for (const p of plan.processes) {
     if (p.program.kind === 'node') writeJson(p.program.configPath, p.program.config);
     else mkdirSync(p.program.dir, { recursive: true, mode: 0o700 });
@@ -314,14 +314,14 @@ export async function recordRedisPrimary(plan: SystemPlan): Promise<void> {
  * per ACL user (created on the first run, kept after). Both nodes read the same two files,
  * so Redis grants the same whichever is primary, after a failover or a restart.
  */
-function writeRedisAuth(layout: DataLayout): void {
+function writeRedisAuth(layout: DataLayout, redisHosts: readonly string[]): void {
   const passwords = {} as Record<RedisUser, string>;
   for (const user of REDIS_USERS) {
     const file = layout.redisPassword(user);
     ensureSharedKey(file);
     passwords[user] = readFileSync(file, 'utf8').trim();
   }
-  writePrivately(layout.redisAclFile, redisAclFile(passwords));
+  writePrivately(layout.redisAclFile, redisAclFile(passwords, { replicationHosts: redisHosts }));
   writePrivately(
     layout.redisAuthConfig,
     redisAuthConfig({

@@ -102,18 +102,25 @@ test('the ACL file: default off, every user reset first, passwords only as hashe
   const passwords = Object.fromEntries(
     REDIS_USERS.map((u) => [u, `secret-of-${u}-0123456789`]),
   ) as Record<RedisUser, string>;
-  const file = redisAclFile(passwords);
+  const context = { replicationHosts: ['10.77.0.11', '10.77.0.12'] };
+  const file = redisAclFile(passwords, context);
   const lines = file.trimEnd().split('\n');
   t.is(lines[0], 'user default reset off');
   t.is(lines.length, REDIS_USERS.length + 1);
   for (const user of REDIS_USERS) {
     const line = lines.find((l) => l.startsWith(`user ${user} `)) ?? '';
     t.regex(line, new RegExp(`^user ${user} reset on #[0-9a-f]{64} `));
-    t.true(line.endsWith(aclRules(user).join(' ')));
+    t.true(line.endsWith(aclRules(user, context).join(' ')));
     t.false(file.includes(passwords[user]));
   }
   // Nobody gets a whole category, every key or every channel.
   t.false(/[ (]([+]@|~\*|%[RW]+~\*|&\*|allkeys|allchannels|allcommands)/.test(file));
+  // REPLICAOF: only `NO ONE` and the cluster's own hosts; a host that reads as a rule is refused.
+  t.regex(file, / \+replicaof\|no \+replicaof\|10\.77\.0\.11 \+replicaof\|10\.77\.0\.12( |$)/m);
+  t.false(/ \+replicaof( |$)/m.test(file));
+  for (const host of ['', 'no', 'a b', '+@all', 'x|y', '~*']) {
+    t.throws(() => redisAclFile(passwords, { replicationHosts: [host] }));
+  }
   t.is(aclCommandName('CLIENT', ['UNBLOCK', 7]), 'client|unblock');
   t.is(aclCommandName('evalsha', ['abc', 1]), 'evalsha');
 });
@@ -250,6 +257,12 @@ test('the supervisor reads roles and moves replication; the operator reads roles
   const operator = as(t, primary, 'operator');
   t.is(((await operator.call('ROLE')) as unknown[])[0], 'slave');
   await t.throwsAsync(operator.call('REPLICAOF', 'NO', 'ONE'), { message: REFUSED });
+  // Only the cluster's own hosts may be followed: a supervisor's password cannot point a
+  // replica at a Redis of its holder's, which would be sent the replication login.
+  await t.throwsAsync(as(t, primary, 'supervisor').call('REPLICAOF', '127.0.0.2', '6379'), {
+    message: REFUSED,
+  });
+  t.is(((await operator.call('ROLE')) as unknown[])[0], 'slave');
   // The promoted one grants as before: a gateway writes requests, `default` is still off.
   t.truthy(await as(t, replica, 'gateway').xadd(requestStream('users'), '*', 'm', '{}'));
   await t.throwsAsync(client(t, replica).ping(), { message: /^NOAUTH/ });

@@ -16,7 +16,11 @@
  *   users replica only the users stream, a groups replica only the groups stream; the
  *   supervisors, the operator and the replicas no key at all.
  * - Nobody has FLUSHALL, CONFIG, ACL, KEYS, DEBUG, SHUTDOWN, MONITOR or any command not
- *   listed. The supervisors alone may change replication (REPLICAOF).
+ *   listed. The supervisors alone may change replication, and only towards the cluster's own
+ *   Redis hosts: `REPLICAOF NO ONE`, or `REPLICAOF <host>` for a host the file names (Redis
+ *   7's first-argument rules). A supervisor's password alone no longer lets its holder point
+ *   a replica at a Redis of its own, which would be sent the replication login and then
+ *   every bus write, passwords of registering users included.
  */
 import { createHash } from 'node:crypto';
 import { LIMIT_KEY_PREFIX } from '../limits/shared-limits.js';
@@ -108,10 +112,11 @@ export const REDIS_ACL: { readonly [U in RedisUser]: RedisUserAcl } = {
   },
   users: serviceAcl('users'),
   groups: serviceAcl('groups'),
-  // supervisor/redis-control.ts: health checks and the failover itself.
+  // supervisor/redis-control.ts: health checks and the failover itself; REPLICAOF is
+  // granted per target host by `redisAclFile` (`replicaOfRules`).
   supervisor: {
     channels: [],
-    grants: [{ commands: [NAMES_ITS_CONNECTIONS, READY_CHECK, 'role', 'replicaof'], keys: [] }],
+    grants: [{ commands: [NAMES_ITS_CONNECTIONS, READY_CHECK, 'role'], keys: [] }],
   },
   // The observer (ops/observer.ts, lab/observe.ts) shows each instance's role.
   operator: { channels: [], grants: [{ commands: [READY_CHECK, 'role'], keys: [] }] },
@@ -119,17 +124,41 @@ export const REDIS_ACL: { readonly [U in RedisUser]: RedisUserAcl } = {
   replication: { channels: [], grants: [{ commands: ['ping', 'replconf', 'psync'], keys: [] }] },
 };
 
+/** Who may be a primary: the hosts (IP addresses, as the supervisors name them) of its Redis. */
+export interface RedisAclContext {
+  readonly replicationHosts: readonly string[];
+}
+
+/** A host as a first argument of an ACL rule: an address, nothing the rule syntax reads. */
+const ACL_HOST = /^[0-9A-Za-z.:-]{1,253}$/;
+
+/**
+ * The supervisor's REPLICAOF, one rule per allowed first argument: `no` (of `NO ONE`) and each
+ * Redis host. Redis compares first arguments without regard to case.
+ */
+export function replicaOfRules(context: RedisAclContext): string[] {
+  const hosts = [...new Set(context.replicationHosts)];
+  for (const host of hosts) {
+    if (!ACL_HOST.test(host) || host.toLowerCase() === 'no') {
+      throw new Error(`a Redis host in the ACL must be an address, not ${JSON.stringify(host)}`);
+    }
+  }
+  return ['+replicaof|no', ...hosts.map((host) => `+replicaof|${host}`)];
+}
+
 /**
  * The ACL rules of one user, after `reset` (no password, nothing allowed, off): its channels
  * and first grant, then every other grant as a selector, in parentheses.
  */
-export function aclRules(user: RedisUser): string[] {
+export function aclRules(user: RedisUser, context: RedisAclContext): string[] {
   const { channels, grants } = REDIS_ACL[user];
   const rules = (grant: RedisGrant) => [...grant.keys, ...grant.commands.map((c) => `+${c}`)];
   const [first, ...others] = grants;
   return [
     ...channels.map((c) => `&${c}`),
     ...(first === undefined ? [] : rules(first)),
+    // First-argument rules cannot go in a selector; the supervisor's only grant is its first.
+    ...(user === 'supervisor' ? replicaOfRules(context) : []),
     ...others.map((grant) => `(${rules(grant).join(' ')})`),
   ];
 }
@@ -139,7 +168,10 @@ export function aclRules(user: RedisUser): string[] {
  * its SHA-256 (Redis keeps no password itself), `default` off. ACL files take no comments:
  * this module is their documentation.
  */
-export function redisAclFile(passwords: Readonly<Record<RedisUser, string>>): string {
+export function redisAclFile(
+  passwords: Readonly<Record<RedisUser, string>>,
+  context: RedisAclContext,
+): string {
   const lines = ['user default reset off'];
   for (const user of REDIS_USERS) {
     const password = passwords[user];
@@ -147,7 +179,7 @@ export function redisAclFile(passwords: Readonly<Record<RedisUser, string>>): st
       throw new Error(`the Redis password of ${user} must be printable ASCII without spaces`);
     }
     const hash = createHash('sha256').update(password).digest('hex');
-    lines.push(['user', user, 'reset', 'on', `#${hash}`, ...aclRules(user)].join(' '));
+    lines.push(['user', user, 'reset', 'on', `#${hash}`, ...aclRules(user, context)].join(' '));
   }
   return `${lines.join('\n')}\n`;
 }
