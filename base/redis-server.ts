@@ -95,6 +95,12 @@ export function redisArgs(spec: RedisSpec): string[] {
     // A replica (re)joining syncs at once instead of waiting for others to join it.
     '--repl-diskless-sync-delay',
     '0',
+    // ...and loads what it is sent straight from the socket. By default a replica writes it
+    // to dump.rdb first (mode 0644, whatever the directory's): a copy on disk of every
+    // request in the streams, a registering user's password among them. `swapdb` keeps the
+    // old data set in memory until the new one loaded, so a failed sync loses nothing.
+    '--repl-diskless-load',
+    'swapdb',
     ...(spec.replicaOf ? ['--replicaof', spec.replicaOf.host, String(spec.replicaOf.port)] : []),
   ];
 }
