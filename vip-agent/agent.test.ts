@@ -231,6 +231,21 @@ test.serial('two agents: exactly one claims the VIP, and the other stands by', a
 });
 
 test.serial(
+  'a gateway slow to answer keeps the VIP: a pending check counts neither way',
+  async (t) => {
+    const pair = await startPair(t, 30_300);
+    const [active] = await settled(pair);
+    active.gateway.slow = true;
+    const checks = active.gateway.checks;
+    await waitFor('ten pending checks', () => active.gateway.checks >= checks + 10);
+    t.is(active.agent.status().gatewayFailures, 0);
+    active.gateway.slow = false;
+    t.deepEqual(pair.lan.holders(), [active.id]);
+    t.false(active.log.some((line) => line.includes('gateway health check failed')));
+  },
+);
+
+test.serial(
   'the active gateway fails: the VIP moves to the peer within a few checks of the threshold',
   async (t) => {
     const pair = await startPair(t, 30_310);

@@ -258,7 +258,9 @@ export class VipAgent {
     if (this.stop.signal.aborted) return;
     this.vipConfigured = configured;
     if (health.ok) this.journal.gatewayRecovered(this.gatewayFailures);
-    this.gatewayFailures = health.ok ? 0 : this.gatewayFailures + 1;
+    // A probe still pending is no news: the count stays until it answers or gives up.
+    if (health.ok) this.gatewayFailures = 0;
+    else if (health.pending !== true) this.gatewayFailures++;
     this.journal.gatewayChecked(health, this.gatewayFailures, this.options.decision);
     this.journal.leaseRead(read.ok, read.ok ? undefined : read.error);
     if (read.ok) this.lease.read(read.view, readSentAt);

@@ -1,8 +1,10 @@
 /**
- * The gateway health check against a real HTTPS server with mutual TLS: only a 200 within
- * the timeout is healthy; another status, a slow answer, a refused connection or a server
- * certificate from another CA all fail with a reason. Ports 30376–30379.
+ * The gateway health check against a real HTTPS server with mutual TLS: a 200 is healthy;
+ * another status, a refused connection or a server certificate from another CA fail at once
+ * with a reason; a slow answer is pending until the probe has waited `unresponsiveMs`, then
+ * fails until it answers. Ports 30376–30379.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
@@ -40,7 +42,7 @@ async function gatewayOn(
   };
 }
 
-test('only a 200 within the timeout is healthy', async (t) => {
+test('a 200 is healthy, a slow answer pending and then failed, anything else failed', async (t) => {
   const ca = await createCertificateAuthority();
   const agentCert = await issueCertificate(ca, { name: 'vip-1', usages: 'client' });
   const tls = { ca: ca.certPem, cert: agentCert.certPem, key: agentCert.keyPem };
@@ -51,6 +53,7 @@ test('only a 200 within the timeout is healthy', async (t) => {
     url: `https://127.0.0.1:${port}/healthz`,
     tls,
     timeoutMs: 200,
+    unresponsiveMs: 300,
   });
   t.teardown(() => health.close());
 
@@ -58,9 +61,23 @@ test('only a 200 within the timeout is healthy', async (t) => {
   answer.status = 503;
   t.deepEqual(await health.check(), { ok: false, detail: 'answered 503' });
   answer.status = 200;
+  // A stall shorter than `unresponsiveMs` is pending, then healthy: never a failure.
+  answer.delayMs = 250;
+  t.like(await health.check(), { ok: false, pending: true });
+  t.deepEqual(await health.check(), { ok: true });
+  // A longer one: pending, then failed while the same probe waits, healthy once it answers.
   answer.delayMs = 1_000;
-  t.deepEqual(await health.check(), { ok: false, detail: 'no answer within 200 ms' });
+  t.like(await health.check(), { ok: false, pending: true });
+  const failed = await health.check();
+  t.false(failed.ok);
+  t.false(!failed.ok && failed.pending === true);
+  t.regex(failed.ok ? '' : failed.detail, /^no answer for \d+ ms$/);
+  answer.delayMs = 0;
+  await sleep(700);
+  t.deepEqual(await health.check(), { ok: true });
   await gateway.close();
+  // The kept-alive connection may be found closed first; then the port refuses.
+  t.false((await health.check()).ok);
   const refused = await health.check();
   t.false(refused.ok);
   t.regex(refused.ok ? '' : refused.detail, /ECONNREFUSED/);

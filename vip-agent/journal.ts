@@ -115,7 +115,7 @@ export class AgentJournal {
 
   /** Logs the first failure, the crossing of the threshold, and the recovery. */
   gatewayChecked(health: HealthResult, failures: number, config: VipDecisionConfig): void {
-    if (!health.ok) {
+    if (!health.ok && health.pending !== true) {
       if (failures === 1) this.warn('gateway health check failed', { detail: health.detail });
       if (failures === config.gatewayFailureThreshold) {
         this.warn('gateway unhealthy', { failures, detail: health.detail });

@@ -106,10 +106,13 @@ export class FakeAddressControl implements AddressControl {
 /** A gateway whose health the test decides. */
 export class FakeGateway {
   healthy = true;
+  /** Answers nothing yet: each check is pending (a gateway whose event loop is held up). */
+  slow = false;
   checks = 0;
 
   check(): Promise<HealthResult> {
     this.checks++;
+    if (this.slow) return Promise.resolve({ ok: false, pending: true, detail: 'no answer yet' });
     return Promise.resolve(
       this.healthy ? { ok: true } : { ok: false, detail: 'connect ECONNREFUSED (fake)' },
     );
