@@ -33,7 +33,7 @@ import {
   textWeight,
   windowAfter,
 } from './paging.js';
-import type { PageRequest } from './paging.js';
+import type { OccurrenceKey, PageRequest } from './paging.js';
 import { expandOccurrences, formatRecurrenceRule, isOccurrenceStart } from './recurrence.js';
 import { validateEventDraft, validateQueryInterval, validateUsername } from './validation.js';
 import type { EventDetails, EventDraft } from './validation.js';
@@ -711,37 +711,101 @@ export function planEventsPage(
   context: ListingContext,
 ): EventsPagePlan {
   const window = validateQueryInterval(query.from, query.to);
+  const after = query.after === undefined ? null : decodeCursor('event', query.after);
+  const scan = windowAfter(window, after);
+  if (scan === null) return { limit: pageLimit(query.limit), items: [] };
+  return planListingPage(query, expandListing(scan, context.entries));
+}
+
+/**
+ * Every occurrence of a list in `window`, in list order, and the commitments among them:
+ * what {@link planListingPage} cuts any page of that list from. The store keeps one while
+ * its pages are read (`server/store/listing-cache.ts`), so following a list of 5,000 series
+ * page by page expands them once, not once per page.
+ */
+export interface ListingExpansion {
+  readonly window: Interval;
+  /** In the order of {@link compareOccurrenceKeys}. */
+  readonly rows: readonly ListingRow[];
+  /** The accepted, not cancelled occurrences, in no particular order. */
+  readonly committed: readonly Occurrence[];
+}
+
+interface ListingRow {
+  readonly key: OccurrenceKey;
+  readonly status: AttendeeStatus;
+  /** Shown, and so checked for conflicts: neither cancelled nor declined. */
+  readonly live: boolean;
+  readonly occurrence: Occurrence;
+}
+
+/** {@link ListingExpansion} of `entries` (each event once) in `window`. */
+export function expandListing(
+  window: Interval,
+  entries: readonly ListingEntry[],
+): ListingExpansion {
+  const rows: ListingRow[] = [];
+  const committed: Occurrence[] = [];
+  const seen = new Set<EventId>();
+  for (const entry of entries) {
+    if (seen.has(entry.event.id)) continue;
+    seen.add(entry.event.id);
+    const cancelled = entry.event.status === 'cancelled';
+    const commitment = !cancelled && entry.status === 'accepted';
+    const live = !cancelled && entry.status !== 'declined';
+    for (const occurrence of expandOccurrences(entry.event, window)) {
+      if (commitment) committed.push(occurrence);
+      rows.push({ key: occurrenceKey(occurrence), status: entry.status, live, occurrence });
+    }
+  }
+  rows.sort((a, b) => compareOccurrenceKeys(a.key, b.key));
+  return { window, rows, committed };
+}
+
+/**
+ * One page of the list `expansion` holds: the first `limit` occurrences after the cursor,
+ * and one more (whether it exists tells whether there is a next page), with their conflict
+ * flags. Costs a binary search, the page, and one pass over the commitments.
+ * @throws InvalidInput (interval, `limit`, `after`); Internal when `expansion` does not
+ *   cover what is left of the window after the cursor.
+ */
+export function planListingPage(
+  query: PageRequest & { readonly from: Millis; readonly to: Millis },
+  expansion: ListingExpansion,
+): EventsPagePlan {
+  const window = validateQueryInterval(query.from, query.to);
   const limit = pageLimit(query.limit);
   const after = query.after === undefined ? null : decodeCursor('event', query.after);
   const scan = windowAfter(window, after);
   if (scan === null) return { limit, items: [] };
-  const rows: { entry: ListingEntry; occurrence: Occurrence }[] = [];
-  const committed: Occurrence[] = [];
-  const seen = new Set<EventId>();
-  for (const entry of context.entries) {
-    if (seen.has(entry.event.id)) continue;
-    seen.add(entry.event.id);
-    const commitment = entry.event.status !== 'cancelled' && entry.status === 'accepted';
-    for (const occurrence of expandOccurrences(entry.event, scan)) {
-      if (commitment) committed.push(occurrence);
-      if (after === null || compareOccurrenceKeys(occurrenceKey(occurrence), after) > 0) {
-        rows.push({ entry, occurrence });
-      }
+  if (expansion.window.start > scan.start || expansion.window.end !== scan.end) {
+    throw new Internal('the expansion does not cover the page asked for');
+  }
+  const { rows } = expansion;
+  let first = 0;
+  if (after !== null) {
+    // The first row after the cursor.
+    let high = rows.length;
+    while (first < high) {
+      const middle = (first + high) >>> 1;
+      if (compareOccurrenceKeys((rows[middle] as ListingRow).key, after) > 0) high = middle;
+      else first = middle + 1;
     }
   }
-  rows.sort((a, b) =>
-    compareOccurrenceKeys(occurrenceKey(a.occurrence), occurrenceKey(b.occurrence)),
-  );
-  // The page, and one more: whether it exists tells whether there is a next page.
-  const chosen = rows.slice(0, limit + 1);
-  const live = chosen
-    .filter((r) => r.entry.event.status !== 'cancelled' && r.entry.status !== 'declined')
-    .map((r) => r.occurrence);
-  const conflicting = conflictingSubset(live, committed);
+  const chosen = rows.slice(first, first + limit + 1);
+  const live = chosen.filter((r) => r.live).map((r) => r.occurrence);
+  let conflicting = new Set<Occurrence>();
+  if (live.length > 0) {
+    // Only commitments that overlap the page's span can conflict with it.
+    const from = Math.min(...live.map((o) => o.start));
+    const to = Math.max(...live.map((o) => o.end));
+    const near = expansion.committed.filter((o) => o.start < to && o.end > from);
+    conflicting = conflictingSubset(live, near);
+  }
   return {
     limit,
     items: chosen.map((r) => ({
-      status: r.entry.status,
+      status: r.status,
       occurrence: r.occurrence,
       conflict: conflicting.has(r.occurrence),
     })),

@@ -280,6 +280,8 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       now,
       rows: connection.rows,
       registry: connection.registry,
+      keyVersion: (key) => connection.versions.newestOf([key]),
+      listings: connection.listings,
       actor: actorResolver(connection.rows, request.actor, request.session, {
         now,
         body: request.body,

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { MAX_PAGE_SIZE } from '../domain/index.js';
 import { joinAgendaPages } from '../../contract/paging.js';
-import type { AgendaView } from '../domain/index.js';
+import type { AgendaView, EventView } from '../domain/index.js';
 import { at, DAY, HOUR, openStore, seededRandom, StoreClient } from './test-support.js';
 
 const USERS = ['alice', 'bob', 'carol'];
@@ -166,4 +166,85 @@ test('a malformed cursor or limit is refused as invalid, naming the field', asyn
   const tooMany = c.ask('alice', { type: 'event.list', ...WINDOW, limit: MAX_PAGE_SIZE + 1 });
   t.false(tooMany.ok);
   if (!tooMany.ok) t.like(tooMany.error, { code: 'invalid', details: { field: 'limit' } });
+});
+
+test('a list followed page by page sees what changed between its pages', async (t) => {
+  // Its pages are cut from one expansion the store keeps (listing-cache.ts); every change to
+  // what the list shows must be seen by the next page all the same.
+  const c = new StoreClient(await openStore());
+  c.register('alice', 'bob');
+  const day0 = at('2025-03-03T00:00:00Z');
+  const window = { from: day0, to: day0 + 10 * DAY };
+  const standup = c.ok('alice', {
+    type: 'event.create',
+    draft: {
+      title: 'Standup',
+      start: day0 + 9 * HOUR,
+      end: day0 + 10 * HOUR,
+      recurrence: 'FREQ=DAILY',
+    },
+  });
+  const review = c.ok('bob', {
+    type: 'event.create',
+    draft: { title: 'Review', start: day0 + 7 * DAY + 11 * HOUR, end: day0 + 7 * DAY + 12 * HOUR },
+    with: ['alice'],
+  });
+  const titles = (events: readonly { title: string; start: string }[]) =>
+    events.map((e) => `${e.start.slice(5, 16)} ${e.title}`);
+  /** The rest of the list after `after`, page by page. */
+  const rest = (after: string) => {
+    const events = [];
+    let cursor: string | undefined = after;
+    while (cursor !== undefined) {
+      const page: { events: readonly EventView[]; next: string | null } = c.read('alice', {
+        type: 'event.list',
+        ...window,
+        limit: 3,
+        after: cursor,
+      });
+      events.push(...page.events);
+      cursor = page.next ?? undefined;
+    }
+    return events;
+  };
+  /**
+   * The same list read afresh (another window, one second wider, so nothing kept), from
+   * after the occurrence `last`: what the pages after `last`'s cursor must hold.
+   */
+  const fresh = (last: EventView) => {
+    const key = (e: EventView) => [e.start, e.end, e.id] as const;
+    const after = (e: EventView) => {
+      const [a, b] = [key(e), key(last)];
+      return a[0] !== b[0] ? a[0] > b[0] : a[1] !== b[1] ? a[1] > b[1] : a[2] > b[2];
+    };
+    return c
+      .read('alice', { type: 'event.list', from: window.from - 1000, to: window.to })
+      .events.filter(after);
+  };
+
+  const first = c.read('alice', { type: 'event.list', ...window, limit: 3 });
+  t.is(first.events.length, 3);
+  const second = c.read('alice', { type: 'event.list', ...window, limit: 3, after: first.next! });
+  const cursor = second.next!;
+  const last = second.events.at(-1)!;
+  t.deepEqual(titles(rest(cursor)), titles(fresh(last)));
+
+  // A new event, an answer, a moved series and a cancellation, each between two pages.
+  c.ok('alice', {
+    type: 'event.create',
+    draft: { title: 'Early', start: day0 + 8 * DAY + 8 * HOUR, end: day0 + 8 * DAY + 8.5 * HOUR },
+  });
+  t.true(titles(rest(cursor)).some((line) => line.endsWith('Early')));
+  t.deepEqual(titles(rest(cursor)), titles(fresh(last)));
+  c.ok('alice', { type: 'invitation.decline', eventId: review.event.id });
+  t.deepEqual(rest(cursor), fresh(last));
+  c.ok('alice', {
+    type: 'event.update',
+    eventId: standup.event.id,
+    changes: { start: day0 + 9.5 * HOUR, end: day0 + 10.5 * HOUR },
+  });
+  t.deepEqual(rest(cursor), fresh(last));
+  t.true(rest(cursor).some((e) => e.start.includes('T09:30')));
+  c.ok('bob', { type: 'event.cancel', eventId: review.event.id });
+  t.deepEqual(rest(cursor), fresh(last));
 });

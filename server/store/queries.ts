@@ -13,12 +13,13 @@ import {
   findCommonFreeTime,
   eventsPageOf,
   eventsShownInList,
+  expandListing,
   listGroups,
   listGroupInvitations,
   listInvitations,
   membershipOf,
   mergeIntervals,
-  planEventsPage,
+  planListingPage,
   showEvent,
   showGroup,
   validateQueryInterval,
@@ -30,6 +31,8 @@ import { ALL_TIME } from './calendar-rows.js';
 import type { CalendarRows } from './calendar-rows.js';
 import type { QueryOf, QueryResults, QueryType, StoreQuery, StoreStatus } from './protocol.js';
 import type { Registry } from './registry.js';
+import { KEYS } from './effects.js';
+import type { ListingCache } from './listing-cache.js';
 
 /** What a query handler works with. */
 export interface QueryEnvironment {
@@ -37,6 +40,9 @@ export interface QueryEnvironment {
   readonly now: Millis;
   readonly rows: CalendarRows;
   readonly registry: Registry;
+  /** The log index at which `key` (effects.ts `KEYS`) was last written; 0: never. */
+  keyVersion(key: string): number;
+  readonly listings: ListingCache;
   /** The registered user asking. @throws Unauthenticated */
   actor(): Username;
   status(): StoreStatus;
@@ -93,12 +99,18 @@ function commitmentsIn(
 const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
   'event.list': (body, env) => {
     const actor = env.actor();
-    const window = resumedWindow(body, 'event');
-    // Placed from the events' times; only the events on the page are loaded whole.
-    const plan = planEventsPage(
-      { actor, ...pageOf(body) },
-      { entries: env.rows.listing(actor, window) },
+    // The window and the cursor are checked before anything is expanded for them.
+    resumedWindow(body, 'event');
+    const window = validateQueryInterval(body.from, body.to);
+    // Placed from the events' times, expanded once for all the list's pages (listing-cache.ts);
+    // only the events on the page are loaded whole.
+    const expansion = env.listings.expansion(
+      actor,
+      window,
+      env.keyVersion(KEYS.agenda(actor)),
+      () => expandListing(window, env.rows.listing(actor, window)),
     );
+    const plan = planListingPage(pageOf(body), expansion);
     return eventsPageOf(plan, env.rows.events(eventsShownInList(plan)));
   },
 

@@ -10,6 +10,7 @@ import { CalendarRows } from './calendar-rows.js';
 import { CalendarWrites } from './calendar-writes.js';
 import type { RowWrite } from './effects.js';
 import { KeyVersions } from './key-versions.js';
+import { ListingCache } from './listing-cache.js';
 import { Registry } from './registry.js';
 import { RequestLog, StoreMeta } from './request-log.js';
 import type { RequestRetention } from './request-log.js';
@@ -25,6 +26,8 @@ export class StoreConnection {
   readonly meta: StoreMeta;
   readonly requests: RequestLog;
   readonly versions: KeyVersions;
+  /** The event lists being read page by page, kept with this image (listing-cache.ts). */
+  readonly listings = new ListingCache();
   readonly begin: PreparedStatement;
   readonly commit: PreparedStatement;
   readonly rollback: PreparedStatement;
