@@ -84,8 +84,14 @@ export const ClusterDescriptionSchema = z.strictObject({
       seeds: z.array(hostPort).min(1).max(64),
       /** The shared cluster key's file (at least 16 bytes; surrounding whitespace ignored). */
       keyFile: z.string().min(1),
-      /** The observer's member id; `observer-<hostname>-<pid>` by default. */
-      id: name.optional(),
+      /**
+       * The observer's member id; `observer-<hostname>-<pid>` by default. It must begin with
+       * `observer-`: only such ids may be signed for with the operator's certificate
+       * (server/gossip/proof.ts), so an observer can never speak for a daemon.
+       */
+      id: name
+        .refine((id) => id.startsWith('observer-'), 'an observer id begins with "observer-"')
+        .optional(),
       /** Protocol period in ms; must match the cluster's for sensible suspicion timing. */
       periodMs: z.int().min(20).max(10_000).optional(),
     })

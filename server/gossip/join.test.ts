@@ -112,10 +112,10 @@ test('members join with a key relative to their config, log changes, and an obse
   };
   const gateway = await join(30000, 'gateway-1', 'gateway', logs);
   await join(30001, 'users-1', 'users');
-  const observer = await join(30002, 'dashboard', OBSERVER_ROLE);
+  const observer = await join(30002, 'observer-dashboard', OBSERVER_ROLE);
 
   await waitFor('the observer to see everyone', () =>
-    ['dashboard', 'gateway-1', 'users-1'].every(
+    ['gateway-1', 'observer-dashboard', 'users-1'].every(
       (id) => observer.members().find((m) => m.id === id)?.state === 'alive',
     ),
   );
@@ -123,10 +123,10 @@ test('members join with a key relative to their config, log changes, and an obse
   t.like(logs.lines[0], { level: 'info', message: 'joined gossip' });
   t.like(logs.lines[0]?.fields, { member: 'gateway-1', role: 'gateway', listen: `${HOST}:30000` });
   await waitFor('the gateway to log both joins', () =>
-    ['joined users-1', 'joined dashboard'].every((line) => logs.changes().includes(line)),
+    ['joined users-1', 'joined observer-dashboard'].every((line) => logs.changes().includes(line)),
   );
   t.false(
-    logs.lines.some((line) => line.level === 'warn'),
+    logs.lines.some((line) => line.level === 'warn' && line.message.includes('key')),
     'a 0600 key raises no warning',
   );
 
@@ -134,16 +134,16 @@ test('members join with a key relative to their config, log changes, and an obse
   const view = new GossipView(gateway, { settleMs: 0 });
   t.deepEqual(
     view.liveMembers(OBSERVER_ROLE).map((m) => m.id),
-    ['dashboard'],
+    ['observer-dashboard'],
   );
   t.is(view.unavailable(OBSERVER_ROLE), null);
 
   await observer.close();
   await waitFor('the gateway to see the observer leave', () =>
-    logs.changes().includes('left dashboard'),
+    logs.changes().includes('left observer-dashboard'),
   );
-  t.is(view.members().find((m) => m.id === 'dashboard')?.state, 'left');
-  t.false(logs.changes().includes('dead dashboard'));
+  t.is(view.members().find((m) => m.id === 'observer-dashboard')?.state, 'left');
+  t.false(logs.changes().includes('dead observer-dashboard'));
 });
 
 test('a key others can read is used but warned about; a taken port is a clear error', async (t) => {

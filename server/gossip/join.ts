@@ -13,7 +13,8 @@ import type { MutualTlsMaterial } from '../../base/tls.js';
 import type { GossipConfig } from './config.js';
 import { GossipError } from './errors.js';
 import { GossipNode, parseAddress } from './node.js';
-import { MemberSigner, ProofVerifier } from './proof.js';
+import { MemberSigner, OBSERVER_ID_PREFIX, ProofVerifier } from './proof.js';
+import { OBSERVER_ROLE } from './types.js';
 import type { SwimConfig } from './swim.js';
 import type { MemberId, MemberIdentity, MemberRole, MembershipEvent } from './types.js';
 
@@ -87,11 +88,14 @@ export function memberProofs(
   const verifier = new ProofVerifier(tls.ca);
   const proof = signer.prove(self, 0);
   if (!verifier.verify({ ...self, incarnation: 0, state: 'alive', proof })) {
+    const observer = self.role === OBSERVER_ROLE;
     throw new GossipError(
       'invalid_config',
       `gossip: this member's certificate cannot vouch for ${self.id}: it must be issued by the ` +
-        `cluster CA, be valid now, name the role ${self.role === 'observer' ? 'operator' : self.role}` +
-        `${self.role === 'observer' ? '' : ` and have ${self.id} as its common name`}`,
+        `cluster CA, be valid now, name the role ${observer ? 'operator' : self.role}` +
+        (observer
+          ? `, and an observer's id must begin with "${OBSERVER_ID_PREFIX}"`
+          : ` and have ${self.id} as its common name`),
     );
   }
   return { signer, verifier };

@@ -93,8 +93,8 @@ export class GossipNode {
       ...(signer === undefined
         ? {}
         : {
-            prove: (identity: MemberIdentity, incarnation: number) =>
-              signer.prove(identity, incarnation),
+            prove: (identity: MemberIdentity, incarnation: number, leaving: boolean) =>
+              signer.prove(identity, incarnation, leaving),
           }),
     });
   }

@@ -43,6 +43,12 @@ test('a proof binds the identity and incarnation a member signed, and nothing el
   // Accusations carry the accused's proof: any state at the signed incarnation verifies.
   t.true(verifier.verify({ ...update, state: 'dead' }));
   t.true(verifier.verify({ ...update, meta: { instance: '1' } }), 'key order does not matter');
+  // Leaving takes the member's own proof for leaving; its proof of life is not one.
+  t.false(verifier.verify({ ...update, state: 'left' }));
+  const tls = await (await files()).member('users-1', 'users');
+  const leaving = new MemberSigner(tls).prove(users, 3, true);
+  t.true(verifier.verify({ ...update, state: 'left', proof: leaving }));
+  t.false(verifier.verify({ ...update, state: 'alive', proof: leaving }));
   t.false(verifier.verify({ ...update, incarnation: Number.MAX_SAFE_INTEGER }));
   t.false(verifier.verify({ ...update, incarnation: 4 }));
   t.false(verifier.verify({ ...update, address: `${HOST}:9999` }));
@@ -133,21 +139,31 @@ test('a key holder cannot declare a member dead beyond its refutation, nor move 
   await waitFor('the gateway to see users-1', () => seen()?.state === 'alive');
   const genuine = seen()!;
 
-  // The attacker: the cluster key and a VIP agent's genuine certificate, nothing of users-1's.
+  // The attacker: the cluster key, a VIP agent's genuine certificate and the operator's,
+  // and every proof users-1 ever sent; nothing of users-1's own key.
   const agent = new MemberSigner(await tls.member('vip-1', 'vip-agent'));
+  const operator = new MemberSigner(tls.operator);
+  const asObserver = { ...genuine, role: 'observer', incarnation: 2 ** 31 };
   const forgeries: MemberUpdate[] = [
-    // The old attack: dead at an incarnation users-1 can never outbid.
-    { ...genuine, state: 'dead', incarnation: Number.MAX_SAFE_INTEGER },
     // Signed, but by someone else.
     { ...genuine, state: 'dead', incarnation: 1e9, proof: agent.prove(genuine, 1e9) },
     // Moved to the attacker's address, at a higher incarnation.
     { ...genuine, address: `${HOST}:30066`, incarnation: genuine.incarnation + 1 },
+    // The operator's certificate vouches for observers, whose ids begin with "observer-":
+    // not for users-1 posing as one, to push its incarnation out of reach.
+    { ...asObserver, proof: operator.prove(asObserver, asObserver.incarnation) },
+    // Leaving is users-1's own word: its proof of being alive does not say it left.
+    { ...genuine, state: 'left' },
   ];
   for (const update of forgeries) {
     await send({ type: 'gossip', from: 'vip-1', updates: [update] }, 30064);
     await send({ type: 'sync', from: 'vip-1', updates: [], reply: true, members: [update] }, 30064);
   }
-  await waitFor('the forgeries to be counted', () => gateway.stats().unproven >= 6);
+  // The old attack, dead at an incarnation users-1 could never outbid, does not even parse.
+  const unreachable = { ...genuine, state: 'dead' as const, incarnation: Number.MAX_SAFE_INTEGER };
+  await send({ type: 'gossip', from: 'vip-1', updates: [unreachable] }, 30064);
+  await waitFor('the forgeries to be counted', () => gateway.stats().unproven >= 8);
+  await waitFor('the unreachable one refused', () => gateway.stats().dropped.malformed >= 1);
   t.like(seen(), { state: 'alive', address: users.address, incarnation: genuine.incarnation });
 
   // What anyone can still do is accuse at the incarnation users-1 announced, with its own

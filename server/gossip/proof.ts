@@ -12,9 +12,14 @@
  * news on passes the proof along unchanged, and an accusation (suspect, dead) carries the
  * proof of the incarnation it accuses. So anyone can still *accuse* a member at the
  * incarnation it announced, which the member refutes as SWIM says, but nobody can name an
- * incarnation, an address or metadata the member did not sign. The certificate must come
- * from the cluster CA, be valid now, name the member's role (an observer's is the operator's
- * certificate) and, for every daemon, have the member's id as its common name.
+ * incarnation, an address or metadata the member did not sign. Leaving is the member's own
+ * word too: `left` needs a proof signed for leaving, which only the member makes, as it
+ * leaves (an accusation of having left is not refuted as promptly as one of death, and
+ * forged ones kept a service "gone" for seconds at a time). The certificate must come
+ * from the cluster CA, be valid now, name the member's role and have the member's id as its
+ * common name; an observer (the dashboard) signs with the operator's certificate, under an
+ * id of its choosing that must begin with {@link OBSERVER_ID_PREFIX}, so it can never speak
+ * for a daemon.
  *
  * Verification is native (Node's X509Certificate and ECDSA) and remembered: a certificate
  * is read once, a signature checked once, both in bounded caches.
@@ -27,14 +32,24 @@ import { GossipError } from './errors.js';
 import type { MemberIdentity, MemberProof, MemberUpdate } from './types.js';
 import { OBSERVER_ROLE } from './types.js';
 
-/** What is signed: a fixed label, then the member's identity and incarnation, in order. */
-export function proofPayload(identity: MemberIdentity, incarnation: number): Buffer {
+/** Every observer's member id begins so; no daemon's does. */
+export const OBSERVER_ID_PREFIX = 'observer-';
+
+/**
+ * What is signed: a fixed label (another one for leaving), then the member's identity and
+ * incarnation, in order.
+ */
+export function proofPayload(
+  identity: MemberIdentity,
+  incarnation: number,
+  leaving = false,
+): Buffer {
   const meta = Object.keys(identity.meta)
     .sort()
     .map((key) => [key, identity.meta[key]]);
   return Buffer.from(
     JSON.stringify([
-      'agenda-gossip-member/1',
+      leaving ? 'agenda-gossip-leave/1' : 'agenda-gossip-member/1',
       identity.id,
       identity.role,
       identity.address,
@@ -69,9 +84,9 @@ export class MemberSigner {
     }
   }
 
-  /** The proof that `identity` is at `incarnation`. */
-  prove(identity: MemberIdentity, incarnation: number): MemberProof {
-    const signature = sign('sha256', proofPayload(identity, incarnation), {
+  /** The proof that `identity` is at `incarnation` (and, `leaving`, leaves the cluster). */
+  prove(identity: MemberIdentity, incarnation: number, leaving = false): MemberProof {
+    const signature = sign('sha256', proofPayload(identity, incarnation, leaving), {
       key: this.key,
       dsaEncoding: 'ieee-p1363',
     });
@@ -91,6 +106,14 @@ interface ReadCertificate {
 /** Each cache is cleared when it reaches this size; a cluster has a few dozen members. */
 const MAX_REMEMBERED = 4_096;
 
+/**
+ * Signatures and certificates not seen before that one member checks per second, at most. A cluster makes a
+ * few a second (a member signs once per incarnation); a key holder sending datagrams full of
+ * made-up ones made each cost 0.5 ms, a core's worth at 31 datagrams a second. Past the
+ * budget news goes unchecked and is dropped; what is real is sent again.
+ */
+const FRESH_CHECKS_PER_SECOND = 200;
+
 /** Checks proofs against the cluster CA. */
 export class ProofVerifier {
   private readonly ca: X509Certificate;
@@ -99,6 +122,8 @@ export class ProofVerifier {
   private readonly certificates = new Map<string, ReadCertificate | null>();
   /** Signatures already checked, by signature and payload. */
   private readonly signatures = new Map<string, boolean>();
+  /** What is left of this second's {@link FRESH_CHECKS_PER_SECOND}, and when it refills. */
+  private budget = { left: FRESH_CHECKS_PER_SECOND, refillAt: 0 };
 
   /** Throws `invalid_config` when `caPem` is not a certificate. */
   constructor(caPem: string | Buffer, clock: () => number = Date.now) {
@@ -123,12 +148,17 @@ export class ProofVerifier {
     const now = this.clock();
     if (now < certificate.notBefore || now > certificate.notAfter) return false;
     if (certificate.role !== certificateRoleFor(update.role)) return false;
-    // Observers take any id (the dashboard's is per process); daemons are who they say.
-    if (update.role !== OBSERVER_ROLE && certificate.commonName !== update.id) return false;
-    const payload = proofPayload(update, update.incarnation);
+    // Daemons are who their certificate says; an observer's id is its own, but marked as one.
+    if (update.role === OBSERVER_ROLE) {
+      if (!update.id.startsWith(OBSERVER_ID_PREFIX)) return false;
+    } else if (certificate.commonName !== update.id) {
+      return false;
+    }
+    const payload = proofPayload(update, update.incarnation, update.state === 'left');
     const key = `${proof.sig}|${proof.cert.length}|${payload.toString('utf8')}`;
     let valid = this.signatures.get(key);
     if (valid === undefined) {
+      if (!this.spend(now)) return false;
       try {
         valid = verify(
           'sha256',
@@ -144,9 +174,21 @@ export class ProofVerifier {
     return valid;
   }
 
+  /** Takes one fresh check from the budget; false when this second's is spent. */
+  private spend(now: number): boolean {
+    if (now >= this.budget.refillAt) {
+      this.budget = { left: FRESH_CHECKS_PER_SECOND, refillAt: now + 1_000 };
+    }
+    if (this.budget.left <= 0) return false;
+    this.budget.left--;
+    return true;
+  }
+
   private read(cert: string): ReadCertificate | null {
     const known = this.certificates.get(cert);
     if (known !== undefined) return known;
+    // Reading a certificate costs as much as a signature: the same budget, and nothing kept.
+    if (!this.spend(this.clock())) return null;
     let read: ReadCertificate | null = null;
     try {
       const certificate = new X509Certificate(Buffer.from(cert, 'base64'));

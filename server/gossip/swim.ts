@@ -66,7 +66,7 @@ export interface SwimConfig {
    * without it this member's news carries no proof, which only a cluster that checks none
    * (the protocol's own tests) accepts.
    */
-  readonly prove?: (identity: MemberIdentity, incarnation: number) => MemberProof;
+  readonly prove?: (identity: MemberIdentity, incarnation: number, leaving: boolean) => MemberProof;
 }
 
 type Tunables = Required<Omit<SwimConfig, 'self' | 'seeds' | 'random' | 'now' | 'prove'>>;
@@ -367,11 +367,15 @@ export class Swim {
   private selfUpdate(state: MemberState): MemberUpdate {
     const update: MemberUpdate = { ...this.self, incarnation: this.incarnation, state };
     if (this.prove === undefined) return update;
+    // Only this member says it leaves: `left` has a proof of its own, made once.
+    if (state === 'left') {
+      return { ...update, proof: this.prove(this.self, this.incarnation, true) };
+    }
     // Identity changes (`updateMeta`) always raise the incarnation, so it keys the proof.
     if (this.proof?.incarnation !== this.incarnation) {
       this.proof = {
         incarnation: this.incarnation,
-        proof: this.prove(this.self, this.incarnation),
+        proof: this.prove(this.self, this.incarnation, false),
       };
     }
     return { ...update, proof: this.proof.proof };
@@ -558,7 +562,14 @@ export class Swim {
     }
   }
 
+  /**
+   * Pings `request.target` for `from`, at the address this view holds for it: a member is
+   * never made to send to an address only the request names (anyone holding the cluster
+   * key could otherwise aim every member at a host of their choosing).
+   */
   private relayProbe(request: PingReqMessage, from: string): void {
+    const target = this.view.get(request.target)?.update;
+    if (target === undefined || isDown(target.state) || target.id === this.self.id) return;
     const seq = this.nextSeq();
     // The requester waits until the end of its period; a relay is useless after that.
     this.relays.set(seq, {
@@ -566,9 +577,8 @@ export class Swim {
       seq: request.seq,
       expiresAt: this.now + this.opts.protocolPeriodMs,
     });
-    const target = this.view.get(request.target)?.update;
-    const buddy = target?.state === 'suspect' ? [target] : [];
-    this.send(request.targetAddress, { type: 'ping', seq, target: request.target }, buddy);
+    const buddy = target.state === 'suspect' ? [target] : [];
+    this.send(target.address, { type: 'ping', seq, target: target.id }, buddy);
   }
 
   private probeFailed(id: MemberId): void {

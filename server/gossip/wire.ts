@@ -19,6 +19,9 @@ import type { GossipMessage } from './types.js';
 /** The version this module writes and accepts. */
 export const WIRE_VERSION = 1;
 
+/** The highest incarnation accepted (see the update schema). */
+export const MAX_INCARNATION = 2 ** 32;
+
 /** Largest datagram written or accepted: comfortably under the UDP payload limit. */
 export const MAX_DATAGRAM_BYTES = 60_000;
 
@@ -168,7 +171,9 @@ const updateSchema = z.object({
   role: text,
   address: text,
   meta: z.record(z.string().max(256), z.string().max(1024)),
-  incarnation: z.number().int().nonnegative(),
+  // A member raises its incarnation by one per refutation: 2^32 of them is a lifetime many
+  // times over. Far below 2^53, so an incarnation can always be raised and still be read.
+  incarnation: z.number().int().nonnegative().max(MAX_INCARNATION),
   state: z.enum(['alive', 'suspect', 'dead', 'left']),
   // A cluster certificate is well under 2 KB; a P-256 signature is 64 bytes.
   proof: z.object({ cert: z.string().max(4096), sig: z.string().max(128) }).optional(),
