@@ -599,10 +599,10 @@ test('declining without an invitation is refused, unless it only blocks', (t) =>
   );
 });
 
-test('an invitation is withdrawn by the inviter, the owner or a member above its level, not by others', (t) => {
+test('an invitation is withdrawn by the inviter, the owner or a member above both, not by others', (t) => {
   const world = invitedWorld('manager', 3);
   const record = groupOf(world, 'corp')!;
-  for (const actor of ['manager', 'boss', 'lead']) {
+  for (const actor of ['manager', 'boss']) {
     const d = removeMember(
       { actor, group: 'corp', username: 'newbie', now },
       { group: record, groupEvents: [] },
@@ -616,14 +616,46 @@ test('an invitation is withdrawn by the inviter, the owner or a member above its
       ),
     );
   }
-  t.throws(
-    () =>
-      removeMember(
-        { actor: 'dev', group: 'corp', username: 'newbie', now },
-        { group: record, groupEvents: [] },
-      ),
-    { instanceOf: Forbidden },
+  // lead is above the level offered (3) but below the manager who sent it; dev is neither;
+  // manager2 is the manager's peer.
+  for (const actor of ['lead', 'dev', 'manager2']) {
+    t.throws(
+      () =>
+        removeMember(
+          { actor, group: 'corp', username: 'newbie', now },
+          { group: record, groupEvents: [] },
+        ),
+      { instanceOf: Forbidden, message: /invited to corp by manager/ },
+      actor,
+    );
+  }
+});
+
+test("a member below an invitation's inviter cannot invite the same person again", (t) => {
+  // The owner invites newbie at level 1; lead (level 2) would re-invite at level 3 and so
+  // become the inviter of record and newbie's superior (outside attack).
+  const record = groupOf(invitedWorld('boss', 1), 'corp')!;
+  const context = {
+    group: record,
+    user: user('newbie'),
+    blocked: false,
+    invitationsWaiting: 0,
+    invitationsFromActor: 0,
+  };
+  for (const [actor, level] of [
+    ['lead', 3],
+    ['manager', 2],
+  ] as const) {
+    t.throws(
+      () => inviteMember({ actor, group: 'corp', username: 'newbie', level, now }, context),
+      { instanceOf: Forbidden, message: /invited to corp by boss; only they, the owner/ },
+    );
+  }
+  const boss = inviteMember(
+    { actor: 'boss', group: 'corp', username: 'newbie', level: 2, now },
+    context,
   );
+  t.deepEqual(boss.result.invited, [{ username: 'newbie', level: 2, invitedBy: 'boss' }]);
 });
 
 test('inviting again changes the level; the same invitation twice is a conflict', (t) => {

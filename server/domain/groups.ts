@@ -10,9 +10,13 @@
  *   the group, or counts them in free time or conflicts. (Before, anyone could make
  *   themselves a stranger's superior and read her busy events in full.)
  * - The owner invites and removes anyone. In a hierarchical group any member invites only
- *   at a level strictly below (numerically greater than) their own, and removes members and
- *   withdraws invitations only strictly below them (the inviter may always withdraw their
- *   own). In a flat group only the owner invites and removes.
+ *   at a level strictly below (numerically greater than) their own, and removes members only
+ *   strictly below them. A pending invitation is changed (invited again at another level)
+ *   or withdrawn only by its inviter, the owner, or a member above both the inviter and the
+ *   level it offers: a subordinate never undoes a superior's invitation. (Before, a member at
+ *   level 2 could invite again at level 3 someone the owner had invited at level 1, become
+ *   the inviter of record, and so the superior of the newcomer.) In a flat group only the
+ *   owner invites and removes.
  * - Anyone leaves. The owner cannot leave while others remain (ownership must be
  *   transferred first, so a group is never ownerless); the last member leaving dissolves
  *   the group.
@@ -254,6 +258,11 @@ export function inviteMember(
   }
   if (previous?.level === level) {
     throw new Conflict(`${username} is already invited to ${group.name}`);
+  }
+  if (previous !== undefined && !mayChangeInvitation(record, actor, previous)) {
+    throw new Forbidden(
+      `${username} was invited to ${group.name} by ${previous.invitedBy}; only they, the owner or a member above them changes that invitation`,
+    );
   }
   const invitation: GroupInvitation = {
     group: group.name,
@@ -598,22 +607,32 @@ export function removeMember(
 }
 
 /**
- * Withdraws a pending invitation: the inviter, the owner, or in a hierarchical group a
- * member above the level the invitee was invited at.
+ * Whether `actor` may change or withdraw `invitation`: its inviter, the owner, or in a
+ * hierarchical group a member above both the inviter (as they stand now; an inviter who left
+ * counts for nothing) and the level it offers.
  */
+function mayChangeInvitation(
+  record: GroupRecord,
+  actor: Membership,
+  invitation: GroupInvitation,
+): boolean {
+  const { group } = record;
+  if (actor.username === group.owner || actor.username === invitation.invitedBy) return true;
+  if (group.kind !== 'hierarchical' || actor.level >= invitation.level) return false;
+  const inviter = membershipOf(record, invitation.invitedBy);
+  return inviter === undefined || actor.level < inviter.level;
+}
+
+/** Withdraws a pending invitation, if {@link mayChangeInvitation}. */
 function withdrawInvitation(
   record: GroupRecord,
   actor: Membership,
   invitation: GroupInvitation,
 ): Decision<GroupView> {
   const { group } = record;
-  const allowed =
-    actor.username === group.owner ||
-    actor.username === invitation.invitedBy ||
-    (group.kind === 'hierarchical' && actor.level < invitation.level);
-  if (!allowed) {
+  if (!mayChangeInvitation(record, actor, invitation)) {
     throw new Forbidden(
-      `only the owner, the inviter or a member above level ${invitation.level} withdraws the invitation of ${invitation.username} to ${group.name}`,
+      `${invitation.username} was invited to ${group.name} by ${invitation.invitedBy}; only they, the owner or a member above them and above level ${invitation.level} withdraws that invitation`,
     );
   }
   return decide(
