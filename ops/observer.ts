@@ -25,6 +25,7 @@ import { SUPERVISOR_LEASE } from '../supervisor/supervisor.js';
 import type { DashboardFeed, FeedItem } from './feed.js';
 import type { ClusterSnapshot, DbMember, Membership, RedisInstance, VipLease } from './model.js';
 import type { ClusterDescription } from './description.js';
+import { serverWithRole } from '../server/net/client-certificate.js';
 import { GossipWatcher } from './gossip.js';
 import { askVipAgent, vipStatus } from './vip.js';
 import type { AgentAnswer } from './vip.js';
@@ -86,7 +87,8 @@ export class ClusterObserver implements DashboardFeed {
       const client = new Redis({
         host,
         port,
-        tls,
+        // The operator's password goes only to a Redis of the cluster.
+        tls: { ...tls, checkServerIdentity: serverWithRole('redis') },
         ...redisLogin,
         lazyConnect: true,
         maxRetriesPerRequest: 0,

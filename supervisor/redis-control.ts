@@ -5,6 +5,7 @@
  * ACL user `supervisor` (ROLE, REPLICAOF and the connection's INFO: server/bus/acl.ts).
  */
 import type { MutualTlsMaterial } from '../base/tls.js';
+import { serverWithRole } from '../server/net/client-certificate.js';
 import { AclRedis, loginOptions, RefusalLog } from '../server/bus/redis-auth.js';
 import type { RedisCredentials, RefusalLogger } from '../server/bus/redis-auth.js';
 import type { InstanceHealth, RedisAddress } from './decide.js';
@@ -55,6 +56,8 @@ export class IoRedisInstance implements RedisInstance {
           cert: options.tls.cert,
           key: options.tls.key,
           minVersion: 'TLSv1.3',
+          // Its password goes only to a Redis of the cluster, whose certificate says so.
+          checkServerIdentity: serverWithRole('redis'),
         },
         connectionName: options.connectionName,
         // Sent ahead of CLIENT SETNAME without waiting for its answer: no round trip of its own.

@@ -20,6 +20,7 @@ import type { MutualTlsMaterial } from '../../base/tls.js';
 import type { PrimaryAddress, PrimarySource } from './primary-source.js';
 import { AclRedis, isAccessRefusal, loginOptions, RefusalLog } from './redis-auth.js';
 import type { RedisCredentials } from './redis-auth.js';
+import { serverWithRole } from '../net/client-certificate.js';
 
 /** What the bus needs from a logger; `fields` are plain data. */
 export interface BusLogger {
@@ -404,6 +405,8 @@ export class BusConnection {
           cert: this.options.tls.cert,
           key: this.options.tls.key,
           minVersion: 'TLSv1.3',
+          // Only a Redis of the cluster: its certificate names the redis role.
+          checkServerIdentity: serverWithRole('redis'),
         },
         connectionName: `${this.options.name}:${role}`,
         // AUTH goes out right before CLIENT SETNAME, neither waiting: no round trip of its own.

@@ -60,6 +60,7 @@ export async function createRedisTls(): Promise<RedisTlsFiles> {
     dnsNames: ['localhost'],
     ipAddresses: [REDIS_HOST],
     usages: 'both',
+    role: 'redis',
   });
   const client = await issueCertificate(ca, { name: 'bus-client', usages: 'client' });
   const operator = await issueCertificate(ca, {

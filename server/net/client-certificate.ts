@@ -4,8 +4,9 @@
  * then lets it do: the DB's table in `server/store/access.ts`, the `/metrics` readers).
  */
 import type { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
-import { certificateRole, type ClusterRole } from '../../base/pki.js';
+import { checkServerIdentity } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { certificateRole, describeRole, type ClusterRole } from '../../base/pki.js';
 
 /**
  * True when the peer's certificate was verified against the listener's CA. `authorized`
@@ -53,7 +54,7 @@ export function peerRole(socket: TLSSocket): ClusterRole | null {
   return role;
 }
 
-function roleOf(certificate: X509Certificate): ClusterRole | null {
+function roleOf(certificate: Pick<X509Certificate, 'fingerprint256' | 'raw'>): ClusterRole | null {
   // SHA-256 over the whole certificate, computed natively: two certificates with the same
   // fingerprint are the same certificate, role included.
   const fingerprint = certificate.fingerprint256;
@@ -63,4 +64,25 @@ function roleOf(certificate: X509Certificate): ClusterRole | null {
   if (rolesByFingerprint.size >= MAX_REMEMBERED_CERTIFICATES) rolesByFingerprint.clear();
   rolesByFingerprint.set(fingerprint, role);
   return role;
+}
+
+/**
+ * A TLS client's `checkServerIdentity` that also requires the server's certificate to name
+ * `role`. The CA check alone takes any cluster certificate: a users service's key, say, and
+ * an address written into the registry's `redis/primary` (which the operator and the
+ * supervisors may write) made a fake Redis that gateways logged in to, password and all.
+ */
+export function serverWithRole(
+  role: ClusterRole,
+): (host: string, certificate: PeerCertificate) => Error | undefined {
+  return (host, certificate) => {
+    const mismatch = checkServerIdentity(host, certificate);
+    if (mismatch !== undefined) return mismatch;
+    const named = roleOf(certificate);
+    return named === role
+      ? undefined
+      : new Error(
+          `the server at ${host} holds a certificate for ${describeRole(named)}, not ${describeRole(role)}`,
+        );
+  };
 }
