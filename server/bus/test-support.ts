@@ -120,7 +120,9 @@ export async function createRedisAuth(tls: RedisTlsFiles): Promise<RedisTestAuth
   ) as Record<RedisUser, string>;
   const aclFile = path.join(tls.dir, 'redis-users.acl');
   const configFile = path.join(tls.dir, 'redis-auth.conf');
-  await writeFile(aclFile, redisAclFile(passwords, { replicationHosts: [REDIS_HOST] }), { mode: 0o600 });
+  await writeFile(aclFile, redisAclFile(passwords, { replicationHosts: [REDIS_HOST] }), {
+    mode: 0o600,
+  });
   await writeFile(
     configFile,
     redisAuthConfig({
