@@ -133,3 +133,50 @@ test('a flag followed by a megabyte of tag characters is stripped in linear time
   t.true(kept.endsWith('y'));
   t.true(ms < 5_000, `${Math.round(ms)} ms`);
 });
+
+test('fillers, format controls, noncharacters and piles of marks are refused, and stripped', (t) => {
+  // Each found by an outside attack in titles or names that looked empty or normal.
+  const refused = [
+    '\u115F',
+    '\u1160',
+    '\u17B4',
+    '\uFFFC',
+    '\uFFFF',
+    '\uFDD0',
+    '\u{1BCA0}',
+    '\u{13430}',
+    '\u{1D173}',
+    '\u{10FFFF}',
+  ];
+  for (const character of refused) {
+    const code = character.codePointAt(0)!.toString(16);
+    const error = t.throws(
+      () => validateEventDraft({ ...draft, title: `Stand${character}up` }),
+      { instanceOf: InvalidInput },
+      code,
+    );
+    t.regex(error.message, /invisible formatting character|noncharacter/, code);
+    t.is(withoutInvisibleCharacters(`Stand${character}up`), 'Standup', code);
+  }
+  const pile = `Z${'\u0301'.repeat(150)}algo`;
+  t.throws(() => validateEventDraft({ ...draft, title: pile }), {
+    instanceOf: InvalidInput,
+    message: /piles more than 16 combining marks/,
+  });
+  t.is(withoutInvisibleCharacters(pile), `Z${'\u0301'.repeat(16)}algo`);
+  // What real writing needs still passes: Vietnamese, Thai, a Japanese ideographic variant.
+  for (const title of ['Họp nhóm', 'ประชุมทีม', '葛\u{E0100}飾区の会議', 'Kaffee ☕\uFE0F']) {
+    t.notThrows(() => validateEventDraft({ ...draft, title }), title);
+  }
+});
+
+test('a display name that shows nothing is refused', (t) => {
+  for (const name of ['\u2800\u2800', '\u2800\u3000\u2800', '\u0301\u0301']) {
+    t.throws(() => validateDisplayName(name, 'ana'), {
+      instanceOf: InvalidInput,
+      message: /shows nothing/,
+    });
+  }
+  t.is(validateDisplayName('Ana ⠁', 'ana'), 'Ana ⠁');
+  t.is(validateDisplayName('', 'ana'), 'ana');
+});

@@ -15,6 +15,13 @@
  *   letters or marks of a script other than Latin, Greek and Cyrillic (where they change
  *   nothing a reader sees) and after an emoji.
  *
+ * - Fillers and format controls that show nothing of their own (Hangul fillers, Khmer
+ *   inherent vowels, the shorthand, hieroglyph and musical format controls), the object
+ *   replacement character, and noncharacters (U+FDD0–U+FDEF and the last two code points
+ *   of every plane).
+ * - More than {@link MAX_MARKS} combining marks in a row: no script stacks that many on one
+ *   letter, and a pile of them draws over the lines around it.
+ *
  * Validation refuses them ({@link refuseInvisibleCharacters}); an import strips them
  * ({@link withoutInvisibleCharacters}), since files from other tools carry stray ones.
  */
@@ -57,7 +64,30 @@ const NAMES: Readonly<Record<number, string>> = {
   0xfff9: 'INTERLINEAR ANNOTATION ANCHOR',
   0xfffa: 'INTERLINEAR ANNOTATION SEPARATOR',
   0xfffb: 'INTERLINEAR ANNOTATION TERMINATOR',
+  // Found by a second outside attack.
+  0x115f: 'HANGUL CHOSEONG FILLER',
+  0x1160: 'HANGUL JUNGSEONG FILLER',
+  0x17b4: 'KHMER VOWEL INHERENT AQ',
+  0x17b5: 'KHMER VOWEL INHERENT AA',
+  0xfffc: 'OBJECT REPLACEMENT CHARACTER',
 };
+
+/** Astral format controls that show nothing of their own, as [first, last, name]. */
+const ASTRAL_RANGES: readonly (readonly [number, number, string])[] = [
+  [0x1bca0, 0x1bca3, 'SHORTHAND FORMAT CONTROL'],
+  [0x13430, 0x1343f, 'EGYPTIAN HIEROGLYPH FORMAT CONTROL'],
+  [0x1d173, 0x1d17a, 'MUSICAL SYMBOL FORMAT CONTROL'],
+];
+
+/** U+FDD0–U+FDEF and U+xFFFE, U+xFFFF: code points Unicode promises never to assign. */
+function isNoncharacter(codePoint: number): boolean {
+  return (codePoint >= 0xfdd0 && codePoint <= 0xfdef) || (codePoint & 0xfffe) === 0xfffe;
+}
+
+/** The most combining marks in a row (Vietnamese stacks two; Tibetan and Thai a few more). */
+const MAX_MARKS = 16;
+const MARK_PILE = new RegExp(`\\p{M}{${MAX_MARKS + 1},}`, 'u');
+const MARK_PILES = new RegExp(`(\\p{M}{${MAX_MARKS}})\\p{M}+`, 'gu');
 
 /** Tag characters (U+E0001, U+E0020–U+E007F): invisible, except in a flag's tag sequence. */
 const TAG_FIRST = 0xe0001;
@@ -121,9 +151,19 @@ function refusedAt(
   if (unit >= 0xd800 && unit <= 0xdbff) {
     const next = text.charCodeAt(index + 1);
     if (next >= 0xdc00 && next <= 0xdfff) {
-      const codePoint = text.codePointAt(index);
+      const codePoint = text.codePointAt(index) ?? 0;
+      const code = `U+${codePoint.toString(16).toUpperCase()}`;
+      if (isNoncharacter(codePoint)) {
+        return { description: `${code}, a noncharacter`, length: 2 };
+      }
+      const range = ASTRAL_RANGES.find(([first, last]) => codePoint >= first && codePoint <= last);
+      if (range !== undefined) {
+        return {
+          description: `${code} (${range[2]}), an invisible formatting character`,
+          length: 2,
+        };
+      }
       if (!isTag(codePoint) || tagsAFlag(text, index)) return null;
-      const code = `U+${(codePoint ?? 0).toString(16).toUpperCase()}`;
       return {
         description: `${code} (TAG CHARACTER), an invisible formatting character`,
         length: 2,
@@ -136,6 +176,7 @@ function refusedAt(
     if (previous >= 0xd800 && previous <= 0xdbff) return null;
     return { description: `${codeOf(unit)}, half of a character (a lone surrogate)`, length: 1 };
   }
+  if (isNoncharacter(unit)) return { description: `${codeOf(unit)}, a noncharacter`, length: 1 };
   const name = NAMES[unit];
   if (name === undefined) return null;
   if ((unit === ZWJ || unit === ZWNJ) && joinsSomething(text, index)) return null;
@@ -150,7 +191,7 @@ function codeOf(unit: number): string {
 // character is tested alone, so U+034F (a combining mark) combines with nothing here.
 const MAYBE_REFUSED =
   // eslint-disable-next-line no-misleading-character-class
-  /[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\uffa0\ufeff\ufff9-\ufffb\ud800-\udfff]/;
+  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\uffa0\ufdd0-\ufdef\ufeff\ufff9-\uffff\ud800-\udfff]/;
 
 /**
  * Refuses `value` if it holds a lone surrogate, a bidirectional control or a zero-width
@@ -159,6 +200,12 @@ const MAYBE_REFUSED =
  * @throws InvalidInput with `field` (default `what`).
  */
 export function refuseInvisibleCharacters(value: string, what: string, field = what): void {
+  if (MARK_PILE.test(value)) {
+    throw new InvalidInput(
+      `the ${what} piles more than ${MAX_MARKS} combining marks on one character; remove some`,
+      { field },
+    );
+  }
   if (!MAYBE_REFUSED.test(value)) return;
   for (let index = 0; index < value.length; index++) {
     const refused = refusedAt(value, index);
@@ -170,6 +217,7 @@ export function refuseInvisibleCharacters(value: string, what: string, field = w
 
 /** `text` without the characters {@link refuseInvisibleCharacters} refuses. */
 export function withoutInvisibleCharacters(text: string): string {
+  if (MARK_PILE.test(text)) return withoutInvisibleCharacters(text.replace(MARK_PILES, '$1'));
   if (!MAYBE_REFUSED.test(text)) return text;
   let kept = '';
   let from = 0;

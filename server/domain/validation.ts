@@ -108,8 +108,18 @@ export function validateDisplayName(value: string | undefined, username: string)
     required: false,
     multiline: false,
   });
+  // A name that shows nothing (white space of other kinds, the braille blank, bare marks)
+  // reads as nobody in every list it appears in.
+  if (text !== '' && !SHOWS_SOMETHING.test(text)) {
+    throw new InvalidInput('the display name shows nothing; use letters, digits or symbols', {
+      field: 'display name',
+    });
+  }
   return text === '' ? username : text;
 }
+
+/** A character a reader sees: a letter, digit, punctuation or symbol other than a blank. */
+const SHOWS_SOMETHING = /(?![\u2800\u3000])[\p{L}\p{N}\p{P}\p{S}]/u;
 
 /** A feed's label: up to 100 characters on one line; empty means the default label. */
 export function validateFeedLabel(value: string | undefined, fallback: string): string {
