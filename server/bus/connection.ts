@@ -21,6 +21,7 @@ import type { PrimaryAddress, PrimarySource } from './primary-source.js';
 import { AclRedis, isAccessRefusal, loginOptions, RefusalLog } from './redis-auth.js';
 import type { RedisCredentials } from './redis-auth.js';
 import { serverWithRole } from '../net/client-certificate.js';
+import { RATE_LIMITER_COMMANDS } from '../limits/shared-limits.js';
 
 /** What the bus needs from a logger; `fields` are plain data. */
 export interface BusLogger {
@@ -413,8 +414,10 @@ export class BusConnection {
         ...loginOptions(this.options.auth),
         connectTimeout: this.options.connectTimeoutMs ?? 2_000,
         ...(bounded ? { commandTimeout: this.options.commandTimeoutMs ?? 2_000 } : {}),
-        // The commands issued in one turn of the event loop go out in one write.
+        // The commands issued in one turn of the event loop go out in one write, but for the
+        // scripts others define on the client (RATE_LIMITER_COMMANDS).
         enableAutoPipelining: bounded,
+        autoPipeliningIgnoredCommands: [...RATE_LIMITER_COMMANDS],
         // Fail fast instead of queueing or replaying: the callers re-send with their ids, to
         // whichever primary is current by then.
         enableOfflineQueue: false,

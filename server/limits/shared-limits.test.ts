@@ -180,3 +180,23 @@ test('stream leases are renewed while held, and the cap falls back to local stre
   t.true(performance.now() - started < 400);
   t.true((await leases.acquire('bob')).granted);
 });
+
+test('a limit counted on a fresh bus connection while a pipeline waits does not crash it', async (t) => {
+  // After a Redis failover, a gateway's first count on the new connection made a limiter
+  // in the same turn as other commands were being pipelined: ioredis then threw from a
+  // callback and the gateway died (rate-limiter-flexible's command must not be pipelined).
+  const redis = await startRedis({ ports, tls, teardown: (stop) => t.teardown(stop) });
+  const connection = openBus(t, tls, new StaticPrimarySource(redis.address(1)), 'gateway-1');
+  const client = await connection.commands();
+  const limits = new SharedLimits({ redis: () => Promise.resolve(client) });
+  const limit = limits.limit('fresh', { points: 5, durationSec: 60 });
+  const crashes: unknown[] = [];
+  const record = (error: unknown) => crashes.push(error);
+  process.on('uncaughtException', record);
+  t.teardown(() => process.off('uncaughtException', record));
+  const [pinged, verdict] = await Promise.all([client.ping(), limit.consume('alice')]);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.is(pinged, 'PONG');
+  t.like(verdict, { allowed: true, decidedBy: 'redis' });
+  t.deepEqual(crashes, []);
+});

@@ -17,6 +17,16 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import { errorMessage, untilAborted } from '../bus/connection.js';
 
 /** Keys are `<LIMIT_KEY_PREFIX>:<limit>:<key>` by default, as server/bus/acl.ts grants them. */
+/**
+ * The commands rate-limiter-flexible defines on a Redis client it is given (`defineCommand`).
+ * A client with automatic pipelining must not pipeline them: a limiter made for a fresh
+ * connection (after a Redis failover) while a pipeline of that connection was waiting
+ * found the pipeline without its command, and the pipeline's answers then fell one short
+ * of its callbacks: ioredis threw `results[i] is not iterable` from a callback and the
+ * gateway process died (chaos, vm1-isolate; redis/ioredis#1931).
+ */
+export const RATE_LIMITER_COMMANDS = ['rlflxIncr'] as const;
+
 export const LIMIT_KEY_PREFIX = 'agenda:limit';
 
 /** What the limits log: a fallback to local counting, and the return to Redis. */
