@@ -120,6 +120,9 @@ test('members join with a key relative to their config, log changes, and an obse
     ),
   );
   t.is(gateway.self.address, `${HOST}:30000`);
+  // A life starts above its earlier lives' incarnations: at the clock's seconds.
+  const incarnation = gateway.members().find((m) => m.id === 'gateway-1')?.incarnation ?? 0;
+  t.true(incarnation >= Math.floor(Date.now() / 1000) - 60, String(incarnation));
   t.like(logs.lines[0], { level: 'info', message: 'joined gossip' });
   t.like(logs.lines[0]?.fields, { member: 'gateway-1', role: 'gateway', listen: `${HOST}:30000` });
   await waitFor('the gateway to log both joins', () =>

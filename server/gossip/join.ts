@@ -138,7 +138,13 @@ export async function joinGossip(
     seeds: config.seeds,
     clusterKey,
     proofs: memberProofs(self, tls),
-    protocol: protocolFor(config.periodMs),
+    protocol: {
+      ...protocolFor(config.periodMs),
+      // Each life starts at the clock's seconds, above the incarnations its previous lives
+      // signed (one refutation per second on average would be needed to outrun it): a
+      // proof of leaving captured from an earlier life is then older than this one's news.
+      initialIncarnation: Math.floor(Date.now() / 1000),
+    },
   });
   node.on('change', (change) => logChange(logger, change));
   try {

@@ -176,16 +176,20 @@ export class GossipNode {
     }
     this.counters.received++;
     this.core.tick(this.clock());
-    this.core.step(this.proven(result.message), formatAddress(rinfo.address, rinfo.port));
+    const from = formatAddress(rinfo.address, rinfo.port);
+    this.core.step(this.proven(result.message, rinfo.address), from);
     this.flush();
   }
 
-  /** `message` without the news that does not carry its member's proof. */
-  private proven(message: GossipMessage): GossipMessage {
+  /**
+   * `message` without the news that does not carry its member's proof; `sender` (the source
+   * address) pays for the checks (proof.ts).
+   */
+  private proven(message: GossipMessage, sender: string): GossipMessage {
     const verifier = this.options.proofs?.verifier;
     if (verifier === undefined) return message;
     const keep = (updates: readonly MemberUpdate[]): readonly MemberUpdate[] => {
-      const kept = updates.filter((update) => verifier.verify(update));
+      const kept = updates.filter((update) => verifier.verify(update, sender));
       this.counters.unproven += updates.length - kept.length;
       return kept.length === updates.length ? updates : kept;
     };

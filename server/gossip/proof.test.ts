@@ -4,6 +4,7 @@
  * the cluster key and a genuine certificate of its own declares another member dead at an
  * incarnation nobody can outbid. UDP ports 30064–30066 on loopback.
  */
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import test from 'ava';
 import { createRedisTls } from '../bus/test-support.js';
@@ -94,6 +95,29 @@ test('only the member named by a certificate of its role from the cluster CA can
   // An expired certificate vouches for nothing.
   const later = new ProofVerifier(tls.client.ca, () => Date.now() + 400 * 86_400_000);
   t.false(later.verify(await signed(users)));
+});
+
+test("one sender's made-up proofs cannot use up the checks another sender's genuine one needs", async (t) => {
+  const tls = await files();
+  const verifier = new ProofVerifier(tls.client.ca);
+  const genuine = await signed(users, 9);
+  const cert = genuine.proof!.cert;
+  // Sixty made-up signatures under users-1's real certificate from one address: each costs
+  // a check, and that address's budget runs out...
+  for (let i = 0; i < 60; i++) {
+    const sig = randomBytes(64).toString('base64');
+    t.false(
+      verifier.verify(
+        { ...users, incarnation: 100 + i, state: 'alive', proof: { cert, sig } },
+        '10.0.0.9',
+      ),
+    );
+  }
+  t.false(verifier.verify(genuine, '10.0.0.9'), 'that sender waits for the next second');
+  // ...while a refutation relayed by another member is checked as ever.
+  t.true(verifier.verify(genuine, '10.0.0.1'));
+  // Known good proofs cost nothing, whoever passes them on.
+  t.true(verifier.verify(genuine, '10.0.0.9'));
 });
 
 function send(message: GossipMessage, port: number): Promise<void> {

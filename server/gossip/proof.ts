@@ -107,23 +107,33 @@ interface ReadCertificate {
 const MAX_REMEMBERED = 4_096;
 
 /**
- * Signatures and certificates not seen before that one member checks per second, at most. A cluster makes a
- * few a second (a member signs once per incarnation); a key holder sending datagrams full of
- * made-up ones made each cost 0.5 ms, a core's worth at 31 datagrams a second. Past the
- * budget news goes unchecked and is dropped; what is real is sent again.
+ * Signatures and certificates not seen before that one member checks per second for one
+ * sender (a datagram's source address), at most. A cluster makes a few a second (a member
+ * signs once per incarnation); a key holder sending datagrams full of made-up ones made each
+ * cost 0.5 ms, a core's worth at 31 datagrams a second. Past a sender's budget its news goes
+ * unchecked and is dropped; what is real is sent again. Per sender, so that one sender's junk
+ * cannot use up the checks another's genuine refutation needs (an outside re-check showed
+ * one datagram a second did, with a single budget).
  */
-const FRESH_CHECKS_PER_SECOND = 200;
+const FRESH_CHECKS_PER_SECOND = 50;
+/** Senders whose budgets are remembered; past this many, all start afresh. */
+const MAX_SENDERS = 1_024;
 
 /** Checks proofs against the cluster CA. */
 export class ProofVerifier {
   private readonly ca: X509Certificate;
   private readonly clock: () => number;
-  /** Certificates already read, by their base64; null for one that is not the cluster's. */
-  private readonly certificates = new Map<string, ReadCertificate | null>();
-  /** Signatures already checked, by signature and payload. */
-  private readonly signatures = new Map<string, boolean>();
-  /** What is left of this second's {@link FRESH_CHECKS_PER_SECOND}, and when it refills. */
-  private budget = { left: FRESH_CHECKS_PER_SECOND, refillAt: 0 };
+  /**
+   * What was checked, by certificate (base64) or by signature and payload. The genuine and
+   * the refused are kept apart: made-up proofs fill and empty only the second, so they can
+   * never flush what is known good.
+   */
+  private readonly certificates = new Map<string, ReadCertificate>();
+  private readonly refusedCertificates = new Set<string>();
+  private readonly signatures = new Set<string>();
+  private readonly refusedSignatures = new Set<string>();
+  /** Per sender: what is left of this second's {@link FRESH_CHECKS_PER_SECOND}. */
+  private readonly budgets = new Map<string, { left: number; refillAt: number }>();
 
   /** Throws `invalid_config` when `caPem` is not a certificate. */
   constructor(caPem: string | Buffer, clock: () => number = Date.now) {
@@ -139,11 +149,14 @@ export class ProofVerifier {
     this.clock = clock;
   }
 
-  /** Whether `update` carries a valid proof of its identity and incarnation. Never throws. */
-  verify(update: MemberUpdate): boolean {
+  /**
+   * Whether `update` carries a valid proof of its identity and incarnation; `sender` (the
+   * datagram's source) pays for checks not made before. Never throws.
+   */
+  verify(update: MemberUpdate, sender = ''): boolean {
     const proof = update.proof;
     if (proof === undefined) return false;
-    const certificate = this.read(proof.cert);
+    const certificate = this.read(proof.cert, sender);
     if (certificate === null) return false;
     const now = this.clock();
     if (now < certificate.notBefore || now > certificate.notAfter) return false;
@@ -156,39 +169,42 @@ export class ProofVerifier {
     }
     const payload = proofPayload(update, update.incarnation, update.state === 'left');
     const key = `${proof.sig}|${proof.cert.length}|${payload.toString('utf8')}`;
-    let valid = this.signatures.get(key);
-    if (valid === undefined) {
-      if (!this.spend(now)) return false;
-      try {
-        valid = verify(
-          'sha256',
-          payload,
-          { key: certificate.publicKey, dsaEncoding: 'ieee-p1363' },
-          Buffer.from(proof.sig, 'base64'),
-        );
-      } catch {
-        valid = false;
-      }
-      remember(this.signatures, key, valid);
+    if (this.signatures.has(key)) return true;
+    if (this.refusedSignatures.has(key) || !this.spend(sender, now)) return false;
+    let valid = false;
+    try {
+      valid = verify(
+        'sha256',
+        payload,
+        { key: certificate.publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(proof.sig, 'base64'),
+      );
+    } catch {
+      valid = false;
     }
+    remember(valid ? this.signatures : this.refusedSignatures, key);
     return valid;
   }
 
-  /** Takes one fresh check from the budget; false when this second's is spent. */
-  private spend(now: number): boolean {
-    if (now >= this.budget.refillAt) {
-      this.budget = { left: FRESH_CHECKS_PER_SECOND, refillAt: now + 1_000 };
+  /** Takes one fresh check from `sender`'s budget; false when this second's is spent. */
+  private spend(sender: string, now: number): boolean {
+    let budget = this.budgets.get(sender);
+    if (budget === undefined || now >= budget.refillAt) {
+      if (budget === undefined && this.budgets.size >= MAX_SENDERS) this.budgets.clear();
+      budget = { left: FRESH_CHECKS_PER_SECOND, refillAt: now + 1_000 };
+      this.budgets.set(sender, budget);
     }
-    if (this.budget.left <= 0) return false;
-    this.budget.left--;
+    if (budget.left <= 0) return false;
+    budget.left--;
     return true;
   }
 
-  private read(cert: string): ReadCertificate | null {
+  private read(cert: string, sender: string): ReadCertificate | null {
     const known = this.certificates.get(cert);
     if (known !== undefined) return known;
+    if (this.refusedCertificates.has(cert)) return null;
     // Reading a certificate costs as much as a signature: the same budget, and nothing kept.
-    if (!this.spend(this.clock())) return null;
+    if (!this.spend(sender, this.clock())) return null;
     let read: ReadCertificate | null = null;
     try {
       const certificate = new X509Certificate(Buffer.from(cert, 'base64'));
@@ -204,7 +220,8 @@ export class ProofVerifier {
     } catch {
       read = null;
     }
-    remember(this.certificates, cert, read);
+    if (read === null) remember(this.refusedCertificates, cert);
+    else if (this.certificates.size < MAX_REMEMBERED) this.certificates.set(cert, read);
     return read;
   }
 }
@@ -218,7 +235,8 @@ function roleOf(alternativeNames: string | undefined): string | null {
   return roles.length === 1 ? (roles[0] ?? null) : null;
 }
 
-function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
-  if (cache.size >= MAX_REMEMBERED) cache.clear();
-  cache.set(key, value);
+/** Adds `key` to `seen`, emptied first when full. */
+function remember(seen: Set<string>, key: string): void {
+  if (seen.size >= MAX_REMEMBERED) seen.clear();
+  seen.add(key);
 }
