@@ -710,11 +710,7 @@ export function planEventsPage(
   query: ListEventsQuery & PageRequest,
   context: ListingContext,
 ): EventsPagePlan {
-  const window = validateQueryInterval(query.from, query.to);
-  const after = query.after === undefined ? null : decodeCursor('event', query.after);
-  const scan = windowAfter(window, after);
-  if (scan === null) return { limit: pageLimit(query.limit), items: [] };
-  return planListingPage(query, expandListing(scan, context.entries));
+  return planListingPage(query, (_window, scan) => expandListing(scan, context.entries));
 }
 
 /**
@@ -763,21 +759,25 @@ export function expandListing(
 }
 
 /**
- * One page of the list `expansion` holds: the first `limit` occurrences after the cursor,
- * and one more (whether it exists tells whether there is a next page), with their conflict
- * flags. Costs a binary search, the page, and one pass over the commitments.
- * @throws InvalidInput (interval, `limit`, `after`); Internal when `expansion` does not
- *   cover what is left of the window after the cursor.
+ * One page of a list: the first `limit` occurrences after the cursor, and one more (whether
+ * it exists tells whether there is a next page), with their conflict flags. The query is
+ * checked first; then `expand` gives the list's expansion, which must cover `scan` (what is
+ * left of `window` after the cursor): the whole window when it is kept for later pages, or
+ * `scan` alone. Costs the expansion, a binary search, the page, and one pass over the
+ * commitments.
+ * @throws InvalidInput (interval, `limit`, `after`); Internal when the expansion does not
+ *   cover `scan`.
  */
 export function planListingPage(
   query: PageRequest & { readonly from: Millis; readonly to: Millis },
-  expansion: ListingExpansion,
+  expand: (window: Interval, scan: Interval) => ListingExpansion,
 ): EventsPagePlan {
   const window = validateQueryInterval(query.from, query.to);
   const limit = pageLimit(query.limit);
   const after = query.after === undefined ? null : decodeCursor('event', query.after);
   const scan = windowAfter(window, after);
   if (scan === null) return { limit, items: [] };
+  const expansion = expand(window, scan);
   if (expansion.window.start > scan.start || expansion.window.end !== scan.end) {
     throw new Internal('the expansion does not cover the page asked for');
   }

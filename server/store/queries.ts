@@ -99,18 +99,13 @@ function commitmentsIn(
 const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
   'event.list': (body, env) => {
     const actor = env.actor();
-    // The window and the cursor are checked before anything is expanded for them.
-    resumedWindow(body, 'event');
-    const window = validateQueryInterval(body.from, body.to);
-    // Placed from the events' times, expanded once for all the list's pages (listing-cache.ts);
-    // only the events on the page are loaded whole.
-    const expansion = env.listings.expansion(
-      actor,
-      window,
-      env.keyVersion(KEYS.agenda(actor)),
-      () => expandListing(window, env.rows.listing(actor, window)),
+    // Placed from the events' times, expanded once for all the list's pages (listing-cache.ts)
+    // once the query is checked; only the events on the page are loaded whole.
+    const plan = planListingPage(pageOf(body), (window) =>
+      env.listings.expansion(actor, window, env.keyVersion(KEYS.agenda(actor)), () =>
+        expandListing(window, env.rows.listing(actor, window)),
+      ),
     );
-    const plan = planListingPage(pageOf(body), expansion);
     return eventsPageOf(plan, env.rows.events(eventsShownInList(plan)));
   },
 
