@@ -11,6 +11,7 @@ import { RecordingLogger as BusRecordingLogger, createRedisTls } from '../bus/te
 import type { RedisTlsFiles } from '../bus/test-support.js';
 import type { GossipConfig } from './config.js';
 import { GossipError } from './errors.js';
+import { waitFor } from './test-support.js';
 import { joinGossip, protocolFor, readGossipKey } from './join.js';
 import type { GossipNode } from './node.js';
 import { OBSERVER_ROLE } from './types.js';
@@ -40,14 +41,6 @@ async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<
   const dir = await mkdtemp(path.join(os.tmpdir(), 'agenda-gossip-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
-}
-
-async function waitFor(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function config(port: number, seeds: number[], keyFile = 'gossip.key'): GossipConfig {

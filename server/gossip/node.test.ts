@@ -1,32 +1,12 @@
-import { createSocket } from 'node:dgram';
 import test from 'ava';
 import { GossipNode } from './node.js';
 import type { GossipMessage } from './types.js';
+import { sendDatagram, waitFor } from './test-support.js';
 import { GossipCodec } from './wire.js';
 
 const KEY = 'cluster-key-for-udp-test-0123456';
 const HOST = '127.0.0.1';
 const PORTS = [30061, 30062, 30063] as const;
-
-/** Resolves when `done()` holds, polling; fails after `timeoutMs`. */
-async function waitFor(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function sendRaw(datagram: Uint8Array, port: number): Promise<void> {
-  const socket = createSocket('udp4');
-  return new Promise((resolve, reject) => {
-    socket.send(datagram, port, HOST, (error) => {
-      socket.close();
-      if (error) reject(error);
-      else resolve();
-    });
-  });
-}
 
 test('three members on loopback find each other, drop forgeries, and see a leave', async (t) => {
   const [first, ...rest] = PORTS;
@@ -86,8 +66,8 @@ test('three members on loopback find each other, drop forgeries, and see a leave
     ],
   };
   const wrongKey = new GossipCodec({ key: 'not-the-cluster-key-0123456789ab' });
-  await sendRaw(wrongKey.encode(forgery), first);
-  await sendRaw(Buffer.from('hello'), first);
+  await sendDatagram(wrongKey.encode(forgery), first);
+  await sendDatagram(Buffer.from('hello'), first);
   await waitFor('the forgery to be dropped', () => {
     const { dropped } = a.stats();
     return dropped.bad_mac === 1 && dropped.too_short === 1;

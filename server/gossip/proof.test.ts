@@ -5,13 +5,13 @@
  * incarnation nobody can outbid. UDP ports 30064–30066 on loopback.
  */
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import test from 'ava';
 import { createRedisTls } from '../bus/test-support.js';
 import type { RedisTlsFiles } from '../bus/test-support.js';
 import { GossipNode } from './node.js';
 import { MemberSigner, ProofVerifier } from './proof.js';
 import type { GossipMessage, MemberIdentity, MemberUpdate } from './types.js';
+import { sendDatagram, waitFor } from './test-support.js';
 import { GossipCodec } from './wire.js';
 
 const KEY = 'cluster-key-for-proof-test-01234';
@@ -121,23 +121,7 @@ test("one sender's made-up proofs cannot use up the checks another sender's genu
 });
 
 function send(message: GossipMessage, port: number): Promise<void> {
-  const datagram = new GossipCodec({ key: KEY }).encode(message);
-  const socket = createSocket('udp4');
-  return new Promise((resolve, reject) => {
-    socket.send(datagram, port, HOST, (error) => {
-      socket.close();
-      if (error) reject(error);
-      else resolve();
-    });
-  });
-}
-
-async function waitFor(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  return sendDatagram(new GossipCodec({ key: KEY }).encode(message), port);
 }
 
 test('a key holder cannot declare a member dead beyond its refutation, nor move it', async (t) => {
