@@ -109,7 +109,8 @@ test('with no Redis primary known, counts are local and do not wait', async (t) 
   const limit = never.limit('nowhere', { points: 1, durationSec: 60 });
   const started = performance.now();
   t.is((await limit.consume('alice')).decidedBy, 'local');
-  t.true(performance.now() - started < 400);
+  // The budget (150 ms), with room for a loaded machine; a count that waited would never end.
+  t.true(performance.now() - started < 1_500);
   t.false((await limit.consume('alice')).allowed);
 });
 
