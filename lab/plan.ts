@@ -222,6 +222,9 @@ export function buildPlan(
       electionTicks: 10,
       heartbeatTicks: 1,
       snapshotEvery: 50_000,
+      // The log a member keeps in memory is bounded by size too (issue 17): 16 MiB, or the
+      // state's image if that is larger.
+      snapshotBytes: 16 * 1024 * 1024,
       snapshotRetain: 5_000,
       followerApplyBatch: 64,
       peerCertificatePrefix: 'db-',

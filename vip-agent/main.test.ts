@@ -189,6 +189,7 @@ test('in a namespace: the agent takes the DB lease, claims the VIP, serves its s
     electionTicks: 10,
     heartbeatTicks: 1,
     snapshotEvery: 50_000,
+    snapshotBytes: 0,
     snapshotRetain: 5_000,
     followerApplyBatch: 64,
     peerCertificatePrefix: 'member-',

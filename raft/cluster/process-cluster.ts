@@ -35,6 +35,7 @@ export interface ProcessClusterOptions {
   readonly tickMs?: number;
   readonly electionTicks?: number;
   readonly snapshotEvery?: number;
+  readonly snapshotBytes?: number;
   readonly snapshotRetain?: number;
   /**
    * The member program: a script taking `--config <file>` in raft/cmd/config.ts's format
@@ -124,6 +125,7 @@ export class ProcessCluster {
         electionTicks: options.electionTicks ?? 10,
         heartbeatTicks: 1,
         snapshotEvery: options.snapshotEvery ?? 50_000,
+        snapshotBytes: options.snapshotBytes ?? 16 * 1024 * 1024,
         snapshotRetain: options.snapshotRetain ?? 5_000,
         followerApplyBatch: 64,
         peerCertificatePrefix: 'member-',

@@ -22,6 +22,12 @@ export const NodeConfigSchema = z
     electionTicks: z.number().int().min(2).default(10),
     heartbeatTicks: z.number().int().min(1).default(1),
     snapshotEvery: z.number().int().min(0).default(50_000),
+    /** Snapshot also once the log since the last one holds this many bytes (RaftHost's snapshotBytes). */
+    snapshotBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(16 * 1024 * 1024),
     snapshotRetain: z.number().int().min(0).default(5_000),
     /** See RaftHost's followerApplyBatch: entries a follower batches before applying. */
     followerApplyBatch: z.number().int().min(0).max(100_000).default(64),

@@ -29,6 +29,7 @@ export function raftNodeConfigOf(config: LoadedNodeConfig, logger: Logger): Raft
     electionTicks: file.electionTicks,
     heartbeatTicks: file.heartbeatTicks,
     snapshotEvery: file.snapshotEvery,
+    snapshotBytes: file.snapshotBytes,
     snapshotRetain: file.snapshotRetain,
     followerApplyBatch: file.followerApplyBatch,
     peerCertificateName: (peer) => `${file.peerCertificatePrefix}${peer}`,

@@ -320,6 +320,48 @@ test('a snapshot written in the background leaves the member working; the log is
   );
 });
 
+test('a log large in bytes is snapshotted before its count is reached, and never before it outgrows the last image', (t) => {
+  const events: string[] = [];
+  let image = new Uint8Array(0);
+  const applied: number[][] = [];
+  const machine = counter(applied);
+  const host = new RaftHost({
+    raft: { id: 1, electionTicks: 10, heartbeatTicks: 1, random: () => 0 },
+    storage: recordingStorage(1, events),
+    stateMachine: { ...machine, snapshot: () => image },
+    bootstrap: { voters: [1], learners: [] },
+    send: () => undefined,
+    snapshotEvery: 1_000_000,
+    snapshotBytes: 10_000,
+  });
+  for (let i = 0; i < 20 && host.status().role !== 'leader'; i++) {
+    host.tick();
+    host.process();
+  }
+  const snapshots = () =>
+    events.filter((e) => e.includes('snapshot')).map((e) => Number(e.split(' ').at(-1)));
+  const propose = (n: number, bytes: number) => {
+    for (let i = 0; i < n; i++) host.propose(new Uint8Array(bytes), () => undefined);
+    host.process();
+    host.process();
+  };
+  // A leader waits for twice the bound, 20,000 bytes: 19 entries of 1,000 with their
+  // overhead, far below the count of a million.
+  propose(15, 1_000);
+  t.deepEqual(snapshots(), []);
+  propose(10, 1_000);
+  // Taken after the batch that crossed it: the founding entries (2) and 25 proposals.
+  t.deepEqual(snapshots(), [27]);
+  // The state grew to 50,000 bytes: the next waits until the log behind it is twice that.
+  image = new Uint8Array(50_000);
+  propose(20, 1_000);
+  t.is(snapshots().length, 2, 'the bound of 10,000 bytes alone is reached again');
+  propose(60, 1_000);
+  t.is(snapshots().length, 2, 'but not twice the image of 50,000');
+  propose(50, 1_000);
+  t.is(snapshots().length, 3);
+});
+
 /** {@link counter} in a worker of our own: work waits in a queue until the test lets it finish. */
 function deferred(batches: number[][]) {
   const sync = counter(batches);

@@ -166,6 +166,17 @@ export interface HostOptions<R, Q, QR> {
    * member a different phase, so that a majority is never paused at once. Default 0.
    */
   readonly snapshotPhase?: number;
+  /**
+   * Take a snapshot also once the entries handed to the state machine since the last one
+   * hold this many bytes, or as many as the last snapshot's image if that is more (0 or
+   * absent: by count only). The count alone bounds the log a member keeps in memory by
+   * entries, which is no bound at all when entries are large (an import's chunks); this
+   * bounds it by size. Measured against the image, a snapshot is never taken before the log
+   * behind it has grown as large as the state it would write, so writing snapshots costs at
+   * most about one byte written per byte of log, however large the state. The phase shifts
+   * the threshold as it shifts the count's grid, and a leader waits for twice it.
+   */
+  readonly snapshotBytes?: number;
   /** Entries kept in the log behind a snapshot for slow followers. */
   readonly snapshotRetain?: number;
   /**
@@ -277,6 +288,8 @@ function lastIndexOf<R>(job: ApplyJob<R>): number {
 }
 
 const DEFAULT_MAX_APPLY_LAG = 4096;
+/** What an entry costs in memory beside its data (index, term, type, the object): a guess. */
+const ENTRY_OVERHEAD_BYTES = 64;
 
 /**
  * Drives a {@link RaftCore} against storage, a network and a state machine, in the order
@@ -348,6 +361,14 @@ export class RaftHost<R, Q, QR> {
    * between ready() and advance(). `drop` answers what cannot run (the member stopped).
    */
   private deferred: { readonly run: () => void; readonly drop: () => void }[] = [];
+  /** Bytes of the entries handed to the state machine, ever (see `snapshotBytes`). */
+  private bytesSubmitted = 0;
+  /** `bytesSubmitted` where the state the last snapshot holds ends. */
+  private bytesAtSnapshot = 0;
+  /** `bytesSubmitted` when the snapshot being taken was asked for. */
+  private bytesAtSnapshotStart = 0;
+  /** The size of the last snapshot's image, taken, installed or recovered. */
+  private lastImageBytes = 0;
 
   constructor(opts: HostOptions<R, Q, QR>) {
     this.opts = opts;
@@ -360,6 +381,7 @@ export class RaftHost<R, Q, QR> {
     this.applied = 0;
     this.submitted = 0;
     this.snapshotIndex = recovered.snapshot?.meta.index ?? 0;
+    this.lastImageBytes = recovered.snapshot?.data.length ?? 0;
     if (recovered.snapshot) this.restoreStateMachine(recovered.snapshot, true);
     this.core = new RaftCore(opts.raft, {
       hardState: recovered.hardState,
@@ -734,6 +756,8 @@ export class RaftHost<R, Q, QR> {
   /** A snapshot from the leader replaces the state machine's state (after what it was given). */
   private installSnapshot(snap: Snapshot): void {
     this.snapshotIndex = snap.meta.index;
+    this.bytesAtSnapshot = this.bytesSubmitted;
+    this.lastImageBytes = snap.data.length;
     this.restoreStateMachine(snap, false);
     // Our own proposals inside the snapshot may or may not be in it: we cannot tell.
     for (const [index, p] of this.pending) {
@@ -754,6 +778,7 @@ export class RaftHost<R, Q, QR> {
   private applyEntries(entries: readonly Entry[]): void {
     const commands: AppliedCommand[] = [];
     for (const e of entries) {
+      this.bytesSubmitted += e.data.length + ENTRY_OVERHEAD_BYTES;
       if (e.type === 'normal' && e.data.length > 0) {
         commands.push({ index: e.index, term: e.term, data: e.data });
       }
@@ -884,17 +909,11 @@ export class RaftHost<R, Q, QR> {
   }
 
   private maybeSnapshot(): void {
-    const every = this.opts.snapshotEvery ?? 0;
-    if (every <= 0 || this.snapshotInFlight) return;
-    const phase = this.opts.snapshotPhase ?? 0;
+    if (this.snapshotInFlight || !this.snapshotDue()) return;
     const index = this.submitted;
-    const behind = index - this.snapshotIndex;
-    // Due once the handed-over index crossed a point of this member's grid since the last one.
-    const due =
-      Math.floor((index + phase) / every) > Math.floor((this.snapshotIndex + phase) / every);
-    if (!due || (this.role === 'leader' && behind < 2 * every)) return;
     const term = this.core.termAt(index);
     if (term === undefined) return;
+    this.bytesAtSnapshotStart = this.bytesSubmitted;
     // The state machine's image once it has applied everything up to `index` (its queue
     // runs in order), with the membership in force there: the core has applied every
     // configuration entry handed over so far, and no later one.
@@ -908,6 +927,27 @@ export class RaftHost<R, Q, QR> {
       }
       this.saveSnapshot({ meta, data });
     });
+  }
+
+  /** Whether the log since the last snapshot is long enough, by count or by size, for another. */
+  private snapshotDue(): boolean {
+    const every = this.opts.snapshotEvery ?? 0;
+    const bytes = this.opts.snapshotBytes ?? 0;
+    const phase = this.opts.snapshotPhase ?? 0;
+    const leading = this.role === 'leader';
+    const index = this.submitted;
+    if (every > 0) {
+      // Due once the handed-over index crossed a point of this member's grid since the last one.
+      const crossed =
+        Math.floor((index + phase) / every) > Math.floor((this.snapshotIndex + phase) / every);
+      if (crossed && (!leading || index - this.snapshotIndex >= 2 * every)) return true;
+    }
+    if (bytes > 0) {
+      const shift = every > 0 ? 1 + (phase % every) / every : 1;
+      const threshold = Math.max(bytes, this.lastImageBytes) * shift * (leading ? 2 : 1);
+      if (this.bytesSubmitted - this.bytesAtSnapshot >= threshold) return true;
+    }
+    return false;
   }
 
   private saveSnapshot(snap: Snapshot): void {
@@ -951,6 +991,8 @@ export class RaftHost<R, Q, QR> {
     this.core.compact(snap, retain);
     this.storage.compact(Math.max(0, index - retain));
     this.snapshotIndex = index;
+    this.bytesAtSnapshot = this.bytesAtSnapshotStart;
+    this.lastImageBytes = snap.data.length;
     this.counters.snapshotsTaken++;
     this.opts.onSnapshot?.(snap, 'taken');
   }

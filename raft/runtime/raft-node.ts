@@ -41,6 +41,8 @@ export interface RaftNodeConfig {
   readonly electionTicks?: number;
   readonly heartbeatTicks?: number;
   readonly snapshotEvery?: number;
+  /** See {@link HostOptions.snapshotBytes}; default 16 MiB, 0 snapshots by count only. */
+  readonly snapshotBytes?: number;
   readonly snapshotRetain?: number;
   /** See {@link HostOptions.followerApplyBatch}; 0 applies at once. */
   readonly followerApplyBatch?: number;
@@ -85,6 +87,7 @@ export class NotLeaderAtError extends NotLeaderError {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_SNAPSHOT_BYTES = 16 * 1024 * 1024;
 
 /**
  * One Raft member as a running process part: the host wired to real disk (fsync), mutual-TLS
@@ -142,6 +145,7 @@ export class RaftNode<R, Q, QR> {
       snapshotPhase: Math.floor(
         (Math.max(0, voters.indexOf(config.id)) * snapshotEvery) / Math.max(1, voters.length),
       ),
+      snapshotBytes: config.snapshotBytes ?? DEFAULT_SNAPSHOT_BYTES,
       snapshotRetain: config.snapshotRetain ?? 5_000,
       background: (work) => {
         work.then(

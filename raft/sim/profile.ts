@@ -26,6 +26,8 @@ export interface SimProfile {
   /** Chance per step that the leader starts the next membership change of the churn cycle. */
   readonly churnChance: number;
   readonly snapshotEvery: number;
+  /** RaftHost's snapshotBytes: 0 snapshots by count only (drawn last, like the fault classes). */
+  readonly snapshotBytes: number;
   readonly snapshotRetain: number;
   /** RaftHost's followerApplyBatch: 0 applies at once, otherwise followers batch applies. */
   readonly followerApplyBatch: number;
@@ -130,5 +132,6 @@ export function profileFor(seed: number): SimProfile {
     quickRestartChance: r.pick([0, 0.001, 0.004]),
     bitFlipChance: r.pick([0, 0, 0.0004, 0.001]),
     stallChance: r.pick([0, 0.001, 0.002]),
+    snapshotBytes: r.pick([0, 0, 300, 2_000]),
   };
 }

@@ -256,6 +256,7 @@ export class Simulation {
       send: (msgs) => this.network.send(node, msgs),
       snapshotEvery: this.profile.snapshotEvery,
       snapshotPhase: (node.id * 7) % this.profile.snapshotEvery,
+      snapshotBytes: this.profile.snapshotBytes,
       snapshotRetain: this.profile.snapshotRetain,
       followerApplyBatch: this.profile.followerApplyBatch,
       ...(this.profile.readBudget > 0
