@@ -10,6 +10,7 @@ import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NetAddress } from '../base/host-port.js';
+import { closeAtOnce, listenAt, listeningAddress } from '../base/listening.js';
 import { mutualTlsServerOptions } from '../base/tls.js';
 import type { MutualTlsMaterial } from '../base/tls.js';
 import { sendJson } from '../base/http-answer.js';
@@ -42,28 +43,17 @@ export class StatusServer {
     );
     server.headersTimeout = 10_000;
     server.requestTimeout = 10_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.listen.port, options.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenAt(server, options.listen);
     return new StatusServer(server);
   }
 
   address(): NetAddress {
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('not listening');
-    return { host: address.address, port: address.port };
+    return listeningAddress(this.server);
   }
 
   /** Stops listening and drops open connections. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    this.closing ??= closeAtOnce(this.server);
     return this.closing;
   }
 }

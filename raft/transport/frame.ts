@@ -6,6 +6,8 @@
  * frame is acceptable, so an oversized frame is refused before any of it is buffered.
  */
 import { Buffer } from 'node:buffer';
+import type { Duplex } from 'node:stream';
+import { errorMessage } from '../../base/log.js';
 import { FrameError } from './errors.js';
 
 export { FrameError } from './errors.js';
@@ -172,4 +174,34 @@ export class FrameDecoder {
     this.#buffered -= count;
     return bytes;
   }
+}
+
+/**
+ * The server side of a framed connection: decodes what `socket` reads (frames of at most
+ * `maxFrameBytes`) and hands each frame to `onFrame`, in order, while the socket is open. A
+ * framing error goes to `refuse`, which must close the connection: the stream's framing is
+ * lost for good.
+ */
+export function serveFrames(
+  socket: Duplex,
+  maxFrameBytes: number,
+  refuse: (reason: string) => void,
+  onFrame: (frame: Frame) => void,
+): void {
+  const decoder = new FrameDecoder({ maxFrameBytes });
+  socket.on('data', (chunk: Buffer) => {
+    let frames: Frame[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (error) {
+      refuse(errorMessage(error));
+      return;
+    }
+    for (const frame of frames) {
+      if (socket.destroyed) {
+        return;
+      }
+      onFrame(frame);
+    }
+  });
 }

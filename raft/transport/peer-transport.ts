@@ -25,6 +25,7 @@ import {
   FrameKind,
   allocateFrame,
   encodeFrame,
+  serveFrames,
 } from './frame.js';
 import type { Frame } from './frame.js';
 import { errorMessage } from '../../base/log.js';
@@ -336,7 +337,6 @@ export class PeerTransport {
 
   #accept(socket: TLSSocket): void {
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
     const remoteAddress = socket.remoteAddress;
     let sender: NodeId | null = null;
     const refuse = (reason: string, fields: Record<string, unknown> = {}) => {
@@ -350,35 +350,23 @@ export class PeerTransport {
     const helloTimer = setTimeout(() => refuse('no hello in time'), HELLO_TIMEOUT_MS);
     helloTimer.unref();
 
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Frame[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (error) {
-        refuse(errorMessage(error));
+    serveFrames(socket, this.#maxFrameBytes, refuse, (frame) => {
+      if (sender === null) {
+        sender = this.#acceptHello(socket, frame, refuse);
+        if (sender !== null) {
+          clearTimeout(helloTimer);
+        }
         return;
       }
-      for (const frame of frames) {
-        if (socket.destroyed) {
-          return;
-        }
-        if (sender === null) {
-          sender = this.#acceptHello(socket, frame, refuse);
-          if (sender !== null) {
-            clearTimeout(helloTimer);
-          }
-          continue;
-        }
-        switch (frame.kind) {
-          case FrameKind.raftMessage:
-            this.#receive(sender, frame, refuse);
-            break;
-          case FrameKind.ping:
-            socket.write(PONG_FRAME);
-            break;
-          default:
-            refuse(`unexpected frame kind ${frame.kind}`);
-        }
+      switch (frame.kind) {
+        case FrameKind.raftMessage:
+          this.#receive(sender, frame, refuse);
+          break;
+        case FrameKind.ping:
+          socket.write(PONG_FRAME);
+          break;
+        default:
+          refuse(`unexpected frame kind ${frame.kind}`);
       }
     });
     socket.on('error', (error) => {

@@ -16,6 +16,7 @@ import {
   FrameDecoder,
   FrameKind,
   allocateFrame,
+  serveFrames,
 } from './frame.js';
 import type { Frame } from './frame.js';
 import { MutualTlsListener } from './listener.js';
@@ -106,7 +107,6 @@ export class RpcServer {
 
   #serve(socket: TLSSocket): void {
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
     const closed = new AbortController();
     const context: RpcContext = {
       clientName: peerCommonName(socket),
@@ -127,45 +127,33 @@ export class RpcServer {
       }
     };
 
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Frame[];
+    serveFrames(socket, this.#maxFrameBytes, refuse, (frame) => {
+      if (frame.kind !== FrameKind.rpcRequest) {
+        refuse(`unexpected frame kind ${frame.kind}`);
+        return;
+      }
+      let request: { id: number; method: string; body: Uint8Array };
       try {
-        frames = decoder.push(chunk);
+        request = decodeRequest(frame.payload);
       } catch (error) {
         refuse(errorMessage(error));
         return;
       }
-      for (const frame of frames) {
-        if (socket.destroyed) {
-          return;
-        }
-        if (frame.kind !== FrameKind.rpcRequest) {
-          refuse(`unexpected frame kind ${frame.kind}`);
-          return;
-        }
-        let request: { id: number; method: string; body: Uint8Array };
-        try {
-          request = decodeRequest(frame.payload);
-        } catch (error) {
-          refuse(errorMessage(error));
-          return;
-        }
-        const { id, method } = request;
-        const handler = this.#handlers.get(method);
-        if (handler === undefined) {
-          respond(encodeError(id, 'unknown_method', `unknown method ${method}`, undefined));
-          continue;
-        }
-        if (running >= this.#maxConcurrentCalls) {
-          respond(encodeError(id, 'overloaded', 'too many calls in flight', undefined));
-          continue;
-        }
-        running++;
-        void this.#run(handler, request, context).then((response) => {
-          running--;
-          respond(response);
-        });
+      const { id, method } = request;
+      const handler = this.#handlers.get(method);
+      if (handler === undefined) {
+        respond(encodeError(id, 'unknown_method', `unknown method ${method}`, undefined));
+        return;
       }
+      if (running >= this.#maxConcurrentCalls) {
+        respond(encodeError(id, 'overloaded', 'too many calls in flight', undefined));
+        return;
+      }
+      running++;
+      void this.#run(handler, request, context).then((response) => {
+        running--;
+        respond(response);
+      });
     });
     socket.on('error', (error) => {
       this.#logger.debug('rpc connection error', {

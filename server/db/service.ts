@@ -43,6 +43,7 @@ import {
 } from '../../raft/runtime/raft-node.js';
 import { WorkerStateMachine } from '../../raft/runtime/worker-state-machine.js';
 import type { NetAddress } from '../../base/host-port.js';
+import { closeAtOnce, listenAt, listeningAddress } from '../../base/listening.js';
 import { isAgendaError, Unavailable } from '../../contract/errors.js';
 import { describeRole, isClusterRole, type ClusterRole } from '../../base/pki.js';
 import { AccessRefusals } from '../net/access-refusals.js';
@@ -189,13 +190,7 @@ export class DbService {
     }
     const service = new DbService(config, node, store, metrics);
     try {
-      await new Promise<void>((resolve, reject) => {
-        service.server.once('error', reject);
-        service.server.listen(api.port, api.host, () => {
-          service.server.off('error', reject);
-          resolve();
-        });
-      });
+      await listenAt(service.server, api);
     } catch (err) {
       await service.close();
       throw err;
@@ -204,18 +199,13 @@ export class DbService {
   }
 
   address(): NetAddress {
-    const a = this.server.address();
-    if (a === null || typeof a === 'string') throw new Error('not listening');
-    return { host: a.address, port: a.port };
+    return listeningAddress(this.server);
   }
 
   /** Stops serving, then stops the member (syncing its storage). Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
-        this.server.closeAllConnections();
-      });
+      await closeAtOnce(this.server);
       await this.forwarder.close();
       await this.node.close();
       await this.store.close();

@@ -348,10 +348,11 @@ function mergeSorted(a: readonly Occurrence[], b: readonly Occurrence[]): Occurr
 }
 
 /**
- * The union of `intervals` as disjoint intervals in start order: the windows of a
- * {@link CommitmentIndex}, and what to load for it.
+ * The union of `intervals` as disjoint intervals in start order; touching intervals are
+ * joined. The windows of a {@link CommitmentIndex} and what to load for it, and the busy
+ * time that free time is the gaps of.
  */
-export function mergeWindows(intervals: Iterable<Interval>): Interval[] {
+export function mergeIntervals(intervals: Iterable<Interval>): Interval[] {
   const merged: Interval[] = [];
   for (const next of [...intervals].sort((a, b) => a.start - b.start || a.end - b.end)) {
     const last = merged.at(-1);
@@ -417,7 +418,7 @@ export class CommitmentIndex {
     windows: Iterable<Interval>,
     commitments: Iterable<CommittedEvent>,
   ) {
-    this.windows = mergeWindows(windows);
+    this.windows = mergeIntervals(windows);
     const short: Occurrence[] = [];
     const long: Occurrence[] = [];
     for (const event of commitments) {

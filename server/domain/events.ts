@@ -244,20 +244,12 @@ function schedule(
 
 // ---------------------------------------------------------------------------------------
 
-/** The fields of an event that `event update` may change; absent fields keep their value. */
-export interface EventChanges {
-  readonly title?: string;
-  /** Moving the start alone keeps the duration. */
-  readonly start?: Millis;
-  readonly end?: Millis;
-  readonly timeZone?: string;
-  readonly description?: string;
-  readonly location?: string;
-  readonly visibility?: string;
-  /** New RRULE text, or null to make the event one-off. */
-  readonly recurrence?: string | null;
-  readonly exceptions?: readonly Millis[];
-}
+/**
+ * The fields of an event that `event update` may change: those of a draft, each optional;
+ * absent fields keep their value. Moving the start alone keeps the duration; a null
+ * `recurrence` makes the event one-off.
+ */
+export type EventChanges = Partial<EventDraft>;
 
 export interface UpdateEventCommand {
   readonly actor: Username;
@@ -279,22 +271,26 @@ export interface UpdateEventContext {
   readonly commitments?: CommitmentIndex;
 }
 
-function currentDraft(event: CalendarEvent): EventDraft {
+/**
+ * An event's details as a draft: for an update, the current values that changes are merged
+ * into; for an import, every value of the file's version as the changes.
+ */
+function draftOf(details: EventDetails): EventDraft {
   return {
-    title: event.title,
-    start: event.start,
-    end: event.end,
-    timeZone: event.timeZone,
-    description: event.description,
-    location: event.location,
-    visibility: event.visibility,
-    recurrence: event.recurrence === null ? null : formatRecurrenceRule(event.recurrence.rule),
-    exceptions: event.recurrence?.exceptions ?? [],
+    title: details.title,
+    start: details.start,
+    end: details.end,
+    timeZone: details.timeZone,
+    description: details.description,
+    location: details.location,
+    visibility: details.visibility,
+    recurrence: details.recurrence === null ? null : formatRecurrenceRule(details.recurrence.rule),
+    exceptions: details.recurrence?.exceptions ?? [],
   };
 }
 
 function mergeChanges(event: CalendarEvent, changes: EventChanges): EventDraft {
-  const current = currentDraft(event);
+  const current = draftOf(event);
   const start = changes.start ?? event.start;
   const end =
     changes.end ?? (changes.start === undefined ? event.end : start + (event.end - event.start));
@@ -478,20 +474,6 @@ export interface ImportEventContext {
   readonly commitments: CommitmentIndex | undefined;
 }
 
-function changesTo(details: EventDetails): EventChanges {
-  return {
-    title: details.title,
-    start: details.start,
-    end: details.end,
-    timeZone: details.timeZone,
-    description: details.description,
-    location: details.location,
-    visibility: details.visibility,
-    recurrence: details.recurrence === null ? null : formatRecurrenceRule(details.recurrence.rule),
-    exceptions: details.recurrence?.exceptions ?? [],
-  };
-}
-
 /**
  * One event of an `agenda import`, idempotent by UID. Without an event of the actor's with
  * that UID, it is created as a personal event (as {@link createEvent}) keeping the UID.
@@ -532,7 +514,7 @@ export function importEvent(
   }
   if (sameDetails(existing.event, details)) return decide({ uid, id, action: 'unchanged' }, [], []);
   const updated = updateEvent(
-    { actor, eventId: id, now, changes: changesTo(details), ...options },
+    { actor, eventId: id, now, changes: draftOf(details), ...options },
     { record: existing, existingUsers: new Set(), events: [], commitments: context.commitments },
   );
   const action = updated.mutations.length === 0 ? 'unchanged' : 'updated';

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
-import { findCommonFreeTime, freeGaps, mergeIntervals } from './free-time.js';
+import { mergeIntervals } from './conflicts.js';
+import { findCommonFreeTime, freeGaps } from './free-time.js';
 import { at, group, record, recordsOf, worldWith } from './test-fixtures.js';
 
 const team = group('team', 'flat', { ann: 0, ben: 0 });

@@ -8,28 +8,13 @@
  */
 import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { commitmentsOf } from './attendance.js';
-import { occurrencesIn } from './conflicts.js';
+import { mergeIntervals, occurrencesIn } from './conflicts.js';
 import { membershipOf } from './groups.js';
 import { validateQueryInterval } from './validation.js';
 import { toIso } from './views.js';
 import type { SlotView } from './views.js';
 import type { EventRecord, GroupName, GroupRecord, Interval, Millis, Username } from './types.js';
 import { TIME } from '../../contract/limits.js';
-
-/** The union of `intervals` as disjoint intervals in order; touching intervals are joined. */
-export function mergeIntervals(intervals: readonly Interval[]): Interval[] {
-  const sorted = [...intervals].sort((a, b) => a.start - b.start);
-  const merged: Interval[] = [];
-  for (const next of sorted) {
-    const last = merged.at(-1);
-    if (last !== undefined && next.start <= last.end) {
-      merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, next.end) };
-    } else {
-      merged.push({ start: next.start, end: next.end });
-    }
-  }
-  return merged;
-}
 
 /**
  * The maximal sub-intervals of `window` covered by none of `busy`, of length at least

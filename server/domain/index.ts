@@ -13,7 +13,7 @@
  *    harmless — every operation filters what it is given — loading less is a bug.
  * 2. **Decide**: call the operation with the command (actor, fields, and — because `apply`
  *    must be deterministic — the new ids and `now` carried inside the command). It either
- *    throws an `AgendaError` from `../errors.js` (`invalid`, `forbidden`, `not_found`,
+ *    throws an `AgendaError` from `contract/errors.ts` (`invalid`, `forbidden`, `not_found`,
  *    `conflict` with the occurrences in the way) or returns a {@link Decision}:
  *    `mutations` (rows to insert/update/delete, in order), `notifications` (who to tell
  *    what, for live updates) and `result` (what to answer, in the CLI's field names).
@@ -177,7 +177,7 @@ export {
   conflictsFor,
   conflictsPage,
   findConflicts,
-  mergeWindows,
+  mergeIntervals,
 } from './conflicts.js';
 export type {
   CommittedEvent,
@@ -215,7 +215,7 @@ export {
 } from './paging.js';
 export type { ListKind, PageRequest } from './paging.js';
 
-export { findCommonFreeTime, freeGaps, mergeIntervals } from './free-time.js';
+export { findCommonFreeTime, freeGaps } from './free-time.js';
 export type { FreeTimeContext, FreeTimeQuery } from './free-time.js';
 
 export {

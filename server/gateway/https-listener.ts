@@ -7,6 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
+import type { NetAddress } from '../../base/host-port.js';
+import { listenAt, listeningAddress } from '../../base/listening.js';
 import type { GatewayLogger } from './ports.js';
 
 export interface HttpsListenerOptions {
@@ -20,10 +22,7 @@ export interface HttpsListenerOptions {
 }
 
 /** The address a listener is bound to. */
-export interface ListenerAddress {
-  readonly host: string;
-  readonly port: number;
-}
+export type ListenerAddress = NetAddress;
 
 /**
  * Handles one request. `clientGone` aborts when the client goes away before its answer is
@@ -88,21 +87,14 @@ export class HttpsListener {
 
   /** Starts listening; resolves once bound. Idempotent. */
   start(): Promise<void> {
-    this.starting ??= new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', reject);
-        this.options.logger.info('gateway listening', { ...this.address() });
-        resolve();
-      });
-    });
+    this.starting ??= listenAt(this.server, this.options).then(() =>
+      this.options.logger.info('gateway listening', { ...this.address() }),
+    );
     return this.starting;
   }
 
   address(): ListenerAddress {
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('not listening');
-    return { host: address.address, port: address.port };
+    return listeningAddress(this.server);
   }
 
   /**

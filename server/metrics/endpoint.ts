@@ -17,6 +17,7 @@ import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { NetAddress } from '../../base/host-port.js';
+import { closeAtOnce, listenAt, listeningAddress } from '../../base/listening.js';
 import { mutualTlsServerOptions } from '../../base/tls.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
 import { describeRole } from '../../base/pki.js';
@@ -56,13 +57,7 @@ export class MetricsEndpoint {
     server.requestTimeout = 10_000;
     // A failed handshake (no certificate, a stranger's) concerns that client only.
     server.on('tlsClientError', () => {});
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.listen.port, options.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenAt(server, options.listen);
     const endpoint = new MetricsEndpoint(server);
     if (options.signal) {
       const signal = options.signal;
@@ -74,17 +69,12 @@ export class MetricsEndpoint {
   }
 
   address(): NetAddress {
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('not listening');
-    return { host: address.address, port: address.port };
+    return listeningAddress(this.server);
   }
 
   /** Stops listening and drops open connections. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    this.closing ??= closeAtOnce(this.server);
     return this.closing;
   }
 }

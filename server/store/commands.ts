@@ -21,7 +21,7 @@ import {
   joinGroup,
   leaveGroup,
   membershipOf,
-  mergeWindows,
+  mergeIntervals,
   registerUser,
   removeMember,
   transferOwnership,
@@ -236,7 +236,7 @@ function commitmentIndexFor(
   now: Millis,
   env: CommandEnvironment,
 ): CommitmentIndex {
-  const windows = mergeWindows(
+  const windows = mergeIntervals(
     drafts.flatMap((d) => (d.details === undefined ? [] : [conflictWindow(d.details, now)])),
   );
   return new CommitmentIndex(actor, windows, env.rows.commitments(actor, windows));
