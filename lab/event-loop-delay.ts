@@ -80,6 +80,37 @@ export class EventLoopDelayScraper {
     return { worstMs, missing };
   }
 
+  /**
+   * The values of `names` (unlabelled samples, or the first of each) in every process's
+   * metrics, by process name; a process that does not answer is left out. Reading
+   * `agenda_event_loop_delay_max_seconds` starts its next window, as `scrape` does.
+   */
+  async read(names: readonly string[]): Promise<Map<string, Record<string, number>>> {
+    const read = new Map<string, Record<string, number>>();
+    await Promise.all(
+      this.targets.map(async (target) => {
+        try {
+          const answer = await request(target.url, {
+            dispatcher: this.agent,
+            signal: AbortSignal.timeout(this.timeoutMs),
+          });
+          const text = await answer.body.text();
+          if (answer.statusCode !== 200) return;
+          const values: Record<string, number> = {};
+          for (const sample of parsePrometheusText(text).samples) {
+            if (names.includes(sample.name) && !(sample.name in values)) {
+              values[sample.name] = sample.value;
+            }
+          }
+          read.set(target.name, values);
+        } catch {
+          // Down or slow: left out of this reading.
+        }
+      }),
+    );
+    return read;
+  }
+
   close(): Promise<void> {
     return this.agent.close();
   }

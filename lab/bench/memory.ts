@@ -1,0 +1,125 @@
+/**
+ * Resident memory of the system's processes, read from /proc, for the footprint report and
+ * the soak test: what each daemon holds, with whatever it started beside it (tsx's esbuild
+ * service, a worker's own process if any) counted as its own.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { roleOf } from './cpu.js';
+
+/** The idle budgets of issue 17, in MiB per process of each kind, and for the whole system. */
+export const IDLE_RSS_BUDGET_MIB: Readonly<Record<string, number>> = {
+  gateway: 80,
+  users: 80,
+  groups: 80,
+  supervisor: 80,
+  'vip-agent': 80,
+  db: 120,
+};
+export const IDLE_TOTAL_BUDGET_MIB = 1_200;
+
+const MIB = 1024 * 1024;
+
+/** A process's resident set in bytes (VmRSS), or undefined once it is gone. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pids of a process's children, over all its threads. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return children;
+  }
+  for (const tid of tasks) {
+    try {
+      const list = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (list) children.push(...list.split(' ').map(Number));
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return children;
+}
+
+/**
+ * The resident memory of a process and all its descendants, in bytes (pages shared between
+ * them are counted in each, as `ps` does), or undefined once the process is gone. The walk is
+ * bounded by the machine's process count: a tree has no cycles.
+ */
+export function treeRssBytes(pid: number): number | undefined {
+  const own = rssBytes(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  const stack = childrenOf(pid);
+  while (stack.length > 0) {
+    const child = stack.pop() ?? 0;
+    total += rssBytes(child) ?? 0;
+    stack.push(...childrenOf(child));
+  }
+  return total;
+}
+
+/** MiB with one decimal. */
+export function mib(bytes: number): number {
+  return Math.round((bytes / MIB) * 10) / 10;
+}
+
+/** The resident memory of each named process (its tree), in MiB; gone processes are left out. */
+export function sampleRssMib(processes: ReadonlyMap<string, number>): Map<string, number> {
+  const sample = new Map<string, number>();
+  for (const [name, pid] of processes) {
+    const bytes = treeRssBytes(pid);
+    if (bytes !== undefined) sample.set(name, mib(bytes));
+  }
+  return sample;
+}
+
+export interface KindFootprint {
+  readonly processes: number;
+  /** The largest process of the kind, MiB. */
+  readonly maxMib: number;
+  readonly totalMib: number;
+}
+
+/** A sample summed per kind of process (`db-3` is a `db`). */
+export function byKind(sample: ReadonlyMap<string, number>): Record<string, KindFootprint> {
+  const kinds: Record<string, KindFootprint> = {};
+  for (const [name, value] of sample) {
+    const kind = roleOf(name);
+    const k = kinds[kind] ?? { processes: 0, maxMib: 0, totalMib: 0 };
+    kinds[kind] = {
+      processes: k.processes + 1,
+      maxMib: Math.max(k.maxMib, value),
+      totalMib: Math.round((k.totalMib + value) * 10) / 10,
+    };
+  }
+  return kinds;
+}
+
+/**
+ * The resident memory of a Node process that does nothing (`node -e` waiting on a timer), in
+ * MiB: the machine's and Node's own floor, measured in the same run as the daemons.
+ */
+export async function idleNodeRssMib(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], {
+    stdio: 'ignore',
+  });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const bytes = child.pid === undefined ? undefined : rssBytes(child.pid);
+    if (bytes === undefined) throw new Error('the idle node process did not start');
+    return mib(bytes);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,472 @@
+/**
+ * `npm run soak -- [--minutes 30] [--warmup-minutes 3] [--sample-seconds 5] [--users 12]
+ * [--json]`: a long, moderate, mixed load on `npm start`'s system, watched for growth. Issue 17
+ * asks that memory be bounded by configuration, not by history: after the warm-up a daemon's
+ * resident memory may grow by at most 10 %, and latencies must not drift.
+ *
+ * The load: `--users` users, each in a paced loop (one operation every ~250 ms, so about
+ * 4 × users a second, far below saturation) doing a mix of creates (each user keeps at most 40
+ * events and cancels its oldest beyond that, so the data is steady and only history grows),
+ * lists of its week, reads of a 10-member hierarchical group's agenda, appointments with
+ * another user that the other accepts, and now and then a new login and logout. A quarter of
+ * the users keep a live stream open the whole time (re-opened whenever it ends).
+ *
+ * Every `--sample-seconds` it records each process's resident memory (from /proc, its tree),
+ * its V8 heap in use and its longest event-loop stall since the previous sample (from its
+ * `/metrics`), and the latencies of the operations finished meanwhile. The report gives, per
+ * kind of process, the largest resident memory at the end of the warm-up and at the end of the
+ * run (the average of the last three samples each, so one collection does not decide), the
+ * growth between, the heap likewise, the worst stall; and the latency trend: p50 and p99 of
+ * the first and the last third of the counted minutes. `ok` says whether every kind grew by
+ * at most 10 % and the last third's p99 is at most 1.5 × the first's (+ 20 ms for noise).
+ * The last line is the JSON report.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import type { LoginAnswer } from '../../contract/api.js';
+import { SessionTokens } from '../../cli/http/session-tokens.js';
+import { EVENT_LOOP_DELAY_METRICS } from '../../server/metrics/daemon-metrics.js';
+import { EventLoopDelayScraper } from '../event-loop-delay.js';
+import { startLocalSystem } from '../local/system.js';
+import { LOAD_GENERATOR_LIMITS } from '../plan.js';
+import { roleOf } from './cpu.js';
+import { sampleRssMib } from './memory.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '30' },
+    'warmup-minutes': { type: 'string' },
+    'sample-seconds': { type: 'string', default: '5' },
+    users: { type: 'string', default: '12' },
+    json: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const minutes = Number(values.minutes);
+const warmupMinutes = Number(values['warmup-minutes'] ?? Math.min(3, minutes / 5));
+const sampleSeconds = Number(values['sample-seconds']);
+const users = Number(values.users);
+if (
+  !(minutes > 0 && minutes <= 24 * 60) ||
+  !(warmupMinutes >= 0 && warmupMinutes < minutes) ||
+  !(sampleSeconds >= 1 && sampleSeconds <= 600) ||
+  !(Number.isInteger(users) && users >= 10 && users <= 200)
+) {
+  process.stderr.write(
+    '--minutes must be in (0, 1440], --warmup-minutes in [0, minutes), --sample-seconds in [1, 600], --users an integer in [10, 200]\n',
+  );
+  process.exit(1);
+}
+const say = (s: string) => process.stderr.write(s + '\n');
+
+const PACE_MS = 250;
+const KEPT_EVENTS = 40;
+const GROUP_SIZE = 10;
+const HEAP_METRIC = 'nodejs_heap_size_used_bytes';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'agenda-soak-'));
+say(`starting the whole system in ${dataDir}…`);
+const system = await startLocalSystem({ dataDir, say, abuseLimits: LOAD_GENERATOR_LIMITS });
+const base = system.gateways[0] ?? '';
+const dispatcher = new Agent({
+  connect: { ca: readFileSync(system.ca) },
+  connections: users * 2,
+  keepAliveTimeout: 30_000,
+});
+
+async function call(
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body?: unknown,
+  session?: SessionTokens,
+): Promise<{ status: number; json: unknown }> {
+  const token = await session?.current();
+  const res = await request(`${base}${path}`, {
+    method,
+    dispatcher,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: res.statusCode, json: await res.body.json().catch(() => null) };
+}
+
+async function renew(refreshToken: string): Promise<LoginAnswer> {
+  const renewed = await call('POST', '/v1/sessions/refresh', { refreshToken });
+  if (renewed.status !== 200) throw new Error(`renewing a session: ${renewed.status}`);
+  return renewed.json as LoginAnswer;
+}
+
+async function login(username: string): Promise<SessionTokens> {
+  const answer = await call('POST', '/v1/sessions', { username, password: `soak-pw-${username}` });
+  if (answer.status !== 200) throw new Error(`login ${username}: ${answer.status}`);
+  return new SessionTokens({ tokens: answer.json as LoginAnswer, renew });
+}
+
+/** Latencies of one kind of operation within the current sample, and errors. */
+type OpKind = 'create' | 'cancel' | 'list' | 'agenda' | 'appointment' | 'accept' | 'login';
+interface Window {
+  readonly latencies: number[];
+  errors: number;
+}
+let current = new Map<OpKind, Window>();
+const allLatencies: { atMs: number; kind: OpKind; ms: number }[] = [];
+const startedAt = performance.now();
+
+async function timed(kind: OpKind, op: () => Promise<boolean>): Promise<void> {
+  const t0 = performance.now();
+  const ok = await op().catch(() => false);
+  const w = current.get(kind) ?? { latencies: [], errors: 0 };
+  current.set(kind, w);
+  if (ok) {
+    const ms = performance.now() - t0;
+    w.latencies.push(ms);
+    allLatencies.push({ atMs: t0 - startedAt, kind, ms });
+  } else {
+    w.errors++;
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  const v = sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+  return Math.round(v * 10) / 10;
+}
+
+const names = Array.from({ length: users }, (_, i) => `soak-${i}`);
+const sessions: SessionTokens[] = [];
+say(`registering ${users} users and a ${GROUP_SIZE}-member hierarchical group…`);
+for (const username of names) {
+  const reg = await call('POST', '/v1/users', { username, password: `soak-pw-${username}` });
+  if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status}`);
+  sessions.push(await login(username));
+}
+await call('POST', '/v1/groups', { name: 'soak', kind: 'hierarchical' }, sessions[0]);
+for (let i = 1; i < GROUP_SIZE; i++) {
+  await call('POST', '/v1/groups/soak/members', { username: names[i], level: 1 }, sessions[0]);
+  await call('POST', '/v1/groups/soak/join', {}, sessions[i]);
+}
+
+const endAt = startedAt + minutes * 60_000;
+let stopped = false;
+const running = () => !stopped && performance.now() < endAt;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const weekStart = Date.UTC(2032, 0, 5);
+
+/** One user's paced loop of mixed operations. */
+async function user(u: number): Promise<void> {
+  let session = sessions[u]!;
+  const own: string[] = [];
+  let slot = 0;
+  // Spread the users' phases so their operations interleave.
+  await sleep((u * PACE_MS) / users);
+  for (let n = 0; running(); n++) {
+    const roll = (n * 7 + u * 3) % 20;
+    if (roll < 6) {
+      await timed('create', async () => {
+        // Slots an hour apart per user, cycling over a year: never a conflict with itself.
+        const start = new Date(weekStart + ((slot++ * 24 + u) % 8_760) * 3_600_000);
+        const r = await call(
+          'POST',
+          '/v1/events',
+          {
+            title: `soak ${u}.${n}`,
+            start: start.toISOString(),
+            duration: '30m',
+            allowConflict: true,
+          },
+          session,
+        );
+        const id = (r.json as { event?: { id?: string } } | null)?.event?.id;
+        if (r.status !== 201 || id === undefined) return false;
+        own.push(id);
+        return true;
+      });
+      while (own.length > KEPT_EVENTS) {
+        const id = own.shift() ?? '';
+        await timed('cancel', async () => {
+          const r = await call('DELETE', `/v1/events/${id}`, undefined, session);
+          return r.status === 200 || r.status === 404;
+        });
+      }
+    } else if (roll < 11) {
+      await timed('list', async () => {
+        const from = new Date(weekStart).toISOString();
+        const to = new Date(weekStart + 7 * 86_400_000).toISOString();
+        return (
+          (await call('GET', `/v1/events?from=${from}&to=${to}`, undefined, session)).status === 200
+        );
+      });
+    } else if (roll < 16) {
+      await timed('agenda', async () => {
+        const from = new Date(weekStart).toISOString();
+        const to = new Date(weekStart + 86_400_000).toISOString();
+        const viewer = sessions[u % GROUP_SIZE]!;
+        const path = `/v1/agendas?group=soak&from=${from}&to=${to}`;
+        return (await call('GET', path, undefined, viewer)).status === 200;
+      });
+    } else if (roll < 19) {
+      const other = (u + 1 + (n % (users - 1))) % users;
+      let id: string | undefined;
+      await timed('appointment', async () => {
+        const start = new Date(
+          weekStart + 400 * 86_400_000 + ((slot++ * 24 + u) % 8_760) * 3_600_000,
+        );
+        const r = await call(
+          'POST',
+          '/v1/events',
+          {
+            title: `meet ${u}.${n}`,
+            start: start.toISOString(),
+            duration: '15m',
+            with: [names[other]],
+            allowConflict: true,
+          },
+          session,
+        );
+        id = (r.json as { event?: { id?: string } } | null)?.event?.id;
+        return r.status === 201 && id !== undefined;
+      });
+      if (id !== undefined) {
+        const accepted = id;
+        await timed('accept', async () => {
+          const r = await call(
+            'POST',
+            `/v1/invitations/${accepted}/accept`,
+            { allowConflict: true },
+            sessions[other],
+          );
+          return r.status === 200;
+        });
+        own.push(accepted);
+      }
+    } else {
+      await timed('login', async () => {
+        const fresh = await login(names[u]!);
+        const out = await call('DELETE', '/v1/sessions/current', undefined, session);
+        session = fresh;
+        sessions[u] = fresh;
+        return out.status === 200;
+      });
+    }
+    await sleep(PACE_MS);
+  }
+}
+
+/** Keeps a live stream open for user `u` until the end, counting what arrives. */
+let streamed = 0;
+let streamOpens = 0;
+async function stream(u: number): Promise<void> {
+  while (running()) {
+    try {
+      const token = await sessions[u]!.current();
+      const controller = new AbortController();
+      const timer = setInterval(() => {
+        if (!running()) controller.abort();
+      }, 1_000);
+      streamOpens++;
+      const res = await request(`${base}/v1/stream`, {
+        dispatcher,
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+        signal: controller.signal,
+      });
+      try {
+        for await (const chunk of res.body) {
+          streamed += String(chunk).split('\nevent:').length - 1;
+        }
+      } finally {
+        clearInterval(timer);
+      }
+    } catch {
+      // Ended, refused or aborted: open it again after a breath.
+    }
+    if (running()) await sleep(1_000);
+  }
+}
+
+interface Sample {
+  readonly atMs: number;
+  readonly rssMib: Map<string, number>;
+  readonly heapMib: Map<string, number>;
+  readonly stallMs: Map<string, number>;
+  readonly ops: Record<string, { count: number; errors: number; p50: number; p99: number }>;
+}
+const samples: Sample[] = [];
+const files = system.layout.tls('operator');
+const scraper = new EventLoopDelayScraper(system.metrics, {
+  ca: readFileSync(files.ca),
+  cert: readFileSync(files.cert),
+  key: readFileSync(files.key),
+});
+/** The daemons' pids now: one restarted by its runner is measured as it is now. */
+function daemonPids(): Map<string, number> {
+  const pids = new Map<string, number>();
+  for (const [name, p] of system.processes) if (p.pid !== undefined) pids.set(name, p.pid);
+  return pids;
+}
+
+async function sampleNow(): Promise<void> {
+  const metrics = await scraper.read([HEAP_METRIC, EVENT_LOOP_DELAY_METRICS.max]);
+  const heapMib = new Map<string, number>();
+  const stallMs = new Map<string, number>();
+  for (const [name, m] of metrics) {
+    if (m[HEAP_METRIC] !== undefined)
+      heapMib.set(name, Math.round(m[HEAP_METRIC] / 104_857.6) / 10);
+    const stall = m[EVENT_LOOP_DELAY_METRICS.max];
+    if (stall !== undefined) stallMs.set(name, Math.round(stall * 1000));
+  }
+  const ops: Sample['ops'] = {};
+  for (const [kind, w] of current) {
+    const sorted = [...w.latencies].sort((a, b) => a - b);
+    ops[kind] = {
+      count: sorted.length,
+      errors: w.errors,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+    };
+  }
+  current = new Map();
+  const atMs = Math.round(performance.now() - startedAt);
+  samples.push({ atMs, rssMib: sampleRssMib(daemonPids()), heapMib, stallMs, ops });
+  if (!values.json) {
+    const total = [...(samples.at(-1)?.rssMib.values() ?? [])].reduce((a, b) => a + b, 0);
+    const count = Object.values(ops).reduce((a, o) => a + o.count, 0);
+    say(`${(atMs / 60_000).toFixed(1)} min: ${count} operations, ${Math.round(total)} MiB in all`);
+  }
+}
+
+const stopOnSignal = () => {
+  stopped = true;
+};
+process.once('SIGINT', stopOnSignal);
+say(
+  `${users} users for ${minutes} min (warm-up ${warmupMinutes} min), a sample every ${sampleSeconds} s…`,
+);
+await scraper.read([EVENT_LOOP_DELAY_METRICS.max]); // starts every process's stall window
+const sampler = (async () => {
+  while (running()) {
+    await sleep(sampleSeconds * 1_000);
+    await sampleNow();
+  }
+})();
+await Promise.all([
+  ...names.map((_, u) => user(u)),
+  ...names.slice(0, Math.max(1, Math.floor(users / 4))).map((_, u) => stream(u)),
+  sampler,
+]);
+await scraper.close();
+await dispatcher.close();
+await system.stop();
+if (!values.keep) rmSync(dataDir, { recursive: true, force: true });
+
+/** The largest process of each kind, averaged over `window` samples (one GC does not decide). */
+function largestByKind(span: readonly Sample[], of: (s: Sample) => Map<string, number>) {
+  const perProcess = new Map<string, number[]>();
+  for (const s of span) {
+    for (const [name, v] of of(s)) perProcess.set(name, [...(perProcess.get(name) ?? []), v]);
+  }
+  const kinds: Record<string, number> = {};
+  for (const [name, vs] of perProcess) {
+    const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
+    const kind = roleOf(name);
+    kinds[kind] = Math.max(kinds[kind] ?? 0, Math.round(mean * 10) / 10);
+  }
+  return kinds;
+}
+
+const warmupMs = warmupMinutes * 60_000;
+const counted = samples.filter((s) => s.atMs >= warmupMs);
+const atWarmup = counted.slice(0, 3);
+const atEnd = counted.slice(-3);
+const rssWarm = largestByKind(atWarmup, (s) => s.rssMib);
+const rssEnd = largestByKind(atEnd, (s) => s.rssMib);
+const heapWarm = largestByKind(atWarmup, (s) => s.heapMib);
+const heapEnd = largestByKind(atEnd, (s) => s.heapMib);
+const growth: Record<
+  string,
+  {
+    rssWarmMib: number;
+    rssEndMib: number;
+    rssGrowthPct: number;
+    heapWarmMib: number | null;
+    heapEndMib: number | null;
+    worstStallMs: number | null;
+  }
+> = {};
+for (const kind of Object.keys(rssEnd).sort()) {
+  const w = rssWarm[kind] ?? 0;
+  const e = rssEnd[kind] ?? 0;
+  let worstStall: number | null = null;
+  for (const s of counted) {
+    for (const [name, ms] of s.stallMs) {
+      if (roleOf(name) === kind) worstStall = Math.max(worstStall ?? 0, ms);
+    }
+  }
+  growth[kind] = {
+    rssWarmMib: w,
+    rssEndMib: e,
+    rssGrowthPct: w > 0 ? Math.round(((e - w) / w) * 1000) / 10 : 0,
+    heapWarmMib: heapWarm[kind] ?? null,
+    heapEndMib: heapEnd[kind] ?? null,
+    worstStallMs: worstStall,
+  };
+}
+const countedOps = allLatencies.filter((l) => l.atMs >= warmupMs);
+const span = minutes * 60_000 - warmupMs;
+const third = (k: number) =>
+  countedOps
+    .filter((l) => l.atMs >= warmupMs + (k * span) / 3 && l.atMs < warmupMs + ((k + 1) * span) / 3)
+    .map((l) => l.ms)
+    .sort((a, b) => a - b);
+const first = third(0);
+const last = third(2);
+const trend = {
+  firstThird: { count: first.length, p50Ms: percentile(first, 50), p99Ms: percentile(first, 99) },
+  lastThird: { count: last.length, p50Ms: percentile(last, 50), p99Ms: percentile(last, 99) },
+};
+const errors = samples.reduce(
+  (a, s) => a + Object.values(s.ops).reduce((b, o) => b + o.errors, 0),
+  0,
+);
+const operations = allLatencies.length;
+const report = {
+  minutes,
+  warmupMinutes,
+  users,
+  operations,
+  errors,
+  streamedEvents: streamed,
+  streamOpens,
+  ok:
+    counted.length >= 3 &&
+    Object.values(growth).every((g) => g.rssGrowthPct <= 10) &&
+    trend.lastThird.p99Ms <= 1.5 * trend.firstThird.p99Ms + 20,
+  growth,
+  trend,
+  // Per sample, the largest process of each kind: enough to draw the curves.
+  samples: samples.map((s) => ({
+    atS: Math.round(s.atMs / 1000),
+    rssMib: largestByKind([s], (x) => x.rssMib),
+    heapMib: largestByKind([s], (x) => x.heapMib),
+    stallMs: largestByKind([s], (x) => x.stallMs),
+    totalRssMib: Math.round([...s.rssMib.values()].reduce((a, b) => a + b, 0)),
+    operations: Object.values(s.ops).reduce((a, o) => a + o.count, 0),
+    errors: Object.values(s.ops).reduce((a, o) => a + o.errors, 0),
+  })),
+};
+if (!values.json) {
+  for (const [kind, g] of Object.entries(growth)) {
+    say(
+      `  ${kind.padEnd(11)} ${g.rssWarmMib} → ${g.rssEndMib} MiB (${g.rssGrowthPct} %), worst stall ${g.worstStallMs} ms`,
+    );
+  }
+  say(
+    `  p99 ${trend.firstThird.p99Ms} → ${trend.lastThird.p99Ms} ms; ${operations} operations, ${errors} errors`,
+  );
+}
+process.stdout.write(JSON.stringify(report) + '\n');
