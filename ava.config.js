@@ -14,6 +14,9 @@ export default {
   ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
+  // The tests run the sources, and so does whatever they start, the `agenda` binary included:
+  // never a dist/ built from older ones (base/entry-points.ts).
+  environmentVariables: { AGENDA_FROM_SOURCES: '1' },
   workerThreads: false,
   timeout: '2m',
   concurrency: 2,

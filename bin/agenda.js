@@ -1,11 +1,30 @@
 #!/usr/bin/env node
-// The `agenda` command line. Its commands are TypeScript files under cli/commands, run
-// through tsx's ESM loader, registered here before oclif imports any of them: a clone works
-// right after `npm ci`, with no build step.
-import { execute, settings } from '@oclif/core';
-import { register } from 'tsx/esm/api';
+// The `agenda` command line. It runs the compiled commands in dist/ (`npm run build`, which
+// `npm ci` runs): oclif reads what every command is from dist/oclif.manifest.json and imports
+// only the one it runs. With AGENDA_FROM_SOURCES=1 (the tests set it: ava.config.js) it runs
+// the TypeScript commands under cli/commands through tsx's loader instead, with no manifest:
+// slower to start, but always the current sources.
+import { existsSync } from 'node:fs';
+import process from 'node:process';
+import { fileURLToPath, URL } from 'node:url';
 
-register();
-// The loader is already in place: oclif must not look for ts-node or compiled output.
+const fromSources = process.env.AGENDA_FROM_SOURCES === '1';
+const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+if (!fromSources && !existsSync(`${dist}oclif.manifest.json`)) {
+  process.stderr.write(
+    `agenda: the compiled CLI is missing (${dist}oclif.manifest.json): run \`npm run build\`` +
+      ' (`npm ci` does), or set AGENDA_FROM_SOURCES=1 to run it from the TypeScript sources\n',
+  );
+  process.exit(1);
+}
+const { execute, settings } = await import('@oclif/core');
+// The code is JavaScript already, or tsx's loader is in place: oclif must not look for
+// ts-node nor map the commands to other files.
 settings.enableAutoTranspile = false;
-await execute({ dir: import.meta.url });
+if (fromSources) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await execute({ dir: import.meta.url });
+} else {
+  await execute({ dir: dist });
+}

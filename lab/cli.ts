@@ -23,7 +23,7 @@ import {
   type LabStatus,
 } from './protocol.js';
 import { metricsTargets } from './plan.js';
-import { REPO } from './runner.js';
+import { nodeEntry, REPO } from '../base/entry-points.js';
 import { describeFault, formatStatus } from './status-format.js';
 import { LAB_NETWORK, LAB_TOPOLOGY, labDataDir } from './topology.js';
 
@@ -269,7 +269,7 @@ function startController(dataDir: string): void {
   const log = openSync(join(layout.logDir, 'controller.log'), 'a', 0o600);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(REPO, 'lab/controller-main.ts'), '--data-dir', dataDir],
+    [...nodeEntry('lab/controller-main.ts'), '--data-dir', dataDir],
     { cwd: REPO, detached: true, stdio: ['ignore', log, log] },
   );
   child.unref();

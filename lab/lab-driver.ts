@@ -10,7 +10,7 @@ import { ControllerClient } from './client.js';
 import type { LabDriver, LabFacts, LabHost, MemberReplacement } from './driver.js';
 import { DataLayout } from './layout.js';
 import { LabObserver, type LabHealth } from './observe.js';
-import { REPO } from './runner.js';
+import { cliEnvironment, REPO } from '../base/entry-points.js';
 import { LAB_NETWORK, VIP_URL } from './topology.js';
 
 const DEFAULT_RESTORE_TIMEOUT_MS = 120_000;
@@ -101,6 +101,7 @@ export class ControllerLabDriver implements LabDriver {
     return new Promise((resolve, reject) => {
       const child = spawn(globalThis.process.execPath, args, {
         cwd: REPO,
+        env: cliEnvironment(),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

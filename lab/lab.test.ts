@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllerLabDriver } from './lab-driver.js';
 import { controllerSocketPath, type LabStatus } from './protocol.js';
-import { REPO } from './runner.js';
+import { REPO } from '../base/entry-points.js';
 
 const isRoot = process.getuid?.() === 0;
 const serial = isRoot ? test.serial : test.serial.skip;

@@ -8,8 +8,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DbClient } from '../server/db/client.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
@@ -28,10 +26,9 @@ import {
   type Topology,
 } from './plan.js';
 import { ManagedProcess } from '../base/process.js';
+import { nodeEntry, REPO } from '../base/entry-points.js';
 
 const execFileAsync = promisify(execFile);
-
-export const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /**
  * V8 heap sizing, by what a daemon's young objects do.
@@ -149,9 +146,7 @@ export class PlanRunner {
               process.execPath,
               ...daemonNodeFlags(p.stage),
               ...nodeFlags,
-              '--import',
-              'tsx',
-              join(REPO, p.program.entry),
+              ...nodeEntry(p.program.entry),
               '--config',
               p.program.configPath,
             ]

@@ -182,6 +182,7 @@ test('the agenda binary deletes with --yes --password-stdin --json, and reports 
               Object.entries(process.env).filter(([name]) => !name.startsWith('AGENDA_')),
             ),
             AGENDA_CONFIG_DIR: configDir,
+            AGENDA_FROM_SOURCES: '1', // the sources under test, not dist/ (bin/agenda.js)
           },
         },
       );

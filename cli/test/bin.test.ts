@@ -30,7 +30,8 @@ function agenda(args: string[], env: Record<string, string>, stdin = ''): Promis
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPOSITORY_ROOT,
-      env: { ...inherited, ...env },
+      // The binary runs the sources under test, not dist/ (bin/agenda.js).
+      env: { ...inherited, AGENDA_FROM_SOURCES: '1', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

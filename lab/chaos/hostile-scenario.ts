@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { nodeEntry, REPO } from '../../base/entry-points.js';
 import type { LabFacts } from '../driver.js';
 import type { HostileReport } from './hostile.js';
 import type { Scenario } from './scenarios.js';
@@ -21,9 +21,6 @@ export const HOSTILE_UNAVAILABILITY_MS = 1_000;
 export const HOSTILE_REQUEST_MS = 5_000;
 /** How long the whole workload may run before the scenario gives up on it. */
 const HOSTILE_DEADLINE_MS = 180_000;
-
-const MAIN = fileURLToPath(new URL('./hostile-main.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 /** What the workload did wrong, judged from its report and the DB leader before and after. */
 export function hostileProblems(
@@ -66,9 +63,7 @@ function runWorkload(
   const argv = [
     ...prefix,
     process.execPath,
-    '--import',
-    'tsx',
-    MAIN,
+    ...nodeEntry('lab/chaos/hostile-main.ts'),
     '--spec',
     JSON.stringify(spec),
   ];

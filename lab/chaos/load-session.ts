@@ -5,9 +5,8 @@
  * reaches the runner as an {@link OpRecord}, in the order the load finished them.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { nodeEntry, REPO } from '../../base/entry-points.js';
 import { ChaosLoad, LoadError } from './load.js';
 import {
   LoadLine,
@@ -49,19 +48,17 @@ export const inProcessLoad: LoadLauncher = (spec, onRecord) => {
   };
 };
 
-const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const LOAD_MAIN = resolve(REPO, 'lab/chaos/load-main.ts');
-
 /** How long the child may take beyond its own bounds before it is presumed stuck. */
 const SLACK_MS = 15_000;
-/** Registration and login: the load's own 30 s, plus starting Node and tsx. */
+/** Registration and login: the load's own 30 s, plus starting Node (and tsx, from sources). */
 const READY_TIMEOUT_MS = 30_000 + SLACK_MS;
 /** What is kept of the child's stderr for error messages. */
 const STDERR_TAIL = 4_000;
 
 /**
  * The load as a child process: `prefix` (the driver's `clientPrefix`, e.g. `ip netns exec
- * client`) then this Node with tsx running `load-main.ts`.
+ * client`) then this Node running `load-main.ts` (compiled or from sources, as this process
+ * runs: base/entry-points.ts).
  */
 export function childProcessLoad(prefix: readonly string[]): LoadLauncher {
   return (spec, onRecord) => new ChildLoad(prefix, spec, onRecord);
@@ -90,9 +87,7 @@ class ChildLoad implements LoadSession {
     const argv = [
       ...prefix,
       process.execPath,
-      '--import',
-      'tsx',
-      LOAD_MAIN,
+      ...nodeEntry('lab/chaos/load-main.ts'),
       '--spec',
       JSON.stringify(spec),
     ];

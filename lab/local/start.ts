@@ -4,10 +4,9 @@
  * waiting for every process to exit.
  */
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO } from '../../base/entry-points.js';
 import { startLocalSystem, type LocalSystem } from './system.js';
 
-const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const dataDir = resolve(process.env.AGENDA_DATA_DIR ?? join(REPO, '.agenda'));
 

@@ -86,6 +86,9 @@ fi
 mkdir -p "$OUT"
 chmod 700 "$OUT"
 
+# This machine runs the compiled `agenda` binary (the health check below): bring it up to date.
+node "$REPO/bin/build.js" || die 'the build failed (npm run build)'
+
 say "rendering cloud-init with the repository at $REF"
 git -C "$REPO" rev-parse --verify --quiet "$REF^{commit}" >/dev/null || die "no commit $REF"
 git -C "$REPO" archive --format=tar "$REF" | gzip -9 | base64 -w 76 >"$OUT/source.b64"
@@ -106,8 +109,8 @@ for vm in "${VMS[@]}"; do
   say "launching $vm (cloud-init installs Node 20, Redis and the checkout; this takes minutes)"
   run multipass launch --name "$vm" "${size[@]}" --timeout 1800 --cloud-init "$OUT/cloud-init.yaml" "$IMAGE"
   run multipass exec "$vm" -- cloud-init status --wait
-  on_vm "$vm" 'node --version | grep -q "^v2[0-9]\." && test -d /opt/agenda/node_modules/tsx' ||
-    die "$vm: Node 20 or the checkout is missing; see: multipass exec $vm -- sudo cat /var/log/cloud-init-output.log"
+  on_vm "$vm" 'node --version | grep -q "^v2[0-9]\." && test -f /opt/agenda/dist/lab/multipass/vm.js' ||
+    die "$vm: Node 20 or the compiled checkout is missing; see: multipass exec $vm -- sudo cat /var/log/cloud-init-output.log"
 done
 
 say 'discovering addresses'
@@ -130,7 +133,7 @@ OBSERVER=${AGENDA_OPERATOR_ADDRESS:-$(ask 192.0.2.1 sh -c "ip -o -4 route get ${
 say "vm1 ${ADDRESS[vm1]}, vm2 ${ADDRESS[vm2]}, vm3 ${ADDRESS[vm3]}, VIP $VIP/$PREFIX on $DEVICE, operator $OBSERVER"
 
 say 'writing certificates, keys and configs (on vm1), then copying them to vm2, vm3 and here'
-on_vm vm1 "cd /opt/agenda && node --import tsx lab/multipass/vm.ts prepare --data-dir $DATA" \
+on_vm vm1 "cd /opt/agenda && node dist/lab/multipass/vm.js prepare --data-dir $DATA" \
   "--vm1 ${ADDRESS[vm1]} --vm2 ${ADDRESS[vm2]} --vm3 ${ADDRESS[vm3]}" \
   "--vip $VIP --prefix $PREFIX --device $DEVICE --observer $OBSERVER"
 if ((DRY_RUN)); then
@@ -149,7 +152,7 @@ run rm -f "$OUT/data.tgz"
 say 'starting every host (a systemd unit "agenda" on each VM)'
 for vm in vm3 vm1 vm2; do
   on_vm "$vm" "systemd-run --unit agenda --collect --working-directory /opt/agenda" \
-    "node --import tsx lab/multipass/vm.ts run --data-dir $DATA --host $vm"
+    "node dist/lab/multipass/vm.js run --data-dir $DATA --host $vm"
 done
 
 DESCRIPTION="$OUT/agenda/observer.json"

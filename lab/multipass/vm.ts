@@ -1,6 +1,6 @@
 /**
  * What runs inside the Multipass VMs, as root, from the checkout in `/opt/agenda`
- * (`node --import tsx lab/multipass/vm.ts …`):
+ * (compiled: `node dist/lab/multipass/vm.js …`):
  *
  * - `prepare --data-dir d --vm1 ip --vm2 ip --vm3 ip --vip ip --prefix n --device dev
  *   --observer ip` (once, on vm1): see {@link prepareSite}. `up.sh` then copies the directory

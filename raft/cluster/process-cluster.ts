@@ -4,8 +4,7 @@
  * The harness can kill -9, SIGSTOP/SIGCONT and restart members.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import {
   ensureCertificate,
   ensureCertificateAuthority,
@@ -13,6 +12,7 @@ import {
   type ClusterRole,
 } from '../../base/pki.js';
 import { ManagedProcess } from '../../base/process.js';
+import { nodeEntry, REPO } from '../../base/entry-points.js';
 import { RaftClient } from '../client/raft-client.js';
 import type { NodeId } from '../core/types.js';
 import type { NodeStatus } from '../runtime/raft-node.js';
@@ -20,8 +20,7 @@ import type { NetAddress } from '../../base/host-port.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
 import type { NodeConfigFile } from '../cmd/config.js';
 
-const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const KV_MEMBER_ENTRY = join(REPO, 'raft/cmd/node.ts');
+const KV_MEMBER_ENTRY = 'raft/cmd/node.ts';
 
 /** Answers a member's status, or null when it does not answer. */
 export type StatusProbe = (member: ClusterMember) => Promise<NodeStatus | null>;
@@ -39,7 +38,9 @@ export interface ProcessClusterOptions {
   readonly snapshotRetain?: number;
   /**
    * The member program: a script taking `--config <file>` in raft/cmd/config.ts's format
-   * that prints `{"event":"ready"}` on stdout once serving. Default: the key-value member.
+   * that prints `{"event":"ready"}` on stdout once serving, named by its TypeScript source
+   * (absolute, or from the repository's root); it runs compiled or from the sources as this
+   * process does (base/entry-points.ts). Default: the key-value member.
    */
   readonly entry?: string;
   readonly clusterId?: string;
@@ -142,14 +143,7 @@ export class ProcessCluster {
         process: new ManagedProcess({
           name: `member-${id}`,
           command: process.execPath,
-          args: [
-            ...extra,
-            '--import',
-            'tsx',
-            options.entry ?? KV_MEMBER_ENTRY,
-            '--config',
-            configPath,
-          ],
+          args: [...extra, ...nodeEntry(options.entry ?? KV_MEMBER_ENTRY), '--config', configPath],
           cwd: REPO,
           logPath: join(memberDir, 'member.log'),
           readyWhen: /"event":"ready"/,

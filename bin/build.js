@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// `npm run build` (and `npm ci`, through `prepare`): compiles the programs — the daemons, their
+// workers, the lab, `npm start`, the benchmarks and the CLI's commands — and everything they
+// import into dist/ (tsconfig.build.json), so that they run on plain Node, without tsx
+// compiling TypeScript in every process at start-up. Then, in dist/:
+//
+// - removes what a deleted source left behind (tsc never deletes an output), so that a
+//   removed command cannot live on in the CLI;
+// - copies the files the code loads beside itself (`new URL('./x', import.meta.url)`);
+// - writes the CLI's oclif root: a package.json naming the compiled commands, and
+//   oclif.manifest.json, which describes every command (flags, arguments, help) so that
+//   `agenda` imports only the command it runs. The manifest is made again whenever tsc
+//   emitted anything or package.json changed: it is never older than the commands.
+//
+// The compilation is incremental (dist/.tsbuildinfo): with nothing changed it takes about a
+// second, which is why `npm start` and `npm run lab` run it first (bin/compiled.js). Run as
+// root through sudo, it builds as the user who ran sudo, so dist/ stays theirs.
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, sep } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath, URL } from 'node:url';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(REPO, 'dist');
+const BUILD_INFO = join(DIST, '.tsbuildinfo');
+const MANIFEST = join(DIST, 'oclif.manifest.json');
+const CLI_PACKAGE = join(DIST, 'package.json');
+
+/**
+ * Files the compiled code loads relative to its own URL, copied as they are: the common
+ * passwords list (server/users/common-passwords.ts) and the plain-JavaScript first module of
+ * every worker thread (raft/runtime/worker-state-machine.ts, server/users/calendar-parser.ts).
+ */
+const ASSETS = ['server/users/common-passwords.txt', 'raft/runtime/worker-entry.mjs'];
+
+/** What the build made itself (beside tsc's outputs and the assets): never pruned. */
+const GENERATED = new Set([BUILD_INFO, MANIFEST, CLI_PACKAGE]);
+
+/** Brings dist/ up to date; returns the exit status (non-zero: it did not build). */
+export async function build() {
+  const sudoUid = Number(process.env.SUDO_UID);
+  if (process.getuid?.() === 0 && Number.isInteger(sudoUid) && sudoUid > 0) {
+    // Built by root, dist/ would be root's, and the user's next build could not replace it.
+    const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
+      cwd: REPO,
+      stdio: 'inherit',
+      uid: sudoUid,
+      gid: Number(process.env.SUDO_GID) || sudoUid,
+    });
+    return run.status ?? 1;
+  }
+  let tsc;
+  try {
+    tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  } catch {
+    process.stderr.write(
+      'agenda build: TypeScript is not installed (a dev dependency: run `npm ci`, not `npm ci --omit=dev`)\n',
+    );
+    return 1;
+  }
+  if (!existsSync(BUILD_INFO)) {
+    process.stderr.write('agenda build: compiling the sources into dist/ (a minute or two)…\n');
+  }
+  const compiled = spawnSync(process.execPath, [tsc, '--build', 'tsconfig.build.json'], {
+    cwd: REPO,
+    stdio: 'inherit',
+  });
+  if (compiled.status !== 0) {
+    process.stderr.write('agenda build: tsc failed (above); dist/ is not up to date\n');
+    return compiled.status ?? 1;
+  }
+  prune(DIST);
+  for (const asset of ASSETS) copyIfChanged(join(REPO, asset), join(DIST, asset));
+  writeIfChanged(CLI_PACKAGE, `${JSON.stringify(cliPackage(), null, 2)}\n`);
+  if (!existsSync(MANIFEST) || mtime(MANIFEST) < Math.max(mtime(BUILD_INFO), mtime(CLI_PACKAGE))) {
+    await writeManifest();
+  }
+  return 0;
+}
+
+/** Removes compiled files whose source is gone (and the folders they leave empty). */
+function prune(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      prune(path);
+      if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
+    } else if (!GENERATED.has(path) && !hasSource(relative(DIST, path))) {
+      rmSync(path);
+    }
+  }
+}
+
+function hasSource(output) {
+  if (ASSETS.includes(output.split(sep).join('/'))) return existsSync(join(REPO, output));
+  const stem = output.replace(/\.js(\.map)?$/, '');
+  if (stem === output) return false;
+  return existsSync(join(REPO, `${stem}.ts`)) || existsSync(join(REPO, `${stem}.tsx`));
+}
+
+/** The CLI's oclif root in dist/: package.json's name, version and oclif settings. */
+function cliPackage() {
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    private: true,
+    description: 'Generated by bin/build.js (npm run build): the compiled `agenda` CLI.',
+    type: pkg.type,
+    oclif: { ...pkg.oclif, commands: './cli/commands' },
+  };
+}
+
+/** What `oclif manifest` writes: the root plugin's manifest, made by importing every command. */
+async function writeManifest() {
+  const { Plugin } = await import('@oclif/core');
+  const plugin = new Plugin({
+    root: DIST,
+    type: 'core',
+    isRoot: true,
+    ignoreManifest: true,
+    errorOnManifestCreate: true,
+    respectNoCacheDefault: true,
+  });
+  await plugin.load();
+  if (Object.keys(plugin.manifest.commands).length === 0) {
+    throw new Error('agenda build: the oclif manifest lists no command');
+  }
+  writeFileSync(MANIFEST, `${JSON.stringify(plugin.manifest, null, 2)}\n`);
+}
+
+function copyIfChanged(from, to) {
+  if (existsSync(to) && readFileSync(to).equals(readFileSync(from))) return;
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+}
+
+function writeIfChanged(path, text) {
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  writeFileSync(path, text);
+}
+
+function mtime(path) {
+  return existsSync(path) ? statSync(path).mtimeMs : 0;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.exitCode = await build();
+}
