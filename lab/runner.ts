@@ -43,7 +43,7 @@ const execFileAsync = promisify(execFile);
  *   from V8's smallest (1 MB) and grow it under load: starting at 16 MB held 25–30 MB more
  *   at rest per process (`npm run footprint`: users 143 → 115 MiB, gateway 129 → 95 MiB, its
  *   twin with the old flags measured in the same run).
- * - The supervisors serve no requests: they take the DB members' small young generation
+ * - The supervisors and VIP agents serve no requests: they take the DB members' small young generation
  *   (supervisor 121 → 90 MiB at rest, measured the same way).
  * - The DB members keep V8's small default (at most 4 MB per semi-space). Their young
  *   objects mostly live on: log entries stay until a snapshot, proposals until they commit.
@@ -58,7 +58,7 @@ const LONG_LIVED_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-spac
 /** The Node flags a daemon of `stage` runs with (see above). */
 export function daemonNodeFlags(stage: Stage): readonly string[] {
   const young =
-    stage === 'db' || stage === 'supervisors'
+    stage === 'db' || stage === 'supervisors' || stage === 'vip-agents'
       ? LONG_LIVED_YOUNG_GENERATION
       : REQUEST_HANDLER_YOUNG_GENERATION;
   return [...OLD_SPACE_FLAGS, ...young];
