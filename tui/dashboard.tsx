@@ -176,8 +176,10 @@ export function Dashboard({
         return;
       }
       if (key.escape) {
-        if (screen.kind === 'detail') setScreen({ kind: 'main' });
-        else setSelected(undefined);
+        setScreen((shown) => {
+          if (shown.kind === 'main') setSelected(undefined);
+          return { kind: 'main' };
+        });
         return;
       }
       const scrollBy = (lines: number) =>
@@ -190,20 +192,28 @@ export function Dashboard({
       else if (key.end) setScroll(0);
       else if (key.tab || key.rightArrow || key.leftArrow) {
         if (members.length === 0) return;
-        const at = members.findIndex((m) => m.key === selected);
         const back = key.leftArrow || (key.tab && key.shift);
-        const next =
-          at === -1
-            ? back
-              ? members.length - 1
-              : 0
-            : (at + (back ? -1 : 1) + members.length) % members.length;
-        const member = members[next];
-        setSelected(member?.key);
-        if (screen.kind === 'detail' && member !== undefined) setScreen({ kind: 'detail', member });
+        // From the current selection, not this render's: keys may come faster than frames.
+        setSelected((current) => {
+          const at = members.findIndex((m) => m.key === current);
+          const next =
+            at === -1
+              ? back
+                ? members.length - 1
+                : 0
+              : (at + (back ? -1 : 1) + members.length) % members.length;
+          const member = members[next];
+          setScreen((shown) =>
+            shown.kind === 'detail' && member !== undefined ? { kind: 'detail', member } : shown,
+          );
+          return member?.key;
+        });
       } else if (key.return) {
-        const member = members.find((m) => m.key === selected);
-        if (member !== undefined) setScreen({ kind: 'detail', member });
+        setSelected((current) => {
+          const member = members.find((m) => m.key === current);
+          if (member !== undefined) setScreen({ kind: 'detail', member });
+          return current;
+        });
       }
     },
     { isActive: isRawModeSupported === true },
@@ -296,25 +306,31 @@ function Panels({
 /** `alive 13/15: DB 5/5 · Redis 2/2 · VIP 2/2 · gossip 4/4`, a DB without quorum in red. */
 function Alive({ snapshot, wide }: { snapshot: ClusterSnapshot; wide: boolean }) {
   const alive = aliveSummary(snapshot);
-  const part = (name: string, layer: { up: number; total: number } | undefined) =>
-    layer === undefined ? null : (
-      <Text key={name} color={layer.up < layer.total ? 'yellow' : undefined}>
-        {`${wide ? ' · ' : ' '}${name} ${layer.up}/${layer.total}`}
-      </Text>
-    );
   const db = alive.db;
   const dbDown = db !== undefined && db.up <= db.total / 2;
+  const layers = [
+    ['DB', db],
+    ['Redis', alive.redis],
+    ['VIP', alive.vipAgents],
+    ['gossip', alive.gossip],
+  ] as const;
+  const shown = layers.filter(([, layer]) => layer !== undefined);
   return (
     <Text>
       {`  alive ${alive.up}/${alive.total}:`}
-      {db === undefined ? null : (
-        <Text color={dbDown ? 'red' : db.up < db.total ? 'yellow' : undefined} bold={dbDown}>
-          {` DB ${db.up}/${db.total}${dbDown ? ' DOWN' : ''}`}
-        </Text>
-      )}
-      {part('Redis', alive.redis)}
-      {part('VIP', alive.vipAgents)}
-      {part('gossip', alive.gossip)}
+      {shown.map(([name, layer], index) => {
+        if (layer === undefined) return null;
+        const down = name === 'DB' && dbDown;
+        return (
+          <Text
+            key={name}
+            color={down ? 'red' : layer.up < layer.total ? 'yellow' : undefined}
+            bold={down}
+          >
+            {`${index > 0 && wide ? ' ·' : ''} ${name} ${layer.up}/${layer.total}${down ? ' DOWN' : ''}`}
+          </Text>
+        );
+      })}
     </Text>
   );
 }

@@ -571,7 +571,11 @@ export function GossipPanel({
                 {i === 0 ? '' : '  '}
                 <Text bold>{m.id}</Text>{' '}
                 <Text color={GOSSIP_COLORS[m.state]} bold={m.state === 'dead'}>
-                  {(m.state === 'dead' ? 'DEAD' : m.state).padEnd(cell - m.id.length - 1)}
+                  {i === line.length - 1
+                    ? m.state === 'dead'
+                      ? 'DEAD'
+                      : m.state
+                    : (m.state === 'dead' ? 'DEAD' : m.state).padEnd(cell - m.id.length - 1)}
                 </Text>
               </Text>
             ))}
