@@ -13,7 +13,7 @@ import type { GossipNode } from '../server/gossip/node.js';
 import { parseAddress } from '../server/gossip/node.js';
 import { OBSERVER_ROLE } from '../server/gossip/types.js';
 import type { GossipMember } from './model.js';
-import { sortGossipMembers } from './model.js';
+import { sortGossipMembers, withoutObservers } from './model.js';
 import type { ClusterDescription } from './description.js';
 
 export type GossipDescription = NonNullable<ClusterDescription['gossip']>;
@@ -52,23 +52,22 @@ export class GossipWatcher {
     return this.ready;
   }
 
-  /** Other members as this observer's view holds them, request path first. */
+  /**
+   * The system's members as this observer's view holds them, request path first. Observers
+   * (itself, other dashboards, its own previous run departed) are not the system: left out.
+   */
   members(): GossipMember[] {
     const node = this.node;
     if (node === null) return [];
-    const self = this.selfId();
     return sortGossipMembers(
-      node
-        .members()
-        .filter((m) => m.id !== self)
-        .map((m) => ({
-          id: m.id,
-          role: m.role,
-          address: m.address,
-          state: m.state,
-          incarnation: m.incarnation,
-          since: m.since,
-        })),
+      withoutObservers(node.members()).map((m) => ({
+        id: m.id,
+        role: m.role,
+        address: m.address,
+        state: m.state,
+        incarnation: m.incarnation,
+        since: m.since,
+      })),
     );
   }
 

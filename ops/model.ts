@@ -31,6 +31,37 @@ export interface DbMemberUp {
    * over its last index): its catch-up progress towards promotion. Absent or null otherwise.
    */
   catchUpPercent?: number | null;
+  /** Its own Raft counters, from its status; absent from feeds that do not read them. */
+  raft?: RaftDetail;
+  /** What its `/metrics` said at the last scrape (scraped less often than the status). */
+  metrics?: MemberMetrics;
+}
+
+/** A DB member's Raft counters, as its status API reports them. */
+export interface RaftDetail {
+  /** The last index in its log. */
+  lastIndex: number;
+  /** Committed entries its store has not finished applying. */
+  applyBacklog: number;
+  /** fsyncs since the member started. */
+  fsyncs: number;
+  /** Snapshots taken or installed since it started. */
+  snapshots: number;
+  /** When (ISO time) it last took or installed a snapshot; null if never. */
+  lastSnapshotAt: string | null;
+}
+
+/**
+ * What a daemon's `/metrics` (prom-client) said: memory, and for a DB member its fsync and
+ * apply latency — the mean over the samples taken since the previous scrape, null when there
+ * were none (an idle member), with `at` when the scrape was taken.
+ */
+export interface MemberMetrics {
+  at: number;
+  rssBytes: number | null;
+  heapUsedBytes: number | null;
+  fsyncMeanMs: number | null;
+  applyMeanMs: number | null;
 }
 
 /** Voter, learner, or out of the configuration (removed, or never added). */
@@ -45,6 +76,8 @@ export interface DbMemberDown {
   lastContactMs: number | null;
   /** Its place in the leader's configuration; absent or null without a leader. */
   membership?: Membership | null;
+  /** In the leader's configuration but not in the description the feed was given. */
+  undescribed?: boolean;
 }
 
 export type DbMember = DbMemberUp | DbMemberDown;
@@ -142,6 +175,19 @@ export interface GossipMember {
   since: number;
 }
 
+/**
+ * Whether a gossip member is an operator's observer (a dashboard, `cluster status`): not part
+ * of the system, so neither counted nor shown — a departed one is only noise.
+ */
+export function isObserver(member: Pick<GossipMember, 'id' | 'role'>): boolean {
+  return member.role === 'observer' || member.id.startsWith('observer-');
+}
+
+/** The system's own gossip members: observers left out. */
+export function withoutObservers(members: readonly GossipMember[]): GossipMember[] {
+  return members.filter((member) => !isObserver(member));
+}
+
 /** Roles in the order the dashboard lists them: the request path first, watchers last. */
 const ROLE_ORDER = ['gateway', 'users', 'groups', 'supervisor', 'vip', 'observer'];
 
@@ -167,6 +213,11 @@ export interface ClusterSnapshot {
   vip?: VipStatus;
   supervisor?: SupervisorLease;
   gossip?: GossipMember[];
+  /**
+   * Failovers recorded in the cluster before this snapshot (the registry's history of the
+   * leases and the Redis primary), oldest first; absent until the feed could read it.
+   */
+  history?: FailoverEvent[];
   /** What the feed tried to observe and could not, in words (e.g. it could not join gossip). */
   problems?: string[];
 }
@@ -179,6 +230,45 @@ export interface FailoverEvent {
   at: number;
   kind: FailoverKind;
   message: string;
+  /** Read from the cluster's records rather than seen live by this dashboard. */
+  recorded?: boolean;
+}
+
+/** What is alive, counted by each layer's own word: DB members by their status API. */
+export interface AliveSummary {
+  db: { up: number; total: number } | undefined;
+  redis: { up: number; total: number } | undefined;
+  vipAgents: { up: number; total: number } | undefined;
+  /** The system's gossip members (observers left out) alive or suspect. */
+  gossip: { up: number; total: number } | undefined;
+  /** The sum over the layers observed. */
+  up: number;
+  total: number;
+}
+
+/**
+ * Counts what is up, layer by layer. DB members are not in gossip, so gossip alone would say
+ * "8/8 alive" while the DB is down: here each DB member counts as its status API answered.
+ */
+export function aliveSummary(snapshot: ClusterSnapshot): AliveSummary {
+  const count = <T>(items: readonly T[] | undefined, up: (item: T) => boolean) =>
+    items === undefined ? undefined : { up: items.filter(up).length, total: items.length };
+  const db = count(snapshot.dbMembers, (m) => m.up);
+  const redis = count(snapshot.redis, (r) => r.up);
+  const vipAgents = count(snapshot.vip?.agents, (a) => a.state !== 'down');
+  const gossip = count(
+    snapshot.gossip === undefined ? undefined : withoutObservers(snapshot.gossip),
+    (m) => m.state === 'alive' || m.state === 'suspect',
+  );
+  const layers = [db, redis, vipAgents, gossip].filter((l) => l !== undefined);
+  return {
+    db,
+    redis,
+    vipAgents,
+    gossip,
+    up: layers.reduce((sum, l) => sum + l.up, 0),
+    total: layers.reduce((sum, l) => sum + l.total, 0),
+  };
 }
 
 /**
@@ -310,12 +400,14 @@ export function detectFailovers(
   }
   if (previous.gossip !== undefined && next.gossip !== undefined) {
     // Suspicion is SWIM's way of not declaring death too early: a suspect still counts as up.
+    // Observers (other dashboards, this one's previous run) come and go: not failovers.
     const live = (m: GossipMember) => m.state === 'alive' || m.state === 'suspect';
-    const after = new Map(next.gossip.map((m) => [m.id, m]));
+    const nextGossip = withoutObservers(next.gossip);
+    const after = new Map(nextGossip.map((m) => [m.id, m]));
     reportUpDown(
       'gossip',
-      previous.gossip.map((m) => [m.id, live(m)]),
-      next.gossip.map((m) => [m.id, live(m)]),
+      withoutObservers(previous.gossip).map((m) => [m.id, live(m)]),
+      nextGossip.map((m) => [m.id, live(m)]),
       report,
       (id) => after.get(id)?.role,
       (id) => (after.get(id)?.state === 'left' ? 'left' : 'is down'),

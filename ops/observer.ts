@@ -23,7 +23,19 @@ import type { LeaseView, QueryBody, RegistryEntry } from '../server/store/protoc
 import { parseRole } from '../supervisor/redis-control.js';
 import { SUPERVISOR_LEASE } from '../supervisor/supervisor.js';
 import type { DashboardFeed, FeedItem } from './feed.js';
-import type { ClusterSnapshot, DbMember, Membership, RedisInstance, VipLease } from './model.js';
+import { parsePrometheusText } from '../server/metrics/prometheus-text.js';
+import type { PrometheusSample } from '../server/metrics/prometheus-text.js';
+import type { RegistryHistoryEntry } from '../server/store/protocol.js';
+import type {
+  ClusterSnapshot,
+  DbMember,
+  FailoverEvent,
+  MemberMetrics,
+  Membership,
+  RedisInstance,
+  VipLease,
+} from './model.js';
+import { recordedFailovers } from './history.js';
 import type { ClusterDescription } from './description.js';
 import { serverWithRole } from '../server/net/client-certificate.js';
 import { GossipWatcher } from './gossip.js';
@@ -32,6 +44,18 @@ import type { AgentAnswer } from './vip.js';
 
 /** How long the first observation waits for the gossip join to be answered. */
 const GOSSIP_JOIN_WAIT_MS = 1_500;
+/**
+ * How often the DB members' `/metrics` are scraped (memory, fsync and apply latency): a
+ * scrape is a few kilobytes of text per member, so not at every round.
+ */
+const METRICS_EVERY_MS = 5_000;
+
+/** One member's last scrape: the histograms' totals, to take the next window's mean. */
+interface Scrape {
+  readonly metrics: MemberMetrics;
+  readonly fsync: { sum: number; count: number } | null;
+  readonly apply: { sum: number; count: number } | null;
+}
 
 interface DbTarget {
   readonly id: number;
@@ -55,6 +79,12 @@ export class ClusterObserver implements DashboardFeed {
   private readonly redis: { name: string; address: string; client: Redis }[];
   private readonly gossip: GossipWatcher | null;
   private closing: Promise<void> | null = null;
+  /** The registry's history, once read (it is read until a round succeeds). */
+  private history: FailoverEvent[] | undefined;
+  /** Each DB member's last `/metrics` scrape, by API address. */
+  private readonly scrapes = new Map<string, Scrape>();
+  private lastScrapeAt = -Infinity;
+  private scraping: Promise<void> | null = null;
 
   /**
    * Reads the TLS files and Redis's password file now, so a wrong path fails here with a
@@ -130,7 +160,17 @@ export class ClusterObserver implements DashboardFeed {
         ),
       ),
     ]);
-    const registry = await this.readRegistry(statuses);
+    const [registry] = await Promise.all([
+      this.readRegistry(statuses),
+      this.history === undefined ? this.readHistory(statuses) : undefined,
+    ]);
+    if (at - this.lastScrapeAt >= METRICS_EVERY_MS && this.scraping === null) {
+      this.lastScrapeAt = at;
+      // In the background: the round does not wait for it, the next rounds show it.
+      this.scraping = this.scrapeMetrics(statuses).finally(() => {
+        this.scraping = null;
+      });
+    }
     await joining;
 
     const snapshot: ClusterSnapshot = { at };
@@ -165,6 +205,7 @@ export class ClusterObserver implements DashboardFeed {
       snapshot.vip = vipStatus(vip.address, vip.agents, agentAnswers, vipLease(registry.vip, at));
     }
     if (this.gossip && problems.length === 0) snapshot.gossip = this.gossip.members();
+    if (this.history !== undefined) snapshot.history = this.history;
     if (problems.length > 0) snapshot.problems = problems;
     return snapshot;
   }
@@ -188,6 +229,7 @@ export class ClusterObserver implements DashboardFeed {
     this.closing ??= (async () => {
       for (const r of this.redis) r.client.disconnect();
       await Promise.allSettled([
+        this.scraping,
         this.gossip?.close(),
         ...this.db.map((m) => m.client.close()),
         this.dispatcher.close(),
@@ -252,12 +294,79 @@ export class ClusterObserver implements DashboardFeed {
     return view;
   }
 
+  /**
+   * The registry's history of the leases and the Redis primary (ops/history.ts), kept once a
+   * read of all three succeeded; until then each round tries again (the DB may be down).
+   */
+  private async readHistory(statuses: readonly (NodeStatus | null)[]): Promise<void> {
+    const leader = leaderIndex(statuses);
+    const index = leader ?? statuses.findIndex((s) => s !== null);
+    const member = index === -1 ? undefined : this.db[index];
+    if (!member) return;
+    const { timeoutMs } = this.description;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const read = async (name: string): Promise<RegistryHistoryEntry[] | undefined> => {
+      const query = member.client.query(
+        null,
+        { type: 'registry.history', name },
+        { consistency: 'local', signal },
+      );
+      const answer = await within(timeoutMs, query, null).catch(() => null);
+      if (!answer?.ok) return undefined;
+      return [...(answer.result as { entries: readonly RegistryHistoryEntry[] }).entries];
+    };
+    const vipLeaseName = this.description.vip?.leaseName;
+    const [supervisor, vip, primary] = await Promise.all([
+      read(SUPERVISOR_LEASE),
+      vipLeaseName === undefined ? [] : read(vipLeaseName),
+      this.description.redis ? read(PRIMARY_REGISTRY_KEY) : [],
+    ]);
+    // A member of an older version refuses the query: tried again next round, harmlessly.
+    if (supervisor === undefined || vip === undefined || primary === undefined) return;
+    const names = new Map(this.redis.map((r) => [r.address, r.name]));
+    this.history = recordedFailovers({ supervisor, vip, primary }, (address) => names.get(address));
+  }
+
+  /** Scrapes the `/metrics` of every member that answered this round; a failure keeps the last. */
+  private async scrapeMetrics(statuses: readonly (NodeStatus | null)[]): Promise<void> {
+    await Promise.all(
+      this.db.map(async (m, i) => {
+        if (statuses[i] === null) return;
+        const text = await within(this.description.timeoutMs, this.fetchMetrics(m.address), null);
+        if (text === null) return;
+        try {
+          const scrape = readScrape(
+            parsePrometheusText(text).samples,
+            Date.now(),
+            this.scrapes.get(m.address),
+          );
+          this.scrapes.set(m.address, scrape);
+        } catch {
+          // Not Prometheus text: keep what the last scrape said.
+        }
+      }),
+    );
+  }
+
+  private async fetchMetrics(address: string): Promise<string | null> {
+    try {
+      const res = await request(`https://${address}/metrics`, {
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(this.description.timeoutMs),
+      });
+      const text = await res.body.text();
+      return res.statusCode === 200 ? text : null;
+    } catch {
+      return null;
+    }
+  }
+
   private dbMembers(statuses: readonly (NodeStatus | null)[]): DbMember[] {
     const tickMs = this.description.db?.tickMs ?? 50;
     const leaderAt = leaderIndex(statuses);
     const leader = leaderAt === undefined ? undefined : (statuses[leaderAt] ?? undefined);
     const nameOf = (id: number) => this.db.find((m) => m.id === id)?.name ?? `db-${id}`;
-    return this.db.map((m, i): DbMember => {
+    const members = this.db.map((m, i): DbMember => {
       const seenByLeader = leader?.peers.find((p) => p.id === m.id);
       const isLeader = leader?.id === m.id;
       const lastContactMs = isLeader
@@ -276,6 +385,7 @@ export class ClusterObserver implements DashboardFeed {
       // Known only with a leader: without one, the member is shown as it was before.
       const placed = membership === null ? {} : { membership };
       if (!s) return { id: m.name, address: m.address, up: false, lastContactMs, ...placed };
+      const scraped = this.scrapes.get(m.address)?.metrics;
       return {
         id: m.name,
         address: m.address,
@@ -305,8 +415,33 @@ export class ClusterObserver implements DashboardFeed {
                     ),
             }
           : {}),
+        raft: {
+          lastIndex: s.lastIndex,
+          applyBacklog: s.metrics.applyBacklog,
+          fsyncs: s.metrics.fsyncs,
+          snapshots: s.snapshots,
+          lastSnapshotAt: s.lastSnapshotAt,
+        },
+        ...(scraped === undefined ? {} : { metrics: scraped }),
       };
     });
+    // Members the DB's configuration holds that nobody described: the DB says they exist.
+    if (leader) {
+      const described = new Set(this.db.map((m) => m.id));
+      for (const id of [...leader.conf.voters, ...leader.conf.learners]) {
+        if (described.has(id)) continue;
+        const seen = leader.peers.find((p) => p.id === id);
+        members.push({
+          id: nameOf(id),
+          address: '?',
+          up: false,
+          lastContactMs: seen ? seen.ticksSinceContact * tickMs : null,
+          membership: leader.conf.voters.includes(id) ? 'voter' : 'learner',
+          undescribed: true,
+        });
+      }
+    }
+    return members;
   }
 }
 
@@ -334,6 +469,47 @@ function leaderIndex(statuses: readonly (NodeStatus | null)[]): number | undefin
     if (!current || s.term > current.term) best = i;
   });
   return best;
+}
+
+/**
+ * What a scrape says, given the one before: memory now, and the mean fsync and apply times of
+ * the samples taken between the two (null when none were; since start-up at the first).
+ */
+export function readScrape(
+  samples: readonly PrometheusSample[],
+  at: number,
+  previous: Scrape | undefined,
+): Scrape {
+  const value = (name: string): number | null =>
+    samples.find((sample) => sample.name === name)?.value ?? null;
+  const totals = (family: string) => {
+    const sum = value(`${family}_sum`);
+    const count = value(`${family}_count`);
+    return sum === null || count === null ? null : { sum, count };
+  };
+  const meanMs = (
+    now: { sum: number; count: number } | null,
+    before: { sum: number; count: number } | null | undefined,
+  ): number | null => {
+    if (now === null) return null;
+    // A restarted member's counters start again from zero.
+    const base = before && before.count <= now.count ? before : { sum: 0, count: 0 };
+    const count = now.count - base.count;
+    return count > 0 ? ((now.sum - base.sum) / count) * 1000 : null;
+  };
+  const fsync = totals('agenda_raft_fsync_seconds');
+  const apply = totals('agenda_raft_apply_seconds');
+  return {
+    fsync,
+    apply,
+    metrics: {
+      at,
+      rssBytes: value('process_resident_memory_bytes'),
+      heapUsedBytes: value('nodejs_heap_size_used_bytes'),
+      fsyncMeanMs: meanMs(fsync, previous?.fsync),
+      applyMeanMs: meanMs(apply, previous?.apply),
+    },
+  };
 }
 
 function vipLease(lease: LeaseView | null | undefined, now: number): VipLease | undefined {

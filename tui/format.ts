@@ -19,3 +19,12 @@ export function formatDuration(ms: number | null | undefined): string {
 export function formatCount(value: number | null | undefined): string {
   return value === null || value === undefined || !Number.isFinite(value) ? '-' : String(value);
 }
+
+/** `312 MiB`, `1.2 GiB`; `-` when unknown. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '-';
+  const mib = bytes / (1024 * 1024);
+  if (mib < 1) return `${Math.round(bytes / 1024)} KiB`;
+  if (mib < 1024) return `${Math.round(mib)} MiB`;
+  return `${(mib / 1024).toFixed(1)} GiB`;
+}

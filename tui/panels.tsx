@@ -6,8 +6,10 @@
  * framed by tui/panel.tsx.
  */
 import { Text } from 'ink';
-import { formatClockTime, formatCount, formatDuration } from './format.js';
-import { NotObserved, Panel } from './panel.js';
+import { formatBytes, formatClockTime, formatCount, formatDuration } from './format.js';
+import { NotObserved, Panel, usePanelLayout } from './panel.js';
+import type { Variant } from './layout.js';
+import { gossipCellWidth, gridPerLine } from './layout.js';
 import { Table } from './table.js';
 import type { CellStyle, Color, Column } from './table.js';
 import type {
@@ -24,7 +26,13 @@ import type {
   VipLease,
   VipStatus,
 } from '../ops/model.js';
-import { dbLeader, sortGossipMembers } from '../ops/model.js';
+import { dbLeader, sortGossipMembers, withoutObservers } from '../ops/model.js';
+
+/** Whether `row` of `kind` is the selected member. */
+function useSelected(kind: string): (id: string) => boolean {
+  const { selected } = usePanelLayout();
+  return (id) => selected === `${kind}:${id}`;
+}
 
 const BOLD: CellStyle = { bold: true };
 const DOWN: CellStyle = { color: 'red', bold: true };
@@ -121,8 +129,19 @@ function dbMemberColumns(membership: boolean): Column<DbMember>[] {
   ];
 }
 
-export function DbMembersPanel({ members }: { members: DbMember[] | undefined }) {
+/** DB columns left out first on a narrow terminal. */
+const DB_DROP = ['address', 'membership', 'leader', 'lag'];
+
+export function DbMembersPanel({
+  members,
+  variant = 'full',
+}: {
+  members: DbMember[] | undefined;
+  variant?: Variant;
+}) {
   const title = 'DB members';
+  const isSelected = useSelected('db');
+  const { width } = usePanelLayout();
   if (members === undefined) return <NotObserved title={title} />;
   const leader = dbLeader(members);
   const up = members.filter((member) => member.up).length;
@@ -139,11 +158,110 @@ export function DbMembersPanel({ members }: { members: DbMember[] | undefined })
       {!observed
         ? ''
         : `, ${voters} voters${others > 0 ? `, ${others} learner${others > 1 ? 's' : ''}` : ''}`}
+      {variant === 'line' && up < members.length ? (
+        <Text color="red">{`; DOWN ${downIds(members)}`}</Text>
+      ) : null}
     </Text>
   );
+  if (variant === 'line') return <Panel title={title} summary={summary} />;
   return (
     <Panel title={title} summary={summary}>
-      <Table rows={members} columns={dbMemberColumns(observed)} />
+      <Table
+        rows={members}
+        columns={dbMemberColumns(observed)}
+        width={width}
+        dropFirst={DB_DROP}
+        selected={(m) => isSelected(m.id)}
+      />
+    </Panel>
+  );
+}
+
+function downIds(members: readonly { id: string; up: boolean }[]): string {
+  return members
+    .filter((m) => !m.up)
+    .map((m) => m.id)
+    .join(' ');
+}
+
+/** The Raft columns: each member's log and what its `/metrics` last said. */
+const RAFT_COLUMNS: Column<DbMemberUp>[] = [
+  { key: 'member', header: 'member', text: (m) => m.id, style: () => BOLD },
+  { key: 'term', header: 'term', text: (m) => String(m.term), align: 'right' },
+  {
+    key: 'last',
+    header: 'last index',
+    text: (m) => formatCount(m.raft?.lastIndex),
+    align: 'right',
+  },
+  { key: 'commit', header: 'commit', text: (m) => String(m.commit), align: 'right' },
+  { key: 'applied', header: 'applied', text: (m) => String(m.applied), align: 'right' },
+  {
+    key: 'backlog',
+    header: 'backlog',
+    text: (m) => formatCount(m.raft?.applyBacklog),
+    align: 'right',
+    style: (m) => ((m.raft?.applyBacklog ?? 0) > 0 ? { color: 'yellow' } : undefined),
+  },
+  {
+    key: 'fsync',
+    header: 'fsync avg',
+    text: (m) => formatMs(m.metrics?.fsyncMeanMs),
+    align: 'right',
+  },
+  {
+    key: 'apply',
+    header: 'apply avg',
+    text: (m) => formatMs(m.metrics?.applyMeanMs),
+    align: 'right',
+  },
+  {
+    key: 'snapshots',
+    header: 'snaps',
+    text: (m) => formatCount(m.raft?.snapshots),
+    align: 'right',
+  },
+  { key: 'rss', header: 'RSS', text: (m) => formatBytes(m.metrics?.rssBytes), align: 'right' },
+  {
+    key: 'heap',
+    header: 'heap',
+    text: (m) => formatBytes(m.metrics?.heapUsedBytes),
+    align: 'right',
+  },
+];
+
+/** `0.42 ms`, `12 ms`; `-` when unknown. */
+function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '-';
+  return ms < 10 ? `${ms.toFixed(2)} ms` : `${Math.round(ms)} ms`;
+}
+
+/**
+ * The members' Raft logs and costs: last/commit/applied index, the apply backlog, the mean
+ * fsync and apply time since the previous scrape of `/metrics`, snapshots and memory.
+ */
+export function RaftPanel({ members }: { members: DbMember[] | undefined }) {
+  const { width } = usePanelLayout();
+  const isSelected = useSelected('db');
+  const up = (members ?? []).filter((m): m is DbMemberUp => m.up && m.raft !== undefined);
+  if (up.length === 0) return null;
+  const leader = dbLeader(up);
+  return (
+    <Panel
+      title="Raft"
+      summary={
+        leader === null
+          ? 'no leader'
+          : `term ${leader.term}, commit ${leader.commit}; latency: mean since the last scrape`
+      }
+    >
+      <Table
+        rows={up}
+        columns={RAFT_COLUMNS}
+        width={width}
+        dropFirst={['snapshots', 'heap', 'last', 'rss']}
+        selected={(m) => isSelected(m.id)}
+      />
     </Panel>
   );
 }
@@ -175,12 +293,47 @@ const REDIS_COLUMNS: Column<RedisInstance>[] = (() => {
   ];
 })();
 
-export function RedisPanel({ instances }: { instances: RedisInstance[] | undefined }) {
+export function RedisPanel({
+  instances,
+  variant = 'full',
+}: {
+  instances: RedisInstance[] | undefined;
+  variant?: Variant;
+}) {
   const title = 'Redis';
+  const { width } = usePanelLayout();
+  const isSelected = useSelected('redis');
   if (instances === undefined) return <NotObserved title={title} />;
+  if (variant === 'line') {
+    const summary = instances.map((r, i) => (
+      <Text key={r.name} inverse={isSelected(r.name)}>
+        {i === 0 ? '' : ' · '}
+        <Text bold>{r.name}</Text>{' '}
+        {!r.up ? (
+          <Text color="red" bold>
+            DOWN
+          </Text>
+        ) : r.role === 'primary' ? (
+          <Text color="green">{`primary${r.epoch === undefined ? '' : ` e${r.epoch}`} ${r.offset}`}</Text>
+        ) : (
+          <Text>
+            {`replica ${r.offset} link `}
+            <Text color={r.linkUp ? 'green' : 'red'}>{r.linkUp ? 'up' : 'DOWN'}</Text>
+          </Text>
+        )}
+      </Text>
+    ));
+    return <Panel title={title} summary={<Text>{summary}</Text>} />;
+  }
   return (
     <Panel title={title}>
-      <Table rows={instances} columns={REDIS_COLUMNS} />
+      <Table
+        rows={instances}
+        columns={REDIS_COLUMNS}
+        width={width}
+        dropFirst={['address']}
+        selected={(r) => isSelected(r.name)}
+      />
     </Panel>
   );
 }
@@ -192,20 +345,21 @@ const AGENT_STYLES: Record<VipAgent['state'], CellStyle | undefined> = {
 };
 
 /** What the lease says, in words: who holds it, its epoch, how long it has left. */
-function LeaseSummary({ lease }: { lease: VipLease | undefined }) {
+function LeaseSummary({ lease, short }: { lease: VipLease | undefined; short?: boolean }) {
   if (lease === undefined) return <Text color="yellow">lease unknown (DB not read)</Text>;
+  const epoch = short === true ? `e${lease.epoch}` : `epoch ${lease.epoch}`;
   if (lease.holder === null || lease.remainingMs === null) {
-    return <Text>{`lease free (epoch ${lease.epoch})`}</Text>;
+    return <Text>{`lease free (${epoch})`}</Text>;
   }
   const left =
     lease.remainingMs < 0 ? (
       <Text color="red">{`EXPIRED ${formatDuration(-lease.remainingMs)} ago`}</Text>
     ) : (
-      <Text>{`${formatDuration(lease.remainingMs)} left`}</Text>
+      <Text>{`${formatDuration(lease.remainingMs)}${short === true ? '' : ' left'}`}</Text>
     );
   return (
     <Text>
-      {`lease ${lease.holder} epoch ${lease.epoch}, `}
+      {`lease ${lease.holder} ${epoch}${short === true ? ' ' : ', '}`}
       {left}
     </Text>
   );
@@ -262,8 +416,18 @@ function vipAgentColumns(at: number): Column<VipAgent>[] {
 }
 
 /** The VIP, its lease and its agents; `at` is the snapshot's time. */
-export function VipPanel({ vip, at }: { vip: VipStatus | undefined; at: number }) {
+export function VipPanel({
+  vip,
+  at,
+  variant = 'full',
+}: {
+  vip: VipStatus | undefined;
+  at: number;
+  variant?: Variant;
+}) {
   const title = 'VIP';
+  const { width } = usePanelLayout();
+  const isSelected = useSelected('vip');
   if (vip === undefined) return <NotObserved title={title} />;
   const split = vip.claimants.length > 1;
   const summary = (
@@ -277,12 +441,30 @@ export function VipPanel({ vip, at }: { vip: VipStatus | undefined; at: number }
         <Text color="red" bold>{`  SPLIT: configured on ${vip.claimants.join(', ')}`}</Text>
       ) : null}
       {'  '}
-      <LeaseSummary lease={vip.lease} />
+      <LeaseSummary lease={vip.lease} short={variant === 'line'} />
+      {variant === 'line'
+        ? vip.agents.map((a) => (
+            <Text key={a.id} inverse={isSelected(a.id)}>
+              {' · '}
+              {`${a.id} `}
+              <Text color={AGENT_STYLES[a.state]?.color}>
+                {a.state === 'down' ? 'DOWN' : a.state}
+              </Text>
+            </Text>
+          ))
+        : null}
     </Text>
   );
+  if (variant === 'line') return <Panel title={title} summary={summary} />;
   return (
     <Panel title={title} summary={summary}>
-      <Table rows={vip.agents} columns={vipAgentColumns(at)} />
+      <Table
+        rows={vip.agents}
+        columns={vipAgentColumns(at)}
+        width={width}
+        dropFirst={['heartbeat', 'failures']}
+        selected={(a) => isSelected(a.id)}
+      />
     </Panel>
   );
 }
@@ -340,22 +522,77 @@ function gossipColumns(at: number): Column<GossipMember>[] {
   ];
 }
 
-/** The observer's gossip view, request path first; `at` is the snapshot's time. */
-export function GossipPanel({ members, at }: { members: GossipMember[] | undefined; at: number }) {
+/**
+ * The observer's gossip view, request path first; `at` is the snapshot's time. Observers
+ * (dashboards, this one's own previous run) are not the system: neither shown nor counted.
+ * The DB members are not in gossip; the header's alive count has them.
+ */
+export function GossipPanel({
+  members: all,
+  at,
+  variant = 'full',
+}: {
+  members: GossipMember[] | undefined;
+  at: number;
+  variant?: Variant;
+}) {
   const title = 'Gossip';
-  if (members === undefined) return <NotObserved title={title} />;
+  const { width } = usePanelLayout();
+  const isSelected = useSelected('gossip');
+  if (all === undefined) return <NotObserved title={title} />;
+  const members = sortGossipMembers(withoutObservers(all));
   const count = (state: GossipMember['state']) => members.filter((m) => m.state === state).length;
   const others = (['suspect', 'dead', 'left'] as const)
     .filter((state) => count(state) > 0)
     .map((state) => `, ${count(state)} ${state}`)
     .join('');
+  const unwell = members.filter((m) => m.state !== 'alive');
+  const summary = (
+    <Text>
+      {`${count('alive')}/${members.length} alive${others}`}
+      {variant === 'line' && unwell.length > 0
+        ? `: ${unwell.map((m) => `${m.id} ${m.state === 'dead' ? 'DEAD' : m.state}`).join(', ')}`
+        : ''}
+      {members.length === 0 ? <Text dimColor>{'  no other member seen'}</Text> : null}
+    </Text>
+  );
+  if (variant === 'line' || members.length === 0) return <Panel title={title} summary={summary} />;
+  if (variant === 'grid') {
+    const cell = gossipCellWidth({ at, gossip: members });
+    const perLine = gridPerLine(width, cell);
+    const lines: GossipMember[][] = [];
+    for (let i = 0; i < members.length; i += perLine) lines.push(members.slice(i, i + perLine));
+    return (
+      <Panel title={title} summary={summary}>
+        {lines.map((line, index) => (
+          <Text key={index} wrap="truncate-end">
+            {line.map((m, i) => (
+              <Text key={m.id} inverse={isSelected(m.id)}>
+                {i === 0 ? '' : '  '}
+                <Text bold>{m.id}</Text>{' '}
+                <Text color={GOSSIP_COLORS[m.state]} bold={m.state === 'dead'}>
+                  {i === line.length - 1
+                    ? m.state === 'dead'
+                      ? 'DEAD'
+                      : m.state
+                    : (m.state === 'dead' ? 'DEAD' : m.state).padEnd(cell - m.id.length - 1)}
+                </Text>
+              </Text>
+            ))}
+          </Text>
+        ))}
+      </Panel>
+    );
+  }
   return (
-    <Panel title={title} summary={`${count('alive')}/${members.length} alive${others}`}>
-      {members.length === 0 ? (
-        <Text dimColor>no other member seen</Text>
-      ) : (
-        <Table rows={sortGossipMembers(members)} columns={gossipColumns(at)} />
-      )}
+    <Panel title={title} summary={summary}>
+      <Table
+        rows={members}
+        columns={gossipColumns(at)}
+        width={width}
+        dropFirst={['incarnation', 'address']}
+        selected={(m) => isSelected(m.id)}
+      />
     </Panel>
   );
 }
@@ -371,7 +608,12 @@ const FAILOVER_COLORS: Record<FailoverKind, Color> = {
 
 /** The log's lines: no header, the kind as wide as the longest (`redis-primary`) always. */
 const FAILOVER_COLUMNS: Column<FailoverEvent>[] = [
-  { key: 'at', header: '', text: (event) => formatClockTime(event.at), style: () => DIM },
+  {
+    key: 'at',
+    header: '',
+    text: (event) => `${formatClockTime(event.at)}${event.recorded === true ? '*' : ' '}`,
+    style: () => DIM,
+  },
   {
     key: 'kind',
     header: '',
@@ -382,25 +624,43 @@ const FAILOVER_COLUMNS: Column<FailoverEvent>[] = [
   { key: 'message', header: '', text: (event) => event.message, truncate: true },
 ];
 
-/** The newest `lines` failovers, newest last, as a log scrolls. */
+/**
+ * `lines` failovers, newest last, as a log scrolls: `scroll` entries up from the newest.
+ * Entries read from the cluster's records (before the dashboard started) are marked `*`.
+ */
 export function FailoverLog({
   failovers,
   lines,
+  scroll = 0,
+  note,
 }: {
   failovers: readonly FailoverEvent[];
   lines: number;
+  scroll?: number;
+  /** Said after the title: what the log covers (e.g. the DB term when the dashboard started). */
+  note?: string;
 }) {
-  const shown = failovers.slice(Math.max(0, failovers.length - lines));
-  const hidden = failovers.length - shown.length;
+  const { width } = usePanelLayout();
+  const end = Math.max(0, failovers.length - scroll);
+  const shown = lines <= 0 ? [] : failovers.slice(Math.max(0, end - lines), end);
+  const earlier = end - shown.length;
+  const later = failovers.length - end;
+  const recorded = failovers.filter((f) => f.recorded === true).length;
+  const parts = [
+    earlier > 0 ? `${earlier} earlier ↑` : '',
+    later > 0 ? `${later} newer ↓` : '',
+    recorded > 0 ? `* ${recorded} recorded before start` : '',
+    note ?? '',
+  ].filter((part) => part !== '');
   return (
     <Panel
       title="Failovers"
-      summary={hidden > 0 ? <Text dimColor>{`(${hidden} earlier)`}</Text> : undefined}
+      summary={parts.length > 0 ? <Text dimColor>{parts.join(' · ')}</Text> : undefined}
     >
-      {shown.length === 0 ? (
+      {lines <= 0 ? null : shown.length === 0 ? (
         <Text dimColor>none seen</Text>
       ) : (
-        <Table rows={shown} columns={FAILOVER_COLUMNS} header={false} />
+        <Table rows={shown} columns={FAILOVER_COLUMNS} header={false} width={width} />
       )}
     </Panel>
   );

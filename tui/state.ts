@@ -5,7 +5,7 @@
 import type { FeedItem } from '../ops/feed.js';
 import { isFeedError } from '../ops/feed.js';
 import type { ClusterSnapshot, FailoverEvent } from '../ops/model.js';
-import { detectFailovers } from '../ops/model.js';
+import { dbLeader, detectFailovers } from '../ops/model.js';
 
 /** How long without a snapshot before the header says the view is stale. */
 export const STALE_AFTER_MS = 2000;
@@ -19,6 +19,12 @@ export interface DashboardState {
   failovers: FailoverEvent[];
   /** The feed's latest complaint; cleared by the next good snapshot. */
   error: string | undefined;
+  /** The first snapshot's time: what the log saw live starts there. */
+  startedAt?: number;
+  /** The DB leader's term when first seen: the elections before it were not seen. */
+  startTerm?: number;
+  /** Whether the cluster's recorded failovers (the snapshot's `history`) are in the log. */
+  historyMerged?: boolean;
 }
 
 export const emptyDashboardState: DashboardState = {
@@ -28,6 +34,17 @@ export const emptyDashboardState: DashboardState = {
   error: undefined,
 };
 
+/** The recorded failovers before `startedAt` and the live log, in time order. */
+function withHistory(
+  live: readonly FailoverEvent[],
+  history: readonly FailoverEvent[],
+  startedAt: number,
+): FailoverEvent[] {
+  // What happened since the dashboard started it saw itself.
+  const before = history.filter((event) => event.at < startedAt);
+  return [...before, ...live].sort((a, b) => a.at - b.at);
+}
+
 /** The state after `item` arrived at `now`, keeping only the newest `logLimit` failovers. */
 export function receiveFeedItem(
   state: DashboardState,
@@ -36,12 +53,21 @@ export function receiveFeedItem(
   logLimit: number,
 ): DashboardState {
   if (isFeedError(item)) return { ...state, error: item.error };
-  const failovers = [...state.failovers, ...detectFailovers(state.snapshot, item)];
+  const startedAt = state.startedAt ?? item.at;
+  let failovers = [...state.failovers, ...detectFailovers(state.snapshot, item)];
+  const merge = state.historyMerged !== true && item.history !== undefined;
+  if (merge) failovers = withHistory(failovers, item.history ?? [], startedAt);
+  const leader = item.dbMembers === undefined ? null : dbLeader(item.dbMembers);
   return {
     snapshot: item,
     receivedAt: now,
     failovers: failovers.slice(Math.max(0, failovers.length - logLimit)),
     error: undefined,
+    startedAt,
+    ...((state.startTerm ?? leader?.term) === undefined
+      ? {}
+      : { startTerm: state.startTerm ?? leader?.term }),
+    historyMerged: state.historyMerged === true || merge,
   };
 }
 

@@ -16,6 +16,7 @@ export interface CellStyle {
   readonly color?: Color;
   readonly bold?: boolean;
   readonly dimColor?: boolean;
+  readonly inverse?: boolean;
 }
 
 /** A column of a dashboard table, styled with {@link CellStyle}. */
@@ -28,20 +29,35 @@ export interface TableProps<T> {
   readonly header?: boolean;
   /** The display cells the table may take; the terminal's width by default. */
   readonly width?: number;
+  /**
+   * Column keys to leave out, first to last, while the table is wider than `width` (columns
+   * that may not be cut would otherwise make Ink wrap every row onto two lines).
+   */
+  readonly dropFirst?: readonly string[];
+  /** The row drawn highlighted (the selection), if any. */
+  readonly selected?: (row: T) => boolean;
 }
 
 const HEADING: CellStyle = { bold: true, dimColor: true };
 
 /** One line of cells, {@link COLUMN_GAP} apart. */
-function Line({ cells, style }: { cells: readonly LaidOutCell<CellStyle>[]; style?: CellStyle }) {
+function Line({
+  cells,
+  style,
+  inverse,
+}: {
+  cells: readonly LaidOutCell<CellStyle>[];
+  style?: CellStyle;
+  inverse?: boolean;
+}) {
   return (
-    <Text>
+    <Text wrap="truncate-end" inverse={inverse}>
       {cells.map((cell, index) => {
         const { color, bold, dimColor } = style ?? cell.style ?? {};
         return (
           <Fragment key={cell.key}>
             {index === 0 ? '' : COLUMN_GAP}
-            <Text color={color} bold={bold} dimColor={dimColor}>
+            <Text color={color} bold={bold} dimColor={dimColor} inverse={inverse}>
               {cell.text}
             </Text>
           </Fragment>
@@ -51,17 +67,37 @@ function Line({ cells, style }: { cells: readonly LaidOutCell<CellStyle>[]; styl
   );
 }
 
+/** The table's width in cells as laid out. */
+function tableWidth(widths: readonly number[]): number {
+  return widths.reduce((sum, w) => sum + w, 0) + COLUMN_GAP.length * (widths.length - 1);
+}
+
 /** Rows under their columns' headers, fitted to the terminal's width. */
-export function Table<T>({ rows, columns, header = true, width }: TableProps<T>) {
+export function Table<T>({
+  rows,
+  columns,
+  header = true,
+  width,
+  dropFirst = [],
+  selected,
+}: TableProps<T>) {
   const { stdout } = useStdout();
   const room = width ?? (Number.isFinite(stdout.columns) ? stdout.columns : undefined);
-  const layout = layoutTable(rows, columns, { width: room, header });
+  let kept = columns;
+  let layout = layoutTable(rows, kept, { width: room, header });
+  for (const key of dropFirst) {
+    if (room === undefined || tableWidth(layout.widths) <= room) break;
+    kept = kept.filter((column) => column.key !== key);
+    layout = layoutTable(rows, kept, { width: room, header });
+  }
   return (
     <Box flexDirection="column">
       {layout.header === null ? null : <Line cells={layout.header} style={HEADING} />}
-      {layout.rows.map((cells, index) => (
-        <Line key={index} cells={cells} />
-      ))}
+      {layout.rows.map((cells, index) => {
+        const row = rows[index];
+        const on = selected !== undefined && row !== undefined && selected(row);
+        return <Line key={index} cells={cells} inverse={on} />;
+      })}
     </Box>
   );
 }

@@ -103,6 +103,7 @@ const SAMPLE_QUERIES: Readonly<Record<string, object>> = {
   'user.lookup': { type: 'user.lookup', username: 'sam' },
   'registry.get': { type: 'registry.get', key: 'redis/primary' },
   'lease.get': { type: 'lease.get', name: 'vip' },
+  'registry.history': { type: 'registry.history', name: 'vip' },
   'store.status': { type: 'store.status' },
 };
 

@@ -71,6 +71,7 @@ const QUERIES_FOR_USERS: { readonly [T in QueryType]: boolean } = {
   'user.beingPurged': false,
   'registry.get': false,
   'lease.get': false,
+  'registry.history': false,
   'store.status': false,
 };
 

@@ -12,7 +12,7 @@
  *   (`registry.get redis/primary`, server/bus/primary-source.ts);
  * - supervisors hold the `redis-supervisor` lease and move `redis/primary`
  *   (supervisor/supervisor.ts); VIP agents hold their `vip…` lease (vip-agent/config.ts);
- * - the operator reads every lease and registry key and the store's status, and records
+ * - the operator reads every lease and registry key, their history and the store's status, and records
  *   the first Redis primary (lab/runner.ts); it reads no calendar and no password.
  * DB members (`db`) and Redis (`redis`) run nothing through this API of their own.
  *
@@ -101,6 +101,8 @@ export const QUERY_ACCESS: { readonly [T in QueryType]: Grants } = {
     operator: 'any',
   },
   'lease.get': { supervisor: SUPERVISOR_LEASE, 'vip-agent': VIP_LEASE, operator: 'any' },
+  // The failovers before the operator's dashboard started (registry.ts): for the operator.
+  'registry.history': { operator: 'any' },
   'store.status': { operator: 'any' },
 };
 

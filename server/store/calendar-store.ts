@@ -446,7 +446,7 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
     let outcome = effect.outcome;
     connection.savepoint.run();
     try {
-      connection.applyRows(effect.writes);
+      connection.applyRows(effect.writes, now);
       connection.versions.stamp(effect.stamps, index);
       connection.release.run();
     } catch (error) {

@@ -53,6 +53,8 @@ export const MAX_REGISTRY_KEY_LENGTH = 200;
 export const MAX_REGISTRY_VALUE_LENGTH = 64 * 1024;
 /** Longest lease: a holder that stops renewing loses it within a day at worst. */
 export const MAX_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
+/** Most rows of one name's history a `registry.history` query answers (all the store keeps). */
+export const REGISTRY_HISTORY_MAX = 50;
 /** Longest password hash the users service may store (the store never hashes). */
 export const MAX_PASSWORD_HASH_LENGTH = 1024;
 /** Longest a refreshable session may last (the users service opens them for 30 days). */
@@ -323,6 +325,11 @@ const queryBody = z.discriminatedUnion('type', [
     type: z.literal('lease.get'),
     name: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
   }),
+  z.strictObject({
+    type: z.literal('registry.history'),
+    name: z.string().min(1).max(MAX_REGISTRY_KEY_LENGTH),
+    limit: z.int().min(1).max(REGISTRY_HISTORY_MAX).optional(),
+  }),
   z.strictObject({ type: z.literal('store.status') }),
 ]);
 
@@ -366,6 +373,19 @@ export interface RegistryEntry {
   readonly key: string;
   readonly value: string;
   readonly epoch: number;
+}
+
+/**
+ * One recorded change of a lease or registry key: a lease's new tenure (`holder` took it
+ * under `epoch`) or a key's write (`holder` is the value written, cut to 200 characters), at
+ * the store's clock.
+ */
+export interface RegistryHistoryEntry {
+  readonly name: string;
+  readonly kind: 'lease' | 'key';
+  readonly holder: string | null;
+  readonly epoch: number;
+  readonly at: number;
 }
 
 /** `registry.cas`: the new entry, or the refusal with what is there now. */
@@ -540,6 +560,7 @@ export interface QueryResults {
   'user.beingPurged': { readonly usernames: readonly string[] };
   'registry.get': { readonly entry: RegistryEntry | null };
   'lease.get': { readonly lease: LeaseView | null };
+  'registry.history': { readonly entries: readonly RegistryHistoryEntry[] };
   'store.status': StoreStatus;
 }
 

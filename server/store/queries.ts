@@ -30,6 +30,7 @@ import { NotFound } from '../../contract/errors.js';
 import { ALL_TIME } from './calendar-rows.js';
 import type { CalendarRows } from './calendar-rows.js';
 import type { QueryOf, QueryResults, QueryType, StoreQuery, StoreStatus } from './protocol.js';
+import { REGISTRY_HISTORY_MAX } from './protocol.js';
 import type { Registry } from './registry.js';
 import { KEYS } from './effects.js';
 import type { ListingCache } from './listing-cache.js';
@@ -222,6 +223,9 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
 
   'registry.get': (body, env) => ({ entry: env.registry.get(body.key) }),
   'lease.get': (body, env) => ({ lease: env.registry.lease(body.name, env.now) }),
+  'registry.history': (body, env) => ({
+    entries: env.registry.history(body.name, body.limit ?? REGISTRY_HISTORY_MAX),
+  }),
   'store.status': (_body, env) => env.status(),
 };
 

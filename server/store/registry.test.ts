@@ -116,3 +116,50 @@ test('expiry follows the store clock, which never runs backwards: a stale `at` c
   t.false(c.read(null, { type: 'lease.get', name: 'l' }).lease?.expired);
   t.is(c.read(null, { type: 'store.status' }).lastAt, EPOCH + 5_000);
 });
+
+test('the history keeps each new tenure and key write, not renewals, the newest 50 per name', async (t) => {
+  const c = new StoreClient(await openStore());
+  const acquire = (holder: string) =>
+    c.ok(null, { type: 'lease.acquire', name: 'vip', holder, ttlMs: 1_000 });
+  const history = (name: string) => c.read(null, { type: 'registry.history', name }).entries;
+
+  acquire('vip-1');
+  c.now += 500;
+  acquire('vip-1'); // a renewal: same tenure
+  c.now += 2_000;
+  acquire('vip-2'); // vip-1's lapsed: a new tenure
+  c.ok(null, { type: 'lease.release', name: 'vip', holder: 'vip-2' });
+  c.now += 10;
+  acquire('vip-2'); // after a release: a new tenure too
+  t.deepEqual(history('vip'), [
+    { name: 'vip', kind: 'lease', holder: 'vip-1', epoch: 1, at: EPOCH },
+    { name: 'vip', kind: 'lease', holder: 'vip-2', epoch: 2, at: EPOCH + 2_500 },
+    { name: 'vip', kind: 'lease', holder: 'vip-2', epoch: 3, at: EPOCH + 2_510 },
+  ]);
+
+  c.ok(null, { type: 'registry.cas', key: 'redis/primary', expectedEpoch: null, value: 'a:1' });
+  c.ok(null, { type: 'registry.cas', key: 'redis/primary', expectedEpoch: 1, value: 'b:2' });
+  t.deepEqual(
+    history('redis/primary').map((e) => [e.kind, e.holder, e.epoch]),
+    [
+      ['key', 'a:1', 1],
+      ['key', 'b:2', 2],
+    ],
+  );
+  t.deepEqual(history('other'), []);
+
+  for (let epoch = 2; epoch <= 60; epoch += 1) {
+    c.ok(null, {
+      type: 'registry.cas',
+      key: 'redis/primary',
+      expectedEpoch: epoch,
+      value: `h:${epoch + 1}`,
+    });
+  }
+  const kept = history('redis/primary');
+  t.is(kept.length, 50);
+  t.is(kept[0]?.epoch, 12);
+  t.is(kept.at(-1)?.epoch, 61);
+  t.is(history('vip').length, 3, 'one name filling up leaves the others alone');
+  t.is(c.read(null, { type: 'registry.history', name: 'vip', limit: 1 }).entries[0]?.epoch, 3);
+});

@@ -12,6 +12,11 @@
  *   already holds it (a renewal: same epoch, new expiry). A lapsed tenure is never resumed:
  *   re-acquiring after expiry is a new tenure with a new epoch, even for the same holder.
  *
+ * - **History.** Each new tenure of a lease (a new epoch with a holder) and each write of a
+ *   key is also recorded in `registry_history`, the newest {@link REGISTRY_HISTORY_LIMIT} of
+ *   each name, so an operator can see the failovers that happened before they looked.
+ *   Renewals and releases are not recorded: they change no epoch, or no holder.
+ *
  * Time is the store's clock (the `at` the DB leader stamped on the command, never
  * decreasing), never a replica's wall clock: every replica decides expiry identically. A
  * lease is expired when `now >= expiresAt`.
@@ -23,9 +28,16 @@ import type {
   LeaseReleaseResult,
   LeaseView,
   RegistryEntry,
+  RegistryHistoryEntry,
 } from './protocol.js';
+import { REGISTRY_HISTORY_MAX } from './protocol.js';
 import { integer, nullableText, text } from './statements.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
+
+/** Rows of history kept per lease or key name: enough for a screen of failovers. */
+export const REGISTRY_HISTORY_LIMIT = REGISTRY_HISTORY_MAX;
+/** A key's value is recorded cut to this many characters (the Redis primary's is ~40). */
+const HISTORY_VALUE_CHARS = 200;
 
 interface LeaseRow {
   readonly holder: string | null;
@@ -49,6 +61,9 @@ export class Registry {
   private readonly putEntry: PreparedStatement;
   private readonly leaseByName: PreparedStatement;
   private readonly putLease: PreparedStatement;
+  private readonly addHistory: PreparedStatement;
+  private readonly trimHistory: PreparedStatement;
+  private readonly historyByName: PreparedStatement;
 
   constructor(statements: StatementSet) {
     this.entryByKey = statements.prepare('SELECT value, epoch FROM registry WHERE key = ?');
@@ -65,6 +80,32 @@ export class Registry {
        ON CONFLICT (name) DO UPDATE
          SET holder = excluded.holder, epoch = excluded.epoch, expires_at = excluded.expires_at`,
     );
+    this.addHistory = statements.prepare(
+      'INSERT INTO registry_history (name, kind, holder, epoch, at) VALUES (?, ?, ?, ?, ?)',
+    );
+    // Keeps the newest rows of the name: at most one row goes per write, so this stays cheap.
+    this.trimHistory = statements.prepare(
+      `DELETE FROM registry_history WHERE name = ? AND seq <= (
+         SELECT seq FROM registry_history WHERE name = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+    );
+    this.historyByName = statements.prepare(
+      `SELECT kind, holder, epoch, at FROM registry_history WHERE name = ?
+        ORDER BY seq DESC LIMIT ?`,
+    );
+  }
+
+  /** The newest `limit` recorded changes of the lease or key `name`, oldest first. */
+  history(name: string, limit: number): RegistryHistoryEntry[] {
+    return this.historyByName
+      .all([name, limit])
+      .map((row) => ({
+        name,
+        kind: text(row[0]) === 'lease' ? ('lease' as const) : ('key' as const),
+        holder: nullableText(row[1]),
+        epoch: integer(row[2]),
+        at: integer(row[3]),
+      }))
+      .reverse();
   }
 
   /** The key's entry, or null if it was never written. */
@@ -82,7 +123,7 @@ export class Registry {
       value: command.value,
       epoch: (current?.epoch ?? 0) + 1,
     };
-    this.putEntry.runOne([entry.key, entry.value, entry.epoch, now], `writing ${entry.key}`);
+    this.writeEntry(entry.key, entry.value, entry.epoch, now);
     return { applied: true, entry };
   }
 
@@ -104,7 +145,7 @@ export class Registry {
       epoch: live ? row.epoch : (row?.epoch ?? 0) + 1,
       expiresAt: now + command.ttlMs,
     };
-    this.writeLease(command.name, next);
+    this.writeLease(command.name, next, now, row);
     return { acquired: true, renewed: live, lease: leaseView(command.name, next, now) };
   }
 
@@ -123,18 +164,24 @@ export class Registry {
       epoch: row.epoch,
       expiresAt: Math.min(row.expiresAt, now),
     };
-    this.writeLease(command.name, next);
+    this.writeLease(command.name, next, now, row);
     return { released: true, lease: leaseView(command.name, next, now) };
   }
 
   /** Writes a registry row as an effect carries it. */
   putEntryRow(key: string, value: string, epoch: number, updatedAt: number): void {
-    this.putEntry.runOne([key, value, epoch, updatedAt], `writing ${key}`);
+    this.writeEntry(key, value, epoch, updatedAt);
   }
 
-  /** Writes a lease row as an effect carries it. */
-  putLeaseRow(name: string, holder: string | null, epoch: number, expiresAt: number): void {
-    this.writeLease(name, { holder, epoch, expiresAt });
+  /** Writes a lease row as an effect carries it; `now` is the store's clock for the effect. */
+  putLeaseRow(
+    name: string,
+    holder: string | null,
+    epoch: number,
+    expiresAt: number,
+    now: number,
+  ): void {
+    this.writeLease(name, { holder, epoch, expiresAt }, now, this.leaseRow(name));
   }
 
   private leaseRow(name: string): LeaseRow | undefined {
@@ -143,7 +190,27 @@ export class Registry {
     return { holder: nullableText(row[0]), epoch: integer(row[1]), expiresAt: integer(row[2]) };
   }
 
-  private writeLease(name: string, row: LeaseRow): void {
+  private writeEntry(key: string, value: string, epoch: number, at: number): void {
+    this.putEntry.runOne([key, value, epoch, at], `writing ${key}`);
+    this.record(key, 'key', value.slice(0, HISTORY_VALUE_CHARS), epoch, at);
+  }
+
+  /** Writes the lease; a new tenure (a holder under a new epoch) goes into the history. */
+  private writeLease(name: string, row: LeaseRow, at: number, before: LeaseRow | undefined): void {
     this.putLease.runOne([name, row.holder, row.epoch, row.expiresAt], `writing lease ${name}`);
+    if (row.holder !== null && row.epoch !== before?.epoch) {
+      this.record(name, 'lease', row.holder, row.epoch, at);
+    }
+  }
+
+  private record(
+    name: string,
+    kind: 'lease' | 'key',
+    holder: string | null,
+    epoch: number,
+    at: number,
+  ): void {
+    this.addHistory.runOne([name, kind, holder, epoch, at], `recording ${name}`);
+    this.trimHistory.run([name, name, REGISTRY_HISTORY_LIMIT]);
   }
 }

@@ -11,9 +11,12 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes the registry's history away, as schemas before 9 had it. */
+const WITHOUT_REGISTRY_HISTORY = 'DROP TABLE registry_history;';
+
 /** Takes account deletion away, as schemas before 8 had it. */
-const WITHOUT_ACCOUNT_DELETION =
-  'DROP TABLE deleted_users; DROP INDEX IF EXISTS group_blocks_by_user;';
+const WITHOUT_ACCOUNT_DELETION = `${WITHOUT_REGISTRY_HISTORY}
+  DROP TABLE deleted_users; DROP INDEX IF EXISTS group_blocks_by_user;`;
 
 /** Takes refreshable sessions away, as schemas before 7 had it. */
 const WITHOUT_REFRESH = `${WITHOUT_ACCOUNT_DELETION} DROP TABLE sessions;`;
@@ -252,5 +255,27 @@ test('a schema 7 image is migrated: no name is retired, and an account can be de
   t.is(
     after.refused(null, { type: 'user.register', username: 'alice', passwordHash: 'h' }).code,
     'conflict',
+  );
+});
+
+test('a schema 8 image is migrated: the registry history starts empty and records from then on', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.ok(null, { type: 'lease.acquire', name: 'vip', holder: 'vip-1', ttlMs: 1000 });
+  const v8 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_REGISTRY_HISTORY} UPDATE store_meta SET value = 8 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v8);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  t.deepEqual(after.read(null, { type: 'registry.history', name: 'vip' }).entries, []);
+  after.now += 5_000;
+  after.ok(null, { type: 'lease.acquire', name: 'vip', holder: 'vip-2', ttlMs: 1000 });
+  t.deepEqual(
+    after.read(null, { type: 'registry.history', name: 'vip' }).entries.map((e) => e.holder),
+    ['vip-2'],
   );
 });

@@ -31,8 +31,9 @@ import type { Database } from 'sql.js';
  * 7: short access tokens with refresh: `sessions`, each session's refresh-token rotation.
  * 8: account deletion: `deleted_users` (retired usernames, data still being removed) and
  *    a user's group blocks by user.
+ * 9: `registry_history`: the last tenures of each lease and writes of each registry key.
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -135,6 +136,22 @@ CREATE INDEX deleted_users_being_purged ON deleted_users (deleted_at, username)
 CREATE INDEX group_blocks_by_user ON group_blocks (username, group_name);
 `;
 
+// What the operator dashboard reads to show failovers that happened before it started: each
+// new tenure of a lease (a new epoch: acquired while free, released or expired) and each write
+// of a registry key (the Redis primary), at the store's clock. Renewals and releases are not
+// recorded. Bounded: the newest REGISTRY_HISTORY_LIMIT rows of each name (registry.ts).
+const REGISTRY_HISTORY = `
+CREATE TABLE registry_history (
+  seq    INTEGER PRIMARY KEY,
+  name   TEXT NOT NULL,
+  kind   TEXT NOT NULL,
+  holder TEXT,
+  epoch  INTEGER NOT NULL,
+  at     INTEGER NOT NULL
+);
+CREATE INDEX registry_history_by_name ON registry_history (name, seq);
+`;
+
 const TABLES = `
 CREATE TABLE store_meta (
   key   TEXT PRIMARY KEY,
@@ -231,7 +248,8 @@ ${KEY_VERSIONS}
 ${GROUP_CONSENT}
 ${SESSIONS}
 ${REFRESHABLE_SESSIONS}
-${ACCOUNT_DELETION}`;
+${ACCOUNT_DELETION}
+${REGISTRY_HISTORY}`;
 
 // Each attendee row is in one of the two time indexes, the one of its span class: partial
 // indexes, so adding an attendee updates one of them, not both.
@@ -344,6 +362,10 @@ export function migrateSchema(db: Database): number | null {
     if (version < 8) {
       // 7 → 8: account deletion. No account was deleted before, so no name is retired.
       db.exec(ACCOUNT_DELETION);
+    }
+    if (version < 9) {
+      // 8 → 9: the registry's history starts empty; only what happens from now on is in it.
+      db.exec(REGISTRY_HISTORY);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

@@ -95,8 +95,8 @@ export class StoreConnection {
     }
   }
 
-  /** Writes an effect's rows, in order (see effects.ts). */
-  applyRows(writes: readonly RowWrite[]): void {
+  /** Writes an effect's rows, in order (see effects.ts); `now` is the store's clock for it. */
+  applyRows(writes: readonly RowWrite[], now: number): void {
     for (const write of writes) {
       switch (write.kind) {
         case 'insertEvent':
@@ -140,7 +140,7 @@ export class StoreConnection {
           this.registry.putEntryRow(write.key, write.value, write.epoch, write.updatedAt);
           break;
         case 'putLease':
-          this.registry.putLeaseRow(write.name, write.holder, write.epoch, write.expiresAt);
+          this.registry.putLeaseRow(write.name, write.holder, write.epoch, write.expiresAt, now);
           break;
         default:
           this.writes.apply([write]);
