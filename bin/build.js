@@ -24,6 +24,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -72,13 +73,22 @@ export async function build() {
   if (!existsSync(BUILD_INFO)) {
     process.stderr.write('agenda build: compiling the sources into dist/ (a minute or two)…\n');
   }
-  const compiled = spawnSync(process.execPath, [tsc, '--build', 'tsconfig.build.json'], {
-    cwd: REPO,
-    stdio: 'inherit',
-  });
-  if (compiled.status !== 0) {
-    process.stderr.write('agenda build: tsc failed (above); dist/ is not up to date\n');
-    return compiled.status ?? 1;
+  // `tsc --build` would decide by the config's root files alone: an edit to a module they
+  // import (lab/runner.ts) left dist/ as it was. So the build decides itself, by the newest
+  // source of any room, and compiles with `tsc -p` (incremental: it emits what changed).
+  const startedAt = Date.now();
+  if (mtime(BUILD_INFO) < newestInput()) {
+    const compiled = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+      cwd: REPO,
+      stdio: 'inherit',
+    });
+    if (compiled.status !== 0) {
+      process.stderr.write('agenda build: tsc failed (above); dist/ is not up to date\n');
+      return compiled.status ?? 1;
+    }
+    // What changed after the compilation began is newer than this, and builds next time.
+    const began = new Date(startedAt);
+    utimesSync(BUILD_INFO, began, began);
   }
   prune(DIST);
   for (const asset of ASSETS) copyIfChanged(join(REPO, asset), join(DIST, asset));
@@ -149,6 +159,38 @@ function copyIfChanged(from, to) {
 function writeIfChanged(path, text) {
   if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
   writeFileSync(path, text);
+}
+
+/** The rooms whose TypeScript the programs are compiled from (tsconfig.json's `include`). */
+const ROOMS = [
+  'base',
+  'contract',
+  'ops',
+  'raft',
+  'server',
+  'cli',
+  'tui',
+  'supervisor',
+  'vip-agent',
+  'lab',
+];
+const CONFIGS = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
+
+/** The newest modification time of any source file, asset or build config. */
+function newestInput() {
+  let newest = Math.max(...CONFIGS.map((c) => mtime(join(REPO, c))));
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules' && entry.name !== 'testdata') walk(path);
+      } else if (/\.(ts|tsx|mjs|txt)$/.test(entry.name) && !/\.test\.tsx?$/.test(entry.name)) {
+        newest = Math.max(newest, statSync(path).mtimeMs);
+      }
+    }
+  };
+  for (const room of ROOMS) if (existsSync(join(REPO, room))) walk(join(REPO, room));
+  return newest;
 }
 
 function mtime(path) {
