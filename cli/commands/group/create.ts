@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { InvalidInput } from '../../../contract/errors.js';
 import type { GroupAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
@@ -19,15 +20,18 @@ export default class GroupCreate extends AgendaCommand<typeof GroupCreate, Group
   static override flags = {
     hierarchical: Flags.boolean({
       description: 'Members have levels; superiors see more and impose events.',
-      exclusive: ['flat'],
     }),
     flat: Flags.boolean({
       description: 'All members are equal; events need everyone (the default).',
-      exclusive: ['hierarchical'],
     }),
   };
 
   protected async execute(): Promise<Outcome<GroupAnswer>> {
+    if (this.flags.hierarchical && this.flags.flat) {
+      throw new InvalidInput('a group is either --flat or --hierarchical: choose one', {
+        field: 'kind',
+      });
+    }
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow(
       'Creating the group…',
