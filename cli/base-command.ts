@@ -246,9 +246,25 @@ export abstract class AgendaCommand<
     return { zone: this.zone, now: this.now, palette: this.palette, width: this.width };
   }
 
-  /** Reads a `<when>` flag (see cli/time.ts for the accepted forms). */
-  protected when(text: string, field: string): DateTime {
-    return parseWhen(text, { zone: this.zone, now: this.now, field });
+  /**
+   * Reads a `<when>` flag (see cli/time.ts for the accepted forms). With `needsTime` a day
+   * without a time is refused (an event's start or end); `after` is the start an end follows.
+   */
+  protected when(
+    text: string,
+    field: string,
+    options: { readonly needsTime?: boolean; readonly after?: DateTime } = {},
+  ): DateTime {
+    return parseWhen(text, { zone: this.zone, now: this.now, field, ...options });
+  }
+
+  /** Writes a warning on stderr, for a person only: never with `--json`. */
+  protected caution(text: string): void {
+    if (this.json) return;
+    const palette = createPalette(
+      coloursWanted(this.terminal.stderr.isTTY, false, this.terminal.env),
+    );
+    this.terminal.stderr.write(`${palette.yellow('warning:')} ${text}\n`);
   }
 
   /** `--from`/`--to`, defaulting to now → now + 7 days. */

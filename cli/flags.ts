@@ -5,7 +5,8 @@
 import { Flags } from '@oclif/core';
 import { InvalidInput } from '../contract/errors.js';
 
-const WHEN_HELP = 'ISO 8601 (offset optional), now, today, tomorrow [HH:MM], HH:MM or +2h';
+const WHEN_HELP =
+  'e.g. "tomorrow 9am", "next monday 14:00", "in 2 hours", +2h, or ISO 8601 (offset optional)';
 
 /** An optional `<when>` flag. */
 export function whenFlag(description: string) {
@@ -37,7 +38,7 @@ export const allowConflictFlag = Flags.boolean({
 export const eventFieldFlags = {
   end: whenFlag('When it ends'),
   duration: Flags.string({
-    description: 'How long it lasts: 1h30m, 45m, 2h, 1d or PT1H30M.',
+    description: 'How long it lasts: 45m, 90 min, 1h30, 1.5h, 2 hours, 1d or PT1H30M.',
     helpValue: '<duration>',
     exclusive: ['end'],
   }),

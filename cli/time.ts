@@ -3,20 +3,35 @@
  * the API. Every instant leaves the CLI with an explicit UTC offset (the API refuses local
  * times: only the client knows the user's zone), in whole seconds.
  *
- * `<when>` accepts:
+ * `<when>` accepts, tried in this order:
  * - ISO 8601 with an offset: `2026-03-01T09:00:00Z`, `2026-03-01T10:00+01:00` (kept as is);
  * - ISO 8601 without one: `2026-03-01T09:00`, `2026-03-01 09:00`, `2026-03-01` (midnight),
  *   read in the zone given by `--tz` or else the local zone. A local time that does not
  *   exist (clocks jump forward) is refused; one that happens twice (clocks go back) is the
  *   earlier of the two;
- * - `now`; `today`, `tomorrow`, `yesterday` (midnight), optionally followed by a time of
- *   day (`tomorrow 09:30`); a bare time of day (`14:00`) is today;
- * - an offset from now: `+2h`, `-30m`, `+1d12h`, `+PT90M`.
+ * - `now`; `today`, `tomorrow`, `yesterday`, optionally followed by `HH:MM` (`tomorrow 09:30`);
+ *   a bare time of day (`14:00`) is today;
+ * - an offset from now: `+2h`, `-30m`, `+1d12h`, `+PT90M`;
+ * - English as people write it, read by chrono-node in the same zone: `tomorrow 9am`,
+ *   `next monday 14:00`, `friday at noon`, `dec 24 3pm`, `in 2 hours`. A day without a year,
+ *   a weekday or a time without a day is the next one to come (`forwardDate`): `monday 9am`
+ *   on a Monday afternoon is next week's, `9am` after nine is tomorrow's.
  *
- * Durations: `1h30m`, `45m`, `2h`, `1d`, `90s`, `1d2h` or ISO `PT1H30M` / `P1D`; a day is
- * 24 hours.
+ * What the ISO forms say is kept exactly (seconds included). The other forms are rounded
+ * down to the minute: `+2h` at 08:11:54 is 10:11, not 10:11:54.
+ *
+ * A text is refused, naming the flag and saying what to write, when nothing in it is a time,
+ * when words are left over (`tomorrow 9`: `9` of what?), when it is a range (`9am to 10am`:
+ * give `--end`), and — where a time is needed, as for an event's `--start` and `--end` — when
+ * it names a day without a time (`tomorrow`, `next monday`): an event at midnight is rarely
+ * what was meant. Where a day is enough (`--from`, `--to`) a bare day is its midnight.
+ *
+ * Durations: `90m`, `90 min`, `1h30m`, `1h30` (minutes after the hours), `1.5h`, `2 hours`,
+ * `1d` (24 hours), `90s`, `1:30` (h:mm), or ISO `PT1H30M` / `P1D`.
  */
+import { createRequire } from 'node:module';
 import { DateTime, Duration, IANAZone } from 'luxon';
+import type * as ChronoEn from 'chrono-node/en';
 import { InvalidInput } from '../contract/errors.js';
 
 const SECOND_MS = 1000;
@@ -49,6 +64,16 @@ export interface WhenContext {
   readonly now: DateTime;
   /** The flag being read, named in error messages (e.g. `start`). */
   readonly field: string;
+  /**
+   * Whether a time of day must be said (an event's start or end): then a day written in
+   * words without a time (`tomorrow`, `next monday`) is refused rather than read as midnight.
+   */
+  readonly needsTime?: boolean;
+  /**
+   * For an end: the start it follows. A time written without a day (`10am`, `17:30`) is then
+   * the first such time after it, not after now.
+   */
+  readonly after?: DateTime;
 }
 
 const WITH_OFFSET = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
@@ -57,28 +82,34 @@ const DAY_WORD = /^(today|tomorrow|yesterday)(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})
 const TIME_OF_DAY = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/;
 const RELATIVE = /^([+-])(.+)$/;
 
+/** The instant rounded down to the minute: what forms other than ISO ones are read as. */
+function toMinute(instant: DateTime): DateTime {
+  return instant.startOf('minute');
+}
+
 /**
  * Reads a `<when>` (see the module comment for the forms). Throws {@link InvalidInput}
- * naming the flag when the text is not a time, is not a whole second, or names a local time
- * that does not exist in the zone.
+ * naming the flag when the text is not a time, is not a whole second, names a local time
+ * that does not exist in the zone, or is not clear enough (see the module comment).
  */
 export function parseWhen(text: string, context: WhenContext): DateTime {
-  const value = text.trim();
+  const value = text.trim().replace(/\s+/g, ' ');
   const { zone, now, field } = context;
   const lower = value.toLowerCase();
-  if (lower === 'now') return now.setZone(zone);
+  if (lower === 'now') return toMinute(now.setZone(zone));
 
   const relative = RELATIVE.exec(value);
   if (relative !== null) {
     const [, sign, amount = ''] = relative;
     const ms = durationMs(amount);
     if (ms === undefined) throw notATime(text, field);
-    return now.setZone(zone).plus({ milliseconds: sign === '-' ? -ms : ms });
+    return toMinute(now.setZone(zone).plus({ milliseconds: sign === '-' ? -ms : ms }));
   }
 
   const day = DAY_WORD.exec(value);
   if (day !== null) {
     const [, word = '', hour, minute, second] = day;
+    if (hour === undefined && context.needsTime === true) throw dayWithoutTime(text, field);
     const offsetDays = { today: 0, tomorrow: 1, yesterday: -1 }[word.toLowerCase()] ?? 0;
     const date = now.setZone(zone).plus({ days: offsetDays });
     return localTime(
@@ -92,13 +123,11 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
   const timeOfDay = TIME_OF_DAY.exec(value);
   if (timeOfDay !== null) {
     const [, hour, minute, second] = timeOfDay;
+    const clock = (date: DateTime) =>
+      wallClock(date.year, date.month, date.day, hour, minute, second);
+    if (context.after !== undefined) return timeAfter(text, field, zone, context.after, clock);
     const today = now.setZone(zone);
-    return localTime(
-      text,
-      field,
-      zone,
-      wallClock(today.year, today.month, today.day, hour, minute, second),
-    );
+    return localTime(text, field, zone, clock(today));
   }
 
   const local = LOCAL_DATE_TIME.exec(value);
@@ -120,7 +149,96 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
     }
     return parsed;
   }
-  throw notATime(text, field);
+  if (/^\d{4}-\d/.test(value)) throw notATime(text, field);
+  return naturalTime(text, value, context);
+}
+
+/** The first instant after `after` whose wall clock `clockOn` a day gives (that day or the next). */
+function timeAfter(
+  text: string,
+  field: string,
+  zone: string,
+  after: DateTime,
+  clockOn: (date: DateTime) => WallClock,
+): DateTime {
+  const sameDay = localTime(text, field, zone, clockOn(after.setZone(zone)));
+  if (sameDay > after) return sameDay;
+  return localTime(text, field, zone, clockOn(after.setZone(zone).plus({ days: 1 })));
+}
+
+type Chrono = typeof ChronoEn;
+let chronoModule: Chrono | undefined;
+
+/**
+ * chrono-node's English parsers, loaded the first time a text needs them: loading them takes
+ * a tenth of a second, which commands given ISO times (and `--version`) need not pay.
+ */
+function chrono(): Chrono {
+  chronoModule ??= createRequire(import.meta.url)('chrono-node/en') as Chrono;
+  return chronoModule;
+}
+
+/** Reads English (`tomorrow 9am`, `in 2 hours`) with chrono-node, in the context's zone. */
+function naturalTime(text: string, value: string, context: WhenContext): DateTime {
+  const { zone, field } = context;
+  // Days in words (`tomorrow`) count from now, even for an end; only a time without a day
+  // follows the start (below).
+  const reference = context.now.setZone(zone);
+  const results = chrono().casual.parse(
+    value,
+    { instant: reference.toJSDate(), timezone: reference.offset },
+    { forwardDate: true },
+  );
+  const [result] = results;
+  if (result === undefined) throw notATime(text, field);
+  const leftover = (
+    value.slice(0, result.index) +
+    ' ' +
+    value.slice(result.index + result.text.length)
+  ).trim();
+  if (results.length > 1 || leftover !== '') {
+    throw new InvalidInput(
+      `the ${field} "${text}" is not clear: "${leftover === '' ? value.slice(result.index + result.text.length).trim() : leftover}" is left over after "${result.text}". ` +
+        'Write one time, with am/pm or as HH:MM: e.g. "tomorrow 9am", "monday 14:00", "in 2 hours"',
+      { field },
+    );
+  }
+  if (result.end !== null) {
+    throw new InvalidInput(
+      `the ${field} "${text}" is a range: give one time here, and the end with --end (or --duration)`,
+      { field },
+    );
+  }
+  const { start } = result;
+  if (start.tags().has('result/relativeDate')) {
+    // "in 2 hours", "in 3 days": counted from now, as an instant (daylight saving cannot
+    // make two hours three).
+    return toMinute(DateTime.fromJSDate(start.date(), { zone }));
+  }
+  const hasTime = start.isCertain('hour');
+  const hasDay = start.isCertain('day') || start.isCertain('weekday') || start.isCertain('month');
+  if (!hasTime && context.needsTime === true) throw dayWithoutTime(text, field);
+  const clockOn = (date: { year: number; month: number; day: number }): WallClock => ({
+    year: date.year,
+    month: date.month,
+    day: date.day,
+    hour: hasTime ? (start.get('hour') ?? 0) : 0,
+    minute: hasTime ? (start.get('minute') ?? 0) : 0,
+    second: 0,
+  });
+  if (!hasDay && context.after !== undefined) {
+    return timeAfter(text, field, zone, context.after, clockOn);
+  }
+  return localTime(
+    text,
+    field,
+    zone,
+    clockOn({
+      year: start.get('year') ?? 0,
+      month: start.get('month') ?? 0,
+      day: start.get('day') ?? 0,
+    }),
+  );
 }
 
 /** A wall-clock reading: what a clock on the wall of the zone shows. */
@@ -185,54 +303,139 @@ function localTime(text: string, field: string, zone: string, clock: WallClock):
 
 function notATime(text: string, field: string): InvalidInput {
   return new InvalidInput(
-    `the ${field} "${text}" is not a time: use ISO 8601 (2026-03-01T09:00, with or without an offset), ` +
-      'now, today, tomorrow [HH:MM], HH:MM or an offset like +2h',
+    `the ${field} "${text}" is not a time: write e.g. "tomorrow 9am", "next monday 14:00", ` +
+      '"dec 24 3pm", "in 2 hours", +2h, or ISO 8601 (2026-03-01T09:00, with or without an offset)',
     { field },
   );
 }
 
-const SHORT_DURATION = /^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$/i;
+/** A day written in words where a time is needed; {@link parseDayOrTime} takes it as a day. */
+class DayWithoutTime extends InvalidInput {}
+
+function dayWithoutTime(text: string, field: string): InvalidInput {
+  return new DayWithoutTime(
+    `the ${field} "${text}" names a day but no time: add one, e.g. "${text.trim()} 9am" or "${text.trim()} 14:00"`,
+    { field },
+  );
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  d: DAY_MS,
+  day: DAY_MS,
+  days: DAY_MS,
+  h: HOUR_MS,
+  hr: HOUR_MS,
+  hrs: HOUR_MS,
+  hour: HOUR_MS,
+  hours: HOUR_MS,
+  m: MINUTE_MS,
+  min: MINUTE_MS,
+  mins: MINUTE_MS,
+  minute: MINUTE_MS,
+  minutes: MINUTE_MS,
+  s: SECOND_MS,
+  sec: SECOND_MS,
+  secs: SECOND_MS,
+  second: SECOND_MS,
+  seconds: SECOND_MS,
+};
+/** One part of a duration: a number and its unit (`1.5h`, `30 min`); the unit may be missing. */
+const DURATION_PART = /(\d+(?:\.\d+)?)\s*([a-z]*)\s*(?:,|and)?\s*/gy;
+const HOURS_MINUTES = /^(\d+):([0-5]\d)$/;
+
+/** Milliseconds of the parts of a duration (`1h30`, `90 min`, `1.5h`), or undefined. */
+function partsMs(value: string): number | undefined {
+  DURATION_PART.lastIndex = 0;
+  let total = 0;
+  let previousUnit: number | undefined;
+  const seen = new Set<number>();
+  while (DURATION_PART.lastIndex < value.length) {
+    const match = DURATION_PART.exec(value);
+    if (match === null) return undefined;
+    const [, amount = '', unitText = ''] = match;
+    let unit: number | undefined;
+    if (unitText === '') {
+      // A bare number only after hours or minutes, and last: `1h30` is 1 h 30 min.
+      if (DURATION_PART.lastIndex < value.length) return undefined;
+      if (previousUnit === HOUR_MS) unit = MINUTE_MS;
+      else if (previousUnit === MINUTE_MS) unit = SECOND_MS;
+      else return undefined;
+    } else {
+      unit = DURATION_UNITS[unitText];
+    }
+    if (unit === undefined || seen.has(unit)) return undefined;
+    seen.add(unit);
+    previousUnit = unit;
+    total += Number(amount) * unit;
+  }
+  return total;
+}
 
 /** Milliseconds of a duration text, or undefined when it is not one (zero included). */
 function durationMs(text: string): number | undefined {
-  const value = text.trim();
-  const short = SHORT_DURATION.exec(value);
+  const value = text.trim().toLowerCase();
   let ms: number | undefined;
-  if (short !== null && value !== '') {
-    const [, d, h, m, s] = short;
-    ms =
-      Number(d ?? 0) * DAY_MS +
-      Number(h ?? 0) * HOUR_MS +
-      Number(m ?? 0) * MINUTE_MS +
-      Number(s ?? 0) * SECOND_MS;
-  } else if (/^P/i.test(value)) {
+  const hoursMinutes = HOURS_MINUTES.exec(value);
+  if (hoursMinutes !== null) {
+    ms = Number(hoursMinutes[1]) * HOUR_MS + Number(hoursMinutes[2]) * MINUTE_MS;
+  } else if (/^p/.test(value)) {
     const iso = Duration.fromISO(value.toUpperCase());
     // Months and years have no fixed length, so they cannot be an event's length.
     if (iso.isValid && iso.years === 0 && iso.months === 0) {
       ms = iso.toMillis();
     }
+  } else if (/^\d/.test(value)) {
+    ms = partsMs(value);
   }
   if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return undefined;
-  return ms;
+  return Math.round(ms);
 }
 
 /**
- * Reads a duration (`1h30m`, `45m`, `2h`, `1d`, `PT1H30M`) as a positive number of whole
- * seconds, and returns it as ISO 8601 hours/minutes/seconds (`PT1H30M`, `PT24H`), the form
+ * Reads a duration (`90m`, `90 min`, `1h30`, `1.5h`, `2 hours`, `1d`, `PT1H30M`) as a
+ * positive number of whole seconds, and returns it as ISO 8601 hours/minutes/seconds (`PT1H30M`, `PT24H`), the form
  * the API accepts unambiguously.
  */
 export function parseDuration(text: string, field = 'duration'): { ms: number; iso: string } {
   const ms = durationMs(text);
   if (ms === undefined) {
-    throw new InvalidInput(`the ${field} "${text}" is not a duration (use e.g. 45m, 1h30m, 2d)`, {
-      field,
-    });
+    throw new InvalidInput(
+      `the ${field} "${text}" is not a duration: write e.g. 45m, 90 min, 1h30, 1.5h, 2 hours or 1d`,
+      {
+        field,
+      },
+    );
   }
   if (ms % SECOND_MS !== 0) {
     throw new InvalidInput(`the ${field} must be a whole number of seconds`, { field });
   }
   const iso = Duration.fromMillis(ms).shiftTo('hours', 'minutes', 'seconds').toISO();
   return { ms, iso };
+}
+
+/** A `<when>` that may name a whole day: `2026-12-14`, `dec 14`, `monday`, `tomorrow`. */
+export type DayOrTime =
+  | { readonly kind: 'day'; readonly start: DateTime; readonly end: DateTime }
+  | { readonly kind: 'time'; readonly at: DateTime };
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Reads a `<when>` that names either a time (as {@link parseWhen}) or a whole day in the
+ * zone: an ISO date or a day in words without a time. A day is `[its midnight, the next)`.
+ */
+export function parseDayOrTime(text: string, context: WhenContext): DayOrTime {
+  const asDay = (): DayOrTime => {
+    const start = parseWhen(text, { ...context, needsTime: false }).startOf('day');
+    return { kind: 'day', start, end: start.plus({ days: 1 }) };
+  };
+  if (ISO_DATE.test(text.trim())) return asDay();
+  try {
+    return { kind: 'time', at: parseWhen(text, { ...context, needsTime: true }) };
+  } catch (error) {
+    if (error instanceof DayWithoutTime) return asDay();
+    throw error;
+  }
 }
 
 /** The instant as the API wants it: ISO 8601 with the offset of its zone, whole seconds. */

@@ -374,7 +374,10 @@ export const API_ROUTES = {
     answer: json<GroupAnswer>(200, 'group'),
     errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
   }),
-  /** Changes a member's level in a hierarchical group; the owner only. */
+  /**
+   * Changes a member's level in a hierarchical group: up by the owner or a member above both
+   * levels; down only by the member themselves (their consent; server/domain/groups.ts).
+   */
   changeLevel: route({
     method: 'PATCH',
     path: '/v1/groups/:group/members/:username',
@@ -447,12 +450,15 @@ export const API_ROUTES = {
     answer: json<ConflictsAnswer>(200, 'conflicts'),
     errors: ['too_complex'],
   }),
-  /** Maximal gaps of at least `duration` in the agendas of a group's members. */
+  /**
+   * Maximal gaps of at least `duration` in the agendas of a `group`'s members, or of the
+   * caller and the listed `users` (`a,b`, each sharing a group with the caller), not both.
+   */
   free: route({
     method: 'GET',
     path: '/v1/free',
     auth: 'user',
-    query: { group: 'required', ...interval, duration: 'required' },
+    query: { group: 'optional', users: 'optional', ...interval, duration: 'required' },
     answer: json<FreeAnswer>(200, 'slots'),
     errors: ['not_found', 'forbidden', 'too_complex'],
   }),

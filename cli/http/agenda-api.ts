@@ -373,8 +373,14 @@ export class AgendaApi {
     return { conflicts: pages.flatMap((p) => p.conflicts) };
   }
 
-  free(group: string, interval: QueryInterval, duration: string): Promise<FreeAnswer> {
-    return this.call('free', { query: { group, ...interval, duration } });
+  /** Free gaps of a group's members, or of the caller and `users`. */
+  free(
+    who: { readonly group: string } | { readonly users: readonly string[] },
+    interval: QueryInterval,
+    duration: string,
+  ): Promise<FreeAnswer> {
+    const target = 'group' in who ? { group: who.group } : { users: who.users.join(',') };
+    return this.call('free', { query: { ...target, ...interval, duration } });
   }
 
   /** The caller's agenda as iCalendar text. */

@@ -498,3 +498,206 @@ test('not found and forbidden exit 3', async (t) => {
   t.is(secret.exitCode, 3);
   t.regex(secret.stderr, /^error: not your event$/m);
 });
+
+test('event add reads English times and durations in --tz, and explains what it cannot read', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const common = ['--tz', 'Europe/Madrid', '--json', '--config-dir', configDir];
+  const tomorrow = DateTime.now().setZone('Europe/Madrid').plus({ days: 1 }).toISODate() ?? '';
+
+  const run = await runCommand(EventAdd, [
+    'Planning',
+    '--start',
+    'tomorrow 9am',
+    '--duration',
+    '90 min',
+    ...common,
+  ]);
+  t.is(run.exitCode, 0, run.stderr);
+  const body = lastBody(gateway, 'POST', '/v1/events');
+  t.is(String(body.start).slice(0, 16), `${tomorrow}T09:00`);
+  t.is(body.duration, 'PT1H30M');
+
+  // An end without a day follows the start.
+  const ended = await runCommand(EventAdd, [
+    'Review',
+    '--start',
+    'tomorrow 4pm',
+    '--end',
+    '17:30',
+    ...common,
+  ]);
+  t.is(ended.exitCode, 0, ended.stderr);
+  t.is(String(lastBody(gateway, 'POST', '/v1/events').end).slice(0, 16), `${tomorrow}T17:30`);
+
+  const bareDay = await runCommand(EventAdd, [
+    'X',
+    '--start',
+    'tomorrow',
+    '--duration',
+    '1h',
+    ...common,
+  ]);
+  t.is(bareDay.exitCode, 1);
+  t.deepEqual(parseJsonLine(bareDay.stderr), {
+    error: {
+      code: 'invalid',
+      message:
+        'the start "tomorrow" names a day but no time: add one, e.g. "tomorrow 9am" or "tomorrow 14:00"',
+      details: { field: 'start' },
+    },
+  });
+  const leftover = await runCommand(EventAdd, [
+    'X',
+    '--start',
+    'tomorrow 9',
+    '--duration',
+    '1h',
+    ...common,
+  ]);
+  t.is(leftover.exitCode, 1);
+  t.regex(leftover.stderr, /\\"9\\" is left over after \\"tomorrow\\"/);
+  t.is(gateway.requestsTo('POST', '/v1/events').length, 2);
+});
+
+test('event add warns, on stderr and not with --json, when the start is in the past', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const argv = [
+    'Held',
+    '--start',
+    '-3h',
+    '--duration',
+    '1h',
+    '--tz',
+    'UTC',
+    '--config-dir',
+    configDir,
+  ];
+  const human = await runCommand(EventAdd, argv);
+  t.is(human.exitCode, 0, human.stderr);
+  t.regex(human.stderr, /^warning: the start \(.+\) is 3 h ago, in the past: scheduled anyway$/m);
+  const json = await runCommand(EventAdd, [...argv, '--json']);
+  t.is(json.exitCode, 0);
+  t.is(json.stderr, '');
+  const future = await runCommand(EventAdd, [
+    'Soon',
+    '--start',
+    'in 2 hours',
+    '--duration',
+    '1h',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(future.stderr, '');
+});
+
+test('event update --duration or --end alone keeps the start the event has', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const common = ['--tz', 'UTC', '--json', '--config-dir', configDir];
+  // The fake event starts 2026-03-02T09:00Z.
+  const longer = await runCommand(EventUpdate, ['e1', '--duration', '2h', ...common]);
+  t.is(longer.exitCode, 0, longer.stderr);
+  t.is(gateway.requestsTo('GET', '/v1/events/e1').length, 1);
+  // (--tz also moves the event to that zone, as it always did.)
+  t.deepEqual(lastBody(gateway, 'PATCH', '/v1/events/e1'), {
+    end: '2026-03-02T11:00:00Z',
+    timeZone: 'UTC',
+  });
+
+  const until = await runCommand(EventUpdate, ['e1', '--end', '10:30', ...common]);
+  t.is(until.exitCode, 0, until.stderr);
+  t.like(lastBody(gateway, 'PATCH', '/v1/events/e1'), { end: '2026-03-02T10:30:00Z' });
+
+  // With a new start the duration counts from it, and the server is told so.
+  const moved = await runCommand(EventUpdate, [
+    'e1',
+    '--start',
+    '2026-03-03T09:00',
+    '--duration',
+    '1.5h',
+    ...common,
+  ]);
+  t.is(moved.exitCode, 0, moved.stderr);
+  t.deepEqual(lastBody(gateway, 'PATCH', '/v1/events/e1'), {
+    start: '2026-03-03T09:00:00Z',
+    duration: 'PT1H30M',
+    timeZone: 'UTC',
+  });
+  t.is(gateway.requestsTo('GET', '/v1/events/e1').length, 2);
+});
+
+test('event cancel --occurrence takes a day, and says when the day has none or several', async (t) => {
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  // A daily series at 09:00 Madrid, twice on 14 Dec (09:00 and 18:00).
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events', (request) => {
+      const from = request.query.get('from') ?? '';
+      const events = from.startsWith('2026-12-14')
+        ? [
+            eventView({ id: 'daily', start: '2026-12-14T08:00:00Z', end: '2026-12-14T08:15:00Z' }),
+            eventView({ id: 'daily', start: '2026-12-14T17:00:00Z', end: '2026-12-14T17:15:00Z' }),
+          ]
+        : from.startsWith('2026-12-15')
+          ? [
+              // The evening before, still going on: not the 15th's.
+              eventView({
+                id: 'daily',
+                start: '2026-12-14T22:30:00Z',
+                end: '2026-12-15T00:30:00Z',
+              }),
+              eventView({
+                id: 'other',
+                start: '2026-12-15T09:00:00Z',
+                end: '2026-12-15T10:00:00Z',
+              }),
+              eventView({
+                id: 'daily',
+                start: '2026-12-15T08:00:00Z',
+                end: '2026-12-15T08:15:00Z',
+              }),
+            ]
+          : [];
+      return { status: 200, json: { events } };
+    })
+    .on('DELETE', '/v1/events/:id', (_request, params) => ({
+      status: 200,
+      json: { event: eventDetails({ id: params.id ?? '', title: 'Daily' }) },
+    }));
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const common = ['--tz', 'Europe/Madrid', '--config-dir', configDir];
+
+  const one = await runCommand(EventCancel, ['daily', '--occurrence', '2026-12-15', ...common]);
+  t.is(one.exitCode, 0, one.stderr);
+  const [listed] = gateway.requestsTo('GET', '/v1/events');
+  t.is(listed?.query.get('from'), '2026-12-15T00:00:00+01:00');
+  t.is(listed?.query.get('to'), '2026-12-16T00:00:00+01:00');
+  const [cancelled] = gateway.requestsTo('DELETE', '/v1/events/daily');
+  t.is(cancelled?.query.get('occurrence'), '2026-12-15T09:00:00+01:00');
+  t.is(one.stdout, 'Cancelled the Tue 15 Dec 09:00 occurrence of Daily.\n');
+
+  const several = await runCommand(EventCancel, [
+    'daily',
+    '--occurrence',
+    'dec 14',
+    '--json',
+    ...common,
+  ]);
+  t.is(several.exitCode, 1);
+  t.deepEqual(parseJsonLine(several.stderr), {
+    error: {
+      code: 'invalid',
+      message:
+        'event daily happens 2 times on Mon 14 Dec 2026 (at 09:00, 18:00): say which with --occurrence "2026-12-14 09:00"',
+      details: { field: 'occurrence' },
+    },
+  });
+  const none = await runCommand(EventCancel, ['daily', '--occurrence', '2026-12-16', ...common]);
+  t.is(none.exitCode, 3);
+  t.regex(none.stderr, /event daily has no occurrence on Wed 16 Dec 2026 \(Europe\/Madrid\)/);
+  t.is(gateway.requestsTo('DELETE', '/v1/events/daily').length, 1);
+});

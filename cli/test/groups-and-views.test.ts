@@ -11,6 +11,7 @@ import GroupDecline from '../commands/group/decline.js';
 import GroupJoin from '../commands/group/join.js';
 import GroupUnblock from '../commands/group/unblock.js';
 import GroupLeave from '../commands/group/leave.js';
+import GroupLevel from '../commands/group/level.js';
 import GroupList from '../commands/group/list.js';
 import GroupRemove from '../commands/group/remove.js';
 import GroupShow from '../commands/group/show.js';
@@ -91,6 +92,26 @@ test.before(async () => {
     })
     .on('GET', '/v1/groups/:name', { status: 200, json: { group: groupView() } })
     .on('POST', '/v1/groups/:name/members', { status: 200, json: { group: groupView() } })
+    .on(
+      'PATCH',
+      '/v1/groups/team/members/carol',
+      errorAnswer(
+        403,
+        'forbidden',
+        'moving carol down to level 3 puts them under bob, who would see their busy events in full and impose events on them; that needs their consent: only carol can move themselves down',
+      ),
+    )
+    .on('PATCH', '/v1/groups/:name/members/:username', {
+      status: 200,
+      json: {
+        group: groupView({
+          members: [
+            { username: 'alice', level: 0 },
+            { username: 'bob', level: 2 },
+          ],
+        }),
+      },
+    })
     .on('DELETE', '/v1/groups/:name/members/:username', {
       status: 200,
       json: { group: groupView() },
@@ -192,10 +213,12 @@ test('invite list shows the groups inviting you beside the events; group join, d
 test('group commands answer {group} or {groups} and send names and levels', async (t) => {
   const created = await envelope(t, GroupCreate, ['team', '--hierarchical']);
   t.like(created, { group: { name: 'team', kind: 'hierarchical', owner: 'alice' } });
-  t.deepEqual(JSON.parse(gateway.requestsTo('POST', '/v1/groups')[0]?.body ?? ''), {
-    name: 'team',
-    kind: 'hierarchical',
-  });
+  // Tests of this file run concurrently against one gateway: find this test's request.
+  t.true(
+    gateway
+      .requestsTo('POST', '/v1/groups')
+      .some((r) => r.body === JSON.stringify({ name: 'team', kind: 'hierarchical' })),
+  );
 
   await envelope(t, GroupAdd, ['team', 'bob', '--level', '2']);
   t.deepEqual(JSON.parse(gateway.requestsTo('POST', '/v1/groups/team/members')[0]?.body ?? ''), {
@@ -224,11 +247,128 @@ test('group commands answer {group} or {groups} and send names and levels', asyn
   });
 });
 
-test('group create needs exactly one of --hierarchical and --flat (exit 1)', async (t) => {
-  for (const argv of [['team'], ['team', '--flat', '--hierarchical']]) {
-    const run = await runCommand(GroupCreate, [...argv, '--json', '--config-dir', configDir]);
-    t.is(run.exitCode, 1);
-    t.like(parseJsonLine(run.stderr), { error: { code: 'invalid' } });
+test('group create is flat unless --hierarchical, says so, and refuses both kinds (exit 1)', async (t) => {
+  const plain = await runCommand(GroupCreate, ['club', '--config-dir', configDir]);
+  t.is(plain.exitCode, 0, plain.stderr);
+  t.regex(plain.stdout, /\(flat, the default: members are equal; .*--hierarchical for levels\)/);
+  t.true(
+    gateway
+      .requestsTo('POST', '/v1/groups')
+      .some((r) => r.body === JSON.stringify({ name: 'club', kind: 'flat' })),
+  );
+  const chosen = await runCommand(GroupCreate, ['club2', '--flat', '--config-dir', configDir]);
+  t.notRegex(chosen.stdout, /the default/);
+  const both = await runCommand(GroupCreate, [
+    'team',
+    '--flat',
+    '--hierarchical',
+    '--json',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(both.exitCode, 1);
+  t.like(parseJsonLine(both.stderr), {
+    error: {
+      code: 'invalid',
+      message: 'a group is either --flat or --hierarchical: choose one',
+    },
+  });
+});
+
+test('group level sends the new level, and a move down refused for consent exits 3', async (t) => {
+  const moved = await envelope(t, GroupLevel, ['team', 'bob', '2']);
+  t.like(moved, { group: { members: [{ username: 'alice' }, { username: 'bob', level: 2 }] } });
+  t.deepEqual(
+    JSON.parse(gateway.requestsTo('PATCH', '/v1/groups/team/members/bob')[0]?.body ?? ''),
+    { level: 2 },
+  );
+  const human = await runCommand(GroupLevel, ['team', 'bob', '2', '--config-dir', configDir]);
+  t.regex(human.stdout, /^bob is at level 2 in team\./);
+
+  const refused = await runCommand(GroupLevel, ['team', 'carol', '3', '--config-dir', configDir]);
+  t.is(refused.exitCode, 3);
+  t.regex(refused.stderr, /needs their consent: only carol can move themselves down/);
+
+  for (const level of ['two', '-1', '1.5', '1001']) {
+    const bad = await runCommand(GroupLevel, [
+      'team',
+      'bob',
+      level,
+      '--json',
+      '--config-dir',
+      configDir,
+    ]);
+    t.is(bad.exitCode, 1, level);
+    t.like(parseJsonLine(bad.stderr), { error: { code: 'invalid', details: { field: 'level' } } });
+  }
+});
+
+test('free --users asks for you and them, 30 min by default, cut to working hours', async (t) => {
+  const free = await FakeGateway.start(tls);
+  t.teardown(() => free.close());
+  // Free from Friday 6 March 16:00 to Monday 9 March 10:00 (UTC), then Monday from 12:00.
+  free.on('POST', '/v1/sessions', { status: 200, json: loginAnswer() }).on('GET', '/v1/free', {
+    status: 200,
+    json: {
+      slots: [
+        { start: '2026-03-06T16:00:00.000Z', end: '2026-03-09T10:00:00.000Z' },
+        { start: '2026-03-09T12:00:00.000Z', end: '2026-03-09T17:50:00.000Z' },
+      ],
+    },
+  });
+  const dir = await temporaryConfigDir();
+  await logIn(free, tls, dir);
+  const week = ['--from', '2026-03-06T00:00', '--to', '2026-03-10T00:00', '--tz', 'UTC'];
+  const run = async (argv: string[]) => {
+    const done = await runCommand(Free, [...argv, ...week, '--json', '--config-dir', dir]);
+    t.is(done.exitCode, 0, done.stderr);
+    return parseJsonResult(Free, done.stdout).slots.map(
+      (s) => `${s.start.slice(5, 16)}/${s.end.slice(11, 16)}`,
+    );
+  };
+
+  t.deepEqual(await run(['--users', 'bob, carol']), [
+    '03-06T16:00/18:00',
+    '03-09T08:00/10:00',
+    '03-09T12:00/17:50',
+  ]);
+  const [asked] = free.requestsTo('GET', '/v1/free');
+  t.is(asked?.query.get('users'), 'bob,carol');
+  t.false(asked?.query.has('group'));
+  t.is(asked?.query.get('duration'), 'PT30M');
+
+  t.deepEqual(await run(['--users', 'bob', '--weekends', '--hours', '9-17']), [
+    '03-06T16:00/17:00',
+    '03-07T09:00/17:00',
+    '03-08T09:00/17:00',
+    '03-09T09:00/10:00',
+    '03-09T12:00/17:00',
+  ]);
+  // Too short once cut: Friday's 16:00–18:00 and Monday's 08:00–10:00 are not 3 h.
+  t.deepEqual(await run(['--users', 'bob', '--duration', '3h']), ['03-09T12:00/17:50']);
+  t.deepEqual(await run(['--users', 'bob', '--hours', 'any']), [
+    '03-06T16:00/10:00',
+    '03-09T12:00/17:50',
+  ]);
+
+  const human = await runCommand(Free, ['--users', 'bob', ...week, '--config-dir', dir]);
+  t.regex(
+    human.stdout,
+    /\(within 08:00-18:00, Monday to Friday \(UTC\); --hours any for every hour\)/,
+  );
+});
+
+test('free says whose time it needs and what hours are (exit 1)', async (t) => {
+  for (const [argv, message] of [
+    [[], /say whose free time: --group <group> \(its members\) or --users alice,bob/],
+    [['--group', 'team', '--users', 'bob'], /say whose free time/],
+    [['--users', 'bob', '--hours', '18-8'], /--hours "18-8" is not a span of hours within a day/],
+    [['--users', 'bob', '--hours', '9:75-17'], /is not a span of hours/],
+  ] as const) {
+    const run = await runCommand(Free, [...argv, '--config-dir', configDir]);
+    t.is(run.exitCode, 1, argv.join(' '));
+    t.regex(run.stderr, message);
+    t.notRegex(run.stderr, /\n\s+at /);
   }
 });
 
@@ -260,6 +400,8 @@ test('agenda, conflicts and free answer {agendas}, {conflicts} and {slots}', asy
     'team',
     '--duration',
     '1h30m',
+    '--tz',
+    'UTC',
     '--from',
     '2026-03-02T09:00Z',
     '--to',
@@ -381,6 +523,10 @@ test('people see busy blocks, slots with their length and conflicts side by side
     '1h',
     '--tz',
     'UTC',
+    '--from',
+    '2026-03-02T00:00',
+    '--to',
+    '2026-03-03T00:00',
     '--config-dir',
     configDir,
   ]);

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { DateTime } from 'luxon';
 import {
+  parseDayOrTime,
   parseDuration,
   parseInterval,
   parseWhen,
@@ -14,6 +15,11 @@ const now = DateTime.fromISO('2026-03-10T15:20:30Z', { zone: 'UTC' });
 
 function when(text: string, zone = 'Europe/Madrid'): string {
   return toApiInstant(parseWhen(text, { zone, now, field: 'start' }));
+}
+
+/** As an event's start is read: a time of day must be said. */
+function start(text: string, zone = 'Europe/Madrid'): string {
+  return toApiInstant(parseWhen(text, { zone, now, field: 'start', needsTime: true }));
 }
 
 test('times with an offset are kept as written', (t) => {
@@ -39,16 +45,16 @@ test('a local time skipped by daylight saving is refused, a repeated one is the 
   t.is(when('2026-03-29T03:00'), '2026-03-29T03:00:00+02:00');
 });
 
-test('words and offsets are relative to now, in the zone', (t) => {
-  t.is(when('now'), '2026-03-10T16:20:30+01:00');
+test('words and offsets are relative to now, in the zone, to the minute', (t) => {
+  t.is(when('now'), '2026-03-10T16:20:00+01:00');
   t.is(when('today'), '2026-03-10T00:00:00+01:00');
   t.is(when('Tomorrow 09:30'), '2026-03-11T09:30:00+01:00');
   t.is(when('yesterday'), '2026-03-09T00:00:00+01:00');
   t.is(when('14:00'), '2026-03-10T14:00:00+01:00');
-  t.is(when('+2h'), '2026-03-10T18:20:30+01:00');
-  t.is(when('-30m'), '2026-03-10T15:50:30+01:00');
-  t.is(when('+1d12h'), '2026-03-12T04:20:30+01:00');
-  t.is(when('+PT90M'), '2026-03-10T17:50:30+01:00');
+  t.is(when('+2h'), '2026-03-10T18:20:00+01:00');
+  t.is(when('-30m'), '2026-03-10T15:50:00+01:00');
+  t.is(when('+1d12h'), '2026-03-12T04:20:00+01:00');
+  t.is(when('+PT90M'), '2026-03-10T17:50:00+01:00');
   // Late in the UTC day it is already tomorrow in Tokyo.
   t.is(when('today', 'Asia/Tokyo'), '2026-03-11T00:00:00+09:00');
 });
@@ -63,7 +69,7 @@ test('anything else is refused with the flag named', (t) => {
     '2026-03-02T09:00:00.5Z',
     '+',
     '+0m',
-    'next monday',
+    'next blursday',
   ]) {
     const error = t.throws(() => when(text), undefined, text);
     t.regex(error?.message ?? '', /start/, text);
@@ -78,9 +84,109 @@ test('durations are positive whole seconds, sent as ISO hours/minutes/seconds', 
   t.deepEqual(parseDuration('PT1H30M'), { ms: 5_400_000, iso: 'PT1H30M' });
   t.deepEqual(parseDuration('p1d'), { ms: 86_400_000, iso: 'PT24H' });
   t.deepEqual(parseDuration('90s'), { ms: 90_000, iso: 'PT1M30S' });
-  for (const text of ['0m', '', 'an hour', 'P1M', '1.5h', '-1h']) {
+  for (const text of ['0m', '', 'an hour', 'P1M', '-1h', '90', '1h30x', '1h 2h', '2 fortnights']) {
     t.throws(() => parseDuration(text), { message: /duration/ }, text);
   }
+});
+
+test('durations as people write them', (t) => {
+  for (const text of [
+    '90m',
+    '90 min',
+    '90 minutes',
+    '1h30',
+    '1h 30m',
+    '1.5h',
+    '1:30',
+    '1 hour and 30 minutes',
+  ]) {
+    t.deepEqual(parseDuration(text), { ms: 5_400_000, iso: 'PT1H30M' }, text);
+  }
+  t.is(parseDuration('2 hours').iso, 'PT2H');
+  t.is(parseDuration('1d').iso, 'PT24H');
+  t.is(parseDuration('2 days').iso, 'PT48H');
+  t.is(parseDuration('45 mins').iso, 'PT45M');
+  t.is(parseDuration('1 hr').iso, 'PT1H');
+  t.is(parseDuration('0.25h').iso, 'PT15M');
+  t.throws(() => parseDuration('1h30x'), { message: /write e\.g\. 45m, 90 min, 1h30, 1\.5h/ });
+});
+
+test('English as people type it, in the zone, rounded to the minute', (t) => {
+  // now is Tuesday 10 March 2026, 16:20:30 in Madrid.
+  t.is(start('tomorrow 9am'), '2026-03-11T09:00:00+01:00');
+  t.is(start('next monday 9am'), '2026-03-16T09:00:00+01:00');
+  t.is(start('monday 14:00'), '2026-03-16T14:00:00+01:00');
+  t.is(start('Friday at noon'), '2026-03-13T12:00:00+01:00');
+  t.is(start('dec 24 3pm'), '2026-12-24T15:00:00+01:00');
+  t.is(start('in 2 hours'), '2026-03-10T18:20:00+01:00');
+  t.is(start('today 5pm'), '2026-03-10T17:00:00+01:00');
+  t.is(start('tomorrow  at  9:30'), '2026-03-11T09:30:00+01:00');
+  // Forward: 9am has passed today, so it is tomorrow's; Tuesday is next week's.
+  t.is(start('9am'), '2026-03-11T09:00:00+01:00');
+  t.is(start('tuesday 8am'), '2026-03-17T08:00:00+01:00');
+  // The same words in another zone: its own wall clock.
+  t.is(start('tomorrow 9am', 'America/New_York'), '2026-03-11T09:00:00-04:00');
+  t.is(start('in 2 hours', 'Asia/Tokyo'), '2026-03-11T02:20:00+09:00');
+  // ISO keeps its seconds exactly.
+  t.is(start('2026-03-02T09:00:15'), '2026-03-02T09:00:15+01:00');
+});
+
+test('the DST rules hold for English too: a skipped time is refused, a repeated one is the first', (t) => {
+  t.throws(() => start('march 29 2:30am'), { message: /does not exist in Europe\/Madrid/ });
+  t.is(start('oct 25 2:30am'), '2026-10-25T02:30:00+02:00');
+  // "in 24 hours" across the change is 24 real hours, not the same wall time.
+  const saturday = DateTime.fromISO('2026-03-28T12:00:00', { zone: 'Europe/Madrid' });
+  t.is(
+    toApiInstant(
+      parseWhen('in 24 hours', { zone: 'Europe/Madrid', now: saturday, field: 'start' }),
+    ),
+    '2026-03-29T13:00:00+02:00',
+  );
+});
+
+test('unclear English is refused, saying what to write', (t) => {
+  t.throws(() => start('tomorrow'), {
+    message:
+      'the start "tomorrow" names a day but no time: add one, e.g. "tomorrow 9am" or "tomorrow 14:00"',
+  });
+  t.throws(() => start('next monday'), { message: /names a day but no time/ });
+  t.throws(() => start('dec 24'), { message: /names a day but no time/ });
+  t.throws(() => start('tomorrow 9'), { message: /"9" is left over after "tomorrow"/ });
+  t.throws(() => start('lunch tomorrow 1pm'), { message: /"lunch" is left over/ });
+  t.throws(() => start('tomorrow 9am to 10am'), { message: /is a range: .*--end/ });
+  t.throws(() => start('next blursday'), { message: /is not a time: write e\.g\. "tomorrow 9am"/ });
+  // Where a day is enough, a bare day is its midnight; an ISO date always is.
+  t.is(when('tomorrow'), '2026-03-11T00:00:00+01:00');
+  t.is(when('next monday'), '2026-03-16T00:00:00+01:00');
+  t.is(start('2026-03-02'), '2026-03-02T00:00:00+01:00');
+});
+
+test('an end written without a day is the first such time after the start', (t) => {
+  const after = DateTime.fromISO('2026-03-11T22:00', { zone: 'Europe/Madrid' });
+  const end = (text: string) =>
+    toApiInstant(
+      parseWhen(text, { zone: 'Europe/Madrid', now, field: 'end', needsTime: true, after }),
+    );
+  t.is(end('23:30'), '2026-03-11T23:30:00+01:00');
+  t.is(end('1am'), '2026-03-12T01:00:00+01:00');
+  t.is(end('tomorrow 11pm'), '2026-03-11T23:00:00+01:00');
+});
+
+test('an occurrence is a day or a time', (t) => {
+  const read = (text: string) => {
+    const read = parseDayOrTime(text, { zone: 'Europe/Madrid', now, field: 'occurrence' });
+    return read.kind === 'day'
+      ? `day ${toApiInstant(read.start)} ${toApiInstant(read.end)}`
+      : `time ${toApiInstant(read.at)}`;
+  };
+  t.is(read('2026-12-14'), 'day 2026-12-14T00:00:00+01:00 2026-12-15T00:00:00+01:00');
+  t.is(read('dec 14'), 'day 2026-12-14T00:00:00+01:00 2026-12-15T00:00:00+01:00');
+  t.is(read('monday'), 'day 2026-03-16T00:00:00+01:00 2026-03-17T00:00:00+01:00');
+  // The day the clocks go forward is 23 hours long.
+  t.is(read('2026-03-29'), 'day 2026-03-29T00:00:00+01:00 2026-03-30T00:00:00+02:00');
+  t.is(read('2026-12-14 09:00'), 'time 2026-12-14T09:00:00+01:00');
+  t.is(read('monday 9am'), 'time 2026-03-16T09:00:00+01:00');
+  t.throws(() => read('someday'), { message: /occurrence/ });
 });
 
 test('zones are checked and spelled canonically', (t) => {

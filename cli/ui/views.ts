@@ -36,6 +36,11 @@ function dayAndTime(at: DateTime, now: DateTime): string {
   return at.toFormat(at.year === now.year ? 'ccc d LLL HH:mm' : 'ccc d LLL yyyy HH:mm');
 }
 
+/** `Mon 2 Mar 09:00` (the year only when it is not this one), in the view's zone. */
+export function formatInstant(iso: string, context: ViewContext): string {
+  return dayAndTime(instant(iso, context), context.now);
+}
+
 /** `Mon 2 Mar 09:00–10:00`, or both ends in full when they fall on different days. */
 export function formatSpan(startIso: string, endIso: string, context: ViewContext): string {
   const start = instant(startIso, context);

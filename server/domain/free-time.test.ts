@@ -58,7 +58,13 @@ test('common free time of a group over its members’ commitments', (t) => {
     ],
   );
   const slots = findCommonFreeTime(
-    { actor: 'ann', group: 'team', from: h('08:00'), to: h('18:00'), duration: 45 * 60_000 },
+    {
+      actor: 'ann',
+      targets: { group: 'team' },
+      from: h('08:00'),
+      to: h('18:00'),
+      duration: 45 * 60_000,
+    },
     { group: { ...team }, events: recordsOf(world) },
   );
   t.deepEqual(slots, [
@@ -69,7 +75,13 @@ test('common free time of a group over its members’ commitments', (t) => {
 });
 
 test('free time is for members, with a sane duration', (t) => {
-  const query = { actor: 'ann', group: 'team', from: h('08:00'), to: h('18:00'), duration: 60_000 };
+  const query = {
+    actor: 'ann',
+    targets: { group: 'team' },
+    from: h('08:00'),
+    to: h('18:00'),
+    duration: 60_000,
+  };
   t.throws(() => findCommonFreeTime({ ...query, actor: 'eve' }, { group: team, events: [] }), {
     instanceOf: Forbidden,
   });
@@ -82,4 +94,52 @@ test('free time is for members, with a sane duration', (t) => {
   t.throws(() => findCommonFreeTime({ ...query, duration: 90_000 }, { group: team, events: [] }), {
     instanceOf: InvalidInput,
   });
+});
+
+test('free time with named users counts the asker, and only people the asker may see', (t) => {
+  // ann shares `team` with ben; cid is in `other` with ben only; dan in no group.
+  const other = group('other', 'flat', { ben: 0, cid: 0 });
+  const world = worldWith(
+    [team, other],
+    [
+      record({ id: 'a', organizer: 'ann', start: h('09:00'), end: h('10:00') }),
+      record({ id: 'b', organizer: 'ben', start: h('11:00'), end: h('12:00') }),
+      record({ id: 'c', organizer: 'cid', start: h('13:00'), end: h('14:00') }),
+    ],
+  );
+  const query = {
+    actor: 'ann',
+    targets: { users: ['ben', 'ben'] },
+    from: h('08:00'),
+    to: h('15:00'),
+    duration: 30 * 60_000,
+  };
+  const groups = [team, other].filter((g) => g.members.some((m) => m.username === 'ann'));
+  t.deepEqual(findCommonFreeTime(query, { groups, events: recordsOf(world) }), [
+    { start: '2025-06-02T08:00:00.000Z', end: '2025-06-02T09:00:00.000Z' },
+    { start: '2025-06-02T10:00:00.000Z', end: '2025-06-02T11:00:00.000Z' },
+    { start: '2025-06-02T12:00:00.000Z', end: '2025-06-02T15:00:00.000Z' },
+  ]);
+  // cid shares a group with ben, not with ann; dan with nobody; a name nobody has alike.
+  for (const stranger of ['cid', 'dan', 'nobody']) {
+    t.throws(
+      () =>
+        findCommonFreeTime(
+          { ...query, targets: { users: ['ben', stranger] } },
+          { groups, events: recordsOf(world) },
+        ),
+      {
+        instanceOf: Forbidden,
+        message: `you share no group with ${stranger} (or there is no such user), so you cannot see when they are free`,
+      },
+    );
+  }
+  // Asking for oneself alone is one's own free time.
+  t.is(
+    findCommonFreeTime(
+      { ...query, targets: { users: ['ann'] } },
+      { groups: [], events: recordsOf(world) },
+    ).length,
+    2,
+  );
 });

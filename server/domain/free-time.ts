@@ -1,5 +1,5 @@
 /**
- * Common free time of a group. A member is busy during the occurrences of their
+ * Common free time of a group, or of the caller and people they share a group with. A member is busy during the occurrences of their
  * commitments (accepted, not cancelled); unanswered invitations do not make anyone busy,
  * just as they do not count for conflicts. The answer is the list of *maximal* free gaps of
  * at least the requested duration — each gap is as long as it really is, and the caller
@@ -9,6 +9,7 @@
 import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { commitmentsOf } from './attendance.js';
 import { mergeIntervals, occurrencesIn } from './conflicts.js';
+import { canViewAgenda } from './agenda-view.js';
 import { membershipOf } from './groups.js';
 import { validateQueryInterval } from './validation.js';
 import { toIso } from './views.js';
@@ -39,7 +40,8 @@ export function freeGaps(
 
 export interface FreeTimeQuery {
   readonly actor: Username;
-  readonly group: GroupName;
+  /** Whose free time: a group's members, or the actor and the named users. */
+  readonly targets: { readonly group: GroupName } | { readonly users: readonly Username[] };
   readonly from: Millis;
   readonly to: Millis;
   /** Shortest useful slot, in milliseconds (whole minutes). */
@@ -47,15 +49,49 @@ export interface FreeTimeQuery {
 }
 
 export interface FreeTimeContext {
-  readonly group: GroupRecord | undefined;
-  /** Events the group's members attend that may reach into the interval. */
+  /** With a group target: that group. */
+  readonly group?: GroupRecord | undefined;
+  /** With users: every group the actor belongs to (the privacy rule of agendas needs them). */
+  readonly groups?: readonly GroupRecord[];
+  /** Events the people counted attend that may reach into the interval. */
   readonly events: readonly EventRecord[];
 }
 
 /**
- * `free --group g`: when every member of the group is free for at least `duration` within
- * `[from, to)`. Only members may ask.
- * @throws InvalidInput (interval, duration), NotFound (group), Forbidden (not a member).
+ * Whose agendas make the free time: a group's members (only members may ask), or the actor
+ * and the named users, each of whom must share a group with the actor — the rule for seeing
+ * their agenda (agenda-view.ts), since free time tells when they are busy. A stranger and a
+ * name nobody has are refused alike, so the answer does not tell which usernames exist.
+ * @throws NotFound (group), Forbidden (not a member; a user the actor may not see).
+ */
+export function freeTimePeople(query: FreeTimeQuery, context: FreeTimeContext): Username[] {
+  if ('group' in query.targets) {
+    const name = query.targets.group;
+    const group = context.group;
+    if (group === undefined || group.group.name !== name) {
+      throw new NotFound(`no group named ${name}`);
+    }
+    if (membershipOf(group, query.actor) === undefined) {
+      throw new Forbidden(`you are not a member of ${group.group.name}`);
+    }
+    return group.members.map((m) => m.username);
+  }
+  const named = [...new Set(query.targets.users)];
+  if (named.length === 0) throw new InvalidInput('name at least one user', { field: 'users' });
+  const groups = context.groups ?? [];
+  const hidden = named.filter((u) => !canViewAgenda(groups, query.actor, u));
+  if (hidden.length > 0) {
+    throw new Forbidden(
+      `you share no group with ${hidden.join(', ')} (or there is no such user), so you cannot see when they are free`,
+    );
+  }
+  return [...new Set([query.actor, ...named])];
+}
+
+/**
+ * `free --group g` / `free --users a,b`: when every member of the group (or the actor and
+ * every named user) is free for at least `duration` within `[from, to)`.
+ * @throws InvalidInput (interval, duration), NotFound (group), Forbidden (see {@link freeTimePeople}).
  */
 export function findCommonFreeTime(query: FreeTimeQuery, context: FreeTimeContext): SlotView[] {
   const window = validateQueryInterval(query.from, query.to);
@@ -68,15 +104,9 @@ export function findCommonFreeTime(query: FreeTimeQuery, context: FreeTimeContex
       field: 'duration',
     });
   }
-  const group = context.group;
-  if (group === undefined || group.group.name !== query.group) {
-    throw new NotFound(`no group named ${query.group}`);
-  }
-  if (membershipOf(group, query.actor) === undefined) {
-    throw new Forbidden(`you are not a member of ${group.group.name}`);
-  }
-  const busy = group.members.flatMap((m) =>
-    occurrencesIn(commitmentsOf(m.username, context.events), window),
+  const people = freeTimePeople(query, context);
+  const busy = people.flatMap((username) =>
+    occurrencesIn(commitmentsOf(username, context.events), window),
   );
   return freeGaps(busy, window, query.duration).map((g) => ({
     start: toIso(g.start),

@@ -247,20 +247,57 @@ test('anyone may leave; the owner only last, which dissolves the group', (t) => 
   t.like(d.mutations[2], { kind: 'updateEvent', event: { id: 'f', group: null } });
 });
 
-test('only the owner changes levels, never their own', (t) => {
-  const d = changeLevel(
-    { actor: 'boss', group: 'corp', username: 'dev', level: 1 },
-    { group: corp },
-  );
-  t.deepEqual(d.mutations, [
-    { kind: 'putMembership', membership: { group: 'corp', username: 'dev', level: 1 } },
-  ]);
-  t.true(d.notifications.some((n) => n.to === 'dev'));
+/** Who may move whom where: [why, actor, member, new level, outcome]. */
+const levelChanges: ReadonlyArray<[string, string, string, number, Outcome]> = [
+  // Up (a lower number): the mover's authority is enough.
+  ['the owner moves a member up', 'boss', 'dev', 1, 'ok'],
+  ['the owner moves a member up to level 0', 'boss', 'lead', 0, 'ok'],
+  ['a member above both levels moves one up', 'manager', 'dev', 2, 'ok'],
+  ['a member moves one up to their own level', 'manager', 'dev', 1, Forbidden],
+  ['a member moves one up above themselves', 'lead', 'dev', 1, Forbidden],
+  ['a member moves a peer', 'manager', 'manager2', 2, Forbidden],
+  ['a member moves a superior', 'lead', 'manager', 3, Forbidden],
+  ['a member raises themselves', 'lead', 'lead', 1, Forbidden],
+  // Down (a higher number): under new superiors, so only by the member's own command.
+  ['the owner moves a member down', 'boss', 'manager', 2, Forbidden],
+  ['a member above both levels moves one down', 'manager', 'lead', 3, Forbidden],
+  ['a member moves themselves down', 'lead', 'lead', 4, 'ok'],
+  ['the owner moves a member down past nobody', 'boss', 'dev', 9, Forbidden],
+];
+
+for (const [why, actor, username, level, outcome] of levelChanges) {
+  test(`levels: ${why}`, (t) => {
+    const change = () => changeLevel({ actor, group: 'corp', username, level }, { group: corp });
+    if (outcome !== 'ok') {
+      t.throws(change, { instanceOf: outcome });
+      return;
+    }
+    const d = change();
+    t.deepEqual(d.mutations, [
+      { kind: 'putMembership', membership: { group: 'corp', username, level } },
+    ]);
+    t.is(d.result.members.find((m) => m.username === username)?.level, level);
+    // The member is told, or when they moved themselves, the owner.
+    t.deepEqual(
+      d.notifications.map((n) => n.to),
+      [actor === username ? 'boss' : username],
+    );
+  });
+}
+
+test('moving a member down says whom it would put above them and who can consent', (t) => {
   t.throws(
     () =>
-      changeLevel({ actor: 'manager', group: 'corp', username: 'dev', level: 5 }, { group: corp }),
-    { instanceOf: Forbidden },
+      changeLevel({ actor: 'boss', group: 'corp', username: 'manager', level: 3 }, { group: corp }),
+    {
+      instanceOf: Forbidden,
+      message:
+        'moving manager down to level 3 puts them under lead, manager2, who would see their busy events in full and impose events on them; that needs their consent: only manager can move themselves down',
+    },
   );
+});
+
+test('the owner stays at level 0, a flat group has no levels, the same level changes nothing', (t) => {
   t.throws(
     () =>
       changeLevel({ actor: 'boss', group: 'corp', username: 'boss', level: 1 }, { group: corp }),
@@ -271,11 +308,22 @@ test('only the owner changes levels, never their own', (t) => {
       changeLevel({ actor: 'olga', group: 'club', username: 'pete', level: 1 }, { group: club }),
     { instanceOf: InvalidInput, message: /flat/ },
   );
-  t.deepEqual(
-    changeLevel({ actor: 'boss', group: 'corp', username: 'dev', level: 3 }, { group: corp })
-      .mutations,
-    [],
+  t.throws(
+    () =>
+      changeLevel({ actor: 'boss', group: 'corp', username: 'ghost', level: 1 }, { group: corp }),
+    { instanceOf: NotFound },
   );
+  t.throws(
+    () =>
+      changeLevel({ actor: 'stranger', group: 'corp', username: 'dev', level: 1 }, { group: corp }),
+    { instanceOf: Forbidden },
+  );
+  const same = changeLevel(
+    { actor: 'boss', group: 'corp', username: 'dev', level: 3 },
+    { group: corp },
+  );
+  t.deepEqual(same.mutations, []);
+  t.deepEqual(same.notifications, []);
 });
 
 test('ownership transfer swaps levels so nobody else moves', (t) => {

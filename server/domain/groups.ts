@@ -20,7 +20,9 @@
  * - Anyone leaves. The owner cannot leave while others remain (ownership must be
  *   transferred first, so a group is never ownerless); the last member leaving dissolves
  *   the group.
- * - Only the owner changes levels; the owner's own level stays 0.
+ * - Levels are changed by the owner, or by a member above both the old and the new level;
+ *   moving a member down needs their consent, which is their own command (see
+ *   `changeLevel`). The owner's own level stays 0.
  *
  * Membership changes reach into agendas: whoever joins receives the group's future events —
  * accepted at once (imposed) when organized by a superior, as a pending invitation
@@ -756,9 +758,25 @@ export interface GroupContext {
 }
 
 /**
- * The owner moves a member to another level of a hierarchical group. Events already
- * scheduled keep the answers they have; the new rank counts for decisions from now on.
- * @throws NotFound, Forbidden (not the owner), InvalidInput (flat group, the owner's level, bad level).
+ * Moves a member to another level of a hierarchical group. Events already scheduled keep the
+ * answers they have; the new rank counts for decisions from now on.
+ *
+ * Who may: the owner, or a member above (at a lower number than) both the member's current
+ * level and the new one — as with invitations, nobody places anyone at or above their own
+ * rank, nor moves someone who ranks as high as they do. The owner's own level stays 0.
+ *
+ * Consent. A member joined at a level, agreeing to who ranks above them: their superiors see
+ * their busy events in full and impose events on them. Moving a member *up* (a lower number)
+ * only shrinks that set, so it needs no more than the mover's authority. Moving a member
+ * *down* (a higher number) puts them under people who were their equals or subordinates, who
+ * would then read their busy events and impose events on them: that needs the member's own
+ * yes, and the yes is their own command — a member may move themselves down, and nobody else
+ * may move them down. A member never moves themselves up. (Moving someone up does make them
+ * the superior of the members between the two levels, without asking those members: they
+ * joined accepting that the owner and their superiors arrange the ranks above them, exactly
+ * as when the owner invites a newcomer above them.)
+ * @throws NotFound (group, member), Forbidden (not allowed to move them there, or a move down
+ * asked by someone else), InvalidInput (flat group, the owner's level, bad level).
  */
 export function changeLevel(
   command: ChangeLevelCommand,
@@ -766,14 +784,12 @@ export function changeLevel(
 ): Decision<GroupView> {
   const record = requireGroup(context.group, command.group);
   const { group } = record;
-  requireMember(record, command.actor);
+  const actor = requireMember(record, command.actor);
   if (group.kind !== 'hierarchical') {
     throw new InvalidInput(`${group.name} is a flat group: members have no levels`, {
       field: 'level',
     });
   }
-  if (command.actor !== group.owner)
-    throw new Forbidden(`only the owner of ${group.name} changes levels`);
   const target = membershipOf(record, command.username);
   if (target === undefined)
     throw new NotFound(`${command.username} is not a member of ${group.name}`);
@@ -783,7 +799,36 @@ export function changeLevel(
     });
   }
   const level = validateLevel(command.level);
+  const self = actor.username === target.username;
+  if (self) {
+    if (level < target.level) {
+      throw new Forbidden(
+        `you cannot raise yourself in ${group.name}: the owner, or a member above level ${level}, moves you up`,
+      );
+    }
+  } else {
+    const isOwner = actor.username === group.owner;
+    if (!isOwner && !(actor.level < target.level && actor.level < level)) {
+      throw new Forbidden(
+        `you are at level ${actor.level} in ${group.name}: you can move only members below you, to levels below yours (${actor.level + 1} or more)`,
+      );
+    }
+    if (level > target.level) {
+      const newSuperiors = record.members
+        .filter((m) => m.username !== target.username && m.level >= target.level && m.level < level)
+        .map((m) => m.username)
+        .sort(compareText);
+      const under =
+        newSuperiors.length === 0
+          ? 'below the levels in between'
+          : `under ${newSuperiors.join(', ')}`;
+      throw new Forbidden(
+        `moving ${target.username} down to level ${level} puts them ${under}, who would see their busy events in full and impose events on them; that needs their consent: only ${target.username} can move themselves down`,
+      );
+    }
+  }
   const membership: Membership = { ...target, level };
+  const told = self ? group.owner : target.username;
   return decide(
     groupView(
       withMembers(
@@ -794,7 +839,7 @@ export function changeLevel(
     level === target.level ? [] : [{ kind: 'putMembership', membership }],
     level === target.level
       ? []
-      : [groupNotice(target.username, 'level_changed', group.name, target.username, command.actor)],
+      : [groupNotice(told, 'level_changed', group.name, target.username, command.actor)],
   );
 }
 

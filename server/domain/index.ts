@@ -215,7 +215,7 @@ export {
 } from './paging.js';
 export type { ListKind, PageRequest } from './paging.js';
 
-export { findCommonFreeTime, freeGaps } from './free-time.js';
+export { findCommonFreeTime, freeGaps, freeTimePeople } from './free-time.js';
 export type { FreeTimeContext, FreeTimeQuery } from './free-time.js';
 
 export {

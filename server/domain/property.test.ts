@@ -186,7 +186,7 @@ test(`free slots agree with a minute bitmap on ${TRIALS} random agendas`, (t) =>
       }
     }
     const actual = findCommonFreeTime(
-      { actor: 'ann', group: 'all', from: window.start, to: window.end, duration },
+      { actor: 'ann', targets: { group: 'all' }, from: window.start, to: window.end, duration },
       { group: team, events: records },
     ).map((s) => `${Date.parse(s.start)}-${Date.parse(s.end)}`);
     t.deepEqual(actual, expected, `seed ${seed}`);

@@ -399,6 +399,23 @@ const cases: readonly RouteCase[] = [
     result: { slots: [] },
   },
   {
+    title: 'free time with named users',
+    path: '/v1/free?users=bob,%20carol&from=2026-03-02T08:00:00Z&to=2026-03-02T18:00:00Z&duration=1h',
+    request: { signedIn: true },
+    service: 'users',
+    op: {
+      type: 'query',
+      body: {
+        type: 'free.find',
+        users: ['bob', 'carol'],
+        from: at('2026-03-02T08:00Z'),
+        to: at('2026-03-02T18:00Z'),
+        duration: 60 * MINUTE,
+      },
+    },
+    result: { slots: [] },
+  },
+  {
     title: 'import a calendar',
     path: '/v1/import?allowConflict=true',
     request: {

@@ -1249,7 +1249,7 @@ function plausibleQuery(
         : // Export takes either bound, or none.
           mostly(plausibleInterval, 2).map((i) => i ?? { from: undefined, to: undefined })
       : fc.constant({});
-  // Agendas take a group or users, not both; free time takes a group.
+  // Agendas and free time take a group or users, not both.
   const targets = has('users')
     ? fc.oneof(
         fc.constantFrom(...world.groups).map((group) => ({ group, users: undefined })),

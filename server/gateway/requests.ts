@@ -296,24 +296,15 @@ export type QueryParametersOf<K extends RouteName> = QueryParameters<
   OptionalQuery<ApiRoutes[K]>
 >;
 
-/** `GET /v1/agendas?group=g&from&to[&limit][&after]` or `?users=a,b&…` → `agenda.view`. */
-export function agendaViewQuery(query: QueryParametersOf<'agendas'>): QueryOf<'agenda.view'> {
-  const group = query.optional('group');
-  const users = query.optional('users');
+/** The `group` or the `users` (`a,b`) of a query that takes either, not both. */
+function groupOrUsers(
+  group: string | undefined,
+  users: string | undefined,
+): { group: string } | { users: string[] } {
   if ((group === undefined) === (users === undefined)) {
     throw new InvalidInput('give either group or users', { field: 'group' });
   }
-  const { from, to } = query.interval();
-  const page = query.page('agenda');
-  if (group !== undefined) {
-    return {
-      type: 'agenda.view',
-      targets: { group: checkName('group', group, 'group') },
-      from,
-      to,
-      ...page,
-    };
-  }
+  if (group !== undefined) return { group: checkName('group', group, 'group') };
   const names = (users ?? '')
     .split(',')
     .map((name) => name.trim())
@@ -322,21 +313,23 @@ export function agendaViewQuery(query: QueryParametersOf<'agendas'>): QueryOf<'a
   if (names.length > MAX_GROUP_MEMBERS) {
     throw new InvalidInput(`at most ${MAX_GROUP_MEMBERS} users at once`, { field: 'users' });
   }
-  return {
-    type: 'agenda.view',
-    targets: { users: names.map((name) => checkName('username', name, 'users')) },
-    from,
-    to,
-    ...page,
-  };
+  return { users: names.map((name) => checkName('username', name, 'users')) };
 }
 
-/** `GET /v1/free?group&from&to&duration` → `free.find`. */
+/** `GET /v1/agendas?group=g&from&to[&limit][&after]` or `?users=a,b&…` → `agenda.view`. */
+export function agendaViewQuery(query: QueryParametersOf<'agendas'>): QueryOf<'agenda.view'> {
+  const targets = groupOrUsers(query.optional('group'), query.optional('users'));
+  const { from, to } = query.interval();
+  const page = query.page('agenda');
+  return { type: 'agenda.view', targets, from, to, ...page };
+}
+
+/** `GET /v1/free?(group|users)&from&to&duration` → `free.find`. */
 export function freeTimeQuery(query: QueryParametersOf<'free'>): QueryOf<'free.find'> {
-  const group = checkName('group', query.required('group'), 'group');
+  const targets = groupOrUsers(query.optional('group'), query.optional('users'));
   const { from, to } = query.interval();
   const duration = parseDuration(query.required('duration'), 'duration');
-  return { type: 'free.find', group, from, to, duration };
+  return { type: 'free.find', ...targets, from, to, duration };
 }
 
 /** `GET /v1/export[?from][&to]` → `agenda.export`: both bounds optional, ordered when both given. */

@@ -175,7 +175,7 @@ test('a group command delivered twice applies once and is announced once', async
   t.is(s.publisher.published.filter((p) => p.to === 'mid').length, 1);
 });
 
-test('a refusal of the store reaches the caller: only the owner changes levels', async (t) => {
+test('a refusal of the store reaches the caller: nobody moves another member down', async (t) => {
   const s = await setup('boss', 'mid', 'low');
   await s.command('boss', { type: 'group.create', name: 'acme', kind: 'hierarchical' });
   await s.command('boss', { type: 'group.addMember', group: 'acme', username: 'mid', level: 1 });

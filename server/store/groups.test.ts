@@ -51,7 +51,13 @@ test('membership rules are enforced on stored groups, and members are shown by r
   t.false(outsider.ok);
   if (!outsider.ok) t.is(outsider.error.code, 'forbidden');
 
-  c.ok('alice', { type: 'group.changeLevel', group: 'team', username: 'dave', level: 5 });
+  // Moving dave down needs his consent: the owner may not, he may himself.
+  t.is(
+    c.refused('alice', { type: 'group.changeLevel', group: 'team', username: 'dave', level: 5 })
+      .code,
+    'forbidden',
+  );
+  c.ok('dave', { type: 'group.changeLevel', group: 'team', username: 'dave', level: 5 });
   const handed = c.ok('alice', { type: 'group.transferOwnership', group: 'team', to: 'bob' });
   t.is(handed.group.owner, 'bob');
   t.deepEqual(

@@ -300,7 +300,9 @@ const queryBody = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     type: z.literal('free.find'),
-    group: name,
+    /** A group's members, or (without it) the caller and `users`. */
+    group: name.optional(),
+    users: usernames(MAX_GROUP_MEMBERS).optional(),
     from: instant,
     to: instant,
     duration: z.int(),

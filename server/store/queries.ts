@@ -11,13 +11,13 @@ import {
   eventsShownInDetail,
   exportAgenda,
   findCommonFreeTime,
+  freeTimePeople,
   eventsPageOf,
   eventsShownInList,
   expandListing,
   listGroups,
   listGroupInvitations,
   listInvitations,
-  membershipOf,
   mergeIntervals,
   planListingPage,
   showEvent,
@@ -172,17 +172,24 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
   'free.find': (body, env) => {
     const actor = env.actor();
     const window = validateQueryInterval(body.from, body.to);
-    const group = env.rows.group(body.group);
-    // Outsiders are refused by the domain; their refusal need not load anyone's agenda.
-    const members =
-      group !== undefined && membershipOf(group, actor) !== undefined
-        ? group.members.map((m) => m.username)
-        : [];
+    const query = {
+      actor,
+      targets: body.group !== undefined ? { group: body.group } : { users: body.users ?? [] },
+      from: body.from,
+      to: body.to,
+      duration: body.duration,
+    };
+    const context =
+      body.group !== undefined
+        ? { group: env.rows.group(body.group) }
+        : { groups: env.rows.groupsOf(actor) };
+    // Refusals (an outsider, a stranger named) come before anyone's agenda is loaded.
+    const people = freeTimePeople(query, { ...context, events: [] });
     return {
-      slots: findCommonFreeTime(
-        { actor, group: body.group, from: body.from, to: body.to, duration: body.duration },
-        { group, events: env.rows.eventsAttending(members, window, 'accepted') },
-      ),
+      slots: findCommonFreeTime(query, {
+        ...context,
+        events: env.rows.eventsAttending(people, window, 'accepted'),
+      }),
     };
   },
 

@@ -1100,6 +1100,25 @@ const ROWS: readonly Row[] = [
     },
   }),
 
+  row('free', {
+    variant: 'users=olga',
+    phase: 'read',
+    // Free time with olga tells when she is busy: the rule of seeing her agenda.
+    request: () => ({
+      query: {
+        users: 'olga',
+        from: `${MONDAY}T08:00:00Z`,
+        to: `${MONDAY}T18:00:00Z`,
+        duration: '30m',
+      },
+    }),
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      ...allBut(['self', 'superior', 'peer', 'subordinate', 'flatPeer'], 'forbidden'),
+      ...each(['self', 'superior', 'peer', 'subordinate', 'flatPeer'] as const, ok('free')),
+    },
+  }),
+
   // ---- The group: its members see it; changes by rank; an invitation is answered only by
   // the invitee.
   row('showGroup', {
@@ -1169,7 +1188,11 @@ const ROWS: readonly Row[] = [
       self: ok('addMember', 'fay olga; invited stan'),
     },
   }),
+  // Levels: the owner, or a member above both the old and the new level, moves a member up;
+  // a move down puts the member under new superiors, so only the member makes it
+  // (server/domain/groups.ts, changeLevel).
   row('changeLevel', {
+    variant: 'olga down, by her own command',
     phase: 'write',
     copy: ranksCopy,
     request: (c) => ({
@@ -1179,8 +1202,41 @@ const ROWS: readonly Row[] = [
     sees: (answer) => groupOf(answer.group),
     expect: {
       ...SIGNED_OUT_REFUSED,
+      // The owner included: olga's consent is hers to give.
       ...each(LIVE, no('forbidden')),
-      superior: ok('changeLevel', 'sam:0 pat:1 olga:2 sue:2; invited ivy:2'),
+      self: ok('changeLevel', 'sam:0 pat:1 olga:2 sue:2; invited ivy:2'),
+    },
+  }),
+  row('changeLevel', {
+    variant: "sue up, to olga's level",
+    phase: 'write',
+    copy: ranksCopy,
+    request: (c) => ({
+      params: { group: c.copy?.group ?? 'ranks', username: 'sue' },
+      body: { level: 1 },
+    }),
+    sees: (answer) => groupOf(answer.group),
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      // Olga is above sue but not above level 1; sue never raises herself.
+      ...each(LIVE, no('forbidden')),
+      superior: ok('changeLevel', 'sam:0 olga:1 pat:1 sue:1; invited ivy:2'),
+    },
+  }),
+  row('changeLevel', {
+    variant: "sue down, below olga's reach",
+    phase: 'write',
+    copy: ranksCopy,
+    request: (c) => ({
+      params: { group: c.copy?.group ?? 'ranks', username: 'sue' },
+      body: { level: 3 },
+    }),
+    sees: (answer) => groupOf(answer.group),
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      // Olga and sam are above both levels, but a move down needs sue's own yes.
+      ...each(LIVE, no('forbidden')),
+      subordinate: ok('changeLevel', 'sam:0 olga:1 pat:1 sue:3; invited ivy:2'),
     },
   }),
   row('removeMember', {

@@ -5,16 +5,18 @@ import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseUsernames, requiredWhenFlag } from '../../flags.js';
 import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
-import { renderScheduled } from '../../ui/views.js';
+import { formatInstant, relativeHint, renderScheduled } from '../../ui/views.js';
 
 /** `agenda event add <title>`: a personal event, an appointment (`--with`) or a group event. */
 export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAnswer> {
   static override summary =
     'Schedule an event, an appointment (--with) or a group event (--group).';
   static override description =
-    'Times without an offset are read in --tz (else the local zone), which is also the zone a recurrence (--repeat) follows, daylight saving included. An event that overlaps one you accepted is refused (exit 4, with the list) unless --allow-conflict.';
+    'Times are read in --tz (else the local zone), which is also the zone a recurrence (--repeat) follows, daylight saving included. --start and --end need a time of day: "tomorrow" alone is refused (write "tomorrow 9am"); a day in ISO form (2026-03-02) is its midnight. An --end written without a day ("10am") is the first such time after the start. A start in the past is scheduled anyway, with a warning on stderr. An event that overlaps one you accepted is refused (exit 4, with the list) unless --allow-conflict.';
   static override examples = [
-    '<%= config.bin %> event add "Dentist" --start "tomorrow 09:30" --duration 45m',
+    '<%= config.bin %> event add "Dentist" --start "tomorrow 9:30am" --duration 45m',
+    '<%= config.bin %> event add "Planning" --start "next monday 14:00" --end 15:30',
+    '<%= config.bin %> event add "Call" --start "in 2 hours" --duration "1h30"',
     '<%= config.bin %> event add "1:1" --start 2026-03-02T10:00 --end 2026-03-02T10:30 --with bob --tz Europe/Madrid',
     '<%= config.bin %> event add "Weekly sync" --start 2026-03-02T09:00 --duration 1h --group team --repeat "FREQ=WEEKLY;BYDAY=MO"',
   ];
@@ -29,8 +31,11 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
 
   protected async execute(): Promise<Outcome<ScheduledAnswer>> {
     const { flags } = this;
-    const start = this.when(flags.start, 'start');
-    const end = flags.end === undefined ? undefined : this.when(flags.end, 'end');
+    const start = this.when(flags.start, 'start', { needsTime: true });
+    const end =
+      flags.end === undefined
+        ? undefined
+        : this.when(flags.end, 'end', { needsTime: true, after: start });
     const duration = flags.duration === undefined ? undefined : parseDuration(flags.duration);
     if (end === undefined && duration === undefined) {
       throw new InvalidInput('say how long it lasts: --end <when> or --duration <duration>', {
@@ -38,6 +43,14 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
       });
     }
     if (end !== undefined) requireEndAfterStart(start, end);
+    if (start < this.now.startOf('minute')) {
+      // Recording what already happened is allowed (a meeting held, a trip taken); the
+      // natural forms never land in the past by themselves, so this was typed on purpose or
+      // by mistake, and a person should know which before the invitations go out.
+      this.caution(
+        `the start (${formatInstant(toApiInstant(start), this.view)}) is ${relativeHint(toApiInstant(start), this.now)}, in the past: scheduled anyway`,
+      );
+    }
     const request: CreateEventRequest = {
       title: this.args.title,
       start: toApiInstant(start),

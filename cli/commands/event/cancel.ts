@@ -1,36 +1,92 @@
 import { Args, Flags } from '@oclif/core';
+import { DateTime } from 'luxon';
+import { InvalidInput, NotFound } from '../../../contract/errors.js';
 import type { EventAnswer } from '../../../contract/api.js';
+import type { AgendaApi } from '../../http/agenda-api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
-import { toApiInstant } from '../../time.js';
+import { parseDayOrTime, toApiInstant } from '../../time.js';
+import type { DayOrTime } from '../../time.js';
+import { formatInstant } from '../../ui/views.js';
 
-/** `agenda event cancel <id> [--occurrence <when>]`: cancels an event you organize. */
+/** `agenda event cancel <id> [--occurrence <day or time>]`: cancels an event you organize. */
 export default class EventCancel extends AgendaCommand<typeof EventCancel, EventAnswer> {
   static override summary =
     'Cancel an event you organize (all occurrences, or one with --occurrence); attendees are told.';
+  static override description =
+    '--occurrence takes the day of the occurrence (2026-12-14, dec 14, monday, tomorrow: a day in --tz, else the local zone) when the event happens once that day; when it happens several times that day, the command lists them and asks for the time (--occurrence "2026-12-14 09:00").';
+  static override examples = [
+    '<%= config.bin %> event cancel 3f2c… --occurrence 2026-12-14',
+    '<%= config.bin %> event cancel 3f2c… --occurrence "next monday"',
+    '<%= config.bin %> event cancel 3f2c… --occurrence "2026-12-14 09:00"',
+  ];
   static override args = {
     id: Args.string({ description: 'The event (series) id.', required: true }),
   };
   static override flags = {
     occurrence: Flags.string({
-      description: 'Cancel only the occurrence of a recurring event that starts at this time.',
-      helpValue: '<when>',
+      description:
+        'Cancel only the occurrence of a recurring event on this day, or starting at this time.',
+      helpValue: '<day|when>',
     }),
   };
 
   protected async execute(): Promise<Outcome<EventAnswer>> {
-    const occurrence =
+    const asked =
       this.flags.occurrence === undefined
         ? undefined
-        : toApiInstant(this.when(this.flags.occurrence, 'occurrence'));
+        : parseDayOrTime(this.flags.occurrence, {
+            zone: this.zone,
+            now: this.now,
+            field: 'occurrence',
+          });
     const { api } = await this.connect({ authenticated: true });
+    const occurrence = asked === undefined ? undefined : await this.occurrenceStart(api, asked);
     const answer = await this.slow('Cancelling…', api.cancelEvent(this.args.id, occurrence));
     return {
       result: answer,
       human: () =>
         occurrence === undefined
           ? `Cancelled ${this.palette.bold(answer.event.title)} (${answer.event.id}).`
-          : `Cancelled the ${occurrence} occurrence of ${this.palette.bold(answer.event.title)}.`,
+          : `Cancelled the ${formatInstant(occurrence, this.view)} occurrence of ${this.palette.bold(answer.event.title)}.`,
     };
+  }
+
+  /** The start of the occurrence asked for: as given, or the one of the event on that day. */
+  private async occurrenceStart(api: AgendaApi, asked: DayOrTime): Promise<string> {
+    if (asked.kind === 'time') return toApiInstant(asked.at);
+    const { start, end } = asked;
+    const listed = await this.slow(
+      'Looking for the occurrence…',
+      api.listEvents({ from: toApiInstant(start), to: toApiInstant(end) }),
+    );
+    const starts = [
+      ...new Set(
+        listed.events
+          .filter((event) => event.id === this.args.id)
+          .map((event) => Date.parse(event.start))
+          .filter((ms) => ms >= start.toMillis() && ms < end.toMillis()),
+      ),
+    ].sort((a, b) => a - b);
+    const day = start.toFormat('ccc d LLL yyyy');
+    const [only] = starts;
+    if (only === undefined) {
+      throw new NotFound(
+        `event ${this.args.id} has no occurrence on ${day} (${this.zone}) in your agenda`,
+      );
+    }
+    if (starts.length > 1) {
+      const times = starts.map((ms) =>
+        start
+          .set({})
+          .plus({ milliseconds: ms - start.toMillis() })
+          .toFormat('HH:mm'),
+      );
+      throw new InvalidInput(
+        `event ${this.args.id} happens ${starts.length} times on ${day} (at ${times.join(', ')}): say which with --occurrence "${start.toFormat('yyyy-MM-dd')} ${times[0]}"`,
+        { field: 'occurrence' },
+      );
+    }
+    return toApiInstant(DateTime.fromMillis(only, { zone: this.zone }));
   }
 }

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { DateTime } from 'luxon';
 import { InvalidInput } from '../../../contract/errors.js';
 import type { ScheduledAnswer, UpdateEventRequest } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
@@ -11,9 +12,10 @@ import { renderScheduled } from '../../ui/views.js';
 export default class EventUpdate extends AgendaCommand<typeof EventUpdate, ScheduledAnswer> {
   static override summary = 'Change an event you organize; fields not given keep their value.';
   static override description =
-    'Times without an offset are read in --tz (else the local zone); --tz also moves the event to that zone. --repeat none ends a recurrence. --with invites more people. Attendees are told at once.';
+    'Times are read in --tz (else the local zone); --tz also moves the event to that zone. Moving --start alone keeps the length; --duration or --end alone keeps the start (an --end without a day, like 11am, is the first such time after it). --repeat none ends a recurrence. --with invites more people. Attendees are told at once.';
   static override examples = [
-    '<%= config.bin %> event update 3f2c… --start "tomorrow 10:00" --duration 30m',
+    '<%= config.bin %> event update 3f2c… --start "tomorrow 10am" --duration 30m',
+    '<%= config.bin %> event update 3f2c… --duration 2h',
     '<%= config.bin %> event update 3f2c… --title "Sprint review" --repeat none',
   ];
   static override args = {
@@ -27,20 +29,18 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
 
   protected async execute(): Promise<Outcome<ScheduledAnswer>> {
     const { flags } = this;
-    const start = flags.start === undefined ? undefined : this.when(flags.start, 'start');
-    const end = flags.end === undefined ? undefined : this.when(flags.end, 'end');
-    if (start !== undefined && end !== undefined) requireEndAfterStart(start, end);
+    const start =
+      flags.start === undefined ? undefined : this.when(flags.start, 'start', { needsTime: true });
     const repeat =
       flags.repeat === undefined
         ? undefined
         : flags.repeat.trim().toLowerCase() === 'none'
           ? null
           : flags.repeat;
+    const duration = flags.duration === undefined ? undefined : parseDuration(flags.duration);
     const request: UpdateEventRequest = {
       title: flags.title,
       start: start === undefined ? undefined : toApiInstant(start),
-      end: end === undefined ? undefined : toApiInstant(end),
-      duration: flags.duration === undefined ? undefined : parseDuration(flags.duration).iso,
       description: flags.description,
       location: flags.location,
       visibility: flags.visibility,
@@ -48,13 +48,35 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
       timeZone: flags.tz === undefined ? undefined : this.zone,
       with: flags.with === undefined ? undefined : parseUsernames(flags.with, 'with'),
     };
-    if (Object.values(request).every((value) => value === undefined)) {
+    const lengthChanges = flags.end !== undefined || duration !== undefined;
+    if (Object.values(request).every((value) => value === undefined) && !lengthChanges) {
       throw new InvalidInput(
         'nothing to change: give at least one of --title, --start, --end, --duration, --description, --location, --visibility, --repeat, --tz, --with',
       );
     }
     if (flags['allow-conflict']) request.allowConflict = true;
     const { api } = await this.connect({ authenticated: true });
+    // An end or a duration counts from the start: the new one, or else the event's own, which
+    // only the server knows. So `--duration 2h` alone keeps the start and sets the end 2 h
+    // after it, and `--end 11am` alone is the first 11:00 after the start.
+    const from =
+      start ??
+      (lengthChanges
+        ? DateTime.fromISO(
+            (await this.slow('Reading the event…', api.showEvent(this.args.id))).event.start,
+            {
+              zone: this.zone,
+            },
+          )
+        : undefined);
+    if (flags.end !== undefined) {
+      const end = this.when(flags.end, 'end', { needsTime: true, after: from });
+      if (from !== undefined) requireEndAfterStart(from, end);
+      request.end = toApiInstant(end);
+    } else if (duration !== undefined && from !== undefined) {
+      if (start === undefined) request.end = toApiInstant(from.plus({ milliseconds: duration.ms }));
+      else request.duration = duration.iso;
+    }
     const answer = await this.slow('Updating…', api.updateEvent(this.args.id, request));
     return { result: answer, human: () => renderScheduled('Updated', answer, this.view) };
   }
