@@ -9,7 +9,11 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
   static override summary =
     'Cancel an event you organize (all occurrences, or one with --occurrence); attendees are told.';
   static override args = {
-    id: Args.string({ description: 'The event (series) id.', required: true }),
+    id: Args.string({
+      description:
+        'The event: its id, a unique prefix of it (4+ characters), or #n of the last listing.',
+      required: true,
+    }),
   };
   static override flags = {
     occurrence: Flags.string({
@@ -24,7 +28,10 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
         ? undefined
         : toApiInstant(this.when(this.flags.occurrence, 'occurrence'));
     const { api } = await this.connect({ authenticated: true });
-    const answer = await this.slow('Cancelling…', api.cancelEvent(this.args.id, occurrence));
+    const answer = await this.slow(
+      'Cancelling…',
+      api.cancelEvent(await this.eventRef(this.args.id, api), occurrence),
+    );
     return {
       result: answer,
       human: () =>

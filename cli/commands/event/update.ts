@@ -17,7 +17,11 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
     '<%= config.bin %> event update 3f2c… --title "Sprint review" --repeat none',
   ];
   static override args = {
-    id: Args.string({ description: 'The event (series) id.', required: true }),
+    id: Args.string({
+      description:
+        'The event: its id, a unique prefix of it (4+ characters), or #n of the last listing.',
+      required: true,
+    }),
   };
   static override flags = {
     title: Flags.string({ description: 'A new title.' }),
@@ -55,7 +59,10 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
     }
     if (flags['allow-conflict']) request.allowConflict = true;
     const { api } = await this.connect({ authenticated: true });
-    const answer = await this.slow('Updating…', api.updateEvent(this.args.id, request));
+    const answer = await this.slow(
+      'Updating…',
+      api.updateEvent(await this.eventRef(this.args.id, api), request),
+    );
     return { result: answer, human: () => renderScheduled('Updated', answer, this.view) };
   }
 }
