@@ -8,4 +8,11 @@ import { register } from 'tsx/esm/api';
 register();
 // The loader is already in place: oclif must not look for ts-node or compiled output.
 settings.enableAutoTranspile = false;
-await execute({ dir: import.meta.url });
+// Without a command (nothing, or only flags: `agenda --profile work`), `agenda` shows today
+// and what is next (cli/commands/home.ts); --help and --version keep their meaning.
+const argv = process.argv.slice(2);
+const first = argv[0];
+const home =
+  first === undefined ||
+  (first.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(first));
+await execute({ dir: import.meta.url, ...(home ? { args: ['home', ...argv] } : {}) });

@@ -464,7 +464,10 @@ export function renderDayList(
   options: {
     readonly firstNumber?: number;
     readonly from?: DateTime;
+    /** Whether each day's events come under a heading (true); else one list. */
     readonly headings?: boolean;
+    /** What each event's line starts with: two blanks under headings, else none. */
+    readonly indent?: string;
   } = {},
 ): string {
   const { palette, zone } = context;
@@ -476,7 +479,7 @@ export function renderDayList(
     return (from !== undefined && start < from ? from : start).startOf('day');
   };
   const headings = options.headings ?? true;
-  const indent = headings ? '  ' : '';
+  const indent = options.indent ?? (headings ? '  ' : '');
   const columns: TableColumn<ListedRow, Paint>[] = [
     {
       key: 'n',
