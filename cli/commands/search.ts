@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { EventsAnswer } from '../../contract/api.js';
 import { InvalidInput } from '../../contract/errors.js';
-import { SEARCH_TEXT_MAX_LENGTH } from '../../contract/limits.js';
+import { MAX_QUERY_SPAN_MS, SEARCH_TEXT_MAX_LENGTH } from '../../contract/limits.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { viewWidth } from '../calendar-views.js';
@@ -11,7 +11,7 @@ import { requireEndAfterStart, toApiInstant } from '../time.js';
 import { renderDayList } from '../ui/calendar.js';
 import { formatSpan } from '../ui/views.js';
 
-/** How far back and ahead `search` looks by default: half the widest window each way. */
+/** How far back `search` looks by default; it looks as far ahead as the widest window allows. */
 export const SEARCH_DAYS_EACH_WAY = 183;
 
 /** `agenda search <text>`: your events whose title, description or location contain a text. */
@@ -29,7 +29,7 @@ export default class Search extends AgendaCommand<typeof Search, WholeList<Event
   };
   static override flags = {
     from: whenFlag(`Start of the interval (default: ${SEARCH_DAYS_EACH_WAY} days ago)`),
-    to: whenFlag(`End of the interval (default: ${SEARCH_DAYS_EACH_WAY} days after --from's day)`),
+    to: whenFlag('End of the interval (default: 366 days after --from, the widest allowed)'),
     width: Flags.integer({
       description: "Columns to fit the list to (default: the terminal's; piped: nothing is cut).",
       min: 20,
@@ -49,11 +49,10 @@ export default class Search extends AgendaCommand<typeof Search, WholeList<Event
       this.flags.from === undefined
         ? this.now.minus({ days: SEARCH_DAYS_EACH_WAY }).startOf('day')
         : this.when(this.flags.from, 'from');
+    // The widest window the server takes, exactly (a calendar year could be an hour more).
     const to =
       this.flags.to === undefined
-        ? (this.flags.from === undefined ? this.now : from).plus({
-            days: SEARCH_DAYS_EACH_WAY,
-          })
+        ? from.plus({ milliseconds: MAX_QUERY_SPAN_MS })
         : this.when(this.flags.to, 'to');
     requireEndAfterStart(from, to, { start: 'from', end: 'to' });
     const { api } = await this.connect({ authenticated: true });

@@ -159,7 +159,8 @@ export function wrapToWidth(text: string, width: number, maxLines: number): stri
       fit += segment;
       used += cells;
     }
-    const space = fit.lastIndexOf(' ');
+    // A line that ends where a word does needs no earlier break.
+    const space = rest[fit.length] === ' ' ? fit.length : fit.lastIndexOf(' ');
     // Break at the last space when it keeps a fair part of the line; else inside the word.
     const cut = space > 0 && displayWidth(fit.slice(0, space)) >= width / 3 ? space : fit.length;
     if (cut === 0) {
