@@ -3,6 +3,7 @@
 // through tsx's ESM loader, registered here before oclif imports any of them: a clone works
 // right after `npm ci`, with no build step.
 import { execute, settings } from '@oclif/core';
+import process from 'node:process';
 import { register } from 'tsx/esm/api';
 
 register();

@@ -21,13 +21,15 @@ export default class Today extends AgendaCommand<typeof Today, CalendarViewResul
       "Fetching the day's events…",
       api.listEvents({ from: toApiInstant(first), to: toApiInstant(first.plus({ days: 1 })) }),
     );
-    await this.remember(answer.events, true);
-    const { result } = calendarResult('today', answer.events, first, 1, this.zone);
+    const { days, result } = calendarResult('today', answer.events, first, 1, this.zone);
+    // The day's events, as the numbers will name them.
+    const events = days[0]?.events ?? [];
+    await this.remember(events, true);
     return {
       result,
       human: () => {
         const heading = this.palette.bold(dayHeading(first, this.now.setZone(this.zone)));
-        if (answer.events.length === 0) {
+        if (events.length === 0) {
           return `${heading}\n  ${this.palette.dim('Nothing on this day.')}`;
         }
         const context = {
@@ -37,7 +39,7 @@ export default class Today extends AgendaCommand<typeof Today, CalendarViewResul
           width: viewWidth(this.flags.width, this.terminal),
           cut: this.terminal.stdout.isTTY === true || this.flags.width !== undefined,
         };
-        return `${heading}\n${renderDayList(answer.events, context, { from: first, headings: false, indent: '  ' })}`;
+        return `${heading}\n${renderDayList(events, context, { from: first, headings: false, indent: '  ' })}`;
       },
     };
   }
