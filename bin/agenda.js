@@ -21,10 +21,18 @@ const { execute, settings } = await import('@oclif/core');
 // The code is JavaScript already, or tsx's loader is in place: oclif must not look for
 // ts-node nor map the commands to other files.
 settings.enableAutoTranspile = false;
+// Without a command (nothing, or only flags: `agenda --profile work`), `agenda` shows today
+// and what is next (cli/commands/home.ts); --help and --version keep their meaning.
+const argv = process.argv.slice(2);
+const first = argv[0];
+const home =
+  first === undefined ||
+  (first.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(first));
+const args = home ? { args: ['home', ...argv] } : {};
 if (fromSources) {
   const { register } = await import('tsx/esm/api');
   register();
-  await execute({ dir: import.meta.url });
+  await execute({ dir: import.meta.url, ...args });
 } else {
-  await execute({ dir: dist });
+  await execute({ dir: dist, ...args });
 }

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { Command, Errors, Flags } from '@oclif/core';
 import type { Config, Interfaces } from '@oclif/core';
 import type { DateTime } from 'luxon';
+import type { EventView } from '../contract/views.js';
 import {
   Conflict,
   Internal,
@@ -37,12 +38,14 @@ import type { AgendaError } from '../contract/errors.js';
 import { AgendaApi } from './http/agenda-api.js';
 import { GatewayClient, parseServerList } from './http/gateway-client.js';
 import { SessionTokens } from './http/session-tokens.js';
+import { ListingStore, resolveEventRef } from './event-refs.js';
+import type { RememberedEvent } from './event-refs.js';
 import { ProfileStore, defaultConfigDir, loginEndsAt } from './profiles.js';
 import { ProfileTokenStore } from './session.js';
 import type { Profile, StoredLogin } from './profiles.js';
 import { flushed, processTerminal } from './terminal.js';
 import type { Terminal } from './terminal.js';
-import { currentInstant, parseInterval, parseWhen, resolveZone } from './time.js';
+import { currentInstant, parseInterval, parseWhen, resolveZone, toApiInstant } from './time.js';
 import { coloursWanted, createPalette } from './ui/palette.js';
 import type { Palette } from './ui/palette.js';
 import { whileSlow } from './ui/spinner.js';
@@ -276,6 +279,46 @@ export abstract class AgendaCommand<
   protected get profiles(): ProfileStore {
     const flags = this.flags as { 'config-dir'?: string };
     return new ProfileStore(flags['config-dir'] ?? defaultConfigDir(this.terminal.env));
+  }
+
+  /** What this profile was shown lately: the numbered listing (`#n`) and ids for prefixes. */
+  protected get listing(): ListingStore {
+    return new ListingStore(this.profiles, this.profileName);
+  }
+
+  /**
+   * Remembers events this command showed, numbered `#1…` in order when `numbered` (see
+   * cli/event-refs.ts); off a numbered view they still help resolve id prefixes.
+   */
+  protected remember(events: readonly EventView[], numbered: boolean): Promise<void> {
+    return this.listing.remember(`agenda ${this.id ?? ''}`.trim(), events, { numbered });
+  }
+
+  /**
+   * The event id an argument names: a whole id, `#n` of the last numbered listing, or a
+   * unique prefix of at least 4 characters (cli/event-refs.ts). A prefix not among the ids
+   * this profile was shown is looked for among the caller's events of the year around now
+   * and their pending invitations.
+   */
+  protected eventRef(text: string, api: AgendaApi, field = 'id'): Promise<string> {
+    return resolveEventRef(text, {
+      listing: this.listing,
+      field,
+      lookup: async (): Promise<RememberedEvent[]> => {
+        const [listed, invited] = await Promise.all([
+          api.listEvents({
+            from: toApiInstant(this.now.minus({ days: 183 })),
+            to: toApiInstant(this.now.plus({ days: 183 })),
+          }),
+          api.invitations(),
+        ]);
+        return [...listed.events, ...invited.invitations].map((e) => ({
+          id: e.id,
+          title: e.title,
+          start: e.start,
+        }));
+      },
+    });
   }
 
   protected get profileName(): string {

@@ -286,6 +286,21 @@ export const API_ROUTES = {
     answer: json<EventsAnswer>(200, 'events'),
     errors: ['too_complex'],
   }),
+  /**
+   * One page of the caller's occurrences in the interval, as `listEvents` lists them, whose
+   * event's title, description or location contains `q` (case-insensitively, at most
+   * `SEARCH_TEXT_MAX_LENGTH` characters). Bounded as the list is: by the interval (at most
+   * `MAX_QUERY_SPAN_MS`) and the page; only events the caller is on the list of are searched.
+   */
+  searchEvents: route({
+    method: 'GET',
+    path: '/v1/search',
+    auth: 'user',
+    query: { q: 'required', ...interval },
+    paged: 'event',
+    answer: json<EventsAnswer>(200, 'events'),
+    errors: ['too_complex'],
+  }),
   showEvent: route({
     method: 'GET',
     path: '/v1/events/:eventId',

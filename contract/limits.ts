@@ -44,6 +44,8 @@ export const MAX_REPORTED_CONFLICTS = 100;
 
 /** Longest interval a list, agenda, conflicts or free-time query may span. */
 export const MAX_QUERY_SPAN_MS = 366 * DAY;
+/** The longest text `GET /v1/search` looks for (it needs at least one non-blank character). */
+export const SEARCH_TEXT_MAX_LENGTH = 200;
 
 export const MAX_RRULE_INTERVAL = 999;
 export const MAX_RRULE_COUNT = 5000;

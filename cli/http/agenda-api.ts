@@ -293,6 +293,15 @@ export class AgendaApi {
     return { events: pages.flatMap((p) => p.events) };
   }
 
+  /**
+   * The caller's occurrences in the interval whose event's title, description or location
+   * contains `text`: every page, in order.
+   */
+  async searchEvents(text: string, interval: QueryInterval): Promise<WholeList<EventsAnswer>> {
+    const pages = await this.allPages('searchEvents', { q: text, ...interval });
+    return { events: pages.flatMap((p) => p.events) };
+  }
+
   showEvent(id: string): Promise<EventAnswer> {
     return this.call('showEvent', { params: { eventId: id } });
   }

@@ -51,6 +51,8 @@ test('the agenda binary logs in, reuses the stored login and reports errors as J
   gateway
     .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
     .on('GET', '/v1/events', { status: 200, json: { events: [eventView()] } })
+    // `nope` reads as an id prefix: looked for among the events and invitations first.
+    .on('GET', '/v1/invitations', { status: 200, json: { invitations: [], groupInvitations: [] } })
     .on('GET', '/v1/events/:id', errorAnswer(404, 'not_found', 'no such event'));
   const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir(), AGENDA_PROFILE: 'work' };
 

@@ -63,6 +63,7 @@ async function eventsGateway(): Promise<{ gateway: FakeGateway; configDir: strin
         ],
       },
     })
+    .on('GET', '/v1/invitations', { status: 200, json: { invitations: [], groupInvitations: [] } })
     .on('GET', '/v1/events/missing', errorAnswer(404, 'not_found', 'no event missing'))
     .on('GET', '/v1/events/secret', errorAnswer(403, 'forbidden', 'not your event'))
     .on('GET', '/v1/events/:id', (_request, params) => ({
@@ -406,7 +407,10 @@ test('event list shows a table with pending, cancelled and conflicting events, c
   const plain = await runCommand(EventList, argv);
   t.is(plain.exitCode, 0, plain.stderr);
   const lines = plain.stdout.trimEnd().split('\n');
-  t.regex(lines[0] ?? '', /^WHEN\s+STARTS\s+TITLE\s+STATUS\s+CONFLICT\s+ORGANIZER\s+GROUP\s+ID$/);
+  t.regex(
+    lines[0] ?? '',
+    /^ #\s+WHEN\s+STARTS\s+TITLE\s+STATUS\s+CONFLICT\s+ORGANIZER\s+GROUP\s+ID$/,
+  );
   t.is(lines.length, 4);
   // Columns line up: every row has its title where the header has TITLE.
   const titleColumn = (lines[0] ?? '').indexOf('TITLE');

@@ -16,6 +16,7 @@ import type {
 } from '../../contract/views.js';
 import type { ScheduledAnswer } from '../../contract/api.js';
 import type { Paint, Palette } from './palette.js';
+import { describeRecurrence } from './recurrence.js';
 import { renderTable } from './table.js';
 import type { Column } from './table.js';
 
@@ -141,7 +142,11 @@ function whenColumns(context: ViewContext): Column<{ start: string; end: string 
   ];
 }
 
-/** A table of occurrences (a list or the caller's invitations). */
+/**
+ * A table of occurrences (a list or the caller's invitations), numbered `#1…` in order as
+ * the listing the command saves (`agenda event show '#2'`), ids cut to 8 characters (any
+ * unique prefix names an event); a REPEATS column, in words, when any of them recurs.
+ */
 export function renderEvents(
   events: readonly EventView[],
   context: ViewContext,
@@ -150,16 +155,39 @@ export function renderEvents(
   if (events.length === 0) return context.palette.dim(whenEmpty);
   const { palette } = context;
   const occurrence = occurrenceColumns(palette);
+  const numbered = events.map((event, i) => ({ ...event, number: i + 1 }));
+  type Numbered = (typeof numbered)[number];
+  const repeats: Column<Numbered>[] = events.some((event) => event.recurrence !== null)
+    ? [
+        {
+          key: 'repeats',
+          header: 'REPEATS',
+          text: (event) =>
+            event.recurrence === null ? '' : describeRecurrence(event.recurrence, context.zone),
+          style: () => palette.dim,
+          truncate: true,
+          minWidth: 7,
+        },
+      ]
+    : [];
   return renderTable(
-    events,
+    numbered,
     [
+      {
+        key: 'number',
+        header: '#',
+        text: (event) => `#${event.number}`,
+        style: () => palette.dim,
+        align: 'right',
+      },
       ...whenColumns(context),
       occurrence.title,
+      ...repeats,
       occurrence.status,
       occurrence.conflict,
       { key: 'organizer', header: 'ORGANIZER', text: (event) => event.organizer, truncate: true },
       { key: 'group', header: 'GROUP', text: (event) => event.group ?? '', truncate: true },
-      { key: 'id', header: 'ID', text: (event) => event.id, style: () => palette.dim },
+      { key: 'id', header: 'ID', text: (event) => event.id.slice(0, 8), style: () => palette.dim },
     ],
     { paintHeader: palette.dim, width: context.width },
   );
@@ -179,7 +207,12 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
   ];
   if (event.group !== null) rows.push(['group', event.group]);
   rows.push(['visibility', event.visibility]);
-  if (event.recurrence !== null) rows.push(['repeats', event.recurrence]);
+  if (event.recurrence !== null) {
+    rows.push([
+      'repeats',
+      `${describeRecurrence(event.recurrence, context.zone)}  ${palette.dim(`(${event.recurrence})`)}`,
+    ]);
+  }
   if (event.exceptions.length > 0) {
     rows.push([
       'except',

@@ -91,6 +91,7 @@ const SAMPLE_COMMANDS: Readonly<Record<string, object>> = {
 const SAMPLE_QUERIES: Readonly<Record<string, object>> = {
   'event.list': { type: 'event.list', from: 0, to: 1 },
   'event.show': { type: 'event.show', eventId: 'e1' },
+  'event.search': { type: 'event.search', text: 'standup', from: 0, to: 1 },
   'invitation.list': { type: 'invitation.list' },
   'feed.list': { type: 'feed.list' },
   'user.beingPurged': { type: 'user.beingPurged', limit: 10 },

@@ -123,6 +123,8 @@ export type {
   TransferOwnershipCommand,
 } from './groups.js';
 
+export { eventMatcher, validateSearchText } from './search.js';
+
 export {
   cancelEvent,
   cancelOccurrence,

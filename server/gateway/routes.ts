@@ -8,7 +8,7 @@
  * behind {@link ApiCall}, so this file reads as the route → op mapping and nothing else.
  */
 import { z } from 'zod';
-import { parseInstant, validateTimeZone } from '../domain/index.js';
+import { parseInstant, validateSearchText, validateTimeZone } from '../domain/index.js';
 import { Internal, isAgendaError } from '../../contract/errors.js';
 import type { FeedAnswer } from '../../contract/api.js';
 import {
@@ -266,6 +266,15 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
   listEvents: (call) =>
     call.dispatch(
       query({ type: 'event.list', ...call.query.interval(), ...call.query.page('event') }),
+    ),
+  searchEvents: (call) =>
+    call.dispatch(
+      query({
+        type: 'event.search',
+        text: validateSearchText(call.query.required('q')),
+        ...call.query.interval(),
+        ...call.query.page('event'),
+      }),
     ),
   showEvent: (call) =>
     call.dispatch(

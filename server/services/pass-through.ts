@@ -58,6 +58,7 @@ const COMMANDS_FOR_USERS: { readonly [T in CommandType]: boolean } = {
 const QUERIES_FOR_USERS: { readonly [T in QueryType]: boolean } = {
   'event.list': true,
   'event.show': true,
+  'event.search': true,
   'invitation.list': true,
   'feed.list': false,
   'conflicts.list': true,

@@ -81,6 +81,7 @@ export const COMMAND_ACCESS: { readonly [T in CommandType]: Grants } = {
 export const QUERY_ACCESS: { readonly [T in QueryType]: Grants } = {
   'event.list': CALENDAR,
   'event.show': CALENDAR,
+  'event.search': CALENDAR,
   'invitation.list': CALENDAR,
   'feed.list': { users: 'any' },
   'conflicts.list': CALENDAR,

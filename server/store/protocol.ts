@@ -40,6 +40,7 @@ import {
   MAX_IMPORTED_EVENTS,
   MAX_INVITEES,
   MAX_PAGE_SIZE,
+  SEARCH_TEXT_MAX_LENGTH,
 } from '../domain/index.js';
 
 /** The protocol version this module speaks; anything else is refused. */
@@ -287,6 +288,16 @@ const page = {
 /** Every query body, by `type`. */
 const queryBody = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('event.list'), from: instant, to: instant, ...page }),
+  z.strictObject({
+    type: z.literal('event.search'),
+    text: z
+      .string()
+      .min(1)
+      .max(SEARCH_TEXT_MAX_LENGTH * 2),
+    from: instant,
+    to: instant,
+    ...page,
+  }),
   z.strictObject({ type: z.literal('event.show'), eventId: id }),
   z.strictObject({ type: z.literal('invitation.list') }),
   z.strictObject({ type: z.literal('feed.list') }),
@@ -540,6 +551,7 @@ export interface StoreStatus {
  */
 export interface QueryResults {
   'event.list': { readonly events: readonly EventView[]; readonly next: string | null };
+  'event.search': { readonly events: readonly EventView[]; readonly next: string | null };
   'event.show': { readonly event: EventDetailsView };
   'invitation.list': {
     readonly invitations: readonly EventDetailsView[];

@@ -14,6 +14,7 @@ import {
   freeTimePeople,
   eventsPageOf,
   eventsShownInList,
+  eventMatcher,
   expandListing,
   listGroups,
   listGroupInvitations,
@@ -107,6 +108,31 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
         expandListing(window, env.rows.listing(actor, window)),
       ),
     );
+    return eventsPageOf(plan, env.rows.events(eventsShownInList(plan)));
+  },
+
+  'event.search': (body, env) => {
+    const actor = env.actor();
+    const matches = eventMatcher(body.text);
+    // The list's own expansion (kept for its pages, as `event.list`'s), cut to the events
+    // whose text matches among those reaching what is left after the cursor: the window
+    // bounds the search as it bounds the list.
+    const plan = planListingPage(pageOf(body), (window, scan) => {
+      const expansion = env.listings.expansion(
+        actor,
+        window,
+        env.keyVersion(KEYS.agenda(actor)),
+        () => expandListing(window, env.rows.listing(actor, window)),
+      );
+      const reaching = new Set(env.rows.listing(actor, scan).map((entry) => entry.event.id));
+      const matching = new Set(
+        [...env.rows.events(reaching).values()].filter(matches).map((event) => event.id),
+      );
+      return {
+        ...expansion,
+        rows: expansion.rows.filter((row) => matching.has(row.occurrence.eventId)),
+      };
+    });
     return eventsPageOf(plan, env.rows.events(eventsShownInList(plan)));
   },
 

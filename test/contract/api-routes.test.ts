@@ -47,6 +47,9 @@ const requests: { readonly [K in CallableRoute]: RequestOf<K> } = {
   revokeFeed: { params: { feedId: 'f1' } },
   createEvent: { body: { title: 'Standup', start: '2026-03-02T09:00:00Z', duration: '15m' } },
   listEvents: { query: { from: '2026-03-01T00:00:00Z', to: '2026-03-08T00:00:00Z' } },
+  searchEvents: {
+    query: { q: 'standup', from: '2026-03-01T00:00:00Z', to: '2026-03-08T00:00:00Z' },
+  },
   showEvent: { params: { eventId: 'e1' } },
   updateEvent: { params: { eventId: 'e1' }, body: { title: 'Retro' } },
   cancelEvent: { params: { eventId: 'e1' } },

@@ -21,7 +21,11 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
     '<%= config.bin %> event cancel 3f2c… --occurrence "2026-12-14 09:00"',
   ];
   static override args = {
-    id: Args.string({ description: 'The event (series) id.', required: true }),
+    id: Args.string({
+      description:
+        'The event: its id, a unique prefix of it (4+ characters), or #n of the last listing.',
+      required: true,
+    }),
   };
   static override flags = {
     occurrence: Flags.string({
@@ -41,8 +45,9 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
             field: 'occurrence',
           });
     const { api } = await this.connect({ authenticated: true });
-    const occurrence = asked === undefined ? undefined : await this.occurrenceStart(api, asked);
-    const answer = await this.slow('Cancelling…', api.cancelEvent(this.args.id, occurrence));
+    const id = await this.eventRef(this.args.id, api);
+    const occurrence = asked === undefined ? undefined : await this.occurrenceStart(api, id, asked);
+    const answer = await this.slow('Cancelling…', api.cancelEvent(id, occurrence));
     return {
       result: answer,
       human: () =>
@@ -53,7 +58,7 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
   }
 
   /** The start of the occurrence asked for: as given, or the one of the event on that day. */
-  private async occurrenceStart(api: AgendaApi, asked: DayOrTime): Promise<string> {
+  private async occurrenceStart(api: AgendaApi, id: string, asked: DayOrTime): Promise<string> {
     if (asked.kind === 'time') return toApiInstant(asked.at);
     const { start, end } = asked;
     const listed = await this.slow(
@@ -63,7 +68,7 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
     const starts = [
       ...new Set(
         listed.events
-          .filter((event) => event.id === this.args.id)
+          .filter((event) => event.id === id)
           .map((event) => Date.parse(event.start))
           .filter((ms) => ms >= start.toMillis() && ms < end.toMillis()),
       ),
@@ -71,9 +76,7 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
     const day = start.toFormat('ccc d LLL yyyy');
     const [only] = starts;
     if (only === undefined) {
-      throw new NotFound(
-        `event ${this.args.id} has no occurrence on ${day} (${this.zone}) in your agenda`,
-      );
+      throw new NotFound(`event ${id} has no occurrence on ${day} (${this.zone}) in your agenda`);
     }
     if (starts.length > 1) {
       const times = starts.map((ms) =>
@@ -83,7 +86,7 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
           .toFormat('HH:mm'),
       );
       throw new InvalidInput(
-        `event ${this.args.id} happens ${starts.length} times on ${day} (at ${times.join(', ')}): say which with --occurrence "${start.toFormat('yyyy-MM-dd')} ${times[0]}"`,
+        `event ${id} happens ${starts.length} times on ${day} (at ${times.join(', ')}): say which with --occurrence "${start.toFormat('yyyy-MM-dd')} ${times[0]}"`,
         { field: 'occurrence' },
       );
     }

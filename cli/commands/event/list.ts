@@ -10,7 +10,7 @@ import { formatSpan, renderEvents } from '../../ui/views.js';
 export default class EventList extends AgendaCommand<typeof EventList, WholeList<EventsAnswer>> {
   static override summary = 'List your events in an interval (default: the next 7 days).';
   static override description =
-    'Recurring events appear once per occurrence, each with the series id. Invitations you have not answered show as "you: pending", cancelled events as cancelled, overlaps as conflicts.';
+    'Recurring events appear once per occurrence, each with the series id. Invitations you have not answered show as "you: pending", cancelled events as cancelled, overlaps as conflicts. Rows are numbered: `agenda event show #2` shows the second.';
   static override examples = [
     '<%= config.bin %> event list',
     '<%= config.bin %> event list --from today --to +30d --json',
@@ -24,6 +24,7 @@ export default class EventList extends AgendaCommand<typeof EventList, WholeList
       'Fetching events…',
       api.listEvents({ from: toApiInstant(from), to: toApiInstant(to) }),
     );
+    await this.remember(answer.events, true);
     return {
       result: answer,
       human: () =>

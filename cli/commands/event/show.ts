@@ -8,12 +8,19 @@ import { renderEventDetails } from '../../ui/views.js';
 export default class EventShow extends AgendaCommand<typeof EventShow, EventAnswer> {
   static override summary = 'Show an event: times, recurrence, attendees and their answers.';
   static override args = {
-    id: Args.string({ description: 'The event (series) id.', required: true }),
+    id: Args.string({
+      description:
+        'The event: its id, a unique prefix of it (4+ characters), or #n of the last listing.',
+      required: true,
+    }),
   };
 
   protected async execute(): Promise<Outcome<EventAnswer>> {
     const { api } = await this.connect({ authenticated: true });
-    const answer = await this.slow('Fetching the event…', api.showEvent(this.args.id));
+    const answer = await this.slow(
+      'Fetching the event…',
+      api.showEvent(await this.eventRef(this.args.id, api)),
+    );
     return { result: answer, human: () => renderEventDetails(answer.event, this.view) };
   }
 }

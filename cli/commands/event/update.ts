@@ -19,7 +19,11 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
     '<%= config.bin %> event update 3f2c… --title "Sprint review" --repeat none',
   ];
   static override args = {
-    id: Args.string({ description: 'The event (series) id.', required: true }),
+    id: Args.string({
+      description:
+        'The event: its id, a unique prefix of it (4+ characters), or #n of the last listing.',
+      required: true,
+    }),
   };
   static override flags = {
     title: Flags.string({ description: 'A new title.' }),
@@ -56,18 +60,16 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
     }
     if (flags['allow-conflict']) request.allowConflict = true;
     const { api } = await this.connect({ authenticated: true });
+    const id = await this.eventRef(this.args.id, api);
     // An end or a duration counts from the start: the new one, or else the event's own, which
     // only the server knows. So `--duration 2h` alone keeps the start and sets the end 2 h
     // after it, and `--end 11am` alone is the first 11:00 after the start.
     const from =
       start ??
       (lengthChanges
-        ? DateTime.fromISO(
-            (await this.slow('Reading the event…', api.showEvent(this.args.id))).event.start,
-            {
-              zone: this.zone,
-            },
-          )
+        ? DateTime.fromISO((await this.slow('Reading the event…', api.showEvent(id))).event.start, {
+            zone: this.zone,
+          })
         : undefined);
     if (flags.end !== undefined) {
       const end = this.when(flags.end, 'end', { needsTime: true, after: from });
@@ -77,7 +79,7 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
       if (start === undefined) request.end = toApiInstant(from.plus({ milliseconds: duration.ms }));
       else request.duration = duration.iso;
     }
-    const answer = await this.slow('Updating…', api.updateEvent(this.args.id, request));
+    const answer = await this.slow('Updating…', api.updateEvent(id, request));
     return { result: answer, human: () => renderScheduled('Updated', answer, this.view) };
   }
 }

@@ -11,7 +11,11 @@ export default class InviteAccept extends AgendaCommand<typeof InviteAccept, Eve
   static override description =
     'Refused (exit 4, with the events in the way) when it overlaps an event you accepted, unless --allow-conflict.';
   static override args = {
-    'event-id': Args.string({ description: 'The event you are invited to.', required: true }),
+    'event-id': Args.string({
+      description:
+        'The event you are invited to: its id, a unique prefix (4+ characters), or #n of the last listing.',
+      required: true,
+    }),
   };
   static override flags = { 'allow-conflict': allowConflictFlag };
 
@@ -19,7 +23,7 @@ export default class InviteAccept extends AgendaCommand<typeof InviteAccept, Eve
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow(
       'Accepting…',
-      api.acceptInvitation(this.args['event-id'], {
+      api.acceptInvitation(await this.eventRef(this.args['event-id'], api, 'event-id'), {
         ...(this.flags['allow-conflict'] ? { allowConflict: true } : {}),
       }),
     );

@@ -8,12 +8,19 @@ export default class InviteDecline extends AgendaCommand<typeof InviteDecline, E
   static override summary =
     'Decline an invitation (in a flat group this cancels the event for everyone).';
   static override args = {
-    'event-id': Args.string({ description: 'The event you are invited to.', required: true }),
+    'event-id': Args.string({
+      description:
+        'The event you are invited to: its id, a unique prefix (4+ characters), or #n of the last listing.',
+      required: true,
+    }),
   };
 
   protected async execute(): Promise<Outcome<EventAnswer>> {
     const { api } = await this.connect({ authenticated: true });
-    const answer = await this.slow('Declining…', api.declineInvitation(this.args['event-id']));
+    const answer = await this.slow(
+      'Declining…',
+      api.declineInvitation(await this.eventRef(this.args['event-id'], api, 'event-id')),
+    );
     const { event } = answer;
     return {
       result: answer,

@@ -13,6 +13,7 @@ export default class InviteList extends AgendaCommand<typeof InviteList, Invitat
   protected async execute(): Promise<Outcome<InvitationsAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Fetching invitations…', api.invitations());
+    await this.remember(answer.invitations, true);
     return {
       result: answer,
       human: () => {

@@ -1,0 +1,91 @@
+/**
+ * What `agenda today`, `week` and `month` share: their flags, the days they fetch, their
+ * `--json` result, and the width a grid is drawn in.
+ *
+ * A grid cannot be drawn without a width, so unlike the lists (which cut nothing off a
+ * terminal) the calendar views always have one: `--width`, else the terminal's columns,
+ * else `$COLUMNS`, else 80 — what `khal calendar` and `gcalcli calw` do when piped.
+ */
+import { Flags } from '@oclif/core';
+import type { DateTime } from 'luxon';
+import type { EventView } from '../contract/views.js';
+import { InvalidInput } from '../contract/errors.js';
+import type { Terminal } from './terminal.js';
+import { dayKey, daysOf } from './ui/calendar.js';
+import type { CalendarDay } from './ui/calendar.js';
+
+/** The width used off a terminal, without `--width` or `$COLUMNS`. */
+export const DEFAULT_VIEW_WIDTH = 80;
+
+/** What a calendar view prints with `--json`: its days, each with the events on it. */
+export interface CalendarViewResult {
+  readonly view: 'today' | 'week' | 'month';
+  /** The interval shown, ISO instants with the zone's offset. */
+  readonly from: string;
+  readonly to: string;
+  readonly timeZone: string;
+  /** Every day of the interval, in order; an event over several days is on each. */
+  readonly days: ReadonlyArray<{ readonly date: string; readonly events: readonly EventView[] }>;
+}
+
+/** `--date` and `--width`, which every view takes. */
+export const viewFlags = {
+  date: Flags.string({
+    description:
+      'A day in the period to show (default: today): 2026-03-02, tomorrow, +7d, -1d… (alias --from).',
+    helpValue: '<when>',
+    aliases: ['from'],
+  }),
+  width: Flags.integer({
+    description: "Columns to draw in (default: the terminal's, else $COLUMNS, else 80).",
+    min: 20,
+    max: 1000,
+  }),
+};
+
+/** The width a view is drawn in; see the module comment. */
+export function viewWidth(flag: number | undefined, terminal: Terminal): number {
+  if (flag !== undefined) return flag;
+  const { stdout } = terminal;
+  if (stdout.isTTY === true && stdout.columns !== undefined && stdout.columns > 0) {
+    return stdout.columns;
+  }
+  const columns = Number(terminal.env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : DEFAULT_VIEW_WIDTH;
+}
+
+/** `2026-03` as the first of that month in `zone`, else undefined. */
+export function parseMonth(text: string, zone: string, now: DateTime): DateTime | undefined {
+  const match = /^(\d{4})-(\d{2})$/.exec(text.trim());
+  if (match === null) return undefined;
+  const month = Number(match[2]);
+  if (month < 1 || month > 12) {
+    throw new InvalidInput(`"${text}" names no month (01 to 12)`, { field: 'date' });
+  }
+  return now
+    .setZone(zone)
+    .set({ year: Number(match[1]), month, day: 1 })
+    .startOf('day');
+}
+
+/** The days of `[first, first + count days)` with their events, and the JSON result of them. */
+export function calendarResult(
+  view: CalendarViewResult['view'],
+  events: readonly EventView[],
+  first: DateTime,
+  count: number,
+  zone: string,
+): { days: CalendarDay[]; result: CalendarViewResult } {
+  const days = daysOf(events, first, count, zone);
+  const last = days[days.length - 1]?.date ?? first;
+  return {
+    days,
+    result: {
+      view,
+      from: first.toISO({ suppressMilliseconds: true }) ?? '',
+      to: last.plus({ days: 1 }).toISO({ suppressMilliseconds: true }) ?? '',
+      timeZone: zone,
+      days: days.map((day) => ({ date: dayKey(day.date), events: day.events })),
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { AgendaCommand } from '../base-command.js';
+import type { Outcome } from '../base-command.js';
+import { calendarResult, viewFlags, viewWidth } from '../calendar-views.js';
+import type { CalendarViewResult } from '../calendar-views.js';
+import { toApiInstant } from '../time.js';
+import { dayHeading, renderDayList } from '../ui/calendar.js';
+
+/** `agenda today`: the day's events, numbered. */
+export default class Today extends AgendaCommand<typeof Today, CalendarViewResult> {
+  static override summary = "Show today's events (or another day's with --date), numbered.";
+  static override description =
+    'Numbered for the commands that take an event: `agenda event show #2`. --json prints {view, from, to, timeZone, days: [{date, events}]}.';
+  static override examples = ['<%= config.bin %> today', '<%= config.bin %> today --date tomorrow'];
+  static override flags = { ...viewFlags };
+
+  protected async execute(): Promise<Outcome<CalendarViewResult>> {
+    const day = this.flags.date === undefined ? this.now : this.when(this.flags.date, 'date');
+    const first = day.setZone(this.zone).startOf('day');
+    const { api } = await this.connect({ authenticated: true });
+    const answer = await this.slow(
+      "Fetching the day's events…",
+      api.listEvents({ from: toApiInstant(first), to: toApiInstant(first.plus({ days: 1 })) }),
+    );
+    const { days, result } = calendarResult('today', answer.events, first, 1, this.zone);
+    // The day's events, as the numbers will name them.
+    const events = days[0]?.events ?? [];
+    await this.remember(events, true);
+    return {
+      result,
+      human: () => {
+        const heading = this.palette.bold(dayHeading(first, this.now.setZone(this.zone)));
+        if (events.length === 0) {
+          return `${heading}\n  ${this.palette.dim('Nothing on this day.')}`;
+        }
+        const context = {
+          zone: this.zone,
+          now: this.now,
+          palette: this.palette,
+          width: viewWidth(this.flags.width, this.terminal),
+          cut: this.terminal.stdout.isTTY === true || this.flags.width !== undefined,
+        };
+        return `${heading}\n${renderDayList(events, context, { from: first, headings: false, indent: '  ' })}`;
+      },
+    };
+  }
+}

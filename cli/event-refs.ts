@@ -1,0 +1,201 @@
+/**
+ * Naming an event without its 16-character id: wherever a command asks for an event id
+ * (`event show/update/cancel`, `invite accept/decline`), it also takes
+ *
+ * - `#n`, the n-th event of the last numbered listing on this profile (`agenda`, `today`,
+ *   `event list`, `search`, `month` with its list, `invite list`), saved next to the
+ *   profile in `profiles/<profile>.listing.json`;
+ * - a unique prefix of the id, git-style: at least {@link MIN_PREFIX} characters. It is
+ *   looked for first among the ids this profile was shown lately (the same file keeps the
+ *   last {@link KNOWN_IDS_KEPT}), then among one's own events in a bounded window around
+ *   now (the year centred on today, as one list request: the server's widest) and one's
+ *   pending invitations. Several matches are refused, listing them.
+ *
+ * Resolved here, in the client, rather than by a prefix route: a prefix a person types
+ * comes from something the CLI showed them, which the saved ids answer without a request;
+ * the fallback is the list route itself, whose cost is already bounded by its window and
+ * pages, and which sees exactly the events the caller may name (their own), so no new
+ * question about privacy or cost arises on the server. What it cannot find — an event more
+ * than half a year away that this profile never listed — still works by its whole id.
+ *
+ * Anything else (a whole id, a text shorter than the minimum, something not an id), and a
+ * prefix that matches nothing, is passed on unchanged, and the server says whether it names
+ * an event (exit 3 when not).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InvalidInput } from '../contract/errors.js';
+import type { EventView } from '../contract/views.js';
+import type { ProfileStore } from './profiles.js';
+
+/** The fewest characters of an id that are read as a prefix. */
+export const MIN_PREFIX = 4;
+/** The length of an id the server makes; a text this long is an id, not a prefix. */
+export const ID_LENGTH = 16;
+/** How many recently shown ids a profile keeps for prefixes. */
+export const KNOWN_IDS_KEPT = 2000;
+
+/** One event as the saved listing remembers it. */
+export interface RememberedEvent {
+  readonly id: string;
+  readonly title: string;
+  readonly start: string;
+}
+
+/** What a profile remembers of what it was shown. */
+export interface SavedListing {
+  /** What showed it (`agenda today`), for messages. */
+  readonly command: string;
+  readonly savedAt: string;
+  /** The last numbered listing: `#1` is the first. */
+  readonly numbered: readonly RememberedEvent[];
+  /** Ids shown lately (numbered or not), newest first, each once. */
+  readonly known: readonly RememberedEvent[];
+}
+
+const PREFIX = new RegExp(`^[a-z0-9]{${MIN_PREFIX},${ID_LENGTH - 1}}$`);
+
+/** The listing file of a profile, next to its login. */
+export class ListingStore {
+  constructor(
+    private readonly profiles: ProfileStore,
+    private readonly profile: string,
+  ) {}
+
+  get file(): string {
+    return this.profiles.fileOf(this.profile).replace(/\.json$/, '.listing.json');
+  }
+
+  /** The saved listing; null when none was saved (or the file is unreadable: it is a cache). */
+  async read(): Promise<SavedListing | null> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch {
+      return null;
+    }
+    try {
+      const value = JSON.parse(text) as Partial<SavedListing>;
+      if (!Array.isArray(value.numbered) || !Array.isArray(value.known)) return null;
+      const valid = (e: unknown): e is RememberedEvent =>
+        typeof e === 'object' &&
+        e !== null &&
+        typeof (e as RememberedEvent).id === 'string' &&
+        typeof (e as RememberedEvent).title === 'string' &&
+        typeof (e as RememberedEvent).start === 'string';
+      return {
+        command: typeof value.command === 'string' ? value.command : 'the last listing',
+        savedAt: typeof value.savedAt === 'string' ? value.savedAt : '',
+        numbered: value.numbered.filter(valid),
+        known: value.known.filter(valid),
+      };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Remembers `events`: as the numbered listing (`#1` is `events[0]`) when `numbered`, and
+   * among the known ids either way. A failure to write is ignored: this is a convenience,
+   * and the command's real work is done.
+   */
+  async remember(
+    command: string,
+    events: readonly EventView[],
+    options: { numbered: boolean },
+  ): Promise<void> {
+    try {
+      const before = await this.read();
+      const shown = events.map((e) => ({ id: e.id, title: e.title, start: e.start }));
+      const known: RememberedEvent[] = [];
+      const seen = new Set<string>();
+      for (const event of [...shown, ...(before?.known ?? [])]) {
+        if (seen.has(event.id)) continue;
+        seen.add(event.id);
+        known.push(event);
+        if (known.length >= KNOWN_IDS_KEPT) break;
+      }
+      const saved: SavedListing = {
+        command: options.numbered ? command : (before?.command ?? command),
+        savedAt: options.numbered ? new Date().toISOString() : (before?.savedAt ?? ''),
+        numbered: options.numbered ? shown : (before?.numbered ?? []),
+        known,
+      };
+      await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      const temporary = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
+      await writeFile(temporary, `${JSON.stringify(saved)}\n`, { mode: 0o600 });
+      await rename(temporary, this.file);
+    } catch {
+      // A cache that could not be written: `#n` and prefixes fall back as documented.
+    }
+  }
+}
+
+/** How a reference is resolved: the saved listing, and the bounded lookup of one's events. */
+export interface ResolveOptions {
+  readonly listing: ListingStore;
+  /** One's events in the bounded window and pending invitations; called only when needed. */
+  readonly lookup: () => Promise<readonly RememberedEvent[]>;
+  /** The argument's name, for messages. */
+  readonly field: string;
+}
+
+/** What kind of reference `text` is. */
+export function referenceKind(text: string): 'number' | 'prefix' | 'id' {
+  if (/^#\d+$/.test(text)) return 'number';
+  if (PREFIX.test(text)) return 'prefix';
+  return 'id';
+}
+
+function distinct(events: readonly RememberedEvent[]): RememberedEvent[] {
+  const byId = new Map<string, RememberedEvent>();
+  for (const event of events) if (!byId.has(event.id)) byId.set(event.id, event);
+  return [...byId.values()];
+}
+
+function ambiguous(prefix: string, matches: readonly RememberedEvent[], field: string): never {
+  const shown = matches.slice(0, 10).map((e) => `  ${e.id}  ${e.title}  (${e.start})`);
+  const more = matches.length > 10 ? [`  … and ${matches.length - 10} more`] : [];
+  throw new InvalidInput(
+    `the id prefix ${prefix} names ${matches.length} events; give more of the id:\n${[...shown, ...more].join('\n')}`,
+    { field },
+  );
+}
+
+/**
+ * The event id `text` names: `#n` from the saved listing, a unique prefix, or `text` itself.
+ * @throws InvalidInput (no such `#n`, an ambiguous prefix).
+ */
+export async function resolveEventRef(text: string, options: ResolveOptions): Promise<string> {
+  const kind = referenceKind(text);
+  if (kind === 'id') return text;
+  if (kind === 'number') {
+    const n = Number(text.slice(1));
+    const saved = await options.listing.read();
+    if (saved === null || saved.numbered.length === 0) {
+      throw new InvalidInput(
+        `${text} names an event of the last numbered listing, and this profile has none: run agenda today, agenda event list or agenda search first`,
+        { field: options.field },
+      );
+    }
+    const event = saved.numbered[n - 1];
+    if (event === undefined) {
+      throw new InvalidInput(
+        `there is no ${text}: the last listing (${saved.command}) numbered ${saved.numbered.length} event${saved.numbered.length === 1 ? '' : 's'}`,
+        { field: options.field },
+      );
+    }
+    return event.id;
+  }
+  const prefix = text.toLowerCase();
+  const saved = await options.listing.read();
+  const known = distinct((saved?.known ?? []).filter((e) => e.id.startsWith(prefix)));
+  if (known.length === 1) return (known[0] as RememberedEvent).id;
+  if (known.length > 1) ambiguous(prefix, known, options.field);
+  const found = distinct((await options.lookup()).filter((e) => e.id.startsWith(prefix)));
+  if (found.length === 1) return (found[0] as RememberedEvent).id;
+  if (found.length > 1) ambiguous(prefix, found, options.field);
+  // Perhaps a whole id of another form: the server says whether it names an event.
+  return text;
+}

@@ -1,0 +1,324 @@
+import test from 'ava';
+import EventList from '../commands/event/list.js';
+import EventShow from '../commands/event/show.js';
+import Home from '../commands/home.js';
+import InviteAccept from '../commands/invite/accept.js';
+import Month from '../commands/month.js';
+import Search from '../commands/search.js';
+import Today from '../commands/today.js';
+import Week from '../commands/week.js';
+import { displayWidth } from '../../base/table.js';
+import { FakeGateway, createTestTls } from './support/fake-gateway.js';
+import type { TestTls } from './support/fake-gateway.js';
+import { eventDetails, eventView, logIn, loginAnswer } from './support/fixtures.js';
+import {
+  RecordedTerminal,
+  parseJsonResult,
+  runCommand,
+  temporaryConfigDir,
+} from './support/harness.js';
+
+const ESC = '\u001b[';
+
+const EVENTS = [
+  eventView({
+    id: 'abcd1111aaaaaaaa',
+    title: 'Standup',
+    start: '2026-03-02T08:00:00Z',
+    end: '2026-03-02T08:15:00Z',
+    recurrence: 'FREQ=WEEKLY;COUNT=4;BYDAY=MO',
+    group: 'team',
+  }),
+  eventView({
+    id: 'abcd2222bbbbbbbb',
+    title: '取締役会と四半期の業績見通しの確認',
+    start: '2026-03-03T09:00:00Z',
+    end: '2026-03-03T11:00:00Z',
+    location: '会議室 3',
+  }),
+  eventView({
+    id: 'zz99aa00bb11cc22',
+    title: 'Retro 🎯 with the whole platform team',
+    start: '2026-03-04T14:00:00Z',
+    end: '2026-03-04T15:00:00Z',
+    status: 'pending',
+    myStatus: 'pending',
+    conflict: true,
+  }),
+];
+
+let tls: TestTls;
+test.before(async () => {
+  tls = await createTestTls();
+});
+
+async function viewsGateway(): Promise<{ gateway: FakeGateway; configDir: string }> {
+  const gateway = await FakeGateway.start(tls);
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events', { status: 200, json: { events: EVENTS, next: null } })
+    .on('GET', '/v1/search', (request) => ({
+      status: 200,
+      json: {
+        events: EVENTS.filter((e) =>
+          e.title.toLowerCase().includes((request.query.get('q') ?? '').toLowerCase()),
+        ),
+        next: null,
+      },
+    }))
+    .on('GET', '/v1/invitations', {
+      status: 200,
+      json: {
+        invitations: [eventDetails({ id: 'invite99zzzzzzzz', title: 'Party' })],
+        groupInvitations: [],
+      },
+    })
+    .on('GET', '/v1/events/:id', (_request, params) => ({
+      status: 200,
+      json: {
+        event: eventDetails({ id: params.id ?? '', recurrence: 'FREQ=WEEKLY;COUNT=4;BYDAY=MO' }),
+      },
+    }))
+    .on('POST', '/v1/invitations/:id/accept', (_request, params) => ({
+      status: 200,
+      json: { event: eventDetails({ id: params.id ?? '' }) },
+    }));
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  return { gateway, configDir };
+}
+
+function maxWidth(text: string): number {
+  return Math.max(...text.split('\n').map((line) => displayWidth(line)));
+}
+
+test('week asks for the whole week in --tz and draws it to 80 columns when piped, or --width', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const argv = ['--tz', 'Europe/Madrid', '--config-dir', configDir, '--date', '2026-03-04'];
+  const run = await runCommand(Week, argv);
+  t.is(run.exitCode, 0, run.stderr);
+  const request = gateway.requestsTo('GET', '/v1/events').at(-1);
+  t.is(request?.query.get('from'), '2026-03-02T00:00:00+01:00');
+  t.is(request?.query.get('to'), '2026-03-09T00:00:00+01:00');
+  t.is(maxWidth(run.stdout), 78, run.stdout);
+  t.regex(run.stdout, /│Mon 2 Mar │Tue 3 Mar │Wed 4 Mar │/);
+  t.regex(run.stdout, /取締役会…/);
+  t.false(run.stdout.includes(ESC), 'no colours off a terminal');
+
+  const wide = await runCommand(Week, [...argv, '--width', '120']);
+  t.is(maxWidth(wide.stdout), 120, wide.stdout);
+  t.regex(wide.stdout, /09:00 Standup/);
+
+  const columns = await runCommand(Week, argv, new RecordedTerminal({ env: { COLUMNS: '100' } }));
+  t.is(maxWidth(columns.stdout), 99);
+
+  const json = await runCommand(Week, [...argv, '--json']);
+  const result = parseJsonResult(Week, json.stdout);
+  t.is(result.view, 'week');
+  t.is(result.timeZone, 'Europe/Madrid');
+  t.deepEqual(
+    result.days.map((d) => [d.date, d.events.length]),
+    [
+      ['2026-03-02', 1],
+      ['2026-03-03', 1],
+      ['2026-03-04', 1],
+      ['2026-03-05', 0],
+      ['2026-03-06', 0],
+      ['2026-03-07', 0],
+      ['2026-03-08', 0],
+    ],
+  );
+});
+
+test('colours follow FORCE_COLOR and NO_COLOR', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const argv = ['--tz', 'UTC', '--config-dir', configDir, '--date', '2026-03-04'];
+  const forced = await runCommand(Week, argv, new RecordedTerminal({ env: { FORCE_COLOR: '1' } }));
+  t.true(forced.stdout.includes(ESC));
+  const tty = await runCommand(Week, argv, new RecordedTerminal({ tty: true }));
+  t.true(tty.stdout.includes(ESC));
+  const noColor = await runCommand(
+    Week,
+    argv,
+    new RecordedTerminal({ tty: true, env: { NO_COLOR: '1' } }),
+  );
+  t.false(noColor.stdout.includes(ESC));
+  const off = await runCommand(
+    Week,
+    argv,
+    new RecordedTerminal({ tty: true, env: { FORCE_COLOR: '0' } }),
+  );
+  t.false(off.stdout.includes(ESC));
+  const json = await runCommand(
+    Week,
+    [...argv, '--json'],
+    new RecordedTerminal({ env: { FORCE_COLOR: '1' } }),
+  );
+  t.false(json.stdout.includes(ESC), 'never with --json');
+});
+
+test('month: a calendar and the events by day at 80 columns, the grid from 100; bad months refused', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const argv = ['--tz', 'Europe/Madrid', '--config-dir', configDir, '--date', '2026-03'];
+  const run = await runCommand(Month, argv);
+  t.is(run.exitCode, 0, run.stderr);
+  const request = gateway.requestsTo('GET', '/v1/events').at(-1);
+  t.is(request?.query.get('from'), '2026-02-23T00:00:00+01:00', 'whole weeks around the month');
+  t.is(request?.query.get('to'), '2026-04-06T00:00:00+02:00');
+  t.regex(run.stdout, /^ {8}March 2026\n Mo {2}Tu/);
+  t.regex(run.stdout, / {2}2• {2}3• {2}4•/);
+  t.regex(run.stdout, /Tue 3 Mar\n {2}#2 {2}10:00–12:00 {2}取締役会と四半期の業績見通しの確認/);
+  t.regex(run.stdout, /weekly on Monday, 4 times/);
+
+  const grid = await runCommand(Month, [...argv, '--width', '120']);
+  t.regex(grid.stdout, /^March 2026 {2}Europe\/Madrid\n┌/);
+  t.is(maxWidth(grid.stdout), 120);
+
+  const json = await runCommand(Month, [...argv, '--json']);
+  const result = parseJsonResult(Month, json.stdout);
+  t.is(result.days.length, 31);
+  t.is(result.from, '2026-03-01T00:00:00+01:00');
+  t.is(result.to, '2026-04-01T00:00:00+02:00');
+
+  const bad = await runCommand(Month, ['--config-dir', configDir, '--date', '2026-13']);
+  t.is(bad.exitCode, 1);
+  t.regex(bad.stderr, /names no month/);
+  const garbage = await runCommand(Week, ['--config-dir', configDir, '--date', 'someday']);
+  t.is(garbage.exitCode, 1);
+  t.regex(garbage.stderr, /error: .*someday/);
+});
+
+test('today lists the day numbered; #n and id prefixes then name its events', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const common = ['--tz', 'Europe/Madrid', '--config-dir', configDir];
+  // The week shows (unnumbered) the ids a prefix is then looked for among.
+  t.is((await runCommand(Week, [...common, '--date', '2026-03-03'])).exitCode, 0);
+  const today = await runCommand(Today, [...common, '--date', '2026-03-03']);
+  t.is(today.exitCode, 0, today.stderr);
+  t.is(
+    today.stdout,
+    'Tue 3 Mar\n  #1  10:00–12:00  取締役会と四半期の業績見通しの確認  会議室 3  abcd2222\n',
+    'only the day’s events, whatever the gateway answers',
+  );
+
+  const first = await runCommand(EventShow, ['#1', ...common]);
+  t.is(first.exitCode, 0, first.stderr);
+  t.is(gateway.requests.at(-1)?.path, '/v1/events/abcd2222bbbbbbbb');
+  t.regex(first.stdout, /repeats +weekly on Monday, 4 times {2}\(FREQ=WEEKLY;COUNT=4;BYDAY=MO\)/);
+
+  const missing = await runCommand(EventShow, ['#7', ...common]);
+  t.is(missing.exitCode, 1);
+  t.regex(missing.stderr, /there is no #7: the last listing \(agenda today\) numbered 1 event$/m);
+
+  // A prefix among the ids shown: no request needed to resolve it.
+  const before = gateway.requests.length;
+  const prefix = await runCommand(EventShow, ['abcd1', ...common]);
+  t.is(prefix.exitCode, 0, prefix.stderr);
+  t.deepEqual(
+    gateway.requests.slice(before).map((r) => r.path),
+    ['/v1/events/abcd1111aaaaaaaa'],
+  );
+  const ambiguous = await runCommand(EventShow, ['abcd', ...common]);
+  t.is(ambiguous.exitCode, 1);
+  t.regex(ambiguous.stderr, /the id prefix abcd names 2 events; give more of the id/);
+  t.regex(ambiguous.stderr, /abcd1111aaaaaaaa {2}Standup/);
+  t.regex(ambiguous.stderr, /abcd2222bbbbbbbb {2}取締役会/);
+
+  // Never shown here: looked for among the year's events and the invitations.
+  const invited = await runCommand(InviteAccept, ['invite9', ...common]);
+  t.is(invited.exitCode, 0, invited.stderr);
+  t.is(gateway.requests.at(-1)?.path, '/v1/invitations/invite99zzzzzzzz/accept');
+  const lookup = gateway.requestsTo('GET', '/v1/events').at(-1);
+  const span =
+    Date.parse(lookup?.query.get('to') ?? '') - Date.parse(lookup?.query.get('from') ?? '');
+  t.is(span, 366 * 86_400_000, 'the widest window the list route takes');
+
+  // A prefix nothing matches is sent as given: the server says whether it is an event.
+  const unknown = await runCommand(EventShow, ['qqqq', ...common]);
+  t.is(unknown.exitCode, 0);
+  t.is(gateway.requests.at(-1)?.path, '/v1/events/qqqq');
+});
+
+test('event list numbers its rows and shows recurrence in words; #n follows the last listing', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const common = ['--tz', 'Europe/Madrid', '--config-dir', configDir];
+  const list = await runCommand(EventList, common);
+  t.regex(list.stdout, /^#1 .*Standup +weekly on Monday, 4 times/m);
+  t.regex(list.stdout, /^#3 .*zz99aa00$/m);
+  const third = await runCommand(EventShow, ['#3', ...common, '--json']);
+  t.is(parseJsonResult(EventShow, third.stdout).event.id, 'zz99aa00bb11cc22');
+});
+
+test('search sends the text and the year around today, lists what matches numbered', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const common = ['--tz', 'UTC', '--config-dir', configDir];
+  const run = await runCommand(Search, ['retro', ...common]);
+  t.is(run.exitCode, 0, run.stderr);
+  const request = gateway.requestsTo('GET', '/v1/search').at(-1);
+  t.is(request?.query.get('q'), 'retro');
+  const span =
+    Date.parse(request?.query.get('to') ?? '') - Date.parse(request?.query.get('from') ?? '');
+  t.is(span, 366 * 86_400_000, 'the widest window the route takes');
+  t.regex(run.stdout, /^1 occurrence matching "retro"/);
+  t.regex(run.stdout, /Wed 4 Mar( 2026)?\n {2}#1 {2}14:00–15:00 {2}! Retro 🎯/);
+
+  const json = await runCommand(Search, [
+    '取締役',
+    ...common,
+    '--json',
+    '--from',
+    '2026-03-01',
+    '--to',
+    '2026-04-01',
+  ]);
+  t.deepEqual(
+    parseJsonResult(Search, json.stdout).events.map((e) => e.id),
+    ['abcd2222bbbbbbbb'],
+  );
+  const none = await runCommand(Search, ['nothing', ...common]);
+  t.regex(none.stdout, /^Nothing matches "nothing"/);
+
+  const blank = await runCommand(Search, ['  ', ...common]);
+  t.is(blank.exitCode, 1);
+  t.regex(blank.stderr, /give a text to search for/);
+  const backwards = await runCommand(Search, [
+    'x',
+    ...common,
+    '--from',
+    '2026-03-02',
+    '--to',
+    '2026-03-01',
+  ]);
+  t.is(backwards.exitCode, 1);
+});
+
+test('agenda alone: today and next when logged in, how to start when not', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const json = await runCommand(Home, ['--tz', 'UTC', '--config-dir', configDir, '--json']);
+  t.is(json.exitCode, 0, json.stderr);
+  const result = parseJsonResult(Home, json.stdout);
+  t.true(result.loggedIn);
+  if (result.loggedIn) {
+    t.is(result.user, 'alice');
+    t.is(result.invitations, 1);
+  }
+  const human = await runCommand(Home, ['--tz', 'UTC', '--config-dir', configDir]);
+  t.regex(human.stdout, /^alice {2}/);
+  t.regex(human.stdout, /\nToday\n/);
+  t.regex(human.stdout, /\nNext\n/);
+  t.regex(human.stdout, /1 invitation waiting for your answer: agenda invite list/);
+
+  const empty = await temporaryConfigDir();
+  const out = await runCommand(Home, ['--config-dir', empty]);
+  t.is(out.exitCode, 0);
+  t.regex(out.stdout, /You are not logged in\. To start:\n {2}agenda register <username>/);
+  const outJson = await runCommand(Home, ['--config-dir', empty, '--json']);
+  t.like(parseJsonResult(Home, outJson.stdout), { loggedIn: false, profile: 'default' });
+});
