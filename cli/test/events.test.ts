@@ -642,14 +642,22 @@ test('event cancel --occurrence takes a day, and says when the day has none or s
       const from = request.query.get('from') ?? '';
       const events = from.startsWith('2026-12-14')
         ? [
-            eventView({ id: 'daily', start: '2026-12-14T08:00:00Z', end: '2026-12-14T08:15:00Z' }),
-            eventView({ id: 'daily', start: '2026-12-14T17:00:00Z', end: '2026-12-14T17:15:00Z' }),
+            eventView({
+              id: 'dailystandup0001',
+              start: '2026-12-14T08:00:00Z',
+              end: '2026-12-14T08:15:00Z',
+            }),
+            eventView({
+              id: 'dailystandup0001',
+              start: '2026-12-14T17:00:00Z',
+              end: '2026-12-14T17:15:00Z',
+            }),
           ]
         : from.startsWith('2026-12-15')
           ? [
               // The evening before, still going on: not the 15th's.
               eventView({
-                id: 'daily',
+                id: 'dailystandup0001',
                 start: '2026-12-14T22:30:00Z',
                 end: '2026-12-15T00:30:00Z',
               }),
@@ -659,7 +667,7 @@ test('event cancel --occurrence takes a day, and says when the day has none or s
                 end: '2026-12-15T10:00:00Z',
               }),
               eventView({
-                id: 'daily',
+                id: 'dailystandup0001',
                 start: '2026-12-15T08:00:00Z',
                 end: '2026-12-15T08:15:00Z',
               }),
@@ -675,17 +683,22 @@ test('event cancel --occurrence takes a day, and says when the day has none or s
   await logIn(gateway, tls, configDir);
   const common = ['--tz', 'Europe/Madrid', '--config-dir', configDir];
 
-  const one = await runCommand(EventCancel, ['daily', '--occurrence', '2026-12-15', ...common]);
+  const one = await runCommand(EventCancel, [
+    'dailystandup0001',
+    '--occurrence',
+    '2026-12-15',
+    ...common,
+  ]);
   t.is(one.exitCode, 0, one.stderr);
   const [listed] = gateway.requestsTo('GET', '/v1/events');
   t.is(listed?.query.get('from'), '2026-12-15T00:00:00+01:00');
   t.is(listed?.query.get('to'), '2026-12-16T00:00:00+01:00');
-  const [cancelled] = gateway.requestsTo('DELETE', '/v1/events/daily');
+  const [cancelled] = gateway.requestsTo('DELETE', '/v1/events/dailystandup0001');
   t.is(cancelled?.query.get('occurrence'), '2026-12-15T09:00:00+01:00');
   t.is(one.stdout, 'Cancelled the Tue 15 Dec 09:00 occurrence of Daily.\n');
 
   const several = await runCommand(EventCancel, [
-    'daily',
+    'dailystandup0001',
     '--occurrence',
     'dec 14',
     '--json',
@@ -696,12 +709,20 @@ test('event cancel --occurrence takes a day, and says when the day has none or s
     error: {
       code: 'invalid',
       message:
-        'event daily happens 2 times on Mon 14 Dec 2026 (at 09:00, 18:00): say which with --occurrence "2026-12-14 09:00"',
+        'event dailystandup0001 happens 2 times on Mon 14 Dec 2026 (at 09:00, 18:00): say which with --occurrence "2026-12-14 09:00"',
       details: { field: 'occurrence' },
     },
   });
-  const none = await runCommand(EventCancel, ['daily', '--occurrence', '2026-12-16', ...common]);
+  const none = await runCommand(EventCancel, [
+    'dailystandup0001',
+    '--occurrence',
+    '2026-12-16',
+    ...common,
+  ]);
   t.is(none.exitCode, 3);
-  t.regex(none.stderr, /event daily has no occurrence on Wed 16 Dec 2026 \(Europe\/Madrid\)/);
-  t.is(gateway.requestsTo('DELETE', '/v1/events/daily').length, 1);
+  t.regex(
+    none.stderr,
+    /event dailystandup0001 has no occurrence on Wed 16 Dec 2026 \(Europe\/Madrid\)/,
+  );
+  t.is(gateway.requestsTo('DELETE', '/v1/events/dailystandup0001').length, 1);
 });
