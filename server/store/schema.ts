@@ -31,8 +31,9 @@ import type { Database } from 'sql.js';
  * 7: short access tokens with refresh: `sessions`, each session's refresh-token rotation.
  * 8: account deletion: `deleted_users` (retired usernames, data still being removed) and
  *    a user's group blocks by user.
+ * 9: reminders: `events.reminders`.
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -187,7 +188,9 @@ CREATE TABLE events (
   updated_at  INTEGER NOT NULL,
   revision    INTEGER NOT NULL,
   -- The iCalendar UID of an imported event (NULL for events made here, whose UID is their id).
-  uid         TEXT
+  uid         TEXT,
+  -- JSON array of minutes before each occurrence's start (ascending), or NULL for none.
+  reminders   TEXT
 ) WITHOUT ROWID;
 
 -- start_at, series_end and span_class are copies of the event's, for the time indexes.
@@ -344,6 +347,10 @@ export function migrateSchema(db: Database): number | null {
     if (version < 8) {
       // 7 → 8: account deletion. No account was deleted before, so no name is retired.
       db.exec(ACCOUNT_DELETION);
+    }
+    if (version < 9) {
+      // 8 → 9: reminders. No event had any.
+      db.exec('ALTER TABLE events ADD COLUMN reminders TEXT');
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');
