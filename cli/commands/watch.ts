@@ -277,11 +277,7 @@ function notifySend(env: Readonly<Record<string, string | undefined>>): string |
 }
 
 /** A desktop notification, best effort: nothing waits for it, and its failure is silent. */
-function notify(
-  command: string,
-  reminder: DueReminder,
-  view: ViewContext,
-): void {
+function notify(command: string, reminder: DueReminder, view: ViewContext): void {
   try {
     const child = spawn(
       command,

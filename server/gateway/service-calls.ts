@@ -61,9 +61,7 @@ export class ServiceCalls {
       () =>
         new Unavailable(
           `the ${service} service did not answer within ${deadlineMs / 1000} s; ` +
-            (ids.write === false
-              ? 'try again later'
-              : `retry with idempotency-key ${requestId}`),
+            (ids.write === false ? 'try again later' : `retry with idempotency-key ${requestId}`),
         ),
       deadlineMs,
     );

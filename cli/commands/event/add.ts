@@ -3,12 +3,7 @@ import { InvalidInput } from '../../../contract/errors.js';
 import type { CreateEventRequest, ScheduledAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
-import {
-  eventFieldFlags,
-  parseReminders,
-  parseUsernames,
-  requiredWhenFlag,
-} from '../../flags.js';
+import { eventFieldFlags, parseReminders, parseUsernames, requiredWhenFlag } from '../../flags.js';
 import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
 import { renderScheduled } from '../../ui/views.js';
 
