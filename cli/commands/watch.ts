@@ -149,7 +149,7 @@ export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
     // Updates carry only the event's id (the gateway fans one notice out to everyone
     // concerned, whatever each may see): the event is read here, with the watcher's own
     // session, so a line never says more than `event show` would. One read per update,
-    // bounded by a read's 3 s.
+    // bounded by a read's 2.5 s.
     let event: EventView | undefined;
     let eventError: string | undefined;
     try {

@@ -9,8 +9,8 @@
  * {@link AccessTokens}, renewed when it has run out; a call refused because the token it
  * sent had expired (the gateway's clock ahead of ours) is renewed and sent again, once.
  *
- * Budgets. A read (GET) gives up within {@link DEFAULT_READ_DEADLINE_MS} (3 s) over every
- * gateway: a refused connection costs nothing, a black-holed gateway (one that takes the
+ * Budgets. A read (GET) gives up within {@link DEFAULT_READ_DEADLINE_MS} (2.5 s, so that a
+ * command that reads ends within 3 s, its start-up included) over every gateway: a refused connection costs nothing, a black-holed gateway (one that takes the
  * TCP connection and never completes TLS) at most {@link DEFAULT_READ_CONNECT_TIMEOUT_MS}
  * before the next is tried, and a gateway that takes the connection but does not answer
  * (its services down) the rest of the budget. Nothing is lost by giving up on a read, and a
@@ -99,8 +99,8 @@ export interface GatewayClientOptions {
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_STREAM_IDLE_MS = 45_000;
-/** A read's whole budget, over every gateway (see the module comment). */
-export const DEFAULT_READ_DEADLINE_MS = 3_000;
+/** A read's whole budget, over every gateway (see the module comment): a command ends within 3 s. */
+export const DEFAULT_READ_DEADLINE_MS = 2_500;
 /** A read's connect budget per gateway: two black-holed gateways still leave a second. */
 export const DEFAULT_READ_CONNECT_TIMEOUT_MS = 1_000;
 
