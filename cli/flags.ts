@@ -4,6 +4,7 @@
  */
 import { Flags } from '@oclif/core';
 import { InvalidInput } from '../contract/errors.js';
+import { parseDuration } from './time.js';
 
 const WHEN_HELP =
   'e.g. "tomorrow 9am", "next monday 14:00", "in 2 hours", +2h, or ISO 8601 (offset optional)';
@@ -57,8 +58,55 @@ export const eventFieldFlags = {
       'Recurrence as an RRULE (FREQ, INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY), e.g. FREQ=WEEKLY;BYDAY=MO.',
     helpValue: '<RRULE>',
   }),
+  remind: Flags.string({
+    description:
+      "Be reminded this long before it starts (agenda watch --remind): 10m, 1h, 1d, 0 (at the start); repeat the flag or separate with commas for several (at most 5, each at most 4 weeks). On update the list replaces the event's; none removes them.",
+    helpValue: '<duration>',
+    multiple: true,
+  }),
   'allow-conflict': allowConflictFlag,
 };
+
+/**
+ * `--remind` values as minutes before the start: durations (`10m`, `1h30m`, `1d`, `0`), in
+ * several flags or comma-separated; `none` alone means none. Whole minutes only. The bounds
+ * (how many, how early) are the server's to enforce, so that every client is told the same.
+ */
+export function parseReminders(values: readonly string[]): number[] {
+  const parts = values
+    .flatMap((value) => value.split(','))
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (parts.length === 1 && parts[0]?.toLowerCase() === 'none') return [];
+  if (parts.length === 0) {
+    throw new InvalidInput('--remind names no time: give e.g. 10m, 1h or 1d (or none)', {
+      field: 'remind',
+    });
+  }
+  return parts.map((part) => {
+    if (/^[+-]?0+$/.test(part)) return 0;
+    if (part.toLowerCase() === 'none') {
+      throw new InvalidInput('--remind none cannot be combined with reminders', {
+        field: 'remind',
+      });
+    }
+    if (part.startsWith('-')) {
+      throw new InvalidInput(
+        `--remind ${part}: a reminder is how long before the start, e.g. 10m (not negative)`,
+        { field: 'remind' },
+      );
+    }
+    const { ms } = parseDuration(part.replace(/^\+/, ''), 'remind');
+    if (ms % MINUTE_MS !== 0) {
+      throw new InvalidInput(`--remind ${part}: reminders are whole minutes (e.g. 1m, 10m)`, {
+        field: 'remind',
+      });
+    }
+    return ms / MINUTE_MS;
+  });
+}
+
+const MINUTE_MS = 60_000;
 
 /** Splits `alice, bob` into usernames; refuses an empty list. */
 export function parseUsernames(text: string, field: string): string[] {

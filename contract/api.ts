@@ -114,6 +114,12 @@ const eventFields = {
   repeat: text(500).optional(),
   /** IANA zone the event is scheduled in; recurrence is expanded there. Default UTC. */
   timeZone: text(100).optional(),
+  /**
+   * Minutes before the start at which to be reminded (whole numbers; at most
+   * `MAX_REMINDERS`, each at most `MAX_REMINDER_MINUTES`: the domain says why it refuses).
+   * On an update the list replaces the event's; `[]` removes them.
+   */
+  reminders: z.array(z.number()).max(100).optional(),
 };
 
 /**
@@ -142,6 +148,7 @@ export const UpdateEventRequest = z.strictObject({
   visibility: eventFields.visibility,
   repeat: text(500).nullable().optional(),
   timeZone: eventFields.timeZone,
+  reminders: eventFields.reminders,
   with: z.array(username).max(200).optional(),
   allowConflict: z.boolean().optional(),
 });

@@ -21,6 +21,14 @@ export const TITLE_MAX_LENGTH = 200;
 export const DESCRIPTION_MAX_LENGTH = 5000;
 export const LOCATION_MAX_LENGTH = 500;
 
+/**
+ * Reminders one event may carry ("10 minutes before", "a day before"): a few are useful,
+ * more are noise, and each is announced by every watcher of every attendee.
+ */
+export const MAX_REMINDERS = 5;
+/** Earliest a reminder may come before its event, in minutes: 4 weeks. */
+export const MAX_REMINDER_MINUTES = 4 * 7 * 24 * 60;
+
 /** Longest single occurrence. Longer spans are not appointments but periods. */
 export const MAX_EVENT_DURATION_MS = 31 * DAY;
 

@@ -55,6 +55,11 @@ export interface EventView {
   readonly location: string;
   /** Canonical RRULE text of the series, or null for a one-off event. */
   readonly recurrence: string | null;
+  /**
+   * Minutes before each occurrence's start at which it is to be announced (`agenda watch
+   * --remind`), ascending; absent when the event has none.
+   */
+  readonly reminders?: readonly number[];
 }
 
 /** Someone else's event the viewer may not see: when, and nothing else. */

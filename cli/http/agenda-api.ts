@@ -156,6 +156,9 @@ const ACCEPT: Readonly<Record<RouteDeclaration['answer']['kind'], string>> = {
   events: 'text/event-stream',
 };
 
+/** Longest a read of a whole document (an iCalendar export) may take over every gateway. */
+const DOCUMENT_READ_DEADLINE_MS = 60_000;
+
 /** Every call the CLI makes, on top of a {@link GatewayClient}. */
 export class AgendaApi {
   private readonly pageSize: number | undefined;
@@ -198,7 +201,10 @@ export class AgendaApi {
         : {}),
       ...(body.kind === 'calendar' ? { calendar: parts.calendar ?? '' } : {}),
       authenticated: route.auth === 'user',
-      ...(route.answer.kind === 'json' ? {} : { accept: ACCEPT[route.answer.kind] }),
+      // A document (an export) may be megabytes: a read's usual 3 s is for JSON pages.
+      ...(route.answer.kind === 'json'
+        ? {}
+        : { accept: ACCEPT[route.answer.kind], deadlineMs: DOCUMENT_READ_DEADLINE_MS }),
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
     };
     if (route.answer.kind === 'json') {

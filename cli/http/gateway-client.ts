@@ -8,6 +8,16 @@
  * trusted when one is given. Authenticated calls send the access token of
  * {@link AccessTokens}, renewed when it has run out; a call refused because the token it
  * sent had expired (the gateway's clock ahead of ours) is renewed and sent again, once.
+ *
+ * Budgets. A read (GET) gives up within {@link DEFAULT_READ_DEADLINE_MS} (2.5 s, so that a
+ * command that reads ends within 3 s, its start-up included) over every gateway: a refused connection costs nothing, a black-holed gateway (one that takes the
+ * TCP connection and never completes TLS) at most {@link DEFAULT_READ_CONNECT_TIMEOUT_MS}
+ * before the next is tried, and a gateway that takes the connection but does not answer
+ * (its services down) the rest of the budget. Nothing is lost by giving up on a read, and a
+ * person waiting 25 s to be told "unavailable" is worse off than one told at once. A write
+ * keeps the longer per-attempt timeouts ({@link DEFAULT_TIMEOUT_MS} for the answer, a
+ * connect timeout of {@link DEFAULT_CONNECT_TIMEOUT_MS}): giving up early would not undo it,
+ * only leave its outcome unknown — which the error then says, with how to check.
  */
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'undici';
@@ -44,6 +54,11 @@ export interface GatewayCall {
    * (letters, digits, `_`, `-`; ≤ 64); a fresh one per call otherwise.
    */
   readonly idempotencyKey?: string;
+  /**
+   * For a read: the longest it may take over every gateway, instead of the client's
+   * `readDeadlineMs` (a large export's download needs longer than a list page).
+   */
+  readonly deadlineMs?: number;
 }
 
 /** A successful (2xx) answer and the gateway that gave it. */
@@ -75,16 +90,39 @@ export interface GatewayClientOptions {
   readonly streamIdleMs?: number;
   /** Sent as `user-agent`. */
   readonly userAgent?: string;
+  /** Longest a read (GET) may take over every gateway, unless the call says otherwise. */
+  readonly readDeadlineMs?: number;
+  /** Longest a read waits to connect (TCP and TLS) to one gateway before trying the next. */
+  readonly readConnectTimeoutMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_STREAM_IDLE_MS = 45_000;
+/** A read's whole budget, over every gateway (see the module comment): a command ends within 3 s. */
+export const DEFAULT_READ_DEADLINE_MS = 2_500;
+/** A read's connect budget per gateway: two black-holed gateways still leave a second. */
+export const DEFAULT_READ_CONNECT_TIMEOUT_MS = 1_000;
 
 /** Why one gateway could not be used; the call goes on with the next. */
 class GatewayUnreachable extends Error {
   override readonly name = 'GatewayUnreachable';
+
+  /**
+   * @param sent whether the request may have reached the gateway (a write may then have
+   * been applied): false when no connection was made, or the gateway said so.
+   */
+  constructor(
+    message: string,
+    readonly sent: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
+
+/** A read's budget ran out while trying one gateway: the others are not tried. */
+class OutOfTime extends GatewayUnreachable {}
 
 /** A `--server` value that names no usable gateway. */
 export class InvalidServerList extends InvalidInput {
@@ -125,6 +163,9 @@ export class GatewayClient {
   private readonly streamIdleMs: number;
   private readonly userAgent: string;
   private readonly agent: Agent;
+  /** Reads' connections: the same, but a shorter connect timeout. */
+  private readonly readAgent: Agent;
+  private readonly readDeadlineMs: number;
 
   constructor(options: GatewayClientOptions) {
     if (options.servers.length === 0) throw new InvalidServerList('no gateway to talk to');
@@ -133,13 +174,24 @@ export class GatewayClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.streamIdleMs = options.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS;
     this.userAgent = options.userAgent ?? 'agenda-cli';
-    this.agent = new Agent({
-      connect: {
-        // With `ca`, Node trusts that CA and nothing else: the lab's gateways, not the world's.
-        ...(options.ca === undefined ? {} : { ca: options.ca }),
-        timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      },
-    });
+    this.readDeadlineMs = options.readDeadlineMs ?? DEFAULT_READ_DEADLINE_MS;
+    const agent = (connectTimeoutMs: number): Agent =>
+      new Agent({
+        connect: {
+          // With `ca`, Node trusts that CA and nothing else: the lab's gateways, not the world's.
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
+          // Covers the TLS handshake too: a gateway that takes the TCP connection and says
+          // nothing (black-holed) costs this much, not the answer's timeout.
+          timeout: connectTimeoutMs,
+        },
+      });
+    this.agent = agent(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    this.readAgent = agent(
+      Math.min(
+        options.readConnectTimeoutMs ?? DEFAULT_READ_CONNECT_TIMEOUT_MS,
+        options.connectTimeoutMs ?? Infinity,
+      ),
+    );
   }
 
   /**
@@ -148,19 +200,31 @@ export class GatewayClient {
    * every gateway's failure when none could answer.
    */
   async call(call: GatewayCall, signal?: AbortSignal): Promise<GatewayAnswer> {
-    const idempotencyKey =
-      call.method === 'GET' ? undefined : (call.idempotencyKey ?? randomUUID());
-    return this.withToken(call.authenticated, signal, (token) =>
-      this.failover(async (server) => {
-        const response = await this.send(server, call, token, idempotencyKey, signal);
-        const body = await readBody(response, server);
-        const contentType = headerValue(response.headers['content-type']);
-        if (response.statusCode >= 200 && response.statusCode < 300) {
-          return { status: response.statusCode, contentType, body, server };
-        }
-        throw this.refusal(response.statusCode, body, call.authenticated, server);
-      }),
-    );
+    const read = call.method === 'GET';
+    const idempotencyKey = read ? undefined : (call.idempotencyKey ?? randomUUID());
+    const budget = read ? new ReadBudget(call.deadlineMs ?? this.readDeadlineMs, signal) : null;
+    try {
+      return await this.withToken(call.authenticated, signal, (token) =>
+        this.failover(
+          async (server) => {
+            const attempt = budget?.signal ?? signal;
+            const response = await this.send(server, call, token, idempotencyKey, attempt, {
+              budget,
+            });
+            const body = await readBody(response, server, budget);
+            const contentType = headerValue(response.headers['content-type']);
+            if (response.statusCode >= 200 && response.statusCode < 300) {
+              return { status: response.statusCode, contentType, body, server };
+            }
+            throw this.refusal(response.statusCode, body, call.authenticated, server);
+          },
+          idempotencyKey === undefined ? undefined : { idempotencyKey },
+          budget,
+        ),
+      );
+    } finally {
+      budget?.dispose();
+    }
   }
 
   /** {@link call}, then the JSON answer, checked to carry `field`. */
@@ -190,10 +254,14 @@ export class GatewayClient {
     const call: GatewayCall = { method: 'GET', path, authenticated: true };
     return this.withToken(true, signal, (token) =>
       this.failover(async (server) => {
+        // Opened on the read agent (a black-holed gateway costs its short connect timeout);
+        // once open, only the idle limit ends it.
         const response = await this.send(server, call, token, undefined, signal, {
-          accept: 'text/event-stream',
-          bodyTimeout: this.streamIdleMs,
-          ...(lastEventId === undefined ? {} : { lastEventId }),
+          stream: {
+            accept: 'text/event-stream',
+            bodyTimeout: this.streamIdleMs,
+            ...(lastEventId === undefined ? {} : { lastEventId }),
+          },
         });
         if (response.statusCode >= 200 && response.statusCode < 300) {
           return { server, body: response.body };
@@ -206,7 +274,11 @@ export class GatewayClient {
 
   /** Closes kept-alive connections. Idempotent. */
   async close(): Promise<void> {
-    if (!this.agent.closed) await this.agent.close();
+    await Promise.all(
+      [this.agent, this.readAgent].map(async (agent) => {
+        if (!agent.closed) await agent.close();
+      }),
+    );
   }
 
   /**
@@ -231,17 +303,40 @@ export class GatewayClient {
     }
   }
 
-  private async failover<T>(attempt: (server: URL) => Promise<T>): Promise<T> {
+  /**
+   * `attempt` on each gateway in turn until one answers. When none does: {@link Unavailable}
+   * naming each gateway's failure; for a write that may have reached one (`write`), saying
+   * that its outcome is unknown and how to find out before repeating it.
+   */
+  private async failover<T>(
+    attempt: (server: URL) => Promise<T>,
+    write?: { readonly idempotencyKey: string },
+    budget?: ReadBudget | null,
+  ): Promise<T> {
     const failures: string[] = [];
-    for (const server of this.servers) {
+    let sent = false;
+    for (const [index, server] of this.servers.entries()) {
       try {
         return await attempt(server);
       } catch (error) {
         if (!(error instanceof GatewayUnreachable)) throw error;
         failures.push(`${server.host}: ${error.message}`);
+        sent ||= error.sent;
+        if (error instanceof OutOfTime || budget?.expired === true) {
+          const untried = this.servers.slice(index + 1).map((s) => s.host);
+          if (untried.length > 0) failures.push(`not tried in time: ${untried.join(', ')}`);
+          break;
+        }
       }
     }
-    throw new Unavailable(`no gateway could answer (${failures.join('; ')})`);
+    const within = budget === undefined || budget === null ? '' : ` within ${budget.seconds} s`;
+    const message = `service unavailable: no gateway answered${within} (tried ${failures.join('; ')})`;
+    if (write !== undefined && sent) {
+      throw new Unavailable(
+        `${message}. The change may or may not have been made: check (e.g. agenda event list) before repeating it; it was sent with idempotency-key ${write.idempotencyKey}, under which a retry applies at most once`,
+      );
+    }
+    throw new Unavailable(message);
   }
 
   private async send(
@@ -250,8 +345,12 @@ export class GatewayClient {
     token: string | undefined,
     idempotencyKey: string | undefined,
     signal: AbortSignal | undefined,
-    stream?: { accept: string; bodyTimeout: number; lastEventId?: string },
+    options: {
+      readonly stream?: { accept: string; bodyTimeout: number; lastEventId?: string };
+      readonly budget?: ReadBudget | null;
+    } = {},
   ): Promise<Dispatcher.ResponseData> {
+    const { stream, budget } = options;
     const headers: Record<string, string> = {
       accept: stream?.accept ?? call.accept ?? 'application/json',
       'user-agent': this.userAgent,
@@ -267,20 +366,27 @@ export class GatewayClient {
       headers['content-type'] = 'text/calendar; charset=utf-8';
       body = call.calendar;
     }
+    const read = call.method === 'GET';
+    const timeout = budget === undefined || budget === null ? this.timeoutMs : budget.remainingMs;
     try {
-      return await this.agent.request({
+      return await (read ? this.readAgent : this.agent).request({
         origin: server.origin,
         path: requestPath(server, call),
         method: call.method,
         headers,
         body,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: stream?.bodyTimeout ?? this.timeoutMs,
+        headersTimeout: Math.max(1, Math.min(this.timeoutMs, timeout)),
+        bodyTimeout: stream?.bodyTimeout ?? Math.max(1, Math.min(this.timeoutMs, timeout)),
         signal,
       });
     } catch (error) {
+      if (budget?.expired === true && budget.callerAborted !== true) {
+        throw new OutOfTime(`no answer within ${budget.seconds} s`, true, { cause: error });
+      }
       if (signal?.aborted === true) throw error;
-      throw new GatewayUnreachable(describeTransportFailure(error), { cause: error });
+      throw new GatewayUnreachable(describeTransportFailure(error), mayHaveSent(error), {
+        cause: error,
+      });
     }
   }
 
@@ -293,7 +399,11 @@ export class GatewayClient {
   ): AgendaError | GatewayUnreachable {
     const wire = parseErrorBody(body);
     if (status === 503) {
-      return new GatewayUnreachable(`unavailable${wire === undefined ? '' : `: ${wire.message}`}`);
+      // A gateway may answer 503 once it has passed the request on (its deadline ran out).
+      return new GatewayUnreachable(
+        `unavailable${wire === undefined ? '' : `: ${wire.message}`}`,
+        true,
+      );
     }
     if (wire === undefined) {
       return new Internal(`${server.host} answered ${status} without an error body`);
@@ -320,15 +430,91 @@ function requestPath(server: URL, call: GatewayCall): string {
   return `${base}${call.path}${search}`;
 }
 
-async function readBody(response: Dispatcher.ResponseData, server: URL): Promise<string> {
+async function readBody(
+  response: Dispatcher.ResponseData,
+  server: URL,
+  budget?: ReadBudget | null,
+): Promise<string> {
   try {
     return await response.body.text();
   } catch (error) {
+    if (budget?.expired === true && budget.callerAborted !== true) {
+      throw new OutOfTime(`the answer did not arrive within ${budget.seconds} s`, true, {
+        cause: error,
+      });
+    }
     throw new GatewayUnreachable(
       `the answer from ${server.host} was cut off (${describeTransportFailure(error)})`,
+      true,
       { cause: error },
     );
   }
+}
+
+/**
+ * The time a read has left over all its attempts: an abort signal that fires when it runs
+ * out (or when the caller's does), so it ends a connect, a wait for headers or a body alike.
+ */
+class ReadBudget {
+  private readonly controller = new AbortController();
+  private readonly deadline: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly stopFollowing: () => void;
+  expired = false;
+  callerAborted = false;
+
+  constructor(
+    private readonly ms: number,
+    private readonly caller: AbortSignal | undefined,
+  ) {
+    this.deadline = Date.now() + ms;
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      this.controller.abort(new Error(`no answer within ${this.seconds} s`));
+    }, ms);
+    this.timer.unref();
+    this.stopFollowing = () => {
+      this.callerAborted = true;
+      this.controller.abort(caller?.reason);
+    };
+    if (caller?.aborted === true) this.stopFollowing();
+    else caller?.addEventListener('abort', this.stopFollowing, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get remainingMs(): number {
+    return Math.max(0, this.deadline - Date.now());
+  }
+
+  /** The budget in seconds, as said in messages (`3`, `1.5`). */
+  get seconds(): string {
+    return String(Math.round(this.ms / 100) / 10);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this.stopFollowing);
+  }
+}
+
+/** Error codes of transport failures that happen before a request can have left. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Whether a request that failed this way may have reached the gateway. */
+function mayHaveSent(error: unknown): boolean {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  if (code === undefined) return true;
+  return !NOT_SENT_CODES.has(code) && !TLS_TRUST_CODES.has(code);
 }
 
 function headerValue(value: string | string[] | undefined): string {

@@ -2,7 +2,13 @@ import test from 'ava';
 import EventAdd from '../commands/event/add.js';
 import EventList from '../commands/event/list.js';
 import { parseServerList } from '../http/gateway-client.js';
-import { FakeGateway, createTestTls, deadGatewayUrl, errorAnswer } from './support/fake-gateway.js';
+import {
+  BlackHoleGateway,
+  FakeGateway,
+  createTestTls,
+  deadGatewayUrl,
+  errorAnswer,
+} from './support/fake-gateway.js';
 import type { TestTls } from './support/fake-gateway.js';
 import { eventDetails, logIn, loginAnswer } from './support/fixtures.js';
 import { parseJsonLine, runCommand, temporaryConfigDir } from './support/harness.js';
@@ -189,4 +195,112 @@ test('a bad --server or --ca exits 1 before any request', async (t) => {
   t.is(noCa.exitCode, 1);
   t.regex(noCa.stderr, /cannot read the CA file/);
   t.is(live.requestsTo('GET', '/v1/events').length, 0);
+});
+
+test('a read gives up within 2.5 s (the command within 3 s) when no gateway can answer — refused, black-holed, 503 — naming each, exit 5, no idempotency key', async (t) => {
+  const dead = deadGatewayUrl();
+  const hole = await BlackHoleGateway.start();
+  const busy = await unavailableGateway();
+  const live = await liveGateway();
+  t.teardown(() => Promise.all([hole.close(), busy.close(), live.close()]));
+  const configDir = await temporaryConfigDir();
+  await logIn(live, tls, configDir);
+  const started = Date.now();
+  const run = await runCommand(EventList, [
+    '--json',
+    '--server',
+    `${dead},${hole.url},${busy.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  const elapsed = Date.now() - started;
+  t.is(run.exitCode, 5);
+  t.true(elapsed < 3_000, `took ${elapsed} ms`);
+  t.true(hole.accepted > 0, 'the black hole was tried');
+  const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
+  t.is(error.code, 'unavailable');
+  t.regex(error.message, /^service unavailable: no gateway answered within 2.5 s \(tried /);
+  t.true(error.message.includes(`${new URL(dead).host}: connection refused`), error.message);
+  t.true(error.message.includes(`${new URL(hole.url).host}: connection timed out`), error.message);
+  t.true(error.message.includes(`${new URL(busy.url).host}: unavailable`), error.message);
+  t.notRegex(error.message, /idempotency/);
+
+  // The same without --json: one clear line, no stack.
+  const human = await runCommand(EventList, [
+    '--server',
+    `${dead},${hole.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(human.exitCode, 5);
+  t.regex(
+    human.stderr,
+    /^error: service unavailable: no gateway answered within 2.5 s \(tried .*\)\n$/,
+  );
+});
+
+test('a read whose gateway takes the connection but never answers gives up at 2.5 s, saying which gateways it had no time for', async (t) => {
+  const hung = await FakeGateway.start(tls);
+  hung.on('GET', '/v1/events', () => new Promise<undefined>(() => undefined));
+  const live = await liveGateway();
+  t.teardown(() => Promise.all([hung.close(), live.close()]));
+  const configDir = await temporaryConfigDir();
+  await logIn(live, tls, configDir);
+  const started = Date.now();
+  const run = await runCommand(EventList, [
+    '--json',
+    '--server',
+    `${hung.url},${live.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  const elapsed = Date.now() - started;
+  t.is(run.exitCode, 5);
+  t.true(elapsed >= 2_400 && elapsed < 3_500, `took ${elapsed} ms`);
+  const { error } = parseJsonLine(run.stderr) as { error: { message: string } };
+  t.true(
+    error.message.includes(`${new URL(hung.url).host}: no answer within 2.5 s`),
+    error.message,
+  );
+  t.true(error.message.includes(`not tried in time: ${new URL(live.url).host}`), error.message);
+});
+
+test('a write keeps its longer deadline; its failure says whether it may have been made, and how to check', async (t) => {
+  const dead = deadGatewayUrl();
+  const hole = await BlackHoleGateway.start();
+  const busy = await unavailableGateway();
+  const live = await liveGateway();
+  t.teardown(() => Promise.all([hole.close(), busy.close(), live.close()]));
+  const configDir = await temporaryConfigDir();
+  await logIn(live, tls, configDir);
+
+  // Never sent anywhere (refused, no handshake): nothing to worry about.
+  const unsent = await runCommand(EventAdd, [
+    ...ADD,
+    '--server',
+    `${dead},${hole.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(unsent.exitCode, 5);
+  const quiet = (parseJsonLine(unsent.stderr) as { error: { message: string } }).error.message;
+  t.regex(quiet, /^service unavailable: no gateway answered \(tried /);
+  t.notRegex(quiet, /may or may not|idempotency/);
+
+  // A gateway that took it and answered 503 may have passed it on.
+  const maybe = await runCommand(EventAdd, [
+    ...ADD,
+    '--server',
+    busy.url,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(maybe.exitCode, 5);
+  const message = (parseJsonLine(maybe.stderr) as { error: { message: string } }).error.message;
+  const key = busy.requestsTo('POST', '/v1/events')[0]?.headers['idempotency-key'];
+  t.regex(
+    message,
+    /may or may not have been made: check \(e\.g\. agenda event list\) before repeating it/,
+  );
+  t.true(message.includes(`idempotency-key ${String(key)}`), message);
 });

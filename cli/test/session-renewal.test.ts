@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import test from 'ava';
 import Logout from '../commands/logout.js';
-import Watch from '../commands/watch.js';
+import Watch, { watchedEvent } from '../commands/watch.js';
 import type { WatchLine } from '../commands/watch.js';
 import Whoami from '../commands/whoami.js';
 import type { LiveUpdate } from '../../contract/api.js';
@@ -189,13 +189,14 @@ test('watch goes on past its access token: the stream the gateway ends as it exp
     .trimEnd()
     .split('\n')
     .map((line) => JSON.parse(line) as WatchLine);
+  const event = watchedEvent(eventDetails());
   t.deepEqual(lines, [
-    update('e1'),
+    { ...update('e1'), event },
     {
       kind: 'resync',
       reason: 'the stream was reopened with a renewed access token; updates may have been missed',
     },
-    update('e2'),
+    { ...update('e2'), event },
   ]);
   t.deepEqual(gateway.requestsTo('GET', '/v1/stream').map(tokenOf), [
     'token-of-alice',
@@ -213,4 +214,63 @@ test('logging in keeps both tokens in the profile', async (t) => {
   const stored = (await new ProfileStore(configDir).read('default')).login;
   t.like(stored, { token: 'token-of-alice', refreshToken: 'refresh-0-of-alice' });
   t.truthy(stored?.refreshExpiresAt);
+});
+
+test('watch runs for days: each stream opens with a fresh access token, and when the session is revoked it ends with "log in" (exit 2), not a loop', async (t) => {
+  // A day of 15-minute access tokens, compressed: each stream carries one update and ends
+  // as its token "expires"; the gateway refuses that token from then on, so the stream is
+  // reopened with a renewed one (the tokens it issues live 31 s, long enough not to be
+  // renewed early by this clock, which the first test of this file does). The 97th
+  // renewal finds the session revoked.
+  const DAY_OF_TOKENS = 96;
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  const streamed = new Set<string>();
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer('alice') })
+    .on('GET', '/v1/events/:id', { status: 200, json: { event: eventDetails() } })
+    .on('POST', '/v1/sessions/refresh', (request) => {
+      const { refreshToken } = JSON.parse(request.body) as { refreshToken: string };
+      const n = Number(/^refresh-(\d+)-of-alice$/.exec(refreshToken)?.[1] ?? NaN);
+      if (n >= DAY_OF_TOKENS) {
+        return errorAnswer(401, 'unauthenticated', 'the session was logged out');
+      }
+      return { status: 200, json: loginAnswer('alice', 31_000, n + 1) };
+    })
+    .on('GET', '/v1/stream', (request, _params, response) => {
+      const token = tokenOf(request);
+      // A token that opened a stream before has expired since.
+      if (streamed.has(token)) return expired;
+      streamed.add(token);
+      openStream(response);
+      response.write(`event: update\ndata: ${JSON.stringify(update(token))}\n\n`);
+      response.end('event: expired\ndata: {"reason":"the access token expired"}\n\n');
+      return undefined;
+    });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const run = await runCommand(Watch, ['--json', '--config-dir', configDir]);
+
+  t.is(run.exitCode, 2);
+  const { error } = JSON.parse(run.stderr) as { error: { code: string; message: string } };
+  t.is(error.code, 'unauthenticated');
+  t.regex(error.message, /could not be renewed \(the session was logged out.*agenda login alice/);
+  const lines = run.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as WatchLine);
+  const updates = lines.filter((line) => line.kind === 'event');
+  t.is(updates.length, DAY_OF_TOKENS + 1, 'one update per token, the login’s own included');
+  // Every stream was opened with a token of its own, each renewed from the last.
+  const tokens = gateway
+    .requestsTo('GET', '/v1/stream')
+    .map(tokenOf)
+    .filter((token, i, all) => all.indexOf(token) === i);
+  t.deepEqual(tokens, [
+    'token-of-alice',
+    ...Array.from({ length: DAY_OF_TOKENS }, (_, i) => `token-${i + 1}-of-alice`),
+  ]);
+  // The revoked session was asked to renew once: watch did not keep trying.
+  const refreshes = gateway.requestsTo('POST', '/v1/sessions/refresh');
+  t.is(refreshes.length, DAY_OF_TOKENS + 1);
 });

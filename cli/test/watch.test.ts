@@ -1,11 +1,22 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import path from 'node:path';
 import test from 'ava';
-import Watch from '../commands/watch.js';
+import EventAdd from '../commands/event/add.js';
+import type { EventView } from '../../contract/views.js';
+import Watch, { watchedEvent } from '../commands/watch.js';
 import type { WatchLine } from '../commands/watch.js';
 import type { LiveUpdate } from '../../contract/api.js';
 import { FakeGateway, createTestTls, deadGatewayUrl, errorAnswer } from './support/fake-gateway.js';
 import type { TestTls } from './support/fake-gateway.js';
-import { connectionFlags, eventDetails, logIn, loginAnswer } from './support/fixtures.js';
+import {
+  connectionFlags,
+  eventDetails,
+  eventView,
+  logIn,
+  loginAnswer,
+} from './support/fixtures.js';
 import { RecordedTerminal, runCommand, temporaryConfigDir, waitUntil } from './support/harness.js';
 
 let tls: TestTls;
@@ -20,6 +31,8 @@ const invited: LiveUpdate = {
   by: 'bob',
   at: '2026-03-01T10:00:00.000Z',
 };
+/** `invited` as watch --json prints it: with the event as the watcher sees it now. */
+const invitedLine: WatchLine = { ...invited, event: watchedEvent(eventDetails()) };
 const joined: LiveUpdate = {
   kind: 'group',
   change: 'member_added',
@@ -72,7 +85,7 @@ test('watch --json prints each update as one JSON line, skipping heartbeats and 
   });
   const run = await runCommand(Watch, ['--json', '--count', '2', '--config-dir', configDir]);
   t.is(run.exitCode, 0, run.stderr);
-  t.deepEqual(watchLines(run.stdout), [invited, joined]);
+  t.deepEqual(watchLines(run.stdout), [invitedLine, joined]);
   t.is(run.stderr, '');
   const [stream] = gateway.requestsTo('GET', '/v1/stream');
   t.is(stream?.headers.authorization, 'Bearer token-of-alice');
@@ -92,7 +105,7 @@ test('a resync from the gateway reaches --json readers as a line of its own', as
   t.is(run.exitCode, 0, run.stderr);
   t.deepEqual(watchLines(run.stdout), [
     { kind: 'resync', reason: 'live updates may have been missed' },
-    invited,
+    invitedLine,
   ]);
 });
 
@@ -108,11 +121,13 @@ test('watch reopens the stream on the next gateway when its gateway dies', async
     void first.close();
     return undefined;
   });
-  second.on('GET', '/v1/stream', (_request, _params, response) => {
-    openStream(response);
-    sendUpdate(response, joined);
-    return undefined;
-  });
+  second
+    .on('GET', '/v1/events/:id', { status: 200, json: { event: eventDetails() } })
+    .on('GET', '/v1/stream', (_request, _params, response) => {
+      openStream(response);
+      sendUpdate(response, joined);
+      return undefined;
+    });
   const run = await runCommand(Watch, [
     '--json',
     '--count',
@@ -120,7 +135,7 @@ test('watch reopens the stream on the next gateway when its gateway dies', async
     ...connectionFlags(`${first.url},${second.url}`, tls, configDir),
   ]);
   t.is(run.exitCode, 0, run.stderr);
-  t.deepEqual(watchLines(run.stdout), [invited, joined]);
+  t.deepEqual(watchLines(run.stdout), [invitedLine, joined]);
   t.is(second.requestsTo('GET', '/v1/stream').length, 1);
 });
 
@@ -171,4 +186,139 @@ test('a stream the gateway refuses for good (401) exits 2 without retrying', asy
     error: { code: 'unauthenticated', message: 'the token expired: run agenda login' },
   });
   t.is(gateway.requestsTo('GET', '/v1/stream').length, 1);
+});
+
+test('watch --json lines say what changed: the event as the watcher may see it now, or null with why', async (t) => {
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  const cancelled = eventDetails({ id: 'e2', title: 'Retro', status: 'cancelled' });
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events/e1', { status: 200, json: { event: eventDetails() } })
+    .on('GET', '/v1/events/e2', { status: 200, json: { event: cancelled } })
+    .on('GET', '/v1/events/gone', errorAnswer(404, 'not_found', 'no event gone'))
+    .on('GET', '/v1/stream', (_request, _params, response) => {
+      openStream(response);
+      sendUpdate(response, { ...invited, change: 'created', by: 'alice' });
+      sendUpdate(response, { ...invited, eventId: 'e2', change: 'cancelled' });
+      sendUpdate(response, { ...invited, eventId: 'gone', change: 'removed' });
+      return undefined;
+    });
+  await logIn(gateway, tls, configDir);
+  const run = await runCommand(Watch, ['--json', '--count', '3', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.deepEqual(watchLines(run.stdout), [
+    {
+      kind: 'event',
+      change: 'created',
+      eventId: 'e1',
+      by: 'alice',
+      at: invited.at,
+      event: {
+        id: 'e1',
+        title: 'Standup',
+        start: '2026-03-02T09:00:00.000Z',
+        end: '2026-03-02T09:15:00.000Z',
+        timeZone: 'Europe/Madrid',
+        organizer: 'alice',
+        group: null,
+        status: 'confirmed',
+        myStatus: 'accepted',
+        recurrence: null,
+        location: '',
+      },
+    },
+    { ...invited, eventId: 'e2', change: 'cancelled', event: watchedEvent(cancelled) },
+    { ...invited, eventId: 'gone', change: 'removed', event: null, eventError: 'not_found' },
+  ]);
+});
+
+test('watch --remind announces the reminders of accepted occurrences as they fall due, once each, and notifies where notify-send exists', async (t) => {
+  const { gateway, configDir } = await setUp();
+  t.teardown(() => gateway.close());
+  const soon = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+  const occurrence = (start: string, fields: Partial<EventView> = {}): EventView =>
+    eventView({
+      id: 'series',
+      title: 'Daily sync',
+      start,
+      end: new Date(Date.parse(start) + 15 * 60_000).toISOString(),
+      recurrence: 'FREQ=DAILY',
+      reminders: [10, 60],
+      ...fields,
+    });
+  const listed: EventView[] = [
+    // Due now (10 min before, 5 min ahead): one line, for the nearest reminder.
+    occurrence(soon(5)),
+    // Tomorrow's occurrence: due in about a day, not now.
+    occurrence(soon(24 * 60 + 5)),
+    // Not the watcher's to be reminded of: pending, declined, cancelled.
+    occurrence(soon(6), { id: 'invite', myStatus: 'pending' }),
+    occurrence(soon(6), { id: 'no', myStatus: 'declined' }),
+    occurrence(soon(6), { id: 'off', status: 'cancelled' }),
+  ];
+  gateway
+    .on('GET', '/v1/events', { status: 200, json: { events: listed, next: null } })
+    .on('GET', '/v1/stream', (_request, _params, response) => {
+      openStream(response);
+      return undefined;
+    });
+  // A notify-send of our own on the PATH, which writes down what it was asked.
+  const bin = await temporaryConfigDir();
+  const said = path.join(bin, 'notified.txt');
+  await writeFile(path.join(bin, 'notify-send'), `#!/bin/sh\nprintf '%s|' "$@" >> '${said}'\n`, {
+    mode: 0o755,
+  });
+  const terminal = new RecordedTerminal({ env: { PATH: `${bin}:/usr/bin:/bin` } });
+  const run = await runCommand(
+    Watch,
+    ['--json', '--remind', '--count', '1', '--config-dir', configDir],
+    terminal,
+  );
+  t.is(run.exitCode, 0, run.stderr);
+  const [line, ...rest] = watchLines(run.stdout);
+  t.deepEqual(rest, []);
+  t.like(line, {
+    kind: 'reminder',
+    minutes: 10,
+    event: { id: 'series', title: 'Daily sync', start: listed[0]?.start, reminders: [10, 60] },
+  });
+  // The window read: from now, a day of due times plus the earliest a reminder may come.
+  const [read] = gateway.requestsTo('GET', '/v1/events');
+  const span = Date.parse(read?.query.get('to') ?? '') - Date.parse(read?.query.get('from') ?? '');
+  t.is(span, 24 * 3_600_000 + 28 * 86_400_000);
+  await waitUntil(() => existsSync(said), 'notify-send ran');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.regex(
+    await readFile(said, 'utf8'),
+    /^--app-name=agenda\|Daily sync\|starts in 5 min|starts in 10 min/,
+  );
+});
+
+test('bad --remind input is refused before any request, with a reason and exit 1', async (t) => {
+  const { gateway, configDir } = await setUp();
+  t.teardown(() => gateway.close());
+  const add = (...remind: string[]) =>
+    runCommand(EventAdd, [
+      'Standup',
+      '--start',
+      '2026-03-02T09:00Z',
+      '--duration',
+      '15m',
+      ...remind.flatMap((r) => ['--remind', r]),
+      '--json',
+      '--config-dir',
+      configDir,
+    ]);
+  for (const [value, reason] of [
+    ['soon', /the remind "soon" is not a duration/],
+    ['90s', /reminders are whole minutes/],
+    ['-10m', /not negative/],
+  ] as const) {
+    const run = await add(value);
+    t.is(run.exitCode, 1, value);
+    t.regex((JSON.parse(run.stderr) as { error: { message: string } }).error.message, reason);
+  }
+  t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
 });

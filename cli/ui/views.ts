@@ -193,6 +193,20 @@ export function renderEvents(
   );
 }
 
+/** A reminder, minutes before the start, as a person says it: `10 min before`, `1 d before`, `at the start`. */
+export function describeReminder(minutes: number): string {
+  if (minutes === 0) return 'at the start';
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const rest = minutes % 60;
+  const parts = [
+    days > 0 ? `${days} d` : '',
+    hours > 0 ? `${hours} h` : '',
+    rest > 0 ? `${rest} min` : '',
+  ].filter((part) => part !== '');
+  return `${parts.join(' ')} before`;
+}
+
 /** Every detail of one event (series), as `event show` and write commands print it. */
 export function renderEventDetails(event: EventDetailsView, context: ViewContext): string {
   const { palette } = context;
@@ -221,6 +235,9 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
   }
   if (event.location !== '') rows.push(['location', event.location]);
   if (event.description !== '') rows.push(['description', event.description]);
+  if (event.reminders !== undefined && event.reminders.length > 0) {
+    rows.push(['reminders', event.reminders.map(describeReminder).join(', ')]);
+  }
   if (event.attendees.length > 0) {
     rows.push([
       'attendees',

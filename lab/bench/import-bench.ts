@@ -106,7 +106,13 @@ async function signedIn(username: string): Promise<AgendaApi> {
     tokens: await api.login({ username, password }),
     renew: (refreshToken, signal) => api.refreshSession(refreshToken, signal),
   });
-  const gateway = new GatewayClient({ servers, ca, token, timeoutMs: 30_000 });
+  const gateway = new GatewayClient({
+    servers,
+    ca,
+    token,
+    timeoutMs: 30_000,
+    readDeadlineMs: 30_000,
+  });
   clients.push(gateway);
   return new AgendaApi(gateway);
 }

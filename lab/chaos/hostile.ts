@@ -204,7 +204,13 @@ export async function runHostileWorkload(spec: HostileSpec): Promise<HostileRepo
     ),
     renew: (refreshToken, signal) => anonymous.refreshSession(refreshToken, signal),
   });
-  const client = new GatewayClient({ servers, ca: spec.ca, token, timeoutMs: 30_000 });
+  const client = new GatewayClient({
+    servers,
+    ca: spec.ca,
+    token,
+    timeoutMs: 30_000,
+    readDeadlineMs: 30_000,
+  });
   const api = new AgendaApi(client);
   try {
     const calendar = yearlySeriesCalendar(spec.series, spec.username);

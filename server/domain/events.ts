@@ -286,6 +286,7 @@ function draftOf(details: EventDetails): EventDraft {
     visibility: details.visibility,
     recurrence: details.recurrence === null ? null : formatRecurrenceRule(details.recurrence.rule),
     exceptions: details.recurrence?.exceptions ?? [],
+    reminders: details.reminders ?? [],
   };
 }
 
@@ -305,6 +306,7 @@ function mergeChanges(event: CalendarEvent, changes: EventChanges): EventDraft {
     visibility: changes.visibility ?? current.visibility,
     recurrence,
     exceptions: changes.exceptions ?? (recurrence === null ? [] : current.exceptions),
+    reminders: changes.reminders ?? current.reminders ?? [],
   };
 }
 
@@ -332,8 +334,24 @@ function sameDetails(event: CalendarEvent, details: EventDetails): boolean {
     event.description === details.description &&
     event.location === details.location &&
     event.visibility === details.visibility &&
-    sameExceptions(event, details)
+    sameExceptions(event, details) &&
+    sameReminders(event.reminders, details.reminders)
   );
+}
+
+function withoutReminders(event: CalendarEvent): Omit<CalendarEvent, 'reminders'> {
+  const copy: { -readonly [K in keyof CalendarEvent]?: CalendarEvent[K] } = { ...event };
+  delete copy.reminders;
+  return copy as Omit<CalendarEvent, 'reminders'>;
+}
+
+function sameReminders(
+  a: readonly number[] | undefined,
+  b: readonly number[] | undefined,
+): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((m, i) => m === y[i]);
 }
 
 function requireOrganizer(
@@ -404,7 +422,8 @@ export function updateEvent(
     })),
   ];
   const event: CalendarEvent = {
-    ...before,
+    // The reminders are the details' (absent: none), not what the event had.
+    ...withoutReminders(before),
     ...details,
     status: before.group?.kind === 'flat' ? consensusStatus(attendees) : before.status,
     updatedAt: command.now,

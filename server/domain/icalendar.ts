@@ -25,8 +25,12 @@
  *   for a character nobody sees would be hostile. What is stripped was invisible, so the
  *   event reads as it did in the tool it came from.
  *
+ * Reminders travel as VALARMs: one `ACTION:DISPLAY` alarm per reminder on export
+ * (`TRIGGER:-PT10M`), and on import each alarm that comes before the start (see
+ * `remindersOf`).
+ *
  * Round trip: importing an export gives back title, start, end, zone, description,
- * location, visibility, recurrence and exceptions unchanged, and the UID the event had
+ * location, visibility, recurrence, exceptions and reminders unchanged, and the UID the event had
  * (an event made in Agenda is exported with its id as UID).
  */
 import { createHash } from 'node:crypto';
@@ -34,7 +38,13 @@ import ICAL from 'ical.js';
 import { DateTime } from 'luxon';
 import { AgendaError, InvalidInput } from '../../contract/errors.js';
 import { compareText } from './decisions.js';
-import { MAX_IMPORT_CHUNK_BYTES, MAX_IMPORT_CHUNK_EVENTS, TIME } from '../../contract/limits.js';
+import {
+  MAX_IMPORT_CHUNK_BYTES,
+  MAX_IMPORT_CHUNK_EVENTS,
+  MAX_REMINDER_MINUTES,
+  MAX_REMINDERS,
+  TIME,
+} from '../../contract/limits.js';
 import { formatRecurrenceRule, parseRecurrenceRule, seriesEnd } from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
 import { withoutInvisibleCharacters } from './text-hygiene.js';
@@ -222,6 +232,7 @@ function vevent(record: EventRecord, now: Millis): Component {
       component.addProperty(instantProperty('exdate', exception, event.timeZone));
     }
   }
+  for (const minutes of event.reminders ?? []) component.addSubcomponent(valarm(event, minutes));
   const organizer = component.addPropertyWithValue('organizer', address(event.organizer));
   organizer.setParameter('cn', event.organizer);
   for (const attendee of record.attendees) {
@@ -231,6 +242,18 @@ function vevent(record: EventRecord, now: Millis): Component {
     property.setParameter('role', attendee.role === 'organizer' ? 'CHAIR' : 'REQ-PARTICIPANT');
   }
   return component;
+}
+
+/** A display alarm `minutes` before the start (RFC 5545 §3.6.6: DESCRIPTION is required). */
+function valarm(event: CalendarEvent, minutes: number): Component {
+  const alarm = new ICAL.Component('valarm');
+  alarm.addPropertyWithValue('action', 'DISPLAY');
+  alarm.addPropertyWithValue('description', event.title);
+  alarm.addPropertyWithValue(
+    'trigger',
+    ICAL.Duration.fromSeconds(-minutes * (TIME.MINUTE / TIME.SECOND)),
+  );
+  return alarm;
 }
 
 export interface ExportOptions {
@@ -461,6 +484,7 @@ function toDraft(
     }),
   );
   const classText = textValue(component, 'class')?.toUpperCase();
+  const reminders = remindersOf(component, start.instant, zones, defaultZone);
   return {
     title: visibleText(component, 'summary') ?? '(untitled)',
     start: start.instant,
@@ -471,7 +495,47 @@ function toDraft(
     visibility: (classText === undefined ? undefined : VISIBILITY_OF[classText]) ?? 'busy',
     recurrence: rule,
     exceptions: rule === null ? [] : exceptions,
+    ...(reminders.length === 0 ? {} : { reminders }),
   };
+}
+
+/**
+ * The reminders of a VEVENT's VALARMs, as minutes before its start: a TRIGGER that is a
+ * duration before (or at) the start, or a date-time before the start. Alarms relative to
+ * the end, after the start, `ACTION:NONE` (Apple's placeholder) or unreadable are left out,
+ * as are those earlier than `MAX_REMINDER_MINUTES`; a part of a minute counts as a whole
+ * one (early rather than late); the first `MAX_REMINDERS` distinct ones are kept. A file's
+ * alarms never cost it its event.
+ */
+function remindersOf(
+  component: Component,
+  start: Millis,
+  zones: ReadonlyMap<string, Component>,
+  defaultZone: string,
+): number[] {
+  const minutes = new Set<number>();
+  for (const alarm of component.getAllSubcomponents('valarm')) {
+    if (textValue(alarm, 'action')?.toUpperCase() === 'NONE') continue;
+    const trigger = alarm.getFirstProperty('trigger');
+    if (trigger === null) continue;
+    const value: unknown = trigger.getFirstValue();
+    let before: number | undefined;
+    if (value instanceof ICAL.Duration) {
+      const related = trigger.getParameter('related');
+      if (typeof related === 'string' && related.toUpperCase() === 'END') continue;
+      const seconds = value.toSeconds();
+      if (seconds <= 0) before = Math.ceil(-seconds / 60);
+    } else if (value instanceof ICAL.Time) {
+      try {
+        const at = place(value, tzidOf(trigger), zones, defaultZone).instant;
+        if (at <= start) before = Math.ceil((start - at) / TIME.MINUTE);
+      } catch {
+        continue;
+      }
+    }
+    if (before !== undefined && before <= MAX_REMINDER_MINUTES) minutes.add(before);
+  }
+  return [...minutes].sort((a, b) => a - b).slice(0, MAX_REMINDERS);
 }
 
 /**

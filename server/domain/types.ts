@@ -144,6 +144,12 @@ export interface CalendarEvent {
   readonly location: string;
   readonly visibility: Visibility;
   readonly recurrence: Recurrence | null;
+  /**
+   * Minutes before each occurrence's start at which attendees' watchers announce it,
+   * ascending and distinct (`validateReminders`). Absent when there are none: rows and
+   * effects written before reminders existed read the same as an event without any.
+   */
+  readonly reminders?: readonly number[];
   readonly organizer: Username;
   /** The group it was scheduled for, if any. */
   readonly group: GroupRef | null;

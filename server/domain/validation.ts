@@ -18,6 +18,8 @@ import {
   MAX_EXCEPTIONS,
   MAX_LEVEL,
   MAX_QUERY_SPAN_MS,
+  MAX_REMINDER_MINUTES,
+  MAX_REMINDERS,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
   TIME,
@@ -44,6 +46,13 @@ const LINE_BREAKS_AND_TABS = /[\n\r\t\u0085\u2028\u2029]/;
 
 function describeDuration(ms: number): string {
   return ms % TIME.DAY === 0 ? `${ms / TIME.DAY} days` : `${ms / TIME.HOUR} hours`;
+}
+
+/** `40320` → `28 days`, `90` → `90 minutes`, `120` → `2 hours`. */
+function describeMinutes(minutes: number): string {
+  if (minutes % (24 * 60) === 0) return `${minutes / (24 * 60)} days`;
+  if (minutes % 60 === 0) return `${minutes / 60} hours`;
+  return `${minutes} minutes`;
 }
 
 function validateName(
@@ -358,6 +367,8 @@ export interface EventDraft {
   readonly recurrence?: string | null;
   /** Starts of occurrences to leave out (EXDATE); only with a recurrence. */
   readonly exceptions?: readonly Millis[];
+  /** Minutes before the start to be reminded at ({@link validateReminders}); absent or empty: none. */
+  readonly reminders?: readonly number[];
 }
 
 /** A validated draft: every field present and canonical. */
@@ -370,6 +381,45 @@ export interface EventDetails {
   readonly location: string;
   readonly visibility: Visibility;
   readonly recurrence: Recurrence | null;
+  /** Ascending, distinct; absent when there are none (see `CalendarEvent.reminders`). */
+  readonly reminders?: readonly number[];
+}
+
+/**
+ * Reminders as minutes before the start: whole numbers from 0 (at the start) to
+ * {@link MAX_REMINDER_MINUTES} (4 weeks), at most {@link MAX_REMINDERS} of them; duplicates
+ * count once. Answered ascending.
+ * @throws InvalidInput (field `reminders`) saying which bound was passed.
+ */
+export function validateReminders(value: readonly number[] | undefined): number[] {
+  if (value === undefined) return [];
+  for (const minutes of value) {
+    if (typeof minutes !== 'number' || !Number.isInteger(minutes)) {
+      throw new InvalidInput(
+        `a reminder is a whole number of minutes before the start (got ${String(minutes)})`,
+        { field: 'reminders' },
+      );
+    }
+    if (minutes < 0) {
+      throw new InvalidInput('a reminder comes before the start, not after it', {
+        field: 'reminders',
+      });
+    }
+    if (minutes > MAX_REMINDER_MINUTES) {
+      throw new InvalidInput(
+        `a reminder comes at most ${describeMinutes(MAX_REMINDER_MINUTES)} (4 weeks) before the start, not ${describeMinutes(minutes)}`,
+        { field: 'reminders' },
+      );
+    }
+  }
+  const distinct = [...new Set(value)].sort((a, b) => a - b);
+  if (distinct.length > MAX_REMINDERS) {
+    throw new InvalidInput(
+      `an event has at most ${MAX_REMINDERS} reminders (got ${distinct.length})`,
+      { field: 'reminders' },
+    );
+  }
+  return distinct;
 }
 
 /** How many occurrences validation inspects to check that a series does not overlap itself. */
@@ -476,5 +526,11 @@ export function validateEventDraft(draft: EventDraft): EventDetails {
     location: validateLocation(draft.location),
     visibility: validateVisibility(draft.visibility),
     recurrence,
+    ...remindersField(validateReminders(draft.reminders)),
   };
+}
+
+/** `{ reminders }` when there are some, `{}` otherwise (absent means none). */
+export function remindersField(reminders: readonly number[]): { reminders?: readonly number[] } {
+  return reminders.length === 0 ? {} : { reminders };
 }

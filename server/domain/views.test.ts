@@ -80,6 +80,7 @@ test('the weights of views are the lengths of their JSON', (t) => {
     recurrence: fc.option(
       fc.constant({ rule: { freq: 'WEEKLY' as const, interval: 2, count: 3 }, exceptions: [] }),
     ),
+    reminders: fc.array(fc.integer({ min: 0, max: 40_320 }), { maxLength: 5 }),
   });
   fc.assert(
     fc.property(

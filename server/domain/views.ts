@@ -107,6 +107,9 @@ export function eventView(
     description: event.description,
     location: event.location,
     recurrence: event.recurrence === null ? null : formatRecurrenceRule(event.recurrence.rule),
+    ...(event.reminders === undefined || event.reminders.length === 0
+      ? {}
+      : { reminders: event.reminders }),
   };
 }
 
@@ -197,7 +200,9 @@ export function eventViewWeight(view: EventView): number {
     stringWeight(view.visibility) +
     stringWeight(view.description) +
     stringWeight(view.location) +
-    nullableStringWeight(view.recurrence)
+    nullableStringWeight(view.recurrence) +
+    // `,"reminders":[…]` when present.
+    (view.reminders === undefined ? 0 : 13 + JSON.stringify(view.reminders).length)
   );
 }
 

@@ -185,6 +185,16 @@ test('no answer within the deadline is a 503 naming the request id, and the op i
   t.true(g.dispatcher.only().options.signal?.aborted);
 });
 
+test('a read past the deadline is a 503 that mentions no idempotency key (nothing to apply twice)', async (t) => {
+  const g = await startTestGateway(t, nextPort(), { requestDeadlineMs: 150 });
+  g.dispatcher.respond = () => new Promise(() => {});
+  const answer = await g.call('/v1/events/e1', { token: await g.token('alice') });
+  t.is(answer.status, 503);
+  const { message } = (answer.json as { error: { message: string } }).error;
+  t.notRegex(message, /idempotency/);
+  t.regex(message, /did not answer within 0.15 s; try again later/);
+});
+
 /** The users service as the login route sees it: `right-password` is everyone's password. */
 function checkPasswords(call: { op: { type: string; password?: string } }): unknown {
   if (call.op.type === 'account.login' && call.op.password !== 'right-password') {

@@ -354,7 +354,8 @@ export class Gateway {
         return (await this.services.call(
           op,
           identity,
-          { requestId, busId },
+          // A read (GET) changes nothing: its refusal need not say how to retry it safely.
+          { requestId, busId, write: req.method !== 'GET' && req.method !== 'HEAD' },
           clientGone.signal,
         )) as Relayed;
       },

@@ -25,14 +25,16 @@ export class ServiceCalls {
 
   /**
    * Sends `op` to its service and waits at most the deadline. Past it the answer is 503:
-   * the op may still apply, and a retry with the same request id will not apply it twice.
+   * for a write (`ids.write`) the op may still apply, and the answer says to retry with the
+   * same idempotency key, which will not apply it twice; a read just failed, and retrying
+   * it needs no key.
    * A service that gossip knows to have no replica up is refused at once, without sending:
    * nothing can apply, and the client learns why instead of waiting out the deadline.
    */
   call(
     op: Op,
     identity: Identity | null,
-    ids: { readonly requestId: string; readonly busId: string },
+    ids: { readonly requestId: string; readonly busId: string; readonly write?: boolean },
     clientGone: AbortSignal,
   ): Promise<unknown> {
     const actor = identity?.actor ?? null;
@@ -59,7 +61,7 @@ export class ServiceCalls {
       () =>
         new Unavailable(
           `the ${service} service did not answer within ${deadlineMs / 1000} s; ` +
-            `retry with idempotency-key ${requestId}`,
+            (ids.write === false ? 'try again later' : `retry with idempotency-key ${requestId}`),
         ),
       deadlineMs,
     );

@@ -50,7 +50,7 @@ export type Attendance = 'any' | 'accepted';
 const EVENT_ONLY_COLUMNS = `
   e.id, e.title, e.start_at, e.end_at, e.time_zone, e.description, e.location, e.visibility,
   e.recurrence, e.organizer, e.group_name, e.group_kind, e.status, e.created_at, e.updated_at,
-  e.revision, e.uid`;
+  e.revision, e.uid, e.reminders`;
 // What a commitment index keeps of an event (CommittedEvent), read by committedEventOf.
 const COMMITTED_EVENT_COLUMNS = `e.id, e.title, e.start_at, e.end_at, e.time_zone, e.recurrence`;
 // An event row followed by its attendees as JSON: one statement per load, not one per event.
@@ -255,6 +255,7 @@ function eventOf(row: SqlValue[]): CalendarEvent {
   const groupName = nullableText(row[10]);
   const groupKind = row[11] === null ? null : oneOf(row[11], GROUP_KINDS);
   const uid = nullableText(row[16]);
+  const remindersJson = nullableText(row[17]);
   return {
     id,
     title: text(row[1]),
@@ -273,6 +274,8 @@ function eventOf(row: SqlValue[]): CalendarEvent {
     updatedAt: integer(row[14]),
     revision: integer(row[15]),
     ...(uid === null ? {} : { uid }),
+    // Written by this store from the domain's validated reminders.
+    ...(remindersJson === null ? {} : { reminders: JSON.parse(remindersJson) as number[] }),
   };
 }
 
@@ -323,7 +326,7 @@ function listingEntryOf(row: SqlValue[]): ListingEntry {
 
 function eventRecordOf(row: SqlValue[]): EventRecord {
   const event = eventOf(row);
-  return { event, attendees: attendeesOf(event.id, row[17]) };
+  return { event, attendees: attendeesOf(event.id, row[18]) };
 }
 
 function groupRecordOf(row: SqlValue[]): GroupRecord {

@@ -412,3 +412,64 @@ test('a daily series over a crowded agenda lists at most 100 conflicts, found wi
     [...scheduled.conflicts.map((c) => c.start)].sort(),
   );
 });
+
+test('reminders are stored with the event, listed with each occurrence, exported as VALARMs and imported back', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice', 'bob');
+  const weekly = c.ok('alice', {
+    type: 'event.create',
+    draft: {
+      ...oneHour('Weekly', '2025-02-03T09:00:00Z'),
+      recurrence: 'FREQ=WEEKLY;COUNT=3',
+      reminders: [60, 10],
+    },
+  }).event;
+  t.deepEqual(weekly.reminders, [10, 60]);
+  t.deepEqual(
+    c.read('alice', { type: 'event.list', ...FEB }).events.map((e) => e.reminders),
+    [
+      [10, 60],
+      [10, 60],
+      [10, 60],
+    ],
+  );
+  const refusal = c.refused('alice', {
+    type: 'event.create',
+    draft: { ...oneHour('Too many', '2025-02-04T09:00:00Z'), reminders: [1, 2, 3, 4, 5, 6] },
+  });
+  t.is(refusal.code, 'invalid');
+  t.regex(refusal.message, /at most 5 reminders/);
+
+  const { ics } = c.read('alice', { type: 'agenda.export' });
+  t.regex(
+    ics,
+    /BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Weekly\r\nTRIGGER:-PT10M\r\nEND:VALARM/,
+  );
+  t.regex(ics, /TRIGGER:-PT1H/);
+
+  // Bob imports Alice's export: his copy has her reminders; importing again changes nothing.
+  const parsed = importICalendar(ics, { defaultTimeZone: 'UTC' });
+  const events = parsed.events.map((e) => ({ uid: e.uid, draft: e.draft }));
+  const first = c.ok('bob', { type: 'event.import', events }, { ids: ['imp-r1'] });
+  t.is(first.events[0]?.action, 'created');
+  const copy = first.events[0]?.id ?? '';
+  t.deepEqual(c.read('bob', { type: 'event.show', eventId: copy }).event.reminders, [10, 60]);
+  t.is(
+    c.ok('bob', { type: 'event.import', events }, { ids: ['imp-r2'] }).events[0]?.action,
+    'unchanged',
+  );
+  // A file that drops an alarm brings the copy to the file's version.
+  const fewer = importICalendar(
+    ics.replace(/BEGIN:VALARM\r\n(?:(?!END:VALARM).*\r\n)*?TRIGGER:-PT1H\r\nEND:VALARM\r\n/, ''),
+    {
+      defaultTimeZone: 'UTC',
+    },
+  );
+  const again = c.ok(
+    'bob',
+    { type: 'event.import', events: fewer.events.map((e) => ({ uid: e.uid, draft: e.draft })) },
+    { ids: ['imp-r3'] },
+  );
+  t.is(again.events[0]?.action, 'updated');
+  t.deepEqual(c.read('bob', { type: 'event.show', eventId: copy }).event.reminders, [10]);
+});

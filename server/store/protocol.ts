@@ -86,6 +86,7 @@ const eventDraft = z.strictObject({
   visibility: shortText.optional(),
   recurrence: shortText.nullable().optional(),
   exceptions: z.array(instant).max(10_000).optional(),
+  reminders: z.array(z.number()).max(100).optional(),
 });
 
 const eventChanges = z.strictObject({
@@ -98,6 +99,7 @@ const eventChanges = z.strictObject({
   visibility: shortText.optional(),
   recurrence: shortText.nullable().optional(),
   exceptions: z.array(instant).max(10_000).optional(),
+  reminders: z.array(z.number()).max(100).optional(),
 });
 
 const usernames = (max: number) => z.array(name).max(max);

@@ -11,8 +11,11 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes reminders away, as schemas before 10 had them. */
+const WITHOUT_REMINDERS = 'ALTER TABLE events DROP COLUMN reminders;';
+
 /** Takes the registry's history away, as schemas before 9 had it. */
-const WITHOUT_REGISTRY_HISTORY = 'DROP TABLE registry_history;';
+const WITHOUT_REGISTRY_HISTORY = `${WITHOUT_REMINDERS} DROP TABLE registry_history;`;
 
 /** Takes account deletion away, as schemas before 8 had it. */
 const WITHOUT_ACCOUNT_DELETION = `${WITHOUT_REGISTRY_HISTORY}
@@ -278,4 +281,27 @@ test('a schema 8 image is migrated: the registry history starts empty and record
     after.read(null, { type: 'registry.history', name: 'vip' }).entries.map((e) => e.holder),
     ['vip-2'],
   );
+});
+
+test('a schema 9 image is migrated: its events have no reminders, and events can have them from then on', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const start = at('2025-02-10T08:00:00Z');
+  const old = before.ok('alice', {
+    type: 'event.create',
+    draft: { title: 'Old', start, end: start + 3_600_000 },
+  }).event.id;
+  const v9 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_REMINDERS} UPDATE store_meta SET value = 9 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v9);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  t.is(after.read('alice', { type: 'event.show', eventId: old }).event.reminders, undefined);
+  after.ok('alice', { type: 'event.update', eventId: old, changes: { reminders: [15] } });
+  t.deepEqual(after.read('alice', { type: 'event.show', eventId: old }).event.reminders, [15]);
 });

@@ -32,8 +32,9 @@ import type { Database } from 'sql.js';
  * 8: account deletion: `deleted_users` (retired usernames, data still being removed) and
  *    a user's group blocks by user.
  * 9: `registry_history`: the last tenures of each lease and writes of each registry key.
+ * 10: reminders: `events.reminders`.
  */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -204,7 +205,9 @@ CREATE TABLE events (
   updated_at  INTEGER NOT NULL,
   revision    INTEGER NOT NULL,
   -- The iCalendar UID of an imported event (NULL for events made here, whose UID is their id).
-  uid         TEXT
+  uid         TEXT,
+  -- JSON array of minutes before each occurrence's start (ascending), or NULL for none.
+  reminders   TEXT
 ) WITHOUT ROWID;
 
 -- start_at, series_end and span_class are copies of the event's, for the time indexes.
@@ -366,6 +369,10 @@ export function migrateSchema(db: Database): number | null {
     if (version < 9) {
       // 8 → 9: the registry's history starts empty; only what happens from now on is in it.
       db.exec(REGISTRY_HISTORY);
+    }
+    if (version < 10) {
+      // 9 → 10: reminders. No event had any.
+      db.exec('ALTER TABLE events ADD COLUMN reminders TEXT');
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

@@ -3,7 +3,7 @@ import { InvalidInput } from '../../../contract/errors.js';
 import type { CreateEventRequest, ScheduledAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
-import { eventFieldFlags, parseUsernames, requiredWhenFlag } from '../../flags.js';
+import { eventFieldFlags, parseReminders, parseUsernames, requiredWhenFlag } from '../../flags.js';
 import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
 import { formatInstant, relativeHint, renderScheduled } from '../../ui/views.js';
 
@@ -19,6 +19,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
     '<%= config.bin %> event add "Call" --start "in 2 hours" --duration "1h30"',
     '<%= config.bin %> event add "1:1" --start 2026-03-02T10:00 --end 2026-03-02T10:30 --with bob --tz Europe/Madrid',
     '<%= config.bin %> event add "Weekly sync" --start 2026-03-02T09:00 --duration 1h --group team --repeat "FREQ=WEEKLY;BYDAY=MO"',
+    '<%= config.bin %> event add "Flight" --start "tomorrow 07:00" --duration 2h --remind 3h --remind 1d',
   ];
   static override args = {
     title: Args.string({ description: 'What it is.', required: true }),
@@ -61,6 +62,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
       location: flags.location,
       visibility: flags.visibility,
       repeat: flags.repeat,
+      reminders: flags.remind === undefined ? undefined : parseReminders(flags.remind),
       with: flags.with === undefined ? undefined : parseUsernames(flags.with, 'with'),
       group: flags.group,
       allowConflict: flags['allow-conflict'] ? true : undefined,

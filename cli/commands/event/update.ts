@@ -4,7 +4,7 @@ import { InvalidInput } from '../../../contract/errors.js';
 import type { ScheduledAnswer, UpdateEventRequest } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
-import { eventFieldFlags, parseUsernames, whenFlag } from '../../flags.js';
+import { eventFieldFlags, parseReminders, parseUsernames, whenFlag } from '../../flags.js';
 import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
 import { renderScheduled } from '../../ui/views.js';
 
@@ -50,12 +50,13 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
       visibility: flags.visibility,
       repeat,
       timeZone: flags.tz === undefined ? undefined : this.zone,
+      reminders: flags.remind === undefined ? undefined : parseReminders(flags.remind),
       with: flags.with === undefined ? undefined : parseUsernames(flags.with, 'with'),
     };
     const lengthChanges = flags.end !== undefined || duration !== undefined;
     if (Object.values(request).every((value) => value === undefined) && !lengthChanges) {
       throw new InvalidInput(
-        'nothing to change: give at least one of --title, --start, --end, --duration, --description, --location, --visibility, --repeat, --tz, --with',
+        'nothing to change: give at least one of --title, --start, --end, --duration, --description, --location, --visibility, --repeat, --tz, --remind, --with',
       );
     }
     if (flags['allow-conflict']) request.allowConflict = true;

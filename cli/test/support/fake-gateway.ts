@@ -4,6 +4,8 @@
  * can assert what the CLI sent.
  */
 import { writeFile } from 'node:fs/promises';
+import { createServer as createTcpServer } from 'node:net';
+import type { Server as TcpServer, Socket } from 'node:net';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -208,6 +210,41 @@ export function deadGatewayUrl(): string {
   const port =
     DEAD_PORTS.first + Math.floor(Math.random() * (DEAD_PORTS.last - DEAD_PORTS.first + 1));
   return `https://127.0.0.1:${port}`;
+}
+
+/**
+ * A black-holed gateway: it takes TCP connections and never says a word, so a client
+ * waits for the TLS handshake until its own connect timeout (a host whose gateway process
+ * is hung, or a firewall that swallows the handshake).
+ */
+export class BlackHoleGateway {
+  /** Connections taken so far. */
+  accepted = 0;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: TcpServer,
+    readonly url: string,
+  ) {
+    server.on('connection', (socket: Socket) => {
+      this.accepted += 1;
+      this.sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  static async start(): Promise<BlackHoleGateway> {
+    const server = createTcpServer();
+    // The same random pick of the test range as the fake gateways' (listen has one signature).
+    const port = await listenInTestRange(server as unknown as Server);
+    return new BlackHoleGateway(server, `https://127.0.0.1:${port}`);
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
 }
 
 /** An error body as the real gateway sends it. */
