@@ -27,11 +27,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Agent, request } from 'undici';
-import type { LoginAnswer } from '../../contract/api.js';
-import { SessionTokens } from '../../cli/http/session-tokens.js';
+import { Agent } from 'undici';
+import type { SessionTokens } from '../../cli/http/session-tokens.js';
 import { EventLoopDelayScraper, noDelays, worseOf } from '../event-loop-delay.js';
 import { startLocalSystem } from '../local/system.js';
+import { benchClient, benchLogin } from './bench-client.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
@@ -110,25 +110,7 @@ const dispatcher = new Agent({
   keepAliveTimeout: 30_000,
 });
 
-async function call(
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-  session?: SessionTokens,
-): Promise<{ status: number; json: unknown }> {
-  // A run may outlast an access token (15 minutes): the session renews it as it runs out.
-  const token = await session?.current();
-  const res = await request(`${base}${path}`, {
-    method,
-    dispatcher,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, json: await res.body.json() };
-}
+const call = benchClient(base, dispatcher);
 
 function summarize(latencies: number[], elapsedMs: number) {
   latencies.sort((a, b) => a - b);
@@ -225,24 +207,13 @@ let result: Record<string, unknown>;
 try {
   say(`registering ${clients} users and a 20-member hierarchical group…`);
   const tokens: SessionTokens[] = [];
-  const renew = async (refreshToken: string): Promise<LoginAnswer> => {
-    const renewed = await call('POST', '/v1/sessions/refresh', { refreshToken });
-    if (renewed.status !== 200) {
-      throw new Error(`renewing a session: ${renewed.status} ${JSON.stringify(renewed.json)}`);
-    }
-    return renewed.json as LoginAnswer;
-  };
   for (let i = 0; i < clients; i++) {
     const username = `bench-${i}`;
     const password = `password-${i}`;
     const reg = await call('POST', '/v1/users', { username, password });
     if (reg.status !== 201)
       throw new Error(`register ${username}: ${reg.status} ${JSON.stringify(reg.json)}`);
-    const login = await call('POST', '/v1/sessions', { username, password });
-    if (login.status !== 200) {
-      throw new Error(`login ${username}: ${login.status} ${JSON.stringify(login.json)}`);
-    }
-    tokens.push(new SessionTokens({ tokens: login.json as LoginAnswer, renew }));
+    tokens.push(await benchLogin(call, username, password));
   }
   const owner = tokens[0];
   await call('POST', '/v1/groups', { name: 'bench', kind: 'hierarchical' }, owner);

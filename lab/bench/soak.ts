@@ -27,11 +27,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import type { LoginAnswer } from '../../contract/api.js';
-import { SessionTokens } from '../../cli/http/session-tokens.js';
+import type { SessionTokens } from '../../cli/http/session-tokens.js';
 import { EVENT_LOOP_DELAY_METRICS } from '../../server/metrics/daemon-metrics.js';
 import { EventLoopDelayScraper } from '../event-loop-delay.js';
 import { startLocalSystem } from '../local/system.js';
+import { benchClient, benchLogin } from './bench-client.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { roleOf } from './cpu.js';
 import { sampleRssMib } from './memory.js';
@@ -78,36 +78,10 @@ const dispatcher = new Agent({
   keepAliveTimeout: 30_000,
 });
 
-async function call(
-  method: 'GET' | 'POST' | 'DELETE',
-  path: string,
-  body?: unknown,
-  session?: SessionTokens,
-): Promise<{ status: number; json: unknown }> {
-  const token = await session?.current();
-  const res = await request(`${base}${path}`, {
-    method,
-    dispatcher,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { status: res.statusCode, json: await res.body.json().catch(() => null) };
-}
+const call = benchClient(base, dispatcher);
 
-async function renew(refreshToken: string): Promise<LoginAnswer> {
-  const renewed = await call('POST', '/v1/sessions/refresh', { refreshToken });
-  if (renewed.status !== 200) throw new Error(`renewing a session: ${renewed.status}`);
-  return renewed.json as LoginAnswer;
-}
-
-async function login(username: string): Promise<SessionTokens> {
-  const answer = await call('POST', '/v1/sessions', { username, password: `soak-pw-${username}` });
-  if (answer.status !== 200) throw new Error(`login ${username}: ${answer.status}`);
-  return new SessionTokens({ tokens: answer.json as LoginAnswer, renew });
+function login(username: string): Promise<SessionTokens> {
+  return benchLogin(call, username, `soak-pw-${username}`);
 }
 
 /** Latencies of one kind of operation within the current sample, and errors. */
