@@ -789,6 +789,18 @@ const ROWS: readonly Row[] = [
       stranger: ok('listEvents', '-'),
     },
   }),
+  // Search looks only among the caller's own events, as the list does: "Briefing" is found
+  // by exactly those who list it.
+  row('searchEvents', {
+    phase: 'read',
+    request: () => ({ query: { ...WEEK, q: 'briefing' } }),
+    sees: (answer) => titles(answer.events),
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      ...each(LIVE, ok('searchEvents', '-')),
+      ...each(['self', 'superior', 'peer', 'subordinate'] as const, ok('searchEvents', 'Briefing')),
+    },
+  }),
   row('invitations', {
     phase: 'read',
     request: () => ({}),

@@ -28,6 +28,7 @@ const requests: Partial<{ readonly [K in CallableRoute]: RequestOf<K> }> = {
   revokeFeed: { params: { feedId: 'f1' } },
   createEvent: { body: { title: 'Standup', start: '2030-03-04T09:00:00Z', duration: '15m' } },
   listEvents: { query: WEEK },
+  searchEvents: { query: { ...WEEK, q: 'meeting' } },
   showEvent: { params: { eventId: 'e1' } },
   updateEvent: { params: { eventId: 'e1' }, body: { title: 'Retro' } },
   cancelEvent: { params: { eventId: 'e1' } },
