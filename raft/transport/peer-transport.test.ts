@@ -135,8 +135,9 @@ async function rawPeerConnection(
       socket.write(frame);
     }
   });
-  // A connection the server keeps would hang this await, and the test would time out.
-  await once(socket, 'close');
+  // A connection the server keeps would hang this await, and the test would time out. Not
+  // events.once: it rejects when 'error' (the ECONNRESET above) comes before 'close'.
+  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return { closed: true, opened };
 }
 
