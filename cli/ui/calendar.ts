@@ -289,7 +289,6 @@ export function renderWeekGrid(days: readonly CalendarDay[], context: CalendarCo
   const columns = days.map((day) =>
     day.events.flatMap((event) => eventCell(event, day.date, w, 2, context)),
   );
-  const height = Math.max(1, ...columns.map((lines) => lines.length));
   const first = days[0]?.date ?? context.now;
   const last = days[days.length - 1]?.date ?? first;
   const title = `${palette.bold(`Week ${first.weekNumber}`)}  ${rangeText(first, last)}  ${palette.dim(context.zone)}`;
@@ -302,16 +301,33 @@ export function renderWeekGrid(days: readonly CalendarDay[], context: CalendarCo
       palette,
     ),
     palette.dim(border(w, ['├', '┼', '┤'])),
+    ...cellRows(columns, w, palette),
   ];
-  for (let row = 0; row < height; row++) {
-    lines.push(
-      gridRow(
-        columns.map((cell) => cell[row] ?? []),
-        w,
-        palette,
-      ),
-    );
-  }
+  return closeGrid(lines, days, w, palette);
+}
+
+/**
+ * The grid lines of one row of cells, as tall as its tallest cell (at least one line): each
+ * line holds each cell's line of that height, or nothing where a cell is shorter.
+ */
+function cellRows(cells: readonly (readonly Line[])[], w: number, palette: Palette): string[] {
+  const height = Math.max(1, ...cells.map((cell) => cell.length));
+  return Array.from({ length: height }, (_, row) =>
+    gridRow(
+      cells.map((cell) => cell[row] ?? []),
+      w,
+      palette,
+    ),
+  );
+}
+
+/** A grid's bottom border, then the legend of the markers its events show, if any. */
+function closeGrid(
+  lines: string[],
+  days: readonly CalendarDay[],
+  w: number,
+  palette: Palette,
+): string {
   lines.push(palette.dim(border(w, ['└', '┴', '┘'])));
   const note = legend(
     days.flatMap((day) => day.events),
@@ -380,24 +396,9 @@ export function renderMonthGrid(
       }
       return cell;
     });
-    const height = Math.max(...cells.map((cell) => cell.length));
-    for (let row = 0; row < height; row++) {
-      lines.push(
-        gridRow(
-          cells.map((cell) => cell[row] ?? []),
-          w,
-          palette,
-        ),
-      );
-    }
+    lines.push(...cellRows(cells, w, palette));
   }
-  lines.push(palette.dim(border(w, ['└', '┴', '┘'])));
-  const note = legend(
-    days.flatMap((day) => day.events),
-    palette,
-  );
-  if (note !== '') lines.push(note);
-  return lines.join('\n');
+  return closeGrid(lines, days, w, palette);
 }
 
 /**
