@@ -13,7 +13,7 @@
  *   re-acquiring after expiry is a new tenure with a new epoch, even for the same holder.
  *
  * - **History.** Each new tenure of a lease (a new epoch with a holder) and each write of a
- *   key is also recorded in `registry_history`, the newest {@link REGISTRY_HISTORY_LIMIT} of
+ *   key is also recorded in `registry_history`, the newest {@link REGISTRY_HISTORY_MAX} of
  *   each name, so an operator can see the failovers that happened before they looked.
  *   Renewals and releases are not recorded: they change no epoch, or no holder.
  *
@@ -34,8 +34,6 @@ import { REGISTRY_HISTORY_MAX } from './protocol.js';
 import { integer, nullableText, text } from './statements.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
 
-/** Rows of history kept per lease or key name: enough for a screen of failovers. */
-export const REGISTRY_HISTORY_LIMIT = REGISTRY_HISTORY_MAX;
 /** A key's value is recorded cut to this many characters (the Redis primary's is ~40). */
 const HISTORY_VALUE_CHARS = 200;
 
@@ -211,6 +209,6 @@ export class Registry {
     at: number,
   ): void {
     this.addHistory.runOne([name, kind, holder, epoch, at], `recording ${name}`);
-    this.trimHistory.run([name, name, REGISTRY_HISTORY_LIMIT]);
+    this.trimHistory.run([name, name, REGISTRY_HISTORY_MAX]);
   }
 }

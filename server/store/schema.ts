@@ -140,7 +140,7 @@ CREATE INDEX group_blocks_by_user ON group_blocks (username, group_name);
 // What the operator dashboard reads to show failovers that happened before it started: each
 // new tenure of a lease (a new epoch: acquired while free, released or expired) and each write
 // of a registry key (the Redis primary), at the store's clock. Renewals and releases are not
-// recorded. Bounded: the newest REGISTRY_HISTORY_LIMIT rows of each name (registry.ts).
+// recorded. Bounded: the newest REGISTRY_HISTORY_MAX rows of each name (registry.ts).
 const REGISTRY_HISTORY = `
 CREATE TABLE registry_history (
   seq    INTEGER PRIMARY KEY,
