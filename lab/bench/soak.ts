@@ -91,8 +91,16 @@ interface Window {
   errors: number;
 }
 let current = new Map<OpKind, Window>();
-const allLatencies: { atMs: number; kind: OpKind; ms: number }[] = [];
-const startedAt = performance.now();
+const warmupMs = warmupMinutes * 60_000;
+/** The counted minutes, split in thirds for the trend. */
+const thirdMs = (minutes * 60_000 - warmupMs) / 3;
+/**
+ * The latencies of the first and the last counted third, by kind: all the trend needs, kept
+ * as plain numbers (the middle third and the warm-up are not kept, so a day-long soak holds
+ * a few tens of MB, not an object per operation).
+ */
+const thirds = [new Map<OpKind, number[]>(), new Map<OpKind, number[]>()] as const;
+let operations = 0;
 
 async function timed(kind: OpKind, op: () => Promise<boolean>): Promise<void> {
   const t0 = performance.now();
@@ -102,7 +110,14 @@ async function timed(kind: OpKind, op: () => Promise<boolean>): Promise<void> {
   if (ok) {
     const ms = performance.now() - t0;
     w.latencies.push(ms);
-    allLatencies.push({ atMs: t0 - startedAt, kind, ms });
+    operations++;
+    const third = Math.floor((t0 - startedAt - warmupMs) / thirdMs);
+    const kept = third === 0 ? thirds[0] : third === 2 ? thirds[1] : undefined;
+    if (kept) {
+      const list = kept.get(kind) ?? [];
+      kept.set(kind, list);
+      list.push(ms);
+    }
   } else {
     w.errors++;
   }
@@ -127,6 +142,8 @@ for (let i = 1; i < GROUP_SIZE; i++) {
   await call('POST', '/v1/groups/soak/join', {}, sessions[i]);
 }
 
+// The run's minutes count from here: registering the users is not part of them.
+const startedAt = performance.now();
 const endAt = startedAt + minutes * 60_000;
 let stopped = false;
 const running = () => !stopped && performance.now() < endAt;
@@ -343,7 +360,11 @@ if (!values.keep) rmSync(dataDir, { recursive: true, force: true });
 function largestByKind(span: readonly Sample[], of: (s: Sample) => Map<string, number>) {
   const perProcess = new Map<string, number[]>();
   for (const s of span) {
-    for (const [name, v] of of(s)) perProcess.set(name, [...(perProcess.get(name) ?? []), v]);
+    for (const [name, v] of of(s)) {
+      const values = perProcess.get(name) ?? [];
+      perProcess.set(name, values);
+      values.push(v);
+    }
   }
   const kinds: Record<string, number> = {};
   for (const [name, vs] of perProcess) {
@@ -354,7 +375,6 @@ function largestByKind(span: readonly Sample[], of: (s: Sample) => Map<string, n
   return kinds;
 }
 
-const warmupMs = warmupMinutes * 60_000;
 const counted = samples.filter((s) => s.atMs >= warmupMs);
 const atWarmup = counted.slice(0, 3);
 const atEnd = counted.slice(-3);
@@ -393,17 +413,11 @@ for (const kind of Object.keys(rssEnd).sort()) {
 }
 // Logins are left out of the trend: each is a deliberately slow scrypt (N = 2^17), and a few
 // of them decide any p99 they are in. They are reported apart, in `byKind`.
-const countedOps = allLatencies.filter((l) => l.atMs >= warmupMs);
-const span = minutes * 60_000 - warmupMs;
-const third = (k: number, kinds: (kind: OpKind) => boolean) =>
-  countedOps
-    .filter(
-      (l) =>
-        kinds(l.kind) &&
-        l.atMs >= warmupMs + (k * span) / 3 &&
-        l.atMs < warmupMs + ((k + 1) * span) / 3,
-    )
-    .map((l) => l.ms)
+/** The latencies of a kept third (0: first, 1: last) of the kinds asked for, sorted. */
+const third = (k: 0 | 1, kinds: (kind: OpKind) => boolean) =>
+  [...thirds[k]]
+    .filter(([kind]) => kinds(kind))
+    .flatMap(([, ms]) => ms)
     .sort((a, b) => a - b);
 const summary = (sorted: readonly number[]) => ({
   count: sorted.length,
@@ -413,13 +427,13 @@ const summary = (sorted: readonly number[]) => ({
 const notLogin = (kind: OpKind) => kind !== 'login';
 const trend = {
   firstThird: summary(third(0, notLogin)),
-  lastThird: summary(third(2, notLogin)),
+  lastThird: summary(third(1, notLogin)),
   byKind: Object.fromEntries(
-    [...new Set(countedOps.map((l) => l.kind))].sort().map((kind) => [
+    [...new Set([...thirds[0].keys(), ...thirds[1].keys()])].sort().map((kind) => [
       kind,
       {
         firstThird: summary(third(0, (k) => k === kind)),
-        lastThird: summary(third(2, (k) => k === kind)),
+        lastThird: summary(third(1, (k) => k === kind)),
       },
     ]),
   ),
@@ -428,7 +442,6 @@ const errors = samples.reduce(
   (a, s) => a + Object.values(s.ops).reduce((b, o) => b + o.errors, 0),
   0,
 );
-const operations = allLatencies.length;
 const report = {
   minutes,
   warmupMinutes,
