@@ -4,7 +4,7 @@
  * never someone else's events, and a blank or too long text refused.
  */
 import test from 'ava';
-import { SEARCH_TEXT_MAX_LENGTH } from '../domain/index.js';
+import { DESCRIPTION_MAX_LENGTH, SEARCH_TEXT_MAX_LENGTH } from '../../contract/limits.js';
 import { at, DAY, HOUR, openStore, StoreClient } from './test-support.js';
 
 const BASE = at('2026-03-02T00:00:00Z');
@@ -85,4 +85,25 @@ test('a blank text, a text too long and a window too wide are refused', async (t
     code({ type: 'event.search', text: 'standup', from: BASE, to: BASE + 400 * DAY }),
     'invalid',
   );
+});
+
+test('the strangest and largest texts: the longest search in astral characters, full-width letters, a match at the end of the longest description', async (t) => {
+  const c = await office();
+  c.ok('alice', {
+    type: 'event.create',
+    draft: {
+      title: 'Notes',
+      start: BASE + 3 * DAY,
+      end: BASE + 3 * DAY + HOUR,
+      description: `${'x'.repeat(DESCRIPTION_MAX_LENGTH - 6)}needle`,
+    },
+    allowConflict: true,
+  });
+  const titles = (text: string) =>
+    c.read('alice', { type: 'event.search', text, ...WINDOW }).events.map((e) => e.title);
+  t.deepEqual(titles('NEEDLE'), ['Notes']);
+  // Compatibility forms fold to the same text: full-width Latin finds the ASCII title.
+  t.deepEqual(titles('ＳＴＡＮＤＵＰ'), titles('standup'));
+  // As many characters as allowed, each outside the BMP (two UTF-16 units): searched, not found.
+  t.deepEqual(titles('😀'.repeat(SEARCH_TEXT_MAX_LENGTH)), []);
 });
