@@ -20,15 +20,20 @@ export const IDLE_TOTAL_BUDGET_MIB = 1_200;
 
 const MIB = 1024 * 1024;
 
-/** A process's resident set in bytes (VmRSS), or undefined once it is gone. */
-export function rssBytes(pid: number): number | undefined {
+/** A `Field:  N kB` line of a /proc file of `pid`, in bytes; undefined once the process is gone. */
+function procKb(pid: number, file: string, field: string): number | undefined {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+    const text = readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1];
     return kb === undefined ? undefined : Number(kb) * 1024;
   } catch {
     return undefined;
   }
+}
+
+/** A process's resident set in bytes (VmRSS), or undefined once it is gone. */
+export function rssBytes(pid: number): number | undefined {
+  return procKb(pid, 'status', 'VmRSS');
 }
 
 /**
@@ -37,13 +42,7 @@ export function rssBytes(pid: number): number | undefined {
  * really take; summed RSS counts Node's own 45 MB of code once per process.
  */
 export function pssBytes(pid: number): number | undefined {
-  try {
-    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const kb = /^Pss:\s+(\d+) kB$/m.exec(rollup)?.[1];
-    return kb === undefined ? undefined : Number(kb) * 1024;
-  } catch {
-    return undefined;
-  }
+  return procKb(pid, 'smaps_rollup', 'Pss');
 }
 
 /** The pids of a process's children, over all its threads. */
