@@ -30,7 +30,7 @@ async function withCluster(
   t: { timeout: (ms: number) => void },
   run: (h: Harness) => Promise<void>,
 ): Promise<void> {
-  t.timeout(120_000);
+  t.timeout(240_000);
   const dir = mkdtempSync(join(tmpdir(), 'agenda-db-'));
   const cluster = await ProcessCluster.start({
     dir,

@@ -37,7 +37,7 @@ async function runOp(client: RaftClient, input: KvInput): Promise<KvOutput> {
 }
 
 test('a 5-process cluster stays linearizable and loses nothing under kill -9, pauses and restarts', async (t) => {
-  t.timeout(180_000);
+  t.timeout(240_000);
   const dir = mkdtempSync(join(tmpdir(), 'agenda-raft-mp-'));
   const cluster = await ProcessCluster.start({
     dir,
