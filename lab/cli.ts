@@ -14,7 +14,7 @@ import { ControllerClient, LabNotUp } from './client.js';
 import { EventLoopDelayScraper } from './event-loop-delay.js';
 import { ControllerLabDriver } from './lab-driver.js';
 import { DataLayout } from './layout.js';
-import { ensureRedis } from './local/system.js';
+import { ensurePrerequisites, LAB_PREREQUISITES } from './prerequisites.js';
 import { killAll, LabNetwork } from './net.js';
 import {
   controllerPidPath,
@@ -220,7 +220,7 @@ async function up(dataDir: string, json: boolean): Promise<number> {
       progress('removing what an earlier lab left behind…');
       await down(dataDir);
     }
-    ensureRedis(progress);
+    ensurePrerequisites(LAB_PREREQUISITES, { say: progress });
     startController(dataDir);
     await waitForController(client, dataDir);
   }

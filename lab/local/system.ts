@@ -5,11 +5,9 @@
  * end-to-end benchmark. The configs come from the plan the three-host lab shares
  * (`lab/plan.ts`); this file only runs it.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { DataLayout } from '../layout.js';
 import type { ManagedProcess } from '../../base/process.js';
-import { redisAvailable } from '../../base/redis-server.js';
+import { ensurePrerequisites, REDIS } from '../prerequisites.js';
 import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';
 import { metricsTargets, type MetricsTarget, type Stage } from '../plan.js';
 import type { AbuseLimitsConfig } from '../../server/process-config.js';
@@ -42,21 +40,6 @@ export interface StartOptions {
   readonly abuseLimits?: AbuseLimitsConfig;
 }
 
-/** redis-server is a system package: install it when we can, otherwise say exactly how. */
-export function ensureRedis(say: (line: string) => void): void {
-  if (redisAvailable().ok) return;
-  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    say('redis-server is missing; installing it with apt-get (Debian package redis-server)…');
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server'], {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    if (redisAvailable().ok) return;
-  }
-  throw new Error('redis-server is not installed. On Debian: sudo apt-get install -y redis-server');
-}
-
 /** What `npm start` says as each stage begins. */
 const STAGE_NEWS = {
   db: 'starting the DB service (5 Raft members)…',
@@ -72,7 +55,7 @@ const STAGE_NEWS = {
 export async function startLocalSystem(options: StartOptions): Promise<LocalSystem> {
   const say = options.say ?? (() => {});
   const layout = new DataLayout(options.dataDir);
-  ensureRedis(say);
+  ensurePrerequisites([REDIS], { say });
   const topology = options.abuseLimits
     ? { ...LOCAL_TOPOLOGY, abuseLimits: options.abuseLimits }
     : LOCAL_TOPOLOGY;
