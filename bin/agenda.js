@@ -23,12 +23,17 @@ const { execute, settings } = await import('@oclif/core');
 settings.enableAutoTranspile = false;
 // Without a command (nothing, or only flags: `agenda --profile work`), `agenda` shows today
 // and what is next (cli/commands/home.ts); --help and --version keep their meaning.
-const argv = process.argv.slice(2);
+// `-h` is `--help` wherever it stands before `--`, as people expect (oclif knows only
+// `--help`, and no command has a flag of its own named -h).
+const end = process.argv.indexOf('--');
+const argv = process.argv
+  .slice(2)
+  .map((arg, i) => (arg === '-h' && (end === -1 || i + 2 < end) ? '--help' : arg));
 const first = argv[0];
 const home =
   first === undefined ||
   (first.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(first));
-const args = home ? { args: ['home', ...argv] } : {};
+const args = { args: home ? ['home', ...argv] : argv };
 if (fromSources) {
   const { register } = await import('tsx/esm/api');
   register();

@@ -129,3 +129,40 @@ test('a failed command exits only after its whole result left through the pipe',
   t.true(run.stdout.length > 128 * 1024, `${run.stdout.length} characters`);
   t.is(parseJsonResult(Import, run.stdout).events.length, 149);
 });
+
+test('an unknown command is answered with the nearest one, as JSON under --json, exit 1', async (t) => {
+  const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
+  const typo = await agenda(['event', 'lst'], env);
+  t.is(typo.code, 1);
+  t.regex(typo.stderr, /"event lst" is not an agenda command; did you mean "event list"\?/);
+
+  const json = await agenda(['evnt', 'list', '--json'], env);
+  t.is(json.code, 1);
+  t.like(parseJsonLine(json.stderr), {
+    error: { code: 'unknown_command', suggestion: 'event list' },
+  });
+
+  // Nothing near enough: no guess.
+  const far = await agenda(['frobnicate'], env);
+  t.is(far.code, 1);
+  t.notRegex(far.stderr, /did you mean/);
+});
+
+test('-h, help, version and shell completion work as in other oclif CLIs', async (t) => {
+  const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
+  const short = await agenda(['event', 'list', '-h'], env);
+  t.is(short.code, 0);
+  t.regex(short.stdout, /USAGE\n\s+\$ agenda event list/);
+  const topic = await agenda(['help', 'event'], env);
+  t.is(topic.code, 0);
+  t.regex(topic.stdout, /event add/);
+  const version = await agenda(['version'], env);
+  t.is(version.code, 0);
+  t.regex(version.stdout, /^agenda\/\d+\.\d+\.\d+ /);
+  const script = await agenda(['autocomplete', 'script', 'bash'], env);
+  t.is(script.code, 0);
+  t.regex(script.stdout, /AGENDA_AC_BASH_SETUP_PATH/);
+  // After `--`, -h is an argument like any other.
+  const literal = await agenda(['search', '--json', '--', '-h'], env);
+  t.notRegex(literal.stdout, /USAGE/);
+});

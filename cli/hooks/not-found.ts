@@ -1,0 +1,72 @@
+/**
+ * What `agenda` answers to a command it does not have: the closest one it has ("did you
+ * mean"), whether or not it runs on a terminal, as JSON under `--json` like every other
+ * error (`{"error":{"code":"unknown_command",…}}` on stderr), and exit 1: a usage error, by
+ * the CLI's exit codes (cli/README.md), not a shell's 127.
+ *
+ * oclif's plugin-not-found offers the suggestion only as a yes/no prompt on a terminal, says
+ * nothing of it to a script, and ignores `--json`; it also brought 44 packages with it.
+ */
+import type { Hook } from '@oclif/core';
+
+const hook: Hook<'command_not_found'> = async function (opts) {
+  const commands = opts.config.commands.filter((c) => !c.hidden);
+  const known = [...new Set(commands.flatMap((c) => [c.id, ...c.aliases]))].map(spaced);
+  const typed = spaced(opts.id);
+  const suggestion = closest(typed, known);
+  const message =
+    `"${typed}" is not an agenda command` +
+    (suggestion === null ? '' : `; did you mean "${suggestion}"?`) +
+    ' (agenda --help lists them)';
+  if ((opts.argv ?? []).includes('--json')) {
+    const error = { code: 'unknown_command', message, ...(suggestion ? { suggestion } : {}) };
+    process.stderr.write(`${JSON.stringify({ error })}\n`);
+  } else {
+    process.stderr.write(`error: ${message}\n`);
+  }
+  this.exit(1);
+};
+
+export default hook;
+
+/** A command id as people type it: `event list`, not `event:list`. */
+function spaced(id: string): string {
+  return id.split(':').join(' ');
+}
+
+/**
+ * The known command nearest to `typed` by edit distance, if near enough to be what was
+ * meant: at most a third of its length (a typo or two), and never a tie between two.
+ */
+export function closest(typed: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  let tie = false;
+  for (const candidate of known) {
+    const d = editDistance(typed, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+      tie = false;
+    } else if (d === bestDistance) {
+      tie = true;
+    }
+  }
+  if (best === null || tie) return null;
+  return bestDistance <= Math.max(1, Math.floor(typed.length / 3)) ? best : null;
+}
+
+/** Levenshtein distance, in one row of memory. */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
