@@ -9,7 +9,7 @@
  */
 import type { Hook } from '@oclif/core';
 
-const hook: Hook<'command_not_found'> = async function (opts) {
+const hook: Hook<'command_not_found'> = function (opts) {
   const commands = opts.config.commands.filter((c) => !c.hidden);
   const known = [...new Set(commands.flatMap((c) => [c.id, ...c.aliases]))].map(spaced);
   const typed = spaced(opts.id);
@@ -24,7 +24,8 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   } else {
     process.stderr.write(`error: ${message}\n`);
   }
-  this.exit(1);
+  // The hook must answer a promise; exit() throws, which rejects it.
+  return Promise.resolve().then(() => this.exit(1));
 };
 
 export default hook;
