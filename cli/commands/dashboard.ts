@@ -13,6 +13,11 @@ export default class Dashboard extends AgendaCommand<typeof Dashboard, Dashboard
     'Watch the cluster live: DB members, Redis, the VIP, the supervisor, gossip and failovers (q quits).';
   static override description =
     'Talks to the processes directly with the lab operator certificate found in the data directory, so it keeps working while gateways are down. Watches what npm start runs, unless --lab (the three-namespace lab) or --topology (a description file, such as the observer.json lab/multipass/up.sh writes) says otherwise.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --lab',
+    '<%= config.bin %> <%= command.id %> --topology .agenda-multipass/agenda/observer.json',
+  ];
   static override flags = {
     lab: Flags.boolean({
       description: 'Watch the three-namespace lab (data in AGENDA_LAB_DIR or ./.agenda-lab).',

@@ -26,6 +26,11 @@ export default class ClusterStatus extends AgendaCommand<
     'Show the cluster once: DB members and the leader, Redis roles, the VIP, the supervisor lease, gossip.';
   static override description =
     'Watches what npm start runs, unless --lab (the three-namespace lab) or --topology (a description file, such as the observer.json lab/multipass/up.sh writes) says otherwise.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --lab',
+    '<%= config.bin %> <%= command.id %> --topology .agenda-multipass/agenda/observer.json --json',
+  ];
   static override flags = {
     lab: Flags.boolean({
       description: 'Look at the three-namespace lab (data in AGENDA_LAB_DIR or ./.agenda-lab).',

@@ -40,6 +40,10 @@ export interface MemberListResult {
 export default class MemberList extends AgendaCommand<typeof MemberList, MemberListResult> {
   static override summary =
     'List the DB members: voter or learner, address, how far each has caught up, the leader.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --topology .agenda-multipass/agenda/observer.json --json',
+  ];
   static override flags = topologyFlags;
 
   protected async execute(): Promise<Outcome<MemberListResult>> {

@@ -17,6 +17,10 @@ export default class MemberPromote extends AgendaCommand<
   MembershipChangeResult
 > {
   static override summary = 'Make a caught-up learner a voter.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> 3',
+    '<%= config.bin %> <%= command.id %> db-6 --lab',
+  ];
   static override args = { member: memberArg };
   static override flags = topologyFlags;
 

@@ -20,6 +20,10 @@ export default class MemberRemove extends AgendaCommand<
 > {
   static override summary =
     'Remove a DB member (refused if the rest would lose their quorum); its process is not stopped.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> db-5',
+    '<%= config.bin %> <%= command.id %> 5 --lab --json',
+  ];
   static override args = { member: memberArg };
   static override flags = topologyFlags;
 

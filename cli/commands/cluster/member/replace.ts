@@ -30,6 +30,13 @@ export default class MemberReplace extends AgendaCommand<typeof MemberReplace, R
     'Replace a DB member with a lost disk: remove, wipe and restart joining, add as a learner, catch up, promote.';
   static override description =
     'A reachable, caught-up voter is left alone unless --force (a drill). The removal is refused when the voters left would not have a reachable quorum. Run it again after an interruption: it carries on.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> db-3 --lab',
+    {
+      description: 'A drill: replace a healthy member, giving up after 5 minutes',
+      command: '<%= config.bin %> <%= command.id %> 3 --force --timeout 300',
+    },
+  ];
   static override args = { member: memberArg };
   static override flags = {
     ...topologyFlags,

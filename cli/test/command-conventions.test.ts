@@ -1,0 +1,41 @@
+/**
+ * What every `agenda` command owes its `--help`, checked over the commands oclif finds in
+ * cli/commands (the same list the manifest is built from), so that a command added without
+ * a summary or an example fails here rather than in a reader's terminal.
+ */
+import test from 'ava';
+import type { Command } from '@oclif/core';
+import { cliConfig } from './support/harness.js';
+
+/** The text of an example, whichever of oclif's two forms it takes. */
+function exampleCommand(example: Command.Example): string {
+  return typeof example === 'string' ? example : example.command;
+}
+
+/**
+ * The long flags an example gives the command: those after `config.bin`, up to a pipe or a
+ * redirection into another program (`… --json | jq -r .url`) or a `#` comment.
+ */
+function flagsOf(example: string): string[] {
+  const afterBin = (example.split('<%= config.bin %>')[1] ?? '').replaceAll(/<%=.*?%>/g, '');
+  const own = afterBin.split(/\s[|<>#]/)[0] ?? '';
+  return [...own.matchAll(/(?:^|\s)--([a-z][a-z0-9-]*)/g)].map((m) => m[1] ?? '');
+}
+
+test('every command has a summary and at least one example, naming only flags it has', async (t) => {
+  const config = await cliConfig();
+  t.true(config.commands.length > 30, `${config.commands.length} commands found`);
+  for (const command of config.commands) {
+    const name = command.id.replaceAll(':', ' ');
+    t.true((command.summary ?? '').trim() !== '', `${name} has no summary`);
+    const examples = [command.examples ?? []].flat();
+    t.true(examples.length > 0, `${name} has no example`);
+    for (const example of examples) {
+      const text = exampleCommand(example);
+      t.true(text.includes('<%= config.bin %>'), `${name}: ${text} does not run agenda`);
+      for (const flag of flagsOf(text)) {
+        t.true(flag in command.flags, `${name}: the example ${text} gives --${flag}, unknown`);
+      }
+    }
+  }
+});
