@@ -1,14 +1,14 @@
 import { Flags } from '@oclif/core';
 import { chooseTopology } from '../../ops/open.js';
 import { watchInTerminal } from '../../tui/watch.js';
-import { AgendaCommand } from '../base-command.js';
+import { OperatorCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 
 /** The dashboard draws on the terminal until `q`: it has no result, with `--json` or without. */
 export type DashboardResult = Record<string, never>;
 
 /** `agenda dashboard`: the live operator view of `npm start`'s cluster, the lab's, or any described one. */
-export default class Dashboard extends AgendaCommand<typeof Dashboard, DashboardResult> {
+export default class Dashboard extends OperatorCommand<typeof Dashboard, DashboardResult> {
   static override summary =
     'Watch the cluster live: DB members, Redis, the VIP, the supervisor, gossip and failovers (q quits).';
   static override description =

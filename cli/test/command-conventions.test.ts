@@ -39,3 +39,18 @@ test('every command has a summary and at least one example, naming only flags it
     }
   }
 });
+
+test("operators' commands take none of a user's global flags", async (t) => {
+  const config = await cliConfig();
+  const operators = config.commands.filter(
+    (c) => c.id === 'dashboard' || c.id.startsWith('cluster:'),
+  );
+  t.true(operators.length >= 7, operators.map((c) => c.id).join(', '));
+  for (const command of operators) {
+    const userFlags = ['server', 'ca', 'tz', 'profile', 'config-dir'].filter(
+      (flag) => flag in command.flags,
+    );
+    t.deepEqual(userFlags, [], `agenda ${command.id.replaceAll(':', ' ')}`);
+    t.true('json' in command.flags, `agenda ${command.id.replaceAll(':', ' ')} takes --json`);
+  }
+});

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { chooseTopology, openClusterObserver } from '../../../ops/open.js';
 import type { ClusterSnapshot, DbMember } from '../../../ops/model.js';
 import { dbLeader, redisPrimary, sortGossipMembers } from '../../../ops/model.js';
-import { AgendaCommand } from '../../base-command.js';
+import { OperatorCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 
 /** How long one look waits for each process to answer (the dashboard's rounds wait 400 ms). */
@@ -18,7 +18,7 @@ export interface ClusterStatusResult {
  * `--json` the result is `{ cluster }`, a `ClusterSnapshot` (`ops/model.ts`); a section the
  * topology does not have or that could not be read is absent.
  */
-export default class ClusterStatus extends AgendaCommand<
+export default class ClusterStatus extends OperatorCommand<
   typeof ClusterStatus,
   ClusterStatusResult
 > {

@@ -1,5 +1,5 @@
 import type { MembershipChangeResult } from '../../../../contract/membership.js';
-import { AgendaCommand } from '../../../base-command.js';
+import { OperatorCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import {
   memberArg,
@@ -14,7 +14,7 @@ import {
  * hands its leadership over first (the command retries until the successor removed it).
  * `--json`: `{changed, members}`.
  */
-export default class MemberRemove extends AgendaCommand<
+export default class MemberRemove extends OperatorCommand<
   typeof MemberRemove,
   MembershipChangeResult
 > {

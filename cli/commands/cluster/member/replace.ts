@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { ControllerClient } from '../../../../lab/client.js';
 import type { NodeId } from '../../../../raft/core/types.js';
 import { NotFound } from '../../../../contract/errors.js';
-import { AgendaCommand } from '../../../base-command.js';
+import { OperatorCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import {
   memberArg,
@@ -25,7 +25,7 @@ import {
  * come back empty. Progress goes to stderr; `--json` prints the {@link ReplaceResult}. Safe
  * to run again after an interruption: it carries on from where the cluster is.
  */
-export default class MemberReplace extends AgendaCommand<typeof MemberReplace, ReplaceResult> {
+export default class MemberReplace extends OperatorCommand<typeof MemberReplace, ReplaceResult> {
   static override summary =
     'Replace a DB member with a lost disk: remove, wipe and restart joining, add as a learner, catch up, promote.';
   static override description =
