@@ -28,19 +28,13 @@ import { Command, Errors, Flags } from '@oclif/core';
 import type { Config, Interfaces } from '@oclif/core';
 import type { DateTime } from 'luxon';
 import type { EventView } from '../contract/views.js';
-import {
-  Conflict,
-  Internal,
-  InvalidInput,
-  Unauthenticated,
-  asAgendaError,
-  isAgendaError,
-} from '../contract/errors.js';
+import { Conflict, Internal, InvalidInput, Unauthenticated } from '../contract/errors.js';
 import type { AgendaError } from '../contract/errors.js';
 import { AgendaApi } from './http/agenda-api.js';
 import { GatewayClient, parseServerList } from './http/gateway-client.js';
 import { SessionTokens } from './http/session-tokens.js';
 import { ListingStore, resolveEventRef } from './event-refs.js';
+import { failureJson, failureOf } from './failures.js';
 import type { RememberedEvent } from './event-refs.js';
 import { ProfileStore, defaultConfigDir, loginEndsAt } from './profiles.js';
 import { ProfileTokenStore } from './session.js';
@@ -180,7 +174,7 @@ export abstract class OutcomeCommand<
   }
 
   protected override catch(thrown: Error): Promise<never> {
-    const error = failureOf(thrown);
+    const error = thrown instanceof CommandFailed ? thrown.error : failureOf(thrown);
     this.report(error);
     return Promise.reject(new CommandFailed(error));
   }
@@ -227,7 +221,7 @@ export abstract class OutcomeCommand<
   private report(error: AgendaError): void {
     const { stderr } = this.terminal;
     if (this.json) {
-      stderr.write(`${JSON.stringify({ error: error.toWire() })}\n`);
+      stderr.write(failureJson(error));
       return;
     }
     const palette = createPalette(coloursWanted(stderr.isTTY, false, this.terminal.env));
@@ -456,23 +450,6 @@ function safeZone(flags: { tz?: string } | undefined): string {
   } catch {
     return resolveZone(undefined);
   }
-}
-
-/** Any thrown value as the {@link AgendaError} to report. */
-function failureOf(thrown: unknown): AgendaError {
-  if (thrown instanceof CommandFailed) return thrown.error;
-  if (isAgendaError(thrown)) return thrown;
-  // oclif's own refusals (unknown flag, missing argument, bad option value) are usage errors.
-  if (thrown instanceof Errors.CLIError) {
-    return new InvalidInput(thrown.message.replace(/\n?See more help with --help$/, ''), {
-      cause: thrown,
-    });
-  }
-  const unexpected = asAgendaError(thrown);
-  if (unexpected instanceof Internal && thrown instanceof Error) {
-    return new Internal(`an unexpected error occurred: ${thrown.message}`, { cause: thrown });
-  }
-  return unexpected;
 }
 
 async function readCertificateAuthority(file: string): Promise<string> {
