@@ -6,7 +6,7 @@
 // slower to start, but always the current sources.
 import { existsSync } from 'node:fs';
 import process from 'node:process';
-import { fileURLToPath, URL } from 'node:url';
+import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 
 const fromSources = process.env.AGENDA_FROM_SOURCES === '1';
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -17,7 +17,7 @@ if (!fromSources && !existsSync(`${dist}oclif.manifest.json`)) {
   );
   process.exit(1);
 }
-const { execute, settings } = await import('@oclif/core');
+const { Errors, flush, handle, run, settings } = await import('@oclif/core');
 // The code is JavaScript already, or tsx's loader is in place: oclif must not look for
 // ts-node nor map the commands to other files.
 settings.enableAutoTranspile = false;
@@ -33,11 +33,30 @@ const first = argv[0];
 const home =
   first === undefined ||
   (first.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(first));
-const args = { args: home ? ['home', ...argv] : argv };
 if (fromSources) {
   const { register } = await import('tsx/esm/api');
   register();
-  await execute({ dir: import.meta.url, ...args });
-} else {
-  await execute({ dir: dist, ...args });
+}
+// oclif's root: the repository (package.json, cli/commands) or dist/, made one by the build.
+const root = fromSources ? new URL('../', import.meta.url) : pathToFileURL(dist);
+// What oclif's `execute` does (run, flush, and `handle` prints a failure), except that with
+// --json a failure before any command ran, an unknown command say, is the one line of JSON
+// every command's failure is (cli/failures.ts), not oclif's text. A command has reported its
+// own failure already: it ends in an ExitError carrying the exit code.
+try {
+  await run(home ? ['home', ...argv] : argv, fileURLToPath(root));
+  await flush();
+} catch (error) {
+  const end = argv.indexOf('--');
+  const json = argv.slice(0, end === -1 ? undefined : end).includes('--json');
+  if (json && !(error instanceof Errors.ExitError)) {
+    const { failureJson, failureOf } = await import(
+      new URL(fromSources ? 'cli/failures.ts' : 'cli/failures.js', root).href
+    );
+    const failure = failureOf(error);
+    process.stderr.write(failureJson(failure));
+    process.exitCode = failure.exitCode;
+  } else {
+    await handle(error);
+  }
 }

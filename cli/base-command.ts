@@ -1,9 +1,11 @@
 /**
- * What every `agenda` command shares: the global flags (`--json`, `--server`, `--ca`,
- * `--profile`, `--tz`), the result envelope, and the one place failures become output and
- * exit codes.
+ * What every `agenda` command shares: the global flags, the result envelope, and the one
+ * place failures become output and exit codes. A user's command extends
+ * {@link AgendaCommand}, whose global flags are `--json`, `--server`, `--ca`, `--profile` and
+ * `--tz`; an operator's (`cluster …`, `dashboard`) extends {@link OperatorCommand}, which
+ * takes `--json` alone: it talks to the cluster's processes, not to a gateway as someone.
  *
- * A command implements {@link AgendaCommand.execute} and returns an {@link Outcome}: the
+ * A command implements {@link OutcomeCommand.execute} and returns an {@link Outcome}: the
  * JSON result (stable field names: `event`, `events`, `invitations`, `group`, `groups`,
  * `agendas`, `conflicts`, `slots`) and how to show it to a person. With `--json` the result
  * goes to stdout as one line of JSON and a failure to stderr as `{"error":{code,message,
@@ -26,19 +28,13 @@ import { Command, Errors, Flags } from '@oclif/core';
 import type { Config, Interfaces } from '@oclif/core';
 import type { DateTime } from 'luxon';
 import type { EventView } from '../contract/views.js';
-import {
-  Conflict,
-  Internal,
-  InvalidInput,
-  Unauthenticated,
-  asAgendaError,
-  isAgendaError,
-} from '../contract/errors.js';
+import { Conflict, Internal, InvalidInput, Unauthenticated } from '../contract/errors.js';
 import type { AgendaError } from '../contract/errors.js';
 import { AgendaApi } from './http/agenda-api.js';
 import { GatewayClient, parseServerList } from './http/gateway-client.js';
 import { SessionTokens } from './http/session-tokens.js';
 import { ListingStore, resolveEventRef } from './event-refs.js';
+import { failureJson, failureOf } from './failures.js';
 import type { RememberedEvent } from './event-refs.js';
 import { ProfileStore, defaultConfigDir, loginEndsAt } from './profiles.js';
 import { ProfileTokenStore } from './session.js';
@@ -52,9 +48,9 @@ import { whileSlow } from './ui/spinner.js';
 import { renderConflictingEvents } from './ui/views.js';
 import type { ViewContext } from './ui/views.js';
 
-/** The flags of command `T`, global ones included, as parsed. */
+/** The flags of command `T`, the global ones of its base class included, as parsed. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
-  (typeof AgendaCommand)['baseFlags'] & T['flags']
+  T['baseFlags'] & T['flags']
 >;
 /** The arguments of command `T`, as parsed. */
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -103,55 +99,30 @@ export type ResultOf<C extends { readonly prototype: { run(): Promise<object> } 
   ReturnType<C['prototype']['run']>
 >;
 
+/** `--json`, which every command takes. */
+const jsonFlag = Flags.boolean({
+  description: 'Print the result as JSON on stdout, and errors as JSON on stderr.',
+  default: false,
+  helpGroup: 'GLOBAL',
+});
+
 /**
- * The base of every `agenda` command; see the module comment. `T` is the command's own
- * class (its flags and arguments), `Result` the type of its JSON result.
+ * What every `agenda` command shares, whoever it is for: `--json`, the result envelope and
+ * the one place failures become output and exit codes (see the module comment). `T` is the
+ * command's own class (its flags and arguments), `Result` the type of its JSON result. A
+ * command extends {@link AgendaCommand} (a user's) or {@link OperatorCommand}, whose
+ * `baseFlags` say which global flags it takes.
  */
-export abstract class AgendaCommand<
+export abstract class OutcomeCommand<
   T extends typeof Command,
   Result extends object,
 > extends Command {
-  static override baseFlags = {
-    json: Flags.boolean({
-      description: 'Print the result as JSON on stdout, and errors as JSON on stderr.',
-      default: false,
-      helpGroup: 'GLOBAL',
-    }),
-    server: Flags.string({
-      description:
-        'Gateway URL(s), comma-separated, tried in order (default: those given at login).',
-      env: 'AGENDA_SERVER',
-      helpGroup: 'GLOBAL',
-    }),
-    ca: Flags.string({
-      description: 'PEM file of the CA to trust, and no other (default: the one given at login).',
-      env: 'AGENDA_CA',
-      helpGroup: 'GLOBAL',
-    }),
-    profile: Flags.string({
-      description: 'Stored login to use; profiles keep separate logins.',
-      env: 'AGENDA_PROFILE',
-      default: 'default',
-      helpGroup: 'GLOBAL',
-    }),
-    tz: Flags.string({
-      description:
-        'IANA zone to read times without an offset in, and to show times in (default: local).',
-      helpGroup: 'GLOBAL',
-    }),
-    'config-dir': Flags.string({
-      description: 'Where logins are stored (default: ~/.config/agenda).',
-      env: 'AGENDA_CONFIG_DIR',
-      hidden: true,
-    }),
-  };
-
   protected flags!: CommandFlags<T>;
   protected args!: CommandArgs<T>;
   /** Where the command reads and writes; the process's terminal unless run with {@link runIn}. */
   protected terminal: Terminal = processTerminal();
-  private readonly closers: (() => Promise<void>)[] = [];
-  private cachedNow: DateTime | undefined;
+  /** What to close when the command ends, whatever its outcome (connections it opened). */
+  protected readonly closers: (() => Promise<void>)[] = [];
 
   /**
    * Runs the command against `terminal` instead of the process's own streams: how tests
@@ -159,7 +130,7 @@ export abstract class AgendaCommand<
    * rejects with {@link CommandFailed} after reporting the failure on `terminal.stderr`.
    */
   static async runIn<R extends object>(
-    this: new (argv: string[], config: Config) => AgendaCommand<typeof Command, R>,
+    this: new (argv: string[], config: Config) => OutcomeCommand<typeof Command, R>,
     argv: string[],
     config: Config,
     terminal: Terminal,
@@ -171,10 +142,9 @@ export abstract class AgendaCommand<
 
   override async init(): Promise<void> {
     await super.init();
-    const ctor = this.ctor as typeof AgendaCommand;
     const { args, flags } = await this.parse({
       flags: this.ctor.flags,
-      baseFlags: ctor.baseFlags,
+      baseFlags: this.ctor.baseFlags,
       args: this.ctor.args,
       strict: this.ctor.strict,
     });
@@ -204,7 +174,7 @@ export abstract class AgendaCommand<
   }
 
   protected override catch(thrown: Error): Promise<never> {
-    const error = failureOf(thrown);
+    const error = thrown instanceof CommandFailed ? thrown.error : failureOf(thrown);
     this.report(error);
     return Promise.reject(new CommandFailed(error));
   }
@@ -227,6 +197,93 @@ export abstract class AgendaCommand<
     return createPalette(coloursWanted(this.terminal.stdout.isTTY, this.json, this.terminal.env));
   }
 
+  /** The columns of the terminal stdout is; undefined off a terminal, where nothing is cut. */
+  protected get width(): number | undefined {
+    const { stdout } = this.terminal;
+    return stdout.isTTY === true ? stdout.columns : undefined;
+  }
+
+  /** Writes a warning on stderr, for a person only: never with `--json`. */
+  protected caution(text: string): void {
+    if (this.json) return;
+    const palette = createPalette(
+      coloursWanted(this.terminal.stderr.isTTY, false, this.terminal.env),
+    );
+    this.terminal.stderr.write(`${palette.yellow('warning:')} ${text}\n`);
+  }
+
+  /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */
+  protected slow<R>(label: string, work: Promise<R>): Promise<R> {
+    if (this.json) return work;
+    return whileSlow(this.terminal.stderr, label, work);
+  }
+
+  private report(error: AgendaError): void {
+    const { stderr } = this.terminal;
+    if (this.json) {
+      stderr.write(failureJson(error));
+      return;
+    }
+    const palette = createPalette(coloursWanted(stderr.isTTY, false, this.terminal.env));
+    const lines = [`${palette.red('error:')} ${error.message}`];
+    if (error instanceof Conflict && error.conflicts.length > 0) {
+      lines.push(
+        renderConflictingEvents(error.conflicts, {
+          // A user's command shows them in --tz; an operator's has none, and the local zone.
+          zone: safeZone(this.flags as { tz?: string } | undefined),
+          now: currentInstant('UTC'),
+          palette,
+        }),
+      );
+      if ('allow-conflict' in this.ctor.flags) {
+        lines.push(palette.dim('(add --allow-conflict to do it anyway)'));
+      }
+    }
+    stderr.write(`${lines.join('\n')}\n`);
+  }
+}
+
+/**
+ * A user's command: it talks to the gateways as the login of a profile (`--server`, `--ca`,
+ * `--profile`) and reads and shows times in `--tz`.
+ */
+export abstract class AgendaCommand<
+  T extends typeof Command,
+  Result extends object,
+> extends OutcomeCommand<T, Result> {
+  static override baseFlags = {
+    json: jsonFlag,
+    server: Flags.string({
+      description:
+        'Gateway URL(s), comma-separated, tried in order (default: those given at login).',
+      env: 'AGENDA_SERVER',
+      helpGroup: 'GLOBAL',
+    }),
+    ca: Flags.string({
+      description: 'PEM file of the CA to trust, and no other (default: the one given at login).',
+      env: 'AGENDA_CA',
+      helpGroup: 'GLOBAL',
+    }),
+    profile: Flags.string({
+      description: 'Stored login to use; profiles keep separate logins.',
+      env: 'AGENDA_PROFILE',
+      default: 'default',
+      helpGroup: 'GLOBAL',
+    }),
+    tz: Flags.string({
+      description:
+        'IANA zone to read times without an offset in, and to show times in (default: local).',
+      helpGroup: 'GLOBAL',
+    }),
+    'config-dir': Flags.string({
+      description: 'Where logins are stored (default: ~/.config/agenda).',
+      env: 'AGENDA_CONFIG_DIR',
+      hidden: true,
+    }),
+  };
+
+  private cachedNow: DateTime | undefined;
+
   /** The zone of `--tz`, else the local one. */
   protected get zone(): string {
     return resolveZone((this.flags as { tz?: string }).tz);
@@ -236,12 +293,6 @@ export abstract class AgendaCommand<
   protected get now(): DateTime {
     this.cachedNow ??= currentInstant(this.zone);
     return this.cachedNow;
-  }
-
-  /** The columns of the terminal stdout is; undefined off a terminal, where nothing is cut. */
-  protected get width(): number | undefined {
-    const { stdout } = this.terminal;
-    return stdout.isTTY === true ? stdout.columns : undefined;
   }
 
   /** How human output shows times, and in what width. */
@@ -259,15 +310,6 @@ export abstract class AgendaCommand<
     options: { readonly needsTime?: boolean; readonly after?: DateTime } = {},
   ): DateTime {
     return parseWhen(text, { zone: this.zone, now: this.now, field, ...options });
-  }
-
-  /** Writes a warning on stderr, for a person only: never with `--json`. */
-  protected caution(text: string): void {
-    if (this.json) return;
-    const palette = createPalette(
-      coloursWanted(this.terminal.stderr.isTTY, false, this.terminal.env),
-    );
-    this.terminal.stderr.write(`${palette.yellow('warning:')} ${text}\n`);
   }
 
   /** `--from`/`--to`, defaulting to now → now + 7 days. */
@@ -387,35 +429,18 @@ export abstract class AgendaCommand<
     client.api = api;
     return { api, profile, login, servers, caFile, ...(tokens === undefined ? {} : { tokens }) };
   }
+}
 
-  /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */
-  protected slow<R>(label: string, work: Promise<R>): Promise<R> {
-    if (this.json) return work;
-    return whileSlow(this.terminal.stderr, label, work);
-  }
-
-  private report(error: AgendaError): void {
-    const { stderr } = this.terminal;
-    if (this.json) {
-      stderr.write(`${JSON.stringify({ error: error.toWire() })}\n`);
-      return;
-    }
-    const palette = createPalette(coloursWanted(stderr.isTTY, false, this.terminal.env));
-    const lines = [`${palette.red('error:')} ${error.message}`];
-    if (error instanceof Conflict && error.conflicts.length > 0) {
-      lines.push(
-        renderConflictingEvents(error.conflicts, {
-          zone: safeZone(this.flags),
-          now: currentInstant('UTC'),
-          palette,
-        }),
-      );
-      if ('allow-conflict' in this.ctor.flags) {
-        lines.push(palette.dim('(add --allow-conflict to do it anyway)'));
-      }
-    }
-    stderr.write(`${lines.join('\n')}\n`);
-  }
+/**
+ * An operator's command (`cluster …`, `dashboard`): it talks to the cluster's processes
+ * with the operator certificate of the system it is pointed at, not to a gateway as a user,
+ * so of the global flags it takes only `--json`.
+ */
+export abstract class OperatorCommand<
+  T extends typeof Command,
+  Result extends object,
+> extends OutcomeCommand<T, Result> {
+  static override baseFlags = { json: jsonFlag };
 }
 
 /** The zone for showing a failure; a bad `--tz` must not hide the real error. */
@@ -425,23 +450,6 @@ function safeZone(flags: { tz?: string } | undefined): string {
   } catch {
     return resolveZone(undefined);
   }
-}
-
-/** Any thrown value as the {@link AgendaError} to report. */
-function failureOf(thrown: unknown): AgendaError {
-  if (thrown instanceof CommandFailed) return thrown.error;
-  if (isAgendaError(thrown)) return thrown;
-  // oclif's own refusals (unknown flag, missing argument, bad option value) are usage errors.
-  if (thrown instanceof Errors.CLIError) {
-    return new InvalidInput(thrown.message.replace(/\n?See more help with --help$/, ''), {
-      cause: thrown,
-    });
-  }
-  const unexpected = asAgendaError(thrown);
-  if (unexpected instanceof Internal && thrown instanceof Error) {
-    return new Internal(`an unexpected error occurred: ${thrown.message}`, { cause: thrown });
-  }
-  return unexpected;
 }
 
 async function readCertificateAuthority(file: string): Promise<string> {

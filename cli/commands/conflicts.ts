@@ -11,6 +11,10 @@ export default class Conflicts extends AgendaCommand<typeof Conflicts, WholeList
   static override summary = 'List overlapping events you accepted (default: the next 7 days).';
   static override description =
     'Conflicts appear when a superior imposes an event, or when you allowed one with --allow-conflict.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --from today --to +30d --json',
+  ];
   static override flags = { ...intervalFlags };
 
   protected async execute(): Promise<Outcome<WholeList<ConflictsAnswer>>> {

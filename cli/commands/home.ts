@@ -38,6 +38,7 @@ export type HomeResult =
 export default class Home extends AgendaCommand<typeof Home, HomeResult> {
   static override hidden = true;
   static override summary = 'Today and what is next (what `agenda` alone shows).';
+  static override examples = ['<%= config.bin %>', '<%= config.bin %> --profile work'];
 
   protected async execute(): Promise<Outcome<HomeResult>> {
     const profile = await this.profiles.read(this.profileName);

@@ -17,6 +17,10 @@ export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
   static override summary = 'Import the events of an iCalendar (.ics) file into your agenda.';
   static override description =
     'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed. Ctrl-C stops after the request in flight.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> calendar.ics',
+    '<%= config.bin %> <%= command.id %> export-from-google.ics --allow-conflict --json',
+  ];
   static override args = {
     file: Args.string({ description: 'The .ics file.', required: true }),
   };

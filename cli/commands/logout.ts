@@ -19,6 +19,10 @@ export default class Logout extends AgendaCommand<typeof Logout, LogoutResult> {
   static override summary = 'Log out: the server ends this session, and the profile forgets it.';
   static override description =
     'Every gateway refuses the session’s tokens from then on (its access token and the refresh token that renews it), and its live streams (agenda watch) close. The gateways and CA given at login stay in the profile, so the next login needs neither. When no gateway can be reached the tokens are forgotten anyway and you are told the session stays open on the server until it ends.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --profile work',
+  ];
 
   protected async execute(): Promise<Outcome<LogoutResult>> {
     const profile = await this.profiles.read(this.profileName);

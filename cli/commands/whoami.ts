@@ -18,6 +18,10 @@ export interface WhoamiResult extends UserAnswer {
 /** `agenda whoami`: who the gateway says the stored token belongs to. */
 export default class Whoami extends AgendaCommand<typeof Whoami, WhoamiResult> {
   static override summary = 'Show who you are logged in as (asks the gateway), and until when.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --profile work --json',
+  ];
 
   protected async execute(): Promise<Outcome<WhoamiResult>> {
     const { api, login, tokens } = await this.connect({ authenticated: true });

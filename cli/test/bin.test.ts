@@ -166,3 +166,40 @@ test('-h, help, version and shell completion work as in other oclif CLIs', async
   const literal = await agenda(['search', '--json', '--', '-h'], env);
   t.notRegex(literal.stdout, /USAGE/);
 });
+
+test('with --json every refusal of a command line is one line of JSON on stderr, worded as a sentence', async (t) => {
+  const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
+  const refusals: readonly [string[], string][] = [
+    // Refused by oclif's parser, as each command parses its flags (an unknown command: above).
+    [['agenda', '--json'], 'give one of --group or --users'],
+    [
+      ['agenda', '--group', 'team', '--users', 'bob', '--json'],
+      '--group and --users cannot be given together',
+    ],
+    [
+      ['event', 'add', 'Dentist', '--start=tomorrow 9am', '--end=10am', '--duration=1h', '--json'],
+      '--duration and --end cannot be given together',
+    ],
+    [
+      ['cluster', 'status', '--server', 'https://127.0.0.1:8443', '--json'],
+      'Nonexistent flag: --server',
+    ],
+  ];
+  const runs = await Promise.all(refusals.map(([args]) => agenda(args, env)));
+  for (const [i, [args, message]] of refusals.entries()) {
+    const run = runs[i];
+    const what = `agenda ${args.join(' ')}`;
+    t.is(run?.code, 1, what);
+    t.is(run?.stdout, '', what);
+    const { error } = parseJsonLine(run?.stderr ?? '') as {
+      error: { code: string; message: string };
+    };
+    t.is(error.code, 'invalid', what);
+    t.is(error.message, message, what);
+  }
+
+  // Without --json, the same sentence after "error:".
+  const text = await agenda(['agenda'], env);
+  t.is(text.code, 1);
+  t.is(text.stderr, 'error: give one of --group or --users\n');
+});

@@ -40,6 +40,13 @@ export default class AccountDelete extends AgendaCommand<
   static override summary = 'Delete your account and everything in it, for good.';
   static override description =
     'Your events go (those with people invited are cancelled for them, who are told), you leave every group (a group you own passes to its highest-ranked member, or dissolves if you were its last), your group invitations, blocks and calendar feeds go, and every session of yours ends at once, on every device. The username can never be registered again. Asks you to type the username to confirm (unless --yes) and for your password (or reads it from standard input with --password-stdin, which needs --yes). The profile is removed afterwards.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    {
+      description: 'From a script, without the question (standard input holds the password)',
+      command: 'printf %s "$PASSWORD" | <%= config.bin %> <%= command.id %> --yes --password-stdin',
+    },
+  ];
   static override flags = {
     yes: Flags.boolean({
       description: 'Do not ask to type the username to confirm.',

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { chooseTopology, openClusterObserver } from '../../../ops/open.js';
 import type { ClusterSnapshot, DbMember } from '../../../ops/model.js';
 import { dbLeader, redisPrimary, sortGossipMembers } from '../../../ops/model.js';
-import { AgendaCommand } from '../../base-command.js';
+import { OperatorCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 
 /** How long one look waits for each process to answer (the dashboard's rounds wait 400 ms). */
@@ -18,7 +18,7 @@ export interface ClusterStatusResult {
  * `--json` the result is `{ cluster }`, a `ClusterSnapshot` (`ops/model.ts`); a section the
  * topology does not have or that could not be read is absent.
  */
-export default class ClusterStatus extends AgendaCommand<
+export default class ClusterStatus extends OperatorCommand<
   typeof ClusterStatus,
   ClusterStatusResult
 > {
@@ -26,6 +26,11 @@ export default class ClusterStatus extends AgendaCommand<
     'Show the cluster once: DB members and the leader, Redis roles, the VIP, the supervisor lease, gossip.';
   static override description =
     'Watches what npm start runs, unless --lab (the three-namespace lab) or --topology (a description file, such as the observer.json lab/multipass/up.sh writes) says otherwise.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --lab',
+    '<%= config.bin %> <%= command.id %> --topology .agenda-multipass/agenda/observer.json --json',
+  ];
   static override flags = {
     lab: Flags.boolean({
       description: 'Look at the three-namespace lab (data in AGENDA_LAB_DIR or ./.agenda-lab).',

@@ -7,6 +7,13 @@ import { renderEventDetails } from '../../ui/views.js';
 /** `agenda event show <id>`: every detail of one event you can see. */
 export default class EventShow extends AgendaCommand<typeof EventShow, EventAnswer> {
   static override summary = 'Show an event: times, recurrence, attendees and their answers.';
+  static override examples = [
+    {
+      description: 'The second event of the last listing (quoted: # starts a comment in a shell)',
+      command: "<%= config.bin %> <%= command.id %> '#2'",
+    },
+    '<%= config.bin %> <%= command.id %> 3f2c --json',
+  ];
   static override args = {
     id: Args.string({
       description:

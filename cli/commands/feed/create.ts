@@ -8,6 +8,13 @@ export default class FeedCreate extends AgendaCommand<typeof FeedCreate, FeedAns
   static override summary = 'Make a calendar subscription URL (iCalendar) for your calendar apps.';
   static override description =
     'Anyone holding the URL reads your agenda, so it is shown only now: keep it as you would a password. It works until you revoke it (agenda feed revoke <id>), change your password, or it expires after a year.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --label phone',
+    {
+      description: 'Only the URL, for a script',
+      command: '<%= config.bin %> <%= command.id %> --label "work laptop" --json | jq -r .url',
+    },
+  ];
   static override flags = {
     label: Flags.string({ description: 'What it is for, as `feed list` shows it (e.g. phone).' }),
   };

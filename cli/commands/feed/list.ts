@@ -6,6 +6,10 @@ import { renderTable } from '../../ui/table.js';
 /** `agenda feed list`: the calendar feeds that read your agenda. */
 export default class FeedList extends AgendaCommand<typeof FeedList, FeedsAnswer> {
   static override summary = 'List your calendar feeds (their URLs are shown only when made).';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json',
+  ];
 
   protected async execute(): Promise<Outcome<FeedsAnswer>> {
     const { api } = await this.connect({ authenticated: true });

@@ -6,6 +6,7 @@ import type { Outcome } from '../../base-command.js';
 /** `agenda feed revoke <id>`: the feed's URL stops working at once. */
 export default class FeedRevoke extends AgendaCommand<typeof FeedRevoke, FeedRevokedAnswer> {
   static override summary = 'Revoke a calendar feed: its URL stops working at once.';
+  static override examples = ['<%= config.bin %> <%= command.id %> Zb7pQ2xJr9WkT3nLm0aVcA'];
   static override args = {
     id: Args.string({ description: 'The feed, as `agenda feed list` shows it.', required: true }),
   };

@@ -9,6 +9,13 @@ export default class GroupAdd extends AgendaCommand<typeof GroupAdd, GroupAnswer
   static override summary = 'Invite someone to join a group.';
   static override description =
     'Membership is by consent: they become a member when they run `agenda group join <group>` (they see the invitation in `agenda invite list`), and may decline. Until then nothing of the group reaches them, nor does anything of theirs reach the group. In a hierarchical group --level says their rank (0 is the owner, higher numbers rank lower); a member other than the owner may only invite people below their own level. `agenda group remove` withdraws an invitation.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> book-club bob',
+    {
+      description: 'In a hierarchical group, at level 2',
+      command: '<%= config.bin %> <%= command.id %> team carol --level 2',
+    },
+  ];
   static override args = {
     group: Args.string({ description: 'The group.', required: true }),
     username: Args.string({ description: 'Who to add.', required: true }),

@@ -8,6 +8,13 @@ export default class GroupDecline extends AgendaCommand<typeof GroupDecline, Dec
   static override summary = 'Decline an invitation to join a group.';
   static override description =
     'With --block, the group’s further invitations are refused too (also without an invitation waiting); `agenda group unblock` undoes it. Whoever invited you is told you declined, not that you block.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> book-club',
+    {
+      description: 'And refuse its further invitations',
+      command: '<%= config.bin %> <%= command.id %> spam-club --block',
+    },
+  ];
   static override args = {
     group: Args.string({ description: 'The group.', required: true }),
   };

@@ -9,6 +9,7 @@ export default class GroupJoin extends AgendaCommand<typeof GroupJoin, GroupAnsw
   static override summary = 'Join a group you were invited to.';
   static override description =
     'You join at the level you were invited at, and receive the group’s future events: those organized by a superior are in your agenda at once, the others wait for your answer in `agenda invite list`.';
+  static override examples = ['<%= config.bin %> <%= command.id %> book-club'];
   static override args = {
     group: Args.string({ description: 'The group.', required: true }),
   };

@@ -7,6 +7,7 @@ import type { Outcome } from '../../base-command.js';
 export default class GroupLeave extends AgendaCommand<typeof GroupLeave, GroupAnswer> {
   static override summary =
     'Leave a group (the owner can leave only as its last member, which dissolves it).';
+  static override examples = ['<%= config.bin %> <%= command.id %> book-club'];
   static override args = {
     group: Args.string({ description: 'The group.', required: true }),
   };

@@ -8,6 +8,7 @@ import { renderGroup } from '../../ui/views.js';
 export default class GroupRemove extends AgendaCommand<typeof GroupRemove, GroupAnswer> {
   static override summary =
     'Remove a member from a group, or withdraw an invitation (owner, or a superior in a hierarchical group).';
+  static override examples = ['<%= config.bin %> <%= command.id %> book-club bob'];
   static override args = {
     group: Args.string({ description: 'The group.', required: true }),
     username: Args.string({ description: 'Who to remove.', required: true }),

@@ -7,6 +7,10 @@ import { renderGroup } from '../../ui/views.js';
 /** `agenda group show <group>`: kind, owner, members and levels. */
 export default class GroupShow extends AgendaCommand<typeof GroupShow, GroupAnswer> {
   static override summary = 'Show a group: kind, owner, members and their levels.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> team',
+    '<%= config.bin %> <%= command.id %> team --json',
+  ];
   static override args = {
     group: Args.string({ description: 'The group.', required: true }),
   };

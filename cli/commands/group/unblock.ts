@@ -6,6 +6,7 @@ import type { Outcome } from '../../base-command.js';
 /** `agenda group unblock <group>`: accepts the group's invitations again. */
 export default class GroupUnblock extends AgendaCommand<typeof GroupUnblock, DeclineGroupAnswer> {
   static override summary = 'Accept invitations to a group again, after `group decline --block`.';
+  static override examples = ['<%= config.bin %> <%= command.id %> spam-club'];
   static override args = {
     group: Args.string({ description: 'The group.', required: true }),
   };

@@ -10,6 +10,13 @@ export default class InviteAccept extends AgendaCommand<typeof InviteAccept, Eve
   static override summary = 'Accept an invitation.';
   static override description =
     'Refused (exit 4, with the events in the way) when it overlaps an event you accepted, unless --allow-conflict.';
+  static override examples = [
+    {
+      description: 'The first invitation of the last listing (agenda invite list)',
+      command: "<%= config.bin %> <%= command.id %> '#1'",
+    },
+    '<%= config.bin %> <%= command.id %> 3f2c --allow-conflict',
+  ];
   static override args = {
     'event-id': Args.string({
       description:

@@ -7,6 +7,10 @@ import type { Outcome } from '../../base-command.js';
 export default class InviteDecline extends AgendaCommand<typeof InviteDecline, EventAnswer> {
   static override summary =
     'Decline an invitation (in a flat group this cancels the event for everyone).';
+  static override examples = [
+    "<%= config.bin %> <%= command.id %> '#1'",
+    '<%= config.bin %> <%= command.id %> 3f2c',
+  ];
   static override args = {
     'event-id': Args.string({
       description:

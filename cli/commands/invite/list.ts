@@ -9,6 +9,10 @@ export default class InviteList extends AgendaCommand<typeof InviteList, Invitat
     'List the invitations waiting for your answer: events (next first) and groups to join.';
   static override description =
     'Answer an event with `agenda invite accept|decline <id>`, a group with `agenda group join|decline <group>`.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json',
+  ];
 
   protected async execute(): Promise<Outcome<InvitationsAnswer>> {
     const { api } = await this.connect({ authenticated: true });

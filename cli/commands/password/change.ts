@@ -11,6 +11,13 @@ export default class PasswordChange extends AgendaCommand<typeof PasswordChange,
   static override summary = 'Change your password; every other session and calendar feed ends.';
   static override description =
     'Asks for the current password and the new one (twice) without echoing them, or reads two lines from standard input with --password-stdin: the current password, then the new one. This profile stays logged in with a new session; other devices must log in again, and calendar feed URLs must be made again (agenda feed create).';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    {
+      description: 'From a script: the current password, then the new one, a line each',
+      command: `printf '%s\\n' "$OLD_PASSWORD" "$NEW_PASSWORD" | <%= config.bin %> <%= command.id %> --password-stdin`,
+    },
+  ];
   static override flags = {
     'password-stdin': Flags.boolean({
       description: 'Read the current and the new password, one per line, from standard input.',

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { MembershipChangeResult } from '../../../../contract/membership.js';
-import { AgendaCommand } from '../../../base-command.js';
+import { OperatorCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import {
   memberArg,
@@ -14,10 +14,17 @@ import {
  * votes on nothing until promoted). `--json`: `{changed, members}`; `changed` is false when
  * it already was a learner.
  */
-export default class MemberAdd extends AgendaCommand<typeof MemberAdd, MembershipChangeResult> {
+export default class MemberAdd extends OperatorCommand<typeof MemberAdd, MembershipChangeResult> {
   static override summary = 'Add a DB member as a learner; promote it once it has caught up.';
   static override description =
     'The member must be running with "join": true in its config (and, if it ever was a member, an empty data directory). Without --address the cluster uses the address it knows for that id.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> 3 --lab',
+    {
+      description: 'A new member, at addresses the cluster does not know yet',
+      command: '<%= config.bin %> <%= command.id %> db-6 --address 127.0.0.1:7106,127.0.0.1:7206',
+    },
+  ];
   static override args = { member: memberArg };
   static override flags = {
     ...topologyFlags,

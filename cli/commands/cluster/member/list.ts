@@ -1,6 +1,6 @@
 import type { NodeId } from '../../../../raft/core/types.js';
 import type { MembershipView, MemberView } from '../../../../contract/membership.js';
-import { AgendaCommand } from '../../../base-command.js';
+import { OperatorCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import { openMembership, topologyFlags } from '../../../cluster/membership-connection.js';
 import { renderTable } from '../../../ui/table.js';
@@ -37,9 +37,13 @@ export interface MemberListResult {
  * member's role, address, match index and lag — with each member's own applied index.
  * `--json`: `{members: {leader, term, commit, lastIndex, applied, members: ListedMember[]}}`.
  */
-export default class MemberList extends AgendaCommand<typeof MemberList, MemberListResult> {
+export default class MemberList extends OperatorCommand<typeof MemberList, MemberListResult> {
   static override summary =
     'List the DB members: voter or learner, address, how far each has caught up, the leader.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --topology .agenda-multipass/agenda/observer.json --json',
+  ];
   static override flags = topologyFlags;
 
   protected async execute(): Promise<Outcome<MemberListResult>> {

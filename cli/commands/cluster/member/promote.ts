@@ -1,5 +1,5 @@
 import type { MembershipChangeResult } from '../../../../contract/membership.js';
-import { AgendaCommand } from '../../../base-command.js';
+import { OperatorCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import {
   memberArg,
@@ -12,11 +12,15 @@ import {
  * `agenda cluster member promote <id>`: makes a caught-up learner a voter. Refused (exit 4)
  * while it is more than 100 entries behind the leader. `--json`: `{changed, members}`.
  */
-export default class MemberPromote extends AgendaCommand<
+export default class MemberPromote extends OperatorCommand<
   typeof MemberPromote,
   MembershipChangeResult
 > {
   static override summary = 'Make a caught-up learner a voter.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> 3',
+    '<%= config.bin %> <%= command.id %> db-6 --lab',
+  ];
   static override args = { member: memberArg };
   static override flags = topologyFlags;
 

@@ -1,5 +1,5 @@
 import type { MembershipChangeResult } from '../../../../contract/membership.js';
-import { AgendaCommand } from '../../../base-command.js';
+import { OperatorCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import {
   memberArg,
@@ -14,12 +14,16 @@ import {
  * hands its leadership over first (the command retries until the successor removed it).
  * `--json`: `{changed, members}`.
  */
-export default class MemberRemove extends AgendaCommand<
+export default class MemberRemove extends OperatorCommand<
   typeof MemberRemove,
   MembershipChangeResult
 > {
   static override summary =
     'Remove a DB member (refused if the rest would lose their quorum); its process is not stopped.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> db-5',
+    '<%= config.bin %> <%= command.id %> 5 --lab --json',
+  ];
   static override args = { member: memberArg };
   static override flags = topologyFlags;
 

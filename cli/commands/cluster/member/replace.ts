@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { ControllerClient } from '../../../../lab/client.js';
 import type { NodeId } from '../../../../raft/core/types.js';
 import { NotFound } from '../../../../contract/errors.js';
-import { AgendaCommand } from '../../../base-command.js';
+import { OperatorCommand } from '../../../base-command.js';
 import type { Outcome } from '../../../base-command.js';
 import {
   memberArg,
@@ -25,11 +25,18 @@ import {
  * come back empty. Progress goes to stderr; `--json` prints the {@link ReplaceResult}. Safe
  * to run again after an interruption: it carries on from where the cluster is.
  */
-export default class MemberReplace extends AgendaCommand<typeof MemberReplace, ReplaceResult> {
+export default class MemberReplace extends OperatorCommand<typeof MemberReplace, ReplaceResult> {
   static override summary =
     'Replace a DB member with a lost disk: remove, wipe and restart joining, add as a learner, catch up, promote.';
   static override description =
     'A reachable, caught-up voter is left alone unless --force (a drill). The removal is refused when the voters left would not have a reachable quorum. Run it again after an interruption: it carries on.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> db-3 --lab',
+    {
+      description: 'A drill: replace a healthy member, giving up after 5 minutes',
+      command: '<%= config.bin %> <%= command.id %> 3 --force --timeout 300',
+    },
+  ];
   static override args = { member: memberArg };
   static override flags = {
     ...topologyFlags,

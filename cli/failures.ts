@@ -1,0 +1,140 @@
+/**
+ * How whatever a command line fails with becomes the {@link AgendaError} the CLI reports:
+ * the project's own errors as they are, and oclif's refusals of a command line (an unknown
+ * command or flag, a missing argument, flags that must or must not go together) as usage
+ * errors (exit 1) worded as plain sentences naming the flags, as the CLI's own messages are
+ * ("give one of --group or --users"), not as oclif's lists ("The following error occurred:
+ * Exactly one of the following must be provided: --group, --users").
+ *
+ * Commands report through it (cli/base-command.ts), and so does the `agenda` binary for what
+ * fails outside any command (bin/agenda.js), so that with `--json` every failure is the same
+ * one line of JSON on stderr.
+ */
+import { stripVTControlCharacters } from 'node:util';
+import { Errors } from '@oclif/core';
+import { Internal, InvalidInput, asAgendaError, isAgendaError } from '../contract/errors.js';
+import type { AgendaError } from '../contract/errors.js';
+
+/** Any thrown value as the {@link AgendaError} to report. */
+export function failureOf(thrown: unknown): AgendaError {
+  if (isAgendaError(thrown)) return thrown;
+  if (thrown instanceof Errors.CLIError) {
+    return new InvalidInput(usageMessage(thrown), { cause: thrown });
+  }
+  const unexpected = asAgendaError(thrown);
+  if (unexpected instanceof Internal && thrown instanceof Error) {
+    return new Internal(`an unexpected error occurred: ${thrown.message}`, { cause: thrown });
+  }
+  return unexpected;
+}
+
+/** What `--json` prints on stderr for a failure: `{"error":{code,message,details}}` and a newline. */
+export function failureJson(error: AgendaError): string {
+  return `${JSON.stringify({ error: error.toWire() })}\n`;
+}
+
+/**
+ * oclif's reasons for refusing flags (oclif/core lib/parser/validate.js), each as a sentence.
+ * A reason none of these reads is shown as oclif wrote it.
+ */
+const FLAG_RULES: readonly (readonly [RegExp, (match: string[]) => string])[] = [
+  [
+    /^Exactly one of the following must be provided: (.+)$/,
+    ([, flags = '']) => `give one of ${anyOf(flags)}`,
+  ],
+  [
+    /^At least one of the following must be provided: (.+)$/,
+    ([, flags = '']) => `give at least one of ${anyOf(flags)}`,
+  ],
+  // Given for each flag of the pair (`--group … --users`, then `--users … --group`), and with
+  // the value after `=`: both read as the one sentence about the pair.
+  [
+    /^(--[\w-]+)(?:=.*)? cannot also be provided when using (--[\w-]+)$/,
+    ([, one = '', other = '']) => `${[one, other].sort().join(' and ')} cannot be given together`,
+  ],
+  [
+    /^All of the following must be provided when using (--[\w-]+): (.+)$/,
+    ([, flag = '', flags = '']) => `${flag} needs ${allOf(flags)} too`,
+  ],
+  [
+    /^One of the following must be provided when using (--[\w-]+): (.+)$/,
+    ([, flag = '', flags = '']) => `${flag} needs one of ${anyOf(flags)}`,
+  ],
+  [
+    /^Only the following can be provided when using (--[\w-]+): (.+)$/,
+    ([, flag = '', flags = '']) => `${flag} can be given only with ${anyOf(flags)}`,
+  ],
+  [/^Missing required flag ([\w-]+)$/, ([, flag = '']) => `--${flag} is required`],
+];
+
+/** The message of one of oclif's refusals, as the CLI words its own. */
+function usageMessage(error: Errors.CLIError): string {
+  // Colours (oclif dims the reasons on a terminal) would end up inside the JSON.
+  const text = stripVTControlCharacters(error.message).replace(/\n?See more help with --help$/, '');
+  const [first = '', ...rest] = text.split('\n');
+  if (/^The following errors? occurred:$/.test(first)) {
+    const reasons = rest.map((line) => line.trim()).filter((line) => line !== '');
+    return [...new Set(reasons.map(flagRule))].join('; ');
+  }
+  if (/^Missing \d+ required args?\b/.test(first)) {
+    return missingArguments(error, text) ?? text;
+  }
+  const unknownCommand = /^command (\S+) not found$/.exec(text);
+  if (unknownCommand?.[1] !== undefined) {
+    return `there is no command "${unknownCommand[1].replaceAll(':', ' ')}": agenda --help lists them`;
+  }
+  return text;
+}
+
+function flagRule(reason: string): string {
+  for (const [pattern, sentence] of FLAG_RULES) {
+    const match = pattern.exec(reason);
+    if (match) return sentence([...match]);
+  }
+  return reason;
+}
+
+/**
+ * "missing the <title> argument". oclif also notes that a flag taking several values
+ * (`--remind`) reads the words after it as more values: said only when such a flag was
+ * given, since then it is the likely reason the argument went missing.
+ */
+function missingArguments(error: Errors.CLIError, text: string): string | undefined {
+  const refusal = error as {
+    args?: readonly { name?: string }[];
+    parse?: { output?: { flags?: Record<string, unknown> } };
+  };
+  const names = (refusal.args ?? []).flatMap((arg) => (arg.name ? [`<${arg.name}>`] : []));
+  if (names.length === 0) return undefined;
+  const sentence =
+    names.length === 1
+      ? `missing the ${names[0]} argument`
+      : `missing the ${allOf(names.join(', '))} arguments`;
+  const given = refusal.parse?.output?.flags ?? {};
+  const multiple = (/Note: (.+?) allows? multiple values/.exec(text)?.[1] ?? '')
+    .split(', ')
+    .filter((flag) => given[flag.replace(/^--/, '')] !== undefined);
+  if (multiple.length === 0) return sentence;
+  const one = multiple.length === 1;
+  return (
+    `${sentence} (${allOf(multiple.join(', '))} take${one ? 's' : ''} several values and ` +
+    `read${one ? 's' : ''} the words after ${one ? 'it' : 'them'} as more: put the arguments ` +
+    `before ${one ? 'it' : 'them'}, or after --)`
+  );
+}
+
+/** "--a, --b, --c" as "--a, --b or --c". */
+function anyOf(list: string): string {
+  return joinLast(list, 'or');
+}
+
+/** "--a, --b, --c" as "--a, --b and --c". */
+function allOf(list: string): string {
+  return joinLast(list, 'and');
+}
+
+function joinLast(list: string, word: string): string {
+  const items = list.split(', ');
+  const last = items.pop() ?? '';
+  return items.length === 0 ? last : `${items.join(', ')} ${word} ${last}`;
+}

@@ -1,0 +1,64 @@
+/**
+ * `agenda --help` (package.json `oclif.helpClass`): opens with what a person can do and the
+ * command lines that do it, then oclif's list of topics and commands. oclif's own root help
+ * opens with the package's description, which tells the repository's readers how the system
+ * is built, not a user what to type first. Every other help page is oclif's.
+ */
+import { Help } from '@oclif/core';
+
+/** A thing to do, and the command lines (after `agenda`) that do it. */
+interface Task {
+  readonly task: string;
+  readonly commands: readonly string[];
+}
+
+/** What `agenda --help` opens with, in the order a newcomer meets them. */
+export const GET_STARTED: readonly Task[] = [
+  {
+    task: "Create an account, or log in to one you have (npm start's gateway is https://127.0.0.1:8443, its CA .agenda/pki/ca.pem; the login remembers both):",
+    commands: [
+      'register alice --server https://<gateway>:8443 --ca <ca.pem>',
+      'login alice --server https://<gateway>:8443 --ca <ca.pem>',
+    ],
+  },
+  {
+    task: 'Add an event:',
+    commands: ['event add "Dentist" --start "tomorrow 9:30am" --duration 45m'],
+  },
+  {
+    task: 'See today and what is next, a day or a week, and your invitations:',
+    commands: ['', 'today', 'week', 'invite list'],
+  },
+  {
+    task: 'Share events with a group, and find when everyone in it is free:',
+    commands: ['group create team', 'group add team bob', 'free --group team --duration 1h'],
+  },
+  {
+    task: 'Follow changes to your agenda as they happen, with reminders:',
+    commands: ['watch --remind'],
+  },
+  {
+    task: "Any command's flags and examples:",
+    commands: ['event add --help'],
+  },
+];
+
+/** oclif's help, but for the root's opening: the greeting and {@link GET_STARTED} first. */
+export default class AgendaHelp extends Help {
+  override formatRoot(): string {
+    const { bin } = this.config;
+    const tasks = GET_STARTED.map(({ task, commands }) =>
+      [
+        this.wrap(task, this.indentSpacing),
+        ...commands.map((line) => `  $ ${bin}${line === '' ? '' : ` ${line}`}`),
+      ].join('\n'),
+    );
+    return [
+      // The greeting `agenda` gives when nobody is logged in (cli/commands/home.ts).
+      'Agenda — your calendar, shared with the people and groups you meet.',
+      this.section('GET STARTED', tasks.join('\n\n')),
+      this.section('VERSION', this.config.userAgent),
+      this.section('USAGE', `$ ${bin} [COMMAND]`),
+    ].join('\n\n');
+  }
+}
