@@ -14,6 +14,17 @@ import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { certificateRole, ROLE_URI_PREFIX, type ClusterRole } from './cluster-role.js';
+
+// The roles and reading them, for those who issue certificates too (base/cluster-role.ts).
+export {
+  CLUSTER_ROLES,
+  ROLE_URI_PREFIX,
+  certificateRole,
+  describeRole,
+  isClusterRole,
+  type ClusterRole,
+} from './cluster-role.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -32,45 +43,6 @@ const CA_KEY_FILE = 'ca-key.pem';
 const CERTIFICATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export type PkiErrorCode = 'invalid_certificate_name' | 'invalid_authority';
-
-/**
- * What a daemon's certificate lets it do inside the cluster: every listener of ours reads the
- * role from the verified peer certificate and serves only what that role needs (the DB
- * service's table in `server/store/access.ts`, the `/metrics` readers, the Redis ACL users).
- * `db` is a DB member (Raft and forwarding), `redis` a redis-server (its replica link),
- * `operator` the operator's tools and the lab's scrapers.
- */
-export const CLUSTER_ROLES = [
-  'db',
-  'redis',
-  'gateway',
-  'users',
-  'groups',
-  'supervisor',
-  'vip-agent',
-  'operator',
-] as const;
-export type ClusterRole = (typeof CLUSTER_ROLES)[number];
-
-/**
- * The role travels as a URI subject alternative name, `urn:agenda:role:<role>`. The SAN is
- * X.509's typed, multi-valued place for identities (RFC 5280 §4.2.1.6) and where workload
- * identity conventionally goes (SPIFFE puts its ids there too); a URI never takes part in
- * Node's hostname checks, which look at DNS and IP names only, and the common name stays
- * the instance's own name (`gateway-2`). A subject OU would work as well, but its meaning
- * is only a convention and Node hands it over as a flattened string.
- */
-export const ROLE_URI_PREFIX = 'urn:agenda:role:';
-
-/** How refusals name a caller: "the gateway role", or a certificate naming none. */
-export function describeRole(role: ClusterRole | null): string {
-  return role === null ? 'a certificate naming no role' : `the ${role} role`;
-}
-
-/** Whether `value` names a {@link ClusterRole}. */
-export function isClusterRole(value: unknown): value is ClusterRole {
-  return typeof value === 'string' && (CLUSTER_ROLES as readonly string[]).includes(value);
-}
 
 /** A refused request to the lab CA; `code` says which kind. */
 export class PkiError extends Error {
@@ -290,29 +262,6 @@ export async function ensureCertificate(
   await writeAtomically(keyPath, issued.keyPem, 0o600);
   await writeAtomically(certPath, issued.certPem, 0o644);
   return issued;
-}
-
-/**
- * The role a certificate (PEM or DER) names, or null when it names none, more than one, or
- * one this version does not know: a certificate that does not say clearly what it is for
- * is good for nothing but the handshake. The caller verifies the certificate first; this
- * only reads it.
- */
-export function certificateRole(certificate: string | Uint8Array): ClusterRole | null {
-  let alternativeNames: x509.SubjectAlternativeNameExtension | null;
-  try {
-    const parsed = new x509.X509Certificate(
-      typeof certificate === 'string' ? certificate : new Uint8Array(certificate),
-    );
-    alternativeNames = parsed.getExtension(x509.SubjectAlternativeNameExtension);
-  } catch {
-    return null;
-  }
-  const roles = (alternativeNames?.names.items ?? [])
-    .filter((name) => name.type === 'url' && name.value.startsWith(ROLE_URI_PREFIX))
-    .map((name) => name.value.slice(ROLE_URI_PREFIX.length));
-  const [role, ...others] = roles;
-  return others.length === 0 && isClusterRole(role) ? role : null;
 }
 
 async function isValidNow(certPem: string, ca: CertificateAuthority): Promise<boolean> {

@@ -29,7 +29,7 @@ import type { VipAgentConfigSchema } from '../vip-agent/config.js';
 import type { z } from 'zod';
 import type { DataLayout } from './layout.js';
 import { redisArgs, type RedisSpec } from '../base/redis-server.js';
-import type { ClusterRole } from '../base/pki.js';
+import type { ClusterRole } from '../base/cluster-role.js';
 
 export interface TopologyHost {
   readonly name: string;

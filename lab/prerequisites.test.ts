@@ -7,7 +7,10 @@ import {
   onPath,
 } from './prerequisites.js';
 
-const only = (...programs: string[]) => (program: string) => programs.includes(program);
+const only =
+  (...programs: string[]) =>
+  (program: string) =>
+    programs.includes(program);
 
 test('every lab program is looked for, and found where Debian puts it', (t) => {
   t.deepEqual(

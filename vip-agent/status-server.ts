@@ -15,7 +15,7 @@ import { mutualTlsServerOptions } from '../base/tls.js';
 import type { MutualTlsMaterial } from '../base/tls.js';
 import { sendJson } from '../base/http-answer.js';
 import { HttpError, sendError } from '../server/db/http.js';
-import { describeRole } from '../base/pki.js';
+import { describeRole } from '../base/cluster-role.js';
 import { silentLogger, type Logger } from '../base/log.js';
 import { AccessRefusals } from '../server/net/access-refusals.js';
 import { OPERATOR_ROLES, peerRole } from '../server/net/client-certificate.js';

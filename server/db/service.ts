@@ -45,7 +45,7 @@ import { WorkerStateMachine } from '../../raft/runtime/worker-state-machine.js';
 import type { NetAddress } from '../../base/host-port.js';
 import { closeAtOnce, listenAt, listeningAddress } from '../../base/listening.js';
 import { isAgendaError, Unavailable } from '../../contract/errors.js';
-import { describeRole, isClusterRole, type ClusterRole } from '../../base/pki.js';
+import { describeRole, isClusterRole, type ClusterRole } from '../../base/cluster-role.js';
 import { AccessRefusals } from '../net/access-refusals.js';
 import { OPERATOR_ROLES, peerRole, presentsClusterCertificate } from '../net/client-certificate.js';
 import { actorAccess, storeAccess } from '../store/access.js';

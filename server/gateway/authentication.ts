@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { Forbidden, Unauthenticated } from '../../contract/errors.js';
-import { describeRole } from '../../base/pki.js';
+import { describeRole } from '../../base/cluster-role.js';
 import type { RouteDeclaration } from '../../contract/api-routes.js';
 import type { AccessRefusals } from '../net/access-refusals.js';
 import { OPERATOR_ROLES, peerRole, presentsClusterCertificate } from '../net/client-certificate.js';

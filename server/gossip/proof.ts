@@ -26,7 +26,7 @@
  */
 import { X509Certificate, createPrivateKey, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { ROLE_URI_PREFIX } from '../../base/pki.js';
+import { ROLE_URI_PREFIX } from '../../base/cluster-role.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
 import { GossipError } from './errors.js';
 import type { MemberIdentity, MemberProof, MemberUpdate } from './types.js';

@@ -20,7 +20,7 @@ import type { NetAddress } from '../../base/host-port.js';
 import { closeAtOnce, listenAt, listeningAddress } from '../../base/listening.js';
 import { mutualTlsServerOptions } from '../../base/tls.js';
 import type { MutualTlsMaterial } from '../../base/tls.js';
-import { describeRole } from '../../base/pki.js';
+import { describeRole } from '../../base/cluster-role.js';
 import { silentLogger, type Logger } from '../../base/log.js';
 import { AccessRefusals } from '../net/access-refusals.js';
 import { OPERATOR_ROLES, peerRole, presentsClusterCertificate } from '../net/client-certificate.js';

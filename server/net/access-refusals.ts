@@ -7,7 +7,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../base/log.js';
-import type { ClusterRole } from '../../base/pki.js';
+import type { ClusterRole } from '../../base/cluster-role.js';
 
 export const ACCESS_REFUSED_METRIC = 'agenda_access_refused_total';
 

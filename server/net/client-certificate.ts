@@ -6,7 +6,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { checkServerIdentity } from 'node:tls';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { certificateRole, describeRole, type ClusterRole } from '../../base/pki.js';
+import { certificateRole, describeRole, type ClusterRole } from '../../base/cluster-role.js';
 
 /**
  * True when the peer's certificate was verified against the listener's CA. `authorized`

@@ -21,7 +21,7 @@
  * the store checks is theirs and still live (calendar-store.ts). A service certificate alone
  * therefore acts as no user; only {@link SESSIONLESS} lists what acts as one without it.
  */
-import { describeRole, type ClusterRole } from '../../base/pki.js';
+import { describeRole, type ClusterRole } from '../../base/cluster-role.js';
 import type { CommandBody, CommandType, QueryBody, QueryType, SessionRef } from './protocol.js';
 
 /** What a role may do with one operation: any of it, or only on some registry keys or lease names. */
