@@ -11,8 +11,8 @@ import { parseHostPort } from '../base/host-port.js';
 import type { NetAddress } from '../base/host-port.js';
 import type { MutualTlsMaterial } from '../base/tls.js';
 import { GossipConfigSchema } from './gossip/config.js';
-import { readRedisCredentials, RedisAuthSchema } from './bus/redis-auth.js';
-import type { RedisAuthFile, RedisCredentials } from './bus/redis-auth.js';
+import { readRedisCredentials, RedisAuthSchema } from './bus/redis-credentials.js';
+import type { RedisAuthFile, RedisCredentials } from './bus/redis-credentials.js';
 
 const common = {
   /** This process's certificate (server and client use) and the lab CA. */

@@ -16,65 +16,19 @@
  * bus, the rate limiter, a script, the connection's own handshake). The caller still gets the
  * error, and handles it as any other failed command: nothing crashes.
  */
-import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { z } from 'zod';
+import type { RedisCredentials } from './redis-credentials.js';
 
-/**
- * The Redis ACL users, one per role that talks to Redis: the bus's (gateways, the users and
- * the groups services), the supervisors', the operator's, and the replicas' link to their
- * primary (`replication`, `masteruser` in the Redis config).
- */
-export const REDIS_USERS = [
-  'gateway',
-  'users',
-  'groups',
-  'supervisor',
-  'operator',
-  'replication',
-] as const;
-export type RedisUser = (typeof REDIS_USERS)[number];
-
-/** A config file's `redisAuth` section: the ACL user and the file holding its password. */
-export const RedisAuthSchema = z.strictObject({
-  user: z.enum(REDIS_USERS),
-  /** Mode 0600; the password is the file's content without surrounding whitespace. */
-  passwordFile: z.string().min(1),
-});
-export type RedisAuthFile = z.infer<typeof RedisAuthSchema>;
-
-/** Who a client logs in to Redis as. */
-export interface RedisCredentials {
-  readonly user: RedisUser;
-  readonly password: string;
-}
-
-/** Shorter passwords are refused: the lab's are 64 hex digits. */
-const MIN_PASSWORD_LENGTH = 16;
-
-/**
- * The credentials `file` names, the password read from `resolve(file.passwordFile)`.
- * @throws Error naming the file when it cannot be read or holds too short a password.
- */
-export function readRedisCredentials(
-  file: RedisAuthFile,
-  resolve: (path: string) => string = (p) => p,
-): RedisCredentials {
-  const path = resolve(file.passwordFile);
-  let password: string;
-  try {
-    password = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    throw new Error(`cannot read the Redis password of ${file.user}: ${(err as Error).message}`);
-  }
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    throw new Error(
-      `the Redis password file ${path} holds fewer than ${MIN_PASSWORD_LENGTH} characters`,
-    );
-  }
-  return { user: file.user, password };
-}
+// The users and the config section, for the clients that log in (./redis-credentials.ts).
+export {
+  REDIS_USERS,
+  RedisAuthSchema,
+  readRedisCredentials,
+  type RedisAuthFile,
+  type RedisCredentials,
+  type RedisUser,
+} from './redis-credentials.js';
 
 /** The ioredis options that log in as `credentials` (none: Redis's `default` user). */
 export function loginOptions(credentials: RedisCredentials | undefined): RedisOptions {
