@@ -96,6 +96,11 @@ export const TIME = { SECOND, MINUTE, HOUR, DAY } as const;
  * `agenda import` splits bigger files into requests within both.
  */
 export const MAX_IMPORT_CHUNK_EVENTS = 200;
+/**
+ * Most drafts one store command may carry. Requests carry fewer
+ * ({@link MAX_IMPORT_CHUNK_EVENTS}); this bounds commands logged when a whole file was one.
+ */
+export const MAX_IMPORTED_EVENTS = 5000;
 export const MAX_IMPORT_CHUNK_BYTES = 1024 * 1024;
 
 /** Items per page of a list when the caller names no `limit`, and the most it may ask for. */

@@ -64,11 +64,8 @@ type Component = InstanceType<typeof ICAL.Component>;
 type Property = InstanceType<typeof ICAL.Property>;
 type Time = InstanceType<typeof ICAL.Time>;
 
-/**
- * Most drafts one store command may carry. Requests carry fewer
- * ({@link MAX_IMPORT_CHUNK_EVENTS}); this bounds commands logged when a whole file was one.
- */
-export const MAX_IMPORTED_EVENTS = 5000;
+// Most drafts one store command may carry (contract/limits.ts).
+export { MAX_IMPORTED_EVENTS } from '../../contract/limits.js';
 /** Longest UID kept; a VEVENT with a longer one is skipped. */
 export const MAX_UID_LENGTH = 500;
 /** How derived UIDs (of VEVENTs without one) begin. */

@@ -34,14 +34,16 @@ import type {
   SlotView,
   User,
 } from '../domain/index.js';
+// From where they are defined, not the domain's index: the DB member's main thread reads
+// this protocol and should not load the domain (luxon, ical.js) only the store worker runs.
 import {
-  MAX_CURSOR_LENGTH,
   MAX_GROUP_MEMBERS,
   MAX_IMPORTED_EVENTS,
   MAX_INVITEES,
   MAX_PAGE_SIZE,
   SEARCH_TEXT_MAX_LENGTH,
-} from '../domain/index.js';
+} from '../../contract/limits.js';
+import { MAX_CURSOR_LENGTH } from '../domain/paging.js';
 
 /** The protocol version this module speaks; anything else is refused. */
 export const PROTOCOL_VERSION = 1;
