@@ -33,7 +33,7 @@ import type { AgendaError } from '../contract/errors.js';
 import { AgendaApi } from './http/agenda-api.js';
 import { GatewayClient, parseServerList } from './http/gateway-client.js';
 import { SessionTokens } from './http/session-tokens.js';
-import { ListingStore, resolveEventRef } from './event-refs.js';
+import { ListingStore, resolveEventRow } from './event-refs.js';
 import { failureJson, failureOf } from './failures.js';
 import type { RememberedEvent } from './event-refs.js';
 import { ProfileStore, defaultConfigDir, loginEndsAt } from './profiles.js';
@@ -333,7 +333,8 @@ export abstract class AgendaCommand<
    * cli/event-refs.ts); off a numbered view they still help resolve id prefixes.
    */
   protected remember(events: readonly EventView[], numbered: boolean): Promise<void> {
-    return this.listing.remember(`agenda ${this.id ?? ''}`.trim(), events, { numbered });
+    const command = `agenda ${(this.id ?? '').replaceAll(':', ' ')}`.trim();
+    return this.listing.remember(command, events, { numbered });
   }
 
   /**
@@ -343,7 +344,16 @@ export abstract class AgendaCommand<
    * and their pending invitations.
    */
   protected eventRef(text: string, api: AgendaApi, field = 'id'): Promise<string> {
-    return resolveEventRef(text, {
+    return this.eventRow(text, api, field).then((r) => r.id);
+  }
+
+  /** {@link eventRef}, with the listing's row when `text` is `#n` (see `resolveEventRow`). */
+  protected eventRow(
+    text: string,
+    api: AgendaApi,
+    field = 'id',
+  ): Promise<{ readonly id: string; readonly row?: RememberedEvent }> {
+    return resolveEventRow(text, {
       listing: this.listing,
       field,
       lookup: async (): Promise<RememberedEvent[]> => {

@@ -40,7 +40,10 @@ export const KNOWN_IDS_KEPT = 2000;
 export interface RememberedEvent {
   readonly id: string;
   readonly title: string;
+  /** The row's start: for a recurring event, the occurrence's. */
   readonly start: string;
+  /** One occurrence of a recurring event: `#n` then names that occurrence, not the series. */
+  readonly recurring?: boolean;
 }
 
 /** What a profile remembers of what it was shown. */
@@ -83,7 +86,8 @@ export class ListingStore {
         e !== null &&
         typeof (e as RememberedEvent).id === 'string' &&
         typeof (e as RememberedEvent).title === 'string' &&
-        typeof (e as RememberedEvent).start === 'string';
+        typeof (e as RememberedEvent).start === 'string' &&
+        [undefined, true].includes((e as RememberedEvent).recurring);
       return {
         command: typeof value.command === 'string' ? value.command : 'the last listing',
         savedAt: typeof value.savedAt === 'string' ? value.savedAt : '',
@@ -107,7 +111,12 @@ export class ListingStore {
   ): Promise<void> {
     try {
       const before = await this.read();
-      const shown = events.map((e) => ({ id: e.id, title: e.title, start: e.start }));
+      const shown = events.map((e) => ({
+        id: e.id,
+        title: e.title,
+        start: e.start,
+        ...(e.recurrence !== null ? { recurring: true } : {}),
+      }));
       const known: RememberedEvent[] = [];
       const seen = new Set<string>();
       for (const event of [...shown, ...(before?.known ?? [])]) {
@@ -168,8 +177,19 @@ function ambiguous(prefix: string, matches: readonly RememberedEvent[], field: s
  * @throws InvalidInput (no such `#n`, an ambiguous prefix).
  */
 export async function resolveEventRef(text: string, options: ResolveOptions): Promise<string> {
+  return (await resolveEventRow(text, options)).id;
+}
+
+/**
+ * What `text` names: the event's id, and with `#n` the listing's row, whose start is one
+ * occurrence's when the event recurs — what a command that acts on one occurrence needs.
+ */
+export async function resolveEventRow(
+  text: string,
+  options: ResolveOptions,
+): Promise<{ readonly id: string; readonly row?: RememberedEvent }> {
   const kind = referenceKind(text);
-  if (kind === 'id') return text;
+  if (kind === 'id') return { id: text };
   if (kind === 'number') {
     const n = Number(text.slice(1));
     const saved = await options.listing.read();
@@ -186,16 +206,16 @@ export async function resolveEventRef(text: string, options: ResolveOptions): Pr
         { field: options.field },
       );
     }
-    return event.id;
+    return { id: event.id, row: event };
   }
   const prefix = text.toLowerCase();
   const saved = await options.listing.read();
   const known = distinct((saved?.known ?? []).filter((e) => e.id.startsWith(prefix)));
-  if (known.length === 1) return (known[0] as RememberedEvent).id;
+  if (known.length === 1) return { id: (known[0] as RememberedEvent).id };
   if (known.length > 1) ambiguous(prefix, known, options.field);
   const found = distinct((await options.lookup()).filter((e) => e.id.startsWith(prefix)));
-  if (found.length === 1) return (found[0] as RememberedEvent).id;
+  if (found.length === 1) return { id: (found[0] as RememberedEvent).id };
   if (found.length > 1) ambiguous(prefix, found, options.field);
   // Perhaps a whole id of another form: the server says whether it names an event.
-  return text;
+  return { id: text };
 }

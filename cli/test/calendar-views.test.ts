@@ -1,6 +1,8 @@
 import test from 'ava';
+import EventCancel from '../commands/event/cancel.js';
 import EventList from '../commands/event/list.js';
 import EventShow from '../commands/event/show.js';
+import EventUpdate from '../commands/event/update.js';
 import Home from '../commands/home.js';
 import InviteAccept from '../commands/invite/accept.js';
 import Month from '../commands/month.js';
@@ -321,4 +323,35 @@ test('agenda alone: today and next when logged in, how to start when not', async
   t.regex(out.stdout, /You are not logged in\. To start:\n {2}agenda register <username>/);
   const outJson = await runCommand(Home, ['--config-dir', empty, '--json']);
   t.like(parseJsonResult(Home, outJson.stdout), { loggedIn: false, profile: 'default' });
+});
+
+test('#n of a recurring event names its occurrence: cancel takes only it, update refuses', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  gateway.on('DELETE', '/v1/events/:id', { status: 200, json: { event: EVENTS[0] } });
+  const common = ['--tz', 'Europe/Madrid', '--config-dir', configDir];
+  t.is((await runCommand(EventList, common)).exitCode, 0);
+
+  const cancelled = await runCommand(EventCancel, ['#1', ...common]);
+  t.is(cancelled.exitCode, 0, cancelled.stderr);
+  const request = gateway.requestsTo('DELETE', '/v1/events/abcd1111aaaaaaaa').at(-1);
+  t.is(request?.query.get('occurrence'), '2026-03-02T08:00:00Z', 'the row, not the series');
+  t.regex(
+    cancelled.stdout,
+    /occurrence of Standup \(the whole series: agenda event cancel abcd1111aaaaaaaa\)/,
+  );
+
+  // The series by its id: every occurrence.
+  const series = await runCommand(EventCancel, ['abcd1111aaaaaaaa', ...common]);
+  t.is(series.exitCode, 0, series.stderr);
+  t.is(
+    gateway.requestsTo('DELETE', '/v1/events/abcd1111aaaaaaaa').at(-1)?.query.get('occurrence'),
+    null,
+  );
+
+  const before = gateway.requests.length;
+  const update = await runCommand(EventUpdate, ['#1', '--title', 'Daily', ...common]);
+  t.is(update.exitCode, 1);
+  t.regex(update.stderr, /#1 is one occurrence .* of the recurring event "Standup"/);
+  t.is(gateway.requests.length, before, 'nothing was changed');
 });

@@ -12,9 +12,9 @@ import { formatInstant } from '../../ui/views.js';
 /** `agenda event cancel <id> [--occurrence <day or time>]`: cancels an event you organize. */
 export default class EventCancel extends AgendaCommand<typeof EventCancel, EventAnswer> {
   static override summary =
-    'Cancel an event you organize (all occurrences, or one with --occurrence); attendees are told.';
+    'Cancel an event you organize (all occurrences, or one with --occurrence or its #n); attendees are told.';
   static override description =
-    '--occurrence takes the day of the occurrence (2026-12-14, dec 14, monday, tomorrow: a day in --tz, else the local zone) when the event happens once that day; when it happens several times that day, the command lists them and asks for the time (--occurrence "2026-12-14 09:00").';
+    '--occurrence takes the day of the occurrence (2026-12-14, dec 14, monday, tomorrow: a day in --tz, else the local zone) when the event happens once that day; when it happens several times that day, the command lists them and asks for the time (--occurrence "2026-12-14 09:00"). A #n from a listing names its row: for a recurring event, that one occurrence.';
   static override examples = [
     '<%= config.bin %> event cancel 3f2c… --occurrence 2026-12-14',
     '<%= config.bin %> event cancel 3f2c… --occurrence "next monday"',
@@ -45,15 +45,24 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
             field: 'occurrence',
           });
     const { api } = await this.connect({ authenticated: true });
-    const id = await this.eventRef(this.args.id, api);
-    const occurrence = asked === undefined ? undefined : await this.occurrenceStart(api, id, asked);
+    const { id, row } = await this.eventRow(this.args.id, api);
+    // `#n` of a listing's row of a recurring event points at that one occurrence: cancelling
+    // the whole series for it (attendees told) is not what the row said. The series goes
+    // by its id or prefix, which the answer names.
+    const occurrence =
+      asked !== undefined
+        ? await this.occurrenceStart(api, id, asked)
+        : row?.recurring === true
+          ? row.start
+          : undefined;
     const answer = await this.slow('Cancelling…', api.cancelEvent(id, occurrence));
     return {
       result: answer,
       human: () =>
         occurrence === undefined
           ? `Cancelled ${this.palette.bold(answer.event.title)} (${answer.event.id}).`
-          : `Cancelled the ${formatInstant(occurrence, this.view)} occurrence of ${this.palette.bold(answer.event.title)}.`,
+          : `Cancelled the ${formatInstant(occurrence, this.view)} occurrence of ${this.palette.bold(answer.event.title)}` +
+            ` (the whole series: agenda event cancel ${answer.event.id}).`,
     };
   }
 

@@ -61,7 +61,15 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
     }
     if (flags['allow-conflict']) request.allowConflict = true;
     const { api } = await this.connect({ authenticated: true });
-    const id = await this.eventRef(this.args.id, api);
+    const { id, row } = await this.eventRow(this.args.id, api);
+    if (row?.recurring === true) {
+      // The row is one occurrence, and an update changes the whole series: moving every
+      // occurrence for a `#n` that showed one is not what the person pointed at.
+      throw new InvalidInput(
+        `${this.args.id} is one occurrence (${row.start}) of the recurring event "${row.title}", and an update changes every occurrence: name the series by its id to change them all (agenda event update ${id} …); one occurrence cannot be changed on its own yet (cancel it with agenda event cancel ${this.args.id})`,
+        { field: 'id' },
+      );
+    }
     // An end or a duration counts from the start: the new one, or else the event's own, which
     // only the server knows. So `--duration 2h` alone keeps the start and sets the end 2 h
     // after it, and `--end 11am` alone is the first 11:00 after the start.
