@@ -144,6 +144,14 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
   if (WITH_OFFSET.test(value) && /^\d{4}-/.test(value)) {
     const parsed = DateTime.fromISO(value, { setZone: true });
     if (!parsed.isValid) throw notATime(text, field);
+    // Luxon reads +99:59 or +09:60 as offsets all the same, and the time lands days away.
+    const written = /[+-]\d{2}(?::?(\d{2}))?$/.exec(value);
+    if (written !== null && (Number(written[1] ?? 0) >= 60 || Math.abs(parsed.offset) > 14 * 60)) {
+      throw new InvalidInput(
+        `the ${field} "${text}" has the offset ${written[0]}, which no place uses: offsets run from -12:00 to +14:00, with minutes under 60`,
+        { field },
+      );
+    }
     if (parsed.millisecond !== 0) {
       throw new InvalidInput(`the ${field} "${text}" must be a whole second`, { field });
     }
@@ -163,6 +171,14 @@ function timeAfter(
 ): DateTime {
   const sameDay = localTime(text, field, zone, clockOn(after.setZone(zone)));
   if (sameDay > after) return sameDay;
+  // A wall clock the clocks turn back over happens twice that night, and localTime gives
+  // the first: the second may still come after `after` (01:50 EDT, then 01:10 EST).
+  const turnedBack = sameDay.offset - sameDay.plus({ hours: 6 }).offset;
+  if (turnedBack > 0) {
+    const again = sameDay.plus({ minutes: turnedBack });
+    const same = again.hour === sameDay.hour && again.minute === sameDay.minute;
+    if (same && again > after) return again;
+  }
   return localTime(text, field, zone, clockOn(after.setZone(zone).plus({ days: 1 })));
 }
 

@@ -221,3 +221,33 @@ test('an end must be after its start, named by the flags that gave them', (t) =>
     message: '--to (2026-03-02T08:00:00Z) must be after --from (2026-03-02T09:00:00Z)',
   });
 });
+
+test('an offset no place uses is refused, not read as days away', (t) => {
+  const offsets = ['+99:59', '+25:00', '+0960', '-15'];
+  for (const offset of offsets) {
+    const error = t.throws(() => when(`2026-12-07T09:00${offset}`));
+    t.regex(error.message, /which no place uses/, offset);
+  }
+  t.is(when('2026-12-07T09:00+14:00'), '2026-12-07T09:00:00+14:00');
+  t.is(when('2026-12-07T09:00-12:00'), '2026-12-07T09:00:00-12:00');
+});
+
+test('an end on the night the clocks turn back is the first such time after the start', (t) => {
+  const zone = 'America/New_York';
+  // 01:50 EDT on 1 November 2026; 01:10 comes again 20 minutes later, in EST.
+  const after = parseWhen('2026-11-01 01:50', { zone, now, field: 'start' });
+  const end = parseWhen('01:10', { zone, now, field: 'end', after });
+  t.is(toApiInstant(end.toUTC()), '2026-11-01T06:10:00Z');
+  // 01:20 EDT is before the first 01:30 (EDT): that one.
+  const early = parseWhen('2026-11-01 01:20', { zone, now, field: 'start' });
+  t.is(
+    toApiInstant(parseWhen('01:30', { zone, now, field: 'end', after: early }).toUTC()),
+    '2026-11-01T05:30:00Z',
+  );
+  // An ordinary night: the next day's.
+  const ordinary = parseWhen('2026-11-03 01:50', { zone, now, field: 'start' });
+  t.is(
+    toApiInstant(parseWhen('01:10', { zone, now, field: 'end', after: ordinary }).toUTC()),
+    '2026-11-04T06:10:00Z',
+  );
+});
