@@ -1,5 +1,13 @@
 import test from 'ava';
-import { displayWidth, layoutLines, layoutTable, padToWidth, truncateToWidth } from './table.js';
+import {
+  displayWidth,
+  layoutLines,
+  layoutTable,
+  padToWidth,
+  printable,
+  printableLines,
+  truncateToWidth,
+} from './table.js';
 import type { TableColumn } from './table.js';
 
 interface Meeting {
@@ -155,4 +163,19 @@ test('without a width nothing is cut (output to a pipe keeps every character)', 
 test('a table without a header has only its rows', (t) => {
   const lines = layoutLines(layoutTable(MEETINGS, COLUMNS, { header: false }));
   t.deepEqual(lines, ['ev-1   Standup              5', 'ev-22  Quarterly planning  12']);
+});
+
+test('text from elsewhere reaches the terminal with its control characters shown, not obeyed', (t) => {
+  t.is(
+    printable('imp\u001b[2J\u001b]0;pwned\u0007EVIL'),
+    'imp\\u001b[2J\\u001b]0;pwned\\u0007EVIL',
+  );
+  t.is(printable('a\r\nb\u009b31m\u007f'), 'a\\u000d\\u000ab\\u009b31m\\u007f');
+  t.is(printable('取締役会 ☕ café'), '取締役会 ☕ café');
+  t.is(printableLines('two\nlines\u001b[31m'), 'two\nlines\\u001b[31m');
+  const table = layoutTable(
+    [{ title: 'x\u001b[2Jy' }],
+    [{ key: 't', header: 'T', text: (r: { title: string }) => r.title }],
+  );
+  t.false(layoutLines(table).join('').includes('\u001b'));
 });

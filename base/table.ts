@@ -152,13 +152,32 @@ function fitWidths(
  * header's width — and their cells are cut with an ellipsis. Pure: the same arguments give
  * the same lines.
  */
+/**
+ * `text` fit to be written to a terminal: each C0 or C1 control character and DEL (an
+ * escape sequence's start, a bell, a carriage return, a line break) shown as its `\u` code.
+ * Text from the service or a file is written so, never raw: a title or a file's UID holding
+ * `ESC ] 0 ; … BEL` would retitle the reader's terminal, `ESC [ 2 J` clear it, a line break
+ * print a line that looks like the program's own.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** {@link printable} line by line: a message's own line breaks stay. */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}
+
 export function layoutTable<T, S>(
   rows: readonly T[],
   columns: readonly TableColumn<T, S>[],
   options: TableLayoutOptions = {},
 ): TableLayout<S> {
   const withHeader = options.header ?? true;
-  const texts = rows.map((row) => columns.map((column) => column.text(row)));
+  const texts = rows.map((row) => columns.map((column) => printable(column.text(row))));
   const natural = columns.map((column, i) => {
     const widest = Math.max(
       withHeader ? displayWidth(column.header) : 0,

@@ -47,6 +47,7 @@ import type { Palette } from './ui/palette.js';
 import { whileSlow } from './ui/spinner.js';
 import { renderConflictingEvents } from './ui/views.js';
 import type { ViewContext } from './ui/views.js';
+import { printableLines } from '../base/table.js';
 
 /** The flags of command `T`, the global ones of its base class included, as parsed. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -225,7 +226,8 @@ export abstract class OutcomeCommand<
       return;
     }
     const palette = createPalette(coloursWanted(stderr.isTTY, false, this.terminal.env));
-    const lines = [`${palette.red('error:')} ${error.message}`];
+    // Messages may quote what the service or a file said: never written raw.
+    const lines = [`${palette.red('error:')} ${printableLines(error.message)}`];
     if (error instanceof Conflict && error.conflicts.length > 0) {
       lines.push(
         renderConflictingEvents(error.conflicts, {

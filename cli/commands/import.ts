@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Args } from '@oclif/core';
+import { printable, printableLines } from '../../base/table.js';
 import { InvalidInput, errorFromWire } from '../../contract/errors.js';
 import type { AgendaError } from '../../contract/errors.js';
 import type { ImportAnswer } from '../../contract/api.js';
@@ -106,15 +107,14 @@ function renderImport(answer: ImportAnswer, context: ViewContext): string {
   const lines = [
     `Imported ${formatCount(n)} event${n === 1 ? '' : 's'}${counts.length === 0 ? '' : ` (${counts.join(', ')})`}.`,
   ];
+  // UIDs and reasons come from the file (the reasons quote its titles): never raw.
   for (const failure of answer.failed) {
-    lines.push(
-      palette.red(
-        `not imported: ${failure.uid ?? `event #${failure.index + 1}`}: ${failure.error.message}`,
-      ),
-    );
+    const what = failure.uid === null ? `event #${failure.index + 1}` : printable(failure.uid);
+    lines.push(palette.red(`not imported: ${what}: ${printableLines(failure.error.message)}`));
   }
   for (const skipped of answer.skipped) {
-    lines.push(palette.dim(`skipped: ${skipped.uid ?? '(no uid)'}: ${skipped.reason}`));
+    const what = skipped.uid === null ? '(no uid)' : printable(skipped.uid);
+    lines.push(palette.dim(`skipped: ${what}: ${printableLines(skipped.reason)}`));
   }
   return lines.join('\n');
 }

@@ -491,6 +491,22 @@ test('a UID longer than any Agenda keeps is skipped with the reason', (t) => {
   t.regex(skipped[0]?.reason ?? '', /UID is longer than 500/);
 });
 
+test('a UID holding control characters is skipped: it would go out in every export as written', (t) => {
+  const { events, skipped } = importICalendar(
+    calendarOf(
+      'BEGIN:VEVENT',
+      'UID:u\u001b]0;pwned\u0007\u001b[2J',
+      'DTSTART:20250610T090000Z',
+      'DTEND:20250610T100000Z',
+      'SUMMARY:fine',
+      'END:VEVENT',
+    ),
+    { defaultTimeZone: 'UTC' },
+  );
+  t.deepEqual(events, []);
+  t.is(skipped[0]?.reason, 'its UID contains control characters');
+});
+
 test('an RRULE is judged as the file writes it: one bad rule skips its event, never bends, never fails the file', (t) => {
   const event = (uid: string, rule: string) => [
     'BEGIN:VEVENT',

@@ -68,6 +68,9 @@ type Time = InstanceType<typeof ICAL.Time>;
 export { MAX_IMPORTED_EVENTS } from '../../contract/limits.js';
 /** Longest UID kept; a VEVENT with a longer one is skipped. */
 export const MAX_UID_LENGTH = 500;
+/** C0 and C1 controls and DEL: never in a UID we keep. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 /** How derived UIDs (of VEVENTs without one) begin. */
 export const DERIVED_UID_PREFIX = 'agenda-derived-';
 
@@ -770,6 +773,12 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
     }
     if (uid !== null && uid.length > MAX_UID_LENGTH) {
       skip(`its UID is longer than ${MAX_UID_LENGTH} characters`);
+      continue;
+    }
+    // A UID goes back out in every export, to whoever sees the event: one holding an escape
+    // sequence would reach their terminal or their calendar app as it was written.
+    if (uid !== null && CONTROL_CHARACTER.test(uid)) {
+      skip('its UID contains control characters');
       continue;
     }
     if (uid !== null && !isChangedOccurrence(component) && versions.get(uid) !== component) {
