@@ -33,6 +33,8 @@ import type { ProfileStore } from './profiles.js';
 export const MIN_PREFIX = 4;
 /** The length of an id the server makes; a text this long is an id, not a prefix. */
 export const ID_LENGTH = 16;
+/** Longer than any id the API takes (its limit is 64): refused before it is sent. */
+const MAX_ID_TEXT = 64;
 /** How many recently shown ids a profile keeps for prefixes. */
 export const KNOWN_IDS_KEPT = 2000;
 
@@ -189,7 +191,16 @@ export async function resolveEventRow(
   options: ResolveOptions,
 ): Promise<{ readonly id: string; readonly row?: RememberedEvent }> {
   const kind = referenceKind(text);
-  if (kind === 'id') return { id: text };
+  if (kind === 'id') {
+    // Sent as part of a URL: a 100 KB argument came back as the server's "Header overflow".
+    if (text.length > MAX_ID_TEXT) {
+      throw new InvalidInput(
+        `that is not an event id (${text.length} characters; ids have ${ID_LENGTH}): give an id, a prefix of one, or #n`,
+        { field: options.field },
+      );
+    }
+    return { id: text };
+  }
   if (kind === 'number') {
     const n = Number(text.slice(1));
     const saved = await options.listing.read();

@@ -253,7 +253,7 @@ async function up(dataDir: string, json: boolean): Promise<number> {
   say(`  export AGENDA_SERVER=${status.vipUrl} AGENDA_CA=${ca}`);
   say(`  ip netns exec ${LAB_NETWORK.client.namespace} npx agenda register alice`);
   say(
-    `  ip netns exec ${LAB_NETWORK.client.namespace} npx agenda event add "Planning" --start tomorrow --duration 1h`,
+    `  ip netns exec ${LAB_NETWORK.client.namespace} npx agenda event add "Planning" --start "tomorrow 9am" --duration 1h`,
   );
   say('');
   say('Faults: npm run lab -- kill gateway-1 | crash vm1 | partition vm1 vm2 | isolate vm3 |');
