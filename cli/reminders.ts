@@ -35,9 +35,15 @@ export interface DueReminder {
   readonly due: number;
 }
 
-/** The window of occurrences to read at `now` (epoch ms) to know every reminder due within the lookahead. */
+/**
+ * The window of occurrences to read at `now` (epoch ms) to know every reminder due within
+ * the lookahead, in whole seconds: the API refuses instants with milliseconds, and `watch
+ * --remind` asked with `Date.now()` and so never read a reminder at all.
+ */
 export function reminderWindow(now: number): { from: number; to: number } {
-  return { from: now, to: now + REMINDER_LOOKAHEAD_MS + MAX_REMINDER_MINUTES * TIME.MINUTE };
+  const from = Math.floor(now / TIME.SECOND) * TIME.SECOND;
+  const to = now + REMINDER_LOOKAHEAD_MS + MAX_REMINDER_MINUTES * TIME.MINUTE;
+  return { from, to: Math.ceil(to / TIME.SECOND) * TIME.SECOND };
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   REMINDER_REFRESH_MS,
   REMINDER_SETTLE_MS,
   ReminderWatch,
+  reminderWindow,
   remindersOf,
 } from '../reminders.js';
 import type { DueReminder, ReminderClock } from '../reminders.js';
@@ -262,4 +263,11 @@ test('the server says why it refuses reminders; the CLI shows it with exit 1, no
   ]);
   t.is(run.exitCode, 1);
   t.is(run.stderr, 'error: an event has at most 5 reminders (got 6)\n');
+});
+
+test('the window read for reminders is in whole seconds, as the API takes instants', (t) => {
+  const { from, to } = reminderWindow(Date.parse('2026-12-06T13:00:00.123Z'));
+  t.is(new Date(from).toISOString(), '2026-12-06T13:00:00.000Z');
+  t.is(to % 1000, 0);
+  t.true(to > from + REMINDER_LOOKAHEAD_MS);
 });
