@@ -42,8 +42,7 @@ export interface DueReminder {
  */
 export function reminderWindow(now: number): { from: number; to: number } {
   const from = Math.floor(now / TIME.SECOND) * TIME.SECOND;
-  const to = now + REMINDER_LOOKAHEAD_MS + MAX_REMINDER_MINUTES * TIME.MINUTE;
-  return { from, to: Math.ceil(to / TIME.SECOND) * TIME.SECOND };
+  return { from, to: from + REMINDER_LOOKAHEAD_MS + MAX_REMINDER_MINUTES * TIME.MINUTE };
 }
 
 /**

@@ -695,7 +695,10 @@ test('event cancel --occurrence takes a day, and says when the day has none or s
   t.is(listed?.query.get('to'), '2026-12-16T00:00:00+01:00');
   const [cancelled] = gateway.requestsTo('DELETE', '/v1/events/dailystandup0001');
   t.is(cancelled?.query.get('occurrence'), '2026-12-15T09:00:00+01:00');
-  t.is(one.stdout, 'Cancelled the Tue 15 Dec 09:00 occurrence of Daily.\n');
+  t.is(
+    one.stdout,
+    'Cancelled the Tue 15 Dec 09:00 occurrence of Daily (the whole series: agenda event cancel dailystandup0001).\n',
+  );
 
   const several = await runCommand(EventCancel, [
     'dailystandup0001',

@@ -270,4 +270,5 @@ test('the window read for reminders is in whole seconds, as the API takes instan
   t.is(new Date(from).toISOString(), '2026-12-06T13:00:00.000Z');
   t.is(to % 1000, 0);
   t.true(to > from + REMINDER_LOOKAHEAD_MS);
+  t.is(reminderWindow(Date.parse('2026-12-06T13:00:00Z')).from, from);
 });
