@@ -45,6 +45,8 @@ say('');
 say('Try it (in another terminal):');
 say(`  export AGENDA_SERVER=${servers} AGENDA_CA=${system.ca}`);
 say('  npx agenda register alice');
-say('  npx agenda event add "Planning" --start "tomorrow 9am" --duration 1h && npx agenda event list');
+say(
+  '  npx agenda event add "Planning" --start "tomorrow 9am" --duration 1h && npx agenda event list',
+);
 say('');
 say('Ctrl-C stops everything.');
