@@ -31,6 +31,10 @@ export default class Export extends AgendaCommand<typeof Export, ExportResult> {
       description: 'Write to this file instead of stdout.',
       helpValue: 'file.ics',
     }),
+    force: Flags.boolean({
+      description: 'Replace the --output file if it exists.',
+      dependsOn: ['output'],
+    }),
   };
 
   protected async execute(): Promise<Outcome<ExportResult>> {
@@ -56,9 +60,15 @@ export default class Export extends AgendaCommand<typeof Export, ExportResult> {
     }
     const file = path.resolve(output);
     try {
-      await writeFile(file, calendar);
+      // An existing file is someone's: replaced only when asked (a typo must not eat it).
+      await writeFile(file, calendar, { flag: this.flags.force ? 'w' : 'wx' });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unwritable';
+      if (code === 'EEXIST') {
+        throw new InvalidInput(`${output} exists: add --force to replace it`, {
+          field: 'output',
+        });
+      }
       throw new InvalidInput(`cannot write ${output} (${code})`, { field: 'output', cause: error });
     }
     const bytes = Buffer.byteLength(calendar);

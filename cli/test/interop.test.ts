@@ -102,8 +102,22 @@ test('import then export round-trips an .ics file byte for byte', async (t) => {
   t.is(await readFile(target, 'utf8'), CALENDAR);
   t.regex(String(gateway.requestsTo('GET', '/v1/export')[0]?.headers.accept), /text\/calendar/);
 
-  const human = await runCommand(Export, ['--output', target, '--config-dir', configDir]);
+  // The file exists now: kept unless --force.
+  await writeFile(target, 'precious');
+  const refused = await runCommand(Export, ['--output', target, '--config-dir', configDir]);
+  t.is(refused.exitCode, 1);
+  t.regex(refused.stderr, /exists: add --force to replace it/);
+  t.is(await readFile(target, 'utf8'), 'precious');
+
+  const human = await runCommand(Export, [
+    '--output',
+    target,
+    '--force',
+    '--config-dir',
+    configDir,
+  ]);
   t.is(human.stdout, `Exported 1 event to ${target}.\n`);
+  t.is(await readFile(target, 'utf8'), CALENDAR);
 });
 
 test('export writes the raw calendar to stdout, or a {calendar} field with --json', async (t) => {

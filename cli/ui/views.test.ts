@@ -1,9 +1,9 @@
 import test from 'ava';
 import { DateTime } from 'luxon';
 import { displayWidth } from '../../base/table.js';
-import { eventView } from '../test/support/fixtures.js';
+import { eventDetails, eventView } from '../test/support/fixtures.js';
 import { createPalette } from './palette.js';
-import { renderEvents } from './views.js';
+import { renderEventDetails, renderEvents } from './views.js';
 import type { ViewContext } from './views.js';
 
 const EVENTS = [
@@ -41,4 +41,16 @@ test("the terminal's width cuts titles with an ellipsis; ids and times stay whol
 
   const piped = renderEvents(EVENTS, context(), 'none');
   t.true(piped.includes('Retro 🎯 with the whole platform team'), 'off a terminal nothing is cut');
+});
+
+test("a description's lines stay under its value: none can pass for a field of the event", (t) => {
+  const event = eventDetails({
+    description: 'Agenda:\norganizer  mallory\nstatus  accepted\u001b[2J',
+  });
+  const lines = renderEventDetails(event, context()).split('\n');
+  const at = lines.findIndex((line) => line.includes('Agenda:'));
+  t.true(at > 0);
+  const indent = (lines[at] ?? '').indexOf('Agenda:');
+  t.is(lines[at + 1], `${' '.repeat(indent)}organizer  mallory`);
+  t.is(lines[at + 2], `${' '.repeat(indent)}status  accepted\\u001b[2J`);
 });

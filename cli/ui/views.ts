@@ -15,6 +15,7 @@ import type {
   SlotView,
 } from '../../contract/views.js';
 import type { ScheduledAnswer } from '../../contract/api.js';
+import { printableLines } from '../../base/table.js';
 import type { Paint, Palette } from './palette.js';
 import { describeRecurrence } from './recurrence.js';
 import { renderTable } from './table.js';
@@ -234,7 +235,7 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
     ]);
   }
   if (event.location !== '') rows.push(['location', event.location]);
-  if (event.description !== '') rows.push(['description', event.description]);
+  if (event.description !== '') rows.push(['description', printableLines(event.description)]);
   if (event.reminders !== undefined && event.reminders.length > 0) {
     rows.push(['reminders', event.reminders.map(describeReminder).join(', ')]);
   }
@@ -249,9 +250,14 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
   if (event.conflict) rows.push(['conflict', palette.red('⚠ overlaps another event you accepted')]);
   rows.push(['id', event.id]);
   const width = Math.max(...rows.map(([key]) => key.length));
+  // A value's own lines (a description's) stay under the value column, so no line of it can
+  // pass for a field of the event: "organizer: …" typed into a description stays indented.
+  const continued = `\n${' '.repeat(width + 4)}`;
   return [
     palette.bold(event.status === 'cancelled' ? palette.strike(event.title) : event.title),
-    ...rows.map(([key, value]) => `  ${palette.dim(key.padEnd(width))}  ${value}`),
+    ...rows.map(
+      ([key, value]) => `  ${palette.dim(key.padEnd(width))}  ${value.split('\n').join(continued)}`,
+    ),
   ].join('\n');
 }
 
