@@ -51,6 +51,23 @@ export function canViewAgenda(
 }
 
 /**
+ * The owners whose agendas V may look at among `groups` ({@link canViewAgenda}'s rule, for
+ * many owners at once): V and everyone in a group with V. One pass over the members, where
+ * asking {@link canViewAgenda} of each of many names scans every group for each.
+ */
+export function agendasVisibleTo(
+  groups: readonly GroupRecord[],
+  viewer: Username,
+): ReadonlySet<Username> {
+  const visible = new Set<Username>([viewer]);
+  for (const group of groups) {
+    if (membershipOf(group, viewer) === undefined) continue;
+    for (const member of group.members) visible.add(member.username);
+  }
+  return visible;
+}
+
+/**
  * The privacy rule for the events of U's agenda seen by V — the single place it is decided.
  * Full details iff V = U, or V is on the event's attendee list (`viewerAttends`, whatever
  * V's answer), or the event is `public`, or it is `busy` and V is superior to U in a

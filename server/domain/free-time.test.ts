@@ -143,3 +143,39 @@ test('free time with named users counts the asker, and only people the asker may
     2,
   );
 });
+
+test('free time with the most users the API takes: one pass over the groups, a bounded refusal', (t) => {
+  // ann is in 40 groups of 25 others each: 1000 people she may see.
+  const people = Array.from({ length: 1000 }, (_, i) => `user${i}`);
+  const groups = Array.from({ length: 40 }, (_, g) =>
+    group(
+      `g${g}`,
+      'flat',
+      Object.fromEntries<number>([
+        ['ann', 0],
+        ...people.slice(g * 25, g * 25 + 25).map((u): [string, number] => [u, 0]),
+      ]),
+    ),
+  );
+  const query = {
+    actor: 'ann',
+    targets: { users: people },
+    from: h('08:00'),
+    to: h('15:00'),
+    duration: 30 * 60_000,
+  };
+  t.deepEqual(findCommonFreeTime(query, { groups, events: [] }), [
+    { start: '2025-06-02T08:00:00.000Z', end: '2025-06-02T15:00:00.000Z' },
+  ]);
+  // 1000 strangers (a group ann is not in does not count): the first ten are named.
+  const strangers = Array.from({ length: 1000 }, (_, i) => `x${'\u00e9'.repeat(20)}${i}`);
+  const theirs = group('theirs', 'flat', { [strangers[0] ?? '']: 0, [strangers[1] ?? '']: 0 });
+  const error = t.throws(() =>
+    findCommonFreeTime(
+      { ...query, targets: { users: strangers } },
+      { groups: [...groups, theirs], events: [] },
+    ),
+  );
+  t.regex(error?.message ?? '', / and 990 more \(or there is no such user\)/);
+  t.true((error?.message.length ?? 0) < 600);
+});

@@ -9,7 +9,7 @@
 import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { commitmentsOf } from './attendance.js';
 import { mergeIntervals, occurrencesIn } from './conflicts.js';
-import { canViewAgenda } from './agenda-view.js';
+import { agendasVisibleTo } from './agenda-view.js';
 import { membershipOf } from './groups.js';
 import { validateQueryInterval } from './validation.js';
 import { toIso } from './views.js';
@@ -37,6 +37,9 @@ export function freeGaps(
   if (cursor < window.end) gaps.push({ start: cursor, end: window.end });
   return gaps.filter((g) => g.end - g.start >= minDuration);
 }
+
+/** The most refused names a refusal lists. */
+const MAX_NAMED_IN_REFUSAL = 10;
 
 export interface FreeTimeQuery {
   readonly actor: Username;
@@ -78,11 +81,17 @@ export function freeTimePeople(query: FreeTimeQuery, context: FreeTimeContext): 
   }
   const named = [...new Set(query.targets.users)];
   if (named.length === 0) throw new InvalidInput('name at least one user', { field: 'users' });
-  const groups = context.groups ?? [];
-  const hidden = named.filter((u) => !canViewAgenda(groups, query.actor, u));
+  const visible = agendasVisibleTo(context.groups ?? [], query.actor);
+  const hidden = named.filter((u) => !visible.has(u));
   if (hidden.length > 0) {
+    // Up to a thousand names may be asked for: the message names the first few.
+    const shown = hidden.slice(0, MAX_NAMED_IN_REFUSAL).join(', ');
+    const more =
+      hidden.length > MAX_NAMED_IN_REFUSAL
+        ? ` and ${hidden.length - MAX_NAMED_IN_REFUSAL} more`
+        : '';
     throw new Forbidden(
-      `you share no group with ${hidden.join(', ')} (or there is no such user), so you cannot see when they are free`,
+      `you share no group with ${shown}${more} (or there is no such user), so you cannot see when they are free`,
     );
   }
   return [...new Set([query.actor, ...named])];
