@@ -48,7 +48,12 @@ import {
 import { formatRecurrenceRule, parseRecurrenceRule, seriesEnd } from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
 import { withoutInvisibleCharacters } from './text-hygiene.js';
-import { isIanaZone, validateEventDraft, validateTimeZone } from './validation.js';
+import {
+  hasControlCharacters,
+  isIanaZone,
+  validateEventDraft,
+  validateTimeZone,
+} from './validation.js';
 import type { EventDraft } from './validation.js';
 import type {
   AttendeeStatus,
@@ -68,9 +73,6 @@ type Time = InstanceType<typeof ICAL.Time>;
 export { MAX_IMPORTED_EVENTS } from '../../contract/limits.js';
 /** Longest UID kept; a VEVENT with a longer one is skipped. */
 export const MAX_UID_LENGTH = 500;
-/** C0 and C1 controls and DEL: never in a UID we keep. */
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 /** How derived UIDs (of VEVENTs without one) begin. */
 export const DERIVED_UID_PREFIX = 'agenda-derived-';
 
@@ -777,7 +779,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
     }
     // A UID goes back out in every export, to whoever sees the event: one holding an escape
     // sequence would reach their terminal or their calendar app as it was written.
-    if (uid !== null && CONTROL_CHARACTER.test(uid)) {
+    if (uid !== null && hasControlCharacters(uid)) {
       skip('its UID contains control characters');
       continue;
     }

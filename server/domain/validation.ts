@@ -44,6 +44,14 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
 const LINE_BREAKS_AND_TABS = /[\n\r\t\u0085\u2028\u2029]/;
 
+/**
+ * Whether `text` holds a control character: C0 or C1, or DEL, and also a line break or a tab
+ * unless `multiline` (a description's).
+ */
+export function hasControlCharacters(text: string, multiline = false): boolean {
+  return CONTROL_CHARACTERS.test(text) || (!multiline && LINE_BREAKS_AND_TABS.test(text));
+}
+
 function describeDuration(ms: number): string {
   return ms % TIME.DAY === 0 ? `${ms / TIME.DAY} days` : `${ms / TIME.HOUR} hours`;
 }
@@ -103,7 +111,7 @@ function validateText(
   if (text.length > options.max) {
     throw new InvalidInput(`the ${field} is longer than ${options.max} characters`, { field });
   }
-  if (CONTROL_CHARACTERS.test(text) || (!options.multiline && LINE_BREAKS_AND_TABS.test(text))) {
+  if (hasControlCharacters(text, options.multiline)) {
     throw new InvalidInput(`the ${field} contains control characters`, { field });
   }
   return text;
