@@ -8,14 +8,20 @@
  * nothing of it to a script, and ignores `--json`; it also brought 44 packages with it.
  */
 import type { Hook } from '@oclif/core';
+import { printable } from '../../base/table.js';
+
+/** The most of an unknown command that is quoted back. */
+const MAX_ECHOED = 80;
 
 const hook: Hook<'command_not_found'> = function (opts) {
   const commands = opts.config.commands.filter((c) => !c.hidden);
   const known = [...new Set(commands.flatMap((c) => [c.id, ...c.aliases]))].map(spaced);
   const typed = spaced(opts.id);
   const suggestion = closest(typed, known);
+  // What was typed goes back to the terminal: shown, not obeyed, and not all of a long one.
+  const echoed = printable(typed.length > MAX_ECHOED ? `${typed.slice(0, MAX_ECHOED)}…` : typed);
   const message =
-    `"${typed}" is not an agenda command` +
+    `"${echoed}" is not an agenda command` +
     (suggestion === null ? '' : `; did you mean "${suggestion}"?`) +
     ' (agenda --help lists them)';
   if ((opts.argv ?? []).includes('--json')) {
@@ -40,10 +46,13 @@ function spaced(id: string): string {
  * meant: at most a third of its length (a typo or two), and never a tie between two.
  */
 export function closest(typed: string, known: readonly string[]): string | null {
+  const near = Math.max(1, Math.floor(typed.length / 3));
   let best: string | null = null;
   let bestDistance = Infinity;
   let tie = false;
   for (const candidate of known) {
+    // Lengths further apart than that cannot be near: a long argument costs nothing.
+    if (Math.abs(typed.length - candidate.length) > near) continue;
     const d = editDistance(typed, candidate);
     if (d < bestDistance) {
       best = candidate;
@@ -54,7 +63,7 @@ export function closest(typed: string, known: readonly string[]): string | null 
     }
   }
   if (best === null || tie) return null;
-  return bestDistance <= Math.max(1, Math.floor(typed.length / 3)) ? best : null;
+  return bestDistance <= near ? best : null;
 }
 
 /** Levenshtein distance, in one row of memory. */
