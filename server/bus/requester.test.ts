@@ -492,9 +492,9 @@ test('a caller asking again for the same id sends the request again, so a copy s
 });
 
 test('a slow handler says it is still working, so the request is not sent again; one copy runs', async (t) => {
-  // Without the notices (every 100 ms here), a 1 s silence would send the request again at
-  // 1 s and at 3 s. (A 400 ms bound was once outlasted by a loaded machine's pause.)
-  const f = await fixture(t, { resendAfterMs: 1_000 });
+  // Without the notices (every 100 ms here), a 2 s silence would send the request again at
+  // 2 s. (A 400 ms bound, and then a 1 s one, were outlasted by a loaded CI machine's pauses.)
+  const f = await fixture(t, { resendAfterMs: 2_000 });
   let runs = 0;
   const { worker: slow } = worker(t, f, 'users-slow', async () => {
     runs++;
