@@ -5,8 +5,16 @@
 // the TypeScript commands under cli/commands through tsx's loader instead, with no manifest:
 // slower to start, but always the current sources.
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL, URL } from 'node:url';
+
+// undici parses HTTP in WebAssembly. V8 compiles it twice: at once (Liftoff), then again,
+// optimised, on a background thread, and a process that is done waits for that second
+// compilation before it can exit: 200–400 ms after every command that made a request, for
+// code a command runs for a few responses. One fast compilation is all a command needs.
+// (Set before anything compiles WebAssembly; the daemons keep V8's default.)
+setFlagsFromString('--liftoff-only');
 
 const fromSources = process.env.AGENDA_FROM_SOURCES === '1';
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -51,7 +59,7 @@ try {
   const json = argv.slice(0, end === -1 ? undefined : end).includes('--json');
   if (json && !(error instanceof Errors.ExitError)) {
     const { failureJson, failureOf } = await import(
-      new URL(fromSources ? 'cli/failures.ts' : 'cli/failures.js', root).href
+      new URL(fromSources ? 'cli/failures.ts' : 'cli-bundle/failures.js', root).href
     );
     const failure = failureOf(error);
     process.stderr.write(failureJson(failure));

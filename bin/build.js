@@ -37,6 +37,8 @@ const DIST = join(REPO, 'dist');
 const BUILD_INFO = join(DIST, '.tsbuildinfo');
 const MANIFEST = join(DIST, 'oclif.manifest.json');
 const CLI_PACKAGE = join(DIST, 'package.json');
+const CLI_BUNDLE = join(DIST, 'cli-bundle');
+const CLI_BUNDLE_STAMP = join(CLI_BUNDLE, '.bundled');
 
 /**
  * Files the compiled code loads relative to its own URL, copied as they are: the common
@@ -92,11 +94,63 @@ export async function build() {
   }
   prune(DIST);
   for (const asset of ASSETS) copyIfChanged(join(REPO, asset), join(DIST, asset));
+  if (!existsSync(CLI_BUNDLE_STAMP) || mtime(CLI_BUNDLE_STAMP) < mtime(BUILD_INFO)) {
+    await bundleCli();
+  }
   writeIfChanged(CLI_PACKAGE, `${JSON.stringify(cliPackage(), null, 2)}\n`);
-  if (!existsSync(MANIFEST) || mtime(MANIFEST) < Math.max(mtime(BUILD_INFO), mtime(CLI_PACKAGE))) {
+  if (
+    !existsSync(MANIFEST) ||
+    mtime(MANIFEST) < Math.max(mtime(CLI_BUNDLE_STAMP), mtime(CLI_PACKAGE))
+  ) {
     await writeManifest();
   }
   return 0;
+}
+
+/**
+ * The CLI as the `agenda` binary runs it: every command, hook and the help class compiled
+ * into dist/cli-bundle/ by esbuild, one file each, with what several share in chunks beside
+ * them. A command then loads a handful of files instead of about five hundred (undici, zod
+ * and luxon are hundreds of small modules each): for Node, finding and reading that many
+ * files took longer than running the command. oclif and its plugins stay outside, as the
+ * packages oclif loads by name; so do Ink and React, which only the dashboard loads.
+ */
+async function bundleCli() {
+  const { build: esbuild } = await import('esbuild');
+  const cli = join(DIST, 'cli');
+  const entryPoints = [
+    ...jsFiles(join(cli, 'commands')),
+    ...jsFiles(join(cli, 'hooks')),
+    join(cli, 'help.js'),
+    join(cli, 'failures.js'),
+  ];
+  rmSync(CLI_BUNDLE, { recursive: true, force: true });
+  await esbuild({
+    entryPoints,
+    outbase: cli,
+    outdir: CLI_BUNDLE,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['@oclif/*', 'ink', 'ink-*', 'react', 'react/*', 'react-devtools-core'],
+    // undici and others are CommonJS, which `require`s Node's modules: an ES module has no
+    // `require` of its own, so every output file gets one.
+    banner: {
+      js: "import { createRequire as __agendaRequire } from 'node:module'; const require = __agendaRequire(import.meta.url);",
+    },
+    sourcemap: 'linked',
+    minify: true,
+    logLevel: 'warning',
+  });
+  writeFileSync(CLI_BUNDLE_STAMP, `${new Date().toISOString()}\n`);
+}
+
+function jsFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.js'))
+    .map((entry) => join(entry.parentPath ?? entry.path, entry.name));
 }
 
 /** Removes compiled files whose source is gone (and the folders they leave empty). */
@@ -104,6 +158,7 @@ function prune(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
+      if (path === CLI_BUNDLE) continue;
       prune(path);
       if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
     } else if (!GENERATED.has(path) && !hasSource(relative(DIST, path))) {
@@ -136,15 +191,26 @@ function cliPackage() {
     generatedBy: 'bin/build.js (npm run build): the compiled `agenda` CLI',
     type: pkg.type,
     dependencies: Object.fromEntries(plugins.map((name) => [name, pkg.dependencies[name]])),
+    // The bundled CLI (bundleCli): from the sources oclif finds `./cli/hooks/x` as x.ts;
+    // compiled, it needs the bundled file's name.
     oclif: {
       ...pkg.oclif,
-      commands: './cli/commands',
-      // From the sources oclif finds `./cli/hooks/x` as x.ts; compiled, it needs the file's name.
+      commands: './cli-bundle/commands',
+      helpClass: bundled(pkg.oclif.helpClass),
       hooks: Object.fromEntries(
-        Object.entries(pkg.oclif.hooks ?? {}).map(([event, path]) => [event, `${path}.js`]),
+        Object.entries(pkg.oclif.hooks ?? {}).map(([event, path]) => [
+          event,
+          `${bundled(path)}.js`,
+        ]),
       ),
     },
   };
+}
+
+/** Where the bundle has the CLI module at `path` (`./cli/help` → `./cli-bundle/help`). */
+function bundled(path) {
+  if (!path.startsWith('./cli/')) throw new Error(`agenda build: ${path} is not under ./cli/`);
+  return `./cli-bundle/${path.slice('./cli/'.length)}`;
 }
 
 /** What `oclif manifest` writes: the root plugin's manifest, made by importing every command. */

@@ -20,8 +20,8 @@
  * only leave its outcome unknown — which the error then says, with how to check.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent } from 'undici';
-import type { Dispatcher } from 'undici';
+import { HttpsTransport, bodyText } from './https-transport.js';
+import type { TransportResponse } from './https-transport.js';
 import type { HttpMethod } from '../../contract/api-routes.js';
 import {
   Internal,
@@ -162,9 +162,9 @@ export class GatewayClient {
   private readonly timeoutMs: number;
   private readonly streamIdleMs: number;
   private readonly userAgent: string;
-  private readonly agent: Agent;
+  private readonly agent: HttpsTransport;
   /** Reads' connections: the same, but a shorter connect timeout. */
-  private readonly readAgent: Agent;
+  private readonly readAgent: HttpsTransport;
   private readonly readDeadlineMs: number;
 
   constructor(options: GatewayClientOptions) {
@@ -175,15 +175,13 @@ export class GatewayClient {
     this.streamIdleMs = options.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS;
     this.userAgent = options.userAgent ?? 'agenda-cli';
     this.readDeadlineMs = options.readDeadlineMs ?? DEFAULT_READ_DEADLINE_MS;
-    const agent = (connectTimeoutMs: number): Agent =>
-      new Agent({
-        connect: {
-          // With `ca`, Node trusts that CA and nothing else: the lab's gateways, not the world's.
-          ...(options.ca === undefined ? {} : { ca: options.ca }),
-          // Covers the TLS handshake too: a gateway that takes the TCP connection and says
-          // nothing (black-holed) costs this much, not the answer's timeout.
-          timeout: connectTimeoutMs,
-        },
+    const agent = (connectTimeoutMs: number): HttpsTransport =>
+      new HttpsTransport({
+        // With `ca`, Node trusts that CA and nothing else: the lab's gateways, not the world's.
+        ca: options.ca,
+        // Covers the TLS handshake too: a gateway that takes the TCP connection and says
+        // nothing (black-holed) costs this much, not the answer's timeout.
+        connectTimeoutMs,
       });
     this.agent = agent(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     this.readAgent = agent(
@@ -273,12 +271,10 @@ export class GatewayClient {
   }
 
   /** Closes kept-alive connections. Idempotent. */
-  async close(): Promise<void> {
-    await Promise.all(
-      [this.agent, this.readAgent].map(async (agent) => {
-        if (!agent.closed) await agent.close();
-      }),
-    );
+  close(): Promise<void> {
+    this.agent.close();
+    this.readAgent.close();
+    return Promise.resolve();
   }
 
   /**
@@ -349,7 +345,7 @@ export class GatewayClient {
       readonly stream?: { accept: string; bodyTimeout: number; lastEventId?: string };
       readonly budget?: ReadBudget | null;
     } = {},
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<TransportResponse> {
     const { stream, budget } = options;
     const headers: Record<string, string> = {
       accept: stream?.accept ?? call.accept ?? 'application/json',
@@ -375,8 +371,8 @@ export class GatewayClient {
         method: call.method,
         headers,
         body,
-        headersTimeout: Math.max(1, Math.min(this.timeoutMs, timeout)),
-        bodyTimeout: stream?.bodyTimeout ?? Math.max(1, Math.min(this.timeoutMs, timeout)),
+        headersTimeoutMs: Math.max(1, Math.min(this.timeoutMs, timeout)),
+        bodyTimeoutMs: stream?.bodyTimeout ?? Math.max(1, Math.min(this.timeoutMs, timeout)),
         signal,
       });
     } catch (error) {
@@ -431,12 +427,12 @@ function requestPath(server: URL, call: GatewayCall): string {
 }
 
 async function readBody(
-  response: Dispatcher.ResponseData,
+  response: TransportResponse,
   server: URL,
   budget?: ReadBudget | null,
 ): Promise<string> {
   try {
-    return await response.body.text();
+    return await bodyText(response);
   } catch (error) {
     if (budget?.expired === true && budget.callerAborted !== true) {
       throw new OutOfTime(`the answer did not arrive within ${budget.seconds} s`, true, {
@@ -507,7 +503,7 @@ const NOT_SENT_CODES = new Set([
   'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
+  'CONNECT_TIMEOUT',
 ]);
 
 /** Whether a request that failed this way may have reached the gateway. */
@@ -565,10 +561,10 @@ function describeTransportFailure(error: unknown): string {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'unknown host';
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'CONNECT_TIMEOUT':
       return 'connection timed out';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
+    case 'HEADERS_TIMEOUT':
+    case 'BODY_TIMEOUT':
       return 'no answer in time';
     default:
       if (code !== undefined && TLS_TRUST_CODES.has(code)) {

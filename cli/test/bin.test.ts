@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
@@ -6,7 +6,7 @@ import EventList from '../commands/event/list.js';
 import Import from '../commands/import.js';
 import Login from '../commands/login.js';
 import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
-import { PASSWORD, eventView, loginAnswer } from './support/fixtures.js';
+import { PASSWORD, eventDetails, eventView, loginAnswer } from './support/fixtures.js';
 import {
   REPOSITORY_ROOT,
   parseJsonLine,
@@ -22,16 +22,24 @@ interface Exit {
   readonly stderr: string;
 }
 
-/** Runs the real `agenda` binary, as `node bin/agenda.js …`, with `env` added to a clean environment. */
-function agenda(args: string[], env: Record<string, string>, stdin = ''): Promise<Exit> {
+/**
+ * Runs the real `agenda` binary, as `node bin/agenda.js …`, with `env` added to a clean
+ * environment: from the sources under test, or with `compiled`, as people run it (dist/).
+ */
+function agenda(
+  args: string[],
+  env: Record<string, string>,
+  stdin = '',
+  { compiled = false } = {},
+): Promise<Exit> {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('AGENDA_')),
   );
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPOSITORY_ROOT,
-      // The binary runs the sources under test, not dist/ (bin/agenda.js).
-      env: { ...inherited, AGENDA_FROM_SOURCES: '1', ...env },
+      // The binary runs the sources under test, not dist/ (bin/agenda.js), unless told.
+      env: { ...inherited, ...(compiled ? {} : { AGENDA_FROM_SOURCES: '1' }), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -202,4 +210,68 @@ test('with --json every refusal of a command line is one line of JSON on stderr,
   const text = await agenda(['agenda'], env);
   t.is(text.code, 1);
   t.is(text.stderr, 'error: give one of --group or --users\n');
+});
+
+test('the compiled binary (dist/, as people run it) logs in, lists, adds with a natural date and refuses', async (t) => {
+  // What `npm ci` builds (bin/build.js): tsc, then the CLI bundled by esbuild, then oclif's
+  // manifest. Up to date after `npm ci`, when this takes a second; else it builds.
+  t.timeout(300_000);
+  const built = spawnSync(process.execPath, [path.join(REPOSITORY_ROOT, 'bin', 'build.js')], {
+    cwd: REPOSITORY_ROOT,
+    encoding: 'utf8',
+  });
+  t.is(built.status, 0, built.stderr);
+
+  const tls = await createTestTls();
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events', { status: 200, json: { events: [eventView()] } })
+    .on('POST', '/v1/events', {
+      status: 201,
+      json: { event: eventDetails(), conflicts: [], imposedConflicts: [] },
+    });
+  const env = {
+    AGENDA_CONFIG_DIR: await temporaryConfigDir(),
+    AGENDA_SERVER: gateway.url,
+    AGENDA_CA: tls.caFile,
+  };
+  const run = (args: string[], stdin = ''): Promise<Exit> =>
+    agenda(args, env, stdin, { compiled: true });
+
+  const version = await run(['--version']);
+  t.is(version.code, 0, version.stderr);
+  t.regex(version.stdout, /^agenda\/\d+\.\d+\.\d+ /);
+
+  const login = await run(['login', 'alice', '--password-stdin', '--json'], `${PASSWORD}\n`);
+  t.is(login.code, 0, login.stderr);
+  const list = await run(['event', 'list', '--json']);
+  t.is(list.code, 0, list.stderr);
+  t.like(parseJsonResult(EventList, list.stdout), { events: [{ id: 'e1', title: 'Standup' }] });
+
+  // chrono-node, which the bundle leaves to Node to find, reads "tomorrow 9am".
+  const add = await run([
+    'event',
+    'add',
+    'Planning',
+    '--start',
+    'tomorrow 9am',
+    '--duration',
+    '1h30',
+  ]);
+  t.is(add.code, 0, add.stderr);
+  const sent = JSON.parse(gateway.requestsTo('POST', '/v1/events')[0]?.body ?? '{}') as {
+    start: string;
+    duration: string;
+  };
+  t.like(sent, { duration: 'PT1H30M' });
+  t.regex(sent.start, /T09:00:00/);
+
+  const typo = await run(['event', 'lst', '--json']);
+  t.is(typo.code, 1);
+  t.like(parseJsonLine(typo.stderr), { error: { code: 'unknown_command' } });
+  const help = await run(['event', '-h']);
+  t.is(help.code, 0, help.stderr);
+  t.regex(help.stdout, /event list/);
 });

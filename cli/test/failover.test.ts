@@ -256,7 +256,9 @@ test('a read whose gateway takes the connection but never answers gives up at 2.
   ]);
   const elapsed = Date.now() - started;
   t.is(run.exitCode, 5);
-  t.true(elapsed >= 2_400 && elapsed < 3_500, `took ${elapsed} ms`);
+  // At the budget, not before; the upper bound leaves a loaded machine its slack (the
+  // answer's own timeout, without the budget, would be 15 s).
+  t.true(elapsed >= 2_400 && elapsed < 4_500, `took ${elapsed} ms`);
   const { error } = parseJsonLine(run.stderr) as { error: { message: string } };
   t.true(
     error.message.includes(`${new URL(hung.url).host}: no answer within 2.5 s`),
