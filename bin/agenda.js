@@ -9,11 +9,12 @@ import { setFlagsFromString } from 'node:v8';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 
-// undici parses HTTP in WebAssembly. V8 compiles it twice: at once (Liftoff), then again,
-// optimised, on a background thread, and a process that is done waits for that second
-// compilation before it can exit: 200–400 ms after every command that made a request, for
-// code a command runs for a few responses. One fast compilation is all a command needs.
-// (Set before anything compiles WebAssembly; the daemons keep V8's default.)
+// undici, which the operator commands use (the user commands speak Node's https), parses
+// HTTP in WebAssembly. V8 compiles it twice: at once (Liftoff), then again, optimised, on a
+// background thread, and a process that is done waits for that second compilation before it
+// can exit: 200–400 ms after every command that made a request, for code a command runs for
+// a few responses. One fast compilation is all a command needs. (Set before anything
+// compiles WebAssembly; the daemons keep V8's default.)
 setFlagsFromString('--liftoff-only');
 
 const fromSources = process.env.AGENDA_FROM_SOURCES === '1';
