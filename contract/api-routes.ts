@@ -12,46 +12,36 @@
  * `AgendaApi.call('<route>', …)`.
  *
  * The schemas and answer types themselves, and the conventions every route follows (instants,
- * durations, idempotency keys, the error body), are in ./api.ts.
+ * durations, idempotency keys, the error body), are in ./api.ts. A route names its body's
+ * schema rather than holding it, so that this table loads without zod: the CLI reads it for
+ * every command, and checks a body (./request-schemas.ts, which loads zod) only when it sends
+ * one — a read never pays for zod, about 90 ms of a command's start-up.
  */
 import type { z } from 'zod';
 import type { ListKind } from './views.js';
 import type { ErrorCode } from './errors.js';
-import {
-  AcceptRequest,
-  AddMemberRequest,
-  ChangeLevelRequest,
-  ChangePasswordRequest,
-  CreateFeedRequest,
-  DeleteAccountRequest,
-  CreateEventRequest,
-  CreateGroupRequest,
-  DeclineGroupRequest,
-  EmptyRequest,
-  LoginRequest,
-  RefreshRequest,
-  RegisterRequest,
-  UpdateEventRequest,
-  type AccountDeletedAnswer,
-  type AgendasAnswer,
-  type ConflictsAnswer,
-  type DeclineGroupAnswer,
-  type EventAnswer,
-  type EventsAnswer,
-  type FeedAnswer,
-  type FeedRevokedAnswer,
-  type FeedsAnswer,
-  type LogoutAnswer,
-  type FreeAnswer,
-  type GroupAnswer,
-  type GroupsAnswer,
-  type HealthAnswer,
-  type ImportAnswer,
-  type InvitationsAnswer,
-  type LiveUpdate,
-  type LoginAnswer,
-  type ScheduledAnswer,
-  type UserAnswer,
+import type * as Api from './api.js';
+import type {
+  AccountDeletedAnswer,
+  AgendasAnswer,
+  ConflictsAnswer,
+  DeclineGroupAnswer,
+  EventAnswer,
+  EventsAnswer,
+  FeedAnswer,
+  FeedRevokedAnswer,
+  FeedsAnswer,
+  LogoutAnswer,
+  FreeAnswer,
+  GroupAnswer,
+  GroupsAnswer,
+  HealthAnswer,
+  ImportAnswer,
+  InvitationsAnswer,
+  LiveUpdate,
+  LoginAnswer,
+  ScheduledAnswer,
+  UserAnswer,
 } from './api.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -71,11 +61,22 @@ export type Authentication = 'none' | 'user' | 'feed' | 'operator';
  */
 export type QuerySpec = Readonly<Record<string, 'required' | 'optional'>>;
 
+/** The names of api.ts's request schemas (`CreateEventRequest`, …): what a JSON body names. */
+export type RequestSchemaName = {
+  [K in keyof typeof Api]: (typeof Api)[K] extends z.ZodType ? K : never;
+}[keyof typeof Api];
+
+/** The schema api.ts exports as `N`, as a type. */
+export type RequestSchema<N extends RequestSchemaName> = (typeof Api)[N];
+
 /** What a request carries: nothing (a body sent anyway is not read), JSON, or iCalendar. */
 export type RequestBody =
   | { readonly kind: 'none' }
-  /** JSON checked against `schema`; with `optional`, no body at all reads as `{}`. */
-  | { readonly kind: 'json'; readonly schema: z.ZodType; readonly optional: boolean }
+  /**
+   * JSON checked against api.ts's schema named `schema` (./request-schemas.ts); with
+   * `optional`, no body at all reads as `{}`.
+   */
+  | { readonly kind: 'json'; readonly schema: RequestSchemaName; readonly optional: boolean }
   /** `text/calendar`, required. */
   | { readonly kind: 'calendar' };
 
@@ -154,14 +155,14 @@ const json = <A>(status: 200 | 201, field: keyof A & string): JsonAnswer<A> => (
   status,
   field,
 });
-function jsonBody<S extends z.ZodType>(
-  schema: S,
-): { readonly kind: 'json'; readonly schema: S; readonly optional: false };
-function jsonBody<S extends z.ZodType>(
-  schema: S,
+function jsonBody<N extends RequestSchemaName>(
+  schema: N,
+): { readonly kind: 'json'; readonly schema: N; readonly optional: false };
+function jsonBody<N extends RequestSchemaName>(
+  schema: N,
   optional: true,
-): { readonly kind: 'json'; readonly schema: S; readonly optional: true };
-function jsonBody(schema: z.ZodType, optional = false): RequestBody {
+): { readonly kind: 'json'; readonly schema: N; readonly optional: true };
+function jsonBody(schema: RequestSchemaName, optional = false): RequestBody {
   return { kind: 'json', schema, optional };
 }
 /** Declares a route keeping its literal path and parts, from which the types below read. */
@@ -185,7 +186,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/users',
     auth: 'none',
-    body: jsonBody(RegisterRequest),
+    body: jsonBody('RegisterRequest'),
     answer: json<UserAnswer>(201, 'user'),
     errors: ['conflict', 'rate_limited'],
   }),
@@ -199,7 +200,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/sessions',
     auth: 'none',
-    body: jsonBody(LoginRequest),
+    body: jsonBody('LoginRequest'),
     answer: json<LoginAnswer>(200, 'token'),
     errors: ['unauthenticated', 'rate_limited'],
   }),
@@ -213,7 +214,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/sessions/refresh',
     auth: 'none',
-    body: jsonBody(RefreshRequest),
+    body: jsonBody('RefreshRequest'),
     answer: json<LoginAnswer>(200, 'token'),
     errors: ['unauthenticated', 'rate_limited'],
   }),
@@ -245,7 +246,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/account/password',
     auth: 'user',
-    body: jsonBody(ChangePasswordRequest),
+    body: jsonBody('ChangePasswordRequest'),
     answer: json<LoginAnswer>(200, 'token'),
     errors: ['unauthenticated', 'conflict'],
   }),
@@ -261,7 +262,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/account/delete',
     auth: 'user',
-    body: jsonBody(DeleteAccountRequest),
+    body: jsonBody('DeleteAccountRequest'),
     answer: json<AccountDeletedAnswer>(200, 'deleted'),
     errors: ['unauthenticated'],
   }),
@@ -272,7 +273,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/events',
     auth: 'user',
-    body: jsonBody(CreateEventRequest),
+    body: jsonBody('CreateEventRequest'),
     answer: json<ScheduledAnswer>(201, 'event'),
     errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
   }),
@@ -312,7 +313,7 @@ export const API_ROUTES = {
     method: 'PATCH',
     path: '/v1/events/:eventId',
     auth: 'user',
-    body: jsonBody(UpdateEventRequest),
+    body: jsonBody('UpdateEventRequest'),
     answer: json<ScheduledAnswer>(200, 'event'),
     errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
   }),
@@ -340,7 +341,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/invitations/:eventId/accept',
     auth: 'user',
-    body: jsonBody(AcceptRequest, true),
+    body: jsonBody('AcceptRequest', true),
     answer: json<EventAnswer>(200, 'event'),
     errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
   }),
@@ -348,7 +349,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/invitations/:eventId/decline',
     auth: 'user',
-    body: jsonBody(EmptyRequest, true),
+    body: jsonBody('EmptyRequest', true),
     answer: json<EventAnswer>(200, 'event'),
     errors: ['not_found', 'forbidden', 'too_complex'],
   }),
@@ -358,7 +359,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/groups',
     auth: 'user',
-    body: jsonBody(CreateGroupRequest),
+    body: jsonBody('CreateGroupRequest'),
     answer: json<GroupAnswer>(201, 'group'),
     errors: ['conflict'],
   }),
@@ -385,7 +386,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/groups/:group/members',
     auth: 'user',
-    body: jsonBody(AddMemberRequest),
+    body: jsonBody('AddMemberRequest'),
     answer: json<GroupAnswer>(200, 'group'),
     errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
   }),
@@ -397,7 +398,7 @@ export const API_ROUTES = {
     method: 'PATCH',
     path: '/v1/groups/:group/members/:username',
     auth: 'user',
-    body: jsonBody(ChangeLevelRequest),
+    body: jsonBody('ChangeLevelRequest'),
     answer: json<GroupAnswer>(200, 'group'),
     errors: ['not_found', 'forbidden', 'too_complex'],
   }),
@@ -414,7 +415,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/groups/:group/join',
     auth: 'user',
-    body: jsonBody(EmptyRequest, true),
+    body: jsonBody('EmptyRequest', true),
     answer: json<GroupAnswer>(200, 'group'),
     errors: ['conflict', 'not_found', 'too_complex'],
   }),
@@ -423,7 +424,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/groups/:group/decline',
     auth: 'user',
-    body: jsonBody(DeclineGroupRequest, true),
+    body: jsonBody('DeclineGroupRequest', true),
     answer: json<DeclineGroupAnswer>(200, 'declined'),
     errors: ['conflict', 'not_found'],
   }),
@@ -440,7 +441,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/groups/:group/leave',
     auth: 'user',
-    body: jsonBody(EmptyRequest, true),
+    body: jsonBody('EmptyRequest', true),
     answer: json<GroupAnswer>(200, 'group'),
     errors: ['not_found', 'forbidden'],
   }),
@@ -507,7 +508,7 @@ export const API_ROUTES = {
     method: 'POST',
     path: '/v1/feeds',
     auth: 'user',
-    body: jsonBody(CreateFeedRequest, true),
+    body: jsonBody('CreateFeedRequest', true),
     answer: json<FeedAnswer>(200, 'url'),
     errors: [],
   }),
@@ -603,9 +604,9 @@ export type OptionalQuery<R> = {
 
 /** What the body of route `R` is once read: the schema's output, the iCalendar text, or nothing. */
 export type BodyOf<R> = R extends {
-  readonly body: { readonly kind: 'json'; readonly schema: infer S extends z.ZodType };
+  readonly body: { readonly kind: 'json'; readonly schema: infer N extends RequestSchemaName };
 }
-  ? z.output<S>
+  ? z.output<RequestSchema<N>>
   : R extends { readonly body: { readonly kind: 'calendar' } }
     ? string
     : never;

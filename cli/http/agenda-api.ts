@@ -9,19 +9,19 @@
 import type { z } from 'zod';
 import { joinAgendaPages } from '../../contract/paging.js';
 import { Internal, InvalidInput } from '../../contract/errors.js';
-import {
-  LIST_PAGE_MAX_ITEMS,
-  type AcceptRequest,
-  type AddMemberRequest,
-  type ChangePasswordRequest,
-  type CreateFeedRequest,
-  type CreateEventRequest,
-  type CreateGroupRequest,
-  type DeclineGroupRequest,
-  type DeleteAccountRequest,
-  type LoginRequest,
-  type RegisterRequest,
-  type UpdateEventRequest,
+import { MAX_PAGE_SIZE as LIST_PAGE_MAX_ITEMS } from '../../contract/limits.js';
+import type {
+  AcceptRequest,
+  AddMemberRequest,
+  ChangePasswordRequest,
+  CreateFeedRequest,
+  CreateEventRequest,
+  CreateGroupRequest,
+  DeclineGroupRequest,
+  DeleteAccountRequest,
+  LoginRequest,
+  RegisterRequest,
+  UpdateEventRequest,
 } from '../../contract/api.js';
 import type {
   AccountDeletedAnswer,
@@ -49,6 +49,8 @@ import {
   type ApiRoutes,
   type OptionalQuery,
   type PathParams,
+  type RequestSchema,
+  type RequestSchemaName,
   type RequiredQuery,
   type RouteDeclaration,
   type RouteName,
@@ -98,11 +100,11 @@ type QueryPart<R> = [RequiredQuery<R> | OptionalQuery<R>] extends [never]
     : { readonly query: QueryValues<R> };
 
 type BodyPart<R> = R extends {
-  readonly body: { readonly kind: 'json'; readonly schema: infer S extends z.ZodType };
+  readonly body: { readonly kind: 'json'; readonly schema: infer N extends RequestSchemaName };
 }
   ? R['body'] extends { readonly optional: true }
-    ? { readonly body?: z.input<S>; readonly calendar?: never }
-    : { readonly body: z.input<S>; readonly calendar?: never }
+    ? { readonly body?: z.input<RequestSchema<N>>; readonly calendar?: never }
+    : { readonly body: z.input<RequestSchema<N>>; readonly calendar?: never }
   : R extends { readonly body: { readonly kind: 'calendar' } }
     ? { readonly calendar: string; readonly body?: never }
     : { readonly body?: never; readonly calendar?: never };
@@ -127,9 +129,13 @@ interface RequestParts {
   readonly calendar?: string;
 }
 
-/** `value` if the API's schema accepts it; else the first problem, naming its field. */
-function checked(schema: z.ZodType, value: unknown): unknown {
-  const parsed = schema.safeParse(value);
+/**
+ * `value` if the API's schema named `name` accepts it; else the first problem, naming its
+ * field. The schemas, and zod, load with the first body checked: a read never loads them.
+ */
+async function checked(name: RequestSchemaName, value: unknown): Promise<unknown> {
+  const { requestSchema } = await import('../../contract/request-schemas.js');
+  const parsed = requestSchema(name).safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue?.path.join('.') ?? '';
@@ -192,13 +198,15 @@ export class AgendaApi {
     const route: RouteDeclaration = API_ROUTES[name];
     const parts = request as RequestParts;
     const body = route.body ?? { kind: 'none' };
+    const json =
+      body.kind === 'json' && parts.body !== undefined
+        ? await checked(body.schema, parts.body)
+        : undefined;
     const call: GatewayCall = {
       method: route.method,
       path: pathOf(route.path, parts.params ?? {}),
       ...(parts.query === undefined ? {} : { query: parts.query }),
-      ...(body.kind === 'json' && parts.body !== undefined
-        ? { json: checked(body.schema, parts.body) }
-        : {}),
+      ...(json === undefined ? {} : { json }),
       ...(body.kind === 'calendar' ? { calendar: parts.calendar ?? '' } : {}),
       authenticated: route.auth === 'user',
       // A document (an export) may be megabytes: a read's usual 3 s is for JSON pages.

@@ -19,7 +19,10 @@
  * request texts use CRLF.
  */
 import { InvalidInput } from '../../contract/errors.js';
-import { IMPORT_REQUEST_MAX_BYTES, IMPORT_REQUEST_MAX_EVENTS } from '../../contract/api.js';
+import {
+  MAX_IMPORT_CHUNK_BYTES as IMPORT_REQUEST_MAX_BYTES,
+  MAX_IMPORT_CHUNK_EVENTS as IMPORT_REQUEST_MAX_EVENTS,
+} from '../../contract/limits.js';
 
 /** What one request may carry. */
 export interface RequestLimits {

@@ -33,6 +33,7 @@ import {
 } from '../../contract/errors.js';
 import type { HealthAnswer } from '../../contract/api.js';
 import { errorsOf, queryNames, type RouteDeclaration } from '../../contract/api-routes.js';
+import { requestSchema } from '../../contract/request-schemas.js';
 import { sendJson, sendText } from '../../base/http-answer.js';
 import { SharedLimits } from '../limits/shared-limits.js';
 import {
@@ -380,7 +381,7 @@ export class Gateway {
     switch (body.kind) {
       case 'json': {
         const text = await readBody(req, 'json', this.options.maxJsonBytes ?? 1 << 20);
-        return parseJsonBody(body.schema, text, { optional: body.optional });
+        return parseJsonBody(requestSchema(body.schema), text, { optional: body.optional });
       }
       case 'calendar': {
         const text = await readBody(req, 'calendar', this.options.maxCalendarBytes ?? 8 << 20);

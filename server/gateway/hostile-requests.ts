@@ -18,6 +18,7 @@ import {
   type RouteDeclaration,
   type RouteName,
 } from '../../contract/api-routes.js';
+import { requestSchema } from '../../contract/request-schemas.js';
 import {
   DESCRIPTION_MAX_LENGTH,
   GROUP_NAME_MAX_LENGTH,
@@ -737,7 +738,8 @@ function schemaKeys(declaration: RouteDeclaration): {
 } {
   const body = declaration.body;
   if (body?.kind !== 'json') return { keys: [], required: new Set(), nullable: new Set() };
-  const shape = (body.schema as unknown as { shape?: Record<string, z.ZodType> }).shape ?? {};
+  const shape =
+    (requestSchema(body.schema) as unknown as { shape?: Record<string, z.ZodType> }).shape ?? {};
   const keys = Object.keys(shape);
   return {
     keys,
