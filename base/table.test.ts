@@ -3,12 +3,16 @@ import {
   displayWidth,
   layoutLines,
   layoutTable,
+  loadDisplayWidths,
   padToWidth,
   printable,
   printableLines,
   truncateToWidth,
 } from './table.js';
 import type { TableColumn } from './table.js';
+
+// What measures text beyond ASCII loads on demand (base/table.ts); a command awaits it.
+test.before(() => loadDisplayWidths());
 
 interface Meeting {
   id: string;

@@ -6,9 +6,9 @@
  *
  * Widths are display cells as `string-width` counts them — a CJK character or an emoji
  * takes two, a combining mark none — so such titles keep the columns after them aligned,
- * and a cell cut to fit ends in `…` without splitting a character.
+ * and a cell cut to fit ends in `…` without splitting a character. string-width is loaded
+ * only for text that needs it ({@link measured}).
  */
-import stringWidth from 'string-width';
 
 /** What separates two columns. */
 export const COLUMN_GAP = '  ';
@@ -72,9 +72,62 @@ export interface TableLayoutOptions {
   readonly header?: boolean;
 }
 
-/** The columns `text` takes on a terminal. */
+let measure: ((text: string) => number) | undefined;
+let loading: Promise<void> | undefined;
+
+/** Loads string-width, once: what {@link displayWidth} needs for text beyond {@link NARROW}. */
+export function loadDisplayWidths(): Promise<void> {
+  loading ??= import('string-width').then(({ default: stringWidth }) => {
+    measure = stringWidth;
+  });
+  return loading;
+}
+
+/**
+ * Text whose every character takes one cell, as string-width counts it (a test compares
+ * every code point): printable ASCII, Latin-1's letters and signs, the general punctuation
+ * (dashes, quotes, `…`, `•`), arrows and box drawing — what our own output is made of. No
+ * two of them combine into one character, so such text takes as many cells as it has
+ * characters, with nothing to load.
+ */
+const NARROW =
+  /^[\x20-\x7e\u00a0-\u00ac\u00ae-\u00ff\u2010-\u2027\u2030-\u205e\u2190-\u21ff\u2500-\u257f]*$/;
+
+/** {@link displayWidth} met text it cannot measure before {@link loadDisplayWidths}. */
+export class DisplayWidthsNotLoaded extends Error {
+  override readonly name = 'DisplayWidthsNotLoaded';
+}
+
+/**
+ * The columns `text` takes on a terminal.
+ * @throws DisplayWidthsNotLoaded for text beyond {@link NARROW} before
+ * {@link loadDisplayWidths} resolved: lay out through {@link measured}, or await it first.
+ */
 export function displayWidth(text: string): number {
-  return stringWidth(text);
+  if (NARROW.test(text)) return text.length;
+  if (measure === undefined) {
+    throw new DisplayWidthsNotLoaded('displayWidth before loadDisplayWidths()');
+  }
+  return measure(text);
+}
+
+/**
+ * What `layout` returns, string-width loaded first if it needs it: run at once, and when it
+ * meets text beyond {@link NARROW} (a CJK title, an emoji), run again once string-width has
+ * loaded. `layout` must be a pure function of its inputs (run twice, it returns the same).
+ * Output made of our own characters and Latin text then never loads string-width, about
+ * 60 ms of a command's start-up (its Unicode tables and expressions).
+ */
+export async function measured<T>(layout: () => T): Promise<T> {
+  if (measure === undefined) {
+    try {
+      return layout();
+    } catch (error) {
+      if (!(error instanceof DisplayWidthsNotLoaded)) throw error;
+    }
+    await loadDisplayWidths();
+  }
+  return layout();
 }
 
 const ELLIPSIS = '…';

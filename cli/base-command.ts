@@ -47,7 +47,7 @@ import type { Palette } from './ui/palette.js';
 import { whileSlow } from './ui/spinner.js';
 import { renderConflictingEvents } from './ui/views.js';
 import type { ViewContext } from './ui/views.js';
-import { printableLines } from '../base/table.js';
+import { measured, printableLines } from '../base/table.js';
 
 /** The flags of command `T`, the global ones of its base class included, as parsed. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -162,7 +162,7 @@ export abstract class OutcomeCommand<
       if (this.json) {
         this.terminal.stdout.write(`${JSON.stringify(outcome.result)}\n`);
       } else {
-        const text = outcome.human();
+        const text = await measured(outcome.human);
         if (text !== '') this.terminal.stdout.write(`${text}\n`);
       }
     }
@@ -174,10 +174,11 @@ export abstract class OutcomeCommand<
     return outcome.result;
   }
 
-  protected override catch(thrown: Error): Promise<never> {
+  protected override async catch(thrown: Error): Promise<never> {
     const error = thrown instanceof CommandFailed ? thrown.error : failureOf(thrown);
-    this.report(error);
-    return Promise.reject(new CommandFailed(error));
+    const { stderr } = this.terminal;
+    stderr.write(this.json ? failureJson(error) : await measured(() => this.failureText(error)));
+    throw new CommandFailed(error);
   }
 
   protected override async finally(thrown: Error | undefined): Promise<void> {
@@ -219,12 +220,9 @@ export abstract class OutcomeCommand<
     return whileSlow(this.terminal.stderr, label, work);
   }
 
-  private report(error: AgendaError): void {
+  /** The failure as a person reads it on stderr. */
+  private failureText(error: AgendaError): string {
     const { stderr } = this.terminal;
-    if (this.json) {
-      stderr.write(failureJson(error));
-      return;
-    }
     const palette = createPalette(coloursWanted(stderr.isTTY, false, this.terminal.env));
     // Messages may quote what the service or a file said: never written raw.
     const lines = [`${palette.red('error:')} ${printableLines(error.message)}`];
@@ -241,7 +239,7 @@ export abstract class OutcomeCommand<
         lines.push(palette.dim('(add --allow-conflict to do it anyway)'));
       }
     }
-    stderr.write(`${lines.join('\n')}\n`);
+    return `${lines.join('\n')}\n`;
   }
 }
 
@@ -444,6 +442,16 @@ export abstract class AgendaCommand<
 }
 
 /**
+ * A command that talks to no gateway (`version`): of the global flags it takes only `--json`.
+ */
+export abstract class LocalCommand<
+  T extends typeof Command,
+  Result extends object,
+> extends OutcomeCommand<T, Result> {
+  static override baseFlags = { json: jsonFlag };
+}
+
+/**
  * An operator's command (`cluster …`, `dashboard`): it talks to the cluster's processes
  * with the operator certificate of the system it is pointed at, not to a gateway as a user,
  * so of the global flags it takes only `--json`.
@@ -451,9 +459,7 @@ export abstract class AgendaCommand<
 export abstract class OperatorCommand<
   T extends typeof Command,
   Result extends object,
-> extends OutcomeCommand<T, Result> {
-  static override baseFlags = { json: jsonFlag };
-}
+> extends LocalCommand<T, Result> {}
 
 /** The zone for showing a failure; a bad `--tz` must not hide the real error. */
 function safeZone(flags: { tz?: string } | undefined): string {

@@ -6,8 +6,12 @@
  */
 import { Box, Text, useStdout } from 'ink';
 import { Fragment } from 'react';
-import { COLUMN_GAP, layoutTable } from '../base/table.js';
+import { COLUMN_GAP, layoutTable, loadDisplayWidths } from '../base/table.js';
 import type { LaidOutCell, TableColumn } from '../base/table.js';
+
+// Whatever draws the dashboard measures its panels from the first frame: the CLI's commands
+// load this only as the dashboard, so loading string-width with the module costs them nothing.
+await loadDisplayWidths();
 
 export type Color = 'green' | 'red' | 'yellow' | 'cyan' | 'gray';
 

@@ -17,6 +17,7 @@ import { describeLiveUpdate } from '../ui/live.js';
 import { coloursWanted, createPalette } from '../ui/palette.js';
 import { describeReminder, formatSpan } from '../ui/views.js';
 import type { ViewContext } from '../ui/views.js';
+import { loadDisplayWidths } from '../../base/table.js';
 
 /**
  * What `watch` resolves to in-process: how many lines (updates and reminders) it printed.
@@ -119,6 +120,8 @@ export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
 
   protected async execute(): Promise<Outcome<WatchResult>> {
     const { api } = await this.connect({ authenticated: true });
+    // Its lines are written as updates come, not by run(): what measures them is loaded now.
+    if (!this.json) await loadDisplayWidths();
     const stop = new AbortController();
     const stopListening = this.terminal.onInterrupt(() => stop.abort());
     let printed = 0;

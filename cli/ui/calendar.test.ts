@@ -1,6 +1,6 @@
 import test from 'ava';
 import { DateTime } from 'luxon';
-import { displayWidth } from '../../base/table.js';
+import { displayWidth, loadDisplayWidths } from '../../base/table.js';
 import { eventView } from '../test/support/fixtures.js';
 import { createPalette } from './palette.js';
 import {
@@ -12,6 +12,9 @@ import {
   wrapToWidth,
 } from './calendar.js';
 import { describeRecurrence } from './recurrence.js';
+
+// What measures text beyond ASCII loads on demand (base/table.ts); a command awaits it.
+test.before(() => loadDisplayWidths());
 
 const ZONE = 'Europe/Madrid';
 const NOW = DateTime.fromISO('2026-03-04T10:00', { zone: ZONE });

@@ -1,6 +1,10 @@
 import test from 'ava';
 import { renderTable } from './table.js';
 import type { Column } from './table.js';
+import { loadDisplayWidths } from '../../base/table.js';
+
+// What measures text beyond ASCII loads on demand (base/table.ts); a command awaits it.
+test.before(() => loadDisplayWidths());
 
 interface Invite {
   title: string;

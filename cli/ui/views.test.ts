@@ -1,10 +1,13 @@
 import test from 'ava';
 import { DateTime } from 'luxon';
-import { displayWidth } from '../../base/table.js';
+import { displayWidth, loadDisplayWidths } from '../../base/table.js';
 import { eventDetails, eventView } from '../test/support/fixtures.js';
 import { createPalette } from './palette.js';
 import { renderEventDetails, renderEvents } from './views.js';
 import type { ViewContext } from './views.js';
+
+// What measures text beyond ASCII loads on demand (base/table.ts); a command awaits it.
+test.before(() => loadDisplayWidths());
 
 const EVENTS = [
   eventView({ id: 'e1', title: '取締役会と四半期の業績見通しの確認', group: 'board' }),
