@@ -26,7 +26,12 @@ if (!fromSources && !existsSync(`${dist}oclif.manifest.json`)) {
   );
   process.exit(1);
 }
-const { Errors, flush, handle, run, settings } = await import('@oclif/core');
+// oclif's root: the repository (package.json, cli/commands) or dist/, made one by the build.
+const root = fromSources ? new URL('../', import.meta.url) : pathToFileURL(dist);
+// Compiled, oclif comes from the CLI's bundle, the copy its commands use (cli/oclif.ts).
+const { Errors, flush, handle, run, settings } = await import(
+  fromSources ? '@oclif/core' : new URL('cli-bundle/oclif.js', root).href
+);
 // The code is JavaScript already, or tsx's loader is in place: oclif must not look for
 // ts-node nor map the commands to other files.
 settings.enableAutoTranspile = false;
@@ -46,8 +51,6 @@ if (fromSources) {
   const { register } = await import('tsx/esm/api');
   register();
 }
-// oclif's root: the repository (package.json, cli/commands) or dist/, made one by the build.
-const root = fromSources ? new URL('../', import.meta.url) : pathToFileURL(dist);
 // What oclif's `execute` does (run, flush, and `handle` prints a failure), except that with
 // --json a failure before any command ran, an unknown command say, is the one line of JSON
 // every command's failure is (cli/failures.ts), not oclif's text. A command has reported its

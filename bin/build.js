@@ -110,10 +110,11 @@ export async function build() {
 /**
  * The CLI as the `agenda` binary runs it: every command, hook and the help class compiled
  * into dist/cli-bundle/ by esbuild, one file each, with what several share in chunks beside
- * them. A command then loads a handful of files instead of about five hundred (undici, zod
- * and luxon are hundreds of small modules each): for Node, finding and reading that many
- * files took longer than running the command. oclif and its plugins stay outside, as the
- * packages oclif loads by name; so do Ink and React, which only the dashboard loads.
+ * them, @oclif/core included (cli/oclif.ts is what bin/agenda.js takes from it). A command
+ * then loads a handful of files instead of about five hundred (oclif, zod and luxon are
+ * hundreds of small modules each): for Node, finding and reading that many files took
+ * longer than running the command. oclif's plugins stay outside, as the packages oclif loads
+ * by name; so do Ink and React, which only the dashboard loads.
  */
 async function bundleCli() {
   const { build: esbuild } = await import('esbuild');
@@ -123,6 +124,7 @@ async function bundleCli() {
     ...jsFiles(join(cli, 'hooks')),
     join(cli, 'help.js'),
     join(cli, 'failures.js'),
+    join(cli, 'oclif.js'),
   ];
   rmSync(CLI_BUNDLE, { recursive: true, force: true });
   await esbuild({
@@ -134,7 +136,17 @@ async function bundleCli() {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    external: ['@oclif/*', 'ink', 'ink-*', 'react', 'react/*', 'react-devtools-core'],
+    external: [
+      '@oclif/plugin-*',
+      // What oclif loads only to run TypeScript commands, which the bundle's are not.
+      'typescript',
+      'ts-node',
+      'ink',
+      'ink-*',
+      'react',
+      'react/*',
+      'react-devtools-core',
+    ],
     // undici and others are CommonJS, which `require`s Node's modules: an ES module has no
     // `require` of its own, so every output file gets one.
     banner: {

@@ -167,6 +167,13 @@ test('-h, help, version and shell completion work as in other oclif CLIs', async
   const version = await agenda(['version'], env);
   t.is(version.code, 0);
   t.regex(version.stdout, /^agenda\/\d+\.\d+\.\d+ /);
+  // One line of JSON like every command's, and nothing asked of the npm registry (whose
+  // "agenda" is another project).
+  const details = await agenda(['version', '--json', '--verbose'], env);
+  t.is(details.code, 0, details.stderr);
+  t.is(details.stdout.trim().split('\n').length, 1);
+  t.like(parseJsonLine(details.stdout), { nodeVersion: `node-${process.version}` });
+  t.notRegex(details.stdout, /latest|published/);
   const script = await agenda(['autocomplete', 'script', 'bash'], env);
   t.is(script.code, 0);
   t.regex(script.stdout, /AGENDA_AC_BASH_SETUP_PATH/);
@@ -240,9 +247,9 @@ test('the compiled binary (dist/, as people run it) logs in, lists, adds with a 
   const run = (args: string[], stdin = ''): Promise<Exit> =>
     agenda(args, env, stdin, { compiled: true });
 
-  const version = await run(['--version']);
-  t.is(version.code, 0, version.stderr);
-  t.regex(version.stdout, /^agenda\/\d+\.\d+\.\d+ /);
+  const short = await run(['--version']);
+  t.is(short.code, 0, short.stderr);
+  t.regex(short.stdout, /^agenda\/\d+\.\d+\.\d+ /);
 
   const login = await run(['login', 'alice', '--password-stdin', '--json'], `${PASSWORD}\n`);
   t.is(login.code, 0, login.stderr);
@@ -274,4 +281,14 @@ test('the compiled binary (dist/, as people run it) logs in, lists, adds with a 
   const help = await run(['event', '-h']);
   t.is(help.code, 0, help.stderr);
   t.regex(help.stdout, /event list/);
+  // The plugins' commands run on their own copy of oclif, beside the bundle's.
+  const topic = await run(['help', 'event', 'add']);
+  t.is(topic.code, 0, topic.stderr);
+  t.regex(topic.stdout, /USAGE\n\s+\$ agenda event add/);
+  const script = await run(['autocomplete', 'script', 'bash']);
+  t.is(script.code, 0, script.stderr);
+  t.regex(script.stdout, /AGENDA_AC_BASH_SETUP_PATH/);
+  const version = await run(['version', '--json']);
+  t.is(version.code, 0, version.stderr);
+  t.like(parseJsonLine(version.stdout), { nodeVersion: `node-${process.version}` });
 });
