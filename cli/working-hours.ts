@@ -8,7 +8,7 @@
  * The default is 08:00–18:00, Monday to Friday; `--hours 09:30-17` changes the hours,
  * `--weekends` adds Saturday and Sunday, and `--hours any` looks at every hour of every day.
  */
-import type { DateTime } from 'luxon';
+import type { DateTime, Zone } from 'luxon';
 import { InvalidInput } from '../contract/errors.js';
 import type { SlotView } from '../contract/views.js';
 
@@ -45,7 +45,15 @@ export function parseWorkingHours(text: string): WorkingHours | null {
   );
 }
 
-/** The working windows between `from` and `to`, day by day in `zone`. */
+/**
+ * The working windows between `from` and `to`, day by day in `zone`: the instants whose
+ * wall-clock time that day lies within `hours`. Setting the hours on the day instead would
+ * let the zone's rules move an hour that does not exist (the night clocks go forward) to one
+ * that does, outside the hours asked, and would see only the first of an hour that happens
+ * twice (the night they go back). So each day is read as stretches of one UTC offset, and
+ * each stretch keeps the instants whose wall-clock time is within the hours: a window that
+ * falls in the skipped hour gives nothing, and one in the repeated hour both times it passes.
+ */
 export function workingWindows(
   from: DateTime,
   to: DateTime,
@@ -61,16 +69,62 @@ export function workingWindows(
   ) {
     // Luxon: 6 is Saturday, 7 Sunday.
     if (!options.weekends && day.weekday >= 6) continue;
-    const at = (minutes: number) =>
-      day.set({ hour: Math.floor(minutes / 60), minute: minutes % 60 }).toMillis();
-    const start = Math.max(at(hours.start), from.toMillis());
-    const end = Math.min(
-      hours.end === 24 * 60 ? day.plus({ days: 1 }).startOf('day').toMillis() : at(hours.end),
-      to.toMillis(),
-    );
-    if (start < end) windows.push({ start, end });
+    // The day's midnight on the wall clock, counted as if it were UTC; a wall-clock time of
+    // the day is this plus its minutes, and an instant's is the instant plus its offset.
+    const wallMidnight = Date.UTC(day.year, day.month - 1, day.day);
+    const wallStart = wallMidnight + hours.start * MINUTE;
+    const wallEnd = wallMidnight + hours.end * MINUTE;
+    const next = day.plus({ days: 1 }).startOf('day').toMillis();
+    for (const stretch of sameOffsetStretches(day.zone, day.toMillis(), next)) {
+      const start = Math.max(wallStart - stretch.offset, stretch.start, from.toMillis());
+      const end = Math.min(wallEnd - stretch.offset, stretch.end, to.toMillis());
+      if (start >= end) continue;
+      // The stretches of a day touch, so a window across a change of offset is one window.
+      const previous = windows.at(-1);
+      if (previous !== undefined && previous.end === start) previous.end = end;
+      else windows.push({ start, end });
+    }
   }
   return windows;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/**
+ * `[start, end)` cut where the zone's UTC offset changes, each piece with its offset in
+ * milliseconds. Zones change offset at most a few times a year and never twice within an
+ * hour, so looking once an hour finds every change, and halving finds its instant.
+ */
+function sameOffsetStretches(
+  zone: Zone,
+  start: number,
+  end: number,
+): { start: number; end: number; offset: number }[] {
+  const offsetAt = (ms: number) => zone.offset(ms) * MINUTE;
+  const stretches: { start: number; end: number; offset: number }[] = [];
+  let stretchStart = start;
+  let offset = offsetAt(start);
+  for (let probe = start; probe < end;) {
+    const nextProbe = Math.min(probe + HOUR, end - 1);
+    if (nextProbe <= probe) break;
+    if (offsetAt(nextProbe) !== offset) {
+      // The offset is `offset` at `low` and another at `high`: halve down to the millisecond.
+      let low = probe;
+      let high = nextProbe;
+      while (high - low > 1) {
+        const middle = Math.floor((low + high) / 2);
+        if (offsetAt(middle) === offset) low = middle;
+        else high = middle;
+      }
+      stretches.push({ start: stretchStart, end: high, offset });
+      stretchStart = high;
+      offset = offsetAt(high);
+    }
+    probe = nextProbe;
+  }
+  stretches.push({ start: stretchStart, end, offset });
+  return stretches;
 }
 
 /** The parts of `slots` inside `windows` that last at least `minMs`, in order. */
