@@ -75,6 +75,23 @@ test('accepting over your commitments is refused with the list, unless allowed',
   t.is(statusOf(commit(world, d), 'e1', 'bob'), 'accepted');
 });
 
+test('accepting again answers the conflict an accepted event still has', (t) => {
+  const world = worldWith(
+    [],
+    [
+      record({ id: 'e1', ...slot }, { bob: 'pending' }),
+      record({ id: 'gym', title: 'Gym', organizer: 'bob', start: at('2025-06-02T09:59:00Z') }),
+    ],
+  );
+  const accepted = commit(world, accept(world, 'bob', 'e1', true));
+  // Accepted over the gym with allowConflict; a repeat without it changes nothing, is not
+  // refused, and must not say that the event is clear.
+  const again = accept(accepted, 'bob', 'e1');
+  t.deepEqual(again.mutations, []);
+  t.true(again.result.conflict);
+  t.is(again.result.myStatus, 'accepted');
+});
+
 test('a flat-group event is confirmed when the last member accepts, and everyone hears it', (t) => {
   let world = flatMeeting();
   const first = accept(world, 'pete', 'dinner');

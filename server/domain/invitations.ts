@@ -103,9 +103,12 @@ export function acceptInvitation(
   context: AnswerInvitationContext,
 ): Decision<EventDetailsView> {
   const { record, attendee } = requireInvitee(context.record, command);
-  if (attendee.status === 'accepted')
-    return decide(eventDetailsView(record, 'accepted', false), [], []);
   const conflicts = findConflicts(record.event, command.actor, context.events, command.now);
+  // Accepting again changes nothing, and says whether the event conflicts as `event show`
+  // does: it was perhaps accepted with `allowConflict`, and a repeat without it must not
+  // answer that all is clear.
+  if (attendee.status === 'accepted')
+    return decide(eventDetailsView(record, 'accepted', conflicts.length > 0), [], []);
   if (conflicts.length > 0 && command.allowConflict !== true) {
     throw conflictError('accepting would overlap events you have accepted', conflicts);
   }

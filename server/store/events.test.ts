@@ -180,6 +180,8 @@ test('an appointment invites people; their answers are stored and their conflict
     c.ok('carol', { type: 'invitation.accept', eventId: 'lunch', allowConflict: true }).event
       .conflict,
   );
+  // Accepting again without allowConflict changes nothing and still says it conflicts.
+  t.true(c.ok('carol', { type: 'invitation.accept', eventId: 'lunch' }).event.conflict);
 
   const accepted = c.send('bob', { type: 'invitation.accept', eventId: 'lunch' });
   t.true(accepted.ok);
