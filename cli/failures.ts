@@ -19,7 +19,7 @@ import type { AgendaError } from '../contract/errors.js';
 export function failureOf(thrown: unknown): AgendaError {
   if (isAgendaError(thrown)) return thrown;
   if (thrown instanceof Errors.CLIError) {
-    return new InvalidInput(usageMessage(thrown), { cause: thrown });
+    return flagValueRefusal(thrown) ?? new InvalidInput(usageMessage(thrown), { cause: thrown });
   }
   const unexpected = asAgendaError(thrown);
   if (unexpected instanceof Internal && thrown instanceof Error) {
@@ -66,6 +66,44 @@ const FLAG_RULES: readonly (readonly [RegExp, (match: string[]) => string])[] = 
   ],
   [/^Missing required flag ([\w-]+)$/, ([, flag = '']) => `--${flag} is required`],
 ];
+
+/**
+ * oclif's refusals of one flag's value, as a sentence naming the flag in `field` (as the
+ * CLI's own checks of a value do). oclif words them "Parsing --width \n\tExpected an integer
+ * greater than or equal to 20 but received: 0" (a flag's own parser's reason, indented under
+ * the flag's name) and "Expected --layout=tiles to be one of: grid, list".
+ */
+function flagValueRefusal(error: Errors.CLIError): InvalidInput | undefined {
+  const text = stripVTControlCharacters(error.message).replaceAll(
+    /\n?See more help with --help/g,
+    '',
+  );
+  const parsing = /^Parsing --([\w-]+)\s*\n\s*([^]*)$/.exec(text);
+  const [flag, reason] = parsing
+    ? [parsing[1] ?? '', (parsing[2] ?? '').trim()]
+    : [undefined, text];
+  const choice = /^Expected --([\w-]+)=([^]*) to be one of: (.+)$/.exec(reason);
+  if (choice) {
+    const [, name = '', given = '', options = ''] = choice;
+    return new InvalidInput(`--${name} must be one of ${anyOf(options)} (got ${given})`, {
+      field: name,
+      cause: error,
+    });
+  }
+  if (flag === undefined) return undefined;
+  const integer =
+    /^Expected an integer(?: (greater|less) than or equal to (-?\d+))? but received: ([^]*)$/.exec(
+      reason,
+    );
+  const bound =
+    integer?.[1] === undefined
+      ? ''
+      : ` of at ${integer[1] === 'greater' ? 'least' : 'most'} ${integer[2]}`;
+  const message = integer
+    ? `--${flag} must be a whole number${bound} (got ${integer[3]})`
+    : `--${flag}: ${reason}`;
+  return new InvalidInput(message, { field: flag, cause: error });
+}
 
 /** The message of one of oclif's refusals, as the CLI words its own. */
 function usageMessage(error: Errors.CLIError): string {

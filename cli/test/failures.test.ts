@@ -137,6 +137,32 @@ const cases: readonly [string, string[], CommandLine, string][] = [
   ['an unknown flag', ['--bogus'], { flags: {} }, 'Nonexistent flag: --bogus'],
 ];
 
+test('a flag value oclif refuses reads as a sentence naming the flag in details.field', async (t) => {
+  const width = { flags: { width: Flags.integer({ min: 20, max: 1000 }) } };
+  const cases: readonly [string[], CommandLine, string][] = [
+    [['--width', '0'], width, '--width must be a whole number of at least 20 (got 0)'],
+    [['--width', '5000'], width, '--width must be a whole number of at most 1000 (got 5000)'],
+    [['--width', 'wide'], width, '--width must be a whole number (got wide)'],
+    [
+      ['--layout', 'tiles'],
+      { flags: { layout: Flags.string({ options: ['grid', 'list'] }) } },
+      '--layout must be one of grid or list (got tiles)',
+    ],
+  ];
+  for (const [argv, input, message] of cases) {
+    const error = await Parser.parse(argv, { flags: input.flags ?? {}, args: {} }).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    const failure = failureOf(error);
+    t.deepEqual(
+      failure.toWire(),
+      { code: 'invalid', message, details: { field: argv[0]?.slice(2) } },
+      argv.join(' '),
+    );
+  }
+});
+
 for (const [title, argv, input, message] of cases) {
   test(`oclif refuses ${title}: "${message}"`, async (t) => {
     t.is(await refusal(argv, input), message);
