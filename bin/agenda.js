@@ -44,9 +44,21 @@ const argv = process.argv
   .slice(2)
   .map((arg, i) => (arg === '-h' && (end === -1 || i + 2 < end) ? '--help' : arg));
 const first = argv[0];
-const home =
+const options = end === -1 ? argv : argv.slice(0, end - 2);
+const flagsOnly =
   first === undefined ||
   (first.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(first));
+// `--help` among flags alone (`agenda --json -h`) asks for the top-level help, not home's.
+const home = flagsOnly && !options.includes('--help');
+// `help` has no --json flag and would refuse it; what it cannot find is answered as an
+// unknown command is (cli/help.ts), in JSON when --json was given.
+const commandLine = home
+  ? ['home', ...argv]
+  : flagsOnly
+    ? ['--help']
+    : first === 'help'
+      ? argv.filter((arg, i) => arg !== '--json' || (end !== -1 && i + 2 > end))
+      : argv;
 if (fromSources) {
   const { register } = await import('tsx/esm/api');
   register();
@@ -56,17 +68,19 @@ if (fromSources) {
 // every command's failure is (cli/failures.ts), not oclif's text. A command has reported its
 // own failure already: it ends in an ExitError carrying the exit code.
 try {
-  await run(home ? ['home', ...argv] : argv, fileURLToPath(root));
+  await run(commandLine, fileURLToPath(root));
   await flush();
 } catch (error) {
-  const end = argv.indexOf('--');
-  const json = argv.slice(0, end === -1 ? undefined : end).includes('--json');
-  if (json && !(error instanceof Errors.ExitError)) {
+  const json = options.includes('--json');
+  // oclif's refusals in its own commands (`autocomplete fish`) read as our sentences too:
+  // as JSON under --json, else after "error:" as every command's failure.
+  const refusal = error instanceof Errors.CLIError && !(error instanceof Errors.ExitError);
+  if ((json || refusal) && !(error instanceof Errors.ExitError)) {
     const { failureJson, failureOf } = await import(
       new URL(fromSources ? 'cli/failures.ts' : 'cli-bundle/failures.js', root).href
     );
     const failure = failureOf(error);
-    process.stderr.write(failureJson(failure));
+    process.stderr.write(json ? failureJson(failure) : `error: ${failure.message}\n`);
     process.exitCode = failure.exitCode;
   } else {
     await handle(error);

@@ -4,7 +4,7 @@
  * opens with the package's description, which tells the repository's readers how the system
  * is built, not a user what to type first. Every other help page is oclif's.
  */
-import { Help } from '@oclif/core';
+import { Errors, Help } from '@oclif/core';
 
 /** A thing to do, and the command lines (after `agenda`) that do it. */
 interface Task {
@@ -43,8 +43,31 @@ export const GET_STARTED: readonly Task[] = [
   },
 ];
 
-/** oclif's help, but for the root's opening: the greeting and {@link GET_STARTED} first. */
+/**
+ * oclif's help, but for the root's opening: the greeting and {@link GET_STARTED} first, and
+ * help for a command there is none of (`agenda help evnt`) answered as running it would be:
+ * the sentence with the nearest command (cli/hooks/not-found.ts), not oclif's "Command evnt
+ * not found.".
+ */
 export default class AgendaHelp extends Help {
+  override async showHelp(argv: string[]): Promise<void> {
+    try {
+      await super.showHelp(argv);
+    } catch (error) {
+      const unknown =
+        error instanceof Errors.CLIError ? /^Command (.+) not found\.$/.exec(error.message) : null;
+      if (unknown?.[1] === undefined) throw error;
+      // bin/agenda.js took --json away from `help`, which has no such flag; the hook reads it
+      // in the command line as typed.
+      const hook = await this.config.runHook('command_not_found', {
+        id: unknown[1],
+        argv: process.argv.slice(2),
+      });
+      // The hook has said it and ends in an exit with its code.
+      throw hook.failures[0]?.error ?? error;
+    }
+  }
+
   override formatRoot(): string {
     const { bin } = this.config;
     const tasks = GET_STARTED.map(({ task, commands }) =>

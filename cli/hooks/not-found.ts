@@ -15,7 +15,11 @@ const MAX_ECHOED = 80;
 
 const hook: Hook<'command_not_found'> = function (opts) {
   const commands = opts.config.commands.filter((c) => !c.hidden);
-  const known = [...new Set(commands.flatMap((c) => [c.id, ...c.aliases]))].map(spaced);
+  // A topic is something to type too: `agenda event` (or `agenda help event`) lists its commands.
+  const topics = opts.config.topics.filter((topic) => !topic.hidden).map((topic) => topic.name);
+  const known = [...new Set([...commands.flatMap((c) => [c.id, ...c.aliases]), ...topics])].map(
+    spaced,
+  );
   const typed = spaced(opts.id);
   const suggestion = closest(typed, known);
   // What was typed goes back to the terminal: shown, not obeyed, and not all of a long one.

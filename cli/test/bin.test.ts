@@ -182,6 +182,31 @@ test('-h, help, version and shell completion work as in other oclif CLIs', async
   t.notRegex(literal.stdout, /USAGE/);
 });
 
+test('help among flags alone is the top-level help, and help for nothing there is says so', async (t) => {
+  const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
+  const [short, long, unknown, unknownJson, shell] = await Promise.all([
+    agenda(['--json', '-h'], env),
+    agenda(['--profile', 'work', '--help'], env),
+    agenda(['help', 'evnt'], env),
+    agenda(['help', 'nonsense', '--json'], env),
+    agenda(['autocomplete', 'fish'], env),
+  ]);
+  for (const help of [short, long]) {
+    t.is(help.code, 0, help.stderr);
+    t.regex(help.stdout, /GET STARTED/);
+    t.notRegex(help.stdout, /agenda home/);
+  }
+  t.is(unknown.code, 1);
+  t.is(
+    unknown.stderr,
+    'error: "evnt" is not an agenda command; did you mean "event"? (agenda --help lists them)\n',
+  );
+  t.is(unknownJson.code, 1);
+  t.like(parseJsonLine(unknownJson.stderr), { error: { code: 'unknown_command' } });
+  t.is(shell.code, 1);
+  t.is(shell.stderr, 'error: "fish" is not one of zsh, bash or powershell\n');
+});
+
 test('with --json every refusal of a command line is one line of JSON on stderr, worded as a sentence', async (t) => {
   const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
   const refusals: readonly [string[], string][] = [
@@ -199,6 +224,7 @@ test('with --json every refusal of a command line is one line of JSON on stderr,
       ['cluster', 'status', '--server', 'https://127.0.0.1:8443', '--json'],
       'Nonexistent flag: --server',
     ],
+    [['week', '--width', '0', '--json'], '--width must be a whole number of at least 20 (got 0)'],
   ];
   const runs = await Promise.all(refusals.map(([args]) => agenda(args, env)));
   for (const [i, [args, message]] of refusals.entries()) {

@@ -135,6 +135,12 @@ const cases: readonly [string, string[], CommandLine, string][] = [
     'missing the <title> argument (--remind takes several values and reads the words after it as more: put the arguments before it, or after --)',
   ],
   ['an unknown flag', ['--bogus'], { flags: {} }, 'Nonexistent flag: --bogus'],
+  [
+    'an argument out of its choices',
+    ['fish'],
+    { args: { shell: Args.string({ options: ['zsh', 'bash', 'powershell'] }) } },
+    '"fish" is not one of zsh, bash or powershell',
+  ],
 ];
 
 test('a flag value oclif refuses reads as a sentence naming the flag in details.field', async (t) => {
