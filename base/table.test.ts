@@ -158,6 +158,24 @@ test('the widest free-text column gives way first, none below its header', (t) =
   t.is(layoutLines(layoutTable(rows, columns, { width: 5 }))[1], 'xxx…  yyy…  id-1');
 });
 
+test('columns the table can do without are left out, first to last, until it fits', (t) => {
+  const dropFirst = ['attendees', 'id'];
+  // Cutting the title is enough at 24 (above); not at 18, nor at 12.
+  t.is(layoutTable(MEETINGS, COLUMNS, { width: 24, dropFirst }).widths.length, 3);
+  t.deepEqual(layoutLines(layoutTable(MEETINGS, COLUMNS, { width: 18, dropFirst })), [
+    'ID     TITLE',
+    'ev-1   Standup',
+    'ev-22  Quarterly …',
+  ]);
+  t.deepEqual(layoutLines(layoutTable(MEETINGS, COLUMNS, { width: 8, dropFirst })), [
+    'TITLE',
+    'Standup',
+    'Quarter…',
+  ]);
+  // Off a terminal every column stays.
+  t.is(layoutTable(MEETINGS, COLUMNS, { dropFirst }).widths.length, 3);
+});
+
 test('without a width nothing is cut (output to a pipe keeps every character)', (t) => {
   const long = [{ id: 'ev-1', title: 'x'.repeat(500), attendees: 1 }];
   const lines = layoutLines(layoutTable(long, COLUMNS));

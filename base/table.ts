@@ -70,6 +70,12 @@ export interface TableLayoutOptions {
   readonly width?: number;
   /** Whether the first line names the columns; true by default. */
   readonly header?: boolean;
+  /**
+   * Column keys to leave out, first to last, while the table is wider than `width`: the
+   * columns a narrow terminal can do without (an id, a hint), so that the ones that may not
+   * be cut do not push every line past the edge. The columns that stay keep their order.
+   */
+  readonly dropFirst?: readonly string[];
 }
 
 let measure: ((text: string) => number) | undefined;
@@ -228,6 +234,27 @@ export function layoutTable<T, S>(
   rows: readonly T[],
   columns: readonly TableColumn<T, S>[],
   options: TableLayoutOptions = {},
+): TableLayout<S> {
+  let kept = columns;
+  let layout = layoutColumns(rows, kept, options);
+  for (const key of options.dropFirst ?? []) {
+    if (options.width === undefined || tableWidth(layout.widths) <= options.width) break;
+    kept = kept.filter((column) => column.key !== key);
+    layout = layoutColumns(rows, kept, options);
+  }
+  return layout;
+}
+
+/** A table's width in display cells, as laid out in `widths`. */
+export function tableWidth(widths: readonly number[]): number {
+  return widths.reduce((sum, w) => sum + w, 0) + COLUMN_GAP.length * (widths.length - 1);
+}
+
+/** {@link layoutTable} with every column kept. */
+function layoutColumns<T, S>(
+  rows: readonly T[],
+  columns: readonly TableColumn<T, S>[],
+  options: TableLayoutOptions,
 ): TableLayout<S> {
   const withHeader = options.header ?? true;
   const texts = rows.map((row) => columns.map((column) => printable(column.text(row))));

@@ -71,11 +71,6 @@ function Line({
   );
 }
 
-/** The table's width in cells as laid out. */
-function tableWidth(widths: readonly number[]): number {
-  return widths.reduce((sum, w) => sum + w, 0) + COLUMN_GAP.length * (widths.length - 1);
-}
-
 /** Rows under their columns' headers, fitted to the terminal's width. */
 export function Table<T>({
   rows,
@@ -87,13 +82,7 @@ export function Table<T>({
 }: TableProps<T>) {
   const { stdout } = useStdout();
   const room = width ?? (Number.isFinite(stdout.columns) ? stdout.columns : undefined);
-  let kept = columns;
-  let layout = layoutTable(rows, kept, { width: room, header });
-  for (const key of dropFirst) {
-    if (room === undefined || tableWidth(layout.widths) <= room) break;
-    kept = kept.filter((column) => column.key !== key);
-    layout = layoutTable(rows, kept, { width: room, header });
-  }
+  const layout = layoutTable(rows, columns, { width: room, header, dropFirst });
   return (
     <Box flexDirection="column">
       {layout.header === null ? null : <Line cells={layout.header} style={HEADING} />}

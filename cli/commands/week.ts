@@ -1,21 +1,28 @@
+import { Flags } from '@oclif/core';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { calendarResult, viewFlags, viewWidth } from '../calendar-views.js';
 import type { CalendarViewResult } from '../calendar-views.js';
 import { toApiInstant } from '../time.js';
-import { renderWeekGrid } from '../ui/calendar.js';
+import { WEEK_GRID_MIN_WIDTH, renderDayList, renderWeekGrid, weekTitle } from '../ui/calendar.js';
 
 /** `agenda week`: the week as seven day columns with your events in them. */
 export default class Week extends AgendaCommand<typeof Week, CalendarViewResult> {
   static override summary = 'Show a week (Monday to Sunday) as seven day columns with your events.';
-  static override description =
-    'The grid fits the terminal (or --width; 80 columns when piped). `!` marks a conflict, `?` an invitation to answer, `✗` a cancelled event. --json prints {view, from, to, timeZone, days: [{date, events}]}.';
+  static override description = `The grid fits the terminal (or --width; 80 columns when piped); under ${WEEK_GRID_MIN_WIDTH} columns the week's events are listed by day instead, numbered for \`agenda event show #n\` (--layout chooses). \`!\` marks a conflict, \`?\` an invitation to answer, \`✗\` a cancelled event. --json prints {view, from, to, timeZone, days: [{date, events}]}.`;
   static override examples = [
     '<%= config.bin %> week',
     '<%= config.bin %> week --date +7d',
+    '<%= config.bin %> week --layout list',
     '<%= config.bin %> week --date 2026-03-02 --tz Asia/Tokyo --json',
   ];
-  static override flags = { ...viewFlags };
+  static override flags = {
+    ...viewFlags,
+    layout: Flags.option({
+      description: `grid, or list (the events by day); default: grid from ${WEEK_GRID_MIN_WIDTH} columns.`,
+      options: ['grid', 'list'] as const,
+    })(),
+  };
 
   protected async execute(): Promise<Outcome<CalendarViewResult>> {
     const day = this.flags.date === undefined ? this.now : this.when(this.flags.date, 'date');
@@ -28,17 +35,29 @@ export default class Week extends AgendaCommand<typeof Week, CalendarViewResult>
         to: toApiInstant(first.plus({ days: 7 })),
       }),
     );
-    await this.remember(answer.events, false);
+    const width = viewWidth(this.flags.width, this.terminal);
+    const layout = this.flags.layout ?? (width >= WEEK_GRID_MIN_WIDTH ? 'grid' : 'list');
+    // The list numbers the week's events for `#n`; the grid shows no numbers.
+    await this.remember(answer.events, layout === 'list');
     const { days, result } = calendarResult('week', answer.events, first, 7, this.zone);
+    const context = { zone: this.zone, now: this.now, palette: this.palette, width };
     return {
       result,
-      human: () =>
-        renderWeekGrid(days, {
-          zone: this.zone,
-          now: this.now,
-          palette: this.palette,
-          width: viewWidth(this.flags.width, this.terminal),
-        }),
+      human: () => {
+        if (layout === 'grid') return renderWeekGrid(days, context);
+        const title = weekTitle(days, context);
+        if (answer.events.length === 0)
+          return `${title}\n${this.palette.dim('Nothing this week.')}`;
+        const list = renderDayList(
+          answer.events,
+          {
+            ...context,
+            cut: this.terminal.stdout.isTTY === true || this.flags.width !== undefined,
+          },
+          { from: first },
+        );
+        return `${title}\n${list}`;
+      },
     };
   }
 }

@@ -133,6 +133,24 @@ test('week asks for the whole week in --tz and draws it to 80 columns when piped
   );
 });
 
+test("under the grid's width week lists the events by day, numbered; --layout chooses", async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const argv = ['--tz', 'Europe/Madrid', '--config-dir', configDir, '--date', '2026-03-04'];
+  for (const width of ['20', '40']) {
+    const narrow = await runCommand(Week, [...argv, '--width', width]);
+    t.is(narrow.exitCode, 0, narrow.stderr);
+    t.regex(narrow.stdout, /^Week 10 {2}2–8 Mar 2026 {2}Europe\/Madrid\n/);
+    t.regex(narrow.stdout, /^ {2}#1 {2}/m);
+    t.notRegex(narrow.stdout, /[┌│]/, 'no grid');
+  }
+  t.true(maxWidth((await runCommand(Week, [...argv, '--width', '40'])).stdout) <= 40);
+  const grid = await runCommand(Week, [...argv, '--width', '40', '--layout', 'grid']);
+  t.regex(grid.stdout, /┌/);
+  const list = await runCommand(Week, [...argv, '--layout', 'list']);
+  t.regex(list.stdout, /^ {2}#1 {2}/m);
+});
+
 test('colours follow FORCE_COLOR and NO_COLOR', async (t) => {
   const { gateway, configDir } = await viewsGateway();
   t.teardown(() => gateway.close());

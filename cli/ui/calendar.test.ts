@@ -9,6 +9,7 @@ import {
   renderMonthCalendar,
   renderMonthGrid,
   renderWeekGrid,
+  weekTitle,
   wrapToWidth,
 } from './calendar.js';
 import { describeRecurrence } from './recurrence.js';
@@ -156,6 +157,24 @@ test('a month as a small calendar marks the days with events and today', (t) => 
       ' 23  24  25  26  27  28  29',
       ' 30  31',
     ].join('\n'),
+  );
+});
+
+test('a narrow day list leaves out the ids, then what repeats and where, before it overflows', (t) => {
+  const at40 = renderDayList(EVENTS, { ...context(40), cut: true });
+  // The legend too: a line per marker.
+  t.true(
+    widths(at40).every((w) => w <= 40),
+    at40,
+  );
+  t.regex(at40, /\n! conflict\n\? awaiting an answer\n✗ cancelled$/);
+  t.regex(at40, /^ {2}#1 {2}09:00–09:15 {2}Standup$/m);
+  t.notRegex(at40, /k3j9x0aa|weekly/);
+  // Off a terminal nothing is left out.
+  t.regex(renderDayList(EVENTS, { ...context(40), cut: false }), /k3j9x0aa/);
+  t.is(
+    weekTitle(daysOf(EVENTS, MONDAY, 7, ZONE), context(40)),
+    'Week 10  2–8 Mar 2026  Europe/Madrid',
   );
 });
 

@@ -41,6 +41,13 @@ export interface CalendarDay {
 /** The narrowest a view is drawn; a narrower terminal wraps its lines. */
 export const MIN_VIEW_WIDTH = 36;
 
+/**
+ * From this width on, `week` draws the grid by default; below, the days' events as a list.
+ * Seven day columns of 8 cells hold a time (`09:00`) on one line and a title's first word or
+ * two under it; narrower, every title reads `? …`.
+ */
+export const WEEK_GRID_MIN_WIDTH = 64;
+
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /** `yyyy-MM-dd` of a day. */
@@ -267,15 +274,30 @@ function dayHeader(day: DateTime, w: number, context: CalendarContext): Line {
   return [{ text: padToWidth(text, w), paint }];
 }
 
-/** What the legend explains, for the markers that appear among `events`. */
-export function legend(events: readonly EventView[], palette: Palette): string {
+/**
+ * What the legend explains, for the markers that appear among `events`: on one line, or one
+ * a line when that is wider than `width`.
+ */
+export function legend(events: readonly EventView[], palette: Palette, width?: number): string {
   const shown = new Set(events.map(eventMarker));
   const parts = [
-    shown.has('!') ? `${palette.red('!')} conflict` : '',
-    shown.has('?') ? `${palette.yellow('?')} awaiting an answer` : '',
-    shown.has('✗') ? `${palette.dim('✗')} cancelled` : '',
-  ].filter((part) => part !== '');
-  return parts.length === 0 ? '' : palette.dim(parts.join('   '));
+    shown.has('!') ? (['!', palette.red, 'conflict'] as const) : undefined,
+    shown.has('?') ? (['?', palette.yellow, 'awaiting an answer'] as const) : undefined,
+    shown.has('✗') ? (['✗', palette.dim, 'cancelled'] as const) : undefined,
+  ].filter((part) => part !== undefined);
+  const oneLine = parts.map(([marker, , meaning]) => `${marker} ${meaning}`).join('   ');
+  const separator = width !== undefined && displayWidth(oneLine) > width ? '\n' : '   ';
+  return parts
+    .map(([marker, paint, meaning]) => palette.dim(`${paint(marker)} ${meaning}`))
+    .join(separator);
+}
+
+/** `Week 10  2–8 Mar 2026  Europe/Madrid`: what a week's view opens with. */
+export function weekTitle(days: readonly CalendarDay[], context: CalendarContext): string {
+  const { palette } = context;
+  const first = days[0]?.date ?? context.now;
+  const last = days[days.length - 1]?.date ?? first;
+  return `${palette.bold(`Week ${first.weekNumber}`)}  ${rangeText(first, last)}  ${palette.dim(context.zone)}`;
 }
 
 /**
@@ -289,11 +311,8 @@ export function renderWeekGrid(days: readonly CalendarDay[], context: CalendarCo
   const columns = days.map((day) =>
     day.events.flatMap((event) => eventCell(event, day.date, w, 2, context)),
   );
-  const first = days[0]?.date ?? context.now;
-  const last = days[days.length - 1]?.date ?? first;
-  const title = `${palette.bold(`Week ${first.weekNumber}`)}  ${rangeText(first, last)}  ${palette.dim(context.zone)}`;
   const lines = [
-    title,
+    weekTitle(days, context),
     palette.dim(border(w, ['┌', '┬', '┐'])),
     gridRow(
       days.map((day) => dayHeader(day.date, w, context)),
@@ -525,6 +544,8 @@ export function renderDayList(
   const layout = layoutTable(rows, used, {
     header: false,
     ...(context.cut ? { width: context.width - indent.length } : {}),
+    // On a narrow terminal: `#n` names an event as well as its id does.
+    dropFirst: ['id', 'repeats', 'where'],
   });
   const lines: string[] = [];
   let current = '';
@@ -543,7 +564,7 @@ export function renderDayList(
           .join(COLUMN_GAP),
     );
   });
-  const note = legend(events, palette);
+  const note = legend(events, palette, context.cut ? context.width : undefined);
   if (note !== '') lines.push(note);
   return lines.join('\n');
 }

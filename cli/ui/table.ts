@@ -18,6 +18,12 @@ export interface RenderTableOptions {
    * terminal, where nothing is cut.
    */
   readonly width?: number;
+  /**
+   * Column keys the table may do without, to leave out first to last while it is wider than
+   * `width` (see base/table.ts): a table of columns that may not be cut fits a narrow
+   * terminal only without some of them.
+   */
+  readonly dropFirst?: readonly string[];
 }
 
 /**
@@ -27,9 +33,9 @@ export interface RenderTableOptions {
 export function renderTable<T>(
   rows: readonly T[],
   columns: readonly Column<T>[],
-  { paintHeader, width }: RenderTableOptions = {},
+  { paintHeader, width, dropFirst }: RenderTableOptions = {},
 ): string {
-  const layout = layoutTable(rows, columns, { width });
+  const layout = layoutTable(rows, columns, { width, dropFirst });
   const line = (cells: readonly LaidOutCell<Paint>[], paintAll?: Paint): string =>
     cells
       .map((cell) => {

@@ -46,6 +46,33 @@ test("the terminal's width cuts titles with an ellipsis; ids and times stay whol
   t.true(piped.includes('Retro 🎯 with the whole platform team'), 'off a terminal nothing is cut');
 });
 
+test('a narrow terminal leaves out the columns an event list can do without, then cuts titles', (t) => {
+  const conflicting = [...EVENTS, eventView({ id: 'e3', title: 'Dentist', conflict: true })];
+  const header = (width: number) =>
+    renderEvents(conflicting, context(width), 'none').split('\n')[0];
+  t.is(
+    header(105),
+    ' #  WHEN                   STARTS   TITLE                     STATUS     CONFLICT    ORGANIZER  GROUP  ID',
+  );
+  // `#n` names an event as its id does, and `event show` tells the rest; a conflict stays.
+  t.regex(header(80) ?? '', /^ # {2}WHEN +STARTS +TITLE +STATUS +CONFLICT +ORGANIZER$/);
+  t.regex(header(60) ?? '', /^ # {2}WHEN +TITLE +STATUS +CONFLICT$/);
+  const at40 = renderEvents(conflicting, context(40), 'none').split('\n');
+  t.regex(at40[0] ?? '', /^ # {2}WHEN +TITLE +CONFLICT$/);
+  t.regex(at40[3] ?? '', /^#3 .*Dent… +⚠ conflict$/);
+  // At 40 the time, a title's first cells and the conflict take 44: as narrow as it goes.
+  t.is(displayWidth(at40[3] ?? ''), 44);
+  for (const width of [60, 80]) {
+    const lines = renderEvents(conflicting, context(width), 'none').split('\n');
+    t.true(
+      lines.every((line) => displayWidth(line) <= width),
+      lines.join('\n'),
+    );
+  }
+  // Without conflicts their column goes too.
+  t.regex(renderEvents(EVENTS, context(40), 'none').split('\n')[0] ?? '', /^ # {2}WHEN +TITLE$/);
+});
+
 test("a description's lines stay under its value: none can pass for a field of the event", (t) => {
   const event = eventDetails({
     description: 'Agenda:\norganizer  mallory\nstatus  accepted\u001b[2J',

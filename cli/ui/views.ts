@@ -190,7 +190,21 @@ export function renderEvents(
       { key: 'group', header: 'GROUP', text: (event) => event.group ?? '', truncate: true },
       { key: 'id', header: 'ID', text: (event) => event.id.slice(0, 8), style: () => palette.dim },
     ],
-    { paintHeader: palette.dim, width: context.width },
+    {
+      paintHeader: palette.dim,
+      width: context.width,
+      // `#n` names a row as well as its id; then what `event show` tells; the time, the
+      // title and whether it conflicts stay.
+      dropFirst: [
+        'id',
+        'group',
+        'organizer',
+        'starts',
+        'repeats',
+        'status',
+        ...(events.some((event) => event.conflict) ? [] : ['conflict']),
+      ],
+    },
   );
 }
 
@@ -395,6 +409,7 @@ export function renderAgendas(agendas: readonly AgendaView[], context: ViewConte
         {
           paintHeader: palette.dim,
           width: context.width === undefined ? undefined : context.width - 2,
+          dropFirst: ['starts', 'status'],
         },
       );
       return `${title}\n${indent(table)}`;
@@ -431,7 +446,7 @@ export function renderConflicts(conflicts: readonly ConflictView[], context: Vie
         },
       ]),
     ],
-    { paintHeader: palette.dim, width: context.width },
+    { paintHeader: palette.dim, width: context.width, dropFirst: ['id-1', 'id-0'] },
   );
 }
 
@@ -455,7 +470,7 @@ export function renderSlots(slots: readonly SlotView[], context: ViewContext): s
         style: () => context.palette.dim,
       },
     ],
-    { paintHeader: context.palette.dim, width: context.width },
+    { paintHeader: context.palette.dim, width: context.width, dropFirst: ['starts', 'length'] },
   );
 }
 
