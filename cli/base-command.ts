@@ -28,7 +28,7 @@ import { Command, Errors, Flags } from '@oclif/core';
 import type { Config, Interfaces } from '@oclif/core';
 import type { DateTime } from 'luxon';
 import type { EventView } from '../contract/views.js';
-import { Conflict, Internal, InvalidInput, Unauthenticated } from '../contract/errors.js';
+import { Conflict, Internal, InvalidInput, NotFound, Unauthenticated } from '../contract/errors.js';
 import type { AgendaError } from '../contract/errors.js';
 import { AgendaApi } from './http/agenda-api.js';
 import { GatewayClient, parseServerList } from './http/gateway-client.js';
@@ -41,7 +41,15 @@ import { ProfileTokenStore } from './session.js';
 import type { Profile, StoredLogin } from './profiles.js';
 import { flushed, processTerminal } from './terminal.js';
 import type { Terminal } from './terminal.js';
-import { currentInstant, parseInterval, parseWhen, resolveZone, toApiInstant } from './time.js';
+import {
+  currentInstant,
+  parseDayOrTime,
+  parseInterval,
+  parseWhen,
+  resolveZone,
+  toApiInstant,
+} from './time.js';
+import type { DayOrTime } from './time.js';
 import { coloursWanted, createPalette } from './ui/palette.js';
 import type { Palette } from './ui/palette.js';
 import { whileSlow } from './ui/spinner.js';
@@ -310,6 +318,51 @@ export abstract class AgendaCommand<
     options: { readonly needsTime?: boolean; readonly after?: DateTime } = {},
   ): DateTime {
     return parseWhen(text, { zone: this.zone, now: this.now, field, ...options });
+  }
+
+  /** An `--occurrence` flag: a day (in `--tz`) or a time; undefined when not given. */
+  protected occurrenceFlag(text: string | undefined): DayOrTime | undefined {
+    return text === undefined
+      ? undefined
+      : parseDayOrTime(text, { zone: this.zone, now: this.now, field: 'occurrence' });
+  }
+
+  /**
+   * The start (ISO) of the occurrence of event `id` asked for: the time as given, or the
+   * start of the event's one occurrence on the day, found in the caller's agenda. A day on
+   * which it happens several times is refused with their times, to say which.
+   * @throws NotFound (no occurrence that day), InvalidInput (several).
+   */
+  protected async occurrenceStart(api: AgendaApi, id: string, asked: DayOrTime): Promise<string> {
+    if (asked.kind === 'time') return toApiInstant(asked.at);
+    const { start, end } = asked;
+    const listed = await this.slow(
+      'Looking for the occurrence…',
+      api.listEvents({ from: toApiInstant(start), to: toApiInstant(end) }),
+    );
+    const starts = [
+      ...new Set(
+        listed.events
+          .filter((event) => event.id === id)
+          .map((event) => Date.parse(event.start))
+          .filter((ms) => ms >= start.toMillis() && ms < end.toMillis()),
+      ),
+    ].sort((a, b) => a - b);
+    const day = start.toFormat('ccc d LLL yyyy');
+    const [only] = starts;
+    if (only === undefined) {
+      throw new NotFound(`event ${id} has no occurrence on ${day} (${this.zone}) in your agenda`);
+    }
+    // The day's start in its zone, moved to each occurrence: their wall-clock times there.
+    const at = (ms: number) => start.plus({ milliseconds: ms - start.toMillis() });
+    if (starts.length > 1) {
+      const times = starts.map((ms) => at(ms).toFormat('HH:mm'));
+      throw new InvalidInput(
+        `event ${id} happens ${starts.length} times on ${day} (at ${times.join(', ')}): say which with --occurrence "${start.toFormat('yyyy-MM-dd')} ${times[0]}"`,
+        { field: 'occurrence' },
+      );
+    }
+    return toApiInstant(at(only));
   }
 
   /** `--from`/`--to`, defaulting to now → now + 7 days. */

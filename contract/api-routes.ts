@@ -309,10 +309,15 @@ export const API_ROUTES = {
     answer: json<EventAnswer>(200, 'event'),
     errors: ['not_found', 'forbidden', 'too_complex'],
   }),
+  /**
+   * Changes the whole event, or with `occurrence=<instant>` only the occurrence of a series
+   * starting then, which becomes an event of its own (answered; no `repeat` nor `with`).
+   */
   updateEvent: route({
     method: 'PATCH',
     path: '/v1/events/:eventId',
     auth: 'user',
+    query: { occurrence: 'optional' },
     body: jsonBody('UpdateEventRequest'),
     answer: json<ScheduledAnswer>(200, 'event'),
     errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],

@@ -320,8 +320,20 @@ export class AgendaApi {
     return this.call('showEvent', { params: { eventId: id } });
   }
 
-  updateEvent(id: string, request: UpdateEventRequest): Promise<ScheduledAnswer> {
-    return this.call('updateEvent', { params: { eventId: id }, body: request });
+  /**
+   * Changes the whole event, or only its occurrence starting at `occurrence` (ISO), which
+   * becomes an event of its own: the answer is that event.
+   */
+  updateEvent(
+    id: string,
+    request: UpdateEventRequest,
+    occurrence?: string,
+  ): Promise<ScheduledAnswer> {
+    return this.call('updateEvent', {
+      params: { eventId: id },
+      query: { occurrence },
+      body: request,
+    });
   }
 
   /** Cancels the whole series, or only the occurrence starting at `occurrence` (ISO). */

@@ -343,10 +343,14 @@ test('agenda alone: today and next when logged in, how to start when not', async
   t.like(parseJsonResult(Home, outJson.stdout), { loggedIn: false, profile: 'default' });
 });
 
-test('#n of a recurring event names its occurrence: cancel takes only it, update refuses', async (t) => {
+test('#n of a recurring event names its occurrence: cancel and update take only it', async (t) => {
   const { gateway, configDir } = await viewsGateway();
   t.teardown(() => gateway.close());
   gateway.on('DELETE', '/v1/events/:id', { status: 200, json: { event: EVENTS[0] } });
+  gateway.on('PATCH', '/v1/events/:id', {
+    status: 200,
+    json: { event: eventDetails({ id: 'detached' }), conflicts: [], imposedConflicts: [] },
+  });
   const common = ['--tz', 'Europe/Madrid', '--config-dir', configDir];
   t.is((await runCommand(EventList, common)).exitCode, 0);
 
@@ -367,9 +371,15 @@ test('#n of a recurring event names its occurrence: cancel takes only it, update
     null,
   );
 
-  const before = gateway.requests.length;
   const update = await runCommand(EventUpdate, ['#1', '--title', 'Daily', ...common]);
-  t.is(update.exitCode, 1);
-  t.regex(update.stderr, /#1 is one occurrence .* of the recurring event "Standup"/);
-  t.is(gateway.requests.length, before, 'nothing was changed');
+  t.is(update.exitCode, 0, update.stderr);
+  const patch = gateway.requestsTo('PATCH', '/v1/events/abcd1111aaaaaaaa').at(-1);
+  t.is(patch?.query.get('occurrence'), '2026-03-02T08:00:00Z', 'the row, not the series');
+  t.regex(update.stdout, /Changed the .* occurrence on its own/);
+  const whole = await runCommand(EventUpdate, ['abcd1111aaaaaaaa', '--title', 'Daily', ...common]);
+  t.is(whole.exitCode, 0, whole.stderr);
+  t.is(
+    gateway.requestsTo('PATCH', '/v1/events/abcd1111aaaaaaaa').at(-1)?.query.get('occurrence'),
+    null,
+  );
 });

@@ -729,3 +729,114 @@ test('event cancel --occurrence takes a day, and says when the day has none or s
   );
   t.is(gateway.requestsTo('DELETE', '/v1/events/dailystandup0001').length, 1);
 });
+
+test('event update --occurrence changes the occurrence on that day on its own', async (t) => {
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  // A daily series at 09:00 Madrid; the occurrence changed becomes event "detached".
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events', (request) => ({
+      status: 200,
+      json: {
+        events: (request.query.get('from') ?? '').startsWith('2026-12-15')
+          ? [
+              eventView({
+                id: 'dailystandup0001',
+                start: '2026-12-15T08:00:00Z',
+                end: '2026-12-15T08:15:00Z',
+              }),
+            ]
+          : [],
+      },
+    }))
+    .on('PATCH', '/v1/events/:id', () => ({
+      status: 200,
+      json: {
+        event: eventDetails({
+          id: 'detached',
+          title: 'Demo day',
+          start: '2026-12-15T14:00:00Z',
+          end: '2026-12-15T14:45:00Z',
+        }),
+        conflicts: [],
+        imposedConflicts: [],
+      },
+    }));
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const common = ['--tz', 'Europe/Madrid', '--config-dir', configDir];
+  const path = '/v1/events/dailystandup0001';
+
+  const renamed = await runCommand(EventUpdate, [
+    'dailystandup0001',
+    '--occurrence',
+    '2026-12-15',
+    '--title',
+    'Demo day',
+    ...common,
+  ]);
+  t.is(renamed.exitCode, 0, renamed.stderr);
+  const [listed] = gateway.requestsTo('GET', '/v1/events');
+  t.is(listed?.query.get('from'), '2026-12-15T00:00:00+01:00');
+  const [first] = gateway.requestsTo('PATCH', path);
+  t.is(first?.query.get('occurrence'), '2026-12-15T09:00:00+01:00');
+  // (--tz gives the zone, as for any update.)
+  t.deepEqual(lastBody(gateway, 'PATCH', path), { title: 'Demo day', timeZone: 'Europe/Madrid' });
+  t.regex(renamed.stdout, /^Changed the Tue 15 Dec 09:00 occurrence on its own: .*Demo day/);
+  t.regex(renamed.stdout, /\(the rest of the series: agenda event show dailystandup0001\)\n$/);
+
+  // A duration alone counts from the occurrence's start, not the series': no event is read.
+  const longer = await runCommand(EventUpdate, [
+    'dailystandup0001',
+    '--occurrence',
+    '2026-12-15 09:00',
+    '--duration',
+    '45m',
+    '--json',
+    ...common,
+  ]);
+  t.is(longer.exitCode, 0, longer.stderr);
+  t.is(
+    gateway.requestsTo('PATCH', path).at(-1)?.query.get('occurrence'),
+    '2026-12-15T09:00:00+01:00',
+  );
+  t.deepEqual(lastBody(gateway, 'PATCH', path), {
+    end: '2026-12-15T09:45:00+01:00',
+    timeZone: 'Europe/Madrid',
+  });
+  t.is(gateway.requestsTo('GET', path).length, 0);
+  t.like(parseJsonResult(EventUpdate, longer.stdout), { event: { id: 'detached' } });
+
+  // One occurrence neither repeats nor takes invitees; a day without one is not found.
+  const patches = gateway.requestsTo('PATCH', path).length;
+  for (const [flag, value] of [
+    ['--repeat', 'none'],
+    ['--with', 'bob'],
+  ] as const) {
+    const refused = await runCommand(EventUpdate, [
+      'dailystandup0001',
+      '--occurrence',
+      '2026-12-15',
+      flag,
+      value,
+      '--json',
+      ...common,
+    ]);
+    t.is(refused.exitCode, 1, flag);
+    t.like(parseJsonLine(refused.stderr), {
+      error: { code: 'invalid', details: { field: flag.slice(2) } },
+    });
+  }
+  const none = await runCommand(EventUpdate, [
+    'dailystandup0001',
+    '--occurrence',
+    '2026-12-16',
+    '--title',
+    'x',
+    ...common,
+  ]);
+  t.is(none.exitCode, 3);
+  t.regex(none.stderr, /event dailystandup0001 has no occurrence on Wed 16 Dec 2026/);
+  t.is(gateway.requestsTo('PATCH', path).length, patches);
+});

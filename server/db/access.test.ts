@@ -71,6 +71,12 @@ const SAMPLE_COMMANDS: Readonly<Record<string, object>> = {
   'event.update': { type: 'event.update', eventId: 'e1', changes: { title: 'u' } },
   'event.cancel': { type: 'event.cancel', eventId: 'e1' },
   'event.cancelOccurrence': { type: 'event.cancelOccurrence', eventId: 'e1', occurrenceStart: 0 },
+  'event.updateOccurrence': {
+    type: 'event.updateOccurrence',
+    eventId: 'e1',
+    occurrenceStart: 0,
+    changes: { title: 'u' },
+  },
   'event.import': { type: 'event.import', events: [] },
   'invitation.accept': { type: 'invitation.accept', eventId: 'e1' },
   'invitation.decline': { type: 'invitation.decline', eventId: 'e1' },

@@ -7,8 +7,9 @@ import {
   listEvents,
   showEvent,
   updateEvent,
+  updateOccurrence,
 } from './events.js';
-import type { CreateEventCommand } from './events.js';
+import type { CreateEventCommand, UpdateOccurrenceCommand } from './events.js';
 import {
   at,
   commit,
@@ -475,6 +476,187 @@ test('one occurrence of a series can be cancelled', (t) => {
       ),
     { instanceOf: NotFound },
   );
+});
+
+/** A daily 09:00 series of five, organized by alice with bob invited and dev imposed. */
+function dailyWorld(answers: Record<string, 'accepted' | 'pending' | 'declined'> = {}) {
+  const daily = record(
+    {
+      id: 'd',
+      title: 'Standup',
+      start: at('2025-06-02T09:00:00Z'),
+      end: at('2025-06-02T09:15:00Z'),
+      visibility: 'private',
+      reminders: [5],
+      recurrence: { rule: { freq: 'DAILY', interval: 1, count: 5 }, exceptions: [] },
+    },
+    { bob: answers.bob ?? 'accepted', dev: ['accepted', 'imposed'], eve: 'declined' },
+  );
+  return worldWith([], [daily], ['bob', 'dev', 'eve']);
+}
+
+function changeOccurrence(
+  world: ReturnType<typeof dailyWorld>,
+  command: Partial<UpdateOccurrenceCommand> & Pick<UpdateOccurrenceCommand, 'changes'>,
+) {
+  return updateOccurrence(
+    {
+      actor: 'alice',
+      eventId: 'd',
+      occurrenceStart: at('2025-06-03T09:00:00Z'),
+      newEventId: 'x',
+      now,
+      ...command,
+    },
+    { record: recordOf(world, 'd'), events: recordsOf(world) },
+  );
+}
+
+test('one occurrence changed on its own leaves the series and keeps what the series had', (t) => {
+  const world = dailyWorld();
+  const d = changeOccurrence(world, { changes: { title: 'Standup (demo)', location: 'Room 4' } });
+  const after = commit(world, d);
+  t.deepEqual(after.events.get('d')?.recurrence?.exceptions, [at('2025-06-03T09:00:00Z')]);
+  t.is(after.events.get('d')?.revision, 1);
+  t.like(after.events.get('x'), {
+    title: 'Standup (demo)',
+    location: 'Room 4',
+    start: at('2025-06-03T09:00:00Z'),
+    end: at('2025-06-03T09:15:00Z'),
+    recurrence: null,
+    visibility: 'private',
+    reminders: [5],
+    organizer: 'alice',
+    status: 'confirmed',
+    revision: 0,
+    detachedFrom: { seriesId: 'd', occurrenceStart: at('2025-06-03T09:00:00Z') },
+  });
+  // The time did not change, so every answer stands.
+  t.is(statusOf(after, 'x', 'bob'), 'accepted');
+  t.is(statusOf(after, 'x', 'dev'), 'accepted');
+  t.is(statusOf(after, 'x', 'eve'), 'declined');
+  t.like(d.result, { conflicts: [], imposedConflicts: [] });
+  t.is(d.result.event.id, 'x');
+  t.deepEqual(told(d.notifications), ['alice:updated', 'bob:updated', 'dev:updated']);
+  const listed = listEvents(
+    { actor: 'bob', from: at('2025-06-01T00:00:00Z'), to: at('2025-06-10T00:00:00Z') },
+    { events: recordsOf(after) },
+  );
+  t.deepEqual(
+    listed.map((e) => `${e.start.slice(0, 10)} ${e.id} ${e.title}`),
+    [
+      '2025-06-02 d Standup',
+      '2025-06-03 x Standup (demo)',
+      '2025-06-04 d Standup',
+      '2025-06-05 d Standup',
+      '2025-06-06 d Standup',
+    ],
+  );
+});
+
+test('moving one occurrence asks accepted invitees again, as moving an event does', (t) => {
+  const world = dailyWorld();
+  const d = changeOccurrence(world, { changes: { start: at('2025-06-03T14:00:00Z') } });
+  const after = commit(world, d);
+  t.like(after.events.get('x'), {
+    start: at('2025-06-03T14:00:00Z'),
+    end: at('2025-06-03T14:15:00Z'),
+  });
+  t.is(statusOf(after, 'x', 'bob'), 'pending');
+  t.is(statusOf(after, 'x', 'dev'), 'accepted');
+  t.is(statusOf(after, 'x', 'alice'), 'accepted');
+  // The series keeps bob's yes for its other occurrences.
+  t.is(statusOf(after, 'd', 'bob'), 'accepted');
+});
+
+test('a moved occurrence meets the same conflict rules as a moved event', (t) => {
+  const lunch = record({
+    id: 'lunch',
+    start: at('2025-06-03T12:00:00Z'),
+    end: at('2025-06-03T13:00:00Z'),
+  });
+  const world = worldWith([], [...recordsOf(dailyWorld()), lunch], ['bob', 'dev', 'eve']);
+  const clash = () => changeOccurrence(world, { changes: { start: at('2025-06-03T12:30:00Z') } });
+  const error = t.throws(clash, { instanceOf: Conflict });
+  t.deepEqual(
+    error.conflicts.map((c) => c.id),
+    ['lunch'],
+  );
+  const allowed = changeOccurrence(world, {
+    changes: { start: at('2025-06-03T12:30:00Z') },
+    allowConflict: true,
+  });
+  t.deepEqual(
+    allowed.result.conflicts.map((c) => c.id),
+    ['lunch'],
+  );
+  t.true(allowed.result.event.conflict);
+  // The occurrence does not collide with its own former place in the series, but does with
+  // the series' next occurrence.
+  t.notThrows(() => changeOccurrence(world, { changes: { start: at('2025-06-03T09:10:00Z') } }));
+  t.throws(() => changeOccurrence(world, { changes: { start: at('2025-06-04T09:05:00Z') } }), {
+    instanceOf: Conflict,
+  });
+});
+
+test('changing one occurrence needs the organizer, a series, and an occurrence starting then', (t) => {
+  const world = dailyWorld();
+  t.throws(() => changeOccurrence(world, { actor: 'bob', changes: { title: 'Mine' } }), {
+    instanceOf: Forbidden,
+  });
+  t.throws(
+    () =>
+      changeOccurrence(world, {
+        occurrenceStart: at('2025-06-03T10:00:00Z'),
+        changes: { title: 'Later' },
+      }),
+    { instanceOf: NotFound, message: /no occurrence starting at 2025-06-03T10:00:00.000Z/ },
+  );
+  t.throws(() => changeOccurrence(world, { eventId: 'nope', changes: {} }), {
+    instanceOf: NotFound,
+  });
+  t.throws(() => changeOccurrence(world, { changes: { recurrence: 'FREQ=WEEKLY' } }), {
+    instanceOf: InvalidInput,
+  });
+  // An occurrence already taken out (cancelled, or changed on its own) is not there any more.
+  const once = commit(world, changeOccurrence(world, { changes: { title: 'Once' } }));
+  t.throws(() => changeOccurrence(once, { newEventId: 'y', changes: { title: 'Twice' } }), {
+    instanceOf: NotFound,
+  });
+  const single = worldWith([], [record({ id: 'd', start: at('2025-06-03T09:00:00Z') })]);
+  t.throws(() => changeOccurrence(single, { changes: { title: 'One-off' } }), {
+    instanceOf: InvalidInput,
+    message: /does not repeat/,
+  });
+});
+
+test('a flat-group occurrence that moves waits for everyone again', (t) => {
+  const series = record(
+    {
+      id: 'd',
+      organizer: 'olga',
+      start: at('2025-06-02T18:00:00Z'),
+      group: { name: 'club', kind: 'flat' },
+      recurrence: { rule: { freq: 'WEEKLY', interval: 1 }, exceptions: [] },
+    },
+    { pete: 'accepted', quinn: 'accepted' },
+  );
+  const world = worldWith([club], [series]);
+  const d = updateOccurrence(
+    {
+      actor: 'olga',
+      eventId: 'd',
+      occurrenceStart: at('2025-06-09T18:00:00Z'),
+      newEventId: 'x',
+      now,
+      changes: { start: at('2025-06-09T19:00:00Z') },
+    },
+    { record: recordOf(world, 'd'), events: recordsOf(world) },
+  );
+  const after = commit(world, d);
+  t.is(after.events.get('x')?.status, 'pending');
+  t.deepEqual(after.events.get('x')?.group, { name: 'club', kind: 'flat' });
+  t.is(after.events.get('d')?.status, 'confirmed');
 });
 
 test('lists show every event you are on, with your answer and conflicts', (t) => {

@@ -461,6 +461,135 @@ export function updateEvent(
 
 // ---------------------------------------------------------------------------------------
 
+export interface UpdateOccurrenceCommand {
+  readonly actor: Username;
+  /** The series. */
+  readonly eventId: EventId;
+  /** The start of the occurrence to change, as the series' rule places it. */
+  readonly occurrenceStart: Millis;
+  /** The id of the event the occurrence becomes, chosen by the caller. */
+  readonly newEventId: EventId;
+  readonly now: Millis;
+  /** As for {@link updateEvent}, but the occurrence becomes one-off: no recurrence, no exceptions. */
+  readonly changes: EventChanges;
+  readonly allowConflict?: boolean;
+}
+
+export interface UpdateOccurrenceContext {
+  /** The series. */
+  readonly record: EventRecord | undefined;
+  /** The organizer's events that may reach into the changed occurrence's conflict window. */
+  readonly events: readonly EventRecord[];
+}
+
+/**
+ * The organizer changes one occurrence of a recurring event on its own ("this event only"):
+ * the occurrence becomes an exception of the series, and an event of its own takes its
+ * place, with the changes applied. That event keeps what the series had — organizer, group,
+ * visibility, reminders, and the attendees with their answers — and names where it came
+ * from (`detachedFrom`). Its time is the occurrence's unless changed; when the change moves
+ * it, what {@link updateEvent} does when an event's time changes follows: invitees who had
+ * accepted are asked again, a flat-group event waits for everyone again, and the
+ * organizer's conflicts refuse it unless `allowConflict`. Both changes are one decision, so
+ * the occurrence is never both in the series and on its own, nor gone from both. Every
+ * attendee who has not declined is told of the new event.
+ * @throws NotFound (series, or no occurrence starts then), Forbidden (not the organizer),
+ * InvalidInput (cancelled, not recurring, bad fields, a recurrence asked for), Conflict.
+ */
+export function updateOccurrence(
+  command: UpdateOccurrenceCommand,
+  context: UpdateOccurrenceContext,
+): Decision<ScheduledEvent> {
+  const record = requireOrganizer(context.record, command.eventId, command.actor, 'change');
+  const series = record.event;
+  if (series.recurrence === null) {
+    throw new InvalidInput('the event does not repeat: update the event itself', {
+      field: 'occurrenceStart',
+    });
+  }
+  if (
+    (command.changes.recurrence !== undefined && command.changes.recurrence !== null) ||
+    (command.changes.exceptions !== undefined && command.changes.exceptions.length > 0)
+  ) {
+    throw new InvalidInput('one occurrence cannot repeat: change the series to change its rule', {
+      field: 'recurrence',
+    });
+  }
+  const occurrence = expandOccurrences(series, {
+    start: command.occurrenceStart,
+    end: command.occurrenceStart + 1,
+  }).find((o) => o.start === command.occurrenceStart);
+  if (occurrence === undefined) {
+    throw new NotFound(
+      `the event has no occurrence starting at ${new Date(command.occurrenceStart).toISOString()}`,
+    );
+  }
+
+  // The occurrence as a one-off event of its own, which the changes are merged into.
+  const { uid: _seriesUid, ...inherited } = series;
+  const original: CalendarEvent = {
+    ...inherited,
+    id: command.newEventId,
+    start: occurrence.start,
+    end: occurrence.end,
+    recurrence: null,
+  };
+  const details = validateEventDraft(
+    mergeChanges(original, { ...command.changes, recurrence: null, exceptions: [] }),
+  );
+  const retimed = !sameTiming(original, details);
+  const attendees: Attendee[] = record.attendees.map((a) => ({
+    ...a,
+    eventId: command.newEventId,
+    status: retimed && a.role === 'invitee' && a.status === 'accepted' ? 'pending' : a.status,
+  }));
+  const event: CalendarEvent = {
+    // The reminders are the details' (the series' unless changed), as updateEvent keeps them.
+    ...withoutReminders(original),
+    ...details,
+    status: series.group?.kind === 'flat' ? consensusStatus(attendees) : series.status,
+    createdAt: command.now,
+    updatedAt: command.now,
+    revision: 0,
+    detachedFrom: { seriesId: series.id, occurrenceStart: occurrence.start },
+  };
+  const exceptions = [...series.recurrence.exceptions, occurrence.start].sort((a, b) => a - b);
+  const remaining: CalendarEvent = {
+    ...series,
+    recurrence: { ...series.recurrence, exceptions },
+    updatedAt: command.now,
+    revision: series.revision + 1,
+  };
+
+  // Unmoved, the occurrence stays where it was in the organizer's agenda: nothing new can
+  // collide with it. Moved, it is checked against the series without it.
+  const others = context.events.map((r) =>
+    r.event.id === series.id ? { event: remaining, attendees: r.attendees } : r,
+  );
+  const conflicts = retimed ? findConflicts(event, command.actor, others, command.now) : [];
+  if (conflicts.length > 0 && command.allowConflict !== true) {
+    throw conflictError('as changed, this occurrence overlaps events you have accepted', conflicts);
+  }
+
+  return decide(
+    {
+      event: eventDetailsView({ event, attendees }, 'accepted', conflicts.length > 0),
+      conflicts,
+      imposedConflicts: [],
+    },
+    [
+      { kind: 'updateEvent', event: remaining },
+      { kind: 'insertEvent', event },
+      ...attendees.map((attendee): Mutation => ({ kind: 'putAttendee', attendee })),
+    ],
+    record.attendees
+      .filter((a) => a.status !== 'declined')
+      .map((a) => eventNotice(a.username, 'updated', event.id, command.actor)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+
 /** What importing one event did: made it, brought the event with its UID up to date, or nothing. */
 export type ImportAction = 'created' | 'updated' | 'unchanged';
 

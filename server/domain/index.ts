@@ -50,6 +50,7 @@
  * | `importEvent` | actor, eventId, now, uid, details, allowConflict? | existing (by UID), commitments | `EventImport` |
  * | `cancelEvent` | actor, eventId, now | record | `EventDetailsView` |
  * | `cancelOccurrence` | actor, eventId, occurrenceStart, now | record | `EventDetailsView` |
+ * | `updateOccurrence` | actor, eventId, occurrenceStart, newEventId, now, changes, allowConflict? | record, events | `ScheduledEvent` |
  * | `acceptInvitation` | actor, eventId, now, allowConflict? | record, events | `EventDetailsView` |
  * | `declineInvitation` | actor, eventId, now | record | `EventDetailsView` |
  * | `listEvents` (query) | actor, from, to | events | `EventView[]` |
@@ -139,6 +140,7 @@ export {
   planListingPage,
   showEvent,
   updateEvent,
+  updateOccurrence,
 } from './events.js';
 export type {
   CancelEventCommand,
@@ -164,6 +166,8 @@ export type {
   ShowEventQuery,
   UpdateEventCommand,
   UpdateEventContext,
+  UpdateOccurrenceCommand,
+  UpdateOccurrenceContext,
 } from './events.js';
 
 export { acceptInvitation, declineInvitation, listInvitations } from './invitations.js';

@@ -162,6 +162,19 @@ export interface CalendarEvent {
    * organizer finds it again. Absent for events made in Agenda (their UID is their id).
    */
   readonly uid?: string;
+  /**
+   * For an occurrence changed on its own: the series it was taken out of, and the start it
+   * had there (now an exception of the series). Absent for every other event, and for rows
+   * written before occurrences could be changed.
+   */
+  readonly detachedFrom?: DetachedOccurrence;
+}
+
+/** Where an event changed as "this occurrence only" came from (see {@link CalendarEvent}). */
+export interface DetachedOccurrence {
+  readonly seriesId: EventId;
+  /** The occurrence's start in the series, as its rule placed it. */
+  readonly occurrenceStart: Millis;
 }
 
 /** One person's place in an event. The organizer is an attendee too (role `organizer`). */

@@ -221,6 +221,31 @@ const cases: readonly RouteCase[] = [
     },
   },
   {
+    title: 'update one occurrence of a series on its own',
+    path: '/v1/events/e1?occurrence=2026-03-09T10:00:00%2B01:00',
+    request: {
+      signedIn: true,
+      method: 'PATCH',
+      body: { title: 'Demo', start: '2026-03-09T14:00:00Z', duration: '30m', allowConflict: true },
+    },
+    service: 'users',
+    op: {
+      type: 'command',
+      body: {
+        type: 'event.updateOccurrence',
+        eventId: 'e1',
+        occurrenceStart: at('2026-03-09T09:00Z'),
+        changes: {
+          title: 'Demo',
+          start: at('2026-03-09T14:00Z'),
+          end: at('2026-03-09T14:30Z'),
+        },
+        allowConflict: true,
+      },
+    },
+    result: scheduledResult,
+  },
+  {
     title: 'list invitations',
     path: '/v1/invitations',
     request: { signedIn: true },
@@ -480,6 +505,32 @@ test('a malformed page size or cursor is refused before anything is sent', async
     t.is(answer.status, 400, path);
     t.like(answer.json, { error: { code: 'invalid', details: { field } } }, path);
   }
+  t.is(g.dispatcher.calls.length, 0);
+});
+
+test('one occurrence is refused a rule or new invitees before anything is sent', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const token = await g.token('alice');
+  const refusals: Array<[object, string]> = [
+    [{ repeat: 'FREQ=DAILY' }, 'repeat'],
+    [{ repeat: null }, 'repeat'],
+    [{ with: ['dan'] }, 'with'],
+  ];
+  for (const [body, field] of refusals) {
+    const answer = await g.call('/v1/events/e1?occurrence=2026-03-09T09:00:00Z', {
+      token,
+      method: 'PATCH',
+      body,
+    });
+    t.is(answer.status, 400, field);
+    t.like(answer.json, { error: { code: 'invalid', details: { field } } }, field);
+  }
+  const malformed = await g.call('/v1/events/e1?occurrence=monday', {
+    token,
+    method: 'PATCH',
+    body: { title: 'x' },
+  });
+  t.like(malformed.json, { error: { code: 'invalid', details: { field: 'occurrence' } } });
   t.is(g.dispatcher.calls.length, 0);
 });
 

@@ -292,6 +292,37 @@ export function updateEventCommand(
   });
 }
 
+/**
+ * The command of `PATCH /v1/events/:eventId?occurrence=…`: the changes of
+ * {@link updateEventCommand}, for the one occurrence starting at `occurrenceStart`. That
+ * occurrence becomes an event of its own, which neither repeats nor takes new invitees.
+ */
+export function updateOccurrenceCommand(
+  eventId: string,
+  occurrenceStart: Millis,
+  request: UpdateEventRequest,
+): CommandOf<'event.updateOccurrence'> {
+  if (request.repeat !== undefined) {
+    throw new InvalidInput('one occurrence cannot repeat: change the series to change its rule', {
+      field: 'repeat',
+    });
+  }
+  if (request.with !== undefined) {
+    throw new InvalidInput(
+      'people are invited to the whole series, not to one of its occurrences',
+      { field: 'with' },
+    );
+  }
+  const { changes, allowConflict } = updateEventCommand(eventId, request);
+  return defined({
+    type: 'event.updateOccurrence' as const,
+    eventId,
+    occurrenceStart,
+    changes,
+    allowConflict,
+  });
+}
+
 /** The query parameters of route `K`, typed by its declaration. */
 export type QueryParametersOf<K extends RouteName> = QueryParameters<
   RequiredQuery<ApiRoutes[K]>,

@@ -29,6 +29,7 @@ import {
   freeTimeQuery,
   pathParameter,
   updateEventCommand,
+  updateOccurrenceCommand,
   type QueryParameters,
   type QueryParametersOf,
 } from './requests.js';
@@ -282,8 +283,16 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     ),
   async updateEvent(call) {
     const id = pathParameter('eventId', call.params.eventId);
-    const body = updateEventCommand(id, await call.body());
-    return call.dispatch(command(body));
+    // With ?occurrence=<start> only that occurrence of a series changes, on its own.
+    const occurrence = call.query.optional('occurrence');
+    const request = await call.body();
+    return call.dispatch(
+      command(
+        occurrence === undefined
+          ? updateEventCommand(id, request)
+          : updateOccurrenceCommand(id, parseInstant(occurrence, 'occurrence'), request),
+      ),
+    );
   },
   cancelEvent(call) {
     const eventId = pathParameter('eventId', call.params.eventId);

@@ -37,6 +37,7 @@ const COMMANDS_FOR_USERS: { readonly [T in CommandType]: boolean } = {
   'event.update': true,
   'event.cancel': true,
   'event.cancelOccurrence': true,
+  'event.updateOccurrence': true,
   'event.import': true,
   'invitation.accept': true,
   'invitation.decline': true,

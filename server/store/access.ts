@@ -61,6 +61,7 @@ export const COMMAND_ACCESS: { readonly [T in CommandType]: Grants } = {
   'event.update': CALENDAR,
   'event.cancel': CALENDAR,
   'event.cancelOccurrence': CALENDAR,
+  'event.updateOccurrence': CALENDAR,
   'event.import': CALENDAR,
   'invitation.accept': CALENDAR,
   'invitation.decline': CALENDAR,

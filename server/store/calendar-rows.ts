@@ -16,6 +16,7 @@ import type {
   AttendeeStatus,
   CalendarEvent,
   CommittedEvent,
+  DetachedOccurrence,
   EventRecord,
   EventId,
   EventStatus,
@@ -50,7 +51,7 @@ export type Attendance = 'any' | 'accepted';
 const EVENT_ONLY_COLUMNS = `
   e.id, e.title, e.start_at, e.end_at, e.time_zone, e.description, e.location, e.visibility,
   e.recurrence, e.organizer, e.group_name, e.group_kind, e.status, e.created_at, e.updated_at,
-  e.revision, e.uid, e.reminders`;
+  e.revision, e.uid, e.reminders, e.detached_from`;
 // What a commitment index keeps of an event (CommittedEvent), read by committedEventOf.
 const COMMITTED_EVENT_COLUMNS = `e.id, e.title, e.start_at, e.end_at, e.time_zone, e.recurrence`;
 // An event row followed by its attendees as JSON: one statement per load, not one per event.
@@ -256,6 +257,7 @@ function eventOf(row: SqlValue[]): CalendarEvent {
   const groupKind = row[11] === null ? null : oneOf(row[11], GROUP_KINDS);
   const uid = nullableText(row[16]);
   const remindersJson = nullableText(row[17]);
+  const detachedJson = nullableText(row[18]);
   return {
     id,
     title: text(row[1]),
@@ -276,6 +278,10 @@ function eventOf(row: SqlValue[]): CalendarEvent {
     ...(uid === null ? {} : { uid }),
     // Written by this store from the domain's validated reminders.
     ...(remindersJson === null ? {} : { reminders: JSON.parse(remindersJson) as number[] }),
+    // Written by this store from the domain's own DetachedOccurrence value.
+    ...(detachedJson === null
+      ? {}
+      : { detachedFrom: JSON.parse(detachedJson) as DetachedOccurrence }),
   };
 }
 
@@ -326,7 +332,7 @@ function listingEntryOf(row: SqlValue[]): ListingEntry {
 
 function eventRecordOf(row: SqlValue[]): EventRecord {
   const event = eventOf(row);
-  return { event, attendees: attendeesOf(event.id, row[18]) };
+  return { event, attendees: attendeesOf(event.id, row[19]) };
 }
 
 function groupRecordOf(row: SqlValue[]): GroupRecord {

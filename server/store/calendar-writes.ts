@@ -58,6 +58,7 @@ function eventParams(event: CalendarEvent, bounds: TimeBounds): (string | number
     event.reminders === undefined || event.reminders.length === 0
       ? null
       : JSON.stringify(event.reminders),
+    event.detachedFrom === undefined ? null : JSON.stringify(event.detachedFrom),
     event.id,
   ];
 }
@@ -174,14 +175,14 @@ export class CalendarWrites {
     this.insertEventRow = statements.prepare(
       `INSERT INTO events (title, start_at, end_at, series_end, span_class, time_zone,
          description, location, visibility, recurrence, organizer, group_name, group_kind,
-         status, created_at, updated_at, revision, uid, reminders, id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         status, created_at, updated_at, revision, uid, reminders, detached_from, id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.updateEventRow = statements.prepare(
       `UPDATE events SET title = ?, start_at = ?, end_at = ?, series_end = ?, span_class = ?,
          time_zone = ?, description = ?, location = ?, visibility = ?, recurrence = ?,
          organizer = ?, group_name = ?, group_kind = ?, status = ?, created_at = ?,
-         updated_at = ?, revision = ?, uid = ?, reminders = ?
+         updated_at = ?, revision = ?, uid = ?, reminders = ?, detached_from = ?
        WHERE id = ?`,
     );
     // Touches only rows whose copy is stale, so a change of title rewrites no index entry.

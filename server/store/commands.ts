@@ -27,6 +27,7 @@ import {
   transferOwnership,
   unblockGroup,
   updateEvent,
+  updateOccurrence,
   validateEventDraft,
 } from '../domain/index.js';
 import type {
@@ -433,6 +434,27 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
       ),
       asEvent,
     ),
+
+  'event.updateOccurrence': (body, env) => {
+    const command = {
+      actor: env.actor(),
+      eventId: body.eventId,
+      occurrenceStart: body.occurrenceStart,
+      newEventId: env.nextId(),
+      now: env.now,
+      changes: body.changes,
+      allowConflict: body.allowConflict,
+    };
+    const record = env.rows.event(body.eventId);
+    // As for event.update: a first decision without commitments tells the occurrence's new
+    // time, and its conflict window which commitments to load.
+    const probe = updateOccurrence(command, { record, events: [] });
+    const inserted = probe.mutations.find((m) => m.kind === 'insertEvent');
+    if (inserted === undefined) return commit(env, probe);
+    const window = conflictWindow(inserted.event, env.now);
+    const events = env.rows.eventsAttending([command.actor], window, 'accepted');
+    return commit(env, updateOccurrence(command, { record, events }));
+  },
 
   'event.import': importEvents,
 

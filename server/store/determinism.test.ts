@@ -99,12 +99,28 @@ function randomLog(seed: number, length: number): Uint8Array[] {
         eventId: pick(eventIds),
       });
     } else if (roll < 0.67 && eventIds.length > 0) {
-      push(
-        actor,
-        chance(0.5)
-          ? { type: 'event.cancel', eventId: pick(eventIds) }
-          : { type: 'event.cancelOccurrence', eventId: pick(eventIds), occurrenceStart: slot() },
-      );
+      const which = random();
+      if (which < 0.4) push(actor, { type: 'event.cancel', eventId: pick(eventIds) });
+      else if (which < 0.7) {
+        push(actor, {
+          type: 'event.cancelOccurrence',
+          eventId: pick(eventIds),
+          occurrenceStart: slot(),
+        });
+      } else {
+        // One occurrence changed on its own becomes an event with a fresh id.
+        push(
+          actor,
+          {
+            type: 'event.updateOccurrence',
+            eventId: pick(eventIds),
+            occurrenceStart: slot(),
+            changes: chance(0.5) ? { start: slot() } : { title: `o${n}` },
+            allowConflict: chance(0.5),
+          },
+          newEventId(),
+        );
+      }
     } else if (roll < 0.8) {
       const group = pick(GROUPS);
       const other = pick(USERS);

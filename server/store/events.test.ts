@@ -320,6 +320,92 @@ test('recurring events: occurrences listed, one cancelled, the series cancelled;
   t.deepEqual(titles(later.events), Array<string>(7).fill('Walk'));
 });
 
+test('one occurrence changed on its own: the series loses it and a stored event of its own takes its place', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  c.register('bob');
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { ...oneHour('Gym', '2025-02-03T17:00:00Z'), recurrence: 'FREQ=WEEKLY;COUNT=4' },
+      with: ['bob'],
+    },
+    { ids: ['gym'] },
+  );
+  c.ok('bob', { type: 'invitation.accept', eventId: 'gym' });
+  c.ok('alice', { type: 'event.create', draft: oneHour('Call', '2025-02-10T19:00:00Z') });
+  const listed = (who: string) =>
+    c
+      .read(who, { type: 'event.list', ...FEB })
+      .events.map((e) => `${e.start.slice(0, 16)} ${e.id} ${e.title} ${e.myStatus}`);
+
+  const occurrenceStart = at('2025-02-10T17:00:00Z');
+  const renamed = c.ok(
+    'alice',
+    {
+      type: 'event.updateOccurrence',
+      eventId: 'gym',
+      occurrenceStart,
+      changes: { title: 'Gym (pool)' },
+    },
+    { ids: ['pool'] },
+  );
+  t.like(renamed.event, { id: 'pool', title: 'Gym (pool)', recurrence: null, revision: 0 });
+  t.deepEqual(listed('bob'), [
+    '2025-02-03T17:00 gym Gym accepted',
+    '2025-02-10T17:00 pool Gym (pool) accepted',
+    '2025-02-17T17:00 gym Gym accepted',
+    '2025-02-24T17:00 gym Gym accepted',
+  ]);
+  t.deepEqual(c.read('alice', { type: 'event.show', eventId: 'gym' }).event.exceptions, [
+    '2025-02-10T17:00:00.000Z',
+  ]);
+
+  // The occurrence is gone from the series: it cannot be taken out twice.
+  t.is(
+    c.refused('alice', {
+      type: 'event.updateOccurrence',
+      eventId: 'gym',
+      occurrenceStart,
+      changes: { title: 'Again' },
+    }).code,
+    'not_found',
+  );
+  // Moved onto the call, another occurrence is refused as a moved event is, unless allowed.
+  const move = {
+    type: 'event.updateOccurrence' as const,
+    eventId: 'gym',
+    occurrenceStart: at('2025-02-17T17:00:00Z'),
+    changes: { start: at('2025-02-10T19:30:00Z') },
+  };
+  t.is(c.refused('alice', move).code, 'conflict');
+  const moved = c.ok('alice', { ...move, allowConflict: true }, { ids: ['moved'] });
+  t.deepEqual(
+    moved.conflicts.map((x) => x.title),
+    ['Call'],
+  );
+  t.is(c.read('bob', { type: 'event.show', eventId: 'moved' }).event.myStatus, 'pending');
+  t.is(
+    c.refused('alice', {
+      type: 'event.updateOccurrence',
+      eventId: 'moved',
+      occurrenceStart: at('2025-02-10T19:30:00Z'),
+      changes: { title: 'x' },
+    }).code,
+    'invalid',
+  );
+  t.is(
+    c.refused('bob', {
+      type: 'event.updateOccurrence',
+      eventId: 'gym',
+      occurrenceStart: at('2025-02-24T17:00:00Z'),
+      changes: { title: 'x' },
+    }).code,
+    'forbidden',
+  );
+});
+
 test('export gives the agenda as iCalendar; import creates each draft with its own id and reports refusals', async (t) => {
   const c = new StoreClient(await openStore());
   c.register('alice', 'bob');

@@ -196,6 +196,14 @@ const commandBody = z.discriminatedUnion('type', [
     eventId: id,
     occurrenceStart: instant,
   }),
+  // One occurrence of a series changed on its own: it leaves the series for an event of its own.
+  z.strictObject({
+    type: z.literal('event.updateOccurrence'),
+    eventId: id,
+    occurrenceStart: instant,
+    changes: eventChanges,
+    allowConflict: z.boolean().optional(),
+  }),
   // The users service sends at most MAX_IMPORT_CHUNK_EVENTS drafts, each with a UID. The
   // bounds here are wider so that entries logged before (a whole file in one command, drafts
   // without UIDs) still decode: a draft without a UID is created, as it was then.
@@ -518,6 +526,8 @@ export interface CommandResults {
   'event.update': ScheduledEvent;
   'event.cancel': { readonly event: EventDetailsView };
   'event.cancelOccurrence': { readonly event: EventDetailsView };
+  /** The occurrence as the event of its own it became. */
+  'event.updateOccurrence': ScheduledEvent;
   'event.import': ImportOutcome;
   'invitation.accept': { readonly event: EventDetailsView };
   'invitation.decline': { readonly event: EventDetailsView };

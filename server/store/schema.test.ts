@@ -11,8 +11,11 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes the origin of changed occurrences away, as schemas before 11 had it. */
+const WITHOUT_DETACHED = 'ALTER TABLE events DROP COLUMN detached_from;';
+
 /** Takes reminders away, as schemas before 10 had them. */
-const WITHOUT_REMINDERS = 'ALTER TABLE events DROP COLUMN reminders;';
+const WITHOUT_REMINDERS = `${WITHOUT_DETACHED} ALTER TABLE events DROP COLUMN reminders;`;
 
 /** Takes the registry's history away, as schemas before 9 had it. */
 const WITHOUT_REGISTRY_HISTORY = `${WITHOUT_REMINDERS} DROP TABLE registry_history;`;
@@ -304,4 +307,48 @@ test('a schema 9 image is migrated: its events have no reminders, and events can
   t.is(after.read('alice', { type: 'event.show', eventId: old }).event.reminders, undefined);
   after.ok('alice', { type: 'event.update', eventId: old, changes: { reminders: [15] } });
   t.deepEqual(after.read('alice', { type: 'event.show', eventId: old }).event.reminders, [15]);
+});
+
+test('a schema 10 image is migrated: its events came from no series, and occurrences can be changed on their own from then on', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const start = at('2025-02-10T08:00:00Z');
+  before.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { title: 'Daily', start, end: start + 3_600_000, recurrence: 'FREQ=DAILY' },
+    },
+    { ids: ['daily'] },
+  );
+  const v10 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_DETACHED} UPDATE store_meta SET value = 10 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v10);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  t.is(after.read('alice', { type: 'event.show', eventId: 'daily' }).event.title, 'Daily');
+  after.ok(
+    'alice',
+    {
+      type: 'event.updateOccurrence',
+      eventId: 'daily',
+      occurrenceStart: start + DAY,
+      changes: { title: 'Once' },
+    },
+    { ids: ['once'] },
+  );
+  t.is(after.read('alice', { type: 'event.show', eventId: 'once' }).event.title, 'Once');
+  // Where it came from is kept with it, for an export to name the series.
+  const db = new SQL.Database(after.store.snapshot());
+  try {
+    const row = db.exec("SELECT detached_from FROM events WHERE id = 'once'")[0]?.values[0];
+    t.deepEqual(JSON.parse(String(row?.[0])), { seriesId: 'daily', occurrenceStart: start + DAY });
+  } finally {
+    db.close();
+  }
 });

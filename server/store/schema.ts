@@ -33,8 +33,9 @@ import type { Database } from 'sql.js';
  *    a user's group blocks by user.
  * 9: `registry_history`: the last tenures of each lease and writes of each registry key.
  * 10: reminders: `events.reminders`.
+ * 11: occurrences changed on their own: `events.detached_from`.
  */
-export const SCHEMA_VERSION = 10;
+export const SCHEMA_VERSION = 11;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -207,7 +208,10 @@ CREATE TABLE events (
   -- The iCalendar UID of an imported event (NULL for events made here, whose UID is their id).
   uid         TEXT,
   -- JSON array of minutes before each occurrence's start (ascending), or NULL for none.
-  reminders   TEXT
+  reminders   TEXT,
+  -- JSON of the domain's DetachedOccurrence ({ seriesId, occurrenceStart }) of an occurrence
+  -- changed on its own, or NULL.
+  detached_from TEXT
 ) WITHOUT ROWID;
 
 -- start_at, series_end and span_class are copies of the event's, for the time indexes.
@@ -373,6 +377,10 @@ export function migrateSchema(db: Database): number | null {
     if (version < 10) {
       // 9 → 10: reminders. No event had any.
       db.exec('ALTER TABLE events ADD COLUMN reminders TEXT');
+    }
+    if (version < 11) {
+      // 10 → 11: no occurrence had been changed on its own.
+      db.exec('ALTER TABLE events ADD COLUMN detached_from TEXT');
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

@@ -1,12 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { DateTime } from 'luxon';
-import { InvalidInput, NotFound } from '../../../contract/errors.js';
 import type { EventAnswer } from '../../../contract/api.js';
-import type { AgendaApi } from '../../http/agenda-api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
-import { parseDayOrTime, toApiInstant } from '../../time.js';
-import type { DayOrTime } from '../../time.js';
 import { formatInstant } from '../../ui/views.js';
 
 /** `agenda event cancel <id> [--occurrence <day or time>]`: cancels an event you organize. */
@@ -36,14 +31,7 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
   };
 
   protected async execute(): Promise<Outcome<EventAnswer>> {
-    const asked =
-      this.flags.occurrence === undefined
-        ? undefined
-        : parseDayOrTime(this.flags.occurrence, {
-            zone: this.zone,
-            now: this.now,
-            field: 'occurrence',
-          });
+    const asked = this.occurrenceFlag(this.flags.occurrence);
     const { api } = await this.connect({ authenticated: true });
     const { id, row } = await this.eventRow(this.args.id, api);
     // `#n` of a listing's row of a recurring event points at that one occurrence: cancelling
@@ -64,41 +52,5 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
           : `Cancelled the ${formatInstant(occurrence, this.view)} occurrence of ${this.palette.bold(answer.event.title)}` +
             ` (the whole series: agenda event cancel ${answer.event.id}).`,
     };
-  }
-
-  /** The start of the occurrence asked for: as given, or the one of the event on that day. */
-  private async occurrenceStart(api: AgendaApi, id: string, asked: DayOrTime): Promise<string> {
-    if (asked.kind === 'time') return toApiInstant(asked.at);
-    const { start, end } = asked;
-    const listed = await this.slow(
-      'Looking for the occurrence…',
-      api.listEvents({ from: toApiInstant(start), to: toApiInstant(end) }),
-    );
-    const starts = [
-      ...new Set(
-        listed.events
-          .filter((event) => event.id === id)
-          .map((event) => Date.parse(event.start))
-          .filter((ms) => ms >= start.toMillis() && ms < end.toMillis()),
-      ),
-    ].sort((a, b) => a - b);
-    const day = start.toFormat('ccc d LLL yyyy');
-    const [only] = starts;
-    if (only === undefined) {
-      throw new NotFound(`event ${id} has no occurrence on ${day} (${this.zone}) in your agenda`);
-    }
-    if (starts.length > 1) {
-      const times = starts.map((ms) =>
-        start
-          .set({})
-          .plus({ milliseconds: ms - start.toMillis() })
-          .toFormat('HH:mm'),
-      );
-      throw new InvalidInput(
-        `event ${id} happens ${starts.length} times on ${day} (at ${times.join(', ')}): say which with --occurrence "${start.toFormat('yyyy-MM-dd')} ${times[0]}"`,
-        { field: 'occurrence' },
-      );
-    }
-    return toApiInstant(DateTime.fromMillis(only, { zone: this.zone }));
   }
 }

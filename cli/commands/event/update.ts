@@ -6,17 +6,23 @@ import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseReminders, parseUsernames, whenFlag } from '../../flags.js';
 import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
-import { renderScheduled } from '../../ui/views.js';
+import { formatInstant, renderScheduled } from '../../ui/views.js';
 
-/** `agenda event update <id>`: changes the given fields and keeps the others. */
+/**
+ * `agenda event update <id> [--occurrence <day or time>]`: changes the given fields and keeps
+ * the others — of the whole event, or of one occurrence of a series on its own (it then
+ * becomes an event of its own, which the answer shows).
+ */
 export default class EventUpdate extends AgendaCommand<typeof EventUpdate, ScheduledAnswer> {
-  static override summary = 'Change an event you organize; fields not given keep their value.';
+  static override summary =
+    'Change an event you organize (all occurrences, or one with --occurrence or its #n); fields not given keep their value.';
   static override description =
-    'Times are read in --tz (else the local zone); --tz also moves the event to that zone. Moving --start alone keeps the length; --duration or --end alone keeps the start (an --end without a day, like 11am, is the first such time after it). --repeat none ends a recurrence. --with invites more people. Attendees are told at once.';
+    'Times are read in --tz (else the local zone); --tz also moves the event to that zone. Moving --start alone keeps the length; --duration or --end alone keeps the start (an --end without a day, like 11am, is the first such time after it). --repeat none ends a recurrence. --with invites more people. Attendees are told at once. --occurrence changes only the occurrence of a recurring event on that day (2026-12-14, monday, tomorrow; or at that time: "2026-12-14 09:00"), as cancel --occurrence finds it: it leaves the series and becomes an event of its own with the same attendees and their answers (a new time asks invitees again). A #n from a listing names its row: for a recurring event, that one occurrence.';
   static override examples = [
     '<%= config.bin %> event update 3f2c… --start "tomorrow 10am" --duration 30m',
     '<%= config.bin %> event update 3f2c… --duration 2h',
     '<%= config.bin %> event update 3f2c… --title "Sprint review" --repeat none',
+    '<%= config.bin %> event update 3f2c… --occurrence 2026-12-14 --start "2026-12-14 15:00"',
   ];
   static override args = {
     id: Args.string({
@@ -29,10 +35,16 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
     title: Flags.string({ description: 'A new title.' }),
     start: whenFlag('When it starts'),
     ...eventFieldFlags,
+    occurrence: Flags.string({
+      description:
+        'Change only the occurrence of a recurring event on this day, or starting at this time.',
+      helpValue: '<day|when>',
+    }),
   };
 
   protected async execute(): Promise<Outcome<ScheduledAnswer>> {
     const { flags } = this;
+    const asked = this.occurrenceFlag(flags.occurrence);
     const start =
       flags.start === undefined ? undefined : this.when(flags.start, 'start', { needsTime: true });
     const repeat =
@@ -62,24 +74,28 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
     if (flags['allow-conflict']) request.allowConflict = true;
     const { api } = await this.connect({ authenticated: true });
     const { id, row } = await this.eventRow(this.args.id, api);
-    if (row?.recurring === true) {
-      // The row is one occurrence, and an update changes the whole series: moving every
-      // occurrence for a `#n` that showed one is not what the person pointed at.
-      throw new InvalidInput(
-        `${this.args.id} is one occurrence (${row.start}) of the recurring event "${row.title}", and an update changes every occurrence: name the series by its id to change them all (agenda event update ${id} …); one occurrence cannot be changed on its own yet (cancel it with agenda event cancel ${this.args.id})`,
-        { field: 'id' },
-      );
-    }
-    // An end or a duration counts from the start: the new one, or else the event's own, which
-    // only the server knows. So `--duration 2h` alone keeps the start and sets the end 2 h
-    // after it, and `--end 11am` alone is the first 11:00 after the start.
+    // `#n` of a listing's row of a recurring event points at that one occurrence: changing
+    // every occurrence for it is not what the person pointed at. The series goes by its id
+    // or prefix.
+    const occurrence =
+      asked !== undefined
+        ? await this.occurrenceStart(api, id, asked)
+        : row?.recurring === true
+          ? row.start
+          : undefined;
+    if (occurrence !== undefined) refuseForOneOccurrence(request, id);
+    // An end or a duration counts from the start: the new one, or else the event's own (for
+    // one occurrence, its start), which only the server knows. So `--duration 2h` alone keeps
+    // the start and sets the end 2 h after it, and `--end 11am` alone is the first 11:00
+    // after the start.
     const from =
       start ??
-      (lengthChanges
-        ? DateTime.fromISO((await this.slow('Reading the event…', api.showEvent(id))).event.start, {
-            zone: this.zone,
-          })
-        : undefined);
+      (!lengthChanges
+        ? undefined
+        : DateTime.fromISO(
+            occurrence ?? (await this.slow('Reading the event…', api.showEvent(id))).event.start,
+            { zone: this.zone },
+          ));
     if (flags.end !== undefined) {
       const end = this.when(flags.end, 'end', { needsTime: true, after: from });
       if (from !== undefined) requireEndAfterStart(from, end);
@@ -88,7 +104,33 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
       if (start === undefined) request.end = toApiInstant(from.plus({ milliseconds: duration.ms }));
       else request.duration = duration.iso;
     }
-    const answer = await this.slow('Updating…', api.updateEvent(id, request));
-    return { result: answer, human: () => renderScheduled('Updated', answer, this.view) };
+    const answer = await this.slow('Updating…', api.updateEvent(id, request, occurrence));
+    return {
+      result: answer,
+      human: () =>
+        occurrence === undefined
+          ? renderScheduled('Updated', answer, this.view)
+          : `${renderScheduled(`Changed the ${formatInstant(occurrence, this.view)} occurrence on its own`, answer, this.view)}\n` +
+            this.palette.dim(`(the rest of the series: agenda event show ${id})`),
+    };
+  }
+}
+
+/**
+ * Refuses what one occurrence cannot take: it becomes an event of its own that does not
+ * repeat, and people are invited to the series, not to one of its occurrences.
+ */
+function refuseForOneOccurrence(request: UpdateEventRequest, id: string): void {
+  if (request.repeat !== undefined) {
+    throw new InvalidInput(
+      `one occurrence cannot repeat: change the rule of the whole series (agenda event update ${id} --repeat …)`,
+      { field: 'repeat' },
+    );
+  }
+  if (request.with !== undefined) {
+    throw new InvalidInput(
+      `people are invited to the whole series: agenda event update ${id} --with …`,
+      { field: 'with' },
+    );
   }
 }
