@@ -29,7 +29,7 @@ if (!fromSources && !existsSync(`${dist}oclif.manifest.json`)) {
 // oclif's root: the repository (package.json, cli/commands) or dist/, made one by the build.
 const root = fromSources ? new URL('../', import.meta.url) : pathToFileURL(dist);
 // Compiled, oclif comes from the CLI's bundle, the copy its commands use (cli/oclif.ts).
-const { Errors, flush, handle, run, settings } = await import(
+const { flush, handle, run, settings } = await import(
   fromSources ? '@oclif/core' : new URL('cli-bundle/oclif.js', root).href
 );
 // The code is JavaScript already, or tsx's loader is in place: oclif must not look for
@@ -72,10 +72,18 @@ try {
   await flush();
 } catch (error) {
   const json = options.includes('--json');
+  // oclif's errors are known by their shape, not their class: a plugin's command (help,
+  // autocomplete) throws them from the plugin's own copy of oclif, beside the bundle's. A
+  // CLIError carries `oclif.exit`; an ExitError (a failure already reported, or help's exit
+  // code) is one whose code is EEXIT.
+  const oclifError = error instanceof Error && typeof error.oclif?.exit === 'number';
+  const exit = oclifError && error.code === 'EEXIT';
   // oclif's refusals in its own commands (`autocomplete fish`) read as our sentences too:
   // as JSON under --json, else after "error:" as every command's failure.
-  const refusal = error instanceof Errors.CLIError && !(error instanceof Errors.ExitError);
-  if ((json || refusal) && !(error instanceof Errors.ExitError)) {
+  const refusal = oclifError && !exit;
+  if (exit) {
+    process.exitCode = error.oclif.exit;
+  } else if (json || refusal) {
     const { failureJson, failureOf } = await import(
       new URL(fromSources ? 'cli/failures.ts' : 'cli-bundle/failures.js', root).href
     );

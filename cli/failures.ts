@@ -11,14 +11,26 @@
  * one line of JSON on stderr.
  */
 import { stripVTControlCharacters } from 'node:util';
-import { Errors } from '@oclif/core';
+import type { Errors } from '@oclif/core';
 import { Internal, InvalidInput, asAgendaError, isAgendaError } from '../contract/errors.js';
 import type { AgendaError } from '../contract/errors.js';
+
+/**
+ * Whether `thrown` is one of oclif's errors. Known by its shape (`oclif.exit`), not its class:
+ * the CLI's bundle has its own copy of oclif, and a plugin's command (help, autocomplete)
+ * throws from the plugin's.
+ */
+export function isOclifError(thrown: unknown): thrown is Errors.CLIError {
+  return (
+    thrown instanceof Error &&
+    typeof (thrown as { oclif?: { exit?: unknown } }).oclif?.exit === 'number'
+  );
+}
 
 /** Any thrown value as the {@link AgendaError} to report. */
 export function failureOf(thrown: unknown): AgendaError {
   if (isAgendaError(thrown)) return thrown;
-  if (thrown instanceof Errors.CLIError) {
+  if (isOclifError(thrown)) {
     return flagValueRefusal(thrown) ?? new InvalidInput(usageMessage(thrown), { cause: thrown });
   }
   const unexpected = asAgendaError(thrown);

@@ -4,7 +4,8 @@
  * opens with the package's description, which tells the repository's readers how the system
  * is built, not a user what to type first. Every other help page is oclif's.
  */
-import { Errors, Help } from '@oclif/core';
+import { Help } from '@oclif/core';
+import { isOclifError } from './failures.js';
 
 /** A thing to do, and the command lines (after `agenda`) that do it. */
 interface Task {
@@ -54,8 +55,7 @@ export default class AgendaHelp extends Help {
     try {
       await super.showHelp(argv);
     } catch (error) {
-      const unknown =
-        error instanceof Errors.CLIError ? /^Command (.+) not found\.$/.exec(error.message) : null;
+      const unknown = isOclifError(error) ? /^Command (.+) not found\.$/.exec(error.message) : null;
       if (unknown?.[1] === undefined) throw error;
       // bin/agenda.js took --json away from `help`, which has no such flag; the hook reads it
       // in the command line as typed.

@@ -317,4 +317,17 @@ test('the compiled binary (dist/, as people run it) logs in, lists, adds with a 
   const version = await run(['version', '--json']);
   t.is(version.code, 0, version.stderr);
   t.like(parseJsonLine(version.stdout), { nodeVersion: `node-${process.version}` });
+  // Their errors come from their copy of oclif, and still read as ours: one sentence, the
+  // exit code, nothing of oclif's own printing.
+  const unknown = await run(['help', 'evnt']);
+  t.is(unknown.code, 1);
+  t.is(
+    unknown.stderr,
+    'error: "evnt" is not an agenda command; did you mean "event"? (agenda --help lists them)\n',
+  );
+  const shell = await run(['autocomplete', 'fish', '--json']);
+  t.is(shell.code, 1);
+  t.like(parseJsonLine(shell.stderr), {
+    error: { code: 'invalid', message: '"fish" is not one of zsh, bash or powershell' },
+  });
 });
