@@ -11,8 +11,11 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes the index of changed occurrences by series away, as schemas before 12 had it. */
+const WITHOUT_DETACHED_INDEX = 'DROP INDEX events_by_detached_series;';
+
 /** Takes the origin of changed occurrences away, as schemas before 11 had it. */
-const WITHOUT_DETACHED = 'ALTER TABLE events DROP COLUMN detached_from;';
+const WITHOUT_DETACHED = `${WITHOUT_DETACHED_INDEX} ALTER TABLE events DROP COLUMN detached_from;`;
 
 /** Takes reminders away, as schemas before 10 had them. */
 const WITHOUT_REMINDERS = `${WITHOUT_DETACHED} ALTER TABLE events DROP COLUMN reminders;`;
