@@ -322,7 +322,10 @@ export const API_ROUTES = {
     answer: json<ScheduledAnswer>(200, 'event'),
     errors: ['conflict', 'not_found', 'forbidden', 'too_complex'],
   }),
-  /** Cancels the whole series, or with `occurrence=<instant>` only the occurrence starting then. */
+  /**
+   * Cancels the whole series, with the occurrences changed on their own, or with
+   * `occurrence=<instant>` only the occurrence starting then.
+   */
   cancelEvent: route({
     method: 'DELETE',
     path: '/v1/events/:eventId',

@@ -103,5 +103,14 @@ export const MAX_IMPORT_CHUNK_EVENTS = 200;
 export const MAX_IMPORTED_EVENTS = 5000;
 export const MAX_IMPORT_CHUNK_BYTES = 1024 * 1024;
 
+/**
+ * Most occurrences changed on their own that cancelling their series cancels with it. They
+ * go in the series' command, each an event written and its attendees told, so this bounds
+ * that command as {@link MAX_IMPORT_CHUNK_EVENTS} bounds an import request's. A series with
+ * more is refused until some of them are cancelled on their own, rather than cancelled
+ * with some of its moved occurrences left on everyone's calendar.
+ */
+export const MAX_DETACHED_CANCELLED_WITH_SERIES = MAX_IMPORT_CHUNK_EVENTS;
+
 /** Items per page of a list when the caller names no `limit`, and the most it may ask for. */
 export const MAX_PAGE_SIZE = 500;

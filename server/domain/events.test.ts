@@ -22,7 +22,8 @@ import {
   worldWith,
 } from './test-fixtures.js';
 import type { World } from './test-fixtures.js';
-import type { Notification } from './types.js';
+import type { CalendarEvent, Notification } from './types.js';
+import { MAX_DETACHED_CANCELLED_WITH_SERIES } from '../../contract/limits.js';
 
 const now = at('2025-06-01T00:00:00Z');
 const corp = group('corp', 'hierarchical', { boss: 0, manager: 1, manager2: 1, dev: 2 });
@@ -425,16 +426,23 @@ test('cancelling tells everyone who has not declined; only the organizer may', (
     [],
     [record({ id: 'e1', ...slot }, { bob: 'accepted', carol: 'pending', dan: 'declined' })],
   );
-  const d = cancelEvent({ actor: 'alice', eventId: 'e1', now }, { record: recordOf(world, 'e1') });
+  const d = cancelEvent(
+    { actor: 'alice', eventId: 'e1', now },
+    { record: recordOf(world, 'e1'), detached: [] },
+  );
   t.is(commit(world, d).events.get('e1')?.status, 'cancelled');
   t.deepEqual(told(d.notifications), ['alice:cancelled', 'bob:cancelled', 'carol:cancelled']);
   t.throws(
-    () => cancelEvent({ actor: 'bob', eventId: 'e1', now }, { record: recordOf(world, 'e1') }),
+    () =>
+      cancelEvent(
+        { actor: 'bob', eventId: 'e1', now },
+        { record: recordOf(world, 'e1'), detached: [] },
+      ),
     { instanceOf: Forbidden, message: /decline/ },
   );
   const again = cancelEvent(
     { actor: 'alice', eventId: 'e1', now },
-    { record: recordOf(commit(world, d), 'e1') },
+    { record: recordOf(commit(world, d), 'e1'), detached: [] },
   );
   t.deepEqual(again.mutations, []);
   t.throws(
@@ -628,6 +636,140 @@ test('changing one occurrence needs the organizer, a series, and an occurrence s
     instanceOf: InvalidInput,
     message: /does not repeat/,
   });
+});
+
+/** The events of `world` detached from the series `seriesId`, as the store finds them. */
+function detachedFrom(world: World, seriesId: string) {
+  return recordsOf(world).filter((r) => r.event.detachedFrom?.seriesId === seriesId);
+}
+
+test('cancelling a series cancels the occurrences changed on its own with it, and tells their attendees', (t) => {
+  const world = dailyWorld();
+  const once = commit(world, changeOccurrence(world, { changes: { title: 'Demo' } }));
+  const twice = commit(
+    once,
+    changeOccurrence(once, {
+      occurrenceStart: at('2025-06-05T09:00:00Z'),
+      newEventId: 'y',
+      changes: { start: at('2025-06-05T15:00:00Z') },
+    }),
+  );
+  const d = cancelEvent(
+    { actor: 'alice', eventId: 'd', now },
+    { record: recordOf(twice, 'd'), detached: detachedFrom(twice, 'd') },
+  );
+  const after = commit(twice, d);
+  t.deepEqual(
+    ['d', 'x', 'y'].map((id) => after.events.get(id)?.status),
+    ['cancelled', 'cancelled', 'cancelled'],
+  );
+  t.is(after.events.get('x')?.revision, 1);
+  t.is(d.result.id, 'd');
+  // Every attendee who has not declined hears of each: eve declined them all; bob, asked
+  // again about the moved one, has not.
+  t.deepEqual(
+    d.notifications.map((n) => (n.kind === 'event' ? `${n.to}:${n.change}:${n.eventId}` : '')),
+    [
+      'alice:cancelled:d',
+      'bob:cancelled:d',
+      'dev:cancelled:d',
+      'alice:cancelled:x',
+      'bob:cancelled:x',
+      'dev:cancelled:x',
+      'alice:cancelled:y',
+      'bob:cancelled:y',
+      'dev:cancelled:y',
+    ],
+  );
+  t.deepEqual(
+    listEvents(
+      { actor: 'bob', from: at('2025-06-01T00:00:00Z'), to: at('2025-06-10T00:00:00Z') },
+      { events: recordsOf(after) },
+    ).filter((e) => e.status !== 'cancelled'),
+    [],
+  );
+});
+
+test('only the whole series takes its detached occurrences along, and only live ones', (t) => {
+  const world = dailyWorld();
+  const once = commit(world, changeOccurrence(world, { changes: { title: 'Demo' } }));
+  // Cancelling another occurrence leaves the detached one alone, as before.
+  const occurrence = commit(
+    once,
+    cancelOccurrence(
+      { actor: 'alice', eventId: 'd', occurrenceStart: at('2025-06-04T09:00:00Z'), now },
+      { record: recordOf(once, 'd') },
+    ),
+  );
+  t.is(occurrence.events.get('x')?.status, 'confirmed');
+  // So does cancelling the detached event on its own: the series stays.
+  const alone = commit(
+    once,
+    cancelEvent(
+      { actor: 'alice', eventId: 'x', now },
+      { record: recordOf(once, 'x'), detached: detachedFrom(once, 'x') },
+    ),
+  );
+  t.is(alone.events.get('x')?.status, 'cancelled');
+  t.is(alone.events.get('d')?.status, 'confirmed');
+  // A detached event already cancelled is not cancelled again, nor its attendees told.
+  const d = cancelEvent(
+    { actor: 'alice', eventId: 'd', now },
+    { record: recordOf(alone, 'd'), detached: detachedFrom(alone, 'd') },
+  );
+  t.deepEqual(
+    d.mutations.map((m) => (m.kind === 'updateEvent' ? m.event.id : m.kind)),
+    ['d'],
+  );
+  t.true(d.notifications.every((n) => n.kind === 'event' && n.eventId === 'd'));
+  // Events detached from another series are none of this one's.
+  const other = record({
+    id: 'z',
+    start: at('2025-06-03T12:00:00Z'),
+    detachedFrom: { seriesId: 'other', occurrenceStart: at('2025-06-03T12:00:00Z') },
+  });
+  const ignored = cancelEvent(
+    { actor: 'alice', eventId: 'd', now },
+    { record: recordOf(once, 'd'), detached: [...detachedFrom(once, 'd'), other] },
+  );
+  t.deepEqual(
+    ignored.mutations.map((m) => (m.kind === 'updateEvent' ? m.event.id : m.kind)),
+    ['d', 'x'],
+  );
+});
+
+test('cancelling a series checks the detached occurrences as cancelling each would, and bounds them', (t) => {
+  const world = dailyWorld();
+  const series = { record: recordOf(world, 'd') };
+  const detached = (id: string, fields: Partial<CalendarEvent> = {}) =>
+    record(
+      {
+        id,
+        start: at('2025-06-03T09:00:00Z'),
+        detachedFrom: { seriesId: 'd', occurrenceStart: at('2025-06-03T09:00:00Z') },
+        ...fields,
+      },
+      fields.organizer === undefined ? {} : { alice: 'accepted' },
+    );
+  // One organized by someone else cannot come from detaching, but would not be cancelled.
+  t.throws(
+    () =>
+      cancelEvent(
+        { actor: 'alice', eventId: 'd', now },
+        { ...series, detached: [detached('z', { organizer: 'bob' })] },
+      ),
+    { instanceOf: Forbidden },
+  );
+  const many = Array.from({ length: MAX_DETACHED_CANCELLED_WITH_SERIES + 1 }, (_, i) =>
+    detached(`x${i}`),
+  );
+  t.notThrows(() =>
+    cancelEvent({ actor: 'alice', eventId: 'd', now }, { ...series, detached: many.slice(1) }),
+  );
+  t.throws(
+    () => cancelEvent({ actor: 'alice', eventId: 'd', now }, { ...series, detached: many }),
+    { instanceOf: InvalidInput, message: /cancel some of them first/ },
+  );
 });
 
 test('a flat-group occurrence that moves waits for everyone again', (t) => {

@@ -22,7 +22,7 @@ import { conflictError, conflictingSubset, findConflicts, occurrencesIn } from '
 import type { CommitmentIndex } from './conflicts.js';
 import { compareText, decide, eventNotice } from './decisions.js';
 import { membershipOf } from './groups.js';
-import { MAX_INVITEES } from '../../contract/limits.js';
+import { MAX_DETACHED_CANCELLED_WITH_SERIES, MAX_INVITEES } from '../../contract/limits.js';
 import {
   compareOccurrenceKeys,
   decodeCursor,
@@ -681,14 +681,28 @@ export interface EventContext {
   readonly record: EventRecord | undefined;
 }
 
+export interface CancelEventContext extends EventContext {
+  /**
+   * The live events detached from it (its occurrences changed on their own), up to one more
+   * than {@link MAX_DETACHED_CANCELLED_WITH_SERIES}, so that a series with too many is seen
+   * to have them. Cancelled events, and events detached from another series, are ignored.
+   */
+  readonly detached: readonly EventRecord[];
+}
+
 /**
- * The organizer cancels the event (the whole series). Every attendee who has not declined
- * is told. Cancelling a cancelled event changes nothing.
- * @throws NotFound, Forbidden (not the organizer: decline instead).
+ * The organizer cancels the event (the whole series), and with it the occurrences changed
+ * on their own (`detachedFrom` it): deleting "all events" of a series in a calendar leaves
+ * no moved occurrence behind. Everything goes in one decision, so a replica never has the
+ * series gone and a moved occurrence still on, and every attendee of each who has not
+ * declined is told it is cancelled. Cancelling a cancelled event changes nothing.
+ * @throws NotFound, Forbidden (not the organizer: decline instead; or of a detached
+ * event, which only the series' organizer can have made), InvalidInput (more detached
+ * events than {@link MAX_DETACHED_CANCELLED_WITH_SERIES}).
  */
 export function cancelEvent(
   command: CancelEventCommand,
-  context: EventContext,
+  context: CancelEventContext,
 ): Decision<EventDetailsView> {
   const { record } = requireAttendance(context.record, command.eventId, command.actor);
   if (record.event.organizer !== command.actor) {
@@ -698,18 +712,38 @@ export function cancelEvent(
   }
   if (record.event.status === 'cancelled')
     return decide(eventDetailsView(record, 'accepted', false), [], []);
-  const event: CalendarEvent = {
-    ...record.event,
-    status: 'cancelled',
-    updatedAt: command.now,
-    revision: record.event.revision + 1,
-  };
+  const detached = context.detached.filter(
+    (r) => r.event.detachedFrom?.seriesId === record.event.id && r.event.status !== 'cancelled',
+  );
+  if (detached.length > MAX_DETACHED_CANCELLED_WITH_SERIES) {
+    throw new InvalidInput(
+      `more than ${MAX_DETACHED_CANCELLED_WITH_SERIES} occurrences of this series were changed on their own, too many to cancel with it: cancel some of them first`,
+      { field: 'eventId' },
+    );
+  }
+  // Only the series' organizer detaches its occurrences, so this never refuses; it is
+  // checked all the same, as cancelling each of them alone would check it.
+  for (const r of detached) requireOrganizer(r, r.event.id, command.actor, 'cancel');
+
+  const cancel = (r: EventRecord): EventRecord => ({
+    event: {
+      ...r.event,
+      status: 'cancelled',
+      updatedAt: command.now,
+      revision: r.event.revision + 1,
+    },
+    attendees: r.attendees,
+  });
+  const series = cancel(record);
+  const cancelled = [series, ...detached.map(cancel)];
   return decide(
-    eventDetailsView({ event, attendees: record.attendees }, 'accepted', false),
-    [{ kind: 'updateEvent', event }],
-    record.attendees
-      .filter((a) => a.status !== 'declined')
-      .map((a) => eventNotice(a.username, 'cancelled', event.id, command.actor)),
+    eventDetailsView(series, 'accepted', false),
+    cancelled.map((r): Mutation => ({ kind: 'updateEvent', event: r.event })),
+    cancelled.flatMap((r) =>
+      r.attendees
+        .filter((a) => a.status !== 'declined')
+        .map((a) => eventNotice(a.username, 'cancelled', r.event.id, command.actor)),
+    ),
   );
 }
 

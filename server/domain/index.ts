@@ -48,7 +48,7 @@
  * | `createEvent` | actor, eventId, now, draft, with? \| group?, allowConflict? | existingUsers, group, events | `ScheduledEvent` |
  * | `updateEvent` | actor, eventId, now, changes, invite?, allowConflict? | record, existingUsers, events | `ScheduledEvent` |
  * | `importEvent` | actor, eventId, now, uid, details, allowConflict? | existing (by UID), commitments | `EventImport` |
- * | `cancelEvent` | actor, eventId, now | record | `EventDetailsView` |
+ * | `cancelEvent` | actor, eventId, now | record, detached | `EventDetailsView` |
  * | `cancelOccurrence` | actor, eventId, occurrenceStart, now | record | `EventDetailsView` |
  * | `updateOccurrence` | actor, eventId, occurrenceStart, newEventId, now, changes, allowConflict? | record, events | `ScheduledEvent` |
  * | `acceptInvitation` | actor, eventId, now, allowConflict? | record, events | `EventDetailsView` |
@@ -144,6 +144,7 @@ export {
 } from './events.js';
 export type {
   CancelEventCommand,
+  CancelEventContext,
   CancelOccurrenceCommand,
   CreateEventCommand,
   CreateEventContext,

@@ -218,6 +218,12 @@ export const LOADS = {
   // ?1 the group, ?2 now, ?3 the page size: its events not over, whatever their status.
   groupEventsPage: `SELECT ${EVENT_COLUMNS} FROM events e
     WHERE e.group_name = ?1 AND e.series_end > ?2 ORDER BY e.series_end, e.id LIMIT ?3`,
+  // ?1 the series, ?2 its organizer, ?3 the most to load: the live events detached from it,
+  // through events_by_detached_series (whose conditions are repeated for SQLite to use it).
+  liveEventsDetachedFrom: `SELECT ${EVENT_COLUMNS} FROM events e
+    WHERE e.detached_from IS NOT NULL AND e.status <> 'cancelled'
+      AND json_extract(e.detached_from, '$.seriesId') = ?1 AND e.organizer = ?2
+    ORDER BY e.id LIMIT ?3`,
   accountDeletion: 'SELECT deleted_at, purged_at FROM deleted_users WHERE username = ?',
   accountsBeingPurged: `SELECT username FROM deleted_users WHERE purged_at IS NULL
     ORDER BY deleted_at, username LIMIT ?`,
@@ -446,6 +452,7 @@ export class CalendarRows {
   private readonly groupNamesOfUser: PreparedStatement;
   private readonly blockedGroupsOfUser: PreparedStatement;
   private readonly groupEventsPageOf: PreparedStatement;
+  private readonly liveEventsDetachedFromSeries: PreparedStatement;
   private readonly accountDeletionOf: PreparedStatement;
   private readonly accountsBeingPurgedRows: PreparedStatement;
 
@@ -483,6 +490,7 @@ export class CalendarRows {
     this.groupNamesOfUser = statements.prepare(LOADS.groupNamesOfUser);
     this.blockedGroupsOfUser = statements.prepare(LOADS.blockedGroupsOfUser);
     this.groupEventsPageOf = statements.prepare(LOADS.groupEventsPage);
+    this.liveEventsDetachedFromSeries = statements.prepare(LOADS.liveEventsDetachedFrom);
     this.accountDeletionOf = statements.prepare(LOADS.accountDeletion);
     this.accountsBeingPurgedRows = statements.prepare(LOADS.accountsBeingPurged);
   }
@@ -719,6 +727,14 @@ export class CalendarRows {
   /** Up to `limit` of the group's events not over at `now` (any status), soonest ending first. */
   groupEventsPage(group: string, now: Millis, limit: number): EventRecord[] {
     return this.groupEventsPageOf.all([group, now, limit]).map(eventRecordOf);
+  }
+
+  /**
+   * Up to `limit` live events (not cancelled) detached from the series — its occurrences
+   * changed on their own — that `organizer` organizes, by id.
+   */
+  liveEventsDetachedFrom(series: EventId, organizer: Username, limit: number): EventRecord[] {
+    return this.liveEventsDetachedFromSeries.all([series, organizer, limit]).map(eventRecordOf);
   }
 
   /** The deletion of the account that had this username, if it was deleted. */

@@ -50,6 +50,7 @@ import {
   Unauthenticated,
   isAgendaError,
 } from '../../contract/errors.js';
+import { MAX_DETACHED_CANCELLED_WITH_SERIES } from '../../contract/limits.js';
 import type { FeedRow, SessionRow } from './calendar-rows.js';
 import { deleteAccount, purgeAccount } from './account-deletion.js';
 import type { RegistryAccess, RowReader, RowWriter } from './decision.js';
@@ -410,15 +411,30 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     return commit(env, updateEvent(command, { record, existingUsers, events }));
   },
 
-  'event.cancel': (body, env) =>
-    commitAs(
+  'event.cancel': (body, env) => {
+    const actor = env.actor();
+    const record = env.rows.event(body.eventId);
+    // The occurrences changed on their own go with their series: one more than may go is
+    // loaded, so that a series with too many is refused rather than cancelled without some
+    // of them. They are looked for only when the series is the actor's to cancel and still
+    // live (else nothing is cancelled), and only among the actor's events: only the
+    // organizer detaches occurrences.
+    const detached =
+      record === undefined ||
+      record.event.organizer !== actor ||
+      record.event.status === 'cancelled'
+        ? []
+        : env.rows.liveEventsDetachedFrom(
+            body.eventId,
+            actor,
+            MAX_DETACHED_CANCELLED_WITH_SERIES + 1,
+          );
+    return commitAs(
       env,
-      cancelEvent(
-        { actor: env.actor(), eventId: body.eventId, now: env.now },
-        { record: env.rows.event(body.eventId) },
-      ),
+      cancelEvent({ actor, eventId: body.eventId, now: env.now }, { record, detached }),
       asEvent,
-    ),
+    );
+  },
 
   'event.cancelOccurrence': (body, env) =>
     commitAs(

@@ -239,6 +239,15 @@ export class TrackedRows implements RowReader {
     return records;
   }
 
+  liveEventsDetachedFrom(series: EventId, organizer: Username, limit: number): EventRecord[] {
+    // Only the organizer's own events are looked at, and they are all in their agenda:
+    // detaching an occurrence, or changing or cancelling what it became, stamps it.
+    this.journal.read(KEYS.agenda(organizer));
+    const records = this.rows.liveEventsDetachedFrom(series, organizer, limit);
+    for (const r of records) this.journal.read(KEYS.event(r.event.id));
+    return records;
+  }
+
   accountDeletion(username: Username): AccountDeletionRow | undefined {
     this.journal.read(KEYS.user(username));
     return this.rows.accountDeletion(username);

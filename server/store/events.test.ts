@@ -406,6 +406,100 @@ test('one occurrence changed on its own: the series loses it and a stored event 
   );
 });
 
+test('cancelling a series cancels its occurrences changed on their own in the same entry; one occurrence or one of them alone stays as it was', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice', 'bob');
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { ...oneHour('Gym', '2025-02-03T17:00:00Z'), recurrence: 'FREQ=WEEKLY;COUNT=4' },
+      with: ['bob'],
+    },
+    { ids: ['gym'] },
+  );
+  c.ok('bob', { type: 'invitation.accept', eventId: 'gym' });
+  const detach = (iso: string, id: string, changes: { title?: string; start?: number }) =>
+    c.ok(
+      'alice',
+      { type: 'event.updateOccurrence', eventId: 'gym', occurrenceStart: at(iso), changes },
+      { ids: [id] },
+    );
+  detach('2025-02-10T17:00:00Z', 'pool', { title: 'Gym (pool)' });
+  detach('2025-02-17T17:00:00Z', 'tuesday', { start: at('2025-02-18T17:00:00Z') });
+  const listed = (who: string) =>
+    c
+      .read(who, { type: 'event.list', ...FEB })
+      .events.map((e) => `${e.start.slice(0, 10)} ${e.id} ${e.status}`);
+
+  // Cancelling one occurrence of the series leaves the changed ones alone.
+  c.ok('alice', {
+    type: 'event.cancelOccurrence',
+    eventId: 'gym',
+    occurrenceStart: at('2025-02-24T17:00:00Z'),
+  });
+  t.deepEqual(listed('bob'), [
+    '2025-02-03 gym confirmed',
+    '2025-02-10 pool confirmed',
+    '2025-02-18 tuesday confirmed',
+  ]);
+
+  // Only the organizer cancels the series, and so its changed occurrences.
+  t.is(c.refused('bob', { type: 'event.cancel', eventId: 'gym' }).code, 'forbidden');
+  t.is(c.read('bob', { type: 'event.show', eventId: 'pool' }).event.status, 'confirmed');
+
+  const sent = c.send('alice', { type: 'event.cancel', eventId: 'gym' });
+  if (!sent.ok) return t.fail(sent.error.message);
+  t.is(sent.result.event.id, 'gym');
+  t.deepEqual(
+    sent.notifications.map((n) => (n.kind === 'event' ? `${n.to} ${n.change} ${n.eventId}` : '')),
+    [
+      'alice cancelled gym',
+      'bob cancelled gym',
+      'alice cancelled pool',
+      'bob cancelled pool',
+      'alice cancelled tuesday',
+      'bob cancelled tuesday',
+    ],
+  );
+  t.deepEqual(listed('bob'), [
+    '2025-02-03 gym cancelled',
+    '2025-02-10 pool cancelled',
+    '2025-02-18 tuesday cancelled',
+  ]);
+  // Cancelled, they free the organizer's hours as the series does.
+  c.ok('alice', { type: 'event.create', draft: oneHour('Swim', '2025-02-18T17:00:00Z') });
+  // A second cancel of the series changes nothing and tells no one.
+  const again = c.send('alice', { type: 'event.cancel', eventId: 'gym' });
+  t.true(again.ok);
+  if (again.ok) t.deepEqual(again.notifications, []);
+
+  // One changed occurrence cancelled on its own leaves its series as it was.
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { ...oneHour('Yoga', '2025-02-04T07:00:00Z'), recurrence: 'FREQ=WEEKLY;COUNT=2' },
+    },
+    { ids: ['yoga'] },
+  );
+  c.ok(
+    'alice',
+    {
+      type: 'event.updateOccurrence',
+      eventId: 'yoga',
+      occurrenceStart: at('2025-02-11T07:00:00Z'),
+      changes: { title: 'Yoga outside' },
+    },
+    { ids: ['outside'] },
+  );
+  t.deepEqual(
+    c.ok('alice', { type: 'event.cancel', eventId: 'outside' }).event.status,
+    'cancelled',
+  );
+  t.is(c.read('alice', { type: 'event.show', eventId: 'yoga' }).event.status, 'confirmed');
+});
+
 test('export gives the agenda as iCalendar; import creates each draft with its own id and reports refusals', async (t) => {
   const c = new StoreClient(await openStore());
   c.register('alice', 'bob');

@@ -96,6 +96,19 @@ test('invitations, group events and memberships have their own indexes', async (
   t.true((all.get('groupsOfUser') ?? []).some((s) => s.includes('members_by_user')));
 });
 
+test("cancelling a series finds the occurrences changed on their own by the series' index, in its order", async (t) => {
+  const steps = (await plans()).get('liveEventsDetachedFrom') ?? [];
+  t.true(
+    steps.some((s) => /^SEARCH e USING INDEX events_by_detached_series \(<expr>=\?\)/.test(s)),
+    steps.join('\n'),
+  );
+  // The index holds the events by id within a series: no sort before the limit.
+  t.false(
+    steps.some((s) => s.includes('TEMP B-TREE')),
+    steps.join('\n'),
+  );
+});
+
 test('an import loads commitments window by window with the time indexes, and finds UIDs by index', async (t) => {
   const all = await plans();
   const commitments = all.get('commitmentsInWindows') ?? [];

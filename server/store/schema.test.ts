@@ -11,8 +11,11 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes the index of changed occurrences by series away, as schemas before 12 had it. */
+const WITHOUT_DETACHED_INDEX = 'DROP INDEX events_by_detached_series;';
+
 /** Takes the origin of changed occurrences away, as schemas before 11 had it. */
-const WITHOUT_DETACHED = 'ALTER TABLE events DROP COLUMN detached_from;';
+const WITHOUT_DETACHED = `${WITHOUT_DETACHED_INDEX} ALTER TABLE events DROP COLUMN detached_from;`;
 
 /** Takes reminders away, as schemas before 10 had them. */
 const WITHOUT_REMINDERS = `${WITHOUT_DETACHED} ALTER TABLE events DROP COLUMN reminders;`;
@@ -348,6 +351,51 @@ test('a schema 10 image is migrated: its events came from no series, and occurre
   try {
     const row = db.exec("SELECT detached_from FROM events WHERE id = 'once'")[0]?.values[0];
     t.deepEqual(JSON.parse(String(row?.[0])), { seriesId: 'daily', occurrenceStart: start + DAY });
+  } finally {
+    db.close();
+  }
+});
+
+test('a schema 11 image is migrated: its changed occurrences are found by series, and go when their series is cancelled', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const start = at('2025-02-10T08:00:00Z');
+  before.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { title: 'Daily', start, end: start + 3_600_000, recurrence: 'FREQ=DAILY' },
+    },
+    { ids: ['daily'] },
+  );
+  before.ok(
+    'alice',
+    {
+      type: 'event.updateOccurrence',
+      eventId: 'daily',
+      occurrenceStart: start + DAY,
+      changes: { title: 'Once' },
+    },
+    { ids: ['once'] },
+  );
+  const v11 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_DETACHED_INDEX} UPDATE store_meta SET value = 11 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v11);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  after.ok('alice', { type: 'event.cancel', eventId: 'daily' });
+  t.is(after.read('alice', { type: 'event.show', eventId: 'once' }).event.status, 'cancelled');
+  const db = new SQL.Database(after.store.snapshot());
+  try {
+    const index = db.exec(
+      "SELECT name FROM sqlite_master WHERE name = 'events_by_detached_series'",
+    )[0]?.values;
+    t.deepEqual(index, [['events_by_detached_series']]);
   } finally {
     db.close();
   }
