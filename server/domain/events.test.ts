@@ -23,7 +23,7 @@ import {
 } from './test-fixtures.js';
 import type { World } from './test-fixtures.js';
 import type { CalendarEvent, Notification } from './types.js';
-import { MAX_DETACHED_CANCELLED_WITH_SERIES } from '../../contract/limits.js';
+import { MAX_DETACHED_CANCELLED_WITH_SERIES, MAX_EXCEPTIONS } from '../../contract/limits.js';
 
 const now = at('2025-06-01T00:00:00Z');
 const corp = group('corp', 'hierarchical', { boss: 0, manager: 1, manager2: 1, dev: 2 });
@@ -483,6 +483,37 @@ test('one occurrence of a series can be cancelled', (t) => {
         { record: recordOf(world, 'd') },
       ),
     { instanceOf: NotFound },
+  );
+});
+
+test('a series holds at most MAX_EXCEPTIONS cancelled or changed occurrences', (t) => {
+  const day = 86_400_000;
+  const first = at('2025-06-02T09:00:00Z');
+  const daily = (exceptions: number[]) =>
+    record({
+      id: 'd',
+      start: first,
+      recurrence: { rule: { freq: 'DAILY', interval: 1, count: MAX_EXCEPTIONS + 10 }, exceptions },
+    });
+  const world = worldWith(
+    [],
+    [daily(Array.from({ length: MAX_EXCEPTIONS }, (_, i) => first + i * day))],
+  );
+  const next = first + MAX_EXCEPTIONS * day;
+  t.throws(
+    () =>
+      cancelOccurrence(
+        { actor: 'alice', eventId: 'd', occurrenceStart: next, now },
+        { record: recordOf(world, 'd') },
+      ),
+    { instanceOf: InvalidInput, message: /the most one may have/ },
+  );
+  const roomy = worldWith([], [daily([])]);
+  t.notThrows(() =>
+    cancelOccurrence(
+      { actor: 'alice', eventId: 'd', occurrenceStart: next, now },
+      { record: recordOf(roomy, 'd') },
+    ),
   );
 });
 

@@ -22,7 +22,11 @@ import { conflictError, conflictingSubset, findConflicts, occurrencesIn } from '
 import type { CommitmentIndex } from './conflicts.js';
 import { compareText, decide, eventNotice } from './decisions.js';
 import { membershipOf } from './groups.js';
-import { MAX_DETACHED_CANCELLED_WITH_SERIES, MAX_INVITEES } from '../../contract/limits.js';
+import {
+  MAX_DETACHED_CANCELLED_WITH_SERIES,
+  MAX_EXCEPTIONS,
+  MAX_INVITEES,
+} from '../../contract/limits.js';
 import {
   compareOccurrenceKeys,
   decodeCursor,
@@ -53,6 +57,7 @@ import type {
   Mutation,
   Notification,
   Occurrence,
+  Recurrence,
   Username,
 } from './types.js';
 import type { ScheduledEvent } from '../../contract/views.js';
@@ -553,10 +558,9 @@ export function updateOccurrence(
     revision: 0,
     detachedFrom: { seriesId: series.id, occurrenceStart: occurrence.start },
   };
-  const exceptions = [...series.recurrence.exceptions, occurrence.start].sort((a, b) => a - b);
   const remaining: CalendarEvent = {
     ...series,
-    recurrence: { ...series.recurrence, exceptions },
+    recurrence: withException(series.recurrence, occurrence.start),
     updatedAt: command.now,
     revision: series.revision + 1,
   };
@@ -747,6 +751,22 @@ export function cancelEvent(
   );
 }
 
+/**
+ * `recurrence` with the occurrence starting at `start` removed, as an exception. A series
+ * holds at most {@link MAX_EXCEPTIONS} of them, as one written whole is allowed (validation.ts):
+ * every expansion of the series skips them, so they bound its cost as its rule does.
+ * @throws InvalidInput when the series has as many as it may.
+ */
+function withException(recurrence: Recurrence, start: Millis): Recurrence {
+  if (recurrence.exceptions.length >= MAX_EXCEPTIONS) {
+    throw new InvalidInput(
+      `the series has ${MAX_EXCEPTIONS} cancelled or changed occurrences already, the most one may have: end it and start a new one`,
+      { field: 'occurrence' },
+    );
+  }
+  return { ...recurrence, exceptions: [...recurrence.exceptions, start].sort((a, b) => a - b) };
+}
+
 export interface CancelOccurrenceCommand {
   readonly actor: Username;
   readonly eventId: EventId;
@@ -776,12 +796,9 @@ export function cancelOccurrence(
       `the event has no occurrence starting at ${new Date(command.occurrenceStart).toISOString()}`,
     );
   }
-  const exceptions = [...before.recurrence.exceptions, command.occurrenceStart].sort(
-    (a, b) => a - b,
-  );
   const event: CalendarEvent = {
     ...before,
-    recurrence: { ...before.recurrence, exceptions },
+    recurrence: withException(before.recurrence, command.occurrenceStart),
     updatedAt: command.now,
     revision: before.revision + 1,
   };

@@ -9,7 +9,7 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
   static override summary =
     'Cancel an event you organize (all occurrences, or one with --occurrence or its #n); attendees are told.';
   static override description =
-    '--occurrence takes the day of the occurrence (2026-12-14, dec 14, monday, tomorrow: a day in --tz, else the local zone) when the event happens once that day; when it happens several times that day, the command lists them and asks for the time (--occurrence "2026-12-14 09:00"). A #n from a listing names its row: for a recurring event, that one occurrence.';
+    '--occurrence takes the day of the occurrence (2026-12-14, dec 14, monday, tomorrow: a day in --tz, else the local zone) when the event happens once that day; when it happens several times that day, the command lists them and asks for the time (--occurrence "2026-12-14 09:00"). A #n from a listing names its row: for a recurring event, that one occurrence. Cancelling a whole series also cancels the occurrences changed on their own (agenda event update --occurrence), wherever they were moved.';
   static override examples = [
     '<%= config.bin %> event cancel 3f2c… --occurrence 2026-12-14',
     '<%= config.bin %> event cancel 3f2c… --occurrence "next monday"',
