@@ -328,8 +328,11 @@ export class GatewayClient {
     const within = budget === undefined || budget === null ? '' : ` within ${budget.seconds} s`;
     const message = `service unavailable: no gateway answered${within} (tried ${failures.join('; ')})`;
     if (write !== undefined && sent) {
+      // The key is said once, to match the request in the gateways' logs: the CLI cannot
+      // send it again (a command run again is a new write), so what is left to the person
+      // is to look before repeating the change.
       throw new Unavailable(
-        `${message}. The change may or may not have been made: check (e.g. agenda event list) before repeating it; it was sent with idempotency-key ${write.idempotencyKey}, under which a retry applies at most once`,
+        `${message}. The change may or may not have been made (it was sent with idempotency-key ${write.idempotencyKey}): check, e.g. with agenda event list, before repeating it`,
       );
     }
     throw new Unavailable(message);
@@ -396,10 +399,8 @@ export class GatewayClient {
     const wire = parseErrorBody(body);
     if (status === 503) {
       // A gateway may answer 503 once it has passed the request on (its deadline ran out).
-      return new GatewayUnreachable(
-        `unavailable${wire === undefined ? '' : `: ${wire.message}`}`,
-        true,
-      );
+      const reason = wire === undefined ? '' : withoutRetryHint(wire.message);
+      return new GatewayUnreachable(`unavailable${reason === '' ? '' : `: ${reason}`}`, true);
     }
     if (wire === undefined) {
       return new Internal(`${server.host} answered ${status} without an error body`);
@@ -523,6 +524,17 @@ function fixedToken(token: string): AccessTokens {
     current: () => Promise.resolve(token),
     renewed: () => Promise.resolve(undefined),
   };
+}
+
+/**
+ * A gateway's 503 reason without the advice it gives its clients: the gateway ends it with
+ * "retry with idempotency-key <key>" for a write, "try again later" for a read
+ * (server/gateway/service-calls.ts), which a person at the CLI cannot act on — a command
+ * run again is a new write, with a key of its own — and which would name the key once per
+ * gateway. What the CLI advises is said once, after every gateway's reason.
+ */
+export function withoutRetryHint(message: string): string {
+  return message.replace(/[;,.]?\s*(?:retry with idempotency-key \S+|try again later)\s*$/, '');
 }
 
 /** The `error` member of an error body, when the body is one. */
