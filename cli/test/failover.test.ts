@@ -1,7 +1,9 @@
 import test from 'ava';
 import EventAdd from '../commands/event/add.js';
 import EventList from '../commands/event/list.js';
-import { parseServerList } from '../http/gateway-client.js';
+import { readFile } from 'node:fs/promises';
+import { Unavailable } from '../../contract/errors.js';
+import { GatewayClient, parseServerList } from '../http/gateway-client.js';
 import {
   BlackHoleGateway,
   FakeGateway,
@@ -239,9 +241,14 @@ test('a read gives up within 2.5 s (the command within 3 s) when no gateway can 
   );
 });
 
-test('a read whose gateway takes the connection but never answers gives up at 2.5 s, saying which gateways it had no time for', async (t) => {
-  const hung = await FakeGateway.start(tls);
-  hung.on('GET', '/v1/events', () => new Promise<undefined>(() => undefined));
+/** A gateway that takes the connection and the request and never answers (its services hung). */
+async function hungGateway(): Promise<FakeGateway> {
+  const gateway = await FakeGateway.start(tls);
+  return gateway.on('GET', '/v1/events', () => new Promise<undefined>(() => undefined));
+}
+
+test("a hung gateway gets its share of a read's budget, not all of it: the next gateway answers", async (t) => {
+  const hung = await hungGateway();
   const live = await liveGateway();
   t.teardown(() => Promise.all([hung.close(), live.close()]));
   const configDir = await temporaryConfigDir();
@@ -255,16 +262,105 @@ test('a read whose gateway takes the connection but never answers gives up at 2.
     configDir,
   ]);
   const elapsed = Date.now() - started;
+  t.is(run.exitCode, 0, run.stderr);
+  t.deepEqual(parseJsonLine(run.stdout), { events: [] });
+  t.is(hung.requestsTo('GET', '/v1/events').length, 1);
+  t.is(live.requestsTo('GET', '/v1/events').length, 1);
+  // About half the budget went to the hung gateway; the bound leaves a loaded machine slack.
+  t.true(elapsed < 2_500, `took ${elapsed} ms`);
+});
+
+test('two hung gateways: exit 5 within the read budget, each named with the time it was given', async (t) => {
+  const first = await hungGateway();
+  const second = await hungGateway();
+  const live = await liveGateway();
+  t.teardown(() => Promise.all([first.close(), second.close(), live.close()]));
+  const configDir = await temporaryConfigDir();
+  await logIn(live, tls, configDir);
+  const started = Date.now();
+  const run = await runCommand(EventList, [
+    '--json',
+    '--server',
+    `${first.url},${second.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  const elapsed = Date.now() - started;
   t.is(run.exitCode, 5);
-  // At the budget, not before; the upper bound leaves a loaded machine its slack (the
-  // answer's own timeout, without the budget, would be 15 s).
-  t.true(elapsed >= 2_400 && elapsed < 4_500, `took ${elapsed} ms`);
+  // At the budget, counted from the command's start, not before; the upper bound leaves a
+  // loaded machine its slack (each gateway's own timeout, without the budget, is 15 s).
+  t.true(elapsed >= 2_000 && elapsed < 3_500, `took ${elapsed} ms`);
   const { error } = parseJsonLine(run.stderr) as { error: { message: string } };
-  t.true(
-    error.message.includes(`${new URL(hung.url).host}: no answer within 2.5 s`),
-    error.message,
-  );
-  t.true(error.message.includes(`not tried in time: ${new URL(live.url).host}`), error.message);
+  t.regex(error.message, /^service unavailable: no gateway answered within 2.5 s \(tried /);
+  for (const gateway of [first, second]) {
+    t.is(gateway.requestsTo('GET', '/v1/events').length, 1);
+    t.regex(
+      error.message,
+      new RegExp(`${new URL(gateway.url).host}: no answer within 1(\\.\\d)? s`),
+      error.message,
+    );
+  }
+  t.notRegex(error.message, /not tried in time/);
+});
+
+test("a read's budget counts from the command's start until a gateway answers; later reads have a whole one", async (t) => {
+  const hung = await hungGateway();
+  const live = await liveGateway();
+  t.teardown(() => Promise.all([hung.close(), live.close()]));
+  const ca = await readFile(tls.caFile, 'utf8');
+  const list = { method: 'GET', path: '/v1/events', authenticated: false } as const;
+  const timed = async (client: GatewayClient): Promise<{ ms: number; error: unknown }> => {
+    const started = Date.now();
+    const error = await client.call(list).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    return { ms: Date.now() - started, error };
+  };
+
+  // A command 1.5 s old when it reads: 1 s of the 2.5 s is left (no gateway answered yet).
+  const late = new GatewayClient({
+    servers: [new URL(hung.url)],
+    ca,
+    startedAt: Date.now() - 1_500,
+  });
+  t.teardown(() => late.close());
+  const first = await timed(late);
+  t.true(first.error instanceof Unavailable, String(first.error));
+  t.regex(String((first.error as Error).message), /no gateway answered within 2.5 s/);
+  t.true(first.ms >= 900 && first.ms < 2_000, `took ${first.ms} ms`);
+
+  // Once a gateway has answered, the service is up: a read has its whole budget again.
+  let asked = 0;
+  const flaky = await FakeGateway.start(tls);
+  t.teardown(() => flaky.close());
+  flaky.on('GET', '/v1/events', () => {
+    asked += 1;
+    return asked === 1
+      ? { status: 200, json: { events: [] } }
+      : new Promise<undefined>(() => undefined);
+  });
+  const answered = new GatewayClient({
+    servers: [new URL(flaky.url)],
+    ca,
+    startedAt: Date.now() - 1_500,
+  });
+  t.teardown(() => answered.close());
+  await answered.call(list);
+  const whole = await timed(answered);
+  t.true(whole.error instanceof Unavailable, String(whole.error));
+  t.true(whole.ms >= 2_300 && whole.ms < 4_000, `took ${whole.ms} ms`);
+
+  // A command older than the budget (a read after a prompt, or in a long watch): a whole one.
+  const old = new GatewayClient({
+    servers: [new URL(hung.url)],
+    ca,
+    startedAt: Date.now() - 60_000,
+  });
+  t.teardown(() => old.close());
+  const after = await timed(old);
+  t.true(after.error instanceof Unavailable, String(after.error));
+  t.true(after.ms >= 2_300 && after.ms < 4_000, `took ${after.ms} ms`);
 });
 
 test('a write keeps its longer deadline; its failure says whether it may have been made, and how to check', async (t) => {
