@@ -242,6 +242,7 @@ export class GatewayClient {
                 attempt?.signal ?? signal,
                 { attempt },
               );
+              attempt?.answering();
               const body = await readBody(response, server, attempt);
               const contentType = headerValue(response.headers['content-type']);
               if (response.statusCode >= 200 && response.statusCode < 300) {
@@ -419,7 +420,10 @@ export class GatewayClient {
       body = call.calendar;
     }
     const read = call.method === 'GET';
-    const timeout = attempt === undefined ? this.timeoutMs : attempt.remainingMs;
+    // A read waits for the answer its share of the budget, and for the body's next chunk
+    // what is left of the whole budget (see ReadAttempt.answering).
+    const headersTimeout = attempt === undefined ? this.timeoutMs : attempt.remainingMs;
+    const bodyTimeout = attempt === undefined ? this.timeoutMs : attempt.budgetRemainingMs;
     try {
       const response = await (read ? this.readAgent : this.agent).request({
         origin: server.origin,
@@ -427,8 +431,8 @@ export class GatewayClient {
         method: call.method,
         headers,
         body,
-        headersTimeoutMs: Math.max(1, Math.min(this.timeoutMs, timeout)),
-        bodyTimeoutMs: stream?.bodyTimeout ?? Math.max(1, Math.min(this.timeoutMs, timeout)),
+        headersTimeoutMs: Math.max(1, Math.min(this.timeoutMs, headersTimeout)),
+        bodyTimeoutMs: stream?.bodyTimeout ?? Math.max(1, Math.min(this.timeoutMs, bodyTimeout)),
         signal,
       });
       // A 503 says the gateway is up but not what it serves: reads keep the command's clock.
@@ -586,6 +590,8 @@ class ReadAttempt {
   private readonly timer: NodeJS.Timeout;
   private readonly stopFollowing: () => void;
   private timedOut = false;
+  /** The gateway began to answer: only the read's budget bounds the rest. */
+  private unbounded = false;
 
   constructor(
     private readonly budget: ReadBudget,
@@ -610,6 +616,20 @@ class ReadAttempt {
     return Math.max(0, this.deadline - Date.now());
   }
 
+  /** What is left of the read's whole budget. */
+  get budgetRemainingMs(): number {
+    return this.budget.remainingMs;
+  }
+
+  /**
+   * The gateway has begun to answer (its headers came): it is not hung, so its body may take
+   * what is left of the read's budget, not only this share of it.
+   */
+  answering(): void {
+    this.unbounded = true;
+    clearTimeout(this.timer);
+  }
+
   /**
    * Why the attempt failed when its time, or the read's, ran out (`what` did not come):
    * {@link OutOfTime} when the read's budget is spent, so that no other gateway is tried; a
@@ -618,11 +638,11 @@ class ReadAttempt {
    */
   late(what: string, cause: unknown): GatewayUnreachable | undefined {
     if (this.budget.callerAborted) return undefined;
-    const message = `${what} within ${seconds(this.ms)} s`;
+    const message = `${what} within ${this.unbounded ? this.budget.seconds : seconds(this.ms)} s`;
     if (this.budget.spent) return new OutOfTime(message, true, { cause });
     // A handshake that timed out is said as such, even at the end of the share.
     if (cause instanceof TransportTimeout && cause.code === 'CONNECT_TIMEOUT') return undefined;
-    if (this.timedOut || this.remainingMs === 0) {
+    if (!this.unbounded && (this.timedOut || this.remainingMs === 0)) {
       return new GatewayUnreachable(message, true, { cause });
     }
     return undefined;

@@ -303,6 +303,28 @@ test('two hung gateways: exit 5 within the read budget, each named with the time
   t.notRegex(error.message, /not tried in time/);
 });
 
+test('a gateway that has begun to answer may take the rest of the budget for the body, not only its share', async (t) => {
+  const slow = await FakeGateway.start(tls);
+  const other = await liveGateway();
+  t.teardown(() => Promise.all([slow.close(), other.close()]));
+  // The headers at once, the body after more than this gateway's share (half the budget).
+  slow.on('GET', '/v1/events', (_request, _params, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.write('{"events":');
+    setTimeout(() => response.end('[]}'), 1_600);
+    return undefined;
+  });
+  const client = new GatewayClient({
+    servers: [new URL(slow.url), new URL(other.url)],
+    ca: await readFile(tls.caFile, 'utf8'),
+  });
+  t.teardown(() => client.close());
+  const answer = await client.call({ method: 'GET', path: '/v1/events', authenticated: false });
+  t.is(answer.server.href, new URL(slow.url).href);
+  t.is(answer.body, '{"events":[]}');
+  t.is(other.requestsTo('GET', '/v1/events').length, 0);
+});
+
 test("a read's budget counts from the command's start until a gateway answers; later reads have a whole one", async (t) => {
   const hung = await hungGateway();
   const live = await liveGateway();
