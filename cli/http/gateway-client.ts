@@ -227,12 +227,17 @@ export class GatewayClient {
   async call(call: GatewayCall, signal?: AbortSignal): Promise<GatewayAnswer> {
     const read = call.method === 'GET';
     const idempotencyKey = read ? undefined : (call.idempotencyKey ?? randomUUID());
-    const budget = read ? this.readBudget(call.deadlineMs ?? this.readDeadlineMs, signal) : null;
+    let budget = null as ReadBudget | null;
     try {
-      return await this.withToken(call.authenticated, signal, (token) =>
-        this.failover(
+      return await this.withToken(call.authenticated, signal, (token) => {
+        // Made once the token is at hand: a renewal on the way (a write, with a write's
+        // timeouts) does not spend the read's time. Both tries of a token refused as expired
+        // share it.
+        if (read) budget ??= this.readBudget(call.deadlineMs ?? this.readDeadlineMs, signal);
+        const readBudget = budget;
+        return this.failover(
           async (server, gatewaysLeft) => {
-            const attempt = budget?.attempt(gatewaysLeft, this.attemptFloorMs);
+            const attempt = readBudget?.attempt(gatewaysLeft, this.attemptFloorMs);
             try {
               const response = await this.send(
                 server,
@@ -254,9 +259,9 @@ export class GatewayClient {
             }
           },
           idempotencyKey === undefined ? undefined : { idempotencyKey },
-          budget,
-        ),
-      );
+          readBudget,
+        );
+      });
     } finally {
       budget?.dispose();
     }
