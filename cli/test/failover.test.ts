@@ -266,8 +266,10 @@ test("a hung gateway gets its share of a read's budget, not all of it: the next 
   t.deepEqual(parseJsonLine(run.stdout), { events: [] });
   t.is(hung.requestsTo('GET', '/v1/events').length, 1);
   t.is(live.requestsTo('GET', '/v1/events').length, 1);
-  // About half the budget went to the hung gateway; the bound leaves a loaded machine slack.
-  t.true(elapsed < 2_500, `took ${elapsed} ms`);
+  // About half the budget went to the hung gateway, and the answer came within the budget
+  // (before the change the hung gateway took all of it and the command failed at 2.5 s);
+  // the bound leaves a loaded machine slack.
+  t.true(elapsed < 3_000, `took ${elapsed} ms`);
 });
 
 test('two hung gateways: exit 5 within the read budget, each named with the time it was given', async (t) => {
