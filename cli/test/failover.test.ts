@@ -269,7 +269,7 @@ test("a hung gateway gets its share of a read's budget, not all of it: the next 
   // About half the budget went to the hung gateway, and the answer came within the budget
   // (before the change the hung gateway took all of it and the command failed at 2.5 s);
   // the bound leaves a loaded machine slack.
-  t.true(elapsed < 3_000, `took ${elapsed} ms`);
+  t.true(elapsed < 3_500, `took ${elapsed} ms`);
 });
 
 test('two hung gateways: exit 5 within the read budget, each named with the time it was given', async (t) => {
@@ -291,7 +291,7 @@ test('two hung gateways: exit 5 within the read budget, each named with the time
   t.is(run.exitCode, 5);
   // At the budget, counted from the command's start, not before; the upper bound leaves a
   // loaded machine its slack (each gateway's own timeout, without the budget, is 15 s).
-  t.true(elapsed >= 2_000 && elapsed < 3_500, `took ${elapsed} ms`);
+  t.true(elapsed >= 2_000 && elapsed < 4_000, `took ${elapsed} ms`);
   const { error } = parseJsonLine(run.stderr) as { error: { message: string } };
   t.regex(error.message, /^service unavailable: no gateway answered within 2.5 s \(tried /);
   for (const gateway of [first, second]) {
@@ -309,16 +309,18 @@ test('a gateway that has begun to answer may take the rest of the budget for the
   const slow = await FakeGateway.start(tls);
   const other = await liveGateway();
   t.teardown(() => Promise.all([slow.close(), other.close()]));
-  // The headers at once, the body after more than this gateway's share (half the budget).
+  // The headers at once, the body after more than this gateway's share (half the budget,
+  // 3 s of 6: a budget this long leaves a loaded machine's pauses room).
   slow.on('GET', '/v1/events', (_request, _params, response) => {
     response.writeHead(200, { 'content-type': 'application/json' });
     response.write('{"events":');
-    setTimeout(() => response.end('[]}'), 1_600);
+    setTimeout(() => response.end('[]}'), 3_500);
     return undefined;
   });
   const client = new GatewayClient({
     servers: [new URL(slow.url), new URL(other.url)],
     ca: await readFile(tls.caFile, 'utf8'),
+    readDeadlineMs: 6_000,
   });
   t.teardown(() => client.close());
   const answer = await client.call({ method: 'GET', path: '/v1/events', authenticated: false });
@@ -333,26 +335,27 @@ test("a read's budget counts from the command's start until a gateway answers; l
   t.teardown(() => Promise.all([hung.close(), live.close()]));
   const ca = await readFile(tls.caFile, 'utf8');
   const list = { method: 'GET', path: '/v1/events', authenticated: false } as const;
-  const timed = async (client: GatewayClient): Promise<{ ms: number; error: unknown }> => {
-    const started = Date.now();
+  // What a hung gateway was given, as the failure says it (the time its wait was set for,
+  // whatever pauses a loaded machine adds to it).
+  const given = async (client: GatewayClient): Promise<string> => {
     const error = await client.call(list).then(
       () => undefined,
       (failure: unknown) => failure,
     );
-    return { ms: Date.now() - started, error };
+    if (!(error instanceof Unavailable)) throw new Error(`not unavailable: ${String(error)}`);
+    t.regex(error.message, /^service unavailable: no gateway answered within 2.5 s \(tried /);
+    return /: no answer within ([\d.]+) s\)$/.exec(error.message)?.[1] ?? error.message;
   };
 
-  // A command 1.5 s old when it reads: 1 s of the 2.5 s is left (no gateway answered yet).
+  // A command 1.5 s old when it reads, no gateway having answered: 1 s of the 2.5 s is left,
+  // and a read has at least half its budget, 1.25 s.
   const late = new GatewayClient({
     servers: [new URL(hung.url)],
     ca,
     startedAt: Date.now() - 1_500,
   });
   t.teardown(() => late.close());
-  const first = await timed(late);
-  t.true(first.error instanceof Unavailable, String(first.error));
-  t.regex(String((first.error as Error).message), /no gateway answered within 2.5 s/);
-  t.true(first.ms >= 900 && first.ms < 2_000, `took ${first.ms} ms`);
+  t.regex(await given(late), /^1\.[23]$/);
 
   // Once a gateway has answered, the service is up: a read has its whole budget again.
   let asked = 0;
@@ -371,9 +374,7 @@ test("a read's budget counts from the command's start until a gateway answers; l
   });
   t.teardown(() => answered.close());
   await answered.call(list);
-  const whole = await timed(answered);
-  t.true(whole.error instanceof Unavailable, String(whole.error));
-  t.true(whole.ms >= 2_300 && whole.ms < 4_000, `took ${whole.ms} ms`);
+  t.is(await given(answered), '2.5');
 
   // A command older than the budget (a read after a prompt, or in a long watch): a whole one.
   const old = new GatewayClient({
@@ -382,9 +383,7 @@ test("a read's budget counts from the command's start until a gateway answers; l
     startedAt: Date.now() - 60_000,
   });
   t.teardown(() => old.close());
-  const after = await timed(old);
-  t.true(after.error instanceof Unavailable, String(after.error));
-  t.true(after.ms >= 2_300 && after.ms < 4_000, `took ${after.ms} ms`);
+  t.is(await given(old), '2.5');
 });
 
 test('a write keeps its longer deadline; its failure says whether it may have been made, and how to check', async (t) => {
