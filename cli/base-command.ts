@@ -132,6 +132,10 @@ export abstract class OutcomeCommand<
   protected terminal: Terminal = processTerminal();
   /** What to close when the command ends, whatever its outcome (connections it opened). */
   protected readonly closers: (() => Promise<void>)[] = [];
+  /** When the command was created (ms since the epoch). */
+  private readonly createdAt = Date.now();
+  /** Whether it runs in-process ({@link runIn}) rather than as the process's one command. */
+  private inProcess = false;
 
   /**
    * Runs the command against `terminal` instead of the process's own streams: how tests
@@ -146,6 +150,7 @@ export abstract class OutcomeCommand<
   ): Promise<R> {
     const command = new this(argv, config);
     command.terminal = terminal;
+    command.inProcess = true;
     return command._run<R>();
   }
 
@@ -192,6 +197,19 @@ export abstract class OutcomeCommand<
   protected override async finally(thrown: Error | undefined): Promise<void> {
     await Promise.allSettled(this.closers.map((close) => close()));
     await super.finally(thrown);
+  }
+
+  /**
+   * When the command started (ms since the epoch), which reads' budgets count from (see
+   * cli/http/gateway-client.ts): the process's start when it is the `agenda` binary's command
+   * (one per process, and its start-up is part of what a person waits for); when it was
+   * created when it runs in-process ({@link runIn}), or from the sources
+   * (`AGENDA_FROM_SOURCES=1`), whose start-up is mostly compiling TypeScript, which nobody
+   * waits for in use.
+   */
+  protected get startedAt(): number {
+    if (this.inProcess || this.terminal.env.AGENDA_FROM_SOURCES === '1') return this.createdAt;
+    return performance.timeOrigin;
   }
 
   /** Whether `--json` was given; read from argv so that even parse errors come out as JSON. */
@@ -484,6 +502,7 @@ export abstract class AgendaCommand<
       ...(ca === undefined ? {} : { ca }),
       ...(tokens === undefined ? {} : { token: tokens }),
       userAgent: `agenda-cli/${this.config.version}`,
+      startedAt: this.startedAt,
     });
     this.closers.push(() => gateway.close());
     // Lists are read a page at a time; AGENDA_PAGE_SIZE makes pages smaller (tests use it).

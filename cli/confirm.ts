@@ -9,22 +9,24 @@ import type { InputStream, OutputStream } from './terminal.js';
 const MAX_ANSWER = 1024;
 
 /**
- * Asks for `expected` on a terminal: the prompt goes to `output` (stderr), the answer is read
- * up to the end of the line, as typed (the terminal echoes it). Surrounding blanks do not
- * count.
+ * Asks for `expected` on a terminal: `explanation` (what confirming does) and the prompt go
+ * to `output` (stderr), the answer is read up to the end of the line, as typed (the terminal
+ * echoes it). Surrounding blanks do not count. Without a terminal nothing is written before
+ * the refusal, so that under `--json` the refusal is all stderr holds.
  * @throws InvalidInput when the answer is anything else, or when `input` is not a terminal
  *   (pointing to `--yes`).
  */
 export async function confirmByTyping(
   input: InputStream,
   output: OutputStream,
-  prompt: string,
+  question: { readonly explanation?: string; readonly prompt: string },
   expected: string,
 ): Promise<void> {
   if (input.isTTY !== true) {
     throw new InvalidInput('no terminal to confirm on: pass --yes to confirm', { field: 'yes' });
   }
-  output.write(prompt);
+  if (question.explanation !== undefined) output.write(`${question.explanation}\n`);
+  output.write(question.prompt);
   const answer = await readLine(input);
   if (answer.trim() !== expected) {
     throw new InvalidInput(`not confirmed (you did not type ${expected}): nothing was done`, {

@@ -3,13 +3,30 @@
  * keeping the tokens the gateway hands out (and renews: {@link ProfileTokenStore}); and what
  * both print once signed in, without them.
  */
-import { InvalidInput } from '../contract/errors.js';
+import { InvalidInput, Unauthenticated } from '../contract/errors.js';
 import type { LoginAnswer } from '../contract/api.js';
 import type { Connection } from './base-command.js';
 import type { SessionTokenSet, SessionTokenStore } from './http/session-tokens.js';
 import { promptPassword, readPasswordFromStdin } from './password.js';
 import type { Profile, ProfileStore, StoredLogin } from './profiles.js';
 import type { Terminal } from './terminal.js';
+
+/**
+ * The users service refuses a wrong password (`account delete`, `password change`) with a
+ * 401, as it refuses a token, and the gateway client tells every 401 of a signed-in call to
+ * log in again: for a password that is wrong, logging in does not help. What the service
+ * says then is matched here (its messages in server/users/users-service.ts), and
+ * `instead` is said in its place; any other refusal is returned as it was.
+ */
+export function wrongPasswordSaid(error: unknown, instead: string): unknown {
+  if (
+    error instanceof Unauthenticated &&
+    /^the (current )?password is not right\b/.test(error.message)
+  ) {
+    return new Unauthenticated(instead, { cause: error });
+  }
+  return error;
+}
 
 /**
  * The password from standard input (`--password-stdin`) or typed without echo; with

@@ -10,7 +10,7 @@ import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import type { AgendaApi } from '../http/agenda-api.js';
 import { followLiveUpdates } from '../http/live-updates.js';
-import type { StreamObserver } from '../http/live-updates.js';
+import type { StreamFailure, StreamObserver } from '../http/live-updates.js';
 import { ReminderWatch } from '../reminders.js';
 import type { DueReminder, ReminderClock } from '../reminders.js';
 import { describeLiveUpdate } from '../ui/live.js';
@@ -71,9 +71,31 @@ export type WatchLine =
   | ReminderLine
   | { readonly kind: 'resync'; readonly reason: string };
 
-function jsonLine(line: WatchLine): string {
+/**
+ * A line `watch --json` writes on stderr about its connection, so that a program can tell
+ * "no updates" from "not connected": one per failed attempt to open (or keep) the stream,
+ * with the reason and when the next attempt comes, and one when a stream is open again
+ * after that. (A watch that connects at once and stays connected writes none.)
+ */
+export type WatchStatusLine =
+  | {
+      readonly kind: 'status';
+      readonly state: 'disconnected';
+      readonly reason: string;
+      readonly retryInMs: number;
+    }
+  | { readonly kind: 'status'; readonly state: 'connected'; readonly server: string };
+
+function jsonLine(line: WatchLine | WatchStatusLine): string {
   return JSON.stringify(line);
 }
+
+/** How a person is told that an attempt failed, by how it failed. */
+const FAILURE_TEXT: Readonly<Record<StreamFailure, string>> = {
+  lost: 'connection lost',
+  not_connected: 'could not connect',
+  not_reconnected: 'could not reconnect',
+};
 
 /** The part of an event view a watch line carries. */
 export function watchedEvent(event: EventView): WatchedEvent {
@@ -97,7 +119,7 @@ export function watchedEvent(event: EventView): WatchedEvent {
 export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
   static override summary = 'Print live updates to your agenda as they happen, until Ctrl-C.';
   static override description =
-    'One line per update; with --json one JSON object per line: {kind, change, eventId, by, at, event} for an event — event being {id, title, start, end, timeZone, organizer, group, status, myStatus, recurrence, location, reminders} as you may see it now, or null (with eventError) when you no longer can — and {kind, change, group, member, by, at} for a group. With --remind it also announces the reminders of your events and of those you accepted (recurring ones included) as they fall due, as {"kind":"reminder", minutes, due, event} lines, and with notify-send on the desktop where it is installed. When a gateway goes away the stream is reopened on the next one that answers, with a growing pause between attempts. The stream ends when the access token that opened it expires (every 15 minutes); it is reopened at once with a renewed one, and a {"kind":"resync"} line says updates made in that moment may have been missed. A session that can no longer be renewed (logged out, revoked, 30 days passed) ends watch with exit 2.';
+    'One line per update; with --json one JSON object per line: {kind, change, eventId, by, at, event} for an event — event being {id, title, start, end, timeZone, organizer, group, status, myStatus, recurrence, location, reminders} as you may see it now, or null (with eventError) when you no longer can — and {kind, change, group, member, by, at} for a group. With --remind it also announces the reminders of your events and of those you accepted (recurring ones included) as they fall due, as {"kind":"reminder", minutes, due, event} lines, and with notify-send on the desktop where it is installed. When a gateway goes away the stream is reopened on the next one that answers, with a growing pause between attempts. The stream ends when the access token that opened it expires (every 15 minutes); it is reopened at once with a renewed one, and a {"kind":"resync"} line says updates made in that moment may have been missed. With --json, each failed attempt to connect writes {"kind":"status","state":"disconnected","reason","retryInMs"} on stderr, and the stream open again {"kind":"status","state":"connected","server"}. A session that can no longer be renewed (logged out, revoked, 30 days passed) ends watch with exit 2.';
   static override examples = [
     '<%= config.bin %> watch',
     '<%= config.bin %> watch --remind',
@@ -217,20 +239,38 @@ export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
   }
 
   /**
-   * Connection news on stderr for a person. With --json only a gap in the updates is
-   * reported, as a `{"kind":"resync"}` line: a program must then re-read what it shows.
+   * Connection news on stderr for a person. With --json, a gap in the updates is a
+   * `{"kind":"resync"}` line on stdout (a program must then re-read what it shows), and the
+   * connection's failures and recovery are {@link WatchStatusLine}s on stderr.
    */
   private observer(): StreamObserver {
     if (this.json) {
       const resync = (reason: string): void => {
         this.terminal.stdout.write(`${jsonLine({ kind: 'resync', reason })}\n`);
       };
+      const status = (line: WatchStatusLine): void => {
+        this.terminal.stderr.write(`${jsonLine(line)}\n`);
+      };
+      // Whether the last line said "disconnected": the next open stream is then announced.
+      let disconnected = false;
+      const connected = (server: URL): void => {
+        if (!disconnected) return;
+        disconnected = false;
+        status({ kind: 'status', state: 'connected', server: server.host });
+      };
       return {
+        connected,
         missed: resync,
-        renewed: () =>
+        renewed: (server) => {
+          connected(server);
           resync(
             'the stream was reopened with a renewed access token; updates may have been missed',
-          ),
+          );
+        },
+        retrying: (reason, retryInMs) => {
+          disconnected = true;
+          status({ kind: 'status', state: 'disconnected', reason, retryInMs });
+        },
       };
     }
     const { stderr, env } = this.terminal;
@@ -249,9 +289,9 @@ export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
         stderr.write(
           `${dim(`renewed the session and reopened the stream via ${server.host} (updates made in the moment between are not replayed)`)}\n`,
         ),
-      retrying: (reason, delayMs) =>
+      retrying: (reason, delayMs, failure) =>
         stderr.write(
-          `${dim(`connection lost (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`)}\n`,
+          `${dim(`${FAILURE_TEXT[failure]} (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`)}\n`,
         ),
     };
   }

@@ -9,18 +9,27 @@
  * {@link AccessTokens}, renewed when it has run out; a call refused because the token it
  * sent had expired (the gateway's clock ahead of ours) is renewed and sent again, once.
  *
- * Budgets. A read (GET) gives up within {@link DEFAULT_READ_DEADLINE_MS} (2.5 s, so that a
- * command that reads ends within 3 s, its start-up included) over every gateway: a refused connection costs nothing, a black-holed gateway (one that takes the
- * TCP connection and never completes TLS) at most {@link DEFAULT_READ_CONNECT_TIMEOUT_MS}
- * before the next is tried, and a gateway that takes the connection but does not answer
- * (its services down) the rest of the budget. Nothing is lost by giving up on a read, and a
- * person waiting 25 s to be told "unavailable" is worse off than one told at once. A write
+ * Budgets. A read (GET) gives up within {@link DEFAULT_READ_DEADLINE_MS} (2.5 s) over every
+ * gateway. Until a gateway has answered anything, that budget counts from the command's start
+ * (`startedAt`: the process's, for the `agenda` binary), so the time spent starting up,
+ * reading the profile and the CA is part of it and a command whose gateways are all down
+ * ends within about 3 s; a read that comes once the service has answered, or later than the
+ * budget (after a prompt, or in a long `watch`), has a whole budget of its own, and no read
+ * has less than half of it (a command slow to start still gives a live gateway time). Over
+ * the gateways: a refused connection costs nothing, a black-holed gateway (one that takes
+ * the TCP connection and never completes TLS) at most
+ * {@link DEFAULT_READ_CONNECT_TIMEOUT_MS}, and a gateway that takes the connection but does
+ * not answer (its services down, waiting out their own deadline) a fair share of the time
+ * left — that time over the gateways not yet tried, itself included, but never less than a
+ * little more than the connect budget — so that one hung gateway cannot spend the whole
+ * budget and leave the next untried. Nothing is lost by giving up on a read, and a person
+ * waiting 25 s to be told "unavailable" is worse off than one told at once. A write
  * keeps the longer per-attempt timeouts ({@link DEFAULT_TIMEOUT_MS} for the answer, a
  * connect timeout of {@link DEFAULT_CONNECT_TIMEOUT_MS}): giving up early would not undo it,
  * only leave its outcome unknown — which the error then says, with how to check.
  */
 import { randomUUID } from 'node:crypto';
-import { HttpsTransport, bodyText } from './https-transport.js';
+import { HttpsTransport, TransportTimeout, bodyText } from './https-transport.js';
 import type { TransportResponse } from './https-transport.js';
 import type { HttpMethod } from '../../contract/api-routes.js';
 import {
@@ -94,6 +103,11 @@ export interface GatewayClientOptions {
   readonly readDeadlineMs?: number;
   /** Longest a read waits to connect (TCP and TLS) to one gateway before trying the next. */
   readonly readConnectTimeoutMs?: number;
+  /**
+   * When the command started (ms since the epoch): until a gateway has answered, reads'
+   * budgets count from then (see the module comment). Absent: each read from its own start.
+   */
+  readonly startedAt?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -101,8 +115,14 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_STREAM_IDLE_MS = 45_000;
 /** A read's whole budget, over every gateway (see the module comment): a command ends within 3 s. */
 export const DEFAULT_READ_DEADLINE_MS = 2_500;
-/** A read's connect budget per gateway: two black-holed gateways still leave a second. */
+/** A read's connect budget per gateway: two black-holed gateways still leave some time. */
 export const DEFAULT_READ_CONNECT_TIMEOUT_MS = 1_000;
+/**
+ * How much more than the connect budget a read's attempt on one gateway has at least: a
+ * gateway that never completes the handshake is then reported as such (its connect timeout
+ * fires first), not as one that did not answer.
+ */
+const ATTEMPT_FLOOR_MARGIN_MS = 50;
 
 /** Why one gateway could not be used; the call goes on with the next. */
 class GatewayUnreachable extends Error {
@@ -166,6 +186,12 @@ export class GatewayClient {
   /** Reads' connections: the same, but a shorter connect timeout. */
   private readonly readAgent: HttpsTransport;
   private readonly readDeadlineMs: number;
+  /** The least time a read gives one gateway (see the module comment). */
+  private readonly attemptFloorMs: number;
+  /** When the command started; reads' budgets count from it until a gateway answers. */
+  private readonly startedAt: number | undefined;
+  /** Whether any gateway has answered (anything): the service is up, reads budget afresh. */
+  private answered = false;
 
   constructor(options: GatewayClientOptions) {
     if (options.servers.length === 0) throw new InvalidServerList('no gateway to talk to');
@@ -184,12 +210,13 @@ export class GatewayClient {
         connectTimeoutMs,
       });
     this.agent = agent(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
-    this.readAgent = agent(
-      Math.min(
-        options.readConnectTimeoutMs ?? DEFAULT_READ_CONNECT_TIMEOUT_MS,
-        options.connectTimeoutMs ?? Infinity,
-      ),
+    const readConnectTimeoutMs = Math.min(
+      options.readConnectTimeoutMs ?? DEFAULT_READ_CONNECT_TIMEOUT_MS,
+      options.connectTimeoutMs ?? Infinity,
     );
+    this.readAgent = agent(readConnectTimeoutMs);
+    this.attemptFloorMs = readConnectTimeoutMs + ATTEMPT_FLOOR_MARGIN_MS;
+    this.startedAt = options.startedAt;
   }
 
   /**
@@ -200,26 +227,41 @@ export class GatewayClient {
   async call(call: GatewayCall, signal?: AbortSignal): Promise<GatewayAnswer> {
     const read = call.method === 'GET';
     const idempotencyKey = read ? undefined : (call.idempotencyKey ?? randomUUID());
-    const budget = read ? new ReadBudget(call.deadlineMs ?? this.readDeadlineMs, signal) : null;
+    let budget = null as ReadBudget | null;
     try {
-      return await this.withToken(call.authenticated, signal, (token) =>
-        this.failover(
-          async (server) => {
-            const attempt = budget?.signal ?? signal;
-            const response = await this.send(server, call, token, idempotencyKey, attempt, {
-              budget,
-            });
-            const body = await readBody(response, server, budget);
-            const contentType = headerValue(response.headers['content-type']);
-            if (response.statusCode >= 200 && response.statusCode < 300) {
-              return { status: response.statusCode, contentType, body, server };
+      return await this.withToken(call.authenticated, signal, (token) => {
+        // Made once the token is at hand: a renewal on the way (a write, with a write's
+        // timeouts) does not spend the read's time. Both tries of a token refused as expired
+        // share it.
+        if (read) budget ??= this.readBudget(call.deadlineMs ?? this.readDeadlineMs, signal);
+        const readBudget = budget;
+        return this.failover(
+          async (server, gatewaysLeft) => {
+            const attempt = readBudget?.attempt(gatewaysLeft, this.attemptFloorMs);
+            try {
+              const response = await this.send(
+                server,
+                call,
+                token,
+                idempotencyKey,
+                attempt?.signal ?? signal,
+                { attempt },
+              );
+              attempt?.answering();
+              const body = await readBody(response, server, attempt);
+              const contentType = headerValue(response.headers['content-type']);
+              if (response.statusCode >= 200 && response.statusCode < 300) {
+                return { status: response.statusCode, contentType, body, server };
+              }
+              throw this.refusal(response.statusCode, body, call.authenticated, server);
+            } finally {
+              attempt?.dispose();
             }
-            throw this.refusal(response.statusCode, body, call.authenticated, server);
           },
           idempotencyKey === undefined ? undefined : { idempotencyKey },
-          budget,
-        ),
-      );
+          readBudget,
+        );
+      });
     } finally {
       budget?.dispose();
     }
@@ -278,6 +320,22 @@ export class GatewayClient {
   }
 
   /**
+   * The budget of a read of `ms` starting now: from the command's start while no gateway has
+   * answered and the command is younger than `ms`, else from now. Never less than half of
+   * `ms` (nor one gateway's least share): a command slow to start, on a loaded machine,
+   * still gives a live gateway the time to answer, and ends within `ms / 2` of its read.
+   */
+  private readBudget(ms: number, caller: AbortSignal | undefined): ReadBudget {
+    const now = Date.now();
+    const from =
+      this.startedAt !== undefined && !this.answered && now - this.startedAt < ms
+        ? this.startedAt
+        : now;
+    const least = Math.max(this.attemptFloorMs, ms / 2);
+    return new ReadBudget(ms, Math.max(from + ms, now + least), caller);
+  }
+
+  /**
    * Runs `attempt` with the access token (none for an anonymous call); when the gateway
    * answers that the token had expired, once more with a renewed one.
    */
@@ -300,12 +358,13 @@ export class GatewayClient {
   }
 
   /**
-   * `attempt` on each gateway in turn until one answers. When none does: {@link Unavailable}
-   * naming each gateway's failure; for a write that may have reached one (`write`), saying
-   * that its outcome is unknown and how to find out before repeating it.
+   * `attempt` on each gateway in turn until one answers (`gatewaysLeft` counts the gateway
+   * tried and those after it). When none does: {@link Unavailable} naming each gateway's
+   * failure; for a write that may have reached one (`write`), saying that its outcome is
+   * unknown and how to find out before repeating it.
    */
   private async failover<T>(
-    attempt: (server: URL) => Promise<T>,
+    attempt: (server: URL, gatewaysLeft: number) => Promise<T>,
     write?: { readonly idempotencyKey: string },
     budget?: ReadBudget | null,
   ): Promise<T> {
@@ -313,12 +372,12 @@ export class GatewayClient {
     let sent = false;
     for (const [index, server] of this.servers.entries()) {
       try {
-        return await attempt(server);
+        return await attempt(server, this.servers.length - index);
       } catch (error) {
         if (!(error instanceof GatewayUnreachable)) throw error;
         failures.push(`${server.host}: ${error.message}`);
         sent ||= error.sent;
-        if (error instanceof OutOfTime || budget?.expired === true) {
+        if (error instanceof OutOfTime || budget?.spent === true) {
           const untried = this.servers.slice(index + 1).map((s) => s.host);
           if (untried.length > 0) failures.push(`not tried in time: ${untried.join(', ')}`);
           break;
@@ -328,8 +387,11 @@ export class GatewayClient {
     const within = budget === undefined || budget === null ? '' : ` within ${budget.seconds} s`;
     const message = `service unavailable: no gateway answered${within} (tried ${failures.join('; ')})`;
     if (write !== undefined && sent) {
+      // The key is said once, to match the request in the gateways' logs: the CLI cannot
+      // send it again (a command run again is a new write), so what is left to the person
+      // is to look before repeating the change.
       throw new Unavailable(
-        `${message}. The change may or may not have been made: check (e.g. agenda event list) before repeating it; it was sent with idempotency-key ${write.idempotencyKey}, under which a retry applies at most once`,
+        `${message}. The change may or may not have been made (it was sent with idempotency-key ${write.idempotencyKey}): check, e.g. with agenda event list, before repeating it`,
       );
     }
     throw new Unavailable(message);
@@ -343,10 +405,10 @@ export class GatewayClient {
     signal: AbortSignal | undefined,
     options: {
       readonly stream?: { accept: string; bodyTimeout: number; lastEventId?: string };
-      readonly budget?: ReadBudget | null;
+      readonly attempt?: ReadAttempt | undefined;
     } = {},
   ): Promise<TransportResponse> {
-    const { stream, budget } = options;
+    const { stream, attempt } = options;
     const headers: Record<string, string> = {
       accept: stream?.accept ?? call.accept ?? 'application/json',
       'user-agent': this.userAgent,
@@ -363,22 +425,27 @@ export class GatewayClient {
       body = call.calendar;
     }
     const read = call.method === 'GET';
-    const timeout = budget === undefined || budget === null ? this.timeoutMs : budget.remainingMs;
+    // A read waits for the answer its share of the budget, and for the body's next chunk
+    // what is left of the whole budget (see ReadAttempt.answering).
+    const headersTimeout = attempt === undefined ? this.timeoutMs : attempt.remainingMs;
+    const bodyTimeout = attempt === undefined ? this.timeoutMs : attempt.budgetRemainingMs;
     try {
-      return await (read ? this.readAgent : this.agent).request({
+      const response = await (read ? this.readAgent : this.agent).request({
         origin: server.origin,
         path: requestPath(server, call),
         method: call.method,
         headers,
         body,
-        headersTimeoutMs: Math.max(1, Math.min(this.timeoutMs, timeout)),
-        bodyTimeoutMs: stream?.bodyTimeout ?? Math.max(1, Math.min(this.timeoutMs, timeout)),
+        headersTimeoutMs: Math.max(1, Math.min(this.timeoutMs, headersTimeout)),
+        bodyTimeoutMs: stream?.bodyTimeout ?? Math.max(1, Math.min(this.timeoutMs, bodyTimeout)),
         signal,
       });
+      // A 503 says the gateway is up but not what it serves: reads keep the command's clock.
+      if (response.statusCode !== 503) this.answered = true;
+      return response;
     } catch (error) {
-      if (budget?.expired === true && budget.callerAborted !== true) {
-        throw new OutOfTime(`no answer within ${budget.seconds} s`, true, { cause: error });
-      }
+      const late = attempt?.late('no answer', error);
+      if (late !== undefined) throw late;
       if (signal?.aborted === true) throw error;
       throw new GatewayUnreachable(describeTransportFailure(error), mayHaveSent(error), {
         cause: error,
@@ -396,10 +463,8 @@ export class GatewayClient {
     const wire = parseErrorBody(body);
     if (status === 503) {
       // A gateway may answer 503 once it has passed the request on (its deadline ran out).
-      return new GatewayUnreachable(
-        `unavailable${wire === undefined ? '' : `: ${wire.message}`}`,
-        true,
-      );
+      const reason = wire === undefined ? '' : withoutRetryHint(wire.message);
+      return new GatewayUnreachable(`unavailable${reason === '' ? '' : `: ${reason}`}`, true);
     }
     if (wire === undefined) {
       return new Internal(`${server.host} answered ${status} without an error body`);
@@ -429,16 +494,13 @@ function requestPath(server: URL, call: GatewayCall): string {
 async function readBody(
   response: TransportResponse,
   server: URL,
-  budget?: ReadBudget | null,
+  attempt?: ReadAttempt,
 ): Promise<string> {
   try {
     return await bodyText(response);
   } catch (error) {
-    if (budget?.expired === true && budget.callerAborted !== true) {
-      throw new OutOfTime(`the answer did not arrive within ${budget.seconds} s`, true, {
-        cause: error,
-      });
-    }
+    const late = attempt?.late('the answer did not arrive', error);
+    if (late !== undefined) throw late;
     throw new GatewayUnreachable(
       `the answer from ${server.host} was cut off (${describeTransportFailure(error)})`,
       true,
@@ -453,21 +515,28 @@ async function readBody(
  */
 class ReadBudget {
   private readonly controller = new AbortController();
-  private readonly deadline: number;
   private readonly timer: NodeJS.Timeout;
   private readonly stopFollowing: () => void;
   expired = false;
   callerAborted = false;
 
+  /**
+   * @param ms the budget as messages state it
+   * @param deadline when it runs out (ms since the epoch): `ms` after the read's or the
+   * command's start (see {@link GatewayClient})
+   */
   constructor(
     private readonly ms: number,
+    private readonly deadline: number,
     private readonly caller: AbortSignal | undefined,
   ) {
-    this.deadline = Date.now() + ms;
-    this.timer = setTimeout(() => {
-      this.expired = true;
-      this.controller.abort(new Error(`no answer within ${this.seconds} s`));
-    }, ms);
+    this.timer = setTimeout(
+      () => {
+        this.expired = true;
+        this.controller.abort(new Error(`no answer within ${this.seconds} s`));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     this.timer.unref();
     this.stopFollowing = () => {
       this.callerAborted = true;
@@ -485,15 +554,114 @@ class ReadBudget {
     return Math.max(0, this.deadline - Date.now());
   }
 
+  /**
+   * Whether the budget has run out: its timer fired, or its time has passed and the timer is
+   * about to (a transport timer set for the same moment may fire first).
+   */
+  get spent(): boolean {
+    return this.expired || this.remainingMs === 0;
+  }
+
   /** The budget in seconds, as said in messages (`3`, `1.5`). */
   get seconds(): string {
-    return String(Math.round(this.ms / 100) / 10);
+    return seconds(this.ms);
+  }
+
+  /**
+   * The part of what is left for the next gateway, `gatewaysLeft` counting it and those
+   * after it: an equal share, at least `floorMs`, at most all that is left.
+   */
+  attempt(gatewaysLeft: number, floorMs: number): ReadAttempt {
+    const left = this.remainingMs;
+    return new ReadAttempt(
+      this,
+      Math.min(left, Math.max(floorMs, Math.ceil(left / Math.max(1, gatewaysLeft)))),
+    );
   }
 
   dispose(): void {
     clearTimeout(this.timer);
     this.caller?.removeEventListener('abort', this.stopFollowing);
   }
+}
+
+/**
+ * One gateway's share of a read's budget: an abort signal that fires when the share runs
+ * out, or when the budget's does.
+ */
+class ReadAttempt {
+  private readonly controller = new AbortController();
+  private readonly deadline: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly stopFollowing: () => void;
+  private timedOut = false;
+  /** The gateway began to answer: only the read's budget bounds the rest. */
+  private unbounded = false;
+
+  constructor(
+    private readonly budget: ReadBudget,
+    private readonly ms: number,
+  ) {
+    this.deadline = Date.now() + ms;
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new Error(`no answer within ${seconds(ms)} s`));
+    }, ms);
+    this.timer.unref();
+    this.stopFollowing = () => this.controller.abort(budget.signal.reason);
+    if (budget.signal.aborted) this.stopFollowing();
+    else budget.signal.addEventListener('abort', this.stopFollowing, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get remainingMs(): number {
+    return Math.max(0, this.deadline - Date.now());
+  }
+
+  /** What is left of the read's whole budget. */
+  get budgetRemainingMs(): number {
+    return this.budget.remainingMs;
+  }
+
+  /**
+   * The gateway has begun to answer (its headers came): it is not hung, so its body may take
+   * what is left of the read's budget, not only this share of it.
+   */
+  answering(): void {
+    this.unbounded = true;
+    clearTimeout(this.timer);
+  }
+
+  /**
+   * Why the attempt failed when its time, or the read's, ran out (`what` did not come):
+   * {@link OutOfTime} when the read's budget is spent, so that no other gateway is tried; a
+   * {@link GatewayUnreachable} when only this gateway's share is, so that the next one is.
+   * Undefined when neither ran out (the failure is another), or when the caller gave up.
+   */
+  late(what: string, cause: unknown): GatewayUnreachable | undefined {
+    if (this.budget.callerAborted) return undefined;
+    const message = `${what} within ${this.unbounded ? this.budget.seconds : seconds(this.ms)} s`;
+    if (this.budget.spent) return new OutOfTime(message, true, { cause });
+    // A handshake that timed out is said as such, even at the end of the share.
+    if (cause instanceof TransportTimeout && cause.code === 'CONNECT_TIMEOUT') return undefined;
+    if (!this.unbounded && (this.timedOut || this.remainingMs === 0)) {
+      return new GatewayUnreachable(message, true, { cause });
+    }
+    return undefined;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.budget.signal.removeEventListener('abort', this.stopFollowing);
+  }
+}
+
+/** Milliseconds as messages say them, in seconds to a tenth (`2.5`, `1.2`, `3`). */
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
 }
 
 /** Error codes of transport failures that happen before a request can have left. */
@@ -523,6 +691,17 @@ function fixedToken(token: string): AccessTokens {
     current: () => Promise.resolve(token),
     renewed: () => Promise.resolve(undefined),
   };
+}
+
+/**
+ * A gateway's 503 reason without the advice it gives its clients: the gateway ends it with
+ * "retry with idempotency-key <key>" for a write, "try again later" for a read
+ * (server/gateway/service-calls.ts), which a person at the CLI cannot act on — a command
+ * run again is a new write, with a key of its own — and which would name the key once per
+ * gateway. What the CLI advises is said once, after every gateway's reason.
+ */
+export function withoutRetryHint(message: string): string {
+  return message.replace(/[;,.]?\s*(?:retry with idempotency-key \S+|try again later)\s*$/, '');
 }
 
 /** The `error` member of an error body, when the body is one. */

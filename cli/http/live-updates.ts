@@ -24,9 +24,18 @@ export interface StreamObserver {
   renewed?(server: URL): void;
   /** The gateway says updates may have been missed (its messaging failed over): re-read. */
   missed?(reason: string): void;
-  /** The stream was lost or could not be opened; the next try comes after `delayMs`. */
-  retrying?(reason: string, delayMs: number): void;
+  /**
+   * The stream was lost, or could not be opened (`failure` says which); the next try comes
+   * after `delayMs`.
+   */
+  retrying?(reason: string, delayMs: number, failure: StreamFailure): void;
 }
+
+/**
+ * How an attempt failed: an open stream broke or ended (`lost`); or no stream could be
+ * opened, before any had been (`not_connected`) or after one had (`not_reconnected`).
+ */
+export type StreamFailure = 'lost' | 'not_connected' | 'not_reconnected';
 
 export interface BackoffPolicy {
   readonly initialMs: number;
@@ -64,6 +73,11 @@ export async function* followLiveUpdates(
     const attempt = new AbortController();
     const stopFollowing = (): void => attempt.abort();
     signal.addEventListener('abort', stopFollowing, { once: true });
+    // Whether this attempt reopens a stream that ended as its token expired; `expired` says
+    // it of this attempt's stream only, so that a reopening that fails waits like any other.
+    const renewing = expired;
+    expired = false;
+    let opened = false;
     let reason: string;
     try {
       const stream = await gateway.openStream(
@@ -71,10 +85,10 @@ export async function* followLiveUpdates(
         attempt.signal,
         lastEventId,
       );
-      if (expired) observer.renewed?.(stream.server);
+      if (renewing) observer.renewed?.(stream.server);
       else observer.connected?.(stream.server, everConnected);
+      opened = true;
       everConnected = true;
-      expired = false;
       failures = 0;
       for await (const message of parseServerSentEvents(stream.body)) {
         lastEventId = message.id ?? lastEventId;
@@ -102,7 +116,11 @@ export async function* followLiveUpdates(
     if (expired) continue;
     failures += 1;
     const wait = backoffDelay(failures, policy);
-    observer.retrying?.(reason, wait);
+    observer.retrying?.(
+      reason,
+      wait,
+      opened ? 'lost' : everConnected ? 'not_reconnected' : 'not_connected',
+    );
     try {
       await delay(wait, undefined, { signal });
     } catch {

@@ -143,6 +143,13 @@ test('without a terminal to confirm on, or with the password piped, --yes is nee
   const noTerminal = await runCommand(AccountDelete, ['--config-dir', configDir]);
   t.is(noTerminal.exitCode, 1);
   t.regex(noTerminal.stderr, /pass --yes/);
+  t.notRegex(noTerminal.stderr, /for good/, 'no question is put where it cannot be answered');
+  // Under --json the refusal is all stderr holds: one line of JSON.
+  const json = await runCommand(AccountDelete, ['--json', '--config-dir', configDir]);
+  t.is(json.exitCode, 1);
+  t.like(parseJsonLine(json.stderr), {
+    error: { code: 'invalid', message: 'no terminal to confirm on: pass --yes to confirm' },
+  });
   t.is(gateway.requestsTo('POST', '/v1/account/delete').length, 0);
 });
 
@@ -154,7 +161,20 @@ test('a wrong password exits 2 and keeps the profile signed in', async (t) => {
     new RecordedTerminal({ stdin: 'not it\n' }),
   );
   t.is(run.exitCode, 2);
-  t.regex(run.stderr, /password is not right/);
+  // Logging in would not help: it is the password that is wrong, and the message says so.
+  t.is(run.stderr, 'error: the password is wrong: the account alice was not deleted\n');
+  const json = await runCommand(
+    AccountDelete,
+    ['--yes', '--password-stdin', '--json', '--config-dir', configDir],
+    new RecordedTerminal({ stdin: 'not it\n' }),
+  );
+  t.is(json.exitCode, 2);
+  t.like(parseJsonLine(json.stderr), {
+    error: {
+      code: 'unauthenticated',
+      message: 'the password is wrong: the account alice was not deleted',
+    },
+  });
   t.not((await profiles.read('default')).login, null);
 });
 

@@ -295,6 +295,8 @@ test('password change sends the current and new password, and keeps the profile 
     new RecordedTerminal({ stdin: 'not it\na new passphrase\n' }),
   );
   t.is(wrong.exitCode, 2, wrong.stderr);
+  // Logging in again would not help: the password typed is what is wrong.
+  t.is(wrong.stderr, 'error: the current password is wrong: the password is unchanged\n');
   const run = await runCommand(
     PasswordChange,
     ['--password-stdin', '--json', '--config-dir', configDir],

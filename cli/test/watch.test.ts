@@ -6,7 +6,7 @@ import test from 'ava';
 import EventAdd from '../commands/event/add.js';
 import type { EventView } from '../../contract/views.js';
 import Watch, { watchedEvent } from '../commands/watch.js';
-import type { WatchLine } from '../commands/watch.js';
+import type { WatchLine, WatchStatusLine } from '../commands/watch.js';
 import type { LiveUpdate } from '../../contract/api.js';
 import { FakeGateway, createTestTls, deadGatewayUrl, errorAnswer } from './support/fake-gateway.js';
 import type { TestTls } from './support/fake-gateway.js';
@@ -174,6 +174,119 @@ test('while no gateway answers, watch keeps retrying with a growing pause until 
   const run = await running;
   t.is(run.exitCode, 0);
   t.regex(run.stderr, /connection refused.*retrying in 0\.2 s\n.*retrying in 0\.4 s/s);
+  // It never connected: nothing was lost.
+  t.regex(run.stderr, /^could not connect \(service unavailable: .*connection refused\)/);
+  t.notRegex(run.stderr, /connection lost/);
+});
+
+/** The status lines `watch --json` wrote on stderr. */
+function statusLines(stderr: string): WatchStatusLine[] {
+  return stderr
+    .trimEnd()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as WatchStatusLine);
+}
+
+test('watch --json says on stderr, a JSON line each, that it cannot connect and when it will try again', async (t) => {
+  const { gateway, configDir } = await setUp();
+  await gateway.close();
+  const dead = deadGatewayUrl();
+  const terminal = new RecordedTerminal();
+  const running = runCommand(Watch, ['--json', ...connectionFlags(dead, tls, configDir)], terminal);
+  await waitUntil(
+    () => (terminal.stderr.text.match(/\n/g) ?? []).length >= 2,
+    'two failed attempts are reported',
+  );
+  terminal.interrupt();
+  const run = await running;
+  t.is(run.exitCode, 0);
+  t.is(run.stdout, '');
+  const [first, second] = statusLines(run.stderr);
+  t.like(first, { kind: 'status', state: 'disconnected', retryInMs: 200 });
+  t.like(second, { kind: 'status', state: 'disconnected', retryInMs: 400 });
+  t.regex(
+    first?.state === 'disconnected' ? first.reason : '',
+    /^service unavailable: no gateway answered .*connection refused/,
+  );
+});
+
+test('watch --json says when it is connected again, and people are told what failed: lost, or not reopened', async (t) => {
+  for (const json of [true, false]) {
+    const { gateway, configDir } = await setUp();
+    t.teardown(() => gateway.close());
+    // The first stream ends at once; reopening it is refused once (503); then it stays open.
+    let streams = 0;
+    gateway.on('GET', '/v1/stream', (_request, _params, response) => {
+      streams += 1;
+      if (streams === 2) return errorAnswer(503, 'unavailable', 'no messaging service answered');
+      openStream(response);
+      if (streams === 1) response.end();
+      else sendUpdate(response, invited);
+      return undefined;
+    });
+    const run = await runCommand(Watch, [
+      ...(json ? ['--json'] : ['--tz', 'UTC']),
+      '--count',
+      '1',
+      '--config-dir',
+      configDir,
+    ]);
+    t.is(run.exitCode, 0, run.stderr);
+    const host = new URL(gateway.url).host;
+    if (json) {
+      t.deepEqual(watchLines(run.stdout), [invitedLine]);
+      t.deepEqual(statusLines(run.stderr), [
+        {
+          kind: 'status',
+          state: 'disconnected',
+          reason: `the stream from ${host} ended`,
+          retryInMs: 200,
+        },
+        {
+          kind: 'status',
+          state: 'disconnected',
+          reason: `service unavailable: no gateway answered (tried ${host}: unavailable: no messaging service answered)`,
+          retryInMs: 400,
+        },
+        { kind: 'status', state: 'connected', server: host },
+      ]);
+    } else {
+      t.deepEqual(run.stderr.trimEnd().split('\n'), [
+        `watching live updates via ${host}; Ctrl-C to stop`,
+        `connection lost (the stream from ${host} ended); retrying in 0.2 s`,
+        `could not reconnect (service unavailable: no gateway answered (tried ${host}: unavailable: no messaging service answered)); retrying in 0.4 s`,
+        `reconnected to ${host} (updates made while disconnected are not replayed)`,
+      ]);
+    }
+  }
+});
+
+test('a stream that could not be reopened after its token expired waits before trying again, as after any failure', async (t) => {
+  const { gateway, configDir } = await setUp();
+  t.teardown(() => gateway.close());
+  // The first stream ends as its token expires; the next two attempts are refused (503).
+  let streams = 0;
+  gateway.on('GET', '/v1/stream', (_request, _params, response) => {
+    streams += 1;
+    if (streams === 2 || streams === 3) {
+      return errorAnswer(503, 'unavailable', 'no messaging service answered');
+    }
+    openStream(response);
+    if (streams === 1) response.end('event: expired\ndata: {}\n\n');
+    else sendUpdate(response, invited);
+    return undefined;
+  });
+  const run = await runCommand(Watch, ['--json', '--count', '1', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.is(streams, 4);
+  t.deepEqual(
+    statusLines(run.stderr).map((line) =>
+      line.state === 'disconnected' ? line.retryInMs : line.server,
+    ),
+    [200, 400, new URL(gateway.url).host],
+  );
+  t.deepEqual(watchLines(run.stdout), [invitedLine]);
 });
 
 test('a stream the gateway refuses for good (401) exits 2 without retrying', async (t) => {

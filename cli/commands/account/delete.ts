@@ -4,7 +4,7 @@ import type { AccountDeletedAnswer, AccountRemovals } from '../../../contract/ap
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { confirmByTyping } from '../../confirm.js';
-import { obtainPassword } from '../../session.js';
+import { obtainPassword, wrongPasswordSaid } from '../../session.js';
 
 /**
  * What `account delete` prints with `--json`: the gateway's answer, and the profile it
@@ -70,13 +70,13 @@ export default class AccountDelete extends AgendaCommand<
           { field: 'yes' },
         );
       }
-      terminal.stderr.write(
-        `This deletes the account ${username} for good: its events (cancelled for the people invited), its place in every group (a group it owns passes to another member), its invitations and calendar feeds. Every session of it ends, and the name ${username} can never be registered again.\n`,
-      );
       await confirmByTyping(
         terminal.stdin,
         terminal.stderr,
-        `Type ${username} to confirm: `,
+        {
+          explanation: `This deletes the account ${username} for good: its events (cancelled for the people invited), its place in every group (a group it owns passes to another member), its invitations and calendar feeds. Every session of it ends, and the name ${username} can never be registered again.`,
+          prompt: `Type ${username} to confirm: `,
+        },
         username,
       );
     }
@@ -86,7 +86,12 @@ export default class AccountDelete extends AgendaCommand<
     });
     const answer = await this.slow(
       'Deleting the account…',
-      connection.api.deleteAccount({ password }),
+      connection.api.deleteAccount({ password }).catch((error: unknown) => {
+        throw wrongPasswordSaid(
+          error,
+          `the password is wrong: the account ${username} was not deleted`,
+        );
+      }),
     );
     const profileRemoved = await this.profiles.remove(this.profileName);
     const result: AccountDeleteResult = { ...answer, profile: this.profileName, profileRemoved };

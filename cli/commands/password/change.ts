@@ -3,7 +3,7 @@ import { InvalidInput } from '../../../contract/errors.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { promptPassword } from '../../password.js';
-import { rememberLogin, signedIn } from '../../session.js';
+import { rememberLogin, signedIn, wrongPasswordSaid } from '../../session.js';
 import type { SignedIn } from '../../session.js';
 
 /** `agenda password change`: a new password; every session and feed of the account ends. */
@@ -30,7 +30,9 @@ export default class PasswordChange extends AgendaCommand<typeof PasswordChange,
     const { currentPassword, newPassword } = await this.passwords();
     const answer = await this.slow(
       'Changing the password…',
-      connection.api.changePassword({ currentPassword, newPassword }),
+      connection.api.changePassword({ currentPassword, newPassword }).catch((error: unknown) => {
+        throw wrongPasswordSaid(error, 'the current password is wrong: the password is unchanged');
+      }),
     );
     await rememberLogin(this.profiles, this.profileName, connection, answer);
     return {
