@@ -17,6 +17,21 @@ import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 // compiles WebAssembly; the daemons keep V8's default.)
 setFlagsFromString('--liftoff-only');
 
+// The output could not be written. A reader that went away (`agenda event list | head -1`)
+// ends the command quietly, with success, as other command-line tools do; any other failure
+// (a full disk: `agenda export > /dev/full`) is said once, as every failure is, not as a stack.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  const reason = `cannot write the output (${error.code ?? error.message})`;
+  process.stderr.write(
+    process.argv.includes('--json')
+      ? `${JSON.stringify({ error: { code: 'internal', message: reason, details: {} } })}\n`
+      : `error: ${reason}\n`,
+  );
+  process.exit(1);
+});
+process.stderr.on('error', () => process.exit(process.exitCode ?? 1));
+
 const fromSources = process.env.AGENDA_FROM_SOURCES === '1';
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 if (!fromSources && !existsSync(`${dist}oclif.manifest.json`)) {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
@@ -276,6 +277,17 @@ test('the compiled binary (dist/, as people run it) logs in, lists, adds with a 
   const short = await run(['--version']);
   t.is(short.code, 0, short.stderr);
   t.regex(short.stdout, /^agenda\/\d+\.\d+\.\d+ /);
+  // Output that cannot be written is one sentence and exit 1, not a stack of bundled source.
+  const full = openSync('/dev/full', 'w');
+  t.teardown(() => closeSync(full));
+  const unwritten = spawnSync(process.execPath, [BIN, '--version'], {
+    cwd: REPOSITORY_ROOT,
+    env: { ...process.env, AGENDA_FROM_SOURCES: '', ...env },
+    stdio: ['ignore', full, 'pipe'],
+    encoding: 'utf8',
+  });
+  t.is(unwritten.status, 1);
+  t.is(unwritten.stderr, 'error: cannot write the output (ENOSPC)\n');
 
   const login = await run(['login', 'alice', '--password-stdin', '--json'], `${PASSWORD}\n`);
   t.is(login.code, 0, login.stderr);

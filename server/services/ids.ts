@@ -31,12 +31,14 @@ export function freshId(): string {
 
 /**
  * How many fresh ids the store consumes applying `body` (server/store/commands.ts): one for
- * the event `event.create` makes, one per draft of `event.import` (refused drafts included,
- * so that ids[i] is drafts[i]'s), none otherwise.
+ * the event `event.create` makes, one for the event an occurrence changed on its own becomes
+ * (`event.updateOccurrence`), one per draft of `event.import` (refused drafts included, so
+ * that ids[i] is drafts[i]'s), none otherwise.
  */
 export function freshIdCount(body: CommandBody): number {
   switch (body.type) {
     case 'event.create':
+    case 'event.updateOccurrence':
       return 1;
     case 'event.import':
       return body.events.length;

@@ -120,6 +120,16 @@ test('a command carries as many fresh ids as the store consumes applying it', (t
     }),
     3,
   );
+  t.is(
+    freshIdCount({
+      type: 'event.updateOccurrence',
+      eventId: 'ev1',
+      occurrenceStart: 0,
+      changes: { title: 'moved' },
+      allowConflict: false,
+    }),
+    1,
+  );
   t.is(freshIdCount({ type: 'invitation.accept', eventId: 'ev1' }), 0);
   t.is(freshIdCount({ type: 'group.create', name: 'team', kind: 'flat' }), 0);
 });

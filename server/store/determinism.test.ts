@@ -9,6 +9,7 @@ import type { CommandBody, StoreCommand, StoreResult } from './protocol.js';
 import { encodeCommand, parseCommand } from './protocol.js';
 import { at, entries, openStore, seededRandom } from './test-support.js';
 import type { CalendarStore } from './calendar-store.js';
+import { freshIdCount } from '../services/ids.js';
 
 const USERS = ['ana', 'ben', 'cai', 'dov', 'eva', 'fay'];
 const GROUPS = ['g-flat', 'g-tree', 'g-more'];
@@ -27,6 +28,11 @@ function randomLog(seed: number, length: number): Uint8Array[] {
   let n = 0;
 
   const push = (actor: string | null, body: CommandBody, ids: string[] = []) => {
+    // As many fresh ids as the services give the command (server/services/ids.ts): a store
+    // that needs more than they give refuses every such command in production.
+    if (ids.length !== freshIdCount(body)) {
+      throw new Error(`${body.type}: ${ids.length} ids, the services give ${freshIdCount(body)}`);
+    }
     n += 1;
     // Mostly forward, sometimes backwards (a new leader with a slower clock).
     clock += chance(0.05) ? -Math.floor(random() * 30_000) : Math.floor(random() * 60_000);

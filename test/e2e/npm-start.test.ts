@@ -299,6 +299,50 @@ test.serial(
   },
 );
 
+test.serial('one occurrence changed on its own, then the series cancelled with it', async (t) => {
+  const series = await agenda([
+    'event',
+    'add',
+    'Weekly review',
+    '--start',
+    '2031-03-03T15:00:00Z',
+    '--duration',
+    '1h',
+    '--repeat',
+    'FREQ=WEEKLY;COUNT=4',
+  ]);
+  t.is(series.code, 0, series.stderr);
+  const seriesId = (series.json?.event as { id: string }).id;
+  const moved = await agenda([
+    'event',
+    'update',
+    seriesId,
+    '--occurrence',
+    '2031-03-10',
+    '--title',
+    'Review (moved)',
+    '--start',
+    '2031-03-11T16:00:00Z',
+  ]);
+  t.is(moved.code, 0, moved.stderr);
+  const listed = async () =>
+    (
+      (await agenda(['event', 'list', '--from', '2031-03-01T00:00Z', '--to', '2031-04-01T00:00Z']))
+        .json?.events as { title: string; start: string; status: string }[]
+    ).filter((e) => e.status !== 'cancelled');
+  t.deepEqual(
+    (await listed()).map((e) => `${e.start.slice(0, 10)} ${e.title}`),
+    [
+      '2031-03-03 Weekly review',
+      '2031-03-11 Review (moved)',
+      '2031-03-17 Weekly review',
+      '2031-03-24 Weekly review',
+    ],
+  );
+  t.is((await agenda(['event', 'cancel', seriesId])).code, 0);
+  t.deepEqual(await listed(), []);
+});
+
 test.serial('flat group: one decline cancels the event for everyone', async (t) => {
   t.is((await agenda(['group', 'create', 'book-club', '--flat'])).code, 0);
   t.is((await agenda(['group', 'add', 'book-club', 'bob'])).code, 0);
