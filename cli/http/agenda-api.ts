@@ -119,6 +119,8 @@ export interface CallOptions {
   /** For a write the caller may retry across calls; see `GatewayCall.idempotencyKey`. */
   readonly idempotencyKey?: string;
   readonly signal?: AbortSignal;
+  /** See `GatewayCall.quickConnect`. */
+  readonly quickConnect?: boolean;
 }
 
 /** Any route's request, once its type has done its work. */
@@ -214,6 +216,7 @@ export class AgendaApi {
         ? {}
         : { accept: ACCEPT[route.answer.kind], deadlineMs: DOCUMENT_READ_DEADLINE_MS }),
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+      ...(options.quickConnect === true ? { quickConnect: true } : {}),
     };
     if (route.answer.kind === 'json') {
       return this.gateway.json(call, route.answer.field, options.signal);
@@ -263,7 +266,13 @@ export class AgendaApi {
    * token (cli/http/session-tokens.ts does it when an access token runs out).
    */
   refreshSession(refreshToken: string, signal?: AbortSignal): Promise<LoginAnswer> {
-    return this.call('refreshSession', { body: { refreshToken } }, signal ? { signal } : {});
+    // A read may be waiting on it: a gateway that cannot be reached costs it a read's
+    // connect budget, not a write's.
+    return this.call(
+      'refreshSession',
+      { body: { refreshToken } },
+      { quickConnect: true, ...(signal ? { signal } : {}) },
+    );
   }
 
   me(): Promise<UserAnswer> {

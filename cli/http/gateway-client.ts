@@ -68,6 +68,12 @@ export interface GatewayCall {
    * `readDeadlineMs` (a large export's download needs longer than a list page).
    */
   readonly deadlineMs?: number;
+  /**
+   * For a write: connect within a read's connect budget (1 s), not a write's (3 s). A
+   * connection that was never made sent nothing, so moving on to the next gateway sooner is
+   * safe for any write; a session's renewal takes it, since a read waits on it.
+   */
+  readonly quickConnect?: boolean;
 }
 
 /** A successful (2xx) answer and the gateway that gave it. */
@@ -430,7 +436,9 @@ export class GatewayClient {
     const headersTimeout = attempt === undefined ? this.timeoutMs : attempt.remainingMs;
     const bodyTimeout = attempt === undefined ? this.timeoutMs : attempt.budgetRemainingMs;
     try {
-      const response = await (read ? this.readAgent : this.agent).request({
+      const response = await (
+        read || call.quickConnect === true ? this.readAgent : this.agent
+      ).request({
         origin: server.origin,
         path: requestPath(server, call),
         method: call.method,

@@ -13,7 +13,12 @@ import type { WatchLine } from '../commands/watch.js';
 import Whoami from '../commands/whoami.js';
 import type { LiveUpdate } from '../../contract/api.js';
 import { ProfileStore } from '../profiles.js';
-import { FakeGateway, createTestTls, errorAnswer } from './support/fake-gateway.js';
+import {
+  BlackHoleGateway,
+  FakeGateway,
+  createTestTls,
+  errorAnswer,
+} from './support/fake-gateway.js';
 import type { RecordedRequest, TestTls } from './support/fake-gateway.js';
 import { eventDetails, logIn, loginAnswer } from './support/fixtures.js';
 import { parseJsonResult, runCommand, temporaryConfigDir } from './support/harness.js';
@@ -104,6 +109,40 @@ test('an access token that ran out is renewed before the request, and the profil
   const again = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
   t.is(again.exitCode, 0, again.stderr);
   t.is(gateway.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+});
+
+test("a renewal moves past a black-holed gateway after a read's connect budget, so the read still ends in time", async (t) => {
+  const hole = await BlackHoleGateway.start();
+  const gateway = await renewingGateway();
+  t.teardown(() => Promise.all([hole.close(), gateway.close()]));
+  gateway.on('GET', '/v1/me', (request) =>
+    tokenOf(request) === 'token-1-of-alice'
+      ? { status: 200, json: { user: { username: 'alice', name: 'Alice Liddell' } } }
+      : expired,
+  );
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const profiles = new ProfileStore(configDir);
+  const profile = await profiles.read('default');
+  const login = profile.login ?? t.fail('no login stored');
+  await profiles.write('default', {
+    ...profile,
+    login: { ...login, expiresAt: new Date(Date.now() - 3_600_000).toISOString() },
+  });
+  const started = Date.now();
+  const run = await runCommand(Whoami, [
+    '--json',
+    '--server',
+    `${hole.url},${gateway.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.true(hole.accepted > 0, 'the black hole was tried');
+  t.is(gateway.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+  // A write's 3 s connect budget on the hole, then the read's on it again, was over 4 s.
+  const elapsed = Date.now() - started;
+  t.true(elapsed < 3_500, `took ${elapsed} ms`);
 });
 
 test('a request refused because its access token expired is renewed once and sent again, under the same idempotency key', async (t) => {
