@@ -121,6 +121,11 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_STREAM_IDLE_MS = 45_000;
 /** A read's whole budget, over every gateway (see the module comment): a command ends within 3 s. */
 export const DEFAULT_READ_DEADLINE_MS = 2_500;
+/**
+ * The longest a gateway that took the connection may take to open a live-update stream (it
+ * answers once subscribed to the bus) before the next gateway is tried.
+ */
+const STREAM_OPEN_TIMEOUT_MS = 5_000;
 /** A read's connect budget per gateway: two black-holed gateways still leave some time. */
 export const DEFAULT_READ_CONNECT_TIMEOUT_MS = 1_000;
 /**
@@ -300,11 +305,13 @@ export class GatewayClient {
     const call: GatewayCall = { method: 'GET', path, authenticated: true };
     return this.withToken(true, signal, (token) =>
       this.failover(async (server) => {
-        // Opened on the read agent (a black-holed gateway costs its short connect timeout);
-        // once open, only the idle limit ends it.
+        // Opened on the read agent (a black-holed gateway costs its short connect timeout),
+        // and a gateway that takes the connection but does not open the stream costs
+        // STREAM_OPEN_TIMEOUT_MS, not a write's 15 s; once open, only the idle limit ends it.
         const response = await this.send(server, call, token, undefined, signal, {
           stream: {
             accept: 'text/event-stream',
+            headersTimeout: Math.min(this.timeoutMs, STREAM_OPEN_TIMEOUT_MS),
             bodyTimeout: this.streamIdleMs,
             ...(lastEventId === undefined ? {} : { lastEventId }),
           },
@@ -410,7 +417,12 @@ export class GatewayClient {
     idempotencyKey: string | undefined,
     signal: AbortSignal | undefined,
     options: {
-      readonly stream?: { accept: string; bodyTimeout: number; lastEventId?: string };
+      readonly stream?: {
+        accept: string;
+        headersTimeout: number;
+        bodyTimeout: number;
+        lastEventId?: string;
+      };
       readonly attempt?: ReadAttempt | undefined;
     } = {},
   ): Promise<TransportResponse> {
@@ -433,7 +445,8 @@ export class GatewayClient {
     const read = call.method === 'GET';
     // A read waits for the answer its share of the budget, and for the body's next chunk
     // what is left of the whole budget (see ReadAttempt.answering).
-    const headersTimeout = attempt === undefined ? this.timeoutMs : attempt.remainingMs;
+    const headersTimeout =
+      stream?.headersTimeout ?? (attempt === undefined ? this.timeoutMs : attempt.remainingMs);
     const bodyTimeout = attempt === undefined ? this.timeoutMs : attempt.budgetRemainingMs;
     try {
       const response = await (

@@ -139,6 +139,32 @@ test('watch reopens the stream on the next gateway when its gateway dies', async
   t.is(second.requestsTo('GET', '/v1/stream').length, 1);
 });
 
+test('a gateway that takes the connection but never opens the stream is left for the next within 5 s', async (t) => {
+  const { gateway: hung, configDir } = await setUp();
+  const live = await FakeGateway.start(tls);
+  t.teardown(() => Promise.all([hung.close(), live.close()]));
+  hung.on('GET', '/v1/stream', () => new Promise<undefined>(() => undefined));
+  live
+    .on('GET', '/v1/events/:id', { status: 200, json: { event: eventDetails() } })
+    .on('GET', '/v1/stream', (_request, _params, response) => {
+      openStream(response);
+      sendUpdate(response, joined);
+      return undefined;
+    });
+  const started = Date.now();
+  const run = await runCommand(Watch, [
+    '--json',
+    '--count',
+    '1',
+    ...connectionFlags(`${hung.url},${live.url}`, tls, configDir),
+  ]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.deepEqual(watchLines(run.stdout), [joined]);
+  // A write's 15 s answer timeout was what it waited before.
+  const elapsed = Date.now() - started;
+  t.true(elapsed < 9_000, `took ${elapsed} ms`);
+});
+
 test('Ctrl-C ends watch with exit 0; people see readable lines', async (t) => {
   const { gateway, configDir } = await setUp();
   t.teardown(() => gateway.close());
