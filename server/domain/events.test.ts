@@ -486,6 +486,48 @@ test('one occurrence of a series can be cancelled', (t) => {
   );
 });
 
+test('moving a whole series moves its exceptions with it: a cancelled occurrence stays cancelled', (t) => {
+  const weekly = record({
+    id: 'w',
+    start: at('2027-03-01T08:00:00Z'),
+    end: at('2027-03-01T09:00:00Z'),
+    timeZone: 'Europe/Paris',
+    recurrence: { rule: { freq: 'WEEKLY', interval: 1, count: 6 }, exceptions: [] },
+  });
+  const world = worldWith([], [weekly]);
+  // The third Monday, 15 March, is cancelled; then every occurrence moves to 10:00 the next
+  // day (Tuesday), across the switch to summer time on 28 March.
+  const cancelled = commit(
+    world,
+    cancelOccurrence(
+      { actor: 'alice', eventId: 'w', occurrenceStart: at('2027-03-15T08:00:00Z'), now },
+      { record: recordOf(world, 'w') },
+    ),
+  );
+  const moved = commit(
+    cancelled,
+    updateEvent(
+      { actor: 'alice', eventId: 'w', now, changes: { start: at('2027-03-02T09:00:00Z') } },
+      { record: recordOf(cancelled, 'w'), existingUsers: new Set(), events: [] },
+    ),
+  );
+  const listed = listEvents(
+    { actor: 'alice', from: at('2027-02-01T00:00:00Z'), to: at('2027-05-01T00:00:00Z') },
+    { events: recordsOf(moved) },
+  );
+  t.deepEqual(
+    listed.map((e) => e.start),
+    [
+      // 10:00 in Paris: +01:00 until 28 March, +02:00 after.
+      '2027-03-02T09:00:00.000Z',
+      '2027-03-09T09:00:00.000Z',
+      '2027-03-23T09:00:00.000Z',
+      '2027-03-30T08:00:00.000Z',
+      '2027-04-06T08:00:00.000Z',
+    ],
+  );
+});
+
 test('a series holds at most MAX_EXCEPTIONS cancelled or changed occurrences', (t) => {
   const day = 86_400_000;
   const first = at('2025-06-02T09:00:00Z');

@@ -15,6 +15,7 @@
  * invitees who had accepted are asked again (their yes was for another time) and a
  * flat-group event waits for everyone again; imposed attendees stay accepted.
  */
+import { DateTime } from 'luxon';
 import { Forbidden, Internal, InvalidInput, NotFound } from '../../contract/errors.js';
 import type { ConflictingEvent } from '../../contract/errors.js';
 import { attendeeOf, commitmentsOf, consensusStatus, requireAttendance } from './attendance.js';
@@ -310,9 +311,44 @@ function mergeChanges(event: CalendarEvent, changes: EventChanges): EventDraft {
     location: changes.location ?? current.location,
     visibility: changes.visibility ?? current.visibility,
     recurrence,
-    exceptions: changes.exceptions ?? (recurrence === null ? [] : current.exceptions),
+    exceptions:
+      changes.exceptions ??
+      (recurrence === null
+        ? []
+        : movedExceptions(event, start, changes.timeZone ?? event.timeZone)),
     reminders: changes.reminders ?? current.reminders ?? [],
   };
+}
+
+/**
+ * The series' exceptions (occurrences cancelled, or changed on their own) where its move to
+ * `start` in `timeZone` takes their occurrences: each keeps its day counted from the series'
+ * first (in the series' own zone, so daylight saving does not shift it) and takes the new
+ * time of day. Left where they were, a moved series' exceptions matched nothing and the
+ * occurrences they removed came back, beside the events changed on their own.
+ */
+function movedExceptions(event: CalendarEvent, start: Millis, timeZone: string): Millis[] {
+  const exceptions = event.recurrence?.exceptions ?? [];
+  if (exceptions.length === 0 || (start === event.start && timeZone === event.timeZone)) {
+    return [...exceptions];
+  }
+  const before = DateTime.fromMillis(event.start, { zone: event.timeZone });
+  const after = DateTime.fromMillis(start, { zone: timeZone });
+  const firstDay = before.startOf('day');
+  return exceptions.map((exception) => {
+    const day = DateTime.fromMillis(exception, { zone: event.timeZone }).startOf('day');
+    const days = Math.round(day.diff(firstDay, 'days').days);
+    return after
+      .startOf('day')
+      .plus({ days })
+      .set({
+        hour: after.hour,
+        minute: after.minute,
+        second: after.second,
+        millisecond: after.millisecond,
+      })
+      .toMillis();
+  });
 }
 
 function sameTiming(event: CalendarEvent, details: EventDetails): boolean {
