@@ -383,6 +383,27 @@ export abstract class AgendaCommand<
     return toApiInstant(at(only));
   }
 
+  /**
+   * The event `text` names and, when the command is about one occurrence of it, that
+   * occurrence's start: the one `--occurrence` asks for (`asked`), or else the one a `#n`
+   * row of a recurring event showed — acting on the whole series for such a row is not what
+   * the person pointed at. The series goes by its id or prefix.
+   */
+  protected async eventOccurrence(
+    api: AgendaApi,
+    text: string,
+    asked: DayOrTime | undefined,
+  ): Promise<{ readonly id: string; readonly occurrence: string | undefined }> {
+    const { id, row } = await this.eventRow(text, api);
+    const occurrence =
+      asked !== undefined
+        ? await this.occurrenceStart(api, id, asked)
+        : row?.recurring === true
+          ? row.start
+          : undefined;
+    return { id, occurrence };
+  }
+
   /** `--from`/`--to`, defaulting to now → now + 7 days. */
   protected interval(from: string | undefined, to: string | undefined) {
     return parseInterval(from, to, { zone: this.zone, now: this.now });

@@ -33,16 +33,7 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
   protected async execute(): Promise<Outcome<EventAnswer>> {
     const asked = this.occurrenceFlag(this.flags.occurrence);
     const { api } = await this.connect({ authenticated: true });
-    const { id, row } = await this.eventRow(this.args.id, api);
-    // `#n` of a listing's row of a recurring event points at that one occurrence: cancelling
-    // the whole series for it (attendees told) is not what the row said. The series goes
-    // by its id or prefix, which the answer names.
-    const occurrence =
-      asked !== undefined
-        ? await this.occurrenceStart(api, id, asked)
-        : row?.recurring === true
-          ? row.start
-          : undefined;
+    const { id, occurrence } = await this.eventOccurrence(api, this.args.id, asked);
     const answer = await this.slow('Cancelling…', api.cancelEvent(id, occurrence));
     return {
       result: answer,

@@ -73,16 +73,7 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
     }
     if (flags['allow-conflict']) request.allowConflict = true;
     const { api } = await this.connect({ authenticated: true });
-    const { id, row } = await this.eventRow(this.args.id, api);
-    // `#n` of a listing's row of a recurring event points at that one occurrence: changing
-    // every occurrence for it is not what the person pointed at. The series goes by its id
-    // or prefix.
-    const occurrence =
-      asked !== undefined
-        ? await this.occurrenceStart(api, id, asked)
-        : row?.recurring === true
-          ? row.start
-          : undefined;
+    const { id, occurrence } = await this.eventOccurrence(api, this.args.id, asked);
     if (occurrence !== undefined) refuseForOneOccurrence(request, id);
     // An end or a duration counts from the start: the new one, or else the event's own (for
     // one occurrence, its start), which only the server knows. So `--duration 2h` alone keeps
