@@ -528,6 +528,38 @@ test('moving a whole series moves its exceptions with it: a cancelled occurrence
   );
 });
 
+test('a series moved with as many exceptions as it may hold keeps every one of them', (t) => {
+  const day = 86_400_000;
+  const first = at('2025-06-02T09:00:00Z');
+  const full = record({
+    id: 'd',
+    start: first,
+    end: first + 15 * 60_000,
+    timeZone: 'America/New_York',
+    recurrence: {
+      rule: { freq: 'DAILY', interval: 1, count: MAX_EXCEPTIONS + 10 },
+      exceptions: Array.from({ length: MAX_EXCEPTIONS }, (_, i) => first + i * day),
+    },
+  });
+  const world = worldWith([], [full]);
+  const moved = commit(
+    world,
+    updateEvent(
+      { actor: 'alice', eventId: 'd', now, changes: { start: first + 3 * 3_600_000 } },
+      { record: recordOf(world, 'd'), existingUsers: new Set(), events: [] },
+    ),
+  );
+  const after = recordOf(moved, 'd')?.event.recurrence;
+  t.is(after?.exceptions.length, MAX_EXCEPTIONS);
+  // Only the ten days no exception removed are left (a list spans at most a year: its last
+  // one, past the switches to and from daylight saving time).
+  const listed = listEvents(
+    { actor: 'alice', from: first + 700 * day, to: first + (MAX_EXCEPTIONS + 20) * day },
+    { events: recordsOf(moved) },
+  );
+  t.is(listed.length, 10);
+});
+
 test('a series holds at most MAX_EXCEPTIONS cancelled or changed occurrences', (t) => {
   const day = 86_400_000;
   const first = at('2025-06-02T09:00:00Z');
