@@ -12,6 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllerLabDriver } from './lab-driver.js';
+import type { LabFacts } from './driver.js';
 import { controllerSocketPath, type LabStatus } from './protocol.js';
 import { REPO } from '../base/entry-points.js';
 
@@ -172,9 +173,11 @@ serial('the driver knows who holds each role, and restore makes the lab whole', 
   t.timeout(180_000);
   const driver = new ControllerLabDriver(dataDir);
   try {
-    // gateway-2 is dead: its agent gives the VIP up and vm1's takes it.
+    // gateway-2 is dead: its agent gives the VIP up and vm1's takes it. The partition just
+    // healed may have started a DB election: a term without a leader yet is no fault.
+    const settled = (f: LabFacts) => f.vipOwner === 'vm1' && f.dbLeader !== null;
     let facts = await driver.facts();
-    for (const deadline = Date.now() + 20_000; facts.vipOwner !== 'vm1' && Date.now() < deadline;) {
+    for (const deadline = Date.now() + 20_000; !settled(facts) && Date.now() < deadline;) {
       await new Promise((r) => setTimeout(r, 200));
       facts = await driver.facts();
     }
