@@ -1,19 +1,24 @@
 /**
  * An `.ics` file imported as a series of requests, each within the server's limits
- * (see split-calendar.ts), sent one after another: what `agenda import` does, and what the
- * import benchmark drives.
+ * (see split-calendar.ts), sent in order, two at a time: what `agenda import` does, and what
+ * the import benchmark drives.
  *
  * Guarantees:
  * - Each request carries an idempotency key of its own, kept across its retries: a request
  *   the gateways could not answer (503, no answer in time, unreachable) is sent again with
  *   the same key, with growing pauses, so a request that did apply is answered with its
  *   original outcome instead of being reported unavailable — or applied twice.
- * - Stopping (`stop`) takes effect between requests; the request in flight finishes first.
+ * - Stopping (`stop`) sends no further request; those in flight finish first, and count.
  *   Importing the same file again resumes: the server finds each event by its UID, so those
  *   already imported come back `unchanged`.
  * - A request refused as a whole for its content (`invalid`) fails its events and the
  *   import goes on; any other refusal (a login that expired, …) would refuse every later
  *   request too, so the import stops there, and says how far it got.
+ * - Answers are combined in file order, whatever order they come in.
+ * - Conflicts between the events of two requests are found as if the requests went one by
+ *   one: the DB decides a user's imports one at a time, each on the state the one before
+ *   left (server/db/service.ts). Which of the two requests reports the conflict may vary;
+ *   no UID is in two requests (split-calendar.ts), so no event can be imported twice.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +36,16 @@ export interface RetryPolicy {
   readonly firstPauseMs: number;
   readonly longestPauseMs: number;
 }
+
+/**
+ * Requests kept in flight: two, so that while the DB decides and replicates one, a users
+ * service already parses the next (each is about half the time of a request; the DB decides
+ * an actor's imports one at a time, in the order they come). More would only queue.
+ */
+export const IMPORT_DEPTH = 2;
+
+/** How a request ended: with its answer, or with what it was refused or failed with. */
+type Sent = { readonly answer: ImportAnswer } | { readonly error: unknown };
 
 /** About a minute of trying per request before giving up. */
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -56,6 +71,8 @@ export interface ChunkedImportOptions {
   /** Once aborted, the request in flight is abandoned too (it may still apply). */
   readonly abort?: AbortSignal;
   readonly retry?: RetryPolicy;
+  /** Requests in flight at once (default {@link IMPORT_DEPTH}; 1 sends them one by one). */
+  readonly depth?: number;
 }
 
 export interface ChunkedImport {
@@ -108,17 +125,42 @@ export async function importInChunks(
     stoppedBy,
   });
   report();
-  for (const chunk of split.chunks) {
-    if (aborted(options.stop) || aborted(options.abort)) {
-      return finish({ kind: 'interrupt' });
+  // Requests in flight, oldest first; each settles to its answer or its error, never rejects.
+  const inFlight: { chunk: CalendarChunk; outcome: Promise<Sent> }[] = [];
+  let next = 0;
+  let stoppedBy: ChunkedImport['stoppedBy'] = null;
+  const stopping = () => stoppedBy !== null || aborted(options.stop) || aborted(options.abort);
+  const fill = () => {
+    const depth = options.depth ?? IMPORT_DEPTH;
+    for (let chunk = split.chunks[next]; chunk !== undefined; chunk = split.chunks[next]) {
+      if (inFlight.length >= depth || stopping()) return;
+      next++;
+      inFlight.push({
+        chunk,
+        outcome: sendWithRetries(api, chunk, options).then(
+          (answer) => ({ answer }),
+          (error: unknown) => ({ error }),
+        ),
+      });
     }
-    let answer: ImportAnswer;
-    try {
-      answer = await sendWithRetries(api, chunk, options);
-    } catch (error) {
-      if (aborted(options.abort)) return finish({ kind: 'interrupt' });
+  };
+  fill();
+  for (let sent = inFlight.shift(); sent !== undefined; fill(), sent = inFlight.shift()) {
+    const { chunk } = sent;
+    const outcome = await sent.outcome;
+    if ('error' in outcome) {
+      const { error } = outcome;
+      if (aborted(options.abort)) {
+        stoppedBy ??= { kind: 'interrupt' };
+        continue;
+      }
       if (!isAgendaError(error)) throw error;
-      if (error.code !== 'invalid') return finish({ kind: 'error', error });
+      if (error.code !== 'invalid') {
+        // No further request is sent; those already in flight are still counted as they end,
+        // since they may have applied.
+        stoppedBy ??= { kind: 'error', error };
+        continue;
+      }
       // Refused for what it holds: its events fail, the others may still go in.
       const uids = chunk.uids.length === 0 ? [null] : chunk.uids;
       for (const uid of uids) {
@@ -128,6 +170,7 @@ export async function importInChunks(
       report();
       continue;
     }
+    const { answer } = outcome;
     events.push(...answer.events);
     failed.push(...answer.failed.map((f) => ({ ...f, index: f.index + decided })));
     skipped.push(...answer.skipped);
@@ -135,7 +178,8 @@ export async function importInChunks(
     done += chunk.events;
     report();
   }
-  return finish(null);
+  if (stoppedBy === null && next < split.chunks.length) stoppedBy = { kind: 'interrupt' };
+  return finish(stoppedBy);
 }
 
 /** One request, sent again under the same key while nobody could answer it. */

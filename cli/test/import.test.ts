@@ -1,7 +1,8 @@
 /**
- * `agenda import` of a file bigger than one request: split, sent one request after another
- * with a progress bar on a terminal, each request retried under its own idempotency key
- * while the gateways cannot answer, and stopped between requests by Ctrl-C.
+ * `agenda import` of a file bigger than one request: split, sent two requests at a time
+ * with a progress bar on a terminal, answers combined in file order, each request retried
+ * under its own idempotency key while the gateways cannot answer, and stopped by Ctrl-C
+ * (no further request; those in flight finish and count).
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -58,14 +59,17 @@ async function importGateway(
   handler: (
     request: RecordedRequest,
     n: number,
-  ) => ReturnType<typeof created> | ReturnType<typeof errorAnswer>,
+  ) =>
+    | ReturnType<typeof created>
+    | ReturnType<typeof errorAnswer>
+    | Promise<ReturnType<typeof created> | ReturnType<typeof errorAnswer>>,
 ): Promise<{ gateway: FakeGateway; configDir: string; file: string }> {
   const gateway = await FakeGateway.start(tls);
   let n = 0;
   gateway
     .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
-    .on('POST', '/v1/import', (request) => {
-      const answer = handler(request, n++);
+    .on('POST', '/v1/import', async (request) => {
+      const answer = await handler(request, n++);
       return 'status' in answer ? answer : { status: 200, json: answer };
     });
   const configDir = await temporaryConfigDir();
@@ -120,8 +124,8 @@ test('a request nobody could answer is sent again with the same key, and the imp
   t.is(run.exitCode, 0, run.stderr);
   const keys = gateway.requestsTo('POST', '/v1/import').map((r) => r.headers['idempotency-key']);
   t.is(keys.length, 4);
-  t.is(keys[2], keys[1], 'the retry kept its key');
-  t.not(keys[3], keys[2]);
+  t.is(new Set(keys).size, 3, 'three requests, one sent twice');
+  t.is(keys.lastIndexOf(keys[1]), 3, 'the retry (sent last, after a pause) kept its key');
   t.is(parseJsonResult(Import, run.stdout).events.length, 450);
 });
 
@@ -163,20 +167,36 @@ test('failures of every request are combined, indexed across the file; the exit 
   });
 });
 
-test('Ctrl-C stops between requests and says how far it got and how to resume', async (t) => {
+test('answers are combined in file order when a later request is answered first', async (t) => {
+  const { gateway, configDir, file } = await importGateway(async (request, n) => {
+    if (n === 0) await new Promise((resolve) => setTimeout(resolve, 300));
+    return created(request);
+  });
+  t.teardown(() => gateway.close());
+  const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  const result = parseJsonResult(Import, run.stdout);
+  t.deepEqual(
+    result.events.map((e) => e.uid),
+    Array.from({ length: 450 }, (_, i) => `birthday-${i}@example.com`),
+  );
+});
+
+test('Ctrl-C sends no further request, lets the two in flight finish, and says how far it got and how to resume', async (t) => {
   const terminal = new RecordedTerminal({ tty: true });
-  const { gateway, configDir, file } = await importGateway((request) => {
-    terminal.interrupt();
+  const { gateway, configDir, file } = await importGateway((request, n) => {
+    // Once: a second Ctrl-C would abandon the request in flight as well.
+    if (n === 0) terminal.interrupt();
     return created(request);
   });
   t.teardown(() => gateway.close());
   const run = await runCommand(Import, [file, '--config-dir', configDir], terminal);
   t.is(run.exitCode, 1);
-  t.is(gateway.requestsTo('POST', '/v1/import').length, 1);
-  t.is(run.stdout, 'Imported 200 events (200 created).\n');
+  t.is(gateway.requestsTo('POST', '/v1/import').length, 2);
+  t.is(run.stdout, 'Imported 400 events (400 created).\n');
   t.regex(
     run.stderr,
-    /the import was interrupted after 200 of 450 events; run the same command again to resume \(the events already imported come back unchanged\)/,
+    /the import was interrupted after 400 of 450 events; run the same command again to resume \(the events already imported come back unchanged\)/,
   );
   t.false(terminal.interruptible, 'it stopped listening for Ctrl-C');
 });
@@ -188,7 +208,8 @@ test('a refusal that every request would get stops the import at once', async (t
   t.teardown(() => gateway.close());
   const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
   t.is(run.exitCode, 3);
-  t.is(gateway.requestsTo('POST', '/v1/import').length, 1);
+  // The two sent at once, and no other.
+  t.is(gateway.requestsTo('POST', '/v1/import').length, 2);
   const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
   t.is(error.code, 'forbidden');
   t.regex(

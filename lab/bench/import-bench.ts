@@ -1,12 +1,13 @@
 /**
- * `npm run bench:import -- [--series 5000] [--readers 16] [--json]`: a big import while
+ * `npm run bench:import -- [--series 5000] [--readers 16] [--depth 2] [--json]`: a big import while
  * others keep working. Starts the `npm start` topology in a temporary directory (stop
  * `npm start` first: they share ports), registers an importer and `readers` other users
  * with small calendars of their own, then imports a generated calendar of `series` yearly
  * series — birthdays and anniversaries (all-day) and yearly meetings (timed, in four zones
  * with their VTIMEZONEs), spread over the year, each with a UID, as Apple Calendar writes
  * them — through the CLI's own import code (split into requests, sent in order, retried
- * under the same key) while each reader keeps listing its events and reading its agenda.
+ * under the same key, `--depth` of them in flight: the CLI's two by default) while each
+ * reader keeps listing its events and reading its agenda.
  *
  * The last line is one JSON object: `importSeconds`, `eventsCreated`, the readers'
  * `readsPerSec`, `readP50Ms`, `readP99Ms`, `readErrors`, `elections` (how many DB terms
@@ -24,7 +25,7 @@ import { Agent, request } from 'undici';
 import { AgendaApi } from '../../cli/http/agenda-api.js';
 import { GatewayClient } from '../../cli/http/gateway-client.js';
 import { SessionTokens } from '../../cli/http/session-tokens.js';
-import { importInChunks } from '../../cli/import/chunked-import.js';
+import { IMPORT_DEPTH, importInChunks } from '../../cli/import/chunked-import.js';
 import { splitCalendar } from '../../cli/import/split-calendar.js';
 import { yearlySeriesCalendar } from '../../server/store/yearly-calendar.js';
 import { EventLoopDelayScraper } from '../event-loop-delay.js';
@@ -37,14 +38,25 @@ const { values } = parseArgs({
   options: {
     series: { type: 'string', default: '5000' },
     readers: { type: 'string', default: '16' },
+    depth: { type: 'string', default: String(IMPORT_DEPTH) },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
 const series = Number(values.series);
 const readers = Number(values.readers);
-if (!Number.isInteger(series) || series < 1 || !Number.isInteger(readers) || readers < 0) {
-  process.stderr.write('--series must be a positive integer, --readers an integer ≥ 0\n');
+const depth = Number(values.depth);
+if (
+  !Number.isInteger(series) ||
+  series < 1 ||
+  !Number.isInteger(readers) ||
+  readers < 0 ||
+  !Number.isInteger(depth) ||
+  depth < 1
+) {
+  process.stderr.write(
+    '--series and --depth must be positive integers, --readers an integer ≥ 0\n',
+  );
   process.exit(1);
 }
 const say = (s: string) => process.stderr.write(s + '\n');
@@ -175,6 +187,7 @@ try {
   const imported = await importInChunks(importer, split, {
     allowConflict: true,
     timeZone: 'UTC',
+    depth,
     onProgress: ({ done, total }) => {
       if (done - lastSaid >= 1000 || done === total) {
         lastSaid = done;
@@ -202,6 +215,7 @@ try {
     importSeconds: Math.round(importSeconds * 100) / 100,
     series,
     requests: split.chunks.length,
+    depth,
     eventsCreated: count('created'),
     eventsUpdated: count('updated'),
     eventsUnchanged: count('unchanged'),

@@ -7,19 +7,8 @@
  * ports 31700–31719.
  */
 import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { Agent, request } from 'undici';
-import type { Logger } from '../../base/log.js';
-import {
-  CLUSTER_ROLES,
-  createCertificateAuthority,
-  issueCertificate,
-  type ClusterRole,
-  type IssuedCertificate,
-} from '../../base/pki.js';
-import type { MutualTlsMaterial } from '../../base/tls.js';
+import { request } from 'undici';
+import { CLUSTER_ROLES } from '../../base/pki.js';
 import { ACCESS_REFUSED_METRIC } from '../net/access-refusals.js';
 import {
   COMMAND_ACCESS,
@@ -30,7 +19,7 @@ import {
   storeAccess,
 } from '../store/access.js';
 import type { CommandBody, QueryBody, QueryType } from '../store/protocol.js';
-import { DbService } from './service.js';
+import { startTestCluster, type TestCluster, type Warned } from './test-cluster.js';
 
 const BASE_PORT = 31700;
 const MEMBERS = [1, 2, 3] as const;
@@ -114,147 +103,19 @@ const SAMPLE_QUERIES: Readonly<Record<string, object>> = {
   'store.status': { type: 'store.status' },
 };
 
-interface Warned {
-  readonly message: string;
-  readonly fields: Record<string, unknown> | undefined;
-}
-
-interface Cluster {
-  readonly services: Map<number, DbService>;
-  readonly warned: Warned[];
-  /** A client certificate per role, one naming none (`none`), and a spare member's (`db-9`). */
-  readonly clients: Map<ClusterRole | 'none' | 'db-9' | `db-${number}`, Agent>;
-  leader(): Promise<number>;
-}
-
-let shared: Promise<Cluster> | undefined;
+let shared: Promise<TestCluster> | undefined;
 
 /** One three-member cluster for the whole file: members are slow to start, calls are cheap. */
-function cluster(): Promise<Cluster> {
-  shared ??= startCluster();
+function cluster(): Promise<TestCluster> {
+  shared ??= startTestCluster(BASE_PORT, 'access-test');
   return shared;
 }
 
 test.after.always(async () => {
-  if (shared === undefined) return;
-  const { services, clients } = await shared;
-  await Promise.all([...clients.values()].map((agent) => agent.close()));
-  await Promise.all([...services.values()].map((service) => service.close()));
+  if (shared !== undefined) await (await shared).close();
 });
 
-let dataRoot: string | undefined;
-test.after.always(async () => {
-  if (dataRoot !== undefined) await rm(dataRoot, { recursive: true, force: true });
-});
-
-async function startCluster(): Promise<Cluster> {
-  dataRoot = await mkdtemp(path.join(os.tmpdir(), 'agenda-db-access-'));
-  const ca = await createCertificateAuthority();
-  const material = (issued: IssuedCertificate): MutualTlsMaterial => ({
-    ca: ca.certPem,
-    cert: issued.certPem,
-    key: issued.keyPem,
-  });
-  const memberCertificate = (id: number) =>
-    issueCertificate(ca, {
-      name: `db-${id}`,
-      usages: 'both',
-      ipAddresses: ['127.0.0.1'],
-      role: 'db',
-    });
-  const members = new Map(
-    MEMBERS.map((id) => [
-      id,
-      {
-        raft: { host: '127.0.0.1', port: BASE_PORT + id },
-        client: { host: '127.0.0.1', port: BASE_PORT + 10 + id },
-      },
-    ]),
-  );
-  const warned: Warned[] = [];
-  const logger: Logger = {
-    debug() {},
-    info() {},
-    warn: (message, fields) => warned.push({ message, fields }),
-  };
-  const services = new Map<number, DbService>();
-  const memberCertificates = new Map<number, IssuedCertificate>();
-  await Promise.all(
-    MEMBERS.map(async (id) => {
-      const certificate = await memberCertificate(id);
-      memberCertificates.set(id, certificate);
-      const service = await DbService.start({
-        id,
-        clusterId: 'access-test',
-        dataDir: path.join(dataRoot!, `db-${id}`),
-        members,
-        tls: material(certificate),
-        tickMs: 20,
-        electionTicks: 10,
-        heartbeatTicks: 1,
-        peerCertificateName: (peer) => `db-${peer}`,
-        logger,
-      });
-      services.set(id, service);
-    }),
-  );
-  const agent = (issued: IssuedCertificate) =>
-    new Agent({ connect: { ...material(issued), rejectUnauthorized: true } });
-  const clients: Cluster['clients'] = new Map();
-  for (const role of CLUSTER_ROLES) {
-    clients.set(
-      role,
-      agent(await issueCertificate(ca, { name: `${role}-1`, usages: 'client', role })),
-    );
-  }
-  clients.set('none', agent(await issueCertificate(ca, { name: 'users-1', usages: 'client' })));
-  clients.set('db-9', agent(await memberCertificate(9)));
-  for (const [id, certificate] of memberCertificates) clients.set(`db-${id}`, agent(certificate));
-  return {
-    services,
-    warned,
-    clients,
-    async leader() {
-      for (let waited = 0; waited < 10_000; waited += 50) {
-        const leader = services.get(1)!.node.leader();
-        if (leader !== 0 && services.get(leader)?.node.leader() === leader) return leader;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      throw new Error('no leader within 10 s');
-    },
-  };
-}
-
-interface Answer {
-  readonly status: number;
-  readonly body: {
-    readonly result?: unknown;
-    readonly error?: { code: string; message: string; details?: Record<string, unknown> };
-  };
-}
-
-async function call(
-  agent: Agent,
-  member: number,
-  route: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Answer> {
-  const [method, pathname] = route.split(' ') as [string, string];
-  const response = await request(`https://127.0.0.1:${BASE_PORT + 10 + member}${pathname}`, {
-    method: method as 'GET' | 'POST',
-    dispatcher: agent,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.body.text();
-  return {
-    status: response.statusCode,
-    body: (response.headers['content-type'] ?? '').includes('json')
-      ? (JSON.parse(text) as Answer['body'])
-      : {},
-  };
-}
+const call = async (...args: Parameters<TestCluster['call']>) => (await cluster()).call(...args);
 
 let requestIds = 0;
 /**

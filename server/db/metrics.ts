@@ -12,8 +12,14 @@
  *   from being handed to the store's worker to being applied (its queue included);
  * - `agenda_raft_entries_applied_total`, `agenda_raft_fsyncs_total`,
  *   `agenda_raft_reads_served_total`, `agenda_raft_snapshots_total` — counters.
+ *
+ * And the leader's decisions (server/store/effects.ts): `agenda_db_decisions_total`, by
+ * `outcome` — `answered` (no effect to propose: a refusal, or nothing to change),
+ * `proposed`, `waited` (it read what an effect in flight writes: decided again once that
+ * applied) and `stale` (its effect applied `stale`: decided again). Many `waited` or `stale`
+ * mean commands on the same keys keep racing, and the leader's store does their work twice.
  */
-import { Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { NodeStatus } from '../../raft/runtime/raft-node.js';
 import { DaemonMetrics } from '../metrics/daemon-metrics.js';
 
@@ -21,12 +27,16 @@ const LABELS = ['service', 'member'] as const;
 /** Seconds: fsyncs take about a millisecond; a stalled disk or store shows as seconds. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+/** What came of one decision (see the module comment). */
+export type DecisionOutcome = 'answered' | 'proposed' | 'waited' | 'stale';
+
 /** See the module comment. */
 export class DbMetrics {
   readonly daemon: DaemonMetrics;
   private readonly labels: { service: 'db'; member: string };
   private readonly fsync: Histogram;
   private readonly apply: Histogram;
+  private readonly decisions: Counter<'service' | 'member' | 'outcome'>;
 
   constructor(id: number, status: () => NodeStatus | null) {
     const member = `db-${id}`;
@@ -46,6 +56,12 @@ export class DbMetrics {
       help: 'Time from handing a batch of committed entries to the store to its being applied, in seconds.',
       labelNames: LABELS,
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.decisions = new Counter({
+      name: 'agenda_db_decisions_total',
+      help: "Commands decided by this member's store as leader, by what came of each decision.",
+      labelNames: [...LABELS, 'outcome'],
       registers,
     });
     const fromStatus = (name: string, help: string, read: (s: NodeStatus) => number) => {
@@ -103,6 +119,11 @@ export class DbMetrics {
     fsyncSeconds: (seconds: number) => this.fsync.observe(this.labels, seconds),
     applySeconds: (seconds: number) => this.apply.observe(this.labels, seconds),
   };
+
+  /** Counts a decision of this member's store (see the module comment). */
+  decided(outcome: DecisionOutcome): void {
+    this.decisions.inc({ ...this.labels, outcome });
+  }
 
   text(): Promise<string> {
     return this.daemon.text();

@@ -116,6 +116,8 @@ export class DbService {
   /** Keys written by the effects this leader has in flight (see in-flight.ts). */
   private readonly inFlight = new InFlightKeys();
   /** Decisions asked for in one turn go to the store together (see decision-batch.ts). */
+  /** Per actor, the end of the last import waiting or being decided (see {@link propose}). */
+  private readonly importing = new Map<string, Promise<void>>();
   private readonly decisions = new DecisionBatcher(async (commands, timeoutMs) => {
     const answer = await this.node.readLocal({ decide: commands }, { timeoutMs });
     if (!('decisions' in answer)) throw new Error('the store answered decisions with a query');
@@ -441,7 +443,29 @@ export class DbService {
    * flight writes waits for it and is taken again; an effect that applied `stale` (the state
    * changed under it) is decided again, up to {@link MAX_DECISIONS} times in all.
    */
-  private async propose(command: StoreCommand): Promise<StoreResult> {
+  private propose(command: StoreCommand): Promise<StoreResult> {
+    const actor = command.actor;
+    if (command.body.type !== 'event.import' || actor === null)
+      return this.decideAndPropose(command);
+    // An import reads its actor's whole agenda, and its decision is the costliest there is
+    // (hundreds of events). Two of one actor decided side by side (`agenda import` keeps two
+    // requests going) would see the same state, and the second would be decided for nothing
+    // and then again: they take turns instead, each decided once, on what the one before left.
+    const before = this.importing.get(actor) ?? Promise.resolve();
+    const mine = before.then(() => this.decideAndPropose(command));
+    const turn = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.importing.set(actor, turn);
+    void turn.then(() => {
+      if (this.importing.get(actor) === turn) this.importing.delete(actor);
+    });
+    return mine;
+  }
+
+  /** Decides `command` and proposes its effect (see {@link propose}). */
+  private async decideAndPropose(command: StoreCommand): Promise<StoreResult> {
     const timeoutMs = this.config.commandTimeoutMs ?? 5_000;
     const deadline = Date.now() + timeoutMs;
     const remaining = () => Math.max(1, deadline - Date.now());
@@ -453,9 +477,13 @@ export class DbService {
       // The leader's clock, stamped at each decision: every replica applies the same `at`.
       this.lastAt = Math.max(Date.now(), this.lastAt);
       const decided = await this.decisions.decide({ ...command, at: this.lastAt }, remaining());
-      if (decided.kind === 'answer') return decided.result;
+      if (decided.kind === 'answer') {
+        this.metrics.decided('answered');
+        return decided.result;
+      }
       const writers = this.inFlight.writersOf(decided.reads);
       if (writers.length > 0) {
+        this.metrics.decided('waited');
         // Waiting is bounded by the command's time: past it, the caller retries by request id.
         if (Date.now() >= deadline) return stalled();
         await Promise.all(writers);
@@ -465,7 +493,9 @@ export class DbService {
       const applied = this.node.propose(decided.entry, { timeoutMs: remaining() });
       this.inFlight.hold(decided.stamps, applied);
       last = await applied;
-      if (!(last.ok === false && last.stale === true)) return last;
+      const stale = last.ok === false && last.stale === true;
+      this.metrics.decided(stale ? 'stale' : 'proposed');
+      if (!stale) return last;
     }
     this.config.logger.warn('a command stayed stale after repeated decisions', {
       decisions: MAX_DECISIONS,
