@@ -450,9 +450,10 @@ export function updateEvent(
 
   const retimed = !sameTiming(before, details);
   const attendees: Attendee[] = [
-    ...record.attendees.map((a) =>
+    ...record.attendees.map((a): Attendee =>
       retimed && a.role === 'invitee' && a.status === 'accepted'
-        ? { ...a, status: 'pending' as const }
+        ? // Asked again, their answer is no longer one they gave this occurrence alone.
+          { eventId: a.eventId, username: a.username, status: 'pending', role: a.role }
         : a,
     ),
     ...invitees.map((username): Attendee => ({
