@@ -84,4 +84,11 @@ test('an answer to a series reaches its changed occurrences; one answered alone 
   // Declining the series takes the moved one along; the demo day keeps his own no.
   await bob.declineInvitation(series.id);
   t.is((await bob.showEvent(moved.id)).event.myStatus, 'declined');
+  // And moving it again asks him again: his no was about 15:00.
+  await alice.updateEvent(moved.id, { start: '2030-03-05T16:00:00Z' });
+  t.is((await bob.showEvent(moved.id)).event.myStatus, 'pending');
+  t.deepEqual(
+    (await bob.invitations()).invitations.map((i) => i.id),
+    [moved.id],
+  );
 });
