@@ -7,10 +7,12 @@
  * else `$COLUMNS`, else 80 — what `khal calendar` and `gcalcli calw` do when piped.
  */
 import { Flags } from '@oclif/core';
-import type { DateTime } from 'luxon';
+import { DateTime } from 'luxon';
 import type { EventView } from '../contract/views.js';
 import { InvalidInput } from '../contract/errors.js';
+import { EARLIEST_INSTANT, LATEST_INSTANT } from '../contract/limits.js';
 import type { Terminal } from './terminal.js';
+import { toApiInstant } from './time.js';
 import { dayKey, daysOf } from './ui/calendar.js';
 import type { CalendarDay } from './ui/calendar.js';
 
@@ -52,6 +54,31 @@ export function viewWidth(flag: number | undefined, terminal: Terminal): number 
   }
   const columns = Number(terminal.env.COLUMNS);
   return Number.isInteger(columns) && columns > 0 ? columns : DEFAULT_VIEW_WIDTH;
+}
+
+/**
+ * The interval to fetch for days `[first, end)` shown for `--date` (`date`, as written; none
+ * for today): only the part the server keeps (1970 to 2200; a grid's days outside it are
+ * shown empty), so that a day out of it is refused here, naming `--date`, rather than by the
+ * server naming a `from` nobody typed.
+ * @throws InvalidInput when no day shown is within those years.
+ */
+export function viewInterval(
+  first: DateTime,
+  end: DateTime,
+  date: string | undefined,
+): { from: string; to: string } {
+  if (end.toMillis() <= EARLIEST_INSTANT || first.toMillis() >= LATEST_INSTANT) {
+    throw new InvalidInput(
+      `the --date "${date ?? first.toISODate() ?? ''}" is outside the years Agenda keeps: give a day from 1970 to 2199`,
+      { field: 'date' },
+    );
+  }
+  const zone = first.zone;
+  return {
+    from: toApiInstant(DateTime.max(first, DateTime.fromMillis(EARLIEST_INSTANT, { zone }))),
+    to: toApiInstant(DateTime.min(end, DateTime.fromMillis(LATEST_INSTANT, { zone }))),
+  };
 }
 
 /** `2026-03` as the first of that month in `zone`, else undefined. */

@@ -112,5 +112,14 @@ export const MAX_IMPORT_CHUNK_BYTES = 1024 * 1024;
  */
 export const MAX_DETACHED_CANCELLED_WITH_SERIES = MAX_IMPORT_CHUNK_EVENTS;
 
+/**
+ * Most occurrences changed on their own that one answer to their series (accepting or
+ * declining it) reaches: each is an attendee row written and its people told, in the
+ * series' command, so this bounds that command as {@link MAX_DETACHED_CANCELLED_WITH_SERIES}
+ * bounds a cancellation. A series with more is refused rather than answered with some of
+ * them left as they were; answering some of them on their own takes them out of its reach.
+ */
+export const MAX_DETACHED_ANSWERED_WITH_SERIES = MAX_IMPORT_CHUNK_EVENTS;
+
 /** Items per page of a list when the caller names no `limit`, and the most it may ask for. */
 export const MAX_PAGE_SIZE = 500;

@@ -1,9 +1,14 @@
 import { Flags } from '@oclif/core';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
-import { calendarResult, parseMonth, viewFlags, viewWidth } from '../calendar-views.js';
+import {
+  calendarResult,
+  parseMonth,
+  viewFlags,
+  viewInterval,
+  viewWidth,
+} from '../calendar-views.js';
 import type { CalendarViewResult } from '../calendar-views.js';
-import { toApiInstant } from '../time.js';
 import { renderDayList, renderMonthCalendar, renderMonthGrid } from '../ui/calendar.js';
 
 /** From this width on, `month` draws the grid by default; below, the calendar and a list. */
@@ -36,11 +41,10 @@ export default class Month extends AgendaCommand<typeof Month, CalendarViewResul
     const gridStart = month.startOf('week');
     const gridEnd = month.endOf('month').startOf('day').endOf('week').plus({ millisecond: 1 });
     const count = Math.round(gridEnd.diff(gridStart, 'days').days);
+    // Checked before connecting: a day out of range is refused without a login.
+    const interval = viewInterval(gridStart, gridEnd, text);
     const { api } = await this.connect({ authenticated: true });
-    const answer = await this.slow(
-      'Fetching the month…',
-      api.listEvents({ from: toApiInstant(gridStart), to: toApiInstant(gridEnd) }),
-    );
+    const answer = await this.slow('Fetching the month…', api.listEvents(interval));
     const width = viewWidth(this.flags.width, this.terminal);
     const layout = this.flags.layout ?? (width >= MONTH_GRID_MIN_WIDTH ? 'grid' : 'list');
     const inMonth = answer.events.filter(

@@ -1,8 +1,7 @@
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
-import { calendarResult, viewFlags, viewWidth } from '../calendar-views.js';
+import { calendarResult, viewFlags, viewInterval, viewWidth } from '../calendar-views.js';
 import type { CalendarViewResult } from '../calendar-views.js';
-import { toApiInstant } from '../time.js';
 import { dayHeading, renderDayList } from '../ui/calendar.js';
 
 /** `agenda today`: the day's events, numbered. */
@@ -16,11 +15,10 @@ export default class Today extends AgendaCommand<typeof Today, CalendarViewResul
   protected async execute(): Promise<Outcome<CalendarViewResult>> {
     const day = this.flags.date === undefined ? this.now : this.when(this.flags.date, 'date');
     const first = day.setZone(this.zone).startOf('day');
+    // Checked before connecting: a day out of range is refused without a login.
+    const interval = viewInterval(first, first.plus({ days: 1 }), this.flags.date);
     const { api } = await this.connect({ authenticated: true });
-    const answer = await this.slow(
-      "Fetching the day's events…",
-      api.listEvents({ from: toApiInstant(first), to: toApiInstant(first.plus({ days: 1 })) }),
-    );
+    const answer = await this.slow("Fetching the day's events…", api.listEvents(interval));
     const { days, result } = calendarResult('today', answer.events, first, 1, this.zone);
     // The day's events, as the numbers will name them.
     const events = days[0]?.events ?? [];

@@ -1,9 +1,8 @@
 import { Flags } from '@oclif/core';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
-import { calendarResult, viewFlags, viewWidth } from '../calendar-views.js';
+import { calendarResult, viewFlags, viewInterval, viewWidth } from '../calendar-views.js';
 import type { CalendarViewResult } from '../calendar-views.js';
-import { toApiInstant } from '../time.js';
 import { WEEK_GRID_MIN_WIDTH, renderDayList, renderWeekGrid, weekTitle } from '../ui/calendar.js';
 
 /** `agenda week`: the week as seven day columns with your events in them. */
@@ -27,14 +26,10 @@ export default class Week extends AgendaCommand<typeof Week, CalendarViewResult>
   protected async execute(): Promise<Outcome<CalendarViewResult>> {
     const day = this.flags.date === undefined ? this.now : this.when(this.flags.date, 'date');
     const first = day.setZone(this.zone).startOf('week');
+    // Checked before connecting: a day out of range is refused without a login.
+    const interval = viewInterval(first, first.plus({ days: 7 }), this.flags.date);
     const { api } = await this.connect({ authenticated: true });
-    const answer = await this.slow(
-      'Fetching the week…',
-      api.listEvents({
-        from: toApiInstant(first),
-        to: toApiInstant(first.plus({ days: 7 })),
-      }),
-    );
+    const answer = await this.slow('Fetching the week…', api.listEvents(interval));
     const width = viewWidth(this.flags.width, this.terminal);
     const layout = this.flags.layout ?? (width >= WEEK_GRID_MIN_WIDTH ? 'grid' : 'list');
     // The list numbers the week's events for `#n`; the grid shows no numbers.

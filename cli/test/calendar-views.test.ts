@@ -206,6 +206,27 @@ test('month: a calendar and the events by day at 80 columns, the grid from 100; 
   const bad = await runCommand(Month, ['--config-dir', configDir, '--date', '2026-13']);
   t.is(bad.exitCode, 1);
   t.regex(bad.stderr, /names no month/);
+  // A month Agenda does not keep is refused naming the flag given, not the server's "from".
+  const asked = gateway.requestsTo('GET', '/v1/events').length;
+  const ancient = await runCommand(Month, ['--config-dir', configDir, '--date', '0000-01']);
+  t.is(ancient.exitCode, 1);
+  t.regex(ancient.stderr, /the --date "0000-01" is outside the years Agenda keeps/);
+  t.notRegex(ancient.stderr, /the from/);
+  const far = await runCommand(Week, ['--config-dir', configDir, '--date', '2300-01-01']);
+  t.is(far.exitCode, 1);
+  t.regex(far.stderr, /the --date "2300-01-01" is outside the years Agenda keeps/);
+  t.is(gateway.requestsTo('GET', '/v1/events').length, asked, 'nothing was asked of the server');
+  // The first week of 1970 is shown from its first day the server keeps.
+  const first = await runCommand(Week, [
+    '--config-dir',
+    configDir,
+    '--tz',
+    'UTC',
+    '--date',
+    '1970-01-01',
+  ]);
+  t.is(first.exitCode, 0, first.stderr);
+  t.is(gateway.requestsTo('GET', '/v1/events').at(-1)?.query.get('from'), '1970-01-01T00:00:00Z');
   const garbage = await runCommand(Week, ['--config-dir', configDir, '--date', 'someday']);
   t.is(garbage.exitCode, 1);
   t.regex(garbage.stderr, /error: .*someday/);

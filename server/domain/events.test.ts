@@ -289,7 +289,7 @@ test('a recurring event conflicts through its occurrences, across a DST change',
   );
 });
 
-test('the organizer updates; a new time asks accepted invitees again, imposed ones stay', (t) => {
+test('the organizer updates; a new time asks every invitee who answered again, imposed ones stay', (t) => {
   const hier = { name: 'corp', kind: 'hierarchical' } as const;
   const world = worldWith(
     [corp],
@@ -323,7 +323,14 @@ test('the organizer updates; a new time asks accepted invitees again, imposed on
   t.is(w2.events.get('e1')?.end, at('2025-06-03T10:00:00Z'), 'moving the start keeps the duration');
   t.is(statusOf(w2, 'e1', 'boss'), 'pending');
   t.is(statusOf(w2, 'e1', 'dev'), 'accepted');
-  t.is(statusOf(w2, 'e1', 'manager2'), 'declined');
+  // Their no was about the old time too: the new one may suit them, so they are invited again.
+  t.is(statusOf(w2, 'e1', 'manager2'), 'pending');
+  t.deepEqual(told(moved.notifications), [
+    'boss:updated',
+    'dev:updated',
+    'manager2:invited',
+    'manager:updated',
+  ]);
 
   t.deepEqual(
     updateEvent({ actor: 'manager', eventId: 'e1', now, changes: { title: 'e1' } }, context)
@@ -667,7 +674,7 @@ test('one occurrence changed on its own leaves the series and keeps what the ser
   );
 });
 
-test('moving one occurrence asks accepted invitees again, as moving an event does', (t) => {
+test('moving one occurrence asks every invitee who answered again, as moving an event does', (t) => {
   const world = dailyWorld();
   const d = changeOccurrence(world, { changes: { start: at('2025-06-03T14:00:00Z') } });
   const after = commit(world, d);
@@ -676,10 +683,18 @@ test('moving one occurrence asks accepted invitees again, as moving an event doe
     end: at('2025-06-03T14:15:00Z'),
   });
   t.is(statusOf(after, 'x', 'bob'), 'pending');
+  t.is(statusOf(after, 'x', 'eve'), 'pending', 'her no was about 09:00');
   t.is(statusOf(after, 'x', 'dev'), 'accepted');
   t.is(statusOf(after, 'x', 'alice'), 'accepted');
-  // The series keeps bob's yes for its other occurrences.
+  // The series keeps bob's yes and eve's no for its other occurrences.
   t.is(statusOf(after, 'd', 'bob'), 'accepted');
+  t.is(statusOf(after, 'd', 'eve'), 'declined');
+  t.deepEqual(told(d.notifications), [
+    'alice:updated',
+    'bob:updated',
+    'dev:updated',
+    'eve:invited',
+  ]);
 });
 
 test('a moved occurrence meets the same conflict rules as a moved event', (t) => {
@@ -770,8 +785,8 @@ test('cancelling a series cancels the occurrences changed on its own with it, an
   );
   t.is(after.events.get('x')?.revision, 1);
   t.is(d.result.id, 'd');
-  // Every attendee who has not declined hears of each: eve declined them all; bob, asked
-  // again about the moved one, has not.
+  // Every attendee who has not declined hears of each: eve declined the series and the
+  // occurrence changed in place; bob and eve, asked again about the moved one, have not.
   t.deepEqual(
     d.notifications.map((n) => (n.kind === 'event' ? `${n.to}:${n.change}:${n.eventId}` : '')),
     [
@@ -784,6 +799,7 @@ test('cancelling a series cancels the occurrences changed on its own with it, an
       'alice:cancelled:y',
       'bob:cancelled:y',
       'dev:cancelled:y',
+      'eve:cancelled:y',
     ],
   );
   t.deepEqual(

@@ -12,8 +12,9 @@
  *
  * The organizer's own conflicts refuse creation (and a time change) unless
  * `allowConflict`. Only the organizer changes or cancels an event. When its time changes,
- * invitees who had accepted are asked again (their yes was for another time) and a
- * flat-group event waits for everyone again; imposed attendees stay accepted.
+ * every invitee who had answered — accepted or declined — is asked again (the answer was
+ * about another time: a yes may no longer fit, a no may now) and a flat-group event waits
+ * for everyone again; imposed attendees stay accepted.
  */
 import { DateTime } from 'luxon';
 import { Forbidden, Internal, InvalidInput, NotFound } from '../../contract/errors.js';
@@ -413,7 +414,8 @@ function requireOrganizer(
 
 /**
  * The organizer changes an event (rules above). Every attendee who has not declined is
- * told; new invitees get an invitation. Changing nothing changes nothing.
+ * told, and one asked again after declining is invited again; new invitees get an
+ * invitation. Changing nothing changes nothing.
  * @throws NotFound, Forbidden (not the organizer), InvalidInput (cancelled, bad fields,
  * inviting to a group event), Conflict (the new time, for the organizer, unless allowed).
  */
@@ -450,11 +452,7 @@ export function updateEvent(
 
   const retimed = !sameTiming(before, details);
   const attendees: Attendee[] = [
-    ...record.attendees.map((a) =>
-      retimed && a.role === 'invitee' && a.status === 'accepted'
-        ? { ...a, status: 'pending' as const }
-        : a,
-    ),
+    ...record.attendees.map((a) => (retimed ? askedAgain(a) : a)),
     ...invitees.map((username): Attendee => ({
       eventId: before.id,
       username,
@@ -484,9 +482,12 @@ export function updateEvent(
     ...changed.map((attendee): Mutation => ({ kind: 'putAttendee', attendee })),
   ];
   const notifications: Notification[] = [
-    ...record.attendees
-      .filter((a) => a.status !== 'declined')
-      .map((a) => eventNotice(a.username, 'updated', event.id, command.actor)),
+    ...toldOfChange(
+      record.attendees,
+      attendees.slice(0, record.attendees.length),
+      event.id,
+      command.actor,
+    ),
     ...invitees.map((n) => eventNotice(n, 'invited', event.id, command.actor)),
   ];
   return decide(
@@ -530,10 +531,11 @@ export interface UpdateOccurrenceContext {
  * visibility, reminders, and the attendees with their answers — and names where it came
  * from (`detachedFrom`). Its time is the occurrence's unless changed; when the change moves
  * it, what {@link updateEvent} does when an event's time changes follows: invitees who had
- * accepted are asked again, a flat-group event waits for everyone again, and the
- * organizer's conflicts refuse it unless `allowConflict`. Both changes are one decision, so
- * the occurrence is never both in the series and on its own, nor gone from both. Every
- * attendee who has not declined is told of the new event.
+ * answered (accepted or declined) are asked again, a flat-group event waits for everyone
+ * again, and the organizer's conflicts refuse it unless `allowConflict`. Both changes are
+ * one decision, so the occurrence is never both in the series and on its own, nor gone
+ * from both. Every attendee who has not declined it is told of the new event (one asked
+ * again after declining is invited to it).
  * @throws NotFound (series, or no occurrence starts then), Forbidden (not the organizer),
  * InvalidInput (cancelled, not recurring, bad fields, a recurrence asked for), Conflict.
  */
@@ -579,11 +581,10 @@ export function updateOccurrence(
     mergeChanges(original, { ...command.changes, recurrence: null, exceptions: [] }),
   );
   const retimed = !sameTiming(original, details);
-  const attendees: Attendee[] = record.attendees.map((a) => ({
-    ...a,
-    eventId: command.newEventId,
-    status: retimed && a.role === 'invitee' && a.status === 'accepted' ? 'pending' : a.status,
-  }));
+  const attendees: Attendee[] = record.attendees.map((a) => {
+    const copy = { ...a, eventId: command.newEventId };
+    return retimed ? askedAgain(copy) : copy;
+  });
   const event: CalendarEvent = {
     // The reminders are the details' (the series' unless changed), as updateEvent keeps them.
     ...withoutReminders(original),
@@ -622,10 +623,42 @@ export function updateOccurrence(
       { kind: 'insertEvent', event },
       ...attendees.map((attendee): Mutation => ({ kind: 'putAttendee', attendee })),
     ],
-    record.attendees
-      .filter((a) => a.status !== 'declined')
-      .map((a) => eventNotice(a.username, 'updated', event.id, command.actor)),
+    toldOfChange(record.attendees, attendees, event.id, command.actor),
   );
+}
+
+/**
+ * An attendee of an event whose time changed: an invitee who had answered, either way, is
+ * asked again (the answer was about the old time), and an answer they had given to an
+ * occurrence changed on its own is no longer theirs to keep. Imposed attendees and the
+ * organizer stay as they were; an unchanged attendee is returned as it is.
+ */
+function askedAgain(attendee: Attendee): Attendee {
+  if (attendee.role !== 'invitee' || attendee.status === 'pending') return attendee;
+  return {
+    eventId: attendee.eventId,
+    username: attendee.username,
+    status: 'pending',
+    role: attendee.role,
+  };
+}
+
+/**
+ * Who is told of a change to an event whose attendees were `before` and are now `after`
+ * (the same people, in the same order): everyone who has not declined it is told it
+ * changed, and whoever had declined and is asked again is invited again.
+ */
+function toldOfChange(
+  before: readonly Attendee[],
+  after: readonly Attendee[],
+  eventId: EventId,
+  actor: Username,
+): Notification[] {
+  return after.flatMap((a, i) => {
+    if (a.status === 'declined') return [];
+    const invitedAgain = before[i]?.status === 'declined';
+    return [eventNotice(a.username, invitedAgain ? 'invited' : 'updated', eventId, actor)];
+  });
 }
 
 // ---------------------------------------------------------------------------------------

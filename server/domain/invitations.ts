@@ -9,8 +9,20 @@
  * - People may change their mind (accept after declining, decline after accepting) while
  *   the event is not cancelled; answering the same twice changes nothing.
  * - The organizer does not answer their own event: they change or cancel it.
+ * - An answer to a series is an answer to each of its occurrences, those changed on their
+ *   own (events `detachedFrom` it, which carry its people) included: they take it in the
+ *   same decision, as each would if answered alone (its conflicts checked, its flat group
+ *   deciding, its organizer told). Except those the invitee answered on their own: an
+ *   answer given to one changed occurrence is for that occurrence alone — it does not
+ *   reach the series or its other occurrences — and answers to the series leave it as it
+ *   is, until the occurrence's time changes and the invitee is asked again.
  */
 import { Forbidden, InvalidInput } from '../../contract/errors.js';
+import type { ConflictingEvent } from '../../contract/errors.js';
+import {
+  MAX_DETACHED_ANSWERED_WITH_SERIES,
+  MAX_REPORTED_CONFLICTS,
+} from '../../contract/limits.js';
 import { attendeeOf, requireAttendance, statusFromAnswers } from './attendance.js';
 import { conflictError, findConflicts } from './conflicts.js';
 import { compareText, decide, eventNotice } from './decisions.js';
@@ -41,8 +53,18 @@ export interface AnswerInvitationCommand {
 
 export interface AnswerInvitationContext {
   readonly record: EventRecord | undefined;
-  /** The actor's events that may reach into the event's conflict window (accepting only). */
+  /**
+   * The actor's events that may reach into the conflict windows of the event and of the
+   * occurrences in `detached` (accepting only).
+   */
   readonly events: readonly EventRecord[];
+  /**
+   * For a series: the live events detached from it that the answer reaches — the actor is
+   * invited to them, has not answered them on their own, and answered otherwise — up to
+   * one more than {@link MAX_DETACHED_ANSWERED_WITH_SERIES}, so that a series with too many
+   * is seen to have them. Any other rows are ignored; absent, there are none.
+   */
+  readonly detached?: readonly EventRecord[];
 }
 
 function requireInvitee(
@@ -62,6 +84,39 @@ function requireInvitee(
   return found;
 }
 
+/**
+ * The occurrences of the series `record` changed on their own that the actor's answer
+ * `status` to it reaches (see the module comment), in id order, each once.
+ * @throws InvalidInput when there are more than {@link MAX_DETACHED_ANSWERED_WITH_SERIES}.
+ */
+function occurrencesReached(
+  record: EventRecord,
+  actor: Username,
+  status: AttendeeStatus,
+  detached: readonly EventRecord[] = [],
+): EventRecord[] {
+  const reached = new Map<EventId, EventRecord>();
+  for (const r of detached) {
+    const me = attendeeOf(r, actor);
+    if (
+      r.event.detachedFrom?.seriesId === record.event.id &&
+      r.event.status !== 'cancelled' &&
+      me?.role === 'invitee' &&
+      me.ownAnswer !== true &&
+      me.status !== status
+    ) {
+      reached.set(r.event.id, r);
+    }
+  }
+  if (reached.size > MAX_DETACHED_ANSWERED_WITH_SERIES) {
+    throw new InvalidInput(
+      `more than ${MAX_DETACHED_ANSWERED_WITH_SERIES} occurrences of this series were changed on their own, too many to answer with it: answer some of them on their own first`,
+      { field: 'eventId' },
+    );
+  }
+  return [...reached.values()].sort((a, b) => compareText(a.event.id, b.event.id));
+}
+
 /** Who hears about an answer: everyone in a flat group (it is their shared decision), else the organizer. */
 function answerAudience(record: EventRecord, actor: Username): Username[] {
   return record.event.group?.kind === 'flat'
@@ -69,14 +124,23 @@ function answerAudience(record: EventRecord, actor: Username): Username[] {
     : [actor, record.event.organizer];
 }
 
+/**
+ * The actor's row once they answer `status` to this very event: given to an occurrence
+ * changed on its own, the answer is its own (answers to its series leave it as it is).
+ */
+function answeredHere(record: EventRecord, attendee: Attendee, status: AttendeeStatus): Attendee {
+  return record.event.detachedFrom === undefined
+    ? { ...attendee, status }
+    : { ...attendee, status, ownAnswer: true };
+}
+
+/** The actor's row `updated` written, the event's status following, and who is told. */
 function answer(
   command: AnswerInvitationCommand,
   record: EventRecord,
-  attendee: Attendee,
-  status: AttendeeStatus,
+  updated: Attendee,
   change: EventChange,
 ): Decision<EventDetailsView> {
-  const updated: Attendee = { ...attendee, status };
   const attendees = record.attendees.map((a) => (a.username === command.actor ? updated : a));
   const eventStatus = statusFromAnswers(record, attendees);
   const mutations: Mutation[] = [{ kind: 'putAttendee', attendee: updated }];
@@ -91,38 +155,118 @@ function answer(
     for (const a of attendees)
       notifications.push(eventNotice(a.username, outcome, event.id, command.actor));
   }
-  return decide(eventDetailsView({ event, attendees }, status, false), mutations, notifications);
+  return decide(
+    eventDetailsView({ event, attendees }, updated.status, false),
+    mutations,
+    notifications,
+  );
 }
 
 /**
- * The actor accepts an event they are invited to (rules above).
- * @throws NotFound, InvalidInput (organizer, cancelled), Conflict (unless allowed).
+ * The answer `status` to the event itself (when the actor's row changes: `here` is not
+ * null) and to each occurrence `reached`, as one decision whose result is the event's view.
+ * When the actor's row does not change, nothing is told about the event.
+ */
+function answerWithOccurrences(
+  command: AnswerInvitationCommand,
+  record: EventRecord,
+  attendee: Attendee,
+  here: Attendee | null,
+  reached: readonly EventRecord[],
+  change: EventChange,
+): Decision<EventDetailsView> {
+  const own: Decision<EventDetailsView> =
+    here === null
+      ? decide(eventDetailsView(record, attendee.status, false), [], [])
+      : here.status === attendee.status
+        ? // Only the answer's owner changed (an occurrence's answer made its own): nobody
+          // is told what they already know.
+          decide(
+            eventDetailsView(record, here.status, false),
+            [{ kind: 'putAttendee', attendee: here }],
+            [],
+          )
+        : answer(command, record, here, change);
+  const others = reached.map((r) => {
+    const me = attendeeOf(r, command.actor) as Attendee;
+    return answer(command, r, { ...me, status: here?.status ?? attendee.status }, change);
+  });
+  return decide(
+    own.result,
+    [...own.mutations, ...others.flatMap((d) => d.mutations)],
+    [...own.notifications, ...others.flatMap((d) => d.notifications)],
+  );
+}
+
+/** `lists` merged: each conflicting occurrence once, by start then id, as many as are reported. */
+function mergedConflicts(lists: readonly (readonly ConflictingEvent[])[]): ConflictingEvent[] {
+  const found = new Map<string, ConflictingEvent>();
+  for (const c of lists.flat()) found.set(`${c.id}@${c.start}`, c);
+  return [...found.values()]
+    .sort((a, b) => compareText(a.start, b.start) || compareText(a.id, b.id))
+    .slice(0, MAX_REPORTED_CONFLICTS);
+}
+
+/**
+ * The actor accepts an event they are invited to (rules above): a series with the
+ * occurrences changed on their own that the answer reaches. What becomes accepted is
+ * checked against the actor's commitments as they will be (the series and those
+ * occurrences included, as they may overlap each other); a changed occurrence that is
+ * over is not, as the series' own check looks from `now` on.
+ * @throws NotFound, InvalidInput (organizer, cancelled, too many changed occurrences),
+ * Conflict (unless allowed).
  */
 export function acceptInvitation(
   command: AnswerInvitationCommand,
   context: AnswerInvitationContext,
 ): Decision<EventDetailsView> {
   const { record, attendee } = requireInvitee(context.record, command);
-  const conflicts = findConflicts(record.event, command.actor, context.events, command.now);
-  // Accepting again changes nothing, and says whether the event conflicts as `event show`
-  // does: it was perhaps accepted with `allowConflict`, and a repeat without it must not
-  // answer that all is clear.
-  if (attendee.status === 'accepted')
-    return decide(eventDetailsView(record, 'accepted', conflicts.length > 0), [], []);
-  if (conflicts.length > 0 && command.allowConflict !== true) {
-    throw conflictError('accepting would overlap events you have accepted', conflicts);
+  const { actor, now } = command;
+  const reached = occurrencesReached(record, actor, 'accepted', context.detached);
+  const joining = new Set([record.event.id, ...reached.map((r) => r.event.id)]);
+  const accepted = (r: EventRecord): EventRecord => ({
+    event: r.event,
+    attendees: r.attendees.map((a) => (a.username === actor ? { ...a, status: 'accepted' } : a)),
+  });
+  const commitments = [
+    ...context.events.filter((r) => !joining.has(r.event.id)),
+    accepted(record),
+    ...reached.map(accepted),
+  ];
+  // Accepting again says whether the event conflicts as `event show` does: it was perhaps
+  // accepted with `allowConflict`, and a repeat without it must not answer that all is clear.
+  const own = findConflicts(record.event, actor, commitments, now);
+  const theirs = reached
+    .filter((r) => r.event.end > now)
+    .map((r) => findConflicts(r.event, actor, commitments, now));
+  const here = attendee.status === 'accepted' ? null : answeredHere(record, attendee, 'accepted');
+  const marked =
+    here === null && record.event.detachedFrom !== undefined && attendee.ownAnswer !== true
+      ? answeredHere(record, attendee, 'accepted')
+      : here;
+  const refused = mergedConflicts([...(here === null ? [] : [own]), ...theirs]);
+  if (refused.length > 0 && command.allowConflict !== true) {
+    throw conflictError(
+      theirs.some((c) => c.length > 0)
+        ? 'accepting would overlap events you have accepted, here or in occurrences of this series changed on their own'
+        : 'accepting would overlap events you have accepted',
+      refused,
+    );
   }
-  const decision = answer(command, record, attendee, 'accepted', 'accepted');
-  return { ...decision, result: { ...decision.result, conflict: conflicts.length > 0 } };
+  const decision = answerWithOccurrences(command, record, attendee, marked, reached, 'accepted');
+  const conflict = own.length > 0 || theirs.some((c) => c.length > 0);
+  return { ...decision, result: { ...decision.result, conflict } };
 }
 
 /**
- * The actor declines an event they are invited to (rules above).
- * @throws NotFound, InvalidInput (organizer, cancelled), Forbidden (imposed by a superior).
+ * The actor declines an event they are invited to (rules above): a series with the
+ * occurrences changed on their own that the answer reaches.
+ * @throws NotFound, InvalidInput (organizer, cancelled, too many changed occurrences),
+ * Forbidden (imposed by a superior).
  */
 export function declineInvitation(
   command: AnswerInvitationCommand,
-  context: Pick<AnswerInvitationContext, 'record'>,
+  context: Pick<AnswerInvitationContext, 'record' | 'detached'>,
 ): Decision<EventDetailsView> {
   const { record, attendee } = requireInvitee(context.record, command);
   if (attendee.role === 'imposed') {
@@ -131,9 +275,13 @@ export function declineInvitation(
       `this event was set by your superior ${record.event.organizer} in ${group}; you cannot decline it`,
     );
   }
-  if (attendee.status === 'declined')
-    return decide(eventDetailsView(record, 'declined', false), [], []);
-  return answer(command, record, attendee, 'declined', 'declined');
+  const reached = occurrencesReached(record, command.actor, 'declined', context.detached);
+  const here =
+    attendee.status !== 'declined' ||
+    (record.event.detachedFrom !== undefined && attendee.ownAnswer !== true)
+      ? answeredHere(record, attendee, 'declined')
+      : null;
+  return answerWithOccurrences(command, record, attendee, here, reached, 'declined');
 }
 
 export interface InvitationsQuery {

@@ -183,6 +183,13 @@ export interface Attendee {
   readonly username: Username;
   readonly status: AttendeeStatus;
   readonly role: AttendeeRole;
+  /**
+   * Set when this answer was given to an occurrence changed on its own (an event with
+   * `detachedFrom`) alone, rather than reaching it from an answer to its series: answers to
+   * the series then leave it as it is. Absent everywhere else, and once the occurrence's
+   * time changes (its invitees are asked again).
+   */
+  readonly ownAnswer?: true;
 }
 
 /** An event with its complete attendee list, the unit the store loads for decisions. */

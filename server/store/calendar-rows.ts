@@ -56,7 +56,7 @@ const EVENT_ONLY_COLUMNS = `
 const COMMITTED_EVENT_COLUMNS = `e.id, e.title, e.start_at, e.end_at, e.time_zone, e.recurrence`;
 // An event row followed by its attendees as JSON: one statement per load, not one per event.
 const EVENT_COLUMNS = `${EVENT_ONLY_COLUMNS},
-  (SELECT json_group_array(json_array(x.username, x.status, x.role))
+  (SELECT json_group_array(json_array(x.username, x.status, x.role, x.own_answer))
      FROM attendees x WHERE x.event_id = e.id) AS attendees`;
 
 // What placing an event in a list needs (ListedEvent), read by listedEventOf.
@@ -224,6 +224,17 @@ export const LOADS = {
     WHERE e.detached_from IS NOT NULL AND e.status <> 'cancelled'
       AND json_extract(e.detached_from, '$.seriesId') = ?1 AND e.organizer = ?2
     ORDER BY e.id LIMIT ?3`,
+  // ?1 the series, ?2 a user, ?3 their answer, ?4 the most to load: the live events detached
+  // from it that the answer to the series changes (the user is invited there, has not
+  // answered there alone, and answered otherwise), through the same index and order as
+  // liveEventsDetachedFrom.
+  liveEventsDetachedAnsweredWith: `SELECT ${EVENT_COLUMNS} FROM events e
+    WHERE e.detached_from IS NOT NULL AND e.status <> 'cancelled'
+      AND json_extract(e.detached_from, '$.seriesId') = ?1
+      AND EXISTS (SELECT 1 FROM attendees a
+        WHERE a.event_id = e.id AND a.username = ?2 AND a.role = 'invitee'
+          AND a.own_answer = 0 AND a.status <> ?3)
+    ORDER BY e.id LIMIT ?4`,
   accountDeletion: 'SELECT deleted_at, purged_at FROM deleted_users WHERE username = ?',
   accountsBeingPurged: `SELECT username FROM deleted_users WHERE purged_at IS NULL
     ORDER BY deleted_at, username LIMIT ?`,
@@ -244,12 +255,13 @@ function attendeesOf(eventId: string, value: SqlValue | undefined): Attendee[] {
   if (!Array.isArray(list)) throw new Internal(`attendees of ${eventId} are not a list`);
   const attendees = list.map((item: unknown): Attendee => {
     if (!Array.isArray(item)) throw new Internal(`an attendee of ${eventId} is malformed`);
-    const [username, status, role] = item as SqlValue[];
+    const [username, status, role, ownAnswer] = item as SqlValue[];
     return {
       eventId,
       username: text(username),
       status: oneOf(status, ATTENDEE_STATUSES),
       role: oneOf(role, ROLES),
+      ...(ownAnswer === 1 ? { ownAnswer: true as const } : {}),
     };
   });
   return attendees.sort(attendeeOrder);
@@ -453,6 +465,7 @@ export class CalendarRows {
   private readonly blockedGroupsOfUser: PreparedStatement;
   private readonly groupEventsPageOf: PreparedStatement;
   private readonly liveEventsDetachedFromSeries: PreparedStatement;
+  private readonly liveEventsDetachedAnsweredWithSeries: PreparedStatement;
   private readonly accountDeletionOf: PreparedStatement;
   private readonly accountsBeingPurgedRows: PreparedStatement;
 
@@ -491,6 +504,9 @@ export class CalendarRows {
     this.blockedGroupsOfUser = statements.prepare(LOADS.blockedGroupsOfUser);
     this.groupEventsPageOf = statements.prepare(LOADS.groupEventsPage);
     this.liveEventsDetachedFromSeries = statements.prepare(LOADS.liveEventsDetachedFrom);
+    this.liveEventsDetachedAnsweredWithSeries = statements.prepare(
+      LOADS.liveEventsDetachedAnsweredWith,
+    );
     this.accountDeletionOf = statements.prepare(LOADS.accountDeletion);
     this.accountsBeingPurgedRows = statements.prepare(LOADS.accountsBeingPurged);
   }
@@ -735,6 +751,22 @@ export class CalendarRows {
    */
   liveEventsDetachedFrom(series: EventId, organizer: Username, limit: number): EventRecord[] {
     return this.liveEventsDetachedFromSeries.all([series, organizer, limit]).map(eventRecordOf);
+  }
+
+  /**
+   * Up to `limit` live events detached from the series that `username` is invited to, has
+   * not answered on their own ({@link Attendee.ownAnswer}) and has not answered `status`,
+   * by id: those their answer `status` to the series changes.
+   */
+  liveEventsDetachedAnsweredWith(
+    series: EventId,
+    username: Username,
+    status: AttendeeStatus,
+    limit: number,
+  ): EventRecord[] {
+    return this.liveEventsDetachedAnsweredWithSeries
+      .all([series, username, status, limit])
+      .map(eventRecordOf);
   }
 
   /** The deletion of the account that had this username, if it was deleted. */

@@ -193,9 +193,11 @@ export class CalendarWrites {
     );
     // The time bounds come from the event row, so an attendee can only join an event that exists.
     this.putAttendeeRow = statements.prepare(
-      `INSERT INTO attendees (event_id, username, status, role, start_at, series_end, span_class)
-       SELECT id, ?, ?, ?, start_at, series_end, span_class FROM events WHERE id = ?
-       ON CONFLICT (event_id, username) DO UPDATE SET status = excluded.status, role = excluded.role`,
+      `INSERT INTO attendees
+         (event_id, username, status, role, own_answer, start_at, series_end, span_class)
+       SELECT id, ?, ?, ?, ?, start_at, series_end, span_class FROM events WHERE id = ?
+       ON CONFLICT (event_id, username) DO UPDATE
+         SET status = excluded.status, role = excluded.role, own_answer = excluded.own_answer`,
     );
     this.deleteAttendeeRow = statements.prepare(
       'DELETE FROM attendees WHERE event_id = ? AND username = ?',
@@ -408,7 +410,13 @@ export class CalendarWrites {
 
   private putAttendee(attendee: Attendee): void {
     this.putAttendeeRow.runOne(
-      [attendee.username, attendee.status, attendee.role, attendee.eventId],
+      [
+        attendee.username,
+        attendee.status,
+        attendee.role,
+        attendee.ownAnswer === true ? 1 : 0,
+        attendee.eventId,
+      ],
       `adding ${attendee.username} to event ${attendee.eventId}`,
     );
   }

@@ -50,7 +50,10 @@ import {
   Unauthenticated,
   isAgendaError,
 } from '../../contract/errors.js';
-import { MAX_DETACHED_CANCELLED_WITH_SERIES } from '../../contract/limits.js';
+import {
+  MAX_DETACHED_ANSWERED_WITH_SERIES,
+  MAX_DETACHED_CANCELLED_WITH_SERIES,
+} from '../../contract/limits.js';
 import type { FeedRow, SessionRow } from './calendar-rows.js';
 import { deleteAccount, purgeAccount } from './account-deletion.js';
 import type { RegistryAccess, RowReader, RowWriter } from './decision.js';
@@ -242,6 +245,34 @@ function commitmentIndexFor(
     drafts.flatMap((d) => (d.details === undefined ? [] : [conflictWindow(d.details, now)])),
   );
   return new CommitmentIndex(actor, windows, env.rows.commitments(actor, windows));
+}
+
+/**
+ * The occurrences of the series `record` changed on their own that the actor's answer
+ * `status` to it reaches (server/domain/invitations.ts), one more than may be answered with
+ * it, so that a series with too many is seen to have them. None for an event that does not
+ * repeat, or that the actor does not answer (the domain refuses it).
+ */
+function detachedAnsweredWith(
+  env: CommandEnvironment,
+  record: EventRecord | undefined,
+  actor: Username,
+  status: 'accepted' | 'declined',
+): EventRecord[] {
+  if (
+    record === undefined ||
+    record.event.recurrence === null ||
+    record.event.status === 'cancelled' ||
+    record.attendees.every((a) => a.username !== actor || a.role === 'organizer')
+  ) {
+    return [];
+  }
+  return env.rows.liveEventsDetachedAnsweredWith(
+    record.event.id,
+    actor,
+    status,
+    MAX_DETACHED_ANSWERED_WITH_SERIES + 1,
+  );
 }
 
 const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
@@ -477,29 +508,46 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
   'invitation.accept': (body, env) => {
     const actor = env.actor();
     const record = env.rows.event(body.eventId);
-    const events =
+    const detached = detachedAnsweredWith(env, record, actor, 'accepted');
+    // The actor's commitments over the conflict windows of everything the answer accepts:
+    // the series', and those of its changed occurrences, which may have moved outside it.
+    const windows =
       record === undefined
         ? []
-        : env.rows.eventsAttending([actor], conflictWindow(record.event, env.now), 'accepted');
+        : [record, ...detached].map((r) => conflictWindow(r.event, env.now));
+    const events =
+      windows.length === 0
+        ? []
+        : env.rows.eventsAttending(
+            [actor],
+            {
+              start: Math.min(...windows.map((w) => w.start)),
+              end: Math.max(...windows.map((w) => w.end)),
+            },
+            'accepted',
+          );
     return commitAs(
       env,
       acceptInvitation(
         { actor, eventId: body.eventId, now: env.now, allowConflict: body.allowConflict },
-        { record, events },
+        { record, events, detached },
       ),
       asEvent,
     );
   },
 
-  'invitation.decline': (body, env) =>
-    commitAs(
+  'invitation.decline': (body, env) => {
+    const actor = env.actor();
+    const record = env.rows.event(body.eventId);
+    return commitAs(
       env,
       declineInvitation(
-        { actor: env.actor(), eventId: body.eventId, now: env.now },
-        { record: env.rows.event(body.eventId) },
+        { actor, eventId: body.eventId, now: env.now },
+        { record, detached: detachedAnsweredWith(env, record, actor, 'declined') },
       ),
       asEvent,
-    ),
+    );
+  },
 
   'group.create': (body, env) =>
     commitAs(

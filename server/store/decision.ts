@@ -8,6 +8,7 @@
  */
 import type {
   AgendaCommitment,
+  AttendeeStatus,
   CalendarEvent,
   CommittedEvent,
   EventId,
@@ -244,6 +245,21 @@ export class TrackedRows implements RowReader {
     // detaching an occurrence, or changing or cancelling what it became, stamps it.
     this.journal.read(KEYS.agenda(organizer));
     const records = this.rows.liveEventsDetachedFrom(series, organizer, limit);
+    for (const r of records) this.journal.read(KEYS.event(r.event.id));
+    return records;
+  }
+
+  liveEventsDetachedAnsweredWith(
+    series: EventId,
+    username: Username,
+    status: AttendeeStatus,
+    limit: number,
+  ): EventRecord[] {
+    // Only events the user attends are looked at, and they are all in their agenda:
+    // detaching an occurrence gives them a row there, and changing or cancelling what it
+    // became, or their answer to it, stamps it.
+    this.journal.read(KEYS.agenda(username));
+    const records = this.rows.liveEventsDetachedAnsweredWith(series, username, status, limit);
     for (const r of records) this.journal.read(KEYS.event(r.event.id));
     return records;
   }

@@ -500,6 +500,86 @@ test('cancelling a series cancels its occurrences changed on their own in the sa
   t.is(c.read('alice', { type: 'event.show', eventId: 'yoga' }).event.status, 'confirmed');
 });
 
+test('an answer to a series reaches its occurrences changed on their own in the same entry, but not one answered on its own', async (t) => {
+  const store = await openStore();
+  const c = new StoreClient(store);
+  c.register('alice', 'bob', 'carol');
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { ...oneHour('Gym', '2025-02-03T17:00:00Z'), recurrence: 'FREQ=WEEKLY;COUNT=4' },
+      with: ['bob', 'carol'],
+    },
+    { ids: ['gym'] },
+  );
+  const detach = (iso: string, id: string, changes: { title?: string; start?: number }) =>
+    c.ok(
+      'alice',
+      { type: 'event.updateOccurrence', eventId: 'gym', occurrenceStart: at(iso), changes },
+      { ids: [id] },
+    );
+  detach('2025-02-10T17:00:00Z', 'pool', { title: 'Gym (pool)' });
+  detach('2025-02-17T17:00:00Z', 'tuesday', { start: at('2025-02-18T17:00:00Z') });
+  const listed = (who: string) =>
+    c
+      .read(who, { type: 'event.list', ...FEB })
+      .events.map((e) => `${e.start.slice(0, 10)} ${e.id} ${e.myStatus}`);
+
+  // bob says no to the pool day alone: the series and the rest wait for his answer.
+  c.ok('bob', { type: 'invitation.decline', eventId: 'pool' });
+  t.deepEqual(listed('bob'), [
+    '2025-02-03 gym pending',
+    '2025-02-10 pool declined',
+    '2025-02-18 tuesday pending',
+    '2025-02-24 gym pending',
+  ]);
+
+  // Tuesday's hour is taken in bob's agenda: accepting the series is refused for it, though
+  // it is outside every one of the series' own occurrences.
+  c.ok(
+    'bob',
+    { type: 'event.create', draft: oneHour('Dentist', '2025-02-18T17:30:00Z') },
+    { ids: ['dentist'] },
+  );
+  const refused = c.refused('bob', { type: 'invitation.accept', eventId: 'gym' });
+  t.is(refused.code, 'conflict');
+  t.regex(refused.message, /changed on their own/);
+
+  const sent = c.send('bob', { type: 'invitation.accept', eventId: 'gym', allowConflict: true });
+  if (!sent.ok) return t.fail(sent.error.message);
+  t.is(sent.result.event.id, 'gym');
+  t.deepEqual(
+    sent.notifications.map((n) => (n.kind === 'event' ? `${n.to} ${n.change} ${n.eventId}` : '')),
+    ['bob accepted gym', 'alice accepted gym', 'bob accepted tuesday', 'alice accepted tuesday'],
+  );
+  t.deepEqual(listed('bob'), [
+    '2025-02-03 gym accepted',
+    '2025-02-10 pool declined',
+    '2025-02-18 tuesday accepted',
+    '2025-02-18 dentist accepted',
+    '2025-02-24 gym accepted',
+  ]);
+  t.deepEqual(c.read('bob', { type: 'invitation.list' }).invitations, []);
+  // carol answers for herself.
+  t.is(c.read('carol', { type: 'event.show', eventId: 'tuesday' }).event.myStatus, 'pending');
+
+  // An occurrence changed after the series' answer was decided makes that answer stale (it
+  // is decided again), so no replica applies an answer that missed one.
+  const decided = store.decide(c.command('carol', { type: 'invitation.decline', eventId: 'gym' }));
+  if (decided.kind !== 'effect') return t.fail('the decline was not decided');
+  detach('2025-02-24T17:00:00Z', 'last', { title: 'Gym (last)' });
+  const [stale] = store.apply([{ index: store.appliedIndex() + 1, term: 1, data: decided.entry }]);
+  t.like(stale, { ok: false, stale: true });
+  c.ok('carol', { type: 'invitation.decline', eventId: 'gym' });
+  t.deepEqual(
+    ['gym', 'pool', 'tuesday', 'last'].map(
+      (id) => c.read('carol', { type: 'event.show', eventId: id }).event.myStatus,
+    ),
+    ['declined', 'declined', 'declined', 'declined'],
+  );
+});
+
 test('export gives the agenda as iCalendar; import creates each draft with its own id and reports refusals', async (t) => {
   const c = new StoreClient(await openStore());
   c.register('alice', 'bob');

@@ -109,6 +109,24 @@ test("cancelling a series finds the occurrences changed on their own by the seri
   );
 });
 
+test("an answer to a series finds the occurrences changed on their own by the series' index, the answerer's row by key", async (t) => {
+  const steps = (await plans()).get('liveEventsDetachedAnsweredWith') ?? [];
+  t.true(
+    steps.some((s) => /^SEARCH e USING INDEX events_by_detached_series \(<expr>=\?\)/.test(s)),
+    steps.join('\n'),
+  );
+  t.true(
+    steps.some((s) =>
+      /^SEARCH a (EXISTS )?USING PRIMARY KEY \(event_id=\? AND username=\?\)/.test(s),
+    ),
+    steps.join('\n'),
+  );
+  t.false(
+    steps.some((s) => s.includes('TEMP B-TREE')),
+    steps.join('\n'),
+  );
+});
+
 test('an import loads commitments window by window with the time indexes, and finds UIDs by index', async (t) => {
   const all = await plans();
   const commitments = all.get('commitmentsInWindows') ?? [];

@@ -11,8 +11,11 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes the answers given to changed occurrences alone away, as schemas before 13 had them. */
+const WITHOUT_OWN_ANSWERS = 'ALTER TABLE attendees DROP COLUMN own_answer;';
+
 /** Takes the index of changed occurrences by series away, as schemas before 12 had it. */
-const WITHOUT_DETACHED_INDEX = 'DROP INDEX events_by_detached_series;';
+const WITHOUT_DETACHED_INDEX = `${WITHOUT_OWN_ANSWERS} DROP INDEX events_by_detached_series;`;
 
 /** Takes the origin of changed occurrences away, as schemas before 11 had it. */
 const WITHOUT_DETACHED = `${WITHOUT_DETACHED_INDEX} ALTER TABLE events DROP COLUMN detached_from;`;
@@ -399,4 +402,46 @@ test('a schema 11 image is migrated: its changed occurrences are found by series
   } finally {
     db.close();
   }
+});
+
+test("a schema 12 image is migrated: its answers to changed occurrences follow their series' answers", async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice', 'bob');
+  const start = at('2025-02-10T08:00:00Z');
+  before.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { title: 'Daily', start, end: start + 3_600_000, recurrence: 'FREQ=DAILY' },
+      with: ['bob'],
+    },
+    { ids: ['daily'] },
+  );
+  before.ok(
+    'alice',
+    {
+      type: 'event.updateOccurrence',
+      eventId: 'daily',
+      occurrenceStart: start + DAY,
+      changes: { title: 'Once' },
+    },
+    { ids: ['once'] },
+  );
+  const v12 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_OWN_ANSWERS} UPDATE store_meta SET value = 12 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v12);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  after.ok('bob', { type: 'invitation.accept', eventId: 'daily' });
+  t.is(after.read('bob', { type: 'event.show', eventId: 'once' }).event.myStatus, 'accepted');
+  // Answered alone from now on, it keeps its own answer.
+  after.ok('bob', { type: 'invitation.decline', eventId: 'once' });
+  after.ok('bob', { type: 'invitation.decline', eventId: 'daily' });
+  after.ok('bob', { type: 'invitation.accept', eventId: 'daily' });
+  t.is(after.read('bob', { type: 'event.show', eventId: 'once' }).event.myStatus, 'declined');
 });

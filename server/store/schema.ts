@@ -35,8 +35,9 @@ import type { Database } from 'sql.js';
  * 10: reminders: `events.reminders`.
  * 11: occurrences changed on their own: `events.detached_from`.
  * 12: the live events detached from a series, by series (`events_by_detached_series`).
+ * 13: answers given to an occurrence changed on its own alone: `attendees.own_answer`.
  */
-export const SCHEMA_VERSION = 12;
+export const SCHEMA_VERSION = 13;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -224,6 +225,9 @@ CREATE TABLE attendees (
   start_at   INTEGER NOT NULL,
   series_end INTEGER NOT NULL,
   span_class INTEGER NOT NULL,
+  -- 1 when the answer was given to this occurrence changed on its own alone (the domain's
+  -- Attendee.ownAnswer): answers to its series leave it as it is. 0 otherwise.
+  own_answer INTEGER NOT NULL DEFAULT 0 CHECK (own_answer IN (0, 1)),
   PRIMARY KEY (event_id, username)
 ) WITHOUT ROWID;
 
@@ -394,6 +398,13 @@ export function migrateSchema(db: Database): number | null {
     if (version < 12) {
       // 11 → 12: the occurrences changed on their own so far are indexed by their series.
       db.exec(DETACHED_INDEX);
+    }
+    if (version < 13) {
+      // 12 → 13: every answer to a changed occurrence so far came with its series' or was
+      // given to it alone, which was not told apart: all count as following the series.
+      db.exec(
+        'ALTER TABLE attendees ADD COLUMN own_answer INTEGER NOT NULL DEFAULT 0 CHECK (own_answer IN (0, 1))',
+      );
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

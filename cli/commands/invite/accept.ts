@@ -9,7 +9,7 @@ import { formatSpan } from '../../ui/views.js';
 export default class InviteAccept extends AgendaCommand<typeof InviteAccept, EventAnswer> {
   static override summary = 'Accept an invitation.';
   static override description =
-    'Refused (exit 4, with the events in the way) when it overlaps an event you accepted, unless --allow-conflict.';
+    'Refused (exit 4, with the events in the way) when it overlaps an event you accepted, unless --allow-conflict. An answer to a recurring event is your answer to every occurrence, those the organizer changed on their own included, except any you answered on their own: answering one of those (its id, or its #n) is for it alone and stays, whatever you answer the series later.';
   static override examples = [
     {
       description: 'The first invitation of the last listing (agenda invite list)',

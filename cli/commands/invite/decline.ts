@@ -7,6 +7,8 @@ import type { Outcome } from '../../base-command.js';
 export default class InviteDecline extends AgendaCommand<typeof InviteDecline, EventAnswer> {
   static override summary =
     'Decline an invitation (in a flat group this cancels the event for everyone).';
+  static override description =
+    'An answer to a recurring event is your answer to every occurrence, those the organizer changed on their own included, except any you answered on their own: answering one of those (its id, or its #n) is for it alone and stays, whatever you answer the series later.';
   static override examples = [
     "<%= config.bin %> <%= command.id %> '#1'",
     '<%= config.bin %> <%= command.id %> 3f2c',
