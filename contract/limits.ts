@@ -113,6 +113,14 @@ export const MAX_IMPORT_CHUNK_BYTES = 1024 * 1024;
 export const MAX_DETACHED_CANCELLED_WITH_SERIES = MAX_IMPORT_CHUNK_EVENTS;
 
 /**
+ * Most changed or cancelled occurrences (iCalendar RECURRENCE-ID components) one imported
+ * series may carry. Each moved one becomes an event detached from the series, so the bound
+ * is {@link MAX_DETACHED_CANCELLED_WITH_SERIES}: a series an import made can always be
+ * cancelled whole, with every occurrence the import moved.
+ */
+export const MAX_IMPORTED_OCCURRENCES_PER_SERIES = MAX_DETACHED_CANCELLED_WITH_SERIES;
+
+/**
  * Most occurrences changed on their own that one answer to their series (accepting or
  * declining it) reaches: each is an attendee row written and its people told, in the
  * series' command, so this bounds that command as {@link MAX_DETACHED_CANCELLED_WITH_SERIES}

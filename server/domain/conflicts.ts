@@ -447,10 +447,16 @@ export class CommitmentIndex {
 
   /**
    * {@link findConflicts} for the index's user: the commitments that would collide with
-   * `candidate`, each overlapping occurrence once, in start order.
+   * `candidate`, each overlapping occurrence once, in start order. Events in `ignoring` are
+   * passed over: an import checks a series' changed occurrences against the series and its
+   * other occurrences as the command leaves them, not as the index still has them.
    * @throws Internal when the candidate's conflict window is not within the index's windows.
    */
-  conflictsOf(candidate: Series, now: Millis): ConflictingEvent[] {
+  conflictsOf(
+    candidate: Series,
+    now: Millis,
+    ignoring: ReadonlySet<EventId> = new Set(),
+  ): ConflictingEvent[] {
     const window = conflictWindow(candidate, now);
     const covering = this.windows[partitionPoint(this.windows, (w) => w.end <= window.start)];
     if (covering === undefined || covering.start > window.start || covering.end < window.end) {
@@ -470,6 +476,7 @@ export class CommitmentIndex {
       for (const theirs of [...this.short.overlapping(mine), ...this.long.overlapping(mine)]) {
         // Like findConflicts, which expands the others over the candidate's window only.
         if (theirs.eventId === candidate.id || theirs.start >= window.end) continue;
+        if (ignoring.has(theirs.eventId)) continue;
         if (theirs.end <= window.start) continue;
         const event = this.events.get(theirs.eventId);
         const key = `${theirs.eventId}@${theirs.start}`;

@@ -27,6 +27,7 @@ import { membershipOf } from './groups.js';
 import {
   MAX_DETACHED_CANCELLED_WITH_SERIES,
   MAX_EXCEPTIONS,
+  MAX_IMPORTED_OCCURRENCES_PER_SERIES,
   MAX_INVITEES,
 } from '../../contract/limits.js';
 import {
@@ -41,6 +42,7 @@ import {
 } from './paging.js';
 import type { OccurrenceKey, PageRequest } from './paging.js';
 import { expandOccurrences, formatRecurrenceRule, isOccurrenceStart } from './recurrence.js';
+import type { Series } from './recurrence.js';
 import { validateEventDraft, validateQueryInterval, validateUsername } from './validation.js';
 import type { EventDetails, EventDraft } from './validation.js';
 import { eventDetailsView, eventView } from './views.js';
@@ -50,6 +52,7 @@ import type {
   AttendeeStatus,
   CalendarEvent,
   Decision,
+  DetachedOccurrence,
   EventId,
   EventRecord,
   GroupName,
@@ -673,6 +676,20 @@ export interface EventImport {
   readonly action: ImportAction;
 }
 
+/**
+ * A changed occurrence of an imported series (an iCalendar VEVENT with a RECURRENCE-ID): the
+ * occurrence the series' rule starts at `occurrenceStart`, moved or otherwise changed into
+ * `details` (validated, one-off), or cancelled.
+ */
+export type ImportedOccurrence =
+  | {
+      readonly occurrenceStart: Millis;
+      /** The id the occurrence takes when it becomes an event of its own; unused otherwise. */
+      readonly eventId: EventId;
+      readonly details: EventDetails;
+    }
+  | { readonly occurrenceStart: Millis; readonly eventId: EventId; readonly cancelled: true };
+
 export interface ImportEventCommand {
   readonly actor: Username;
   /** The id a new event takes; unused when the UID finds one. */
@@ -682,6 +699,11 @@ export interface ImportEventCommand {
   readonly uid: string | null;
   /** The imported draft, validated (`validateEventDraft`): the event as the file has it. */
   readonly details: EventDetails;
+  /**
+   * The series' changed occurrences in the file, at most
+   * {@link MAX_IMPORTED_OCCURRENCES_PER_SERIES}, each occurrence once.
+   */
+  readonly occurrences?: readonly ImportedOccurrence[];
   readonly allowConflict?: boolean;
 }
 
@@ -689,8 +711,14 @@ export interface ImportEventContext {
   /** The event the actor organizes with this UID (or, for an export of Agenda's own, this id), if any. */
   readonly existing: EventRecord | undefined;
   /**
-   * The actor's commitments over the draft's conflict window; none when conflicts are
-   * allowed (the answer does not depend on them).
+   * The live events detached from `existing` (its occurrences changed on their own), up to
+   * one more than {@link MAX_DETACHED_CANCELLED_WITH_SERIES}, so that a series with too many
+   * is seen to have them; none when it does not repeat. Others are ignored.
+   */
+  readonly detached?: readonly EventRecord[];
+  /**
+   * The actor's commitments over the conflict windows of the draft and its occurrences;
+   * none when conflicts are allowed (the answer does not depend on them).
    */
   readonly commitments: CommitmentIndex | undefined;
 }
@@ -702,9 +730,234 @@ export interface ImportEventContext {
  * (organizer only, conflicts of a new time refused unless allowed), or left alone —
  * `unchanged` — when nothing differs; a cancelled event stays cancelled (the file does not
  * bring back what its organizer cancelled) and is only refused if the file changed it.
- * @throws InvalidInput, Forbidden, Conflict as createEvent and updateEvent do.
+ *
+ * A series' changed occurrences come with it, and the whole is one decision:
+ * - the occurrences the file changes or cancels are exceptions of the series, besides its
+ *   EXDATEs (each must be an occurrence of the series' rule);
+ * - a changed one becomes an event detached from the series, as {@link updateOccurrence}
+ *   makes it (the series' people and answers, `detachedFrom`), or, when an earlier import
+ *   (or the organizer) detached it already, that event is brought to the file's version
+ *   through updateEvent's rules; it is conflict-checked as a new or moved event is, against
+ *   the series and its other occurrences as the import leaves them;
+ * - an occurrence detached before that the file cancels (STATUS:CANCELLED) is cancelled; one
+ *   the file says nothing of is cancelled too (the file has that occurrence back in its
+ *   series), but one it names in an EXDATE is left as it is (exports older than changed
+ *   occurrences wrote every exception as an EXDATE);
+ * - a cancelled series keeps its occurrences as they are.
+ * The action is the series': `created`, else `updated` when anything changed, else
+ * `unchanged`.
+ * @throws InvalidInput, Forbidden, Conflict as createEvent and updateEvent do; InvalidInput
+ * for occurrences that are not the series' (it does not repeat, or its rule has no
+ * occurrence there), repeated, or too many.
  */
 export function importEvent(
+  command: ImportEventCommand,
+  context: ImportEventContext,
+): Decision<EventImport> {
+  const occurrences = command.occurrences ?? [];
+  const seriesId = context.existing?.event.id;
+  const detached = (context.detached ?? []).filter(
+    (r) =>
+      r.event.detachedFrom !== undefined &&
+      r.event.detachedFrom.seriesId === seriesId &&
+      r.event.status !== 'cancelled',
+  );
+  if (occurrences.length === 0 && detached.length === 0) return importSeries(command, context);
+  if (detached.length > MAX_DETACHED_CANCELLED_WITH_SERIES) {
+    throw new InvalidInput(
+      `more than ${MAX_DETACHED_CANCELLED_WITH_SERIES} occurrences of the series "${context.existing?.event.title ?? ''}" were changed on their own, too many to bring to the file's version: cancel some of them first`,
+      { field: 'occurrences' },
+    );
+  }
+  const details = withOccurrencesAsExceptions(command.details, occurrences);
+  const series = importSeries({ ...command, details }, context);
+  const result = series.result;
+  const seriesAfter = recordAfter(context.existing, series.mutations, result.id);
+  if (seriesAfter.event.status === 'cancelled') return series;
+
+  const { actor, now } = command;
+  const fileExceptions = new Set(command.details.recurrence?.exceptions ?? []);
+  const changed = new Map<Millis, ImportedOccurrence>(
+    occurrences.map((o) => [o.occurrenceStart, o]),
+  );
+  const mutations: Mutation[] = [...series.mutations];
+  const notifications: Notification[] = [...series.notifications];
+  // The series' occurrences as the import leaves them, and those to check for conflicts.
+  const family: EventRecord[] = [seriesAfter];
+  const toCheck: CalendarEvent[] = [];
+  const seen = new Set<Millis>();
+  for (const record of detached) {
+    const start = (record.event.detachedFrom as DetachedOccurrence).occurrenceStart;
+    const wanted = seen.has(start) ? undefined : changed.get(start);
+    seen.add(start);
+    if (wanted === undefined && fileExceptions.has(start)) {
+      family.push(record);
+      continue;
+    }
+    if (wanted === undefined || 'cancelled' in wanted) {
+      const cancelled = cancelEvent(
+        { actor, eventId: record.event.id, now },
+        { record, detached: [] },
+      );
+      mutations.push(...cancelled.mutations);
+      notifications.push(...cancelled.notifications);
+      continue;
+    }
+    // allowConflict: the import checks conflicts itself, against the series as it leaves it.
+    const updated = updateEvent(
+      {
+        actor,
+        eventId: record.event.id,
+        now,
+        changes: draftOf(wanted.details),
+        allowConflict: true,
+      },
+      { record, existingUsers: new Set(), events: [] },
+    );
+    const after = recordAfter(record, updated.mutations, record.event.id);
+    family.push(after);
+    if (!sameTiming(record.event, wanted.details)) toCheck.push(after.event);
+    mutations.push(...updated.mutations);
+    notifications.push(...updated.notifications);
+  }
+  for (const occurrence of occurrences) {
+    if ('cancelled' in occurrence || seen.has(occurrence.occurrenceStart)) continue;
+    // updateOccurrence, over the series as if the occurrence were still in it: the series'
+    // own change (the exception) is already in the series' decision, so it is left out.
+    const { event } = seriesAfter;
+    const recurrence = event.recurrence as Recurrence;
+    const detaching = updateOccurrence(
+      {
+        actor,
+        eventId: event.id,
+        occurrenceStart: occurrence.occurrenceStart,
+        newEventId: occurrence.eventId,
+        now,
+        changes: { ...draftOf(occurrence.details), recurrence: null, exceptions: [] },
+        allowConflict: true,
+      },
+      {
+        record: {
+          event: {
+            ...event,
+            recurrence: {
+              ...recurrence,
+              exceptions: recurrence.exceptions.filter((x) => x !== occurrence.occurrenceStart),
+            },
+          },
+          attendees: seriesAfter.attendees,
+        },
+        events: [],
+      },
+    );
+    const own = detaching.mutations.filter(
+      (m) => !(m.kind === 'updateEvent' && m.event.id === event.id),
+    );
+    const made = recordAfter(undefined, own, occurrence.eventId);
+    family.push(made);
+    toCheck.push(made.event);
+    mutations.push(...own);
+    notifications.push(...detaching.notifications);
+  }
+
+  if (command.allowConflict !== true) {
+    const ignoring = new Set([seriesAfter.event.id, ...detached.map((r) => r.event.id)]);
+    for (const candidate of toCheck) {
+      const conflicts = [
+        ...(context.commitments?.conflictsOf(candidate, now, ignoring) ?? []),
+        ...findConflicts(candidate, actor, family, now),
+      ];
+      if (conflicts.length > 0) {
+        throw conflictError(
+          `as the file changes it, the occurrence of "${seriesAfter.event.title}" on ${new Date(candidate.start).toISOString()} overlaps events you have accepted`,
+          conflicts,
+        );
+      }
+    }
+  }
+  const action =
+    result.action !== 'unchanged' || mutations.length === 0 ? result.action : 'updated';
+  return decide({ ...result, action }, mutations, notifications);
+}
+
+/**
+ * The series' details with its changed occurrences added to its exceptions (sorted, each
+ * once), after checking that each is an occurrence of its rule. The rule is read without the
+ * file's EXDATEs: some producers write one for an occurrence they also change.
+ * @throws InvalidInput (see {@link importEvent}).
+ */
+function withOccurrencesAsExceptions(
+  details: EventDetails,
+  occurrences: readonly ImportedOccurrence[],
+): EventDetails {
+  if (occurrences.length === 0) return details;
+  const recurrence = details.recurrence;
+  if (recurrence === null) {
+    throw new InvalidInput(
+      `"${details.title}" does not repeat, so it has no occurrence to change (RECURRENCE-ID)`,
+      { field: 'occurrences' },
+    );
+  }
+  if (occurrences.length > MAX_IMPORTED_OCCURRENCES_PER_SERIES) {
+    throw new InvalidInput(
+      `"${details.title}" has ${occurrences.length} changed occurrences, more than the ${MAX_IMPORTED_OCCURRENCES_PER_SERIES} one series may bring`,
+      { field: 'occurrences' },
+    );
+  }
+  const rule: Series = {
+    id: '',
+    start: details.start,
+    end: details.end,
+    timeZone: details.timeZone,
+    recurrence: { ...recurrence, exceptions: [] },
+  };
+  const starts = new Set<Millis>();
+  for (const { occurrenceStart } of occurrences) {
+    const when = Number.isFinite(occurrenceStart)
+      ? new Date(occurrenceStart).toISOString()
+      : String(occurrenceStart);
+    if (starts.has(occurrenceStart)) {
+      throw new InvalidInput(`the occurrence of "${details.title}" on ${when} is changed twice`, {
+        field: 'occurrences',
+      });
+    }
+    if (!isOccurrenceStart(rule, occurrenceStart)) {
+      throw new InvalidInput(`"${details.title}" has no occurrence starting on ${when} to change`, {
+        field: 'occurrences',
+      });
+    }
+    starts.add(occurrenceStart);
+  }
+  const exceptions = [...new Set([...recurrence.exceptions, ...starts])].sort((a, b) => a - b);
+  if (exceptions.length > MAX_EXCEPTIONS) {
+    throw new InvalidInput(
+      `"${details.title}" would have ${exceptions.length} cancelled or changed occurrences, more than the ${MAX_EXCEPTIONS} one series may have`,
+      { field: 'occurrences' },
+    );
+  }
+  return { ...details, recurrence: { ...recurrence, exceptions } };
+}
+
+/** `before` (or nothing) with the decision's writes to the event `id` and its attendees. */
+function recordAfter(
+  before: EventRecord | undefined,
+  mutations: readonly Mutation[],
+  id: EventId,
+): EventRecord {
+  let event = before?.event;
+  const attendees = new Map((before?.attendees ?? []).map((a) => [a.username, a]));
+  for (const m of mutations) {
+    if ((m.kind === 'insertEvent' || m.kind === 'updateEvent') && m.event.id === id)
+      event = m.event;
+    if (m.kind === 'putAttendee' && m.attendee.eventId === id)
+      attendees.set(m.attendee.username, m.attendee);
+  }
+  if (event === undefined) throw new Internal(`the import decided nothing about the event ${id}`);
+  return { event, attendees: [...attendees.values()] };
+}
+
+/** {@link importEvent} of the series alone. */
+function importSeries(
   command: ImportEventCommand,
   context: ImportEventContext,
 ): Decision<EventImport> {

@@ -4,14 +4,22 @@
  * Export writes one VEVENT per event (a recurring event once, with RRULE and EXDATE) in
  * its own zone (`DTSTART;TZID=Europe/Madrid:…`, with a generated VTIMEZONE so apps without
  * zone data still place it right) or in UTC, plus organizer, attendees with their answers,
- * STATUS, SEQUENCE and CLASS.
+ * STATUS, SEQUENCE and CLASS. An occurrence changed on its own (an event detached from its
+ * series) goes out as calendar apps write one: a VEVENT with its series' UID and a
+ * RECURRENCE-ID, the start the series' rule gave it; the series' EXDATEs are then only the
+ * occurrences truly cancelled.
  *
  * Import turns each VEVENT into an {@link EventDraft} for the importer's own agenda (other
  * attendees are not invited; the file's answers are not ours to give), named by its UID so
- * that importing the same file again finds the same events. Whatever we do not support is
- * skipped and reported, never silently bent: other component kinds, changed single
- * occurrences (RECURRENCE-ID), RDATE, several RRULEs, rules outside our subset, unknown
- * zones, events we would refuse to create.
+ * that importing the same file again finds the same events. A VEVENT with a RECURRENCE-ID
+ * (in a zone, in UTC, or a date for an all-day series) is a changed occurrence of the
+ * series with its UID in the same file, and travels with it: moved or otherwise changed,
+ * or cancelled (STATUS:CANCELLED); the store makes it an event detached from the series, as
+ * changing one occurrence does (see `importEvent`). Whatever we do not support is skipped
+ * and reported, never silently bent: other component kinds, changed occurrences whose
+ * series is not in the file or has no such occurrence, changes to an occurrence and all
+ * later ones (RANGE=THISANDFUTURE), RDATE, several RRULEs, rules outside our subset,
+ * unknown zones, events we would refuse to create.
  *
  * Two things in a file are not skipped but handled for the whole file:
  * - An impossible date or time (month 13, day 45, February 30, hour 25, minute 60) in
@@ -31,7 +39,8 @@
  *
  * Round trip: importing an export gives back title, start, end, zone, description,
  * location, visibility, recurrence, exceptions and reminders unchanged, and the UID the event had
- * (an event made in Agenda is exported with its id as UID).
+ * (an event made in Agenda is exported with its id as UID), and each occurrence changed on
+ * its own as a changed occurrence of its series.
  */
 import { createHash } from 'node:crypto';
 import ICAL from 'ical.js';
@@ -41,11 +50,18 @@ import { compareText } from './decisions.js';
 import {
   MAX_IMPORT_CHUNK_BYTES,
   MAX_IMPORT_CHUNK_EVENTS,
+  MAX_IMPORTED_EVENTS,
+  MAX_IMPORTED_OCCURRENCES_PER_SERIES,
   MAX_REMINDER_MINUTES,
   MAX_REMINDERS,
   TIME,
 } from '../../contract/limits.js';
-import { formatRecurrenceRule, parseRecurrenceRule, seriesEnd } from './recurrence.js';
+import {
+  formatRecurrenceRule,
+  isOccurrenceStart,
+  parseRecurrenceRule,
+  seriesEnd,
+} from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
 import { withoutInvisibleCharacters } from './text-hygiene.js';
 import {
@@ -54,10 +70,11 @@ import {
   validateEventDraft,
   validateTimeZone,
 } from './validation.js';
-import type { EventDraft } from './validation.js';
+import type { EventDetails, EventDraft } from './validation.js';
 import type {
   AttendeeStatus,
   CalendarEvent,
+  EventId,
   EventRecord,
   EventStatus,
   Millis,
@@ -210,10 +227,31 @@ function zoneComponents(events: readonly CalendarEvent[], now: Millis): Componen
     .map(([zone, span]) => vtimezone(zone, span.from, span.to));
 }
 
-function vevent(record: EventRecord, now: Millis): Component {
+/**
+ * How a detached event goes out as a changed occurrence of its series: under the series'
+ * UID, with the start the series' rule gave the occurrence (RECURRENCE-ID, in the series'
+ * zone).
+ */
+interface AsOccurrence {
+  readonly series: CalendarEvent;
+  readonly occurrenceStart: Millis;
+}
+
+function vevent(
+  record: EventRecord,
+  now: Millis,
+  options: { readonly asOccurrence?: AsOccurrence; readonly exdates?: readonly Millis[] } = {},
+): Component {
   const { event } = record;
+  const { asOccurrence } = options;
   const component = new ICAL.Component('vevent');
-  component.addPropertyWithValue('uid', event.uid ?? event.id);
+  const owner = asOccurrence?.series ?? event;
+  component.addPropertyWithValue('uid', owner.uid ?? owner.id);
+  if (asOccurrence !== undefined) {
+    component.addProperty(
+      instantProperty('recurrence-id', asOccurrence.occurrenceStart, asOccurrence.series.timeZone),
+    );
+  }
   component.addPropertyWithValue('dtstamp', utcTime(now));
   component.addPropertyWithValue('created', utcTime(event.createdAt));
   component.addPropertyWithValue('last-modified', utcTime(event.updatedAt));
@@ -230,7 +268,7 @@ function vevent(record: EventRecord, now: Millis): Component {
       'rrule',
       ICAL.Recur.fromString(formatRecurrenceRule(event.recurrence.rule)),
     );
-    for (const exception of event.recurrence.exceptions) {
+    for (const exception of options.exdates ?? event.recurrence.exceptions) {
       component.addProperty(instantProperty('exdate', exception, event.timeZone));
     }
   }
@@ -281,8 +319,59 @@ export function exportICalendar(records: readonly EventRecord[], options: Export
     options.now,
   ))
     calendar.addSubcomponent(zone);
-  for (const record of sorted) calendar.addSubcomponent(vevent(record, options.now));
+  const occurrences = changedOccurrences(sorted);
+  for (const record of sorted) {
+    if (occurrences.detached.has(record.event.id)) continue;
+    const changed = occurrences.bySeries.get(record.event.id) ?? [];
+    const moved = new Set(changed.map((c) => c.occurrenceStart));
+    const exdates = record.event.recurrence?.exceptions.filter((x) => !moved.has(x));
+    calendar.addSubcomponent(vevent(record, options.now, exdates === undefined ? {} : { exdates }));
+    for (const { record: occurrence, occurrenceStart } of changed) {
+      calendar.addSubcomponent(
+        vevent(occurrence, options.now, {
+          asOccurrence: { series: record.event, occurrenceStart },
+        }),
+      );
+    }
+  }
   return calendar.toString() + '\r\n';
+}
+
+/**
+ * Which of `records` go out as changed occurrences of a series among them (RECURRENCE-ID),
+ * as Google Calendar, Thunderbird and Exchange write them, rather than as events of their
+ * own: the live events detached from a series that is exported too, whose occurrence is
+ * still an exception of it (one of a series moved since has no occurrence there to change:
+ * it goes out on its own, as before), one per occurrence. The series' EXDATEs are then the
+ * occurrences truly cancelled. A detached event cancelled since goes out as it did before,
+ * on its own and cancelled (so subscribers drop it), its occurrence an EXDATE of the series.
+ */
+function changedOccurrences(records: readonly EventRecord[]): {
+  readonly bySeries: ReadonlyMap<EventId, { record: EventRecord; occurrenceStart: Millis }[]>;
+  /** The events that go out only as changed occurrences of their series. */
+  readonly detached: ReadonlySet<EventId>;
+} {
+  const series = new Map(
+    records.filter((r) => r.event.recurrence !== null).map((r) => [r.event.id, r.event]),
+  );
+  const bySeries = new Map<EventId, { record: EventRecord; occurrenceStart: Millis }[]>();
+  const detached = new Set<EventId>();
+  const taken = new Set<string>();
+  for (const record of records) {
+    const from = record.event.detachedFrom;
+    const of = from === undefined ? undefined : series.get(from.seriesId);
+    if (from === undefined || of === undefined || record.event.status === 'cancelled') continue;
+    if (!(of.recurrence?.exceptions.includes(from.occurrenceStart) ?? false)) continue;
+    const key = `${of.id}@${from.occurrenceStart}`;
+    if (taken.has(key)) continue;
+    taken.add(key);
+    detached.add(record.event.id);
+    const list = bySeries.get(of.id) ?? [];
+    bySeries.set(of.id, list);
+    list.push({ record, occurrenceStart: from.occurrenceStart });
+  }
+  for (const list of bySeries.values()) list.sort((a, b) => a.occurrenceStart - b.occurrenceStart);
+  return { bySeries, detached };
 }
 
 export interface ExportAgendaQuery {
@@ -321,11 +410,22 @@ export function exportAgenda(
 // ---------------------------------------------------------------------------------------
 // Import
 
+/**
+ * A changed occurrence of an imported series (a VEVENT with its UID and a RECURRENCE-ID):
+ * the occurrence the series' rule starts at `occurrenceStart`, as the file has it, or
+ * cancelled (STATUS:CANCELLED).
+ */
+export type ImportedOccurrenceDraft =
+  | { readonly occurrenceStart: Millis; readonly draft: EventDraft }
+  | { readonly occurrenceStart: Millis; readonly cancelled: true };
+
 /** One VEVENT ready to become an event of the importer. */
 export interface ImportedEvent {
   /** The VEVENT's UID, or for one without, a UID derived from its content ({@link derivedUid}). */
   readonly uid: string;
   readonly draft: EventDraft;
+  /** A series' changed occurrences in the file, in file order; absent when there are none. */
+  readonly occurrences?: readonly ImportedOccurrenceDraft[];
 }
 
 /** A component left out of the import, and why. */
@@ -449,21 +549,20 @@ function endOf(
   throw new Unsupported('the event has neither an end nor a duration');
 }
 
+/** A VEVENT (a series, a one-off event or a changed occurrence of a series) as a draft. */
 function toDraft(
   component: Component,
   zones: ReadonlyMap<string, Component>,
   defaultZone: string,
 ): EventDraft {
-  if (component.getFirstProperty('recurrence-id') !== null) {
-    throw new Unsupported(
-      'a changed single occurrence (RECURRENCE-ID) is not supported; the series keeps its planned time',
-    );
-  }
+  const occurrence = isChangedOccurrence(component);
   if (component.getFirstProperty('rdate') !== null) throw new Unsupported('RDATE is not supported');
   const rrules = component.getAllProperties(RAW_RRULE);
   if (rrules.length > 1) throw new Unsupported('an event with several RRULEs is not supported');
-  const status = textValue(component, 'status');
-  if (status?.toUpperCase() === 'CANCELLED') throw new Unsupported('the event is cancelled');
+  if (occurrence && rrules.length > 0) {
+    throw new Unsupported('a changed occurrence (RECURRENCE-ID) cannot repeat on its own (RRULE)');
+  }
+  if (isCancelled(component)) throw new Unsupported('the event is cancelled');
 
   const dtstart = component.getFirstProperty('dtstart');
   if (dtstart === null) throw new Unsupported('the event has no start (DTSTART)');
@@ -705,6 +804,10 @@ function isChangedOccurrence(component: Component): boolean {
   return component.getFirstProperty('recurrence-id') !== null;
 }
 
+function isCancelled(component: Component): boolean {
+  return textValue(component, 'status')?.toUpperCase() === 'CANCELLED';
+}
+
 function tooBigToImport(what: string): InvalidInput {
   return new InvalidInput(
     `one import request carries at most ${MAX_IMPORT_CHUNK_EVENTS} events and ${MAX_IMPORT_CHUNK_BYTES / 1024 / 1024} MB; ` +
@@ -719,8 +822,10 @@ function tooBigToImport(what: string): InvalidInput {
  * the store re-validates anyway.
  *
  * Two VEVENTs with one UID and no RECURRENCE-ID are two versions of one event: the one with
- * the higher SEQUENCE is imported (the later one on a tie) and the other is skipped. A VEVENT
- * without a UID gets a {@link derivedUid}; identical copies of one are imported once.
+ * the higher SEQUENCE is imported (the later one on a tie) and the other is skipped; so are
+ * two with one UID and one RECURRENCE-ID. A VEVENT with a RECURRENCE-ID comes in its
+ * series' `occurrences` ({@link occurrencesBySeries}). A VEVENT without a UID gets a
+ * {@link derivedUid}; identical copies of one are imported once.
  * @throws InvalidInput when the text is not iCalendar at all, or holds more than
  * `MAX_IMPORT_CHUNK_EVENTS` events (VEVENTs that are not changed occurrences) or
  * `MAX_IMPORT_CHUNK_BYTES`: such a file is imported in several requests.
@@ -764,6 +869,8 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   const events: ImportedEvent[] = [];
   const skipped: SkippedComponent[] = [];
   const derived = new Set<string>();
+  const series = new Map<string, ImportedSeries>();
+  const changes: ChangedOccurrence[] = [];
   for (const { component, zones } of entries) {
     const name = component.name.toUpperCase();
     const uid = uidOf(component);
@@ -783,7 +890,12 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       skip('its UID contains control characters');
       continue;
     }
-    if (uid !== null && !isChangedOccurrence(component) && versions.get(uid) !== component) {
+    if (isChangedOccurrence(component)) {
+      // Read once every series is: an occurrence may come before its series in the file.
+      changes.push({ component, zones, uid, skip });
+      continue;
+    }
+    if (uid !== null && versions.get(uid) !== component) {
       skip(
         'another VEVENT with the same UID replaces it (a higher SEQUENCE, or later in the file)',
       );
@@ -791,8 +903,9 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
     }
     try {
       const draft = toDraft(component, zones, defaultZone);
-      validateEventDraft(draft);
+      const details = validateEventDraft(draft);
       if (uid !== null) {
+        series.set(uid, { draft, details });
         events.push({ uid, draft });
         continue;
       }
@@ -811,5 +924,147 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       );
     }
   }
-  return { events, skipped };
+  const occurrences = occurrencesBySeries(
+    changes,
+    series,
+    versions,
+    MAX_IMPORTED_EVENTS - events.length,
+  );
+  return {
+    events: events.map((e) => {
+      const changed = occurrences.get(e.uid);
+      return changed === undefined ? e : { ...e, occurrences: changed };
+    }),
+    skipped,
+  };
+}
+
+/** A series read from the file, by UID: its draft and what validating it gave. */
+interface ImportedSeries {
+  readonly draft: EventDraft;
+  readonly details: EventDetails;
+}
+
+/** A VEVENT with a RECURRENCE-ID, waiting for every series of the file to be read. */
+interface ChangedOccurrence {
+  readonly component: Component;
+  readonly zones: ReadonlyMap<string, Component>;
+  readonly uid: string | null;
+  readonly skip: (reason: string) => void;
+}
+
+/**
+ * The changed occurrences of the file (VEVENTs with a RECURRENCE-ID) by the UID of their
+ * series, in file order, each reported as skipped when it cannot be one: no UID, its series
+ * not in the file or not imported, a series that does not repeat, a RECURRENCE-ID that is
+ * not one of its occurrences (EXDATEs aside: some producers also exclude what they change),
+ * RANGE=THISANDFUTURE, or a VEVENT we would refuse to create. Two that change one occurrence
+ * are two versions of it: the higher SEQUENCE wins (the later on a tie). A series keeps its
+ * first {@link MAX_IMPORTED_OCCURRENCES_PER_SERIES}, and the request its first `budget`
+ * (each takes a fresh id, of which one store command carries {@link MAX_IMPORTED_EVENTS}).
+ */
+function occurrencesBySeries(
+  changes: readonly ChangedOccurrence[],
+  series: ReadonlyMap<string, ImportedSeries>,
+  versions: ReadonlyMap<string, Component>,
+  budget: number,
+): Map<string, ImportedOccurrenceDraft[]> {
+  interface Version {
+    readonly change: ChangedOccurrence;
+    readonly sequence: number;
+    readonly occurrence: ImportedOccurrenceDraft;
+  }
+  const chosen = new Map<string, Map<Millis, Version>>();
+  for (const change of changes) {
+    const { component, zones, uid, skip } = change;
+    if (uid === null) {
+      skip('a changed occurrence (RECURRENCE-ID) without a UID names no series to change');
+      continue;
+    }
+    const master = series.get(uid);
+    if (master === undefined) {
+      skip(
+        versions.has(uid)
+          ? 'its series (the VEVENT with this UID and no RECURRENCE-ID) was not imported, so neither is this changed occurrence'
+          : 'its series (a VEVENT with this UID and no RECURRENCE-ID) is not in the file',
+      );
+      continue;
+    }
+    const { details } = master;
+    if (details.recurrence === null) {
+      skip('the event with this UID does not repeat, so it has no occurrence to change');
+      continue;
+    }
+    try {
+      const property = component.getFirstProperty('recurrence-id') as Property;
+      const range = property.getParameter('range');
+      if (typeof range === 'string' && range.toUpperCase() === 'THISANDFUTURE') {
+        throw new Unsupported(
+          'a change to an occurrence and all later ones (RANGE=THISANDFUTURE) is not supported; the series keeps its planned times',
+        );
+      }
+      const start = place(timeOf(property), tzidOf(property), zones, details.timeZone).instant;
+      const rule = {
+        id: '',
+        start: details.start,
+        end: details.end,
+        timeZone: details.timeZone,
+        recurrence: { ...details.recurrence, exceptions: [] },
+      };
+      if (!isOccurrenceStart(rule, start)) {
+        throw new Unsupported(
+          `its RECURRENCE-ID (${new Date(start).toISOString()}) is not an occurrence of its series, so there is nothing there to change`,
+        );
+      }
+      let occurrence: ImportedOccurrenceDraft;
+      if (isCancelled(component)) {
+        occurrence = { occurrenceStart: start, cancelled: true };
+      } else {
+        const draft = toDraft(component, zones, details.timeZone);
+        validateEventDraft(draft);
+        occurrence = { occurrenceStart: start, draft };
+      }
+      const ofSeries = chosen.get(uid) ?? new Map<Millis, Version>();
+      chosen.set(uid, ofSeries);
+      const held = ofSeries.get(start);
+      const sequence = sequenceOf(component);
+      const replaces =
+        'another VEVENT changes the same occurrence (a higher SEQUENCE, or later in the file)';
+      if (held !== undefined && held.sequence > sequence) {
+        skip(replaces);
+        continue;
+      }
+      held?.change.skip(replaces);
+      // Deleted and set again, so that the later version takes its place in file order.
+      ofSeries.delete(start);
+      ofSeries.set(start, { change, sequence, occurrence });
+    } catch (error) {
+      skip(
+        error instanceof Unsupported || error instanceof AgendaError
+          ? error.message
+          : `the changed occurrence could not be read (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+  }
+  const result = new Map<string, ImportedOccurrenceDraft[]>();
+  let left = budget;
+  for (const [uid, ofSeries] of chosen) {
+    const kept: ImportedOccurrenceDraft[] = [];
+    for (const { change, occurrence } of ofSeries.values()) {
+      if (kept.length >= MAX_IMPORTED_OCCURRENCES_PER_SERIES) {
+        change.skip(
+          `its series has more than ${MAX_IMPORTED_OCCURRENCES_PER_SERIES} changed or cancelled occurrences in the file, the most one series may bring; this one keeps its planned time`,
+        );
+      } else if (left <= 0) {
+        change.skip(
+          `the request carries ${MAX_IMPORTED_EVENTS} events and changed occurrences already, the most one may; import the file in smaller parts`,
+        );
+      } else {
+        kept.push(occurrence);
+        left--;
+      }
+    }
+    if (kept.length > 0) result.set(uid, kept);
+  }
+  return result;
 }

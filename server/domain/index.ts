@@ -47,7 +47,7 @@
  * | `transferOwnership` | actor, group, to | group | `GroupView` |
  * | `createEvent` | actor, eventId, now, draft, with? \| group?, allowConflict? | existingUsers, group, events | `ScheduledEvent` |
  * | `updateEvent` | actor, eventId, now, changes, invite?, allowConflict? | record, existingUsers, events | `ScheduledEvent` |
- * | `importEvent` | actor, eventId, now, uid, details, allowConflict? | existing (by UID), commitments | `EventImport` |
+ * | `importEvent` | actor, eventId, now, uid, details, occurrences?, allowConflict? | existing (by UID), detached (live, from it), commitments | `EventImport` |
  * | `cancelEvent` | actor, eventId, now | record, detached | `EventDetailsView` |
  * | `cancelOccurrence` | actor, eventId, occurrenceStart, now | record | `EventDetailsView` |
  * | `updateOccurrence` | actor, eventId, occurrenceStart, newEventId, now, changes, allowConflict? | record, events | `ScheduledEvent` |
@@ -64,7 +64,7 @@
  * | `showGroup` / `listGroups` (query) | actor, group? | group / groups | `GroupView` / `GroupView[]` |
  * | `listGroupInvitations` (query) | actor | groups inviting the actor | `GroupInvitationView[]` |
  * | `exportAgenda` (query) | actor, now, from?, to? | events | iCalendar text |
- * | `importICalendar` | file text, defaultTimeZone | — | drafts with UIDs for `importEvent` + skipped components |
+ * | `importICalendar` | file text, defaultTimeZone | — | drafts with UIDs (and changed occurrences) for `importEvent` + skipped components |
  *
  * `events` in a context always means: events with their complete attendee lists, those the
  * named people attend that may reach into the relevant window. `commitments` is a
@@ -157,6 +157,7 @@ export type {
   ImportAction,
   ImportEventCommand,
   ImportEventContext,
+  ImportedOccurrence,
   ListedEvent,
   ListEventsQuery,
   ListingContext,

@@ -44,8 +44,9 @@ export function freshId(): string {
 /**
  * How many fresh ids the store consumes applying `body` (server/store/commands.ts): one for
  * the event `event.create` makes, one for the event an occurrence changed on its own becomes
- * (`event.updateOccurrence`), one per draft of `event.import` (refused drafts included, so
- * that ids[i] is drafts[i]'s), none otherwise.
+ * (`event.updateOccurrence`), one per draft of `event.import` and one per changed occurrence
+ * it carries (refused drafts included, in order: a draft's id, then its occurrences', so that
+ * which id goes where never depends on what was refused), none otherwise.
  */
 export function freshIdCount(body: CommandBody): number {
   switch (body.type) {
@@ -53,7 +54,7 @@ export function freshIdCount(body: CommandBody): number {
     case 'event.updateOccurrence':
       return 1;
     case 'event.import':
-      return body.events.length;
+      return body.events.reduce((sum, e) => sum + 1 + (e.occurrences?.length ?? 0), 0);
     default:
       return 0;
   }

@@ -168,23 +168,31 @@ function scheduleEvent(
  * commitments over their merged conflict windows are loaded and indexed once (unless
  * conflicts are allowed), and each draft is decided against that index (which learns each
  * event the command schedules, so later drafts conflict with earlier ones). Each draft's
- * UID finds the event it was imported as before, in one load for the whole command.
+ * UID finds the event it was imported as before, in one load for the whole command. A
+ * series comes with its changed occurrences (RECURRENCE-ID) and, when it was imported
+ * before, with the live events detached from it: one decision for all of them
+ * (`importEvent`), so a replica never has the series changed without its occurrences.
  */
 function importEvents(
   body: CommandOf<'event.import'>,
   env: CommandEnvironment,
 ): Applied<CommandResults['event.import']> {
   const actor = env.actor();
-  env.requireIds(body.events.length);
+  env.requireIds(body.events.reduce((sum, e) => sum + 1 + (e.occurrences?.length ?? 0), 0));
   const { now } = env;
   // Validated once: the real times (a series moves to its first occurrence) say which
   // commitments to load, and importEvent takes the details as they are.
   const drafts = body.events.map((item) => {
     try {
-      return { item, details: validateEventDraft(item.draft) };
+      const occurrences = (item.occurrences ?? []).map((o) =>
+        'cancelled' in o
+          ? o
+          : { occurrenceStart: o.occurrenceStart, details: validateEventDraft(o.draft) },
+      );
+      return { item, details: validateEventDraft(item.draft), occurrences };
     } catch (error) {
       if (!isAgendaError(error)) throw error;
-      return { item, refusal: error };
+      return { item, refusal: error, occurrences: [] };
     }
   });
   // With conflicts allowed, an import's answer and writes do not depend on the importer's
@@ -204,11 +212,14 @@ function importEvents(
   const events: EventImport[] = [];
   const failed: ImportFailure[] = [];
   const notifications: Notification[] = [];
-  for (const [index, { item, details, refusal }] of drafts.entries()) {
+  for (const [index, { item, details, refusal, occurrences }] of drafts.entries()) {
     try {
-      // Each draft takes its own id (refused and found ones too), so ids[i] is drafts[i]'s.
-      const eventId = env.nextId();
+      // Each draft takes its own id and then one per occurrence it carries (refused and
+      // found ones too), taken before anything can refuse it: ids go where freshIdCount
+      // (server/services/ids.ts) says, whatever is refused.
+      const [eventId = '', ...occurrenceIds] = takeIds(env, 1 + (item.occurrences?.length ?? 0));
       if (details === undefined) throw refusal;
+      const record = item.uid === null ? undefined : existing(item.uid);
       const decision = importEvent(
         {
           actor,
@@ -216,9 +227,10 @@ function importEvents(
           now,
           uid: item.uid,
           details,
+          occurrences: occurrences.map((o, i) => ({ ...o, eventId: occurrenceIds[i] ?? '' })),
           ...(body.allowConflict === undefined ? {} : { allowConflict: body.allowConflict }),
         },
-        { existing: item.uid === null ? undefined : existing(item.uid), commitments },
+        { existing: record, detached: detachedToReconcile(env, record, actor), commitments },
       );
       env.writes.apply(decision.mutations);
       commitments?.follow(decision.mutations);
@@ -234,15 +246,70 @@ function importEvents(
   return { result: { events, failed }, notifications };
 }
 
-/** The actor's commitments over the merged conflict windows of the drafts. */
+/**
+ * The command's next `count` fresh ids, every one of them taken even when one is refused (in
+ * use already), so that the next draft's ids are where freshIdCount puts them.
+ * @throws InvalidInput the first refusal, once all are taken.
+ */
+function takeIds(env: CommandEnvironment, count: number): EventId[] {
+  const ids: EventId[] = [];
+  let refusal: Error | undefined;
+  for (let i = 0; i < count; i++) {
+    try {
+      ids.push(env.nextId());
+    } catch (error) {
+      refusal ??= error instanceof Error ? error : new Error(String(error));
+    }
+  }
+  if (refusal !== undefined) throw refusal;
+  return ids;
+}
+
+/**
+ * The live events detached from the series an import found (its occurrences changed on their
+ * own), which the import brings to the file's version: one more than may be, so that a series
+ * with too many is seen to have them. None for an event that is not a live series.
+ */
+function detachedToReconcile(
+  env: CommandEnvironment,
+  record: EventRecord | undefined,
+  actor: Username,
+): EventRecord[] {
+  if (
+    record === undefined ||
+    record.event.recurrence === null ||
+    record.event.status === 'cancelled'
+  ) {
+    return [];
+  }
+  return env.rows.liveEventsDetachedFrom(
+    record.event.id,
+    actor,
+    MAX_DETACHED_CANCELLED_WITH_SERIES + 1,
+  );
+}
+
+/** The actor's commitments over the merged conflict windows of the drafts and their occurrences. */
 function commitmentIndexFor(
   actor: Username,
-  drafts: readonly { readonly details?: EventDetails }[],
+  drafts: readonly {
+    readonly details?: EventDetails;
+    readonly occurrences: readonly ({ readonly details: EventDetails } | { cancelled: true })[];
+  }[],
   now: Millis,
   env: CommandEnvironment,
 ): CommitmentIndex {
   const windows = mergeIntervals(
-    drafts.flatMap((d) => (d.details === undefined ? [] : [conflictWindow(d.details, now)])),
+    drafts.flatMap((d) =>
+      d.details === undefined
+        ? []
+        : [
+            conflictWindow(d.details, now),
+            ...d.occurrences.flatMap((o) =>
+              'details' in o ? [conflictWindow(o.details, now)] : [],
+            ),
+          ],
+    ),
   );
   return new CommitmentIndex(actor, windows, env.rows.commitments(actor, windows));
 }

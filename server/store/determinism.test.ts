@@ -159,15 +159,36 @@ function randomLog(seed: number, length: number): Uint8Array[] {
       );
     } else if (roll < 0.84) {
       const count = 1 + Math.floor(random() * 3);
-      const ids = Array.from({ length: count }, () => newEventId()[0] ?? '');
+      const events = Array.from({ length: count }, (_, i) => {
+        const series = draft();
+        // Changed occurrences (RECURRENCE-ID) of a series: moved, cancelled, or at a start
+        // the rule does not have (refused); a one-off's are refused too.
+        const occurrences = chance(0.4)
+          ? Array.from({ length: 1 + Math.floor(random() * 2) }, (__, k) => {
+              const occurrenceStart = series.start + (k + (chance(0.1) ? 0.5 : 1)) * 2 * 24 * HOUR;
+              return chance(0.3)
+                ? { occurrenceStart, cancelled: true as const }
+                : {
+                    occurrenceStart,
+                    draft: {
+                      title: `moved${n}`,
+                      start: occurrenceStart + HOUR,
+                      end: occurrenceStart + 2 * HOUR,
+                    },
+                  };
+            })
+          : [];
+        return {
+          uid: `u${i}`,
+          draft: series,
+          ...(occurrences.length === 0 ? {} : { occurrences }),
+        };
+      });
+      const body: CommandBody = { type: 'event.import', events, allowConflict: chance(0.5) };
       push(
         actor,
-        {
-          type: 'event.import',
-          events: ids.map((_, i) => ({ uid: `u${i}`, draft: draft() })),
-          allowConflict: chance(0.5),
-        },
-        ids,
+        body,
+        Array.from({ length: freshIdCount(body) }, () => newEventId()[0] ?? ''),
       );
     } else if (roll < 0.9) {
       push(null, {

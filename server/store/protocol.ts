@@ -39,6 +39,7 @@ import type {
 import {
   MAX_GROUP_MEMBERS,
   MAX_IMPORTED_EVENTS,
+  MAX_IMPORTED_OCCURRENCES_PER_SERIES,
   MAX_INVITEES,
   MAX_PAGE_SIZE,
   SEARCH_TEXT_MAX_LENGTH,
@@ -210,8 +211,32 @@ const commandBody = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('event.import'),
     events: z
-      .array(z.strictObject({ uid: shortText.nullable(), draft: eventDraft }))
-      .max(MAX_IMPORTED_EVENTS),
+      .array(
+        z.strictObject({
+          uid: shortText.nullable(),
+          draft: eventDraft,
+          // The series' changed occurrences (iCalendar RECURRENCE-ID), each by the start the
+          // series' rule gives it: moved (a draft of its own) or cancelled.
+          occurrences: z
+            .array(
+              z.union([
+                z.strictObject({ occurrenceStart: instant, draft: eventDraft }),
+                z.strictObject({ occurrenceStart: instant, cancelled: z.literal(true) }),
+              ]),
+            )
+            .max(MAX_IMPORTED_OCCURRENCES_PER_SERIES)
+            .optional(),
+        }),
+      )
+      .max(MAX_IMPORTED_EVENTS)
+      // Each event and each occurrence takes a fresh id, and a command carries at most
+      // MAX_IMPORTED_EVENTS of them.
+      .refine(
+        (events) =>
+          events.reduce((sum, e) => sum + 1 + (e.occurrences?.length ?? 0), 0) <=
+          MAX_IMPORTED_EVENTS,
+        `an import carries at most ${MAX_IMPORTED_EVENTS} events and changed occurrences in all`,
+      ),
     allowConflict: z.boolean().optional(),
   }),
   z.strictObject({
