@@ -195,12 +195,13 @@ const DAEMON_ENTRIES = [
 const DAEMON_ASSETS = ['server/users/common-passwords.txt', 'raft/runtime/worker-entry.mjs'];
 
 /**
- * What dist/daemons/.bundled holds: this file's own hash, so that bundles made by another
- * version of it (other entries, other options) are made again, as are those older than tsc's
- * last compilation.
+ * What dist/daemons/.bundled holds: the hash of this file and of the undici stand-in, so that
+ * bundles made by another version of them (other entries, other options) are made again, as
+ * are those older than tsc's last compilation.
  */
 const DAEMONS_STAMP_TEXT = `${createHash('sha256')
   .update(readFileSync(fileURLToPath(import.meta.url)))
+  .update(readFileSync(join(REPO, 'bin', 'undici-for-daemons.mjs')))
   .digest('hex')}\n`;
 
 /**
@@ -217,6 +218,16 @@ const MODULE_URL_BANNER = [
   "const __agendaDaemons = import.meta.url.slice(0, import.meta.url.lastIndexOf('/dist/daemons/') + '/dist/daemons/'.length);",
   'const __agendaPackageFile = (path) => decodeURIComponent(new URL(`../../node_modules/${path}`, __agendaDaemons).pathname);',
 ].join(' ');
+
+/** `undici` is, for the daemons, bin/undici-for-daemons.mjs: the parts of it they use. */
+const undiciForDaemons = {
+  name: 'agenda-undici-for-daemons',
+  setup(build) {
+    build.onResolve({ filter: /^undici$/ }, () => ({
+      path: join(REPO, 'bin', 'undici-for-daemons.mjs'),
+    }));
+  },
+};
 
 /** See MODULE_URL_BANNER. */
 const moduleUrls = {
@@ -270,7 +281,7 @@ async function bundleDaemons() {
     banner: {
       js: `import { createRequire as __agendaRequire } from 'node:module'; const require = __agendaRequire(import.meta.url); ${MODULE_URL_BANNER}`,
     },
-    plugins: [moduleUrls],
+    plugins: [undiciForDaemons, moduleUrls],
     // Blanks, comments and dead code go; names stay, for stack traces and logs (and
     // `.name`, which error classes and log lines read, stays the source's).
     minifyWhitespace: true,
