@@ -30,7 +30,7 @@ export const DIST = join(REPO, 'dist');
 /**
  * The daemons and their workers' modules bundled (`npm run build`, bin/build.js): one file
  * each, at the path its tsc output has in `dist/`. A daemon loaded from its bundle holds
- * 10–17 MB less (issue 17), so it is started from there when the bundle is as new as `dist/`.
+ * 16–19 MB less (issue 17), so it is started from there when the bundle is as new as `dist/`.
  */
 export const DAEMON_BUNDLES = join(DIST, 'daemons');
 

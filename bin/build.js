@@ -12,7 +12,7 @@
 //   `agenda` imports only the command it runs. The manifest is made again whenever tsc
 //   emitted anything or package.json changed: it is never older than the commands;
 // - bundles the daemons and their workers' modules into dist/daemons/ (bundleDaemons), which
-//   base/entry-points.ts starts instead of their tsc output: each holds 10–17 MB less.
+//   base/entry-points.ts starts instead of their tsc output: each holds 16–19 MB less.
 //
 // The compilation is incremental (dist/.tsbuildinfo): with nothing changed it takes about a
 // second, which is why `npm start` and `npm run lab` run it first (bin/compiled.js). Run as
@@ -176,8 +176,10 @@ async function bundleCli() {
  * into dist/daemons/ at the path each has in dist/; base/entry-points.ts starts a daemon's
  * bundle when there is one. A daemon compiled by tsc alone loads 400–500 files (undici and
  * zod are hundreds each); its bundle is one file, with what it does not use left out and
- * the blanks and comments stripped, and holds 12–16 MB less once loaded (issue 17's idle
- * budgets; `lab/bench/load-footprint.ts` measures it).
+ * the blanks and comments stripped, and holds 16–19 MB less once loaded (issue 17's idle
+ * budgets; `npx tsx lab/bench/load-footprint.ts --idle 0`, resident MiB: DB member 73 → 57,
+ * gateway 92 → 73, services 93 → 75, supervisor 77 → 61, VIP agent 73 → 56, undici's
+ * stand-in below included).
  */
 const DAEMON_ENTRIES = [
   'server/db/main',
