@@ -10,12 +10,15 @@
 // - writes the CLI's oclif root: a package.json naming the compiled commands, and
 //   oclif.manifest.json, which describes every command (flags, arguments, help) so that
 //   `agenda` imports only the command it runs. The manifest is made again whenever tsc
-//   emitted anything or package.json changed: it is never older than the commands.
+//   emitted anything or package.json changed: it is never older than the commands;
+// - bundles the daemons and their workers' modules into dist/daemons/ (bundleDaemons), which
+//   base/entry-points.ts starts instead of their tsc output: each holds 16–19 MB less.
 //
 // The compilation is incremental (dist/.tsbuildinfo): with nothing changed it takes about a
 // second, which is why `npm start` and `npm run lab` run it first (bin/compiled.js). Run as
 // root through sudo, it builds as the user who ran sudo, so dist/ stays theirs.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
@@ -39,6 +42,8 @@ const MANIFEST = join(DIST, 'oclif.manifest.json');
 const CLI_PACKAGE = join(DIST, 'package.json');
 const CLI_BUNDLE = join(DIST, 'cli-bundle');
 const CLI_BUNDLE_STAMP = join(CLI_BUNDLE, '.bundled');
+const DAEMONS = join(DIST, 'daemons');
+const DAEMONS_STAMP = join(DAEMONS, '.bundled');
 
 /**
  * Files the compiled code loads relative to its own URL, copied as they are: the common
@@ -97,6 +102,13 @@ export async function build() {
   if (!existsSync(CLI_BUNDLE_STAMP) || mtime(CLI_BUNDLE_STAMP) < mtime(BUILD_INFO)) {
     await bundleCli();
   }
+  if (
+    mtime(DAEMONS_STAMP) < mtime(BUILD_INFO) ||
+    readFileSync(DAEMONS_STAMP, 'utf8') !== DAEMONS_STAMP_TEXT
+  ) {
+    await bundleDaemons();
+  }
+  for (const asset of DAEMON_ASSETS) copyIfChanged(join(REPO, asset), join(DAEMONS, asset));
   writeIfChanged(CLI_PACKAGE, `${JSON.stringify(cliPackage(), null, 2)}\n`);
   if (
     !existsSync(MANIFEST) ||
@@ -159,6 +171,130 @@ async function bundleCli() {
   writeFileSync(CLI_BUNDLE_STAMP, `${new Date().toISOString()}\n`);
 }
 
+/**
+ * The daemons and the modules their worker threads run (all in tsconfig.build.json), bundled
+ * into dist/daemons/ at the path each has in dist/; base/entry-points.ts starts a daemon's
+ * bundle when there is one. A daemon compiled by tsc alone loads 400–500 files (undici and
+ * zod are hundreds each); its bundle is one file, with what it does not use left out and
+ * the blanks and comments stripped, and holds 16–19 MB less once loaded (issue 17's idle
+ * budgets; `npx tsx lab/bench/load-footprint.ts --idle 0`, resident MiB: DB member 73 → 57,
+ * gateway 92 → 73, services 93 → 75, supervisor 77 → 61, VIP agent 73 → 56, undici's
+ * stand-in below included).
+ */
+const DAEMON_ENTRIES = [
+  'server/db/main',
+  'server/gateway/main',
+  'server/services/main',
+  'supervisor/main',
+  'vip-agent/main',
+  // The worker threads' modules, found beside the modules that start them (below).
+  'raft/runtime/state-machine-worker',
+  'server/store/store-worker',
+  'server/users/calendar-parser-worker',
+];
+
+/** Files the bundled code loads relative to its own URL (see ASSETS), copied into dist/daemons/. */
+const DAEMON_ASSETS = ['server/users/common-passwords.txt', 'raft/runtime/worker-entry.mjs'];
+
+/**
+ * What dist/daemons/.bundled holds: the hash of this file and of the undici stand-in, so that
+ * bundles made by another version of them (other entries, other options) are made again, as
+ * are those older than tsc's last compilation.
+ */
+const DAEMONS_STAMP_TEXT = `${createHash('sha256')
+  .update(readFileSync(fileURLToPath(import.meta.url)))
+  .update(readFileSync(join(REPO, 'bin', 'undici-for-daemons.mjs')))
+  .digest('hex')}\n`;
+
+/**
+ * A bundle puts many modules in one file, so `import.meta.url` no longer says where each
+ * module is, and the code finds files beside itself by it (a worker's module, the passwords
+ * list, sql.js's wasm through createRequire). So in every module that reads it, it becomes the
+ * URL the module would have in dist/daemons/ (`dist/daemons/raft/runtime/worker-state-machine.js`),
+ * made from the bundle's own URL: relative to it, a worker's module is its bundle and an
+ * asset its copy there, and packages resolve from the repository's node_modules as before.
+ * CommonJS packages that read `__dirname` or `__filename` (ioredis, for its version and its
+ * stack traces; an ES module has neither) get their own, where the package is installed.
+ */
+const MODULE_URL_BANNER = [
+  "const __agendaDaemons = import.meta.url.slice(0, import.meta.url.lastIndexOf('/dist/daemons/') + '/dist/daemons/'.length);",
+  'const __agendaPackageFile = (path) => decodeURIComponent(new URL(`../../node_modules/${path}`, __agendaDaemons).pathname);',
+].join(' ');
+
+/** `undici` is, for the daemons, bin/undici-for-daemons.mjs: the parts of it they use. */
+const undiciForDaemons = {
+  name: 'agenda-undici-for-daemons',
+  setup(build) {
+    build.onResolve({ filter: /^undici$/ }, () => ({
+      path: join(REPO, 'bin', 'undici-for-daemons.mjs'),
+    }));
+  },
+};
+
+/** See MODULE_URL_BANNER. */
+const moduleUrls = {
+  name: 'agenda-module-urls',
+  setup(build) {
+    build.onLoad({ filter: /\.[cm]?js$/ }, (args) => {
+      const contents = readFileSync(args.path, 'utf8');
+      const inPackage = args.path.lastIndexOf(`${sep}node_modules${sep}`);
+      if (inPackage >= 0) {
+        if (!/\b__(dirname|filename)\b/.test(contents)) return undefined;
+        if (/\b(var|let|const)\s+__(dirname|filename)\b/.test(contents)) return undefined;
+        const file = args.path
+          .slice(inPackage + `${sep}node_modules${sep}`.length)
+          .split(sep)
+          .join('/');
+        const dir = file.slice(0, file.lastIndexOf('/'));
+        return {
+          contents: `var __filename = __agendaPackageFile(${JSON.stringify(file)}), __dirname = __agendaPackageFile(${JSON.stringify(dir)});${contents}`,
+          loader: 'js',
+        };
+      }
+      if (!args.path.startsWith(DIST + sep) || !contents.includes('import.meta.url')) {
+        return undefined;
+      }
+      const at = relative(DIST, args.path).split(sep).join('/');
+      return {
+        contents: contents.replaceAll(
+          'import.meta.url',
+          `(__agendaDaemons + ${JSON.stringify(at)})`,
+        ),
+        loader: 'js',
+      };
+    });
+  },
+};
+
+async function bundleDaemons() {
+  const { build: esbuild } = await import('esbuild');
+  rmSync(DAEMONS, { recursive: true, force: true });
+  await esbuild({
+    entryPoints: DAEMON_ENTRIES.map((entry) => join(DIST, `${entry}.js`)),
+    outbase: DIST,
+    outdir: DAEMONS,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // sql.js is one file already (and its wasm is read apart: raft/kv/sql.ts); tsx is only
+    // registered by the worker entry of code run from the sources.
+    external: ['sql.js', 'tsx', 'tsx/*'],
+    banner: {
+      js: `import { createRequire as __agendaRequire } from 'node:module'; const require = __agendaRequire(import.meta.url); ${MODULE_URL_BANNER}`,
+    },
+    plugins: [undiciForDaemons, moduleUrls],
+    // Blanks, comments and dead code go; names stay, for stack traces and logs (and
+    // `.name`, which error classes and log lines read, stays the source's).
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  writeFileSync(DAEMONS_STAMP, DAEMONS_STAMP_TEXT);
+}
+
 function jsFiles(dir) {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith('.js'))
@@ -170,7 +306,7 @@ function prune(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (path === CLI_BUNDLE) continue;
+      if (path === CLI_BUNDLE || path === DAEMONS) continue;
       prune(path);
       if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
     } else if (!GENERATED.has(path) && !hasSource(relative(DIST, path))) {

@@ -31,7 +31,7 @@ import { nodeEntry, REPO } from '../base/entry-points.js';
 const execFileAsync = promisify(execFile);
 
 /**
- * V8 heap sizing, by what a daemon's young objects do.
+ * V8 heap sizing, by what a daemon's young objects do, and V8's helper threads.
  *
  * - Every daemon's old generation starts at 256 MB. With V8's defaults a DB member, whose
  *   live heap is only about 20 MB, ran a full mark-compact every second and a half under
@@ -50,8 +50,18 @@ const execFileAsync = promisify(execFile);
  *   A scavenge copies what survives, so with 32 MB semi-spaces one copied 10–25 MB and
  *   stalled the member 80–160 ms on this busy 2-core machine; the benchmark's worst DB
  *   event-loop delay was 116–145 ms, and with 4 MB 40–49 ms, at the same throughput.
+ * - Every daemon has one V8 helper thread (`--v8-pool-size=1`; Node's default is 4), for
+ *   concurrent marking, parallel scavenges and background compilation. Each helper that
+ *   works keeps a malloc arena of its own, and the memory it used stays there: a DB member
+ *   compiling sql.js's WebAssembly in its store worker on 4 threads held 20 MB more once the
+ *   store was ready (`npx tsx lab/bench/load-footprint.ts --form bundled --idle 0
+ *   --node-args=--v8-pool-size=1`: store worker 55 → 35 MiB above an empty worker; the
+ *   gateway 74 → 70 MiB, the others unchanged at load); an earlier `npm run footprint` of
+ *   the whole system at rest found 4 MB less per process (issue 17). On this 2-core
+ *   machine, shared by all the daemons, more helpers buy no parallelism anyway.
  */
 const OLD_SPACE_FLAGS = ['--initial-old-space-size=256'];
+const V8_THREADS = ['--v8-pool-size=1'];
 const REQUEST_HANDLER_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-space-size=32'];
 const LONG_LIVED_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-space-size=4'];
 
@@ -61,7 +71,7 @@ export function daemonNodeFlags(stage: Stage): readonly string[] {
     stage === 'db' || stage === 'supervisors' || stage === 'vip-agents'
       ? LONG_LIVED_YOUNG_GENERATION
       : REQUEST_HANDLER_YOUNG_GENERATION;
-  return [...OLD_SPACE_FLAGS, ...young];
+  return [...OLD_SPACE_FLAGS, ...young, ...V8_THREADS];
 }
 
 /**
