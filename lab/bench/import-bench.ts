@@ -1,5 +1,6 @@
 /**
- * `npm run bench:import -- [--series 5000] [--readers 16] [--depth 2] [--json]`: a big import while
+ * `npm run bench:import -- [--series 5000] [--readers 16] [--depth 2]
+ * [--chunk-events 200] [--json]`: a big import while
  * others keep working. Starts the `npm start` topology in a temporary directory (stop
  * `npm start` first: they share ports), registers an importer and `readers` other users
  * with small calendars of their own, then imports a generated calendar of `series` yearly
@@ -26,7 +27,7 @@ import { AgendaApi } from '../../cli/http/agenda-api.js';
 import { GatewayClient } from '../../cli/http/gateway-client.js';
 import { SessionTokens } from '../../cli/http/session-tokens.js';
 import { IMPORT_DEPTH, importInChunks } from '../../cli/import/chunked-import.js';
-import { splitCalendar } from '../../cli/import/split-calendar.js';
+import { REQUEST_LIMITS, splitCalendar } from '../../cli/import/split-calendar.js';
 import { yearlySeriesCalendar } from '../../server/store/yearly-calendar.js';
 import { EventLoopDelayScraper } from '../event-loop-delay.js';
 import { startLocalSystem } from '../local/system.js';
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     series: { type: 'string', default: '5000' },
     readers: { type: 'string', default: '16' },
     depth: { type: 'string', default: String(IMPORT_DEPTH) },
+    'chunk-events': { type: 'string', default: String(REQUEST_LIMITS.maxEvents) },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -46,16 +48,20 @@ const { values } = parseArgs({
 const series = Number(values.series);
 const readers = Number(values.readers);
 const depth = Number(values.depth);
+const chunkEvents = Number(values['chunk-events']);
 if (
   !Number.isInteger(series) ||
   series < 1 ||
   !Number.isInteger(readers) ||
   readers < 0 ||
   !Number.isInteger(depth) ||
-  depth < 1
+  depth < 1 ||
+  !Number.isInteger(chunkEvents) ||
+  chunkEvents < 1 ||
+  chunkEvents > REQUEST_LIMITS.maxEvents
 ) {
   process.stderr.write(
-    '--series and --depth must be positive integers, --readers an integer ≥ 0\n',
+    `--series and --depth must be positive integers, --chunk-events one up to ${REQUEST_LIMITS.maxEvents}, --readers an integer ≥ 0\n`,
   );
   process.exit(1);
 }
@@ -145,7 +151,7 @@ try {
     readerApis.push(api);
   }
   const calendar = yearlySeriesCalendar(series, year);
-  const split = splitCalendar(calendar);
+  const split = splitCalendar(calendar, { ...REQUEST_LIMITS, maxEvents: chunkEvents });
   say(
     `importing ${series} yearly series (${Math.round(Buffer.byteLength(calendar) / 1024)} KB, ${split.chunks.length} requests) while ${readers} readers read…`,
   );
@@ -216,6 +222,7 @@ try {
     series,
     requests: split.chunks.length,
     depth,
+    chunkEvents,
     eventsCreated: count('created'),
     eventsUpdated: count('updated'),
     eventsUnchanged: count('unchanged'),
