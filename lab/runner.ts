@@ -33,10 +33,13 @@ const execFileAsync = promisify(execFile);
 /**
  * V8 heap sizing, by what a daemon's young objects do, and V8's helper threads.
  *
- * - Every daemon's old generation starts at 256 MB. With V8's defaults a DB member, whose
+ * - A DB member's old generation starts at 256 MB. With V8's defaults a DB member, whose
  *   live heap is only about 20 MB, ran a full mark-compact every second and a half under
  *   load (15–35 ms pauses); with this, 0–3 in a benchmark run. It is a starting limit, not
- *   memory taken: the heap grows only as it is used.
+ *   memory taken: the heap grows only as it is used. The other daemons keep V8's default:
+ *   with 256 MB, V8 let their garbage pile up to it before collecting, so a gateway's heap
+ *   went from 86 to 177 MB in a 30-minute soak at a steady load, and its RSS from 202 to
+ *   292 MiB (issue 17 allows 10 % growth).
  * - The gateways and services may grow a young generation big enough for a request's
  *   lifetime (up to 32 MB semi-spaces): their garbage is the request's, and dies before a
  *   scavenge sees it (the HTTP benchmark's p99 went from 141–160 ms to 123–132 ms). They start
@@ -50,18 +53,22 @@ const execFileAsync = promisify(execFile);
  *   A scavenge copies what survives, so with 32 MB semi-spaces one copied 10–25 MB and
  *   stalled the member 80–160 ms on this busy 2-core machine; the benchmark's worst DB
  *   event-loop delay was 116–145 ms, and with 4 MB 40–49 ms, at the same throughput.
- * - Every daemon has one V8 helper thread (`--v8-pool-size=1`; Node's default is 4), for
- *   concurrent marking, parallel scavenges and background compilation. Each helper that
- *   works keeps a malloc arena of its own, and the memory it used stays there: a DB member
- *   compiling sql.js's WebAssembly in its store worker on 4 threads held 20 MB more once the
- *   store was ready (`npx tsx lab/bench/load-footprint.ts --form bundled --idle 0
- *   --node-args=--v8-pool-size=1`: store worker 55 → 35 MiB above an empty worker; the
- *   gateway 74 → 70 MiB, the others unchanged at load); an earlier `npm run footprint` of
- *   the whole system at rest found 4 MB less per process (issue 17). On this 2-core
- *   machine, shared by all the daemons, more helpers buy no parallelism anyway.
+ * - V8's helper threads (Node's default is 4) do concurrent marking, parallel scavenges and
+ *   background compilation. Each helper that works keeps a malloc arena of its own, and the
+ *   memory it used stays there: a DB member compiling sql.js's WebAssembly in its store
+ *   worker on 4 threads held 20 MB more once the store was ready (`npx tsx
+ *   lab/bench/load-footprint.ts --form bundled --idle 0 --node-args=--v8-pool-size=1`: store
+ *   worker 55 → 35 MiB above an empty worker; the gateway 74 → 70 MiB). So every daemon has
+ *   one helper (`--v8-pool-size=1`) but the DB members, which have two: with one, the
+ *   store's WebAssembly waited for its optimized tier behind the garbage collector, and `npm
+ *   run bench` fell from 405–427 creates/s to 319, with 2.4 → 3.2 ms of DB CPU per create
+ *   and a worst DB event-loop delay of 69 ms instead of 40–49 (three runs the same hour).
+ *   Two cost a DB member about 13 MiB at rest against one (`npm run footprint`: 127 against
+ *   112–114 MiB).
  */
 const OLD_SPACE_FLAGS = ['--initial-old-space-size=256'];
 const V8_THREADS = ['--v8-pool-size=1'];
+const DB_V8_THREADS = ['--v8-pool-size=2'];
 const REQUEST_HANDLER_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-space-size=32'];
 const LONG_LIVED_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-space-size=4'];
 
@@ -71,7 +78,9 @@ export function daemonNodeFlags(stage: Stage): readonly string[] {
     stage === 'db' || stage === 'supervisors' || stage === 'vip-agents'
       ? LONG_LIVED_YOUNG_GENERATION
       : REQUEST_HANDLER_YOUNG_GENERATION;
-  return [...OLD_SPACE_FLAGS, ...young, ...V8_THREADS];
+  return stage === 'db'
+    ? [...OLD_SPACE_FLAGS, ...young, ...DB_V8_THREADS]
+    : [...young, ...V8_THREADS];
 }
 
 /**
