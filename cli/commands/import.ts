@@ -17,7 +17,7 @@ import type { ViewContext } from '../ui/views.js';
 export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
   static override summary = 'Import the events of an iCalendar (.ics) file into your agenda.';
   static override description =
-    'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed. Ctrl-C stops after the request in flight.';
+    'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed. Ctrl-C sends no further request and stops once those in flight are answered; twice, at once.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> calendar.ics',
     '<%= config.bin %> <%= command.id %> export-from-google.ics --allow-conflict --json',
@@ -38,7 +38,7 @@ export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
     }
     const split = splitCalendar(calendar);
     const { api } = await this.connect({ authenticated: true });
-    // Ctrl-C once: stop after the request in flight. Twice: abandon it too.
+    // Ctrl-C once: send no further request, finish those in flight. Twice: abandon them too.
     const stop = new AbortController();
     const abort = new AbortController();
     const stopListening = this.terminal.onInterrupt(() => {
