@@ -20,6 +20,7 @@
  * the first and the last third of the counted minutes, logins apart (each is a deliberately
  * slow scrypt), and per kind of operation. `ok` says whether every kind grew by
  * at most 10 % and the last third's p99 is at most 1.5 × the first's (+ 20 ms for noise).
+ * `errorReasons` counts the failed operations by kind and error code.
  * The last line is the JSON report.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -102,9 +103,34 @@ const thirdMs = (minutes * 60_000 - warmupMs) / 3;
 const thirds = [new Map<OpKind, number[]>(), new Map<OpKind, number[]>()] as const;
 let operations = 0;
 
+/**
+ * Why operations failed, by kind and error code (or message): a soak's errors are a finding
+ * only when one can tell what they were. At most {@link MAX_ERROR_REASONS} reasons are told
+ * apart; the rest are counted as `other`.
+ */
+const errorReasons = new Map<string, number>();
+const MAX_ERROR_REASONS = 30;
+
+function noteError(kind: OpKind, error: unknown): void {
+  const code = (error as { code?: unknown } | null)?.code;
+  const why =
+    typeof code === 'string'
+      ? code
+      : error instanceof Error
+        ? error.message.slice(0, 80)
+        : 'refused or unexpected answer';
+  const key = `${kind}: ${why}`;
+  const counted = errorReasons.has(key) || errorReasons.size < MAX_ERROR_REASONS ? key : 'other';
+  errorReasons.set(counted, (errorReasons.get(counted) ?? 0) + 1);
+}
+
 async function timed(kind: OpKind, op: () => Promise<boolean>): Promise<void> {
   const t0 = performance.now();
-  const ok = await op().catch(() => false);
+  let failure: unknown = null;
+  const ok = await op().catch((error: unknown) => {
+    failure = error;
+    return false;
+  });
   const w = current.get(kind) ?? { latencies: [], errors: 0 };
   current.set(kind, w);
   if (ok) {
@@ -120,6 +146,7 @@ async function timed(kind: OpKind, op: () => Promise<boolean>): Promise<void> {
     }
   } else {
     w.errors++;
+    noteError(kind, failure);
   }
 }
 
@@ -448,6 +475,7 @@ const report = {
   users,
   operations,
   errors,
+  errorReasons: Object.fromEntries([...errorReasons].sort((a, b) => b[1] - a[1])),
   streamedEvents: streamed,
   streamOpens,
   ok:
