@@ -78,7 +78,11 @@ function stoppedFailure(imported: ChunkedImport): AgendaError | undefined {
   const resume =
     'run the same command again to resume (the events already imported come back unchanged)';
   if (stoppedBy.kind === 'interrupt') {
-    return new InvalidInput(`the import was interrupted ${where}; ${resume}`);
+    const abandoned =
+      imported.abandonedEvents > 0
+        ? ` (the ${formatCount(imported.abandonedEvents)} events of the requests abandoned in flight may have been imported as well)`
+        : '';
+    return new InvalidInput(`the import was interrupted ${where}${abandoned}; ${resume}`);
   }
   const { error } = stoppedBy;
   return errorFromWire({

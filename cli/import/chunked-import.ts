@@ -35,6 +35,12 @@ export interface RetryPolicy {
   readonly attempts: number;
   readonly firstPauseMs: number;
   readonly longestPauseMs: number;
+  /**
+   * No attempt starts this long after the first one did. Attempts alone did not bound it:
+   * with no DB quorum each waited for both gateways to give up, and nine of them took almost
+   * four minutes of silence.
+   */
+  readonly giveUpAfterMs: number;
 }
 
 /**
@@ -52,6 +58,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
   attempts: 9,
   firstPauseMs: 500,
   longestPauseMs: 10_000,
+  giveUpAfterMs: 60_000,
 };
 
 export interface ImportProgress {
@@ -82,6 +89,11 @@ export interface ChunkedImport {
    */
   readonly answer: ImportAnswer;
   readonly progress: ImportProgress;
+  /**
+   * Events in requests abandoned in flight (a second Ctrl-C): not counted in `progress`,
+   * yet the server may have imported them.
+   */
+  readonly abandonedEvents: number;
   /** Why the import ended before the last request, if it did. */
   readonly stoppedBy:
     { readonly kind: 'interrupt' } | { readonly kind: 'error'; readonly error: AgendaError } | null;
@@ -106,6 +118,7 @@ export async function importInChunks(
   const skipped: ImportAnswer['skipped'][number][] = [];
   let decided = 0;
   let done = 0;
+  let abandoned = 0;
   const megabytes = REQUEST_LIMITS.maxBytes / 1024 / 1024;
   for (const big of split.tooBig) {
     failed.push({
@@ -122,6 +135,7 @@ export async function importInChunks(
   const finish = (stoppedBy: ChunkedImport['stoppedBy']): ChunkedImport => ({
     answer: { events, failed, skipped },
     progress: { done, total: split.events },
+    abandonedEvents: abandoned,
     stoppedBy,
   });
   report();
@@ -152,6 +166,7 @@ export async function importInChunks(
       const { error } = outcome;
       if (aborted(options.abort)) {
         stoppedBy ??= { kind: 'interrupt' };
+        abandoned += chunk.events;
         continue;
       }
       if (!isAgendaError(error)) throw error;
@@ -191,6 +206,7 @@ async function sendWithRetries(
   const retry = options.retry ?? DEFAULT_RETRY;
   const idempotencyKey = randomUUID();
   let pause = retry.firstPauseMs;
+  const giveUpAt = Date.now() + retry.giveUpAfterMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await api.importCalendar(chunk.text, options.allowConflict, options.timeZone, {
@@ -199,6 +215,7 @@ async function sendWithRetries(
       });
     } catch (error) {
       if (!isAgendaError(error) || !retryable(error) || attempt >= retry.attempts) throw error;
+      if (Date.now() + pause >= giveUpAt) throw error;
       await sleep(pause, undefined, options.abort === undefined ? {} : { signal: options.abort });
       pause = Math.min(retry.longestPauseMs, pause * 2);
     }

@@ -201,6 +201,26 @@ test('Ctrl-C sends no further request, lets the two in flight finish, and says h
   t.false(terminal.interruptible, 'it stopped listening for Ctrl-C');
 });
 
+test('Ctrl-C twice abandons the requests in flight and says their events may have been imported', async (t) => {
+  const terminal = new RecordedTerminal({ tty: true });
+  const { gateway, configDir, file } = await importGateway(async (request, n) => {
+    if (n === 1) {
+      terminal.interrupt();
+      terminal.interrupt();
+    }
+    // Still working when the second Ctrl-C abandons the request (the server may apply it).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return created(request);
+  });
+  t.teardown(() => gateway.close());
+  const run = await runCommand(Import, [file, '--config-dir', configDir], terminal);
+  t.is(run.exitCode, 1);
+  t.regex(
+    run.stderr,
+    /the import was interrupted after 0 of 450 events \(the 400 events of the requests abandoned in flight may have been imported as well\); run the same command again to resume/,
+  );
+});
+
 test('a refusal that every request would get stops the import at once', async (t) => {
   const { gateway, configDir, file } = await importGateway(() =>
     errorAnswer(403, 'forbidden', 'your account is suspended'),
