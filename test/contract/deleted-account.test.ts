@@ -6,12 +6,12 @@
  */
 import test from 'ava';
 import { request } from 'undici';
-import { AgendaApi, type CallableRoute, type RequestOf } from '../../cli/http/agenda-api.js';
-import { GatewayClient } from '../../cli/http/gateway-client.js';
+import type { CallableRoute, RequestOf } from '../../cli/http/agenda-api.js';
 import { isAgendaError } from '../../contract/errors.js';
 import { API_ROUTES, type RouteName } from '../../contract/api-routes.js';
 import { PortRange } from '../../server/bus/test-support.js';
 import { startInProcessSystem } from '../../server/gateway/in-process-system.js';
+import { apiOf } from './support.js';
 
 const ports = new PortRange(28_980, 28_999);
 
@@ -54,15 +54,7 @@ const requests: Partial<{ readonly [K in CallableRoute]: RequestOf<K> }> = {
 
 test('a deleted account: its stream closes, and its tokens open nothing anywhere', async (t) => {
   const system = await startInProcessSystem(t, ports);
-  const api = (token?: string) => {
-    const gateway = new GatewayClient({
-      servers: [new URL(system.url)],
-      ca: system.caPem,
-      ...(token === undefined ? {} : { token }),
-    });
-    t.teardown(() => gateway.close());
-    return new AgendaApi(gateway);
-  };
+  const api = (token?: string) => apiOf(t, system, token);
   const refusal = async (call: Promise<unknown>): Promise<string> => {
     try {
       await call;

@@ -7,24 +7,15 @@
  */
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { AgendaApi } from '../../cli/http/agenda-api.js';
-import { GatewayClient } from '../../cli/http/gateway-client.js';
 import { PortRange } from '../../server/bus/test-support.js';
 import { startInProcessSystem } from '../../server/gateway/in-process-system.js';
+import { apiOf } from './support.js';
 
 const ports = new PortRange(28_700, 28_719);
 
 test('a Google file with a moved and a cancelled occurrence imports, imports again unchanged, and exports back', async (t) => {
   const system = await startInProcessSystem(t, ports);
-  const api = (token?: string) => {
-    const gateway = new GatewayClient({
-      servers: [new URL(system.url)],
-      ca: system.caPem,
-      ...(token === undefined ? {} : { token }),
-    });
-    t.teardown(() => gateway.close());
-    return new AgendaApi(gateway);
-  };
+  const api = (token?: string) => apiOf(t, system, token);
   const anonymous = api();
   await anonymous.call('register', { body: { username: 'alice', password: 'alice passphrase' } });
   const { token } = await anonymous.call('login', {

@@ -5,39 +5,16 @@
  * and imported back.
  */
 import test from 'ava';
-import { AgendaApi } from '../../cli/http/agenda-api.js';
-import { GatewayClient } from '../../cli/http/gateway-client.js';
 import { InvalidInput } from '../../contract/errors.js';
 import { PortRange } from '../../server/bus/test-support.js';
 import { startInProcessSystem } from '../../server/gateway/in-process-system.js';
+import { signedIn } from './support.js';
 
 const ports = new PortRange(28_880, 28_899);
 
 test('reminders are kept, listed with each occurrence, bounded with a reason, and travel as VALARMs', async (t) => {
   const system = await startInProcessSystem(t, ports);
-  const api = (token?: string) => {
-    const gateway = new GatewayClient({
-      servers: [new URL(system.url)],
-      ca: system.caPem,
-      ...(token === undefined ? {} : { token }),
-    });
-    t.teardown(() => gateway.close());
-    return new AgendaApi(gateway);
-  };
-  const anonymous = api();
-  for (const username of ['alice', 'bob']) {
-    await anonymous.call('register', { body: { username, password: `${username} passphrase` } });
-  }
-  const login = async (username: string) =>
-    api(
-      (
-        await anonymous.call('login', {
-          body: { username, password: `${username} passphrase` },
-        })
-      ).token,
-    );
-  const alice = await login('alice');
-  const bob = await login('bob');
+  const [alice, bob] = await signedIn(t, system, ['alice', 'bob']);
 
   const { event } = await alice.createEvent({
     title: 'Standup',
