@@ -359,53 +359,14 @@ test('a schema 10 image is migrated: its events came from no series, and occurre
   }
 });
 
-test('a schema 11 image is migrated: its changed occurrences are found by series, and go when their series is cancelled', async (t) => {
-  const SQL = await loadSqlJs();
-  const before = new StoreClient(new CalendarStore(SQL));
-  before.register('alice');
-  const start = at('2025-02-10T08:00:00Z');
-  before.ok(
-    'alice',
-    {
-      type: 'event.create',
-      draft: { title: 'Daily', start, end: start + 3_600_000, recurrence: 'FREQ=DAILY' },
-    },
-    { ids: ['daily'] },
-  );
-  before.ok(
-    'alice',
-    {
-      type: 'event.updateOccurrence',
-      eventId: 'daily',
-      occurrenceStart: start + DAY,
-      changes: { title: 'Once' },
-    },
-    { ids: ['once'] },
-  );
-  const v11 = await rewritten(
-    before.store.snapshot(),
-    `${WITHOUT_DETACHED_INDEX} UPDATE store_meta SET value = 11 WHERE key = '${META.schemaVersion}';`,
-  );
-  before.store.close();
-
-  const after = new StoreClient(new CalendarStore(SQL), 'after');
-  after.store.restore(v11);
-  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
-  after.ok('alice', { type: 'event.cancel', eventId: 'daily' });
-  t.is(after.read('alice', { type: 'event.show', eventId: 'once' }).event.status, 'cancelled');
-  const db = new SQL.Database(after.store.snapshot());
-  try {
-    const index = db.exec(
-      "SELECT name FROM sqlite_master WHERE name = 'events_by_detached_series'",
-    )[0]?.values;
-    t.deepEqual(index, [['events_by_detached_series']]);
-  } finally {
-    db.close();
-  }
-});
-
-test("a schema 12 image is migrated: its answers to changed occurrences follow their series' answers", async (t) => {
-  const SQL = await loadSqlJs();
+/**
+ * The image of a store where alice has a daily series (`daily`, bob invited) whose second
+ * occurrence was changed on its own (`once`), rewritten by `sql` into an older schema's shape.
+ */
+async function imageWithChangedOccurrence(
+  SQL: Awaited<ReturnType<typeof loadSqlJs>>,
+  sql: string,
+): Promise<Uint8Array> {
   const before = new StoreClient(new CalendarStore(SQL));
   before.register('alice', 'bob');
   const start = at('2025-02-10T08:00:00Z');
@@ -428,11 +389,40 @@ test("a schema 12 image is migrated: its answers to changed occurrences follow t
     },
     { ids: ['once'] },
   );
-  const v12 = await rewritten(
-    before.store.snapshot(),
+  const image = await rewritten(before.store.snapshot(), sql);
+  before.store.close();
+  return image;
+}
+
+test('a schema 11 image is migrated: its changed occurrences are found by series, and go when their series is cancelled', async (t) => {
+  const SQL = await loadSqlJs();
+  const v11 = await imageWithChangedOccurrence(
+    SQL,
+    `${WITHOUT_DETACHED_INDEX} UPDATE store_meta SET value = 11 WHERE key = '${META.schemaVersion}';`,
+  );
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v11);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  after.ok('alice', { type: 'event.cancel', eventId: 'daily' });
+  t.is(after.read('alice', { type: 'event.show', eventId: 'once' }).event.status, 'cancelled');
+  const db = new SQL.Database(after.store.snapshot());
+  try {
+    const index = db.exec(
+      "SELECT name FROM sqlite_master WHERE name = 'events_by_detached_series'",
+    )[0]?.values;
+    t.deepEqual(index, [['events_by_detached_series']]);
+  } finally {
+    db.close();
+  }
+});
+
+test("a schema 12 image is migrated: its answers to changed occurrences follow their series' answers", async (t) => {
+  const SQL = await loadSqlJs();
+  const v12 = await imageWithChangedOccurrence(
+    SQL,
     `${WITHOUT_OWN_ANSWERS} UPDATE store_meta SET value = 12 WHERE key = '${META.schemaVersion}';`,
   );
-  before.store.close();
 
   const after = new StoreClient(new CalendarStore(SQL), 'after');
   after.store.restore(v12);
