@@ -23,3 +23,30 @@ test("a process's log and the directories made for it are readable by their owne
   t.is(statSync(join(root, 'logs')).mode & 0o777, 0o700);
   t.is(statSync(logPath).mode & 0o777, 0o600);
 });
+
+test('a process that fails to start is reported with its last lines, which the log may not outlive', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'managed-process-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const stuck = new ManagedProcess({
+    name: 'gateway-2',
+    command: process.execPath,
+    args: ['-e', 'console.log("cannot learn the Redis primary"); setInterval(() => {}, 1000)'],
+    logPath: join(root, 'gateway-2.log'),
+    readyWhen: /"event":"ready"/,
+    readyTimeoutMs: 1_500,
+  });
+  const late = await t.throwsAsync(() => stuck.start());
+  t.regex(late.message, /^gateway-2 did not become ready within 1\.5 s \(log: .*gateway-2\.log\)/);
+  t.regex(late.message, /its last lines:\n {2}cannot learn the Redis primary$/);
+  t.false(stuck.running, 'the stuck process is killed');
+
+  const failing = new ManagedProcess({
+    name: 'db-1',
+    command: process.execPath,
+    args: ['-e', 'process.exit(3)'],
+    logPath: join(root, 'db-1.log'),
+    readyWhen: /ready/,
+  });
+  const exited = await t.throwsAsync(() => failing.start());
+  t.regex(exited.message, /^db-1 exited with 3 while starting \(log: .*\); it wrote nothing$/);
+});

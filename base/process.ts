@@ -133,14 +133,21 @@ export class ManagedProcess {
         cleanup();
         reject(
           new ProcessStartError(
-            `${name} exited with ${code ?? 'a signal'} while starting (log: ${logPath})`,
+            `${name} exited with ${code ?? 'a signal'} while starting (log: ${logPath})` +
+              lastWords(buffered),
           ),
         );
       };
+      const timeoutMs = this.spec.readyTimeoutMs ?? 30_000;
       const timer = setTimeout(() => {
         cleanup();
-        reject(new ProcessStartError(`${name} did not become ready in time (log: ${logPath})`));
-      }, this.spec.readyTimeoutMs ?? 30_000);
+        reject(
+          new ProcessStartError(
+            `${name} did not become ready within ${timeoutMs / 1000} s (log: ${logPath})` +
+              lastWords(buffered),
+          ),
+        );
+      }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
@@ -152,4 +159,11 @@ export class ManagedProcess {
       child.once('exit', onExit);
     });
   }
+}
+
+/** The last lines a process wrote, for a start failure's message (the log may be gone). */
+function lastWords(output: string, lines = 6): string {
+  const tail = output.trimEnd().split('\n').slice(-lines);
+  if (tail.length === 0 || tail[0] === '') return '; it wrote nothing';
+  return `; its last lines:\n  ${tail.map((l) => l.slice(0, 400)).join('\n  ')}`;
 }

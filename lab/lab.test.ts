@@ -79,6 +79,19 @@ test.before(() => {
   labWasAlreadyUp = isRoot && labNamespaces().length > 0;
 });
 
+// CI removes the data directory with the logs: a failed test shows what each process said last.
+test.afterEach.always(async (t) => {
+  if (t.passed || !isRoot || labWasAlreadyUp) return;
+  const r = await lab('status', '--json');
+  if (r.code !== 0) return;
+  for (const p of (JSON.parse(r.stdout) as LabStatus).processes) {
+    const tail = existsSync(p.log)
+      ? readFileSync(p.log, 'utf8').trimEnd().split('\n').slice(-4)
+      : [];
+    t.log(`${p.name} (${p.state}): ${tail.map((l) => l.slice(0, 300)).join('\n    ')}`);
+  }
+});
+
 test.after.always(async () => {
   if (isRoot && !labWasAlreadyUp) await lab('down');
   rmSync(dataDir, { recursive: true, force: true });
