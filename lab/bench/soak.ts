@@ -438,7 +438,7 @@ for (const kind of Object.keys(rssEnd).sort()) {
     worstStallMs: worstStall,
   };
 }
-// Logins are left out of the trend: each is a deliberately slow scrypt (N = 2^17), and a few
+// Logins are left out of the trend: each is a deliberately slow scrypt (N = 2^14, p = 5), and a few
 // of them decide any p99 they are in. They are reported apart, in `byKind`.
 /** The latencies of a kept third (0: first, 1: last) of the kinds asked for, sorted. */
 const third = (k: 0 | 1, kinds: (kind: OpKind) => boolean) =>

@@ -8,7 +8,7 @@
  *   it or to delete the account — per client address, and failed ones per (username,
  *   address) and per username over all addresses: one budget for all three, so a stolen
  *   access token guesses the password no faster than a login can. Each check costs a
- *   128 MiB scrypt, so at most `passwordChecksInFlight` of a signed-in user's checks from one
+ *   16 MiB scrypt, so at most `passwordChecksInFlight` of a signed-in user's checks from one
  *   address are in flight through a gateway at once; one more is refused at once, never
  *   queued (the users service also caps a signed-in account's checks,
  *   server/users/users-service.ts). Logins are not capped so: their attempts per address

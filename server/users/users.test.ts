@@ -53,7 +53,7 @@ class CountingHasher extends PasswordHasher {
 }
 
 /**
- * What these tests hash at unless they test the cost itself: OWASP's (128 MiB, a few hundred
+ * What these tests hash at unless they test the cost itself: OWASP's (16 MiB, a few hundred
  * milliseconds a hash) would make the file slow, and what most tests here check does not
  * depend on the cost. Production never passes a cost (server/services/main.ts).
  */
@@ -107,7 +107,7 @@ async function setup(cost: ScryptCost = TEST_SCRYPT_COST) {
 
 const at = (iso: string) => Date.parse(iso);
 
-test("registering keeps an scrypt hash at OWASP's cost (N=2^17, r=8, p=1), and answers the user", async (t) => {
+test("registering keeps an scrypt hash at one of OWASP's costs (N=2^14, r=8, p=5: 16 MiB), and answers the user", async (t) => {
   const s = await setup(DEFAULT_SCRYPT_COST);
   const answer = await s.send<UserAnswer>(null, {
     type: 'account.register',
@@ -117,8 +117,8 @@ test("registering keeps an scrypt hash at OWASP's cost (N=2^17, r=8, p=1), and a
   });
   t.deepEqual(answer, { user: { username: 'alice', name: 'Alice Liddell' } });
   const hash = await s.hashOf('alice');
-  t.regex(hash, /^scrypt\$N=131072,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
-  t.deepEqual(parsePasswordHash(hash).cost, { N: 2 ** 17, r: 8, p: 1 });
+  t.regex(hash, /^scrypt\$N=16384,r=8,p=5\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  t.deepEqual(parsePasswordHash(hash).cost, { N: 2 ** 14, r: 8, p: 5 });
   t.deepEqual(parsePasswordHash(hash).cost, DEFAULT_SCRYPT_COST);
   t.false(hash.includes('correct horse battery'));
 });
@@ -332,12 +332,12 @@ test('a login over a hash of a weaker cost succeeds and stores a new hash at the
   t.is(await other.hashOf('bob'), kept);
 });
 
-test('a hash stronger than the current cost is kept by a login', async (t) => {
+test('a hash with more work at the same memory is kept by a login', async (t) => {
   const s = await setup();
   const strong = await registerWithCost(s, 'alice', 'correct horse battery', {
-    N: 2048,
+    N: 1024,
     r: 8,
-    p: 1,
+    p: 3,
   });
   await s.send<LoginAnswer>(null, {
     type: 'account.login',
@@ -345,6 +345,22 @@ test('a hash stronger than the current cost is kept by a login', async (t) => {
     password: 'correct horse battery',
   });
   t.is(await s.hashOf('alice'), strong);
+});
+
+test('a hash that needs more memory than the current cost is replaced by a login, as the 128 MiB ones were', async (t) => {
+  // The shape of the move from N=2^17, p=1 to N=2^14, p=5, at a test's scale: eight times
+  // the memory and more work than the current cost.
+  const s = await setup({ N: 128, r: 8, p: 5 });
+  const big = await registerWithCost(s, 'alice', 'correct horse battery', { N: 1024, r: 8, p: 1 });
+  await s.send<LoginAnswer>(null, {
+    type: 'account.login',
+    username: 'alice',
+    password: 'correct horse battery',
+  });
+  const replaced = await s.hashOf('alice');
+  t.not(replaced, big);
+  t.deepEqual(parsePasswordHash(replaced).cost, { N: 128, r: 8, p: 5 });
+  t.true(await s.passwords.verify('correct horse battery', replaced));
 });
 
 test('two logins upgrading the same hash at once both succeed, and one new hash is kept', async (t) => {
