@@ -76,6 +76,20 @@ const DB_V8_THREADS = ['--v8-pool-size=2'];
 const REQUEST_HANDLER_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-space-size=32'];
 const LONG_LIVED_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-space-size=4'];
 
+/**
+ * The environment a Node daemon runs with, beside the caller's. glibc's malloc serves a
+ * block above its mmap threshold with a mapping of its own, returned to the system when
+ * freed, but it raises the threshold to the size of each such block freed (up to 32 MiB):
+ * from then on blocks that size come from an arena and stay resident. A password hash's
+ * 16 MiB scrypt buffer is one (server/users/passwords.ts): after a few logins on the
+ * thread pool's four threads, a users service kept 64 MiB it no longer used (`node` running
+ * 24 hashes, 4 at a time: RSS 41 → 106 MiB; with the threshold fixed at 4 MiB, 41 → 42).
+ * Setting the threshold fixes it, so large blocks go back to the system when freed.
+ */
+export function daemonEnvironment(): Readonly<Record<string, string>> {
+  return { MALLOC_MMAP_THRESHOLD_: String(4 * 1024 * 1024) };
+}
+
 /** The Node flags a daemon of `stage` runs with (see above). */
 export function daemonNodeFlags(stage: Stage): readonly string[] {
   const young =
@@ -195,6 +209,7 @@ export class PlanRunner {
           command,
           args,
           cwd: p.program.kind === 'node' ? REPO : p.program.dir,
+          ...(p.program.kind === 'node' ? { env: { ...process.env, ...daemonEnvironment() } } : {}),
           logPath: p.logPath,
           readyWhen: p.readyWhen,
           readyTimeoutMs: 60_000,
