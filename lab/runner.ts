@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { promisify } from 'node:util';
 import { DbClient } from '../server/db/client.js';
 import { PRIMARY_REGISTRY_KEY } from '../server/bus/primary-source.js';
-import { ensureSigningKeyFiles } from '../server/users/keys.js';
+import { ensureSigningKeyFiles, signingKeyFiles } from '../server/users/keys.js';
 import { redisAclFile } from '../server/bus/acl.js';
 import { REDIS_USERS, type RedisUser } from '../server/bus/redis-auth.js';
 import { redisAuthConfig } from '../base/redis-server.js';
@@ -110,8 +110,45 @@ export function daemonNodeFlags(stage: Stage): readonly string[] {
  * nothing of its own to do, and an election timeout is 500 ms. `nice` runs the process
  * anyway, at the normal priority, where raising it is not permitted.
  */
-const TIMING_CRITICAL_STAGES: ReadonlySet<Stage> = new Set(['db', 'supervisors', 'vip-agents']);
-const TIMING_CRITICAL_NICENESS = -5;
+export const TIMING_CRITICAL_STAGES: ReadonlySet<Stage> = new Set([
+  'db',
+  'supervisors',
+  'vip-agents',
+]);
+export const TIMING_CRITICAL_NICENESS = -5;
+
+/** How {@link processArgv} runs a process; every field has the runner's default. */
+export interface ArgvOptions {
+  /** The Node binary. Default: this process's. */
+  readonly node?: string;
+  /** The Redis server. Default: `redis-server`, from PATH. */
+  readonly redisServer?: string;
+  /** Node flags after {@link daemonNodeFlags}. */
+  readonly extraNodeFlags?: readonly string[];
+  /** What runs a program, from its source's path. Default: {@link nodeEntry}. */
+  readonly entry?: (source: string) => readonly string[];
+}
+
+/**
+ * The command line of one of the plan's processes: Node with the daemon's flags and the
+ * program with its config, or redis-server with the plan's arguments. The runner starts it
+ * so (behind `nice` and a host's prefix); the Multipass VMs' systemd units run it too
+ * (lab/multipass/units.ts), so both run a daemon the same way.
+ */
+export function processArgv(p: PlannedProcess, options: ArgvOptions = {}): string[] {
+  if (p.program.kind === 'redis') return [options.redisServer ?? 'redis-server', ...p.program.args];
+  return [
+    options.node ?? process.execPath,
+    ...daemonNodeFlags(p.stage),
+    ...(options.extraNodeFlags ?? []),
+    ...(options.entry ?? nodeEntry)(p.program.entry),
+    '--config',
+    p.program.configPath,
+  ];
+}
+
+/** The token-signing key pair's name in the PKI directory (server/users/keys.ts). */
+const SIGNING_KEY_NAME = 'token-signing';
 
 /**
  * Creates (first run) or reuses everything a plan's processes read: the lab CA, a certificate
@@ -123,7 +160,7 @@ const TIMING_CRITICAL_NICENESS = -5;
 export async function preparePlan(topology: Topology, layout: DataLayout): Promise<SystemPlan> {
   layout.createPrivately();
   const ca = await ensureCertificateAuthority(layout.pkiDir);
-  const signing = await ensureSigningKeyFiles(layout.pkiDir, 'token-signing');
+  const signing = await ensureSigningKeyFiles(layout.pkiDir, SIGNING_KEY_NAME);
   const plan = buildPlan(topology, layout, signing);
   const certificates = [
     ...plan.processes.map((p) => ({ name: p.name, ips: p.certificateAddresses, role: p.role })),
@@ -147,6 +184,20 @@ export async function preparePlan(topology: Topology, layout: DataLayout): Promi
     else mkdirSync(p.program.dir, { recursive: true, mode: 0o700 });
   }
   return plan;
+}
+
+/**
+ * The plan {@link preparePlan} wrote under `layout` earlier, without writing anything (a
+ * Multipass VM's units, from the directory copied to it). Throws when there is none.
+ */
+export function preparedPlan(topology: Topology, layout: DataLayout): SystemPlan {
+  const signing = signingKeyFiles(layout.pkiDir, SIGNING_KEY_NAME);
+  if (!existsSync(signing.privateKeyPath)) {
+    throw new Error(
+      `no system was prepared in ${layout.dataDir} (${signing.privateKeyPath} is missing)`,
+    );
+  }
+  return buildPlan(topology, layout, signing);
 }
 
 export type ProcessState =
@@ -185,17 +236,7 @@ export class PlanRunner {
     const only = process.env.AGENDA_NODE_ARGS_FOR?.split(',').filter(Boolean);
     for (const p of options.plan.processes) {
       const nodeFlags = only === undefined || only.includes(p.name) ? flags : [];
-      const argv =
-        p.program.kind === 'node'
-          ? [
-              process.execPath,
-              ...daemonNodeFlags(p.stage),
-              ...nodeFlags,
-              ...nodeEntry(p.program.entry),
-              '--config',
-              p.program.configPath,
-            ]
-          : ['redis-server', ...p.program.args];
+      const argv = processArgv(p, { extraNodeFlags: nodeFlags });
       // `nice` first: it execs the host's wrapper, which execs the daemon, and every thread
       // the daemon starts inherits the priority (set on the pid afterwards, it would not).
       const priority = TIMING_CRITICAL_STAGES.has(p.stage)

@@ -109,8 +109,8 @@ for vm in "${VMS[@]}"; do
   say "launching $vm (cloud-init installs Node 20, Redis and the checkout; this takes minutes)"
   run multipass launch --name "$vm" "${size[@]}" --timeout 1800 --cloud-init "$OUT/cloud-init.yaml" "$IMAGE"
   run multipass exec "$vm" -- cloud-init status --wait
-  on_vm "$vm" 'node --version | grep -q "^v2[0-9]\." && test -f /opt/agenda/dist/lab/multipass/vm.js' ||
-    die "$vm: Node 20 or the compiled checkout is missing; see: multipass exec $vm -- sudo cat /var/log/cloud-init-output.log"
+  on_vm "$vm" 'node --version | grep -q "^v2[0-9]\." && test -f /opt/agenda/dist/lab/multipass/vm.js && id -u agenda >/dev/null' ||
+    die "$vm: Node 20, the compiled checkout or the user agenda is missing; see: multipass exec $vm -- sudo cat /var/log/cloud-init-output.log"
 done
 
 say 'discovering addresses'
@@ -149,10 +149,15 @@ done
 run tar -C "$OUT" -xzf "$OUT/data.tgz"
 run rm -f "$OUT/data.tgz"
 
-say 'starting every host (a systemd unit "agenda" on each VM)'
+# Each VM gets a systemd unit per process and agenda.target (lab/multipass/units.ts), run as
+# the user agenda, which must own the data. `systemctl start` returns once every unit of the
+# host is ready (or failed): vm3 first, so that vm1's agenda-redis-primary, which writes to
+# the DB, finds a quorum (db-5 with vm1's db-1 and db-2).
+say 'installing the systemd units (agenda.target, a unit per process) and starting every host'
 for vm in vm3 vm1 vm2; do
-  on_vm "$vm" "systemd-run --unit agenda --collect --working-directory /opt/agenda" \
-    "node dist/lab/multipass/vm.js run --data-dir $DATA --host $vm"
+  on_vm "$vm" "chown -R agenda:agenda $DATA" \
+    "&& cd /opt/agenda && node dist/lab/multipass/vm.js install --data-dir $DATA --host $vm" \
+    "&& systemctl daemon-reload && systemctl enable agenda.target && systemctl start agenda.target"
 done
 
 DESCRIPTION="$OUT/agenda/observer.json"
@@ -161,7 +166,7 @@ if ((!DRY_RUN)); then
   deadline=$((SECONDS + 180))
   until node "$REPO/bin/agenda.js" cluster status --topology "$DESCRIPTION" --json 2>/dev/null |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const c=JSON.parse(s).cluster;process.exit(c.dbMembers?.some(m=>m.up&&m.role==="leader")&&c.vip?.owner?0:1)})'; do
-    ((SECONDS < deadline)) || die "not healthy yet; look: node bin/agenda.js cluster status --topology $DESCRIPTION; multipass exec vm1 -- sudo journalctl -u agenda"
+    ((SECONDS < deadline)) || die "not healthy yet; look: node bin/agenda.js cluster status --topology $DESCRIPTION; multipass exec vm1 -- systemctl list-units 'agenda*'"
     sleep 3
   done
 fi
@@ -171,6 +176,8 @@ The lab is up on Multipass.
   watch it:   npx agenda dashboard --topology $DESCRIPTION
   use it:     export AGENDA_SERVER=https://$VIP:8443 AGENDA_CA=$OUT/agenda/pki/ca.pem
               npx agenda register alice
-  logs:       multipass exec vm1 -- sudo journalctl -u agenda; process logs in $DATA/logs on each VM
+  units:      multipass exec vm1 -- systemctl list-units 'agenda*'; starts, exits and restarts:
+              multipass exec vm1 -- sudo journalctl -u 'agenda*'
+  logs:       each process's own in $DATA/logs on its VM
   remove it:  lab/multipass/down.sh
 EOF

@@ -5,28 +5,41 @@
  * - `prepare --data-dir d --vm1 ip --vm2 ip --vm3 ip --vip ip --prefix n --device dev
  *   --observer ip` (once, on vm1): see {@link prepareSite}. `up.sh` then copies the directory
  *   to the other VMs and to the VM host.
- * - `run --data-dir d --host vmN` (on each VM, as a systemd unit): starts that host's part of
- *   the plan, stage by stage, prints `{"event":"ready",…}`, and stops it all on SIGTERM. The
- *   host of the plan's first Redis instance records it as primary in the DB registry, as
- *   `npm start` does.
+ * - `install --data-dir d --host vmN [--unit-dir /etc/systemd/system] [--user agenda]` (on
+ *   each VM): writes that host's systemd units, generated from the plan (units.ts), and
+ *   removes those an earlier install wrote that the plan no longer has. `up.sh` then runs
+ *   `systemctl daemon-reload`, `enable` and `start agenda.target`.
+ * - `record-redis-primary --data-dir d` (the unit `agenda-redis-primary` on the host of the
+ *   plan's first Redis instance): records it as primary in the DB registry, as `npm start`
+ *   does.
  *
  * Every VM builds the same plan from the same `site.json`, so the configs agree everywhere.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonLogger } from '../../base/log.js';
-import { announceReady, stopOnSignals } from '../../base/daemon.js';
+import { REPO } from '../../base/entry-points.js';
 import { DataLayout } from '../layout.js';
-import { processesOn } from '../plan.js';
-import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';
+import { preparedPlan, recordRedisPrimary } from '../runner.js';
 import { multipassTopology, prepareSite, readSite } from './topology.js';
+import { installUnits, systemdUnits } from './units.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: Object.fromEntries(
-    ['data-dir', 'host', 'vm1', 'vm2', 'vm3', 'vip', 'prefix', 'device', 'observer'].map((name) => [
-      name,
-      { type: 'string' as const },
-    ]),
+    [
+      'data-dir',
+      'host',
+      'vm1',
+      'vm2',
+      'vm3',
+      'vip',
+      'prefix',
+      'device',
+      'observer',
+      'unit-dir',
+      'user',
+    ].map((name) => [name, { type: 'string' as const }]),
   ),
 });
 const [command] = positionals;
@@ -35,41 +48,36 @@ const logger = jsonLogger({ program: 'multipass-vm', command });
 
 try {
   if (typeof dataDir !== 'string') throw new Error('--data-dir is required');
+  // The units name every file by its absolute path.
+  const layout = new DataLayout(resolve(dataDir));
   if (command === 'prepare') {
-    await prepareSite(dataDir, {
+    await prepareSite(layout.dataDir, {
       hosts: { vm1: values.vm1, vm2: values.vm2, vm3: values.vm3 },
       vip: values.vip,
       prefixLength: Number(values.prefix),
       device: values.device,
       observerAddress: values.observer,
     });
-    logger.info('prepared', { dataDir });
-  } else if (command === 'run' && typeof values.host === 'string') {
-    const host = values.host;
-    const plan = await preparePlan(multipassTopology(readSite(dataDir)), new DataLayout(dataDir));
-    const mine = processesOn(plan, host);
-    if (mine.length === 0) throw new Error(`the plan runs nothing on ${host}`);
-    const runner = new PlanRunner({
-      plan,
-      onExit: (p, code) => logger.warn('process exited', { process: p.spec.name, code }),
+    logger.info('prepared', { dataDir: layout.dataDir });
+  } else if (command === 'install' && typeof values.host === 'string') {
+    const plan = preparedPlan(multipassTopology(readSite(layout.dataDir)), layout);
+    const unitDir = values['unit-dir'] ?? '/etc/systemd/system';
+    const units = systemdUnits(plan, {
+      host: values.host,
+      repo: REPO,
+      user: values.user ?? 'agenda',
+      node: process.execPath,
     });
-    stopOnSignals(logger, () => runner.stopAll());
-    const firstRedis = plan.topology.redis[0];
-    try {
-      await runner.start(mine, {
-        beforeStage: (stage) => logger.info('stage', { host, stage }),
-        afterStage: (stage) =>
-          stage === 'redis-replicas' && firstRedis?.host === host
-            ? recordRedisPrimary(plan)
-            : Promise.resolve(),
-      });
-    } catch (err) {
-      await runner.stopAll();
-      throw err;
-    }
-    announceReady({ host, processes: mine.map((p) => p.name) });
+    const removed = installUnits(units, unitDir);
+    logger.info('installed', { unitDir, units: units.map((u) => u.name), removed });
+  } else if (command === 'record-redis-primary') {
+    await recordRedisPrimary(preparedPlan(multipassTopology(readSite(layout.dataDir)), layout));
+    logger.info('recorded the Redis primary');
   } else {
-    throw new Error('usage: vm.ts prepare --data-dir d --vm1 … | run --data-dir d --host vmN');
+    throw new Error(
+      'usage: vm.ts prepare --data-dir d --vm1 … | install --data-dir d --host vmN' +
+        ' | record-redis-primary --data-dir d',
+    );
   }
 } catch (err) {
   logger.warn('failed', { error: (err as Error).message });

@@ -69,6 +69,14 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
+/** Where {@link ensureSigningKeyFiles} keeps the key pair `name` in `dir`. */
+export function signingKeyFiles(dir: string, name = 'users-signing'): SigningKeyFiles {
+  return {
+    privateKeyPath: path.join(dir, `${name}-key.pem`),
+    publicKeyPath: path.join(dir, `${name}.pem`),
+  };
+}
+
 /**
  * The key pair `<dir>/<name>-key.pem` (private, 0600) and `<dir>/<name>.pem` (public),
  * created if the private key is missing and kept otherwise, so restarts keep issued tokens
@@ -78,10 +86,7 @@ export async function ensureSigningKeyFiles(
   dir: string,
   name = 'users-signing',
 ): Promise<SigningKeyFiles> {
-  const files = {
-    privateKeyPath: path.join(dir, `${name}-key.pem`),
-    publicKeyPath: path.join(dir, `${name}.pem`),
-  };
+  const files = signingKeyFiles(dir, name);
   if (await exists(files.privateKeyPath)) return files;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const pair = await createSigningKeyPair();
