@@ -257,6 +257,7 @@ test('a daemon that fails starts again after 7 s, and is left failed after 10 st
       t.is(one(s, 'ReadWritePaths'), DATA, f.name);
       t.is(one(s, 'ProtectSystem'), 'strict', f.name);
       t.is(one(s, 'EnvironmentFile'), '-/etc/default/agenda', f.name);
+      t.is(one(s, 'Environment'), 'MALLOC_MMAP_THRESHOLD_=4194304', f.name);
       if (f.name === 'agenda-redis-primary.service') continue;
       // The runner's stop: SIGTERM to the daemon, SIGKILL 5 s later.
       t.is(one(s, 'KillMode'), 'mixed', f.name);

@@ -53,6 +53,7 @@ import { compiledFile } from '../../base/entry-points.js';
 import type { ClusterRole } from '../../base/cluster-role.js';
 import { STAGES, type PlannedProcess, type Stage, type SystemPlan } from '../plan.js';
 import {
+  daemonEnvironment,
   daemonNodeFlags,
   processArgv,
   TIMING_CRITICAL_NICENESS,
@@ -352,6 +353,9 @@ function identity(options: UnitOptions, workingDirectory: string): string[] {
     // The daemons read no environment of their own but the operator's switches, AGENDA_DEBUG=1
     // and AGENDA_PROFILE_DIR (under the data directory: the rest of the disk is read-only).
     'EnvironmentFile=-/etc/default/agenda',
+    // glibc's mmap threshold fixed, as the runner sets it (see daemonEnvironment); Redis,
+    // built with jemalloc, ignores it.
+    ...Object.entries(daemonEnvironment()).map(([name, value]) => `Environment=${name}=${value}`),
     // Everything a daemon creates (its data, snapshots, logs) is its own only, as the runner's
     // files are (mode 0600).
     'UMask=0077',
