@@ -744,6 +744,39 @@ function refuseImpossibleTimes(text: string): void {
   }
 }
 
+/** Properties whose values may be DATEs an import reads, by their jCal (lower-case) names. */
+const DATE_VALUED = new Set(['dtstart', 'dtend', 'recurrence-id', 'exdate', 'rdate']);
+/** What ical.js makes of an eight-digit value it reads as a DATE-TIME (`20190101`). */
+const DATE_READ_AS_DATE_TIME = /^(\d{4}-\d{2}-\d{2})T::$/;
+
+/**
+ * A DATE written without `VALUE=DATE` (`DTSTART:20190101`, as Facebook's birthday feed and
+ * PHP libraries write all-day events), read as the date it is. RFC 5545 wants the VALUE
+ * parameter, but such a value can be nothing else, and Outlook, Google and Thunderbird read
+ * it so. ical.js types it by the property's default, DATE-TIME, and then fails on it
+ * (`invalid date-time value: "2019-01-01T::"`); here, in the parsed (jCal) tree, each such
+ * property whose values are all eight-digit dates becomes a DATE property.
+ */
+function readDatesAsDates(component: unknown[]): void {
+  const [, properties, children] = component;
+  if (Array.isArray(properties)) {
+    for (const property of properties as unknown[]) {
+      if (!Array.isArray(property)) continue;
+      const [name, , type, ...values] = property as unknown[];
+      if (type !== 'date-time' || typeof name !== 'string' || !DATE_VALUED.has(name)) continue;
+      const dates = values.map((value) =>
+        typeof value === 'string' ? DATE_READ_AS_DATE_TIME.exec(value)?.[1] : undefined,
+      );
+      if (dates.length > 0 && dates.every((date) => date !== undefined)) {
+        property.splice(2, property.length - 2, 'date', ...dates);
+      }
+    }
+  }
+  if (Array.isArray(children)) {
+    for (const child of children as unknown[]) if (Array.isArray(child)) readDatesAsDates(child);
+  }
+}
+
 function parseCalendars(text: string): Component[] {
   let parsed: unknown;
   try {
@@ -761,6 +794,7 @@ function parseCalendars(text: string): Component[] {
       : Array.isArray(parsed)
         ? parsed
         : [];
+  for (const root of roots) if (Array.isArray(root)) readDatesAsDates(root);
   const calendars = roots.map((root) => new ICAL.Component(root as unknown[]));
   if (calendars.length === 0 || calendars.some((c) => c.name !== 'vcalendar')) {
     throw new InvalidInput('the file is not an iCalendar calendar (no VCALENDAR)', {

@@ -1,0 +1,130 @@
+/**
+ * What other tools write, read as they mean it (issue 15): files shaped as Facebook, PHP
+ * libraries, Outlook and Exchange, Google, Apple and Thunderbird write them
+ * (test/fixtures/ics/), read by the domain's parser and imported by the store as the users
+ * service does.
+ */
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { DateTime } from 'luxon';
+import { importICalendar } from '../../server/domain/index.js';
+import { freshIdCount } from '../../server/services/ids.js';
+import type { CommandBody } from '../../server/store/protocol.js';
+import { at, openStore, StoreClient } from '../../server/store/test-support.js';
+
+function fixture(name: string): string {
+  return readFileSync(new URL(`../fixtures/ics/${name}`, import.meta.url), 'utf8');
+}
+
+async function aliceAlone(): Promise<StoreClient> {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  return c;
+}
+
+let sent = 0;
+
+/** Imports `text` as the users service does: parsed, then one `event.import` command. */
+function importText(c: StoreClient, text: string, timeZone: string) {
+  const parsed = importICalendar(text, { defaultTimeZone: timeZone });
+  const body: CommandBody = { type: 'event.import', events: parsed.events };
+  sent += 1;
+  const ids = Array.from({ length: freshIdCount(body) }, (_, i) => `g${sent}-${i}`);
+  return { parsed, outcome: c.ok('alice', body, { ids }) };
+}
+
+function listed(c: StoreClient, from: string, to: string) {
+  return c
+    .read('alice', { type: 'event.list', from: at(from), to: at(to) })
+    .events.map((e) => [e.start, e.title]);
+}
+
+/** The local date and time of an instant in a zone, `2025-05-02 00:00`. */
+function local(instant: number, zone: string): string {
+  return DateTime.fromMillis(instant, { zone }).toFormat('yyyy-MM-dd HH:mm');
+}
+
+test('Facebook birthdays: DTSTART:20250502 without VALUE=DATE is a date, a yearly all-day series', async (t) => {
+  const parsed = importICalendar(fixture('facebook-birthdays.ics'), {
+    defaultTimeZone: 'Europe/Madrid',
+  });
+  t.deepEqual(parsed.skipped, []);
+  t.deepEqual(
+    parsed.events.map((e) => [
+      e.uid,
+      e.draft.title,
+      local(e.draft.start, 'Europe/Madrid'),
+      local(e.draft.end, 'Europe/Madrid'),
+      e.draft.recurrence,
+    ]),
+    [
+      [
+        'b100000416765123@facebook.com',
+        "Ana Pérez's birthday",
+        '2025-05-02 00:00',
+        '2025-05-03 00:00',
+        'FREQ=YEARLY',
+      ],
+      [
+        'b100002287340991@facebook.com',
+        "Tomás Ruiz's birthday",
+        '2025-11-13 00:00',
+        '2025-11-14 00:00',
+        'FREQ=YEARLY',
+      ],
+    ],
+  );
+  const c = await aliceAlone();
+  const { outcome } = importText(c, fixture('facebook-birthdays.ics'), 'Europe/Madrid');
+  t.deepEqual(outcome.failed, []);
+  t.deepEqual(
+    listed(c, '2026-05-01T00:00:00Z', '2026-05-04T00:00:00Z').map(([, title]) => title),
+    ["Ana Pérez's birthday"],
+  );
+});
+
+test('a PHP library (eluceo/ical): DTSTART:20251006 and DTEND:20251011 without VALUE=DATE span those days', (t) => {
+  const { events, skipped } = importICalendar(fixture('eluceo-dates-without-value.ics'), {
+    defaultTimeZone: 'Europe/Zurich',
+  });
+  t.deepEqual(skipped, []);
+  t.is(events.length, 1);
+  const draft = events[0]?.draft;
+  t.is(local(draft?.start ?? 0, 'Europe/Zurich'), '2025-10-06 00:00');
+  t.is(local(draft?.end ?? 0, 'Europe/Zurich'), '2025-10-11 00:00');
+  // A value of eight digits is a date wherever an import reads one: EXDATE and RECURRENCE-ID too.
+  const weekly = importICalendar(
+    [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//Tests//EN',
+      'BEGIN:VEVENT',
+      'UID:w',
+      'DTSTART:20250303',
+      'DTEND:20250304',
+      'RRULE:FREQ=WEEKLY;COUNT=4',
+      'EXDATE:20250310,20250317',
+      'SUMMARY:Gym',
+      'END:VEVENT',
+      'BEGIN:VEVENT',
+      'UID:w',
+      'RECURRENCE-ID:20250324',
+      'DTSTART:20250325',
+      'DTEND:20250326',
+      'SUMMARY:Gym (Tuesday)',
+      'END:VEVENT',
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n'),
+    { defaultTimeZone: 'UTC' },
+  );
+  t.deepEqual(weekly.skipped, []);
+  t.deepEqual(weekly.events[0]?.draft.exceptions, [
+    at('2025-03-10T00:00:00Z'),
+    at('2025-03-17T00:00:00Z'),
+  ]);
+  t.like(weekly.events[0]?.occurrences?.[0], {
+    occurrenceStart: at('2025-03-24T00:00:00Z'),
+    draft: { start: at('2025-03-25T00:00:00Z') },
+  });
+});
