@@ -645,3 +645,42 @@ test('invisible formatting characters in an imported title, description and loca
   t.is(events[1]?.draft.title, '👩‍💻 pairing');
   for (const { draft } of events) t.notThrows(() => validateEventDraft(draft));
 });
+
+test("a zone only the file defines keeps its daylight-saving rules: Outlook's 'Customized Time Zone' in winter and in summer", (t) => {
+  const zone = [
+    'BEGIN:VTIMEZONE',
+    'TZID:Customized Time Zone',
+    'BEGIN:STANDARD',
+    'DTSTART:16010101T030000',
+    'TZOFFSETFROM:+0200',
+    'TZOFFSETTO:+0100',
+    'RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10',
+    'END:STANDARD',
+    'BEGIN:DAYLIGHT',
+    'DTSTART:16010101T020000',
+    'TZOFFSETFROM:+0100',
+    'TZOFFSETTO:+0200',
+    'RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3',
+    'END:DAYLIGHT',
+    'END:VTIMEZONE',
+  ];
+  const at10 = (uid: string, day: string) => [
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    `DTSTART;TZID=Customized Time Zone:${day}T100000`,
+    `DTEND;TZID=Customized Time Zone:${day}T110000`,
+    'END:VEVENT',
+  ];
+  const { events, skipped } = importICalendar(
+    calendarOf(...zone, ...at10('winter', '20250115'), ...at10('summer', '20250715')),
+    { defaultTimeZone: 'UTC' },
+  );
+  t.deepEqual(skipped, []);
+  t.deepEqual(
+    events.map((e) => [e.uid, e.draft.start, e.draft.timeZone]),
+    [
+      ['winter', at('2025-01-15T09:00:00Z'), 'UTC'],
+      ['summer', at('2025-07-15T08:00:00Z'), 'UTC'],
+    ],
+  );
+});

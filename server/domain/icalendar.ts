@@ -648,9 +648,25 @@ function remindersOf(
  */
 const RAW_RRULE = 'x-agenda-import-rrule';
 
-/** `text` with each RRULE property (the start of a logical line) renamed to {@link RAW_RRULE}. */
+/**
+ * `text` with each RRULE property (the start of a logical line) of its events renamed to
+ * {@link RAW_RRULE}. Those of its VTIMEZONEs are left as they are: they are the zone's
+ * daylight-saving rules, which ical.js needs to place a time in a zone only the file defines
+ * (renamed, a zone had only its first observances, and every time in it was placed with the
+ * offset of the last one: Outlook's 'W. Europe Standard Time' was at +02:00 all winter).
+ */
 function withRawRecurrenceRules(text: string): string {
-  return text.replace(/^RRULE(?=[;:])/gim, RAW_RRULE.toUpperCase());
+  let inZone = 0;
+  return text.replace(
+    /^(BEGIN|END):VTIMEZONE\b|^RRULE(?=[;:])/gim,
+    (match: string, edge: string | undefined) => {
+      if (edge !== undefined) {
+        inZone = edge.toUpperCase() === 'BEGIN' ? inZone + 1 : Math.max(0, inZone - 1);
+        return match;
+      }
+      return inZone > 0 ? match : RAW_RRULE.toUpperCase();
+    },
+  );
 }
 
 /**
