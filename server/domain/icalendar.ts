@@ -21,6 +21,14 @@
  * later ones (RANGE=THISANDFUTURE), RDATE, several RRULEs, rules outside our subset,
  * unknown zones, events we would refuse to create.
  *
+ * Zones: a TZID naming an IANA zone is that zone. One with a Windows zone name, as Outlook
+ * and Exchange write them (`W. Europe Standard Time`, `(UTC+10:00) Canberra, Melbourne,
+ * Sydney`), is the IANA zone CLDR maps it to (windows-zones.ts), so that a recurring Outlook
+ * meeting expands as the zone's daylight saving has it — unless the file's VTIMEZONE for it
+ * places the event's times otherwise, when the file is followed. Any other TZID is placed
+ * by the file's VTIMEZONE: a one-off event is then kept in UTC, and a series skipped, as it
+ * cannot be expanded correctly without knowing its zone's future.
+ *
  * Two things in a file are not skipped but handled for the whole file:
  * - An impossible date or time (month 13, day 45, February 30, hour 25, minute 60) in
  *   DTSTART, DTEND, RECURRENCE-ID, EXDATE or an RRULE's UNTIL refuses the file, naming the
@@ -63,6 +71,7 @@ import {
   seriesEnd,
 } from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
+import { ianaOfWindowsZone } from './windows-zones.js';
 import { withoutInvisibleCharacters } from './text-hygiene.js';
 import {
   hasControlCharacters,
@@ -479,21 +488,159 @@ function isUtc(time: Time): boolean {
 
 interface Placed {
   readonly instant: Millis;
-  /** The IANA zone the time was written in, or null for UTC or a non-IANA zone. */
+  /** The IANA zone the time was written in, or null for UTC or a zone only the file defines. */
   readonly zone: string | null;
 }
 
+type Timezone = InstanceType<typeof ICAL.Timezone>;
+
 /**
- * Where a DATE or DATE-TIME value lies on the timeline: UTC as is, a TZID naming an IANA
- * zone through luxon, another TZID through the file's own VTIMEZONE, floating times and
- * dates in the importer's zone.
+ * The VTIMEZONEs of one VCALENDAR by TZID, each read into an ical.js zone once, when first
+ * needed: reading one expands its rules from their start, which Outlook puts in 1601.
  */
-function place(
-  time: Time,
-  tzid: string | null,
-  zones: ReadonlyMap<string, Component>,
-  defaultZone: string,
-): Placed {
+class FileZones {
+  private readonly timezones = new Map<string, Timezone>();
+
+  constructor(private readonly definitions: ReadonlyMap<string, Component>) {}
+
+  timezone(tzid: string): Timezone | undefined {
+    let timezone = this.timezones.get(tzid);
+    const definition = this.definitions.get(tzid);
+    if (timezone === undefined && definition !== undefined) {
+      timezone = new ICAL.Timezone(definition);
+      this.timezones.set(tzid, timezone);
+    }
+    return timezone;
+  }
+}
+
+/** How the times one event writes in one TZID are placed on the timeline. */
+type ZoneReading =
+  | { readonly iana: string }
+  | {
+      readonly file: Timezone;
+      /**
+       * Why the file's definition is followed although the TZID is a Windows zone name
+       * standing for an IANA zone: where the two disagree.
+       */
+      readonly contradiction?: string;
+    };
+
+/** How many months of an event's zone are compared with the IANA zone its Windows name stands for. */
+const MONTHS_COMPARED = 13;
+
+/** The instant a wall-clock reading (encoded as by `wallClockOf`) names in a file's zone. */
+function placeInFileZone(wall: number, timezone: Timezone): Millis {
+  const d = new Date(wall);
+  const zoned = ICAL.Time.fromData(
+    {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+      isDate: false,
+    },
+    timezone,
+  );
+  return zoned.toUnixTime() * TIME.SECOND;
+}
+
+/**
+ * Where the file's definition of a zone places a wall-clock time elsewhere than the IANA zone
+ * does, among `months` readings a month apart from `wall` (the event's start) at its time of
+ * day, or null when they agree throughout. Readings within three hours of a change of the
+ * IANA zone's offset are passed over: a time in the hour skipped or repeated is placed by
+ * each library its own way, and says nothing about whether the zones agree.
+ */
+function contradiction(
+  timezone: Timezone,
+  iana: string,
+  wall: number,
+  months: number,
+): string | null {
+  for (let k = 0; k < months; k++) {
+    const reading = wall + k * 30 * TIME.DAY;
+    const instant = instantOfWallClock(reading, iana);
+    if (offsetAt(iana, instant - 3 * TIME.HOUR) !== offsetAt(iana, instant + 3 * TIME.HOUR)) {
+      continue;
+    }
+    const theirs = placeInFileZone(reading, timezone);
+    if (theirs !== instant) {
+      const day = new Date(reading).toISOString().slice(0, 10);
+      const file = formatOffset((reading - theirs) / TIME.MINUTE);
+      const ours = formatOffset((reading - instant) / TIME.MINUTE);
+      return `on ${day} the file's definition is at UTC${file}, ${iana} at UTC${ours}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * How an event's times in the zone `tzid` are read:
+ * - an IANA zone, as such;
+ * - a Windows zone name (windows-zones.ts), as the IANA zone CLDR maps it to, unless the
+ *   file's VTIMEZONE for it says otherwise on the event's start — and, for a series, in any
+ *   month of the year after it — in which case as the file defines it: a file that knows
+ *   better (or worse) than CLDR is read as its author's calendar app read it;
+ * - any other name, as the file's VTIMEZONE defines it.
+ * `wall` is the event's start in that zone.
+ */
+function readZone(tzid: string, zones: FileZones, wall: number, recurring: boolean): ZoneReading {
+  if (isIanaZone(tzid)) return { iana: validateTimeZone(tzid) };
+  const windows = ianaOfWindowsZone(tzid);
+  const timezone = zones.timezone(tzid);
+  if (windows !== null) {
+    if (timezone === undefined) return { iana: windows };
+    const differs = contradiction(timezone, windows, wall, recurring ? MONTHS_COMPARED : 1);
+    if (differs === null) return { iana: windows };
+    return {
+      file: timezone,
+      contradiction: `its zone "${tzid}" is a Windows name for ${windows}, but ${differs}`,
+    };
+  }
+  if (timezone !== undefined) return { file: timezone };
+  throw new Unsupported(
+    `the time zone "${tzid}" is neither an IANA zone, a Windows zone name nor defined in the file`,
+  );
+}
+
+/**
+ * The zones of one event's times: each TZID read once ({@link readZone}), at the first time
+ * written in it — the start, for the start's — so that every time of the event in one TZID
+ * is placed alike.
+ */
+class EventZones {
+  private readonly readings = new Map<string, ZoneReading>();
+
+  constructor(
+    private readonly zones: FileZones,
+    private readonly recurring: boolean,
+  ) {}
+
+  read(tzid: string, wall: number): ZoneReading {
+    let reading = this.readings.get(tzid);
+    if (reading === undefined) {
+      reading = readZone(tzid, this.zones, wall, this.recurring);
+      this.readings.set(tzid, reading);
+    }
+    return reading;
+  }
+
+  /** Why a TZID standing for an IANA zone was read as the file defines it, if one was. */
+  contradictions(): string[] {
+    return [...this.readings.values()].flatMap((r) =>
+      'contradiction' in r && r.contradiction !== undefined ? [r.contradiction] : [],
+    );
+  }
+}
+
+/**
+ * Where a DATE or DATE-TIME value lies on the timeline: UTC as is, a TZID as the event reads
+ * it ({@link readZone}), floating times and dates in the importer's zone.
+ */
+function place(time: Time, tzid: string | null, zones: EventZones, defaultZone: string): Placed {
   const wall = Date.UTC(
     time.year,
     time.month - 1,
@@ -504,29 +651,11 @@ function place(
   );
   if (!time.isDate && isUtc(time)) return { instant: wall, zone: null };
   if (tzid !== null && !time.isDate) {
-    if (isIanaZone(tzid)) {
-      const zone = validateTimeZone(tzid);
-      return { instant: instantOfWallClock(wall, zone), zone };
+    const reading = zones.read(tzid, wall);
+    if ('iana' in reading) {
+      return { instant: instantOfWallClock(wall, reading.iana), zone: reading.iana };
     }
-    const definition = zones.get(tzid);
-    if (definition === undefined) {
-      throw new Unsupported(
-        `the time zone "${tzid}" is neither an IANA zone nor defined in the file`,
-      );
-    }
-    const zoned = ICAL.Time.fromData(
-      {
-        year: time.year,
-        month: time.month,
-        day: time.day,
-        hour: time.hour,
-        minute: time.minute,
-        second: time.second,
-        isDate: false,
-      },
-      new ICAL.Timezone(definition),
-    );
-    return { instant: zoned.toUnixTime() * TIME.SECOND, zone: null };
+    return { instant: placeInFileZone(wall, reading.file), zone: null };
   }
   return { instant: instantOfWallClock(wall, defaultZone), zone: defaultZone };
 }
@@ -534,7 +663,7 @@ function place(
 function endOf(
   component: Component,
   start: Placed,
-  zones: ReadonlyMap<string, Component>,
+  zones: EventZones,
   defaultZone: string,
   startTime: Time,
 ): Millis {
@@ -549,12 +678,15 @@ function endOf(
   throw new Unsupported('the event has neither an end nor a duration');
 }
 
+/** A VEVENT read into a draft, with how its zones were read. */
+interface ReadEvent {
+  readonly draft: EventDraft;
+  /** How its TZIDs were read: a series' changed occurrences name their occurrence in them. */
+  readonly zones: EventZones;
+}
+
 /** A VEVENT (a series, a one-off event or a changed occurrence of a series) as a draft. */
-function toDraft(
-  component: Component,
-  zones: ReadonlyMap<string, Component>,
-  defaultZone: string,
-): EventDraft {
+function toDraft(component: Component, fileZones: FileZones, defaultZone: string): ReadEvent {
   const occurrence = isChangedOccurrence(component);
   if (component.getFirstProperty('rdate') !== null) throw new Unsupported('RDATE is not supported');
   const rrules = component.getAllProperties(RAW_RRULE);
@@ -567,12 +699,16 @@ function toDraft(
   const dtstart = component.getFirstProperty('dtstart');
   if (dtstart === null) throw new Unsupported('the event has no start (DTSTART)');
   const startTime = timeOf(dtstart);
+  const zones = new EventZones(fileZones, rrules.length > 0);
   const start = place(startTime, tzidOf(dtstart), zones, defaultZone);
   const end = endOf(component, start, zones, defaultZone, startTime);
   const rawRule = rrules[0]?.getFirstValue();
   if (rrules.length === 1 && start.zone === null && tzidOf(dtstart) !== null) {
+    const why = zones.contradictions()[0];
     throw new Unsupported(
-      `a recurring event in the non-IANA zone "${tzidOf(dtstart) ?? ''}" cannot be expanded correctly`,
+      why === undefined
+        ? `a recurring event in the zone "${tzidOf(dtstart) ?? ''}", which is not an IANA zone, cannot be expanded correctly`
+        : `a recurring event cannot be expanded correctly in a zone only the file defines: ${why}`,
     );
   }
   const timeZone = start.zone ?? 'UTC';
@@ -586,7 +722,7 @@ function toDraft(
   );
   const classText = textValue(component, 'class')?.toUpperCase();
   const reminders = remindersOf(component, start.instant, zones, defaultZone);
-  return {
+  const draft: EventDraft = {
     title: visibleText(component, 'summary') ?? '(untitled)',
     start: start.instant,
     end,
@@ -598,6 +734,7 @@ function toDraft(
     exceptions: rule === null ? [] : exceptions,
     ...(reminders.length === 0 ? {} : { reminders }),
   };
+  return { draft, zones };
 }
 
 /**
@@ -611,7 +748,7 @@ function toDraft(
 function remindersOf(
   component: Component,
   start: Millis,
-  zones: ReadonlyMap<string, Component>,
+  zones: EventZones,
   defaultZone: string,
 ): number[] {
   const minutes = new Set<number>();
@@ -893,11 +1030,12 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   }
   refuseImpossibleTimes(text);
   const entries = parseCalendars(text).flatMap((calendar) => {
-    const zones = new Map<string, Component>();
+    const definitions = new Map<string, Component>();
     for (const zone of calendar.getAllSubcomponents('vtimezone')) {
       const tzid = textValue(zone, 'tzid');
-      if (tzid !== null) zones.set(tzid, zone);
+      if (tzid !== null) definitions.set(tzid, zone);
     }
+    const zones = new FileZones(definitions);
     return calendar
       .getAllSubcomponents()
       .filter((component) => component.name.toUpperCase() !== 'VTIMEZONE')
@@ -952,10 +1090,11 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       continue;
     }
     try {
-      const draft = toDraft(component, zones, defaultZone);
+      const read = toDraft(component, zones, defaultZone);
+      const { draft } = read;
       const details = validateEventDraft(draft);
       if (uid !== null) {
-        series.set(uid, { draft, details });
+        series.set(uid, { draft, details, zones: read.zones });
         events.push({ uid, draft });
         continue;
       }
@@ -989,16 +1128,17 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   };
 }
 
-/** A series read from the file, by UID: its draft and what validating it gave. */
+/** A series read from the file, by UID: its draft, what validating it gave, how its zones read. */
 interface ImportedSeries {
   readonly draft: EventDraft;
   readonly details: EventDetails;
+  readonly zones: EventZones;
 }
 
 /** A VEVENT with a RECURRENCE-ID, waiting for every series of the file to be read. */
 interface ChangedOccurrence {
   readonly component: Component;
-  readonly zones: ReadonlyMap<string, Component>;
+  readonly zones: FileZones;
   readonly uid: string | null;
   readonly skip: (reason: string) => void;
 }
@@ -1053,7 +1193,13 @@ function occurrencesBySeries(
           'a change to an occurrence and all later ones (RANGE=THISANDFUTURE) is not supported; the series keeps its planned times',
         );
       }
-      const start = place(timeOf(property), tzidOf(property), zones, details.timeZone).instant;
+      // Named as its series reads that zone, so that it names the occurrence its series has.
+      const start = place(
+        timeOf(property),
+        tzidOf(property),
+        master.zones,
+        details.timeZone,
+      ).instant;
       const rule = {
         id: '',
         start: details.start,
@@ -1070,7 +1216,7 @@ function occurrencesBySeries(
       if (isCancelled(component)) {
         occurrence = { occurrenceStart: start, cancelled: true };
       } else {
-        const draft = toDraft(component, zones, details.timeZone);
+        const { draft } = toDraft(component, zones, details.timeZone);
         validateEventDraft(draft);
         occurrence = { occurrenceStart: start, draft };
       }

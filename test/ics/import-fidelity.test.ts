@@ -128,3 +128,88 @@ test('a PHP library (eluceo/ical): DTSTART:20251006 and DTEND:20251011 without V
     draft: { start: at('2025-03-25T00:00:00Z') },
   });
 });
+
+test('Exchange: meetings in Windows zone names are read in the IANA zones CLDR maps them to, recurring ones across the change to summer time', async (t) => {
+  const parsed = importICalendar(fixture('exchange-windows-zones.ics'), {
+    defaultTimeZone: 'UTC',
+  });
+  t.deepEqual(
+    parsed.skipped.filter((s) => s.component === 'VEVENT'),
+    [],
+  );
+  t.deepEqual(
+    parsed.events.map((e) => [e.draft.title, e.draft.timeZone]),
+    [
+      ['Team sync', 'Europe/Berlin'],
+      ['West coast standup', 'America/Los_Angeles'],
+      ["Review Megan's docs", 'America/Los_Angeles'],
+    ],
+  );
+  const c = await aliceAlone();
+  const { outcome } = importText(c, fixture('exchange-windows-zones.ics'), 'UTC');
+  t.deepEqual(outcome.failed, []);
+  t.deepEqual(listed(c, '2025-03-01T00:00:00Z', '2025-04-15T00:00:00Z'), [
+    // 09:00 in Los Angeles: PST, then PDT from 9 March.
+    ['2025-03-03T17:00:00.000Z', 'West coast standup'],
+    ['2025-03-10T16:00:00.000Z', 'West coast standup'],
+    // 10:00 in Berlin: CET, then CEST from 30 March; UNTIL ends it on 7 April.
+    ['2025-03-17T09:00:00.000Z', 'Team sync'],
+    ['2025-03-17T16:00:00.000Z', 'West coast standup'],
+    ['2025-03-24T09:00:00.000Z', 'Team sync'],
+    ['2025-03-31T08:00:00.000Z', 'Team sync'],
+    ['2025-04-07T08:00:00.000Z', 'Team sync'],
+    ['2025-04-09T21:00:00.000Z', "Review Megan's docs"],
+  ]);
+});
+
+test('Outlook 2007: "Canberra, Melbourne, Sydney" is Australia/Sydney, a weekly meeting keeps 15:00 when daylight saving ends', async (t) => {
+  const c = await aliceAlone();
+  const { parsed, outcome } = importText(c, fixture('outlook-2007-sydney.ics'), 'UTC');
+  t.deepEqual(
+    parsed.skipped.filter((s) => s.component === 'VEVENT'),
+    [],
+  );
+  t.is(parsed.events[0]?.draft.timeZone, 'Australia/Sydney');
+  t.deepEqual(outcome.failed, []);
+  t.deepEqual(listed(c, '2025-03-20T00:00:00Z', '2025-04-20T00:00:00Z'), [
+    ['2025-03-27T04:00:00.000Z', 'Planning'],
+    ['2025-04-03T04:00:00.000Z', 'Planning'],
+    // Daylight saving ended on 6 April: 15:00 is 05:00 UTC.
+    ['2025-04-10T05:00:00.000Z', 'Planning'],
+  ]);
+});
+
+test('Outlook 2010: "(UTC-03:00) Brasília" is America/Sao_Paulo, a monthly meeting at 10:00', async (t) => {
+  const c = await aliceAlone();
+  const { parsed, outcome } = importText(c, fixture('outlook-2010-brasilia.ics'), 'UTC');
+  t.deepEqual(parsed.skipped, []);
+  t.is(parsed.events[0]?.draft.timeZone, 'America/Sao_Paulo');
+  t.deepEqual(outcome.failed, []);
+  t.deepEqual(listed(c, '2025-05-01T00:00:00Z', '2025-08-01T00:00:00Z'), [
+    ['2025-05-13T13:00:00.000Z', 'Reunião mensal'],
+    ['2025-06-10T13:00:00.000Z', 'Reunião mensal'],
+    ['2025-07-08T13:00:00.000Z', 'Reunião mensal'],
+  ]);
+});
+
+test('a Windows zone whose VTIMEZONE in the file disagrees with its IANA zone: the file is followed, a series that cannot be is skipped saying where they differ', (t) => {
+  // Brazil ended daylight saving in 2019; this Outlook still defines it.
+  const { events, skipped } = importICalendar(fixture('outlook-2010-stale-brasilia.ics'), {
+    defaultTimeZone: 'UTC',
+  });
+  t.deepEqual(
+    events.map((e) => [e.draft.title, e.draft.start, e.draft.timeZone]),
+    [
+      // In May both say UTC-03:00: the IANA zone.
+      ['Autumn review', at('2025-05-13T13:00:00Z'), 'America/Sao_Paulo'],
+      // In November the file says UTC-02:00: its author's Outlook showed 10:00 there.
+      ['Spring review', at('2025-11-20T12:00:00Z'), 'UTC'],
+    ],
+  );
+  t.is(skipped.length, 1);
+  t.is(skipped[0]?.summary, 'Weekly call');
+  t.regex(
+    skipped[0]?.reason ?? '',
+    /"\(UTC-03:00\) Brasília" is a Windows name for America\/Sao_Paulo, but on 2025-\d\d-\d\d the file's definition is at UTC-0200, America\/Sao_Paulo at UTC-0300/,
+  );
+});
