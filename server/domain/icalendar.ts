@@ -108,7 +108,10 @@ const ADDRESS_DOMAIN = 'agenda.invalid';
 
 /**
  * Our visibilities ordered by strictness map onto CLASS values ordered by strictness as
- * calendar apps read them: PUBLIC < PRIVATE (show as busy) < CONFIDENTIAL.
+ * calendar apps read them: PUBLIC < PRIVATE (show as busy) < CONFIDENTIAL, both ways. On
+ * import, a VEVENT without CLASS (or with an empty one, as Exchange's CDO writes) is PUBLIC,
+ * RFC 5545's default (§3.8.1.3), and one with a value we do not know is PRIVATE, as the RFC
+ * asks; so an event that had no CLASS goes back out as CLASS:PUBLIC, never PRIVATE.
  */
 const CLASS_OF: Readonly<Record<Visibility, string>> = {
   public: 'PUBLIC',
@@ -683,6 +686,8 @@ interface ReadEvent {
   readonly draft: EventDraft;
   /** How its TZIDs were read: a series' changed occurrences name their occurrence in them. */
   readonly zones: EventZones;
+  /** Whether it says its CLASS: see {@link derivedUid}'s caller. */
+  readonly classWritten: boolean;
 }
 
 /** A VEVENT (a series, a one-off event or a changed occurrence of a series) as a draft. */
@@ -720,7 +725,6 @@ function toDraft(component: Component, fileZones: FileZones, defaultZone: string
       return place(value, tzidOf(property), zones, timeZone).instant;
     }),
   );
-  const classText = textValue(component, 'class')?.toUpperCase();
   const reminders = remindersOf(component, start.instant, zones, defaultZone);
   const draft: EventDraft = {
     title: visibleText(component, 'summary') ?? '(untitled)',
@@ -729,12 +733,25 @@ function toDraft(component: Component, fileZones: FileZones, defaultZone: string
     timeZone,
     description: visibleText(component, 'description') ?? '',
     location: visibleText(component, 'location') ?? '',
-    visibility: (classText === undefined ? undefined : VISIBILITY_OF[classText]) ?? 'busy',
+    visibility: visibilityOf(component),
     recurrence: rule,
     exceptions: rule === null ? [] : exceptions,
     ...(reminders.length === 0 ? {} : { reminders }),
   };
-  return { draft, zones };
+  return { draft, zones, classWritten: classOf(component) !== null };
+}
+
+/** The CLASS of a VEVENT in capitals, or null when it has none or an empty one. */
+function classOf(component: Component): string | null {
+  const value = textValue(component, 'class')?.trim().toUpperCase();
+  return value === undefined || value === '' ? null : value;
+}
+
+/** The visibility a VEVENT's CLASS stands for (see {@link CLASS_OF}). */
+function visibilityOf(component: Component): Visibility {
+  const value = classOf(component);
+  if (value === null) return 'public';
+  return VISIBILITY_OF[value] ?? 'busy';
 }
 
 /**
@@ -1098,7 +1115,9 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
         events.push({ uid, draft });
         continue;
       }
-      const digest = derivedUid(draft);
+      // Digested as imports read a VEVENT without CLASS before its default was PUBLIC (busy),
+      // so that re-importing a file without UIDs still finds the events imported from it then.
+      const digest = derivedUid(read.classWritten ? draft : { ...draft, visibility: 'busy' });
       if (derived.has(digest)) {
         skip('an identical event without a UID comes earlier in the file');
         continue;

@@ -213,3 +213,56 @@ test('a Windows zone whose VTIMEZONE in the file disagrees with its IANA zone: t
     /"\(UTC-03:00\) Brasília" is a Windows name for America\/Sao_Paulo, but on 2025-\d\d-\d\d the file's definition is at UTC-0200, America\/Sao_Paulo at UTC-0300/,
   );
 });
+
+test('CLASS: none (or an empty one, as Exchange CDO writes) is PUBLIC as RFC 5545 says, and goes back out as CLASS:PUBLIC, never PRIVATE', async (t) => {
+  let hour = 8;
+  const vevent = (uid: string, ...lines: string[]) => [
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    `DTSTART:20250602T${String((hour += 1)).padStart(2, '0')}0000Z`,
+    'DURATION:PT1H',
+    `SUMMARY:${uid}`,
+    ...lines,
+    'END:VEVENT',
+  ];
+  const text = [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//Tests//EN',
+    ...vevent('none'),
+    ...vevent('empty', 'CLASS:'),
+    ...vevent('public', 'CLASS:PUBLIC'),
+    ...vevent('private', 'CLASS:PRIVATE'),
+    ...vevent('confidential', 'CLASS:confidential'),
+    ...vevent('unknown', 'CLASS:X-SECRET'),
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+  const { events } = importICalendar(text, { defaultTimeZone: 'UTC' });
+  t.deepEqual(
+    events.map((e) => [e.uid, e.draft.visibility]),
+    [
+      ['none', 'public'],
+      ['empty', 'public'],
+      ['public', 'public'],
+      ['private', 'busy'],
+      ['confidential', 'private'],
+      // Unknown values are PRIVATE (RFC 5545 §3.8.1.3).
+      ['unknown', 'busy'],
+    ],
+  );
+  const c = await aliceAlone();
+  importText(c, text, 'UTC');
+  const { ics } = c.read('alice', { type: 'agenda.export' });
+  const classes = new Map(
+    [...ics.matchAll(/UID:([a-z]+)[\s\S]*?CLASS:([A-Z]+)/g)].map((m) => [m[1], m[2]]),
+  );
+  t.deepEqual(Object.fromEntries(classes), {
+    none: 'PUBLIC',
+    empty: 'PUBLIC',
+    public: 'PUBLIC',
+    private: 'PRIVATE',
+    confidential: 'CONFIDENTIAL',
+    unknown: 'PRIVATE',
+  });
+});
