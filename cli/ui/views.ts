@@ -43,10 +43,14 @@ export function formatInstant(iso: string, context: ViewContext): string {
   return dayAndTime(instant(iso, context), context.now);
 }
 
-/** `Mon 2 Mar 09:00–10:00`, or both ends in full when they fall on different days. */
+/**
+ * `Mon 2 Mar 09:00–10:00`, or both ends in full when they fall on different days, or
+ * `Mon 2 Mar 17:00` alone for an instant (it ends when it starts).
+ */
 export function formatSpan(startIso: string, endIso: string, context: ViewContext): string {
   const start = instant(startIso, context);
   const end = instant(endIso, context);
+  if (end.toMillis() === start.toMillis()) return dayAndTime(start, context.now);
   if (start.hasSame(end, 'day'))
     return `${dayAndTime(start, context.now)}–${end.toFormat('HH:mm')}`;
   return `${dayAndTime(start, context.now)} → ${dayAndTime(end, context.now)}`;

@@ -296,7 +296,7 @@ test('a foreign file: what we support is imported, the rest reported', (t) => {
   t.regex(reasons.get('VEVENT:rdate') ?? '', /RDATE/);
   t.regex(reasons.get('VEVENT:gone') ?? '', /cancelled/);
   t.regex(reasons.get('VEVENT:no-start') ?? '', /no start/);
-  t.regex(reasons.get('VEVENT:backwards') ?? '', /end must be after the start/);
+  t.regex(reasons.get('VEVENT:backwards') ?? '', /end cannot be before the start/);
   t.regex(reasons.get('VTODO:todo') ?? '', /only events/);
   t.is(skipped.length, 6);
 });

@@ -9,6 +9,10 @@
  * RECURRENCE-ID, the start the series' rule gave it; the series' EXDATEs are then only the
  * occurrences truly cancelled.
  *
+ * An event with neither DTEND nor DURATION lasts its day when its start is a date, and is an
+ * instant (it ends when it starts) when it is a time, as RFC 5545 §3.6.1 says; so is one
+ * whose DTEND is its DTSTART (Google writes such). An instant goes out without DTEND.
+ *
  * Import turns each VEVENT into an {@link EventDraft} for the importer's own agenda (other
  * attendees are not invited; the file's answers are not ours to give), named by its UID so
  * that importing the same file again finds the same events. A VEVENT with a RECURRENCE-ID
@@ -269,7 +273,11 @@ function vevent(
   component.addPropertyWithValue('last-modified', utcTime(event.updatedAt));
   component.addPropertyWithValue('sequence', event.revision);
   component.addProperty(instantProperty('dtstart', event.start, event.timeZone));
-  component.addProperty(instantProperty('dtend', event.end, event.timeZone));
+  // An instant has no DTEND (RFC 5545 wants it after DTSTART): without one it ends when it
+  // starts (§3.6.1), which is what it is.
+  if (event.end !== event.start) {
+    component.addProperty(instantProperty('dtend', event.end, event.timeZone));
+  }
   component.addPropertyWithValue('summary', event.title);
   if (event.description !== '') component.addPropertyWithValue('description', event.description);
   if (event.location !== '') component.addPropertyWithValue('location', event.location);
@@ -674,11 +682,12 @@ function endOf(
   if (dtend !== null) return place(timeOf(dtend), tzidOf(dtend), zones, defaultZone).instant;
   const duration = component.getFirstPropertyValue('duration');
   if (duration instanceof ICAL.Duration) return start.instant + duration.toSeconds() * TIME.SECOND;
+  // Neither (RFC 5545 §3.6.1): an all-day event lasts its day, in local time; an event at a
+  // time ends when it starts, an instant.
   if (startTime.isDate) {
-    // An all-day event without an end lasts its day (RFC 5545 §3.6.1), in local time.
     return instantOfWallClock(wallClockOf(start.instant, defaultZone) + TIME.DAY, defaultZone);
   }
-  throw new Unsupported('the event has neither an end nor a duration');
+  return start.instant;
 }
 
 /** A VEVENT read into a draft, with how its zones were read. */

@@ -486,8 +486,10 @@ function validateRecurrence(
 }
 
 /**
- * Validates a draft and returns its canonical details. Beyond field checks: `end > start`,
- * at most 31 days long, a known zone, a recurrence in the supported subset whose
+ * Validates a draft and returns its canonical details. Beyond field checks: `end >= start`
+ * — an event that ends when it starts is an instant (a deadline, a reminder to oneself; what
+ * RFC 5545 makes of a DTSTART without DTEND), which takes no time, so conflicts with nothing
+ * and makes nobody busy (see `blocksTime`) — at most 31 days long, a known zone, a recurrence in the supported subset whose
  * occurrences do not overlap one another. A recurring event's start moves to the rule's
  * first occurrence at or after it (keeping the duration), so `start` always is an
  * occurrence — "every Monday" typed on a Saturday starts on the Monday after. A COUNT rule
@@ -502,7 +504,7 @@ export function validateEventDraft(draft: EventDraft): EventDetails {
   const timeZone = validateTimeZone(draft.timeZone);
   let start = validateInstant(draft.start, 'start');
   let end = validateInstant(draft.end, 'end');
-  if (end <= start) throw new InvalidInput('the end must be after the start', { field: 'end' });
+  if (end < start) throw new InvalidInput('the end cannot be before the start', { field: 'end' });
   if (end - start > MAX_EVENT_DURATION_MS) {
     throw new InvalidInput(`an event lasts at most ${describeDuration(MAX_EVENT_DURATION_MS)}`, {
       field: 'end',

@@ -266,3 +266,107 @@ test('CLASS: none (or an empty one, as Exchange CDO writes) is PUBLIC as RFC 554
     unknown: 'PRIVATE',
   });
 });
+
+test('Google: zero-length events (DTEND = DTSTART) are instants, imported over a meeting without a conflict, listed, and never busy', async (t) => {
+  const c = await aliceAlone();
+  c.ok('alice', {
+    type: 'event.create',
+    draft: {
+      title: 'Workshop',
+      start: at('2025-06-12T14:00:00Z'),
+      end: at('2025-06-12T16:00:00Z'),
+    },
+  });
+  const { parsed, outcome } = importText(c, fixture('google-zero-length.ics'), 'UTC');
+  t.deepEqual(parsed.skipped, []);
+  t.like(parsed.events[0]?.draft, {
+    start: at('2025-06-12T15:00:00Z'),
+    end: at('2025-06-12T15:00:00Z'),
+  });
+  // No allowConflict: an instant inside the workshop is no conflict.
+  t.deepEqual(outcome.failed, []);
+  t.deepEqual(
+    outcome.events.map((e) => e.action),
+    ['created', 'created'],
+  );
+  // Listed from its very instant on, and never flagged (nor is what it lies in).
+  const list = c.read('alice', {
+    type: 'event.list',
+    from: at('2025-06-12T15:00:00Z'),
+    to: at('2025-06-12T16:00:00Z'),
+  }).events;
+  t.deepEqual(
+    list.map((e) => [e.title, e.start, e.end, e.conflict]),
+    [
+      ['Workshop', '2025-06-12T14:00:00.000Z', '2025-06-12T16:00:00.000Z', false],
+      ['Submit report', '2025-06-12T15:00:00.000Z', '2025-06-12T15:00:00.000Z', false],
+    ],
+  );
+  const day = { from: at('2025-06-12T00:00:00Z'), to: at('2025-06-13T00:00:00Z') };
+  t.deepEqual(c.read('alice', { type: 'conflicts.list', ...day }).conflicts, []);
+  const { slots } = c.read('alice', {
+    type: 'free.find',
+    users: ['alice'],
+    from: at('2025-06-12T11:00:00Z'),
+    to: at('2025-06-12T18:00:00Z'),
+    duration: 30 * 60_000,
+  });
+  // Busy only during the workshop: the pill at 12:00 and the report at 15:00 take no time.
+  t.deepEqual(
+    slots.map((s) => [s.start, s.end]),
+    [
+      ['2025-06-12T11:00:00.000Z', '2025-06-12T14:00:00.000Z'],
+      ['2025-06-12T16:00:00.000Z', '2025-06-12T18:00:00.000Z'],
+    ],
+  );
+  // A daily series of instants: 08:00 in New York (EDT) each day.
+  t.deepEqual(
+    listed(c, '2025-06-09T00:00:00Z', '2025-06-16T00:00:00Z')
+      .filter(([, title]) => title === 'Take the pill')
+      .map(([start]) => start),
+    [
+      '2025-06-09T12:00:00.000Z',
+      '2025-06-10T12:00:00.000Z',
+      '2025-06-11T12:00:00.000Z',
+      '2025-06-12T12:00:00.000Z',
+      '2025-06-13T12:00:00.000Z',
+    ],
+  );
+  // Importing again changes nothing.
+  t.deepEqual(
+    importText(c, fixture('google-zero-length.ics'), 'UTC').outcome.events.map((e) => e.action),
+    ['unchanged', 'unchanged'],
+  );
+});
+
+test('Apple: a VEVENT with neither DTEND nor DURATION is an instant at a time, and lasts its day on a date (RFC 5545 §3.6.1)', (t) => {
+  const { events, skipped } = importICalendar(fixture('apple-no-end.ics'), {
+    defaultTimeZone: 'Europe/Berlin',
+  });
+  t.deepEqual(skipped, []);
+  t.deepEqual(
+    events.map((e) => [e.draft.title, e.draft.start, e.draft.end]),
+    [
+      ['Tax return due', at('2025-06-12T15:00:00Z'), at('2025-06-12T15:00:00Z')],
+      ['Street festival', at('2025-06-13T22:00:00Z'), at('2025-06-14T22:00:00Z')],
+    ],
+  );
+});
+
+test('an instant goes out without DTEND and reads back as the same instant', async (t) => {
+  const c = await aliceAlone();
+  importText(c, fixture('apple-no-end.ics'), 'Europe/Berlin');
+  const { ics } = c.read('alice', { type: 'agenda.export' });
+  const tax =
+    /BEGIN:VEVENT\r\n(?:(?!END:VEVENT)[\s\S])*?SUMMARY:Tax return due[\s\S]*?END:VEVENT/.exec(
+      ics.replace(/\r\n[ \t]/g, ''),
+    )?.[0];
+  t.truthy(tax);
+  t.regex(tax ?? '', /DTSTART;TZID=Europe\/Berlin:20250612T170000/);
+  t.notRegex(tax ?? '', /DTEND/);
+  const again = importICalendar(ics, { defaultTimeZone: 'UTC' });
+  t.like(again.events.find((e) => e.draft.title === 'Tax return due')?.draft, {
+    start: at('2025-06-12T15:00:00Z'),
+    end: at('2025-06-12T15:00:00Z'),
+  });
+});
