@@ -120,6 +120,12 @@ const eventFields = {
    * On an update the list replaces the event's; `[]` removes them.
    */
   reminders: z.array(z.number()).max(100).optional(),
+  /**
+   * Shown as free: the event takes no time from its attendees, so it neither conflicts nor
+   * makes anyone busy (a holiday, a reminder to oneself; iCalendar's TRANSP:TRANSPARENT).
+   * Default false; on an update, absent keeps what the event has.
+   */
+  transparent: z.boolean().optional(),
 };
 
 /**
@@ -149,6 +155,7 @@ export const UpdateEventRequest = z.strictObject({
   repeat: text(500).nullable().optional(),
   timeZone: eventFields.timeZone,
   reminders: eventFields.reminders,
+  transparent: eventFields.transparent,
   with: z.array(username).max(200).optional(),
   allowConflict: z.boolean().optional(),
 });

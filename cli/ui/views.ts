@@ -240,6 +240,7 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
   ];
   if (event.group !== null) rows.push(['group', event.group]);
   rows.push(['visibility', event.visibility]);
+  if (event.transparent === true) rows.push(['shows as', 'free (takes none of your time)']);
   if (event.recurrence !== null) {
     rows.push([
       'repeats',

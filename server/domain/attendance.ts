@@ -27,14 +27,16 @@ export function commitmentsOf(username: Username, records: readonly EventRecord[
 }
 
 /**
- * Whether an event takes up its attendees' time: it lasts some time. An instant (an event
- * that ends when it starts: a deadline, what RFC 5545 makes of a DTSTART without DTEND)
- * overlaps nothing, so it never conflicts, never makes anyone busy and never is refused for
- * what is already in the agenda — whatever lies around it. Every conflict check, conflict
- * flag and free-time query asks this.
+ * Whether an event takes up its attendees' time: it lasts some time and is not transparent
+ * (shown as free: iCalendar's TRANSP:TRANSPARENT, a holiday or a reminder to oneself). An
+ * instant (an event that ends when it starts: a deadline, what RFC 5545 makes of a DTSTART
+ * without DTEND) overlaps nothing. Either way it never conflicts, never makes anyone busy
+ * and never is refused for what is already in the agenda — whatever lies around it — though
+ * it is in the agenda as any event is. Every conflict check, conflict flag and free-time
+ * query asks this.
  */
-export function blocksTime(event: Pick<CalendarEvent, 'start' | 'end'>): boolean {
-  return event.end > event.start;
+export function blocksTime(event: Pick<CalendarEvent, 'start' | 'end' | 'transparent'>): boolean {
+  return event.transparent !== true && event.end > event.start;
 }
 
 /** The user's commitments among `records` that take up their time ({@link blocksTime}). */

@@ -148,8 +148,9 @@ function inConflictOrder(conflicts: Iterable<ConflictingEvent>): ConflictingEven
 
 /**
  * The subset of `occurrences` that overlap an occurrence of a different event among
- * `commitments` — the `conflict` flag of lists. Both lists hold occurrences of events that
- * take time ({@link blocksTime}); instants among them, which overlap nothing, are passed over.
+ * `commitments` — the `conflict` flag of lists. Both lists hold only occurrences of events
+ * that take time ({@link blocksTime}: callers leave transparent ones out); instants among
+ * them, which overlap nothing, are passed over.
  */
 export function conflictingSubset<T extends Occurrence>(
   occurrences: readonly T[],
@@ -386,7 +387,7 @@ function reachOf(event: Series): Millis {
  */
 export type CommittedEvent = Pick<
   CalendarEvent,
-  'id' | 'title' | 'start' | 'end' | 'timeZone' | 'recurrence'
+  'id' | 'title' | 'start' | 'end' | 'timeZone' | 'recurrence' | 'transparent'
 >;
 
 /**

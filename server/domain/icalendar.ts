@@ -4,8 +4,8 @@
  * Export writes one VEVENT per event (a recurring event once, with RRULE and EXDATE) in
  * its own zone (`DTSTART;TZID=Europe/Madrid:…`, with a generated VTIMEZONE so apps without
  * zone data still place it right) or in UTC, plus organizer, attendees with their answers,
- * STATUS, SEQUENCE and CLASS. An occurrence changed on its own (an event detached from its
- * series) goes out as calendar apps write one: a VEVENT with its series' UID and a
+ * STATUS, SEQUENCE, CLASS and TRANSP. An occurrence changed on its own (an event detached
+ * from its series) goes out as calendar apps write one: a VEVENT with its series' UID and a
  * RECURRENCE-ID, the start the series' rule gave it; the series' EXDATEs are then only the
  * occurrences truly cancelled.
  *
@@ -50,9 +50,9 @@
  * `remindersOf`).
  *
  * Round trip: importing an export gives back title, start, end, zone, description,
- * location, visibility, recurrence, exceptions and reminders unchanged, and the UID the event had
- * (an event made in Agenda is exported with its id as UID), and each occurrence changed on
- * its own as a changed occurrence of its series.
+ * location, visibility, transparency, recurrence, exceptions and reminders unchanged, and the
+ * UID the event had (an event made in Agenda is exported with its id as UID), and each
+ * occurrence changed on its own as a changed occurrence of its series.
  */
 import { createHash } from 'node:crypto';
 import ICAL from 'ical.js';
@@ -282,6 +282,7 @@ function vevent(
   if (event.description !== '') component.addPropertyWithValue('description', event.description);
   if (event.location !== '') component.addPropertyWithValue('location', event.location);
   component.addPropertyWithValue('class', CLASS_OF[event.visibility]);
+  component.addPropertyWithValue('transp', event.transparent === true ? 'TRANSPARENT' : 'OPAQUE');
   component.addPropertyWithValue('status', STATUS_OF[event.status]);
   if (event.recurrence !== null) {
     component.addPropertyWithValue(
@@ -746,8 +747,18 @@ function toDraft(component: Component, fileZones: FileZones, defaultZone: string
     recurrence: rule,
     exceptions: rule === null ? [] : exceptions,
     ...(reminders.length === 0 ? {} : { reminders }),
+    ...(isTransparent(component) ? { transparent: true } : {}),
   };
   return { draft, zones, classWritten: classOf(component) !== null };
+}
+
+/**
+ * Whether a VEVENT is shown as free (TRANSP:TRANSPARENT: holidays, out-of-office notes,
+ * Exchange's free all-day events): it then takes no time from its attendees. RFC 5545's
+ * default is OPAQUE.
+ */
+function isTransparent(component: Component): boolean {
+  return textValue(component, 'transp')?.trim().toUpperCase() === 'TRANSPARENT';
 }
 
 /** The CLASS of a VEVENT in capitals, or null when it has none or an empty one. */

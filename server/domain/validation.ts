@@ -377,6 +377,8 @@ export interface EventDraft {
   readonly exceptions?: readonly Millis[];
   /** Minutes before the start to be reminded at ({@link validateReminders}); absent or empty: none. */
   readonly reminders?: readonly number[];
+  /** Whether it takes no time from its attendees (shown as free); absent means false. */
+  readonly transparent?: boolean;
 }
 
 /** A validated draft: every field present and canonical. */
@@ -391,6 +393,8 @@ export interface EventDetails {
   readonly recurrence: Recurrence | null;
   /** Ascending, distinct; absent when there are none (see `CalendarEvent.reminders`). */
   readonly reminders?: readonly number[];
+  /** Present (true) only for an event that takes no time (see `CalendarEvent.transparent`). */
+  readonly transparent?: true;
 }
 
 /**
@@ -537,6 +541,7 @@ export function validateEventDraft(draft: EventDraft): EventDetails {
     visibility: validateVisibility(draft.visibility),
     recurrence,
     ...remindersField(validateReminders(draft.reminders)),
+    ...(draft.transparent === true ? { transparent: true as const } : {}),
   };
 }
 

@@ -370,3 +370,93 @@ test('an instant goes out without DTEND and reads back as the same instant', asy
     end: at('2025-06-12T15:00:00Z'),
   });
 });
+
+test('Google holidays (TRANSP:TRANSPARENT) take no time: no conflicts, free in free time, hidden from those who would see a busy block, kept on export', async (t) => {
+  const c = await aliceAlone();
+  c.register('bob');
+  c.ok('alice', { type: 'group.create', name: 'pals', kind: 'flat' });
+  c.ok('alice', { type: 'group.addMember', group: 'pals', username: 'bob' });
+  c.ok('bob', { type: 'group.join', group: 'pals' });
+  const { parsed, outcome } = importText(
+    c,
+    fixture('google-holidays-transparent.ics'),
+    'Europe/Madrid',
+  );
+  t.deepEqual(parsed.skipped, []);
+  t.true(parsed.events.every((e) => e.draft.transparent === true));
+  t.deepEqual(outcome.failed, []);
+  const holiday = outcome.events[0]?.id ?? '';
+  // Lunch on the holiday: no conflict, without allowConflict.
+  const lunch = c.ok('alice', {
+    type: 'event.create',
+    draft: { title: 'Lunch', start: at('2025-10-12T11:00:00Z'), end: at('2025-10-12T12:00:00Z') },
+  });
+  t.deepEqual(lunch.conflicts, []);
+  // Working from home on the 13th, shown as free, details for alice alone (busy visibility).
+  c.ok('alice', {
+    type: 'event.create',
+    draft: {
+      title: 'Working from home',
+      start: at('2025-10-13T07:00:00Z'),
+      end: at('2025-10-13T15:00:00Z'),
+      transparent: true,
+    },
+  });
+  const october = { from: at('2025-10-01T00:00:00Z'), to: at('2025-11-01T00:00:00Z') };
+  t.deepEqual(c.read('alice', { type: 'conflicts.list', ...october }).conflicts, []);
+  t.like(c.read('alice', { type: 'event.show', eventId: holiday }).event, {
+    transparent: true,
+    conflict: false,
+  });
+  const { slots } = c.read('bob', {
+    type: 'free.find',
+    users: ['alice'],
+    from: at('2025-10-13T08:00:00Z'),
+    to: at('2025-10-13T14:00:00Z'),
+    duration: 60 * 60_000,
+  });
+  t.deepEqual(
+    slots.map((s) => [s.start, s.end]),
+    [['2025-10-13T08:00:00.000Z', '2025-10-13T14:00:00.000Z']],
+  );
+  // Bob sees the public holiday, marked as free, and a busy block for lunch; the free time
+  // he may not look into is not there at all.
+  const { agendas } = c.read('bob', {
+    type: 'agenda.view',
+    targets: { users: ['alice'] },
+    from: at('2025-10-11T22:00:00Z'),
+    to: at('2025-10-14T00:00:00Z'),
+  });
+  t.deepEqual(
+    (agendas[0]?.entries ?? []).map((e) =>
+      'busy' in e ? ['busy', e.start] : [e.title, e.transparent ?? false],
+    ),
+    [
+      ['Hispanic Day', true],
+      ['busy', '2025-10-12T11:00:00.000Z'],
+    ],
+  );
+  // Out and back in: TRANSP:TRANSPARENT and TRANSP:OPAQUE.
+  const { ics } = c.read('alice', { type: 'agenda.export' });
+  const unfolded = ics.replace(/\r\n[ \t]/g, '');
+  t.regex(unfolded, /SUMMARY:Hispanic Day\r\n(?:[^\r]*\r\n)*?TRANSP:TRANSPARENT\r\n/);
+  t.regex(unfolded, /SUMMARY:Lunch\r\n(?:[^\r]*\r\n)*?TRANSP:OPAQUE\r\n/);
+  const back = importICalendar(ics, { defaultTimeZone: 'UTC' });
+  t.deepEqual(
+    back.events.map((e) => [e.draft.title, e.draft.transparent === true]),
+    [
+      ['Hispanic Day', true],
+      ['Lunch', false],
+      ['Working from home', true],
+      ["All Saints' Day", true],
+    ],
+  );
+  // Made opaque again, the holiday is in lunch's way.
+  const opaque = c.send('alice', {
+    type: 'event.update',
+    eventId: holiday,
+    changes: { transparent: false },
+  });
+  t.false(opaque.ok);
+  if (!opaque.ok) t.is(opaque.error.code, 'conflict');
+});
