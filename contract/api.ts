@@ -281,8 +281,17 @@ export interface ImportAnswer {
     readonly uid: string | null;
     readonly error: { code: string; message: string };
   }[];
-  /** Components of the file that Agenda does not support, with the reason. */
+  /**
+   * Components of the file that Agenda does not support, with the reason; and parts of the
+   * events imported that are not kept (their VALARMs that make no reminder, their
+   * ATTENDEEs), each under its event's UID.
+   */
   readonly skipped: readonly { readonly uid: string | null; readonly reason: string }[];
+  /**
+   * Events imported otherwise than the file has them, with how and why (a title too long,
+   * shortened). Absent from servers that did not say.
+   */
+  readonly changed?: readonly { readonly uid: string | null; readonly reason: string }[];
 }
 export interface ImportedEventAnswer {
   readonly uid: string;

@@ -534,7 +534,8 @@ export function renderDayList(
     {
       key: 'where',
       header: 'WHERE',
-      text: (r) => r.event.location,
+      // An address on several lines, on one: `Room 4, Main St 1`.
+      text: (r) => r.event.location.split(/\s*\n\s*/).join(', '),
       truncate: true,
       minWidth: 5,
     },

@@ -253,7 +253,8 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
       event.exceptions.map((start) => dayAndTime(instant(start, context), context.now)).join(', '),
     ]);
   }
-  if (event.location !== '') rows.push(['location', event.location]);
+  // A location may take several lines (an address, as calendar apps write one).
+  if (event.location !== '') rows.push(['location', printableLines(event.location)]);
   if (event.description !== '') rows.push(['description', printableLines(event.description)]);
   if (event.reminders !== undefined && event.reminders.length > 0) {
     rows.push(['reminders', event.reminders.map(describeReminder).join(', ')]);

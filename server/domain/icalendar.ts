@@ -23,7 +23,12 @@
  * and reported, never silently bent: other component kinds, changed occurrences whose
  * series is not in the file or has no such occurrence, changes to an occurrence and all
  * later ones (RANGE=THISANDFUTURE), RDATE, several RRULEs, rules outside our subset,
- * unknown zones, events we would refuse to create.
+ * unknown zones, events we would refuse to create. So are the parts of an imported event
+ * that are not kept, each under the event: VALARMs that make no reminder (see
+ * `remindersOf`), and ATTENDEEs (nobody is invited by an import). What is kept otherwise than
+ * the file has it is reported as changed: a title too long for an event (shortened, the
+ * whole of it beginning the description) or on several lines, times placed by the file's
+ * definition of a zone rather than by the IANA zone its Windows name stands for.
  *
  * Zones: a TZID naming an IANA zone is that zone. One with a Windows zone name, as Outlook
  * and Exchange write them (`W. Europe Standard Time`, `(UTC+10:00) Canberra, Melbourne,
@@ -64,9 +69,11 @@ import {
   MAX_IMPORT_CHUNK_EVENTS,
   MAX_IMPORTED_EVENTS,
   MAX_IMPORTED_OCCURRENCES_PER_SERIES,
+  DESCRIPTION_MAX_LENGTH,
   MAX_REMINDER_MINUTES,
   MAX_REMINDERS,
   TIME,
+  TITLE_MAX_LENGTH,
 } from '../../contract/limits.js';
 import {
   formatRecurrenceRule,
@@ -449,18 +456,31 @@ export interface ImportedEvent {
   readonly occurrences?: readonly ImportedOccurrenceDraft[];
 }
 
-/** A component left out of the import, and why. */
+/** A component left out of the import (or a part of one), and why. */
 export interface SkippedComponent {
-  /** `VEVENT`, `VTODO`, … */
+  /** `VEVENT`, `VTODO`, …; for a part of an imported event, `VALARM` or `ATTENDEE`. */
   readonly component: string;
   readonly uid: string | null;
   readonly summary: string | null;
   readonly reason: string;
 }
 
+/**
+ * A component imported otherwise than the file has it, and how and why: a title shortened,
+ * times placed by the file's definition of a zone rather than the IANA zone its name stands
+ * for.
+ */
+export type ChangedComponent = SkippedComponent;
+
 export interface ImportResult {
   readonly events: readonly ImportedEvent[];
+  /**
+   * What is not imported, and why: whole components (an unsupported kind, an event we would
+   * refuse), and parts of imported events (`VALARM`, `ATTENDEE`) under their event's UID and
+   * summary.
+   */
   readonly skipped: readonly SkippedComponent[];
+  readonly changed: readonly ChangedComponent[];
 }
 
 export interface ImportOptions {
@@ -698,6 +718,10 @@ interface ReadEvent {
   readonly zones: EventZones;
   /** Whether it says its CLASS: see {@link derivedUid}'s caller. */
   readonly classWritten: boolean;
+  /** Parts of it left out (its VALARMs and ATTENDEEs that are not kept), each with why. */
+  readonly left: readonly { readonly component: string; readonly reason: string }[];
+  /** What it says that is kept otherwise, each with how and why. */
+  readonly changed: readonly string[];
 }
 
 /** A VEVENT (a series, a one-off event or a changed occurrence of a series) as a draft. */
@@ -735,13 +759,27 @@ function toDraft(component: Component, fileZones: FileZones, defaultZone: string
       return place(value, tzidOf(property), zones, timeZone).instant;
     }),
   );
-  const reminders = remindersOf(component, start.instant, zones, defaultZone);
+  const alarms = remindersOf(component, start.instant, zones, defaultZone);
+  const reminders = alarms.minutes;
+  const changed: string[] = [];
+  const text = titleAndDescription(
+    visibleText(component, 'summary'),
+    visibleText(component, 'description') ?? '',
+    changed,
+  );
+  for (const why of zones.contradictions()) {
+    changed.push(`${why}: its times follow the file's definition, and it is kept in UTC`);
+  }
+  const left = [
+    ...alarms.left.map((reason) => ({ component: 'VALARM', reason })),
+    ...attendeesLeftOut(component),
+  ];
   const draft: EventDraft = {
-    title: visibleText(component, 'summary') ?? '(untitled)',
+    title: text.title,
     start: start.instant,
     end,
     timeZone,
-    description: visibleText(component, 'description') ?? '',
+    description: text.description,
     location: visibleText(component, 'location') ?? '',
     visibility: visibilityOf(component),
     recurrence: rule,
@@ -749,7 +787,94 @@ function toDraft(component: Component, fileZones: FileZones, defaultZone: string
     ...(reminders.length === 0 ? {} : { reminders }),
     ...(isTransparent(component) ? { transparent: true } : {}),
   };
-  return { draft, zones, classWritten: classOf(component) !== null };
+  return { draft, zones, classWritten: classOf(component) !== null, left, changed };
+}
+
+/**
+ * The title and description of an event from its SUMMARY and DESCRIPTION, made fit for an
+ * event: no SUMMARY (or a blank one) is `(untitled)`; a title is one line, so line breaks in it become
+ * spaces; one longer than an event's title may be ({@link TITLE_MAX_LENGTH}) is shortened,
+ * ending in `…`, and the whole of it begins the description (when both fit there), so no
+ * word of it is lost. What was changed is said in `changed`.
+ */
+function titleAndDescription(
+  summary: string | null,
+  description: string,
+  changed: string[],
+): { title: string; description: string } {
+  let title = summary?.trim() ?? '';
+  if (title === '') return { title: '(untitled)', description };
+  if (/[\t\r\n\u0085\u2028\u2029]/.test(title)) {
+    title = title.replace(/\s*[\t\r\n\u0085\u2028\u2029]+\s*/g, ' ');
+    changed.push('its title is on several lines (or has tabs); it is kept on one line');
+  }
+  if (title.length <= TITLE_MAX_LENGTH) return { title, description };
+  let cut = TITLE_MAX_LENGTH - 1;
+  // Never half of a character written as two UTF-16 units.
+  const last = title.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
+  const whole = title;
+  title = `${whole.slice(0, cut).trimEnd()}…`;
+  const joined = description.trim() === '' ? whole : `${whole}\n\n${description}`;
+  if (joined.trim().length <= DESCRIPTION_MAX_LENGTH) {
+    changed.push(
+      `its title has ${whole.length} characters, more than the ${TITLE_MAX_LENGTH} a title may have: it is shortened, and the whole title begins the description`,
+    );
+    return { title, description: joined };
+  }
+  changed.push(
+    `its title has ${whole.length} characters, more than the ${TITLE_MAX_LENGTH} a title may have: it is shortened (the description has no room left for the whole title)`,
+  );
+  return { title, description };
+}
+
+/** How many attendees a report names before saying how many more there are. */
+const ATTENDEES_NAMED = 3;
+
+/** The address of a CAL-ADDRESS property (ORGANIZER, ATTENDEE), without `mailto:`. */
+function addressOf(property: Property): string {
+  const value = property.getFirstValue();
+  return typeof value === 'string' ? value.replace(/^mailto:/i, '').trim() : '';
+}
+
+/**
+ * The ATTENDEEs of a VEVENT, which an import does not keep — it puts the event in the
+ * importer's agenda alone and invites nobody: the file's people are not (known to be)
+ * Agenda's users, and their answers are not the importer's to give — said as one part
+ * left out, naming the first few. The organizer's own ATTENDEE (Google, Exchange and
+ * Agenda list the organizer among the attendees) is not one of them: whoever imports the
+ * event is its organizer.
+ */
+function attendeesLeftOut(component: Component): { component: string; reason: string }[] {
+  const organizer = component.getFirstProperty('organizer');
+  const organizerAddress = organizer === null ? '' : addressOf(organizer).toLowerCase();
+  const attendees = component
+    .getAllProperties('attendee')
+    .filter((property) => {
+      const address = addressOf(property).toLowerCase();
+      return address === '' || address !== organizerAddress;
+    })
+    .map((property) => {
+      const address = addressOf(property);
+      const name = property.getParameter('cn');
+      return withoutInvisibleCharacters(
+        typeof name === 'string' && name !== '' && name !== address
+          ? `${name} <${address}>`
+          : address,
+      );
+    });
+  if (attendees.length === 0) return [];
+  const named = attendees.slice(0, ATTENDEES_NAMED).join(', ');
+  const more =
+    attendees.length > ATTENDEES_NAMED ? ` and ${attendees.length - ATTENDEES_NAMED} more` : '';
+  const people = attendees.length === 1 ? 'its attendee' : `its ${attendees.length} attendees`;
+  const are = attendees.length === 1 ? 'is' : 'are';
+  return [
+    {
+      component: 'ATTENDEE',
+      reason: `${people} (${named}${more}) ${are} not kept: an import puts the event in your agenda alone and invites nobody`,
+    },
+  ];
 }
 
 /**
@@ -774,43 +899,80 @@ function visibilityOf(component: Component): Visibility {
   return VISIBILITY_OF[value] ?? 'busy';
 }
 
+/** The reminders of a VEVENT's alarms, and why each alarm left out was. */
+interface Alarms {
+  readonly minutes: number[];
+  readonly left: string[];
+}
+
 /**
  * The reminders of a VEVENT's VALARMs, as minutes before its start: a TRIGGER that is a
- * duration before (or at) the start, or a date-time before the start. Alarms relative to
- * the end, after the start, `ACTION:NONE` (Apple's placeholder) or unreadable are left out,
- * as are those earlier than `MAX_REMINDER_MINUTES`; a part of a minute counts as a whole
- * one (early rather than late); the first `MAX_REMINDERS` distinct ones are kept. A file's
- * alarms never cost it its event.
+ * duration before (or at) the start, or a date-time before the start, whatever the ACTION
+ * (a reminder is announced by `agenda watch`, however the file wanted it given). Alarms
+ * relative to the end, after the start, without TRIGGER or unreadable are left out, as are
+ * those earlier than `MAX_REMINDER_MINUTES`; a part of a minute counts as a whole one (early
+ * rather than late); of the distinct ones the `MAX_REMINDERS` nearest to the start are kept.
+ * Each alarm left out is said, but for `ACTION:NONE`, Apple's way of writing that there is
+ * no alarm. A file's alarms never cost it its event.
  */
 function remindersOf(
   component: Component,
   start: Millis,
   zones: EventZones,
   defaultZone: string,
-): number[] {
+): Alarms {
   const minutes = new Set<number>();
+  const left: string[] = [];
   for (const alarm of component.getAllSubcomponents('valarm')) {
     if (textValue(alarm, 'action')?.toUpperCase() === 'NONE') continue;
     const trigger = alarm.getFirstProperty('trigger');
-    if (trigger === null) continue;
+    if (trigger === null) {
+      left.push('it has no TRIGGER, so nothing says when it would go off');
+      continue;
+    }
     const value: unknown = trigger.getFirstValue();
     let before: number | undefined;
     if (value instanceof ICAL.Duration) {
       const related = trigger.getParameter('related');
-      if (typeof related === 'string' && related.toUpperCase() === 'END') continue;
+      if (typeof related === 'string' && related.toUpperCase() === 'END') {
+        left.push(
+          `it goes off relative to the end (${value.toString()}); reminders come before the start`,
+        );
+        continue;
+      }
       const seconds = value.toSeconds();
       if (seconds <= 0) before = Math.ceil(-seconds / 60);
     } else if (value instanceof ICAL.Time) {
       try {
         const at = place(value, tzidOf(trigger), zones, defaultZone).instant;
         if (at <= start) before = Math.ceil((start - at) / TIME.MINUTE);
-      } catch {
+      } catch (error) {
+        left.push(
+          `its TRIGGER cannot be read (${error instanceof Error ? error.message : String(error)})`,
+        );
         continue;
       }
+    } else {
+      left.push('its TRIGGER is neither a duration nor a date-time');
+      continue;
     }
-    if (before !== undefined && before <= MAX_REMINDER_MINUTES) minutes.add(before);
+    if (before === undefined) {
+      left.push('it goes off after the start; reminders come before it');
+    } else if (before > MAX_REMINDER_MINUTES) {
+      left.push(
+        `it goes off ${before} minutes before the start, earlier than a reminder may (4 weeks)`,
+      );
+    } else {
+      minutes.add(before);
+    }
   }
-  return [...minutes].sort((a, b) => a - b).slice(0, MAX_REMINDERS);
+  const kept = [...minutes].sort((a, b) => a - b);
+  for (const dropped of kept.slice(MAX_REMINDERS)) {
+    left.push(
+      `an event keeps at most ${MAX_REMINDERS} reminders, the nearest to its start; this one (${dropped} minutes before) is further`,
+    );
+  }
+  return { minutes: kept.slice(0, MAX_REMINDERS), left };
 }
 
 /**
@@ -1093,14 +1255,21 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
 
   const events: ImportedEvent[] = [];
   const skipped: SkippedComponent[] = [];
+  const changed: ChangedComponent[] = [];
   const derived = new Set<string>();
   const series = new Map<string, ImportedSeries>();
   const changes: ChangedOccurrence[] = [];
   for (const { component, zones } of entries) {
     const name = component.name.toUpperCase();
     const uid = uidOf(component);
-    const skip = (reason: string) =>
-      skipped.push({ component: name, uid, summary: visibleText(component, 'summary'), reason });
+    const summary = visibleText(component, 'summary');
+    const skip = (reason: string) => skipped.push({ component: name, uid, summary, reason });
+    // What an imported component had left out or changed, under the UID it is imported with.
+    const report = (read: ReadEvent, as: string | null) => {
+      for (const part of read.left) skipped.push({ ...part, uid: as, summary });
+      for (const reason of read.changed)
+        changed.push({ component: name, uid: as, summary, reason });
+    };
     if (name !== 'VEVENT') {
       skip('only events (VEVENT) are imported');
       continue;
@@ -1117,7 +1286,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
     }
     if (isChangedOccurrence(component)) {
       // Read once every series is: an occurrence may come before its series in the file.
-      changes.push({ component, zones, uid, skip });
+      changes.push({ component, zones, uid, skip, report: (read) => report(read, uid) });
       continue;
     }
     if (uid !== null && versions.get(uid) !== component) {
@@ -1133,6 +1302,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       if (uid !== null) {
         series.set(uid, { draft, details, zones: read.zones });
         events.push({ uid, draft });
+        report(read, uid);
         continue;
       }
       // Digested as imports read a VEVENT without CLASS before its default was PUBLIC (busy),
@@ -1144,6 +1314,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       }
       derived.add(digest);
       events.push({ uid: digest, draft });
+      report(read, digest);
     } catch (error) {
       skip(
         error instanceof Unsupported || error instanceof AgendaError
@@ -1160,10 +1331,11 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   );
   return {
     events: events.map((e) => {
-      const changed = occurrences.get(e.uid);
-      return changed === undefined ? e : { ...e, occurrences: changed };
+      const ofSeries = occurrences.get(e.uid);
+      return ofSeries === undefined ? e : { ...e, occurrences: ofSeries };
     }),
     skipped,
+    changed,
   };
 }
 
@@ -1180,6 +1352,8 @@ interface ChangedOccurrence {
   readonly zones: FileZones;
   readonly uid: string | null;
   readonly skip: (reason: string) => void;
+  /** Reports what the occurrence, once kept, had left out or changed. */
+  readonly report: (read: ReadEvent) => void;
 }
 
 /**
@@ -1202,6 +1376,8 @@ function occurrencesBySeries(
     readonly change: ChangedOccurrence;
     readonly sequence: number;
     readonly occurrence: ImportedOccurrenceDraft;
+    /** How it read, for the report once it is kept; none for a cancelled one. */
+    readonly read?: ReadEvent;
   }
   const chosen = new Map<string, Map<Millis, Version>>();
   for (const change of changes) {
@@ -1252,12 +1428,13 @@ function occurrencesBySeries(
         );
       }
       let occurrence: ImportedOccurrenceDraft;
+      let read: ReadEvent | undefined;
       if (isCancelled(component)) {
         occurrence = { occurrenceStart: start, cancelled: true };
       } else {
-        const { draft } = toDraft(component, zones, details.timeZone);
-        validateEventDraft(draft);
-        occurrence = { occurrenceStart: start, draft };
+        read = toDraft(component, zones, details.timeZone);
+        validateEventDraft(read.draft);
+        occurrence = { occurrenceStart: start, draft: read.draft };
       }
       const ofSeries = chosen.get(uid) ?? new Map<Millis, Version>();
       chosen.set(uid, ofSeries);
@@ -1272,7 +1449,12 @@ function occurrencesBySeries(
       held?.change.skip(replaces);
       // Deleted and set again, so that the later version takes its place in file order.
       ofSeries.delete(start);
-      ofSeries.set(start, { change, sequence, occurrence });
+      ofSeries.set(start, {
+        change,
+        sequence,
+        occurrence,
+        ...(read === undefined ? {} : { read }),
+      });
     } catch (error) {
       skip(
         error instanceof Unsupported || error instanceof AgendaError
@@ -1285,7 +1467,7 @@ function occurrencesBySeries(
   let left = budget;
   for (const [uid, ofSeries] of chosen) {
     const kept: ImportedOccurrenceDraft[] = [];
-    for (const { change, occurrence } of ofSeries.values()) {
+    for (const { change, occurrence, read } of ofSeries.values()) {
       if (kept.length >= MAX_IMPORTED_OCCURRENCES_PER_SERIES) {
         change.skip(
           `its series has more than ${MAX_IMPORTED_OCCURRENCES_PER_SERIES} changed or cancelled occurrences in the file, the most one series may bring; this one keeps its planned time`,
@@ -1296,6 +1478,7 @@ function occurrencesBySeries(
         );
       } else {
         kept.push(occurrence);
+        if (read !== undefined) change.report(read);
         left--;
       }
     }

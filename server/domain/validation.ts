@@ -173,12 +173,16 @@ export function validateDescription(value: string | undefined): string {
   });
 }
 
+/**
+ * A location: up to 500 characters, on several lines if need be (an address, as calendar
+ * apps write one: a place's name, then its street, then its town).
+ */
 export function validateLocation(value: string | undefined): string {
   if (value === undefined) return '';
   return validateText(value, 'location', {
     max: LOCATION_MAX_LENGTH,
     required: false,
-    multiline: false,
+    multiline: true,
   });
 }
 

@@ -194,7 +194,7 @@ test('Outlook 2010: "(UTC-03:00) Brasília" is America/Sao_Paulo, a monthly meet
 
 test('a Windows zone whose VTIMEZONE in the file disagrees with its IANA zone: the file is followed, a series that cannot be is skipped saying where they differ', (t) => {
   // Brazil ended daylight saving in 2019; this Outlook still defines it.
-  const { events, skipped } = importICalendar(fixture('outlook-2010-stale-brasilia.ics'), {
+  const { events, skipped, changed } = importICalendar(fixture('outlook-2010-stale-brasilia.ics'), {
     defaultTimeZone: 'UTC',
   });
   t.deepEqual(
@@ -205,6 +205,15 @@ test('a Windows zone whose VTIMEZONE in the file disagrees with its IANA zone: t
       // In November the file says UTC-02:00: its author's Outlook showed 10:00 there.
       ['Spring review', at('2025-11-20T12:00:00Z'), 'UTC'],
     ],
+  );
+  // The event placed by the file's definition is reported as changed: it lost its zone.
+  t.deepEqual(
+    changed.map((c) => [c.uid, c.summary]),
+    [['stale-brasilia-2', 'Spring review']],
+  );
+  t.regex(
+    changed[0]?.reason ?? '',
+    /on 2025-11-20 the file's definition is at UTC-0200, America\/Sao_Paulo at UTC-0300: its times follow the file's definition, and it is kept in UTC$/,
   );
   t.is(skipped.length, 1);
   t.is(skipped[0]?.summary, 'Weekly call');
@@ -459,4 +468,128 @@ test('Google holidays (TRANSP:TRANSPARENT) take no time: no conflicts, free in f
   });
   t.false(opaque.ok);
   if (!opaque.ok) t.is(opaque.error.code, 'conflict');
+});
+
+const LONG_TITLE =
+  'Quarterly planning with the product, design, engineering, data, support and marketing teams to agree the roadmap for the next quarter, review the results of the last one, and decide who owns each of the twelve initiatives we will present to the board in October';
+
+test('Google: a title over 200 characters is shortened, its whole text beginning the description; attendees and an alarm after the end are reported as left out', async (t) => {
+  const { events, skipped, changed } = importICalendar(fixture('google-long-title-attendees.ics'), {
+    defaultTimeZone: 'Europe/Madrid',
+  });
+  const uid = '2n4p6r8t0v2x4z6b8d0f2h4j6l@google.com';
+  t.is(LONG_TITLE.length, 261);
+  const draft = events[0]?.draft;
+  t.is(draft?.title, `${LONG_TITLE.slice(0, 199).trimEnd()}…`);
+  t.true((draft?.title.length ?? 0) <= 200);
+  t.is(
+    draft?.description,
+    `${LONG_TITLE}\n\nBring last quarter's numbers.\nAgenda in the shared folder.`,
+  );
+  // An e-mail alarm a day before and a display one 10 minutes before are reminders.
+  t.deepEqual(draft?.reminders, [10, 1440]);
+  t.deepEqual(
+    changed.map((c) => [c.component, c.uid, c.reason]),
+    [
+      [
+        'VEVENT',
+        uid,
+        'its title has 261 characters, more than the 200 a title may have: it is shortened, and the whole title begins the description',
+      ],
+    ],
+  );
+  t.deepEqual(
+    skipped.map((s) => [s.component, s.uid, s.summary, s.reason]),
+    [
+      [
+        'VALARM',
+        uid,
+        LONG_TITLE,
+        'it goes off relative to the end (PT5M); reminders come before the start',
+      ],
+      [
+        'ATTENDEE',
+        uid,
+        LONG_TITLE,
+        // The organizer's own ATTENDEE is not among them: the importer organizes the event.
+        'its 4 attendees (Bo Lind <bo@example.com>, cy@example.com, Dee Okafor <dee@example.com> and 1 more) are not kept: an import puts the event in your agenda alone and invites nobody',
+      ],
+    ],
+  );
+  const c = await aliceAlone();
+  const { outcome } = importText(c, fixture('google-long-title-attendees.ics'), 'Europe/Madrid');
+  t.deepEqual(outcome.failed, []);
+  t.is(
+    c.read('alice', { type: 'event.show', eventId: outcome.events[0]?.id ?? '' }).event.title,
+    draft?.title ?? '',
+  );
+  // Again: the same shortened title, so nothing changes.
+  t.deepEqual(
+    importText(c, fixture('google-long-title-attendees.ics'), 'Europe/Madrid').outcome.events.map(
+      (e) => e.action,
+    ),
+    ['unchanged'],
+  );
+});
+
+test('a title on several lines is kept on one, reported; a blank one is (untitled)', (t) => {
+  const { events, changed } = importICalendar(
+    [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//Tests//EN',
+      'BEGIN:VEVENT',
+      'UID:lines',
+      'DTSTART:20250602T090000Z',
+      'DURATION:PT1H',
+      'SUMMARY:Review\\n  the budget',
+      'END:VEVENT',
+      'BEGIN:VEVENT',
+      'UID:blank',
+      'DTSTART:20250602T110000Z',
+      'DURATION:PT1H',
+      'SUMMARY: ',
+      'END:VEVENT',
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n'),
+    { defaultTimeZone: 'UTC' },
+  );
+  t.deepEqual(
+    events.map((e) => e.draft.title),
+    ['Review the budget', '(untitled)'],
+  );
+  t.deepEqual(
+    changed.map((c) => [c.uid, c.reason]),
+    [['lines', 'its title is on several lines (or has tabs); it is kept on one line']],
+  );
+});
+
+test('Apple: a LOCATION on several lines (an address) is kept with its line breaks; an AUDIO alarm is a reminder, ACTION:NONE no alarm', async (t) => {
+  const { events, skipped, changed } = importICalendar(fixture('apple-location-lines.ics'), {
+    defaultTimeZone: 'UTC',
+  });
+  t.deepEqual(skipped, []);
+  t.deepEqual(changed, []);
+  t.is(
+    events[0]?.draft.location,
+    'Apple Park Visitor Center\n10600 N Tantau Ave, Cupertino CA 95014, United States',
+  );
+  t.deepEqual(events[0]?.draft.reminders, [30]);
+  const c = await aliceAlone();
+  const { outcome } = importText(c, fixture('apple-location-lines.ics'), 'UTC');
+  t.deepEqual(outcome.failed, []);
+  t.is(
+    c.read('alice', { type: 'event.show', eventId: outcome.events[0]?.id ?? '' }).event.location,
+    'Apple Park Visitor Center\n10600 N Tantau Ave, Cupertino CA 95014, United States',
+  );
+  // And back out as one escaped LOCATION.
+  const { ics } = c.read('alice', { type: 'agenda.export' });
+  t.true(
+    ics
+      .replace(/\r\n[ \t]/g, '')
+      .includes(
+        '\r\nLOCATION:Apple Park Visitor Center\\n10600 N Tantau Ave\\, Cupertino CA 95014\\, United States\r\n',
+      ),
+  );
 });
