@@ -64,6 +64,11 @@ export const eventFieldFlags = {
     helpValue: '<duration>',
     multiple: true,
   }),
+  free: Flags.boolean({
+    description:
+      'Show it as free: it takes none of your time, so it never conflicts and leaves you free when others look for free time (a holiday, a reminder). --no-free makes it busy again.',
+    allowNo: true,
+  }),
   'allow-conflict': allowConflictFlag,
 };
 

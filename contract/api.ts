@@ -120,6 +120,12 @@ const eventFields = {
    * On an update the list replaces the event's; `[]` removes them.
    */
   reminders: z.array(z.number()).max(100).optional(),
+  /**
+   * Shown as free: the event takes no time from its attendees, so it neither conflicts nor
+   * makes anyone busy (a holiday, a reminder to oneself; iCalendar's TRANSP:TRANSPARENT).
+   * Default false; on an update, absent keeps what the event has.
+   */
+  transparent: z.boolean().optional(),
 };
 
 /**
@@ -149,6 +155,7 @@ export const UpdateEventRequest = z.strictObject({
   repeat: text(500).nullable().optional(),
   timeZone: eventFields.timeZone,
   reminders: eventFields.reminders,
+  transparent: eventFields.transparent,
   with: z.array(username).max(200).optional(),
   allowConflict: z.boolean().optional(),
 });
@@ -274,8 +281,17 @@ export interface ImportAnswer {
     readonly uid: string | null;
     readonly error: { code: string; message: string };
   }[];
-  /** Components of the file that Agenda does not support, with the reason. */
+  /**
+   * Components of the file that Agenda does not support, with the reason; and parts of the
+   * events imported that are not kept (their VALARMs that make no reminder, their
+   * ATTENDEEs), each under its event's UID.
+   */
   readonly skipped: readonly { readonly uid: string | null; readonly reason: string }[];
+  /**
+   * Events imported otherwise than the file has them, with how and why (a title too long,
+   * shortened). Absent from servers that did not say.
+   */
+  readonly changed?: readonly { readonly uid: string | null; readonly reason: string }[];
 }
 export interface ImportedEventAnswer {
   readonly uid: string;

@@ -60,6 +60,11 @@ export interface EventView {
    * --remind`), ascending; absent when the event has none.
    */
   readonly reminders?: readonly number[];
+  /**
+   * Present (true) when the event is shown as free: it takes no time from its attendees, so
+   * it neither conflicts nor makes anyone busy (iCalendar's TRANSP:TRANSPARENT).
+   */
+  readonly transparent?: true;
 }
 
 /** Someone else's event the viewer may not see: when, and nothing else. */

@@ -17,7 +17,7 @@ import type { ViewContext } from '../ui/views.js';
 export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
   static override summary = 'Import the events of an iCalendar (.ics) file into your agenda.';
   static override description =
-    'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed. Ctrl-C sends no further request and stops once those in flight are answered; twice, at once.';
+    'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support, and parts of events it does not keep (alarms that make no reminder, attendees), are skipped and listed, and what is kept otherwise than the file has it (a title too long, shortened) is listed as changed. Ctrl-C sends no further request and stops once those in flight are answered; twice, at once.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> calendar.ics',
     '<%= config.bin %> <%= command.id %> export-from-google.ics --allow-conflict --json',
@@ -115,6 +115,10 @@ function renderImport(answer: ImportAnswer, context: ViewContext): string {
   for (const failure of answer.failed) {
     const what = failure.uid === null ? `event #${failure.index + 1}` : printable(failure.uid);
     lines.push(palette.red(`not imported: ${what}: ${printableLines(failure.error.message)}`));
+  }
+  for (const changed of answer.changed ?? []) {
+    const what = changed.uid === null ? '(no uid)' : printable(changed.uid);
+    lines.push(palette.yellow(`changed: ${what}: ${printableLines(changed.reason)}`));
   }
   for (const skipped of answer.skipped) {
     const what = skipped.uid === null ? '(no uid)' : printable(skipped.uid);

@@ -116,6 +116,7 @@ export async function importInChunks(
   const events: ImportAnswer['events'][number][] = [];
   const failed: ImportAnswer['failed'][number][] = [];
   const skipped: ImportAnswer['skipped'][number][] = [];
+  const changed: NonNullable<ImportAnswer['changed']>[number][] = [];
   let decided = 0;
   let done = 0;
   let abandoned = 0;
@@ -133,7 +134,7 @@ export async function importInChunks(
   }
   const report = () => options.onProgress?.({ done, total: split.events });
   const finish = (stoppedBy: ChunkedImport['stoppedBy']): ChunkedImport => ({
-    answer: { events, failed, skipped },
+    answer: { events, failed, skipped, changed },
     progress: { done, total: split.events },
     abandonedEvents: abandoned,
     stoppedBy,
@@ -189,6 +190,7 @@ export async function importInChunks(
     events.push(...answer.events);
     failed.push(...answer.failed.map((f) => ({ ...f, index: f.index + decided })));
     skipped.push(...answer.skipped);
+    changed.push(...(answer.changed ?? []));
     decided += answer.events.length + answer.failed.length;
     done += chunk.events;
     report();

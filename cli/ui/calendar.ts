@@ -123,10 +123,14 @@ export function timeOnDay(event: EventView, day: DateTime, zone: string): string
   return start.toFormat('HH:mm');
 }
 
-/** A span of time as a list shows it: `09:00–09:15`, `09:00 → Wed 4 Mar 18:00`, `all day`. */
+/**
+ * A span of time as a list shows it: `09:00–09:15`, `09:00 → Wed 4 Mar 18:00`, `all day`,
+ * and an instant (an event that ends when it starts) as its time alone, `17:00`.
+ */
 export function spanText(event: EventView, zone: string): string {
   const start = at(event.start, zone);
   const end = at(event.end, zone);
+  if (end.toMillis() === start.toMillis()) return start.toFormat('HH:mm');
   if (isAllDay(start, end)) {
     const days = Math.round(end.diff(start, 'days').days);
     return days === 1 ? 'all day' : `${days} days`;
@@ -530,7 +534,8 @@ export function renderDayList(
     {
       key: 'where',
       header: 'WHERE',
-      text: (r) => r.event.location,
+      // An address on several lines, on one: `Room 4, Main St 1`.
+      text: (r) => r.event.location.split(/\s*\n\s*/).join(', '),
       truncate: true,
       minWidth: 5,
     },

@@ -43,10 +43,14 @@ export function formatInstant(iso: string, context: ViewContext): string {
   return dayAndTime(instant(iso, context), context.now);
 }
 
-/** `Mon 2 Mar 09:00–10:00`, or both ends in full when they fall on different days. */
+/**
+ * `Mon 2 Mar 09:00–10:00`, or both ends in full when they fall on different days, or
+ * `Mon 2 Mar 17:00` alone for an instant (it ends when it starts).
+ */
 export function formatSpan(startIso: string, endIso: string, context: ViewContext): string {
   const start = instant(startIso, context);
   const end = instant(endIso, context);
+  if (end.toMillis() === start.toMillis()) return dayAndTime(start, context.now);
   if (start.hasSame(end, 'day'))
     return `${dayAndTime(start, context.now)}–${end.toFormat('HH:mm')}`;
   return `${dayAndTime(start, context.now)} → ${dayAndTime(end, context.now)}`;
@@ -236,6 +240,7 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
   ];
   if (event.group !== null) rows.push(['group', event.group]);
   rows.push(['visibility', event.visibility]);
+  if (event.transparent === true) rows.push(['shows as', 'free (takes none of your time)']);
   if (event.recurrence !== null) {
     rows.push([
       'repeats',
@@ -248,7 +253,8 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
       event.exceptions.map((start) => dayAndTime(instant(start, context), context.now)).join(', '),
     ]);
   }
-  if (event.location !== '') rows.push(['location', event.location]);
+  // A location may take several lines (an address, as calendar apps write one).
+  if (event.location !== '') rows.push(['location', printableLines(event.location)]);
   if (event.description !== '') rows.push(['description', printableLines(event.description)]);
   if (event.reminders !== undefined && event.reminders.length > 0) {
     rows.push(['reminders', event.reminders.map(describeReminder).join(', ')]);

@@ -4,6 +4,9 @@
  * Viewer V may see user U's agenda only if V = U or they share a group. U's agenda is U's
  * commitments (accepted, not cancelled). Each occurrence is shown in full when
  * {@link canSeeDetails}, otherwise as a busy block — start, end, `busy: true`, nothing else.
+ * An event shown as free (transparent) keeps no one busy: it is shown to those who may see
+ * its details, marked `transparent`, and not at all to the others, for whom a busy block
+ * would say U is busy when U is not.
  */
 import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
 import { Internal } from '../../contract/errors.js';
@@ -108,7 +111,7 @@ export interface AgendaQuery {
 /** What an agenda needs of an event to place its occurrences and to choose what it shows. */
 export type AgendaEvent = Pick<
   CalendarEvent,
-  'id' | 'start' | 'end' | 'timeZone' | 'recurrence' | 'visibility'
+  'id' | 'start' | 'end' | 'timeZone' | 'recurrence' | 'visibility' | 'transparent'
 >;
 
 /** An event in a target's agenda. */
@@ -318,14 +321,21 @@ function agendaOf(
 ): PlacedEntry[] {
   const commitments = byOwner.get(owner);
   if (commitments === undefined) return [];
+  const seesDetails = detailsRule(context.groups, viewer, owner);
   const occurrences: Occurrence[] = [];
-  for (const { event } of commitments.values()) {
-    for (const o of expandOccurrences(event, window)) occurrences.push(o);
+  const blocking: Occurrence[] = [];
+  for (const { event, viewerAttends } of commitments.values()) {
+    const free = event.transparent === true;
+    // Free time the viewer may not look into is not shown at all (see the module comment).
+    if (free && !seesDetails(event, viewerAttends)) continue;
+    for (const o of expandOccurrences(event, window)) {
+      occurrences.push(o);
+      if (!free) blocking.push(o);
+    }
   }
   // An occurrence is its own key: start, end, event id.
   occurrences.sort(compareOccurrenceKeys);
-  const conflicting = conflictingSubset(occurrences, occurrences);
-  const seesDetails = detailsRule(context.groups, viewer, owner);
+  const conflicting = conflictingSubset(blocking, blocking);
   return occurrences.map((occurrence) => {
     const { event, viewerAttends } = commitments.get(occurrence.eventId) as AgendaCommitment;
     const key = { start: occurrence.start, end: occurrence.end, eventId: occurrence.eventId };

@@ -1,9 +1,10 @@
 /**
  * Who attends what. A user's *commitments* are the events they have accepted that are not
- * cancelled: exactly the events that fill their agenda, can conflict, and make them busy.
+ * cancelled: exactly the events that fill their agenda. Those of them that take time
+ * ({@link blocksTime}) are the ones that can conflict and make them busy.
  */
 import { NotFound } from '../../contract/errors.js';
-import type { Attendee, EventRecord, EventStatus, Username } from './types.js';
+import type { Attendee, CalendarEvent, EventRecord, EventStatus, Username } from './types.js';
 
 /** The user's row in the event's attendee list, if they are on it. */
 export function attendeeOf(record: EventRecord, username: Username): Attendee | undefined {
@@ -23,6 +24,27 @@ export function commitmentsOf(username: Username, records: readonly EventRecord[
     seen.add(r.event.id);
     return true;
   });
+}
+
+/**
+ * Whether an event takes up its attendees' time: it lasts some time and is not transparent
+ * (shown as free: iCalendar's TRANSP:TRANSPARENT, a holiday or a reminder to oneself). An
+ * instant (an event that ends when it starts: a deadline, what RFC 5545 makes of a DTSTART
+ * without DTEND) overlaps nothing. Either way it never conflicts, never makes anyone busy
+ * and never is refused for what is already in the agenda — whatever lies around it — though
+ * it is in the agenda as any event is. Every conflict check, conflict flag and free-time
+ * query asks this.
+ */
+export function blocksTime(event: Pick<CalendarEvent, 'start' | 'end' | 'transparent'>): boolean {
+  return event.transparent !== true && event.end > event.start;
+}
+
+/** The user's commitments among `records` that take up their time ({@link blocksTime}). */
+export function busyCommitmentsOf(
+  username: Username,
+  records: readonly EventRecord[],
+): EventRecord[] {
+  return commitmentsOf(username, records).filter((r) => blocksTime(r.event));
 }
 
 /**

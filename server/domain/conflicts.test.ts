@@ -108,6 +108,26 @@ test('the conflicts report lists overlapping pairs with the overlap', (t) => {
   });
 });
 
+test('events that take no time, instants and transparent ones, conflict with nothing', (t) => {
+  const start = at('2025-06-02T09:00:00Z');
+  const meeting = record(event({ id: 'meeting', start, end: start + 3_600_000 }));
+  const instant = event({ id: 'instant', start: start + 1_800_000, end: start + 1_800_000 });
+  const free = event({ id: 'free', start, end: start + 3_600_000, transparent: true });
+  for (const candidate of [instant, free]) {
+    t.deepEqual(findConflicts(candidate, 'alice', [meeting], now), [], candidate.id);
+    // Nor is anything in their way, however it lies.
+    t.deepEqual(findConflicts(meeting.event, 'alice', [record(candidate)], now), [], candidate.id);
+  }
+  const window = { from: start - 3_600_000, to: start + 7_200_000 };
+  t.deepEqual(
+    conflictsFor(
+      { actor: 'alice', ...window },
+      { events: [meeting, record(instant), record(free)] },
+    ),
+    [],
+  );
+});
+
 // ---------------------------------------------------------------------------------------
 // The commitment index of an import
 
@@ -123,15 +143,19 @@ const RULES = [
   'FREQ=WEEKLY;INTERVAL=2;UNTIL=20251201T000000Z',
 ];
 
-/** A random event: one-off or recurring, short or long, in a zone with DST changes or not. */
+/**
+ * A random event: one-off or recurring, short or long (or an instant), in a zone with DST
+ * changes or not, now and then transparent (shown as free).
+ */
 const anEvent = fc.record({
   startMinute: fc.integer({ min: -60 * 24 * 30, max: 60 * 24 * 400 }),
   minutes: fc.oneof(
     fc.integer({ min: 15, max: 240 }),
-    fc.constantFrom(24 * 60, 2 * 24 * 60, 5 * 24 * 60),
+    fc.constantFrom(0, 24 * 60, 2 * 24 * 60, 5 * 24 * 60),
   ),
   rule: fc.constantFrom(...RULES),
   zone: fc.constantFrom('UTC', 'Europe/Madrid', 'America/New_York'),
+  transparent: fc.constantFrom(false, false, false, true),
 });
 type RandomEvent = typeof anEvent extends fc.Arbitrary<infer T> ? T : never;
 
@@ -145,6 +169,7 @@ function eventOf(id: string, spec: RandomEvent, fields: Partial<CalendarEvent> =
       end: start + spec.minutes * 60_000,
       timeZone: spec.zone,
       recurrence: spec.rule,
+      transparent: spec.transparent,
     });
     return event({ id, ...details, ...fields });
   } catch {

@@ -1,13 +1,14 @@
 /**
  * Conflicts. Two events conflict for a user when both are commitments of that user
- * (accepted, not cancelled) and an occurrence of one overlaps an occurrence of the other,
- * intervals being half-open: `[9:00, 10:00)` and `[10:00, 11:00)` do not conflict.
+ * (accepted, not cancelled) that take time ({@link blocksTime}) and an occurrence of one
+ * overlaps an occurrence of the other, intervals being half-open: `[9:00, 10:00)` and
+ * `[10:00, 11:00)` do not conflict, and an instant (`[9:30, 9:30)`) conflicts with nothing.
  * Recurring series are compared occurrence by occurrence over a bounded window
  * ({@link conflictWindow}).
  */
 import { Conflict, Internal } from '../../contract/errors.js';
 import type { ConflictingEvent } from '../../contract/errors.js';
-import { commitmentsOf } from './attendance.js';
+import { blocksTime, busyCommitmentsOf } from './attendance.js';
 import { compareText } from './decisions.js';
 import { CONFLICT_HORIZON_MS, MAX_REPORTED_CONFLICTS, TIME } from '../../contract/limits.js';
 import {
@@ -119,10 +120,11 @@ export function findConflicts(
   records: readonly EventRecord[],
   now: Millis,
 ): ConflictingEvent[] {
+  if (!blocksTime(candidate)) return [];
   const window = conflictWindow(candidate, now);
   const mine = expandOccurrences(candidate, window);
   if (mine.length === 0) return [];
-  const others = commitmentsOf(username, records).filter((r) => r.event.id !== candidate.id);
+  const others = busyCommitmentsOf(username, records).filter((r) => r.event.id !== candidate.id);
   const byId = new Map(others.map((r) => [r.event.id, r.event]));
   const found = new Map<string, ConflictingEvent>();
   for (const [, theirs] of overlappingPairs(mine, occurrencesIn(others, window))) {
@@ -146,13 +148,19 @@ function inConflictOrder(conflicts: Iterable<ConflictingEvent>): ConflictingEven
 
 /**
  * The subset of `occurrences` that overlap an occurrence of a different event among
- * `commitments` — the `conflict` flag of lists.
+ * `commitments` — the `conflict` flag of lists. Both lists hold only occurrences of events
+ * that take time ({@link blocksTime}: callers leave transparent ones out); instants among
+ * them, which overlap nothing, are passed over.
  */
 export function conflictingSubset<T extends Occurrence>(
   occurrences: readonly T[],
   commitments: readonly Occurrence[],
 ): Set<T> {
-  return new Set(overlappingPairs(occurrences, commitments).map(([mine]) => mine));
+  return new Set(
+    overlappingPairs(occurrences.filter(blocksTime), commitments.filter(blocksTime)).map(
+      ([mine]) => mine,
+    ),
+  );
 }
 
 export interface ConflictsQuery {
@@ -217,7 +225,7 @@ function conflictsIn(
   window: Interval,
   context: ConflictsContext,
 ): Array<{ key: ConflictKey; view: ConflictView }> {
-  const commitments = commitmentsOf(actor, context.events);
+  const commitments = busyCommitmentsOf(actor, context.events);
   const byId = new Map(commitments.map((r) => [r.event.id, r.event]));
   const found: Array<{ key: ConflictKey; view: ConflictView }> = [];
   for (const pair of overlappingPairsWithin(occurrencesIn(commitments, window))) {
@@ -379,7 +387,7 @@ function reachOf(event: Series): Millis {
  */
 export type CommittedEvent = Pick<
   CalendarEvent,
-  'id' | 'title' | 'start' | 'end' | 'timeZone' | 'recurrence'
+  'id' | 'title' | 'start' | 'end' | 'timeZone' | 'recurrence' | 'transparent'
 >;
 
 /**
@@ -411,7 +419,8 @@ export class CommitmentIndex {
    * @param username whose commitments these are.
    * @param windows the conflict windows of the candidates to check (any order, overlapping or not).
    * @param commitments the user's commitments (accepted, not cancelled) that may reach into
-   *   the windows; more is harmless, fewer is a bug. Repeated ids count once.
+   *   the windows; more is harmless, fewer is a bug. Repeated ids count once; those that take
+   *   no time ({@link blocksTime}) are left out.
    */
   constructor(
     readonly username: Username,
@@ -422,7 +431,7 @@ export class CommitmentIndex {
     const short: Occurrence[] = [];
     const long: Occurrence[] = [];
     for (const event of commitments) {
-      if (this.events.has(event.id)) continue;
+      if (this.events.has(event.id) || !blocksTime(event)) continue;
       const occurrences = this.expand(event);
       this.events.set(event.id, event);
       this.occurrencesOf.set(event.id, occurrences);
@@ -441,7 +450,7 @@ export class CommitmentIndex {
     return new CommitmentIndex(
       username,
       windows,
-      commitmentsOf(username, records).map((r) => r.event),
+      busyCommitmentsOf(username, records).map((r) => r.event),
     );
   }
 
@@ -457,6 +466,7 @@ export class CommitmentIndex {
     now: Millis,
     ignoring: ReadonlySet<EventId> = new Set(),
   ): ConflictingEvent[] {
+    if (!blocksTime(candidate)) return [];
     const window = conflictWindow(candidate, now);
     const covering = this.windows[partitionPoint(this.windows, (w) => w.end <= window.start)];
     if (covering === undefined || covering.start > window.start || covering.end < window.end) {
@@ -500,7 +510,7 @@ export class CommitmentIndex {
       const { event } = mutation;
       if (event.organizer !== this.username) continue;
       this.remove(event.id);
-      if (event.status !== 'cancelled') this.put(event);
+      if (event.status !== 'cancelled' && blocksTime(event)) this.put(event);
     }
   }
 

@@ -349,7 +349,11 @@ test('the organizer updates; a new time asks every invitee who answered again, i
   );
   t.throws(
     () =>
-      updateEvent({ actor: 'manager', eventId: 'e1', now, changes: { end: slot.start } }, context),
+      // An end at the start would make it an instant; one before it is no event.
+      updateEvent(
+        { actor: 'manager', eventId: 'e1', now, changes: { end: slot.start - 60_000 } },
+        context,
+      ),
     { instanceOf: InvalidInput },
   );
   t.throws(

@@ -19,7 +19,13 @@
 import { DateTime } from 'luxon';
 import { Forbidden, Internal, InvalidInput, NotFound } from '../../contract/errors.js';
 import type { ConflictingEvent } from '../../contract/errors.js';
-import { attendeeOf, commitmentsOf, consensusStatus, requireAttendance } from './attendance.js';
+import {
+  attendeeOf,
+  blocksTime,
+  busyCommitmentsOf,
+  consensusStatus,
+  requireAttendance,
+} from './attendance.js';
 import { conflictError, conflictingSubset, findConflicts, occurrencesIn } from './conflicts.js';
 import type { CommitmentIndex } from './conflicts.js';
 import { compareText, decide, eventNotice } from './decisions.js';
@@ -297,6 +303,7 @@ function draftOf(details: EventDetails): EventDraft {
     recurrence: details.recurrence === null ? null : formatRecurrenceRule(details.recurrence.rule),
     exceptions: details.recurrence?.exceptions ?? [],
     reminders: details.reminders ?? [],
+    transparent: details.transparent === true,
   };
 }
 
@@ -321,6 +328,7 @@ function mergeChanges(event: CalendarEvent, changes: EventChanges): EventDraft {
         ? []
         : movedExceptions(event, start, changes.timeZone ?? event.timeZone)),
     reminders: changes.reminders ?? current.reminders ?? [],
+    transparent: changes.transparent ?? current.transparent,
   };
 }
 
@@ -380,14 +388,22 @@ function sameDetails(event: CalendarEvent, details: EventDetails): boolean {
     event.location === details.location &&
     event.visibility === details.visibility &&
     sameExceptions(event, details) &&
-    sameReminders(event.reminders, details.reminders)
+    sameReminders(event.reminders, details.reminders) &&
+    (event.transparent === true) === (details.transparent === true)
   );
 }
 
-function withoutReminders(event: CalendarEvent): Omit<CalendarEvent, 'reminders'> {
+/**
+ * The event without the details that are absent when they say nothing (reminders,
+ * transparency), so that spreading new details over it takes theirs, absence included.
+ */
+function withoutOptionalDetails(
+  event: CalendarEvent,
+): Omit<CalendarEvent, 'reminders' | 'transparent'> {
   const copy: { -readonly [K in keyof CalendarEvent]?: CalendarEvent[K] } = { ...event };
   delete copy.reminders;
-  return copy as Omit<CalendarEvent, 'reminders'>;
+  delete copy.transparent;
+  return copy as Omit<CalendarEvent, 'reminders' | 'transparent'>;
 }
 
 function sameReminders(
@@ -464,16 +480,18 @@ export function updateEvent(
     })),
   ];
   const event: CalendarEvent = {
-    // The reminders are the details' (absent: none), not what the event had.
-    ...withoutReminders(before),
+    // The reminders and transparency are the details' (absent: none), not what the event had.
+    ...withoutOptionalDetails(before),
     ...details,
     status: before.group?.kind === 'flat' ? consensusStatus(attendees) : before.status,
     updatedAt: command.now,
     revision: before.revision + 1,
   };
 
-  // Fewer exceptions bring occurrences back, which may collide as a new time would.
-  const recheck = retimed || !sameExceptions(before, details);
+  // Fewer exceptions bring occurrences back, which may collide as a new time would; an event
+  // that took no time and now does (no longer transparent) may collide where it is.
+  const recheck =
+    retimed || !sameExceptions(before, details) || (!blocksTime(before) && blocksTime(event));
   const conflicts = recheck ? organizerConflicts(event, command.actor, context, command.now) : [];
   if (conflicts.length > 0 && command.allowConflict !== true) {
     throw conflictError('as changed, this event overlaps events you have accepted', conflicts);
@@ -589,8 +607,9 @@ export function updateOccurrence(
     return retimed ? askedAgain(copy) : copy;
   });
   const event: CalendarEvent = {
-    // The reminders are the details' (the series' unless changed), as updateEvent keeps them.
-    ...withoutReminders(original),
+    // The reminders and transparency are the details' (the series' unless changed), as
+    // updateEvent keeps them.
+    ...withoutOptionalDetails(original),
     ...details,
     status: series.group?.kind === 'flat' ? consensusStatus(attendees) : series.status,
     createdAt: command.now,
@@ -610,7 +629,8 @@ export function updateOccurrence(
   const others = context.events.map((r) =>
     r.event.id === series.id ? { event: remaining, attendees: r.attendees } : r,
   );
-  const conflicts = retimed ? findConflicts(event, command.actor, others, command.now) : [];
+  const recheck = retimed || (!blocksTime(original) && blocksTime(event));
+  const conflicts = recheck ? findConflicts(event, command.actor, others, command.now) : [];
   if (conflicts.length > 0 && command.allowConflict !== true) {
     throw conflictError('as changed, this occurrence overlaps events you have accepted', conflicts);
   }
@@ -816,7 +836,12 @@ export function importEvent(
     );
     const after = recordAfter(record, updated.mutations, record.event.id);
     family.push(after);
-    if (!sameTiming(record.event, wanted.details)) toCheck.push(after.event);
+    if (
+      !sameTiming(record.event, wanted.details) ||
+      (!blocksTime(record.event) && blocksTime(after.event))
+    ) {
+      toCheck.push(after.event);
+    }
     mutations.push(...updated.mutations);
     notifications.push(...updated.notifications);
   }
@@ -1167,7 +1192,7 @@ export interface EventsPage {
 /** What placing an event in a list needs: when it occurs, and whether it is live. */
 export type ListedEvent = Pick<
   CalendarEvent,
-  'id' | 'start' | 'end' | 'timeZone' | 'recurrence' | 'status'
+  'id' | 'start' | 'end' | 'timeZone' | 'recurrence' | 'status' | 'transparent'
 >;
 
 /** One event of the actor's list, with the actor's answer to it. */
@@ -1226,14 +1251,17 @@ export interface ListingExpansion {
   readonly window: Interval;
   /** In the order of {@link compareOccurrenceKeys}. */
   readonly rows: readonly ListingRow[];
-  /** The accepted, not cancelled occurrences, in no particular order. */
+  /** The accepted, not cancelled occurrences that take time, in no particular order. */
   readonly committed: readonly Occurrence[];
 }
 
 interface ListingRow {
   readonly key: OccurrenceKey;
   readonly status: AttendeeStatus;
-  /** Shown, and so checked for conflicts: neither cancelled nor declined. */
+  /**
+   * Checked for conflicts: neither cancelled nor declined (shown as it is), and taking time
+   * (not transparent: `blocksTime`).
+   */
   readonly live: boolean;
   readonly occurrence: Occurrence;
 }
@@ -1250,8 +1278,9 @@ export function expandListing(
     if (seen.has(entry.event.id)) continue;
     seen.add(entry.event.id);
     const cancelled = entry.event.status === 'cancelled';
-    const commitment = !cancelled && entry.status === 'accepted';
-    const live = !cancelled && entry.status !== 'declined';
+    const takesTime = entry.event.transparent !== true;
+    const commitment = !cancelled && entry.status === 'accepted' && takesTime;
+    const live = !cancelled && entry.status !== 'declined' && takesTime;
     for (const occurrence of expandOccurrences(entry.event, window)) {
       if (commitment) committed.push(occurrence);
       rows.push({ key: occurrenceKey(occurrence), status: entry.status, live, occurrence });
@@ -1378,7 +1407,7 @@ function listedOccurrences(
   context: EventsContext,
 ): ListedOccurrence[] {
   const mine = uniqueAttended(context.events, actor);
-  const committed = occurrencesIn(commitmentsOf(actor, mine), window);
+  const committed = occurrencesIn(busyCommitmentsOf(actor, mine), window);
   const rows = mine.flatMap((record) => {
     const status = attendeeOf(record, actor)?.status ?? 'pending';
     return expandOccurrences(record.event, window).map((occurrence) => ({
@@ -1388,7 +1417,12 @@ function listedOccurrences(
     }));
   });
   const live = rows
-    .filter((r) => r.record.event.status !== 'cancelled' && r.status !== 'declined')
+    .filter(
+      (r) =>
+        r.record.event.status !== 'cancelled' &&
+        r.status !== 'declined' &&
+        r.record.event.transparent !== true,
+    )
     .map((r) => r.occurrence);
   const conflicting = conflictingSubset(live, committed);
   return rows

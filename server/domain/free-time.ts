@@ -1,13 +1,13 @@
 /**
  * Common free time of a group, or of the caller and people they share a group with. A member is busy during the occurrences of their
- * commitments (accepted, not cancelled); unanswered invitations do not make anyone busy,
+ * commitments (accepted, not cancelled) that take time (`blocksTime`); unanswered invitations do not make anyone busy,
  * just as they do not count for conflicts. The answer is the list of *maximal* free gaps of
  * at least the requested duration — each gap is as long as it really is, and the caller
  * picks where in it to meet — rather than fixed-length slots, which would hide how much
  * room there is.
  */
 import { Forbidden, InvalidInput, NotFound } from '../../contract/errors.js';
-import { commitmentsOf } from './attendance.js';
+import { busyCommitmentsOf } from './attendance.js';
 import { mergeIntervals, occurrencesIn } from './conflicts.js';
 import { agendasVisibleTo } from './agenda-view.js';
 import { membershipOf } from './groups.js';
@@ -115,7 +115,7 @@ export function findCommonFreeTime(query: FreeTimeQuery, context: FreeTimeContex
   }
   const people = freeTimePeople(query, context);
   const busy = people.flatMap((username) =>
-    occurrencesIn(commitmentsOf(username, context.events), window),
+    occurrencesIn(busyCommitmentsOf(username, context.events), window),
   );
   return freeGaps(busy, window, query.duration).map((g) => ({
     start: toIso(g.start),

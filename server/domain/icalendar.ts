@@ -4,10 +4,14 @@
  * Export writes one VEVENT per event (a recurring event once, with RRULE and EXDATE) in
  * its own zone (`DTSTART;TZID=Europe/Madrid:…`, with a generated VTIMEZONE so apps without
  * zone data still place it right) or in UTC, plus organizer, attendees with their answers,
- * STATUS, SEQUENCE and CLASS. An occurrence changed on its own (an event detached from its
- * series) goes out as calendar apps write one: a VEVENT with its series' UID and a
+ * STATUS, SEQUENCE, CLASS and TRANSP. An occurrence changed on its own (an event detached
+ * from its series) goes out as calendar apps write one: a VEVENT with its series' UID and a
  * RECURRENCE-ID, the start the series' rule gave it; the series' EXDATEs are then only the
  * occurrences truly cancelled.
+ *
+ * An event with neither DTEND nor DURATION lasts its day when its start is a date, and is an
+ * instant (it ends when it starts) when it is a time, as RFC 5545 §3.6.1 says; so is one
+ * whose DTEND is its DTSTART (Google writes such). An instant goes out without DTEND.
  *
  * Import turns each VEVENT into an {@link EventDraft} for the importer's own agenda (other
  * attendees are not invited; the file's answers are not ours to give), named by its UID so
@@ -19,7 +23,20 @@
  * and reported, never silently bent: other component kinds, changed occurrences whose
  * series is not in the file or has no such occurrence, changes to an occurrence and all
  * later ones (RANGE=THISANDFUTURE), RDATE, several RRULEs, rules outside our subset,
- * unknown zones, events we would refuse to create.
+ * unknown zones, events we would refuse to create. So are the parts of an imported event
+ * that are not kept, each under the event: VALARMs that make no reminder (see
+ * `remindersOf`), and ATTENDEEs (nobody is invited by an import). What is kept otherwise than
+ * the file has it is reported as changed: a title too long for an event (shortened, the
+ * whole of it beginning the description) or on several lines, times placed by the file's
+ * definition of a zone rather than by the IANA zone its Windows name stands for.
+ *
+ * Zones: a TZID naming an IANA zone is that zone. One with a Windows zone name, as Outlook
+ * and Exchange write them (`W. Europe Standard Time`, `(UTC+10:00) Canberra, Melbourne,
+ * Sydney`), is the IANA zone CLDR maps it to (windows-zones.ts), so that a recurring Outlook
+ * meeting expands as the zone's daylight saving has it — unless the file's VTIMEZONE for it
+ * places the event's times otherwise, when the file is followed. Any other TZID is placed
+ * by the file's VTIMEZONE: a one-off event is then kept in UTC, and a series skipped, as it
+ * cannot be expanded correctly without knowing its zone's future.
  *
  * Two things in a file are not skipped but handled for the whole file:
  * - An impossible date or time (month 13, day 45, February 30, hour 25, minute 60) in
@@ -38,9 +55,9 @@
  * `remindersOf`).
  *
  * Round trip: importing an export gives back title, start, end, zone, description,
- * location, visibility, recurrence, exceptions and reminders unchanged, and the UID the event had
- * (an event made in Agenda is exported with its id as UID), and each occurrence changed on
- * its own as a changed occurrence of its series.
+ * location, visibility, transparency, recurrence, exceptions and reminders unchanged, and the
+ * UID the event had (an event made in Agenda is exported with its id as UID), and each
+ * occurrence changed on its own as a changed occurrence of its series.
  */
 import { createHash } from 'node:crypto';
 import ICAL from 'ical.js';
@@ -52,9 +69,11 @@ import {
   MAX_IMPORT_CHUNK_EVENTS,
   MAX_IMPORTED_EVENTS,
   MAX_IMPORTED_OCCURRENCES_PER_SERIES,
+  DESCRIPTION_MAX_LENGTH,
   MAX_REMINDER_MINUTES,
   MAX_REMINDERS,
   TIME,
+  TITLE_MAX_LENGTH,
 } from '../../contract/limits.js';
 import {
   formatRecurrenceRule,
@@ -63,6 +82,7 @@ import {
   seriesEnd,
 } from './recurrence.js';
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
+import { ianaOfWindowsZone } from './windows-zones.js';
 import { withoutInvisibleCharacters } from './text-hygiene.js';
 import {
   hasControlCharacters,
@@ -99,7 +119,10 @@ const ADDRESS_DOMAIN = 'agenda.invalid';
 
 /**
  * Our visibilities ordered by strictness map onto CLASS values ordered by strictness as
- * calendar apps read them: PUBLIC < PRIVATE (show as busy) < CONFIDENTIAL.
+ * calendar apps read them: PUBLIC < PRIVATE (show as busy) < CONFIDENTIAL, both ways. On
+ * import, a VEVENT without CLASS (or with an empty one, as Exchange's CDO writes) is PUBLIC,
+ * RFC 5545's default (§3.8.1.3), and one with a value we do not know is PRIVATE, as the RFC
+ * asks; so an event that had no CLASS goes back out as CLASS:PUBLIC, never PRIVATE.
  */
 const CLASS_OF: Readonly<Record<Visibility, string>> = {
   public: 'PUBLIC',
@@ -257,11 +280,16 @@ function vevent(
   component.addPropertyWithValue('last-modified', utcTime(event.updatedAt));
   component.addPropertyWithValue('sequence', event.revision);
   component.addProperty(instantProperty('dtstart', event.start, event.timeZone));
-  component.addProperty(instantProperty('dtend', event.end, event.timeZone));
+  // An instant has no DTEND (RFC 5545 wants it after DTSTART): without one it ends when it
+  // starts (§3.6.1), which is what it is.
+  if (event.end !== event.start) {
+    component.addProperty(instantProperty('dtend', event.end, event.timeZone));
+  }
   component.addPropertyWithValue('summary', event.title);
   if (event.description !== '') component.addPropertyWithValue('description', event.description);
   if (event.location !== '') component.addPropertyWithValue('location', event.location);
   component.addPropertyWithValue('class', CLASS_OF[event.visibility]);
+  component.addPropertyWithValue('transp', event.transparent === true ? 'TRANSPARENT' : 'OPAQUE');
   component.addPropertyWithValue('status', STATUS_OF[event.status]);
   if (event.recurrence !== null) {
     component.addPropertyWithValue(
@@ -428,18 +456,31 @@ export interface ImportedEvent {
   readonly occurrences?: readonly ImportedOccurrenceDraft[];
 }
 
-/** A component left out of the import, and why. */
+/** A component left out of the import (or a part of one), and why. */
 export interface SkippedComponent {
-  /** `VEVENT`, `VTODO`, … */
+  /** `VEVENT`, `VTODO`, …; for a part of an imported event, `VALARM` or `ATTENDEE`. */
   readonly component: string;
   readonly uid: string | null;
   readonly summary: string | null;
   readonly reason: string;
 }
 
+/**
+ * A component imported otherwise than the file has it, and how and why: a title shortened,
+ * times placed by the file's definition of a zone rather than the IANA zone its name stands
+ * for.
+ */
+export type ChangedComponent = SkippedComponent;
+
 export interface ImportResult {
   readonly events: readonly ImportedEvent[];
+  /**
+   * What is not imported, and why: whole components (an unsupported kind, an event we would
+   * refuse), and parts of imported events (`VALARM`, `ATTENDEE`) under their event's UID and
+   * summary.
+   */
   readonly skipped: readonly SkippedComponent[];
+  readonly changed: readonly ChangedComponent[];
 }
 
 export interface ImportOptions {
@@ -479,21 +520,159 @@ function isUtc(time: Time): boolean {
 
 interface Placed {
   readonly instant: Millis;
-  /** The IANA zone the time was written in, or null for UTC or a non-IANA zone. */
+  /** The IANA zone the time was written in, or null for UTC or a zone only the file defines. */
   readonly zone: string | null;
 }
 
+type Timezone = InstanceType<typeof ICAL.Timezone>;
+
 /**
- * Where a DATE or DATE-TIME value lies on the timeline: UTC as is, a TZID naming an IANA
- * zone through luxon, another TZID through the file's own VTIMEZONE, floating times and
- * dates in the importer's zone.
+ * The VTIMEZONEs of one VCALENDAR by TZID, each read into an ical.js zone once, when first
+ * needed: reading one expands its rules from their start, which Outlook puts in 1601.
  */
-function place(
-  time: Time,
-  tzid: string | null,
-  zones: ReadonlyMap<string, Component>,
-  defaultZone: string,
-): Placed {
+class FileZones {
+  private readonly timezones = new Map<string, Timezone>();
+
+  constructor(private readonly definitions: ReadonlyMap<string, Component>) {}
+
+  timezone(tzid: string): Timezone | undefined {
+    let timezone = this.timezones.get(tzid);
+    const definition = this.definitions.get(tzid);
+    if (timezone === undefined && definition !== undefined) {
+      timezone = new ICAL.Timezone(definition);
+      this.timezones.set(tzid, timezone);
+    }
+    return timezone;
+  }
+}
+
+/** How the times one event writes in one TZID are placed on the timeline. */
+type ZoneReading =
+  | { readonly iana: string }
+  | {
+      readonly file: Timezone;
+      /**
+       * Why the file's definition is followed although the TZID is a Windows zone name
+       * standing for an IANA zone: where the two disagree.
+       */
+      readonly contradiction?: string;
+    };
+
+/** How many months of an event's zone are compared with the IANA zone its Windows name stands for. */
+const MONTHS_COMPARED = 13;
+
+/** The instant a wall-clock reading (encoded as by `wallClockOf`) names in a file's zone. */
+function placeInFileZone(wall: number, timezone: Timezone): Millis {
+  const d = new Date(wall);
+  const zoned = ICAL.Time.fromData(
+    {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+      isDate: false,
+    },
+    timezone,
+  );
+  return zoned.toUnixTime() * TIME.SECOND;
+}
+
+/**
+ * Where the file's definition of a zone places a wall-clock time elsewhere than the IANA zone
+ * does, among `months` readings a month apart from `wall` (the event's start) at its time of
+ * day, or null when they agree throughout. Readings within three hours of a change of the
+ * IANA zone's offset are passed over: a time in the hour skipped or repeated is placed by
+ * each library its own way, and says nothing about whether the zones agree.
+ */
+function contradiction(
+  timezone: Timezone,
+  iana: string,
+  wall: number,
+  months: number,
+): string | null {
+  for (let k = 0; k < months; k++) {
+    const reading = wall + k * 30 * TIME.DAY;
+    const instant = instantOfWallClock(reading, iana);
+    if (offsetAt(iana, instant - 3 * TIME.HOUR) !== offsetAt(iana, instant + 3 * TIME.HOUR)) {
+      continue;
+    }
+    const theirs = placeInFileZone(reading, timezone);
+    if (theirs !== instant) {
+      const day = new Date(reading).toISOString().slice(0, 10);
+      const file = formatOffset((reading - theirs) / TIME.MINUTE);
+      const ours = formatOffset((reading - instant) / TIME.MINUTE);
+      return `on ${day} the file's definition is at UTC${file}, ${iana} at UTC${ours}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * How an event's times in the zone `tzid` are read:
+ * - an IANA zone, as such;
+ * - a Windows zone name (windows-zones.ts), as the IANA zone CLDR maps it to, unless the
+ *   file's VTIMEZONE for it says otherwise on the event's start — and, for a series, in any
+ *   month of the year after it — in which case as the file defines it: a file that knows
+ *   better (or worse) than CLDR is read as its author's calendar app read it;
+ * - any other name, as the file's VTIMEZONE defines it.
+ * `wall` is the event's start in that zone.
+ */
+function readZone(tzid: string, zones: FileZones, wall: number, recurring: boolean): ZoneReading {
+  if (isIanaZone(tzid)) return { iana: validateTimeZone(tzid) };
+  const windows = ianaOfWindowsZone(tzid);
+  const timezone = zones.timezone(tzid);
+  if (windows !== null) {
+    if (timezone === undefined) return { iana: windows };
+    const differs = contradiction(timezone, windows, wall, recurring ? MONTHS_COMPARED : 1);
+    if (differs === null) return { iana: windows };
+    return {
+      file: timezone,
+      contradiction: `its zone "${tzid}" is a Windows name for ${windows}, but ${differs}`,
+    };
+  }
+  if (timezone !== undefined) return { file: timezone };
+  throw new Unsupported(
+    `the time zone "${tzid}" is neither an IANA zone, a Windows zone name nor defined in the file`,
+  );
+}
+
+/**
+ * The zones of one event's times: each TZID read once ({@link readZone}), at the first time
+ * written in it — the start, for the start's — so that every time of the event in one TZID
+ * is placed alike.
+ */
+class EventZones {
+  private readonly readings = new Map<string, ZoneReading>();
+
+  constructor(
+    private readonly zones: FileZones,
+    private readonly recurring: boolean,
+  ) {}
+
+  read(tzid: string, wall: number): ZoneReading {
+    let reading = this.readings.get(tzid);
+    if (reading === undefined) {
+      reading = readZone(tzid, this.zones, wall, this.recurring);
+      this.readings.set(tzid, reading);
+    }
+    return reading;
+  }
+
+  /** Why a TZID standing for an IANA zone was read as the file defines it, if one was. */
+  contradictions(): string[] {
+    return [...this.readings.values()].flatMap((r) =>
+      'contradiction' in r && r.contradiction !== undefined ? [r.contradiction] : [],
+    );
+  }
+}
+
+/**
+ * Where a DATE or DATE-TIME value lies on the timeline: UTC as is, a TZID as the event reads
+ * it ({@link readZone}), floating times and dates in the importer's zone.
+ */
+function place(time: Time, tzid: string | null, zones: EventZones, defaultZone: string): Placed {
   const wall = Date.UTC(
     time.year,
     time.month - 1,
@@ -504,29 +683,11 @@ function place(
   );
   if (!time.isDate && isUtc(time)) return { instant: wall, zone: null };
   if (tzid !== null && !time.isDate) {
-    if (isIanaZone(tzid)) {
-      const zone = validateTimeZone(tzid);
-      return { instant: instantOfWallClock(wall, zone), zone };
+    const reading = zones.read(tzid, wall);
+    if ('iana' in reading) {
+      return { instant: instantOfWallClock(wall, reading.iana), zone: reading.iana };
     }
-    const definition = zones.get(tzid);
-    if (definition === undefined) {
-      throw new Unsupported(
-        `the time zone "${tzid}" is neither an IANA zone nor defined in the file`,
-      );
-    }
-    const zoned = ICAL.Time.fromData(
-      {
-        year: time.year,
-        month: time.month,
-        day: time.day,
-        hour: time.hour,
-        minute: time.minute,
-        second: time.second,
-        isDate: false,
-      },
-      new ICAL.Timezone(definition),
-    );
-    return { instant: zoned.toUnixTime() * TIME.SECOND, zone: null };
+    return { instant: placeInFileZone(wall, reading.file), zone: null };
   }
   return { instant: instantOfWallClock(wall, defaultZone), zone: defaultZone };
 }
@@ -534,7 +695,7 @@ function place(
 function endOf(
   component: Component,
   start: Placed,
-  zones: ReadonlyMap<string, Component>,
+  zones: EventZones,
   defaultZone: string,
   startTime: Time,
 ): Millis {
@@ -542,19 +703,29 @@ function endOf(
   if (dtend !== null) return place(timeOf(dtend), tzidOf(dtend), zones, defaultZone).instant;
   const duration = component.getFirstPropertyValue('duration');
   if (duration instanceof ICAL.Duration) return start.instant + duration.toSeconds() * TIME.SECOND;
+  // Neither (RFC 5545 §3.6.1): an all-day event lasts its day, in local time; an event at a
+  // time ends when it starts, an instant.
   if (startTime.isDate) {
-    // An all-day event without an end lasts its day (RFC 5545 §3.6.1), in local time.
     return instantOfWallClock(wallClockOf(start.instant, defaultZone) + TIME.DAY, defaultZone);
   }
-  throw new Unsupported('the event has neither an end nor a duration');
+  return start.instant;
+}
+
+/** A VEVENT read into a draft, with how its zones were read. */
+interface ReadEvent {
+  readonly draft: EventDraft;
+  /** How its TZIDs were read: a series' changed occurrences name their occurrence in them. */
+  readonly zones: EventZones;
+  /** Whether it says its CLASS: see {@link derivedUid}'s caller. */
+  readonly classWritten: boolean;
+  /** Parts of it left out (its VALARMs and ATTENDEEs that are not kept), each with why. */
+  readonly left: readonly { readonly component: string; readonly reason: string }[];
+  /** What it says that is kept otherwise, each with how and why. */
+  readonly changed: readonly string[];
 }
 
 /** A VEVENT (a series, a one-off event or a changed occurrence of a series) as a draft. */
-function toDraft(
-  component: Component,
-  zones: ReadonlyMap<string, Component>,
-  defaultZone: string,
-): EventDraft {
+function toDraft(component: Component, fileZones: FileZones, defaultZone: string): ReadEvent {
   const occurrence = isChangedOccurrence(component);
   if (component.getFirstProperty('rdate') !== null) throw new Unsupported('RDATE is not supported');
   const rrules = component.getAllProperties(RAW_RRULE);
@@ -567,12 +738,16 @@ function toDraft(
   const dtstart = component.getFirstProperty('dtstart');
   if (dtstart === null) throw new Unsupported('the event has no start (DTSTART)');
   const startTime = timeOf(dtstart);
+  const zones = new EventZones(fileZones, rrules.length > 0);
   const start = place(startTime, tzidOf(dtstart), zones, defaultZone);
   const end = endOf(component, start, zones, defaultZone, startTime);
   const rawRule = rrules[0]?.getFirstValue();
   if (rrules.length === 1 && start.zone === null && tzidOf(dtstart) !== null) {
+    const why = zones.contradictions()[0];
     throw new Unsupported(
-      `a recurring event in the non-IANA zone "${tzidOf(dtstart) ?? ''}" cannot be expanded correctly`,
+      why === undefined
+        ? `a recurring event in the zone "${tzidOf(dtstart) ?? ''}", which is not an IANA zone, cannot be expanded correctly`
+        : `a recurring event cannot be expanded correctly in a zone only the file defines: ${why}`,
     );
   }
   const timeZone = start.zone ?? 'UTC';
@@ -584,59 +759,220 @@ function toDraft(
       return place(value, tzidOf(property), zones, timeZone).instant;
     }),
   );
-  const classText = textValue(component, 'class')?.toUpperCase();
-  const reminders = remindersOf(component, start.instant, zones, defaultZone);
-  return {
-    title: visibleText(component, 'summary') ?? '(untitled)',
+  const alarms = remindersOf(component, start.instant, zones, defaultZone);
+  const reminders = alarms.minutes;
+  const changed: string[] = [];
+  const text = titleAndDescription(
+    visibleText(component, 'summary'),
+    visibleText(component, 'description') ?? '',
+    changed,
+  );
+  for (const why of zones.contradictions()) {
+    changed.push(`${why}: its times follow the file's definition, and it is kept in UTC`);
+  }
+  const left = [
+    ...alarms.left.map((reason) => ({ component: 'VALARM', reason })),
+    ...attendeesLeftOut(component),
+  ];
+  const draft: EventDraft = {
+    title: text.title,
     start: start.instant,
     end,
     timeZone,
-    description: visibleText(component, 'description') ?? '',
+    description: text.description,
     location: visibleText(component, 'location') ?? '',
-    visibility: (classText === undefined ? undefined : VISIBILITY_OF[classText]) ?? 'busy',
+    visibility: visibilityOf(component),
     recurrence: rule,
     exceptions: rule === null ? [] : exceptions,
     ...(reminders.length === 0 ? {} : { reminders }),
+    ...(isTransparent(component) ? { transparent: true } : {}),
   };
+  return { draft, zones, classWritten: classOf(component) !== null, left, changed };
+}
+
+/**
+ * The title and description of an event from its SUMMARY and DESCRIPTION, made fit for an
+ * event: no SUMMARY (or a blank one) is `(untitled)`; a title is one line, so line breaks in it become
+ * spaces; one longer than an event's title may be ({@link TITLE_MAX_LENGTH}) is shortened,
+ * ending in `…`, and the whole of it begins the description (when both fit there), so no
+ * word of it is lost. What was changed is said in `changed`.
+ */
+function titleAndDescription(
+  summary: string | null,
+  description: string,
+  changed: string[],
+): { title: string; description: string } {
+  let title = summary?.trim() ?? '';
+  if (title === '') return { title: '(untitled)', description };
+  if (/[\t\r\n\u0085\u2028\u2029]/.test(title)) {
+    title = title.replace(/\s*[\t\r\n\u0085\u2028\u2029]+\s*/g, ' ');
+    changed.push('its title is on several lines (or has tabs); it is kept on one line');
+  }
+  if (title.length <= TITLE_MAX_LENGTH) return { title, description };
+  let cut = TITLE_MAX_LENGTH - 1;
+  // Never half of a character written as two UTF-16 units.
+  const last = title.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
+  const whole = title;
+  title = `${whole.slice(0, cut).trimEnd()}…`;
+  const joined = description.trim() === '' ? whole : `${whole}\n\n${description}`;
+  if (joined.trim().length <= DESCRIPTION_MAX_LENGTH) {
+    changed.push(
+      `its title has ${whole.length} characters, more than the ${TITLE_MAX_LENGTH} a title may have: it is shortened, and the whole title begins the description`,
+    );
+    return { title, description: joined };
+  }
+  changed.push(
+    `its title has ${whole.length} characters, more than the ${TITLE_MAX_LENGTH} a title may have: it is shortened (the description has no room left for the whole title)`,
+  );
+  return { title, description };
+}
+
+/** How many attendees a report names before saying how many more there are. */
+const ATTENDEES_NAMED = 3;
+
+/** The address of a CAL-ADDRESS property (ORGANIZER, ATTENDEE), without `mailto:`. */
+function addressOf(property: Property): string {
+  const value = property.getFirstValue();
+  return typeof value === 'string' ? value.replace(/^mailto:/i, '').trim() : '';
+}
+
+/**
+ * The ATTENDEEs of a VEVENT, which an import does not keep — it puts the event in the
+ * importer's agenda alone and invites nobody: the file's people are not (known to be)
+ * Agenda's users, and their answers are not the importer's to give — said as one part
+ * left out, naming the first few. The organizer's own ATTENDEE (Google, Exchange and
+ * Agenda list the organizer among the attendees) is not one of them: whoever imports the
+ * event is its organizer.
+ */
+function attendeesLeftOut(component: Component): { component: string; reason: string }[] {
+  const organizer = component.getFirstProperty('organizer');
+  const organizerAddress = organizer === null ? '' : addressOf(organizer).toLowerCase();
+  const attendees = component
+    .getAllProperties('attendee')
+    .filter((property) => {
+      const address = addressOf(property).toLowerCase();
+      return address === '' || address !== organizerAddress;
+    })
+    .map((property) => {
+      const address = addressOf(property);
+      const name = property.getParameter('cn');
+      return withoutInvisibleCharacters(
+        typeof name === 'string' && name !== '' && name !== address
+          ? `${name} <${address}>`
+          : address,
+      );
+    });
+  if (attendees.length === 0) return [];
+  const named = attendees.slice(0, ATTENDEES_NAMED).join(', ');
+  const more =
+    attendees.length > ATTENDEES_NAMED ? ` and ${attendees.length - ATTENDEES_NAMED} more` : '';
+  const people = attendees.length === 1 ? 'its attendee' : `its ${attendees.length} attendees`;
+  const are = attendees.length === 1 ? 'is' : 'are';
+  return [
+    {
+      component: 'ATTENDEE',
+      reason: `${people} (${named}${more}) ${are} not kept: an import puts the event in your agenda alone and invites nobody`,
+    },
+  ];
+}
+
+/**
+ * Whether a VEVENT is shown as free (TRANSP:TRANSPARENT: holidays, out-of-office notes,
+ * Exchange's free all-day events): it then takes no time from its attendees. RFC 5545's
+ * default is OPAQUE.
+ */
+function isTransparent(component: Component): boolean {
+  return textValue(component, 'transp')?.trim().toUpperCase() === 'TRANSPARENT';
+}
+
+/** The CLASS of a VEVENT in capitals, or null when it has none or an empty one. */
+function classOf(component: Component): string | null {
+  const value = textValue(component, 'class')?.trim().toUpperCase();
+  return value === undefined || value === '' ? null : value;
+}
+
+/** The visibility a VEVENT's CLASS stands for (see {@link CLASS_OF}). */
+function visibilityOf(component: Component): Visibility {
+  const value = classOf(component);
+  if (value === null) return 'public';
+  return VISIBILITY_OF[value] ?? 'busy';
+}
+
+/** The reminders of a VEVENT's alarms, and why each alarm left out was. */
+interface Alarms {
+  readonly minutes: number[];
+  readonly left: string[];
 }
 
 /**
  * The reminders of a VEVENT's VALARMs, as minutes before its start: a TRIGGER that is a
- * duration before (or at) the start, or a date-time before the start. Alarms relative to
- * the end, after the start, `ACTION:NONE` (Apple's placeholder) or unreadable are left out,
- * as are those earlier than `MAX_REMINDER_MINUTES`; a part of a minute counts as a whole
- * one (early rather than late); the first `MAX_REMINDERS` distinct ones are kept. A file's
- * alarms never cost it its event.
+ * duration before (or at) the start, or a date-time before the start, whatever the ACTION
+ * (a reminder is announced by `agenda watch`, however the file wanted it given). Alarms
+ * relative to the end, after the start, without TRIGGER or unreadable are left out, as are
+ * those earlier than `MAX_REMINDER_MINUTES`; a part of a minute counts as a whole one (early
+ * rather than late); of the distinct ones the `MAX_REMINDERS` nearest to the start are kept.
+ * Each alarm left out is said, but for `ACTION:NONE`, Apple's way of writing that there is
+ * no alarm. A file's alarms never cost it its event.
  */
 function remindersOf(
   component: Component,
   start: Millis,
-  zones: ReadonlyMap<string, Component>,
+  zones: EventZones,
   defaultZone: string,
-): number[] {
+): Alarms {
   const minutes = new Set<number>();
+  const left: string[] = [];
   for (const alarm of component.getAllSubcomponents('valarm')) {
     if (textValue(alarm, 'action')?.toUpperCase() === 'NONE') continue;
     const trigger = alarm.getFirstProperty('trigger');
-    if (trigger === null) continue;
+    if (trigger === null) {
+      left.push('it has no TRIGGER, so nothing says when it would go off');
+      continue;
+    }
     const value: unknown = trigger.getFirstValue();
     let before: number | undefined;
     if (value instanceof ICAL.Duration) {
       const related = trigger.getParameter('related');
-      if (typeof related === 'string' && related.toUpperCase() === 'END') continue;
+      if (typeof related === 'string' && related.toUpperCase() === 'END') {
+        left.push(
+          `it goes off relative to the end (${value.toString()}); reminders come before the start`,
+        );
+        continue;
+      }
       const seconds = value.toSeconds();
       if (seconds <= 0) before = Math.ceil(-seconds / 60);
     } else if (value instanceof ICAL.Time) {
       try {
         const at = place(value, tzidOf(trigger), zones, defaultZone).instant;
         if (at <= start) before = Math.ceil((start - at) / TIME.MINUTE);
-      } catch {
+      } catch (error) {
+        left.push(
+          `its TRIGGER cannot be read (${error instanceof Error ? error.message : String(error)})`,
+        );
         continue;
       }
+    } else {
+      left.push('its TRIGGER is neither a duration nor a date-time');
+      continue;
     }
-    if (before !== undefined && before <= MAX_REMINDER_MINUTES) minutes.add(before);
+    if (before === undefined) {
+      left.push('it goes off after the start; reminders come before it');
+    } else if (before > MAX_REMINDER_MINUTES) {
+      left.push(
+        `it goes off ${before} minutes before the start, earlier than a reminder may (4 weeks)`,
+      );
+    } else {
+      minutes.add(before);
+    }
   }
-  return [...minutes].sort((a, b) => a - b).slice(0, MAX_REMINDERS);
+  const kept = [...minutes].sort((a, b) => a - b);
+  for (const dropped of kept.slice(MAX_REMINDERS)) {
+    left.push(
+      `an event keeps at most ${MAX_REMINDERS} reminders, the nearest to its start; this one (${dropped} minutes before) is further`,
+    );
+  }
+  return { minutes: kept.slice(0, MAX_REMINDERS), left };
 }
 
 /**
@@ -648,9 +984,25 @@ function remindersOf(
  */
 const RAW_RRULE = 'x-agenda-import-rrule';
 
-/** `text` with each RRULE property (the start of a logical line) renamed to {@link RAW_RRULE}. */
+/**
+ * `text` with each RRULE property (the start of a logical line) of its events renamed to
+ * {@link RAW_RRULE}. Those of its VTIMEZONEs are left as they are: they are the zone's
+ * daylight-saving rules, which ical.js needs to place a time in a zone only the file defines
+ * (renamed, a zone had only its first observances, and every time in it was placed with the
+ * offset of the last one: Outlook's 'W. Europe Standard Time' was at +02:00 all winter).
+ */
 function withRawRecurrenceRules(text: string): string {
-  return text.replace(/^RRULE(?=[;:])/gim, RAW_RRULE.toUpperCase());
+  let inZone = 0;
+  return text.replace(
+    /^(BEGIN|END):VTIMEZONE\b|^RRULE(?=[;:])/gim,
+    (match: string, edge: string | undefined) => {
+      if (edge !== undefined) {
+        inZone = edge.toUpperCase() === 'BEGIN' ? inZone + 1 : Math.max(0, inZone - 1);
+        return match;
+      }
+      return inZone > 0 ? match : RAW_RRULE.toUpperCase();
+    },
+  );
 }
 
 /**
@@ -744,6 +1096,39 @@ function refuseImpossibleTimes(text: string): void {
   }
 }
 
+/** Properties whose values may be DATEs an import reads, by their jCal (lower-case) names. */
+const DATE_VALUED = new Set(['dtstart', 'dtend', 'recurrence-id', 'exdate', 'rdate']);
+/** What ical.js makes of an eight-digit value it reads as a DATE-TIME (`20190101`). */
+const DATE_READ_AS_DATE_TIME = /^(\d{4}-\d{2}-\d{2})T::$/;
+
+/**
+ * A DATE written without `VALUE=DATE` (`DTSTART:20190101`, as Facebook's birthday feed and
+ * PHP libraries write all-day events), read as the date it is. RFC 5545 wants the VALUE
+ * parameter, but such a value can be nothing else, and Outlook, Google and Thunderbird read
+ * it so. ical.js types it by the property's default, DATE-TIME, and then fails on it
+ * (`invalid date-time value: "2019-01-01T::"`); here, in the parsed (jCal) tree, each such
+ * property whose values are all eight-digit dates becomes a DATE property.
+ */
+function readDatesAsDates(component: unknown[]): void {
+  const [, properties, children] = component;
+  if (Array.isArray(properties)) {
+    for (const property of properties as unknown[]) {
+      if (!Array.isArray(property)) continue;
+      const [name, , type, ...values] = property as unknown[];
+      if (type !== 'date-time' || typeof name !== 'string' || !DATE_VALUED.has(name)) continue;
+      const dates = values.map((value) =>
+        typeof value === 'string' ? DATE_READ_AS_DATE_TIME.exec(value)?.[1] : undefined,
+      );
+      if (dates.length > 0 && dates.every((date) => date !== undefined)) {
+        property.splice(2, property.length - 2, 'date', ...dates);
+      }
+    }
+  }
+  if (Array.isArray(children)) {
+    for (const child of children as unknown[]) if (Array.isArray(child)) readDatesAsDates(child);
+  }
+}
+
 function parseCalendars(text: string): Component[] {
   let parsed: unknown;
   try {
@@ -761,6 +1146,7 @@ function parseCalendars(text: string): Component[] {
       : Array.isArray(parsed)
         ? parsed
         : [];
+  for (const root of roots) if (Array.isArray(root)) readDatesAsDates(root);
   const calendars = roots.map((root) => new ICAL.Component(root as unknown[]));
   if (calendars.length === 0 || calendars.some((c) => c.name !== 'vcalendar')) {
     throw new InvalidInput('the file is not an iCalendar calendar (no VCALENDAR)', {
@@ -843,11 +1229,12 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   }
   refuseImpossibleTimes(text);
   const entries = parseCalendars(text).flatMap((calendar) => {
-    const zones = new Map<string, Component>();
+    const definitions = new Map<string, Component>();
     for (const zone of calendar.getAllSubcomponents('vtimezone')) {
       const tzid = textValue(zone, 'tzid');
-      if (tzid !== null) zones.set(tzid, zone);
+      if (tzid !== null) definitions.set(tzid, zone);
     }
+    const zones = new FileZones(definitions);
     return calendar
       .getAllSubcomponents()
       .filter((component) => component.name.toUpperCase() !== 'VTIMEZONE')
@@ -868,14 +1255,21 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
 
   const events: ImportedEvent[] = [];
   const skipped: SkippedComponent[] = [];
+  const changed: ChangedComponent[] = [];
   const derived = new Set<string>();
   const series = new Map<string, ImportedSeries>();
   const changes: ChangedOccurrence[] = [];
   for (const { component, zones } of entries) {
     const name = component.name.toUpperCase();
     const uid = uidOf(component);
-    const skip = (reason: string) =>
-      skipped.push({ component: name, uid, summary: visibleText(component, 'summary'), reason });
+    const summary = visibleText(component, 'summary');
+    const skip = (reason: string) => skipped.push({ component: name, uid, summary, reason });
+    // What an imported component had left out or changed, under the UID it is imported with.
+    const report = (read: ReadEvent, as: string | null) => {
+      for (const part of read.left) skipped.push({ ...part, uid: as, summary });
+      for (const reason of read.changed)
+        changed.push({ component: name, uid: as, summary, reason });
+    };
     if (name !== 'VEVENT') {
       skip('only events (VEVENT) are imported');
       continue;
@@ -892,7 +1286,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
     }
     if (isChangedOccurrence(component)) {
       // Read once every series is: an occurrence may come before its series in the file.
-      changes.push({ component, zones, uid, skip });
+      changes.push({ component, zones, uid, skip, report: (read) => report(read, uid) });
       continue;
     }
     if (uid !== null && versions.get(uid) !== component) {
@@ -902,20 +1296,25 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       continue;
     }
     try {
-      const draft = toDraft(component, zones, defaultZone);
+      const read = toDraft(component, zones, defaultZone);
+      const { draft } = read;
       const details = validateEventDraft(draft);
       if (uid !== null) {
-        series.set(uid, { draft, details });
+        series.set(uid, { draft, details, zones: read.zones });
         events.push({ uid, draft });
+        report(read, uid);
         continue;
       }
-      const digest = derivedUid(draft);
+      // Digested as imports read a VEVENT without CLASS before its default was PUBLIC (busy),
+      // so that re-importing a file without UIDs still finds the events imported from it then.
+      const digest = derivedUid(read.classWritten ? draft : { ...draft, visibility: 'busy' });
       if (derived.has(digest)) {
         skip('an identical event without a UID comes earlier in the file');
         continue;
       }
       derived.add(digest);
       events.push({ uid: digest, draft });
+      report(read, digest);
     } catch (error) {
       skip(
         error instanceof Unsupported || error instanceof AgendaError
@@ -932,25 +1331,29 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   );
   return {
     events: events.map((e) => {
-      const changed = occurrences.get(e.uid);
-      return changed === undefined ? e : { ...e, occurrences: changed };
+      const ofSeries = occurrences.get(e.uid);
+      return ofSeries === undefined ? e : { ...e, occurrences: ofSeries };
     }),
     skipped,
+    changed,
   };
 }
 
-/** A series read from the file, by UID: its draft and what validating it gave. */
+/** A series read from the file, by UID: its draft, what validating it gave, how its zones read. */
 interface ImportedSeries {
   readonly draft: EventDraft;
   readonly details: EventDetails;
+  readonly zones: EventZones;
 }
 
 /** A VEVENT with a RECURRENCE-ID, waiting for every series of the file to be read. */
 interface ChangedOccurrence {
   readonly component: Component;
-  readonly zones: ReadonlyMap<string, Component>;
+  readonly zones: FileZones;
   readonly uid: string | null;
   readonly skip: (reason: string) => void;
+  /** Reports what the occurrence, once kept, had left out or changed. */
+  readonly report: (read: ReadEvent) => void;
 }
 
 /**
@@ -973,6 +1376,8 @@ function occurrencesBySeries(
     readonly change: ChangedOccurrence;
     readonly sequence: number;
     readonly occurrence: ImportedOccurrenceDraft;
+    /** How it read, for the report once it is kept; none for a cancelled one. */
+    readonly read?: ReadEvent;
   }
   const chosen = new Map<string, Map<Millis, Version>>();
   for (const change of changes) {
@@ -1003,7 +1408,13 @@ function occurrencesBySeries(
           'a change to an occurrence and all later ones (RANGE=THISANDFUTURE) is not supported; the series keeps its planned times',
         );
       }
-      const start = place(timeOf(property), tzidOf(property), zones, details.timeZone).instant;
+      // Named as its series reads that zone, so that it names the occurrence its series has.
+      const start = place(
+        timeOf(property),
+        tzidOf(property),
+        master.zones,
+        details.timeZone,
+      ).instant;
       const rule = {
         id: '',
         start: details.start,
@@ -1017,12 +1428,13 @@ function occurrencesBySeries(
         );
       }
       let occurrence: ImportedOccurrenceDraft;
+      let read: ReadEvent | undefined;
       if (isCancelled(component)) {
         occurrence = { occurrenceStart: start, cancelled: true };
       } else {
-        const draft = toDraft(component, zones, details.timeZone);
-        validateEventDraft(draft);
-        occurrence = { occurrenceStart: start, draft };
+        read = toDraft(component, zones, details.timeZone);
+        validateEventDraft(read.draft);
+        occurrence = { occurrenceStart: start, draft: read.draft };
       }
       const ofSeries = chosen.get(uid) ?? new Map<Millis, Version>();
       chosen.set(uid, ofSeries);
@@ -1037,7 +1449,12 @@ function occurrencesBySeries(
       held?.change.skip(replaces);
       // Deleted and set again, so that the later version takes its place in file order.
       ofSeries.delete(start);
-      ofSeries.set(start, { change, sequence, occurrence });
+      ofSeries.set(start, {
+        change,
+        sequence,
+        occurrence,
+        ...(read === undefined ? {} : { read }),
+      });
     } catch (error) {
       skip(
         error instanceof Unsupported || error instanceof AgendaError
@@ -1050,7 +1467,7 @@ function occurrencesBySeries(
   let left = budget;
   for (const [uid, ofSeries] of chosen) {
     const kept: ImportedOccurrenceDraft[] = [];
-    for (const { change, occurrence } of ofSeries.values()) {
+    for (const { change, occurrence, read } of ofSeries.values()) {
       if (kept.length >= MAX_IMPORTED_OCCURRENCES_PER_SERIES) {
         change.skip(
           `its series has more than ${MAX_IMPORTED_OCCURRENCES_PER_SERIES} changed or cancelled occurrences in the file, the most one series may bring; this one keeps its planned time`,
@@ -1061,6 +1478,7 @@ function occurrencesBySeries(
         );
       } else {
         kept.push(occurrence);
+        if (read !== undefined) change.report(read);
         left--;
       }
     }

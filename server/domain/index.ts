@@ -64,7 +64,7 @@
  * | `showGroup` / `listGroups` (query) | actor, group? | group / groups | `GroupView` / `GroupView[]` |
  * | `listGroupInvitations` (query) | actor | groups inviting the actor | `GroupInvitationView[]` |
  * | `exportAgenda` (query) | actor, now, from?, to? | events | iCalendar text |
- * | `importICalendar` | file text, defaultTimeZone | — | drafts with UIDs (and changed occurrences) for `importEvent` + skipped components |
+ * | `importICalendar` | file text, defaultTimeZone | — | drafts with UIDs (and changed occurrences) for `importEvent` + skipped and changed components |
  *
  * `events` in a context always means: events with their complete attendee lists, those the
  * named people attend that may reach into the relevant window. `commitments` is a
@@ -245,6 +245,7 @@ export {
   MAX_UID_LENGTH,
 } from './icalendar.js';
 export type {
+  ChangedComponent,
   ExportAgendaQuery,
   ExportOptions,
   ImportedEvent,

@@ -232,8 +232,13 @@ export function formatRecurrenceRule(rule: RecurrenceRule): string {
   return parts.join(';');
 }
 
+/**
+ * Whether occurrence `a` lies in window `b`: their half-open intervals overlap, or `a` is an
+ * instant (it ends when it starts) at or after `b`'s start and before its end — an empty
+ * interval overlaps nothing, but an instant at 9:00 is in the 9:00–10:00 window.
+ */
 function overlaps(a: Interval, b: Interval): boolean {
-  return a.start < b.end && b.start < a.end;
+  return a.start < b.end && (b.start < a.end || (a.start === a.end && b.start <= a.start));
 }
 
 /** A rule laid on its zone's wall clock, with the last start any walk over it may reach. */
@@ -471,7 +476,9 @@ function sortedIncludes(sorted: readonly number[], value: number): boolean {
  * An instant no occurrence of `series` ends after. It is exact for one-off events and for
  * COUNT rules (the end of the last occurrence not removed; the series' start if every one
  * is), `until` plus the duration for UNTIL rules, and +Infinity for endless series. The
- * store can index it to find the series that reach into an interval.
+ * store can index it to find the series that reach into an interval, as `seriesEnd > from`:
+ * for a series of instants (occurrences that end when they start) it is a millisecond later,
+ * so that an instant at `from` is found too (instants are whole seconds).
  *
  * O(1) but for a binary search of the exceptions — unless the series' last occurrences were
  * removed (a walk back over them) or a COUNT row was stored without `lastStart` (a walk
@@ -483,6 +490,12 @@ export function seriesEnd(
   series: Series,
   budget: RecurrenceBudget = new RecurrenceBudget(),
 ): Millis {
+  const end = exactSeriesEnd(series, budget);
+  return series.end === series.start ? end + 1 : end;
+}
+
+/** {@link seriesEnd} without the millisecond a series of instants is given. */
+function exactSeriesEnd(series: Series, budget: RecurrenceBudget): Millis {
   if (series.recurrence === null) return series.end;
   const { rule, exceptions } = series.recurrence;
   const duration = series.end - series.start;

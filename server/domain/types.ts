@@ -150,6 +150,13 @@ export interface CalendarEvent {
    * effects written before reminders existed read the same as an event without any.
    */
   readonly reminders?: readonly number[];
+  /**
+   * Set when the event takes no time from its attendees (iCalendar's TRANSP:TRANSPARENT,
+   * "show as free": a holiday, a reminder to oneself): it stays in their agendas but never
+   * conflicts and never makes anyone busy (`blocksTime`). Absent for every other event, and
+   * for rows written before it could be set.
+   */
+  readonly transparent?: true;
   readonly organizer: Username;
   /** The group it was scheduled for, if any. */
   readonly group: GroupRef | null;

@@ -31,6 +31,15 @@ test('a minimal draft gets its defaults', (t) => {
   });
 });
 
+test('an event may end when it starts: an instant, one-off or recurring', (t) => {
+  const instant = at('2025-03-03T09:00:00Z');
+  t.like(validateEventDraft({ ...base, end: instant }), { start: instant, end: instant });
+  t.like(validateEventDraft({ ...base, end: instant, recurrence: 'FREQ=DAILY;COUNT=3' }), {
+    start: instant,
+    end: instant,
+  });
+});
+
 test('zones are canonicalised and fields trimmed', (t) => {
   const d = validateEventDraft({
     ...base,
@@ -49,8 +58,12 @@ const refused: ReadonlyArray<[string, Partial<EventDraft>, string, RegExp]> = [
   ['empty title', { title: '   ' }, 'title', /cannot be empty/],
   ['long title', { title: 'x'.repeat(201) }, 'title', /longer than 200/],
   ['title with a line break', { title: 'a\nb' }, 'title', /control characters/],
-  ['end before start', { end: at('2025-03-03T08:00:00Z') }, 'end', /end must be after the start/],
-  ['end equal to start', { end: at('2025-03-03T09:00:00Z') }, 'end', /end must be after/],
+  [
+    'end before start',
+    { end: at('2025-03-03T08:00:00Z') },
+    'end',
+    /end cannot be before the start/,
+  ],
   ['too long', { end: at('2025-04-30T09:00:00Z') }, 'end', /at most 31 days/],
   ['sub-second start', { start: at('2025-03-03T09:00:00.500Z') }, 'start', /whole second/],
   ['year 2300', { end: at('2300-01-01T00:00:00Z') }, 'end', /between 1970 and 2200/],

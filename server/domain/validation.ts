@@ -173,12 +173,16 @@ export function validateDescription(value: string | undefined): string {
   });
 }
 
+/**
+ * A location: up to 500 characters, on several lines if need be (an address, as calendar
+ * apps write one: a place's name, then its street, then its town).
+ */
 export function validateLocation(value: string | undefined): string {
   if (value === undefined) return '';
   return validateText(value, 'location', {
     max: LOCATION_MAX_LENGTH,
     required: false,
-    multiline: false,
+    multiline: true,
   });
 }
 
@@ -377,6 +381,8 @@ export interface EventDraft {
   readonly exceptions?: readonly Millis[];
   /** Minutes before the start to be reminded at ({@link validateReminders}); absent or empty: none. */
   readonly reminders?: readonly number[];
+  /** Whether it takes no time from its attendees (shown as free); absent means false. */
+  readonly transparent?: boolean;
 }
 
 /** A validated draft: every field present and canonical. */
@@ -391,6 +397,8 @@ export interface EventDetails {
   readonly recurrence: Recurrence | null;
   /** Ascending, distinct; absent when there are none (see `CalendarEvent.reminders`). */
   readonly reminders?: readonly number[];
+  /** Present (true) only for an event that takes no time (see `CalendarEvent.transparent`). */
+  readonly transparent?: true;
 }
 
 /**
@@ -486,8 +494,10 @@ function validateRecurrence(
 }
 
 /**
- * Validates a draft and returns its canonical details. Beyond field checks: `end > start`,
- * at most 31 days long, a known zone, a recurrence in the supported subset whose
+ * Validates a draft and returns its canonical details. Beyond field checks: `end >= start`
+ * — an event that ends when it starts is an instant (a deadline, a reminder to oneself; what
+ * RFC 5545 makes of a DTSTART without DTEND), which takes no time, so conflicts with nothing
+ * and makes nobody busy (see `blocksTime`) — at most 31 days long, a known zone, a recurrence in the supported subset whose
  * occurrences do not overlap one another. A recurring event's start moves to the rule's
  * first occurrence at or after it (keeping the duration), so `start` always is an
  * occurrence — "every Monday" typed on a Saturday starts on the Monday after. A COUNT rule
@@ -502,7 +512,7 @@ export function validateEventDraft(draft: EventDraft): EventDetails {
   const timeZone = validateTimeZone(draft.timeZone);
   let start = validateInstant(draft.start, 'start');
   let end = validateInstant(draft.end, 'end');
-  if (end <= start) throw new InvalidInput('the end must be after the start', { field: 'end' });
+  if (end < start) throw new InvalidInput('the end cannot be before the start', { field: 'end' });
   if (end - start > MAX_EVENT_DURATION_MS) {
     throw new InvalidInput(`an event lasts at most ${describeDuration(MAX_EVENT_DURATION_MS)}`, {
       field: 'end',
@@ -535,6 +545,7 @@ export function validateEventDraft(draft: EventDraft): EventDetails {
     visibility: validateVisibility(draft.visibility),
     recurrence,
     ...remindersField(validateReminders(draft.reminders)),
+    ...(draft.transparent === true ? { transparent: true as const } : {}),
   };
 }
 

@@ -81,6 +81,7 @@ test('the weights of views are the lengths of their JSON', (t) => {
       fc.constant({ rule: { freq: 'WEEKLY' as const, interval: 2, count: 3 }, exceptions: [] }),
     ),
     reminders: fc.array(fc.integer({ min: 0, max: 40_320 }), { maxLength: 5 }),
+    transparent: fc.option(fc.constant(true as const), { nil: undefined }),
   });
   fc.assert(
     fc.property(

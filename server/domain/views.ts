@@ -110,6 +110,7 @@ export function eventView(
     ...(event.reminders === undefined || event.reminders.length === 0
       ? {}
       : { reminders: event.reminders }),
+    ...(event.transparent === true ? { transparent: true as const } : {}),
   };
 }
 
@@ -202,7 +203,9 @@ export function eventViewWeight(view: EventView): number {
     stringWeight(view.location) +
     nullableStringWeight(view.recurrence) +
     // `,"reminders":[…]` when present.
-    (view.reminders === undefined ? 0 : 13 + JSON.stringify(view.reminders).length)
+    (view.reminders === undefined ? 0 : 13 + JSON.stringify(view.reminders).length) +
+    // `,"transparent":true` when present.
+    (view.transparent === true ? 19 : 0)
   );
 }
 

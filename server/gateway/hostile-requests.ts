@@ -603,6 +603,7 @@ function fieldValues(world: World): Readonly<Record<string, FieldValues>> {
       hostile: nameIn(world.groups, GROUP_NAME_MAX_LENGTH),
     },
     allowConflict: { valid: fc.boolean(), hostile: anyValue },
+    transparent: { valid: fc.boolean(), hostile: anyValue },
     kind: {
       valid: fc.constantFrom('flat', 'hierarchical'),
       hostile: fc.constantFrom('FLAT', '', 'tree'),

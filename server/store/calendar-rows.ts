@@ -51,19 +51,22 @@ export type Attendance = 'any' | 'accepted';
 const EVENT_ONLY_COLUMNS = `
   e.id, e.title, e.start_at, e.end_at, e.time_zone, e.description, e.location, e.visibility,
   e.recurrence, e.organizer, e.group_name, e.group_kind, e.status, e.created_at, e.updated_at,
-  e.revision, e.uid, e.reminders, e.detached_from`;
+  e.revision, e.uid, e.reminders, e.detached_from, e.transparent`;
 // What a commitment index keeps of an event (CommittedEvent), read by committedEventOf.
-const COMMITTED_EVENT_COLUMNS = `e.id, e.title, e.start_at, e.end_at, e.time_zone, e.recurrence`;
+const COMMITTED_EVENT_COLUMNS = `e.id, e.title, e.start_at, e.end_at, e.time_zone, e.recurrence,
+  e.transparent`;
 // An event row followed by its attendees as JSON: one statement per load, not one per event.
 const EVENT_COLUMNS = `${EVENT_ONLY_COLUMNS},
   (SELECT json_group_array(json_array(x.username, x.status, x.role, x.own_answer))
      FROM attendees x WHERE x.event_id = e.id) AS attendees`;
 
 // What placing an event in a list needs (ListedEvent), read by listedEventOf.
-const LISTED_EVENT_COLUMNS = `e.id, e.start_at, e.end_at, e.time_zone, e.recurrence, e.status`;
+const LISTED_EVENT_COLUMNS = `e.id, e.start_at, e.end_at, e.time_zone, e.recurrence, e.status,
+  e.transparent`;
 
 // What an agenda needs of an event (AgendaEvent), read by agendaEventOf.
-const AGENDA_EVENT_COLUMNS = `e.id, e.start_at, e.end_at, e.time_zone, e.recurrence, e.visibility`;
+const AGENDA_EVENT_COLUMNS = `e.id, e.start_at, e.end_at, e.time_zone, e.recurrence, e.visibility,
+  e.transparent`;
 
 const GROUP_COLUMNS = `
   g.name, g.kind, g.owner,
@@ -300,7 +303,13 @@ function eventOf(row: SqlValue[]): CalendarEvent {
     ...(detachedJson === null
       ? {}
       : { detachedFrom: JSON.parse(detachedJson) as DetachedOccurrence }),
+    ...transparency(row[19]),
   };
+}
+
+/** `{ transparent: true }` for a transparent event's `transparent` column (1), else `{}`. */
+function transparency(value: SqlValue | undefined): { transparent?: true } {
+  return integer(value) === 1 ? { transparent: true } : {};
 }
 
 /** A {@link CommittedEvent} from the {@link COMMITTED_EVENT_COLUMNS}. */
@@ -314,6 +323,7 @@ function committedEventOf(row: SqlValue[]): CommittedEvent {
     timeZone: text(row[4]),
     // Written by this store from the domain's own Recurrence value.
     recurrence: recurrenceJson === null ? null : (JSON.parse(recurrenceJson) as Recurrence),
+    ...transparency(row[6]),
   };
 }
 
@@ -328,6 +338,7 @@ function agendaEventOf(row: SqlValue[], at: number): AgendaEvent {
     // Written by this store from the domain's own Recurrence value.
     recurrence: recurrenceJson === null ? null : (JSON.parse(recurrenceJson) as Recurrence),
     visibility: oneOf(row[at + 5], VISIBILITIES),
+    ...transparency(row[at + 6]),
   };
 }
 
@@ -344,13 +355,14 @@ function listingEntryOf(row: SqlValue[]): ListingEntry {
       // Written by this store from the domain's own Recurrence value.
       recurrence: recurrenceJson === null ? null : (JSON.parse(recurrenceJson) as Recurrence),
       status: oneOf(row[6], EVENT_STATUSES),
+      ...transparency(row[7]),
     },
   };
 }
 
 function eventRecordOf(row: SqlValue[]): EventRecord {
   const event = eventOf(row);
-  return { event, attendees: attendeesOf(event.id, row[19]) };
+  return { event, attendees: attendeesOf(event.id, row[20]) };
 }
 
 function groupRecordOf(row: SqlValue[]): GroupRecord {

@@ -59,6 +59,7 @@ function eventParams(event: CalendarEvent, bounds: TimeBounds): (string | number
       ? null
       : JSON.stringify(event.reminders),
     event.detachedFrom === undefined ? null : JSON.stringify(event.detachedFrom),
+    event.transparent === true ? 1 : 0,
     event.id,
   ];
 }
@@ -175,14 +176,16 @@ export class CalendarWrites {
     this.insertEventRow = statements.prepare(
       `INSERT INTO events (title, start_at, end_at, series_end, span_class, time_zone,
          description, location, visibility, recurrence, organizer, group_name, group_kind,
-         status, created_at, updated_at, revision, uid, reminders, detached_from, id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         status, created_at, updated_at, revision, uid, reminders, detached_from, transparent,
+         id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.updateEventRow = statements.prepare(
       `UPDATE events SET title = ?, start_at = ?, end_at = ?, series_end = ?, span_class = ?,
          time_zone = ?, description = ?, location = ?, visibility = ?, recurrence = ?,
          organizer = ?, group_name = ?, group_kind = ?, status = ?, created_at = ?,
-         updated_at = ?, revision = ?, uid = ?, reminders = ?, detached_from = ?
+         updated_at = ?, revision = ?, uid = ?, reminders = ?, detached_from = ?,
+         transparent = ?
        WHERE id = ?`,
     );
     // Touches only rows whose copy is stale, so a change of title rewrites no index entry.

@@ -90,6 +90,7 @@ const eventDraft = z.strictObject({
   recurrence: shortText.nullable().optional(),
   exceptions: z.array(instant).max(10_000).optional(),
   reminders: z.array(z.number()).max(100).optional(),
+  transparent: z.boolean().optional(),
 });
 
 const eventChanges = z.strictObject({
@@ -103,6 +104,7 @@ const eventChanges = z.strictObject({
   recurrence: shortText.nullable().optional(),
   exceptions: z.array(instant).max(10_000).optional(),
   reminders: z.array(z.number()).max(100).optional(),
+  transparent: z.boolean().optional(),
 });
 
 const usernames = (max: number) => z.array(name).max(max);

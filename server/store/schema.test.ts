@@ -11,8 +11,11 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes transparency away, as schemas before 14 had it. */
+const WITHOUT_TRANSPARENCY = 'ALTER TABLE events DROP COLUMN transparent;';
+
 /** Takes the answers given to changed occurrences alone away, as schemas before 13 had them. */
-const WITHOUT_OWN_ANSWERS = 'ALTER TABLE attendees DROP COLUMN own_answer;';
+const WITHOUT_OWN_ANSWERS = `${WITHOUT_TRANSPARENCY} ALTER TABLE attendees DROP COLUMN own_answer;`;
 
 /** Takes the index of changed occurrences by series away, as schemas before 12 had it. */
 const WITHOUT_DETACHED_INDEX = `${WITHOUT_OWN_ANSWERS} DROP INDEX events_by_detached_series;`;
@@ -434,4 +437,31 @@ test("a schema 12 image is migrated: its answers to changed occurrences follow t
   after.ok('bob', { type: 'invitation.decline', eventId: 'daily' });
   after.ok('bob', { type: 'invitation.accept', eventId: 'daily' });
   t.is(after.read('bob', { type: 'event.show', eventId: 'once' }).event.myStatus, 'declined');
+});
+
+test('a schema 13 image is migrated: its events all take time, and can be made transparent from then on', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const start = at('2025-02-10T08:00:00Z');
+  const holiday = before.ok('alice', {
+    type: 'event.create',
+    draft: { title: 'Holiday', start, end: start + DAY },
+  }).event.id;
+  const v13 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_TRANSPARENCY} UPDATE store_meta SET value = 13 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v13);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  t.is(after.read('alice', { type: 'event.show', eventId: holiday }).event.transparent, undefined);
+  // It blocks its day, as before.
+  const meeting = { title: 'Meeting', start: start + 3_600_000, end: start + 7_200_000 };
+  t.is(after.send('alice', { type: 'event.create', draft: meeting }).ok, false);
+  after.ok('alice', { type: 'event.update', eventId: holiday, changes: { transparent: true } });
+  t.is(after.read('alice', { type: 'event.show', eventId: holiday }).event.transparent, true);
+  t.true(after.send('alice', { type: 'event.create', draft: meeting }).ok);
 });

@@ -36,8 +36,10 @@ import type { Database } from 'sql.js';
  * 11: occurrences changed on their own: `events.detached_from`.
  * 12: the live events detached from a series, by series (`events_by_detached_series`).
  * 13: answers given to an occurrence changed on its own alone: `attendees.own_answer`.
+ * 14: events that take no time from their attendees (iCalendar's TRANSP:TRANSPARENT, shown
+ *     as free): `events.transparent`.
  */
-export const SCHEMA_VERSION = 13;
+export const SCHEMA_VERSION = 14;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -156,6 +158,10 @@ CREATE TABLE registry_history (
 CREATE INDEX registry_history_by_name ON registry_history (name, seq);
 `;
 
+// 1 when the event takes no time from its attendees (the domain's CalendarEvent.transparent,
+// iCalendar's TRANSP:TRANSPARENT): it neither conflicts nor makes anyone busy. 0 otherwise.
+const TRANSPARENT_COLUMN = 'transparent INTEGER NOT NULL DEFAULT 0 CHECK (transparent IN (0, 1))';
+
 const TABLES = `
 CREATE TABLE store_meta (
   key   TEXT PRIMARY KEY,
@@ -213,7 +219,8 @@ CREATE TABLE events (
   reminders   TEXT,
   -- JSON of the domain's DetachedOccurrence ({ seriesId, occurrenceStart }) of an occurrence
   -- changed on its own, or NULL.
-  detached_from TEXT
+  detached_from TEXT,
+  ${TRANSPARENT_COLUMN}
 ) WITHOUT ROWID;
 
 -- start_at, series_end and span_class are copies of the event's, for the time indexes.
@@ -405,6 +412,10 @@ export function migrateSchema(db: Database): number | null {
       db.exec(
         'ALTER TABLE attendees ADD COLUMN own_answer INTEGER NOT NULL DEFAULT 0 CHECK (own_answer IN (0, 1))',
       );
+    }
+    if (version < 14) {
+      // 13 → 14: no event was transparent (TRANSP was not kept): every one blocks time.
+      db.exec(`ALTER TABLE events ADD COLUMN ${TRANSPARENT_COLUMN}`);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

@@ -13,7 +13,7 @@ import {
   validatePassword,
   validateUsername,
 } from '../domain/index.js';
-import type { User } from '../domain/index.js';
+import type { SkippedComponent, User } from '../domain/index.js';
 import { isAgendaError, Unauthenticated } from '../../contract/errors.js';
 import type { Op } from '../protocol/ops.js';
 import type {
@@ -475,15 +475,17 @@ export class UsersService implements LogicService {
     const parsed = await this.calendars.parse(op.ics, {
       defaultTimeZone: op.defaultTimeZone ?? 'UTC',
     });
-    const skipped = parsed.skipped.map((s) => ({
+    const reported = (s: SkippedComponent) => ({
       uid: s.uid,
       reason: `${s.component}${s.summary === null ? '' : ` "${s.summary}"`}: ${s.reason}`,
-    }));
+    });
+    const skipped = parsed.skipped.map(reported);
+    const changed = parsed.changed.map(reported);
     if (parsed.events.length === 0) {
       // Nothing for the store to do, but the token is still checked where it can end: a
       // deleted account or an ended session is refused here as everywhere.
       await this.me(call);
-      return { events: [], failed: [], skipped };
+      return { events: [], failed: [], skipped, changed };
     }
     const outcome = await call.store.command(actor, {
       type: 'event.import',
@@ -499,6 +501,7 @@ export class UsersService implements LogicService {
         error: { code: f.error.code, message: f.error.message },
       })),
       skipped,
+      changed,
     };
   }
 

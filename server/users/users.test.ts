@@ -683,7 +683,7 @@ test('an import with nothing to import sends no command; a file that is not iCal
     type: 'agenda.import',
     ics: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nEND:VCALENDAR\r\n',
   });
-  t.deepEqual(empty, { events: [], failed: [], skipped: [] });
+  t.deepEqual(empty, { events: [], failed: [], skipped: [], changed: [] });
   t.is(s.database.commands.length, 1);
   t.is((await s.refused('alice', { type: 'agenda.import', ics: 'hello' })).code, 'invalid');
 });

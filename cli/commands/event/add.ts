@@ -20,6 +20,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
     '<%= config.bin %> event add "1:1" --start 2026-03-02T10:00 --end 2026-03-02T10:30 --with bob --tz Europe/Madrid',
     '<%= config.bin %> event add "Weekly sync" --start 2026-03-02T09:00 --duration 1h --group team --repeat "FREQ=WEEKLY;BYDAY=MO"',
     '<%= config.bin %> event add "Flight" --start "tomorrow 07:00" --duration 2h --remind 3h --remind 1d',
+    '<%= config.bin %> event add "Working from home" --start "friday 9am" --duration 8h --free',
   ];
   static override args = {
     title: Args.string({ description: 'What it is.', required: true }),
@@ -63,6 +64,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
       visibility: flags.visibility,
       repeat: flags.repeat,
       reminders: flags.remind === undefined ? undefined : parseReminders(flags.remind),
+      transparent: flags.free === true ? true : undefined,
       with: flags.with === undefined ? undefined : parseUsernames(flags.with, 'with'),
       group: flags.group,
       allowConflict: flags['allow-conflict'] ? true : undefined,

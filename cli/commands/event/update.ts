@@ -63,12 +63,13 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
       repeat,
       timeZone: flags.tz === undefined ? undefined : this.zone,
       reminders: flags.remind === undefined ? undefined : parseReminders(flags.remind),
+      transparent: flags.free,
       with: flags.with === undefined ? undefined : parseUsernames(flags.with, 'with'),
     };
     const lengthChanges = flags.end !== undefined || duration !== undefined;
     if (Object.values(request).every((value) => value === undefined) && !lengthChanges) {
       throw new InvalidInput(
-        'nothing to change: give at least one of --title, --start, --end, --duration, --description, --location, --visibility, --repeat, --tz, --remind, --with',
+        'nothing to change: give at least one of --title, --start, --end, --duration, --description, --location, --visibility, --repeat, --tz, --remind, --free, --with',
       );
     }
     if (flags['allow-conflict']) request.allowConflict = true;
