@@ -57,6 +57,20 @@ import { renderConflictingEvents } from './ui/views.js';
 import type { ViewContext } from './ui/views.js';
 import { measured, printableLines } from '../base/table.js';
 
+/**
+ * What a change or cancellation (`verb`) of one occurrence fails with when the service says
+ * that occurrence was changed on its own before: the event it became, and the command that
+ * acts on it. Anything else is returned as it was.
+ */
+export function changedOnItsOwn(error: unknown, verb: 'update' | 'cancel'): unknown {
+  if (!(error instanceof NotFound) || error.detachedEventId === undefined) return error;
+  const id = error.detachedEventId;
+  return new NotFound(
+    `that occurrence was already changed on its own: it is now event ${id} (agenda event ${verb} ${id}${verb === 'update' ? ' …' : ''})`,
+    { detachedEventId: id, cause: error },
+  );
+}
+
 /** The flags of command `T`, the global ones of its base class included, as parsed. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
   T['baseFlags'] & T['flags']
@@ -369,6 +383,10 @@ export abstract class AgendaCommand<
     const day = start.toFormat('ccc d LLL yyyy');
     const [only] = starts;
     if (only === undefined) {
+      // Not in the series any more: changed on its own (the server's refusal names the
+      // event it became) or cancelled. The series' exceptions say which occurrence it was.
+      const taken = await this.exceptionOn(api, id, start.toMillis(), end.toMillis());
+      if (taken !== undefined) return taken;
       throw new NotFound(`event ${id} has no occurrence on ${day} (${this.zone}) in your agenda`);
     }
     // The day's start in its zone, moved to each occurrence: their wall-clock times there.
@@ -381,6 +399,27 @@ export abstract class AgendaCommand<
       );
     }
     return toApiInstant(at(only));
+  }
+
+  /**
+   * The start (ISO) of the one occurrence of series `id` in `[from, to)` that was taken out
+   * of it (cancelled, or changed on its own), for the server to say what became of it;
+   * undefined when there is none, or several (then it cannot tell which was meant, and the
+   * day is said to have no occurrence, as it has none left in the series).
+   */
+  private async exceptionOn(
+    api: AgendaApi,
+    id: string,
+    from: number,
+    to: number,
+  ): Promise<string | undefined> {
+    const { event } = await this.slow('Looking for the occurrence…', api.showEvent(id));
+    if (event.recurrence === null) return undefined;
+    const taken = event.exceptions.filter((iso) => {
+      const ms = Date.parse(iso);
+      return ms >= from && ms < to;
+    });
+    return taken.length === 1 ? taken[0] : undefined;
   }
 
   /**

@@ -615,21 +615,36 @@ function dailyWorld(answers: Record<string, 'accepted' | 'pending' | 'declined'>
   return worldWith([], [daily], ['bob', 'dev', 'eve']);
 }
 
+/**
+ * What the store tells a change of one occurrence of `seriesId` starting at `start` about
+ * the series' occurrences changed on their own: which one that occurrence became (if it did).
+ */
+function occurrenceContext(world: World, seriesId: string, start: number) {
+  const live = recordsOf(world).filter(
+    (r) => r.event.detachedFrom?.seriesId === seriesId && r.event.status !== 'cancelled',
+  );
+  return {
+    record: recordOf(world, seriesId),
+    detachedThere: live.find((r) => r.event.detachedFrom?.occurrenceStart === start)?.event.id,
+  };
+}
+
 function changeOccurrence(
   world: ReturnType<typeof dailyWorld>,
   command: Partial<UpdateOccurrenceCommand> & Pick<UpdateOccurrenceCommand, 'changes'>,
 ) {
-  return updateOccurrence(
-    {
-      actor: 'alice',
-      eventId: 'd',
-      occurrenceStart: at('2025-06-03T09:00:00Z'),
-      newEventId: 'x',
-      now,
-      ...command,
-    },
-    { record: recordOf(world, 'd'), events: recordsOf(world) },
-  );
+  const full = {
+    actor: 'alice',
+    eventId: 'd',
+    occurrenceStart: at('2025-06-03T09:00:00Z'),
+    newEventId: 'x',
+    now,
+    ...command,
+  };
+  return updateOccurrence(full, {
+    ...occurrenceContext(world, full.eventId, full.occurrenceStart),
+    events: recordsOf(world),
+  });
 }
 
 test('one occurrence changed on its own leaves the series and keeps what the series had', (t) => {
@@ -756,6 +771,76 @@ test('changing one occurrence needs the organizer, a series, and an occurrence s
     instanceOf: InvalidInput,
     message: /does not repeat/,
   });
+});
+
+test('an occurrence changed on its own already is refused naming the event it became, to change or cancel there', (t) => {
+  const world = dailyWorld();
+  const start = at('2025-06-03T09:00:00Z');
+  const moved = commit(
+    world,
+    changeOccurrence(world, { changes: { start: at('2025-06-03T15:00:00Z') } }),
+  );
+  const again = t.throws(
+    () => changeOccurrence(moved, { newEventId: 'y', changes: { title: 'Twice' } }),
+    { instanceOf: NotFound },
+  );
+  t.is(
+    again.message,
+    'the occurrence starting at 2025-06-03T09:00:00.000Z was already changed on its own: it is now event x',
+  );
+  t.is(again.detachedEventId, 'x');
+  t.deepEqual(again.toWire().details, { detachedEventId: 'x' });
+  const cancelling = t.throws(
+    () =>
+      cancelOccurrence(
+        { actor: 'alice', eventId: 'd', occurrenceStart: start, now },
+        occurrenceContext(moved, 'd', start),
+      ),
+    { instanceOf: NotFound },
+  );
+  t.is(cancelling.detachedEventId, 'x');
+
+  // Once that event is cancelled too, nothing is left to point to.
+  const gone = commit(
+    moved,
+    cancelEvent(
+      { actor: 'alice', eventId: 'x', now },
+      {
+        record: recordOf(moved, 'x'),
+        detached: [],
+      },
+    ),
+  );
+  const none = t.throws(
+    () => changeOccurrence(gone, { newEventId: 'y', changes: { title: 'Twice' } }),
+    { instanceOf: NotFound },
+  );
+  t.regex(none.message, /no longer in the series: it was cancelled, or changed on its own$/);
+  t.is(none.detachedEventId, undefined);
+  // An occurrence cancelled on its own says so as well; a start the rule never had does not.
+  const fourth = at('2025-06-04T09:00:00Z');
+  const cancelled = commit(
+    world,
+    cancelOccurrence(
+      { actor: 'alice', eventId: 'd', occurrenceStart: fourth, now },
+      occurrenceContext(world, 'd', fourth),
+    ),
+  );
+  t.throws(
+    () => changeOccurrence(cancelled, { occurrenceStart: fourth, changes: { title: 'x' } }),
+    {
+      instanceOf: NotFound,
+      message: /no longer in the series/,
+    },
+  );
+  t.throws(
+    () =>
+      changeOccurrence(world, {
+        occurrenceStart: at('2025-06-04T10:00:00Z'),
+        changes: { title: 'x' },
+      }),
+    { instanceOf: NotFound, message: /^the event has no occurrence starting at/ },
+  );
 });
 
 /** The events of `world` detached from the series `seriesId`, as the store finds them. */

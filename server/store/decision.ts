@@ -249,6 +249,17 @@ export class TrackedRows implements RowReader {
     return records;
   }
 
+  liveEventDetachedAt(
+    series: EventId,
+    organizer: Username,
+    occurrenceStart: Millis,
+  ): EventId | undefined {
+    this.journal.read(KEYS.agenda(organizer));
+    const id = this.rows.liveEventDetachedAt(series, organizer, occurrenceStart);
+    if (id !== undefined) this.journal.read(KEYS.event(id));
+    return id;
+  }
+
   liveEventsDetachedAnsweredWith(
     series: EventId,
     username: Username,

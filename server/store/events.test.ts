@@ -362,16 +362,26 @@ test('one occurrence changed on its own: the series loses it and a stored event 
     '2025-02-10T17:00:00.000Z',
   ]);
 
-  // The occurrence is gone from the series: it cannot be taken out twice.
-  t.is(
+  // The occurrence is gone from the series: it cannot be taken out twice, and the refusal
+  // names the event it became, where a change to it goes now (a cancellation too).
+  t.deepEqual(
     c.refused('alice', {
       type: 'event.updateOccurrence',
       eventId: 'gym',
       occurrenceStart,
       changes: { title: 'Again' },
-    }).code,
-    'not_found',
+    }),
+    {
+      code: 'not_found',
+      message:
+        'the occurrence starting at 2025-02-10T17:00:00.000Z was already changed on its own: it is now event pool',
+      details: { detachedEventId: 'pool' },
+    },
   );
+  t.like(c.refused('alice', { type: 'event.cancelOccurrence', eventId: 'gym', occurrenceStart }), {
+    code: 'not_found',
+    details: { detachedEventId: 'pool' },
+  });
   // Moved onto the call, another occurrence is refused as a moved event is, unless allowed.
   const move = {
     type: 'event.updateOccurrence' as const,
