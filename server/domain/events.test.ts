@@ -23,7 +23,12 @@ import {
 } from './test-fixtures.js';
 import type { World } from './test-fixtures.js';
 import type { CalendarEvent, Notification } from './types.js';
-import { MAX_DETACHED_CANCELLED_WITH_SERIES, MAX_EXCEPTIONS } from '../../contract/limits.js';
+import {
+  MAX_DETACHED_ANSWERED_WITH_SERIES,
+  MAX_DETACHED_CANCELLED_WITH_SERIES,
+  MAX_DETACHED_PER_SERIES,
+  MAX_EXCEPTIONS,
+} from '../../contract/limits.js';
 
 const now = at('2025-06-01T00:00:00Z');
 const corp = group('corp', 'hierarchical', { boss: 0, manager: 1, manager2: 1, dev: 2 });
@@ -617,7 +622,8 @@ function dailyWorld(answers: Record<string, 'accepted' | 'pending' | 'declined'>
 
 /**
  * What the store tells a change of one occurrence of `seriesId` starting at `start` about
- * the series' occurrences changed on their own: which one that occurrence became (if it did).
+ * the series' occurrences changed on their own: how many are live, and which one that
+ * occurrence became (if it did).
  */
 function occurrenceContext(world: World, seriesId: string, start: number) {
   const live = recordsOf(world).filter(
@@ -626,6 +632,7 @@ function occurrenceContext(world: World, seriesId: string, start: number) {
   return {
     record: recordOf(world, seriesId),
     detachedThere: live.find((r) => r.event.detachedFrom?.occurrenceStart === start)?.event.id,
+    detachedCount: live.length,
   };
 }
 
@@ -843,6 +850,36 @@ test('an occurrence changed on its own already is refused naming the event it be
   );
 });
 
+test('a series has at most MAX_DETACHED_PER_SERIES occurrences changed on their own', (t) => {
+  const world = dailyWorld();
+  const command = {
+    actor: 'alice',
+    eventId: 'd',
+    occurrenceStart: at('2025-06-03T09:00:00Z'),
+    newEventId: 'x',
+    now,
+    changes: { title: 'One more' },
+  };
+  const context = { record: recordOf(world, 'd'), events: recordsOf(world) };
+  t.notThrows(() =>
+    updateOccurrence(command, { ...context, detachedCount: MAX_DETACHED_PER_SERIES - 1 }),
+  );
+  const error = t.throws(
+    () => updateOccurrence(command, { ...context, detachedCount: MAX_DETACHED_PER_SERIES }),
+    { instanceOf: InvalidInput },
+  );
+  t.is(error.field, 'occurrence');
+  t.regex(
+    error.message,
+    new RegExp(
+      `^${MAX_DETACHED_PER_SERIES} occurrences of this series are changed on their own already, .*: cancel some of them, or change the whole series$`,
+    ),
+  );
+  // The bound is what cancelling or answering the series can take along with it.
+  t.true(MAX_DETACHED_PER_SERIES <= MAX_DETACHED_CANCELLED_WITH_SERIES);
+  t.true(MAX_DETACHED_PER_SERIES <= MAX_DETACHED_ANSWERED_WITH_SERIES);
+});
+
 /** The events of `world` detached from the series `seriesId`, as the store finds them. */
 function detachedFrom(world: World, seriesId: string) {
   return recordsOf(world).filter((r) => r.event.detachedFrom?.seriesId === seriesId);
@@ -999,7 +1036,7 @@ test('a flat-group occurrence that moves waits for everyone again', (t) => {
       now,
       changes: { start: at('2025-06-09T19:00:00Z') },
     },
-    { record: recordOf(world, 'd'), events: recordsOf(world) },
+    { record: recordOf(world, 'd'), events: recordsOf(world), detachedCount: 0 },
   );
   const after = commit(world, d);
   t.is(after.events.get('x')?.status, 'pending');

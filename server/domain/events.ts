@@ -26,6 +26,7 @@ import { compareText, decide, eventNotice } from './decisions.js';
 import { membershipOf } from './groups.js';
 import {
   MAX_DETACHED_CANCELLED_WITH_SERIES,
+  MAX_DETACHED_PER_SERIES,
   MAX_EXCEPTIONS,
   MAX_IMPORTED_OCCURRENCES_PER_SERIES,
   MAX_INVITEES,
@@ -523,6 +524,11 @@ export interface UpdateOccurrenceCommand {
 export interface UpdateOccurrenceContext extends OccurrenceContext {
   /** The organizer's events that may reach into the changed occurrence's conflict window. */
   readonly events: readonly EventRecord[];
+  /**
+   * How many live events are detached from the series (its occurrences changed on their
+   * own): at {@link MAX_DETACHED_PER_SERIES}, no other one is.
+   */
+  readonly detachedCount: number;
 }
 
 /** What changing or cancelling one occurrence of a series needs to know of the series. */
@@ -577,10 +583,11 @@ function noOccurrenceAt(
  * one decision, so the occurrence is never both in the series and on its own, nor gone
  * from both. Every attendee who has not declined it is told of the new event (one asked
  * again after declining is invited to it).
- * An occurrence changed on its own before is refused, naming the event it became.
+ * An occurrence changed on its own before is refused, naming the event it became; and a series
+ * has at most {@link MAX_DETACHED_PER_SERIES} occurrences changed on their own.
  * @throws NotFound (series, or no occurrence starts then: `detachedEventId` when it was
  * changed on its own), Forbidden (not the organizer), InvalidInput (cancelled, not
- * recurring, bad fields, a recurrence asked for), Conflict.
+ * recurring, bad fields, a recurrence asked for, too many changed on their own), Conflict.
  */
 export function updateOccurrence(
   command: UpdateOccurrenceCommand,
@@ -607,6 +614,12 @@ export function updateOccurrence(
   }).find((o) => o.start === command.occurrenceStart);
   if (occurrence === undefined) {
     throw noOccurrenceAt(series, command.occurrenceStart, context.detachedThere);
+  }
+  if (context.detachedCount >= MAX_DETACHED_PER_SERIES) {
+    throw new InvalidInput(
+      `${MAX_DETACHED_PER_SERIES} occurrences of this series are changed on their own already, the most one series may have (so that it can still be cancelled or answered whole): cancel some of them, or change the whole series`,
+      { field: 'occurrence' },
+    );
   }
 
   // The occurrence as a one-off event of its own, which the changes are merged into.
@@ -886,6 +899,8 @@ export function importEvent(
           attendees: seriesAfter.attendees,
         },
         events: [],
+        // The import counts what it leaves detached itself, once every occurrence is done.
+        detachedCount: 0,
       },
     );
     const own = detaching.mutations.filter(
@@ -898,6 +913,13 @@ export function importEvent(
     notifications.push(...detaching.notifications);
   }
 
+  // Everything in the family but the series is an occurrence it leaves changed on its own.
+  if (family.length - 1 > MAX_DETACHED_PER_SERIES) {
+    throw new InvalidInput(
+      `as the file has it, "${seriesAfter.event.title}" would have ${family.length - 1} occurrences changed on their own, more than the ${MAX_DETACHED_PER_SERIES} one series may have`,
+      { field: 'occurrences' },
+    );
+  }
   if (command.allowConflict !== true) {
     const ignoring = new Set([seriesAfter.event.id, ...detached.map((r) => r.event.id)]);
     for (const candidate of toCheck) {

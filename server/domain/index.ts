@@ -50,7 +50,7 @@
  * | `importEvent` | actor, eventId, now, uid, details, occurrences?, allowConflict? | existing (by UID), detached (live, from it), commitments | `EventImport` |
  * | `cancelEvent` | actor, eventId, now | record, detached | `EventDetailsView` |
  * | `cancelOccurrence` | actor, eventId, occurrenceStart, now | record, detachedThere? | `EventDetailsView` |
- * | `updateOccurrence` | actor, eventId, occurrenceStart, newEventId, now, changes, allowConflict? | record, detachedThere?, events | `ScheduledEvent` |
+ * | `updateOccurrence` | actor, eventId, occurrenceStart, newEventId, now, changes, allowConflict? | record, detachedThere?, events, detachedCount | `ScheduledEvent` |
  * | `acceptInvitation` | actor, eventId, now, allowConflict? | record, events | `EventDetailsView` |
  * | `declineInvitation` | actor, eventId, now | record | `EventDetailsView` |
  * | `listEvents` (query) | actor, from, to | events | `EventView[]` |

@@ -224,6 +224,11 @@ export const LOADS = {
     WHERE e.detached_from IS NOT NULL AND e.status <> 'cancelled'
       AND json_extract(e.detached_from, '$.seriesId') = ?1 AND e.organizer = ?2
     ORDER BY e.id LIMIT ?3`,
+  // ?1 the series, ?2 its organizer: how many live events are detached from it, through the
+  // same index (they are MAX_DETACHED_PER_SERIES at most: no more are made).
+  liveDetachedCount: `SELECT count(*) FROM events e
+    WHERE e.detached_from IS NOT NULL AND e.status <> 'cancelled'
+      AND json_extract(e.detached_from, '$.seriesId') = ?1 AND e.organizer = ?2`,
   // ?1 the series, ?2 its organizer, ?3 an occurrence's start: the id of the live event that
   // occurrence became, through the same index.
   liveEventDetachedAt: `SELECT e.id FROM events e
@@ -473,6 +478,7 @@ export class CalendarRows {
   private readonly groupEventsPageOf: PreparedStatement;
   private readonly liveEventsDetachedFromSeries: PreparedStatement;
   private readonly liveEventsDetachedAnsweredWithSeries: PreparedStatement;
+  private readonly liveDetachedCountOf: PreparedStatement;
   private readonly liveEventDetachedAtStart: PreparedStatement;
   private readonly accountDeletionOf: PreparedStatement;
   private readonly accountsBeingPurgedRows: PreparedStatement;
@@ -515,6 +521,7 @@ export class CalendarRows {
     this.liveEventsDetachedAnsweredWithSeries = statements.prepare(
       LOADS.liveEventsDetachedAnsweredWith,
     );
+    this.liveDetachedCountOf = statements.prepare(LOADS.liveDetachedCount);
     this.liveEventDetachedAtStart = statements.prepare(LOADS.liveEventDetachedAt);
     this.accountDeletionOf = statements.prepare(LOADS.accountDeletion);
     this.accountsBeingPurgedRows = statements.prepare(LOADS.accountsBeingPurged);
@@ -760,6 +767,11 @@ export class CalendarRows {
    */
   liveEventsDetachedFrom(series: EventId, organizer: Username, limit: number): EventRecord[] {
     return this.liveEventsDetachedFromSeries.all([series, organizer, limit]).map(eventRecordOf);
+  }
+
+  /** How many live events (not cancelled) that `organizer` organizes are detached from the series. */
+  liveDetachedCount(series: EventId, organizer: Username): number {
+    return integer(this.liveDetachedCountOf.first([series, organizer])?.[0]);
   }
 
   /**

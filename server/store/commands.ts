@@ -587,6 +587,11 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     const series = {
       record,
       detachedThere: detachedThere(env, record, command.actor, body.occurrenceStart),
+      // Counted here, in the leader's decision, so that a series never has more than may
+      // be cancelled or answered with it: the effect applied carries only the rows.
+      detachedCount: isLiveSeriesOf(record, command.actor)
+        ? env.rows.liveDetachedCount(body.eventId, command.actor)
+        : 0,
     };
     // As for event.update: a first decision without commitments tells the occurrence's new
     // time, and its conflict window which commitments to load.

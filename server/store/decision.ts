@@ -249,6 +249,12 @@ export class TrackedRows implements RowReader {
     return records;
   }
 
+  liveDetachedCount(series: EventId, organizer: Username): number {
+    // As liveEventsDetachedFrom: every change to how many there are stamps this agenda.
+    this.journal.read(KEYS.agenda(organizer));
+    return this.rows.liveDetachedCount(series, organizer);
+  }
+
   liveEventDetachedAt(
     series: EventId,
     organizer: Username,

@@ -109,9 +109,9 @@ test("cancelling a series finds the occurrences changed on their own by the seri
   );
 });
 
-test("changing one occurrence finds the event it became by the series' index", async (t) => {
+test("changing one occurrence counts the series' occurrences changed on their own, and finds the one it names, by the series' index", async (t) => {
   const all = await plans();
-  for (const name of ['liveEventDetachedAt']) {
+  for (const name of ['liveDetachedCount', 'liveEventDetachedAt']) {
     const steps = all.get(name) ?? [];
     t.true(
       steps.some((s) => /^SEARCH e USING INDEX events_by_detached_series \(<expr>=\?\)/.test(s)),
