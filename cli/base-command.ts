@@ -548,11 +548,11 @@ export abstract class AgendaCommand<
         ? undefined
         : new SessionTokens({
             tokens: login,
-            renew: (refreshToken, signal) => {
+            renew: (refreshToken, signal, within) => {
               if (client.api === undefined) {
                 throw new Internal('a session renewed before its client');
               }
-              return client.api.refreshSession(refreshToken, signal);
+              return client.api.refreshSession(refreshToken, signal, within);
             },
             store: new ProfileTokenStore(this.profiles, this.profileName, login.username),
             loginHint: `run agenda login ${login.username}`,
