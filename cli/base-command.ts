@@ -39,7 +39,7 @@ import type { RememberedEvent } from './event-refs.js';
 import { ProfileStore, defaultConfigDir, loginEndsAt } from './profiles.js';
 import { ProfileTokenStore } from './session.js';
 import type { Profile, StoredLogin } from './profiles.js';
-import { flushed, processTerminal } from './terminal.js';
+import { flushed, outputColumns, processTerminal } from './terminal.js';
 import type { Terminal } from './terminal.js';
 import {
   currentInstant,
@@ -239,10 +239,12 @@ export abstract class OutcomeCommand<
     return createPalette(coloursWanted(this.terminal.stdout.isTTY, this.json, this.terminal.env));
   }
 
-  /** The columns of the terminal stdout is; undefined off a terminal, where nothing is cut. */
+  /**
+   * The columns output is drawn in: `$COLUMNS`, else the terminal's; undefined off a
+   * terminal without `$COLUMNS`, where nothing is cut (see `outputColumns`).
+   */
   protected get width(): number | undefined {
-    const { stdout } = this.terminal;
-    return stdout.isTTY === true ? stdout.columns : undefined;
+    return outputColumns(this.terminal);
   }
 
   /** Writes a warning on stderr, for a person only: never with `--json`. */

@@ -1,5 +1,7 @@
+import { stripVTControlCharacters } from 'node:util';
 import test from 'ava';
 import { DateTime } from 'luxon';
+import { displayWidth, loadDisplayWidths } from '../../base/table.js';
 import EventAdd from '../commands/event/add.js';
 import EventCancel from '../commands/event/cancel.js';
 import EventList from '../commands/event/list.js';
@@ -438,6 +440,72 @@ test('event list shows a table with pending, cancelled and conflicting events, c
     new RecordedTerminal({ tty: true }),
   );
   t.false(json.stdout.includes(ESC), 'no colours with --json');
+});
+
+test('event list fits a terminal 20 to 30 columns wide, CJK and emoji titles cut: its own width, or $COLUMNS', async (t) => {
+  await loadDisplayWidths();
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  gateway.on('POST', '/v1/sessions', { status: 200, json: loginAnswer() }).on('GET', '/v1/events', {
+    status: 200,
+    json: {
+      events: [
+        eventView({ id: 'e1', title: '取締役会と四半期の業績見通しの確認', group: 'board' }),
+        eventView({
+          id: 'e2',
+          title: 'Retro 🎯 with the whole platform team 🚀',
+          start: '2026-03-02T14:00:00Z',
+          end: '2026-03-02T15:00:00Z',
+          myStatus: 'pending',
+          conflict: true,
+        }),
+        eventView({
+          id: 'e3',
+          title: '🎉 Launch',
+          start: '2026-03-03T09:00:00Z',
+          end: '2026-03-04T18:00:00Z',
+          status: 'cancelled',
+        }),
+      ],
+    },
+  });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const argv = ['--tz', 'UTC', '--config-dir', configDir];
+  for (const width of [20, 24, 30]) {
+    const terminals = {
+      'its width': new RecordedTerminal({ tty: true, columns: width }),
+      '$COLUMNS, on a wider terminal': new RecordedTerminal({
+        tty: true,
+        columns: 200,
+        env: { COLUMNS: String(width) },
+      }),
+      '$COLUMNS, piped': new RecordedTerminal({ env: { COLUMNS: String(width) } }),
+    };
+    for (const [how, terminal] of Object.entries(terminals)) {
+      const run = await runCommand(EventList, argv, terminal);
+      t.is(run.exitCode, 0, run.stderr);
+      const lines = stripVTControlCharacters(run.stdout).trimEnd().split('\n');
+      const wide = lines.filter((line) => displayWidth(line) > width);
+      t.deepEqual(wide, [], `${width} columns (${how}):\n${lines.join('\n')}`);
+      t.deepEqual(
+        lines.filter((line) => line.startsWith('#')).map((line) => line.slice(0, 2)),
+        ['#1', '#2', '#3'],
+      );
+      t.true(
+        lines.some((line) => /^#1 .*取締/.test(line)),
+        lines.join('\n'),
+      );
+      t.true(
+        lines.some((line) => /^#2 .*! Re/.test(line)),
+        lines.join('\n'),
+      );
+    }
+  }
+  // Piped without $COLUMNS nothing is cut: the whole table.
+  const piped = await runCommand(EventList, argv);
+  t.regex(piped.stdout, /取締役会と四半期の業績見通しの確認/);
+  t.regex(piped.stdout, /^ #\s+WHEN/);
 });
 
 test('event show, update and cancel answer {event} and send only what was asked', async (t) => {
