@@ -39,7 +39,7 @@ import type { RememberedEvent } from './event-refs.js';
 import { ProfileStore, defaultConfigDir, loginEndsAt } from './profiles.js';
 import { ProfileTokenStore } from './session.js';
 import type { Profile, StoredLogin } from './profiles.js';
-import { flushed, processTerminal } from './terminal.js';
+import { flushed, outputColumns, processTerminal } from './terminal.js';
 import type { Terminal } from './terminal.js';
 import {
   currentInstant,
@@ -56,6 +56,20 @@ import { whileSlow } from './ui/spinner.js';
 import { renderConflictingEvents } from './ui/views.js';
 import type { ViewContext } from './ui/views.js';
 import { measured, printableLines } from '../base/table.js';
+
+/**
+ * What a change or cancellation (`verb`) of one occurrence fails with when the service says
+ * that occurrence was changed on its own before: the event it became, and the command that
+ * acts on it. Anything else is returned as it was.
+ */
+export function changedOnItsOwn(error: unknown, verb: 'update' | 'cancel'): unknown {
+  if (!(error instanceof NotFound) || error.detachedEventId === undefined) return error;
+  const id = error.detachedEventId;
+  return new NotFound(
+    `that occurrence was already changed on its own: it is now event ${id} (agenda event ${verb} ${id}${verb === 'update' ? ' …' : ''})`,
+    { detachedEventId: id, cause: error },
+  );
+}
 
 /** The flags of command `T`, the global ones of its base class included, as parsed. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -225,10 +239,12 @@ export abstract class OutcomeCommand<
     return createPalette(coloursWanted(this.terminal.stdout.isTTY, this.json, this.terminal.env));
   }
 
-  /** The columns of the terminal stdout is; undefined off a terminal, where nothing is cut. */
+  /**
+   * The columns output is drawn in: `$COLUMNS`, else the terminal's; undefined off a
+   * terminal without `$COLUMNS`, where nothing is cut (see `outputColumns`).
+   */
   protected get width(): number | undefined {
-    const { stdout } = this.terminal;
-    return stdout.isTTY === true ? stdout.columns : undefined;
+    return outputColumns(this.terminal);
   }
 
   /** Writes a warning on stderr, for a person only: never with `--json`. */
@@ -369,6 +385,10 @@ export abstract class AgendaCommand<
     const day = start.toFormat('ccc d LLL yyyy');
     const [only] = starts;
     if (only === undefined) {
+      // Not in the series any more: changed on its own (the server's refusal names the
+      // event it became) or cancelled. The series' exceptions say which occurrence it was.
+      const taken = await this.exceptionOn(api, id, start.toMillis(), end.toMillis());
+      if (taken !== undefined) return taken;
       throw new NotFound(`event ${id} has no occurrence on ${day} (${this.zone}) in your agenda`);
     }
     // The day's start in its zone, moved to each occurrence: their wall-clock times there.
@@ -381,6 +401,27 @@ export abstract class AgendaCommand<
       );
     }
     return toApiInstant(at(only));
+  }
+
+  /**
+   * The start (ISO) of the one occurrence of series `id` in `[from, to)` that was taken out
+   * of it (cancelled, or changed on its own), for the server to say what became of it;
+   * undefined when there is none, or several (then it cannot tell which was meant, and the
+   * day is said to have no occurrence, as it has none left in the series).
+   */
+  private async exceptionOn(
+    api: AgendaApi,
+    id: string,
+    from: number,
+    to: number,
+  ): Promise<string | undefined> {
+    const { event } = await this.slow('Looking for the occurrence…', api.showEvent(id));
+    if (event.recurrence === null) return undefined;
+    const taken = event.exceptions.filter((iso) => {
+      const ms = Date.parse(iso);
+      return ms >= from && ms < to;
+    });
+    return taken.length === 1 ? taken[0] : undefined;
   }
 
   /**
@@ -509,11 +550,11 @@ export abstract class AgendaCommand<
         ? undefined
         : new SessionTokens({
             tokens: login,
-            renew: (refreshToken, signal) => {
+            renew: (refreshToken, signal, within) => {
               if (client.api === undefined) {
                 throw new Internal('a session renewed before its client');
               }
-              return client.api.refreshSession(refreshToken, signal);
+              return client.api.refreshSession(refreshToken, signal, within);
             },
             store: new ProfileTokenStore(this.profiles, this.profileName, login.username),
             loginHint: `run agenda login ${login.username}`,

@@ -3,14 +3,16 @@
  * `--json` result, and the width a grid is drawn in.
  *
  * A grid cannot be drawn without a width, so unlike the lists (which cut nothing off a
- * terminal) the calendar views always have one: `--width`, else the terminal's columns,
- * else `$COLUMNS`, else 80 — what `khal calendar` and `gcalcli calw` do when piped.
+ * terminal without `$COLUMNS`) the calendar views always have one: `--width`, else
+ * `$COLUMNS`, else the terminal's columns, else 80 — what `khal calendar` and `gcalcli calw`
+ * do (Python's terminal size, `$COLUMNS` first).
  */
 import { Flags } from '@oclif/core';
 import { DateTime } from 'luxon';
 import type { EventView } from '../contract/views.js';
 import { InvalidInput } from '../contract/errors.js';
 import { EARLIEST_INSTANT, LATEST_INSTANT } from '../contract/limits.js';
+import { outputColumns } from './terminal.js';
 import type { Terminal } from './terminal.js';
 import { toApiInstant } from './time.js';
 import { dayKey, daysOf } from './ui/calendar.js';
@@ -39,7 +41,7 @@ export const viewFlags = {
     aliases: ['from'],
   }),
   width: Flags.integer({
-    description: "Columns to draw in (default: the terminal's, else $COLUMNS, else 80).",
+    description: "Columns to draw in (default: $COLUMNS, else the terminal's, else 80).",
     min: 20,
     max: 1000,
   }),
@@ -47,13 +49,7 @@ export const viewFlags = {
 
 /** The width a view is drawn in; see the module comment. */
 export function viewWidth(flag: number | undefined, terminal: Terminal): number {
-  if (flag !== undefined) return flag;
-  const { stdout } = terminal;
-  if (stdout.isTTY === true && stdout.columns !== undefined && stdout.columns > 0) {
-    return stdout.columns;
-  }
-  const columns = Number(terminal.env.COLUMNS);
-  return Number.isInteger(columns) && columns > 0 ? columns : DEFAULT_VIEW_WIDTH;
+  return flag ?? outputColumns(terminal) ?? DEFAULT_VIEW_WIDTH;
 }
 
 /**

@@ -47,6 +47,21 @@ export interface Terminal {
   onInterrupt(handler: () => void): () => void;
 }
 
+/**
+ * The columns output to `terminal`'s stdout is drawn in: `$COLUMNS` when it is set to a
+ * whole number (a person's say — `COLUMNS=30 agenda event list` — as `ls` and Python's
+ * tools take it), else the terminal's own width, else undefined: a pipe or a file, where
+ * lists keep every character.
+ */
+export function outputColumns(terminal: Terminal): number | undefined {
+  const columns = Number(terminal.env.COLUMNS);
+  if (Number.isInteger(columns) && columns > 0) return columns;
+  const { stdout } = terminal;
+  return stdout.isTTY === true && stdout.columns !== undefined && stdout.columns > 0
+    ? stdout.columns
+    : undefined;
+}
+
 /** The process's own terminal. */
 export function processTerminal(): Terminal {
   return {

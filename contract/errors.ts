@@ -97,7 +97,16 @@ export type WireError =
       readonly details: { readonly reason?: UnauthenticatedReason };
     }
   | {
-      readonly code: 'forbidden' | 'not_found' | 'unavailable' | 'too_complex' | 'internal';
+      readonly code: 'not_found';
+      readonly message: string;
+      /**
+       * `detachedEventId`: what was asked for, an occurrence of a series, was changed on its
+       * own and is this event now, where a change to it goes.
+       */
+      readonly details: { readonly detachedEventId?: string };
+    }
+  | {
+      readonly code: 'forbidden' | 'unavailable' | 'too_complex' | 'internal';
       readonly message: string;
       readonly details: Readonly<Record<string, never>>;
     };
@@ -188,9 +197,23 @@ export class Forbidden extends AgendaError {
 export class NotFound extends AgendaError {
   readonly code = 'not_found' as const;
   override readonly name = 'NotFound';
+  /**
+   * Set when the occurrence of a series asked for was changed on its own: the id of the
+   * event it became, which a client can offer to act on instead.
+   */
+  readonly detachedEventId: string | undefined;
+
+  constructor(message: string, options?: { detachedEventId?: string; cause?: unknown }) {
+    super(message, options);
+    this.detachedEventId = options?.detachedEventId;
+  }
 
   toWire(): WireError {
-    return { code: this.code, message: this.message, details: {} };
+    return {
+      code: this.code,
+      message: this.message,
+      details: this.detachedEventId === undefined ? {} : { detachedEventId: this.detachedEventId },
+    };
   }
 }
 
@@ -319,7 +342,12 @@ export function errorFromWire(wire: unknown): AgendaError {
     case 'forbidden':
       return new Forbidden(message);
     case 'not_found':
-      return new NotFound(message);
+      return new NotFound(
+        message,
+        typeof details.detachedEventId === 'string'
+          ? { detachedEventId: details.detachedEventId }
+          : undefined,
+      );
     case 'conflict': {
       const conflicts = Array.isArray(details.conflicts)
         ? details.conflicts.filter(isConflictingEvent)

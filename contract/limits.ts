@@ -129,5 +129,18 @@ export const MAX_IMPORTED_OCCURRENCES_PER_SERIES = MAX_DETACHED_CANCELLED_WITH_S
  */
 export const MAX_DETACHED_ANSWERED_WITH_SERIES = MAX_IMPORT_CHUNK_EVENTS;
 
+/**
+ * Most occurrences of one series changed on their own (live events detached from it) at
+ * once. Cancelling the series, or answering it, takes every one of them along in its one
+ * command, which {@link MAX_DETACHED_CANCELLED_WITH_SERIES} and
+ * {@link MAX_DETACHED_ANSWERED_WITH_SERIES} bound: a series with more could be neither
+ * cancelled nor answered whole. So changing one more occurrence on its own is refused at
+ * this many (cancelling one of them makes room), as an import that would leave more is.
+ */
+export const MAX_DETACHED_PER_SERIES = Math.min(
+  MAX_DETACHED_CANCELLED_WITH_SERIES,
+  MAX_DETACHED_ANSWERED_WITH_SERIES,
+);
+
 /** Items per page of a list when the caller names no `limit`, and the most it may ask for. */
 export const MAX_PAGE_SIZE = 500;

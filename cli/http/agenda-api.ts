@@ -55,7 +55,7 @@ import {
   type RouteDeclaration,
   type RouteName,
 } from '../../contract/api-routes.js';
-import type { GatewayCall, GatewayClient } from './gateway-client.js';
+import type { GatewayCall, GatewayClient, ReadDeadline } from './gateway-client.js';
 
 /** An interval of a query, as ISO instants with offsets. */
 export interface QueryInterval {
@@ -121,6 +121,8 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /** See `GatewayCall.quickConnect`. */
   readonly quickConnect?: boolean;
+  /** See `GatewayCall.within`. */
+  readonly within?: ReadDeadline;
 }
 
 /** Any route's request, once its type has done its work. */
@@ -217,6 +219,7 @@ export class AgendaApi {
         : { accept: ACCEPT[route.answer.kind], deadlineMs: DOCUMENT_READ_DEADLINE_MS }),
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       ...(options.quickConnect === true ? { quickConnect: true } : {}),
+      ...(options.within === undefined ? {} : { within: options.within }),
     };
     if (route.answer.kind === 'json') {
       return this.gateway.json(call, route.answer.field, options.signal);
@@ -265,13 +268,17 @@ export class AgendaApi {
    * Renews a session: spends its refresh token for a new access token and the next refresh
    * token (cli/http/session-tokens.ts does it when an access token runs out).
    */
-  refreshSession(refreshToken: string, signal?: AbortSignal): Promise<LoginAnswer> {
+  refreshSession(
+    refreshToken: string,
+    signal?: AbortSignal,
+    within?: ReadDeadline,
+  ): Promise<LoginAnswer> {
     // A read may be waiting on it: a gateway that cannot be reached costs it a read's
-    // connect budget, not a write's.
+    // connect budget, not a write's, and the whole renewal keeps to the read's deadline.
     return this.call(
       'refreshSession',
       { body: { refreshToken } },
-      { quickConnect: true, ...(signal ? { signal } : {}) },
+      { quickConnect: true, ...(signal ? { signal } : {}), ...(within ? { within } : {}) },
     );
   }
 

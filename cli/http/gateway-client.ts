@@ -26,7 +26,10 @@
  * waiting 25 s to be told "unavailable" is worse off than one told at once. A write
  * keeps the longer per-attempt timeouts ({@link DEFAULT_TIMEOUT_MS} for the answer, a
  * connect timeout of {@link DEFAULT_CONNECT_TIMEOUT_MS}): giving up early would not undo it,
- * only leave its outcome unknown — which the error then says, with how to check.
+ * only leave its outcome unknown — which the error then says, with how to check. The one
+ * write a read waits on, the session's renewal when its access token has run out, spends
+ * the read's budget as the read would ({@link GatewayCall.within}): a login whose token
+ * expired while no gateway answers still ends within about 3 s, "service unavailable".
  */
 import { randomUUID } from 'node:crypto';
 import { HttpsTransport, TransportTimeout, bodyText } from './https-transport.js';
@@ -74,6 +77,22 @@ export interface GatewayCall {
    * safe for any write; a session's renewal takes it, since a read waits on it.
    */
   readonly quickConnect?: boolean;
+  /**
+   * For a write a read waits on (the session's renewal before it): the read's deadline,
+   * which bounds the write as a read's budget bounds a read — each gateway a fair share of
+   * what is left, and `service unavailable` when it runs out — instead of a write's
+   * timeouts, so that a read still ends in time when no gateway answers the renewal.
+   */
+  readonly within?: ReadDeadline;
+}
+
+/**
+ * When a read's budget runs out (ms since the epoch), and the budget as messages say it
+ * (`ms`): what a call made on the read's way ({@link GatewayCall.within}) keeps to.
+ */
+export interface ReadDeadline {
+  readonly at: number;
+  readonly ms: number;
 }
 
 /** A successful (2xx) answer and the gateway that gave it. */
@@ -238,13 +257,21 @@ export class GatewayClient {
   async call(call: GatewayCall, signal?: AbortSignal): Promise<GatewayAnswer> {
     const read = call.method === 'GET';
     const idempotencyKey = read ? undefined : (call.idempotencyKey ?? randomUUID());
+    const readMs = call.deadlineMs ?? this.readDeadlineMs;
     let budget = null as ReadBudget | null;
+    // What a renewal of the token on the way of this call keeps to: a read's deadline as it
+    // stands — the budget's once made (the second try of a token refused as expired), else
+    // the one a budget made now would have — so that a read whose renewal no gateway
+    // answers still ends in time. A write's renewal keeps a write's timeouts.
+    const renewalDeadline = (): ReadDeadline | undefined =>
+      budget?.deadline ?? (read ? this.readDeadline(readMs) : call.within);
     try {
-      return await this.withToken(call.authenticated, signal, (token) => {
-        // Made once the token is at hand: a renewal on the way (a write, with a write's
-        // timeouts) does not spend the read's time. Both tries of a token refused as expired
-        // share it.
-        if (read) budget ??= this.readBudget(call.deadlineMs ?? this.readDeadlineMs, signal);
+      return await this.withToken(call.authenticated, signal, renewalDeadline, (token) => {
+        // Made once the token is at hand, from the command's start while no gateway has
+        // answered: a renewal that was answered leaves the read a whole budget, as any read
+        // after an answer has. Both tries of a token refused as expired share it.
+        if (read) budget ??= this.readBudget(readMs, signal);
+        else if (call.within !== undefined) budget ??= new ReadBudget(call.within, signal);
         const readBudget = budget;
         return this.failover(
           async (server, gatewaysLeft) => {
@@ -269,7 +296,12 @@ export class GatewayClient {
               attempt?.dispose();
             }
           },
-          idempotencyKey === undefined ? undefined : { idempotencyKey },
+          // A renewal on a read's way is no change of the person's: there is nothing for
+          // them to check before repeating it (one the service made unseen is taken up by
+          // the next renewal, which sends the same refresh token within its grace).
+          idempotencyKey === undefined || call.within !== undefined
+            ? undefined
+            : { idempotencyKey },
           readBudget,
         );
       });
@@ -303,25 +335,31 @@ export class GatewayClient {
     lastEventId?: string,
   ): Promise<GatewayStream> {
     const call: GatewayCall = { method: 'GET', path, authenticated: true };
-    return this.withToken(true, signal, (token) =>
-      this.failover(async (server) => {
-        // Opened on the read agent (a black-holed gateway costs its short connect timeout),
-        // and a gateway that takes the connection but does not open the stream costs
-        // STREAM_OPEN_TIMEOUT_MS, not a write's 15 s; once open, only the idle limit ends it.
-        const response = await this.send(server, call, token, undefined, signal, {
-          stream: {
-            accept: 'text/event-stream',
-            headersTimeout: Math.min(this.timeoutMs, STREAM_OPEN_TIMEOUT_MS),
-            bodyTimeout: this.streamIdleMs,
-            ...(lastEventId === undefined ? {} : { lastEventId }),
-          },
-        });
-        if (response.statusCode >= 200 && response.statusCode < 300) {
-          return { server, body: response.body };
-        }
-        const body = await readBody(response, server);
-        throw this.refusal(response.statusCode, body, true, server);
-      }),
+    // A stream's renewal keeps a write's timeouts: `watch` retries, and nobody waits on it
+    // as on a read.
+    return this.withToken(
+      true,
+      signal,
+      () => undefined,
+      (token) =>
+        this.failover(async (server) => {
+          // Opened on the read agent (a black-holed gateway costs its short connect timeout),
+          // and a gateway that takes the connection but does not open the stream costs
+          // STREAM_OPEN_TIMEOUT_MS, not a write's 15 s; once open, only the idle limit ends it.
+          const response = await this.send(server, call, token, undefined, signal, {
+            stream: {
+              accept: 'text/event-stream',
+              headersTimeout: Math.min(this.timeoutMs, STREAM_OPEN_TIMEOUT_MS),
+              bodyTimeout: this.streamIdleMs,
+              ...(lastEventId === undefined ? {} : { lastEventId }),
+            },
+          });
+          if (response.statusCode >= 200 && response.statusCode < 300) {
+            return { server, body: response.body };
+          }
+          const body = await readBody(response, server);
+          throw this.refusal(response.statusCode, body, true, server);
+        }),
     );
   }
 
@@ -339,32 +377,43 @@ export class GatewayClient {
    * still gives a live gateway the time to answer, and ends within `ms / 2` of its read.
    */
   private readBudget(ms: number, caller: AbortSignal | undefined): ReadBudget {
+    return new ReadBudget(this.readDeadline(ms), caller);
+  }
+
+  /** When a read of `ms` starting now runs out: see {@link readBudget}. */
+  private readDeadline(ms: number): ReadDeadline {
     const now = Date.now();
     const from =
       this.startedAt !== undefined && !this.answered && now - this.startedAt < ms
         ? this.startedAt
         : now;
     const least = Math.max(this.attemptFloorMs, ms / 2);
-    return new ReadBudget(ms, Math.max(from + ms, now + least), caller);
+    return { at: Math.max(from + ms, now + least), ms };
   }
 
   /**
    * Runs `attempt` with the access token (none for an anonymous call); when the gateway
-   * answers that the token had expired, once more with a renewed one.
+   * answers that the token had expired, once more with a renewed one. A renewal on the way
+   * keeps to `deadline()` when it names one: one this call starts is bounded by it itself,
+   * and one it joins (started by another call, maybe with no deadline) is given up on a
+   * moment after it, so that a read waits for a renewal no longer than for its answer.
    */
   private async withToken<T>(
     authenticated: boolean,
     signal: AbortSignal | undefined,
+    deadline: () => ReadDeadline | undefined,
     attempt: (token: string | undefined) => Promise<T>,
   ): Promise<T> {
     const tokens = authenticated ? this.tokens : undefined;
     if (tokens === undefined) return attempt(undefined);
-    const token = await tokens.current(signal);
+    const first = deadline();
+    const token = await withinDeadline(tokens.current(signal, first), first);
     try {
       return await attempt(token);
     } catch (error) {
       if (!(error instanceof Unauthenticated && error.reason === 'token_expired')) throw error;
-      const renewed = await tokens.renewed(token, signal);
+      const again = deadline();
+      const renewed = await withinDeadline(tokens.renewed(token, signal, again), again);
       if (renewed === undefined) throw error;
       return attempt(renewed);
     }
@@ -531,6 +580,39 @@ async function readBody(
 }
 
 /**
+ * How long past a read's deadline a renewal it joined, which another call started, is still
+ * waited for: one bounded by that deadline too ends by itself at it, with its own reasons,
+ * which say more than this guard's.
+ */
+const JOINED_RENEWAL_GRACE_MS = 250;
+
+/**
+ * `renewal` (a token on its way), or {@link Unavailable} once `deadline` has passed by
+ * {@link JOINED_RENEWAL_GRACE_MS}; `renewal` itself when there is no deadline.
+ */
+async function withinDeadline<T>(renewal: Promise<T>, deadline: ReadDeadline | undefined) {
+  if (deadline === undefined) return renewal;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => {
+        reject(
+          new Unavailable(
+            `service unavailable: no gateway answered within ${seconds(deadline.ms)} s (the session's renewal was still waiting for one)`,
+          ),
+        );
+      },
+      Math.max(0, deadline.at - Date.now()) + JOINED_RENEWAL_GRACE_MS,
+    );
+  });
+  try {
+    return await Promise.race([renewal, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * The time a read has left over all its attempts: an abort signal that fires when it runs
  * out (or when the caller's does), so it ends a connect, a wait for headers or a body alike.
  */
@@ -538,25 +620,28 @@ class ReadBudget {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private readonly stopFollowing: () => void;
+  private readonly ms: number;
+  /** When it runs out (ms since the epoch). */
+  private readonly endsAt: number;
   expired = false;
   callerAborted = false;
 
   /**
-   * @param ms the budget as messages state it
-   * @param deadline when it runs out (ms since the epoch): `ms` after the read's or the
-   * command's start (see {@link GatewayClient})
+   * @param deadline when it runs out (ms since the epoch: `ms` after the read's or the
+   * command's start, see {@link GatewayClient}), and the budget as messages state it
    */
   constructor(
-    private readonly ms: number,
-    private readonly deadline: number,
+    deadline: ReadDeadline,
     private readonly caller: AbortSignal | undefined,
   ) {
+    this.ms = deadline.ms;
+    this.endsAt = deadline.at;
     this.timer = setTimeout(
       () => {
         this.expired = true;
         this.controller.abort(new Error(`no answer within ${this.seconds} s`));
       },
-      Math.max(0, deadline - Date.now()),
+      Math.max(0, deadline.at - Date.now()),
     );
     this.timer.unref();
     this.stopFollowing = () => {
@@ -571,8 +656,13 @@ class ReadBudget {
     return this.controller.signal;
   }
 
+  /** When it runs out, for a call made on the read's way to keep to. */
+  get deadline(): ReadDeadline {
+    return { at: this.endsAt, ms: this.ms };
+  }
+
   get remainingMs(): number {
-    return Math.max(0, this.deadline - Date.now());
+    return Math.max(0, this.endsAt - Date.now());
   }
 
   /**

@@ -13,6 +13,7 @@
  */
 import { Unauthenticated } from '../../contract/errors.js';
 import type { LoginAnswer } from '../../contract/api.js';
+import type { ReadDeadline } from './gateway-client.js';
 
 /** A session's tokens as a client keeps them (the fields of a `LoginAnswer` but the user). */
 export interface SessionTokenSet {
@@ -33,21 +34,36 @@ export interface SessionTokenStore {
   save(tokens: SessionTokenSet): Promise<void>;
 }
 
-/** Where the gateway client gets the access token it sends. */
+/**
+ * Where the gateway client gets the access token it sends. `within` is the deadline of the
+ * read waiting for the token, which a renewal started for it keeps to (see
+ * {@link RenewSession}).
+ */
 export interface AccessTokens {
   /** The token to send: the one held, renewed first when it has expired by this clock. */
-  current(signal?: AbortSignal): Promise<string>;
+  current(signal?: AbortSignal, within?: ReadDeadline): Promise<string>;
   /**
    * A token to send instead of `rejected`, which a gateway refused as expired: one renewed
    * meanwhile, or renewed now. Undefined when the session cannot be renewed (a login stored
    * before refresh tokens).
    * @throws Unauthenticated when the server refuses to renew the session (ended, expired).
    */
-  renewed(rejected: string, signal?: AbortSignal): Promise<string | undefined>;
+  renewed(
+    rejected: string,
+    signal?: AbortSignal,
+    within?: ReadDeadline,
+  ): Promise<string | undefined>;
 }
 
-/** Renews a session: sends its refresh token to the refresh route. */
-export type RenewSession = (refreshToken: string, signal?: AbortSignal) => Promise<LoginAnswer>;
+/**
+ * Renews a session: sends its refresh token to the refresh route, within the deadline of
+ * the read that waits for it, when one does (a write's timeouts otherwise).
+ */
+export type RenewSession = (
+  refreshToken: string,
+  signal?: AbortSignal,
+  within?: ReadDeadline,
+) => Promise<LoginAnswer>;
 
 export interface SessionTokensOptions {
   readonly tokens: SessionTokenSet;
@@ -84,24 +100,32 @@ export class SessionTokens implements AccessTokens {
     return this.tokens;
   }
 
-  async current(signal?: AbortSignal): Promise<string> {
+  async current(signal?: AbortSignal, within?: ReadDeadline): Promise<string> {
     if (!this.expiresSoon(this.tokens)) return this.tokens.token;
-    return (await this.renewed(this.tokens.token, signal)) ?? this.tokens.token;
+    return (await this.renewed(this.tokens.token, signal, within)) ?? this.tokens.token;
   }
 
-  renewed(rejected: string, signal?: AbortSignal): Promise<string | undefined> {
+  renewed(
+    rejected: string,
+    signal?: AbortSignal,
+    within?: ReadDeadline,
+  ): Promise<string | undefined> {
     if (this.renewal !== null) return this.renewal;
     if (this.tokens.token !== rejected && !this.expiresSoon(this.tokens)) {
       return Promise.resolve(this.tokens.token);
     }
-    const renewal = this.renew(rejected, signal).finally(() => {
+    const renewal = this.renew(rejected, signal, within).finally(() => {
       this.renewal = null;
     });
     this.renewal = renewal;
     return renewal;
   }
 
-  private async renew(rejected: string, signal?: AbortSignal): Promise<string | undefined> {
+  private async renew(
+    rejected: string,
+    signal?: AbortSignal,
+    within?: ReadDeadline,
+  ): Promise<string | undefined> {
     const { store, loginHint = 'log in again' } = this.options;
     if (store !== undefined) {
       const saved = await store.load();
@@ -124,7 +148,7 @@ export class SessionTokens implements AccessTokens {
     let answer: LoginAnswer;
     this.spent.add(refreshToken);
     try {
-      answer = await this.options.renew(refreshToken, signal);
+      answer = await this.options.renew(refreshToken, signal, within);
     } catch (error) {
       if (error instanceof Unauthenticated) {
         throw new Unauthenticated(

@@ -1,5 +1,7 @@
+import { stripVTControlCharacters } from 'node:util';
 import test from 'ava';
 import { DateTime } from 'luxon';
+import { displayWidth, loadDisplayWidths } from '../../base/table.js';
 import EventAdd from '../commands/event/add.js';
 import EventCancel from '../commands/event/cancel.js';
 import EventList from '../commands/event/list.js';
@@ -440,6 +442,72 @@ test('event list shows a table with pending, cancelled and conflicting events, c
   t.false(json.stdout.includes(ESC), 'no colours with --json');
 });
 
+test('event list fits a terminal 20 to 30 columns wide, CJK and emoji titles cut: its own width, or $COLUMNS', async (t) => {
+  await loadDisplayWidths();
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  gateway.on('POST', '/v1/sessions', { status: 200, json: loginAnswer() }).on('GET', '/v1/events', {
+    status: 200,
+    json: {
+      events: [
+        eventView({ id: 'e1', title: '取締役会と四半期の業績見通しの確認', group: 'board' }),
+        eventView({
+          id: 'e2',
+          title: 'Retro 🎯 with the whole platform team 🚀',
+          start: '2026-03-02T14:00:00Z',
+          end: '2026-03-02T15:00:00Z',
+          myStatus: 'pending',
+          conflict: true,
+        }),
+        eventView({
+          id: 'e3',
+          title: '🎉 Launch',
+          start: '2026-03-03T09:00:00Z',
+          end: '2026-03-04T18:00:00Z',
+          status: 'cancelled',
+        }),
+      ],
+    },
+  });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const argv = ['--tz', 'UTC', '--config-dir', configDir];
+  for (const width of [20, 24, 30]) {
+    const terminals = {
+      'its width': new RecordedTerminal({ tty: true, columns: width }),
+      '$COLUMNS, on a wider terminal': new RecordedTerminal({
+        tty: true,
+        columns: 200,
+        env: { COLUMNS: String(width) },
+      }),
+      '$COLUMNS, piped': new RecordedTerminal({ env: { COLUMNS: String(width) } }),
+    };
+    for (const [how, terminal] of Object.entries(terminals)) {
+      const run = await runCommand(EventList, argv, terminal);
+      t.is(run.exitCode, 0, run.stderr);
+      const lines = stripVTControlCharacters(run.stdout).trimEnd().split('\n');
+      const wide = lines.filter((line) => displayWidth(line) > width);
+      t.deepEqual(wide, [], `${width} columns (${how}):\n${lines.join('\n')}`);
+      t.deepEqual(
+        lines.filter((line) => line.startsWith('#')).map((line) => line.slice(0, 2)),
+        ['#1', '#2', '#3'],
+      );
+      t.true(
+        lines.some((line) => /^#1 .*取締/.test(line)),
+        lines.join('\n'),
+      );
+      t.true(
+        lines.some((line) => /^#2 .*! Re/.test(line)),
+        lines.join('\n'),
+      );
+    }
+  }
+  // Piped without $COLUMNS nothing is cut: the whole table.
+  const piped = await runCommand(EventList, argv);
+  t.regex(piped.stdout, /取締役会と四半期の業績見通しの確認/);
+  t.regex(piped.stdout, /^ #\s+WHEN/);
+});
+
 test('event show, update and cancel answer {event} and send only what was asked', async (t) => {
   const { gateway, configDir } = await eventsGateway();
   t.teardown(() => gateway.close());
@@ -678,6 +746,11 @@ test('event cancel --occurrence takes a day, and says when the day has none or s
     .on('DELETE', '/v1/events/:id', (_request, params) => ({
       status: 200,
       json: { event: eventDetails({ id: params.id ?? '', title: 'Daily' }) },
+    }))
+    // A day without an occurrence has the series read for one taken out of it: none here.
+    .on('GET', '/v1/events/:id', (_request, params) => ({
+      status: 200,
+      json: { event: eventDetails({ id: params.id ?? '', recurrence: 'FREQ=DAILY' }) },
     }));
   const configDir = await temporaryConfigDir();
   await logIn(gateway, tls, configDir);
@@ -762,6 +835,10 @@ test('event update --occurrence changes the occurrence on that day on its own', 
         conflicts: [],
         imposedConflicts: [],
       },
+    }))
+    .on('GET', '/v1/events/:id', (_request, params) => ({
+      status: 200,
+      json: { event: eventDetails({ id: params.id ?? '', recurrence: 'FREQ=DAILY' }) },
     }));
   const configDir = await temporaryConfigDir();
   await logIn(gateway, tls, configDir);
@@ -839,4 +916,105 @@ test('event update --occurrence changes the occurrence on that day on its own', 
   t.is(none.exitCode, 3);
   t.regex(none.stderr, /event dailystandup0001 has no occurrence on Wed 16 Dec 2026/);
   t.is(gateway.requestsTo('PATCH', path).length, patches);
+});
+
+test('an occurrence changed on its own already: update and cancel name the event it became, and how to change it', async (t) => {
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  // The 09:00 Madrid occurrence of the 15th was changed on its own (moved to 15:00): it is
+  // event "demoday0001" now, and an exception of the series.
+  const refusal = errorAnswer(
+    404,
+    'not_found',
+    'the occurrence starting at 2026-12-15T08:00:00.000Z was already changed on its own: it is now event demoday0001',
+    { detachedEventId: 'demoday0001' },
+  );
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events', (request) => ({
+      status: 200,
+      json: {
+        events: (request.query.get('from') ?? '').startsWith('2026-12-15')
+          ? [
+              eventView({
+                id: 'demoday0001',
+                title: 'Demo day',
+                start: '2026-12-15T14:00:00Z',
+                end: '2026-12-15T14:15:00Z',
+              }),
+            ]
+          : [],
+      },
+    }))
+    .on('GET', '/v1/events/:id', (_request, params) => ({
+      status: 200,
+      json: {
+        event: eventDetails({
+          id: params.id ?? '',
+          recurrence: 'FREQ=DAILY',
+          exceptions: ['2026-12-15T08:00:00.000Z'],
+        }),
+      },
+    }))
+    .on('PATCH', '/v1/events/:id', refusal)
+    .on('DELETE', '/v1/events/:id', refusal);
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const common = ['--tz', 'Europe/Madrid', '--config-dir', configDir];
+  const path = '/v1/events/dailystandup0001';
+
+  // By its day: the series has none left that day, but one taken out of it, which is asked for.
+  const byDay = await runCommand(EventUpdate, [
+    'dailystandup0001',
+    '--occurrence',
+    '2026-12-15',
+    '--title',
+    'Again',
+    ...common,
+  ]);
+  t.is(byDay.exitCode, 3);
+  t.is(
+    byDay.stderr,
+    'error: that occurrence was already changed on its own: it is now event demoday0001 (agenda event update demoday0001 …)\n',
+  );
+  t.is(
+    gateway.requestsTo('PATCH', path).at(-1)?.query.get('occurrence'),
+    '2026-12-15T08:00:00.000Z',
+  );
+
+  // By its time, with --json: the event's id is in the details for a script to act on.
+  const byTime = await runCommand(EventUpdate, [
+    'dailystandup0001',
+    '--occurrence',
+    '2026-12-15 09:00',
+    '--title',
+    'Again',
+    '--json',
+    ...common,
+  ]);
+  t.is(byTime.exitCode, 3);
+  t.deepEqual(parseJsonLine(byTime.stderr), {
+    error: {
+      code: 'not_found',
+      message:
+        'that occurrence was already changed on its own: it is now event demoday0001 (agenda event update demoday0001 …)',
+      details: { detachedEventId: 'demoday0001' },
+    },
+  });
+  t.is(
+    gateway.requestsTo('PATCH', path).at(-1)?.query.get('occurrence'),
+    '2026-12-15T09:00:00+01:00',
+  );
+
+  const cancel = await runCommand(EventCancel, [
+    'dailystandup0001',
+    '--occurrence',
+    'dec 15',
+    ...common,
+  ]);
+  t.is(cancel.exitCode, 3);
+  t.is(
+    cancel.stderr,
+    'error: that occurrence was already changed on its own: it is now event demoday0001 (agenda event cancel demoday0001)\n',
+  );
 });

@@ -13,15 +13,25 @@ import type { WatchLine } from '../commands/watch.js';
 import Whoami from '../commands/whoami.js';
 import type { LiveUpdate } from '../../contract/api.js';
 import { ProfileStore } from '../profiles.js';
+import { Unavailable } from '../../contract/errors.js';
+import EventList from '../commands/event/list.js';
+import { GatewayClient } from '../http/gateway-client.js';
+import type { AccessTokens } from '../http/session-tokens.js';
 import {
   BlackHoleGateway,
   FakeGateway,
   createTestTls,
+  deadGatewayUrl,
   errorAnswer,
 } from './support/fake-gateway.js';
 import type { RecordedRequest, TestTls } from './support/fake-gateway.js';
 import { eventDetails, logIn, loginAnswer } from './support/fixtures.js';
-import { parseJsonResult, runCommand, temporaryConfigDir } from './support/harness.js';
+import {
+  parseJsonLine,
+  parseJsonResult,
+  runCommand,
+  temporaryConfigDir,
+} from './support/harness.js';
 
 let tls: TestTls;
 test.before(async () => {
@@ -143,6 +153,132 @@ test("a renewal moves past a black-holed gateway after a read's connect budget, 
   // A write's 3 s connect budget on the hole, then the read's on it again, was over 4 s.
   const elapsed = Date.now() - started;
   t.true(elapsed < 3_500, `took ${elapsed} ms`);
+});
+
+/** Makes the profile's access token one that ran out an hour ago (its session goes on). */
+async function expireAccessToken(configDir: string): Promise<void> {
+  const profiles = new ProfileStore(configDir);
+  const profile = await profiles.read('default');
+  if (profile.login === null) throw new Error('no login stored');
+  await profiles.write('default', {
+    ...profile,
+    login: { ...profile.login, expiresAt: new Date(Date.now() - 3_600_000).toISOString() },
+  });
+}
+
+/** A gateway that takes every request and answers none (its services down or hung). */
+async function hungGateway(): Promise<FakeGateway> {
+  const gateway = await FakeGateway.start(tls);
+  const never = () => new Promise<undefined>(() => undefined);
+  return gateway.on('POST', '/v1/sessions/refresh', never).on('GET', '/v1/events', never);
+}
+
+test('a read whose access token ran out ends within the read budget, "service unavailable", when no gateway answers the renewal', async (t) => {
+  const live = await renewingGateway();
+  const first = await hungGateway();
+  const second = await hungGateway();
+  t.teardown(() => Promise.all([live.close(), first.close(), second.close()]));
+  const configDir = await temporaryConfigDir();
+  await logIn(live, tls, configDir);
+  await expireAccessToken(configDir);
+  const started = Date.now();
+  const run = await runCommand(EventList, [
+    '--json',
+    '--server',
+    `${first.url},${second.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  const elapsed = Date.now() - started;
+  t.is(run.exitCode, 5, run.stderr);
+  const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
+  t.is(error.code, 'unavailable');
+  t.regex(error.message, /^service unavailable: no gateway answered within 2.5 s \(tried /);
+  // Each gateway had its share of the budget for the renewal: neither kept it all, and the
+  // message says nothing of a change to check, as the person asked for none.
+  for (const gateway of [first, second]) {
+    t.is(gateway.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+    t.true(error.message.includes(new URL(gateway.url).host), error.message);
+  }
+  t.false(error.message.includes('may or may not'), error.message);
+  t.is(
+    first.requestsTo('GET', '/v1/events').length + second.requestsTo('GET', '/v1/events').length,
+    0,
+  );
+  // The budget counts from the command's start (2.5 s); before, the renewal waited a write's
+  // 15 s on each gateway. The rest is slack for a loaded machine.
+  t.true(elapsed < 3_500, `took ${elapsed} ms`);
+  // Nothing was renewed: the profile keeps the tokens it had, for the next command to renew.
+  t.like((await new ProfileStore(configDir).read('default')).login, {
+    refreshToken: 'refresh-0-of-alice',
+  });
+});
+
+test("a renewal moves past a hung gateway after its share of the read's budget, and the read goes on", async (t) => {
+  const hung = await hungGateway();
+  const live = await renewingGateway();
+  t.teardown(() => Promise.all([hung.close(), live.close()]));
+  live.on('GET', '/v1/events', (request) =>
+    tokenOf(request) === 'token-1-of-alice' ? { status: 200, json: { events: [] } } : expired,
+  );
+  const configDir = await temporaryConfigDir();
+  await logIn(live, tls, configDir);
+  await expireAccessToken(configDir);
+  const started = Date.now();
+  const run = await runCommand(EventList, [
+    '--json',
+    '--server',
+    `${hung.url},${live.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  const elapsed = Date.now() - started;
+  t.is(run.exitCode, 0, run.stderr);
+  t.deepEqual(parseJsonLine(run.stdout), { events: [] });
+  t.is(hung.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+  t.is(live.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+  // The renewal was answered, so the read that follows has a budget of its own: it tries
+  // the hung gateway for its share again, then the live one.
+  t.deepEqual(live.requestsTo('GET', '/v1/events').map(tokenOf), ['token-1-of-alice']);
+  t.true(elapsed < 5_000, `took ${elapsed} ms`);
+  t.like((await new ProfileStore(configDir).read('default')).login, {
+    refreshToken: 'refresh-1-of-alice',
+  });
+});
+
+test('a read joining a renewal another call started waits for it no longer than its own deadline', async (t) => {
+  let renewals = 0;
+  // A renewal already on its way (a stream's, with a write's timeouts) that never ends.
+  const tokens: AccessTokens = {
+    current: () => {
+      renewals += 1;
+      return new Promise<string>(() => undefined);
+    },
+    renewed: () => new Promise<string>(() => undefined),
+  };
+  const client = new GatewayClient({
+    servers: [new URL(deadGatewayUrl())],
+    token: tokens,
+    readDeadlineMs: 500,
+    readConnectTimeoutMs: 200,
+  });
+  t.teardown(() => client.close());
+  const started = Date.now();
+  const error = await client.call({ method: 'GET', path: '/v1/events', authenticated: true }).then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  const elapsed = Date.now() - started;
+  t.true(error instanceof Unavailable, String(error));
+  t.regex(
+    (error as Error).message,
+    /^service unavailable: no gateway answered within 0.5 s \(the session's renewal was still waiting for one\)$/,
+  );
+  t.is(renewals, 1);
+  // Not before the deadline and the grace a renewal bounded by it has to say why itself
+  // (0.25 s); the renewal itself never ends. The upper bound is slack for a machine loaded
+  // with the other tests of this file.
+  t.true(elapsed >= 700 && elapsed < 5_000, `took ${elapsed} ms`);
 });
 
 test('a request refused because its access token expired is renewed once and sent again, under the same idempotency key', async (t) => {

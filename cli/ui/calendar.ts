@@ -207,7 +207,7 @@ function padLine(line: Line, width: number): Line {
 }
 
 /** An event's title with its marker: `! Standup`. */
-function markedTitle(event: EventView): string {
+export function markedTitle(event: EventView): string {
   const marker = eventMarker(event);
   return marker === '' ? event.title : `${marker} ${event.title}`;
 }

@@ -3,7 +3,7 @@
  * painted once padded. Widths are measured on the unpainted text, so colours never break the
  * alignment, and in display cells, so CJK and emoji titles do not either.
  */
-import { COLUMN_GAP, layoutTable } from '../../base/table.js';
+import { COLUMN_GAP, layoutTable, tableWidth } from '../../base/table.js';
 import type { LaidOutCell, TableColumn } from '../../base/table.js';
 import type { Paint } from './palette.js';
 
@@ -46,4 +46,18 @@ export function renderTable<T>(
   return [line(layout.header ?? [], paintHeader), ...layout.rows.map((row) => line(row))].join(
     '\n',
   );
+}
+
+/**
+ * Whether {@link renderTable} of the same arguments fits `width`, the columns it may do
+ * without left out and its free text cut: always, without a width. A table whose columns
+ * that may not be cut are wider than the terminal does not, and is better shown otherwise.
+ */
+export function tableFits<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  { width, dropFirst }: RenderTableOptions = {},
+): boolean {
+  if (width === undefined) return true;
+  return tableWidth(layoutTable(rows, columns, { width, dropFirst }).widths) <= width;
 }

@@ -15,10 +15,25 @@ import type {
   SlotView,
 } from '../../contract/views.js';
 import type { ScheduledAnswer } from '../../contract/api.js';
-import { printableLines } from '../../base/table.js';
+import {
+  COLUMN_GAP,
+  displayWidth,
+  layoutTable,
+  printableLines,
+  truncateToWidth,
+} from '../../base/table.js';
+import {
+  dayHeading,
+  dayKey,
+  eventPaint,
+  legend,
+  markedTitle,
+  timeOnDay,
+  wrapToWidth,
+} from './calendar.js';
 import type { Paint, Palette } from './palette.js';
 import { describeRecurrence } from './recurrence.js';
-import { renderTable } from './table.js';
+import { renderTable, tableFits } from './table.js';
 import type { Column } from './table.js';
 
 /** How to show times: in which zone, relative to when, with which colours, in what width. */
@@ -157,7 +172,7 @@ export function renderEvents(
   context: ViewContext,
   whenEmpty: string,
 ): string {
-  if (events.length === 0) return context.palette.dim(whenEmpty);
+  if (events.length === 0) return context.palette.dim(fitToWidth(whenEmpty, context.width));
   const { palette } = context;
   const occurrence = occurrenceColumns(palette);
   const numbered = events.map((event, i) => ({ ...event, number: i + 1 }));
@@ -175,41 +190,117 @@ export function renderEvents(
         },
       ]
     : [];
-  return renderTable(
-    numbered,
-    [
-      {
-        key: 'number',
-        header: '#',
-        text: (event) => `#${event.number}`,
-        style: () => palette.dim,
-        align: 'right',
-      },
-      ...whenColumns(context),
-      occurrence.title,
-      ...repeats,
-      occurrence.status,
-      occurrence.conflict,
-      { key: 'organizer', header: 'ORGANIZER', text: (event) => event.organizer, truncate: true },
-      { key: 'group', header: 'GROUP', text: (event) => event.group ?? '', truncate: true },
-      { key: 'id', header: 'ID', text: (event) => event.id.slice(0, 8), style: () => palette.dim },
-    ],
+  const columns: Column<Numbered>[] = [
     {
-      paintHeader: palette.dim,
-      width: context.width,
-      // `#n` names a row as well as its id; then what `event show` tells; the time, the
-      // title and whether it conflicts stay.
-      dropFirst: [
-        'id',
-        'group',
-        'organizer',
-        'starts',
-        'repeats',
-        'status',
-        ...(events.some((event) => event.conflict) ? [] : ['conflict']),
-      ],
+      key: 'number',
+      header: '#',
+      text: (event) => `#${event.number}`,
+      style: () => palette.dim,
+      align: 'right',
     },
-  );
+    ...whenColumns(context),
+    occurrence.title,
+    ...repeats,
+    occurrence.status,
+    occurrence.conflict,
+    { key: 'organizer', header: 'ORGANIZER', text: (event) => event.organizer, truncate: true },
+    { key: 'group', header: 'GROUP', text: (event) => event.group ?? '', truncate: true },
+    { key: 'id', header: 'ID', text: (event) => event.id.slice(0, 8), style: () => palette.dim },
+  ];
+  const options = {
+    paintHeader: palette.dim,
+    width: context.width,
+    // `#n` names a row as well as its id; then what `event show` tells; the time, the
+    // title and whether it conflicts stay.
+    dropFirst: [
+      'id',
+      'group',
+      'organizer',
+      'starts',
+      'repeats',
+      'status',
+      ...(events.some((event) => event.conflict) ? [] : ['conflict']),
+    ],
+  };
+  if (context.width === undefined || tableFits(numbered, columns, options)) {
+    return renderTable(numbered, columns, options);
+  }
+  return renderNarrowEvents(numbered, { ...context, width: context.width });
+}
+
+/**
+ * Numbered events as a terminal too narrow for their table shows them (the time, a title's
+ * first cells and the conflict column take 44 cells; a phone's terminal, a split pane has
+ * 20 to 40): under the day each starts on, one line each — its `#n`, its start time
+ * (`all day`), and its title after the marker of what needs attention (`!` a conflict, `?`
+ * an answer awaited, `✗` cancelled; explained under the list), cut to fit. Every line fits
+ * `context.width`: a heading too long loses its "Today, ", then is cut.
+ */
+function renderNarrowEvents(
+  events: readonly (EventView & { readonly number: number })[],
+  context: ViewContext & { readonly width: number },
+): string {
+  const { palette, zone, width } = context;
+  type Numbered = (typeof events)[number];
+  const dayOf = (event: EventView): DateTime => instant(event.start, context).startOf('day');
+  const columns: Column<Numbered>[] = [
+    {
+      key: 'number',
+      header: '#',
+      text: (event) => `#${event.number}`,
+      style: () => palette.dim,
+      align: 'right',
+    },
+    {
+      key: 'time',
+      header: 'TIME',
+      text: (event) => timeOnDay(event, dayOf(event), zone),
+      style: () => palette.dim,
+    },
+    {
+      key: 'title',
+      header: 'TITLE',
+      text: markedTitle,
+      style: (event) => eventPaint(event, palette),
+      truncate: true,
+      minWidth: 1,
+    },
+  ];
+  // Below about 14 cells the time goes too: the title says more.
+  const layout = layoutTable(events, columns, { header: false, width, dropFirst: ['time'] });
+  const lines: string[] = [];
+  let current = '';
+  layout.rows.forEach((cells, i) => {
+    const event = events[i];
+    if (event === undefined) return;
+    const day = dayOf(event);
+    if (dayKey(day) !== current) {
+      current = dayKey(day);
+      lines.push(palette.bold(fittedHeading(day, context.now.setZone(zone), width)));
+    }
+    lines.push(
+      cells
+        .map((cell) => (cell.style === undefined ? cell.text : cell.style(cell.text)))
+        .join(COLUMN_GAP),
+    );
+  });
+  const note = legend(events, palette, width);
+  if (note !== '') lines.push(note);
+  return lines.join('\n');
+}
+
+/** A day's heading in at most `width` cells: `Today, Mon 2 Mar`, else `Mon 2 Mar`, else cut. */
+function fittedHeading(day: DateTime, now: DateTime, width: number): string {
+  const heading = dayHeading(day, now);
+  if (displayWidth(heading) <= width) return heading;
+  const date = day.toFormat(day.year === now.year ? 'ccc d LLL' : 'ccc d LLL yyyy');
+  return truncateToWidth(date, width);
+}
+
+/** `text` broken at spaces into lines of at most `width` cells; as it is without a width. */
+function fitToWidth(text: string, width: number | undefined): string {
+  if (width === undefined || displayWidth(text) <= width) return text;
+  return wrapToWidth(text, width, Number.MAX_SAFE_INTEGER).join('\n');
 }
 
 /** A reminder, minutes before the start, as a person says it: `10 min before`, `1 d before`, `at the start`. */

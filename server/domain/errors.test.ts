@@ -24,6 +24,9 @@ const samples: readonly AgendaError[] = [
   new Unauthenticated('log in first'),
   new Forbidden('not yours'),
   new NotFound('no event e1'),
+  new NotFound('that occurrence was already changed on its own: it is now event x1', {
+    detachedEventId: 'x1',
+  }),
   new Conflict('overlaps', [
     {
       id: 'e2',

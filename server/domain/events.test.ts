@@ -23,7 +23,12 @@ import {
 } from './test-fixtures.js';
 import type { World } from './test-fixtures.js';
 import type { CalendarEvent, Notification } from './types.js';
-import { MAX_DETACHED_CANCELLED_WITH_SERIES, MAX_EXCEPTIONS } from '../../contract/limits.js';
+import {
+  MAX_DETACHED_ANSWERED_WITH_SERIES,
+  MAX_DETACHED_CANCELLED_WITH_SERIES,
+  MAX_DETACHED_PER_SERIES,
+  MAX_EXCEPTIONS,
+} from '../../contract/limits.js';
 
 const now = at('2025-06-01T00:00:00Z');
 const corp = group('corp', 'hierarchical', { boss: 0, manager: 1, manager2: 1, dev: 2 });
@@ -619,21 +624,38 @@ function dailyWorld(answers: Record<string, 'accepted' | 'pending' | 'declined'>
   return worldWith([], [daily], ['bob', 'dev', 'eve']);
 }
 
+/**
+ * What the store tells a change of one occurrence of `seriesId` starting at `start` about
+ * the series' occurrences changed on their own: how many are live, and which one that
+ * occurrence became (if it did).
+ */
+function occurrenceContext(world: World, seriesId: string, start: number) {
+  const live = recordsOf(world).filter(
+    (r) => r.event.detachedFrom?.seriesId === seriesId && r.event.status !== 'cancelled',
+  );
+  return {
+    record: recordOf(world, seriesId),
+    detachedThere: live.find((r) => r.event.detachedFrom?.occurrenceStart === start)?.event.id,
+    detachedCount: live.length,
+  };
+}
+
 function changeOccurrence(
   world: ReturnType<typeof dailyWorld>,
   command: Partial<UpdateOccurrenceCommand> & Pick<UpdateOccurrenceCommand, 'changes'>,
 ) {
-  return updateOccurrence(
-    {
-      actor: 'alice',
-      eventId: 'd',
-      occurrenceStart: at('2025-06-03T09:00:00Z'),
-      newEventId: 'x',
-      now,
-      ...command,
-    },
-    { record: recordOf(world, 'd'), events: recordsOf(world) },
-  );
+  const full = {
+    actor: 'alice',
+    eventId: 'd',
+    occurrenceStart: at('2025-06-03T09:00:00Z'),
+    newEventId: 'x',
+    now,
+    ...command,
+  };
+  return updateOccurrence(full, {
+    ...occurrenceContext(world, full.eventId, full.occurrenceStart),
+    events: recordsOf(world),
+  });
 }
 
 test('one occurrence changed on its own leaves the series and keeps what the series had', (t) => {
@@ -760,6 +782,106 @@ test('changing one occurrence needs the organizer, a series, and an occurrence s
     instanceOf: InvalidInput,
     message: /does not repeat/,
   });
+});
+
+test('an occurrence changed on its own already is refused naming the event it became, to change or cancel there', (t) => {
+  const world = dailyWorld();
+  const start = at('2025-06-03T09:00:00Z');
+  const moved = commit(
+    world,
+    changeOccurrence(world, { changes: { start: at('2025-06-03T15:00:00Z') } }),
+  );
+  const again = t.throws(
+    () => changeOccurrence(moved, { newEventId: 'y', changes: { title: 'Twice' } }),
+    { instanceOf: NotFound },
+  );
+  t.is(
+    again.message,
+    'the occurrence starting at 2025-06-03T09:00:00.000Z was already changed on its own: it is now event x',
+  );
+  t.is(again.detachedEventId, 'x');
+  t.deepEqual(again.toWire().details, { detachedEventId: 'x' });
+  const cancelling = t.throws(
+    () =>
+      cancelOccurrence(
+        { actor: 'alice', eventId: 'd', occurrenceStart: start, now },
+        occurrenceContext(moved, 'd', start),
+      ),
+    { instanceOf: NotFound },
+  );
+  t.is(cancelling.detachedEventId, 'x');
+
+  // Once that event is cancelled too, nothing is left to point to.
+  const gone = commit(
+    moved,
+    cancelEvent(
+      { actor: 'alice', eventId: 'x', now },
+      {
+        record: recordOf(moved, 'x'),
+        detached: [],
+      },
+    ),
+  );
+  const none = t.throws(
+    () => changeOccurrence(gone, { newEventId: 'y', changes: { title: 'Twice' } }),
+    { instanceOf: NotFound },
+  );
+  t.regex(none.message, /no longer in the series: it was cancelled, or changed on its own$/);
+  t.is(none.detachedEventId, undefined);
+  // An occurrence cancelled on its own says so as well; a start the rule never had does not.
+  const fourth = at('2025-06-04T09:00:00Z');
+  const cancelled = commit(
+    world,
+    cancelOccurrence(
+      { actor: 'alice', eventId: 'd', occurrenceStart: fourth, now },
+      occurrenceContext(world, 'd', fourth),
+    ),
+  );
+  t.throws(
+    () => changeOccurrence(cancelled, { occurrenceStart: fourth, changes: { title: 'x' } }),
+    {
+      instanceOf: NotFound,
+      message: /no longer in the series/,
+    },
+  );
+  t.throws(
+    () =>
+      changeOccurrence(world, {
+        occurrenceStart: at('2025-06-04T10:00:00Z'),
+        changes: { title: 'x' },
+      }),
+    { instanceOf: NotFound, message: /^the event has no occurrence starting at/ },
+  );
+});
+
+test('a series has at most MAX_DETACHED_PER_SERIES occurrences changed on their own', (t) => {
+  const world = dailyWorld();
+  const command = {
+    actor: 'alice',
+    eventId: 'd',
+    occurrenceStart: at('2025-06-03T09:00:00Z'),
+    newEventId: 'x',
+    now,
+    changes: { title: 'One more' },
+  };
+  const context = { record: recordOf(world, 'd'), events: recordsOf(world) };
+  t.notThrows(() =>
+    updateOccurrence(command, { ...context, detachedCount: MAX_DETACHED_PER_SERIES - 1 }),
+  );
+  const error = t.throws(
+    () => updateOccurrence(command, { ...context, detachedCount: MAX_DETACHED_PER_SERIES }),
+    { instanceOf: InvalidInput },
+  );
+  t.is(error.field, 'occurrence');
+  t.regex(
+    error.message,
+    new RegExp(
+      `^${MAX_DETACHED_PER_SERIES} occurrences of this series are changed on their own already, .*: cancel some of them, or change the whole series$`,
+    ),
+  );
+  // The bound is what cancelling or answering the series can take along with it.
+  t.true(MAX_DETACHED_PER_SERIES <= MAX_DETACHED_CANCELLED_WITH_SERIES);
+  t.true(MAX_DETACHED_PER_SERIES <= MAX_DETACHED_ANSWERED_WITH_SERIES);
 });
 
 /** The events of `world` detached from the series `seriesId`, as the store finds them. */
@@ -918,7 +1040,7 @@ test('a flat-group occurrence that moves waits for everyone again', (t) => {
       now,
       changes: { start: at('2025-06-09T19:00:00Z') },
     },
-    { record: recordOf(world, 'd'), events: recordsOf(world) },
+    { record: recordOf(world, 'd'), events: recordsOf(world), detachedCount: 0 },
   );
   const after = commit(world, d);
   t.is(after.events.get('x')?.status, 'pending');

@@ -32,6 +32,7 @@ import { compareText, decide, eventNotice } from './decisions.js';
 import { membershipOf } from './groups.js';
 import {
   MAX_DETACHED_CANCELLED_WITH_SERIES,
+  MAX_DETACHED_PER_SERIES,
   MAX_EXCEPTIONS,
   MAX_IMPORTED_OCCURRENCES_PER_SERIES,
   MAX_INVITEES,
@@ -538,11 +539,54 @@ export interface UpdateOccurrenceCommand {
   readonly allowConflict?: boolean;
 }
 
-export interface UpdateOccurrenceContext {
-  /** The series. */
-  readonly record: EventRecord | undefined;
+export interface UpdateOccurrenceContext extends OccurrenceContext {
   /** The organizer's events that may reach into the changed occurrence's conflict window. */
   readonly events: readonly EventRecord[];
+  /**
+   * How many live events are detached from the series (its occurrences changed on their
+   * own): at {@link MAX_DETACHED_PER_SERIES}, no other one is.
+   */
+  readonly detachedCount: number;
+}
+
+/** What changing or cancelling one occurrence of a series needs to know of the series. */
+export interface OccurrenceContext {
+  /** The series. */
+  readonly record: EventRecord | undefined;
+  /**
+   * The live event the occurrence asked for became, when it was changed on its own before:
+   * a second change to it is refused naming that event, where the change goes now. Needed
+   * only when the series has an exception at that start.
+   */
+  readonly detachedThere?: EventId | undefined;
+}
+
+/**
+ * The refusal of an occurrence the series does not have at `start`: it was changed on its
+ * own (into `detachedThere`, which the refusal names for the client to act on), it was
+ * cancelled, or the rule never placed one there.
+ */
+function noOccurrenceAt(
+  series: CalendarEvent,
+  start: Millis,
+  detachedThere: EventId | undefined,
+): NotFound {
+  const when = new Date(start).toISOString();
+  const exception = series.recurrence?.exceptions.includes(start) === true;
+  if (exception && detachedThere !== undefined) {
+    return new NotFound(
+      `the occurrence starting at ${when} was already changed on its own: it is now event ${detachedThere}`,
+      { detachedEventId: detachedThere },
+    );
+  }
+  // Cancelled, or changed on its own into an event since cancelled (or, when the series
+  // moved since, not found at its new start).
+  if (exception) {
+    return new NotFound(
+      `the occurrence starting at ${when} is no longer in the series: it was cancelled, or changed on its own`,
+    );
+  }
+  return new NotFound(`the event has no occurrence starting at ${when}`);
 }
 
 /**
@@ -557,8 +601,11 @@ export interface UpdateOccurrenceContext {
  * one decision, so the occurrence is never both in the series and on its own, nor gone
  * from both. Every attendee who has not declined it is told of the new event (one asked
  * again after declining is invited to it).
- * @throws NotFound (series, or no occurrence starts then), Forbidden (not the organizer),
- * InvalidInput (cancelled, not recurring, bad fields, a recurrence asked for), Conflict.
+ * An occurrence changed on its own before is refused, naming the event it became; and a series
+ * has at most {@link MAX_DETACHED_PER_SERIES} occurrences changed on their own.
+ * @throws NotFound (series, or no occurrence starts then: `detachedEventId` when it was
+ * changed on its own), Forbidden (not the organizer), InvalidInput (cancelled, not
+ * recurring, bad fields, a recurrence asked for, too many changed on their own), Conflict.
  */
 export function updateOccurrence(
   command: UpdateOccurrenceCommand,
@@ -584,8 +631,12 @@ export function updateOccurrence(
     end: command.occurrenceStart + 1,
   }).find((o) => o.start === command.occurrenceStart);
   if (occurrence === undefined) {
-    throw new NotFound(
-      `the event has no occurrence starting at ${new Date(command.occurrenceStart).toISOString()}`,
+    throw noOccurrenceAt(series, command.occurrenceStart, context.detachedThere);
+  }
+  if (context.detachedCount >= MAX_DETACHED_PER_SERIES) {
+    throw new InvalidInput(
+      `${MAX_DETACHED_PER_SERIES} occurrences of this series are changed on their own already, the most one series may have (so that it can still be cancelled or answered whole): cancel some of them, or change the whole series`,
+      { field: 'occurrence' },
     );
   }
 
@@ -873,6 +924,8 @@ export function importEvent(
           attendees: seriesAfter.attendees,
         },
         events: [],
+        // The import counts what it leaves detached itself, once every occurrence is done.
+        detachedCount: 0,
       },
     );
     const own = detaching.mutations.filter(
@@ -885,6 +938,13 @@ export function importEvent(
     notifications.push(...detaching.notifications);
   }
 
+  // Everything in the family but the series is an occurrence it leaves changed on its own.
+  if (family.length - 1 > MAX_DETACHED_PER_SERIES) {
+    throw new InvalidInput(
+      `as the file has it, "${seriesAfter.event.title}" would have ${family.length - 1} occurrences changed on their own, more than the ${MAX_DETACHED_PER_SERIES} one series may have`,
+      { field: 'occurrences' },
+    );
+  }
   if (command.allowConflict !== true) {
     const ignoring = new Set([seriesAfter.event.id, ...detached.map((r) => r.event.id)]);
     for (const candidate of toCheck) {
@@ -1124,12 +1184,14 @@ export interface CancelOccurrenceCommand {
 
 /**
  * The organizer removes one occurrence of a recurring event (it becomes an exception).
- * Every attendee who has not declined is told the series was updated.
- * @throws NotFound (event, or no occurrence starts then), Forbidden, InvalidInput (not recurring).
+ * Every attendee who has not declined is told the series was updated. One changed on its
+ * own before is an event of its own now: the refusal names it, to be cancelled as such.
+ * @throws NotFound (event, or no occurrence starts then: `detachedEventId` when it was
+ * changed on its own), Forbidden, InvalidInput (not recurring).
  */
 export function cancelOccurrence(
   command: CancelOccurrenceCommand,
-  context: EventContext,
+  context: OccurrenceContext,
 ): Decision<EventDetailsView> {
   const record = requireOrganizer(context.record, command.eventId, command.actor, 'change');
   const { event: before } = record;
@@ -1139,9 +1201,7 @@ export function cancelOccurrence(
     });
   }
   if (!isOccurrenceStart(before, command.occurrenceStart)) {
-    throw new NotFound(
-      `the event has no occurrence starting at ${new Date(command.occurrenceStart).toISOString()}`,
-    );
+    throw noOccurrenceAt(before, command.occurrenceStart, context.detachedThere);
   }
   const event: CalendarEvent = {
     ...before,

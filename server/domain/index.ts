@@ -49,8 +49,8 @@
  * | `updateEvent` | actor, eventId, now, changes, invite?, allowConflict? | record, existingUsers, events | `ScheduledEvent` |
  * | `importEvent` | actor, eventId, now, uid, details, occurrences?, allowConflict? | existing (by UID), detached (live, from it), commitments | `EventImport` |
  * | `cancelEvent` | actor, eventId, now | record, detached | `EventDetailsView` |
- * | `cancelOccurrence` | actor, eventId, occurrenceStart, now | record | `EventDetailsView` |
- * | `updateOccurrence` | actor, eventId, occurrenceStart, newEventId, now, changes, allowConflict? | record, events | `ScheduledEvent` |
+ * | `cancelOccurrence` | actor, eventId, occurrenceStart, now | record, detachedThere? | `EventDetailsView` |
+ * | `updateOccurrence` | actor, eventId, occurrenceStart, newEventId, now, changes, allowConflict? | record, detachedThere?, events, detachedCount | `ScheduledEvent` |
  * | `acceptInvitation` | actor, eventId, now, allowConflict? | record, events | `EventDetailsView` |
  * | `declineInvitation` | actor, eventId, now | record | `EventDetailsView` |
  * | `listEvents` (query) | actor, from, to | events | `EventView[]` |
@@ -163,6 +163,7 @@ export type {
   ListingContext,
   ListingEntry,
   ListingExpansion,
+  OccurrenceContext,
   ScheduledEvent,
   ShowEventContext,
   ShowEventQuery,

@@ -221,7 +221,7 @@ function standupWorld(): World {
       world,
       updateOccurrence(
         { actor: 'alice', eventId: 'd', occurrenceStart: at(occurrence), newEventId, now, changes },
-        { record: recordOf(world, 'd'), events: recordsOf(world) },
+        { record: recordOf(world, 'd'), events: recordsOf(world), detachedCount: 0 },
       ),
     );
   };
@@ -387,7 +387,7 @@ test('declining a series declines its changed occurrences as declining each woul
         now,
         changes: { title: 'Dinner (special)' },
       },
-      { record: recordOf(withSeries, 'weekly'), events: recordsOf(withSeries) },
+      { record: recordOf(withSeries, 'weekly'), events: recordsOf(withSeries), detachedCount: 0 },
     ),
   );
   const d = declineAll(detached, 'pete', 'weekly');

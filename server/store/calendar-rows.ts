@@ -227,6 +227,18 @@ export const LOADS = {
     WHERE e.detached_from IS NOT NULL AND e.status <> 'cancelled'
       AND json_extract(e.detached_from, '$.seriesId') = ?1 AND e.organizer = ?2
     ORDER BY e.id LIMIT ?3`,
+  // ?1 the series, ?2 its organizer: how many live events are detached from it, through the
+  // same index (they are MAX_DETACHED_PER_SERIES at most: no more are made).
+  liveDetachedCount: `SELECT count(*) FROM events e
+    WHERE e.detached_from IS NOT NULL AND e.status <> 'cancelled'
+      AND json_extract(e.detached_from, '$.seriesId') = ?1 AND e.organizer = ?2`,
+  // ?1 the series, ?2 its organizer, ?3 an occurrence's start: the id of the live event that
+  // occurrence became, through the same index.
+  liveEventDetachedAt: `SELECT e.id FROM events e
+    WHERE e.detached_from IS NOT NULL AND e.status <> 'cancelled'
+      AND json_extract(e.detached_from, '$.seriesId') = ?1 AND e.organizer = ?2
+      AND json_extract(e.detached_from, '$.occurrenceStart') = ?3
+    ORDER BY e.id LIMIT 1`,
   // ?1 the series, ?2 a user, ?3 their answer, ?4 the most to load: the live events detached
   // from it that the answer to the series changes (the user is invited there, has not
   // answered there alone, and answered otherwise), through the same index and order as
@@ -478,6 +490,8 @@ export class CalendarRows {
   private readonly groupEventsPageOf: PreparedStatement;
   private readonly liveEventsDetachedFromSeries: PreparedStatement;
   private readonly liveEventsDetachedAnsweredWithSeries: PreparedStatement;
+  private readonly liveDetachedCountOf: PreparedStatement;
+  private readonly liveEventDetachedAtStart: PreparedStatement;
   private readonly accountDeletionOf: PreparedStatement;
   private readonly accountsBeingPurgedRows: PreparedStatement;
 
@@ -519,6 +533,8 @@ export class CalendarRows {
     this.liveEventsDetachedAnsweredWithSeries = statements.prepare(
       LOADS.liveEventsDetachedAnsweredWith,
     );
+    this.liveDetachedCountOf = statements.prepare(LOADS.liveDetachedCount);
+    this.liveEventDetachedAtStart = statements.prepare(LOADS.liveEventDetachedAt);
     this.accountDeletionOf = statements.prepare(LOADS.accountDeletion);
     this.accountsBeingPurgedRows = statements.prepare(LOADS.accountsBeingPurged);
   }
@@ -763,6 +779,24 @@ export class CalendarRows {
    */
   liveEventsDetachedFrom(series: EventId, organizer: Username, limit: number): EventRecord[] {
     return this.liveEventsDetachedFromSeries.all([series, organizer, limit]).map(eventRecordOf);
+  }
+
+  /** How many live events (not cancelled) that `organizer` organizes are detached from the series. */
+  liveDetachedCount(series: EventId, organizer: Username): number {
+    return integer(this.liveDetachedCountOf.first([series, organizer])?.[0]);
+  }
+
+  /**
+   * The id of the live event that `organizer` organizes which the series' occurrence starting
+   * at `occurrenceStart` became (changed on its own), if any.
+   */
+  liveEventDetachedAt(
+    series: EventId,
+    organizer: Username,
+    occurrenceStart: Millis,
+  ): EventId | undefined {
+    const row = this.liveEventDetachedAtStart.first([series, organizer, occurrenceStart]);
+    return row === undefined ? undefined : text(row[0]);
   }
 
   /**

@@ -314,6 +314,32 @@ function commitmentIndexFor(
   return new CommitmentIndex(actor, windows, env.rows.commitments(actor, windows));
 }
 
+/** Whether `record` is a live series that `actor` organizes: one whose occurrences they may detach. */
+function isLiveSeriesOf(record: EventRecord | undefined, actor: Username): record is EventRecord {
+  return (
+    record !== undefined &&
+    record.event.organizer === actor &&
+    record.event.recurrence !== null &&
+    record.event.status !== 'cancelled'
+  );
+}
+
+/**
+ * The live event the occurrence of `record` starting at `occurrenceStart` became, when it
+ * was changed on its own: looked for only when the series has an exception there (else the
+ * occurrence is still in it, or never was), so that a refusal can name it.
+ */
+function detachedThere(
+  env: CommandEnvironment,
+  record: EventRecord | undefined,
+  actor: Username,
+  occurrenceStart: Millis,
+): EventId | undefined {
+  if (!isLiveSeriesOf(record, actor)) return undefined;
+  if (record.event.recurrence?.exceptions.includes(occurrenceStart) !== true) return undefined;
+  return env.rows.liveEventDetachedAt(record.event.id, actor, occurrenceStart);
+}
+
 /**
  * The occurrences of the series `record` changed on their own that the actor's answer
  * `status` to it reaches (server/domain/invitations.ts), one more than may be answered with
@@ -534,20 +560,18 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     );
   },
 
-  'event.cancelOccurrence': (body, env) =>
-    commitAs(
+  'event.cancelOccurrence': (body, env) => {
+    const actor = env.actor();
+    const record = env.rows.event(body.eventId);
+    return commitAs(
       env,
       cancelOccurrence(
-        {
-          actor: env.actor(),
-          eventId: body.eventId,
-          occurrenceStart: body.occurrenceStart,
-          now: env.now,
-        },
-        { record: env.rows.event(body.eventId) },
+        { actor, eventId: body.eventId, occurrenceStart: body.occurrenceStart, now: env.now },
+        { record, detachedThere: detachedThere(env, record, actor, body.occurrenceStart) },
       ),
       asEvent,
-    ),
+    );
+  },
 
   'event.updateOccurrence': (body, env) => {
     const command = {
@@ -560,14 +584,23 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
       allowConflict: body.allowConflict,
     };
     const record = env.rows.event(body.eventId);
+    const series = {
+      record,
+      detachedThere: detachedThere(env, record, command.actor, body.occurrenceStart),
+      // Counted here, in the leader's decision, so that a series never has more than may
+      // be cancelled or answered with it: the effect applied carries only the rows.
+      detachedCount: isLiveSeriesOf(record, command.actor)
+        ? env.rows.liveDetachedCount(body.eventId, command.actor)
+        : 0,
+    };
     // As for event.update: a first decision without commitments tells the occurrence's new
     // time, and its conflict window which commitments to load.
-    const probe = updateOccurrence(command, { record, events: [] });
+    const probe = updateOccurrence(command, { ...series, events: [] });
     const inserted = probe.mutations.find((m) => m.kind === 'insertEvent');
     if (inserted === undefined) return commit(env, probe);
     const window = conflictWindow(inserted.event, env.now);
     const events = env.rows.eventsAttending([command.actor], window, 'accepted');
-    return commit(env, updateOccurrence(command, { record, events }));
+    return commit(env, updateOccurrence(command, { ...series, events }));
   },
 
   'event.import': importEvents,

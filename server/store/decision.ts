@@ -249,6 +249,23 @@ export class TrackedRows implements RowReader {
     return records;
   }
 
+  liveDetachedCount(series: EventId, organizer: Username): number {
+    // As liveEventsDetachedFrom: every change to how many there are stamps this agenda.
+    this.journal.read(KEYS.agenda(organizer));
+    return this.rows.liveDetachedCount(series, organizer);
+  }
+
+  liveEventDetachedAt(
+    series: EventId,
+    organizer: Username,
+    occurrenceStart: Millis,
+  ): EventId | undefined {
+    this.journal.read(KEYS.agenda(organizer));
+    const id = this.rows.liveEventDetachedAt(series, organizer, occurrenceStart);
+    if (id !== undefined) this.journal.read(KEYS.event(id));
+    return id;
+  }
+
   liveEventsDetachedAnsweredWith(
     series: EventId,
     username: Username,

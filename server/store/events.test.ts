@@ -5,7 +5,8 @@
 import test from 'ava';
 import { importICalendar } from '../domain/index.js';
 import type { EventView } from '../domain/index.js';
-import { at, HOUR, openStore, StoreClient } from './test-support.js';
+import { MAX_DETACHED_PER_SERIES } from '../../contract/limits.js';
+import { at, DAY, HOUR, openStore, StoreClient } from './test-support.js';
 
 const FEB = { from: at('2025-02-01T00:00:00Z'), to: at('2025-03-01T00:00:00Z') };
 
@@ -362,16 +363,26 @@ test('one occurrence changed on its own: the series loses it and a stored event 
     '2025-02-10T17:00:00.000Z',
   ]);
 
-  // The occurrence is gone from the series: it cannot be taken out twice.
-  t.is(
+  // The occurrence is gone from the series: it cannot be taken out twice, and the refusal
+  // names the event it became, where a change to it goes now (a cancellation too).
+  t.deepEqual(
     c.refused('alice', {
       type: 'event.updateOccurrence',
       eventId: 'gym',
       occurrenceStart,
       changes: { title: 'Again' },
-    }).code,
-    'not_found',
+    }),
+    {
+      code: 'not_found',
+      message:
+        'the occurrence starting at 2025-02-10T17:00:00.000Z was already changed on its own: it is now event pool',
+      details: { detachedEventId: 'pool' },
+    },
   );
+  t.like(c.refused('alice', { type: 'event.cancelOccurrence', eventId: 'gym', occurrenceStart }), {
+    code: 'not_found',
+    details: { detachedEventId: 'pool' },
+  });
   // Moved onto the call, another occurrence is refused as a moved event is, unless allowed.
   const move = {
     type: 'event.updateOccurrence' as const,
@@ -404,6 +415,45 @@ test('one occurrence changed on its own: the series loses it and a stored event 
     }).code,
     'forbidden',
   );
+});
+
+test("a series' occurrences changed on their own are bounded when decided: one more is refused, cancelling one makes room", async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  const first = at('2025-02-03T17:00:00Z');
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: {
+        ...oneHour('Gym', '2025-02-03T17:00:00Z'),
+        recurrence: `FREQ=DAILY;COUNT=${MAX_DETACHED_PER_SERIES + 5}`,
+      },
+    },
+    { ids: ['gym'] },
+  );
+  const change = (day: number) => ({
+    type: 'event.updateOccurrence' as const,
+    eventId: 'gym',
+    occurrenceStart: first + day * DAY,
+    changes: { title: `Gym ${day}` },
+  });
+  for (let day = 0; day < MAX_DETACHED_PER_SERIES; day++) {
+    c.ok('alice', change(day), { ids: [`own-${day}`] });
+  }
+  const refused = c.refused('alice', change(MAX_DETACHED_PER_SERIES), { ids: ['one-more'] });
+  t.is(refused.code, 'invalid');
+  t.regex(refused.message, /changed on their own already, the most one series may have/);
+  // Nothing of it was written: the series keeps that occurrence, and no event took its place.
+  const show = c.read('alice', { type: 'event.show', eventId: 'gym' }).event;
+  t.is(show.exceptions.length, MAX_DETACHED_PER_SERIES);
+  t.is(c.ask('alice', { type: 'event.show', eventId: 'one-more' }).ok, false);
+  // The series can still be cancelled whole, so no more may be detached; one cancelled on
+  // its own leaves room for another.
+  c.ok('alice', { type: 'event.cancel', eventId: 'own-0' });
+  t.like(c.ok('alice', change(MAX_DETACHED_PER_SERIES), { ids: ['one-more'] }).event, {
+    id: 'one-more',
+  });
 });
 
 test('cancelling a series cancels its occurrences changed on their own in the same entry; one occurrence or one of them alone stays as it was', async (t) => {

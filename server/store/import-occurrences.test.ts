@@ -6,7 +6,10 @@
  */
 import test from 'ava';
 import type { EventDraft } from '../domain/index.js';
-import { MAX_IMPORTED_OCCURRENCES_PER_SERIES } from '../../contract/limits.js';
+import {
+  MAX_DETACHED_PER_SERIES,
+  MAX_IMPORTED_OCCURRENCES_PER_SERIES,
+} from '../../contract/limits.js';
 import { freshIdCount } from '../services/ids.js';
 import type { CommandBody } from './protocol.js';
 import { parseCommand } from './protocol.js';
@@ -212,4 +215,34 @@ test(`a series brings at most ${MAX_IMPORTED_OCCURRENCES_PER_SERIES} changed occ
   t.regex(refused.failed[0]?.error.message ?? '', /201 changed occurrences, more than the 200/);
   const fits = importing(c, [series(occurrences.slice(1), daily)]).outcome;
   t.deepEqual(fits.failed, []);
+});
+
+test(`an import leaves a series at most ${MAX_DETACHED_PER_SERIES} occurrences changed on their own, those it keeps for an EXDATE included`, async (t) => {
+  const c = await aliceAlone();
+  const daily: EventDraft = { ...WEEKLY, recurrence: 'FREQ=DAILY' };
+  const dayOf = (i: number) => MONDAY + i * DAY;
+  const moved = (i: number) => ({
+    occurrenceStart: dayOf(i),
+    draft: { title: `Sync ${i}`, start: dayOf(i) + 3 * HOUR, end: dayOf(i) + 4 * HOUR },
+  });
+  const all = Array.from({ length: MAX_DETACHED_PER_SERIES }, (_, i) => moved(i));
+  t.deepEqual(importing(c, [series(all, daily)]).outcome.failed, []);
+  // Exported before changed occurrences were, the file names each as an EXDATE (kept as they
+  // are), and changes one more: that would be one too many.
+  const exdates = all.map((o) => o.occurrenceStart);
+  const oneMore = [moved(MAX_DETACHED_PER_SERIES + 10)];
+  const refused = importing(c, [series(oneMore, { ...daily, exceptions: exdates })]).outcome;
+  t.regex(
+    refused.failed[0]?.error.message ?? '',
+    new RegExp(
+      `would have ${MAX_DETACHED_PER_SERIES + 1} occurrences changed on their own, more than the ${MAX_DETACHED_PER_SERIES} one series may have`,
+    ),
+  );
+  // Without one of those EXDATEs, that occurrence's event is cancelled: room for the new one.
+  const fits = importing(c, [series(oneMore, { ...daily, exceptions: exdates.slice(1) })]).outcome;
+  t.deepEqual(fits.failed, []);
+  t.deepEqual(
+    fits.events.map((e) => e.action),
+    ['updated'],
+  );
 });

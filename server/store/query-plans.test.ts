@@ -109,6 +109,21 @@ test("cancelling a series finds the occurrences changed on their own by the seri
   );
 });
 
+test("changing one occurrence counts the series' occurrences changed on their own, and finds the one it names, by the series' index", async (t) => {
+  const all = await plans();
+  for (const name of ['liveDetachedCount', 'liveEventDetachedAt']) {
+    const steps = all.get(name) ?? [];
+    t.true(
+      steps.some((s) => /^SEARCH e USING INDEX events_by_detached_series \(<expr>=\?\)/.test(s)),
+      `${name}: ${steps.join(' | ')}`,
+    );
+    t.false(
+      steps.some((s) => s.includes('TEMP B-TREE')),
+      `${name}: ${steps.join(' | ')}`,
+    );
+  }
+});
+
 test("an answer to a series finds the occurrences changed on their own by the series' index, the answerer's row by key", async (t) => {
   const steps = (await plans()).get('liveEventsDetachedAnsweredWith') ?? [];
   t.true(

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import type { EventAnswer } from '../../../contract/api.js';
-import { AgendaCommand } from '../../base-command.js';
+import { AgendaCommand, changedOnItsOwn } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { formatInstant } from '../../ui/views.js';
 
@@ -34,7 +34,12 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
     const asked = this.occurrenceFlag(this.flags.occurrence);
     const { api } = await this.connect({ authenticated: true });
     const { id, occurrence } = await this.eventOccurrence(api, this.args.id, asked);
-    const answer = await this.slow('Cancelling…', api.cancelEvent(id, occurrence));
+    const answer = await this.slow(
+      'Cancelling…',
+      api.cancelEvent(id, occurrence).catch((error: unknown) => {
+        throw changedOnItsOwn(error, 'cancel');
+      }),
+    );
     return {
       result: answer,
       human: () =>

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { DateTime } from 'luxon';
 import { InvalidInput } from '../../../contract/errors.js';
 import type { ScheduledAnswer, UpdateEventRequest } from '../../../contract/api.js';
-import { AgendaCommand } from '../../base-command.js';
+import { AgendaCommand, changedOnItsOwn } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseReminders, parseUsernames, whenFlag } from '../../flags.js';
 import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
@@ -96,7 +96,12 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
       if (start === undefined) request.end = toApiInstant(from.plus({ milliseconds: duration.ms }));
       else request.duration = duration.iso;
     }
-    const answer = await this.slow('Updating…', api.updateEvent(id, request, occurrence));
+    const answer = await this.slow(
+      'Updating…',
+      api.updateEvent(id, request, occurrence).catch((error: unknown) => {
+        throw changedOnItsOwn(error, 'update');
+      }),
+    );
     return {
       result: answer,
       human: () =>

@@ -24,7 +24,11 @@ export const REPOSITORY_ROOT = path.resolve(
 /** An output stream that keeps what was written. */
 export class RecordedOutput implements OutputStream {
   text = '';
-  constructor(readonly isTTY = false) {}
+  constructor(
+    readonly isTTY = false,
+    /** A terminal's width, when the test gives one. */
+    readonly columns?: number,
+  ) {}
 
   write(text: string, written?: (error?: Error | null) => void): boolean {
     this.text += text;
@@ -42,9 +46,15 @@ export class RecordedTerminal implements Terminal {
   private readonly interruptHandlers = new Set<() => void>();
 
   constructor(
-    options: { stdin?: string; tty?: boolean; env?: Record<string, string | undefined> } = {},
+    options: {
+      stdin?: string;
+      tty?: boolean;
+      /** The terminal's width in columns (stdout's), on a `tty`. */
+      columns?: number;
+      env?: Record<string, string | undefined>;
+    } = {},
   ) {
-    this.stdout = new RecordedOutput(options.tty ?? false);
+    this.stdout = new RecordedOutput(options.tty ?? false, options.columns);
     this.stderr = new RecordedOutput(options.tty ?? false);
     this.stdin = Readable.from([options.stdin ?? ''], { objectMode: false });
     this.env = options.env ?? {};
