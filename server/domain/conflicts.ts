@@ -414,6 +414,8 @@ export class CommitmentIndex {
   private readonly occurrencesOf = new Map<EventId, readonly Occurrence[]>();
   private readonly short = new OccurrenceList();
   private readonly long = new OccurrenceList();
+  /** Passed over by every check for the time of {@link passingOver}. */
+  private passedOver: ReadonlySet<EventId> = new Set();
 
   /**
    * @param username whose commitments these are.
@@ -455,6 +457,22 @@ export class CommitmentIndex {
   }
 
   /**
+   * Runs `decide` with the events in `ids` passed over by every check it makes: a series
+   * imported again is decided against the user's agenda without the occurrences it had
+   * detached, which the same import brings to the file's version and checks itself (one
+   * renamed in place would otherwise refuse its own series).
+   */
+  passingOver<T>(ids: ReadonlySet<EventId>, decide: () => T): T {
+    const before = this.passedOver;
+    this.passedOver = new Set([...before, ...ids]);
+    try {
+      return decide();
+    } finally {
+      this.passedOver = before;
+    }
+  }
+
+  /**
    * {@link findConflicts} for the index's user: the commitments that would collide with
    * `candidate`, each overlapping occurrence once, in start order. Events in `ignoring` are
    * passed over: an import checks a series' changed occurrences against the series and its
@@ -486,7 +504,7 @@ export class CommitmentIndex {
       for (const theirs of [...this.short.overlapping(mine), ...this.long.overlapping(mine)]) {
         // Like findConflicts, which expands the others over the candidate's window only.
         if (theirs.eventId === candidate.id || theirs.start >= window.end) continue;
-        if (ignoring.has(theirs.eventId)) continue;
+        if (ignoring.has(theirs.eventId) || this.passedOver.has(theirs.eventId)) continue;
         if (theirs.end <= window.start) continue;
         const event = this.events.get(theirs.eventId);
         const key = `${theirs.eventId}@${theirs.start}`;

@@ -841,16 +841,32 @@ export function importEvent(
     );
   }
   const details = withOccurrencesAsExceptions(command.details, occurrences);
-  const series = importSeries({ ...command, details }, context);
+  // The detached occurrences this import cancels (the file has them back in the series, or
+  // cancelled) are no commitment of the series it decides: one renamed in place would
+  // otherwise refuse its own series. Those it keeps or updates stay in the check.
+  const fileExceptions = new Set(command.details.recurrence?.exceptions ?? []);
+  const changed = new Map<Millis, ImportedOccurrence>(
+    occurrences.map((o) => [o.occurrenceStart, o]),
+  );
+  const cancelling = new Set(
+    detached.flatMap((r) => {
+      const start = (r.event.detachedFrom as DetachedOccurrence).occurrenceStart;
+      const wanted = changed.get(start);
+      const cancelled = wanted === undefined ? !fileExceptions.has(start) : 'cancelled' in wanted;
+      return cancelled ? [r.event.id] : [];
+    }),
+  );
+  const series =
+    context.commitments === undefined
+      ? importSeries({ ...command, details }, context)
+      : context.commitments.passingOver(cancelling, () =>
+          importSeries({ ...command, details }, context),
+        );
   const result = series.result;
   const seriesAfter = recordAfter(context.existing, series.mutations, result.id);
   if (seriesAfter.event.status === 'cancelled') return series;
 
   const { actor, now } = command;
-  const fileExceptions = new Set(command.details.recurrence?.exceptions ?? []);
-  const changed = new Map<Millis, ImportedOccurrence>(
-    occurrences.map((o) => [o.occurrenceStart, o]),
-  );
   const mutations: Mutation[] = [...series.mutations];
   const notifications: Notification[] = [...series.notifications];
   // The series' occurrences as the import leaves them, and those to check for conflicts.

@@ -246,3 +246,22 @@ test(`an import leaves a series at most ${MAX_DETACHED_PER_SERIES} occurrences c
     ['updated'],
   );
 });
+
+test('an occurrence changed in place goes back into its series when the file no longer has it, without conflicting with itself', async (t) => {
+  const c = await aliceAlone();
+  // Renamed, not moved: the detached event sits exactly where the series' occurrence was.
+  const renamed: EventDraft = { title: 'Sync (with Bob)', start: SECOND, end: SECOND + HOUR };
+  const { ids } = importing(c, [series([{ occurrenceStart: SECOND, draft: renamed }])]);
+  t.deepEqual(month(c)[1], ['03-10T09:00', 'Sync (with Bob)']);
+  const restored = importing(c, [series(undefined)]).outcome;
+  t.deepEqual(restored.failed, []);
+  t.deepEqual(
+    restored.events.map((e) => e.action),
+    ['updated'],
+  );
+  t.is(c.read('alice', { type: 'event.show', eventId: ids[1] ?? '' }).event.status, 'cancelled');
+  t.deepEqual(
+    month(c).map(([start, title]) => `${start} ${title}`),
+    ['03-03T09:00 Sync', '03-10T09:00 Sync', '03-17T09:00 Sync', '03-24T09:00 Sync'],
+  );
+});
