@@ -286,6 +286,11 @@ export interface UpdateEventContext {
   readonly events: readonly EventRecord[];
   /** As in {@link CreateEventContext.commitments}: the organizer's commitments, indexed. */
   readonly commitments?: CommitmentIndex;
+  /**
+   * The live events detached from the event, when it is a series being moved: they follow
+   * the move of the exceptions that stand for them ({@link relinkedDetached}).
+   */
+  readonly detached?: readonly EventRecord[];
 }
 
 /**
@@ -361,6 +366,52 @@ function movedExceptions(event: CalendarEvent, start: Millis, timeZone: string):
         millisecond: after.millisecond,
       })
       .toMillis();
+  });
+}
+
+/**
+ * The events detached from a moved series, pointing at where the move took their
+ * occurrences: the exception that stands for each moves as {@link movedExceptions} says, and
+ * the event's `detachedFrom` follows it, so that the series still knows them (an answer to
+ * the series reaches them, changing the occurrence again names them, an export writes them
+ * as its RECURRENCE-IDs). Nothing when the update sets the exceptions itself.
+ */
+function relinkedDetached(
+  before: CalendarEvent,
+  after: CalendarEvent,
+  command: UpdateEventCommand,
+  detached: readonly EventRecord[],
+): Mutation[] {
+  const old = before.recurrence?.exceptions ?? [];
+  if (command.changes.exceptions !== undefined || after.recurrence === null || old.length === 0) {
+    return [];
+  }
+  if (detached.length > MAX_DETACHED_PER_SERIES) {
+    throw new InvalidInput(
+      `more than ${MAX_DETACHED_PER_SERIES} occurrences of "${before.title}" were changed on their own, too many to move with it: cancel some of them first`,
+      { field: 'start' },
+    );
+  }
+  const moved = movedExceptions(before, after.start, after.timeZone);
+  const to = new Map(old.map((exception, i) => [exception, moved[i] ?? exception]));
+  return detached.flatMap((record): Mutation[] => {
+    const from = record.event.detachedFrom;
+    if (from === undefined || from.seriesId !== before.id || record.event.status === 'cancelled') {
+      return [];
+    }
+    const occurrenceStart = to.get(from.occurrenceStart);
+    if (occurrenceStart === undefined || occurrenceStart === from.occurrenceStart) return [];
+    return [
+      {
+        kind: 'updateEvent',
+        event: {
+          ...record.event,
+          detachedFrom: { seriesId: from.seriesId, occurrenceStart },
+          updatedAt: command.now,
+          revision: record.event.revision + 1,
+        },
+      },
+    ];
   });
 }
 
@@ -502,6 +553,7 @@ export function updateEvent(
   const mutations: Mutation[] = [
     { kind: 'updateEvent', event },
     ...changed.map((attendee): Mutation => ({ kind: 'putAttendee', attendee })),
+    ...relinkedDetached(before, event, command, context.detached ?? []),
   ];
   const notifications: Notification[] = [
     ...toldOfChange(

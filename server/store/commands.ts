@@ -53,6 +53,7 @@ import {
 import {
   MAX_DETACHED_ANSWERED_WITH_SERIES,
   MAX_DETACHED_CANCELLED_WITH_SERIES,
+  MAX_DETACHED_PER_SERIES,
 } from '../../contract/limits.js';
 import type { FeedRow, SessionRow } from './calendar-rows.js';
 import { deleteAccount, purgeAccount } from './account-deletion.js';
@@ -532,7 +533,16 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     if (updated === undefined) return commit(env, probe);
     const window = conflictWindow(updated.event, env.now);
     const events = env.rows.eventsAttending([command.actor], window, 'accepted');
-    return commit(env, updateEvent(command, { record, existingUsers, events }));
+    // A series that moves takes the events detached from it along: one more than a series
+    // may have is loaded, so that one with too many (made before the bound) is seen to.
+    const moved =
+      isLiveSeriesOf(record, command.actor) &&
+      (updated.event.start !== record.event.start ||
+        updated.event.timeZone !== record.event.timeZone);
+    const detached = moved
+      ? env.rows.liveEventsDetachedFrom(body.eventId, command.actor, MAX_DETACHED_PER_SERIES + 1)
+      : [];
+    return commit(env, updateEvent(command, { record, existingUsers, events, detached }));
   },
 
   'event.cancel': (body, env) => {

@@ -417,6 +417,49 @@ test('one occurrence changed on its own: the series loses it and a stored event 
   );
 });
 
+test('a series moved takes the occurrences changed on their own along: they stay where they are and still belong to it', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  c.register('bob');
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { ...oneHour('Gym', '2025-02-03T17:00:00Z'), recurrence: 'FREQ=WEEKLY;COUNT=4' },
+      with: ['bob'],
+    },
+    { ids: ['gym'] },
+  );
+  const renamed = {
+    type: 'event.updateOccurrence' as const,
+    eventId: 'gym',
+    occurrenceStart: at('2025-02-10T17:00:00Z'),
+    changes: { title: 'Gym (pool)' },
+  };
+  c.ok('alice', renamed, { ids: ['pool'] });
+  // The whole series two hours later: its exception goes to 19:00, and the pool with it.
+  c.ok('alice', {
+    type: 'event.update',
+    eventId: 'gym',
+    changes: { start: at('2025-02-03T19:00:00Z') },
+  });
+  const pool = c.read('alice', { type: 'event.show', eventId: 'pool' }).event;
+  t.like(pool, { start: '2025-02-10T17:00:00.000Z', title: 'Gym (pool)', status: 'confirmed' });
+  t.deepEqual(c.read('alice', { type: 'event.show', eventId: 'gym' }).event.exceptions, [
+    '2025-02-10T19:00:00.000Z',
+  ]);
+  // Changing that occurrence again still names the event it became.
+  t.like(c.refused('alice', { ...renamed, occurrenceStart: at('2025-02-10T19:00:00Z') }), {
+    code: 'not_found',
+    details: { detachedEventId: 'pool' },
+  });
+  // An answer to the series still reaches it, and cancelling the series takes it along.
+  c.ok('bob', { type: 'invitation.accept', eventId: 'gym' });
+  t.is(c.read('bob', { type: 'event.show', eventId: 'pool' }).event.myStatus, 'accepted');
+  c.ok('alice', { type: 'event.cancel', eventId: 'gym' });
+  t.is(c.read('alice', { type: 'event.show', eventId: 'pool' }).event.status, 'cancelled');
+});
+
 test("a series' occurrences changed on their own are bounded when decided: one more is refused, cancelling one makes room", async (t) => {
   const c = new StoreClient(await openStore());
   c.register('alice');
