@@ -341,6 +341,16 @@ test('files that are not iCalendar are refused clearly', (t) => {
   t.throws(() => importICalendar(foreign, { defaultTimeZone: 'Nowhere/Land' }), {
     instanceOf: InvalidInput,
   });
+  // 20,000 nested VALARMs (520 KB) overflowed the stack: an internal error, exit 5.
+  const deep =
+    'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:deep\r\nDTSTART:20270101T100000Z\r\n' +
+    'BEGIN:VALARM\r\n'.repeat(20_000) +
+    'END:VALARM\r\n'.repeat(20_000) +
+    'END:VEVENT\r\nEND:VCALENDAR\r\n';
+  t.throws(() => importICalendar(deep, { defaultTimeZone: 'UTC' }), {
+    instanceOf: InvalidInput,
+    message: /line 20 opens a component nested more than 16 deep/,
+  });
 });
 
 test('exporting an agenda leaves out what the user declined and what lies outside the interval', (t) => {

@@ -1129,7 +1129,34 @@ function readDatesAsDates(component: unknown[]): void {
   }
 }
 
+/**
+ * How deep components may nest: a calendar holds events, zones and to-dos, which hold alarms
+ * and observances, so real files go three deep. Deeper is refused before parsing: the parse
+ * and the walks over its tree recurse, and 20,000 nested VALARMs overflowed the stack.
+ */
+const MAX_COMPONENT_DEPTH = 16;
+
+/** @throws InvalidInput when components nest deeper than {@link MAX_COMPONENT_DEPTH}. */
+function checkNesting(text: string): void {
+  let depth = 0;
+  let line = 1;
+  for (const match of text.matchAll(/^(BEGIN|END):|\n/gim)) {
+    if (match[0] === '\n') {
+      line++;
+      continue;
+    }
+    depth += match[1]?.toUpperCase() === 'BEGIN' ? 1 : -1;
+    if (depth > MAX_COMPONENT_DEPTH) {
+      throw new InvalidInput(
+        `the file is not valid iCalendar: line ${line} opens a component nested more than ${MAX_COMPONENT_DEPTH} deep`,
+        { field: 'file' },
+      );
+    }
+  }
+}
+
 function parseCalendars(text: string): Component[] {
+  checkNesting(text);
   let parsed: unknown;
   try {
     parsed = ICAL.parse(withRawRecurrenceRules(text));
