@@ -550,11 +550,11 @@ export abstract class AgendaCommand<
         ? undefined
         : new SessionTokens({
             tokens: login,
-            renew: (refreshToken, signal, within) => {
+            renew: (refreshToken, signal, within, idempotencyKey) => {
               if (client.api === undefined) {
                 throw new Internal('a session renewed before its client');
               }
-              return client.api.refreshSession(refreshToken, signal, within);
+              return client.api.refreshSession(refreshToken, signal, within, idempotencyKey);
             },
             store: new ProfileTokenStore(this.profiles, this.profileName, login.username),
             loginHint: `run agenda login ${login.username}`,

@@ -24,6 +24,8 @@ export interface StoredLogin {
   readonly refreshToken?: string;
   /** ISO instant the session ends: log in again after it. */
   readonly refreshExpiresAt?: string;
+  /** A renewal sent whose answer is not kept yet, to be sent again as it was. */
+  readonly pendingRefresh?: { readonly refreshToken: string; readonly key: string };
 }
 
 /** What a profile remembers between commands. */
@@ -132,7 +134,11 @@ function parseProfile(text: string): Profile | undefined {
     typeof login.token !== 'string' ||
     typeof login.expiresAt !== 'string' ||
     (login.refreshToken !== undefined && typeof login.refreshToken !== 'string') ||
-    (login.refreshExpiresAt !== undefined && typeof login.refreshExpiresAt !== 'string')
+    (login.refreshExpiresAt !== undefined && typeof login.refreshExpiresAt !== 'string') ||
+    (login.pendingRefresh !== undefined &&
+      (!isRecord(login.pendingRefresh) ||
+        typeof login.pendingRefresh.refreshToken !== 'string' ||
+        typeof login.pendingRefresh.key !== 'string'))
   ) {
     return undefined;
   }
@@ -147,6 +153,14 @@ function parseProfile(text: string): Profile | undefined {
       ...(typeof login.refreshToken === 'string' ? { refreshToken: login.refreshToken } : {}),
       ...(typeof login.refreshExpiresAt === 'string'
         ? { refreshExpiresAt: login.refreshExpiresAt }
+        : {}),
+      ...(isRecord(login.pendingRefresh)
+        ? {
+            pendingRefresh: {
+              refreshToken: String(login.pendingRefresh.refreshToken),
+              key: String(login.pendingRefresh.key),
+            },
+          }
         : {}),
     },
   };

@@ -119,7 +119,9 @@ export class ProfileTokenStore implements SessionTokenStore {
   async save(tokens: SessionTokenSet): Promise<void> {
     const profile = await this.store.read(this.profileName);
     if (profile.login === null || profile.login.username !== this.username) return;
-    const login: StoredLogin = { ...profile.login, ...tokens };
+    // A pending renewal goes with the tokens that answer it.
+    const { pendingRefresh: _answered, ...kept } = profile.login;
+    const login: StoredLogin = { ...kept, ...tokens };
     await this.store.write(this.profileName, { ...profile, login });
   }
 }

@@ -266,19 +266,26 @@ export class AgendaApi {
 
   /**
    * Renews a session: spends its refresh token for a new access token and the next refresh
-   * token (cli/http/session-tokens.ts does it when an access token runs out).
+   * token (cli/http/session-tokens.ts does it when an access token runs out). Sent again
+   * with the same `idempotencyKey` and token, it answers the rotation it made.
    */
   refreshSession(
     refreshToken: string,
     signal?: AbortSignal,
     within?: ReadDeadline,
+    idempotencyKey?: string,
   ): Promise<LoginAnswer> {
     // A read may be waiting on it: a gateway that cannot be reached costs it a read's
     // connect budget, not a write's, and the whole renewal keeps to the read's deadline.
     return this.call(
       'refreshSession',
       { body: { refreshToken } },
-      { quickConnect: true, ...(signal ? { signal } : {}), ...(within ? { within } : {}) },
+      {
+        quickConnect: true,
+        ...(signal ? { signal } : {}),
+        ...(within ? { within } : {}),
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      },
     );
   }
 

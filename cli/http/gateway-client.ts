@@ -298,7 +298,7 @@ export class GatewayClient {
           },
           // A renewal on a read's way is no change of the person's: there is nothing for
           // them to check before repeating it (one the service made unseen is taken up by
-          // the next renewal, which sends the same refresh token within its grace).
+          // the next renewal, which sends the same request again: cli/http/session-tokens.ts).
           idempotencyKey === undefined || call.within !== undefined
             ? undefined
             : { idempotencyKey },

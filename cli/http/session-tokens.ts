@@ -7,10 +7,20 @@
  * one renewal at a time per process, and before renewing, the latest tokens another process
  * of the same stored login may have saved are taken up instead.
  *
+ * A renewal the server carried out but whose answer never came back (a service that stalled
+ * past the client's deadline, then went on) has spent the refresh token all the same: sent
+ * again after its grace under another id, it would end the session. So each renewal is
+ * first written down as pending ({@link PendingRefresh}: the refresh token and an
+ * idempotency key), sent under that key, and the record goes with the answer's tokens. A
+ * renewal that finds one pending for the refresh token it holds — in this process or in
+ * the store, from another — sends the same request again, key and token, and the server
+ * answers the rotation it made (server/gateway/request-ids.ts).
+ *
  * The gateway client ({@link GatewayClient}) asks for {@link SessionTokens.current} before
  * each call, and for {@link SessionTokens.renewed} once when a gateway answers that the
  * token it sent has expired (a clock behind the gateway's), then retries the call.
  */
+import { randomUUID } from 'node:crypto';
 import { Unauthenticated } from '../../contract/errors.js';
 import type { LoginAnswer } from '../../contract/api.js';
 import type { ReadDeadline } from './gateway-client.js';
@@ -25,6 +35,16 @@ export interface SessionTokenSet {
   readonly refreshToken?: string;
   /** ISO instant the session ends. */
   readonly refreshExpiresAt?: string;
+  /** A renewal sent whose answer has not been kept yet; see the module comment. */
+  readonly pendingRefresh?: PendingRefresh;
+}
+
+/** A renewal on its way, or whose answer was lost: sent again as it was. */
+export interface PendingRefresh {
+  /** The refresh token it spends (the set's own, while it is pending). */
+  readonly refreshToken: string;
+  /** The `idempotency-key` it is sent under. */
+  readonly key: string;
 }
 
 /** Where a session's tokens are kept between processes sharing them (a profile file). */
@@ -56,13 +76,15 @@ export interface AccessTokens {
 }
 
 /**
- * Renews a session: sends its refresh token to the refresh route, within the deadline of
- * the read that waits for it, when one does (a write's timeouts otherwise).
+ * Renews a session: sends its refresh token to the refresh route under `idempotencyKey`,
+ * within the deadline of the read that waits for it, when one does (a write's timeouts
+ * otherwise).
  */
 export type RenewSession = (
   refreshToken: string,
-  signal?: AbortSignal,
-  within?: ReadDeadline,
+  signal: AbortSignal | undefined,
+  within: ReadDeadline | undefined,
+  idempotencyKey: string,
 ) => Promise<LoginAnswer>;
 
 export interface SessionTokensOptions {
@@ -145,10 +167,19 @@ export class SessionTokens implements AccessTokens {
     if (refreshExpiresAt !== undefined && Date.parse(refreshExpiresAt) <= this.now()) {
       throw new Unauthenticated(`the session ended at ${refreshExpiresAt}: ${loginHint}`);
     }
+    // The same request as a renewal of this token that went unanswered, else a new one,
+    // written down before it leaves (see the module comment).
+    const pending = this.tokens.pendingRefresh;
+    const key =
+      pending !== undefined && pending.refreshToken === refreshToken ? pending.key : randomUUID();
+    if (pending?.key !== key) {
+      this.tokens = { ...this.tokens, pendingRefresh: { refreshToken, key } };
+      await store?.save(this.tokens);
+    }
     let answer: LoginAnswer;
     this.spent.add(refreshToken);
     try {
-      answer = await this.options.renew(refreshToken, signal, within);
+      answer = await this.options.renew(refreshToken, signal, within, key);
     } catch (error) {
       if (error instanceof Unauthenticated) {
         throw new Unauthenticated(

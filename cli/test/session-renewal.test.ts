@@ -214,6 +214,74 @@ test('a read whose access token ran out ends within the read budget, "service un
   });
 });
 
+test('a renewal the service carried out but never answered is sent again as it was by the next command, which goes on with the same session', async (t) => {
+  // The users service as it is: each refresh token rotates once, a spent one presented
+  // under another idempotency key is reuse (the grace long past), and a request sent again
+  // under its key meets the rotation it made. The first renewal stalls: it is applied, but
+  // its answer comes only after the command gave up (both users processes stopped, then
+  // resumed).
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  const login = loginAnswer('alice');
+  const rotations = new Map<string, { key: string; json: unknown }>();
+  let stalled = false;
+  let reuse = 0;
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: login })
+    .on('POST', '/v1/sessions/refresh', (request) => {
+      const { refreshToken } = JSON.parse(request.body) as { refreshToken: string };
+      const key = String(request.headers['idempotency-key']);
+      const made = rotations.get(refreshToken);
+      if (made !== undefined) {
+        if (made.key === key) return { status: 200, json: made.json };
+        reuse += 1;
+        return errorAnswer(
+          401,
+          'unauthenticated',
+          'this refresh token was already used, so someone else may hold a copy: the session is ended; log in again',
+        );
+      }
+      const n = Number(/^refresh-(\d+)-of-alice$/.exec(refreshToken)?.[1] ?? NaN);
+      const json = { ...loginAnswer('alice', FIFTEEN_MINUTES, n + 1), ...sessionEnd(login) };
+      rotations.set(refreshToken, { key, json });
+      if (stalled) return { status: 200, json };
+      stalled = true;
+      return new Promise<undefined>(() => undefined);
+    })
+    .on('GET', '/v1/events', (request) =>
+      tokenOf(request) === 'token-1-of-alice' ? { status: 200, json: { events: [] } } : expired,
+    );
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  await expireAccessToken(configDir);
+  const list = () =>
+    runCommand(EventList, ['--json', '--server', gateway.url, '--config-dir', configDir]);
+
+  const failed = await list();
+  t.is(failed.exitCode, 5, failed.stderr);
+  t.like(parseJsonLine(failed.stderr), { error: { code: 'unavailable' } });
+  t.is(rotations.size, 1, 'the service rotated the refresh token all the same');
+  const pending = (await new ProfileStore(configDir).read('default')).login;
+  t.like(pending, {
+    refreshToken: 'refresh-0-of-alice',
+    pendingRefresh: { refreshToken: 'refresh-0-of-alice' },
+  });
+  const file = path.join(configDir, 'profiles', 'default.json');
+  t.is((await stat(file)).mode & 0o777, 0o600);
+
+  const later = await list();
+  t.is(later.exitCode, 0, later.stderr);
+  t.deepEqual(parseJsonLine(later.stdout), { events: [] });
+  t.is(reuse, 0, 'the spent refresh token was never presented as a new renewal');
+  const [first, again] = gateway.requestsTo('POST', '/v1/sessions/refresh');
+  t.deepEqual(JSON.parse(again?.body ?? ''), { refreshToken: 'refresh-0-of-alice' });
+  t.is(again?.headers['idempotency-key'], first?.headers['idempotency-key']);
+  t.is(again?.headers['idempotency-key'], pending?.pendingRefresh?.key);
+  const renewed = (await new ProfileStore(configDir).read('default')).login;
+  t.like(renewed, { token: 'token-1-of-alice', refreshToken: 'refresh-1-of-alice' });
+  t.is(renewed?.pendingRefresh, undefined, 'the answer took the pending renewal away');
+});
+
 test("a renewal moves past a hung gateway after its share of the read's budget, and the read goes on", async (t) => {
   const hung = await hungGateway();
   const live = await renewingGateway();

@@ -117,7 +117,9 @@ test('a refresh token this process spent is not taken back from a store that mis
   const route = refreshRoute(clock);
   const store = new MemoryStore(tokensNo(0, START));
   const save = store.save.bind(store);
+  // The renewal's answer is not saved (the pending record before it was).
   store.save = (saved) => {
+    if (saved.pendingRefresh !== undefined) return save(saved);
     store.save = save;
     return Promise.reject(new Error(`disk full, ${saved.token} not saved`));
   };
@@ -132,6 +134,38 @@ test('a refresh token this process spent is not taken back from a store that mis
   clock.now += 15 * MINUTE;
   t.is(await tokens.current(), 'access-2');
   t.deepEqual(route.sent, ['refresh-0', 'refresh-1'], 'refresh-0 was never sent twice');
+});
+
+test('a renewal whose answer was lost is written down first and sent again as it was, by this process or another', async (t) => {
+  const clock = { now: START };
+  const route = refreshRoute(clock);
+  const keys: string[] = [];
+  let lose = 2;
+  const renew = (refreshToken: string, _s?: AbortSignal, _w?: unknown, key = '') => {
+    keys.push(key);
+    t.deepEqual(store.saved?.pendingRefresh, { refreshToken, key }, 'kept before it is sent');
+    const answer = route.renew(refreshToken);
+    if (lose-- > 0) return Promise.reject(new Error('service unavailable'));
+    return answer;
+  };
+  const store = new MemoryStore(tokensNo(0, START));
+  const options = { tokens: tokensNo(0, START), renew, store, now: () => clock.now };
+  const tokens = new SessionTokens(options);
+  clock.now += 15 * MINUTE;
+  await t.throwsAsync(tokens.current(), { message: 'service unavailable' });
+  clock.now += MINUTE;
+  await t.throwsAsync(tokens.current(), { message: 'service unavailable' });
+  // Another process of the login takes up the renewal the profile says is pending.
+  const other = new SessionTokens({ ...options, tokens: store.saved ?? tokensNo(0, START) });
+  t.is(await other.current(), 'access-1');
+  t.deepEqual(route.sent, ['refresh-0', 'refresh-0', 'refresh-0']);
+  t.is(new Set(keys).size, 1, 'under one key');
+  t.regex(keys[0] ?? '', /^[A-Za-z0-9_-]{1,64}$/);
+  t.like(store.saved, { refreshToken: 'refresh-1', pendingRefresh: undefined });
+  t.is(await tokens.current(), 'access-1', 'the first process takes up what the other saved');
+  clock.now += 15 * MINUTE;
+  t.is(await tokens.current(), 'access-2');
+  t.not(keys[3], keys[0], 'the next renewal is another request');
 });
 
 test('an ended session, a logged-out profile and a login of before say to log in', async (t) => {

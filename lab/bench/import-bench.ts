@@ -122,7 +122,8 @@ async function signedIn(username: string): Promise<AgendaApi> {
   await api.register({ username, password });
   const token = new SessionTokens({
     tokens: await api.login({ username, password }),
-    renew: (refreshToken, signal) => api.refreshSession(refreshToken, signal),
+    renew: (refreshToken, signal, _within, key) =>
+      api.refreshSession(refreshToken, signal, undefined, key),
   });
   const gateway = new GatewayClient({
     servers,

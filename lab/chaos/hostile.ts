@@ -202,7 +202,8 @@ export async function runHostileWorkload(spec: HostileSpec): Promise<HostileRepo
     tokens: await untilAnswered(() =>
       anonymous.login({ username: spec.username, password: PASSWORD }),
     ),
-    renew: (refreshToken, signal) => anonymous.refreshSession(refreshToken, signal),
+    renew: (refreshToken, signal, _within, key) =>
+      anonymous.refreshSession(refreshToken, signal, undefined, key),
   });
   const client = new GatewayClient({
     servers,

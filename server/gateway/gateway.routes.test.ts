@@ -682,23 +682,33 @@ test('an anonymous request with a key travels under an id of that key and that r
   t.not(other?.options.requestId, first?.options.requestId);
 });
 
-test('a refresh needs no access token, carries its refresh token to users, and travels under a fresh id', async (t) => {
+test('a refresh needs no access token, carries its refresh token to users, and travels under an id of its key and token', async (t) => {
   const g = await startTestGateway(t, nextPort());
   g.dispatcher.respond = () => ({ token: 'a.b.c', expiresAt: '2030-01-01T00:00:00.000Z' });
-  const refresh = () =>
+  const refresh = (refreshToken: string, key?: string) =>
     g.call('/v1/sessions/refresh', {
-      body: { refreshToken: 'r.e.f' },
-      headers: { 'idempotency-key': 'same-key' },
+      body: { refreshToken },
+      ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }),
     });
-  const answer = await refresh();
+  const answer = await refresh('r.e.f', 'same-key');
   t.is(answer.status, 200, answer.text);
-  await refresh();
-  const [first, second] = g.dispatcher.calls;
+  await refresh('r.e.f', 'same-key');
+  await refresh('o.t.h', 'same-key');
+  await refresh('r.e.f', 'other-key');
+  await refresh('r.e.f');
+  await refresh('r.e.f');
+  const [first, again, otherToken, otherKey, unkeyed, unkeyedAgain] = g.dispatcher.calls;
   t.is(first?.service, 'users');
   t.is(first?.actor, null);
   t.deepEqual(first?.op, { type: 'account.refresh', refreshToken: 'r.e.f' });
   t.is(first?.options.credential, undefined);
-  t.not(second?.options.requestId, first?.options.requestId);
+  // A renewal whose answer was lost, sent again, meets the rotation it made.
+  t.is(again?.options.requestId, first?.options.requestId);
+  // Nobody without the very refresh token joins it, and another key is another renewal.
+  t.not(otherToken?.options.requestId, first?.options.requestId);
+  t.not(otherKey?.options.requestId, first?.options.requestId);
+  t.not(unkeyed?.options.requestId, unkeyedAgain?.options.requestId);
+  t.false(JSON.stringify(g.dispatcher.calls.map((c) => c.options)).includes('r.e.f'));
   const empty = await g.call('/v1/sessions/refresh', { body: {} });
   t.is(empty.status, 400);
 });

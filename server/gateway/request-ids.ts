@@ -39,18 +39,26 @@ export function requestIdOf(req: IncomingMessage): string | undefined {
  *   nothing a retry could apply twice (a rehash of its stored hash is guarded by the old
  *   hash), so a fresh id loses nothing.
  *
+ * - `'token'` (a refresh): the client's key together with the refresh token it presents.
+ *   A renewal whose answer was lost (a service that stalled, then carried it out) is sent
+ *   again by the client with the same key and token, and must meet the original rotation
+ *   in the store's request log: under a fresh id it would be a second use of a spent token,
+ *   which after its grace ends the session. Only the holder of that very refresh token can
+ *   land on the id (a stranger with the same key and another token gets another id), and
+ *   the token is a signature nobody guesses, so its digest in the logs gives nothing away.
+ *
  * A register keeps `'op'`: a retry of it with the same key must answer the original
  * account, not "username taken". Its answer is the public account, and a stranger's
  * register with the same username and key but another password becomes another store
  * command under the same id (another hash), which the store refuses.
  */
-const ANONYMOUS_SCOPE: { readonly [T in Op['type']]: 'op' | 'random' } = {
+const ANONYMOUS_SCOPE: { readonly [T in Op['type']]: 'op' | 'random' | 'token' } = {
   'account.register': 'op',
   'account.login': 'random',
   // Answers tokens too, and the op without its secret (the refresh token) is the same for
-  // everyone. A retry under a fresh id loses nothing: the refresh token it repeats is
-  // answered as the current one for a moment after its rotation (REFRESH_REUSE_GRACE_MS).
-  'account.refresh': 'random',
+  // everyone: scoped by the token itself, so a retry with the same key gets the rotation
+  // it made, however late (see above).
+  'account.refresh': 'token',
   'account.me': 'op',
   command: 'op',
   query: 'op',
@@ -81,14 +89,20 @@ export function withoutSecrets(op: Op): unknown {
  * share the first's request on the bus and receive its reply — another user's data, or
  * their token. The same user retrying the same key still maps to the same id.
  *
- * Never derived from a secret: the id is logged (the gateway's and the services' "slow
- * request" lines) and becomes the store's request id, so anything hashed into it can be
- * guessed offline by whoever reads those. See {@link ANONYMOUS_SCOPE} for login and register.
+ * Never derived from a secret a person chose: the id is logged (the gateway's and the
+ * services' "slow request" lines) and becomes the store's request id, so anything guessable
+ * hashed into it can be guessed offline by whoever reads those. See {@link ANONYMOUS_SCOPE}
+ * for login and register, and for the refresh token (a signature, not guessable).
  */
 export function scopedRequestId(actor: string | null, key: string, op: Op): string {
-  if (actor === null && ANONYMOUS_SCOPE[op.type] === 'random') return freshRequestId();
+  const anonymous = actor === null ? ANONYMOUS_SCOPE[op.type] : undefined;
+  if (anonymous === 'random') return freshRequestId();
   const scope =
-    actor === null ? `anonymous\n${JSON.stringify(withoutSecrets(op))}` : `user\n${actor}`;
+    actor !== null
+      ? `user\n${actor}`
+      : anonymous === 'token' && op.type === 'account.refresh'
+        ? `refresh\n${op.refreshToken}`
+        : `anonymous\n${JSON.stringify(withoutSecrets(op))}`;
   return createHash('sha256').update(`${scope}\n${key}`).digest('base64url');
 }
 

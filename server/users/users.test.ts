@@ -874,8 +874,8 @@ async function loggedIn(s: Awaited<ReturnType<typeof setup>>, password = 'correc
   return s.send<LoginAnswer>(null, { type: 'account.login', username: 'alice', password });
 }
 
-const refreshWith = (s: Awaited<ReturnType<typeof setup>>, refreshToken: string) =>
-  s.send<LoginAnswer>(null, { type: 'account.refresh', refreshToken });
+const refreshWith = (s: Awaited<ReturnType<typeof setup>>, refreshToken: string, id?: string) =>
+  s.send<LoginAnswer>(null, { type: 'account.refresh', refreshToken }, id);
 
 async function refusedRefresh(
   s: Awaited<ReturnType<typeof setup>>,
@@ -940,6 +940,28 @@ test('a refresh token spent before ends the session: its access tokens and refre
     'its live streams are told to close',
   );
   await t.notThrowsAsync(refreshWith(s, other.refreshToken), 'another session goes on');
+});
+
+test('a refresh sent again under its request id, after the grace, answers the rotation it made; another request with the spent token is reuse', async (t) => {
+  const s = await setup();
+  await s.register('alice', 'correct horse battery');
+  const login = await loggedIn(s);
+  s.clock.now += 20 * MINUTE;
+  // Carried out while the client had given up: its answer never reached it.
+  const lost = await refreshWith(s, login.refreshToken, 'renewal-1');
+  s.clock.now += MINUTE;
+  const again = await refreshWith(s, login.refreshToken, 'renewal-1');
+  t.like(decodeJwt(again.refreshToken), { rsq: 1, sid: decodeJwt(lost.refreshToken).sid });
+  t.is(again.refreshExpiresAt, lost.refreshExpiresAt);
+  t.is(again.expiresAt, new Date(s.clock.now + DEFAULT_ACCESS_TTL_MS).toISOString());
+  await t.notThrowsAsync(s.send('alice', LIST, undefined, sessionOf(again.token)));
+  const next = await refreshWith(s, again.refreshToken, 'renewal-2');
+  t.like(decodeJwt(next.refreshToken), { rsq: 2 });
+  // The spent token under any other id is still a copy used before: the session ends.
+  s.clock.now += MINUTE;
+  const reused = await refusedRefresh(s, login.refreshToken);
+  t.regex(reused.message, /already used/);
+  t.regex((await refusedRefresh(s, next.refreshToken)).message, /session has ended/);
 });
 
 test('a refresh token is no access token, and an access token renews nothing', async (t) => {
