@@ -4,40 +4,11 @@
  * (test/fixtures/ics/), read by the domain's parser and imported by the store as the users
  * service does.
  */
-import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { DateTime } from 'luxon';
 import { importICalendar } from '../../server/domain/index.js';
-import { freshIdCount } from '../../server/services/ids.js';
-import type { CommandBody } from '../../server/store/protocol.js';
-import { at, openStore, StoreClient } from '../../server/store/test-support.js';
-
-function fixture(name: string): string {
-  return readFileSync(new URL(`../fixtures/ics/${name}`, import.meta.url), 'utf8');
-}
-
-async function aliceAlone(): Promise<StoreClient> {
-  const c = new StoreClient(await openStore());
-  c.register('alice');
-  return c;
-}
-
-let sent = 0;
-
-/** Imports `text` as the users service does: parsed, then one `event.import` command. */
-function importText(c: StoreClient, text: string, timeZone: string) {
-  const parsed = importICalendar(text, { defaultTimeZone: timeZone });
-  const body: CommandBody = { type: 'event.import', events: parsed.events };
-  sent += 1;
-  const ids = Array.from({ length: freshIdCount(body) }, (_, i) => `g${sent}-${i}`);
-  return { parsed, outcome: c.ok('alice', body, { ids }) };
-}
-
-function listed(c: StoreClient, from: string, to: string) {
-  return c
-    .read('alice', { type: 'event.list', from: at(from), to: at(to) })
-    .events.map((e) => [e.start, e.title]);
-}
+import { at } from '../../server/store/test-support.js';
+import { aliceAlone, fixture, importText, listed } from './support.js';
 
 /** The local date and time of an instant in a zone, `2025-05-02 00:00`. */
 function local(instant: number, zone: string): string {
