@@ -321,19 +321,24 @@ test('recurring events: occurrences listed, one cancelled, the series cancelled;
   t.deepEqual(titles(later.events), Array<string>(7).fill('Walk'));
 });
 
-test('one occurrence changed on its own: the series loses it and a stored event of its own takes its place', async (t) => {
-  const c = new StoreClient(await openStore());
-  c.register('alice');
-  c.register('bob');
+/** Alice's gym, four Mondays at 17:00 from 3 February 2025, with `invitees`: event `gym`. */
+function weeklyGym(c: StoreClient, invitees: string[]): void {
   c.ok(
     'alice',
     {
       type: 'event.create',
       draft: { ...oneHour('Gym', '2025-02-03T17:00:00Z'), recurrence: 'FREQ=WEEKLY;COUNT=4' },
-      with: ['bob'],
+      with: invitees,
     },
     { ids: ['gym'] },
   );
+}
+
+test('one occurrence changed on its own: the series loses it and a stored event of its own takes its place', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  c.register('bob');
+  weeklyGym(c, ['bob']);
   c.ok('bob', { type: 'invitation.accept', eventId: 'gym' });
   c.ok('alice', { type: 'event.create', draft: oneHour('Call', '2025-02-10T19:00:00Z') });
   const listed = (who: string) =>
@@ -421,15 +426,7 @@ test('a series moved takes the occurrences changed on their own along: they stay
   const c = new StoreClient(await openStore());
   c.register('alice');
   c.register('bob');
-  c.ok(
-    'alice',
-    {
-      type: 'event.create',
-      draft: { ...oneHour('Gym', '2025-02-03T17:00:00Z'), recurrence: 'FREQ=WEEKLY;COUNT=4' },
-      with: ['bob'],
-    },
-    { ids: ['gym'] },
-  );
+  weeklyGym(c, ['bob']);
   const renamed = {
     type: 'event.updateOccurrence' as const,
     eventId: 'gym',
@@ -502,15 +499,7 @@ test("a series' occurrences changed on their own are bounded when decided: one m
 test('cancelling a series cancels its occurrences changed on their own in the same entry; one occurrence or one of them alone stays as it was', async (t) => {
   const c = new StoreClient(await openStore());
   c.register('alice', 'bob');
-  c.ok(
-    'alice',
-    {
-      type: 'event.create',
-      draft: { ...oneHour('Gym', '2025-02-03T17:00:00Z'), recurrence: 'FREQ=WEEKLY;COUNT=4' },
-      with: ['bob'],
-    },
-    { ids: ['gym'] },
-  );
+  weeklyGym(c, ['bob']);
   c.ok('bob', { type: 'invitation.accept', eventId: 'gym' });
   const detach = (iso: string, id: string, changes: { title?: string; start?: number }) =>
     c.ok(
@@ -597,15 +586,7 @@ test('an answer to a series reaches its occurrences changed on their own in the 
   const store = await openStore();
   const c = new StoreClient(store);
   c.register('alice', 'bob', 'carol');
-  c.ok(
-    'alice',
-    {
-      type: 'event.create',
-      draft: { ...oneHour('Gym', '2025-02-03T17:00:00Z'), recurrence: 'FREQ=WEEKLY;COUNT=4' },
-      with: ['bob', 'carol'],
-    },
-    { ids: ['gym'] },
-  );
+  weeklyGym(c, ['bob', 'carol']);
   const detach = (iso: string, id: string, changes: { title?: string; start?: number }) =>
     c.ok(
       'alice',
