@@ -12,7 +12,7 @@ import {
   errorAnswer,
 } from './support/fake-gateway.js';
 import type { TestTls } from './support/fake-gateway.js';
-import { eventDetails, logIn, loginAnswer } from './support/fixtures.js';
+import { eventDetails, logIn, loginAnswer, timedJsonList } from './support/fixtures.js';
 import { parseJsonLine, runCommand, temporaryConfigDir } from './support/harness.js';
 
 let tls: TestTls;
@@ -207,15 +207,7 @@ test('a read gives up within 2.5 s (the command within 3 s) when no gateway can 
   t.teardown(() => Promise.all([hole.close(), busy.close(), live.close()]));
   const configDir = await temporaryConfigDir();
   await logIn(live, tls, configDir);
-  const started = Date.now();
-  const run = await runCommand(EventList, [
-    '--json',
-    '--server',
-    `${dead},${hole.url},${busy.url}`,
-    '--config-dir',
-    configDir,
-  ]);
-  const elapsed = Date.now() - started;
+  const { run, elapsed } = await timedJsonList(`${dead},${hole.url},${busy.url}`, configDir);
   t.is(run.exitCode, 5);
   t.true(elapsed < 3_000, `took ${elapsed} ms`);
   t.true(hole.accepted > 0, 'the black hole was tried');
@@ -253,15 +245,7 @@ test("a hung gateway gets its share of a read's budget, not all of it: the next 
   t.teardown(() => Promise.all([hung.close(), live.close()]));
   const configDir = await temporaryConfigDir();
   await logIn(live, tls, configDir);
-  const started = Date.now();
-  const run = await runCommand(EventList, [
-    '--json',
-    '--server',
-    `${hung.url},${live.url}`,
-    '--config-dir',
-    configDir,
-  ]);
-  const elapsed = Date.now() - started;
+  const { run, elapsed } = await timedJsonList(`${hung.url},${live.url}`, configDir);
   t.is(run.exitCode, 0, run.stderr);
   t.deepEqual(parseJsonLine(run.stdout), { events: [] });
   t.is(hung.requestsTo('GET', '/v1/events').length, 1);
@@ -279,15 +263,7 @@ test('two hung gateways: exit 5 within the read budget, each named with the time
   t.teardown(() => Promise.all([first.close(), second.close(), live.close()]));
   const configDir = await temporaryConfigDir();
   await logIn(live, tls, configDir);
-  const started = Date.now();
-  const run = await runCommand(EventList, [
-    '--json',
-    '--server',
-    `${first.url},${second.url}`,
-    '--config-dir',
-    configDir,
-  ]);
-  const elapsed = Date.now() - started;
+  const { run, elapsed } = await timedJsonList(`${first.url},${second.url}`, configDir);
   t.is(run.exitCode, 5);
   // At the budget, counted from the command's start, not before; the upper bound leaves a
   // loaded machine its slack (each gateway's own timeout, without the budget, is 15 s).

@@ -25,7 +25,7 @@ import {
   errorAnswer,
 } from './support/fake-gateway.js';
 import type { RecordedRequest, TestTls } from './support/fake-gateway.js';
-import { eventDetails, logIn, loginAnswer } from './support/fixtures.js';
+import { eventDetails, logIn, loginAnswer, timedJsonList } from './support/fixtures.js';
 import {
   parseJsonLine,
   parseJsonResult,
@@ -181,15 +181,7 @@ test('a read whose access token ran out ends within the read budget, "service un
   const configDir = await temporaryConfigDir();
   await logIn(live, tls, configDir);
   await expireAccessToken(configDir);
-  const started = Date.now();
-  const run = await runCommand(EventList, [
-    '--json',
-    '--server',
-    `${first.url},${second.url}`,
-    '--config-dir',
-    configDir,
-  ]);
-  const elapsed = Date.now() - started;
+  const { run, elapsed } = await timedJsonList(`${first.url},${second.url}`, configDir);
   t.is(run.exitCode, 5, run.stderr);
   const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
   t.is(error.code, 'unavailable');
@@ -292,15 +284,7 @@ test("a renewal moves past a hung gateway after its share of the read's budget, 
   const configDir = await temporaryConfigDir();
   await logIn(live, tls, configDir);
   await expireAccessToken(configDir);
-  const started = Date.now();
-  const run = await runCommand(EventList, [
-    '--json',
-    '--server',
-    `${hung.url},${live.url}`,
-    '--config-dir',
-    configDir,
-  ]);
-  const elapsed = Date.now() - started;
+  const { run, elapsed } = await timedJsonList(`${hung.url},${live.url}`, configDir);
   t.is(run.exitCode, 0, run.stderr);
   t.deepEqual(parseJsonLine(run.stdout), { events: [] });
   t.is(hung.requestsTo('POST', '/v1/sessions/refresh').length, 1);

@@ -6,6 +6,7 @@ import type { EventDetailsView, EventView, GroupView } from '../../../contract/v
 import type { ConflictingEvent } from '../../../contract/errors.js';
 import type { LoginAnswer } from '../../../contract/api.js';
 import { RecordedTerminal, runCommand } from './harness.js';
+import EventList from '../../commands/event/list.js';
 import Login from '../../commands/login.js';
 import type { FakeGateway, TestTls } from './fake-gateway.js';
 
@@ -106,4 +107,20 @@ export async function logIn(
     options.terminal ?? new RecordedTerminal({ stdin: `${PASSWORD}\n` }),
   );
   if (run.exitCode !== 0) throw new Error(`login failed: ${run.stderr}`);
+}
+
+/**
+ * `agenda event list --json` through `servers` (a `--server` list) with the login in
+ * `configDir`, and how long it took in milliseconds.
+ */
+export async function timedJsonList(servers: string, configDir: string) {
+  const started = Date.now();
+  const run = await runCommand(EventList, [
+    '--json',
+    '--server',
+    servers,
+    '--config-dir',
+    configDir,
+  ]);
+  return { run, elapsed: Date.now() - started };
 }
