@@ -156,18 +156,21 @@ function utcTime(instant: Millis): Time {
   return ICAL.Time.fromJSDate(new Date(instant), true);
 }
 
-/** A floating DATE-TIME showing a wall-clock reading (encoded as by `wallClockOf`). */
-function wallTime(wall: number): Time {
+/** A DATE-TIME showing a wall-clock reading (encoded as by `wallClockOf`): floating, or in `timezone`. */
+function wallTime(wall: number, timezone?: Timezone): Time {
   const d = new Date(wall);
-  return ICAL.Time.fromData({
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    minute: d.getUTCMinutes(),
-    second: d.getUTCSeconds(),
-    isDate: false,
-  });
+  return ICAL.Time.fromData(
+    {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+      isDate: false,
+    },
+    timezone,
+  );
 }
 
 /** A DATE-TIME property in the event's zone (TZID + local time) or in UTC. */
@@ -563,20 +566,7 @@ const MONTHS_COMPARED = 13;
 
 /** The instant a wall-clock reading (encoded as by `wallClockOf`) names in a file's zone. */
 function placeInFileZone(wall: number, timezone: Timezone): Millis {
-  const d = new Date(wall);
-  const zoned = ICAL.Time.fromData(
-    {
-      year: d.getUTCFullYear(),
-      month: d.getUTCMonth() + 1,
-      day: d.getUTCDate(),
-      hour: d.getUTCHours(),
-      minute: d.getUTCMinutes(),
-      second: d.getUTCSeconds(),
-      isDate: false,
-    },
-    timezone,
-  );
-  return zoned.toUnixTime() * TIME.SECOND;
+  return wallTime(wall, timezone).toUnixTime() * TIME.SECOND;
 }
 
 /**
