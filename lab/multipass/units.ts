@@ -257,12 +257,7 @@ function daemonUnit(
     ...header(options, `${p.name}, ${describe(p)}`),
     '[Unit]',
     `Description=Agenda ${p.name}: ${describe(p)} on ${options.host}`,
-    `Documentation=file:${safePath(join(options.repo, 'lab/multipass/README.md'))}`,
-    `PartOf=${TARGET}`,
-    `Wants=${['network-online.target', ...before].join(' ')}`,
-    `After=${['network-online.target', ...before].join(' ')}`,
-    `StartLimitIntervalSec=${RESTART_POLICY.startLimitIntervalSec}`,
-    `StartLimitBurst=${RESTART_POLICY.startLimitBurst}`,
+    ...partOfTheHost(options, before),
     '',
     '[Service]',
     // exec: started once the daemon's binary runs; ready once ExecStartPost= says so.
@@ -290,6 +285,21 @@ function daemonUnit(
   ]);
 }
 
+/**
+ * A unit's place among the host's: part of the target, after the network and the units of
+ * the stages before its own, and left failed after too many starts.
+ */
+function partOfTheHost(options: UnitOptions, before: readonly string[]): string[] {
+  return [
+    `Documentation=file:${safePath(join(options.repo, 'lab/multipass/README.md'))}`,
+    `PartOf=${TARGET}`,
+    `Wants=${['network-online.target', ...before].join(' ')}`,
+    `After=${['network-online.target', ...before].join(' ')}`,
+    `StartLimitIntervalSec=${RESTART_POLICY.startLimitIntervalSec}`,
+    `StartLimitBurst=${RESTART_POLICY.startLimitBurst}`,
+  ];
+}
+
 function redisPrimaryUnit(
   plan: SystemPlan,
   before: readonly string[],
@@ -302,12 +312,7 @@ function redisPrimaryUnit(
     ...header(options, `records ${name} as the Redis primary`),
     '[Unit]',
     `Description=Agenda: record ${name} as the Redis primary in the DB registry`,
-    `Documentation=file:${safePath(join(options.repo, 'lab/multipass/README.md'))}`,
-    `PartOf=${TARGET}`,
-    `Wants=${['network-online.target', ...before].join(' ')}`,
-    `After=${['network-online.target', ...before].join(' ')}`,
-    `StartLimitIntervalSec=${RESTART_POLICY.startLimitIntervalSec}`,
-    `StartLimitBurst=${RESTART_POLICY.startLimitBurst}`,
+    ...partOfTheHost(options, before),
     '',
     '[Service]',
     // Once per start of the target, as the runner records it at every start of the host.
