@@ -162,6 +162,17 @@ function whenColumns(context: ViewContext): Column<{ start: string; end: string 
   ];
 }
 
+/** The `#n` a listing numbers its rows with (`agenda event show '#2'`). */
+function numberColumn(palette: Palette): Column<{ readonly number: number }> {
+  return {
+    key: 'number',
+    header: '#',
+    text: (row) => `#${row.number}`,
+    style: () => palette.dim,
+    align: 'right',
+  };
+}
+
 /**
  * A table of occurrences (a list or the caller's invitations), numbered `#1…` in order as
  * the listing the command saves (`agenda event show '#2'`), ids cut to 8 characters (any
@@ -191,13 +202,7 @@ export function renderEvents(
       ]
     : [];
   const columns: Column<Numbered>[] = [
-    {
-      key: 'number',
-      header: '#',
-      text: (event) => `#${event.number}`,
-      style: () => palette.dim,
-      align: 'right',
-    },
+    numberColumn(palette),
     ...whenColumns(context),
     occurrence.title,
     ...repeats,
@@ -244,13 +249,7 @@ function renderNarrowEvents(
   type Numbered = (typeof events)[number];
   const dayOf = (event: EventView): DateTime => instant(event.start, context).startOf('day');
   const columns: Column<Numbered>[] = [
-    {
-      key: 'number',
-      header: '#',
-      text: (event) => `#${event.number}`,
-      style: () => palette.dim,
-      align: 'right',
-    },
+    numberColumn(palette),
     {
       key: 'time',
       header: 'TIME',
