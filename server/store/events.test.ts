@@ -496,6 +496,47 @@ test("a series' occurrences changed on their own are bounded when decided: one m
   });
 });
 
+test('a series moved with the most occurrences changed on their own it may have takes every one along', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  const first = at('2025-02-03T17:00:00Z');
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: {
+        ...oneHour('Gym', '2025-02-03T17:00:00Z'),
+        recurrence: `FREQ=DAILY;COUNT=${MAX_DETACHED_PER_SERIES + 5}`,
+      },
+    },
+    { ids: ['gym'] },
+  );
+  for (let day = 0; day < MAX_DETACHED_PER_SERIES; day++) {
+    c.ok(
+      'alice',
+      {
+        type: 'event.updateOccurrence',
+        eventId: 'gym',
+        occurrenceStart: first + day * DAY,
+        changes: { title: `Gym ${day}` },
+      },
+      { ids: [`own-${day}`] },
+    );
+  }
+  // Two hours later, every day: each exception moves, and its event's link with it.
+  c.ok('alice', { type: 'event.update', eventId: 'gym', changes: { start: first + 2 * HOUR } });
+  const show = c.read('alice', { type: 'event.show', eventId: 'gym' }).event;
+  t.is(show.exceptions.length, MAX_DETACHED_PER_SERIES);
+  for (let day = 0; day < MAX_DETACHED_PER_SERIES; day++) {
+    const refused = c.refused('alice', {
+      type: 'event.cancelOccurrence',
+      eventId: 'gym',
+      occurrenceStart: first + day * DAY + 2 * HOUR,
+    });
+    t.like(refused, { details: { detachedEventId: `own-${day}` } }, `day ${day}`);
+  }
+});
+
 test('cancelling a series cancels its occurrences changed on their own in the same entry; one occurrence or one of them alone stays as it was', async (t) => {
   const c = new StoreClient(await openStore());
   c.register('alice', 'bob');
