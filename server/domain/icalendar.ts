@@ -461,7 +461,7 @@ export interface ImportedEvent {
 
 /** A component left out of the import (or a part of one), and why. */
 export interface SkippedComponent {
-  /** `VEVENT`, `VTODO`, …; for a part of an imported event, `VALARM` or `ATTENDEE`. */
+  /** The component's name (`VEVENT`, `VTODO`, `VJOURNAL`: any the file has); for a part of an imported event, `VALARM` or `ATTENDEE`. */
   readonly component: string;
   readonly uid: string | null;
   readonly summary: string | null;
