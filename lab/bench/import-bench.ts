@@ -8,15 +8,19 @@
  * with their VTIMEZONEs), spread over the year, each with a UID, as Apple Calendar writes
  * them — through the CLI's own import code (split into requests, sent in order, retried
  * under the same key, `--depth` of them in flight: the CLI's two by default) while each
- * reader keeps listing its events and reading its agenda.
+ * reader keeps listing its events and reading its agenda; then exports the importer's whole
+ * agenda (`agenda export`'s call, streamed a page at a time) while they go on.
  *
  * The last line is one JSON object: `importSeconds`, `eventsCreated`, the readers'
  * `readsPerSec`, `readP50Ms`, `readP99Ms`, `readErrors`, `elections` (how many DB terms
  * began during the import, from the members' /v1/status before and after; `leaderBefore`,
  * `leaderAfter`), the worst event-loop delay of each kind of process during the import
  * (`worstEventLoopDelayMs`) and since it started (`eventLoopDelaySinceStartMs`: start-up
- * included), and `machine`, how fast the machine was before and after (calibrate.ts).
- * Targets: import ≤ 10 s, readers' p99 ≤ 500 ms, no election.
+ * included); for the export, `exportSeconds`, `exportKB`, `exportEvents` and the same of the
+ * readers and the DB under it (`exportReadP99Ms`, `exportElections`,
+ * `exportWorstEventLoopDelayMs`, …); and `machine`, how fast the machine was before and
+ * after (calibrate.ts). Targets: import ≤ 10 s, readers' p99 ≤ 500 ms during the import
+ * and during the export, no election.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,9 +170,10 @@ try {
   // Starts every process's window: the next reading is the import's (lab/event-loop-delay.ts).
   await scraper.scrape(undefined, { since: 'previous-scrape' });
   const termsBefore = await dbTerms();
-  const latencies: number[] = [];
-  let readErrors = 0;
-  let importing = true;
+  // The readers' latencies while the import runs, then while the importer exports it all.
+  const latencies = { import: [] as number[], export: [] as number[] };
+  const readErrors = { import: 0, export: 0 };
+  let phase: 'import' | 'export' | 'done' = 'import';
   // Whole seconds: the API refuses instants finer than that.
   const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
   const interval = {
@@ -176,14 +181,15 @@ try {
     to: new Date(today + 7 * 86_400_000).toISOString(),
   };
   const readerLoops = readerApis.map(async (api, r) => {
-    for (let n = 0; importing; n++) {
+    for (let n = 0; phase !== 'done'; n++) {
+      const during = phase;
       const t0 = performance.now();
       try {
         if (n % 2 === 0) await api.listEvents(interval);
         else await api.agendas({ users: [`reader-${r}`] }, interval);
-        latencies.push(performance.now() - t0);
+        latencies[during].push(performance.now() - t0);
       } catch {
-        readErrors++;
+        readErrors[during]++;
         // A failing reader must not spin: it would be load of its own.
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -205,17 +211,28 @@ try {
     },
   });
   const importSeconds = (performance.now() - started) / 1000;
-  importing = false;
-  await Promise.all(readerLoops);
   const during = await scraper.scrape(undefined, { since: 'previous-scrape' });
   const termsAfter = await dbTerms();
+
+  // The whole agenda back out, a page at a time (server/store/export-pages.ts), while the
+  // readers go on reading: one export must not hold up anyone else's reads.
+  say(`exporting the importer's ${series} series while the readers read…`);
+  phase = 'export';
+  const exportStarted = performance.now();
+  const exported = await importer.exportCalendar({});
+  const exportSeconds = (performance.now() - exportStarted) / 1000;
+  phase = 'done';
+  await Promise.all(readerLoops);
+  const duringExport = await scraper.scrape(undefined, { since: 'previous-scrape' });
+  const termsAfterExport = await dbTerms();
   const maxTerm = (terms: typeof termsBefore) => Math.max(0, ...terms.map((t) => t?.term ?? 0));
   const leaderOf = (terms: typeof termsBefore) =>
     terms.find((t) => t !== null && t.leader !== 0)?.leader ?? null;
 
   const sinceStart = await scraper.scrape().finally(() => scraper.close());
 
-  latencies.sort((a, b) => a - b);
+  latencies.import.sort((a, b) => a - b);
+  latencies.export.sort((a, b) => a - b);
   const count = (action: string) =>
     imported.answer.events.filter((e) => e.action === action).length;
   report = {
@@ -235,17 +252,26 @@ try {
           ? 'interrupt'
           : imported.stoppedBy.error.message,
     readers,
-    readsPerSec: Math.round((latencies.length / importSeconds) * 10) / 10,
-    readP50Ms: percentile(latencies, 50),
-    readP99Ms: percentile(latencies, 99),
-    reads: latencies.length,
-    readErrors,
+    readsPerSec: Math.round((latencies.import.length / importSeconds) * 10) / 10,
+    readP50Ms: percentile(latencies.import, 50),
+    readP99Ms: percentile(latencies.import, 99),
+    reads: latencies.import.length,
+    readErrors: readErrors.import,
     elections: maxTerm(termsAfter) - maxTerm(termsBefore),
     leaderBefore: leaderOf(termsBefore),
     leaderAfter: leaderOf(termsAfter),
     worstEventLoopDelayMs: during.worstMs,
+    exportSeconds: Math.round(exportSeconds * 100) / 100,
+    exportKB: Math.round(Buffer.byteLength(exported) / 1024),
+    exportEvents: exported.match(/^BEGIN:VEVENT\r$/gm)?.length ?? 0,
+    exportReadP50Ms: percentile(latencies.export, 50),
+    exportReadP99Ms: percentile(latencies.export, 99),
+    exportReads: latencies.export.length,
+    exportReadErrors: readErrors.export,
+    exportElections: maxTerm(termsAfterExport) - maxTerm(termsAfter),
+    exportWorstEventLoopDelayMs: duringExport.worstMs,
     eventLoopDelaySinceStartMs: sinceStart.worstMs,
-    targets: { importSeconds: 10, readP99Ms: 500, elections: 0 },
+    targets: { importSeconds: 10, readP99Ms: 500, elections: 0, exportReadP99Ms: 500 },
   };
 } finally {
   await Promise.allSettled(clients.map((c) => c.close()));

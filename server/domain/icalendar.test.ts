@@ -1,7 +1,16 @@
 import test from 'ava';
 import ICAL from 'ical.js';
 import { InvalidInput } from '../../contract/errors.js';
-import { derivedUid, exportAgenda, exportICalendar, importICalendar } from './icalendar.js';
+import {
+  CALENDAR_TAIL,
+  calendarHead,
+  derivedUid,
+  exportICalendar,
+  exportPieceOf,
+  exportPieceText,
+  importICalendar,
+  zoneUsesOf,
+} from './icalendar.js';
 import { at, record } from './test-fixtures.js';
 import { validateEventDraft } from './validation.js';
 import type { EventDraft } from './validation.js';
@@ -353,21 +362,75 @@ test('files that are not iCalendar are refused clearly', (t) => {
   });
 });
 
-test('exporting an agenda leaves out what the user declined and what lies outside the interval', (t) => {
+test('a calendar written a piece at a time, in any order, holds what the whole-agenda export does', (t) => {
+  const series = originals.find((r) => r.event.id === 'madrid-weekly');
+  if (series === undefined) throw new Error('fixture missing');
+  const [moved, cancelled] = series.event.recurrence?.exceptions ?? [];
+  if (moved === undefined || cancelled === undefined) throw new Error('fixture missing');
+  const detached = (id: string, occurrenceStart: number, fields: object = {}): EventRecord =>
+    record({
+      id,
+      title: `Moved ${id}`,
+      start: occurrenceStart + 3_600_000,
+      end: occurrenceStart + 4_500_000,
+      timeZone: 'Europe/Madrid',
+      detachedFrom: { seriesId: 'madrid-weekly', occurrenceStart },
+      ...fields,
+    });
   const records = [
-    record({ id: 'in', start: at('2025-06-02T09:00:00Z') }, { bob: 'accepted' }),
-    record({ id: 'declined', start: at('2025-06-02T11:00:00Z') }, { bob: 'declined' }),
-    record({ id: 'invited', start: at('2025-06-02T12:00:00Z') }, { bob: 'pending' }),
-    record({ id: 'before', start: at('2025-05-02T09:00:00Z') }, { bob: 'accepted' }),
-    record({ id: 'not-bobs', start: at('2025-06-02T09:00:00Z') }),
+    ...originals,
+    detached('moved-first', moved),
+    // A second live event for the same occurrence goes out on its own, as does a cancelled one.
+    detached('moved-again', moved, { start: moved + 7_200_000, end: moved + 8_000_000 }),
+    detached('cancelled-since', cancelled, { status: 'cancelled' }),
   ];
-  const text = exportAgenda(
-    { actor: 'bob', now, from: at('2025-06-01T00:00:00Z'), to: at('2025-07-01T00:00:00Z') },
-    { events: records },
+  const whole = exportICalendar(records, { now, calendarName: 'Agenda of alice' });
+
+  const live = records.filter(
+    (r) => r.event.detachedFrom !== undefined && r.event.status !== 'cancelled',
   );
-  const uids = [...text.matchAll(/\r\nUID:([^\r]+)/g)].map((m) => m[1]);
-  t.deepEqual(uids, ['in', 'invited']);
-  t.true(text.includes('X-WR-CALNAME:Agenda of bob'));
+  const exported = live.map((r) => ({
+    id: r.event.id,
+    start: r.event.start,
+    occurrenceStart: r.event.detachedFrom?.occurrenceStart ?? 0,
+  }));
+  const pieces = [...records].reverse().map((r) =>
+    exportPieceText(
+      exportPieceOf(r, {
+        ...(r.event.recurrence === null ? {} : { detachedOfSeries: exported }),
+        series:
+          r.event.detachedFrom === undefined ? null : { event: series.event, detached: exported },
+      }),
+      now,
+    ),
+  );
+  const paged =
+    calendarHead(
+      { now, calendarName: 'Agenda of alice' },
+      zoneUsesOf(records.map((r) => r.event)),
+    ) +
+    pieces.join('') +
+    CALENDAR_TAIL;
+
+  const components = (text: string) =>
+    text
+      .split(/(?=BEGIN:VEVENT\r\n)/)
+      .slice(1)
+      .map((c) => c.replace(/END:VCALENDAR\r\n$/, ''))
+      .sort();
+  t.deepEqual(components(paged), components(whole));
+  t.is(
+    paged.slice(0, paged.indexOf('BEGIN:VEVENT')),
+    whole.slice(0, whole.indexOf('BEGIN:VEVENT')),
+  );
+  t.true(paged.endsWith('END:VEVENT\r\nEND:VCALENDAR\r\n'));
+  // The first live event of the moved occurrence is its RECURRENCE-ID; the series keeps only
+  // the cancelled occurrence as an EXDATE.
+  t.is(whole.split('RECURRENCE-ID').length - 1, 1);
+  const master = components(whole).find(
+    (c) => c.includes('UID:madrid-weekly') && !c.includes('RECURRENCE-ID'),
+  );
+  t.is(master?.split('\r\nEXDATE').length, 2);
 });
 
 /** A VCALENDAR around `lines`, CRLF. */

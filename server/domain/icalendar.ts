@@ -235,22 +235,61 @@ const ENDLESS_SERIES_YEARS = 2;
 /** Bound on the years one VTIMEZONE covers. */
 const MAX_VTIMEZONE_YEARS = 30;
 
-function zoneComponents(events: readonly CalendarEvent[], now: Millis): Component[] {
-  const years = new Map<string, { from: number; to: number }>();
+/**
+ * Where an export uses a zone: what its VTIMEZONE must cover. A store reads it from its
+ * indexes (calendar-rows.ts) without loading the events; {@link zoneUsesOf} computes it
+ * from events at hand.
+ */
+export interface ZoneUse {
+  readonly zone: string;
+  /** The earliest start of an exported event in the zone. */
+  readonly earliestStart: Millis;
+  /** The latest end of an exported event or bounded series in it; null if none. */
+  readonly latestEnd: Millis | null;
+  /** The latest start of an exported endless series in it; null if none. */
+  readonly latestEndlessStart: Millis | null;
+}
+
+/** The zones `events` use, by name (UTC needs no VTIMEZONE). */
+export function zoneUsesOf(events: readonly CalendarEvent[]): ZoneUse[] {
+  const uses = new Map<string, ZoneUse>();
   for (const event of events) {
     if (event.timeZone === 'UTC') continue;
     const end = seriesEnd(event);
-    const last = Number.isFinite(end)
-      ? end
-      : Math.max(event.start, now) + ENDLESS_SERIES_YEARS * 366 * TIME.DAY;
-    const span = years.get(event.timeZone);
-    const from = Math.min(span?.from ?? Infinity, yearOf(event.start) - 1);
-    const to = Math.max(span?.to ?? -Infinity, yearOf(last));
-    years.set(event.timeZone, { from, to: Math.min(to, from + MAX_VTIMEZONE_YEARS) });
+    const use = uses.get(event.timeZone);
+    const endless = !Number.isFinite(end);
+    uses.set(event.timeZone, {
+      zone: event.timeZone,
+      earliestStart: Math.min(use?.earliestStart ?? Infinity, event.start),
+      latestEnd: endless ? (use?.latestEnd ?? null) : Math.max(use?.latestEnd ?? -Infinity, end),
+      latestEndlessStart: endless
+        ? Math.max(use?.latestEndlessStart ?? -Infinity, event.start)
+        : (use?.latestEndlessStart ?? null),
+    });
   }
-  return [...years.entries()]
-    .sort(([a], [b]) => compareText(a, b))
-    .map(([zone, span]) => vtimezone(zone, span.from, span.to));
+  return [...uses.values()];
+}
+
+/**
+ * A VTIMEZONE per zone used, from the year before its earliest start to the year of its
+ * latest end (an endless series: {@link ENDLESS_SERIES_YEARS} past its start or now,
+ * whichever is later), at most {@link MAX_VTIMEZONE_YEARS} years, by zone name.
+ */
+function zoneComponents(uses: readonly ZoneUse[], now: Millis): Component[] {
+  return uses
+    .filter((use) => use.zone !== 'UTC')
+    .sort((a, b) => compareText(a.zone, b.zone))
+    .map((use) => {
+      const from = yearOf(use.earliestStart) - 1;
+      const lasts = [
+        ...(use.latestEnd === null ? [] : [use.latestEnd]),
+        ...(use.latestEndlessStart === null
+          ? []
+          : [Math.max(use.latestEndlessStart, now) + ENDLESS_SERIES_YEARS * 366 * TIME.DAY]),
+      ];
+      const to = Math.min(yearOf(Math.max(...lasts)), from + MAX_VTIMEZONE_YEARS);
+      return vtimezone(use.zone, from, to);
+    });
 }
 
 /**
@@ -334,38 +373,87 @@ export interface ExportOptions {
   readonly calendarName?: string;
 }
 
-/** The events as one VCALENDAR text (CRLF lines, folded), events in start order. */
-export function exportICalendar(records: readonly EventRecord[], options: ExportOptions): string {
+/**
+ * One event as an export writes it: an event of its own (a series with the EXDATEs of the
+ * occurrences truly cancelled, `exdates`, when some of its exceptions go out as changed
+ * occurrences), or a changed occurrence of an exported series (RECURRENCE-ID).
+ */
+export type ExportPiece =
+  | {
+      readonly kind: 'event';
+      readonly record: EventRecord;
+      /** The series' EXDATEs, when not all of its exceptions. */
+      readonly exdates?: readonly Millis[];
+    }
+  | {
+      readonly kind: 'occurrence';
+      readonly record: EventRecord;
+      readonly series: CalendarEvent;
+      readonly occurrenceStart: Millis;
+    };
+
+const CALENDAR_END = 'END:VCALENDAR';
+
+/**
+ * How an exported calendar begins: BEGIN:VCALENDAR, its properties and a VTIMEZONE per
+ * zone used, each line ended by CRLF. Pieces ({@link exportPieceText}) and
+ * {@link CALENDAR_TAIL} follow, so an export can be written a page at a time.
+ */
+export function calendarHead(options: ExportOptions, zones: readonly ZoneUse[]): string {
   const calendar = new ICAL.Component('vcalendar');
   calendar.addPropertyWithValue('version', '2.0');
   calendar.addPropertyWithValue('prodid', PRODUCT_ID);
   calendar.addPropertyWithValue('calscale', 'GREGORIAN');
   if (options.calendarName !== undefined)
     calendar.addPropertyWithValue('x-wr-calname', options.calendarName);
+  for (const zone of zoneComponents(zones, options.now)) calendar.addSubcomponent(zone);
+  const text = calendar.toString();
+  return text.slice(0, text.length - CALENDAR_END.length);
+}
+
+/** One piece of an export as iCalendar lines (a VEVENT, folded, CRLF after each line). */
+export function exportPieceText(piece: ExportPiece, now: Millis): string {
+  const component =
+    piece.kind === 'event'
+      ? vevent(piece.record, now, piece.exdates === undefined ? {} : { exdates: piece.exdates })
+      : vevent(piece.record, now, {
+          asOccurrence: { series: piece.series, occurrenceStart: piece.occurrenceStart },
+        });
+  return component.toString() + '\r\n';
+}
+
+/** How an exported calendar ends. */
+export const CALENDAR_TAIL = `${CALENDAR_END}\r\n`;
+
+/** The events as one VCALENDAR text (CRLF lines, folded), events in start order. */
+export function exportICalendar(records: readonly EventRecord[], options: ExportOptions): string {
   const sorted = [...records].sort(
     (a, b) => a.event.start - b.event.start || compareText(a.event.id, b.event.id),
   );
-  for (const zone of zoneComponents(
-    sorted.map((r) => r.event),
-    options.now,
-  ))
-    calendar.addSubcomponent(zone);
   const occurrences = changedOccurrences(sorted);
+  const pieces: string[] = [];
   for (const record of sorted) {
     if (occurrences.detached.has(record.event.id)) continue;
     const changed = occurrences.bySeries.get(record.event.id) ?? [];
     const moved = new Set(changed.map((c) => c.occurrenceStart));
     const exdates = record.event.recurrence?.exceptions.filter((x) => !moved.has(x));
-    calendar.addSubcomponent(vevent(record, options.now, exdates === undefined ? {} : { exdates }));
+    pieces.push(
+      exportPieceText(
+        { kind: 'event', record, ...(exdates === undefined ? {} : { exdates }) },
+        options.now,
+      ),
+    );
     for (const { record: occurrence, occurrenceStart } of changed) {
-      calendar.addSubcomponent(
-        vevent(occurrence, options.now, {
-          asOccurrence: { series: record.event, occurrenceStart },
-        }),
+      pieces.push(
+        exportPieceText(
+          { kind: 'occurrence', record: occurrence, series: record.event, occurrenceStart },
+          options.now,
+        ),
       );
     }
   }
-  return calendar.toString() + '\r\n';
+  const head = calendarHead(options, zoneUsesOf(sorted.map((r) => r.event)));
+  return head + pieces.join('') + CALENDAR_TAIL;
 }
 
 /**
@@ -405,37 +493,66 @@ function changedOccurrences(records: readonly EventRecord[]): {
   return { bySeries, detached };
 }
 
-export interface ExportAgendaQuery {
-  readonly actor: Username;
-  readonly now: Millis;
-  /** Only series that may have occurrences in `[from, to)`; everything when absent. */
-  readonly from?: Millis;
-  readonly to?: Millis;
+/** A live event detached from a series, as an export decides how it goes out. */
+export interface ExportedDetached {
+  readonly id: EventId;
+  readonly start: Millis;
+  readonly occurrenceStart: Millis;
 }
 
 /**
- * `agenda export` and the subscription feed: the actor's events (all they are on the list
- * of and have not declined, cancelled ones included so subscribers drop them) as iCalendar.
+ * How one exported record goes out when an export is written a page at a time, in the
+ * store's order rather than grouped (each piece is decided from the record and what the
+ * store loads for it, so a page costs O(its records), whatever the rest of the agenda):
+ *
+ * - a series: with the EXDATEs of its exceptions that no exported live detached event
+ *   changes (`detachedOfSeries`: the series' live detached events the export carries);
+ * - a live detached event whose series the export carries (`series`, with that series'
+ *   exported live detached events) and whose occurrence is still an exception of it: as
+ *   that changed occurrence, if it is the first (by start, then id) for its occurrence;
+ * - anything else: as an event of its own.
+ *
+ * These are the choices {@link exportICalendar} makes over the whole agenda at once.
  */
-export function exportAgenda(
-  query: ExportAgendaQuery,
-  context: { readonly events: readonly EventRecord[] },
-): string {
-  const from = query.from ?? Number.NEGATIVE_INFINITY;
-  const to = query.to ?? Number.POSITIVE_INFINITY;
-  const seen = new Set<string>();
-  const chosen = context.events.filter((r) => {
-    if (seen.has(r.event.id)) return false;
-    seen.add(r.event.id);
-    const me = r.attendees.find((a) => a.username === query.actor);
-    return (
-      me !== undefined &&
-      me.status !== 'declined' &&
-      r.event.start < to &&
-      seriesEnd(r.event) > from
+export function exportPieceOf(
+  record: EventRecord,
+  context: {
+    readonly detachedOfSeries?: readonly ExportedDetached[];
+    readonly series?: {
+      readonly event: CalendarEvent;
+      readonly detached: readonly ExportedDetached[];
+    } | null;
+  },
+): ExportPiece {
+  const { event } = record;
+  if (event.recurrence !== null) {
+    const exceptions = new Set(event.recurrence.exceptions);
+    const moved = new Set(
+      (context.detachedOfSeries ?? [])
+        .map((d) => d.occurrenceStart)
+        .filter((start) => exceptions.has(start)),
     );
-  });
-  return exportICalendar(chosen, { now: query.now, calendarName: `Agenda of ${query.actor}` });
+    const exdates = event.recurrence.exceptions.filter((x) => !moved.has(x));
+    return { kind: 'event', record, exdates };
+  }
+  const from = event.detachedFrom;
+  const series = context.series;
+  if (from === undefined || event.status === 'cancelled' || series == null) {
+    return { kind: 'event', record };
+  }
+  if (!(series.event.recurrence?.exceptions.includes(from.occurrenceStart) ?? false)) {
+    return { kind: 'event', record };
+  }
+  const first = series.detached
+    .filter((d) => d.occurrenceStart === from.occurrenceStart)
+    .reduce<ExportedDetached | undefined>(
+      (best, d) =>
+        best === undefined || (d.start - best.start || compareText(d.id, best.id)) < 0 ? d : best,
+      undefined,
+    );
+  return first === undefined || first.id === event.id
+    ? { kind: 'occurrence', record, series: series.event, occurrenceStart: from.occurrenceStart }
+    : { kind: 'event', record };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@
  *    what, for live updates) and `result` (what to answer, in the CLI's field names).
  * 3. **Apply** the mutations verbatim, publish the notifications, return the result.
  *
- * Queries (`list…`, `show…`, `view…`, `find…`, `conflictsFor`, `exportAgenda`) take the same
+ * Queries (`list…`, `show…`, `view…`, `find…`, `conflictsFor`, `exportPieceOf`) take the same
  * kind of context and return views directly.
  *
  * ## What to load: windows
@@ -63,7 +63,7 @@
  * | `findCommonFreeTime` (query) | actor, group, from, to, duration | group, events | `SlotView[]` |
  * | `showGroup` / `listGroups` (query) | actor, group? | group / groups | `GroupView` / `GroupView[]` |
  * | `listGroupInvitations` (query) | actor | groups inviting the actor | `GroupInvitationView[]` |
- * | `exportAgenda` (query) | actor, now, from?, to? | events | iCalendar text |
+ * | `calendarHead` + `exportPieceOf`/`exportPieceText` + `CALENDAR_TAIL` (query, a page at a time) | zones used; each record with its series' exported detached events | — | iCalendar text |
  * | `importICalendar` | file text, defaultTimeZone | — | drafts with UIDs (and changed occurrences) for `importEvent` + skipped and changed components |
  *
  * `events` in a context always means: events with their complete attendee lists, those the
@@ -238,21 +238,26 @@ export {
 export type { Series } from './recurrence.js';
 
 export {
+  CALENDAR_TAIL,
+  calendarHead,
   derivedUid,
-  exportAgenda,
   exportICalendar,
+  exportPieceOf,
+  exportPieceText,
   importICalendar,
   MAX_IMPORTED_EVENTS,
   MAX_UID_LENGTH,
 } from './icalendar.js';
 export type {
   ChangedComponent,
-  ExportAgendaQuery,
+  ExportedDetached,
   ExportOptions,
+  ExportPiece,
   ImportedEvent,
   ImportOptions,
   ImportResult,
   SkippedComponent,
+  ZoneUse,
 } from './icalendar.js';
 
 export {

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { encodeCursor } from '../domain/index.js';
+import { Unavailable } from '../../contract/errors.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
 import { portsFrom, startTestGateway, type CallOptions } from './test-support.js';
 
@@ -534,20 +535,56 @@ test('one occurrence is refused a rule or new invitees before anything is sent',
   t.is(g.dispatcher.calls.length, 0);
 });
 
-test('export answers text/calendar with the service text', async (t) => {
+test("export streams the store's pages in order as one text/calendar answer", async (t) => {
   const g = await startTestGateway(t, nextPort());
-  const ics = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n';
-  g.dispatcher.respond = () => ({ ics });
+  const pages: Record<string, { ics: string; next: string | null }> = {
+    first: { ics: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\n', next: 's:1:a' },
+    's:1:a': { ics: 'BEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\n', next: 'l' },
+    l: { ics: 'END:VCALENDAR\r\n', next: null },
+  };
+  g.dispatcher.respond = ({ op }) =>
+    op.type === 'query' && op.body.type === 'agenda.export' ? pages[op.body.after ?? 'first'] : {};
   const answer = await g.call('/v1/export?from=2026-01-01T00:00:00Z', {
     token: await g.token('alice'),
   });
   t.is(answer.status, 200);
   t.regex(String(answer.headers['content-type']), /^text\/calendar/);
-  t.is(answer.text, ics);
-  t.deepEqual(g.dispatcher.only().op, {
-    type: 'query',
-    body: { type: 'agenda.export', from: at('2026-01-01T00:00Z') },
-  });
+  t.is(
+    answer.text,
+    Object.values(pages)
+      .map((p) => p.ics)
+      .join(''),
+  );
+  const from = at('2026-01-01T00:00Z');
+  t.deepEqual(
+    g.dispatcher.calls.map((c) => c.op),
+    [
+      { type: 'query', body: { type: 'agenda.export', from } },
+      { type: 'query', body: { type: 'agenda.export', from, after: 's:1:a' } },
+      { type: 'query', body: { type: 'agenda.export', from, after: 'l' } },
+    ],
+  );
+});
+
+test('an export whose first page fails is refused; one whose later page fails is cut short, never ended', async (t) => {
+  const g = await startTestGateway(t, nextPort());
+  const token = await g.token('alice');
+  g.dispatcher.respond = () => {
+    throw new Unavailable('the store has no leader');
+  };
+  const refused = await g.call('/v1/export', { token });
+  t.is(refused.status, 503);
+  t.like(refused.json, { error: { code: 'unavailable' } });
+
+  g.dispatcher.respond = ({ op }) => {
+    if (op.type === 'query' && op.body.type === 'agenda.export' && op.body.after === undefined) {
+      return { ics: 'BEGIN:VCALENDAR\r\n', next: 'l' };
+    }
+    throw new Unavailable('the store has no leader');
+  };
+  // The client sees an incomplete answer (the connection cut inside the chunked body), not
+  // a calendar that looks whole.
+  await t.throwsAsync(g.call('/v1/export', { token }));
 });
 
 const FEED = {
@@ -563,7 +600,7 @@ test('a feed is created as an absolute URL, and its token opens the feed', async
   g.dispatcher.respond = ({ op }) =>
     op.type === 'feed.create'
       ? { url: `/v1/feeds/${feedToken}/calendar.ics`, feed: FEED }
-      : { ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' };
+      : { ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n', next: null };
 
   const created = await g.call('/v1/feeds', { method: 'POST', token: await g.token('alice') });
   t.is(created.status, 200, created.text);

@@ -61,6 +61,7 @@ import { parseJsonBody, QueryParameters } from './requests.js';
 import {
   apiHandlers,
   apiRouter,
+  type Answer,
   type BoundRoute,
   type Relayed,
   type RequestContext,
@@ -276,12 +277,16 @@ export class Gateway {
       );
       // A stream answered its headers itself and is counted when it opened.
       if (answer.kind === 'stream') return;
-      if (!res.destroyed) {
-        const headers = { 'x-request-id': requestId };
-        if (answer.kind === 'json') sendJson(res, answer.status, answer.body, headers);
-        else sendText(res, 200, answer.contentType, answer.body, headers);
+      const headers = { 'x-request-id': requestId };
+      if (answer.kind === 'parts') {
+        status = await this.sendParts(res, answer, headers, clientGone.signal, template);
+      } else {
+        if (!res.destroyed) {
+          if (answer.kind === 'json') sendJson(res, answer.status, answer.body, headers);
+          else sendText(res, 200, answer.contentType, answer.body, headers);
+        }
+        status = answer.kind === 'json' ? answer.status : 200;
       }
-      status = answer.kind === 'json' ? answer.status : 200;
     } catch (error) {
       const refused = this.asRefusal(error, template);
       if (declaration !== undefined && isAgendaError(refused)) {
@@ -308,6 +313,54 @@ export class Gateway {
         ...(busIds.length > 0 ? { busIds } : {}),
         ...(clientGone.signal.aborted ? { clientLeft: true } : {}),
       });
+    }
+  }
+
+  /**
+   * Sends an answer fetched a part at a time, each part written as it comes and the next
+   * fetched once the client has taken it (a slow reader holds one part here, not the whole
+   * answer). The first part is fetched before anything is sent, so its failure is answered
+   * as any refusal (thrown); a later one's cuts the connection, which the client sees as an
+   * incomplete answer — never as a complete one with its end missing. A client that leaves
+   * stops the fetching. Returns the status to count: 200, or the failure's.
+   */
+  private async sendParts(
+    res: ServerResponse,
+    answer: Extract<Answer, { kind: 'parts' }>,
+    headers: Readonly<Record<string, string>>,
+    clientGone: AbortSignal,
+    template: string,
+  ): Promise<number> {
+    const parts = answer.parts[Symbol.asyncIterator]();
+    let part = await parts.next();
+    if (res.destroyed) {
+      await parts.return?.();
+      return 200;
+    }
+    res.writeHead(200, {
+      'content-type': answer.contentType,
+      'cache-control': 'no-store',
+      ...headers,
+    });
+    try {
+      while (part.done !== true) {
+        if (!res.write(part.value)) await drained(res);
+        if (res.destroyed || clientGone.aborted) {
+          await parts.return?.();
+          return 200;
+        }
+        part = await parts.next();
+      }
+      res.end();
+      return 200;
+    } catch (error) {
+      const refused = this.asRefusal(error, template);
+      this.logger.warn('an answer sent in parts was cut short', {
+        route: template,
+        error: refused.message,
+      });
+      res.destroy();
+      return refusalOf(refused).status;
     }
   }
 
@@ -434,6 +487,19 @@ export class Gateway {
     this.logger.warn('failed to answer a request', { error: errorMessage(error) });
     res.destroy();
   }
+}
+
+/** Resolves once `res` can take more (or is gone). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function errorMessage(error: unknown): string {

@@ -21,7 +21,7 @@ import {
   type RouteName,
 } from '../../contract/api-routes.js';
 import type { Op } from '../protocol/ops.js';
-import type { CommandBody, QueryBody } from '../store/protocol.js';
+import type { CommandBody, QueryBody, QueryOf } from '../store/protocol.js';
 import {
   agendaViewQuery,
   createEventCommand,
@@ -40,6 +40,11 @@ import { Router } from './router.js';
 export type Answer =
   | { readonly kind: 'json'; readonly status: number; readonly body: unknown }
   | { readonly kind: 'text'; readonly contentType: string; readonly body: string }
+  /**
+   * Text fetched a part at a time and sent as it comes: the first part decides the status
+   * (its failure is answered as any refusal); a later part's failure cuts the answer short.
+   */
+  | { readonly kind: 'parts'; readonly contentType: string; readonly parts: AsyncIterable<string> }
   | { readonly kind: 'stream' };
 
 declare const relayed: unique symbol;
@@ -102,7 +107,7 @@ export type Reply<R extends RouteDeclaration> =
   R['answer'] extends JsonAnswer<infer A>
     ? A | Relayed
     : R['answer'] extends { readonly kind: 'calendar' }
-      ? string
+      ? AsyncIterable<string>
       : R['answer'] extends { readonly kind: 'text' }
         ? { readonly contentType: string; readonly body: string }
         : StreamOpened;
@@ -148,7 +153,11 @@ function bind(name: RouteName, declaration: RouteDeclaration, handlers: RouteHan
         case 'json':
           return { kind: 'json', status: answer.status, body: reply };
         case 'calendar':
-          return { kind: 'text', contentType: CALENDAR_TYPE, body: reply as string };
+          return {
+            kind: 'parts',
+            contentType: CALENDAR_TYPE,
+            parts: reply as AsyncIterable<string>,
+          };
         case 'text':
           return { kind: 'text', ...(reply as { contentType: string; body: string }) };
         case 'events':
@@ -196,7 +205,28 @@ function signedInActor(call: Pick<RequestContext, 'actor'>): string {
 const command = (body: CommandBody): Op => ({ type: 'command', body });
 const query = (body: QueryBody): Op => ({ type: 'query', body });
 
-const exportResult = z.object({ ics: z.string() });
+const exportPage = z.object({ ics: z.string(), next: z.string().nullable() });
+
+/**
+ * An export as the store answers it, a page at a time (server/store/export-pages.ts), each
+ * page a request of its own with its own deadline: the gateway sends each on as it comes,
+ * so no reply holds the whole agenda and a big one starts arriving at once.
+ */
+async function* exportPages(
+  call: Pick<RequestContext, 'dispatch'>,
+  first: QueryOf<'agenda.export'>,
+): AsyncGenerator<string> {
+  let after: string | null = null;
+  do {
+    const page: z.infer<typeof exportPage> = resultOf(
+      exportPage,
+      await call.dispatch(query(after === null ? first : { ...first, after })),
+      'an export page',
+    );
+    yield page.ics;
+    after = page.next;
+  } while (after !== null);
+}
 /** The users service answers the feed's path; the gateway knows the origin clients use. */
 const feedResult = z.object({
   url: z.string().regex(/^\/v1\/feeds\/[^/]+\/calendar\.ics$/),
@@ -388,10 +418,7 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     ),
   free: (call) => call.dispatch(query(freeTimeQuery(call.query))),
   // Interop
-  async exportCalendar(call) {
-    const result = await call.dispatch(query(exportQuery(call.query)));
-    return resultOf(exportResult, result, 'an export').ics;
-  },
+  exportCalendar: (call) => Promise.resolve(exportPages(call, exportQuery(call.query))),
   async importCalendar(call) {
     const allowConflict = call.query.flag('allowConflict');
     const zone = call.query.optional('timeZone');
@@ -415,10 +442,7 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
   feeds: (call) => call.dispatch({ type: 'feed.list' }),
   revokeFeed: (call) =>
     call.dispatch({ type: 'feed.revoke', id: pathParameter('feedId', call.params.feedId) }),
-  async feedCalendar(call) {
-    const result = await call.dispatch(query({ type: 'agenda.export' }));
-    return resultOf(exportResult, result, 'an export').ics;
-  },
+  feedCalendar: (call) => Promise.resolve(exportPages(call, { type: 'agenda.export' })),
   // Live updates
   // The session is checked where it can end (the store) before a stream it opens starts.
   async liveUpdates(call) {

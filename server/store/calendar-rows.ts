@@ -20,6 +20,7 @@ import type {
   EventRecord,
   EventId,
   EventStatus,
+  ExportedDetached,
   GroupKind,
   GroupRecord,
   Interval,
@@ -29,6 +30,7 @@ import type {
   User,
   Username,
   Visibility,
+  ZoneUse,
 } from '../domain/index.js';
 import { Internal } from '../../contract/errors.js';
 import { ENDLESS, LONG_SPAN, SHORT_SPAN, SHORT_SPAN_MAX_MS } from './schema.js';
@@ -46,6 +48,16 @@ export const ALL_TIME: Interval = { start: -ENDLESS, end: ENDLESS };
 
 /** Which of a person's events a load wants. */
 export type Attendance = 'any' | 'accepted';
+
+/** The time index an export page reads: short events by start, the others by series end. */
+export type ExportPhase = 'short' | 'long';
+
+/** Where an export page ended: the last row's key in its index, and its event. */
+export interface ExportPosition {
+  readonly phase: ExportPhase;
+  readonly key: number;
+  readonly id: EventId;
+}
 
 // An event row, read by eventOf.
 const EVENT_ONLY_COLUMNS = `
@@ -250,6 +262,60 @@ export const LOADS = {
         WHERE a.event_id = e.id AND a.username = ?2 AND a.role = 'invitee'
           AND a.own_answer = 0 AND a.status <> ?3)
     ORDER BY e.id LIMIT ?4`,
+  // Export (export-pages.ts), a page at a time in each time index's order, the events on
+  // whose attendee list the user is and has not declined, that may reach into the window.
+  // ?1 the user, ?2 window start, ?3 window end, ?4 the least key to read (the index's
+  // range), ?5 and ?6 the cursor's key and event id (the page goes on after them), ?7 the
+  // page size. The key (start_at or series_end) comes last, after the event's columns.
+  exportShortPage: `
+    SELECT ${EVENT_COLUMNS}, a.start_at FROM attendees a CROSS JOIN events e
+     WHERE a.username = ?1 AND a.span_class = ${SHORT_SPAN}
+       AND a.start_at >= ?4 AND a.start_at < ?3 AND a.series_end > ?2
+       AND a.status <> 'declined' AND (a.start_at > ?5 OR a.event_id > ?6)
+       AND e.id = a.event_id
+     ORDER BY a.start_at, a.event_id LIMIT ?7`,
+  exportLongPage: `
+    SELECT ${EVENT_COLUMNS}, a.series_end FROM attendees a CROSS JOIN events e
+     WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN}
+       AND a.series_end >= ?4 AND a.start_at < ?3
+       AND a.status <> 'declined' AND (a.series_end > ?5 OR a.event_id > ?6)
+       AND e.id = a.event_id
+     ORDER BY a.series_end, a.event_id LIMIT ?7`,
+  // ?1 the user, ?2 window start, ?3 window end: for each zone of the events an export
+  // carries, their earliest start, latest bounded end and latest endless start (what its
+  // VTIMEZONE covers), from the time indexes and each event's zone alone.
+  exportZones: `
+    WITH hits AS (
+      SELECT a.event_id, a.start_at, a.series_end FROM attendees a
+       WHERE a.username = ?1 AND a.span_class = ${SHORT_SPAN}
+         AND a.start_at > ?2 - ${SHORT_SPAN_MAX_MS} AND a.start_at < ?3 AND a.series_end > ?2
+         AND a.status <> 'declined'
+      UNION ALL
+      SELECT a.event_id, a.start_at, a.series_end FROM attendees a
+       WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN}
+         AND a.series_end > ?2 AND a.start_at < ?3 AND a.status <> 'declined'
+    )
+    SELECT e.time_zone, min(hits.start_at),
+           max(CASE WHEN hits.series_end < ${ENDLESS} THEN hits.series_end END),
+           max(CASE WHEN hits.series_end >= ${ENDLESS} THEN hits.start_at END)
+      FROM hits CROSS JOIN events e ON e.id = hits.event_id
+     GROUP BY e.time_zone ORDER BY e.time_zone`,
+  // ?1 the series, ?2 the user, ?3 window start, ?4 window end, ?5 the most to load: the
+  // live events detached from it that an export of the user's carries, through
+  // events_by_detached_series (whose conditions are repeated for SQLite to use it).
+  exportedDetachedOf: `
+    SELECT e.id, e.start_at, json_extract(e.detached_from, '$.occurrenceStart')
+      FROM events e CROSS JOIN attendees a
+     WHERE e.detached_from IS NOT NULL AND e.status <> 'cancelled'
+       AND json_extract(e.detached_from, '$.seriesId') = ?1
+       AND a.event_id = e.id AND a.username = ?2 AND a.status <> 'declined'
+       AND a.start_at < ?4 AND a.series_end > ?3
+     ORDER BY e.id LIMIT ?5`,
+  // ?1 an event, ?2 the user, ?3 window start, ?4 window end: the event, if an export of the
+  // user's carries it.
+  exportedEventById: `SELECT ${EVENT_COLUMNS} FROM events e CROSS JOIN attendees a
+    WHERE e.id = ?1 AND a.event_id = e.id AND a.username = ?2 AND a.status <> 'declined'
+      AND a.start_at < ?4 AND a.series_end > ?3`,
   accountDeletion: 'SELECT deleted_at, purged_at FROM deleted_users WHERE username = ?',
   accountsBeingPurged: `SELECT username FROM deleted_users WHERE purged_at IS NULL
     ORDER BY deleted_at, username LIMIT ?`,
@@ -492,6 +558,11 @@ export class CalendarRows {
   private readonly liveEventsDetachedAnsweredWithSeries: PreparedStatement;
   private readonly liveDetachedCountOf: PreparedStatement;
   private readonly liveEventDetachedAtStart: PreparedStatement;
+  private readonly exportShortPage: PreparedStatement;
+  private readonly exportLongPage: PreparedStatement;
+  private readonly exportZones: PreparedStatement;
+  private readonly exportedDetachedRows: PreparedStatement;
+  private readonly exportedEventById: PreparedStatement;
   private readonly accountDeletionOf: PreparedStatement;
   private readonly accountsBeingPurgedRows: PreparedStatement;
 
@@ -535,6 +606,11 @@ export class CalendarRows {
     );
     this.liveDetachedCountOf = statements.prepare(LOADS.liveDetachedCount);
     this.liveEventDetachedAtStart = statements.prepare(LOADS.liveEventDetachedAt);
+    this.exportShortPage = statements.prepare(LOADS.exportShortPage);
+    this.exportLongPage = statements.prepare(LOADS.exportLongPage);
+    this.exportZones = statements.prepare(LOADS.exportZones);
+    this.exportedDetachedRows = statements.prepare(LOADS.exportedDetachedOf);
+    this.exportedEventById = statements.prepare(LOADS.exportedEventById);
     this.accountDeletionOf = statements.prepare(LOADS.accountDeletion);
     this.accountsBeingPurgedRows = statements.prepare(LOADS.accountsBeingPurged);
   }
@@ -813,6 +889,75 @@ export class CalendarRows {
     return this.liveEventsDetachedAnsweredWithSeries
       .all([series, username, status, limit])
       .map(eventRecordOf);
+  }
+
+  /**
+   * A page of what `username`'s export carries from one time index (`short` by start, `long`
+   * by the end of the last occurrence), after `after` in that index's order: the events they
+   * are on the list of and have not declined that may reach into `window`, whole, each with
+   * its key in the index.
+   */
+  exportPage(
+    username: Username,
+    window: Interval,
+    phase: ExportPhase,
+    after: ExportPosition | null,
+    limit: number,
+  ): { readonly record: EventRecord; readonly position: ExportPosition }[] {
+    // The index's range starts at the window's edge or the cursor, whichever is later; the
+    // cursor's own row and those before it on its key are passed over by id.
+    const edge = phase === 'short' ? window.start - SHORT_SPAN_MAX_MS + 1 : window.start + 1;
+    const least = after === null ? edge : Math.max(edge, after.key);
+    const statement = phase === 'short' ? this.exportShortPage : this.exportLongPage;
+    return statement
+      .all([
+        username,
+        window.start,
+        window.end,
+        least,
+        after?.key ?? least - 1,
+        after?.id ?? '',
+        limit,
+      ])
+      .map((row) => ({
+        record: eventRecordOf(row),
+        position: { phase, key: integer(row[21]), id: text(row[0]) },
+      }));
+  }
+
+  /** The zones of the events `username`'s export of `window` carries ({@link LOADS.exportZones}). */
+  exportZoneUses(username: Username, window: Interval): ZoneUse[] {
+    return this.exportZones.all([username, window.start, window.end]).map((row) => ({
+      zone: text(row[0]),
+      earliestStart: integer(row[1]),
+      latestEnd: row[2] === null ? null : integer(row[2]),
+      latestEndlessStart: row[3] === null ? null : integer(row[3]),
+    }));
+  }
+
+  /**
+   * The live events detached from `seriesId` that `username`'s export of `window` carries,
+   * by id, at most `limit`.
+   */
+  exportedDetachedOf(
+    seriesId: EventId,
+    username: Username,
+    window: Interval,
+    limit: number,
+  ): ExportedDetached[] {
+    return this.exportedDetachedRows
+      .all([seriesId, username, window.start, window.end, limit])
+      .map((row) => ({
+        id: text(row[0]),
+        start: integer(row[1]),
+        occurrenceStart: integer(row[2]),
+      }));
+  }
+
+  /** The event, with its attendees, if `username`'s export of `window` carries it. */
+  exportedEvent(id: EventId, username: Username, window: Interval): EventRecord | undefined {
+    const row = this.exportedEventById.first([id, username, window.start, window.end]);
+    return row === undefined ? undefined : eventRecordOf(row);
   }
 
   /** The deletion of the account that had this username, if it was deleted. */

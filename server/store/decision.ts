@@ -36,8 +36,10 @@ import type {
 } from './protocol.js';
 import type { Registry } from './registry.js';
 
+/** Reads only an export (a query) makes: no command decides on them. */
+type ExportReads = 'exportPage' | 'exportZoneUses' | 'exportedDetachedOf' | 'exportedEvent';
 /** What command handlers read through (the store's {@link CalendarRows}, or a tracked view). */
-export type RowReader = Pick<CalendarRows, keyof CalendarRows>;
+export type RowReader = Pick<CalendarRows, Exclude<keyof CalendarRows, ExportReads>>;
 /** What command handlers write through. */
 export type RowWriter = Pick<
   CalendarWrites,

@@ -363,6 +363,8 @@ const queryBody = z.discriminatedUnion('type', [
     type: z.literal('agenda.export'),
     from: instant.optional(),
     to: instant.optional(),
+    /** The page after this cursor (the previous page's `next`); the first page without. */
+    after: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
   }),
   z.strictObject({ type: z.literal('user.lookup'), username: name }),
   z.strictObject({
@@ -603,7 +605,11 @@ export interface QueryResults {
   'free.find': { readonly slots: readonly SlotView[] };
   'group.show': { readonly group: GroupView };
   'group.list': { readonly groups: readonly GroupView[] };
-  'agenda.export': { readonly ics: string };
+  /**
+   * One page of the export as iCalendar text: the pages' texts, in order, make the
+   * calendar (the first begins it, the last, whose `next` is null, ends it).
+   */
+  'agenda.export': { readonly ics: string; readonly next: string | null };
   'user.lookup': {
     readonly user: User;
     readonly passwordHash: string;

@@ -9,7 +9,6 @@ import {
   conflictsPage,
   decodeCursor,
   eventsShownInDetail,
-  exportAgenda,
   findCommonFreeTime,
   freeTimePeople,
   eventsPageOf,
@@ -28,12 +27,12 @@ import {
 } from '../domain/index.js';
 import type { EventRecord, Interval, Millis, Username } from '../domain/index.js';
 import { NotFound } from '../../contract/errors.js';
-import { ALL_TIME } from './calendar-rows.js';
 import type { CalendarRows } from './calendar-rows.js';
 import type { QueryOf, QueryResults, QueryType, StoreQuery, StoreStatus } from './protocol.js';
 import { REGISTRY_HISTORY_MAX } from './protocol.js';
 import type { Registry } from './registry.js';
 import { KEYS } from './effects.js';
+import { exportPage } from './export-pages.js';
 import type { ListingCache } from './listing-cache.js';
 
 /** What a query handler works with. */
@@ -231,16 +230,8 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
     return { groups: listGroups({ actor }, { groups: env.rows.groupsOf(actor) }) };
   },
 
-  'agenda.export': (body, env) => {
-    const actor = env.actor();
-    const window: Interval = { start: body.from ?? ALL_TIME.start, end: body.to ?? ALL_TIME.end };
-    return {
-      ics: exportAgenda(
-        { actor, now: env.now, from: body.from, to: body.to },
-        { events: env.rows.eventsAttending([actor], window, 'any') },
-      ),
-    };
-  },
+  // A page at a time, each O(its events): export-pages.ts.
+  'agenda.export': (body, env) => exportPage(env.actor(), body, env),
 
   'user.lookup': (body, env) => {
     const user = env.rows.user(body.username);

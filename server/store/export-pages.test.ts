@@ -1,0 +1,220 @@
+/**
+ * The export a page at a time: the pages followed through `next` are one calendar holding
+ * what the whole-agenda export of the same events holds, whatever the page size, each page
+ * within its bounds; a bad cursor is refused.
+ */
+import test from 'ava';
+import ICAL from 'ical.js';
+import { loadSqlJs } from '../../raft/kv/sql.js';
+import { exportICalendar, seriesEnd, type Interval } from '../domain/index.js';
+import { ALL_TIME, CalendarRows } from './calendar-rows.js';
+import { decodeExportCursor, EXPORT_PAGE_EVENTS, exportPage } from './export-pages.js';
+import { StatementSet } from './statements.js';
+import { at, DAY, HOUR, openStore, StoreClient } from './test-support.js';
+
+const BASE = at('2025-03-03T09:00:00Z');
+
+/**
+ * Alice's agenda: short events with tied starts, long events, a series with an occurrence
+ * moved twice over and one moved then cancelled, events of Bob's she accepted, declined or
+ * has not answered, in several zones; and Bob's own events she is not on.
+ */
+async function agenda(): Promise<StoreClient> {
+  const c = new StoreClient(await openStore());
+  c.register('alice', 'bob');
+  const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo'];
+  for (let i = 0; i < 23; i++) {
+    // Five at each start: the pages' cursor must tell tied keys apart.
+    const start = BASE + Math.floor(i / 5) * DAY;
+    c.ok('alice', {
+      type: 'event.create',
+      draft: {
+        title: `short ${i}`,
+        start,
+        end: start + HOUR,
+        timeZone: zones[i % zones.length],
+        description: 'x'.repeat(i * 40),
+      },
+      allowConflict: true,
+    });
+  }
+  for (let i = 0; i < 4; i++) {
+    const start = BASE + (10 + i) * DAY;
+    c.ok('alice', {
+      type: 'event.create',
+      draft: { title: `long ${i}`, start, end: start + 3 * DAY },
+      allowConflict: true,
+    });
+  }
+  const series = c.ok('alice', {
+    type: 'event.create',
+    draft: {
+      title: 'weekly',
+      start: BASE + 2 * HOUR,
+      end: BASE + 3 * HOUR,
+      timeZone: 'Europe/Berlin',
+      recurrence: 'FREQ=WEEKLY;COUNT=10',
+    },
+    allowConflict: true,
+  }).event.id;
+  c.ok('alice', {
+    type: 'event.create',
+    draft: {
+      title: 'endless',
+      start: BASE - 400 * DAY,
+      end: BASE - 400 * DAY + HOUR,
+      recurrence: 'FREQ=MONTHLY',
+      timeZone: 'Asia/Tokyo',
+    },
+    allowConflict: true,
+  });
+  const week = 7 * DAY;
+  c.ok('alice', {
+    type: 'event.updateOccurrence',
+    eventId: series,
+    occurrenceStart: BASE + 2 * HOUR + week,
+    changes: { title: 'moved' },
+    allowConflict: true,
+  });
+  const moved = c.ok('alice', {
+    type: 'event.updateOccurrence',
+    eventId: series,
+    occurrenceStart: BASE + 2 * HOUR + 2 * week,
+    changes: { title: 'moved, then cancelled' },
+    allowConflict: true,
+  });
+  c.ok('alice', { type: 'event.cancel', eventId: moved.event.id });
+  for (const [title, answer] of [
+    ['accepted', 'invitation.accept'],
+    ['declined', 'invitation.decline'],
+    ['unanswered', null],
+  ] as const) {
+    const start = BASE + 20 * DAY;
+    const invited = c.ok('bob', {
+      type: 'event.create',
+      draft: { title, start, end: start + HOUR },
+      with: ['alice'],
+      allowConflict: true,
+    }).event.id;
+    if (answer === 'invitation.accept') {
+      c.ok('alice', { type: answer, eventId: invited, allowConflict: true });
+    } else if (answer !== null) {
+      c.ok('alice', { type: answer, eventId: invited });
+    }
+  }
+  c.ok('bob', {
+    type: 'event.create',
+    draft: { title: 'not hers', start: BASE, end: BASE + HOUR },
+    allowConflict: true,
+  });
+  return c;
+}
+
+/** The store's rows, read from a copy of its image. */
+async function rowsOf(c: StoreClient): Promise<CalendarRows> {
+  const SQL = await loadSqlJs();
+  return new CalendarRows(new StatementSet(new SQL.Database(c.store.snapshot())));
+}
+
+/** The export of the same events at once, as the domain writes it. */
+function wholeExport(rows: CalendarRows, window: Interval, now: number): string {
+  const records = rows
+    .eventsAttending(['alice'], ALL_TIME, 'any')
+    .filter((r) => r.attendees.some((a) => a.username === 'alice' && a.status !== 'declined'))
+    .filter((r) => r.event.start < window.end && seriesEnd(r.event) > window.start);
+  return exportICalendar(records, { now, calendarName: 'Agenda of alice' });
+}
+
+/** Each VEVENT of a calendar, as text, sorted. */
+function vevents(text: string): string[] {
+  return text
+    .split(/(?=BEGIN:VEVENT\r\n)/)
+    .slice(1)
+    .map((c) => c.replace(/END:VCALENDAR\r\n$/, ''))
+    .sort();
+}
+
+test('pages followed through next make the whole-agenda export, whatever their size', async (t) => {
+  const c = await agenda();
+  const rows = await rowsOf(c);
+  const now = at('2025-06-01T00:00:00Z');
+  const windows: Interval[] = [
+    ALL_TIME,
+    { start: BASE + 1 * DAY + 30 * 60_000, end: BASE + 12 * DAY },
+    { start: BASE + 30 * DAY, end: BASE + 400 * DAY },
+  ];
+  for (const window of windows) {
+    const whole = wholeExport(rows, window, now);
+    for (const events of [1, 2, 3, 7, EXPORT_PAGE_EVENTS]) {
+      for (const bytes of [1, 2_000, 1 << 20]) {
+        const pages: string[] = [];
+        let after: string | undefined;
+        do {
+          const page = exportPage(
+            'alice',
+            {
+              type: 'agenda.export',
+              ...(window === ALL_TIME ? {} : { from: window.start, to: window.end }),
+              ...(after === undefined ? {} : { after }),
+            },
+            { rows, now, pageLimits: { events, bytes } },
+          );
+          t.true(vevents(page.ics).length <= events, 'a page holds at most its events');
+          pages.push(page.ics);
+          after = page.next ?? undefined;
+          t.true(pages.length < 200, 'the pages end');
+        } while (after !== undefined);
+        const paged = pages.join('');
+        const what = `window ${window.start}…${window.end}, pages of ${events} events / ${bytes} bytes`;
+        t.deepEqual(vevents(paged), vevents(whole), what);
+        t.is(
+          paged.slice(0, paged.indexOf('BEGIN:VEVENT')),
+          whole.slice(0, whole.indexOf('BEGIN:VEVENT')),
+          what,
+        );
+        t.true(paged.endsWith('END:VCALENDAR\r\n'));
+      }
+    }
+  }
+  // What the checks above compared: every kind of event the module speaks of.
+  const all = wholeExport(rows, ALL_TIME, now);
+  t.is(vevents(all).length, 23 + 4 + 2 + 2 + 2);
+  t.is(all.split('RECURRENCE-ID').length - 1, 1);
+  t.false(all.includes('SUMMARY:declined'));
+  t.false(all.includes('SUMMARY:not hers'));
+  t.is(all.split('BEGIN:VTIMEZONE').length - 1, 3);
+  // The calendar reads back as one.
+  const parsed = new ICAL.Component(ICAL.parse(all) as unknown[]);
+  t.is(parsed.getAllSubcomponents('vevent').length, 33);
+});
+
+test('through the store, a page is the first and the last when the agenda fits it', async (t) => {
+  const c = await agenda();
+  const page = c.read('alice', { type: 'agenda.export' });
+  t.is(page.next, null);
+  t.true(page.ics.startsWith('BEGIN:VCALENDAR\r\n'));
+  t.true(page.ics.endsWith('END:VCALENDAR\r\n'));
+  t.is(vevents(page.ics).length, 33);
+});
+
+test('a cursor no page answered is refused as invalid, never read', async (t) => {
+  const c = await agenda();
+  for (const after of [
+    'x',
+    's:1',
+    's:1:',
+    'l:1e3:abc',
+    's:99999999999999999:a',
+    'l:1:a/b',
+    's::a',
+  ]) {
+    const outcome = c.ask('alice', { type: 'agenda.export', after });
+    t.false(outcome.ok, after);
+    if (!outcome.ok) t.is(outcome.error.code, 'invalid', after);
+  }
+  t.deepEqual(decodeExportCursor('l'), { phase: 'long', after: null });
+  t.deepEqual(decodeExportCursor('s:-5:ab_c'), {
+    phase: 'short',
+    after: { phase: 'short', key: -5, id: 'ab_c' },
+  });
+});
