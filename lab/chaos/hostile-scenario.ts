@@ -19,6 +19,11 @@ export const HOSTILE_SERIES = 5_000;
 export const HOSTILE_UNAVAILABILITY_MS = 1_000;
 /** Longest answer to one expensive request (a list of 5,000 series, a rule to 2199). */
 export const HOSTILE_REQUEST_MS = 5_000;
+/**
+ * Longest the export of the whole agenda (5,000 series and more, a few MB streamed a page
+ * at a time) may take.
+ */
+export const HOSTILE_EXPORT_MS = 30_000;
 /** How long the whole workload may run before the scenario gives up on it. */
 const HOSTILE_DEADLINE_MS = 180_000;
 
@@ -51,6 +56,15 @@ export function hostileProblems(
     if (r.ms > HOSTILE_REQUEST_MS) {
       problems.push(`${r.what}: took ${r.ms} ms (at most ${HOSTILE_REQUEST_MS})`);
     }
+  }
+  const { exported } = report;
+  if (exported.answer !== 'ok') {
+    problems.push(`the export answered ${exported.answer}`);
+  } else if (exported.events < series) {
+    problems.push(`the export held ${exported.events} events, fewer than the ${series} imported`);
+  }
+  if (exported.ms > HOSTILE_EXPORT_MS) {
+    problems.push(`the export took ${exported.ms} ms (at most ${HOSTILE_EXPORT_MS})`);
   }
   return problems;
 }
@@ -96,7 +110,7 @@ function runWorkload(
 export const hostileWorkload: Scenario = {
   name: 'hostile-workload',
   description:
-    'one user imports 5,000 yearly series, lists the widest windows and schedules the costliest rules',
+    'one user imports 5,000 yearly series, lists the widest windows, schedules the costliest rules and exports it all',
   needs: ['dbLeader'],
   inject(driver, facts) {
     const username = `hostile-${randomBytes(3).toString('hex')}`;
@@ -109,7 +123,7 @@ export const hostileWorkload: Scenario = {
     // Judged once it is over; a failure to run is a finding, not a crash of the runner.
     report.catch(() => undefined);
     return Promise.resolve({
-      fault: `${username} imports ${HOSTILE_SERIES.toLocaleString('en')} series, lists the widest windows, schedules the costliest rules`,
+      fault: `${username} imports ${HOSTILE_SERIES.toLocaleString('en')} series, lists the widest windows, schedules the costliest rules, exports it all`,
       targetMs: HOSTILE_UNAVAILABILITY_MS,
       lift: async () => {
         await report.catch(() => undefined);

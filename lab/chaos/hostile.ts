@@ -7,7 +7,8 @@
  *    requests, retried under their idempotency keys;
  * 2. list the widest window a query may span (366 days), where all 5,000 series occur;
  * 3. schedule the costliest rules: a daily series from 1970 read in 2199, rules whose
- *    occurrences are sparse or never come, COUNT rules that run to the end of time.
+ *    occurrences are sparse or never come, COUNT rules that run to the end of time;
+ * 4. export the whole agenda (`agenda export`: every series, a few MB of iCalendar).
  *
  * Everything it measures comes back as one {@link HostileReport}; the scenario judges it
  * (with the other users' load and the DB's elections).
@@ -51,6 +52,8 @@ export interface HostileReport {
   /** Why the import stopped early, if it did. */
   readonly importStoppedBy: string | null;
   readonly requests: readonly RequestOutcome[];
+  /** The export of the whole agenda: how it went, and how many events and KB it held. */
+  readonly exported: RequestOutcome & { readonly events: number; readonly kb: number };
 }
 
 const PASSWORD = 'hostile-workload-password';
@@ -243,6 +246,10 @@ export async function runHostileWorkload(spec: HostileSpec): Promise<HostileRepo
     }
     // Every series now reaches the far future: read the last year a query may reach.
     requests.push(await timed('list 2199 again', () => api.listEvents(WIDE_WINDOWS[1])));
+    let calendarText = '';
+    const exportOutcome = await timed('export everything', async () => {
+      calendarText = await api.exportCalendar({});
+    });
     return {
       username: spec.username,
       importSeconds,
@@ -255,6 +262,11 @@ export async function runHostileWorkload(spec: HostileSpec): Promise<HostileRepo
             ? 'interrupted'
             : imported.stoppedBy.error.message,
       requests,
+      exported: {
+        ...exportOutcome,
+        events: calendarText.match(/^BEGIN:VEVENT\r$/gm)?.length ?? 0,
+        kb: Math.round(Buffer.byteLength(calendarText) / 1024),
+      },
     };
   } finally {
     await client.close();

@@ -214,7 +214,7 @@ test('a scenario that cannot find its target is reported failed, and the lab res
   });
 });
 
-test('the hostile workload fails on an election, an unfinished import, a 5xx or a slow answer', (t) => {
+test('the hostile workload fails on an election, an unfinished import or export, a 5xx or a slow answer', (t) => {
   const report = {
     username: 'hostile-1',
     importSeconds: 4.2,
@@ -225,6 +225,7 @@ test('the hostile workload fails on an election, an unfinished import, a 5xx or 
       { what: 'list 2030', answer: 'ok', ms: 300 },
       { what: 'create: never occurs', answer: 'invalid', ms: 20 },
     ],
+    exported: { what: 'export everything', answer: 'ok', ms: 6_000, events: 5_012, kb: 3_100 },
   };
   const leader = { dbLeader: 'db-2', dbTerm: 4 };
   t.deepEqual(hostileProblems(report, leader, leader), []);
@@ -238,6 +239,7 @@ test('the hostile workload fails on an election, an unfinished import, a 5xx or 
         imported: { created: 10, updated: 0, unchanged: 0 },
         importStoppedBy: 'the login expired',
         requests: [{ what: 'list 2199', answer: 'unavailable', ms: 9_000 }],
+        exported: { ...report.exported, events: 10, ms: 31_000 },
       },
       leader,
       leader,
@@ -247,6 +249,16 @@ test('the hostile workload fails on an election, an unfinished import, a 5xx or 
       'the import placed 10 of 5000 series (0 failed)',
       'list 2199: answered unavailable',
       'list 2199: took 9000 ms (at most 5000)',
+      'the export held 10 events, fewer than the 5000 imported',
+      'the export took 31000 ms (at most 30000)',
     ],
+  );
+  t.deepEqual(
+    hostileProblems(
+      { ...report, exported: { ...report.exported, answer: 'unavailable' } },
+      leader,
+      leader,
+    ),
+    ['the export answered unavailable'],
   );
 });
