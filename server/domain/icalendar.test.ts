@@ -9,6 +9,7 @@ import {
   exportPieceOf,
   exportPieceText,
   importICalendar,
+  zoneText,
   zoneUsesOf,
 } from './icalendar.js';
 import { at, record } from './test-fixtures.js';
@@ -404,11 +405,12 @@ test('a calendar written a piece at a time, in any order, holds what the whole-a
       now,
     ),
   );
+  const zones = zoneUsesOf(records.map((r) => r.event))
+    .sort((a, b) => (a.zone < b.zone ? -1 : 1))
+    .map((use) => zoneText(use, now));
   const paged =
-    calendarHead(
-      { now, calendarName: 'Agenda of alice' },
-      zoneUsesOf(records.map((r) => r.event)),
-    ) +
+    calendarHead({ now, calendarName: 'Agenda of alice' }) +
+    zones.join('') +
     pieces.join('') +
     CALENDAR_TAIL;
 

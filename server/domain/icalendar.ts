@@ -271,25 +271,27 @@ export function zoneUsesOf(events: readonly CalendarEvent[]): ZoneUse[] {
 }
 
 /**
- * A VTIMEZONE per zone used, from the year before its earliest start to the year of its
- * latest end (an endless series: {@link ENDLESS_SERIES_YEARS} past its start or now,
- * whichever is later), at most {@link MAX_VTIMEZONE_YEARS} years, by zone name.
+ * The years the VTIMEZONE of a zone used covers: from the year before its earliest start to
+ * the year of its latest end (an endless series: {@link ENDLESS_SERIES_YEARS} past its start
+ * or now, whichever is later), at most {@link MAX_VTIMEZONE_YEARS}. Null for UTC, which
+ * needs none. Writing one costs in proportion to its years (zones.ts reads the zone's
+ * offsets day by day), so an export pages them by years as well as by bytes.
  */
-function zoneComponents(uses: readonly ZoneUse[], now: Millis): Component[] {
-  return uses
-    .filter((use) => use.zone !== 'UTC')
-    .sort((a, b) => compareText(a.zone, b.zone))
-    .map((use) => {
-      const from = yearOf(use.earliestStart) - 1;
-      const lasts = [
-        ...(use.latestEnd === null ? [] : [use.latestEnd]),
-        ...(use.latestEndlessStart === null
-          ? []
-          : [Math.max(use.latestEndlessStart, now) + ENDLESS_SERIES_YEARS * 366 * TIME.DAY]),
-      ];
-      const to = Math.min(yearOf(Math.max(...lasts)), from + MAX_VTIMEZONE_YEARS);
-      return vtimezone(use.zone, from, to);
-    });
+export function zoneSpan(use: ZoneUse, now: Millis): { from: number; to: number } | null {
+  if (use.zone === 'UTC') return null;
+  const from = yearOf(use.earliestStart) - 1;
+  const lasts = [
+    ...(use.latestEnd === null ? [] : [use.latestEnd]),
+    ...(use.latestEndlessStart === null
+      ? []
+      : [Math.max(use.latestEndlessStart, now) + ENDLESS_SERIES_YEARS * 366 * TIME.DAY]),
+  ];
+  return { from, to: Math.min(yearOf(Math.max(...lasts)), from + MAX_VTIMEZONE_YEARS) };
+}
+
+/** The VTIMEZONE of `zone` over the years `span` as iCalendar lines ({@link zoneSpan}). */
+export function vtimezoneText(zone: string, span: { from: number; to: number }): string {
+  return vtimezone(zone, span.from, span.to).toString() + '\r\n';
 }
 
 /**
@@ -395,20 +397,26 @@ export type ExportPiece =
 const CALENDAR_END = 'END:VCALENDAR';
 
 /**
- * How an exported calendar begins: BEGIN:VCALENDAR, its properties and a VTIMEZONE per
- * zone used, each line ended by CRLF. Pieces ({@link exportPieceText}) and
- * {@link CALENDAR_TAIL} follow, so an export can be written a page at a time.
+ * How an exported calendar begins: BEGIN:VCALENDAR and its properties, each line ended by
+ * CRLF. The VTIMEZONEs of the zones used ({@link zoneText}, in zone name order), then the
+ * events ({@link exportPieceText}) and {@link CALENDAR_TAIL} follow, so an export can be
+ * written a page at a time.
  */
-export function calendarHead(options: ExportOptions, zones: readonly ZoneUse[]): string {
+export function calendarHead(options: ExportOptions): string {
   const calendar = new ICAL.Component('vcalendar');
   calendar.addPropertyWithValue('version', '2.0');
   calendar.addPropertyWithValue('prodid', PRODUCT_ID);
   calendar.addPropertyWithValue('calscale', 'GREGORIAN');
   if (options.calendarName !== undefined)
     calendar.addPropertyWithValue('x-wr-calname', options.calendarName);
-  for (const zone of zoneComponents(zones, options.now)) calendar.addSubcomponent(zone);
   const text = calendar.toString();
   return text.slice(0, text.length - CALENDAR_END.length);
+}
+
+/** The VTIMEZONE of a zone an export uses, as iCalendar lines; empty for UTC. */
+export function zoneText(use: ZoneUse, now: Millis): string {
+  const span = zoneSpan(use, now);
+  return span === null ? '' : vtimezoneText(use.zone, span);
 }
 
 /** One piece of an export as iCalendar lines (a VEVENT, folded, CRLF after each line). */
@@ -452,8 +460,10 @@ export function exportICalendar(records: readonly EventRecord[], options: Export
       );
     }
   }
-  const head = calendarHead(options, zoneUsesOf(sorted.map((r) => r.event)));
-  return head + pieces.join('') + CALENDAR_TAIL;
+  const zones = zoneUsesOf(sorted.map((r) => r.event))
+    .sort((a, b) => compareText(a.zone, b.zone))
+    .map((use) => zoneText(use, options.now));
+  return calendarHead(options) + zones.join('') + pieces.join('') + CALENDAR_TAIL;
 }
 
 /**

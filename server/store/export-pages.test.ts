@@ -197,6 +197,45 @@ test('through the store, a page is the first and the last when the agenda fits i
   t.is(vevents(page.ics).length, 33);
 });
 
+test('hundreds of zones with decades of transitions are paged too: no page is much over its bound', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  const zones = Intl.supportedValuesOf('timeZone').slice(0, 300);
+  for (const [i, timeZone] of zones.entries()) {
+    // Endless weekly series from 2000: each VTIMEZONE covers 1999 to 2029.
+    const start = at('2000-01-03T10:00:00Z') + i * 60_000;
+    c.ok('alice', {
+      type: 'event.create',
+      draft: {
+        title: `in ${timeZone}`,
+        start,
+        end: start + 60_000,
+        timeZone,
+        recurrence: 'FREQ=WEEKLY',
+      },
+      allowConflict: true,
+    });
+  }
+  const pages: string[] = [];
+  let after: string | undefined;
+  do {
+    const page = c.read('alice', {
+      type: 'agenda.export',
+      ...(after === undefined ? {} : { after }),
+    });
+    pages.push(page.ics);
+    after = page.next ?? undefined;
+  } while (after !== undefined);
+  const whole = pages.join('');
+  t.true(pages.length > 2, `${pages.length} pages of ${Buffer.byteLength(whole)} bytes`);
+  // A page ends at the first piece past 256 KB: one VTIMEZONE or VEVENT more, a few KB.
+  for (const page of pages) t.true(Buffer.byteLength(page) < 256 * 1024 + 16 * 1024);
+  const tzids = [...whole.matchAll(/^BEGIN:VTIMEZONE\r\nTZID:([^\r]+)\r$/gm)].map((m) => m[1]);
+  t.deepEqual(tzids, zones.filter((z) => z !== 'UTC').sort());
+  t.is(vevents(whole).length, zones.length);
+  t.true(whole.indexOf('BEGIN:VEVENT') > whole.lastIndexOf('END:VTIMEZONE'));
+});
+
 test('a cursor no page answered is refused as invalid, never read', async (t) => {
   const c = await agenda();
   for (const after of [
@@ -213,6 +252,10 @@ test('a cursor no page answered is refused as invalid, never read', async (t) =>
     if (!outcome.ok) t.is(outcome.error.code, 'invalid', after);
   }
   t.deepEqual(decodeExportCursor('l'), { phase: 'long', after: null });
+  t.deepEqual(decodeExportCursor('z:America/Port-au-Prince'), {
+    phase: 'zones',
+    after: 'America/Port-au-Prince',
+  });
   t.deepEqual(decodeExportCursor('s:-5:ab_c'), {
     phase: 'short',
     after: { phase: 'short', key: -5, id: 'ab_c' },

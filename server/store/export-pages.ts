@@ -5,7 +5,8 @@
  * each page costs O(its events), whatever the agenda holds:
  *
  * - The first page begins the calendar: its properties, and a VTIMEZONE per zone the export
- *   uses, from one aggregate over the user's time indexes (no event text decoded).
+ *   uses, from one aggregate over the user's time indexes (no event text decoded), by zone
+ *   name; pages go on after a zone's when they are many.
  * - Then the events in the order of the two time indexes (short events by start, then series
  *   and long events by the end of their last occurrence), each page after the previous
  *   page's last row (keyset paging: no offset to skip, nothing read twice), at most
@@ -28,6 +29,8 @@ import {
   calendarHead,
   exportPieceOf,
   exportPieceText,
+  vtimezoneText,
+  zoneSpan,
   type EventRecord,
   type ExportedDetached,
   type Interval,
@@ -50,25 +53,59 @@ export const EXPORT_PAGE_EVENTS = 100;
  * the services pass on (4 MB).
  */
 export const EXPORT_PAGE_BYTES = 256 * 1024;
+/**
+ * Years of VTIMEZONE one page writes (the first zone of a page whatever its years): a
+ * zone's transitions are read day by day, ~3 ms a year here (a 30-year zone is ~100 ms of
+ * the store worker), so a page holds about one long-covered zone or several short ones.
+ */
+export const EXPORT_PAGE_ZONE_YEARS = 32;
+/** VTIMEZONEs kept written, by zone and years: feeds are fetched again and again. */
+const ZONE_CACHE_SIZE = 64;
+const zoneCache = new Map<string, string>();
+
+/** The VTIMEZONE text of `zone` over `span`, from the cache when written before. */
+function cachedZoneText(zone: string, span: { from: number; to: number }): string {
+  const key = `${zone} ${span.from} ${span.to}`;
+  let text = zoneCache.get(key);
+  if (text === undefined) {
+    text = vtimezoneText(zone, span);
+    if (zoneCache.size >= ZONE_CACHE_SIZE) {
+      const oldest = zoneCache.keys().next().value;
+      if (oldest !== undefined) zoneCache.delete(oldest);
+    }
+  } else {
+    zoneCache.delete(key);
+  }
+  zoneCache.set(key, text);
+  return text;
+}
+
 /** Guard on the detached events loaded for one series (no more than its bound are made). */
 const DETACHED_LOAD_LIMIT = 4 * MAX_DETACHED_PER_SERIES;
 
-/** Where the next page starts: an index, and the row it goes on after (null: its start). */
-interface ExportCursor {
-  readonly phase: ExportPhase;
-  readonly after: ExportPosition | null;
-}
+/**
+ * Where the next page starts: the VTIMEZONEs after a zone's, or an index after a row (null:
+ * at its start).
+ */
+type ExportCursor =
+  | { readonly phase: 'zones'; readonly after: string }
+  | { readonly phase: ExportPhase; readonly after: ExportPosition | null };
 
-const CURSOR = /^([sl])(?::(-?\d{1,17}):([A-Za-z0-9_-]{1,64}))?$/;
+const ROW_CURSOR = /^([sl])(?::(-?\d{1,17}):([A-Za-z0-9_-]{1,64}))?$/;
+// IANA zone names (validation.ts admits no others).
+const ZONE_CURSOR = /^z:([A-Za-z0-9_+\-/]{1,64})$/;
 
 export function encodeExportCursor(cursor: ExportCursor): string {
+  if (cursor.phase === 'zones') return `z:${cursor.after}`;
   const phase = cursor.phase === 'short' ? 's' : 'l';
   return cursor.after === null ? phase : `${phase}:${cursor.after.key}:${cursor.after.id}`;
 }
 
 /** @throws InvalidInput for anything an export page did not answer as `next`. */
 export function decodeExportCursor(text: string): ExportCursor {
-  const match = CURSOR.exec(text);
+  const zone = ZONE_CURSOR.exec(text)?.[1];
+  if (zone !== undefined) return { phase: 'zones', after: zone };
+  const match = ROW_CURSOR.exec(text);
   const key = match?.[2] === undefined ? null : Number(match[2]);
   if (match === null || (key !== null && !Number.isSafeInteger(key))) {
     throw new InvalidInput('the export cursor is malformed', { field: 'after' });
@@ -100,32 +137,53 @@ export function exportPage(
 ): QueryResults['agenda.export'] {
   const window: Interval = { start: body.from ?? ALL_TIME.start, end: body.to ?? ALL_TIME.end };
   const pieces = new PieceChooser(actor, window, env);
-  let cursor: ExportCursor =
-    body.after === undefined ? { phase: 'short', after: null } : decodeExportCursor(body.after);
+  let cursor: ExportCursor | null =
+    body.after === undefined ? null : decodeExportCursor(body.after);
   const limits = env.pageLimits ?? { events: EXPORT_PAGE_EVENTS, bytes: EXPORT_PAGE_BYTES };
   const parts: string[] = [];
   let bytes = 0;
-  let events = 0;
-  if (body.after === undefined) {
-    const head = calendarHead(
-      { now: env.now, calendarName: `Agenda of ${actor}` },
-      env.rows.exportZoneUses(actor, window),
-    );
-    parts.push(head);
-    bytes += Buffer.byteLength(head);
+  const add = (text: string): boolean => {
+    parts.push(text);
+    bytes += Buffer.byteLength(text);
+    return bytes >= limits.bytes;
+  };
+  if (cursor === null) add(calendarHead({ now: env.now, calendarName: `Agenda of ${actor}` }));
+  if (cursor === null || cursor.phase === 'zones') {
+    // Hundreds of zones, each with 30 years of transitions, would make a first page of
+    // megabytes and seconds: the VTIMEZONEs are paged too, by zone name, within a page's
+    // bytes and EXPORT_PAGE_ZONE_YEARS.
+    const after = cursor?.after;
+    const uses = env.rows
+      .exportZoneUses(actor, window)
+      .filter((use) => after === undefined || use.zone > after);
+    let years = 0;
+    let previous: string | null = null;
+    for (const use of uses) {
+      const span = zoneSpan(use, env.now);
+      if (span === null) continue;
+      const cost = span.to - span.from + 1;
+      // A page's first zone is written whatever it costs; the others while it has room.
+      if (previous !== null && (years + cost > EXPORT_PAGE_ZONE_YEARS || bytes >= limits.bytes)) {
+        return {
+          ics: parts.join(''),
+          next: encodeExportCursor({ phase: 'zones', after: previous }),
+        };
+      }
+      add(cachedZoneText(use.zone, span));
+      years += cost;
+      previous = use.zone;
+    }
+    cursor = { phase: 'short', after: null };
   }
+  let events = 0;
   for (;;) {
     const asked = limits.events - events;
     const rows = env.rows.exportPage(actor, window, cursor.phase, cursor.after, asked);
     for (const { record, position } of rows) {
-      const text = exportPieceText(pieces.of(record), env.now);
-      parts.push(text);
-      bytes += Buffer.byteLength(text);
+      const full = add(exportPieceText(pieces.of(record), env.now));
       events += 1;
       cursor = { phase: cursor.phase, after: position };
-      if (bytes >= limits.bytes) {
-        return { ics: parts.join(''), next: encodeExportCursor(cursor) };
-      }
+      if (full) return { ics: parts.join(''), next: encodeExportCursor(cursor) };
     }
     if (rows.length === asked) return { ics: parts.join(''), next: encodeExportCursor(cursor) };
     // This index is read to its end: the other one next, or the calendar's end.
@@ -161,9 +219,7 @@ class PieceChooser {
     return this.env.rows.exportedDetachedOf(seriesId, this.actor, this.window, DETACHED_LOAD_LIMIT);
   }
 
-  private seriesOf(
-    seriesId: string,
-  ): {
+  private seriesOf(seriesId: string): {
     readonly event: EventRecord['event'];
     readonly detached: readonly ExportedDetached[];
   } | null {
