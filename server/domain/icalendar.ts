@@ -289,9 +289,29 @@ export function zoneSpan(use: ZoneUse, now: Millis): { from: number; to: number 
   return { from, to: Math.min(yearOf(Math.max(...lasts)), from + MAX_VTIMEZONE_YEARS) };
 }
 
-/** The VTIMEZONE of `zone` over the years `span` as iCalendar lines ({@link zoneSpan}). */
+/** VTIMEZONEs written, by zone and years, most recently used last: feeds, CalDAV reads and
+ * exports ask for the same few again and again, and each costs milliseconds a year. */
+const writtenZones = new Map<string, string>();
+const WRITTEN_ZONES_KEPT = 64;
+
+/**
+ * The VTIMEZONE of `zone` over the years `span` as iCalendar lines ({@link zoneSpan}); the
+ * same text for the same zone and years, remembered for the last {@link WRITTEN_ZONES_KEPT}.
+ */
 export function vtimezoneText(zone: string, span: { from: number; to: number }): string {
-  return vtimezone(zone, span.from, span.to).toString() + '\r\n';
+  const key = `${zone} ${span.from} ${span.to}`;
+  let text = writtenZones.get(key);
+  if (text === undefined) {
+    text = vtimezone(zone, span.from, span.to).toString() + '\r\n';
+    if (writtenZones.size >= WRITTEN_ZONES_KEPT) {
+      const oldest = writtenZones.keys().next().value;
+      if (oldest !== undefined) writtenZones.delete(oldest);
+    }
+  } else {
+    writtenZones.delete(key);
+  }
+  writtenZones.set(key, text);
+  return text;
 }
 
 /**

@@ -59,27 +59,6 @@ export const EXPORT_PAGE_BYTES = 256 * 1024;
  * the store worker), so a page holds about one long-covered zone or several short ones.
  */
 export const EXPORT_PAGE_ZONE_YEARS = 32;
-/** VTIMEZONEs kept written, by zone and years: feeds are fetched again and again. */
-const ZONE_CACHE_SIZE = 64;
-const zoneCache = new Map<string, string>();
-
-/** The VTIMEZONE text of `zone` over `span`, from the cache when written before. */
-function cachedZoneText(zone: string, span: { from: number; to: number }): string {
-  const key = `${zone} ${span.from} ${span.to}`;
-  let text = zoneCache.get(key);
-  if (text === undefined) {
-    text = vtimezoneText(zone, span);
-    if (zoneCache.size >= ZONE_CACHE_SIZE) {
-      const oldest = zoneCache.keys().next().value;
-      if (oldest !== undefined) zoneCache.delete(oldest);
-    }
-  } else {
-    zoneCache.delete(key);
-  }
-  zoneCache.set(key, text);
-  return text;
-}
-
 /** Guard on the detached events loaded for one series (no more than its bound are made). */
 const DETACHED_LOAD_LIMIT = 4 * MAX_DETACHED_PER_SERIES;
 
@@ -169,7 +148,7 @@ export function exportPage(
           next: encodeExportCursor({ phase: 'zones', after: previous }),
         };
       }
-      add(cachedZoneText(use.zone, span));
+      add(vtimezoneText(use.zone, span));
       years += cost;
       previous = use.zone;
     }
