@@ -24,6 +24,9 @@ import type * as Api from './api.js';
 import type {
   AccountDeletedAnswer,
   AgendasAnswer,
+  DeviceAnswer,
+  DeviceRevokedAnswer,
+  DevicesAnswer,
   ConflictsAnswer,
   DeclineGroupAnswer,
   EventAnswer,
@@ -543,6 +546,35 @@ export const API_ROUTES = {
     auth: 'feed',
     answer: { kind: 'calendar' },
     errors: ['too_complex'],
+  }),
+
+  /**
+   * A device's app password for CalDAV clients (server/gateway/caldav.ts), shown once; the
+   * account password never opens CalDAV. `invalid` past `MAX_DEVICES_PER_USER`.
+   */
+  createDevice: route({
+    method: 'POST',
+    path: '/v1/devices',
+    auth: 'user',
+    body: jsonBody('CreateDeviceRequest', true),
+    answer: json<DeviceAnswer>(201, 'password'),
+    errors: [],
+  }),
+  /** The caller's devices (without their app passwords, which are shown only when made). */
+  devices: route({
+    method: 'GET',
+    path: '/v1/devices',
+    auth: 'user',
+    answer: json<DevicesAnswer>(200, 'devices'),
+    errors: [],
+  }),
+  /** Revokes a device: its app password opens nothing from the next request on. */
+  revokeDevice: route({
+    method: 'DELETE',
+    path: '/v1/devices/:deviceId',
+    auth: 'user',
+    answer: json<DeviceRevokedAnswer>(200, 'device'),
+    errors: ['not_found'],
   }),
 
   // Live updates

@@ -255,6 +255,9 @@ export type {
   SkippedComponent,
 } from './icalendar.js';
 
+export { calendarResources, resourceReaches, resourceText } from './calendar-resources.js';
+export type { CalendarResource } from './calendar-resources.js';
+
 export {
   parseDuration,
   parseInstant,
