@@ -240,8 +240,8 @@ export const API_ROUTES = {
     errors: [],
   }),
   /**
-   * Changes the password (the current one proves it is you) and ends every session and
-   * calendar feed of the account; answers a new session, as a login does. A wrong current
+   * Changes the password (the current one proves it is you) and ends every session, calendar
+   * feed and device app password of the account; answers a new session, as a login does. A wrong current
    * password counts as a failed login for the account: `rate_limited` past the failures a
    * login allows, or while another check of its password from this address is running.
    */
@@ -256,7 +256,7 @@ export const API_ROUTES = {
   /**
    * Deletes the caller's account (the current password proves it is them): their events,
    * attendance, groups (an owned group passes to another member, or dissolves when they were
-   * its last), invitations, blocks, feeds and sessions; every token of theirs is refused
+   * its last), invitations, blocks, feeds, devices and sessions; every token of theirs is refused
    * from then on and their live streams close. The username is retired. `unauthenticated`
    * for a wrong password, which counts as a failed login: `rate_limited` as for a password
    * change.
