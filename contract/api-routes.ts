@@ -24,6 +24,9 @@ import type * as Api from './api.js';
 import type {
   AccountDeletedAnswer,
   AgendasAnswer,
+  DeviceAnswer,
+  DeviceRevokedAnswer,
+  DevicesAnswer,
   ConflictsAnswer,
   DeclineGroupAnswer,
   EventAnswer,
@@ -237,8 +240,8 @@ export const API_ROUTES = {
     errors: [],
   }),
   /**
-   * Changes the password (the current one proves it is you) and ends every session and
-   * calendar feed of the account; answers a new session, as a login does. A wrong current
+   * Changes the password (the current one proves it is you) and ends every session, calendar
+   * feed and device app password of the account; answers a new session, as a login does. A wrong current
    * password counts as a failed login for the account: `rate_limited` past the failures a
    * login allows, or while another check of its password from this address is running.
    */
@@ -253,7 +256,7 @@ export const API_ROUTES = {
   /**
    * Deletes the caller's account (the current password proves it is them): their events,
    * attendance, groups (an owned group passes to another member, or dissolves when they were
-   * its last), invitations, blocks, feeds and sessions; every token of theirs is refused
+   * its last), invitations, blocks, feeds, devices and sessions; every token of theirs is refused
    * from then on and their live streams close. The username is retired. `unauthenticated`
    * for a wrong password, which counts as a failed login: `rate_limited` as for a password
    * change.
@@ -543,6 +546,35 @@ export const API_ROUTES = {
     auth: 'feed',
     answer: { kind: 'calendar' },
     errors: ['too_complex'],
+  }),
+
+  /**
+   * A device's app password for CalDAV clients (server/gateway/caldav.ts), shown once; the
+   * account password never opens CalDAV. `invalid` past `MAX_DEVICES_PER_USER`.
+   */
+  createDevice: route({
+    method: 'POST',
+    path: '/v1/devices',
+    auth: 'user',
+    body: jsonBody('CreateDeviceRequest', true),
+    answer: json<DeviceAnswer>(201, 'password'),
+    errors: [],
+  }),
+  /** The caller's devices (without their app passwords, which are shown only when made). */
+  devices: route({
+    method: 'GET',
+    path: '/v1/devices',
+    auth: 'user',
+    answer: json<DevicesAnswer>(200, 'devices'),
+    errors: [],
+  }),
+  /** Revokes a device: its app password opens nothing from the next request on. */
+  revokeDevice: route({
+    method: 'DELETE',
+    path: '/v1/devices/:deviceId',
+    auth: 'user',
+    answer: json<DeviceRevokedAnswer>(200, 'device'),
+    errors: ['not_found'],
   }),
 
   // Live updates

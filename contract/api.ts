@@ -331,6 +331,41 @@ export interface FeedRevokedAnswer {
 export const CreateFeedRequest = z.strictObject({ label: z.string().max(100).optional() });
 export type CreateFeedRequest = z.infer<typeof CreateFeedRequest>;
 
+/**
+ * A device just added: its app password (shown this once: the server keeps only its hash),
+ * the username to give with it, where CalDAV clients find the calendar, and the device, which
+ * `GET /v1/devices` lists and `DELETE /v1/devices/:id` revokes.
+ */
+export interface DeviceAnswer {
+  readonly password: string;
+  readonly username: string;
+  /** The CalDAV server's URL (RFC 6764's `/.well-known/caldav` redirects there too). */
+  readonly url: string;
+  readonly device: DeviceView;
+}
+
+/** A device as its owner sees it: never its app password. */
+export interface DeviceView {
+  readonly id: string;
+  readonly label: string;
+  /** ISO 8601, UTC. */
+  readonly createdAt: string;
+}
+
+/** The caller's devices, oldest first. */
+export interface DevicesAnswer {
+  readonly devices: readonly DeviceView[];
+}
+
+/** A device revoked: its app password opens nothing any more. */
+export interface DeviceRevokedAnswer {
+  readonly device: DeviceView;
+}
+
+/** Naming a device: where its app password goes ("phone", "Thunderbird at work"). */
+export const CreateDeviceRequest = z.strictObject({ label: z.string().max(100).optional() });
+export type CreateDeviceRequest = z.infer<typeof CreateDeviceRequest>;
+
 /** Logged out: the session's tokens are refused from now on, on every gateway. */
 export interface LogoutAnswer {
   readonly loggedOut: true;
@@ -367,6 +402,8 @@ export interface AccountRemovals {
   readonly groupBlocksRemoved: number;
   /** Calendar feeds: their URLs stop working. */
   readonly feedsRevoked: number;
+  /** Devices' app passwords (CalDAV): they open nothing any more. */
+  readonly devicesRevoked: number;
   /** Sessions (logins on a device): none can be renewed; their tokens were refused already. */
   readonly sessionsEnded: number;
 }

@@ -144,3 +144,11 @@ export const MAX_DETACHED_PER_SERIES = Math.min(
 
 /** Items per page of a list when the caller names no `limit`, and the most it may ask for. */
 export const MAX_PAGE_SIZE = 500;
+
+/**
+ * The most resources one CalDAV listing answers (a PROPFIND of depth 1, a calendar-query):
+ * past it the answer says it was cut (DAV:number-of-matches-within-limits, 507).
+ */
+export const MAX_CALENDAR_RESOURCES = 2000;
+/** The most resources one CalDAV calendar-multiget asks for. */
+export const MAX_CALENDAR_RESOURCES_PER_READ = 200;

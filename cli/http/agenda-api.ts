@@ -14,6 +14,7 @@ import type {
   AcceptRequest,
   AddMemberRequest,
   ChangePasswordRequest,
+  CreateDeviceRequest,
   CreateFeedRequest,
   CreateEventRequest,
   CreateGroupRequest,
@@ -30,6 +31,9 @@ import type {
   DeclineGroupAnswer,
   EventAnswer,
   EventsAnswer,
+  DeviceAnswer,
+  DeviceRevokedAnswer,
+  DevicesAnswer,
   FeedAnswer,
   FeedRevokedAnswer,
   FeedsAnswer,
@@ -318,6 +322,19 @@ export class AgendaApi {
 
   revokeFeed(feedId: string): Promise<FeedRevokedAnswer> {
     return this.call('revokeFeed', { params: { feedId } });
+  }
+
+  /** A device's app password for CalDAV, shown once. */
+  createDevice(request: CreateDeviceRequest): Promise<DeviceAnswer> {
+    return this.call('createDevice', { body: request });
+  }
+
+  devices(): Promise<DevicesAnswer> {
+    return this.call('devices', {});
+  }
+
+  revokeDevice(deviceId: string): Promise<DeviceRevokedAnswer> {
+    return this.call('revokeDevice', { params: { deviceId } });
   }
 
   createEvent(request: CreateEventRequest): Promise<ScheduledAnswer> {

@@ -42,6 +42,7 @@ const DELETED: AccountDeletedAnswer = {
     groupInvitationsDeclined: 0,
     groupBlocksRemoved: 0,
     feedsRevoked: 1,
+    devicesRevoked: 0,
     sessionsEnded: 2,
   },
 };

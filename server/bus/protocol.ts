@@ -74,9 +74,12 @@ export interface BusRequest<Op = unknown> {
   readonly op: Op;
 }
 
-/** A user's token as it travels with a request: a session token, or a feed token on its feed. */
+/**
+ * A user's token as it travels with a request: a session token, a feed token on its feed, or
+ * a device token on CalDAV.
+ */
 export interface BusCredential {
-  readonly kind: 'session' | 'feed';
+  readonly kind: 'session' | 'feed' | 'device';
   readonly token: string;
 }
 
@@ -136,7 +139,10 @@ const requestSchema = z.strictObject({
   deadline: z.int().positive(),
   actor: username.nullable(),
   credential: z
-    .strictObject({ kind: z.enum(['session', 'feed']), token: z.string().min(1).max(4096) })
+    .strictObject({
+      kind: z.enum(['session', 'feed', 'device']),
+      token: z.string().min(1).max(4096),
+    })
     .optional(),
   op: payload,
 });

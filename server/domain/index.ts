@@ -263,6 +263,9 @@ export type {
   ZoneUse,
 } from './icalendar.js';
 
+export { calendarResources, resourceReaches, resourceText } from './calendar-resources.js';
+export type { CalendarResource } from './calendar-resources.js';
+
 export {
   parseDuration,
   parseInstant,

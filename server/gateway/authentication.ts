@@ -75,6 +75,11 @@ export class Authentication {
     }
     return identityOf(await this.tokens.verify(token, 'session'), { kind: 'session', token });
   }
+
+  /** The identity a device token (CalDAV, ./caldav.ts) names. */
+  async device(token: string): Promise<Identity> {
+    return identityOf(await this.tokens.verify(token, 'device'), { kind: 'device', token });
+  }
 }
 
 /**

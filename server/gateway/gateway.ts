@@ -70,6 +70,8 @@ import type { Router } from './router.js';
 import { ServiceCalls } from './service-calls.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, type TokenVerifierOptions } from '../users/token-verifier.js';
 import { AccessRefusals } from '../net/access-refusals.js';
+import { CalDav, isDavPath, type DavAnswer } from './caldav.js';
+import { XML_LIMITS } from './dav-xml.js';
 
 export type { GatewayLogger } from './ports.js';
 
@@ -149,6 +151,7 @@ export class Gateway {
   private readonly availability: ServiceAvailability;
   private readonly services: ServiceCalls;
   private readonly liveStreams: LiveStreams;
+  private readonly caldav: CalDav;
   private readonly logger: GatewayLogger;
   private closing: Promise<void> | null = null;
   /** Set the moment `close()` is first called. */
@@ -185,6 +188,18 @@ export class Gateway {
         now: options.tokens.now ?? Date.now,
         toleranceMs: (options.tokens.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC) * 1000,
       },
+    });
+    this.caldav = new CalDav({
+      admitPasswordCheck: (username, address) =>
+        this.abuse.admitPasswordCheck(username, address, 'login'),
+      admitRequest: (actor) => this.abuse.admitRequest(actor),
+      verifyDeviceToken: (token) => this.authentication.device(token),
+      call: (op, identity, signal) => {
+        const requestId = freshRequestId();
+        const busId = scopedRequestId(identity?.actor ?? null, requestId, op);
+        return this.services.call(op, identity, { requestId, busId, write: false }, signal);
+      },
+      ...(options.tokens.now === undefined ? {} : { clock: options.tokens.now }),
     });
     this.router = apiRouter({
       ...apiHandlers,
@@ -240,6 +255,7 @@ export class Gateway {
     const queryStart = rawUrl.indexOf('?');
     const path = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
     const search = queryStart < 0 ? '' : rawUrl.slice(queryStart + 1);
+    if (isDavPath(path)) return this.handleDav(req, res, path, clientGone, started);
     let template = UNMATCHED;
     let declaration: RouteDeclaration | undefined;
     let requestId = freshRequestId();
@@ -362,6 +378,64 @@ export class Gateway {
       res.destroy();
       return refusalOf(refused).status;
     }
+  }
+
+  /**
+   * A CalDAV request (./caldav.ts), answered in DAV's shapes rather than the API's: XML or
+   * text bodies, 207 multistatus, 401 with a Basic challenge.
+   */
+  private async handleDav(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    clientGone: AbortController,
+    started: number,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const requestId = requestIdOf(req) ?? freshRequestId();
+    let answer: DavAnswer;
+    try {
+      answer = await this.caldav.handle({
+        method,
+        path,
+        header: (name) => {
+          const value = req.headers[name];
+          return Array.isArray(value) ? value.join(', ') : value;
+        },
+        address: clientAddressOf(req),
+        body: () => readBody(req, 'xml', XML_LIMITS.maxLength),
+        signal: clientGone.signal,
+      });
+    } catch (error) {
+      const refused = this.asRefusal(error, 'dav');
+      const refusal = refusalOf(refused);
+      answer = {
+        status: refusal.status,
+        headers: {
+          ...refusal.headers,
+          'content-type': 'text/plain; charset=utf-8',
+        },
+        body: `${refusal.body.error.message}\n`,
+      };
+    }
+    if (!res.headersSent && !res.destroyed) {
+      sendText(
+        res,
+        answer.status,
+        answer.headers['content-type'] ?? 'text/plain; charset=utf-8',
+        answer.body,
+        {
+          ...answer.headers,
+          'x-request-id': requestId,
+        },
+      );
+    }
+    this.metrics.requestAnswered(
+      'dav',
+      method,
+      answer.status,
+      (performance.now() - started) / 1000,
+    );
   }
 
   /**

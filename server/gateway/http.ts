@@ -69,11 +69,18 @@ export function refusalOf(error: AgendaError | HttpRefusal): RefusalAnswer {
 }
 
 /** The media types bodies may have. */
-export type BodyType = 'json' | 'calendar';
+export type BodyType = 'json' | 'calendar' | 'xml';
 
 const MEDIA_TYPES: Readonly<Record<BodyType, RegExp>> = {
   json: /^application\/json\s*(;|$)/i,
   calendar: /^text\/calendar\s*(;|$)/i,
+  xml: /^(?:application|text)\/xml\s*(;|$)/i,
+};
+
+const MEDIA_TYPE_REFUSALS: Readonly<Record<BodyType, string>> = {
+  json: 'the body must be JSON (content-type: application/json)',
+  calendar: 'the body must be iCalendar (content-type: text/calendar)',
+  xml: 'the body must be XML (content-type: application/xml)',
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -96,13 +103,7 @@ export async function readBody(
   if (!chunked && (declared === undefined || declared === '0')) return null;
   const contentType = req.headers['content-type'] ?? '';
   if (!MEDIA_TYPES[type].test(contentType)) {
-    throw new HttpRefusal(
-      415,
-      'invalid',
-      type === 'json'
-        ? 'the body must be JSON (content-type: application/json)'
-        : 'the body must be iCalendar (content-type: text/calendar)',
-    );
+    throw new HttpRefusal(415, 'invalid', MEDIA_TYPE_REFUSALS[type]);
   }
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];

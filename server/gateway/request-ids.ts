@@ -66,6 +66,12 @@ const ANONYMOUS_SCOPE: { readonly [T in Op['type']]: 'op' | 'random' | 'token' }
   'feed.create': 'op',
   'feed.list': 'op',
   'feed.revoke': 'op',
+  'device.create': 'op',
+  'device.list': 'op',
+  'device.revoke': 'op',
+  // A CalDAV sign-in answers a device token, as a login answers a session's: a fresh id
+  // each time, for the same reasons (and it changes nothing a retry could apply twice).
+  'device.authenticate': 'random',
   // These act as a signed-in user, whose name scopes the id; never anonymous.
   'account.logout': 'op',
   'account.changePassword': 'op',

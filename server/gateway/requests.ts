@@ -198,12 +198,13 @@ export function checkName(kind: 'group' | 'username', value: string, field: stri
  * @throws InvalidInput naming the parameter.
  */
 export function pathParameter(
-  kind: 'eventId' | 'feedId' | 'group' | 'username',
+  kind: 'eventId' | 'feedId' | 'deviceId' | 'group' | 'username',
   value: string | undefined,
 ): string {
   if (kind === 'group' || kind === 'username') return checkName(kind, value ?? '', kind);
   if (value === undefined || value.length > MAX_ID_LENGTH || !ID.test(value)) {
-    const what = kind === 'eventId' ? 'an event id' : 'a feed id';
+    const what =
+      kind === 'eventId' ? 'an event id' : kind === 'feedId' ? 'a feed id' : 'a device id';
     throw new InvalidInput(`"${(value ?? '').slice(0, 80)}" is not ${what}`, { field: kind });
   }
   return value;

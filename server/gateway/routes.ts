@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { parseInstant, validateSearchText, validateTimeZone } from '../domain/index.js';
 import { Internal, isAgendaError } from '../../contract/errors.js';
-import type { FeedAnswer } from '../../contract/api.js';
+import type { DeviceAnswer, FeedAnswer } from '../../contract/api.js';
 import {
   API_ROUTES,
   type ApiRoutes,
@@ -35,6 +35,7 @@ import {
 } from './requests.js';
 import type { PasswordCheck, PasswordCheckKind } from './abuse-limits.js';
 import { Router } from './router.js';
+import { DAV_ROOT } from './caldav.js';
 
 /** What a route answers; gateway.ts writes it out. */
 export type Answer =
@@ -236,6 +237,13 @@ const feedResult = z.object({
     createdAt: z.string(),
     expiresAt: z.string(),
   }),
+});
+
+/** The users service answers the app password and the device; the gateway adds its URL. */
+const deviceResult = z.object({
+  password: z.string(),
+  username: z.string(),
+  device: z.object({ id: z.string(), label: z.string(), createdAt: z.string() }),
 });
 
 /** Checks the few results the gateway reshapes; a service answering otherwise is a bug. */
@@ -442,6 +450,19 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
   feeds: (call) => call.dispatch({ type: 'feed.list' }),
   revokeFeed: (call) =>
     call.dispatch({ type: 'feed.revoke', id: pathParameter('feedId', call.params.feedId) }),
+  async createDevice(call) {
+    const { label } = await call.body();
+    const op: Op = { type: 'device.create', ...(label === undefined ? {} : { label }) };
+    const made = resultOf(deviceResult, await call.dispatch(op), 'a device');
+    const answer: DeviceAnswer = { ...made, url: call.absoluteUrl(DAV_ROOT) };
+    return answer;
+  },
+  devices: (call) => call.dispatch({ type: 'device.list' }),
+  revokeDevice: (call) =>
+    call.dispatch({
+      type: 'device.revoke',
+      id: pathParameter('deviceId', call.params.deviceId),
+    }),
   feedCalendar: (call) => Promise.resolve(exportPages(call, { type: 'agenda.export' })),
   // Live updates
   // The session is checked where it can end (the store) before a stream it opens starts.

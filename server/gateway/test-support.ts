@@ -200,6 +200,8 @@ export interface TestGateway {
   feedToken(username: string): Promise<string>;
   /** A refresh token for `username`, issued by the users service's own issuer. */
   refreshToken(username: string): Promise<string>;
+  /** A device token (CalDAV) for `username`'s device `d1`, issued by the users service's own issuer. */
+  deviceToken(username: string): Promise<string>;
   /**
    * A token signed with the right key but with hand-made claims: a valid session token's
    * claims (sub, iss, aud, iat, exp in an hour, jti) overridden by `claims`.
@@ -276,6 +278,7 @@ export async function startTestGateway(
       (await issuer.feed(username, 0, 'feed1', Date.now() + 86_400_000)).token,
     refreshToken: async (username) =>
       (await issuer.refresh(username, 0, 'session1', 0, Date.now() + 86_400_000)).token,
+    deviceToken: async (username) => (await issuer.device(username, 0, 'd1')).token,
     craftedToken: (claims) => craftToken(pair.privateKey, claims),
     async call(path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };

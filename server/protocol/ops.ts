@@ -6,7 +6,8 @@
  * Most operations are store commands and queries passed through (`command`, `query`): the
  * service adds fresh ids and the request id, sends them to the DB service, answers, and
  * publishes the resulting notifications. The others need the service's own work: password
- * hashing and tokens (`account.*`), iCalendar parsing (`agenda.import`), feed tokens.
+ * hashing and tokens (`account.*`), iCalendar parsing (`agenda.import`), feed tokens, devices'
+ * app passwords (`device.*`).
  *
  * Routing: `groups` handles group management and group events (`group.*` commands and
  * queries, `event.create` with a `group`); `users` handles everything else.
@@ -39,6 +40,12 @@ export type Op =
   | { readonly type: 'feed.create'; readonly label?: string }
   | { readonly type: 'feed.list' }
   | { readonly type: 'feed.revoke'; readonly id: string }
+  /** A device's app password, made at random and answered once (server/users/device-passwords.ts). */
+  | { readonly type: 'device.create'; readonly label?: string }
+  | { readonly type: 'device.list' }
+  | { readonly type: 'device.revoke'; readonly id: string }
+  /** A CalDAV client's username and app password, answered with a device token. */
+  | { readonly type: 'device.authenticate'; readonly username: string; readonly password: string }
   /** Ends the session the request's token names. */
   | { readonly type: 'account.logout' }
   /** Ends every session and starts a new one (answered as a login). */
@@ -75,6 +82,14 @@ const opSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('feed.create'), label: z.string().max(200).optional() }),
   z.strictObject({ type: z.literal('feed.list') }),
   z.strictObject({ type: z.literal('feed.revoke'), id: z.string().min(1).max(64) }),
+  z.strictObject({ type: z.literal('device.create'), label: z.string().max(200).optional() }),
+  z.strictObject({ type: z.literal('device.list') }),
+  z.strictObject({ type: z.literal('device.revoke'), id: z.string().min(1).max(64) }),
+  z.strictObject({
+    type: z.literal('device.authenticate'),
+    username: z.string().min(1).max(64),
+    password: z.string().min(1).max(1024),
+  }),
   z.strictObject({ type: z.literal('account.logout') }),
   z.strictObject({
     type: z.literal('account.changePassword'),

@@ -27,6 +27,9 @@ const COMMANDS_FOR_USERS: { readonly [T in CommandType]: boolean } = {
   'user.changePassword': false,
   'feed.create': false,
   'feed.revoke': false,
+  // An app password is made by the users service (device.create), which shows it once.
+  'device.create': false,
+  'device.revoke': false,
   // Deleting an account needs its password (account.delete), which only the users service
   // checks; the removal of what it left behind is the service's own work.
   'user.delete': false,
@@ -62,6 +65,11 @@ const QUERIES_FOR_USERS: { readonly [T in QueryType]: boolean } = {
   'event.search': true,
   'invitation.list': true,
   'feed.list': false,
+  'device.list': false,
+  // Answers which device an app password opens: for the users service's sign-in only.
+  'device.lookup': false,
+  // The caller's calendar as CalDAV shows it; a device's token opens nothing else.
+  'dav.calendar': true,
   'conflicts.list': true,
   'agenda.view': true,
   'free.find': true,

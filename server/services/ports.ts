@@ -7,6 +7,7 @@
 import type { CallOptions, CommandInput } from '../db/client.js';
 import type { ServiceName } from '../protocol/ops.js';
 import type {
+  DeviceAnswer,
   FeedAnswer,
   ImportAnswer,
   LiveUpdate,
@@ -32,7 +33,10 @@ export interface ServiceRequest {
   readonly id: string;
   /** The user the gateway authenticated (from the JWT), or null for register and login. */
   readonly actor: string | null;
-  /** The session or feed the actor's token names; the store refuses the request once it ended. */
+  /**
+   * The session, feed or device the actor's token names; the store refuses the request once
+   * it ended.
+   */
   readonly session?: SessionRef;
   /** The operation, not yet validated: services check it with `parseOp`. */
   readonly op: unknown;
@@ -72,9 +76,21 @@ export interface ServiceDependencies {
   readonly clock?: () => number;
 }
 
+/** A device just added, as the users service answers it (the gateway adds its CalDAV URL). */
+export type DeviceMade = Omit<DeviceAnswer, 'url'>;
+
+/** A CalDAV client signed in with an app password: the device token its requests carry. */
+export interface DeviceSignIn {
+  readonly token: string;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+}
+
 /** Everything a service may answer: the API's answers and the store's results, unchanged. */
 export type ServiceAnswer =
   | UserAnswer
+  | DeviceMade
+  | DeviceSignIn
   | LoginAnswer
   | ImportAnswer
   | FeedAnswer

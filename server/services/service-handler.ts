@@ -15,7 +15,7 @@ import type { Op, ServiceName } from '../protocol/ops.js';
 import type { LogicService, ServiceAnswer, ServiceDependencies, ServiceRequest } from './ports.js';
 import { StoreSession } from './store-session.js';
 import type { BusRequest } from '../bus/protocol.js';
-import { FEED_READS } from '../store/access.js';
+import { DEVICE_READS, FEED_READS } from '../store/access.js';
 
 /** What an operation is given to do its work. */
 export interface OperationCall {
@@ -83,7 +83,7 @@ export class ServiceHandler implements LogicService {
 
 /** Checks a user's token (server/users/token-verifier.ts). */
 export interface TokenChecker {
-  verify(token: string, kind: 'session' | 'feed'): Promise<VerifiedToken>;
+  verify(token: string, kind: 'session' | 'feed' | 'device'): Promise<VerifiedToken>;
 }
 
 /**
@@ -91,8 +91,9 @@ export interface TokenChecker {
  * from the token that travels with it, verified here again with the users service's public
  * key — not from the envelope's `actor` alone, which anyone able to write to the bus could
  * set — and the token's session goes with it, for the store to check on every command and
- * query. Every service process builds its requests here. A feed token opens only the feed:
- * whoever writes a request to the bus with one asks for nothing else with it.
+ * query. Every service process builds its requests here. A feed token opens only the feed,
+ * a device token only the CalDAV reads: whoever writes a request to the bus with one asks for
+ * nothing else with it.
  * @throws Unauthenticated when the token does not verify, names another user than the
  *   envelope, is missing from a request that acts as a user, or is a feed's on a request
  *   for anything but reading the feed.
@@ -118,7 +119,23 @@ export async function serviceRequestFrom(
       'a calendar feed token only reads its feed (GET /v1/feeds/<token>/calendar.ics); log in for the API',
     );
   }
+  if (credential.kind === 'device' && !isDeviceRead(request.op)) {
+    throw new Unauthenticated(
+      "a device's app password only opens its calendar over CalDAV; log in for the API",
+    );
+  }
   return { ...base, actor: verified.actor, session: verified.session };
+}
+
+/** Whether `op` is what a device token opens: the calendar's CalDAV reads (`DEVICE_READS`). */
+function isDeviceRead(raw: unknown): boolean {
+  let op: Op;
+  try {
+    op = parseOp(raw);
+  } catch {
+    return false;
+  }
+  return op.type === 'query' && DEVICE_READS.has(op.body.type);
 }
 
 /**

@@ -53,6 +53,9 @@ export const COMMAND_ACCESS: { readonly [T in CommandType]: Grants } = {
   'user.changePassword': { users: 'any' },
   'feed.create': { users: 'any' },
   'feed.revoke': { users: 'any' },
+  // App passwords are the users service's: it makes them and keeps only their hash.
+  'device.create': { users: 'any' },
+  'device.revoke': { users: 'any' },
   // Deleting an account checks its password first, and only the users service can; the
   // removal of what it left behind is the users service's too (account-deletion.ts).
   'user.delete': { users: 'any' },
@@ -85,6 +88,10 @@ export const QUERY_ACCESS: { readonly [T in QueryType]: Grants } = {
   'event.search': CALENDAR,
   'invitation.list': CALENDAR,
   'feed.list': { users: 'any' },
+  'device.list': { users: 'any' },
+  // Which device an app password opens: for the users service's sign-in by app password.
+  'device.lookup': { users: 'any' },
+  'dav.calendar': { users: 'any' },
   'conflicts.list': CALENDAR,
   'agenda.view': CALENDAR,
   'free.find': CALENDAR,
@@ -136,7 +143,13 @@ export const SESSIONLESS: {
  */
 export const FEED_READS: ReadonlySet<QueryType> = new Set<QueryType>(['agenda.export']);
 
-/** Whether `session`, a feed's or a login's, may be used for `body`. */
+/**
+ * What a device's token may read (CalDAV, server/gateway/caldav.ts): a request with a
+ * device's session (`did`) may run nothing else, here or in the services.
+ */
+export const DEVICE_READS: ReadonlySet<QueryType> = new Set<QueryType>(['dav.calendar']);
+
+/** Whether `session`, a feed's, a device's or a login's, may be used for `body`. */
 export function sessionOpens(
   session: SessionRef,
   body: CommandBody | QueryBody,
@@ -150,8 +163,16 @@ export function sessionOpens(
           reason: `a calendar feed token only opens its feed; it may not run ${body.type}`,
         };
   }
+  if (session.did !== undefined) {
+    return kind === 'query' && DEVICE_READS.has(body.type as QueryType)
+      ? { allowed: true }
+      : {
+          allowed: false,
+          reason: `a device's app password only opens its calendar over CalDAV; it may not run ${body.type}`,
+        };
+  }
   if (session.sid === undefined) {
-    return { allowed: false, reason: 'the session names neither a login nor a feed' };
+    return { allowed: false, reason: 'the session names neither a login, a feed nor a device' };
   }
   return { allowed: true };
 }

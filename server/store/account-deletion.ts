@@ -5,9 +5,10 @@
  * groups they blocked. So the deletion is two commands:
  *
  * 1. `user.delete`, as the user (their token checked like any other): the user row and the
- *    credentials go, the username is retired (`deleted_users`), their calendar feeds are
- *    revoked and the group invitations waiting for them declined (both bounded: at most
- *    `MAX_FEEDS_PER_USER` and `MAX_PENDING_GROUP_INVITATIONS`), and their live
+ *    credentials go, the username is retired (`deleted_users`), their calendar feeds and
+ *    devices' app passwords are revoked and the group invitations waiting for them declined
+ *    (all bounded: at most `MAX_FEEDS_PER_USER`, `MAX_DEVICES_PER_USER` and
+ *    `MAX_PENDING_GROUP_INVITATIONS`), and their live
  *    streams are told to close. From this entry on every token of theirs is refused — the
  *    store checks each request's actor against the user row — and nothing can add to what
  *    they left: nobody can invite a user who does not exist, and they cannot act.
@@ -55,6 +56,7 @@ export function noRemovals(): AccountRemovals {
     groupInvitationsDeclined: 0,
     groupBlocksRemoved: 0,
     feedsRevoked: 0,
+    devicesRevoked: 0,
     sessionsEnded: 0,
   };
 }
@@ -85,6 +87,10 @@ export function deleteAccount(env: CommandEnvironment): Applied<CommandResults['
   for (const feed of env.rows.feedsOf(actor)) {
     env.writes.deleteFeed(feed.fid);
     removed.feedsRevoked += 1;
+  }
+  for (const device of env.rows.devicesOf(actor)) {
+    env.writes.deleteDevice(device.did);
+    removed.devicesRevoked += 1;
   }
   env.writes.deleteAccount(actor, env.now);
   notifications.push({ kind: 'session', to: actor, change: 'deleted', sid: null });

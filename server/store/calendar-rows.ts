@@ -111,6 +111,11 @@ export const LOADS = {
   feedById: 'SELECT fid, username, label, created_at, expires_at FROM feeds WHERE fid = ?',
   feedsOfUser: `SELECT fid, username, label, created_at, expires_at FROM feeds
     WHERE username = ? ORDER BY created_at, fid`,
+  deviceById: 'SELECT did, username, label, password_hash, created_at FROM devices WHERE did = ?',
+  devicesOfUser: `SELECT did, username, label, password_hash, created_at FROM devices
+    WHERE username = ? ORDER BY created_at, did`,
+  deviceByPassword: `SELECT did, username, label, password_hash, created_at FROM devices
+    WHERE username = ? AND password_hash = ?`,
   eventById: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ?`,
   eventIdTaken: 'SELECT 1 FROM events WHERE id = ?',
   // ?1 people (JSON array), ?2 window start, ?3 window end, ?4 1 for accepted only. The
@@ -479,6 +484,28 @@ export interface FeedRow {
   readonly expiresAt: Millis;
 }
 
+/**
+ * A device's app password (a CalDAV client's): its SHA-256, hex, never the password. A
+ * device token names the device, and is refused once the device is gone.
+ */
+export interface DeviceRow {
+  readonly did: string;
+  readonly username: Username;
+  readonly label: string;
+  readonly passwordHash: string;
+  readonly createdAt: Millis;
+}
+
+function deviceOf(row: SqlValue[]): DeviceRow {
+  return {
+    did: text(row[0]),
+    username: text(row[1]),
+    label: text(row[2]),
+    passwordHash: text(row[3]),
+    createdAt: integer(row[4]),
+  };
+}
+
 function feedOf(row: SqlValue[]): FeedRow {
   return {
     fid: text(row[0]),
@@ -536,6 +563,9 @@ export class CalendarRows {
   private readonly liveSessionsOfUser: PreparedStatement;
   private readonly feedById: PreparedStatement;
   private readonly feedsOfUser: PreparedStatement;
+  private readonly deviceById: PreparedStatement;
+  private readonly devicesOfUser: PreparedStatement;
+  private readonly deviceByPassword: PreparedStatement;
   private readonly eventById: PreparedStatement;
   private readonly eventIdTaken: PreparedStatement;
   private readonly eventsInWindow: PreparedStatement;
@@ -582,6 +612,9 @@ export class CalendarRows {
     this.liveSessionsOfUser = statements.prepare(LOADS.liveSessionsOfUser);
     this.feedById = statements.prepare(LOADS.feedById);
     this.feedsOfUser = statements.prepare(LOADS.feedsOfUser);
+    this.deviceById = statements.prepare(LOADS.deviceById);
+    this.devicesOfUser = statements.prepare(LOADS.devicesOfUser);
+    this.deviceByPassword = statements.prepare(LOADS.deviceByPassword);
     this.eventById = statements.prepare(LOADS.eventById);
     this.eventIdTaken = statements.prepare(LOADS.eventIdTaken);
     this.eventsInWindow = statements.prepare(LOADS.eventsInWindow);
@@ -679,6 +712,23 @@ export class CalendarRows {
   /** The user's calendar feeds, oldest first. */
   feedsOf(username: Username): FeedRow[] {
     return this.feedsOfUser.all([username]).map(feedOf);
+  }
+
+  /** A device's app password, by id. */
+  device(did: string): DeviceRow | undefined {
+    const row = this.deviceById.first([did]);
+    return row === undefined ? undefined : deviceOf(row);
+  }
+
+  /** The user's devices, oldest first. */
+  devicesOf(username: Username): DeviceRow[] {
+    return this.devicesOfUser.all([username]).map(deviceOf);
+  }
+
+  /** The user's device whose app password hashes to `passwordHash`, if any. */
+  deviceWithPassword(username: Username, passwordHash: string): DeviceRow | undefined {
+    const row = this.deviceByPassword.first([username, passwordHash]);
+    return row === undefined ? undefined : deviceOf(row);
   }
 
   /** How many group invitations wait for the user's answer. */

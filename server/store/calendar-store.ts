@@ -180,7 +180,8 @@ function actorResolver(
 
 /**
  * Refuses a token of `actor` that was logged out, outlived a password change or its session,
- * names a session or a feed that is not theirs, or is a feed's used for anything but the feed.
+ * names a session, a feed or a device that is not theirs, or is a feed's or a device's used for
+ * anything but what it opens.
  */
 function refuseEndedSession(
   rows: RowReader,
@@ -207,6 +208,12 @@ function refuseEndedSession(
     const feed = rows.feed(session.fid);
     if (feed === undefined || feed.username !== actor || feed.expiresAt <= request.now) {
       throw new Unauthenticated('this calendar feed was revoked');
+    }
+  }
+  if (session.did !== undefined) {
+    const device = rows.device(session.did);
+    if (device === undefined || device.username !== actor) {
+      throw new Unauthenticated('this device was revoked; add it again (agenda device add)');
     }
   }
 }

@@ -16,7 +16,7 @@ import type {
 } from '../domain/index.js';
 import { ENDLESS, LONG_SPAN, SHORT_SPAN, SHORT_SPAN_MAX_MS } from './schema.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
-import type { FeedRow, SessionRow } from './calendar-rows.js';
+import type { DeviceRow, FeedRow, SessionRow } from './calendar-rows.js';
 
 /** Where an event sits in the time indexes. */
 export interface TimeBounds {
@@ -83,6 +83,8 @@ export class CalendarWrites {
   private readonly deleteSessionRow: PreparedStatement;
   private readonly insertFeedRow: PreparedStatement;
   private readonly deleteFeedRow: PreparedStatement;
+  private readonly insertDeviceRow: PreparedStatement;
+  private readonly deleteDeviceRow: PreparedStatement;
   private readonly insertGroupRow: PreparedStatement;
   private readonly updateGroupRow: PreparedStatement;
   private readonly deleteGroupRow: PreparedStatement;
@@ -143,6 +145,10 @@ export class CalendarWrites {
       `INSERT INTO feeds (fid, username, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
     );
     this.deleteFeedRow = statements.prepare('DELETE FROM feeds WHERE fid = ?');
+    this.insertDeviceRow = statements.prepare(
+      `INSERT INTO devices (did, username, label, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.deleteDeviceRow = statements.prepare('DELETE FROM devices WHERE did = ?');
     this.insertGroupRow = statements.prepare(
       'INSERT INTO groups (name, kind, owner) VALUES (?, ?, ?)',
     );
@@ -283,6 +289,17 @@ export class CalendarWrites {
 
   deleteFeed(fid: string): void {
     this.deleteFeedRow.runOne([fid], `revoking feed ${fid}`);
+  }
+
+  insertDevice(device: DeviceRow): void {
+    this.insertDeviceRow.runOne(
+      [device.did, device.username, device.label, device.passwordHash, device.createdAt],
+      `adding device ${device.did}`,
+    );
+  }
+
+  deleteDevice(did: string): void {
+    this.deleteDeviceRow.runOne([did], `revoking device ${did}`);
   }
 
   /**

@@ -55,19 +55,25 @@ import {
   MAX_DETACHED_CANCELLED_WITH_SERIES,
   MAX_DETACHED_PER_SERIES,
 } from '../../contract/limits.js';
-import type { FeedRow, SessionRow } from './calendar-rows.js';
+import type { DeviceRow, FeedRow, SessionRow } from './calendar-rows.js';
 import { deleteAccount, purgeAccount } from './account-deletion.js';
 import type { RegistryAccess, RowReader, RowWriter } from './decision.js';
 import type {
   CommandOf,
   CommandResults,
   CommandType,
+  DeviceView,
   FeedView,
   ImportFailure,
   SessionView,
   StoreCommand,
 } from './protocol.js';
-import { MAX_FEEDS_PER_USER, MAX_SESSIONS_PER_USER, REFRESH_REUSE_GRACE_MS } from './protocol.js';
+import {
+  MAX_DEVICES_PER_USER,
+  MAX_FEEDS_PER_USER,
+  MAX_SESSIONS_PER_USER,
+  REFRESH_REUSE_GRACE_MS,
+} from './protocol.js';
 
 /** What a handler works with while one command applies. */
 export interface CommandEnvironment {
@@ -471,6 +477,9 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     env.writes.replaceCredentials(actor, body.passwordHash);
     env.writes.setSessionGeneration(actor, generation);
     for (const ended of env.rows.liveSessionsOf(actor, env.now)) env.writes.endSession(ended.sid);
+    // App passwords were given out under the old password: they end with it, rows and all
+    // (the generation alone would refuse their tokens, not the passwords themselves).
+    for (const device of env.rows.devicesOf(actor)) env.writes.deleteDevice(device.did);
     return {
       result: {
         sessionGeneration: generation,
@@ -508,6 +517,43 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     }
     env.writes.deleteFeed(body.fid);
     return { result: { feed: feedView(feed) }, notifications: [] };
+  },
+
+  'device.create': (body, env) => {
+    const actor = env.actor();
+    if (env.rows.device(body.did) !== undefined) {
+      throw new Conflict('that device id is taken; retry');
+    }
+    const devices = env.rows.devicesOf(actor);
+    if (devices.length >= MAX_DEVICES_PER_USER) {
+      throw new InvalidInput(
+        `you have ${MAX_DEVICES_PER_USER} devices, the most one user keeps: revoke one first (agenda device list, agenda device revoke <id>)`,
+      );
+    }
+    // Two equal hashes would be two equal 160-bit random passwords: a broken generator.
+    if (devices.some((d) => d.passwordHash === body.passwordHash)) {
+      throw new Conflict('that app password is taken; retry');
+    }
+    const device: DeviceRow = {
+      did: body.did,
+      username: actor,
+      label: body.label,
+      passwordHash: body.passwordHash,
+      createdAt: env.now,
+    };
+    env.writes.insertDevice(device);
+    return { result: { device: deviceView(device) }, notifications: [] };
+  },
+
+  'device.revoke': (body, env) => {
+    const actor = env.actor();
+    const device = env.rows.device(body.did);
+    // Someone else's device answers as a missing one: ids are not for guessing.
+    if (device === undefined || device.username !== actor) {
+      throw new NotFound(`you have no device ${body.did}`);
+    }
+    env.writes.deleteDevice(body.did);
+    return { result: { device: deviceView(device) }, notifications: [] };
   },
 
   'user.delete': (_body, env) => deleteAccount(env),
@@ -781,6 +827,15 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
   'lease.acquire': (body, env) => silent(env.registry.acquire(body, env.now)),
   'lease.release': (body, env) => silent(env.registry.release(body, env.now)),
 };
+
+/** A device as its owner sees it: never its password, nor the password's hash. */
+export function deviceView(device: DeviceRow): DeviceView {
+  return {
+    id: device.did,
+    label: device.label,
+    createdAt: new Date(device.createdAt).toISOString(),
+  };
+}
 
 /** A feed as its owner sees it. */
 export function feedView(feed: FeedRow): FeedView {

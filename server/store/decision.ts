@@ -21,7 +21,7 @@ import type {
   User,
   Username,
 } from '../domain/index.js';
-import type { Attendance, CalendarRows, FeedRow, SessionRow } from './calendar-rows.js';
+import type { Attendance, CalendarRows, DeviceRow, FeedRow, SessionRow } from './calendar-rows.js';
 import type { AccountDeletionRow } from './calendar-rows.js';
 import type { CalendarWrites } from './calendar-writes.js';
 import { timeBounds } from './calendar-writes.js';
@@ -53,6 +53,8 @@ export type RowWriter = Pick<
   | 'endSession'
   | 'insertFeed'
   | 'deleteFeed'
+  | 'insertDevice'
+  | 'deleteDevice'
   | 'deleteAccount'
   | 'markAccountPurged'
 >;
@@ -131,6 +133,21 @@ export class TrackedRows implements RowReader {
   feedsOf(username: Username): FeedRow[] {
     this.journal.read(KEYS.feeds(username));
     return this.rows.feedsOf(username);
+  }
+
+  device(did: string): DeviceRow | undefined {
+    this.journal.read(KEYS.device(did));
+    return this.rows.device(did);
+  }
+
+  devicesOf(username: Username): DeviceRow[] {
+    this.journal.read(KEYS.devices(username));
+    return this.rows.devicesOf(username);
+  }
+
+  deviceWithPassword(username: Username, passwordHash: string): DeviceRow | undefined {
+    this.journal.read(KEYS.devices(username));
+    return this.rows.deviceWithPassword(username, passwordHash);
   }
 
   groupInvitationsWaiting(username: Username): number {
@@ -412,6 +429,24 @@ export class RecordedWrites implements RowWriter {
     this.journal.wrote({ kind: 'deleteFeed', fid }, [
       KEYS.feed(fid),
       ...(owner === undefined ? [] : [KEYS.feeds(owner)]),
+    ]);
+  }
+
+  insertDevice(device: DeviceRow): void {
+    this.writes.insertDevice(device);
+    this.journal.wrote({ kind: 'insertDevice', device }, [
+      KEYS.device(device.did),
+      KEYS.devices(device.username),
+    ]);
+  }
+
+  deleteDevice(did: string): void {
+    // The owner's list changes too: the decision read the device, so it knows whose it is.
+    const owner = this.rows.device(did)?.username;
+    this.writes.deleteDevice(did);
+    this.journal.wrote({ kind: 'deleteDevice', did }, [
+      KEYS.device(did),
+      ...(owner === undefined ? [] : [KEYS.devices(owner)]),
     ]);
   }
 }

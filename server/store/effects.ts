@@ -32,6 +32,8 @@
  *   way stamp nothing: no decision counts or renews an expired session.
  * - `feed/<fid>` — a calendar feed; `feeds/<u>` — the user's feeds: both stamped by
  *   creating or revoking one.
+ * - `device/<did>` — a device's app password; `devices/<u>` — the user's devices (and so
+ *   which of them an app password opens): both stamped by adding or revoking one.
  * - `agenda/<u>` — every event `u` attends, with its times and attendees (and so `u`'s
  *   commitments, invitations and events by UID): stamped by any attendee row of `u`
  *   written or removed, and by every change to an event `u` attends.
@@ -52,7 +54,7 @@ import type { Attendee, CalendarEvent, Mutation, Notification } from '../domain/
 import { InvalidInput } from '../../contract/errors.js';
 import type { WireError } from '../../contract/errors.js';
 import type { TimeBounds } from './calendar-writes.js';
-import type { FeedRow, SessionRow } from './calendar-rows.js';
+import type { DeviceRow, FeedRow, SessionRow } from './calendar-rows.js';
 import { MAX_ID_LENGTH } from './protocol.js';
 
 /** The keys reads depend on and writes stamp; see the module comment. */
@@ -67,6 +69,8 @@ export const KEYS = {
   sessions: (username: string) => `sessions/${username}`,
   feed: (fid: string) => `feed/${fid}`,
   feeds: (username: string) => `feeds/${username}`,
+  device: (did: string) => `device/${did}`,
+  devices: (username: string) => `devices/${username}`,
   groupEvents: (name: string) => `group-events/${name}`,
   event: (id: string) => `event/${id}`,
   registry: (key: string) => `registry/${key}`,
@@ -118,6 +122,8 @@ export type RowWrite =
   | { readonly kind: 'endSession'; readonly sid: string }
   | { readonly kind: 'insertFeed'; readonly feed: FeedRow }
   | { readonly kind: 'deleteFeed'; readonly fid: string }
+  | { readonly kind: 'insertDevice'; readonly device: DeviceRow }
+  | { readonly kind: 'deleteDevice'; readonly did: string }
   | { readonly kind: 'deleteAccount'; readonly username: string; readonly deletedAt: number }
   | { readonly kind: 'markAccountPurged'; readonly username: string; readonly purgedAt: number }
   | {
@@ -264,6 +270,8 @@ const WRITE_KINDS = [
   'endSession',
   'insertFeed',
   'deleteFeed',
+  'insertDevice',
+  'deleteDevice',
   'deleteAccount',
   'markAccountPurged',
   'putRegistry',

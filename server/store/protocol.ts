@@ -37,6 +37,7 @@ import type {
 // From where they are defined, not the domain's index: the DB member's main thread reads
 // this protocol and should not load the domain (luxon, ical.js) only the store worker runs.
 import {
+  MAX_CALENDAR_RESOURCES_PER_READ,
   MAX_GROUP_MEMBERS,
   MAX_IMPORTED_EVENTS,
   MAX_IMPORTED_OCCURRENCES_PER_SERIES,
@@ -77,6 +78,8 @@ const id = z
 const name = z.string().min(1).max(SHORT_TEXT);
 const instant = z.int();
 const shortText = z.string().max(SHORT_TEXT);
+/** A device's app password as the store keeps it: its SHA-256, lowercase hex. */
+const devicePasswordHash = z.string().regex(/^[0-9a-f]{64}$/);
 const longText = z.string().max(LONG_TEXT);
 
 const eventDraft = z.strictObject({
@@ -175,6 +178,13 @@ const commandBody = z.discriminatedUnion('type', [
     expiresAt: z.int().nonnegative(),
   }),
   z.strictObject({ type: z.literal('feed.revoke'), fid: id }),
+  z.strictObject({
+    type: z.literal('device.create'),
+    did: id,
+    label: shortText,
+    passwordHash: devicePasswordHash,
+  }),
+  z.strictObject({ type: z.literal('device.revoke'), did: id }),
   // Account deletion (account-deletion.ts): the acting user's own account goes at once;
   // what it leaves behind is removed a bounded batch per command, by the users service.
   z.strictObject({ type: z.literal('user.delete') }),
@@ -298,6 +308,7 @@ const session = z.strictObject({
   generation: z.int().nonnegative(),
   sid: id.optional(),
   fid: id.optional(),
+  did: id.optional(),
 });
 
 const storeCommand = z.strictObject({
@@ -340,6 +351,22 @@ const queryBody = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('event.show'), eventId: id }),
   z.strictObject({ type: z.literal('invitation.list') }),
   z.strictObject({ type: z.literal('feed.list') }),
+  z.strictObject({ type: z.literal('device.list') }),
+  // Which device of `username` the app password hashing to `passwordHash` opens.
+  z.strictObject({
+    type: z.literal('device.lookup'),
+    username: name,
+    passwordHash: devicePasswordHash,
+  }),
+  // The caller's calendar as CalDAV resources: those reaching into [from, to) (both or
+  // neither: all of them), or only those of `ids`; with their iCalendar text when `data`.
+  z.strictObject({
+    type: z.literal('dav.calendar'),
+    from: instant.optional(),
+    to: instant.optional(),
+    ids: z.array(id).max(MAX_CALENDAR_RESOURCES_PER_READ).optional(),
+    data: z.boolean(),
+  }),
   z.strictObject({ type: z.literal('conflicts.list'), from: instant, to: instant, ...page }),
   z.strictObject({
     type: z.literal('agenda.view'),
@@ -500,6 +527,30 @@ export interface FeedView {
 /** The most feeds one user keeps at once: each is a standing read of their agenda. */
 export const MAX_FEEDS_PER_USER = 20;
 
+/** A device's app password as its owner sees it (`agenda device list`): never the password. */
+export interface DeviceView {
+  readonly id: string;
+  readonly label: string;
+  /** ISO 8601, UTC. */
+  readonly createdAt: string;
+}
+
+/**
+ * The most devices (CalDAV app passwords) one user keeps at once: each is a standing
+ * credential to their calendar, and a row every login of theirs by app password may read.
+ */
+export const MAX_DEVICES_PER_USER = 20;
+
+/** One resource of the caller's calendar collection (server/domain/calendar-resources.ts). */
+export interface DavResourceView {
+  /** The series' event id: the resource is `<id>.ics`. */
+  readonly id: string;
+  /** Quoted, as HTTP writes it. */
+  readonly etag: string;
+  /** The iCalendar text, when asked for. */
+  readonly ics?: string;
+}
+
 /**
  * The most refreshable sessions one user keeps at once: a login past it ends the oldest
  * one's refresh (its last access token lives out its few minutes). Each is a row every
@@ -547,6 +598,8 @@ export interface CommandResults {
   'user.changePassword': { readonly sessionGeneration: number; readonly session: SessionView };
   'feed.create': { readonly feed: FeedView };
   'feed.revoke': { readonly feed: FeedView };
+  'device.create': { readonly device: DeviceView };
+  'device.revoke': { readonly device: DeviceView };
   /** The account is gone; `removed` counts what went with it at once (feeds, invitations). */
   'user.delete': { readonly deletedAt: number; readonly removed: AccountRemovals };
   /** One batch of what a deleted account left behind; `done` once nothing is left. */
@@ -617,6 +670,16 @@ export interface QueryResults {
     readonly sessionGeneration: number;
   };
   'feed.list': { readonly feeds: readonly FeedView[] };
+  'device.list': { readonly devices: readonly DeviceView[] };
+  /** The device the app password opens, and the generation its tokens name. */
+  'device.lookup': { readonly did: string; readonly sessionGeneration: number };
+  'dav.calendar': {
+    /** Changes whenever anything in the caller's agenda does (CalendarServer's getctag). */
+    readonly ctag: string;
+    readonly resources: readonly DavResourceView[];
+    /** Whether more resources matched than `MAX_CALENDAR_RESOURCES` (contract/limits.ts). */
+    readonly truncated: boolean;
+  };
   /** Deleted accounts whose data is still being removed, oldest deletion first. */
   'user.beingPurged': { readonly usernames: readonly string[] };
   'registry.get': { readonly entry: RegistryEntry | null };

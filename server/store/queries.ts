@@ -2,7 +2,7 @@
  * Reads, one handler per query type: load the rows the domain query's context names, ask
  * the domain for the view, answer it in the CLI's field names. Queries never write.
  */
-import { feedView } from './commands.js';
+import { deviceView, feedView } from './commands.js';
 import {
   canViewAgenda,
   conflictWindow,
@@ -24,9 +24,16 @@ import {
   showGroup,
   validateQueryInterval,
   viewAgendasPage,
+  calendarResources,
+  MAX_CALENDAR_RESOURCES,
+  MAX_DETACHED_PER_SERIES,
+  RecurrenceBudget,
+  resourceReaches,
+  resourceText,
 } from '../domain/index.js';
 import type { EventRecord, Interval, Millis, Username } from '../domain/index.js';
-import { NotFound } from '../../contract/errors.js';
+import { InvalidInput, NotFound } from '../../contract/errors.js';
+import { ALL_TIME } from './calendar-rows.js';
 import type { CalendarRows } from './calendar-rows.js';
 import type { QueryOf, QueryResults, QueryType, StoreQuery, StoreStatus } from './protocol.js';
 import { REGISTRY_HISTORY_MAX } from './protocol.js';
@@ -158,6 +165,19 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
 
   'feed.list': (_body, env) => ({ feeds: env.rows.feedsOf(env.actor()).map(feedView) }),
 
+  'device.list': (_body, env) => ({ devices: env.rows.devicesOf(env.actor()).map(deviceView) }),
+
+  'device.lookup': (body, env) => {
+    const device = env.rows.deviceWithPassword(body.username, body.passwordHash);
+    const sessionGeneration = env.rows.sessionGeneration(body.username);
+    if (device === undefined || sessionGeneration === undefined) {
+      throw new NotFound('no device of that user has this app password');
+    }
+    return { did: device.did, sessionGeneration };
+  },
+
+  'dav.calendar': (body, env) => davCalendar(body, env),
+
   'conflicts.list': (body, env) => {
     const actor = env.actor();
     const window = resumedWindow(body, 'conflict');
@@ -252,6 +272,66 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
   }),
   'store.status': (_body, env) => env.status(),
 };
+
+/**
+ * The caller's calendar as CalDAV resources (server/domain/calendar-resources.ts): those
+ * reaching into the window, occurrence by occurrence (all of them without one), or those of
+ * `ids`. The events are loaded as the export loads them, through the attendee indexes (or by
+ * id), and each group is completed — a changed occurrence's series, a series' live changed
+ * occurrences (at most `MAX_DETACHED_PER_SERIES` each) — so that a resource reads the same
+ * however it was reached. A listing answers at most `MAX_CALENDAR_RESOURCES`, and says so
+ * when it cut; its expansion shares one recurrence budget.
+ */
+function davCalendar(
+  body: QueryOf<'dav.calendar'>,
+  env: QueryEnvironment,
+): QueryResults['dav.calendar'] {
+  const actor = env.actor();
+  const ctag = String(env.keyVersion(KEYS.agenda(actor)));
+  if ((body.from === undefined) !== (body.to === undefined)) {
+    throw new InvalidInput('a time range has both a start and an end');
+  }
+  const window: Interval = { start: body.from ?? ALL_TIME.start, end: body.to ?? ALL_TIME.end };
+  if (window.start >= window.end) throw new InvalidInput('a time range ends after it starts');
+  const loaded = new Map<string, EventRecord>();
+  const found =
+    body.ids === undefined
+      ? env.rows.eventsAttending([actor], window, 'any')
+      : body.ids.flatMap((id) => env.rows.event(id) ?? []);
+  for (const record of found) loaded.set(record.event.id, record);
+  for (const record of [...loaded.values()]) {
+    const from = record.event.detachedFrom;
+    if (from === undefined || loaded.has(from.seriesId)) continue;
+    const series = env.rows.event(from.seriesId);
+    if (series !== undefined) loaded.set(series.event.id, series);
+  }
+  for (const record of [...loaded.values()]) {
+    // An occurrence changed on its own is always an exception of its series.
+    if ((record.event.recurrence?.exceptions.length ?? 0) === 0) continue;
+    const { id, organizer } = record.event;
+    for (const changed of env.rows.liveEventsDetachedFrom(id, organizer, MAX_DETACHED_PER_SERIES)) {
+      if (!loaded.has(changed.event.id)) loaded.set(changed.event.id, changed);
+    }
+  }
+  let resources = calendarResources(actor, [...loaded.values()]);
+  if (body.ids !== undefined) {
+    const wanted = new Set(body.ids);
+    resources = resources.filter((r) => wanted.has(r.id));
+  } else if (body.from !== undefined) {
+    const budget = new RecurrenceBudget();
+    resources = resources.filter((r) => resourceReaches(r, window, budget));
+  }
+  const truncated = resources.length > MAX_CALENDAR_RESOURCES;
+  return {
+    ctag,
+    truncated,
+    resources: resources.slice(0, MAX_CALENDAR_RESOURCES).map((r) => ({
+      id: r.id,
+      etag: r.etag,
+      ...(body.data ? { ics: resourceText(r, env.now) } : {}),
+    })),
+  };
+}
 
 /** Runs one query's handler. Refusals are thrown; the caller turns them into results. */
 export function runQuery(query: StoreQuery, env: QueryEnvironment): QueryResults[QueryType] {

@@ -11,8 +11,11 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes devices' app passwords away, as schemas before 15 had them. */
+const WITHOUT_DEVICES = 'DROP TABLE devices;';
+
 /** Takes transparency away, as schemas before 14 had it. */
-const WITHOUT_TRANSPARENCY = 'ALTER TABLE events DROP COLUMN transparent;';
+const WITHOUT_TRANSPARENCY = `${WITHOUT_DEVICES} ALTER TABLE events DROP COLUMN transparent;`;
 
 /** Takes the answers given to changed occurrences alone away, as schemas before 13 had them. */
 const WITHOUT_OWN_ANSWERS = `${WITHOUT_TRANSPARENCY} ALTER TABLE attendees DROP COLUMN own_answer;`;
@@ -464,4 +467,23 @@ test('a schema 13 image is migrated: its events all take time, and can be made t
   after.ok('alice', { type: 'event.update', eventId: holiday, changes: { transparent: true } });
   t.is(after.read('alice', { type: 'event.show', eventId: holiday }).event.transparent, true);
   t.true(after.send('alice', { type: 'event.create', draft: meeting }).ok);
+});
+
+test('a schema 14 image is migrated: no device has an app password, and devices can be added from then on', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const v14 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_DEVICES} UPDATE store_meta SET value = 14 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v14);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  t.deepEqual(after.read('alice', { type: 'device.list' }).devices, []);
+  const passwordHash = 'a'.repeat(64);
+  after.ok('alice', { type: 'device.create', did: 'd1', label: 'phone', passwordHash });
+  t.is(after.read(null, { type: 'device.lookup', username: 'alice', passwordHash }).did, 'd1');
 });

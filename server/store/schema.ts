@@ -38,8 +38,9 @@ import type { Database } from 'sql.js';
  * 13: answers given to an occurrence changed on its own alone: `attendees.own_answer`.
  * 14: events that take no time from their attendees (iCalendar's TRANSP:TRANSPARENT, shown
  *     as free): `events.transparent`.
+ * 15: devices' app passwords for CalDAV: `devices`.
  */
-export const SCHEMA_VERSION = 14;
+export const SCHEMA_VERSION = 15;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -160,6 +161,21 @@ CREATE INDEX registry_history_by_name ON registry_history (name, seq);
 
 // 1 when the event takes no time from its attendees (the domain's CalendarEvent.transparent,
 // iCalendar's TRANSP:TRANSPARENT): it neither conflicts nor makes anyone busy. 0 otherwise.
+// A device's app password (CalDAV clients), kept as its SHA-256 only: the password is 160
+// random bits the server made, so a fast hash is as good as a slow one (no dictionary to try)
+// and lets every request be checked by lookup (server/users/device-passwords.ts).
+const DEVICES = `
+CREATE TABLE devices (
+  did           TEXT PRIMARY KEY,
+  username      TEXT NOT NULL,
+  label         TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX devices_by_user ON devices (username, created_at, did);
+CREATE UNIQUE INDEX devices_by_password ON devices (username, password_hash);
+`;
+
 const TRANSPARENT_COLUMN = 'transparent INTEGER NOT NULL DEFAULT 0 CHECK (transparent IN (0, 1))';
 
 const TABLES = `
@@ -268,7 +284,8 @@ ${GROUP_CONSENT}
 ${SESSIONS}
 ${REFRESHABLE_SESSIONS}
 ${ACCOUNT_DELETION}
-${REGISTRY_HISTORY}`;
+${REGISTRY_HISTORY}
+${DEVICES}`;
 
 // Each attendee row is in one of the two time indexes, the one of its span class: partial
 // indexes, so adding an attendee updates one of them, not both.
@@ -416,6 +433,10 @@ export function migrateSchema(db: Database): number | null {
     if (version < 14) {
       // 13 → 14: no event was transparent (TRANSP was not kept): every one blocks time.
       db.exec(`ALTER TABLE events ADD COLUMN ${TRANSPARENT_COLUMN}`);
+    }
+    if (version < 15) {
+      // 14 → 15: no device had an app password.
+      db.exec(DEVICES);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

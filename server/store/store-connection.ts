@@ -130,6 +130,12 @@ export class StoreConnection {
         case 'deleteFeed':
           this.writes.deleteFeed(write.fid);
           break;
+        case 'insertDevice':
+          this.writes.insertDevice(write.device);
+          break;
+        case 'deleteDevice':
+          this.writes.deleteDevice(write.did);
+          break;
         case 'deleteAccount':
           this.writes.deleteAccount(write.username, write.deletedAt);
           break;

@@ -141,6 +141,7 @@ test('deleting answers what went, tells who is concerned, and refuses the accoun
       groupInvitationsDeclined: 1,
       groupBlocksRemoved: 0,
       feedsRevoked: 1,
+      devicesRevoked: 0,
       sessionsEnded: 1, // the session her own requests came with
     },
   });

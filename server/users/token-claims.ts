@@ -12,6 +12,10 @@ export const REFRESH_AUDIENCE = 'agenda-refresh';
 export const FEED_AUDIENCE = 'agenda-feed';
 /** The `scope` claim of feed tokens. */
 export const FEED_SCOPE = 'feed';
+/** Audience of device tokens: CalDAV only (server/gateway/caldav.ts). */
+export const DEVICE_AUDIENCE = 'agenda-dav';
+/** The `scope` claim of device tokens. */
+export const DEVICE_SCOPE = 'device';
 
 /**
  * The longest an access token may last: verifiers refuse longer-lived ones (the 12-hour

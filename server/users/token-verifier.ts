@@ -19,6 +19,8 @@ import type { CryptoKey, JWTPayload } from 'jose';
 import { Unauthenticated } from '../../contract/errors.js';
 import { TOKEN_ALGORITHM } from './keys.js';
 import {
+  DEVICE_AUDIENCE,
+  DEVICE_SCOPE,
   FEED_AUDIENCE,
   FEED_SCOPE,
   MAX_ACCESS_TTL_MS,
@@ -31,7 +33,7 @@ import {
  * Where a token may be used: the API (`session`, an access token), the refresh route
  * (`refresh`), or only its `.ics` subscription URL (`feed`).
  */
-export type TokenKind = 'session' | 'refresh' | 'feed';
+export type TokenKind = 'session' | 'refresh' | 'feed' | 'device';
 
 /** A token that passed every check. */
 export interface VerifiedToken {
@@ -54,6 +56,7 @@ export interface TokenSession {
   readonly generation: number;
   readonly sid?: string;
   readonly fid?: string;
+  readonly did?: string;
 }
 
 export interface TokenVerifierOptions {
@@ -76,6 +79,7 @@ const AUDIENCE: Readonly<Record<TokenKind, string>> = {
   session: SESSION_AUDIENCE,
   refresh: REFRESH_AUDIENCE,
   feed: FEED_AUDIENCE,
+  device: DEVICE_AUDIENCE,
 };
 /** The refusal of an access token past its expiry, which a client answers by refreshing. */
 const ACCESS_EXPIRED = 'the access token has expired; refresh it or log in again';
@@ -148,11 +152,15 @@ export class TokenVerifier {
     if (typeof actor !== 'string' || !USERNAME.test(actor)) {
       throw new Unauthenticated('the token does not name a user');
     }
-    if (kind === 'feed' ? payload.scope !== FEED_SCOPE : payload.scope !== undefined) {
+    const scope = kind === 'feed' ? FEED_SCOPE : kind === 'device' ? DEVICE_SCOPE : undefined;
+    if (payload.scope !== scope) {
       throw new Unauthenticated(`the token has the wrong scope for ${describe(kind)}`);
     }
     const expiresAt = (payload.exp ?? 0) * 1000;
-    if (kind === 'session' && expiresAt - (payload.iat ?? 0) * 1000 > MAX_ACCESS_TTL_MS) {
+    if (
+      (kind === 'session' || kind === 'device') &&
+      expiresAt - (payload.iat ?? 0) * 1000 > MAX_ACCESS_TTL_MS
+    ) {
       throw new Unauthenticated(
         'the token lives longer than an access token may (it predates short-lived access tokens); log in again',
       );
@@ -187,7 +195,7 @@ const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
  */
 function sessionOf(payload: JWTPayload, kind: TokenKind): TokenSession {
   const { gen } = payload;
-  const id = kind === 'feed' ? payload.fid : payload.sid;
+  const id = kind === 'feed' ? payload.fid : kind === 'device' ? payload.did : payload.sid;
   if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 0) {
     throw new Unauthenticated(
       kind === 'feed'
@@ -202,15 +210,18 @@ function sessionOf(payload: JWTPayload, kind: TokenKind): TokenSession {
         : 'the token predates sessions that can end; log in again',
     );
   }
+  if (kind === 'device') return { generation: gen, did: id };
   return kind === 'feed' ? { generation: gen, fid: id } : { generation: gen, sid: id };
 }
 
 function describe(kind: TokenKind): string {
   return kind === 'feed'
     ? 'a calendar feed'
-    : kind === 'refresh'
-      ? 'renewing a session'
-      : 'the API';
+    : kind === 'device'
+      ? 'CalDAV'
+      : kind === 'refresh'
+        ? 'renewing a session'
+        : 'the API';
 }
 
 /**

@@ -18,6 +18,12 @@
  *   so it is written down in places an access token never is. It names its feed (`fid`),
  *   which exists in the store until its owner revokes it.
  *
+ * - A **device** token has audience `agenda-dav` and `scope: "device"` and lives as an access
+ *   token does. The users service issues it when a CalDAV client signs in with a device's app
+ *   password (./device-passwords.ts); the gateway keeps it for that client's next requests,
+ *   which never carry the account password. It names its device (`did`), which exists in the
+ *   store until revoked, so a revocation holds from the next request on.
+ *
  * Each kind has its own audience, so a verifier checking one refuses the others without
  * having to know about them. All name the user's session generation (`gen`): a password
  * change raises it, so every token issued before is refused at once. The store checks
@@ -31,6 +37,8 @@ import type { CryptoKey } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { TOKEN_ALGORITHM } from './keys.js';
 import {
+  DEVICE_AUDIENCE,
+  DEVICE_SCOPE,
   FEED_AUDIENCE,
   FEED_SCOPE,
   MAX_ACCESS_TTL_MS,
@@ -41,6 +49,8 @@ import {
 import { TokenVerifier, type VerifiedToken } from './token-verifier.js';
 
 export {
+  DEVICE_AUDIENCE,
+  DEVICE_SCOPE,
   FEED_AUDIENCE,
   FEED_SCOPE,
   MAX_ACCESS_TTL_MS,
@@ -191,6 +201,19 @@ export class TokenIssuer {
         fid,
         gen: generation,
       },
+    );
+  }
+
+  /**
+   * A token that lets a CalDAV client read `username`'s calendar, and nothing else, while
+   * device `did` exists, for an access token's lifetime.
+   */
+  device(username: string, generation: number, did: string): Promise<IssuedToken> {
+    return this.sign(
+      username,
+      DEVICE_AUDIENCE,
+      { ttl: this.accessTtlMs },
+      { scope: DEVICE_SCOPE, did, gen: generation },
     );
   }
 

@@ -26,6 +26,8 @@ import type {
 } from '../../contract/api.js';
 import { passThrough, requireActor } from '../services/pass-through.js';
 import type {
+  DeviceMade,
+  DeviceSignIn,
   LogicService,
   ServiceAnswer,
   ServiceDependencies,
@@ -41,9 +43,13 @@ import type { SessionView } from '../store/protocol.js';
 import type { AccountDeletedAnswer, AccountRemovals } from '../../contract/api.js';
 import { freshId } from '../services/ids.js';
 import { StoreSession } from '../services/store-session.js';
+import { devicePasswordHash, newDevicePassword } from './device-passwords.js';
 
 /** The same answer for an unknown username and a wrong password: which one it was is nobody's business. */
 const WRONG_CREDENTIALS = 'wrong username or password';
+/** The same for CalDAV, which names what it takes: never the account password. */
+const WRONG_DEVICE_CREDENTIALS =
+  'wrong username or app password (CalDAV takes an app password: agenda device add)';
 
 export interface UsersServiceOptions {
   /** Signs session and feed tokens with the users service's private key. */
@@ -156,6 +162,17 @@ export class UsersService implements LogicService {
           type: 'feed.revoke',
           fid: op.id,
         });
+      case 'device.create':
+        return this.createDevice(op, call);
+      case 'device.list':
+        return call.store.query(requireActor(call.request), { type: 'device.list' });
+      case 'device.revoke':
+        return call.store.command(requireActor(call.request), {
+          type: 'device.revoke',
+          did: op.id,
+        });
+      case 'device.authenticate':
+        return this.authenticateDevice(op, call);
       case 'account.logout':
         return this.logout(call);
       case 'account.changePassword':
@@ -503,6 +520,61 @@ export class UsersService implements LogicService {
       skipped,
       changed,
     };
+  }
+
+  /**
+   * A device with a fresh app password: the store keeps its hash until the owner revokes it,
+   * changes the password or deletes the account; the password is answered this once.
+   */
+  private async createDevice(op: OpOf<'device.create'>, call: OperationCall): Promise<DeviceMade> {
+    const actor = requireActor(call.request);
+    if (call.request.session?.sid === undefined) {
+      throw new Unauthenticated('a device is added with a session token (agenda login)');
+    }
+    const password = newDevicePassword();
+    const passwordHash = devicePasswordHash(password);
+    // The generator writes what the hash reads; a mismatch is a bug, not a user's error.
+    if (passwordHash === null) throw new Error('a fresh app password did not read back');
+    const { device } = await call.store.command(actor, {
+      type: 'device.create',
+      did: newTokenId(),
+      label: validateFeedLabel(op.label, 'device'),
+      passwordHash,
+    });
+    return { password, username: actor, device };
+  }
+
+  /**
+   * A CalDAV client's sign-in: the device whose app password this is, answered as a device
+   * token for the gateway to send with the client's requests. A wrong username or password
+   * answers the same as a login's. The lookup is by the password's SHA-256: its timing tells
+   * nothing of a 160-bit random password (./device-passwords.ts).
+   */
+  private async authenticateDevice(
+    op: OpOf<'device.authenticate'>,
+    call: OperationCall,
+  ): Promise<DeviceSignIn> {
+    const passwordHash = devicePasswordHash(op.password);
+    if (passwordHash === null) throw new Unauthenticated(WRONG_DEVICE_CREDENTIALS);
+    let device: { readonly did: string; readonly sessionGeneration: number };
+    try {
+      device = await call.store.query(null, {
+        type: 'device.lookup',
+        username: op.username,
+        passwordHash,
+      });
+    } catch (error) {
+      if (isAgendaError(error) && error.code === 'not_found') {
+        throw new Unauthenticated(WRONG_DEVICE_CREDENTIALS, { cause: error });
+      }
+      throw error;
+    }
+    const { token, expiresAt } = await this.tokens.device(
+      op.username,
+      device.sessionGeneration,
+      device.did,
+    );
+    return { token, expiresAt: expiresAt.getTime() };
   }
 
   /**

@@ -45,6 +45,8 @@ const requests: { readonly [K in CallableRoute]: RequestOf<K> } = {
   deleteAccount: { body: { password: 'old-passphrase' } },
   feeds: {},
   revokeFeed: { params: { feedId: 'f1' } },
+  devices: {},
+  revokeDevice: { params: { deviceId: 'd1' } },
   createEvent: { body: { title: 'Standup', start: '2026-03-02T09:00:00Z', duration: '15m' } },
   listEvents: { query: { from: '2026-03-01T00:00:00Z', to: '2026-03-08T00:00:00Z' } },
   searchEvents: {
@@ -79,6 +81,7 @@ const requests: { readonly [K in CallableRoute]: RequestOf<K> } = {
   exportCalendar: {},
   importCalendar: { calendar: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' },
   createFeed: {},
+  createDevice: {},
   feedCalendar: { params: { token: 'a.b.c' } },
   health: {},
   readiness: {},

@@ -288,6 +288,8 @@ interface World {
   readonly deleted: { readonly token: string; readonly feedToken: string };
   /** Olga's feed. */
   readonly feed: { readonly token: string; readonly id: string };
+  /** Olga's device (an app password for CalDAV). */
+  readonly device: { readonly id: string };
   /** Olga's appointment with ana and ines, and her briefing of `ranks`. */
   readonly appointment: string;
   readonly briefing: string;
@@ -476,6 +478,7 @@ async function buildWorld(system: InProcessSystem): Promise<World> {
   });
 
   const feed = await must(setup, 'olga', 'createFeed', {});
+  const device = await must(setup, 'olga', 'createDevice', { body: { label: 'phone' } });
   const doraFeed = await must(setup, 'dora', 'createFeed', {});
   await formerMembers(setup, 'ranks');
   const doraToken = sessions.get('dora') ?? '';
@@ -493,6 +496,7 @@ async function buildWorld(system: InProcessSystem): Promise<World> {
     passwords,
     deleted: { token: doraToken, feedToken: feedTokenOf(doraFeed.url) },
     feed: { token: feedTokenOf(feed.url), id: feed.feed.id },
+    device: { id: device.device.id },
     appointment: appointment.event.id,
     briefing: briefing.event.id,
     tokens: {
@@ -903,6 +907,31 @@ const ROWS: readonly Row[] = [
     },
     request: (c) => ({ params: { feedId: c.copy?.feedId ?? c.world.feed.id } }),
     expect: { ...SIGNED_OUT_REFUSED, ...allBut(['self'], 'not_found'), self: ok('revokeFeed') },
+  }),
+  row('createDevice', {
+    phase: 'write',
+    request: () => ({ body: { label: 'laptop' } }),
+    expect: { ...SIGNED_OUT_REFUSED, ...each(LIVE, ok('createDevice')) },
+  }),
+  row('devices', {
+    phase: 'read',
+    request: () => ({}),
+    sees: (answer) => `${answer.devices.length}`,
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      ...each(LIVE, ok('devices', '0')),
+      self: ok('devices', '1'),
+    },
+  }),
+  row('revokeDevice', {
+    phase: 'write',
+    // Olga's device: a success revokes a new one of hers, the others ask for her first one.
+    copy: async (c) => {
+      const device = await must(c.world, 'olga', 'createDevice', { body: { label: 'copy' } });
+      return { deviceId: device.device.id };
+    },
+    request: (c) => ({ params: { deviceId: c.copy?.deviceId ?? c.world.device.id } }),
+    expect: { ...SIGNED_OUT_REFUSED, ...allBut(['self'], 'not_found'), self: ok('revokeDevice') },
   }),
   row('liveUpdates', {
     phase: 'read',

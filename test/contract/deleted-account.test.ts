@@ -2,7 +2,8 @@
  * A deleted account through the whole request path (the real gateway, bus, users and groups
  * services and store, ../../server/gateway/in-process-system.ts), called as the CLI calls it:
  * its password is asked for, its live stream closes, and its tokens — access, refresh or
- * feed — are refused on every route that takes one, as the declaration lists them.
+ * feed — are refused on every route that takes one, as the declaration lists them, and its
+ * devices' app passwords open no CalDAV.
  */
 import test from 'ava';
 import { request } from 'undici';
@@ -26,6 +27,9 @@ const requests: Partial<{ readonly [K in CallableRoute]: RequestOf<K> }> = {
   createFeed: {},
   feeds: {},
   revokeFeed: { params: { feedId: 'f1' } },
+  createDevice: { body: { label: 'phone' } },
+  devices: {},
+  revokeDevice: { params: { deviceId: 'd1' } },
   createEvent: { body: { title: 'Standup', start: '2030-03-04T09:00:00Z', duration: '15m' } },
   listEvents: { query: WEEK },
   searchEvents: { query: { ...WEEK, q: 'meeting' } },
@@ -72,6 +76,19 @@ test('a deleted account: its stream closes, and its tokens open nothing anywhere
   });
   const alice = api(token);
   const { url: feedUrl } = await alice.call('createFeed', {});
+  const device = await alice.call('createDevice', { body: { label: 'phone' } });
+  const caldav = () =>
+    request(`${system.url}/dav/calendars/alice/agenda/`, {
+      method: 'PROPFIND',
+      dispatcher: system.agent,
+      headers: {
+        depth: '1',
+        authorization: `Basic ${Buffer.from(`alice:${device.password}`).toString('base64')}`,
+      },
+    });
+  const before = await caldav();
+  await before.body.dump();
+  t.is(before.statusCode, 207, 'CalDAV with the app password, before');
   await alice.call('createEvent', {
     body: { title: 'Planning', start: '2030-03-04T10:00:00Z', duration: '1h', with: ['bob'] },
   });
@@ -95,7 +112,7 @@ test('a deleted account: its stream closes, and its tokens open nothing anywhere
     deleted: true,
     username: 'alice',
     complete: true,
-    removed: { eventsCancelled: 1, feedsRevoked: 1 },
+    removed: { eventsCancelled: 1, feedsRevoked: 1, devicesRevoked: 1 },
   });
   // Her stream is told, then closed by the gateway.
   await ended;
@@ -123,6 +140,9 @@ test('a deleted account: its stream closes, and its tokens open nothing anywhere
   const feed = await request(feedUrl, { dispatcher: system.agent });
   await feed.body.dump();
   t.is(feed.statusCode, 401, 'the calendar feed');
+  const after = await caldav();
+  await after.body.dump();
+  t.is(after.statusCode, 401, 'CalDAV with the app password, after');
   // Her session cannot be renewed, nobody signs in as her, and her name is not given again.
   t.is(
     await refusal(anonymous.call('refreshSession', { body: { refreshToken } })),

@@ -29,6 +29,7 @@ const REMOVALS: { readonly [K in keyof AccountRemovals]: readonly [string, strin
   groupInvitationsDeclined: ['group invitation declined', 'group invitations declined'],
   groupBlocksRemoved: ['group block lifted', 'group blocks lifted'],
   feedsRevoked: ['calendar feed revoked', 'calendar feeds revoked'],
+  devicesRevoked: ['device app password revoked', 'device app passwords revoked'],
   sessionsEnded: ['session ended', 'sessions ended'],
 };
 

@@ -6,11 +6,14 @@ import { promptPassword } from '../../password.js';
 import { rememberLogin, signedIn, wrongPasswordSaid } from '../../session.js';
 import type { SignedIn } from '../../session.js';
 
-/** `agenda password change`: a new password; every session and feed of the account ends. */
+/**
+ * `agenda password change`: a new password; every session, feed and device app password of the
+ * account ends.
+ */
 export default class PasswordChange extends AgendaCommand<typeof PasswordChange, SignedIn> {
   static override summary = 'Change your password; every other session and calendar feed ends.';
   static override description =
-    'Asks for the current password and the new one (twice) without echoing them, or reads two lines from standard input with --password-stdin: the current password, then the new one. This profile stays logged in with a new session; other devices must log in again, and calendar feed URLs must be made again (agenda feed create).';
+    'Asks for the current password and the new one (twice) without echoing them, or reads two lines from standard input with --password-stdin: the current password, then the new one. This profile stays logged in with a new session; other devices must log in again, and calendar feed URLs and CalDAV app passwords must be made again (agenda feed create, agenda device add).';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     {

@@ -1,0 +1,391 @@
+/**
+ * The CalDAV handler with its ports faked: how requests are answered, what they cost the
+ * abuse limits, which store reads they make, and the refusals clients read (401 with the
+ * Basic challenge, DAV preconditions, 405 for writes). The real client's view is in
+ * ./caldav.client.test.ts.
+ */
+import test from 'ava';
+import { RateLimited, Unauthenticated } from '../../contract/errors.js';
+import type { Op } from '../protocol/ops.js';
+import type { Identity } from './authentication.js';
+import { CalDav, type DavRequest } from './caldav.js';
+import { parseXml } from './dav-xml.js';
+
+const PASSWORD = 'abcd-efgh-ijkl-mnop-qrst-uvwx-yz23-4567';
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const ALICE = basic('alice', PASSWORD);
+
+const GYM_ICS =
+  'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:gym\r\nSUMMARY:Gym\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
+const RESOURCES = [
+  { id: 'call', etag: '"0000000000000001"' },
+  { id: 'gym', etag: '"0000000000000002"' },
+];
+
+interface Fake {
+  readonly dav: CalDav;
+  readonly ops: { op: Op; actor: string | null }[];
+  readonly checks: { username: string; forgiven: boolean; ended: boolean }[];
+  revoked: boolean;
+  truncated: boolean;
+}
+
+function fake(options: { limited?: boolean } = {}): Fake {
+  const state: Fake = {
+    ops: [],
+    checks: [],
+    revoked: false,
+    truncated: false,
+    dav: undefined as unknown as CalDav,
+  };
+  const identity = (token: string): Identity => ({
+    actor: 'alice',
+    session: { generation: 0, did: 'd1' },
+    credential: { kind: 'device', token },
+    expiresAt: Date.now() + 900_000,
+  });
+  (state as { dav: CalDav }).dav = new CalDav({
+    admitPasswordCheck: (username) => {
+      if (options.limited === true) {
+        return Promise.reject(new RateLimited('too many failed logins', { retryAfterMs: 30_000 }));
+      }
+      const check = { username, forgiven: false, ended: false };
+      state.checks.push(check);
+      return Promise.resolve({
+        forgive: () => {
+          check.forgiven = true;
+          return Promise.resolve();
+        },
+        end: () => {
+          check.ended = true;
+        },
+      });
+    },
+    admitRequest: () => Promise.resolve(),
+    verifyDeviceToken: (token) => Promise.resolve(identity(token)),
+    call: (op, who) => {
+      state.ops.push({ op, actor: who?.actor ?? null });
+      if (op.type === 'device.authenticate') {
+        if (op.username !== 'alice' || op.password !== PASSWORD || state.revoked) {
+          return Promise.reject(new Unauthenticated('wrong username or app password'));
+        }
+        return Promise.resolve({ token: 'device-token', expiresAt: Date.now() + 900_000 });
+      }
+      if (op.type === 'query' && op.body.type === 'dav.calendar') {
+        if (state.revoked) return Promise.reject(new Unauthenticated('this device was revoked'));
+        const body = op.body;
+        const chosen =
+          body.ids === undefined ? RESOURCES : RESOURCES.filter((r) => body.ids?.includes(r.id));
+        return Promise.resolve({
+          ctag: '42',
+          truncated: state.truncated,
+          resources: chosen.map((r) => ({ ...r, ...(body.data ? { ics: GYM_ICS } : {}) })),
+        });
+      }
+      return Promise.reject(new Error(`unexpected op ${op.type}`));
+    },
+  });
+  return state;
+}
+
+function request(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body: string | null = null,
+): DavRequest {
+  return {
+    method,
+    path,
+    header: (name) => headers[name],
+    address: '192.0.2.1',
+    body: () => Promise.resolve(body),
+    signal: new AbortController().signal,
+  };
+}
+
+const dav = (
+  f: Fake,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body: string | null = null,
+) => f.dav.handle(request(method, path, { authorization: ALICE, ...headers }, body));
+
+test('the well-known URL redirects to the root, and OPTIONS says what is spoken, both without signing in', async (t) => {
+  const f = fake();
+  const wellKnown = await f.dav.handle(request('PROPFIND', '/.well-known/caldav'));
+  t.is(wellKnown.status, 301);
+  t.is(wellKnown.headers.location, '/dav/');
+  const options = await f.dav.handle(request('OPTIONS', '/dav/calendars/alice/agenda/'));
+  t.is(options.status, 200);
+  t.is(options.headers.dav, '1, calendar-access');
+  t.regex(options.headers.allow ?? '', /PROPFIND, REPORT/);
+  t.deepEqual(f.ops, []);
+});
+
+test('no credentials, another scheme, a wrong or an account password: 401 with the Basic challenge, counted as failed logins', async (t) => {
+  const f = fake();
+  const none = await f.dav.handle(request('PROPFIND', '/dav/'));
+  t.is(none.status, 401);
+  t.is(none.headers['www-authenticate'], 'Basic realm="Agenda", charset="UTF-8"');
+  t.regex(none.body, /agenda device add/);
+  t.is((await dav(f, 'PROPFIND', '/dav/', { authorization: 'Bearer x.y.z' })).status, 401);
+  const wrong = await dav(f, 'PROPFIND', '/dav/', {
+    authorization: basic('alice', 'correct horse battery'),
+  });
+  t.is(wrong.status, 401);
+  t.is(wrong.headers['www-authenticate'], 'Basic realm="Agenda", charset="UTF-8"');
+  // Checked once, not forgiven (a failed guess), and over.
+  t.deepEqual(f.checks, [{ username: 'alice', forgiven: false, ended: true }]);
+});
+
+test('past the login limits a sign-in is refused 429 before any check runs', async (t) => {
+  const f = fake({ limited: true });
+  const limited = await dav(f, 'PROPFIND', '/dav/');
+  t.is(limited.status, 429);
+  t.is(limited.headers['retry-after'], '30');
+  t.deepEqual(f.ops, []);
+});
+
+test('a sign-in is remembered: the next requests read with its device token, until the device is revoked', async (t) => {
+  const f = fake();
+  t.is((await dav(f, 'PROPFIND', '/dav/', { depth: '0' })).status, 207);
+  t.is((await dav(f, 'PROPFIND', '/dav/calendars/alice/agenda/', { depth: '0' })).status, 207);
+  t.deepEqual(
+    f.ops.map((o) => `${o.op.type} ${o.actor ?? '-'}`),
+    ['device.authenticate -', 'query alice', 'query alice'],
+  );
+  t.deepEqual(f.checks, [{ username: 'alice', forgiven: true, ended: true }]);
+  f.revoked = true;
+  const refused = await dav(f, 'PROPFIND', '/dav/calendars/alice/agenda/', { depth: '0' });
+  t.is(refused.status, 401);
+  // The remembered sign-in was forgotten: the next request signs in again, and is refused.
+  t.is((await dav(f, 'PROPFIND', '/dav/', { depth: '0' })).status, 401);
+  t.is(f.ops.filter((o) => o.op.type === 'device.authenticate').length, 2);
+});
+
+test('discovery: the root names the principal, the principal the home, the home its calendar', async (t) => {
+  const f = fake();
+  const propfind = (props: string) =>
+    `<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/"><d:prop>${props}</d:prop></d:propfind>`;
+  const root = await dav(
+    f,
+    'PROPFIND',
+    '/dav/',
+    { depth: '0' },
+    propfind('<d:current-user-principal/>'),
+  );
+  t.is(root.status, 207);
+  t.regex(root.body, /<d:current-user-principal><d:href>\/dav\/principals\/alice\/<\/d:href>/);
+  const principal = await dav(
+    f,
+    'PROPFIND',
+    '/dav/principals/alice/',
+    { depth: '0' },
+    propfind('<c:calendar-home-set/><d:displayname/><x:unknown xmlns:x="urn:x"/>'),
+  );
+  t.regex(principal.body, /<c:calendar-home-set><d:href>\/dav\/calendars\/alice\/<\/d:href>/);
+  // What is not known is answered 404 in its own propstat, in its own namespace.
+  t.regex(principal.body, /<unknown xmlns="urn:x"\/><\/d:prop><d:status>HTTP\/1\.1 404 Not Found/);
+  const home = await dav(
+    f,
+    'PROPFIND',
+    '/dav/calendars/alice/',
+    { depth: '1' },
+    propfind('<d:resourcetype/><c:supported-calendar-component-set/><cs:getctag/>'),
+  );
+  const responses = parseXml(home.body).children;
+  t.is(responses.length, 2);
+  t.regex(
+    home.body,
+    /<d:href>\/dav\/calendars\/alice\/agenda\/<\/d:href><d:propstat><d:prop><d:resourcetype><d:collection\/><c:calendar\/><\/d:resourcetype><c:supported-calendar-component-set><c:comp name="VEVENT"\/><\/c:supported-calendar-component-set><cs:getctag>42<\/cs:getctag>/,
+  );
+});
+
+test('the calendar at depth 1 lists its resources with their ETags; a cut listing says so (507)', async (t) => {
+  const f = fake();
+  const listing = await dav(f, 'PROPFIND', '/dav/calendars/alice/agenda', { depth: '1' });
+  t.is(listing.status, 207);
+  t.regex(
+    listing.body,
+    /<d:href>\/dav\/calendars\/alice\/agenda\/call\.ics<\/d:href><d:propstat><d:prop><d:resourcetype\/><d:getetag>&quot;0000000000000001&quot;<\/d:getetag>/,
+  );
+  t.deepEqual(f.ops.at(-1)?.op, { type: 'query', body: { type: 'dav.calendar', data: false } });
+  f.truncated = true;
+  const cut = await dav(f, 'PROPFIND', '/dav/calendars/alice/agenda/', { depth: '1' });
+  t.regex(
+    cut.body,
+    /HTTP\/1\.1 507 Insufficient Storage<\/d:status><d:error><d:number-of-matches-within-limits\/>/,
+  );
+  const infinite = await dav(f, 'PROPFIND', '/dav/calendars/alice/agenda/', { depth: 'infinity' });
+  t.is(infinite.status, 403);
+  t.regex(infinite.body, /<d:propfind-finite-depth\/>/);
+});
+
+test('GET answers the text with its ETag, 304 when the client has it, 404 for what is not there', async (t) => {
+  const f = fake();
+  const got = await dav(f, 'GET', '/dav/calendars/alice/agenda/gym.ics');
+  t.is(got.status, 200);
+  t.is(got.headers.etag, '"0000000000000002"');
+  t.is(got.headers['content-type'], 'text/calendar; charset=utf-8');
+  t.is(got.body, GYM_ICS);
+  const same = await dav(f, 'GET', '/dav/calendars/alice/agenda/gym.ics', {
+    'if-none-match': '"0000000000000002"',
+  });
+  t.is(same.status, 304);
+  t.is((await dav(f, 'GET', '/dav/calendars/alice/agenda/nope.ics')).status, 404);
+  t.is((await dav(f, 'GET', '/dav/calendars/alice/agenda/..%2Fx.ics')).status, 404);
+  t.is((await dav(f, 'GET', '/dav/elsewhere/')).status, 404);
+});
+
+test("another user's calendar is refused, whether they exist or not", async (t) => {
+  const f = fake();
+  for (const user of ['bob', 'nobody']) {
+    const other = await dav(f, 'PROPFIND', `/dav/calendars/${user}/agenda/`, { depth: '1' });
+    t.is(other.status, 403);
+  }
+  t.false(f.ops.some((o) => o.op.type === 'query'));
+});
+
+test('calendar-query reads the time range into the store read; other components match nothing', async (t) => {
+  const f = fake();
+  const query = (inner: string) =>
+    `<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR">${inner}</c:comp-filter></c:filter></c:calendar-query>`;
+  const week = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    { depth: '1' },
+    query(
+      '<c:comp-filter name="VEVENT"><c:time-range start="20260302T000000Z" end="20260309T000000Z"/></c:comp-filter>',
+    ),
+  );
+  t.is(week.status, 207);
+  t.deepEqual(f.ops.at(-1)?.op, {
+    type: 'query',
+    body: {
+      type: 'dav.calendar',
+      from: Date.UTC(2026, 2, 2),
+      to: Date.UTC(2026, 2, 9),
+      data: true,
+    },
+  });
+  t.regex(week.body, /<c:calendar-data>BEGIN:VCALENDAR/);
+  const open = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    query('<c:comp-filter name="VEVENT"><c:time-range start="20260302T000000Z"/></c:comp-filter>'),
+  );
+  t.is(open.status, 207);
+  t.like(f.ops.at(-1)?.op, { body: { from: Date.UTC(2026, 2, 2), to: Date.UTC(2200, 0, 1) } });
+  const before = f.ops.length;
+  const todos = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    query('<c:comp-filter name="VTODO"/>'),
+  );
+  t.is(todos.status, 207);
+  t.is(parseXml(todos.body).children.length, 0);
+  t.is(f.ops.length, before, 'nothing to read for a component the calendar does not hold');
+  const byText = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    query(
+      '<c:comp-filter name="VEVENT"><c:prop-filter name="UID"><c:text-match>x</c:text-match></c:prop-filter></c:comp-filter>',
+    ),
+  );
+  t.is(byText.status, 403);
+  t.regex(
+    byText.body,
+    /<c:supported-filter\/><d:responsedescription>this calendar filters by component and time-range only, not by prop-filter/,
+  );
+  const backwards = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    query(
+      '<c:comp-filter name="VEVENT"><c:time-range start="20260309T000000Z" end="20260302T000000Z"/></c:comp-filter>',
+    ),
+  );
+  t.is(backwards.status, 400);
+  const local = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    query('<c:comp-filter name="VEVENT"><c:time-range start="20260302T000000"/></c:comp-filter>'),
+  );
+  t.is(local.status, 400);
+  t.regex(local.body, /not a UTC date-time/);
+});
+
+test('calendar-multiget answers each href, 404 for those not in the calendar, and is bounded', async (t) => {
+  const f = fake();
+  const multiget = (hrefs: string[]) =>
+    `<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop>${hrefs.map((h) => `<d:href>${h}</d:href>`).join('')}</c:calendar-multiget>`;
+  const answer = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    multiget([
+      'https://agenda.example/dav/calendars/alice/agenda/gym.ics',
+      '/dav/calendars/alice/agenda/gone.ics',
+      '/dav/calendars/bob/agenda/gym.ics',
+    ]),
+  );
+  t.is(answer.status, 207);
+  t.deepEqual(f.ops.at(-1)?.op, {
+    type: 'query',
+    body: { type: 'dav.calendar', ids: ['gym', 'gone'], data: false },
+  });
+  const statuses = parseXml(answer.body).children.map((r) => {
+    const href = r.children[0]?.text ?? '';
+    return `${href} ${/HTTP\/1\.1 (\d+)/.exec(answer.body.slice(answer.body.indexOf(href)))?.[1] ?? ''}`;
+  });
+  t.deepEqual(statuses, [
+    '/dav/calendars/alice/agenda/gym.ics 200',
+    '/dav/calendars/alice/agenda/gone.ics 404',
+    '/dav/calendars/bob/agenda/gym.ics 404',
+  ]);
+  const many = Array.from({ length: 201 }, (_, i) => `/dav/calendars/alice/agenda/e${i}.ics`);
+  const tooMany = await dav(f, 'REPORT', '/dav/calendars/alice/agenda/', {}, multiget(many));
+  t.is(tooMany.status, 400);
+  t.regex(tooMany.body, /at most 200 resources/);
+});
+
+test('unsupported reports, hostile XML and writes are refused with a reason', async (t) => {
+  const f = fake();
+  const sync = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    '<d:sync-collection xmlns:d="DAV:"><d:sync-token/></d:sync-collection>',
+  );
+  t.is(sync.status, 403);
+  t.regex(sync.body, /<d:supported-report\/>/);
+  const laughs = await dav(
+    f,
+    'PROPFIND',
+    '/dav/',
+    { depth: '0' },
+    '<!DOCTYPE a [<!ENTITY a "aaaa">]><d:propfind xmlns:d="DAV:">&a;</d:propfind>',
+  );
+  t.is(laughs.status, 400);
+  t.regex(laughs.body, /DTD\) is refused/);
+  const put = await dav(f, 'PUT', '/dav/calendars/alice/agenda/new.ics', {}, GYM_ICS);
+  t.is(put.status, 405);
+  t.regex(put.headers.allow ?? '', /^OPTIONS, GET, HEAD, PROPFIND, REPORT$/);
+  t.regex(put.body, /read-only/);
+  t.is((await dav(f, 'DELETE', '/dav/calendars/alice/agenda/gym.ics')).status, 405);
+});

@@ -1,0 +1,794 @@
+/**
+ * CalDAV (RFC 4791, on WebDAV, RFC 4918) on the gateway's HTTPS listener, so people's own
+ * calendar apps can read their Agenda: the design is in ./CALDAV.md.
+ *
+ * Each user has one principal and one calendar, their own agenda:
+ *
+ *     /.well-known/caldav                 → 301 to /dav/ (RFC 6764)
+ *     /dav/                               the root: who you are (current-user-principal)
+ *     /dav/principals/<user>/             the principal: where the calendars are
+ *     /dav/calendars/<user>/              the calendar home
+ *     /dav/calendars/<user>/agenda/       the calendar collection
+ *     /dav/calendars/<user>/agenda/<id>.ics   one event series with its changed occurrences
+ *
+ * Clients sign in with HTTP Basic: their username and a device's app password
+ * (`agenda device add`), never the account password. The users service checks the app
+ * password once and answers a short-lived device token, which this gateway keeps for the
+ * client's next requests (in memory, by a hash of the credentials); every request then reads
+ * the store with that token, and the store refuses it as soon as the device is revoked, the
+ * password changed or the account deleted. Wrong passwords count as failed logins
+ * (./abuse-limits.ts), and requests as the user's requests.
+ *
+ * The calendar is read-only here: PROPFIND, REPORT (calendar-query with time-range,
+ * calendar-multiget), GET and HEAD; writes answer 405 with what is allowed.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import {
+  httpStatusFor,
+  InvalidInput,
+  isAgendaError,
+  NotFound,
+  Forbidden,
+  Unauthenticated,
+} from '../../contract/errors.js';
+import {
+  EARLIEST_INSTANT,
+  LATEST_INSTANT,
+  MAX_CALENDAR_RESOURCES_PER_READ,
+} from '../../contract/limits.js';
+import type { Op } from '../protocol/ops.js';
+import type { PasswordCheck } from './abuse-limits.js';
+import type { Identity } from './authentication.js';
+import {
+  CALDAV_NS,
+  CALENDARSERVER_NS,
+  childNamed,
+  DAV_NS,
+  davError,
+  escapeXml,
+  isNamed,
+  multistatus,
+  parseXml,
+  propertyTag,
+  type DavResponse,
+  type PropStat,
+  type XmlElement,
+} from './dav-xml.js';
+
+/** Where the CalDAV tree starts; RFC 6764's well-known URL redirects here. */
+export const DAV_ROOT = '/dav/';
+export const WELL_KNOWN_CALDAV = '/.well-known/caldav';
+/** The one calendar of each user: their agenda. */
+export const CALENDAR_SEGMENT = 'agenda';
+
+/** The methods answered; writes are not among them yet. */
+const ALLOWED = 'OPTIONS, GET, HEAD, PROPFIND, REPORT';
+/** What OPTIONS says this server speaks. */
+const DAV_CLASSES = '1, calendar-access';
+/** The realm of the Basic challenge. */
+const REALM = 'Basic realm="Agenda", charset="UTF-8"';
+
+/** Sign-ins remembered (by a hash of username and app password), at most. */
+const SIGN_IN_CACHE_SIZE = 10_000;
+/** A remembered device token is not used this close to its expiry: the client signs in again. */
+const SIGN_IN_MARGIN_MS = 60_000;
+/** The longest username and app password read from a Basic header. */
+const MAX_USERNAME = 64;
+const MAX_PASSWORD = 1024;
+
+/** Whether the gateway hands `path` to CalDAV. */
+export function isDavPath(path: string): boolean {
+  return path === WELL_KNOWN_CALDAV || path === '/dav' || path.startsWith(DAV_ROOT);
+}
+
+/** One CalDAV request as the gateway hands it over. */
+export interface DavRequest {
+  readonly method: string;
+  /** The path, without the query string. */
+  readonly path: string;
+  /** A request header by its lower-case name. */
+  header(name: string): string | undefined;
+  /** The client's address, as the abuse limits count it. */
+  readonly address: string;
+  /** The XML body (at most `XML_LIMITS.maxLength`), null when there is none. */
+  body(): Promise<string | null>;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+/** A complete answer for the gateway to write. */
+export interface DavAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** What CalDAV needs of the gateway. */
+export interface CalDavPorts {
+  /** Admits a check of `username`'s app password from `address`, counted as a failed login until forgiven. */
+  admitPasswordCheck(username: string, address: string): Promise<PasswordCheck>;
+  /** Counts one request of `actor`; throws `RateLimited` past the limit. */
+  admitRequest(actor: string): Promise<void>;
+  /** Checks a device token the users service issued. */
+  verifyDeviceToken(token: string): Promise<Identity>;
+  /** Sends `op` as `identity` (null: as nobody) and answers the service's result. */
+  call(op: Op, identity: Identity | null, signal: AbortSignal): Promise<unknown>;
+  /** Epoch ms; `Date.now` unless a test says otherwise. */
+  readonly clock?: () => number;
+}
+
+/** What a request is about, from its path. */
+type Target =
+  | { readonly kind: 'root' }
+  | { readonly kind: 'principal'; readonly user: string }
+  | { readonly kind: 'home'; readonly user: string }
+  | { readonly kind: 'calendar'; readonly user: string }
+  | { readonly kind: 'event'; readonly user: string; readonly id: string };
+
+/** A property's name. */
+interface PropName {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** What a PROPFIND (or a REPORT's `prop`) asks for. */
+type PropRequest =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'names' }
+  | { readonly kind: 'some'; readonly names: readonly PropName[] };
+
+const signInResult = z.object({ token: z.string().min(1), expiresAt: z.number() });
+const calendarResult = z.object({
+  ctag: z.string(),
+  truncated: z.boolean(),
+  resources: z.array(z.object({ id: z.string(), etag: z.string(), ics: z.string().optional() })),
+});
+type CalendarRead = z.infer<typeof calendarResult>;
+
+/** The hrefs of a user's resources. */
+export const davHrefs = {
+  principal: (user: string) => `${DAV_ROOT}principals/${encodeURIComponent(user)}/`,
+  home: (user: string) => `${DAV_ROOT}calendars/${encodeURIComponent(user)}/`,
+  calendar: (user: string) => `${davHrefs.home(user)}${CALENDAR_SEGMENT}/`,
+  event: (user: string, id: string) => `${davHrefs.calendar(user)}${encodeURIComponent(id)}.ics`,
+};
+
+/** Serves CalDAV requests; one per gateway, holding the sign-ins it remembers. */
+export class CalDav {
+  private readonly signIns = new Map<string, { token: string; expiresAt: number }>();
+  private readonly clock: () => number;
+
+  constructor(private readonly ports: CalDavPorts) {
+    this.clock = ports.clock ?? Date.now;
+  }
+
+  /** Answers `request`; a refusal is an answer too. Anything else thrown is a bug (500). */
+  async handle(request: DavRequest): Promise<DavAnswer> {
+    try {
+      return await this.answer(request);
+    } catch (error) {
+      if (error instanceof DavPrecondition) {
+        return {
+          status: error.status,
+          headers: { 'content-type': XML_TYPE },
+          body: davError(error.precondition, error.message),
+        };
+      }
+      if (isAgendaError(error)) return refusal(error.code, error.message, error);
+      throw error;
+    }
+  }
+
+  private async answer(request: DavRequest): Promise<DavAnswer> {
+    const { method, path } = request;
+    if (path === WELL_KNOWN_CALDAV) {
+      return { status: 301, headers: { location: DAV_ROOT }, body: '' };
+    }
+    if (method === 'OPTIONS') {
+      return { status: 200, headers: { dav: DAV_CLASSES, allow: ALLOWED }, body: '' };
+    }
+    const target = targetOf(path);
+    // Who asks comes first: a stranger learns nothing about what a request would need.
+    const { identity, key } = await this.identify(request);
+    await this.ports.admitRequest(identity.actor);
+    if (target.kind !== 'root' && target.user !== identity.actor) {
+      throw new Forbidden('a device opens only its own user’s calendar');
+    }
+    const read = (body: DavRead) => this.read(identity, key, body, request.signal);
+    switch (method) {
+      case 'GET':
+      case 'HEAD':
+        return this.get(target, request, read);
+      case 'PROPFIND':
+        return this.propfind(target, identity.actor, request, read);
+      case 'REPORT':
+        return this.report(target, identity.actor, request, read);
+      default:
+        return {
+          status: 405,
+          headers: { allow: ALLOWED, 'content-type': 'text/plain; charset=utf-8' },
+          body: `${method} is not allowed: this calendar is read-only over CalDAV for now; change events with the agenda command or the API\n`,
+        };
+    }
+  }
+
+  /**
+   * The device identity of the request's Basic credentials: a remembered sign-in, or a new
+   * one through the users service, admitted and counted as a login is.
+   */
+  private async identify(request: DavRequest): Promise<{ identity: Identity; key: string }> {
+    const { username, password } = basicCredentials(request.header('authorization'));
+    const key = createHash('sha256').update(`${username}\0${password}`, 'utf8').digest('base64');
+    const known = this.signIns.get(key);
+    if (known !== undefined) {
+      if (known.expiresAt - SIGN_IN_MARGIN_MS > this.clock()) {
+        try {
+          return { identity: await this.ports.verifyDeviceToken(known.token), key };
+        } catch {
+          // Signed again below.
+        }
+      }
+      this.signIns.delete(key);
+    }
+    const check = await this.ports.admitPasswordCheck(username, request.address);
+    try {
+      let answer: unknown;
+      try {
+        answer = await this.ports.call(
+          { type: 'device.authenticate', username, password },
+          null,
+          request.signal,
+        );
+      } catch (error) {
+        // Only a wrong password is a failed guess.
+        if (!(isAgendaError(error) && error.code === 'unauthenticated')) await check.forgive();
+        throw error;
+      }
+      await check.forgive();
+      const signIn = signInResult.safeParse(answer);
+      if (!signIn.success)
+        throw new Error('the users service answered a sign-in in an unexpected shape');
+      if (this.signIns.size >= SIGN_IN_CACHE_SIZE) {
+        const oldest = this.signIns.keys().next().value;
+        if (oldest !== undefined) this.signIns.delete(oldest);
+      }
+      this.signIns.set(key, signIn.data);
+      return { identity: await this.ports.verifyDeviceToken(signIn.data.token), key };
+    } finally {
+      check.end();
+    }
+  }
+
+  /** Reads the calendar as the device; a refused token forgets the sign-in. */
+  private async read(
+    identity: Identity,
+    key: string,
+    body: DavRead,
+    signal: AbortSignal,
+  ): Promise<CalendarRead> {
+    let answer: unknown;
+    try {
+      answer = await this.ports.call(
+        { type: 'query', body: { type: 'dav.calendar', ...body } },
+        identity,
+        signal,
+      );
+    } catch (error) {
+      if (isAgendaError(error) && error.code === 'unauthenticated') this.signIns.delete(key);
+      throw error;
+    }
+    const parsed = calendarResult.safeParse(answer);
+    if (!parsed.success)
+      throw new Error('the service answered the calendar in an unexpected shape');
+    return parsed.data;
+  }
+
+  private async get(target: Target, request: DavRequest, read: Reader): Promise<DavAnswer> {
+    if (target.kind !== 'event') {
+      return {
+        status: 405,
+        headers: {
+          allow: 'OPTIONS, PROPFIND, REPORT',
+          'content-type': 'text/plain; charset=utf-8',
+        },
+        body: 'a collection has no body to GET: list it with PROPFIND or REPORT\n',
+      };
+    }
+    const { resources } = await read({ ids: [target.id], data: true });
+    const resource = resources[0];
+    if (resource?.ics === undefined) throw new NotFound(`no event ${target.id} in this calendar`);
+    const headers = { etag: resource.etag };
+    if (matchesAny(request.header('if-none-match'), resource.etag)) {
+      return { status: 304, headers, body: '' };
+    }
+    return {
+      status: 200,
+      headers: { ...headers, 'content-type': 'text/calendar; charset=utf-8' },
+      body: resource.ics,
+    };
+  }
+
+  private async propfind(
+    target: Target,
+    actor: string,
+    request: DavRequest,
+    read: Reader,
+  ): Promise<DavAnswer> {
+    const depth = depthOf(request.header('depth'));
+    if (depth === 'infinity') {
+      return preconditionFailed(
+        403,
+        '<d:propfind-finite-depth/>',
+        'PROPFIND with Depth: infinity is refused; ask with Depth 0 or 1',
+      );
+    }
+    const asked = parsePropfind(await request.body());
+    const responses: DavResponse[] = [];
+    switch (target.kind) {
+      case 'root':
+        responses.push(respond(DAV_ROOT, rootProperties(actor), asked));
+        await read({ ids: [], data: false });
+        break;
+      case 'principal':
+        responses.push(respond(davHrefs.principal(actor), principalProperties(actor), asked));
+        await read({ ids: [], data: false });
+        break;
+      case 'home': {
+        responses.push(respond(davHrefs.home(actor), homeProperties(actor), asked));
+        const { ctag } = await read({ ids: [], data: false });
+        if (depth === '1') {
+          responses.push(respond(davHrefs.calendar(actor), calendarProperties(actor, ctag), asked));
+        }
+        break;
+      }
+      case 'calendar': {
+        const listing =
+          depth === '1' ? await read({ data: false }) : await read({ ids: [], data: false });
+        responses.push(
+          respond(davHrefs.calendar(actor), calendarProperties(actor, listing.ctag), asked),
+        );
+        for (const resource of listing.resources) {
+          responses.push(
+            respond(davHrefs.event(actor, resource.id), eventProperties(resource), asked),
+          );
+        }
+        if (listing.truncated) responses.push(truncatedResponse(actor));
+        break;
+      }
+      case 'event': {
+        const { resources } = await read({ ids: [target.id], data: false });
+        const resource = resources[0];
+        if (resource === undefined) throw new NotFound(`no event ${target.id} in this calendar`);
+        responses.push(
+          respond(davHrefs.event(actor, resource.id), eventProperties(resource), asked),
+        );
+        break;
+      }
+    }
+    return multistatusAnswer(responses);
+  }
+
+  private async report(
+    target: Target,
+    actor: string,
+    request: DavRequest,
+    read: Reader,
+  ): Promise<DavAnswer> {
+    if (target.kind !== 'calendar') {
+      return preconditionFailed(
+        403,
+        '<d:supported-report/>',
+        'reports are answered on the calendar collection only',
+      );
+    }
+    const text = await request.body();
+    if (text === null) throw new InvalidInput('a REPORT needs an XML body');
+    const root = parseXml(text);
+    if (isNamed(root, CALDAV_NS, 'calendar-query')) {
+      const asked = reportProperties(root);
+      const filter = parseCalendarFilter(root);
+      if (filter.kind === 'none') return multistatusAnswer([]);
+      const listing = await read({
+        ...(filter.window === null ? {} : { from: filter.window.start, to: filter.window.end }),
+        data: wantsData(asked),
+      });
+      const responses: DavResponse[] = listing.resources.map((r) =>
+        respond(davHrefs.event(actor, r.id), eventProperties(r), asked),
+      );
+      if (listing.truncated) responses.push(truncatedResponse(actor));
+      return multistatusAnswer(responses);
+    }
+    if (isNamed(root, CALDAV_NS, 'calendar-multiget')) {
+      const asked = reportProperties(root);
+      const hrefs = root.children
+        .filter((c) => isNamed(c, DAV_NS, 'href'))
+        .map((c) => c.text.trim());
+      if (hrefs.length > MAX_CALENDAR_RESOURCES_PER_READ) {
+        throw new InvalidInput(
+          `a calendar-multiget asks for at most ${MAX_CALENDAR_RESOURCES_PER_READ} resources, not ${hrefs.length}`,
+        );
+      }
+      const ids = new Map<string, string>();
+      for (const href of hrefs) {
+        const id = eventIdOf(href, actor);
+        if (id !== null) ids.set(href, id);
+      }
+      const listing = await read({ ids: [...new Set(ids.values())], data: wantsData(asked) });
+      const byId = new Map(listing.resources.map((r) => [r.id, r]));
+      return multistatusAnswer(
+        hrefs.map((href): DavResponse => {
+          const id = ids.get(href);
+          const resource = id === undefined ? undefined : byId.get(id);
+          return resource === undefined
+            ? { href, status: 404 }
+            : respond(davHrefs.event(actor, resource.id), eventProperties(resource), asked);
+        }),
+      );
+    }
+    return preconditionFailed(
+      403,
+      '<d:supported-report/>',
+      `the ${root.name} report is not supported: ask with calendar-query or calendar-multiget`,
+    );
+  }
+}
+
+/** What the calendar read asks the store (the `dav.calendar` query, less its type). */
+type DavRead = {
+  readonly from?: number;
+  readonly to?: number;
+  readonly ids?: readonly string[];
+  readonly data: boolean;
+};
+type Reader = (body: DavRead) => Promise<CalendarRead>;
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+/**
+ * The username and password of a Basic `authorization` header.
+ * @throws Unauthenticated (answered 401 with the Basic challenge) when there are none.
+ */
+function basicCredentials(header: string | undefined): { username: string; password: string } {
+  if (header === undefined) {
+    throw new Unauthenticated(
+      'CalDAV signs in with your username and a device app password (agenda device add)',
+    );
+  }
+  const encoded = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header)?.[1];
+  if (encoded === undefined) {
+    throw new Unauthenticated('CalDAV signs in with HTTP Basic: a username and an app password');
+  }
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const username = colon < 0 ? '' : decoded.slice(0, colon);
+  const password = colon < 0 ? '' : decoded.slice(colon + 1);
+  if (
+    username === '' ||
+    password === '' ||
+    username.length > MAX_USERNAME ||
+    password.length > MAX_PASSWORD
+  ) {
+    throw new Unauthenticated('the Basic credentials need a username and an app password');
+  }
+  return { username, password };
+}
+
+/** The target a path names; 404 for anything else. */
+function targetOf(path: string): Target {
+  const segments = path
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw new InvalidInput('the path is not percent-encoded UTF-8');
+      }
+    });
+  const [dav, area, user, calendar, file, ...rest] = segments;
+  const missing = () => new NotFound(`nothing at ${path.slice(0, 200)}`);
+  if (dav !== 'dav' || rest.length > 0) throw missing();
+  if (area === undefined) return { kind: 'root' };
+  if (user === undefined) throw missing();
+  if (area === 'principals' && calendar === undefined) return { kind: 'principal', user };
+  if (area !== 'calendars') throw missing();
+  if (calendar === undefined) return { kind: 'home', user };
+  if (calendar !== CALENDAR_SEGMENT) throw missing();
+  if (file === undefined) return { kind: 'calendar', user };
+  const id = /^([A-Za-z0-9_-]{1,64})\.ics$/.exec(file)?.[1];
+  if (id === undefined) throw missing();
+  return { kind: 'event', user, id };
+}
+
+/** The event id an href of a multiget names in `actor`'s calendar, or null. */
+function eventIdOf(href: string, actor: string): string | null {
+  let path = href;
+  const absolute = /^https?:\/\/[^/]+(\/.*)$/i.exec(href);
+  if (absolute?.[1] !== undefined) path = absolute[1];
+  try {
+    const target = targetOf(path);
+    return target.kind === 'event' && target.user === actor ? target.id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The `depth` header: `0`, `1` or `infinity`; absent reads as `0` (clients always send one). */
+function depthOf(header: string | undefined): '0' | '1' | 'infinity' {
+  const value = (header ?? '0').trim().toLowerCase();
+  if (value === '0' || value === '1' || value === 'infinity') return value;
+  throw new InvalidInput(`Depth is 0, 1 or infinity, not "${value.slice(0, 20)}"`);
+}
+
+/** Whether an `if-none-match` header names `etag` (or `*`). */
+function matchesAny(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, ''))
+    .some((t) => t === '*' || t === etag);
+}
+
+/** A PROPFIND body: no body asks for every property (RFC 4918 §9.1). */
+function parsePropfind(text: string | null): PropRequest {
+  if (text === null || text.trim() === '') return { kind: 'all' };
+  const root = parseXml(text);
+  if (!isNamed(root, DAV_NS, 'propfind')) {
+    throw new InvalidInput('a PROPFIND body is a DAV:propfind element');
+  }
+  return propRequestOf(root) ?? failPropfind();
+}
+
+function failPropfind(): never {
+  throw new InvalidInput('a DAV:propfind holds DAV:prop, DAV:allprop or DAV:propname');
+}
+
+function propRequestOf(parent: XmlElement): PropRequest | null {
+  if (childNamed(parent, DAV_NS, 'allprop') !== undefined) return { kind: 'all' };
+  if (childNamed(parent, DAV_NS, 'propname') !== undefined) return { kind: 'names' };
+  const prop = childNamed(parent, DAV_NS, 'prop');
+  if (prop === undefined) return null;
+  return {
+    kind: 'some',
+    names: prop.children.map((c) => ({ namespace: c.namespace, name: c.name })),
+  };
+}
+
+/** A report's properties; none asked reads as every one. */
+function reportProperties(root: XmlElement): PropRequest {
+  return propRequestOf(root) ?? { kind: 'all' };
+}
+
+function wantsData(asked: PropRequest): boolean {
+  return (
+    asked.kind === 'all' ||
+    (asked.kind === 'some' &&
+      asked.names.some((n) => n.namespace === CALDAV_NS && n.name === 'calendar-data'))
+  );
+}
+
+/**
+ * A calendar-query's filter, of what this calendar holds (VEVENTs in one VCALENDAR): all
+ * events, those reaching a time range, or nothing (a filter on VTODO, VJOURNAL…). Property
+ * and parameter filters are refused (CALDAV:supported-filter).
+ */
+function parseCalendarFilter(
+  root: XmlElement,
+):
+  | { readonly kind: 'events'; readonly window: { start: number; end: number } | null }
+  | { readonly kind: 'none' } {
+  const filter = childNamed(root, CALDAV_NS, 'filter');
+  const calendar = filter === undefined ? undefined : childNamed(filter, CALDAV_NS, 'comp-filter');
+  if (calendar === undefined || calendar.attributes.get('name')?.toUpperCase() !== 'VCALENDAR') {
+    throw new InvalidInput('a calendar-query filters with a comp-filter on VCALENDAR');
+  }
+  const inner = calendar.children.filter((c) => !isNamed(c, CALDAV_NS, 'comp-filter'));
+  if (inner.length > 0) unsupportedFilter(inner[0]?.name ?? '');
+  const components = calendar.children.filter((c) => isNamed(c, CALDAV_NS, 'comp-filter'));
+  if (components.length === 0) return { kind: 'events', window: null };
+  if (components.length > 1) unsupportedFilter('several comp-filters');
+  const component = components[0] as XmlElement;
+  if (component.attributes.get('name')?.toUpperCase() !== 'VEVENT') return { kind: 'none' };
+  let window: { start: number; end: number } | null = null;
+  for (const child of component.children) {
+    if (!isNamed(child, CALDAV_NS, 'time-range')) unsupportedFilter(child.name);
+    const start = child.attributes.get('start');
+    const end = child.attributes.get('end');
+    if (start === undefined && end === undefined) {
+      throw new InvalidInput('a time-range has a start, an end or both');
+    }
+    window = {
+      start: start === undefined ? EARLIEST_INSTANT : utcInstant(start),
+      end: end === undefined ? LATEST_INSTANT : utcInstant(end),
+    };
+    if (window.start >= window.end) throw new InvalidInput('a time-range ends after it starts');
+  }
+  return { kind: 'events', window };
+}
+
+function unsupportedFilter(what: string): never {
+  throw new DavPrecondition(
+    403,
+    '<c:supported-filter/>',
+    `this calendar filters by component and time-range only, not by ${what}`,
+  );
+}
+
+/** An iCalendar UTC date-time (`20260302T090000Z`) as epoch ms, clamped to Agenda's range. */
+function utcInstant(text: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text.trim());
+  if (m === null)
+    throw new InvalidInput(`"${text.slice(0, 40)}" is not a UTC date-time like 20260302T090000Z`);
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const at = Date.UTC(y, mo - 1, d, h, mi, s);
+  if (Number.isNaN(at)) throw new InvalidInput(`"${text.slice(0, 40)}" is not a date-time`);
+  return Math.min(Math.max(at, EARLIEST_INSTANT), LATEST_INSTANT);
+}
+
+// ---------------------------------------------------------------------------------------
+// Properties
+
+/** A resource's properties, by `namespace name`, as written XML. */
+type Properties = ReadonlyMap<string, string>;
+
+const keyOf = (namespace: string, name: string) => `${namespace} ${name}`;
+
+function properties(entries: readonly [string, string, string][]): Properties {
+  return new Map(
+    entries.map(([ns, name, content]) => [keyOf(ns, name), propertyTag(ns, name, content)]),
+  );
+}
+
+const hrefXml = (href: string) => `<d:href>${escapeXml(href)}</d:href>`;
+
+function rootProperties(actor: string): Properties {
+  return properties([
+    [DAV_NS, 'resourcetype', '<d:collection/>'],
+    [DAV_NS, 'displayname', 'Agenda'],
+    [DAV_NS, 'current-user-principal', hrefXml(davHrefs.principal(actor))],
+    [DAV_NS, 'principal-collection-set', hrefXml(`${DAV_ROOT}principals/`)],
+  ]);
+}
+
+function principalProperties(actor: string): Properties {
+  return properties([
+    [DAV_NS, 'resourcetype', '<d:principal/>'],
+    [DAV_NS, 'displayname', escapeXml(actor)],
+    [DAV_NS, 'current-user-principal', hrefXml(davHrefs.principal(actor))],
+    [DAV_NS, 'principal-URL', hrefXml(davHrefs.principal(actor))],
+    [CALDAV_NS, 'calendar-home-set', hrefXml(davHrefs.home(actor))],
+  ]);
+}
+
+function homeProperties(actor: string): Properties {
+  return properties([
+    [DAV_NS, 'resourcetype', '<d:collection/>'],
+    [DAV_NS, 'displayname', escapeXml(`Calendars of ${actor}`)],
+    [DAV_NS, 'current-user-principal', hrefXml(davHrefs.principal(actor))],
+    [DAV_NS, 'owner', hrefXml(davHrefs.principal(actor))],
+  ]);
+}
+
+function calendarProperties(actor: string, ctag: string): Properties {
+  return properties([
+    [DAV_NS, 'resourcetype', '<d:collection/><c:calendar/>'],
+    [DAV_NS, 'displayname', escapeXml(`Agenda of ${actor}`)],
+    [DAV_NS, 'current-user-principal', hrefXml(davHrefs.principal(actor))],
+    [DAV_NS, 'owner', hrefXml(davHrefs.principal(actor))],
+    [CALDAV_NS, 'supported-calendar-component-set', '<c:comp name="VEVENT"/>'],
+    [
+      DAV_NS,
+      'supported-report-set',
+      '<d:supported-report><d:report><c:calendar-query/></d:report></d:supported-report>' +
+        '<d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report>',
+    ],
+    // Read-only: clients grey out editing rather than fail at it.
+    [DAV_NS, 'current-user-privilege-set', '<d:privilege><d:read/></d:privilege>'],
+    [CALENDARSERVER_NS, 'getctag', escapeXml(ctag)],
+  ]);
+}
+
+function eventProperties(resource: { etag: string; ics?: string | undefined }): Properties {
+  return properties([
+    [DAV_NS, 'resourcetype', ''],
+    [DAV_NS, 'getetag', escapeXml(resource.etag)],
+    [DAV_NS, 'getcontenttype', 'text/calendar; charset=utf-8; component=vevent'],
+    ...(resource.ics === undefined
+      ? []
+      : ([[CALDAV_NS, 'calendar-data', escapeXml(resource.ics)]] as [string, string, string][])),
+  ]);
+}
+
+/** One resource's `<d:response>`: what was asked, found (200) or not (404). */
+function respond(href: string, found: Properties, asked: PropRequest): DavResponse {
+  switch (asked.kind) {
+    case 'all':
+      return { href, propstats: [{ status: 200, properties: [...found.values()] }] };
+    case 'names':
+      return {
+        href,
+        propstats: [
+          {
+            status: 200,
+            properties: [...found.keys()].map((k) => {
+              const space = k.indexOf(' ');
+              return propertyTag(k.slice(0, space), k.slice(space + 1));
+            }),
+          },
+        ],
+      };
+    case 'some': {
+      const ok: string[] = [];
+      const missing: string[] = [];
+      for (const { namespace, name } of asked.names) {
+        const value = found.get(keyOf(namespace, name));
+        if (value === undefined) missing.push(propertyTag(namespace, name));
+        else ok.push(value);
+      }
+      const propstats: PropStat[] = [
+        { status: 200, properties: ok },
+        { status: 404, properties: missing },
+      ];
+      return { href, propstats };
+    }
+  }
+}
+
+/** The collection's own response when a listing was cut (RFC 4918 §16's precondition). */
+function truncatedResponse(actor: string): DavResponse {
+  return {
+    href: davHrefs.calendar(actor),
+    status: 507,
+    error: '<d:number-of-matches-within-limits/>',
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Answers
+
+const XML_TYPE = 'application/xml; charset=utf-8';
+
+function multistatusAnswer(responses: readonly DavResponse[]): DavAnswer {
+  return { status: 207, headers: { 'content-type': XML_TYPE }, body: multistatus(responses) };
+}
+
+/** A refusal naming a DAV or CalDAV precondition, answered as a `<d:error>` body. */
+class DavPrecondition extends Error {
+  constructor(
+    readonly status: number,
+    readonly precondition: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function preconditionFailed(status: number, precondition: string, reason: string): never {
+  throw new DavPrecondition(status, precondition, reason);
+}
+
+/** A refusal as CalDAV clients read it: the status, a Basic challenge on 401, the reason as text. */
+function refusal(
+  code: Parameters<typeof httpStatusFor>[0],
+  message: string,
+  error?: unknown,
+): DavAnswer {
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+  if (code === 'unauthenticated') headers['www-authenticate'] = REALM;
+  if (code === 'rate_limited' && isAgendaError(error)) {
+    const retryAfterMs = (error.toWire().details as { retryAfterMs?: number }).retryAfterMs;
+    if (retryAfterMs !== undefined)
+      headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  }
+  return { status: httpStatusFor(code), headers, body: `${message}\n` };
+}
