@@ -1,6 +1,6 @@
 import test from 'ava';
 import { at } from './test-fixtures.js';
-import { instantOfWallClock, offsetAt, wallClockOf } from './zones.js';
+import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
 
 const wall = (iso: string) => at(`${iso}Z`); // a wall-clock reading, encoded as UTC fields
 
@@ -61,4 +61,36 @@ test('every wall-clock reading of a year round-trips except in the gaps', (t) =>
   }
   // A year of quarter hours in 4 zones, all but the few repeated readings exact.
   t.true(exact > 4 * 35_000, `${exact} readings round-tripped exactly`);
+});
+
+test('offset changes found a week at a time are every change a day-by-day reading finds', (t) => {
+  // The zones whose offsets change most oddly: Ramadan suspensions (Casablanca, Cairo),
+  // half-hour daylight saving (Lord Howe), a skipped day (Apia), two-hour changes (Troll).
+  const zones = [
+    'Africa/Casablanca',
+    'Africa/Cairo',
+    'Australia/Lord_Howe',
+    'Pacific/Apia',
+    'Antarctica/Troll',
+  ];
+  const from = Date.UTC(2009, 0, 1);
+  const to = Date.UTC(2020, 0, 1);
+  const DAY = 86_400_000;
+  for (const zone of zones) {
+    const expected: number[] = [];
+    for (let day = from; day < to; day += DAY) {
+      // A change in (day, day + DAY]: one at midnight UTC (Casablanca's) belongs to the day before.
+      if (offsetAt(zone, day) !== offsetAt(zone, day + DAY)) expected.push(day);
+    }
+    const changes = offsetChanges(zone, from, to);
+    t.deepEqual(
+      changes.map((c) => Math.floor((c.at - 1) / DAY) * DAY),
+      expected,
+      zone,
+    );
+    for (const change of changes) {
+      t.is(offsetAt(zone, change.at - 1), change.from, zone);
+      t.is(offsetAt(zone, change.at), change.to, zone);
+    }
+  }
 });
