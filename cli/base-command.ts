@@ -50,6 +50,7 @@ import {
   toApiInstant,
 } from './time.js';
 import type { DayOrTime } from './time.js';
+import { fitText } from './ui/calendar.js';
 import { coloursWanted, createPalette } from './ui/palette.js';
 import type { Palette } from './ui/palette.js';
 import { whileSlow } from './ui/spinner.js';
@@ -253,7 +254,9 @@ export abstract class OutcomeCommand<
     const palette = createPalette(
       coloursWanted(this.terminal.stderr.isTTY, false, this.terminal.env),
     );
-    this.terminal.stderr.write(`${palette.yellow('warning:')} ${text}\n`);
+    // Cut to the terminal's width as the output is: broken at spaces.
+    const lines = fitText(`warning: ${text}`, this.width);
+    this.terminal.stderr.write(`${palette.yellow('warning:')}${lines.slice('warning:'.length)}\n`);
   }
 
   /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */

@@ -160,6 +160,31 @@ test('a month as a small calendar marks the days with events and today', (t) => 
   );
 });
 
+test('narrower than 27 columns the small calendar sets its days one cell closer, marked where a mark fits', (t) => {
+  const month = DateTime.fromISO('2026-03-01', { zone: ZONE });
+  const days = daysOf(EVENTS, month.startOf('week'), 42, ZONE);
+  t.is(
+    renderMonthCalendar(month, days, context(24)),
+    [
+      '      Mar 2026',
+      'Mo Tu We Th Fr Sa Su',
+      '                   1',
+      ' 2• 3• 4• 5  6• 7• 8',
+      ' 9 10 11 12 13 14 15',
+      '16 17 18 19 20 21 22',
+      '23 24 25 26 27 28 29',
+      '30 31',
+    ].join('\n'),
+  );
+  // At 20 a Sunday's mark would be the 21st cell: the list under the calendar names the days.
+  const at20 = renderMonthCalendar(month, days, context(20));
+  t.true(at20.split('\n').includes(' 2  3  4  5  6  7  8'), at20);
+  t.true(
+    widths(at20).every((w) => w <= 20),
+    at20,
+  );
+});
+
 test('a narrow day list leaves out the ids, then what repeats and where, before it overflows', (t) => {
   const at40 = renderDayList(EVENTS, { ...context(40), cut: true });
   // The legend too: a line per marker.
