@@ -17,7 +17,9 @@
  *   with the same key applies once and returns the original answer.
  * - Errors: `{"error":{"code","message","details"?}}`, status from contract/errors.ts
  *   (400 invalid, 401 unauthenticated, 403 forbidden, 404 not_found, 409 conflict — with
- *   `details.conflicts` listing the conflicting events — 429 rate_limited, 503 unavailable).
+ *   `details.conflicts` listing the conflicting events — 429 rate_limited, 503 unavailable —
+ *   with `details.forwarded: false` when the request was refused before it reached any
+ *   service, so a write certainly did not apply).
  */
 import { z } from 'zod';
 import type {
