@@ -102,7 +102,8 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
   if (relative !== null) {
     const [, sign, amount = ''] = relative;
     const ms = durationMs(amount);
-    if (ms === undefined) throw notATime(text, field);
+    // `+0m` is no offset: most likely a slip (write `now`).
+    if (ms === undefined || ms === 0) throw notATime(text, field);
     return toMinute(now.setZone(zone).plus({ milliseconds: sign === '-' ? -ms : ms }));
   }
 
@@ -400,20 +401,33 @@ function durationMs(text: string): number | undefined {
     if (iso.isValid && iso.years === 0 && iso.months === 0) {
       ms = iso.toMillis();
     }
+  } else if (/^0+$/.test(value)) {
+    // Nothing at all, without a unit: `0` (a unit is asked of any other bare number).
+    ms = 0;
   } else if (/^\d/.test(value)) {
     ms = partsMs(value);
   }
-  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return undefined;
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return undefined;
   return Math.round(ms);
 }
 
 /**
  * Reads a duration (`90m`, `90 min`, `1h30`, `1.5h`, `2 hours`, `1d`, `PT1H30M`) as a
  * positive number of whole seconds, and returns it as ISO 8601 hours/minutes/seconds (`PT1H30M`, `PT24H`), the form
- * the API accepts unambiguously.
+ * the API accepts unambiguously. With `zero`, none at all (`0`, `0m`) is read too, as 0 ms
+ * (an event's length: an instant; a reminder at the start); else it is refused, saying so.
  */
-export function parseDuration(text: string, field = 'duration'): { ms: number; iso: string } {
+export function parseDuration(
+  text: string,
+  field = 'duration',
+  { zero = false }: { readonly zero?: boolean } = {},
+): { ms: number; iso: string } {
   const ms = durationMs(text);
+  if (ms === 0 && !zero) {
+    throw new InvalidInput(`the ${field} cannot be zero: give a length, e.g. 30m or 1h`, {
+      field,
+    });
+  }
   if (ms === undefined) {
     throw new InvalidInput(
       `the ${field} "${text}" is not a duration: write e.g. 45m, 90 min, 1h30, 1.5h, 2 hours or 1d`,
@@ -476,6 +490,19 @@ export function parseInterval(
       : parseWhen(to, { ...context, field: 'to' });
   requireEndAfterStart(start, end, { start: 'from', end: 'to' });
   return { from: start, to: end };
+}
+
+/**
+ * Refuses an event whose end is before its start ({@link InvalidInput} of `--end`, naming
+ * both). An end at the start is an instant (a deadline), which the server keeps as such.
+ */
+export function requireEndNotBeforeStart(start: DateTime, end: DateTime): void {
+  if (end < start) {
+    throw new InvalidInput(
+      `--end (${toApiInstant(end)}) is before --start (${toApiInstant(start)}): an event ends at or after its start (at it, it is an instant)`,
+      { field: 'end' },
+    );
+  }
 }
 
 /** The two flags that bound an interval: an event's `--start`/`--end` or a range's `--from`/`--to`. */

@@ -87,6 +87,13 @@ test('durations are positive whole seconds, sent as ISO hours/minutes/seconds', 
   for (const text of ['0m', '', 'an hour', 'P1M', '-1h', '90', '1h30x', '1h 2h', '2 fortnights']) {
     t.throws(() => parseDuration(text), { message: /duration/ }, text);
   }
+  // None at all is said to be none, and read where it means something (an instant).
+  t.throws(() => parseDuration('0m'), {
+    message: 'the duration cannot be zero: give a length, e.g. 30m or 1h',
+  });
+  for (const text of ['0', '0m', '0h0m', 'PT0S', '0 min']) {
+    t.deepEqual(parseDuration(text, 'duration', { zero: true }).ms, 0, text);
+  }
 });
 
 test('durations as people write them', (t) => {
