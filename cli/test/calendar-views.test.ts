@@ -235,6 +235,19 @@ test('month: a calendar and the events by day at 80 columns, the grid from 100; 
   t.regex(garbage.stderr, /error: .*someday/);
 });
 
+test('today --date "feb 29" in a common year says that day does not exist, before any request', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const before = gateway.requestsTo('GET', '/v1/events').length;
+  const run = await runCommand(Today, ['--date', 'feb 29 2027', '--config-dir', configDir]);
+  t.is(run.exitCode, 1);
+  t.regex(
+    run.stderr,
+    /^error: the date "feb 29 2027" is 29 February 2027, a day that does not exist: 2027 is not a leap year \(the next 29 February is in 2028/,
+  );
+  t.is(gateway.requestsTo('GET', '/v1/events').length, before);
+});
+
 test('today lists the day numbered; #n and id prefixes then name its events', async (t) => {
   const { gateway, configDir } = await viewsGateway();
   t.teardown(() => gateway.close());
