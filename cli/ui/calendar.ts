@@ -109,6 +109,38 @@ export function eventPaint(event: EventView, palette: Palette): Paint {
   return palette[GROUP_PAINTS[hash % GROUP_PAINTS.length] ?? 'cyan'];
 }
 
+/**
+ * Whether the zone's clocks show `at`'s reading twice: the hour repeated when they go back
+ * (02:00–03:00 on the last Sunday of October in Madrid), where `02:30` alone names two
+ * instants an hour apart.
+ */
+export function isRepeatedReading(at: DateTime): boolean {
+  const before = at.minus({ hours: 3 }).offset;
+  const after = at.plus({ hours: 3 }).offset;
+  // Only a turn back repeats readings; a spring forward skips them.
+  if (before <= after) return false;
+  const shift = before - after;
+  return [at.plus({ minutes: shift }), at.minus({ minutes: shift })].some(
+    (other) => other.day === at.day && other.hour === at.hour && other.minute === at.minute,
+  );
+}
+
+/** The zone's short name at `at` (`CEST`, `EDT`), else its offset from GMT (`GMT+11`). */
+function zoneAbbreviation(at: DateTime): string {
+  const names = ['en-GB', 'en-US'].map((locale) => at.setLocale(locale).offsetNameShort ?? '');
+  return names.find((name) => /^[A-Z]{2,5}$/.test(name)) ?? names[0] ?? at.toFormat('ZZ');
+}
+
+/**
+ * `at` as `format` shows it (`HH:mm`, `ccc d LLL HH:mm`), followed by its zone's short name
+ * where the reading alone names two instants ({@link isRepeatedReading}): `02:30 CEST`, then
+ * `02:30 CET` an hour later.
+ */
+export function wallTime(at: DateTime, format: string): string {
+  const text = at.toFormat(format);
+  return isRepeatedReading(at) ? `${text} ${zoneAbbreviation(at)}` : text;
+}
+
 /** Whether an event fills whole days: from a midnight to a midnight. */
 function isAllDay(start: DateTime, end: DateTime): boolean {
   return end > start && start.equals(start.startOf('day')) && end.equals(end.startOf('day'));
@@ -120,8 +152,8 @@ export function timeOnDay(event: EventView, day: DateTime, zone: string): string
   const end = at(event.end, zone);
   const dayEnd = day.plus({ days: 1 });
   if (isAllDay(start, end) || (start < day && end >= dayEnd)) return 'all day';
-  if (start < day) return `→${end.toFormat('HH:mm')}`;
-  return start.toFormat('HH:mm');
+  if (start < day) return `→${wallTime(end, 'HH:mm')}`;
+  return wallTime(start, 'HH:mm');
 }
 
 /**
@@ -131,15 +163,15 @@ export function timeOnDay(event: EventView, day: DateTime, zone: string): string
 export function spanText(event: EventView, zone: string): string {
   const start = at(event.start, zone);
   const end = at(event.end, zone);
-  if (end.toMillis() === start.toMillis()) return start.toFormat('HH:mm');
+  if (end.toMillis() === start.toMillis()) return wallTime(start, 'HH:mm');
   if (isAllDay(start, end)) {
     const days = Math.round(end.diff(start, 'days').days);
     return days === 1 ? 'all day' : `${days} days`;
   }
   if (start.hasSame(end, 'day') || end.equals(start.plus({ days: 1 }).startOf('day'))) {
-    return `${start.toFormat('HH:mm')}–${end.toFormat('HH:mm')}`;
+    return `${wallTime(start, 'HH:mm')}–${wallTime(end, 'HH:mm')}`;
   }
-  return `${start.toFormat('HH:mm')} → ${end.toFormat('ccc d LLL HH:mm')}`;
+  return `${wallTime(start, 'HH:mm')} → ${wallTime(end, 'ccc d LLL HH:mm')}`;
 }
 
 /**

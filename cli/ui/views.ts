@@ -24,6 +24,7 @@ import {
   legend,
   markedTitle,
   timeOnDay,
+  wallTime,
 } from './calendar.js';
 import type { Paint, Palette } from './palette.js';
 import { describeRecurrence } from './recurrence.js';
@@ -44,7 +45,7 @@ function instant(iso: string, context: ViewContext): DateTime {
 }
 
 function dayAndTime(at: DateTime, now: DateTime): string {
-  return at.toFormat(at.year === now.year ? 'ccc d LLL HH:mm' : 'ccc d LLL yyyy HH:mm');
+  return wallTime(at, at.year === now.year ? 'ccc d LLL HH:mm' : 'ccc d LLL yyyy HH:mm');
 }
 
 /** `Mon 2 Mar 09:00` (the year only when it is not this one), in the view's zone. */
@@ -61,7 +62,7 @@ export function formatSpan(startIso: string, endIso: string, context: ViewContex
   const end = instant(endIso, context);
   if (end.toMillis() === start.toMillis()) return dayAndTime(start, context.now);
   if (start.hasSame(end, 'day'))
-    return `${dayAndTime(start, context.now)}–${end.toFormat('HH:mm')}`;
+    return `${dayAndTime(start, context.now)}–${wallTime(end, 'HH:mm')}`;
   return `${dayAndTime(start, context.now)} → ${dayAndTime(end, context.now)}`;
 }
 
