@@ -56,7 +56,16 @@ export { MAX_PAGE_SIZE as LIST_PAGE_MAX_ITEMS } from './limits.js';
 
 const username = z.string().min(1).max(64);
 const iso = z.string().min(1).max(64);
-const text = (max: number) => z.string().max(max);
+/**
+ * A string of at most `max` UTF-16 code units: a text's length as the domain counts it
+ * (`text.length`, server/domain/validation.ts), so that the CLI's check before sending, the
+ * gateway's and the domain's agree. zod's own `max` counts code points: a title of 101 emoji
+ * passed the CLI and the gateway, then the domain refused it as longer than 200.
+ */
+const text = (max: number) =>
+  z.string().refine((value) => value.length <= max, {
+    message: `longer than ${max} characters (as the server counts them: most emoji and some rare CJK characters count as 2)`,
+  });
 
 // ---------------------------------------------------------------------------------------
 // Accounts

@@ -210,6 +210,11 @@ test('invalid input exits 1 with a JSON error on stderr and sends nothing', asyn
       'a title the API refuses',
       ['X'.repeat(201), '--start', '2026-03-02T09:00', '--duration', '1h'],
     ],
+    [
+      // 101 characters, 202 as the server counts a title (UTF-16 code units), which it refuses.
+      'a title of 101 emoji',
+      ['🎉'.repeat(101), '--start', '2026-03-02T09:00', '--duration', '1h'],
+    ],
   ];
   for (const [what, argv] of cases) {
     const run = await runCommand(EventAdd, [...argv, '--json', '--config-dir', configDir]);
@@ -220,6 +225,33 @@ test('invalid input exits 1 with a JSON error on stderr and sends nothing', asyn
     t.true(error.message.length > 0, what);
   }
   t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
+});
+
+test('a title is as long as the server counts it: 101 emoji are 202, refused before sending, saying so', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const argv = [
+    '--start',
+    '2026-03-02T09:00',
+    '--duration',
+    '1h',
+    '--json',
+    '--config-dir',
+    configDir,
+  ];
+  const run = await runCommand(EventAdd, ['🎉'.repeat(101), ...argv]);
+  t.is(run.exitCode, 1);
+  t.deepEqual(parseJsonLine(run.stderr), {
+    error: {
+      code: 'invalid',
+      message:
+        'title: longer than 200 characters (as the server counts them: most emoji and some rare CJK characters count as 2)',
+      details: { field: 'title' },
+    },
+  });
+  t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
+  // 100 of them are 200: sent.
+  t.is((await runCommand(EventAdd, ['🎉'.repeat(100), ...argv])).exitCode, 0);
 });
 
 test('add and update refuse an end before the start alike, naming both, and send nothing', async (t) => {
