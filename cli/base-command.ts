@@ -50,6 +50,7 @@ import {
   toApiInstant,
 } from './time.js';
 import type { DayOrTime } from './time.js';
+import { fitText } from './ui/calendar.js';
 import { coloursWanted, createPalette } from './ui/palette.js';
 import type { Palette } from './ui/palette.js';
 import { whileSlow } from './ui/spinner.js';
@@ -70,6 +71,9 @@ export function changedOnItsOwn(error: unknown, verb: 'update' | 'cancel'): unkn
     { detachedEventId: id, cause: error },
   );
 }
+
+/** The gateways `npm start` runs, as the README sets them: `export AGENDA_SERVER=…`. */
+export const LOCAL_GATEWAYS = 'https://127.0.0.1:8443,https://127.0.0.1:8444';
 
 /** The flags of command `T`, the global ones of its base class included, as parsed. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -253,7 +257,9 @@ export abstract class OutcomeCommand<
     const palette = createPalette(
       coloursWanted(this.terminal.stderr.isTTY, false, this.terminal.env),
     );
-    this.terminal.stderr.write(`${palette.yellow('warning:')} ${text}\n`);
+    // Cut to the terminal's width as the output is: broken at spaces.
+    const lines = fitText(`warning: ${text}`, this.width);
+    this.terminal.stderr.write(`${palette.yellow('warning:')}${lines.slice('warning:'.length)}\n`);
   }
 
   /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */
@@ -534,8 +540,9 @@ export abstract class AgendaCommand<
     }
     const serverText = flags.server ?? profile.servers.join(',');
     if (serverText.trim() === '') {
+      // Said with what to type: the README's line for the gateways `npm start` runs.
       throw new InvalidInput(
-        'no gateway to talk to: pass --server https://host:port (or set AGENDA_SERVER)',
+        `no gateway to talk to: this profile has none and --server is not given. Set the gateways once for this shell, e.g. for those of \`npm start\`: export AGENDA_SERVER=${LOCAL_GATEWAYS} AGENDA_CA=.agenda/pki/ca.pem (or pass --server https://host:port --ca <ca.pem>; a login keeps them in the profile)`,
         { field: 'server' },
       );
     }

@@ -15,7 +15,7 @@ import { EARLIEST_INSTANT, LATEST_INSTANT } from '../contract/limits.js';
 import { outputColumns } from './terminal.js';
 import type { Terminal } from './terminal.js';
 import { toApiInstant } from './time.js';
-import { dayKey, daysOf } from './ui/calendar.js';
+import { MIN_VIEW_WIDTH, dayKey, daysOf } from './ui/calendar.js';
 import type { CalendarDay } from './ui/calendar.js';
 
 /** The width used off a terminal, without `--width` or `$COLUMNS`. */
@@ -50,6 +50,35 @@ export const viewFlags = {
 /** The width a view is drawn in; see the module comment. */
 export function viewWidth(flag: number | undefined, terminal: Terminal): number {
   return flag ?? outputColumns(terminal) ?? DEFAULT_VIEW_WIDTH;
+}
+
+/**
+ * The layout a view is drawn in: `asked` (`--layout`), else the grid from `gridFrom`
+ * columns on and the list below. A grid needs {@link MIN_VIEW_WIDTH} columns (seven days of
+ * four cells and their borders): asked for in fewer, the list is drawn instead, and `note`
+ * says why (a warning on stderr), rather than lines running past the terminal's edge.
+ */
+export function chooseLayout(
+  asked: 'grid' | 'list' | undefined,
+  width: number,
+  gridFrom: number,
+): { readonly layout: 'grid' | 'list'; readonly note?: string } {
+  const layout = asked ?? (width >= gridFrom ? 'grid' : 'list');
+  if (layout === 'grid' && width < MIN_VIEW_WIDTH) {
+    return {
+      layout: 'list',
+      note: `a grid needs ${MIN_VIEW_WIDTH} columns and there are ${width}: the events are listed by day instead`,
+    };
+  }
+  return { layout };
+}
+
+/**
+ * Whether a view's lists are cut to its width: with `--width`, on a terminal, or with
+ * `$COLUMNS` set (as `event list` is); piped without them, lists keep every character.
+ */
+export function viewCut(flag: number | undefined, terminal: Terminal): boolean {
+  return flag !== undefined || outputColumns(terminal) !== undefined;
 }
 
 /**

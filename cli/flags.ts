@@ -101,7 +101,7 @@ export function parseReminders(values: readonly string[]): number[] {
         { field: 'remind' },
       );
     }
-    const { ms } = parseDuration(part.replace(/^\+/, ''), 'remind');
+    const { ms } = parseDuration(part.replace(/^\+/, ''), 'remind', { zero: true });
     if (ms % MINUTE_MS !== 0) {
       throw new InvalidInput(`--remind ${part}: reminders are whole minutes (e.g. 1m, 10m)`, {
         field: 'remind',

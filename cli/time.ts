@@ -102,7 +102,8 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
   if (relative !== null) {
     const [, sign, amount = ''] = relative;
     const ms = durationMs(amount);
-    if (ms === undefined) throw notATime(text, field);
+    // `+0m` is no offset: most likely a slip (write `now`).
+    if (ms === undefined || ms === 0) throw notATime(text, field);
     return toMinute(now.setZone(zone).plus({ milliseconds: sign === '-' ? -ms : ms }));
   }
 
@@ -206,7 +207,7 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
     { forwardDate: true },
   );
   const [result] = results;
-  if (result === undefined) throw notATime(text, field);
+  if (result === undefined) throw notATime(text, field, context.now.setZone(zone));
   const leftover = (
     value.slice(0, result.index) +
     ' ' +
@@ -317,10 +318,90 @@ function localTime(text: string, field: string, zone: string, clock: WallClock):
   return instant;
 }
 
-function notATime(text: string, field: string): InvalidInput {
+function notATime(text: string, field: string, now?: DateTime): InvalidInput {
+  const missing = dayThatDoesNotExist(text, field, now);
+  if (missing !== undefined) return missing;
   return new InvalidInput(
     `the ${field} "${text}" is not a time: write e.g. "tomorrow 9am", "next monday 14:00", ` +
       '"dec 24 3pm", "in 2 hours", +2h, or ISO 8601 (2026-03-01T09:00, with or without an offset)',
+    { field },
+  );
+}
+
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+const MONTH = '(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\\.?';
+const DAY = '(\\d{1,2})(?:st|nd|rd|th)?';
+const YEAR = '(?:,?\\s+(\\d{4}))?';
+const MONTH_THEN_DAY = new RegExp(`\\b${MONTH}\\s+${DAY}\\b${YEAR}`, 'i');
+const DAY_THEN_MONTH = new RegExp(`\\b${DAY}\\s+(?:of\\s+)?${MONTH}${YEAR}`, 'i');
+const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})/;
+
+/**
+ * Why `text` names no day, when it writes a day of a month that month does not have (`feb
+ * 29` in a year that is not a leap year, `apr 31`, `2027-02-29`), as the refusal to give:
+ * such a text is otherwise refused as "not a time", which sends a person looking for what
+ * is wrong with how they wrote it. A day without a year is in the year it comes next after
+ * `now` (as it is read), else undefined.
+ */
+function dayThatDoesNotExist(
+  text: string,
+  field: string,
+  now: DateTime | undefined,
+): InvalidInput | undefined {
+  const value = text.trim();
+  let year: number | undefined;
+  let month: number;
+  let day: number;
+  const iso = ISO_DAY.exec(value);
+  const monthThenDay = MONTH_THEN_DAY.exec(value);
+  const dayThenMonth = DAY_THEN_MONTH.exec(value);
+  const monthOf = (name: string) =>
+    MONTH_NAMES.findIndex((m) => m.toLowerCase().startsWith(name.toLowerCase())) + 1;
+  if (iso !== null) {
+    [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+  } else if (monthThenDay !== null) {
+    month = monthOf(monthThenDay[1] ?? '');
+    day = Number(monthThenDay[2]);
+    year = monthThenDay[3] === undefined ? undefined : Number(monthThenDay[3]);
+  } else if (dayThenMonth !== null) {
+    day = Number(dayThenMonth[1]);
+    month = monthOf(dayThenMonth[2] ?? '');
+    year = dayThenMonth[3] === undefined ? undefined : Number(dayThenMonth[3]);
+  } else {
+    return undefined;
+  }
+  if (month < 1 || month > 12 || day < 1) return undefined;
+  if (year === undefined) {
+    if (now === undefined) return undefined;
+    // The next such day to come: this year's unless its month is over.
+    year = month < now.month ? now.year + 1 : now.year;
+  }
+  const length = DateTime.local(year, month, 1).daysInMonth ?? 31;
+  if (day <= length) return undefined;
+  const name = MONTH_NAMES[month - 1] ?? '';
+  if (month === 2 && day === 29) {
+    let leap = year + 1;
+    while ((DateTime.local(leap, 2, 1).daysInMonth ?? 28) < 29) leap += 1;
+    return new InvalidInput(
+      `the ${field} "${text}" is 29 February ${year}, a day that does not exist: ${year} is not a leap year (the next 29 February is in ${leap}: write "feb 29 ${leap}" or ${leap}-02-29)`,
+      { field },
+    );
+  }
+  return new InvalidInput(
+    `the ${field} "${text}" names a day that does not exist: ${name} ${year} has ${length} days`,
     { field },
   );
 }
@@ -400,20 +481,33 @@ function durationMs(text: string): number | undefined {
     if (iso.isValid && iso.years === 0 && iso.months === 0) {
       ms = iso.toMillis();
     }
+  } else if (/^0+$/.test(value)) {
+    // Nothing at all, without a unit: `0` (a unit is asked of any other bare number).
+    ms = 0;
   } else if (/^\d/.test(value)) {
     ms = partsMs(value);
   }
-  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return undefined;
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return undefined;
   return Math.round(ms);
 }
 
 /**
  * Reads a duration (`90m`, `90 min`, `1h30`, `1.5h`, `2 hours`, `1d`, `PT1H30M`) as a
  * positive number of whole seconds, and returns it as ISO 8601 hours/minutes/seconds (`PT1H30M`, `PT24H`), the form
- * the API accepts unambiguously.
+ * the API accepts unambiguously. With `zero`, none at all (`0`, `0m`) is read too, as 0 ms
+ * (an event's length: an instant; a reminder at the start); else it is refused, saying so.
  */
-export function parseDuration(text: string, field = 'duration'): { ms: number; iso: string } {
+export function parseDuration(
+  text: string,
+  field = 'duration',
+  { zero = false }: { readonly zero?: boolean } = {},
+): { ms: number; iso: string } {
   const ms = durationMs(text);
+  if (ms === 0 && !zero) {
+    throw new InvalidInput(`the ${field} cannot be zero: give a length, e.g. 30m or 1h`, {
+      field,
+    });
+  }
   if (ms === undefined) {
     throw new InvalidInput(
       `the ${field} "${text}" is not a duration: write e.g. 45m, 90 min, 1h30, 1.5h, 2 hours or 1d`,
@@ -476,6 +570,19 @@ export function parseInterval(
       : parseWhen(to, { ...context, field: 'to' });
   requireEndAfterStart(start, end, { start: 'from', end: 'to' });
   return { from: start, to: end };
+}
+
+/**
+ * Refuses an event whose end is before its start ({@link InvalidInput} of `--end`, naming
+ * both). An end at the start is an instant (a deadline), which the server keeps as such.
+ */
+export function requireEndNotBeforeStart(start: DateTime, end: DateTime): void {
+  if (end < start) {
+    throw new InvalidInput(
+      `--end (${toApiInstant(end)}) is before --start (${toApiInstant(start)}): an event ends at or after its start (at it, it is an instant)`,
+      { field: 'end' },
+    );
+  }
 }
 
 /** The two flags that bound an interval: an event's `--start`/`--end` or a range's `--from`/`--to`. */

@@ -17,7 +17,9 @@
  *   with the same key applies once and returns the original answer.
  * - Errors: `{"error":{"code","message","details"?}}`, status from contract/errors.ts
  *   (400 invalid, 401 unauthenticated, 403 forbidden, 404 not_found, 409 conflict — with
- *   `details.conflicts` listing the conflicting events — 429 rate_limited, 503 unavailable).
+ *   `details.conflicts` listing the conflicting events — 429 rate_limited, 503 unavailable —
+ *   with `details.forwarded: false` when the request was refused before it reached any
+ *   service, so a write certainly did not apply).
  */
 import { z } from 'zod';
 import type {
@@ -54,7 +56,16 @@ export { MAX_PAGE_SIZE as LIST_PAGE_MAX_ITEMS } from './limits.js';
 
 const username = z.string().min(1).max(64);
 const iso = z.string().min(1).max(64);
-const text = (max: number) => z.string().max(max);
+/**
+ * A string of at most `max` UTF-16 code units: a text's length as the domain counts it
+ * (`text.length`, server/domain/validation.ts), so that the CLI's check before sending, the
+ * gateway's and the domain's agree. zod's own `max` counts code points: a title of 101 emoji
+ * passed the CLI and the gateway, then the domain refused it as longer than 200.
+ */
+const text = (max: number) =>
+  z.string().refine((value) => value.length <= max, {
+    message: `longer than ${max} characters (as the server counts them: most emoji and some rare CJK characters count as 2)`,
+  });
 
 // ---------------------------------------------------------------------------------------
 // Accounts

@@ -106,7 +106,18 @@ export type WireError =
       readonly details: { readonly detachedEventId?: string };
     }
   | {
-      readonly code: 'forbidden' | 'unavailable' | 'too_complex' | 'internal';
+      readonly code: 'unavailable';
+      readonly message: string;
+      /**
+       * `forwarded: false`: the request was refused before it was passed on to any service
+       * (the gateway knew the service to be down), so a write certainly did not apply and a
+       * client need not wonder whether it did. Absent, a write's fate is unknown: a service
+       * may have it still.
+       */
+      readonly details: { readonly forwarded?: false };
+    }
+  | {
+      readonly code: 'forbidden' | 'too_complex' | 'internal';
       readonly message: string;
       readonly details: Readonly<Record<string, never>>;
     };
@@ -244,9 +255,23 @@ export class Conflict extends AgendaError {
 export class Unavailable extends AgendaError {
   readonly code = 'unavailable' as const;
   override readonly name = 'Unavailable';
+  /**
+   * False when the request was refused before it was passed on to any service, so a write
+   * certainly did not apply; undefined when that is not known (see `WireError`).
+   */
+  readonly forwarded: false | undefined;
+
+  constructor(message: string, options?: { forwarded?: false; cause?: unknown }) {
+    super(message, options);
+    this.forwarded = options?.forwarded;
+  }
 
   toWire(): WireError {
-    return { code: this.code, message: this.message, details: {} };
+    return {
+      code: this.code,
+      message: this.message,
+      details: this.forwarded === false ? { forwarded: false } : {},
+    };
   }
 }
 
@@ -355,7 +380,10 @@ export function errorFromWire(wire: unknown): AgendaError {
       return new Conflict(message, conflicts);
     }
     case 'unavailable':
-      return new Unavailable(message);
+      return new Unavailable(
+        message,
+        details.forwarded === false ? { forwarded: false } : undefined,
+      );
     case 'rate_limited':
       return new RateLimited(message, {
         ...(typeof details.retryAfterMs === 'number' ? { retryAfterMs: details.retryAfterMs } : {}),

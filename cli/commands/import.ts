@@ -36,6 +36,13 @@ export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new InvalidInput(`cannot read ${file} (${code})`, { field: 'file', cause: error });
     }
+    // Said here, before any login or request: the service could only call it malformed.
+    if (calendar.replace(/^\uFEFF/, '').trim() === '') {
+      throw new InvalidInput(
+        `${printable(file)} is empty: it holds no events to import (an iCalendar file has BEGIN:VCALENDAR and a BEGIN:VEVENT for each event)`,
+        { field: 'file' },
+      );
+    }
     const split = splitCalendar(calendar);
     const { api } = await this.connect({ authenticated: true });
     // Ctrl-C once: send no further request, finish those in flight. Twice: abandon them too.
@@ -109,7 +116,9 @@ function renderImport(answer: ImportAnswer, context: ViewContext): string {
     .filter(([, k]) => k > 0)
     .map(([action, k]) => `${formatCount(k)} ${action}`);
   const lines = [
-    `Imported ${formatCount(n)} event${n === 1 ? '' : 's'}${counts.length === 0 ? '' : ` (${counts.join(', ')})`}.`,
+    n === 0 && answer.failed.length === 0
+      ? 'Nothing imported: the file holds no events (no VEVENT).'
+      : `Imported ${formatCount(n)} event${n === 1 ? '' : 's'}${counts.length === 0 ? '' : ` (${counts.join(', ')})`}.`,
   ];
   // UIDs and reasons come from the file (the reasons quote its titles): never raw.
   for (const failure of answer.failed) {

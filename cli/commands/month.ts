@@ -3,13 +3,15 @@ import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import {
   calendarResult,
+  chooseLayout,
   parseMonth,
+  viewCut,
   viewFlags,
   viewInterval,
   viewWidth,
 } from '../calendar-views.js';
 import type { CalendarViewResult } from '../calendar-views.js';
-import { renderDayList, renderMonthCalendar, renderMonthGrid } from '../ui/calendar.js';
+import { fitText, renderDayList, renderMonthCalendar, renderMonthGrid } from '../ui/calendar.js';
 
 /** From this width on, `month` draws the grid by default; below, the calendar and a list. */
 export const MONTH_GRID_MIN_WIDTH = 100;
@@ -46,7 +48,8 @@ export default class Month extends AgendaCommand<typeof Month, CalendarViewResul
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Fetching the month…', api.listEvents(interval));
     const width = viewWidth(this.flags.width, this.terminal);
-    const layout = this.flags.layout ?? (width >= MONTH_GRID_MIN_WIDTH ? 'grid' : 'list');
+    const { layout, note } = chooseLayout(this.flags.layout, width, MONTH_GRID_MIN_WIDTH);
+    if (note !== undefined) this.caution(note);
     const inMonth = answer.events.filter(
       (event) =>
         Date.parse(event.end) > month.toMillis() &&
@@ -62,17 +65,12 @@ export default class Month extends AgendaCommand<typeof Month, CalendarViewResul
       human: () => {
         if (layout === 'grid') return renderMonthGrid(month, days, context);
         const calendar = renderMonthCalendar(month, days, context);
+        const cut = viewCut(this.flags.width, this.terminal);
         if (inMonth.length === 0) {
-          return `${calendar}\n\n${this.palette.dim(`Nothing in ${month.toFormat('LLLL yyyy')}.`)}`;
+          const nothing = `Nothing in ${month.toFormat('LLLL yyyy')}.`;
+          return `${calendar}\n\n${fitText(nothing, cut ? width : undefined, this.palette.dim)}`;
         }
-        const list = renderDayList(
-          inMonth,
-          {
-            ...context,
-            cut: this.terminal.stdout.isTTY === true || this.flags.width !== undefined,
-          },
-          { from: month },
-        );
+        const list = renderDayList(inMonth, { ...context, cut }, { from: month });
         return `${calendar}\n\n${list}`;
       },
     };

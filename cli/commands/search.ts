@@ -4,11 +4,11 @@ import { InvalidInput } from '../../contract/errors.js';
 import { MAX_QUERY_SPAN_MS, SEARCH_TEXT_MAX_LENGTH } from '../../contract/limits.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
-import { viewWidth } from '../calendar-views.js';
+import { viewCut, viewWidth } from '../calendar-views.js';
 import { whenFlag } from '../flags.js';
 import type { WholeList } from '../http/agenda-api.js';
 import { requireEndAfterStart, toApiInstant } from '../time.js';
-import { renderDayList } from '../ui/calendar.js';
+import { fitText, renderDayList } from '../ui/calendar.js';
 import { formatSpan } from '../ui/views.js';
 
 /** How far back `search` looks by default; it looks as far ahead as the widest window allows. */
@@ -65,19 +65,18 @@ export default class Search extends AgendaCommand<typeof Search, WholeList<Event
       result: answer,
       human: () => {
         const span = formatSpan(toApiInstant(from), toApiInstant(to), this.view);
-        if (answer.events.length === 0) {
-          return this.palette.dim(`Nothing matches "${text}" ${span}.`);
-        }
+        const cut = viewCut(this.flags.width, this.terminal);
+        const width = viewWidth(this.flags.width, this.terminal);
+        const fitted = (text: string) => fitText(text, cut ? width : undefined, this.palette.dim);
+        if (answer.events.length === 0) return fitted(`Nothing matches "${text}" ${span}.`);
         const n = answer.events.length;
-        const heading = this.palette.dim(
-          `${n} occurrence${n === 1 ? '' : 's'} matching "${text}", ${span}`,
-        );
+        const heading = fitted(`${n} occurrence${n === 1 ? '' : 's'} matching "${text}", ${span}`);
         const list = renderDayList(answer.events, {
           zone: this.zone,
           now: this.now,
           palette: this.palette,
-          width: viewWidth(this.flags.width, this.terminal),
-          cut: this.terminal.stdout.isTTY === true || this.flags.width !== undefined,
+          width,
+          cut,
         });
         return `${heading}\n${list}`;
       },

@@ -1,8 +1,8 @@
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
-import { calendarResult, viewFlags, viewInterval, viewWidth } from '../calendar-views.js';
+import { calendarResult, viewCut, viewFlags, viewInterval, viewWidth } from '../calendar-views.js';
 import type { CalendarViewResult } from '../calendar-views.js';
-import { dayHeading, renderDayList } from '../ui/calendar.js';
+import { fitText, fittedHeading, renderDayList } from '../ui/calendar.js';
 
 /** `agenda today`: the day's events, numbered. */
 export default class Today extends AgendaCommand<typeof Today, CalendarViewResult> {
@@ -26,17 +26,16 @@ export default class Today extends AgendaCommand<typeof Today, CalendarViewResul
     return {
       result,
       human: () => {
-        const heading = this.palette.bold(dayHeading(first, this.now.setZone(this.zone)));
+        const width = viewWidth(this.flags.width, this.terminal);
+        const cut = viewCut(this.flags.width, this.terminal);
+        const heading = this.palette.bold(
+          fittedHeading(first, this.now.setZone(this.zone), cut ? width : undefined),
+        );
         if (events.length === 0) {
-          return `${heading}\n  ${this.palette.dim('Nothing on this day.')}`;
+          const nothing = 'Nothing on this day.';
+          return `${heading}\n${fitText(nothing, cut ? width : undefined, this.palette.dim, '  ')}`;
         }
-        const context = {
-          zone: this.zone,
-          now: this.now,
-          palette: this.palette,
-          width: viewWidth(this.flags.width, this.terminal),
-          cut: this.terminal.stdout.isTTY === true || this.flags.width !== undefined,
-        };
+        const context = { zone: this.zone, now: this.now, palette: this.palette, width, cut };
         return `${heading}\n${renderDayList(events, context, { from: first, headings: false, indent: '  ' })}`;
       },
     };

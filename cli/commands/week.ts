@@ -1,9 +1,22 @@
 import { Flags } from '@oclif/core';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
-import { calendarResult, viewFlags, viewInterval, viewWidth } from '../calendar-views.js';
+import {
+  calendarResult,
+  chooseLayout,
+  viewCut,
+  viewFlags,
+  viewInterval,
+  viewWidth,
+} from '../calendar-views.js';
 import type { CalendarViewResult } from '../calendar-views.js';
-import { WEEK_GRID_MIN_WIDTH, renderDayList, renderWeekGrid, weekTitle } from '../ui/calendar.js';
+import {
+  WEEK_GRID_MIN_WIDTH,
+  fitText,
+  renderDayList,
+  renderWeekGrid,
+  weekTitle,
+} from '../ui/calendar.js';
 
 /** `agenda week`: the week as seven day columns with your events in them. */
 export default class Week extends AgendaCommand<typeof Week, CalendarViewResult> {
@@ -31,7 +44,8 @@ export default class Week extends AgendaCommand<typeof Week, CalendarViewResult>
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Fetching the week…', api.listEvents(interval));
     const width = viewWidth(this.flags.width, this.terminal);
-    const layout = this.flags.layout ?? (width >= WEEK_GRID_MIN_WIDTH ? 'grid' : 'list');
+    const { layout, note } = chooseLayout(this.flags.layout, width, WEEK_GRID_MIN_WIDTH);
+    if (note !== undefined) this.caution(note);
     // The list numbers the week's events for `#n`; the grid shows no numbers.
     await this.remember(answer.events, layout === 'list');
     const { days, result } = calendarResult('week', answer.events, first, 7, this.zone);
@@ -41,16 +55,11 @@ export default class Week extends AgendaCommand<typeof Week, CalendarViewResult>
       human: () => {
         if (layout === 'grid') return renderWeekGrid(days, context);
         const title = weekTitle(days, context);
-        if (answer.events.length === 0)
-          return `${title}\n${this.palette.dim('Nothing this week.')}`;
-        const list = renderDayList(
-          answer.events,
-          {
-            ...context,
-            cut: this.terminal.stdout.isTTY === true || this.flags.width !== undefined,
-          },
-          { from: first },
-        );
+        const cut = viewCut(this.flags.width, this.terminal);
+        if (answer.events.length === 0) {
+          return `${title}\n${fitText('Nothing this week.', cut ? width : undefined, this.palette.dim)}`;
+        }
+        const list = renderDayList(answer.events, { ...context, cut }, { from: first });
         return `${title}\n${list}`;
       },
     };

@@ -30,6 +30,11 @@
  * write a read waits on, the session's renewal when its access token has run out, spends
  * the read's budget as the read would ({@link GatewayCall.within}): a login whose token
  * expired while no gateway answers still ends within about 3 s, "service unavailable".
+ *
+ * Failures say what happened ({@link unavailableMessage}): 503s are not timeouts. A write
+ * that may have reached a service — a gateway took it and did not say it passed nothing on
+ * (`details.forwarded: false`) — fails saying its fate is unknown, with its idempotency key;
+ * one refused before any service saw it says nothing of a key: it was not made.
  */
 import { randomUUID } from 'node:crypto';
 import { HttpsTransport, TransportTimeout, bodyText } from './https-transport.js';
@@ -159,8 +164,8 @@ class GatewayUnreachable extends Error {
   override readonly name = 'GatewayUnreachable';
 
   /**
-   * @param sent whether the request may have reached the gateway (a write may then have
-   * been applied): false when no connection was made, or the gateway said so.
+   * @param sent whether the request may have reached a service (a write may then have been
+   * applied): false when no connection was made, or the gateway said it passed nothing on.
    */
   constructor(
     message: string,
@@ -168,6 +173,19 @@ class GatewayUnreachable extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * A gateway that answered 503: it is up, but the service behind it is not (or did not
+ * answer in time). `reason` is what the gateway said, without its advice to retry.
+ */
+class GatewayAnswered503 extends GatewayUnreachable {
+  constructor(
+    readonly reason: string,
+    sent: boolean,
+  ) {
+    super(`unavailable${reason === '' ? '' : `: ${reason}`}`, sent);
   }
 }
 
@@ -430,25 +448,22 @@ export class GatewayClient {
     write?: { readonly idempotencyKey: string },
     budget?: ReadBudget | null,
   ): Promise<T> {
-    const failures: string[] = [];
-    let sent = false;
+    const failures: { readonly host: string; readonly error: GatewayUnreachable }[] = [];
+    let untried: string[] = [];
     for (const [index, server] of this.servers.entries()) {
       try {
         return await attempt(server, this.servers.length - index);
       } catch (error) {
         if (!(error instanceof GatewayUnreachable)) throw error;
-        failures.push(`${server.host}: ${error.message}`);
-        sent ||= error.sent;
+        failures.push({ host: server.host, error });
         if (error instanceof OutOfTime || budget?.spent === true) {
-          const untried = this.servers.slice(index + 1).map((s) => s.host);
-          if (untried.length > 0) failures.push(`not tried in time: ${untried.join(', ')}`);
+          untried = this.servers.slice(index + 1).map((s) => s.host);
           break;
         }
       }
     }
-    const within = budget === undefined || budget === null ? '' : ` within ${budget.seconds} s`;
-    const message = `service unavailable: no gateway answered${within} (tried ${failures.join('; ')})`;
-    if (write !== undefined && sent) {
+    const message = unavailableMessage(failures, untried, budget?.spent === true ? budget : null);
+    if (write !== undefined && failures.some(({ error }) => error.sent)) {
       // The key is said once, to match the request in the gateways' logs: the CLI cannot
       // send it again (a command run again is a new write), so what is left to the person
       // is to look before repeating the change.
@@ -456,6 +471,7 @@ export class GatewayClient {
         `${message}. The change may or may not have been made (it was sent with idempotency-key ${write.idempotencyKey}): check, e.g. with agenda event list, before repeating it`,
       );
     }
+    // Nothing reached a service: a write certainly was not made.
     throw new Unavailable(message);
   }
 
@@ -532,9 +548,10 @@ export class GatewayClient {
   ): AgendaError | GatewayUnreachable {
     const wire = parseErrorBody(body);
     if (status === 503) {
-      // A gateway may answer 503 once it has passed the request on (its deadline ran out).
+      // A gateway may answer 503 once it has passed the request on (its deadline ran out),
+      // or before, saying so (`forwarded: false`: the service was known to be down).
       const reason = wire === undefined ? '' : withoutRetryHint(wire.message);
-      return new GatewayUnreachable(`unavailable${reason === '' ? '' : `: ${reason}`}`, true);
+      return new GatewayAnswered503(reason, wire?.details?.forwarded !== false);
     }
     if (wire === undefined) {
       return new Internal(`${server.host} answered ${status} without an error body`);
@@ -770,6 +787,40 @@ class ReadAttempt {
   }
 }
 
+/**
+ * What a call that no gateway could carry out fails with, saying what happened: every
+ * gateway answered 503 (`service unavailable (503 from both gateways): a: …; b: …`), a
+ * read's budget ran out (`no gateway answered within 2.5 s`, with the gateways not tried in
+ * time), none answered at all (refused, timed out), or some of each. Each gateway is named
+ * with its failure. "Within 2.5 s" is said only when the time did run out: gateways that
+ * answered 503 or refused the connection at once are not a timeout.
+ */
+function unavailableMessage(
+  failures: readonly { readonly host: string; readonly error: GatewayUnreachable }[],
+  untried: readonly string[],
+  spent: ReadBudget | null,
+): string {
+  const tried = [
+    ...failures.map(({ host, error }) => `${host}: ${error.message}`),
+    ...(untried.length > 0 ? [`not tried in time: ${untried.join(', ')}`] : []),
+  ].join('; ');
+  const answered = failures.filter(({ error }) => error instanceof GatewayAnswered503);
+  if (spent === null && failures.length > 0 && answered.length === failures.length) {
+    const n = failures.length;
+    const who = n === 1 ? 'the gateway' : n === 2 ? 'both gateways' : `all ${n} gateways`;
+    const reasons = failures.map(({ host, error }) => {
+      const reason = error instanceof GatewayAnswered503 ? error.reason : error.message;
+      return `${host}: ${reason === '' ? 'no reason given' : reason}`;
+    });
+    return `service unavailable (503 from ${who}): ${reasons.join('; ')}`;
+  }
+  if (spent !== null) {
+    return `service unavailable: no gateway answered within ${spent.seconds} s (tried ${tried})`;
+  }
+  const none = answered.length === 0 ? 'no gateway answered' : 'no gateway could answer';
+  return `service unavailable: ${none} (tried ${tried})`;
+}
+
 /** Milliseconds as messages say them, in seconds to a tenth (`2.5`, `1.2`, `3`). */
 function seconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
@@ -816,7 +867,9 @@ export function withoutRetryHint(message: string): string {
 }
 
 /** The `error` member of an error body, when the body is one. */
-function parseErrorBody(body: string): { code: string; message: string } | undefined {
+function parseErrorBody(
+  body: string,
+): { code: string; message: string; details?: { forwarded?: unknown } } | undefined {
   try {
     const parsed: unknown = JSON.parse(body);
     if (typeof parsed !== 'object' || parsed === null || !('error' in parsed)) return undefined;
@@ -824,7 +877,7 @@ function parseErrorBody(body: string): { code: string; message: string } | undef
     if (typeof error !== 'object' || error === null) return undefined;
     if (!('code' in error) || !('message' in error)) return undefined;
     if (typeof error.code !== 'string' || typeof error.message !== 'string') return undefined;
-    return error as { code: string; message: string };
+    return error as { code: string; message: string; details?: { forwarded?: unknown } };
   } catch {
     return undefined;
   }

@@ -317,3 +317,27 @@ test('password change sends the current and new password, and keeps the profile 
   t.is(oneLine.exitCode, 1, 'bad input');
   t.regex(oneLine.stderr, /two lines/);
 });
+
+test('with no gateway in the profile, --server or AGENDA_SERVER, register says how to set one (exit 1)', async (t) => {
+  const configDir = await temporaryConfigDir();
+  // oclif reads AGENDA_SERVER from the process's environment.
+  const set = process.env.AGENDA_SERVER;
+  delete process.env.AGENDA_SERVER;
+  t.teardown(() => {
+    if (set !== undefined) process.env.AGENDA_SERVER = set;
+  });
+  const run = await runCommand(
+    Register,
+    ['alice', '--password-stdin', '--config-dir', configDir, '--json'],
+    new RecordedTerminal({ stdin: `${PASSWORD}\n` }),
+  );
+  t.is(run.exitCode, 1);
+  const { error } = parseJsonLine(run.stderr) as { error: { message: string } };
+  t.true(
+    error.message.includes(
+      'export AGENDA_SERVER=https://127.0.0.1:8443,https://127.0.0.1:8444 AGENDA_CA=.agenda/pki/ca.pem',
+    ),
+    error.message,
+  );
+  t.regex(error.message, /--server https:\/\/host:port/);
+});

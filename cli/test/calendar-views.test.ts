@@ -137,10 +137,13 @@ test("under the grid's width week lists the events by day, numbered; --layout ch
   const { gateway, configDir } = await viewsGateway();
   t.teardown(() => gateway.close());
   const argv = ['--tz', 'Europe/Madrid', '--config-dir', configDir, '--date', '2026-03-04'];
-  for (const width of ['20', '40']) {
+  for (const [width, title] of [
+    ['20', /^2–8 Mar 2026\n/],
+    ['40', /^Week 10 {2}2–8 Mar 2026 {2}Europe\/Madrid\n/],
+  ] as const) {
     const narrow = await runCommand(Week, [...argv, '--width', width]);
     t.is(narrow.exitCode, 0, narrow.stderr);
-    t.regex(narrow.stdout, /^Week 10 {2}2–8 Mar 2026 {2}Europe\/Madrid\n/);
+    t.regex(narrow.stdout, title);
     t.regex(narrow.stdout, /^ {2}#1 {2}/m);
     t.notRegex(narrow.stdout, /[┌│]/, 'no grid');
   }
@@ -230,6 +233,19 @@ test('month: a calendar and the events by day at 80 columns, the grid from 100; 
   const garbage = await runCommand(Week, ['--config-dir', configDir, '--date', 'someday']);
   t.is(garbage.exitCode, 1);
   t.regex(garbage.stderr, /error: .*someday/);
+});
+
+test('today --date "feb 29" in a common year says that day does not exist, before any request', async (t) => {
+  const { gateway, configDir } = await viewsGateway();
+  t.teardown(() => gateway.close());
+  const before = gateway.requestsTo('GET', '/v1/events').length;
+  const run = await runCommand(Today, ['--date', 'feb 29 2027', '--config-dir', configDir]);
+  t.is(run.exitCode, 1);
+  t.regex(
+    run.stderr,
+    /^error: the date "feb 29 2027" is 29 February 2027, a day that does not exist: 2027 is not a leap year \(the next 29 February is in 2028/,
+  );
+  t.is(gateway.requestsTo('GET', '/v1/events').length, before);
 });
 
 test('today lists the day numbered; #n and id prefixes then name its events', async (t) => {

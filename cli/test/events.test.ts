@@ -210,6 +210,11 @@ test('invalid input exits 1 with a JSON error on stderr and sends nothing', asyn
       'a title the API refuses',
       ['X'.repeat(201), '--start', '2026-03-02T09:00', '--duration', '1h'],
     ],
+    [
+      // 101 characters, 202 as the server counts a title (UTF-16 code units), which it refuses.
+      'a title of 101 emoji',
+      ['🎉'.repeat(101), '--start', '2026-03-02T09:00', '--duration', '1h'],
+    ],
   ];
   for (const [what, argv] of cases) {
     const run = await runCommand(EventAdd, [...argv, '--json', '--config-dir', configDir]);
@@ -222,10 +227,37 @@ test('invalid input exits 1 with a JSON error on stderr and sends nothing', asyn
   t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
 });
 
-test('add and update refuse an end not after the start alike, naming both, and send nothing', async (t) => {
+test('a title is as long as the server counts it: 101 emoji are 202, refused before sending, saying so', async (t) => {
   const { gateway, configDir } = await eventsGateway();
   t.teardown(() => gateway.close());
-  const times = ['--start', '2026-03-02T09:00', '--end', '2026-03-02T09:00', '--tz', 'UTC'];
+  const argv = [
+    '--start',
+    '2026-03-02T09:00',
+    '--duration',
+    '1h',
+    '--json',
+    '--config-dir',
+    configDir,
+  ];
+  const run = await runCommand(EventAdd, ['🎉'.repeat(101), ...argv]);
+  t.is(run.exitCode, 1);
+  t.deepEqual(parseJsonLine(run.stderr), {
+    error: {
+      code: 'invalid',
+      message:
+        'title: longer than 200 characters (as the server counts them: most emoji and some rare CJK characters count as 2)',
+      details: { field: 'title' },
+    },
+  });
+  t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
+  // 100 of them are 200: sent.
+  t.is((await runCommand(EventAdd, ['🎉'.repeat(100), ...argv])).exitCode, 0);
+});
+
+test('add and update refuse an end before the start alike, naming both, and send nothing', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const times = ['--start', '2026-03-02T09:00', '--end', '2026-03-02T08:59', '--tz', 'UTC'];
   const runs = [
     ['add', await runCommand(EventAdd, ['X', ...times, '--json', '--config-dir', configDir])],
     [
@@ -240,7 +272,8 @@ test('add and update refuse an end not after the start alike, naming both, and s
       {
         error: {
           code: 'invalid',
-          message: '--end (2026-03-02T09:00:00Z) must be after --start (2026-03-02T09:00:00Z)',
+          message:
+            '--end (2026-03-02T08:59:00Z) is before --start (2026-03-02T09:00:00Z): an event ends at or after its start (at it, it is an instant)',
           details: { field: 'end' },
         },
       },
@@ -249,6 +282,41 @@ test('add and update refuse an end not after the start alike, naming both, and s
   }
   t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
   t.is(gateway.requestsTo('PATCH', '/v1/events/e1').length, 0);
+});
+
+test('an instant, as the server keeps them: --duration 0 (or 0m) and an --end at the start send an end at the start', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const start = ['--start', '2026-03-02T17:00', '--tz', 'UTC', '--json', '--config-dir', configDir];
+  for (const length of [
+    ['--duration', '0'],
+    ['--duration', '0m'],
+    ['--end', '2026-03-02T17:00'],
+  ]) {
+    const run = await runCommand(EventAdd, ['Deadline', ...start, ...length]);
+    t.is(run.exitCode, 0, run.stderr);
+    const sent = JSON.parse(gateway.requestsTo('POST', '/v1/events').at(-1)?.body ?? '{}') as {
+      end?: string;
+      duration?: string;
+    };
+    t.is(sent.end, '2026-03-02T17:00:00Z', length.join(' '));
+    t.is(sent.duration, undefined, length.join(' '));
+  }
+  // Made an instant by an update too: --duration 0 alone ends it at its start.
+  const update = await runCommand(EventUpdate, [
+    'e1',
+    '--duration',
+    '0m',
+    '--tz',
+    'UTC',
+    '--json',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(update.exitCode, 0, update.stderr);
+  t.like(JSON.parse(gateway.requestsTo('PATCH', '/v1/events/e1').at(-1)?.body ?? '{}'), {
+    end: '2026-03-02T09:00:00Z',
+  });
 });
 
 test('a refused conflict exits 4 and lists the events in the way', async (t) => {

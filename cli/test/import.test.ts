@@ -237,3 +237,37 @@ test('a refusal that every request would get stops the import at once', async (t
     /^the import stopped after 0 of 450 events: your account is suspended; run the same command again/,
   );
 });
+
+test('an empty file is refused as empty before any request; a calendar without events says it holds none', async (t) => {
+  const { gateway, configDir } = await importGateway(() => ({
+    events: [],
+    failed: [],
+    skipped: [{ uid: 'todo-1', reason: 'a VTODO: Agenda keeps events only' }],
+  }));
+  t.teardown(() => gateway.close());
+  for (const text of ['', '\n\r\n  \n', '\uFEFF']) {
+    const file = path.join(configDir, 'empty.ics');
+    await writeFile(file, text);
+    const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+    t.is(run.exitCode, 1);
+    const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
+    t.is(error.code, 'invalid');
+    t.true(
+      error.message.startsWith(`${file} is empty: it holds no events to import`),
+      error.message,
+    );
+  }
+  t.is(gateway.requestsTo('POST', '/v1/import').length, 0);
+
+  const todos = path.join(configDir, 'todos.ics');
+  await writeFile(
+    todos,
+    'BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VTODO\nUID:todo-1\nSUMMARY:Taxes\nEND:VTODO\nEND:VCALENDAR\n',
+  );
+  const run = await runCommand(Import, [todos, '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.is(
+    run.stdout,
+    'Nothing imported: the file holds no events (no VEVENT).\nskipped: todo-1: a VTODO: Agenda keeps events only\n',
+  );
+});

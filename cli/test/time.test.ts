@@ -87,6 +87,13 @@ test('durations are positive whole seconds, sent as ISO hours/minutes/seconds', 
   for (const text of ['0m', '', 'an hour', 'P1M', '-1h', '90', '1h30x', '1h 2h', '2 fortnights']) {
     t.throws(() => parseDuration(text), { message: /duration/ }, text);
   }
+  // None at all is said to be none, and read where it means something (an instant).
+  t.throws(() => parseDuration('0m'), {
+    message: 'the duration cannot be zero: give a length, e.g. 30m or 1h',
+  });
+  for (const text of ['0', '0m', '0h0m', 'PT0S', '0 min']) {
+    t.deepEqual(parseDuration(text, 'duration', { zero: true }).ms, 0, text);
+  }
 });
 
 test('durations as people write them', (t) => {
@@ -250,4 +257,24 @@ test('an end on the night the clocks turn back is the first such time after the 
     toApiInstant(parseWhen('01:10', { zone, now, field: 'end', after: ordinary }).toUTC()),
     '2026-11-04T06:10:00Z',
   );
+});
+
+test('a day its month does not have is refused as such: 29 February of a common year, 31 April', (t) => {
+  // On 10 March 2026 the next February is 2027's, which has 28 days.
+  const leap =
+    '2027 is not a leap year (the next 29 February is in 2028: write "feb 29 2028" or 2028-02-29)';
+  for (const text of ['feb 29', 'February 29th 9am', '29 feb', '2027-02-29', '2027-02-29T09:00Z']) {
+    t.throws(
+      () => when(text),
+      { message: `the start "${text}" is 29 February 2027, a day that does not exist: ${leap}` },
+      text,
+    );
+  }
+  t.throws(() => when('apr 31 3pm'), {
+    message: 'the start "apr 31 3pm" names a day that does not exist: April 2026 has 30 days',
+  });
+  t.throws(() => when('2026-06-31'), {
+    message: 'the start "2026-06-31" names a day that does not exist: June 2026 has 30 days',
+  });
+  t.is(when('feb 29 2028'), '2028-02-29T00:00:00+01:00');
 });

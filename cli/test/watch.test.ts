@@ -272,7 +272,7 @@ test('watch --json says when it is connected again, and people are told what fai
         {
           kind: 'status',
           state: 'disconnected',
-          reason: `service unavailable: no gateway answered (tried ${host}: unavailable: no messaging service answered)`,
+          reason: `service unavailable (503 from the gateway): ${host}: no messaging service answered`,
           retryInMs: 400,
         },
         { kind: 'status', state: 'connected', server: host },
@@ -281,7 +281,7 @@ test('watch --json says when it is connected again, and people are told what fai
       t.deepEqual(run.stderr.trimEnd().split('\n'), [
         `watching live updates via ${host}; Ctrl-C to stop`,
         `connection lost (the stream from ${host} ended); retrying in 0.2 s`,
-        `could not reconnect (service unavailable: no gateway answered (tried ${host}: unavailable: no messaging service answered)); retrying in 0.4 s`,
+        `could not reconnect (service unavailable (503 from the gateway): ${host}: no messaging service answered); retrying in 0.4 s`,
         `reconnected to ${host} (updates made while disconnected are not replayed)`,
       ]);
     }

@@ -9,9 +9,12 @@ import {
   renderMonthCalendar,
   renderMonthGrid,
   renderWeekGrid,
+  spanText,
+  timeOnDay,
   weekTitle,
   wrapToWidth,
 } from './calendar.js';
+import { formatSpan } from './views.js';
 import { describeRecurrence } from './recurrence.js';
 
 // What measures text beyond ASCII loads on demand (base/table.ts); a command awaits it.
@@ -160,6 +163,31 @@ test('a month as a small calendar marks the days with events and today', (t) => 
   );
 });
 
+test('narrower than 27 columns the small calendar sets its days one cell closer, marked where a mark fits', (t) => {
+  const month = DateTime.fromISO('2026-03-01', { zone: ZONE });
+  const days = daysOf(EVENTS, month.startOf('week'), 42, ZONE);
+  t.is(
+    renderMonthCalendar(month, days, context(24)),
+    [
+      '      Mar 2026',
+      'Mo Tu We Th Fr Sa Su',
+      '                   1',
+      ' 2• 3• 4• 5  6• 7• 8',
+      ' 9 10 11 12 13 14 15',
+      '16 17 18 19 20 21 22',
+      '23 24 25 26 27 28 29',
+      '30 31',
+    ].join('\n'),
+  );
+  // At 20 a Sunday's mark would be the 21st cell: the list under the calendar names the days.
+  const at20 = renderMonthCalendar(month, days, context(20));
+  t.true(at20.split('\n').includes(' 2  3  4  5  6  7  8'), at20);
+  t.true(
+    widths(at20).every((w) => w <= 20),
+    at20,
+  );
+});
+
 test('a narrow day list leaves out the ids, then what repeats and where, before it overflows', (t) => {
   const at40 = renderDayList(EVENTS, { ...context(40), cut: true });
   // The legend too: a line per marker.
@@ -235,4 +263,44 @@ test('recurrence in words', (t) => {
   );
   t.is(describeRecurrence('FREQ=HOURLY'), 'FREQ=HOURLY', 'what it does not know stays as it was');
   t.is(describeRecurrence('FREQ=DAILY;BYSETPOS=1'), 'FREQ=DAILY;BYSETPOS=1');
+});
+
+test('a reading the clocks show twice (the hour repeated when they go back) carries its zone; others do not', (t) => {
+  // Madrid, 25 October 2026: 03:00 CEST becomes 02:00 CET, so 02:00-03:00 happens twice.
+  const first = eventView({ start: '2026-10-25T00:30:00Z', end: '2026-10-25T00:45:00Z' });
+  const second = eventView({ start: '2026-10-25T01:30:00Z', end: '2026-10-25T01:45:00Z' });
+  t.is(spanText(first, 'Europe/Madrid'), '02:30 CEST–02:45 CEST');
+  t.is(spanText(second, 'Europe/Madrid'), '02:30 CET–02:45 CET');
+  const day = DateTime.fromISO('2026-10-25', { zone: 'Europe/Madrid' }).setLocale('en-GB');
+  t.is(timeOnDay(second, day, 'Europe/Madrid'), '02:30 CET');
+  const context = {
+    zone: 'Europe/Madrid',
+    now: DateTime.fromISO('2026-10-01T00:00:00Z'),
+    palette: createPalette(false),
+  };
+  t.is(formatSpan(first.start, first.end, context), 'Sun 25 Oct 02:30 CEST–02:45 CEST');
+  // New York's names; the hour before and the day after are unambiguous.
+  t.is(
+    spanText(
+      eventView({ start: '2026-11-01T06:30:00Z', end: '2026-11-01T07:30:00Z' }),
+      'America/New_York',
+    ),
+    '01:30 EST–02:30',
+  );
+  t.is(spanText(first, 'Asia/Tokyo'), '09:30–09:45');
+  t.is(
+    spanText(
+      eventView({ start: '2026-10-24T23:30:00Z', end: '2026-10-26T00:30:00Z' }),
+      'Europe/Madrid',
+    ),
+    '01:30 → Mon 26 Oct 01:30',
+  );
+  // A spring forward skips readings and repeats none.
+  t.is(
+    spanText(
+      eventView({ start: '2026-03-29T00:30:00Z', end: '2026-03-29T01:30:00Z' }),
+      'Europe/Madrid',
+    ),
+    '01:30–03:30',
+  );
 });

@@ -17,6 +17,7 @@ import {
   displayWidth,
   layoutTable,
   padToWidth,
+  tableWidth,
   truncateToWidth,
 } from '../../base/table.js';
 import type { TableColumn } from '../../base/table.js';
@@ -108,6 +109,38 @@ export function eventPaint(event: EventView, palette: Palette): Paint {
   return palette[GROUP_PAINTS[hash % GROUP_PAINTS.length] ?? 'cyan'];
 }
 
+/**
+ * Whether the zone's clocks show `at`'s reading twice: the hour repeated when they go back
+ * (02:00–03:00 on the last Sunday of October in Madrid), where `02:30` alone names two
+ * instants an hour apart.
+ */
+export function isRepeatedReading(at: DateTime): boolean {
+  const before = at.minus({ hours: 3 }).offset;
+  const after = at.plus({ hours: 3 }).offset;
+  // Only a turn back repeats readings; a spring forward skips them.
+  if (before <= after) return false;
+  const shift = before - after;
+  return [at.plus({ minutes: shift }), at.minus({ minutes: shift })].some(
+    (other) => other.day === at.day && other.hour === at.hour && other.minute === at.minute,
+  );
+}
+
+/** The zone's short name at `at` (`CEST`, `EDT`), else its offset from GMT (`GMT+11`). */
+function zoneAbbreviation(at: DateTime): string {
+  const names = ['en-GB', 'en-US'].map((locale) => at.setLocale(locale).offsetNameShort ?? '');
+  return names.find((name) => /^[A-Z]{2,5}$/.test(name)) ?? names[0] ?? at.toFormat('ZZ');
+}
+
+/**
+ * `at` as `format` shows it (`HH:mm`, `ccc d LLL HH:mm`), followed by its zone's short name
+ * where the reading alone names two instants ({@link isRepeatedReading}): `02:30 CEST`, then
+ * `02:30 CET` an hour later.
+ */
+export function wallTime(at: DateTime, format: string): string {
+  const text = at.toFormat(format);
+  return isRepeatedReading(at) ? `${text} ${zoneAbbreviation(at)}` : text;
+}
+
 /** Whether an event fills whole days: from a midnight to a midnight. */
 function isAllDay(start: DateTime, end: DateTime): boolean {
   return end > start && start.equals(start.startOf('day')) && end.equals(end.startOf('day'));
@@ -119,8 +152,8 @@ export function timeOnDay(event: EventView, day: DateTime, zone: string): string
   const end = at(event.end, zone);
   const dayEnd = day.plus({ days: 1 });
   if (isAllDay(start, end) || (start < day && end >= dayEnd)) return 'all day';
-  if (start < day) return `→${end.toFormat('HH:mm')}`;
-  return start.toFormat('HH:mm');
+  if (start < day) return `→${wallTime(end, 'HH:mm')}`;
+  return wallTime(start, 'HH:mm');
 }
 
 /**
@@ -130,15 +163,15 @@ export function timeOnDay(event: EventView, day: DateTime, zone: string): string
 export function spanText(event: EventView, zone: string): string {
   const start = at(event.start, zone);
   const end = at(event.end, zone);
-  if (end.toMillis() === start.toMillis()) return start.toFormat('HH:mm');
+  if (end.toMillis() === start.toMillis()) return wallTime(start, 'HH:mm');
   if (isAllDay(start, end)) {
     const days = Math.round(end.diff(start, 'days').days);
     return days === 1 ? 'all day' : `${days} days`;
   }
   if (start.hasSame(end, 'day') || end.equals(start.plus({ days: 1 }).startOf('day'))) {
-    return `${start.toFormat('HH:mm')}–${end.toFormat('HH:mm')}`;
+    return `${wallTime(start, 'HH:mm')}–${wallTime(end, 'HH:mm')}`;
   }
-  return `${start.toFormat('HH:mm')} → ${end.toFormat('ccc d LLL HH:mm')}`;
+  return `${wallTime(start, 'HH:mm')} → ${wallTime(end, 'ccc d LLL HH:mm')}`;
 }
 
 /**
@@ -296,12 +329,40 @@ export function legend(events: readonly EventView[], palette: Palette, width?: n
     .join(separator);
 }
 
-/** `Week 10  2–8 Mar 2026  Europe/Madrid`: what a week's view opens with. */
+/**
+ * `Week 10  2–8 Mar 2026  Europe/Madrid`: what a week's view opens with, in at most
+ * `context.width` cells: without the zone, then without the week's number, then cut.
+ */
 export function weekTitle(days: readonly CalendarDay[], context: CalendarContext): string {
-  const { palette } = context;
+  const { palette, width } = context;
   const first = days[0]?.date ?? context.now;
   const last = days[days.length - 1]?.date ?? first;
-  return `${palette.bold(`Week ${first.weekNumber}`)}  ${rangeText(first, last)}  ${palette.dim(context.zone)}`;
+  const week = `Week ${first.weekNumber}`;
+  const range = rangeText(first, last);
+  if (displayWidth(`${week}  ${range}  ${context.zone}`) <= width) {
+    return `${palette.bold(week)}  ${range}  ${palette.dim(context.zone)}`;
+  }
+  if (displayWidth(`${week}  ${range}`) <= width) return `${palette.bold(week)}  ${range}`;
+  return palette.bold(truncateToWidth(range, width));
+}
+
+/**
+ * `text` after `indent` in at most `width` cells a line: as it is when it fits, else broken
+ * at spaces into lines (inside a word only where one is wider than the line), each after
+ * `indent` and painted with `paint`. Without a width (a pipe), one line as it is.
+ */
+export function fitText(
+  text: string,
+  width: number | undefined,
+  paint?: Paint,
+  indent = '',
+): string {
+  const room = width === undefined ? undefined : Math.max(1, width - displayWidth(indent));
+  const lines =
+    room === undefined || displayWidth(text) <= room
+      ? [text]
+      : wrapToWidth(text, room, Number.MAX_SAFE_INTEGER);
+  return lines.map((line) => indent + (paint === undefined ? line : paint(line))).join('\n');
 }
 
 /**
@@ -384,8 +445,11 @@ export function renderMonthGrid(
   const { palette } = context;
   const w = dayColumnWidth(context.width);
   const names = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+  const name = month.toFormat('LLLL yyyy');
   const lines = [
-    `${palette.bold(month.toFormat('LLLL yyyy'))}  ${palette.dim(context.zone)}`,
+    displayWidth(`${name}  ${context.zone}`) <= context.width
+      ? `${palette.bold(name)}  ${palette.dim(context.zone)}`
+      : palette.bold(name),
     palette.dim(border(w, ['┌', '┬', '┐'])),
     gridRow(
       names.map((name, i): Line => [
@@ -424,9 +488,14 @@ export function renderMonthGrid(
   return closeGrid(lines, days, w, palette);
 }
 
+/** The width of {@link renderMonthCalendar} with room for its markers: `cal`'s. */
+const MONTH_CALENDAR_WIDTH = 27;
+
 /**
  * A month as a small calendar (`cal`'s), days with events in bold and marked `•`, today
- * inverted: 28 cells wide, whatever the width.
+ * inverted: 27 cells wide, or, on a narrower terminal, its days one cell closer (20 cells:
+ * `Mo Tu We…`), the mark after a day where it fits — below 21 cells a Sunday's would not,
+ * so there the days with events are only bold, as the list under the calendar names them.
  */
 export function renderMonthCalendar(
   month: DateTime,
@@ -440,26 +509,29 @@ export function renderMonthCalendar(
       .map((d) => dayKey(d.date)),
   );
   const today = context.now.setZone(context.zone);
-  const heading = month.toFormat('LLLL yyyy');
+  const compact = context.width < MONTH_CALENDAR_WIDTH;
+  const width = compact ? 20 : MONTH_CALENDAR_WIDTH;
+  const marks = !compact || context.width > 20;
+  const heading = truncateToWidth(month.toFormat(compact ? 'LLL yyyy' : 'LLLL yyyy'), width);
   const lines = [
     palette.bold(
       padToWidth(
-        ' '.repeat(Math.max(0, Math.floor((27 - heading.length) / 2))) + heading,
-        27,
+        ' '.repeat(Math.max(0, Math.floor((width - displayWidth(heading)) / 2))) + heading,
+        width,
       ).trimEnd(),
     ),
-    palette.dim(' Mo  Tu  We  Th  Fr  Sa  Su'),
+    palette.dim(compact ? 'Mo Tu We Th Fr Sa Su' : ' Mo  Tu  We  Th  Fr  Sa  Su'),
   ];
   for (let week = 0; week * 7 < days.length; week++) {
     const slice = days.slice(week * 7, week * 7 + 7);
     if (!slice.some((day) => day.date.hasSame(month, 'month'))) continue;
     const cells = slice.map((day) => {
-      if (!day.date.hasSame(month, 'month')) return '    ';
-      const number = String(day.date.day).padStart(3);
+      if (!day.date.hasSame(month, 'month')) return compact ? '   ' : '    ';
+      const number = String(day.date.day).padStart(compact ? 2 : 3);
       const marked = busy.has(dayKey(day.date));
       let text = marked ? palette.bold(number) : number;
       if (day.date.hasSame(today, 'day')) text = palette.inverse(text);
-      return text + (marked ? palette.cyan('•') : ' ');
+      return text + (marked && marks ? palette.cyan('•') : ' ');
     });
     lines.push(cells.join('').trimEnd());
   }
@@ -481,7 +553,11 @@ export function shortId(id: string): string {
  * Events listed under the day they start on (or under `from`'s day, for those that began
  * before it), numbered `#1…` in order from `firstNumber`, so that `agenda event show '#2'`
  * names one: the number, the time span, the title with its marker, the recurrence in words,
- * the location, and the short id. Free-text columns are cut to `context.width`.
+ * the location, and the short id. With `context.cut`, every line fits `context.width`: the
+ * columns a narrow terminal can do without go first (the id, what repeats, where), free text
+ * is cut, and where even the span leaves no room for a title (under about 40 columns) a line
+ * holds the number, the start time (`all day`, `→11:00` for one that began before) and the
+ * title, as `event list` does; below about 14 cells the time goes too.
  */
 export function renderDayList(
   events: readonly EventView[],
@@ -493,6 +569,8 @@ export function renderDayList(
     readonly headings?: boolean;
     /** What each event's line starts with: two blanks under headings, else none. */
     readonly indent?: string;
+    /** What each heading (and the legend) starts with: nothing by default. */
+    readonly headingIndent?: string;
   } = {},
 ): string {
   const { palette, zone } = context;
@@ -505,23 +583,26 @@ export function renderDayList(
   };
   const headings = options.headings ?? true;
   const indent = options.indent ?? (headings ? '  ' : '');
+  const headingIndent = options.headingIndent ?? '';
+  const number: TableColumn<ListedRow, Paint> = {
+    key: 'n',
+    header: '#',
+    text: (r) => `#${r.number}`,
+    style: () => palette.dim,
+    align: 'right',
+  };
+  const title: TableColumn<ListedRow, Paint> = {
+    key: 'title',
+    header: 'TITLE',
+    text: (r) => markedTitle(r.event),
+    style: (r) => eventPaint(r.event, palette),
+    truncate: true,
+    minWidth: 10,
+  };
   const columns: TableColumn<ListedRow, Paint>[] = [
-    {
-      key: 'n',
-      header: '#',
-      text: (r) => `#${r.number}`,
-      style: () => palette.dim,
-      align: 'right',
-    },
+    number,
     { key: 'when', header: 'WHEN', text: (r) => spanText(r.event, zone) },
-    {
-      key: 'title',
-      header: 'TITLE',
-      text: (r) => markedTitle(r.event),
-      style: (r) => eventPaint(r.event, palette),
-      truncate: true,
-      minWidth: 10,
-    },
+    title,
     {
       key: 'repeats',
       header: 'REPEATS',
@@ -546,12 +627,30 @@ export function renderDayList(
     (column) =>
       !['repeats', 'where'].includes(column.key) || rows.some((r) => column.text(r) !== ''),
   );
-  const layout = layoutTable(rows, used, {
+  const room = context.cut ? Math.max(1, context.width - displayWidth(indent)) : undefined;
+  let layout = layoutTable(rows, used, {
     header: false,
-    ...(context.cut ? { width: context.width - indent.length } : {}),
+    ...(room === undefined ? {} : { width: room }),
     // On a narrow terminal: `#n` names an event as well as its id does.
     dropFirst: ['id', 'repeats', 'where'],
   });
+  if (room !== undefined && tableWidth(layout.widths) > room) {
+    const narrow: TableColumn<ListedRow, Paint>[] = [
+      number,
+      {
+        key: 'time',
+        header: 'TIME',
+        text: (r) => timeOnDay(r.event, dayOf(r.event), zone),
+        style: () => palette.dim,
+      },
+      { ...title, minWidth: 1 },
+    ];
+    layout = layoutTable(rows, narrow, { header: false, width: room, dropFirst: ['time'] });
+  }
+  const headingRoom = context.cut
+    ? Math.max(1, context.width - displayWidth(headingIndent))
+    : undefined;
+  const now = context.now.setZone(zone);
   const lines: string[] = [];
   let current = '';
   layout.rows.forEach((cells, i) => {
@@ -560,7 +659,7 @@ export function renderDayList(
     const day = dayOf(row.event);
     if (headings && dayKey(day) !== current) {
       current = dayKey(day);
-      lines.push(palette.bold(dayHeading(day, context.now.setZone(zone))));
+      lines.push(headingIndent + palette.bold(fittedHeading(day, now, headingRoom)));
     }
     lines.push(
       indent +
@@ -569,9 +668,20 @@ export function renderDayList(
           .join(COLUMN_GAP),
     );
   });
-  const note = legend(events, palette, context.cut ? context.width : undefined);
-  if (note !== '') lines.push(note);
+  const note = legend(events, palette, headingRoom);
+  if (note !== '') lines.push(...note.split('\n').map((line) => headingIndent + line));
   return lines.join('\n');
+}
+
+/**
+ * A day's heading ({@link dayHeading}) in at most `width` cells: `Today, Mon 2 Mar`, else
+ * `Mon 2 Mar`, else cut; as it is without a width.
+ */
+export function fittedHeading(day: DateTime, now: DateTime, width: number | undefined): string {
+  const heading = dayHeading(day, now);
+  if (width === undefined || displayWidth(heading) <= width) return heading;
+  const date = day.toFormat(day.year === now.year ? 'ccc d LLL' : 'ccc d LLL yyyy');
+  return truncateToWidth(date, width);
 }
 
 /** `Today, Mon 2 Mar`, `Tomorrow, Tue 3 Mar`, `Wed 4 Mar`, `Thu 4 Mar 2027`. */

@@ -15,21 +15,16 @@ import type {
   SlotView,
 } from '../../contract/views.js';
 import type { ScheduledAnswer } from '../../contract/api.js';
+import { COLUMN_GAP, displayWidth, layoutTable, printableLines } from '../../base/table.js';
 import {
-  COLUMN_GAP,
-  displayWidth,
-  layoutTable,
-  printableLines,
-  truncateToWidth,
-} from '../../base/table.js';
-import {
-  dayHeading,
   dayKey,
   eventPaint,
+  fitText,
+  fittedHeading,
   legend,
   markedTitle,
   timeOnDay,
-  wrapToWidth,
+  wallTime,
 } from './calendar.js';
 import type { Paint, Palette } from './palette.js';
 import { describeRecurrence } from './recurrence.js';
@@ -50,7 +45,7 @@ function instant(iso: string, context: ViewContext): DateTime {
 }
 
 function dayAndTime(at: DateTime, now: DateTime): string {
-  return at.toFormat(at.year === now.year ? 'ccc d LLL HH:mm' : 'ccc d LLL yyyy HH:mm');
+  return wallTime(at, at.year === now.year ? 'ccc d LLL HH:mm' : 'ccc d LLL yyyy HH:mm');
 }
 
 /** `Mon 2 Mar 09:00` (the year only when it is not this one), in the view's zone. */
@@ -67,7 +62,7 @@ export function formatSpan(startIso: string, endIso: string, context: ViewContex
   const end = instant(endIso, context);
   if (end.toMillis() === start.toMillis()) return dayAndTime(start, context.now);
   if (start.hasSame(end, 'day'))
-    return `${dayAndTime(start, context.now)}–${end.toFormat('HH:mm')}`;
+    return `${dayAndTime(start, context.now)}–${wallTime(end, 'HH:mm')}`;
   return `${dayAndTime(start, context.now)} → ${dayAndTime(end, context.now)}`;
 }
 
@@ -183,7 +178,7 @@ export function renderEvents(
   context: ViewContext,
   whenEmpty: string,
 ): string {
-  if (events.length === 0) return context.palette.dim(fitToWidth(whenEmpty, context.width));
+  if (events.length === 0) return fitText(whenEmpty, context.width, context.palette.dim);
   const { palette } = context;
   const occurrence = occurrenceColumns(palette);
   const numbered = events.map((event, i) => ({ ...event, number: i + 1 }));
@@ -288,20 +283,6 @@ function renderNarrowEvents(
   return lines.join('\n');
 }
 
-/** A day's heading in at most `width` cells: `Today, Mon 2 Mar`, else `Mon 2 Mar`, else cut. */
-function fittedHeading(day: DateTime, now: DateTime, width: number): string {
-  const heading = dayHeading(day, now);
-  if (displayWidth(heading) <= width) return heading;
-  const date = day.toFormat(day.year === now.year ? 'ccc d LLL' : 'ccc d LLL yyyy');
-  return truncateToWidth(date, width);
-}
-
-/** `text` broken at spaces into lines of at most `width` cells; as it is without a width. */
-function fitToWidth(text: string, width: number | undefined): string {
-  if (width === undefined || displayWidth(text) <= width) return text;
-  return wrapToWidth(text, width, Number.MAX_SAFE_INTEGER).join('\n');
-}
-
 /** A reminder, minutes before the start, as a person says it: `10 min before`, `1 d before`, `at the start`. */
 export function describeReminder(minutes: number): string {
   if (minutes === 0) return 'at the start';
@@ -401,8 +382,11 @@ export function renderScheduled(
   return lines.join('\n');
 }
 
-/** One group: kind, owner and members (with levels in a hierarchical group). */
-export function renderGroup(group: GroupView, palette: Palette): string {
+/**
+ * One group: kind, owner and members (with levels in a hierarchical group). With a `width`
+ * (a terminal's), the heading wraps and names are cut to fit it.
+ */
+export function renderGroup(group: GroupView, palette: Palette, width?: number): string {
   const hierarchical = group.kind === 'hierarchical';
   const members = renderTable(
     group.members,
@@ -411,32 +395,47 @@ export function renderGroup(group: GroupView, palette: Palette): string {
         key: 'member',
         header: 'MEMBER',
         text: (m) => (m.username === group.owner ? `${m.username} (owner)` : m.username),
+        truncate: true,
       },
       ...(hierarchical
         ? [{ key: 'level', header: 'LEVEL', text: (m: GroupMember) => String(m.level ?? '') }]
         : []),
     ],
-    { paintHeader: palette.dim },
+    { paintHeader: palette.dim, width },
   );
-  const heading = `${palette.bold(group.name)} — ${group.kind}, owned by ${group.owner}\n${members}`;
+  const line = `${group.name} — ${group.kind}, owned by ${group.owner}`;
+  const heading =
+    width === undefined || displayWidth(line) <= width
+      ? `${palette.bold(group.name)} — ${group.kind}, owned by ${group.owner}`
+      : `${fitText(group.name, width, palette.bold)}\n${fitText(`${group.kind}, owned by ${group.owner}`, width)}`;
   // Older gateways answer without `invited`.
   const invited = group.invited ?? [];
-  if (invited.length === 0) return heading;
+  if (invited.length === 0) return `${heading}\n${members}`;
   const pending = renderTable(
     invited,
     [
-      { key: 'invited', header: 'INVITED (not yet joined)', text: (i) => i.username },
+      {
+        key: 'invited',
+        header: 'INVITED (not yet joined)',
+        text: (i) => i.username,
+        truncate: true,
+        minWidth: 7,
+      },
       ...(hierarchical
         ? [{ key: 'level', header: 'LEVEL', text: (i: GroupInvitee) => String(i.level ?? '') }]
         : []),
-      { key: 'by', header: 'BY', text: (i) => i.invitedBy },
+      { key: 'by', header: 'BY', text: (i) => i.invitedBy, truncate: true },
     ],
-    { paintHeader: palette.dim },
+    { paintHeader: palette.dim, width, dropFirst: ['by'] },
   );
-  return `${heading}\n\n${pending}`;
+  return `${heading}\n${members}\n\n${pending}`;
 }
 
-/** Invitations to join groups, as the invitee sees them (`agenda invite list`). */
+/**
+ * Invitations to join groups, as the invitee sees them (`agenda invite list`): on a narrow
+ * terminal (`context.width`) the members, the day, the kind and the level go, in that order,
+ * and the group's and the inviter's names are cut.
+ */
 export function renderGroupInvitations(
   invitations: readonly GroupInvitationView[],
   context: ViewContext,
@@ -445,14 +444,21 @@ export function renderGroupInvitations(
   return renderTable(
     invitations,
     [
-      { key: 'group', header: 'GROUP', text: (i) => i.group, style: () => palette.bold },
+      {
+        key: 'group',
+        header: 'GROUP',
+        text: (i) => i.group,
+        style: () => palette.bold,
+        truncate: true,
+        minWidth: 10,
+      },
       { key: 'kind', header: 'KIND', text: (i) => i.kind },
       {
         key: 'level',
         header: 'LEVEL',
         text: (i) => (i.level === null ? '' : String(i.level)),
       },
-      { key: 'by', header: 'INVITED BY', text: (i) => i.invitedBy },
+      { key: 'by', header: 'INVITED BY', text: (i) => i.invitedBy, truncate: true, minWidth: 5 },
       { key: 'members', header: 'MEMBERS', text: (i) => String(i.members) },
       {
         key: 'when',
@@ -463,22 +469,40 @@ export function renderGroupInvitations(
         },
       },
     ],
-    { paintHeader: palette.dim },
+    {
+      paintHeader: palette.dim,
+      width: context.width,
+      dropFirst: ['members', 'when', 'kind', 'level', 'by'],
+    },
   );
 }
 
-/** The caller's groups. */
-export function renderGroups(groups: readonly GroupView[], palette: Palette): string {
-  if (groups.length === 0) return palette.dim('You are in no group.');
+/**
+ * The caller's groups. On a narrow terminal (`width`) the member count and the kind go
+ * first, then the owner; the names are cut.
+ */
+export function renderGroups(
+  groups: readonly GroupView[],
+  palette: Palette,
+  width?: number,
+): string {
+  if (groups.length === 0) return fitText('You are in no group.', width, palette.dim);
   return renderTable(
     groups,
     [
-      { key: 'group', header: 'GROUP', text: (g) => g.name, style: () => palette.bold },
+      {
+        key: 'group',
+        header: 'GROUP',
+        text: (g) => g.name,
+        style: () => palette.bold,
+        truncate: true,
+        minWidth: 10,
+      },
       { key: 'kind', header: 'KIND', text: (g) => g.kind },
-      { key: 'owner', header: 'OWNER', text: (g) => g.owner },
+      { key: 'owner', header: 'OWNER', text: (g) => g.owner, truncate: true },
       { key: 'members', header: 'MEMBERS', text: (g) => String(g.members.length) },
     ],
-    { paintHeader: palette.dim },
+    { paintHeader: palette.dim, width, dropFirst: ['members', 'kind', 'owner'] },
   );
 }
 

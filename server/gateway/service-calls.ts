@@ -44,7 +44,8 @@ export class ServiceCalls {
     const down = availability.certainlyDown(service);
     if (down !== null) {
       metrics.failedFast(service);
-      return Promise.reject(new Unavailable(down));
+      // Never sent: the client may know that a write it made did not apply.
+      return Promise.reject(new Unavailable(down, { forwarded: false }));
     }
     return withDeadline(
       async (signal) => {

@@ -4,7 +4,7 @@ import type { CreateEventRequest, ScheduledAnswer } from '../../../contract/api.
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseReminders, parseUsernames, requiredWhenFlag } from '../../flags.js';
-import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
+import { parseDuration, requireEndNotBeforeStart, toApiInstant } from '../../time.js';
 import { formatInstant, relativeHint, renderScheduled } from '../../ui/views.js';
 
 /** `agenda event add <title>`: a personal event, an appointment (`--with`) or a group event. */
@@ -38,13 +38,17 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
       flags.end === undefined
         ? undefined
         : this.when(flags.end, 'end', { needsTime: true, after: start });
-    const duration = flags.duration === undefined ? undefined : parseDuration(flags.duration);
+    // `--duration 0` is an instant, as an end at the start is.
+    const duration =
+      flags.duration === undefined
+        ? undefined
+        : parseDuration(flags.duration, 'duration', { zero: true });
     if (end === undefined && duration === undefined) {
       throw new InvalidInput('say how long it lasts: --end <when> or --duration <duration>', {
         field: 'end',
       });
     }
-    if (end !== undefined) requireEndAfterStart(start, end);
+    if (end !== undefined) requireEndNotBeforeStart(start, end);
     if (start < this.now.startOf('minute')) {
       // Recording what already happened is allowed (a meeting held, a trip taken); the
       // natural forms never land in the past by themselves, so this was typed on purpose or
@@ -56,8 +60,14 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
     const request: CreateEventRequest = {
       title: this.args.title,
       start: toApiInstant(start),
-      end: end === undefined ? undefined : toApiInstant(end),
-      duration: duration?.iso,
+      // The API's duration is positive: an instant is sent as an end at the start.
+      end:
+        end !== undefined
+          ? toApiInstant(end)
+          : duration?.ms === 0
+            ? toApiInstant(start)
+            : undefined,
+      duration: duration === undefined || duration.ms === 0 ? undefined : duration.iso,
       timeZone: this.zone,
       description: flags.description,
       location: flags.location,

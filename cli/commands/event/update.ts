@@ -5,7 +5,7 @@ import type { ScheduledAnswer, UpdateEventRequest } from '../../../contract/api.
 import { AgendaCommand, changedOnItsOwn } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseReminders, parseUsernames, whenFlag } from '../../flags.js';
-import { parseDuration, requireEndAfterStart, toApiInstant } from '../../time.js';
+import { parseDuration, requireEndNotBeforeStart, toApiInstant } from '../../time.js';
 import { formatInstant, renderScheduled } from '../../ui/views.js';
 
 /**
@@ -53,7 +53,10 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
         : flags.repeat.trim().toLowerCase() === 'none'
           ? null
           : flags.repeat;
-    const duration = flags.duration === undefined ? undefined : parseDuration(flags.duration);
+    const duration =
+      flags.duration === undefined
+        ? undefined
+        : parseDuration(flags.duration, 'duration', { zero: true });
     const request: UpdateEventRequest = {
       title: flags.title,
       start: start === undefined ? undefined : toApiInstant(start),
@@ -90,11 +93,13 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
           ));
     if (flags.end !== undefined) {
       const end = this.when(flags.end, 'end', { needsTime: true, after: from });
-      if (from !== undefined) requireEndAfterStart(from, end);
+      if (from !== undefined) requireEndNotBeforeStart(from, end);
       request.end = toApiInstant(end);
     } else if (duration !== undefined && from !== undefined) {
-      if (start === undefined) request.end = toApiInstant(from.plus({ milliseconds: duration.ms }));
-      else request.duration = duration.iso;
+      // The API's duration is positive: an instant (`--duration 0`) is an end at the start.
+      if (start === undefined || duration.ms === 0) {
+        request.end = toApiInstant(from.plus({ milliseconds: duration.ms }));
+      } else request.duration = duration.iso;
     }
     const answer = await this.slow(
       'Updating…',

@@ -37,7 +37,7 @@ export default class GroupAdd extends AgendaCommand<typeof GroupAdd, GroupAnswer
     return {
       result: answer,
       human: () =>
-        `Invited ${this.args.username}: they become a member when they join (agenda group join ${this.args.group}).${group === null ? '' : `\n${renderGroup(group, this.palette)}`}`,
+        `Invited ${this.args.username}: they become a member when they join (agenda group join ${this.args.group}).${group === null ? '' : `\n${renderGroup(group, this.palette, this.width)}`}`,
     };
   }
 }

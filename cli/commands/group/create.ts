@@ -46,7 +46,7 @@ export default class GroupCreate extends AgendaCommand<typeof GroupCreate, Group
       human: () =>
         group === null
           ? ''
-          : `Created ${renderGroup(group, this.palette)}${
+          : `Created ${renderGroup(group, this.palette, this.width)}${
               this.flags.hierarchical || this.flags.flat
                 ? ''
                 : `\n${this.palette.dim('(flat, the default: members are equal; agenda group create <name> --hierarchical for levels)')}`

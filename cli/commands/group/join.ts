@@ -21,7 +21,7 @@ export default class GroupJoin extends AgendaCommand<typeof GroupJoin, GroupAnsw
     return {
       result: answer,
       human: () =>
-        `Joined ${this.args.group}.${group === null ? '' : `\n${renderGroup(group, this.palette)}`}`,
+        `Joined ${this.args.group}.${group === null ? '' : `\n${renderGroup(group, this.palette, this.width)}`}`,
     };
   }
 }

@@ -43,7 +43,7 @@ export default class GroupLevel extends AgendaCommand<typeof GroupLevel, GroupAn
     return {
       result: answer,
       human: () =>
-        `${username} is at level ${level} in ${group}.${changed === null ? '' : `\n${renderGroup(changed, this.palette)}`}`,
+        `${username} is at level ${level} in ${group}.${changed === null ? '' : `\n${renderGroup(changed, this.palette, this.width)}`}`,
     };
   }
 }

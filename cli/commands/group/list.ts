@@ -14,6 +14,6 @@ export default class GroupList extends AgendaCommand<typeof GroupList, GroupsAns
   protected async execute(): Promise<Outcome<GroupsAnswer>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Fetching groups…', api.groups());
-    return { result: answer, human: () => renderGroups(answer.groups, this.palette) };
+    return { result: answer, human: () => renderGroups(answer.groups, this.palette, this.width) };
   }
 }

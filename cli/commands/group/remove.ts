@@ -24,7 +24,7 @@ export default class GroupRemove extends AgendaCommand<typeof GroupRemove, Group
     return {
       result: answer,
       human: () =>
-        `Removed ${this.args.username} (a member, or an invitation not yet answered).${group === null ? '' : `\n${renderGroup(group, this.palette)}`}`,
+        `Removed ${this.args.username} (a member, or an invitation not yet answered).${group === null ? '' : `\n${renderGroup(group, this.palette, this.width)}`}`,
     };
   }
 }

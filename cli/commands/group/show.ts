@@ -21,7 +21,7 @@ export default class GroupShow extends AgendaCommand<typeof GroupShow, GroupAnsw
     const { group } = answer;
     return {
       result: answer,
-      human: () => (group === null ? '' : renderGroup(group, this.palette)),
+      human: () => (group === null ? '' : renderGroup(group, this.palette, this.width)),
     };
   }
 }

@@ -1,6 +1,7 @@
 import type { InvitationsAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
+import { fitText } from '../../ui/calendar.js';
 import { renderEvents, renderGroupInvitations } from '../../ui/views.js';
 
 /** `agenda invite list`: invitations to events and to groups waiting for your answer. */
@@ -30,7 +31,7 @@ export default class InviteList extends AgendaCommand<typeof InviteList, Invitat
           answer.invitations.length === 0
             ? ''
             : `${renderEvents(answer.invitations, this.view, '')}\n\n`;
-        return `${events}${this.palette.bold('Groups inviting you to join')}\n${renderGroupInvitations(groups, this.view)}`;
+        return `${events}${fitText('Groups inviting you to join', this.width, this.palette.bold)}\n${renderGroupInvitations(groups, this.view)}`;
       },
     };
   }
