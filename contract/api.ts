@@ -286,7 +286,16 @@ export interface ImportAnswer {
    * events imported that are not kept (their VALARMs that make no reminder, their
    * ATTENDEEs), each under its event's UID.
    */
-  readonly skipped: readonly { readonly uid: string | null; readonly reason: string }[];
+  readonly skipped: readonly {
+    readonly uid: string | null;
+    readonly reason: string;
+    /**
+     * Set when what was left out is a part of an event that was imported (an alarm, its
+     * attendees); absent when a whole component was left out, and from servers that did not
+     * say (read as whole).
+     */
+    readonly part?: true;
+  }[];
   /**
    * Events imported otherwise than the file has them, with how and why (a title too long,
    * shortened). Absent from servers that did not say.

@@ -8,16 +8,33 @@ import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { allowConflictFlag } from '../flags.js';
 import { importInChunks } from '../import/chunked-import.js';
+import { decodeCalendarFile, encodingNote } from '../import/decode-calendar.js';
+import type { CalendarEncoding } from '../import/decode-calendar.js';
 import type { ChunkedImport } from '../import/chunked-import.js';
 import { splitCalendar } from '../import/split-calendar.js';
 import { ProgressBar, formatCount } from '../ui/progress.js';
 import type { ViewContext } from '../ui/views.js';
 
+/**
+ * What `agenda import --json` prints: the combined answers, how the file was decoded
+ * (cli/import/decode-calendar.ts), and whether everything in it was imported.
+ */
+export interface ImportReport extends ImportAnswer {
+  /** How the file's bytes were read: UTF-8, UTF-16 (by its byte-order mark) or Windows-1252. */
+  readonly encoding: CalendarEncoding;
+  /**
+   * False when anything of the file is not in the agenda: an event failed or was not sent,
+   * or a whole component was skipped (parts of imported events left out, and events kept
+   * otherwise than written, do not count).
+   */
+  readonly complete: boolean;
+}
+
 /** `agenda import <file.ics>`: adds the file's events to your agenda, or brings them up to date. */
-export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
+export default class Import extends AgendaCommand<typeof Import, ImportReport> {
   static override summary = 'Import the events of an iCalendar (.ics) file into your agenda.';
   static override description =
-    'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support, and parts of events it does not keep (alarms that make no reminder, attendees), are skipped and listed, and what is kept otherwise than the file has it (a title too long, shortened) is listed as changed. Ctrl-C sends no further request and stops once those in flight are answered; twice, at once.';
+    'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed, and the exit code is then 6; parts of events it does not keep (alarms that make no reminder, attendees) are listed as skipped too, and what is kept otherwise than the file has it (a title too long, shortened) is listed as changed, neither of which changes the exit code. A file that is not UTF-8 (nor UTF-16 with a byte-order mark) is read as Windows-1252, and the report says so. Ctrl-C sends no further request and stops once those in flight are answered; twice, at once.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> calendar.ics',
     '<%= config.bin %> <%= command.id %> export-from-google.ics --allow-conflict --json',
@@ -27,15 +44,16 @@ export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
   };
   static override flags = { 'allow-conflict': allowConflictFlag };
 
-  protected async execute(): Promise<Outcome<ImportAnswer>> {
+  protected async execute(): Promise<Outcome<ImportReport>> {
     const { file } = this.args;
-    let calendar: string;
+    let bytes: Uint8Array;
     try {
-      calendar = await readFile(file, 'utf8');
+      bytes = await readFile(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new InvalidInput(`cannot read ${file} (${code})`, { field: 'file', cause: error });
     }
+    const { text: calendar, encoding } = decodeCalendarFile(bytes);
     const split = splitCalendar(calendar);
     const { api } = await this.connect({ authenticated: true });
     // Ctrl-C once: send no further request, finish those in flight. Twice: abandon them too.
@@ -62,10 +80,21 @@ export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
     }
     const { answer } = imported;
     const failure = stoppedFailure(imported) ?? firstFailure(answer);
+    const left = answer.skipped.filter((s) => s.part !== true).length;
+    const report: ImportReport = {
+      ...answer,
+      encoding,
+      complete: failure === undefined && left === 0,
+    };
     return {
-      result: answer,
-      human: () => renderImport(answer, this.view),
+      result: report,
+      human: () => renderImport(report, this.view),
       ...(failure === undefined ? {} : { failure }),
+      ...(left === 0
+        ? {}
+        : {
+            incomplete: `${formatCount(left)} component${left === 1 ? ' was' : 's were'} skipped (listed above): not everything in the file is in your agenda`,
+          }),
     };
   }
 }
@@ -101,7 +130,7 @@ function firstFailure(answer: ImportAnswer): AgendaError | undefined {
   });
 }
 
-function renderImport(answer: ImportAnswer, context: ViewContext): string {
+function renderImport(answer: ImportReport, context: ViewContext): string {
   const { palette } = context;
   const n = answer.events.length;
   const counts = (['created', 'updated', 'unchanged'] as const)
@@ -111,6 +140,8 @@ function renderImport(answer: ImportAnswer, context: ViewContext): string {
   const lines = [
     `Imported ${formatCount(n)} event${n === 1 ? '' : 's'}${counts.length === 0 ? '' : ` (${counts.join(', ')})`}.`,
   ];
+  const note = encodingNote(answer.encoding);
+  if (note !== null) lines.push(palette.yellow(`encoding: ${note}`));
   // UIDs and reasons come from the file (the reasons quote its titles): never raw.
   for (const failure of answer.failed) {
     const what = failure.uid === null ? `event #${failure.index + 1}` : printable(failure.uid);

@@ -479,7 +479,10 @@ export class UsersService implements LogicService {
       uid: s.uid,
       reason: `${s.component}${s.summary === null ? '' : ` "${s.summary}"`}: ${s.reason}`,
     });
-    const skipped = parsed.skipped.map(reported);
+    const skipped = parsed.skipped.map((s) => ({
+      ...reported(s),
+      ...(s.part === true ? { part: true as const } : {}),
+    }));
     const changed = parsed.changed.map(reported);
     if (parsed.events.length === 0) {
       // Nothing for the store to do, but the token is still checked where it can end: a
