@@ -306,6 +306,11 @@ export interface ImportedEventAnswer {
   readonly uid: string;
   readonly id: string;
   readonly action: 'created' | 'updated' | 'unchanged';
+  /**
+   * Set on an `unchanged` event that the file has otherwise, but in a version (SEQUENCE,
+   * LAST-MODIFIED) no newer than the one it was imported from: why the agenda's is kept.
+   */
+  readonly kept?: string;
 }
 /** A subscription URL for calendar apps; it carries its own token, the only authentication. */
 /**

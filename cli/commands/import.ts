@@ -34,7 +34,7 @@ export interface ImportReport extends ImportAnswer {
 export default class Import extends AgendaCommand<typeof Import, ImportReport> {
   static override summary = 'Import the events of an iCalendar (.ics) file into your agenda.';
   static override description =
-    'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed, and the exit code is then 6; parts of events it does not keep (alarms that make no reminder, attendees) are listed as skipped too, and what is kept otherwise than the file has it (a title too long, shortened) is listed as changed, neither of which changes the exit code. A file that is not UTF-8 (nor UTF-16 with a byte-order mark) is read as Windows-1252, and the report says so. Ctrl-C sends no further request and stops once those in flight are answered; twice, at once.';
+    'Each event is created like with event add, and keeps its UID and its version (SEQUENCE, LAST-MODIFIED): importing the file again updates the events the file has in a newer version and leaves the others alone — one changed in your agenda since is kept, and listed — so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed, and the exit code is then 6; parts of events it does not keep (alarms that make no reminder, attendees) are listed as skipped too, and what is kept otherwise than the file has it (a title too long, shortened) is listed as changed, neither of which changes the exit code. A file that is not UTF-8 (nor UTF-16 with a byte-order mark) is read as Windows-1252, and the report says so. Ctrl-C sends no further request and stops once those in flight are answered; twice, at once.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> calendar.ics',
     '<%= config.bin %> <%= command.id %> export-from-google.ics --allow-conflict --json',
@@ -146,6 +146,10 @@ function renderImport(answer: ImportReport, context: ViewContext): string {
   for (const failure of answer.failed) {
     const what = failure.uid === null ? `event #${failure.index + 1}` : printable(failure.uid);
     lines.push(palette.red(`not imported: ${what}: ${printableLines(failure.error.message)}`));
+  }
+  for (const event of answer.events) {
+    if (event.kept === undefined) continue;
+    lines.push(palette.yellow(`kept: ${printable(event.uid)}: ${printableLines(event.kept)}`));
   }
   for (const changed of answer.changed ?? []) {
     const what = changed.uid === null ? '(no uid)' : printable(changed.uid);

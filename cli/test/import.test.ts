@@ -321,3 +321,29 @@ test('a file in Windows-1252 (Outlook) is sent as the UTF-8 text it means, and t
   const json = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
   t.like(parseJsonResult(Import, json.stdout), { encoding: 'windows-1252', complete: true });
 });
+
+test('an event kept as changed in Agenda is listed with why, and the exit code stays 0', async (t) => {
+  const { gateway, configDir, file } = await importGateway((request) => {
+    const answer = created(request);
+    const [first, ...rest] = answer.events;
+    return {
+      ...answer,
+      events: [
+        {
+          uid: first?.uid ?? '',
+          id: 'id-0',
+          action: 'unchanged' as const,
+          kept: "kept the version in your agenda: the file's (SEQUENCE 0) is not newer than the one it was imported from (SEQUENCE 0)",
+        },
+        ...rest,
+      ],
+    };
+  });
+  t.teardown(() => gateway.close());
+  const run = await runCommand(Import, [file, '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.regex(
+    run.stdout,
+    /^Imported 450 events \(447 created, 3 unchanged\)\.\nkept: birthday-0@example\.com: kept the version in your agenda: the file's \(SEQUENCE 0\) is not newer/,
+  );
+});

@@ -110,6 +110,7 @@ import type {
   EventId,
   EventRecord,
   EventStatus,
+  ImportedVersion,
   Millis,
   Username,
   Visibility,
@@ -470,6 +471,11 @@ export interface ImportedEvent {
   readonly draft: EventDraft;
   /** A series' changed occurrences in the file, in file order; absent when there are none. */
   readonly occurrences?: readonly ImportedOccurrenceDraft[];
+  /**
+   * Its version (SEQUENCE, LAST-MODIFIED else DTSTAMP; for a series, the highest of it and
+   * its changed occurrences): a later import changes the event only from a newer one.
+   */
+  readonly version: ImportedVersion;
 }
 
 /** A component left out of the import (or a part of one), and why. */
@@ -1180,6 +1186,42 @@ function sequenceOf(component: Component): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
+/**
+ * The version of a VEVENT ({@link ImportedVersion}): its SEQUENCE (0, RFC 5545's default,
+ * when it has none or a negative one), and its LAST-MODIFIED, else its DTSTAMP, read as UTC.
+ */
+function versionOf(component: Component): ImportedVersion {
+  const sequence = Math.min(
+    Math.max(0, Math.trunc(sequenceOf(component))),
+    Number.MAX_SAFE_INTEGER,
+  );
+  let stamp: Millis | null = null;
+  for (const name of ['last-modified', 'dtstamp']) {
+    const value: unknown = component.getFirstPropertyValue(name);
+    if (value instanceof ICAL.Time && !value.isDate) {
+      stamp = Date.UTC(
+        value.year,
+        value.month - 1,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+      );
+      if (Number.isFinite(stamp)) break;
+      stamp = null;
+    }
+  }
+  return { sequence, stamp };
+}
+
+/** The later of two versions in each part: a series' with its changed occurrences'. */
+function latestVersion(a: ImportedVersion, b: ImportedVersion): ImportedVersion {
+  return {
+    sequence: Math.max(a.sequence, b.sequence),
+    stamp: a.stamp === null ? b.stamp : b.stamp === null ? a.stamp : Math.max(a.stamp, b.stamp),
+  };
+}
+
 function isChangedOccurrence(component: Component): boolean {
   return component.getFirstProperty('recurrence-id') !== null;
 }
@@ -1296,9 +1338,10 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       const read = toDraft(component, zones, defaultZone);
       const { draft } = read;
       const details = validateEventDraft(draft);
+      const version = versionOf(component);
       if (uid !== null) {
         series.set(uid, { draft, details, zones: read.zones });
-        events.push({ uid, draft });
+        events.push({ uid, draft, version });
         report(read, uid);
         continue;
       }
@@ -1310,7 +1353,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
         continue;
       }
       derived.add(digest);
-      events.push({ uid: digest, draft });
+      events.push({ uid: digest, draft, version });
       report(read, digest);
     } catch (error) {
       skip(
@@ -1329,7 +1372,9 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   return {
     events: events.map((e) => {
       const ofSeries = occurrences.get(e.uid);
-      return ofSeries === undefined ? e : { ...e, occurrences: ofSeries };
+      if (ofSeries === undefined) return e;
+      const version = ofSeries.versions.reduce(latestVersion, e.version);
+      return { ...e, occurrences: ofSeries.occurrences, version };
     }),
     skipped,
     changed,
@@ -1368,7 +1413,7 @@ function occurrencesBySeries(
   series: ReadonlyMap<string, ImportedSeries>,
   seriesInFile: ReadonlySet<string>,
   budget: number,
-): Map<string, ImportedOccurrenceDraft[]> {
+): Map<string, { occurrences: ImportedOccurrenceDraft[]; versions: ImportedVersion[] }> {
   interface Version {
     readonly change: ChangedOccurrence;
     readonly sequence: number;
@@ -1460,10 +1505,14 @@ function occurrencesBySeries(
       );
     }
   }
-  const result = new Map<string, ImportedOccurrenceDraft[]>();
+  const result = new Map<
+    string,
+    { occurrences: ImportedOccurrenceDraft[]; versions: ImportedVersion[] }
+  >();
   let left = budget;
   for (const [uid, ofSeries] of chosen) {
     const kept: ImportedOccurrenceDraft[] = [];
+    const versions: ImportedVersion[] = [];
     for (const { change, occurrence, read } of ofSeries.values()) {
       if (kept.length >= MAX_IMPORTED_OCCURRENCES_PER_SERIES) {
         change.skip(
@@ -1475,11 +1524,12 @@ function occurrencesBySeries(
         );
       } else {
         kept.push(occurrence);
+        versions.push(versionOf(change.component));
         if (read !== undefined) change.report(read);
         left--;
       }
     }
-    if (kept.length > 0) result.set(uid, kept);
+    if (kept.length > 0) result.set(uid, { occurrences: kept, versions });
   }
   return result;
 }

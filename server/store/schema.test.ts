@@ -11,8 +11,12 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes the versions events were imported from away, as schemas before 15 had them. */
+const WITHOUT_IMPORTED_VERSIONS =
+  'ALTER TABLE events DROP COLUMN imported_sequence; ALTER TABLE events DROP COLUMN imported_stamp;';
+
 /** Takes transparency away, as schemas before 14 had it. */
-const WITHOUT_TRANSPARENCY = 'ALTER TABLE events DROP COLUMN transparent;';
+const WITHOUT_TRANSPARENCY = `${WITHOUT_IMPORTED_VERSIONS} ALTER TABLE events DROP COLUMN transparent;`;
 
 /** Takes the answers given to changed occurrences alone away, as schemas before 13 had them. */
 const WITHOUT_OWN_ANSWERS = `${WITHOUT_TRANSPARENCY} ALTER TABLE attendees DROP COLUMN own_answer;`;
@@ -464,4 +468,37 @@ test('a schema 13 image is migrated: its events all take time, and can be made t
   after.ok('alice', { type: 'event.update', eventId: holiday, changes: { transparent: true } });
   t.is(after.read('alice', { type: 'event.show', eventId: holiday }).event.transparent, true);
   t.true(after.send('alice', { type: 'event.create', draft: meeting }).ok);
+});
+
+test('a schema 14 image is migrated: an event imported before is brought to the next file as before, and keeps its version from then on', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const start = at('2025-09-05T16:00:00Z');
+  const draft = { title: 'Parents evening', start, end: start + 3_600_000 };
+  const version = { sequence: 2, stamp: at('2025-08-20T09:00:00Z') };
+  const imported = (c: StoreClient, title: string, ids: string[]) =>
+    c.ok(
+      'alice',
+      {
+        type: 'event.import',
+        events: [{ uid: 'evening@google.com', draft: { ...draft, title }, version }],
+      },
+      { ids },
+    ).events[0];
+  const id = imported(before, 'Parents evening', ['i1'])?.id ?? '';
+  const v14 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_IMPORTED_VERSIONS} UPDATE store_meta SET value = 14 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v14);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  // No version was kept: the file is followed, as before, and its version kept.
+  t.like(imported(after, 'Parents evening (hall)', ['i2']), { id, action: 'updated' });
+  after.ok('alice', { type: 'event.update', eventId: id, changes: { title: 'Evening' } });
+  t.like(imported(after, 'Parents evening (hall)', ['i3']), { id, action: 'unchanged' });
+  t.is(after.read('alice', { type: 'event.show', eventId: id }).event.title, 'Evening');
 });

@@ -497,7 +497,12 @@ export class UsersService implements LogicService {
     });
     return {
       // Every draft sent had a UID, so every outcome names one.
-      events: outcome.events.map((e) => ({ uid: e.uid ?? '', id: e.id, action: e.action })),
+      events: outcome.events.map((e) => ({
+        uid: e.uid ?? '',
+        id: e.id,
+        action: e.action,
+        ...(e.kept === undefined ? {} : { kept: e.kept }),
+      })),
       failed: outcome.failed.map((f) => ({
         index: f.index,
         uid: f.uid,

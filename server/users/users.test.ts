@@ -578,7 +578,7 @@ test('an .ics import creates its events in one command, and reports what failed 
   );
 });
 
-test('importing the same file again changes nothing; a changed event is updated in place', async (t) => {
+test('importing the same file again changes nothing; an event changed in a newer version (SEQUENCE) is updated in place', async (t) => {
   const s = await setup();
   await s.register('alice');
   const first = await s.send<ImportAnswer>('alice', {
@@ -599,7 +599,19 @@ test('importing the same file again changes nothing; a changed event is updated 
     again.events.map((e) => [e.uid, e.id, e.action]),
     first.events.map((e) => [e.uid, e.id, 'unchanged']),
   );
-  const moved = ICS.replace('SUMMARY:Lunch', 'SUMMARY:Long lunch');
+  // Changed without a new SEQUENCE or DTSTAMP: not a newer version, so not followed.
+  const edited = ICS.replace('SUMMARY:Lunch', 'SUMMARY:Long lunch');
+  const stale = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics: edited,
+    allowConflict: true,
+  });
+  t.like(stale.events[2], { uid: 'lunch@example.com', action: 'unchanged' });
+  t.regex(
+    stale.events[2]?.kept ?? '',
+    /^kept the version in your agenda: the file's \(SEQUENCE 0,/,
+  );
+  const moved = edited.replace('SUMMARY:Long lunch', 'SUMMARY:Long lunch\r\nSEQUENCE:1');
   const changed = await s.send<ImportAnswer>('alice', {
     type: 'agenda.import',
     ics: moved,
