@@ -570,6 +570,24 @@ class FileZones {
     readonly unreadable: ReadonlyMap<string, string> = new Map(),
   ) {}
 
+  /** Whether each definition agrees with an IANA zone through a year, by `${tzid} ${iana} ${year}`. */
+  private readonly agreements = new Map<string, boolean>();
+
+  /**
+   * Whether the file's definition of `tzid` places the middle of every month of `year` at
+   * noon as `iana` does: what a series' readings a month apart (see {@link readZone}) would
+   * find, asked once per zone and year rather than once per event.
+   */
+  agreesThroughout(tzid: string, timezone: Timezone, iana: string, year: number): boolean {
+    const key = `${tzid} ${iana} ${year}`;
+    let agrees = this.agreements.get(key);
+    if (agrees === undefined) {
+      agrees = contradiction(timezone, iana, Date.UTC(year, 0, 15, 12), 12) === null;
+      this.agreements.set(key, agrees);
+    }
+    return agrees;
+  }
+
   timezone(tzid: string): Timezone | undefined {
     let timezone = this.timezones.get(tzid);
     const definition = this.definitions.get(tzid);
@@ -650,7 +668,20 @@ function readZone(tzid: string, zones: FileZones, wall: number, recurring: boole
   const timezone = zones.timezone(tzid);
   if (iana !== null) {
     if (timezone === undefined) return { iana };
-    const differs = contradiction(timezone, iana, wall, recurring ? MONTHS_COMPARED : 1);
+    // The start itself, then — only where the definitions do not agree all year, which is
+    // asked once per zone and year — the series' year of readings.
+    let differs = contradiction(timezone, iana, wall, 1);
+    const year = new Date(wall).getUTCFullYear();
+    if (
+      differs === null &&
+      recurring &&
+      !(
+        zones.agreesThroughout(tzid, timezone, iana, year) &&
+        zones.agreesThroughout(tzid, timezone, iana, year + 1)
+      )
+    ) {
+      differs = contradiction(timezone, iana, wall, MONTHS_COMPARED);
+    }
     if (differs === null) return { iana };
     const named =
       windows === null ? `its zone ${iana}` : `its zone "${tzid}", a Windows name for ${iana},`;
