@@ -578,6 +578,27 @@ test('an .ics import creates its events in one command, and reports what failed 
   );
 });
 
+test('an import marks what it left out of an event it imported (an attendee) as a part, and a component it left out whole not', async (t) => {
+  const s = await setup();
+  await s.register('alice');
+  const ics = ICS.replace(
+    'SUMMARY:Standup\r\n',
+    'SUMMARY:Standup\r\nATTENDEE;CN=Bo:mailto:bo@example.com\r\n',
+  );
+  const answer = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics,
+    allowConflict: true,
+  });
+  t.deepEqual(
+    answer.skipped.map((x) => [x.uid, x.part]),
+    [
+      ['standup@example.com', true],
+      ['chores@example.com', undefined],
+    ],
+  );
+});
+
 test('importing the same file again changes nothing; an event changed in a newer version (SEQUENCE) is updated in place', async (t) => {
   const s = await setup();
   await s.register('alice');
