@@ -193,8 +193,8 @@ interface Reading {
   problem: string | null;
 }
 
-function written(reading: Reading): WrittenComponent {
-  return { ...reading, text: `${reading.lines.join('\r\n')}\r\n` };
+function written({ lines, ...reading }: Reading): WrittenComponent {
+  return { ...reading, text: `${lines.join('\r\n')}\r\n` };
 }
 
 /**
