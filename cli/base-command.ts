@@ -11,7 +11,8 @@
  * goes to stdout as one line of JSON and a failure to stderr as `{"error":{code,message,
  * details}}`; otherwise both are text, coloured only on a terminal without `NO_COLOR`.
  * Exit codes come from contract/errors.ts: 0 ok, 1 usage or invalid input, 2 authentication,
- * 3 not found or forbidden, 4 conflict, 5 service unavailable.
+ * 3 not found or forbidden, 4 conflict, 5 service unavailable; and 6 ({@link EXIT_INCOMPLETE})
+ * for work done only in part, as the result says (`agenda import` with components skipped).
  *
  * The result's type is part of the command's: `AgendaCommand<typeof EventShow, EventAnswer>`
  * prints an `EventAnswer`. Results are the answer types of contract/api.ts where a command
@@ -92,6 +93,30 @@ export interface Outcome<Result extends object> {
   readonly streamed?: boolean;
   /** Part of the work failed: reported after the result, and it sets the exit code. */
   readonly failure?: AgendaError;
+  /**
+   * Nothing failed, but part of what was asked was left undone, as the result says (an
+   * import that skipped components): said on stderr after the result (not with `--json`,
+   * whose result says it), and the exit code is {@link EXIT_INCOMPLETE}. A failure wins.
+   */
+  readonly incomplete?: string;
+}
+
+/** The exit code of a command that did its work in part ({@link Outcome.incomplete}). */
+export const EXIT_INCOMPLETE = 6;
+
+/**
+ * A command that did its work in part, its result printed and the rest said: the exit is
+ * {@link EXIT_INCOMPLETE}, and there is no failure to report.
+ */
+export class CommandIncomplete extends Errors.ExitError {
+  constructor(
+    readonly reason: string,
+    /** The result printed, for in-process callers ({@link OutcomeCommand.runIn}). */
+    readonly result: object,
+  ) {
+    super(EXIT_INCOMPLETE);
+    this.name = 'CommandIncomplete';
+  }
 }
 
 /** A gateway connection for one command, and the profile it came from. */
@@ -202,10 +227,17 @@ export abstract class OutcomeCommand<
       await flushed(this.terminal.stdout);
       throw outcome.failure;
     }
+    if (outcome.incomplete !== undefined) {
+      await flushed(this.terminal.stdout);
+      this.caution(outcome.incomplete);
+      throw new CommandIncomplete(outcome.incomplete, outcome.result);
+    }
     return outcome.result;
   }
 
   protected override async catch(thrown: Error): Promise<never> {
+    // Already said, with the result: only the exit code is left.
+    if (thrown instanceof CommandIncomplete) throw thrown;
     const error = thrown instanceof CommandFailed ? thrown.error : failureOf(thrown);
     const { stderr } = this.terminal;
     stderr.write(this.json ? failureJson(error) : await measured(() => this.failureText(error)));

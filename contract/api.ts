@@ -297,7 +297,16 @@ export interface ImportAnswer {
    * events imported that are not kept (their VALARMs that make no reminder, their
    * ATTENDEEs), each under its event's UID.
    */
-  readonly skipped: readonly { readonly uid: string | null; readonly reason: string }[];
+  readonly skipped: readonly {
+    readonly uid: string | null;
+    readonly reason: string;
+    /**
+     * Set when what was left out is a part of an event that was imported (an alarm, its
+     * attendees); absent when a whole component was left out, and from servers that did not
+     * say (read as whole).
+     */
+    readonly part?: true;
+  }[];
   /**
    * Events imported otherwise than the file has them, with how and why (a title too long,
    * shortened). Absent from servers that did not say.
@@ -308,6 +317,11 @@ export interface ImportedEventAnswer {
   readonly uid: string;
   readonly id: string;
   readonly action: 'created' | 'updated' | 'unchanged';
+  /**
+   * Set on an `unchanged` event that the file has otherwise, but in a version (SEQUENCE,
+   * LAST-MODIFIED) no newer than the one it was imported from: why the agenda's is kept.
+   */
+  readonly kept?: string;
 }
 /** A subscription URL for calendar apps; it carries its own token, the only authentication. */
 /**

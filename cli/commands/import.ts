@@ -8,16 +8,33 @@ import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { allowConflictFlag } from '../flags.js';
 import { importInChunks } from '../import/chunked-import.js';
+import { decodeCalendarFile, encodingNote } from '../import/decode-calendar.js';
+import type { CalendarEncoding } from '../import/decode-calendar.js';
 import type { ChunkedImport } from '../import/chunked-import.js';
 import { splitCalendar } from '../import/split-calendar.js';
 import { ProgressBar, formatCount } from '../ui/progress.js';
 import type { ViewContext } from '../ui/views.js';
 
+/**
+ * What `agenda import --json` prints: the combined answers, how the file was decoded
+ * (cli/import/decode-calendar.ts), and whether everything in it was imported.
+ */
+export interface ImportReport extends ImportAnswer {
+  /** How the file's bytes were read: UTF-8, UTF-16 (by its byte-order mark) or Windows-1252. */
+  readonly encoding: CalendarEncoding;
+  /**
+   * False when anything of the file is not in the agenda: an event failed or was not sent,
+   * or a whole component was skipped (parts of imported events left out, and events kept
+   * otherwise than written, do not count).
+   */
+  readonly complete: boolean;
+}
+
 /** `agenda import <file.ics>`: adds the file's events to your agenda, or brings them up to date. */
-export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
+export default class Import extends AgendaCommand<typeof Import, ImportReport> {
   static override summary = 'Import the events of an iCalendar (.ics) file into your agenda.';
   static override description =
-    'Each event is created like with event add, and keeps its UID: importing the file again updates the events that changed and leaves the others alone, so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support, and parts of events it does not keep (alarms that make no reminder, attendees), are skipped and listed, and what is kept otherwise than the file has it (a title too long, shortened) is listed as changed. Ctrl-C sends no further request and stops once those in flight are answered; twice, at once.';
+    'Each event is created like with event add, and keeps its UID and its version (SEQUENCE, LAST-MODIFIED): importing the file again updates the events the file has in a newer version and leaves the others alone — one changed in your agenda since is kept, and listed — so an interrupted import resumes where it stopped. Big files are sent in several requests, with a progress bar on a terminal. Events that fail (e.g. a conflict) are listed and the exit code is that of the first failure; components Agenda does not support are skipped and listed, and the exit code is then 6; parts of events it does not keep (alarms that make no reminder, attendees) are listed as skipped too, and what is kept otherwise than the file has it (a title too long, shortened) is listed as changed, neither of which changes the exit code. A file that is not UTF-8 (nor UTF-16 with a byte-order mark) is read as Windows-1252, and the report says so. Ctrl-C sends no further request and stops once those in flight are answered; twice, at once.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> calendar.ics',
     '<%= config.bin %> <%= command.id %> export-from-google.ics --allow-conflict --json',
@@ -27,15 +44,16 @@ export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
   };
   static override flags = { 'allow-conflict': allowConflictFlag };
 
-  protected async execute(): Promise<Outcome<ImportAnswer>> {
+  protected async execute(): Promise<Outcome<ImportReport>> {
     const { file } = this.args;
-    let calendar: string;
+    let bytes: Uint8Array;
     try {
-      calendar = await readFile(file, 'utf8');
+      bytes = await readFile(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new InvalidInput(`cannot read ${file} (${code})`, { field: 'file', cause: error });
     }
+    const { text: calendar, encoding } = decodeCalendarFile(bytes);
     // Said here, before any login or request: the service could only call it malformed.
     if (calendar.replace(/^\uFEFF/, '').trim() === '') {
       throw new InvalidInput(
@@ -69,10 +87,21 @@ export default class Import extends AgendaCommand<typeof Import, ImportAnswer> {
     }
     const { answer } = imported;
     const failure = stoppedFailure(imported) ?? firstFailure(answer);
+    const left = answer.skipped.filter((s) => s.part !== true).length;
+    const report: ImportReport = {
+      ...answer,
+      encoding,
+      complete: failure === undefined && left === 0,
+    };
     return {
-      result: answer,
-      human: () => renderImport(answer, this.view),
+      result: report,
+      human: () => renderImport(report, this.view),
       ...(failure === undefined ? {} : { failure }),
+      ...(left === 0
+        ? {}
+        : {
+            incomplete: `${formatCount(left)} component${left === 1 ? ' was' : 's were'} skipped (listed above): not everything in the file is in your agenda`,
+          }),
     };
   }
 }
@@ -108,7 +137,7 @@ function firstFailure(answer: ImportAnswer): AgendaError | undefined {
   });
 }
 
-function renderImport(answer: ImportAnswer, context: ViewContext): string {
+function renderImport(answer: ImportReport, context: ViewContext): string {
   const { palette } = context;
   const n = answer.events.length;
   const counts = (['created', 'updated', 'unchanged'] as const)
@@ -120,10 +149,16 @@ function renderImport(answer: ImportAnswer, context: ViewContext): string {
       ? 'Nothing imported: the file holds no events (no VEVENT).'
       : `Imported ${formatCount(n)} event${n === 1 ? '' : 's'}${counts.length === 0 ? '' : ` (${counts.join(', ')})`}.`,
   ];
+  const note = encodingNote(answer.encoding);
+  if (note !== null) lines.push(palette.yellow(`encoding: ${note}`));
   // UIDs and reasons come from the file (the reasons quote its titles): never raw.
   for (const failure of answer.failed) {
     const what = failure.uid === null ? `event #${failure.index + 1}` : printable(failure.uid);
     lines.push(palette.red(`not imported: ${what}: ${printableLines(failure.error.message)}`));
+  }
+  for (const event of answer.events) {
+    if (event.kept === undefined) continue;
+    lines.push(palette.yellow(`kept: ${printable(event.uid)}: ${printableLines(event.kept)}`));
   }
   for (const changed of answer.changed ?? []) {
     const what = changed.uid === null ? '(no uid)' : printable(changed.uid);

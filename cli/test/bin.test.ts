@@ -139,6 +139,53 @@ test('a failed command exits only after its whole result left through the pipe',
   t.is(parseJsonResult(Import, run.stdout).events.length, 149);
 });
 
+test('an import that skipped components exits 6 from the binary, its whole result out first and nothing on stderr under --json', async (t) => {
+  const tls = await createTestTls();
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('POST', '/v1/import', {
+      status: 200,
+      json: {
+        events: [{ uid: 'standup', id: 'id-standup', action: 'created' }],
+        failed: [],
+        skipped: [{ uid: 'taxes', reason: 'VTODO "Taxes": only events (VEVENT) are imported' }],
+      },
+    });
+  const configDir = await temporaryConfigDir();
+  const env = { AGENDA_CONFIG_DIR: configDir, AGENDA_SERVER: gateway.url, AGENDA_CA: tls.caFile };
+  const login = await agenda(
+    ['login', 'alice', '--password-stdin', '--json'],
+    env,
+    `${PASSWORD}\n`,
+  );
+  t.is(login.code, 0, login.stderr);
+  const file = path.join(configDir, 'small.ics');
+  await writeFile(
+    file,
+    [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'BEGIN:VEVENT',
+      'UID:standup',
+      'DTSTART:20310101T100000Z',
+      'SUMMARY:Standup',
+      'END:VEVENT',
+      'BEGIN:VTODO',
+      'UID:taxes',
+      'SUMMARY:Taxes',
+      'END:VTODO',
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n'),
+  );
+  const run = await agenda(['import', file, '--json'], env);
+  t.is(run.code, 6, run.stderr);
+  t.is(run.stderr, '');
+  t.like(parseJsonResult(Import, run.stdout), { complete: false, encoding: 'utf-8' });
+});
+
 test('an unknown command is answered with the nearest one, as JSON under --json, exit 1', async (t) => {
   const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
   const typo = await agenda(['event', 'lst'], env);

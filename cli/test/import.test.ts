@@ -4,7 +4,7 @@
  * under its own idempotency key while the gateways cannot answer, and stopped by Ctrl-C
  * (no further request; those in flight finish and count).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import Import from '../commands/import.js';
@@ -265,9 +265,120 @@ test('an empty file is refused as empty before any request; a calendar without e
     'BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VTODO\nUID:todo-1\nSUMMARY:Taxes\nEND:VTODO\nEND:VCALENDAR\n',
   );
   const run = await runCommand(Import, [todos, '--config-dir', configDir]);
-  t.is(run.exitCode, 0, run.stderr);
+  // The VTODO was skipped whole: not everything in the file is in the agenda (exit 6).
+  t.is(run.exitCode, 6, run.stderr);
   t.is(
     run.stdout,
     'Nothing imported: the file holds no events (no VEVENT).\nskipped: todo-1: a VTODO: Agenda keeps events only\n',
+  );
+});
+
+test('components skipped whole: the report is printed and the exit code is 6, --json says complete: false; parts of imported events left out keep 0', async (t) => {
+  let withTodo = true;
+  const { gateway, configDir, file } = await importGateway((request) => ({
+    ...created(request),
+    skipped: [
+      {
+        uid: 'birthday-3@example.com',
+        reason: 'ATTENDEE "Birthday 3": its attendee (ana@example.com) is not kept',
+        part: true as const,
+      },
+      ...(withTodo
+        ? [{ uid: 'todo-1', reason: 'VTODO "Taxes": only events (VEVENT) are imported' }]
+        : []),
+    ],
+    changed: [
+      { uid: 'birthday-4@example.com', reason: 'VEVENT "Birthday 4": its title is shortened' },
+    ],
+  }));
+  t.teardown(() => gateway.close());
+
+  const human = await runCommand(Import, [file, '--config-dir', configDir]);
+  t.is(human.exitCode, 6);
+  t.regex(human.stdout, /^Imported 450 events \(450 created\)\./);
+  t.regex(human.stdout, /skipped: todo-1: VTODO "Taxes": only events \(VEVENT\) are imported/);
+  t.is(
+    human.stderr,
+    'warning: 3 components were skipped (listed above): not everything in the file is in your agenda\n',
+  );
+
+  const json = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  t.is(json.exitCode, 6);
+  t.is(json.stderr, '', 'nothing failed: the result says it all');
+  const result = parseJsonResult(Import, json.stdout);
+  t.like(result, { complete: false, encoding: 'utf-8' });
+  t.is(result.skipped.filter((s) => s.part !== true).length, 3);
+
+  // Only an attendee left out and a title changed: everything is in the agenda.
+  withTodo = false;
+  const kept = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  t.is(kept.exitCode, 0, kept.stderr);
+  t.like(parseJsonResult(Import, kept.stdout), { complete: true });
+});
+
+test('a failure wins over skipped components: its exit code, and complete: false', async (t) => {
+  const { gateway, configDir, file } = await importGateway((request) => {
+    const [first, ...rest] = created(request).events;
+    return {
+      events: rest,
+      failed: [
+        {
+          index: 0,
+          uid: first?.uid ?? null,
+          error: { code: 'conflict', message: 'it overlaps Dentist' },
+        },
+      ],
+      skipped: [{ uid: 'todo-1', reason: 'VTODO: only events (VEVENT) are imported' }],
+    };
+  });
+  t.teardown(() => gateway.close());
+  const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  t.is(run.exitCode, 4);
+  t.like(parseJsonResult(Import, run.stdout), { complete: false });
+});
+
+test('a file in Windows-1252 (Outlook) is sent as the UTF-8 text it means, and the report says how it was read', async (t) => {
+  const { gateway, configDir, file } = await importGateway((request) => created(request));
+  t.teardown(() => gateway.close());
+  await writeFile(
+    file,
+    await readFile(new URL('../../test/fixtures/ics/outlook-windows-1252.ics', import.meta.url)),
+  );
+  const human = await runCommand(Import, [file, '--config-dir', configDir]);
+  t.is(human.exitCode, 0, human.stderr);
+  const [request] = gateway.requestsTo('POST', '/v1/import');
+  t.true(request?.body.includes('SUMMARY:Réunion “Budget” über Köln\r\n'));
+  t.true(request?.body.includes('DESCRIPTION:Budget 2026 – 1 200 € par équipe'));
+  t.is(
+    human.stdout,
+    'Imported 1 event (1 created).\nencoding: the file is not UTF-8: it was read as Windows-1252 (as Outlook on Windows writes it)\n',
+  );
+  const json = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  t.like(parseJsonResult(Import, json.stdout), { encoding: 'windows-1252', complete: true });
+});
+
+test('an event kept as changed in Agenda is listed with why, and the exit code stays 0', async (t) => {
+  const { gateway, configDir, file } = await importGateway((request) => {
+    const answer = created(request);
+    const [first, ...rest] = answer.events;
+    return {
+      ...answer,
+      events: [
+        {
+          uid: first?.uid ?? '',
+          id: 'id-0',
+          action: 'unchanged' as const,
+          kept: "kept the version in your agenda: the file's (SEQUENCE 0) is not newer than the one it was imported from (SEQUENCE 0)",
+        },
+        ...rest,
+      ],
+    };
+  });
+  t.teardown(() => gateway.close());
+  const run = await runCommand(Import, [file, '--config-dir', configDir]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.regex(
+    run.stdout,
+    /^Imported 450 events \(447 created, 3 unchanged\)\.\nkept: birthday-0@example\.com: kept the version in your agenda: the file's \(SEQUENCE 0\) is not newer/,
   );
 });

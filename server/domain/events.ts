@@ -64,6 +64,7 @@ import type {
   EventRecord,
   GroupName,
   GroupRecord,
+  ImportedVersion,
   Interval,
   Millis,
   Mutation,
@@ -797,6 +798,27 @@ export interface EventImport {
   readonly uid: string | null;
   readonly id: EventId;
   readonly action: ImportAction;
+  /**
+   * Set when the file has the event otherwise than the agenda, but its version is not newer
+   * than the one imported before (see {@link importEvent}): why the agenda's is kept.
+   */
+  readonly kept?: string;
+}
+
+/**
+ * Whether `incoming` is a newer version of a VEVENT than `held` (RFC 5545 §3.8.7.4): a
+ * greater SEQUENCE, or the same one with a later LAST-MODIFIED (else DTSTAMP). A stamp that
+ * is missing is older than any.
+ */
+export function isNewerImportedVersion(incoming: ImportedVersion, held: ImportedVersion): boolean {
+  if (incoming.sequence !== held.sequence) return incoming.sequence > held.sequence;
+  return (incoming.stamp ?? -Infinity) > (held.stamp ?? -Infinity);
+}
+
+function describeVersion(version: ImportedVersion): string {
+  const stamp =
+    version.stamp === null ? '' : `, last modified ${new Date(version.stamp).toISOString()}`;
+  return `SEQUENCE ${version.sequence}${stamp}`;
 }
 
 /**
@@ -828,6 +850,11 @@ export interface ImportEventCommand {
    */
   readonly occurrences?: readonly ImportedOccurrence[];
   readonly allowConflict?: boolean;
+  /**
+   * The file's version of the event (of the series and its changed occurrences), kept on the
+   * event; absent in commands logged before it was sent, which import as they did.
+   */
+  readonly version?: ImportedVersion;
 }
 
 export interface ImportEventContext {
@@ -849,7 +876,12 @@ export interface ImportEventContext {
 /**
  * One event of an `agenda import`, idempotent by UID. Without an event of the actor's with
  * that UID, it is created as a personal event (as {@link createEvent}) keeping the UID.
- * With one, the event is brought to the file's version through {@link updateEvent}'s rules
+ * With one that keeps the version of the file it was imported from, the file's is compared
+ * with it first (RFC 5545's SEQUENCE, then LAST-MODIFIED: {@link isNewerImportedVersion}):
+ * unless the file's is newer, the event is left as it is — `unchanged`, and `kept` says why
+ * when the file has it otherwise (it was changed here since: importing an old file again
+ * does not undo that). The version imported is kept on the event.
+ * Otherwise the event is brought to the file's version through {@link updateEvent}'s rules
  * (organizer only, conflicts of a new time refused unless allowed), or left alone —
  * `unchanged` — when nothing differs; a cancelled event stays cancelled (the file does not
  * bring back what its organizer cancelled) and is only refused if the file changed it.
@@ -874,6 +906,75 @@ export interface ImportEventContext {
  * occurrence there), repeated, or too many.
  */
 export function importEvent(
+  command: ImportEventCommand,
+  context: ImportEventContext,
+): Decision<EventImport> {
+  const { version } = command;
+  const { existing } = context;
+  const held = existing?.event.importedVersion;
+  if (existing !== undefined && version !== undefined && held !== undefined) {
+    if (!isNewerImportedVersion(version, held)) {
+      const result = { uid: command.uid, id: existing.event.id, action: 'unchanged' as const };
+      if (asTheFileHasIt(existing.event, command)) return decide(result, [], []);
+      return decide(
+        {
+          ...result,
+          kept: `kept the version in your agenda: the file's (${describeVersion(version)}) is not newer than the one it was imported from (${describeVersion(held)})`,
+        },
+        [],
+        [],
+      );
+    }
+  }
+  const decision = importAsTheFileHasIt(command, context);
+  if (version === undefined) return decision;
+  return withImportedVersion(decision, version, existing);
+}
+
+/**
+ * Whether `event` is the series as the file has it (its changed occurrences as exceptions);
+ * the occurrences changed on their own are not compared, as they cost a load each.
+ */
+function asTheFileHasIt(event: CalendarEvent, command: ImportEventCommand): boolean {
+  try {
+    const details = withOccurrencesAsExceptions(command.details, command.occurrences ?? []);
+    return sameDetails(event, details);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The decision with `version` kept on the event it imported: on the row it writes, or, when
+ * it found the event as the file has it and wrote nothing, in a write of its own that changes
+ * nothing else (no new revision, nobody told), so that the next import compares with it.
+ */
+function withImportedVersion(
+  decision: Decision<EventImport>,
+  version: ImportedVersion,
+  existing: EventRecord | undefined,
+): Decision<EventImport> {
+  const id = decision.result.id;
+  let written = false;
+  const mutations = decision.mutations.map((m): Mutation => {
+    if ((m.kind !== 'insertEvent' && m.kind !== 'updateEvent') || m.event.id !== id) return m;
+    written = true;
+    return { ...m, event: { ...m.event, importedVersion: version } };
+  });
+  if (!written && existing !== undefined && existing.event.id === id) {
+    const held = existing.event.importedVersion;
+    if (held?.sequence !== version.sequence || held.stamp !== version.stamp) {
+      mutations.push({
+        kind: 'updateEvent',
+        event: { ...existing.event, importedVersion: version },
+      });
+    }
+  }
+  return { ...decision, mutations };
+}
+
+/** {@link importEvent} once the file's version is found newer (or there is none to compare). */
+function importAsTheFileHasIt(
   command: ImportEventCommand,
   context: ImportEventContext,
 ): Decision<EventImport> {

@@ -329,7 +329,8 @@ test('files that are not iCalendar are refused clearly', (t) => {
     'hello',
     '{"json": true}',
     'BEGIN:VCARD\r\nFN:x\r\nEND:VCARD\r\n',
-    'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:nope\r\n',
+    'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\ngarbage after it\r\n',
+    'BEGIN:VCALENDAR\r\nnot a content line\r\nEND:VCALENDAR\r\n',
   ]) {
     const error = t.throws(
       () => importICalendar(text, { defaultTimeZone: 'UTC' }),
@@ -351,16 +352,33 @@ test('files that are not iCalendar are refused clearly', (t) => {
   t.throws(() => importICalendar(foreign, { defaultTimeZone: 'Nowhere/Land' }), {
     instanceOf: InvalidInput,
   });
+});
+
+test('a component that cannot be read costs itself alone: nested 20,000 deep, cut short, or with a line that is no content line', (t) => {
+  const good =
+    'BEGIN:VEVENT\r\nUID:good\r\nDTSTART:20270101T090000Z\r\nSUMMARY:Good\r\nEND:VEVENT\r\n';
   // 20,000 nested VALARMs (520 KB) overflowed the stack: an internal error, exit 5.
   const deep =
-    'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:deep\r\nDTSTART:20270101T100000Z\r\n' +
+    'BEGIN:VCALENDAR\r\nVERSION:2.0\r\n' +
+    good +
+    'BEGIN:VEVENT\r\nUID:deep\r\nDTSTART:20270101T100000Z\r\n' +
     'BEGIN:VALARM\r\n'.repeat(20_000) +
     'END:VALARM\r\n'.repeat(20_000) +
-    'END:VEVENT\r\nEND:VCALENDAR\r\n';
-  t.throws(() => importICalendar(deep, { defaultTimeZone: 'UTC' }), {
-    instanceOf: InvalidInput,
-    message: /line 20 opens a component nested more than 16 deep/,
-  });
+    'END:VEVENT\r\nBEGIN:VEVENT\r\nUID:broken\r\nSUMMARY:Broken\r\nno colon here\r\nEND:VEVENT\r\n' +
+    'BEGIN:VEVENT\r\nUID:cut\r\nDTSTART:nope\r\n';
+  const { events, skipped } = importICalendar(deep, { defaultTimeZone: 'UTC' });
+  t.deepEqual(
+    events.map((e) => e.uid),
+    ['good'],
+  );
+  t.deepEqual(
+    skipped.map((s) => [s.component, s.uid, s.reason]),
+    [
+      ['VEVENT', 'deep', 'line 25 opens a component nested more than 16 deep'],
+      ['VEVENT', 'broken', 'line 40015 is not an iCalendar content line (NAME:value)'],
+      ['VEVENT', 'cut', 'its BEGIN:VEVENT on line 40017 is never closed (the file ends first)'],
+    ],
+  );
 });
 
 test('a calendar written a piece at a time, in any order, holds what the whole-agenda export does', (t) => {
@@ -644,7 +662,7 @@ function eventWith(...lines: string[]): string {
   return calendarOf('BEGIN:VEVENT', 'UID:e1', 'SUMMARY:Review', ...lines, 'END:VEVENT');
 }
 
-test('an impossible date or time in an imported file refuses the file, naming its line', (t) => {
+test('an impossible date or time in an imported file skips its event, naming its line; the others are imported', (t) => {
   const cases: readonly (readonly [string[], RegExp])[] = [
     [
       ['DTSTART:20271345T250000Z', 'DURATION:PT1H'],
@@ -689,12 +707,29 @@ test('an impossible date or time in an imported file refuses the file, naming it
     // A folded line is named by the line it starts on.
     [['DTSTART:2027', ' 1345T100000Z', 'DURATION:PT1H'], /^line 7: DTSTART 20271345T100000Z/],
   ];
+  const other = [
+    'BEGIN:VEVENT',
+    'UID:other',
+    'DTSTART:20270105T100000Z',
+    'SUMMARY:Other',
+    'END:VEVENT',
+  ];
   for (const [lines, reason] of cases) {
-    const error = t.throws(() => importICalendar(eventWith(...lines), { defaultTimeZone: 'UTC' }), {
-      instanceOf: InvalidInput,
-    });
-    t.regex(error?.message ?? '', reason, lines.join(' | '));
-    t.is(error?.field, 'file');
+    const text = eventWith(...lines).replace(
+      'END:VCALENDAR',
+      `${other.join('\r\n')}\r\nEND:VCALENDAR`,
+    );
+    const { events, skipped } = importICalendar(text, { defaultTimeZone: 'UTC' });
+    t.deepEqual(
+      events.map((e) => e.uid),
+      ['other'],
+      lines.join(' | '),
+    );
+    t.deepEqual(
+      skipped.map((s) => [s.component, s.uid, s.summary]),
+      [['VEVENT', 'e1', 'Review']],
+    );
+    t.regex(skipped[0]?.reason ?? '', reason, lines.join(' | '));
   }
 });
 

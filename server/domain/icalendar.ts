@@ -27,22 +27,33 @@
  * that are not kept, each under the event: VALARMs that make no reminder (see
  * `remindersOf`), and ATTENDEEs (nobody is invited by an import). What is kept otherwise than
  * the file has it is reported as changed: a title too long for an event (shortened, the
- * whole of it beginning the description) or on several lines, times placed by the file's
- * definition of a zone rather than by the IANA zone its Windows name stands for.
+ * whole of it beginning the description) or on several lines, times read in the zone a
+ * TZID names where the file's own definition of that zone (its VTIMEZONE) says otherwise.
  *
- * Zones: a TZID naming an IANA zone is that zone. One with a Windows zone name, as Outlook
- * and Exchange write them (`W. Europe Standard Time`, `(UTC+10:00) Canberra, Melbourne,
- * Sydney`), is the IANA zone CLDR maps it to (windows-zones.ts), so that a recurring Outlook
- * meeting expands as the zone's daylight saving has it — unless the file's VTIMEZONE for it
- * places the event's times otherwise, when the file is followed. Any other TZID is placed
- * by the file's VTIMEZONE: a one-off event is then kept in UTC, and a series skipped, as it
- * cannot be expanded correctly without knowing its zone's future.
+ * Zones, by one rule: a zone's name wins. A TZID naming an IANA zone is that zone; one with
+ * a Windows zone name, as Outlook and Exchange write them (`W. Europe Standard Time`,
+ * `(UTC+10:00) Canberra, Melbourne, Sydney`), is the IANA zone CLDR maps it to
+ * (windows-zones.ts), so that a recurring Outlook meeting expands as the zone's daylight
+ * saving has it. Where the file's VTIMEZONE of that name places the event's times otherwise
+ * (a stale definition), the event keeps its wall-clock times in the named zone and is
+ * reported as changed, saying where the two differ. Any other TZID is placed by the file's
+ * VTIMEZONE: a one-off event is then kept in UTC, and a series skipped, as it cannot be
+ * expanded correctly without knowing its zone's future. A VTIMEZONE that cannot be used (an
+ * offset beyond ±18:00 or malformed, an impossible date) skips the events that need it,
+ * saying why.
  *
- * Two things in a file are not skipped but handled for the whole file:
+ * Each top-level component is read on its own (icalendar-components.ts), so what is wrong
+ * with one costs that one alone, skipped with the reason and its line, and the rest of the
+ * request is imported:
  * - An impossible date or time (month 13, day 45, February 30, hour 25, minute 60) in
- *   DTSTART, DTEND, RECURRENCE-ID, EXDATE or an RRULE's UNTIL refuses the file, naming the
- *   line: ical.js would roll it over into a real date (`20271345` became a day of 2028), and
- *   a file that says such a thing is broken, not unsupported.
+ *   DTSTART, DTEND, RECURRENCE-ID, EXDATE or an RRULE's UNTIL: ical.js would roll it over
+ *   into a real date (`20271345` became a day of 2028), so it is never handed to it.
+ * - A line that is not a content line, components nested more than 16 deep, a component
+ *   left open at the end of the file.
+ * Only what belongs to no component refuses the whole file: content outside any VCALENDAR,
+ * a VCALENDAR's own properties that cannot be read. Line ends may be CRLF, LF or CR.
+ *
+ * Also handled for the whole file:
  * - Invisible formatting characters (bidirectional controls, zero-width characters; see
  *   text-hygiene.ts) in a SUMMARY, DESCRIPTION or LOCATION are stripped. The API refuses
  *   them from a person typing; files come from other tools, which leave stray ones (a byte
@@ -84,6 +95,8 @@ import {
 import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
 import { ianaOfWindowsZone } from './windows-zones.js';
 import { withoutInvisibleCharacters } from './text-hygiene.js';
+import { writtenCalendars } from './icalendar-components.js';
+import type { WrittenComponent } from './icalendar-components.js';
 import {
   hasControlCharacters,
   isIanaZone,
@@ -97,6 +110,7 @@ import type {
   EventId,
   EventRecord,
   EventStatus,
+  ImportedVersion,
   Millis,
   Username,
   Visibility,
@@ -604,6 +618,11 @@ export interface ImportedEvent {
   readonly draft: EventDraft;
   /** A series' changed occurrences in the file, in file order; absent when there are none. */
   readonly occurrences?: readonly ImportedOccurrenceDraft[];
+  /**
+   * Its version (SEQUENCE, LAST-MODIFIED else DTSTAMP; for a series, the highest of it and
+   * its changed occurrences): a later import changes the event only from a newer one.
+   */
+  readonly version: ImportedVersion;
 }
 
 /** A component left out of the import (or a part of one), and why. */
@@ -613,6 +632,11 @@ export interface SkippedComponent {
   readonly uid: string | null;
   readonly summary: string | null;
   readonly reason: string;
+  /**
+   * Set when it is a part of an event that was imported (a `VALARM`, its `ATTENDEE`s): the
+   * event itself is in the agenda. Absent for a component left out whole.
+   */
+  readonly part?: true;
 }
 
 /**
@@ -683,7 +707,33 @@ type Timezone = InstanceType<typeof ICAL.Timezone>;
 class FileZones {
   private readonly timezones = new Map<string, Timezone>();
 
-  constructor(private readonly definitions: ReadonlyMap<string, Component>) {}
+  /**
+   * @param definitions the VTIMEZONEs that can be read, by TZID.
+   * @param unreadable why each of the others cannot be (an offset of 99 hours, an
+   *   impossible date: see icalendar-components.ts), by TZID.
+   */
+  constructor(
+    private readonly definitions: ReadonlyMap<string, Component>,
+    readonly unreadable: ReadonlyMap<string, string> = new Map(),
+  ) {}
+
+  /** Whether each definition agrees with an IANA zone through a year, by `${tzid} ${iana} ${year}`. */
+  private readonly agreements = new Map<string, boolean>();
+
+  /**
+   * Whether the file's definition of `tzid` places the middle of every month of `year` at
+   * noon as `iana` does: what a series' readings a month apart (see {@link readZone}) would
+   * find, asked once per zone and year rather than once per event.
+   */
+  agreesThroughout(tzid: string, timezone: Timezone, iana: string, year: number): boolean {
+    const key = `${tzid} ${iana} ${year}`;
+    let agrees = this.agreements.get(key);
+    if (agrees === undefined) {
+      agrees = contradiction(timezone, iana, Date.UTC(year, 0, 15, 12), 12) === null;
+      this.agreements.set(key, agrees);
+    }
+    return agrees;
+  }
 
   timezone(tzid: string): Timezone | undefined {
     let timezone = this.timezones.get(tzid);
@@ -698,15 +748,15 @@ class FileZones {
 
 /** How the times one event writes in one TZID are placed on the timeline. */
 type ZoneReading =
-  | { readonly iana: string }
   | {
-      readonly file: Timezone;
+      readonly iana: string;
       /**
-       * Why the file's definition is followed although the TZID is a Windows zone name
-       * standing for an IANA zone: where the two disagree.
+       * Where the file's own definition of the zone (its VTIMEZONE) places the event's times
+       * otherwise than the IANA zone its name stands for, which is followed.
        */
       readonly contradiction?: string;
-    };
+    }
+  | { readonly file: Timezone };
 
 /** How many months of an event's zone are compared with the IANA zone its Windows name stands for. */
 const MONTHS_COMPARED = 13;
@@ -747,29 +797,53 @@ function contradiction(
 }
 
 /**
- * How an event's times in the zone `tzid` are read:
- * - an IANA zone, as such;
- * - a Windows zone name (windows-zones.ts), as the IANA zone CLDR maps it to, unless the
- *   file's VTIMEZONE for it says otherwise on the event's start — and, for a series, in any
- *   month of the year after it — in which case as the file defines it: a file that knows
- *   better (or worse) than CLDR is read as its author's calendar app read it;
- * - any other name, as the file's VTIMEZONE defines it.
+ * How an event's times in the zone `tzid` are read. One rule: **a zone's name wins**.
+ * - An IANA zone name is that zone, and a Windows zone name (windows-zones.ts) the IANA zone
+ *   CLDR maps it to: the event keeps its wall-clock times in that zone, whose daylight-saving
+ *   rules, past and future, the zone database knows. Where the file's VTIMEZONE of that name
+ *   places the event's start otherwise — or, for a series, any month of the year after it
+ *   (a stale Outlook still keeping Brazil's daylight saving, ended in 2019) — the event is
+ *   reported as changed, saying where they differ: the file's author wrote 10:00 in that
+ *   place, and 10:00 there it stays.
+ * - Any other name is placed as the file's VTIMEZONE defines it, if the file has a readable
+ *   one; else the event is skipped, saying why.
  * `wall` is the event's start in that zone.
  */
 function readZone(tzid: string, zones: FileZones, wall: number, recurring: boolean): ZoneReading {
-  if (isIanaZone(tzid)) return { iana: validateTimeZone(tzid) };
-  const windows = ianaOfWindowsZone(tzid);
+  const windows = isIanaZone(tzid) ? null : ianaOfWindowsZone(tzid);
+  const iana = windows ?? (isIanaZone(tzid) ? validateTimeZone(tzid) : null);
   const timezone = zones.timezone(tzid);
-  if (windows !== null) {
-    if (timezone === undefined) return { iana: windows };
-    const differs = contradiction(timezone, windows, wall, recurring ? MONTHS_COMPARED : 1);
-    if (differs === null) return { iana: windows };
+  if (iana !== null) {
+    if (timezone === undefined) return { iana };
+    // The start itself, then — only where the definitions do not agree all year, which is
+    // asked once per zone and year — the series' year of readings.
+    let differs = contradiction(timezone, iana, wall, 1);
+    const year = new Date(wall).getUTCFullYear();
+    if (
+      differs === null &&
+      recurring &&
+      !(
+        zones.agreesThroughout(tzid, timezone, iana, year) &&
+        zones.agreesThroughout(tzid, timezone, iana, year + 1)
+      )
+    ) {
+      differs = contradiction(timezone, iana, wall, MONTHS_COMPARED);
+    }
+    if (differs === null) return { iana };
+    const named =
+      windows === null ? `its zone ${iana}` : `its zone "${tzid}", a Windows name for ${iana},`;
     return {
-      file: timezone,
-      contradiction: `its zone "${tzid}" is a Windows name for ${windows}, but ${differs}`,
+      iana,
+      contradiction: `${named} is defined otherwise in the file (${differs}): its times are read in ${iana}, as the zone's name says, not by the file's definition`,
     };
   }
   if (timezone !== undefined) return { file: timezone };
+  const unreadable = zones.unreadable.get(tzid);
+  if (unreadable !== undefined) {
+    throw new Unsupported(
+      `the file's definition of its time zone "${tzid}" cannot be used: ${unreadable}`,
+    );
+  }
   throw new Unsupported(
     `the time zone "${tzid}" is neither an IANA zone, a Windows zone name nor defined in the file`,
   );
@@ -797,7 +871,7 @@ class EventZones {
     return reading;
   }
 
-  /** Why a TZID standing for an IANA zone was read as the file defines it, if one was. */
+  /** Where the file's definitions of the IANA zones the event is read in differ from them. */
   contradictions(): string[] {
     return [...this.readings.values()].flatMap((r) =>
       'contradiction' in r && r.contradiction !== undefined ? [r.contradiction] : [],
@@ -880,11 +954,8 @@ function toDraft(component: Component, fileZones: FileZones, defaultZone: string
   const end = endOf(component, start, zones, defaultZone, startTime);
   const rawRule = rrules[0]?.getFirstValue();
   if (rrules.length === 1 && start.zone === null && tzidOf(dtstart) !== null) {
-    const why = zones.contradictions()[0];
     throw new Unsupported(
-      why === undefined
-        ? `a recurring event in the zone "${tzidOf(dtstart) ?? ''}", which is not an IANA zone, cannot be expanded correctly`
-        : `a recurring event cannot be expanded correctly in a zone only the file defines: ${why}`,
+      `a recurring event in the zone "${tzidOf(dtstart) ?? ''}", which is not an IANA zone, cannot be expanded correctly`,
     );
   }
   const timeZone = start.zone ?? 'UTC';
@@ -904,9 +975,7 @@ function toDraft(component: Component, fileZones: FileZones, defaultZone: string
     visibleText(component, 'description') ?? '',
     changed,
   );
-  for (const why of zones.contradictions()) {
-    changed.push(`${why}: its times follow the file's definition, and it is kept in UTC`);
-  }
+  changed.push(...zones.contradictions());
   const left = [
     ...alarms.left.map((reason) => ({ component: 'VALARM', reason })),
     ...attendeesLeftOut(component),
@@ -1159,80 +1228,6 @@ function recurrenceOf(raw: string, timeZone: string): string {
   }
 }
 
-/** Properties whose values are dates or date-times an import reads. */
-const DATE_PROPERTIES = new Set(['DTSTART', 'DTEND', 'RECURRENCE-ID', 'EXDATE']);
-const DATE_OR_DATE_TIME = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/i;
-
-/** What is impossible about a DATE or DATE-TIME value, or null when it is a real time. */
-function impossibility(value: string): string | null {
-  const match = DATE_OR_DATE_TIME.exec(value);
-  // Not of this shape at all. ical.js does not refuse every such value: it reads what its
-  // pattern finds and rolls the rest over (`20271345T250000ZZ`, `202713-5T250000Z` and
-  // `2027134T250000Z` each became some day of 2028), so a value of any other shape is
-  // refused here too, with its line, rather than imported as a date nobody wrote.
-  if (match === null) return 'it is not of the form YYYYMMDD or YYYYMMDDTHHMMSS[Z]';
-  const [, y, mo, d, h, mi, s] = match.map(Number);
-  const [year, month, day] = [y ?? 0, mo ?? 0, d ?? 0];
-  if (month < 1 || month > 12) return `there is no month ${month}`;
-  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day < 1 || day > days) return `month ${month} of ${year} has no day ${day}`;
-  if (h === undefined || Number.isNaN(h)) return null;
-  if (h > 23) return `there is no hour ${h}`;
-  if ((mi ?? 0) > 59) return `there is no minute ${mi}`;
-  // 60 is a leap second, which RFC 5545 (§3.3.12) allows.
-  if ((s ?? 0) > 60) return `there is no second ${s}`;
-  return null;
-}
-
-/** The value of a content line (after the first colon outside a quoted parameter). */
-function valueOfLine(line: string): string {
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === '"') quoted = !quoted;
-    else if (c === ':' && !quoted) return line.slice(i + 1);
-  }
-  return '';
-}
-
-/**
- * Refuses a file with an impossible date or time where an import reads one (see the
- * module comment), naming the line it starts on. Folded lines (RFC 5545 §3.1) are read
- * whole.
- * @throws InvalidInput (field `file`).
- */
-function refuseImpossibleTimes(text: string): void {
-  const lines = text.split(/\r?\n/);
-  for (let start = 0; start < lines.length;) {
-    let line = lines[start] ?? '';
-    let next = start + 1;
-    while (next < lines.length && /^[ \t]/.test(lines[next] ?? '')) {
-      line += (lines[next] ?? '').slice(1);
-      next++;
-    }
-    const name = /^[A-Za-z0-9-]+/.exec(line)?.[0].toUpperCase();
-    const values =
-      name === undefined
-        ? []
-        : DATE_PROPERTIES.has(name)
-          ? valueOfLine(line).split(',')
-          : name === 'RRULE'
-            ? [...valueOfLine(line).matchAll(/(?:^|;)UNTIL=([^;]*)/gi)].map((m) => m[1] ?? '')
-            : [];
-    for (const value of values) {
-      const wrong = impossibility(value.trim());
-      if (wrong !== null) {
-        const what = name === 'RRULE' ? 'RRULE UNTIL' : name;
-        throw new InvalidInput(
-          `line ${start + 1}: ${what} ${value.trim()} is not a real date or time (${wrong})`,
-          { field: 'file' },
-        );
-      }
-    }
-    start = next;
-  }
-}
-
 /** Properties whose values may be DATEs an import reads, by their jCal (lower-case) names. */
 const DATE_VALUED = new Set(['dtstart', 'dtend', 'recurrence-id', 'exdate', 'rdate']);
 /** What ical.js makes of an eight-digit value it reads as a DATE-TIME (`20190101`). */
@@ -1266,58 +1261,77 @@ function readDatesAsDates(component: unknown[]): void {
   }
 }
 
-/**
- * How deep components may nest: a calendar holds events, zones and to-dos, which hold alarms
- * and observances, so real files go three deep. Deeper is refused before parsing: the parse
- * and the walks over its tree recurse, and 20,000 nested VALARMs overflowed the stack.
- */
-const MAX_COMPONENT_DEPTH = 16;
+/** A top-level component of the file: parsed, or why it could not be. */
+type FileEntry =
+  | { readonly written: WrittenComponent; readonly component: Component; readonly zones: FileZones }
+  | { readonly written: WrittenComponent; readonly problem: string };
 
-/** @throws InvalidInput when components nest deeper than {@link MAX_COMPONENT_DEPTH}. */
-function checkNesting(text: string): void {
-  let depth = 0;
-  let line = 1;
-  for (const match of text.matchAll(/^(BEGIN|END):|\n/gim)) {
-    if (match[0] === '\n') {
-      line++;
-      continue;
-    }
-    depth += match[1]?.toUpperCase() === 'BEGIN' ? 1 : -1;
-    if (depth > MAX_COMPONENT_DEPTH) {
-      throw new InvalidInput(
-        `the file is not valid iCalendar: line ${line} opens a component nested more than ${MAX_COMPONENT_DEPTH} deep`,
-        { field: 'file' },
-      );
-    }
+/** One component's text parsed (see {@link withRawRecurrenceRules}, {@link readDatesAsDates}). */
+function parseComponent(text: string): Component {
+  const parsed: unknown = ICAL.parse(withRawRecurrenceRules(text));
+  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string') {
+    throw new Error('it is not one component');
   }
+  readDatesAsDates(parsed);
+  return new ICAL.Component(parsed);
 }
 
-function parseCalendars(text: string): Component[] {
-  checkNesting(text);
-  let parsed: unknown;
-  try {
-    parsed = ICAL.parse(withRawRecurrenceRules(text));
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new InvalidInput(`the file is not valid iCalendar: ${detail}`, {
-      field: 'file',
-      cause: error,
-    });
-  }
-  const roots: unknown[] =
-    Array.isArray(parsed) && typeof parsed[0] === 'string'
-      ? [parsed]
-      : Array.isArray(parsed)
-        ? parsed
-        : [];
-  for (const root of roots) if (Array.isArray(root)) readDatesAsDates(root);
-  const calendars = roots.map((root) => new ICAL.Component(root as unknown[]));
-  if (calendars.length === 0 || calendars.some((c) => c.name !== 'vcalendar')) {
+/**
+ * The top-level components of every calendar of `text`, each parsed on its own, so that one
+ * that cannot be read (icalendar-components.ts says why, or ical.js does) is that
+ * component's problem, not the file's; the VTIMEZONEs go to their calendar's zones instead,
+ * and one that cannot be read is known by its TZID with why.
+ * @throws InvalidInput when the text is not iCalendar at all (see writtenCalendars), or a
+ * calendar's own properties cannot be read.
+ */
+function readEntries(text: string): FileEntry[] {
+  const calendars = writtenCalendars(text);
+  if (calendars.length === 0) {
     throw new InvalidInput('the file is not an iCalendar calendar (no VCALENDAR)', {
       field: 'file',
     });
   }
-  return calendars;
+  const entries: FileEntry[] = [];
+  for (const calendar of calendars) {
+    try {
+      parseComponent(calendar.header);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new InvalidInput(`the file is not valid iCalendar: ${detail}`, {
+        field: 'file',
+        cause: error,
+      });
+    }
+    const definitions = new Map<string, Component>();
+    const unreadable = new Map<string, string>();
+    const zones = new FileZones(definitions, unreadable);
+    for (const written of calendar.components) {
+      let problem = written.problem;
+      let component: Component | undefined;
+      if (problem === null) {
+        try {
+          component = parseComponent(written.text);
+        } catch (error) {
+          const detail = error instanceof Error ? error.message : String(error);
+          problem = `its ${written.name} (from line ${written.line}) is not valid iCalendar: ${detail}`;
+        }
+      }
+      if (written.name === 'VTIMEZONE') {
+        const tzid =
+          (component === undefined ? null : textValue(component, 'tzid')) ?? written.tzid;
+        if (tzid === null) continue;
+        if (component === undefined) unreadable.set(tzid, problem ?? '');
+        else definitions.set(tzid, component);
+        continue;
+      }
+      entries.push(
+        component === undefined
+          ? { written, problem: problem ?? '' }
+          : { written, component, zones },
+      );
+    }
+  }
+  return entries;
 }
 
 /**
@@ -1348,6 +1362,42 @@ function uidOf(component: Component): string | null {
 function sequenceOf(component: Component): number {
   const value = component.getFirstPropertyValue('sequence');
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/**
+ * The version of a VEVENT ({@link ImportedVersion}): its SEQUENCE (0, RFC 5545's default,
+ * when it has none or a negative one), and its LAST-MODIFIED, else its DTSTAMP, read as UTC.
+ */
+function versionOf(component: Component): ImportedVersion {
+  const sequence = Math.min(
+    Math.max(0, Math.trunc(sequenceOf(component))),
+    Number.MAX_SAFE_INTEGER,
+  );
+  let stamp: Millis | null = null;
+  for (const name of ['last-modified', 'dtstamp']) {
+    const value: unknown = component.getFirstPropertyValue(name);
+    if (value instanceof ICAL.Time && !value.isDate) {
+      stamp = Date.UTC(
+        value.year,
+        value.month - 1,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+      );
+      if (Number.isFinite(stamp)) break;
+      stamp = null;
+    }
+  }
+  return { sequence, stamp };
+}
+
+/** The later of two versions in each part: a series' with its changed occurrences'. */
+function latestVersion(a: ImportedVersion, b: ImportedVersion): ImportedVersion {
+  return {
+    sequence: Math.max(a.sequence, b.sequence),
+    stamp: a.stamp === null ? b.stamp : b.stamp === null ? a.stamp : Math.max(a.stamp, b.stamp),
+  };
 }
 
 function isChangedOccurrence(component: Component): boolean {
@@ -1391,25 +1441,16 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       field: 'file',
     });
   }
-  refuseImpossibleTimes(text);
-  const entries = parseCalendars(text).flatMap((calendar) => {
-    const definitions = new Map<string, Component>();
-    for (const zone of calendar.getAllSubcomponents('vtimezone')) {
-      const tzid = textValue(zone, 'tzid');
-      if (tzid !== null) definitions.set(tzid, zone);
-    }
-    const zones = new FileZones(definitions);
-    return calendar
-      .getAllSubcomponents()
-      .filter((component) => component.name.toUpperCase() !== 'VTIMEZONE')
-      .map((component) => ({ component, zones }));
-  });
-  const masters = entries
-    .map((e) => e.component)
-    .filter((c) => c.name.toUpperCase() === 'VEVENT' && !isChangedOccurrence(c));
+  const entries = readEntries(text);
+  const masters = entries.filter((e) => e.written.name === 'VEVENT' && !e.written.recurrenceId);
   if (masters.length > MAX_IMPORT_CHUNK_EVENTS) throw tooBigToImport(`${masters.length} events`);
   const versions = new Map<string, Component>();
-  for (const component of masters) {
+  // The UIDs of the series the file has, those that cannot be read included.
+  const seriesInFile = new Set<string>();
+  for (const master of masters) {
+    if (master.written.uid !== null) seriesInFile.add(master.written.uid);
+    if (!('component' in master)) continue;
+    const { component } = master;
     const uid = uidOf(component);
     if (uid === null) continue;
     const held = versions.get(uid);
@@ -1423,14 +1464,26 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   const derived = new Set<string>();
   const series = new Map<string, ImportedSeries>();
   const changes: ChangedOccurrence[] = [];
-  for (const { component, zones } of entries) {
-    const name = component.name.toUpperCase();
+  for (const entry of entries) {
+    const { written } = entry;
+    const name = written.name;
+    if (!('component' in entry)) {
+      const summary = written.summary === null ? null : withoutInvisibleCharacters(written.summary);
+      skipped.push({
+        component: name,
+        uid: written.uid,
+        summary,
+        reason: name === 'VEVENT' ? entry.problem : 'only events (VEVENT) are imported',
+      });
+      continue;
+    }
+    const { component, zones } = entry;
     const uid = uidOf(component);
     const summary = visibleText(component, 'summary');
     const skip = (reason: string) => skipped.push({ component: name, uid, summary, reason });
     // What an imported component had left out or changed, under the UID it is imported with.
     const report = (read: ReadEvent, as: string | null) => {
-      for (const part of read.left) skipped.push({ ...part, uid: as, summary });
+      for (const left of read.left) skipped.push({ ...left, uid: as, summary, part: true });
       for (const reason of read.changed)
         changed.push({ component: name, uid: as, summary, reason });
     };
@@ -1463,9 +1516,10 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       const read = toDraft(component, zones, defaultZone);
       const { draft } = read;
       const details = validateEventDraft(draft);
+      const version = versionOf(component);
       if (uid !== null) {
         series.set(uid, { draft, details, zones: read.zones });
-        events.push({ uid, draft });
+        events.push({ uid, draft, version });
         report(read, uid);
         continue;
       }
@@ -1477,7 +1531,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
         continue;
       }
       derived.add(digest);
-      events.push({ uid: digest, draft });
+      events.push({ uid: digest, draft, version });
       report(read, digest);
     } catch (error) {
       skip(
@@ -1490,13 +1544,15 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   const occurrences = occurrencesBySeries(
     changes,
     series,
-    versions,
+    seriesInFile,
     MAX_IMPORTED_EVENTS - events.length,
   );
   return {
     events: events.map((e) => {
       const ofSeries = occurrences.get(e.uid);
-      return ofSeries === undefined ? e : { ...e, occurrences: ofSeries };
+      if (ofSeries === undefined) return e;
+      const version = ofSeries.versions.reduce(latestVersion, e.version);
+      return { ...e, occurrences: ofSeries.occurrences, version };
     }),
     skipped,
     changed,
@@ -1533,9 +1589,9 @@ interface ChangedOccurrence {
 function occurrencesBySeries(
   changes: readonly ChangedOccurrence[],
   series: ReadonlyMap<string, ImportedSeries>,
-  versions: ReadonlyMap<string, Component>,
+  seriesInFile: ReadonlySet<string>,
   budget: number,
-): Map<string, ImportedOccurrenceDraft[]> {
+): Map<string, { occurrences: ImportedOccurrenceDraft[]; versions: ImportedVersion[] }> {
   interface Version {
     readonly change: ChangedOccurrence;
     readonly sequence: number;
@@ -1553,7 +1609,7 @@ function occurrencesBySeries(
     const master = series.get(uid);
     if (master === undefined) {
       skip(
-        versions.has(uid)
+        seriesInFile.has(uid)
           ? 'its series (the VEVENT with this UID and no RECURRENCE-ID) was not imported, so neither is this changed occurrence'
           : 'its series (a VEVENT with this UID and no RECURRENCE-ID) is not in the file',
       );
@@ -1627,10 +1683,14 @@ function occurrencesBySeries(
       );
     }
   }
-  const result = new Map<string, ImportedOccurrenceDraft[]>();
+  const result = new Map<
+    string,
+    { occurrences: ImportedOccurrenceDraft[]; versions: ImportedVersion[] }
+  >();
   let left = budget;
   for (const [uid, ofSeries] of chosen) {
     const kept: ImportedOccurrenceDraft[] = [];
+    const versions: ImportedVersion[] = [];
     for (const { change, occurrence, read } of ofSeries.values()) {
       if (kept.length >= MAX_IMPORTED_OCCURRENCES_PER_SERIES) {
         change.skip(
@@ -1642,11 +1702,12 @@ function occurrencesBySeries(
         );
       } else {
         kept.push(occurrence);
+        versions.push(versionOf(change.component));
         if (read !== undefined) change.report(read);
         left--;
       }
     }
-    if (kept.length > 0) result.set(uid, kept);
+    if (kept.length > 0) result.set(uid, { occurrences: kept, versions });
   }
   return result;
 }

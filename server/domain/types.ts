@@ -130,6 +130,18 @@ export interface Recurrence {
 }
 
 /**
+ * Which version of an iCalendar VEVENT (RFC 5545 §3.8.7.4): its SEQUENCE, which its
+ * organizer raises with every significant change, then its LAST-MODIFIED (else its DTSTAMP,
+ * which §3.8.7.2 makes the same for a file without METHOD), for changes that did not raise
+ * it. For a series, the highest of those of the series and of its changed occurrences.
+ */
+export interface ImportedVersion {
+  readonly sequence: number;
+  /** UTC; null when the VEVENT has neither LAST-MODIFIED nor DTSTAMP. */
+  readonly stamp: Millis | null;
+}
+
+/**
  * An event (for a recurring event: the series; `start`/`end` are its first occurrence).
  * `revision` grows by one at every change (it is the iCalendar SEQUENCE).
  */
@@ -157,6 +169,14 @@ export interface CalendarEvent {
    * for rows written before it could be set.
    */
   readonly transparent?: true;
+  /**
+   * The version of the calendar file's VEVENT the event was last imported from: an import
+   * brings the event to a file's version only when that one is newer
+   * (`isNewerImportedVersion`), so that importing an old file again does not undo what was
+   * changed here since. Absent for events never imported, and for those imported before it
+   * was kept.
+   */
+  readonly importedVersion?: ImportedVersion;
   readonly organizer: Username;
   /** The group it was scheduled for, if any. */
   readonly group: GroupRef | null;

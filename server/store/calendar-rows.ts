@@ -17,6 +17,7 @@ import type {
   CalendarEvent,
   CommittedEvent,
   DetachedOccurrence,
+  ImportedVersion,
   EventRecord,
   EventId,
   EventStatus,
@@ -63,7 +64,8 @@ export interface ExportPosition {
 const EVENT_ONLY_COLUMNS = `
   e.id, e.title, e.start_at, e.end_at, e.time_zone, e.description, e.location, e.visibility,
   e.recurrence, e.organizer, e.group_name, e.group_kind, e.status, e.created_at, e.updated_at,
-  e.revision, e.uid, e.reminders, e.detached_from, e.transparent`;
+  e.revision, e.uid, e.reminders, e.detached_from, e.transparent, e.imported_sequence,
+  e.imported_stamp`;
 // What a commitment index keeps of an event (CommittedEvent), read by committedEventOf.
 const COMMITTED_EVENT_COLUMNS = `e.id, e.title, e.start_at, e.end_at, e.time_zone, e.recurrence,
   e.transparent`;
@@ -387,6 +389,21 @@ function eventOf(row: SqlValue[]): CalendarEvent {
       ? {}
       : { detachedFrom: JSON.parse(detachedJson) as DetachedOccurrence }),
     ...transparency(row[19]),
+    ...importedVersionOf(row[20], row[21]),
+  };
+}
+
+/** `{ importedVersion }` from the `imported_sequence` and `imported_stamp` columns, else `{}`. */
+function importedVersionOf(
+  sequence: SqlValue | undefined,
+  stamp: SqlValue | undefined,
+): { importedVersion?: ImportedVersion } {
+  if (sequence === null || sequence === undefined) return {};
+  return {
+    importedVersion: {
+      sequence: integer(sequence),
+      stamp: stamp === null || stamp === undefined ? null : integer(stamp),
+    },
   };
 }
 
@@ -445,7 +462,7 @@ function listingEntryOf(row: SqlValue[]): ListingEntry {
 
 function eventRecordOf(row: SqlValue[]): EventRecord {
   const event = eventOf(row);
-  return { event, attendees: attendeesOf(event.id, row[20]) };
+  return { event, attendees: attendeesOf(event.id, row[22]) };
 }
 
 function groupRecordOf(row: SqlValue[]): GroupRecord {
@@ -971,7 +988,8 @@ export class CalendarRows {
       ])
       .map((row) => ({
         record: eventRecordOf(row),
-        position: { phase, key: integer(row[21]), id: text(row[0]) },
+        // The key comes after the event's columns and its attendees: last.
+        position: { phase, key: integer(row[row.length - 1]), id: text(row[0]) },
       }));
   }
 

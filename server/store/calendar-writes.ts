@@ -60,6 +60,8 @@ function eventParams(event: CalendarEvent, bounds: TimeBounds): (string | number
       : JSON.stringify(event.reminders),
     event.detachedFrom === undefined ? null : JSON.stringify(event.detachedFrom),
     event.transparent === true ? 1 : 0,
+    event.importedVersion?.sequence ?? null,
+    event.importedVersion?.stamp ?? null,
     event.id,
   ];
 }
@@ -183,15 +185,15 @@ export class CalendarWrites {
       `INSERT INTO events (title, start_at, end_at, series_end, span_class, time_zone,
          description, location, visibility, recurrence, organizer, group_name, group_kind,
          status, created_at, updated_at, revision, uid, reminders, detached_from, transparent,
-         id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         imported_sequence, imported_stamp, id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.updateEventRow = statements.prepare(
       `UPDATE events SET title = ?, start_at = ?, end_at = ?, series_end = ?, span_class = ?,
          time_zone = ?, description = ?, location = ?, visibility = ?, recurrence = ?,
          organizer = ?, group_name = ?, group_kind = ?, status = ?, created_at = ?,
          updated_at = ?, revision = ?, uid = ?, reminders = ?, detached_from = ?,
-         transparent = ?
+         transparent = ?, imported_sequence = ?, imported_stamp = ?
        WHERE id = ?`,
     );
     // Touches only rows whose copy is stale, so a change of title rewrites no index entry.

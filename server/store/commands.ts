@@ -236,6 +236,7 @@ function importEvents(
           details,
           occurrences: occurrences.map((o, i) => ({ ...o, eventId: occurrenceIds[i] ?? '' })),
           ...(body.allowConflict === undefined ? {} : { allowConflict: body.allowConflict }),
+          ...(item.version === undefined ? {} : { version: item.version }),
         },
         { existing: record, detached: detachedToReconcile(env, record, actor), commitments },
       );

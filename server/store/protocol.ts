@@ -238,6 +238,14 @@ const commandBody = z.discriminatedUnion('type', [
             )
             .max(MAX_IMPORTED_OCCURRENCES_PER_SERIES)
             .optional(),
+          // The file's version of the event (SEQUENCE, LAST-MODIFIED), kept on it: a later
+          // import changes it only from a newer one.
+          version: z
+            .strictObject({
+              sequence: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
+              stamp: instant.nullable(),
+            })
+            .optional(),
         }),
       )
       .max(MAX_IMPORTED_EVENTS)

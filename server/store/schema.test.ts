@@ -11,8 +11,12 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes the versions events were imported from away, as schemas before 16 had them. */
+const WITHOUT_IMPORTED_VERSIONS =
+  'ALTER TABLE events DROP COLUMN imported_sequence; ALTER TABLE events DROP COLUMN imported_stamp;';
+
 /** Takes devices' app passwords away, as schemas before 15 had them. */
-const WITHOUT_DEVICES = 'DROP TABLE devices;';
+const WITHOUT_DEVICES = `${WITHOUT_IMPORTED_VERSIONS} DROP TABLE devices;`;
 
 /** Takes transparency away, as schemas before 14 had it. */
 const WITHOUT_TRANSPARENCY = `${WITHOUT_DEVICES} ALTER TABLE events DROP COLUMN transparent;`;
@@ -486,4 +490,37 @@ test('a schema 14 image is migrated: no device has an app password, and devices 
   const passwordHash = 'a'.repeat(64);
   after.ok('alice', { type: 'device.create', did: 'd1', label: 'phone', passwordHash });
   t.is(after.read(null, { type: 'device.lookup', username: 'alice', passwordHash }).did, 'd1');
+});
+
+test('a schema 15 image is migrated: an event imported before is brought to the next file as before, and keeps its version from then on', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice');
+  const start = at('2025-09-05T16:00:00Z');
+  const draft = { title: 'Parents evening', start, end: start + 3_600_000 };
+  const version = { sequence: 2, stamp: at('2025-08-20T09:00:00Z') };
+  const imported = (c: StoreClient, title: string, ids: string[]) =>
+    c.ok(
+      'alice',
+      {
+        type: 'event.import',
+        events: [{ uid: 'evening@google.com', draft: { ...draft, title }, version }],
+      },
+      { ids },
+    ).events[0];
+  const id = imported(before, 'Parents evening', ['i1'])?.id ?? '';
+  const v15 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_IMPORTED_VERSIONS} UPDATE store_meta SET value = 15 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v15);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  // No version was kept: the file is followed, as before, and its version kept.
+  t.like(imported(after, 'Parents evening (hall)', ['i2']), { id, action: 'updated' });
+  after.ok('alice', { type: 'event.update', eventId: id, changes: { title: 'Evening' } });
+  t.like(imported(after, 'Parents evening (hall)', ['i3']), { id, action: 'unchanged' });
+  t.is(after.read('alice', { type: 'event.show', eventId: id }).event.title, 'Evening');
 });

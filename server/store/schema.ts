@@ -39,8 +39,10 @@ import type { Database } from 'sql.js';
  * 14: events that take no time from their attendees (iCalendar's TRANSP:TRANSPARENT, shown
  *     as free): `events.transparent`.
  * 15: devices' app passwords for CalDAV: `devices`.
+ * 16: the version of the file's VEVENT an event was imported from (SEQUENCE, LAST-MODIFIED):
+ *     `events.imported_sequence`, `events.imported_stamp`.
  */
-export const SCHEMA_VERSION = 15;
+export const SCHEMA_VERSION = 16;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -178,6 +180,12 @@ CREATE UNIQUE INDEX devices_by_password ON devices (username, password_hash);
 
 const TRANSPARENT_COLUMN = 'transparent INTEGER NOT NULL DEFAULT 0 CHECK (transparent IN (0, 1))';
 
+// The domain's CalendarEvent.importedVersion: the SEQUENCE and the LAST-MODIFIED (else
+// DTSTAMP, ms) of the VEVENT the event was last imported from; both NULL when it never was
+// (or was before schema 16), the stamp alone when the VEVENT had neither.
+const IMPORTED_SEQUENCE_COLUMN = 'imported_sequence INTEGER';
+const IMPORTED_STAMP_COLUMN = 'imported_stamp INTEGER';
+
 const TABLES = `
 CREATE TABLE store_meta (
   key   TEXT PRIMARY KEY,
@@ -236,7 +244,9 @@ CREATE TABLE events (
   -- JSON of the domain's DetachedOccurrence ({ seriesId, occurrenceStart }) of an occurrence
   -- changed on its own, or NULL.
   detached_from TEXT,
-  ${TRANSPARENT_COLUMN}
+  ${TRANSPARENT_COLUMN},
+  ${IMPORTED_SEQUENCE_COLUMN},
+  ${IMPORTED_STAMP_COLUMN}
 ) WITHOUT ROWID;
 
 -- start_at, series_end and span_class are copies of the event's, for the time indexes.
@@ -437,6 +447,12 @@ export function migrateSchema(db: Database): number | null {
     if (version < 15) {
       // 14 → 15: no device had an app password.
       db.exec(DEVICES);
+    }
+    if (version < 16) {
+      // 15 → 16: no import kept the file's version. Such an event is brought to whatever
+      // file imports it next, as before, and keeps that file's version from then on.
+      db.exec(`ALTER TABLE events ADD COLUMN ${IMPORTED_SEQUENCE_COLUMN}`);
+      db.exec(`ALTER TABLE events ADD COLUMN ${IMPORTED_STAMP_COLUMN}`);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

@@ -496,7 +496,10 @@ export class UsersService implements LogicService {
       uid: s.uid,
       reason: `${s.component}${s.summary === null ? '' : ` "${s.summary}"`}: ${s.reason}`,
     });
-    const skipped = parsed.skipped.map(reported);
+    const skipped = parsed.skipped.map((s) => ({
+      ...reported(s),
+      ...(s.part === true ? { part: true as const } : {}),
+    }));
     const changed = parsed.changed.map(reported);
     if (parsed.events.length === 0) {
       // Nothing for the store to do, but the token is still checked where it can end: a
@@ -511,7 +514,12 @@ export class UsersService implements LogicService {
     });
     return {
       // Every draft sent had a UID, so every outcome names one.
-      events: outcome.events.map((e) => ({ uid: e.uid ?? '', id: e.id, action: e.action })),
+      events: outcome.events.map((e) => ({
+        uid: e.uid ?? '',
+        id: e.id,
+        action: e.action,
+        ...(e.kept === undefined ? {} : { kept: e.kept }),
+      })),
       failed: outcome.failed.map((f) => ({
         index: f.index,
         uid: f.uid,

@@ -578,7 +578,28 @@ test('an .ics import creates its events in one command, and reports what failed 
   );
 });
 
-test('importing the same file again changes nothing; a changed event is updated in place', async (t) => {
+test('an import marks what it left out of an event it imported (an attendee) as a part, and a component it left out whole not', async (t) => {
+  const s = await setup();
+  await s.register('alice');
+  const ics = ICS.replace(
+    'SUMMARY:Standup\r\n',
+    'SUMMARY:Standup\r\nATTENDEE;CN=Bo:mailto:bo@example.com\r\n',
+  );
+  const answer = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics,
+    allowConflict: true,
+  });
+  t.deepEqual(
+    answer.skipped.map((x) => [x.uid, x.part]),
+    [
+      ['standup@example.com', true],
+      ['chores@example.com', undefined],
+    ],
+  );
+});
+
+test('importing the same file again changes nothing; an event changed in a newer version (SEQUENCE) is updated in place', async (t) => {
   const s = await setup();
   await s.register('alice');
   const first = await s.send<ImportAnswer>('alice', {
@@ -599,7 +620,19 @@ test('importing the same file again changes nothing; a changed event is updated 
     again.events.map((e) => [e.uid, e.id, e.action]),
     first.events.map((e) => [e.uid, e.id, 'unchanged']),
   );
-  const moved = ICS.replace('SUMMARY:Lunch', 'SUMMARY:Long lunch');
+  // Changed without a new SEQUENCE or DTSTAMP: not a newer version, so not followed.
+  const edited = ICS.replace('SUMMARY:Lunch', 'SUMMARY:Long lunch');
+  const stale = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics: edited,
+    allowConflict: true,
+  });
+  t.like(stale.events[2], { uid: 'lunch@example.com', action: 'unchanged' });
+  t.regex(
+    stale.events[2]?.kept ?? '',
+    /^kept the version in your agenda: the file's \(SEQUENCE 0,/,
+  );
+  const moved = edited.replace('SUMMARY:Long lunch', 'SUMMARY:Long lunch\r\nSEQUENCE:1');
   const changed = await s.send<ImportAnswer>('alice', {
     type: 'agenda.import',
     ics: moved,

@@ -163,34 +163,83 @@ test('Outlook 2010: "(UTC-03:00) Brasília" is America/Sao_Paulo, a monthly meet
   ]);
 });
 
-test('a Windows zone whose VTIMEZONE in the file disagrees with its IANA zone: the file is followed, a series that cannot be is skipped saying where they differ', (t) => {
+test("a zone's name wins over the file's definition of it: a stale Outlook's Brasília keeps its events at 10:00 in America/Sao_Paulo, each reported as changed saying where they differ", (t) => {
   // Brazil ended daylight saving in 2019; this Outlook still defines it.
   const { events, skipped, changed } = importICalendar(fixture('outlook-2010-stale-brasilia.ics'), {
     defaultTimeZone: 'UTC',
   });
+  t.deepEqual(skipped, []);
   t.deepEqual(
-    events.map((e) => [e.draft.title, e.draft.start, e.draft.timeZone]),
+    events.map((e) => [e.draft.title, e.draft.start, e.draft.timeZone, e.draft.recurrence ?? null]),
     [
-      // In May both say UTC-03:00: the IANA zone.
-      ['Autumn review', at('2025-05-13T13:00:00Z'), 'America/Sao_Paulo'],
-      // In November the file says UTC-02:00: its author's Outlook showed 10:00 there.
-      ['Spring review', at('2025-11-20T12:00:00Z'), 'UTC'],
+      // In May both say UTC-03:00.
+      ['Autumn review', at('2025-05-13T13:00:00Z'), 'America/Sao_Paulo', null],
+      // In November the file says UTC-02:00; 10:00 in São Paulo is 13:00 UTC.
+      ['Spring review', at('2025-11-20T13:00:00Z'), 'America/Sao_Paulo', null],
+      // The series expands in the real zone, all year at 09:00 there.
+      ['Weekly call', at('2025-05-06T12:00:00Z'), 'America/Sao_Paulo', 'FREQ=WEEKLY;BYDAY=TU'],
     ],
   );
-  // The event placed by the file's definition is reported as changed: it lost its zone.
   t.deepEqual(
     changed.map((c) => [c.uid, c.summary]),
-    [['stale-brasilia-2', 'Spring review']],
+    [
+      ['stale-brasilia-2', 'Spring review'],
+      ['stale-brasilia-3', 'Weekly call'],
+    ],
   );
   t.regex(
     changed[0]?.reason ?? '',
-    /on 2025-11-20 the file's definition is at UTC-0200, America\/Sao_Paulo at UTC-0300: its times follow the file's definition, and it is kept in UTC$/,
+    /^its zone "\(UTC-03:00\) Brasília", a Windows name for America\/Sao_Paulo, is defined otherwise in the file \(on 2025-11-20 the file's definition is at UTC-0200, America\/Sao_Paulo at UTC-0300\): its times are read in America\/Sao_Paulo, as the zone's name says, not by the file's definition$/,
   );
-  t.is(skipped.length, 1);
-  t.is(skipped[0]?.summary, 'Weekly call');
-  t.regex(
-    skipped[0]?.reason ?? '',
-    /"\(UTC-03:00\) Brasília" is a Windows name for America\/Sao_Paulo, but on 2025-\d\d-\d\d the file's definition is at UTC-0200, America\/Sao_Paulo at UTC-0300/,
+  t.regex(changed[1]?.reason ?? '', /on 2025-\d\d-\d\d the file's definition is at UTC-0200/);
+});
+
+test("an IANA zone name wins over the file's definition of it by the same rule, reported as changed", (t) => {
+  // A VTIMEZONE named Europe/Berlin that keeps summer time all year (a broken generator).
+  const text = [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//Tests//EN',
+    'BEGIN:VTIMEZONE',
+    'TZID:Europe/Berlin',
+    'BEGIN:STANDARD',
+    'DTSTART:19700101T000000',
+    'TZOFFSETFROM:+0200',
+    'TZOFFSETTO:+0200',
+    'END:STANDARD',
+    'END:VTIMEZONE',
+    'BEGIN:VEVENT',
+    'UID:winter',
+    'DTSTART;TZID=Europe/Berlin:20250115T100000',
+    'DTEND;TZID=Europe/Berlin:20250115T110000',
+    'SUMMARY:Winter meeting',
+    'END:VEVENT',
+    'BEGIN:VEVENT',
+    'UID:summer',
+    'DTSTART;TZID=Europe/Berlin:20250715T100000',
+    'DTEND;TZID=Europe/Berlin:20250715T110000',
+    'SUMMARY:Summer meeting',
+    'END:VEVENT',
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+  const { events, changed } = importICalendar(text, { defaultTimeZone: 'UTC' });
+  t.deepEqual(
+    events.map((e) => [e.uid, e.draft.start, e.draft.timeZone]),
+    [
+      ['winter', at('2025-01-15T09:00:00Z'), 'Europe/Berlin'],
+      ['summer', at('2025-07-15T08:00:00Z'), 'Europe/Berlin'],
+    ],
+  );
+  // Only where the two differ: in July the file agrees with Berlin.
+  t.deepEqual(
+    changed.map((c) => [c.uid, c.reason]),
+    [
+      [
+        'winter',
+        "its zone Europe/Berlin is defined otherwise in the file (on 2025-01-15 the file's definition is at UTC+0200, Europe/Berlin at UTC+0100): its times are read in Europe/Berlin, as the zone's name says, not by the file's definition",
+      ],
+    ],
   );
 });
 
@@ -486,6 +535,11 @@ test('Google: a title over 200 characters is shortened, its whole text beginning
         'its 4 attendees (Bo Lind <bo@example.com>, cy@example.com, Dee Okafor <dee@example.com> and 1 more) are not kept: an import puts the event in your agenda alone and invites nobody',
       ],
     ],
+  );
+  // Parts of an event that was imported, not components left out: `agenda import` exits 0.
+  t.deepEqual(
+    skipped.map((s) => s.part),
+    [true, true],
   );
   const c = await aliceAlone();
   const { outcome } = importText(c, fixture('google-long-title-attendees.ics'), 'Europe/Madrid');

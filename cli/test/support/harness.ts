@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
-import { CommandFailed } from '../../base-command.js';
+import { CommandFailed, CommandIncomplete, EXIT_INCOMPLETE } from '../../base-command.js';
 import type { ResultOf } from '../../base-command.js';
 import type { InputStream, OutputStream, Terminal } from '../../terminal.js';
 import type { AgendaError } from '../../../contract/errors.js';
@@ -81,7 +81,7 @@ export interface CommandRun<Result extends object = object> {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
-  /** What the command resolved to (its JSON result), when it succeeded. */
+  /** What the command resolved to (its JSON result), when it succeeded, if only in part. */
   readonly result: Result | undefined;
   /** The reported failure, when it failed. */
   readonly error: AgendaError | undefined;
@@ -121,6 +121,15 @@ export async function runCommand<C extends RunnableCommand>(
       error: undefined,
     };
   } catch (error) {
+    if (error instanceof CommandIncomplete) {
+      return {
+        exitCode: EXIT_INCOMPLETE,
+        stdout: terminal.stdout.text,
+        stderr: terminal.stderr.text,
+        result: error.result as ResultOf<C>,
+        error: undefined,
+      };
+    }
     if (!(error instanceof CommandFailed)) throw error;
     return {
       exitCode: error.error.exitCode,
