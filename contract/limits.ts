@@ -150,5 +150,11 @@ export const MAX_PAGE_SIZE = 500;
  * past it the answer says it was cut (DAV:number-of-matches-within-limits, 507).
  */
 export const MAX_CALENDAR_RESOURCES = 2000;
+/**
+ * The most iCalendar text one CalDAV listing with calendar data carries (2,000 resources of
+ * long descriptions would be megabytes past what the services pass on): past it the listing
+ * is cut as past {@link MAX_CALENDAR_RESOURCES}.
+ */
+export const MAX_CALENDAR_DATA_BYTES = 2 * 1024 * 1024;
 /** The most resources one CalDAV calendar-multiget asks for. */
 export const MAX_CALENDAR_RESOURCES_PER_READ = 200;

@@ -7,6 +7,7 @@
 import test from 'ava';
 import { loadSqlJs } from '../../raft/kv/sql.js';
 import { CalendarStore } from './calendar-store.js';
+import { DESCRIPTION_MAX_LENGTH, MAX_CALENDAR_DATA_BYTES } from '../../contract/limits.js';
 import { MAX_DEVICES_PER_USER } from './protocol.js';
 import type { QueryBody } from './protocol.js';
 import { at, DAY, StoreClient } from './test-support.js';
@@ -214,4 +215,28 @@ test('a time range is tested occurrence by occurrence, and open ends reach the w
   t.false(
     c.ask('alice', { type: 'dav.calendar', from: at('2025-02-03T00:00:00Z'), data: false }).ok,
   );
+});
+
+test('a listing with calendar data is cut past MAX_CALENDAR_DATA_BYTES and says so', async (t) => {
+  const c = new StoreClient(new CalendarStore(await loadSqlJs()));
+  c.register('alice');
+  // Descriptions at their limit, in a 3-byte script: ~15 KB of text a resource.
+  const description = '日'.repeat(DESCRIPTION_MAX_LENGTH);
+  for (let i = 0; i < 160; i++) {
+    const start = at('2025-03-03T09:00:00Z') + i * DAY;
+    c.ok('alice', {
+      type: 'event.create',
+      draft: { title: `long ${i}`, start, end: start + 3_600_000, description },
+      allowConflict: true,
+    });
+  }
+  const listing = c.read('alice', { type: 'dav.calendar', data: true });
+  t.true(listing.truncated);
+  const bytes = listing.resources.reduce((n, r) => n + Buffer.byteLength(r.ics ?? ''), 0);
+  t.true(bytes <= MAX_CALENDAR_DATA_BYTES, `${bytes}`);
+  t.true(listing.resources.length > 100 && listing.resources.length < 160);
+  // Without the text, the whole calendar fits.
+  const tags = c.read('alice', { type: 'dav.calendar', data: false });
+  t.false(tags.truncated);
+  t.is(tags.resources.length, 160);
 });

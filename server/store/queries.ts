@@ -26,6 +26,7 @@ import {
   viewAgendasPage,
   calendarResources,
   MAX_CALENDAR_RESOURCES,
+  MAX_CALENDAR_DATA_BYTES,
   MAX_DETACHED_PER_SERIES,
   RecurrenceBudget,
   resourceReaches,
@@ -35,7 +36,14 @@ import type { EventRecord, Interval, Millis, Username } from '../domain/index.js
 import { InvalidInput, NotFound } from '../../contract/errors.js';
 import { ALL_TIME } from './calendar-rows.js';
 import type { CalendarRows } from './calendar-rows.js';
-import type { QueryOf, QueryResults, QueryType, StoreQuery, StoreStatus } from './protocol.js';
+import type {
+  DavResourceView,
+  QueryOf,
+  QueryResults,
+  QueryType,
+  StoreQuery,
+  StoreStatus,
+} from './protocol.js';
 import { REGISTRY_HISTORY_MAX } from './protocol.js';
 import type { Registry } from './registry.js';
 import { KEYS } from './effects.js';
@@ -321,16 +329,24 @@ function davCalendar(
     const budget = new RecurrenceBudget();
     resources = resources.filter((r) => resourceReaches(r, window, budget));
   }
-  const truncated = resources.length > MAX_CALENDAR_RESOURCES;
-  return {
-    ctag,
-    truncated,
-    resources: resources.slice(0, MAX_CALENDAR_RESOURCES).map((r) => ({
-      id: r.id,
-      etag: r.etag,
-      ...(body.data ? { ics: resourceText(r, env.now) } : {}),
-    })),
-  };
+  let truncated = resources.length > MAX_CALENDAR_RESOURCES;
+  const views: DavResourceView[] = [];
+  let bytes = 0;
+  for (const r of resources.slice(0, MAX_CALENDAR_RESOURCES)) {
+    if (!body.data) {
+      views.push({ id: r.id, etag: r.etag });
+      continue;
+    }
+    // Each resource's text is written only while the listing has room for it.
+    const ics = resourceText(r, env.now);
+    bytes += Buffer.byteLength(ics);
+    if (views.length > 0 && bytes > MAX_CALENDAR_DATA_BYTES) {
+      truncated = true;
+      break;
+    }
+    views.push({ id: r.id, etag: r.etag, ics });
+  }
+  return { ctag, truncated, resources: views };
 }
 
 /** Runs one query's handler. Refusals are thrown; the caller turns them into results. */
