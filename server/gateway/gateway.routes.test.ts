@@ -1,4 +1,5 @@
 import test from 'ava';
+import { request } from 'undici';
 import { encodeCursor } from '../domain/index.js';
 import { Unavailable } from '../../contract/errors.js';
 import type { Op, ServiceName } from '../protocol/ops.js';
@@ -585,6 +586,25 @@ test('an export whose first page fails is refused; one whose later page fails is
   // The client sees an incomplete answer (the connection cut inside the chunked body), not
   // a calendar that looks whole.
   await t.throwsAsync(g.call('/v1/export', { token }));
+});
+
+test('a client that stops reading an export is cut once a part waits too long, and no page is fetched after', async (t) => {
+  const g = await startTestGateway(t, nextPort(), { partDrainTimeoutMs: 300 });
+  const page = 'X'.repeat(1 << 20);
+  let pages = 0;
+  // An export without end: only the client's reading (or not) stops it.
+  g.dispatcher.respond = () => ({ ics: page, next: `s:${++pages}:a` });
+  const response = await request(`${g.url}/v1/export`, {
+    dispatcher: g.agent,
+    headers: { authorization: `Bearer ${await g.token('alice')}` },
+  });
+  t.is(response.statusCode, 200);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const fetched = g.dispatcher.calls.length;
+  t.true(fetched < 20, `${fetched} pages fetched for a client that read none`);
+  await t.throwsAsync(response.body.text());
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.is(g.dispatcher.calls.length, fetched);
 });
 
 const FEED = {

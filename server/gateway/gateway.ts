@@ -130,6 +130,11 @@ export interface GatewayOptions {
   readonly stream?: EventStreamOptions;
   /** How long `close()` lets requests in flight finish before cutting them. Default 5 s. */
   readonly closeGraceMs?: number;
+  /**
+   * How long a client reading an answer sent in parts (an export) may leave a part untaken
+   * before the answer is cut. Default 30 s.
+   */
+  readonly partDrainTimeoutMs?: number;
   readonly logger?: GatewayLogger;
 }
 
@@ -360,7 +365,16 @@ export class Gateway {
     });
     try {
       while (part.done !== true) {
-        if (!res.write(part.value)) await drained(res);
+        if (
+          !res.write(part.value) &&
+          !(await drained(res, this.options.partDrainTimeoutMs ?? PART_DRAIN_TIMEOUT_MS))
+        ) {
+          // A client that stops reading holds a page here and a socket, not the service.
+          this.logger.warn('an answer sent in parts was cut: the client stopped reading', {
+            route: template,
+          });
+          res.destroy();
+        }
         if (res.destroyed || clientGone.aborted) {
           await parts.return?.();
           return 200;
@@ -563,16 +577,22 @@ export class Gateway {
   }
 }
 
-/** Resolves once `res` can take more (or is gone). */
-function drained(res: ServerResponse): Promise<void> {
+/** {@link GatewayOptions.partDrainTimeoutMs}'s default. */
+const PART_DRAIN_TIMEOUT_MS = 30_000;
+
+/** Resolves true once `res` can take more (or is gone), false if it could not within `ms`. */
+function drained(res: ServerResponse, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
+    const done = (taken: boolean) => (): void => {
+      clearTimeout(timer);
+      res.off('drain', onDrain);
+      res.off('close', onDrain);
+      resolve(taken);
     };
-    res.on('drain', done);
-    res.on('close', done);
+    const onDrain = done(true);
+    const timer = setTimeout(done(false), ms);
+    res.on('drain', onDrain);
+    res.on('close', onDrain);
   });
 }
 
