@@ -140,7 +140,7 @@ test('wrong issuer or audience, missing claims, or a scope on a session token ar
 
 test('a feed token opens its feed only, and a session token does not open feeds', async (t) => {
   const g = await startTestGateway(t, nextPort());
-  g.dispatcher.respond = () => ({ ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' });
+  g.dispatcher.respond = () => ({ ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n', next: null });
   const feedToken = await g.feedToken('alice');
   await refused(t, g, '/v1/me', bearer(feedToken), /feed token only opens its feed/);
   await refused(t, g, '/v1/stream', bearer(feedToken), /feed token only opens its feed/);

@@ -95,6 +95,23 @@ function sender(
  * the connection, or {@link ANSWER_WITHIN_MS} passes. A live stream that opens counts as
  * answered.
  */
+/** A chunked body's content, or null until its last (empty) chunk has arrived. */
+function dechunked(bytes: Buffer): string | null {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = bytes.indexOf('\r\n', at);
+    if (lineEnd < 0) return null;
+    const size = parseInt(bytes.subarray(at, lineEnd).toString('latin1'), 16);
+    if (Number.isNaN(size)) return null;
+    if (size === 0) return Buffer.concat(parts).toString('utf8');
+    const start = lineEnd + 2;
+    if (bytes.length < start + size + 2) return null;
+    parts.push(bytes.subarray(start, start + size));
+    at = start + size + 2;
+  }
+}
+
 function exchange(
   system: InProcessSystem,
   method: string,
@@ -142,6 +159,11 @@ function exchange(
       const length = Number(header('content-length') ?? NaN);
       const rest = bytes.subarray(end + 4);
       if (method === 'HEAD') return { status, contentType, text: '' };
+      // An answer sent in parts (an export) comes chunked: whole once its last chunk is in.
+      if (header('transfer-encoding')?.toLowerCase() === 'chunked') {
+        const text = dechunked(rest);
+        return text === null ? null : { status, contentType, text };
+      }
       if (!Number.isInteger(length) || rest.length < length) return null;
       return { status, contentType, text: rest.subarray(0, length).toString('utf8') };
     };
