@@ -447,6 +447,18 @@ export const API_ROUTES = {
     answer: json<DeclineGroupAnswer>(200, 'declined'),
     errors: ['not_found'],
   }),
+  /**
+   * The owner hands the group to another member (`to`); in a hierarchical group the two
+   * swap levels, so the new owner is at 0 and nobody else's rank changes.
+   */
+  transferGroup: route({
+    method: 'POST',
+    path: '/v1/groups/:group/owner',
+    auth: 'user',
+    body: jsonBody('TransferGroupRequest'),
+    answer: json<GroupAnswer>(200, 'group'),
+    errors: ['not_found', 'forbidden'],
+  }),
   /** Leaves a group; answers `{ group: null }` when the group dissolved. */
   leaveGroup: route({
     method: 'POST',

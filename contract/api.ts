@@ -226,6 +226,10 @@ export const AddMemberRequest = z.strictObject({
 });
 export type AddMemberRequest = z.infer<typeof AddMemberRequest>;
 
+/** The member who becomes a group's owner (the owner asks). */
+export const TransferGroupRequest = z.strictObject({ to: username });
+export type TransferGroupRequest = z.infer<typeof TransferGroupRequest>;
+
 /** A member's new level (owner only). */
 export const ChangeLevelRequest = z.strictObject({ level: z.number().int().min(0).max(1000) });
 export type ChangeLevelRequest = z.infer<typeof ChangeLevelRequest>;

@@ -12,6 +12,7 @@ import GroupJoin from '../commands/group/join.js';
 import GroupUnblock from '../commands/group/unblock.js';
 import GroupLeave from '../commands/group/leave.js';
 import GroupLevel from '../commands/group/level.js';
+import GroupTransfer from '../commands/group/transfer.js';
 import GroupList from '../commands/group/list.js';
 import GroupRemove from '../commands/group/remove.js';
 import GroupShow from '../commands/group/show.js';
@@ -91,6 +92,23 @@ test.before(async () => {
       json: { groups: [groupView(), groupView({ name: 'book-club', kind: 'flat' })] },
     })
     .on('GET', '/v1/groups/:name', { status: 200, json: { group: groupView() } })
+    .on(
+      'POST',
+      '/v1/groups/club/owner',
+      errorAnswer(403, 'forbidden', 'only the owner of club can transfer it'),
+    )
+    .on('POST', '/v1/groups/:name/owner', {
+      status: 200,
+      json: {
+        group: groupView({
+          owner: 'bob',
+          members: [
+            { username: 'bob', level: 0 },
+            { username: 'alice', level: 1 },
+          ],
+        }),
+      },
+    })
     .on('POST', '/v1/groups/:name/members', { status: 200, json: { group: groupView() } })
     .on(
       'PATCH',
@@ -273,6 +291,19 @@ test('group create is flat unless --hierarchical, says so, and refuses both kind
       message: 'a group is either --flat or --hierarchical: choose one',
     },
   });
+});
+
+test('group transfer hands the group to the member named; a non-owner is refused with exit 3', async (t) => {
+  const moved = await envelope(t, GroupTransfer, ['team', 'bob']);
+  t.like(moved, { group: { owner: 'bob', members: [{ username: 'bob', level: 0 }] } });
+  t.deepEqual(JSON.parse(gateway.requestsTo('POST', '/v1/groups/team/owner')[0]?.body ?? ''), {
+    to: 'bob',
+  });
+  const human = await runCommand(GroupTransfer, ['team', 'bob', '--config-dir', configDir]);
+  t.regex(human.stdout, /^bob now owns team\./);
+  const refused = await runCommand(GroupTransfer, ['club', 'bob', '--config-dir', configDir]);
+  t.is(refused.exitCode, 3);
+  t.regex(refused.stderr, /only the owner of club can transfer it/);
 });
 
 test('group level sends the new level, and a move down refused for consent exits 3', async (t) => {

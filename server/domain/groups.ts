@@ -683,7 +683,7 @@ export function leaveGroup(
   if (command.actor === group.owner) {
     if (record.members.length > 1) {
       throw new Forbidden(
-        `you own ${group.name}: transfer ownership to another member before leaving`,
+        `you own ${group.name}: hand it to another member first (agenda group transfer ${group.name} <member>)`,
       );
     }
     const detached: Mutation[] = futureGroupEvents(

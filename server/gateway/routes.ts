@@ -413,6 +413,11 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     const group = pathParameter('group', call.params.group);
     return call.dispatch(command({ type: 'group.unblock', group }));
   },
+  async transferGroup(call) {
+    const group = pathParameter('group', call.params.group);
+    const { to } = await call.body();
+    return call.dispatch(command({ type: 'group.transferOwnership', group, to }));
+  },
   async leaveGroup(call) {
     const group = pathParameter('group', call.params.group);
     await call.body();

@@ -52,7 +52,7 @@ import type { AgendasAnswer, LoginAnswer } from '../../contract/api.js';
 import { httpStatusFor, type ErrorCode } from '../../contract/errors.js';
 import type { AgendaEntry, EventDetailsView, GroupView } from '../../contract/views.js';
 import { CLUSTER_ROLES, type ClusterRole } from '../../base/pki.js';
-import { layoutLines, layoutTable, type TableColumn } from '../../base/table.js';
+import { layoutLines, layoutTable, loadDisplayWidths, type TableColumn } from '../../base/table.js';
 import { PortRange } from '../../server/bus/test-support.js';
 import {
   startInProcessSystem,
@@ -1355,6 +1355,19 @@ const ROWS: readonly Row[] = [
     // Nobody blocks `ranks`.
     expect: { ...SIGNED_OUT_REFUSED, ...each(LIVE, no('not_found')) },
   }),
+  // Only the owner hands the group on, and only to a member; the two swap levels.
+  row('transferGroup', {
+    phase: 'write',
+    copy: ranksCopy,
+    request: (c) => ({ params: { group: c.copy?.group ?? 'ranks' }, body: { to: 'olga' } }),
+    sees: (answer) => groupOf(answer.group),
+    expect: {
+      ...SIGNED_OUT_REFUSED,
+      // A non-member is told they are not one, as by every member's operation.
+      ...each(LIVE, no('forbidden')),
+      superior: ok('transferGroup', 'olga:0 pat:1 sam:1 sue:2; invited ivy:2'),
+    },
+  }),
   row('leaveGroup', {
     phase: 'write',
     copy: ranksCopy,
@@ -1574,7 +1587,11 @@ test('every route answers every relation exactly as the table says', async (t: E
     }
   }
   const wrong = results.filter((r) => !same(r.expected, r.actual));
-  if (wrong.length > 0 || process.env.AGENDA_MATRIX_PRINT) t.log(`\n${matrixText(results)}`);
+  if (wrong.length > 0 || process.env.AGENDA_MATRIX_PRINT) {
+    // Names of any script are measured by their display width: load the table first.
+    await loadDisplayWidths();
+    t.log(`\n${matrixText(results)}`);
+  }
   t.is(wrong.length, 0, 'cells answered otherwise than the table says (matrix above)');
 
   // And no route answered a code its declaration does not list, nor met what it took for a bug.
