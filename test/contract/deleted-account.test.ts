@@ -45,6 +45,7 @@ const requests: Partial<{ readonly [K in CallableRoute]: RequestOf<K> }> = {
   addMember: { params: { group: 'team' }, body: { username: 'bob' } },
   changeLevel: { params: { group: 'team', username: 'bob' }, body: { level: 2 } },
   removeMember: { params: { group: 'team', username: 'bob' } },
+  transferGroup: { params: { group: 'team' }, body: { to: 'bob' } },
   leaveGroup: { params: { group: 'team' } },
   joinGroup: { params: { group: 'team' } },
   declineGroup: { params: { group: 'team' }, body: { block: true } },
