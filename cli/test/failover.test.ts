@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import EventAdd from '../commands/event/add.js';
 import EventList from '../commands/event/list.js';
 import { readFile } from 'node:fs/promises';
@@ -32,6 +32,21 @@ async function liveGateway(): Promise<FakeGateway> {
     .on('GET', '/v1/events', { status: 200, json: { events: [] } });
 }
 
+/**
+ * A live gateway the test logs in through, closed after the test with `others`: the live
+ * one and the config directory holding the login.
+ */
+async function loggedIn(
+  t: ExecutionContext,
+  ...others: readonly { close(): Promise<unknown> }[]
+): Promise<{ live: FakeGateway; configDir: string }> {
+  const live = await liveGateway();
+  t.teardown(() => Promise.all([...others, live].map((g) => g.close())));
+  const configDir = await temporaryConfigDir();
+  await logIn(live, tls, configDir);
+  return { live, configDir };
+}
+
 /** A gateway that is up but whose services are not: 503 to everything. */
 async function unavailableGateway(): Promise<FakeGateway> {
   const gateway = await FakeGateway.start(tls);
@@ -45,10 +60,7 @@ const ADD = ['Standup', '--start', '2026-03-02T09:00Z', '--duration', '15m', '--
 test('--server a,b,c moves past a dead gateway and a 503 to a live one, with one idempotency key', async (t) => {
   const dead = deadGatewayUrl();
   const busy = await unavailableGateway();
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([busy.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { live, configDir } = await loggedIn(t, busy);
 
   const servers = [dead, busy.url, live.url].join(',');
   const run = await runCommand(EventAdd, [...ADD, '--server', servers, '--config-dir', configDir]);
@@ -89,10 +101,7 @@ test('reads fail over the same way and carry no idempotency key', async (t) => {
 test('when no gateway can answer the exit code is 5 and every gateway is named', async (t) => {
   const dead = deadGatewayUrl();
   const busy = await unavailableGateway();
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([busy.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { configDir } = await loggedIn(t, busy);
   const run = await runCommand(EventAdd, [
     ...ADD,
     '--server',
@@ -113,10 +122,7 @@ test('when no gateway can answer the exit code is 5 and every gateway is named',
 test('any answer other than 503 is final: no other gateway is asked', async (t) => {
   const refusing = await FakeGateway.start(tls);
   refusing.on('POST', '/v1/events', errorAnswer(404, 'not_found', 'no user named zed'));
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([refusing.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { live, configDir } = await loggedIn(t, refusing);
   const run = await runCommand(EventAdd, [
     ...ADD,
     '--with',
@@ -139,10 +145,7 @@ test('only the given CA is trusted: a gateway with another certificate is skippe
     status: 201,
     json: { event: eventDetails(), conflicts: [], imposedConflicts: [] },
   });
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([impostor.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { live, configDir } = await loggedIn(t, impostor);
 
   const alone = await runCommand(EventAdd, [
     ...ADD,
@@ -205,10 +208,7 @@ test('a read gives up within 2.5 s (the command within 3 s) when no gateway can 
   const dead = deadGatewayUrl();
   const hole = await BlackHoleGateway.start();
   const busy = await unavailableGateway();
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([hole.close(), busy.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { configDir } = await loggedIn(t, hole, busy);
   const { run, elapsed } = await timedJsonList(`${dead},${hole.url},${busy.url}`, configDir);
   t.is(run.exitCode, 5);
   t.true(elapsed < 3_000, `took ${elapsed} ms`);
@@ -241,10 +241,7 @@ async function hungGateway(): Promise<FakeGateway> {
 
 test("a hung gateway gets its share of a read's budget, not all of it: the next gateway answers", async (t) => {
   const hung = await hungGateway();
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([hung.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { live, configDir } = await loggedIn(t, hung);
   const { run, elapsed } = await timedJsonList(`${hung.url},${live.url}`, configDir);
   t.is(run.exitCode, 0, run.stderr);
   t.deepEqual(parseJsonLine(run.stdout), { events: [] });
@@ -259,10 +256,7 @@ test("a hung gateway gets its share of a read's budget, not all of it: the next 
 test('two hung gateways: exit 5 within the read budget, each named with the time it was given', async (t) => {
   const first = await hungGateway();
   const second = await hungGateway();
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([first.close(), second.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { configDir } = await loggedIn(t, first, second);
   const { run, elapsed } = await timedJsonList(`${first.url},${second.url}`, configDir);
   t.is(run.exitCode, 5);
   // At the budget, counted from the command's start, not before; the upper bound leaves a
@@ -366,10 +360,7 @@ test('a write keeps its longer deadline; its failure says whether it may have be
   const dead = deadGatewayUrl();
   const hole = await BlackHoleGateway.start();
   const busy = await unavailableGateway();
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([hole.close(), busy.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { configDir } = await loggedIn(t, hole, busy);
 
   // Never sent anywhere (refused, no handshake): nothing to worry about.
   const unsent = await runCommand(EventAdd, [
@@ -418,10 +409,7 @@ test("a write's failure does not pass on the gateways' advice to retry with the 
   };
   const first = await timedOut();
   const second = await timedOut();
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([first.close(), second.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { configDir } = await loggedIn(t, first, second);
   const run = await runCommand(EventAdd, [
     ...ADD,
     '--server',
@@ -467,10 +455,7 @@ test("a write's failure does not pass on the gateways' advice to retry with the 
 test('gateways that answer 503 at once: the message says so, not that none answered in time', async (t) => {
   const first = await unavailableGateway();
   const second = await unavailableGateway();
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([first.close(), second.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { configDir } = await loggedIn(t, first, second);
   const { run, elapsed } = await timedJsonList(`${first.url},${second.url}`, configDir);
   t.is(run.exitCode, 5);
   t.true(elapsed < 2_500, `took ${elapsed} ms`);
@@ -493,10 +478,7 @@ test('a write the gateways refused before passing it on is said not to have been
   };
   const first = await refusing();
   const second = await refusing();
-  const live = await liveGateway();
-  t.teardown(() => Promise.all([first.close(), second.close(), live.close()]));
-  const configDir = await temporaryConfigDir();
-  await logIn(live, tls, configDir);
+  const { configDir } = await loggedIn(t, first, second);
   const dead = deadGatewayUrl();
   const run = await runCommand(EventAdd, [
     ...ADD,

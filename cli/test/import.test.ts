@@ -148,8 +148,10 @@ test('failures of every request are combined, indexed across the file; the exit 
   });
   t.teardown(() => gateway.close());
   const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
+  // A failure wins over the component skipped: its exit code, and complete: false.
   t.is(run.exitCode, 4);
   const result = parseJsonResult(Import, run.stdout);
+  t.false(result.complete);
   t.deepEqual(result.failed, [
     {
       index: IMPORT_REQUEST_MAX_EVENTS,
@@ -314,27 +316,6 @@ test('components skipped whole: the report is printed and the exit code is 6, --
   const kept = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
   t.is(kept.exitCode, 0, kept.stderr);
   t.like(parseJsonResult(Import, kept.stdout), { complete: true });
-});
-
-test('a failure wins over skipped components: its exit code, and complete: false', async (t) => {
-  const { gateway, configDir, file } = await importGateway((request) => {
-    const [first, ...rest] = created(request).events;
-    return {
-      events: rest,
-      failed: [
-        {
-          index: 0,
-          uid: first?.uid ?? null,
-          error: { code: 'conflict', message: 'it overlaps Dentist' },
-        },
-      ],
-      skipped: [{ uid: 'todo-1', reason: 'VTODO: only events (VEVENT) are imported' }],
-    };
-  });
-  t.teardown(() => gateway.close());
-  const run = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
-  t.is(run.exitCode, 4);
-  t.like(parseJsonResult(Import, run.stdout), { complete: false });
 });
 
 test('a file in Windows-1252 (Outlook) is sent as the UTF-8 text it means, and the report says how it was read', async (t) => {
