@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import EventList from '../commands/event/list.js';
 import Import from '../commands/import.js';
 import Login from '../commands/login.js';
@@ -21,6 +21,23 @@ interface Exit {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** A fresh config directory logged in as alice through `server` by the binary, and its env. */
+async function loggedInThrough(
+  t: ExecutionContext,
+  server: string,
+  caFile: string,
+): Promise<{ configDir: string; env: Record<string, string> }> {
+  const configDir = await temporaryConfigDir();
+  const env = { AGENDA_CONFIG_DIR: configDir, AGENDA_SERVER: server, AGENDA_CA: caFile };
+  const login = await agenda(
+    ['login', 'alice', '--password-stdin', '--json'],
+    env,
+    `${PASSWORD}\n`,
+  );
+  t.is(login.code, 0, login.stderr);
+  return { configDir, env };
 }
 
 /**
@@ -111,14 +128,7 @@ test('a failed command exits only after its whole result left through the pipe',
         skipped: [],
       },
     });
-  const configDir = await temporaryConfigDir();
-  const env = { AGENDA_CONFIG_DIR: configDir, AGENDA_SERVER: gateway.url, AGENDA_CA: tls.caFile };
-  const login = await agenda(
-    ['login', 'alice', '--password-stdin', '--json'],
-    env,
-    `${PASSWORD}\n`,
-  );
-  t.is(login.code, 0, login.stderr);
+  const { configDir, env } = await loggedInThrough(t, gateway.url, tls.caFile);
   const file = path.join(configDir, 'big.ics');
   const events = uids.flatMap((uid, i) => [
     'BEGIN:VEVENT',
@@ -153,14 +163,7 @@ test('an import that skipped components exits 6 from the binary, its whole resul
         skipped: [{ uid: 'taxes', reason: 'VTODO "Taxes": only events (VEVENT) are imported' }],
       },
     });
-  const configDir = await temporaryConfigDir();
-  const env = { AGENDA_CONFIG_DIR: configDir, AGENDA_SERVER: gateway.url, AGENDA_CA: tls.caFile };
-  const login = await agenda(
-    ['login', 'alice', '--password-stdin', '--json'],
-    env,
-    `${PASSWORD}\n`,
-  );
-  t.is(login.code, 0, login.stderr);
+  const { configDir, env } = await loggedInThrough(t, gateway.url, tls.caFile);
   const file = path.join(configDir, 'small.ics');
   await writeFile(
     file,
