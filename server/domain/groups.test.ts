@@ -222,7 +222,10 @@ test('anyone may leave; the owner only last, which dissolves the group', (t) => 
   t.deepEqual(left.mutations, [{ kind: 'deleteMembership', group: 'corp', username: 'dev' }]);
   t.throws(
     () => leaveGroup({ actor: 'boss', group: 'corp', now }, { group: corp, groupEvents: [] }),
-    { instanceOf: Forbidden, message: /transfer ownership/ },
+    {
+      instanceOf: Forbidden,
+      message: /hand it to another member first \(agenda group transfer corp <member>\)/,
+    },
   );
   t.throws(
     () => leaveGroup({ actor: 'stranger', group: 'corp', now }, { group: corp, groupEvents: [] }),
