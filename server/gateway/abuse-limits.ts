@@ -124,14 +124,19 @@ export class AbuseLimits {
   ) {
     this.registrations = limits.limit('register-address', rules.registrationsPerAddress);
     this.loginsByAddress = limits.limit('login-address', rules.loginsPerAddress);
+    // Password guesses are counted locally as well: a Redis slow to answer must not hand
+    // a guesser a fresh budget (shared-limits.ts).
+    const guesses = { keepLocal: true };
     this.failuresByUserAndAddress = limits.limit(
       'login-user-address',
       rules.loginFailuresPerUserAndAddress,
+      guesses,
     );
-    this.failuresByUser = limits.limit('login-user', rules.loginFailuresPerUser);
+    this.failuresByUser = limits.limit('login-user', rules.loginFailuresPerUser, guesses);
     this.underAttack = limits.limit(
       'login-user-address-spacing',
       rules.loginsPerAddressUnderAttack,
+      guesses,
     );
     this.refreshes = limits.limit('refresh-address', rules.refreshesPerAddress);
     this.requests = limits.limit('requests-user', rules.requestsPerUser);

@@ -87,6 +87,31 @@ test('a paused Redis holds a count no longer than the budget, and the local limi
   t.true(performance.now() - again < 50, 'counts skip Redis while it is suspect');
 });
 
+test('a limit kept locally too goes on from its count when Redis goes quiet: no fresh budget', async (t) => {
+  const { redis, limits } = await gatewaysOverOneRedis(t, 1, {
+    budgetMs: 150,
+    pauseAfterFailureMs: 60_000,
+  });
+  const kept = limits[0]!.limit('guesses', { points: 3, durationSec: 60 }, { keepLocal: true });
+  const plain = limits[0]!.limit('plain', { points: 3, durationSec: 60 });
+  for (let i = 0; i < 2; i++) {
+    t.is((await kept.consume('mallory')).decidedBy, 'redis');
+    t.is((await plain.consume('mallory')).decidedBy, 'redis');
+  }
+  // A refund gives the count back on both sides.
+  await kept.refund('mallory');
+  t.true((await kept.consume('mallory')).allowed);
+  redis.pause();
+  t.teardown(() => redis.resume());
+  // The third count of the window is the last either allows; only the plain limit starts
+  // over locally and lets three more through.
+  t.deepEqual(await kept.consume('mallory'), { allowed: true, decidedBy: 'local' });
+  t.false((await kept.consume('mallory')).allowed);
+  const plainAfter = [];
+  for (let i = 0; i < 4; i++) plainAfter.push((await plain.consume('mallory')).allowed);
+  t.deepEqual(plainAfter, [true, true, true, false]);
+});
+
 test('a killed Redis fails a count over to the local limit within the budget', async (t) => {
   const { redis, limits } = await gatewaysOverOneRedis(t, 1, { budgetMs: 150 });
   const limit = limits[0]!.limit('killed', { points: 5, durationSec: 60 });

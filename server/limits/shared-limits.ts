@@ -82,12 +82,26 @@ export class SharedLimits {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** A limit named `name` (unique per kind of count) with `rule`. */
-  limit(name: string, rule: LimitRule): SharedLimit {
+  /**
+   * A limit named `name` (unique per kind of count) with `rule`. With `keepLocal`, every
+   * count is also kept by this gateway's own limiter and refused when either refuses: when
+   * Redis stops answering in time, the local limit goes on from what this gateway counted
+   * rather than from zero. For counts of failures (password guesses), where a slow Redis
+   * must not hand an attacker a fresh budget: under load, a flood of wrong passwords got 14
+   * checks past a budget of 10 when counts moved from Redis to a local limiter that had
+   * seen none. Its windows start when this gateway first counts, so it may refuse a little
+   * earlier than Redis would: for failures, the safe side.
+   */
+  limit(name: string, rule: LimitRule, options: { keepLocal?: boolean } = {}): SharedLimit {
     if (!(rule.points >= 1) || !(rule.durationSec >= 1) || !Number.isInteger(rule.durationSec)) {
       throw new RangeError(`limit ${name} needs points >= 1 and a whole durationSec >= 1`);
     }
-    return new SharedLimit(`${this.options.keyPrefix ?? LIMIT_KEY_PREFIX}:${name}`, rule, this);
+    return new SharedLimit(
+      `${this.options.keyPrefix ?? LIMIT_KEY_PREFIX}:${name}`,
+      rule,
+      this,
+      options.keepLocal ?? false,
+    );
   }
 
   /**
@@ -136,6 +150,8 @@ export class SharedLimit {
     private readonly keyPrefix: string,
     private readonly rule: LimitRule,
     private readonly limits: SharedLimits,
+    /** Whether every count is kept locally too (see {@link SharedLimits.limit}). */
+    private readonly keepLocal = false,
   ) {
     this.local = new RateLimiterMemory({
       keyPrefix,
@@ -146,11 +162,18 @@ export class SharedLimit {
 
   /** Counts one for `key`; refused once the window has used up its points. */
   async consume(key: string): Promise<LimitVerdict> {
-    const shared = await this.limits.withRedis((client) =>
-      verdictOf(this.redisLimiter(client).consume(key)),
-    );
-    if (shared !== undefined) return { ...shared, decidedBy: 'redis' };
-    return { ...(await verdictOf(this.local.consume(key))), decidedBy: 'local' };
+    const [shared, local] = await Promise.all([
+      this.limits.withRedis((client) => verdictOf(this.redisLimiter(client).consume(key))),
+      this.keepLocal ? verdictOf(this.local.consume(key)) : undefined,
+    ]);
+    if (shared === undefined) {
+      return { ...(local ?? (await verdictOf(this.local.consume(key)))), decidedBy: 'local' };
+    }
+    // Kept locally too: refused when either refuses (Redis's verdict when both do).
+    if (local !== undefined && shared.allowed && !local.allowed) {
+      return { ...local, decidedBy: 'local' };
+    }
+    return { ...shared, decidedBy: 'redis' };
   }
 
   /** Gives back one count of `key` (an attempt that turned out not to count, e.g. a good login). */
@@ -159,7 +182,7 @@ export class SharedLimit {
       await this.redisLimiter(client).reward(key);
       return true;
     });
-    if (done === undefined) await this.local.reward(key);
+    if (done === undefined || this.keepLocal) await this.local.reward(key);
   }
 
   private redisLimiter(client: Redis): RateLimiterRedis {
