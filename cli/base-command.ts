@@ -297,7 +297,7 @@ export abstract class OutcomeCommand<
   /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */
   protected slow<R>(label: string, work: Promise<R>): Promise<R> {
     if (this.json) return work;
-    return whileSlow(this.terminal.stderr, label, work);
+    return whileSlow(this.terminal.stderr, label, work, undefined, this.width);
   }
 
   /** The failure as a person reads it on stderr. */
