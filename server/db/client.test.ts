@@ -342,3 +342,52 @@ test.serial(
     }
   },
 );
+
+test.serial(
+  'a short call that a slow member answers late leaves its connection open: the next calls reuse it',
+  async (t) => {
+    const keys = await pki();
+    let handshakes = 0;
+    let calls = 0;
+    const slow: Server = createHttpsServer(
+      { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
+      (req, res) => {
+        calls++;
+        req.resume();
+        // The first call answers at once (the member is alive), the rest after 1.2 s: a
+        // member slowed down, as a DB leader is for a second or two after a partition heals.
+        const delay = calls === 1 ? 0 : 1_200;
+        setTimeout(() => {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ result: { ok: true, result: null } }));
+        }, delay);
+      },
+    );
+    slow.on('secureConnection', () => handshakes++);
+    await new Promise<void>((resolve) => slow.listen(ANSWERING_PORT, '127.0.0.1', resolve));
+    const client = new DbClient({
+      members: new Map([[1, { host: '127.0.0.1', port: ANSWERING_PORT }]]),
+      tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
+    });
+    t.teardown(async () => {
+      await client.close();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    });
+
+    await client.query(null, { type: 'registry.get', key: 'k' }, { deadlineMs: 120 });
+    // Four reads with the VIP agent's 120 ms deadline, each given up on, and each answered
+    // before the next is made.
+    let givenUp = 0;
+    for (let i = 0; i < 4; i++) {
+      await client
+        .query(null, { type: 'registry.get', key: 'k' }, { deadlineMs: 120 })
+        .catch(() => givenUp++);
+      await new Promise((r) => setTimeout(r, 1_400));
+    }
+    t.is(givenUp, 4);
+    // Each late answer left its connection for the next call (a second one may open while the
+    // first call's is being released). Cutting each call at its deadline (about a second
+    // later, on undici's coarse timer) opened one per call.
+    t.true(handshakes <= 2, `${handshakes} TLS connections for 5 calls`);
+  },
+);

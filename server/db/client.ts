@@ -344,7 +344,12 @@ export class DbClient {
     const member = this.members[index]?.address;
     if (!member) return { kind: 'unavailable', error: new Unavailable('no such member') };
     const { attemptMs, deadline } = bounds;
+    // The request itself outlives a short call to a member that answers (see `LATE_ANSWER_MS`);
+    // `bounded` ends the wait.
     const waitMs = Math.max(attemptMs, deadline - Date.now());
+    const requestMs = this.answeredWithin(index, BUSY_WINDOW_MS)
+      ? Math.max(waitMs, LATE_ANSWER_MS)
+      : waitMs;
     this.inFlight++;
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
@@ -354,8 +359,8 @@ export class DbClient {
         headers: { 'content-type': 'application/json' },
         body: payload,
         // These end the request itself; `bounded` ends the wait even while connecting.
-        headersTimeout: waitMs,
-        bodyTimeout: waitMs,
+        headersTimeout: requestMs,
+        bodyTimeout: requestMs,
         ...(signal ? { signal } : {}),
       });
       // Only a successful answer shows the member does useful work: one that answers every
@@ -506,6 +511,20 @@ class AttemptTimedOut extends Unavailable {}
  * doubling the reads and opening a new TLS connection for every copy.
  */
 const LIVE_MEMBER_WAIT_MS = 6_500;
+
+/**
+ * The least time a request is left to be answered, however short its caller's deadline: the
+ * caller stops waiting at its bound (see {@link bounded}), and the late answer is read and
+ * dropped on a connection that stays open. Ending the request at the caller's bound cut its
+ * connection instead. The VIP agents read their lease with a 120 ms deadline ten times a
+ * second; when a healed partition made the DB slow for a second, every read cut a connection
+ * and the next opened one, and the agent on the healed host spent its event loop on TLS
+ * handshakes (0.45 s in 5 s), its heartbeats went out late, and the active agent, no longer
+ * able to count on its peer's word, dropped the VIP. Only for a member that answered within
+ * the last second: requests to a silent one (cut off, paused) would hold the connections
+ * (32 a member) and queue the calls that follow behind them.
+ */
+const LATE_ANSWER_MS = LIVE_MEMBER_WAIT_MS;
 
 /** A member that answered a call within this long counts as busy, not gone, when connecting. */
 const BUSY_WINDOW_MS = 1_000;
