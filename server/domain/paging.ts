@@ -23,6 +23,11 @@ import type { Interval, Millis, Occurrence } from './types.js';
 export const MAX_PAGE_TEXT = 1024 * 1024;
 /** Longest cursor text accepted (a real one is under 300 characters). */
 export const MAX_CURSOR_LENGTH = 1024;
+/**
+ * Longest export cursor accepted: it names the zones the export wrote so far
+ * (`server/store/export-pages.ts`), and the IANA database holds ~600 of at most 32 characters.
+ */
+export const MAX_EXPORT_CURSOR_LENGTH = 32 * 1024;
 
 /** What a paged query asks for: at most `limit` items after the cursor `after`. */
 export interface PageRequest {

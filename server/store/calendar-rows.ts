@@ -50,14 +50,11 @@ export const ALL_TIME: Interval = { start: -ENDLESS, end: ENDLESS };
 /** Which of a person's events a load wants. */
 export type Attendance = 'any' | 'accepted';
 
-/** The time index an export page reads: short events by start, the others by series end. */
-export type ExportPhase = 'short' | 'long';
-
-/** Where an export page ended: the last row's key in its index, and its event. */
-export interface ExportPosition {
-  readonly phase: ExportPhase;
-  readonly key: number;
+/** An entry of `attendees_by_user_event`: an event a user has not declined, and its times. */
+export interface ExportEntry {
   readonly id: EventId;
+  readonly start: Millis;
+  readonly seriesEnd: Millis;
 }
 
 // An event row, read by eventOf.
@@ -269,25 +266,13 @@ export const LOADS = {
         WHERE a.event_id = e.id AND a.username = ?2 AND a.role = 'invitee'
           AND a.own_answer = 0 AND a.status <> ?3)
     ORDER BY e.id LIMIT ?4`,
-  // Export (export-pages.ts), a page at a time in each time index's order, the events on
-  // whose attendee list the user is and has not declined, that may reach into the window.
-  // ?1 the user, ?2 window start, ?3 window end, ?4 the least key to read (the index's
-  // range), ?5 and ?6 the cursor's key and event id (the page goes on after them), ?7 the
-  // page size. The key (start_at or series_end) comes last, after the event's columns.
-  exportShortPage: `
-    SELECT ${EVENT_COLUMNS}, a.start_at FROM attendees a CROSS JOIN events e
-     WHERE a.username = ?1 AND a.span_class = ${SHORT_SPAN}
-       AND a.start_at >= ?4 AND a.start_at < ?3 AND a.series_end > ?2
-       AND a.status <> 'declined' AND (a.start_at > ?5 OR a.event_id > ?6)
-       AND e.id = a.event_id
-     ORDER BY a.start_at, a.event_id LIMIT ?7`,
-  exportLongPage: `
-    SELECT ${EVENT_COLUMNS}, a.series_end FROM attendees a CROSS JOIN events e
-     WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN}
-       AND a.series_end >= ?4 AND a.start_at < ?3
-       AND a.status <> 'declined' AND (a.series_end > ?5 OR a.event_id > ?6)
-       AND e.id = a.event_id
-     ORDER BY a.series_end, a.event_id LIMIT ?7`,
+  // Export (export-pages.ts): ?1 the user, ?2 the id after which to read, ?3 the most to
+  // read. The events on whose list the user is and has not declined, by id, with their times,
+  // from attendees_by_user_event alone (whose condition is repeated for SQLite to use it).
+  exportEntries: `
+    SELECT a.event_id, a.start_at, a.series_end FROM attendees a
+     WHERE a.username = ?1 AND a.status <> 'declined' AND a.event_id > ?2
+     ORDER BY a.event_id LIMIT ?3`,
   // ?1 the user, ?2 window start, ?3 window end: for each zone of the events an export
   // carries, their earliest start, latest bounded end and latest endless start (what its
   // VTIMEZONE covers), from the time indexes and each event's zone alone.
@@ -605,8 +590,7 @@ export class CalendarRows {
   private readonly liveEventsDetachedAnsweredWithSeries: PreparedStatement;
   private readonly liveDetachedCountOf: PreparedStatement;
   private readonly liveEventDetachedAtStart: PreparedStatement;
-  private readonly exportShortPage: PreparedStatement;
-  private readonly exportLongPage: PreparedStatement;
+  private readonly exportEntryRows: PreparedStatement;
   private readonly exportZones: PreparedStatement;
   private readonly exportedDetachedRows: PreparedStatement;
   private readonly exportedEventById: PreparedStatement;
@@ -656,8 +640,7 @@ export class CalendarRows {
     );
     this.liveDetachedCountOf = statements.prepare(LOADS.liveDetachedCount);
     this.liveEventDetachedAtStart = statements.prepare(LOADS.liveEventDetachedAt);
-    this.exportShortPage = statements.prepare(LOADS.exportShortPage);
-    this.exportLongPage = statements.prepare(LOADS.exportLongPage);
+    this.exportEntryRows = statements.prepare(LOADS.exportEntries);
     this.exportZones = statements.prepare(LOADS.exportZones);
     this.exportedDetachedRows = statements.prepare(LOADS.exportedDetachedOf);
     this.exportedEventById = statements.prepare(LOADS.exportedEventById);
@@ -959,38 +942,16 @@ export class CalendarRows {
   }
 
   /**
-   * A page of what `username`'s export carries from one time index (`short` by start, `long`
-   * by the end of the last occurrence), after `after` in that index's order: the events they
-   * are on the list of and have not declined that may reach into `window`, whole, each with
-   * its key in the index.
+   * Up to `limit` of the events `username` is on the list of and has not declined, after
+   * `after` by id (from the first with null), with their times: what an export pages through.
+   * An event keeps its place in this order whatever is changed in it.
    */
-  exportPage(
-    username: Username,
-    window: Interval,
-    phase: ExportPhase,
-    after: ExportPosition | null,
-    limit: number,
-  ): { readonly record: EventRecord; readonly position: ExportPosition }[] {
-    // The index's range starts at the window's edge or the cursor, whichever is later; the
-    // cursor's own row and those before it on its key are passed over by id.
-    const edge = phase === 'short' ? window.start - SHORT_SPAN_MAX_MS + 1 : window.start + 1;
-    const least = after === null ? edge : Math.max(edge, after.key);
-    const statement = phase === 'short' ? this.exportShortPage : this.exportLongPage;
-    return statement
-      .all([
-        username,
-        window.start,
-        window.end,
-        least,
-        after?.key ?? least - 1,
-        after?.id ?? '',
-        limit,
-      ])
-      .map((row) => ({
-        record: eventRecordOf(row),
-        // The key comes after the event's columns and its attendees: last.
-        position: { phase, key: integer(row[row.length - 1]), id: text(row[0]) },
-      }));
+  exportEntries(username: Username, after: EventId | null, limit: number): ExportEntry[] {
+    return this.exportEntryRows.all([username, after ?? '', limit]).map((row) => ({
+      id: text(row[0]),
+      start: integer(row[1]),
+      seriesEnd: integer(row[2]),
+    }));
   }
 
   /** The zones of the events `username`'s export of `window` carries ({@link LOADS.exportZones}). */

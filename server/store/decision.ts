@@ -37,7 +37,7 @@ import type {
 import type { Registry } from './registry.js';
 
 /** Reads only an export (a query) makes: no command decides on them. */
-type ExportReads = 'exportPage' | 'exportZoneUses' | 'exportedDetachedOf' | 'exportedEvent';
+type ExportReads = 'exportEntries' | 'exportZoneUses' | 'exportedDetachedOf' | 'exportedEvent';
 /** What command handlers read through (the store's {@link CalendarRows}, or a tracked view). */
 export type RowReader = Pick<CalendarRows, Exclude<keyof CalendarRows, ExportReads>>;
 /** What command handlers write through. */

@@ -7,20 +7,25 @@
  * - The first page begins the calendar: its properties, and a VTIMEZONE per zone the export
  *   uses, from one aggregate over the user's time indexes (no event text decoded), by zone
  *   name; pages go on after a zone's when they are many.
- * - Then the events in the order of the two time indexes (short events by start, then series
- *   and long events by the end of their last occurrence), each page after the previous
- *   page's last row (keyset paging: no offset to skip, nothing read twice), at most
- *   {@link EXPORT_PAGE_EVENTS} events and about {@link EXPORT_PAGE_BYTES} of text.
+ * - Then the events the user has not declined, by id (`attendees_by_user_event`), each page
+ *   after the previous page's last (keyset paging: no offset to skip, nothing read twice),
+ *   at most {@link EXPORT_PAGE_EVENTS} events and about {@link EXPORT_PAGE_BYTES} of text,
+ *   from at most {@link EXPORT_PAGE_ENTRIES} index entries: a windowed export passes over the
+ *   events outside its window by their times in the index, without reading them.
  * - Each event is written on its own ({@link exportPieceOf}): a series with its EXDATEs, a
  *   live occurrence changed on its own as a RECURRENCE-ID of its series when the export
  *   carries that series — the same choices as a whole-agenda export, each decided from the
  *   event and the series' detached events (at most a series' bound of them).
  * - The last page, whose `next` is null, ends the calendar.
  *
- * The pages are read at different moments, as any paged list's: an event changed between
- * two pages appears as it was when its page was read, once (its key may move it past the
- * cursor, or before it, where it is not read again). The gateway streams the pages to the
- * client as one calendar (routes.ts).
+ * The pages are read at different moments, as any paged list's. By id, an event changed
+ * between two pages keeps its place: it is written once, as it was when its page was read
+ * (paged by start, as before, an event moved during an export was written twice or not at
+ * all). An event made during the export is written if its id falls after the cursor; one
+ * deleted, if it falls before. The cursor names the zones written so far, and an event in a
+ * zone the export has not written (made or moved there during the export) is preceded by
+ * that zone's VTIMEZONE, from the aggregate read again once a page. The gateway streams the
+ * pages to the client as one calendar (routes.ts).
  */
 import { InvalidInput } from '../../contract/errors.js';
 import { MAX_DETACHED_PER_SERIES } from '../../contract/limits.js';
@@ -36,13 +41,10 @@ import {
   type Interval,
   type Millis,
   type Username,
+  type ZoneUse,
 } from '../domain/index.js';
-import {
-  ALL_TIME,
-  type CalendarRows,
-  type ExportPhase,
-  type ExportPosition,
-} from './calendar-rows.js';
+import { MAX_EXPORT_CURSOR_LENGTH } from '../domain/paging.js';
+import { ALL_TIME, type CalendarRows } from './calendar-rows.js';
 import type { QueryOf, QueryResults } from './protocol.js';
 
 /** Most events one export page carries. */
@@ -54,58 +56,61 @@ export const EXPORT_PAGE_EVENTS = 100;
  */
 export const EXPORT_PAGE_BYTES = 256 * 1024;
 /**
+ * Index entries one page reads at most (a page of a narrow window over a large agenda may
+ * then carry no event; the next goes on after the last entry read).
+ */
+export const EXPORT_PAGE_ENTRIES = 2_000;
+/**
  * Years of VTIMEZONE one page writes (the first zone of a page whatever its years): a
- * zone's transitions are read day by day, ~3 ms a year here (a 30-year zone is ~100 ms of
- * the store worker), so a page holds about one long-covered zone or several short ones.
+ * 30-year zone is ~40 ms of the store worker, so a page holds about one long-covered zone or
+ * several short ones.
  */
 export const EXPORT_PAGE_ZONE_YEARS = 32;
 /** Guard on the detached events loaded for one series (no more than its bound are made). */
 const DETACHED_LOAD_LIMIT = 4 * MAX_DETACHED_PER_SERIES;
 
 /**
- * Where the next page starts: the VTIMEZONEs after a zone's, or an index after a row (null:
- * at its start).
+ * Where the next page starts — the VTIMEZONEs after a zone's, or the events after an id
+ * (null: from the first) — and the zones the export wrote so far.
  */
 type ExportCursor =
-  | { readonly phase: 'zones'; readonly after: string }
-  | { readonly phase: ExportPhase; readonly after: ExportPosition | null };
+  | { readonly phase: 'zones'; readonly after: string; readonly zones: readonly string[] }
+  | { readonly phase: 'events'; readonly after: string | null; readonly zones: readonly string[] };
 
-const ROW_CURSOR = /^([sl])(?::(-?\d{1,17}):([A-Za-z0-9_-]{1,64}))?$/;
-// IANA zone names (validation.ts admits no others).
-const ZONE_CURSOR = /^z:([A-Za-z0-9_+\-/]{1,64})$/;
+// IANA zone names (validation.ts admits no others) and event ids.
+const ZONE = '[A-Za-z0-9_+\\-/]{1,64}';
+const ID = '[A-Za-z0-9_-]{1,64}';
+const CURSOR = new RegExp(`^(?:z:(${ZONE})|e(?::(${ID}))?)(?:\\|(${ZONE}(?:,${ZONE})*))?$`);
 
 export function encodeExportCursor(cursor: ExportCursor): string {
-  if (cursor.phase === 'zones') return `z:${cursor.after}`;
-  const phase = cursor.phase === 'short' ? 's' : 'l';
-  return cursor.after === null ? phase : `${phase}:${cursor.after.key}:${cursor.after.id}`;
+  const position =
+    cursor.phase === 'zones' ? `z:${cursor.after}` : cursor.after === null ? 'e' : `e:${cursor.after}`;
+  return cursor.zones.length === 0 ? position : `${position}|${cursor.zones.join(',')}`;
 }
 
 /** @throws InvalidInput for anything an export page did not answer as `next`. */
 export function decodeExportCursor(text: string): ExportCursor {
-  const zone = ZONE_CURSOR.exec(text)?.[1];
-  if (zone !== undefined) return { phase: 'zones', after: zone };
-  const match = ROW_CURSOR.exec(text);
-  const key = match?.[2] === undefined ? null : Number(match[2]);
-  if (match === null || (key !== null && !Number.isSafeInteger(key))) {
-    throw new InvalidInput('the export cursor is malformed', { field: 'after' });
-  }
-  const phase: ExportPhase = match[1] === 's' ? 'short' : 'long';
-  const id = match[3];
-  return {
-    phase,
-    after: key === null || id === undefined ? null : { phase, key, id },
-  };
+  const match = text.length > MAX_EXPORT_CURSOR_LENGTH ? null : CURSOR.exec(text);
+  if (match === null) throw new InvalidInput('the export cursor is malformed', { field: 'after' });
+  const zones = match[3] === undefined ? [] : match[3].split(',');
+  return match[1] !== undefined
+    ? { phase: 'zones', after: match[1], zones }
+    : { phase: 'events', after: match[2] ?? null, zones };
 }
 
 /** What an export page reads and when it is made. */
 export interface ExportPageEnvironment {
   readonly rows: Pick<
     CalendarRows,
-    'exportPage' | 'exportZoneUses' | 'exportedDetachedOf' | 'exportedEvent'
+    'exportEntries' | 'exportZoneUses' | 'exportedDetachedOf' | 'exportedEvent'
   >;
   readonly now: Millis;
-  /** A page's bounds; {@link EXPORT_PAGE_EVENTS} and {@link EXPORT_PAGE_BYTES} unless tests say. */
-  readonly pageLimits?: { readonly events: number; readonly bytes: number };
+  /** A page's bounds; {@link EXPORT_PAGE_EVENTS} and the others unless tests say. */
+  readonly pageLimits?: {
+    readonly events: number;
+    readonly bytes: number;
+    readonly entries?: number;
+  };
 }
 
 /** One page of `actor`'s export (see the module's comment). */
@@ -116,8 +121,8 @@ export function exportPage(
 ): QueryResults['agenda.export'] {
   const window: Interval = { start: body.from ?? ALL_TIME.start, end: body.to ?? ALL_TIME.end };
   const pieces = new PieceChooser(actor, window, env);
-  let cursor: ExportCursor | null =
-    body.after === undefined ? null : decodeExportCursor(body.after);
+  const cursor = body.after === undefined ? null : decodeExportCursor(body.after);
+  const written = new Set(cursor?.zones ?? []);
   const limits = env.pageLimits ?? { events: EXPORT_PAGE_EVENTS, bytes: EXPORT_PAGE_BYTES };
   const parts: string[] = [];
   let bytes = 0;
@@ -126,15 +131,19 @@ export function exportPage(
     bytes += Buffer.byteLength(text);
     return bytes >= limits.bytes;
   };
+  const page = (next: ExportCursor | null) => ({
+    ics: next === null ? parts.join('') + CALENDAR_TAIL : parts.join(''),
+    next: next === null ? null : encodeExportCursor(next),
+  });
   if (cursor === null) add(calendarHead({ now: env.now, calendarName: `Agenda of ${actor}` }));
+  let after: string | null = null;
   if (cursor === null || cursor.phase === 'zones') {
     // Hundreds of zones, each with 30 years of transitions, would make a first page of
     // megabytes and seconds: the VTIMEZONEs are paged too, by zone name, within a page's
     // bytes and EXPORT_PAGE_ZONE_YEARS.
-    const after = cursor?.after;
     const uses = env.rows
       .exportZoneUses(actor, window)
-      .filter((use) => after === undefined || use.zone > after);
+      .filter((use) => cursor === null || use.zone > cursor.after);
     let years = 0;
     let previous: string | null = null;
     for (const use of uses) {
@@ -143,32 +152,46 @@ export function exportPage(
       const cost = span.to - span.from + 1;
       // A page's first zone is written whatever it costs; the others while it has room.
       if (previous !== null && (years + cost > EXPORT_PAGE_ZONE_YEARS || bytes >= limits.bytes)) {
-        return {
-          ics: parts.join(''),
-          next: encodeExportCursor({ phase: 'zones', after: previous }),
-        };
+        return page({ phase: 'zones', after: previous, zones: [...written] });
       }
       add(vtimezoneText(use.zone, span));
+      written.add(use.zone);
       years += cost;
       previous = use.zone;
     }
-    cursor = { phase: 'short', after: null };
+  } else {
+    after = cursor.after;
   }
+  const entries = env.rows.exportEntries(
+    actor,
+    after,
+    limits.entries ?? EXPORT_PAGE_ENTRIES,
+  );
+  // The zones the export carries now, read again only for an event in a zone not written.
+  let zonesNow: Map<string, ZoneUse> | null = null;
   let events = 0;
-  for (;;) {
-    const asked = limits.events - events;
-    const rows = env.rows.exportPage(actor, window, cursor.phase, cursor.after, asked);
-    for (const { record, position } of rows) {
-      const full = add(exportPieceText(pieces.of(record), env.now));
-      events += 1;
-      cursor = { phase: cursor.phase, after: position };
-      if (full) return { ics: parts.join(''), next: encodeExportCursor(cursor) };
+  for (const entry of entries) {
+    after = entry.id;
+    if (entry.start >= window.end || entry.seriesEnd <= window.start) continue;
+    const record = env.rows.exportedEvent(entry.id, actor, window);
+    if (record === undefined) continue;
+    const zone = record.event.timeZone;
+    if (!written.has(zone)) {
+      zonesNow ??= new Map(env.rows.exportZoneUses(actor, window).map((use) => [use.zone, use]));
+      const use = zonesNow.get(zone);
+      const span = use === undefined ? null : zoneSpan(use, env.now);
+      if (span !== null) add(vtimezoneText(zone, span));
+      written.add(zone);
     }
-    if (rows.length === asked) return { ics: parts.join(''), next: encodeExportCursor(cursor) };
-    // This index is read to its end: the other one next, or the calendar's end.
-    if (cursor.phase === 'long') return { ics: parts.join('') + CALENDAR_TAIL, next: null };
-    cursor = { phase: 'long', after: null };
+    const full = add(exportPieceText(pieces.of(record), env.now));
+    events += 1;
+    if (full || events >= limits.events) {
+      return page({ phase: 'events', after, zones: [...written] });
+    }
   }
+  // Fewer entries than asked for: the index is read to its end.
+  if (entries.length < (limits.entries ?? EXPORT_PAGE_ENTRIES)) return page(null);
+  return page({ phase: 'events', after, zones: [...written] });
 }
 
 /** How each event of a page goes out, with what it needs of its series loaded once a page. */

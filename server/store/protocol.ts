@@ -45,7 +45,7 @@ import {
   MAX_PAGE_SIZE,
   SEARCH_TEXT_MAX_LENGTH,
 } from '../../contract/limits.js';
-import { MAX_CURSOR_LENGTH } from '../domain/paging.js';
+import { MAX_CURSOR_LENGTH, MAX_EXPORT_CURSOR_LENGTH } from '../domain/paging.js';
 
 /** The protocol version this module speaks; anything else is refused. */
 export const PROTOCOL_VERSION = 1;
@@ -399,7 +399,7 @@ const queryBody = z.discriminatedUnion('type', [
     from: instant.optional(),
     to: instant.optional(),
     /** The page after this cursor (the previous page's `next`); the first page without. */
-    after: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
+    after: z.string().min(1).max(MAX_EXPORT_CURSOR_LENGTH).optional(),
   }),
   z.strictObject({ type: z.literal('user.lookup'), username: name }),
   z.strictObject({

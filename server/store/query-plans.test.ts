@@ -165,3 +165,12 @@ test('an import loads commitments window by window with the time indexes, and fi
   const byId = all.get('eventsByIdWithoutUid') ?? [];
   t.true(uses(byId, /^SEARCH e USING PRIMARY KEY \(id=\?\)/), byId.join('\n'));
 });
+
+test('an export pages through its own index by id, with no sort and no event read', async (t) => {
+  const steps = (await plans()).get('exportEntries') ?? [];
+  t.deepEqual(
+    steps,
+    ['SEARCH a USING COVERING INDEX attendees_by_user_event (username=? AND event_id>?)'],
+    steps.join('\n'),
+  );
+});

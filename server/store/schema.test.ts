@@ -11,9 +11,12 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes the index exports page through away, as schemas before 17 had it. */
+const WITHOUT_EXPORT_INDEX = 'DROP INDEX attendees_by_user_event;';
+
 /** Takes the versions events were imported from away, as schemas before 16 had them. */
-const WITHOUT_IMPORTED_VERSIONS =
-  'ALTER TABLE events DROP COLUMN imported_sequence; ALTER TABLE events DROP COLUMN imported_stamp;';
+const WITHOUT_IMPORTED_VERSIONS = `${WITHOUT_EXPORT_INDEX}
+  ALTER TABLE events DROP COLUMN imported_sequence; ALTER TABLE events DROP COLUMN imported_stamp;`;
 
 /** Takes devices' app passwords away, as schemas before 15 had them. */
 const WITHOUT_DEVICES = `${WITHOUT_IMPORTED_VERSIONS} DROP TABLE devices;`;
@@ -523,4 +526,45 @@ test('a schema 15 image is migrated: an event imported before is brought to the 
   after.ok('alice', { type: 'event.update', eventId: id, changes: { title: 'Evening' } });
   t.like(imported(after, 'Parents evening (hall)', ['i3']), { id, action: 'unchanged' });
   t.is(after.read('alice', { type: 'event.show', eventId: id }).event.title, 'Evening');
+});
+
+test('a schema 16 image is migrated: its events are exported, a page at a time, by id', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice', 'bob');
+  const start = at('2025-09-05T16:00:00Z');
+  for (let i = 0; i < 3; i++) {
+    before.ok(
+      'alice',
+      {
+        type: 'event.create',
+        draft: { title: `event ${i}`, start: start + i * DAY, end: start + i * DAY + 3_600_000 },
+        allowConflict: true,
+      },
+      { ids: [`e${i}`] },
+    );
+  }
+  const declined = before.ok('bob', {
+    type: 'event.create',
+    draft: { title: 'declined', start, end: start + 3_600_000 },
+    with: ['alice'],
+    allowConflict: true,
+  }).event.id;
+  before.ok('alice', { type: 'invitation.decline', eventId: declined });
+  const v16 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_EXPORT_INDEX} UPDATE store_meta SET value = 16 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v16);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  const page = after.read('alice', { type: 'agenda.export' });
+  t.is(page.next, null);
+  t.deepEqual(
+    [...page.ics.matchAll(/^SUMMARY:([^\r]+)\r$/gm)].map((m) => m[1]),
+    ['event 0', 'event 1', 'event 2'],
+  );
+  after.store.close();
 });
