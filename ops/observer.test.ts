@@ -139,6 +139,8 @@ test('agents answering nonsense, the wrong id or nothing at all are down, within
   });
   t.teardown(() => observer.close());
 
+  // The first round opens the connections and waits longer (FIRST_ROUND_TIMEOUT_MS).
+  await observer.snapshot();
   const started = Date.now();
   const snapshot = await observer.snapshot();
   t.true(Date.now() - started < 3_000, 'a hung agent costs one timeout, not a frozen view');
@@ -150,6 +152,30 @@ test('agents answering nonsense, the wrong id or nothing at all are down, within
     ['down', 'no answer within 1000 ms'],
   ]);
   t.is(snapshot.vip?.owner, null);
+});
+
+test('the first round waits for a target the next rounds would give up on: no outage at start', async (t) => {
+  const pki = await createTestPki();
+  // Answers in 700 ms, as a member may while the observer's first TLS handshakes compete for a
+  // loaded machine; a round waits 300 ms.
+  const slow = await FakeStatusServer.start(pki, 30508, () => ({
+    status: 200,
+    body: JSON.stringify(agentStatus('vip-1', 'vip-2', 'active')),
+    delayMs: 700,
+  }));
+  t.teardown(() => slow.close());
+  const observer = observe(pki, {
+    timeoutMs: 300,
+    vip: { address: '10.77.0.10', agents: [{ id: 'vip-1', host: 'vm1', status: `${HOST}:30508` }] },
+  });
+  t.teardown(() => observer.close());
+  const first = await observer.snapshot();
+  t.is(first.vip?.agents[0]?.state, 'active', 'not shown down because the observer just started');
+  const later = await observer.snapshot();
+  t.deepEqual(
+    later.vip?.agents.map((a) => [a.state, a.error]),
+    [['down', 'no answer within 300 ms']],
+  );
 });
 
 test('gossip: the observer joins as an observer, shows its view, and leaves cleanly', async (t) => {

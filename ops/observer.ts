@@ -9,7 +9,11 @@
  * A round never waits on one target for longer than the description's `timeoutMs`: a crashed
  * host drops packets rather than refusing them, and one silent member must not freeze the
  * view. Anything that does not answer in time is shown as down, never as an error of the
- * whole round.
+ * whole round. The first round alone waits longer ({@link FIRST_ROUND_TIMEOUT_MS}): it opens
+ * every connection (a TLS handshake each, on a machine that may be loaded), and members shown
+ * down only because the observer had just started made the dashboard open on an outage, and
+ * log their "return" as failovers a round later. Connections are given as long in every round
+ * (a round stops waiting at its bound; a slow connect goes on and serves the next round).
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +48,9 @@ import type { AgentAnswer } from './vip.js';
 
 /** How long the first observation waits for the gossip join to be answered. */
 const GOSSIP_JOIN_WAIT_MS = 1_500;
+
+/** How long the first round waits for each target (see the module comment). */
+export const FIRST_ROUND_TIMEOUT_MS = 2_000;
 /**
  * How often the DB members' `/metrics` are scraped (memory, fsync and apply latency): a
  * scrape is a few kilobytes of text per member, so not at every round.
@@ -83,6 +90,8 @@ export class ClusterObserver implements DashboardFeed {
   private history: FailoverEvent[] | undefined;
   /** Each DB member's last `/metrics` scrape, by API address. */
   private readonly scrapes = new Map<string, Scrape>();
+  /** How long this round waits for each target: longer for the first (see the module comment). */
+  private roundTimeoutMs: number;
   private lastScrapeAt = -Infinity;
   private scraping: Promise<void> | null = null;
 
@@ -95,8 +104,10 @@ export class ClusterObserver implements DashboardFeed {
   constructor(private readonly description: ClusterDescription) {
     const tls = readTls(description.tls);
     const timeoutMs = description.timeoutMs;
+    this.roundTimeoutMs = Math.max(timeoutMs, FIRST_ROUND_TIMEOUT_MS);
+    const connectMs = this.roundTimeoutMs;
     this.dispatcher = new Agent({
-      connect: { ca: tls.ca, cert: tls.cert, key: tls.key, timeout: timeoutMs },
+      connect: { ca: tls.ca, cert: tls.cert, key: tls.key, timeout: connectMs },
       keepAliveTimeout: 10_000,
     });
     this.db = (description.db?.members ?? []).map((m) => ({
@@ -106,7 +117,8 @@ export class ClusterObserver implements DashboardFeed {
       client: new DbClient({
         members: new Map([[m.id, splitHostPort(m.api)]]),
         tls,
-        deadlineMs: timeoutMs,
+        // Each query passes the round's signal and bound; this only caps a call's retries.
+        deadlineMs: connectMs,
       }),
     }));
     const redisLogin = loginOptions(
@@ -123,7 +135,7 @@ export class ClusterObserver implements DashboardFeed {
         lazyConnect: true,
         maxRetriesPerRequest: 0,
         enableOfflineQueue: false,
-        connectTimeout: timeoutMs,
+        connectTimeout: connectMs,
         commandTimeout: timeoutMs,
         retryStrategy: () => description.pollMs,
       });
@@ -138,7 +150,7 @@ export class ClusterObserver implements DashboardFeed {
   async snapshot(): Promise<ClusterSnapshot> {
     if (this.closing) throw new Error('the observer is closed');
     const at = Date.now();
-    const { timeoutMs } = this.description;
+    const timeoutMs = this.roundTimeoutMs;
     const problems: string[] = [];
     const joining = this.gossip?.start(GOSSIP_JOIN_WAIT_MS).catch((err: unknown) => {
       problems.push(`gossip: ${(err as Error).message}`);
@@ -172,6 +184,7 @@ export class ClusterObserver implements DashboardFeed {
       });
     }
     await joining;
+    this.roundTimeoutMs = this.description.timeoutMs;
 
     const snapshot: ClusterSnapshot = { at };
     if (this.description.db) snapshot.dbMembers = this.dbMembers(statuses);
@@ -242,7 +255,7 @@ export class ClusterObserver implements DashboardFeed {
     try {
       const res = await request(`https://${address}/v1/status`, {
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(this.description.timeoutMs),
+        signal: AbortSignal.timeout(this.roundTimeoutMs),
       });
       const body = (await res.body.json()) as { member?: NodeStatus } | null;
       return res.statusCode === 200 && typeof body?.member?.term === 'number' ? body.member : null;
@@ -273,7 +286,7 @@ export class ClusterObserver implements DashboardFeed {
     const index = leader ?? statuses.findIndex((s) => s !== null);
     const member = index === -1 ? undefined : this.db[index];
     if (!member) return {};
-    const { timeoutMs } = this.description;
+    const timeoutMs = this.roundTimeoutMs;
     const signal = AbortSignal.timeout(timeoutMs);
     const ask = async (body: QueryBody): Promise<unknown> => {
       const query = member.client.query(null, body, { consistency: 'local', signal });
@@ -303,7 +316,7 @@ export class ClusterObserver implements DashboardFeed {
     const index = leader ?? statuses.findIndex((s) => s !== null);
     const member = index === -1 ? undefined : this.db[index];
     if (!member) return;
-    const { timeoutMs } = this.description;
+    const timeoutMs = this.roundTimeoutMs;
     const signal = AbortSignal.timeout(timeoutMs);
     const read = async (name: string): Promise<RegistryHistoryEntry[] | undefined> => {
       const query = member.client.query(
@@ -332,7 +345,7 @@ export class ClusterObserver implements DashboardFeed {
     await Promise.all(
       this.db.map(async (m, i) => {
         if (statuses[i] === null) return;
-        const text = await within(this.description.timeoutMs, this.fetchMetrics(m.address), null);
+        const text = await within(this.roundTimeoutMs, this.fetchMetrics(m.address), null);
         if (text === null) return;
         try {
           const scrape = readScrape(
@@ -352,7 +365,7 @@ export class ClusterObserver implements DashboardFeed {
     try {
       const res = await request(`https://${address}/metrics`, {
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(this.description.timeoutMs),
+        signal: AbortSignal.timeout(this.roundTimeoutMs),
       });
       const text = await res.body.text();
       return res.statusCode === 200 ? text : null;

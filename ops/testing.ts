@@ -109,7 +109,7 @@ export class FakeStatusServer {
   static async start(
     pki: TestPki,
     port: number,
-    answer: () => { status: number; body: string },
+    answer: () => { status: number; body: string; delayMs?: number },
   ): Promise<FakeStatusServer> {
     const server = createHttpsServer({
       ...pki.server,
@@ -120,9 +120,11 @@ export class FakeStatusServer {
     server.on('request', (req, res) => {
       const socket = req.socket as Socket & { getPeerCertificate(): { subject?: { CN?: string } } };
       fake.clients.push(socket.getPeerCertificate().subject?.CN ?? '?');
-      const { status, body } =
+      const { status, body, delayMs } =
         req.url === '/v1/status' ? answer() : { status: 404, body: '{"error":"no route"}' };
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+      const send = () => res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+      if (delayMs === undefined) send();
+      else setTimeout(send, delayMs);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
