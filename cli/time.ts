@@ -523,6 +523,24 @@ export function parseDuration(
   return { ms, iso };
 }
 
+/**
+ * An event's `--duration`: {@link parseDuration} with none at all read (an instant), in whole
+ * minutes. Seconds are refused rather than rounded, as for reminders and free-time slots: a
+ * length of `30s` or `1m30s` was typed on purpose, and an event that silently lasts another
+ * length than the one asked for is worse than a refusal saying what to write.
+ * @throws InvalidInput naming the flag.
+ */
+export function parseEventDuration(text: string): { ms: number; iso: string } {
+  const duration = parseDuration(text, 'duration', { zero: true });
+  if (duration.ms % MINUTE_MS !== 0) {
+    throw new InvalidInput(
+      `the duration "${text}" is not a whole number of minutes: an event lasts whole minutes (write e.g. 1m, 30m or 1h30)`,
+      { field: 'duration' },
+    );
+  }
+  return duration;
+}
+
 /** A `<when>` that may name a whole day: `2026-12-14`, `dec 14`, `monday`, `tomorrow`. */
 export type DayOrTime =
   | { readonly kind: 'day'; readonly start: DateTime; readonly end: DateTime }
