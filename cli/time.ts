@@ -27,7 +27,7 @@
  * what was meant. Where a day is enough (`--from`, `--to`) a bare day is its midnight.
  *
  * Durations: `90m`, `90 min`, `1h30m`, `1h30` (minutes after the hours), `1.5h`, `2 hours`,
- * `1d` (24 hours), `90s`, `1:30` (h:mm), or ISO `PT1H30M` / `P1D`.
+ * `1d` (24 hours), `2w` (14 days), `90s`, `1:30` (h:mm), or ISO `PT1H30M` / `P1D` / `P2W`.
  */
 import { createRequire } from 'node:module';
 import { DateTime, Duration, IANAZone } from 'luxon';
@@ -38,6 +38,7 @@ const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
+const WEEK_MS = 7 * DAY_MS;
 
 /** The zone named by `--tz` (validated), or the machine's local zone. */
 export function resolveZone(tz: string | undefined): string {
@@ -430,6 +431,11 @@ const DURATION_UNITS: Readonly<Record<string, number>> = {
   mins: MINUTE_MS,
   minute: MINUTE_MS,
   minutes: MINUTE_MS,
+  w: WEEK_MS,
+  wk: WEEK_MS,
+  wks: WEEK_MS,
+  week: WEEK_MS,
+  weeks: WEEK_MS,
   s: SECOND_MS,
   sec: SECOND_MS,
   secs: SECOND_MS,
