@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL, URL } from 'node:url';
+import { commandFirst } from './command-line.js';
 
 // undici, which the operator commands use (the user commands speak Node's https), parses
 // HTTP in WebAssembly. V8 compiles it twice: at once (Liftoff), then again, optimised, on a
@@ -54,10 +55,13 @@ settings.enableAutoTranspile = false;
 // and what is next (cli/commands/home.ts); --help and --version keep their meaning.
 // `-h` is `--help` wherever it stands before `--`, as people expect (oclif knows only
 // `--help`, and no command has a flag of its own named -h).
+// Global flags before the command go after it (`agenda --json today`: bin/command-line.js).
 const end = process.argv.indexOf('--');
-const argv = process.argv
-  .slice(2)
-  .map((arg, i) => (arg === '-h' && (end === -1 || i + 2 < end) ? '--help' : arg));
+const argv = commandFirst(
+  process.argv
+    .slice(2)
+    .map((arg, i) => (arg === '-h' && (end === -1 || i + 2 < end) ? '--help' : arg)),
+);
 const first = argv[0];
 const options = end === -1 ? argv : argv.slice(0, end - 2);
 const flagsOnly =

@@ -258,6 +258,19 @@ test('help among flags alone is the top-level help, and help for nothing there i
   t.is(shell.stderr, 'error: "fish" is not one of zsh, bash or powershell\n');
 });
 
+test('global flags work before the command', async (t) => {
+  const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
+  const [json, profile] = await Promise.all([
+    agenda(['--json', 'today'], env),
+    agenda(['--profile', 'work', 'event', 'list'], env),
+  ]);
+  // `today` ran (and wants a login), rather than `agenda` alone refusing "today".
+  t.is(json.code, 2, json.stderr);
+  t.like(parseJsonLine(json.stderr), { error: { code: 'unauthenticated' } });
+  t.is(profile.code, 2, profile.stderr);
+  t.regex(profile.stderr, /^error: not logged in on profile work: run agenda login/);
+});
+
 test('with --json every refusal of a command line is one line of JSON on stderr, worded as a sentence', async (t) => {
   const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
   const refusals: readonly [string[], string][] = [
