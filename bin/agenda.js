@@ -68,16 +68,24 @@ const flagsOnly =
   first === undefined ||
   (first.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(first));
 // `--help` among flags alone (`agenda --json -h`) asks for the top-level help, not home's.
-const home = flagsOnly && !options.includes('--help');
-// `help` has no --json flag and would refuse it; what it cannot find is answered as an
-// unknown command is (cli/help.ts), in JSON when --json was given.
-const commandLine = home
-  ? ['home', ...argv]
-  : flagsOnly
-    ? ['--help']
-    : first === 'help'
-      ? argv.filter((arg, i) => arg !== '--json' || (end !== -1 && i + 2 > end))
-      : argv;
+const home = flagsOnly && !options.includes('--help') && !options.includes('--version');
+// `--version` is the `version` command (what it prints is oclif's `--version` line), so that
+// with --json it prints that command's JSON rather than the line (--verbose goes along).
+const version =
+  (first === '--version' || flagsOnly) &&
+  options.includes('--version') &&
+  !options.includes('--help');
+// `help` has no --json flag and would refuse it: it reads --json in the command line as
+// typed (cli/help.ts), and what it cannot find is answered as an unknown command is.
+const commandLine = version
+  ? ['version', ...options.filter((arg) => arg === '--json' || arg === '--verbose')]
+  : home
+    ? ['home', ...argv]
+    : flagsOnly
+      ? ['--help']
+      : first === 'help'
+        ? argv.filter((arg, i) => arg !== '--json' || (end !== -1 && i + 2 > end))
+        : argv;
 if (fromSources) {
   const { register } = await import('tsx/esm/api');
   register();
