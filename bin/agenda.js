@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL, URL } from 'node:url';
+import { commandFirst } from './command-line.js';
 
 // undici, which the operator commands use (the user commands speak Node's https), parses
 // HTTP in WebAssembly. V8 compiles it twice: at once (Liftoff), then again, optimised, on a
@@ -54,26 +55,37 @@ settings.enableAutoTranspile = false;
 // and what is next (cli/commands/home.ts); --help and --version keep their meaning.
 // `-h` is `--help` wherever it stands before `--`, as people expect (oclif knows only
 // `--help`, and no command has a flag of its own named -h).
+// Global flags before the command go after it (`agenda --json today`: bin/command-line.js).
 const end = process.argv.indexOf('--');
-const argv = process.argv
-  .slice(2)
-  .map((arg, i) => (arg === '-h' && (end === -1 || i + 2 < end) ? '--help' : arg));
+const argv = commandFirst(
+  process.argv
+    .slice(2)
+    .map((arg, i) => (arg === '-h' && (end === -1 || i + 2 < end) ? '--help' : arg)),
+);
 const first = argv[0];
 const options = end === -1 ? argv : argv.slice(0, end - 2);
 const flagsOnly =
   first === undefined ||
   (first.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(first));
 // `--help` among flags alone (`agenda --json -h`) asks for the top-level help, not home's.
-const home = flagsOnly && !options.includes('--help');
-// `help` has no --json flag and would refuse it; what it cannot find is answered as an
-// unknown command is (cli/help.ts), in JSON when --json was given.
-const commandLine = home
-  ? ['home', ...argv]
-  : flagsOnly
-    ? ['--help']
-    : first === 'help'
-      ? argv.filter((arg, i) => arg !== '--json' || (end !== -1 && i + 2 > end))
-      : argv;
+const home = flagsOnly && !options.includes('--help') && !options.includes('--version');
+// `--version` is the `version` command (what it prints is oclif's `--version` line), so that
+// with --json it prints that command's JSON rather than the line (--verbose goes along).
+const version =
+  (first === '--version' || flagsOnly) &&
+  options.includes('--version') &&
+  !options.includes('--help');
+// `help` has no --json flag and would refuse it: it reads --json in the command line as
+// typed (cli/help.ts), and what it cannot find is answered as an unknown command is.
+const commandLine = version
+  ? ['version', ...options.filter((arg) => arg === '--json' || arg === '--verbose')]
+  : home
+    ? ['home', ...argv]
+    : flagsOnly
+      ? ['--help']
+      : first === 'help'
+        ? argv.filter((arg, i) => arg !== '--json' || (end !== -1 && i + 2 > end))
+        : argv;
 if (fromSources) {
   const { register } = await import('tsx/esm/api');
   register();

@@ -3,8 +3,8 @@
  * (`event show/update/cancel`, `invite accept/decline`), it also takes
  *
  * - `#n`, the n-th event of the last numbered listing on this profile (`agenda`, `today`,
- *   `event list`, `search`, `month` with its list, `invite list`), saved next to the
- *   profile in `profiles/<profile>.listing.json`;
+ *   `event list`, `search`, `month` with its list, `invite list`) that showed any, saved
+ *   next to the profile in `profiles/<profile>.listing.json`;
  * - a unique prefix of the id, git-style: at least {@link MIN_PREFIX} characters. It is
  *   looked for first among the ids this profile was shown lately (the same file keeps the
  *   last {@link KNOWN_IDS_KEPT}), then among one's own events in a bounded window around
@@ -102,8 +102,9 @@ export class ListingStore {
   }
 
   /**
-   * Remembers `events`: as the numbered listing (`#1` is `events[0]`) when `numbered`, and
-   * among the known ids either way. A failure to write is ignored: this is a convenience,
+   * Remembers `events`: as the numbered listing (`#1` is `events[0]`) when `numbered` and
+   * there are any (an empty one leaves the last listing in place), and among the known ids
+   * either way. A failure to write is ignored: this is a convenience,
    * and the command's real work is done.
    */
   async remember(
@@ -127,10 +128,15 @@ export class ListingStore {
         known.push(event);
         if (known.length >= KNOWN_IDS_KEPT) break;
       }
+      // A numbered listing that shows nothing (a search without matches, an empty day) has
+      // no #n to give, and the numbers a person read on the last one they were shown stay
+      // theirs: replacing them with nothing would make `event show '#2'` fail after a search
+      // that merely missed.
+      const renumbered = options.numbered && shown.length > 0;
       const saved: SavedListing = {
-        command: options.numbered ? command : (before?.command ?? command),
-        savedAt: options.numbered ? new Date().toISOString() : (before?.savedAt ?? ''),
-        numbered: options.numbered ? shown : (before?.numbered ?? []),
+        command: renumbered ? command : (before?.command ?? command),
+        savedAt: renumbered ? new Date().toISOString() : (before?.savedAt ?? ''),
+        numbered: renumbered ? shown : (before?.numbered ?? []),
         known,
       };
       await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });

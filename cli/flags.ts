@@ -39,7 +39,8 @@ export const allowConflictFlag = Flags.boolean({
 export const eventFieldFlags = {
   end: whenFlag('When it ends'),
   duration: Flags.string({
-    description: 'How long it lasts: 45m, 90 min, 1h30, 1.5h, 2 hours, 1d or PT1H30M.',
+    description:
+      'How long it lasts, in whole minutes: 45m, 90 min, 1h30, 1.5h, 2 hours, 1d or PT1H30M.',
     helpValue: '<duration>',
     exclusive: ['end'],
   }),

@@ -5,6 +5,7 @@
  * is built, not a user what to type first. Every other help page is oclif's.
  */
 import { Help } from '@oclif/core';
+import type { Command, Interfaces } from '@oclif/core';
 import { isOclifError } from './failures.js';
 
 /** A thing to do, and the command lines (after `agenda`) that do it. */
@@ -52,6 +53,18 @@ export const GET_STARTED: readonly Task[] = [
  */
 export default class AgendaHelp extends Help {
   override async showHelp(argv: string[]): Promise<void> {
+    // bin/agenda.js took --json away from `help`, which has no such flag: it is read in the
+    // command line as typed, before any `--`.
+    const typed = process.argv.slice(2);
+    const end = typed.indexOf('--');
+    if ((end === -1 ? typed : typed.slice(0, end)).includes('--json')) {
+      const json = helpJson(this.config, argv);
+      if (json !== null) {
+        process.stdout.write(`${JSON.stringify(json)}\n`);
+        return;
+      }
+      // Nothing of that name: answered below, as the text help answers it (in JSON).
+    }
     try {
       await super.showHelp(argv);
     } catch (error) {
@@ -84,4 +97,100 @@ export default class AgendaHelp extends Help {
       this.section('USAGE', `$ ${bin} [COMMAND]`),
     ].join('\n\n');
   }
+}
+
+/** A command as `agenda help --json` lists it. */
+export interface CommandHelp {
+  /** As typed: `event add`. */
+  readonly id: string;
+  readonly summary: string;
+}
+
+/** One command in full, as `agenda help <command> --json` prints it. */
+export interface CommandHelpDetails extends CommandHelp {
+  readonly description: string;
+  readonly args: readonly { name: string; description: string; required: boolean }[];
+  readonly flags: readonly {
+    name: string;
+    char?: string;
+    description: string;
+    required: boolean;
+    /** A flag every user's command takes (`--json`, `--profile`, …). */
+    global: boolean;
+  }[];
+  readonly examples: readonly string[];
+}
+
+/** What `agenda help [topic or command] --json` prints. */
+export type HelpJson =
+  | {
+      readonly commands: readonly CommandHelp[];
+      readonly topics: readonly { name: string; description: string }[];
+    }
+  | {
+      readonly topic: { name: string; description: string };
+      readonly commands: readonly CommandHelp[];
+    }
+  | { readonly command: CommandHelpDetails };
+
+/**
+ * The help `argv` asks for (the words of a topic or command; flags are passed over), as
+ * JSON: every command with its summary and the topics at the root, a topic's commands, or
+ * one command's arguments, flags and examples. Null when the words name nothing.
+ */
+export function helpJson(config: Interfaces.Config, argv: readonly string[]): HelpJson | null {
+  const words = argv.filter((arg) => !arg.startsWith('-'));
+  const visible = config.commands.filter((c) => !c.hidden).sort((a, b) => a.id.localeCompare(b.id));
+  const listed = (c: Command.Loadable): CommandHelp => ({
+    id: c.id.split(':').join(' '),
+    summary: c.summary ?? c.description?.split('\n')[0] ?? '',
+  });
+  if (words.length === 0) {
+    return {
+      commands: visible.map(listed),
+      topics: config.topics
+        .filter((topic) => !topic.hidden)
+        .map((topic) => ({ name: topic.name, description: topic.description ?? '' })),
+    };
+  }
+  // The longest run of words that names something: `event add x` is `event add`.
+  for (let k = words.length; k > 0; k--) {
+    const id = words.slice(0, k).join(':');
+    const command = config.findCommand(id);
+    if (command !== undefined && !command.hidden) {
+      const example = (e: string | { command: string }) =>
+        (typeof e === 'string' ? e : e.command)
+          .replaceAll('<%= config.bin %>', config.bin)
+          .replaceAll('<%= command.id %>', id.split(':').join(' '));
+      return {
+        command: {
+          ...listed(command),
+          description: command.description ?? '',
+          args: Object.entries(command.args).map(([name, arg]) => ({
+            name,
+            description: arg.description ?? '',
+            required: arg.required === true,
+          })),
+          flags: Object.entries(command.flags)
+            .filter(([, flag]) => flag.hidden !== true)
+            .map(([name, flag]) => ({
+              name: `--${name}`,
+              ...(flag.char === undefined ? {} : { char: `-${flag.char}` }),
+              description: flag.summary ?? flag.description ?? '',
+              required: flag.required === true,
+              global: flag.helpGroup === 'GLOBAL',
+            })),
+          examples: (command.examples ?? []).map(example),
+        },
+      };
+    }
+    const topic = config.findTopic(id);
+    if (topic !== undefined && topic !== null && topic.hidden !== true) {
+      return {
+        topic: { name: words.slice(0, k).join(' '), description: topic.description ?? '' },
+        commands: visible.filter((c) => c.id.startsWith(`${id}:`)).map(listed),
+      };
+    }
+  }
+  return null;
 }

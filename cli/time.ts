@@ -27,7 +27,7 @@
  * what was meant. Where a day is enough (`--from`, `--to`) a bare day is its midnight.
  *
  * Durations: `90m`, `90 min`, `1h30m`, `1h30` (minutes after the hours), `1.5h`, `2 hours`,
- * `1d` (24 hours), `90s`, `1:30` (h:mm), or ISO `PT1H30M` / `P1D`.
+ * `1d` (24 hours), `2w` (14 days), `90s`, `1:30` (h:mm), or ISO `PT1H30M` / `P1D` / `P2W`.
  */
 import { createRequire } from 'node:module';
 import { DateTime, Duration, IANAZone } from 'luxon';
@@ -38,6 +38,7 @@ const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
+const WEEK_MS = 7 * DAY_MS;
 
 /** The zone named by `--tz` (validated), or the machine's local zone. */
 export function resolveZone(tz: string | undefined): string {
@@ -430,6 +431,11 @@ const DURATION_UNITS: Readonly<Record<string, number>> = {
   mins: MINUTE_MS,
   minute: MINUTE_MS,
   minutes: MINUTE_MS,
+  w: WEEK_MS,
+  wk: WEEK_MS,
+  wks: WEEK_MS,
+  week: WEEK_MS,
+  weeks: WEEK_MS,
   s: SECOND_MS,
   sec: SECOND_MS,
   secs: SECOND_MS,
@@ -521,6 +527,24 @@ export function parseDuration(
   }
   const iso = Duration.fromMillis(ms).shiftTo('hours', 'minutes', 'seconds').toISO();
   return { ms, iso };
+}
+
+/**
+ * An event's `--duration`: {@link parseDuration} with none at all read (an instant), in whole
+ * minutes. Seconds are refused rather than rounded, as for reminders and free-time slots: a
+ * length of `30s` or `1m30s` was typed on purpose, and an event that silently lasts another
+ * length than the one asked for is worse than a refusal saying what to write.
+ * @throws InvalidInput naming the flag.
+ */
+export function parseEventDuration(text: string): { ms: number; iso: string } {
+  const duration = parseDuration(text, 'duration', { zero: true });
+  if (duration.ms % MINUTE_MS !== 0) {
+    throw new InvalidInput(
+      `the duration "${text}" is not a whole number of minutes: an event lasts whole minutes (write e.g. 1m, 30m or 1h30)`,
+      { field: 'duration' },
+    );
+  }
+  return duration;
 }
 
 /** A `<when>` that may name a whole day: `2026-12-14`, `dec 14`, `monday`, `tomorrow`. */

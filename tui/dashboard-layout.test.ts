@@ -166,6 +166,11 @@ test('? shows the help and any key closes it', async (t) => {
   const help = await waitForText(app.lastFrame, 'Keys', 'PgUp PgDn');
   assertFits(t, help, 80, 24);
   t.notRegex(help, /^DB members/m);
+  // Wrapped, not cut at the edge: every word of it is there at 80 columns.
+  const words = help.replace(/\s+/g, ' ');
+  t.regex(words, /p again resumes/);
+  t.regex(words, /gossip by the observer's view\./);
+  t.regex(words, /the term when it started bounds them\./);
   await press(app, 'x');
   await waitForText(app.lastFrame, 'DB members');
 });

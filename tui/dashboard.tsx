@@ -240,7 +240,7 @@ export function Dashboard({
         <Header state={shown} now={shownNow} paused={frozen !== null} width={size.columns} />
         <Box flexDirection="column" height={bodyRows} overflow="hidden">
           {screen.kind === 'help' ? (
-            <HelpView rows={bodyRows} />
+            <HelpView rows={bodyRows} width={size.columns} />
           ) : screen.kind === 'detail' && snapshot !== undefined ? (
             <DetailView
               snapshot={snapshot}

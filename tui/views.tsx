@@ -6,6 +6,7 @@ import { Box, Text } from 'ink';
 import { formatBytes, formatClockTime, formatCount, formatDuration } from './format.js';
 import type { ClusterSnapshot, FailoverEvent } from '../ops/model.js';
 import { sortGossipMembers, withoutObservers } from '../ops/model.js';
+import { displayWidth } from '../base/table.js';
 
 /** One member the operator can select: `key` is `<kind>:<id>`. */
 export interface Selectable {
@@ -50,31 +51,82 @@ const KEYS: readonly (readonly [string, string])[] = [
   ['q  Ctrl-C', 'quit'],
 ];
 
+/** What the help says under the keys, as paragraphs: wrapped to the terminal's width. */
 const NOTES: readonly string[] = [
-  'alive counts each layer by its own word: DB members by their status API (the DB is not',
-  "in gossip), Redis by ROLE, VIP agents by their status, gossip by the observer's view.",
-  "Failovers marked * were read from the DB registry's history (supervisor and VIP lease",
-  'tenures, Redis primary writes; the last 50 of each) from before the dashboard started.',
-  'DB leader changes before it are not recorded: the term when it started bounds them.',
+  "alive counts each layer by its own word: DB members by their status API (the DB is not in gossip), Redis by ROLE, VIP agents by their status, gossip by the observer's view.",
+  "Failovers marked * were read from the DB registry's history (supervisor and VIP lease tenures, Redis primary writes; the last 50 of each) from before the dashboard started. DB leader changes before it are not recorded: the term when it started bounds them.",
 ];
 
-export function HelpView({ rows }: { rows: number }) {
+/** The width of the keys' column of the help. */
+const KEYS_COLUMN = 16;
+
+/**
+ * `text` broken at spaces into lines of at most `width` cells (inside a word only where one
+ * is longer than a line): the help is text a person needs whole, so it wraps rather than
+ * being cut at the edge as a table's cells are.
+ */
+export function wrapWords(text: string, width: number): string[] {
+  const room = Math.max(1, width);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ').filter((w) => w !== '')) {
+    if (line !== '' && displayWidth(line) + 1 + displayWidth(word) <= room) {
+      line += ` ${word}`;
+      continue;
+    }
+    if (line !== '') lines.push(line);
+    let rest = word;
+    while (displayWidth(rest) > room) {
+      lines.push(rest.slice(0, room));
+      rest = rest.slice(room);
+    }
+    line = rest;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+/**
+ * The keys and what they do, then the notes, wrapped to `width` columns: a description in
+ * its own column beside its keys when that column holds 20 cells, else under them. Only
+ * what `rows` can hold is shown: at 80×24 that is all of it.
+ */
+export function HelpView({ rows, width }: { rows: number; width: number }) {
+  const beside = width - KEYS_COLUMN >= 20;
   const lines = [
     <Text key="title" bold color="cyan">
       Keys
     </Text>,
-    ...KEYS.map(([keys, what]) => (
-      <Text key={keys} wrap="truncate-end">
-        <Text bold>{keys.padEnd(16)}</Text>
-        {what}
-      </Text>
-    )),
+    ...KEYS.flatMap(([keys, what]) => {
+      if (!beside) {
+        return [
+          <Text key={keys} bold wrap="truncate-end">
+            {keys}
+          </Text>,
+          ...wrapWords(what, width - 2).map((line, i) => (
+            <Text key={`${keys}-${i}`}>{`  ${line}`}</Text>
+          )),
+        ];
+      }
+      return wrapWords(what, width - KEYS_COLUMN).map((line, i) =>
+        i === 0 ? (
+          <Text key={keys}>
+            <Text bold>{keys.padEnd(KEYS_COLUMN)}</Text>
+            {line}
+          </Text>
+        ) : (
+          <Text key={`${keys}-${i}`}>{`${' '.repeat(KEYS_COLUMN)}${line}`}</Text>
+        ),
+      );
+    }),
     <Text key="gap"> </Text>,
-    ...NOTES.map((note, i) => (
-      <Text key={`note-${i}`} dimColor wrap="truncate-end">
-        {note}
-      </Text>
-    )),
+    ...NOTES.flatMap((note, n) =>
+      wrapWords(note, width).map((line, i) => (
+        <Text key={`note-${n}-${i}`} dimColor>
+          {line}
+        </Text>
+      )),
+    ),
   ];
   return <Box flexDirection="column">{lines.slice(0, rows)}</Box>;
 }

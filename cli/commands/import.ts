@@ -95,7 +95,7 @@ export default class Import extends AgendaCommand<typeof Import, ImportReport> {
     };
     return {
       result: report,
-      human: () => renderImport(report, this.view),
+      human: () => renderImport(report, this.view, split.events),
       ...(failure === undefined ? {} : { failure }),
       ...(left === 0
         ? {}
@@ -137,17 +137,32 @@ function firstFailure(answer: ImportAnswer): AgendaError | undefined {
   });
 }
 
-function renderImport(answer: ImportReport, context: ViewContext): string {
+/**
+ * The report a person reads. `fileEvents` is how many events the file holds (its VEVENTs
+ * that are not changed occurrences, as the CLI split it), so that an import of nothing
+ * says whether the file had none or had them refused.
+ */
+function renderImport(answer: ImportReport, context: ViewContext, fileEvents: number): string {
   const { palette } = context;
   const n = answer.events.length;
   const counts = (['created', 'updated', 'unchanged'] as const)
     .map((action) => [action, answer.events.filter((e) => e.action === action).length] as const)
     .filter(([, k]) => k > 0)
     .map(([action, k]) => `${formatCount(k)} ${action}`);
+  const whole = answer.skipped.filter((s) => s.part !== true);
+  // The file's one event, refused: said with why, where the list below would say it alone.
+  const onlyRefused =
+    n === 0 && answer.failed.length === 0 && fileEvents === 1 && whole.length === 1
+      ? whole[0]
+      : undefined;
   const lines = [
-    n === 0 && answer.failed.length === 0
-      ? 'Nothing imported: the file holds no events (no VEVENT).'
-      : `Imported ${formatCount(n)} event${n === 1 ? '' : 's'}${counts.length === 0 ? '' : ` (${counts.join(', ')})`}.`,
+    n > 0 || answer.failed.length > 0
+      ? `Imported ${formatCount(n)} event${n === 1 ? '' : 's'}${counts.length === 0 ? '' : ` (${counts.join(', ')})`}.`
+      : onlyRefused !== undefined
+        ? `Nothing imported: the file's one event was refused: ${printableLines(onlyRefused.reason)}`
+        : fileEvents === 0
+          ? 'Nothing imported: the file holds no events (no VEVENT).'
+          : `Nothing imported: none of the file's ${formatCount(fileEvents)} events could be imported (why, below).`,
   ];
   const note = encodingNote(answer.encoding);
   if (note !== null) lines.push(palette.yellow(`encoding: ${note}`));
@@ -165,6 +180,7 @@ function renderImport(answer: ImportReport, context: ViewContext): string {
     lines.push(palette.yellow(`changed: ${what}: ${printableLines(changed.reason)}`));
   }
   for (const skipped of answer.skipped) {
+    if (skipped === onlyRefused) continue;
     const what = skipped.uid === null ? '(no uid)' : printable(skipped.uid);
     lines.push(palette.dim(`skipped: ${what}: ${printableLines(skipped.reason)}`));
   }

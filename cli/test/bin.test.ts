@@ -236,7 +236,7 @@ test('-h, help, version and shell completion work as in other oclif CLIs', async
 test('help among flags alone is the top-level help, and help for nothing there is says so', async (t) => {
   const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
   const [short, long, unknown, unknownJson, shell] = await Promise.all([
-    agenda(['--json', '-h'], env),
+    agenda(['--tz', 'UTC', '-h'], env),
     agenda(['--profile', 'work', '--help'], env),
     agenda(['help', 'evnt'], env),
     agenda(['help', 'nonsense', '--json'], env),
@@ -256,6 +256,32 @@ test('help among flags alone is the top-level help, and help for nothing there i
   t.like(parseJsonLine(unknownJson.stderr), { error: { code: 'unknown_command' } });
   t.is(shell.code, 1);
   t.is(shell.stderr, 'error: "fish" is not one of zsh, bash or powershell\n');
+});
+
+test('global flags work before the command, and --version and help print JSON with --json', async (t) => {
+  const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir() };
+  const [json, profile, version, versionAfter, help, helpShort] = await Promise.all([
+    agenda(['--json', 'today'], env),
+    agenda(['--profile', 'work', 'event', 'list'], env),
+    agenda(['--version', '--json'], env),
+    agenda(['--json', '--version'], env),
+    agenda(['help', '--json'], env),
+    agenda(['--json', '-h'], env),
+  ]);
+  // `today` ran (and wants a login), rather than `agenda` alone refusing "today".
+  t.is(json.code, 2, json.stderr);
+  t.like(parseJsonLine(json.stderr), { error: { code: 'unauthenticated' } });
+  t.is(profile.code, 2, profile.stderr);
+  t.regex(profile.stderr, /^error: not logged in on profile work: run agenda login/);
+  for (const run of [version, versionAfter]) {
+    t.is(run.code, 0, run.stderr);
+    t.like(parseJsonLine(run.stdout), { nodeVersion: `node-${process.version}` });
+  }
+  for (const run of [help, helpShort]) {
+    t.is(run.code, 0, run.stderr);
+    const listed = parseJsonLine(run.stdout) as { commands: { id: string; summary: string }[] };
+    t.true(listed.commands.some((c) => c.id === 'event add' && c.summary !== ''));
+  }
 });
 
 test('with --json every refusal of a command line is one line of JSON on stderr, worded as a sentence', async (t) => {

@@ -340,6 +340,10 @@ test('search sends the text and the year around today, lists what matches number
   );
   const none = await runCommand(Search, ['nothing', ...common]);
   t.regex(none.stdout, /^Nothing matches "nothing"/);
+  // A search that showed nothing leaves the numbers of the last listing in place.
+  const kept = await runCommand(EventShow, ['#1', ...common]);
+  t.is(kept.exitCode, 0, kept.stderr);
+  t.is(gateway.requests.at(-1)?.path, '/v1/events/abcd2222bbbbbbbb');
 
   const blank = await runCommand(Search, ['  ', ...common]);
   t.is(blank.exitCode, 1);

@@ -227,6 +227,50 @@ test('invalid input exits 1 with a JSON error on stderr and sends nothing', asyn
   t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
 });
 
+test('an event lasts whole minutes: a --duration with seconds is refused saying so, on add and on update, and nothing is sent', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const stored = ['--config-dir', configDir];
+  const runs = [
+    await runCommand(EventAdd, [
+      'X',
+      '--start',
+      '2026-03-02T09:00',
+      '--duration',
+      '30s',
+      ...stored,
+    ]),
+    await runCommand(EventAdd, [
+      'X',
+      '--start',
+      '2026-03-02T09:00',
+      '--duration',
+      '1m30s',
+      ...stored,
+    ]),
+    await runCommand(EventUpdate, ['e1', '--duration', 'PT90S', ...stored]),
+  ];
+  for (const run of runs) {
+    t.is(run.exitCode, 1);
+    t.regex(run.stderr, /is not a whole number of minutes: an event lasts whole minutes/);
+  }
+  const json = await runCommand(EventAdd, [
+    'X',
+    '--start',
+    '2026-03-02T09:00',
+    '--duration',
+    '30s',
+    '--json',
+    '--config-dir',
+    configDir,
+  ]);
+  t.like(parseJsonLine(json.stderr), {
+    error: { code: 'invalid', details: { field: 'duration' } },
+  });
+  t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
+  t.is(gateway.requestsTo('PATCH', '/v1/events/e1').length, 0);
+});
+
 test('a title is as long as the server counts it: 101 emoji are 202, refused before sending, saying so', async (t) => {
   const { gateway, configDir } = await eventsGateway();
   t.teardown(() => gateway.close());

@@ -275,6 +275,46 @@ test('an empty file is refused as empty before any request; a calendar without e
   );
 });
 
+test("a file whose events were all refused says so, and why: the one event's reason on the first line", async (t) => {
+  const reasons: Record<string, string> = {
+    'yoga-1': 'VEVENT "Yoga": FREQ=BOGUS is not supported; use DAILY, WEEKLY, MONTHLY, YEARLY',
+    'yoga-2': 'VEVENT "Yoga again": the event has no start (DTSTART)',
+  };
+  const { gateway, configDir } = await importGateway((request) => ({
+    events: [],
+    failed: [],
+    skipped: Object.entries(reasons)
+      .filter(([uid]) => request.body.includes(`UID:${uid}`))
+      .map(([uid, reason]) => ({ uid, reason })),
+  }));
+  t.teardown(() => gateway.close());
+  const vevent = (uid: string) =>
+    `BEGIN:VEVENT\nUID:${uid}\nDTSTART:20260302T090000Z\nRRULE:FREQ=BOGUS\nSUMMARY:Yoga\nEND:VEVENT\n`;
+  const calendar = (...uids: string[]) =>
+    `BEGIN:VCALENDAR\nVERSION:2.0\n${uids.map(vevent).join('')}END:VCALENDAR\n`;
+
+  const one = path.join(configDir, 'one.ics');
+  await writeFile(one, calendar('yoga-1'));
+  const run = await runCommand(Import, [one, '--config-dir', configDir]);
+  t.is(run.exitCode, 6, run.stderr);
+  t.is(run.stdout, `Nothing imported: the file's one event was refused: ${reasons['yoga-1']}\n`);
+  t.notRegex(run.stdout, /holds no events/);
+
+  const two = path.join(configDir, 'two.ics');
+  await writeFile(two, calendar('yoga-1', 'yoga-2'));
+  const both = await runCommand(Import, [two, '--config-dir', configDir]);
+  t.is(both.exitCode, 6, both.stderr);
+  t.is(
+    both.stdout,
+    [
+      "Nothing imported: none of the file's 2 events could be imported (why, below).",
+      `skipped: yoga-1: ${reasons['yoga-1']}`,
+      `skipped: yoga-2: ${reasons['yoga-2']}`,
+      '',
+    ].join('\n'),
+  );
+});
+
 test('components skipped whole: the report is printed and the exit code is 6, --json says complete: false; parts of imported events left out keep 0', async (t) => {
   let withTodo = true;
   const { gateway, configDir, file } = await importGateway((request) => ({

@@ -1,7 +1,7 @@
 /**
  * Every view fits the terminal it is drawn in, from 20 columns (a phone's terminal, a split
  * pane) to 80: no line of `agenda`, `today`, `week`, `month`, `search`, `invite list`,
- * `group list` or `group show` is wider than the terminal, measured in display cells with
+ * `group list`, `group show`, `group create` or `event show` is wider than the terminal, measured in display cells with
  * CJK and emoji titles and the longest names a group and a user may have — whether the
  * width is the terminal's own or `$COLUMNS` (piped too).
  */
@@ -11,6 +11,8 @@ import { DateTime } from 'luxon';
 import { displayWidth, loadDisplayWidths } from '../../base/table.js';
 import { GROUP_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../../contract/limits.js';
 import type { EventView } from '../../contract/views.js';
+import EventShow from '../commands/event/show.js';
+import GroupCreate from '../commands/group/create.js';
 import GroupList from '../commands/group/list.js';
 import GroupShow from '../commands/group/show.js';
 import Home from '../commands/home.js';
@@ -95,6 +97,39 @@ async function narrowGateway(): Promise<{ gateway: FakeGateway; configDir: strin
       status: 200,
       json: { groups: [groupView({ name: GROUP, owner: OWNER }), groupView()] },
     })
+    .on('POST', '/v1/groups', {
+      status: 200,
+      json: {
+        group: groupView({
+          name: GROUP,
+          owner: OWNER,
+          kind: 'flat',
+          members: [{ username: OWNER, level: null }],
+        }),
+      },
+    })
+    .on('GET', '/v1/events/:id', {
+      status: 200,
+      json: {
+        event: eventDetails({
+          id: 'abcd2222bbbbbbbb',
+          title: '取締役会と四半期の業績見通しの確認 with the whole platform team 🚀',
+          location: '会議室 3, 東京都千代田区丸の内 2-7-2, JP Tower, 27th floor',
+          description:
+            'Agenda: the quarter in numbers, hiring for the platform team, and what we stop doing.\nBring your own laptop.',
+          recurrence: 'FREQ=WEEKLY;COUNT=4;BYDAY=MO',
+          reminders: [10, 1440],
+          organizer: OWNER,
+          group: GROUP,
+          conflict: true,
+          attendees: [
+            { username: OWNER, status: 'accepted', role: 'organizer' },
+            { username: 'bob', status: 'pending', role: 'invitee' },
+            { username: 'carol', status: 'declined', role: 'invitee' },
+          ],
+        }),
+      },
+    })
     .on('GET', '/v1/groups/:name', {
       status: 200,
       json: {
@@ -146,6 +181,13 @@ const VIEWS: readonly [string, RunnableCommand, readonly string[], RegExp][] = [
   ['invite list', InviteList, [], /^#1 /m],
   ['group list', GroupList, [], /^platform-/m],
   ['group show', GroupShow, [GROUP], /^platform-/m],
+  ['group create', GroupCreate, [GROUP], /^Created/m],
+  [
+    'event show',
+    EventShow,
+    ['abcd2222bbbbbbbb'],
+    /^ {2}id +abcd2222bbbbbbbb|^ {4}abcd2222bbbbbbbb/m,
+  ],
 ];
 
 for (const [name, command, args, shows] of VIEWS) {

@@ -174,6 +174,8 @@ test('--remind reads durations, several flags or commas, 0 and none', (t) => {
   t.deepEqual(parseReminders(['10m', '1d']), [10, 1440]);
   t.deepEqual(parseReminders(['1h30m, 2h', '0']), [90, 120, 0]);
   t.deepEqual(parseReminders(['PT15M']), [15]);
+  // Weeks are a unit: `5w` reaches the server, whose refusal names the limit (4 weeks).
+  t.deepEqual(parseReminders(['1w', '5 weeks']), [10_080, 50_400]);
   t.deepEqual(parseReminders(['none']), []);
   t.throws(() => parseReminders(['none', '10m']), { message: /none cannot be combined/ });
   t.throws(() => parseReminders(['']), { message: /names no time/ });

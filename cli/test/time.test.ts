@@ -84,6 +84,10 @@ test('durations are positive whole seconds, sent as ISO hours/minutes/seconds', 
   t.deepEqual(parseDuration('PT1H30M'), { ms: 5_400_000, iso: 'PT1H30M' });
   t.deepEqual(parseDuration('p1d'), { ms: 86_400_000, iso: 'PT24H' });
   t.deepEqual(parseDuration('90s'), { ms: 90_000, iso: 'PT1M30S' });
+  // Weeks, as people write them (`--remind 1w`); ISO's too.
+  t.deepEqual(parseDuration('2w'), { ms: 14 * 86_400_000, iso: 'PT336H' });
+  t.deepEqual(parseDuration('1 week'), { ms: 7 * 86_400_000, iso: 'PT168H' });
+  t.deepEqual(parseDuration('P2W'), { ms: 14 * 86_400_000, iso: 'PT336H' });
   for (const text of ['0m', '', 'an hour', 'P1M', '-1h', '90', '1h30x', '1h 2h', '2 fortnights']) {
     t.throws(() => parseDuration(text), { message: /duration/ }, text);
   }

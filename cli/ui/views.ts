@@ -300,23 +300,27 @@ export function describeReminder(minutes: number): string {
 /** Every detail of one event (series), as `event show` and write commands print it. */
 export function renderEventDetails(event: EventDetailsView, context: ViewContext): string {
   const { palette } = context;
-  const rows: [string, string][] = [
+  /**
+   * A field: its name, its text (lines of its own kept), how the text is painted, and how
+   * it is painted when it goes out whole on one line (parts of it painted apart).
+   */
+  type Row = readonly [key: string, value: string, paint?: Paint, whole?: string];
+  const rows: Row[] = [
     [
       'when',
       `${formatSpan(event.start, event.end, context)} (${occurrenceHint(event, context.now)})`,
     ],
     ['zone', event.timeZone],
-    ['status', statusPaint(event, palette)(statusText(event))],
+    ['status', statusText(event), statusPaint(event, palette)],
     ['organizer', event.organizer],
   ];
   if (event.group !== null) rows.push(['group', event.group]);
   rows.push(['visibility', event.visibility]);
   if (event.transparent === true) rows.push(['shows as', 'free (takes none of your time)']);
   if (event.recurrence !== null) {
-    rows.push([
-      'repeats',
-      `${describeRecurrence(event.recurrence, context.zone)}  ${palette.dim(`(${event.recurrence})`)}`,
-    ]);
+    const words = describeRecurrence(event.recurrence, context.zone);
+    const rule = `(${event.recurrence})`;
+    rows.push(['repeats', `${words}  ${rule}`, undefined, `${words}  ${palette.dim(rule)}`]);
   }
   if (event.exceptions.length > 0) {
     rows.push([
@@ -338,17 +342,43 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
         .join(', '),
     ]);
   }
-  if (event.conflict) rows.push(['conflict', palette.red('⚠ overlaps another event you accepted')]);
+  if (event.conflict) {
+    rows.push(['conflict', '⚠ overlaps another event you accepted', palette.red]);
+  }
   rows.push(['id', event.id]);
-  const width = Math.max(...rows.map(([key]) => key.length));
+  const keyWidth = Math.max(...rows.map(([key]) => key.length));
   // A value's own lines (a description's) stay under the value column, so no line of it can
   // pass for a field of the event: "organizer: …" typed into a description stays indented.
-  const continued = `\n${' '.repeat(width + 4)}`;
+  // On a terminal (context.width) each line is broken at spaces to fit, as every view's
+  // text is, and the continuation stays under the value column too; on one too narrow for
+  // that column to hold ten cells, values go under their names, indented by two.
+  const column = keyWidth + 4;
+  const under = context.width !== undefined && context.width - column < 10;
+  const indent = ' '.repeat(under ? 4 : column);
+  const room = context.width === undefined ? Infinity : context.width - indent.length;
+  const fitted = (value: string, paint?: Paint, whole?: string): string[] =>
+    whole !== undefined && displayWidth(value) <= room
+      ? [whole]
+      : value.split('\n').flatMap((line) =>
+          fitText(line, context.width, paint, indent)
+            .split('\n')
+            .map((l) => l.slice(indent.length)),
+        );
+  const titlePaint: Paint = (t) =>
+    palette.bold(event.status === 'cancelled' ? palette.strike(t) : t);
   return [
-    palette.bold(event.status === 'cancelled' ? palette.strike(event.title) : event.title),
-    ...rows.map(
-      ([key, value]) => `  ${palette.dim(key.padEnd(width))}  ${value.split('\n').join(continued)}`,
-    ),
+    fitText(event.title, context.width, titlePaint),
+    ...rows.flatMap(([key, value, paint, whole]) => {
+      const lines = fitted(value, paint, whole);
+      const name = `  ${palette.dim(key.padEnd(keyWidth))}`;
+      if (under) {
+        return [
+          fitText(key, context.width, palette.dim, '  '),
+          ...lines.map((l) => `${indent}${l}`),
+        ];
+      }
+      return lines.map((line, i) => (i === 0 ? `${name}  ${line}` : `${indent}${line}`));
+    }),
   ].join('\n');
 }
 
@@ -386,7 +416,13 @@ export function renderScheduled(
  * One group: kind, owner and members (with levels in a hierarchical group). With a `width`
  * (a terminal's), the heading wraps and names are cut to fit it.
  */
-export function renderGroup(group: GroupView, palette: Palette, width?: number): string {
+export function renderGroup(
+  group: GroupView,
+  palette: Palette,
+  width?: number,
+  /** What the heading opens with (`Created `), fitted with it. */
+  lead = '',
+): string {
   const hierarchical = group.kind === 'hierarchical';
   const members = renderTable(
     group.members,
@@ -403,11 +439,17 @@ export function renderGroup(group: GroupView, palette: Palette, width?: number):
     ],
     { paintHeader: palette.dim, width },
   );
-  const line = `${group.name} — ${group.kind}, owned by ${group.owner}`;
+  const line = `${lead}${group.name} — ${group.kind}, owned by ${group.owner}`;
+  const kind = `${group.kind}, owned by ${group.owner}`;
+  // Narrow: the name on a line of its own (after the lead when both fit), then the kind.
+  const named =
+    displayWidth(`${lead}${group.name}`) <= (width ?? Infinity)
+      ? `${lead}${palette.bold(group.name)}`
+      : `${lead === '' ? '' : `${fitText(lead.trim(), width)}\n`}${fitText(group.name, width, palette.bold)}`;
   const heading =
     width === undefined || displayWidth(line) <= width
-      ? `${palette.bold(group.name)} — ${group.kind}, owned by ${group.owner}`
-      : `${fitText(group.name, width, palette.bold)}\n${fitText(`${group.kind}, owned by ${group.owner}`, width)}`;
+      ? `${lead}${palette.bold(group.name)} — ${kind}`
+      : `${named}\n${fitText(kind, width)}`;
   // Older gateways answer without `invited`.
   const invited = group.invited ?? [];
   if (invited.length === 0) return `${heading}\n${members}`;

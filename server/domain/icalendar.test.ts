@@ -810,3 +810,75 @@ test("a zone only the file defines keeps its daylight-saving rules: Outlook's 'C
     ],
   );
 });
+
+/** A one-off event in New York from `start` to `end` (UTC), exported and imported back. */
+function newYorkRoundTrip(start: string, end: string) {
+  const original = fromDraft('ny-fall-back', {
+    title: 'Night shift',
+    start: at(start),
+    end: at(end),
+    timeZone: 'America/New_York',
+    visibility: 'public',
+  });
+  const text = exportICalendar([original], { now });
+  const { events, skipped } = importICalendar(text, { defaultTimeZone: 'UTC' });
+  return { text, events, skipped };
+}
+
+test('an event in the second pass of the hour clocks repeat goes out in UTC and comes back at the same instant', (t) => {
+  // 2026-11-01 01:30 in New York happens twice: 05:30Z (EDT), then 06:30Z (EST).
+  const second = newYorkRoundTrip('2026-11-01T06:30:00Z', '2026-11-01T07:30:00Z');
+  t.regex(second.text, /\r\nDTSTART:20261101T063000Z\r\n/);
+  t.regex(second.text, /\r\nDTEND:20261101T073000Z\r\n/);
+  t.deepEqual(second.skipped, []);
+  t.is(second.events.length, 1);
+  t.is(second.events[0]?.draft.start, at('2026-11-01T06:30:00Z'));
+  t.is(second.events[0]?.draft.end, at('2026-11-01T07:30:00Z'));
+  // Ending in the second pass is enough: 01:50 EDT to 01:10 EST would read back backwards.
+  const across = newYorkRoundTrip('2026-11-01T05:50:00Z', '2026-11-01T06:10:00Z');
+  t.regex(across.text, /\r\nDTSTART:20261101T055000Z\r\n/);
+  t.is(across.events[0]?.draft.start, at('2026-11-01T05:50:00Z'));
+  t.is(across.events[0]?.draft.end, at('2026-11-01T06:10:00Z'));
+  // The first pass is what the local time means: it keeps its TZID.
+  const first = newYorkRoundTrip('2026-11-01T05:30:00Z', '2026-11-01T05:45:00Z');
+  t.regex(first.text, /\r\nDTSTART;TZID=America\/New_York:20261101T013000\r\n/);
+  t.is(first.events[0]?.draft.start, at('2026-11-01T05:30:00Z'));
+  t.is(first.events[0]?.draft.timeZone, 'America/New_York');
+});
+
+test('a local time clocks repeat is read as its first pass, one they skip moves forward by the gap, in IANA and file-defined zones alike', (t) => {
+  // The export's VTIMEZONE for New York, under a name no IANA zone has: the file's own
+  // definition is then what places the times (ical.js's), as for the IANA zone (luxon's).
+  const base = exportICalendar(
+    [
+      fromDraft('ny', {
+        title: 'Shift',
+        start: at('2026-03-01T15:00:00Z'),
+        end: at('2026-03-01T16:00:00Z'),
+        timeZone: 'America/New_York',
+        visibility: 'public',
+      }),
+    ],
+    { now: at('2026-01-01T00:00:00Z') },
+  );
+  const cases: readonly [string, string, string][] = [
+    // Repeated: the first pass, EDT.
+    ['20261101T013000', '2026-11-01T05:30:00Z', 'repeated hour'],
+    // Skipped: read with the offset before the gap (EST), so 02:30 is 03:30 EDT.
+    ['20260308T023000', '2026-03-08T07:30:00Z', 'skipped hour'],
+    // Just before and after each change: plain readings.
+    ['20260308T013000', '2026-03-08T06:30:00Z', 'before the gap'],
+    ['20261101T023000', '2026-11-01T07:30:00Z', 'after the repeat'],
+  ];
+  for (const tzid of ['America/New_York', 'Eastern (file)']) {
+    for (const [local, instant, what] of cases) {
+      const text = base
+        .replaceAll('America/New_York', tzid)
+        .replace(/DTSTART;TZID=[^:]+:\d{8}T\d{6}/, `DTSTART;TZID=${tzid}:${local}`)
+        .replace(/\r\nDTEND;[^\r]*/, '');
+      const { events, skipped } = importICalendar(text, { defaultTimeZone: 'UTC' });
+      t.deepEqual(skipped, [], `${tzid} ${what}`);
+      t.is(events[0]?.draft.start, at(instant), `${tzid} ${what}`);
+    }
+  }
+});

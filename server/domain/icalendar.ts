@@ -92,7 +92,14 @@ import {
   parseRecurrenceRule,
   seriesEnd,
 } from './recurrence.js';
-import { instantOfWallClock, offsetAt, offsetChanges, wallClockOf } from './zones.js';
+import {
+  instantOfReading,
+  instantOfWallClock,
+  isSecondPassOfReading,
+  offsetAt,
+  offsetChanges,
+  wallClockOf,
+} from './zones.js';
 import { ianaOfWindowsZone } from './windows-zones.js';
 import { withoutInvisibleCharacters } from './text-hygiene.js';
 import { writtenCalendars } from './icalendar-components.js';
@@ -357,11 +364,26 @@ function vevent(
   component.addPropertyWithValue('created', utcTime(event.createdAt));
   component.addPropertyWithValue('last-modified', utcTime(event.updatedAt));
   component.addPropertyWithValue('sequence', event.revision);
-  component.addProperty(instantProperty('dtstart', event.start, event.timeZone));
+  // A local time with a TZID names the first pass through an hour the clocks repeat (RFC
+  // 5545 §3.3.5), so an event that starts or ends in the second pass (01:30 EST on the night
+  // New York leaves summer time) would come back an hour early from its own export. A
+  // one-off event then goes out in UTC, which names its instants exactly. A series keeps
+  // its TZID: its RRULE repeats the local time, and in UTC it would drift by an hour at
+  // every change of offset. Its first occurrence, if in the second pass, is read back an
+  // hour early, a limitation RFC 5545 leaves no clean way around (an RDATE in UTC with an
+  // EXDATE of the local DTSTART would, but few apps, and not our import, read RDATE).
+  const zone =
+    event.recurrence === null &&
+    event.timeZone !== 'UTC' &&
+    (isSecondPassOfReading(event.start, event.timeZone) ||
+      isSecondPassOfReading(event.end, event.timeZone))
+      ? 'UTC'
+      : event.timeZone;
+  component.addProperty(instantProperty('dtstart', event.start, zone));
   // An instant has no DTEND (RFC 5545 wants it after DTSTART): without one it ends when it
   // starts (§3.6.1), which is what it is.
   if (event.end !== event.start) {
-    component.addProperty(instantProperty('dtend', event.end, event.timeZone));
+    component.addProperty(instantProperty('dtend', event.end, zone));
   }
   component.addPropertyWithValue('summary', event.title);
   if (event.description !== '') component.addPropertyWithValue('description', event.description);
@@ -761,9 +783,54 @@ type ZoneReading =
 /** How many months of an event's zone are compared with the IANA zone its Windows name stands for. */
 const MONTHS_COMPARED = 13;
 
-/** The instant a wall-clock reading (encoded as by `wallClockOf`) names in a file's zone. */
+/**
+ * The instant a wall-clock reading (encoded as by `wallClockOf`) names in a file's zone, by
+ * RFC 5545 §3.3.5 as for an IANA zone ({@link instantOfReading}): a reading the zone
+ * repeats is its first pass, one it skips is read with the offset from before the gap.
+ * ical.js's own answer (`toUnixTime`) took the second pass of a repeated hour and moved a
+ * skipped reading back, an hour off either way.
+ */
 function placeInFileZone(wall: number, timezone: Timezone): Millis {
-  return wallTime(wall, timezone).toUnixTime() * TIME.SECOND;
+  return instantOfReading(wall, (instant) => fileZoneOffsetAt(timezone, instant));
+}
+
+/** A transition of a file's zone as ical.js keeps it: its UTC instant's fields, offsets in seconds. */
+interface FileZoneChange {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+  readonly utcOffset: number;
+  readonly prevUtcOffset: number;
+}
+
+/**
+ * The UTC offset (minutes) of a file's zone at `instant`: that of its last transition at or
+ * before it. ical.js answers offsets only for local readings, which is the question being
+ * answered; its transitions (`changes`, kept sorted, at UTC instants once its rules are
+ * expanded through the year) say it for instants.
+ */
+function fileZoneOffsetAt(timezone: Timezone, instant: Millis): number {
+  const year = new Date(instant).getUTCFullYear();
+  timezone._ensureCoverage(year + 1);
+  const changes = timezone.changes as readonly FileZoneChange[];
+  const at = (c: FileZoneChange) =>
+    Date.UTC(c.year, c.month - 1, c.day, c.hour, c.minute, c.second);
+  // The last change at or before `instant` (binary search: Outlook's zones start in 1601).
+  let low = 0;
+  let high = changes.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const change = changes[middle];
+    if (change !== undefined && at(change) <= instant) low = middle + 1;
+    else high = middle;
+  }
+  const last = changes[low - 1];
+  if (last !== undefined) return last.utcOffset / 60;
+  // Before the first transition: the offset it changes from.
+  return (changes[0]?.prevUtcOffset ?? 0) / 60;
 }
 
 /**

@@ -423,7 +423,7 @@ export function validateReminders(value: readonly number[] | undefined): number[
     }
     if (minutes > MAX_REMINDER_MINUTES) {
       throw new InvalidInput(
-        `a reminder comes at most ${describeMinutes(MAX_REMINDER_MINUTES)} (4 weeks) before the start, not ${describeMinutes(minutes)}`,
+        `reminders can be at most 4 weeks before the event (${describeMinutes(MAX_REMINDER_MINUTES)}), not ${describeMinutes(minutes)}`,
         { field: 'reminders' },
       );
     }

@@ -90,22 +90,47 @@ export function wallClockOf(instant: number, zone: string): number {
  * The instant at which clocks in `zone` read `wall` (encoded as by {@link wallClockOf}).
  * A reading that happens twice (clocks going back) is the earlier instant; a reading that
  * never happens (clocks jumping forward) moves forward by the jump — 02:30 on a
- * spring-forward night becomes 03:30 — as calendar apps do.
+ * spring-forward night becomes 03:30 — as calendar apps do, and as RFC 5545 §3.3.5 asks of
+ * a DATE-TIME with a TZID (see {@link instantOfReading}).
  */
 export function instantOfWallClock(wall: number, zone: string): number {
+  return instantOfReading(wall, (instant) => offsetAt(zone, instant));
+}
+
+/**
+ * The instant at which clocks read `wall` in a zone whose UTC offset (minutes) at an instant
+ * is `offsetAtInstant`: any zone, an IANA one or one only an iCalendar file defines. RFC 5545
+ * §3.3.5: a reading that happens twice names the first of the two instants, and one that
+ * never happens is read with the offset from before the gap (so it lands after the jump,
+ * shifted forward by its length).
+ */
+export function instantOfReading(
+  wall: number,
+  offsetAtInstant: (instant: number) => number,
+): number {
   // Zones change offset at most once around any given day, so the offsets a day before and
   // a day after are the only candidates.
-  const before = offsetAt(zone, wall - DAY);
-  const after = offsetAt(zone, wall + DAY);
+  const before = offsetAtInstant(wall - DAY);
+  const after = offsetAtInstant(wall + DAY);
   const early = wall - before * MINUTE;
   const late = wall - after * MINUTE;
-  const earlyValid = offsetAt(zone, early) === before;
-  const lateValid = offsetAt(zone, late) === after;
+  const earlyValid = offsetAtInstant(early) === before;
+  const lateValid = offsetAtInstant(late) === after;
   if (earlyValid && lateValid) return Math.min(early, late);
   if (lateValid) return late;
   // Either only the old offset fits, or the reading falls in a gap: reading it with the old
   // offset lands after the jump, shifted forward by the jump's length.
   return early;
+}
+
+/**
+ * Whether clocks in `zone` read at `instant` what they read at another instant too, and
+ * `instant` is the later of the two: the second pass through an hour repeated when clocks go
+ * back (01:30 EST on the night New York leaves summer time). Such a reading, written as a
+ * local time with a TZID, names the first pass (RFC 5545 §3.3.5), an hour earlier.
+ */
+export function isSecondPassOfReading(instant: number, zone: string): boolean {
+  return instantOfWallClock(wallClockOf(instant, zone), zone) !== instant;
 }
 
 /** An instant at which a zone's UTC offset changes, with the offsets (minutes) around it. */

@@ -44,7 +44,7 @@ test('reminders are kept, listed with each occurrence, bounded with a reason, an
   t.is(refused?.message, 'an event has at most 5 reminders (got 6)');
   t.is(refused?.field, 'reminders');
   await t.throwsAsync(alice.updateEvent(event.id, { reminders: [40_321] }), {
-    message: /at most 28 days \(4 weeks\) before the start/,
+    message: /reminders can be at most 4 weeks before the event \(28 days\)/,
   });
 
   const ics = await alice.exportCalendar({});

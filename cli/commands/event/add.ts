@@ -4,7 +4,7 @@ import type { CreateEventRequest, ScheduledAnswer } from '../../../contract/api.
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseReminders, parseUsernames, requiredWhenFlag } from '../../flags.js';
-import { parseDuration, requireEndNotBeforeStart, toApiInstant } from '../../time.js';
+import { parseEventDuration, requireEndNotBeforeStart, toApiInstant } from '../../time.js';
 import { formatInstant, relativeHint, renderScheduled } from '../../ui/views.js';
 
 /** `agenda event add <title>`: a personal event, an appointment (`--with`) or a group event. */
@@ -39,10 +39,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
         ? undefined
         : this.when(flags.end, 'end', { needsTime: true, after: start });
     // `--duration 0` is an instant, as an end at the start is.
-    const duration =
-      flags.duration === undefined
-        ? undefined
-        : parseDuration(flags.duration, 'duration', { zero: true });
+    const duration = flags.duration === undefined ? undefined : parseEventDuration(flags.duration);
     if (end === undefined && duration === undefined) {
       throw new InvalidInput('say how long it lasts: --end <when> or --duration <duration>', {
         field: 'end',

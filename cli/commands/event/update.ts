@@ -5,7 +5,7 @@ import type { ScheduledAnswer, UpdateEventRequest } from '../../../contract/api.
 import { AgendaCommand, changedOnItsOwn } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseReminders, parseUsernames, whenFlag } from '../../flags.js';
-import { parseDuration, requireEndNotBeforeStart, toApiInstant } from '../../time.js';
+import { parseEventDuration, requireEndNotBeforeStart, toApiInstant } from '../../time.js';
 import { formatInstant, renderScheduled } from '../../ui/views.js';
 
 /**
@@ -53,10 +53,7 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
         : flags.repeat.trim().toLowerCase() === 'none'
           ? null
           : flags.repeat;
-    const duration =
-      flags.duration === undefined
-        ? undefined
-        : parseDuration(flags.duration, 'duration', { zero: true });
+    const duration = flags.duration === undefined ? undefined : parseEventDuration(flags.duration);
     const request: UpdateEventRequest = {
       title: flags.title,
       start: start === undefined ? undefined : toApiInstant(start),

@@ -3,6 +3,7 @@ import { InvalidInput } from '../../../contract/errors.js';
 import type { GroupAnswer } from '../../../contract/api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
+import { fitText } from '../../ui/calendar.js';
 import { renderGroup } from '../../ui/views.js';
 
 /** `agenda group create <name> (--hierarchical | --flat)`. */
@@ -46,10 +47,11 @@ export default class GroupCreate extends AgendaCommand<typeof GroupCreate, Group
       human: () =>
         group === null
           ? ''
-          : `Created ${renderGroup(group, this.palette, this.width)}${
+          : // Fitted to the terminal as every view is: the heading with its "Created", the hint.
+            `${renderGroup(group, this.palette, this.width, 'Created ')}${
               this.flags.hierarchical || this.flags.flat
                 ? ''
-                : `\n${this.palette.dim('(flat, the default: members are equal; agenda group create <name> --hierarchical for levels)')}`
+                : `\n${fitText('(flat, the default: members are equal; agenda group create <name> --hierarchical for levels)', this.width, this.palette.dim)}`
             }`,
     };
   }

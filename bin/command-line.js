@@ -1,0 +1,39 @@
+// How `agenda` reads a command line before oclif does (bin/agenda.js): oclif finds the
+// command in the first words, so a global flag given before it (`agenda --json today`,
+// `agenda --profile work event list`) made `agenda` alone (home) run, refusing `today` as
+// an unexpected argument. Plain JavaScript, loaded by the binary before oclif and tested
+// from cli/test/command-line.test.ts.
+
+/**
+ * The global flags of a user's command (`AgendaCommand.baseFlags`, cli/base-command.ts: a
+ * test holds the two equal), each with whether it takes a value.
+ */
+export const GLOBAL_FLAGS = Object.freeze({
+  '--json': false,
+  '--server': true,
+  '--ca': true,
+  '--profile': true,
+  '--tz': true,
+  '--config-dir': true,
+});
+
+/**
+ * `argv` with the global flags given before the command moved after it, before any `--`:
+ * `--json today` is `today --json`, `--profile work event list` is `event list --profile
+ * work`. Left as it is when no command follows them (flags alone run home; `--help` and
+ * `--version` keep their meaning) or when one of them is not a global flag, which the
+ * command then refuses as before.
+ */
+export function commandFirst(argv) {
+  const end = argv.indexOf('--');
+  const options = end === -1 ? argv : argv.slice(0, end);
+  let i = 0;
+  while (i < options.length) {
+    const arg = options[i];
+    const name = arg.split('=', 1)[0];
+    if (!Object.hasOwn(GLOBAL_FLAGS, name)) break;
+    i += GLOBAL_FLAGS[name] && !arg.includes('=') ? 2 : 1;
+  }
+  if (i === 0 || i >= options.length || options[i].startsWith('-')) return argv;
+  return [...options.slice(i), ...options.slice(0, i), ...(end === -1 ? [] : argv.slice(end))];
+}
