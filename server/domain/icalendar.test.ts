@@ -11,6 +11,7 @@ import {
   importICalendar,
   zoneText,
   zoneUsesOf,
+  zoneSpan,
 } from './icalendar.js';
 import { at, record } from './test-fixtures.js';
 import { validateEventDraft } from './validation.js';
@@ -881,4 +882,41 @@ test('a local time clocks repeat is read as its first pass, one they skip moves 
       t.is(events[0]?.draft.start, at(instant), `${tzid} ${what}`);
     }
   }
+});
+
+test('a VTIMEZONE that cannot cover every year an export spans covers the present and the coming years', (t) => {
+  const now = at('2026-12-07T00:00:00Z');
+  // A yearly series since 1990, still going: 1989 to two years ahead is 40 years, over the bound.
+  const endless = zoneSpan(
+    {
+      zone: 'America/New_York',
+      earliestStart: at('1990-07-04T23:00:00Z'),
+      latestEnd: null,
+      latestEndlessStart: at('1990-07-04T23:00:00Z'),
+    },
+    now,
+  );
+  t.deepEqual(endless, { from: 1998, to: 2028 });
+  // One that ends in 2090: the ten years before now and twenty after.
+  const long = zoneSpan(
+    {
+      zone: 'Europe/Paris',
+      earliestStart: at('1993-01-01T10:00:00Z'),
+      latestEnd: at('2090-01-01T11:00:00Z'),
+      latestEndlessStart: null,
+    },
+    now,
+  );
+  t.deepEqual(long, { from: 2016, to: 2046 });
+  // Within the bound, every year.
+  const short = zoneSpan(
+    {
+      zone: 'Europe/Paris',
+      earliestStart: at('2020-01-01T10:00:00Z'),
+      latestEnd: at('2030-01-01T11:00:00Z'),
+      latestEndlessStart: null,
+    },
+    now,
+  );
+  t.deepEqual(short, { from: 2019, to: 2030 });
 });

@@ -255,6 +255,8 @@ function yearOf(instant: Millis): number {
 const ENDLESS_SERIES_YEARS = 2;
 /** Bound on the years one VTIMEZONE covers. */
 const MAX_VTIMEZONE_YEARS = 30;
+/** Of those, the years before the present a VTIMEZONE keeps when it cannot cover them all. */
+const PAST_VTIMEZONE_YEARS = 10;
 
 /**
  * Where an export uses a zone: what its VTIMEZONE must cover. A store reads it from its
@@ -307,7 +309,14 @@ export function zoneSpan(use: ZoneUse, now: Millis): { from: number; to: number 
       ? []
       : [Math.max(use.latestEndlessStart, now) + ENDLESS_SERIES_YEARS * 366 * TIME.DAY]),
   ];
-  return { from, to: Math.min(yearOf(Math.max(...lasts)), from + MAX_VTIMEZONE_YEARS) };
+  const last = yearOf(Math.max(...lasts));
+  if (last - from <= MAX_VTIMEZONE_YEARS) return { from, to: last };
+  // Too many years for one VTIMEZONE: the ones that matter most are the present's and the
+  // coming ones'. Counted from the earliest event, a yearly series since 1990 had its zone
+  // covered to 2019, and clients that read VTIMEZONEs put every event since then an hour off
+  // for half the year.
+  const to = Math.min(last, yearOf(now) + MAX_VTIMEZONE_YEARS - PAST_VTIMEZONE_YEARS);
+  return { from: Math.max(from, to - MAX_VTIMEZONE_YEARS), to };
 }
 
 /** VTIMEZONEs written, by zone and years, most recently used last: feeds, CalDAV reads and

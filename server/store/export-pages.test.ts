@@ -159,7 +159,8 @@ test('pages followed through next make the whole-agenda export, whatever their s
             },
             { rows, now, pageLimits: { events, bytes } },
           );
-          t.true(vevents(page.ics).length <= events, 'a page holds at most its events');
+          // A series comes with its changed occurrences (one here), whatever the page's room.
+          t.true(vevents(page.ics).length <= events + 1, 'a page holds at most its events');
           pages.push(page.ics);
           after = page.next ?? undefined;
           t.true(pages.length < 200, 'the pages end');
@@ -373,6 +374,54 @@ test('a narrow window over a large agenda reads at most a page of index entries 
   } while (after !== undefined);
   t.true(read.every((n) => n <= 4));
   const undeclined = rows.exportEntries('alice', null, 1_000).length;
-  t.is(read.reduce((a, b) => a + b, 0), undeclined, 'each entry read once');
+  t.is(
+    read.reduce((a, b) => a + b, 0),
+    undeclined,
+    'each entry read once',
+  );
   t.deepEqual(vevents(pages.join('')), vevents(wholeExport(rows, window, now)));
+});
+
+test('a series and its changed occurrences go out from one page, however the series changes between pages', async (t) => {
+  const c = await agenda();
+  const now = at('2025-06-01T00:00:00Z');
+  const rows = await rowsOf(c);
+  const series = rows
+    .exportEntries('alice', null, 1_000)
+    .map((entry) => rows.exportedEvent(entry.id, 'alice', ALL_TIME)!.event)
+    .find((e) => e.title === 'weekly')?.id;
+  t.truthy(series);
+  const zones = ['Asia/Tehran', 'Australia/Adelaide', 'America/Caracas', 'Asia/Kathmandu'];
+  const pages: string[] = [];
+  let after: string | undefined;
+  let turn = 0;
+  do {
+    const answer = exportPage(
+      'alice',
+      { type: 'agenda.export', ...(after === undefined ? {} : { after }) },
+      { rows: await rowsOf(c), now, pageLimits: { events: 1, bytes: 1 << 20 } },
+    );
+    pages.push(answer.ics);
+    after = answer.next ?? undefined;
+    // After every page, the series moves to a zone the export has not written.
+    c.ok('alice', {
+      type: 'event.update',
+      eventId: series!,
+      changes: { timeZone: zones[turn++ % zones.length] },
+      allowConflict: true,
+    });
+  } while (after !== undefined);
+  const whole = pages.join('');
+  const tzids = [...whole.matchAll(/^TZID:([^\r]+)\r$/gm)].map((m) => m[1]);
+  for (const [, zone] of whole.matchAll(/;TZID=([^:;]+)[:;]/g)) {
+    t.true(tzids.includes(zone), `a VTIMEZONE for ${zone}`);
+  }
+  // The series' own start and its changed occurrence's RECURRENCE-ID name the same zone.
+  const mine = vevents(whole).filter((v) => v.includes(`UID:${series!}\r\n`));
+  t.is(mine.length, 2);
+  const zoneOf = (v: string, property: string) =>
+    new RegExp(`^${property};TZID=([^:;]+)`, 'm').exec(v)?.[1];
+  const main = mine.find((v) => !v.includes('RECURRENCE-ID'))!;
+  const changed = mine.find((v) => v.includes('RECURRENCE-ID'))!;
+  t.is(zoneOf(changed, 'RECURRENCE-ID'), zoneOf(main, 'DTSTART'));
 });

@@ -15,16 +15,18 @@
  * - Each event is written on its own ({@link exportPieceOf}): a series with its EXDATEs, a
  *   live occurrence changed on its own as a RECURRENCE-ID of its series when the export
  *   carries that series — the same choices as a whole-agenda export, each decided from the
- *   event and the series' detached events (at most a series' bound of them).
+ *   event and the series' detached events (at most a series' bound of them). Such an
+ *   occurrence is written right after its series, from the same page's reads, wherever its
+ *   own id falls: pages apart, a series changed between them no longer matched it.
  * - The last page, whose `next` is null, ends the calendar.
  *
  * The pages are read at different moments, as any paged list's. By id, an event changed
  * between two pages keeps its place: it is written once, as it was when its page was read
  * (paged by start, as before, an event moved during an export was written twice or not at
  * all). An event made during the export is written if its id falls after the cursor; one
- * deleted, if it falls before. The cursor names the zones written so far, and an event in a
- * zone the export has not written (made or moved there during the export) is preceded by
- * that zone's VTIMEZONE, from the aggregate read again once a page. The gateway streams the
+ * deleted, if it falls before. The cursor names the zones written so far, and an event that
+ * names a zone the export has not written (made or moved there during the export) is
+ * preceded by that zone's VTIMEZONE, from the aggregate read again once a page. The gateway streams the
  * pages to the client as one calendar (routes.ts).
  */
 import { InvalidInput } from '../../contract/errors.js';
@@ -66,6 +68,8 @@ export const EXPORT_PAGE_ENTRIES = 2_000;
  * several short ones.
  */
 export const EXPORT_PAGE_ZONE_YEARS = 32;
+/** A TZID parameter in an event's text: the zones a piece names. */
+const TZID_PARAMETER = /;TZID=([^:;\r\n]+)/g;
 /** Guard on the detached events loaded for one series (no more than its bound are made). */
 const DETACHED_LOAD_LIMIT = 4 * MAX_DETACHED_PER_SERIES;
 
@@ -84,7 +88,11 @@ const CURSOR = new RegExp(`^(?:z:(${ZONE})|e(?::(${ID}))?)(?:\\|(${ZONE}(?:,${ZO
 
 export function encodeExportCursor(cursor: ExportCursor): string {
   const position =
-    cursor.phase === 'zones' ? `z:${cursor.after}` : cursor.after === null ? 'e' : `e:${cursor.after}`;
+    cursor.phase === 'zones'
+      ? `z:${cursor.after}`
+      : cursor.after === null
+        ? 'e'
+        : `e:${cursor.after}`;
   return cursor.zones.length === 0 ? position : `${position}|${cursor.zones.join(',')}`;
 }
 
@@ -162,29 +170,38 @@ export function exportPage(
   } else {
     after = cursor.after;
   }
-  const entries = env.rows.exportEntries(
-    actor,
-    after,
-    limits.entries ?? EXPORT_PAGE_ENTRIES,
-  );
-  // The zones the export carries now, read again only for an event in a zone not written.
+  const entries = env.rows.exportEntries(actor, after, limits.entries ?? EXPORT_PAGE_ENTRIES);
+  // The zones the export carries now, read again only for a piece naming a zone not written.
   let zonesNow: Map<string, ZoneUse> | null = null;
   let events = 0;
-  for (const entry of entries) {
-    after = entry.id;
-    if (entry.start >= window.end || entry.seriesEnd <= window.start) continue;
-    const record = env.rows.exportedEvent(entry.id, actor, window);
-    if (record === undefined) continue;
-    const zone = record.event.timeZone;
-    if (!written.has(zone)) {
+  const write = (record: EventRecord): boolean => {
+    const text = exportPieceText(pieces.of(record), env.now);
+    // Every zone the piece names (its DTSTART's, and a changed occurrence's RECURRENCE-ID in
+    // its series' zone) has its VTIMEZONE, before it if the export had not written it yet.
+    for (const [, zone] of text.matchAll(TZID_PARAMETER)) {
+      if (zone === undefined || written.has(zone)) continue;
       zonesNow ??= new Map(env.rows.exportZoneUses(actor, window).map((use) => [use.zone, use]));
       const use = zonesNow.get(zone);
       const span = use === undefined ? null : zoneSpan(use, env.now);
       if (span !== null) add(vtimezoneText(zone, span));
       written.add(zone);
     }
-    const full = add(exportPieceText(pieces.of(record), env.now));
     events += 1;
+    return add(text);
+  };
+  for (const entry of entries) {
+    after = entry.id;
+    if (entry.start >= window.end || entry.seriesEnd <= window.start) continue;
+    const record = env.rows.exportedEvent(entry.id, actor, window);
+    if (record === undefined) continue;
+    // A series goes out with its changed occurrences, all read in the same page: written
+    // pages apart, a series changed in between did not match its occurrences any more.
+    if (pieces.goesWithItsSeries(record)) continue;
+    let full = write(record);
+    if (record.event.recurrence !== null) {
+      for (const changed of pieces.changedOccurrencesOf(record.event.id))
+        full = write(changed) || full;
+    }
     if (full || events >= limits.events) {
       return page({ phase: 'events', after, zones: [...written] });
     }
@@ -215,6 +232,23 @@ class PieceChooser {
     const from = event.detachedFrom;
     if (from === undefined || event.status === 'cancelled') return exportPieceOf(record, {});
     return exportPieceOf(record, { series: this.seriesOf(from.seriesId) });
+  }
+
+  /**
+   * Whether `record` is a live occurrence changed on its own whose series the export
+   * carries: it is written with its series ({@link changedOccurrencesOf}), not on its own.
+   */
+  goesWithItsSeries(record: EventRecord): boolean {
+    const from = record.event.detachedFrom;
+    if (from === undefined || record.event.status === 'cancelled') return false;
+    return this.seriesOf(from.seriesId) !== null;
+  }
+
+  /** The live occurrences changed on their own of a series the export carries, whole. */
+  changedOccurrencesOf(seriesId: string): EventRecord[] {
+    return this.detachedOf(seriesId).flatMap(
+      (detached) => this.env.rows.exportedEvent(detached.id, this.actor, this.window) ?? [],
+    );
   }
 
   private detachedOf(seriesId: string): ExportedDetached[] {
