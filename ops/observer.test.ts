@@ -178,6 +178,58 @@ test('the first round waits for a target the next rounds would give up on: no ou
   );
 });
 
+test('a DB member that misses one round is shown as it last answered; one that stays silent goes down', async (t) => {
+  const pki = await createTestPki();
+  let delayMs = 0;
+  const member = {
+    id: 1,
+    role: 'leader',
+    term: 3,
+    vote: 1,
+    leader: 1,
+    commit: 10,
+    applied: 10,
+    firstIndex: 1,
+    lastIndex: 10,
+    snapshotIndex: 0,
+    conf: { voters: [1], learners: [] },
+    transferee: 0,
+    peers: [],
+    metrics: { applyBacklog: 0, fsyncs: 0 },
+    snapshots: 0,
+    lastSnapshotAt: null,
+  };
+  const db = await FakeStatusServer.start(pki, 30509, () => ({
+    status: 200,
+    body: JSON.stringify({ member }),
+    delayMs,
+  }));
+  t.teardown(() => db.close());
+  const observer = observe(pki, {
+    timeoutMs: 200,
+    db: { members: [{ id: 1, api: `${HOST}:30509` }] },
+  });
+  t.teardown(() => observer.close());
+  const up = async () => (await observer.snapshot()).dbMembers?.[0]?.up;
+  t.true(await up());
+  // One slow round, as a loaded machine gives a live member now and then: still up.
+  delayMs = 400;
+  t.true(await up(), 'one missed round is no outage');
+  delayMs = 0;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.true(await up());
+  // Silent for longer than the grace: down.
+  delayMs = 5_000;
+  const started = Date.now();
+  let rounds = 0;
+  while ((await up()) === true) {
+    rounds++;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  t.true(rounds >= 1, 'shown as it last answered for a round or more');
+  t.true(Date.now() - started < 3_000, 'then down within the grace and a round');
+});
+
 test('gossip: the observer joins as an observer, shows its view, and leaves cleanly', async (t) => {
   const pki = await createTestPki();
   const nodes: GossipNode[] = [];

@@ -49,6 +49,9 @@ import type { AgentAnswer } from './vip.js';
 /** How long the first observation waits for the gossip join to be answered. */
 const GOSSIP_JOIN_WAIT_MS = 1_500;
 
+/** How long a DB member that stopped answering is still shown as it last answered. */
+export const MISSED_ROUND_GRACE_MS = 1_200;
+
 /** How long the first round waits for each target (see the module comment). */
 export const FIRST_ROUND_TIMEOUT_MS = 2_000;
 /**
@@ -90,6 +93,8 @@ export class ClusterObserver implements DashboardFeed {
   private history: FailoverEvent[] | undefined;
   /** Each DB member's last `/metrics` scrape, by API address. */
   private readonly scrapes = new Map<string, Scrape>();
+  /** Each DB member's last answer, and when its round began (see `shownStatuses`). */
+  private readonly lastAnswers = new Map<number, { status: NodeStatus; at: number }>();
   /** How long this round waits for each target: longer for the first (see the module comment). */
   private roundTimeoutMs: number;
   private lastScrapeAt = -Infinity;
@@ -187,7 +192,7 @@ export class ClusterObserver implements DashboardFeed {
     this.roundTimeoutMs = this.description.timeoutMs;
 
     const snapshot: ClusterSnapshot = { at };
-    if (this.description.db) snapshot.dbMembers = this.dbMembers(statuses);
+    if (this.description.db) snapshot.dbMembers = this.dbMembers(this.shownStatuses(statuses, at));
     if (this.description.redis) {
       snapshot.redis = this.redis.map((r, i) => {
         const health = redisHealth[i];
@@ -274,6 +279,27 @@ export class ClusterObserver implements DashboardFeed {
       if (isAccessRefusal(message)) problems.push(`${name}: ${message}`);
       return { up: false as const };
     }
+  }
+
+  /**
+   * The DB members' statuses to show: this round's, or for a member that missed this round
+   * but answered within {@link MISSED_ROUND_GRACE_MS}, the one it last gave. One round missed
+   * (400 ms) is what a loaded machine does to a live member now and then; shown down at once,
+   * it made the dashboard log an outage and a recovery that never were. A member gone stays
+   * shown as it was for that long, then down.
+   */
+  private shownStatuses(
+    statuses: readonly (NodeStatus | null)[],
+    at: number,
+  ): (NodeStatus | null)[] {
+    return statuses.map((status, i) => {
+      if (status !== null) {
+        this.lastAnswers.set(i, { status, at });
+        return status;
+      }
+      const last = this.lastAnswers.get(i);
+      return last !== undefined && at - last.at <= MISSED_ROUND_GRACE_MS ? last.status : null;
+    });
   }
 
   /**
