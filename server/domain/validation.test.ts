@@ -188,3 +188,15 @@ test('query intervals are ordered and at most a year long', (t) => {
 test('UTC is the default zone', (t) => {
   t.is(validateTimeZone(undefined), 'UTC');
 });
+
+test("a zone keeps the name it was given when ICU knows it by an older one, in the tz database's casing", (t) => {
+  t.is(validateTimeZone('Asia/Kathmandu'), 'Asia/Kathmandu');
+  t.is(validateTimeZone('Europe/Kyiv'), 'Europe/Kyiv');
+  t.is(validateTimeZone('asia/kolkata'), 'Asia/Kolkata');
+  t.is(validateTimeZone('asia/ho_chi_minh'), 'Asia/Ho_Chi_Minh');
+  // ICU's own names keep ICU's spelling, whatever the case given.
+  t.is(validateTimeZone('europe/paris'), 'Europe/Paris');
+  t.is(validateTimeZone('america/port-au-prince'), 'America/Port-au-Prince');
+  t.is(validateTimeZone('Asia/Katmandu'), 'Asia/Katmandu');
+  t.is(validateTimeZone('etc/gmt+5'), 'Etc/GMT+5');
+});

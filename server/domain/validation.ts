@@ -233,11 +233,33 @@ export function validateTimeZone(value: string | undefined): string {
       field: 'timeZone',
     });
   }
-  const canonical = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions()
-    .timeZone;
+  const resolved = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+  // ICU resolves a zone's current name to the one it first knew it by (Asia/Kathmandu to
+  // Asia/Katmandu, Europe/Kyiv to Europe/Kiev, Asia/Kolkata to Asia/Calcutta): a name given
+  // that is not ICU's own, only spelled differently, is kept, in the tz database's casing.
+  // UTC's other names (Etc/UTC, Zulu, …) stay UTC, which exports write without a VTIMEZONE.
+  const kept =
+    resolved !== 'UTC' &&
+    resolved.toLowerCase() !== value.toLowerCase() &&
+    !value.toLowerCase().startsWith('etc/');
+  const canonical = kept ? zoneNameCasing(value) : resolved;
   if (canonicalZones.size >= MAX_CANONICAL_ZONES) canonicalZones.clear();
   canonicalZones.set(value, canonical);
   return canonical;
+}
+
+/**
+ * A zone name in the tz database's casing: each word capitalised (`asia/ho_chi_minh` →
+ * `Asia/Ho_Chi_Minh`), with the abbreviations it spells in capitals kept (`Etc/GMT+5`).
+ */
+function zoneNameCasing(name: string): string {
+  return name.replace(/[A-Za-z]+/g, (word, offset: number) => {
+    const first = offset === 0 || /[/_-]/.test(name[offset - 1] ?? '');
+    if (/^(GMT|UTC|UCT|US|EST|MST|HST|PST8PDT|CST6CDT|EST5EDT|MST7MDT)$/i.test(word)) {
+      return word.toUpperCase();
+    }
+    return first ? word[0]!.toUpperCase() + word.slice(1).toLowerCase() : word.toLowerCase();
+  });
 }
 
 /** An instant in whole seconds between 1970 and 2200. */
