@@ -1,7 +1,8 @@
 /**
- * HTTPS to the gateways, with failover. Each call tries the gateways in the order given and
- * moves to the next one only when a gateway cannot be reached (refused, reset, timed out,
- * TLS refused) or answers 503; any other answer is final. A write carries one
+ * HTTPS to the gateways, with failover. Each call tries the gateways in the order given (those
+ * that failed lately last, below) and moves to the next one only when a gateway cannot be
+ * reached (refused, reset, timed out, TLS refused) or answers 503; any other answer is final.
+ * A write carries one
  * `idempotency-key` for all its attempts, so a retry on another gateway of a write the
  * first one had already applied is answered with the original result instead of applying
  * twice. Connections are kept alive and reused across calls; only the configured CA is
@@ -31,6 +32,13 @@
  * the read's budget as the read would ({@link GatewayCall.within}): a login whose token
  * expired while no gateway answers still ends within about 3 s, "service unavailable".
  *
+ * A gateway that failed (unreachable, hung, 503) is tried after the others by the calls that
+ * follow, for {@link FAILED_GATEWAY_MEMORY_MS}: a command makes several calls — the session's
+ * renewal and then the read, or a read per page or per step — and one that paid a black-holed
+ * gateway's connect budget on each of them added those up past the read's budget (two such
+ * gateways before the live one, with a token to renew: 4 s). It is still tried, last, so a
+ * gateway that was only briefly away costs nothing more than its place in the order.
+ *
  * Failures say what happened ({@link unavailableMessage}): 503s are not timeouts. A write
  * that may have reached a service — a gateway took it and did not say it passed nothing on
  * (`details.forwarded: false`) — fails saying its fate is unknown, with its idempotency key;
@@ -46,6 +54,7 @@ import {
   Unauthenticated,
   Unavailable,
   errorFromWire,
+  isAgendaError,
 } from '../../contract/errors.js';
 import type { AgendaError } from '../../contract/errors.js';
 import type { AccessTokens } from './session-tokens.js';
@@ -158,6 +167,12 @@ export const DEFAULT_READ_CONNECT_TIMEOUT_MS = 1_000;
  * fires first), not as one that did not answer.
  */
 const ATTEMPT_FLOOR_MARGIN_MS = 50;
+/**
+ * How long a gateway that failed is tried after the others (see the module comment): longer
+ * than any one command's calls, short enough that a long `watch` goes back to the order
+ * given once the gateway it prefers is back.
+ */
+const FAILED_GATEWAY_MEMORY_MS = 30_000;
 
 /** Why one gateway could not be used; the call goes on with the next. */
 class GatewayUnreachable extends Error {
@@ -240,6 +255,8 @@ export class GatewayClient {
   private readonly startedAt: number | undefined;
   /** Whether any gateway has answered (anything): the service is up, reads budget afresh. */
   private answered = false;
+  /** When each gateway that failed last failed (by URL): tried after the others a while. */
+  private readonly failedAt = new Map<string, number>();
 
   constructor(options: GatewayClientOptions) {
     if (options.servers.length === 0) throw new InvalidServerList('no gateway to talk to');
@@ -450,14 +467,22 @@ export class GatewayClient {
   ): Promise<T> {
     const failures: { readonly host: string; readonly error: GatewayUnreachable }[] = [];
     let untried: string[] = [];
-    for (const [index, server] of this.servers.entries()) {
+    const servers = this.inOrderOfTrial();
+    for (const [index, server] of servers.entries()) {
       try {
-        return await attempt(server, this.servers.length - index);
+        const answer = await attempt(server, servers.length - index);
+        this.failedAt.delete(server.href);
+        return answer;
       } catch (error) {
-        if (!(error instanceof GatewayUnreachable)) throw error;
+        if (!(error instanceof GatewayUnreachable)) {
+          // It answered (a refusal, an error of the service's): it is up.
+          if (isAgendaError(error)) this.failedAt.delete(server.href);
+          throw error;
+        }
+        this.failedAt.set(server.href, Date.now());
         failures.push({ host: server.host, error });
         if (error instanceof OutOfTime || budget?.spent === true) {
-          untried = this.servers.slice(index + 1).map((s) => s.host);
+          untried = servers.slice(index + 1).map((s) => s.host);
           break;
         }
       }
@@ -473,6 +498,21 @@ export class GatewayClient {
     }
     // Nothing reached a service: a write certainly was not made.
     throw new Unavailable(message);
+  }
+
+  /**
+   * The gateways in the order a call tries them: as given, but those that failed within
+   * {@link FAILED_GATEWAY_MEMORY_MS} after the others (the one that failed last, last).
+   */
+  private inOrderOfTrial(): URL[] {
+    const now = Date.now();
+    // When it failed last; 0 (before any failure) when it has not, or long enough ago.
+    const failed = (server: URL): number => {
+      const at = this.failedAt.get(server.href) ?? 0;
+      return now - at < FAILED_GATEWAY_MEMORY_MS ? at : 0;
+    };
+    // Array.prototype.sort is stable: gateways that have not failed keep the order given.
+    return [...this.servers].sort((a, b) => failed(a) - failed(b));
   }
 
   private async send(

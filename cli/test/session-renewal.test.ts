@@ -155,6 +155,34 @@ test("a renewal moves past a black-holed gateway after a read's connect budget, 
   t.true(elapsed < 3_500, `took ${elapsed} ms`);
 });
 
+test('a gateway whose TLS handshake hangs is waited for once per command: the renewal passes it, the read goes straight to the live one, within 3 s', async (t) => {
+  // Two gateways that take the TCP connection and never answer the handshake, before the
+  // live one, and an access token to renew: the renewal spends a connect budget (1 s) on
+  // each, then the read spent them again (4.0 s in all) before reaching the live gateway.
+  const holes = [await BlackHoleGateway.start(), await BlackHoleGateway.start()];
+  const live = await renewingGateway();
+  t.teardown(() => Promise.all([...holes, live].map((gateway) => gateway.close())));
+  live.on('GET', '/v1/events', (request) =>
+    tokenOf(request) === 'token-1-of-alice' ? { status: 200, json: { events: [] } } : expired,
+  );
+  const configDir = await temporaryConfigDir();
+  await logIn(live, tls, configDir);
+  await expireAccessToken(configDir);
+  const servers = [...holes.map((hole) => hole.url), live.url].join(',');
+  const { run, elapsed } = await timedJsonList(servers, configDir);
+  t.is(run.exitCode, 0, run.stderr);
+  t.deepEqual(parseJsonLine(run.stdout), { events: [] });
+  t.is(live.requestsTo('POST', '/v1/sessions/refresh').length, 1);
+  t.is(live.requestsTo('GET', '/v1/events').length, 1);
+  // Each hole was tried once, by the renewal; the read did not go back to them.
+  t.deepEqual(
+    holes.map((hole) => hole.accepted),
+    [1, 1],
+  );
+  // Two connect budgets (2 s) and the live gateway's answers; the rest is a loaded machine's.
+  t.true(elapsed < 3_000, `took ${elapsed} ms`);
+});
+
 /** Makes the profile's access token one that ran out an hour ago (its session goes on). */
 async function expireAccessToken(configDir: string): Promise<void> {
   const profiles = new ProfileStore(configDir);
