@@ -292,6 +292,12 @@ export class GatewayClient {
   async call(call: GatewayCall, signal?: AbortSignal): Promise<GatewayAnswer> {
     const read = call.method === 'GET';
     const idempotencyKey = read ? undefined : (call.idempotencyKey ?? randomUUID());
+    // A write whose outcome a failure leaves unknown is said to be so, with its key. A
+    // renewal on a read's way is no change of the person's: there is nothing for them to
+    // check before repeating it (one the service made unseen is taken up by the next
+    // renewal, which sends the same request again: cli/http/session-tokens.ts).
+    const write =
+      idempotencyKey === undefined || call.within !== undefined ? undefined : { idempotencyKey };
     const readMs = call.deadlineMs ?? this.readDeadlineMs;
     let budget = null as ReadBudget | null;
     // What a renewal of the token on the way of this call keeps to: a read's deadline as it
@@ -326,17 +332,12 @@ export class GatewayClient {
               if (response.statusCode >= 200 && response.statusCode < 300) {
                 return { status: response.statusCode, contentType, body, server };
               }
-              throw this.refusal(response.statusCode, body, call.authenticated, server);
+              throw this.refusal(response.statusCode, body, call.authenticated, server, write);
             } finally {
               attempt?.dispose();
             }
           },
-          // A renewal on a read's way is no change of the person's: there is nothing for
-          // them to check before repeating it (one the service made unseen is taken up by
-          // the next renewal, which sends the same request again: cli/http/session-tokens.ts).
-          idempotencyKey === undefined || call.within !== undefined
-            ? undefined
-            : { idempotencyKey },
+          write,
           readBudget,
         );
       });
@@ -489,12 +490,7 @@ export class GatewayClient {
     }
     const message = unavailableMessage(failures, untried, budget?.spent === true ? budget : null);
     if (write !== undefined && failures.some(({ error }) => error.sent)) {
-      // The key is said once, to match the request in the gateways' logs: the CLI cannot
-      // send it again (a command run again is a new write), so what is left to the person
-      // is to look before repeating the change.
-      throw new Unavailable(
-        `${message}. The change may or may not have been made (it was sent with idempotency-key ${write.idempotencyKey}): check, e.g. with agenda event list, before repeating it`,
-      );
+      throw new Unavailable(`${message}${outcomeUnknown(write.idempotencyKey)}`);
     }
     // Nothing reached a service: a write certainly was not made.
     throw new Unavailable(message);
@@ -579,8 +575,31 @@ export class GatewayClient {
     }
   }
 
-  /** The error for a non-2xx answer; 503 means "try the next gateway". */
+  /**
+   * The error for a non-2xx answer; 503 means "try the next gateway". Any other 5xx to a
+   * `write` says that the change may or may not have been made: the gateway had the
+   * request, and a fault on the way back (a service that applied it, then failed to
+   * answer) looks the same as one before.
+   */
   private refusal(
+    status: number,
+    body: string,
+    authenticated: boolean,
+    server: URL,
+    write?: { readonly idempotencyKey: string },
+  ): AgendaError | GatewayUnreachable {
+    const error = this.refusalAsSaid(status, body, authenticated, server);
+    if (write === undefined || status < 500 || error instanceof GatewayUnreachable) return error;
+    // The one 5xx that does tell: refused before any service had it.
+    if (error instanceof Unavailable && error.forwarded === false) return error;
+    const wire = error.toWire();
+    const answered = `${server.host} answered ${status}`;
+    const said = wire.message.startsWith(answered) ? wire.message : `${answered} (${wire.message})`;
+    return errorFromWire({ ...wire, message: `${said}${outcomeUnknown(write.idempotencyKey)}` });
+  }
+
+  /** The error a non-2xx answer says, as it says it. */
+  private refusalAsSaid(
     status: number,
     body: string,
     authenticated: boolean,
@@ -859,6 +878,15 @@ function unavailableMessage(
   }
   const none = answered.length === 0 ? 'no gateway answered' : 'no gateway could answer';
   return `service unavailable: ${none} (tried ${tried})`;
+}
+
+/**
+ * What a write's failure adds when the write may have been made: the key once, to match the
+ * request in the gateways' logs — the CLI cannot send it again (a command run again is a new
+ * write) — and what is left to the person, to look before repeating the change.
+ */
+function outcomeUnknown(idempotencyKey: string): string {
+  return `. The change may or may not have been made (it was sent with idempotency-key ${idempotencyKey}): check, e.g. with agenda event list, before repeating it`;
 }
 
 /** Milliseconds as messages say them, in seconds to a tenth (`2.5`, `1.2`, `3`). */

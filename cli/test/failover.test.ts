@@ -394,6 +394,55 @@ test('a write keeps its longer deadline; its failure says whether it may have be
   );
 });
 
+test('a write answered 500 may or may not have been made: the error says so, with its key and how to check, exit 5', async (t) => {
+  // The gateway had the request: a service may have applied it and then failed, or failed
+  // before. Final all the same (only a 503 moves on), so the live gateway is not asked.
+  const failing = await FakeGateway.start(tls);
+  failing.on('POST', '/v1/events', errorAnswer(500, 'internal', 'internal error'));
+  const { live, configDir } = await loggedIn(t, failing);
+  const run = await runCommand(EventAdd, [
+    ...ADD,
+    '--server',
+    `${failing.url},${live.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(run.exitCode, 5);
+  t.is(live.requestsTo('POST', '/v1/events').length, 0);
+  const key = String(failing.requestsTo('POST', '/v1/events')[0]?.headers['idempotency-key']);
+  const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
+  t.is(error.code, 'internal');
+  t.is(
+    error.message,
+    `${new URL(failing.url).host} answered 500 (internal error). The change may or may not have been made (it was sent with idempotency-key ${key}): check, e.g. with agenda event list, before repeating it`,
+  );
+
+  // Without an error body (a proxy's 502, say), the same.
+  const bare = await FakeGateway.start(tls);
+  t.teardown(() => bare.close());
+  bare.on('POST', '/v1/events', { status: 502, text: 'Bad Gateway' });
+  const human = await runCommand(EventAdd, [
+    ...ADD.filter((arg) => arg !== '--json'),
+    '--server',
+    bare.url,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(human.exitCode, 5);
+  t.regex(
+    human.stderr,
+    /\nerror: \S+ answered 502 without an error body\. The change may or may not have been made \(it was sent with idempotency-key [\w-]+\): check, e\.g\. with agenda event list, before repeating it\n$/,
+  );
+
+  // A read's 500 changes nothing: it says what the gateway said.
+  failing.on('GET', '/v1/events', errorAnswer(500, 'internal', 'internal error'));
+  const read = await timedJsonList(failing.url, configDir);
+  t.is(read.run.exitCode, 5);
+  t.deepEqual(parseJsonLine(read.run.stderr), {
+    error: { code: 'internal', message: 'internal error', details: {} },
+  });
+});
+
 test("a write's failure does not pass on the gateways' advice to retry with the key, and names the key once", async (t) => {
   // What a gateway answers when its service missed the deadline (server/gateway/service-calls.ts):
   // advice for a client that can resend the request, which the CLI cannot.
