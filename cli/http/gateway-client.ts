@@ -42,7 +42,7 @@
  * Failures say what happened ({@link unavailableMessage}): 503s are not timeouts. A write
  * that may have reached a service — a gateway took it and did not say it passed nothing on
  * (`details.forwarded: false`) — fails saying its fate is unknown, with its idempotency key;
- * one refused before any service saw it says nothing of a key: it was not made.
+ * one refused before any service saw it says nothing of a key, but that nothing was changed.
  */
 import { randomUUID } from 'node:crypto';
 import { HttpsTransport, TransportTimeout, bodyText } from './https-transport.js';
@@ -296,8 +296,12 @@ export class GatewayClient {
     // renewal on a read's way is no change of the person's: there is nothing for them to
     // check before repeating it (one the service made unseen is taken up by the next
     // renewal, which sends the same request again: cli/http/session-tokens.ts).
+    // `onlySending`: the key is this call's own, so no earlier call sent the write; a caller
+    // that sends it again under its key (an import's request) may have had it made before.
     const write =
-      idempotencyKey === undefined || call.within !== undefined ? undefined : { idempotencyKey };
+      idempotencyKey === undefined || call.within !== undefined
+        ? undefined
+        : { idempotencyKey, onlySending: call.idempotencyKey === undefined };
     const readMs = call.deadlineMs ?? this.readDeadlineMs;
     let budget = null as ReadBudget | null;
     // What a renewal of the token on the way of this call keeps to: a read's deadline as it
@@ -458,12 +462,13 @@ export class GatewayClient {
   /**
    * `attempt` on each gateway in turn until one answers (`gatewaysLeft` counts the gateway
    * tried and those after it). When none does: {@link Unavailable} naming each gateway's
-   * failure; for a write that may have reached one (`write`), saying that its outcome is
-   * unknown and how to find out before repeating it.
+   * failure; for a write (`write`) that may have reached one, saying that its outcome is
+   * unknown and how to find out before repeating it, and for one that reached none, that
+   * nothing was changed.
    */
   private async failover<T>(
     attempt: (server: URL, gatewaysLeft: number) => Promise<T>,
-    write?: { readonly idempotencyKey: string },
+    write?: { readonly idempotencyKey: string; readonly onlySending: boolean },
     budget?: ReadBudget | null,
   ): Promise<T> {
     const failures: { readonly host: string; readonly error: GatewayUnreachable }[] = [];
@@ -489,11 +494,17 @@ export class GatewayClient {
       }
     }
     const message = unavailableMessage(failures, untried, budget?.spent === true ? budget : null);
-    if (write !== undefined && failures.some(({ error }) => error.sent)) {
+    if (write === undefined) throw new Unavailable(message);
+    if (failures.some(({ error }) => error.sent)) {
       throw new Unavailable(`${message}${outcomeUnknown(write.idempotencyKey)}`);
     }
-    // Nothing reached a service: a write certainly was not made.
-    throw new Unavailable(message);
+    // Nothing reached a service: the write certainly was not made, which is said as plainly
+    // as the other case, since the two call for opposite things (run it again; look first).
+    // Not for a write sent before under the same key: that sending's fate is the caller's.
+    if (!write.onlySending) throw new Unavailable(message, { forwarded: false });
+    throw new Unavailable(`${message}. Nothing was changed: the request reached no service`, {
+      forwarded: false,
+    });
   }
 
   /**

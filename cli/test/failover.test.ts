@@ -374,6 +374,22 @@ test('a write keeps its longer deadline; its failure says whether it may have be
   const quiet = (parseJsonLine(unsent.stderr) as { error: { message: string } }).error.message;
   t.regex(quiet, /^service unavailable: no gateway answered \(tried /);
   t.notRegex(quiet, /may or may not|idempotency/);
+  // Said as plainly as the other case: the two call for opposite things.
+  t.true(quiet.endsWith('). Nothing was changed: the request reached no service'), quiet);
+  const refused = await runCommand(EventAdd, [
+    ...ADD.filter((arg) => arg !== '--json'),
+    '--server',
+    dead,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(refused.exitCode, 5);
+  t.true(
+    refused.stderr.endsWith(
+      `\nerror: service unavailable: no gateway answered (tried ${new URL(dead).host}: connection refused). Nothing was changed: the request reached no service\n`,
+    ),
+    refused.stderr,
+  );
 
   // A gateway that took it and answered 503 may have passed it on.
   const maybe = await runCommand(EventAdd, [
@@ -540,9 +556,23 @@ test('a write the gateways refused before passing it on is said not to have been
   const { message } = (parseJsonLine(run.stderr) as { error: { message: string } }).error;
   t.is(
     message,
-    `service unavailable: no gateway could answer (tried ${new URL(first.url).host}: unavailable: no events service replica is alive; ${new URL(dead).host}: connection refused; ${new URL(second.url).host}: unavailable: no events service replica is alive)`,
+    `service unavailable: no gateway could answer (tried ${new URL(first.url).host}: unavailable: no events service replica is alive; ${new URL(dead).host}: connection refused; ${new URL(second.url).host}: unavailable: no events service replica is alive). Nothing was changed: the request reached no service`,
   );
   t.notRegex(message, /idempotency|may or may not/);
+  t.like(parseJsonLine(run.stderr), { error: { details: { forwarded: false } } });
+
+  // A caller that sends a write again under its own key (an import's request) may have had
+  // an earlier sending made: only it can say, so the client does not.
+  const client = new GatewayClient({
+    servers: [new URL(deadGatewayUrl())],
+    ca: await readFile(tls.caFile, 'utf8'),
+  });
+  t.teardown(() => client.close());
+  const again = await t.throwsAsync(
+    client.call({ method: 'POST', path: '/v1/events', authenticated: false, idempotencyKey: 'k1' }),
+    { instanceOf: Unavailable },
+  );
+  t.notRegex(again.message, /Nothing was changed|may or may not/);
   // Both refusing gateways were asked, with the one key, which the message need not name.
   t.is(first.requestsTo('POST', '/v1/events').length, 1);
   t.is(second.requestsTo('POST', '/v1/events').length, 1);
