@@ -285,13 +285,22 @@ export abstract class OutcomeCommand<
 
   /** Writes a warning on stderr, for a person only: never with `--json`. */
   protected caution(text: string): void {
+    this.remark('warning', text);
+  }
+
+  /**
+   * Writes `label: text` on stderr, for a person only (never with `--json`): a warning, or a
+   * note of how something was read.
+   */
+  protected remark(label: 'warning' | 'note', text: string): void {
     if (this.json) return;
     const palette = createPalette(
       coloursWanted(this.terminal.stderr.isTTY, false, this.terminal.env),
     );
     // Cut to the terminal's width as the output is: broken at spaces.
-    const lines = fitText(`warning: ${text}`, this.width);
-    this.terminal.stderr.write(`${palette.yellow('warning:')}${lines.slice('warning:'.length)}\n`);
+    const lines = fitText(`${label}: ${text}`, this.width);
+    const paint = label === 'warning' ? palette.yellow : palette.cyan;
+    this.terminal.stderr.write(`${paint(`${label}:`)}${lines.slice(label.length + 1)}\n`);
   }
 
   /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */
@@ -389,14 +398,24 @@ export abstract class AgendaCommand<
     field: string,
     options: { readonly needsTime?: boolean; readonly after?: DateTime } = {},
   ): DateTime {
-    return parseWhen(text, { zone: this.zone, now: this.now, field, ...options });
+    return parseWhen(text, { zone: this.zone, now: this.now, field, note: this.noted, ...options });
   }
+
+  /** Says on stderr how a `<when>` that reads two ways was read (cli/time.ts). */
+  private readonly noted = (message: string): void => {
+    this.remark('note', message);
+  };
 
   /** An `--occurrence` flag: a day (in `--tz`) or a time; undefined when not given. */
   protected occurrenceFlag(text: string | undefined): DayOrTime | undefined {
     return text === undefined
       ? undefined
-      : parseDayOrTime(text, { zone: this.zone, now: this.now, field: 'occurrence' });
+      : parseDayOrTime(text, {
+          zone: this.zone,
+          now: this.now,
+          field: 'occurrence',
+          note: this.noted,
+        });
   }
 
   /**
@@ -485,7 +504,7 @@ export abstract class AgendaCommand<
 
   /** `--from`/`--to`, defaulting to now → now + 7 days. */
   protected interval(from: string | undefined, to: string | undefined) {
-    return parseInterval(from, to, { zone: this.zone, now: this.now });
+    return parseInterval(from, to, { zone: this.zone, now: this.now, note: this.noted });
   }
 
   /** The stored profiles, in `--config-dir`/`AGENDA_CONFIG_DIR` or the default place. */
