@@ -568,6 +568,25 @@ export abstract class AgendaCommand<
   }
 
   /**
+   * The profile's login, refused ({@link Unauthenticated}, "run agenda login") when there is
+   * none or its session has ended: known from the profile alone, before any request.
+   */
+  protected liveLogin(profile: Profile): StoredLogin {
+    const { login } = profile;
+    const on = this.profileName === 'default' ? '' : ` on profile ${this.profileName}`;
+    if (login === null) {
+      throw new Unauthenticated(`not logged in${on}: run agenda login <username>`);
+    }
+    const endsAt = loginEndsAt(login);
+    if (Date.parse(endsAt) <= Date.now()) {
+      throw new Unauthenticated(
+        `the login of ${login.username}${on} expired at ${endsAt}: run agenda login ${login.username}`,
+      );
+    }
+    return login;
+  }
+
+  /**
    * Connects to the gateways of `--server` (else the profile's) trusting `--ca` (else the
    * profile's). When `authenticated`, the profile must hold a login whose session has not
    * ended; its access token is renewed as it runs out, and the renewal saved in the profile.
@@ -575,20 +594,7 @@ export abstract class AgendaCommand<
   protected async connect(options: { authenticated: boolean }): Promise<Connection> {
     const flags = this.flags as { server?: string; ca?: string };
     const profile = await this.profiles.read(this.profileName);
-    let login: StoredLogin | null = null;
-    if (options.authenticated) {
-      login = profile.login;
-      const on = this.profileName === 'default' ? '' : ` on profile ${this.profileName}`;
-      if (login === null) {
-        throw new Unauthenticated(`not logged in${on}: run agenda login <username>`);
-      }
-      const endsAt = loginEndsAt(login);
-      if (Date.parse(endsAt) <= Date.now()) {
-        throw new Unauthenticated(
-          `the login of ${login.username}${on} expired at ${endsAt}: run agenda login ${login.username}`,
-        );
-      }
-    }
+    const login = options.authenticated ? this.liveLogin(profile) : null;
     const serverText = flags.server ?? profile.servers.join(',');
     if (serverText.trim() === '') {
       // Said with what to type: the README's line for the gateways `npm start` runs.

@@ -99,7 +99,7 @@ test('an access token that ran out is renewed before the request, and the profil
     login: { ...login, expiresAt: new Date(Date.now() - 3_600_000).toISOString() },
   });
 
-  const run = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  const run = await runCommand(Whoami, ['--json', '--check', '--config-dir', configDir]);
   t.is(run.exitCode, 0, run.stderr);
   const result = parseJsonResult(Whoami, run.stdout);
   t.like(result, { user: { username: 'alice' }, expiresAt: login.refreshExpiresAt });
@@ -116,7 +116,7 @@ test('an access token that ran out is renewed before the request, and the profil
   t.is((await stat(file)).mode & 0o777, 0o600);
 
   // The next command starts from the renewed tokens: nothing is renewed again.
-  const again = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  const again = await runCommand(Whoami, ['--json', '--check', '--config-dir', configDir]);
   t.is(again.exitCode, 0, again.stderr);
   t.is(gateway.requestsTo('POST', '/v1/sessions/refresh').length, 1);
 });
@@ -142,6 +142,7 @@ test("a renewal moves past a black-holed gateway after a read's connect budget, 
   const started = Date.now();
   const run = await runCommand(Whoami, [
     '--json',
+    '--check',
     '--server',
     `${hole.url},${gateway.url}`,
     '--config-dir',
@@ -387,7 +388,7 @@ test('a session the server will not renew ends the command with "log in" (exit 2
   const configDir = await temporaryConfigDir();
   await logIn(gateway, tls, configDir);
   // Another copy of the login spent its refresh token long ago.
-  const taken = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  const taken = await runCommand(Whoami, ['--json', '--check', '--config-dir', configDir]);
   t.is(taken.exitCode, 2, 'renewed once, then refused again: the retry is not repeated');
   t.is(gateway.requestsTo('GET', '/v1/me').length, 2);
   t.is(gateway.requestsTo('POST', '/v1/sessions/refresh').length, 1);
@@ -396,7 +397,7 @@ test('a session the server will not renew ends the command with "log in" (exit 2
   const profile = await profiles.read('default');
   const login = profile.login ?? t.fail('no login stored');
   await profiles.write('default', { ...profile, login: { ...login, refreshToken: 'stolen' } });
-  const run = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  const run = await runCommand(Whoami, ['--json', '--check', '--config-dir', configDir]);
   t.is(run.exitCode, 2);
   const { error } = JSON.parse(run.stderr) as { error: { code: string; message: string } };
   t.is(error.code, 'unauthenticated');
