@@ -105,7 +105,7 @@ try {
   // code) is one whose code is EEXIT.
   const oclifError = error instanceof Error && typeof error.oclif?.exit === 'number';
   const exit = oclifError && error.code === 'EEXIT';
-  // oclif's refusals in its own commands (`autocomplete fish`) read as our sentences too:
+  // oclif's refusals in its own commands (`autocomplete tcsh`) read as our sentences too:
   // as JSON under --json, else after "error:" as every command's failure.
   const refusal = oclifError && !exit;
   if (exit) {

@@ -285,13 +285,22 @@ export abstract class OutcomeCommand<
 
   /** Writes a warning on stderr, for a person only: never with `--json`. */
   protected caution(text: string): void {
+    this.remark('warning', text);
+  }
+
+  /**
+   * Writes `label: text` on stderr, for a person only (never with `--json`): a warning, or a
+   * note of how something was read.
+   */
+  protected remark(label: 'warning' | 'note', text: string): void {
     if (this.json) return;
     const palette = createPalette(
       coloursWanted(this.terminal.stderr.isTTY, false, this.terminal.env),
     );
     // Cut to the terminal's width as the output is: broken at spaces.
-    const lines = fitText(`warning: ${text}`, this.width);
-    this.terminal.stderr.write(`${palette.yellow('warning:')}${lines.slice('warning:'.length)}\n`);
+    const lines = fitText(`${label}: ${text}`, this.width);
+    const paint = label === 'warning' ? palette.yellow : palette.cyan;
+    this.terminal.stderr.write(`${paint(`${label}:`)}${lines.slice(label.length + 1)}\n`);
   }
 
   /** Awaits `work` with a spinner on stderr if it is slow, on a terminal, without `--json`. */
@@ -389,14 +398,24 @@ export abstract class AgendaCommand<
     field: string,
     options: { readonly needsTime?: boolean; readonly after?: DateTime } = {},
   ): DateTime {
-    return parseWhen(text, { zone: this.zone, now: this.now, field, ...options });
+    return parseWhen(text, { zone: this.zone, now: this.now, field, note: this.noted, ...options });
   }
+
+  /** Says on stderr how a `<when>` that reads two ways was read (cli/time.ts). */
+  private readonly noted = (message: string): void => {
+    this.remark('note', message);
+  };
 
   /** An `--occurrence` flag: a day (in `--tz`) or a time; undefined when not given. */
   protected occurrenceFlag(text: string | undefined): DayOrTime | undefined {
     return text === undefined
       ? undefined
-      : parseDayOrTime(text, { zone: this.zone, now: this.now, field: 'occurrence' });
+      : parseDayOrTime(text, {
+          zone: this.zone,
+          now: this.now,
+          field: 'occurrence',
+          note: this.noted,
+        });
   }
 
   /**
@@ -485,7 +504,7 @@ export abstract class AgendaCommand<
 
   /** `--from`/`--to`, defaulting to now → now + 7 days. */
   protected interval(from: string | undefined, to: string | undefined) {
-    return parseInterval(from, to, { zone: this.zone, now: this.now });
+    return parseInterval(from, to, { zone: this.zone, now: this.now, note: this.noted });
   }
 
   /** The stored profiles, in `--config-dir`/`AGENDA_CONFIG_DIR` or the default place. */
@@ -549,6 +568,25 @@ export abstract class AgendaCommand<
   }
 
   /**
+   * The profile's login, refused ({@link Unauthenticated}, "run agenda login") when there is
+   * none or its session has ended: known from the profile alone, before any request.
+   */
+  protected liveLogin(profile: Profile): StoredLogin {
+    const { login } = profile;
+    const on = this.profileName === 'default' ? '' : ` on profile ${this.profileName}`;
+    if (login === null) {
+      throw new Unauthenticated(`not logged in${on}: run agenda login <username>`);
+    }
+    const endsAt = loginEndsAt(login);
+    if (Date.parse(endsAt) <= Date.now()) {
+      throw new Unauthenticated(
+        `the login of ${login.username}${on} expired at ${endsAt}: run agenda login ${login.username}`,
+      );
+    }
+    return login;
+  }
+
+  /**
    * Connects to the gateways of `--server` (else the profile's) trusting `--ca` (else the
    * profile's). When `authenticated`, the profile must hold a login whose session has not
    * ended; its access token is renewed as it runs out, and the renewal saved in the profile.
@@ -556,20 +594,7 @@ export abstract class AgendaCommand<
   protected async connect(options: { authenticated: boolean }): Promise<Connection> {
     const flags = this.flags as { server?: string; ca?: string };
     const profile = await this.profiles.read(this.profileName);
-    let login: StoredLogin | null = null;
-    if (options.authenticated) {
-      login = profile.login;
-      const on = this.profileName === 'default' ? '' : ` on profile ${this.profileName}`;
-      if (login === null) {
-        throw new Unauthenticated(`not logged in${on}: run agenda login <username>`);
-      }
-      const endsAt = loginEndsAt(login);
-      if (Date.parse(endsAt) <= Date.now()) {
-        throw new Unauthenticated(
-          `the login of ${login.username}${on} expired at ${endsAt}: run agenda login ${login.username}`,
-        );
-      }
-    }
+    const login = options.authenticated ? this.liveLogin(profile) : null;
     const serverText = flags.server ?? profile.servers.join(',');
     if (serverText.trim() === '') {
       // Said with what to type: the README's line for the gateways `npm start` runs.

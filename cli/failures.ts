@@ -129,7 +129,7 @@ function usageMessage(error: Errors.CLIError): string {
   if (/^Missing \d+ required args?\b/.test(first)) {
     return missingArguments(error, text) ?? text;
   }
-  // An argument out of its choices (`autocomplete fish`); oclif does not name the argument.
+  // An argument out of its choices (`autocomplete tcsh`); oclif does not name the argument.
   const choice = /^Expected (.*) to be one of: (.+)$/.exec(text);
   if (choice) return `"${choice[1]}" is not one of ${anyOf(choice[2] ?? '')}`;
   const unknownCommand = /^command (\S+) not found$/.exec(text);

@@ -23,8 +23,18 @@
  * A text is refused, naming the flag and saying what to write, when nothing in it is a time,
  * when words are left over (`tomorrow 9`: `9` of what?), when it is a range (`9am to 10am`:
  * give `--end`), and — where a time is needed, as for an event's `--start` and `--end` — when
- * it names a day without a time (`tomorrow`, `next monday`): an event at midnight is rarely
- * what was meant. Where a day is enough (`--from`, `--to`) a bare day is its midnight.
+ * it names a day without a time (`tomorrow`, `next monday`, `in 3 days`): an event at
+ * midnight, or at this minute some days on, is rarely what was meant. Where a day is enough
+ * (`--from`, `--to`) a bare day is its midnight.
+ *
+ * Nor is a text read one way when people write it meaning another (see {@link ambiguity}):
+ * a date with slashes whose day and month could be either (`03/04`: 4 March in the US,
+ * 3 April in most other places), an hour of 1 to 12 without am/pm nor minutes (`at 5`, five
+ * in the morning or the afternoon?), and, where a time is needed, a week, month or year in
+ * place of a day (`next week`: which day of it?). Each is refused with the ways to write it
+ * that read one way. A local time the clocks go back over happens twice: it is read as the
+ * first (RFC 5545), and said so through the context's `note`, with how to write the second
+ * (an explicit offset).
  *
  * Durations: `90m`, `90 min`, `1h30m`, `1h30` (minutes after the hours), `1.5h`, `2 hours`,
  * `1d` (24 hours), `2w` (14 days), `90s`, `1:30` (h:mm), or ISO `PT1H30M` / `P1D` / `P2W`.
@@ -75,6 +85,11 @@ export interface WhenContext {
    * the first such time after it, not after now.
    */
   readonly after?: DateTime;
+  /**
+   * Told how a text that could be read two ways was read, when it is accepted all the same (a
+   * local time that happens twice): for the command to say so to a person.
+   */
+  readonly note?: (message: string) => void;
 }
 
 const WITH_OFFSET = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
@@ -119,6 +134,7 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
       field,
       zone,
       wallClock(date.year, date.month, date.day, hour, minute, second),
+      context.note,
     );
   }
 
@@ -127,9 +143,9 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
     const [, hour, minute, second] = timeOfDay;
     const clock = (date: DateTime) =>
       wallClock(date.year, date.month, date.day, hour, minute, second);
-    if (context.after !== undefined) return timeAfter(text, field, zone, context.after, clock);
+    if (context.after !== undefined) return timeAfter(text, context, context.after, clock);
     const today = now.setZone(zone);
-    return localTime(text, field, zone, clock(today));
+    return localTime(text, field, zone, clock(today), context.note);
   }
 
   const local = LOCAL_DATE_TIME.exec(value);
@@ -140,6 +156,7 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
       field,
       zone,
       wallClock(Number(year), Number(month), Number(dayOfMonth), hour, minute, second),
+      context.note,
     );
   }
 
@@ -163,25 +180,32 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
   return naturalTime(text, value, context);
 }
 
-/** The first instant after `after` whose wall clock `clockOn` a day gives (that day or the next). */
+/**
+ * The first instant after `after` whose wall clock `clockOn` a day gives (that day or the
+ * next), told to the context's `note` when that wall clock happens twice.
+ */
 function timeAfter(
   text: string,
-  field: string,
-  zone: string,
+  context: WhenContext,
   after: DateTime,
   clockOn: (date: DateTime) => WallClock,
 ): DateTime {
+  const { field, zone } = context;
+  const said = (instant: DateTime, why?: string): DateTime => {
+    sayIfRepeated(text, field, zone, instant, context.note, why);
+    return instant;
+  };
   const sameDay = localTime(text, field, zone, clockOn(after.setZone(zone)));
-  if (sameDay > after) return sameDay;
+  if (sameDay > after) return said(sameDay);
   // A wall clock the clocks turn back over happens twice that night, and localTime gives
   // the first: the second may still come after `after` (01:50 EDT, then 01:10 EST).
   const turnedBack = sameDay.offset - sameDay.plus({ hours: 6 }).offset;
   if (turnedBack > 0) {
     const again = sameDay.plus({ minutes: turnedBack });
     const same = again.hour === sameDay.hour && again.minute === sameDay.minute;
-    if (same && again > after) return again;
+    if (same && again > after) return said(again, 'the first is not after the start');
   }
-  return localTime(text, field, zone, clockOn(after.setZone(zone).plus({ days: 1 })));
+  return said(localTime(text, field, zone, clockOn(after.setZone(zone).plus({ days: 1 }))));
 }
 
 type Chrono = typeof ChronoEn;
@@ -227,8 +251,12 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
       { field },
     );
   }
+  const unclear = ambiguity(text, result, context);
+  if (unclear !== undefined) throw unclear;
   const { start } = result;
   if (start.tags().has('result/relativeDate')) {
+    // "in 3 days" where a time is needed: this minute, days on, is rarely what was meant.
+    if (context.needsTime === true && !start.isCertain('hour')) throw dayWithoutTime(text, field);
     // "in 2 hours", "in 3 days": counted from now, as an instant (daylight saving cannot
     // make two hours three).
     return toMinute(DateTime.fromJSDate(start.date(), { zone }));
@@ -245,7 +273,7 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
     second: 0,
   });
   if (!hasDay && context.after !== undefined) {
-    return timeAfter(text, field, zone, context.after, clockOn);
+    return timeAfter(text, context, context.after, clockOn);
   }
   return localTime(
     text,
@@ -256,7 +284,95 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
       month: start.get('month') ?? 0,
       day: start.get('day') ?? 0,
     }),
+    context.note,
   );
+}
+
+type ParsedText = ReturnType<Chrono['casual']['parse']>[number];
+
+/** A date of two numbers with slashes (`03/04`, `3/4/26`), not part of a longer one. */
+const SLASHED_DATE = /(?<![\d/])(\d{1,2})\/(\d{1,2})(?:\/(\d{4}|\d{2}))?(?![\d/])/;
+/** A period where a day is meant (`next week`): chrono reads it as this moment, a week on. */
+const PERIOD = /\b(?:this|next|last|past|coming)\s+(week(?:end)?|month|year)\b/i;
+/** Minutes written (`9:30`, `9.30`) or an hour with a leading zero (`05`): a 24-hour clock. */
+const TWENTY_FOUR_HOUR = /\d[:.]\d{2}|(?<!\d)0\d(?!\d)/;
+
+/**
+ * Why `result` (chrono's reading of `text`) cannot be taken as read, as the refusal to give,
+ * when people write it meaning different things (see the module comment); else undefined.
+ * chrono reads each of them one way without a word: `03/04` month first, `at 5` as 05:00,
+ * `next week` as this moment seven days on.
+ */
+function ambiguity(
+  text: string,
+  result: ParsedText,
+  context: WhenContext,
+): InvalidInput | undefined {
+  const { field } = context;
+  const slashed = SLASHED_DATE.exec(result.text);
+  if (slashed !== null) {
+    const [written = '', first = '', second = '', year] = slashed;
+    const [a, b] = [Number(first), Number(second)];
+    if (a !== b && a >= 1 && a <= 12 && b >= 1 && b <= 12) {
+      const now = context.now.setZone(context.zone);
+      const us = dayNamed(b, a, year, now);
+      const elsewhere = dayNamed(a, b, year, now);
+      return new InvalidInput(
+        `the ${field} "${text}" is ambiguous: ${written} is ${us.words} with the month first (as in the US), ${elsewhere.words} with the day first. ` +
+          `Write the month in letters or the date in ISO form: "${us.short}" or ${us.iso} for ${us.words}, "${elsewhere.short}" or ${elsewhere.iso} for ${elsewhere.words}`,
+        { field },
+      );
+    }
+  }
+  if (context.needsTime === true) {
+    const period = PERIOD.exec(result.text);
+    if (period !== null) {
+      return new InvalidInput(
+        `the ${field} "${text}" names a ${(period[1] ?? '').toLowerCase()}, not a day: say which day, and the time, e.g. "next monday 9am" or "dec 24 3pm"`,
+        { field },
+      );
+    }
+  }
+  const { start } = result;
+  const hour = start.get('hour') ?? 0;
+  const clockWords = ['casualReference/noon', 'casualReference/midnight'];
+  if (
+    start.isCertain('hour') &&
+    !start.isCertain('meridiem') &&
+    hour >= 1 &&
+    hour <= 12 &&
+    !start.tags().has('result/relativeDate') &&
+    !clockWords.some((tag) => start.tags().has(tag)) &&
+    !TWENTY_FOUR_HOUR.test(result.text)
+  ) {
+    const hh = (n: number) => String(n).padStart(2, '0');
+    return new InvalidInput(
+      hour === 12
+        ? `the ${field} "${text}" is ambiguous: 12 noon or midnight? Write noon or midnight, or a 24-hour time (12:00 or 00:00)`
+        : `the ${field} "${text}" is ambiguous: ${hour} in the morning or the afternoon? Write ${hour}am or ${hour}pm, or a 24-hour time (${hh(hour)}:00 or ${hour + 12}:00)`,
+      { field },
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Day `day` of month `month` as messages name it (`4 March`, `"4 mar"`, `2026-03-04`): in
+ * `year` when written (two digits: this century), else the next one to come after `now`.
+ */
+function dayNamed(
+  day: number,
+  month: number,
+  year: string | undefined,
+  now: DateTime,
+): { words: string; short: string; iso: string } {
+  const name = MONTH_NAMES[month - 1] ?? '';
+  const written = year === undefined ? undefined : Number(year.length === 2 ? `20${year}` : year);
+  const comesThisYear = month > now.month || (month === now.month && day >= now.day);
+  const inYear = written ?? (comesThisYear ? now.year : now.year + 1);
+  const iso = `${inYear}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  const short = `${day} ${name.slice(0, 3).toLowerCase()}${written === undefined ? '' : ` ${written}`}`;
+  return { words: `${day} ${name}`, short, iso };
 }
 
 /** A wall-clock reading: what a clock on the wall of the zone shows. */
@@ -298,8 +414,20 @@ function sameWallClock(instant: DateTime, clock: WallClock): boolean {
   );
 }
 
-/** The instant at which the zone's clocks show `clock`; refuses readings that never happen. */
-function localTime(text: string, field: string, zone: string, clock: WallClock): DateTime {
+/** The shifts of clocks going back, in minutes (Lord Howe's is half an hour). */
+const SHIFTS = [30, 60, 120];
+
+/**
+ * The instant at which the zone's clocks show `clock`; refuses readings that never happen.
+ * One that happens twice is the first, told to `note` when given.
+ */
+function localTime(
+  text: string,
+  field: string,
+  zone: string,
+  clock: WallClock,
+  note?: (message: string) => void,
+): DateTime {
   const instant = DateTime.fromObject(clock, { zone });
   if (!instant.isValid) throw notATime(text, field);
   if (!sameWallClock(instant, clock)) {
@@ -312,11 +440,48 @@ function localTime(text: string, field: string, zone: string, clock: WallClock):
   }
   // When clocks go back the reading happens twice and Luxon picks the later one; people mean
   // the first (as RFC 5545 does), so step back by the usual size of a shift if it reads the same.
-  for (const minutes of [30, 60, 120]) {
+  let first = instant;
+  for (const minutes of SHIFTS) {
     const earlier = instant.minus({ minutes });
-    if (sameWallClock(earlier, clock)) return earlier;
+    if (sameWallClock(earlier, clock)) {
+      first = earlier;
+      break;
+    }
   }
-  return instant;
+  sayIfRepeated(text, field, zone, first, note);
+  return first;
+}
+
+/**
+ * Tells `note` how `instant` was read when its wall clock happens twice in `zone` (the
+ * clocks go back over it): which of the two it is, why (`why`, else RFC 5545's rule for the
+ * first), and how to write the other, with its offset.
+ */
+function sayIfRepeated(
+  text: string,
+  field: string,
+  zone: string,
+  instant: DateTime,
+  note: ((message: string) => void) | undefined,
+  why?: string,
+): void {
+  if (note === undefined) return;
+  const clock = instant.toFormat('yyyy-MM-dd HH:mm:ss');
+  const other = SHIFTS.flatMap((minutes) => [
+    instant.minus({ minutes }),
+    instant.plus({ minutes }),
+  ]).find((candidate) => candidate.toFormat('yyyy-MM-dd HH:mm:ss') === clock);
+  if (other === undefined) return;
+  const which = other > instant ? 'first' : 'second';
+  const seconds = instant.second === 0 ? '' : ':ss';
+  const named = (at: DateTime) =>
+    `${at.toFormat(`HH:mm${seconds} ZZ`)} (${at.setLocale('en-US').toFormat('ZZZZ')})`;
+  const written = other.toFormat(`yyyy-MM-dd'T'HH:mm${seconds}ZZ`);
+  note(
+    `the ${field} "${text}" happens twice in ${zone}, as the clocks go back: read as the ${which}, ${named(instant)}${
+      why === undefined ? (which === 'first' ? ', as RFC 5545 says' : '') : `, as ${why}`
+    }; for the ${which === 'first' ? 'second' : 'first'}, ${named(other)}, write ${written}`,
+  );
 }
 
 function notATime(text: string, field: string, now?: DateTime): InvalidInput {
@@ -581,7 +746,7 @@ export function toApiInstant(instant: DateTime): string {
 export function parseInterval(
   from: string | undefined,
   to: string | undefined,
-  context: { readonly zone: string; readonly now: DateTime },
+  context: Pick<WhenContext, 'zone' | 'now' | 'note'>,
   defaultSpanDays = 7,
 ): { from: DateTime; to: DateTime } {
   const start =

@@ -1,7 +1,8 @@
 /**
- * HTTPS to the gateways, with failover. Each call tries the gateways in the order given and
- * moves to the next one only when a gateway cannot be reached (refused, reset, timed out,
- * TLS refused) or answers 503; any other answer is final. A write carries one
+ * HTTPS to the gateways, with failover. Each call tries the gateways in the order given (those
+ * that failed lately last, below) and moves to the next one only when a gateway cannot be
+ * reached (refused, reset, timed out, TLS refused) or answers 503; any other answer is final.
+ * A write carries one
  * `idempotency-key` for all its attempts, so a retry on another gateway of a write the
  * first one had already applied is answered with the original result instead of applying
  * twice. Connections are kept alive and reused across calls; only the configured CA is
@@ -31,10 +32,17 @@
  * the read's budget as the read would ({@link GatewayCall.within}): a login whose token
  * expired while no gateway answers still ends within about 3 s, "service unavailable".
  *
+ * A gateway that failed (unreachable, hung, 503) is tried after the others by the calls that
+ * follow, for {@link FAILED_GATEWAY_MEMORY_MS}: a command makes several calls — the session's
+ * renewal and then the read, or a read per page or per step — and one that paid a black-holed
+ * gateway's connect budget on each of them added those up past the read's budget (two such
+ * gateways before the live one, with a token to renew: 4 s). It is still tried, last, so a
+ * gateway that was only briefly away costs nothing more than its place in the order.
+ *
  * Failures say what happened ({@link unavailableMessage}): 503s are not timeouts. A write
  * that may have reached a service — a gateway took it and did not say it passed nothing on
  * (`details.forwarded: false`) — fails saying its fate is unknown, with its idempotency key;
- * one refused before any service saw it says nothing of a key: it was not made.
+ * one refused before any service saw it says nothing of a key, but that nothing was changed.
  */
 import { randomUUID } from 'node:crypto';
 import { HttpsTransport, TransportTimeout, bodyText } from './https-transport.js';
@@ -46,6 +54,7 @@ import {
   Unauthenticated,
   Unavailable,
   errorFromWire,
+  isAgendaError,
 } from '../../contract/errors.js';
 import type { AgendaError } from '../../contract/errors.js';
 import type { AccessTokens } from './session-tokens.js';
@@ -158,6 +167,12 @@ export const DEFAULT_READ_CONNECT_TIMEOUT_MS = 1_000;
  * fires first), not as one that did not answer.
  */
 const ATTEMPT_FLOOR_MARGIN_MS = 50;
+/**
+ * How long a gateway that failed is tried after the others (see the module comment): longer
+ * than any one command's calls, short enough that a long `watch` goes back to the order
+ * given once the gateway it prefers is back.
+ */
+const FAILED_GATEWAY_MEMORY_MS = 30_000;
 
 /** Why one gateway could not be used; the call goes on with the next. */
 class GatewayUnreachable extends Error {
@@ -240,6 +255,8 @@ export class GatewayClient {
   private readonly startedAt: number | undefined;
   /** Whether any gateway has answered (anything): the service is up, reads budget afresh. */
   private answered = false;
+  /** When each gateway that failed last failed (by URL): tried after the others a while. */
+  private readonly failedAt = new Map<string, number>();
 
   constructor(options: GatewayClientOptions) {
     if (options.servers.length === 0) throw new InvalidServerList('no gateway to talk to');
@@ -275,6 +292,16 @@ export class GatewayClient {
   async call(call: GatewayCall, signal?: AbortSignal): Promise<GatewayAnswer> {
     const read = call.method === 'GET';
     const idempotencyKey = read ? undefined : (call.idempotencyKey ?? randomUUID());
+    // A write whose outcome a failure leaves unknown is said to be so, with its key. A
+    // renewal on a read's way is no change of the person's: there is nothing for them to
+    // check before repeating it (one the service made unseen is taken up by the next
+    // renewal, which sends the same request again: cli/http/session-tokens.ts).
+    // `onlySending`: the key is this call's own, so no earlier call sent the write; a caller
+    // that sends it again under its key (an import's request) may have had it made before.
+    const write =
+      idempotencyKey === undefined || call.within !== undefined
+        ? undefined
+        : { idempotencyKey, onlySending: call.idempotencyKey === undefined };
     const readMs = call.deadlineMs ?? this.readDeadlineMs;
     let budget = null as ReadBudget | null;
     // What a renewal of the token on the way of this call keeps to: a read's deadline as it
@@ -309,17 +336,12 @@ export class GatewayClient {
               if (response.statusCode >= 200 && response.statusCode < 300) {
                 return { status: response.statusCode, contentType, body, server };
               }
-              throw this.refusal(response.statusCode, body, call.authenticated, server);
+              throw this.refusal(response.statusCode, body, call.authenticated, server, write);
             } finally {
               attempt?.dispose();
             }
           },
-          // A renewal on a read's way is no change of the person's: there is nothing for
-          // them to check before repeating it (one the service made unseen is taken up by
-          // the next renewal, which sends the same request again: cli/http/session-tokens.ts).
-          idempotencyKey === undefined || call.within !== undefined
-            ? undefined
-            : { idempotencyKey },
+          write,
           readBudget,
         );
       });
@@ -440,39 +462,64 @@ export class GatewayClient {
   /**
    * `attempt` on each gateway in turn until one answers (`gatewaysLeft` counts the gateway
    * tried and those after it). When none does: {@link Unavailable} naming each gateway's
-   * failure; for a write that may have reached one (`write`), saying that its outcome is
-   * unknown and how to find out before repeating it.
+   * failure; for a write (`write`) that may have reached one, saying that its outcome is
+   * unknown and how to find out before repeating it, and for one that reached none, that
+   * nothing was changed.
    */
   private async failover<T>(
     attempt: (server: URL, gatewaysLeft: number) => Promise<T>,
-    write?: { readonly idempotencyKey: string },
+    write?: { readonly idempotencyKey: string; readonly onlySending: boolean },
     budget?: ReadBudget | null,
   ): Promise<T> {
     const failures: { readonly host: string; readonly error: GatewayUnreachable }[] = [];
     let untried: string[] = [];
-    for (const [index, server] of this.servers.entries()) {
+    const servers = this.inOrderOfTrial();
+    for (const [index, server] of servers.entries()) {
       try {
-        return await attempt(server, this.servers.length - index);
+        const answer = await attempt(server, servers.length - index);
+        this.failedAt.delete(server.href);
+        return answer;
       } catch (error) {
-        if (!(error instanceof GatewayUnreachable)) throw error;
+        if (!(error instanceof GatewayUnreachable)) {
+          // It answered (a refusal, an error of the service's): it is up.
+          if (isAgendaError(error)) this.failedAt.delete(server.href);
+          throw error;
+        }
+        this.failedAt.set(server.href, Date.now());
         failures.push({ host: server.host, error });
         if (error instanceof OutOfTime || budget?.spent === true) {
-          untried = this.servers.slice(index + 1).map((s) => s.host);
+          untried = servers.slice(index + 1).map((s) => s.host);
           break;
         }
       }
     }
     const message = unavailableMessage(failures, untried, budget?.spent === true ? budget : null);
-    if (write !== undefined && failures.some(({ error }) => error.sent)) {
-      // The key is said once, to match the request in the gateways' logs: the CLI cannot
-      // send it again (a command run again is a new write), so what is left to the person
-      // is to look before repeating the change.
-      throw new Unavailable(
-        `${message}. The change may or may not have been made (it was sent with idempotency-key ${write.idempotencyKey}): check, e.g. with agenda event list, before repeating it`,
-      );
+    if (write === undefined) throw new Unavailable(message);
+    if (failures.some(({ error }) => error.sent)) {
+      throw new Unavailable(`${message}${outcomeUnknown(write.idempotencyKey)}`);
     }
-    // Nothing reached a service: a write certainly was not made.
-    throw new Unavailable(message);
+    // Nothing reached a service: the write certainly was not made, which is said as plainly
+    // as the other case, since the two call for opposite things (run it again; look first).
+    // Not for a write sent before under the same key: that sending's fate is the caller's.
+    if (!write.onlySending) throw new Unavailable(message, { forwarded: false });
+    throw new Unavailable(`${message}. Nothing was changed: the request reached no service`, {
+      forwarded: false,
+    });
+  }
+
+  /**
+   * The gateways in the order a call tries them: as given, but those that failed within
+   * {@link FAILED_GATEWAY_MEMORY_MS} after the others (the one that failed last, last).
+   */
+  private inOrderOfTrial(): URL[] {
+    const now = Date.now();
+    // When it failed last; 0 (before any failure) when it has not, or long enough ago.
+    const failed = (server: URL): number => {
+      const at = this.failedAt.get(server.href) ?? 0;
+      return now - at < FAILED_GATEWAY_MEMORY_MS ? at : 0;
+    };
+    // Array.prototype.sort is stable: gateways that have not failed keep the order given.
+    return [...this.servers].sort((a, b) => failed(a) - failed(b));
   }
 
   private async send(
@@ -539,8 +586,31 @@ export class GatewayClient {
     }
   }
 
-  /** The error for a non-2xx answer; 503 means "try the next gateway". */
+  /**
+   * The error for a non-2xx answer; 503 means "try the next gateway". Any other 5xx to a
+   * `write` says that the change may or may not have been made: the gateway had the
+   * request, and a fault on the way back (a service that applied it, then failed to
+   * answer) looks the same as one before.
+   */
   private refusal(
+    status: number,
+    body: string,
+    authenticated: boolean,
+    server: URL,
+    write?: { readonly idempotencyKey: string },
+  ): AgendaError | GatewayUnreachable {
+    const error = this.refusalAsSaid(status, body, authenticated, server);
+    if (write === undefined || status < 500 || error instanceof GatewayUnreachable) return error;
+    // The one 5xx that does tell: refused before any service had it.
+    if (error instanceof Unavailable && error.forwarded === false) return error;
+    const wire = error.toWire();
+    const answered = `${server.host} answered ${status}`;
+    const said = wire.message.startsWith(answered) ? wire.message : `${answered} (${wire.message})`;
+    return errorFromWire({ ...wire, message: `${said}${outcomeUnknown(write.idempotencyKey)}` });
+  }
+
+  /** The error a non-2xx answer says, as it says it. */
+  private refusalAsSaid(
     status: number,
     body: string,
     authenticated: boolean,
@@ -819,6 +889,15 @@ function unavailableMessage(
   }
   const none = answered.length === 0 ? 'no gateway answered' : 'no gateway could answer';
   return `service unavailable: ${none} (tried ${tried})`;
+}
+
+/**
+ * What a write's failure adds when the write may have been made: the key once, to match the
+ * request in the gateways' logs — the CLI cannot send it again (a command run again is a new
+ * write) — and what is left to the person, to look before repeating the change.
+ */
+function outcomeUnknown(idempotencyKey: string): string {
+  return `. The change may or may not have been made (it was sent with idempotency-key ${idempotencyKey}): check, e.g. with agenda event list, before repeating it`;
 }
 
 /** Milliseconds as messages say them, in seconds to a tenth (`2.5`, `1.2`, `3`). */

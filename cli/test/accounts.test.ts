@@ -113,6 +113,7 @@ test('each profile keeps its own login, and later commands use its token and gat
   // No --server and no --ca: both come from the profile.
   const asBob = await runCommand(Whoami, [
     '--json',
+    '--check',
     '--profile',
     'work',
     '--config-dir',
@@ -120,7 +121,7 @@ test('each profile keeps its own login, and later commands use its token and gat
   ]);
   t.is(asBob.exitCode, 0, asBob.stderr);
   t.like(parseJsonResult(Whoami, asBob.stdout), { user: { username: 'bob' }, profile: 'work' });
-  const asAlice = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  const asAlice = await runCommand(Whoami, ['--json', '--check', '--config-dir', configDir]);
   t.like(parseJsonResult(Whoami, asAlice.stdout), {
     user: { username: 'alice' },
     profile: 'default',
@@ -160,6 +161,58 @@ test('logout ends the session on the server, forgets the token, and keeps the ga
   t.is(profile.login, null);
 });
 
+test('whoami answers from the profile, without a gateway; a session that ended is said so; --check asks the gateway', async (t) => {
+  const gateway = await accountsGateway();
+  t.teardown(() => gateway.close());
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const asked = gateway.requests.length;
+  const stored = (await new ProfileStore(configDir).read('default')).login;
+
+  // Its gateway gone: the profile still says who, where and until when.
+  await gateway.close();
+  const local = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  t.is(local.exitCode, 0, local.stderr);
+  t.deepEqual(parseJsonResult(Whoami, local.stdout), {
+    user: { username: 'alice', name: 'Alice Liddell' },
+    profile: 'default',
+    servers: [gateway.url],
+    expiresAt: stored?.refreshExpiresAt ?? null,
+    accessExpiresAt: stored?.expiresAt ?? null,
+    checked: false,
+  });
+  t.is(gateway.requests.length, asked, 'no request');
+  const human = await runCommand(Whoami, ['--config-dir', configDir]);
+  t.is(human.exitCode, 0, human.stderr);
+  t.regex(human.stdout, /^alice \(Alice Liddell\), session valid for 30 d \(until .+\)\n/);
+  t.regex(
+    human.stdout,
+    /\nprofile default, gateway https:\/\/127\.0\.0\.1:\d+ \(from the profile; --check asks the gateway\)\n$/,
+  );
+
+  // --check asks the gateway, which is down: it says so (exit 5).
+  const check = await runCommand(Whoami, ['--check', '--config-dir', configDir]);
+  t.is(check.exitCode, 5);
+  t.regex(check.stderr, /service unavailable/);
+
+  // A session past its end is said to be over, naming whose, from the profile alone.
+  const profiles = new ProfileStore(configDir);
+  const profile = await profiles.read('default');
+  if (profile.login === null) return t.fail('no login stored');
+  await profiles.write('default', {
+    ...profile,
+    login: { ...profile.login, refreshExpiresAt: '2020-01-01T00:00:00Z' },
+  });
+  const ended = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  t.is(ended.exitCode, 2);
+  t.like(parseJsonLine(ended.stderr), {
+    error: {
+      code: 'unauthenticated',
+      message: 'the login of alice expired at 2020-01-01T00:00:00Z: run agenda login alice',
+    },
+  });
+});
+
 test('a stored login past its expiry exits 2 before any request', async (t) => {
   const gateway = await accountsGateway();
   t.teardown(() => gateway.close());
@@ -191,7 +244,7 @@ test('a token the gateway refuses exits 2 and says to run agenda login', async (
       expiresAt: new Date(Date.now() + 60_000).toISOString(),
     },
   });
-  const run = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  const run = await runCommand(Whoami, ['--json', '--check', '--config-dir', configDir]);
   t.is(run.exitCode, 2);
   t.is(run.stdout, '');
   const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };

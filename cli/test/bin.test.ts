@@ -228,6 +228,10 @@ test('-h, help, version and shell completion work as in other oclif CLIs', async
   const script = await agenda(['autocomplete', 'script', 'bash'], env);
   t.is(script.code, 0);
   t.regex(script.stdout, /AGENDA_AC_BASH_SETUP_PATH/);
+  // `autocomplete fish` is our command, not the plugin's refusal of its argument.
+  const fish = await agenda(['autocomplete', 'fish'], env);
+  t.is(fish.code, 0, fish.stderr);
+  t.regex(fish.stdout, /^complete -c agenda -f -n '__agenda_at \\'event\\'' -a 'add'/m);
   // After `--`, -h is an argument like any other.
   const literal = await agenda(['search', '--json', '--', '-h'], env);
   t.notRegex(literal.stdout, /USAGE/);
@@ -240,7 +244,7 @@ test('help among flags alone is the top-level help, and help for nothing there i
     agenda(['--profile', 'work', '--help'], env),
     agenda(['help', 'evnt'], env),
     agenda(['help', 'nonsense', '--json'], env),
-    agenda(['autocomplete', 'fish'], env),
+    agenda(['autocomplete', 'tcsh'], env),
   ]);
   for (const help of [short, long]) {
     t.is(help.code, 0, help.stderr);
@@ -255,7 +259,7 @@ test('help among flags alone is the top-level help, and help for nothing there i
   t.is(unknownJson.code, 1);
   t.like(parseJsonLine(unknownJson.stderr), { error: { code: 'unknown_command' } });
   t.is(shell.code, 1);
-  t.is(shell.stderr, 'error: "fish" is not one of zsh, bash or powershell\n');
+  t.is(shell.stderr, 'error: "tcsh" is not one of zsh, bash or powershell\n');
 });
 
 test('global flags work before the command, and --version and help print JSON with --json', async (t) => {
@@ -413,9 +417,13 @@ test('the compiled binary (dist/, as people run it) logs in, lists, adds with a 
     unknown.stderr,
     'error: "evnt" is not an agenda command; did you mean "event"? (agenda --help lists them)\n',
   );
-  const shell = await run(['autocomplete', 'fish', '--json']);
+  const shell = await run(['autocomplete', 'tcsh', '--json']);
   t.is(shell.code, 1);
   t.like(parseJsonLine(shell.stderr), {
-    error: { code: 'invalid', message: '"fish" is not one of zsh, bash or powershell' },
+    error: { code: 'invalid', message: '"tcsh" is not one of zsh, bash or powershell' },
   });
+  // fish is ours (cli/commands/autocomplete/fish.ts), in the manifest beside the plugin's.
+  const fish = await run(['autocomplete', 'fish']);
+  t.is(fish.code, 0, fish.stderr);
+  t.regex(fish.stdout, /^complete -c agenda -f -n '__agenda_at \\'event\\'' -a 'add'/m);
 });

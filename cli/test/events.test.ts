@@ -179,6 +179,61 @@ test('a local time that daylight saving skips, or that happens twice, is handled
   ]);
   t.is(twice.exitCode, 0, twice.stderr);
   t.like(lastBody(gateway, 'POST', '/v1/events'), { start: '2026-10-25T02:30:00+02:00' });
+  t.is(twice.stderr, '', 'with --json the result names the offset; no note');
+
+  // Without --json a person is told which of the two it is, and how to write the other.
+  const told = await runCommand(EventAdd, [
+    'Twice',
+    '--start',
+    '2026-11-01 01:30',
+    '--duration',
+    '15m',
+    '--tz',
+    'America/New_York',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(told.exitCode, 0, told.stderr);
+  t.like(lastBody(gateway, 'POST', '/v1/events'), { start: '2026-11-01T01:30:00-04:00' });
+  t.true(
+    told.stderr.startsWith(
+      'note: the start "2026-11-01 01:30" happens twice in America/New_York, as the clocks go back: read as the first, 01:30 -04:00 (EDT), as RFC 5545 says; for the second, 01:30 -05:00 (EST), write 2026-11-01T01:30-05:00\n',
+    ),
+    told.stderr,
+  );
+});
+
+test('a start that reads two ways is refused, saying how to write it, and nothing is sent', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const refused = async (start: string): Promise<string> => {
+    const run = await runCommand(EventAdd, [
+      'X',
+      '--start',
+      start,
+      '--duration',
+      '1h',
+      '--tz',
+      'Europe/Madrid',
+      '--config-dir',
+      configDir,
+    ]);
+    t.is(run.exitCode, 1, start);
+    return run.stderr;
+  };
+  t.regex(
+    await refused('03/04 10:00'),
+    /^error: the start "03\/04 10:00" is ambiguous: 03\/04 is 4 March with the month first \(as in the US\), 3 April with the day first\. Write /,
+  );
+  t.regex(
+    await refused('tomorrow at 5'),
+    /^error: the start "tomorrow at 5" is ambiguous: 5 in the morning or the afternoon\? Write 5am or 5pm/,
+  );
+  t.regex(
+    await refused('next week'),
+    /^error: the start "next week" names a week, not a day: say which day, and the time/,
+  );
+  t.is(gateway.requestsTo('POST', '/v1/events').length, 0);
 });
 
 test('invalid input exits 1 with a JSON error on stderr and sends nothing', async (t) => {

@@ -374,6 +374,22 @@ test('a write keeps its longer deadline; its failure says whether it may have be
   const quiet = (parseJsonLine(unsent.stderr) as { error: { message: string } }).error.message;
   t.regex(quiet, /^service unavailable: no gateway answered \(tried /);
   t.notRegex(quiet, /may or may not|idempotency/);
+  // Said as plainly as the other case: the two call for opposite things.
+  t.true(quiet.endsWith('). Nothing was changed: the request reached no service'), quiet);
+  const refused = await runCommand(EventAdd, [
+    ...ADD.filter((arg) => arg !== '--json'),
+    '--server',
+    dead,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(refused.exitCode, 5);
+  t.true(
+    refused.stderr.endsWith(
+      `\nerror: service unavailable: no gateway answered (tried ${new URL(dead).host}: connection refused). Nothing was changed: the request reached no service\n`,
+    ),
+    refused.stderr,
+  );
 
   // A gateway that took it and answered 503 may have passed it on.
   const maybe = await runCommand(EventAdd, [
@@ -392,6 +408,55 @@ test('a write keeps its longer deadline; its failure says whether it may have be
     ),
     message,
   );
+});
+
+test('a write answered 500 may or may not have been made: the error says so, with its key and how to check, exit 5', async (t) => {
+  // The gateway had the request: a service may have applied it and then failed, or failed
+  // before. Final all the same (only a 503 moves on), so the live gateway is not asked.
+  const failing = await FakeGateway.start(tls);
+  failing.on('POST', '/v1/events', errorAnswer(500, 'internal', 'internal error'));
+  const { live, configDir } = await loggedIn(t, failing);
+  const run = await runCommand(EventAdd, [
+    ...ADD,
+    '--server',
+    `${failing.url},${live.url}`,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(run.exitCode, 5);
+  t.is(live.requestsTo('POST', '/v1/events').length, 0);
+  const key = String(failing.requestsTo('POST', '/v1/events')[0]?.headers['idempotency-key']);
+  const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
+  t.is(error.code, 'internal');
+  t.is(
+    error.message,
+    `${new URL(failing.url).host} answered 500 (internal error). The change may or may not have been made (it was sent with idempotency-key ${key}): check, e.g. with agenda event list, before repeating it`,
+  );
+
+  // Without an error body (a proxy's 502, say), the same.
+  const bare = await FakeGateway.start(tls);
+  t.teardown(() => bare.close());
+  bare.on('POST', '/v1/events', { status: 502, text: 'Bad Gateway' });
+  const human = await runCommand(EventAdd, [
+    ...ADD.filter((arg) => arg !== '--json'),
+    '--server',
+    bare.url,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(human.exitCode, 5);
+  t.regex(
+    human.stderr,
+    /\nerror: \S+ answered 502 without an error body\. The change may or may not have been made \(it was sent with idempotency-key [\w-]+\): check, e\.g\. with agenda event list, before repeating it\n$/,
+  );
+
+  // A read's 500 changes nothing: it says what the gateway said.
+  failing.on('GET', '/v1/events', errorAnswer(500, 'internal', 'internal error'));
+  const read = await timedJsonList(failing.url, configDir);
+  t.is(read.run.exitCode, 5);
+  t.deepEqual(parseJsonLine(read.run.stderr), {
+    error: { code: 'internal', message: 'internal error', details: {} },
+  });
 });
 
 test("a write's failure does not pass on the gateways' advice to retry with the key, and names the key once", async (t) => {
@@ -491,9 +556,23 @@ test('a write the gateways refused before passing it on is said not to have been
   const { message } = (parseJsonLine(run.stderr) as { error: { message: string } }).error;
   t.is(
     message,
-    `service unavailable: no gateway could answer (tried ${new URL(first.url).host}: unavailable: no events service replica is alive; ${new URL(dead).host}: connection refused; ${new URL(second.url).host}: unavailable: no events service replica is alive)`,
+    `service unavailable: no gateway could answer (tried ${new URL(first.url).host}: unavailable: no events service replica is alive; ${new URL(dead).host}: connection refused; ${new URL(second.url).host}: unavailable: no events service replica is alive). Nothing was changed: the request reached no service`,
   );
   t.notRegex(message, /idempotency|may or may not/);
+  t.like(parseJsonLine(run.stderr), { error: { details: { forwarded: false } } });
+
+  // A caller that sends a write again under its own key (an import's request) may have had
+  // an earlier sending made: only it can say, so the client does not.
+  const client = new GatewayClient({
+    servers: [new URL(deadGatewayUrl())],
+    ca: await readFile(tls.caFile, 'utf8'),
+  });
+  t.teardown(() => client.close());
+  const again = await t.throwsAsync(
+    client.call({ method: 'POST', path: '/v1/events', authenticated: false, idempotencyKey: 'k1' }),
+    { instanceOf: Unavailable },
+  );
+  t.notRegex(again.message, /Nothing was changed|may or may not/);
   // Both refusing gateways were asked, with the one key, which the message need not name.
   t.is(first.requestsTo('POST', '/v1/events').length, 1);
   t.is(second.requestsTo('POST', '/v1/events').length, 1);

@@ -282,3 +282,89 @@ test('a day its month does not have is refused as such: 29 February of a common 
   });
   t.is(when('feb 29 2028'), '2028-02-29T00:00:00+01:00');
 });
+
+test('a date with slashes that reads both ways is refused, naming both days and how to write each', (t) => {
+  // now is 10 March 2026: a day without a year is the next one to come.
+  t.throws(() => start('05/04 10:00'), {
+    message:
+      'the start "05/04 10:00" is ambiguous: 05/04 is 4 May with the month first (as in the US), 5 April with the day first. ' +
+      'Write the month in letters or the date in ISO form: "4 may" or 2026-05-04 for 4 May, "5 apr" or 2026-04-05 for 5 April',
+  });
+  // 4 March has passed this year: next year's. A written year is kept, two digits too.
+  t.throws(() => when('03/04'), { message: /"4 mar" or 2027-03-04 for 4 March, "3 apr" or 2026/ });
+  t.throws(() => start('3/4/27 9am'), { message: /"4 mar 2027" or 2027-03-04 for 4 March/ });
+  // One reading only: a number over 12 is the day, and the same number twice is one day.
+  t.is(start('13/04 10:00'), '2026-04-13T10:00:00+02:00');
+  t.is(start('04/13 10:00'), '2026-04-13T10:00:00+02:00');
+  t.is(start('04/04 10:00'), '2026-04-04T10:00:00+02:00');
+  t.is(start('2026/03/04 10:00'), '2026-03-04T10:00:00+01:00');
+});
+
+test('an hour of 1 to 12 without am/pm or minutes is refused: morning or afternoon?', (t) => {
+  t.throws(() => start('at 5'), {
+    message:
+      'the start "at 5" is ambiguous: 5 in the morning or the afternoon? Write 5am or 5pm, or a 24-hour time (05:00 or 17:00)',
+  });
+  t.throws(() => start('tomorrow at 5'), { message: /is ambiguous: 5 in the morning/ });
+  t.throws(() => start("dec 24 at 3 o'clock"), { message: /is ambiguous: 3 in the morning/ });
+  t.throws(() => when('at 12'), { message: /12 noon or midnight\? Write noon or midnight/ });
+  // What reads one way: am/pm, a 24-hour hour, minutes (HH:MM is the 24-hour clock), a
+  // leading zero, noon and midnight.
+  t.is(start('tomorrow at 5pm'), '2026-03-11T17:00:00+01:00');
+  t.is(start('tomorrow at 17'), '2026-03-11T17:00:00+01:00');
+  t.is(start('tomorrow at 5:30'), '2026-03-11T05:30:00+01:00');
+  t.is(start('tomorrow at 05'), '2026-03-11T05:00:00+01:00');
+  t.is(start('tomorrow at noon'), '2026-03-11T12:00:00+01:00');
+  t.is(start('tomorrow at 5 in the afternoon'), '2026-03-11T17:00:00+01:00');
+});
+
+test('a week, month or year where a day and time are needed is refused; where a day is enough it is read', (t) => {
+  t.throws(() => start('next week'), {
+    message:
+      'the start "next week" names a week, not a day: say which day, and the time, e.g. "next monday 9am" or "dec 24 3pm"',
+  });
+  t.throws(() => start('next week 9am'), { message: /names a week, not a day/ });
+  t.throws(() => start('next month'), { message: /names a month, not a day/ });
+  // A count of days names a day and no time: as "tomorrow" does.
+  t.throws(() => start('in a week'), {
+    message:
+      'the start "in a week" names a day but no time: add one, e.g. "in a week 9am" or "in a week 14:00"',
+  });
+  t.is(start('in 3 days 9am'), '2026-03-13T09:00:00+01:00');
+  // `agenda week --date "next week"` shows next week: any day of it will do.
+  t.is(when('next week'), '2026-03-17T16:20:00+01:00');
+});
+
+test('a local time the clocks go back over is the first, and a note says so with how to write the second', (t) => {
+  const zone = 'America/New_York';
+  const notes: string[] = [];
+  const read = (text: string, after?: DateTime) =>
+    toApiInstant(
+      parseWhen(text, {
+        zone,
+        now,
+        field: after === undefined ? 'start' : 'end',
+        needsTime: true,
+        note: (message) => notes.push(message),
+        ...(after === undefined ? {} : { after }),
+      }).toUTC(),
+    );
+  t.is(read('2026-11-01 01:30'), '2026-11-01T05:30:00Z');
+  t.deepEqual(notes.splice(0), [
+    'the start "2026-11-01 01:30" happens twice in America/New_York, as the clocks go back: read as the first, 01:30 -04:00 (EDT), as RFC 5545 says; for the second, 01:30 -05:00 (EST), write 2026-11-01T01:30-05:00',
+  ]);
+  // What the note says to write is the second, and is read without a note.
+  t.is(read('2026-11-01T01:30-05:00'), '2026-11-01T06:30:00Z');
+  t.is(read('nov 1 1:30am'), '2026-11-01T05:30:00Z');
+  t.is(notes.splice(0).length, 1);
+  t.deepEqual(notes, []);
+  // An end after a start in the first pass may be the second: said so, and why.
+  const after = parseWhen('2026-11-01 01:50', { zone, now, field: 'start' });
+  t.is(read('01:10', after), '2026-11-01T06:10:00Z');
+  t.deepEqual(notes.splice(0), [
+    'the end "01:10" happens twice in America/New_York, as the clocks go back: read as the second, 01:10 -05:00 (EST), as the first is not after the start; for the first, 01:10 -04:00 (EDT), write 2026-11-01T01:10-04:00',
+  ]);
+  // Any other night: nothing to say.
+  read('2026-11-02 01:30');
+  t.deepEqual(notes, []);
+});
