@@ -200,3 +200,23 @@ test("a zone keeps the name it was given when ICU knows it by an older one, in t
   t.is(validateTimeZone('Asia/Katmandu'), 'Asia/Katmandu');
   t.is(validateTimeZone('etc/gmt+5'), 'Etc/GMT+5');
 });
+
+test('a series cannot start in the second pass of a repeated hour, which its wall-clock time would not name', (t) => {
+  const draft = {
+    title: 'Night shift',
+    start: at('2026-11-01T06:30:00Z'), // 01:30 EST, the second 01:30 in New York that night
+    end: at('2026-11-01T07:00:00Z'),
+    timeZone: 'America/New_York',
+    recurrence: 'FREQ=DAILY;COUNT=3',
+  };
+  const error = t.throws(() => validateEventDraft(draft), { instanceOf: InvalidInput });
+  t.regex(error.message, /read that time twice.*2026-11-01T05:30:00\.000Z/);
+  // The first pass, and the same time as a one-off event, are kept as asked.
+  t.is(
+    validateEventDraft({ ...draft, start: draft.start - 3_600_000, end: draft.end - 3_600_000 })
+      .start,
+    draft.start - 3_600_000,
+  );
+  const { recurrence: _, ...oneOff } = draft;
+  t.is(validateEventDraft(oneOff).start, draft.start);
+});

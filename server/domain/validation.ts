@@ -36,6 +36,7 @@ import {
 } from './recurrence.js';
 import type { GroupKind, Interval, Millis, Recurrence, Visibility } from './types.js';
 import { refuseInvisibleCharacters } from './text-hygiene.js';
+import { instantOfWallClock, isSecondPassOfReading, wallClockOf } from './zones.js';
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 // Line breaks and tabs are fine in a description, nowhere else; other control characters
@@ -471,6 +472,16 @@ function validateRecurrence(
   timeZone: string,
 ): { recurrence: Recurrence; start: Millis } {
   const rule = parseRecurrenceRule(text, timeZone);
+  // A series repeats a wall-clock time, and a wall-clock time read twice names its first pass
+  // (RFC 5545 §3.3.5): a series asked to start in the second pass started an hour earlier
+  // without a word. Said instead, with the two ways out.
+  if (isSecondPassOfReading(start, timeZone)) {
+    const first = instantOfWallClock(wallClockOf(start, timeZone), timeZone);
+    throw new InvalidInput(
+      `a repeating event cannot start at ${new Date(start).toISOString()}: clocks in ${timeZone} read that time twice, and a series repeats the reading, which names the first pass (${new Date(first).toISOString()}); start it then or outside the repeated hour`,
+      { field: 'start' },
+    );
+  }
   if (rule.until !== undefined && rule.until < start) {
     throw new InvalidInput('UNTIL is before the start of the event', { field: 'recurrence' });
   }
