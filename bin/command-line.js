@@ -18,22 +18,33 @@ export const GLOBAL_FLAGS = Object.freeze({
 });
 
 /**
- * `argv` with the global flags given before the command moved after it, before any `--`:
- * `--json today` is `today --json`, `--profile work event list` is `event list --profile
- * work`. Left as it is when no command follows them (flags alone run home; `--help` and
- * `--version` keep their meaning) or when one of them is not a global flag, which the
- * command then refuses as before.
+ * `argv` with the global flags given before the command or between its words moved after
+ * it, before any `--`: `--json today` is `today --json`, `--profile work event list` and
+ * `event --profile work list` are `event list --profile work`. Only flags before the first
+ * other option move; a boolean one given twice goes once. Left as it is when no word
+ * follows them (flags alone run home; `--help` and `--version` keep their meaning) or when
+ * the first option is not a global flag, which the command then reads or refuses as before.
  */
 export function commandFirst(argv) {
   const end = argv.indexOf('--');
   const options = end === -1 ? argv : argv.slice(0, end);
+  const words = [];
+  const moved = [];
   let i = 0;
   while (i < options.length) {
     const arg = options[i];
     const name = arg.split('=', 1)[0];
-    if (!Object.hasOwn(GLOBAL_FLAGS, name)) break;
-    i += GLOBAL_FLAGS[name] && !arg.includes('=') ? 2 : 1;
+    if (Object.hasOwn(GLOBAL_FLAGS, name)) {
+      const takesValue = GLOBAL_FLAGS[name] && !arg.includes('=');
+      if (takesValue || !moved.includes(arg))
+        moved.push(...options.slice(i, i + (takesValue ? 2 : 1)));
+      i += takesValue ? 2 : 1;
+      continue;
+    }
+    if (arg.startsWith('-')) break;
+    words.push(arg);
+    i++;
   }
-  if (i === 0 || i >= options.length || options[i].startsWith('-')) return argv;
-  return [...options.slice(i), ...options.slice(0, i), ...(end === -1 ? [] : argv.slice(end))];
+  if (moved.length === 0 || words.length === 0) return argv;
+  return [...words, ...options.slice(i), ...moved, ...(end === -1 ? [] : argv.slice(end))];
 }

@@ -95,7 +95,7 @@ export default class Import extends AgendaCommand<typeof Import, ImportReport> {
     };
     return {
       result: report,
-      human: () => renderImport(report, this.view, split.events),
+      human: () => renderImport(report, this.view, split.events, split.vevents > 0),
       ...(failure === undefined ? {} : { failure }),
       ...(left === 0
         ? {}
@@ -140,9 +140,15 @@ function firstFailure(answer: ImportAnswer): AgendaError | undefined {
 /**
  * The report a person reads. `fileEvents` is how many events the file holds (its VEVENTs
  * that are not changed occurrences, as the CLI split it), so that an import of nothing
- * says whether the file had none or had them refused.
+ * says whether the file had none or had them refused; `hasVevents`, whether it has any
+ * VEVENT at all (changed occurrences whose series it lacks are VEVENTs, not events).
  */
-function renderImport(answer: ImportReport, context: ViewContext, fileEvents: number): string {
+function renderImport(
+  answer: ImportReport,
+  context: ViewContext,
+  fileEvents: number,
+  hasVevents: boolean,
+): string {
   const { palette } = context;
   const n = answer.events.length;
   const counts = (['created', 'updated', 'unchanged'] as const)
@@ -160,9 +166,11 @@ function renderImport(answer: ImportReport, context: ViewContext, fileEvents: nu
       ? `Imported ${formatCount(n)} event${n === 1 ? '' : 's'}${counts.length === 0 ? '' : ` (${counts.join(', ')})`}.`
       : onlyRefused !== undefined
         ? `Nothing imported: the file's one event was refused: ${printableLines(onlyRefused.reason)}`
-        : fileEvents === 0
+        : fileEvents === 0 && !hasVevents
           ? 'Nothing imported: the file holds no events (no VEVENT).'
-          : `Nothing imported: none of the file's ${formatCount(fileEvents)} events could be imported (why, below).`,
+          : fileEvents === 0
+            ? "Nothing imported: none of the file's VEVENTs could be imported (why, below)."
+            : `Nothing imported: none of the file's ${formatCount(fileEvents)} events could be imported (why, below).`,
   ];
   const note = encodingNote(answer.encoding);
   if (note !== null) lines.push(palette.yellow(`encoding: ${note}`));

@@ -58,6 +58,8 @@ export interface SplitCalendar {
   readonly chunks: readonly CalendarChunk[];
   /** Events in the file (VEVENTs that are not changed occurrences), those too big included. */
   readonly events: number;
+  /** VEVENTs in the file, changed occurrences included: a file of none holds no events at all. */
+  readonly vevents: number;
   readonly tooBig: readonly OversizedEvent[];
 }
 
@@ -318,16 +320,17 @@ export function splitCalendar(text: string, limits: RequestLimits = REQUEST_LIMI
   } catch (error) {
     // A file that fits goes as it is: the server says best what is wrong with it.
     if (Buffer.byteLength(text, 'utf8') <= limits.maxBytes) {
-      return { chunks: [{ text, events: 0, uids: [] }], events: 0, tooBig: [] };
+      return { chunks: [{ text, events: 0, uids: [] }], events: 0, vevents: 0, tooBig: [] };
     }
     throw error;
   }
   const { calendars, components } = parsed;
   const events = eventsOf(components);
+  const vevents = components.filter((c) => c.kind === 'VEVENT').length;
   const groups = groupByUid(components);
   if (events <= limits.maxEvents && Buffer.byteLength(text, 'utf8') <= limits.maxBytes) {
     const uids = groups.flatMap((g) => (g.uid === null ? [] : [g.uid]));
-    return { chunks: [{ text, events, uids }], events, tooBig: [] };
+    return { chunks: [{ text, events, uids }], events, vevents, tooBig: [] };
   }
 
   const chunks: CalendarChunk[] = [];
@@ -351,5 +354,5 @@ export function splitCalendar(text: string, limits: RequestLimits = REQUEST_LIMI
     chunk.add(group, cost);
   }
   if (!chunk.empty) chunks.push(chunk.build());
-  return { chunks, events, tooBig };
+  return { chunks, events, vevents, tooBig };
 }

@@ -26,6 +26,20 @@ test('global flags given before the command go after it, before any --', (t) => 
     '--',
     '-h',
   ]);
+  // Between the command's words, or given twice.
+  t.deepEqual(commandFirst(['event', '--profile', 'al', 'list']), [
+    'event',
+    'list',
+    '--profile',
+    'al',
+  ]);
+  t.deepEqual(commandFirst(['--json', '--profile', 'al', 'event', '--json', 'list']), [
+    'event',
+    'list',
+    '--json',
+    '--profile',
+    'al',
+  ]);
   // Left alone: flags only (home), help and version, a flag no command shares, or none.
   for (const argv of [
     [],

@@ -313,6 +313,25 @@ test("a file whose events were all refused says so, and why: the one event's rea
       '',
     ].join('\n'),
   );
+
+  // A changed occurrence whose series the file lacks is a VEVENT, though not an event.
+  reasons['moved-1'] =
+    'VEVENT "Yoga": a changed occurrence (RECURRENCE-ID) of a series the file does not have';
+  const orphan = path.join(configDir, 'orphan.ics');
+  await writeFile(
+    orphan,
+    'BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:moved-1\nRECURRENCE-ID:20260309T090000Z\nDTSTART:20260309T100000Z\nSUMMARY:Yoga\nEND:VEVENT\nEND:VCALENDAR\n',
+  );
+  const lone = await runCommand(Import, [orphan, '--config-dir', configDir]);
+  t.is(lone.exitCode, 6, lone.stderr);
+  t.is(
+    lone.stdout,
+    [
+      "Nothing imported: none of the file's VEVENTs could be imported (why, below).",
+      `skipped: moved-1: ${reasons['moved-1']}`,
+      '',
+    ].join('\n'),
+  );
 });
 
 test('components skipped whole: the report is printed and the exit code is 6, --json says complete: false; parts of imported events left out keep 0', async (t) => {
