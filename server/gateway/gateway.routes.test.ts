@@ -586,6 +586,18 @@ test('an export whose first page fails is refused; one whose later page fails is
   // The client sees an incomplete answer (the connection cut inside the chunked body), not
   // a calendar that looks whole.
   await t.throwsAsync(g.call('/v1/export', { token }));
+
+  // A later page unanswered once is asked for again, and the calendar goes on.
+  let failures = 0;
+  g.dispatcher.respond = ({ op }) => {
+    if (op.type !== 'query' || op.body.type !== 'agenda.export') return {};
+    if (op.body.after === undefined) return { ics: 'BEGIN:VCALENDAR\r\n', next: 'e' };
+    if (failures++ === 0) throw new Unavailable('the users service did not answer within 10 s');
+    return { ics: 'END:VCALENDAR\r\n', next: null };
+  };
+  const resumed = await g.call('/v1/export', { token });
+  t.is(resumed.status, 200);
+  t.is(resumed.text, 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n');
 });
 
 test('a client that stops reading an export is cut once a part waits too long, and no page is fetched after', async (t) => {

@@ -209,6 +209,12 @@ const query = (body: QueryBody): Op => ({ type: 'query', body });
 const exportPage = z.object({ ics: z.string(), next: z.string().nullable() });
 
 /**
+ * How many more times a later export page is asked for when no service answered it: under
+ * load one page slower than the bus's deadline cut whole exports of ~2,000 events mid-way.
+ */
+const EXPORT_PAGE_RETRIES = 1;
+
+/**
  * An export as the store answers it, a page at a time (server/store/export-pages.ts), each
  * page a request of its own with its own deadline: the gateway sends each on as it comes,
  * so no reply holds the whole agenda and a big one starts arriving at once.
@@ -219,11 +225,24 @@ async function* exportPages(
 ): AsyncGenerator<string> {
   let after: string | null = null;
   do {
-    const page: z.infer<typeof exportPage> = resultOf(
-      exportPage,
-      await call.dispatch(query(after === null ? first : { ...first, after })),
-      'an export page',
-    );
+    const op = query(after === null ? first : { ...first, after });
+    let answer: unknown;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        answer = await call.dispatch(op);
+        break;
+      } catch (error) {
+        // A later page unanswered would cut a calendar already half sent: its cursor makes
+        // it safe to ask again (a read), once. The first page's failure is the answer's.
+        const again =
+          after !== null &&
+          attempt < EXPORT_PAGE_RETRIES &&
+          isAgendaError(error) &&
+          error.code === 'unavailable';
+        if (!again) throw error;
+      }
+    }
+    const page: z.infer<typeof exportPage> = resultOf(exportPage, answer, 'an export page');
     // A page of a narrow window may carry no event (the store reads a bounded number of
     // index entries a page): nothing to send.
     if (page.ics.length > 0) yield page.ics;
