@@ -471,8 +471,11 @@ test('Google holidays (TRANSP:TRANSPARENT) take no time: no conflicts, free in f
   t.regex(unfolded, /SUMMARY:Hispanic Day\r\n(?:[^\r]*\r\n)*?TRANSP:TRANSPARENT\r\n/);
   t.regex(unfolded, /SUMMARY:Lunch\r\n(?:[^\r]*\r\n)*?TRANSP:OPAQUE\r\n/);
   const back = importICalendar(ics, { defaultTimeZone: 'UTC' });
+  // An export goes by event id (server/store/export-pages.ts), not by time: sorted by start.
   t.deepEqual(
-    back.events.map((e) => [e.draft.title, e.draft.transparent === true]),
+    [...back.events]
+      .sort((a, b) => a.draft.start - b.draft.start)
+      .map((e) => [e.draft.title, e.draft.transparent === true]),
     [
       ['Hispanic Day', true],
       ['Lunch', false],
