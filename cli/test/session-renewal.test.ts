@@ -214,7 +214,9 @@ test('a read whose access token ran out ends within the read budget, "service un
   t.is(run.exitCode, 5, run.stderr);
   const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
   t.is(error.code, 'unavailable');
-  t.regex(error.message, /^service unavailable: no gateway answered within 2.5 s \(tried /);
+  // "within 2.5 s" when the budget ran out first; on a loaded machine each gateway's own share
+  // may run out before it, and the message then names only what each did.
+  t.regex(error.message, /^service unavailable: no gateway answered (within 2.5 s )?\(tried /);
   // Each gateway had its share of the budget for the renewal: neither kept it all, and the
   // message says nothing of a change to check, as the person asked for none.
   for (const gateway of [first, second]) {
