@@ -168,6 +168,11 @@ export const DEFAULT_READ_CONNECT_TIMEOUT_MS = 1_000;
  */
 const ATTEMPT_FLOOR_MARGIN_MS = 50;
 /**
+ * What a read keeps for each gateway after the one it tries (see `ReadBudget.attempt`): a
+ * live gateway whose connection opens in this long answers a list.
+ */
+const TAIL_SHARE_MS = 400;
+/**
  * How long a gateway that failed is tried after the others (see the module comment): longer
  * than any one command's calls, short enough that a long `watch` goes back to the order
  * given once the gateway it prefers is back.
@@ -767,14 +772,18 @@ class ReadBudget {
 
   /**
    * The part of what is left for the next gateway, `gatewaysLeft` counting it and those
-   * after it: an equal share, at least `floorMs`, at most all that is left.
+   * after it: an equal share, at least `floorMs` (a TLS handshake on a loaded machine) as
+   * long as that leaves each gateway after it {@link TAIL_SHARE_MS}, at most all that is
+   * left. Without the reserve, with two hung gateways before a live one and a budget that
+   * start-up had eaten into, the second hung one took all that was left and the live one
+   * was never tried.
    */
   attempt(gatewaysLeft: number, floorMs: number): ReadAttempt {
     const left = this.remainingMs;
-    return new ReadAttempt(
-      this,
-      Math.min(left, Math.max(floorMs, Math.ceil(left / Math.max(1, gatewaysLeft)))),
-    );
+    const after = Math.max(0, gatewaysLeft - 1);
+    const equal = Math.ceil(left / Math.max(1, gatewaysLeft));
+    const share = Math.max(equal, Math.min(Math.max(floorMs, equal), left - after * TAIL_SHARE_MS));
+    return new ReadAttempt(this, Math.min(left, share));
   }
 
   dispose(): void {

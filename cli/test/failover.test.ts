@@ -356,6 +356,23 @@ test("a read's budget counts from the command's start until a gateway answers; l
   t.is(await given(old), '2.5');
 });
 
+test('two hung gateways before a live one leave it its part of a budget start-up ate into', async (t) => {
+  const first = await BlackHoleGateway.start();
+  const second = await BlackHoleGateway.start();
+  const live = await liveGateway();
+  t.teardown(() => Promise.all([first.close(), second.close(), live.close()]));
+  // A command 0.8 s old (a loaded machine's start-up): 1.7 s left for three gateways. The
+  // first hung one used to wait out its connect (1 s), the second all that was left.
+  const client = new GatewayClient({
+    servers: [new URL(first.url), new URL(second.url), new URL(live.url)],
+    ca: await readFile(tls.caFile, 'utf8'),
+    startedAt: Date.now() - 800,
+  });
+  t.teardown(() => client.close());
+  const answer = await client.call({ method: 'GET', path: '/v1/events', authenticated: false });
+  t.is(answer.server.href, new URL(live.url).href);
+});
+
 test('a write keeps its longer deadline; its failure says whether it may have been made, and how to check', async (t) => {
   const dead = deadGatewayUrl();
   const hole = await BlackHoleGateway.start();
