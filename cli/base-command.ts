@@ -573,14 +573,17 @@ export abstract class AgendaCommand<
    */
   protected liveLogin(profile: Profile): StoredLogin {
     const { login } = profile;
-    const on = this.profileName === 'default' ? '' : ` on profile ${this.profileName}`;
+    const named = this.profileName !== 'default';
+    const on = named ? ` on profile ${this.profileName}` : '';
+    // The login command names the profile too: without it, it logs in on the default one.
+    const into = named ? ` --profile ${this.profileName}` : '';
     if (login === null) {
-      throw new Unauthenticated(`not logged in${on}: run agenda login <username>`);
+      throw new Unauthenticated(`not logged in${on}: run agenda login <username>${into}`);
     }
     const endsAt = loginEndsAt(login);
     if (Date.parse(endsAt) <= Date.now()) {
       throw new Unauthenticated(
-        `the login of ${login.username}${on} expired at ${endsAt}: run agenda login ${login.username}`,
+        `the login of ${login.username}${on} expired at ${endsAt}: run agenda login ${login.username}${into}`,
       );
     }
     return login;
@@ -621,7 +624,7 @@ export abstract class AgendaCommand<
               return client.api.refreshSession(refreshToken, signal, within, idempotencyKey);
             },
             store: new ProfileTokenStore(this.profiles, this.profileName, login.username),
-            loginHint: `run agenda login ${login.username}`,
+            loginHint: `run agenda login ${login.username}${this.profileName === 'default' ? '' : ` --profile ${this.profileName}`}`,
           });
     const gateway = new GatewayClient({
       servers,

@@ -276,7 +276,10 @@ test('global flags work before the command, and --version and help print JSON wi
   t.is(json.code, 2, json.stderr);
   t.like(parseJsonLine(json.stderr), { error: { code: 'unauthenticated' } });
   t.is(profile.code, 2, profile.stderr);
-  t.regex(profile.stderr, /^error: not logged in on profile work: run agenda login/);
+  t.regex(
+    profile.stderr,
+    /^error: not logged in on profile work: run agenda login <username> --profile work/,
+  );
   for (const run of [version, versionAfter]) {
     t.is(run.code, 0, run.stderr);
     t.like(parseJsonLine(run.stdout), { nodeVersion: `node-${process.version}` });
