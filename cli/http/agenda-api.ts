@@ -125,6 +125,8 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /** See `GatewayCall.quickConnect`. */
   readonly quickConnect?: boolean;
+  /** See `GatewayCall.renewal`. */
+  readonly renewal?: boolean;
   /** See `GatewayCall.within`. */
   readonly within?: ReadDeadline;
 }
@@ -223,6 +225,7 @@ export class AgendaApi {
         : { accept: ACCEPT[route.answer.kind], deadlineMs: DOCUMENT_READ_DEADLINE_MS }),
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       ...(options.quickConnect === true ? { quickConnect: true } : {}),
+      ...(options.renewal === true ? { renewal: true } : {}),
       ...(options.within === undefined ? {} : { within: options.within }),
     };
     if (route.answer.kind === 'json') {
@@ -286,6 +289,7 @@ export class AgendaApi {
       { body: { refreshToken } },
       {
         quickConnect: true,
+        renewal: true,
         ...(signal ? { signal } : {}),
         ...(within ? { within } : {}),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),

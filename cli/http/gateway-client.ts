@@ -92,6 +92,12 @@ export interface GatewayCall {
    */
   readonly quickConnect?: boolean;
   /**
+   * A session's renewal, on the way of the person's call: no change of theirs, so its
+   * failure says nothing of a change that may have been made (with its key), which would
+   * send them checking for an event never sent.
+   */
+  readonly renewal?: boolean;
+  /**
    * For a write a read waits on (the session's renewal before it): the read's deadline,
    * which bounds the write as a read's budget bounds a read — each gateway a fair share of
    * what is left, and `service unavailable` when it runs out — instead of a write's
@@ -107,6 +113,20 @@ export interface GatewayCall {
 export interface ReadDeadline {
   readonly at: number;
   readonly ms: number;
+}
+
+/** A session's renewal that no gateway answered, on the way of a call (see `withToken`). */
+class RenewalUnavailable extends Unavailable {}
+
+/** Rethrows a renewal's {@link Unavailable} as a {@link RenewalUnavailable}, anything else as it is. */
+function renewalFailed(error: unknown): never {
+  if (error instanceof Unavailable && !(error instanceof RenewalUnavailable)) {
+    throw new RenewalUnavailable(error.message, {
+      ...(error.forwarded === false ? { forwarded: false } : {}),
+      cause: error,
+    });
+  }
+  throw error;
 }
 
 /** A successful (2xx) answer and the gateway that gave it. */
@@ -304,7 +324,7 @@ export class GatewayClient {
     // `onlySending`: the key is this call's own, so no earlier call sent the write; a caller
     // that sends it again under its key (an import's request) may have had it made before.
     const write =
-      idempotencyKey === undefined || call.within !== undefined
+      idempotencyKey === undefined || call.within !== undefined || call.renewal === true
         ? undefined
         : { idempotencyKey, onlySending: call.idempotencyKey === undefined };
     const readMs = call.deadlineMs ?? this.readDeadlineMs;
@@ -350,6 +370,16 @@ export class GatewayClient {
           readBudget,
         );
       });
+    } catch (error) {
+      // The session could not be renewed: the person's change was never sent (a token
+      // refused as expired was refused before anything was done).
+      if (error instanceof RenewalUnavailable && write !== undefined) {
+        throw new Unavailable(
+          `${error.message}. Nothing was changed: the session could not be renewed, so the change was not sent`,
+          { forwarded: false, cause: error },
+        );
+      }
+      throw error;
     } finally {
       budget?.dispose();
     }
@@ -452,13 +482,15 @@ export class GatewayClient {
     const tokens = authenticated ? this.tokens : undefined;
     if (tokens === undefined) return attempt(undefined);
     const first = deadline();
-    const token = await withinDeadline(tokens.current(signal, first), first);
+    const token = await withinDeadline(tokens.current(signal, first), first).catch(renewalFailed);
     try {
       return await attempt(token);
     } catch (error) {
       if (!(error instanceof Unauthenticated && error.reason === 'token_expired')) throw error;
       const again = deadline();
-      const renewed = await withinDeadline(tokens.renewed(token, signal, again), again);
+      const renewed = await withinDeadline(tokens.renewed(token, signal, again), again).catch(
+        renewalFailed,
+      );
       if (renewed === undefined) throw error;
       return attempt(renewed);
     }

@@ -14,6 +14,7 @@ import Whoami from '../commands/whoami.js';
 import type { LiveUpdate } from '../../contract/api.js';
 import { ProfileStore } from '../profiles.js';
 import { Unavailable } from '../../contract/errors.js';
+import EventAdd from '../commands/event/add.js';
 import EventList from '../commands/event/list.js';
 import { GatewayClient } from '../http/gateway-client.js';
 import type { AccessTokens } from '../http/session-tokens.js';
@@ -531,4 +532,39 @@ test('watch runs for days: each stream opens with a fresh access token, and when
   // The revoked session was asked to renew once: watch did not keep trying.
   const refreshes = gateway.requestsTo('POST', '/v1/sessions/refresh');
   t.is(refreshes.length, DAY_OF_TOKENS + 1);
+});
+
+test('a write whose session could not be renewed says nothing was changed, not that it may have been', async (t) => {
+  const live = await renewingGateway();
+  t.teardown(() => live.close());
+  const configDir = await temporaryConfigDir();
+  await logIn(live, tls, configDir);
+  await expireAccessToken(configDir);
+  // The renewal meets a gateway that fails it (504): the event is never sent.
+  const failing = await FakeGateway.start(tls);
+  t.teardown(() => failing.close());
+  failing.on('POST', '/v1/sessions/refresh', () =>
+    errorAnswer(504, 'unavailable', 'the users service did not answer in time'),
+  );
+  const run = await runCommand(EventAdd, [
+    'Lunch',
+    '--start',
+    '2030-01-02T12:00:00Z',
+    '--duration',
+    '1h',
+    '--json',
+    '--server',
+    failing.url,
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(run.exitCode, 5, run.stderr);
+  const { error } = parseJsonLine(run.stderr) as {
+    error: { code: string; message: string; details: { forwarded?: boolean } };
+  };
+  t.is(error.code, 'unavailable');
+  t.regex(error.message, /Nothing was changed: the session could not be renewed/);
+  t.notRegex(error.message, /may or may not/);
+  t.is(error.details.forwarded, false);
+  t.is(failing.requestsTo('POST', '/v1/events').length, 0);
 });
