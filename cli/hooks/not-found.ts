@@ -29,7 +29,15 @@ const hook: Hook<'command_not_found'> = function (opts) {
     (suggestion === null ? '' : `; did you mean "${suggestion}"?`) +
     ' (agenda --help lists them)';
   if ((opts.argv ?? []).includes('--json')) {
-    const error = { code: 'unknown_command', message, ...(suggestion ? { suggestion } : {}) };
+    // `details` as every other JSON error has it (contract/errors.ts); `suggestion` also at
+    // the top, where scripts written before read it.
+    const nearest = suggestion ? { suggestion } : {};
+    const error = {
+      code: 'unknown_command',
+      message,
+      details: { command: echoed, ...nearest },
+      ...nearest,
+    };
     process.stderr.write(`${JSON.stringify({ error })}\n`);
   } else {
     process.stderr.write(`error: ${message}\n`);

@@ -198,7 +198,11 @@ test('an unknown command is answered with the nearest one, as JSON under --json,
   const json = await agenda(['evnt', 'list', '--json'], env);
   t.is(json.code, 1);
   t.like(parseJsonLine(json.stderr), {
-    error: { code: 'unknown_command', suggestion: 'event list' },
+    error: {
+      code: 'unknown_command',
+      suggestion: 'event list',
+      details: { command: 'evnt list', suggestion: 'event list' },
+    },
   });
 
   // Nothing near enough: no guess.
