@@ -920,3 +920,56 @@ test('a VTIMEZONE that cannot cover every year an export spans covers the presen
   );
   t.deepEqual(short, { from: 2019, to: 2030 });
 });
+
+test('times no event may have are refused without expanding the file zones they name', (t) => {
+  // Forty events, each in a zone of its own that starts in 1601 (as Outlook's do), at the
+  // end of year 9999: ical.js would expand each from 1601, a third of a second apiece.
+  const zone = (tzid: string) =>
+    [
+      'BEGIN:VTIMEZONE',
+      `TZID:${tzid}`,
+      'BEGIN:STANDARD',
+      'DTSTART:16011104T020000',
+      'RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11',
+      'TZOFFSETFROM:-0400',
+      'TZOFFSETTO:-0500',
+      'END:STANDARD',
+      'BEGIN:DAYLIGHT',
+      'DTSTART:16010311T020000',
+      'RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3',
+      'TZOFFSETFROM:-0500',
+      'TZOFFSETTO:-0400',
+      'END:DAYLIGHT',
+      'END:VTIMEZONE',
+    ].join('\r\n');
+  // Each its own zone; a few named after Windows zones (compared with the IANA zones they
+  // stand for), the others not.
+  const windows = ['Eastern Standard Time', 'Pacific Standard Time', 'Romance Standard Time'];
+  const tzids = Array.from({ length: 40 }, (_, i) => windows[i] ?? `Custom ${i}`);
+  const events = tzids.map((tzid, i) =>
+    [
+      'BEGIN:VEVENT',
+      `UID:far-${i}`,
+      `DTSTART;TZID=${tzid}:99991231T100000`,
+      `DTEND;TZID=${tzid}:99991231T110000`,
+      'SUMMARY:Far',
+      'END:VEVENT',
+    ].join('\r\n'),
+  );
+  const text = [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    ...tzids.map(zone),
+    ...events,
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+  const started = performance.now();
+  const result = importICalendar(text, { defaultTimeZone: 'UTC' });
+  const ms = performance.now() - started;
+  t.is(result.events.length, 0);
+  t.is(result.skipped.length, 40);
+  for (const skipped of result.skipped) t.regex(skipped.reason, /between 1970 and 2200/);
+  // Expanded, they took 6 s on a quiet machine; read without expanding, 40 ms.
+  t.true(ms < 4_000, `${Math.round(ms)} ms`);
+});

@@ -76,6 +76,8 @@ import { DateTime } from 'luxon';
 import { AgendaError, InvalidInput } from '../../contract/errors.js';
 import { compareText } from './decisions.js';
 import {
+  EARLIEST_INSTANT,
+  LATEST_INSTANT,
   MAX_IMPORT_CHUNK_BYTES,
   MAX_IMPORT_CHUNK_EVENTS,
   MAX_IMPORTED_EVENTS,
@@ -890,7 +892,8 @@ function readZone(tzid: string, zones: FileZones, wall: number, recurring: boole
   const iana = windows ?? (isIanaZone(tzid) ? validateTimeZone(tzid) : null);
   const timezone = zones.timezone(tzid);
   if (iana !== null) {
-    if (timezone === undefined) return { iana };
+    // A start no event may have is refused whatever the file says: nothing to compare there.
+    if (timezone === undefined || !withinEventTimes(wall)) return { iana };
     // The start itself, then — only where the definitions do not agree all year, which is
     // asked once per zone and year — the series' year of readings.
     let differs = contradiction(timezone, iana, wall, 1);
@@ -923,6 +926,16 @@ function readZone(tzid: string, zones: FileZones, wall: number, recurring: boole
   throw new Unsupported(
     `the time zone "${tzid}" is neither an IANA zone, a Windows zone name nor defined in the file`,
   );
+}
+
+/**
+ * Whether a wall-clock reading lies where an event's times may (a day's slack either side,
+ * for any offset). A file's zone is only ever expanded within them: ical.js expands a zone
+ * from its first year (1601 in Outlook's) to the one read, a third of a second for 9999,
+ * for each zone of a file, and the time would be refused afterwards anyway.
+ */
+function withinEventTimes(wall: number): boolean {
+  return wall >= EARLIEST_INSTANT - TIME.DAY && wall <= LATEST_INSTANT + TIME.DAY;
 }
 
 /**
@@ -974,6 +987,8 @@ function place(time: Time, tzid: string | null, zones: EventZones, defaultZone: 
     if ('iana' in reading) {
       return { instant: instantOfWallClock(wall, reading.iana), zone: reading.iana };
     }
+    // A reading no event may have is refused by validation whatever its offset.
+    if (!withinEventTimes(wall)) return { instant: wall, zone: null };
     return { instant: placeInFileZone(wall, reading.file), zone: null };
   }
   return { instant: instantOfWallClock(wall, defaultZone), zone: defaultZone };
