@@ -199,8 +199,7 @@ export function exportPage(
     if (pieces.goesWithItsSeries(record)) continue;
     let full = write(record);
     if (record.event.recurrence !== null) {
-      for (const changed of pieces.changedOccurrencesOf(record.event.id))
-        full = write(changed) || full;
+      for (const changed of pieces.changedOccurrencesOf(record)) full = write(changed) || full;
     }
     if (full || events >= limits.events) {
       return page({ phase: 'events', after, zones: [...written] });
@@ -213,10 +212,8 @@ export function exportPage(
 
 /** How each event of a page goes out, with what it needs of its series loaded once a page. */
 class PieceChooser {
-  private readonly series = new Map<
-    string,
-    { readonly event: EventRecord['event']; readonly detached: readonly ExportedDetached[] } | null
-  >();
+  /** The series this page read, by id (null: not a series the export carries). */
+  private readonly series = new Map<string, SeriesInPage | null>();
 
   constructor(
     private readonly actor: Username,
@@ -227,7 +224,7 @@ class PieceChooser {
   of(record: EventRecord): ReturnType<typeof exportPieceOf> {
     const { event } = record;
     if (event.recurrence !== null) {
-      return exportPieceOf(record, { detachedOfSeries: this.detachedOf(event.id) });
+      return exportPieceOf(record, { detachedOfSeries: this.seriesIn(record).detached });
     }
     const from = event.detachedFrom;
     if (from === undefined || event.status === 'cancelled') return exportPieceOf(record, {});
@@ -245,29 +242,45 @@ class PieceChooser {
   }
 
   /** The live occurrences changed on their own of a series the export carries, whole. */
-  changedOccurrencesOf(seriesId: string): EventRecord[] {
-    return this.detachedOf(seriesId).flatMap(
+  changedOccurrencesOf(series: EventRecord): EventRecord[] {
+    return this.seriesIn(series).detached.flatMap(
       (detached) => this.env.rows.exportedEvent(detached.id, this.actor, this.window) ?? [],
     );
   }
 
-  private detachedOf(seriesId: string): ExportedDetached[] {
-    return this.env.rows.exportedDetachedOf(seriesId, this.actor, this.window, DETACHED_LOAD_LIMIT);
-  }
-
-  private seriesOf(seriesId: string): {
-    readonly event: EventRecord['event'];
-    readonly detached: readonly ExportedDetached[];
-  } | null {
-    let known = this.series.get(seriesId);
-    if (known === undefined) {
-      const record = this.env.rows.exportedEvent(seriesId, this.actor, this.window);
-      known =
-        record === undefined || record.event.recurrence === null
-          ? null
-          : { event: record.event, detached: this.detachedOf(seriesId) };
-      this.series.set(seriesId, known);
+  /** A series this page read, with its detached events, read once a page. */
+  private seriesIn(record: EventRecord): SeriesInPage {
+    const id = record.event.id;
+    let known = this.series.get(id);
+    if (known === undefined || known === null) {
+      known = {
+        event: record.event,
+        detached: this.env.rows.exportedDetachedOf(
+          id,
+          this.actor,
+          this.window,
+          DETACHED_LOAD_LIMIT,
+        ),
+      };
+      this.series.set(id, known);
     }
     return known;
   }
+
+  private seriesOf(seriesId: string): SeriesInPage | null {
+    const known = this.series.get(seriesId);
+    if (known !== undefined) return known;
+    const record = this.env.rows.exportedEvent(seriesId, this.actor, this.window);
+    if (record === undefined || record.event.recurrence === null) {
+      this.series.set(seriesId, null);
+      return null;
+    }
+    return this.seriesIn(record);
+  }
+}
+
+/** A series as a page read it: the event, and the live events detached from it. */
+interface SeriesInPage {
+  readonly event: EventRecord['event'];
+  readonly detached: readonly ExportedDetached[];
 }
