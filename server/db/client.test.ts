@@ -1,7 +1,7 @@
 /**
  * The DB client against members that misbehave at the network level: one that accepts TCP but
  * never finishes the TLS handshake (as a member behind a dropping firewall looks while the
- * connect hangs), next to one that answers. Ports 30600–30619.
+ * connect hangs), next to one that answers. Ports 30600–30619 and 30640–30641.
  *
  * The tests run one at a time: each measures how long calls wait, and several at once in one
  * process (each with members, loops of calls and timers) made them measure each other.
@@ -389,5 +389,69 @@ test.serial(
     // first call's is being released). Cutting each call at its deadline (about a second
     // later, on undici's coarse timer) opened one per call.
     t.true(handshakes <= 2, `${handshakes} TLS connections for 5 calls`);
+  },
+);
+
+test.serial(
+  'keeping connections warm opens a few to each member per round, not the whole pool at once',
+  async (t) => {
+    const keys = await pki();
+    const handshakes = [0, 0];
+    const servers: Server[] = [];
+    for (const index of [0, 1]) {
+      const server = createHttpsServer(
+        { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
+        (req, res) => {
+          req.resume();
+          res.setHeader('x-agenda-db-leader', '1');
+          if (req.url === '/healthz') {
+            res.end('ok');
+            return;
+          }
+          res.setHeader('content-type', 'application/json');
+          // Calls to the leader take a while, so that sixteen are in flight at once.
+          setTimeout(() => res.end(JSON.stringify({ result: { ok: true, result: null } })), 150);
+        },
+      );
+      server.on('secureConnection', () => handshakes[index]!++);
+      await new Promise<void>((resolve) => server.listen(30640 + index, '127.0.0.1', resolve));
+      servers.push(server);
+    }
+    const client = new DbClient({
+      members: new Map([
+        [1, { host: '127.0.0.1', port: 30640 }],
+        [2, { host: '127.0.0.1', port: 30641 }],
+      ]),
+      tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
+      warmIntervalMs: 400,
+    });
+    t.teardown(async () => {
+      await client.close();
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+
+    // Sixteen reads at once, all to the leader: it now has sixteen connections, and the
+    // follower, which a failover would make the next leader, none.
+    await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        client.query(null, { type: 'registry.get', key: `k${i}` }, { deadlineMs: 3_000 }),
+      ),
+    );
+    t.true(handshakes[0]! >= 8, `${handshakes[0]} connections to the leader`);
+    const atStart = handshakes[1]!;
+    const seen: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      await new Promise((r) => setTimeout(r, 400));
+      seen.push(handshakes[1]! - atStart);
+    }
+    // Each round opened at most two more to the follower: a few handshakes per round, never
+    // sixteen in one turn of the event loop. And the pool grows toward what was in flight.
+    for (let i = 0; i < seen.length; i++) {
+      t.true(seen[i]! <= 2 * (i + 1), `after ${i + 1} rounds: ${seen.join(', ')}`);
+    }
+    t.true(seen.at(-1)! >= 4, `the pool grew: ${seen.join(', ')}`);
   },
 );
