@@ -39,8 +39,9 @@
  * gateways before the live one, with a token to renew: 4 s). It is still tried, last, so a
  * gateway that was only briefly away costs nothing more than its place in the order.
  *
- * Failures say what happened ({@link unavailableMessage}): 503s are not timeouts. A write
- * that may have reached a service — a gateway took it and did not say it passed nothing on
+ * Failures say what happened ({@link unavailableMessage}): 503s are not timeouts, and any
+ * other 5xx, a read's as a write's, names the gateway that answered it. A write that may
+ * have reached a service — a gateway took it and did not say it passed nothing on
  * (`details.forwarded: false`) — fails saying its fate is unknown and how to check it with
  * the CLI, its `--json` details carrying `forwarded: true` and the idempotency key
  * ({@link outcomeUnknown}); one refused before any service saw it says nothing of a key, but
@@ -627,11 +628,12 @@ export class GatewayClient {
   }
 
   /**
-   * The error for a non-2xx answer; 503 means "try the next gateway". Any other 5xx to a
-   * `write` names the gateway that answered it, without the gateway's advice to retry (see
-   * {@link withoutRetryHint}), and says that the change may or may not have been made: the
-   * gateway had the request, and a fault on the way back (a service that applied it, then
-   * failed to answer) looks the same as one before.
+   * The error for a non-2xx answer; 503 means "try the next gateway". Any other 5xx names
+   * the gateway that answered it, as the messages of gateways that could not answer do,
+   * without the gateway's advice to retry (see {@link withoutRetryHint}). To a `write` it
+   * also says that the change may or may not have been made: the gateway had the request,
+   * and a fault on the way back (a service that applied it, then failed to answer) looks
+   * the same as one before.
    */
   private refusal(
     status: number,
@@ -641,14 +643,17 @@ export class GatewayClient {
     write?: { readonly idempotencyKey: string },
   ): AgendaError | GatewayUnreachable {
     const error = this.refusalAsSaid(status, body, authenticated, server);
-    if (write === undefined || status < 500 || error instanceof GatewayUnreachable) return error;
+    if (status < 500 || error instanceof GatewayUnreachable) return error;
     // The one 5xx that does tell: refused before any service had it.
-    if (error instanceof Unavailable && error.forwarded === false) return error;
+    if (write !== undefined && error instanceof Unavailable && error.forwarded === false) {
+      return error;
+    }
     const wire = error.toWire();
     const answered = `${server.host} answered ${status}`;
     const reason = withoutRetryHint(wire.message);
     const said =
       reason === '' ? answered : reason.startsWith(answered) ? reason : `${answered} (${reason})`;
+    if (write === undefined) return errorFromWire({ ...wire, message: said });
     return outcomeUnknown(
       errorFromWire({ ...wire, message: `${said}${OUTCOME_UNKNOWN}` }),
       write.idempotencyKey,

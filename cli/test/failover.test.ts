@@ -491,14 +491,54 @@ test('a write answered 500 may or may not have been made: the error says so and 
     human.stderr,
   );
   t.notRegex(human.stderr, /idempotency/);
+});
 
-  // A read's 500 changes nothing: it says what the gateway said.
+test("a read's 500 or 502 names the gateway that answered it, as its other failures do, and never speaks of keys", async (t) => {
+  const failing = await FakeGateway.start(tls);
   failing.on('GET', '/v1/events', errorAnswer(500, 'internal', 'internal error'));
+  const bare = await FakeGateway.start(tls);
+  bare.on('GET', '/v1/events', { status: 502, text: 'Bad Gateway' });
+  const advising = await FakeGateway.start(tls);
+  advising.on(
+    'GET',
+    '/v1/events',
+    errorAnswer(
+      502,
+      'unavailable',
+      'the events service stopped; retry with the same idempotency-key 0b7e-not-yours',
+    ),
+  );
+  const { configDir } = await loggedIn(t, failing, bare, advising);
+
+  // A read changes nothing: what happened, and where, without "may or may not".
   const read = await timedJsonList(failing.url, configDir);
   t.is(read.run.exitCode, 5);
   t.deepEqual(parseJsonLine(read.run.stderr), {
-    error: { code: 'internal', message: 'internal error', details: {} },
+    error: {
+      code: 'internal',
+      message: `${new URL(failing.url).host} answered 500 (internal error)`,
+      details: {},
+    },
   });
+
+  // A proxy's 502 without an error body, as a person reads it.
+  const human = await runCommand(EventList, ['--server', bare.url, '--config-dir', configDir]);
+  t.is(human.exitCode, 5);
+  t.is(human.stderr, `error: ${new URL(bare.url).host} answered 502 without an error body\n`);
+
+  // A gateway's advice about a key is not passed on: a read has none.
+  const advised = await timedJsonList(advising.url, configDir);
+  t.is(advised.run.exitCode, 5);
+  t.deepEqual(parseJsonLine(advised.run.stderr), {
+    error: {
+      code: 'unavailable',
+      message: `${new URL(advising.url).host} answered 502 (the events service stopped)`,
+      details: {},
+    },
+  });
+  for (const run of [read.run, human, advised.run]) {
+    t.notRegex(run.stderr, /idempotency|may or may not/);
+  }
 });
 
 test("a write's failure does not pass on the gateways' advice to retry with the key: it says what to do with the CLI, the key only in the JSON details", async (t) => {
