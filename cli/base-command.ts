@@ -643,6 +643,7 @@ export abstract class AgendaCommand<
             },
             store: new ProfileTokenStore(this.profiles, this.profileName, login.username),
             loginHint: `run agenda login ${login.username}${this.profileName === 'default' ? '' : ` --profile ${this.profileName}`}`,
+            showEnd: (iso) => this.endedAt(iso),
           });
     const gateway = new GatewayClient({
       servers,
