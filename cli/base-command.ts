@@ -35,7 +35,7 @@ import { AgendaApi } from './http/agenda-api.js';
 import { GatewayClient, parseServerList } from './http/gateway-client.js';
 import { SessionTokens } from './http/session-tokens.js';
 import { ListingStore, resolveEventRow } from './event-refs.js';
-import { failureJson, failureOf } from './failures.js';
+import { failureJson, failureOf, withDetails } from './failures.js';
 import type { RememberedEvent } from './event-refs.js';
 import { ProfileStore, defaultConfigDir, loginEndsAt } from './profiles.js';
 import { ProfileTokenStore } from './session.js';
@@ -55,7 +55,7 @@ import { fitText } from './ui/calendar.js';
 import { coloursWanted, createPalette } from './ui/palette.js';
 import type { Palette } from './ui/palette.js';
 import { whileSlow } from './ui/spinner.js';
-import { renderConflictingEvents } from './ui/views.js';
+import { formatInstant, relativeHint, renderConflictingEvents } from './ui/views.js';
 import type { ViewContext } from './ui/views.js';
 import { measured, printableLines } from '../base/table.js';
 
@@ -569,7 +569,9 @@ export abstract class AgendaCommand<
 
   /**
    * The profile's login, refused ({@link Unauthenticated}, "run agenda login") when there is
-   * none or its session has ended: known from the profile alone, before any request.
+   * none or its session has ended: known from the profile alone, before any request. When it
+   * ended is said as other times are, in `--tz` (else the local zone) and how long ago; with
+   * `--json` the instant itself is in the details (`expiresAt`, ISO 8601).
    */
   protected liveLogin(profile: Profile): StoredLogin {
     const { login } = profile;
@@ -582,11 +584,27 @@ export abstract class AgendaCommand<
     }
     const endsAt = loginEndsAt(login);
     if (Date.parse(endsAt) <= Date.now()) {
-      throw new Unauthenticated(
-        `the login of ${login.username}${on} expired at ${endsAt}: run agenda login ${login.username}${into}`,
+      throw withDetails(
+        new Unauthenticated(
+          `the login of ${login.username}${on} expired at ${this.endedAt(endsAt)}: run agenda login ${login.username}${into}`,
+        ),
+        { expiresAt: endsAt },
       );
     }
     return login;
+  }
+
+  /**
+   * When a session ended (`iso`), as a person is told it: as other times are shown, in
+   * `--tz` (else the local zone), and how long ago — `Sun 6 Dec 05:12 (2 h ago)`. A bad
+   * `--tz` must not hide that the session ended: the local zone then.
+   */
+  protected endedAt(iso: string): string {
+    const zone = safeZone(this.flags as { tz?: string } | undefined);
+    const now = currentInstant(zone);
+    const ago = relativeHint(iso, now);
+    const at = formatInstant(iso, { zone, now, palette: this.palette });
+    return `${at} (${ago === 'now' ? 'just now' : ago})`;
   }
 
   /**
@@ -625,6 +643,7 @@ export abstract class AgendaCommand<
             },
             store: new ProfileTokenStore(this.profiles, this.profileName, login.username),
             loginHint: `run agenda login ${login.username}${this.profileName === 'default' ? '' : ` --profile ${this.profileName}`}`,
+            showEnd: (iso) => this.endedAt(iso),
           });
     const gateway = new GatewayClient({
       servers,

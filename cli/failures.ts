@@ -40,9 +40,31 @@ export function failureOf(thrown: unknown): AgendaError {
   return unexpected;
 }
 
-/** What `--json` prints on stderr for a failure: `{"error":{code,message,details}}` and a newline. */
+/**
+ * What the CLI knows of a failure beyond the error's wire form, for scripts to act on: a
+ * write whose fate is unknown, with the key it was sent under; when a session ended. Kept
+ * beside the error, since the wire forms are the gateway's contract (contract/errors.ts).
+ */
+const addedDetails = new WeakMap<AgendaError, Readonly<Record<string, unknown>>>();
+
+/** `error`, whose `--json` `details` also carry `details` (see {@link failureJson}). */
+export function withDetails<E extends AgendaError>(
+  error: E,
+  details: Readonly<Record<string, unknown>>,
+): E {
+  addedDetails.set(error, { ...addedDetails.get(error), ...details });
+  return error;
+}
+
+/**
+ * What `--json` prints on stderr for a failure: `{"error":{code,message,details}}` and a
+ * newline, `details` with what {@link withDetails} added.
+ */
 export function failureJson(error: AgendaError): string {
-  return `${JSON.stringify({ error: error.toWire() })}\n`;
+  const wire = error.toWire();
+  const added = addedDetails.get(error);
+  const json = added === undefined ? wire : { ...wire, details: { ...wire.details, ...added } };
+  return `${JSON.stringify({ error: json })}\n`;
 }
 
 /**

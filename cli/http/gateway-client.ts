@@ -39,10 +39,13 @@
  * gateways before the live one, with a token to renew: 4 s). It is still tried, last, so a
  * gateway that was only briefly away costs nothing more than its place in the order.
  *
- * Failures say what happened ({@link unavailableMessage}): 503s are not timeouts. A write
- * that may have reached a service — a gateway took it and did not say it passed nothing on
- * (`details.forwarded: false`) — fails saying its fate is unknown, with its idempotency key;
- * one refused before any service saw it says nothing of a key, but that nothing was changed.
+ * Failures say what happened ({@link unavailableMessage}): 503s are not timeouts, and any
+ * other 5xx, a read's as a write's, names the gateway that answered it. A write that may
+ * have reached a service — a gateway took it and did not say it passed nothing on
+ * (`details.forwarded: false`) — fails saying its fate is unknown and how to check it with
+ * the CLI, its `--json` details carrying `forwarded: true` and the idempotency key
+ * ({@link outcomeUnknown}); one refused before any service saw it says nothing of a key, but
+ * that nothing was changed.
  */
 import { randomUUID } from 'node:crypto';
 import { HttpsTransport, TransportTimeout, bodyText } from './https-transport.js';
@@ -57,6 +60,7 @@ import {
   isAgendaError,
 } from '../../contract/errors.js';
 import type { AgendaError } from '../../contract/errors.js';
+import { withDetails } from '../failures.js';
 import type { AccessTokens } from './session-tokens.js';
 
 export type { HttpMethod };
@@ -533,7 +537,7 @@ export class GatewayClient {
     const message = unavailableMessage(failures, untried, budget?.spent === true ? budget : null);
     if (write === undefined) throw new Unavailable(message);
     if (failures.some(({ error }) => error.sent)) {
-      throw new Unavailable(`${message}${outcomeUnknown(write.idempotencyKey)}`);
+      throw outcomeUnknown(new Unavailable(`${message}${OUTCOME_UNKNOWN}`), write.idempotencyKey);
     }
     // Nothing reached a service: the write certainly was not made, which is said as plainly
     // as the other case, since the two call for opposite things (run it again; look first).
@@ -624,10 +628,12 @@ export class GatewayClient {
   }
 
   /**
-   * The error for a non-2xx answer; 503 means "try the next gateway". Any other 5xx to a
-   * `write` says that the change may or may not have been made: the gateway had the
-   * request, and a fault on the way back (a service that applied it, then failed to
-   * answer) looks the same as one before.
+   * The error for a non-2xx answer; 503 means "try the next gateway". Any other 5xx names
+   * the gateway that answered it, as the messages of gateways that could not answer do,
+   * without the gateway's advice to retry (see {@link withoutRetryHint}). To a `write` it
+   * also says that the change may or may not have been made: the gateway had the request,
+   * and a fault on the way back (a service that applied it, then failed to answer) looks
+   * the same as one before.
    */
   private refusal(
     status: number,
@@ -637,13 +643,21 @@ export class GatewayClient {
     write?: { readonly idempotencyKey: string },
   ): AgendaError | GatewayUnreachable {
     const error = this.refusalAsSaid(status, body, authenticated, server);
-    if (write === undefined || status < 500 || error instanceof GatewayUnreachable) return error;
+    if (status < 500 || error instanceof GatewayUnreachable) return error;
     // The one 5xx that does tell: refused before any service had it.
-    if (error instanceof Unavailable && error.forwarded === false) return error;
+    if (write !== undefined && error instanceof Unavailable && error.forwarded === false) {
+      return error;
+    }
     const wire = error.toWire();
     const answered = `${server.host} answered ${status}`;
-    const said = wire.message.startsWith(answered) ? wire.message : `${answered} (${wire.message})`;
-    return errorFromWire({ ...wire, message: `${said}${outcomeUnknown(write.idempotencyKey)}` });
+    const reason = withoutRetryHint(wire.message);
+    const said =
+      reason === '' ? answered : reason.startsWith(answered) ? reason : `${answered} (${reason})`;
+    if (write === undefined) return errorFromWire({ ...wire, message: said });
+    return outcomeUnknown(
+      errorFromWire({ ...wire, message: `${said}${OUTCOME_UNKNOWN}` }),
+      write.idempotencyKey,
+    );
   }
 
   /** The error a non-2xx answer says, as it says it. */
@@ -933,12 +947,24 @@ function unavailableMessage(
 }
 
 /**
- * What a write's failure adds when the write may have been made: the key once, to match the
- * request in the gateways' logs — the CLI cannot send it again (a command run again is a new
- * write) — and what is left to the person, to look before repeating the change.
+ * What a write's failure adds to its message when the write may have been made: what is left
+ * to the person, with the CLI, to look before running the command again. Not its key: a
+ * command run again is a new write, with a key of its own, so a person can do nothing with
+ * it (the CLI itself sends a write again with its key, to the next gateway, where that is
+ * safe); a script that can resend the request has it in the details ({@link outcomeUnknown}).
  */
-function outcomeUnknown(idempotencyKey: string): string {
-  return `. The change may or may not have been made (it was sent with idempotency-key ${idempotencyKey}): check, e.g. with agenda event list, before repeating it`;
+const OUTCOME_UNKNOWN =
+  '. The change may or may not have been made: check with agenda event list or agenda search before running the command again';
+
+/**
+ * `error`, the failure of a write that may have been made (its message ending with
+ * {@link OUTCOME_UNKNOWN}), with what a script needs to resend the request safely in its
+ * `--json` details: `forwarded: true` (a gateway had it, so it may have applied; `false`
+ * says it certainly did not) and the `idempotencyKey` it was sent under, under which the
+ * gateways apply it at most once.
+ */
+function outcomeUnknown<E extends AgendaError>(error: E, idempotencyKey: string): E {
+  return withDetails(error, { forwarded: true, idempotencyKey });
 }
 
 /** Milliseconds as messages say them, in seconds to a tenth (`2.5`, `1.2`, `3`). */
@@ -976,14 +1002,22 @@ function fixedToken(token: string): AccessTokens {
 }
 
 /**
- * A gateway's 503 reason without the advice it gives its clients: the gateway ends it with
+ * A gateway's 5xx reason without the advice it gives its clients: the gateway ends it with
  * "retry with idempotency-key <key>" for a write, "try again later" for a read
- * (server/gateway/service-calls.ts), which a person at the CLI cannot act on — a command
- * run again is a new write, with a key of its own — and which would name the key once per
- * gateway. What the CLI advises is said once, after every gateway's reason.
+ * (server/gateway/service-calls.ts), or "; retry" (a service's own: "the calendar parser
+ * stopped (…); retry"), which a person at the CLI cannot act on — a command run again is a
+ * new write, with a key of its own — and which would name the key once per gateway. What
+ * the CLI advises is said once, after every gateway's reason. The advice goes however it is
+ * worded ("retry with the same idempotency-key <key>"), and so does any other clause naming
+ * a key: a read's failure never speaks of keys, and a write's does not name one to a person.
  */
 export function withoutRetryHint(message: string): string {
-  return message.replace(/[;,.]?\s*(?:retry with idempotency-key \S+|try again later)\s*$/, '');
+  const advice = /^(?:please\s+)?(?:retry|try again)\b/i;
+  return message
+    .replace(/\s*[,.]\s*(?:please\s+)?(?:retry|try again)\b[^;]*$/i, '')
+    .split(/\s*;\s*/)
+    .filter((clause) => !advice.test(clause) && !/idempotency[- ]key/i.test(clause))
+    .join('; ');
 }
 
 /** The `error` member of an error body, when the body is one. */

@@ -23,6 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import { Unauthenticated } from '../../contract/errors.js';
 import type { LoginAnswer } from '../../contract/api.js';
+import { withDetails } from '../failures.js';
 import type { ReadDeadline } from './gateway-client.js';
 
 /** A session's tokens as a client keeps them (the fields of a `LoginAnswer` but the user). */
@@ -96,6 +97,11 @@ export interface SessionTokensOptions {
   readonly now?: () => number;
   /** Said in refusals: how to start a new session. */
   readonly loginHint?: string;
+  /**
+   * When the session ended (an ISO instant), as said in the refusal: as a person reads times
+   * (their zone), which the command knows; the instant as it is otherwise.
+   */
+  readonly showEnd?: (iso: string) => string;
 }
 
 /**
@@ -165,7 +171,11 @@ export class SessionTokens implements AccessTokens {
     const { refreshToken, refreshExpiresAt } = this.tokens;
     if (refreshToken === undefined) return undefined;
     if (refreshExpiresAt !== undefined && Date.parse(refreshExpiresAt) <= this.now()) {
-      throw new Unauthenticated(`the session ended at ${refreshExpiresAt}: ${loginHint}`);
+      const at = this.options.showEnd?.(refreshExpiresAt) ?? refreshExpiresAt;
+      // The instant itself for a script (`--json`'s details), as when a command starts late.
+      throw withDetails(new Unauthenticated(`the session ended at ${at}: ${loginHint}`), {
+        expiresAt: refreshExpiresAt,
+      });
     }
     // The same request as a renewal of this token that went unanswered, else a new one,
     // written down before it leaves (see the module comment).

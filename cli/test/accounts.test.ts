@@ -203,14 +203,37 @@ test('whoami answers from the profile, without a gateway; a session that ended i
     ...profile,
     login: { ...profile.login, refreshExpiresAt: '2020-01-01T00:00:00Z' },
   });
-  const ended = await runCommand(Whoami, ['--json', '--config-dir', configDir]);
+  // When is said as other times are, in --tz, and how long ago; the instant itself, for a
+  // script, in the JSON details.
+  const ended = await runCommand(Whoami, [
+    '--json',
+    '--tz',
+    'Europe/Madrid',
+    '--config-dir',
+    configDir,
+  ]);
   t.is(ended.exitCode, 2);
-  t.like(parseJsonLine(ended.stderr), {
-    error: {
-      code: 'unauthenticated',
-      message: 'the login of alice expired at 2020-01-01T00:00:00Z: run agenda login alice',
-    },
-  });
+  const { error } = parseJsonLine(ended.stderr) as {
+    error: { code: string; message: string; details: Record<string, unknown> };
+  };
+  t.is(error.code, 'unauthenticated');
+  t.regex(
+    error.message,
+    /^the login of alice expired at Wed 1 Jan 2020 01:00 \(\d+ d ago\): run agenda login alice$/,
+  );
+  t.deepEqual(error.details, { expiresAt: '2020-01-01T00:00:00Z' });
+  const endedHuman = await runCommand(Whoami, [
+    '--tz',
+    'America/New_York',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(endedHuman.exitCode, 2);
+  t.regex(
+    endedHuman.stderr,
+    /^error: the login of alice expired at Tue 31 Dec 2019 19:00 \(\d+ d ago\): run agenda login alice\n$/,
+  );
+  t.notRegex(endedHuman.stderr, /2020-01-01T/);
 });
 
 test('a stored login past its expiry exits 2 before any request', async (t) => {
@@ -227,6 +250,23 @@ test('a stored login past its expiry exits 2 before any request', async (t) => {
   const { error } = parseJsonLine(run.stderr) as { error: { code: string; message: string } };
   t.is(error.code, 'unauthenticated');
   t.regex(error.message, /expired.*run agenda login/);
+  t.notRegex(error.message, /2020-01-01T/);
+  t.like(error, { details: { expiresAt: '2020-01-01T00:00:00Z' } });
+
+  // One that ended lately, as a person reads it: the day and time (the year only when it
+  // is not this one) and how long ago.
+  const lately = new Date(Date.now() - 3 * 3_600_000).toISOString();
+  await new ProfileStore(configDir).write('default', {
+    servers: [gateway.url],
+    ca: tls.caFile,
+    login: { username: 'alice', name: '', token: 'old', expiresAt: lately },
+  });
+  const human = await runCommand(EventList, ['--tz', 'UTC', '--config-dir', configDir]);
+  t.is(human.exitCode, 2);
+  t.regex(
+    human.stderr,
+    /^error: the login of alice expired at [A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}( \d{4})? \d{2}:\d{2} \(3 h ago\): run agenda login alice\n$/,
+  );
   t.is(gateway.requests.length, 0);
 });
 

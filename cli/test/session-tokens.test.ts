@@ -6,6 +6,7 @@
 import test from 'ava';
 import { Unauthenticated } from '../../contract/errors.js';
 import type { LoginAnswer } from '../../contract/api.js';
+import { failureJson } from '../failures.js';
 import { SessionTokens } from '../http/session-tokens.js';
 import type { SessionTokenSet, SessionTokenStore } from '../http/session-tokens.js';
 
@@ -206,4 +207,27 @@ test('an ended session, a logged-out profile and a login of before say to log in
     now: () => clock.now,
   });
   t.is(await before.renewed('old'), undefined, 'nothing renews it: the caller says log in');
+
+  // A command says when as a person reads times (cli/base-command.ts), and gives a script the
+  // instant itself under --json.
+  const endsAt = iso(START + 30 * 24 * 60 * MINUTE);
+  const asked: string[] = [];
+  const shown = new SessionTokens({
+    tokens: tokensNo(0, START),
+    renew: refreshRoute(clock).renew,
+    now: () => clock.now,
+    loginHint: 'run agenda login alice',
+    showEnd: (at) => {
+      asked.push(at);
+      return 'Wed 1 Apr 11:00 (1 d ago)';
+    },
+  });
+  const ended = await t.throwsAsync<Unauthenticated>(shown.current());
+  t.deepEqual(asked, [endsAt]);
+  const said = 'the session ended at Wed 1 Apr 11:00 (1 d ago): run agenda login alice';
+  t.is(ended?.message, said);
+  if (ended === undefined) return;
+  t.deepEqual(JSON.parse(failureJson(ended)), {
+    error: { code: 'unauthenticated', message: said, details: { expiresAt: endsAt } },
+  });
 });
