@@ -10,7 +10,7 @@
  *   exist (clocks jump forward) is refused; one that happens twice (clocks go back) is the
  *   earlier of the two;
  * - `now`; `today`, `tomorrow`, `yesterday`, optionally followed by `HH:MM` (`tomorrow 09:30`);
- *   a bare time of day (`14:00`) is today;
+ *   a bare time of day (`14:00`) is the next one to come, as `2pm` is (below);
  * - an offset from now: `+2h`, `-30m`, `+1d12h`, `+PT90M`;
  * - English as people write it, read by chrono-node in the same zone: `tomorrow 9am`,
  *   `next monday 14:00`, `friday at noon`, `dec 24 3pm`, `in 2 hours`. A day without a year,
@@ -143,9 +143,7 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
     const [, hour, minute, second] = timeOfDay;
     const clock = (date: DateTime) =>
       wallClock(date.year, date.month, date.day, hour, minute, second);
-    if (context.after !== undefined) return timeAfter(text, context, context.after, clock);
-    const today = now.setZone(zone);
-    return localTime(text, field, zone, clock(today), context.note);
+    return nextTime(text, context, clock);
   }
 
   const local = LOCAL_DATE_TIME.exec(value);
@@ -181,29 +179,53 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
 }
 
 /**
- * The first instant after `after` whose wall clock `clockOn` a day gives (that day or the
- * next), told to the context's `note` when that wall clock happens twice.
+ * A time of day written without a day (`03:00`, `3am`, `noon`), however it is spelled: the
+ * first such time after the context's `after` (an end's start), else the next one from now
+ * on (chrono's `forwardDate`: `03:00` or `3am` typed after three is tomorrow's).
+ */
+function nextTime(
+  text: string,
+  context: WhenContext,
+  clockOn: (date: DateTime) => WallClock,
+): DateTime {
+  if (context.after !== undefined) return timeAfter(text, context, context.after, clockOn);
+  return timeAfter(text, context, context.now, clockOn, { inclusive: true });
+}
+
+/**
+ * The first instant after `after` (or at it, when `inclusive`) whose wall clock `clockOn` a
+ * day gives (that day or the next), told to the context's `note` when that wall clock
+ * happens twice.
  */
 function timeAfter(
   text: string,
   context: WhenContext,
   after: DateTime,
   clockOn: (date: DateTime) => WallClock,
+  { inclusive = false }: { readonly inclusive?: boolean } = {},
 ): DateTime {
   const { field, zone } = context;
   const said = (instant: DateTime, why?: string): DateTime => {
     sayIfRepeated(text, field, zone, instant, context.note, why);
     return instant;
   };
-  const sameDay = localTime(text, field, zone, clockOn(after.setZone(zone)));
-  if (sameDay > after) return said(sameDay);
-  // A wall clock the clocks turn back over happens twice that night, and localTime gives
-  // the first: the second may still come after `after` (01:50 EDT, then 01:10 EST).
-  const turnedBack = sameDay.offset - sameDay.plus({ hours: 6 }).offset;
-  if (turnedBack > 0) {
-    const again = sameDay.plus({ minutes: turnedBack });
-    const same = again.hour === sameDay.hour && again.minute === sameDay.minute;
-    if (same && again > after) return said(again, 'the first is not after the start');
+  const comes = (instant: DateTime) => instant > after || (inclusive && instant >= after);
+  const clock = clockOn(after.setZone(zone));
+  // A wall clock the clocks skipped that day matters only if it was still to come.
+  const skipped = DateTime.fromObject(clock, { zone });
+  if (!skipped.isValid || sameWallClock(skipped, clock) || comes(skipped)) {
+    const sameDay = localTime(text, field, zone, clock);
+    if (comes(sameDay)) return said(sameDay);
+    // A wall clock the clocks turn back over happens twice that night, and localTime gives
+    // the first: the second may still come after `after` (01:50 EDT, then 01:10 EST).
+    const turnedBack = sameDay.offset - sameDay.plus({ hours: 6 }).offset;
+    if (turnedBack > 0) {
+      const again = sameDay.plus({ minutes: turnedBack });
+      const same = again.hour === sameDay.hour && again.minute === sameDay.minute;
+      if (same && comes(again)) {
+        return said(again, inclusive ? 'the first has passed' : 'the first is not after the start');
+      }
+    }
   }
   return said(localTime(text, field, zone, clockOn(after.setZone(zone).plus({ days: 1 }))));
 }
@@ -272,9 +294,8 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
     minute: hasTime ? (start.get('minute') ?? 0) : 0,
     second: 0,
   });
-  if (!hasDay && context.after !== undefined) {
-    return timeAfter(text, context, context.after, clockOn);
-  }
+  // A time without a day is the next one (after the start, for an end), as `03:00` is.
+  if (!hasDay && hasTime) return nextTime(text, context, clockOn);
   return localTime(
     text,
     field,

@@ -831,6 +831,36 @@ test('event add warns, on stderr and not with --json, when the start is in the p
   t.is(future.stderr, '');
 });
 
+test('event add reads a bare time of day that has passed today as tomorrow, however it is spelled', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  // An hour ago in UTC, as 24-hour HH:MM and with am/pm: the next one is tomorrow's (or,
+  // just after midnight, today's late evening), never in the past, and never warned about.
+  const hourAgo = DateTime.utc().minus({ hours: 1 });
+  const spellings = [hourAgo.toFormat('HH:mm'), hourAgo.toFormat('h:mma').toLowerCase()];
+  const sent: string[] = [];
+  for (const text of spellings) {
+    const added = await runCommand(EventAdd, [
+      'Standup',
+      '--start',
+      text,
+      '--duration',
+      '15m',
+      '--tz',
+      'UTC',
+      '--config-dir',
+      configDir,
+    ]);
+    t.is(added.exitCode, 0, added.stderr);
+    t.is(added.stderr, '', text);
+    const body = gateway.requestsTo('POST', '/v1/events').at(-1)?.body ?? '{}';
+    sent.push((JSON.parse(body) as { start: string }).start);
+  }
+  t.is(sent[0], sent[1]);
+  t.true(Date.parse(sent[0] ?? '') > Date.now(), sent[0]);
+  t.is(DateTime.fromISO(sent[0] ?? '', { zone: 'UTC' }).toFormat('HH:mm'), spellings[0]);
+});
+
 test('event update --duration or --end alone keeps the start the event has', async (t) => {
   const { gateway, configDir } = await eventsGateway();
   t.teardown(() => gateway.close());

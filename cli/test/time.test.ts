@@ -50,7 +50,9 @@ test('words and offsets are relative to now, in the zone, to the minute', (t) =>
   t.is(when('today'), '2026-03-10T00:00:00+01:00');
   t.is(when('Tomorrow 09:30'), '2026-03-11T09:30:00+01:00');
   t.is(when('yesterday'), '2026-03-09T00:00:00+01:00');
-  t.is(when('14:00'), '2026-03-10T14:00:00+01:00');
+  // A bare time of day is the next one: 14:00 has passed today (16:20), 17:00 has not.
+  t.is(when('14:00'), '2026-03-11T14:00:00+01:00');
+  t.is(when('17:00'), '2026-03-10T17:00:00+01:00');
   t.is(when('+2h'), '2026-03-10T18:20:00+01:00');
   t.is(when('-30m'), '2026-03-10T15:50:00+01:00');
   t.is(when('+1d12h'), '2026-03-12T04:20:00+01:00');
@@ -170,6 +172,50 @@ test('unclear English is refused, saying what to write', (t) => {
   t.is(when('tomorrow'), '2026-03-11T00:00:00+01:00');
   t.is(when('next monday'), '2026-03-16T00:00:00+01:00');
   t.is(start('2026-03-02'), '2026-03-02T00:00:00+01:00');
+});
+
+test('a bare time of day is the next one to come, however it is spelled', (t) => {
+  // now is 16:20:30 in Madrid: 03:00 and 16:00 have passed today, 16:21 and 23:00 have not.
+  const spellings = [
+    ['03:00', '3am', '3:00am', '3 am'],
+    ['16:00', '4pm', '4:00 pm'],
+    ['16:21', '4:21pm'],
+    ['23:00', '11pm'],
+    ['12:00', 'noon'],
+    ['00:00', 'midnight'],
+  ];
+  const expected = [
+    '2026-03-11T03:00:00+01:00',
+    '2026-03-11T16:00:00+01:00',
+    '2026-03-10T16:21:00+01:00',
+    '2026-03-10T23:00:00+01:00',
+    '2026-03-11T12:00:00+01:00',
+    '2026-03-11T00:00:00+01:00',
+  ];
+  spellings.forEach((same, i) => {
+    for (const text of same) {
+      t.is(start(text), expected[i], text);
+      t.is(when(text), expected[i], text);
+    }
+  });
+  // Said with its day, it is that day's, past or not.
+  t.is(start('today 03:00'), '2026-03-10T03:00:00+01:00');
+  t.is(start('today 3am'), '2026-03-10T03:00:00+01:00');
+  // The minute now is still to come (chrono's forwardDate: only an earlier time moves on).
+  const onTheMinute = DateTime.fromISO('2026-03-10T16:20:00', { zone: 'Europe/Madrid' });
+  const read = (text: string) =>
+    toApiInstant(parseWhen(text, { zone: 'Europe/Madrid', now: onTheMinute, field: 'start' }));
+  t.is(read('16:20'), '2026-03-10T16:20:00+01:00');
+  t.is(read('4:20pm'), '2026-03-10T16:20:00+01:00');
+  // On the day the clocks go forward, a skipped time already past is tomorrow's, not refused.
+  const afterGap = DateTime.fromISO('2026-03-29T10:00', { zone: 'Europe/Madrid' });
+  for (const text of ['02:30', '2:30am']) {
+    t.is(
+      toApiInstant(parseWhen(text, { zone: 'Europe/Madrid', now: afterGap, field: 'start' })),
+      '2026-03-30T02:30:00+02:00',
+      text,
+    );
+  }
 });
 
 test('an end written without a day is the first such time after the start', (t) => {
