@@ -40,7 +40,7 @@
  * `1d` (24 hours), `2w` (14 days), `90s`, `1:30` (h:mm), or ISO `PT1H30M` / `P1D` / `P2W`.
  */
 import { createRequire } from 'node:module';
-import { DateTime, Duration, IANAZone } from 'luxon';
+import { DateTime, Duration, FixedOffsetZone, IANAZone } from 'luxon';
 import type * as ChronoEn from 'chrono-node/en';
 import { InvalidInput } from '../contract/errors.js';
 
@@ -135,6 +135,7 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
       zone,
       wallClock(date.year, date.month, date.day, hour, minute, second),
       context.note,
+      now,
     );
   }
 
@@ -155,6 +156,7 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
       zone,
       wallClock(Number(year), Number(month), Number(dayOfMonth), hour, minute, second),
       context.note,
+      now,
     );
   }
 
@@ -214,7 +216,7 @@ function timeAfter(
   // A wall clock the clocks skipped that day matters only if it was still to come.
   const skipped = DateTime.fromObject(clock, { zone });
   if (!skipped.isValid || sameWallClock(skipped, clock) || comes(skipped)) {
-    const sameDay = localTime(text, field, zone, clock);
+    const sameDay = localTime(text, field, zone, clock, undefined, context.now);
     if (comes(sameDay)) return said(sameDay);
     // A wall clock the clocks turn back over happens twice that night, and localTime gives
     // the first: the second may still come after `after` (01:50 EDT, then 01:10 EST).
@@ -227,7 +229,8 @@ function timeAfter(
       }
     }
   }
-  return said(localTime(text, field, zone, clockOn(after.setZone(zone).plus({ days: 1 }))));
+  const nextDay = clockOn(after.setZone(zone).plus({ days: 1 }));
+  return said(localTime(text, field, zone, nextDay, undefined, context.now));
 }
 
 type Chrono = typeof ChronoEn;
@@ -306,6 +309,7 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
       day: start.get('day') ?? 0,
     }),
     context.note,
+    context.now,
   );
 }
 
@@ -439,8 +443,9 @@ function sameWallClock(instant: DateTime, clock: WallClock): boolean {
 const SHIFTS = [30, 60, 120];
 
 /**
- * The instant at which the zone's clocks show `clock`; refuses readings that never happen.
- * One that happens twice is the first, told to `note` when given.
+ * The instant at which the zone's clocks show `clock`; refuses readings that never happen
+ * (saying what to write instead: see {@link skippedTime}). One that happens twice is the
+ * first, told to `note` when given.
  */
 function localTime(
   text: string,
@@ -448,16 +453,14 @@ function localTime(
   zone: string,
   clock: WallClock,
   note?: (message: string) => void,
+  now?: DateTime,
 ): DateTime {
   const instant = DateTime.fromObject(clock, { zone });
   if (!instant.isValid) throw notATime(text, field);
   if (!sameWallClock(instant, clock)) {
     // Luxon moves a reading inside a spring-forward gap past the gap; scheduling at a time
     // that the user's clock never shows would surprise them, so say so instead.
-    throw new InvalidInput(
-      `the ${field} "${text}" does not exist in ${zone}: the clocks skip it (daylight saving)`,
-      { field },
-    );
+    throw skippedTime(text, field, zone, instant, now);
   }
   // When clocks go back the reading happens twice and Luxon picks the later one; people mean
   // the first (as RFC 5545 does), so step back by the usual size of a shift if it reads the same.
@@ -471,6 +474,44 @@ function localTime(
   }
   sayIfRepeated(text, field, zone, first, note);
   return first;
+}
+
+/**
+ * The refusal of a wall clock the clocks skip as they go forward: when and by how much they
+ * jump, and the times the person most likely meant, written so that they read one way: the
+ * same instant as the clocks show it (`02:30` read before the jump is `03:30`: luxon's
+ * `shifted`), and the time as far before the jump, unless that is past (`now`).
+ */
+function skippedTime(
+  text: string,
+  field: string,
+  zone: string,
+  shifted: DateTime,
+  now: DateTime | undefined,
+): InvalidInput {
+  const before = shifted.minus({ hours: 12 }).offset;
+  const gap = shifted.offset - before;
+  // The jump: the last instant with the old offset, searched to the second.
+  let [low, high] = [shifted.minus({ hours: 12 }).toMillis(), shifted.toMillis()];
+  while (high - low > SECOND_MS) {
+    const middle = Math.floor((low + high) / 2 / SECOND_MS) * SECOND_MS;
+    if (DateTime.fromMillis(middle, { zone }).offset === before) low = middle;
+    else high = middle;
+  }
+  const jump = DateTime.fromMillis(high, { zone });
+  const from = jump.setZone(FixedOffsetZone.instance(before)).toFormat('HH:mm');
+  const seconds = shifted.second === 0 ? '' : ':ss';
+  const written = (at: DateTime) => at.toFormat(`yyyy-MM-dd HH:mm${seconds}`);
+  const later = written(shifted);
+  const earlier = shifted.minus({ minutes: gap });
+  const length = gap === 60 ? 'an hour' : gap === 30 ? 'half an hour' : `${gap} minutes`;
+  // The earlier time only while both are to come: a start just missed is no suggestion.
+  const missed = now !== undefined && earlier < now.startOf('minute') && shifted >= now;
+  const alternative = missed ? '' : ` (or ${written(earlier)}, ${length} earlier)`;
+  return new InvalidInput(
+    `the ${field} "${text}" does not exist in ${zone}: on ${jump.setLocale('en-GB').toFormat('d MMMM yyyy')} the clocks go forward from ${from} to ${jump.toFormat('HH:mm')} (daylight saving); did you mean ${later}, ${length} later${alternative}?`,
+    { field },
+  );
 }
 
 /**

@@ -45,6 +45,34 @@ test('a local time skipped by daylight saving is refused, a repeated one is the 
   t.is(when('2026-03-29T03:00'), '2026-03-29T03:00:00+02:00');
 });
 
+test('a skipped local time is refused with when the clocks jump and the times meant, which read', (t) => {
+  const paris = (text: string, at = now) =>
+    parseWhen(text, { zone: 'Europe/Paris', now: at, field: 'start', needsTime: true });
+  const message =
+    'the start "2027-03-28 02:30" does not exist in Europe/Paris: on 28 March 2027 the clocks go forward from 02:00 to 03:00 (daylight saving); did you mean 2027-03-28 03:30, an hour later (or 2027-03-28 01:30, an hour earlier)?';
+  t.throws(() => paris('2027-03-28 02:30'), { message });
+  // Spelled in words, the same refusal; seconds are kept; Lord Howe jumps half an hour.
+  t.throws(() => paris('march 28 2027 2:30am'), {
+    message: /forward from 02:00 to 03:00 \(daylight saving\); did you mean 2027-03-28 03:30,/,
+  });
+  t.throws(() => paris('2027-03-28T02:30:15'), {
+    message: /did you mean 2027-03-28 03:30:15, an hour later \(or 2027-03-28 01:30:15, an/,
+  });
+  t.throws(() => when('2026-10-04 02:15', 'Australia/Lord_Howe'), {
+    message:
+      /on 4 October 2026 the clocks go forward from 02:00 to 02:30 \(daylight saving\); did you mean 2026-10-04 02:45, half an hour later \(or 2026-10-04 01:45, half an hour earlier\)\?$/,
+  });
+  // Each suggestion reads, as the instant the skipped time would have been in either offset.
+  t.is(toApiInstant(paris('2027-03-28 03:30')), '2027-03-28T03:30:00+02:00');
+  t.is(toApiInstant(paris('2027-03-28 01:30')), '2027-03-28T01:30:00+01:00');
+  // At 01:45 that night, 02:30 is still to come (and skipped), but 01:30 has passed.
+  const night = DateTime.fromISO('2027-03-28T01:45', { zone: 'Europe/Paris' });
+  t.throws(() => paris('02:30', night), {
+    message:
+      'the start "02:30" does not exist in Europe/Paris: on 28 March 2027 the clocks go forward from 02:00 to 03:00 (daylight saving); did you mean 2027-03-28 03:30, an hour later?',
+  });
+});
+
 test('words and offsets are relative to now, in the zone, to the minute', (t) => {
   t.is(when('now'), '2026-03-10T16:20:00+01:00');
   t.is(when('today'), '2026-03-10T00:00:00+01:00');
