@@ -126,9 +126,11 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
   const day = DAY_WORD.exec(value);
   if (day !== null) {
     const [, word = '', hour, minute, second] = day;
-    if (hour === undefined && context.needsTime === true) throw dayWithoutTime(text, field);
     const offsetDays = { today: 0, tomorrow: 1, yesterday: -1 }[word.toLowerCase()] ?? 0;
     const date = now.setZone(zone).plus({ days: offsetDays });
+    if (hour === undefined && context.needsTime === true) {
+      throw dayWithoutTime(text, field, context, date);
+    }
     return localTime(
       text,
       field,
@@ -281,14 +283,19 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
   const { start } = result;
   if (start.tags().has('result/relativeDate')) {
     // "in 3 days" where a time is needed: this minute, days on, is rarely what was meant.
-    if (context.needsTime === true && !start.isCertain('hour')) throw dayWithoutTime(text, field);
+    if (context.needsTime === true && !start.isCertain('hour')) {
+      throw dayWithoutTime(text, field, context, DateTime.fromJSDate(start.date(), { zone }));
+    }
     // "in 2 hours", "in 3 days": counted from now, as an instant (daylight saving cannot
     // make two hours three).
     return toMinute(DateTime.fromJSDate(start.date(), { zone }));
   }
   const hasTime = start.isCertain('hour');
   const hasDay = start.isCertain('day') || start.isCertain('weekday') || start.isCertain('month');
-  if (!hasTime && context.needsTime === true) throw dayWithoutTime(text, field);
+  if (!hasTime && context.needsTime === true) {
+    const named = { year: start.get('year'), month: start.get('month'), day: start.get('day') };
+    throw dayWithoutTime(text, field, context, DateTime.fromObject(named, { zone }));
+  }
   const clockOn = (date: { year: number; month: number; day: number }): WallClock => ({
     year: date.year,
     month: date.month,
@@ -342,9 +349,20 @@ function ambiguity(
       const now = context.now.setZone(context.zone);
       const us = dayNamed(b, a, year, now);
       const elsewhere = dayNamed(a, b, year, now);
+      // Each way to write it keeps the rest of what was typed (the time: without it, a start
+      // written as suggested would be refused as a day without a time).
+      const typed = text.trim().replace(/\s+/g, ' ');
+      const { start } = result;
+      const time = start.isCertain('hour')
+        ? ` ${String(start.get('hour') ?? 0).padStart(2, '0')}:${String(start.get('minute') ?? 0).padStart(2, '0')}`
+        : '';
+      const ways = (day: { short: string; iso: string }) => {
+        const iso = `${day.iso}${time}`;
+        return `"${typed.replace(written, day.short)}" or ${time === '' ? iso : `"${iso}"`}`;
+      };
       return new InvalidInput(
         `the ${field} "${text}" is ambiguous: ${written} is ${us.words} with the month first (as in the US), ${elsewhere.words} with the day first. ` +
-          `Write the month in letters or the date in ISO form: "${us.short}" or ${us.iso} for ${us.words}, "${elsewhere.short}" or ${elsewhere.iso} for ${elsewhere.words}`,
+          `Write the month in letters or the date in ISO form: ${ways(us)} for ${us.words}, ${ways(elsewhere)} for ${elsewhere.words}`,
         { field },
       );
     }
@@ -593,6 +611,7 @@ function dayThatDoesNotExist(
   let year: number | undefined;
   let month: number;
   let day: number;
+  let named: RegExpExecArray | undefined;
   const iso = ISO_DAY.exec(value);
   const monthThenDay = MONTH_THEN_DAY.exec(value);
   const dayThenMonth = DAY_THEN_MONTH.exec(value);
@@ -601,10 +620,12 @@ function dayThatDoesNotExist(
   if (iso !== null) {
     [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
   } else if (monthThenDay !== null) {
+    named = monthThenDay;
     month = monthOf(monthThenDay[1] ?? '');
     day = Number(monthThenDay[2]);
     year = monthThenDay[3] === undefined ? undefined : Number(monthThenDay[3]);
   } else if (dayThenMonth !== null) {
+    named = dayThenMonth;
     day = Number(dayThenMonth[1]);
     month = monthOf(dayThenMonth[2] ?? '');
     year = dayThenMonth[3] === undefined ? undefined : Number(dayThenMonth[3]);
@@ -624,7 +645,7 @@ function dayThatDoesNotExist(
     let leap = year + 1;
     while ((DateTime.local(leap, 2, 1).daysInMonth ?? 28) < 29) leap += 1;
     return new InvalidInput(
-      `the ${field} "${text}" is 29 February ${year}, a day that does not exist: ${year} is not a leap year (the next 29 February is in ${leap}: write "feb 29 ${leap}" or ${leap}-02-29)`,
+      `the ${field} "${text}" is 29 February ${year}, a day that does not exist: ${year} is not a leap year (the next 29 February is in ${leap}: write ${inLeapYear(value, leap, named)})`,
       { field },
     );
   }
@@ -634,14 +655,71 @@ function dayThatDoesNotExist(
   );
 }
 
+/**
+ * How to write 29 February of the `leap` year, as `value` (which names it in a common year)
+ * writes it, the rest kept (`feb 29 2027 9am`: `"feb 29 2028 9am"`; `2027-02-29T09:00`:
+ * `2028-02-29T09:00`); `named` is the date in words where it is not ISO.
+ */
+function inLeapYear(value: string, leap: number, named: RegExpExecArray | undefined): string {
+  const typed = value.replace(/\s+/g, ' ');
+  if (named === undefined) {
+    const iso = `${leap}${typed.slice(4)}`;
+    return iso.includes(' ') ? `"${iso}"` : iso;
+  }
+  const date = named[0].replace(/,?\s+\d{4}$/, '');
+  const words = `"${typed.replace(named[0], `${date} ${leap}`)}"`;
+  // A date alone has an ISO form too; with more (a time), the words keep it.
+  return typed.trim() === named[0].trim() ? `${words} or ${leap}-02-29` : words;
+}
+
 /** A day written in words where a time is needed; {@link parseDayOrTime} takes it as a day. */
 class DayWithoutTime extends InvalidInput {}
 
-function dayWithoutTime(text: string, field: string): InvalidInput {
+function dayWithoutTime(
+  text: string,
+  field: string,
+  context: WhenContext,
+  day: DateTime,
+): InvalidInput {
+  const typed = text.trim().replace(/\s+/g, ' ');
+  const examples = timeExamples(typed, context, day).map((example) => `"${example}"`);
   return new DayWithoutTime(
-    `the ${field} "${text}" names a day but no time: add one, e.g. "${text.trim()} 9am" or "${text.trim()} 14:00"`,
+    `the ${field} "${text}" names a day but no time: add one` +
+      (examples.length === 0 ? ' (HH:MM, or with am/pm)' : `, e.g. ${examples.join(' or ')}`),
     { field },
   );
+}
+
+/**
+ * Up to two ways to write the day `typed` names (`day`) with a time (`today 5pm`, `today
+ * 18:00`), each of which reads, as a different time of that day, and none in the past unless
+ * the day is: 9am and 14:00, else the next whole hours of today (`today 9am` in the afternoon
+ * would be warned about as past; `tonight 9am` reads as this morning, `this evening 9am` as
+ * tomorrow's).
+ */
+function timeExamples(typed: string, context: WhenContext, day: DateTime): string[] {
+  const now = context.now.setZone(context.zone);
+  const hour12 = (h: number) => `${h % 12 === 0 ? 12 : h % 12}${h < 12 ? 'am' : 'pm'}`;
+  const nextHours = [now.hour + 1, now.hour + 2].filter((h) => h < 24);
+  const candidates = [
+    '9am',
+    '14:00',
+    ...nextHours.map((h, i) => (i === 0 ? hour12(h) : `${String(h).padStart(2, '0')}:00`)),
+  ];
+  const read: { example: string; at: DateTime }[] = [];
+  for (const time of candidates) {
+    const example = `${typed} ${time}`;
+    let at: DateTime;
+    try {
+      at = parseWhen(example, { zone: context.zone, now, field: context.field, needsTime: true });
+    } catch {
+      continue;
+    }
+    const dayPast = at.startOf('day') < now.startOf('day');
+    const fits = at.hasSame(day.setZone(context.zone), 'day') && (at >= now || dayPast);
+    if (fits && !read.some((r) => r.at.equals(at))) read.push({ example, at });
+  }
+  return read.slice(0, 2).map((r) => r.example);
 }
 
 const DURATION_UNITS: Readonly<Record<string, number>> = {

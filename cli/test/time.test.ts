@@ -202,6 +202,33 @@ test('unclear English is refused, saying what to write', (t) => {
   t.is(start('2026-03-02'), '2026-03-02T00:00:00+01:00');
 });
 
+test('the times suggested for a day without one read, on that day, to come, and differ', (t) => {
+  // now is 16:20 in Madrid: 9am and 14:00 have passed today; 17:00 is the next whole hour.
+  t.throws(() => start('today'), {
+    message:
+      'the start "today" names a day but no time: add one, e.g. "today 5pm" or "today 18:00"',
+  });
+  // "tonight 9am" would be this morning, in the past.
+  t.throws(() => start('tonight'), { message: /e\.g\. "tonight 5pm" or "tonight 18:00"$/ });
+  // A day to come, or a past one asked for, keeps 9am and 14:00.
+  t.throws(() => start('tomorrow'), { message: /e\.g\. "tomorrow 9am" or "tomorrow 14:00"$/ });
+  t.throws(() => start('yesterday'), { message: /e\.g\. "yesterday 9am" or "yesterday 14:00"$/ });
+  const at = (iso: string) => DateTime.fromISO(iso, { zone: 'Europe/Madrid' });
+  const today = (time: string) =>
+    parseWhen('today', { zone: 'Europe/Madrid', now: at(time), field: 'start', needsTime: true });
+  // At 13:10, 14:00 and 2pm are one time: said once, and the next hour after it.
+  t.throws(() => today('2026-03-10T13:10'), {
+    message: /e\.g\. "today 14:00" or "today 15:00"$/,
+  });
+  // Late in the evening no whole hour is left today: no example that would be refused.
+  t.throws(() => today('2026-03-10T23:10'), {
+    message: 'the start "today" names a day but no time: add one (HH:MM, or with am/pm)',
+  });
+  for (const written of ['today 5pm', 'today 18:00', 'tonight 5pm']) {
+    t.true(parseWhen(written, { zone: 'Europe/Madrid', now, field: 'start' }) > now, written);
+  }
+});
+
 test('a bare time of day is the next one to come, however it is spelled', (t) => {
   // now is 16:20:30 in Madrid: 03:00 and 16:00 have passed today, 16:21 and 23:00 have not.
   const spellings = [
@@ -339,14 +366,28 @@ test('an end on the night the clocks turn back is the first such time after the 
 
 test('a day its month does not have is refused as such: 29 February of a common year, 31 April', (t) => {
   // On 10 March 2026 the next February is 2027's, which has 28 days.
-  const leap =
-    '2027 is not a leap year (the next 29 February is in 2028: write "feb 29 2028" or 2028-02-29)';
-  for (const text of ['feb 29', 'February 29th 9am', '29 feb', '2027-02-29', '2027-02-29T09:00Z']) {
+  // What to write instead keeps the rest of what was typed, as it was typed: without the
+  // time, a start written as suggested would be refused as a day without a time.
+  const leap = {
+    'feb 29': '"feb 29 2028" or 2028-02-29',
+    '29 feb': '"29 feb 2028" or 2028-02-29',
+    'February 29th 9am': '"February 29th 2028 9am"',
+    'feb 29, 2027 at 9am': '"feb 29 2028 at 9am"',
+    '2027-02-29': '2028-02-29',
+    '2027-02-29T09:00Z': '2028-02-29T09:00Z',
+    '2027-02-29 09:00': '"2028-02-29 09:00"',
+  };
+  for (const [text, write] of Object.entries(leap)) {
     t.throws(
       () => when(text),
-      { message: `the start "${text}" is 29 February 2027, a day that does not exist: ${leap}` },
+      {
+        message: `the start "${text}" is 29 February 2027, a day that does not exist: 2027 is not a leap year (the next 29 February is in 2028: write ${write})`,
+      },
       text,
     );
+  }
+  for (const written of ['February 29th 2028 9am', 'feb 29 2028 at 9am', '2028-02-29 09:00']) {
+    t.is(start(written), '2028-02-29T09:00:00+01:00', written);
   }
   t.throws(() => when('apr 31 3pm'), {
     message: 'the start "apr 31 3pm" names a day that does not exist: April 2026 has 30 days',
@@ -362,11 +403,18 @@ test('a date with slashes that reads both ways is refused, naming both days and 
   t.throws(() => start('05/04 10:00'), {
     message:
       'the start "05/04 10:00" is ambiguous: 05/04 is 4 May with the month first (as in the US), 5 April with the day first. ' +
-      'Write the month in letters or the date in ISO form: "4 may" or 2026-05-04 for 4 May, "5 apr" or 2026-04-05 for 5 April',
+      'Write the month in letters or the date in ISO form: "4 may 10:00" or "2026-05-04 10:00" for 4 May, "5 apr 10:00" or "2026-04-05 10:00" for 5 April',
   });
   // 4 March has passed this year: next year's. A written year is kept, two digits too.
   t.throws(() => when('03/04'), { message: /"4 mar" or 2027-03-04 for 4 March, "3 apr" or 2026/ });
-  t.throws(() => start('3/4/27 9am'), { message: /"4 mar 2027" or 2027-03-04 for 4 March/ });
+  // Each way to write it keeps the time, so that it reads where a time is needed.
+  t.throws(() => start('3/4/27 9am'), {
+    message:
+      /: "4 mar 2027 9am" or "2027-03-04 09:00" for 4 March, "3 apr 2027 9am" or "2027-04-03 09:00" for 3 April$/,
+  });
+  for (const written of ['4 mar 2027 9am', '2027-03-04 09:00']) {
+    t.is(start(written), '2027-03-04T09:00:00+01:00', written);
+  }
   // One reading only: a number over 12 is the day, and the same number twice is one day.
   t.is(start('13/04 10:00'), '2026-04-13T10:00:00+02:00');
   t.is(start('04/13 10:00'), '2026-04-13T10:00:00+02:00');
