@@ -370,9 +370,15 @@ function ambiguity(
   if (context.needsTime === true) {
     const period = PERIOD.exec(result.text);
     if (period !== null) {
-      return new InvalidInput(
-        `the ${field} "${text}" names a ${(period[1] ?? '').toLowerCase()}, not a day: say which day, and the time, e.g. "next monday 9am" or "dec 24 3pm"`,
-        { field },
+      const unit = (period[1] ?? '').toLowerCase() as PeriodUnit;
+      return new PeriodWithoutDay(
+        `the ${field} "${text}" names a ${unit}, not a day: say which day, and the time, e.g. "next monday 9am" or "dec 24 3pm"`,
+        {
+          field,
+          unit,
+          within: DateTime.fromJSDate(result.start.date(), { zone: context.zone }),
+          hasTime: result.start.isCertain('hour'),
+        },
       );
     }
   }
@@ -672,6 +678,28 @@ function inLeapYear(value: string, leap: number, named: RegExpExecArray | undefi
   return typed.trim() === named[0].trim() ? `${words} or ${leap}-02-29` : words;
 }
 
+type PeriodUnit = 'week' | 'weekend' | 'month' | 'year';
+
+/**
+ * A week, month or year (`next week`) where a day and a time are needed; a range's bound
+ * ({@link parseRangeBound}) takes it as the whole period.
+ */
+class PeriodWithoutDay extends InvalidInput {
+  readonly unit: PeriodUnit;
+  /** An instant in the period, as chrono read the text (`next week`: now, 7 days on). */
+  readonly within: DateTime;
+  readonly hasTime: boolean;
+  constructor(
+    message: string,
+    options: { field: string; unit: PeriodUnit; within: DateTime; hasTime: boolean },
+  ) {
+    super(message, { field: options.field });
+    this.unit = options.unit;
+    this.within = options.within;
+    this.hasTime = options.hasTime;
+  }
+}
+
 /** A day written in words where a time is needed; {@link parseDayOrTime} takes it as a day. */
 class DayWithoutTime extends InvalidInput {}
 
@@ -882,7 +910,43 @@ export function toApiInstant(instant: DateTime): string {
   return instant.toISO({ suppressMilliseconds: true }) ?? instant.toUTC().toISO() ?? '';
 }
 
-/** A `--from`/`--to` pair, defaulting to now → now + `defaultSpanDays`. */
+/**
+ * A bound of a range (`--from` or `--to`, as `bound` says): a time as {@link parseWhen} reads
+ * it, or else the whole of the day or period the text names, from its start (`--from
+ * tomorrow`, `--from 2026-04-01`: 00:00 in the zone; `--from "next week"`: Monday 00:00,
+ * `"next month"`: the 1st) or to its end (`--to friday`, `--to 2026-04-08`: the next day's
+ * 00:00, so that the day is in the range; `--to "next month"`: the 1st of the month after).
+ */
+export function parseRangeBound(
+  text: string,
+  context: Pick<WhenContext, 'zone' | 'now' | 'note'>,
+  bound: 'from' | 'to',
+): DateTime {
+  const whole = (start: DateTime, length: { days?: number; months?: number; years?: number }) =>
+    bound === 'from' ? start : start.plus(length);
+  const day = (start: DateTime) => whole(start.startOf('day'), { days: 1 });
+  const read = { ...context, field: bound };
+  if (ISO_DATE.test(text.trim())) return day(parseWhen(text, read));
+  try {
+    return parseWhen(text, { ...read, needsTime: true });
+  } catch (error) {
+    if (error instanceof DayWithoutTime) return day(parseWhen(text, read));
+    if (!(error instanceof PeriodWithoutDay) || error.hasTime) throw error;
+    const { unit, within } = error;
+    if (unit === 'weekend') {
+      const saturday = within.startOf('week').plus({ days: 5 });
+      return whole(saturday, { days: 2 });
+    }
+    if (unit === 'week') return whole(within.startOf('week'), { days: 7 });
+    if (unit === 'month') return whole(within.startOf('month'), { months: 1 });
+    return whole(within.startOf('year'), { years: 1 });
+  }
+}
+
+/**
+ * A `--from`/`--to` pair, defaulting to now → `--from` + `defaultSpanDays`; each bound read by
+ * {@link parseRangeBound} (a day is the whole day).
+ */
 export function parseInterval(
   from: string | undefined,
   to: string | undefined,
@@ -890,13 +954,9 @@ export function parseInterval(
   defaultSpanDays = 7,
 ): { from: DateTime; to: DateTime } {
   const start =
-    from === undefined
-      ? context.now.setZone(context.zone)
-      : parseWhen(from, { ...context, field: 'from' });
+    from === undefined ? context.now.setZone(context.zone) : parseRangeBound(from, context, 'from');
   const end =
-    to === undefined
-      ? start.plus({ days: defaultSpanDays })
-      : parseWhen(to, { ...context, field: 'to' });
+    to === undefined ? start.plus({ days: defaultSpanDays }) : parseRangeBound(to, context, 'to');
   requireEndAfterStart(start, end, { start: 'from', end: 'to' });
   return { from: start, to: end };
 }

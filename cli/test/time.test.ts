@@ -4,6 +4,7 @@ import {
   parseDayOrTime,
   parseDuration,
   parseInterval,
+  parseRangeBound,
   parseWhen,
   requireEndAfterStart,
   resolveZone,
@@ -316,6 +317,37 @@ test('an interval defaults to now → +7 days and must not run backwards', (t) =
   t.is(toApiInstant(fromOnly.to), '2026-04-08T00:00:00+02:00');
   t.throws(() => parseInterval('tomorrow', 'today', context), {
     message: /--to .* must be after --from/,
+  });
+});
+
+test('a range bound given as a day is the whole day, a week, month or year the whole of it', (t) => {
+  // now is Tuesday 10 March 2026, 16:20:30 in Madrid.
+  const context = { zone: 'Europe/Madrid', now };
+  const range = (from: string, to?: string) => {
+    const read = parseInterval(from, to, context);
+    return `${toApiInstant(read.from)} ${toApiInstant(read.to)}`;
+  };
+  // A day starts at its 00:00 (not at this time of day), and as an end it is included whole.
+  t.is(range('tomorrow'), '2026-03-11T00:00:00+01:00 2026-03-18T00:00:00+01:00');
+  t.is(range('today', 'today'), '2026-03-10T00:00:00+01:00 2026-03-11T00:00:00+01:00');
+  t.is(range('friday', 'monday'), '2026-03-13T00:00:00+01:00 2026-03-17T00:00:00+01:00');
+  t.is(range('2026-04-01', '2026-04-08'), '2026-04-01T00:00:00+02:00 2026-04-09T00:00:00+02:00');
+  t.is(range('in a week', 'dec 24'), '2026-03-17T00:00:00+01:00 2026-12-25T00:00:00+01:00');
+  // A week is Monday to Monday, a month the 1st to the 1st (the offset of each day its own).
+  t.is(range('next week'), '2026-03-16T00:00:00+01:00 2026-03-23T00:00:00+01:00');
+  t.is(range('this week', 'next week'), '2026-03-09T00:00:00+01:00 2026-03-23T00:00:00+01:00');
+  t.is(range('next month', 'next month'), '2026-04-01T00:00:00+02:00 2026-05-01T00:00:00+02:00');
+  t.is(range('last week', 'next year'), '2026-03-02T00:00:00+01:00 2028-01-01T00:00:00+01:00');
+  // Times are kept as they are.
+  t.is(range('now', '+2h'), '2026-03-10T16:20:00+01:00 2026-03-10T18:20:00+01:00');
+  t.is(
+    range('tomorrow 9am', '2026-03-11T12:00'),
+    '2026-03-11T09:00:00+01:00 2026-03-11T12:00:00+01:00',
+  );
+  t.is(toApiInstant(parseRangeBound('17:00', context, 'to')), '2026-03-10T17:00:00+01:00');
+  // A week with a time names no day: refused, naming the flag.
+  t.throws(() => parseRangeBound('next week 9am', context, 'from'), {
+    message: /^the from "next week 9am" names a week, not a day/,
   });
 });
 
