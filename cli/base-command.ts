@@ -502,9 +502,14 @@ export abstract class AgendaCommand<
     return { id, occurrence };
   }
 
-  /** `--from`/`--to`, defaulting to now → now + 7 days. */
+  /** `--from`/`--to`, defaulting to now → now + 7 days; a day is the whole day. */
   protected interval(from: string | undefined, to: string | undefined) {
-    return parseInterval(from, to, { zone: this.zone, now: this.now, note: this.noted });
+    return parseInterval(from, to, this.whenContext);
+  }
+
+  /** What a `<when>` of this command is read against, for the readers of cli/time.ts. */
+  protected get whenContext(): { zone: string; now: DateTime; note: (message: string) => void } {
+    return { zone: this.zone, now: this.now, note: this.noted };
   }
 
   /** The stored profiles, in `--config-dir`/`AGENDA_CONFIG_DIR` or the default place. */

@@ -9,7 +9,9 @@
  * add`). It skips flags and every word that does not carry a known path further (a flag's
  * value, an argument), so `agenda --profile work event <TAB>` offers `event`'s commands. At a
  * topic, its commands and subtopics are offered (and no files); at a command, its flags, with
- * their values when they have a fixed set.
+ * their values when they have a fixed set. The global flags (`--json`, `--profile`, …), which
+ * bin/command-line.js takes before the command too, are offered before it and at topics;
+ * `--help` (`-h`) everywhere; and after `help`, the commands and topics to ask about.
  */
 
 /** What the script is made of: the commands and topics as oclif's configuration has them. */
@@ -18,6 +20,11 @@ export interface CompletionSource {
   readonly bin: string;
   readonly commands: readonly CompletionCommand[];
   readonly topics: readonly { readonly name: string; readonly description?: string | undefined }[];
+  /**
+   * The flags taken anywhere on the command line, before the command or between its words
+   * too (bin/command-line.js moves them after it): offered before any command and at topics.
+   */
+  readonly globalFlags?: readonly CompletionFlag[];
 }
 
 export interface CompletionCommand {
@@ -71,7 +78,8 @@ export function fishCompletionScript(source: CompletionSource): string {
     `# Every command and topic, as words: what ${fn}_path follows.`,
     `set -g ${fn}_paths ${paths.map(fishQuote).join(' ')}`,
     '',
-    `# The command or topic typed so far after ${bin}: flags, their values and arguments skipped.`,
+    `# The command or topic typed so far after ${bin}: flags, their values and arguments skipped`,
+    `# (after \`help\`: \`help\` and the command or topic asked about, as \`help event add\`).`,
     `function ${fn}_path`,
     '    set -l words (commandline -opc)',
     '    set -e words[1]',
@@ -80,7 +88,12 @@ export function fishCompletionScript(source: CompletionSource): string {
     "        if string match -q -- '-*' $word",
     '            continue',
     '        end',
-    "        set -l longer (string join ' ' $path $word)",
+    `        # After \`${bin} help\`, the words name the command or topic it is about.`,
+    '        set -l rest $path',
+    '        if test "$path[1]" = help',
+    '            set -e rest[1]',
+    '        end',
+    "        set -l longer (string join ' ' $rest $word)",
     `        if contains -- $longer $${fn}_paths`,
     '            set path $path $word',
     '        end',
@@ -105,7 +118,9 @@ export function fishCompletionScript(source: CompletionSource): string {
     children.set(parent, [...(children.get(parent) ?? []), path]);
   }
   const byId = new Map(commands.map((command) => [spaced(command.id), command]));
-  for (const [parent, below] of [...children].sort(([a], [b]) => a.localeCompare(b))) {
+  const helping = commandPaths.has('help');
+  const sortedChildren = [...children].sort(([a], [b]) => a.localeCompare(b));
+  for (const [parent, below] of sortedChildren) {
     lines.push(parent === '' ? `# ${bin} <command>` : `# ${bin} ${parent} <command>`);
     for (const path of below) {
       const command = byId.get(path);
@@ -114,12 +129,41 @@ export function fishCompletionScript(source: CompletionSource): string {
           ? topicDescriptions.get(path)
           : (command.summary ?? command.description ?? topicDescriptions.get(path));
       const word = path.split(' ').at(-1) ?? path;
-      lines.push(
-        `complete -c ${bin} -f -n ${at(parent)} -a ${fishQuote(word)}${describe(description, bin)}`,
-      );
+      const offer = `-a ${fishQuote(word)}${describe(description, bin)}`;
+      lines.push(`complete -c ${bin} -f -n ${at(parent)} ${offer}`);
     }
     lines.push('');
   }
+  // `help <command>`: the same words, after `help` (which is itself no topic).
+  if (helping) {
+    for (const [parent, below] of sortedChildren) {
+      lines.push(`# ${bin} help ${parent === '' ? '' : `${parent} `}<command>`);
+      const helpPath = parent === '' ? 'help' : `help ${parent}`;
+      for (const path of below.filter((path) => path !== 'help')) {
+        const description = byId.get(path)?.summary ?? topicDescriptions.get(path);
+        const word = path.split(' ').at(-1) ?? path;
+        lines.push(
+          `complete -c ${bin} -f -n ${at(helpPath)} -a ${fishQuote(word)}${describe(description, bin)}`,
+        );
+      }
+      lines.push('');
+    }
+  }
+
+  // Before any command and at a topic: the global flags (a command lists its own below),
+  // --version at the start, and --help (-h) everywhere.
+  const globals = (source.globalFlags ?? []).filter((flag) => flag.hidden !== true);
+  lines.push(`# ${bin} --help, --version and the global flags, before a command or inside a topic`);
+  for (const path of ['', ...[...topicPaths].filter((p) => !commandPaths.has(p)).sort()]) {
+    for (const flag of globals) lines.push(flagLine(bin, at(path), flag));
+    if (path === '') {
+      lines.push(`complete -c ${bin} -n ${at(path)} -l version -s v -d 'Show the version'`);
+    }
+  }
+  for (const path of ['', ...paths]) {
+    lines.push(`complete -c ${bin} -n ${at(path)} -l help -s h -d 'Show help'`);
+  }
+  lines.push('');
 
   // At a command: its flags, and the values of arguments that have a fixed set.
   for (const command of [...commands].sort((a, b) => a.id.localeCompare(b.id))) {
@@ -132,22 +176,27 @@ export function fishCompletionScript(source: CompletionSource): string {
       lines.push(`complete -c ${bin} -f -n ${at(path)} -a ${fishQuote(values.join(' '))}`);
     }
     for (const flag of [...flags].sort((a, b) => a.name.localeCompare(b.name))) {
-      const char = flag.char === undefined ? '' : ` -s ${flag.char}`;
-      const value =
-        flag.type === 'boolean'
-          ? ''
-          : flag.options !== undefined && flag.options.length > 0
-            ? ` -x -a ${fishQuote(flag.options.join(' '))}`
-            : ' -r';
-      const description = describe(flag.summary ?? flag.description, bin);
-      lines.push(`complete -c ${bin} -n ${at(path)} -l ${flag.name}${char}${value}${description}`);
-      if (flag.type === 'boolean' && flag.allowNo === true) {
-        lines.push(`complete -c ${bin} -n ${at(path)} -l no-${flag.name}`);
-      }
+      lines.push(flagLine(bin, at(path), flag));
     }
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** The `complete` line(s) of `flag` under `condition` (and of its `--no-` form). */
+function flagLine(bin: string, condition: string, flag: CompletionFlag): string {
+  const char = flag.char === undefined ? '' : ` -s ${flag.char}`;
+  const value =
+    flag.type === 'boolean'
+      ? ''
+      : flag.options !== undefined && flag.options.length > 0
+        ? ` -x -a ${fishQuote(flag.options.join(' '))}`
+        : ' -r';
+  const description = describe(flag.summary ?? flag.description, bin);
+  const line = `complete -c ${bin} -n ${condition} -l ${flag.name}${char}${value}${description}`;
+  return flag.type === 'boolean' && flag.allowNo === true
+    ? `${line}\ncomplete -c ${bin} -n ${condition} -l no-${flag.name}`
+    : line;
 }
 
 /** `event:add` as typed: `event add`. */

@@ -25,8 +25,8 @@ export function requiredWhenFlag(description: string) {
 
 /** `--from`/`--to` of a query; both default (now → now + 7 days). */
 export const intervalFlags = {
-  from: whenFlag('Start of the interval (default: now)'),
-  to: whenFlag('End of the interval (default: 7 days after --from)'),
+  from: whenFlag('Start of the interval (default: now; a day starts at its 00:00)'),
+  to: whenFlag('End of the interval (default: 7 days after --from; a day is included whole)'),
 };
 
 /** `--allow-conflict`. */

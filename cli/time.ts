@@ -10,7 +10,7 @@
  *   exist (clocks jump forward) is refused; one that happens twice (clocks go back) is the
  *   earlier of the two;
  * - `now`; `today`, `tomorrow`, `yesterday`, optionally followed by `HH:MM` (`tomorrow 09:30`);
- *   a bare time of day (`14:00`) is today;
+ *   a bare time of day (`14:00`) is the next one to come, as `2pm` is (below);
  * - an offset from now: `+2h`, `-30m`, `+1d12h`, `+PT90M`;
  * - English as people write it, read by chrono-node in the same zone: `tomorrow 9am`,
  *   `next monday 14:00`, `friday at noon`, `dec 24 3pm`, `in 2 hours`. A day without a year,
@@ -40,7 +40,7 @@
  * `1d` (24 hours), `2w` (14 days), `90s`, `1:30` (h:mm), or ISO `PT1H30M` / `P1D` / `P2W`.
  */
 import { createRequire } from 'node:module';
-import { DateTime, Duration, IANAZone } from 'luxon';
+import { DateTime, Duration, FixedOffsetZone, IANAZone } from 'luxon';
 import type * as ChronoEn from 'chrono-node/en';
 import { InvalidInput } from '../contract/errors.js';
 
@@ -126,15 +126,18 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
   const day = DAY_WORD.exec(value);
   if (day !== null) {
     const [, word = '', hour, minute, second] = day;
-    if (hour === undefined && context.needsTime === true) throw dayWithoutTime(text, field);
     const offsetDays = { today: 0, tomorrow: 1, yesterday: -1 }[word.toLowerCase()] ?? 0;
     const date = now.setZone(zone).plus({ days: offsetDays });
+    if (hour === undefined && context.needsTime === true) {
+      throw dayWithoutTime(text, field, context, date);
+    }
     return localTime(
       text,
       field,
       zone,
       wallClock(date.year, date.month, date.day, hour, minute, second),
       context.note,
+      now,
     );
   }
 
@@ -143,9 +146,7 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
     const [, hour, minute, second] = timeOfDay;
     const clock = (date: DateTime) =>
       wallClock(date.year, date.month, date.day, hour, minute, second);
-    if (context.after !== undefined) return timeAfter(text, context, context.after, clock);
-    const today = now.setZone(zone);
-    return localTime(text, field, zone, clock(today), context.note);
+    return nextTime(text, context, clock);
   }
 
   const local = LOCAL_DATE_TIME.exec(value);
@@ -157,6 +158,7 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
       zone,
       wallClock(Number(year), Number(month), Number(dayOfMonth), hour, minute, second),
       context.note,
+      now,
     );
   }
 
@@ -181,31 +183,56 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
 }
 
 /**
- * The first instant after `after` whose wall clock `clockOn` a day gives (that day or the
- * next), told to the context's `note` when that wall clock happens twice.
+ * A time of day written without a day (`03:00`, `3am`, `noon`), however it is spelled: the
+ * first such time after the context's `after` (an end's start), else the next one from now
+ * on (chrono's `forwardDate`: `03:00` or `3am` typed after three is tomorrow's).
+ */
+function nextTime(
+  text: string,
+  context: WhenContext,
+  clockOn: (date: DateTime) => WallClock,
+): DateTime {
+  if (context.after !== undefined) return timeAfter(text, context, context.after, clockOn);
+  return timeAfter(text, context, context.now, clockOn, { inclusive: true });
+}
+
+/**
+ * The first instant after `after` (or at it, when `inclusive`) whose wall clock `clockOn` a
+ * day gives (that day or the next), told to the context's `note` when that wall clock
+ * happens twice.
  */
 function timeAfter(
   text: string,
   context: WhenContext,
   after: DateTime,
   clockOn: (date: DateTime) => WallClock,
+  { inclusive = false }: { readonly inclusive?: boolean } = {},
 ): DateTime {
   const { field, zone } = context;
   const said = (instant: DateTime, why?: string): DateTime => {
     sayIfRepeated(text, field, zone, instant, context.note, why);
     return instant;
   };
-  const sameDay = localTime(text, field, zone, clockOn(after.setZone(zone)));
-  if (sameDay > after) return said(sameDay);
-  // A wall clock the clocks turn back over happens twice that night, and localTime gives
-  // the first: the second may still come after `after` (01:50 EDT, then 01:10 EST).
-  const turnedBack = sameDay.offset - sameDay.plus({ hours: 6 }).offset;
-  if (turnedBack > 0) {
-    const again = sameDay.plus({ minutes: turnedBack });
-    const same = again.hour === sameDay.hour && again.minute === sameDay.minute;
-    if (same && again > after) return said(again, 'the first is not after the start');
+  const comes = (instant: DateTime) => instant > after || (inclusive && instant >= after);
+  const clock = clockOn(after.setZone(zone));
+  // A wall clock the clocks skipped that day matters only if it was still to come.
+  const skipped = DateTime.fromObject(clock, { zone });
+  if (!skipped.isValid || sameWallClock(skipped, clock) || comes(skipped)) {
+    const sameDay = localTime(text, field, zone, clock, undefined, context.now);
+    if (comes(sameDay)) return said(sameDay);
+    // A wall clock the clocks turn back over happens twice that night, and localTime gives
+    // the first: the second may still come after `after` (01:50 EDT, then 01:10 EST).
+    const turnedBack = sameDay.offset - sameDay.plus({ hours: 6 }).offset;
+    if (turnedBack > 0) {
+      const again = sameDay.plus({ minutes: turnedBack });
+      const same = again.hour === sameDay.hour && again.minute === sameDay.minute;
+      if (same && comes(again)) {
+        return said(again, inclusive ? 'the first has passed' : 'the first is not after the start');
+      }
+    }
   }
-  return said(localTime(text, field, zone, clockOn(after.setZone(zone).plus({ days: 1 }))));
+  const nextDay = clockOn(after.setZone(zone).plus({ days: 1 }));
+  return said(localTime(text, field, zone, nextDay, undefined, context.now));
 }
 
 type Chrono = typeof ChronoEn;
@@ -256,14 +283,19 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
   const { start } = result;
   if (start.tags().has('result/relativeDate')) {
     // "in 3 days" where a time is needed: this minute, days on, is rarely what was meant.
-    if (context.needsTime === true && !start.isCertain('hour')) throw dayWithoutTime(text, field);
+    if (context.needsTime === true && !start.isCertain('hour')) {
+      throw dayWithoutTime(text, field, context, DateTime.fromJSDate(start.date(), { zone }));
+    }
     // "in 2 hours", "in 3 days": counted from now, as an instant (daylight saving cannot
     // make two hours three).
     return toMinute(DateTime.fromJSDate(start.date(), { zone }));
   }
   const hasTime = start.isCertain('hour');
   const hasDay = start.isCertain('day') || start.isCertain('weekday') || start.isCertain('month');
-  if (!hasTime && context.needsTime === true) throw dayWithoutTime(text, field);
+  if (!hasTime && context.needsTime === true) {
+    const named = { year: start.get('year'), month: start.get('month'), day: start.get('day') };
+    throw dayWithoutTime(text, field, context, DateTime.fromObject(named, { zone }));
+  }
   const clockOn = (date: { year: number; month: number; day: number }): WallClock => ({
     year: date.year,
     month: date.month,
@@ -272,9 +304,8 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
     minute: hasTime ? (start.get('minute') ?? 0) : 0,
     second: 0,
   });
-  if (!hasDay && context.after !== undefined) {
-    return timeAfter(text, context, context.after, clockOn);
-  }
+  // A time without a day is the next one (after the start, for an end), as `03:00` is.
+  if (!hasDay && hasTime) return nextTime(text, context, clockOn);
   return localTime(
     text,
     field,
@@ -285,6 +316,7 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
       day: start.get('day') ?? 0,
     }),
     context.note,
+    context.now,
   );
 }
 
@@ -317,9 +349,20 @@ function ambiguity(
       const now = context.now.setZone(context.zone);
       const us = dayNamed(b, a, year, now);
       const elsewhere = dayNamed(a, b, year, now);
+      // Each way to write it keeps the rest of what was typed (the time: without it, a start
+      // written as suggested would be refused as a day without a time).
+      const typed = text.trim().replace(/\s+/g, ' ');
+      const { start } = result;
+      const time = start.isCertain('hour')
+        ? ` ${String(start.get('hour') ?? 0).padStart(2, '0')}:${String(start.get('minute') ?? 0).padStart(2, '0')}`
+        : '';
+      const ways = (day: { short: string; iso: string }) => {
+        const iso = `${day.iso}${time}`;
+        return `"${typed.replace(written, day.short)}" or ${time === '' ? iso : `"${iso}"`}`;
+      };
       return new InvalidInput(
         `the ${field} "${text}" is ambiguous: ${written} is ${us.words} with the month first (as in the US), ${elsewhere.words} with the day first. ` +
-          `Write the month in letters or the date in ISO form: "${us.short}" or ${us.iso} for ${us.words}, "${elsewhere.short}" or ${elsewhere.iso} for ${elsewhere.words}`,
+          `Write the month in letters or the date in ISO form: ${ways(us)} for ${us.words}, ${ways(elsewhere)} for ${elsewhere.words}`,
         { field },
       );
     }
@@ -327,9 +370,15 @@ function ambiguity(
   if (context.needsTime === true) {
     const period = PERIOD.exec(result.text);
     if (period !== null) {
-      return new InvalidInput(
-        `the ${field} "${text}" names a ${(period[1] ?? '').toLowerCase()}, not a day: say which day, and the time, e.g. "next monday 9am" or "dec 24 3pm"`,
-        { field },
+      const unit = (period[1] ?? '').toLowerCase() as PeriodUnit;
+      return new PeriodWithoutDay(
+        `the ${field} "${text}" names a ${unit}, not a day: say which day, and the time, e.g. "next monday 9am" or "dec 24 3pm"`,
+        {
+          field,
+          unit,
+          within: DateTime.fromJSDate(result.start.date(), { zone: context.zone }),
+          hasTime: result.start.isCertain('hour'),
+        },
       );
     }
   }
@@ -418,8 +467,9 @@ function sameWallClock(instant: DateTime, clock: WallClock): boolean {
 const SHIFTS = [30, 60, 120];
 
 /**
- * The instant at which the zone's clocks show `clock`; refuses readings that never happen.
- * One that happens twice is the first, told to `note` when given.
+ * The instant at which the zone's clocks show `clock`; refuses readings that never happen
+ * (saying what to write instead: see {@link skippedTime}). One that happens twice is the
+ * first, told to `note` when given.
  */
 function localTime(
   text: string,
@@ -427,16 +477,14 @@ function localTime(
   zone: string,
   clock: WallClock,
   note?: (message: string) => void,
+  now?: DateTime,
 ): DateTime {
   const instant = DateTime.fromObject(clock, { zone });
   if (!instant.isValid) throw notATime(text, field);
   if (!sameWallClock(instant, clock)) {
     // Luxon moves a reading inside a spring-forward gap past the gap; scheduling at a time
     // that the user's clock never shows would surprise them, so say so instead.
-    throw new InvalidInput(
-      `the ${field} "${text}" does not exist in ${zone}: the clocks skip it (daylight saving)`,
-      { field },
-    );
+    throw skippedTime(text, field, zone, instant, now);
   }
   // When clocks go back the reading happens twice and Luxon picks the later one; people mean
   // the first (as RFC 5545 does), so step back by the usual size of a shift if it reads the same.
@@ -450,6 +498,44 @@ function localTime(
   }
   sayIfRepeated(text, field, zone, first, note);
   return first;
+}
+
+/**
+ * The refusal of a wall clock the clocks skip as they go forward: when and by how much they
+ * jump, and the times the person most likely meant, written so that they read one way: the
+ * same instant as the clocks show it (`02:30` read before the jump is `03:30`: luxon's
+ * `shifted`), and the time as far before the jump, unless that is past (`now`).
+ */
+function skippedTime(
+  text: string,
+  field: string,
+  zone: string,
+  shifted: DateTime,
+  now: DateTime | undefined,
+): InvalidInput {
+  const before = shifted.minus({ hours: 12 }).offset;
+  const gap = shifted.offset - before;
+  // The jump: the last instant with the old offset, searched to the second.
+  let [low, high] = [shifted.minus({ hours: 12 }).toMillis(), shifted.toMillis()];
+  while (high - low > SECOND_MS) {
+    const middle = Math.floor((low + high) / 2 / SECOND_MS) * SECOND_MS;
+    if (DateTime.fromMillis(middle, { zone }).offset === before) low = middle;
+    else high = middle;
+  }
+  const jump = DateTime.fromMillis(high, { zone });
+  const from = jump.setZone(FixedOffsetZone.instance(before)).toFormat('HH:mm');
+  const seconds = shifted.second === 0 ? '' : ':ss';
+  const written = (at: DateTime) => at.toFormat(`yyyy-MM-dd HH:mm${seconds}`);
+  const later = written(shifted);
+  const earlier = shifted.minus({ minutes: gap });
+  const length = gap === 60 ? 'an hour' : gap === 30 ? 'half an hour' : `${gap} minutes`;
+  // The earlier time only while both are to come: a start just missed is no suggestion.
+  const missed = now !== undefined && earlier < now.startOf('minute') && shifted >= now;
+  const alternative = missed ? '' : ` (or ${written(earlier)}, ${length} earlier)`;
+  return new InvalidInput(
+    `the ${field} "${text}" does not exist in ${zone}: on ${jump.setLocale('en-GB').toFormat('d MMMM yyyy')} the clocks go forward from ${from} to ${jump.toFormat('HH:mm')} (daylight saving); did you mean ${later}, ${length} later${alternative}?`,
+    { field },
+  );
 }
 
 /**
@@ -531,6 +617,7 @@ function dayThatDoesNotExist(
   let year: number | undefined;
   let month: number;
   let day: number;
+  let named: RegExpExecArray | undefined;
   const iso = ISO_DAY.exec(value);
   const monthThenDay = MONTH_THEN_DAY.exec(value);
   const dayThenMonth = DAY_THEN_MONTH.exec(value);
@@ -539,10 +626,12 @@ function dayThatDoesNotExist(
   if (iso !== null) {
     [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
   } else if (monthThenDay !== null) {
+    named = monthThenDay;
     month = monthOf(monthThenDay[1] ?? '');
     day = Number(monthThenDay[2]);
     year = monthThenDay[3] === undefined ? undefined : Number(monthThenDay[3]);
   } else if (dayThenMonth !== null) {
+    named = dayThenMonth;
     day = Number(dayThenMonth[1]);
     month = monthOf(dayThenMonth[2] ?? '');
     year = dayThenMonth[3] === undefined ? undefined : Number(dayThenMonth[3]);
@@ -562,7 +651,7 @@ function dayThatDoesNotExist(
     let leap = year + 1;
     while ((DateTime.local(leap, 2, 1).daysInMonth ?? 28) < 29) leap += 1;
     return new InvalidInput(
-      `the ${field} "${text}" is 29 February ${year}, a day that does not exist: ${year} is not a leap year (the next 29 February is in ${leap}: write "feb 29 ${leap}" or ${leap}-02-29)`,
+      `the ${field} "${text}" is 29 February ${year}, a day that does not exist: ${year} is not a leap year (the next 29 February is in ${leap}: write ${inLeapYear(value, leap, named)})`,
       { field },
     );
   }
@@ -572,14 +661,93 @@ function dayThatDoesNotExist(
   );
 }
 
+/**
+ * How to write 29 February of the `leap` year, as `value` (which names it in a common year)
+ * writes it, the rest kept (`feb 29 2027 9am`: `"feb 29 2028 9am"`; `2027-02-29T09:00`:
+ * `2028-02-29T09:00`); `named` is the date in words where it is not ISO.
+ */
+function inLeapYear(value: string, leap: number, named: RegExpExecArray | undefined): string {
+  const typed = value.replace(/\s+/g, ' ');
+  if (named === undefined) {
+    const iso = `${leap}${typed.slice(4)}`;
+    return iso.includes(' ') ? `"${iso}"` : iso;
+  }
+  const date = named[0].replace(/,?\s+\d{4}$/, '');
+  const words = `"${typed.replace(named[0], `${date} ${leap}`)}"`;
+  // A date alone has an ISO form too; with more (a time), the words keep it.
+  return typed.trim() === named[0].trim() ? `${words} or ${leap}-02-29` : words;
+}
+
+type PeriodUnit = 'week' | 'weekend' | 'month' | 'year';
+
+/**
+ * A week, month or year (`next week`) where a day and a time are needed; a range's bound
+ * ({@link parseRangeBound}) takes it as the whole period.
+ */
+class PeriodWithoutDay extends InvalidInput {
+  readonly unit: PeriodUnit;
+  /** An instant in the period, as chrono read the text (`next week`: now, 7 days on). */
+  readonly within: DateTime;
+  readonly hasTime: boolean;
+  constructor(
+    message: string,
+    options: { field: string; unit: PeriodUnit; within: DateTime; hasTime: boolean },
+  ) {
+    super(message, { field: options.field });
+    this.unit = options.unit;
+    this.within = options.within;
+    this.hasTime = options.hasTime;
+  }
+}
+
 /** A day written in words where a time is needed; {@link parseDayOrTime} takes it as a day. */
 class DayWithoutTime extends InvalidInput {}
 
-function dayWithoutTime(text: string, field: string): InvalidInput {
+function dayWithoutTime(
+  text: string,
+  field: string,
+  context: WhenContext,
+  day: DateTime,
+): InvalidInput {
+  const typed = text.trim().replace(/\s+/g, ' ');
+  const examples = timeExamples(typed, context, day).map((example) => `"${example}"`);
   return new DayWithoutTime(
-    `the ${field} "${text}" names a day but no time: add one, e.g. "${text.trim()} 9am" or "${text.trim()} 14:00"`,
+    `the ${field} "${text}" names a day but no time: add one` +
+      (examples.length === 0 ? ' (HH:MM, or with am/pm)' : `, e.g. ${examples.join(' or ')}`),
     { field },
   );
+}
+
+/**
+ * Up to two ways to write the day `typed` names (`day`) with a time (`today 5pm`, `today
+ * 18:00`), each of which reads, as a different time of that day, and none in the past unless
+ * the day is: 9am and 14:00, else the next whole hours of today (`today 9am` in the afternoon
+ * would be warned about as past; `tonight 9am` reads as this morning, `this evening 9am` as
+ * tomorrow's).
+ */
+function timeExamples(typed: string, context: WhenContext, day: DateTime): string[] {
+  const now = context.now.setZone(context.zone);
+  const hour12 = (h: number) => `${h % 12 === 0 ? 12 : h % 12}${h < 12 ? 'am' : 'pm'}`;
+  const nextHours = [now.hour + 1, now.hour + 2].filter((h) => h < 24);
+  const candidates = [
+    '9am',
+    '14:00',
+    ...nextHours.map((h, i) => (i === 0 ? hour12(h) : `${String(h).padStart(2, '0')}:00`)),
+  ];
+  const read: { example: string; at: DateTime }[] = [];
+  for (const time of candidates) {
+    const example = `${typed} ${time}`;
+    let at: DateTime;
+    try {
+      at = parseWhen(example, { zone: context.zone, now, field: context.field, needsTime: true });
+    } catch {
+      continue;
+    }
+    const dayPast = at.startOf('day') < now.startOf('day');
+    const fits = at.hasSame(day.setZone(context.zone), 'day') && (at >= now || dayPast);
+    if (fits && !read.some((r) => r.at.equals(at))) read.push({ example, at });
+  }
+  return read.slice(0, 2).map((r) => r.example);
 }
 
 const DURATION_UNITS: Readonly<Record<string, number>> = {
@@ -742,7 +910,43 @@ export function toApiInstant(instant: DateTime): string {
   return instant.toISO({ suppressMilliseconds: true }) ?? instant.toUTC().toISO() ?? '';
 }
 
-/** A `--from`/`--to` pair, defaulting to now → now + `defaultSpanDays`. */
+/**
+ * A bound of a range (`--from` or `--to`, as `bound` says): a time as {@link parseWhen} reads
+ * it, or else the whole of the day or period the text names, from its start (`--from
+ * tomorrow`, `--from 2026-04-01`: 00:00 in the zone; `--from "next week"`: Monday 00:00,
+ * `"next month"`: the 1st) or to its end (`--to friday`, `--to 2026-04-08`: the next day's
+ * 00:00, so that the day is in the range; `--to "next month"`: the 1st of the month after).
+ */
+export function parseRangeBound(
+  text: string,
+  context: Pick<WhenContext, 'zone' | 'now' | 'note'>,
+  bound: 'from' | 'to',
+): DateTime {
+  const whole = (start: DateTime, length: { days?: number; months?: number; years?: number }) =>
+    bound === 'from' ? start : start.plus(length);
+  const day = (start: DateTime) => whole(start.startOf('day'), { days: 1 });
+  const read = { ...context, field: bound };
+  if (ISO_DATE.test(text.trim())) return day(parseWhen(text, read));
+  try {
+    return parseWhen(text, { ...read, needsTime: true });
+  } catch (error) {
+    if (error instanceof DayWithoutTime) return day(parseWhen(text, read));
+    if (!(error instanceof PeriodWithoutDay) || error.hasTime) throw error;
+    const { unit, within } = error;
+    if (unit === 'weekend') {
+      const saturday = within.startOf('week').plus({ days: 5 });
+      return whole(saturday, { days: 2 });
+    }
+    if (unit === 'week') return whole(within.startOf('week'), { days: 7 });
+    if (unit === 'month') return whole(within.startOf('month'), { months: 1 });
+    return whole(within.startOf('year'), { years: 1 });
+  }
+}
+
+/**
+ * A `--from`/`--to` pair, defaulting to now → `--from` + `defaultSpanDays`; each bound read by
+ * {@link parseRangeBound} (a day is the whole day).
+ */
 export function parseInterval(
   from: string | undefined,
   to: string | undefined,
@@ -750,13 +954,9 @@ export function parseInterval(
   defaultSpanDays = 7,
 ): { from: DateTime; to: DateTime } {
   const start =
-    from === undefined
-      ? context.now.setZone(context.zone)
-      : parseWhen(from, { ...context, field: 'from' });
+    from === undefined ? context.now.setZone(context.zone) : parseRangeBound(from, context, 'from');
   const end =
-    to === undefined
-      ? start.plus({ days: defaultSpanDays })
-      : parseWhen(to, { ...context, field: 'to' });
+    to === undefined ? start.plus({ days: defaultSpanDays }) : parseRangeBound(to, context, 'to');
   requireEndAfterStart(start, end, { start: 'from', end: 'to' });
   return { from: start, to: end };
 }

@@ -5,7 +5,7 @@ import { InvalidInput } from '../../contract/errors.js';
 import { AgendaCommand } from '../base-command.js';
 import type { Outcome } from '../base-command.js';
 import { whenFlag } from '../flags.js';
-import { toApiInstant } from '../time.js';
+import { parseRangeBound, toApiInstant } from '../time.js';
 
 /**
  * What `export` prints with `--json`: the calendar text without `--output`, else the file
@@ -38,8 +38,14 @@ export default class Export extends AgendaCommand<typeof Export, ExportResult> {
   };
 
   protected async execute(): Promise<Outcome<ExportResult>> {
-    const from = this.flags.from === undefined ? undefined : this.when(this.flags.from, 'from');
-    const to = this.flags.to === undefined ? undefined : this.when(this.flags.to, 'to');
+    const from =
+      this.flags.from === undefined
+        ? undefined
+        : parseRangeBound(this.flags.from, this.whenContext, 'from');
+    const to =
+      this.flags.to === undefined
+        ? undefined
+        : parseRangeBound(this.flags.to, this.whenContext, 'to');
     if (from !== undefined && to !== undefined && to <= from) {
       throw new InvalidInput('--to must be after --from', { field: 'to' });
     }

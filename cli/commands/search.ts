@@ -7,7 +7,7 @@ import type { Outcome } from '../base-command.js';
 import { viewCut, viewWidth } from '../calendar-views.js';
 import { whenFlag } from '../flags.js';
 import type { WholeList } from '../http/agenda-api.js';
-import { requireEndAfterStart, toApiInstant } from '../time.js';
+import { parseRangeBound, requireEndAfterStart, toApiInstant } from '../time.js';
 import { fitText, renderDayList } from '../ui/calendar.js';
 import { formatSpan } from '../ui/views.js';
 
@@ -48,12 +48,12 @@ export default class Search extends AgendaCommand<typeof Search, WholeList<Event
     const from =
       this.flags.from === undefined
         ? this.now.minus({ days: SEARCH_DAYS_EACH_WAY }).startOf('day')
-        : this.when(this.flags.from, 'from');
+        : parseRangeBound(this.flags.from, this.whenContext, 'from');
     // The widest window the server takes, exactly (a calendar year could be an hour more).
     const to =
       this.flags.to === undefined
         ? from.plus({ milliseconds: MAX_QUERY_SPAN_MS })
-        : this.when(this.flags.to, 'to');
+        : parseRangeBound(this.flags.to, this.whenContext, 'to');
     requireEndAfterStart(from, to, { start: 'from', end: 'to' });
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow(

@@ -263,7 +263,50 @@ test('help among flags alone is the top-level help, and help for nothing there i
   t.is(unknownJson.code, 1);
   t.like(parseJsonLine(unknownJson.stderr), { error: { code: 'unknown_command' } });
   t.is(shell.code, 1);
-  t.is(shell.stderr, 'error: "tcsh" is not one of zsh, bash or powershell\n');
+  // fish is completed too (cli/commands/autocomplete/fish.ts): the refusal names it.
+  t.is(shell.stderr, 'error: "tcsh" is not one of bash, zsh, fish or powershell\n');
+});
+
+test('autocomplete says how to set completion up, as JSON with --json, fish included', async (t) => {
+  // oclif's plugin writes the bash and zsh completions into its cache: a fresh one here.
+  const env = {
+    AGENDA_CONFIG_DIR: await temporaryConfigDir(),
+    AGENDA_CACHE_DIR: await temporaryConfigDir(),
+  };
+  const [bash, fish, human, fromShell, unknownShell] = await Promise.all([
+    agenda(['autocomplete', 'bash', '--json'], env),
+    agenda(['--json', 'autocomplete', 'fish'], env),
+    agenda(['autocomplete', 'zsh'], env),
+    agenda(['autocomplete', '--json'], { ...env, SHELL: '/usr/bin/fish' }),
+    agenda(['autocomplete', '--json'], { ...env, SHELL: '/bin/tcsh' }),
+  ]);
+  t.is(bash.code, 0, bash.stderr);
+  t.deepEqual(parseJsonLine(bash.stdout), {
+    shell: 'bash',
+    setup: 'printf "$(agenda autocomplete script bash)" >> ~/.bashrc; source ~/.bashrc',
+  });
+  t.is(bash.stdout.trim().split('\n').length, 1);
+  t.is(fish.code, 0, fish.stderr);
+  t.like(parseJsonLine(fish.stdout), { shell: 'fish' });
+  t.is(human.code, 0, human.stderr);
+  t.regex(
+    human.stdout,
+    /^To complete agenda in zsh, run once:\n\n {2}printf "\$\(agenda autocomplete script zsh\)" >> ~\/\.zshrc/,
+  );
+  t.deepEqual(parseJsonLine(fromShell.stdout), {
+    shell: 'fish',
+    setup: 'agenda autocomplete fish > ~/.config/fish/completions/agenda.fish',
+  });
+  t.is(unknownShell.code, 1);
+  t.like(parseJsonLine(unknownShell.stderr), {
+    error: {
+      code: 'invalid',
+      message: '"tcsh" (from $SHELL) is not one of bash, zsh, fish or powershell: give the shell',
+    },
+  });
+  // The script its setup line sources was made.
+  const script = await agenda(['autocomplete', 'script', 'bash'], env);
+  t.regex(script.stdout, /AGENDA_AC_BASH_SETUP_PATH=.*bash_setup/);
 });
 
 test('global flags work before the command, and --version and help print JSON with --json', async (t) => {
@@ -427,7 +470,7 @@ test('the compiled binary (dist/, as people run it) logs in, lists, adds with a 
   const shell = await run(['autocomplete', 'tcsh', '--json']);
   t.is(shell.code, 1);
   t.like(parseJsonLine(shell.stderr), {
-    error: { code: 'invalid', message: '"tcsh" is not one of zsh, bash or powershell' },
+    error: { code: 'invalid', message: '"tcsh" is not one of bash, zsh, fish or powershell' },
   });
   // fish is ours (cli/commands/autocomplete/fish.ts), in the manifest beside the plugin's.
   const fish = await run(['autocomplete', 'fish']);

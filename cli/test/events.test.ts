@@ -513,8 +513,9 @@ test('event list asks for now → +7 days by default and answers {events}', asyn
   t.is(explicit.exitCode, 0, explicit.stderr);
   const last = gateway.requestsTo('GET', '/v1/events')[1];
   t.is(last?.query.get('from'), '2026-03-01T00:00:00-05:00');
-  // New York moves to summer time on 2026-03-08 at 02:00, after this midnight.
-  t.is(last?.query.get('to'), '2026-03-08T00:00:00-05:00');
+  // --to a day includes it: the range ends as 9 March starts, in summer time (New York
+  // moves to it on 2026-03-08 at 02:00).
+  t.is(last?.query.get('to'), '2026-03-09T00:00:00-04:00');
 });
 
 test('event list follows the pages of a long list and shows them as one list', async (t) => {
@@ -830,6 +831,59 @@ test('event add warns, on stderr and not with --json, when the start is in the p
   ]);
   t.is(future.stderr, '');
 });
+
+test('event add reads a bare time of day that has passed today as tomorrow, however it is spelled', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  // An hour ago in UTC, as 24-hour HH:MM and with am/pm: the next one is tomorrow's (or,
+  // just after midnight, today's late evening), never in the past, and never warned about.
+  const hourAgo = DateTime.utc().minus({ hours: 1 });
+  const spellings = [hourAgo.toFormat('HH:mm'), hourAgo.toFormat('h:mma').toLowerCase()];
+  const sent: string[] = [];
+  for (const text of spellings) {
+    const added = await runCommand(EventAdd, [
+      'Standup',
+      '--start',
+      text,
+      '--duration',
+      '15m',
+      '--tz',
+      'UTC',
+      '--config-dir',
+      configDir,
+    ]);
+    t.is(added.exitCode, 0, added.stderr);
+    t.is(added.stderr, '', text);
+    const body = gateway.requestsTo('POST', '/v1/events').at(-1)?.body ?? '{}';
+    sent.push((JSON.parse(body) as { start: string }).start);
+  }
+  t.is(sent[0], sent[1]);
+  t.true(Date.parse(sent[0] ?? '') > Date.now(), sent[0]);
+  t.is(DateTime.fromISO(sent[0] ?? '', { zone: 'UTC' }).toFormat('HH:mm'), spellings[0]);
+});
+
+test('event list --from "next week" starts on its Monday at 00:00, and --to a day includes it', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const common = ['--tz', 'UTC', '--json', '--config-dir', configDir];
+  const listed = await runCommand(EventList, ['--from', 'next week', ...common]);
+  t.is(listed.exitCode, 0, listed.stderr);
+  const monday = DateTime.utc().startOf('week').plus({ weeks: 1 });
+  const query = gateway.requestsTo('GET', '/v1/events').at(-1)?.query;
+  t.is(query?.get('from'), toApi(monday));
+  t.is(query?.get('to'), toApi(monday.plus({ days: 7 })));
+  const day = await runCommand(EventList, ['--from', 'tomorrow', '--to', 'tomorrow', ...common]);
+  t.is(day.exitCode, 0, day.stderr);
+  const tomorrow = DateTime.utc().startOf('day').plus({ days: 1 });
+  const dayQuery = gateway.requestsTo('GET', '/v1/events').at(-1)?.query;
+  t.is(dayQuery?.get('from'), toApi(tomorrow));
+  t.is(dayQuery?.get('to'), toApi(tomorrow.plus({ days: 1 })));
+});
+
+/** An instant as the CLI sends it: ISO, whole seconds. */
+function toApi(instant: DateTime): string {
+  return instant.toISO({ suppressMilliseconds: true }) ?? '';
+}
 
 test('event update --duration or --end alone keeps the start the event has', async (t) => {
   const { gateway, configDir } = await eventsGateway();

@@ -185,6 +185,54 @@ test('the fish script offers every command under its topic, and each command its
   t.regex(width?.get('-d')?.[0] ?? '', /\$COLUMNS, else the terminal's/);
 });
 
+test('the global flags, --help and the topics of help are offered where they are typed', async (t) => {
+  const run = await runCommand(AutocompleteFish, []);
+  t.is(run.exitCode, 0, run.stderr);
+  const lines = completions(run.stdout);
+  const flagLines = (path: string) =>
+    lines.filter((line) => pathOf(line) === path && line.has('-l'));
+  const flagsAt = (path: string) =>
+    new Set(flagLines(path).flatMap((line) => line.get('-l') ?? []));
+  // Accepted anywhere (bin/command-line.js moves them after the command): before any command,
+  // and inside a topic, where a command is still to come.
+  for (const path of ['', 'event', 'group', 'cluster member']) {
+    for (const flag of ['json', 'server', 'ca', 'profile', 'tz', 'help']) {
+      t.true(flagsAt(path).has(flag), `agenda ${path} --${flag}`);
+    }
+    t.false(flagsAt(path).has('config-dir'), 'hidden');
+  }
+  t.true(flagsAt('').has('version'));
+  // A flag that takes a value asks for one; --json takes none.
+  const profile = flagLines('').find((line) => line.get('-l')?.[0] === 'profile');
+  t.true(profile?.has('-r'));
+  t.regex(profile?.get('-d')?.[0] ?? '', /Stored login/);
+  const json = flagLines('').find((line) => line.get('-l')?.[0] === 'json');
+  t.false(json?.has('-r'));
+  // --help and -h at every point: the start, topics and commands.
+  const help = lines.filter((line) => line.get('-l')?.[0] === 'help');
+  const helpPaths = new Set(help.map(pathOf));
+  for (const path of ['', 'event', 'event add', 'today', 'cluster member replace', 'help']) {
+    t.true(helpPaths.has(path), `agenda ${path} --help`);
+  }
+  t.true(help.every((line) => line.get('-s')?.[0] === 'h'));
+  // `agenda help <TAB>` offers the commands and topics, and `agenda help event <TAB>` event's.
+  const offeredAt = (path: string) =>
+    new Set(
+      lines
+        .filter((line) => pathOf(line) === path && !line.has('-l'))
+        .flatMap((line) => line.get('-a') ?? []),
+    );
+  for (const word of ['event', 'group', 'today', 'autocomplete']) {
+    t.true(offeredAt('help').has(word), `agenda help ${word}`);
+  }
+  t.false(offeredAt('help').has('help'));
+  t.deepEqual([...offeredAt('help event')].sort(), ['add', 'cancel', 'list', 'show', 'update']);
+  t.true(offeredAt('help cluster member').has('replace'));
+  // The path function reads the words after `help` as the command asked about.
+  t.regex(run.stdout, /^ {8}if test "\$path\[1\]" = help\n {12}set -e rest\[1\]\n {8}end$/m);
+  t.regex(run.stdout, /^ {8}set -l longer \(string join ' ' \$rest \$word\)$/m);
+});
+
 test('the path of the command typed is found by one function, and its list holds every command', async (t) => {
   const { stdout } = await runCommand(AutocompleteFish, []);
   // The list the function follows, with every command and topic.

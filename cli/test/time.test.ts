@@ -4,6 +4,7 @@ import {
   parseDayOrTime,
   parseDuration,
   parseInterval,
+  parseRangeBound,
   parseWhen,
   requireEndAfterStart,
   resolveZone,
@@ -45,12 +46,42 @@ test('a local time skipped by daylight saving is refused, a repeated one is the 
   t.is(when('2026-03-29T03:00'), '2026-03-29T03:00:00+02:00');
 });
 
+test('a skipped local time is refused with when the clocks jump and the times meant, which read', (t) => {
+  const paris = (text: string, at = now) =>
+    parseWhen(text, { zone: 'Europe/Paris', now: at, field: 'start', needsTime: true });
+  const message =
+    'the start "2027-03-28 02:30" does not exist in Europe/Paris: on 28 March 2027 the clocks go forward from 02:00 to 03:00 (daylight saving); did you mean 2027-03-28 03:30, an hour later (or 2027-03-28 01:30, an hour earlier)?';
+  t.throws(() => paris('2027-03-28 02:30'), { message });
+  // Spelled in words, the same refusal; seconds are kept; Lord Howe jumps half an hour.
+  t.throws(() => paris('march 28 2027 2:30am'), {
+    message: /forward from 02:00 to 03:00 \(daylight saving\); did you mean 2027-03-28 03:30,/,
+  });
+  t.throws(() => paris('2027-03-28T02:30:15'), {
+    message: /did you mean 2027-03-28 03:30:15, an hour later \(or 2027-03-28 01:30:15, an/,
+  });
+  t.throws(() => when('2026-10-04 02:15', 'Australia/Lord_Howe'), {
+    message:
+      /on 4 October 2026 the clocks go forward from 02:00 to 02:30 \(daylight saving\); did you mean 2026-10-04 02:45, half an hour later \(or 2026-10-04 01:45, half an hour earlier\)\?$/,
+  });
+  // Each suggestion reads, as the instant the skipped time would have been in either offset.
+  t.is(toApiInstant(paris('2027-03-28 03:30')), '2027-03-28T03:30:00+02:00');
+  t.is(toApiInstant(paris('2027-03-28 01:30')), '2027-03-28T01:30:00+01:00');
+  // At 01:45 that night, 02:30 is still to come (and skipped), but 01:30 has passed.
+  const night = DateTime.fromISO('2027-03-28T01:45', { zone: 'Europe/Paris' });
+  t.throws(() => paris('02:30', night), {
+    message:
+      'the start "02:30" does not exist in Europe/Paris: on 28 March 2027 the clocks go forward from 02:00 to 03:00 (daylight saving); did you mean 2027-03-28 03:30, an hour later?',
+  });
+});
+
 test('words and offsets are relative to now, in the zone, to the minute', (t) => {
   t.is(when('now'), '2026-03-10T16:20:00+01:00');
   t.is(when('today'), '2026-03-10T00:00:00+01:00');
   t.is(when('Tomorrow 09:30'), '2026-03-11T09:30:00+01:00');
   t.is(when('yesterday'), '2026-03-09T00:00:00+01:00');
-  t.is(when('14:00'), '2026-03-10T14:00:00+01:00');
+  // A bare time of day is the next one: 14:00 has passed today (16:20), 17:00 has not.
+  t.is(when('14:00'), '2026-03-11T14:00:00+01:00');
+  t.is(when('17:00'), '2026-03-10T17:00:00+01:00');
   t.is(when('+2h'), '2026-03-10T18:20:00+01:00');
   t.is(when('-30m'), '2026-03-10T15:50:00+01:00');
   t.is(when('+1d12h'), '2026-03-12T04:20:00+01:00');
@@ -172,6 +203,77 @@ test('unclear English is refused, saying what to write', (t) => {
   t.is(start('2026-03-02'), '2026-03-02T00:00:00+01:00');
 });
 
+test('the times suggested for a day without one read, on that day, to come, and differ', (t) => {
+  // now is 16:20 in Madrid: 9am and 14:00 have passed today; 17:00 is the next whole hour.
+  t.throws(() => start('today'), {
+    message:
+      'the start "today" names a day but no time: add one, e.g. "today 5pm" or "today 18:00"',
+  });
+  // "tonight 9am" would be this morning, in the past.
+  t.throws(() => start('tonight'), { message: /e\.g\. "tonight 5pm" or "tonight 18:00"$/ });
+  // A day to come, or a past one asked for, keeps 9am and 14:00.
+  t.throws(() => start('tomorrow'), { message: /e\.g\. "tomorrow 9am" or "tomorrow 14:00"$/ });
+  t.throws(() => start('yesterday'), { message: /e\.g\. "yesterday 9am" or "yesterday 14:00"$/ });
+  const at = (iso: string) => DateTime.fromISO(iso, { zone: 'Europe/Madrid' });
+  const today = (time: string) =>
+    parseWhen('today', { zone: 'Europe/Madrid', now: at(time), field: 'start', needsTime: true });
+  // At 13:10, 14:00 and 2pm are one time: said once, and the next hour after it.
+  t.throws(() => today('2026-03-10T13:10'), {
+    message: /e\.g\. "today 14:00" or "today 15:00"$/,
+  });
+  // Late in the evening no whole hour is left today: no example that would be refused.
+  t.throws(() => today('2026-03-10T23:10'), {
+    message: 'the start "today" names a day but no time: add one (HH:MM, or with am/pm)',
+  });
+  for (const written of ['today 5pm', 'today 18:00', 'tonight 5pm']) {
+    t.true(parseWhen(written, { zone: 'Europe/Madrid', now, field: 'start' }) > now, written);
+  }
+});
+
+test('a bare time of day is the next one to come, however it is spelled', (t) => {
+  // now is 16:20:30 in Madrid: 03:00 and 16:00 have passed today, 16:21 and 23:00 have not.
+  const spellings = [
+    ['03:00', '3am', '3:00am', '3 am'],
+    ['16:00', '4pm', '4:00 pm'],
+    ['16:21', '4:21pm'],
+    ['23:00', '11pm'],
+    ['12:00', 'noon'],
+    ['00:00', 'midnight'],
+  ];
+  const expected = [
+    '2026-03-11T03:00:00+01:00',
+    '2026-03-11T16:00:00+01:00',
+    '2026-03-10T16:21:00+01:00',
+    '2026-03-10T23:00:00+01:00',
+    '2026-03-11T12:00:00+01:00',
+    '2026-03-11T00:00:00+01:00',
+  ];
+  spellings.forEach((same, i) => {
+    for (const text of same) {
+      t.is(start(text), expected[i], text);
+      t.is(when(text), expected[i], text);
+    }
+  });
+  // Said with its day, it is that day's, past or not.
+  t.is(start('today 03:00'), '2026-03-10T03:00:00+01:00');
+  t.is(start('today 3am'), '2026-03-10T03:00:00+01:00');
+  // The minute now is still to come (chrono's forwardDate: only an earlier time moves on).
+  const onTheMinute = DateTime.fromISO('2026-03-10T16:20:00', { zone: 'Europe/Madrid' });
+  const read = (text: string) =>
+    toApiInstant(parseWhen(text, { zone: 'Europe/Madrid', now: onTheMinute, field: 'start' }));
+  t.is(read('16:20'), '2026-03-10T16:20:00+01:00');
+  t.is(read('4:20pm'), '2026-03-10T16:20:00+01:00');
+  // On the day the clocks go forward, a skipped time already past is tomorrow's, not refused.
+  const afterGap = DateTime.fromISO('2026-03-29T10:00', { zone: 'Europe/Madrid' });
+  for (const text of ['02:30', '2:30am']) {
+    t.is(
+      toApiInstant(parseWhen(text, { zone: 'Europe/Madrid', now: afterGap, field: 'start' })),
+      '2026-03-30T02:30:00+02:00',
+      text,
+    );
+  }
+});
+
 test('an end written without a day is the first such time after the start', (t) => {
   const after = DateTime.fromISO('2026-03-11T22:00', { zone: 'Europe/Madrid' });
   const end = (text: string) =>
@@ -215,6 +317,37 @@ test('an interval defaults to now → +7 days and must not run backwards', (t) =
   t.is(toApiInstant(fromOnly.to), '2026-04-08T00:00:00+02:00');
   t.throws(() => parseInterval('tomorrow', 'today', context), {
     message: /--to .* must be after --from/,
+  });
+});
+
+test('a range bound given as a day is the whole day, a week, month or year the whole of it', (t) => {
+  // now is Tuesday 10 March 2026, 16:20:30 in Madrid.
+  const context = { zone: 'Europe/Madrid', now };
+  const range = (from: string, to?: string) => {
+    const read = parseInterval(from, to, context);
+    return `${toApiInstant(read.from)} ${toApiInstant(read.to)}`;
+  };
+  // A day starts at its 00:00 (not at this time of day), and as an end it is included whole.
+  t.is(range('tomorrow'), '2026-03-11T00:00:00+01:00 2026-03-18T00:00:00+01:00');
+  t.is(range('today', 'today'), '2026-03-10T00:00:00+01:00 2026-03-11T00:00:00+01:00');
+  t.is(range('friday', 'monday'), '2026-03-13T00:00:00+01:00 2026-03-17T00:00:00+01:00');
+  t.is(range('2026-04-01', '2026-04-08'), '2026-04-01T00:00:00+02:00 2026-04-09T00:00:00+02:00');
+  t.is(range('in a week', 'dec 24'), '2026-03-17T00:00:00+01:00 2026-12-25T00:00:00+01:00');
+  // A week is Monday to Monday, a month the 1st to the 1st (the offset of each day its own).
+  t.is(range('next week'), '2026-03-16T00:00:00+01:00 2026-03-23T00:00:00+01:00');
+  t.is(range('this week', 'next week'), '2026-03-09T00:00:00+01:00 2026-03-23T00:00:00+01:00');
+  t.is(range('next month', 'next month'), '2026-04-01T00:00:00+02:00 2026-05-01T00:00:00+02:00');
+  t.is(range('last week', 'next year'), '2026-03-02T00:00:00+01:00 2028-01-01T00:00:00+01:00');
+  // Times are kept as they are.
+  t.is(range('now', '+2h'), '2026-03-10T16:20:00+01:00 2026-03-10T18:20:00+01:00');
+  t.is(
+    range('tomorrow 9am', '2026-03-11T12:00'),
+    '2026-03-11T09:00:00+01:00 2026-03-11T12:00:00+01:00',
+  );
+  t.is(toApiInstant(parseRangeBound('17:00', context, 'to')), '2026-03-10T17:00:00+01:00');
+  // A week with a time names no day: refused, naming the flag.
+  t.throws(() => parseRangeBound('next week 9am', context, 'from'), {
+    message: /^the from "next week 9am" names a week, not a day/,
   });
 });
 
@@ -265,14 +398,28 @@ test('an end on the night the clocks turn back is the first such time after the 
 
 test('a day its month does not have is refused as such: 29 February of a common year, 31 April', (t) => {
   // On 10 March 2026 the next February is 2027's, which has 28 days.
-  const leap =
-    '2027 is not a leap year (the next 29 February is in 2028: write "feb 29 2028" or 2028-02-29)';
-  for (const text of ['feb 29', 'February 29th 9am', '29 feb', '2027-02-29', '2027-02-29T09:00Z']) {
+  // What to write instead keeps the rest of what was typed, as it was typed: without the
+  // time, a start written as suggested would be refused as a day without a time.
+  const leap = {
+    'feb 29': '"feb 29 2028" or 2028-02-29',
+    '29 feb': '"29 feb 2028" or 2028-02-29',
+    'February 29th 9am': '"February 29th 2028 9am"',
+    'feb 29, 2027 at 9am': '"feb 29 2028 at 9am"',
+    '2027-02-29': '2028-02-29',
+    '2027-02-29T09:00Z': '2028-02-29T09:00Z',
+    '2027-02-29 09:00': '"2028-02-29 09:00"',
+  };
+  for (const [text, write] of Object.entries(leap)) {
     t.throws(
       () => when(text),
-      { message: `the start "${text}" is 29 February 2027, a day that does not exist: ${leap}` },
+      {
+        message: `the start "${text}" is 29 February 2027, a day that does not exist: 2027 is not a leap year (the next 29 February is in 2028: write ${write})`,
+      },
       text,
     );
+  }
+  for (const written of ['February 29th 2028 9am', 'feb 29 2028 at 9am', '2028-02-29 09:00']) {
+    t.is(start(written), '2028-02-29T09:00:00+01:00', written);
   }
   t.throws(() => when('apr 31 3pm'), {
     message: 'the start "apr 31 3pm" names a day that does not exist: April 2026 has 30 days',
@@ -288,11 +435,18 @@ test('a date with slashes that reads both ways is refused, naming both days and 
   t.throws(() => start('05/04 10:00'), {
     message:
       'the start "05/04 10:00" is ambiguous: 05/04 is 4 May with the month first (as in the US), 5 April with the day first. ' +
-      'Write the month in letters or the date in ISO form: "4 may" or 2026-05-04 for 4 May, "5 apr" or 2026-04-05 for 5 April',
+      'Write the month in letters or the date in ISO form: "4 may 10:00" or "2026-05-04 10:00" for 4 May, "5 apr 10:00" or "2026-04-05 10:00" for 5 April',
   });
   // 4 March has passed this year: next year's. A written year is kept, two digits too.
   t.throws(() => when('03/04'), { message: /"4 mar" or 2027-03-04 for 4 March, "3 apr" or 2026/ });
-  t.throws(() => start('3/4/27 9am'), { message: /"4 mar 2027" or 2027-03-04 for 4 March/ });
+  // Each way to write it keeps the time, so that it reads where a time is needed.
+  t.throws(() => start('3/4/27 9am'), {
+    message:
+      /: "4 mar 2027 9am" or "2027-03-04 09:00" for 4 March, "3 apr 2027 9am" or "2027-04-03 09:00" for 3 April$/,
+  });
+  for (const written of ['4 mar 2027 9am', '2027-03-04 09:00']) {
+    t.is(start(written), '2027-03-04T09:00:00+01:00', written);
+  }
   // One reading only: a number over 12 is the day, and the same number twice is one day.
   t.is(start('13/04 10:00'), '2026-04-13T10:00:00+02:00');
   t.is(start('04/13 10:00'), '2026-04-13T10:00:00+02:00');

@@ -1,4 +1,4 @@
-import { LocalCommand } from '../../base-command.js';
+import { AgendaCommand, LocalCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { fishCompletionScript } from '../../fish-completion.js';
 
@@ -31,6 +31,11 @@ export default class AutocompleteFish extends LocalCommand<
       bin: this.config.bin,
       commands: this.config.commands,
       topics: this.config.topics,
+      // A user's commands' global flags: what bin/command-line.js takes before a command.
+      globalFlags: Object.entries(AgendaCommand.baseFlags).map(([name, flag]) => ({
+        ...flag,
+        name,
+      })),
     });
     return Promise.resolve({
       result: { shell: 'fish', script },
