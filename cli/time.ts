@@ -293,7 +293,11 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
   const hasTime = start.isCertain('hour');
   const hasDay = start.isCertain('day') || start.isCertain('weekday') || start.isCertain('month');
   if (!hasTime && context.needsTime === true) {
-    const named = { year: start.get('year'), month: start.get('month'), day: start.get('day') };
+    const named = {
+      year: start.get('year') ?? undefined,
+      month: start.get('month') ?? undefined,
+      day: start.get('day') ?? undefined,
+    };
     throw dayWithoutTime(text, field, context, DateTime.fromObject(named, { zone }));
   }
   const clockOn = (date: { year: number; month: number; day: number }): WallClock => ({
