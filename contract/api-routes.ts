@@ -339,11 +339,12 @@ export const API_ROUTES = {
   }),
 
   // Invitations
-  /** Pending invitations, next occurrence first. */
+  /** Pending invitations, a page at a time by the event's first start; groups' on the first page. */
   invitations: route({
     method: 'GET',
     path: '/v1/invitations',
     auth: 'user',
+    paged: 'invitation',
     answer: json<InvitationsAnswer>(200, 'invitations'),
     errors: ['too_complex'],
   }),

@@ -193,12 +193,17 @@ export interface EventAnswer {
 // ---------------------------------------------------------------------------------------
 // Invitations
 
-/** Pending invitations, next occurrence first. */
-/** What waits for the caller's answer: invitations to events, and to join groups. */
+/**
+ * What waits for the caller's answer: one page of invitations to events (by the event's
+ * first start, then its id; paged as the lists above are), and the invitations to join
+ * groups (all of them, on the first page: at most `MAX_PENDING_GROUP_INVITATIONS`).
+ */
 export interface InvitationsAnswer {
   readonly invitations: readonly EventDetailsView[];
-  /** Oldest first; answer with `POST /v1/groups/:group/join` or `…/decline`. */
+  /** Oldest first; answer with `POST /v1/groups/:group/join` or `…/decline`. Empty after the first page. */
   readonly groupInvitations: readonly GroupInvitationView[];
+  /** The cursor of the next page (`after`), null on the last. */
+  readonly next: string | null;
 }
 /** Accepting an invitation; a conflict is refused unless `allowConflict`. */
 export const AcceptRequest = z.strictObject({ allowConflict: z.boolean().optional() });

@@ -148,4 +148,4 @@ export interface ScheduledEvent {
 }
 
 /** The occurrence lists that are paged with cursors (`server/domain/paging.ts`). */
-export type ListKind = 'event' | 'conflict' | 'agenda';
+export type ListKind = 'event' | 'conflict' | 'agenda' | 'invitation';

@@ -385,8 +385,13 @@ export class AgendaApi {
     return this.call('cancelEvent', { params: { eventId: id }, query: { occurrence } });
   }
 
-  invitations(): Promise<InvitationsAnswer> {
-    return this.call('invitations', {});
+  /** What waits for the caller's answer: every page of event invitations, in order. */
+  async invitations(): Promise<WholeList<InvitationsAnswer>> {
+    const pages = await this.allPages('invitations', {});
+    return {
+      invitations: pages.flatMap((p) => p.invitations),
+      groupInvitations: pages.flatMap((p) => p.groupInvitations),
+    };
   }
 
   acceptInvitation(eventId: string, request: AcceptRequest): Promise<EventAnswer> {

@@ -173,7 +173,12 @@ export type {
   UpdateOccurrenceContext,
 } from './events.js';
 
-export { acceptInvitation, declineInvitation, listInvitations } from './invitations.js';
+export {
+  acceptInvitation,
+  declineInvitation,
+  invitationsPage,
+  listInvitations,
+} from './invitations.js';
 export type {
   AnswerInvitationCommand,
   AnswerInvitationContext,

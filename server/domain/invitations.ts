@@ -27,6 +27,7 @@ import { attendeeOf, requireAttendance, statusFromAnswers } from './attendance.j
 import { conflictError, findConflicts } from './conflicts.js';
 import { compareText, decide, eventNotice } from './decisions.js';
 import { seriesEnd } from './recurrence.js';
+import { encodeCursor, MAX_PAGE_TEXT, textWeight } from './paging.js';
 import { eventDetailsView } from './views.js';
 import type { EventDetailsView } from './views.js';
 import type {
@@ -302,20 +303,70 @@ export function listInvitations(
     .filter((r) => {
       if (seen.has(r.event.id)) return false;
       seen.add(r.event.id);
-      const me = attendeeOf(r, query.actor);
-      return (
-        me?.status === 'pending' &&
-        me.role === 'invitee' &&
-        r.event.status !== 'cancelled' &&
-        seriesEnd(r.event) > query.now
-      );
+      return waitsForAnswer(r, query);
     })
     .sort((a, b) => a.event.start - b.event.start || compareText(a.event.id, b.event.id))
-    .map((r) =>
-      eventDetailsView(
-        r,
-        'pending',
-        findConflicts(r.event, query.actor, context.events, query.now).length > 0,
-      ),
-    );
+    .map((r) => invitationView(r, query, context.events));
+}
+
+/** Whether the actor still has to answer `record`: invited, pending, not cancelled, not over. */
+function waitsForAnswer(record: EventRecord, query: InvitationsQuery): boolean {
+  const me = attendeeOf(record, query.actor);
+  return (
+    me?.status === 'pending' &&
+    me.role === 'invitee' &&
+    record.event.status !== 'cancelled' &&
+    seriesEnd(record.event) > query.now
+  );
+}
+
+function invitationView(
+  record: EventRecord,
+  query: InvitationsQuery,
+  events: readonly EventRecord[],
+): EventDetailsView {
+  const conflict = findConflicts(record.event, query.actor, events, query.now).length > 0;
+  return eventDetailsView(record, 'pending', conflict);
+}
+
+/** One page of `invite list` (see {@link invitationsPage}). */
+export interface InvitationsPageQuery extends InvitationsQuery {
+  /** At most this many invitations (see `pageLimit`). */
+  readonly limit: number;
+}
+
+/**
+ * One page of `invite list`, in its order (the event's first start, then its id): the
+ * invitations among `candidates` — the actor's pending attendances not over at `now`, in that
+ * order, after the page's cursor, at most `limit + 1` of them as the store loads them — with
+ * `next` naming the place of the last one taken when more may follow. At most `limit`
+ * invitations and about {@link MAX_PAGE_TEXT} of JSON (at least one). `events` holds the
+ * candidates and the actor's commitments that can overlap them, for the `conflict` flags.
+ */
+export function invitationsPage(
+  query: InvitationsPageQuery,
+  context: { readonly candidates: readonly EventRecord[]; readonly events: readonly EventRecord[] },
+): { readonly invitations: readonly EventDetailsView[]; readonly next: string | null } {
+  const invitations: EventDetailsView[] = [];
+  let text = 0;
+  let taken = 0;
+  for (const record of context.candidates) {
+    if (taken === query.limit) break;
+    if (waitsForAnswer(record, query)) {
+      const view = invitationView(record, query, context.events);
+      text += textWeight(view);
+      if (invitations.length > 0 && text > MAX_PAGE_TEXT) break;
+      invitations.push(view);
+    }
+    taken += 1;
+  }
+  const last = context.candidates[taken - 1];
+  const more = taken < context.candidates.length;
+  return {
+    invitations,
+    next:
+      more && last !== undefined
+        ? encodeCursor('invitation', { start: last.event.start, eventId: last.event.id })
+        : null,
+  };
 }

@@ -56,11 +56,18 @@ export interface AgendaKey {
   readonly occurrence: OccurrenceKey;
 }
 
+/** An invitation's place: its event's (first) start, then the event id. */
+export interface InvitationKey {
+  readonly start: Millis;
+  readonly eventId: string;
+}
+
 /** Cursor positions, by the list they belong to. */
 export interface Positions {
   readonly event: OccurrenceKey;
   readonly conflict: ConflictKey;
   readonly agenda: AgendaKey;
+  readonly invitation: InvitationKey;
 }
 // The contract names the lists; encodeCursor's `Positions[K]` does not compile while one of
 // them has no position here.
@@ -125,6 +132,9 @@ export function encodeCursor<K extends ListKind>(kind: K, key: Positions[K]): st
   else if (kind === 'conflict') {
     const c = key as ConflictKey;
     body = { k: kind, s: c.start, e: c.end, a: toTuple(c.first), b: toTuple(c.second) };
+  } else if (kind === 'invitation') {
+    const i = key as InvitationKey;
+    body = { k: kind, s: i.start, i: i.eventId };
   } else {
     const a = key as AgendaKey;
     body = { k: kind, u: a.user, o: toTuple(a.occurrence) };
@@ -165,6 +175,12 @@ export function decodeCursor<K extends ListKind>(kind: K, text: string): Positio
       first: readTuple(v.a),
       second: readTuple(v.b),
     };
+    return key as Positions[K];
+  }
+  if (kind === 'invitation') {
+    if (!hasExactly(v, ['k', 's', 'i']) || !isInstant(v.s)) throw refuse('malformed position');
+    if (typeof v.i !== 'string' || !ID.test(v.i)) throw refuse('malformed position');
+    const key: InvitationKey = { start: v.s, eventId: v.i };
     return key as Positions[K];
   }
   if (!hasExactly(v, ['k', 'u', 'o']) || typeof v.u !== 'string' || v.u.length === 0) {

@@ -370,7 +370,8 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     );
   },
   // Invitations
-  invitations: (call) => call.dispatch(query({ type: 'invitation.list' })),
+  invitations: (call) =>
+    call.dispatch(query({ type: 'invitation.list', ...call.query.page('invitation') })),
   async acceptInvitation(call) {
     const eventId = pathParameter('eventId', call.params.eventId);
     const { allowConflict } = await call.body();

@@ -216,8 +216,16 @@ export const LOADS = {
     SELECT ${EVENT_COLUMNS} FROM wanted CROSS JOIN events e
     WHERE e.id = wanted.id AND e.organizer = ?1 AND e.uid IS NULL
     ORDER BY e.id`,
-  invitationsOfUser: `SELECT ${EVENT_COLUMNS} FROM attendees a JOIN events e ON e.id = a.event_id
-    WHERE a.username = ? AND a.status = 'pending' AND a.series_end > ? ORDER BY e.id`,
+  // ?1 the user, ?2 now, ?3 and ?4 the start and event id the page comes after, ?5 the most
+  // to load: a page of `invite list` in its order, from the pending attendances only
+  // (attendees_pending_by_end), the attendee lists of the page's events alone.
+  invitationsPageOfUser: `SELECT ${EVENT_COLUMNS} FROM (
+      SELECT event_id, start_at FROM attendees
+      WHERE username = ?1 AND status = 'pending' AND series_end > ?2
+        AND (start_at > ?3 OR (start_at = ?3 AND event_id > ?4))
+      ORDER BY start_at, event_id LIMIT ?5) AS wanted
+    JOIN events e ON e.id = wanted.event_id
+    ORDER BY wanted.start_at, wanted.event_id`,
   eventsOfGroup: `SELECT ${EVENT_COLUMNS} FROM events e
     WHERE e.group_name = ? AND e.series_end > ? ORDER BY e.id`,
   // Account deletion (account-deletion.ts): a page at a time, each in its index's order.
@@ -575,7 +583,7 @@ export class CalendarRows {
   private readonly attendingInWindow: PreparedStatement;
   private readonly listingInWindow: PreparedStatement;
   private readonly eventsByIds: PreparedStatement;
-  private readonly invitationsOfUser: PreparedStatement;
+  private readonly invitationsPageOfUser: PreparedStatement;
   private readonly eventsOfGroup: PreparedStatement;
   private readonly commitmentsInWindows: PreparedStatement;
   private readonly eventsByUid: PreparedStatement;
@@ -623,7 +631,7 @@ export class CalendarRows {
     this.attendingInWindow = statements.prepare(LOADS.attendingInWindow);
     this.listingInWindow = statements.prepare(LOADS.listingInWindow);
     this.eventsByIds = statements.prepare(LOADS.eventsByIds);
-    this.invitationsOfUser = statements.prepare(LOADS.invitationsOfUser);
+    this.invitationsPageOfUser = statements.prepare(LOADS.invitationsPageOfUser);
     this.eventsOfGroup = statements.prepare(LOADS.eventsOfGroup);
     this.commitmentsInWindows = statements.prepare(LOADS.commitmentsInWindows);
     this.eventsByUid = statements.prepare(LOADS.eventsByUid);
@@ -859,8 +867,20 @@ export class CalendarRows {
   }
 
   /** Events the user is invited to, has not answered, and that are not over at `now`. */
-  pendingInvitations(username: Username, now: Millis): EventRecord[] {
-    return this.invitationsOfUser.all([username, now]).map(eventRecordOf);
+  /**
+   * Up to `limit` events the user is invited to and has not answered, not over at `now`, by
+   * first start and then id, after `after` (from the first when null): a page of
+   * `invite list`, which the domain filters and shows (`invitationsPage`).
+   */
+  pendingInvitationsPage(
+    username: Username,
+    now: Millis,
+    after: { readonly start: Millis; readonly eventId: string } | null,
+    limit: number,
+  ): EventRecord[] {
+    return this.invitationsPageOfUser
+      .all([username, now, after?.start ?? Number.MIN_SAFE_INTEGER, after?.eventId ?? '', limit])
+      .map(eventRecordOf);
   }
 
   /** The group's events that are not over at `now`. */

@@ -218,9 +218,14 @@ export class TrackedRows implements RowReader {
     return this.rows.eventsImportedAs(organizer, uids);
   }
 
-  pendingInvitations(username: Username, now: Millis): EventRecord[] {
+  pendingInvitationsPage(
+    username: Username,
+    now: Millis,
+    after: { readonly start: Millis; readonly eventId: string } | null,
+    limit: number,
+  ): EventRecord[] {
     this.journal.read(KEYS.agenda(username));
-    return this.rows.pendingInvitations(username, now);
+    return this.rows.pendingInvitationsPage(username, now, after, limit);
   }
 
   groupEvents(group: string, now: Millis): EventRecord[] {

@@ -193,6 +193,7 @@ test('an appointment invites people; their answers are stored and their conflict
   t.deepEqual(c.read('bob', { type: 'invitation.list' }), {
     invitations: [],
     groupInvitations: [],
+    next: null,
   });
   t.is(c.ok('bob', { type: 'invitation.decline', eventId: 'lunch' }).event.myStatus, 'declined');
   t.deepEqual(
@@ -849,4 +850,94 @@ test('reminders are stored with the event, listed with each occurrence, exported
   );
   t.is(again.events[0]?.action, 'updated');
   t.deepEqual(c.read('bob', { type: 'event.show', eventId: copy }).event.reminders, [10]);
+});
+
+test('invitations come a page at a time, in order, each page bounded; group invitations on the first', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice', 'bob');
+  c.ok('alice', { type: 'group.create', name: 'team', kind: 'flat' });
+  c.ok('alice', { type: 'group.addMember', group: 'team', username: 'bob' });
+  // Seven invitations, made out of order, two starting at the same time (then by id); one
+  // over already, which is not listed; one conflicting with Bob's own event.
+  c.ok('bob', { type: 'event.create', draft: oneHour('Dentist', '2025-02-06T09:30:00Z') });
+  const starts = [
+    '2025-02-09',
+    '2025-02-03',
+    '2025-02-07',
+    '2025-02-05',
+    '2025-02-05',
+    '2025-02-06',
+    '2025-02-04',
+  ];
+  starts.forEach((day, i) => {
+    c.ok(
+      'alice',
+      {
+        type: 'event.create',
+        draft: oneHour(`Meeting ${i}`, `${day}T09:00:00Z`),
+        with: ['bob'],
+        allowConflict: true,
+      },
+      { ids: [`m${i}`] },
+    );
+  });
+  c.ok(
+    'alice',
+    { type: 'event.create', draft: oneHour('Past', '2024-02-01T09:00:00Z'), with: ['bob'] },
+    { ids: ['past'] },
+  );
+  const whole = c.read('bob', { type: 'invitation.list' });
+  t.is(whole.next, null);
+  t.deepEqual(
+    whole.invitations.map((e) => e.id),
+    ['m1', 'm6', 'm3', 'm4', 'm5', 'm2', 'm0'],
+  );
+  t.true(whole.invitations.find((e) => e.id === 'm5')?.conflict);
+  t.deepEqual(
+    whole.groupInvitations.map((g) => g.group),
+    ['team'],
+  );
+
+  const paged: string[] = [];
+  const groups: string[] = [];
+  let after: string | undefined;
+  let pages = 0;
+  do {
+    const page = c.read('bob', { type: 'invitation.list', limit: 3, ...(after ? { after } : {}) });
+    t.true(page.invitations.length <= 3);
+    paged.push(...page.invitations.map((e) => e.id));
+    groups.push(...page.groupInvitations.map((g) => g.group));
+    if (page.invitations.some((e) => e.id === 'm5')) {
+      t.true(
+        page.invitations.find((e) => e.id === 'm5')?.conflict,
+        'the conflict flag is kept on a later page',
+      );
+    }
+    after = page.next ?? undefined;
+    pages += 1;
+  } while (after !== undefined && pages < 10);
+  t.deepEqual(
+    paged,
+    whole.invitations.map((e) => e.id),
+  );
+  t.deepEqual(groups, ['team']);
+  t.is(pages, 3);
+
+  // Answering one between two pages neither repeats nor skips the others.
+  const first = c.read('bob', { type: 'invitation.list', limit: 2 });
+  c.ok('bob', { type: 'invitation.accept', eventId: 'm1' });
+  c.ok('bob', { type: 'invitation.decline', eventId: 'm3' });
+  const second = c.read('bob', { type: 'invitation.list', limit: 2, after: first.next ?? '' });
+  t.deepEqual(
+    second.invitations.map((e) => e.id),
+    ['m4', 'm5'],
+  );
+
+  // A cursor of another list, or garbage, is refused as a bad `after`.
+  const eventCursor = c.read('bob', { type: 'event.list', ...FEB, limit: 1 }).next ?? '';
+  for (const after of ['bm90IGEgY3Vyc29y', eventCursor]) {
+    const answer = c.ask('bob', { type: 'invitation.list', after });
+    t.false(answer.ok);
+    if (!answer.ok) t.like(answer.error, { code: 'invalid', details: { field: 'after' } });
+  }
 });

@@ -357,7 +357,7 @@ const queryBody = z.discriminatedUnion('type', [
     ...page,
   }),
   z.strictObject({ type: z.literal('event.show'), eventId: id }),
-  z.strictObject({ type: z.literal('invitation.list') }),
+  z.strictObject({ type: z.literal('invitation.list'), ...page }),
   z.strictObject({ type: z.literal('feed.list') }),
   z.strictObject({ type: z.literal('device.list') }),
   // Which device of `username` the app password hashing to `passwordHash` opens.
@@ -660,6 +660,7 @@ export interface QueryResults {
   'invitation.list': {
     readonly invitations: readonly EventDetailsView[];
     readonly groupInvitations: readonly GroupInvitationView[];
+    readonly next: string | null;
   };
   'conflicts.list': { readonly conflicts: readonly ConflictView[]; readonly next: string | null };
   'agenda.view': { readonly agendas: readonly AgendaView[]; readonly next: string | null };

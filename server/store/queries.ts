@@ -17,7 +17,8 @@ import {
   expandListing,
   listGroups,
   listGroupInvitations,
-  listInvitations,
+  invitationsPage,
+  pageLimit,
   mergeIntervals,
   planListingPage,
   showEvent,
@@ -160,14 +161,23 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
     return { event: showEvent({ actor, eventId: body.eventId, now: env.now }, { record, events }) };
   },
 
-  'invitation.list': (_body, env) => {
+  'invitation.list': (body, env) => {
     const actor = env.actor();
-    const invitations = env.rows.pendingInvitations(actor, env.now);
-    const windows = invitations.map((r) => conflictWindow(r.event, env.now));
-    const events = unique([...invitations, ...commitmentsIn(env, actor, windows)]);
+    const limit = pageLimit(body.limit);
+    const after = body.after === undefined ? null : decodeCursor('invitation', body.after);
+    // One more than the page, to know whether another follows.
+    const candidates = env.rows.pendingInvitationsPage(actor, env.now, after, limit + 1);
+    const windows = candidates.map((r) => conflictWindow(r.event, env.now));
+    const events = unique([...candidates, ...commitmentsIn(env, actor, windows)]);
+    const page = invitationsPage({ actor, now: env.now, limit }, { candidates, events });
     return {
-      invitations: listInvitations({ actor, now: env.now }, { events }),
-      groupInvitations: listGroupInvitations({ actor }, { groups: env.rows.groupsInviting(actor) }),
+      invitations: page.invitations,
+      // Bounded on their own (MAX_PENDING_GROUP_INVITATIONS): all of them, on the first page.
+      groupInvitations:
+        after === null
+          ? listGroupInvitations({ actor }, { groups: env.rows.groupsInviting(actor) })
+          : [],
+      next: page.next,
     };
   },
 

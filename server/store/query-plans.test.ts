@@ -91,7 +91,9 @@ test("the agenda's and the event list's own loads read the attendee time indexes
 
 test('invitations, group events and memberships have their own indexes', async (t) => {
   const all = await plans();
-  t.true((all.get('invitationsOfUser') ?? []).some((s) => s.includes('attendees_pending_by_end')));
+  t.true(
+    (all.get('invitationsPageOfUser') ?? []).some((s) => s.includes('attendees_pending_by_end')),
+  );
   t.true((all.get('eventsOfGroup') ?? []).some((s) => s.includes('events_by_group')));
   t.true((all.get('groupsOfUser') ?? []).some((s) => s.includes('members_by_user')));
 });

@@ -1,13 +1,17 @@
 import type { InvitationsAnswer } from '../../../contract/api.js';
+import type { WholeList } from '../../http/agenda-api.js';
 import { AgendaCommand } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { fitText } from '../../ui/calendar.js';
 import { renderEvents, renderGroupInvitations } from '../../ui/views.js';
 
 /** `agenda invite list`: invitations to events and to groups waiting for your answer. */
-export default class InviteList extends AgendaCommand<typeof InviteList, InvitationsAnswer> {
+export default class InviteList extends AgendaCommand<
+  typeof InviteList,
+  WholeList<InvitationsAnswer>
+> {
   static override summary =
-    'List the invitations waiting for your answer: events (next first) and groups to join.';
+    'List the invitations waiting for your answer: events (soonest first) and groups to join.';
   static override description =
     'Answer an event with `agenda invite accept|decline <id>`, a group with `agenda group join|decline <group>`.';
   static override examples = [
@@ -15,7 +19,7 @@ export default class InviteList extends AgendaCommand<typeof InviteList, Invitat
     '<%= config.bin %> <%= command.id %> --json',
   ];
 
-  protected async execute(): Promise<Outcome<InvitationsAnswer>> {
+  protected async execute(): Promise<Outcome<WholeList<InvitationsAnswer>>> {
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Fetching invitations…', api.invitations());
     await this.remember(answer.invitations, true);
