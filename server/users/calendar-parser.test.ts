@@ -36,3 +36,24 @@ test('a refused file is refused with the same error; a closed parser refuses pol
   const late = await t.throwsAsync(parser.parse('BEGIN:VCALENDAR', { defaultTimeZone: 'UTC' }));
   t.true(isAgendaError(late) && late.code === 'unavailable');
 });
+
+test('a worker idle for a while is stopped, and the next file starts another', async (t) => {
+  const parser = new WorkerCalendarParser({ idleStopMs: 200 });
+  const text = yearlySeriesCalendar(20, 2026);
+  const options = { defaultTimeZone: 'UTC' };
+  try {
+    t.is((await parser.parse(text, options)).events.length, 20);
+    t.true(parser.running);
+    // Files back to back keep it: the idle time starts again with each.
+    await new Promise((r) => setTimeout(r, 100));
+    t.is((await parser.parse(text, options)).events.length, 20);
+    await new Promise((r) => setTimeout(r, 100));
+    t.true(parser.running);
+    await new Promise((r) => setTimeout(r, 300));
+    t.false(parser.running);
+    t.is((await parser.parse(text, options)).events.length, 20);
+    t.true(parser.running);
+  } finally {
+    await parser.close();
+  }
+});
