@@ -50,7 +50,7 @@ import {
   resolveZone,
   toApiInstant,
 } from './time.js';
-import type { DayOrTime } from './time.js';
+import type { DayOrTime, WhenContext } from './time.js';
 import { fitText } from './ui/calendar.js';
 import { coloursWanted, createPalette } from './ui/palette.js';
 import type { Palette } from './ui/palette.js';
@@ -396,7 +396,7 @@ export abstract class AgendaCommand<
   protected when(
     text: string,
     field: string,
-    options: { readonly needsTime?: boolean; readonly after?: DateTime } = {},
+    options: Pick<WhenContext, 'needsTime' | 'after' | 'dayWithoutYear'> = {},
   ): DateTime {
     return parseWhen(text, { zone: this.zone, now: this.now, field, note: this.noted, ...options });
   }

@@ -86,6 +86,14 @@ export interface WhenContext {
    */
   readonly after?: DateTime;
   /**
+   * For the bounds of a period to show, a day named without a year (`dec 1`, `nov 3`) is not
+   * the next one to come: for a start (`--from`, a view's `--date`) it is the nearest such day,
+   * within six months before or after `nearest` (now) — `month --date "dec 1"` typed on
+   * 7 December is this month —, and for an end (`--to`) the first such day after `after`
+   * (the period's start): `--from "nov 1" --to "nov 30"` is one month, whenever typed.
+   */
+  readonly dayWithoutYear?: { readonly nearest: DateTime } | { readonly after: DateTime };
+  /**
    * Told how a text that could be read two ways was read, when it is accepted all the same (a
    * local time that happens twice): for the command to say so to a person.
    */
@@ -310,15 +318,27 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
   });
   // A time without a day is the next one (after the start, for an end), as `03:00` is.
   if (!hasDay && hasTime) return nextTime(text, context, clockOn);
+  let year = start.get('year') ?? 0;
+  const anchor = context.dayWithoutYear;
+  if (anchor !== undefined && start.isCertain('month') && !start.isCertain('year')) {
+    // chrono gave the next one to come (forwardDate), at most a year from now.
+    const on = (y: number) =>
+      DateTime.fromObject(
+        { year: y, month: start.get('month') ?? 1, day: start.get('day') ?? 1 },
+        { zone },
+      );
+    if ('nearest' in anchor) {
+      if (on(year) > anchor.nearest.plus({ months: 6 })) year -= 1;
+    } else {
+      // Back while the year before is still after the start (dates stop at 1970).
+      while (year > 1970 && on(year - 1) > anchor.after) year -= 1;
+    }
+  }
   return localTime(
     text,
     field,
     zone,
-    clockOn({
-      year: start.get('year') ?? 0,
-      month: start.get('month') ?? 0,
-      day: start.get('day') ?? 0,
-    }),
+    clockOn({ year, month: start.get('month') ?? 0, day: start.get('day') ?? 0 }),
     context.note,
     context.now,
   );
@@ -925,11 +945,17 @@ export function parseRangeBound(
   text: string,
   context: Pick<WhenContext, 'zone' | 'now' | 'note'>,
   bound: 'from' | 'to',
+  from?: DateTime,
 ): DateTime {
   const whole = (start: DateTime, length: { days?: number; months?: number; years?: number }) =>
     bound === 'from' ? start : start.plus(length);
   const day = (start: DateTime) => whole(start.startOf('day'), { days: 1 });
-  const read = { ...context, field: bound };
+  const read = {
+    ...context,
+    field: bound,
+    dayWithoutYear:
+      bound === 'to' && from !== undefined ? { after: from } : { nearest: context.now },
+  };
   if (ISO_DATE.test(text.trim())) return day(parseWhen(text, read));
   try {
     return parseWhen(text, { ...read, needsTime: true });
@@ -960,7 +986,9 @@ export function parseInterval(
   const start =
     from === undefined ? context.now.setZone(context.zone) : parseRangeBound(from, context, 'from');
   const end =
-    to === undefined ? start.plus({ days: defaultSpanDays }) : parseRangeBound(to, context, 'to');
+    to === undefined
+      ? start.plus({ days: defaultSpanDays })
+      : parseRangeBound(to, context, 'to', start);
   requireEndAfterStart(start, end, { start: 'from', end: 'to' });
   return { from: start, to: end };
 }

@@ -38,7 +38,8 @@ export default class Month extends AgendaCommand<typeof Month, CalendarViewResul
     const day =
       text === undefined
         ? this.now
-        : (parseMonth(text, this.zone, this.now) ?? this.when(text, 'date'));
+        : (parseMonth(text, this.zone, this.now) ??
+          this.when(text, 'date', { dayWithoutYear: { nearest: this.now } }));
     const month = day.setZone(this.zone).startOf('month');
     const gridStart = month.startOf('week');
     const gridEnd = month.endOf('month').startOf('day').endOf('week').plus({ millisecond: 1 });

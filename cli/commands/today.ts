@@ -13,7 +13,10 @@ export default class Today extends AgendaCommand<typeof Today, CalendarViewResul
   static override flags = { ...viewFlags };
 
   protected async execute(): Promise<Outcome<CalendarViewResult>> {
-    const day = this.flags.date === undefined ? this.now : this.when(this.flags.date, 'date');
+    const day =
+      this.flags.date === undefined
+        ? this.now
+        : this.when(this.flags.date, 'date', { dayWithoutYear: { nearest: this.now } });
     const first = day.setZone(this.zone).startOf('day');
     // Checked before connecting: a day out of range is refused without a login.
     const interval = viewInterval(first, first.plus({ days: 1 }), this.flags.date);

@@ -37,7 +37,10 @@ export default class Week extends AgendaCommand<typeof Week, CalendarViewResult>
   };
 
   protected async execute(): Promise<Outcome<CalendarViewResult>> {
-    const day = this.flags.date === undefined ? this.now : this.when(this.flags.date, 'date');
+    const day =
+      this.flags.date === undefined
+        ? this.now
+        : this.when(this.flags.date, 'date', { dayWithoutYear: { nearest: this.now } });
     const first = day.setZone(this.zone).startOf('week');
     // Checked before connecting: a day out of range is refused without a login.
     const interval = viewInterval(first, first.plus({ days: 7 }), this.flags.date);

@@ -351,6 +351,36 @@ test('a range bound given as a day is the whole day, a week, month or year the w
   });
 });
 
+test("a day without a year, as a range bound or a view's --date, is the nearest such day", (t) => {
+  // now is Tuesday 10 March 2026: 1 March is this month's (not next year's, as a start's
+  // would be), 1 August the coming one, 1 December and 15 September (over six months on) the
+  // last ones; a year given is kept.
+  const context = { zone: 'Europe/Madrid', now };
+  const from = (text: string) => toApiInstant(parseRangeBound(text, context, 'from'));
+  t.is(from('mar 1'), '2026-03-01T00:00:00+01:00');
+  t.is(from('feb 14'), '2026-02-14T00:00:00+01:00');
+  t.is(from('dec 1'), '2025-12-01T00:00:00+01:00');
+  t.is(from('sep 15'), '2025-09-15T00:00:00+02:00');
+  t.is(from('aug 1'), '2026-08-01T00:00:00+02:00');
+  t.is(from('mar 1 2027'), '2027-03-01T00:00:00+01:00');
+  // An end is the first such day after the start, whenever typed.
+  const interval = (a: string, b: string) => {
+    const read = parseInterval(a, b, context);
+    return `${toApiInstant(read.from)} ${toApiInstant(read.to)}`;
+  };
+  t.is(interval('nov 1', 'nov 30'), '2025-11-01T00:00:00+01:00 2025-12-01T00:00:00+01:00');
+  t.is(interval('feb 1', 'jan 31'), '2026-02-01T00:00:00+01:00 2027-02-01T00:00:00+01:00');
+  t.is(interval('today', 'dec 24'), '2026-03-10T00:00:00+01:00 2026-12-25T00:00:00+01:00');
+  // An event's start keeps the next one to come.
+  t.is(start('mar 1 9am'), '2027-03-01T09:00:00+01:00');
+  t.is(
+    toApiInstant(
+      parseWhen('mar 1', { ...context, field: 'date', dayWithoutYear: { nearest: now } }),
+    ),
+    '2026-03-01T00:00:00+01:00',
+  );
+});
+
 test('an end must be after its start, named by the flags that gave them', (t) => {
   const start = DateTime.fromISO('2026-03-02T09:00:00Z', { setZone: true });
   t.notThrows(() => requireEndAfterStart(start, start.plus({ seconds: 1 })));
