@@ -142,6 +142,14 @@ test('python3-caldav discovers the calendar, lists by time range, reads, multige
   t.is(wrote.if_none_match, 412);
   t.regex(String(wrote.conflict), /409/);
   t.regex(String(wrote.conflict), /Haircut/);
+  const refusals = wrote.refusals as Record<string, [number, string]>;
+  t.is(refusals.garbage?.[0], 400);
+  t.regex(refusals.garbage?.[1] ?? '', /not an iCalendar calendar/);
+  t.is(refusals.todo?.[0], 403);
+  t.is(refusals.two?.[0], 400);
+  t.regex(refusals.two?.[1] ?? '', /one event \(one UID/);
+  t.is(refusals.misnamed?.[0], 400);
+  t.regex(refusals.misnamed?.[1] ?? '', /its resource is py-3\.ics, not other\.ics/);
   t.true(wrote.deleted);
   t.deepEqual(wrote.left, ['Conference', 'Dentist', 'Standup']);
   // The API sees what the client wrote: the haircut was made, changed, then cancelled.

@@ -133,6 +133,37 @@ def write(client):
     exists = client.put(made.url, text, dict(headers, **{"If-None-Match": "*"}))
     seen["if_none_match"] = exists.status
 
+    # Hostile or wrong bodies: refused with a reason, never stored.
+    base = str(calendar.url)
+    todo = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VTODO\nUID:t1\nSUMMARY:Task\nEND:VTODO\nEND:VCALENDAR\n"
+    two = NEW_EVENT % {
+        "uid": "a",
+        "start": "20260306T090000Z",
+        "end": "20260306T100000Z",
+        "summary": "A",
+    } + NEW_EVENT % {"uid": "b", "start": "20260307T090000Z", "end": "20260307T100000Z", "summary": "B"}
+    two = two.replace("END:VCALENDAR\nBEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//python-caldav scenario//EN\n", "")
+    misnamed = NEW_EVENT % {
+        "uid": "py-3",
+        "start": "20260306T090000Z",
+        "end": "20260306T100000Z",
+        "summary": "Misnamed",
+    }
+    refusals = {}
+    for name, path, body in [
+        ("garbage", "g.ics", "not a calendar at all"),
+        ("todo", "t1.ics", todo),
+        ("two", "a.ics", two),
+        ("misnamed", "other.ics", misnamed),
+    ]:
+        try:
+            answer = client.put(base + path, body, headers)
+            refusals[name] = [answer.status, str(answer.raw)]
+        except error.AuthorizationError:
+            # The client raises on 403 rather than answering it.
+            refusals[name] = [403, ""]
+    seen["refusals"] = refusals
+
     # What the calendar's rules refuse: an event over the haircut.
     try:
         calendar.save_event(
