@@ -74,6 +74,13 @@ const SAMPLE_COMMANDS: Readonly<Record<string, object>> = {
     changes: { title: 'u' },
   },
   'event.import': { type: 'event.import', events: [] },
+  'dav.put': {
+    type: 'dav.put',
+    name: 'u1',
+    event: { uid: 'u1', draft: { title: 't', start: 0, end: 60_000 } },
+    answer: null,
+  },
+  'dav.delete': { type: 'dav.delete', name: 'u1' },
   'invitation.accept': { type: 'invitation.accept', eventId: 'e1' },
   'invitation.decline': { type: 'invitation.decline', eventId: 'e1' },
   'group.create': { type: 'group.create', name: 'g', kind: 'team' },

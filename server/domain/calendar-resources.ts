@@ -2,8 +2,7 @@
  * A user's calendar as CalDAV shows it (server/gateway/caldav.ts): a collection of
  * resources, one per event series with the occurrences changed on their own that go out
  * with it (RECURRENCE-ID), as the export groups them ({@link exportICalendar}). A resource is
- * named by the id of its series (UIDs are unique per organizer only; ids everywhere), and
- * its entity tag is derived from what its text is made of: each event's id and revision and
+ * named by its UID as clients name what they write ({@link resourceName}), and its entity tag is derived from what its text is made of: each event's id and revision and
  * the answers of its attendees (an answer changes the text's ATTENDEE lines but not the
  * revision). Pure: the store loads the records, this groups, filters and tags them.
  */
@@ -14,12 +13,29 @@ import { exportICalendar } from './icalendar.js';
 
 /** One resource of the calendar collection. */
 export interface CalendarResource {
-  /** The series' event id: the resource is `<id>.ics`. */
+  /** The series' event id. */
   readonly id: EventId;
+  /** The resource is `<name>.ics`: see {@link resourceName}. */
+  readonly name: string;
   /** The series first, then its changed occurrences. */
   readonly records: readonly EventRecord[];
   /** A strong entity tag, quoted as HTTP writes it. */
   readonly etag: string;
+}
+
+/**
+ * The name of the resource `record` heads in `actor`'s calendar (`<name>.ics`): for a series
+ * or event the actor organizes, its UID — the imported one, else its id, which is the UID
+ * its text carries — so that a client finds what it PUT to `<UID>.ics` there, and the store
+ * finds it by the organizer/UID index; for anything else (an invitation, another member's
+ * group event, an occurrence out on its own), its id: UIDs are unique per organizer only,
+ * ids everywhere, so two organizers' events never share a name.
+ */
+export function resourceName(record: EventRecord, actor: Username): string {
+  const { event } = record;
+  return event.organizer === actor && event.detachedFrom === undefined
+    ? (event.uid ?? event.id)
+    : event.id;
 }
 
 /**
@@ -54,7 +70,12 @@ export function calendarResources(
   }
   return [...groups.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([id, group]) => ({ id, records: group, etag: entityTag(group) }));
+    .map(([id, group]) => ({
+      id,
+      name: resourceName(group[0] as EventRecord, actor),
+      records: group,
+      etag: entityTag(group),
+    }));
 }
 
 /**

@@ -433,6 +433,69 @@ function sameExceptions(event: CalendarEvent, details: EventDetails): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/**
+ * The first detail in which `details` differs from `event`, in words for a refusal ("its
+ * title"), or null when they are the same as {@link sameDetails} compares them.
+ */
+function differingDetail(event: CalendarEvent, details: EventDetails): string | null {
+  if (!sameTiming(event, details)) return 'its time or repeat rule';
+  if (event.title !== details.title) return 'its title';
+  if (event.description !== details.description) return 'its description';
+  if (event.location !== details.location) return 'its location';
+  if (event.visibility !== details.visibility) return 'its visibility (CLASS)';
+  if (!sameExceptions(event, details)) return 'its cancelled or changed occurrences';
+  if (!sameReminders(event.reminders, details.reminders)) return 'its reminders (VALARM)';
+  if ((event.transparent === true) !== (details.transparent === true)) {
+    return 'whether it takes time (TRANSP)';
+  }
+  return null;
+}
+
+/**
+ * What an attendee's copy of an event (a CalDAV PUT of its resource: the series, then the
+ * occurrences changed on their own that go with it) changes of it, in words, or null when it
+ * changes nothing but, perhaps, the attendee's answer — which is all an attendee may change:
+ * the rest is the organizer's. The copy's occurrences are compared one by one with the
+ * events they became; one missing, added or cancelled is a change too.
+ * @throws InvalidInput when the copy's occurrences are not its series' (as an import refuses).
+ */
+export function changesByAttendee(
+  records: readonly EventRecord[],
+  details: EventDetails,
+  occurrences: readonly (
+    | { readonly occurrenceStart: Millis; readonly details: EventDetails }
+    | { readonly occurrenceStart: Millis; readonly cancelled: true }
+  )[],
+): string | null {
+  const [series, ...detached] = records;
+  if (series === undefined) return null;
+  const file = withOccurrencesAsExceptions(
+    details,
+    occurrences.map((o) => ({ ...o, eventId: '' })),
+  );
+  const seriesChange = differingDetail(series.event, file);
+  if (seriesChange !== null) return seriesChange;
+  const byStart = new Map(
+    detached.flatMap((r) =>
+      r.event.detachedFrom === undefined ? [] : [[r.event.detachedFrom.occurrenceStart, r]],
+    ),
+  );
+  for (const occurrence of occurrences) {
+    const when = new Date(occurrence.occurrenceStart).toISOString();
+    const there = byStart.get(occurrence.occurrenceStart);
+    byStart.delete(occurrence.occurrenceStart);
+    if (!('details' in occurrence) || there === undefined) {
+      return `the occurrence of ${when} (cancelled or changed on its own in your copy only)`;
+    }
+    const change = differingDetail(there.event, occurrence.details);
+    if (change !== null) return `the occurrence of ${when}: ${change}`;
+  }
+  const [left] = byStart.keys();
+  return left === undefined
+    ? null
+    : `the occurrence of ${new Date(left).toISOString()} (changed on its own, missing from your copy)`;
+}
+
 function sameDetails(event: CalendarEvent, details: EventDetails): boolean {
   return (
     sameTiming(event, details) &&

@@ -688,11 +688,21 @@ export interface ImportResult {
    */
   readonly skipped: readonly SkippedComponent[];
   readonly changed: readonly ChangedComponent[];
+  /**
+   * With {@link ImportOptions.answerOf}: the answer (PARTSTAT, upper case, NEEDS-ACTION when
+   * the ATTENDEE has none) the file gives that user on each series that lists them, by UID.
+   */
+  readonly answers?: Readonly<Record<string, string>>;
 }
 
 export interface ImportOptions {
   /** Zone for floating times and all-day dates (the importer's zone). */
   readonly defaultTimeZone: string;
+  /**
+   * A user whose answers the file carries (their ATTENDEE, as exports write it): CalDAV
+   * clients answer an invitation by writing the event back with their PARTSTAT changed.
+   */
+  readonly answerOf?: Username;
 }
 
 /** Thrown inside the import for one component; becomes a {@link SkippedComponent}. */
@@ -1550,6 +1560,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   }
 
   const events: ImportedEvent[] = [];
+  const answers: Record<string, string> = {};
   const skipped: SkippedComponent[] = [];
   const changed: ChangedComponent[] = [];
   const derived = new Set<string>();
@@ -1611,6 +1622,9 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       if (uid !== null) {
         series.set(uid, { draft, details, zones: read.zones });
         events.push({ uid, draft, version });
+        const answer =
+          options.answerOf === undefined ? null : answerIn(component, options.answerOf);
+        if (answer !== null) answers[uid] = answer;
         report(read, uid);
         continue;
       }
@@ -1647,7 +1661,19 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
     }),
     skipped,
     changed,
+    ...(options.answerOf === undefined ? {} : { answers }),
   };
+}
+
+/** The PARTSTAT a VEVENT gives `username` (their ATTENDEE as exports write it), or null. */
+function answerIn(component: Component, username: Username): string | null {
+  const wanted = `${username}@${ADDRESS_DOMAIN}`.toLowerCase();
+  const attendee = component
+    .getAllProperties('attendee')
+    .find((property) => addressOf(property).toLowerCase() === wanted);
+  if (attendee === undefined) return null;
+  const partstat = attendee.getParameter('partstat');
+  return typeof partstat === 'string' && partstat !== '' ? partstat.toUpperCase() : 'NEEDS-ACTION';
 }
 
 /** A series read from the file, by UID: its draft, what validating it gave, how its zones read. */

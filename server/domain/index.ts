@@ -129,6 +129,7 @@ export { eventMatcher, validateSearchText } from './search.js';
 export {
   cancelEvent,
   cancelOccurrence,
+  changesByAttendee,
   createEvent,
   importEvent,
   eventsPageOf,
@@ -268,7 +269,12 @@ export type {
   ZoneUse,
 } from './icalendar.js';
 
-export { calendarResources, resourceReaches, resourceText } from './calendar-resources.js';
+export {
+  calendarResources,
+  resourceName,
+  resourceReaches,
+  resourceText,
+} from './calendar-resources.js';
 export type { CalendarResource } from './calendar-resources.js';
 
 export {

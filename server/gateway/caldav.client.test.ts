@@ -3,8 +3,9 @@
  * in-process system (a gateway, the bus, the services and the store, every layer real). A
  * user adds a device through the API, and the client signs in with its app password,
  * discovers the calendar, lists a week by time range, lists everything, reads one event
- * and fetches them all with calendar-multiget; once the device is revoked, it is refused.
- * Writes are not served yet (./CALDAV.md).
+ * and fetches them all with calendar-multiget; it creates an event, changes it (plainly and
+ * over its ETag), is refused a conflict and a stale tag, and deletes it; once the device is
+ * revoked, it is refused.
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -42,7 +43,7 @@ async function api(
 
 /** Runs the Python scenario in `mode`; answers what it printed, or the failure with its stderr. */
 function runScenario(
-  mode: 'read' | 'refused',
+  mode: 'read' | 'write' | 'refused',
   env: Record<string, string>,
 ): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -63,7 +64,7 @@ function runScenario(
   });
 }
 
-test('python3-caldav discovers the calendar, lists by time range, reads and multigets with an app password', async (t) => {
+test('python3-caldav discovers the calendar, lists by time range, reads, multigets, writes and deletes with an app password', async (t) => {
   const system = await startInProcessSystem(t, ports);
   const register = await api(system, 'POST', '/v1/users', {
     username: 'alice',
@@ -129,6 +130,44 @@ test('python3-caldav discovers the calendar, lists by time range, reads and mult
   t.regex(read.url, /\/dav\/calendars\/alice\/agenda\/[A-Za-z0-9_-]+\.ics$/);
   t.regex(read.etag, /^"[0-9a-f]{16}"$/);
   t.regex(read.data, /BEGIN:VEVENT/);
+
+  const wrote = await runScenario('write', env);
+  t.is(wrote.created_url, `${system.url}/dav/calendars/alice/agenda/py-1%40example.com.ics`);
+  t.is(wrote.created, 'Haircut');
+  t.is(wrote.updated, 'Haircut (short)');
+  t.regex(wrote.first_tag as string, /^"[0-9a-f]{16}"$/);
+  t.not(wrote.second_tag, wrote.first_tag);
+  t.is(wrote.if_match, 204);
+  t.is(wrote.stale_if_match, 412);
+  t.is(wrote.if_none_match, 412);
+  t.regex(String(wrote.conflict), /409/);
+  t.regex(String(wrote.conflict), /Haircut/);
+  const refusals = wrote.refusals as Record<string, [number, string]>;
+  t.is(refusals.garbage?.[0], 400);
+  t.regex(refusals.garbage?.[1] ?? '', /not an iCalendar calendar/);
+  t.is(refusals.todo?.[0], 403);
+  t.is(refusals.two?.[0], 400);
+  t.regex(refusals.two?.[1] ?? '', /one event \(one UID/);
+  t.is(refusals.misnamed?.[0], 400);
+  t.regex(refusals.misnamed?.[1] ?? '', /its resource is py-3\.ics, not other\.ics/);
+  t.true(wrote.deleted);
+  t.deepEqual(wrote.left, ['Conference', 'Dentist', 'Standup']);
+  // The API sees what the client wrote: the haircut was made, changed, then cancelled.
+  const listed = await api(
+    system,
+    'GET',
+    '/v1/events?from=2026-03-05T00:00:00Z&to=2026-03-06T00:00:00Z',
+    undefined,
+    token,
+  );
+  t.is(listed.status, 200);
+  t.deepEqual(
+    (listed.json.events as { title: string; status: string }[]).map((e) => [e.title, e.status]),
+    [
+      ['Standup', 'confirmed'],
+      ['Haircut (shorter)', 'cancelled'],
+    ],
+  );
 
   // The account password never opens CalDAV.
   t.like(await runScenario('refused', { ...env, DAV_PASSWORD: 'correct horse battery' }), {

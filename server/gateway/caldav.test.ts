@@ -1,11 +1,18 @@
 /**
  * The CalDAV handler with its ports faked: how requests are answered, what they cost the
- * abuse limits, which store reads they make, and the refusals clients read (401 with the
- * Basic challenge, DAV preconditions, 405 for writes). The real client's view is in
- * ./caldav.client.test.ts.
+ * abuse limits, which store reads and writes they make, and the refusals clients read (401
+ * with the Basic challenge, DAV preconditions, 412 and 409 for writes). The real client's view
+ * is in ./caldav.client.test.ts.
  */
 import test from 'ava';
-import { RateLimited, Unauthenticated } from '../../contract/errors.js';
+import {
+  Conflict,
+  Forbidden,
+  InvalidInput,
+  NotFound,
+  RateLimited,
+  Unauthenticated,
+} from '../../contract/errors.js';
 import type { Op } from '../protocol/ops.js';
 import type { Identity } from './authentication.js';
 import { CalDav, type DavRequest } from './caldav.js';
@@ -19,13 +26,16 @@ const ALICE = basic('alice', PASSWORD);
 const GYM_ICS =
   'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:gym\r\nSUMMARY:Gym\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
 const RESOURCES = [
-  { id: 'call', etag: '"0000000000000001"' },
-  { id: 'gym', etag: '"0000000000000002"' },
+  { id: 'call', name: 'call', etag: '"0000000000000001"' },
+  { id: 'gym', name: 'gym', etag: '"0000000000000002"' },
+  { id: 'k3x9', name: 'team lunch@example.com', etag: '"0000000000000003"' },
 ];
 
 interface Fake {
   readonly dav: CalDav;
-  readonly ops: { op: Op; actor: string | null }[];
+  readonly ops: { op: Op; actor: string | null; write: boolean }[];
+  /** What the users service answers a write (`dav.put`, `dav.delete`). */
+  writes: (op: Op) => Promise<unknown>;
   readonly checks: { username: string; forgiven: boolean; ended: boolean }[];
   revoked: boolean;
   truncated: boolean;
@@ -37,6 +47,7 @@ function fake(options: { limited?: boolean } = {}): Fake {
     checks: [],
     revoked: false,
     truncated: false,
+    writes: () => Promise.resolve({ outcome: 'created', name: 'new', etag: '"00000000000000aa"' }),
     dav: undefined as unknown as CalDav,
   };
   const identity = (token: string): Identity => ({
@@ -64,8 +75,8 @@ function fake(options: { limited?: boolean } = {}): Fake {
     },
     admitRequest: () => Promise.resolve(),
     verifyDeviceToken: (token) => Promise.resolve(identity(token)),
-    call: (op, who) => {
-      state.ops.push({ op, actor: who?.actor ?? null });
+    call: (op, who, _signal, options) => {
+      state.ops.push({ op, actor: who?.actor ?? null, write: options?.write === true });
       if (op.type === 'device.authenticate') {
         if (op.username !== 'alice' || op.password !== PASSWORD || state.revoked) {
           return Promise.reject(new Unauthenticated('wrong username or app password'));
@@ -76,12 +87,17 @@ function fake(options: { limited?: boolean } = {}): Fake {
         if (state.revoked) return Promise.reject(new Unauthenticated('this device was revoked'));
         const body = op.body;
         const chosen =
-          body.ids === undefined ? RESOURCES : RESOURCES.filter((r) => body.ids?.includes(r.id));
+          body.names === undefined
+            ? RESOURCES
+            : RESOURCES.filter((r) => body.names?.includes(r.name));
         return Promise.resolve({
           ctag: '42',
           truncated: state.truncated,
           resources: chosen.map((r) => ({ ...r, ...(body.data ? { ics: GYM_ICS } : {}) })),
         });
+      }
+      if (op.type === 'dav.put' || (op.type === 'command' && op.body.type === 'dav.delete')) {
+        return state.writes(op);
       }
       return Promise.reject(new Error(`unexpected op ${op.type}`));
     },
@@ -346,7 +362,7 @@ test('calendar-multiget answers each href, 404 for those not in the calendar, an
   t.is(answer.status, 207);
   t.deepEqual(f.ops.at(-1)?.op, {
     type: 'query',
-    body: { type: 'dav.calendar', ids: ['gym', 'gone'], data: false },
+    body: { type: 'dav.calendar', names: ['gym', 'gone'], data: false },
   });
   const statuses = parseXml(answer.body).children.map((r) => {
     const href = r.children[0]?.text ?? '';
@@ -383,9 +399,165 @@ test('unsupported reports, hostile XML and writes are refused with a reason', as
   );
   t.is(laughs.status, 400);
   t.regex(laughs.body, /DTD\) is refused/);
-  const put = await dav(f, 'PUT', '/dav/calendars/alice/agenda/new.ics', {}, GYM_ICS);
-  t.is(put.status, 405);
-  t.regex(put.headers.allow ?? '', /^OPTIONS, GET, HEAD, PROPFIND, REPORT$/);
-  t.regex(put.body, /read-only/);
-  t.is((await dav(f, 'DELETE', '/dav/calendars/alice/agenda/gym.ics')).status, 405);
+  const proppatch = await dav(f, 'PROPPATCH', '/dav/calendars/alice/agenda/', {}, '<x/>');
+  t.is(proppatch.status, 405);
+  t.is(proppatch.headers.allow, 'OPTIONS, GET, HEAD, PROPFIND, REPORT, PUT, DELETE');
+  t.regex(proppatch.body, /events are written with PUT and removed with DELETE/);
+  t.is((await dav(f, 'MKCALENDAR', '/dav/calendars/alice/other/')).status, 404);
+  t.is((await dav(f, 'MOVE', '/dav/calendars/alice/agenda/gym.ics')).status, 405);
+});
+
+const NEW_ICS =
+  'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:new\r\nDTSTART:20260302T090000Z\r\nDTEND:20260302T100000Z\r\nSUMMARY:New\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
+
+test('a PUT hands the object and its conditions to the users service as a write of the device: 201 when made, 204 when changed, with the new ETag', async (t) => {
+  const f = fake();
+  const made = await dav(
+    f,
+    'PUT',
+    '/dav/calendars/alice/agenda/new.ics',
+    { 'if-none-match': '*' },
+    NEW_ICS,
+  );
+  t.is(made.status, 201);
+  t.is(made.headers.etag, '"00000000000000aa"');
+  t.like(f.ops.at(-1), {
+    op: { type: 'dav.put', name: 'new', ics: NEW_ICS, ifNoneMatch: ['*'] },
+    actor: 'alice',
+    write: true,
+  });
+  f.writes = () => Promise.resolve({ outcome: 'updated', name: 'gym', etag: '"00000000000000bb"' });
+  const changed = await dav(
+    f,
+    'PUT',
+    '/dav/calendars/alice/agenda/gym.ics',
+    { 'if-match': 'W/"0000000000000002", "0000000000000009"' },
+    GYM_ICS,
+  );
+  t.is(changed.status, 204);
+  t.is(changed.body, '');
+  t.is(changed.headers.etag, '"00000000000000bb"');
+  t.like(f.ops.at(-1)?.op, {
+    type: 'dav.put',
+    name: 'gym',
+    ifMatch: ['"0000000000000002"', '"0000000000000009"'],
+  });
+  // A name that is a UID with any characters, percent-encoded in the path.
+  await dav(f, 'PUT', '/dav/calendars/alice/agenda/team%20lunch%40example.com.ics', {}, GYM_ICS);
+  t.like(f.ops.at(-1)?.op, { type: 'dav.put', name: 'team lunch@example.com' });
+  // An attendee who declined by writing: the resource left the calendar, so no tag.
+  f.writes = () => Promise.resolve({ outcome: 'updated', name: 'gym', etag: null });
+  const declined = await dav(f, 'PUT', '/dav/calendars/alice/agenda/gym.ics', {}, GYM_ICS);
+  t.is(declined.status, 204);
+  t.is(declined.headers.etag, undefined);
+});
+
+test('a failed precondition is 412 with the tag the event has; what the calendar rules refuse keeps its status and reason, a conflict in a DAV:error of ours', async (t) => {
+  const f = fake();
+  f.writes = () => Promise.resolve({ outcome: 'precondition-failed', etag: '"0000000000000002"' });
+  const stale = await dav(
+    f,
+    'PUT',
+    '/dav/calendars/alice/agenda/gym.ics',
+    { 'if-match': '"0000000000000001"' },
+    GYM_ICS,
+  );
+  t.is(stale.status, 412);
+  t.regex(stale.body, /tag is now "0000000000000002"/);
+  f.writes = () =>
+    Promise.reject(
+      new Conflict('"New" overlaps "Standup" on 2026-03-02 09:30–09:45 UTC', [
+        {
+          id: 'standup',
+          title: 'Standup',
+          start: '2026-03-02T09:30:00.000Z',
+          end: '2026-03-02T09:45:00.000Z',
+        },
+      ]),
+    );
+  const conflict = await dav(f, 'PUT', '/dav/calendars/alice/agenda/new.ics', {}, NEW_ICS);
+  t.is(conflict.status, 409);
+  t.is(conflict.headers['content-type'], 'application/xml; charset=utf-8');
+  const error = parseXml(conflict.body);
+  t.is(error.name, 'error');
+  t.is(error.children[0]?.name, 'no-conflict');
+  t.is(error.children[0]?.namespace, 'https://agenda.invalid/ns/caldav');
+  t.regex(error.children[1]?.text ?? '', /overlaps "Standup"/);
+  f.writes = () =>
+    Promise.reject(
+      new Forbidden('you are an attendee of "Gym": your calendar may change only your answer'),
+    );
+  const attendee = await dav(f, 'PUT', '/dav/calendars/alice/agenda/gym.ics', {}, GYM_ICS);
+  t.is(attendee.status, 403);
+  t.regex(attendee.body, /only your answer/);
+  f.writes = () => Promise.reject(new InvalidInput('a new event is written to its UID’s name'));
+  const misnamed = await dav(f, 'PUT', '/dav/calendars/alice/agenda/other.ics', {}, NEW_ICS);
+  t.is(misnamed.status, 400);
+  t.regex(misnamed.body, /UID/);
+});
+
+test('a DELETE sends dav.delete with its If-Match: 204, 412 on another tag, 404 for nothing there', async (t) => {
+  const f = fake();
+  f.writes = () => Promise.resolve({ outcome: 'deleted', name: 'gym', etag: null });
+  const gone = await dav(f, 'DELETE', '/dav/calendars/alice/agenda/gym.ics', {
+    'if-match': '"0000000000000002"',
+  });
+  t.is(gone.status, 204);
+  t.like(f.ops.at(-1), {
+    op: {
+      type: 'command',
+      body: { type: 'dav.delete', name: 'gym', ifMatch: ['"0000000000000002"'] },
+    },
+    write: true,
+  });
+  f.writes = () => Promise.resolve({ outcome: 'precondition-failed', etag: '"0000000000000003"' });
+  t.is((await dav(f, 'DELETE', '/dav/calendars/alice/agenda/gym.ics')).status, 412);
+  f.writes = () => Promise.reject(new NotFound('no event gone.ics in your calendar'));
+  t.is((await dav(f, 'DELETE', '/dav/calendars/alice/agenda/gone.ics')).status, 404);
+});
+
+test('writes are bounded: no collection is written, conditions are tags or *, a PUT has a body, and another user’s calendar is refused before anything is sent', async (t) => {
+  const f = fake();
+  const before = f.ops.length;
+  const collection = await dav(f, 'PUT', '/dav/calendars/alice/agenda/', {}, NEW_ICS);
+  t.is(collection.status, 405);
+  t.is((await dav(f, 'DELETE', '/dav/calendars/alice/')).status, 405);
+  const badTag = await dav(
+    f,
+    'PUT',
+    '/dav/calendars/alice/agenda/new.ics',
+    { 'if-match': 'unquoted' },
+    NEW_ICS,
+  );
+  t.is(badTag.status, 400);
+  t.regex(badTag.body, /quoted entity tags/);
+  const empty = await dav(f, 'PUT', '/dav/calendars/alice/agenda/new.ics');
+  t.is(empty.status, 400);
+  t.regex(empty.body, /text\/calendar/);
+  t.is((await dav(f, 'PUT', '/dav/calendars/alice/agenda/a%07b.ics', {}, NEW_ICS)).status, 404);
+  t.is((await dav(f, 'PUT', `/dav/calendars/alice/agenda/${'u'.repeat(501)}.ics`)).status, 404);
+  t.is((await dav(f, 'PUT', '/dav/calendars/bob/agenda/new.ics', {}, NEW_ICS)).status, 403);
+  t.is((await dav(f, 'DELETE', '/dav/calendars/bob/agenda/gym.ics')).status, 403);
+  // Only sign-ins went out: nothing was written.
+  t.true(f.ops.slice(before).every((o) => o.op.type === 'device.authenticate'));
+});
+
+test('the calendar says events may be written and the principal names its calendar address; hrefs are the resources’ names, percent-encoded', async (t) => {
+  const f = fake();
+  const options = await f.dav.handle(request('OPTIONS', '/dav/calendars/alice/agenda/gym.ics'));
+  t.is(options.headers.allow, 'OPTIONS, GET, HEAD, PROPFIND, REPORT, PUT, DELETE');
+  const calendar = await dav(f, 'PROPFIND', '/dav/calendars/alice/agenda/', { depth: '1' });
+  t.regex(
+    calendar.body,
+    /<d:current-user-privilege-set><d:privilege><d:read\/><\/d:privilege><d:privilege><d:write-content\/><\/d:privilege><d:privilege><d:bind\/><\/d:privilege><d:privilege><d:unbind\/><\/d:privilege><\/d:current-user-privilege-set>/,
+  );
+  t.regex(
+    calendar.body,
+    /<d:href>\/dav\/calendars\/alice\/agenda\/team%20lunch%40example\.com\.ics<\/d:href>/,
+  );
+  const principal = await dav(f, 'PROPFIND', '/dav/principals/alice/', { depth: '0' });
+  t.regex(
+    principal.body,
+    /<c:calendar-user-address-set><d:href>mailto:alice@agenda\.invalid<\/d:href><\/c:calendar-user-address-set>/,
+  );
 });

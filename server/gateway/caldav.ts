@@ -9,7 +9,8 @@
  *     /dav/principals/<user>/             the principal: where the calendars are
  *     /dav/calendars/<user>/              the calendar home
  *     /dav/calendars/<user>/agenda/       the calendar collection
- *     /dav/calendars/<user>/agenda/<id>.ics   one event series with its changed occurrences
+ *     /dav/calendars/<user>/agenda/<name>.ics one event series with its changed occurrences,
+ *                                         named by its UID (calendar-resources.ts)
  *
  * Clients sign in with HTTP Basic: their username and a device's app password
  * (`agenda device add`), never the account password. The users service checks the app
@@ -19,8 +20,10 @@
  * password changed or the account deleted. Wrong passwords count as failed logins
  * (./abuse-limits.ts), and requests as the user's requests.
  *
- * The calendar is read-only here: PROPFIND, REPORT (calendar-query with time-range,
- * calendar-multiget), GET and HEAD; writes answer 405 with what is allowed.
+ * Reads are PROPFIND, REPORT (calendar-query with time-range, calendar-multiget), GET and
+ * HEAD; writes are PUT of one event (its organizer's import of it, an attendee's answer) and
+ * DELETE (cancel or decline), each checking If-Match / If-None-Match inside the store command
+ * that writes (server/store/dav-writes.ts). Anything else answers 405 with what is allowed.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -36,6 +39,7 @@ import {
   EARLIEST_INSTANT,
   LATEST_INSTANT,
   MAX_CALENDAR_RESOURCES_PER_READ,
+  MAX_IMPORT_CHUNK_BYTES,
 } from '../../contract/limits.js';
 import type { Op } from '../protocol/ops.js';
 import type { PasswordCheck } from './abuse-limits.js';
@@ -62,8 +66,18 @@ export const WELL_KNOWN_CALDAV = '/.well-known/caldav';
 /** The one calendar of each user: their agenda. */
 export const CALENDAR_SEGMENT = 'agenda';
 
-/** The methods answered; writes are not among them yet. */
-const ALLOWED = 'OPTIONS, GET, HEAD, PROPFIND, REPORT';
+/** The methods answered. */
+const ALLOWED = 'OPTIONS, GET, HEAD, PROPFIND, REPORT, PUT, DELETE';
+/**
+ * The largest calendar object a PUT writes, in bytes: one import request's
+ * (`MAX_IMPORT_CHUNK_BYTES`, 1 MiB), which one event with its changed occurrences never
+ * needs; past it the gateway answers 413 without reading on.
+ */
+export const MAX_CALENDAR_OBJECT_BYTES = MAX_IMPORT_CHUNK_BYTES;
+/** The namespace of Agenda's own preconditions in DAV:error bodies. */
+export const AGENDA_NS = 'https://agenda.invalid/ns/caldav';
+/** Longest resource name read from a path: a UID (at most 500 characters) or an event id. */
+const MAX_NAME = 500;
 /** What OPTIONS says this server speaks. */
 const DAV_CLASSES = '1, calendar-access';
 /** The realm of the Basic challenge. */
@@ -91,8 +105,11 @@ export interface DavRequest {
   header(name: string): string | undefined;
   /** The client's address, as the abuse limits count it. */
   readonly address: string;
-  /** The XML body (at most `XML_LIMITS.maxLength`), null when there is none. */
-  body(): Promise<string | null>;
+  /**
+   * The body, null when there is none: XML (at most `XML_LIMITS.maxLength`) or, for a PUT,
+   * iCalendar (at most {@link MAX_CALENDAR_OBJECT_BYTES}). Another media type is refused.
+   */
+  body(kind?: 'xml' | 'calendar'): Promise<string | null>;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
 }
@@ -112,8 +129,16 @@ export interface CalDavPorts {
   admitRequest(actor: string): Promise<void>;
   /** Checks a device token the users service issued. */
   verifyDeviceToken(token: string): Promise<Identity>;
-  /** Sends `op` as `identity` (null: as nobody) and answers the service's result. */
-  call(op: Op, identity: Identity | null, signal: AbortSignal): Promise<unknown>;
+  /**
+   * Sends `op` as `identity` (null: as nobody) and answers the service's result; `write` when
+   * it may change something (a lost answer is then not retried blindly).
+   */
+  call(
+    op: Op,
+    identity: Identity | null,
+    signal: AbortSignal,
+    options?: { readonly write: boolean },
+  ): Promise<unknown>;
   /** Epoch ms; `Date.now` unless a test says otherwise. */
   readonly clock?: () => number;
 }
@@ -124,7 +149,7 @@ type Target =
   | { readonly kind: 'principal'; readonly user: string }
   | { readonly kind: 'home'; readonly user: string }
   | { readonly kind: 'calendar'; readonly user: string }
-  | { readonly kind: 'event'; readonly user: string; readonly id: string };
+  | { readonly kind: 'event'; readonly user: string; readonly name: string };
 
 /** A property's name. */
 interface PropName {
@@ -142,16 +167,28 @@ const signInResult = z.object({ token: z.string().min(1), expiresAt: z.number() 
 const calendarResult = z.object({
   ctag: z.string(),
   truncated: z.boolean(),
-  resources: z.array(z.object({ id: z.string(), etag: z.string(), ics: z.string().optional() })),
+  resources: z.array(
+    z.object({ id: z.string(), name: z.string(), etag: z.string(), ics: z.string().optional() }),
+  ),
 });
 type CalendarRead = z.infer<typeof calendarResult>;
+const writeResult = z.union([
+  z.object({
+    outcome: z.enum(['created', 'updated', 'deleted']),
+    name: z.string(),
+    etag: z.string().nullable(),
+  }),
+  z.object({ outcome: z.literal('precondition-failed'), etag: z.string().nullable() }),
+]);
+type WriteResult = z.infer<typeof writeResult>;
 
 /** The hrefs of a user's resources. */
 export const davHrefs = {
   principal: (user: string) => `${DAV_ROOT}principals/${encodeURIComponent(user)}/`,
   home: (user: string) => `${DAV_ROOT}calendars/${encodeURIComponent(user)}/`,
   calendar: (user: string) => `${davHrefs.home(user)}${CALENDAR_SEGMENT}/`,
-  event: (user: string, id: string) => `${davHrefs.calendar(user)}${encodeURIComponent(id)}.ics`,
+  event: (user: string, name: string) =>
+    `${davHrefs.calendar(user)}${encodeURIComponent(name)}.ics`,
 };
 
 /** Serves CalDAV requests; one per gateway, holding the sign-ins it remembers. */
@@ -175,6 +212,15 @@ export class CalDav {
           body: davError(error.precondition, error.message),
         };
       }
+      if (isAgendaError(error) && error.code === 'conflict') {
+        // A write the calendar's rules refuse for what is in the way: our own precondition,
+        // with the reason (which names the occurrences in the way).
+        return {
+          status: 409,
+          headers: { 'content-type': XML_TYPE },
+          body: davError(`<a:no-conflict xmlns:a="${AGENDA_NS}"/>`, error.message),
+        };
+      }
       if (isAgendaError(error)) return refusal(error.code, error.message, error);
       throw error;
     }
@@ -196,6 +242,7 @@ export class CalDav {
       throw new Forbidden('a device opens only its own user’s calendar');
     }
     const read = (body: DavRead) => this.read(identity, key, body, request.signal);
+    const write = (op: Op) => this.write(identity, key, op, request.signal);
     switch (method) {
       case 'GET':
       case 'HEAD':
@@ -204,13 +251,74 @@ export class CalDav {
         return this.propfind(target, identity.actor, request, read);
       case 'REPORT':
         return this.report(target, identity.actor, request, read);
+      case 'PUT':
+        return this.put(target, request, write);
+      case 'DELETE':
+        return this.delete(target, request, write);
       default:
         return {
           status: 405,
           headers: { allow: ALLOWED, 'content-type': 'text/plain; charset=utf-8' },
-          body: `${method} is not allowed: this calendar is read-only over CalDAV for now; change events with the agenda command or the API\n`,
+          body: `${method} is not allowed here: events are written with PUT and removed with DELETE; calendars are not made, moved or changed over CalDAV\n`,
         };
     }
+  }
+
+  /** A write as the device; a refused token forgets the sign-in. */
+  private async write(
+    identity: Identity,
+    key: string,
+    op: Op,
+    signal: AbortSignal,
+  ): Promise<WriteResult> {
+    let answer: unknown;
+    try {
+      answer = await this.ports.call(op, identity, signal, { write: true });
+    } catch (error) {
+      if (isAgendaError(error) && error.code === 'unauthenticated') this.signIns.delete(key);
+      throw error;
+    }
+    const parsed = writeResult.safeParse(answer);
+    if (!parsed.success) throw new Error('the service answered a write in an unexpected shape');
+    return parsed.data;
+  }
+
+  /**
+   * PUT of one event to `<name>.ics`: 201 when it made the resource, 204 when it changed it
+   * (or found nothing to change), with its ETag; 412 when a precondition fails in the store.
+   */
+  private async put(target: Target, request: DavRequest, write: Writer): Promise<DavAnswer> {
+    if (target.kind !== 'event') return notAResource('PUT');
+    const ics = await request.body('calendar');
+    if (ics === null) throw new InvalidInput('a PUT carries the event as text/calendar');
+    const result = await write({
+      type: 'dav.put',
+      name: target.name,
+      ics,
+      ...conditions(request),
+    });
+    if (result.outcome === 'precondition-failed') return preconditionRefusal(result.etag);
+    return {
+      status: result.outcome === 'created' ? 201 : 204,
+      headers: result.etag === null ? {} : { etag: result.etag },
+      body: '',
+    };
+  }
+
+  /** DELETE of `<name>.ics`: the organizer cancels the event, an attendee declines it. */
+  private async delete(target: Target, request: DavRequest, write: Writer): Promise<DavAnswer> {
+    if (target.kind !== 'event') return notAResource('DELETE');
+    const { ifMatch } = conditions(request);
+    const result = await write({
+      type: 'command',
+      body: {
+        type: 'dav.delete',
+        name: target.name,
+        ...(ifMatch === undefined ? {} : { ifMatch }),
+      },
+    });
+    if (result.outcome === 'precondition-failed') return preconditionRefusal(result.etag);
+    return { status: 204, headers: {}, body: '' };
   }
 
   /**
@@ -295,9 +403,9 @@ export class CalDav {
         body: 'a collection has no body to GET: list it with PROPFIND or REPORT\n',
       };
     }
-    const { resources } = await read({ ids: [target.id], data: true });
+    const { resources } = await read({ names: [target.name], data: true });
     const resource = resources[0];
-    if (resource?.ics === undefined) throw new NotFound(`no event ${target.id} in this calendar`);
+    if (resource?.ics === undefined) throw new NotFound(`no event ${target.name} in this calendar`);
     const headers = { etag: resource.etag };
     if (matchesAny(request.header('if-none-match'), resource.etag)) {
       return { status: 304, headers, body: '' };
@@ -328,15 +436,15 @@ export class CalDav {
     switch (target.kind) {
       case 'root':
         responses.push(respond(DAV_ROOT, rootProperties(actor), asked));
-        await read({ ids: [], data: false });
+        await read({ names: [], data: false });
         break;
       case 'principal':
         responses.push(respond(davHrefs.principal(actor), principalProperties(actor), asked));
-        await read({ ids: [], data: false });
+        await read({ names: [], data: false });
         break;
       case 'home': {
         responses.push(respond(davHrefs.home(actor), homeProperties(actor), asked));
-        const { ctag } = await read({ ids: [], data: false });
+        const { ctag } = await read({ names: [], data: false });
         if (depth === '1') {
           responses.push(respond(davHrefs.calendar(actor), calendarProperties(actor, ctag), asked));
         }
@@ -344,24 +452,24 @@ export class CalDav {
       }
       case 'calendar': {
         const listing =
-          depth === '1' ? await read({ data: false }) : await read({ ids: [], data: false });
+          depth === '1' ? await read({ data: false }) : await read({ names: [], data: false });
         responses.push(
           respond(davHrefs.calendar(actor), calendarProperties(actor, listing.ctag), asked),
         );
         for (const resource of listing.resources) {
           responses.push(
-            respond(davHrefs.event(actor, resource.id), eventProperties(resource), asked),
+            respond(davHrefs.event(actor, resource.name), eventProperties(resource), asked),
           );
         }
         if (listing.truncated) responses.push(truncatedResponse(actor));
         break;
       }
       case 'event': {
-        const { resources } = await read({ ids: [target.id], data: false });
+        const { resources } = await read({ names: [target.name], data: false });
         const resource = resources[0];
-        if (resource === undefined) throw new NotFound(`no event ${target.id} in this calendar`);
+        if (resource === undefined) throw new NotFound(`no event ${target.name} in this calendar`);
         responses.push(
-          respond(davHrefs.event(actor, resource.id), eventProperties(resource), asked),
+          respond(davHrefs.event(actor, resource.name), eventProperties(resource), asked),
         );
         break;
       }
@@ -394,7 +502,7 @@ export class CalDav {
         data: wantsData(asked),
       });
       const responses: DavResponse[] = listing.resources.map((r) =>
-        respond(davHrefs.event(actor, r.id), eventProperties(r), asked),
+        respond(davHrefs.event(actor, r.name), eventProperties(r), asked),
       );
       if (listing.truncated) responses.push(truncatedResponse(actor));
       return multistatusAnswer(responses);
@@ -409,20 +517,21 @@ export class CalDav {
           `a calendar-multiget asks for at most ${MAX_CALENDAR_RESOURCES_PER_READ} resources, not ${hrefs.length}`,
         );
       }
-      const ids = new Map<string, string>();
+      const names = new Map<string, string>();
       for (const href of hrefs) {
-        const id = eventIdOf(href, actor);
-        if (id !== null) ids.set(href, id);
+        const name = eventNameOf(href, actor);
+        if (name !== null) names.set(href, name);
       }
-      const listing = await read({ ids: [...new Set(ids.values())], data: wantsData(asked) });
-      const byId = new Map(listing.resources.map((r) => [r.id, r]));
+      const listing = await read({ names: [...new Set(names.values())], data: wantsData(asked) });
+      // Answered under the name asked for: an old id-named href is an alias (the store's).
+      const byName = new Map(listing.resources.map((r) => [r.name, r]));
       return multistatusAnswer(
         hrefs.map((href): DavResponse => {
-          const id = ids.get(href);
-          const resource = id === undefined ? undefined : byId.get(id);
+          const name = names.get(href);
+          const resource = name === undefined ? undefined : byName.get(name);
           return resource === undefined
             ? { href, status: 404 }
-            : respond(davHrefs.event(actor, resource.id), eventProperties(resource), asked);
+            : respond(davHrefs.event(actor, resource.name), eventProperties(resource), asked);
         }),
       );
     }
@@ -438,10 +547,68 @@ export class CalDav {
 type DavRead = {
   readonly from?: number;
   readonly to?: number;
-  readonly ids?: readonly string[];
+  readonly names?: readonly string[];
   readonly data: boolean;
 };
 type Reader = (body: DavRead) => Promise<CalendarRead>;
+type Writer = (op: Op) => Promise<WriteResult>;
+
+/** A write aimed at a collection: only events are written. */
+function notAResource(method: string): DavAnswer {
+  return {
+    status: 405,
+    headers: {
+      allow: 'OPTIONS, PROPFIND, REPORT',
+      'content-type': 'text/plain; charset=utf-8',
+    },
+    body: `${method} writes an event, <name>.ics in the calendar, not a collection\n`,
+  };
+}
+
+/** 412, saying which tag the resource has (or that there is none). */
+function preconditionRefusal(etag: string | null): DavAnswer {
+  return {
+    status: 412,
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    body:
+      etag === null
+        ? 'the precondition failed: there is no such event (If-Match names a tag it does not have)\n'
+        : `the precondition failed: the event's tag is now ${etag} (it changed since you read it, or it exists already)\n`,
+  };
+}
+
+/**
+ * The conditions of a write, from If-Match and If-None-Match: lists of entity tags (weak
+ * ones compared as strong, RFC 9110 lets a server) or `*`, checked by the store.
+ */
+function conditions(request: DavRequest): {
+  ifMatch?: readonly string[];
+  ifNoneMatch?: readonly string[];
+} {
+  const tags = (name: string): readonly string[] | undefined => {
+    const header = request.header(name);
+    if (header === undefined) return undefined;
+    const list = header
+      .split(',')
+      .map((t) => t.trim().replace(/^W\//, ''))
+      .filter((t) => t !== '');
+    if (list.length === 0 || list.length > 20 || list.some((t) => !ENTITY_TAG.test(t))) {
+      throw new InvalidInput(
+        `${name} holds * or up to 20 quoted entity tags, like "0123456789abcdef"`,
+      );
+    }
+    return list;
+  };
+  const ifMatch = tags('if-match');
+  const ifNoneMatch = tags('if-none-match');
+  return {
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }),
+  };
+}
+
+/** `*` or a quoted entity tag (RFC 9110 §8.8.3), at most 200 characters. */
+const ENTITY_TAG = /^(\*|"[\x21\x23-\x7e]{0,198}")$/;
 
 // ---------------------------------------------------------------------------------------
 // Requests
@@ -497,19 +664,24 @@ function targetOf(path: string): Target {
   if (calendar === undefined) return { kind: 'home', user };
   if (calendar !== CALENDAR_SEGMENT) throw missing();
   if (file === undefined) return { kind: 'calendar', user };
-  const id = /^([A-Za-z0-9_-]{1,64})\.ics$/.exec(file)?.[1];
-  if (id === undefined) throw missing();
-  return { kind: 'event', user, id };
+  // A UID (any text but controls, which iCalendar allows in one) or an event id.
+  const name = file.endsWith('.ics') ? file.slice(0, -'.ics'.length) : '';
+  if (name === '' || name.length > MAX_NAME || CONTROL.test(name)) throw missing();
+  return { kind: 'event', user, name };
 }
 
-/** The event id an href of a multiget names in `actor`'s calendar, or null. */
-function eventIdOf(href: string, actor: string): string | null {
+// Control characters (C0, DEL, C1): never in a resource name.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** The resource name an href of a multiget names in `actor`'s calendar, or null. */
+function eventNameOf(href: string, actor: string): string | null {
   let path = href;
   const absolute = /^https?:\/\/[^/]+(\/.*)$/i.exec(href);
   if (absolute?.[1] !== undefined) path = absolute[1];
   try {
     const target = targetOf(path);
-    return target.kind === 'event' && target.user === actor ? target.id : null;
+    return target.kind === 'event' && target.user === actor ? target.name : null;
   } catch {
     return null;
   }
@@ -651,6 +823,11 @@ function properties(entries: readonly [string, string, string][]): Properties {
 
 const hrefXml = (href: string) => `<d:href>${escapeXml(href)}</d:href>`;
 
+/** The user's calendar address, as the export writes their ATTENDEE (server/domain/icalendar.ts). */
+function calendarUserAddress(actor: string): string {
+  return `mailto:${actor}@agenda.invalid`;
+}
+
 function rootProperties(actor: string): Properties {
   return properties([
     [DAV_NS, 'resourcetype', '<d:collection/>'],
@@ -667,6 +844,9 @@ function principalProperties(actor: string): Properties {
     [DAV_NS, 'current-user-principal', hrefXml(davHrefs.principal(actor))],
     [DAV_NS, 'principal-URL', hrefXml(davHrefs.principal(actor))],
     [CALDAV_NS, 'calendar-home-set', hrefXml(davHrefs.home(actor))],
+    // The address the user's ATTENDEE has in the events' text: how a client knows which
+    // attendee is its user, and so offers to answer (RFC 6638 §2.4.1).
+    [CALDAV_NS, 'calendar-user-address-set', hrefXml(calendarUserAddress(actor))],
   ]);
 }
 
@@ -692,8 +872,14 @@ function calendarProperties(actor: string, ctag: string): Properties {
       '<d:supported-report><d:report><c:calendar-query/></d:report></d:supported-report>' +
         '<d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report>',
     ],
-    // Read-only: clients grey out editing rather than fail at it.
-    [DAV_NS, 'current-user-privilege-set', '<d:privilege><d:read/></d:privilege>'],
+    // Events are read, written and removed (bind, unbind); the calendar's own properties
+    // are not changed (no PROPPATCH, so no write-properties) and there are no ACLs.
+    [
+      DAV_NS,
+      'current-user-privilege-set',
+      '<d:privilege><d:read/></d:privilege><d:privilege><d:write-content/></d:privilege>' +
+        '<d:privilege><d:bind/></d:privilege><d:privilege><d:unbind/></d:privilege>',
+    ],
     [CALENDARSERVER_NS, 'getctag', escapeXml(ctag)],
   ]);
 }

@@ -70,7 +70,7 @@ import type { Router } from './router.js';
 import { ServiceCalls } from './service-calls.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, type TokenVerifierOptions } from '../users/token-verifier.js';
 import { AccessRefusals } from '../net/access-refusals.js';
-import { CalDav, isDavPath, type DavAnswer } from './caldav.js';
+import { CalDav, isDavPath, MAX_CALENDAR_OBJECT_BYTES, type DavAnswer } from './caldav.js';
 import { XML_LIMITS } from './dav-xml.js';
 
 export type { GatewayLogger } from './ports.js';
@@ -199,10 +199,11 @@ export class Gateway {
         this.abuse.admitPasswordCheck(username, address, 'login'),
       admitRequest: (actor) => this.abuse.admitRequest(actor),
       verifyDeviceToken: (token) => this.authentication.device(token),
-      call: (op, identity, signal) => {
+      call: (op, identity, signal, options) => {
         const requestId = freshRequestId();
         const busId = scopedRequestId(identity?.actor ?? null, requestId, op);
-        return this.services.call(op, identity, { requestId, busId, write: false }, signal);
+        const write = options?.write ?? false;
+        return this.services.call(op, identity, { requestId, busId, write }, signal);
       },
       ...(options.tokens.now === undefined ? {} : { clock: options.tokens.now }),
     });
@@ -417,7 +418,10 @@ export class Gateway {
           return Array.isArray(value) ? value.join(', ') : value;
         },
         address: clientAddressOf(req),
-        body: () => readBody(req, 'xml', XML_LIMITS.maxLength),
+        body: (kind = 'xml') =>
+          kind === 'xml'
+            ? readBody(req, 'xml', XML_LIMITS.maxLength)
+            : readBody(req, 'calendar', MAX_CALENDAR_OBJECT_BYTES),
         signal: clientGone.signal,
       });
     } catch (error) {

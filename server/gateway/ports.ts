@@ -117,4 +117,6 @@ export type OpResult<O extends Op> = O extends { type: 'command'; body: { type: 
           ? ImportAnswer
           : O extends { type: 'feed.create' }
             ? FeedAnswer
-            : never;
+            : O extends { type: 'dav.put' }
+              ? CommandResults['dav.put']
+              : never;

@@ -63,6 +63,7 @@ const ANONYMOUS_SCOPE: { readonly [T in Op['type']]: 'op' | 'random' | 'token' }
   command: 'op',
   query: 'op',
   'agenda.import': 'op',
+  'dav.put': 'op',
   'feed.create': 'op',
   'feed.list': 'op',
   'feed.revoke': 'op',

@@ -6,8 +6,8 @@
  * Most operations are store commands and queries passed through (`command`, `query`): the
  * service adds fresh ids and the request id, sends them to the DB service, answers, and
  * publishes the resulting notifications. The others need the service's own work: password
- * hashing and tokens (`account.*`), iCalendar parsing (`agenda.import`), feed tokens, devices'
- * app passwords (`device.*`).
+ * hashing and tokens (`account.*`), iCalendar parsing (`agenda.import`, CalDAV's `dav.put`),
+ * feed tokens, devices' app passwords (`device.*`).
  *
  * Routing: `groups` handles group management and group events (`group.*` commands and
  * queries, `event.create` with a `group`); `users` handles everything else.
@@ -44,6 +44,17 @@ export type Op =
   | { readonly type: 'device.create'; readonly label?: string }
   | { readonly type: 'device.list' }
   | { readonly type: 'device.revoke'; readonly id: string }
+  /**
+   * A CalDAV client's PUT of one calendar object to `<name>.ics` (server/store/dav-writes.ts),
+   * on the conditions of its If-Match and If-None-Match headers (entity tags, or `*`).
+   */
+  | {
+      readonly type: 'dav.put';
+      readonly name: string;
+      readonly ics: string;
+      readonly ifMatch?: readonly string[];
+      readonly ifNoneMatch?: readonly string[];
+    }
   /** A CalDAV client's username and app password, answered with a device token. */
   | { readonly type: 'device.authenticate'; readonly username: string; readonly password: string }
   /** Ends the session the request's token names. */
@@ -82,6 +93,14 @@ const opSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('feed.create'), label: z.string().max(200).optional() }),
   z.strictObject({ type: z.literal('feed.list') }),
   z.strictObject({ type: z.literal('feed.revoke'), id: z.string().min(1).max(64) }),
+  z.strictObject({
+    type: z.literal('dav.put'),
+    name: z.string().min(1).max(500),
+    // One calendar object: the gateway reads at most MAX_IMPORT_CHUNK_BYTES of it.
+    ics: z.string().max(1 << 20),
+    ifMatch: z.array(z.string().min(1).max(200)).min(1).max(20).optional(),
+    ifNoneMatch: z.array(z.string().min(1).max(200)).min(1).max(20).optional(),
+  }),
   z.strictObject({ type: z.literal('device.create'), label: z.string().max(200).optional() }),
   z.strictObject({ type: z.literal('device.list') }),
   z.strictObject({ type: z.literal('device.revoke'), id: z.string().min(1).max(64) }),

@@ -46,7 +46,8 @@ export function freshId(): string {
  * the event `event.create` makes, one for the event an occurrence changed on its own becomes
  * (`event.updateOccurrence`), one per draft of `event.import` and one per changed occurrence
  * it carries (refused drafts included, in order: a draft's id, then its occurrences', so that
- * which id goes where never depends on what was refused), none otherwise.
+ * which id goes where never depends on what was refused), as many for the one event of a
+ * CalDAV `dav.put` (an import when the writer organizes it), none otherwise.
  */
 export function freshIdCount(body: CommandBody): number {
   switch (body.type) {
@@ -55,6 +56,8 @@ export function freshIdCount(body: CommandBody): number {
       return 1;
     case 'event.import':
       return body.events.reduce((sum, e) => sum + 1 + (e.occurrences?.length ?? 0), 0);
+    case 'dav.put':
+      return 1 + (body.event.occurrences?.length ?? 0);
     default:
       return 0;
   }

@@ -42,6 +42,9 @@ const COMMANDS_FOR_USERS: { readonly [T in CommandType]: boolean } = {
   'event.cancelOccurrence': true,
   'event.updateOccurrence': true,
   'event.import': true,
+  // A CalDAV PUT is parsed by the users service (the `dav.put` op), as an import's file is.
+  'dav.put': false,
+  'dav.delete': true,
   'invitation.accept': true,
   'invitation.decline': true,
   'group.create': true,

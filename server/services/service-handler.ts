@@ -15,7 +15,7 @@ import type { Op, ServiceName } from '../protocol/ops.js';
 import type { LogicService, ServiceAnswer, ServiceDependencies, ServiceRequest } from './ports.js';
 import { StoreSession } from './store-session.js';
 import type { BusRequest } from '../bus/protocol.js';
-import { DEVICE_READS, FEED_READS } from '../store/access.js';
+import { DEVICE_READS, DEVICE_WRITES, FEED_READS } from '../store/access.js';
 
 /** What an operation is given to do its work. */
 export interface OperationCall {
@@ -92,8 +92,8 @@ export interface TokenChecker {
  * key — not from the envelope's `actor` alone, which anyone able to write to the bus could
  * set — and the token's session goes with it, for the store to check on every command and
  * query. Every service process builds its requests here. A feed token opens only the feed,
- * a device token only the CalDAV reads: whoever writes a request to the bus with one asks for
- * nothing else with it.
+ * a device token only CalDAV's reads and writes: whoever writes a request to the bus with one
+ * asks for nothing else with it.
  * @throws Unauthenticated when the token does not verify, names another user than the
  *   envelope, is missing from a request that acts as a user, or is a feed's on a request
  *   for anything but reading the feed.
@@ -119,23 +119,31 @@ export async function serviceRequestFrom(
       'a calendar feed token only reads its feed (GET /v1/feeds/<token>/calendar.ics); log in for the API',
     );
   }
-  if (credential.kind === 'device' && !isDeviceRead(request.op)) {
+  if (credential.kind === 'device' && !isDeviceOp(request.op)) {
     throw new Unauthenticated(
-      "a device's app password only opens its calendar over CalDAV; log in for the API",
+      "a device's app password only opens its calendar over CalDAV (reading it, writing its events); log in for the API",
     );
   }
   return { ...base, actor: verified.actor, session: verified.session };
 }
 
-/** Whether `op` is what a device token opens: the calendar's CalDAV reads (`DEVICE_READS`). */
-function isDeviceRead(raw: unknown): boolean {
+/**
+ * Whether `op` is what a device token opens: the calendar's CalDAV reads (`DEVICE_READS`)
+ * and writes (a PUT's `dav.put` op, which the users service makes a `dav.put` command;
+ * `DEVICE_WRITES` passed through).
+ */
+function isDeviceOp(raw: unknown): boolean {
   let op: Op;
   try {
     op = parseOp(raw);
   } catch {
     return false;
   }
-  return op.type === 'query' && DEVICE_READS.has(op.body.type);
+  return (
+    (op.type === 'query' && DEVICE_READS.has(op.body.type)) ||
+    (op.type === 'command' && DEVICE_WRITES.has(op.body.type)) ||
+    op.type === 'dav.put'
+  );
 }
 
 /**

@@ -118,3 +118,36 @@ test('M3: a feed token reads its feed and runs nothing else, whoever writes the 
   );
   t.is(viaApi.actor, 'alice');
 });
+
+test('a device token reads and writes its calendar over CalDAV (dav.calendar, dav.put, dav.delete) and runs nothing else', async (t) => {
+  const { issuer, verifier } = await keys();
+  const { token } = await issuer.device('alice', 0, 'device-1');
+  const credential = { kind: 'device' as const, token };
+  for (const op of [
+    { type: 'query', body: { type: 'dav.calendar', data: false } },
+    { type: 'dav.put', name: 'u1', ics: 'BEGIN:VCALENDAR', ifNoneMatch: ['*'] },
+    { type: 'command', body: { type: 'dav.delete', name: 'u1', ifMatch: ['"0"'] } },
+  ]) {
+    const request = await serviceRequestFrom(
+      envelope({ actor: 'alice', credential, op }),
+      verifier,
+    );
+    t.deepEqual(request.session, { generation: 0, did: 'device-1' }, JSON.stringify(op));
+  }
+  for (const op of [
+    { type: 'command', body: { type: 'event.create', draft: { title: 't', start: 0, end: 1 } } },
+    { type: 'command', body: { type: 'event.cancel', eventId: 'e1' } },
+    { type: 'command', body: { type: 'invitation.decline', eventId: 'e1' } },
+    { type: 'command', body: { type: 'event.import', events: [] } },
+    { type: 'agenda.import', ics: 'BEGIN:VCALENDAR' },
+    { type: 'device.create' },
+    { type: 'device.revoke', id: 'device-1' },
+    { type: 'query', body: { type: 'event.list', from: 0, to: 1 } },
+  ]) {
+    const error = await t.throwsAsync<AgendaError>(
+      serviceRequestFrom(envelope({ actor: 'alice', credential, op }), verifier),
+    );
+    t.is(error?.code, 'unauthenticated', JSON.stringify(op));
+    t.regex(error?.message ?? '', /only opens its calendar over CalDAV/);
+  }
+});

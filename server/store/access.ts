@@ -66,6 +66,9 @@ export const COMMAND_ACCESS: { readonly [T in CommandType]: Grants } = {
   'event.cancelOccurrence': CALENDAR,
   'event.updateOccurrence': CALENDAR,
   'event.import': CALENDAR,
+  // CalDAV's writes reach the store through the users service, which parses the object.
+  'dav.put': { users: 'any' },
+  'dav.delete': { users: 'any' },
   'invitation.accept': CALENDAR,
   'invitation.decline': CALENDAR,
   'group.create': CALENDAR,
@@ -149,6 +152,17 @@ export const FEED_READS: ReadonlySet<QueryType> = new Set<QueryType>(['agenda.ex
  */
 export const DEVICE_READS: ReadonlySet<QueryType> = new Set<QueryType>(['dav.calendar']);
 
+/**
+ * What a device's token may write (CalDAV's PUT and DELETE, server/store/dav-writes.ts):
+ * with {@link DEVICE_READS}, all a device's session opens. Nothing else of the API: a
+ * calendar app holding an app password changes the events of its calendar, never the
+ * account, its groups, its devices or its feeds.
+ */
+export const DEVICE_WRITES: ReadonlySet<CommandType> = new Set<CommandType>([
+  'dav.put',
+  'dav.delete',
+]);
+
 /** Whether `session`, a feed's, a device's or a login's, may be used for `body`. */
 export function sessionOpens(
   session: SessionRef,
@@ -164,11 +178,12 @@ export function sessionOpens(
         };
   }
   if (session.did !== undefined) {
-    return kind === 'query' && DEVICE_READS.has(body.type as QueryType)
+    return (kind === 'query' && DEVICE_READS.has(body.type as QueryType)) ||
+      (kind === 'command' && DEVICE_WRITES.has(body.type as CommandType))
       ? { allowed: true }
       : {
           allowed: false,
-          reason: `a device's app password only opens its calendar over CalDAV; it may not run ${body.type}`,
+          reason: `a device's app password only opens its calendar over CalDAV (reading it, writing its events); it may not run ${body.type}`,
         };
   }
   if (session.sid === undefined) {

@@ -57,6 +57,7 @@ import {
 } from '../../contract/limits.js';
 import type { DeviceRow, FeedRow, SessionRow } from './calendar-rows.js';
 import { deleteAccount, purgeAccount } from './account-deletion.js';
+import { davDelete, davPut, type DavOperations } from './dav-writes.js';
 import type { RegistryAccess, RowReader, RowWriter } from './decision.js';
 import type {
   CommandOf,
@@ -662,6 +663,9 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
 
   'event.import': importEvents,
 
+  'dav.put': (body, env) => davPut(body, env, DAV_OPERATIONS),
+  'dav.delete': (body, env) => davDelete(body, env, DAV_OPERATIONS),
+
   'invitation.accept': (body, env) => {
     const actor = env.actor();
     const record = env.rows.event(body.eventId);
@@ -827,6 +831,16 @@ const HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
   'registry.cas': (body, env) => silent(env.registry.compareAndSet(body, env.now)),
   'lease.acquire': (body, env) => silent(env.registry.acquire(body, env.now)),
   'lease.release': (body, env) => silent(env.registry.release(body, env.now)),
+};
+
+/** CalDAV's writes are the API's operations (./dav-writes.ts). */
+const DAV_OPERATIONS: DavOperations = {
+  import: importEvents,
+  accept: (eventId, env) =>
+    HANDLERS['invitation.accept']({ type: 'invitation.accept', eventId }, env),
+  decline: (eventId, env) =>
+    HANDLERS['invitation.decline']({ type: 'invitation.decline', eventId }, env),
+  cancel: (eventId, env) => HANDLERS['event.cancel']({ type: 'event.cancel', eventId }, env),
 };
 
 /** A device as its owner sees it: never its password, nor the password's hash. */

@@ -157,7 +157,7 @@ test('the calendar is one resource per series, its changed occurrences inside, t
   t.not(after.resources[1]?.etag, gymTag);
   t.is(after.resources[0]?.etag, before.resources[0]?.etag, 'the call did not change');
   t.not(after.ctag, before.ctag);
-  const read = c.read('alice', { type: 'dav.calendar', ids: ['gym', 'pool'], data: true });
+  const read = c.read('alice', { type: 'dav.calendar', names: ['gym', 'pool'], data: true });
   t.deepEqual(
     read.resources.map((r) => r.id),
     ['gym'],

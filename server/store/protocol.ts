@@ -110,6 +110,39 @@ const eventChanges = z.strictObject({
   transparent: z.boolean().optional(),
 });
 
+/** One event of an import: a draft with its UID, its changed occurrences and its version. */
+const importedEvent = z.strictObject({
+  uid: shortText.nullable(),
+  draft: eventDraft,
+  // The series' changed occurrences (iCalendar RECURRENCE-ID), each by the start the
+  // series' rule gives it: moved (a draft of its own) or cancelled.
+  occurrences: z
+    .array(
+      z.union([
+        z.strictObject({ occurrenceStart: instant, draft: eventDraft }),
+        z.strictObject({ occurrenceStart: instant, cancelled: z.literal(true) }),
+      ]),
+    )
+    .max(MAX_IMPORTED_OCCURRENCES_PER_SERIES)
+    .optional(),
+  // The file's version of the event (SEQUENCE, LAST-MODIFIED), kept on it: a later
+  // import changes it only from a newer one.
+  version: z
+    .strictObject({
+      sequence: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
+      stamp: instant.nullable(),
+    })
+    .optional(),
+});
+
+/**
+ * A CalDAV resource's name in its user's calendar (`<name>.ics`, server/domain/calendar-resources.ts):
+ * a UID (at most MAX_UID_LENGTH, 500) or an event id.
+ */
+const davName = z.string().min(1).max(500);
+/** Entity tags a CalDAV write is conditional on (If-Match, If-None-Match): quoted, or `*`. */
+const entityTags = z.array(z.string().min(1).max(200)).min(1).max(20);
+
 const usernames = (max: number) => z.array(name).max(max);
 /** How long a session, or a revocation, may be asked to last: at most a year. */
 const sessionTtl = z.int().min(1000).max(MAX_SESSION_TTL_MS);
@@ -223,31 +256,7 @@ const commandBody = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('event.import'),
     events: z
-      .array(
-        z.strictObject({
-          uid: shortText.nullable(),
-          draft: eventDraft,
-          // The series' changed occurrences (iCalendar RECURRENCE-ID), each by the start the
-          // series' rule gives it: moved (a draft of its own) or cancelled.
-          occurrences: z
-            .array(
-              z.union([
-                z.strictObject({ occurrenceStart: instant, draft: eventDraft }),
-                z.strictObject({ occurrenceStart: instant, cancelled: z.literal(true) }),
-              ]),
-            )
-            .max(MAX_IMPORTED_OCCURRENCES_PER_SERIES)
-            .optional(),
-          // The file's version of the event (SEQUENCE, LAST-MODIFIED), kept on it: a later
-          // import changes it only from a newer one.
-          version: z
-            .strictObject({
-              sequence: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
-              stamp: instant.nullable(),
-            })
-            .optional(),
-        }),
-      )
+      .array(importedEvent)
       .max(MAX_IMPORTED_EVENTS)
       // Each event and each occurrence takes a fresh id, and a command carries at most
       // MAX_IMPORTED_EVENTS of them.
@@ -258,6 +267,23 @@ const commandBody = z.discriminatedUnion('type', [
         `an import carries at most ${MAX_IMPORTED_EVENTS} events and changed occurrences in all`,
       ),
     allowConflict: z.boolean().optional(),
+  }),
+  // A CalDAV client writing one calendar object (server/store/dav-writes.ts): the event it
+  // holds (one UID, without a version: the entity tags order CalDAV's writes), the answer
+  // the object gives the actor, and the preconditions checked against the resource's tag.
+  z.strictObject({
+    type: z.literal('dav.put'),
+    name: davName,
+    event: importedEvent.omit({ version: true }).extend({ uid: shortText }),
+    answer: z.enum(['accepted', 'declined', 'pending']).nullable(),
+    ifMatch: entityTags.optional(),
+    ifNoneMatch: entityTags.optional(),
+  }),
+  // A CalDAV client deleting a resource: the organizer cancels, an attendee declines.
+  z.strictObject({
+    type: z.literal('dav.delete'),
+    name: davName,
+    ifMatch: entityTags.optional(),
   }),
   z.strictObject({
     type: z.literal('invitation.accept'),
@@ -367,12 +393,12 @@ const queryBody = z.discriminatedUnion('type', [
     passwordHash: devicePasswordHash,
   }),
   // The caller's calendar as CalDAV resources: those reaching into [from, to) (both or
-  // neither: all of them), or only those of `ids`; with their iCalendar text when `data`.
+  // neither: all of them), or only those `names` name; with their iCalendar text when `data`.
   z.strictObject({
     type: z.literal('dav.calendar'),
     from: instant.optional(),
     to: instant.optional(),
-    ids: z.array(id).max(MAX_CALENDAR_RESOURCES_PER_READ).optional(),
+    names: z.array(davName).max(MAX_CALENDAR_RESOURCES_PER_READ).optional(),
     data: z.boolean(),
   }),
   z.strictObject({ type: z.literal('conflicts.list'), from: instant, to: instant, ...page }),
@@ -551,13 +577,32 @@ export const MAX_DEVICES_PER_USER = 20;
 
 /** One resource of the caller's calendar collection (server/domain/calendar-resources.ts). */
 export interface DavResourceView {
-  /** The series' event id: the resource is `<id>.ics`. */
+  /** The series' event id. */
   readonly id: string;
+  /**
+   * The resource is `<name>.ics`. Read by `names`, the name asked for: an event's id names
+   * it too (hrefs before resources were named by UID), and is answered under that name.
+   */
+  readonly name: string;
   /** Quoted, as HTTP writes it. */
   readonly etag: string;
   /** The iCalendar text, when asked for. */
   readonly ics?: string;
 }
+
+/**
+ * A CalDAV write (`dav.put`, `dav.delete`): done — the resource `created`, `updated` or
+ * `deleted`, with its entity tag now (null when it is no longer in the calendar: an attendee
+ * declined by writing it) — or not, because a precondition (If-Match, If-None-Match) failed
+ * against the tag the resource had (null: there was none).
+ */
+export type DavWriteOutcome =
+  | {
+      readonly outcome: 'created' | 'updated' | 'deleted';
+      readonly name: string;
+      readonly etag: string | null;
+    }
+  | { readonly outcome: 'precondition-failed'; readonly etag: string | null };
 
 /**
  * The most refreshable sessions one user keeps at once: a login past it ends the oldest
@@ -619,6 +664,8 @@ export interface CommandResults {
   /** The occurrence as the event of its own it became. */
   'event.updateOccurrence': ScheduledEvent;
   'event.import': ImportOutcome;
+  'dav.put': DavWriteOutcome;
+  'dav.delete': DavWriteOutcome;
   'invitation.accept': { readonly event: EventDetailsView };
   'invitation.decline': { readonly event: EventDetailsView };
   'group.create': { readonly group: GroupView };

@@ -25,15 +25,13 @@ import {
   showGroup,
   validateQueryInterval,
   viewAgendasPage,
-  calendarResources,
   MAX_CALENDAR_RESOURCES,
   MAX_CALENDAR_DATA_BYTES,
-  MAX_DETACHED_PER_SERIES,
   RecurrenceBudget,
   resourceReaches,
   resourceText,
 } from '../domain/index.js';
-import type { EventRecord, Interval, Millis, Username } from '../domain/index.js';
+import type { CalendarResource, EventRecord, Interval, Millis, Username } from '../domain/index.js';
 import { InvalidInput, NotFound } from '../../contract/errors.js';
 import { ALL_TIME } from './calendar-rows.js';
 import type { CalendarRows } from './calendar-rows.js';
@@ -49,6 +47,7 @@ import { REGISTRY_HISTORY_MAX } from './protocol.js';
 import type { Registry } from './registry.js';
 import { KEYS } from './effects.js';
 import { exportPage } from './export-pages.js';
+import { resourceNamed, resourcesOf } from './dav-resources.js';
 import type { ListingCache } from './listing-cache.js';
 
 /** What a query handler works with. */
@@ -293,12 +292,12 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
 
 /**
  * The caller's calendar as CalDAV resources (server/domain/calendar-resources.ts): those
- * reaching into the window, occurrence by occurrence (all of them without one), or those of
- * `ids`. The events are loaded as the export loads them, through the attendee indexes (or by
- * id), and each group is completed — a changed occurrence's series, a series' live changed
- * occurrences (at most `MAX_DETACHED_PER_SERIES` each) — so that a resource reads the same
- * however it was reached. A listing answers at most `MAX_CALENDAR_RESOURCES`, and says so
- * when it cut; its expansion shares one recurrence budget.
+ * reaching into the window, occurrence by occurrence (all of them without one), or those
+ * `names` name (./dav-resources.ts: by UID, else by id), each answered under the name asked
+ * for. The events are loaded as the export loads them, through the attendee indexes, and
+ * each group completed (./dav-resources.ts). A listing answers at most
+ * `MAX_CALENDAR_RESOURCES`, and says so when it cut; its expansion shares one recurrence
+ * budget.
  */
 function davCalendar(
   body: QueryOf<'dav.calendar'>,
@@ -311,40 +310,25 @@ function davCalendar(
   }
   const window: Interval = { start: body.from ?? ALL_TIME.start, end: body.to ?? ALL_TIME.end };
   if (window.start >= window.end) throw new InvalidInput('a time range ends after it starts');
-  const loaded = new Map<string, EventRecord>();
-  const found =
-    body.ids === undefined
-      ? env.rows.eventsAttending([actor], window, 'any')
-      : body.ids.flatMap((id) => env.rows.event(id) ?? []);
-  for (const record of found) loaded.set(record.event.id, record);
-  for (const record of [...loaded.values()]) {
-    const from = record.event.detachedFrom;
-    if (from === undefined || loaded.has(from.seriesId)) continue;
-    const series = env.rows.event(from.seriesId);
-    if (series !== undefined) loaded.set(series.event.id, series);
-  }
-  for (const record of [...loaded.values()]) {
-    // An occurrence changed on its own is always an exception of its series.
-    if ((record.event.recurrence?.exceptions.length ?? 0) === 0) continue;
-    const { id, organizer } = record.event;
-    for (const changed of env.rows.liveEventsDetachedFrom(id, organizer, MAX_DETACHED_PER_SERIES)) {
-      if (!loaded.has(changed.event.id)) loaded.set(changed.event.id, changed);
+  let resources: CalendarResource[];
+  if (body.names !== undefined) {
+    resources = [...new Set(body.names)].flatMap((name) => {
+      const found = resourceNamed(env.rows, actor, name);
+      return found === undefined ? [] : [{ ...found, name }];
+    });
+  } else {
+    resources = resourcesOf(env.rows, actor, env.rows.eventsAttending([actor], window, 'any'));
+    if (body.from !== undefined) {
+      const budget = new RecurrenceBudget();
+      resources = resources.filter((r) => resourceReaches(r, window, budget));
     }
-  }
-  let resources = calendarResources(actor, [...loaded.values()]);
-  if (body.ids !== undefined) {
-    const wanted = new Set(body.ids);
-    resources = resources.filter((r) => wanted.has(r.id));
-  } else if (body.from !== undefined) {
-    const budget = new RecurrenceBudget();
-    resources = resources.filter((r) => resourceReaches(r, window, budget));
   }
   let truncated = resources.length > MAX_CALENDAR_RESOURCES;
   const views: DavResourceView[] = [];
   let bytes = 0;
   for (const r of resources.slice(0, MAX_CALENDAR_RESOURCES)) {
     if (!body.data) {
-      views.push({ id: r.id, etag: r.etag });
+      views.push({ id: r.id, name: r.name, etag: r.etag });
       continue;
     }
     // Each resource's text is written only while the listing has room for it.
@@ -354,7 +338,7 @@ function davCalendar(
       truncated = true;
       break;
     }
-    views.push({ id: r.id, etag: r.etag, ics });
+    views.push({ id: r.id, name: r.name, etag: r.etag, ics });
   }
   return { ctag, truncated, resources: views };
 }

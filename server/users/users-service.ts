@@ -14,7 +14,7 @@ import {
   validateUsername,
 } from '../domain/index.js';
 import type { SkippedComponent, User } from '../domain/index.js';
-import { isAgendaError, Unauthenticated } from '../../contract/errors.js';
+import { Forbidden, InvalidInput, isAgendaError, Unauthenticated } from '../../contract/errors.js';
 import type { Op } from '../protocol/ops.js';
 import type {
   FeedAnswer,
@@ -39,7 +39,7 @@ import { inlineCalendarParser, type CalendarParser } from './calendar-parser.js'
 import { refuseCommonPassword } from './common-passwords.js';
 import { PasswordHasher, registrationSalt, type PasswordOwner } from './passwords.js';
 import { MAX_ACCESS_TTL_MS, newTokenId, type TokenIssuer } from './tokens.js';
-import type { SessionView } from '../store/protocol.js';
+import type { DavWriteOutcome, SessionView } from '../store/protocol.js';
 import type { AccountDeletedAnswer, AccountRemovals } from '../../contract/api.js';
 import { freshId } from '../services/ids.js';
 import { StoreSession } from '../services/store-session.js';
@@ -47,6 +47,13 @@ import { devicePasswordHash, newDevicePassword } from './device-passwords.js';
 
 /** The same answer for an unknown username and a wrong password: which one it was is nobody's business. */
 const WRONG_CREDENTIALS = 'wrong username or password';
+/** The answers a CalDAV object's PARTSTAT gives, as Agenda has them. */
+const ANSWER_OF_PARTSTAT: Readonly<Record<string, 'accepted' | 'declined' | 'pending'>> = {
+  ACCEPTED: 'accepted',
+  DECLINED: 'declined',
+  'NEEDS-ACTION': 'pending',
+};
+
 /** The same for CalDAV, which names what it takes: never the account password. */
 const WRONG_DEVICE_CREDENTIALS =
   'wrong username or app password (CalDAV takes an app password: agenda device add)';
@@ -153,6 +160,8 @@ export class UsersService implements LogicService {
         return this.me(call);
       case 'agenda.import':
         return this.importAgenda(op, call);
+      case 'dav.put':
+        return this.putCalendarObject(op, call);
       case 'feed.create':
         return this.createFeed(op, call);
       case 'feed.list':
@@ -528,6 +537,60 @@ export class UsersService implements LogicService {
       skipped,
       changed,
     };
+  }
+
+  /**
+   * A CalDAV PUT: the object is parsed here, as an import's file is (in the parser's worker),
+   * and must be one event — one UID, its series and its changed occurrences — stored whole;
+   * the store decides the rest (server/store/dav-writes.ts), preconditions included. Floating
+   * times read as UTC: a CalDAV write names no zone of the writer's.
+   * @throws InvalidInput an object that is not one event, or not all of it can be kept;
+   *   Forbidden an answer Agenda does not have (TENTATIVE, DELEGATED).
+   */
+  private async putCalendarObject(
+    op: OpOf<'dav.put'>,
+    call: OperationCall,
+  ): Promise<DavWriteOutcome> {
+    const actor = requireActor(call.request);
+    const parsed = await this.calendars.parse(op.ics, { defaultTimeZone: 'UTC', answerOf: actor });
+    const left = parsed.skipped.find((s) => s.part !== true);
+    if (left !== undefined) {
+      const what = `${left.component}${left.summary === null ? '' : ` "${left.summary}"`}`;
+      if (left.component !== 'VEVENT') {
+        throw new Forbidden(`this calendar holds events (VEVENT) only, not ${what}`);
+      }
+      throw new InvalidInput(`the object cannot be kept whole: ${what}: ${left.reason}`, {
+        field: 'ics',
+      });
+    }
+    const [event, ...more] = parsed.events;
+    if (event === undefined) throw new InvalidInput('the object holds no event (VEVENT)');
+    if (more.length > 0) {
+      throw new InvalidInput(
+        `a calendar object holds one event (one UID, with its changed occurrences), not ${parsed.events.length}: write each to its own <UID>.ics`,
+        { field: 'ics' },
+      );
+    }
+    const partstat = parsed.answers?.[event.uid];
+    const answer = partstat === undefined ? null : ANSWER_OF_PARTSTAT[partstat];
+    if (answer === undefined) {
+      throw new Forbidden(
+        `Agenda's answers are ACCEPTED and DECLINED (NEEDS-ACTION before either), not ${partstat ?? ''}`,
+      );
+    }
+    return call.store.command(actor, {
+      type: 'dav.put',
+      name: op.name,
+      // Without its version: CalDAV's writes are ordered by entity tags, not SEQUENCE.
+      event: {
+        uid: event.uid,
+        draft: event.draft,
+        ...(event.occurrences === undefined ? {} : { occurrences: event.occurrences }),
+      },
+      answer,
+      ...(op.ifMatch === undefined ? {} : { ifMatch: op.ifMatch }),
+      ...(op.ifNoneMatch === undefined ? {} : { ifNoneMatch: op.ifNoneMatch }),
+    });
   }
 
   /**

@@ -3,7 +3,7 @@ The python3-caldav side of server/gateway/caldav.client.test.ts: a real CalDAV c
 (Debian's python3-caldav) against a gateway, signing in with a device's app password.
 It prints one JSON object of what it saw; the test judges it.
 
-    python3 python-caldav-scenario.py read|refused
+    python3 python-caldav-scenario.py read|write|refused
     env: DAV_URL DAV_USERNAME DAV_PASSWORD DAV_CA DAV_FROM DAV_TO
 """
 import datetime
@@ -12,7 +12,21 @@ import os
 import sys
 
 import caldav
+from caldav.elements import dav
 from caldav.lib import error
+
+NEW_EVENT = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//python-caldav scenario//EN
+BEGIN:VEVENT
+UID:%(uid)s
+DTSTAMP:20260301T120000Z
+DTSTART:%(start)s
+DTEND:%(end)s
+SUMMARY:%(summary)s
+END:VEVENT
+END:VCALENDAR
+"""
 
 
 def summary(event):
@@ -34,6 +48,10 @@ def main():
             print(json.dumps({"refused": True}))
             return
         print(json.dumps({"refused": False}))
+        return
+
+    if mode == "write":
+        write(client)
         return
 
     principal = client.principal()
@@ -70,6 +88,106 @@ def main():
             }
         )
     )
+
+
+def etag_of(event):
+    return event.get_property(dav.GetEtag())
+
+
+def write(client):
+    """Creates an event, changes it (plainly, then over its ETag), deletes it, reads back."""
+    calendar = client.principal().calendars()[0]
+    seen = {}
+    made = calendar.save_event(
+        NEW_EVENT
+        % {
+            "uid": "py-1@example.com",
+            "start": "20260305T150000Z",
+            "end": "20260305T160000Z",
+            "summary": "Haircut",
+        }
+    )
+    seen["created_url"] = str(made.url)
+    read = calendar.event_by_url(made.url)
+    read.load()
+    seen["created"] = summary(read)
+    first_tag = etag_of(read)
+    seen["first_tag"] = first_tag
+
+    # Edited in the client and saved back: a PUT without conditions.
+    read.vobject_instance.vevent.summary.value = "Haircut (short)"
+    read.save()
+    again = calendar.event_by_url(made.url)
+    again.load()
+    seen["updated"] = summary(again)
+    second_tag = etag_of(again)
+    seen["second_tag"] = second_tag
+
+    # Over its ETag, as careful clients write: the current tag passes, the old one fails.
+    text = again.data.replace("Haircut (short)", "Haircut (shorter)")
+    headers = {"Content-Type": "text/calendar; charset=utf-8"}
+    ok = client.put(made.url, text, dict(headers, **{"If-Match": second_tag}))
+    seen["if_match"] = ok.status
+    stale = client.put(made.url, text, dict(headers, **{"If-Match": second_tag}))
+    seen["stale_if_match"] = stale.status
+    exists = client.put(made.url, text, dict(headers, **{"If-None-Match": "*"}))
+    seen["if_none_match"] = exists.status
+
+    # Hostile or wrong bodies: refused with a reason, never stored.
+    base = str(calendar.url)
+    todo = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VTODO\nUID:t1\nSUMMARY:Task\nEND:VTODO\nEND:VCALENDAR\n"
+    two = NEW_EVENT % {
+        "uid": "a",
+        "start": "20260306T090000Z",
+        "end": "20260306T100000Z",
+        "summary": "A",
+    } + NEW_EVENT % {"uid": "b", "start": "20260307T090000Z", "end": "20260307T100000Z", "summary": "B"}
+    two = two.replace("END:VCALENDAR\nBEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//python-caldav scenario//EN\n", "")
+    misnamed = NEW_EVENT % {
+        "uid": "py-3",
+        "start": "20260306T090000Z",
+        "end": "20260306T100000Z",
+        "summary": "Misnamed",
+    }
+    refusals = {}
+    for name, path, body in [
+        ("garbage", "g.ics", "not a calendar at all"),
+        ("todo", "t1.ics", todo),
+        ("two", "a.ics", two),
+        ("misnamed", "other.ics", misnamed),
+    ]:
+        try:
+            answer = client.put(base + path, body, headers)
+            refusals[name] = [answer.status, str(answer.raw)]
+        except error.AuthorizationError:
+            # The client raises on 403 rather than answering it.
+            refusals[name] = [403, ""]
+    seen["refusals"] = refusals
+
+    # What the calendar's rules refuse: an event over the haircut.
+    try:
+        calendar.save_event(
+            NEW_EVENT
+            % {
+                "uid": "py-2@example.com",
+                "start": "20260305T153000Z",
+                "end": "20260305T170000Z",
+                "summary": "Overlapping",
+            }
+        )
+        seen["conflict"] = None
+    except error.PutError as refused:
+        seen["conflict"] = str(refused)
+
+    # Deleted: gone from the calendar.
+    again.delete()
+    try:
+        calendar.event_by_url(made.url).load()
+        seen["deleted"] = False
+    except error.NotFoundError:
+        seen["deleted"] = True
+    seen["left"] = sorted(summary(e) for e in calendar.events())
+    print(json.dumps(seen))
 
 
 main()
