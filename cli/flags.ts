@@ -56,8 +56,8 @@ export const eventFieldFlags = {
   }),
   repeat: Flags.string({
     description:
-      'Recurrence as an RRULE (FREQ, INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY), e.g. FREQ=WEEKLY;BYDAY=MO.',
-    helpValue: '<RRULE>',
+      'How it repeats: daily, weekly, weekdays, monthly, yearly, "every 2 weeks", "weekly on mon,wed", "monthly on the 15th", "monthly on the last friday", each optionally with "until dec 31" or "10 times"; or an RRULE (FREQ, INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY), e.g. FREQ=WEEKLY;BYDAY=MO.',
+    helpValue: '<rule>',
   }),
   remind: Flags.string({
     description:

@@ -6,6 +6,7 @@ import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseReminders, parseUsernames, requiredWhenFlag } from '../../flags.js';
 import { parseEventDuration, requireEndNotBeforeStart, toApiInstant } from '../../time.js';
 import { formatInstant, relativeHint, renderScheduled } from '../../ui/views.js';
+import { parseRepeat } from '../../repeat-input.js';
 
 /** `agenda event add <title>`: a personal event, an appointment (`--with`) or a group event. */
 export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAnswer> {
@@ -18,7 +19,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
     '<%= config.bin %> event add "Planning" --start "next monday 14:00" --end 15:30',
     '<%= config.bin %> event add "Call" --start "in 2 hours" --duration "1h30"',
     '<%= config.bin %> event add "1:1" --start 2026-03-02T10:00 --end 2026-03-02T10:30 --with bob --tz Europe/Madrid',
-    '<%= config.bin %> event add "Weekly sync" --start 2026-03-02T09:00 --duration 1h --group team --repeat "FREQ=WEEKLY;BYDAY=MO"',
+    '<%= config.bin %> event add "Weekly sync" --start 2026-03-02T09:00 --duration 1h --group team --repeat "weekly on mon"',
     '<%= config.bin %> event add "Flight" --start "tomorrow 07:00" --duration 2h --remind 3h --remind 1d',
     '<%= config.bin %> event add "Working from home" --start "friday 9am" --duration 8h --free',
   ];
@@ -69,7 +70,10 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
       description: flags.description,
       location: flags.location,
       visibility: flags.visibility,
-      repeat: flags.repeat,
+      repeat:
+        flags.repeat === undefined
+          ? undefined
+          : parseRepeat(flags.repeat, { zone: this.zone, now: this.now }),
       reminders: flags.remind === undefined ? undefined : parseReminders(flags.remind),
       transparent: flags.free === true ? true : undefined,
       with: flags.with === undefined ? undefined : parseUsernames(flags.with, 'with'),

@@ -7,6 +7,7 @@ import type { Outcome } from '../../base-command.js';
 import { eventFieldFlags, parseReminders, parseUsernames, whenFlag } from '../../flags.js';
 import { parseEventDuration, requireEndNotBeforeStart, toApiInstant } from '../../time.js';
 import { formatInstant, renderScheduled } from '../../ui/views.js';
+import { parseRepeat } from '../../repeat-input.js';
 
 /**
  * `agenda event update <id> [--occurrence <day or time>]`: changes the given fields and keeps
@@ -52,7 +53,7 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
         ? undefined
         : flags.repeat.trim().toLowerCase() === 'none'
           ? null
-          : flags.repeat;
+          : parseRepeat(flags.repeat, { zone: this.zone, now: this.now });
     const duration = flags.duration === undefined ? undefined : parseEventDuration(flags.duration);
     const request: UpdateEventRequest = {
       title: flags.title,
