@@ -119,7 +119,7 @@ export function watchedEvent(event: EventView): WatchedEvent {
 export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
   static override summary = 'Print live updates to your agenda as they happen, until Ctrl-C.';
   static override description =
-    'One line per update; with --json one JSON object per line: {kind, change, eventId, by, at, event} for an event — event being {id, title, start, end, timeZone, organizer, group, status, myStatus, recurrence, location, reminders} as you may see it now, or null (with eventError) when you no longer can — and {kind, change, group, member, by, at} for a group. With --remind it also announces the reminders of your events and of those you accepted (recurring ones included) as they fall due, as {"kind":"reminder", minutes, due, event} lines, and with notify-send on the desktop where it is installed. When a gateway goes away the stream is reopened on the next one that answers, with a growing pause between attempts. The stream ends when the access token that opened it expires (every 15 minutes); it is reopened at once with a renewed one, and a {"kind":"resync"} line says updates made in that moment may have been missed. With --json, each failed attempt to connect writes {"kind":"status","state":"disconnected","reason","retryInMs"} on stderr, and the stream open again {"kind":"status","state":"connected","server"}. A session that can no longer be renewed (logged out, revoked, 30 days passed) ends watch with exit 2.';
+    'One line per update; with --json one JSON object per line: {kind, change, eventId, by, at, event} for an event — event being {id, title, start, end, timeZone, organizer, group, status, myStatus, recurrence, location, reminders} as you may see it now, or null (with eventError) when you no longer can — and {kind, change, group, member, by, at} for a group. With --remind it also announces the reminders of your events and of those you accepted (recurring ones included) as they fall due, as {"kind":"reminder", minutes, due, event} lines, and with notify-send on the desktop where it is installed. When a gateway goes away (or stays silent for 30 s: gateways send a heartbeat every 10 s) the stream is reopened on the next one that answers, with a growing pause between attempts, and with --json a {"kind":"resync"} line says updates made meanwhile may have been missed. The stream ends when the access token that opened it expires (every 15 minutes); it is reopened at once with a renewed one, and a {"kind":"resync"} line says updates made in that moment may have been missed. With --json, each failed attempt to connect writes {"kind":"status","state":"disconnected","reason","retryInMs"} on stderr, and the stream open again {"kind":"status","state":"connected","server"}. A session that can no longer be renewed (logged out, revoked, 30 days passed) ends watch with exit 2.';
   static override examples = [
     '<%= config.bin %> watch',
     '<%= config.bin %> watch --remind',
@@ -251,18 +251,25 @@ export default class Watch extends AgendaCommand<typeof Watch, WatchResult> {
       const status = (line: WatchStatusLine): void => {
         this.terminal.stderr.write(`${jsonLine(line)}\n`);
       };
-      // Whether the last line said "disconnected": the next open stream is then announced.
+      // Whether the last line said "disconnected": the next open stream is then announced,
+      // and so is the gap (updates made meanwhile are not replayed).
       let disconnected = false;
-      const connected = (server: URL): void => {
-        if (!disconnected) return;
+      const connected = (server: URL, reconnected = false): void => {
+        if (!disconnected && !reconnected) return;
         disconnected = false;
         status({ kind: 'status', state: 'connected', server: server.host });
+        resync(
+          'the stream was reopened after a disconnection; updates made meanwhile may have been missed',
+        );
       };
       return {
         connected,
         missed: resync,
         renewed: (server) => {
-          connected(server);
+          if (disconnected) {
+            connected(server);
+            return;
+          }
           resync(
             'the stream was reopened with a renewed access token; updates may have been missed',
           );

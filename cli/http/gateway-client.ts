@@ -158,7 +158,10 @@ export interface GatewayClientOptions {
   readonly timeoutMs?: number;
   /** Longest wait to establish a connection; short, so a dead host costs little. */
   readonly connectTimeoutMs?: number;
-  /** Longest silence on a live-update stream before it is presumed dead (heartbeats come every 15 s). */
+  /**
+   * Longest silence on a live-update stream before it is presumed dead: three heartbeats
+   * (gateways send one every 10 s; older ones every 15 s, two of them).
+   */
   readonly streamIdleMs?: number;
   /** Sent as `user-agent`. */
   readonly userAgent?: string;
@@ -175,7 +178,7 @@ export interface GatewayClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
-const DEFAULT_STREAM_IDLE_MS = 45_000;
+const DEFAULT_STREAM_IDLE_MS = 30_000;
 /** A read's whole budget, over every gateway (see the module comment): a command ends within 3 s. */
 export const DEFAULT_READ_DEADLINE_MS = 2_500;
 /**

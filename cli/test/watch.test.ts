@@ -70,6 +70,13 @@ async function setUp(): Promise<{ gateway: FakeGateway; configDir: string }> {
   return { gateway, configDir };
 }
 
+/** The line that tells a --json reader that updates may have been missed while reconnecting. */
+const reopened = {
+  kind: 'resync',
+  reason:
+    'the stream was reopened after a disconnection; updates made meanwhile may have been missed',
+};
+
 test('watch --json prints each update as one JSON line, skipping heartbeats and other events', async (t) => {
   const { gateway, configDir } = await setUp();
   t.teardown(() => gateway.close());
@@ -135,7 +142,8 @@ test('watch reopens the stream on the next gateway when its gateway dies', async
     ...connectionFlags(`${first.url},${second.url}`, tls, configDir),
   ]);
   t.is(run.exitCode, 0, run.stderr);
-  t.deepEqual(watchLines(run.stdout), [invitedLine, joined]);
+  // Whatever was made while it reconnected is not replayed: a resync line says so.
+  t.deepEqual(watchLines(run.stdout), [invitedLine, reopened, joined]);
   t.is(second.requestsTo('GET', '/v1/stream').length, 1);
 });
 
@@ -261,7 +269,7 @@ test('watch --json says when it is connected again, and people are told what fai
     t.is(run.exitCode, 0, run.stderr);
     const host = new URL(gateway.url).host;
     if (json) {
-      t.deepEqual(watchLines(run.stdout), [invitedLine]);
+      t.deepEqual(watchLines(run.stdout), [reopened, invitedLine]);
       t.deepEqual(statusLines(run.stderr), [
         {
           kind: 'status',
@@ -312,7 +320,7 @@ test('a stream that could not be reopened after its token expired waits before t
     ),
     [200, 400, new URL(gateway.url).host],
   );
-  t.deepEqual(watchLines(run.stdout), [invitedLine]);
+  t.deepEqual(watchLines(run.stdout), [reopened, invitedLine]);
 });
 
 test('a stream the gateway refuses for good (401) exits 2 without retrying', async (t) => {

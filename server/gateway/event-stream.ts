@@ -15,7 +15,10 @@ import { z } from 'zod';
 import type { LiveUpdate } from '../../contract/api.js';
 
 export interface EventStreamOptions {
-  /** Interval of keep-alive comments. Default 15 s. */
+  /**
+   * Interval of keep-alive comments. Default 10 s: clients presume a stream silent for 30 s
+   * dead (`agenda watch`), so a gateway that hangs is left within half a minute.
+   */
   readonly heartbeatMs?: number;
   /** Updates held while the client is not reading. Default 256. */
   readonly maxQueuedUpdates?: number;
@@ -107,7 +110,7 @@ export class EventStream {
     this.write(': stream open\n\n');
     this.heartbeat = setInterval(() => {
       if (!this.congested) this.write(': keep-alive\n\n');
-    }, this.options.heartbeatMs ?? 15_000);
+    }, this.options.heartbeatMs ?? 10_000);
     this.heartbeat.unref();
     this.flush();
   }
