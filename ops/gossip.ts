@@ -23,6 +23,8 @@ export class GossipWatcher {
   private starting: Promise<GossipNode> | null = null;
   private ready: Promise<void> | null = null;
   private closed = false;
+  /** Since when each seed address no member holds has been seen so (see `members`). */
+  private readonly absentSince = new Map<string, number>();
   /** Resolves once the view holds someone else (the join answered) — or on close. */
   private joined: Promise<void> | null = null;
 
@@ -59,16 +61,33 @@ export class GossipWatcher {
   members(): GossipMember[] {
     const node = this.node;
     if (node === null) return [];
-    return sortGossipMembers(
-      withoutObservers(node.members()).map((m) => ({
-        id: m.id,
-        role: m.role,
-        address: m.address,
-        state: m.state,
-        incarnation: m.incarnation,
-        since: m.since,
-      })),
-    );
+    const members: GossipMember[] = withoutObservers(node.members()).map((m) => ({
+      id: m.id,
+      role: m.role,
+      address: m.address,
+      state: m.state,
+      incarnation: m.incarnation,
+      since: m.since,
+    }));
+    // Every seed is a member's address: one no member holds is a process missing from the
+    // system. A member that left is forgotten by the view after a while, and one that was
+    // gone before the dashboard started was never seen: "7/7 alive" with a gateway stopped.
+    const held = new Set(members.map((m) => m.address));
+    const now = Date.now();
+    for (const seed of new Set(this.description.seeds)) {
+      if (held.has(seed)) continue;
+      this.absentSince.set(seed, this.absentSince.get(seed) ?? now);
+      members.push({
+        id: `? ${seed}`,
+        role: 'unknown',
+        address: seed,
+        state: 'absent',
+        incarnation: 0,
+        since: this.absentSince.get(seed) ?? now,
+      });
+    }
+    for (const seed of this.absentSince.keys()) if (held.has(seed)) this.absentSince.delete(seed);
+    return sortGossipMembers(members);
   }
 
   /** Leaves the cluster (others see `left`) and closes the socket. Idempotent. */

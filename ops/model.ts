@@ -167,8 +167,12 @@ export interface GossipMember {
   role: string;
   /** `host:port` of its gossip socket. */
   address: string;
-  /** `left` is a graceful leave; `dead` a failure the cluster detected. */
-  state: 'alive' | 'suspect' | 'dead' | 'left';
+  /**
+   * `left` is a graceful leave; `dead` a failure the cluster detected; `absent`: the
+   * description names this gossip address (a seed) and no member holds it — a process that
+   * is not running, whose leave the view has forgotten or which never joined.
+   */
+  state: 'alive' | 'suspect' | 'dead' | 'left' | 'absent';
   /** Raised by the member itself to refute suspicion: a restart or a flap shows here. */
   incarnation: number;
   /** When (ms since the epoch) the observer's view last changed this member's state. */

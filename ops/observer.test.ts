@@ -3,6 +3,7 @@ import { silentLogger } from '../base/log.js';
 import type { ClusterRole } from '../base/pki.js';
 import { joinGossip } from '../server/gossip/join.js';
 import type { GossipNode } from '../server/gossip/node.js';
+import { aliveSummary } from './model.js';
 import type { GossipMember } from './model.js';
 import { parseClusterDescription } from './description.js';
 import type { ClusterDescriptionInput } from './description.js';
@@ -281,6 +282,36 @@ test('gossip: the observer joins as an observer, shows its view, and leaves clea
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   await t.throwsAsync(observer.snapshot(), { message: 'the observer is closed' });
+});
+
+test('gossip: a seed address no member holds is shown absent and counted down', async (t) => {
+  const pki = await createTestPki();
+  const nodes: GossipNode[] = [];
+  t.teardown(() => Promise.all(nodes.map((node) => node.close())));
+  nodes.push(await gossipMember(pki, 'gateway-2', 'gateway', 30514, 30515));
+  // The description names two gateways; gateway-1 (30515) is not running, and never was while
+  // this observer watched: the view alone would say "1/1 alive".
+  const observer = observe(pki, {
+    gossip: {
+      listen: `${HOST}:0`,
+      seeds: [`${HOST}:30514`, `${HOST}:30515`],
+      keyFile: pki.gossipKeyFile,
+      id: 'observer-seeds',
+      periodMs: PERIOD_MS,
+    },
+  });
+  t.teardown(() => observer.close());
+  const snapshot = await snapshotUntil(observer, 'gateway-2 alive', (gossip) =>
+    gossip.some((m) => m.id === 'gateway-2' && m.state === 'alive'),
+  );
+  t.deepEqual(
+    snapshot.gossip?.map((m) => [m.id, m.address, m.state]),
+    [
+      ['gateway-2', `${HOST}:30514`, 'alive'],
+      [`? ${HOST}:30515`, `${HOST}:30515`, 'absent'],
+    ],
+  );
+  t.like(aliveSummary(snapshot).gossip, { up: 1, total: 2 });
 });
 
 test('gossip trouble is a note in the snapshot, not a failed observation', async (t) => {

@@ -503,6 +503,7 @@ const GOSSIP_COLORS: Record<GossipMember['state'], Color> = {
   suspect: 'yellow',
   dead: 'red',
   left: 'gray',
+  absent: 'red',
 };
 
 /** The gossip members' columns; `at` is the snapshot's time, which states' ages count from. */
@@ -542,7 +543,7 @@ export function GossipPanel({
   if (all === undefined) return <NotObserved title={title} />;
   const members = sortGossipMembers(withoutObservers(all));
   const count = (state: GossipMember['state']) => members.filter((m) => m.state === state).length;
-  const others = (['suspect', 'dead', 'left'] as const)
+  const others = (['suspect', 'dead', 'left', 'absent'] as const)
     .filter((state) => count(state) > 0)
     .map((state) => `, ${count(state)} ${state}`)
     .join('');
