@@ -496,6 +496,52 @@ test('a failed precondition is 412 with the tag the event has; what the calendar
   t.regex(misnamed.body, /UID/);
 });
 
+test('a conflict says what is in the way and when, on the status line too, and how to get past it over CalDAV', async (t) => {
+  // vdirsyncer shows only the status line of a refused PUT ("409, message='Conflict'"), and
+  // CalDAV has no way to allow a conflict, which the API's message suggests doing.
+  const f = fake();
+  f.writes = () =>
+    Promise.reject(
+      new Conflict(
+        'this event overlaps events you have accepted: "Réview" (allow conflicts to go ahead anyway)',
+        [
+          { id: 'r1', title: 'Réview', start: '2027-02-17T09:00:00Z', end: '2027-02-17T10:00:00Z' },
+          { id: 'r1', title: 'Réview', start: '2027-02-24T09:00:00Z', end: '2027-02-24T10:00:00Z' },
+          { id: 'n1', title: 'Night', start: '2027-02-17T23:00:00Z', end: '2027-02-18T01:00:00Z' },
+        ],
+      ),
+    );
+  const conflict = await dav(f, 'PUT', '/dav/calendars/alice/agenda/new.ics', {}, NEW_ICS);
+  t.is(conflict.status, 409);
+  t.is(
+    conflict.reason,
+    'Conflict with "R?view" 2027-02-17 09:00-10:00 UTC, "Night" 2027-02-17 23:00-2027-02-18 01:00 UTC',
+  );
+  const description = parseXml(conflict.body).children[1]?.text ?? '';
+  t.is(
+    description,
+    'this event overlaps events you have accepted: "Réview". In the way: "Réview" 2027-02-17 09:00-10:00 UTC, "Night" 2027-02-17 23:00-2027-02-18 01:00 UTC. Move the event or make it free (TRANSP:TRANSPARENT), then write it again',
+  );
+  t.notRegex(description, /allow conflicts/);
+  // Many in the way: three named, the rest counted; the phrase stays short and ASCII.
+  f.writes = () =>
+    Promise.reject(
+      new Conflict(
+        'x',
+        Array.from({ length: 5 }, (_, i) => ({
+          id: `e${i}`,
+          title: 'A long title '.repeat(5),
+          start: '2027-02-17T09:00:00Z',
+          end: '2027-02-17T10:00:00Z',
+        })),
+      ),
+    );
+  const many = await dav(f, 'PUT', '/dav/calendars/alice/agenda/new.ics', {}, NEW_ICS);
+  t.regex(parseXml(many.body).children[1]?.text ?? '', / and 2 more\./);
+  t.true((many.reason ?? '').length <= 200);
+  t.regex(many.reason ?? '', /^[\x20-\x7e]+$/);
+});
+
 test('a DELETE sends dav.delete with its If-Match: 204, 412 on another tag, 404 for nothing there', async (t) => {
   const f = fake();
   f.writes = () => Promise.resolve({ outcome: 'deleted', name: 'gym', etag: null });
