@@ -490,10 +490,10 @@ test('a failed precondition is 412 with the tag the event has; what the calendar
   const attendee = await dav(f, 'PUT', '/dav/calendars/alice/agenda/gym.ics', {}, GYM_ICS);
   t.is(attendee.status, 403);
   t.regex(attendee.body, /only your answer/);
-  f.writes = () => Promise.reject(new InvalidInput('a new event is written to its UID’s name'));
-  const misnamed = await dav(f, 'PUT', '/dav/calendars/alice/agenda/other.ics', {}, NEW_ICS);
-  t.is(misnamed.status, 400);
-  t.regex(misnamed.body, /UID/);
+  f.writes = () => Promise.reject(new InvalidInput('the object holds no event (VEVENT)'));
+  const invalid = await dav(f, 'PUT', '/dav/calendars/alice/agenda/other.ics', {}, NEW_ICS);
+  t.is(invalid.status, 400);
+  t.regex(invalid.body, /no event/);
 });
 
 test('a conflict says what is in the way and when, on the status line too, and how to get past it over CalDAV', async (t) => {
@@ -540,6 +540,24 @@ test('a conflict says what is in the way and when, on the status line too, and h
   t.regex(parseXml(many.body).children[1]?.text ?? '', / and 2 more\./);
   t.true((many.reason ?? '').length <= 200);
   t.regex(many.reason ?? '', /^[\x20-\x7e]+$/);
+});
+
+test('a new event written to a name not its UID’s is sent there: 308 with its href', async (t) => {
+  // vdirsyncer PUTs an event whose UID holds characters it keeps out of hrefs (`@`) to a
+  // random name; it follows a 308 with the same PUT and keeps the href it was answered from.
+  const f = fake();
+  f.writes = () => Promise.resolve({ outcome: 'elsewhere', name: 'party@example.com' });
+  const moved = await dav(
+    f,
+    'PUT',
+    '/dav/calendars/alice/agenda/0b1c2d3e.ics',
+    { 'if-none-match': '*' },
+    NEW_ICS,
+  );
+  t.is(moved.status, 308);
+  t.is(moved.headers.location, '/dav/calendars/alice/agenda/party%40example.com.ics');
+  t.regex(moved.body, /UID is "party@example.com"/);
+  t.like(f.ops.at(-1)?.op, { type: 'dav.put', name: '0b1c2d3e', ifNoneMatch: ['*'] });
 });
 
 test('a DELETE sends dav.delete with its If-Match: 204, 412 on another tag, 404 for nothing there', async (t) => {

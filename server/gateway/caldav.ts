@@ -186,6 +186,7 @@ const writeResult = z.union([
     etag: z.string().nullable(),
   }),
   z.object({ outcome: z.literal('precondition-failed'), etag: z.string().nullable() }),
+  z.object({ outcome: z.literal('elsewhere'), name: z.string() }),
 ]);
 type WriteResult = z.infer<typeof writeResult>;
 
@@ -262,7 +263,7 @@ export class CalDav {
       case 'REPORT':
         return this.report(target, identity.actor, request, read);
       case 'PUT':
-        return this.put(target, request, write);
+        return this.put(target, identity.actor, request, write);
       case 'DELETE':
         return this.delete(target, request, write);
       default:
@@ -295,9 +296,15 @@ export class CalDav {
 
   /**
    * PUT of one event to `<name>.ics`: 201 when it made the resource, 204 when it changed it
-   * (or found nothing to change), with its ETag; 412 when a precondition fails in the store.
+   * (or found nothing to change), with its ETag; 412 when a precondition fails in the store;
+   * 308 to its UID's name when a new event is written elsewhere.
    */
-  private async put(target: Target, request: DavRequest, write: Writer): Promise<DavAnswer> {
+  private async put(
+    target: Target,
+    actor: string,
+    request: DavRequest,
+    write: Writer,
+  ): Promise<DavAnswer> {
     if (target.kind !== 'event') return notAResource('PUT');
     const ics = await request.body('calendar');
     if (ics === null) throw new InvalidInput('a PUT carries the event as text/calendar');
@@ -308,6 +315,17 @@ export class CalDav {
       ...conditions(request),
     });
     if (result.outcome === 'precondition-failed') return preconditionRefusal(result.etag);
+    if (result.outcome === 'elsewhere') {
+      // 308 keeps the method and the body (RFC 9110 §15.4.9): clients that follow it
+      // (vdirsyncer's aiohttp, python-caldav's requests) write the event where it lives and
+      // keep the href they were answered from. The others are told where, as a refusal.
+      const href = davHrefs.event(actor, result.name);
+      return {
+        status: 308,
+        headers: { location: href, 'content-type': 'text/plain; charset=utf-8' },
+        body: `a new event lives at its UID's name: this one's UID is "${result.name}", so it is written to ${href}\n`,
+      };
+    }
     return {
       status: result.outcome === 'created' ? 201 : 204,
       headers: result.etag === null ? {} : { etag: result.etag },
