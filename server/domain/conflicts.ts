@@ -247,11 +247,17 @@ function conflictsIn(
   return found.sort((x, y) => compareConflictKeys(x.key, y.key));
 }
 
+/**
+ * How a conflict's message ends: the API's way past it. Clients that have no such option
+ * (CalDAV, server/gateway/caldav.ts) put their own in its place.
+ */
+export const ALLOW_CONFLICT_HINT = ' (allow conflicts to go ahead anyway)';
+
 /** A `conflict` error naming (some of) the events in the way and listing all their occurrences. */
 export function conflictError(reason: string, conflicts: readonly ConflictingEvent[]): Conflict {
   const titles = [...new Set(conflicts.map((c) => `"${c.title}"`))];
   const named = titles.slice(0, 3).join(', ') + (titles.length > 3 ? ', …' : '');
-  return new Conflict(`${reason}: ${named} (allow conflicts to go ahead anyway)`, conflicts);
+  return new Conflict(`${reason}: ${named}${ALLOW_CONFLICT_HINT}`, conflicts);
 }
 
 // ---------------------------------------------------------------------------------------

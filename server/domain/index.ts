@@ -187,6 +187,7 @@ export type {
 } from './invitations.js';
 
 export {
+  ALLOW_CONFLICT_HINT,
   CommitmentIndex,
   conflictWindow,
   conflictsFor,

@@ -4,8 +4,8 @@
  * user adds a device through the API, and the client signs in with its app password,
  * discovers the calendar, lists a week by time range, lists everything, reads one event
  * and fetches them all with calendar-multiget; it creates an event, changes it (plainly and
- * over its ETag), is refused a conflict and a stale tag, and deletes it; once the device is
- * revoked, it is refused.
+ * over its ETag), is refused a conflict and a stale tag, follows a 308 to the UID's name of
+ * an event it wrote elsewhere, and deletes one; once the device is revoked, it is refused.
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -148,10 +148,12 @@ test('python3-caldav discovers the calendar, lists by time range, reads, multige
   t.is(refusals.todo?.[0], 403);
   t.is(refusals.two?.[0], 400);
   t.regex(refusals.two?.[1] ?? '', /one event \(one UID/);
-  t.is(refusals.misnamed?.[0], 400);
-  t.regex(refusals.misnamed?.[1] ?? '', /its resource is py-3\.ics, not other\.ics/);
+  // Written to another name, a new event is sent to its UID's (308) and requests follows.
+  t.is(wrote.misnamed, 201);
+  t.is(wrote.misnamed_at_uid, 'Misnamed');
+  t.false(wrote.misnamed_at_name);
   t.true(wrote.deleted);
-  t.deepEqual(wrote.left, ['Conference', 'Dentist', 'Standup']);
+  t.deepEqual(wrote.left, ['Conference', 'Dentist', 'Misnamed', 'Standup']);
   // The API sees what the client wrote: the haircut was made, changed, then cancelled.
   const listed = await api(
     system,

@@ -490,10 +490,74 @@ test('a failed precondition is 412 with the tag the event has; what the calendar
   const attendee = await dav(f, 'PUT', '/dav/calendars/alice/agenda/gym.ics', {}, GYM_ICS);
   t.is(attendee.status, 403);
   t.regex(attendee.body, /only your answer/);
-  f.writes = () => Promise.reject(new InvalidInput('a new event is written to its UID’s name'));
-  const misnamed = await dav(f, 'PUT', '/dav/calendars/alice/agenda/other.ics', {}, NEW_ICS);
-  t.is(misnamed.status, 400);
-  t.regex(misnamed.body, /UID/);
+  f.writes = () => Promise.reject(new InvalidInput('the object holds no event (VEVENT)'));
+  const invalid = await dav(f, 'PUT', '/dav/calendars/alice/agenda/other.ics', {}, NEW_ICS);
+  t.is(invalid.status, 400);
+  t.regex(invalid.body, /no event/);
+});
+
+test('a conflict says what is in the way and when, on the status line too, and how to get past it over CalDAV', async (t) => {
+  // vdirsyncer shows only the status line of a refused PUT ("409, message='Conflict'"), and
+  // CalDAV has no way to allow a conflict, which the API's message suggests doing.
+  const f = fake();
+  f.writes = () =>
+    Promise.reject(
+      new Conflict(
+        'this event overlaps events you have accepted: "Réview" (allow conflicts to go ahead anyway)',
+        [
+          { id: 'r1', title: 'Réview', start: '2027-02-17T09:00:00Z', end: '2027-02-17T10:00:00Z' },
+          { id: 'r1', title: 'Réview', start: '2027-02-24T09:00:00Z', end: '2027-02-24T10:00:00Z' },
+          { id: 'n1', title: 'Night', start: '2027-02-17T23:00:00Z', end: '2027-02-18T01:00:00Z' },
+        ],
+      ),
+    );
+  const conflict = await dav(f, 'PUT', '/dav/calendars/alice/agenda/new.ics', {}, NEW_ICS);
+  t.is(conflict.status, 409);
+  t.is(
+    conflict.reason,
+    'Conflict with "R?view" 2027-02-17 09:00-10:00 UTC, "Night" 2027-02-17 23:00-2027-02-18 01:00 UTC',
+  );
+  const description = parseXml(conflict.body).children[1]?.text ?? '';
+  t.is(
+    description,
+    'this event overlaps events you have accepted: "Réview". In the way: "Réview" 2027-02-17 09:00-10:00 UTC, "Night" 2027-02-17 23:00-2027-02-18 01:00 UTC. Move the event or make it free (TRANSP:TRANSPARENT), then write it again',
+  );
+  t.notRegex(description, /allow conflicts/);
+  // Many in the way: three named, the rest counted; the phrase stays short and ASCII.
+  f.writes = () =>
+    Promise.reject(
+      new Conflict(
+        'x',
+        Array.from({ length: 5 }, (_, i) => ({
+          id: `e${i}`,
+          title: 'A long title '.repeat(5),
+          start: '2027-02-17T09:00:00Z',
+          end: '2027-02-17T10:00:00Z',
+        })),
+      ),
+    );
+  const many = await dav(f, 'PUT', '/dav/calendars/alice/agenda/new.ics', {}, NEW_ICS);
+  t.regex(parseXml(many.body).children[1]?.text ?? '', / and 2 more\./);
+  t.true((many.reason ?? '').length <= 200);
+  t.regex(many.reason ?? '', /^[\x20-\x7e]+$/);
+});
+
+test('a new event written to a name not its UID’s is sent there: 308 with its href', async (t) => {
+  // vdirsyncer PUTs an event whose UID holds characters it keeps out of hrefs (`@`) to a
+  // random name; it follows a 308 with the same PUT and keeps the href it was answered from.
+  const f = fake();
+  f.writes = () => Promise.resolve({ outcome: 'elsewhere', name: 'party@example.com' });
+  const moved = await dav(
+    f,
+    'PUT',
+    '/dav/calendars/alice/agenda/0b1c2d3e.ics',
+    { 'if-none-match': '*' },
+    NEW_ICS,
+  );
+  t.is(moved.status, 308);
+  t.is(moved.headers.location, '/dav/calendars/alice/agenda/party%40example.com.ics');
+  t.regex(moved.body, /UID is "party@example.com"/);
+  t.like(f.ops.at(-1)?.op, { type: 'dav.put', name: '0b1c2d3e', ifNoneMatch: ['*'] });
 });
 
 test('a DELETE sends dav.delete with its If-Match: 204, 412 on another tag, 404 for nothing there', async (t) => {

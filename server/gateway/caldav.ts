@@ -28,6 +28,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import {
+  type AgendaError,
   httpStatusFor,
   InvalidInput,
   isAgendaError,
@@ -41,6 +42,7 @@ import {
   MAX_CALENDAR_RESOURCES_PER_READ,
   MAX_IMPORT_CHUNK_BYTES,
 } from '../../contract/limits.js';
+import { ALLOW_CONFLICT_HINT } from '../domain/index.js';
 import type { Op } from '../protocol/ops.js';
 import type { PasswordCheck } from './abuse-limits.js';
 import type { Identity } from './authentication.js';
@@ -117,6 +119,11 @@ export interface DavRequest {
 /** A complete answer for the gateway to write. */
 export interface DavAnswer {
   readonly status: number;
+  /**
+   * The status line's reason phrase, when it says more than the status's name: printable
+   * ASCII only ({@link statusPhrase}).
+   */
+  readonly reason?: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
@@ -179,6 +186,7 @@ const writeResult = z.union([
     etag: z.string().nullable(),
   }),
   z.object({ outcome: z.literal('precondition-failed'), etag: z.string().nullable() }),
+  z.object({ outcome: z.literal('elsewhere'), name: z.string() }),
 ]);
 type WriteResult = z.infer<typeof writeResult>;
 
@@ -214,11 +222,14 @@ export class CalDav {
       }
       if (isAgendaError(error) && error.code === 'conflict') {
         // A write the calendar's rules refuse for what is in the way: our own precondition,
-        // with the reason (which names the occurrences in the way).
+        // with the reason naming the occurrences in the way, also on the status line, which
+        // is all some clients show (vdirsyncer: "409, message='…'").
+        const conflict = conflictReason(error);
         return {
           status: 409,
+          reason: conflict.phrase,
           headers: { 'content-type': XML_TYPE },
-          body: davError(`<a:no-conflict xmlns:a="${AGENDA_NS}"/>`, error.message),
+          body: davError(`<a:no-conflict xmlns:a="${AGENDA_NS}"/>`, conflict.description),
         };
       }
       if (isAgendaError(error)) return refusal(error.code, error.message, error);
@@ -252,7 +263,7 @@ export class CalDav {
       case 'REPORT':
         return this.report(target, identity.actor, request, read);
       case 'PUT':
-        return this.put(target, request, write);
+        return this.put(target, identity.actor, request, write);
       case 'DELETE':
         return this.delete(target, request, write);
       default:
@@ -285,9 +296,15 @@ export class CalDav {
 
   /**
    * PUT of one event to `<name>.ics`: 201 when it made the resource, 204 when it changed it
-   * (or found nothing to change), with its ETag; 412 when a precondition fails in the store.
+   * (or found nothing to change), with its ETag; 412 when a precondition fails in the store;
+   * 308 to its UID's name when a new event is written elsewhere.
    */
-  private async put(target: Target, request: DavRequest, write: Writer): Promise<DavAnswer> {
+  private async put(
+    target: Target,
+    actor: string,
+    request: DavRequest,
+    write: Writer,
+  ): Promise<DavAnswer> {
     if (target.kind !== 'event') return notAResource('PUT');
     const ics = await request.body('calendar');
     if (ics === null) throw new InvalidInput('a PUT carries the event as text/calendar');
@@ -298,6 +315,17 @@ export class CalDav {
       ...conditions(request),
     });
     if (result.outcome === 'precondition-failed') return preconditionRefusal(result.etag);
+    if (result.outcome === 'elsewhere') {
+      // 308 keeps the method and the body (RFC 9110 §15.4.9): clients that follow it
+      // (vdirsyncer's aiohttp, python-caldav's requests) write the event where it lives and
+      // keep the href they were answered from. The others are told where, as a refusal.
+      const href = davHrefs.event(actor, result.name);
+      return {
+        status: 308,
+        headers: { location: href, 'content-type': 'text/plain; charset=utf-8' },
+        body: `a new event lives at its UID's name: this one's UID is "${result.name}", so it is written to ${href}\n`,
+      };
+    }
     return {
       status: result.outcome === 'created' ? 201 : 204,
       headers: result.etag === null ? {} : { etag: result.etag },
@@ -961,6 +989,44 @@ class DavPrecondition extends Error {
 
 function preconditionFailed(status: number, precondition: string, reason: string): never {
   throw new DavPrecondition(status, precondition, reason);
+}
+
+/** A conflict's reason for a CalDAV client, and the status line's shorter one. */
+function conflictReason(error: AgendaError): { description: string; phrase: string } {
+  const wire = error.toWire();
+  const conflicts = wire.code === 'conflict' ? wire.details.conflicts : [];
+  const message = error.message.endsWith(ALLOW_CONFLICT_HINT)
+    ? error.message.slice(0, -ALLOW_CONFLICT_HINT.length)
+    : error.message;
+  if (conflicts.length === 0) return { description: message, phrase: 'Conflict' };
+  const first = new Map<string, (typeof conflicts)[number]>();
+  for (const c of conflicts) if (!first.has(c.id)) first.set(c.id, c);
+  const named = [...first.values()]
+    .slice(0, 3)
+    .map((c) => `"${c.title}" ${spanOf(c.start, c.end)}`)
+    .join(', ');
+  const more = first.size > 3 ? ` and ${first.size - 3} more` : '';
+  // CalDAV has no way to allow a conflict: the event is moved, or shown as free.
+  return {
+    description: `${message}. In the way: ${named}${more}. Move the event or make it free (TRANSP:TRANSPARENT), then write it again`,
+    phrase: statusPhrase(`Conflict with ${named}${more}`),
+  };
+}
+
+/** `2027-02-17 09:00-10:00 UTC`, or both dates when it spans days. */
+function spanOf(start: string, end: string): string {
+  const at = (iso: string) => new Date(iso).toISOString().slice(0, 16).replace('T', ' ');
+  const [from, to] = [at(start), at(end)];
+  return `${from}-${from.slice(0, 10) === to.slice(0, 10) ? to.slice(11) : to} UTC`;
+}
+
+/**
+ * A reason phrase for the status line: printable ASCII (anything else becomes `?`, as the
+ * line is not UTF-8), at most 200 characters.
+ */
+export function statusPhrase(text: string): string {
+  const ascii = text.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= 200 ? ascii : `${ascii.slice(0, 197)}...`;
 }
 
 /** A refusal as CalDAV clients read it: the status, a Basic challenge on 401, the reason as text. */

@@ -437,6 +437,7 @@ export class Gateway {
       };
     }
     if (!res.headersSent && !res.destroyed) {
+      if (answer.reason !== undefined) res.statusMessage = answer.reason;
       sendText(
         res,
         answer.status,

@@ -68,10 +68,11 @@ export function davPut(
   }
   const { uid } = body.event;
   if (before === undefined && uid !== body.name) {
-    throw new InvalidInput(
-      `a new event is written to its UID's name: this one's UID is "${uid}", so its resource is ${encodeURIComponent(uid)}.ics, not ${encodeURIComponent(body.name)}.ics`,
-      { field: 'uid' },
-    );
+    // A new event lives at its UID's name. Clients that name new resources otherwise
+    // (vdirsyncer, for a UID with characters it keeps out of hrefs such as `@`, picks a
+    // random one) are sent there: nothing is written here, the write is decided again at
+    // that name, with its own preconditions.
+    return { result: { outcome: 'elsewhere', name: uid }, notifications: [] };
   }
   if (before !== undefined && uid !== uidOf(before)) {
     throw new InvalidInput(

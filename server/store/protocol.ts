@@ -594,7 +594,9 @@ export interface DavResourceView {
  * A CalDAV write (`dav.put`, `dav.delete`): done — the resource `created`, `updated` or
  * `deleted`, with its entity tag now (null when it is no longer in the calendar: an attendee
  * declined by writing it) — or not, because a precondition (If-Match, If-None-Match) failed
- * against the tag the resource had (null: there was none).
+ * against the tag the resource had (null: there was none), or because a new event was
+ * written to a name that is not its UID's: it belongs `elsewhere`, at `name` (the gateway
+ * redirects the PUT there).
  */
 export type DavWriteOutcome =
   | {
@@ -602,7 +604,8 @@ export type DavWriteOutcome =
       readonly name: string;
       readonly etag: string | null;
     }
-  | { readonly outcome: 'precondition-failed'; readonly etag: string | null };
+  | { readonly outcome: 'precondition-failed'; readonly etag: string | null }
+  | { readonly outcome: 'elsewhere'; readonly name: string };
 
 /**
  * The most refreshable sessions one user keeps at once: a login past it ends the oldest

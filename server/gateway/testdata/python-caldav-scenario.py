@@ -145,8 +145,8 @@ def write(client):
     two = two.replace("END:VCALENDAR\nBEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//python-caldav scenario//EN\n", "")
     misnamed = NEW_EVENT % {
         "uid": "py-3",
-        "start": "20260306T090000Z",
-        "end": "20260306T100000Z",
+        "start": "20260306T110000Z",
+        "end": "20260306T120000Z",
         "summary": "Misnamed",
     }
     refusals = {}
@@ -154,7 +154,6 @@ def write(client):
         ("garbage", "g.ics", "not a calendar at all"),
         ("todo", "t1.ics", todo),
         ("two", "a.ics", two),
-        ("misnamed", "other.ics", misnamed),
     ]:
         try:
             answer = client.put(base + path, body, headers)
@@ -163,6 +162,19 @@ def write(client):
             # The client raises on 403 rather than answering it.
             refusals[name] = [403, ""]
     seen["refusals"] = refusals
+
+    # A new event written to a name that is not its UID's is sent there (308), and the
+    # client follows with the same PUT.
+    redirected = client.put(base + "other.ics", misnamed, headers)
+    seen["misnamed"] = redirected.status
+    there = calendar.event_by_url(base + "py-3.ics")
+    there.load()
+    seen["misnamed_at_uid"] = summary(there)
+    try:
+        calendar.event_by_url(base + "other.ics").load()
+        seen["misnamed_at_name"] = True
+    except error.NotFoundError:
+        seen["misnamed_at_name"] = False
 
     # What the calendar's rules refuse: an event over the haircut.
     try:
