@@ -45,6 +45,15 @@ import type { Op } from '../protocol/ops.js';
 import type { PasswordCheck } from './abuse-limits.js';
 import type { Identity } from './authentication.js';
 import {
+  currentSyncToken,
+  syncCollection,
+  syncResult,
+  wantsSyncToken,
+  type DavSyncRead,
+  type SyncReader,
+  type SyncResult,
+} from './dav-sync.js';
+import {
   CALDAV_NS,
   CALENDARSERVER_NS,
   childNamed,
@@ -158,7 +167,7 @@ interface PropName {
 }
 
 /** What a PROPFIND (or a REPORT's `prop`) asks for. */
-type PropRequest =
+export type PropRequest =
   | { readonly kind: 'all' }
   | { readonly kind: 'names' }
   | { readonly kind: 'some'; readonly names: readonly PropName[] };
@@ -242,15 +251,16 @@ export class CalDav {
       throw new Forbidden('a device opens only its own user’s calendar');
     }
     const read = (body: DavRead) => this.read(identity, key, body, request.signal);
+    const sync = (body: DavSyncRead) => this.syncRead(identity, key, body, request.signal);
     const write = (op: Op) => this.write(identity, key, op, request.signal);
     switch (method) {
       case 'GET':
       case 'HEAD':
         return this.get(target, request, read);
       case 'PROPFIND':
-        return this.propfind(target, identity.actor, request, read);
+        return this.propfind(target, identity.actor, request, read, sync);
       case 'REPORT':
-        return this.report(target, identity.actor, request, read);
+        return this.report(target, identity.actor, request, read, sync);
       case 'PUT':
         return this.put(target, request, write);
       case 'DELETE':
@@ -392,6 +402,29 @@ export class CalDav {
     return parsed.data;
   }
 
+  /** What changed since a sync token (./dav-sync.ts), as the device; as {@link read}. */
+  private async syncRead(
+    identity: Identity,
+    key: string,
+    body: DavSyncRead,
+    signal: AbortSignal,
+  ): Promise<SyncResult> {
+    let answer: unknown;
+    try {
+      answer = await this.ports.call(
+        { type: 'query', body: { type: 'dav.sync', ...body } },
+        identity,
+        signal,
+      );
+    } catch (error) {
+      if (isAgendaError(error) && error.code === 'unauthenticated') this.signIns.delete(key);
+      throw error;
+    }
+    const parsed = syncResult.safeParse(answer);
+    if (!parsed.success) throw new Error('the service answered a sync in an unexpected shape');
+    return parsed.data;
+  }
+
   private async get(target: Target, request: DavRequest, read: Reader): Promise<DavAnswer> {
     if (target.kind !== 'event') {
       return {
@@ -422,6 +455,7 @@ export class CalDav {
     actor: string,
     request: DavRequest,
     read: Reader,
+    sync: SyncReader,
   ): Promise<DavAnswer> {
     const depth = depthOf(request.header('depth'));
     if (depth === 'infinity') {
@@ -432,6 +466,9 @@ export class CalDav {
       );
     }
     const asked = parsePropfind(await request.body());
+    // DAV:sync-token costs a pass over the user's events: read only when asked for.
+    const syncToken = async () =>
+      wantsSyncToken(asked) ? await currentSyncToken(sync) : undefined;
     const responses: DavResponse[] = [];
     switch (target.kind) {
       case 'root':
@@ -446,7 +483,13 @@ export class CalDav {
         responses.push(respond(davHrefs.home(actor), homeProperties(actor), asked));
         const { ctag } = await read({ names: [], data: false });
         if (depth === '1') {
-          responses.push(respond(davHrefs.calendar(actor), calendarProperties(actor, ctag), asked));
+          responses.push(
+            respond(
+              davHrefs.calendar(actor),
+              calendarProperties(actor, ctag, await syncToken()),
+              asked,
+            ),
+          );
         }
         break;
       }
@@ -454,7 +497,11 @@ export class CalDav {
         const listing =
           depth === '1' ? await read({ data: false }) : await read({ names: [], data: false });
         responses.push(
-          respond(davHrefs.calendar(actor), calendarProperties(actor, listing.ctag), asked),
+          respond(
+            davHrefs.calendar(actor),
+            calendarProperties(actor, listing.ctag, await syncToken()),
+            asked,
+          ),
         );
         for (const resource of listing.resources) {
           responses.push(
@@ -482,6 +529,7 @@ export class CalDav {
     actor: string,
     request: DavRequest,
     read: Reader,
+    sync: SyncReader,
   ): Promise<DavAnswer> {
     if (target.kind !== 'calendar') {
       return preconditionFailed(
@@ -493,6 +541,7 @@ export class CalDav {
     const text = await request.body();
     if (text === null) throw new InvalidInput('a REPORT needs an XML body');
     const root = parseXml(text);
+    if (isNamed(root, DAV_NS, 'sync-collection')) return syncCollection(root, actor, sync);
     if (isNamed(root, CALDAV_NS, 'calendar-query')) {
       const asked = reportProperties(root);
       const filter = parseCalendarFilter(root);
@@ -538,7 +587,7 @@ export class CalDav {
     return preconditionFailed(
       403,
       '<d:supported-report/>',
-      `the ${root.name} report is not supported: ask with calendar-query or calendar-multiget`,
+      `the ${root.name} report is not supported: ask with calendar-query, calendar-multiget or sync-collection`,
     );
   }
 }
@@ -729,11 +778,11 @@ function propRequestOf(parent: XmlElement): PropRequest | null {
 }
 
 /** A report's properties; none asked reads as every one. */
-function reportProperties(root: XmlElement): PropRequest {
+export function reportProperties(root: XmlElement): PropRequest {
   return propRequestOf(root) ?? { kind: 'all' };
 }
 
-function wantsData(asked: PropRequest): boolean {
+export function wantsData(asked: PropRequest): boolean {
   return (
     asked.kind === 'all' ||
     (asked.kind === 'some' &&
@@ -859,7 +908,8 @@ function homeProperties(actor: string): Properties {
   ]);
 }
 
-function calendarProperties(actor: string, ctag: string): Properties {
+/** The calendar's properties; DAV:sync-token only when read (`syncToken`, ./dav-sync.ts). */
+function calendarProperties(actor: string, ctag: string, syncToken?: string): Properties {
   return properties([
     [DAV_NS, 'resourcetype', '<d:collection/><c:calendar/>'],
     [DAV_NS, 'displayname', escapeXml(`Agenda of ${actor}`)],
@@ -870,7 +920,8 @@ function calendarProperties(actor: string, ctag: string): Properties {
       DAV_NS,
       'supported-report-set',
       '<d:supported-report><d:report><c:calendar-query/></d:report></d:supported-report>' +
-        '<d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report>',
+        '<d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report>' +
+        '<d:supported-report><d:report><d:sync-collection/></d:report></d:supported-report>',
     ],
     // Events are read, written and removed (bind, unbind); the calendar's own properties
     // are not changed (no PROPPATCH, so no write-properties) and there are no ACLs.
@@ -881,10 +932,13 @@ function calendarProperties(actor: string, ctag: string): Properties {
         '<d:privilege><d:bind/></d:privilege><d:privilege><d:unbind/></d:privilege>',
     ],
     [CALENDARSERVER_NS, 'getctag', escapeXml(ctag)],
+    ...(syncToken === undefined
+      ? []
+      : ([[DAV_NS, 'sync-token', escapeXml(syncToken)]] as [string, string, string][])),
   ]);
 }
 
-function eventProperties(resource: { etag: string; ics?: string | undefined }): Properties {
+export function eventProperties(resource: { etag: string; ics?: string | undefined }): Properties {
   return properties([
     [DAV_NS, 'resourcetype', ''],
     [DAV_NS, 'getetag', escapeXml(resource.etag)],
@@ -896,7 +950,7 @@ function eventProperties(resource: { etag: string; ics?: string | undefined }): 
 }
 
 /** One resource's `<d:response>`: what was asked, found (200) or not (404). */
-function respond(href: string, found: Properties, asked: PropRequest): DavResponse {
+export function respond(href: string, found: Properties, asked: PropRequest): DavResponse {
   switch (asked.kind) {
     case 'all':
       return { href, propstats: [{ status: 200, properties: [...found.values()] }] };
@@ -959,7 +1013,7 @@ class DavPrecondition extends Error {
   }
 }
 
-function preconditionFailed(status: number, precondition: string, reason: string): never {
+export function preconditionFailed(status: number, precondition: string, reason: string): never {
   throw new DavPrecondition(status, precondition, reason);
 }
 
