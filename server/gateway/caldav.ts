@@ -20,8 +20,8 @@
  * password changed or the account deleted. Wrong passwords count as failed logins
  * (./abuse-limits.ts), and requests as the user's requests.
  *
- * Reads are PROPFIND, REPORT (calendar-query with time-range, calendar-multiget), GET and
- * HEAD; writes are PUT of one event (its organizer's import of it, an attendee's answer) and
+ * Reads are PROPFIND, REPORT (calendar-query with time-range, calendar-multiget,
+ * sync-collection in ./dav-sync.ts), GET and HEAD; writes are PUT of one event (its organizer's import of it, an attendee's answer) and
  * DELETE (cancel or decline), each checking If-Match / If-None-Match inside the store command
  * that writes (server/store/dav-writes.ts). Anything else answers 405 with what is allowed.
  */
