@@ -106,6 +106,7 @@ const SAMPLE_QUERIES: Readonly<Record<string, object>> = {
   'device.list': { type: 'device.list' },
   'device.lookup': { type: 'device.lookup', username: 'sam', passwordHash: 'a'.repeat(64) },
   'dav.calendar': { type: 'dav.calendar', data: false },
+  'dav.sync': { type: 'dav.sync', token: null, data: false },
   'user.beingPurged': { type: 'user.beingPurged', limit: 10 },
   'conflicts.list': { type: 'conflicts.list', from: 0, to: 1 },
   'agenda.view': { type: 'agenda.view', targets: { users: ['sam'] }, from: 0, to: 1 },

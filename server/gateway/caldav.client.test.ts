@@ -5,7 +5,8 @@
  * discovers the calendar, lists a week by time range, lists everything, reads one event
  * and fetches them all with calendar-multiget; it creates an event, changes it (plainly and
  * over its ETag), is refused a conflict and a stale tag, follows a 308 to the UID's name of
- * an event it wrote elsewhere, and deletes one; once the device is revoked, it is refused.
+ * an event it wrote elsewhere, and deletes one; it syncs by token (RFC 6578) through a
+ * creation, a change and a removal; once the device is revoked, it is refused.
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -43,7 +44,7 @@ async function api(
 
 /** Runs the Python scenario in `mode`; answers what it printed, or the failure with its stderr. */
 function runScenario(
-  mode: 'read' | 'write' | 'refused',
+  mode: 'read' | 'write' | 'sync' | 'refused',
   env: Record<string, string>,
 ): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -64,7 +65,7 @@ function runScenario(
   });
 }
 
-test('python3-caldav discovers the calendar, lists by time range, reads, multigets, writes and deletes with an app password', async (t) => {
+test('python3-caldav discovers the calendar, lists by time range, reads, multigets, writes, deletes and syncs by token with an app password', async (t) => {
   const system = await startInProcessSystem(t, ports);
   const register = await api(system, 'POST', '/v1/users', {
     username: 'alice',
@@ -170,6 +171,27 @@ test('python3-caldav discovers the calendar, lists by time range, reads, multige
       ['Haircut (shorter)', 'cancelled'],
     ],
   );
+
+  // Synced by token (RFC 6578): everything once, then each change once, a removal as one.
+  const synced = await runScenario('sync', env);
+  t.deepEqual(synced.initial, ['Conference', 'Dentist', 'Standup']);
+  t.regex(synced.token as string, /^https:\/\/agenda\.invalid\/sync\/\d+$/);
+  t.is(synced.property, synced.token);
+  t.deepEqual(synced.quiet, []);
+  t.is(synced.quiet_token, synced.token);
+  t.is(synced.made_url, `${system.url}/dav/calendars/alice/agenda/py-sync%40example.com.ics`);
+  t.like(synced.after_create, { updated: ['Yoga'], deleted: [] });
+  t.like(synced.after_update, { updated: ['Yoga (moved)'], deleted: [] });
+  t.like(synced.after_delete, { updated: [], deleted: [synced.made_url] });
+  t.like(synced.after_nothing, {
+    updated: [],
+    deleted: [],
+    token: (synced.after_delete as { token: string }).token,
+  });
+  t.deepEqual(synced.final, ['Conference', 'Dentist', 'Standup']);
+  // A token the calendar does not answer from is 403 (DAV:valid-sync-token): this client
+  // raises it rather than starting over by itself.
+  t.regex(String(synced.stale), /^AuthorizationError: .*Forbidden/);
 
   // The account password never opens CalDAV.
   t.like(await runScenario('refused', { ...env, DAV_PASSWORD: 'correct horse battery' }), {

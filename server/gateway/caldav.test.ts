@@ -39,6 +39,8 @@ interface Fake {
   readonly checks: { username: string; forgiven: boolean; ended: boolean }[];
   revoked: boolean;
   truncated: boolean;
+  /** What the store answers `dav.sync`. */
+  sync: (body: Record<string, unknown>) => unknown;
 }
 
 function fake(options: { limited?: boolean } = {}): Fake {
@@ -47,6 +49,7 @@ function fake(options: { limited?: boolean } = {}): Fake {
     checks: [],
     revoked: false,
     truncated: false,
+    sync: () => ({ outcome: 'synced', token: '7', truncated: false, changed: [], removed: [] }),
     writes: () => Promise.resolve({ outcome: 'created', name: 'new', etag: '"00000000000000aa"' }),
     dav: undefined as unknown as CalDav,
   };
@@ -95,6 +98,9 @@ function fake(options: { limited?: boolean } = {}): Fake {
           truncated: state.truncated,
           resources: chosen.map((r) => ({ ...r, ...(body.data ? { ics: GYM_ICS } : {}) })),
         });
+      }
+      if (op.type === 'query' && op.body.type === 'dav.sync') {
+        return Promise.resolve(state.sync(op.body));
       }
       if (op.type === 'dav.put' || (op.type === 'command' && op.body.type === 'dav.delete')) {
         return state.writes(op);
@@ -381,15 +387,15 @@ test('calendar-multiget answers each href, 404 for those not in the calendar, an
 
 test('unsupported reports, hostile XML and writes are refused with a reason', async (t) => {
   const f = fake();
-  const sync = await dav(
+  const freeBusy = await dav(
     f,
     'REPORT',
     '/dav/calendars/alice/agenda/',
     {},
-    '<d:sync-collection xmlns:d="DAV:"><d:sync-token/></d:sync-collection>',
+    '<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav"/>',
   );
-  t.is(sync.status, 403);
-  t.regex(sync.body, /<d:supported-report\/>/);
+  t.is(freeBusy.status, 403);
+  t.regex(freeBusy.body, /<d:supported-report\/>/);
   const laughs = await dav(
     f,
     'PROPFIND',
@@ -623,5 +629,190 @@ test('the calendar says events may be written and the principal names its calend
   t.regex(
     principal.body,
     /<c:calendar-user-address-set><d:href>mailto:alice@agenda\.invalid<\/d:href><\/c:calendar-user-address-set>/,
+  );
+});
+
+const syncReport = (token: string, more = '') =>
+  `<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level>${more}<d:prop><d:getetag/></d:prop></d:sync-collection>`;
+
+test('sync-collection answers the changed members with their tags, the removed ones as 404, and the token to go on from', async (t) => {
+  const f = fake();
+  f.sync = (body) =>
+    body.token === null
+      ? {
+          outcome: 'synced',
+          token: '12',
+          truncated: false,
+          changed: RESOURCES,
+          removed: [],
+        }
+      : {
+          outcome: 'synced',
+          token: '15',
+          truncated: false,
+          changed: [RESOURCES[1]],
+          removed: ['team lunch@example.com'],
+        };
+  const first = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    { depth: '1' },
+    syncReport(''),
+  );
+  t.is(first.status, 207);
+  t.deepEqual(f.ops.at(-1)?.op, {
+    type: 'query',
+    body: { type: 'dav.sync', token: null, data: false },
+  });
+  const root = parseXml(first.body);
+  t.deepEqual(
+    root.children.map((c) => c.name),
+    ['response', 'response', 'response', 'sync-token'],
+  );
+  t.is(root.children.at(-1)?.text, 'https://agenda.invalid/sync/12');
+  t.regex(
+    first.body,
+    /<d:response><d:href>\/dav\/calendars\/alice\/agenda\/gym\.ics<\/d:href><d:propstat><d:prop><d:getetag>&quot;0000000000000002&quot;<\/d:getetag><\/d:prop><d:status>HTTP\/1\.1 200 OK<\/d:status><\/d:propstat><\/d:response>/,
+  );
+
+  const next = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    syncReport(
+      'https://agenda.invalid/sync/12',
+      '<d:limit><d:nresults>5000</d:nresults></d:limit>',
+    ),
+  );
+  t.is(next.status, 207);
+  t.deepEqual(f.ops.at(-1)?.op, {
+    type: 'query',
+    body: { type: 'dav.sync', token: '12', data: false, limit: 2000 },
+  });
+  t.regex(next.body, /<d:href>\/dav\/calendars\/alice\/agenda\/gym\.ics<\/d:href><d:propstat>/);
+  t.regex(
+    next.body,
+    /<d:response><d:href>\/dav\/calendars\/alice\/agenda\/team%20lunch%40example\.com\.ics<\/d:href><d:status>HTTP\/1\.1 404 Not Found<\/d:status><\/d:response>/,
+  );
+  t.regex(next.body, /<d:sync-token>https:\/\/agenda\.invalid\/sync\/15<\/d:sync-token>/);
+});
+
+test('a cut sync says 507 on the collection with a token to go on from; calendar data rides along when asked for', async (t) => {
+  const f = fake();
+  f.sync = () => ({
+    outcome: 'synced',
+    token: '12.gym',
+    truncated: true,
+    changed: [{ ...RESOURCES[1], ics: GYM_ICS }],
+    removed: [],
+  });
+  const cut = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    '<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:sync-token/><d:sync-level>infinite</d:sync-level><d:limit><d:nresults>1</d:nresults></d:limit><d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>',
+  );
+  t.is(cut.status, 207);
+  t.like(f.ops.at(-1)?.op, { body: { type: 'dav.sync', token: null, data: true, limit: 1 } });
+  t.regex(cut.body, /<c:calendar-data>BEGIN:VCALENDAR/);
+  t.regex(
+    cut.body,
+    /<d:response><d:href>\/dav\/calendars\/alice\/agenda\/<\/d:href><d:status>HTTP\/1\.1 507 Insufficient Storage<\/d:status><d:error><d:number-of-matches-within-limits\/><\/d:error><\/d:response><d:sync-token>https:\/\/agenda\.invalid\/sync\/12\.gym<\/d:sync-token>/,
+  );
+});
+
+test('a sync token that is not ours, or that the store no longer answers from, is 403 DAV:valid-sync-token; malformed requests are 400', async (t) => {
+  const f = fake();
+  const before = f.ops.length;
+  for (const token of ['http://other.example/sync/1', 'https://agenda.invalid/sync/', 'x']) {
+    const refused = await dav(f, 'REPORT', '/dav/calendars/alice/agenda/', {}, syncReport(token));
+    t.is(refused.status, 403, token);
+    t.regex(refused.body, /<d:error [^>]*><d:valid-sync-token\/><d:responsedescription>/);
+  }
+  t.false(f.ops.slice(before).some((o) => o.op.type === 'query'));
+  f.sync = () => ({
+    outcome: 'invalid-token',
+    reason: 'this sync token is older than the removals this calendar remembers',
+  });
+  const old = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    syncReport('https://agenda.invalid/sync/3'),
+  );
+  t.is(old.status, 403);
+  t.regex(old.body, /<d:valid-sync-token\/><d:responsedescription>this sync token is older/);
+  const level = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    '<d:sync-collection xmlns:d="DAV:"><d:sync-token/><d:sync-level>2</d:sync-level></d:sync-collection>',
+  );
+  t.is(level.status, 400);
+  t.is(
+    (
+      await dav(
+        f,
+        'REPORT',
+        '/dav/calendars/alice/agenda/',
+        {},
+        '<d:sync-collection xmlns:d="DAV:"/>',
+      )
+    ).status,
+    400,
+  );
+  const limit = await dav(
+    f,
+    'REPORT',
+    '/dav/calendars/alice/agenda/',
+    {},
+    syncReport('', '<d:limit><d:nresults>0</d:nresults></d:limit>'),
+  );
+  t.is(limit.status, 400);
+  // On anything but the calendar it is not a report served.
+  const home = await dav(f, 'REPORT', '/dav/calendars/alice/', {}, syncReport(''));
+  t.is(home.status, 403);
+  t.regex(home.body, /<d:supported-report\/>/);
+});
+
+test('the calendar names sync-collection among its reports and answers DAV:sync-token when asked for it by name', async (t) => {
+  const f = fake();
+  const all = await dav(f, 'PROPFIND', '/dav/calendars/alice/agenda/', { depth: '0' });
+  t.regex(
+    all.body,
+    /<d:supported-report><d:report><d:sync-collection\/><\/d:report><\/d:supported-report>/,
+  );
+  // Not among allprop's (RFC 6578 §4), and so not read.
+  t.notRegex(all.body, /sync-token/);
+  t.false(f.ops.some((o) => o.op.type === 'query' && o.op.body.type === 'dav.sync'));
+  const asked = await dav(
+    f,
+    'PROPFIND',
+    '/dav/calendars/alice/agenda/',
+    { depth: '0' },
+    '<d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop><d:sync-token/><cs:getctag/></d:prop></d:propfind>',
+  );
+  t.is(asked.status, 207);
+  t.regex(asked.body, /<d:sync-token>https:\/\/agenda\.invalid\/sync\/7<\/d:sync-token>/);
+  t.deepEqual(f.ops.at(-1)?.op, {
+    type: 'query',
+    body: { type: 'dav.sync', token: null, data: false, tokenOnly: true },
+  });
+  // The home at depth 1 describes the calendar with it too.
+  const home = await dav(
+    f,
+    'PROPFIND',
+    '/dav/calendars/alice/',
+    { depth: '1' },
+    '<d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>',
+  );
+  t.regex(
+    home.body,
+    /<d:href>\/dav\/calendars\/alice\/agenda\/<\/d:href><d:propstat><d:prop><d:sync-token>https:\/\/agenda\.invalid\/sync\/7<\/d:sync-token>/,
   );
 });

@@ -20,8 +20,8 @@
  * password changed or the account deleted. Wrong passwords count as failed logins
  * (./abuse-limits.ts), and requests as the user's requests.
  *
- * Reads are PROPFIND, REPORT (calendar-query with time-range, calendar-multiget), GET and
- * HEAD; writes are PUT of one event (its organizer's import of it, an attendee's answer) and
+ * Reads are PROPFIND, REPORT (calendar-query with time-range, calendar-multiget,
+ * sync-collection in ./dav-sync.ts), GET and HEAD; writes are PUT of one event (its organizer's import of it, an attendee's answer) and
  * DELETE (cancel or decline), each checking If-Match / If-None-Match inside the store command
  * that writes (server/store/dav-writes.ts). Anything else answers 405 with what is allowed.
  */
@@ -46,6 +46,15 @@ import { ALLOW_CONFLICT_HINT } from '../domain/index.js';
 import type { Op } from '../protocol/ops.js';
 import type { PasswordCheck } from './abuse-limits.js';
 import type { Identity } from './authentication.js';
+import {
+  currentSyncToken,
+  syncCollection,
+  syncResult,
+  wantsSyncToken,
+  type DavSyncRead,
+  type SyncReader,
+  type SyncResult,
+} from './dav-sync.js';
 import {
   CALDAV_NS,
   CALENDARSERVER_NS,
@@ -165,7 +174,7 @@ interface PropName {
 }
 
 /** What a PROPFIND (or a REPORT's `prop`) asks for. */
-type PropRequest =
+export type PropRequest =
   | { readonly kind: 'all' }
   | { readonly kind: 'names' }
   | { readonly kind: 'some'; readonly names: readonly PropName[] };
@@ -253,15 +262,16 @@ export class CalDav {
       throw new Forbidden('a device opens only its own user’s calendar');
     }
     const read = (body: DavRead) => this.read(identity, key, body, request.signal);
+    const sync = (body: DavSyncRead) => this.syncRead(identity, key, body, request.signal);
     const write = (op: Op) => this.write(identity, key, op, request.signal);
     switch (method) {
       case 'GET':
       case 'HEAD':
         return this.get(target, request, read);
       case 'PROPFIND':
-        return this.propfind(target, identity.actor, request, read);
+        return this.propfind(target, identity.actor, request, read, sync);
       case 'REPORT':
-        return this.report(target, identity.actor, request, read);
+        return this.report(target, identity.actor, request, read, sync);
       case 'PUT':
         return this.put(target, identity.actor, request, write);
       case 'DELETE':
@@ -420,6 +430,29 @@ export class CalDav {
     return parsed.data;
   }
 
+  /** What changed since a sync token (./dav-sync.ts), as the device; as {@link read}. */
+  private async syncRead(
+    identity: Identity,
+    key: string,
+    body: DavSyncRead,
+    signal: AbortSignal,
+  ): Promise<SyncResult> {
+    let answer: unknown;
+    try {
+      answer = await this.ports.call(
+        { type: 'query', body: { type: 'dav.sync', ...body } },
+        identity,
+        signal,
+      );
+    } catch (error) {
+      if (isAgendaError(error) && error.code === 'unauthenticated') this.signIns.delete(key);
+      throw error;
+    }
+    const parsed = syncResult.safeParse(answer);
+    if (!parsed.success) throw new Error('the service answered a sync in an unexpected shape');
+    return parsed.data;
+  }
+
   private async get(target: Target, request: DavRequest, read: Reader): Promise<DavAnswer> {
     if (target.kind !== 'event') {
       return {
@@ -450,6 +483,7 @@ export class CalDav {
     actor: string,
     request: DavRequest,
     read: Reader,
+    sync: SyncReader,
   ): Promise<DavAnswer> {
     const depth = depthOf(request.header('depth'));
     if (depth === 'infinity') {
@@ -460,6 +494,9 @@ export class CalDav {
       );
     }
     const asked = parsePropfind(await request.body());
+    // DAV:sync-token costs a pass over the user's events: read only when asked for.
+    const syncToken = async () =>
+      wantsSyncToken(asked) ? await currentSyncToken(sync) : undefined;
     const responses: DavResponse[] = [];
     switch (target.kind) {
       case 'root':
@@ -474,7 +511,13 @@ export class CalDav {
         responses.push(respond(davHrefs.home(actor), homeProperties(actor), asked));
         const { ctag } = await read({ names: [], data: false });
         if (depth === '1') {
-          responses.push(respond(davHrefs.calendar(actor), calendarProperties(actor, ctag), asked));
+          responses.push(
+            respond(
+              davHrefs.calendar(actor),
+              calendarProperties(actor, ctag, await syncToken()),
+              asked,
+            ),
+          );
         }
         break;
       }
@@ -482,7 +525,11 @@ export class CalDav {
         const listing =
           depth === '1' ? await read({ data: false }) : await read({ names: [], data: false });
         responses.push(
-          respond(davHrefs.calendar(actor), calendarProperties(actor, listing.ctag), asked),
+          respond(
+            davHrefs.calendar(actor),
+            calendarProperties(actor, listing.ctag, await syncToken()),
+            asked,
+          ),
         );
         for (const resource of listing.resources) {
           responses.push(
@@ -510,6 +557,7 @@ export class CalDav {
     actor: string,
     request: DavRequest,
     read: Reader,
+    sync: SyncReader,
   ): Promise<DavAnswer> {
     if (target.kind !== 'calendar') {
       return preconditionFailed(
@@ -521,6 +569,7 @@ export class CalDav {
     const text = await request.body();
     if (text === null) throw new InvalidInput('a REPORT needs an XML body');
     const root = parseXml(text);
+    if (isNamed(root, DAV_NS, 'sync-collection')) return syncCollection(root, actor, sync);
     if (isNamed(root, CALDAV_NS, 'calendar-query')) {
       const asked = reportProperties(root);
       const filter = parseCalendarFilter(root);
@@ -566,7 +615,7 @@ export class CalDav {
     return preconditionFailed(
       403,
       '<d:supported-report/>',
-      `the ${root.name} report is not supported: ask with calendar-query or calendar-multiget`,
+      `the ${root.name} report is not supported: ask with calendar-query, calendar-multiget or sync-collection`,
     );
   }
 }
@@ -757,11 +806,11 @@ function propRequestOf(parent: XmlElement): PropRequest | null {
 }
 
 /** A report's properties; none asked reads as every one. */
-function reportProperties(root: XmlElement): PropRequest {
+export function reportProperties(root: XmlElement): PropRequest {
   return propRequestOf(root) ?? { kind: 'all' };
 }
 
-function wantsData(asked: PropRequest): boolean {
+export function wantsData(asked: PropRequest): boolean {
   return (
     asked.kind === 'all' ||
     (asked.kind === 'some' &&
@@ -887,7 +936,8 @@ function homeProperties(actor: string): Properties {
   ]);
 }
 
-function calendarProperties(actor: string, ctag: string): Properties {
+/** The calendar's properties; DAV:sync-token only when read (`syncToken`, ./dav-sync.ts). */
+function calendarProperties(actor: string, ctag: string, syncToken?: string): Properties {
   return properties([
     [DAV_NS, 'resourcetype', '<d:collection/><c:calendar/>'],
     [DAV_NS, 'displayname', escapeXml(`Agenda of ${actor}`)],
@@ -898,7 +948,8 @@ function calendarProperties(actor: string, ctag: string): Properties {
       DAV_NS,
       'supported-report-set',
       '<d:supported-report><d:report><c:calendar-query/></d:report></d:supported-report>' +
-        '<d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report>',
+        '<d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report>' +
+        '<d:supported-report><d:report><d:sync-collection/></d:report></d:supported-report>',
     ],
     // Events are read, written and removed (bind, unbind); the calendar's own properties
     // are not changed (no PROPPATCH, so no write-properties) and there are no ACLs.
@@ -909,10 +960,13 @@ function calendarProperties(actor: string, ctag: string): Properties {
         '<d:privilege><d:bind/></d:privilege><d:privilege><d:unbind/></d:privilege>',
     ],
     [CALENDARSERVER_NS, 'getctag', escapeXml(ctag)],
+    ...(syncToken === undefined
+      ? []
+      : ([[DAV_NS, 'sync-token', escapeXml(syncToken)]] as [string, string, string][])),
   ]);
 }
 
-function eventProperties(resource: { etag: string; ics?: string | undefined }): Properties {
+export function eventProperties(resource: { etag: string; ics?: string | undefined }): Properties {
   return properties([
     [DAV_NS, 'resourcetype', ''],
     [DAV_NS, 'getetag', escapeXml(resource.etag)],
@@ -924,7 +978,7 @@ function eventProperties(resource: { etag: string; ics?: string | undefined }): 
 }
 
 /** One resource's `<d:response>`: what was asked, found (200) or not (404). */
-function respond(href: string, found: Properties, asked: PropRequest): DavResponse {
+export function respond(href: string, found: Properties, asked: PropRequest): DavResponse {
   switch (asked.kind) {
     case 'all':
       return { href, propstats: [{ status: 200, properties: [...found.values()] }] };
@@ -987,7 +1041,7 @@ class DavPrecondition extends Error {
   }
 }
 
-function preconditionFailed(status: number, precondition: string, reason: string): never {
+export function preconditionFailed(status: number, precondition: string, reason: string): never {
   throw new DavPrecondition(status, precondition, reason);
 }
 

@@ -338,8 +338,11 @@ function statusLine(status: number): string {
   return `<d:status>HTTP/1.1 ${status} ${REASONS[status] ?? 'Status'}</d:status>`;
 }
 
-/** A `207 Multi-Status` body. */
-export function multistatus(responses: readonly DavResponse[]): string {
+/**
+ * A `207 Multi-Status` body; with `syncToken`, the DAV:sync-token a sync-collection report
+ * answers after its responses (RFC 6578 §6.4).
+ */
+export function multistatus(responses: readonly DavResponse[], syncToken?: string): string {
   const parts = responses.map((r) => {
     const href = `<d:href>${escapeXml(r.href)}</d:href>`;
     if ('status' in r) {
@@ -355,7 +358,9 @@ export function multistatus(responses: readonly DavResponse[]): string {
       .join('');
     return `<d:response>${href}${propstats}</d:response>`;
   });
-  return `<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus ${ROOT_NAMESPACES}>${parts.join('')}</d:multistatus>\n`;
+  const token =
+    syncToken === undefined ? '' : `<d:sync-token>${escapeXml(syncToken)}</d:sync-token>`;
+  return `<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus ${ROOT_NAMESPACES}>${parts.join('')}${token}</d:multistatus>\n`;
 }
 
 /** A `<d:error>` body naming a failed precondition (RFC 4918 §16), with a readable reason. */

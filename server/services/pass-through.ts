@@ -73,6 +73,8 @@ const QUERIES_FOR_USERS: { readonly [T in QueryType]: boolean } = {
   'device.lookup': false,
   // The caller's calendar as CalDAV shows it; a device's token opens nothing else.
   'dav.calendar': true,
+  // What changed in it since a sync token (RFC 6578); a device's token opens it too.
+  'dav.sync': true,
   'conflicts.list': true,
   'agenda.view': true,
   'free.find': true,

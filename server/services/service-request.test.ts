@@ -119,12 +119,13 @@ test('M3: a feed token reads its feed and runs nothing else, whoever writes the 
   t.is(viaApi.actor, 'alice');
 });
 
-test('a device token reads and writes its calendar over CalDAV (dav.calendar, dav.put, dav.delete) and runs nothing else', async (t) => {
+test('a device token reads and writes its calendar over CalDAV (dav.calendar, dav.sync, dav.put, dav.delete) and runs nothing else', async (t) => {
   const { issuer, verifier } = await keys();
   const { token } = await issuer.device('alice', 0, 'device-1');
   const credential = { kind: 'device' as const, token };
   for (const op of [
     { type: 'query', body: { type: 'dav.calendar', data: false } },
+    { type: 'query', body: { type: 'dav.sync', token: null, data: false } },
     { type: 'dav.put', name: 'u1', ics: 'BEGIN:VCALENDAR', ifNoneMatch: ['*'] },
     { type: 'command', body: { type: 'dav.delete', name: 'u1', ifMatch: ['"0"'] } },
   ]) {

@@ -95,6 +95,7 @@ export const QUERY_ACCESS: { readonly [T in QueryType]: Grants } = {
   // Which device an app password opens: for the users service's sign-in by app password.
   'device.lookup': { users: 'any' },
   'dav.calendar': { users: 'any' },
+  'dav.sync': { users: 'any' },
   'conflicts.list': CALENDAR,
   'agenda.view': CALENDAR,
   'free.find': CALENDAR,
@@ -150,7 +151,10 @@ export const FEED_READS: ReadonlySet<QueryType> = new Set<QueryType>(['agenda.ex
  * What a device's token may read (CalDAV, server/gateway/caldav.ts): a request with a
  * device's session (`did`) may run nothing else, here or in the services.
  */
-export const DEVICE_READS: ReadonlySet<QueryType> = new Set<QueryType>(['dav.calendar']);
+export const DEVICE_READS: ReadonlySet<QueryType> = new Set<QueryType>([
+  'dav.calendar',
+  'dav.sync',
+]);
 
 /**
  * What a device's token may write (CalDAV's PUT and DELETE, server/store/dav-writes.ts):

@@ -288,6 +288,8 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       rows: connection.rows,
       registry: connection.registry,
       keyVersion: (key) => connection.versions.newestOf([key]),
+      appliedIndex: () => connection.meta.get(META.appliedIndex),
+      davSync: connection.davSync,
       listings: connection.listings,
       actor: actorResolver(connection.rows, request.actor, request.session, {
         now,
@@ -453,7 +455,7 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
     let outcome = effect.outcome;
     connection.savepoint.run();
     try {
-      connection.applyRows(effect.writes, now);
+      connection.applyRows(effect.writes, { index, at: now });
       connection.versions.stamp(effect.stamps, index);
       connection.release.run();
     } catch (error) {

@@ -17,6 +17,7 @@ import type {
 import { ENDLESS, LONG_SPAN, SHORT_SPAN, SHORT_SPAN_MAX_MS } from './schema.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
 import type { DeviceRow, FeedRow, SessionRow } from './calendar-rows.js';
+import { DavRemovals, type AppliedEntry } from './dav-sync.js';
 
 /** Where an event sits in the time indexes. */
 export interface TimeBounds {
@@ -108,6 +109,7 @@ export class CalendarWrites {
   private readonly deleteCredentialsRow: PreparedStatement;
   private readonly insertDeletedUserRow: PreparedStatement;
   private readonly markPurgedRow: PreparedStatement;
+  private readonly removals: DavRemovals;
 
   constructor(statements: StatementSet) {
     this.insertUserRow = statements.prepare(
@@ -223,11 +225,16 @@ export class CalendarWrites {
     this.markPurgedRow = statements.prepare(
       'UPDATE deleted_users SET purged_at = ? WHERE username = ? AND purged_at IS NULL',
     );
+    this.removals = new DavRemovals(statements);
   }
 
-  /** Applies a decision's mutations in order. */
-  apply(mutations: readonly Mutation[]): void {
-    for (const mutation of mutations) this.applyOne(mutation);
+  /**
+   * Applies a decision's mutations in order. Applied for a log `entry`, removals from a
+   * calendar leave their tombstones for CalDAV sync (dav-sync.ts); a decision, whose writes
+   * are rolled back, passes none.
+   */
+  apply(mutations: readonly Mutation[], entry?: AppliedEntry): void {
+    for (const mutation of mutations) this.applyOne(mutation, entry);
   }
 
   /** Replaces a registered user's hash (a login upgrading it to the current cost). */
@@ -327,7 +334,7 @@ export class CalendarWrites {
     );
   }
 
-  private applyOne(mutation: Mutation): void {
+  private applyOne(mutation: Mutation, entry: AppliedEntry | undefined): void {
     switch (mutation.kind) {
       case 'insertUser':
         return this.insertUser(mutation.user);
@@ -376,12 +383,16 @@ export class CalendarWrites {
       case 'putAttendee':
         return this.putAttendee(mutation.attendee);
       case 'deleteAttendee':
+        if (entry !== undefined) {
+          this.removals.attendeeRemoved(mutation.eventId, mutation.username, entry);
+        }
         return this.deleteAttendeeRow.runOne(
           [mutation.eventId, mutation.username],
           `removing ${mutation.username} from event ${mutation.eventId}`,
         );
       case 'deleteEvent':
         // Its attendees first: no attendee row outlives its event (putAttendee needs one).
+        if (entry !== undefined) this.removals.eventRemoved(mutation.eventId, entry);
         this.deleteAttendeesOfEvent.run([mutation.eventId]);
         return this.deleteEventRow.runOne([mutation.eventId], `deleting event ${mutation.eventId}`);
     }

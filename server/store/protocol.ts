@@ -37,6 +37,7 @@ import type {
 // From where they are defined, not the domain's index: the DB member's main thread reads
 // this protocol and should not load the domain (luxon, ical.js) only the store worker runs.
 import {
+  MAX_CALENDAR_RESOURCES,
   MAX_CALENDAR_RESOURCES_PER_READ,
   MAX_GROUP_MEMBERS,
   MAX_IMPORTED_EVENTS,
@@ -401,6 +402,15 @@ const queryBody = z.discriminatedUnion('type', [
     names: z.array(davName).max(MAX_CALENDAR_RESOURCES_PER_READ).optional(),
     data: z.boolean(),
   }),
+  // What changed in the caller's calendar since a sync token (RFC 6578; null: everything),
+  // at most `limit` resources; with `tokenOnly`, only the token a sync would answer now.
+  z.strictObject({
+    type: z.literal('dav.sync'),
+    token: z.string().min(1).max(100).nullable(),
+    data: z.boolean(),
+    limit: z.int().min(1).max(MAX_CALENDAR_RESOURCES).optional(),
+    tokenOnly: z.boolean().optional(),
+  }),
   z.strictObject({ type: z.literal('conflicts.list'), from: instant, to: instant, ...page }),
   z.strictObject({
     type: z.literal('agenda.view'),
@@ -739,6 +749,20 @@ export interface QueryResults {
     /** Whether more resources matched than `MAX_CALENDAR_RESOURCES` (contract/limits.ts). */
     readonly truncated: boolean;
   };
+  /**
+   * A sync (server/store/dav-sync.ts): the resources changed since the token, those gone
+   * since (by name), and the token to ask from next; `truncated` when more is left, which
+   * the next token continues with. Or a token this calendar does not answer from.
+   */
+  'dav.sync':
+    | {
+        readonly outcome: 'synced';
+        readonly token: string;
+        readonly truncated: boolean;
+        readonly changed: readonly DavResourceView[];
+        readonly removed: readonly string[];
+      }
+    | { readonly outcome: 'invalid-token'; readonly reason: string };
   /** Deleted accounts whose data is still being removed, oldest deletion first. */
   'user.beingPurged': { readonly usernames: readonly string[] };
   'registry.get': { readonly entry: RegistryEntry | null };

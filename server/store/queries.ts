@@ -49,6 +49,7 @@ import { KEYS } from './effects.js';
 import { exportPage } from './export-pages.js';
 import { resourceNamed, resourcesOf } from './dav-resources.js';
 import type { ListingCache } from './listing-cache.js';
+import { davSync, type DavSyncRows } from './dav-sync.js';
 
 /** What a query handler works with. */
 export interface QueryEnvironment {
@@ -58,6 +59,10 @@ export interface QueryEnvironment {
   readonly registry: Registry;
   /** The log index at which `key` (effects.ts `KEYS`) was last written; 0: never. */
   keyVersion(key: string): number;
+  /** The log index of the last entry applied: the state this read sees. */
+  appliedIndex(): number;
+  /** CalDAV sync's reads (dav-sync.ts). */
+  readonly davSync: DavSyncRows;
   readonly listings: ListingCache;
   /** The registered user asking. @throws Unauthenticated */
   actor(): Username;
@@ -194,6 +199,9 @@ const HANDLERS: { readonly [T in QueryType]: Handler<T> } = {
   },
 
   'dav.calendar': (body, env) => davCalendar(body, env),
+
+  // What changed since a sync token (dav-sync.ts).
+  'dav.sync': (body, env) => davSync(body, env),
 
   'conflicts.list': (body, env) => {
     const actor = env.actor();

@@ -11,8 +11,11 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes CalDAV sync's tombstones and horizons away, as schemas before 18 had them. */
+const WITHOUT_DAV_SYNC = 'DROP TABLE dav_removals; DROP TABLE dav_sync_horizons;';
+
 /** Takes the index exports page through away, as schemas before 17 had it. */
-const WITHOUT_EXPORT_INDEX = 'DROP INDEX attendees_by_user_event;';
+const WITHOUT_EXPORT_INDEX = `${WITHOUT_DAV_SYNC} DROP INDEX attendees_by_user_event;`;
 
 /** Takes the versions events were imported from away, as schemas before 16 had them. */
 const WITHOUT_IMPORTED_VERSIONS = `${WITHOUT_EXPORT_INDEX}
@@ -566,5 +569,43 @@ test('a schema 16 image is migrated: its events are exported, a page at a time, 
     [...page.ics.matchAll(/^SUMMARY:([^\r]+)\r$/gm)].map((m) => m[1]),
     ['event 0', 'event 1', 'event 2'],
   );
+  after.store.close();
+});
+
+test('a schema 17 image is migrated: sync starts with no removal remembered, and reports the next one', async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice', 'bob');
+  before.ok('alice', { type: 'group.create', name: 'team', kind: 'hierarchical' });
+  before.ok('alice', { type: 'group.addMember', group: 'team', username: 'bob', level: 1 });
+  before.ok('bob', { type: 'group.join', group: 'team' });
+  const start = at('2025-09-05T16:00:00Z');
+  before.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { title: 'standup', start, end: start + 900_000 },
+      group: 'team',
+    },
+    { ids: ['standup'] },
+  );
+  const v17 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_DAV_SYNC} UPDATE store_meta SET value = 17 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v17);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  const first = after.read('bob', { type: 'dav.sync', token: null, data: false });
+  if (first.outcome !== 'synced') return t.fail(first.reason);
+  t.deepEqual(
+    first.changed.map((r) => r.name),
+    ['standup'],
+  );
+  after.ok('bob', { type: 'group.leave', group: 'team' });
+  const next = after.read('bob', { type: 'dav.sync', token: first.token, data: false });
+  t.like(next, { outcome: 'synced', changed: [], removed: ['standup'] });
   after.store.close();
 });

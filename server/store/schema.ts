@@ -42,8 +42,11 @@ import type { Database } from 'sql.js';
  * 16: the version of the file's VEVENT an event was imported from (SEQUENCE, LAST-MODIFIED):
  *     `events.imported_sequence`, `events.imported_stamp`.
  * 17: the events a user has not declined, by id (`attendees_by_user_event`), for exports.
+ * 18: CalDAV sync (RFC 6578): what left each user's calendar without an attendee row to show
+ *     it (`dav_removals`), and how far back each user's removals are still known
+ *     (`dav_sync_horizons`).
  */
-export const SCHEMA_VERSION = 17;
+export const SCHEMA_VERSION = 18;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -179,6 +182,32 @@ CREATE INDEX devices_by_user ON devices (username, created_at, did);
 CREATE UNIQUE INDEX devices_by_password ON devices (username, password_hash);
 `;
 
+// CalDAV sync (server/store/dav-sync.ts): an attendee row removed (the user taken off an
+// event, the event deleted) leaves a tombstone, so a sync token from before it says the
+// resource is gone; the name is the resource name the event had for that user, the series
+// the one a changed occurrence belonged to. Upserted by (user, event): only the last removal
+// matters. Forgotten a bounded number at a time once older than the sync horizon's age
+// (by `removed_at`, the entry's `at`); a user's horizon is the newest index forgotten, and a
+// token older than it is refused.
+const DAV_SYNC = `
+CREATE TABLE dav_removals (
+  username   TEXT NOT NULL,
+  event_id   TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  series_id  TEXT,
+  mod_index  INTEGER NOT NULL,
+  removed_at INTEGER NOT NULL,
+  PRIMARY KEY (username, event_id)
+) WITHOUT ROWID;
+CREATE INDEX dav_removals_by_user ON dav_removals (username, mod_index, event_id);
+CREATE INDEX dav_removals_by_age ON dav_removals (removed_at, username, event_id);
+
+CREATE TABLE dav_sync_horizons (
+  username TEXT PRIMARY KEY,
+  horizon  INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
 const TRANSPARENT_COLUMN = 'transparent INTEGER NOT NULL DEFAULT 0 CHECK (transparent IN (0, 1))';
 
 // The domain's CalendarEvent.importedVersion: the SEQUENCE and the LAST-MODIFIED (else
@@ -296,7 +325,8 @@ ${SESSIONS}
 ${REFRESHABLE_SESSIONS}
 ${ACCOUNT_DELETION}
 ${REGISTRY_HISTORY}
-${DEVICES}`;
+${DEVICES}
+${DAV_SYNC}`;
 
 // Each attendee row is in one of the two time indexes, the one of its span class: partial
 // indexes, so adding an attendee updates one of them, not both.
@@ -468,6 +498,11 @@ export function migrateSchema(db: Database): number | null {
     if (version < 17) {
       // 16 → 17: exports page by id.
       db.exec(EXPORT_INDEX);
+    }
+    if (version < 18) {
+      // 17 → 18: sync was not served, so no token was ever given: no removal before now
+      // needs remembering, and every horizon starts at 0.
+      db.exec(DAV_SYNC);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');

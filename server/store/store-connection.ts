@@ -10,6 +10,7 @@ import { CalendarRows } from './calendar-rows.js';
 import { CalendarWrites } from './calendar-writes.js';
 import type { RowWrite } from './effects.js';
 import { KeyVersions } from './key-versions.js';
+import { DavSyncRows, type AppliedEntry } from './dav-sync.js';
 import { ListingCache } from './listing-cache.js';
 import { Registry } from './registry.js';
 import { RequestLog, StoreMeta } from './request-log.js';
@@ -26,6 +27,8 @@ export class StoreConnection {
   readonly meta: StoreMeta;
   readonly requests: RequestLog;
   readonly versions: KeyVersions;
+  /** CalDAV sync's reads (dav-sync.ts). */
+  readonly davSync: DavSyncRows;
   /** The event lists being read page by page, kept with this image (listing-cache.ts). */
   readonly listings = new ListingCache();
   readonly begin: PreparedStatement;
@@ -52,6 +55,7 @@ export class StoreConnection {
     this.meta = new StoreMeta(statements);
     this.requests = new RequestLog(statements, this.meta, retention);
     this.versions = new KeyVersions(statements);
+    this.davSync = new DavSyncRows(statements);
     this.begin = statements.prepare('BEGIN');
     this.commit = statements.prepare('COMMIT');
     this.rollback = statements.prepare('ROLLBACK');
@@ -95,8 +99,12 @@ export class StoreConnection {
     }
   }
 
-  /** Writes an effect's rows, in order (see effects.ts); `now` is the store's clock for it. */
-  applyRows(writes: readonly RowWrite[], now: number): void {
+  /**
+   * Writes an effect's rows, in order (see effects.ts), for `entry`: its index, and `at`, the
+   * store's clock for it.
+   */
+  applyRows(writes: readonly RowWrite[], entry: AppliedEntry): void {
+    const now = entry.at;
     for (const write of writes) {
       switch (write.kind) {
         case 'insertEvent':
@@ -149,7 +157,7 @@ export class StoreConnection {
           this.registry.putLeaseRow(write.name, write.holder, write.epoch, write.expiresAt, now);
           break;
         default:
-          this.writes.apply([write]);
+          this.writes.apply([write], entry);
       }
     }
   }

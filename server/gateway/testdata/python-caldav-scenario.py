@@ -3,7 +3,7 @@ The python3-caldav side of server/gateway/caldav.client.test.ts: a real CalDAV c
 (Debian's python3-caldav) against a gateway, signing in with a device's app password.
 It prints one JSON object of what it saw; the test judges it.
 
-    python3 python-caldav-scenario.py read|write|refused
+    python3 python-caldav-scenario.py read|write|sync|refused
     env: DAV_URL DAV_USERNAME DAV_PASSWORD DAV_CA DAV_FROM DAV_TO
 """
 import datetime
@@ -52,6 +52,9 @@ def main():
 
     if mode == "write":
         write(client)
+        return
+    if mode == "sync":
+        sync(client)
         return
 
     principal = client.principal()
@@ -199,6 +202,53 @@ def write(client):
     except error.NotFoundError:
         seen["deleted"] = True
     seen["left"] = sorted(summary(e) for e in calendar.events())
+    print(json.dumps(seen))
+
+
+def sync(client):
+    """Syncs by token (RFC 6578) as python-caldav does: everything, nothing new, then each change."""
+    calendar = client.principal().calendars()[0]
+    seen = {}
+    collection = calendar.objects_by_sync_token(sync_token=None, load_objects=True)
+    seen["initial"] = sorted(summary(o) for o in collection)
+    seen["token"] = collection.sync_token
+    seen["property"] = calendar.get_property(dav.SyncToken())
+    quiet = calendar.objects_by_sync_token(sync_token=collection.sync_token, load_objects=False)
+    seen["quiet"] = [str(o.url) for o in quiet]
+    seen["quiet_token"] = quiet.sync_token
+
+    def changes():
+        updated, deleted = collection.sync()
+        return {
+            "updated": sorted(summary(o) for o in updated),
+            "deleted": sorted(str(o.url) for o in deleted),
+            "token": collection.sync_token,
+        }
+
+    made = calendar.save_event(
+        NEW_EVENT
+        % {
+            "uid": "py-sync@example.com",
+            "start": "20260306T070000Z",
+            "end": "20260306T080000Z",
+            "summary": "Yoga",
+        }
+    )
+    seen["made_url"] = str(made.url)
+    seen["after_create"] = changes()
+    made.load()
+    made.vobject_instance.vevent.summary.value = "Yoga (moved)"
+    made.save()
+    seen["after_update"] = changes()
+    made.delete()
+    seen["after_delete"] = changes()
+    seen["after_nothing"] = changes()
+    seen["final"] = sorted(summary(o) for o in collection)
+    try:
+        calendar.objects_by_sync_token(sync_token="https://agenda.invalid/sync/999999999")
+        seen["stale"] = None
+    except Exception as refused:
+        seen["stale"] = "%s: %s" % (type(refused).__name__, refused)
     print(json.dumps(seen))
 
 
