@@ -39,6 +39,8 @@ const FIXTURES = new URL('./fixtures/ics/', import.meta.url);
  * differently, which is not what is compared).
  */
 const CASES: Record<string, { from: string; to: string; zone: string }> = {
+  'google-all-day-recurring.ics': { from: '2025-03-01', to: '2025-06-15', zone: 'Europe/Madrid' },
+  'thunderbird-exdate-all-day.ics': { from: '2025-10-01', to: '2025-11-20', zone: 'Europe/Berlin' },
   'apple-location-lines.ics': { from: '2025-06-01', to: '2025-07-01', zone: 'America/Los_Angeles' },
   'apple-no-end.ics': { from: '2025-06-01', to: '2025-07-01', zone: 'Europe/Berlin' },
   'eluceo-dates-without-value.ics': { from: '2025-10-01', to: '2025-11-01', zone: 'Europe/Zurich' },
