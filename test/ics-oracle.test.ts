@@ -40,6 +40,7 @@ const FIXTURES = new URL('./fixtures/ics/', import.meta.url);
  */
 const CASES: Record<string, { from: string; to: string; zone: string }> = {
   'google-all-day-recurring.ics': { from: '2025-03-01', to: '2025-06-15', zone: 'Europe/Madrid' },
+  'outlook-w-europe-all-day.ics': { from: '2025-03-15', to: '2026-03-15', zone: 'Europe/Zurich' },
   'thunderbird-exdate-all-day.ics': { from: '2025-10-01', to: '2025-11-20', zone: 'Europe/Berlin' },
   'apple-location-lines.ics': { from: '2025-06-01', to: '2025-07-01', zone: 'America/Los_Angeles' },
   'apple-no-end.ics': { from: '2025-06-01', to: '2025-07-01', zone: 'Europe/Berlin' },
