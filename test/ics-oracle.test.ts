@@ -39,8 +39,11 @@ const FIXTURES = new URL('./fixtures/ics/', import.meta.url);
  * differently, which is not what is compared).
  */
 const CASES: Record<string, { from: string; to: string; zone: string }> = {
+  'davx5-alarm-attendees.ics': { from: '2025-10-01', to: '2025-11-20', zone: 'Europe/Vienna' },
+  'dtstart-only-recurring.ics': { from: '2025-10-15', to: '2025-12-01', zone: 'America/New_York' },
   'google-all-day-recurring.ics': { from: '2025-03-01', to: '2025-06-15', zone: 'Europe/Madrid' },
   'outlook-w-europe-all-day.ics': { from: '2025-03-15', to: '2026-03-15', zone: 'Europe/Zurich' },
+  'sabredav-rdate.ics': { from: '2025-10-01', to: '2026-01-01', zone: 'Europe/Berlin' },
   'thunderbird-exdate-all-day.ics': { from: '2025-10-01', to: '2025-11-20', zone: 'Europe/Berlin' },
   'apple-location-lines.ics': { from: '2025-06-01', to: '2025-07-01', zone: 'America/Los_Angeles' },
   'apple-no-end.ics': { from: '2025-06-01', to: '2025-07-01', zone: 'Europe/Berlin' },
@@ -114,6 +117,18 @@ const KNOWN: Record<string, { why: Why; reason: string; lines: string[] }[]> = {
       ],
     },
   ],
+  'dtstart-only-recurring.ics': [
+    {
+      why: 'oracle',
+      reason:
+        'a DTSTART date with neither DTEND nor DURATION lasts one day (RFC 5545 §3.6.1), each ' +
+        'occurrence of a series too; recurring_ical_events 2.0.1 makes it end when it starts',
+      lines: [
+        'oracle only: 20251001-anniversary@example.com 2025-11-02/2025-11-02',
+        'ours only: 20251001-anniversary@example.com 2025-11-02/2025-11-03',
+      ],
+    },
+  ],
   'exchange-windows-zones.ics': [
     {
       why: 'oracle',
@@ -172,6 +187,25 @@ const KNOWN: Record<string, { why: Why; reason: string; lines: string[] }[]> = {
         'ours only: stale-brasilia-2 2025-11-20T13:00:00Z/2025-11-20T14:00:00Z',
         'oracle only: stale-brasilia-3 2025-11-18T11:00:00Z/2025-11-18T11:30:00Z',
         'ours only: stale-brasilia-3 2025-11-18T12:00:00Z/2025-11-18T12:30:00Z',
+      ],
+    },
+  ],
+  'sabredav-rdate.ics': [
+    {
+      why: 'unsupported',
+      reason:
+        'RDATE (RFC 5545 §3.8.5.2) adds dates to a recurrence set; our series are a rule and ' +
+        'its exceptions, so an event with RDATE is skipped and reported, whole, where the ' +
+        'oracle expands it',
+      lines: [
+        'oracle only: 0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b 2025-10-03/2025-10-04',
+        'oracle only: 0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b 2025-10-31/2025-11-01',
+        'oracle only: 0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b 2025-12-25/2025-12-26',
+        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-10-06T16:00:00Z/2025-10-06T17:30:00Z',
+        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-10-13T16:00:00Z/2025-10-13T17:30:00Z',
+        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-10-27T17:00:00Z/2025-10-27T18:30:00Z',
+        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-10-29T17:00:00Z/2025-10-29T18:30:00Z',
+        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-11-05T17:00:00Z/2025-11-05T18:30:00Z',
       ],
     },
   ],
