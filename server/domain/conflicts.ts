@@ -22,7 +22,7 @@ import {
   windowAfter,
 } from './paging.js';
 import type { ConflictKey, PageRequest } from './paging.js';
-import { expandOccurrences } from './recurrence.js';
+import { expandOccurrences, occurrenceEnd } from './recurrence.js';
 import type { Series } from './recurrence.js';
 import { validateQueryInterval } from './validation.js';
 import { conflictingEvent, eventView, toIso } from './views.js';
@@ -383,7 +383,7 @@ export function mergeIntervals(intervals: Iterable<Interval>): Interval[] {
 function reachOf(event: Series): Millis {
   if (event.recurrence === null) return event.end;
   const { until } = event.recurrence.rule;
-  return until === undefined ? Number.POSITIVE_INFINITY : until + (event.end - event.start);
+  return until === undefined ? Number.POSITIVE_INFINITY : occurrenceEnd(event, until);
 }
 
 /**

@@ -973,3 +973,39 @@ test('times no event may have are refused without expanding the file zones they 
   // Expanded, they took 6 s on a quiet machine; read without expanding, 40 ms.
   t.true(ms < 4_000, `${Math.round(ms)} ms`);
 });
+
+test("Outlook's yearly rule names DTSTART's month and day again (BYMONTH, BYMONTHDAY): it is FREQ=YEARLY; a BYMONTH that says more is still refused", (t) => {
+  const file = (rule: string) =>
+    [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN',
+      'BEGIN:VEVENT',
+      'UID:birthday',
+      'DTSTART;VALUE=DATE:20250330',
+      'DTEND;VALUE=DATE:20250331',
+      rule,
+      'SUMMARY:Geburtstag Anna',
+      'END:VEVENT',
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n');
+  for (const rule of [
+    'RRULE:FREQ=YEARLY;BYMONTHDAY=30;BYMONTH=3',
+    'RRULE:FREQ=YEARLY;BYMONTH=3',
+    'RRULE:FREQ=YEARLY;INTERVAL=2;BYMONTH=3;BYMONTHDAY=30;COUNT=4',
+  ]) {
+    const { events, skipped } = importICalendar(file(rule), { defaultTimeZone: 'Europe/Zurich' });
+    t.deepEqual(skipped, [], rule);
+    t.regex(events[0]?.draft.recurrence ?? '', /^FREQ=YEARLY(;|$)/, rule);
+    t.notRegex(events[0]?.draft.recurrence ?? '', /BYMONTH/, rule);
+  }
+  for (const rule of [
+    'RRULE:FREQ=YEARLY;BYMONTH=3,9',
+    'RRULE:FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=30',
+    'RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3',
+  ]) {
+    const { skipped } = importICalendar(file(rule), { defaultTimeZone: 'Europe/Zurich' });
+    t.regex(skipped[0]?.reason ?? '', /BYMONTH is not supported/, rule);
+  }
+});

@@ -1061,7 +1061,9 @@ function toDraft(component: Component, fileZones: FileZones, defaultZone: string
   }
   const timeZone = start.zone ?? 'UTC';
   const rule =
-    rawRule === undefined || rawRule === null ? null : recurrenceOf(String(rawRule), timeZone);
+    rawRule === undefined || rawRule === null
+      ? null
+      : recurrenceOf(withoutDtstartParts(String(rawRule), start.instant, timeZone), timeZone);
   const exceptions = component.getAllProperties('exdate').flatMap((property) =>
     property.getValues().map((value: unknown) => {
       if (!(value instanceof ICAL.Time)) throw new Unsupported('EXDATE is not a date or time');
@@ -1310,6 +1312,36 @@ function withRawRecurrenceRules(text: string): string {
       return inZone > 0 ? match : RAW_RRULE.toUpperCase();
     },
   );
+}
+
+/**
+ * A yearly RRULE without the BYMONTH (and BYMONTHDAY) that only repeat DTSTART's own month
+ * and day, as Outlook writes every yearly event (`FREQ=YEARLY;BYMONTHDAY=30;BYMONTH=3` from
+ * 30 March): RFC 5545 §3.3.10 takes what a rule leaves out from DTSTART, so the rule is
+ * `FREQ=YEARLY`, the same occurrences, which our subset (no BYMONTH) can keep. Any other
+ * rule is returned as it is, to be checked (and a BYMONTH that says more refused).
+ */
+function withoutDtstartParts(raw: string, start: Millis, timeZone: string): string {
+  const parts = raw.split(';').map((part) => {
+    const eq = part.indexOf('=');
+    return [part.slice(0, eq).trim().toUpperCase(), part.slice(eq + 1).trim()] as const;
+  });
+  const value = (name: string) => parts.find(([key]) => key === name)?.[1];
+  const month = value('BYMONTH');
+  if (value('FREQ')?.toUpperCase() !== 'YEARLY' || month === undefined) return raw;
+  if (value('BYDAY') !== undefined) return raw;
+  const day = new Date(wallClockOf(start, timeZone));
+  const monthDay = value('BYMONTHDAY');
+  if (!/^\d{1,2}$/.test(month) || Number(month) !== day.getUTCMonth() + 1) return raw;
+  if (
+    monthDay !== undefined &&
+    (!/^\d{1,2}$/.test(monthDay) || Number(monthDay) !== day.getUTCDate())
+  )
+    return raw;
+  return parts
+    .filter(([key]) => key !== 'BYMONTH' && key !== 'BYMONTHDAY')
+    .map(([key, v]) => `${key}=${v}`)
+    .join(';');
 }
 
 /**

@@ -49,6 +49,105 @@ test('a weekly 09:00 Europe/Madrid meeting stays at 09:00 local across the DST c
   }
 });
 
+function spans(e: CalendarEvent, from: string, to: string): string[] {
+  return expandOccurrences(e, { start: at(from), end: at(to) }).map(
+    (o) => `${new Date(o.start).toISOString()}/${new Date(o.end).toISOString()}`,
+  );
+}
+
+test('an all-day series keeps to its days when the clocks change: 23 and 25 hours, never 24 from midnight to 1:00', (t) => {
+  // Every Sunday, all day in Madrid (Google's DTSTART;VALUE=DATE:20250323, DTEND 20250324).
+  const sundays = series({
+    title: 'Flea market',
+    start: at('2025-03-22T23:00:00Z'),
+    end: at('2025-03-23T23:00:00Z'),
+    timeZone: 'Europe/Madrid',
+    recurrence: 'FREQ=WEEKLY;COUNT=3',
+  });
+  t.deepEqual(spans(sundays, '2025-03-20T00:00:00Z', '2025-04-10T00:00:00Z'), [
+    '2025-03-22T23:00:00.000Z/2025-03-23T23:00:00.000Z',
+    // 30 March has 23 hours in Madrid: midnight (CET) to midnight (CEST).
+    '2025-03-29T23:00:00.000Z/2025-03-30T22:00:00.000Z',
+    '2025-04-05T22:00:00.000Z/2025-04-06T22:00:00.000Z',
+  ]);
+  t.is(seriesEnd(sundays), at('2025-04-06T22:00:00Z'));
+  // A weekend across the change of 26 October (47 hours, then 48).
+  const weekends = series({
+    title: 'Cabin',
+    start: at('2025-10-24T22:00:00Z'),
+    end: at('2025-10-26T23:00:00Z'),
+    timeZone: 'Europe/Madrid',
+    recurrence: 'FREQ=MONTHLY;BYDAY=-1SA;UNTIL=20251129',
+  });
+  t.deepEqual(spans(weekends, '2025-10-01T00:00:00Z', '2025-12-31T00:00:00Z'), [
+    '2025-10-24T22:00:00.000Z/2025-10-26T23:00:00.000Z',
+    '2025-11-28T23:00:00.000Z/2025-11-30T23:00:00.000Z',
+  ]);
+  // UNTIL (a date: its whole day) bounds the starts, and so the ends.
+  t.true(seriesEnd(weekends) >= at('2025-11-30T23:00:00Z'));
+  // Every day, all day, across the change: each occurrence is its own day, no overlap.
+  const holidays = series({
+    title: 'Autumn holidays',
+    start: at('2025-10-24T22:00:00Z'),
+    end: at('2025-10-25T22:00:00Z'),
+    timeZone: 'Europe/Berlin',
+    recurrence: 'FREQ=DAILY;COUNT=3',
+  });
+  t.deepEqual(spans(holidays, '2025-10-20T00:00:00Z', '2025-11-01T00:00:00Z'), [
+    '2025-10-24T22:00:00.000Z/2025-10-25T22:00:00.000Z',
+    '2025-10-25T22:00:00.000Z/2025-10-26T23:00:00.000Z',
+    '2025-10-26T23:00:00.000Z/2025-10-27T23:00:00.000Z',
+  ]);
+  // A day's worth of hours that does not run midnight to midnight stays exact (RFC 5545
+  // §3.8.5.3): noon to noon, 24 hours, across the change.
+  const noon = series({
+    title: 'Watch',
+    start: at('2025-10-25T10:00:00Z'),
+    end: at('2025-10-26T11:00:00Z'),
+    timeZone: 'Europe/Berlin',
+    recurrence: 'FREQ=WEEKLY;COUNT=2',
+  });
+  t.deepEqual(spans(noon, '2025-10-20T00:00:00Z', '2025-11-10T00:00:00Z'), [
+    '2025-10-25T10:00:00.000Z/2025-10-26T11:00:00.000Z',
+    '2025-11-01T11:00:00.000Z/2025-11-02T12:00:00.000Z',
+  ]);
+});
+
+test('a daily all-day series is not refused as overlapping itself when the clocks change; a daily one of 25 hours still is', (t) => {
+  t.notThrows(() =>
+    validateEventDraft({
+      title: 'Holidays',
+      start: at('2025-03-28T23:00:00Z'),
+      end: at('2025-03-29T23:00:00Z'),
+      timeZone: 'Europe/Berlin',
+      recurrence: 'FREQ=DAILY;COUNT=5',
+    }),
+  );
+  t.throws(
+    () =>
+      validateEventDraft({
+        title: 'Shift',
+        start: at('2025-03-28T23:00:00Z'),
+        end: at('2025-03-30T00:00:00Z'),
+        timeZone: 'UTC',
+        recurrence: 'FREQ=DAILY;COUNT=5',
+      }),
+    { message: /overlap each other/ },
+  );
+  // Two days every other day is sampled, by days, and refused.
+  t.throws(
+    () =>
+      validateEventDraft({
+        title: 'Two days',
+        start: at('2025-03-28T23:00:00Z'),
+        end: at('2025-03-30T22:00:00Z'),
+        timeZone: 'Europe/Berlin',
+        recurrence: 'FREQ=DAILY;INTERVAL=1;BYDAY=MO,TU',
+      }),
+    { message: /overlap each other/ },
+  );
+});
+
 test('a UTC series does not move with anybody’s DST', (t) => {
   const e = series({
     title: 'x',

@@ -5,7 +5,10 @@
  * `rrule` library this module used to call) — and each wall-clock occurrence is then placed
  * on the UTC timeline. So a weekly 09:00 Europe/Madrid meeting stays at 09:00 in Madrid
  * across a daylight-saving change and its UTC instant moves. Every occurrence lasts as long
- * as the first one (in absolute time).
+ * as the first one (in absolute time) — but for an all-day series (one that runs from a
+ * midnight to a midnight in its zone, as iCalendar's DATE values write it), whose every
+ * occurrence runs from midnight to midnight as many days as the first: a day with a
+ * daylight-saving change lasts 23 or 25 hours, and is still that day ({@link occurrenceEnd}).
  *
  * Bounded work: this runs inside the replicated state machine and on event loops, on rules
  * users type. No walk goes past {@link LATEST_INSTANT}, walks over a window start at the
@@ -241,6 +244,37 @@ function overlaps(a: Interval, b: Interval): boolean {
   return a.start < b.end && (b.start < a.end || (a.start === a.end && b.start <= a.start));
 }
 
+/**
+ * How many days an event runs on its zone's calendar when it runs from a midnight to a
+ * midnight there — an all-day event, as a DATE-valued DTSTART and DTEND write one — or
+ * undefined when it does not (a time of day at either end, or no length at all).
+ */
+export function calendarDaysOf(start: Millis, end: Millis, timeZone: string): number | undefined {
+  if (end <= start) return undefined;
+  const from = wallClockOf(start, timeZone);
+  const to = wallClockOf(end, timeZone);
+  if (from % TIME.DAY !== 0 || to % TIME.DAY !== 0) return undefined;
+  return (to - from) / TIME.DAY;
+}
+
+/**
+ * Where the occurrence of `series` that starts at `start` ends. An all-day series' occurrence
+ * ends at the midnight as many days later as the first occurrence's, on the wall clock
+ * ({@link calendarDaysOf}): an all-day event on the day the clocks change is that whole day,
+ * 23 or 25 hours, not 24 hours that end at 1:00 or 23:00 (Google, Apple, Outlook and
+ * Thunderbird, and every expander of DATE values, keep it a day). Any other lasts exactly
+ * as long as the first occurrence (RFC 5545 §3.8.5.3, for a DTEND). Monotonic in `start`.
+ */
+export function occurrenceEnd(
+  series: Pick<Series, 'start' | 'end' | 'timeZone'>,
+  start: Millis,
+  days: number | undefined = calendarDaysOf(series.start, series.end, series.timeZone),
+): Millis {
+  if (days === undefined) return start + (series.end - series.start);
+  const zone = series.timeZone;
+  return instantOfWallClock(wallClockOf(start, zone) + days * TIME.DAY, zone);
+}
+
 /** A rule laid on its zone's wall clock, with the last start any walk over it may reach. */
 interface WallClockWalk {
   readonly pattern: DayPattern;
@@ -331,6 +365,16 @@ export function firstOccurrenceStarts(
  * BYMONTHDAY lists), where only expanding tells.
  */
 export function minimumOccurrenceGap(rule: RecurrenceRule): Millis {
+  return Math.max(0, minimumOccurrenceGapDays(rule) * TIME.DAY - DST_MARGIN_MS);
+}
+
+/**
+ * The least number of calendar days between two consecutive occurrence starts of `rule`,
+ * known without expanding it, as {@link minimumOccurrenceGap} (which is it less the largest
+ * daylight-saving shift); 0 when only expanding tells. An all-day series whose occurrences
+ * span at most that many days never overlaps itself, whatever the clocks do.
+ */
+export function minimumOccurrenceGapDays(rule: RecurrenceRule): number {
   const weekdays = rule.byDay ?? [];
   const monthDays = rule.byMonthDay ?? [];
   const plainWeekday = weekdays.some((d) => d.ordinal === undefined);
@@ -359,7 +403,7 @@ export function minimumOccurrenceGap(rule: RecurrenceRule): Millis {
           : 0;
       break;
   }
-  return Math.max(0, days * TIME.DAY - DST_MARGIN_MS);
+  return days;
 }
 
 /** More than any daylight-saving shift (Troll's is two hours). */
@@ -448,11 +492,12 @@ export function expandOccurrences(
     Math.floor((wallClockOf(window.end, zone) + TIME.DAY) / TIME.DAY),
   );
   const excluded = new Set(series.recurrence.exceptions);
+  const days = calendarDaysOf(series.start, series.end, zone);
   const occurrences: Occurrence[] = [];
   for (const day of pickedDays(walk.pattern, from, to, budget)) {
     const start = startOn(walk, day);
     if (start > walk.lastStart || excluded.has(start)) continue;
-    const occurrence = { eventId: series.id, start, end: start + duration };
+    const occurrence = { eventId: series.id, start, end: occurrenceEnd(series, start, days) };
     if (overlaps(occurrence, window)) occurrences.push(occurrence);
   }
   return occurrences;
@@ -475,7 +520,8 @@ function sortedIncludes(sorted: readonly number[], value: number): boolean {
 /**
  * An instant no occurrence of `series` ends after. It is exact for one-off events and for
  * COUNT rules (the end of the last occurrence not removed; the series' start if every one
- * is), `until` plus the duration for UNTIL rules, and +Infinity for endless series. The
+ * is), the end of an occurrence starting at `until` for UNTIL rules, and +Infinity for
+ * endless series. The
  * store can index it to find the series that reach into an interval, as `seriesEnd > from`:
  * for a series of instants (occurrences that end when they start) it is a millisecond later,
  * so that an instant at `from` is found too (instants are whole seconds).
@@ -498,12 +544,12 @@ export function seriesEnd(
 function exactSeriesEnd(series: Series, budget: RecurrenceBudget): Millis {
   if (series.recurrence === null) return series.end;
   const { rule, exceptions } = series.recurrence;
-  const duration = series.end - series.start;
-  if (rule.until !== undefined) return rule.until + duration;
+  // Monotonic in the start: the end of an occurrence starting at UNTIL bounds them all.
+  if (rule.until !== undefined) return occurrenceEnd(series, rule.until);
   if (rule.count === undefined) return Number.POSITIVE_INFINITY;
   const walk = seriesWalk(series, series.recurrence, budget);
   if (walk === undefined) return series.start;
-  if (!sortedIncludes(exceptions, walk.lastStart)) return walk.lastStart + duration;
+  if (!sortedIncludes(exceptions, walk.lastStart)) return occurrenceEnd(series, walk.lastStart);
   // The last occurrences were cancelled: walk back to the latest one still standing.
   for (const day of pickedDaysDescending(
     walk.pattern,
@@ -512,7 +558,9 @@ function exactSeriesEnd(series: Series, budget: RecurrenceBudget): Millis {
     budget,
   )) {
     const start = startOn(walk, day);
-    if (start <= walk.lastStart && !sortedIncludes(exceptions, start)) return start + duration;
+    if (start <= walk.lastStart && !sortedIncludes(exceptions, start)) {
+      return occurrenceEnd(series, start);
+    }
   }
   return series.start;
 }

@@ -1,10 +1,12 @@
 /**
  * Test support (not used by production code): recurrence expansion as the domain did it
  * before it had its own expander — the `rrule` library run on wall-clock times, then
- * placed on the timeline — kept verbatim as the oracle of the property tests. It walks
+ * placed on the timeline — kept verbatim as the oracle of the property tests, but for the
+ * end of an all-day series' occurrences, which keep to their days ({@link endOf}). It walks
  * from DTSTART and has no work bound (an empty rule runs to the year 9999), so tests only
  * ask it about rules and windows where that is cheap.
  */
+import { DateTime } from 'luxon';
 import rrule from 'rrule';
 import type { Options as RRuleOptions, Weekday as RRuleWeekday } from 'rrule';
 import { TIME } from '../../contract/limits.js';
@@ -52,6 +54,24 @@ function toRRule(rule: RecurrenceRule, start: Millis, zone: string): InstanceTyp
   return new RRule(options);
 }
 
+/**
+ * Where the occurrence starting at `start` ends: as many days later as the series' first
+ * when that runs from a midnight to a midnight of its zone (an all-day series, whose
+ * occurrence on a day the clocks change lasts 23 or 25 hours), else as long as the first.
+ * Written apart from the domain's `occurrenceEnd`, with Luxon's calendar arithmetic.
+ */
+function endOf(series: Series, start: Millis): Millis {
+  const zone = series.timeZone;
+  const first = DateTime.fromMillis(series.start, { zone });
+  const last = DateTime.fromMillis(series.end, { zone });
+  const midnight = (d: DateTime) => d.equals(d.startOf('day'));
+  if (series.end <= series.start || !midnight(first) || !midnight(last)) {
+    return start + (series.end - series.start);
+  }
+  const days = Math.round(last.startOf('day').diff(first.startOf('day'), 'days').days);
+  return DateTime.fromMillis(start, { zone }).plus({ days }).toMillis();
+}
+
 function overlaps(a: Interval, b: Interval): boolean {
   return a.start < b.end && b.start < a.end;
 }
@@ -76,7 +96,7 @@ export function oracleOccurrences(series: Series, window: Interval): Occurrence[
     const start = instantOfWallClock(wall.getTime(), zone);
     if (rule.until !== undefined && start > rule.until) continue;
     if (excluded.has(start)) continue;
-    const occurrence = { eventId: series.id, start, end: start + duration };
+    const occurrence = { eventId: series.id, start, end: endOf(series, start) };
     if (overlaps(occurrence, window)) occurrences.push(occurrence);
   }
   return occurrences;
@@ -104,12 +124,11 @@ export function oracleFirstStarts(
 export function oracleSeriesEnd(series: Series): Millis {
   if (series.recurrence === null) return series.end;
   const { rule, exceptions } = series.recurrence;
-  const duration = series.end - series.start;
-  if (rule.until !== undefined) return rule.until + duration;
+  if (rule.until !== undefined) return endOf(series, rule.until);
   if (rule.count === undefined) return Number.POSITIVE_INFINITY;
   const excluded = new Set(exceptions);
   const starts = oracleFirstStarts(rule, series.start, series.timeZone, rule.count);
   const remaining = starts.filter((s) => !excluded.has(s));
   const last = remaining.at(-1);
-  return last === undefined ? series.start : last + duration;
+  return last === undefined ? series.start : endOf(series, last);
 }

@@ -28,9 +28,12 @@ import {
   USERNAME_MIN_LENGTH,
 } from '../../contract/limits.js';
 import {
+  calendarDaysOf,
   firstOccurrenceStarts,
   lastCountedStart,
   minimumOccurrenceGap,
+  minimumOccurrenceGapDays,
+  occurrenceEnd,
   parseRecurrenceRule,
   RecurrenceBudget,
 } from './recurrence.js';
@@ -489,23 +492,28 @@ function validateRecurrence(
   const duration = end - start;
   // Rules that pick one day per period have a known minimum gap: an event that lasts longer
   // overlaps itself on the day a daylight-saving change shortens the gap, however far off
-  // (a sample from the start would not get there); a shorter one never does. Other rules
+  // (a sample from the start would not get there); a shorter one never does. An all-day
+  // series keeps to its days whatever the clocks do (occurrenceEnd), so its days are
+  // compared with the gap's: a daily all-day series does not overlap itself. Other rules
   // are sampled.
   const gap = minimumOccurrenceGap(rule);
-  if (gap > 0 && duration > gap) {
+  const days = calendarDaysOf(start, end, timeZone);
+  const gapDays = minimumOccurrenceGapDays(rule);
+  if (days === undefined ? gap > 0 && duration > gap : gapDays > 0 && days > gapDays) {
     throw new InvalidInput(
       'the occurrences of this series would overlap each other when the clocks change; shorten the event or space the occurrences',
       { field: 'recurrence' },
     );
   }
-  const sample = gap > 0 ? 1 : SELF_OVERLAP_SAMPLE;
+  const sample = (days === undefined ? gap : gapDays) > 0 ? 1 : SELF_OVERLAP_SAMPLE;
   const starts = firstOccurrenceStarts(rule, start, timeZone, sample, budget);
   const first = starts[0];
   if (first === undefined) {
     throw new InvalidInput('the recurrence rule produces no occurrence', { field: 'recurrence' });
   }
   for (let i = 1; i < starts.length; i++) {
-    if ((starts[i] ?? Infinity) - (starts[i - 1] ?? -Infinity) < duration) {
+    const previous = starts[i - 1] ?? -Infinity;
+    if ((starts[i] ?? Infinity) < occurrenceEnd({ start, end, timeZone }, previous, days)) {
       throw new InvalidInput(
         'the occurrences of this series would overlap each other; shorten the event or space the occurrences',
         { field: 'recurrence' },
@@ -560,7 +568,8 @@ export function validateEventDraft(draft: EventDraft): EventDetails {
       end,
       timeZone,
     );
-    end = validated.start + (end - start);
+    // The series moves to its first occurrence, which ends as its occurrences do.
+    end = occurrenceEnd({ start, end, timeZone }, validated.start);
     start = validated.start;
     recurrence = validated.recurrence;
   } else if ((draft.exceptions?.length ?? 0) > 0) {
