@@ -15,7 +15,12 @@
  * - English as people write it, read by chrono-node in the same zone: `tomorrow 9am`,
  *   `next monday 14:00`, `friday at noon`, `dec 24 3pm`, `in 2 hours`. A day without a year,
  *   a weekday or a time without a day is the next one to come (`forwardDate`): `monday 9am`
- *   on a Monday afternoon is next week's, `9am` after nine is tomorrow's.
+ *   on a Monday afternoon is next week's, `9am` after nine is tomorrow's — unless the text
+ *   looks back: `last friday`, `past friday`, `previous monday` are the one before (on a
+ *   Monday, `last monday` is a week ago). Dates with dots are day first, always, as where
+ *   they are written (German, Russian, Finnish, Czech…): `02.01.2027`, `2.1.27` and `02.01.`
+ *   are 2 January (chrono alone would read them month first); a month over 12 or a day its
+ *   month does not have (`31.02.2027`) is refused.
  *
  * What the ISO forms say is kept exactly (seconds included). The other forms are rounded
  * down to the minute: `+2h` at 08:11:54 is 10:11, not 10:11:54.
@@ -256,15 +261,20 @@ function chrono(): Chrono {
 }
 
 /** Reads English (`tomorrow 9am`, `in 2 hours`) with chrono-node, in the context's zone. */
-function naturalTime(text: string, value: string, context: WhenContext): DateTime {
+function naturalTime(text: string, typed: string, context: WhenContext): DateTime {
   const { zone, field } = context;
   // Days in words (`tomorrow`) count from now, even for an end; only a time without a day
   // follows the start (below).
   const reference = context.now.setZone(zone);
+  // Dotted dates are day first (below); chrono would read `02.01.2027` as 1 February.
+  // `previous monday` is `last monday`, which chrono reads.
+  const value = dottedDateInWords(text, typed, context).replace(PREVIOUS, 'last');
+  // `last friday` is the one before: chrono's forwardDate would make it the next one.
+  const backward = BACKWARD.test(value);
   const results = chrono().casual.parse(
     value,
     { instant: reference.toJSDate(), timezone: reference.offset },
-    { forwardDate: true },
+    { forwardDate: !backward },
   );
   const [result] = results;
   if (result === undefined) throw notATime(text, field, context.now.setZone(zone));
@@ -345,6 +355,47 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
 }
 
 type ParsedText = ReturnType<Chrono['casual']['parse']>[number];
+
+/** A text that looks back (`last friday`, `past monday`; `previous` is read as `last`). */
+const BACKWARD = /\b(?:last|past)\b/i;
+const PREVIOUS = /\bprevious(?=\s+(?:mon|tue|wed|thu|fri|sat|sun|week|month|year))/gi;
+
+/**
+ * A date written with dots (`02.01.2027`, `2.1.27`, `02.01.`), not part of a longer one: day
+ * first, as everywhere dots are used (German, Russian, Finnish, Czech…). A time written with
+ * a dot (`9.30`) has no second dot.
+ */
+const DOTTED_DATE = /(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})?(?![\d.])/;
+
+/**
+ * `typed` with its dotted date, if any, written as chrono reads it one way (`02.01.2027 9am`:
+ * `2 January 2027 9am`; chrono itself reads dots month first). A month over 12 or a day its
+ * month does not have is refused, naming the day-first order.
+ */
+function dottedDateInWords(text: string, typed: string, context: WhenContext): string {
+  const dotted = DOTTED_DATE.exec(typed);
+  if (dotted === null) return typed;
+  const { field } = context;
+  const [written = '', dayText = '', monthText = '', yearText] = dotted;
+  const [day, month] = [Number(dayText), Number(monthText)];
+  const year =
+    yearText === undefined ? undefined : Number(yearText.length === 2 ? `20${yearText}` : yearText);
+  if (month < 1 || month > 12 || day < 1) {
+    const swapped =
+      day >= 1 && day <= 12 && month >= 1 && month <= 31
+        ? ` (${monthText}.${dayText}.${yearText ?? ''} is ${month} ${MONTH_NAMES[day - 1] ?? ''})`
+        : '';
+    throw new InvalidInput(
+      `the ${field} "${text}" is not a date: dates with dots are read day first (day.month.year), and ${written} has no month ${month}${swapped}`,
+      { field },
+    );
+  }
+  const words = `${day} ${MONTH_NAMES[month - 1] ?? ''}${year === undefined ? '' : ` ${year}`}`;
+  const inWords = typed.replace(written, words);
+  const missing = dayThatDoesNotExist(text, field, context.now.setZone(context.zone), inWords);
+  if (missing !== undefined) throw missing;
+  return inWords;
+}
 
 /** A date of two numbers with slashes (`03/04`, `3/4/26`), not part of a longer one. */
 const SLASHED_DATE = /(?<![\d/])(\d{1,2})\/(\d{1,2})(?:\/(\d{4}|\d{2}))?(?![\d/])/;
@@ -636,8 +687,8 @@ function dayThatDoesNotExist(
   text: string,
   field: string,
   now: DateTime | undefined,
+  value = text.trim(),
 ): InvalidInput | undefined {
-  const value = text.trim();
   let year: number | undefined;
   let month: number;
   let day: number;

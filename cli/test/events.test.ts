@@ -820,6 +820,21 @@ test('event add warns, on stderr and not with --json, when the start is in the p
   const json = await runCommand(EventAdd, [...argv, '--json']);
   t.is(json.exitCode, 0);
   t.is(json.stderr, '');
+  // A day said to be past is the one before, and warned about as any past start (outside
+  // attack 1: chrono's forwardDate made it next week's, silently).
+  const last = await runCommand(EventAdd, [
+    'Review',
+    '--start',
+    'last friday 9am',
+    '--duration',
+    '1h',
+    '--tz',
+    'UTC',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(last.exitCode, 0, last.stderr);
+  t.regex(last.stderr, /^warning: the start \(.+\) is .+ ago, in the past: scheduled anyway$/m);
   const future = await runCommand(EventAdd, [
     'Soon',
     '--start',

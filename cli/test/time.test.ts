@@ -552,3 +552,52 @@ test('a local time the clocks go back over is the first, and a note says so with
   read('2026-11-02 01:30');
   t.deepEqual(notes, []);
 });
+
+/** Monday 7 December 2026, 10:15 in Paris: the day outside attacks were run on. */
+const monday = DateTime.fromISO('2026-12-07T10:15:00', { zone: 'Europe/Paris' });
+
+function onMonday(text: string, options: { needsTime?: boolean } = { needsTime: true }): string {
+  return toApiInstant(
+    parseWhen(text, { zone: 'Europe/Paris', now: monday, field: 'start', ...options }),
+  );
+}
+
+test('last, past and previous look back: "last friday" is the one before, not the next (outside attack 1)', (t) => {
+  t.is(onMonday('last friday 9am'), '2026-12-04T09:00:00+01:00');
+  t.is(onMonday('past friday 9am'), '2026-12-04T09:00:00+01:00');
+  t.is(onMonday('previous monday 9am'), '2026-11-30T09:00:00+01:00');
+  t.is(onMonday('last monday 14:00'), '2026-11-30T14:00:00+01:00');
+  t.is(onMonday('Previous Fri 10:00'), '2026-12-04T10:00:00+01:00');
+  // As a view's day (`today --date "last friday"`), it is that day.
+  t.is(onMonday('last friday', { needsTime: false }), '2026-12-04T00:00:00+01:00');
+  // Every other day in words is still the next one to come.
+  t.is(onMonday('friday 9am'), '2026-12-11T09:00:00+01:00');
+  t.is(onMonday('monday 9am'), '2026-12-14T09:00:00+01:00');
+  // `previous` alone is no day: left over, as before.
+  t.throws(() => onMonday('previous 9am'), { message: /"previous" is left over after "9am"/ });
+});
+
+test('dotted dates are day first, with or without a year or a time (outside attack 2)', (t) => {
+  t.is(onMonday('02.01.2027 9am'), '2027-01-02T09:00:00+01:00');
+  t.is(onMonday('13.01.2027 9am'), '2027-01-13T09:00:00+01:00');
+  t.is(onMonday('2.1.27 09:00'), '2027-01-02T09:00:00+01:00');
+  t.is(onMonday('24.12. 18:00'), '2026-12-24T18:00:00+01:00');
+  t.is(onMonday('02.01.', { needsTime: false }), '2027-01-02T00:00:00+01:00');
+  t.is(onMonday('01.12.2026', { needsTime: false }), '2026-12-01T00:00:00+01:00');
+  // A day its month does not have is refused as the other forms refuse it.
+  t.throws(() => onMonday('31.02.2027 9am'), {
+    message:
+      'the start "31.02.2027 9am" names a day that does not exist: February 2027 has 28 days',
+  });
+  t.throws(() => onMonday('29.02.2027', { needsTime: false }), {
+    message:
+      /29 February 2027, a day that does not exist: 2027 is not a leap year \(the next 29 February is in 2028: write "29 February 2028" or 2028-02-29\)$/,
+  });
+  t.is(onMonday('29 February 2028', { needsTime: false }), '2028-02-29T00:00:00+01:00');
+  // Month first is no month: said so, with the day-first reading of the swapped date.
+  t.throws(() => onMonday('02.13.2027 9am'), {
+    message:
+      'the start "02.13.2027 9am" is not a date: dates with dots are read day first (day.month.year), and 02.13.2027 has no month 13 (13.02.2027 is 13 February)',
+  });
+  t.is(onMonday('13.02.2027 9am'), '2027-02-13T09:00:00+01:00');
+});
