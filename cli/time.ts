@@ -4,7 +4,8 @@
  * times: only the client knows the user's zone), in whole seconds.
  *
  * `<when>` accepts, tried in this order:
- * - ISO 8601 with an offset: `2026-03-01T09:00:00Z`, `2026-03-01T10:00+01:00` (kept as is);
+ * - ISO 8601 with an offset: `2026-03-01T09:00:00Z`, `2026-03-01T10:00+01:00`, or with a
+ *   space for the `T` as RFC 3339 allows (`2026-03-01 10:00:00+01:00`) (kept as is);
  * - ISO 8601 without one: `2026-03-01T09:00`, `2026-03-01 09:00`, `2026-03-01` (midnight),
  *   read in the zone given by `--tz` or else the local zone. A local time that does not
  *   exist (clocks jump forward) is refused; one that happens twice (clocks go back) is the
@@ -21,6 +22,9 @@
  *   they are written (German, Russian, Finnish, Czech…): `02.01.2027`, `2.1.27` and `02.01.`
  *   are 2 January (chrono alone would read them month first); a month over 12 or a day its
  *   month does not have (`31.02.2027`) is refused.
+ *
+ * `24:00` (`2026-03-01T24:00`, `tomorrow 24:00`, `24:00`) is the midnight that ends the day,
+ * 00:00 of the next, as ISO 8601 has it; any other hour past 23 is refused.
  *
  * What the ISO forms say is kept exactly (seconds included). The other forms are rounded
  * down to the minute: `+2h` at 08:11:54 is 10:11, not 10:11:54.
@@ -176,7 +180,9 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
   }
 
   if (WITH_OFFSET.test(value) && /^\d{4}-/.test(value)) {
-    const parsed = DateTime.fromISO(value, { setZone: true });
+    // `2026-12-08 09:00:00+00:00` (RFC 3339, as `date --rfc-3339` prints it) is the `T` form.
+    const iso = value.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, '$1T');
+    const parsed = DateTime.fromISO(iso, { setZone: true });
     if (!parsed.isValid) throw notATime(text, field);
     // Luxon reads +99:59 or +09:60 as offsets all the same, and the time lands days away.
     const written = /[+-]\d{2}(?::?(\d{2}))?$/.exec(value);
@@ -517,6 +523,11 @@ function wallClock(
   minute: string | undefined,
   second: string | undefined,
 ): WallClock {
+  if (Number(hour) === 24 && Number(minute ?? 0) === 0 && Number(second ?? 0) === 0) {
+    // 24:00 is the midnight that ends the day (ISO 8601): 00:00 of the next.
+    const next = DateTime.utc(year, month, day).plus({ days: 1 });
+    return { year: next.year, month: next.month, day: next.day, hour: 0, minute: 0, second: 0 };
+  }
   return {
     year,
     month,
@@ -554,6 +565,13 @@ function localTime(
   note?: (message: string) => void,
   now?: DateTime,
 ): DateTime {
+  if (clock.hour > 23 || clock.minute > 59 || clock.second > 59) {
+    // Luxon carries 24:30 over to the next day, which would be refused as skipped.
+    throw new InvalidInput(
+      `the ${field} "${text}" is not a time of day: hours run from 00 to 23 and minutes from 00 to 59 (24:00 is 00:00 of the next day)`,
+      { field },
+    );
+  }
   const instant = DateTime.fromObject(clock, { zone });
   if (!instant.isValid) throw notATime(text, field);
   if (!sameWallClock(instant, clock)) {

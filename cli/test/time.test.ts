@@ -601,3 +601,36 @@ test('dotted dates are day first, with or without a year or a time (outside atta
   });
   t.is(onMonday('13.02.2027 9am'), '2027-02-13T09:00:00+01:00');
 });
+
+test('ISO with a space before the time takes an offset too, as RFC 3339 writes it (outside attack 4)', (t) => {
+  t.is(onMonday('2026-12-08 09:00:00+00:00'), '2026-12-08T09:00:00Z');
+  // The form the note on a repeated time tells people to write for either of the two.
+  t.is(onMonday('2027-10-31 02:30+01:00'), '2027-10-31T02:30:00+01:00');
+  t.is(onMonday('2027-10-31 02:30+02:00'), '2027-10-31T02:30:00+02:00');
+  t.is(onMonday('2026-12-08 09:00Z'), '2026-12-08T09:00:00Z');
+  t.throws(() => onMonday('2026-12-08 09:00+99:00'), { message: /no place uses/ });
+});
+
+test('24:00 is 00:00 of the next day; other hours past 23 are refused plainly (outside attack 6)', (t) => {
+  t.is(onMonday('2026-12-08 24:00'), '2026-12-09T00:00:00+01:00');
+  t.is(onMonday('2026-12-08T24:00:00'), '2026-12-09T00:00:00+01:00');
+  t.is(onMonday('2026-12-31 24:00'), '2027-01-01T00:00:00+01:00');
+  t.is(onMonday('2026-12-08T24:00Z'), '2026-12-09T00:00:00Z');
+  t.is(onMonday('tomorrow 24:00'), '2026-12-09T00:00:00+01:00');
+  // A bare 24:00 is the next midnight; as an end, the midnight after the start.
+  t.is(onMonday('24:00'), '2026-12-08T00:00:00+01:00');
+  const evening = DateTime.fromISO('2026-12-08T22:00', { zone: 'Europe/Paris' });
+  const end = parseWhen('24:00', {
+    zone: 'Europe/Paris',
+    now: monday,
+    field: 'end',
+    needsTime: true,
+    after: evening,
+  });
+  t.is(toApiInstant(end), '2026-12-09T00:00:00+01:00');
+  for (const text of ['2026-12-08 24:30', '25:00', '10:60']) {
+    t.throws(() => onMonday(text), {
+      message: `the start "${text}" is not a time of day: hours run from 00 to 23 and minutes from 00 to 59 (24:00 is 00:00 of the next day)`,
+    });
+  }
+});
