@@ -30,6 +30,8 @@
  * down to the minute: `+2h` at 08:11:54 is 10:11, not 10:11:54.
  *
  * A text is refused, naming the flag and saying what to write, when nothing in it is a time,
+ * when it is a length alone (`21h`, `30m`, `2 hours`: a French `21h` is 21:00, and chrono
+ * would count it from now; `+21h` and `in 21 hours` are from now, `21:00` the time of day),
  * when words are left over (`tomorrow 9`: `9` of what?), when it is a range (`9am to 10am`:
  * give `--end`), and — where a time is needed, as for an event's `--start` and `--end` — when
  * it names a day without a time (`tomorrow`, `next monday`, `in 3 days`): an event at
@@ -198,7 +200,39 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
     return parsed;
   }
   if (/^\d{4}-\d/.test(value)) throw notATime(text, field);
+  // `8h`, `21h`, `30m`, `2 hours` alone: a length, which chrono would count from now.
+  const length = /^\d/.test(value) && /[a-z]/i.test(value) ? durationMs(value) : undefined;
+  if (length !== undefined && length > 0) throw lengthNotTime(text, value, field, length);
   return naturalTime(text, value, context);
+}
+
+/**
+ * The refusal of a length (`21h`) where a time is expected: a French `21h` is 21:00, and
+ * chrono reads it as 21 hours from now. Says how to write the time of day it may mean, and
+ * that long from now (each suggestion reads).
+ */
+function lengthNotTime(text: string, value: string, field: string, ms: number): InvalidInput {
+  const clock = /^(\d{1,2})\s*h\s*(\d{2})?$/i.exec(value);
+  const hours = Number(clock?.[1] ?? 24);
+  const ofDay =
+    clock !== null && hours <= 23
+      ? `"${String(hours).padStart(2, '0')}:${clock[2] ?? '00'}" for the time of day, or `
+      : '';
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  // In words only while short to say: "in 1290 minutes" is no help.
+  const inWords =
+    ms < DAY_MS && ms % HOUR_MS === 0
+      ? plural(ms / HOUR_MS, 'hour')
+      : ms < 2 * HOUR_MS && ms % MINUTE_MS === 0
+        ? plural(ms / MINUTE_MS, 'minute')
+        : undefined;
+  const fromNow = `"+${value}"${inWords === undefined ? '' : ` or "in ${inWords}"`} from now`;
+  const aDay = ms >= DAY_MS ? ', or a day and a time, e.g. "tomorrow 9am"' : '';
+  const asLength = field === 'end' ? ` (for how long the event lasts: --duration ${value})` : '';
+  return new InvalidInput(
+    `the ${field} "${text}" is a length of time, not a time: write ${ofDay}${fromNow}${aDay}${asLength}`,
+    { field },
+  );
 }
 
 /**

@@ -634,3 +634,37 @@ test('24:00 is 00:00 of the next day; other hours past 23 are refused plainly (o
     });
   }
 });
+
+test('a length alone where a time is expected is refused, with the time of day and the from-now forms, which read (outside attack 3)', (t) => {
+  const refusals: Record<string, string> = {
+    '21h': 'write "21:00" for the time of day, or "+21h" or "in 21 hours" from now',
+    '8h': 'write "08:00" for the time of day, or "+8h" or "in 8 hours" from now',
+    '21h30': 'write "21:30" for the time of day, or "+21h30" from now',
+    '30m': 'write "+30m" or "in 30 minutes" from now',
+    '2 hours': 'write "+2 hours" or "in 2 hours" from now',
+    '1.5h': 'write "+1.5h" or "in 90 minutes" from now',
+    '1d': 'write "+1d" from now, or a day and a time, e.g. "tomorrow 9am"',
+  };
+  for (const [text, ways] of Object.entries(refusals)) {
+    const message = `the start "${text}" is a length of time, not a time: ${ways}`;
+    t.throws(() => onMonday(text), { message }, text);
+    t.throws(() => onMonday(text, { needsTime: false }), { message }, text);
+    // Every suggestion reads, as the time of day or that long from now.
+    for (const [, suggested] of ways.matchAll(/"([^"]+)"/g)) {
+      t.notThrows(() => onMonday(suggested ?? ''), `${text}: ${suggested}`);
+    }
+  }
+  t.is(onMonday('21:00'), '2026-12-07T21:00:00+01:00');
+  t.is(onMonday('+21h'), '2026-12-08T07:15:00+01:00');
+  t.is(onMonday('in 21 hours'), '2026-12-08T07:15:00+01:00');
+  // As an end, the length may have been meant for --duration.
+  t.throws(
+    () => parseWhen('1h', { zone: 'Europe/Paris', now: monday, field: 'end', after: monday }),
+    {
+      message:
+        'the end "1h" is a length of time, not a time: write "01:00" for the time of day, or "+1h" or "in 1 hour" from now (for how long the event lasts: --duration 1h)',
+    },
+  );
+  // Times with am/pm are not lengths.
+  t.is(onMonday('9am'), '2026-12-08T09:00:00+01:00');
+});
