@@ -93,7 +93,8 @@ export interface WhenContext {
   readonly needsTime?: boolean;
   /**
    * For an end: the start it follows. A time written without a day (`10am`, `17:30`) is then
-   * the first such time after it, not after now.
+   * the first such time after it, not after now; told to `note` when that is the next day,
+   * over 12 hours after it (`--start noon --end 11am`).
    */
   readonly after?: DateTime;
   /**
@@ -245,8 +246,20 @@ function nextTime(
   context: WhenContext,
   clockOn: (date: DateTime) => WallClock,
 ): DateTime {
-  if (context.after !== undefined) return timeAfter(text, context, context.after, clockOn);
-  return timeAfter(text, context, context.now, clockOn, { inclusive: true });
+  const { after } = context;
+  if (after === undefined)
+    return timeAfter(text, context, context.now, clockOn, { inclusive: true });
+  const end = timeAfter(text, context, after, clockOn);
+  // `--start noon --end 11am` is 23 hours: the rule, but rarely what was meant, so say so.
+  const minutes = Math.round(end.diff(after).as('minutes'));
+  const nextDay = !end.hasSame(after.setZone(context.zone), 'day');
+  if (minutes > 12 * 60 && nextDay && context.note !== undefined) {
+    const length = `${Math.floor(minutes / 60)} h${minutes % 60 === 0 ? '' : ` ${minutes % 60} min`}`;
+    context.note(
+      `the ${context.field} "${text}" is read as ${end.toFormat('HH:mm')} the next day (${length} after the start); give a day to mean otherwise`,
+    );
+  }
+  return end;
 }
 
 /**

@@ -203,6 +203,21 @@ test('a local time that daylight saving skips, or that happens twice, is handled
   );
 });
 
+test('an --end without a day read as the next day, 23 h on, is scheduled and noted on stderr (outside attack 5)', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const argv = ['Lunch', '--start', '2030-01-07 12:00', '--end', '11am', '--tz', 'UTC'];
+  const added = await runCommand(EventAdd, [...argv, '--config-dir', configDir]);
+  t.is(added.exitCode, 0, added.stderr);
+  t.like(lastBody(gateway, 'POST', '/v1/events'), { end: '2030-01-08T11:00:00Z' });
+  t.true(
+    added.stderr.startsWith(
+      'note: the end "11am" is read as 11:00 the next day (23 h after the start); give a day to mean otherwise\n',
+    ),
+    added.stderr,
+  );
+});
+
 test('a start that reads two ways is refused, saying how to write it, and nothing is sent', async (t) => {
   const { gateway, configDir } = await eventsGateway();
   t.teardown(() => gateway.close());

@@ -668,3 +668,33 @@ test('a length alone where a time is expected is refused, with the time of day a
   // Times with am/pm are not lengths.
   t.is(onMonday('9am'), '2026-12-08T09:00:00+01:00');
 });
+
+test('an end without a day that lands the next day, over 12 h after the start, is noted (outside attack 5)', (t) => {
+  const notes: string[] = [];
+  const end = (text: string, startAt: string) =>
+    toApiInstant(
+      parseWhen(text, {
+        zone: 'Europe/Paris',
+        now: monday,
+        field: 'end',
+        needsTime: true,
+        after: DateTime.fromISO(startAt, { zone: 'Europe/Paris' }),
+        note: (message) => notes.push(message),
+      }),
+    );
+  // The rule stays (the first such time after the start), and is said.
+  t.is(end('11am', '2026-12-07T12:00'), '2026-12-08T11:00:00+01:00');
+  t.is(end('09:00', '2026-12-07T10:00'), '2026-12-08T09:00:00+01:00');
+  t.is(end('00:30', '2026-12-07T12:00'), '2026-12-08T00:30:00+01:00');
+  t.deepEqual(notes, [
+    'the end "11am" is read as 11:00 the next day (23 h after the start); give a day to mean otherwise',
+    'the end "09:00" is read as 09:00 the next day (23 h after the start); give a day to mean otherwise',
+    'the end "00:30" is read as 00:30 the next day (12 h 30 min after the start); give a day to mean otherwise',
+  ]);
+  notes.length = 0;
+  // An evening running past midnight, or a long day, is nothing to say.
+  t.is(end('01:00', '2026-12-07T22:00'), '2026-12-08T01:00:00+01:00');
+  t.is(end('23:30', '2026-12-07T00:15'), '2026-12-07T23:30:00+01:00');
+  t.is(end('1pm', '2026-12-07T12:00'), '2026-12-07T13:00:00+01:00');
+  t.deepEqual(notes, []);
+});
