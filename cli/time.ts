@@ -865,13 +865,29 @@ function dayWithoutTime(
  * would be warned about as past; `tonight 9am` reads as this morning, `this evening 9am` as
  * tomorrow's).
  */
+/** Parts of the day in words, the hours they cover, and times within them to suggest. */
+const PARTS_OF_DAY: readonly {
+  readonly words: RegExp;
+  readonly from: number;
+  readonly to: number;
+  readonly times: readonly string[];
+}[] = [
+  { words: /\bmorning\b/i, from: 5, to: 12, times: ['9am', '10:30'] },
+  { words: /\bafternoon\b/i, from: 12, to: 18, times: ['2pm', '15:30'] },
+  { words: /\b(?:evening|tonight|night)\b/i, from: 17, to: 24, times: ['8pm', '19:30'] },
+];
+
 function timeExamples(typed: string, context: WhenContext, day: DateTime): string[] {
   const now = context.now.setZone(context.zone);
   const hour12 = (h: number) => `${h % 12 === 0 ? 12 : h % 12}${h < 12 ? 'am' : 'pm'}`;
+  // A part of the day named (`tonight`, `tomorrow morning`) takes times within it only:
+  // `tonight 9am` reads as this morning, `tomorrow morning 14:00` as the afternoon.
+  const part = PARTS_OF_DAY.find(({ words }) => words.test(typed));
+  // chrono (forwardDate) reads `this morning` after the morning's start as tomorrow's.
+  const onDay = /\b(?:this|tonight)\b/i.test(typed) ? now : day.setZone(context.zone);
   const nextHours = [now.hour + 1, now.hour + 2].filter((h) => h < 24);
   const candidates = [
-    '9am',
-    '14:00',
+    ...(part?.times ?? ['9am', '14:00']),
     ...nextHours.map((h, i) => (i === 0 ? hour12(h) : `${String(h).padStart(2, '0')}:00`)),
   ];
   const read: { example: string; at: DateTime }[] = [];
@@ -884,7 +900,8 @@ function timeExamples(typed: string, context: WhenContext, day: DateTime): strin
       continue;
     }
     const dayPast = at.startOf('day') < now.startOf('day');
-    const fits = at.hasSame(day.setZone(context.zone), 'day') && (at >= now || dayPast);
+    const within = part === undefined || (at.hour >= part.from && at.hour < part.to);
+    const fits = at.hasSame(onDay, 'day') && (at >= now || dayPast) && within;
     if (fits && !read.some((r) => r.at.equals(at))) read.push({ example, at });
   }
   return read.slice(0, 2).map((r) => r.example);

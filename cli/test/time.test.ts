@@ -209,8 +209,8 @@ test('the times suggested for a day without one read, on that day, to come, and 
     message:
       'the start "today" names a day but no time: add one, e.g. "today 5pm" or "today 18:00"',
   });
-  // "tonight 9am" would be this morning, in the past.
-  t.throws(() => start('tonight'), { message: /e\.g\. "tonight 5pm" or "tonight 18:00"$/ });
+  // "tonight 9am" would be this morning, in the past: times of the evening (outside attack 7).
+  t.throws(() => start('tonight'), { message: /e\.g\. "tonight 8pm" or "tonight 19:30"$/ });
   // A day to come, or a past one asked for, keeps 9am and 14:00.
   t.throws(() => start('tomorrow'), { message: /e\.g\. "tomorrow 9am" or "tomorrow 14:00"$/ });
   t.throws(() => start('yesterday'), { message: /e\.g\. "yesterday 9am" or "yesterday 14:00"$/ });
@@ -697,4 +697,30 @@ test('an end without a day that lands the next day, over 12 h after the start, i
   t.is(end('23:30', '2026-12-07T00:15'), '2026-12-07T23:30:00+01:00');
   t.is(end('1pm', '2026-12-07T12:00'), '2026-12-07T13:00:00+01:00');
   t.deepEqual(notes, []);
+});
+
+test('a part of the day without a time suggests times within it, each of which reads as such (outside attack 7)', (t) => {
+  const suggestions = (text: string): string[] => {
+    const error = t.throws(() => onMonday(text), { message: /names a day but no time/ });
+    return [...(error?.message ?? '').matchAll(/e\.g\. "([^"]+)"(?: or "([^"]+)")?$/g)].flatMap(
+      (m) => [m[1], m[2]].filter((s): s is string => s !== undefined),
+    );
+  };
+  const cases: [string, string[], number, number, string][] = [
+    ['tonight', ['tonight 8pm', 'tonight 19:30'], 17, 24, '2026-12-07'],
+    ['this evening', ['this evening 8pm', 'this evening 19:30'], 17, 24, '2026-12-07'],
+    ['tomorrow morning', ['tomorrow morning 9am', 'tomorrow morning 10:30'], 5, 12, '2026-12-08'],
+    ['friday afternoon', ['friday afternoon 2pm', 'friday afternoon 15:30'], 12, 18, '2026-12-11'],
+    // At 10:15, this morning's 9am has passed: the next hours are suggested.
+    ['this morning', ['this morning 10:30', 'this morning 11am'], 5, 12, '2026-12-07'],
+  ];
+  for (const [text, expected, from, to, date] of cases) {
+    t.deepEqual(suggestions(text), expected, text);
+    for (const suggested of expected) {
+      const at = DateTime.fromISO(onMonday(suggested), { zone: 'Europe/Paris' });
+      t.is(at.toISODate(), date, suggested);
+      t.true(at.hour >= from && at.hour < to, suggested);
+    }
+  }
+  t.deepEqual(suggestions('tomorrow'), ['tomorrow 9am', 'tomorrow 14:00']);
 });
