@@ -4,7 +4,8 @@
  * times: only the client knows the user's zone), in whole seconds.
  *
  * `<when>` accepts, tried in this order:
- * - ISO 8601 with an offset: `2026-03-01T09:00:00Z`, `2026-03-01T10:00+01:00` (kept as is);
+ * - ISO 8601 with an offset: `2026-03-01T09:00:00Z`, `2026-03-01T10:00+01:00`, or with a
+ *   space for the `T` as RFC 3339 allows (`2026-03-01 10:00:00+01:00`) (kept as is);
  * - ISO 8601 without one: `2026-03-01T09:00`, `2026-03-01 09:00`, `2026-03-01` (midnight),
  *   read in the zone given by `--tz` or else the local zone. A local time that does not
  *   exist (clocks jump forward) is refused; one that happens twice (clocks go back) is the
@@ -15,12 +16,22 @@
  * - English as people write it, read by chrono-node in the same zone: `tomorrow 9am`,
  *   `next monday 14:00`, `friday at noon`, `dec 24 3pm`, `in 2 hours`. A day without a year,
  *   a weekday or a time without a day is the next one to come (`forwardDate`): `monday 9am`
- *   on a Monday afternoon is next week's, `9am` after nine is tomorrow's.
+ *   on a Monday afternoon is next week's, `9am` after nine is tomorrow's — unless the text
+ *   looks back: `last friday`, `past friday`, `previous monday` are the one before (on a
+ *   Monday, `last monday` is a week ago). Dates with dots are day first, always, as where
+ *   they are written (German, Russian, Finnish, Czech…): `02.01.2027`, `2.1.27` and `02.01.`
+ *   are 2 January (chrono alone would read them month first); a month over 12 or a day its
+ *   month does not have (`31.02.2027`) is refused.
+ *
+ * `24:00` (`2026-03-01T24:00`, `tomorrow 24:00`, `24:00`) is the midnight that ends the day,
+ * 00:00 of the next, as ISO 8601 has it; any other hour past 23 is refused.
  *
  * What the ISO forms say is kept exactly (seconds included). The other forms are rounded
  * down to the minute: `+2h` at 08:11:54 is 10:11, not 10:11:54.
  *
  * A text is refused, naming the flag and saying what to write, when nothing in it is a time,
+ * when it is a length alone (`21h`, `30m`, `2 hours`: a French `21h` is 21:00, and chrono
+ * would count it from now; `+21h` and `in 21 hours` are from now, `21:00` the time of day),
  * when words are left over (`tomorrow 9`: `9` of what?), when it is a range (`9am to 10am`:
  * give `--end`), and — where a time is needed, as for an event's `--start` and `--end` — when
  * it names a day without a time (`tomorrow`, `next monday`, `in 3 days`): an event at
@@ -82,7 +93,8 @@ export interface WhenContext {
   readonly needsTime?: boolean;
   /**
    * For an end: the start it follows. A time written without a day (`10am`, `17:30`) is then
-   * the first such time after it, not after now.
+   * the first such time after it, not after now; told to `note` when that is the next day,
+   * over 12 hours after it (`--start noon --end 11am`).
    */
   readonly after?: DateTime;
   /**
@@ -171,7 +183,9 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
   }
 
   if (WITH_OFFSET.test(value) && /^\d{4}-/.test(value)) {
-    const parsed = DateTime.fromISO(value, { setZone: true });
+    // `2026-12-08 09:00:00+00:00` (RFC 3339, as `date --rfc-3339` prints it) is the `T` form.
+    const iso = value.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, '$1T');
+    const parsed = DateTime.fromISO(iso, { setZone: true });
     if (!parsed.isValid) throw notATime(text, field);
     // Luxon reads +99:59 or +09:60 as offsets all the same, and the time lands days away.
     const written = /[+-]\d{2}(?::?(\d{2}))?$/.exec(value);
@@ -187,7 +201,39 @@ export function parseWhen(text: string, context: WhenContext): DateTime {
     return parsed;
   }
   if (/^\d{4}-\d/.test(value)) throw notATime(text, field);
+  // `8h`, `21h`, `30m`, `2 hours` alone: a length, which chrono would count from now.
+  const length = /^\d/.test(value) && /[a-z]/i.test(value) ? durationMs(value) : undefined;
+  if (length !== undefined && length > 0) throw lengthNotTime(text, value, field, length);
   return naturalTime(text, value, context);
+}
+
+/**
+ * The refusal of a length (`21h`) where a time is expected: a French `21h` is 21:00, and
+ * chrono reads it as 21 hours from now. Says how to write the time of day it may mean, and
+ * that long from now (each suggestion reads).
+ */
+function lengthNotTime(text: string, value: string, field: string, ms: number): InvalidInput {
+  const clock = /^(\d{1,2})\s*h\s*(\d{2})?$/i.exec(value);
+  const hours = Number(clock?.[1] ?? 24);
+  const ofDay =
+    clock !== null && hours <= 23
+      ? `"${String(hours).padStart(2, '0')}:${clock[2] ?? '00'}" for the time of day, or `
+      : '';
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  // In words only while short to say: "in 1290 minutes" is no help.
+  const inWords =
+    ms < DAY_MS && ms % HOUR_MS === 0
+      ? plural(ms / HOUR_MS, 'hour')
+      : ms < 2 * HOUR_MS && ms % MINUTE_MS === 0
+        ? plural(ms / MINUTE_MS, 'minute')
+        : undefined;
+  const fromNow = `"+${value}"${inWords === undefined ? '' : ` or "in ${inWords}"`} from now`;
+  const aDay = ms >= DAY_MS ? ', or a day and a time, e.g. "tomorrow 9am"' : '';
+  const asLength = field === 'end' ? ` (for how long the event lasts: --duration ${value})` : '';
+  return new InvalidInput(
+    `the ${field} "${text}" is a length of time, not a time: write ${ofDay}${fromNow}${aDay}${asLength}`,
+    { field },
+  );
 }
 
 /**
@@ -200,8 +246,20 @@ function nextTime(
   context: WhenContext,
   clockOn: (date: DateTime) => WallClock,
 ): DateTime {
-  if (context.after !== undefined) return timeAfter(text, context, context.after, clockOn);
-  return timeAfter(text, context, context.now, clockOn, { inclusive: true });
+  const { after } = context;
+  if (after === undefined)
+    return timeAfter(text, context, context.now, clockOn, { inclusive: true });
+  const end = timeAfter(text, context, after, clockOn);
+  // `--start noon --end 11am` is 23 hours: the rule, but rarely what was meant, so say so.
+  const minutes = Math.round(end.diff(after).as('minutes'));
+  const nextDay = !end.hasSame(after.setZone(context.zone), 'day');
+  if (minutes > 12 * 60 && nextDay && context.note !== undefined) {
+    const length = `${Math.floor(minutes / 60)} h${minutes % 60 === 0 ? '' : ` ${minutes % 60} min`}`;
+    context.note(
+      `the ${context.field} "${text}" is read as ${end.toFormat('HH:mm')} the next day (${length} after the start); give a day to mean otherwise`,
+    );
+  }
+  return end;
 }
 
 /**
@@ -256,15 +314,20 @@ function chrono(): Chrono {
 }
 
 /** Reads English (`tomorrow 9am`, `in 2 hours`) with chrono-node, in the context's zone. */
-function naturalTime(text: string, value: string, context: WhenContext): DateTime {
+function naturalTime(text: string, typed: string, context: WhenContext): DateTime {
   const { zone, field } = context;
   // Days in words (`tomorrow`) count from now, even for an end; only a time without a day
   // follows the start (below).
   const reference = context.now.setZone(zone);
+  // Dotted dates are day first (below); chrono would read `02.01.2027` as 1 February.
+  // `previous monday` is `last monday`, which chrono reads.
+  const value = dottedDateInWords(text, typed, context).replace(PREVIOUS, 'last');
+  // `last friday` is the one before: chrono's forwardDate would make it the next one.
+  const backward = BACKWARD.test(value);
   const results = chrono().casual.parse(
     value,
     { instant: reference.toJSDate(), timezone: reference.offset },
-    { forwardDate: true },
+    { forwardDate: !backward },
   );
   const [result] = results;
   if (result === undefined) throw notATime(text, field, context.now.setZone(zone));
@@ -345,6 +408,47 @@ function naturalTime(text: string, value: string, context: WhenContext): DateTim
 }
 
 type ParsedText = ReturnType<Chrono['casual']['parse']>[number];
+
+/** A text that looks back (`last friday`, `past monday`; `previous` is read as `last`). */
+const BACKWARD = /\b(?:last|past)\b/i;
+const PREVIOUS = /\bprevious(?=\s+(?:mon|tue|wed|thu|fri|sat|sun|week|month|year))/gi;
+
+/**
+ * A date written with dots (`02.01.2027`, `2.1.27`, `02.01.`), not part of a longer one: day
+ * first, as everywhere dots are used (German, Russian, Finnish, Czech…). A time written with
+ * a dot (`9.30`) has no second dot.
+ */
+const DOTTED_DATE = /(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})?(?![\d.])/;
+
+/**
+ * `typed` with its dotted date, if any, written as chrono reads it one way (`02.01.2027 9am`:
+ * `2 January 2027 9am`; chrono itself reads dots month first). A month over 12 or a day its
+ * month does not have is refused, naming the day-first order.
+ */
+function dottedDateInWords(text: string, typed: string, context: WhenContext): string {
+  const dotted = DOTTED_DATE.exec(typed);
+  if (dotted === null) return typed;
+  const { field } = context;
+  const [written = '', dayText = '', monthText = '', yearText] = dotted;
+  const [day, month] = [Number(dayText), Number(monthText)];
+  const year =
+    yearText === undefined ? undefined : Number(yearText.length === 2 ? `20${yearText}` : yearText);
+  if (month < 1 || month > 12 || day < 1) {
+    const swapped =
+      day >= 1 && day <= 12 && month >= 1 && month <= 31
+        ? ` (${monthText}.${dayText}.${yearText ?? ''} is ${month} ${MONTH_NAMES[day - 1] ?? ''})`
+        : '';
+    throw new InvalidInput(
+      `the ${field} "${text}" is not a date: dates with dots are read day first (day.month.year), and ${written} has no month ${month}${swapped}`,
+      { field },
+    );
+  }
+  const words = `${day} ${MONTH_NAMES[month - 1] ?? ''}${year === undefined ? '' : ` ${year}`}`;
+  const inWords = typed.replace(written, words);
+  const missing = dayThatDoesNotExist(text, field, context.now.setZone(context.zone), inWords);
+  if (missing !== undefined) throw missing;
+  return inWords;
+}
 
 /** A date of two numbers with slashes (`03/04`, `3/4/26`), not part of a longer one. */
 const SLASHED_DATE = /(?<![\d/])(\d{1,2})\/(\d{1,2})(?:\/(\d{4}|\d{2}))?(?![\d/])/;
@@ -466,6 +570,11 @@ function wallClock(
   minute: string | undefined,
   second: string | undefined,
 ): WallClock {
+  if (Number(hour) === 24 && Number(minute ?? 0) === 0 && Number(second ?? 0) === 0) {
+    // 24:00 is the midnight that ends the day (ISO 8601): 00:00 of the next.
+    const next = DateTime.utc(year, month, day).plus({ days: 1 });
+    return { year: next.year, month: next.month, day: next.day, hour: 0, minute: 0, second: 0 };
+  }
   return {
     year,
     month,
@@ -503,6 +612,13 @@ function localTime(
   note?: (message: string) => void,
   now?: DateTime,
 ): DateTime {
+  if (clock.hour > 23 || clock.minute > 59 || clock.second > 59) {
+    // Luxon carries 24:30 over to the next day, which would be refused as skipped.
+    throw new InvalidInput(
+      `the ${field} "${text}" is not a time of day: hours run from 00 to 23 and minutes from 00 to 59 (24:00 is 00:00 of the next day)`,
+      { field },
+    );
+  }
   const instant = DateTime.fromObject(clock, { zone });
   if (!instant.isValid) throw notATime(text, field);
   if (!sameWallClock(instant, clock)) {
@@ -636,8 +752,8 @@ function dayThatDoesNotExist(
   text: string,
   field: string,
   now: DateTime | undefined,
+  value = text.trim(),
 ): InvalidInput | undefined {
-  const value = text.trim();
   let year: number | undefined;
   let month: number;
   let day: number;
@@ -749,13 +865,29 @@ function dayWithoutTime(
  * would be warned about as past; `tonight 9am` reads as this morning, `this evening 9am` as
  * tomorrow's).
  */
+/** Parts of the day in words, the hours they cover, and times within them to suggest. */
+const PARTS_OF_DAY: readonly {
+  readonly words: RegExp;
+  readonly from: number;
+  readonly to: number;
+  readonly times: readonly string[];
+}[] = [
+  { words: /\bmorning\b/i, from: 5, to: 12, times: ['9am', '10:30'] },
+  { words: /\bafternoon\b/i, from: 12, to: 18, times: ['2pm', '15:30'] },
+  { words: /\b(?:evening|tonight|night)\b/i, from: 17, to: 24, times: ['8pm', '19:30'] },
+];
+
 function timeExamples(typed: string, context: WhenContext, day: DateTime): string[] {
   const now = context.now.setZone(context.zone);
   const hour12 = (h: number) => `${h % 12 === 0 ? 12 : h % 12}${h < 12 ? 'am' : 'pm'}`;
+  // A part of the day named (`tonight`, `tomorrow morning`) takes times within it only:
+  // `tonight 9am` reads as this morning, `tomorrow morning 14:00` as the afternoon.
+  const part = PARTS_OF_DAY.find(({ words }) => words.test(typed));
+  // chrono (forwardDate) reads `this morning` after the morning's start as tomorrow's.
+  const onDay = /\b(?:this|tonight)\b/i.test(typed) ? now : day.setZone(context.zone);
   const nextHours = [now.hour + 1, now.hour + 2].filter((h) => h < 24);
   const candidates = [
-    '9am',
-    '14:00',
+    ...(part?.times ?? ['9am', '14:00']),
     ...nextHours.map((h, i) => (i === 0 ? hour12(h) : `${String(h).padStart(2, '0')}:00`)),
   ];
   const read: { example: string; at: DateTime }[] = [];
@@ -768,7 +900,8 @@ function timeExamples(typed: string, context: WhenContext, day: DateTime): strin
       continue;
     }
     const dayPast = at.startOf('day') < now.startOf('day');
-    const fits = at.hasSame(day.setZone(context.zone), 'day') && (at >= now || dayPast);
+    const within = part === undefined || (at.hour >= part.from && at.hour < part.to);
+    const fits = at.hasSame(onDay, 'day') && (at >= now || dayPast) && within;
     if (fits && !read.some((r) => r.at.equals(at))) read.push({ example, at });
   }
   return read.slice(0, 2).map((r) => r.example);

@@ -203,6 +203,21 @@ test('a local time that daylight saving skips, or that happens twice, is handled
   );
 });
 
+test('an --end without a day read as the next day, 23 h on, is scheduled and noted on stderr (outside attack 5)', async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const argv = ['Lunch', '--start', '2030-01-07 12:00', '--end', '11am', '--tz', 'UTC'];
+  const added = await runCommand(EventAdd, [...argv, '--config-dir', configDir]);
+  t.is(added.exitCode, 0, added.stderr);
+  t.like(lastBody(gateway, 'POST', '/v1/events'), { end: '2030-01-08T11:00:00Z' });
+  t.true(
+    added.stderr.startsWith(
+      'note: the end "11am" is read as 11:00 the next day (23 h after the start); give a day to mean otherwise\n',
+    ),
+    added.stderr,
+  );
+});
+
 test('a start that reads two ways is refused, saying how to write it, and nothing is sent', async (t) => {
   const { gateway, configDir } = await eventsGateway();
   t.teardown(() => gateway.close());
@@ -820,6 +835,21 @@ test('event add warns, on stderr and not with --json, when the start is in the p
   const json = await runCommand(EventAdd, [...argv, '--json']);
   t.is(json.exitCode, 0);
   t.is(json.stderr, '');
+  // A day said to be past is the one before, and warned about as any past start (outside
+  // attack 1: chrono's forwardDate made it next week's, silently).
+  const last = await runCommand(EventAdd, [
+    'Review',
+    '--start',
+    'last friday 9am',
+    '--duration',
+    '1h',
+    '--tz',
+    'UTC',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(last.exitCode, 0, last.stderr);
+  t.regex(last.stderr, /^warning: the start \(.+\) is .+ ago, in the past: scheduled anyway$/m);
   const future = await runCommand(EventAdd, [
     'Soon',
     '--start',

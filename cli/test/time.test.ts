@@ -209,8 +209,8 @@ test('the times suggested for a day without one read, on that day, to come, and 
     message:
       'the start "today" names a day but no time: add one, e.g. "today 5pm" or "today 18:00"',
   });
-  // "tonight 9am" would be this morning, in the past.
-  t.throws(() => start('tonight'), { message: /e\.g\. "tonight 5pm" or "tonight 18:00"$/ });
+  // "tonight 9am" would be this morning, in the past: times of the evening (outside attack 7).
+  t.throws(() => start('tonight'), { message: /e\.g\. "tonight 8pm" or "tonight 19:30"$/ });
   // A day to come, or a past one asked for, keeps 9am and 14:00.
   t.throws(() => start('tomorrow'), { message: /e\.g\. "tomorrow 9am" or "tomorrow 14:00"$/ });
   t.throws(() => start('yesterday'), { message: /e\.g\. "yesterday 9am" or "yesterday 14:00"$/ });
@@ -551,4 +551,176 @@ test('a local time the clocks go back over is the first, and a note says so with
   // Any other night: nothing to say.
   read('2026-11-02 01:30');
   t.deepEqual(notes, []);
+});
+
+/** Monday 7 December 2026, 10:15 in Paris: the day outside attacks were run on. */
+const monday = DateTime.fromISO('2026-12-07T10:15:00', { zone: 'Europe/Paris' });
+
+function onMonday(text: string, options: { needsTime?: boolean } = { needsTime: true }): string {
+  return toApiInstant(
+    parseWhen(text, { zone: 'Europe/Paris', now: monday, field: 'start', ...options }),
+  );
+}
+
+test('last, past and previous look back: "last friday" is the one before, not the next (outside attack 1)', (t) => {
+  t.is(onMonday('last friday 9am'), '2026-12-04T09:00:00+01:00');
+  t.is(onMonday('past friday 9am'), '2026-12-04T09:00:00+01:00');
+  t.is(onMonday('previous monday 9am'), '2026-11-30T09:00:00+01:00');
+  t.is(onMonday('last monday 14:00'), '2026-11-30T14:00:00+01:00');
+  t.is(onMonday('Previous Fri 10:00'), '2026-12-04T10:00:00+01:00');
+  // As a view's day (`today --date "last friday"`), it is that day.
+  t.is(onMonday('last friday', { needsTime: false }), '2026-12-04T00:00:00+01:00');
+  // Every other day in words is still the next one to come.
+  t.is(onMonday('friday 9am'), '2026-12-11T09:00:00+01:00');
+  t.is(onMonday('monday 9am'), '2026-12-14T09:00:00+01:00');
+  // `previous` alone is no day: left over, as before.
+  t.throws(() => onMonday('previous 9am'), { message: /"previous" is left over after "9am"/ });
+});
+
+test('dotted dates are day first, with or without a year or a time (outside attack 2)', (t) => {
+  t.is(onMonday('02.01.2027 9am'), '2027-01-02T09:00:00+01:00');
+  t.is(onMonday('13.01.2027 9am'), '2027-01-13T09:00:00+01:00');
+  t.is(onMonday('2.1.27 09:00'), '2027-01-02T09:00:00+01:00');
+  t.is(onMonday('24.12. 18:00'), '2026-12-24T18:00:00+01:00');
+  t.is(onMonday('02.01.', { needsTime: false }), '2027-01-02T00:00:00+01:00');
+  t.is(onMonday('01.12.2026', { needsTime: false }), '2026-12-01T00:00:00+01:00');
+  // A day its month does not have is refused as the other forms refuse it.
+  t.throws(() => onMonday('31.02.2027 9am'), {
+    message:
+      'the start "31.02.2027 9am" names a day that does not exist: February 2027 has 28 days',
+  });
+  t.throws(() => onMonday('29.02.2027', { needsTime: false }), {
+    message:
+      /29 February 2027, a day that does not exist: 2027 is not a leap year \(the next 29 February is in 2028: write "29 February 2028" or 2028-02-29\)$/,
+  });
+  t.is(onMonday('29 February 2028', { needsTime: false }), '2028-02-29T00:00:00+01:00');
+  // Month first is no month: said so, with the day-first reading of the swapped date.
+  t.throws(() => onMonday('02.13.2027 9am'), {
+    message:
+      'the start "02.13.2027 9am" is not a date: dates with dots are read day first (day.month.year), and 02.13.2027 has no month 13 (13.02.2027 is 13 February)',
+  });
+  t.is(onMonday('13.02.2027 9am'), '2027-02-13T09:00:00+01:00');
+});
+
+test('ISO with a space before the time takes an offset too, as RFC 3339 writes it (outside attack 4)', (t) => {
+  t.is(onMonday('2026-12-08 09:00:00+00:00'), '2026-12-08T09:00:00Z');
+  // The form the note on a repeated time tells people to write for either of the two.
+  t.is(onMonday('2027-10-31 02:30+01:00'), '2027-10-31T02:30:00+01:00');
+  t.is(onMonday('2027-10-31 02:30+02:00'), '2027-10-31T02:30:00+02:00');
+  t.is(onMonday('2026-12-08 09:00Z'), '2026-12-08T09:00:00Z');
+  t.throws(() => onMonday('2026-12-08 09:00+99:00'), { message: /no place uses/ });
+});
+
+test('24:00 is 00:00 of the next day; other hours past 23 are refused plainly (outside attack 6)', (t) => {
+  t.is(onMonday('2026-12-08 24:00'), '2026-12-09T00:00:00+01:00');
+  t.is(onMonday('2026-12-08T24:00:00'), '2026-12-09T00:00:00+01:00');
+  t.is(onMonday('2026-12-31 24:00'), '2027-01-01T00:00:00+01:00');
+  t.is(onMonday('2026-12-08T24:00Z'), '2026-12-09T00:00:00Z');
+  t.is(onMonday('tomorrow 24:00'), '2026-12-09T00:00:00+01:00');
+  // A bare 24:00 is the next midnight; as an end, the midnight after the start.
+  t.is(onMonday('24:00'), '2026-12-08T00:00:00+01:00');
+  const evening = DateTime.fromISO('2026-12-08T22:00', { zone: 'Europe/Paris' });
+  const end = parseWhen('24:00', {
+    zone: 'Europe/Paris',
+    now: monday,
+    field: 'end',
+    needsTime: true,
+    after: evening,
+  });
+  t.is(toApiInstant(end), '2026-12-09T00:00:00+01:00');
+  for (const text of ['2026-12-08 24:30', '25:00', '10:60']) {
+    t.throws(() => onMonday(text), {
+      message: `the start "${text}" is not a time of day: hours run from 00 to 23 and minutes from 00 to 59 (24:00 is 00:00 of the next day)`,
+    });
+  }
+});
+
+test('a length alone where a time is expected is refused, with the time of day and the from-now forms, which read (outside attack 3)', (t) => {
+  const refusals: Record<string, string> = {
+    '21h': 'write "21:00" for the time of day, or "+21h" or "in 21 hours" from now',
+    '8h': 'write "08:00" for the time of day, or "+8h" or "in 8 hours" from now',
+    '21h30': 'write "21:30" for the time of day, or "+21h30" from now',
+    '30m': 'write "+30m" or "in 30 minutes" from now',
+    '2 hours': 'write "+2 hours" or "in 2 hours" from now',
+    '1.5h': 'write "+1.5h" or "in 90 minutes" from now',
+    '1d': 'write "+1d" from now, or a day and a time, e.g. "tomorrow 9am"',
+  };
+  for (const [text, ways] of Object.entries(refusals)) {
+    const message = `the start "${text}" is a length of time, not a time: ${ways}`;
+    t.throws(() => onMonday(text), { message }, text);
+    t.throws(() => onMonday(text, { needsTime: false }), { message }, text);
+    // Every suggestion reads, as the time of day or that long from now.
+    for (const [, suggested] of ways.matchAll(/"([^"]+)"/g)) {
+      t.notThrows(() => onMonday(suggested ?? ''), `${text}: ${suggested}`);
+    }
+  }
+  t.is(onMonday('21:00'), '2026-12-07T21:00:00+01:00');
+  t.is(onMonday('+21h'), '2026-12-08T07:15:00+01:00');
+  t.is(onMonday('in 21 hours'), '2026-12-08T07:15:00+01:00');
+  // As an end, the length may have been meant for --duration.
+  t.throws(
+    () => parseWhen('1h', { zone: 'Europe/Paris', now: monday, field: 'end', after: monday }),
+    {
+      message:
+        'the end "1h" is a length of time, not a time: write "01:00" for the time of day, or "+1h" or "in 1 hour" from now (for how long the event lasts: --duration 1h)',
+    },
+  );
+  // Times with am/pm are not lengths.
+  t.is(onMonday('9am'), '2026-12-08T09:00:00+01:00');
+});
+
+test('an end without a day that lands the next day, over 12 h after the start, is noted (outside attack 5)', (t) => {
+  const notes: string[] = [];
+  const end = (text: string, startAt: string) =>
+    toApiInstant(
+      parseWhen(text, {
+        zone: 'Europe/Paris',
+        now: monday,
+        field: 'end',
+        needsTime: true,
+        after: DateTime.fromISO(startAt, { zone: 'Europe/Paris' }),
+        note: (message) => notes.push(message),
+      }),
+    );
+  // The rule stays (the first such time after the start), and is said.
+  t.is(end('11am', '2026-12-07T12:00'), '2026-12-08T11:00:00+01:00');
+  t.is(end('09:00', '2026-12-07T10:00'), '2026-12-08T09:00:00+01:00');
+  t.is(end('00:30', '2026-12-07T12:00'), '2026-12-08T00:30:00+01:00');
+  t.deepEqual(notes, [
+    'the end "11am" is read as 11:00 the next day (23 h after the start); give a day to mean otherwise',
+    'the end "09:00" is read as 09:00 the next day (23 h after the start); give a day to mean otherwise',
+    'the end "00:30" is read as 00:30 the next day (12 h 30 min after the start); give a day to mean otherwise',
+  ]);
+  notes.length = 0;
+  // An evening running past midnight, or a long day, is nothing to say.
+  t.is(end('01:00', '2026-12-07T22:00'), '2026-12-08T01:00:00+01:00');
+  t.is(end('23:30', '2026-12-07T00:15'), '2026-12-07T23:30:00+01:00');
+  t.is(end('1pm', '2026-12-07T12:00'), '2026-12-07T13:00:00+01:00');
+  t.deepEqual(notes, []);
+});
+
+test('a part of the day without a time suggests times within it, each of which reads as such (outside attack 7)', (t) => {
+  const suggestions = (text: string): string[] => {
+    const error = t.throws(() => onMonday(text), { message: /names a day but no time/ });
+    return [...(error?.message ?? '').matchAll(/e\.g\. "([^"]+)"(?: or "([^"]+)")?$/g)].flatMap(
+      (m) => [m[1], m[2]].filter((s): s is string => s !== undefined),
+    );
+  };
+  const cases: [string, string[], number, number, string][] = [
+    ['tonight', ['tonight 8pm', 'tonight 19:30'], 17, 24, '2026-12-07'],
+    ['this evening', ['this evening 8pm', 'this evening 19:30'], 17, 24, '2026-12-07'],
+    ['tomorrow morning', ['tomorrow morning 9am', 'tomorrow morning 10:30'], 5, 12, '2026-12-08'],
+    ['friday afternoon', ['friday afternoon 2pm', 'friday afternoon 15:30'], 12, 18, '2026-12-11'],
+    // At 10:15, this morning's 9am has passed: the next hours are suggested.
+    ['this morning', ['this morning 10:30', 'this morning 11am'], 5, 12, '2026-12-07'],
+  ];
+  for (const [text, expected, from, to, date] of cases) {
+    t.deepEqual(suggestions(text), expected, text);
+    for (const suggested of expected) {
+      const at = DateTime.fromISO(onMonday(suggested), { zone: 'Europe/Paris' });
+      t.is(at.toISODate(), date, suggested);
+      t.true(at.hour >= from && at.hour < to, suggested);
+    }
+  }
+  t.deepEqual(suggestions('tomorrow'), ['tomorrow 9am', 'tomorrow 14:00']);
 });

@@ -49,8 +49,8 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
     if (end !== undefined) requireEndNotBeforeStart(start, end);
     if (start < this.now.startOf('minute')) {
       // Recording what already happened is allowed (a meeting held, a trip taken); the
-      // natural forms never land in the past by themselves, so this was typed on purpose or
-      // by mistake, and a person should know which before the invitations go out.
+      // natural forms land in the past only when they say so (`last friday 9am`), so this was
+      // typed on purpose or by mistake, and a person should know which before the invitations go out.
       this.caution(
         `the start (${formatInstant(toApiInstant(start), this.view)}) is ${relativeHint(toApiInstant(start), this.now)}, in the past: scheduled anyway`,
       );
