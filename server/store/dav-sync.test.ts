@@ -122,11 +122,19 @@ test('each change to a calendar is reported once, as the listing names and tags 
   t.not(updated.changed.lunch, first.changed.lunch);
   t.is(updated.changed.lunch, listing(c, 'bob').lunch);
 
-  // Another attendee answering changes the text (ATTENDEE PARTSTAT) and the tag.
+  // Another attendee answering changes the text (ATTENDEE PARTSTAT) and the tag, and the
+  // CTag with them, though it stamps neither Bob's agenda nor anything else of Bob's.
+  const ctag = () => c.read('bob', { type: 'dav.calendar', data: false }).ctag;
+  const ctagBefore = ctag();
   c.ok('carol', { type: 'invitation.accept', eventId: 'party' });
   const answered = sync(c, 'bob', updated.token);
   t.deepEqual(Object.keys(answered.changed), ['party']);
   t.not(answered.changed.party, made.changed.party);
+  t.not(ctag(), ctagBefore);
+  t.is(ctag(), answered.token);
+  // Others' writes elsewhere leave it.
+  create(c, 'carol', 'elsewhere-again', 5);
+  t.is(ctag(), answered.token);
 
   // Declined: gone from the calendar.
   c.ok('bob', { type: 'invitation.decline', eventId: 'lunch' });

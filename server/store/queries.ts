@@ -312,7 +312,9 @@ function davCalendar(
   env: QueryEnvironment,
 ): QueryResults['dav.calendar'] {
   const actor = env.actor();
-  const ctag = String(env.keyVersion(KEYS.agenda(actor)));
+  // The sync token's version (./dav-sync.ts): it moves with every change to any of the
+  // user's resources, another attendee's answer included, which `agenda/<user>` does not.
+  const ctag = String(env.davSync.newest(actor));
   if ((body.from === undefined) !== (body.to === undefined)) {
     throw new InvalidInput('a time range has both a start and an end');
   }
