@@ -1,4 +1,5 @@
 import test from 'ava';
+import { DateTime } from 'luxon';
 import EventCancel from '../commands/event/cancel.js';
 import EventList from '../commands/event/list.js';
 import EventShow from '../commands/event/show.js';
@@ -427,4 +428,73 @@ test('#n of a recurring event names its occurrence: cancel and update take only 
     gateway.requestsTo('PATCH', '/v1/events/abcd1111aaaaaaaa').at(-1)?.query.get('occurrence'),
     null,
   );
+});
+
+test('an event over several days says on a later day when it began: today, agenda, week and month lists', async (t) => {
+  // Outside attack 5: on the days after its first, `10:00 → Mon 2 Feb 10:00` read as a start
+  // that day, and on its last day as an event of no length.
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  const midnight = DateTime.now().setZone('UTC').startOf('day');
+  const around = eventView({
+    id: 'offsite000000000',
+    title: 'Offsite',
+    start: midnight.minus({ hours: 14 }).toISO() ?? '',
+    end: midnight.plus({ hours: 34 }).toISO() ?? '',
+  });
+  const offsite = eventView({
+    id: 'offsite111111111',
+    title: 'Offsite',
+    start: '2026-01-30T10:00:00Z',
+    end: '2026-02-02T10:00:00Z',
+  });
+  const retreat = eventView({
+    id: 'retreat111111111',
+    title: 'Retreat',
+    start: '2026-01-30T00:00:00Z',
+    end: '2026-02-03T00:00:00Z',
+  });
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events', (request) => ({
+      status: 200,
+      json: {
+        events: [around, offsite, retreat].filter(
+          (e) =>
+            Date.parse(e.start) < Date.parse(request.query.get('to') ?? '') &&
+            Date.parse(e.end) > Date.parse(request.query.get('from') ?? ''),
+        ),
+        next: null,
+      },
+    }))
+    .on('GET', '/v1/invitations', {
+      status: 200,
+      json: { invitations: [], groupInvitations: [] },
+    });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const common = ['--tz', 'UTC', '--config-dir', configDir];
+  const began = 'Fri 30 Jan 10:00 → Mon 2 Feb 10:00';
+  for (const date of ['2026-01-31', '2026-02-02']) {
+    const today = await runCommand(Today, [...common, '--date', date]);
+    t.is(today.exitCode, 0, today.stderr);
+    t.regex(today.stdout, new RegExp(`#1 {2}${began} +Offsite`));
+    t.regex(today.stdout, /#2 {2}Fri 30 Jan → Mon 2 Feb +Retreat/);
+  }
+  // On its first day it says only its start time.
+  const first = await runCommand(Today, [...common, '--date', '2026-01-30']);
+  t.regex(first.stdout, /#1 {2}10:00 → Mon 2 Feb 10:00 +Offsite/);
+  const week = await runCommand(Week, [...common, '--date', '2026-02-02', '--layout', 'list']);
+  t.regex(week.stdout, new RegExp(`Mon 2 Feb\n {2}#1 {2}${began} +Offsite`));
+  const month = await runCommand(Month, [...common, '--date', '2026-02', '--layout', 'list']);
+  t.regex(month.stdout, new RegExp(`Sun 1 Feb\n {2}#1 {2}${began} +Offsite`));
+  t.regex(month.stdout, /#2 {2}Fri 30 Jan → Mon 2 Feb +Retreat/);
+
+  const home = await runCommand(Home, common);
+  t.is(home.exitCode, 0, home.stderr);
+  const from = midnight.minus({ hours: 14 }).setLocale('en-GB');
+  const to = midnight.plus({ hours: 34 }).setLocale('en-GB');
+  const year = (d: DateTime): string => (d.year === midnight.year ? '' : ' yyyy');
+  const span = `${from.toFormat(`ccc d LLL${year(from)} HH:mm`)} → ${to.toFormat(`ccc d LLL${year(to)} HH:mm`)}`;
+  t.regex(home.stdout, new RegExp(`#1 {2}${span} +Offsite`));
 });
