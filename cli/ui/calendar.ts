@@ -254,6 +254,16 @@ function padLine(line: Line, width: number): Line {
   return blanks > 0 ? [...line, { text: ' '.repeat(blanks) }] : line;
 }
 
+/**
+ * An event's title with the marker of its status alone (`✗` cancelled, `?` an answer
+ * awaited), for a table that shows whether it conflicts in a column of its own but has no
+ * room for its status.
+ */
+export function statusMarkedTitle(event: EventView): string {
+  const marker = eventMarker({ ...event, conflict: false });
+  return marker === '' ? event.title : `${marker} ${event.title}`;
+}
+
 /** An event's title with its marker: `! Standup`. */
 export function markedTitle(event: EventView): string {
   const marker = eventMarker(event);
