@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { displayWidth, loadDisplayWidths } from '../../base/table.js';
 import { eventDetails, eventView } from '../test/support/fixtures.js';
 import { createPalette } from './palette.js';
-import { renderEventDetails, renderEvents } from './views.js';
+import { formatSpan, renderEventDetails, renderEvents } from './views.js';
 import type { ViewContext } from './views.js';
 
 // What measures text beyond ASCII loads on demand (base/table.ts); a command awaits it.
@@ -175,5 +175,21 @@ test('a narrow list keeps its lines in the width: a heading loses its "Yesterday
   t.is(
     renderEvents([], context(), 'No events Mon 2 Mar 09:00 → Mon 9 Mar 09:00.'),
     'No events Mon 2 Mar 09:00 → Mon 9 Mar 09:00.',
+  );
+});
+
+test('a span over days names the year on both ends when either is not this year', (t) => {
+  // The search heading read `Sun 7 Jun 00:00 → Tue 8 Jun 2027 00:00` (outside attack, P4).
+  t.is(
+    formatSpan('2027-06-07T00:00:00Z', '2027-06-08T00:00:00Z', context()),
+    'Mon 7 Jun 2027 00:00 → Tue 8 Jun 2027 00:00',
+  );
+  t.is(
+    formatSpan('2026-12-31T09:00:00Z', '2027-01-01T09:00:00Z', context()),
+    'Thu 31 Dec 2026 09:00 → Fri 1 Jan 2027 09:00',
+  );
+  t.is(
+    formatSpan('2026-03-02T09:00:00Z', '2026-03-04T09:00:00Z', context()),
+    'Mon 2 Mar 09:00 → Wed 4 Mar 09:00',
   );
 });

@@ -55,7 +55,8 @@ export function formatInstant(iso: string, context: ViewContext): string {
 }
 
 /**
- * `Mon 2 Mar 09:00–10:00`, or both ends in full when they fall on different days, or
+ * `Mon 2 Mar 09:00–10:00`, or both ends in full when they fall on different days (each with
+ * its year when either is not this year: `Sun 7 Jun 2027 00:00 → Tue 8 Jun 2027 00:00`), or
  * `Mon 2 Mar 17:00` alone for an instant (it ends when it starts).
  */
 export function formatSpan(startIso: string, endIso: string, context: ViewContext): string {
@@ -64,7 +65,12 @@ export function formatSpan(startIso: string, endIso: string, context: ViewContex
   if (end.toMillis() === start.toMillis()) return dayAndTime(start, context.now);
   if (start.hasSame(end, 'day'))
     return `${dayAndTime(start, context.now)}–${wallTime(end, 'HH:mm')}`;
-  return `${dayAndTime(start, context.now)} → ${dayAndTime(end, context.now)}`;
+  // A year on one end only read as if the other were this year's (outside attack, P4).
+  const format =
+    start.year === context.now.year && end.year === context.now.year
+      ? 'ccc d LLL HH:mm'
+      : 'ccc d LLL yyyy HH:mm';
+  return `${wallTime(start, format)} → ${wallTime(end, format)}`;
 }
 
 /** How far an instant is from now, as a person says it: `in 2 h`, `3 d ago`, `now`. */
