@@ -534,7 +534,7 @@ export abstract class AgendaCommand<
 
   /**
    * The event id an argument names: a whole id, `#n` of the last numbered listing, or a
-   * unique prefix of at least 4 characters (cli/event-refs.ts). A prefix not among the ids
+   * unique prefix of at least 6 characters (cli/event-refs.ts). A prefix not among the ids
    * this profile was shown is looked for among the caller's events of the year around now
    * and their pending invitations.
    */

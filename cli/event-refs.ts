@@ -11,6 +11,17 @@
  *   now (the year centred on today, as one list request: the server's widest) and one's
  *   pending invitations. Several matches are refused, listing them.
  *
+ * Why six characters: neither place sees all of one's events (the window is a year, the
+ * known ids those shown lately), so a prefix unique there may still name another event
+ * outside it, and a command would act on the wrong one. With 4 characters that happened
+ * (outside attack 4: two of 3,000 events shared `iqwe`, one in the window, and `event
+ * cancel iqwe` cancelled it); ids are 16 characters of 36 kinds, so with 6 the chance that
+ * two of 5,000 events share a given prefix is about 1 in 400,000. A text of 4 or 5 such
+ * characters is refused before any request, saying to give more of the id or `#n`.
+ *
+ * Ids are lowercase (server/services/ids.ts draws them from `[a-z0-9]`), so a prefix or a
+ * whole id typed in capitals (`X13Y…`, read off a screen) is read in lowercase.
+ *
  * Resolved here, in the client, rather than by a prefix route: a prefix a person types
  * comes from something the CLI showed them, which the saved ids answer without a request;
  * the fallback is the list route itself, whose cost is already bounded by its window and
@@ -18,9 +29,9 @@
  * question about privacy or cost arises on the server. What it cannot find — an event more
  * than half a year away that this profile never listed — still works by its whole id.
  *
- * Anything else (a whole id, a text shorter than the minimum, something not an id), and a
- * prefix that matches nothing, is passed on unchanged, and the server says whether it names
- * an event (exit 3 when not).
+ * Anything else (a whole id, a text of 1 to 3 characters, something not an id), and a
+ * prefix that matches nothing, is passed on (lowercased when it is letters and digits
+ * only), and the server says whether it names an event (exit 3 when not).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -30,7 +41,9 @@ import type { EventView } from '../contract/views.js';
 import type { ProfileStore } from './profiles.js';
 
 /** The fewest characters of an id that are read as a prefix. */
-export const MIN_PREFIX = 4;
+export const MIN_PREFIX = 6;
+/** Shorter than this, a text is not read as a prefix at all (it goes to the server as given). */
+const SHORT_PREFIX = 4;
 /** The length of an id the server makes; a text this long is an id, not a prefix. */
 export const ID_LENGTH = 16;
 /** Longer than any id the API takes (its limit is 64): refused before it is sent. */
@@ -59,7 +72,11 @@ export interface SavedListing {
   readonly known: readonly RememberedEvent[];
 }
 
-const PREFIX = new RegExp(`^[a-z0-9]{${MIN_PREFIX},${ID_LENGTH - 1}}$`);
+const PREFIX = new RegExp(`^[a-z0-9]{${MIN_PREFIX},${ID_LENGTH - 1}}$`, 'i');
+/** What a person meant as a prefix but is too short to name one event safely. */
+const TOO_SHORT = new RegExp(`^[a-z0-9]{${SHORT_PREFIX},${MIN_PREFIX - 1}}$`, 'i');
+/** Letters and digits only, as every id the server makes: read in lowercase. */
+const ID_CHARACTERS = /^[a-z0-9]+$/i;
 
 /** The listing file of a profile, next to its login. */
 export class ListingStore {
@@ -159,9 +176,10 @@ export interface ResolveOptions {
 }
 
 /** What kind of reference `text` is. */
-export function referenceKind(text: string): 'number' | 'prefix' | 'id' {
+export function referenceKind(text: string): 'number' | 'prefix' | 'short' | 'id' {
   if (/^#\d+$/.test(text)) return 'number';
   if (PREFIX.test(text)) return 'prefix';
+  if (TOO_SHORT.test(text)) return 'short';
   return 'id';
 }
 
@@ -175,7 +193,7 @@ function ambiguous(prefix: string, matches: readonly RememberedEvent[], field: s
   const shown = matches.slice(0, 10).map((e) => `  ${e.id}  ${e.title}  (${e.start})`);
   const more = matches.length > 10 ? [`  … and ${matches.length - 10} more`] : [];
   throw new InvalidInput(
-    `the id prefix ${prefix} names ${matches.length} events; give more of the id:\n${[...shown, ...more].join('\n')}`,
+    `the id prefix ${prefix} names ${matches.length} events; give more of the id, or #n from the last listing:\n${[...shown, ...more].join('\n')}`,
     { field },
   );
 }
@@ -205,7 +223,14 @@ export async function resolveEventRow(
         { field: options.field },
       );
     }
-    return { id: text };
+    // Ids are lowercase: `ABCD…` read off a screen is `abcd…` (outside attack 4).
+    return { id: ID_CHARACTERS.test(text) ? text.toLowerCase() : text };
+  }
+  if (kind === 'short') {
+    throw new InvalidInput(
+      `${text} is too short to name one event for sure: give at least ${MIN_PREFIX} characters of the id (lists show 8), or #n from the last listing`,
+      { field: options.field },
+    );
   }
   if (kind === 'number') {
     const n = Number(text.slice(1));
@@ -234,5 +259,5 @@ export async function resolveEventRow(
   if (found.length === 1) return { id: (found[0] as RememberedEvent).id };
   if (found.length > 1) ambiguous(prefix, found, options.field);
   // Perhaps a whole id of another form: the server says whether it names an event.
-  return { id: text };
+  return { id: prefix };
 }

@@ -77,7 +77,7 @@ test('the agenda binary logs in, reuses the stored login and reports errors as J
   gateway
     .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
     .on('GET', '/v1/events', { status: 200, json: { events: [eventView()] } })
-    // `nope` reads as an id prefix: looked for among the events and invitations first.
+    // `nopenope` reads as an id prefix: looked for among the events and invitations first.
     .on('GET', '/v1/invitations', { status: 200, json: { invitations: [], groupInvitations: [] } })
     .on('GET', '/v1/events/:id', errorAnswer(404, 'not_found', 'no such event'));
   const env = { AGENDA_CONFIG_DIR: await temporaryConfigDir(), AGENDA_PROFILE: 'work' };
@@ -96,7 +96,7 @@ test('the agenda binary logs in, reuses the stored login and reports errors as J
   t.like(parseJsonResult(EventList, list.stdout), { events: [{ id: 'e1', title: 'Standup' }] });
   t.is(gateway.requestsTo('GET', '/v1/events')[0]?.headers.authorization, 'Bearer token-of-alice');
 
-  const missing = await agenda(['event', 'show', 'nope', '--json'], env);
+  const missing = await agenda(['event', 'show', 'nopenope', '--json'], env);
   t.is(missing.code, 3);
   t.is(missing.stdout, '');
   t.deepEqual(parseJsonLine(missing.stderr), {

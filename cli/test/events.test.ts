@@ -1269,3 +1269,33 @@ test('an occurrence changed on its own already: update and cancel name the event
     'error: that occurrence was already changed on its own: it is now event demoday0001 (agenda event cancel demoday0001)\n',
   );
 });
+
+test('cancelling a cancelled event says it already was, as the server answers both alike', async (t) => {
+  // Outside attack, P4: a second `event cancel` printed `Cancelled Many 2` again, exit 0.
+  const gateway = await FakeGateway.start(tls);
+  t.teardown(() => gateway.close());
+  let status: 'confirmed' | 'cancelled' = 'confirmed';
+  const event = () => eventDetails({ id: 'many2many2many22', title: 'Many 2', status });
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events/:id', () => ({ status: 200, json: { event: event() } }))
+    .on('DELETE', '/v1/events/:id', () => {
+      status = 'cancelled';
+      return { status: 200, json: { event: event() } };
+    });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  const common = ['many2many2many22', '--config-dir', configDir];
+  const first = await runCommand(EventCancel, common);
+  t.is(first.exitCode, 0, first.stderr);
+  t.is(first.stdout, 'Cancelled Many 2 (many2many2many22).\n');
+  const again = await runCommand(EventCancel, common);
+  t.is(again.exitCode, 0, again.stderr);
+  t.is(again.stdout, 'Many 2 (many2many2many22) was already cancelled: nothing changed.\n');
+  const json = await runCommand(EventCancel, [...common, '--json']);
+  t.like(parseJsonResult(EventCancel, json.stdout), {
+    alreadyCancelled: true,
+    event: { status: 'cancelled' },
+  });
+  t.is(gateway.requestsTo('DELETE', '/v1/events/many2many2many22').length, 3);
+});

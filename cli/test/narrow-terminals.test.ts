@@ -11,6 +11,7 @@ import { DateTime } from 'luxon';
 import { displayWidth, loadDisplayWidths } from '../../base/table.js';
 import { GROUP_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../../contract/limits.js';
 import type { EventView } from '../../contract/views.js';
+import EventList from '../commands/event/list.js';
 import EventShow from '../commands/event/show.js';
 import GroupCreate from '../commands/group/create.js';
 import GroupList from '../commands/group/list.js';
@@ -27,7 +28,7 @@ import { eventDetails, eventView, groupView, logIn, loginAnswer } from './suppor
 import type { RunnableCommand } from './support/harness.js';
 import { RecordedTerminal, runCommand, temporaryConfigDir } from './support/harness.js';
 
-const WIDTHS = [20, 40, 80] as const;
+const WIDTHS = [20, 40, 50, 80, 100] as const;
 
 /** The longest group name and username there may be. */
 const GROUP = 'platform-engineering-north-west-'.padEnd(GROUP_NAME_MAX_LENGTH, 'x');
@@ -175,10 +176,11 @@ const VIEWS: readonly [string, RunnableCommand, readonly string[], RegExp][] = [
   ['today', Today, [], /^ {2}#1 /m],
   ['week', Week, [], /^ {2}#1 |│08:00/m],
   ['week --layout grid', Week, ['--layout', 'grid'], /┌|^ {2}#1 /m],
-  ['month', Month, [], /^ {2}#1 /m],
+  ['month', Month, [], /^ {2}#1 |^├/m], // a grid from 100 columns
   ['month --layout grid', Month, ['--layout', 'grid'], /┌|^ {2}#1 /m],
   ['search', Search, ['retro'], /^ {2}#1 /m],
   ['invite list', InviteList, [], /^#1 /m],
+  ['event list', EventList, [], /^#1 /m],
   ['group list', GroupList, [], /^platform-/m],
   ['group show', GroupShow, [GROUP], /^platform-/m],
   ['group create', GroupCreate, [GROUP], /^Created/m],
@@ -191,7 +193,7 @@ const VIEWS: readonly [string, RunnableCommand, readonly string[], RegExp][] = [
 ];
 
 for (const [name, command, args, shows] of VIEWS) {
-  test(`${name} fits 20, 40 and 80 columns`, async (t) => {
+  test(`${name} fits 20, 40, 50, 80 and 100 columns`, async (t) => {
     const { gateway, configDir } = await narrowGateway();
     t.teardown(() => gateway.close());
     for (const width of WIDTHS) {
@@ -208,7 +210,7 @@ for (const [name, command, args, shows] of VIEWS) {
   });
 }
 
-test('agenda logged out says how to start in 20, 40 and 80 columns', async (t) => {
+test('agenda logged out says how to start in 20, 40, 50, 80 and 100 columns', async (t) => {
   const configDir = await temporaryConfigDir();
   for (const width of WIDTHS) {
     for (const { how, lines } of await linesAt(Home, ['--config-dir', configDir], width)) {
@@ -242,4 +244,117 @@ test('a grid asked for on a terminal too narrow for it lists the events instead,
     run.stderr.split('\n').some((line) => displayWidth(line) > 30),
     run.stderr,
   );
+});
+
+/** A day of events in every state a row can be in, with titles as people write them. */
+function statesOfEvents(): EventView[] {
+  const midnight = DateTime.now().setZone('UTC').startOf('day').plus({ days: 1 });
+  const at = (hours: number) => midnight.plus({ hours }).toISO() ?? '';
+  return [
+    eventView({
+      id: 'live0000aaaaaaaa',
+      title: 'Standup with the platform team',
+      start: at(9),
+      end: at(9.25),
+    }),
+    eventView({
+      id: 'many0000bbbbbbbb',
+      title: 'Many 2 planning for the quarter',
+      start: at(10),
+      end: at(11),
+      status: 'cancelled',
+    }),
+    eventView({
+      id: 'asks0000cccccccc',
+      title: 'Design review of the new calendar',
+      start: at(12),
+      end: at(13),
+      myStatus: 'pending',
+    }),
+  ];
+}
+
+async function statesGateway(events: readonly EventView[]) {
+  const gateway = await FakeGateway.start(tls);
+  gateway
+    .on('POST', '/v1/sessions', { status: 200, json: loginAnswer() })
+    .on('GET', '/v1/events', { status: 200, json: { events, next: null } })
+    .on('GET', '/v1/invitations', {
+      status: 200,
+      json: {
+        invitations: [
+          eventDetails({
+            id: 'grpinvite0000000',
+            title: 'grp offsite in Lisbon with everyone',
+            start: events[0]?.start ?? '',
+            end: events[0]?.end ?? '',
+            myStatus: 'pending',
+            organizer: 'bob',
+          }),
+        ],
+        groupInvitations: [],
+      },
+    });
+  const configDir = await temporaryConfigDir();
+  await logIn(gateway, tls, configDir);
+  return { gateway, configDir };
+}
+
+test('event list keeps cancelled and unanswered events marked at every width', async (t) => {
+  // Outside attack 8: at 40–50 columns STATUS went and a cancelled row looked live.
+  const { gateway, configDir } = await statesGateway(statesOfEvents());
+  t.teardown(() => gateway.close());
+  for (const width of [30, 40, 50, 80, 100, 120]) {
+    for (const { how, lines } of await linesAt(
+      EventList,
+      ['--tz', 'UTC', '--config-dir', configDir],
+      width,
+    )) {
+      const text = lines.join('\n');
+      const seen = `${width} columns (${how}):\n${text}`;
+      t.deepEqual(
+        lines.filter((line) => displayWidth(line) > width),
+        [],
+        seen,
+      );
+      const rows = lines.filter((line) => /^#\d/.test(line));
+      t.is(rows.length, 3, seen);
+      const [live, cancelled, asks] = rows;
+      const status = lines[0]?.includes('STATUS') === true;
+      // The STATUS column says it, else a mark on the title, explained under the list.
+      t.regex(cancelled ?? '', status ? /cancelled/ : /✗ Many/, seen);
+      t.regex(asks ?? '', status ? /you: pending/ : /\? Design/, seen);
+      t.notRegex(live ?? '', /[✗?] Standup/, seen);
+      if (!status) t.regex(text, /✗ cancelled/, seen);
+    }
+  }
+});
+
+test('event list and invite list give the title the room first, without empty columns', async (t) => {
+  // Outside attack 14: at 100 columns the title was `Stan…` beside an empty CONFLICT and
+  // GROUP; invite list showed `grp …`.
+  const { gateway, configDir } = await statesGateway(statesOfEvents());
+  t.teardown(() => gateway.close());
+  for (const width of [80, 100]) {
+    for (const { how, lines } of await linesAt(
+      EventList,
+      ['--tz', 'UTC', '--config-dir', configDir],
+      width,
+    )) {
+      const text = lines.join('\n');
+      const seen = `${width} columns (${how}):\n${text}`;
+      t.notRegex(lines[0] ?? '', /CONFLICT|GROUP/, seen);
+      // Every title whole or with 24 cells at least.
+      t.regex(text, /Standup with the platfor/, seen);
+      t.regex(text, /Design review of the new c/, seen);
+    }
+    for (const { how, lines } of await linesAt(
+      InviteList,
+      ['--tz', 'UTC', '--config-dir', configDir],
+      width,
+    )) {
+      const text = lines.join('\n');
+      t.regex(text, /grp offsite in Lisbon with/, `${width} columns (${how}):\n${text}`);
+    }
+  }
 });

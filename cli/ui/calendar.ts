@@ -158,15 +158,30 @@ export function timeOnDay(event: EventView, day: DateTime, zone: string): string
 
 /**
  * A span of time as a list shows it: `09:00–09:15`, `09:00 → Wed 4 Mar 18:00`, `all day`,
- * and an instant (an event that ends when it starts) as its time alone, `17:00`.
+ * and an instant (an event that ends when it starts) as its time alone, `17:00`. Listed under
+ * `day` (the day a list shows it on, when it began before: `today`'s, the first of a month),
+ * an event that began before that day names the day it began, `Tue 5 Jan 10:00 → Thu 7 Jan
+ * 10:00` (all day: `Tue 5 Jan → Thu 7 Jan`): its start time alone would read as that day's,
+ * and on the day it ends as an event of no length (outside attack 5).
  */
-export function spanText(event: EventView, zone: string): string {
+export function spanText(event: EventView, zone: string, day?: DateTime): string {
   const start = at(event.start, zone);
   const end = at(event.end, zone);
   if (end.toMillis() === start.toMillis()) return wallTime(start, 'HH:mm');
+  const shownOn = day?.setZone(zone).startOf('day');
+  const began = shownOn !== undefined && start < shownOn;
+  // The year where it is not the year of the day listed.
+  const year = (t: DateTime): string => (t.year === (shownOn ?? start).year ? '' : ' yyyy');
   if (isAllDay(start, end)) {
+    const last = end.minus({ days: 1 });
+    if (began) {
+      return `${start.toFormat(`ccc d LLL${year(start)}`)} → ${last.toFormat(`ccc d LLL${year(last)}`)}`;
+    }
     const days = Math.round(end.diff(start, 'days').days);
     return days === 1 ? 'all day' : `${days} days`;
+  }
+  if (began) {
+    return `${wallTime(start, `ccc d LLL${year(start)} HH:mm`)} → ${wallTime(end, `ccc d LLL${year(end)} HH:mm`)}`;
   }
   if (start.hasSame(end, 'day') || end.equals(start.plus({ days: 1 }).startOf('day'))) {
     return `${wallTime(start, 'HH:mm')}–${wallTime(end, 'HH:mm')}`;
@@ -237,6 +252,16 @@ function paintLine(line: Line): string {
 function padLine(line: Line, width: number): Line {
   const blanks = width - lineWidth(line);
   return blanks > 0 ? [...line, { text: ' '.repeat(blanks) }] : line;
+}
+
+/**
+ * An event's title with the marker of its status alone (`✗` cancelled, `?` an answer
+ * awaited), for a table that shows whether it conflicts in a column of its own but has no
+ * room for its status.
+ */
+export function statusMarkedTitle(event: EventView): string {
+  const marker = eventMarker({ ...event, conflict: false });
+  return marker === '' ? event.title : `${marker} ${event.title}`;
 }
 
 /** An event's title with its marker: `! Standup`. */
@@ -601,7 +626,7 @@ export function renderDayList(
   };
   const columns: TableColumn<ListedRow, Paint>[] = [
     number,
-    { key: 'when', header: 'WHEN', text: (r) => spanText(r.event, zone) },
+    { key: 'when', header: 'WHEN', text: (r) => spanText(r.event, zone, dayOf(r.event)) },
     title,
     {
       key: 'repeats',

@@ -3,7 +3,7 @@
  * painted once padded. Widths are measured on the unpainted text, so colours never break the
  * alignment, and in display cells, so CJK and emoji titles do not either.
  */
-import { COLUMN_GAP, layoutTable, tableWidth } from '../../base/table.js';
+import { COLUMN_GAP, displayWidth, layoutTable, tableWidth } from '../../base/table.js';
 import type { LaidOutCell, TableColumn } from '../../base/table.js';
 import type { Paint } from './palette.js';
 
@@ -60,4 +60,51 @@ export function tableFits<T>(
 ): boolean {
   if (width === undefined) return true;
   return tableWidth(layoutTable(rows, columns, { width, dropFirst }).widths) <= width;
+}
+
+/**
+ * The keys of the columns {@link renderTable} of the same arguments shows: those of
+ * `dropFirst` it has to leave out to fit `width` are not among them.
+ */
+export function shownColumns<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  { width, dropFirst }: RenderTableOptions = {},
+): string[] {
+  return (layoutTable(rows, columns, { width, dropFirst }).header ?? []).map((cell) => cell.key);
+}
+
+/**
+ * `columns` without those of `dropFirst`, first to last, that have to go for column `key`
+ * (free text, cut to fit) to be at least `cells` wide, or as wide as its text when that is
+ * less: the column people read gets the room before the ones that say less. A column of
+ * `dropFirst` that does not get in its way stays; the table still leaves out more, in the
+ * same order, where it does not fit `width` at all.
+ */
+export function roomFor<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  { width, dropFirst }: RenderTableOptions,
+  key: string,
+  cells: number,
+): Column<T>[] {
+  if (width === undefined) return [...columns];
+  const column = columns.find((c) => c.key === key);
+  if (column === undefined) return [...columns];
+  const natural = Math.max(
+    displayWidth(column.header),
+    ...rows.map((row) => displayWidth(column.text(row))),
+  );
+  const wanted = Math.min(natural, cells);
+  let kept = [...columns];
+  const roomOf = (): number => {
+    const layout = layoutTable(rows, kept, { width, dropFirst });
+    const index = (layout.header ?? []).findIndex((cell) => cell.key === key);
+    return index < 0 ? 0 : (layout.widths[index] ?? 0);
+  };
+  for (const drop of dropFirst ?? []) {
+    if (roomOf() >= wanted) break;
+    kept = kept.filter((c) => c.key !== drop);
+  }
+  return kept;
 }

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { displayWidth, loadDisplayWidths } from '../../base/table.js';
 import { eventDetails, eventView } from '../test/support/fixtures.js';
 import { createPalette } from './palette.js';
-import { renderEventDetails, renderEvents } from './views.js';
+import { formatSpan, renderEventDetails, renderEvents } from './views.js';
 import type { ViewContext } from './views.js';
 
 // What measures text beyond ASCII loads on demand (base/table.ts); a command awaits it.
@@ -32,14 +32,15 @@ test('a wide title keeps the columns after it aligned', (t) => {
   }
 });
 
-test("the terminal's width cuts titles with an ellipsis; ids and times stay whole", (t) => {
+test("the terminal's width cuts titles with an ellipsis, after the id made room for them; times stay whole", (t) => {
   const lines = renderEvents(EVENTS, context(90), 'none').split('\n');
   t.true(
     lines.every((line) => displayWidth(line) <= 90),
     lines.join('\n'),
   );
-  t.regex(lines[1] ?? '', /取締役会.*…\s.*e1$/);
-  t.regex(lines[2] ?? '', /Retro 🎯.*…\s.*e2$/);
+  // Outside attack 14: the title gets 24 cells before the id keeps its column.
+  t.regex(lines[1] ?? '', /取締役会と四半期の業績見… {2}confirmed {2}alice {6}board$/);
+  t.regex(lines[2] ?? '', /Retro 🎯 with the whole … {2}confirmed {2}bob$/);
   t.regex(lines[1] ?? '', /Mon 2 Mar 09:00–09:15/);
 
   const piped = renderEvents(EVENTS, context(), 'none');
@@ -55,8 +56,10 @@ test('a narrow terminal leaves out the columns an event list can do without, the
     ' #  WHEN                   STARTS   TITLE                     STATUS     CONFLICT    ORGANIZER  GROUP  ID',
   );
   // `#n` names an event as its id does, and `event show` tells the rest; a conflict stays.
-  t.regex(header(80) ?? '', /^ # {2}WHEN +STARTS +TITLE +STATUS +CONFLICT +ORGANIZER$/);
-  t.regex(header(60) ?? '', /^ # {2}WHEN +TITLE +STATUS +CONFLICT$/);
+  // The title keeps 24 cells at least while a column can go (outside attack 14).
+  t.regex(header(80) ?? '', /^ # {2}WHEN {19}TITLE {27}STATUS +CONFLICT$/);
+  // Without STATUS the titles carry its marks (outside attack 8).
+  t.regex(header(60) ?? '', /^ # {2}WHEN +TITLE +CONFLICT$/);
   t.regex(header(50) ?? '', /^ # {2}WHEN +TITLE +CONFLICT$/);
   // At 40 the time, a title's first cells and the conflict would take 44: no table then,
   // but the events by day (see below), the conflict marked.
@@ -172,5 +175,21 @@ test('a narrow list keeps its lines in the width: a heading loses its "Yesterday
   t.is(
     renderEvents([], context(), 'No events Mon 2 Mar 09:00 → Mon 9 Mar 09:00.'),
     'No events Mon 2 Mar 09:00 → Mon 9 Mar 09:00.',
+  );
+});
+
+test('a span over days names the year on both ends when either is not this year', (t) => {
+  // The search heading read `Sun 7 Jun 00:00 → Tue 8 Jun 2027 00:00` (outside attack, P4).
+  t.is(
+    formatSpan('2027-06-07T00:00:00Z', '2027-06-08T00:00:00Z', context()),
+    'Mon 7 Jun 2027 00:00 → Tue 8 Jun 2027 00:00',
+  );
+  t.is(
+    formatSpan('2026-12-31T09:00:00Z', '2027-01-01T09:00:00Z', context()),
+    'Thu 31 Dec 2026 09:00 → Fri 1 Jan 2027 09:00',
+  );
+  t.is(
+    formatSpan('2026-03-02T09:00:00Z', '2026-03-04T09:00:00Z', context()),
+    'Mon 2 Mar 09:00 → Wed 4 Mar 09:00',
   );
 });

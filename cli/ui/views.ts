@@ -23,12 +23,13 @@ import {
   fittedHeading,
   legend,
   markedTitle,
+  statusMarkedTitle,
   timeOnDay,
   wallTime,
 } from './calendar.js';
 import type { Paint, Palette } from './palette.js';
 import { describeRecurrence } from './recurrence.js';
-import { renderTable, tableFits } from './table.js';
+import { renderTable, roomFor, shownColumns, tableFits } from './table.js';
 import type { Column } from './table.js';
 
 /** How to show times: in which zone, relative to when, with which colours, in what width. */
@@ -54,7 +55,8 @@ export function formatInstant(iso: string, context: ViewContext): string {
 }
 
 /**
- * `Mon 2 Mar 09:00–10:00`, or both ends in full when they fall on different days, or
+ * `Mon 2 Mar 09:00–10:00`, or both ends in full when they fall on different days (each with
+ * its year when either is not this year: `Sun 7 Jun 2027 00:00 → Tue 8 Jun 2027 00:00`), or
  * `Mon 2 Mar 17:00` alone for an instant (it ends when it starts).
  */
 export function formatSpan(startIso: string, endIso: string, context: ViewContext): string {
@@ -63,7 +65,12 @@ export function formatSpan(startIso: string, endIso: string, context: ViewContex
   if (end.toMillis() === start.toMillis()) return dayAndTime(start, context.now);
   if (start.hasSame(end, 'day'))
     return `${dayAndTime(start, context.now)}–${wallTime(end, 'HH:mm')}`;
-  return `${dayAndTime(start, context.now)} → ${dayAndTime(end, context.now)}`;
+  // A year on one end only read as if the other were this year's (outside attack, P4).
+  const format =
+    start.year === context.now.year && end.year === context.now.year
+      ? 'ccc d LLL HH:mm'
+      : 'ccc d LLL yyyy HH:mm';
+  return `${wallTime(start, format)} → ${wallTime(end, format)}`;
 }
 
 /** How far an instant is from now, as a person says it: `in 2 h`, `3 d ago`, `now`. */
@@ -104,6 +111,12 @@ function statusPaint(event: EventView, palette: Palette): Paint {
 type AgendaEntry = AgendaView['entries'][number];
 type GroupMember = GroupView['members'][number];
 type GroupInvitee = GroupView['invited'][number];
+
+/**
+ * The cells a title gets before the columns a table can do without make room for it (a
+ * title shorter than this needs no more than its length).
+ */
+const TITLE_ROOM = 24;
 
 /** What every table of occurrences shows of one, from its title on. */
 function occurrenceColumns(
@@ -196,15 +209,28 @@ export function renderEvents(
         },
       ]
     : [];
+  // Columns that say nothing of any row are left out: their headers took a title's room
+  // (outside attack 14: `Stan…` at 100 columns beside an empty CONFLICT and GROUP).
+  const conflicts = events.some((event) => event.conflict);
+  const grouped = events.some((event) => event.group !== null);
   const columns: Column<Numbered>[] = [
     numberColumn(palette),
     ...whenColumns(context),
     occurrence.title,
     ...repeats,
     occurrence.status,
-    occurrence.conflict,
+    ...(conflicts ? [occurrence.conflict] : []),
     { key: 'organizer', header: 'ORGANIZER', text: (event) => event.organizer, truncate: true },
-    { key: 'group', header: 'GROUP', text: (event) => event.group ?? '', truncate: true },
+    ...(grouped
+      ? [
+          {
+            key: 'group',
+            header: 'GROUP',
+            text: (event: Numbered) => event.group ?? '',
+            truncate: true,
+          },
+        ]
+      : []),
     { key: 'id', header: 'ID', text: (event) => event.id.slice(0, 8), style: () => palette.dim },
   ];
   const options = {
@@ -212,18 +238,25 @@ export function renderEvents(
     width: context.width,
     // `#n` names a row as well as its id; then what `event show` tells; the time, the
     // title and whether it conflicts stay.
-    dropFirst: [
-      'id',
-      'group',
-      'organizer',
-      'starts',
-      'repeats',
-      'status',
-      ...(events.some((event) => event.conflict) ? [] : ['conflict']),
-    ],
+    dropFirst: ['id', 'group', 'organizer', 'starts', 'repeats', 'status'],
   };
   if (context.width === undefined || tableFits(numbered, columns, options)) {
-    return renderTable(numbered, columns, options);
+    // The title is what people read: the columns that can go make room for it first.
+    const roomy = roomFor(numbered, columns, options, 'title', TITLE_ROOM);
+    if (shownColumns(numbered, roomy, options).includes('status')) {
+      return renderTable(numbered, roomy, options);
+    }
+    // Without STATUS a cancelled or unanswered event would look like any other (outside
+    // attack 8): its title carries the mark the day lists use, explained under the table.
+    const marked = roomy.map((column): Column<Numbered> =>
+      column.key === 'title' ? { ...column, text: statusMarkedTitle } : column,
+    );
+    const note = legend(
+      events.map((event) => ({ ...event, conflict: false })),
+      palette,
+      context.width,
+    );
+    return [renderTable(numbered, marked, options), ...(note === '' ? [] : [note])].join('\n');
   }
   return renderNarrowEvents(numbered, { ...context, width: context.width });
 }

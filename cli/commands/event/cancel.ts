@@ -4,8 +4,11 @@ import { AgendaCommand, changedOnItsOwn } from '../../base-command.js';
 import type { Outcome } from '../../base-command.js';
 import { formatInstant } from '../../ui/views.js';
 
+/** The cancelled event; `alreadyCancelled` when it was so before this command. */
+export type CancelResult = EventAnswer & { readonly alreadyCancelled?: true };
+
 /** `agenda event cancel <id> [--occurrence <day or time>]`: cancels an event you organize. */
-export default class EventCancel extends AgendaCommand<typeof EventCancel, EventAnswer> {
+export default class EventCancel extends AgendaCommand<typeof EventCancel, CancelResult> {
   static override summary =
     'Cancel an event you organize (all occurrences, or one with --occurrence or its #n); attendees are told.';
   static override description =
@@ -18,7 +21,7 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
   static override args = {
     id: Args.string({
       description:
-        'The event: its id, a unique prefix of it (4+ characters), or #n of the last listing.',
+        'The event: its id, a unique prefix of it (6+ characters), or #n of the last listing.',
       required: true,
     }),
   };
@@ -30,21 +33,35 @@ export default class EventCancel extends AgendaCommand<typeof EventCancel, Event
     }),
   };
 
-  protected async execute(): Promise<Outcome<EventAnswer>> {
+  protected async execute(): Promise<Outcome<CancelResult>> {
     const asked = this.occurrenceFlag(this.flags.occurrence);
     const { api } = await this.connect({ authenticated: true });
     const { id, occurrence } = await this.eventOccurrence(api, this.args.id, asked);
+    // The server answers a cancelled event's cancel as it answers the first one (the event,
+    // cancelled), so only its state before tells "cancelled" from "already cancelled"
+    // (outside attack, P4: `Cancelled Many 2` twice). A read that fails tells nothing: the
+    // cancel goes on and says what the server answers.
+    const before =
+      occurrence === undefined
+        ? await api.showEvent(id).then(
+            (shown) => shown.event,
+            () => undefined,
+          )
+        : undefined;
     const answer = await this.slow(
       'Cancelling…',
       api.cancelEvent(id, occurrence).catch((error: unknown) => {
         throw changedOnItsOwn(error, 'cancel');
       }),
     );
+    const already = before?.status === 'cancelled';
     return {
-      result: answer,
+      result: already ? { ...answer, alreadyCancelled: true } : answer,
       human: () =>
         occurrence === undefined
-          ? `Cancelled ${this.palette.bold(answer.event.title)} (${answer.event.id}).`
+          ? already
+            ? `${this.palette.bold(answer.event.title)} (${answer.event.id}) was already cancelled: nothing changed.`
+            : `Cancelled ${this.palette.bold(answer.event.title)} (${answer.event.id}).`
           : `Cancelled the ${formatInstant(occurrence, this.view)} occurrence of ${this.palette.bold(answer.event.title)}` +
             ` (the whole series: agenda event cancel ${answer.event.id}).`,
     };

@@ -17,7 +17,7 @@ export default class EventShow extends AgendaCommand<typeof EventShow, EventAnsw
   static override args = {
     id: Args.string({
       description:
-        'The event: its id, a unique prefix of it (4+ characters), or #n of the last listing.',
+        'The event: its id, a unique prefix of it (6+ characters), or #n of the last listing.',
       required: true,
     }),
   };

@@ -28,7 +28,7 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
   static override args = {
     id: Args.string({
       description:
-        'The event: its id, a unique prefix of it (4+ characters), or #n of the last listing.',
+        'The event: its id, a unique prefix of it (6+ characters), or #n of the last listing.',
       required: true,
     }),
   };

@@ -16,7 +16,7 @@ export default class InviteDecline extends AgendaCommand<typeof InviteDecline, E
   static override args = {
     'event-id': Args.string({
       description:
-        'The event you are invited to: its id, a unique prefix (4+ characters), or #n of the last listing.',
+        'The event you are invited to: its id, a unique prefix (6+ characters), or #n of the last listing.',
       required: true,
     }),
   };
