@@ -100,7 +100,7 @@ export default class Import extends AgendaCommand<typeof Import, ImportReport> {
       ...(left === 0
         ? {}
         : {
-            incomplete: `${formatCount(left)} component${left === 1 ? ' was' : 's were'} skipped (listed above): not everything in the file is in your agenda`,
+            incomplete: `${formatCount(left)} component${left === 1 ? ' was' : 's were'} skipped (${this.json ? 'listed in the result\'s "skipped"' : 'listed above'}): not everything in the file is in your agenda`,
           }),
     };
   }

@@ -365,10 +365,17 @@ test('components skipped whole: the report is printed and the exit code is 6, --
 
   const json = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
   t.is(json.exitCode, 6);
-  t.is(json.stderr, '', 'nothing failed: the result says it all');
+  // Outside attack 16: the warning was plain text pointing "above" at nothing. Now one line
+  // of JSON pointing at the result, which lists the skipped components.
+  t.deepEqual(JSON.parse(json.stderr), {
+    warning:
+      '3 components were skipped (listed in the result\'s "skipped"): not everything in the file is in your agenda',
+    code: 'incomplete',
+  });
   const result = parseJsonResult(Import, json.stdout);
   t.like(result, { complete: false, encoding: 'utf-8' });
   t.is(result.skipped.filter((s) => s.part !== true).length, 3);
+  t.true(result.skipped.some((s) => s.uid === 'todo-1' && /VTODO "Taxes"/.test(s.reason)));
 
   // Only an attendee left out and a title changed: everything is in the agenda.
   withTodo = false;
