@@ -429,3 +429,57 @@ test('an event kept as changed in Agenda is listed with why, and the exit code s
     /^Imported 450 events \(447 created, 3 unchanged\)\.\nkept: birthday-0@example\.com: kept the version in your agenda: the file's \(SEQUENCE 0\) is not newer/,
   );
 });
+
+test('events the file gives no CLASS: the human summary says how many were imported public and how to make them busy; --visibility is sent and combined over requests (outside attack 7)', async (t) => {
+  const { gateway, configDir, file } = await importGateway((request) => {
+    const answer = created(request);
+    const visibility = request.query.get('visibility') ?? 'public';
+    // The server's answer: every event of the request, created, had no CLASS.
+    return {
+      ...answer,
+      withoutClass: {
+        visibility: visibility as 'public' | 'busy' | 'private',
+        uids: answer.events.map((e) => e.uid),
+      },
+    };
+  });
+  t.teardown(() => gateway.close());
+
+  const human = await runCommand(Import, [file, '--config-dir', configDir]);
+  t.is(human.exitCode, 0, human.stderr);
+  t.true(gateway.requestsTo('POST', '/v1/import').every((r) => !r.query.has('visibility')));
+  t.true(
+    human.stdout.includes(
+      'visibility: 450 events imported public because the file gave no CLASS, so others who see your agenda see their details (--visibility busy to show them as busy blocks; importing again keeps those imported: agenda event update <id> --visibility busy changes one)',
+    ),
+    human.stdout,
+  );
+
+  const busy = await runCommand(Import, [
+    file,
+    '--visibility',
+    'busy',
+    '--json',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(busy.exitCode, 0, busy.stderr);
+  const sent = gateway.requestsTo('POST', '/v1/import').slice(-3);
+  t.deepEqual(
+    sent.map((r) => r.query.get('visibility')),
+    ['busy', 'busy', 'busy'],
+  );
+  const result = parseJsonResult(Import, busy.stdout);
+  t.is(result.withoutClass?.visibility, 'busy');
+  t.is(result.withoutClass?.uids.length, 450);
+
+  const wrong = await runCommand(Import, [
+    file,
+    '--visibility',
+    'secret',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(wrong.exitCode, 1);
+  t.regex(wrong.stderr, /--visibility must be one of public, busy or private \(got secret\)/);
+});
