@@ -95,8 +95,9 @@ export interface Outcome<Result extends object> {
   readonly failure?: AgendaError;
   /**
    * Nothing failed, but part of what was asked was left undone, as the result says (an
-   * import that skipped components): said on stderr after the result (not with `--json`,
-   * whose result says it), and the exit code is {@link EXIT_INCOMPLETE}. A failure wins.
+   * import that skipped components): said on stderr after the result as a warning (with
+   * `--json`, a `{"warning":…,"code":"incomplete"}` line: the result has the details), and
+   * the exit code is {@link EXIT_INCOMPLETE}. A failure wins.
    */
   readonly incomplete?: string;
 }
@@ -229,7 +230,7 @@ export abstract class OutcomeCommand<
     }
     if (outcome.incomplete !== undefined) {
       await flushed(this.terminal.stdout);
-      this.caution(outcome.incomplete);
+      this.caution(outcome.incomplete, 'incomplete');
       throw new CommandIncomplete(outcome.incomplete, outcome.result);
     }
     return outcome.result;
@@ -283,17 +284,27 @@ export abstract class OutcomeCommand<
     return outputColumns(this.terminal);
   }
 
-  /** Writes a warning on stderr, for a person only: never with `--json`. */
-  protected caution(text: string): void {
-    this.remark('warning', text);
+  /**
+   * Writes a warning on stderr: `warning: text` for a person; with `--json` one line
+   * `{"warning":text,"code":code}` (see {@link remark}). `code` names the kind of warning
+   * for scripts (`past_start`, `incomplete`).
+   */
+  protected caution(text: string, code?: string): void {
+    this.remark('warning', text, code);
   }
 
   /**
-   * Writes `label: text` on stderr, for a person only (never with `--json`): a warning, or a
-   * note of how something was read.
+   * Writes `label: text` on stderr: a warning, or a note of how something was read. With
+   * `--json` it is one line of JSON, `{"warning":text,"code":code}` or `{"note":text}`, so
+   * that a script reading stderr line by line gets it whole (and tells it from an error,
+   * `{"error":…}`) and a person running a script still sees it.
    */
-  protected remark(label: 'warning' | 'note', text: string): void {
-    if (this.json) return;
+  protected remark(label: 'warning' | 'note', text: string, code?: string): void {
+    if (this.json) {
+      const line = { [label]: text, ...(code === undefined ? {} : { code }) };
+      this.terminal.stderr.write(`${JSON.stringify(line)}\n`);
+      return;
+    }
     const palette = createPalette(
       coloursWanted(this.terminal.stderr.isTTY, false, this.terminal.env),
     );

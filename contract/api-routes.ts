@@ -515,13 +515,15 @@ export const API_ROUTES = {
   }),
   /**
    * At most `IMPORT_REQUEST_MAX_EVENTS` events in `IMPORT_REQUEST_MAX_BYTES`; `timeZone`
-   * reads the file's times that name no zone. Events that fail are listed in the answer.
+   * reads the file's times that name no zone; `visibility` (public, busy or private;
+   * default public, RFC 5545's) is that of the events whose VEVENT says no CLASS. Events
+   * that fail are listed in the answer.
    */
   importCalendar: route({
     method: 'POST',
     path: '/v1/import',
     auth: 'user',
-    query: { allowConflict: 'optional', timeZone: 'optional' },
+    query: { allowConflict: 'optional', timeZone: 'optional', visibility: 'optional' },
     body: { kind: 'calendar' },
     answer: json<ImportAnswer>(200, 'events'),
     errors: ['too_complex'],

@@ -31,6 +31,7 @@ import type {
   GroupView,
   ScheduledEvent,
   SlotView,
+  Visibility,
 } from './views.js';
 
 /**
@@ -321,6 +322,16 @@ export interface ImportAnswer {
    * shortened). Absent from servers that did not say.
    */
   readonly changed?: readonly { readonly uid: string | null; readonly reason: string }[];
+  /**
+   * The events created or updated whose VEVENT says no CLASS, by UID, and the visibility
+   * they were given for it (the request's `visibility`, else public: RFC 5545's default).
+   * Google Calendar writes no CLASS for events of default visibility. Absent from servers
+   * that did not say, and when there were none.
+   */
+  readonly withoutClass?: {
+    readonly visibility: Visibility;
+    readonly uids: readonly string[];
+  };
 }
 export interface ImportedEventAnswer {
   readonly uid: string;

@@ -18,16 +18,17 @@ test('flags, defaults, and what a missing system is told', async (t) => {
     message: /--topology names the whole system/,
   });
   t.throws(() => describeChosenTopology({ kind: 'local', dataDir: dir }), {
-    message: `no Agenda data in ${dir} (start the system with npm start, or pass --data-dir)`,
+    message: `no Agenda data in ${dir} (start the system with npm start, or point at its data directory with --data-dir or AGENDA_DATA_DIR)`,
     instanceOf: Error,
   });
+  // A usage error (exit 1), not an unavailable service (exit 5): no retry finds it there.
   const error = t.throws(() => describeChosenTopology({ kind: 'lab', dataDir: dir }));
   t.regex(error.message, /npm run lab -- up/);
-  t.like(error, { code: 'unavailable' });
+  t.like(error, { code: 'invalid', exitCode: 1 });
   t.like(
     t.throws(() => describeChosenTopology({ kind: 'file', path: path.join(dir, 'x.json') })),
     {
-      code: 'unavailable',
+      code: 'invalid',
     },
   );
 });

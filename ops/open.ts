@@ -66,31 +66,38 @@ export function chooseTopology(flags: TopologyFlags): TopologyChoice {
 }
 
 /**
- * The description of the chosen system. Throws {@link Unavailable} when its data is not there
- * (never started) and {@link InvalidInput} for a description file that does not validate.
+ * The description of the chosen system. Throws {@link InvalidInput} when its data is not there
+ * (never started, or another directory meant: outside attack P4, it was exit 5, "service
+ * unavailable") and for a description file that does not validate.
  */
 export function describeChosenTopology(choice: TopologyChoice): ClusterDescription {
   switch (choice.kind) {
     case 'local':
       return loadDescription(
         descriptionFile(choice.dataDir),
-        `no Agenda data in ${choice.dataDir} (start the system with npm start, or pass --data-dir)`,
+        `no Agenda data in ${choice.dataDir} (start the system with npm start, or point at its data directory with --data-dir or AGENDA_DATA_DIR)`,
+        'data-dir',
       );
     case 'lab':
       return loadDescription(
         descriptionFile(choice.dataDir),
-        `no lab data in ${choice.dataDir} (bring the lab up with npm run lab -- up, or pass --data-dir)`,
+        `no lab data in ${choice.dataDir} (bring the lab up with npm run lab -- up, or point at its data directory with --data-dir or AGENDA_LAB_DIR)`,
+        'data-dir',
       );
     case 'file': {
       const path = resolve(choice.path);
-      return loadDescription(path, `no topology description at ${path}`);
+      return loadDescription(path, `no topology description at ${path}`, 'topology');
     }
   }
 }
 
-/** The description in `path`; Unavailable (`missing`) when there is none. */
-function loadDescription(path: string, missing: string): ClusterDescription {
-  if (!existsSync(path)) throw new Unavailable(missing);
+/**
+ * The description in `path`; InvalidInput (`missing`, naming the flag `field`) when there is
+ * none: the command was pointed where no system is (exit 1, a usage error), which no retry
+ * mends; a system that is there but does not answer is Unavailable.
+ */
+function loadDescription(path: string, missing: string, field: string): ClusterDescription {
+  if (!existsSync(path)) throw new InvalidInput(missing, { field });
   try {
     return loadClusterDescription(path);
   } catch (err) {

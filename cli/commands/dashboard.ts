@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { InvalidInput } from '../../contract/errors.js';
 import { chooseTopology } from '../../ops/open.js';
 import { watchInTerminal } from '../../tui/watch.js';
 import { OperatorCommand } from '../base-command.js';
@@ -34,6 +35,13 @@ export default class Dashboard extends OperatorCommand<typeof Dashboard, Dashboa
   };
 
   protected async execute(): Promise<Outcome<DashboardResult>> {
+    // It draws on the terminal, with escape sequences: no program can read that as JSON.
+    if (this.json) {
+      throw new InvalidInput(
+        'the dashboard draws on a terminal and has no JSON form: agenda cluster status --json prints the state once',
+        { field: 'json' },
+      );
+    }
     await watchInTerminal(
       chooseTopology({
         lab: this.flags.lab,

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { InvalidInput } from '../../contract/errors.js';
@@ -49,6 +49,13 @@ export default class Export extends AgendaCommand<typeof Export, ExportResult> {
     if (from !== undefined && to !== undefined && to <= from) {
       throw new InvalidInput('--to must be after --from', { field: 'to' });
     }
+    // Said before any request (outside attack P4: it said "add --force", then EISDIR).
+    const asked = this.flags.output;
+    if (asked !== undefined && (await isDirectory(path.resolve(asked)))) {
+      throw new InvalidInput(`--output ${asked} is a directory: give a file name`, {
+        field: 'output',
+      });
+    }
     const { api } = await this.connect({ authenticated: true });
     const calendar = await this.slow(
       'Exporting…',
@@ -83,5 +90,14 @@ export default class Export extends AgendaCommand<typeof Export, ExportResult> {
       result: { file, bytes },
       human: () => `Exported ${count} event${count === 1 ? '' : 's'} to ${output}.`,
     };
+  }
+}
+
+/** Whether `file` is a directory (one that cannot be read is not said to be). */
+async function isDirectory(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { printable, printableLines } from '../../base/table.js';
 import { InvalidInput, errorFromWire } from '../../contract/errors.js';
 import type { AgendaError } from '../../contract/errors.js';
@@ -42,7 +42,14 @@ export default class Import extends AgendaCommand<typeof Import, ImportReport> {
   static override args = {
     file: Args.string({ description: 'The .ics file.', required: true }),
   };
-  static override flags = { 'allow-conflict': allowConflictFlag };
+  static override flags = {
+    'allow-conflict': allowConflictFlag,
+    visibility: Flags.option({
+      description:
+        "What others see of the events whose file says no CLASS (Google Calendar writes none for events of default visibility): public (RFC 5545's default), busy (a busy block) or private. Events that say their CLASS keep it.",
+      options: ['public', 'busy', 'private'] as const,
+    })(),
+  };
 
   protected async execute(): Promise<Outcome<ImportReport>> {
     const { file } = this.args;
@@ -77,6 +84,7 @@ export default class Import extends AgendaCommand<typeof Import, ImportReport> {
         allowConflict: this.flags['allow-conflict'],
         // Floating times in the file are read like <when> arguments: in --tz or the local zone.
         timeZone: this.zone,
+        ...(this.flags.visibility === undefined ? {} : { visibility: this.flags.visibility }),
         stop: stop.signal,
         abort: abort.signal,
         ...(this.json ? {} : { onProgress: (p) => progress.update(p.done, p.total) }),
@@ -100,10 +108,30 @@ export default class Import extends AgendaCommand<typeof Import, ImportReport> {
       ...(left === 0
         ? {}
         : {
-            incomplete: `${formatCount(left)} component${left === 1 ? ' was' : 's were'} skipped (listed above): not everything in the file is in your agenda`,
+            incomplete: `${formatCount(left)} component${left === 1 ? ' was' : 's were'} skipped (${this.json ? 'listed in the result\'s "skipped"' : 'listed above'}): not everything in the file is in your agenda`,
           }),
     };
   }
+}
+
+/**
+ * How many events were given a visibility the file did not say (no CLASS: Google Calendar
+ * writes none for events of default visibility), or null when none were. Public ones are
+ * seen in full by others (outside attack 7): said with how to import them otherwise, and
+ * how to change those already imported, which importing again leaves as they are.
+ */
+export function withoutClassNote(answer: ImportAnswer): string | null {
+  const given = answer.withoutClass;
+  if (given === undefined || given.uids.length === 0) return null;
+  const n = given.uids.length;
+  const events = `${formatCount(n)} event${n === 1 ? '' : 's'}`;
+  const said = `${events} imported ${given.visibility} because the file gave no CLASS`;
+  if (given.visibility !== 'public') return `visibility: ${said}.`;
+  return (
+    `visibility: ${said}, so others who see your agenda see ${n === 1 ? 'its' : 'their'} details ` +
+    `(--visibility busy to show them as busy blocks; importing again keeps those imported: ` +
+    `agenda event update <id> --visibility busy changes one)`
+  );
 }
 
 /** Why the import ended early, with how far it got and how to go on. */
@@ -172,6 +200,8 @@ function renderImport(
             ? "Nothing imported: none of the file's VEVENTs could be imported (why, below)."
             : `Nothing imported: none of the file's ${formatCount(fileEvents)} events could be imported (why, below).`,
   ];
+  const unclassified = withoutClassNote(answer);
+  if (unclassified !== null) lines.push(palette.yellow(unclassified));
   const note = encodingNote(answer.encoding);
   if (note !== null) lines.push(palette.yellow(`encoding: ${note}`));
   // UIDs and reasons come from the file (the reasons quote its titles): never raw.

@@ -50,7 +50,8 @@ export default class Month extends AgendaCommand<typeof Month, CalendarViewResul
     const answer = await this.slow('Fetching the month…', api.listEvents(interval));
     const width = viewWidth(this.flags.width, this.terminal);
     const { layout, note } = chooseLayout(this.flags.layout, width, MONTH_GRID_MIN_WIDTH);
-    if (note !== undefined) this.caution(note);
+    // The layout is for a person: --json draws none, and has nothing to warn of.
+    if (note !== undefined && !this.json) this.caution(note);
     const inMonth = answer.events.filter(
       (event) =>
         Date.parse(event.end) > month.toMillis() &&

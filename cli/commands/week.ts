@@ -48,7 +48,8 @@ export default class Week extends AgendaCommand<typeof Week, CalendarViewResult>
     const answer = await this.slow('Fetching the week…', api.listEvents(interval));
     const width = viewWidth(this.flags.width, this.terminal);
     const { layout, note } = chooseLayout(this.flags.layout, width, WEEK_GRID_MIN_WIDTH);
-    if (note !== undefined) this.caution(note);
+    // The layout is for a person: --json draws none, and has nothing to warn of.
+    if (note !== undefined && !this.json) this.caution(note);
     // The list numbers the week's events for `#n`; the grid shows no numbers.
     await this.remember(answer.events, layout === 'list');
     const { days, result } = calendarResult('week', answer.events, first, 7, this.zone);

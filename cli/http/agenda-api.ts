@@ -47,6 +47,7 @@ import type {
   ScheduledAnswer,
   UserAnswer,
 } from '../../contract/api.js';
+import type { Visibility } from '../../contract/views.js';
 import {
   API_ROUTES,
   type AnswerOf,
@@ -474,18 +475,22 @@ export class AgendaApi {
 
   /**
    * Imports one request's worth of iCalendar text (see `IMPORT_REQUEST_MAX_EVENTS`).
-   * `timeZone` reads the file's times that name no zone; `idempotencyKey` lets a caller
-   * retry the same request without applying it twice.
+   * `timeZone` reads the file's times that name no zone; `visibility` is that of the events
+   * whose VEVENT says no CLASS (the server's default: public); `idempotencyKey` lets a
+   * caller retry the same request without applying it twice.
    */
   importCalendar(
     calendar: string,
     allowConflict: boolean,
     timeZone: string,
-    options: CallOptions = {},
+    { visibility, ...options }: CallOptions & { readonly visibility?: Visibility } = {},
   ): Promise<ImportAnswer> {
     return this.call(
       'importCalendar',
-      { query: { allowConflict: allowConflict ? 'true' : undefined, timeZone }, calendar },
+      {
+        query: { allowConflict: allowConflict ? 'true' : undefined, timeZone, visibility },
+        calendar,
+      },
       options,
     );
   }

@@ -25,6 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isAgendaError } from '../../contract/errors.js';
 import type { AgendaError } from '../../contract/errors.js';
 import type { ImportAnswer } from '../../contract/api.js';
+import type { Visibility } from '../../contract/views.js';
 import type { AgendaApi } from '../http/agenda-api.js';
 import { REQUEST_LIMITS } from './split-calendar.js';
 import type { CalendarChunk, SplitCalendar } from './split-calendar.js';
@@ -71,6 +72,8 @@ export interface ChunkedImportOptions {
   readonly allowConflict: boolean;
   /** Reads the file's times that name no zone. */
   readonly timeZone: string;
+  /** The visibility of the events whose VEVENT says no CLASS (the server's default: public). */
+  readonly visibility?: Visibility;
   /** Told once before the first request and after each one. */
   readonly onProgress?: (progress: ImportProgress) => void;
   /** Once aborted, no further request is sent; the one in flight finishes. */
@@ -117,6 +120,8 @@ export async function importInChunks(
   const failed: ImportAnswer['failed'][number][] = [];
   const skipped: ImportAnswer['skipped'][number][] = [];
   const changed: NonNullable<ImportAnswer['changed']>[number][] = [];
+  const withoutClass: string[] = [];
+  let given: Visibility | undefined;
   let decided = 0;
   let done = 0;
   let abandoned = 0;
@@ -134,7 +139,13 @@ export async function importInChunks(
   }
   const report = () => options.onProgress?.({ done, total: split.events });
   const finish = (stoppedBy: ChunkedImport['stoppedBy']): ChunkedImport => ({
-    answer: { events, failed, skipped, changed },
+    answer: {
+      events,
+      failed,
+      skipped,
+      changed,
+      ...(given === undefined ? {} : { withoutClass: { visibility: given, uids: withoutClass } }),
+    },
     progress: { done, total: split.events },
     abandonedEvents: abandoned,
     stoppedBy,
@@ -191,6 +202,10 @@ export async function importInChunks(
     failed.push(...answer.failed.map((f) => ({ ...f, index: f.index + decided })));
     skipped.push(...answer.skipped);
     changed.push(...(answer.changed ?? []));
+    if (answer.withoutClass !== undefined) {
+      given = answer.withoutClass.visibility;
+      withoutClass.push(...answer.withoutClass.uids);
+    }
     decided += answer.events.length + answer.failed.length;
     done += chunk.events;
     report();
@@ -212,6 +227,7 @@ async function sendWithRetries(
   for (let attempt = 1; ; attempt++) {
     try {
       return await api.importCalendar(chunk.text, options.allowConflict, options.timeZone, {
+        ...(options.visibility === undefined ? {} : { visibility: options.visibility }),
         idempotencyKey,
         ...(options.abort === undefined ? {} : { signal: options.abort }),
       });

@@ -149,7 +149,7 @@ test('a failed command exits only after its whole result left through the pipe',
   t.is(parseJsonResult(Import, run.stdout).events.length, 149);
 });
 
-test('an import that skipped components exits 6 from the binary, its whole result out first and nothing on stderr under --json', async (t) => {
+test('an import that skipped components exits 6 from the binary, its whole result out first and under --json a JSON warning on stderr', async (t) => {
   const tls = await createTestTls();
   const gateway = await FakeGateway.start(tls);
   t.teardown(() => gateway.close());
@@ -185,7 +185,12 @@ test('an import that skipped components exits 6 from the binary, its whole resul
   );
   const run = await agenda(['import', file, '--json'], env);
   t.is(run.code, 6, run.stderr);
-  t.is(run.stderr, '');
+  // Outside attack 16: not plain text pointing "above" at nothing, but a line of JSON.
+  t.deepEqual(JSON.parse(run.stderr), {
+    warning:
+      '1 component was skipped (listed in the result\'s "skipped"): not everything in the file is in your agenda',
+    code: 'incomplete',
+  });
   t.like(parseJsonResult(Import, run.stdout), { complete: false, encoding: 'utf-8' });
 });
 
@@ -202,6 +207,31 @@ test('an unknown command is answered with the nearest one, as JSON under --json,
       code: 'unknown_command',
       suggestion: 'event list',
       details: { command: 'evnt list', suggestion: 'event list' },
+    },
+  });
+
+  // A typo followed by an argument is still found (outside attack 12).
+  const withArgument = await agenda(['serch', 'lunch'], env);
+  t.is(withArgument.code, 1);
+  t.is(
+    withArgument.stderr,
+    'error: "serch" is not an agenda command; did you mean "search"? (agenda --help lists them)\n',
+  );
+
+  // Words after a command that takes none are arguments it refuses, not an unknown command.
+  const extra = await agenda(['event', 'list', 'tomorrow'], env);
+  t.is(extra.code, 1);
+  t.is(
+    extra.stderr,
+    'error: event list takes no argument ("tomorrow"): did you mean --from tomorrow? (agenda event list --help)\n',
+  );
+  const label = await agenda(['feed', 'create', 'phone', '--json'], env);
+  t.is(label.code, 1);
+  t.like(parseJsonLine(label.stderr), {
+    error: {
+      code: 'invalid',
+      suggestion: '--label phone',
+      details: { command: 'feed create', arguments: ['phone'], suggestion: '--label phone' },
     },
   });
 
@@ -353,7 +383,7 @@ test('with --json every refusal of a command line is one line of JSON on stderr,
     ],
     [
       ['cluster', 'status', '--server', 'https://127.0.0.1:8443', '--json'],
-      'Nonexistent flag: --server',
+      'unknown flag --server (--help lists the flags)',
     ],
     [['week', '--width', '0', '--json'], '--width must be a whole number of at least 20 (got 0)'],
   ];

@@ -8,7 +8,10 @@ import test from 'ava';
 import { loadHelpClass } from '@oclif/core';
 import type { Command } from '@oclif/core';
 import AgendaHelp, { GET_STARTED } from '../help.js';
-import { cliConfig } from './support/harness.js';
+import ClusterStatus from '../commands/cluster/status.js';
+import Dashboard from '../commands/dashboard.js';
+import { cliConfig, parseJsonLine, runCommand } from './support/harness.js';
+import { temporaryDirectory } from '../../test/support/temp-dirs.js';
 
 /** The text of an example, whichever of oclif's two forms it takes. */
 function exampleCommand(example: Command.Example): string {
@@ -84,4 +87,28 @@ test('agenda --help opens with how to get started, in command lines agenda takes
       }
     }
   }
+});
+
+test('dashboard --json is refused, saying what prints the state as JSON; a missing data directory is a usage error naming it (outside attack P4)', async (t) => {
+  const json = await runCommand(Dashboard, ['--json']);
+  t.is(json.exitCode, 1);
+  t.is(json.stdout, '');
+  t.like(parseJsonLine(json.stderr), {
+    error: {
+      code: 'invalid',
+      message:
+        'the dashboard draws on a terminal and has no JSON form: agenda cluster status --json prints the state once',
+    },
+  });
+
+  const empty = await temporaryDirectory('agenda-no-data-');
+  const status = await runCommand(ClusterStatus, ['--data-dir', empty, '--json']);
+  t.is(status.exitCode, 1, 'not 5: nothing is unavailable, the directory is the wrong one');
+  t.like(parseJsonLine(status.stderr), {
+    error: {
+      code: 'invalid',
+      message: `no Agenda data in ${empty} (start the system with npm start, or point at its data directory with --data-dir or AGENDA_DATA_DIR)`,
+      details: { field: 'data-dir' },
+    },
+  });
 });

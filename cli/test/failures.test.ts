@@ -6,7 +6,7 @@ import test from 'ava';
 import { Args, Errors, Flags, Parser } from '@oclif/core';
 import type { Interfaces } from '@oclif/core';
 import { InvalidInput } from '../../contract/errors.js';
-import { failureOf } from '../failures.js';
+import { failureJson, failureOf } from '../failures.js';
 
 /** A command's flags and arguments, as a command class declares them. */
 interface CommandLine {
@@ -134,7 +134,7 @@ const cases: readonly [string, string[], CommandLine, string][] = [
     },
     'missing the <title> argument (--remind takes several values and reads the words after it as more: put the arguments before it, or after --)',
   ],
-  ['an unknown flag', ['--bogus'], { flags: {} }, 'Nonexistent flag: --bogus'],
+  ['an unknown flag', ['--bogus'], { flags: {} }, 'unknown flag --bogus (--help lists the flags)'],
   [
     'an argument out of its choices',
     ['fish'],
@@ -187,4 +187,35 @@ test('a reason no rule reads is shown as oclif wrote it, colours removed', (t) =
     'The following error occurred:\n  \u001b[2mSomething new went wrong\u001b[22m\nSee more help with --help',
   );
   t.is(failureOf(error).message, 'Something new went wrong');
+});
+
+test('a mistyped flag is answered with the nearest flag of the command (outside attack 12, P4)', async (t) => {
+  const flags = {
+    duration: Flags.string(),
+    start: Flags.string(),
+    json: Flags.boolean(),
+    'config-dir': Flags.string({ hidden: true }),
+  };
+  t.is(
+    await refusal(['--duraton', '1h'], { flags }),
+    'unknown flag --duraton: did you mean --duration? (--help lists the flags)',
+  );
+  t.is(
+    await refusal(['--duraton=1h'], { flags }),
+    'unknown flag --duraton: did you mean --duration? (--help lists the flags)',
+  );
+  // Nothing near, or only a hidden flag near: no guess.
+  t.is(await refusal(['--colour'], { flags }), 'unknown flag --colour (--help lists the flags)');
+  t.is(
+    await refusal(['--config-dr', 'x'], { flags }),
+    'unknown flag --config-dr (--help lists the flags)',
+  );
+  const error = await Parser.parse(['--strat', 'x'], { flags }).catch((e: unknown) => e);
+  t.deepEqual(JSON.parse(failureJson(failureOf(error))), {
+    error: {
+      code: 'invalid',
+      message: 'unknown flag --strat: did you mean --start? (--help lists the flags)',
+      details: { flags: ['--strat'], suggestions: ['--start'] },
+    },
+  });
 });

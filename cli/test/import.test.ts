@@ -365,10 +365,17 @@ test('components skipped whole: the report is printed and the exit code is 6, --
 
   const json = await runCommand(Import, [file, '--json', '--config-dir', configDir]);
   t.is(json.exitCode, 6);
-  t.is(json.stderr, '', 'nothing failed: the result says it all');
+  // Outside attack 16: the warning was plain text pointing "above" at nothing. Now one line
+  // of JSON pointing at the result, which lists the skipped components.
+  t.deepEqual(JSON.parse(json.stderr), {
+    warning:
+      '3 components were skipped (listed in the result\'s "skipped"): not everything in the file is in your agenda',
+    code: 'incomplete',
+  });
   const result = parseJsonResult(Import, json.stdout);
   t.like(result, { complete: false, encoding: 'utf-8' });
   t.is(result.skipped.filter((s) => s.part !== true).length, 3);
+  t.true(result.skipped.some((s) => s.uid === 'todo-1' && /VTODO "Taxes"/.test(s.reason)));
 
   // Only an attendee left out and a title changed: everything is in the agenda.
   withTodo = false;
@@ -421,4 +428,58 @@ test('an event kept as changed in Agenda is listed with why, and the exit code s
     run.stdout,
     /^Imported 450 events \(447 created, 3 unchanged\)\.\nkept: birthday-0@example\.com: kept the version in your agenda: the file's \(SEQUENCE 0\) is not newer/,
   );
+});
+
+test('events the file gives no CLASS: the human summary says how many were imported public and how to make them busy; --visibility is sent and combined over requests (outside attack 7)', async (t) => {
+  const { gateway, configDir, file } = await importGateway((request) => {
+    const answer = created(request);
+    const visibility = request.query.get('visibility') ?? 'public';
+    // The server's answer: every event of the request, created, had no CLASS.
+    return {
+      ...answer,
+      withoutClass: {
+        visibility: visibility as 'public' | 'busy' | 'private',
+        uids: answer.events.map((e) => e.uid),
+      },
+    };
+  });
+  t.teardown(() => gateway.close());
+
+  const human = await runCommand(Import, [file, '--config-dir', configDir]);
+  t.is(human.exitCode, 0, human.stderr);
+  t.true(gateway.requestsTo('POST', '/v1/import').every((r) => !r.query.has('visibility')));
+  t.true(
+    human.stdout.includes(
+      'visibility: 450 events imported public because the file gave no CLASS, so others who see your agenda see their details (--visibility busy to show them as busy blocks; importing again keeps those imported: agenda event update <id> --visibility busy changes one)',
+    ),
+    human.stdout,
+  );
+
+  const busy = await runCommand(Import, [
+    file,
+    '--visibility',
+    'busy',
+    '--json',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(busy.exitCode, 0, busy.stderr);
+  const sent = gateway.requestsTo('POST', '/v1/import').slice(-3);
+  t.deepEqual(
+    sent.map((r) => r.query.get('visibility')),
+    ['busy', 'busy', 'busy'],
+  );
+  const result = parseJsonResult(Import, busy.stdout);
+  t.is(result.withoutClass?.visibility, 'busy');
+  t.is(result.withoutClass?.uids.length, 450);
+
+  const wrong = await runCommand(Import, [
+    file,
+    '--visibility',
+    'secret',
+    '--config-dir',
+    configDir,
+  ]);
+  t.is(wrong.exitCode, 1);
+  t.regex(wrong.stderr, /--visibility must be one of public, busy or private \(got secret\)/);
 });

@@ -118,6 +118,22 @@ test('import then export round-trips an .ics file byte for byte', async (t) => {
   ]);
   t.is(human.stdout, `Exported 1 event to ${target}.\n`);
   t.is(await readFile(target, 'utf8'), CALENDAR);
+
+  // A directory is no file to write, --force or not (outside attack P4: "add --force", then
+  // EISDIR), and is said before any request.
+  const exports = gateway.requestsTo('GET', '/v1/export').length;
+  for (const force of [[], ['--force']]) {
+    const directory = await runCommand(Export, [
+      '--output',
+      configDir,
+      ...force,
+      '--config-dir',
+      configDir,
+    ]);
+    t.is(directory.exitCode, 1);
+    t.is(directory.stderr, `error: --output ${configDir} is a directory: give a file name\n`);
+  }
+  t.is(gateway.requestsTo('GET', '/v1/export').length, exports);
 });
 
 test('export writes the raw calendar to stdout, or a {calendar} field with --json', async (t) => {

@@ -1009,3 +1009,72 @@ test("Outlook's yearly rule names DTSTART's month and day again (BYMONTH, BYMONT
     t.regex(skipped[0]?.reason ?? '', /BYMONTH is not supported/, rule);
   }
 });
+
+test('events whose VEVENT says no CLASS take the visibility the importer asks for, and are listed; those that say it keep it (outside attack 7)', (t) => {
+  const vevent = (uid: string, ...lines: string[]) => [
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTART:20250610T090000Z',
+    'DTEND:20250610T100000Z',
+    'SUMMARY:Therapy session - Dr Smith',
+    ...lines,
+    'END:VEVENT',
+  ];
+  // As Google Calendar writes them: no CLASS for default visibility.
+  const text = calendarOf(
+    ...vevent('google-1'),
+    ...vevent('said-public', 'CLASS:PUBLIC'),
+    ...vevent('said-private', 'CLASS:CONFIDENTIAL'),
+    ...vevent('empty-class', 'CLASS:'),
+    // A changed occurrence without CLASS of a series without one.
+    ...vevent('series', 'RRULE:FREQ=DAILY;COUNT=3'),
+    ...vevent('series', 'RECURRENCE-ID:20250611T090000Z', 'SUMMARY:moved'),
+  );
+  const visibilities = (result: ReturnType<typeof importICalendar>) =>
+    Object.fromEntries(result.events.map((e) => [e.uid, e.draft.visibility]));
+  // RFC 5545's default stays the default.
+  const plain = importICalendar(text, { defaultTimeZone: 'UTC' });
+  t.deepEqual(visibilities(plain), {
+    'google-1': 'public',
+    'said-public': 'public',
+    'said-private': 'private',
+    'empty-class': 'public',
+    series: 'public',
+  });
+  t.deepEqual(plain.withoutClass, ['google-1', 'empty-class', 'series']);
+
+  const busy = importICalendar(text, { defaultTimeZone: 'UTC', defaultVisibility: 'busy' });
+  t.deepEqual(visibilities(busy), {
+    'google-1': 'busy',
+    'said-public': 'public',
+    'said-private': 'private',
+    'empty-class': 'busy',
+    series: 'busy',
+  });
+  t.deepEqual(busy.withoutClass, ['google-1', 'empty-class', 'series']);
+  const occurrence = busy.events.find((e) => e.uid === 'series')?.occurrences?.[0];
+  t.like(occurrence, { draft: { visibility: 'busy' } });
+
+  // A derived UID does not depend on the visibility asked for: a file without UIDs imported
+  // again with another finds the same events.
+  const noUid = calendarOf(
+    'BEGIN:VEVENT',
+    'DTSTART:20250610T090000Z',
+    'DTEND:20250610T100000Z',
+    'SUMMARY:Planning',
+    'END:VEVENT',
+  );
+  const once = importICalendar(noUid, { defaultTimeZone: 'UTC' });
+  const again = importICalendar(noUid, { defaultTimeZone: 'UTC', defaultVisibility: 'private' });
+  t.is(again.events[0]?.uid, once.events[0]?.uid);
+  t.deepEqual(again.withoutClass, [again.events[0]?.uid]);
+
+  t.throws(
+    () =>
+      importICalendar(text, {
+        defaultTimeZone: 'UTC',
+        defaultVisibility: 'secret' as 'busy',
+      }),
+    { message: /must be public, busy or private/ },
+  );
+});

@@ -689,6 +689,11 @@ export interface ImportResult {
   readonly skipped: readonly SkippedComponent[];
   readonly changed: readonly ChangedComponent[];
   /**
+   * The UIDs of the events (of {@link events}) whose VEVENT says no CLASS: their visibility
+   * is {@link ImportOptions.defaultVisibility}'s, not the file's.
+   */
+  readonly withoutClass: readonly string[];
+  /**
    * With {@link ImportOptions.answerOf}: the answer (PARTSTAT, upper case, NEEDS-ACTION when
    * the ATTENDEE has none) the file gives that user on each series that lists them, by UID.
    */
@@ -698,6 +703,13 @@ export interface ImportResult {
 export interface ImportOptions {
   /** Zone for floating times and all-day dates (the importer's zone). */
   readonly defaultTimeZone: string;
+  /**
+   * The visibility of an event whose VEVENT says no CLASS (or an empty one): RFC 5545's
+   * default, `public`, unless the importer asks otherwise. Google Calendar writes no CLASS
+   * for an event of default visibility, so its private appointments would be public here
+   * (outside attack 7): the importer chooses.
+   */
+  readonly defaultVisibility?: Visibility;
   /**
    * A user whose answers the file carries (their ATTENDEE, as exports write it): CalDAV
    * clients answer an invitation by writing the event back with their PARTSTAT changed.
@@ -1037,7 +1049,12 @@ interface ReadEvent {
 }
 
 /** A VEVENT (a series, a one-off event or a changed occurrence of a series) as a draft. */
-function toDraft(component: Component, fileZones: FileZones, defaultZone: string): ReadEvent {
+function toDraft(
+  component: Component,
+  fileZones: FileZones,
+  defaultZone: string,
+  defaultVisibility: Visibility,
+): ReadEvent {
   const occurrence = isChangedOccurrence(component);
   if (component.getFirstProperty('rdate') !== null) throw new Unsupported('RDATE is not supported');
   const rrules = component.getAllProperties(RAW_RRULE);
@@ -1090,7 +1107,7 @@ function toDraft(component: Component, fileZones: FileZones, defaultZone: string
     timeZone,
     description: text.description,
     location: visibleText(component, 'location') ?? '',
-    visibility: visibilityOf(component),
+    visibility: visibilityOf(component, defaultVisibility),
     recurrence: rule,
     exceptions: rule === null ? [] : exceptions,
     ...(reminders.length === 0 ? {} : { reminders }),
@@ -1201,10 +1218,13 @@ function classOf(component: Component): string | null {
   return value === undefined || value === '' ? null : value;
 }
 
-/** The visibility a VEVENT's CLASS stands for (see {@link CLASS_OF}). */
-function visibilityOf(component: Component): Visibility {
+/**
+ * The visibility a VEVENT's CLASS stands for (see {@link CLASS_OF}); `otherwise` when it
+ * says none (RFC 5545's default is `public`).
+ */
+function visibilityOf(component: Component, otherwise: Visibility): Visibility {
   const value = classOf(component);
-  if (value === null) return 'public';
+  if (value === null) return otherwise;
   return VISIBILITY_OF[value] ?? 'busy';
 }
 
@@ -1565,6 +1585,15 @@ function tooBigToImport(what: string): InvalidInput {
  */
 export function importICalendar(text: string, options: ImportOptions): ImportResult {
   const defaultZone = validateTimeZone(options.defaultTimeZone);
+  const defaultVisibility = options.defaultVisibility ?? 'public';
+  if (!Object.hasOwn(CLASS_OF, defaultVisibility)) {
+    throw new InvalidInput(
+      'the visibility of events without CLASS must be public, busy or private',
+      {
+        field: 'visibility',
+      },
+    );
+  }
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_IMPORT_CHUNK_BYTES) {
     throw tooBigToImport(`${(bytes / 1024 / 1024).toFixed(1)} MB`);
@@ -1577,6 +1606,8 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
   const entries = readEntries(text);
   const masters = entries.filter((e) => e.written.name === 'VEVENT' && !e.written.recurrenceId);
   if (masters.length > MAX_IMPORT_CHUNK_EVENTS) throw tooBigToImport(`${masters.length} events`);
+  /** The UIDs of the events read whose VEVENT says no CLASS, in file order. */
+  const withoutClass: string[] = [];
   const versions = new Map<string, Component>();
   // The UIDs of the series the file has, those that cannot be read included.
   const seriesInFile = new Set<string>();
@@ -1647,13 +1678,14 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       continue;
     }
     try {
-      const read = toDraft(component, zones, defaultZone);
+      const read = toDraft(component, zones, defaultZone, defaultVisibility);
       const { draft } = read;
       const details = validateEventDraft(draft);
       const version = versionOf(component);
       if (uid !== null) {
         series.set(uid, { draft, details, zones: read.zones });
         events.push({ uid, draft, version });
+        if (!read.classWritten) withoutClass.push(uid);
         const answer =
           options.answerOf === undefined ? null : answerIn(component, options.answerOf);
         if (answer !== null) answers[uid] = answer;
@@ -1669,6 +1701,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
       }
       derived.add(digest);
       events.push({ uid: digest, draft, version });
+      if (!read.classWritten) withoutClass.push(digest);
       report(read, digest);
     } catch (error) {
       skip(
@@ -1683,6 +1716,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
     series,
     seriesInFile,
     MAX_IMPORTED_EVENTS - events.length,
+    defaultVisibility,
   );
   return {
     events: events.map((e) => {
@@ -1693,6 +1727,7 @@ export function importICalendar(text: string, options: ImportOptions): ImportRes
     }),
     skipped,
     changed,
+    withoutClass,
     ...(options.answerOf === undefined ? {} : { answers }),
   };
 }
@@ -1740,6 +1775,7 @@ function occurrencesBySeries(
   series: ReadonlyMap<string, ImportedSeries>,
   seriesInFile: ReadonlySet<string>,
   budget: number,
+  defaultVisibility: Visibility,
 ): Map<string, { occurrences: ImportedOccurrenceDraft[]; versions: ImportedVersion[] }> {
   interface Version {
     readonly change: ChangedOccurrence;
@@ -1801,7 +1837,7 @@ function occurrencesBySeries(
       if (isCancelled(component)) {
         occurrence = { occurrenceStart: start, cancelled: true };
       } else {
-        read = toDraft(component, zones, details.timeZone);
+        read = toDraft(component, zones, details.timeZone, defaultVisibility);
         validateEventDraft(read.draft);
         occurrence = { occurrenceStart: start, draft: read.draft };
       }

@@ -155,6 +155,18 @@ test('invalid dates and durations: 400 naming the field', async (t) => {
     400,
     'allowConflict',
   );
+  // Outside attack 7: the visibility of events without CLASS is one of the three.
+  refusal(
+    t,
+    await g.call('/v1/import?visibility=secret', {
+      token,
+      body: 'x',
+      headers: { 'content-type': 'text/calendar' },
+    }),
+    400,
+    'visibility',
+    /visibility must be public, busy or private/,
+  );
   t.is(g.dispatcher.calls.length, 0);
   await healthy(t, g);
 });

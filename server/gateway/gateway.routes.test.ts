@@ -470,6 +470,23 @@ const cases: readonly RouteCase[] = [
     },
     result: { events: [], failed: [], skipped: [] },
   },
+  {
+    // Outside attack 7: Google writes no CLASS, which RFC 5545 reads as PUBLIC.
+    title: 'import gives the visibility asked for to events without CLASS',
+    path: '/v1/import?visibility=busy',
+    request: {
+      signedIn: true,
+      body: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n',
+      headers: { 'content-type': 'text/calendar' },
+    },
+    service: 'users',
+    op: {
+      type: 'agenda.import',
+      ics: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n',
+      defaultVisibility: 'busy',
+    },
+    result: { events: [], failed: [], skipped: [] },
+  },
 ];
 
 for (const c of cases) {

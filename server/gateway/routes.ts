@@ -9,7 +9,8 @@
  */
 import { z } from 'zod';
 import { parseInstant, validateSearchText, validateTimeZone } from '../domain/index.js';
-import { Internal, isAgendaError } from '../../contract/errors.js';
+import { Internal, InvalidInput, isAgendaError } from '../../contract/errors.js';
+import type { Visibility } from '../../contract/views.js';
 import type { DeviceAnswer, FeedAnswer } from '../../contract/api.js';
 import {
   API_ROUTES,
@@ -457,6 +458,13 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
   async importCalendar(call) {
     const allowConflict = call.query.flag('allowConflict');
     const zone = call.query.optional('timeZone');
+    const visibility = call.query.optional('visibility');
+    if (visibility !== undefined && !isVisibility(visibility)) {
+      throw new InvalidInput(
+        `visibility must be public, busy or private (got ${JSON.stringify(visibility.slice(0, 40))})`,
+        { field: 'visibility' },
+      );
+    }
     const ics = await call.body();
     const op: Op = {
       type: 'agenda.import',
@@ -464,6 +472,8 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
       ...(allowConflict === undefined ? {} : { allowConflict }),
       // Times without a zone in the file are read in this one.
       ...(zone === undefined ? {} : { defaultTimeZone: validateTimeZone(zone) }),
+      // Events whose VEVENT says no CLASS have this one.
+      ...(visibility === undefined ? {} : { defaultVisibility: visibility }),
     };
     return call.dispatch(op);
   },
@@ -498,3 +508,8 @@ export const apiHandlers: Omit<RouteHandlers, GatewayStateRoute> = {
     return call.stream();
   },
 };
+
+/** Whether a query's text is one of the visibilities (`public`, `busy`, `private`). */
+function isVisibility(text: string): text is Visibility {
+  return text === 'public' || text === 'busy' || text === 'private';
+}

@@ -36,6 +36,8 @@ export type Op =
       readonly ics: string;
       readonly allowConflict?: boolean;
       readonly defaultTimeZone?: string;
+      /** The visibility of the events whose VEVENT says no CLASS (default public). */
+      readonly defaultVisibility?: 'public' | 'busy' | 'private';
     }
   | { readonly type: 'feed.create'; readonly label?: string }
   | { readonly type: 'feed.list' }
@@ -89,6 +91,7 @@ const opSchema = z.discriminatedUnion('type', [
     ics: z.string().max(8 << 20),
     allowConflict: z.boolean().optional(),
     defaultTimeZone: z.string().max(100).optional(),
+    defaultVisibility: z.enum(['public', 'busy', 'private']).optional(),
   }),
   z.strictObject({ type: z.literal('feed.create'), label: z.string().max(200).optional() }),
   z.strictObject({ type: z.literal('feed.list') }),

@@ -498,8 +498,10 @@ export class UsersService implements LogicService {
     call: OperationCall,
   ): Promise<ImportAnswer> {
     const actor = requireActor(call.request);
+    const visibility = op.defaultVisibility ?? 'public';
     const parsed = await this.calendars.parse(op.ics, {
       defaultTimeZone: op.defaultTimeZone ?? 'UTC',
+      defaultVisibility: visibility,
     });
     const reported = (s: SkippedComponent) => ({
       uid: s.uid,
@@ -521,6 +523,12 @@ export class UsersService implements LogicService {
       events: parsed.events,
       ...(op.allowConflict === undefined ? {} : { allowConflict: op.allowConflict }),
     });
+    // The events this import gave a visibility the file did not say (no CLASS): those it
+    // created or updated; one left unchanged keeps the visibility it had.
+    const unclassified = new Set(parsed.withoutClass);
+    const withoutClass = outcome.events.flatMap((e) =>
+      e.uid !== null && e.action !== 'unchanged' && unclassified.has(e.uid) ? [e.uid] : [],
+    );
     return {
       // Every draft sent had a UID, so every outcome names one.
       events: outcome.events.map((e) => ({
@@ -536,6 +544,7 @@ export class UsersService implements LogicService {
       })),
       skipped,
       changed,
+      ...(withoutClass.length === 0 ? {} : { withoutClass: { visibility, uids: withoutClass } }),
     };
   }
 

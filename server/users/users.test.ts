@@ -1051,3 +1051,38 @@ test('a token for a user the store does not know opens nothing, not even a new f
     }
   }
 });
+
+test('an import names the events it gave the visibility asked for because the file says no CLASS; one left unchanged is not named (outside attack 7)', async (t) => {
+  const s = await setup();
+  await s.register('alice');
+  // Standup says its CLASS; Lunch, as Google writes it, does not.
+  const ics = ICS.replace('SUMMARY:Standup\r\n', 'SUMMARY:Standup\r\nCLASS:PUBLIC\r\n');
+  const first = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics,
+    allowConflict: true,
+    defaultVisibility: 'busy',
+  });
+  t.deepEqual(first.withoutClass, {
+    visibility: 'busy',
+    uids: ['clash@example.com', 'lunch@example.com'],
+  });
+  // The same file again: nothing created or updated, so nothing was given a visibility.
+  const again = await s.send<ImportAnswer>('alice', {
+    type: 'agenda.import',
+    ics,
+    allowConflict: true,
+  });
+  t.deepEqual(
+    again.events.map((e) => e.action),
+    ['unchanged', 'unchanged', 'unchanged'],
+  );
+  t.is(again.withoutClass, undefined);
+  // The operation's schema refuses a visibility that is none.
+  const wrong = await s.refused('alice', {
+    type: 'agenda.import',
+    ics,
+    defaultVisibility: 'secret' as 'busy',
+  });
+  t.is(wrong.code, 'invalid');
+});

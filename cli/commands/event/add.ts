@@ -53,6 +53,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
       // typed on purpose or by mistake, and a person should know which before the invitations go out.
       this.caution(
         `the start (${formatInstant(toApiInstant(start), this.view)}) is ${relativeHint(toApiInstant(start), this.now)}, in the past: scheduled anyway`,
+        'past_start',
       );
     }
     const request: CreateEventRequest = {

@@ -146,9 +146,16 @@ export function temporaryConfigDir(): Promise<string> {
   return temporaryDirectory('agenda-cli-config-');
 }
 
-/** Parses one line of JSON output. */
+/**
+ * Parses one line of JSON output. On stderr, the `{"warning":…}` and `{"note":…}` lines a
+ * command writes as it goes under `--json` (see `remark` in cli/base-command.ts) are passed
+ * over: what is parsed is the one line left, the error. Tests of warnings read them whole.
+ */
 export function parseJsonLine(text: string): unknown {
-  const lines = text.trim().split('\n');
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((line) => !/^\{"(?:warning|note)":/.test(line));
   if (lines.length !== 1) throw new Error(`expected one line of JSON, got:\n${text}`);
   return JSON.parse(lines[0] ?? '');
 }
