@@ -164,8 +164,15 @@ async function linesAt(
   for (const [how, terminal] of Object.entries(terminals)) {
     const run = await runCommand(command, argv, terminal);
     if (run.exitCode !== 0) throw new Error(`${argv.join(' ')} failed: ${run.stderr}`);
-    // The warnings on stderr fit too.
-    const text = stripVTControlCharacters(`${run.stdout}${run.stderr}`).trimEnd();
+    // The warnings on stderr fit too. A spinner (shown when the fake gateway is slow, as on a
+    // loaded machine) is drawn and erased with carriage returns: what stays on a line is what
+    // follows its last one.
+    const shown = (out: string) =>
+      stripVTControlCharacters(out)
+        .split('\n')
+        .map((line) => line.slice(line.lastIndexOf('\r') + 1))
+        .join('\n');
+    const text = `${shown(run.stdout)}${shown(run.stderr)}`.trimEnd();
     seen.push({ how, lines: text.split('\n') });
   }
   return seen;
