@@ -47,15 +47,6 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
       });
     }
     if (end !== undefined) requireEndNotBeforeStart(start, end);
-    if (start < this.now.startOf('minute')) {
-      // Recording what already happened is allowed (a meeting held, a trip taken); the
-      // natural forms land in the past only when they say so (`last friday 9am`), so this was
-      // typed on purpose or by mistake, and a person should know which before the invitations go out.
-      this.caution(
-        `the start (${formatInstant(toApiInstant(start), this.view)}) is ${relativeHint(toApiInstant(start), this.now)}, in the past: scheduled anyway`,
-        'past_start',
-      );
-    }
     const request: CreateEventRequest = {
       title: this.args.title,
       start: toApiInstant(start),
@@ -81,6 +72,16 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
       group: flags.group,
       allowConflict: flags['allow-conflict'] ? true : undefined,
     };
+    // Said once the request is whole: a refusal of another flag comes alone.
+    if (start < this.now.startOf('minute')) {
+      // Recording what already happened is allowed (a meeting held, a trip taken); the
+      // natural forms land in the past only when they say so (`last friday 9am`), so this was
+      // typed on purpose or by mistake, and a person should know which before the invitations go out.
+      this.caution(
+        `the start (${formatInstant(toApiInstant(start), this.view)}) is ${relativeHint(toApiInstant(start), this.now)}, in the past: scheduled anyway`,
+        'past_start',
+      );
+    }
     const { api } = await this.connect({ authenticated: true });
     const answer = await this.slow('Scheduling…', api.createEvent(request));
     return { result: answer, human: () => renderScheduled('Scheduled', answer, this.view) };
