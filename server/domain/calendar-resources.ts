@@ -106,9 +106,13 @@ function eventReaches(event: CalendarEvent, window: Interval, budget: Recurrence
   return false;
 }
 
-/** The resource's iCalendar text (one VCALENDAR), stamped `now`. */
+/**
+ * The resource's iCalendar text (one VCALENDAR), stamped `now`. All-day events stay at the
+ * local midnights of their zone here (see `ExportOptions.allDayAsDates`): clients write
+ * resources back, and a CalDAV write reads dates in UTC.
+ */
 export function resourceText(resource: CalendarResource, now: Millis): string {
-  return exportICalendar(resource.records, { now });
+  return exportICalendar(resource.records, { now, allDayAsDates: false });
 }
 
 /**

@@ -1078,3 +1078,164 @@ test('events whose VEVENT says no CLASS take the visibility the importer asks fo
     { message: /must be public, busy or private/ },
   );
 });
+
+test('an all-day event goes out as dates (VALUE=DATE), its rule, exceptions and changed occurrences with it, and imports back the same', (t) => {
+  const ny = 'America/New_York';
+  // Midnight in New York: 05:00 UTC in winter, 04:00 in summer.
+  const nye = fromDraft('nye', {
+    title: "New Year's Eve",
+    start: at('2026-12-31T05:00:00Z'),
+    end: at('2027-01-01T05:00:00Z'),
+    timeZone: ny,
+    reminders: [60],
+  });
+  // Three days over the change to summer time (8 March 2026): 71 hours, still three days.
+  const trip = fromDraft('trip', {
+    title: 'Trip',
+    start: at('2026-03-07T05:00:00Z'),
+    end: at('2026-03-10T04:00:00Z'),
+    timeZone: ny,
+  });
+  // Every Sunday until 26 April, across the change; 5 April cancelled, 12 April moved to the
+  // Saturday (still all day), 19 April made a timed brunch.
+  const sundays = fromDraft('sundays', {
+    title: 'Sundays',
+    start: at('2026-03-01T05:00:00Z'),
+    end: at('2026-03-02T05:00:00Z'),
+    timeZone: ny,
+    recurrence: 'FREQ=WEEKLY;BYDAY=SU;UNTIL=20260426',
+    exceptions: [
+      at('2026-04-05T04:00:00Z'),
+      at('2026-04-12T04:00:00Z'),
+      at('2026-04-19T04:00:00Z'),
+    ],
+    reminders: [15],
+  });
+  const moved = record({
+    id: 'moved',
+    title: 'Sundays (on Saturday)',
+    start: at('2026-04-11T04:00:00Z'),
+    end: at('2026-04-12T04:00:00Z'),
+    timeZone: ny,
+    detachedFrom: { seriesId: 'sundays', occurrenceStart: at('2026-04-12T04:00:00Z') },
+  });
+  const brunch = record({
+    id: 'brunch',
+    title: 'Brunch',
+    start: at('2026-04-19T15:00:00Z'),
+    end: at('2026-04-19T17:00:00Z'),
+    timeZone: ny,
+    detachedFrom: { seriesId: 'sundays', occurrenceStart: at('2026-04-19T04:00:00Z') },
+  });
+  // Not all day: from midnight to noon, and 24 hours from midnight over a change (to 01:00).
+  const morning = fromDraft('morning', {
+    title: 'Morning',
+    start: at('2026-06-01T04:00:00Z'),
+    end: at('2026-06-01T16:00:00Z'),
+    timeZone: ny,
+  });
+  const day24 = fromDraft('day24', {
+    title: '24 hours',
+    start: at('2026-03-08T05:00:00Z'),
+    end: at('2026-03-09T05:00:00Z'),
+    timeZone: ny,
+  });
+  const records = [nye, trip, sundays, moved, brunch, morning, day24];
+  const text = exportICalendar(records, { now }).replace(/\r\n[ \t]/g, '');
+  // The VEVENT of `uid`: its series, or the changed occurrence whose RECURRENCE-ID is `of`.
+  const vevent = (uid: string, of?: string) =>
+    text
+      .split(/(?=BEGIN:VEVENT\r\n)/)
+      .find(
+        (c) =>
+          c.includes(`UID:${uid}\r\n`) &&
+          (of === undefined ? !c.includes('RECURRENCE-ID') : c.includes(`RECURRENCE-ID${of}`)),
+      ) ?? '';
+  const has = (component: string, lines: string[]) => {
+    for (const line of lines) t.true(component.includes(`\r\n${line}\r\n`), line);
+  };
+  has(vevent('nye'), ['DTSTART;VALUE=DATE:20261231', 'DTEND;VALUE=DATE:20270101', 'TRIGGER:-PT1H']);
+  has(vevent('trip'), ['DTSTART;VALUE=DATE:20260307', 'DTEND;VALUE=DATE:20260310']);
+  has(vevent('sundays'), [
+    'DTSTART;VALUE=DATE:20260301',
+    'DTEND;VALUE=DATE:20260302',
+    'RRULE:FREQ=WEEKLY;BYDAY=SU;UNTIL=20260426',
+    'EXDATE;VALUE=DATE:20260405',
+    'TRIGGER:-PT15M',
+  ]);
+  t.false(vevent('sundays').includes('EXDATE;VALUE=DATE:20260412'), 'moved, not cancelled');
+  has(vevent('sundays', ';VALUE=DATE:20260412'), [
+    'DTSTART;VALUE=DATE:20260411',
+    'DTEND;VALUE=DATE:20260412',
+  ]);
+  // A timed changed occurrence of an all-day series still names its day.
+  has(vevent('sundays', ';VALUE=DATE:20260419'), [
+    'DTSTART;TZID=America/New_York:20260419T110000',
+    'DTEND;TZID=America/New_York:20260419T130000',
+  ]);
+  has(vevent('morning'), [
+    'DTSTART;TZID=America/New_York:20260601T000000',
+    'DTEND;TZID=America/New_York:20260601T120000',
+  ]);
+  has(vevent('day24'), [
+    'DTSTART;TZID=America/New_York:20260308T000000',
+    'DTEND;TZID=America/New_York:20260309T010000',
+  ]);
+  t.false(/TZID=[^:\r\n]*:\d{8}T000000\r\nDTEND;TZID=[^:\r\n]*:\d{8}T000000\r\n/.test(text));
+
+  // Read back in the event's zone: the same events, the changed occurrences the same ones.
+  const back = importICalendar(text, { defaultTimeZone: ny });
+  t.deepEqual(back.changed, []);
+  const byUid = new Map(back.events.map((e) => [e.uid, e]));
+  for (const original of [nye, trip, sundays, morning, day24]) {
+    const { title, start, end, timeZone, recurrence, reminders } = original.event;
+    const imported = byUid.get(original.event.id);
+    if (imported === undefined) return t.fail(original.event.id);
+    const details = validateEventDraft(imported.draft);
+    // The occurrences changed come back as changed occurrences (below), not exceptions.
+    const changedOnes = [moved, brunch].map((r) => r.event.detachedFrom?.occurrenceStart);
+    t.deepEqual(
+      [details.title, details.start, details.end, details.timeZone, details.recurrence],
+      [
+        title,
+        start,
+        end,
+        timeZone,
+        recurrence === null
+          ? null
+          : {
+              ...recurrence,
+              exceptions: recurrence.exceptions.filter((x) => !changedOnes.includes(x)),
+            },
+      ],
+      original.event.id,
+    );
+    t.deepEqual(imported.draft.reminders ?? [], reminders ?? [], original.event.id);
+  }
+  t.deepEqual(
+    byUid
+      .get('sundays')
+      ?.occurrences?.map((o) => [
+        o.occurrenceStart,
+        'draft' in o ? [o.draft.title, o.draft.start, o.draft.end, o.draft.timeZone] : 'cancelled',
+      ]),
+    [
+      [
+        at('2026-04-12T04:00:00Z'),
+        ['Sundays (on Saturday)', moved.event.start, moved.event.end, ny],
+      ],
+      [at('2026-04-19T04:00:00Z'), ['Brunch', brunch.event.start, brunch.event.end, ny]],
+    ],
+  );
+  // CalDAV resources keep the local midnights for now (ExportOptions.allDayAsDates).
+  const asBefore = exportICalendar([nye], { now, allDayAsDates: false });
+  t.true(asBefore.includes('\r\nDTSTART;TZID=America/New_York:20261231T000000\r\n'));
+  t.true(asBefore.includes('\r\nDTEND;TZID=America/New_York:20270101T000000\r\n'));
+  // Read in another zone, the dates stay the dates (what a floating date means).
+  const madrid = importICalendar(text, { defaultTimeZone: 'Europe/Madrid' });
+  const inMadrid = madrid.events.find((e) => e.uid === 'nye')?.draft;
+  t.deepEqual(
+    [inMadrid?.start, inMadrid?.end, inMadrid?.timeZone],
+    [at('2026-12-30T23:00:00Z'), at('2026-12-31T23:00:00Z'), 'Europe/Madrid'],
+  );
+});

@@ -9,6 +9,21 @@
  * RECURRENCE-ID, the start the series' rule gave it; the series' EXDATEs are then only the
  * occurrences truly cancelled.
  *
+ * An all-day event — one that runs from a midnight of its zone to a later midnight there,
+ * whole days (a series: as its first occurrence does; see `calendarDaysOf` in
+ * recurrence.ts) — goes out as dates, as calendar apps write one: `DTSTART;VALUE=DATE`,
+ * `DTEND;VALUE=DATE` the day after its last (exclusive), and what RFC 5545 ties to DTSTART's
+ * value type as dates too: the RRULE's UNTIL (§3.3.10: the day it falls on in the zone), its
+ * EXDATEs (`EXDATE;VALUE=DATE`) and the RECURRENCE-ID of each changed occurrence
+ * (`RECURRENCE-ID;VALUE=DATE`, naming the original day even when the occurrence is now
+ * timed; a changed occurrence's own DTSTART/DTEND are dates when it is whole days too).
+ * VALARM triggers stay relative to the start. A date is read in the reader's zone, so a New
+ * York holiday is that day in Madrid too, not 06:00 to 06:00. At local midnights (`TZID`,
+ * as before) it would be a timed 24-hour event for every app. A midnight the clocks repeat
+ * must be its first pass (what a date reads back as), else the event goes out at its times;
+ * so does one on a day whose midnight the clocks skip (it starts at 01:00 there). CalDAV
+ * resources keep the local midnights for now ({@link ExportOptions.allDayAsDates}).
+ *
  * An event with neither DTEND nor DURATION lasts its day when its start is a date, and is an
  * instant (it ends when it starts) when it is a time, as RFC 5545 §3.6.1 says; so is one
  * whose DTEND is its DTSTART (Google writes such). An instant goes out without DTEND.
@@ -65,7 +80,8 @@
  * (`TRIGGER:-PT10M`), and on import each alarm that comes before the start (see
  * `remindersOf`).
  *
- * Round trip: importing an export gives back title, start, end, zone, description,
+ * Round trip: importing an export (in the events' zone, for all-day events, whose dates are
+ * read in the importer's) gives back title, start, end, zone, description,
  * location, visibility, transparency, recurrence, exceptions and reminders unchanged, and the
  * UID the event had (an event made in Agenda is exported with its id as UID), and each
  * occurrence changed on its own as a changed occurrence of its series.
@@ -89,6 +105,7 @@ import {
   TITLE_MAX_LENGTH,
 } from '../../contract/limits.js';
 import {
+  calendarDaysOf,
   formatRecurrenceRule,
   isOccurrenceStart,
   parseRecurrenceRule,
@@ -121,6 +138,7 @@ import type {
   EventStatus,
   ImportedVersion,
   Millis,
+  RecurrenceRule,
   Username,
   Visibility,
 } from './types.js';
@@ -194,6 +212,49 @@ function wallTime(wall: number, timezone?: Timezone): Time {
     },
     timezone,
   );
+}
+
+/**
+ * The days an event covers when it goes out as dates (an all-day event, `VALUE=DATE`): the
+ * wall-clock readings (encoded as by `wallClockOf`) of its first day's midnight and of the
+ * midnight after its last day (DTEND's date is exclusive), when it runs from a midnight of
+ * its zone to a later one ({@link calendarDaysOf}: what its series keeps to, day by day) and
+ * both are the instants those dates name when read back in the zone (RFC 5545 §3.3.5: the
+ * first pass of a midnight the clocks repeat). Undefined for any other event, which goes
+ * out at its times.
+ */
+function allDayReadings(
+  event: Pick<CalendarEvent, 'start' | 'end' | 'timeZone'>,
+  asDates: boolean,
+): { readonly from: number; readonly to: number } | undefined {
+  if (!asDates) return undefined;
+  const { start, end, timeZone } = event;
+  const days = calendarDaysOf(start, end, timeZone);
+  if (days === undefined || days < 1) return undefined;
+  const from = wallClockOf(start, timeZone);
+  const to = wallClockOf(end, timeZone);
+  if (instantOfWallClock(from, timeZone) !== start || instantOfWallClock(to, timeZone) !== end) {
+    return undefined;
+  }
+  return { from, to };
+}
+
+/** The DATE of a wall-clock reading (encoded as by `wallClockOf`): the day it falls on. */
+function dateOf(wall: number): Time {
+  const d = new Date(wall);
+  return ICAL.Time.fromData({
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    isDate: true,
+  });
+}
+
+/** A DATE property (`VALUE=DATE`) naming the day `instant` falls on in `zone`. */
+function dateProperty(name: string, instant: Millis, zone: string): Property {
+  const property = new ICAL.Property(name);
+  property.setValue(dateOf(wallClockOf(instant, zone)));
+  return property;
 }
 
 /** A DATE-TIME property in the event's zone (TZID + local time) or in UTC. */
@@ -359,16 +420,27 @@ interface AsOccurrence {
 function vevent(
   record: EventRecord,
   now: Millis,
-  options: { readonly asOccurrence?: AsOccurrence; readonly exdates?: readonly Millis[] } = {},
+  options: {
+    readonly asOccurrence?: AsOccurrence;
+    readonly exdates?: readonly Millis[];
+    /** Whether all-day events go out as dates ({@link ExportOptions.allDayAsDates}). */
+    readonly allDayAsDates?: boolean;
+  } = {},
 ): Component {
   const { event } = record;
   const { asOccurrence } = options;
+  const asDates = options.allDayAsDates ?? true;
   const component = new ICAL.Component('vevent');
   const owner = asOccurrence?.series ?? event;
   component.addPropertyWithValue('uid', owner.uid ?? owner.id);
   if (asOccurrence !== undefined) {
+    // RFC 5545 §3.8.4.4: a RECURRENCE-ID has its series' DTSTART's value type, so that of an
+    // all-day series is the DATE of the occurrence, whatever the changed occurrence is now.
+    const { series, occurrenceStart } = asOccurrence;
     component.addProperty(
-      instantProperty('recurrence-id', asOccurrence.occurrenceStart, asOccurrence.series.timeZone),
+      allDayReadings(series, asDates) === undefined
+        ? instantProperty('recurrence-id', occurrenceStart, series.timeZone)
+        : dateProperty('recurrence-id', occurrenceStart, series.timeZone),
     );
   }
   component.addPropertyWithValue('dtstamp', utcTime(now));
@@ -383,18 +455,32 @@ function vevent(
   // every change of offset. Its first occurrence, if in the second pass, is read back an
   // hour early, a limitation RFC 5545 leaves no clean way around (an RDATE in UTC with an
   // EXDATE of the local DTSTART would, but few apps, and not our import, read RDATE).
+  const days = allDayReadings(event, asDates);
   const zone =
+    days === undefined &&
     event.recurrence === null &&
     event.timeZone !== 'UTC' &&
     (isSecondPassOfReading(event.start, event.timeZone) ||
       isSecondPassOfReading(event.end, event.timeZone))
       ? 'UTC'
       : event.timeZone;
-  component.addProperty(instantProperty('dtstart', event.start, zone));
-  // An instant has no DTEND (RFC 5545 wants it after DTSTART): without one it ends when it
-  // starts (§3.6.1), which is what it is.
-  if (event.end !== event.start) {
-    component.addProperty(instantProperty('dtend', event.end, zone));
+  if (days !== undefined) {
+    // An all-day event: its days, read in whatever zone the reader is in (§3.3.4), DTEND
+    // the day after its last (§3.6.1). At local times it would be a timed event of 24 hours
+    // elsewhere (05:00 to 05:00 in Madrid for a New York holiday).
+    const start = new ICAL.Property('dtstart');
+    start.setValue(dateOf(days.from));
+    component.addProperty(start);
+    const end = new ICAL.Property('dtend');
+    end.setValue(dateOf(days.to));
+    component.addProperty(end);
+  } else {
+    component.addProperty(instantProperty('dtstart', event.start, zone));
+    // An instant has no DTEND (RFC 5545 wants it after DTSTART): without one it ends when it
+    // starts (§3.6.1), which is what it is.
+    if (event.end !== event.start) {
+      component.addProperty(instantProperty('dtend', event.end, zone));
+    }
   }
   component.addPropertyWithValue('summary', event.title);
   if (event.description !== '') component.addPropertyWithValue('description', event.description);
@@ -405,10 +491,15 @@ function vevent(
   if (event.recurrence !== null) {
     component.addPropertyWithValue(
       'rrule',
-      ICAL.Recur.fromString(formatRecurrenceRule(event.recurrence.rule)),
+      ICAL.Recur.fromString(ruleText(event.recurrence.rule, days, event.timeZone)),
     );
+    // An EXDATE has DTSTART's value type (§3.8.5.1): the day of each cancelled occurrence.
     for (const exception of options.exdates ?? event.recurrence.exceptions) {
-      component.addProperty(instantProperty('exdate', exception, event.timeZone));
+      component.addProperty(
+        days === undefined
+          ? instantProperty('exdate', exception, event.timeZone)
+          : dateProperty('exdate', exception, event.timeZone),
+      );
     }
   }
   for (const minutes of event.reminders ?? []) component.addSubcomponent(valarm(event, minutes));
@@ -421,6 +512,24 @@ function vevent(
     property.setParameter('role', attendee.role === 'organizer' ? 'CHAIR' : 'REQ-PARTICIPANT');
   }
   return component;
+}
+
+/**
+ * An exported RRULE: its UNTIL in UTC, or for an all-day series (`days`) the DATE of the day
+ * it falls on in the series' zone, as RFC 5545 §3.3.10 wants (UNTIL has DTSTART's value
+ * type). That day's occurrence starts at its midnight, at or before UNTIL, and the next
+ * day's after it, so the date bounds the same occurrences; read back, it is the end of that
+ * day (recurrence.ts).
+ */
+function ruleText(
+  rule: RecurrenceRule,
+  days: { readonly from: number } | undefined,
+  zone: string,
+): string {
+  const text = formatRecurrenceRule(rule);
+  if (days === undefined || rule.until === undefined) return text;
+  const day = dateOf(wallClockOf(rule.until, zone)).toICALString();
+  return text.replace(/UNTIL=[0-9TZ]+/, `UNTIL=${day}`);
 }
 
 /** A display alarm `minutes` before the start (RFC 5545 §3.6.6: DESCRIPTION is required). */
@@ -440,6 +549,14 @@ export interface ExportOptions {
   readonly now: Millis;
   /** Shown by calendar apps as the calendar's name (X-WR-CALNAME). */
   readonly calendarName?: string;
+  /**
+   * Whether all-day events go out as dates (`VALUE=DATE`, the default) or, as before, at
+   * the local midnights of their zone (`TZID`). CalDAV resources keep the latter for now: a
+   * client writes a resource back, and a CalDAV write reads dates in UTC (it names no zone),
+   * so an attendee's answer to an all-day invitation would read as a change of its time
+   * (refused) and an organizer's edit would move the event to UTC's midnights.
+   */
+  readonly allDayAsDates?: boolean;
 }
 
 /**
@@ -487,11 +604,15 @@ export function zoneText(use: ZoneUse, now: Millis): string {
 }
 
 /** One piece of an export as iCalendar lines (a VEVENT, folded, CRLF after each line). */
-export function exportPieceText(piece: ExportPiece, now: Millis): string {
+export function exportPieceText(piece: ExportPiece, now: Millis, allDayAsDates = true): string {
   const component =
     piece.kind === 'event'
-      ? vevent(piece.record, now, piece.exdates === undefined ? {} : { exdates: piece.exdates })
+      ? vevent(piece.record, now, {
+          allDayAsDates,
+          ...(piece.exdates === undefined ? {} : { exdates: piece.exdates }),
+        })
       : vevent(piece.record, now, {
+          allDayAsDates,
           asOccurrence: { series: piece.series, occurrenceStart: piece.occurrenceStart },
         });
   return component.toString() + '\r\n';
@@ -516,6 +637,7 @@ export function exportICalendar(records: readonly EventRecord[], options: Export
       exportPieceText(
         { kind: 'event', record, ...(exdates === undefined ? {} : { exdates }) },
         options.now,
+        options.allDayAsDates,
       ),
     );
     for (const { record: occurrence, occurrenceStart } of changed) {
@@ -523,6 +645,7 @@ export function exportICalendar(records: readonly EventRecord[], options: Export
         exportPieceText(
           { kind: 'occurrence', record: occurrence, series: record.event, occurrenceStart },
           options.now,
+          options.allDayAsDates,
         ),
       );
     }
