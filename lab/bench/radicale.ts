@@ -45,7 +45,16 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startRadicale(dir: string, port: number): Promise<Radicale> {
+/**
+ * `maxConnections`: how many connections Radicale serves at once (its own default, 8, when
+ * absent). Past it, connections wait in a listen backlog of 5 and the kernel drops the rest,
+ * whose clients then wait seconds on TCP's retransmissions: give it at least the clients.
+ */
+export async function startRadicale(
+  dir: string,
+  port: number,
+  options: { readonly maxConnections?: number } = {},
+): Promise<Radicale> {
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'config');
   writeFileSync(
@@ -53,6 +62,9 @@ export async function startRadicale(dir: string, port: number): Promise<Radicale
     [
       '[server]',
       `hosts = 127.0.0.1:${port}`,
+      ...(options.maxConnections === undefined
+        ? []
+        : [`max_connections = ${options.maxConnections}`]),
       '[auth]',
       'type = none',
       '[rights]',
