@@ -31,9 +31,8 @@ import type { DateTime } from 'luxon';
 import type { EventView } from '../contract/views.js';
 import { Conflict, Internal, InvalidInput, NotFound, Unauthenticated } from '../contract/errors.js';
 import type { AgendaError } from '../contract/errors.js';
-import { AgendaApi } from './http/agenda-api.js';
-import { GatewayClient, parseServerList } from './http/gateway-client.js';
-import { SessionTokens } from './http/session-tokens.js';
+import type { AgendaApi } from './http/agenda-api.js';
+import type { SessionTokens } from './http/session-tokens.js';
 import { ListingStore, resolveEventRow } from './event-refs.js';
 import { failureJson, failureOf, withDetails } from './failures.js';
 import type { RememberedEvent } from './event-refs.js';
@@ -640,6 +639,15 @@ export abstract class AgendaCommand<
         { field: 'server' },
       );
     }
+    // The HTTP client (https, tls, crypto and undici-free transport) is loaded by the commands
+    // that talk to a gateway, when they do: `version`, `help` and the local commands start
+    // without it (issue 14's start-up bar).
+    const [{ AgendaApi }, { GatewayClient, parseServerList }, { SessionTokens }] =
+      await Promise.all([
+        import('./http/agenda-api.js'),
+        import('./http/gateway-client.js'),
+        import('./http/session-tokens.js'),
+      ]);
     const servers = parseServerList(serverText);
     const caFile = flags.ca !== undefined ? path.resolve(flags.ca) : profile.ca;
     const ca = caFile === null ? undefined : await readCertificateAuthority(caFile);

@@ -33,11 +33,11 @@
  * prefix that matches nothing, is passed on (lowercased when it is letters and digits
  * only), and the server says whether it names an event (exit 3 when not).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInput } from '../contract/errors.js';
 import type { EventView } from '../contract/views.js';
+import { temporaryFileFor } from './profiles.js';
 import type { ProfileStore } from './profiles.js';
 
 /** The fewest characters of an id that are read as a prefix. */
@@ -157,7 +157,7 @@ export class ListingStore {
         known,
       };
       await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      const temporary = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
+      const temporary = temporaryFileFor(this.file);
       await writeFile(temporary, `${JSON.stringify(saved)}\n`, { mode: 0o600 });
       await rename(temporary, this.file);
     } catch {

@@ -6,7 +6,6 @@
  * file at 0600, because the refresh token opens the account for as long as the session lasts. Files are written to a
  * temporary name and renamed, so a crash never leaves half a token behind.
  */
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -88,7 +87,7 @@ export class ProfileStore {
     // mkdir leaves existing directories as they were: tighten them explicitly.
     await chmod(this.configDir, 0o700);
     await chmod(dir, 0o700);
-    const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    const temporary = temporaryFileFor(file);
     await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
     await rename(temporary, file);
   }
@@ -169,4 +168,16 @@ function parseProfile(text: string): Profile | undefined {
 /** When a stored login ends: its session's end, or its token's for a login of before. */
 export function loginEndsAt(login: StoredLogin): string {
   return login.refreshExpiresAt ?? login.expiresAt;
+}
+
+let temporaries = 0;
+
+/**
+ * A name beside `file` for writing it whole before renaming it over: no two processes share a
+ * pid and no two writes of one process a count. (Not random bytes: `node:crypto` and its
+ * twenty internal modules cost every command several milliseconds of start-up.)
+ */
+export function temporaryFileFor(file: string): string {
+  temporaries += 1;
+  return `${file}.${process.pid}.${temporaries}.tmp`;
 }
