@@ -60,6 +60,7 @@ import { davClient, type DavClient, type DavOutcome, type DavUser } from './cald
 import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
 import { freePort, radicaleInstalled, startRadicale } from './radicale.js';
+import { closedLoops } from './closed-loops.js';
 
 const { values } = parseArgs({
   options: {
@@ -139,34 +140,22 @@ function summarize(latencies: number[], elapsedMs: number, errors: number): Meas
  * A failure or a throw is an error; the first few reasons under `label` go to stderr.
  */
 async function run(op: Op, durationS: number, next: number[], label: string, shown: number[]) {
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const end = start + durationS * 1000;
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      while (performance.now() < end) {
-        const n = next[c] ?? 0;
-        next[c] = n + 1;
-        const t0 = performance.now();
-        const outcome = await op(c, n).catch((err: unknown): DavOutcome => ({
-          ok: false,
-          status: 0,
-          reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-        }));
-        if (outcome.ok) {
-          latencies.push(performance.now() - t0);
-        } else {
-          errors++;
-          if ((shown[0] ?? 0) < REASONS_SHOWN) {
-            shown[0] = (shown[0] ?? 0) + 1;
-            say(`${label}: client ${c} #${n}: ${outcome.reason}`);
-          }
-        }
-      }
-    }),
+  const ok = async (c: number, n: number) => {
+    const outcome = await op(c, n);
+    return outcome.ok ? (true as const) : outcome.reason;
+  };
+  const { latencies, errors, elapsedMs } = await closedLoops(
+    ok,
+    clients,
+    durationS,
+    next,
+    (c, n, reason) => {
+      if ((shown[0] ?? 0) >= REASONS_SHOWN) return;
+      shown[0] = (shown[0] ?? 0) + 1;
+      say(`${label}: client ${c} #${n}: ${reason}`);
+    },
   );
-  return summarize(latencies, performance.now() - start, errors);
+  return summarize(latencies, elapsedMs, errors);
 }
 
 /** Hooks around a phase's counted seconds (Agenda's event-loop delays and CPU). */

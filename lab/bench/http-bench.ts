@@ -32,6 +32,7 @@ import type { SessionTokens } from '../../cli/http/session-tokens.js';
 import { EventLoopDelayScraper, noDelays, worseOf } from '../event-loop-delay.js';
 import { startLocalSystem } from '../local/system.js';
 import { benchClient, benchLogin } from './bench-client.js';
+import { closedLoops } from './closed-loops.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
@@ -130,22 +131,9 @@ type Op = (client: number, n: number) => Promise<boolean>;
  * goes on where its warm-up stopped.
  */
 async function run(op: Op, concurrency: number, durationS: number, next: number[]) {
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const end = start + durationS * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, c) => {
-      while (performance.now() < end) {
-        const n = next[c] ?? 0;
-        next[c] = n + 1;
-        const t0 = performance.now();
-        if (await op(c, n).catch(() => false)) latencies.push(performance.now() - t0);
-        else errors++;
-      }
-    }),
-  );
-  return { ...summarize(latencies, performance.now() - start), count: latencies.length, errors };
+  const ok = async (c: number, n: number) => (await op(c, n)) || 'failed';
+  const { latencies, errors, elapsedMs } = await closedLoops(ok, concurrency, durationS, next);
+  return { ...summarize(latencies, elapsedMs), count: latencies.length, errors };
 }
 
 /** The daemons' process ids, for CPU accounting. */
