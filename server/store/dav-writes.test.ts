@@ -140,7 +140,7 @@ test('two PUTs over the same tag decided side by side: the first writes, the sec
   t.is(
     c
       .read('alice', { type: 'dav.calendar', names: ['ab12'], data: true })
-      .resources[0]?.ics.match(/SUMMARY:(.*)/)?.[1]
+      .resources[0]?.ics?.match(/SUMMARY:(.*)/)?.[1]
       ?.trim(),
     'From the phone',
   );
