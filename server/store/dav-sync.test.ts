@@ -284,3 +284,47 @@ test('sync reads indexes only: the attendee time indexes, key_versions and the r
   }
   db.close();
 });
+
+test('a calendar of many changes and removals syncs a page at a time, each reported once, whatever the page size', async (t) => {
+  const c = await client();
+  team(c, 'bob');
+  // Sixty group events Bob gets, then forty invitations interleaved in the log; leaving the
+  // group takes him off the sixty at once (sixty tombstones of one index).
+  for (let i = 0; i < 60; i++) {
+    create(c, 'alice', `g${i}`, i % 28, { group: 'team' });
+    if (i % 3 === 0) create(c, 'alice', `w${i}`, (i + 1) % 28, { with: ['bob'] });
+  }
+  const start = sync(c, 'bob', null);
+  t.is(Object.keys(start.changed).length, 80);
+  c.ok('bob', { type: 'group.leave', group: 'team' });
+  for (let i = 0; i < 60; i += 2) create(c, 'alice', `x${i}`, i % 28, { with: ['bob'] });
+  const expected = listing(c, 'bob');
+  for (const limit of [1, 2, 7, 59, 60, 61]) {
+    const changed: string[] = [];
+    const removed: string[] = [];
+    let token = start.token;
+    let pages = 0;
+    for (;;) {
+      const page = sync(c, 'bob', token, limit);
+      pages += 1;
+      t.true(Object.keys(page.changed).length + page.removed.length <= limit, `limit ${limit}`);
+      changed.push(...Object.keys(page.changed));
+      removed.push(...page.removed);
+      token = page.token;
+      if (!page.truncated) break;
+      if (pages > 200) return t.fail(`limit ${limit}: no end`);
+    }
+    t.deepEqual(
+      changed.sort(),
+      Object.keys(expected)
+        .filter((n) => n.startsWith('x'))
+        .sort(),
+    );
+    t.deepEqual(
+      removed.sort(),
+      Array.from({ length: 60 }, (_, i) => `g${i}`).sort(),
+      `limit ${limit}`,
+    );
+    t.deepEqual(sync(c, 'bob', token), { token, truncated: false, changed: {}, removed: [] });
+  }
+});

@@ -92,9 +92,10 @@ export const DAV_SYNC_SQL = {
   forgetRemovals: `DELETE FROM dav_removals WHERE (username, event_id) IN (
     SELECT username, event_id FROM dav_removals WHERE removed_at < ?1
      ORDER BY removed_at, username, event_id LIMIT ?2)`,
-  // ?1 user, ?2 version, ?3 event id: the user's events (any answer) changed after
-  // (version, id), from the two time indexes (which hold every attendee row between them)
-  // and key_versions, in (version, id) order. No event row is read.
+  // ?1 user, ?2 version, ?3 event id, ?4 the most: the user's events (any answer) changed
+  // after (version, id), from the two time indexes (which hold every attendee row between
+  // them) and key_versions, in (version, id) order. No event row is read; the sort keeps
+  // only the first ?4.
   changedEvents: `
     SELECT v, event_id FROM (
       SELECT coalesce(k.mod_index, 0) AS v, a.event_id AS event_id
@@ -105,11 +106,12 @@ export const DAV_SYNC_SQL = {
         FROM attendees a LEFT JOIN key_versions k ON k.key = 'event/' || a.event_id
        WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN})
      WHERE v > ?2 OR (v = ?2 AND event_id > ?3)
-     ORDER BY v, event_id`,
-  // ?1 user, ?2 version, ?3 event id: the user's removals after (version, id), in order.
+     ORDER BY v, event_id LIMIT ?4`,
+  // ?1 user, ?2 version, ?3 event id, ?4 the most: the user's removals after (version, id),
+  // in order.
   removalsAfter: `SELECT mod_index, event_id, name, series_id FROM dav_removals
      WHERE username = ?1 AND (mod_index > ?2 OR (mod_index = ?2 AND event_id > ?3))
-     ORDER BY mod_index, event_id`,
+     ORDER BY mod_index, event_id LIMIT ?4`,
   newestRemoval: 'SELECT max(mod_index) FROM dav_removals WHERE username = ?',
   newestEvent: `
     SELECT max(v) FROM (
@@ -188,27 +190,45 @@ export class DavSyncRows {
   }
 
   /**
-   * The user's changes after `since` (from the start with null: every event they are on,
-   * no removal), in (version, event id) order, an event's removal after its change.
+   * The user's first changes after `since` (from the start with null: every event they are
+   * on, no removal), in (version, event id) order, an event's removal after its change: at
+   * most `most` of each kind, so a page of a calendar of any size reads a page of changes.
+   * `complete` says whether they are all that follow; if not, the list stops before the
+   * first place one of the kinds may have more.
    */
-  changes(username: Username, since: SyncPlace | null): Change[] {
+  changes(
+    username: Username,
+    since: SyncPlace | null,
+    most: number,
+  ): { readonly changes: Change[]; readonly complete: boolean } {
     // Ids are ASCII letters, digits, '_' and '-': none sorts after U+FFFF.
-    const params = [username, since?.version ?? -1, since?.after ?? '\uffff'];
+    const params = [username, since?.version ?? -1, since?.after ?? '\uffff', most];
     const events: Change[] = this.changedEvents
       .all(params)
       .map((row) => ({ version: integer(row[0]), eventId: text(row[1]) }));
-    if (since === null) return events;
-    const removals: Change[] = this.removalsAfter.all(params).map((row) => ({
-      version: integer(row[0]),
-      eventId: text(row[1]),
-      removal: { name: text(row[2]), seriesId: nullableText(row[3]) },
-    }));
-    return [...events, ...removals].sort(
-      (a, b) =>
-        a.version - b.version ||
-        (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0) ||
-        (a.removal === undefined ? 0 : 1) - (b.removal === undefined ? 0 : 1),
-    );
+    const removals: Change[] =
+      since === null
+        ? []
+        : this.removalsAfter.all(params).map((row) => ({
+            version: integer(row[0]),
+            eventId: text(row[1]),
+            removal: { name: text(row[2]), seriesId: nullableText(row[3]) },
+          }));
+    const order = (a: Change, b: Change) =>
+      a.version - b.version || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+    // Where a kind that filled its `most` may go on: nothing past it is known to be complete.
+    const cuts = [events, removals]
+      .filter((list) => list.length >= most)
+      .map((list) => list[list.length - 1] as Change)
+      .sort(order);
+    const cut = cuts[0];
+    const merged = [...events, ...removals]
+      .filter((change) => cut === undefined || order(change, cut) <= 0)
+      .sort(
+        (a, b) =>
+          order(a, b) || (a.removal === undefined ? 0 : 1) - (b.removal === undefined ? 0 : 1),
+      );
+    return { changes: merged, complete: cut === undefined };
   }
 
   /** The newest version of anything of the user's sync: events, removals, horizon. */
@@ -277,7 +297,9 @@ export function davSync(
     return synced(formatSyncToken({ version: sync.newest(actor) }), false, [], []);
   }
   const limit = Math.min(body.limit ?? MAX_CALENDAR_RESOURCES, MAX_CALENDAR_RESOURCES);
-  const changes = sync.changes(actor, since);
+  // A change answers at least one response unless another took its names: a page of them
+  // past the limit fills the answer, or leaves a place to go on from.
+  const { changes, complete } = sync.changes(actor, since, limit + 1);
   const answer = new SyncAnswer(env, actor, body.data, since === null);
   let last: Change | undefined;
   let truncated = false;
@@ -301,6 +323,7 @@ export function davSync(
     last = changes[j - 1];
     i = j;
   }
+  if (!truncated && !complete && last !== undefined) truncated = true;
   let token: string;
   if (truncated && last !== undefined) {
     token = formatSyncToken({ version: last.version, after: last.eventId });
