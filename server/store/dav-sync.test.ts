@@ -328,3 +328,50 @@ test('a calendar of many changes and removals syncs a page at a time, each repor
     t.deepEqual(sync(c, 'bob', token), { token, truncated: false, changed: {}, removed: [] });
   }
 });
+
+test('a series with many occurrences changed on their own is one resource, answered once however its occurrences page', async (t) => {
+  const c = await client();
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: { title: 'daily', ...slot(0), recurrence: 'FREQ=DAILY;COUNT=120' },
+      with: ['bob'],
+      allowConflict: true,
+    },
+    { ids: ['daily'] },
+  );
+  const start = sync(c, 'bob', null);
+  // Forty occurrences changed on their own: forty events of the same resource, each changed.
+  for (let k = 0; k < 40; k++) {
+    c.ok(
+      'alice',
+      {
+        type: 'event.updateOccurrence',
+        eventId: 'daily',
+        occurrenceStart: slot(k + 1).start,
+        changes: { title: `day ${k + 1}` },
+        allowConflict: true,
+      },
+      { ids: [`o${k}`] },
+    );
+  }
+  const whole = sync(c, 'bob', start.token);
+  t.deepEqual(whole.changed, { daily: listing(c, 'bob').daily ?? '' });
+  // Each changed occurrence's own id is said gone (a client may hold it from a time its
+  // series was not in the calendar), once.
+  const occurrences = Array.from({ length: 40 }, (_, k) => `o${k}`).sort();
+  t.deepEqual(whole.removed, occurrences);
+  for (const limit of [1, 3]) {
+    const seen = new Set<string>();
+    let token = start.token;
+    for (let pages = 0; pages < 100; pages++) {
+      const page = sync(c, 'bob', token, limit);
+      for (const name of [...Object.keys(page.changed), ...page.removed]) seen.add(name);
+      token = page.token;
+      if (!page.truncated) break;
+    }
+    t.deepEqual([...seen].sort(), ['daily', ...occurrences].sort(), `limit ${limit}`);
+    t.deepEqual(sync(c, 'bob', token).changed, {});
+  }
+});

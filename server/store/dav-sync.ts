@@ -353,6 +353,13 @@ function synced(
 /** The responses a sync gathers, by resource name: a resource's view, or null when gone. */
 class SyncAnswer {
   private readonly byName = new Map<string, DavResourceView | null>();
+  /**
+   * Events already answered as part of a resource (and their names with it). The changed
+   * occurrences of one series each bring the series and all of its changed occurrences (up
+   * to MAX_DETACHED_PER_SERIES): loaded again for each, a page of them cost the page times
+   * that many loads.
+   */
+  private readonly answered = new Set<string>();
   private bytes = 0;
 
   constructor(
@@ -373,6 +380,8 @@ class SyncAnswer {
    * — its own, its series', a removal's — each answered as it is now: the resource, or gone.
    */
   add(change: Change): void {
+    // The answer reads one state: an event answered already is answered as it is now.
+    if (change.removal === undefined && this.answered.has(change.eventId)) return;
     const { rows } = this.env;
     const found: EventRecord[] = [];
     const record = rows.event(change.eventId);
@@ -381,7 +390,10 @@ class SyncAnswer {
     const series = seriesId === null ? undefined : rows.event(seriesId);
     if (series !== undefined) found.push(series);
     const resources = resourcesOf(rows, this.actor, found);
-    for (const resource of resources) this.present(resource);
+    for (const resource of resources) {
+      this.present(resource);
+      for (const r of resource.records) this.answered.add(r.event.id);
+    }
     if (this.initial) return;
     const names = new Set<string>();
     if (change.removal !== undefined) names.add(change.removal.name);
