@@ -52,15 +52,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent } from 'undici';
 import type { DeviceAnswer } from '../../contract/api.js';
-import { EventLoopDelayScraper, type WorstDelayByKind } from '../event-loop-delay.js';
-import { startLocalSystem, type LocalSystem } from '../local/system.js';
+import type { EventLoopDelayScraper, WorstDelayByKind } from '../event-loop-delay.js';
+import { delayScraperOf, startLocalSystem, type LocalSystem } from '../local/system.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { benchClient, benchLogin } from './bench-client.js';
 import { davClient, type DavClient, type DavOutcome, type DavUser } from './caldav-client.js';
 import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
 import { freePort, radicaleInstalled, startRadicale } from './radicale.js';
-import { closedLoops } from './closed-loops.js';
+import { closedLoops, latencySummary } from './closed-loops.js';
 
 const { values } = parseArgs({
   options: {
@@ -119,19 +119,7 @@ interface Measured {
 }
 
 function summarize(latencies: number[], elapsedMs: number, errors: number): Measured {
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    Math.round(
-      (latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0) *
-        10,
-    ) / 10;
-  return {
-    perSec: Math.round((latencies.length * 1000) / elapsedMs),
-    p50: pct(50),
-    p99: pct(99),
-    count: latencies.length,
-    errors,
-  };
+  return { ...latencySummary(latencies, elapsedMs), count: latencies.length, errors };
 }
 
 /**
@@ -237,16 +225,6 @@ async function benchServer(
   };
 }
 
-/** Reads the daemons' event-loop delays with the operator's certificate. */
-function delayScraper(system: LocalSystem): EventLoopDelayScraper {
-  const files = system.layout.tls('operator');
-  return new EventLoopDelayScraper(system.metrics, {
-    ca: readFileSync(files.ca),
-    cert: readFileSync(files.cert),
-    key: readFileSync(files.key),
-  });
-}
-
 /** Around a phase: the worst stall of each kind over its counted seconds (and the CPU per op). */
 function agendaAround(
   system: LocalSystem,
@@ -256,7 +234,7 @@ function agendaAround(
   let cpu: (() => Map<string, number>) | undefined;
   return {
     before: async () => {
-      scraper = delayScraper(system);
+      scraper = delayScraperOf(system);
       // Starts every process's window (see lab/event-loop-delay.ts): what follows is the load's.
       await scraper.scrape(undefined, { since: 'previous-scrape' });
       const pids = new Map<string, number>();
@@ -321,7 +299,7 @@ async function benchAgenda(dataDir: string) {
       query: agendaAround(system, query),
     });
     say('reading the worst event-loop delay of every process since it started…');
-    const scraper = delayScraper(system);
+    const scraper = delayScraperOf(system);
     const sinceStart = await scraper.scrape().finally(() => scraper.close());
     for (const { name, reason } of sinceStart.missing)
       say(`no event-loop delay from ${name}: ${reason}`);

@@ -50,3 +50,17 @@ export async function closedLoops(
   );
   return { latencies, errors, elapsedMs: performance.now() - start };
 }
+
+/** Operations per second and the median and 99th percentile latency (ms, one decimal). */
+export function latencySummary(
+  latencies: number[],
+  elapsedMs: number,
+): { perSec: number; p50: number; p99: number } {
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    Math.round(
+      (latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0) *
+        10,
+    ) / 10;
+  return { perSec: Math.round((latencies.length * 1000) / elapsedMs), p50: pct(50), p99: pct(99) };
+}

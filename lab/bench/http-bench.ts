@@ -29,10 +29,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent } from 'undici';
 import type { SessionTokens } from '../../cli/http/session-tokens.js';
-import { EventLoopDelayScraper, noDelays, worseOf } from '../event-loop-delay.js';
-import { startLocalSystem } from '../local/system.js';
+import { noDelays, worseOf } from '../event-loop-delay.js';
+import { delayScraperOf, startLocalSystem } from '../local/system.js';
 import { benchClient, benchLogin } from './bench-client.js';
-import { closedLoops } from './closed-loops.js';
+import { closedLoops, latencySummary } from './closed-loops.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
@@ -113,16 +113,6 @@ const dispatcher = new Agent({
 
 const call = benchClient(base, dispatcher);
 
-function summarize(latencies: number[], elapsedMs: number) {
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    Math.round(
-      (latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0) *
-        10,
-    ) / 10;
-  return { perSec: Math.round((latencies.length * 1000) / elapsedMs), p50: pct(50), p99: pct(99) };
-}
-
 type Op = (client: number, n: number) => Promise<boolean>;
 
 /**
@@ -133,7 +123,7 @@ type Op = (client: number, n: number) => Promise<boolean>;
 async function run(op: Op, concurrency: number, durationS: number, next: number[]) {
   const ok = async (c: number, n: number) => (await op(c, n)) || 'failed';
   const { latencies, errors, elapsedMs } = await closedLoops(ok, concurrency, durationS, next);
-  return { ...summarize(latencies, elapsedMs), count: latencies.length, errors };
+  return { ...latencySummary(latencies, elapsedMs), count: latencies.length, errors };
 }
 
 /** The daemons' process ids, for CPU accounting. */
@@ -151,7 +141,7 @@ function daemonPids(): Map<string, number> {
 async function load(op: Op, concurrency = clients) {
   const next = Array.from({ length: concurrency }, () => 0);
   const warm = warmup > 0 ? await run(op, concurrency, warmup, next) : null;
-  const delays = delayScraper();
+  const delays = delayScraperOf(system);
   // Starts every process's window (see lab/event-loop-delay.ts): what follows is the load's.
   await delays.scrape(undefined, { since: 'previous-scrape' });
   const cpu = startCpuCount(daemonPids());
@@ -169,19 +159,9 @@ async function load(op: Op, concurrency = clients) {
   return { ...measured, warm, cpuMsPerOp: perOp, eventLoopDelayWorstMs: stalls.worstMs };
 }
 
-/** Reads the daemons' event-loop delays with the operator's certificate. */
-function delayScraper(): EventLoopDelayScraper {
-  const files = system.layout.tls('operator');
-  return new EventLoopDelayScraper(system.metrics, {
-    ca: readFileSync(files.ca),
-    cert: readFileSync(files.cert),
-    key: readFileSync(files.key),
-  });
-}
-
 /** The worst event-loop delay of each kind of process since it started. */
 async function eventLoopDelaysSinceStart() {
-  const scraper = delayScraper();
+  const scraper = delayScraperOf(system);
   try {
     const { worstMs, missing } = await scraper.scrape();
     for (const { name, reason } of missing) say(`no event-loop delay from ${name}: ${reason}`);

@@ -33,8 +33,7 @@ import { SessionTokens } from '../../cli/http/session-tokens.js';
 import { IMPORT_DEPTH, importInChunks } from '../../cli/import/chunked-import.js';
 import { REQUEST_LIMITS, splitCalendar } from '../../cli/import/split-calendar.js';
 import { yearlySeriesCalendar } from '../../server/store/yearly-calendar.js';
-import { EventLoopDelayScraper } from '../event-loop-delay.js';
-import { startLocalSystem } from '../local/system.js';
+import { delayScraperOf, startLocalSystem } from '../local/system.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { DB_MEMBERS } from '../local/topology.js';
 import { storeApplyMicros } from './calibrate.js';
@@ -161,12 +160,7 @@ try {
     `importing ${series} yearly series (${Math.round(Buffer.byteLength(calendar) / 1024)} KB, ${split.chunks.length} requests) while ${readers} readers read…`,
   );
 
-  const files = system.layout.tls('operator');
-  const scraper = new EventLoopDelayScraper(system.metrics, {
-    ca: readFileSync(files.ca),
-    cert: readFileSync(files.cert),
-    key: readFileSync(files.key),
-  });
+  const scraper = delayScraperOf(system);
   // Starts every process's window: the next reading is the import's (lab/event-loop-delay.ts).
   await scraper.scrape(undefined, { since: 'previous-scrape' });
   const termsBefore = await dbTerms();

@@ -30,8 +30,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import type { SessionTokens } from '../../cli/http/session-tokens.js';
 import { EVENT_LOOP_DELAY_METRICS } from '../../server/metrics/daemon-metrics.js';
-import { EventLoopDelayScraper } from '../event-loop-delay.js';
-import { startLocalSystem } from '../local/system.js';
+import { delayScraperOf, startLocalSystem } from '../local/system.js';
 import { benchClient, benchLogin } from './bench-client.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { roleOf } from './cpu.js';
@@ -316,12 +315,7 @@ interface Sample {
   readonly ops: Record<string, { count: number; errors: number; p50: number; p99: number }>;
 }
 const samples: Sample[] = [];
-const files = system.layout.tls('operator');
-const scraper = new EventLoopDelayScraper(system.metrics, {
-  ca: readFileSync(files.ca),
-  cert: readFileSync(files.cert),
-  key: readFileSync(files.key),
-});
+const scraper = delayScraperOf(system);
 /** The daemons' pids now: one restarted by its runner is measured as it is now. */
 function daemonPids(): Map<string, number> {
   const pids = new Map<string, number>();

@@ -5,6 +5,7 @@
  * end-to-end benchmark. The configs come from the plan the three-host lab shares
  * (`lab/plan.ts`); this file only runs it.
  */
+import { readFileSync } from 'node:fs';
 import { DataLayout } from '../layout.js';
 import type { ManagedProcess } from '../../base/process.js';
 import { ensurePrerequisites, REDIS } from '../prerequisites.js';
@@ -12,6 +13,7 @@ import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';
 import { metricsTargets, type MetricsTarget, type Stage } from '../plan.js';
 import type { AbuseLimitsConfig } from '../../server/process-config.js';
 import { LOCAL_TOPOLOGY } from './topology.js';
+import { EventLoopDelayScraper } from '../event-loop-delay.js';
 import { localClusterDescription } from './observer.js';
 import { writeClusterDescription } from '../../ops/description.js';
 import { descriptionFile } from '../../ops/open.js';
@@ -85,4 +87,14 @@ export async function startLocalSystem(options: StartOptions): Promise<LocalSyst
     metrics: metricsTargets(LOCAL_TOPOLOGY),
     stop: () => runner.stopAll(),
   };
+}
+
+/** Reads `system`'s daemons' event-loop delays, as the operator (its certificate). */
+export function delayScraperOf(system: LocalSystem): EventLoopDelayScraper {
+  const files = system.layout.tls('operator');
+  return new EventLoopDelayScraper(system.metrics, {
+    ca: readFileSync(files.ca),
+    cert: readFileSync(files.cert),
+    key: readFileSync(files.key),
+  });
 }
