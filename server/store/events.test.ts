@@ -5,7 +5,7 @@
 import test from 'ava';
 import { importICalendar } from '../domain/index.js';
 import type { EventView } from '../domain/index.js';
-import { MAX_DETACHED_PER_SERIES } from '../../contract/limits.js';
+import { DESCRIPTION_MAX_LENGTH, MAX_DETACHED_PER_SERIES } from '../../contract/limits.js';
 import { at, DAY, HOUR, openStore, StoreClient } from './test-support.js';
 
 const FEB = { from: at('2025-02-01T00:00:00Z'), to: at('2025-03-01T00:00:00Z') };
@@ -940,4 +940,43 @@ test('invitations come a page at a time, in order, each page bounded; group invi
     t.false(answer.ok);
     if (!answer.ok) t.like(answer.error, { code: 'invalid', details: { field: 'after' } });
   }
+});
+
+test('invitations of the largest size come in pages cut by their text, each once', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice', 'bob');
+  // Two hundred invitations each with the longest description (5,000 characters): about
+  // 1.1 MB of views, past a page's 1 Mi characters before its 500 items.
+  const description = 'x'.repeat(DESCRIPTION_MAX_LENGTH);
+  for (let i = 0; i < 200; i++) {
+    const start = at('2025-03-01T09:00:00Z') + i * HOUR;
+    c.ok(
+      'alice',
+      {
+        type: 'event.create',
+        draft: { title: `Long ${i}`, start, end: start + HOUR, description },
+        with: ['bob'],
+      },
+      { ids: [`long${String(i).padStart(3, '0')}`] },
+    );
+  }
+  const ids: string[] = [];
+  let after: string | undefined;
+  let pages = 0;
+  do {
+    const page = c.read('bob', { type: 'invitation.list', ...(after ? { after } : {}) });
+    t.true(page.invitations.length > 0);
+    t.true(
+      JSON.stringify(page.invitations).length <= 1024 * 1024 + 8_000,
+      'one item past the bound at most',
+    );
+    ids.push(...page.invitations.map((e) => e.id));
+    after = page.next ?? undefined;
+    pages += 1;
+  } while (after !== undefined && pages < 10);
+  t.true(pages >= 2, `${pages} pages`);
+  t.deepEqual(
+    ids,
+    Array.from({ length: 200 }, (_, i) => `long${String(i).padStart(3, '0')}`),
+  );
 });
