@@ -442,15 +442,19 @@ test.serial(
     );
     t.true(handshakes[0]! >= 8, `${handshakes[0]} connections to the leader`);
     const atStart = handshakes[1]!;
+    const since = Date.now();
     const seen: number[] = [];
+    const bounds: number[] = [];
     for (let round = 0; round < 4; round++) {
       await new Promise((r) => setTimeout(r, 400));
       seen.push(handshakes[1]! - atStart);
+      // Timers fire late under load, never early: at most this many rounds have run.
+      bounds.push(2 * (Math.floor((Date.now() - since) / 400) + 1));
     }
     // Each round opened at most two more to the follower: a few handshakes per round, never
     // sixteen in one turn of the event loop. And the pool grows toward what was in flight.
     for (let i = 0; i < seen.length; i++) {
-      t.true(seen[i]! <= 2 * (i + 1), `after ${i + 1} rounds: ${seen.join(', ')}`);
+      t.true(seen[i]! <= bounds[i]!, `after ${i + 1} checks: ${seen.join(', ')}`);
     }
     t.true(seen.at(-1)! >= 4, `the pool grew: ${seen.join(', ')}`);
   },
