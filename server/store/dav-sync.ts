@@ -6,7 +6,9 @@
  * - **Versions.** `key_versions` keeps the log index of the last write of every key, and
  *   `event/<id>` is stamped by any change to the event or to its attendee rows (effects.ts):
  *   anything a resource's text or entity tag is made of. A user's events are their attendee
- *   rows, of any answer (a decline is a change too).
+ *   rows, of any answer (a decline is a change too), and each row keeps its event's version
+ *   (`attendees.mod_index`, indexed by user): the newest version and a page of changes are
+ *   read from that index, O(log n + the page) however large the calendar.
  * - **Removals.** When an attendee row goes (the user taken off an event, the event deleted)
  *   nothing of the user points at the event any more, so its apply leaves a tombstone in
  *   `dav_removals` at the entry's index, with the resource name the event had for the user
@@ -32,7 +34,6 @@ import type { CalendarResource, EventRecord, Username } from '../domain/index.js
 import { resourceNamed, resourcesOf } from './dav-resources.js';
 import type { DavResourceView, QueryOf, QueryResults } from './protocol.js';
 import type { QueryEnvironment } from './queries.js';
-import { LONG_SPAN, SHORT_SPAN } from './schema.js';
 import { integer, nullableText, text } from './statements.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
 
@@ -93,35 +94,16 @@ export const DAV_SYNC_SQL = {
     SELECT username, event_id FROM dav_removals WHERE removed_at < ?1
      ORDER BY removed_at, username, event_id LIMIT ?2)`,
   // ?1 user, ?2 version, ?3 event id, ?4 the most: the user's events (any answer) changed
-  // after (version, id), from the two time indexes (which hold every attendee row between
-  // them) and key_versions, in (version, id) order. No event row is read; the sort keeps
-  // only the first ?4.
-  changedEvents: `
-    SELECT v, event_id FROM (
-      SELECT coalesce(k.mod_index, 0) AS v, a.event_id AS event_id
-        FROM attendees a LEFT JOIN key_versions k ON k.key = 'event/' || a.event_id
-       WHERE a.username = ?1 AND a.span_class = ${SHORT_SPAN}
-      UNION ALL
-      SELECT coalesce(k.mod_index, 0) AS v, a.event_id AS event_id
-        FROM attendees a LEFT JOIN key_versions k ON k.key = 'event/' || a.event_id
-       WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN})
-     WHERE v > ?2 OR (v = ?2 AND event_id > ?3)
-     ORDER BY v, event_id LIMIT ?4`,
-  // ?1 user, ?2 version, ?3 event id, ?4 the most: the user's removals after (version, id),
-  // in order.
+  // after (version, id), in (version, id) order, from the attendee rows' version index alone
+  // (each row keeps its event's version, schema.ts): a page reads the page's index entries.
+  changedEvents: `SELECT mod_index, event_id FROM attendees
+     WHERE username = ?1 AND (mod_index > ?2 OR (mod_index = ?2 AND event_id > ?3))
+     ORDER BY mod_index, event_id LIMIT ?4`,
   removalsAfter: `SELECT mod_index, event_id, name, series_id FROM dav_removals
      WHERE username = ?1 AND (mod_index > ?2 OR (mod_index = ?2 AND event_id > ?3))
      ORDER BY mod_index, event_id LIMIT ?4`,
   newestRemoval: 'SELECT max(mod_index) FROM dav_removals WHERE username = ?',
-  newestEvent: `
-    SELECT max(v) FROM (
-      SELECT max(k.mod_index) AS v
-        FROM attendees a JOIN key_versions k ON k.key = 'event/' || a.event_id
-       WHERE a.username = ?1 AND a.span_class = ${SHORT_SPAN}
-      UNION ALL
-      SELECT max(k.mod_index) AS v
-        FROM attendees a JOIN key_versions k ON k.key = 'event/' || a.event_id
-       WHERE a.username = ?1 AND a.span_class = ${LONG_SPAN})`,
+  newestEvent: 'SELECT max(mod_index) FROM attendees WHERE username = ?',
   horizon: 'SELECT horizon FROM dav_sync_horizons WHERE username = ?',
 } as const;
 

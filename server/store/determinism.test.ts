@@ -10,6 +10,8 @@ import { encodeCommand, parseCommand } from './protocol.js';
 import { at, entries, openStore, seededRandom } from './test-support.js';
 import type { CalendarStore } from './calendar-store.js';
 import { freshIdCount } from '../services/ids.js';
+import type { SqlJsStatic } from 'sql.js';
+import { loadSqlJs } from '../../raft/kv/sql.js';
 
 const USERS = ['ana', 'ben', 'cai', 'dov', 'eva', 'fay'];
 const GROUPS = ['g-flat', 'g-tree', 'g-more'];
@@ -211,6 +213,21 @@ function randomLog(seed: number, length: number): Uint8Array[] {
   return log.slice(0, length);
 }
 
+/** The attendee rows whose version is not their event's key version (none, in a good image). */
+function attendeeVersionsAstray(SQL: SqlJsStatic, image: Uint8Array): unknown[][] {
+  const db = new SQL.Database(image);
+  try {
+    const rows = db.exec(`SELECT a.event_id, a.username, a.mod_index, k.mod_index
+      FROM attendees a LEFT JOIN key_versions k ON k.key = 'event/' || a.event_id
+      WHERE a.mod_index IS NOT coalesce(k.mod_index, 0)`);
+    const checked = db.exec('SELECT count(*) FROM attendees')[0]?.values[0]?.[0];
+    if (Number(checked) === 0) return [['no attendee row to check']];
+    return rows[0]?.values ?? [];
+  } finally {
+    db.close();
+  }
+}
+
 function applyInBatches(store: CalendarStore, log: Uint8Array[], sizes: () => number, first = 1) {
   const results: StoreResult[] = [];
   for (let i = 0; i < log.length;) {
@@ -224,6 +241,7 @@ function applyInBatches(store: CalendarStore, log: Uint8Array[], sizes: () => nu
 for (const seed of [1, 2, 3]) {
   test(`seed ${seed}: replicas agree byte for byte whatever the batching, and across a snapshot`, async (t) => {
     const log = randomLog(seed, 700);
+    const SQL = await loadSqlJs();
     const one = await openStore();
     const oneResults = applyInBatches(one, log, () => 1);
 
@@ -256,6 +274,9 @@ for (const seed of [1, 2, 3]) {
       },
     } as const;
     t.deepEqual(restored.query(read), one.query(read));
+
+    // Every attendee row keeps its event's version (schema 19), which CalDAV sync reads.
+    t.deepEqual(attendeeVersionsAstray(SQL, image), []);
 
     // The log is worth its name: plenty of commands applied, plenty refused.
     const ok = oneResults.filter((r) => r.ok).length;

@@ -2,13 +2,21 @@
  * The log index at which each key (see effects.ts) was last written: what an effect's
  * preconditions are checked against. One statement to check an effect's reads, one to stamp
  * its writes, whatever their number: O(keys) index probes inside SQLite.
+ *
+ * An event's key version is also copied onto its attendee rows (`attendees.mod_index`,
+ * schema.ts), for CalDAV sync: one more statement, O(the attendees of the events stamped),
+ * which the effect's decision loaded whole.
  */
+import { KEYS } from './effects.js';
 import { integer } from './statements.js';
 import type { PreparedStatement, StatementSet } from './statements.js';
+
+const EVENT_KEY = KEYS.event('');
 
 export class KeyVersions {
   private readonly newest: PreparedStatement;
   private readonly stampAll: PreparedStatement;
+  private readonly stampAttendees: PreparedStatement;
 
   constructor(statements: StatementSet) {
     this.newest = statements.prepare(
@@ -18,6 +26,12 @@ export class KeyVersions {
     this.stampAll = statements.prepare(
       `INSERT INTO key_versions (key, mod_index) SELECT value, ? FROM json_each(?) WHERE true
        ON CONFLICT (key) DO UPDATE SET mod_index = excluded.mod_index`,
+    );
+    // By the attendees' primary key (event_id, username), an event's rows at a time.
+    this.stampAttendees = statements.prepare(
+      `UPDATE attendees SET mod_index = ?1 WHERE event_id IN
+         (SELECT substr(value, ${EVENT_KEY.length + 1}) FROM json_each(?2)
+           WHERE substr(value, 1, ${EVENT_KEY.length}) = '${EVENT_KEY}')`,
     );
   }
 
@@ -30,6 +44,8 @@ export class KeyVersions {
   /** Records that `keys` were written by the entry at `index`. */
   stamp(keys: readonly string[], index: number): void {
     if (keys.length === 0) return;
-    this.stampAll.run([index, JSON.stringify(keys)]);
+    const list = JSON.stringify(keys);
+    this.stampAll.run([index, list]);
+    if (keys.some((key) => key.startsWith(EVENT_KEY))) this.stampAttendees.run([index, list]);
   }
 }

@@ -11,8 +11,13 @@ import { at, DAY, StoreClient } from './test-support.js';
 /** Takes the UID column and its index away, as schemas before 3 had them. */
 const WITHOUT_UIDS = 'DROP INDEX events_by_organizer_uid; ALTER TABLE events DROP COLUMN uid;';
 
+/** Takes the attendee rows' versions away, as schemas before 19 had them. */
+const WITHOUT_ATTENDEE_VERSIONS =
+  'DROP INDEX attendees_by_user_version; ALTER TABLE attendees DROP COLUMN mod_index;';
+
 /** Takes CalDAV sync's tombstones and horizons away, as schemas before 18 had them. */
-const WITHOUT_DAV_SYNC = 'DROP TABLE dav_removals; DROP TABLE dav_sync_horizons;';
+const WITHOUT_DAV_SYNC = `${WITHOUT_ATTENDEE_VERSIONS}
+  DROP TABLE dav_removals; DROP TABLE dav_sync_horizons;`;
 
 /** Takes the index exports page through away, as schemas before 17 had it. */
 const WITHOUT_EXPORT_INDEX = `${WITHOUT_DAV_SYNC} DROP INDEX attendees_by_user_event;`;
@@ -607,5 +612,65 @@ test('a schema 17 image is migrated: sync starts with no removal remembered, and
   after.ok('bob', { type: 'group.leave', group: 'team' });
   const next = after.read('bob', { type: 'dav.sync', token: first.token, data: false });
   t.like(next, { outcome: 'synced', changed: [], removed: ['standup'] });
+  after.store.close();
+});
+
+test("a schema 18 image is migrated: each attendee row takes its event's version, and a token given before still syncs", async (t) => {
+  const SQL = await loadSqlJs();
+  const before = new StoreClient(new CalendarStore(SQL));
+  before.register('alice', 'bob');
+  const start = at('2025-09-05T16:00:00Z');
+  for (const id of ['lunch', 'review']) {
+    before.ok(
+      'alice',
+      {
+        type: 'event.create',
+        draft: { title: id, start, end: start + 900_000 },
+        with: ['bob'],
+        allowConflict: true,
+      },
+      { ids: [id] },
+    );
+  }
+  before.ok('bob', { type: 'invitation.accept', eventId: 'lunch' });
+  const given = before.read('bob', { type: 'dav.sync', token: null, data: false });
+  if (given.outcome !== 'synced') return t.fail(given.reason);
+  const v18 = await rewritten(
+    before.store.snapshot(),
+    `${WITHOUT_ATTENDEE_VERSIONS} UPDATE store_meta SET value = 18 WHERE key = '${META.schemaVersion}';`,
+  );
+  before.store.close();
+
+  const after = new StoreClient(new CalendarStore(SQL), 'after');
+  after.store.restore(v18);
+  t.is(after.read(null, { type: 'store.status' }).schemaVersion, SCHEMA_VERSION);
+  // The same token for the same calendar, and nothing new since the one given.
+  const again = after.read('bob', { type: 'dav.sync', token: null, data: false });
+  t.like(again, { outcome: 'synced', token: given.token });
+  t.like(after.read('bob', { type: 'dav.sync', token: given.token, data: false }), {
+    outcome: 'synced',
+    changed: [],
+    removed: [],
+  });
+  // Every row carries its event's key version.
+  const db = new SQL.Database(after.store.snapshot());
+  const rows = db.exec(`SELECT a.event_id, a.mod_index, k.mod_index FROM attendees a
+    JOIN key_versions k ON k.key = 'event/' || a.event_id`)[0]?.values;
+  db.close();
+  t.is(rows?.length, 4);
+  for (const [id, mine, its] of rows ?? []) t.is(mine, its, String(id));
+  after.ok('alice', {
+    type: 'event.update',
+    eventId: 'review',
+    changes: { title: 'Review' },
+    allowConflict: true,
+  });
+  const next = after.read('bob', { type: 'dav.sync', token: given.token, data: false });
+  t.like(next, { outcome: 'synced', removed: [] });
+  if (next.outcome === 'synced')
+    t.deepEqual(
+      next.changed.map((r) => r.name),
+      ['review'],
+    );
   after.store.close();
 });

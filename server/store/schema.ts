@@ -45,8 +45,10 @@ import type { Database } from 'sql.js';
  * 18: CalDAV sync (RFC 6578): what left each user's calendar without an attendee row to show
  *     it (`dav_removals`), and how far back each user's removals are still known
  *     (`dav_sync_horizons`).
+ * 19: each attendee row keeps its event's version (`attendees.mod_index`, indexed by user):
+ *     a calendar's CTag and a sync page are index probes, not a pass over the user's rows.
  */
-export const SCHEMA_VERSION = 18;
+export const SCHEMA_VERSION = 19;
 
 /** `series_end` of a series that never ends (the largest instant a JS Date can hold). */
 export const ENDLESS = 8_640_000_000_000_000;
@@ -208,6 +210,15 @@ CREATE TABLE dav_sync_horizons (
 ) WITHOUT ROWID;
 `;
 
+// The log index that last wrote the row's event: its `event/<id>` key version (effects.ts),
+// set on every row of the event whenever that key is stamped (key-versions.ts). 0 for an event
+// last written before key versions were kept (schema 4). CalDAV sync lists a user's changes
+// in (version, event id) order, and the CTag is the newest: both from this index alone.
+const ATTENDEE_VERSION_COLUMN = 'mod_index INTEGER NOT NULL DEFAULT 0';
+const ATTENDEE_VERSION_INDEX = `
+CREATE INDEX attendees_by_user_version ON attendees (username, mod_index, event_id);
+`;
+
 const TRANSPARENT_COLUMN = 'transparent INTEGER NOT NULL DEFAULT 0 CHECK (transparent IN (0, 1))';
 
 // The domain's CalendarEvent.importedVersion: the SEQUENCE and the LAST-MODIFIED (else
@@ -291,6 +302,7 @@ CREATE TABLE attendees (
   -- 1 when the answer was given to this occurrence changed on its own alone (the domain's
   -- Attendee.ownAnswer): answers to its series leave it as it is. 0 otherwise.
   own_answer INTEGER NOT NULL DEFAULT 0 CHECK (own_answer IN (0, 1)),
+  ${ATTENDEE_VERSION_COLUMN},
   PRIMARY KEY (event_id, username)
 ) WITHOUT ROWID;
 
@@ -376,7 +388,8 @@ CREATE INDEX events_by_group
   ON events (group_name, series_end) WHERE group_name IS NOT NULL;
 ${UID_INDEX}
 ${DETACHED_INDEX}
-${EXPORT_INDEX}`;
+${EXPORT_INDEX}
+${ATTENDEE_VERSION_INDEX}`;
 
 /** Keys of `store_meta`. */
 export const META = {
@@ -503,6 +516,13 @@ export function migrateSchema(db: Database): number | null {
       // 17 → 18: sync was not served, so no token was ever given: no removal before now
       // needs remembering, and every horizon starts at 0.
       db.exec(DAV_SYNC);
+    }
+    if (version < 19) {
+      // 18 → 19: every attendee row takes its event's version as key_versions has it.
+      db.exec(`ALTER TABLE attendees ADD COLUMN ${ATTENDEE_VERSION_COLUMN};
+        UPDATE attendees SET mod_index = coalesce(
+          (SELECT k.mod_index FROM key_versions k WHERE k.key = 'event/' || attendees.event_id), 0);
+        ${ATTENDEE_VERSION_INDEX}`);
     }
     db.run('UPDATE store_meta SET value = ? WHERE key = ?', [SCHEMA_VERSION, META.schemaVersion]);
     db.run('COMMIT');
