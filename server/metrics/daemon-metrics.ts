@@ -22,16 +22,20 @@
  * A delay here is how late the monitor's timer fired beyond its sampling interval
  * ({@link DaemonMetricsOptions.resolutionMs}): an idle loop reads about 0, a 200 ms
  * synchronous stall about 0.2. Measuring starts with the first sample, one interval after
- * construction: a stall before it is not seen. prom-client's own `nodejs_eventloop_lag_*` gauges count the
- * interval in (an idle loop reads about 0.01) and only cover the time since the previous
- * scrape; they are kept for dashboards that expect them.
+ * construction: a stall before it is not seen. prom-client's `nodejs_eventloop_lag_*` gauges
+ * are kept, for dashboards that expect them, with prom-client's meaning (the interval counted
+ * in: an idle loop reads about 0.01; since the previous scrape), but read from the same
+ * window as ours: prom-client's default metrics are registered one by one (./default-metrics.ts)
+ * without its own event-loop monitor. Each monitor is a 10 ms timer and a histogram of about
+ * 350 KB; a daemon runs two (the window and the one since the start), not three.
  *
  * A daemon makes one with its identity, hands {@link DaemonMetrics.registry} to the parts
  * that add their own metrics (the gateway's constructor takes it), serves it (see
  * `serveDaemonMetrics` in ./endpoint.ts) and calls {@link DaemonMetrics.close} when it stops.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { collectDefaultMetricsButEventLoopLag } from './default-metrics.js';
 
 /** Every kind of daemon of the system, as the `service` label names it. */
 export const DAEMON_KINDS = [
@@ -92,11 +96,7 @@ export class DaemonMetrics {
     const resolutionMs = options.resolutionMs ?? 10;
     this.resolutionNs = resolutionMs * 1e6;
     const labels = { service: identity.service, member: identity.member };
-    collectDefaultMetrics({
-      register: this.registry,
-      labels,
-      eventLoopMonitoringPrecision: resolutionMs,
-    });
+    collectDefaultMetricsButEventLoopLag(this.registry, labels);
     this.window = monitorEventLoopDelay({ resolution: resolutionMs });
     this.sinceStart = monitorEventLoopDelay({ resolution: resolutionMs });
     this.window.enable();
@@ -111,17 +111,30 @@ export class DaemonMetrics {
         ...(collect ? { collect } : {}),
       });
     // prom-client collects a registry's metrics in the order they were registered: the first
-    // gauge reads both monitors for all four, then the window starts again.
+    // gauge reads both monitors for all the gauges below, then the window starts again.
     const max = gauge(
       EVENT_LOOP_DELAY_METRICS.max,
       'Longest event-loop delay since the previous scrape, in seconds.',
       () => {
-        this.worstNs = Math.max(this.worstNs, this.window.max, this.sinceStart.max);
-        max.set(labels, this.delaySeconds(this.window.max));
-        p50.set(labels, this.delaySeconds(this.window.percentile(50)));
-        p99.set(labels, this.delaySeconds(this.window.percentile(99)));
+        const window = this.window;
+        this.worstNs = Math.max(this.worstNs, window.max, this.sinceStart.max);
+        max.set(labels, this.delaySeconds(window.max));
+        p50.set(labels, this.delaySeconds(window.percentile(50)));
+        p99.set(labels, this.delaySeconds(window.percentile(99)));
         worst.set(labels, this.delaySeconds(this.worstNs));
-        if (!this.closed) this.window.reset();
+        // prom-client's, as its own monitor set them: raw intervals, in seconds.
+        const raw = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+        lag.min.set(labels, raw(window.min));
+        lag.max.set(labels, raw(window.max));
+        lag.mean.set(labels, raw(window.mean));
+        lag.stddev.set(labels, raw(window.stddev));
+        lag.p50.set(labels, raw(window.percentile(50)));
+        lag.p90.set(labels, raw(window.percentile(90)));
+        lag.p99.set(labels, raw(window.percentile(99)));
+        if (!this.closed) window.reset();
+        // How long the loop takes to come round to an immediate after the scrape.
+        const asked = process.hrtime.bigint();
+        setImmediate(() => lag.now.set(labels, Number(process.hrtime.bigint() - asked) / 1e9));
       },
     );
     const p50 = gauge(
@@ -136,6 +149,31 @@ export class DaemonMetrics {
       EVENT_LOOP_DELAY_METRICS.worst,
       'Longest event-loop delay since the daemon started, in seconds; never decreases.',
     );
+    const lag = {
+      now: gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.'),
+      min: gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.'),
+      max: gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.'),
+      mean: gauge(
+        'nodejs_eventloop_lag_mean_seconds',
+        'The mean of the recorded event loop delays.',
+      ),
+      stddev: gauge(
+        'nodejs_eventloop_lag_stddev_seconds',
+        'The standard deviation of the recorded event loop delays.',
+      ),
+      p50: gauge(
+        'nodejs_eventloop_lag_p50_seconds',
+        'The 50th percentile of the recorded event loop delays.',
+      ),
+      p90: gauge(
+        'nodejs_eventloop_lag_p90_seconds',
+        'The 90th percentile of the recorded event loop delays.',
+      ),
+      p99: gauge(
+        'nodejs_eventloop_lag_p99_seconds',
+        'The 99th percentile of the recorded event loop delays.',
+      ),
+    };
   }
 
   /** The exposition text of everything registered, for `GET /metrics`. */

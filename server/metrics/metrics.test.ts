@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 // eslint-disable-next-line no-restricted-imports -- to check that nothing lands in it
-import { register as globalRegistry } from 'prom-client';
+import { collectDefaultMetrics, register as globalRegistry, Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import { DaemonMetrics, EVENT_LOOP_DELAY_METRICS } from './daemon-metrics.js';
@@ -49,6 +49,28 @@ test('the text parses as Prometheus and has the default metrics and the event-lo
   }
   t.true(exposition.types.has('nodejs_gc_duration_seconds'));
   t.is(globalRegistry.getMetricsAsArray().length, 0, "prom-client's global registry is not used");
+});
+
+test("every series prom-client's defaults would register is there, its event-loop lag from our monitor", async (t) => {
+  const reference = new Registry();
+  collectDefaultMetrics({ register: reference });
+  const expected = reference.getMetricsAsArray().map((m) => m.name);
+  t.true(expected.includes('nodejs_eventloop_lag_p99_seconds'));
+  const metrics = new DaemonMetrics({ service: 'users', member: 'users-2' });
+  t.teardown(() => metrics.close());
+  const ours = new Set(metrics.registry.getMetricsAsArray().map((m) => m.name));
+  t.deepEqual(
+    expected.filter((name) => !ours.has(name)),
+    [],
+  );
+  // The lag gauges read the window: an idle loop's intervals are about the resolution.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const exposition = parsePrometheusText(await metrics.text());
+  const p50 = sampleValue(exposition, 'nodejs_eventloop_lag_p50_seconds', LABELS) ?? NaN;
+  t.true(p50 >= 0.009 && p50 < 1, `p50 ${p50}`);
+  await new Promise((resolve) => setImmediate(resolve));
+  const later = parsePrometheusText(await metrics.text());
+  t.true((sampleValue(later, 'nodejs_eventloop_lag_seconds', LABELS) ?? -1) >= 0);
 });
 
 test('a stall shows as the worst delay, and stays there after the window moves on', async (t) => {
