@@ -7,18 +7,23 @@
  * (≤ 80 MiB per gateway, service, supervisor and VIP agent, ≤ 120 MiB per DB member, ≤ 1.2 GB
  * in all, judged on the sum of resident sets, which counts Node's shared code once per
  * process; `totalPssMib` counts shared pages once, what the system really takes). `nodeBaselineMib` is an idle `node -e` measured in the same run: Node's own floor
- * on this machine. The last line is the JSON report; it exits 0 whether or not a budget holds.
+ * on this machine. `idleCpuPercent` is the CPU each kind of process used at rest (the second
+ * half of the wait), in percent of one core, summed over its processes: heartbeats, lease
+ * renewals, polling, timers. The last line is the JSON report; it exits 0 whether or not a
+ * budget holds.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalSystem } from '../local/system.js';
+import { startCpuCount } from './cpu.js';
 import {
   byKind,
   IDLE_RSS_BUDGET_MIB,
   IDLE_TOTAL_BUDGET_MIB,
   idleNodeRssMib,
+  medianRssMib,
   pssBytes,
   sampleRssMib,
 } from './memory.js';
@@ -41,29 +46,32 @@ const nodeBaselineMib = await idleNodeRssMib();
 const dataDir = mkdtempSync(join(tmpdir(), 'agenda-footprint-'));
 say(`starting the whole system in ${dataDir}…`);
 const system = await startLocalSystem({ dataDir, say });
-let samples: Map<string, number>[];
+let median: Map<string, number>;
+/** Percent of one core each kind of process used at rest, summed over its processes. */
+const idleCpu: Record<string, number> = {};
 let pss: Map<string, number>;
 try {
   say(`idle for ${idleSeconds} s…`);
-  await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1_000));
   const pids = new Map<string, number>();
   for (const [name, p] of system.processes) if (p.pid !== undefined) pids.set(name, p.pid);
-  samples = [];
-  for (let i = 0; i < 3; i++) {
-    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
-    samples.push(sampleRssMib(pids));
+  // The CPU at rest is counted over the second half of the wait, start-up's tail left out.
+  await new Promise((resolve) => setTimeout(resolve, (idleSeconds * 1_000) / 2));
+  const cpu = startCpuCount(pids);
+  const counted = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, (idleSeconds * 1_000) / 2));
+  const seconds = (performance.now() - counted) / 1_000;
+  for (const [kind, ms] of cpu()) {
+    if (kind !== 'client')
+      idleCpu[kind] = Math.round((ms / 10 / Math.max(seconds, 1e-3)) * 10) / 10;
   }
+  median = await medianRssMib(pids);
   pss = sampleRssMib(pids, pssBytes);
 } finally {
   await system.stop();
   if (!values.keep) rmSync(dataDir, { recursive: true, force: true });
 }
 
-const processes: Record<string, number> = {};
-for (const name of [...(samples[0]?.keys() ?? [])].sort()) {
-  const seen = samples.map((s) => s.get(name) ?? 0).sort((a, b) => a - b);
-  processes[name] = seen[1] ?? seen[0] ?? 0;
-}
+const processes: Record<string, number> = Object.fromEntries([...median].sort());
 const kinds = byKind(new Map(Object.entries(processes)));
 const totalMib = Math.round(Object.values(processes).reduce((a, b) => a + b, 0) * 10) / 10;
 const budgets: Record<string, { budgetMib: number; maxMib: number; ok: boolean }> = {};
@@ -85,6 +93,10 @@ const report = {
   kinds,
   budgets,
   processes,
+  idleCpuPercent: {
+    ...idleCpu,
+    total: Math.round(Object.values(idleCpu).reduce((a, b) => a + b, 0) * 10) / 10,
+  },
 };
 if (!values.json) {
   say(

@@ -20,6 +20,11 @@
  * `/metrics`; null for a kind with no process that answered, as the VIP agents, which
  * `npm start` does not run): the stalls behind the p99. `eventLoopDelaySinceStartMs` is the
  * same since each process started: start-up (module loading, recovery) and warm-up included.
+ * `memory` checks issue 17's bound under load: each process's resident memory at rest before
+ * the load (`--settle` seconds after start-up, as `npm run footprint` waits; the median of
+ * three samples) against the most it held while the bench ran (sampled every second, the
+ * users' registration included): `worst` is the largest ratio and its process, `ok` whether it
+ * is at most 2.
  * The last line is
  * `{"createsPerSec","createP50Ms","createP99Ms","agendaPerSec","agendaP99Ms",…}`.
  */
@@ -36,6 +41,7 @@ import { closedLoops, latencySummary } from './closed-loops.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { storeApplyMicros } from './calibrate.js';
 import { startCpuCount } from './cpu.js';
+import { loadedRssReport, medianRssMib, startRssPeaks } from './memory.js';
 import { radicaleInstalled, startRadicale } from './radicale.js';
 
 const { values } = parseArgs({
@@ -45,6 +51,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '5' },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    /** Seconds at rest after start-up before the idle resident memory is read. */
+    settle: { type: 'string', default: '60' },
     /** Run only the create phase (for profiling); the agenda figures are then 0. */
     'creates-only': { type: 'boolean', default: false },
     /** Then the same kind of load on Radicale (apt-get install radicale), for comparison. */
@@ -55,7 +63,10 @@ const { values } = parseArgs({
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
+const settle = Number(values.settle);
 const valid =
+  Number.isInteger(settle) &&
+  settle >= 0 &&
   Number.isInteger(clients) &&
   clients >= 20 &&
   Number.isInteger(seconds) &&
@@ -64,7 +75,7 @@ const valid =
   warmup >= 0;
 if (!valid) {
   process.stderr.write(
-    '--clients must be an integer ≥ 20 (the group has 20 members), --seconds a positive integer, --warmup an integer ≥ 0\n',
+    '--clients must be an integer ≥ 20 (the group has 20 members), --seconds a positive integer, --warmup and --settle integers ≥ 0\n',
   );
   process.exit(1);
 }
@@ -172,6 +183,10 @@ async function eventLoopDelaysSinceStart() {
 }
 
 let result: Record<string, unknown>;
+say(`at rest for ${settle} s, then the resident memory of every process…`);
+await new Promise((resolve) => setTimeout(resolve, settle * 1_000));
+const idleRss = await medianRssMib(daemonPids());
+const stopRssPeaks = startRssPeaks(daemonPids());
 try {
   say(`registering ${clients} users and a 20-member hierarchical group…`);
   const tokens: SessionTokens[] = [];
@@ -247,6 +262,7 @@ try {
     cpuMsPerAgenda: agendas.cpuMsPerOp,
     eventLoopDelayWorstMs: worseOf(creates.eventLoopDelayWorstMs, agendas.eventLoopDelayWorstMs),
     eventLoopDelaySinceStartMs,
+    memory: loadedRssReport(idleRss, stopRssPeaks()),
     warmup: {
       createsPerSec: creates.warm?.perSec ?? 0,
       createP50Ms: creates.warm?.p50 ?? 0,
@@ -256,6 +272,7 @@ try {
     },
   };
 } finally {
+  stopRssPeaks();
   await dispatcher.close();
   await system.stop();
 }

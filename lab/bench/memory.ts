@@ -143,3 +143,78 @@ export async function idleNodeRssMib(): Promise<number> {
     child.kill('SIGKILL');
   }
 }
+
+/**
+ * Each process's resident memory, the median of `count` samples `everyMs` apart (one
+ * collection or one burst does not decide), MiB.
+ */
+export async function medianRssMib(
+  processes: ReadonlyMap<string, number>,
+  count = 3,
+  everyMs = 1_000,
+): Promise<Map<string, number>> {
+  const samples: Map<string, number>[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, everyMs));
+    samples.push(sampleRssMib(processes));
+  }
+  const median = new Map<string, number>();
+  for (const name of samples[0]?.keys() ?? []) {
+    const seen = samples.map((s) => s.get(name) ?? 0).sort((a, b) => a - b);
+    median.set(name, seen[Math.floor(seen.length / 2)] ?? 0);
+  }
+  return median;
+}
+
+/**
+ * Samples each process's resident memory every `everyMs` until stopped; the stop returns the
+ * largest seen of each, MiB. Sampling reads /proc only: about a millisecond for the system.
+ */
+export function startRssPeaks(
+  processes: ReadonlyMap<string, number>,
+  everyMs = 1_000,
+): () => Map<string, number> {
+  const peaks = new Map<string, number>();
+  const sample = () => {
+    for (const [name, value] of sampleRssMib(processes)) {
+      peaks.set(name, Math.max(peaks.get(name) ?? 0, value));
+    }
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return peaks;
+  };
+}
+
+/** Issue 17's bound under load: no daemon above this many times its idle resident memory. */
+export const LOADED_RSS_RATIO_BUDGET = 2;
+
+/** Each process's peak over its idle resident memory, and the worst, against the budget. */
+export function loadedRssReport(
+  idle: ReadonlyMap<string, number>,
+  peaks: ReadonlyMap<string, number>,
+): {
+  readonly idleMib: Record<string, number>;
+  readonly peakMib: Record<string, number>;
+  readonly worst: { readonly process: string; readonly ratio: number } | null;
+  readonly budgetRatio: number;
+  readonly ok: boolean;
+} {
+  let worst: { process: string; ratio: number } | null = null;
+  for (const [name, base] of idle) {
+    const peak = peaks.get(name);
+    if (peak === undefined || base <= 0) continue;
+    const ratio = Math.round((peak / base) * 100) / 100;
+    if (worst === null || ratio > worst.ratio) worst = { process: name, ratio };
+  }
+  return {
+    idleMib: Object.fromEntries([...idle].sort()),
+    peakMib: Object.fromEntries([...peaks].sort()),
+    worst,
+    budgetRatio: LOADED_RSS_RATIO_BUDGET,
+    ok: worst !== null && worst.ratio <= LOADED_RSS_RATIO_BUDGET,
+  };
+}
