@@ -107,12 +107,13 @@ function eventReaches(event: CalendarEvent, window: Interval, budget: Recurrence
 }
 
 /**
- * The resource's iCalendar text (one VCALENDAR), stamped `now`. All-day events stay at the
- * local midnights of their zone here (see `ExportOptions.allDayAsDates`): clients write
- * resources back, and a CalDAV write reads dates in UTC.
+ * The resource's iCalendar text (one VCALENDAR), stamped `now`, as an export writes it:
+ * all-day events as dates, which calendar apps show as all-day (at the local midnights of
+ * their zone, with a TZID, every app showed a timed 24-hour event). An app writes them back
+ * as dates, which a CalDAV write reads in the event's own zone (server/users/users-service.ts).
  */
 export function resourceText(resource: CalendarResource, now: Millis): string {
-  return exportICalendar(resource.records, { now, allDayAsDates: false });
+  return exportICalendar(resource.records, { now });
 }
 
 /**

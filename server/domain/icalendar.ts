@@ -22,7 +22,8 @@
  * as before) it would be a timed 24-hour event for every app. A midnight the clocks repeat
  * must be its first pass (what a date reads back as), else the event goes out at its times;
  * so does one on a day whose midnight the clocks skip (it starts at 01:00 there). CalDAV
- * resources keep the local midnights for now ({@link ExportOptions.allDayAsDates}).
+ * resources too: a write back of one reads its dates in the event's own zone
+ * (server/users/users-service.ts).
  *
  * An event with neither DTEND nor DURATION lasts its day when its start is a date, and is an
  * instant (it ends when it starts) when it is a time, as RFC 5545 §3.6.1 says; so is one
@@ -225,9 +226,7 @@ function wallTime(wall: number, timezone?: Timezone): Time {
  */
 function allDayReadings(
   event: Pick<CalendarEvent, 'start' | 'end' | 'timeZone'>,
-  asDates: boolean,
 ): { readonly from: number; readonly to: number } | undefined {
-  if (!asDates) return undefined;
   const { start, end, timeZone } = event;
   const days = calendarDaysOf(start, end, timeZone);
   if (days === undefined || days < 1) return undefined;
@@ -423,13 +422,10 @@ function vevent(
   options: {
     readonly asOccurrence?: AsOccurrence;
     readonly exdates?: readonly Millis[];
-    /** Whether all-day events go out as dates ({@link ExportOptions.allDayAsDates}). */
-    readonly allDayAsDates?: boolean;
   } = {},
 ): Component {
   const { event } = record;
   const { asOccurrence } = options;
-  const asDates = options.allDayAsDates ?? true;
   const component = new ICAL.Component('vevent');
   const owner = asOccurrence?.series ?? event;
   component.addPropertyWithValue('uid', owner.uid ?? owner.id);
@@ -438,7 +434,7 @@ function vevent(
     // all-day series is the DATE of the occurrence, whatever the changed occurrence is now.
     const { series, occurrenceStart } = asOccurrence;
     component.addProperty(
-      allDayReadings(series, asDates) === undefined
+      allDayReadings(series) === undefined
         ? instantProperty('recurrence-id', occurrenceStart, series.timeZone)
         : dateProperty('recurrence-id', occurrenceStart, series.timeZone),
     );
@@ -455,7 +451,7 @@ function vevent(
   // every change of offset. Its first occurrence, if in the second pass, is read back an
   // hour early, a limitation RFC 5545 leaves no clean way around (an RDATE in UTC with an
   // EXDATE of the local DTSTART would, but few apps, and not our import, read RDATE).
-  const days = allDayReadings(event, asDates);
+  const days = allDayReadings(event);
   const zone =
     days === undefined &&
     event.recurrence === null &&
@@ -549,14 +545,6 @@ export interface ExportOptions {
   readonly now: Millis;
   /** Shown by calendar apps as the calendar's name (X-WR-CALNAME). */
   readonly calendarName?: string;
-  /**
-   * Whether all-day events go out as dates (`VALUE=DATE`, the default) or, as before, at
-   * the local midnights of their zone (`TZID`). CalDAV resources keep the latter for now: a
-   * client writes a resource back, and a CalDAV write reads dates in UTC (it names no zone),
-   * so an attendee's answer to an all-day invitation would read as a change of its time
-   * (refused) and an organizer's edit would move the event to UTC's midnights.
-   */
-  readonly allDayAsDates?: boolean;
 }
 
 /**
@@ -604,15 +592,13 @@ export function zoneText(use: ZoneUse, now: Millis): string {
 }
 
 /** One piece of an export as iCalendar lines (a VEVENT, folded, CRLF after each line). */
-export function exportPieceText(piece: ExportPiece, now: Millis, allDayAsDates = true): string {
+export function exportPieceText(piece: ExportPiece, now: Millis): string {
   const component =
     piece.kind === 'event'
       ? vevent(piece.record, now, {
-          allDayAsDates,
           ...(piece.exdates === undefined ? {} : { exdates: piece.exdates }),
         })
       : vevent(piece.record, now, {
-          allDayAsDates,
           asOccurrence: { series: piece.series, occurrenceStart: piece.occurrenceStart },
         });
   return component.toString() + '\r\n';
@@ -637,7 +623,6 @@ export function exportICalendar(records: readonly EventRecord[], options: Export
       exportPieceText(
         { kind: 'event', record, ...(exdates === undefined ? {} : { exdates }) },
         options.now,
-        options.allDayAsDates,
       ),
     );
     for (const { record: occurrence, occurrenceStart } of changed) {
@@ -645,7 +630,6 @@ export function exportICalendar(records: readonly EventRecord[], options: Export
         exportPieceText(
           { kind: 'occurrence', record: occurrence, series: record.event, occurrenceStart },
           options.now,
-          options.allDayAsDates,
         ),
       );
     }

@@ -7,6 +7,7 @@
 import { calendarResources, MAX_DETACHED_PER_SERIES } from '../domain/index.js';
 import type { CalendarResource, EventRecord, Username } from '../domain/index.js';
 import type { RowReader } from './decision.js';
+import type { DavResourceView } from './protocol.js';
 
 /** The reads resources are loaded with: a query's rows or a command's tracked ones. */
 export type ResourceRows = Pick<RowReader, 'event' | 'eventsImportedAs' | 'liveEventsDetachedFrom'>;
@@ -58,4 +59,14 @@ export function resourceNamed(
   const resources = resourcesOf(rows, actor, [record]);
   // By its name, else by its series' id: an href from before resources were named by UID.
   return resources.find((r) => r.name === name) ?? resources.find((r) => r.id === name);
+}
+
+/** A resource as a listing or a sync names it (its text apart). */
+export function resourceView(resource: CalendarResource): DavResourceView {
+  return {
+    id: resource.id,
+    name: resource.name,
+    etag: resource.etag,
+    timeZone: resource.records[0]?.event.timeZone ?? 'UTC',
+  };
 }

@@ -31,7 +31,7 @@ import {
   resourceText,
 } from '../domain/index.js';
 import type { CalendarResource, EventRecord, Username } from '../domain/index.js';
-import { resourceNamed, resourcesOf } from './dav-resources.js';
+import { resourceNamed, resourcesOf, resourceView } from './dav-resources.js';
 import type { DavResourceView, QueryOf, QueryResults } from './protocol.js';
 import type { QueryEnvironment } from './queries.js';
 import { integer, nullableText, text } from './statements.js';
@@ -395,7 +395,7 @@ class SyncAnswer {
 
   private present(resource: CalendarResource): void {
     if (this.byName.get(resource.name)) return;
-    const view: DavResourceView = { id: resource.id, name: resource.name, etag: resource.etag };
+    const view = resourceView(resource);
     if (!this.data) {
       this.byName.set(resource.name, view);
       return;

@@ -596,6 +596,11 @@ export interface DavResourceView {
   readonly name: string;
   /** Quoted, as HTTP writes it. */
   readonly etag: string;
+  /**
+   * The zone its series keeps its times in: a CalDAV write of it reads its dates (an all-day
+   * event's) and floating times there (server/users/users-service.ts).
+   */
+  readonly timeZone: string;
   /** The iCalendar text, when asked for. */
   readonly ics?: string;
 }

@@ -47,7 +47,7 @@ import { REGISTRY_HISTORY_MAX } from './protocol.js';
 import type { Registry } from './registry.js';
 import { KEYS } from './effects.js';
 import { exportPage } from './export-pages.js';
-import { resourceNamed, resourcesOf } from './dav-resources.js';
+import { resourceNamed, resourcesOf, resourceView } from './dav-resources.js';
 import type { ListingCache } from './listing-cache.js';
 import { davSync, type DavSyncRows } from './dav-sync.js';
 
@@ -338,7 +338,7 @@ function davCalendar(
   let bytes = 0;
   for (const r of resources.slice(0, MAX_CALENDAR_RESOURCES)) {
     if (!body.data) {
-      views.push({ id: r.id, name: r.name, etag: r.etag });
+      views.push(resourceView(r));
       continue;
     }
     // Each resource's text is written only while the listing has room for it.
@@ -348,7 +348,7 @@ function davCalendar(
       truncated = true;
       break;
     }
-    views.push({ id: r.id, name: r.name, etag: r.etag, ics });
+    views.push({ ...resourceView(r), ics });
   }
   return { ctag, truncated, resources: views };
 }

@@ -551,8 +551,14 @@ export class UsersService implements LogicService {
   /**
    * A CalDAV PUT: the object is parsed here, as an import's file is (in the parser's worker),
    * and must be one event — one UID, its series and its changed occurrences — stored whole;
-   * the store decides the rest (server/store/dav-writes.ts), preconditions included. Floating
-   * times read as UTC: a CalDAV write names no zone of the writer's.
+   * the store decides the rest (server/store/dav-writes.ts), preconditions included.
+   *
+   * A CalDAV write names no zone for its dates (an all-day event's DTSTART;VALUE=DATE) nor
+   * for floating times. They are read in the zone the event already keeps its times in
+   * (calendar apps write back the dates they were given: ../domain/calendar-resources.ts
+   * serves all-day events as dates), so that an edit or an answer leaves the event at its
+   * midnights; a new event's, in UTC (it is served back as the same dates). Only an object
+   * with dates costs that lookup, one read of the resource.
    * @throws InvalidInput an object that is not one event, or not all of it can be kept;
    *   Forbidden an answer Agenda does not have (TENTATIVE, DELEGATED).
    */
@@ -561,7 +567,16 @@ export class UsersService implements LogicService {
     call: OperationCall,
   ): Promise<DavWriteOutcome> {
     const actor = requireActor(call.request);
-    const parsed = await this.calendars.parse(op.ics, { defaultTimeZone: 'UTC', answerOf: actor });
+    const zone = HAS_DATES.test(unfolded(op.ics))
+      ? ((
+          await call.store.query(actor, {
+            type: 'dav.calendar',
+            names: [op.name],
+            data: false,
+          })
+        ).resources[0]?.timeZone ?? 'UTC')
+      : 'UTC';
+    const parsed = await this.calendars.parse(op.ics, { defaultTimeZone: zone, answerOf: actor });
     const left = parsed.skipped.find((s) => s.part !== true);
     if (left !== undefined) {
       const what = `${left.component}${left.summary === null ? '' : ` "${left.summary}"`}`;
@@ -676,4 +691,12 @@ export class UsersService implements LogicService {
     const { token } = await this.tokens.feed(actor, generation, fid, expiresAt);
     return { url: feedPath(token), feed };
   }
+}
+
+/** A DTSTART, DTEND, RECURRENCE-ID, EXDATE or RDATE whose value is a date (RFC 5545 §3.3.4). */
+const HAS_DATES = /^(?:DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)(?:;[^:\n]*)?;VALUE=DATE(?:[;:])/im;
+
+/** iCalendar text with its folded lines joined (RFC 5545 §3.1), for a look at its properties. */
+function unfolded(ics: string): string {
+  return ics.replace(/\r?\n[ \t]/g, '');
 }

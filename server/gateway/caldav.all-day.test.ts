@@ -1,0 +1,128 @@
+/**
+ * All-day events over CalDAV, against the in-process system (every layer real): they are
+ * served as dates (`VALUE=DATE`), which calendar apps show as all-day, and a write back of
+ * those dates reads them in the event's own zone, so an edit or an answer from the app
+ * leaves the event at its midnights; a new all-day event written by an app is read in UTC
+ * and served back as the same dates.
+ */
+import test from 'ava';
+import { request } from 'undici';
+import { PortRange } from '../bus/test-support.js';
+import { startInProcessSystem, type InProcessSystem } from './in-process-system.js';
+
+/** This file's ports. */
+const ports = new PortRange(28_740, 28_759);
+
+/** A JSON answer's field, as text. */
+function field(text: string, ...path: string[]): unknown {
+  let value: unknown = JSON.parse(text);
+  for (const key of path) value = (value as Record<string, unknown> | undefined)?.[key];
+  return value;
+}
+
+async function call(
+  system: InProcessSystem,
+  method: string,
+  path: string,
+  options: { body?: string; json?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  const answer = await request(`${system.url}${path}`, {
+    method: method as 'GET',
+    dispatcher: system.agent,
+    headers: {
+      ...(options.json === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }),
+    ...(options.body === undefined ? {} : { body: options.body }),
+  });
+  return { status: answer.statusCode, headers: answer.headers, text: await answer.body.text() };
+}
+
+test('all-day events go out as dates and come back at the same midnights of their own zone', async (t) => {
+  const system = await startInProcessSystem(t, ports);
+  const password = 'correct horse battery';
+  t.is(
+    (await call(system, 'POST', '/v1/users', { json: { username: 'alice', password } })).status,
+    201,
+  );
+  const login = await call(system, 'POST', '/v1/sessions', {
+    json: { username: 'alice', password },
+  });
+  const bearer = { authorization: `Bearer ${String(field(login.text, 'token'))}` };
+  // Christmas Eve in Madrid, made through the API: Madrid's midnight to the next.
+  const made = await call(system, 'POST', '/v1/events', {
+    headers: bearer,
+    json: {
+      title: 'Nochebuena',
+      start: '2026-12-24T00:00:00+01:00',
+      end: '2026-12-25T00:00:00+01:00',
+      timeZone: 'Europe/Madrid',
+    },
+  });
+  t.is(made.status, 201, made.text);
+  const id = String(field(made.text, 'event', 'id'));
+  const device = await call(system, 'POST', '/v1/devices', {
+    headers: bearer,
+    json: { label: 'phone' },
+  });
+  const basic = {
+    authorization: `Basic ${Buffer.from(`alice:${String(field(device.text, 'password'))}`).toString('base64')}`,
+  };
+  const href = `/dav/calendars/alice/agenda/${id}.ics`;
+
+  const got = await call(system, 'GET', href, { headers: basic });
+  t.is(got.status, 200);
+  t.regex(got.text, /\r\nDTSTART;VALUE=DATE:20261224\r\n/);
+  t.regex(got.text, /\r\nDTEND;VALUE=DATE:20261225\r\n/);
+
+  // The app renames it and writes it back, dates and all: still Madrid's midnights.
+  const renamed = got.text.replace('SUMMARY:Nochebuena', 'SUMMARY:Cena de Nochebuena');
+  const put = await call(system, 'PUT', href, {
+    body: renamed,
+    headers: {
+      ...basic,
+      'content-type': 'text/calendar',
+      'if-match': String(got.headers.etag),
+    },
+  });
+  t.is(put.status, 204, put.text);
+  const event = field(
+    (await call(system, 'GET', `/v1/events/${id}`, { headers: bearer })).text,
+    'event',
+  );
+  t.like(event, {
+    title: 'Cena de Nochebuena',
+    start: '2026-12-23T23:00:00.000Z',
+    end: '2026-12-24T23:00:00.000Z',
+    timeZone: 'Europe/Madrid',
+  });
+
+  // A new all-day event from the app: read in UTC, served back as the same dates.
+  const uid = 'holiday-1@example.com';
+  const fresh = [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//Example//App//EN',
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTAMP:20261201T100000Z',
+    'DTSTART;VALUE=DATE:20261231',
+    'DTEND;VALUE=DATE:20270101',
+    'SUMMARY:Nochevieja',
+    'TRANSP:TRANSPARENT',
+    'END:VEVENT',
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+  const created = await call(system, 'PUT', `/dav/calendars/alice/agenda/${uid}.ics`, {
+    body: fresh,
+    headers: { ...basic, 'content-type': 'text/calendar', 'if-none-match': '*' },
+  });
+  t.is(created.status, 201, created.text);
+  const back = await call(system, 'GET', `/dav/calendars/alice/agenda/${uid}.ics`, {
+    headers: basic,
+  });
+  t.regex(back.text, /\r\nDTSTART;VALUE=DATE:20261231\r\n/);
+  t.regex(back.text, /\r\nDTEND;VALUE=DATE:20270101\r\n/);
+});
