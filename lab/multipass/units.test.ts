@@ -295,7 +295,7 @@ test('V8 collects before the cgroup acts: floor, young generation and old space 
     t.true(used <= m.highMib, `${p.name}: ${used} MiB at a full heap > MemoryHigh ${m.highMib}`);
     t.true(loadBound < m.highMib && m.highMib < m.maxMib, p.name);
   }
-  t.is(youngGenerationMib('gateways'), 64);
+  t.is(youngGenerationMib('gateways'), 16);
   t.is(youngGenerationMib('db'), 8);
 });
 

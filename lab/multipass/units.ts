@@ -116,8 +116,8 @@ export const NODE_FLOOR_MIB = 40;
  *   generation stay under `MemoryHigh` (checked by units.test.ts). Without a cap, V8 sizes
  *   its heap by its own rule from the memory it believes the machine has, knowing nothing of
  *   the rest of the process or of the unit's limits.
- *   - Gateways and services: 96 MiB. 40 + 2 × 32 (their young generation grows to 32 MB
- *     semi-spaces under load) + 96 = 200 ≤ 224.
+ *   - Gateways and services: 96 MiB. 40 + 2 × 8 (their young generation grows to 8 MB
+ *     semi-spaces under load) + 96 = 152 ≤ 224.
  *   - Supervisors and VIP agents: 128 MiB; their young generation stays small (4 MB
  *     semi-spaces): 40 + 8 + 128 = 176 ≤ 224.
  *   - DB members: 192 MiB, for each of their two isolates (the member's and its store
