@@ -258,7 +258,10 @@ const zodEnglishOnly = {
   setup(build) {
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
       if (!/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)) return undefined;
-      return { path: join(args.resolveDir, '..', 'locales', 'english-only.js'), namespace: 'zod-english' };
+      return {
+        path: join(args.resolveDir, '..', 'locales', 'english-only.js'),
+        namespace: 'zod-english',
+      };
     });
     build.onLoad({ filter: /.*/, namespace: 'zod-english' }, (args) => ({
       contents: 'export { default as en } from "./en.js";',
