@@ -71,6 +71,7 @@ import type {
   Notification,
   Occurrence,
   Recurrence,
+  RecurrenceRule,
   Username,
 } from './types.js';
 import type { ScheduledEvent } from '../../contract/views.js';
@@ -417,14 +418,48 @@ function relinkedDetached(
 }
 
 function sameTiming(event: CalendarEvent, details: EventDetails): boolean {
-  const rule = (e: { recurrence: CalendarEvent['recurrence'] }): string | null =>
-    e.recurrence === null ? null : formatRecurrenceRule(e.recurrence.rule);
   return (
     event.start === details.start &&
     event.end === details.end &&
     event.timeZone === details.timeZone &&
-    rule(event) === rule(details)
+    sameRule(event, details.recurrence?.rule ?? null)
   );
+}
+
+/**
+ * Whether `rule` repeats `event` (already at the same start, end and zone) as its own rule
+ * does. Two UNTILs bound the same series when no occurrence starts after the earlier and at
+ * or before the later: an all-day series' UNTIL goes out as a date (RFC 5545 §3.3.10) and
+ * comes back as that day's end, where it was that day's midnight, and the occurrences are
+ * the same. (A calendar app writing back what it was given changed the rule otherwise, and
+ * every attendee's answer with it.)
+ */
+function sameRule(event: CalendarEvent, rule: RecurrenceRule | null): boolean {
+  const own = event.recurrence?.rule ?? null;
+  if (own === null || rule === null) return own === rule;
+  if (formatRecurrenceRule(withoutUntil(own)) !== formatRecurrenceRule(withoutUntil(rule))) {
+    return false;
+  }
+  if (own.until === rule.until) return true;
+  if (own.until === undefined || rule.until === undefined) return false;
+  const [earlier, later] = own.until < rule.until ? [own, rule] : [rule, own];
+  const from = earlier.until ?? 0;
+  const to = later.until ?? 0;
+  const exceptions = event.recurrence?.exceptions ?? [];
+  const wider = { ...event, recurrence: { rule: later, exceptions } };
+  try {
+    return !expandOccurrences(wider, { start: from, end: to + 1 }).some(
+      (o) => o.start > from && o.start <= to,
+    );
+  } catch {
+    // Too far apart to tell within the expansion budget: a change.
+    return false;
+  }
+}
+
+function withoutUntil(rule: RecurrenceRule): RecurrenceRule {
+  const { until, ...rest } = rule;
+  return until === undefined ? rule : rest;
 }
 
 function sameExceptions(event: CalendarEvent, details: EventDetails): boolean {

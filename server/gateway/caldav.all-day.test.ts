@@ -3,7 +3,9 @@
  * served as dates (`VALUE=DATE`), which calendar apps show as all-day, and a write back of
  * those dates reads them in the event's own zone, so an edit or an answer from the app
  * leaves the event at its midnights; a new all-day event written by an app is read in UTC
- * and served back as the same dates.
+ * and served back as the same dates. A series' UNTIL goes out as a date and comes back as
+ * that day's end: the same occurrences, so an unchanged write changes nothing and keeps the
+ * attendees' answers. Floating times written over an event are read in its zone too.
  */
 import test from 'ava';
 import { request } from 'undici';
@@ -38,6 +40,121 @@ async function call(
   });
   return { status: answer.statusCode, headers: answer.headers, text: await answer.body.text() };
 }
+
+/** A user registered, logged in and with a device: their API and CalDAV headers. */
+async function person(
+  system: InProcessSystem,
+  name: string,
+): Promise<{ bearer: Record<string, string>; basic: Record<string, string> }> {
+  const password = 'correct horse battery';
+  await call(system, 'POST', '/v1/users', { json: { username: name, password } });
+  const login = await call(system, 'POST', '/v1/sessions', { json: { username: name, password } });
+  const bearer = { authorization: `Bearer ${String(field(login.text, 'token'))}` };
+  const device = await call(system, 'POST', '/v1/devices', {
+    headers: bearer,
+    json: { label: 'phone' },
+  });
+  const secret = String(field(device.text, 'password'));
+  return {
+    bearer,
+    basic: { authorization: `Basic ${Buffer.from(`${name}:${secret}`).toString('base64')}` },
+  };
+}
+
+test("an unchanged write of an all-day series with UNTIL changes nothing, and keeps the attendees' answers", async (t) => {
+  const system = await startInProcessSystem(t, ports);
+  const alice = await person(system, 'alice');
+  const bob = await person(system, 'bob');
+  const made = await call(system, 'POST', '/v1/events', {
+    headers: alice.bearer,
+    json: {
+      title: 'Team days',
+      start: '2026-09-01T00:00:00+02:00',
+      end: '2026-09-02T00:00:00+02:00',
+      timeZone: 'Europe/Madrid',
+      repeat: 'FREQ=WEEKLY;UNTIL=20260928T220000Z',
+      with: ['bob'],
+      transparent: true,
+    },
+  });
+  t.is(made.status, 201, made.text);
+  const id = String(field(made.text, 'event', 'id'));
+  const invitation = await call(system, 'POST', `/v1/invitations/${id}/accept`, {
+    headers: bob.bearer,
+    json: {},
+  });
+  t.is(invitation.status, 200, invitation.text);
+  const href = (user: string) => `/dav/calendars/${user}/agenda/${id}.ics`;
+  const got = await call(system, 'GET', href('alice'), { headers: alice.basic });
+  t.regex(got.text, /\r\nRRULE:FREQ=WEEKLY;UNTIL=20260929\r\n/);
+  const written = await call(system, 'PUT', href('alice'), {
+    body: got.text,
+    headers: {
+      ...alice.basic,
+      'content-type': 'text/calendar',
+      'if-match': String(got.headers.etag),
+    },
+  });
+  t.is(written.status, 204, written.text);
+  t.is(written.headers.etag, got.headers.etag, 'nothing changed');
+  const seen = (who: { bearer: Record<string, string> }) =>
+    call(system, 'GET', `/v1/events/${id}`, { headers: who.bearer });
+  t.like(field((await seen(alice)).text, 'event'), {
+    recurrence: 'FREQ=WEEKLY;UNTIL=20260928T220000Z',
+  });
+  t.like(field((await seen(bob)).text, 'event'), { myStatus: 'accepted' });
+
+  // Bob declines from his app, the dates and the UNTIL as he was given them.
+  const his = await call(system, 'GET', href('bob'), { headers: bob.basic });
+  const declined = his.text.replace(
+    /(ATTENDEE[^\r\n]*PARTSTAT=)ACCEPTED([^\r\n]*mailto:bob@)/,
+    '$1DECLINED$2',
+  );
+  t.not(declined, his.text);
+  const answer = await call(system, 'PUT', href('bob'), {
+    body: declined,
+    headers: {
+      ...bob.basic,
+      'content-type': 'text/calendar',
+      'if-match': String(his.headers.etag),
+    },
+  });
+  t.is(answer.status, 204, answer.text);
+  t.like(field((await seen(bob)).text, 'event'), { myStatus: 'declined' });
+});
+
+test('floating times written over an event are read in its zone', async (t) => {
+  const system = await startInProcessSystem(t, ports);
+  const alice = await person(system, 'alice');
+  const made = await call(system, 'POST', '/v1/events', {
+    headers: alice.bearer,
+    json: {
+      title: 'Standup',
+      start: '2026-07-06T10:00:00-04:00',
+      end: '2026-07-06T11:00:00-04:00',
+      timeZone: 'America/New_York',
+    },
+  });
+  const id = String(field(made.text, 'event', 'id'));
+  const href = `/dav/calendars/alice/agenda/${id}.ics`;
+  const got = await call(system, 'GET', href, { headers: alice.basic });
+  const floating = got.text
+    .replace(/DTSTART;TZID=America\/New_York:/, 'DTSTART:')
+    .replace(/DTEND;TZID=America\/New_York:/, 'DTEND:');
+  t.regex(floating, /\r\nDTSTART:20260706T100000\r\n/);
+  const put = await call(system, 'PUT', href, {
+    body: floating,
+    headers: { ...alice.basic, 'content-type': 'text/calendar' },
+  });
+  t.is(put.status, 204, put.text);
+  t.like(
+    field((await call(system, 'GET', `/v1/events/${id}`, { headers: alice.bearer })).text, 'event'),
+    {
+      start: '2026-07-06T14:00:00.000Z',
+      timeZone: 'America/New_York',
+    },
+  );
+});
 
 test('all-day events go out as dates and come back at the same midnights of their own zone', async (t) => {
   const system = await startInProcessSystem(t, ports);

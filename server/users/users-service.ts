@@ -558,7 +558,7 @@ export class UsersService implements LogicService {
    * (calendar apps write back the dates they were given: ../domain/calendar-resources.ts
    * serves all-day events as dates), so that an edit or an answer leaves the event at its
    * midnights; a new event's, in UTC (it is served back as the same dates). Only an object
-   * with dates costs that lookup, one read of the resource.
+   * with such times (dates, floating times) costs that lookup, one read of the resource.
    * @throws InvalidInput an object that is not one event, or not all of it can be kept;
    *   Forbidden an answer Agenda does not have (TENTATIVE, DELEGATED).
    */
@@ -567,7 +567,7 @@ export class UsersService implements LogicService {
     call: OperationCall,
   ): Promise<DavWriteOutcome> {
     const actor = requireActor(call.request);
-    const zone = HAS_DATES.test(unfolded(op.ics))
+    const zone = namesNoZone(op.ics)
       ? ((
           await call.store.query(actor, {
             type: 'dav.calendar',
@@ -693,8 +693,23 @@ export class UsersService implements LogicService {
   }
 }
 
-/** A DTSTART, DTEND, RECURRENCE-ID, EXDATE or RDATE whose value is a date (RFC 5545 §3.3.4). */
-const HAS_DATES = /^(?:DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)(?:;[^:\n]*)?;VALUE=DATE(?:[;:])/im;
+/** A DTSTART, DTEND, RECURRENCE-ID, EXDATE or RDATE line: its parameters and its value. */
+const TIME_PROPERTY = /^(?:DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)((?:;[^:\r\n]*)?):([^\r\n]*)$/gim;
+
+/**
+ * Whether the object holds a time that names no zone: a date (RFC 5545 §3.3.4, `VALUE=DATE`)
+ * or a floating date-time (§3.3.5 form 1: no TZID, no `Z`). Those are read in the zone of
+ * the event already at the name.
+ */
+function namesNoZone(ics: string): boolean {
+  for (const [, parameters = '', value = ''] of unfolded(ics).matchAll(TIME_PROPERTY)) {
+    if (/;VALUE=DATE(?=[;]|$)/i.test(parameters)) return true;
+    if (/;TZID=/i.test(parameters)) continue;
+    // A date written without VALUE=DATE (Facebook, PHP libraries) is a date all the same.
+    if (/\d{8}T\d{6}(?!Z)/i.test(value) || /^\s*\d{8}\s*(?:,|$)/.test(value)) return true;
+  }
+  return false;
+}
 
 /** iCalendar text with its folded lines joined (RFC 5545 §3.1), for a look at its properties. */
 function unfolded(ics: string): string {
