@@ -158,15 +158,7 @@ test('floating times written over an event are read in its zone', async (t) => {
 
 test('all-day events go out as dates and come back at the same midnights of their own zone', async (t) => {
   const system = await startInProcessSystem(t, ports);
-  const password = 'correct horse battery';
-  t.is(
-    (await call(system, 'POST', '/v1/users', { json: { username: 'alice', password } })).status,
-    201,
-  );
-  const login = await call(system, 'POST', '/v1/sessions', {
-    json: { username: 'alice', password },
-  });
-  const bearer = { authorization: `Bearer ${String(field(login.text, 'token'))}` };
+  const { bearer, basic } = await person(system, 'alice');
   // Christmas Eve in Madrid, made through the API: Madrid's midnight to the next.
   const made = await call(system, 'POST', '/v1/events', {
     headers: bearer,
@@ -179,13 +171,6 @@ test('all-day events go out as dates and come back at the same midnights of thei
   });
   t.is(made.status, 201, made.text);
   const id = String(field(made.text, 'event', 'id'));
-  const device = await call(system, 'POST', '/v1/devices', {
-    headers: bearer,
-    json: { label: 'phone' },
-  });
-  const basic = {
-    authorization: `Basic ${Buffer.from(`alice:${String(field(device.text, 'password'))}`).toString('base64')}`,
-  };
   const href = `/dav/calendars/alice/agenda/${id}.ics`;
 
   const got = await call(system, 'GET', href, { headers: basic });
