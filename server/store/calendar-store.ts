@@ -13,9 +13,12 @@
  * Guarantees:
  * - **Deterministic.** `apply` reads no clock, randomness or environment: time is the
  *   entries' `at` (kept monotonic: `now = max(at, every earlier at)`), new ids come inside
- *   the commands, versions are log indexes. Two replicas that applied the same log export
- *   byte-identical images, whatever the batching, and snapshot → restore → continue equals
- *   never snapshotting.
+ *   the commands, versions are log indexes. Two replicas that applied the same log hold the
+ *   same rows whatever the batching, and snapshot → restore → continue equals never
+ *   snapshotting. Their images are byte-identical until the request log first forgets: rows
+ *   deleted among entries that a batch applies in one transaction (and refused ones rolled
+ *   back to their savepoints) leave SQLite's pages laid out differently from one entry per
+ *   transaction, with the same rows and the same page counts (determinism.test.ts).
  * - **Idempotent.** An entry whose request id was applied before (within the retention of
  *   the {@link RequestLog}) changes nothing and answers the original outcome, `replayed`.
  *   Reusing a request id for a different command is refused as `invalid`. A stale entry is

@@ -7,7 +7,8 @@
  * Retention is bounded and deterministic: after each remembered request the store forgets
  * those more than `maxRequests` requests old or more than `maxAgeMs` older (in `at` time)
  * than it. Pruning happens at the same point of the command sequence on every replica
- * whatever the batching, so images stay byte-identical.
+ * whatever the batching, so replicas keep the same rows (their pages may be laid out
+ * differently once rows are deleted: see calendar-store.ts).
  */
 import { META } from './schema.js';
 import { integer, text } from './statements.js';
