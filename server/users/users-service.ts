@@ -694,7 +694,8 @@ export class UsersService implements LogicService {
 }
 
 /** A DTSTART, DTEND, RECURRENCE-ID, EXDATE or RDATE line: its parameters and its value. */
-const TIME_PROPERTY = /^(?:DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)((?:;[^:\r\n]*)?):([^\r\n]*)$/gim;
+const TIME_PROPERTY =
+  /^(?:DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)((?:;[^:\r\n]*)?):([^\r\n]*)$/gim;
 
 /**
  * Whether the object holds a time that names no zone: a date (RFC 5545 §3.3.4, `VALUE=DATE`)
