@@ -6,7 +6,8 @@
  *
  * The load: `--users` users, each in a paced loop (one operation every ~250 ms, so about
  * 4 × users a second, far below saturation) doing a mix of creates (each user keeps at most 40
- * events and cancels its oldest beyond that, so the data is steady and only history grows),
+ * events and cancels its oldest beyond that; the store keeps cancelled events, which lists
+ * show, so the calendars' data still grows, ~450 bytes of each DB member's image a cancel),
  * lists of its week, reads of a 10-member hierarchical group's agenda, appointments with
  * another user that the other accepts, and now and then a new login and logout. A quarter of
  * the users keep a live stream open the whole time (re-opened whenever it ends).
