@@ -17,7 +17,7 @@
  * for everyone again; imposed attendees stay accepted.
  */
 import { DateTime } from 'luxon';
-import { Forbidden, Internal, InvalidInput, NotFound } from '../../contract/errors.js';
+import { Forbidden, Internal, InvalidInput, NotFound, TooComplex } from '../../contract/errors.js';
 import type { ConflictingEvent } from '../../contract/errors.js';
 import {
   attendeeOf,
@@ -451,9 +451,10 @@ function sameRule(event: CalendarEvent, rule: RecurrenceRule | null): boolean {
     return !expandOccurrences(wider, { start: from, end: to + 1 }).some(
       (o) => o.start > from && o.start <= to,
     );
-  } catch {
+  } catch (error) {
     // Too far apart to tell within the expansion budget: a change.
-    return false;
+    if (error instanceof TooComplex) return false;
+    throw error;
   }
 }
 

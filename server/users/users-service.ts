@@ -702,7 +702,7 @@ const TIME_PROPERTY =
  * or a floating date-time (§3.3.5 form 1: no TZID, no `Z`). Those are read in the zone of
  * the event already at the name.
  */
-function namesNoZone(ics: string): boolean {
+export function namesNoZone(ics: string): boolean {
   for (const [, parameters = '', value = ''] of unfolded(ics).matchAll(TIME_PROPERTY)) {
     if (/;VALUE=DATE(?=[;]|$)/i.test(parameters)) return true;
     if (/;TZID=/i.test(parameters)) continue;
