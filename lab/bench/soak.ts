@@ -6,11 +6,19 @@
  *
  * The load: `--users` users, each in a paced loop (one operation every ~250 ms, so about
  * 4 × users a second, far below saturation) doing a mix of creates (each user keeps at most 40
- * events and cancels its oldest beyond that; the store keeps cancelled events, which lists
- * show, so the calendars' data still grows, ~450 bytes of each DB member's image a cancel),
- * lists of its week, reads of a 10-member hierarchical group's agenda, appointments with
- * another user that the other accepts, and now and then a new login and logout. A quarter of
- * the users keep a live stream open the whole time (re-opened whenever it ends).
+ * events and cancels its oldest beyond that), lists of its week, reads of a 10-member
+ * hierarchical group's agenda, appointments with another user that the other accepts, and now
+ * and then a new login and logout. A quarter of the users keep a live stream open the whole
+ * time (re-opened whenever it ends).
+ *
+ * The data stays the same size, so that what grows is the daemons, not the calendars: the
+ * store keeps a cancelled event (lists show it, its attendees were told; ~450 bytes of each
+ * DB member's image), so a load of creates alone grows the data for ever. Every
+ * {@link CHURN_OPERATIONS} operations a user therefore leaves: it deletes its account (its
+ * events, attendance and group membership go with it) and a new user takes its place, who
+ * registers, logs in, and, in the group's place of the one who left, is invited by the group's
+ * owner and joins. The report's `store` gives the DB's image at the end of the warm-up and at
+ * the end, and the requests it remembers, to show the data did stay level.
  *
  * Every `--sample-seconds` it records each process's resident memory (from /proc, its tree),
  * its V8 heap in use and its longest event-loop stall since the previous sample (from its
@@ -32,10 +40,11 @@ import { Agent, request } from 'undici';
 import type { SessionTokens } from '../../cli/http/session-tokens.js';
 import { EVENT_LOOP_DELAY_METRICS } from '../../server/metrics/daemon-metrics.js';
 import { delayScraperOf, startLocalSystem } from '../local/system.js';
-import { benchClient, benchLogin } from './bench-client.js';
+import { benchClient, benchLogin, type BenchAnswer } from './bench-client.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { roleOf } from './cpu.js';
 import { sampleRssMib } from './memory.js';
+import type { DbStatus } from '../../server/db/service.js';
 
 const { values } = parseArgs({
   options: {
@@ -67,6 +76,8 @@ const say = (s: string) => process.stderr.write(s + '\n');
 const PACE_MS = 250;
 const KEPT_EVENTS = 40;
 const GROUP_SIZE = 10;
+/** A user's operations before it leaves and a new user takes its place (about 2 minutes). */
+const CHURN_OPERATIONS = 400;
 const HEAP_METRIC = 'nodejs_heap_size_used_bytes';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'agenda-soak-'));
@@ -86,7 +97,17 @@ function login(username: string): Promise<SessionTokens> {
 }
 
 /** Latencies of one kind of operation within the current sample, and errors. */
-type OpKind = 'create' | 'cancel' | 'list' | 'agenda' | 'appointment' | 'accept' | 'login';
+type OpKind =
+  | 'create'
+  | 'cancel'
+  | 'list'
+  | 'agenda'
+  | 'appointment'
+  | 'accept'
+  | 'login'
+  | 'leave'
+  | 'register'
+  | 'join';
 interface Window {
   readonly latencies: number[];
   errors: number;
@@ -155,18 +176,106 @@ function percentile(sorted: readonly number[], p: number): number {
   return Math.round(v * 10) / 10;
 }
 
+/** Each place's user now (`soak-<place>`, then `soak-<place>.<generation>` after each leave). */
 const names = Array.from({ length: users }, (_, i) => `soak-${i}`);
 const sessions: SessionTokens[] = [];
-say(`registering ${users} users and a ${GROUP_SIZE}-member hierarchical group…`);
-for (const username of names) {
-  const reg = await call('POST', '/v1/users', { username, password: `soak-pw-${username}` });
-  if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status}`);
-  sessions.push(await login(username));
+const password = (username: string) => `soak-pw-${username}`;
+const OWNER = 'soak-owner';
+/** The places whose users are in the group (besides its owner, who never leaves). */
+const inGroup = (u: number) => u < GROUP_SIZE - 1;
+
+/**
+ * True when `answer` has one of `statuses`; else throws what it was (status and error code),
+ * for `errorReasons`.
+ */
+function answered(answer: BenchAnswer, ...statuses: number[]): true {
+  if (statuses.includes(answer.status)) return true;
+  const code = (answer.json as { error?: { code?: unknown } } | null)?.error?.code;
+  throw new Error(`HTTP ${answer.status}${typeof code === 'string' ? ` ${code}` : ''}`);
 }
-await call('POST', '/v1/groups', { name: 'soak', kind: 'hierarchical' }, sessions[0]);
-for (let i = 1; i < GROUP_SIZE; i++) {
-  await call('POST', '/v1/groups/soak/members', { username: names[i], level: 1 }, sessions[0]);
-  await call('POST', '/v1/groups/soak/join', {}, sessions[i]);
+
+async function register(username: string): Promise<void> {
+  const reg = await call('POST', '/v1/users', { username, password: password(username) });
+  if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status}`);
+}
+
+/** The group's owner invites `u`'s user, who accepts. */
+async function joinGroup(u: number): Promise<boolean> {
+  const invited = await call(
+    'POST',
+    '/v1/groups/soak/members',
+    { username: names[u], level: 1 },
+    ownerSession,
+  );
+  answered(invited, 200);
+  return answered(await call('POST', '/v1/groups/soak/join', {}, sessions[u]), 200);
+}
+
+say(`registering ${users} users and a ${GROUP_SIZE}-member hierarchical group…`);
+await register(OWNER);
+const ownerSession = await login(OWNER);
+const created = await call(
+  'POST',
+  '/v1/groups',
+  { name: 'soak', kind: 'hierarchical' },
+  ownerSession,
+);
+if (created.status !== 201) throw new Error(`creating the group: ${created.status}`);
+for (const [u, username] of names.entries()) {
+  await register(username);
+  sessions.push(await login(username));
+  if (inGroup(u) && !(await joinGroup(u))) throw new Error(`${username} could not join the group`);
+}
+
+/**
+ * The places whose user or session is being replaced now (the user leaves, or logs in anew and
+ * out of its old session), and how many operations of other users (an appointment with it, a
+ * read of the group's agenda as it) hold each place's user: a replacement waits until none
+ * does, so that no operation is refused for the session it began with having ended.
+ */
+const leaving = new Set<number>();
+const held = new Map<number, number>();
+
+/** Runs `op` with `u`'s user kept from leaving meanwhile; undefined, not run, if it is leaving. */
+async function holding<T>(u: number, op: () => Promise<T>): Promise<T | undefined> {
+  if (leaving.has(u)) return undefined;
+  held.set(u, (held.get(u) ?? 0) + 1);
+  try {
+    return await op();
+  } finally {
+    held.set(u, (held.get(u) ?? 1) - 1);
+  }
+}
+
+/**
+ * Runs `op`, which replaces `u`'s session or user, once no other user's operation holds it, and
+ * lets none start meanwhile.
+ */
+async function replacing(u: number, op: () => Promise<void>): Promise<void> {
+  leaving.add(u);
+  try {
+    while ((held.get(u) ?? 0) > 0) await sleep(20);
+    await op();
+  } finally {
+    leaving.delete(u);
+  }
+}
+
+/** `u`'s user deletes its account; a new user takes the place, and its group seat. */
+async function churn(u: number, generation: number): Promise<void> {
+  const leaver = names[u]!;
+  await timed('leave', async () => {
+    const r = await call('POST', '/v1/account/delete', { password: password(leaver) }, sessions[u]);
+    return answered(r, 200);
+  });
+  const username = `soak-${u}.${generation}`;
+  await timed('register', async () => {
+    await register(username);
+    sessions[u] = await login(username);
+    names[u] = username;
+    return true;
+  });
+  if (inGroup(u)) await timed('join', () => joinGroup(u));
 }
 
 // The run's minutes count from here: registering the users is not part of them.
@@ -179,12 +288,18 @@ const weekStart = Date.UTC(2032, 0, 5);
 
 /** One user's paced loop of mixed operations. */
 async function user(u: number): Promise<void> {
-  let session = sessions[u]!;
   const own: string[] = [];
   let slot = 0;
+  let generation = 0;
   // Spread the users' phases so their operations interleave.
   await sleep((u * PACE_MS) / users);
   for (let n = 0; running(); n++) {
+    if (n > 0 && n % CHURN_OPERATIONS === 0) {
+      await replacing(u, () => churn(u, ++generation));
+      own.length = 0; // its events went with its account
+      continue;
+    }
+    const session = sessions[u]!;
     const roll = (n * 7 + u * 3) % 20;
     if (roll < 6) {
       await timed('create', async () => {
@@ -202,7 +317,8 @@ async function user(u: number): Promise<void> {
           session,
         );
         const id = (r.json as { event?: { id?: string } } | null)?.event?.id;
-        if (r.status !== 201 || id === undefined) return false;
+        answered(r, 201);
+        if (id === undefined) return false;
         own.push(id);
         return true;
       });
@@ -210,48 +326,54 @@ async function user(u: number): Promise<void> {
         const id = own.shift() ?? '';
         await timed('cancel', async () => {
           const r = await call('DELETE', `/v1/events/${id}`, undefined, session);
-          return r.status === 200 || r.status === 404;
+          return answered(r, 200, 404);
         });
       }
     } else if (roll < 11) {
       await timed('list', async () => {
         const from = new Date(weekStart).toISOString();
         const to = new Date(weekStart + 7 * 86_400_000).toISOString();
-        return (
-          (await call('GET', `/v1/events?from=${from}&to=${to}`, undefined, session)).status === 200
+        return answered(
+          await call('GET', `/v1/events?from=${from}&to=${to}`, undefined, session),
+          200,
         );
       });
     } else if (roll < 16) {
       await timed('agenda', async () => {
         const from = new Date(weekStart).toISOString();
         const to = new Date(weekStart + 86_400_000).toISOString();
-        const viewer = sessions[u % GROUP_SIZE]!;
         const path = `/v1/agendas?group=soak&from=${from}&to=${to}`;
-        return (await call('GET', path, undefined, viewer)).status === 200;
+        // As a member (one of the places in the group), or its owner while that one leaves.
+        const member = u % (GROUP_SIZE - 1);
+        const asMember = await holding(member, async () =>
+          answered(await call('GET', path, undefined, sessions[member]), 200),
+        );
+        return asMember ?? answered(await call('GET', path, undefined, ownerSession), 200);
       });
     } else if (roll < 19) {
       const other = (u + 1 + (n % (users - 1))) % users;
-      let id: string | undefined;
-      await timed('appointment', async () => {
-        const start = new Date(
-          weekStart + 400 * 86_400_000 + ((slot++ * 24 + u) % 8_760) * 3_600_000,
-        );
-        const r = await call(
-          'POST',
-          '/v1/events',
-          {
-            title: `meet ${u}.${n}`,
-            start: start.toISOString(),
-            duration: '15m',
-            with: [names[other]],
-            allowConflict: true,
-          },
-          session,
-        );
-        id = (r.json as { event?: { id?: string } } | null)?.event?.id;
-        return r.status === 201 && id !== undefined;
-      });
-      if (id !== undefined) {
+      await holding(other, async () => {
+        let id: string | undefined;
+        await timed('appointment', async () => {
+          const start = new Date(
+            weekStart + 400 * 86_400_000 + ((slot++ * 24 + u) % 8_760) * 3_600_000,
+          );
+          const r = await call(
+            'POST',
+            '/v1/events',
+            {
+              title: `meet ${u}.${n}`,
+              start: start.toISOString(),
+              duration: '15m',
+              with: [names[other]],
+              allowConflict: true,
+            },
+            session,
+          );
+          id = (r.json as { event?: { id?: string } } | null)?.event?.id;
+          return answered(r, 201) && id !== undefined;
+        });
+        if (id === undefined) return;
         const accepted = id;
         await timed('accept', async () => {
           const r = await call(
@@ -260,18 +382,20 @@ async function user(u: number): Promise<void> {
             { allowConflict: true },
             sessions[other],
           );
-          return r.status === 200;
+          return answered(r, 200);
         });
         own.push(accepted);
-      }
-    } else {
-      await timed('login', async () => {
-        const fresh = await login(names[u]!);
-        const out = await call('DELETE', '/v1/sessions/current', undefined, session);
-        session = fresh;
-        sessions[u] = fresh;
-        return out.status === 200;
       });
+    } else {
+      // Logging out ends the session others' operations may be using as this user: not meanwhile.
+      await replacing(u, () =>
+        timed('login', async () => {
+          const fresh = await login(names[u]!);
+          const out = await call('DELETE', '/v1/sessions/current', undefined, session);
+          sessions[u] = fresh;
+          return answered(out, 200);
+        }),
+      );
     }
     await sleep(PACE_MS);
   }
@@ -313,10 +437,40 @@ interface Sample {
   readonly rssMib: Map<string, number>;
   readonly heapMib: Map<string, number>;
   readonly stallMs: Map<string, number>;
+  /** The store as a DB member told it, null when none answered. */
+  readonly store: { readonly dbBytes: number; readonly rememberedRequests: number } | null;
   readonly ops: Record<string, { count: number; errors: number; p50: number; p99: number }>;
 }
 const samples: Sample[] = [];
 const scraper = delayScraperOf(system);
+const operatorTls = system.layout.tls('operator');
+const operator = new Agent({
+  connect: {
+    ca: readFileSync(operatorTls.ca),
+    cert: readFileSync(operatorTls.cert),
+    key: readFileSync(operatorTls.key),
+  },
+});
+/** Each DB member's `GET /v1/status` (served where its metrics are). */
+const statusUrls = system.metrics
+  .filter((t) => t.kind === 'db')
+  .map((t) => new URL('/v1/status', t.url).href);
+
+/** The image and remembered requests of the first DB member that answers (they are replicas). */
+async function storeNow(): Promise<Sample['store']> {
+  for (const url of statusUrls) {
+    try {
+      const res = await request(url, { dispatcher: operator, signal: AbortSignal.timeout(3_000) });
+      const body = (await res.body.json()) as Partial<DbStatus>;
+      if (res.statusCode === 200 && body.store) {
+        return { dbBytes: body.store.dbBytes, rememberedRequests: body.store.rememberedRequests };
+      }
+    } catch {
+      // Down or busy: ask the next.
+    }
+  }
+  return null;
+}
 /** The daemons' pids now: one restarted by its runner is measured as it is now. */
 function daemonPids(): Map<string, number> {
   const pids = new Map<string, number>();
@@ -346,7 +500,8 @@ async function sampleNow(): Promise<void> {
   }
   current = new Map();
   const atMs = Math.round(performance.now() - startedAt);
-  samples.push({ atMs, rssMib: sampleRssMib(daemonPids()), heapMib, stallMs, ops });
+  const store = await storeNow();
+  samples.push({ atMs, rssMib: sampleRssMib(daemonPids()), heapMib, stallMs, store, ops });
   if (!values.json) {
     const total = [...(samples.at(-1)?.rssMib.values() ?? [])].reduce((a, b) => a + b, 0);
     const count = Object.values(ops).reduce((a, o) => a + o.count, 0);
@@ -374,6 +529,7 @@ await Promise.all([
   sampler,
 ]);
 await scraper.close();
+await operator.close();
 await dispatcher.close();
 await system.stop();
 if (!values.keep) rmSync(dataDir, { recursive: true, force: true });
@@ -460,6 +616,16 @@ const trend = {
     ]),
   ),
 };
+/** The store over `span` (the last sample that has it): its image in MiB, its remembered requests. */
+function storeOf(span: readonly Sample[]) {
+  const last = span.findLast((s) => s.store !== null)?.store;
+  return last
+    ? {
+        dbMib: Math.round(last.dbBytes / 104_857.6) / 10,
+        rememberedRequests: last.rememberedRequests,
+      }
+    : null;
+}
 const errors = samples.reduce(
   (a, s) => a + Object.values(s.ops).reduce((b, o) => b + o.errors, 0),
   0,
@@ -478,6 +644,7 @@ const report = {
     Object.values(growth).every((g) => g.rssGrowthPct <= 10) &&
     trend.lastThird.p99Ms <= 1.5 * trend.firstThird.p99Ms + 20,
   growth,
+  store: { atWarmup: storeOf(atWarmup), atEnd: storeOf(atEnd) },
   trend,
   // Per sample, the largest process of each kind: enough to draw the curves.
   samples: samples.map((s) => ({
@@ -496,6 +663,8 @@ if (!values.json) {
       `  ${kind.padEnd(11)} ${g.rssWarmMib} → ${g.rssEndMib} MiB (${g.rssGrowthPct} %), worst stall ${g.worstStallMs} ms`,
     );
   }
+  const [warm, end] = [storeOf(atWarmup), storeOf(atEnd)];
+  say(`  store image ${warm?.dbMib ?? '?'} → ${end?.dbMib ?? '?'} MiB`);
   say(
     `  p99 ${trend.firstThird.p99Ms} → ${trend.lastThird.p99Ms} ms; ${operations} operations, ${errors} errors`,
   );
