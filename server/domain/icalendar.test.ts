@@ -1235,3 +1235,44 @@ test('an all-day event goes out as dates (VALUE=DATE), its rule, exceptions and 
     [at('2026-12-30T23:00:00Z'), at('2026-12-31T23:00:00Z'), 'Europe/Madrid'],
   );
 });
+
+test('a DTEND that is a date where DTSTART is a date and time, or the reverse, is refused with why (RFC 5545 §3.6.1)', (t) => {
+  const vevent = (uid: string, start: string, end: string) => [
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTAMP:20250101T000000Z',
+    start,
+    end,
+    'SUMMARY:mixed',
+    'END:VEVENT',
+  ];
+  const { events, skipped } = importICalendar(
+    calendarOf(
+      ...vevent('date-then-time', 'DTSTART;VALUE=DATE:20250310', 'DTEND:20250310T120000Z'),
+      ...vevent(
+        'time-then-date',
+        'DTSTART;TZID=Europe/Berlin:20250310T090000',
+        'DTEND;VALUE=DATE:20250311',
+      ),
+      ...vevent('both-dates', 'DTSTART;VALUE=DATE:20250310', 'DTEND;VALUE=DATE:20250311'),
+    ),
+    { defaultTimeZone: 'Europe/Berlin' },
+  );
+  t.deepEqual(
+    events.map((e) => e.uid),
+    ['both-dates'],
+  );
+  t.deepEqual(
+    skipped.map((s) => [s.uid, s.reason]),
+    [
+      [
+        'date-then-time',
+        'its end (DTEND) is a date and time and its start (DTSTART) a date: both must be dates (an all-day event) or both dates and times',
+      ],
+      [
+        'time-then-date',
+        'its end (DTEND) is a date and its start (DTSTART) a date and time: both must be dates (an all-day event) or both dates and times',
+      ],
+    ],
+  );
+});

@@ -1131,7 +1131,18 @@ function endOf(
   startTime: Time,
 ): Millis {
   const dtend = component.getFirstProperty('dtend');
-  if (dtend !== null) return place(timeOf(dtend), tzidOf(dtend), zones, defaultZone).instant;
+  if (dtend !== null) {
+    const endTime = timeOf(dtend);
+    // RFC 5545 §3.6.1: DTEND is a date exactly when DTSTART is. Read literally, a mix is an
+    // event of hours from a midnight in UTC, or of a day and a half: say so instead.
+    if (endTime.isDate !== startTime.isDate) {
+      const kind = (t: Time) => (t.isDate ? 'a date' : 'a date and time');
+      throw new Unsupported(
+        `its end (DTEND) is ${kind(endTime)} and its start (DTSTART) ${kind(startTime)}: both must be dates (an all-day event) or both dates and times`,
+      );
+    }
+    return place(endTime, tzidOf(dtend), zones, defaultZone).instant;
+  }
   const duration = component.getFirstPropertyValue('duration');
   if (duration instanceof ICAL.Duration) return start.instant + duration.toSeconds() * TIME.SECOND;
   // Neither (RFC 5545 §3.6.1): an all-day event lasts its day, in local time; an event at a
