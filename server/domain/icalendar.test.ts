@@ -13,6 +13,7 @@ import {
   zoneUsesOf,
   zoneSpan,
 } from './icalendar.js';
+import { expandOccurrences } from './recurrence.js';
 import { at, record } from './test-fixtures.js';
 import { validateEventDraft } from './validation.js';
 import type { EventDraft } from './validation.js';
@@ -1275,4 +1276,45 @@ test('a DTEND that is a date where DTSTART is a date and time, or the reverse, i
       ],
     ],
   );
+});
+
+test('an all-day series whose first midnight the clocks skip stays all day: every occurrence from its midnight, out as dates (outside attack item 4)', (t) => {
+  // Sao Paulo went from 00:00 (-03) to 01:00 (-02) on 4 November 2018, and kept -03 from 2019.
+  const { events } = importICalendar(
+    calendarOf(
+      'BEGIN:VEVENT',
+      'UID:birthday',
+      'DTSTAMP:20180101T000000Z',
+      'DTSTART;VALUE=DATE:20181104',
+      'DTEND;VALUE=DATE:20181105',
+      'RRULE:FREQ=YEARLY',
+      'SUMMARY:Birthday',
+      'END:VEVENT',
+      'BEGIN:VEVENT',
+      'UID:one-day',
+      'DTSTAMP:20180101T000000Z',
+      'DTSTART;VALUE=DATE:20181104',
+      'SUMMARY:Moving day',
+      'END:VEVENT',
+    ),
+    { defaultTimeZone: 'America/Sao_Paulo' },
+  );
+  const [series, oneDay] = events.map((e) => fromDraft(e.uid ?? '', e.draft));
+  if (series === undefined || oneDay === undefined) return t.fail('both events imported');
+  t.deepEqual(
+    expandOccurrences(
+      { ...series.event, recurrence: series.event.recurrence },
+      { start: at('2018-01-01T00:00:00Z'), end: at('2020-12-31T00:00:00Z') },
+    ).map((o) => [new Date(o.start).toISOString(), new Date(o.end).toISOString()]),
+    [
+      ['2018-11-04T03:00:00.000Z', '2018-11-05T02:00:00.000Z'], // the day is 23 hours
+      ['2019-11-04T03:00:00.000Z', '2019-11-05T03:00:00.000Z'],
+      ['2020-11-04T03:00:00.000Z', '2020-11-05T03:00:00.000Z'],
+    ],
+  );
+  t.is(oneDay.event.end - oneDay.event.start, 23 * 3_600_000);
+  const text = exportICalendar([series, oneDay], { now }).replace(/\r\n[ \t]/g, '');
+  t.is(text.match(/DTSTART;VALUE=DATE:20181104\r\n/g)?.length, 2);
+  t.is(text.match(/DTEND;VALUE=DATE:20181105\r\n/g)?.length, 2);
+  t.notRegex(text, /DTSTART;TZID/);
 });

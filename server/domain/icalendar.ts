@@ -1148,7 +1148,9 @@ function endOf(
   // Neither (RFC 5545 §3.6.1): an all-day event lasts its day, in local time; an event at a
   // time ends when it starts, an instant.
   if (startTime.isDate) {
-    return instantOfWallClock(wallClockOf(start.instant, defaultZone) + TIME.DAY, defaultZone);
+    // From the date, not from the instant: a midnight the clocks skip starts the day at 01:00.
+    const midnight = Date.UTC(startTime.year, startTime.month - 1, startTime.day);
+    return instantOfWallClock(midnight + TIME.DAY, defaultZone);
   }
   return start.instant;
 }

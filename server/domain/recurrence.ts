@@ -245,16 +245,27 @@ function overlaps(a: Interval, b: Interval): boolean {
 }
 
 /**
- * How many days an event runs on its zone's calendar when it runs from a midnight to a
- * midnight there — an all-day event, as a DATE-valued DTSTART and DTEND write one — or
- * undefined when it does not (a time of day at either end, or no length at all).
+ * How many days an event runs on its zone's calendar when it runs from the start of a day to
+ * the start of a later one there — an all-day event, as a DATE-valued DTSTART and DTEND
+ * write one — or undefined when it does not (a time of day at either end, or no length at
+ * all). A day starts at its midnight or, when the clocks skip that midnight (Sao Paulo on
+ * 4 November 2018, Havana, Beirut, Santiago), at the first instant after the gap.
  */
 export function calendarDaysOf(start: Millis, end: Millis, timeZone: string): number | undefined {
   if (end <= start) return undefined;
-  const from = wallClockOf(start, timeZone);
-  const to = wallClockOf(end, timeZone);
-  if (from % TIME.DAY !== 0 || to % TIME.DAY !== 0) return undefined;
-  return (to - from) / TIME.DAY;
+  const from = dayStartedBy(start, timeZone);
+  const to = dayStartedBy(end, timeZone);
+  if (from === undefined || to === undefined) return undefined;
+  return to - from;
+}
+
+/** The wall-clock day `instant` starts in `zone` (see {@link calendarDaysOf}), if it starts one. */
+function dayStartedBy(instant: Millis, zone: string): CivilDay | undefined {
+  const wall = wallClockOf(instant, zone);
+  const day = Math.floor(wall / TIME.DAY);
+  if (wall === day * TIME.DAY) return day;
+  // A skipped midnight reads as the instant after the gap: the day starts there.
+  return instantOfWallClock(day * TIME.DAY, zone) === instant ? day : undefined;
 }
 
 /**
@@ -272,14 +283,18 @@ export function occurrenceEnd(
 ): Millis {
   if (days === undefined) return start + (series.end - series.start);
   const zone = series.timeZone;
-  return instantOfWallClock(wallClockOf(start, zone) + days * TIME.DAY, zone);
+  const day = Math.floor(wallClockOf(start, zone) / TIME.DAY);
+  return instantOfWallClock((day + days) * TIME.DAY, zone);
 }
 
 /** A rule laid on its zone's wall clock, with the last start any walk over it may reach. */
 interface WallClockWalk {
   readonly pattern: DayPattern;
   readonly zone: string;
-  /** How far into its local day every occurrence starts: DTSTART's wall-clock time. */
+  /**
+   * How far into its local day every occurrence starts: DTSTART's wall-clock time, or none
+   * for an all-day series (whose DTSTART may read 01:00 where its midnight was skipped).
+   */
   readonly timeOfDay: number;
   /** Occurrences start at or before it: UNTIL, the COUNT cut, and the end of the domain. */
   readonly lastStart: Millis;
@@ -291,6 +306,7 @@ function wallClockWalk(
   rule: RecurrenceRule,
   start: Millis,
   zone: string,
+  allDay: boolean,
   countCut?: Millis,
 ): WallClockWalk {
   const wall = wallClockOf(start, zone);
@@ -303,7 +319,7 @@ function wallClockWalk(
   return {
     pattern: dayPattern(rule, firstDay),
     zone,
-    timeOfDay: wall - firstDay * TIME.DAY,
+    timeOfDay: allDay ? 0 : wall - firstDay * TIME.DAY,
     lastStart,
     // A start at or before `lastStart` reads at most a day later on the wall clock than
     // `lastStart` does: its clock is ahead only by offset changes in between, and no zone
@@ -346,11 +362,12 @@ export function firstOccurrenceStarts(
   timeZone: string,
   limit: number,
   budget: RecurrenceBudget = new RecurrenceBudget(),
+  allDay = false,
 ): Millis[] {
   const wanted = Math.min(limit, rule.count ?? Number.POSITIVE_INFINITY);
   const starts: Millis[] = [];
   if (wanted <= 0) return starts;
-  for (const instant of startsFromFirst(wallClockWalk(rule, start, timeZone), budget)) {
+  for (const instant of startsFromFirst(wallClockWalk(rule, start, timeZone, allDay), budget)) {
     starts.push(instant);
     if (starts.length >= wanted) break;
   }
@@ -423,9 +440,10 @@ export function lastCountedStart(
   start: Millis,
   timeZone: string,
   budget: RecurrenceBudget = new RecurrenceBudget(),
+  allDay = false,
 ): Millis | undefined {
   if (rule.count === undefined) return undefined;
-  const walk = wallClockWalk(rule, start, timeZone);
+  const walk = wallClockWalk(rule, start, timeZone, allDay);
   const { pattern } = walk;
   // Count on the calendar and place only the last day on the timeline: starts never
   // decrease, so the days that start at or before `walk.lastStart` come first.
@@ -455,9 +473,11 @@ function seriesWalk(
   budget: RecurrenceBudget,
 ): WallClockWalk | undefined {
   const { rule } = recurrence;
-  if (rule.count === undefined) return wallClockWalk(rule, series.start, series.timeZone);
-  const cut = recurrence.lastStart ?? lastCountedStart(rule, series.start, series.timeZone, budget);
-  return cut === undefined ? undefined : wallClockWalk(rule, series.start, series.timeZone, cut);
+  const { start, timeZone } = series;
+  const allDay = calendarDaysOf(start, series.end, timeZone) !== undefined;
+  if (rule.count === undefined) return wallClockWalk(rule, start, timeZone, allDay);
+  const cut = recurrence.lastStart ?? lastCountedStart(rule, start, timeZone, budget, allDay);
+  return cut === undefined ? undefined : wallClockWalk(rule, start, timeZone, allDay, cut);
 }
 
 /**

@@ -506,7 +506,8 @@ function validateRecurrence(
     );
   }
   const sample = (days === undefined ? gap : gapDays) > 0 ? 1 : SELF_OVERLAP_SAMPLE;
-  const starts = firstOccurrenceStarts(rule, start, timeZone, sample, budget);
+  const allDay = days !== undefined;
+  const starts = firstOccurrenceStarts(rule, start, timeZone, sample, budget, allDay);
   const first = starts[0];
   if (first === undefined) {
     throw new InvalidInput('the recurrence rule produces no occurrence', { field: 'recurrence' });
@@ -527,7 +528,7 @@ function validateRecurrence(
     (a, b) => a - b,
   );
   // Counted from the series' stored start (its first occurrence), as expansion will count.
-  const lastStart = lastCountedStart(rule, first, timeZone, budget);
+  const lastStart = lastCountedStart(rule, first, timeZone, budget, allDay);
   return {
     recurrence: { rule, exceptions: sorted, ...(lastStart === undefined ? {} : { lastStart }) },
     start: first,
