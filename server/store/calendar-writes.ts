@@ -206,11 +206,13 @@ export class CalendarWrites {
     );
     // The time bounds come from the event row, so an attendee can only join an event that exists.
     this.putAttendeeRow = statements.prepare(
+      // mod_index -1: written by this entry, for the stamp of its event to set (key-versions.ts).
       `INSERT INTO attendees
-         (event_id, username, status, role, own_answer, start_at, series_end, span_class)
-       SELECT id, ?, ?, ?, ?, start_at, series_end, span_class FROM events WHERE id = ?
+         (event_id, username, status, role, own_answer, start_at, series_end, span_class, mod_index)
+       SELECT id, ?, ?, ?, ?, start_at, series_end, span_class, -1 FROM events WHERE id = ?
        ON CONFLICT (event_id, username) DO UPDATE
-         SET status = excluded.status, role = excluded.role, own_answer = excluded.own_answer`,
+         SET status = excluded.status, role = excluded.role, own_answer = excluded.own_answer,
+             mod_index = -1`,
     );
     this.deleteAttendeeRow = statements.prepare(
       'DELETE FROM attendees WHERE event_id = ? AND username = ?',

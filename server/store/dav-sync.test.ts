@@ -140,6 +140,21 @@ test('each change to a calendar is reported once, as the listing names and tags 
   c.ok('bob', { type: 'invitation.decline', eventId: 'lunch' });
   const declined = sync(c, 'bob', answered.token);
   t.deepEqual(declined, { ...declined, changed: {}, removed: ['lunch'] });
+  t.is(ctag(), declined.token);
+  // Changed by its organizer after that: none of Bob's calendar's business any more.
+  c.ok('alice', {
+    type: 'event.update',
+    eventId: 'lunch',
+    changes: { title: 'Lunch without Bob' },
+    allowConflict: true,
+  });
+  t.is(ctag(), declined.token);
+  t.deepEqual(sync(c, 'bob', declined.token), {
+    token: declined.token,
+    truncated: false,
+    changed: {},
+    removed: [],
+  });
 
   // Cancelled by its organizer: gone.
   c.ok('alice', { type: 'event.cancel', eventId: 'party' });

@@ -218,13 +218,18 @@ function randomLog(seed: number, length: number): Uint8Array[] {
   return log.slice(0, length);
 }
 
-/** The attendee rows whose version is not their event's key version (none, in a good image). */
+/**
+ * The attendee rows whose version is not their event's key version, or for a declined row
+ * one between 1 and it (key-versions.ts): none, in a good image.
+ */
 function attendeeVersionsAstray(SQL: SqlJsStatic, image: Uint8Array): unknown[][] {
   const db = new SQL.Database(image);
   try {
-    const rows = db.exec(`SELECT a.event_id, a.username, a.mod_index, k.mod_index
+    const rows = db.exec(`SELECT a.event_id, a.username, a.status, a.mod_index, k.mod_index
       FROM attendees a LEFT JOIN key_versions k ON k.key = 'event/' || a.event_id
-      WHERE a.mod_index IS NOT coalesce(k.mod_index, 0)`);
+      WHERE CASE WHEN a.status = 'declined'
+        THEN a.mod_index NOT BETWEEN 1 AND coalesce(k.mod_index, 0)
+        ELSE a.mod_index IS NOT coalesce(k.mod_index, 0) END`);
     const checked = db.exec('SELECT count(*) FROM attendees')[0]?.values[0]?.[0];
     if (Number(checked) === 0) return [['no attendee row to check']];
     return rows[0]?.values ?? [];

@@ -5,7 +5,11 @@
  *
  * An event's key version is also copied onto its attendee rows (`attendees.mod_index`,
  * schema.ts), for CalDAV sync: one more statement, O(the attendees of the events stamped),
- * which the effect's decision loaded whole.
+ * which the effect's decision loaded whole. Except onto a declined row the entry did not
+ * write itself: the event is out of that user's calendar, so its later changes are none of
+ * the calendar's (its CTag stays, a sync does not report it removed again). The entry's own
+ * attendee writes leave `mod_index` at -1 (calendar-writes.ts), so the decline itself, and a
+ * later answer or invitation, is stamped; every attendee write stamps its event.
  */
 import { KEYS } from './effects.js';
 import { integer } from './statements.js';
@@ -31,7 +35,8 @@ export class KeyVersions {
     this.stampAttendees = statements.prepare(
       `UPDATE attendees SET mod_index = ?1 WHERE event_id IN
          (SELECT substr(value, ${EVENT_KEY.length + 1}) FROM json_each(?2)
-           WHERE substr(value, 1, ${EVENT_KEY.length}) = '${EVENT_KEY}')`,
+           WHERE substr(value, 1, ${EVENT_KEY.length}) = '${EVENT_KEY}')
+         AND (status <> 'declined' OR mod_index = -1)`,
     );
   }
 
