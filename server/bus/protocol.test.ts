@@ -1,11 +1,15 @@
 import test from 'ava';
+import { JsonText, resultValue } from '../../base/json-text.js';
 import {
   MAX_ENVELOPE_LENGTH,
   decodeNotification,
+  decodeRelayedReply,
   decodeReply,
   decodeRequest,
   encodeNotification,
+  encodeProgress,
   encodeReply,
+  isProgress,
   encodeRequest,
   notificationChannel,
   replyChannel,
@@ -49,6 +53,50 @@ test('a request, a reply and a notification survive their encoding', (t) => {
     ok: true,
     value: { ...request, actor: null, op: null },
   });
+});
+
+test('a relaying decode keeps a result as the JSON text its service wrote, and decodes the rest in full', (t) => {
+  const result = { entries: [{ title: 'a "quoted" }, brace', at: 1 }], next: null };
+  const decoded = decodeRelayedReply(encodeReply({ v: 1, id: 'req_1-x', ok: true, result }));
+  if (!decoded.ok || isProgress(decoded.value) || !decoded.value.ok) return t.fail();
+  t.is(decoded.value.id, 'req_1-x');
+  const text = decoded.value.result;
+  t.true(text instanceof JsonText);
+  t.is((text as JsonText).text, JSON.stringify(result));
+  t.deepEqual(resultValue(text), result);
+  // Written again (a reply holding it, or an answer), it is its value.
+  t.is(JSON.stringify({ text }), JSON.stringify({ text: result }));
+  t.is(
+    encodeReply({ v: 1, id: 'again', ok: true, result: text }),
+    encodeReply({ v: 1, id: 'again', ok: true, result }),
+  );
+  // The same message decoded in full is the same reply.
+  t.deepEqual(decodeReply(encodeReply({ v: 1, id: 'req_1-x', ok: true, result })), {
+    ok: true,
+    value: { v: 1, id: 'req_1-x', ok: true, result },
+  });
+  // Refusals, progress notices, and anything not in the written shape are decoded in full.
+  const refused = {
+    v: 1,
+    id: 'r',
+    ok: false,
+    error: { code: 'conflict', message: 'taken' },
+  } as const;
+  t.deepEqual(decodeRelayedReply(encodeReply(refused)), { ok: true, value: refused });
+  t.deepEqual(decodeRelayedReply(encodeProgress('p')), {
+    ok: true,
+    value: { v: 1, id: 'p', working: true },
+  });
+  t.like(decodeRelayedReply('{"v":1,"id":"a b","ok":true,"result":1}'), { ok: false });
+  t.like(decodeRelayedReply('{"v":1,"id":"x","ok":true,"result":}'), { ok: false });
+  t.like(decodeRelayedReply('{"v":2,"id":"x","ok":true,"result":1}'), { ok: false });
+  t.like(decodeRelayedReply('{"v":1,"id":"x","ok":true,"result":1'), { ok: false });
+  t.like(
+    decodeRelayedReply(`{"v":1,"id":"x","ok":true,"result":"${'x'.repeat(MAX_ENVELOPE_LENGTH)}"}`),
+    {
+      ok: false,
+    },
+  );
 });
 
 const malformedRequests: [string, string[]][] = [

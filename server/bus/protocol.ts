@@ -13,6 +13,7 @@
  * the receiver logs before dropping it, so one bad message can never wedge a consumer.
  */
 import { z } from 'zod';
+import { JsonText } from '../../base/json-text.js';
 import type { WireError } from '../../contract/errors.js';
 
 /** The protocol version this module speaks; anything else is refused. */
@@ -210,14 +211,50 @@ export function decodeRequest(fields: readonly string[]): Decoded<BusRequest> {
   return decodeJson<BusRequest>(requestSchema, fields[1], 'request');
 }
 
+// A successful reply is written in exactly this shape, the result last, so that a relaying
+// reader finds the result's text without parsing it (see decodeRelayedReply), which it keeps as a
+// {@link JsonText}.
+const okReplyHead = (id: string) =>
+  `{"v":${BUS_PROTOCOL_VERSION},"id":${JSON.stringify(id)},"ok":true,"result":`;
+const OK_REPLY_HEAD = new RegExp(
+  `^\\{"v":${BUS_PROTOCOL_VERSION},"id":"([A-Za-z0-9_-]{1,${MAX_BUS_ID_LENGTH}})","ok":true,"result":`,
+);
+
 /** The pub/sub message of a reply. */
 export function encodeReply(reply: BusReply): string {
-  return JSON.stringify(reply);
+  // A result that is not JSON (undefined) leaves the field out, and the reply is refused as
+  // malformed by its reader, as ever.
+  if (!reply.ok || reply.result === undefined) return JSON.stringify(reply);
+  const result =
+    reply.result instanceof JsonText ? reply.result.text : JSON.stringify(reply.result);
+  return `${okReplyHead(reply.id)}${result}}`;
 }
 
 /** A reply, or a progress notice, from its pub/sub message. */
 export function decodeReply(message: string): Decoded<BusReply | BusProgress> {
   return decodeJson<BusReply | BusProgress>(replyOrProgressSchema, message, 'reply');
+}
+
+/**
+ * As {@link decodeReply}, but a successful reply's result is its {@link JsonText}, not
+ * parsed: the envelope written by {@link encodeReply} is checked, and the result's text is
+ * trusted to be the JSON its service wrote (services are the only writers of reply channels:
+ * `acl.ts`). Anything else (refusals, progress notices) is decoded in full.
+ */
+export function decodeRelayedReply(message: string): Decoded<BusReply | BusProgress> {
+  if (message.length <= MAX_ENVELOPE_LENGTH && message.endsWith('}')) {
+    const head = OK_REPLY_HEAD.exec(message.slice(0, 128));
+    if (head?.[1] !== undefined) {
+      const text = message.slice(head[0].length, -1);
+      if (text.length > 0) {
+        return {
+          ok: true,
+          value: { v: BUS_PROTOCOL_VERSION, id: head[1], ok: true, result: new JsonText(text) },
+        };
+      }
+    }
+  }
+  return decodeReply(message);
 }
 
 /** The pub/sub message of a progress notice. */

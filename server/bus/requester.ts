@@ -20,6 +20,7 @@ import type { BusConnection, BusLogger, Unsubscribe } from './connection.js';
 import {
   BUS_PROTOCOL_VERSION,
   busId,
+  decodeRelayedReply,
   decodeReply,
   isProgress,
   encodeRequest,
@@ -53,6 +54,11 @@ export interface RequesterOptions {
   /** Approximate bound on each request stream's length (`XADD MAXLEN ~`). Default 100 000. */
   readonly maxStreamLength?: number;
   readonly logger?: BusLogger;
+  /**
+   * Deliver successful results as the {@link JsonText} their service wrote, unparsed
+   * (`decodeRelayedReply`): a gateway passes most of them on as they are. Default false.
+   */
+  readonly relayResults?: boolean;
 }
 
 export interface RequestOptions {
@@ -346,7 +352,7 @@ export class Requester {
   }
 
   private onReply(message: string): void {
-    const decoded = decodeReply(message);
+    const decoded = this.options.relayResults ? decodeRelayedReply(message) : decodeReply(message);
     if (!decoded.ok) {
       this.logger.warn('dropped a malformed reply', { reason: decoded.reason });
       return;

@@ -10,6 +10,7 @@ import test, { type ExecutionContext } from 'ava';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createCertificateAuthority, issueCertificate } from '../../base/pki.js';
 import { tcpTestServer } from '../net/test-support.js';
+import { JsonText } from '../../base/json-text.js';
 import { DbClient } from './client.js';
 
 const SILENT_PORT = 30600;
@@ -457,5 +458,52 @@ test.serial(
       t.true(seen[i]! <= bounds[i]!, `after ${i + 1} checks: ${seen.join(', ')}`);
     }
     t.true(seen.at(-1)! >= 4, `the pool grew: ${seen.join(', ')}`);
+  },
+);
+
+test.serial(
+  'a relayed query keeps the store’s JSON text as it came; a refusal and a plain query are parsed',
+  async (t) => {
+    const keys = await pki();
+    const stored = '{"events":[{"title":"a \\"quoted\\" }} brace"}],"next":null}';
+    const answers: Record<string, string> = {
+      ok: `{"result":{"ok":true,"result":${stored}}}`,
+      refused: '{"result":{"ok":false,"error":{"code":"not_found","message":"no such group"}}}',
+    };
+    const server: Server = createHttpsServer(
+      { key: keys.server.keyPem, cert: keys.server.certPem, ca: keys.ca, requestCert: true },
+      (req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          const key = (JSON.parse(body) as { body: { key: string } }).body.key;
+          res.setHeader('content-type', 'application/json');
+          res.end(answers[key]);
+        });
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(30602, '127.0.0.1', resolve));
+    const client = new DbClient({
+      members: new Map([[1, { host: '127.0.0.1', port: 30602 }]]),
+      tls: { ca: keys.ca, cert: keys.client.certPem, key: keys.client.keyPem },
+      deadlineMs: 5_000,
+    });
+    t.teardown(async () => {
+      await client.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const relayed = await client.query(null, { type: 'registry.get', key: 'ok' }, { relay: true });
+    t.true(relayed.ok);
+    const text: unknown = relayed.ok ? relayed.result : undefined;
+    if (!(text instanceof JsonText)) return t.fail('the result is its JSON text');
+    t.is(text.text, stored);
+    t.deepEqual(await client.query(null, { type: 'registry.get', key: 'ok' }), {
+      ok: true,
+      result: JSON.parse(stored) as unknown,
+    });
+    t.like(await client.query(null, { type: 'registry.get', key: 'refused' }, { relay: true }), {
+      ok: false,
+      error: { code: 'not_found' },
+    });
   },
 );

@@ -19,6 +19,7 @@
  * under load, turned into five copies each and the DB service collapsed to 4 reads a second,
  * most timing out.
  */
+import { JsonText } from '../../base/json-text.js';
 import { Agent, request } from 'undici';
 import { ConnectTimeoutError, preciseConnector } from '../net/connector.js';
 import {
@@ -76,6 +77,31 @@ export interface DbMemberStatus {
 export interface CallOptions {
   readonly signal?: AbortSignal;
   readonly deadlineMs?: number;
+  /**
+   * A query's successful result as the {@link JsonText} the store wrote, unparsed: for a
+   * service that passes it on as its own answer (`passThrough`). Default false.
+   */
+  readonly relay?: boolean;
+}
+
+// A successful query's answer, as the DB service writes it (`{"result":…}` around the JSON
+// the store's worker wrote for `{ ok: true, result }`, calendar-store.ts): the relayed
+// result is what lies between.
+const RELAYED_HEAD = '{"result":{"ok":true,"result":';
+const RELAYED_TAIL = '}}';
+
+/** A member's answer to a call: relayed as {@link CallOptions.relay} says, else parsed. */
+function answerOf<T>(text: string, relay: boolean): { result?: T; error?: unknown } {
+  if (
+    relay &&
+    text.startsWith(RELAYED_HEAD) &&
+    text.endsWith(RELAYED_TAIL) &&
+    text.length > RELAYED_HEAD.length + RELAYED_TAIL.length
+  ) {
+    const result = new JsonText(text.slice(RELAYED_HEAD.length, -RELAYED_TAIL.length));
+    return { result: { ok: true, result } as T };
+  }
+  return JSON.parse(text) as { result?: T; error?: unknown };
 }
 
 /** One item of a `/v1/command-batch` answer: the store's result, or why there is none. */
@@ -304,7 +330,13 @@ export class DbClient {
       try {
         outcome = await firstDecisive(
           targets.map((index) =>
-            this.attempt<T>(index, path, payload, { attemptMs, deadline }, opts.signal),
+            this.attempt<T>(
+              index,
+              path,
+              payload,
+              { attemptMs, deadline, relay: opts.relay === true },
+              opts.signal,
+            ),
           ),
         );
       } finally {
@@ -342,7 +374,7 @@ export class DbClient {
     index: number,
     path: string,
     payload: string,
-    bounds: { readonly attemptMs: number; readonly deadline: number },
+    bounds: { readonly attemptMs: number; readonly deadline: number; readonly relay: boolean },
     signal: AbortSignal | undefined,
   ): Promise<Outcome<T>> {
     const member = this.members[index]?.address;
@@ -384,7 +416,7 @@ export class DbClient {
           this.answeredWithin(index, attemptMs / ALIVE_FRACTION + lateMs),
         `no answer within ${attemptMs} ms`,
       );
-      const answer = (await res.body.json()) as { result?: T; error?: unknown };
+      const answer = answerOf<T>(await res.body.text(), bounds.relay);
       // Prefer the leader next time (no forwarding hop); else whoever answered.
       const knowsLeader = this.learnLeader(res.headers['x-agenda-db-leader']);
       if (res.statusCode === 200 && answer.result !== undefined) {

@@ -34,7 +34,8 @@ import {
 import type { HealthAnswer } from '../../contract/api.js';
 import { errorsOf, queryNames, type RouteDeclaration } from '../../contract/api-routes.js';
 import { requestSchema } from '../../contract/request-schemas.js';
-import { sendJson, sendText } from '../../base/http-answer.js';
+import { sendJson, sendJsonText, sendText } from '../../base/http-answer.js';
+import { JsonText, resultValue } from '../../base/json-text.js';
 import { SharedLimits } from '../limits/shared-limits.js';
 import {
   AbuseLimits,
@@ -203,7 +204,10 @@ export class Gateway {
         const requestId = freshRequestId();
         const busId = scopedRequestId(identity?.actor ?? null, requestId, op);
         const write = options?.write ?? false;
-        return this.services.call(op, identity, { requestId, busId, write }, signal);
+        // CalDAV reshapes every answer (XML, iCalendar): it reads the value.
+        return this.services
+          .call(op, identity, { requestId, busId, write }, signal)
+          .then(resultValue);
       },
       ...(options.tokens.now === undefined ? {} : { clock: options.tokens.now }),
     });
@@ -304,7 +308,10 @@ export class Gateway {
         status = await this.sendParts(res, answer, headers, clientGone.signal, template);
       } else {
         if (!res.destroyed) {
-          if (answer.kind === 'json') sendJson(res, answer.status, answer.body, headers);
+          if (answer.kind === 'json' && answer.body instanceof JsonText) {
+            // A service's result passed on as the service wrote it (protocol.ts).
+            sendJsonText(res, answer.status, answer.body.text, headers);
+          } else if (answer.kind === 'json') sendJson(res, answer.status, answer.body, headers);
           else sendText(res, 200, answer.contentType, answer.body, headers);
         }
         status = answer.kind === 'json' ? answer.status : 200;

@@ -182,6 +182,7 @@ export async function startInProcessSystem(
     connection: gatewayBus,
     gatewayId: 'gateway-1',
     logger: logger('bus'),
+    relayResults: true,
   });
   await requester.start();
   t.teardown(() => requester.close());

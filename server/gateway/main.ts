@@ -41,7 +41,7 @@ const { config, file, name, logger, connection } = daemon;
 const listen = parseHostPort(file.listen);
 const metrics = new DaemonMetrics({ service: 'gateway', member: name });
 
-const requester = new Requester({ connection, gatewayId: name, logger });
+const requester = new Requester({ connection, gatewayId: name, logger, relayResults: true });
 const subscriber = new NotificationSubscriber(connection, logger);
 const notifications = {
   subscribe: subscriber.subscribe.bind(subscriber),

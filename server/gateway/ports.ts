@@ -30,7 +30,8 @@ export interface DispatchOptions {
 }
 
 /**
- * Sends an op to a logic service and resolves with its result ({@link OpResult}). Rejects
+ * Sends an op to a logic service and resolves with its result ({@link OpResult}), parsed or
+ * as the `JsonText` its service wrote (the bus's relaying decode: `resultValue` reads either). Rejects
  * with an `AgendaError` from contract/errors.ts whose code decides the HTTP status (a
  * scheduling conflict is a `Conflict` carrying the conflicting events, a service that cannot
  * be reached in time is `Unavailable`). Anything else it rejects with is answered as an

@@ -21,6 +21,7 @@ import {
   type RouteDeclaration,
   type RouteName,
 } from '../../contract/api-routes.js';
+import { resultValue } from '../../base/json-text.js';
 import type { Op } from '../protocol/ops.js';
 import type { CommandBody, QueryBody, QueryOf } from '../store/protocol.js';
 import {
@@ -270,7 +271,7 @@ const deviceResult = z.object({
 
 /** Checks the few results the gateway reshapes; a service answering otherwise is a bug. */
 function resultOf<T>(schema: z.ZodType<T>, result: unknown, what: string): T {
-  const parsed = schema.safeParse(result);
+  const parsed = schema.safeParse(resultValue(result));
   if (!parsed.success) throw new Internal(`the service answered ${what} in an unexpected shape`);
   return parsed.data;
 }

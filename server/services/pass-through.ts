@@ -117,5 +117,5 @@ export function passThrough(
   if (!isOpenToUsers(op)) {
     throw new Forbidden(`${op.body.type} is not available to users`);
   }
-  return op.type === 'command' ? store.command(actor, op.body) : store.query(actor, op.body);
+  return op.type === 'command' ? store.command(actor, op.body) : store.relayQuery(actor, op.body);
 }

@@ -4,6 +4,7 @@
  * relays their answers, a {@link Database} reaches the DB service (the real one is
  * `DbClient`), an {@link UpdatePublisher} reaches users' open streams.
  */
+import type { JsonText } from '../../base/json-text.js';
 import type { CallOptions, CommandInput } from '../db/client.js';
 import type { ServiceName } from '../protocol/ops.js';
 import type {
@@ -97,7 +98,9 @@ export type ServiceAnswer =
   | LogoutAnswer
   | AccountDeletedAnswer
   | CommandResults[CommandType]
-  | QueryResults[QueryType];
+  | QueryResults[QueryType]
+  /** A store's result relayed as the JSON it wrote (`StoreSession.relayQuery`). */
+  | JsonText;
 
 /** A logic service as the bus sees it. */
 export interface LogicService {

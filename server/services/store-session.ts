@@ -5,6 +5,7 @@
  * a command that committed are published as live updates — once, not again on a replay.
  */
 import type { SessionRef } from '../store/protocol.js';
+import type { JsonText } from '../../base/json-text.js';
 import { errorFromWire, Internal, Unavailable } from '../../contract/errors.js';
 import type {
   CommandBody,
@@ -112,6 +113,26 @@ export class StoreSession {
     )) as StoreQueryResultOf<B['type']>;
     if (!outcome.ok) throw errorFromWire(outcome.error);
     return outcome.result;
+  }
+
+  /**
+   * A linearizable read whose result the caller passes on as its own answer, untouched: the
+   * store's JSON text as it wrote it (`JsonText`, server/db/client.ts), not parsed here and
+   * written again (a group agenda's answer is hundreds of entries).
+   * @throws AgendaError the store's refusal, or Unavailable.
+   */
+  async relayQuery<B extends QueryBody>(
+    actor: string | null,
+    body: B,
+  ): Promise<QueryResults[B['type']] | JsonText> {
+    const outcome = await this.options.database.query(
+      actor,
+      body,
+      { ...this.callOptions(), relay: true },
+      this.sessionFor(actor).session,
+    );
+    if (!outcome.ok) throw errorFromWire(outcome.error);
+    return outcome.result as QueryResults[B['type']] | JsonText;
   }
 
   /**
