@@ -125,10 +125,10 @@ export const NODE_FLOOR_MIB = 40;
  *     other isolate at its usual size and the store's SQLite image, which sql.js keeps in
  *     WebAssembly memory outside the V8 heap. That image grows with the data: a large data
  *     set needs a larger `MemoryMax` (`systemctl edit agenda-db-1`), or every member would
- *     be killed at once. V8 takes at most half the cap as the initial old-generation limit,
- *     so daemonNodeFlags' `--initial-old-space-size=256` acts as 96 MiB here (Node 20,
- *     `--trace-gc` on a heap kept growing: with a 192 MiB cap the first full collection came
- *     at 98 MB; with a 1 GiB cap there was none up to 150 MB).
+ *     be killed at once. V8 takes at most half the cap as the initial old-generation limit
+ *     (Node 20, `--trace-gc` on a heap kept growing: with a 192 MiB cap the first full
+ *     collection came at 98 MB; with a 1 GiB cap there was none up to 150 MB), so
+ *     daemonNodeFlags' 48 MB start stands as it is.
  * - Redis (13–14 MB at rest) has no budget in the issue: its request streams are bounded by
  *   count (`XADD MAXLEN ~`, server/bus/requester.ts), not bytes. 256/320 MiB is a guess,
  *   not a measurement.
