@@ -25,6 +25,26 @@ export function sendJsonText(
   sendText(res, status, 'application/json; charset=utf-8', payload, headers);
 }
 
+/**
+ * A JSON answer written as the bytes of its `parts` in order (one of them the bytes of a
+ * document the process did not parse: they go to the socket as they are).
+ */
+export function sendJsonParts(
+  res: ServerResponse,
+  status: number,
+  parts: readonly Uint8Array[],
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': parts.reduce((n, part) => n + part.byteLength, 0),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  for (const part of parts.slice(0, -1)) res.write(part);
+  res.end(parts.at(-1));
+}
+
 /** Writes a complete text answer of the given media type. */
 export function sendText(
   res: ServerResponse,

@@ -33,13 +33,29 @@ function ownedBuffer(image: Uint8Array): ArrayBuffer[] {
     : [];
 }
 
+/**
+ * The buffers a query's answer may move without a copy: its own, when it is bytes (or an
+ * object whose `bytes` are) owning a whole buffer. The worker keeps no reference to them.
+ */
+function answerBuffers(value: unknown): ArrayBuffer[] {
+  const bytes =
+    value instanceof Uint8Array
+      ? value
+      : typeof value === 'object' && value !== null && 'bytes' in value
+        ? value.bytes
+        : undefined;
+  return bytes instanceof Uint8Array ? ownedBuffer(bytes) : [];
+}
+
 function handle(sm: StateMachine<unknown, unknown, unknown>, request: WorkerRequest): void {
   try {
     switch (request.op) {
       case 'apply':
         return reply({ type: 'done', seq: request.seq, value: sm.apply(request.commands) });
-      case 'query':
-        return reply({ type: 'done', seq: request.seq, value: sm.query(request.query) });
+      case 'query': {
+        const value = sm.query(request.query);
+        return reply({ type: 'done', seq: request.seq, value }, answerBuffers(value));
+      }
       case 'snapshot': {
         const image = sm.snapshot();
         return reply({ type: 'done', seq: request.seq, value: image }, ownedBuffer(image));

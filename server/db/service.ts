@@ -64,7 +64,7 @@ import { MAX_COMMAND_BATCH } from './client.js';
 import { DecisionBatcher } from './decision-batch.js';
 import { InFlightKeys } from './in-flight.js';
 import { DbMetrics } from './metrics.js';
-import { sendJson, sendJsonText } from '../../base/http-answer.js';
+import { sendJson, sendJsonParts } from '../../base/http-answer.js';
 import { HttpError, readJsonBody, sendError } from './http.js';
 import {
   MEMBERS_PATH,
@@ -92,6 +92,9 @@ export interface DbStatus {
 }
 
 const FORWARDED = 'x-agenda-forwarded-by';
+/** A query's answer, around the JSON the store wrote (see server/db/client.ts's relay). */
+const RESULT_HEAD = Buffer.from('{"result":');
+const RESULT_TAIL = Buffer.from('}');
 /** The role of the caller a member forwards for (see the module comment). */
 const FORWARDED_FOR = 'x-agenda-forwarded-for';
 /** Requests waiting in the store's worker beyond which new commands and queries are refused. */
@@ -227,10 +230,10 @@ export class DbService {
         case 'POST /v1/command-batch':
           return sendJson(res, 200, await this.commandBatch(req), headers);
         case 'POST /v1/queries': {
-          // The store's worker wrote the result as JSON; it goes out as it is.
+          // The store's worker wrote the result as JSON bytes; they go out as they are.
           const role = this.callerRole(req);
           const json = await this.query(req, role, url.searchParams.get('consistency'));
-          return sendJsonText(res, 200, `{"result":${json}}`, headers);
+          return sendJsonParts(res, 200, [RESULT_HEAD, json, RESULT_TAIL], headers);
         }
         case 'GET /v1/status':
           this.authorizeOperator(req, 'status');
@@ -796,7 +799,7 @@ export class DbService {
     req: IncomingMessage,
     role: ClusterRole | null,
     consistency: string | null,
-  ): Promise<string> {
+  ): Promise<Uint8Array> {
     if (consistency !== null && consistency !== 'linearizable' && consistency !== 'local') {
       throw HttpError.of('invalid', 'consistency must be "linearizable" or "local"');
     }
@@ -815,8 +818,8 @@ export class DbService {
       consistency === 'local'
         ? await this.node.readLocal(request, { timeoutMs })
         : await this.node.read(request, { timeoutMs });
-    if (!('json' in answer)) throw new Error('the store answered an encoded query with a value');
-    return answer.json;
+    if (!('bytes' in answer)) throw new Error('the store answered an encoded query with a value');
+    return answer.bytes;
   }
 
   /**
