@@ -39,6 +39,8 @@ interface Fake {
   readonly checks: { username: string; forgiven: boolean; ended: boolean }[];
   revoked: boolean;
   truncated: boolean;
+  /** The most resources a read by names answers, the rest cut as the store's size limit does. */
+  perRead: number;
   /** What the store answers `dav.sync`. */
   sync: (body: Record<string, unknown>) => unknown;
 }
@@ -49,6 +51,7 @@ function fake(options: { limited?: boolean } = {}): Fake {
     checks: [],
     revoked: false,
     truncated: false,
+    perRead: Infinity,
     sync: () => ({ outcome: 'synced', token: '7', truncated: false, changed: [], removed: [] }),
     writes: () => Promise.resolve({ outcome: 'created', name: 'new', etag: '"00000000000000aa"' }),
     dav: undefined as unknown as CalDav,
@@ -92,10 +95,12 @@ function fake(options: { limited?: boolean } = {}): Fake {
         const chosen =
           body.names === undefined
             ? RESOURCES
-            : RESOURCES.filter((r) => body.names?.includes(r.name));
+            : RESOURCES.filter((r) => body.names?.includes(r.name)).slice(0, state.perRead);
+        const cut =
+          body.names !== undefined && body.names.filter((n) => n !== 'gone').length > chosen.length;
         return Promise.resolve({
           ctag: '42',
-          truncated: state.truncated,
+          truncated: state.truncated || cut,
           resources: chosen.map((r) => ({ ...r, ...(body.data ? { ics: GYM_ICS } : {}) })),
         });
       }
@@ -383,6 +388,50 @@ test('calendar-multiget answers each href, 404 for those not in the calendar, an
   const tooMany = await dav(f, 'REPORT', '/dav/calendars/alice/agenda/', {}, multiget(many));
   t.is(tooMany.status, 400);
   t.regex(tooMany.body, /at most 200 resources/);
+});
+
+test('a calendar-multiget the store answers in several reads (its size limit) answers every href, none 404 that exists (outside attack)', async (t) => {
+  const f = fake();
+  const multiget = (hrefs: string[]) =>
+    `<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>${hrefs.map((h) => `<d:href>${h}</d:href>`).join('')}</c:calendar-multiget>`;
+  const hrefs = ['call', 'gym', 'gone', 'team%20lunch%40example.com'].map(
+    (name) => `/dav/calendars/alice/agenda/${name}.ics`,
+  );
+  const statusesOf = (body: string) =>
+    parseXml(body).children.map((r) => {
+      const href = r.children[0]?.text ?? '';
+      return `${href} ${/HTTP\/1\.1 (\d+)/.exec(body.slice(body.indexOf(href)))?.[1] ?? ''}`;
+    });
+  // One resource a read: three reads, each for what the one before did not reach.
+  f.perRead = 1;
+  const answer = await dav(f, 'REPORT', '/dav/calendars/alice/agenda/', {}, multiget(hrefs));
+  t.is(answer.status, 207);
+  t.deepEqual(statusesOf(answer.body), [
+    '/dav/calendars/alice/agenda/call.ics 200',
+    '/dav/calendars/alice/agenda/gym.ics 200',
+    '/dav/calendars/alice/agenda/gone.ics 404',
+    '/dav/calendars/alice/agenda/team%20lunch%40example.com.ics 200',
+  ]);
+  t.deepEqual(
+    f.ops.flatMap(({ op }) =>
+      op.type === 'query' ? [(op.body as { names?: string[] }).names] : [],
+    ),
+    [
+      ['call', 'gym', 'gone', 'team lunch@example.com'],
+      ['gym', 'gone', 'team lunch@example.com'],
+      ['gone', 'team lunch@example.com'],
+    ],
+  );
+  // A read that reaches none of what is left (a resource larger than a read may carry)
+  // answers those 507, not 404.
+  f.perRead = 0;
+  const stuck = await dav(f, 'REPORT', '/dav/calendars/alice/agenda/', {}, multiget(hrefs));
+  t.deepEqual(statusesOf(stuck.body), [
+    '/dav/calendars/alice/agenda/call.ics 507',
+    '/dav/calendars/alice/agenda/gym.ics 507',
+    '/dav/calendars/alice/agenda/gone.ics 507',
+    '/dav/calendars/alice/agenda/team%20lunch%40example.com.ics 507',
+  ]);
 });
 
 test('unsupported reports, hostile XML and writes are refused with a reason', async (t) => {

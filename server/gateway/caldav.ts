@@ -599,16 +599,34 @@ export class CalDav {
         const name = eventNameOf(href, actor);
         if (name !== null) names.set(href, name);
       }
-      const listing = await read({ names: [...new Set(names.values())], data: wantsData(asked) });
-      // Answered under the name asked for: an old id-named href is an alias (the store's).
-      const byName = new Map(listing.resources.map((r) => [r.name, r]));
+      // A read stops at its size limit (`truncated`): the names it did not reach are read
+      // again, until all are answered or one read reaches none of them. A name the store
+      // did not reach is not missing: answered 404, a syncing client would delete it.
+      const byName = new Map<string, CalendarRead['resources'][number]>();
+      let pending = [...new Set(names.values())];
+      let unreached = new Set<string>();
+      while (pending.length > 0) {
+        const listing = await read({ names: pending, data: wantsData(asked) });
+        // Answered under the name asked for: an old id-named href is an alias (the store's).
+        for (const resource of listing.resources) byName.set(resource.name, resource);
+        const left = pending.filter((name) => !byName.has(name));
+        if (!listing.truncated) break;
+        if (left.length === pending.length) {
+          unreached = new Set(left);
+          break;
+        }
+        pending = left;
+      }
       return multistatusAnswer(
         hrefs.map((href): DavResponse => {
           const name = names.get(href);
           const resource = name === undefined ? undefined : byName.get(name);
-          return resource === undefined
-            ? { href, status: 404 }
-            : respond(davHrefs.event(actor, resource.name), eventProperties(resource), asked);
+          if (resource !== undefined) {
+            return respond(davHrefs.event(actor, resource.name), eventProperties(resource), asked);
+          }
+          return name !== undefined && unreached.has(name)
+            ? { href, status: 507, error: '<d:number-of-matches-within-limits/>' }
+            : { href, status: 404 };
         }),
       );
     }
