@@ -128,6 +128,24 @@ test('while an account is under attack, a mistyped password costs its owner one 
   t.is((await login(gateways[0], 'alice', 'right-password', '127.0.0.1')).status, 200);
 });
 
+test("logins refused for the address's rate are no failed guesses: the owner is not locked out by them (outside attack)", async (t) => {
+  const { gateways } = await twoGateways(t, {
+    loginsPerAddress: { points: 3, durationSec: 2 },
+    loginFailuresPerUserAndAddress: { points: 3, durationSec: 900 },
+    loginFailuresPerUser: { points: 3, durationSec: 3_600 },
+  });
+  const answers: TestAnswer[] = [];
+  for (let i = 0; i < 8; i++) {
+    answers.push(await login(gateways[i % 2]!, 'alice', 'right-password', '127.0.0.1'));
+  }
+  t.deepEqual(
+    answers.map((a) => (a.status === 429 ? limitOf(a) : a.status)),
+    [200, 200, 200, ...Array<string>(5).fill('login-address')],
+  );
+  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  t.is((await login(gateways[0], 'alice', 'right-password', '127.0.0.1')).status, 200);
+});
+
 test('registrations are counted per client address over both gateways', async (t) => {
   const { gateways } = await twoGateways(t, {
     registrationsPerAddress: { points: 2, durationSec: 600 },

@@ -213,37 +213,44 @@ export class AbuseLimits {
       this.failuresByUser.consume(user),
       this.underAttack.consume(pair),
     ]);
-    this.refuseIfOver(
-      fromAddress,
-      'login-address',
-      'too many login attempts from this address; try again later',
-    );
-    this.refuseIfOver(
-      pairFailures,
-      'login-user-address',
-      `too many failed logins for ${username} from this address; try again later`,
-    );
-    // Only a mark: what it refuses is the spacing, per address (see the module comment).
-    if (!userFailures.allowed) {
-      this.refuseIfOver(
-        spacing,
-        'login-user-under-attack',
-        `${username} is receiving many failed logins; from this address, one attempt per ` +
-          `${this.spacingSec} s for now`,
-      );
-    }
     let forgiven = false;
-    return {
-      forgive: async () => {
-        if (forgiven) return;
-        forgiven = true;
-        await Promise.all([
-          this.failuresByUserAndAddress.refund(pair),
-          this.failuresByUser.refund(user),
-          this.underAttack.refund(pair),
-        ]);
-      },
+    const forgive = async () => {
+      if (forgiven) return;
+      forgiven = true;
+      await Promise.all([
+        this.failuresByUserAndAddress.refund(pair),
+        this.failuresByUser.refund(user),
+        this.underAttack.refund(pair),
+      ]);
     };
+    try {
+      this.refuseIfOver(
+        fromAddress,
+        'login-address',
+        'too many login attempts from this address; try again later',
+      );
+      this.refuseIfOver(
+        pairFailures,
+        'login-user-address',
+        `too many failed logins for ${username} from this address; try again later`,
+      );
+      // Only a mark: what it refuses is the spacing, per address (see the module comment).
+      if (!userFailures.allowed) {
+        this.refuseIfOver(
+          spacing,
+          'login-user-under-attack',
+          `${username} is receiving many failed logins; from this address, one attempt per ` +
+            `${this.spacingSec} s for now`,
+        );
+      }
+    } catch (error) {
+      // Refused before any password was checked: no guess was made, so none counts as a
+      // failed one (else the owner's own attempts refused for the address's rate would lock
+      // the owner out: outside attack, 533 right-password logins refused 429 did).
+      await forgive().catch(() => {});
+      throw error;
+    }
+    return { forgive };
   }
 
   /** Counts a session refresh from `address`; throws {@link RateLimited} past the limit. */
