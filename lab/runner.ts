@@ -33,17 +33,21 @@ const execFileAsync = promisify(execFile);
 /**
  * V8 heap sizing, by what a daemon's young objects do, and V8's helper threads.
  *
- * - A DB member's old generation starts at 48 MB. With V8's defaults a DB member, whose
+ * - A DB member's old generation starts at 56 MB. With V8's defaults a DB member, whose
  *   live heap is only about 20 MB, ran a full mark-compact every second and a half under
  *   load (15–35 ms pauses). It is a starting limit, not memory taken, but garbage piles up
  *   towards it: at 256 MB a 10-minute soak took a DB member's heap from 67 to 168 MB (RSS
  *   +73 %), at 64 MB from 32 to 53 MB (RSS +29 %, most of it the store's growing data). At 64 MB, `npm run bench` measured 456 and 487 creates/s with a worst DB
  *   event-loop delay of 34–39 ms, against 307 and 387 at 256 MB (29–43 ms), alternating in
  *   the same half hour on this shared machine, whose noise is as large as the difference
- *   (a third 64 MB run gave 264). Lowered to 48 MB when `npm run bench` began to check
+ *   (a third 64 MB run gave 264). Lowered to 56 MB when `npm run bench` began to check
  *   issue 17's 2× bound under load: the leader, whose live heap is ~21 MB (a heap snapshot
- *   in the agenda phase), let the read answers passing through it pile up to 58 MB of heap
- *   and went from 105–120 to 212–242 MiB (1.8–2.2×). The other daemons keep V8's default:
+ *   in the agenda phase), let garbage pile up to 58 MB of heap and went from 105–120 to
+ *   212–242 MiB (1.8–2.2×); at 64 MB, even with read answers handed over as bytes, 2.09×.
+ *   At 48 MB: 1.70–1.85×, but under `npm run bench:import` a DB member's event loop stalled
+ *   104–113 ms (27–37 ms at 56 and 64) and the readers' p99 was 608–824 ms (509–513). At
+ *   56 MB, one run each: 1.88× under the bench; the import's worst DB stall 27.8 ms, p99
+ *   513 ms. The other daemons keep V8's default:
  *   with 256 MB, V8 let their garbage pile up to it before collecting, so a gateway's heap
  *   went from 86 to 177 MB in a 30-minute soak at a steady load, and its RSS from 202 to
  *   292 MiB (issue 17 allows 10 % growth).
@@ -85,7 +89,7 @@ const execFileAsync = promisify(execFile);
  *   Two cost a DB member about 13 MiB at rest against one (`npm run footprint`: 127 against
  *   112–114 MiB).
  */
-const OLD_SPACE_FLAGS = ['--initial-old-space-size=48'];
+const OLD_SPACE_FLAGS = ['--initial-old-space-size=56'];
 const V8_THREADS = ['--v8-pool-size=1'];
 const DB_V8_THREADS = ['--v8-pool-size=2'];
 const REQUEST_HANDLER_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-space-size=8'];
