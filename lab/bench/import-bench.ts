@@ -26,14 +26,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { AgendaApi } from '../../cli/http/agenda-api.js';
 import { GatewayClient } from '../../cli/http/gateway-client.js';
 import { SessionTokens } from '../../cli/http/session-tokens.js';
 import { IMPORT_DEPTH, importInChunks } from '../../cli/import/chunked-import.js';
 import { REQUEST_LIMITS, splitCalendar } from '../../cli/import/split-calendar.js';
 import { yearlySeriesCalendar } from '../../server/store/yearly-calendar.js';
-import { delayScraperOf, startLocalSystem } from '../local/system.js';
+import { delayScraperOf, operatorAgentOf, startLocalSystem } from '../local/system.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { DB_MEMBERS } from '../local/topology.js';
 import { storeApplyMicros } from './calibrate.js';
@@ -83,14 +83,7 @@ say(`starting the whole system in ${dataDir}…`);
 const system = await startLocalSystem({ dataDir, say, abuseLimits: LOAD_GENERATOR_LIMITS });
 const ca = readFileSync(system.ca, 'utf8');
 const servers = system.gateways.map((g) => new URL(g));
-const operator = system.layout.tls('operator');
-const statusAgent = new Agent({
-  connect: {
-    ca: readFileSync(operator.ca),
-    cert: readFileSync(operator.cert),
-    key: readFileSync(operator.key),
-  },
-});
+const statusAgent = operatorAgentOf(system);
 const clients: GatewayClient[] = [];
 
 /** Each DB member's term and leader, as it says on /v1/status (null when it does not answer). */

@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import type { SessionTokens } from '../../cli/http/session-tokens.js';
 import { EVENT_LOOP_DELAY_METRICS } from '../../server/metrics/daemon-metrics.js';
-import { delayScraperOf, startLocalSystem } from '../local/system.js';
+import { delayScraperOf, operatorAgentOf, startLocalSystem } from '../local/system.js';
 import { benchClient, benchLogin, type BenchAnswer } from './bench-client.js';
 import { LOAD_GENERATOR_LIMITS } from '../plan.js';
 import { roleOf } from './cpu.js';
@@ -443,14 +443,7 @@ interface Sample {
 }
 const samples: Sample[] = [];
 const scraper = delayScraperOf(system);
-const operatorTls = system.layout.tls('operator');
-const operator = new Agent({
-  connect: {
-    ca: readFileSync(operatorTls.ca),
-    cert: readFileSync(operatorTls.cert),
-    key: readFileSync(operatorTls.key),
-  },
-});
+const operator = operatorAgentOf(system);
 /** Each DB member's `GET /v1/status` (served where its metrics are). */
 const statusUrls = system.metrics
   .filter((t) => t.kind === 'db')

@@ -6,6 +6,7 @@
  * (`lab/plan.ts`); this file only runs it.
  */
 import { readFileSync } from 'node:fs';
+import { Agent } from 'undici';
 import { DataLayout } from '../layout.js';
 import type { ManagedProcess } from '../../base/process.js';
 import { ensurePrerequisites, REDIS } from '../prerequisites.js';
@@ -89,12 +90,22 @@ export async function startLocalSystem(options: StartOptions): Promise<LocalSyst
   };
 }
 
-/** Reads `system`'s daemons' event-loop delays, as the operator (its certificate). */
-export function delayScraperOf(system: LocalSystem): EventLoopDelayScraper {
+/** The operator's TLS material (the cluster CA, its certificate and key), as PEM. */
+function operatorTls(system: LocalSystem): { ca: Buffer; cert: Buffer; key: Buffer } {
   const files = system.layout.tls('operator');
-  return new EventLoopDelayScraper(system.metrics, {
+  return {
     ca: readFileSync(files.ca),
     cert: readFileSync(files.cert),
     key: readFileSync(files.key),
-  });
+  };
+}
+
+/** Reads `system`'s daemons' event-loop delays, as the operator (its certificate). */
+export function delayScraperOf(system: LocalSystem): EventLoopDelayScraper {
+  return new EventLoopDelayScraper(system.metrics, operatorTls(system));
+}
+
+/** An HTTPS client of `system`'s daemons as the operator (a DB member's `/v1/status`…). */
+export function operatorAgentOf(system: LocalSystem): Agent {
+  return new Agent({ connect: operatorTls(system) });
 }
