@@ -471,10 +471,11 @@ function seriesWalk(
   series: Series,
   recurrence: Recurrence,
   budget: RecurrenceBudget,
+  days: number | undefined = calendarDaysOf(series.start, series.end, series.timeZone),
 ): WallClockWalk | undefined {
   const { rule } = recurrence;
   const { start, timeZone } = series;
-  const allDay = calendarDaysOf(start, series.end, timeZone) !== undefined;
+  const allDay = days !== undefined;
   if (rule.count === undefined) return wallClockWalk(rule, start, timeZone, allDay);
   const cut = recurrence.lastStart ?? lastCountedStart(rule, start, timeZone, budget, allDay);
   return cut === undefined ? undefined : wallClockWalk(rule, start, timeZone, allDay, cut);
@@ -501,9 +502,10 @@ export function expandOccurrences(
       : [];
   }
   if (window.end <= series.start) return [];
-  const walk = seriesWalk(series, series.recurrence, budget);
-  if (walk === undefined) return [];
   const zone = series.timeZone;
+  const days = calendarDaysOf(series.start, series.end, zone);
+  const walk = seriesWalk(series, series.recurrence, budget, days);
+  if (walk === undefined) return [];
   // Wall-clock days that can hold a start overlapping the window, widened by a day on each
   // side to cover any UTC offset and DST jump.
   const from = Math.floor((wallClockOf(window.start - duration, zone) - TIME.DAY) / TIME.DAY);
@@ -512,7 +514,6 @@ export function expandOccurrences(
     Math.floor((wallClockOf(window.end, zone) + TIME.DAY) / TIME.DAY),
   );
   const excluded = new Set(series.recurrence.exceptions);
-  const days = calendarDaysOf(series.start, series.end, zone);
   const occurrences: Occurrence[] = [];
   for (const day of pickedDays(walk.pattern, from, to, budget)) {
     const start = startOn(walk, day);
