@@ -213,7 +213,8 @@ async function up(dataDir: string, json: boolean): Promise<number> {
   const client = new ControllerClient(dataDir);
   const progress = json ? () => {} : say;
   let status: LabStatus;
-  if (await client.isUp()) {
+  const alreadyUp = await client.isUp();
+  if (alreadyUp) {
     progress('the lab is already up (or coming up); waiting for it to be ready…');
   } else {
     if (await new LabNetwork(LAB_NETWORK).exists()) {
@@ -229,6 +230,8 @@ async function up(dataDir: string, json: boolean): Promise<number> {
   } catch (err) {
     const layout = new DataLayout(dataDir);
     progress(`could not start: ${(err as Error).message}`);
+    // A lab another `up` started is that one's to take down: this one only failed to hear it.
+    if (alreadyUp) throw new LabCommandError(`the lab is not ready: ${(err as Error).message}`);
     progress(`logs: ${layout.logDir}; taking the lab down…`);
     await down(dataDir);
     throw new LabCommandError(`the lab did not come up: ${(err as Error).message}`);

@@ -108,7 +108,7 @@ serial('up brings the whole system up behind the VIP and says how to use it', as
   t.regex(r.stdout, /ip netns exec agenda-client npx agenda/);
   t.log(/The lab is up \(.*\)/.exec(r.stdout)?.[0] ?? '');
   const again = await lab('up');
-  t.is(again.code, 0, 'up on a lab that is up is fine');
+  t.is(again.code, 0, `up on a lab that is up is fine: ${again.stdout}${again.stderr}`);
   t.regex(again.stdout, /already up/);
 });
 
