@@ -18,7 +18,8 @@
  * events, attendance and group membership go with it) and a new user takes its place, who
  * registers, logs in, and, in the group's place of the one who left, is invited by the group's
  * owner and joins. The report's `store` gives the DB's image at the end of the warm-up and at
- * the end, and the requests it remembers, to show the data did stay level.
+ * the end, and the requests it remembers, to show the data did stay level, and each DB
+ * member's SQLite memory (WebAssembly memory only grows: it is the most SQLite needed).
  *
  * Every `--sample-seconds` it records each process's resident memory (from /proc, its tree),
  * its V8 heap in use and its longest event-loop stall since the previous sample (from its
@@ -438,7 +439,14 @@ interface Sample {
   readonly heapMib: Map<string, number>;
   readonly stallMs: Map<string, number>;
   /** The store as a DB member told it, null when none answered. */
-  readonly store: { readonly dbBytes: number; readonly rememberedRequests: number } | null;
+  readonly store: {
+    readonly dbBytes: number;
+    readonly rememberedRequests: number;
+    /** Each member's SQLite memory (WebAssembly, never given back), by name. */
+    readonly sqlMemoryBytes: Readonly<Record<string, number>>;
+    /** Each member's store worker's V8 heap, by name. */
+    readonly workerHeapBytes: Readonly<Record<string, number>>;
+  } | null;
   readonly ops: Record<string, { count: number; errors: number; p50: number; p99: number }>;
 }
 const samples: Sample[] = [];
@@ -447,22 +455,36 @@ const operator = operatorAgentOf(system);
 /** Each DB member's `GET /v1/status` (served where its metrics are). */
 const statusUrls = system.metrics
   .filter((t) => t.kind === 'db')
-  .map((t) => new URL('/v1/status', t.url).href);
+  .map((t) => ({ name: t.name, url: new URL('/v1/status', t.url).href }));
 
-/** The image and remembered requests of the first DB member that answers (they are replicas). */
+/**
+ * The image and remembered requests of a DB member that answers (they are replicas), and
+ * every answering member's SQLite memory (each has its own).
+ */
 async function storeNow(): Promise<Sample['store']> {
-  for (const url of statusUrls) {
-    try {
-      const res = await request(url, { dispatcher: operator, signal: AbortSignal.timeout(3_000) });
-      const body = (await res.body.json()) as Partial<DbStatus>;
-      if (res.statusCode === 200 && body.store) {
-        return { dbBytes: body.store.dbBytes, rememberedRequests: body.store.rememberedRequests };
+  const answers = await Promise.all(
+    statusUrls.map(async ({ name, url }) => {
+      try {
+        const res = await request(url, {
+          dispatcher: operator,
+          signal: AbortSignal.timeout(3_000),
+        });
+        const body = (await res.body.json()) as Partial<DbStatus>;
+        return res.statusCode === 200 && body.store ? { name, store: body.store } : null;
+      } catch {
+        return null; // down or busy
       }
-    } catch {
-      // Down or busy: ask the next.
-    }
-  }
-  return null;
+    }),
+  );
+  const answered = answers.filter((a) => a !== null);
+  const first = answered[0]?.store;
+  if (first === undefined) return null;
+  return {
+    dbBytes: first.dbBytes,
+    rememberedRequests: first.rememberedRequests,
+    sqlMemoryBytes: Object.fromEntries(answered.map((a) => [a.name, a.store.sqlMemoryBytes])),
+    workerHeapBytes: Object.fromEntries(answered.map((a) => [a.name, a.store.heapBytes])),
+  };
 }
 /** The daemons' pids now: one restarted by its runner is measured as it is now. */
 function daemonPids(): Map<string, number> {
@@ -609,6 +631,11 @@ const trend = {
     ]),
   ),
 };
+function mibOf(bytes: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(bytes).map(([name, b]) => [name, Math.round(b / 104_857.6) / 10]),
+  );
+}
 /** The store over `span` (the last sample that has it): its image in MiB, its remembered requests. */
 function storeOf(span: readonly Sample[]) {
   const last = span.findLast((s) => s.store !== null)?.store;
@@ -616,6 +643,8 @@ function storeOf(span: readonly Sample[]) {
     ? {
         dbMib: Math.round(last.dbBytes / 104_857.6) / 10,
         rememberedRequests: last.rememberedRequests,
+        sqlMemoryMib: mibOf(last.sqlMemoryBytes),
+        workerHeapMib: mibOf(last.workerHeapBytes),
       }
     : null;
 }
@@ -646,6 +675,13 @@ const report = {
     heapMib: largestByKind([s], (x) => x.heapMib),
     stallMs: largestByKind([s], (x) => x.stallMs),
     totalRssMib: Math.round([...s.rssMib.values()].reduce((a, b) => a + b, 0)),
+    // The largest DB member's SQLite memory and store-worker heap: what of its RSS they are.
+    ...(s.store
+      ? {
+          sqlMemoryMib: Math.max(...Object.values(mibOf(s.store.sqlMemoryBytes))),
+          workerHeapMib: Math.max(...Object.values(mibOf(s.store.workerHeapBytes))),
+        }
+      : {}),
     operations: Object.values(s.ops).reduce((a, o) => a + o.count, 0),
     errors: Object.values(s.ops).reduce((a, o) => a + o.errors, 0),
   })),

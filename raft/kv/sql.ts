@@ -158,6 +158,17 @@ export function openMemoryDatabase(SQL: SqlJsStatic, image?: Uint8Array): Databa
   return db;
 }
 
+/**
+ * Bytes of the WebAssembly memory `SQL`'s databases live in (every database of the process,
+ * their page caches and SQLite's working memory). It only grows: a WebAssembly memory gives
+ * nothing back, so this is the largest the process's SQLite has needed since it started.
+ */
+export function sqlMemoryBytes(SQL: SqlJsStatic): number {
+  const sqlite = loaded.get(SQL);
+  if (sqlite === undefined) throw new Error('sql.js did not come from loadSqlJs');
+  return sqlite.memory.buffer.byteLength;
+}
+
 function openMemoryHandle({ c, memory }: Loaded): number {
   const name = c.stringToNewUTF8(':memory:');
   const out = c._malloc(4);

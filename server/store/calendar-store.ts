@@ -32,8 +32,10 @@
  *   whole.
  */
 import { createHash } from 'node:crypto';
+import { getHeapStatistics } from 'node:v8';
 import type { SqlJsStatic } from 'sql.js';
 import type { AppliedCommand, StateMachine } from '../../raft/runtime/host.js';
+import { sqlMemoryBytes } from '../../raft/kv/sql.js';
 import {
   Internal,
   InvalidInput,
@@ -397,6 +399,8 @@ export class CalendarStore implements StateMachine<StoreResult, StoreRequest, St
       requestsApplied: connection.requests.total(),
       rememberedRequests: connection.requests.size(),
       dbBytes: connection.bytes(),
+      sqlMemoryBytes: sqlMemoryBytes(this.SQL),
+      heapBytes: getHeapStatistics().total_heap_size,
     };
   }
 

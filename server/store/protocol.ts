@@ -712,6 +712,13 @@ export interface StoreStatus {
   readonly rememberedRequests: number;
   /** Size of the database image (what a snapshot weighs). */
   readonly dbBytes: number;
+  /**
+   * The WebAssembly memory the store's SQLite has (the image, caches, working memory): the
+   * most it has needed since the process started, since that memory never shrinks.
+   */
+  readonly sqlMemoryBytes: number;
+  /** The V8 heap of the thread the store runs in (a DB member's store worker). */
+  readonly heapBytes: number;
 }
 
 /**
