@@ -416,6 +416,45 @@ export abstract class AgendaCommand<
     this.remark('note', message);
   };
 
+  /**
+   * An `--also-on` flag's occurrences (ISO), each a time as given or a day at `start`'s time
+   * of day (in `--tz`); `[]` for `none`, undefined when not given. `start` is asked for only
+   * when a day needs it.
+   */
+  protected async alsoOnFlag(
+    values: readonly string[] | undefined,
+    start: () => DateTime | Promise<DateTime>,
+  ): Promise<string[] | undefined> {
+    if (values === undefined) return undefined;
+    const texts = values.flatMap((v) => v.split(',')).map((v) => v.trim());
+    if (texts.length === 1 && texts[0]?.toLowerCase() === 'none') return [];
+    const out: string[] = [];
+    for (const text of texts) {
+      const asked = parseDayOrTime(text, {
+        zone: this.zone,
+        now: this.now,
+        field: 'also-on',
+        note: this.noted,
+      });
+      if (asked.kind === 'time') {
+        out.push(toApiInstant(asked.at));
+        continue;
+      }
+      const at = (await start()).setZone(this.zone);
+      out.push(
+        toApiInstant(
+          asked.start.set({
+            hour: at.hour,
+            minute: at.minute,
+            second: at.second,
+            millisecond: 0,
+          }),
+        ),
+      );
+    }
+    return out;
+  }
+
   /** An `--occurrence` flag: a day (in `--tz`) or a time; undefined when not given. */
   protected occurrenceFlag(text: string | undefined): DayOrTime | undefined {
     return text === undefined

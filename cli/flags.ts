@@ -59,6 +59,12 @@ export const eventFieldFlags = {
       'How it repeats: daily, weekly, weekdays, monthly, yearly, "every 2 weeks", "weekly on mon,wed", "monthly on the 15th", "monthly on the last friday", each optionally with "until dec 31" or "10 times"; or an RRULE (FREQ, INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY), e.g. FREQ=WEEKLY;BYDAY=MO.',
     helpValue: '<rule>',
   }),
+  'also-on': Flags.string({
+    description:
+      'Also on these days, besides what --repeat gives (iCalendar RDATE): a day (at the start\'s time of day) or a day and a time; repeat the flag or separate with commas. Needs --repeat ("once" for these days alone). On update the list replaces the event\'s; none removes them.',
+    helpValue: '<day>',
+    multiple: true,
+  }),
   remind: Flags.string({
     description:
       "Be reminded this long before it starts (agenda watch --remind): 10m, 1h, 1d, 0 (at the start); repeat the flag or separate with commas for several (at most 5, each at most 4 weeks). On update the list replaces the event's; none removes them.",

@@ -101,6 +101,8 @@ export function parseRepeat(text: string, context: Pick<WhenContext, 'zone' | 'n
   const trimmed = text.trim();
   if (/^(?:rrule:)?\s*freq\s*=/i.test(trimmed)) return trimmed.replace(/^rrule:\s*/i, '');
   if (trimmed.length === 0) throw refuse(text, 'is empty');
+  // The start alone: what a series of chosen days (--also-on) repeats.
+  if (/^once$/i.test(trimmed)) return 'FREQ=DAILY;COUNT=1';
   if (trimmed.length > MAX_TEXT) throw refuse(text.slice(0, 40) + '…', 'is too long');
   let words = trimmed
     .toLowerCase()

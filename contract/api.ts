@@ -22,6 +22,7 @@
  *   service, so a write certainly did not apply).
  */
 import { z } from 'zod';
+import { MAX_ADDITIONS } from './limits.js';
 import type {
   AgendaView,
   ConflictView,
@@ -124,6 +125,12 @@ const eventFields = {
   visibility: z.enum(['public', 'busy', 'private']).optional(),
   /** RRULE text (FREQ, INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY). */
   repeat: text(500).optional(),
+  /**
+   * Starts of occurrences besides the rule's (iCalendar's RDATE), each lasting as the event
+   * does: with `repeat` only (`FREQ=DAILY;COUNT=1` repeats on these dates alone). On an
+   * update the list replaces the series'; `[]` removes them.
+   */
+  alsoOn: z.array(iso).max(MAX_ADDITIONS).optional(),
   /** IANA zone the event is scheduled in; recurrence is expanded there. Default UTC. */
   timeZone: text(100).optional(),
   /**
@@ -165,6 +172,7 @@ export const UpdateEventRequest = z.strictObject({
   location: eventFields.location,
   visibility: eventFields.visibility,
   repeat: text(500).nullable().optional(),
+  alsoOn: eventFields.alsoOn,
   timeZone: eventFields.timeZone,
   reminders: eventFields.reminders,
   transparent: eventFields.transparent,

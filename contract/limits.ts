@@ -67,6 +67,8 @@ export const MAX_RRULE_COUNT = 5000;
  */
 export const MAX_RECURRENCE_STEPS = 200_000;
 export const MAX_EXCEPTIONS = 1000;
+/** Occurrences a series may have besides its rule's (RDATE). */
+export const MAX_ADDITIONS = 1000;
 /** People invited by name (`--with`) to one event. */
 export const MAX_INVITEES = 100;
 /** Deepest rank in a hierarchical group. */

@@ -84,6 +84,8 @@ export interface AttendeeView {
 export interface EventDetailsView extends EventView {
   /** Starts of removed occurrences, ISO UTC. */
   readonly exceptions: readonly string[];
+  /** Starts of occurrences besides the rule's (RDATE), ISO UTC; absent when none. */
+  readonly alsoOn?: readonly string[];
   readonly attendees: readonly AttendeeView[];
   readonly revision: number;
 }

@@ -190,25 +190,6 @@ const KNOWN: Record<string, { why: Why; reason: string; lines: string[] }[]> = {
       ],
     },
   ],
-  'sabredav-rdate.ics': [
-    {
-      why: 'unsupported',
-      reason:
-        'RDATE (RFC 5545 §3.8.5.2) adds dates to a recurrence set; our series are a rule and ' +
-        'its exceptions, so an event with RDATE is skipped and reported, whole, where the ' +
-        'oracle expands it',
-      lines: [
-        'oracle only: 0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b 2025-10-03/2025-10-04',
-        'oracle only: 0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b 2025-10-31/2025-11-01',
-        'oracle only: 0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b 2025-12-25/2025-12-26',
-        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-10-06T16:00:00Z/2025-10-06T17:30:00Z',
-        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-10-13T16:00:00Z/2025-10-13T17:30:00Z',
-        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-10-27T17:00:00Z/2025-10-27T18:30:00Z',
-        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-10-29T17:00:00Z/2025-10-29T18:30:00Z',
-        'oracle only: c9a1e2f3-4b5c-4d6e-8f7a-0b1c2d3e4f50 2025-11-05T17:00:00Z/2025-11-05T18:30:00Z',
-      ],
-    },
-  ],
   'thunderbird-one-bad-event.ics': [
     {
       why: 'invalid',

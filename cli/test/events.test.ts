@@ -751,6 +751,42 @@ test('event show, update and cancel answer {event} and send only what was asked'
   t.regex(nothing.stderr, /nothing to change/);
 });
 
+test("--also-on sends days at the start's time of day, times as given, and none as []", async (t) => {
+  const { gateway, configDir } = await eventsGateway();
+  t.teardown(() => gateway.close());
+  const common = ['--json', '--config-dir', configDir, '--tz', 'Europe/Madrid'];
+  const add = await runCommand(EventAdd, [
+    'Bins',
+    '--start',
+    '2026-07-01T07:30',
+    '--duration',
+    '30m',
+    '--repeat',
+    'once',
+    '--also-on',
+    '2026-07-15,2026-07-29 08:00',
+    '--also-on',
+    '2026-11-04',
+    ...common,
+  ]);
+  t.is(add.exitCode, 0, add.stderr);
+  t.like(lastBody(gateway, 'POST', '/v1/events'), {
+    repeat: 'FREQ=DAILY;COUNT=1',
+    // 07:30 in Madrid: summer time in July, winter time in November.
+    alsoOn: ['2026-07-15T07:30:00+02:00', '2026-07-29T08:00:00+02:00', '2026-11-04T07:30:00+01:00'],
+  });
+  // On update a day takes the event's own time of day (the fixture's 09:00Z in March is
+  // 10:00 in Madrid).
+  const update = await runCommand(EventUpdate, ['e1', '--also-on', '2026-08-05', ...common]);
+  t.is(update.exitCode, 0, update.stderr);
+  t.like(lastBody(gateway, 'PATCH', '/v1/events/e1'), {
+    alsoOn: ['2026-08-05T10:00:00+02:00'],
+  });
+  const none = await runCommand(EventUpdate, ['e1', '--also-on', 'none', ...common]);
+  t.is(none.exitCode, 0, none.stderr);
+  t.deepEqual(lastBody(gateway, 'PATCH', '/v1/events/e1').alsoOn, []);
+});
+
 test('not found and forbidden exit 3', async (t) => {
   const { gateway, configDir } = await eventsGateway();
   t.teardown(() => gateway.close());

@@ -355,6 +355,12 @@ export function renderEventDetails(event: EventDetailsView, context: ViewContext
     const rule = `(${event.recurrence})`;
     rows.push(['repeats', `${words}  ${rule}`, undefined, `${words}  ${palette.dim(rule)}`]);
   }
+  if (event.alsoOn !== undefined && event.alsoOn.length > 0) {
+    rows.push([
+      'also on',
+      event.alsoOn.map((start) => dayAndTime(instant(start, context), context.now)).join(', '),
+    ]);
+  }
   if (event.exceptions.length > 0) {
     rows.push([
       'except',

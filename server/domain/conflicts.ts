@@ -382,8 +382,10 @@ export function mergeIntervals(intervals: Iterable<Interval>): Interval[] {
 /** An instant no occurrence of `event` ends after (cheap: +Infinity for COUNT rules). */
 function reachOf(event: Series): Millis {
   if (event.recurrence === null) return event.end;
-  const { until } = event.recurrence.rule;
-  return until === undefined ? Number.POSITIVE_INFINITY : occurrenceEnd(event, until);
+  const { rule, additions = [] } = event.recurrence;
+  if (rule.until === undefined) return Number.POSITIVE_INFINITY;
+  const last = additions.at(-1);
+  return occurrenceEnd(event, last === undefined ? rule.until : Math.max(rule.until, last));
 }
 
 /**

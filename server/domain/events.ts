@@ -310,6 +310,7 @@ function draftOf(details: EventDetails): EventDraft {
     visibility: details.visibility,
     recurrence: details.recurrence === null ? null : formatRecurrenceRule(details.recurrence.rule),
     exceptions: details.recurrence?.exceptions ?? [],
+    additions: details.recurrence?.additions ?? [],
     reminders: details.reminders ?? [],
     transparent: details.transparent === true,
   };
@@ -334,28 +335,39 @@ function mergeChanges(event: CalendarEvent, changes: EventChanges): EventDraft {
       changes.exceptions ??
       (recurrence === null
         ? []
-        : movedExceptions(event, start, changes.timeZone ?? event.timeZone)),
+        : movedStarts(event.recurrence?.exceptions ?? [], event, start, changes.timeZone)),
+    additions:
+      changes.additions ??
+      (recurrence === null
+        ? []
+        : movedStarts(event.recurrence?.additions ?? [], event, start, changes.timeZone)),
     reminders: changes.reminders ?? current.reminders ?? [],
     transparent: changes.transparent ?? current.transparent,
   };
 }
 
 /**
- * The series' exceptions (occurrences cancelled, or changed on their own) where its move to
- * `start` in `timeZone` takes their occurrences: each keeps its day counted from the series'
- * first (in the series' own zone, so daylight saving does not shift it) and takes the new
- * time of day. Left where they were, a moved series' exceptions matched nothing and the
- * occurrences they removed came back, beside the events changed on their own.
+ * Starts of the series' occurrences (its exceptions: occurrences cancelled, or changed on
+ * their own; its added occurrences) where its move to `start` in `timeZone` (absent: its
+ * own) takes them: each keeps its day counted from the series' first (in the series' own
+ * zone, so daylight saving does not shift it) and takes the new time of day. Left where they
+ * were, a moved series' exceptions matched nothing and the occurrences they removed came
+ * back, beside the events changed on their own; its added occurrences kept the old time.
  */
-function movedExceptions(event: CalendarEvent, start: Millis, timeZone: string): Millis[] {
-  const exceptions = event.recurrence?.exceptions ?? [];
-  if (exceptions.length === 0 || (start === event.start && timeZone === event.timeZone)) {
-    return [...exceptions];
+function movedStarts(
+  starts: readonly Millis[],
+  event: CalendarEvent,
+  start: Millis,
+  zone: string | undefined,
+): Millis[] {
+  const timeZone = zone ?? event.timeZone;
+  if (starts.length === 0 || (start === event.start && timeZone === event.timeZone)) {
+    return [...starts];
   }
   const before = DateTime.fromMillis(event.start, { zone: event.timeZone });
   const after = DateTime.fromMillis(start, { zone: timeZone });
   const firstDay = before.startOf('day');
-  return exceptions.map((exception) => {
+  return starts.map((exception) => {
     const day = DateTime.fromMillis(exception, { zone: event.timeZone }).startOf('day');
     const days = Math.round(day.diff(firstDay, 'days').days);
     return after
@@ -394,7 +406,7 @@ function relinkedDetached(
       { field: 'start' },
     );
   }
-  const moved = movedExceptions(before, after.start, after.timeZone);
+  const moved = movedStarts(old, before, after.start, after.timeZone);
   const to = new Map(old.map((exception, i) => [exception, moved[i] ?? exception]));
   return detached.flatMap((record): Mutation[] => {
     const from = record.event.detachedFrom;
@@ -422,7 +434,9 @@ function sameTiming(event: CalendarEvent, details: EventDetails): boolean {
     event.start === details.start &&
     event.end === details.end &&
     event.timeZone === details.timeZone &&
-    sameRule(event, details.recurrence?.rule ?? null)
+    sameRule(event, details.recurrence?.rule ?? null) &&
+    // Added occurrences (RDATE) are occurrences at new times, as a rule's are.
+    sameInstants(event.recurrence?.additions ?? [], details.recurrence?.additions ?? [])
   );
 }
 
@@ -464,8 +478,10 @@ function withoutUntil(rule: RecurrenceRule): RecurrenceRule {
 }
 
 function sameExceptions(event: CalendarEvent, details: EventDetails): boolean {
-  const a = event.recurrence?.exceptions ?? [];
-  const b = details.recurrence?.exceptions ?? [];
+  return sameInstants(event.recurrence?.exceptions ?? [], details.recurrence?.exceptions ?? []);
+}
+
+function sameInstants(a: readonly Millis[], b: readonly Millis[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 

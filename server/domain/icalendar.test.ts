@@ -253,6 +253,18 @@ const foreign = [
   'RDATE:20250612T090000Z',
   'END:VEVENT',
   'BEGIN:VEVENT',
+  'UID:rdate-period',
+  'DTSTART:20250610T090000Z',
+  'DTEND:20250610T091000Z',
+  'RDATE;VALUE=PERIOD:20250612T090000Z/PT1H',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
+  'UID:rdate-kinds',
+  'DTSTART:20250610T090000Z',
+  'DTEND:20250610T091000Z',
+  'RDATE;VALUE=DATE:20250612',
+  'END:VEVENT',
+  'BEGIN:VEVENT',
   'UID:gone',
   'DTSTART:20250610T090000Z',
   'DTEND:20250610T091000Z',
@@ -278,7 +290,13 @@ const foreign = [
 test('a foreign file: what we support is imported, the rest reported', (t) => {
   const { events, skipped } = importICalendar(foreign, { defaultTimeZone: 'Europe/Madrid' });
   const byUid = new Map(events.map((e) => [e.uid, e.draft]));
-  t.deepEqual([...byUid.keys()], ['google-weekly', 'outlook', 'holiday', 'floating']);
+  t.deepEqual([...byUid.keys()], ['google-weekly', 'outlook', 'holiday', 'floating', 'rdate']);
+  // RDATE without RRULE: DTSTART once, and the added dates.
+  t.like(byUid.get('rdate'), {
+    start: at('2025-06-10T09:00:00Z'),
+    recurrence: 'FREQ=DAILY;COUNT=1',
+    additions: [at('2025-06-12T09:00:00Z')],
+  });
   t.like(byUid.get('google-weekly'), {
     title: 'Weekly sync',
     start: at('2025-03-03T09:00:00Z'),
@@ -317,12 +335,13 @@ test('a foreign file: what we support is imported, the rest reported', (t) => {
 
   const reasons = new Map(skipped.map((s) => [`${s.component}:${s.uid ?? ''}`, s.reason]));
   t.regex(reasons.get('VEVENT:hourly') ?? '', /FREQ=HOURLY is not supported/);
-  t.regex(reasons.get('VEVENT:rdate') ?? '', /RDATE/);
+  t.regex(reasons.get('VEVENT:rdate-period') ?? '', /RDATE period .* lasts otherwise/);
+  t.regex(reasons.get('VEVENT:rdate-kinds') ?? '', /RDATE .* is a date and DTSTART a date and time/);
   t.regex(reasons.get('VEVENT:gone') ?? '', /cancelled/);
   t.regex(reasons.get('VEVENT:no-start') ?? '', /no start/);
   t.regex(reasons.get('VEVENT:backwards') ?? '', /end cannot be before the start/);
   t.regex(reasons.get('VTODO:todo') ?? '', /only events/);
-  t.is(skipped.length, 6);
+  t.is(skipped.length, 7);
 });
 
 test('files that are not iCalendar are refused clearly', (t) => {

@@ -450,7 +450,7 @@ function vevent(
   // its TZID: its RRULE repeats the local time, and in UTC it would drift by an hour at
   // every change of offset. Its first occurrence, if in the second pass, is read back an
   // hour early, a limitation RFC 5545 leaves no clean way around (an RDATE in UTC with an
-  // EXDATE of the local DTSTART would, but few apps, and not our import, read RDATE).
+  // EXDATE of the local DTSTART would, but few apps read RDATE).
   const days = allDayReadings(event);
   const zone =
     days === undefined &&
@@ -495,6 +495,14 @@ function vevent(
         days === undefined
           ? instantProperty('exdate', exception, event.timeZone)
           : dateProperty('exdate', exception, event.timeZone),
+      );
+    }
+    // Added occurrences likewise (§3.8.5.2); a DATE RDATE says VALUE=DATE.
+    for (const addition of event.recurrence.additions ?? []) {
+      component.addProperty(
+        days === undefined
+          ? instantProperty('rdate', addition, event.timeZone)
+          : dateProperty('rdate', addition, event.timeZone),
       );
     }
   }
@@ -1168,6 +1176,34 @@ interface ReadEvent {
   readonly changed: readonly string[];
 }
 
+/** The rule of an event that has RDATEs and no RRULE: its DTSTART, once. */
+const ONLY_DTSTART = 'FREQ=DAILY;COUNT=1';
+
+/**
+ * The start of an occurrence an RDATE value adds: a date for an all-day event, a date and
+ * time otherwise (RDATE has DTSTART's value type, §3.8.5.2), or a PERIOD as long as the
+ * event (an occurrence of its own length is not something a series here can hold).
+ */
+function addedStart(value: unknown, start: Millis, end: Millis, startTime: Time): Time {
+  if (value instanceof ICAL.Period) {
+    const seconds = value.getDuration().toSeconds();
+    if (startTime.isDate || seconds * TIME.SECOND !== end - start) {
+      throw new Unsupported(
+        `an RDATE period (${value.toString()}) lasts otherwise than the event: occurrences of a series here all last as the first`,
+      );
+    }
+    return value.start;
+  }
+  if (!(value instanceof ICAL.Time)) throw new Unsupported('an RDATE is not a date or time');
+  if (value.isDate !== startTime.isDate) {
+    const kind = (t: Time) => (t.isDate ? 'a date' : 'a date and time');
+    throw new Unsupported(
+      `an RDATE (${value.toString()}) is ${kind(value)} and DTSTART ${kind(startTime)}: both must be the same kind`,
+    );
+  }
+  return value;
+}
+
 /** A VEVENT (a series, a one-off event or a changed occurrence of a series) as a draft. */
 function toDraft(
   component: Component,
@@ -1176,31 +1212,43 @@ function toDraft(
   defaultVisibility: Visibility,
 ): ReadEvent {
   const occurrence = isChangedOccurrence(component);
-  if (component.getFirstProperty('rdate') !== null) throw new Unsupported('RDATE is not supported');
   const rrules = component.getAllProperties(RAW_RRULE);
+  const rdates = component.getAllProperties('rdate');
   if (rrules.length > 1) throw new Unsupported('an event with several RRULEs is not supported');
-  if (occurrence && rrules.length > 0) {
-    throw new Unsupported('a changed occurrence (RECURRENCE-ID) cannot repeat on its own (RRULE)');
+  if (occurrence && rrules.length + rdates.length > 0) {
+    throw new Unsupported(
+      'a changed occurrence (RECURRENCE-ID) cannot repeat on its own (RRULE or RDATE)',
+    );
   }
+  const recurring = rrules.length > 0 || rdates.length > 0;
   if (isCancelled(component)) throw new Unsupported('the event is cancelled');
 
   const dtstart = component.getFirstProperty('dtstart');
   if (dtstart === null) throw new Unsupported('the event has no start (DTSTART)');
   const startTime = timeOf(dtstart);
-  const zones = new EventZones(fileZones, rrules.length > 0);
+  const zones = new EventZones(fileZones, recurring);
   const start = place(startTime, tzidOf(dtstart), zones, defaultZone);
   const end = endOf(component, start, zones, defaultZone, startTime);
   const rawRule = rrules[0]?.getFirstValue();
-  if (rrules.length === 1 && start.zone === null && tzidOf(dtstart) !== null) {
+  if (recurring && start.zone === null && tzidOf(dtstart) !== null) {
     throw new Unsupported(
       `a recurring event in the zone "${tzidOf(dtstart) ?? ''}", which is not an IANA zone, cannot be expanded correctly`,
     );
   }
   const timeZone = start.zone ?? 'UTC';
+  // RDATE without RRULE (RFC 5545 §3.8.5.2): DTSTART and the dates, a rule that repeats once.
   const rule =
     rawRule === undefined || rawRule === null
-      ? null
+      ? rdates.length > 0
+        ? ONLY_DTSTART
+        : null
       : recurrenceOf(withoutDtstartParts(String(rawRule), start.instant, timeZone), timeZone);
+  const additions = rdates.flatMap((property) =>
+    property.getValues().map((value: unknown) => {
+      const time = addedStart(value, start.instant, end, startTime);
+      return place(time, tzidOf(property), zones, timeZone).instant;
+    }),
+  );
   const exceptions = component.getAllProperties('exdate').flatMap((property) =>
     property.getValues().map((value: unknown) => {
       if (!(value instanceof ICAL.Time)) throw new Unsupported('EXDATE is not a date or time');
@@ -1230,6 +1278,7 @@ function toDraft(
     visibility: visibilityOf(component, defaultVisibility),
     recurrence: rule,
     exceptions: rule === null ? [] : exceptions,
+    ...(additions.length === 0 ? {} : { additions }),
     ...(reminders.length === 0 ? {} : { reminders }),
     ...(isTransparent(component) ? { transparent: true } : {}),
   };

@@ -259,6 +259,11 @@ export function calendarDaysOf(start: Millis, end: Millis, timeZone: string): nu
   return to - from;
 }
 
+/** Whether `instant` starts a wall-clock day in `zone` (see {@link calendarDaysOf}). */
+export function startsADay(instant: Millis, zone: string): boolean {
+  return dayStartedBy(instant, zone) !== undefined;
+}
+
 /** The wall-clock day `instant` starts in `zone` (see {@link calendarDaysOf}), if it starts one. */
 function dayStartedBy(instant: Millis, zone: string): CivilDay | undefined {
   const wall = wallClockOf(instant, zone);
@@ -482,11 +487,12 @@ function seriesWalk(
 }
 
 /**
- * Every occurrence of `series` that overlaps `window` (half-open), in start order, with
- * exceptions removed; none start after {@link LATEST_INSTANT}. The walk starts at the first
- * active period that can reach the window, so the cost is O(periods overlapping the window +
- * their candidate days + exceptions), however long ago the series began — plus, for a COUNT
- * rule stored without `lastStart`, one walk from its first occurrence.
+ * Every occurrence of `series` that overlaps `window` (half-open), in start order: the rule's
+ * and the added ones (RDATE), with exceptions removed; none start after
+ * {@link LATEST_INSTANT}. The walk starts at the first active period that can reach the
+ * window, so the cost is O(periods overlapping the window + their candidate days +
+ * exceptions + log additions), however long ago the series began — plus, for a COUNT rule
+ * stored without `lastStart`, one walk from its first occurrence.
  *
  * @throws TooComplex when `budget` runs out.
  */
@@ -505,7 +511,8 @@ export function expandOccurrences(
   const zone = series.timeZone;
   const days = calendarDaysOf(series.start, series.end, zone);
   const walk = seriesWalk(series, series.recurrence, budget, days);
-  if (walk === undefined) return [];
+  const added = addedOccurrences(series, series.recurrence, window, duration, days);
+  if (walk === undefined) return added;
   // Wall-clock days that can hold a start overlapping the window, widened by a day on each
   // side to cover any UTC offset and DST jump.
   const from = Math.floor((wallClockOf(window.start - duration, zone) - TIME.DAY) / TIME.DAY);
@@ -521,7 +528,65 @@ export function expandOccurrences(
     const occurrence = { eventId: series.id, start, end: occurrenceEnd(series, start, days) };
     if (overlaps(occurrence, window)) occurrences.push(occurrence);
   }
-  return occurrences;
+  return added.length === 0 ? occurrences : mergedByStart(occurrences, added);
+}
+
+/**
+ * The series' added occurrences (RDATE) that overlap `window`, exceptions removed, in start
+ * order. O(log additions + those in the window).
+ */
+function addedOccurrences(
+  series: Series,
+  recurrence: Recurrence,
+  window: Interval,
+  duration: Millis,
+  days: number | undefined,
+): Occurrence[] {
+  const additions = recurrence.additions ?? [];
+  if (additions.length === 0) return [];
+  // An occurrence overlapping the window starts after window.start − duration (an all-day
+  // one may be an hour longer than the first: a day more covers it).
+  const earliest = window.start - duration - (days === undefined ? 0 : TIME.DAY);
+  const found: Occurrence[] = [];
+  for (let i = firstAtOrAfter(additions, earliest); i < additions.length; i++) {
+    const start = additions[i] as Millis;
+    if (start >= window.end) break;
+    if (sortedIncludes(recurrence.exceptions, start)) continue;
+    const occurrence = { eventId: series.id, start, end: occurrenceEnd(series, start, days) };
+    if (overlaps(occurrence, window)) found.push(occurrence);
+  }
+  return found;
+}
+
+/** The index of the first value of the ascending `sorted` at or after `value`. */
+function firstAtOrAfter(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((sorted[middle] ?? Number.POSITIVE_INFINITY) < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Two lists of occurrences in start order as one, in start order. */
+function mergedByStart(a: readonly Occurrence[], b: readonly Occurrence[]): Occurrence[] {
+  const merged: Occurrence[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x.start <= y.start)) {
+      merged.push(x as Occurrence);
+      i++;
+    } else {
+      merged.push(y);
+      j++;
+    }
+  }
+  return merged;
 }
 
 /** Whether the ascending `sorted` holds `value` (binary search). */
@@ -563,6 +628,20 @@ export function seriesEnd(
 
 /** {@link seriesEnd} without the millisecond a series of instants is given. */
 function exactSeriesEnd(series: Series, budget: RecurrenceBudget): Millis {
+  if (series.recurrence === null) return series.end;
+  const ruleEnd = ruleSeriesEnd(series, budget);
+  const { additions = [], exceptions } = series.recurrence;
+  // The latest added occurrence still standing, when it ends later than the rule's last.
+  for (let i = additions.length - 1; i >= 0; i--) {
+    const start = additions[i] as Millis;
+    if (sortedIncludes(exceptions, start)) continue;
+    return Math.max(ruleEnd, occurrenceEnd(series, start));
+  }
+  return ruleEnd;
+}
+
+/** {@link exactSeriesEnd} of the rule's occurrences alone. */
+function ruleSeriesEnd(series: Series, budget: RecurrenceBudget): Millis {
   if (series.recurrence === null) return series.end;
   const { rule, exceptions } = series.recurrence;
   // Monotonic in the start: the end of an occurrence starting at UNTIL bounds them all.

@@ -114,10 +114,22 @@ export interface RecurrenceRule {
   readonly byMonthDay?: readonly number[];
 }
 
-/** A rule plus the starts of the occurrences removed from it (EXDATE), sorted ascending. */
+/**
+ * A rule plus the starts of the occurrences removed from it (EXDATE), sorted ascending, and
+ * of occurrences added to it (RDATE). The series' occurrences are the rule's and the added
+ * ones, less the removed ones (RFC 5545 §3.8.5): an exception removes an added occurrence as
+ * it removes one of the rule's.
+ */
 export interface Recurrence {
   readonly rule: RecurrenceRule;
   readonly exceptions: readonly Millis[];
+  /**
+   * Starts of occurrences besides the rule's (RDATE), ascending, distinct, each after the
+   * series' first occurrence and none the start of one of the rule's; each lasts as the
+   * series' occurrences do. Absent when there are none (rows stored before they existed
+   * have none).
+   */
+  readonly additions?: readonly Millis[];
   /**
    * For a COUNT rule: the start of its COUNT-th occurrence, or of its last one at or before
    * `LATEST_INSTANT` when the domain ends first (exceptions count: EXDATE does not change

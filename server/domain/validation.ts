@@ -15,6 +15,7 @@ import {
   LATEST_INSTANT,
   LOCATION_MAX_LENGTH,
   MAX_EVENT_DURATION_MS,
+  MAX_ADDITIONS,
   MAX_EXCEPTIONS,
   MAX_LEVEL,
   MAX_QUERY_SPAN_MS,
@@ -29,6 +30,7 @@ import {
 } from '../../contract/limits.js';
 import {
   calendarDaysOf,
+  expandOccurrences,
   firstOccurrenceStarts,
   lastCountedStart,
   minimumOccurrenceGap,
@@ -36,7 +38,9 @@ import {
   occurrenceEnd,
   parseRecurrenceRule,
   RecurrenceBudget,
+  startsADay,
 } from './recurrence.js';
+import type { Series } from './recurrence.js';
 import type { GroupKind, Interval, Millis, Recurrence, Visibility } from './types.js';
 import { refuseInvisibleCharacters } from './text-hygiene.js';
 import { instantOfWallClock, isSecondPassOfReading, wallClockOf } from './zones.js';
@@ -405,6 +409,11 @@ export interface EventDraft {
   readonly recurrence?: string | null;
   /** Starts of occurrences to leave out (EXDATE); only with a recurrence. */
   readonly exceptions?: readonly Millis[];
+  /**
+   * Starts of occurrences besides the rule's (RDATE); only with a recurrence. Each lasts as
+   * the event does; one that is also an occurrence of the rule counts once.
+   */
+  readonly additions?: readonly Millis[];
   /** Minutes before the start to be reminded at ({@link validateReminders}); absent or empty: none. */
   readonly reminders?: readonly number[];
   /** Whether it takes no time from its attendees (shown as free); absent means false. */
@@ -470,6 +479,7 @@ const SELF_OVERLAP_SAMPLE = 400;
 function validateRecurrence(
   text: string,
   exceptions: readonly Millis[],
+  additions: readonly Millis[],
   start: Millis,
   end: Millis,
   timeZone: string,
@@ -529,10 +539,89 @@ function validateRecurrence(
   );
   // Counted from the series' stored start (its first occurrence), as expansion will count.
   const lastStart = lastCountedStart(rule, first, timeZone, budget, allDay);
+  const ruled: Recurrence = {
+    rule,
+    exceptions: sorted,
+    ...(lastStart === undefined ? {} : { lastStart }),
+  };
+  const series: Series = {
+    id: '',
+    start: first,
+    end: occurrenceEnd({ start, end, timeZone }, first),
+    timeZone,
+    recurrence: ruled,
+  };
+  const added = validateAdditions(additions, series, budget);
   return {
-    recurrence: { rule, exceptions: sorted, ...(lastStart === undefined ? {} : { lastStart }) },
+    recurrence: added.length === 0 ? ruled : { ...ruled, additions: added },
     start: first,
   };
+}
+
+/**
+ * The added occurrences (RDATE) of `series` (the rule's series, without them): sorted,
+ * distinct, without those that are occurrences of the rule (the same occurrence, counted
+ * once). Each must come after the series' first occurrence and overlap neither an
+ * occurrence of the rule nor another added one. Costs an expansion of the rule around each
+ * (a window of the occurrences' length on each side).
+ *
+ * @throws InvalidInput (field `additions`) saying which one and why.
+ * @throws TooComplex when `budget` runs out.
+ */
+function validateAdditions(
+  additions: readonly Millis[],
+  series: Series,
+  budget: RecurrenceBudget,
+): Millis[] {
+  if (additions.length === 0) return [];
+  if (additions.length > MAX_ADDITIONS) {
+    throw new InvalidInput(
+      `a series has at most ${MAX_ADDITIONS} added occurrences (got ${additions.length})`,
+      { field: 'additions' },
+    );
+  }
+  const sorted = [...new Set(additions.map((a) => validateInstant(a, 'addition')))].sort(
+    (a, b) => a - b,
+  );
+  const kept: Millis[] = [];
+  const days = calendarDaysOf(series.start, series.end, series.timeZone);
+  const iso = (instant: Millis) => new Date(instant).toISOString();
+  for (const start of sorted) {
+    if (start <= series.start) {
+      if (start === series.start) continue;
+      throw new InvalidInput(
+        `an added occurrence (${iso(start)}) comes before the series' first (${iso(series.start)}); start the series then`,
+        { field: 'additions' },
+      );
+    }
+    if (days !== undefined && !startsADay(start, series.timeZone)) {
+      throw new InvalidInput(
+        `an added occurrence of an all-day series is a day: ${iso(start)} is not the start of one in ${series.timeZone}`,
+        { field: 'additions' },
+      );
+    }
+    const end = occurrenceEnd(series, start, days);
+    const near = expandOccurrences(
+      series,
+      { start: start - (series.end - series.start) - 1, end: Math.max(end, start + 1) },
+      budget,
+    );
+    if (near.some((o) => o.start === start)) continue; // the rule's own: once
+    const previous = kept.at(-1);
+    const collides =
+      near.find((o) => o.start < end && start < o.end) ??
+      (previous !== undefined && start < occurrenceEnd(series, previous, days)
+        ? { start: previous }
+        : undefined);
+    if (collides !== undefined) {
+      throw new InvalidInput(
+        `the added occurrence at ${iso(start)} would overlap the one at ${iso(collides.start)}; occurrences of a series cannot overlap`,
+        { field: 'additions' },
+      );
+    }
+    kept.push(start);
+  }
+  return kept;
 }
 
 /**
@@ -565,6 +654,7 @@ export function validateEventDraft(draft: EventDraft): EventDetails {
     const validated = validateRecurrence(
       draft.recurrence,
       draft.exceptions ?? [],
+      draft.additions ?? [],
       start,
       end,
       timeZone,
@@ -577,6 +667,11 @@ export function validateEventDraft(draft: EventDraft): EventDetails {
     throw new InvalidInput('exceptions only make sense for a recurring event', {
       field: 'exceptions',
     });
+  } else if ((draft.additions?.length ?? 0) > 0) {
+    throw new InvalidInput(
+      'added occurrences only make sense for a recurring event (a rule that repeats once will do)',
+      { field: 'additions' },
+    );
   }
   return {
     title,

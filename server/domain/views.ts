@@ -124,6 +124,9 @@ export function eventDetailsView(
   return {
     ...eventView(event, event, myStatus, conflict),
     exceptions: (event.recurrence?.exceptions ?? []).map(toIso),
+    ...(event.recurrence?.additions === undefined
+      ? {}
+      : { alsoOn: event.recurrence.additions.map(toIso) }),
     attendees: record.attendees.map((a) => ({
       username: a.username,
       status: a.status,

@@ -231,6 +231,11 @@ function endOf(start: Millis, end: string | undefined, duration: string | undefi
   return computed;
 }
 
+/** ISO instants as milliseconds; undefined stays undefined. */
+function instantsOf(texts: readonly string[] | undefined, field: string): Millis[] | undefined {
+  return texts?.map((text) => parseInstant(text, field));
+}
+
 /** `POST /v1/events` → `event.create`. */
 export function createEventCommand(request: CreateEventRequest): CommandOf<'event.create'> {
   const start = parseInstant(request.start, 'start');
@@ -246,6 +251,7 @@ export function createEventCommand(request: CreateEventRequest): CommandOf<'even
       location: request.location,
       visibility: request.visibility,
       recurrence: request.repeat,
+      additions: instantsOf(request.alsoOn, 'alsoOn'),
       reminders: request.reminders,
       transparent: request.transparent,
     }),
@@ -287,6 +293,7 @@ export function updateEventCommand(
       location: request.location,
       visibility: request.visibility,
       recurrence: request.repeat,
+      additions: instantsOf(request.alsoOn, 'alsoOn'),
       reminders: request.reminders,
       transparent: request.transparent,
     }),
@@ -305,9 +312,9 @@ export function updateOccurrenceCommand(
   occurrenceStart: Millis,
   request: UpdateEventRequest,
 ): CommandOf<'event.updateOccurrence'> {
-  if (request.repeat !== undefined) {
+  if (request.repeat !== undefined || request.alsoOn !== undefined) {
     throw new InvalidInput('one occurrence cannot repeat: change the series to change its rule', {
-      field: 'repeat',
+      field: request.repeat !== undefined ? 'repeat' : 'alsoOn',
     });
   }
   if (request.with !== undefined) {

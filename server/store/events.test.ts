@@ -272,6 +272,67 @@ test('moving an event moves it in every attendee index and asks accepted invitee
   );
 });
 
+test('added occurrences (RDATE): listed, conflicting, moved with their series, cancelled and changed on their own', async (t) => {
+  const c = new StoreClient(await openStore());
+  c.register('alice');
+  // Mondays 18:00 in Madrid, twice, and also Thursday the 13th.
+  c.ok(
+    'alice',
+    {
+      type: 'event.create',
+      draft: {
+        ...oneHour('Gym', '2025-02-03T17:00:00Z'),
+        timeZone: 'Europe/Madrid',
+        recurrence: 'FREQ=WEEKLY;COUNT=2',
+        additions: [at('2025-02-13T17:00:00Z')],
+      },
+    },
+    { ids: ['gym'] },
+  );
+  const list = () =>
+    c
+      .read('alice', { type: 'event.list', ...FEB })
+      .events.map((e) => `${e.id} ${e.start.slice(5, 16)}`);
+  t.deepEqual(list(), ['gym 02-03T17:00', 'gym 02-10T17:00', 'gym 02-13T17:00']);
+  t.deepEqual(c.read('alice', { type: 'event.show', eventId: 'gym' }).event.alsoOn, [
+    '2025-02-13T17:00:00.000Z',
+  ]);
+  // The added occurrence takes its hour like any other.
+  t.is(
+    c.refused('alice', { type: 'event.create', draft: oneHour('Call', '2025-02-13T17:30:00Z') })
+      .code,
+    'conflict',
+  );
+  // Moved an hour later, the series takes its added occurrence with it.
+  c.ok('alice', {
+    type: 'event.update',
+    eventId: 'gym',
+    changes: { start: at('2025-02-03T18:00:00Z') },
+  });
+  t.deepEqual(list(), ['gym 02-03T18:00', 'gym 02-10T18:00', 'gym 02-13T18:00']);
+  // Changed on its own, it becomes an event of its own; cancelled, it is gone.
+  c.ok(
+    'alice',
+    {
+      type: 'event.updateOccurrence',
+      eventId: 'gym',
+      occurrenceStart: at('2025-02-13T18:00:00Z'),
+      changes: { title: 'Gym (pool)' },
+    },
+    { ids: ['pool'] },
+  );
+  t.deepEqual(list(), ['gym 02-03T18:00', 'gym 02-10T18:00', 'pool 02-13T18:00']);
+  c.ok('alice', {
+    type: 'event.cancelOccurrence',
+    eventId: 'gym',
+    occurrenceStart: at('2025-02-10T18:00:00Z'),
+  });
+  t.deepEqual(list(), ['gym 02-03T18:00', 'pool 02-13T18:00']);
+  // An update that drops them drops the occurrence.
+  c.ok('alice', { type: 'event.update', eventId: 'gym', changes: { additions: [] } });
+  t.false('alsoOn' in c.read('alice', { type: 'event.show', eventId: 'gym' }).event);
+});
+
 test('recurring events: occurrences listed, one cancelled, the series cancelled; endless series found years later', async (t) => {
   const c = new StoreClient(await openStore());
   c.register('alice');

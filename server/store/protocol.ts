@@ -93,6 +93,7 @@ const eventDraft = z.strictObject({
   visibility: shortText.optional(),
   recurrence: shortText.nullable().optional(),
   exceptions: z.array(instant).max(10_000).optional(),
+  additions: z.array(instant).max(10_000).optional(),
   reminders: z.array(z.number()).max(100).optional(),
   transparent: z.boolean().optional(),
 });
@@ -107,6 +108,7 @@ const eventChanges = z.strictObject({
   visibility: shortText.optional(),
   recurrence: shortText.nullable().optional(),
   exceptions: z.array(instant).max(10_000).optional(),
+  additions: z.array(instant).max(10_000).optional(),
   reminders: z.array(z.number()).max(100).optional(),
   transparent: z.boolean().optional(),
 });

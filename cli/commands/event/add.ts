@@ -66,6 +66,7 @@ export default class EventAdd extends AgendaCommand<typeof EventAdd, ScheduledAn
         flags.repeat === undefined
           ? undefined
           : parseRepeat(flags.repeat, { zone: this.zone, now: this.now }),
+      alsoOn: await this.alsoOnFlag(flags['also-on'], () => start),
       reminders: flags.remind === undefined ? undefined : parseReminders(flags.remind),
       transparent: flags.free === true ? true : undefined,
       with: flags.with === undefined ? undefined : parseUsernames(flags.with, 'with'),

@@ -68,14 +68,27 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
       with: flags.with === undefined ? undefined : parseUsernames(flags.with, 'with'),
     };
     const lengthChanges = flags.end !== undefined || duration !== undefined;
-    if (Object.values(request).every((value) => value === undefined) && !lengthChanges) {
+    if (
+      Object.values(request).every((value) => value === undefined) &&
+      !lengthChanges &&
+      flags['also-on'] === undefined
+    ) {
       throw new InvalidInput(
-        'nothing to change: give at least one of --title, --start, --end, --duration, --description, --location, --visibility, --repeat, --tz, --remind, --free, --with',
+        'nothing to change: give at least one of --title, --start, --end, --duration, --description, --location, --visibility, --repeat, --also-on, --tz, --remind, --free, --with',
       );
     }
     if (flags['allow-conflict']) request.allowConflict = true;
     const { api } = await this.connect({ authenticated: true });
     const { id, occurrence } = await this.eventOccurrence(api, this.args.id, asked);
+    // A day alone is at the series' time of day: the new start's, or its own.
+    request.alsoOn = await this.alsoOnFlag(
+      flags['also-on'],
+      async () =>
+        start ??
+        DateTime.fromISO((await this.slow('Reading the event…', api.showEvent(id))).event.start, {
+          zone: this.zone,
+        }),
+    );
     if (occurrence !== undefined) refuseForOneOccurrence(request, id);
     // An end or a duration counts from the start: the new one, or else the event's own (for
     // one occurrence, its start), which only the server knows. So `--duration 2h` alone keeps
@@ -121,10 +134,10 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
  * repeat, and people are invited to the series, not to one of its occurrences.
  */
 function refuseForOneOccurrence(request: UpdateEventRequest, id: string): void {
-  if (request.repeat !== undefined) {
+  if (request.repeat !== undefined || request.alsoOn !== undefined) {
     throw new InvalidInput(
       `one occurrence cannot repeat: change the rule of the whole series (agenda event update ${id} --repeat …)`,
-      { field: 'repeat' },
+      { field: request.repeat !== undefined ? 'repeat' : 'also-on' },
     );
   }
   if (request.with !== undefined) {
