@@ -228,3 +228,49 @@ test('all-day events go out as dates and come back at the same midnights of thei
   t.regex(back.text, /\r\nDTSTART;VALUE=DATE:20261231\r\n/);
   t.regex(back.text, /\r\nDTEND;VALUE=DATE:20270101\r\n/);
 });
+
+test('an event on chosen dates (RDATE) written by an app is listed on them, and its unchanged write changes nothing', async (t) => {
+  const system = await startInProcessSystem(t, ports);
+  const { bearer, basic } = await person(system, 'alice');
+  const href = '/dav/calendars/alice/agenda/bins.ics';
+  // A new event lives at its UID's name.
+  const body = [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//SabreDAV//SabreDAV//EN',
+    'BEGIN:VEVENT',
+    'UID:bins',
+    'DTSTAMP:20260902T102000Z',
+    'DTSTART;VALUE=DATE:20261003',
+    'DTEND;VALUE=DATE:20261004',
+    'RDATE;VALUE=DATE:20261031,20261225',
+    'SUMMARY:Bin collection (special)',
+    'TRANSP:TRANSPARENT',
+    'END:VEVENT',
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+  const put = await call(system, 'PUT', href, {
+    body,
+    headers: { ...basic, 'content-type': 'text/calendar', 'if-none-match': '*' },
+  });
+  t.is(put.status, 201, put.text);
+  const listed = await call(
+    system,
+    'GET',
+    '/v1/events?from=2026-10-01T00:00:00Z&to=2027-01-01T00:00:00Z',
+    { headers: bearer },
+  );
+  t.deepEqual(
+    (field(listed.text, 'events') as { start: string; title: string }[]).map((e) => e.start),
+    ['2026-10-03T00:00:00.000Z', '2026-10-31T00:00:00.000Z', '2026-12-25T00:00:00.000Z'],
+  );
+  const got = await call(system, 'GET', href, { headers: basic });
+  t.regex(got.text, /\r\nRDATE;VALUE=DATE:20261031\r\nRDATE;VALUE=DATE:20261225\r\n/);
+  const again = await call(system, 'PUT', href, {
+    body: got.text,
+    headers: { ...basic, 'content-type': 'text/calendar', 'if-match': String(got.headers.etag) },
+  });
+  t.is(again.status, 204, again.text);
+  t.is(again.headers.etag, got.headers.etag, 'nothing changed');
+});
