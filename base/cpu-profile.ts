@@ -6,6 +6,11 @@
  * `<dir>/<pid>-<time>.cpuprofile` (open it in Chrome DevTools or VS Code). Unlike
  * `--cpu-prof`, which covers the whole life of the process, this leaves out start-up and
  * costs nothing until asked. Without `AGENDA_PROFILE_DIR`, SIGUSR2 keeps Node's default.
+ *
+ * With `AGENDA_PROFILE_KIND=allocations` the window records where memory is allocated
+ * instead (V8's sampling heap profiler, every 32 KiB on average, objects collected since
+ * included): `<dir>/<pid>-<time>.heapprofile`, for what makes a heap grow while the daemon
+ * seems idle.
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
@@ -25,12 +30,24 @@ export function profileOnSignal(logger: Logger, env = process.env): void {
     );
     return;
   }
+  const kind = env.AGENDA_PROFILE_KIND ?? 'cpu';
+  if (kind !== 'cpu' && kind !== 'allocations') {
+    logger.warn('AGENDA_PROFILE_KIND must be cpu or allocations; profiling is off', {
+      value: kind,
+    });
+    return;
+  }
   let running = false;
   process.on('SIGUSR2', () => {
     if (running) return;
     running = true;
-    void profileFor(seconds, join(dir, `${process.pid}-${Date.now()}.cpuprofile`))
-      .then((file) => logger.info('cpu profile written', { file, seconds }))
+    const name = `${process.pid}-${Date.now()}`;
+    void (
+      kind === 'cpu'
+        ? profileFor(seconds, join(dir, `${name}.cpuprofile`))
+        : allocationsFor(seconds, join(dir, `${name}.heapprofile`))
+    )
+      .then((file) => logger.info('profile written', { file, seconds, kind }))
       .catch((err: unknown) => logger.warn('cpu profile failed', { error: (err as Error).message }))
       .finally(() => (running = false));
   });
@@ -44,6 +61,25 @@ async function profileFor(seconds: number, file: string): Promise<string> {
     await session.post('Profiler.start');
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    return file;
+  } finally {
+    session.disconnect();
+  }
+}
+
+async function allocationsFor(seconds: number, file: string): Promise<string> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 32 * 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const { profile } = await session.post('HeapProfiler.stopSampling');
     await writeFile(file, JSON.stringify(profile));
     return file;
   } finally {
