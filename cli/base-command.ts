@@ -27,7 +27,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Errors, Flags } from '@oclif/core';
 import type { Config, Interfaces } from '@oclif/core';
-import type { DateTime } from 'luxon';
+import { DateTime } from 'luxon';
 import type { EventView } from '../contract/views.js';
 import { Conflict, Internal, InvalidInput, NotFound, Unauthenticated } from '../contract/errors.js';
 import type { AgendaError } from '../contract/errors.js';
@@ -417,9 +417,10 @@ export abstract class AgendaCommand<
   };
 
   /**
-   * An `--also-on` flag's occurrences (ISO), each a time as given or a day at `start`'s time
-   * of day (in `--tz`); `[]` for `none`, undefined when not given. `start` is asked for only
-   * when a day needs it.
+   * An `--also-on` flag's occurrences (ISO), each a time as given or a day (as written, read
+   * in `--tz`) at `start`'s time of day in `start`'s zone: the event's, so a Berlin 09:00
+   * series updated from New York is also at 09:00 in Berlin that day. `[]` for `none`,
+   * undefined when not given. `start` is asked for only when a day needs it.
    */
   protected async alsoOnFlag(
     values: readonly string[] | undefined,
@@ -440,15 +441,14 @@ export abstract class AgendaCommand<
         out.push(toApiInstant(asked.at));
         continue;
       }
-      const at = (await start()).setZone(this.zone);
+      const at = await start();
+      const { year, month, day } = asked.start;
       out.push(
         toApiInstant(
-          asked.start.set({
-            hour: at.hour,
-            minute: at.minute,
-            second: at.second,
-            millisecond: 0,
-          }),
+          DateTime.fromObject(
+            { year, month, day, hour: at.hour, minute: at.minute, second: at.second },
+            { zone: at.zone },
+          ),
         ),
       );
     }

@@ -782,6 +782,20 @@ test("--also-on sends days at the start's time of day, times as given, and none 
   t.like(lastBody(gateway, 'PATCH', '/v1/events/e1'), {
     alsoOn: ['2026-08-05T10:00:00+02:00'],
   });
+  // --tz on update moves the event to that zone (its instant kept: 04:00 in New York), and a
+  // day is at the event's time of day in its zone: 04:00 New York time on 20 March.
+  const elsewhere = await runCommand(EventUpdate, [
+    'e1',
+    '--also-on',
+    '2026-03-20',
+    '--json',
+    '--config-dir',
+    configDir,
+    '--tz',
+    'America/New_York',
+  ]);
+  t.is(elsewhere.exitCode, 0, elsewhere.stderr);
+  t.deepEqual(lastBody(gateway, 'PATCH', '/v1/events/e1').alsoOn, ['2026-03-20T04:00:00-04:00']);
   const none = await runCommand(EventUpdate, ['e1', '--also-on', 'none', ...common]);
   t.is(none.exitCode, 0, none.stderr);
   t.deepEqual(lastBody(gateway, 'PATCH', '/v1/events/e1').alsoOn, []);

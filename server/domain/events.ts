@@ -16,7 +16,6 @@
  * about another time: a yes may no longer fit, a no may now) and a flat-group event waits
  * for everyone again; imposed attendees stay accepted.
  */
-import { DateTime } from 'luxon';
 import { Forbidden, Internal, InvalidInput, NotFound, TooComplex } from '../../contract/errors.js';
 import type { ConflictingEvent } from '../../contract/errors.js';
 import {
@@ -36,6 +35,7 @@ import {
   MAX_EXCEPTIONS,
   MAX_IMPORTED_OCCURRENCES_PER_SERIES,
   MAX_INVITEES,
+  TIME,
 } from '../../contract/limits.js';
 import {
   compareOccurrenceKeys,
@@ -48,7 +48,13 @@ import {
   windowAfter,
 } from './paging.js';
 import type { OccurrenceKey, PageRequest } from './paging.js';
-import { expandOccurrences, formatRecurrenceRule, isOccurrenceStart } from './recurrence.js';
+import {
+  calendarDaysOf,
+  expandOccurrences,
+  formatRecurrenceRule,
+  isOccurrenceStart,
+} from './recurrence.js';
+import { instantOfWallClock, wallClockOf } from './zones.js';
 import type { Series } from './recurrence.js';
 import { validateEventDraft, validateQueryInterval, validateUsername } from './validation.js';
 import type { EventDetails, EventDraft } from './validation.js';
@@ -349,10 +355,14 @@ function mergeChanges(event: CalendarEvent, changes: EventChanges): EventDraft {
 /**
  * Starts of the series' occurrences (its exceptions: occurrences cancelled, or changed on
  * their own; its added occurrences) where its move to `start` in `timeZone` (absent: its
- * own) takes them: each keeps its day counted from the series' first (in the series' own
- * zone, so daylight saving does not shift it) and takes the new time of day. Left where they
- * were, a moved series' exceptions matched nothing and the occurrences they removed came
- * back, beside the events changed on their own; its added occurrences kept the old time.
+ * own) takes them: each keeps its distance from the series' first on the wall clock (its day
+ * counted in the series' own zone, so daylight saving does not shift it, and its time of day
+ * relative to the series'), measured from the new start in the new zone. An occurrence of
+ * the rule is at the series' time of day, so it takes the new one; an added one at another
+ * time keeps its difference (an extra session at 14:00 of a 09:00 class moved to 10:00 is at
+ * 15:00), and one of an all-day series stays a whole day. Left where they were, a moved
+ * series' exceptions matched nothing and the occurrences they removed came back, beside the
+ * events changed on their own; its added occurrences kept the old time. O(1) each.
  */
 function movedStarts(
   starts: readonly Millis[],
@@ -364,22 +374,18 @@ function movedStarts(
   if (starts.length === 0 || (start === event.start && timeZone === event.timeZone)) {
     return [...starts];
   }
-  const before = DateTime.fromMillis(event.start, { zone: event.timeZone });
-  const after = DateTime.fromMillis(start, { zone: timeZone });
-  const firstDay = before.startOf('day');
-  return starts.map((exception) => {
-    const day = DateTime.fromMillis(exception, { zone: event.timeZone }).startOf('day');
-    const days = Math.round(day.diff(firstDay, 'days').days);
-    return after
-      .startOf('day')
-      .plus({ days })
-      .set({
-        hour: after.hour,
-        minute: after.minute,
-        second: after.second,
-        millisecond: after.millisecond,
-      })
-      .toMillis();
+  const before = wallClockOf(event.start, event.timeZone);
+  const after = wallClockOf(start, timeZone);
+  const allDay = calendarDaysOf(event.start, event.end, event.timeZone) !== undefined;
+  const dayOf = (wall: number) => Math.floor(wall / TIME.DAY);
+  return starts.map((moved) => {
+    const wall = wallClockOf(moved, event.timeZone);
+    if (allDay) {
+      // Day starts: the day as many days after the new first day, at its start.
+      const day = dayOf(after) + (dayOf(wall) - dayOf(before));
+      return instantOfWallClock(day * TIME.DAY, timeZone);
+    }
+    return instantOfWallClock(after + (wall - before), timeZone);
   });
 }
 

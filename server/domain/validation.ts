@@ -290,7 +290,9 @@ export function parseInstant(text: string, field: string): Millis {
   const trimmed = text.trim();
   const plain = plainInstant(trimmed);
   if (plain !== undefined) return validateInstant(plain, field);
-  if (!/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(trimmed)) {
+  // The offset follows a time: in `2026-03-05` the `-05` is the day, not an offset, and a
+  // date alone would be read in whatever zone the reading host is in.
+  if (!/T[\d:.,]+(Z|[+-]\d{2}(:?\d{2})?)$/i.test(trimmed)) {
     throw new InvalidInput(`the ${field} "${text}" needs a UTC offset (e.g. Z or +01:00)`, {
       field,
     });
@@ -509,7 +511,10 @@ function validateRecurrence(
   const gap = minimumOccurrenceGap(rule);
   const days = calendarDaysOf(start, end, timeZone);
   const gapDays = minimumOccurrenceGapDays(rule);
-  if (days === undefined ? gap > 0 && duration > gap : gapDays > 0 && days > gapDays) {
+  // A rule that repeats once (an event on chosen days, its added occurrences checked below)
+  // has no second occurrence to overlap.
+  const once = rule.count === 1;
+  if (!once && (days === undefined ? gap > 0 && duration > gap : gapDays > 0 && days > gapDays)) {
     throw new InvalidInput(
       'the occurrences of this series would overlap each other when the clocks change; shorten the event or space the occurrences',
       { field: 'recurrence' },
@@ -574,15 +579,16 @@ function validateAdditions(
   budget: RecurrenceBudget,
 ): Millis[] {
   if (additions.length === 0) return [];
-  if (additions.length > MAX_ADDITIONS) {
-    throw new InvalidInput(
-      `a series has at most ${MAX_ADDITIONS} added occurrences (got ${additions.length})`,
-      { field: 'additions' },
-    );
-  }
+  // Counted once each: a producer that lists a date twice, or DTSTART again, is not refused.
   const sorted = [...new Set(additions.map((a) => validateInstant(a, 'addition')))].sort(
     (a, b) => a - b,
   );
+  if (sorted.length > MAX_ADDITIONS) {
+    throw new InvalidInput(
+      `a series has at most ${MAX_ADDITIONS} added occurrences (got ${sorted.length})`,
+      { field: 'additions' },
+    );
+  }
   const kept: Millis[] = [];
   const days = calendarDaysOf(series.start, series.end, series.timeZone);
   const iso = (instant: Millis) => new Date(instant).toISOString();

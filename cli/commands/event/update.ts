@@ -80,15 +80,12 @@ export default class EventUpdate extends AgendaCommand<typeof EventUpdate, Sched
     if (flags['allow-conflict']) request.allowConflict = true;
     const { api } = await this.connect({ authenticated: true });
     const { id, occurrence } = await this.eventOccurrence(api, this.args.id, asked);
-    // A day alone is at the series' time of day: the new start's, or its own.
-    request.alsoOn = await this.alsoOnFlag(
-      flags['also-on'],
-      async () =>
-        start ??
-        DateTime.fromISO((await this.slow('Reading the event…', api.showEvent(id))).event.start, {
-          zone: this.zone,
-        }),
-    );
+    // A day alone is at the series' time of day in its zone: the new start's, or its own.
+    request.alsoOn = await this.alsoOnFlag(flags['also-on'], async () => {
+      const { event } = await this.slow('Reading the event…', api.showEvent(id));
+      const zone = request.timeZone ?? event.timeZone;
+      return (start ?? DateTime.fromISO(event.start)).setZone(zone);
+    });
     if (occurrence !== undefined) refuseForOneOccurrence(request, id);
     // An end or a duration counts from the start: the new one, or else the event's own (for
     // one occurrence, its start), which only the server knows. So `--duration 2h` alone keeps
