@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import test from 'ava';
 import {
   ensurePrerequisites,
   LAB_PREREQUISITES,
+  JEMALLOC,
   MissingPrerequisites,
   missing,
   onPath,
@@ -15,13 +17,18 @@ const only =
 test('every lab program is looked for, and found where Debian puts it', (t) => {
   t.deepEqual(
     LAB_PREREQUISITES.map((p) => p.program),
-    ['ip', 'iptables', 'arping', 'sysctl', 'redis-server'],
+    ['ip', 'iptables', 'arping', 'sysctl', 'redis-server', JEMALLOC.program],
   );
+  // A library is looked for where it is.
+  t.is(onPath(JEMALLOC.program), existsSync(JEMALLOC.program));
+  t.false(onPath('/nonexistent/libsurely-not.so'));
   // sbin is searched even when the PATH lacks it (a non-login root shell).
   t.true(onPath('sh', { PATH: '/nonexistent' }));
   t.false(onPath('surely-not-a-program-here', { PATH: '/usr/bin' }));
   t.deepEqual(
-    missing(LAB_PREREQUISITES, only('ip', 'sysctl', 'redis-server')).map((p) => p.program),
+    missing(LAB_PREREQUISITES, only('ip', 'sysctl', 'redis-server', JEMALLOC.program)).map(
+      (p) => p.program,
+    ),
     ['iptables', 'arping'],
   );
 });
@@ -40,7 +47,7 @@ test('nothing missing: nothing is installed and nothing said', (t) => {
 });
 
 test('what is missing is installed in one go, each package once', (t) => {
-  const present = new Set(['ip', 'sysctl']);
+  const present = new Set(['ip', 'sysctl', JEMALLOC.program]);
   const installed: string[][] = [];
   const said: string[] = [];
   ensurePrerequisites(LAB_PREREQUISITES, {
@@ -61,7 +68,7 @@ test('without root the error names every missing program, why, and the command',
     () =>
       ensurePrerequisites(LAB_PREREQUISITES, {
         say: () => {},
-        installed: only('ip', 'sysctl', 'redis-server'),
+        installed: only('ip', 'sysctl', 'redis-server', JEMALLOC.program),
         canInstall: false,
       }),
     { instanceOf: MissingPrerequisites },
@@ -77,7 +84,7 @@ test('an install that fails or leaves a program missing still says what is missi
     () =>
       ensurePrerequisites(LAB_PREREQUISITES, {
         say: (line) => said.push(line),
-        installed: only('ip', 'iptables', 'arping', 'sysctl'),
+        installed: only('ip', 'iptables', 'arping', 'sysctl', JEMALLOC.program),
         canInstall: true,
         install: () => {
           throw new Error('Could not get lock /var/lib/dpkg/lock-frontend');

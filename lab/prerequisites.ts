@@ -6,10 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 
 export interface Prerequisite {
-  /** The program as it is run: `ip`, `redis-server`. */
+  /** The program as it is run (`ip`, `redis-server`), or a library's absolute path. */
   readonly program: string;
   /** The Debian package that has it. */
   readonly debianPackage: string;
@@ -24,6 +24,16 @@ export const REDIS: Prerequisite = {
   why: 'the Redis primary and replica',
 };
 
+/**
+ * The allocator the Node daemons run with (see `daemonEnvironment` in lab/runner.ts): jemalloc
+ * gives memory back to the system after a burst, where glibc's malloc keeps it.
+ */
+export const JEMALLOC: Prerequisite = {
+  program: `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libjemalloc.so.2`,
+  debianPackage: 'libjemalloc2',
+  why: "the daemons' memory allocator, which returns memory after a burst",
+};
+
 /** What the three-host lab needs besides Node (lab/README.md). */
 export const LAB_PREREQUISITES: readonly Prerequisite[] = [
   { program: 'ip', debianPackage: 'iproute2', why: 'the hosts: namespaces, links, addresses' },
@@ -31,6 +41,7 @@ export const LAB_PREREQUISITES: readonly Prerequisite[] = [
   { program: 'arping', debianPackage: 'iputils-arping', why: 'announcing the VIP once it moved' },
   { program: 'sysctl', debianPackage: 'procps', why: 'the hosts’ network settings' },
   REDIS,
+  JEMALLOC,
 ];
 
 /** Where programs are looked for: the PATH, and the sbin directories a non-login root lacks. */
@@ -41,6 +52,7 @@ function searchPath(env: NodeJS.ProcessEnv): string[] {
 
 /** Whether `program` is on the search path. */
 export function onPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (isAbsolute(program)) return existsSync(program);
   return searchPath(env).some((dir) => existsSync(join(dir, program)));
 }
 

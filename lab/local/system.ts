@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { DataLayout } from '../layout.js';
 import type { ManagedProcess } from '../../base/process.js';
-import { ensurePrerequisites, REDIS } from '../prerequisites.js';
+import { ensurePrerequisites, JEMALLOC, REDIS } from '../prerequisites.js';
 import { PlanRunner, preparePlan, recordRedisPrimary } from '../runner.js';
 import { metricsTargets, type MetricsTarget, type Stage } from '../plan.js';
 import type { AbuseLimitsConfig } from '../../server/process-config.js';
@@ -58,7 +58,7 @@ const STAGE_NEWS = {
 export async function startLocalSystem(options: StartOptions): Promise<LocalSystem> {
   const say = options.say ?? (() => {});
   const layout = new DataLayout(options.dataDir);
-  ensurePrerequisites([REDIS], { say });
+  ensurePrerequisites([REDIS, JEMALLOC], { say });
   const topology = options.abuseLimits
     ? { ...LOCAL_TOPOLOGY, abuseLimits: options.abuseLimits }
     : LOCAL_TOPOLOGY;

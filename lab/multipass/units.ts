@@ -52,6 +52,7 @@ import { delimiter, join } from 'node:path';
 import { compiledFile } from '../../base/entry-points.js';
 import type { ClusterRole } from '../../base/cluster-role.js';
 import { STAGES, type PlannedProcess, type Stage, type SystemPlan } from '../plan.js';
+import { JEMALLOC } from '../prerequisites.js';
 import {
   daemonEnvironment,
   daemonNodeFlags,
@@ -262,7 +263,11 @@ function daemonUnit(
     '[Service]',
     // exec: started once the daemon's binary runs; ready once ExecStartPost= says so.
     'Type=exec',
-    ...identity(options, p.program.kind === 'redis' ? p.program.dir : options.repo),
+    ...identity(
+      options,
+      p.program.kind === 'redis' ? p.program.dir : options.repo,
+      p.program.kind === 'node',
+    ),
     `ExecStart=${execLine(argv)}`,
     // `+`: as root, unconfined — it only reads the log, which systemd may have created as root.
     `ExecStartPost=+${execLine(waiter)} \${MAINPID} ${execLine(waiterTail)}`,
@@ -350,7 +355,7 @@ function targetUnit(options: UnitOptions, files: readonly UnitFile[]): string {
   ]);
 }
 
-function identity(options: UnitOptions, workingDirectory: string): string[] {
+function identity(options: UnitOptions, workingDirectory: string, daemon = true): string[] {
   return [
     `User=${options.user}`,
     `Group=${options.user}`,
@@ -358,9 +363,15 @@ function identity(options: UnitOptions, workingDirectory: string): string[] {
     // The daemons read no environment of their own but the operator's switches, AGENDA_DEBUG=1
     // and AGENDA_PROFILE_DIR (under the data directory: the rest of the disk is read-only).
     'EnvironmentFile=-/etc/default/agenda',
-    // glibc's mmap threshold fixed, as the runner sets it (see daemonEnvironment); Redis,
-    // built with jemalloc, ignores it.
-    ...Object.entries(daemonEnvironment()).map(([name, value]) => `Environment=${name}=${value}`),
+    // A Node daemon's allocator, as the runner sets it (see daemonEnvironment): jemalloc,
+    // which cloud-init.yaml installs. Redis has its own.
+    ...(daemon
+      ? [
+          `Environment=${Object.entries(daemonEnvironment(JEMALLOC.program))
+            .map(([name, value]) => `${name}=${value}`)
+            .join(' ')}`,
+        ]
+      : []),
     // Everything a daemon creates (its data, snapshots, logs) is its own only, as the runner's
     // files are (mode 0600).
     'UMask=0077',
