@@ -110,10 +110,13 @@ const LONG_LIVED_YOUNG_GENERATION = ['--min-semi-space-size=1', '--max-semi-spac
  * the process is idle, in two arenas: after the same burst the gateway rested at 75 MiB;
  * idle, under `npm run footprint`, the topology took 1,022 MiB against 1,132 with glibc (DB
  * members 85–103 against 100–119, services 68 against 72–79). Where jemalloc is missing,
- * glibc's mmap threshold is at least fixed at 4 MiB (hashes: 41 → 42 MiB).
+ * glibc's mmap threshold is at least fixed at 4 MiB (hashes: 41 → 42 MiB), and so it is
+ * with `AGENDA_ALLOCATOR=glibc` (to compare them).
  */
 export function daemonEnvironment(
-  jemalloc: string | null = existsSync(JEMALLOC.program) ? JEMALLOC.program : null,
+  jemalloc: string | null = process.env.AGENDA_ALLOCATOR !== 'glibc' && existsSync(JEMALLOC.program)
+    ? JEMALLOC.program
+    : null,
 ): Readonly<Record<string, string>> {
   return {
     MALLOC_MMAP_THRESHOLD_: String(4 * 1024 * 1024),
