@@ -355,14 +355,14 @@ function mergeChanges(event: CalendarEvent, changes: EventChanges): EventDraft {
 /**
  * Starts of the series' occurrences (its exceptions: occurrences cancelled, or changed on
  * their own; its added occurrences) where its move to `start` in `timeZone` (absent: its
- * own) takes them: each keeps its distance from the series' first on the wall clock (its day
- * counted in the series' own zone, so daylight saving does not shift it, and its time of day
- * relative to the series'), measured from the new start in the new zone. An occurrence of
- * the rule is at the series' time of day, so it takes the new one; an added one at another
- * time keeps its difference (an extra session at 14:00 of a 09:00 class moved to 10:00 is at
- * 15:00), and one of an all-day series stays a whole day. Left where they were, a moved
- * series' exceptions matched nothing and the occurrences they removed came back, beside the
- * events changed on their own; its added occurrences kept the old time. O(1) each.
+ * own) takes them. Each keeps its day, counted from the series' first in the series' own
+ * zone (so daylight saving does not shift it), from the new first day in the new zone. An
+ * exception of the rule's occurrences takes the series' new time of day (the rule's
+ * occurrences are all at it); an added occurrence, and the exception that removes one, keeps
+ * its time of day relative to the series' (an extra session at 14:00 of a 09:00 class moved
+ * to 10:00 is at 15:00); one of an all-day series stays a whole day. Left where they were, a
+ * moved series' exceptions matched nothing and the occurrences they removed came back,
+ * beside the events changed on their own; its added occurrences kept the old time. O(1) each.
  */
 function movedStarts(
   starts: readonly Millis[],
@@ -374,17 +374,17 @@ function movedStarts(
   if (starts.length === 0 || (start === event.start && timeZone === event.timeZone)) {
     return [...starts];
   }
+  const added = new Set(event.recurrence?.additions ?? []);
   const before = wallClockOf(event.start, event.timeZone);
   const after = wallClockOf(start, timeZone);
   const allDay = calendarDaysOf(event.start, event.end, event.timeZone) !== undefined;
   const dayOf = (wall: number) => Math.floor(wall / TIME.DAY);
   return starts.map((moved) => {
     const wall = wallClockOf(moved, event.timeZone);
-    if (allDay) {
-      // Day starts: the day as many days after the new first day, at its start.
-      const day = dayOf(after) + (dayOf(wall) - dayOf(before));
-      return instantOfWallClock(day * TIME.DAY, timeZone);
-    }
+    const day = dayOf(after) + (dayOf(wall) - dayOf(before));
+    // Day starts, or the new time of day on the day as many days after the new first one.
+    if (allDay) return instantOfWallClock(day * TIME.DAY, timeZone);
+    if (!added.has(moved)) return instantOfWallClock(day * TIME.DAY + (after % TIME.DAY), timeZone);
     return instantOfWallClock(after + (wall - before), timeZone);
   });
 }

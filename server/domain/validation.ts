@@ -290,9 +290,9 @@ export function parseInstant(text: string, field: string): Millis {
   const trimmed = text.trim();
   const plain = plainInstant(trimmed);
   if (plain !== undefined) return validateInstant(plain, field);
-  // The offset follows a time: in `2026-03-05` the `-05` is the day, not an offset, and a
-  // date alone would be read in whatever zone the reading host is in.
-  if (!/T[\d:.,]+(Z|[+-]\d{2}(:?\d{2})?)$/i.test(trimmed)) {
+  // A date alone is no instant: its `-05` is the day, not an offset, and it would be read
+  // in whatever zone the reading host is in.
+  if (/^\d{4}-\d{2}(-\d{2})?$/.test(trimmed) || !/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(trimmed)) {
     throw new InvalidInput(`the ${field} "${text}" needs a UTC offset (e.g. Z or +01:00)`, {
       field,
     });
