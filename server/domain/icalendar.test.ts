@@ -336,7 +336,10 @@ test('a foreign file: what we support is imported, the rest reported', (t) => {
   const reasons = new Map(skipped.map((s) => [`${s.component}:${s.uid ?? ''}`, s.reason]));
   t.regex(reasons.get('VEVENT:hourly') ?? '', /FREQ=HOURLY is not supported/);
   t.regex(reasons.get('VEVENT:rdate-period') ?? '', /RDATE period .* lasts otherwise/);
-  t.regex(reasons.get('VEVENT:rdate-kinds') ?? '', /RDATE .* is a date and DTSTART a date and time/);
+  t.regex(
+    reasons.get('VEVENT:rdate-kinds') ?? '',
+    /RDATE .* is a date and DTSTART a date and time/,
+  );
   t.regex(reasons.get('VEVENT:gone') ?? '', /cancelled/);
   t.regex(reasons.get('VEVENT:no-start') ?? '', /no start/);
   t.regex(reasons.get('VEVENT:backwards') ?? '', /end cannot be before the start/);
