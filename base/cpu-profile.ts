@@ -53,14 +53,19 @@ export function profileOnSignal(logger: Logger, env = process.env): void {
   });
 }
 
-async function profileFor(seconds: number, file: string): Promise<string> {
+/** Runs `start`, waits `seconds`, writes what `stop` gives to `file`, in one inspector session. */
+async function recordFor(
+  seconds: number,
+  file: string,
+  start: (session: Session) => Promise<unknown>,
+  stop: (session: Session) => Promise<{ profile: unknown }>,
+): Promise<string> {
   const session = new Session();
   session.connect();
   try {
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
+    await start(session);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    const { profile } = await session.post('Profiler.stop');
+    const { profile } = await stop(session);
     await writeFile(file, JSON.stringify(profile));
     return file;
   } finally {
@@ -68,21 +73,30 @@ async function profileFor(seconds: number, file: string): Promise<string> {
   }
 }
 
-async function allocationsFor(seconds: number, file: string): Promise<string> {
-  const session = new Session();
-  session.connect();
-  try {
-    await session.post('HeapProfiler.enable');
-    await session.post('HeapProfiler.startSampling', {
-      samplingInterval: 32 * 1024,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
-    });
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    const { profile } = await session.post('HeapProfiler.stopSampling');
-    await writeFile(file, JSON.stringify(profile));
-    return file;
-  } finally {
-    session.disconnect();
-  }
+function profileFor(seconds: number, file: string): Promise<string> {
+  return recordFor(
+    seconds,
+    file,
+    async (session) => {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    },
+    (session) => session.post('Profiler.stop'),
+  );
+}
+
+function allocationsFor(seconds: number, file: string): Promise<string> {
+  return recordFor(
+    seconds,
+    file,
+    async (session) => {
+      await session.post('HeapProfiler.enable');
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 32 * 1024,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    },
+    (session) => session.post('HeapProfiler.stopSampling'),
+  );
 }
