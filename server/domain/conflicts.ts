@@ -22,7 +22,7 @@ import {
   windowAfter,
 } from './paging.js';
 import type { ConflictKey, PageRequest } from './paging.js';
-import { expandOccurrences, occurrenceEnd } from './recurrence.js';
+import { expandOccurrences, mergeSorted, occurrenceEnd } from './recurrence.js';
 import type { Series } from './recurrence.js';
 import { validateQueryInterval } from './validation.js';
 import { conflictingEvent, eventView, toIso } from './views.js';
@@ -309,7 +309,7 @@ class OccurrenceList {
     let run = [...added].sort(compareOccurrences);
     for (const o of added) this.longest = Math.max(this.longest, o.end - o.start);
     for (let last = this.runs.at(-1); last !== undefined && last.length <= 2 * run.length;) {
-      run = mergeSorted(last, run);
+      run = mergeSorted(last, run, compareOccurrences);
       this.runs.pop();
       last = this.runs.at(-1);
     }
@@ -337,28 +337,6 @@ class OccurrenceList {
     }
     return hits;
   }
-}
-
-/** The occurrences of two lists sorted by {@link compareOccurrences}, in that order. */
-function mergeSorted(a: readonly Occurrence[], b: readonly Occurrence[]): Occurrence[] {
-  const merged: Occurrence[] = new Array<Occurrence>(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i] as Occurrence;
-    const y = b[j] as Occurrence;
-    if (compareOccurrences(y, x) < 0) {
-      merged[k++] = y;
-      j++;
-    } else {
-      merged[k++] = x;
-      i++;
-    }
-  }
-  while (i < a.length) merged[k++] = a[i++] as Occurrence;
-  while (j < b.length) merged[k++] = b[j++] as Occurrence;
-  return merged;
 }
 
 /**

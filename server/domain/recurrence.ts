@@ -528,7 +528,9 @@ export function expandOccurrences(
     const occurrence = { eventId: series.id, start, end: occurrenceEnd(series, start, days) };
     if (overlaps(occurrence, window)) occurrences.push(occurrence);
   }
-  return added.length === 0 ? occurrences : mergedByStart(occurrences, added);
+  return added.length === 0
+    ? occurrences
+    : mergeSorted(occurrences, added, (x, y) => x.start - y.start);
 }
 
 /**
@@ -570,22 +572,32 @@ function firstAtOrAfter(sorted: readonly number[], value: number): number {
   return low;
 }
 
-/** Two lists of occurrences in start order as one, in start order. */
-function mergedByStart(a: readonly Occurrence[], b: readonly Occurrence[]): Occurrence[] {
-  const merged: Occurrence[] = [];
+/**
+ * Two lists, each sorted by `compare`, as one sorted list; on a tie `a`'s item comes first.
+ * O(a + b).
+ */
+export function mergeSorted<T>(
+  a: readonly T[],
+  b: readonly T[],
+  compare: (x: T, y: T) => number,
+): T[] {
+  const merged = new Array<T>(a.length + b.length);
   let i = 0;
   let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x.start <= y.start)) {
-      merged.push(x as Occurrence);
-      i++;
-    } else {
-      merged.push(y);
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as T;
+    const y = b[j] as T;
+    if (compare(y, x) < 0) {
+      merged[k++] = y;
       j++;
+    } else {
+      merged[k++] = x;
+      i++;
     }
   }
+  while (i < a.length) merged[k++] = a[i++] as T;
+  while (j < b.length) merged[k++] = b[j++] as T;
   return merged;
 }
 
