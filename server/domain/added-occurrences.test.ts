@@ -150,3 +150,27 @@ test('added occurrences go out as RDATE, in the zone or as dates, and come back 
     );
   }
 });
+
+test('the most added occurrences a series may have are accepted, expanded and ended by the last, each once', (t) => {
+  // MAX_ADDITIONS daily sessions at 19:00 UTC from 2026, each given twice: duplicates count
+  // once.
+  const day = 86_400_000;
+  const first = at('2026-01-01T19:00:00Z');
+  const additions = Array.from({ length: MAX_ADDITIONS }, (_, i) => first + i * day);
+  const s = series(
+    evening([], {
+      recurrence: 'FREQ=WEEKLY;COUNT=4;BYDAY=MO',
+      start: at('2025-10-06T16:00:00Z'),
+      additions: [...additions, ...additions],
+      timeZone: 'UTC',
+    }),
+  );
+  t.is(s.recurrence?.additions?.length, MAX_ADDITIONS);
+  const all = expandOccurrences(s, {
+    start: at('2025-01-01T00:00:00Z'),
+    end: at('2200-01-01T00:00:00Z'),
+  });
+  t.is(all.length, 4 + MAX_ADDITIONS);
+  t.true(all.every((o, i) => i === 0 || (all[i - 1]?.start ?? 0) < o.start));
+  t.is(seriesEnd(s), first + (MAX_ADDITIONS - 1) * day + 90 * 60_000);
+});
