@@ -489,22 +489,19 @@ function vevent(
       'rrule',
       ICAL.Recur.fromString(ruleText(event.recurrence.rule, days, event.timeZone)),
     );
-    // An EXDATE has DTSTART's value type (§3.8.5.1): the day of each cancelled occurrence.
-    for (const exception of options.exdates ?? event.recurrence.exceptions) {
-      component.addProperty(
-        days === undefined
-          ? instantProperty('exdate', exception, event.timeZone)
-          : dateProperty('exdate', exception, event.timeZone),
-      );
-    }
-    // Added occurrences likewise (§3.8.5.2); a DATE RDATE says VALUE=DATE.
-    for (const addition of event.recurrence.additions ?? []) {
-      component.addProperty(
-        days === undefined
-          ? instantProperty('rdate', addition, event.timeZone)
-          : dateProperty('rdate', addition, event.timeZone),
-      );
-    }
+    // EXDATE and RDATE have DTSTART's value type (§3.8.5.1, §3.8.5.2): the day of each
+    // cancelled or added occurrence for an all-day series (a DATE RDATE says VALUE=DATE).
+    const occurrences = (name: string, starts: readonly Millis[]) => {
+      for (const at of starts) {
+        component.addProperty(
+          days === undefined
+            ? instantProperty(name, at, event.timeZone)
+            : dateProperty(name, at, event.timeZone),
+        );
+      }
+    };
+    occurrences('exdate', options.exdates ?? event.recurrence.exceptions);
+    occurrences('rdate', event.recurrence.additions ?? []);
   }
   for (const minutes of event.reminders ?? []) component.addSubcomponent(valarm(event, minutes));
   const organizer = component.addPropertyWithValue('organizer', address(event.organizer));
