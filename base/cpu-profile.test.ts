@@ -28,12 +28,13 @@ test('SIGUSR2 writes a CPU profile or, asked for, an allocation profile of the w
     AGENDA_PROFILE_SECONDS: '0.3',
   });
   process.emit('SIGUSR2', 'SIGUSR2');
-  // Something to sample meanwhile.
+  // Something to sample all through the window: the profiler starts asynchronously, so
+  // what is allocated before the first await could fall before it.
   const kept: string[] = [];
-  for (let i = 0; i < 20_000; i++) kept.push(`allocation ${i}`);
   const deadline = Date.now() + 10_000;
   while (logger.lines.length === 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 2_000; i++) kept.push(`allocation ${kept.length}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
   t.is(logger.lines[0]?.message, 'profile written', JSON.stringify(logger.lines));
   const [file] = readdirSync(dir);

@@ -79,12 +79,27 @@ async function answer(line: string, send: (reply: LabReply) => void): Promise<vo
     send({ v: 1, ok: false, error: error.toWire() });
     return;
   }
+  // Requests other than the frequent status are logged, with their progress and how long they
+  // took: when one is slow, controller.log says which step it was on.
+  const logged = request.op !== 'status';
+  const began = Date.now();
+  const trace = (event: string, fields: Record<string, unknown> = {}) => {
+    if (!logged) return;
+    const line = { time: new Date().toISOString(), op: request.op, event, ...fields };
+    process.stdout.write(JSON.stringify(line) + '\n');
+  };
+  trace('request', { request });
   try {
-    const result = await controller.handle(request, (progress) => send({ v: 1, progress }));
+    const result = await controller.handle(request, (progress) => {
+      trace('progress', { progress });
+      send({ v: 1, progress });
+    });
+    trace('done', { ms: Date.now() - began });
     send({ v: 1, ok: true, result });
   } catch (err) {
     // The operator is the one asking: the lab's own failures are told as they are.
     const error = isAgendaError(err) ? err : new Internal((err as Error).message);
+    trace('failed', { ms: Date.now() - began, error: error.message });
     send({ v: 1, ok: false, error: error.toWire() });
   }
   if (request.op === 'down') setImmediate(() => void exit(0));

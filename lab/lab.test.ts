@@ -12,6 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllerLabDriver } from './lab-driver.js';
+import { DataLayout } from './layout.js';
 import type { LabFacts } from './driver.js';
 import { controllerSocketPath, type LabStatus } from './protocol.js';
 import { REPO } from '../base/entry-points.js';
@@ -199,7 +200,12 @@ serial('the driver knows who holds each role, and restore makes the lab whole', 
     t.is(facts.vipOwner, 'vm1');
     t.is(facts.activeGateway, 'gateway-1');
     t.false((await driver.health()).healthy);
-    await driver.restore(120_000);
+    await driver.restore(120_000).catch((err: unknown) => {
+      // Where the controller was when the deadline passed: its requests and their progress.
+      const log = join(new DataLayout(dataDir).logDir, 'controller.log');
+      t.log(readFileSync(log, 'utf8').split('\n').slice(-40).join('\n'));
+      throw err;
+    });
     t.deepEqual((await driver.health()).problems, []);
     t.is(stateOf(await status(), 'gateway-2'), 'running');
   } finally {

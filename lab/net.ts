@@ -321,18 +321,32 @@ interface RunResult {
   readonly stderr: string;
 }
 
+/**
+ * No `ip` or `iptables` command may hang the controller: one that has not finished in this
+ * long is killed and fails with its command line named.
+ */
+const COMMAND_TIMEOUT_MS = 30_000;
+/** iptables waits this long for the xtables lock another iptables holds, then fails. */
+const XTABLES_LOCK_WAIT_SECONDS = 20;
+
 async function run(
   command: string,
   args: readonly string[],
   options: { allowFailure?: boolean } = {},
 ): Promise<RunResult> {
   try {
-    const { stdout, stderr } = await execFileAsync(command, [...args], { encoding: 'utf8' });
+    const { stdout, stderr } = await execFileAsync(command, [...args], {
+      encoding: 'utf8',
+      timeout: COMMAND_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
     return { ok: true, stdout, stderr };
   } catch (err) {
-    const e = err as Error & { stdout?: string; stderr?: string };
-    if (options.allowFailure) return { ok: false, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    const reason = (e.stderr ?? '').trim() || e.message;
+    const e = err as Error & { stdout?: string; stderr?: string; killed?: boolean };
+    const hung = e.killed ? `killed after ${COMMAND_TIMEOUT_MS / 1000} s without finishing` : '';
+    const stderr = [e.stderr ?? '', hung].filter(Boolean).join('\n');
+    if (options.allowFailure) return { ok: false, stdout: e.stdout ?? '', stderr };
+    const reason = stderr.trim() || e.message;
     throw new NetworkCommandError(`${command} ${args.join(' ')}: ${reason}`, { cause: err });
   }
 }
@@ -343,7 +357,7 @@ function ip(...args: string[]): Promise<RunResult> {
 
 /** iptables in `namespace` (null: the root namespace); never throws. */
 function iptables(namespace: string | null, ...args: string[]): Promise<RunResult> {
-  const argv = ['iptables', '-w', ...args];
+  const argv = ['iptables', '-w', String(XTABLES_LOCK_WAIT_SECONDS), ...args];
   return namespace === null
     ? run(argv[0] ?? 'iptables', argv.slice(1), { allowFailure: true })
     : run('ip', ['netns', 'exec', namespace, ...argv], { allowFailure: true });
