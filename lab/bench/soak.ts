@@ -30,9 +30,11 @@
  * Every `--sample-seconds` it records each process's resident memory (from /proc, its tree),
  * its V8 heap in use and its longest event-loop stall since the previous sample (from its
  * `/metrics`), and the latencies of the operations finished meanwhile. The report gives, per
- * kind of process, the largest resident memory at the end of the warm-up and at the end of the
- * run (the average of the last three samples each, so one collection does not decide), the
- * growth between, the heap likewise, the worst stall; and the latency trend: p50 and p99 of
+ * kind of process, the largest resident memory over the first and over the last third of the
+ * counted minutes (each process's average over the third, so neither a collection nor where a
+ * sawtooth happens to be decides), the growth between, the peaks of each third, the growth
+ * between the first and last 15 s alone, the heap likewise, the worst stall; and the latency
+ * trend: p50 and p99 of
  * the first and the last third of the counted minutes, logins apart (each is a deliberately
  * slow scrypt), and per kind of operation. `ok` says whether every kind grew by
  * at most 10 % and the last third's p99 is at most 1.5 × the first's (+ 20 ms for noise).
@@ -574,19 +576,44 @@ function largestByKind(span: readonly Sample[], of: (s: Sample) => Map<string, n
   return kinds;
 }
 
+/** The largest value any process of each kind reached over `span`. */
+function peakByKind(span: readonly Sample[], of: (s: Sample) => Map<string, number>) {
+  const kinds: Record<string, number> = {};
+  for (const s of span) {
+    for (const [name, v] of of(s)) kinds[roleOf(name)] = Math.max(kinds[roleOf(name)] ?? 0, v);
+  }
+  return kinds;
+}
+
+const pct = (from: number, to: number) =>
+  from > 0 ? Math.round(((to - from) / from) * 1000) / 10 : 0;
 const counted = samples.filter((s) => s.atMs >= warmupMs);
 const atWarmup = counted.slice(0, 3);
 const atEnd = counted.slice(-3);
-const rssWarm = largestByKind(atWarmup, (s) => s.rssMib);
-const rssEnd = largestByKind(atEnd, (s) => s.rssMib);
-const heapWarm = largestByKind(atWarmup, (s) => s.heapMib);
-const heapEnd = largestByKind(atEnd, (s) => s.heapMib);
+// A process's memory is a sawtooth (a DB member's swings by a fifth between major collections
+// and snapshots, with periods of minutes), so growth compares the first and the last third of
+// the counted minutes, each as a whole, not two instants that may fall on a tooth's foot and
+// its tip. The growth between the first and last 15 s is reported too, as `endpointGrowthPct`.
+const firstThird = counted.filter((s) => s.atMs < warmupMs + thirdMs);
+const lastThird = counted.filter((s) => s.atMs >= warmupMs + 2 * thirdMs);
+const rssWarm = largestByKind(firstThird, (s) => s.rssMib);
+const rssEnd = largestByKind(lastThird, (s) => s.rssMib);
+const peakWarm = peakByKind(firstThird, (s) => s.rssMib);
+const peakEnd = peakByKind(lastThird, (s) => s.rssMib);
+const endpointWarm = largestByKind(atWarmup, (s) => s.rssMib);
+const endpointEnd = largestByKind(atEnd, (s) => s.rssMib);
+const heapWarm = largestByKind(firstThird, (s) => s.heapMib);
+const heapEnd = largestByKind(lastThird, (s) => s.heapMib);
 const growth: Record<
   string,
   {
     rssWarmMib: number;
     rssEndMib: number;
     rssGrowthPct: number;
+    peakWarmMib: number;
+    peakEndMib: number;
+    peakGrowthPct: number;
+    endpointGrowthPct: number;
     heapWarmMib: number | null;
     heapEndMib: number | null;
     worstStallMs: number | null;
@@ -604,7 +631,11 @@ for (const kind of Object.keys(rssEnd).sort()) {
   growth[kind] = {
     rssWarmMib: w,
     rssEndMib: e,
-    rssGrowthPct: w > 0 ? Math.round(((e - w) / w) * 1000) / 10 : 0,
+    rssGrowthPct: pct(w, e),
+    peakWarmMib: Math.round((peakWarm[kind] ?? 0) * 10) / 10,
+    peakEndMib: Math.round((peakEnd[kind] ?? 0) * 10) / 10,
+    peakGrowthPct: pct(peakWarm[kind] ?? 0, peakEnd[kind] ?? 0),
+    endpointGrowthPct: pct(endpointWarm[kind] ?? 0, endpointEnd[kind] ?? 0),
     heapWarmMib: heapWarm[kind] ?? null,
     heapEndMib: heapEnd[kind] ?? null,
     worstStallMs: worstStall,
@@ -695,7 +726,7 @@ const report = {
 if (!values.json) {
   for (const [kind, g] of Object.entries(growth)) {
     say(
-      `  ${kind.padEnd(11)} ${g.rssWarmMib} → ${g.rssEndMib} MiB (${g.rssGrowthPct} %), worst stall ${g.worstStallMs} ms`,
+      `  ${kind.padEnd(11)} ${g.rssWarmMib} → ${g.rssEndMib} MiB (${g.rssGrowthPct} %; peaks ${g.peakWarmMib} → ${g.peakEndMib}), worst stall ${g.worstStallMs} ms`,
     );
   }
   const [warm, end] = [storeOf(atWarmup), storeOf(atEnd)];
