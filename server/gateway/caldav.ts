@@ -61,11 +61,12 @@ import {
   childNamed,
   DAV_NS,
   davError,
-  escapeXml,
+  escapeXmlText,
   isNamed,
-  multistatus,
+  multistatusParts,
   parseXml,
   propertyTag,
+  type DavParts,
   type DavResponse,
   type PropStat,
   type XmlElement,
@@ -134,7 +135,8 @@ export interface DavAnswer {
    */
   readonly reason?: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+  /** Text, or a multistatus's parts (`multistatusParts`), made as the gateway writes them. */
+  readonly body: string | DavParts;
 }
 
 /** What CalDAV needs of the gateway. */
@@ -578,11 +580,15 @@ export class CalDav {
         ...(filter.window === null ? {} : { from: filter.window.start, to: filter.window.end }),
         data: wantsData(asked),
       });
-      const responses: DavResponse[] = listing.resources.map((r) =>
-        respond(davHrefs.event(actor, r.name), eventProperties(r), asked),
-      );
-      if (listing.truncated) responses.push(truncatedResponse(actor));
-      return multistatusAnswer(responses);
+      // Made as the answer is written (multistatusParts): each resource's text is escaped
+      // when its part is due, not all of a read's megabytes in one turn of the event loop.
+      function* responses(): Generator<DavResponse> {
+        for (const r of listing.resources) {
+          yield respond(davHrefs.event(actor, r.name), eventProperties(r), asked);
+        }
+        if (listing.truncated) yield truncatedResponse(actor);
+      }
+      return multistatusAnswer(responses());
     }
     if (isNamed(root, CALDAV_NS, 'calendar-multiget')) {
       const asked = reportProperties(root);
@@ -617,18 +623,18 @@ export class CalDav {
         }
         pending = left;
       }
-      return multistatusAnswer(
-        hrefs.map((href): DavResponse => {
+      function* responses(): Generator<DavResponse> {
+        for (const href of hrefs) {
           const name = names.get(href);
           const resource = name === undefined ? undefined : byName.get(name);
           if (resource !== undefined) {
-            return respond(davHrefs.event(actor, resource.name), eventProperties(resource), asked);
-          }
-          return name !== undefined && unreached.has(name)
-            ? { href, status: 507, error: '<d:number-of-matches-within-limits/>' }
-            : { href, status: 404 };
-        }),
-      );
+            yield respond(davHrefs.event(actor, resource.name), eventProperties(resource), asked);
+          } else if (name !== undefined && unreached.has(name)) {
+            yield { href, status: 507, error: '<d:number-of-matches-within-limits/>' };
+          } else yield { href, status: 404 };
+        }
+      }
+      return multistatusAnswer(responses());
     }
     return preconditionFailed(
       403,
@@ -916,7 +922,7 @@ function properties(entries: readonly [string, string, string][]): Properties {
   );
 }
 
-const hrefXml = (href: string) => `<d:href>${escapeXml(href)}</d:href>`;
+const hrefXml = (href: string) => `<d:href>${escapeXmlText(href)}</d:href>`;
 
 /** The user's calendar address, as the export writes their ATTENDEE (server/domain/icalendar.ts). */
 function calendarUserAddress(actor: string): string {
@@ -935,7 +941,7 @@ function rootProperties(actor: string): Properties {
 function principalProperties(actor: string): Properties {
   return properties([
     [DAV_NS, 'resourcetype', '<d:principal/>'],
-    [DAV_NS, 'displayname', escapeXml(actor)],
+    [DAV_NS, 'displayname', escapeXmlText(actor)],
     [DAV_NS, 'current-user-principal', hrefXml(davHrefs.principal(actor))],
     [DAV_NS, 'principal-URL', hrefXml(davHrefs.principal(actor))],
     [CALDAV_NS, 'calendar-home-set', hrefXml(davHrefs.home(actor))],
@@ -948,7 +954,7 @@ function principalProperties(actor: string): Properties {
 function homeProperties(actor: string): Properties {
   return properties([
     [DAV_NS, 'resourcetype', '<d:collection/>'],
-    [DAV_NS, 'displayname', escapeXml(`Calendars of ${actor}`)],
+    [DAV_NS, 'displayname', escapeXmlText(`Calendars of ${actor}`)],
     [DAV_NS, 'current-user-principal', hrefXml(davHrefs.principal(actor))],
     [DAV_NS, 'owner', hrefXml(davHrefs.principal(actor))],
   ]);
@@ -958,7 +964,7 @@ function homeProperties(actor: string): Properties {
 function calendarProperties(actor: string, ctag: string, syncToken?: string): Properties {
   return properties([
     [DAV_NS, 'resourcetype', '<d:collection/><c:calendar/>'],
-    [DAV_NS, 'displayname', escapeXml(`Agenda of ${actor}`)],
+    [DAV_NS, 'displayname', escapeXmlText(`Agenda of ${actor}`)],
     [DAV_NS, 'current-user-principal', hrefXml(davHrefs.principal(actor))],
     [DAV_NS, 'owner', hrefXml(davHrefs.principal(actor))],
     [CALDAV_NS, 'supported-calendar-component-set', '<c:comp name="VEVENT"/>'],
@@ -977,21 +983,21 @@ function calendarProperties(actor: string, ctag: string, syncToken?: string): Pr
       '<d:privilege><d:read/></d:privilege><d:privilege><d:write-content/></d:privilege>' +
         '<d:privilege><d:bind/></d:privilege><d:privilege><d:unbind/></d:privilege>',
     ],
-    [CALENDARSERVER_NS, 'getctag', escapeXml(ctag)],
+    [CALENDARSERVER_NS, 'getctag', escapeXmlText(ctag)],
     ...(syncToken === undefined
       ? []
-      : ([[DAV_NS, 'sync-token', escapeXml(syncToken)]] as [string, string, string][])),
+      : ([[DAV_NS, 'sync-token', escapeXmlText(syncToken)]] as [string, string, string][])),
   ]);
 }
 
 export function eventProperties(resource: { etag: string; ics?: string | undefined }): Properties {
   return properties([
     [DAV_NS, 'resourcetype', ''],
-    [DAV_NS, 'getetag', escapeXml(resource.etag)],
+    [DAV_NS, 'getetag', escapeXmlText(resource.etag)],
     [DAV_NS, 'getcontenttype', 'text/calendar; charset=utf-8; component=vevent'],
     ...(resource.ics === undefined
       ? []
-      : ([[CALDAV_NS, 'calendar-data', escapeXml(resource.ics)]] as [string, string, string][])),
+      : ([[CALDAV_NS, 'calendar-data', escapeXmlText(resource.ics)]] as [string, string, string][])),
   ]);
 }
 
@@ -1044,8 +1050,12 @@ function truncatedResponse(actor: string): DavResponse {
 
 const XML_TYPE = 'application/xml; charset=utf-8';
 
-function multistatusAnswer(responses: readonly DavResponse[]): DavAnswer {
-  return { status: 207, headers: { 'content-type': XML_TYPE }, body: multistatus(responses) };
+function multistatusAnswer(responses: Iterable<DavResponse>): DavAnswer {
+  return {
+    status: 207,
+    headers: { 'content-type': XML_TYPE },
+    body: { parts: multistatusParts(responses) },
+  };
 }
 
 /** A refusal naming a DAV or CalDAV precondition, answered as a `<d:error>` body. */

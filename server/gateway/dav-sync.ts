@@ -16,7 +16,14 @@ import {
   wantsData,
   type PropRequest,
 } from './caldav.js';
-import { childNamed, DAV_NS, multistatus, type DavResponse, type XmlElement } from './dav-xml.js';
+import {
+  childNamed,
+  DAV_NS,
+  multistatusParts,
+  type DavParts,
+  type DavResponse,
+  type XmlElement,
+} from './dav-xml.js';
 
 /**
  * What a sync token is: a URI (RFC 6578 §3.2 wants one) naming the store's place in the
@@ -84,7 +91,7 @@ export async function syncCollection(
   root: XmlElement,
   actor: string,
   sync: SyncReader,
-): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+): Promise<{ status: number; headers: Record<string, string>; body: DavParts }> {
   const token = syncTokenOf(root);
   syncLevelOf(root);
   const limit = limitOf(root);
@@ -96,25 +103,26 @@ export async function syncCollection(
     ...(limit === undefined ? {} : { limit }),
   });
   if (answer.outcome === 'invalid-token') invalidToken(answer.reason);
-  const responses: DavResponse[] = [
-    ...answer.changed.map((r) => respond(davHrefs.event(actor, r.name), eventProperties(r), asked)),
-    ...answer.removed.map((name): DavResponse => ({
-      href: davHrefs.event(actor, name),
-      status: 404,
-    })),
-  ];
-  if (answer.truncated) {
+  const { changed, removed, truncated } = answer;
+  // Made as the answer is written (multistatusParts in ./dav-xml.ts).
+  function* responses(): Generator<DavResponse> {
+    for (const r of changed) {
+      yield respond(davHrefs.event(actor, r.name), eventProperties(r), asked);
+    }
+    for (const name of removed) yield { href: davHrefs.event(actor, name), status: 404 };
     // RFC 6578 §3.6: the request-URI's own 507 says there is more, from the token given.
-    responses.push({
-      href: davHrefs.calendar(actor),
-      status: 507,
-      error: '<d:number-of-matches-within-limits/>',
-    });
+    if (truncated) {
+      yield {
+        href: davHrefs.calendar(actor),
+        status: 507,
+        error: '<d:number-of-matches-within-limits/>',
+      };
+    }
   }
   return {
     status: 207,
     headers: { 'content-type': 'application/xml; charset=utf-8' },
-    body: multistatus(responses, SYNC_TOKEN_PREFIX + answer.token),
+    body: { parts: multistatusParts(responses(), SYNC_TOKEN_PREFIX + answer.token) },
   };
 }
 

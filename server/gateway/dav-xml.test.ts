@@ -8,7 +8,9 @@ import {
   CALDAV_NS,
   DAV_NS,
   escapeXml,
+  escapeXmlText,
   multistatus,
+  multistatusParts,
   parseXml,
   XML_LIMITS,
   type XmlElement,
@@ -131,4 +133,35 @@ test('answers escape what they carry', (t) => {
   t.notRegex(body, /404 Not Found<\/d:status><\/d:propstat>/, 'an empty propstat is left out');
   // What we write, we read.
   t.is(parseXml(body).name, 'multistatus');
+});
+
+test('content keeps its double quotes; text with nothing to escape is the same string', (t) => {
+  t.is(escapeXmlText(`"a" <b> & c`), '"a" &lt;b&gt; &amp; c');
+  const plain = 'SUMMARY:Standup "daily"';
+  t.is(escapeXmlText(plain), plain);
+  t.is(parseXml(`<a>${escapeXmlText('"]]>&<')}</a>`).text, '"]]>&<');
+});
+
+test('a multistatus of megabytes comes in parts of about 64 KiB, made only as they are asked for', (t) => {
+  let made = 0;
+  function* responses() {
+    for (let i = 0; i < 400; i++) {
+      made++;
+      const data = `<c:calendar-data>${escapeXmlText('DESCRIPTION:' + '"'.repeat(10_000))}</c:calendar-data>`;
+      yield { href: `/dav/e${i}.ics`, propstats: [{ status: 200, properties: [data] }] };
+    }
+  }
+  const parts = multistatusParts(responses(), 'token-1')[Symbol.iterator]();
+  const first = parts.next();
+  t.false(first.done);
+  t.true(made < 10, `made ${made} responses for the first part`);
+  const all = [first.value as string];
+  for (let p = parts.next(); !p.done; p = parts.next()) all.push(p.value);
+  t.true(all.length > 50);
+  t.true(all.slice(0, -1).every((p) => p.length >= 64 * 1024 && p.length < 80 * 1024));
+  const body = all.join('');
+  t.true(body.length < 400 * 10_500, 'quotes are not written as entities');
+  t.is(body.match(/<d:response>/g)?.length, 400);
+  t.is(body.match(/<\/d:response>/g)?.length, 400);
+  t.regex(body, /<d:sync-token>token-1<\/d:sync-token><\/d:multistatus>\n$/);
 });
