@@ -71,6 +71,7 @@ import type { Router } from './router.js';
 import { ServiceCalls } from './service-calls.js';
 import { DEFAULT_CLOCK_TOLERANCE_SEC, type TokenVerifierOptions } from '../users/token-verifier.js';
 import { AccessRefusals } from '../net/access-refusals.js';
+import { InFlightGate } from '../limits/in-flight.js';
 import { CalDav, isDavPath, MAX_CALENDAR_OBJECT_BYTES, type DavAnswer } from './caldav.js';
 import { XML_LIMITS } from './dav-xml.js';
 
@@ -171,8 +172,9 @@ export class Gateway {
       ...options,
       accessRefusals: new AccessRefusals({ logger: this.logger, registry: options.registry }),
     });
+    const limits = { ...DEFAULT_ABUSE_LIMITS, ...options.abuseLimits };
     this.abuse = new AbuseLimits(
-      { ...DEFAULT_ABUSE_LIMITS, ...options.abuseLimits },
+      limits,
       options.sharedLimits ?? new SharedLimits({ logger: this.logger }),
       this.metrics,
     );
@@ -182,6 +184,10 @@ export class Gateway {
       deadlineMs,
       availability: this.availability,
       metrics: this.metrics,
+      readsInFlight: new InFlightGate({
+        perKey: limits.readsInFlight,
+        waitingPerKey: limits.readsWaiting,
+      }),
     });
     this.liveStreams = new LiveStreams({
       notifications: options.notifications,
@@ -445,16 +451,13 @@ export class Gateway {
     }
     if (!res.headersSent && !res.destroyed) {
       if (answer.reason !== undefined) res.statusMessage = answer.reason;
-      sendText(
-        res,
-        answer.status,
-        answer.headers['content-type'] ?? 'text/plain; charset=utf-8',
-        answer.body,
-        {
-          ...answer.headers,
-          'x-request-id': requestId,
-        },
-      );
+      const contentType = answer.headers['content-type'] ?? 'text/plain; charset=utf-8';
+      const headers = { ...answer.headers, 'x-request-id': requestId };
+      if (typeof answer.body === 'string') {
+        sendText(res, answer.status, contentType, answer.body, headers);
+      } else {
+        await this.sendDavParts(res, answer.status, contentType, answer.body.parts, headers);
+      }
     }
     this.metrics.requestAnswered(
       'dav',
@@ -462,6 +465,45 @@ export class Gateway {
       answer.status,
       (performance.now() - started) / 1000,
     );
+  }
+
+  /**
+   * A multistatus written a part at a time (`multistatusParts`, ./dav-xml.ts): each part is
+   * made when the last was taken by the socket, and the event loop is let go between parts,
+   * so a REPORT of megabytes is many short turns, not one long one, and a client that stops
+   * reading holds one part, for at most the drain timeout.
+   */
+  private async sendDavParts(
+    res: ServerResponse,
+    status: number,
+    contentType: string,
+    parts: Iterable<string>,
+    headers: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
+    try {
+      for (const part of parts) {
+        if (res.destroyed) return;
+        const drainedNow =
+          res.write(part) ||
+          (await drained(res, this.options.partDrainTimeoutMs ?? PART_DRAIN_TIMEOUT_MS));
+        if (!drainedNow) {
+          this.logger.warn('an answer sent in parts was cut: the client stopped reading', {
+            route: 'dav',
+          });
+          res.destroy();
+          return;
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      res.end();
+    } catch (error) {
+      this.logger.warn('an answer sent in parts was cut short', {
+        route: 'dav',
+        error: (error as Error).message,
+      });
+      res.destroy();
+    }
   }
 
   /**
