@@ -16,7 +16,9 @@
  *   the same moment;
  * - session refreshes per client address (each costs a signature check and a Raft write;
  *   a refresh token cannot be guessed, so there is no count of failures to keep);
- * - requests per signed-in user, and live streams per user open at once.
+ * - requests per signed-in user, and live streams per user open at once;
+ * - a signed-in user's reads in flight at once through this gateway (`readsInFlight`, in
+ *   ./service-calls.ts): they cost what they read, which a count of requests does not see.
  *
  * **The owner of an account is never locked out by strangers.** No count that other
  * addresses can raise refuses on its own: the per-username count only marks the account as
@@ -66,6 +68,12 @@ export interface AbuseLimitRules {
    * in flight at once through this gateway.
    */
   readonly passwordChecksInFlight: number;
+  /**
+   * A signed-in user's reads in flight at once through this gateway; more wait their turn,
+   * up to `readsWaiting`, past which one more is refused (../limits/in-flight.ts).
+   */
+  readonly readsInFlight: number;
+  readonly readsWaiting: number;
 }
 
 /**
@@ -84,6 +92,10 @@ export const DEFAULT_ABUSE_LIMITS: AbuseLimitRules = {
   requestsPerUser: { points: 1_500, durationSec: 10 },
   streamsPerUser: 10,
   passwordChecksInFlight: 2,
+  // A calendar app syncs a request at a time, a person's CLI or page a few at once; a
+  // script sending dozens of full-calendar reports at once waits here, not in the store.
+  readsInFlight: 4,
+  readsWaiting: 64,
 };
 
 /** What a client refused for a password check already in flight is told to wait. */

@@ -9,7 +9,7 @@ import {
   Unauthenticated,
   Unavailable,
 } from '../../contract/errors.js';
-import { portsFrom, startTestGateway } from './test-support.js';
+import { portsFrom, startTestGateway, waitFor } from './test-support.js';
 
 /** This file's ports: 29700–29799. */
 const nextPort = portsFrom(29700);
@@ -307,6 +307,43 @@ test("a signed-in user's requests are capped per window, per user", async (t) =>
   t.is((await g.call('/v1/me', { token: await g.token('bob') })).status, 200);
   // Anonymous routes are not counted against anyone.
   t.is((await g.call('/healthz')).status, 200);
+});
+
+test("a user's reads in flight are bounded: more wait their turn, a full line is refused, others never wait", async (t) => {
+  const g = await startTestGateway(t, nextPort(), {
+    abuseLimits: { readsInFlight: 2, readsWaiting: 3 },
+  });
+  const [alice, bob] = [await g.token('alice'), await g.token('bob')];
+  const held: (() => void)[] = [];
+  const inFlight = new Map<string, number>();
+  let alicesMost = 0;
+  g.dispatcher.respond = ({ actor }) => {
+    const who = actor ?? '';
+    inFlight.set(who, (inFlight.get(who) ?? 0) + 1);
+    if (who === 'alice') alicesMost = Math.max(alicesMost, inFlight.get(who) ?? 0);
+    return new Promise((resolve) =>
+      held.push(() => {
+        inFlight.set(who, (inFlight.get(who) ?? 1) - 1);
+        resolve({ username: who });
+      }),
+    );
+  };
+  const reads = Array.from({ length: 5 }, () => g.call('/v1/me', { token: alice }));
+  await waitFor(() => held.length === 2, 'two reads at the service');
+  const refused = await g.call('/v1/me', { token: alice });
+  t.is(refused.status, 429);
+  t.like(refused.json, { error: { code: 'rate_limited', details: { limit: 'reads-in-flight' } } });
+  t.truthy(refused.headers['retry-after']);
+  // bob's read goes at once, past alice's line.
+  const bobs = g.call('/v1/me', { token: bob });
+  await waitFor(() => inFlight.get('bob') === 1, "bob's read at the service");
+  t.is(held.length, 3);
+  // Answer whatever reaches the service until every read is answered.
+  const answering = setInterval(() => held.splice(0).forEach((answer) => answer()), 5);
+  t.teardown(() => clearInterval(answering));
+  t.is((await bobs).status, 200);
+  for (const r of await Promise.all(reads)) t.is(r.status, 200);
+  t.is(alicesMost, 2);
 });
 
 test('/readyz follows the probe, and says why not', async (t) => {

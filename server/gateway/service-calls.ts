@@ -2,7 +2,8 @@
  * How the gateway calls a logic service for a request: within the request deadline, giving
  * up when the client leaves, and not at all when the service is known to have no replica up.
  */
-import { errorFromWire, Unavailable } from '../../contract/errors.js';
+import { errorFromWire, RateLimited, Unavailable } from '../../contract/errors.js';
+import type { InFlightGate } from '../limits/in-flight.js';
 import type { Requester } from '../bus/requester.js';
 import { serviceFor, type Op } from '../protocol/ops.js';
 import type { Identity } from './authentication.js';
@@ -17,7 +18,15 @@ export interface ServiceCallsOptions {
   readonly deadlineMs: number;
   readonly availability: ServiceAvailability;
   readonly metrics: GatewayMetrics;
+  /**
+   * One signed-in user's reads in flight through this gateway at once (see
+   * ../limits/in-flight.ts); past them a read waits its turn, within its deadline.
+   */
+  readonly readsInFlight?: InFlightGate;
 }
+
+/** What a user with too many reads already waiting is told to wait. */
+const READS_WAITING_RETRY_AFTER_MS = 1_000;
 
 /** Sends ops to their services and bounds the wait for the answer. */
 export class ServiceCalls {
@@ -47,16 +56,29 @@ export class ServiceCalls {
       // Never sent: the client may know that a write it made did not apply.
       return Promise.reject(new Unavailable(down, { forwarded: false }));
     }
+    const gate = ids.write === false && actor !== null ? this.options.readsInFlight : undefined;
     return withDeadline(
       async (signal) => {
-        const answer = await dispatcher.dispatch(service, actor, op, {
-          requestId: busId,
-          deadlineMs,
-          signal,
-          ...(identity ? { credential: identity.credential } : {}),
-        });
-        availability.answered(service);
-        return answer;
+        const release = gate === undefined ? null : await gate.enter((actor ?? '').toLowerCase(), signal);
+        if (release === null && gate !== undefined) {
+          metrics.limitRefused('reads-in-flight');
+          throw new RateLimited('too many reads of this account waiting; retry shortly', {
+            retryAfterMs: READS_WAITING_RETRY_AFTER_MS,
+            limit: 'reads-in-flight',
+          });
+        }
+        try {
+          const answer = await dispatcher.dispatch(service, actor, op, {
+            requestId: busId,
+            deadlineMs,
+            signal,
+            ...(identity ? { credential: identity.credential } : {}),
+          });
+          availability.answered(service);
+          return answer;
+        } finally {
+          release?.();
+        }
       },
       clientGone,
       () =>
