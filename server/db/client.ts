@@ -150,6 +150,8 @@ export class DbClient {
   private readonly warmTimer: NodeJS.Timeout;
   /** When each member (by index) last answered anything: proof that it is alive. */
   private readonly lastAnswerAt = new Map<number, number>();
+  /** The {@link leadsAndAnswers} probe in flight to each member. */
+  private readonly probes = new Map<number, Promise<boolean>>();
   /** Switches to {@link fanningOut} since the last one logged, and when that was. */
   private fanOuts = 0;
   private fanOutLoggedAt = -Infinity;
@@ -408,13 +410,14 @@ export class DbClient {
         () => {},
       );
       const givenUpAt = Date.now() + Math.max(attemptMs, LIVE_MEMBER_WAIT_MS);
+      const worthWaiting = () => Date.now() < Math.min(deadline, givenUpAt);
       const res = await bounded(
         pending,
         attemptMs,
         (lateMs) =>
-          Date.now() < Math.min(deadline, givenUpAt) &&
-          this.answeredWithin(index, attemptMs / ALIVE_FRACTION + lateMs),
+          worthWaiting() && this.answeredWithin(index, attemptMs / ALIVE_FRACTION + lateMs),
         `no answer within ${attemptMs} ms`,
+        () => (worthWaiting() ? this.leadsAndAnswers(index) : Promise.resolve(false)),
       );
       const answer = answerOf<T>(await res.body.text(), bounds.relay);
       // Prefer the leader next time (no forwarding hop); else whoever answered.
@@ -524,6 +527,44 @@ export class DbClient {
   }
 
   /** Whether the member answered any call in the last `ms`: busy rather than gone. */
+  /**
+   * Whether member `index` says, within {@link PROBE_MS}, that it is the leader: a sign of
+   * life that a call's silence is its work, not the member's absence. The calls alone cannot
+   * tell: twenty reads of a full calendar at once (2 MiB each) kept the leader's store busy
+   * for seconds, no call of theirs was answered within a quarter bound, and each was asked
+   * of every member, which then all did the same reads: 59 of 60 were answered 503. A member
+   * paused or cut off does not answer this either, and a leader cut off from its quorum
+   * steps down within an election timeout and then says so. One probe per member at a time;
+   * callers share it. A yes counts as an answer (see {@link answeredWithin}).
+   */
+  private leadsAndAnswers(index: number): Promise<boolean> {
+    const running = this.probes.get(index);
+    if (running !== undefined) return running;
+    const member = this.members[index]?.address;
+    if (member === undefined || this.closed) return Promise.resolve(false);
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), PROBE_MS);
+    const probe = request(`https://${member.host}:${member.port}/healthz`, {
+      dispatcher: this.agent,
+      headersTimeout: PROBE_MS,
+      bodyTimeout: PROBE_MS,
+      signal: stop.signal,
+    })
+      .then(async (res) => {
+        const body = (await res.body.json()) as { role?: unknown };
+        const leads = res.statusCode === 200 && body.role === 'leader';
+        if (leads) this.lastAnswerAt.set(index, Date.now());
+        return leads;
+      })
+      .catch(() => false)
+      .finally(() => {
+        clearTimeout(timer);
+        this.probes.delete(index);
+      });
+    this.probes.set(index, probe);
+    return probe;
+  }
+
   private answeredWithin(index: number, ms: number): boolean {
     const at = this.lastAnswerAt.get(index);
     return at !== undefined && Date.now() - at < ms;
@@ -557,6 +598,12 @@ const WARM_NEW_CONNECTIONS = 2;
 /** How many rounds `warm` remembers the most calls in flight at once (a minute's worth). */
 const WARM_MEMORY_ROUNDS = 6;
 const WARM_STAGGER_MS = 100;
+
+/**
+ * How long a member may take to say it leads ({@link DbClient.leadsAndAnswers}): its main
+ * thread answers `/healthz` itself, whatever its store is doing.
+ */
+const PROBE_MS = 250;
 
 /** How long a keep-warm `/healthz` may take. */
 const WARM_BOUND_MS = 5_000;
@@ -626,6 +673,7 @@ function bounded<T extends { body: { dump(): Promise<void> } }>(
   ms: number,
   stillWorth: (lateMs: number) => boolean,
   message: string,
+  alive: () => Promise<boolean> = () => Promise.resolve(false),
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let settled = false;
@@ -648,8 +696,13 @@ function bounded<T extends { body: { dump(): Promise<void> } }>(
       // arrived and not been read yet. Decide after they have been.
       setImmediate(() => {
         if (settled) return;
-        if (stillWorth(lateMs)) again();
-        else reject(new AttemptTimedOut(message));
+        if (stillWorth(lateMs)) return again();
+        // Silent to this client's calls, but perhaps only busy with them: ask it directly.
+        void alive().then((yes) => {
+          if (settled) return;
+          if (yes) again();
+          else reject(new AttemptTimedOut(message));
+        });
       });
     };
     timer = setTimeout(check, ms);
