@@ -997,7 +997,11 @@ export function eventProperties(resource: { etag: string; ics?: string | undefin
     [DAV_NS, 'getcontenttype', 'text/calendar; charset=utf-8; component=vevent'],
     ...(resource.ics === undefined
       ? []
-      : ([[CALDAV_NS, 'calendar-data', escapeXmlText(resource.ics)]] as [string, string, string][])),
+      : ([[CALDAV_NS, 'calendar-data', escapeXmlText(resource.ics)]] as [
+          string,
+          string,
+          string,
+        ][])),
   ]);
 }
 

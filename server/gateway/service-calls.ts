@@ -59,7 +59,8 @@ export class ServiceCalls {
     const gate = ids.write === false && actor !== null ? this.options.readsInFlight : undefined;
     return withDeadline(
       async (signal) => {
-        const release = gate === undefined ? null : await gate.enter((actor ?? '').toLowerCase(), signal);
+        const release =
+          gate === undefined ? null : await gate.enter((actor ?? '').toLowerCase(), signal);
         if (release === null && gate !== undefined) {
           metrics.limitRefused('reads-in-flight');
           throw new RateLimited('too many reads of this account waiting; retry shortly', {
