@@ -6,9 +6,10 @@
  *
  * The warm-up is half the run, at most 15 minutes (unless given): a DB member grows
  * for its first 15–25 minutes of this load, to its working size — its in-memory Raft log
- * fills to the image's size before the first snapshots, SQLite's memory to what the queries
- * need, the store worker's heap to its first major collections — and then swings without a
- * trend (250–300 MiB). Measured from 10 minutes it grew 28 %; from 15, −0.8 % over 30.
+ * fills to half the image's size (twice that on the leader) before the first snapshots,
+ * SQLite's memory to what the queries need, the store worker's heap to its first major
+ * collections — and then swings with each snapshot, without a trend. Measured from 10
+ * minutes it grew 28 %; from 15, −0.8 % over 30.
  *
  * The load: `--users` users, each in a paced loop (one operation every ~250 ms, so about
  * 4 × users a second, far below saturation) doing a mix of creates (each user keeps at most 40
