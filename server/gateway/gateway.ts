@@ -62,7 +62,6 @@ import { parseJsonBody, QueryParameters } from './requests.js';
 import {
   apiHandlers,
   apiRouter,
-  type Answer,
   type BoundRoute,
   type Relayed,
   type RequestContext,
@@ -357,22 +356,32 @@ export class Gateway {
    * answer). The first part is fetched before anything is sent, so its failure is answered
    * as any refusal (thrown); a later one's cuts the connection, which the client sees as an
    * incomplete answer — never as a complete one with its end missing. A client that leaves
-   * stops the fetching. Returns the status to count: 200, or the failure's.
+   * stops the fetching. Parts made on the spot (a CalDAV multistatus's, `multistatusParts` in
+   * ./dav-xml.ts) are made one per turn of the event loop, so an answer of megabytes is many
+   * short turns, not one long one. Returns the status to count: `status`, or the failure's.
    */
   private async sendParts(
     res: ServerResponse,
-    answer: Extract<Answer, { kind: 'parts' }>,
+    answer: {
+      readonly status?: number;
+      readonly contentType: string;
+      readonly parts: AsyncIterable<string> | Iterable<string>;
+    },
     headers: Readonly<Record<string, string>>,
     clientGone: AbortSignal,
     template: string,
   ): Promise<number> {
-    const parts = answer.parts[Symbol.asyncIterator]();
+    const status = answer.status ?? 200;
+    const parts =
+      Symbol.asyncIterator in answer.parts
+        ? answer.parts[Symbol.asyncIterator]()
+        : onePerTurn(answer.parts);
     let part = await parts.next();
     if (res.destroyed) {
       await parts.return?.();
-      return 200;
+      return status;
     }
-    res.writeHead(200, {
+    res.writeHead(status, {
       'content-type': answer.contentType,
       'cache-control': 'no-store',
       ...headers,
@@ -391,12 +400,12 @@ export class Gateway {
         }
         if (res.destroyed || clientGone.aborted) {
           await parts.return?.();
-          return 200;
+          return status;
         }
         part = await parts.next();
       }
       res.end();
-      return 200;
+      return status;
     } catch (error) {
       const refused = this.asRefusal(error, template);
       this.logger.warn('an answer sent in parts was cut short', {
@@ -456,7 +465,14 @@ export class Gateway {
       if (typeof answer.body === 'string') {
         sendText(res, answer.status, contentType, answer.body, headers);
       } else {
-        await this.sendDavParts(res, answer.status, contentType, answer.body.parts, headers);
+        const { status, body } = answer;
+        await this.sendParts(
+          res,
+          { status, contentType, parts: body.parts },
+          headers,
+          clientGone.signal,
+          'dav',
+        );
       }
     }
     this.metrics.requestAnswered(
@@ -465,45 +481,6 @@ export class Gateway {
       answer.status,
       (performance.now() - started) / 1000,
     );
-  }
-
-  /**
-   * A multistatus written a part at a time (`multistatusParts`, ./dav-xml.ts): each part is
-   * made when the last was taken by the socket, and the event loop is let go between parts,
-   * so a REPORT of megabytes is many short turns, not one long one, and a client that stops
-   * reading holds one part, for at most the drain timeout.
-   */
-  private async sendDavParts(
-    res: ServerResponse,
-    status: number,
-    contentType: string,
-    parts: Iterable<string>,
-    headers: Readonly<Record<string, string>>,
-  ): Promise<void> {
-    res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
-    try {
-      for (const part of parts) {
-        if (res.destroyed) return;
-        const drainedNow =
-          res.write(part) ||
-          (await drained(res, this.options.partDrainTimeoutMs ?? PART_DRAIN_TIMEOUT_MS));
-        if (!drainedNow) {
-          this.logger.warn('an answer sent in parts was cut: the client stopped reading', {
-            route: 'dav',
-          });
-          res.destroy();
-          return;
-        }
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      res.end();
-    } catch (error) {
-      this.logger.warn('an answer sent in parts was cut short', {
-        route: 'dav',
-        error: (error as Error).message,
-      });
-      res.destroy();
-    }
   }
 
   /**
@@ -652,4 +629,26 @@ function drained(res: ServerResponse, ms: number): Promise<boolean> {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** `parts` as an async iterator that lets the event loop go before making each part. */
+function onePerTurn(parts: Iterable<string>): AsyncIterator<string, undefined> {
+  const iterator = parts[Symbol.iterator]();
+  return {
+    next: () =>
+      new Promise((resolve, reject) =>
+        setImmediate(() => {
+          try {
+            const next = iterator.next();
+            resolve(next.done === true ? { done: true, value: undefined } : next);
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        }),
+      ),
+    return: () => {
+      iterator.return?.();
+      return Promise.resolve({ done: true, value: undefined });
+    },
+  };
 }
