@@ -142,6 +142,16 @@ test('content keeps its double quotes; text with nothing to escape is the same s
   t.is(parseXml(`<a>${escapeXmlText('"]]>&<')}</a>`).text, '"]]>&<');
 });
 
+test('carriage returns survive an XML parser, in content and in attributes', (t) => {
+  // iCalendar's lines end in CR LF, and a description may hold a bare CR: a parser reads
+  // either as a single LF unless the CR is written as a reference.
+  const ics = 'BEGIN:VEVENT\r\nDESCRIPTION:a\rb\r\nEND:VEVENT\r\n';
+  t.is(escapeXmlText(ics).includes('\r'), false);
+  t.is(parseXml(`<a>${escapeXmlText(ics)}</a>`).text, ics);
+  const value = 'x\r\ny\tz';
+  t.is(parseXml(`<a b="${escapeXml(value)}"/>`).attributes.get('b'), value);
+});
+
 test('a multistatus of megabytes comes in parts of about 64 KiB, made only as they are asked for', (t) => {
   let made = 0;
   function* responses() {
