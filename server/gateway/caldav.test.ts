@@ -200,6 +200,31 @@ test('a sign-in is remembered: the next requests read with its device token, unt
   t.is(f.ops.filter((o) => o.op.type === 'device.authenticate').length, 2);
 });
 
+test('requests signing in with the same credentials at once share one password check', async (t) => {
+  const f = fake();
+  // A calendar app's first sync: many requests at once, none signed in yet. Each check
+  // counts as a failed guess until answered, so sixteen checks had hit the limit of ten.
+  const answers = await Promise.all(
+    Array.from({ length: 16 }, () => dav(f, 'PROPFIND', '/dav/', { depth: '0' })),
+  );
+  t.deepEqual(
+    answers.map((a) => a.status),
+    Array.from({ length: 16 }, () => 207),
+  );
+  t.deepEqual(f.checks, [{ username: 'alice', forgiven: true, ended: true }]);
+  t.is(f.ops.filter((o) => o.op.type === 'device.authenticate').length, 1);
+  // A wrong password shared the same way is one failed guess, refused to every request.
+  const wrong = { authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` };
+  const refused = await Promise.all(
+    Array.from({ length: 4 }, () => dav(f, 'PROPFIND', '/dav/', { depth: '0', ...wrong })),
+  );
+  t.deepEqual(
+    refused.map((a) => a.status),
+    [401, 401, 401, 401],
+  );
+  t.is(f.checks.length, 2);
+});
+
 test('discovery: the root names the principal, the principal the home, the home its calendar', async (t) => {
   const f = fake();
   const propfind = (props: string) =>

@@ -213,6 +213,8 @@ export const davHrefs = {
 /** Serves CalDAV requests; one per gateway, holding the sign-ins it remembers. */
 export class CalDav {
   private readonly signIns = new Map<string, { token: string; expiresAt: number }>();
+  /** The sign-in in flight for each set of credentials (by the same key as `signIns`). */
+  private readonly signingIn = new Map<string, Promise<{ token: string; expiresAt: number }>>();
   private readonly clock: () => number;
 
   constructor(private readonly ports: CalDavPorts) {
@@ -379,6 +381,45 @@ export class CalDav {
       }
       this.signIns.delete(key);
     }
+    // Requests with the same credentials share one check. Each check counts as a failed
+    // guess until its answer forgives it, so a calendar app's first sync (16 requests at
+    // once, all with the right password) had its 11th refused as "too many failed logins",
+    // with a retry-after of 15 minutes (outside attack).
+    const pending = this.signingIn.get(key);
+    if (pending !== undefined) {
+      try {
+        const signIn = await pending;
+        return { identity: await this.ports.verifyDeviceToken(signIn.token), key };
+      } catch (error) {
+        // What the check said of these credentials holds for this request too; a check
+        // that ended for another reason (its own client left, no service answered) is
+        // tried again for this one.
+        if (isAgendaError(error) && ['unauthenticated', 'rate_limited'].includes(error.code)) {
+          throw error;
+        }
+      }
+    }
+    const signingIn = this.signIn(username, password, request);
+    this.signingIn.set(key, signingIn);
+    try {
+      const signIn = await signingIn;
+      if (this.signIns.size >= SIGN_IN_CACHE_SIZE) {
+        const oldest = this.signIns.keys().next().value;
+        if (oldest !== undefined) this.signIns.delete(oldest);
+      }
+      this.signIns.set(key, signIn);
+      return { identity: await this.ports.verifyDeviceToken(signIn.token), key };
+    } finally {
+      if (this.signingIn.get(key) === signingIn) this.signingIn.delete(key);
+    }
+  }
+
+  /** One check of a device's app password, counted as a failed login unless right. */
+  private async signIn(
+    username: string,
+    password: string,
+    request: DavRequest,
+  ): Promise<{ token: string; expiresAt: number }> {
     const check = await this.ports.admitPasswordCheck(username, request.address);
     try {
       let answer: unknown;
@@ -397,12 +438,7 @@ export class CalDav {
       const signIn = signInResult.safeParse(answer);
       if (!signIn.success)
         throw new Error('the users service answered a sign-in in an unexpected shape');
-      if (this.signIns.size >= SIGN_IN_CACHE_SIZE) {
-        const oldest = this.signIns.keys().next().value;
-        if (oldest !== undefined) this.signIns.delete(oldest);
-      }
-      this.signIns.set(key, signIn.data);
-      return { identity: await this.ports.verifyDeviceToken(signIn.data.token), key };
+      return signIn.data;
     } finally {
       check.end();
     }
