@@ -9,12 +9,15 @@ import {
   DAV_NS,
   escapeXml,
   escapeXmlText,
-  multistatus,
   multistatusParts,
   parseXml,
   XML_LIMITS,
+  type DavResponse,
   type XmlElement,
 } from './dav-xml.js';
+
+/** A whole multistatus, its parts joined. */
+const multistatus = (responses: Iterable<DavResponse>) => [...multistatusParts(responses)].join('');
 
 const refusal = (text: string) => {
   try {

@@ -394,11 +394,6 @@ export function* multistatusParts(
   yield `${part}</d:multistatus>\n`;
 }
 
-/** {@link multistatusParts} as one string, for answers known to be small. */
-export function multistatus(responses: Iterable<DavResponse>, syncToken?: string): string {
-  return [...multistatusParts(responses, syncToken)].join('');
-}
-
 function responseXml(r: DavResponse): string {
   const href = `<d:href>${escapeXmlText(r.href)}</d:href>`;
   if ('status' in r) {
